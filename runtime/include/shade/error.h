@@ -29,6 +29,8 @@ struct shade_value;
  * is part of the ABI and of the wire protocol's error registry: never
  * renumber, only append. */
 typedef enum shade_status {
+	SHADE_AGAIN = 1,                /* not an error: would block, retry
+					 * when the fd is ready */
 	SHADE_OK = 0,
 	SHADE_ERR_NOMEM = -1,           /* MemoryError: allocation failed */
 	SHADE_ERR_INVALID = -2,         /* InvalidArgument: caller misuse */
