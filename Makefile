@@ -47,6 +47,8 @@ TEST_EXTRA_OBJ :=
 TEST_EXTRA_DEP :=
 
 .PHONY: all check valgrind demo bench install clean deps fuzz
+# Keep intermediate objects (test objects are built through pattern chains).
+.SECONDARY:
 all: $(LIB_A) $(LIB_SO) programs
 
 $(BUILD)/obj/%.o: %.c
