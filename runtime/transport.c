@@ -1,0 +1,1120 @@
+/*
+ * transport.c - the transport object, frame headers and fd I/O.
+ *
+ * Receiving: small frames are read into the input buffer `in`, as many
+ * bytes as the fd has (one read for several frames), and copied out one at
+ * a time.  A frame whose header says it does not fit in `in` switches to
+ * "big" mode: its bytes are read straight into a buffer of its own that
+ * grows geometrically as they arrive (so an announced size allocates
+ * nothing up front) and that is handed to the caller whole.
+ *
+ * Sending: header and payload go out in one writev/sendmsg.  In
+ * non-blocking mode what the fd does not take is copied to the output
+ * queue, and later frames are appended behind it to keep the order.
+ *
+ * See transport_int.h for the invariants of struct shade_transport.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <talloc.h>
+
+#include "transport_int.h"
+
+#define DEFAULT_READ_BUFFER ((size_t)64 << 10)
+#define MIN_READ_BUFFER ((size_t)64)
+#define DEFAULT_EXEC_GRACE_MS 500
+/* How long EOF/EPIPE on an exec: transport waits for the child's exit
+ * status before reporting a plain lost connection. */
+#define EXEC_EXIT_WAIT_MS 200
+/* iovecs of a frame kept on the stack; more are allocated. */
+#define STACK_IOV 16
+
+/* ------------------------------------------------------------ helpers */
+
+void transport_opts_resolve(const shade_transport_opts *in,
+			    shade_transport_opts *out)
+{
+	shade_transport_opts zero = { 0 };
+
+	*out = in ? *in : zero;
+	if (out->max_frame == 0)
+		out->max_frame = SHADE_TRANSPORT_DEFAULT_MAX_FRAME;
+	if (out->read_buffer == 0)
+		out->read_buffer = DEFAULT_READ_BUFFER;
+	if (out->read_buffer < MIN_READ_BUFFER)
+		out->read_buffer = MIN_READ_BUFFER;
+	if (out->exec_grace_ms <= 0)
+		out->exec_grace_ms = DEFAULT_EXEC_GRACE_MS;
+	if (out->connect_timeout_ms < 0)
+		out->connect_timeout_ms = 0;
+	if (out->listen_backlog <= 0)
+		out->listen_backlog = SOMAXCONN;
+}
+
+int64_t transport_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int transport_remaining_ms(int64_t deadline)
+{
+	int64_t left;
+
+	if (deadline < 0)
+		return -1;
+	left = deadline - transport_now_ms();
+	if (left < 0)
+		return 0;
+	return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+int transport_poll_fd(int fd, short events, int timeout_ms)
+{
+	int64_t deadline = timeout_ms < 0 ? -1 : transport_now_ms() + timeout_ms;
+	struct pollfd p;
+	int r;
+
+	for (;;) {
+		p.fd = fd;
+		p.events = events;
+		p.revents = 0;
+		r = poll(&p, 1, transport_remaining_ms(deadline));
+		if (r >= 0)
+			return r > 0 ? 1 : 0;
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+static int transport_destructor(shade_transport *t)
+{
+	shade_transport_close(t);
+	return 0;
+}
+
+shade_transport *transport_alloc(void *mem_ctx, const shade_transport_opts *o)
+{
+	shade_transport_opts r;
+	shade_transport *t;
+
+	transport_opts_resolve(o, &r);
+	t = talloc_zero(mem_ctx, shade_transport);
+	if (t == NULL)
+		return NULL;
+	t->rfd = -1;
+	t->wfd = -1;
+	t->pid = -1;
+	t->max_frame = r.max_frame;
+	t->in_size = r.read_buffer;
+	t->exec_grace_ms = r.exec_grace_ms;
+	t->address = talloc_strdup(t, "?");
+	if (t->address == NULL) {
+		talloc_free(t);
+		return NULL;
+	}
+	talloc_set_destructor(t, transport_destructor);
+	return t;
+}
+
+void transport_attach_fds(shade_transport *t, int rfd, int wfd, bool own)
+{
+	struct stat st;
+
+	t->rfd = rfd;
+	t->wfd = wfd;
+	t->own_fds = own;
+	t->wsock = fstat(wfd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* Record a sticky failure on t (formatting the message once) and report
+ * it through err.  Returns code. */
+static shade_status SHADE_PRINTF(4, 5)
+fail(shade_transport *t, shade_error **err, shade_status code,
+     const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = talloc_vasprintf(t, fmt, ap);
+	va_end(ap);
+	if (msg == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	if (t->broken == SHADE_OK) {
+		t->broken = code;
+		t->broken_msg = msg;
+	}
+	return shade_error_set(err, code, "%s", msg);
+}
+
+/* The peer went away (EOF, EPIPE, reset); `what` says how.  For exec:
+ * transports whose child has exited this becomes SHADE_ERR_EXEC with the
+ * exit status. */
+static shade_status peer_gone(shade_transport *t, shade_error **err,
+			      const char *what)
+{
+	char status[256];
+
+	if (t->pid > 0 && transport_exec_exited(t, EXEC_EXIT_WAIT_MS, status,
+						sizeof(status)))
+		return fail(t, err, SHADE_ERR_EXEC, "%s: %s (%s)", t->address,
+			    what, status);
+	return fail(t, err, SHADE_ERR_CONNECTION_LOST, "%s: %s", t->address,
+		    what);
+}
+
+/* Map a failed read/write errno to a status. */
+static shade_status io_fail(shade_transport *t, shade_error **err, int e,
+			    const char *op)
+{
+	char what[160];
+
+	if (e == EPIPE || e == ECONNRESET || e == ENOTCONN) {
+		snprintf(what, sizeof(what), "peer closed (%s: %s)", op,
+			 strerror(e));
+		return peer_gone(t, err, what);
+	}
+	return fail(t, err, SHADE_ERR_IO, "%s: %s failed: %s", t->address, op,
+		    strerror(e));
+}
+
+/* Fail with the sticky error, or "transport closed", if t is unusable. */
+static shade_status check_usable(shade_transport *t, shade_error **err)
+{
+	if (t->broken < 0)
+		return shade_error_set(err, t->broken, "%s", t->broken_msg);
+	if (t->closed)
+		return shade_error_set(err, SHADE_ERR_CONNECTION_LOST,
+				       "%s: transport closed", t->address);
+	return SHADE_OK;
+}
+
+/* ------------------------------------------------------------ framing */
+
+size_t shade_frame_header_encode(uint64_t len,
+				 uint8_t out[SHADE_FRAME_HEADER_MAX])
+{
+	size_t n, i;
+
+	if (len < 24) {
+		out[0] = (uint8_t)len;
+		return 1;
+	}
+	if (len <= 0xff) {
+		out[0] = 0x18;
+		n = 1;
+	} else if (len <= 0xffff) {
+		out[0] = 0x19;
+		n = 2;
+	} else if (len <= 0xffffffffu) {
+		out[0] = 0x1a;
+		n = 4;
+	} else {
+		out[0] = 0x1b;
+		n = 8;
+	}
+	for (i = 0; i < n; i++)
+		out[1 + i] = (uint8_t)(len >> (8 * (n - 1 - i)));
+	return n + 1;
+}
+
+/* shade_frame_header_decode() writing its message into msg instead of an
+ * error object, so the receive path can keep it as the sticky message. */
+static shade_status header_parse(const uint8_t *buf, size_t avail, size_t max,
+				 uint64_t *len, size_t *hdr_len, char *msg,
+				 size_t msgsz)
+{
+	uint8_t ib;
+	size_t n, i;
+	uint64_t v = 0;
+	uint64_t min;
+
+	if (avail == 0)
+		return SHADE_AGAIN;
+	ib = buf[0];
+	if ((ib >> 5) != 0) {
+		snprintf(msg, msgsz,
+			 "bad frame header: initial byte 0x%02x is not a "
+			 "CBOR unsigned integer", ib);
+		return SHADE_ERR_PROTOCOL;
+	}
+	ib &= 0x1f;
+	if (ib < 24) {
+		v = ib;
+		n = 0;
+		min = 0;
+	} else if (ib <= 27) {
+		n = (size_t)1 << (ib - 24);
+		min = ib == 24 ? 24 : ((uint64_t)1 << (4 * n)) ;
+		if (avail < 1 + n)
+			return SHADE_AGAIN;
+		for (i = 0; i < n; i++)
+			v = (v << 8) | buf[1 + i];
+	} else {
+		snprintf(msg, msgsz,
+			 "bad frame header: initial byte 0x%02x has reserved "
+			 "additional information %u", buf[0], ib);
+		return SHADE_ERR_PROTOCOL;
+	}
+	if (v < min) {
+		snprintf(msg, msgsz,
+			 "bad frame header: length %llu not in shortest form "
+			 "(%zu-byte argument)", (unsigned long long)v, n);
+		return SHADE_ERR_PROTOCOL;
+	}
+	if (v == 0) {
+		snprintf(msg, msgsz, "bad frame header: zero-length frame");
+		return SHADE_ERR_PROTOCOL;
+	}
+	*len = v;
+	*hdr_len = 1 + n;
+	if (v > max) {
+		snprintf(msg, msgsz,
+			 "frame of %llu bytes exceeds the limit of %zu bytes",
+			 (unsigned long long)v, max);
+		return SHADE_ERR_LIMIT;
+	}
+	return SHADE_OK;
+}
+
+shade_status shade_frame_header_decode(const uint8_t *buf, size_t avail,
+				       size_t max, uint64_t *len,
+				       size_t *hdr_len, shade_error **err)
+{
+	char msg[160];
+	shade_status st;
+
+	if (buf == NULL && avail > 0)
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "frame header buffer is NULL");
+	st = header_parse(buf, avail, max, len, hdr_len, msg, sizeof(msg));
+	if (st < 0)
+		return shade_error_set(err, st, "%s", msg);
+	return st;
+}
+
+/* ------------------------------------------------------------ construction */
+
+shade_status shade_transport_new(void *mem_ctx, const shade_transport_ops *ops,
+				 void *impl, const shade_transport_opts *opts,
+				 shade_transport **out, shade_error **err)
+{
+	shade_transport *t;
+
+	if (out == NULL || ops == NULL || ops->send == NULL || ops->recv == NULL)
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "transport ops need send and recv");
+	t = transport_alloc(mem_ctx, opts);
+	if (t == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	t->ops = ops;
+	t->impl = impl;
+	talloc_free(t->address);
+	t->address = talloc_strdup(t, ops->name ? ops->name : "user");
+	if (t->address == NULL) {
+		talloc_free(t);
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	}
+	*out = t;
+	return SHADE_OK;
+}
+
+shade_status shade_transport_from_fds(void *mem_ctx, int rfd, int wfd,
+				      unsigned flags,
+				      const shade_transport_opts *opts,
+				      shade_transport **out, shade_error **err)
+{
+	bool own = (flags & SHADE_TRANSPORT_OWN_FDS) != 0;
+	shade_transport *t;
+
+	if (out == NULL || rfd < 0 || wfd < 0 ||
+	    fcntl(rfd, F_GETFD) < 0 || fcntl(wfd, F_GETFD) < 0) {
+		if (own) {
+			if (rfd >= 0)
+				close(rfd);
+			if (wfd >= 0 && wfd != rfd)
+				close(wfd);
+		}
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "fd:%d,%d: not an open file descriptor",
+				       rfd, wfd);
+	}
+	t = transport_alloc(mem_ctx, opts);
+	if (t != NULL) {
+		talloc_free(t->address);
+		t->address = rfd == wfd ? talloc_asprintf(t, "fd:%d", rfd)
+					: talloc_asprintf(t, "fd:%d,%d", rfd,
+							  wfd);
+		if (t->address == NULL)
+			TALLOC_FREE(t);
+	}
+	if (t == NULL) {
+		if (own) {
+			close(rfd);
+			if (wfd != rfd)
+				close(wfd);
+		}
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	}
+	transport_attach_fds(t, rfd, wfd, own);
+	*out = t;
+	return SHADE_OK;
+}
+
+shade_status shade_transport_pair(void *mem_ctx,
+				  const shade_transport_opts *opts,
+				  shade_transport **a, shade_transport **b,
+				  shade_error **err)
+{
+	shade_transport *ta = NULL, *tb = NULL;
+	int sv[2];
+	shade_status st;
+
+	if (a == NULL || b == NULL)
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "pair needs two out pointers");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return shade_error_set(err, SHADE_ERR_IO, "socketpair: %s",
+				       strerror(errno));
+	st = shade_transport_from_fds(mem_ctx, sv[0], sv[0],
+				      SHADE_TRANSPORT_OWN_FDS, opts, &ta, err);
+	if (st < 0) {
+		close(sv[1]);
+		return st;
+	}
+	st = shade_transport_from_fds(mem_ctx, sv[1], sv[1],
+				      SHADE_TRANSPORT_OWN_FDS, opts, &tb, err);
+	if (st < 0) {
+		talloc_free(ta);
+		return st;
+	}
+	talloc_free(ta->address);
+	ta->address = talloc_strdup(ta, "pair");
+	talloc_free(tb->address);
+	tb->address = talloc_strdup(tb, "pair");
+	if (ta->address == NULL || tb->address == NULL) {
+		talloc_free(ta);
+		talloc_free(tb);
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	}
+	*a = ta;
+	*b = tb;
+	return SHADE_OK;
+}
+
+/* ------------------------------------------------------------ writing */
+
+/* One write system call of iov to t->wfd; SIGPIPE never delivered.
+ * Returns bytes written or -1 with errno. */
+static ssize_t write_once(shade_transport *t, struct iovec *iov, int cnt)
+{
+	ssize_t n;
+
+	t->stats.write_calls++;
+	if (t->wsock) {
+		struct msghdr m;
+
+		memset(&m, 0, sizeof(m));
+		m.msg_iov = iov;
+		m.msg_iovlen = (size_t)cnt;
+		n = sendmsg(t->wfd, &m, MSG_NOSIGNAL);
+	} else {
+		/* A pipe: block SIGPIPE in this thread for the write; if the
+		 * write raised one and the thread did not already block it,
+		 * take it off the pending set before unblocking. */
+		sigset_t pipe_set, old;
+		int e;
+
+		sigemptyset(&pipe_set);
+		sigaddset(&pipe_set, SIGPIPE);
+		pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+		n = writev(t->wfd, iov, cnt);
+		e = errno;
+		if (n < 0 && e == EPIPE && !sigismember(&old, SIGPIPE)) {
+			struct timespec zero = { 0, 0 };
+
+			while (sigtimedwait(&pipe_set, NULL, &zero) < 0 &&
+			       errno == EINTR)
+				;
+		}
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		errno = e;
+	}
+	if (n > 0)
+		t->stats.bytes_sent += (uint64_t)n;
+	return n;
+}
+
+/* Drop the first n bytes of the iovec array (*iov, *cnt) in place. */
+static void iov_advance(struct iovec **iov, int *cnt, size_t n)
+{
+	while (*cnt > 0 && n >= (*iov)->iov_len) {
+		n -= (*iov)->iov_len;
+		(*iov)++;
+		(*cnt)--;
+	}
+	if (*cnt > 0) {
+		(*iov)->iov_base = (uint8_t *)(*iov)->iov_base + n;
+		(*iov)->iov_len -= n;
+	}
+}
+
+/* Write all of iov, waiting for POLLOUT when the fd is non-blocking. */
+static shade_status write_all(shade_transport *t, struct iovec *iov, int cnt,
+			      shade_error **err)
+{
+	ssize_t n;
+
+	while (cnt > 0) {
+		n = write_once(t, iov, cnt > IOV_MAX ? IOV_MAX : cnt);
+		if (n >= 0) {
+			iov_advance(&iov, &cnt, (size_t)n);
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			if (transport_poll_fd(t->wfd, POLLOUT, -1) < 0)
+				return io_fail(t, err, errno, "poll");
+			continue;
+		}
+		return io_fail(t, err, errno, "write");
+	}
+	return SHADE_OK;
+}
+
+/* Make room for n more bytes at the end of the output queue. */
+static shade_status out_reserve(shade_transport *t, size_t n,
+				shade_error **err)
+{
+	size_t used = t->out_end - t->out_start;
+	size_t cap;
+	uint8_t *p;
+
+	if (t->out_cap - t->out_end >= n)
+		return SHADE_OK;
+	if (t->out_start > 0 && t->out_cap - used >= n) {
+		memmove(t->out, t->out + t->out_start, used);
+		t->out_start = 0;
+		t->out_end = used;
+		return SHADE_OK;
+	}
+	cap = t->out_cap ? t->out_cap : 4096;
+	while (cap - used < n)
+		cap *= 2;
+	p = talloc_size(t, cap);
+	if (p == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM,
+				       "out of memory queueing %zu bytes", n);
+	if (used > 0)
+		memcpy(p, t->out + t->out_start, used);
+	talloc_free(t->out);
+	t->out = p;
+	t->out_cap = cap;
+	t->out_start = 0;
+	t->out_end = used;
+	return SHADE_OK;
+}
+
+/* Append iov (the bytes not yet written) to the output queue. */
+static shade_status out_append(shade_transport *t, const struct iovec *iov,
+			       int cnt, shade_error **err)
+{
+	size_t total = 0;
+	int i;
+
+	for (i = 0; i < cnt; i++)
+		total += iov[i].iov_len;
+	SHADE_CHECK(out_reserve(t, total, err));
+	for (i = 0; i < cnt; i++) {
+		memcpy(t->out + t->out_end, iov[i].iov_base, iov[i].iov_len);
+		t->out_end += iov[i].iov_len;
+	}
+	return SHADE_OK;
+}
+
+/* Release the queue's memory once it is empty, so idle connections hold
+ * none. */
+static void out_trim(shade_transport *t)
+{
+	if (t->out_start == t->out_end) {
+		TALLOC_FREE(t->out);
+		t->out_cap = t->out_start = t->out_end = 0;
+	}
+}
+
+shade_status shade_transport_flush(shade_transport *t, shade_error **err)
+{
+	struct iovec iov;
+	ssize_t n;
+
+	if (t == NULL)
+		return shade_error_set(err, SHADE_ERR_INVALID, "NULL transport");
+	if (t->ops != NULL || t->out_start == t->out_end)
+		return SHADE_OK;
+	SHADE_CHECK(check_usable(t, err));
+	while (t->out_start < t->out_end) {
+		iov.iov_base = t->out + t->out_start;
+		iov.iov_len = t->out_end - t->out_start;
+		n = write_once(t, &iov, 1);
+		if (n >= 0) {
+			t->out_start += (size_t)n;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			if (t->nonblocking)
+				return SHADE_AGAIN;
+			if (transport_poll_fd(t->wfd, POLLOUT, -1) < 0)
+				return io_fail(t, err, errno, "poll");
+			continue;
+		}
+		return io_fail(t, err, errno, "write");
+	}
+	out_trim(t);
+	return SHADE_OK;
+}
+
+/* Send a frame whose payload is iov[1..cnt-1]; iov[0] is free for the
+ * header.  total is the payload size. */
+static shade_status send_frame(shade_transport *t, struct iovec *iov, int cnt,
+			       size_t total, shade_error **err)
+{
+	uint8_t hdr[SHADE_FRAME_HEADER_MAX];
+	ssize_t n;
+	shade_status st;
+
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = shade_frame_header_encode(total, hdr);
+	t->stats.frames_sent++;
+	if (!t->nonblocking)
+		return write_all(t, iov, cnt, err);
+	if (t->out_start != t->out_end) {
+		/* Keep the order: queue behind what is waiting, then try
+		 * to write the whole queue at once. */
+		SHADE_CHECK(out_append(t, iov, cnt, err));
+		st = shade_transport_flush(t, err);
+		return st == SHADE_AGAIN ? SHADE_OK : st;
+	}
+	for (;;) {
+		n = write_once(t, iov, cnt > IOV_MAX ? IOV_MAX : cnt);
+		if (n >= 0 || errno != EINTR)
+			break;
+	}
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return io_fail(t, err, errno, "write");
+		n = 0;
+	}
+	iov_advance(&iov, &cnt, (size_t)n);
+	if (cnt == 0)
+		return SHADE_OK;
+	return out_append(t, iov, cnt, err);
+}
+
+/* Concatenate iov for a user channel's send(). */
+static shade_status user_send(shade_transport *t, const struct iovec *iov,
+			      int iovcnt, size_t total, shade_error **err)
+{
+	uint8_t *buf;
+	size_t off = 0;
+	shade_status st;
+	int i;
+
+	t->stats.frames_sent++;
+	if (iovcnt == 1) {
+		st = t->ops->send(t->impl, iov[0].iov_base, total, err);
+	} else {
+		buf = talloc_size(t, total);
+		if (buf == NULL)
+			return shade_error_set(err, SHADE_ERR_NOMEM,
+					       "out of memory");
+		for (i = 0; i < iovcnt; i++) {
+			memcpy(buf + off, iov[i].iov_base, iov[i].iov_len);
+			off += iov[i].iov_len;
+		}
+		st = t->ops->send(t->impl, buf, total, err);
+		talloc_free(buf);
+	}
+	if (st == SHADE_OK)
+		t->stats.bytes_sent += total;
+	return st;
+}
+
+shade_status shade_transport_sendv(shade_transport *t, const struct iovec *iov,
+				   int iovcnt, shade_error **err)
+{
+	struct iovec stack_iov[STACK_IOV + 1];
+	struct iovec *v = stack_iov;
+	size_t total = 0;
+	shade_status st;
+	int i, cnt = 1;
+
+	if (t == NULL || iovcnt < 0 || (iovcnt > 0 && iov == NULL))
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "sendv: bad arguments");
+	for (i = 0; i < iovcnt; i++) {
+		if (iov[i].iov_len > 0 && iov[i].iov_base == NULL)
+			return shade_error_set(err, SHADE_ERR_INVALID,
+					       "sendv: iov[%d] is NULL", i);
+		if (iov[i].iov_len > SIZE_MAX - total)
+			return shade_error_set(err, SHADE_ERR_LIMIT,
+					       "sendv: frame size overflows");
+		total += iov[i].iov_len;
+	}
+	if (total == 0)
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "%s: cannot send an empty frame",
+				       t->address);
+	if (total > t->max_frame)
+		return shade_error_set(err, SHADE_ERR_LIMIT,
+				       "%s: frame of %zu bytes exceeds the "
+				       "limit of %zu bytes",
+				       t->address, total, t->max_frame);
+	SHADE_CHECK(check_usable(t, err));
+	if (t->ops != NULL)
+		return user_send(t, iov, iovcnt, total, err);
+	if (iovcnt > STACK_IOV) {
+		v = talloc_array(t, struct iovec, (size_t)iovcnt + 1);
+		if (v == NULL)
+			return shade_error_set(err, SHADE_ERR_NOMEM,
+					       "out of memory");
+	}
+	for (i = 0; i < iovcnt; i++)
+		if (iov[i].iov_len > 0)
+			v[cnt++] = iov[i];
+	st = send_frame(t, v, cnt, total, err);
+	if (v != stack_iov)
+		talloc_free(v);
+	return st;
+}
+
+shade_status shade_transport_send(shade_transport *t, const void *frame,
+				  size_t len, shade_error **err)
+{
+	struct iovec iov;
+
+	iov.iov_base = (void *)frame;
+	iov.iov_len = len;
+	return shade_transport_sendv(t, &iov, 1, err);
+}
+
+/* ------------------------------------------------------------ reading */
+
+/* Release the input buffer if it holds nothing, in non-blocking mode, so
+ * idle server connections hold no buffer. */
+static void in_trim(shade_transport *t)
+{
+	if (t->in_start == t->in_end) {
+		t->in_start = t->in_end = 0;
+		t->in_need = 0;
+		if (t->nonblocking)
+			TALLOC_FREE(t->in);
+	}
+}
+
+/* Take a complete frame out of the buffered input if there is one:
+ * SHADE_OK (frame on mem_ctx), SHADE_AGAIN (more bytes needed), or a
+ * protocol/limit failure.  No system call. */
+static shade_status rx_extract(shade_transport *t, void *mem_ctx,
+			       uint8_t **frame, size_t *len, shade_error **err)
+{
+	size_t avail, hl, have, cap;
+	uint64_t flen;
+	char msg[160];
+	shade_status st;
+	uint8_t *p;
+
+	if (t->big != NULL) {
+		if (t->big_have < t->big_len)
+			return SHADE_AGAIN;
+		*frame = talloc_steal(mem_ctx, t->big);
+		*len = t->big_len;
+		t->big = NULL;
+		t->big_len = t->big_have = t->big_cap = 0;
+		t->stats.frames_received++;
+		return SHADE_OK;
+	}
+	avail = t->in_end - t->in_start;
+	if (avail == 0)
+		return SHADE_AGAIN;
+	st = header_parse(t->in + t->in_start, avail, t->max_frame, &flen, &hl,
+			  msg, sizeof(msg));
+	if (st == SHADE_AGAIN)
+		return SHADE_AGAIN;
+	if (st < 0)
+		return fail(t, err, st, "%s: %s", t->address, msg);
+	if (hl + flen <= avail) {
+		p = talloc_size(mem_ctx, flen);
+		if (p == NULL)
+			return shade_error_set(err, SHADE_ERR_NOMEM,
+					       "out of memory for a frame of "
+					       "%zu bytes", (size_t)flen);
+		memcpy(p, t->in + t->in_start + hl, flen);
+		t->in_start += hl + flen;
+		t->in_need = 0;
+		in_trim(t);
+		*frame = p;
+		*len = flen;
+		t->stats.frames_received++;
+		return SHADE_OK;
+	}
+	if (hl + flen <= t->in_size) {
+		t->in_need = hl + flen;
+		return SHADE_AGAIN;
+	}
+	/* Big frame: give it a buffer of its own, sized for what has come
+	 * so far and grown as more arrives. */
+	have = avail - hl;
+	cap = t->in_size > have * 2 ? t->in_size : have * 2;
+	if (cap > flen)
+		cap = flen;
+	p = talloc_size(t, cap);
+	if (p == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM,
+				       "out of memory for a frame of %zu bytes",
+				       (size_t)flen);
+	memcpy(p, t->in + t->in_start + hl, have);
+	t->big = p;
+	t->big_len = flen;
+	t->big_have = have;
+	t->big_cap = cap;
+	t->in_start = t->in_end = 0;
+	t->in_need = 0;
+	in_trim(t);
+	return SHADE_AGAIN;
+}
+
+/* Where the next read goes: *buf, at most *n bytes. */
+static shade_status rx_room(shade_transport *t, uint8_t **buf, size_t *n,
+			    shade_error **err)
+{
+	size_t used, cap;
+	uint8_t *p;
+
+	if (t->big != NULL) {
+		if (t->big_have == t->big_cap) {
+			cap = t->big_cap * 2;
+			if (cap > t->big_len || cap < t->big_cap)
+				cap = t->big_len;
+			p = talloc_realloc_size(t, t->big, cap);
+			if (p == NULL)
+				return shade_error_set(err, SHADE_ERR_NOMEM,
+						       "out of memory for a "
+						       "frame of %zu bytes",
+						       t->big_len);
+			t->big = p;
+			t->big_cap = cap;
+		}
+		*buf = t->big + t->big_have;
+		*n = t->big_cap - t->big_have;
+		return SHADE_OK;
+	}
+	if (t->in == NULL) {
+		t->in = talloc_size(t, t->in_size);
+		if (t->in == NULL)
+			return shade_error_set(err, SHADE_ERR_NOMEM,
+					       "out of memory");
+		t->in_start = t->in_end = 0;
+	}
+	used = t->in_end - t->in_start;
+	if (t->in_start > 0 &&
+	    (t->in_end == t->in_size || t->in_start + t->in_need > t->in_size)) {
+		memmove(t->in, t->in + t->in_start, used);
+		t->in_start = 0;
+		t->in_end = used;
+	}
+	*buf = t->in + t->in_end;
+	*n = t->in_size - t->in_end;
+	return SHADE_OK;
+}
+
+/* The fd reached end of file: say how much of a frame was missing. */
+static shade_status rx_eof(shade_transport *t, shade_error **err)
+{
+	char what[200];
+	size_t avail = t->in_end - t->in_start;
+
+	if (t->big != NULL)
+		snprintf(what, sizeof(what),
+			 "peer closed mid-frame: %zu of %zu payload bytes "
+			 "missing", t->big_len - t->big_have, t->big_len);
+	else if (avail > 0 && t->in_need > 0)
+		snprintf(what, sizeof(what),
+			 "peer closed mid-frame: %zu of %zu frame bytes "
+			 "missing", t->in_need - avail, t->in_need);
+	else if (avail > 0)
+		snprintf(what, sizeof(what),
+			 "peer closed mid-frame: frame header incomplete "
+			 "(%zu byte(s) received)", avail);
+	else
+		snprintf(what, sizeof(what), "peer closed");
+	return peer_gone(t, err, what);
+}
+
+/* Receive through a user channel, checking the frame it returns. */
+static shade_status user_recv(shade_transport *t, void *mem_ctx,
+			      uint8_t **frame, size_t *len, int timeout_ms,
+			      shade_error **err)
+{
+	uint8_t *f = NULL;
+	size_t l = 0;
+	shade_status st;
+
+	st = t->ops->recv(t->impl, mem_ctx, &f, &l, timeout_ms, err);
+	if (st != SHADE_OK)
+		return st;
+	if (f == NULL || l == 0 || l > t->max_frame) {
+		talloc_free(f);
+		if (l > t->max_frame)
+			return shade_error_set(err, SHADE_ERR_LIMIT,
+					       "%s: frame of %zu bytes exceeds "
+					       "the limit of %zu bytes",
+					       t->address, l, t->max_frame);
+		return shade_error_set(err, SHADE_ERR_PROTOCOL,
+				       "%s: channel returned an empty frame",
+				       t->address);
+	}
+	t->stats.frames_received++;
+	t->stats.bytes_received += l;
+	*frame = f;
+	*len = l;
+	return SHADE_OK;
+}
+
+shade_status shade_transport_recv(shade_transport *t, void *mem_ctx,
+				  uint8_t **frame, size_t *len, int timeout_ms,
+				  shade_error **err)
+{
+	int64_t deadline;
+	bool did_read = false;
+	shade_status st;
+	uint8_t *buf = NULL;
+	size_t n = 0;
+	ssize_t r;
+	int w;
+
+	if (t == NULL || frame == NULL || len == NULL)
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "recv: NULL argument");
+	SHADE_CHECK(check_usable(t, err));
+	if (t->ops != NULL)
+		return user_recv(t, mem_ctx, frame, len, timeout_ms, err);
+	deadline = timeout_ms < 0 ? -1 : transport_now_ms() + timeout_ms;
+	for (;;) {
+		st = rx_extract(t, mem_ctx, frame, len, err);
+		if (st != SHADE_AGAIN)
+			return st;
+		if (timeout_ms == 0 && did_read)
+			return SHADE_AGAIN;
+		SHADE_CHECK(rx_room(t, &buf, &n, err));
+		if (!t->nonblocking && timeout_ms >= 0) {
+			w = transport_poll_fd(t->rfd, POLLIN,
+					      transport_remaining_ms(deadline));
+			if (w < 0)
+				return io_fail(t, err, errno, "poll");
+			if (w == 0)
+				goto timed_out;
+		}
+		t->stats.read_calls++;
+		r = read(t->rfd, buf, n);
+		if (r > 0) {
+			t->stats.bytes_received += (uint64_t)r;
+			if (t->big != NULL)
+				t->big_have += (size_t)r;
+			else
+				t->in_end += (size_t)r;
+			did_read = true;
+			continue;
+		}
+		if (r == 0)
+			return rx_eof(t, err);
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return io_fail(t, err, errno, "read");
+		did_read = true;
+		if (timeout_ms == 0)
+			return SHADE_AGAIN;
+		w = transport_poll_fd(t->rfd, POLLIN,
+				      transport_remaining_ms(deadline));
+		if (w < 0)
+			return io_fail(t, err, errno, "poll");
+		if (w == 0)
+			goto timed_out;
+	}
+timed_out:
+	in_trim(t);
+	if (timeout_ms == 0)
+		return SHADE_AGAIN;
+	return shade_error_set(err, SHADE_ERR_TIMEOUT,
+			       "%s: no frame within %d ms", t->address,
+			       timeout_ms);
+}
+
+shade_status shade_transport_try_recv(shade_transport *t, void *mem_ctx,
+				      uint8_t **frame, size_t *len,
+				      shade_error **err)
+{
+	return shade_transport_recv(t, mem_ctx, frame, len, 0, err);
+}
+
+bool shade_transport_has_frame(const shade_transport *t)
+{
+	size_t avail, hl;
+	uint64_t flen;
+	char msg[8];
+	shade_status st;
+
+	if (t == NULL || t->ops != NULL)
+		return false;
+	if (t->big != NULL)
+		return t->big_have == t->big_len;
+	avail = t->in_end - t->in_start;
+	if (avail == 0)
+		return false;
+	st = header_parse(t->in + t->in_start, avail, t->max_frame, &flen, &hl,
+			  msg, sizeof(msg));
+	/* A bad header counts as "ready": try_recv reports it at once. */
+	return st < 0 || (st == SHADE_OK && hl + flen <= avail);
+}
+
+/* ------------------------------------------------------------ modes */
+
+/* Set or clear O_NONBLOCK on fd. */
+static int set_fd_nonblock(int fd, bool on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -1;
+	fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+	return fcntl(fd, F_SETFL, fl);
+}
+
+shade_status shade_transport_set_nonblocking(shade_transport *t, bool on,
+					     shade_error **err)
+{
+	if (t == NULL)
+		return shade_error_set(err, SHADE_ERR_INVALID, "NULL transport");
+	if (t->ops != NULL)
+		return shade_error_set(err, SHADE_ERR_UNIMPLEMENTED,
+				       "%s: user transports have no "
+				       "non-blocking mode", t->address);
+	SHADE_CHECK(check_usable(t, err));
+	if (on == t->nonblocking)
+		return SHADE_OK;
+	if (!on) {
+		t->nonblocking = false;
+		SHADE_CHECK(shade_transport_flush(t, err));
+	}
+	if (set_fd_nonblock(t->rfd, on) < 0 ||
+	    (t->wfd != t->rfd && set_fd_nonblock(t->wfd, on) < 0))
+		return io_fail(t, err, errno, "fcntl");
+	t->nonblocking = on;
+	return SHADE_OK;
+}
+
+size_t shade_transport_out_pending(const shade_transport *t)
+{
+	return t ? t->out_end - t->out_start : 0;
+}
+
+bool shade_transport_wants_write(const shade_transport *t)
+{
+	return t != NULL && t->out_end != t->out_start;
+}
+
+/* ------------------------------------------------------------ properties */
+
+int shade_transport_fd(const shade_transport *t)
+{
+	if (t == NULL || t->closed)
+		return -1;
+	if (t->ops != NULL)
+		return t->ops->fd ? t->ops->fd(t->impl) : -1;
+	return t->rfd;
+}
+
+int shade_transport_write_fd(const shade_transport *t)
+{
+	if (t == NULL || t->closed)
+		return -1;
+	if (t->ops != NULL)
+		return t->ops->fd ? t->ops->fd(t->impl) : -1;
+	return t->wfd;
+}
+
+const char *shade_transport_address(const shade_transport *t)
+{
+	return t ? t->address : "(null)";
+}
+
+size_t shade_transport_max_frame(const shade_transport *t)
+{
+	return t ? t->max_frame : 0;
+}
+
+void shade_transport_set_max_frame(shade_transport *t, size_t max)
+{
+	if (t != NULL)
+		t->max_frame = max ? max : SHADE_TRANSPORT_DEFAULT_MAX_FRAME;
+}
+
+pid_t shade_transport_child_pid(const shade_transport *t)
+{
+	return t ? t->pid : -1;
+}
+
+void shade_transport_stats_get(const shade_transport *t,
+			       shade_transport_stats *out)
+{
+	if (out == NULL)
+		return;
+	if (t == NULL)
+		memset(out, 0, sizeof(*out));
+	else
+		*out = t->stats;
+}
+
+void shade_transport_close(shade_transport *t)
+{
+	if (t == NULL || t->closed)
+		return;
+	t->closed = true;
+	if (t->ops != NULL) {
+		if (t->ops->close != NULL)
+			t->ops->close(t->impl);
+		return;
+	}
+	if (t->own_fds) {
+		if (t->wfd >= 0 && t->wfd != t->rfd)
+			close(t->wfd);
+		if (t->rfd >= 0)
+			close(t->rfd);
+	}
+	t->rfd = t->wfd = -1;
+	transport_exec_stop(t);
+	TALLOC_FREE(t->in);
+	TALLOC_FREE(t->big);
+	TALLOC_FREE(t->out);
+	t->in_start = t->in_end = t->in_need = 0;
+	t->big_len = t->big_have = t->big_cap = 0;
+	t->out_cap = t->out_start = t->out_end = 0;
+}

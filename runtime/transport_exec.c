@@ -1,0 +1,278 @@
+/*
+ * transport_exec.c - exec: transports: spawn a command and talk over its
+ * stdin and stdout through two pipes.
+ *
+ * The child is started with posix_spawnp (no shell), with its signal mask
+ * emptied and SIGPIPE back to its default action, so a parent that ignores
+ * or blocks signals does not pass that on.  The transport keeps its pid;
+ * an EOF or EPIPE looks at whether the child exited to report its status,
+ * and closing stops (grace, SIGTERM, SIGKILL) and reaps it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <talloc.h>
+
+#include "transport_int.h"
+
+extern char **environ;
+
+/* How long to wait after SIGTERM before SIGKILL. */
+#define TERM_WAIT_MS 200
+
+/* Describe a wait status into buf. */
+static void describe_status(const shade_transport *t, char *buf, size_t n)
+{
+	int s = t->child_status;
+
+	if (WIFEXITED(s))
+		snprintf(buf, n, "child %d exited with status %d", (int)t->pid,
+			 WEXITSTATUS(s));
+	else if (WIFSIGNALED(s))
+		snprintf(buf, n, "child %d killed by signal %d (%s)",
+			 (int)t->pid, WTERMSIG(s), strsignal(WTERMSIG(s)));
+	else
+		snprintf(buf, n, "child %d ended (status unavailable)",
+			 (int)t->pid);
+}
+
+/* Reap the child if it has exited, waiting up to wait_ms (-1: forever).
+ * True once reaped. */
+static bool reap(shade_transport *t, int wait_ms)
+{
+	int64_t deadline = wait_ms < 0 ? -1 : transport_now_ms() + wait_ms;
+	long nap_us = 500;
+	struct timespec ts;
+	pid_t r;
+	int st;
+
+	if (t->pid <= 0)
+		return false;
+	if (t->reaped)
+		return true;
+	for (;;) {
+		r = waitpid(t->pid, &st, wait_ms < 0 ? 0 : WNOHANG);
+		if (r == t->pid) {
+			t->child_status = st;
+			t->reaped = true;
+			return true;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			/* ECHILD: someone else reaped it (SIGCHLD ignored,
+			 * or a waitpid(-1) elsewhere). */
+			t->child_status = -1;
+			t->reaped = true;
+			return true;
+		}
+		if (transport_remaining_ms(deadline) == 0)
+			return false;
+		ts.tv_sec = 0;
+		ts.tv_nsec = nap_us * 1000;
+		nanosleep(&ts, NULL);
+		if (nap_us < 16000)
+			nap_us *= 2;
+	}
+}
+
+bool transport_exec_exited(shade_transport *t, int wait_ms, char *buf,
+			   size_t bufsz)
+{
+	if (!reap(t, wait_ms))
+		return false;
+	describe_status(t, buf, bufsz);
+	return true;
+}
+
+void transport_exec_stop(shade_transport *t)
+{
+	if (t->pid <= 0 || t->reaped)
+		return;
+	if (reap(t, t->exec_grace_ms))
+		return;
+	kill(t->pid, SIGTERM);
+	if (reap(t, TERM_WAIT_MS))
+		return;
+	kill(t->pid, SIGKILL);
+	reap(t, -1);
+}
+
+shade_status transport_split_command(void *mem_ctx, const char *cmd,
+				     char ***argv_out, shade_error **err)
+{
+	TALLOC_CTX *tmp = talloc_new(NULL);
+	char **argv = NULL, *word, *w;
+	const char *p = cmd;
+	size_t n = 0;
+	shade_status st = SHADE_OK;
+
+	if (tmp == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	word = talloc_size(tmp, strlen(cmd) + 1);
+	argv = talloc_array(tmp, char *, 1);
+	if (word == NULL || argv == NULL) {
+		st = shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		if (*p == '\0')
+			break;
+		w = word;
+		while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '\n') {
+			if (*p == '\'') {
+				for (p++; *p != '\0' && *p != '\''; p++)
+					*w++ = *p;
+				if (*p == '\0')
+					goto unterminated;
+				p++;
+			} else if (*p == '"') {
+				for (p++; *p != '\0' && *p != '"'; p++) {
+					if (*p == '\\' &&
+					    (p[1] == '"' || p[1] == '\\'))
+						p++;
+					*w++ = *p;
+				}
+				if (*p == '\0')
+					goto unterminated;
+				p++;
+			} else if (*p == '\\' && p[1] != '\0') {
+				*w++ = p[1];
+				p += 2;
+			} else {
+				*w++ = *p++;
+			}
+		}
+		argv = talloc_realloc(tmp, argv, char *, n + 2);
+		if (argv == NULL ||
+		    (argv[n] = talloc_strndup(argv, word,
+					      (size_t)(w - word))) == NULL) {
+			st = shade_error_set(err, SHADE_ERR_NOMEM,
+					     "out of memory");
+			goto done;
+		}
+		n++;
+	}
+	if (n == 0) {
+		st = shade_error_set(err, SHADE_ERR_INVALID,
+				     "exec:%s: empty command", cmd);
+		goto done;
+	}
+	argv[n] = NULL;
+	*argv_out = talloc_steal(mem_ctx, argv);
+	goto done;
+unterminated:
+	st = shade_error_set(err, SHADE_ERR_INVALID,
+			     "exec:%s: unterminated quote", cmd);
+done:
+	talloc_free(tmp);
+	return st;
+}
+
+/* Make a CLOEXEC pipe whose fds are both above 2, so dup2 onto the child's
+ * stdin/stdout never meets an fd already in place. */
+static int pipe_above_stdio(int fds[2])
+{
+	int i, nfd;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -1;
+	for (i = 0; i < 2; i++) {
+		if (fds[i] > 2)
+			continue;
+		nfd = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+		if (nfd < 0) {
+			close(fds[0]);
+			close(fds[1]);
+			return -1;
+		}
+		close(fds[i]);
+		fds[i] = nfd;
+	}
+	return 0;
+}
+
+/* The address string "exec:word word ..." for messages. */
+static char *join_argv(void *mem_ctx, const char *const argv[])
+{
+	char *s = talloc_strdup(mem_ctx, "exec:");
+	size_t i;
+
+	for (i = 0; s != NULL && argv[i] != NULL; i++)
+		s = talloc_asprintf_append(s, "%s%s", i ? " " : "", argv[i]);
+	return s;
+}
+
+shade_status shade_transport_exec(void *mem_ctx, const char *const argv[],
+				  const shade_transport_opts *opts,
+				  shade_transport **out, shade_error **err)
+{
+	int to_child[2] = { -1, -1 }, from_child[2] = { -1, -1 };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, def;
+	shade_transport *t;
+	pid_t pid;
+	int rc;
+
+	if (out == NULL || argv == NULL || argv[0] == NULL || argv[0][0] == 0)
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "exec: empty command");
+	t = transport_alloc(mem_ctx, opts);
+	if (t == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	talloc_free(t->address);
+	t->address = join_argv(t, argv);
+	if (t->address == NULL) {
+		talloc_free(t);
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	}
+	if (pipe_above_stdio(to_child) < 0 || pipe_above_stdio(from_child) < 0) {
+		rc = errno;
+		if (to_child[0] >= 0) {
+			close(to_child[0]);
+			close(to_child[1]);
+		}
+		talloc_free(t);
+		return shade_error_set(err, SHADE_ERR_IO, "exec: pipe: %s",
+				       strerror(rc));
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, to_child[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, from_child[1], 1);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &def);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
+					POSIX_SPAWN_SETSIGDEF);
+	rc = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *)argv,
+			  environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	close(to_child[0]);
+	close(from_child[1]);
+	if (rc != 0) {
+		close(to_child[1]);
+		close(from_child[0]);
+		shade_error_set(err, SHADE_ERR_EXEC, "%s: cannot run '%s': %s",
+				t->address, argv[0], strerror(rc));
+		talloc_free(t);
+		return SHADE_ERR_EXEC;
+	}
+	transport_attach_fds(t, from_child[0], to_child[1], true);
+	t->pid = pid;
+	*out = t;
+	return SHADE_OK;
+}
