@@ -1,0 +1,164 @@
+/*
+ * shade/conn.h - connections: the request/reply engine between two peers.
+ *
+ * A connection runs the protocol of doc/protocol.md over one transport:
+ * the HELLO handshake, request ids with any number of requests
+ * outstanding, replies in any order, the export table (local objects
+ * handed to the peer) and the import table (proxies of the peer's
+ * objects), batched RELEASEs, deadlines, CANCEL and BYE.
+ *
+ * Threads.  A connection may be shared by threads; calls from several
+ * threads go out concurrently and each reply reaches its caller.  One
+ * waiting thread at a time reads the transport (leader/follower) and hands
+ * each reply to the thread waiting for it.
+ *
+ * Which thread runs a callback.  A request the peer makes while serving a
+ * call of ours carries that call's id; it runs on the very thread waiting
+ * for that call, which serves such requests while it waits.  So A calls B,
+ * B calls back into A during that call, A calls B again, ... at any depth,
+ * with no deadlock and no extra thread.  A request that nests in no
+ * waiting call runs on whichever thread is reading the connection: a
+ * waiting caller, shade_conn_serve(), shade_conn_process() or the server
+ * loop (shade/server.h).
+ *
+ * Memory: a connection is a talloc object; its tables hang below it.
+ * Freeing it sends BYE (when still open), closes the transport, drops its
+ * exports, fails pending calls and turns its proxies into dead proxies
+ * that report ConnectionLost.  Proxies themselves are reference counted
+ * (shade/object.h) and may outlive it.
+ */
+#ifndef SHADE_CONN_H
+#define SHADE_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <talloc.h>
+
+#include "shade/error.h"
+#include "shade/visibility.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct shade_transport;
+struct shade_transport_opts;
+struct shade_registry;
+struct shade_shape_desc;
+
+/* A connection to a peer. Opaque. */
+typedef struct shade_conn shade_conn;
+
+/* Protocol version spoken (doc/protocol.md). */
+#define SHADE_PROTOCOL_VERSION 1
+
+/* Options; a zeroed struct or NULL means all defaults. */
+typedef struct shade_conn_opts {
+	const char *side;            /* this peer's name in error chains;
+				      * NULL: "client" / "server" */
+	int timeout_ms;              /* default deadline per call; 0: none */
+	struct shade_registry *names;/* exported names served to the peer
+				      * (LOOKUP, NAMES); borrowed; NULL: none */
+	size_t iter_chunk;           /* elements per FORCE chunk when
+				      * iterating; 0: 65536 */
+	size_t max_pending;          /* outstanding requests; 0: 65536 */
+	const struct shade_shape_desc *const *known; /* compiled-in shapes
+				      * announced in HELLO (NULL-terminated)
+				      * so the peer skips their descriptions */
+	const struct shade_transport_opts *transport; /* for shade_connect */
+} shade_conn_opts;
+
+/* Counters a user can read (shade_conn_stats_get). */
+typedef struct shade_conn_stats {
+	uint64_t frames_sent;       /* frames written */
+	uint64_t bytes_sent;        /* bytes written, frame heads included */
+	uint64_t frames_received;   /* frames read */
+	uint64_t bytes_received;    /* bytes read, frame heads included */
+	uint64_t requests_sent;     /* requests this side made */
+	uint64_t requests_served;   /* requests of the peer this side served */
+	uint64_t round_trips;       /* waits for replies (one per call or
+				     * per future wait that had to wait) */
+	uint64_t releases_sent;     /* RELEASE messages sent */
+	uint64_t exports;           /* entries now in the export table */
+	uint64_t imports;           /* entries now in the import table */
+	uint64_t pending;           /* requests now outstanding */
+	uint64_t shapes_sent;       /* shape descriptions sent */
+	uint64_t shapes_cached;     /* shape descriptions received */
+} shade_conn_stats;
+
+/*
+ * Connect to an address (shade/transport.h: unix:, tcp:, exec:, fd:) and
+ * send HELLO without waiting for the answer.  *out is a talloc child of
+ * mem_ctx.
+ */
+SHADE_API shade_status shade_connect(TALLOC_CTX *mem_ctx, const char *address,
+				     const shade_conn_opts *opts,
+				     shade_conn **out, shade_error **err);
+
+/*
+ * Run the protocol over a transport, which the connection takes over
+ * (talloc_steal; also on failure, when it is freed).  `accepting` is true
+ * for the side that accepted (it waits for HELLO and answers it), false
+ * for the connecting side (it sends HELLO at once).
+ */
+SHADE_API shade_status shade_conn_new(TALLOC_CTX *mem_ctx,
+				      struct shade_transport *t,
+				      bool accepting,
+				      const shade_conn_opts *opts,
+				      shade_conn **out, shade_error **err);
+
+/* Send BYE (once) and close the transport.  The object stays valid until
+ * freed; later calls fail with ConnectionLost. */
+SHADE_API void shade_conn_close(shade_conn *c);
+
+/* True while the connection is usable. */
+SHADE_API bool shade_conn_is_open(const shade_conn *c);
+
+/* Copy the counters into *out. */
+SHADE_API void shade_conn_stats_get(shade_conn *c, shade_conn_stats *out);
+
+/* Set the default deadline per call (0: none). */
+SHADE_API void shade_conn_set_timeout(shade_conn *c, int timeout_ms);
+
+/* Send queued RELEASEs now (they otherwise ride before the next frame). */
+SHADE_API shade_status shade_conn_flush(shade_conn *c, shade_error **err);
+
+/* The peer's side name as announced ("" until known). */
+SHADE_API const char *shade_conn_side(const shade_conn *c);
+
+/* The transport (borrowed). */
+SHADE_API struct shade_transport *shade_conn_transport(shade_conn *c);
+
+/*
+ * Serve the peer's requests on this thread until the peer says BYE or the
+ * connection is lost (SHADE_OK after BYE), or timeout_ms passes (-1:
+ * forever; SHADE_ERR_TIMEOUT).  For a process that only answers one peer.
+ */
+SHADE_API shade_status shade_conn_serve(shade_conn *c, int timeout_ms,
+					shade_error **err);
+
+/* ------------------------------------------------------------ embedding */
+
+/* The fd to poll for POLLIN (-1 when closed).  Still owned by c. */
+SHADE_API int shade_conn_fd(const shade_conn *c);
+
+/*
+ * Process what is readable without blocking: read at most max_frames
+ * frames (0: 16), route replies, serve requests, flush output.
+ * SHADE_AGAIN when nothing more can be read now (poll again), SHADE_OK
+ * when the frame budget ran out with more maybe buffered (call again),
+ * SHADE_ERR_CONNECTION_LOST when the peer left (BYE or loss).
+ */
+SHADE_API shade_status shade_conn_process(shade_conn *c, unsigned max_frames,
+					  shade_error **err);
+
+/* True when output is queued (poll the fd for POLLOUT and flush). */
+SHADE_API bool shade_conn_wants_write(const shade_conn *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHADE_CONN_H */

@@ -1,0 +1,269 @@
+/*
+ * shade/object.h - references and local objects (what a program hands to
+ * the other side).
+ *
+ * A shade_ref is a reference to an object: either a LOCAL object built
+ * here (dynamic objects, functions, types, containers, typed objects with
+ * a const shape descriptor and a dispatch function) or a PROXY of an
+ * object on a peer (shade/proxy.h).  Both are used through the same calls
+ * (shade_getattr, shade_invoke, ... in shade/proxy.h), so code does not
+ * care where an object lives.
+ *
+ * Lifetime: a ref is reference counted and not owned by any talloc
+ * context.  Every function that hands out a ref (`shade_ref **out`) gives
+ * the caller one count, dropped with shade_ref_release().  A SHADE_REF
+ * value (shade/value.h) holds its own count, so putting a ref in a value
+ * tied to a talloc context (`shade_ref_value_take(ctx, ref)`) makes
+ * freeing that context release it.  A connection holds a count on each
+ * object it exports; an object lives as long as any count remains.
+ *
+ * Only the members an object's shape lists are reachable from a peer.
+ * Member handlers run on the thread serving the request (see
+ * shade/conn.h): a local object used from several threads must protect
+ * its own state.
+ */
+#ifndef SHADE_OBJECT_H
+#define SHADE_OBJECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <talloc.h>
+
+#include "shade/error.h"
+#include "shade/shape.h"
+#include "shade/value.h"
+#include "shade/visibility.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct shade_ref;
+typedef struct shade_ref shade_ref;
+struct shade_buf;
+struct shade_cbor_dec;
+struct shade_conn;
+
+/*
+ * A method (or function, or type constructor) handler.  args is a tuple
+ * of positional arguments, kwargs a dict (NULL when there are none); both
+ * are borrowed for the call.  self is the object (the function or type
+ * for those).  On success store the result (any value, or NULL for none)
+ * in *result, allocated on mem_ctx, and return SHADE_OK; on failure
+ * return a negative code and set *err (shade_error_set / _named).
+ */
+typedef shade_status (*shade_method_fn)(TALLOC_CTX *mem_ctx, void *udata,
+					shade_ref *self,
+					const shade_value *args,
+					const shade_value *kwargs,
+					shade_value **result,
+					shade_error **err);
+
+/* An attribute getter: store the value on mem_ctx in *out. */
+typedef shade_status (*shade_getter_fn)(TALLOC_CTX *mem_ctx, void *udata,
+					shade_ref *self, shade_value **out,
+					shade_error **err);
+
+/* An attribute setter: v is borrowed (copy what you keep). */
+typedef shade_status (*shade_setter_fn)(void *udata, shade_ref *self,
+					const shade_value *v,
+					shade_error **err);
+
+/* Called when an export of obj on connection conn is dropped (its count
+ * reached zero or the connection ended). */
+typedef void (*shade_unexport_fn)(void *udata, shade_ref *obj,
+				  struct shade_conn *conn);
+
+/* ------------------------------------------------------------ refs */
+
+/* Add one count to r (r may be NULL); returns r. */
+SHADE_API shade_ref *shade_ref_retain(shade_ref *r);
+
+/* Drop one count (r may be NULL).  The last count frees a local object
+ * (running its free hook) or, for a proxy, queues a RELEASE. */
+SHADE_API void shade_ref_release(shade_ref *r);
+
+/* True for a proxy of a remote object, false for a local object. */
+SHADE_API bool shade_ref_is_proxy(const shade_ref *r);
+
+/* The shape of r: a local object's own shape, or a proxy's cached shape
+ * (NULL when not known yet; see shade_describe).  Borrowed: valid while
+ * r (and, for a proxy, its connection) lives. */
+SHADE_API const shade_shape_desc *shade_ref_shape(shade_ref *r);
+
+/* The qualified type name of r ("" when unknown). */
+SHADE_API const char *shade_ref_type_name(shade_ref *r);
+
+/* ------------------------------------------------------------ objects */
+
+/*
+ * A new dynamic object of type `type_name` with ancestors `bases` (a
+ * NULL-terminated array, nearest first, or NULL).  Add members before
+ * handing it out: each addition changes its shape.
+ */
+SHADE_API shade_status shade_object_new(const char *type_name,
+					const char *const *bases,
+					shade_ref **out, shade_error **err);
+
+/* Add a stored attribute holding a copy of `initial` (NULL: none);
+ * readonly ones cannot be set by a peer.  SHADE_ERR_INVALID when the name
+ * exists or obj is not a dynamic object. */
+SHADE_API shade_status shade_object_add_attr(shade_ref *obj, const char *name,
+					     const shade_value *initial,
+					     bool readonly, shade_error **err);
+
+/* Add an attribute served by handlers; setter NULL makes it readonly. */
+SHADE_API shade_status shade_object_add_property(shade_ref *obj,
+						 const char *name,
+						 shade_getter_fn getter,
+						 shade_setter_fn setter,
+						 void *udata,
+						 shade_error **err);
+
+/* Add a method; oneway methods are called without waiting for a reply. */
+SHADE_API shade_status shade_object_add_method(shade_ref *obj,
+					       const char *name,
+					       shade_method_fn fn, void *udata,
+					       bool oneway, shade_error **err);
+
+/* Read a stored attribute locally (borrowed view, valid until it is set
+ * again); NULL when obj has no stored attribute of that name. */
+SHADE_API const shade_value *shade_object_attr(shade_ref *obj,
+					       const char *name);
+
+/* Called with udata when obj is freed (its last count is dropped). */
+SHADE_API void shade_object_on_free(shade_ref *obj, void (*fn)(void *udata),
+				    void *udata);
+
+/* Called when an export of obj on a connection is dropped. */
+SHADE_API void shade_object_on_unexport(shade_ref *obj, shade_unexport_fn fn,
+					void *udata);
+
+/* A function (a plain callable) named `name` (for messages). */
+SHADE_API shade_status shade_function_new(const char *name, shade_method_fn fn,
+					  void *udata, shade_ref **out,
+					  shade_error **err);
+
+/*
+ * A type object: calling it (shade_call, from either side) runs `ctor`,
+ * which returns the new instance (normally a ref value of an object whose
+ * type name is `type_name`).  Instances can be checked against the type
+ * with shade_isinstance().
+ */
+SHADE_API shade_status shade_type_new(const char *type_name,
+				      const char *const *bases,
+				      shade_method_fn ctor, void *udata,
+				      shade_ref **out, shade_error **err);
+
+/*
+ * A container object sharing a list or dict by reference: peers see its
+ * len / items / force through the container operations.  `value` (a
+ * SHADE_LIST or SHADE_DICT box) is taken over (talloc_steal) and freed
+ * with the object.  (A bare SHADE_LIST or SHADE_DICT value travels by
+ * value, as a snapshot.)
+ */
+SHADE_API shade_status shade_container_new(shade_value *value,
+					   shade_ref **out, shade_error **err);
+
+/* The list or dict inside a local container object (borrowed; modify it
+ * in place), or NULL. */
+SHADE_API shade_value *shade_container_value(shade_ref *obj);
+
+/* ------------------------------------------------------------ registry */
+
+/* Names under which objects are exported (LOOKUP, NAMES).  A talloc
+ * object; it holds a count on each object it names. */
+typedef struct shade_registry shade_registry;
+
+/* A new empty registry on mem_ctx (NULL when out of memory). */
+SHADE_API shade_registry *shade_registry_new(TALLOC_CTX *mem_ctx);
+
+/* Export obj under name (replacing an earlier one); retains obj. */
+SHADE_API shade_status shade_registry_add(shade_registry *reg,
+					  const char *name, shade_ref *obj,
+					  shade_error **err);
+
+/* Withdraw a name; SHADE_ERR_NOT_FOUND when absent. */
+SHADE_API shade_status shade_registry_remove(shade_registry *reg,
+					     const char *name,
+					     shade_error **err);
+
+/* The object exported under name (borrowed), or NULL. */
+SHADE_API shade_ref *shade_registry_get(const shade_registry *reg,
+					const char *name);
+
+/* Number of names. */
+SHADE_API size_t shade_registry_count(const shade_registry *reg);
+
+/* The i-th name in export order (borrowed), or NULL. */
+SHADE_API const char *shade_registry_name(const shade_registry *reg,
+					  size_t i);
+
+/* ------------------------------------------------------------ typed objects
+ *
+ * For generated skeletons: an object described by a `static const` shape
+ * and served by one dispatch function that reads arguments straight from
+ * the request bytes and writes the result straight to the reply.
+ */
+
+/* What a dispatch call asks for. */
+typedef enum shade_dispatch_op {
+	SHADE_DISPATCH_INVOKE = 0, /* call method `member`: `in` is at the
+				    * args array; write one result item to
+				    * `out`, or nothing for none */
+	SHADE_DISPATCH_GET = 1,    /* read attribute `member`: `in` is NULL;
+				    * write its value to `out` */
+	SHADE_DISPATCH_SET = 2     /* write attribute `member`: `in` is at
+				    * the new value; write nothing */
+} shade_dispatch_op;
+
+/* Context of one dispatch: gives access to the connection's reference
+ * encoding (shade_dispatch_decode_value / _encode_value) and a per-call
+ * talloc context freed after the reply is sent. */
+typedef struct shade_dispatch_ctx shade_dispatch_ctx;
+
+/*
+ * A skeleton's dispatch function.  member is the index in the object's
+ * shape descriptor (already checked to be in range and of a kind that
+ * allows op).  Consume exactly one item from `in` for INVOKE and SET.
+ */
+typedef shade_status (*shade_dispatch_fn)(void *self, shade_dispatch_ctx *cx,
+					  uint32_t member,
+					  shade_dispatch_op op,
+					  struct shade_cbor_dec *in,
+					  struct shade_buf *out,
+					  shade_error **err);
+
+/* A local object with a fixed shape (not copied: it must outlive the
+ * object, usually static const) served by dispatch(self, ...). */
+SHADE_API shade_status shade_object_new_typed(const shade_shape_desc *shape,
+					      shade_dispatch_fn dispatch,
+					      void *self, shade_ref **out,
+					      shade_error **err);
+
+/* The per-call talloc context of a dispatch (freed after the reply). */
+SHADE_API TALLOC_CTX *shade_dispatch_mem(shade_dispatch_ctx *cx);
+
+/* The self pointer of a typed object, or NULL for other refs. */
+SHADE_API void *shade_object_typed_self(shade_ref *obj);
+
+/* Decode one value at `in`, references included (they become refs of
+ * the dispatch's connection), onto the per-call context. */
+SHADE_API shade_status shade_dispatch_decode_value(shade_dispatch_ctx *cx,
+						   struct shade_cbor_dec *in,
+						   shade_value **out,
+						   shade_error **err);
+
+/* Encode one value to `out`, exporting local objects it references. */
+SHADE_API shade_status shade_dispatch_encode_value(shade_dispatch_ctx *cx,
+						   struct shade_buf *out,
+						   const shade_value *v,
+						   shade_error **err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHADE_OBJECT_H */

@@ -1,0 +1,268 @@
+/*
+ * shade/proxy.h - using objects, remote or local, through references.
+ *
+ * shade_lookup() gives a reference to an object a peer exports by name.
+ * Every other call here works on any shade_ref: on a proxy it sends one
+ * request and waits for its reply (one round trip); on a local object it
+ * runs the member directly.  Values returned carry references as SHADE_REF
+ * values (proxies, or the original local object when the peer passed back
+ * something we host).
+ *
+ * Round trips: lookup 1; getattr 1 per call (no cache of values: an
+ * attribute may change); setattr 1; invoke 1; call 1; len, getitem,
+ * setitem, delitem, contains, append 1 each; force 1; iteration one per
+ * chunk.  dir, isinstance and reading the shape are local once the shape
+ * arrived with the reference; a member absent from a complete shape is
+ * AttributeError with no round trip.
+ *
+ * Ownership: results are allocated on the caller's mem_ctx; refs handed
+ * out through `shade_ref **` carry one count for the caller.
+ */
+#ifndef SHADE_PROXY_H
+#define SHADE_PROXY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <talloc.h>
+
+#include "shade/conn.h"
+#include "shade/error.h"
+#include "shade/object.h"
+#include "shade/value.h"
+#include "shade/visibility.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Per-call options; NULL or zeroed means the defaults. */
+typedef struct shade_call_opts {
+	int timeout_ms; /* deadline for this call; 0: the connection's
+			 * default; -1: wait forever */
+	bool oneway;    /* send without waiting; the result is none */
+} shade_call_opts;
+
+/* The object the peer exports under name (LOOKUP): one round trip.
+ * NotFound when there is none. */
+SHADE_API shade_status shade_lookup(shade_conn *c, const char *name,
+				    shade_ref **out, shade_error **err);
+
+/* The names the peer exports (NAMES): a talloc array of *n strings on
+ * mem_ctx. One round trip. */
+SHADE_API shade_status shade_names(TALLOC_CTX *mem_ctx, shade_conn *c,
+				   char ***names, size_t *n,
+				   shade_error **err);
+
+/* Read member `name`: an attribute's value, or for a method a bound
+ * method (a callable reference).  One round trip on a proxy. */
+SHADE_API shade_status shade_getattr(TALLOC_CTX *mem_ctx, shade_ref *r,
+				     const char *name, shade_value **out,
+				     shade_error **err);
+
+/* Write attribute `name` (a copy of v travels). One round trip. */
+SHADE_API shade_status shade_setattr(shade_ref *r, const char *name,
+				     const shade_value *v, shade_error **err);
+
+/*
+ * Call method `name` with args (a tuple, or NULL for none) and kwargs (a
+ * dict or NULL): one round trip (INVOKE).  *out gets the result on
+ * mem_ctx (a none box for none); out may be NULL to discard it.
+ */
+SHADE_API shade_status shade_invoke(TALLOC_CTX *mem_ctx, shade_ref *r,
+				    const char *name, const shade_value *args,
+				    const shade_value *kwargs,
+				    shade_value **out, shade_error **err);
+
+/* shade_invoke() with per-call options (NULL: defaults). */
+SHADE_API shade_status shade_invoke_ex(TALLOC_CTX *mem_ctx, shade_ref *r,
+					 const char *name,
+					 const shade_value *args,
+					 const shade_value *kwargs,
+					 const shade_call_opts *opts,
+					 shade_value **out, shade_error **err);
+
+/* Call a callable (function, bound method, type): one round trip. */
+SHADE_API shade_status shade_call(TALLOC_CTX *mem_ctx, shade_ref *r,
+				  const shade_value *args,
+				  const shade_value *kwargs,
+				  shade_value **out, shade_error **err);
+
+/* shade_call() with per-call options. */
+SHADE_API shade_status shade_call_ex(TALLOC_CTX *mem_ctx, shade_ref *r,
+					const shade_value *args,
+					const shade_value *kwargs,
+					const shade_call_opts *opts,
+					shade_value **out, shade_error **err);
+
+/* The member names of r's shape, a talloc array of *n strings on
+ * mem_ctx.  Local when the shape is known; otherwise one DESCRIBE. */
+SHADE_API shade_status shade_dir(TALLOC_CTX *mem_ctx, shade_ref *r,
+				 char ***names, size_t *n, shade_error **err);
+
+/* Ask the peer for r's shape again (DESCRIBE, one round trip) and cache
+ * it; *out (may be NULL) is borrowed like shade_ref_shape(). */
+SHADE_API shade_status shade_describe(shade_ref *r,
+				      const shade_shape_desc **out,
+				      shade_error **err);
+
+/* Whether instance r is an instance of type t (a type reference): t's
+ * name equals r's type or one of its bases.  Local once both shapes are
+ * known. */
+SHADE_API shade_status shade_isinstance(shade_ref *r, shade_ref *t,
+					bool *out, shade_error **err);
+
+/* True when a and b are the same object (the same proxy or local object). */
+SHADE_API bool shade_ref_same(const shade_ref *a, const shade_ref *b);
+
+/* The connection of a proxy, or NULL (local object or lost connection). */
+SHADE_API shade_conn *shade_ref_conn(const shade_ref *r);
+
+/* ------------------------------------------------------------ containers */
+
+/* len(r): one round trip. */
+SHADE_API shade_status shade_len(shade_ref *r, size_t *out, shade_error **err);
+
+/* r[key] into *out on mem_ctx: one round trip. */
+SHADE_API shade_status shade_getitem(TALLOC_CTX *mem_ctx, shade_ref *r,
+				     const shade_value *key, shade_value **out,
+				     shade_error **err);
+
+/* r[key] = v: one round trip. */
+SHADE_API shade_status shade_setitem(shade_ref *r, const shade_value *key,
+				     const shade_value *v, shade_error **err);
+
+/* del r[key]: one round trip. */
+SHADE_API shade_status shade_delitem(shade_ref *r, const shade_value *key,
+				     shade_error **err);
+
+/* v in r (list: an element; dict: a key): one round trip. */
+SHADE_API shade_status shade_contains(shade_ref *r, const shade_value *v,
+				      bool *out, shade_error **err);
+
+/* r.append(v) (lists): one round trip. */
+SHADE_API shade_status shade_append(shade_ref *r, const shade_value *v,
+				    shade_error **err);
+
+/* A by-value snapshot of the whole container (SHADE_LIST or SHADE_DICT
+ * on mem_ctx): one round trip. */
+SHADE_API shade_status shade_force(TALLOC_CTX *mem_ctx, shade_ref *r,
+				   shade_value **out, shade_error **err);
+
+/* Snapshot of elements [start, start+count) (count SIZE_MAX: to the end). */
+SHADE_API shade_status shade_force_range(TALLOC_CTX *mem_ctx, shade_ref *r,
+					 size_t start, size_t count,
+					 shade_value **out, shade_error **err);
+
+/* An iterator over a container, fetching chunks (one round trip each). */
+typedef struct shade_iter shade_iter;
+
+/* Start iterating r; chunk 0 uses the connection's default.  *out is a
+ * talloc child of mem_ctx. */
+SHADE_API shade_status shade_iter_new(TALLOC_CTX *mem_ctx, shade_ref *r,
+				      size_t chunk, shade_iter **out,
+				      shade_error **err);
+
+/* The next element (a list item, or a dict key) as a borrowed view valid
+ * until the next call; *item NULL at the end. */
+SHADE_API shade_status shade_iter_next(shade_iter *it, const shade_value **item,
+				       shade_error **err);
+
+/* ------------------------------------------------------------ futures */
+
+/* A call in flight. */
+typedef struct shade_future shade_future;
+
+/* Start method `name` without waiting; *out (a talloc child of mem_ctx)
+ * is the future.  Freeing an unwaited future abandons the reply. */
+SHADE_API shade_status shade_invoke_async(TALLOC_CTX *mem_ctx, shade_ref *r,
+					  const char *name,
+					  const shade_value *args,
+					  const shade_value *kwargs,
+					  shade_future **out,
+					  shade_error **err);
+
+/* Wait for a future (timeout_ms -1: forever, 0: the connection default)
+ * and take its result onto mem_ctx (out may be NULL).  A future gives its
+ * result once. */
+SHADE_API shade_status shade_future_wait(TALLOC_CTX *mem_ctx, shade_future *f,
+					 int timeout_ms, shade_value **out,
+					 shade_error **err);
+
+/* True when the future's reply has arrived (never blocks). */
+SHADE_API bool shade_future_ready(shade_future *f);
+
+/* Wait until at least one of fs[0..n-1] (all on one connection) is ready;
+ * *index is its position.  SHADE_ERR_TIMEOUT when timeout_ms passes. */
+SHADE_API shade_status shade_future_wait_any(shade_future *const *fs, size_t n,
+					     int timeout_ms, size_t *index,
+					     shade_error **err);
+
+/* Wait until all of fs[0..n-1] (one connection) are ready. */
+SHADE_API shade_status shade_future_wait_all(shade_future *const *fs, size_t n,
+					     int timeout_ms, shade_error **err);
+
+/* ------------------------------------------------------------ typed calls
+ *
+ * For generated stubs: the arguments are written straight into the
+ * request and the result is read straight from the reply.
+ *
+ *     shade_request *call; shade_buf *args; shade_cbor_dec *res;
+ *     shade_request_begin(ref, 0, SHADE_DISPATCH_INVOKE, NULL, &call,
+ *                         &args, &err);
+ *     shade_cbor_put_array(args, 2);
+ *     shade_cbor_put_int(args, a); shade_cbor_put_int(args, b);
+ *     st = shade_request_finish(call, &res, &err);  // one round trip
+ *     if (st == SHADE_OK) shade_cbor_read_int(res, &sum, &err);
+ *     talloc_free(call);
+ */
+
+/* One typed call in progress (a talloc object). */
+typedef struct shade_request shade_request;
+
+/* Begin INVOKE of method index `member` of r's shape (or a GETATTR /
+ * SETATTR when `op` says so): *args is where the caller writes exactly one
+ * item (the argument array for INVOKE, the value for SETATTR, nothing for
+ * GETATTR).  *out is a talloc child of NULL: free it after finish. */
+SHADE_API shade_status shade_request_begin(shade_ref *r, uint32_t member,
+					shade_dispatch_op op,
+					const shade_call_opts *opts,
+					shade_request **out,
+					struct shade_buf **args,
+					shade_error **err);
+
+/* Send the request, wait for the reply and set *result to a decoder
+ * positioned at the result item (null when the peer returned none),
+ * valid until the call is freed.  On failure *err is filled. */
+SHADE_API shade_status shade_request_finish(shade_request *call,
+					 struct shade_cbor_dec **result,
+					 shade_error **err);
+
+/* Decode one value from a typed call's result decoder (references
+ * become proxies of the call's connection), on mem_ctx. */
+SHADE_API shade_status shade_request_decode_value(TALLOC_CTX *mem_ctx,
+					       shade_request *call,
+					       struct shade_cbor_dec *d,
+					       shade_value **out,
+					       shade_error **err);
+
+/* Encode a value into a typed call's arguments (exporting local objects
+ * it references on the call's connection). */
+SHADE_API shade_status shade_request_encode_value(shade_request *call,
+					       struct shade_buf *b,
+					       const shade_value *v,
+					       shade_error **err);
+
+/* Narrowing: check r's shape against a declared descriptor (structural;
+ * no round trip when the fingerprints match or the shape is cached).
+ * map (want->n_members entries, may be NULL) receives the member indexes
+ * to use with shade_request_begin. */
+SHADE_API shade_status shade_narrow(shade_ref *r, const shade_shape_desc *want,
+				    uint32_t *map, shade_error **err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHADE_PROXY_H */
