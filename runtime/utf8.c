@@ -1,0 +1,66 @@
+/*
+ * utf8.c - UTF-8 validation (RFC 3629).
+ *
+ * Accepts exactly the shortest encodings of U+0000..U+10FFFF without the
+ * surrogates U+D800..U+DFFF.  ASCII runs are checked eight bytes at a
+ * time.
+ */
+#include <string.h>
+
+#include "shade/value.h"
+
+/* Validate s[0..len-1]; on failure report where the bad sequence starts. */
+shade_status shade_utf8_check(const void *s, size_t len, size_t *bad_offset)
+{
+	const uint8_t *p = s;
+	size_t i = 0;
+
+	while (i < len) {
+		uint8_t c = p[i];
+		size_t n, k;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			uint64_t w;
+
+			while (i + 8 <= len) {
+				memcpy(&w, p + i, 8);
+				if (w & UINT64_C(0x8080808080808080))
+					break;
+				i += 8;
+			}
+			while (i < len && p[i] < 0x80)
+				i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 2;
+			cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 3;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 4;
+			cp = c & 0x07;
+		} else {
+			goto bad;
+		}
+		if (len - i < n)
+			goto bad;
+		for (k = 1; k < n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				goto bad;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if (n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
+			goto bad;
+		if (n == 4 && (cp < 0x10000 || cp > 0x10ffff))
+			goto bad;
+		i += n;
+	}
+	return SHADE_OK;
+bad:
+	if (bad_offset != NULL)
+		*bad_offset = i;
+	return SHADE_ERR_UTF8;
+}

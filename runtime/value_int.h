@@ -1,0 +1,137 @@
+/*
+ * value_int.h - value model internals shared by value.c, dict.c and
+ * cbor.c.  Not installed.
+ *
+ * Invariants:
+ *   - a slot's owned payload (owned str/bytes data, seq, dict, error) is
+ *     a talloc child of its "owner": the box for a box, the container's
+ *     shade_seq / shade_dict struct for a slot inside a container;
+ *   - a container whose `has_refs` is set releases the refs in its
+ *     slots from its talloc destructor; a box of kind SHADE_REF has a
+ *     destructor releasing its ref;
+ *   - empty strings and bytes point at a static "" and carry
+ *     SHADE_VF_BORROWED (there is nothing to free);
+ *   - dict entries with the key tag SHADE_DELETED_ are holes left by a
+ *     delete; `used` counts entries including holes.
+ */
+#ifndef SHADE_VALUE_INT_H
+#define SHADE_VALUE_INT_H
+
+#include "shade/value.h"
+
+/* Internal kind marking a deleted dict entry (never visible outside). */
+#define SHADE_DELETED_ 15
+
+/* Marks in the dict index. */
+#define SHADE_IX_EMPTY UINT32_MAX        /* never used */
+#define SHADE_IX_DUMMY (UINT32_MAX - 1)  /* was used, entry deleted */
+/* Most entries a dict may hold (the index stores 32-bit positions). */
+#define SHADE_DICT_MAX ((size_t)UINT32_MAX - 2)
+
+/* Tuple and list storage. */
+struct shade_seq {
+	size_t len;          /* items in use */
+	size_t cap;          /* items allocated at `items` */
+	shade_value *items;  /* the slots: inline_ or a separate child block */
+	bool has_refs;       /* some slot holds (or held) a ref */
+	shade_value inline_[]; /* initial storage allocated with the struct */
+};
+
+/* One dict entry. */
+struct shade_dict_entry {
+	shade_value key;     /* the key (a slot), tag SHADE_DELETED_ if hole */
+	shade_value val;     /* the value (a slot) */
+	uint64_t hash;       /* shade_value_hash(&key) */
+};
+
+/* Dict storage: entries in insertion order plus an open-addressing
+ * index of 2^k uint32 positions, both in one `table` block. */
+struct shade_dict {
+	size_t len;                       /* live entries */
+	size_t used;                      /* entries used, holes included */
+	size_t cap;                       /* entries allocated */
+	struct shade_dict_entry *entries; /* cap entries (inside table) */
+	uint32_t *index;                  /* mask+1 positions (inside table) */
+	size_t mask;                      /* index size - 1 */
+	void *table;                      /* the talloc block, or NULL */
+	bool has_refs;                    /* some slot holds (or held) a ref */
+};
+
+/* The static empty string every empty str/bytes points at. */
+SHADE_INTERNAL extern const char shade_empty_[1];
+
+/* The kind of a slot, including SHADE_DELETED_. */
+static inline unsigned shade_tag_kind_(const shade_value *v)
+{
+	return v->tag & SHADE_KIND_MASK;
+}
+
+/* A new seq with room for cap items on owner, items inline. */
+SHADE_INTERNAL struct shade_seq *shade_seq_alloc_(TALLOC_CTX *owner,
+						  size_t cap);
+
+/* Make room for at least `need` items in total (amortised doubling). */
+SHADE_INTERNAL shade_status shade_seq_reserve_(struct shade_seq *s,
+					       size_t need);
+
+/* A new dict with room for cap entries on owner. */
+SHADE_INTERNAL struct shade_dict *shade_dict_alloc_(TALLOC_CTX *owner,
+						    size_t cap);
+
+/* Insert key/val (slots already owned by d: moved in) unless key is
+ * present.  Returns SHADE_OK, SHADE_ERR_NOMEM, SHADE_ERR_LIMIT, or
+ * SHADE_AGAIN when key was present (nothing inserted; caller still
+ * owns the slots' payloads, which hang below d). */
+SHADE_INTERNAL shade_status shade_dict_add_new_(struct shade_dict *d,
+						shade_value *key,
+						shade_value *val,
+						uint64_t hash);
+
+/* Hash of v into *h (shade_value_hash); false when v is unhashable. */
+SHADE_INTERNAL bool shade_value_hash_(const shade_value *v, uint64_t *h);
+
+/* The live entry of d whose key equals key (hash h), or NULL. */
+SHADE_INTERNAL const struct shade_dict_entry *shade_dict_find_(
+	const struct shade_dict *d, const shade_value *key, uint64_t h);
+
+/* Release whatever a slot owns and make it none. */
+SHADE_INTERNAL void shade_slot_clear_(shade_value *v);
+
+/* Deep-copy src into the slot dst, allocating under owner; sets
+ * *has_ref when a ref was copied.  On failure dst is none. */
+SHADE_INTERNAL shade_status shade_slot_copy_(TALLOC_CTX *owner,
+					     shade_value *dst,
+					     const shade_value *src,
+					     bool *has_ref);
+
+/* Turn a slot into a box on mem_ctx by moving: *box = *slot, payload
+ * stolen onto the new box, the slot left none. */
+SHADE_INTERNAL shade_value *shade_slot_box_(TALLOC_CTX *mem_ctx,
+					    shade_value *slot);
+
+/* Move box into the slot dst whose owner is `owner` (payload stolen
+ * onto owner); the box is freed. */
+SHADE_INTERNAL void shade_slot_take_(TALLOC_CTX *owner, shade_value *dst,
+				     shade_value *box);
+
+/* True when the talloc block `inner` is (or lies below) box's payload,
+ * so moving box into inner would make a loop. */
+SHADE_INTERNAL bool shade_box_contains_(const shade_value *box,
+					const void *inner);
+
+/* Install the destructor releasing the ref of a SHADE_REF box. */
+SHADE_INTERNAL void shade_box_watch_ref_(shade_value *box);
+
+/* Install the ref-releasing destructors of a seq / dict. */
+SHADE_INTERNAL void shade_seq_watch_refs_(struct shade_seq *s);
+SHADE_INTERNAL void shade_dict_watch_refs_(struct shade_dict *d);
+
+/* Retain / release a ref through its head. */
+SHADE_INTERNAL void shade_ref_retain_(struct shade_ref *r);
+SHADE_INTERNAL void shade_ref_release_(struct shade_ref *r);
+
+/* Deep copy of an error onto mem_ctx; NULL when out of memory. */
+SHADE_INTERNAL shade_error *shade_error_copy_(TALLOC_CTX *mem_ctx,
+					      const shade_error *e);
+
+#endif /* SHADE_VALUE_INT_H */
