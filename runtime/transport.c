@@ -104,6 +104,7 @@ int transport_poll_fd(int fd, short events, int timeout_ms)
 static int transport_destructor(shade_transport *t)
 {
 	shade_transport_close(t);
+	pthread_mutex_destroy(&t->lock);
 	return 0;
 }
 
@@ -122,6 +123,7 @@ shade_transport *transport_alloc(void *mem_ctx, const shade_transport_opts *o)
 	t->max_frame = r.max_frame;
 	t->in_size = r.read_buffer;
 	t->exec_grace_ms = r.exec_grace_ms;
+	pthread_mutex_init(&t->lock, NULL);
 	t->address = talloc_strdup(t, "?");
 	if (t->address == NULL) {
 		talloc_free(t);
@@ -147,18 +149,18 @@ static shade_status SHADE_PRINTF(4, 5)
 fail(shade_transport *t, shade_error **err, shade_status code,
      const char *fmt, ...)
 {
+	char msg[sizeof(t->broken_msg)];
 	va_list ap;
-	char *msg;
 
 	va_start(ap, fmt);
-	msg = talloc_vasprintf(t, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (msg == NULL)
-		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	pthread_mutex_lock(&t->lock);
 	if (t->broken == SHADE_OK) {
-		t->broken = code;
-		t->broken_msg = msg;
+		memcpy(t->broken_msg, msg, sizeof(msg));
+		__atomic_store_n(&t->broken, code, __ATOMIC_RELEASE);
 	}
+	pthread_mutex_unlock(&t->lock);
 	return shade_error_set(err, code, "%s", msg);
 }
 
@@ -169,9 +171,16 @@ static shade_status peer_gone(shade_transport *t, shade_error **err,
 			      const char *what)
 {
 	char status[256];
+	bool exited = false;
 
-	if (t->pid > 0 && transport_exec_exited(t, EXEC_EXIT_WAIT_MS, status,
-						sizeof(status)))
+	if (t->pid > 0) {
+		/* The send and the receive side may both get here. */
+		pthread_mutex_lock(&t->lock);
+		exited = transport_exec_exited(t, EXEC_EXIT_WAIT_MS, status,
+					       sizeof(status));
+		pthread_mutex_unlock(&t->lock);
+	}
+	if (exited)
 		return fail(t, err, SHADE_ERR_EXEC, "%s: %s (%s)", t->address,
 			    what, status);
 	return fail(t, err, SHADE_ERR_CONNECTION_LOST, "%s: %s", t->address,
@@ -196,8 +205,15 @@ static shade_status io_fail(shade_transport *t, shade_error **err, int e,
 /* Fail with the sticky error, or "transport closed", if t is unusable. */
 static shade_status check_usable(shade_transport *t, shade_error **err)
 {
-	if (t->broken < 0)
-		return shade_error_set(err, t->broken, "%s", t->broken_msg);
+	char msg[sizeof(t->broken_msg)];
+	shade_status code = __atomic_load_n(&t->broken, __ATOMIC_ACQUIRE);
+
+	if (code < 0) {
+		pthread_mutex_lock(&t->lock);
+		memcpy(msg, t->broken_msg, sizeof(msg));
+		pthread_mutex_unlock(&t->lock);
+		return shade_error_set(err, code, "%s", msg);
+	}
 	if (t->closed)
 		return shade_error_set(err, SHADE_ERR_CONNECTION_LOST,
 				       "%s: transport closed", t->address);
@@ -435,17 +451,23 @@ static ssize_t write_once(shade_transport *t, struct iovec *iov, int cnt)
 		n = sendmsg(t->wfd, &m, MSG_NOSIGNAL);
 	} else {
 		/* A pipe: block SIGPIPE in this thread for the write; if the
-		 * write raised one and the thread did not already block it,
-		 * take it off the pending set before unblocking. */
+		 * write may have raised one and the thread did not already
+		 * block it, take it off the pending set before unblocking.
+		 * Linux raises SIGPIPE also when the reader goes away in the
+		 * middle of a write that returns a partial count. */
 		sigset_t pipe_set, old;
-		int e;
+		size_t want = 0;
+		int e, i;
 
+		for (i = 0; i < cnt; i++)
+			want += iov[i].iov_len;
 		sigemptyset(&pipe_set);
 		sigaddset(&pipe_set, SIGPIPE);
 		pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
 		n = writev(t->wfd, iov, cnt);
 		e = errno;
-		if (n < 0 && e == EPIPE && !sigismember(&old, SIGPIPE)) {
+		if (((n < 0 && e == EPIPE) || (n >= 0 && (size_t)n < want)) &&
+		    !sigismember(&old, SIGPIPE)) {
 			struct timespec zero = { 0, 0 };
 
 			while (sigtimedwait(&pipe_set, NULL, &zero) < 0 &&
@@ -517,7 +539,7 @@ static shade_status out_reserve(shade_transport *t, size_t n,
 	cap = t->out_cap ? t->out_cap : 4096;
 	while (cap - used < n)
 		cap *= 2;
-	p = talloc_size(t, cap);
+	p = talloc_size(NULL, cap);
 	if (p == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM,
 				       "out of memory queueing %zu bytes", n);
@@ -641,7 +663,7 @@ static shade_status user_send(shade_transport *t, const struct iovec *iov,
 	if (iovcnt == 1) {
 		st = t->ops->send(t->impl, iov[0].iov_base, total, err);
 	} else {
-		buf = talloc_size(t, total);
+		buf = talloc_size(NULL, total);
 		if (buf == NULL)
 			return shade_error_set(err, SHADE_ERR_NOMEM,
 					       "out of memory");
@@ -691,7 +713,7 @@ shade_status shade_transport_sendv(shade_transport *t, const struct iovec *iov,
 	if (t->ops != NULL)
 		return user_send(t, iov, iovcnt, total, err);
 	if (iovcnt > STACK_IOV) {
-		v = talloc_array(t, struct iovec, (size_t)iovcnt + 1);
+		v = talloc_array(NULL, struct iovec, (size_t)iovcnt + 1);
 		if (v == NULL)
 			return shade_error_set(err, SHADE_ERR_NOMEM,
 					       "out of memory");
@@ -785,7 +807,7 @@ static shade_status rx_extract(shade_transport *t, void *mem_ctx,
 	cap = t->in_size > have * 2 ? t->in_size : have * 2;
 	if (cap > flen)
 		cap = flen;
-	p = talloc_size(t, cap);
+	p = talloc_size(NULL, cap);
 	if (p == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM,
 				       "out of memory for a frame of %zu bytes",
@@ -813,7 +835,7 @@ static shade_status rx_room(shade_transport *t, uint8_t **buf, size_t *n,
 			cap = t->big_cap * 2;
 			if (cap > t->big_len || cap < t->big_cap)
 				cap = t->big_len;
-			p = talloc_realloc_size(t, t->big, cap);
+			p = talloc_realloc_size(NULL, t->big, cap);
 			if (p == NULL)
 				return shade_error_set(err, SHADE_ERR_NOMEM,
 						       "out of memory for a "
@@ -827,7 +849,7 @@ static shade_status rx_room(shade_transport *t, uint8_t **buf, size_t *n,
 		return SHADE_OK;
 	}
 	if (t->in == NULL) {
-		t->in = talloc_size(t, t->in_size);
+		t->in = talloc_size(NULL, t->in_size);
 		if (t->in == NULL)
 			return shade_error_set(err, SHADE_ERR_NOMEM,
 					       "out of memory");
@@ -850,15 +872,20 @@ static shade_status rx_eof(shade_transport *t, shade_error **err)
 {
 	char what[200];
 	size_t avail = t->in_end - t->in_start;
+	size_t hl = 0;
+	uint64_t flen = 0;
 
+	if (avail > 0 && t->in_need > 0)
+		header_parse(t->in + t->in_start, avail, t->max_frame, &flen,
+			     &hl, what, sizeof(what));
 	if (t->big != NULL)
 		snprintf(what, sizeof(what),
 			 "peer closed mid-frame: %zu of %zu payload bytes "
 			 "missing", t->big_len - t->big_have, t->big_len);
 	else if (avail > 0 && t->in_need > 0)
 		snprintf(what, sizeof(what),
-			 "peer closed mid-frame: %zu of %zu frame bytes "
-			 "missing", t->in_need - avail, t->in_need);
+			 "peer closed mid-frame: %zu of %zu payload bytes "
+			 "missing", t->in_need - avail, (size_t)flen);
 	else if (avail > 0)
 		snprintf(what, sizeof(what),
 			 "peer closed mid-frame: frame header incomplete "

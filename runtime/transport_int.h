@@ -12,10 +12,14 @@
  * - output: bytes [out_start, out_end) of `out` are queued, only ever in
  *   non-blocking mode (leaving it flushes them);
  * - once `broken` is negative every send/recv returns it with broken_msg.
+ * - the buffers `in`, `big` and `out` are top-level talloc allocations,
+ *   not children of the transport: the send side and the receive side run
+ *   in different threads and must not touch one talloc parent at once.
  */
 #ifndef SHADE_TRANSPORT_INT_H
 #define SHADE_TRANSPORT_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,8 +36,10 @@ struct shade_transport {
 	bool wsock;                     /* wfd is a socket: MSG_NOSIGNAL */
 	bool nonblocking;               /* fds are O_NONBLOCK, sends queue */
 	bool closed;                    /* the channel has been closed */
-	shade_status broken;            /* sticky failure, SHADE_OK if none */
-	char *broken_msg;               /* message of the sticky failure */
+	pthread_mutex_t lock;           /* guards broken_msg and reaping */
+	shade_status broken;            /* sticky failure, SHADE_OK if none;
+					 * read and set atomically */
+	char broken_msg[256];           /* message of the sticky failure */
 	char *address;                  /* description of the other end */
 	size_t max_frame;               /* largest payload accepted/sent */
 	size_t in_size;                 /* capacity to give `in` */

@@ -1,0 +1,192 @@
+/*
+ * testutil.c - helpers shared by the cmocka suites (see testutil.h).
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <talloc.h>
+
+#include "testutil.h"
+
+int64_t tu_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool tu_under_valgrind(void)
+{
+	const char *v = getenv("SHADE_VALGRIND");
+
+	return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
+}
+
+/* nftw callback: remove one entry, children first. */
+static int rm_entry(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* Destructor of a tu_mkdtemp() string: remove the tree. */
+static int tmpdir_destructor(char *path)
+{
+	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+char *tu_mkdtemp(void *mem_ctx)
+{
+	const char *base = getenv("TMPDIR");
+	char *path;
+
+	if (base == NULL || base[0] == '\0')
+		base = "/tmp";
+	path = talloc_asprintf(mem_ctx, "%s/shade-test-XXXXXX", base);
+	if (path == NULL)
+		return NULL;
+	if (mkdtemp(path) == NULL) {
+		talloc_free(path);
+		return NULL;
+	}
+	talloc_set_destructor(path, tmpdir_destructor);
+	return path;
+}
+
+pid_t tu_fork(int (*fn)(void *arg), void *arg)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0)
+		_exit(fn(arg) & 0xff);
+	return pid;
+}
+
+bool tu_wait_child(pid_t pid, int timeout_ms, int *status)
+{
+	int64_t deadline = tu_now_ms() + timeout_ms;
+	struct timespec nap = { 0, 1000000 };
+	pid_t r;
+	int st;
+
+	if (pid <= 0)
+		return false;
+	for (;;) {
+		r = waitpid(pid, &st, WNOHANG);
+		if (r == pid) {
+			if (status != NULL)
+				*status = st;
+			return true;
+		}
+		if (r < 0 && errno != EINTR)
+			return false;
+		if (tu_now_ms() >= deadline)
+			return false;
+		nanosleep(&nap, NULL);
+	}
+}
+
+void tu_kill_child(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	if (tu_wait_child(pid, 0, NULL))
+		return;
+	kill(pid, SIGKILL);
+	tu_wait_child(pid, 10000, NULL);
+}
+
+int tu_thread_start(tu_thread *th, void *(*fn)(void *), void *arg)
+{
+	int rc = pthread_create(&th->tid, NULL, fn, arg);
+
+	th->started = rc == 0;
+	return rc;
+}
+
+bool tu_thread_join(tu_thread *th, int timeout_ms, void **ret)
+{
+	struct timespec ts;
+
+	if (!th->started)
+		return false;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	if (pthread_timedjoin_np(th->tid, ret, &ts) != 0)
+		return false;
+	th->started = false;
+	return true;
+}
+
+/* The pattern byte at position i for seed. */
+static uint8_t pattern_byte(size_t i, uint32_t seed)
+{
+	uint32_t x = (uint32_t)i * 2654435761u + seed * 40503u;
+
+	x ^= x >> 13;
+	return (uint8_t)(x ^ (x >> 7) ^ (uint32_t)(i >> 8));
+}
+
+void tu_fill_pattern(uint8_t *buf, size_t n, uint32_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		buf[i] = pattern_byte(i, seed);
+}
+
+size_t tu_check_pattern(const uint8_t *buf, size_t n, uint32_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (buf[i] != pattern_byte(i, seed))
+			return i;
+	return n;
+}
+
+int tu_write_all(int fd, const void *buf, size_t n)
+{
+	const uint8_t *p = buf;
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+			if (poll(&pfd, 1, 30000) <= 0)
+				return -1;
+			continue;
+		}
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}

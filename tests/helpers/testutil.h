@@ -1,0 +1,66 @@
+/*
+ * testutil.h - helpers shared by the cmocka suites.
+ *
+ * Temporary directories that remove themselves, children forked to run a
+ * function and reaped by pid within a time bound, threads joined within a
+ * time bound, deterministic byte patterns, and the monotonic clock.  Every
+ * wait here is bounded; nothing calls exit() in the test process itself.
+ */
+#ifndef SHADE_TESTUTIL_H
+#define SHADE_TESTUTIL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Milliseconds on the monotonic clock. */
+int64_t tu_now_ms(void);
+
+/* True when the suite runs under valgrind (SHADE_VALGRIND set): tests may
+ * scale sizes and counts down, never skip a case. */
+bool tu_under_valgrind(void);
+
+/* A fresh directory under $TMPDIR (or /tmp) on mem_ctx; freeing the
+ * returned string removes the directory and everything in it.  NULL on
+ * failure. */
+char *tu_mkdtemp(void *mem_ctx);
+
+/* Fork a child that runs fn(arg) and _exit()s with its return value (a
+ * child never returns into cmocka).  Returns the pid, or -1. */
+pid_t tu_fork(int (*fn)(void *arg), void *arg);
+
+/* Wait up to timeout_ms for child pid to end; store its wait status in
+ * *status (may be NULL).  Returns true if it ended and was reaped. */
+bool tu_wait_child(pid_t pid, int timeout_ms, int *status);
+
+/* Kill child pid with SIGKILL (if still running) and reap it. */
+void tu_kill_child(pid_t pid);
+
+/* A thread that runs fn(arg). */
+typedef struct tu_thread {
+	pthread_t tid;   /* the thread */
+	bool started;    /* pthread_create succeeded */
+} tu_thread;
+
+/* Start fn(arg) on a new thread.  Returns 0 or an errno value. */
+int tu_thread_start(tu_thread *th, void *(*fn)(void *), void *arg);
+
+/* Join th within timeout_ms; true if it finished.  A thread that does not
+ * finish in time is left running (the test then fails). */
+bool tu_thread_join(tu_thread *th, int timeout_ms, void **ret);
+
+/* Fill buf with n bytes of a pattern determined by seed and position. */
+void tu_fill_pattern(uint8_t *buf, size_t n, uint32_t seed);
+
+/* Index of the first byte of buf that differs from the pattern, or n
+ * when all n bytes match. */
+size_t tu_check_pattern(const uint8_t *buf, size_t n, uint32_t seed);
+
+/* Write all n bytes to fd, retrying EINTR and partial writes and waiting
+ * (up to 30 s each time) for POLLOUT on a non-blocking fd.  Returns 0 or
+ * -1 with errno.  Writing to a pipe without a reader raises SIGPIPE. */
+int tu_write_all(int fd, const void *buf, size_t n);
+
+#endif /* SHADE_TESTUTIL_H */
