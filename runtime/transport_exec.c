@@ -2,7 +2,8 @@
  * transport_exec.c - exec: transports: spawn a command and talk over its
  * stdin and stdout through two pipes.
  *
- * The child is started with posix_spawnp (no shell), with its signal mask
+ * The program is looked up on PATH here, then started with posix_spawn
+ * (no shell), with its signal mask
  * emptied and SIGPIPE back to its default action, so a parent that ignores
  * or blocks signals does not pass that on.  The transport keeps its pid;
  * an EOF or EPIPE looks at whether the child exited to report its status,
@@ -14,6 +15,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -201,6 +203,61 @@ static int pipe_above_stdio(int fds[2])
 	return 0;
 }
 
+/* Is path an executable regular file?  0 or an errno value. */
+static int executable(const char *path)
+{
+	struct stat st;
+
+	if (access(path, X_OK) < 0)
+		return errno;
+	if (stat(path, &st) < 0)
+		return errno;
+	return S_ISDIR(st.st_mode) ? EACCES : 0;
+}
+
+/*
+ * Find the program as execvp would: name itself when it has a '/', else
+ * the first executable dir/name along $PATH (default "/bin:/usr/bin", an
+ * empty entry is the current directory).  Done before spawning so that a
+ * missing program is reported with its reason even where posix_spawn
+ * cannot report exec failures.  *path is on mem_ctx; returns 0 or an errno
+ * value.
+ */
+static int find_program(void *mem_ctx, const char *name, char **path)
+{
+	const char *dirs = getenv("PATH"), *p, *end;
+	int e, found_err = ENOENT;
+	char *cand;
+
+	if (strchr(name, '/') != NULL) {
+		e = executable(name);
+		if (e == 0 && (*path = talloc_strdup(mem_ctx, name)) == NULL)
+			e = ENOMEM;
+		return e;
+	}
+	if (dirs == NULL || dirs[0] == '\0')
+		dirs = "/bin:/usr/bin";
+	for (p = dirs;; p = end + 1) {
+		end = strchr(p, ':');
+		if (end == NULL)
+			end = p + strlen(p);
+		cand = talloc_asprintf(mem_ctx, "%.*s%s%s", (int)(end - p), p,
+				       end == p ? "" : "/", name);
+		if (cand == NULL)
+			return ENOMEM;
+		e = executable(cand);
+		if (e == 0) {
+			*path = cand;
+			return 0;
+		}
+		talloc_free(cand);
+		if (e == EACCES)
+			found_err = EACCES;
+		if (*end == '\0')
+			return found_err;
+	}
+}
+
 /* The address string "exec:word word ..." for messages. */
 static char *join_argv(void *mem_ctx, const char *const argv[])
 {
@@ -221,6 +278,7 @@ shade_status shade_transport_exec(void *mem_ctx, const char *const argv[],
 	posix_spawnattr_t attr;
 	sigset_t none, def;
 	shade_transport *t;
+	char *path = NULL;
 	pid_t pid;
 	int rc;
 
@@ -235,6 +293,13 @@ shade_status shade_transport_exec(void *mem_ctx, const char *const argv[],
 	if (t->address == NULL) {
 		talloc_free(t);
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	}
+	rc = find_program(t, argv[0], &path);
+	if (rc != 0) {
+		shade_error_set(err, SHADE_ERR_EXEC, "%s: cannot run '%s': %s",
+				t->address, argv[0], strerror(rc));
+		talloc_free(t);
+		return SHADE_ERR_EXEC;
 	}
 	if (pipe_above_stdio(to_child) < 0 || pipe_above_stdio(from_child) < 0) {
 		rc = errno;
@@ -257,8 +322,9 @@ shade_status shade_transport_exec(void *mem_ctx, const char *const argv[],
 	posix_spawnattr_setsigdefault(&attr, &def);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
 					POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *)argv,
-			  environ);
+	rc = posix_spawn(&pid, path, &fa, &attr, (char *const *)argv,
+			 environ);
+	talloc_free(path);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	close(to_child[0]);

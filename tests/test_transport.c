@@ -619,8 +619,8 @@ static int dying_main(void *arg)
 
 	if (tu_write_all(d->fd, d->bytes, d->n) < 0)
 		return 2;
-	if (d->by_signal)
-		raise(SIGKILL);
+	if (d->by_signal)  /* through a shell, so valgrind does not see it */
+		execl("/bin/sh", "sh", "-c", "kill -9 $$", (char *)NULL);
 	return 0;
 }
 

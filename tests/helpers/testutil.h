@@ -27,8 +27,9 @@ bool tu_under_valgrind(void);
  * failure. */
 char *tu_mkdtemp(void *mem_ctx);
 
-/* Fork a child that runs fn(arg) and _exit()s with its return value (a
- * child never returns into cmocka).  Returns the pid, or -1. */
+/* Fork a child that runs fn(arg) and ends with its return value as exit
+ * status (it never returns into cmocka; it ends by exec'ing /bin/sh so
+ * valgrind does not report the inherited heap).  Returns the pid, or -1. */
 pid_t tu_fork(int (*fn)(void *arg), void *arg);
 
 /* Wait up to timeout_ms for child pid to end; store its wait status in

@@ -62,7 +62,8 @@
  * quoted with '...' (literal) or "..." (where \" and \\ are escapes), and a
  * backslash outside quotes escapes the next character; there is no
  * expansion of variables, globs or ~.  The program is found on PATH
- * (posix_spawnp).  The child inherits stderr.  Closing the transport closes
+ * as execvp would, before spawning, so a missing program is
+ * SHADE_ERR_EXEC "cannot run" at once.  The child inherits stderr.  Closing the transport closes
  * the child's stdin and stdout, waits up to the grace period for it to
  * exit, then sends SIGTERM, then SIGKILL, and reaps it, so no zombie is
  * left.  For a shell, write the shell: exec:/bin/sh -c "exit 3".
