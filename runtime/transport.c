@@ -141,6 +141,8 @@ void transport_attach_fds(shade_transport *t, int rfd, int wfd, bool own)
 	t->wfd = wfd;
 	t->own_fds = own;
 	t->wsock = fstat(wfd, &st) == 0 && S_ISSOCK(st.st_mode);
+	t->rsock = rfd == wfd ? t->wsock
+			      : fstat(rfd, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
 /* Record a sticky failure on t (formatting the message once) and report
@@ -951,7 +953,10 @@ shade_status shade_transport_recv(shade_transport *t, void *mem_ctx,
 		if (timeout_ms == 0 && did_read)
 			return SHADE_AGAIN;
 		SHADE_CHECK(rx_room(t, &buf, &n, err));
-		if (!t->nonblocking && timeout_ms >= 0) {
+		/* A bounded wait on a blocking fd: sockets try a
+		 * MSG_DONTWAIT read first (one system call when data is
+		 * there), other fds poll first. */
+		if (!t->nonblocking && timeout_ms >= 0 && !t->rsock) {
 			w = transport_poll_fd(t->rfd, POLLIN,
 					      transport_remaining_ms(deadline));
 			if (w < 0)
@@ -960,7 +965,10 @@ shade_status shade_transport_recv(shade_transport *t, void *mem_ctx,
 				goto timed_out;
 		}
 		t->stats.read_calls++;
-		r = read(t->rfd, buf, n);
+		if (t->rsock && !t->nonblocking && timeout_ms >= 0)
+			r = recv(t->rfd, buf, n, MSG_DONTWAIT);
+		else
+			r = read(t->rfd, buf, n);
 		if (r > 0) {
 			t->stats.bytes_received += (uint64_t)r;
 			if (t->big != NULL)

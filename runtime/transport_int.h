@@ -33,6 +33,7 @@ struct shade_transport {
 	int rfd;                        /* fd frames are read from, or -1 */
 	int wfd;                        /* fd frames are written to, or -1 */
 	bool own_fds;                   /* close rfd/wfd when closing */
+	bool rsock;                     /* rfd is a socket: MSG_DONTWAIT */
 	bool wsock;                     /* wfd is a socket: MSG_NOSIGNAL */
 	bool nonblocking;               /* fds are O_NONBLOCK, sends queue */
 	bool closed;                    /* the channel has been closed */

@@ -72,6 +72,9 @@
  * receives on the same transport (the send side and the receive side share
  * no state); concurrent sends, or concurrent receives, must be serialized
  * by the caller.  The two ends of a pair may be used from different threads.
+ * To make this safe the transport keeps its I/O buffers as top-level talloc
+ * allocations (not children of the transport), which talloc allows from
+ * several threads as long as talloc_enable_null_tracking() is not in use.
  *
  * Memory: every object here is a talloc object; its destructor closes its
  * fds (when owned), stops and reaps its child, and unlinks a Unix listener's
