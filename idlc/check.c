@@ -1,0 +1,251 @@
+/*
+ * idlc/check.c - semantic checks over the resolved tree, and the check
+ * of the subset that the C mapping supports.
+ *
+ * Rules checked here (the resolve pass already did names, kinds, bases,
+ * constants and bounds): members clashing with inherited ones, oneway
+ * operations, union discriminators and labels, unknown annotations.
+ */
+#include <string.h>
+
+#include "idlc.h"
+
+/* Annotations defined by IDL 4 and DDS-XTypes, plus shade's own. */
+static const char *const known_annotations[] = {
+	"id", "autoid", "optional", "position", "value", "extensibility",
+	"final", "appendable", "mutable", "key", "must_understand",
+	"default_literal", "default", "range", "min", "max", "unit",
+	"bit_bound", "external", "nested", "verbatim", "service", "oneway",
+	"ami", "topic", "data_representation", "non_serialized",
+	"ignore_literal_names", "try_construct", "hashid", "shared",
+	"deprecated", "choice", "empty", "format", "sequence_max_length",
+	/* shade copy policy (DESIGN.md section 4) */
+	"eager", "byvalue", "byref", "chunk", "doc",
+	NULL
+};
+
+static void check_list(idlc_compilation *comp, idlc_node *n);
+
+/* Warn about annotations nobody defined. */
+static void check_annotations(idlc_compilation *comp, const idlc_node *n)
+{
+	const idlc_annotation *a;
+	size_t i;
+
+	for (a = n->annotations; a; a = a->next) {
+		const char *name = a->name->parts[a->name->n - 1];
+		bool known = false;
+		for (i = 0; known_annotations[i]; i++)
+			if (strcmp(known_annotations[i], name) == 0)
+				known = true;
+		if (!known && comp->anno_scope &&
+		    idlc_scope_find(comp->anno_scope, name, NULL))
+			known = true;
+		if (!known)
+			idlc_warning(comp, &a->loc, "unknown annotation '@%s' "
+				     "ignored", name);
+	}
+}
+
+/* Add every ancestor of interface n to out (no duplicates). */
+static void ancestors(const idlc_node *n, const idlc_node **out, size_t *count,
+		      size_t max, int depth)
+{
+	size_t i, j;
+
+	if (depth > 64)
+		return;
+	for (i = 0; i < n->n_bases; i++) {
+		const idlc_node *b = n->base_nodes[i];
+		for (j = 0; j < *count; j++)
+			if (out[j] == b)
+				break;
+		if (j < *count || *count >= max)
+			continue;
+		out[(*count)++] = b;
+		ancestors(b, out, count, max, depth + 1);
+	}
+}
+
+/* True for the members that form an interface's shape. */
+static bool is_shape_member(const idlc_node *m)
+{
+	return m->kind == IDLC_ATTRIBUTE || m->kind == IDLC_OPERATION;
+}
+
+/* Own members must not redefine inherited ones; two bases must not bring
+ * two different members of the same name. */
+static void check_inherited(idlc_compilation *comp, idlc_node *n)
+{
+	const idlc_node *anc[256];
+	size_t count = 0, i, j;
+	idlc_node *m, *o;
+
+	ancestors(n, anc, &count, 256, 0);
+	for (m = n->children; m; m = m->next) {
+		if (!is_shape_member(m))
+			continue;
+		for (i = 0; i < count; i++)
+			for (o = anc[i]->children; o; o = o->next)
+				if (is_shape_member(o) &&
+				    strcasecmp(o->name, m->name) == 0) {
+					idlc_error(comp, &m->name_loc, "'%s' is "
+						   "already declared in base "
+						   "interface '%s'", m->name,
+						   anc[i]->name);
+					i = count;
+					break;
+				}
+	}
+	for (i = 0; i < count; i++)
+		for (m = anc[i]->children; m; m = m->next) {
+			if (!is_shape_member(m))
+				continue;
+			for (j = i + 1; j < count; j++)
+				for (o = anc[j]->children; o; o = o->next)
+					if (is_shape_member(o) &&
+					    strcasecmp(o->name, m->name) == 0)
+						idlc_error(comp, &n->name_loc,
+							   "'%s' is inherited "
+							   "from both '%s' and "
+							   "'%s'", m->name,
+							   anc[i]->name,
+							   anc[j]->name);
+		}
+}
+
+/* oneway: void result, only in parameters, no raises. */
+static void check_oneway(idlc_compilation *comp, idlc_node *op)
+{
+	idlc_node *q;
+
+	if (!(op->flags & IDLC_F_ONEWAY))
+		return;
+	if (op->type && op->type->kind != IDLC_T_VOID)
+		idlc_error(comp, &op->type->loc, "oneway operation '%s' must "
+			   "return void", op->name);
+	for (q = op->children; q; q = q->next)
+		if (q->dir != IDLC_DIR_IN)
+			idlc_error(comp, &q->name_loc, "oneway operation '%s' "
+				   "cannot have %s parameter '%s'", op->name,
+				   q->dir == IDLC_DIR_OUT ? "out" : "inout",
+				   q->name);
+	if (op->raises)
+		idlc_error(comp, &op->raises->loc, "oneway operation '%s' "
+			   "cannot raise exceptions", op->name);
+}
+
+/* Discriminator type, duplicate labels, several defaults. */
+static void check_union(idlc_compilation *comp, idlc_node *u)
+{
+	const idlc_type *d = idlc_type_unalias(u->type);
+	idlc_node *c, *c2, *first_default = NULL;
+	idlc_label *l, *l2;
+
+	if (d == NULL || (d->kind == IDLC_T_NAMED && d->ref == NULL))
+		return;
+	switch (d->kind) {
+	case IDLC_T_BOOLEAN: case IDLC_T_CHAR: case IDLC_T_WCHAR:
+	case IDLC_T_OCTET: case IDLC_T_INT8: case IDLC_T_UINT8:
+	case IDLC_T_SHORT: case IDLC_T_USHORT: case IDLC_T_LONG:
+	case IDLC_T_ULONG: case IDLC_T_LLONG: case IDLC_T_ULLONG:
+		break;
+	case IDLC_T_NAMED:
+		if (d->ref->kind == IDLC_ENUM)
+			break;
+		/* fall through */
+	default: {
+		char *tn = idlc_type_name(comp, u->type);
+		idlc_error(comp, &u->type->loc, "'%s' cannot be the "
+			   "discriminator of union '%s'", tn, u->name);
+		talloc_free(tn);
+		return;
+	}
+	}
+	for (c = u->children; c; c = c->next) {
+		for (l = c->labels; l; l = l->next) {
+			if (l->expr == NULL) {
+				if (first_default && first_default != c)
+					idlc_error(comp, &l->loc, "more than "
+						   "one default label in "
+						   "union '%s'", u->name);
+				first_default = c;
+				continue;
+			}
+			if (l->value.kind == IDLC_V_NONE)
+				continue;
+			for (c2 = u->children; c2; c2 = c2->next)
+				for (l2 = c2->labels; l2; l2 = l2->next) {
+					if (l2 == l)
+						goto next_label;
+					if (l2->expr && l2->value.kind ==
+					    l->value.kind &&
+					    l2->value.i == l->value.i) {
+						char *v = idlc_value_str(comp,
+								&l->value);
+						idlc_error(comp, &l->loc,
+							   "duplicate case "
+							   "label %s", v);
+						talloc_free(v);
+						goto next_label;
+					}
+				}
+next_label:;
+		}
+	}
+}
+
+/* Inline declarations held by a type (typedef struct {...} T). */
+static void check_type_decls(idlc_compilation *comp, const idlc_type *t)
+{
+	for (; t; t = t->elem)
+		if (t->kind == IDLC_T_NAMED && t->decl)
+			check_list(comp, t->decl);
+}
+
+/* Check one node and its children. */
+static void check_node(idlc_compilation *comp, idlc_node *n)
+{
+	check_annotations(comp, n);
+	check_type_decls(comp, n->type);
+	switch (n->kind) {
+	case IDLC_INTERFACE:
+		check_inherited(comp, n);
+		break;
+	case IDLC_OPERATION:
+		check_oneway(comp, n);
+		break;
+	case IDLC_UNION:
+		check_union(comp, n);
+		break;
+	default:
+		break;
+	}
+	if (n->kind != IDLC_ENUM || n->children)
+		check_list(comp, n->children);
+}
+
+/* Check a chain (only one node when called for an inline decl). */
+static void check_list(idlc_compilation *comp, idlc_node *n)
+{
+	for (; n; n = n->next)
+		check_node(comp, n);
+}
+
+/* The check pass; see idlc.h. */
+int idlc_check(idlc_compilation *comp)
+{
+	int before = comp->n_errors;
+
+	if (comp->root == NULL)
+		return -1;
+	check_list(comp, comp->root->children);
+	return comp->n_errors > before ? -1 : 0;
+}
+
+/* Subset check; see idlc.h.  (Filled in with the generators.) */
+int idlc_check_subset(idlc_compilation *comp)
+{
+	(void)comp;
+	return 0;
+}

@@ -1,0 +1,247 @@
+/*
+ * idlc/diag.c - diagnostics, kept sources, interned names, dependencies.
+ *
+ * A diagnostic is recorded on the compilation (tests read them back) and
+ * printed as a compiler does:
+ *
+ *     file:line:col: error: message
+ *     <the source line>
+ *          ^
+ *
+ * Positions come from the preprocessed text, where the C preprocessor may
+ * have squeezed runs of blanks; the column is mapped back onto the
+ * original line by walking both lines in step (diag_map_column).
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "idlc.h"
+
+/* Intern a string (a simple copy: names are few and short-lived). */
+const char *idlc_intern(idlc_compilation *comp, const char *name, size_t len)
+{
+	idlc_source *s;
+
+	/* reuse the name of a known source: file names repeat a lot */
+	for (s = comp->sources; s; s = s->next)
+		if (strlen(s->name) == len && memcmp(s->name, name, len) == 0)
+			return s->name;
+	{
+		idlc_dep *d;
+		for (d = comp->deps; d; d = d->next)
+			if (strlen(d->file) == len &&
+			    memcmp(d->file, name, len) == 0)
+				return d->file;
+	}
+	return talloc_strndup(comp, name, len);
+}
+
+/* Record a dependency once. */
+void idlc_add_dep(idlc_compilation *comp, const char *file)
+{
+	idlc_dep *d;
+
+	for (d = comp->deps; d; d = d->next)
+		if (strcmp(d->file, file) == 0)
+			return;
+	d = talloc_zero(comp, idlc_dep);
+	if (d == NULL)
+		return;
+	d->file = talloc_strdup(d, file);
+	if (d->file == NULL) {
+		talloc_free(d);
+		return;
+	}
+	if (comp->deps_tail)
+		comp->deps_tail->next = d;
+	else
+		comp->deps = d;
+	comp->deps_tail = d;
+}
+
+/* Keep a copy of a source text for snippets. */
+idlc_source *idlc_source_add(idlc_compilation *comp, const char *name,
+			     const char *text, size_t len)
+{
+	idlc_source *s = talloc_zero(comp, idlc_source);
+
+	if (s == NULL)
+		return NULL;
+	s->name = talloc_strdup(s, name);
+	s->text = text ? talloc_memdup(s, text, len + 1) : NULL;
+	s->len = len;
+	if (s->name == NULL || (text && s->text == NULL)) {
+		talloc_free(s);
+		return NULL;
+	}
+	if (text)
+		((char *)s->text)[len] = '\0';
+	s->next = comp->sources;
+	comp->sources = s;
+	return s;
+}
+
+/* The kept source of `name`, reading the file the first time. */
+static idlc_source *source_get(idlc_compilation *comp, const char *name)
+{
+	idlc_source *s;
+	FILE *f;
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+
+	for (s = comp->sources; s; s = s->next)
+		if (strcmp(s->name, name) == 0)
+			return s;
+	f = fopen(name, "rb");
+	if (f != NULL) {
+		for (;;) {
+			if (len + 4096 + 1 > cap) {
+				char *nb;
+				cap = (len + 4096 + 1) * 2;
+				nb = talloc_realloc(comp, buf, char, cap);
+				if (nb == NULL)
+					break;
+				buf = nb;
+			}
+			n = fread(buf + len, 1, cap - len - 1, f);
+			if (n == 0)
+				break;
+			len += n;
+		}
+		fclose(f);
+	}
+	s = idlc_source_add(comp, name, buf, len);
+	talloc_free(buf);
+	return s;
+}
+
+/* Start and length of line `line` in a text, or NULL. */
+static const char *line_of(const char *text, size_t len, int line,
+			   size_t *line_len)
+{
+	const char *s = text, *end = text + len, *e;
+	int l = 1;
+
+	if (text == NULL || line < 1)
+		return NULL;
+	while (l < line) {
+		s = memchr(s, '\n', (size_t)(end - s));
+		if (s == NULL)
+			return NULL;
+		s++;
+		l++;
+	}
+	e = memchr(s, '\n', (size_t)(end - s));
+	*line_len = e ? (size_t)(e - s) : (size_t)(end - s);
+	return s;
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Map a column of the preprocessed line onto the original line, where
+ * the two differ only in runs of blanks.  Returns the original column, or
+ * `col` itself when the lines differ otherwise (macro expansion). */
+static int diag_map_column(const char *orig, size_t olen, const char *pp,
+			   size_t plen, int col)
+{
+	size_t i = 0, j = 0, target = (size_t)(col - 1);
+
+	if (olen == plen && memcmp(orig, pp, olen) == 0)
+		return col;
+	if (target > plen)
+		return col;
+	while (j < target) {
+		if (is_blank(pp[j])) {
+			while (j < target && is_blank(pp[j]))
+				j++;
+			while (i < olen && is_blank(orig[i]))
+				i++;
+		} else if (i < olen && orig[i] == pp[j]) {
+			i++;
+			j++;
+		} else {
+			return col;
+		}
+	}
+	while (i < olen && is_blank(orig[i]))
+		i++;
+	return (int)i + 1;
+}
+
+static const char *const severity_names[] = { "note", "warning", "error" };
+
+/* Record and print one diagnostic. */
+void idlc_report(idlc_compilation *comp, idlc_severity sev,
+		 const idlc_loc *loc, const char *fmt, ...)
+{
+	idlc_diag *d;
+	va_list ap;
+	const char *src_line = NULL;
+	size_t src_len = 0;
+	int col = 0;
+
+	if (sev == IDLC_ERROR)
+		comp->n_errors++;
+	else if (sev == IDLC_WARNING)
+		comp->n_warnings++;
+	d = talloc_zero(comp, idlc_diag);
+	if (d == NULL)
+		return;
+	d->severity = sev;
+	va_start(ap, fmt);
+	d->message = talloc_vasprintf(d, fmt, ap);
+	va_end(ap);
+	if (d->message == NULL) {
+		talloc_free(d);
+		return;
+	}
+	if (loc != NULL && loc->file != NULL) {
+		idlc_source *s = source_get(comp, loc->file);
+		col = loc->first_column;
+		if (s && s->text)
+			src_line = line_of(s->text, s->len, loc->first_line,
+					   &src_len);
+		if (src_line && loc->bol) {
+			const char *e = strchr(loc->bol, '\n');
+			size_t plen = e ? (size_t)(e - loc->bol)
+					: strlen(loc->bol);
+			col = diag_map_column(src_line, src_len, loc->bol,
+					      plen, col);
+		}
+		d->file = loc->file;
+		d->line = loc->first_line;
+		d->column = col;
+		d->text = talloc_asprintf(d, "%s:%d:%d: %s: %s", loc->file,
+					  loc->first_line, col,
+					  severity_names[sev], d->message);
+	} else {
+		d->text = talloc_asprintf(d, "shade-idlc: %s: %s",
+					  severity_names[sev], d->message);
+	}
+	if (d->text == NULL) {
+		talloc_free(d);
+		return;
+	}
+	if (comp->diags_tail)
+		comp->diags_tail->next = d;
+	else
+		comp->diags = d;
+	comp->diags_tail = d;
+
+	if (comp->opts.diag_stream == NULL)
+		return;
+	fprintf(comp->opts.diag_stream, "%s\n", d->text);
+	if (comp->opts.diag_snippets && src_line != NULL) {
+		size_t k;
+		fprintf(comp->opts.diag_stream, "%.*s\n", (int)src_len,
+			src_line);
+		for (k = 0; k + 1 < (size_t)col && k < src_len; k++)
+			fputc(src_line[k] == '\t' ? '\t' : ' ',
+			      comp->opts.diag_stream);
+		fputs("^\n", comp->opts.diag_stream);
+	}
+}

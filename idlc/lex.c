@@ -1,0 +1,402 @@
+/*
+ * idlc/lex.c - scanner helpers: positions, line markers, pragmas, doc
+ * comments, literal decoding.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "create.h"
+#include "lex.h"
+
+/* Advance over the matched text; the token's range is [start, end). */
+void idlc_lex_step(idlc_parser *p, idlc_loc *loc, const char *text,
+		   size_t len)
+{
+	size_t i;
+
+	loc->file = p->file;
+	loc->first_line = p->line;
+	loc->first_column = p->column;
+	loc->bol = p->bol;
+	loc->doc = NULL;
+	for (i = 0; i < len; i++) {
+		if (text[i] == '\n') {
+			p->line++;
+			p->column = 1;
+			p->bol = text + i + 1;
+		} else {
+			p->column++;
+		}
+	}
+	loc->last_line = p->line;
+	loc->last_column = p->column;
+}
+
+/* The pending doc comment belongs to this token. */
+void idlc_lex_token(idlc_parser *p, idlc_loc *loc)
+{
+	loc->doc = p->doc;
+	p->doc = NULL;
+}
+
+/* Parse `# N "file" flags...` (the newline is not part of the match, so
+ * the next line is N). */
+void idlc_lex_line_marker(idlc_parser *p, const char *text)
+{
+	const char *s = text, *q;
+	long line;
+
+	while (*s == ' ' || *s == '\t' || *s == '#')
+		s++;
+	if (strncmp(s, "line", 4) == 0)
+		s += 4;
+	line = strtol(s, (char **)&s, 10);
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s == '"' && (q = strchr(s + 1, '"')) != NULL) {
+		p->file = idlc_intern(p->comp, s + 1, (size_t)(q - s - 1));
+		if (p->file[0] != '<')
+			idlc_add_dep(p->comp, p->file);
+	}
+	/* the newline that follows will advance to `line` */
+	p->line = (int)line - 1;
+	p->doc = NULL;
+}
+
+/* #pragma prefix "x" sets the repository id prefix; others are ignored. */
+void idlc_lex_pragma(idlc_parser *p, const idlc_loc *loc, const char *text)
+{
+	const char *s = strstr(text, "pragma") + 6, *q;
+
+	(void)loc;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (strncmp(s, "prefix", 6) == 0) {
+		s = strchr(s, '"');
+		if (s && (q = strchr(s + 1, '"')) != NULL)
+			p->comp->typeprefix = idlc_intern(p->comp, s + 1,
+							  (size_t)(q - s - 1));
+	}
+}
+
+/* Strip the comment markers and the leading " * " of each line. */
+static char *clean_doc(TALLOC_CTX *ctx, const char *text, size_t len)
+{
+	char *out = talloc_size(ctx, len + 1), *o = out;
+	const char *s = text, *end = text + len;
+	bool line_start = true;
+
+	if (out == NULL)
+		return NULL;
+	if (len >= 3 && strncmp(text, "///", 3) == 0) {
+		s += 3;
+	} else {
+		s += 3;       /* slash star star */
+		end -= 2;     /* star slash */
+	}
+	while (s < end) {
+		if (line_start) {
+			while (s < end && (*s == ' ' || *s == '\t'))
+				s++;
+			if (s < end && *s == '*' &&
+			    !(s + 1 < end && s[1] == '/'))
+				s++;
+			if (s < end && *s == ' ')
+				s++;
+			line_start = false;
+			continue;
+		}
+		*o++ = *s;
+		if (*s++ == '\n')
+			line_start = true;
+	}
+	while (o > out && isspace((unsigned char)o[-1]))
+		o--;
+	*o = '\0';
+	s = out;
+	while (*s == '\n')
+		s++;
+	if (s != out)
+		memmove(out, s, strlen(s) + 1);
+	return out;
+}
+
+/* Keep doc comments as pending; consecutive `///` lines are joined.
+ * `/ * * /` and plain comments are not doc comments. */
+void idlc_lex_comment(idlc_parser *p, const char *text, size_t len)
+{
+	char *doc;
+	bool line_doc = text[1] == '/';
+
+	if (!line_doc && (len < 5 || text[2] != '*'))
+		return;
+	if (line_doc && len > 3 && text[3] == '/')
+		return; /* "////" separators */
+	doc = clean_doc(p->comp, text, len);
+	if (doc == NULL)
+		return;
+	if (line_doc && p->doc != NULL && p->doc_line == p->line - 1)
+		doc = talloc_asprintf(p->comp, "%s\n%s", p->doc, doc);
+	p->doc = doc;
+	p->doc_line = line_doc ? p->line : 0;
+}
+
+/* Identifiers: copy, dropping the escape underscore. */
+int idlc_lex_ident(idlc_parser *p, const idlc_loc *loc, const char *text,
+		   size_t len, char **out)
+{
+	(void)loc;
+	if (text[0] == '_') {
+		text++;
+		len--;
+	}
+	*out = talloc_strndup(p->comp, text, len);
+	return *out ? 0 : -1;
+}
+
+/* `@ ::a :: b` -> scoped name a::b, absolute. */
+int idlc_lex_anno_name(idlc_parser *p, const idlc_loc *loc, const char *text,
+		       idlc_scoped_name **out)
+{
+	const char *s = text + 1;
+	idlc_scoped_name *sn = NULL;
+	bool absolute = false;
+
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\f' ||
+	       *s == '\v')
+		s++;
+	if (s[0] == ':') {
+		absolute = true;
+		s += 2;
+	}
+	while (*s) {
+		const char *b = s;
+		char *id;
+		while (isalnum((unsigned char)*s) || *s == '_')
+			s++;
+		id = talloc_strndup(p->comp, b, (size_t)(s - b));
+		if (id == NULL ||
+		    idlc_create_scoped_name(p, loc, sn, absolute, id, &sn) < 0)
+			return -1;
+		while (*s && !isalnum((unsigned char)*s) && *s != '_')
+			s++;
+	}
+	*out = sn;
+	return 0;
+}
+
+/* Integer literals: exact up to 2^64 - 1. */
+int idlc_lex_integer(idlc_parser *p, const idlc_loc *loc, const char *text,
+		     int base, idlc_expr **out)
+{
+	idlc_value v = { .kind = IDLC_V_INT };
+	const char *s = text;
+	idlc_int max = ((idlc_int)1 << 64) - 1;
+	bool over = false;
+
+	if (base == 16)
+		s += 2;
+	for (; *s; s++) {
+		int d = isdigit((unsigned char)*s) ? *s - '0'
+			: tolower((unsigned char)*s) - 'a' + 10;
+		if (d >= base) {
+			idlc_error(p->comp, loc, "invalid digit '%c' in octal "
+				   "constant", *s);
+			v.i = 0;
+			break;
+		}
+		v.i = v.i * base + d;
+		if (v.i > max) {
+			over = true;
+			v.i = 0;
+			break;
+		}
+	}
+	if (over)
+		idlc_error(p->comp, loc, "integer literal %s is too large",
+			   text);
+	return idlc_create_literal(p, loc, &v, out);
+}
+
+/* Floating-point literals. */
+int idlc_lex_float(idlc_parser *p, const idlc_loc *loc, const char *text,
+		   idlc_expr **out)
+{
+	idlc_value v = { .kind = IDLC_V_FLOAT };
+
+	errno = 0;
+	v.f = strtold(text, NULL);
+	if (errno == ERANGE && (v.f > 1 || v.f < -1))
+		idlc_error(p->comp, loc, "floating-point literal %s is out "
+			   "of range", text);
+	return idlc_create_literal(p, loc, &v, out);
+}
+
+/* Fixed-point literals: keep the text (without the d) and its value. */
+int idlc_lex_fixed(idlc_parser *p, const idlc_loc *loc, const char *text,
+		   idlc_expr **out)
+{
+	idlc_value v = { .kind = IDLC_V_FIXED };
+	size_t len = strlen(text) - 1, digits = 0, i;
+
+	for (i = 0; i < len; i++)
+		if (isdigit((unsigned char)text[i]))
+			digits++;
+	if (digits > 31)
+		idlc_error(p->comp, loc, "fixed-point literal has more than "
+			   "31 digits");
+	v.str = talloc_strndup(p->comp, text, len);
+	if (v.str == NULL)
+		return -1;
+	v.len = len;
+	v.f = strtold(v.str, NULL);
+	return idlc_create_literal(p, loc, &v, out);
+}
+
+/* Append code point c as UTF-8. */
+static size_t put_utf8(char *o, uint32_t c)
+{
+	if (c < 0x80) {
+		o[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		o[0] = (char)(0xc0 | (c >> 6));
+		o[1] = (char)(0x80 | (c & 0x3f));
+		return 2;
+	}
+	if (c < 0x10000) {
+		o[0] = (char)(0xe0 | (c >> 12));
+		o[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+		o[2] = (char)(0x80 | (c & 0x3f));
+		return 3;
+	}
+	o[0] = (char)(0xf0 | (c >> 18));
+	o[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+	o[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+	o[3] = (char)(0x80 | (c & 0x3f));
+	return 4;
+}
+
+/* Decode one (possibly escaped) character at *s, advancing *s.  Returns
+ * the code, or reports an error and returns '?'. */
+static uint32_t decode_one(idlc_parser *p, const idlc_loc *loc,
+			   const char **s, bool wide)
+{
+	const char *c = *s;
+	uint32_t v = 0;
+	int n;
+
+	if (*c != '\\') {
+		*s = c + 1;
+		return (unsigned char)*c;
+	}
+	c++;
+	*s = c + 1;
+	switch (*c) {
+	case 'n': return '\n';
+	case 't': return '\t';
+	case 'v': return '\v';
+	case 'b': return '\b';
+	case 'r': return '\r';
+	case 'f': return '\f';
+	case 'a': return '\a';
+	case '\\': return '\\';
+	case '?': return '?';
+	case '\'': return '\'';
+	case '"': return '"';
+	case 'x':
+		for (n = 0, c++; n < 2 && isxdigit((unsigned char)*c); n++, c++)
+			v = v * 16 + (uint32_t)(isdigit((unsigned char)*c) ?
+				*c - '0' : tolower((unsigned char)*c) - 'a' + 10);
+		if (n == 0)
+			break;
+		*s = c;
+		return v;
+	case 'u':
+		if (!wide) {
+			idlc_error(p->comp, loc, "\\u escape is only allowed "
+				   "in wide literals");
+			return '?';
+		}
+		for (n = 0, c++; n < 4 && isxdigit((unsigned char)*c); n++, c++)
+			v = v * 16 + (uint32_t)(isdigit((unsigned char)*c) ?
+				*c - '0' : tolower((unsigned char)*c) - 'a' + 10);
+		if (n == 0)
+			break;
+		*s = c;
+		return v;
+	default:
+		if (*c >= '0' && *c <= '7') {
+			for (n = 0; n < 3 && *c >= '0' && *c <= '7'; n++, c++)
+				v = v * 8 + (uint32_t)(*c - '0');
+			*s = c;
+			if (v > 255) {
+				idlc_error(p->comp, loc, "octal escape is out "
+					   "of range");
+				return '?';
+			}
+			return v;
+		}
+	}
+	idlc_error(p->comp, loc, "unknown escape sequence '\\%c'", *c);
+	return '?';
+}
+
+/* 'c', '\n', L'x'... */
+int idlc_lex_char(idlc_parser *p, const idlc_loc *loc, const char *text,
+		  size_t len, bool wide, idlc_expr **out)
+{
+	idlc_value v = { .kind = wide ? IDLC_V_WCHAR : IDLC_V_CHAR };
+	const char *s = text + 1, *end = text + len - 1;
+
+	if (s == end) {
+		idlc_error(p->comp, loc, "empty character literal");
+	} else {
+		v.i = decode_one(p, loc, &s, wide);
+		if (s != end)
+			idlc_error(p->comp, loc, "more than one character in "
+				   "a character literal");
+	}
+	return idlc_create_literal(p, loc, &v, out);
+}
+
+/* "..." with escapes, stored as UTF-8. */
+int idlc_lex_string(idlc_parser *p, const idlc_loc *loc, const char *text,
+		    size_t len, bool wide, idlc_expr **out)
+{
+	idlc_value v = { .kind = wide ? IDLC_V_WSTRING : IDLC_V_STRING };
+	const char *s = text + 1, *end = text + len - 1;
+	char *buf = talloc_size(p->comp, len * 2 + 1), *o = buf;
+
+	if (buf == NULL)
+		return -1;
+	while (s < end) {
+		bool esc = *s == '\\';
+		uint32_t c = decode_one(p, loc, &s, wide);
+		if (c == 0) {
+			idlc_error(p->comp, loc, "string literal contains a "
+				   "nul character");
+			continue;
+		}
+		if (esc && wide)
+			o += put_utf8(o, c);
+		else
+			*o++ = (char)c;
+	}
+	*o = '\0';
+	v.str = buf;
+	v.len = (size_t)(o - buf);
+	return idlc_create_literal(p, loc, &v, out);
+}
+
+/* Report a stray character. */
+void idlc_lex_bad_char(idlc_parser *p, const idlc_loc *loc, unsigned char c)
+{
+	if (c >= 0x20 && c < 0x7f)
+		idlc_error(p->comp, loc, "invalid character '%c'", c);
+	else
+		idlc_error(p->comp, loc, "invalid character '\\x%02x'", c);
+}

@@ -1,0 +1,49 @@
+# idlc/rules.mk - shade-idlc, the IDL compiler (included by the Makefile).
+#
+# grammar/idl.y and grammar/idl.l are turned into C under
+# $(BUILD)/gen/idlc; the compiler is built twice over the same objects:
+# $(BUILD)/bin/shade-idlc (with main.c) and $(BUILD)/lib/libidlc.a
+# (without), which every test links so that tests/test_idlc_*.c can call
+# the front end in process.  An archive only contributes the objects a
+# test references, so other suites are unaffected.
+
+IDLC_GEN  := $(BUILD)/gen/idlc
+IDLC_SRC  := $(filter-out idlc/main.c idlc/templates_data.c,$(sort $(wildcard idlc/*.c)))
+IDLC_GENC := $(IDLC_GEN)/idl.tab.c $(IDLC_GEN)/idl.lex.c
+IDLC_GENH := $(IDLC_GEN)/idl.tab.h $(IDLC_GEN)/idl.lex.h
+IDLC_OBJ  := $(IDLC_SRC:%.c=$(BUILD)/obj/%.o) \
+	$(IDLC_GEN)/idl.tab.o $(IDLC_GEN)/idl.lex.o
+IDLC_LIB  := $(BUILD)/lib/libidlc.a
+IDLC_BIN  := $(BUILD)/bin/shade-idlc
+IDLC_CPPFLAGS := -Iidlc -I$(IDLC_GEN)
+
+PROGRAMS += $(IDLC_BIN)
+TEST_EXTRA_OBJ += $(IDLC_LIB)
+TEST_EXTRA_DEP += $(IDLC_GENH)
+
+$(IDLC_GEN)/idl.tab.c $(IDLC_GEN)/idl.tab.h &: grammar/idl.y
+	@mkdir -p $(IDLC_GEN)
+	bison -Wall -Werror -d -o $(IDLC_GEN)/idl.tab.c $<
+
+$(IDLC_GEN)/idl.lex.c $(IDLC_GEN)/idl.lex.h &: grammar/idl.l
+	@mkdir -p $(IDLC_GEN)
+	flex --header-file=$(IDLC_GEN)/idl.lex.h -o $(IDLC_GEN)/idl.lex.c $<
+
+$(IDLC_GEN)/%.o: $(IDLC_GEN)/%.c $(IDLC_GENH)
+	$(CC) $(CPPFLAGS) $(IDLC_CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(IDLC_SRC:%.c=$(BUILD)/obj/%.o): CPPFLAGS += $(IDLC_CPPFLAGS)
+$(IDLC_SRC:%.c=$(BUILD)/obj/%.o): | $(IDLC_GENH)
+$(BUILD)/obj/idlc/main.o: CPPFLAGS += $(IDLC_CPPFLAGS)
+$(BUILD)/obj/idlc/main.o: | $(IDLC_GENH)
+$(BUILD)/obj/tests/test_idlc_%.o: CPPFLAGS += $(IDLC_CPPFLAGS)
+
+$(IDLC_LIB): $(IDLC_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(IDLC_BIN): $(BUILD)/obj/idlc/main.o $(IDLC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -ltalloc
+
+-include $(wildcard $(IDLC_GEN)/*.d)
