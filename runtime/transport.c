@@ -616,9 +616,10 @@ shade_status shade_transport_flush(shade_transport *t, shade_error **err)
 }
 
 /* Send a frame whose payload is iov[1..cnt-1]; iov[0] is free for the
- * header.  total is the payload size. */
+ * header.  total is the payload size.  With `cork` the frame is only
+ * queued. */
 static shade_status send_frame(shade_transport *t, struct iovec *iov, int cnt,
-			       size_t total, shade_error **err)
+			       size_t total, bool cork, shade_error **err)
 {
 	uint8_t hdr[SHADE_FRAME_HEADER_MAX];
 	ssize_t n;
@@ -627,15 +628,17 @@ static shade_status send_frame(shade_transport *t, struct iovec *iov, int cnt,
 	iov[0].iov_base = hdr;
 	iov[0].iov_len = shade_frame_header_encode(total, hdr);
 	t->stats.frames_sent++;
-	if (!t->nonblocking)
-		return write_all(t, iov, cnt, err);
+	if (cork)
+		return out_append(t, iov, cnt, err);
 	if (t->out_start != t->out_end) {
-		/* Keep the order: queue behind what is waiting, then try
-		 * to write the whole queue at once. */
+		/* Keep the order: queue behind what is waiting, then write
+		 * the whole queue at once (blocking mode: all of it). */
 		SHADE_CHECK(out_append(t, iov, cnt, err));
 		st = shade_transport_flush(t, err);
 		return st == SHADE_AGAIN ? SHADE_OK : st;
 	}
+	if (!t->nonblocking)
+		return write_all(t, iov, cnt, err);
 	for (;;) {
 		n = write_once(t, iov, cnt > IOV_MAX ? IOV_MAX : cnt);
 		if (n >= 0 || errno != EINTR)
@@ -681,8 +684,9 @@ static shade_status user_send(shade_transport *t, const struct iovec *iov,
 	return st;
 }
 
-shade_status shade_transport_sendv(shade_transport *t, const struct iovec *iov,
-				   int iovcnt, shade_error **err)
+/* sendv, or with `cork` queue the frame without writing it. */
+static shade_status sendv_common(shade_transport *t, const struct iovec *iov,
+				 int iovcnt, bool cork, shade_error **err)
 {
 	struct iovec stack_iov[STACK_IOV + 1];
 	struct iovec *v = stack_iov;
@@ -723,10 +727,26 @@ shade_status shade_transport_sendv(shade_transport *t, const struct iovec *iov,
 	for (i = 0; i < iovcnt; i++)
 		if (iov[i].iov_len > 0)
 			v[cnt++] = iov[i];
-	st = send_frame(t, v, cnt, total, err);
+	st = send_frame(t, v, cnt, total, cork, err);
 	if (v != stack_iov)
 		talloc_free(v);
 	return st;
+}
+
+shade_status shade_transport_sendv(shade_transport *t, const struct iovec *iov,
+				   int iovcnt, shade_error **err)
+{
+	return sendv_common(t, iov, iovcnt, false, err);
+}
+
+shade_status shade_transport_queue(shade_transport *t, const void *frame,
+				   size_t len, shade_error **err)
+{
+	struct iovec iov;
+
+	iov.iov_base = (void *)frame;
+	iov.iov_len = len;
+	return sendv_common(t, &iov, 1, true, err);
 }
 
 shade_status shade_transport_send(shade_transport *t, const void *frame,

@@ -494,6 +494,32 @@ static void test_transport_syscall_counts(void **state)
 	assert_int_equal(len, 8);
 	assert_memory_equal(got, "abcdefgh", 8);
 	talloc_free(got);
+
+	/* Corked frames: 50 queued, then one write for all of them (the
+	 * 51st is sent behind them, in order). */
+	for (i = 0; i < 50; i++) {
+		tu_fill_pattern(msg, sizeof(msg), (uint32_t)i);
+		expect_ok(&err, shade_transport_queue(a, msg, sizeof(msg),
+						      &err));
+	}
+	assert_int_equal(shade_transport_out_pending(a), 50 * 42);
+	tu_fill_pattern(msg, sizeof(msg), 50);
+	expect_ok(&err, shade_transport_send(a, msg, sizeof(msg), &err));
+	assert_int_equal(shade_transport_out_pending(a), 0);
+	shade_transport_stats_get(a, &sa);
+	assert_int_equal(sa.write_calls, 102);
+	for (i = 0; i < 51; i++) {
+		expect_ok(&err, shade_transport_recv(b, ctx, &got, &len, 5000,
+						     &err));
+		assert_int_equal(len, sizeof(msg));
+		assert_int_equal(tu_check_pattern(got, len, (uint32_t)i), len);
+		talloc_free(got);
+	}
+	expect_ok(&err, shade_transport_queue(a, msg, 1, &err));
+	expect_ok(&err, shade_transport_flush(a, &err));
+	expect_ok(&err, shade_transport_recv(b, ctx, &got, &len, 5000, &err));
+	assert_int_equal(len, 1);
+	talloc_free(got);
 	talloc_free(a);
 	talloc_free(b);
 }

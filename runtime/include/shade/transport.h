@@ -251,6 +251,16 @@ SHADE_API shade_status shade_transport_sendv(shade_transport *t,
 					     int iovcnt, shade_error **err);
 
 /*
+ * Queue one frame without writing it (a copy; corking): the next send,
+ * sendv or flush writes everything queued, in order, with one system call.
+ * For pipelined senders that batch many small frames per write.  User
+ * transports send it at once.  Same errors as shade_transport_send().
+ */
+SHADE_API shade_status shade_transport_queue(shade_transport *t,
+					     const void *frame, size_t len,
+					     shade_error **err);
+
+/*
  * Receive one frame: on SHADE_OK *frame is a new talloc allocation on
  * mem_ctx of exactly *len bytes (talloc_get_size(*frame) == *len > 0).
  * timeout_ms: -1 waits forever; 0 does not wait and returns SHADE_AGAIN
@@ -295,7 +305,8 @@ SHADE_API shade_status shade_transport_set_nonblocking(shade_transport *t,
 SHADE_API shade_status shade_transport_flush(shade_transport *t,
 					     shade_error **err);
 
-/* Bytes queued for output and not yet written (0 in blocking mode). */
+/* Bytes queued for output and not yet written (by non-blocking sends or
+ * shade_transport_queue). */
 SHADE_API size_t shade_transport_out_pending(const shade_transport *t);
 
 /* True when output is queued: poll shade_transport_write_fd() for POLLOUT. */
