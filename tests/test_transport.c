@@ -629,6 +629,114 @@ static void test_transport_partial_io(void **state)
 	talloc_free(b);
 }
 
+/* xorshift32: deterministic pseudo-random numbers for the split tests. */
+static uint32_t rng_next(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/* A raw writer sending a buffer in chunks of random size. */
+struct chunker {
+	int fd;               /* where to write */
+	const uint8_t *bytes; /* what */
+	size_t n;             /* how many */
+	uint32_t seed;        /* chunk sizes */
+};
+
+static void *chunker_main(void *arg)
+{
+	struct chunker *c = arg;
+	size_t off = 0, k;
+
+	while (off < c->n) {
+		k = 1 + rng_next(&c->seed) % 700;
+		if (k > c->n - off)
+			k = c->n - off;
+		if (tu_write_all(c->fd, c->bytes + off, k) < 0)
+			break;
+		off += k;
+	}
+	return NULL;
+}
+
+/* Streams of random frames cut at random places come out whole, through
+ * both the small-frame buffer and the big-frame path (a 256-byte read
+ * buffer); random garbage ends in a protocol, limit or lost-connection
+ * error, never a crash. */
+static void test_transport_random_splits(void **state)
+{
+	void *ctx = TCTX(state);
+	shade_transport_opts o = { .read_buffer = 256, .max_frame = 5000 };
+	int rounds = tu_under_valgrind() ? 10 : 60;
+	uint32_t seed = 12345;
+	shade_error *err = NULL;
+	int r;
+
+	for (r = 0; r < rounds; r++) {
+		void *rc = talloc_new(ctx);
+		shade_transport *a = NULL, *b = NULL;
+		size_t sizes[40], i, off = 0, len;
+		size_t nframes = 1 + rng_next(&seed) % 40;
+		uint32_t base = (uint32_t)r * 64;
+		uint8_t *wire = talloc_size(rc, 40 * (5 + 3000)), *got;
+		struct chunker ch;
+		tu_thread th;
+
+		for (i = 0; i < nframes; i++) {
+			sizes[i] = 1 + rng_next(&seed) % 3000;
+			off += shade_frame_header_encode(sizes[i], wire + off);
+			tu_fill_pattern(wire + off, sizes[i],
+					base + (uint32_t)i);
+			off += sizes[i];
+		}
+		expect_ok(&err, shade_transport_pair(rc, &o, &a, &b, &err));
+		if (r % 2)
+			expect_ok(&err, shade_transport_set_nonblocking(b, true,
+									&err));
+		ch.fd = shade_transport_fd(a);
+		ch.bytes = wire;
+		ch.n = off;
+		ch.seed = rng_next(&seed) | 1;
+		assert_int_equal(tu_thread_start(&th, chunker_main, &ch), 0);
+		for (i = 0; i < nframes; i++) {
+			expect_ok(&err, shade_transport_recv(b, rc, &got, &len,
+							     WAIT_MS, &err));
+			assert_int_equal(len, sizes[i]);
+			assert_int_equal(tu_check_pattern(got, len,
+							  base + (uint32_t)i),
+					 len);
+		}
+		assert_true(tu_thread_join(&th, WAIT_MS, NULL));
+
+		/* Garbage: the reader fails cleanly once the writer is
+		 * gone, whatever the bytes. */
+		for (i = 0; i < 2000; i++)
+			wire[i] = (uint8_t)rng_next(&seed);
+		ch.n = 2000;
+		assert_int_equal(tu_thread_start(&th, chunker_main, &ch), 0);
+		assert_true(tu_thread_join(&th, WAIT_MS, NULL));
+		shade_transport_close(a);
+		for (i = 0; i < 3000; i++) {
+			shade_status st = shade_transport_recv(b, rc, &got,
+								&len, WAIT_MS,
+								&err);
+			if (st == SHADE_OK)
+				continue;
+			assert_true(st == SHADE_ERR_PROTOCOL ||
+				    st == SHADE_ERR_LIMIT ||
+				    st == SHADE_ERR_CONNECTION_LOST);
+			assert_non_null(err);
+			shade_error_clear(&err);
+			break;
+		}
+		assert_true(i < 3000);
+		talloc_free(rc);
+	}
+}
+
 /* ------------------------------------------------------------ broken peers */
 
 /* What a dying child writes before it exits. */
@@ -1364,6 +1472,7 @@ int main(int argc, char **argv)
 		T(test_transport_echo_exec_cat),
 		T(test_transport_syscall_counts),
 		T(test_transport_partial_io),
+		T(test_transport_random_splits),
 		T(test_transport_peer_dies_mid_frame),
 		T(test_transport_over_limit),
 		T(test_transport_zero_length),

@@ -54,25 +54,27 @@
  *
  * Signals: SIGPIPE never kills the process.  Sockets are written with
  * MSG_NOSIGNAL.  Pipes (exec:, fd pairs that are not sockets) are written
- * with SIGPIPE blocked in the calling thread for the duration of the write;
- * a SIGPIPE raised by that write is consumed, one that was already pending
- * is left alone.  EINTR is retried everywhere.
+ * with SIGPIPE blocked in the calling thread for the duration of the write
+ * (two extra rt_sigprocmask calls per write); a SIGPIPE raised by that
+ * write is consumed, unless the thread was blocking SIGPIPE itself.  EINTR
+ * is retried everywhere.
  *
  * exec: the command line is split on blanks, without a shell: words may be
  * quoted with '...' (literal) or "..." (where \" and \\ are escapes), and a
  * backslash outside quotes escapes the next character; there is no
- * expansion of variables, globs or ~.  The program is found on PATH
- * as execvp would, before spawning, so a missing program is
- * SHADE_ERR_EXEC "cannot run" at once.  The child inherits stderr.  Closing the transport closes
+ * expansion of variables, globs or ~.  The program is looked up on PATH as
+ * execvp would, before spawning, so a missing program is SHADE_ERR_EXEC
+ * "cannot run" at once.  The child inherits stderr and every fd not marked
+ * close-on-exec (shade's own fds all are).  Closing the transport closes
  * the child's stdin and stdout, waits up to the grace period for it to
  * exit, then sends SIGTERM, then SIGKILL, and reaps it, so no zombie is
  * left.  For a shell, write the shell: exec:/bin/sh -c "exit 3".
  *
- * Threads: a transport has no lock.  One thread may send while another
- * receives on the same transport (the send side and the receive side share
- * no state); concurrent sends, or concurrent receives, must be serialized
- * by the caller.  The two ends of a pair may be used from different threads.
- * To make this safe the transport keeps its I/O buffers as top-level talloc
+ * Threads: a transport does not lock its I/O.  One thread may send while
+ * another receives on the same transport (the send side and the receive
+ * side share no state); concurrent sends, or concurrent receives, must be
+ * serialized by the caller.  The two ends of a pair may be used from
+ * different threads.  To make this safe the transport keeps its I/O buffers as top-level talloc
  * allocations (not children of the transport), which talloc allows from
  * several threads as long as talloc_enable_null_tracking() is not in use.
  *
