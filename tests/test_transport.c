@@ -342,15 +342,24 @@ static void test_transport_echo_socketpair(void **state)
 	shade_error *err = NULL;
 	int sv[2];
 
+	char addr[32];
+
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
 				    sv), 0);
-	expect_ok(&err, shade_transport_from_fds(ctx, sv[0], sv[0],
-						 SHADE_TRANSPORT_OWN_FDS, NULL,
+	/* Not owned: freeing the transport leaves the fd open. */
+	expect_ok(&err, shade_transport_from_fds(ctx, sv[0], sv[0], 0, NULL,
 						 &a, &err));
+	talloc_free(a);
+	assert_true(fcntl(sv[0], F_GETFD) >= 0);
+	/* fd:N takes ownership. */
+	snprintf(addr, sizeof(addr), "fd:%d", sv[0]);
+	expect_ok(&err, shade_transport_connect(ctx, addr, NULL, &a, &err));
+	assert_string_equal(shade_transport_address(a), addr);
 	expect_ok(&err, shade_transport_from_fds(peer_ctx, sv[1], sv[1],
 						 SHADE_TRANSPORT_OWN_FDS, NULL,
 						 &peer.t, &err));
 	run_echo(ctx, a, &peer, peer_ctx);
+	assert_int_equal(fcntl(sv[0], F_GETFD), -1);
 }
 
 static void test_transport_echo_pipes(void **state)
