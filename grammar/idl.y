@@ -142,7 +142,7 @@ definitions
 definition
 	: annotations_opt definition_body ';'
 		{ TRY(idlc_create_annotated(p, &@$, $2, $1, &$$)); }
-	| error ';' { $$ = NULL; yyerrok; }
+	| error ';' { $$ = NULL; }
 	;
 
 definition_body
@@ -200,7 +200,7 @@ exports
 export
 	: annotations_opt export_body ';'
 		{ TRY(idlc_create_annotated(p, &@$, $2, $1, &$$)); }
-	| error ';' { $$ = NULL; yyerrok; }
+	| error ';' { $$ = NULL; }
 	;
 
 export_body
@@ -427,7 +427,7 @@ members
 member
 	: annotations_opt type_spec declarators ';'
 		{ TRY(idlc_create_members(p, &@$, IDLC_MEMBER, 0, $1, $2, $3, &$$)); }
-	| error ';' { $$ = NULL; yyerrok; }
+	| error ';' { $$ = NULL; }
 	;
 
 union_dcl
@@ -436,12 +436,7 @@ union_dcl
 	;
 
 switch_type
-	: integer_type
-	| T_CHAR { TRY(idlc_create_base_type(p, &@$, IDLC_T_CHAR, &$$)); }
-	| T_WCHAR { TRY(idlc_create_base_type(p, &@$, IDLC_T_WCHAR, &$$)); }
-	| T_BOOLEAN { TRY(idlc_create_base_type(p, &@$, IDLC_T_BOOLEAN, &$$)); }
-	| T_OCTET { TRY(idlc_create_base_type(p, &@$, IDLC_T_OCTET, &$$)); }
-	| scoped_name { TRY(idlc_create_named_type(p, &@$, $1, NULL, &$$)); }
+	: simple_type_spec
 	| enum_dcl { TRY(idlc_create_named_type(p, &@$, NULL, $1, &$$)); }
 	;
 
@@ -453,7 +448,7 @@ cases
 case
 	: case_labels annotations_opt type_spec declarator ';'
 		{ TRY(idlc_create_case(p, &@$, $1, $2, $3, $4, &$$)); }
-	| error ';' { $$ = NULL; yyerrok; }
+	| error ';' { $$ = NULL; }
 	;
 
 case_labels
@@ -717,7 +712,7 @@ value_elements
 value_element
 	: annotations_opt value_element_body ';'
 		{ TRY(idlc_create_annotated(p, &@$, $2, $1, &$$)); }
-	| error ';' { $$ = NULL; yyerrok; }
+	| error ';' { $$ = NULL; }
 	;
 
 value_element_body
@@ -747,7 +742,7 @@ component_body
 component_export
 	: annotations_opt component_export_body ';'
 		{ TRY(idlc_create_annotated(p, &@$, $2, $1, &$$)); }
-	| error ';' { $$ = NULL; yyerrok; }
+	| error ';' { $$ = NULL; }
 	;
 
 multiple_opt
@@ -792,7 +787,7 @@ home_body
 home_export
 	: annotations_opt home_export_body ';'
 		{ TRY(idlc_create_annotated(p, &@$, $2, $1, &$$)); }
-	| error ';' { $$ = NULL; yyerrok; }
+	| error ';' { $$ = NULL; }
 	;
 
 home_export_body

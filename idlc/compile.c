@@ -71,7 +71,10 @@ static void cpp_diag(idlc_compilation *comp, char *line)
 	idlc_loc loc = { 0 };
 	idlc_severity sev = IDLC_ERROR;
 
-	if (*line == '\0' || strcmp(line, "compilation terminated.") == 0)
+	/* skip the empty lines, the source excerpts ("    1 | ...") and
+	 * the closing remark */
+	if (*line == '\0' || *line == ' ' ||
+	    strcmp(line, "compilation terminated.") == 0)
 		return;
 	p1 = strstr(line, ": ");
 	if (p1) {

@@ -98,24 +98,30 @@ static idlc_node *node_new(idlc_parser *p, const idlc_loc *loc,
 	return n;
 }
 
-/* Set `parent` as the parent of every node of the chain. */
-static void adopt(idlc_node *parent, idlc_node *chain)
+/* A new node holding the chain `children` (their parent set). */
+static idlc_node *parent_new(idlc_parser *p, const idlc_loc *loc,
+			     idlc_kind kind, const char *name,
+			     const idlc_loc *name_loc, idlc_node *children)
 {
-	for (; chain; chain = chain->next)
-		chain->parent = parent;
+	idlc_node *n = node_new(p, loc, kind, name, name_loc), *c;
+
+	if (n == NULL)
+		return NULL;
+	n->children = children;
+	for (c = children; c; c = c->next)
+		c->parent = n;
+	return n;
 }
 
 /* The root node. */
 int idlc_create_specification(idlc_parser *p, const idlc_loc *loc,
 			      idlc_node *defs)
 {
-	idlc_node *n = node_new(p, loc, IDLC_SPECIFICATION, NULL, NULL);
+	idlc_node *n = parent_new(p, loc, IDLC_SPECIFICATION, NULL, NULL, defs);
 
 	if (n == NULL)
 		return -1;
 	n->doc = NULL;
-	n->children = defs;
-	adopt(n, defs);
 	p->comp->root = n;
 	return 0;
 }
@@ -145,14 +151,8 @@ int idlc_create_module(idlc_parser *p, const idlc_loc *loc, const char *name,
 		       const idlc_loc *name_loc, idlc_node *defs,
 		       idlc_node **out)
 {
-	idlc_node *n = node_new(p, loc, IDLC_MODULE, name, name_loc);
-
-	if (n == NULL)
-		return -1;
-	n->children = defs;
-	adopt(n, defs);
-	*out = n;
-	return 0;
+	*out = parent_new(p, loc, IDLC_MODULE, name, name_loc, defs);
+	return *out ? 0 : -1;
 }
 
 /* Forward declarations of interfaces, structs, unions, valuetypes,
@@ -176,14 +176,13 @@ int idlc_create_interface(idlc_parser *p, const idlc_loc *loc,
 			  const idlc_loc *name_loc, idlc_scoped_name *bases,
 			  idlc_node *exports, idlc_node **out)
 {
-	idlc_node *n = node_new(p, loc, IDLC_INTERFACE, name, name_loc);
+	idlc_node *n = parent_new(p, loc, IDLC_INTERFACE, name, name_loc,
+			exports);
 
 	if (n == NULL)
 		return -1;
 	n->flags = flags;
 	n->bases = bases;
-	n->children = exports;
-	adopt(n, exports);
 	*out = n;
 	return 0;
 }
@@ -267,14 +266,13 @@ int idlc_create_operation(idlc_parser *p, const idlc_loc *loc,
 			  idlc_node *params, idlc_scoped_name *raises,
 			  idlc_strlist *context, idlc_node **out)
 {
-	idlc_node *n = node_new(p, loc, IDLC_OPERATION, name, name_loc);
+	idlc_node *n = parent_new(p, loc, IDLC_OPERATION, name, name_loc,
+			params);
 
 	if (n == NULL)
 		return -1;
 	n->flags = flags;
 	n->type = result;
-	n->children = params;
-	adopt(n, params);
 	n->raises = raises;
 	n->context = context;
 	*out = n;
@@ -472,13 +470,11 @@ int idlc_create_struct(idlc_parser *p, const idlc_loc *loc, idlc_kind kind,
 		       idlc_scoped_name *bases, idlc_node *members,
 		       idlc_node **out)
 {
-	idlc_node *n = node_new(p, loc, kind, name, name_loc);
+	idlc_node *n = parent_new(p, loc, kind, name, name_loc, members);
 
 	if (n == NULL)
 		return -1;
 	n->bases = bases;
-	n->children = members;
-	adopt(n, members);
 	*out = n;
 	return 0;
 }
@@ -498,14 +494,12 @@ int idlc_create_union(idlc_parser *p, const idlc_loc *loc, const char *name,
 		      idlc_type *discriminator, idlc_node *cases,
 		      idlc_node **out)
 {
-	idlc_node *n = node_new(p, loc, IDLC_UNION, name, name_loc);
+	idlc_node *n = parent_new(p, loc, IDLC_UNION, name, name_loc, cases);
 
 	(void)annos;
 	if (n == NULL)
 		return -1;
 	n->type = discriminator;
-	n->children = cases;
-	adopt(n, cases);
 	*out = n;
 	return 0;
 }
@@ -547,14 +541,8 @@ int idlc_create_enum(idlc_parser *p, const idlc_loc *loc, idlc_kind kind,
 		     const char *name, const idlc_loc *name_loc,
 		     idlc_node *enumerators, idlc_node **out)
 {
-	idlc_node *n = node_new(p, loc, kind, name, name_loc);
-
-	if (n == NULL)
-		return -1;
-	n->children = enumerators;
-	adopt(n, enumerators);
-	*out = n;
-	return 0;
+	*out = parent_new(p, loc, kind, name, name_loc, enumerators);
+	return *out ? 0 : -1;
 }
 
 /* One enumerator or bitmask flag. */
@@ -730,14 +718,9 @@ int idlc_create_annotation_decl(idlc_parser *p, const idlc_loc *loc,
 				const char *name, const idlc_loc *name_loc,
 				idlc_node *members, idlc_node **out)
 {
-	idlc_node *n = node_new(p, loc, IDLC_ANNOTATION_DECL, name, name_loc);
-
-	if (n == NULL)
-		return -1;
-	n->children = members;
-	adopt(n, members);
-	*out = n;
-	return 0;
+	*out = parent_new(p, loc, IDLC_ANNOTATION_DECL, name, name_loc,
+			members);
+	return *out ? 0 : -1;
 }
 
 /* type name [default value]; inside an @annotation (type NULL: any). */
@@ -797,15 +780,14 @@ int idlc_create_valuetype(idlc_parser *p, const idlc_loc *loc,
 			  idlc_scoped_name *supports, idlc_node *elements,
 			  idlc_node **out)
 {
-	idlc_node *n = node_new(p, loc, IDLC_VALUETYPE, name, name_loc);
+	idlc_node *n = parent_new(p, loc, IDLC_VALUETYPE, name, name_loc,
+			elements);
 
 	if (n == NULL)
 		return -1;
 	n->flags = flags;
 	n->bases = bases;
 	n->supports = supports;
-	n->children = elements;
-	adopt(n, elements);
 	*out = n;
 	return 0;
 }
@@ -816,7 +798,7 @@ int idlc_create_factory(idlc_parser *p, const idlc_loc *loc, unsigned flags,
 			idlc_node *params, idlc_scoped_name *raises,
 			idlc_node **out)
 {
-	idlc_node *n = node_new(p, loc, IDLC_FACTORY, name, name_loc);
+	idlc_node *n = parent_new(p, loc, IDLC_FACTORY, name, name_loc, params);
 	idlc_node *q;
 
 	if (n == NULL)
@@ -828,8 +810,6 @@ int idlc_create_factory(idlc_parser *p, const idlc_loc *loc, unsigned flags,
 				   (flags & IDLC_F_FINDER) ? "finder" :
 				   "factory", name);
 	n->flags = flags;
-	n->children = params;
-	adopt(n, params);
 	n->raises = raises;
 	*out = n;
 	return 0;
@@ -842,14 +822,12 @@ int idlc_create_component(idlc_parser *p, const idlc_loc *loc,
 			  idlc_scoped_name *supports, idlc_node *body,
 			  idlc_node **out)
 {
-	idlc_node *n = node_new(p, loc, IDLC_COMPONENT, name, name_loc);
+	idlc_node *n = parent_new(p, loc, IDLC_COMPONENT, name, name_loc, body);
 
 	if (n == NULL)
 		return -1;
 	n->bases = bases;
 	n->supports = supports;
-	n->children = body;
-	adopt(n, body);
 	*out = n;
 	return 0;
 }
@@ -877,7 +855,7 @@ int idlc_create_home(idlc_parser *p, const idlc_loc *loc, const char *name,
 		     idlc_scoped_name *supports, idlc_scoped_name *manages,
 		     idlc_scoped_name *key, idlc_node *body, idlc_node **out)
 {
-	idlc_node *n = node_new(p, loc, IDLC_HOME, name, name_loc);
+	idlc_node *n = parent_new(p, loc, IDLC_HOME, name, name_loc, body);
 
 	if (n == NULL)
 		return -1;
@@ -885,8 +863,6 @@ int idlc_create_home(idlc_parser *p, const idlc_loc *loc, const char *name,
 	n->supports = supports;
 	n->target = manages;
 	n->key = key;
-	n->children = body;
-	adopt(n, body);
 	*out = n;
 	return 0;
 }

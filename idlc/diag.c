@@ -142,9 +142,16 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
 
+static bool is_word(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_';
+}
+
 /* Map a column of the preprocessed line onto the original line, where
- * the two differ only in runs of blanks.  Returns the original column, or
- * `col` itself when the lines differ otherwise (macro expansion). */
+ * the two differ in runs of blanks and in macros expanded to one token.
+ * Returns the original column, or `col` itself when the lines differ
+ * otherwise. */
 static int diag_map_column(const char *orig, size_t olen, const char *pp,
 			   size_t plen, int col)
 {
@@ -163,6 +170,13 @@ static int diag_map_column(const char *orig, size_t olen, const char *pp,
 		} else if (i < olen && orig[i] == pp[j]) {
 			i++;
 			j++;
+		} else if (i < olen && is_word(orig[i]) && is_word(pp[j]) &&
+			   (i == 0 || !is_word(orig[i - 1]))) {
+			/* a macro name and its one-token expansion */
+			while (i < olen && is_word(orig[i]))
+				i++;
+			while (j < target && is_word(pp[j]))
+				j++;
 		} else {
 			return col;
 		}
