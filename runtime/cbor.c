@@ -520,7 +520,7 @@ static shade_status rd_expect(shade_cbor_dec *d, unsigned want,
 	if (h->major != want) {
 		d->pos = h->at;
 		return shade_error_set(err, SHADE_ERR_PROTOCOL,
-				       "expected a %s at offset %zu, found a %s",
+				       "expected %s at offset %zu, found %s",
 				       major_name(want), h->at,
 				       major_name(h->major));
 	}
@@ -617,8 +617,8 @@ shade_status shade_cbor_read_int(shade_cbor_dec *d, int64_t *out,
 	if (h.major != SHADE_CBOR_UINT && h.major != SHADE_CBOR_NINT) {
 		d->pos = h.at;
 		return shade_error_set(err, SHADE_ERR_PROTOCOL,
-				       "expected an integer at offset %zu, "
-				       "found a %s", h.at, major_name(h.major));
+				       "expected integer at offset %zu, "
+				       "found %s", h.at, major_name(h.major));
 	}
 	return int_of(&h, out, err);
 }
