@@ -1184,11 +1184,21 @@ static double gen_float(void)
 
 static shade_value *gen_value(TALLOC_CTX *ctx, int depth);
 
+/* Random bytes, fewer than max (<= 16), as a box on ctx. */
+static shade_value *gen_bytes(TALLOC_CTX *ctx, size_t max)
+{
+	uint8_t raw[16];
+	size_t i, n = rng() % max;
+
+	for (i = 0; i < n; i++)
+		raw[i] = (uint8_t)rng();
+	return shade_bytes(ctx, raw, n);
+}
+
 /* A random hashable key (no bool/float: Python would merge 1, 1.0 and
  * True into one key). */
 static shade_value *gen_key(TALLOC_CTX *ctx, int depth)
 {
-	uint8_t raw[8];
 	size_t i, n;
 	shade_value *t;
 
@@ -1198,10 +1208,7 @@ static shade_value *gen_key(TALLOC_CTX *ctx, int depth)
 	case 1:
 		return gen_text(ctx, false);
 	case 2:
-		n = rng() % 6;
-		for (i = 0; i < n; i++)
-			raw[i] = (uint8_t)rng();
-		return shade_bytes(ctx, raw, n);
+		return gen_bytes(ctx, 6);
 	case 3:
 		return shade_none(ctx);
 	default:
@@ -1298,7 +1305,6 @@ static shade_value *gen_exc(TALLOC_CTX *ctx, int depth)
 /* A random value of any kind but ref. */
 static shade_value *gen_value(TALLOC_CTX *ctx, int depth)
 {
-	uint8_t raw[12];
 	size_t i, n;
 	shade_value *s;
 
@@ -1314,10 +1320,7 @@ static shade_value *gen_value(TALLOC_CTX *ctx, int depth)
 	case 4:
 		return gen_text(ctx, false);
 	case 5:
-		n = rng() % 12;
-		for (i = 0; i < n; i++)
-			raw[i] = (uint8_t)rng();
-		return shade_bytes(ctx, raw, n);
+		return gen_bytes(ctx, 12);
 	case 6:
 	case 7:
 		n = rng() % 5;
