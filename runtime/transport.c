@@ -146,7 +146,8 @@ void transport_attach_fds(shade_transport *t, int rfd, int wfd, bool own)
 }
 
 /* Record a sticky failure on t (formatting the message once) and report
- * it through err.  Returns code. */
+ * it through err.  The first failure wins: when t is already broken, that
+ * failure is reported instead.  Returns the code reported. */
 static shade_status SHADE_PRINTF(4, 5)
 fail(shade_transport *t, shade_error **err, shade_status code,
      const char *fmt, ...)
@@ -161,6 +162,9 @@ fail(shade_transport *t, shade_error **err, shade_status code,
 	if (t->broken == SHADE_OK) {
 		memcpy(t->broken_msg, msg, sizeof(msg));
 		__atomic_store_n(&t->broken, code, __ATOMIC_RELEASE);
+	} else {
+		code = t->broken;
+		memcpy(msg, t->broken_msg, sizeof(msg));
 	}
 	pthread_mutex_unlock(&t->lock);
 	return shade_error_set(err, code, "%s", msg);
@@ -1146,6 +1150,38 @@ void shade_transport_stats_get(const shade_transport *t,
 		memset(out, 0, sizeof(*out));
 	else
 		*out = t->stats;
+}
+
+shade_status shade_transport_shutdown(shade_transport *t, shade_error **err)
+{
+	bool done = false;
+
+	if (t == NULL)
+		return shade_error_set(err, SHADE_ERR_INVALID, "NULL transport");
+	if (t->ops != NULL)
+		return shade_error_set(err, SHADE_ERR_UNIMPLEMENTED,
+				       "%s: user transports cannot be shut down",
+				       t->address);
+	if (t->closed)
+		return SHADE_OK;
+	if (!t->rsock && !t->wsock && t->pid <= 0)
+		return shade_error_set(err, SHADE_ERR_UNIMPLEMENTED,
+				       "%s: pipes cannot be shut down",
+				       t->address);
+	fail(t, NULL, SHADE_ERR_CONNECTION_LOST, "%s: transport shut down",
+	     t->address);
+	if (t->rsock)
+		done = shutdown(t->rfd, SHUT_RDWR) == 0;
+	if (t->wsock && t->wfd != t->rfd)
+		done = shutdown(t->wfd, SHUT_RDWR) == 0 || done;
+	pthread_mutex_lock(&t->lock);
+	if (t->pid > 0 && !t->reaped)
+		done = kill(t->pid, SIGTERM) == 0 || done;
+	pthread_mutex_unlock(&t->lock);
+	if (!done)
+		return shade_error_set(err, SHADE_ERR_IO, "%s: shutdown: %s",
+				       t->address, strerror(errno));
+	return SHADE_OK;
 }
 
 void shade_transport_close(shade_transport *t)

@@ -1129,6 +1129,68 @@ static void test_transport_recv_timeout(void **state)
 	talloc_free(b);
 }
 
+/* A receiver blocked in recv. */
+struct blocked {
+	shade_transport *t;   /* transport it waits on */
+	shade_status st;      /* what recv returned */
+	char message[256];    /* its message */
+};
+
+static void *blocked_main(void *arg)
+{
+	struct blocked *b = arg;
+	shade_error *err = NULL;
+	void *tmp = talloc_new(NULL);
+	uint8_t *got;
+	size_t len;
+
+	b->st = shade_transport_recv(b->t, tmp, &got, &len, WAIT_MS, &err);
+	snprintf(b->message, sizeof(b->message), "%s",
+		 err ? err->message : "");
+	shade_error_free(err);
+	talloc_free(tmp);
+	return NULL;
+}
+
+/* shutdown wakes a thread blocked in recv, on a socket and on exec:. */
+static void test_transport_shutdown(void **state)
+{
+	void *ctx = TCTX(state);
+	shade_transport *a = NULL, *b = NULL;
+	struct blocked bl = { 0 };
+	shade_error *err = NULL;
+	tu_thread th;
+	int i, p[2];
+
+	for (i = 0; i < 2; i++) {
+		if (i == 0)
+			expect_ok(&err, shade_transport_pair(ctx, NULL, &a, &b,
+							     &err));
+		else
+			expect_ok(&err, shade_transport_connect(ctx,
+								"exec:sleep 30",
+								NULL, &b, &err));
+		bl.t = b;
+		assert_int_equal(tu_thread_start(&th, blocked_main, &bl), 0);
+		usleep(20000);
+		expect_ok(&err, shade_transport_shutdown(b, &err));
+		assert_true(tu_thread_join(&th, 5000, NULL));
+		assert_int_equal(bl.st, SHADE_ERR_CONNECTION_LOST);
+		assert_non_null(strstr(bl.message, "transport shut down"));
+		expect_error(&err, shade_transport_send(b, "x", 1, &err),
+			     SHADE_ERR_CONNECTION_LOST, "transport shut down");
+		talloc_free(b);
+		TALLOC_FREE(a);
+	}
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	expect_ok(&err, shade_transport_from_fds(ctx, p[0], p[1],
+						 SHADE_TRANSPORT_OWN_FDS, NULL,
+						 &b, &err));
+	expect_error(&err, shade_transport_shutdown(b, &err),
+		     SHADE_ERR_UNIMPLEMENTED, "pipes cannot be shut down");
+	talloc_free(b);
+}
+
 /* ------------------------------------------------------------ exec */
 
 static void test_transport_exec_early_exit(void **state)
@@ -1489,6 +1551,7 @@ int main(int argc, char **argv)
 		T(test_transport_try_recv_half_frame),
 		T(test_transport_output_queue),
 		T(test_transport_recv_timeout),
+		T(test_transport_shutdown),
 		T(test_transport_exec_early_exit),
 		T(test_transport_exec_close_kills),
 		T(test_transport_bad_addresses),

@@ -50,7 +50,8 @@
  * that has exited is SHADE_ERR_EXEC with its exit status or signal; other
  * system call failures are SHADE_ERR_IO with strerror text.  After an error
  * other than SHADE_ERR_TIMEOUT / SHADE_AGAIN the transport is broken and
- * every later call fails with the same code.
+ * every later call fails with the same code and message (the first
+ * failure wins, also across the send and receive sides).
  *
  * Signals: SIGPIPE never kills the process.  Sockets are written with
  * MSG_NOSIGNAL.  Pipes (exec:, fd pairs that are not sockets) are written
@@ -345,10 +346,22 @@ SHADE_API void shade_transport_stats_get(const shade_transport *t,
 					 shade_transport_stats *out);
 
 /*
+ * Stop the channel from any thread, waking a thread blocked in recv or
+ * send on it: sockets are shut down both ways, an exec: child gets
+ * SIGTERM.  The transport is broken from then on (SHADE_ERR_CONNECTION_LOST
+ * "transport shut down"); close or free it afterwards, once no thread is
+ * inside it.  Plain pipes and user transports: SHADE_ERR_UNIMPLEMENTED.
+ */
+SHADE_API shade_status shade_transport_shutdown(shade_transport *t,
+						shade_error **err);
+
+/*
  * Close the channel now (fds, child) without freeing the object; later
  * sends and receives fail with SHADE_ERR_CONNECTION_LOST "transport
  * closed".  Queued output is dropped: flush first to deliver it.  Freeing
- * the transport closes it too.  Closing twice is harmless.
+ * the transport closes it too.  Closing twice is harmless.  Not while
+ * another thread is inside a call on t: wake it with
+ * shade_transport_shutdown() and let it return first.
  */
 SHADE_API void shade_transport_close(shade_transport *t);
 
