@@ -123,6 +123,26 @@ static char **split_command(TALLOC_CTX *ctx, const char *cmd, size_t extra,
 	return argv;
 }
 
+/* True when `prog` names an executable file, directly or on $PATH. */
+static bool program_exists(const char *prog)
+{
+	const char *path = getenv("PATH"), *s, *e;
+	char full[4096];
+
+	if (strchr(prog, '/'))
+		return access(prog, X_OK) == 0;
+	for (s = path ? path : "/usr/bin:/bin"; *s; s = *e ? e + 1 : e) {
+		e = strchr(s, ':');
+		if (e == NULL)
+			e = s + strlen(s);
+		if (snprintf(full, sizeof(full), "%.*s/%s", (int)(e - s), s,
+			     prog) < (int)sizeof(full) &&
+		    access(full, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* Run the preprocessor; see idlc.h. */
 int idlc_preprocess(idlc_compilation *comp, const char *file)
 {
@@ -162,6 +182,12 @@ int idlc_preprocess(idlc_compilation *comp, const char *file)
 		if (argv[i] == NULL)
 			goto done;
 
+	if (!program_exists(argv[0])) {
+		idlc_error(comp, NULL, "cannot run the C preprocessor '%s': %s "
+			   "(install cpp, or set SHADE_IDLC_CPP)", argv[0],
+			   strerror(ENOENT));
+		goto done;
+	}
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
 		idlc_error(comp, NULL, "cannot create a pipe: %s",
 			   strerror(errno));
