@@ -64,7 +64,7 @@ $(LIB_SO): $(RUNTIME_OBJ)
 	$(CC) -shared -Wl,-soname,libshade.so.0 $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # ---------------------------------------------------------------- fragments
-include $(sort $(wildcard */rules.mk))
+include $(sort $(wildcard */rules.mk */*/rules.mk))
 
 programs: $(PROGRAMS)
 .PHONY: programs
