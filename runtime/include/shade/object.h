@@ -93,6 +93,9 @@ SHADE_API bool shade_ref_is_proxy(const shade_ref *r);
  * r (and, for a proxy, its connection) lives. */
 SHADE_API const shade_shape_desc *shade_ref_shape(shade_ref *r);
 
+/* True when a and b are the same object (the same proxy or local object). */
+SHADE_API bool shade_ref_same(const shade_ref *a, const shade_ref *b);
+
 /* The qualified type name of r ("" when unknown). */
 SHADE_API const char *shade_ref_type_name(shade_ref *r);
 

@@ -1,0 +1,1553 @@
+/*
+ * conn.c - the connection engine: handshake, sending requests, waiting
+ * for replies (leader/follower reading, nested dispatch), routing frames,
+ * serving the peer's requests, the export and import tables with release
+ * counting, and the end of a connection.
+ *
+ * See conn_int.h for the locking and ownership rules and
+ * doc/protocol.md for what goes on the wire.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <talloc.h>
+
+#include "shade/cbor.h"
+#include "shade/conn.h"
+#include "shade/object.h"
+#include "shade/transport.h"
+#include "conn_int.h"
+#include "shape_int.h"
+
+/* Default FORCE chunk when iterating, and outstanding request limit. */
+#define DEFAULT_ITER_CHUNK 65536u
+#define DEFAULT_MAX_PENDING 65536u
+/* RELEASE pairs queued before they are sent on their own. */
+#define RELEASE_BATCH 64u
+
+/* One request being served by this thread (a stack through callbacks):
+ * requests we send on `c` while serving carry `rid` as their "in". */
+struct serving {
+	shade_conn *c;       /* connection the request came on */
+	uint64_t rid;        /* the peer's request id */
+	struct serving *up;  /* the request served further out */
+};
+
+static _Thread_local struct serving *tl_serving;
+
+static void serve_frame(shade_conn *c, uint8_t *frame, size_t len);
+static shade_status send_frame(shade_conn *c, const shade_buf *b,
+			       shade_error **err);
+
+/* ------------------------------------------------------------ time */
+
+/* Milliseconds on the monotonic clock. */
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left until deadline (-1 deadline: -1 = forever), >= 0. */
+static int remaining_ms(int64_t deadline)
+{
+	int64_t left;
+
+	if (deadline < 0)
+		return -1;
+	left = deadline - now_ms();
+	if (left < 0)
+		return 0;
+	return left > 1000000000 ? 1000000000 : (int)left;
+}
+
+/* ------------------------------------------------------------ queues */
+
+/* Append a frame (stolen into a new item) to q; false when out of memory
+ * (the frame is freed). */
+static bool queue_push(TALLOC_CTX *owner, struct frame_queue *q,
+		       uint8_t *frame, size_t len)
+{
+	struct frame_item *it = talloc_zero(owner, struct frame_item);
+
+	if (it == NULL) {
+		talloc_free(frame);
+		return false;
+	}
+	it->frame = talloc_steal(it, frame);
+	it->len = len;
+	if (q->tail)
+		q->tail->next = it;
+	else
+		q->head = it;
+	q->tail = it;
+	return true;
+}
+
+/* Remove the first item of q (NULL when empty); the caller frees it. */
+static struct frame_item *queue_pop(struct frame_queue *q)
+{
+	struct frame_item *it = q->head;
+
+	if (it != NULL) {
+		q->head = it->next;
+		if (q->head == NULL)
+			q->tail = NULL;
+		it->next = NULL;
+	}
+	return it;
+}
+
+/* Free every item of q. */
+static void queue_clear(struct frame_queue *q)
+{
+	struct frame_item *it;
+
+	while ((it = queue_pop(q)) != NULL)
+		talloc_free(it);
+}
+
+/* ------------------------------------------------------------ shapes */
+
+const shade_shape_desc *conn_shape(shade_conn *c, uint64_t fp)
+{
+	const shade_shape_desc *d = shape_builtin(fp);
+
+	return d ? d : hmap_get(&c->shapes, fp);
+}
+
+const shade_shape_desc *conn_cache_shape(shade_conn *c, shade_shape_desc *d)
+{
+	const shade_shape_desc *old = conn_shape(c, d->fingerprint);
+
+	if (old != NULL) {
+		talloc_free(d);
+		return old;
+	}
+	if (!hmap_put(&c->shapes, d->fingerprint, d)) {
+		talloc_free(d);
+		return NULL;
+	}
+	talloc_steal(c, d);
+	c->st.shapes_cached++;
+	return d;
+}
+
+/* ------------------------------------------------------------ proxies */
+
+/* Free a proxy whose count reached zero (its import entry is gone). */
+static void proxy_free(struct proxy *p)
+{
+	talloc_free(p);
+	obj_count(-1);
+}
+
+/* Value-model retain for proxies. */
+static void proxy_retain(struct shade_ref *r)
+{
+	struct proxy *p = (struct proxy *)r;
+	shade_conn *c = p->conn;
+
+	if (c == NULL) {
+		__atomic_add_fetch(&r->refs, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	pthread_mutex_lock(&c->mu);
+	r->refs++;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Queue (eid, n) for RELEASE; caller holds mu.  Returns true when the
+ * batch is full and should be sent. */
+static bool queue_release(shade_conn *c, uint64_t eid, uint64_t n)
+{
+	uint64_t *rel;
+
+	rel = talloc_realloc(c, c->rel, uint64_t, c->n_rel + 2);
+	if (rel == NULL)
+		return false; /* the peer keeps the export until we close */
+	c->rel = rel;
+	rel[c->n_rel++] = eid;
+	rel[c->n_rel++] = n;
+	return c->n_rel >= 2 * RELEASE_BATCH;
+}
+
+/* Value-model release for proxies: the last count forgets the import and
+ * queues a RELEASE of everything received for it. */
+static void proxy_release(struct shade_ref *r)
+{
+	struct proxy *p = (struct proxy *)r;
+	shade_conn *c = p->conn;
+	bool flush = false, last;
+
+	if (c == NULL) {
+		if (__atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0)
+			proxy_free(p);
+		return;
+	}
+	pthread_mutex_lock(&c->mu);
+	last = --r->refs == 0;
+	if (last) {
+		hmap_del(&c->imports, p->eid);
+		if (c->open)
+			flush = queue_release(c, p->eid, p->received);
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (last)
+		proxy_free(p);
+	if (flush)
+		shade_conn_flush(c, NULL);
+}
+
+/* Value-model describe: 200([eid, "Type"]). */
+static char *proxy_describe(TALLOC_CTX *mem_ctx, const struct shade_ref *r)
+{
+	const struct proxy *p = (const struct proxy *)r;
+
+	return talloc_asprintf(mem_ctx, "200([%llu, \"%s\"])",
+			       (unsigned long long)p->eid,
+			       r->shape ? r->shape->name : "?");
+}
+
+const shade_ref_ops proxy_ops = { proxy_retain, proxy_release,
+				  proxy_describe };
+
+shade_conn *shade_ref_conn(const shade_ref *r)
+{
+	if (r == NULL || r->kind != REF_PROXY)
+		return NULL;
+	return ((const struct proxy *)r)->conn;
+}
+
+/* ------------------------------------------------------------ hooks */
+
+/* Encode hook: a proxy of this connection goes back as tag 201; a local
+ * object is exported (same object, same id) and goes as tag 200 with its
+ * shape description the first time its fingerprint is sent. */
+static shade_status hook_encode(void *udata, shade_buf *b,
+				struct shade_ref *ref, shade_error **err)
+{
+	shade_conn *c = udata;
+	const shade_shape_desc *d;
+	struct export *e;
+	uint64_t fp, eid;
+	bool with_shape = false;
+
+	if (ref->kind == REF_PROXY) {
+		struct proxy *p = (struct proxy *)ref;
+
+		if (p->conn != c)
+			return shade_error_set(err, SHADE_ERR_TYPE,
+					       "a proxy of another connection "
+					       "cannot be passed on");
+		shade_cbor_put_tag(b, SHADE_CBOR_TAG_RECEIVER_HOSTED);
+		return shade_cbor_put_uint(b, p->eid);
+	}
+	d = obj_shape(ref);
+	if (d == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	fp = shade_shape_fp(d);
+	pthread_mutex_lock(&c->mu);
+	if (!c->open) {
+		pthread_mutex_unlock(&c->mu);
+		return shade_error_set(err, SHADE_ERR_CONNECTION_LOST,
+				       "connection closed");
+	}
+	e = hmap_get(&c->export_by_obj, (uintptr_t)ref);
+	if (e == NULL) {
+		e = talloc_zero(c, struct export);
+		if (e == NULL || !hmap_put(&c->exports, c->next_eid, e) ||
+		    !hmap_put(&c->export_by_obj, (uintptr_t)ref, e)) {
+			if (e != NULL)
+				hmap_del(&c->exports, c->next_eid);
+			talloc_free(e);
+			pthread_mutex_unlock(&c->mu);
+			return shade_error_set(err, SHADE_ERR_NOMEM,
+					       "out of memory");
+		}
+		e->eid = c->next_eid++;
+		e->obj = shade_ref_retain(ref);
+	}
+	e->count++;
+	eid = e->eid;
+	if (!shape_is_builtin(fp) && hmap_get(&c->shapes_sent, fp) == NULL &&
+	    hmap_get(&c->peer_known, fp) == NULL) {
+		with_shape = hmap_put(&c->shapes_sent, fp, (void *)1);
+		c->st.shapes_sent += with_shape;
+	}
+	pthread_mutex_unlock(&c->mu);
+	shade_cbor_put_tag(b, SHADE_CBOR_TAG_SENDER_HOSTED);
+	shade_cbor_put_array(b, with_shape ? 3 : 2);
+	shade_cbor_put_uint(b, eid);
+	shade_cbor_put_uint(b, fp);
+	if (with_shape)
+		shape_encode(b, d);
+	return b->status;
+}
+
+/* Read an export id at d and find that export's object (retained) in
+ * *out; `code` (NotFound for targets, ProtocolError for tag 201) when
+ * there is none. */
+static shade_status read_export(shade_conn *c, shade_cbor_dec *d,
+				shade_status code, struct shade_ref **out,
+				shade_error **err)
+{
+	struct export *e;
+	uint64_t eid;
+
+	SHADE_CHECK(shade_cbor_read_uint(d, &eid, err));
+	pthread_mutex_lock(&c->mu);
+	e = hmap_get(&c->exports, eid);
+	*out = e ? shade_ref_retain(e->obj) : NULL;
+	pthread_mutex_unlock(&c->mu);
+	if (*out == NULL)
+		return shade_error_set(err, code,
+				       "no object with export id %llu",
+				       (unsigned long long)eid);
+	return SHADE_OK;
+}
+
+/* Decode hook: tag 201 -> our original object; tag 200 -> the proxy for
+ * that export id (the same one while it lives), counting the reference. */
+static shade_status hook_decode(void *udata, TALLOC_CTX *mem_ctx,
+				uint64_t tag, shade_cbor_dec *d,
+				struct shade_ref **out, shade_error **err)
+{
+	shade_conn *c = udata;
+	shade_shape_desc *desc = NULL;
+	const shade_shape_desc *shape;
+	struct proxy *p;
+	uint64_t n, eid, fp;
+
+	(void)mem_ctx;
+	if (tag == SHADE_CBOR_TAG_RECEIVER_HOSTED)
+		return read_export(c, d, SHADE_ERR_PROTOCOL, out, err);
+	SHADE_CHECK(shade_cbor_read_array(d, &n, err));
+	if (n != 2 && n != 3)
+		return shade_error_set(err, SHADE_ERR_PROTOCOL,
+				       "reference 200: %llu fields",
+				       (unsigned long long)n);
+	SHADE_CHECK(shade_cbor_read_uint(d, &eid, err));
+	SHADE_CHECK(shade_cbor_read_uint(d, &fp, err));
+	if (eid == 0)
+		return shade_error_set(err, SHADE_ERR_PROTOCOL,
+				       "reference 200 with export id 0");
+	if (n == 3)
+		SHADE_CHECK(shape_decode(NULL, d, &desc, err));
+	pthread_mutex_lock(&c->mu);
+	if (desc != NULL) {
+		/* Cache under the fingerprint the sender named. */
+		desc->fingerprint = fp;
+		conn_cache_shape(c, desc);
+	}
+	shape = conn_shape(c, fp);
+	p = hmap_get(&c->imports, eid);
+	if (p != NULL) {
+		p->ref.refs++;
+		p->received++;
+		if (p->ref.shape == NULL || p->fp != fp) {
+			p->ref.shape = shape;
+			p->fp = fp;
+		}
+	} else {
+		p = talloc_zero(NULL, struct proxy);
+		if (p == NULL || !hmap_put(&c->imports, eid, p)) {
+			talloc_free(p);
+			pthread_mutex_unlock(&c->mu);
+			return shade_error_set(err, SHADE_ERR_NOMEM,
+					       "out of memory");
+		}
+		obj_count(1);
+		p->ref.head.ops = &proxy_ops;
+		p->ref.refs = 1;
+		p->ref.kind = REF_PROXY;
+		p->ref.shape = shape;
+		p->conn = c;
+		p->eid = eid;
+		p->received = 1;
+		p->fp = fp;
+	}
+	pthread_mutex_unlock(&c->mu);
+	*out = &p->ref;
+	return SHADE_OK;
+}
+
+/* ------------------------------------------------------------ ending */
+
+/* Drop the export e (under mu): remove it from both maps and return its
+ * object, whose count the caller releases after unlocking. */
+static struct shade_ref *export_drop(shade_conn *c, struct export *e)
+{
+	struct shade_ref *obj = e->obj;
+
+	hmap_del(&c->exports, e->eid);
+	hmap_del(&c->export_by_obj, (uintptr_t)obj);
+	talloc_free(e);
+	return obj;
+}
+
+/* Release the objects of dropped exports (no lock held). */
+static void release_objs(shade_conn *c, struct shade_ref **objs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		obj_unexported(objs[i], c);
+		shade_ref_release(objs[i]);
+	}
+}
+
+void conn_lost(shade_conn *c, shade_status code, const char *why)
+{
+	struct shade_ref **objs = NULL;
+	size_t n = 0, pos = 0;
+	struct pending *p;
+	struct export *e;
+	struct proxy *px;
+
+	pthread_mutex_lock(&c->mu);
+	if (!c->open) {
+		pthread_mutex_unlock(&c->mu);
+		return;
+	}
+	c->open = false;
+	shade_error_set(&c->lost, code, "%s", why);
+	if (c->lost != NULL)
+		talloc_steal(c, c->lost);
+	/* Fail every pending call. */
+	while (hmap_next(&c->pending, &pos, NULL, (void **)&p)) {
+		p->done = true;
+		p->conn = NULL;
+		if (p->reply == NULL && p->fail == NULL) {
+			shade_error_set(&p->fail, code, "%s", why);
+			if (p->fail != NULL)
+				talloc_steal(p, p->fail);
+		}
+	}
+	hmap_clear(&c->pending);
+	/* Drop every export. */
+	objs = talloc_array(NULL, struct shade_ref *, c->exports.count + 1);
+	pos = 0;
+	while (objs != NULL && hmap_next(&c->exports, &pos, NULL, (void **)&e))
+		objs[n++] = e->obj;
+	if (objs != NULL) {
+		pos = 0;
+		while (hmap_next(&c->exports, &pos, NULL, (void **)&e))
+			talloc_free(e);
+		hmap_clear(&c->exports);
+		hmap_clear(&c->export_by_obj);
+	}
+	/* Detach every proxy: later use reports ConnectionLost. */
+	pos = 0;
+	while (hmap_next(&c->imports, &pos, NULL, (void **)&px)) {
+		px->conn = NULL;
+		if (!shape_is_builtin(px->fp))
+			px->ref.shape = NULL;
+	}
+	hmap_clear(&c->imports);
+	TALLOC_FREE(c->rel);
+	c->n_rel = 0;
+	queue_clear(&c->unnested);
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	shade_transport_close(c->t);
+	release_objs(c, objs, n);
+	talloc_free(objs);
+}
+
+shade_status conn_check_open(shade_conn *c, shade_error **err)
+{
+	bool open;
+	char *why = NULL;
+
+	pthread_mutex_lock(&c->mu);
+	open = c->open;
+	if (!open && c->lost != NULL)
+		why = talloc_strdup(NULL, c->lost->message);
+	pthread_mutex_unlock(&c->mu);
+	if (open)
+		return SHADE_OK;
+	shade_error_set(err, SHADE_ERR_CONNECTION_LOST, "connection lost: %s",
+			why ? why : "closed");
+	talloc_free(why);
+	return SHADE_ERR_CONNECTION_LOST;
+}
+
+/* Destructor: say BYE, end the connection, free the locks. */
+static int conn_destructor(shade_conn *c)
+{
+	if (!c->mu_ready)
+		return 0;
+	shade_conn_close(c);
+	pthread_mutex_destroy(&c->mu);
+	pthread_mutex_destroy(&c->send_mu);
+	pthread_cond_destroy(&c->cv);
+	return 0;
+}
+
+void shade_conn_close(shade_conn *c)
+{
+	shade_buf *b;
+	bool send_bye;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	send_bye = c->open && !c->bye_sent;
+	c->bye_sent = true;
+	pthread_mutex_unlock(&c->mu);
+	if (send_bye) {
+		b = shade_buf_new(NULL, 8);
+		if (b != NULL) {
+			msg_begin(b, OP_BYE, 0, 0, false);
+			send_frame(c, b, NULL);
+			if (shade_transport_wants_write(c->t))
+				shade_transport_set_nonblocking(c->t, false,
+								NULL);
+		}
+		talloc_free(b);
+	}
+	conn_lost(c, SHADE_ERR_CONNECTION_LOST, "connection closed");
+}
+
+bool shade_conn_is_open(const shade_conn *c)
+{
+	bool open;
+
+	pthread_mutex_lock((pthread_mutex_t *)&c->mu);
+	open = c->open;
+	pthread_mutex_unlock((pthread_mutex_t *)&c->mu);
+	return open;
+}
+
+/* ------------------------------------------------------------ sending */
+
+/* Send the queued RELEASE pairs; caller holds send_mu (not mu). */
+static shade_status send_releases(shade_conn *c, shade_error **err)
+{
+	shade_buf *b;
+	uint64_t *rel;
+	size_t n, i;
+	shade_status st;
+
+	pthread_mutex_lock(&c->mu);
+	rel = c->rel;
+	n = c->n_rel;
+	c->rel = NULL;
+	c->n_rel = 0;
+	pthread_mutex_unlock(&c->mu);
+	if (n == 0)
+		return SHADE_OK;
+	b = shade_buf_new(NULL, 8 + n * 5);
+	if (b == NULL) {
+		talloc_free(rel);
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	}
+	msg_begin(b, OP_RELEASE, 0, (unsigned)n, false);
+	for (i = 0; i < n; i++)
+		shade_cbor_put_uint(b, rel[i]);
+	talloc_free(rel);
+	if (b->status != SHADE_OK)
+		st = shade_error_set(err, b->status, "out of memory");
+	else
+		st = shade_transport_send(c->t, b->data, b->len, err);
+	if (st == SHADE_OK) {
+		pthread_mutex_lock(&c->mu);
+		c->st.releases_sent++;
+		pthread_mutex_unlock(&c->mu);
+	}
+	talloc_free(b);
+	return st;
+}
+
+/* Send one message frame, releases first.  A transport failure ends the
+ * connection. */
+static shade_status send_frame(shade_conn *c, const shade_buf *b,
+			       shade_error **err)
+{
+	shade_status st;
+	shade_error *e = NULL;
+
+	if (b->status != SHADE_OK)
+		return shade_error_set(err, b->status, "out of memory");
+	pthread_mutex_lock(&c->send_mu);
+	st = send_releases(c, &e);
+	if (st == SHADE_OK)
+		st = shade_transport_send(c->t, b->data, b->len, &e);
+	pthread_mutex_unlock(&c->send_mu);
+	if (st != SHADE_OK) {
+		if (st != SHADE_ERR_NOMEM && st != SHADE_ERR_LIMIT)
+			conn_lost(c, SHADE_ERR_CONNECTION_LOST,
+				  e ? e->message : "send failed");
+		if (err != NULL && *err == NULL)
+			*err = e;
+		else
+			talloc_free(e);
+	}
+	return st;
+}
+
+shade_status shade_conn_flush(shade_conn *c, shade_error **err)
+{
+	shade_status st;
+
+	SHADE_CHECK(conn_check_open(c, err));
+	pthread_mutex_lock(&c->send_mu);
+	st = send_releases(c, err);
+	if (st == SHADE_OK && shade_transport_wants_write(c->t))
+		st = shade_transport_flush(c->t, err);
+	pthread_mutex_unlock(&c->send_mu);
+	return st == SHADE_AGAIN ? SHADE_OK : st;
+}
+
+/* In non-blocking mode, write queued output before waiting, polling for
+ * POLLOUT until the deadline. */
+static shade_status flush_out(shade_conn *c, int64_t deadline,
+			      shade_error **err)
+{
+	struct pollfd pfd;
+	shade_status st;
+
+	for (;;) {
+		if (!shade_transport_wants_write(c->t))
+			return SHADE_OK;
+		pthread_mutex_lock(&c->send_mu);
+		st = shade_transport_flush(c->t, err);
+		pthread_mutex_unlock(&c->send_mu);
+		if (st != SHADE_AGAIN)
+			return st;
+		pfd.fd = shade_transport_write_fd(c->t);
+		pfd.events = POLLOUT;
+		if (poll(&pfd, 1, remaining_ms(deadline)) == 0)
+			return shade_error_set(err, SHADE_ERR_TIMEOUT,
+					       "output not drained in time");
+	}
+}
+
+/* ------------------------------------------------------------ requests */
+
+shade_status conn_req_init(struct outreq *rq, shade_conn *c, TALLOC_CTX *tmp,
+			   unsigned op, unsigned nfields,
+			   const shade_value *kwargs, int timeout_ms,
+			   bool oneway, shade_error **err)
+{
+	struct serving *s;
+
+	memset(rq, 0, sizeof(*rq));
+	rq->c = c;
+	if (timeout_ms == 0)
+		timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : -1;
+	rq->timeout_ms = timeout_ms;
+	for (s = tl_serving; s != NULL; s = s->up)
+		if (s->c == c) {
+			rq->o.in = s->rid;
+			break;
+		}
+	rq->o.timeout_ms = timeout_ms > 0 ? (uint64_t)timeout_ms : 0;
+	rq->o.kwargs = kwargs;
+	rq->has_opts = msg_opts_items(&rq->o) > 0;
+	pthread_mutex_lock(&c->mu);
+	if (!c->open) {
+		pthread_mutex_unlock(&c->mu);
+		return conn_check_open(c, err);
+	}
+	if (!oneway && c->pending.count >= c->max_pending) {
+		pthread_mutex_unlock(&c->mu);
+		return shade_error_set(err, SHADE_ERR_LIMIT,
+				       "%zu requests outstanding",
+				       c->max_pending);
+	}
+	rq->rid = oneway ? 0 : c->next_rid++;
+	c->st.requests_sent++;
+	pthread_mutex_unlock(&c->mu);
+	rq->b = shade_buf_new(tmp, 64);
+	if (rq->b == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	return msg_begin(rq->b, op, rq->rid, nfields, rq->has_opts);
+}
+
+shade_status conn_req_send(struct outreq *rq, TALLOC_CTX *tmp,
+			   shade_error **err)
+{
+	shade_conn *c = rq->c;
+	struct pending *p = NULL;
+	shade_status st;
+
+	if (rq->has_opts)
+		SHADE_CHECK(msg_put_opts(rq->b, &rq->o, &c->copts, err));
+	if (rq->b->status != SHADE_OK)
+		return shade_error_set(err, rq->b->status, "out of memory");
+	if (rq->rid != 0) {
+		p = talloc_zero(tmp, struct pending);
+		if (p == NULL)
+			return shade_error_set(err, SHADE_ERR_NOMEM,
+					       "out of memory");
+		p->conn = c;
+		p->rid = rq->rid;
+		pthread_mutex_lock(&c->mu);
+		if (!c->open || !hmap_put(&c->pending, p->rid, p)) {
+			pthread_mutex_unlock(&c->mu);
+			talloc_free(p);
+			if (conn_check_open(c, err) != SHADE_OK)
+				return SHADE_ERR_CONNECTION_LOST;
+			return shade_error_set(err, SHADE_ERR_NOMEM,
+					       "out of memory");
+		}
+		pthread_mutex_unlock(&c->mu);
+	}
+	st = send_frame(c, rq->b, err);
+	if (st != SHADE_OK) {
+		if (p != NULL)
+			conn_abandon(p);
+		return st;
+	}
+	rq->p = p;
+	return SHADE_OK;
+}
+
+/* Forget p in the pending table (under mu). */
+static void pending_forget(struct pending *p)
+{
+	shade_conn *c = p->conn;
+
+	if (c != NULL && hmap_get(&c->pending, p->rid) == p)
+		hmap_del(&c->pending, p->rid);
+	p->conn = NULL;
+	queue_clear(&p->nested);
+}
+
+void conn_abandon(struct pending *p)
+{
+	shade_conn *c = p->conn;
+	shade_buf *b;
+	bool was_open;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	was_open = c->open && !p->done;
+	pending_forget(p);
+	pthread_mutex_unlock(&c->mu);
+	if (!was_open)
+		return;
+	b = shade_buf_new(NULL, 16);
+	if (b != NULL) {
+		msg_begin(b, OP_CANCEL, p->rid, 0, false);
+		send_frame(c, b, NULL);
+	}
+	talloc_free(b);
+}
+
+/* ------------------------------------------------------------ routing */
+
+/* Send our HELLO (version, features, known fingerprints). */
+static shade_status send_hello(shade_conn *c, shade_error **err)
+{
+	shade_buf *b = shade_buf_new(NULL, 32);
+	size_t n = 0, i;
+	shade_status st;
+
+	if (b == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	while (c->known != NULL && c->known[n] != NULL)
+		n++;
+	msg_begin(b, OP_HELLO, 0, 2, n > 0);
+	shade_cbor_put_uint(b, SHADE_PROTOCOL_VERSION);
+	shade_cbor_put_uint(b, 0);
+	if (n > 0) {
+		shade_cbor_put_array(b, n);
+		for (i = 0; i < n; i++)
+			shade_cbor_put_uint(b, shade_shape_fp(c->known[i]));
+	}
+	st = send_frame(c, b, err);
+	talloc_free(b);
+	return st;
+}
+
+/* Send ERROR id 0 with a ProtocolError and end the connection. */
+static void protocol_failure(shade_conn *c, const char *why)
+{
+	shade_buf *b = shade_buf_new(NULL, 64);
+	shade_error *e = NULL;
+
+	shade_error_set(&e, SHADE_ERR_PROTOCOL, "%s", why);
+	if (b != NULL && e != NULL) {
+		msg_put_error(b, 0, e, NULL);
+		send_frame(c, b, NULL);
+	}
+	talloc_free(b);
+	talloc_free(e);
+	conn_lost(c, SHADE_ERR_PROTOCOL, why);
+}
+
+/* Handle a HELLO from the peer. */
+static void route_hello(shade_conn *c, struct msg *m)
+{
+	uint64_t version = 0, features, n = 0, i, fp;
+	bool answer;
+	char why[96];
+
+	if (shade_cbor_read_uint(&m->d, &version, NULL) != SHADE_OK ||
+	    shade_cbor_read_uint(&m->d, &features, NULL) != SHADE_OK) {
+		protocol_failure(c, "malformed HELLO");
+		return;
+	}
+	if (version != SHADE_PROTOCOL_VERSION) {
+		snprintf(why, sizeof(why), "unsupported protocol version %llu",
+			 (unsigned long long)version);
+		protocol_failure(c, why);
+		return;
+	}
+	pthread_mutex_lock(&c->mu);
+	answer = c->accepting && !c->hello_seen;
+	c->hello_seen = true;
+	if (m->nfields == 3 &&
+	    shade_cbor_read_array(&m->d, &n, NULL) == SHADE_OK &&
+	    n != SHADE_CBOR_INDEFINITE)
+		for (i = 0; i < n; i++)
+			if (shade_cbor_read_uint(&m->d, &fp, NULL) == SHADE_OK &&
+			    fp != 0)
+				hmap_put(&c->peer_known, fp, (void *)1);
+	pthread_mutex_unlock(&c->mu);
+	if (answer)
+		send_hello(c, NULL);
+}
+
+/* Apply a RELEASE: subtract counts; drop exports reaching zero. */
+static void route_release(shade_conn *c, struct msg *m)
+{
+	struct shade_ref **objs;
+	size_t n = 0;
+	uint64_t i, eid, cnt;
+	struct export *e;
+
+	objs = talloc_array(NULL, struct shade_ref *, m->nfields / 2 + 1);
+	if (objs == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	for (i = 0; i < m->nfields; i += 2) {
+		if (shade_cbor_read_uint(&m->d, &eid, NULL) != SHADE_OK ||
+		    shade_cbor_read_uint(&m->d, &cnt, NULL) != SHADE_OK)
+			break;
+		e = hmap_get(&c->exports, eid);
+		if (e == NULL || cnt > e->count)
+			continue; /* double or bogus release: ignored */
+		e->count -= cnt;
+		if (e->count == 0)
+			objs[n++] = export_drop(c, e);
+	}
+	pthread_mutex_unlock(&c->mu);
+	release_objs(c, objs, n);
+	talloc_free(objs);
+}
+
+/* Handle a RETURN or ERROR: hand it to its pending (frame stolen), or
+ * drop it when nobody waits any more. */
+static void route_reply(shade_conn *c, struct msg *m, uint8_t *frame,
+			size_t len)
+{
+	struct pending *p;
+
+	if (m->id == 0) {
+		shade_error *e = NULL;
+
+		if (m->op == OP_ERROR &&
+		    msg_read_error(m, NULL, &e, NULL) == SHADE_OK) {
+			conn_lost(c, e->code, e->message);
+			talloc_free(e);
+		} else {
+			conn_lost(c, SHADE_ERR_PROTOCOL, "reply with id 0");
+		}
+		talloc_free(frame);
+		return;
+	}
+	pthread_mutex_lock(&c->mu);
+	p = hmap_get(&c->pending, m->id);
+	if (p != NULL && !p->done) {
+		p->reply = talloc_steal(p, frame);
+		p->reply_len = len;
+		p->done = true;
+		hmap_del(&c->pending, m->id);
+		p->conn = NULL;
+		frame = NULL;
+		pthread_cond_broadcast(&c->cv);
+	}
+	pthread_mutex_unlock(&c->mu);
+	talloc_free(frame); /* late or unknown: dropped */
+}
+
+/*
+ * Route one received frame (taken over).  Replies go to their pending;
+ * requests nested in a call we wait for go to that call's queue; other
+ * requests are served right here on the reading thread when `serve_now`,
+ * else queued for the connection's waiters.
+ */
+static void route_frame(shade_conn *c, uint8_t *frame, size_t len,
+			bool serve_now)
+{
+	struct msg m;
+	struct pending *p;
+	shade_error *e = NULL;
+	bool queued = false;
+
+	if (msg_parse(frame, len, &m, &e) != SHADE_OK) {
+		if (m.id != 0 && (msg_is_request(m.op) || m.op == OP_COUNT_)) {
+			/* Answered by serve_frame with the same error. */
+			talloc_free(e);
+			serve_frame(c, frame, len);
+			return;
+		}
+		protocol_failure(c, e ? e->message : "malformed message");
+		talloc_free(e);
+		talloc_free(frame);
+		return;
+	}
+	if (!c->hello_seen && m.op != OP_HELLO && c->accepting) {
+		protocol_failure(c, "first message is not HELLO");
+		talloc_free(frame);
+		return;
+	}
+	switch (m.op) {
+	case OP_HELLO:
+		route_hello(c, &m);
+		break;
+	case OP_RETURN:
+	case OP_ERROR:
+		route_reply(c, &m, frame, len);
+		return;
+	case OP_RELEASE:
+		route_release(c, &m);
+		break;
+	case OP_CANCEL:
+		break; /* advisory: requests are served in order */
+	case OP_BYE:
+		pthread_mutex_lock(&c->mu);
+		c->bye_seen = true;
+		c->bye_sent = true; /* nothing more to say */
+		pthread_mutex_unlock(&c->mu);
+		conn_lost(c, SHADE_ERR_CONNECTION_LOST, "peer said BYE");
+		break;
+	default:
+		pthread_mutex_lock(&c->mu);
+		p = m.in != 0 ? hmap_get(&c->pending, m.in) : NULL;
+		if (p != NULL && !p->done) {
+			queue_push(p, &p->nested, frame, len);
+			queued = true;
+			pthread_cond_broadcast(&c->cv);
+		} else if (!serve_now) {
+			queue_push(c, &c->unnested, frame, len);
+			queued = true;
+			pthread_cond_broadcast(&c->cv);
+		}
+		pthread_mutex_unlock(&c->mu);
+		if (!queued)
+			serve_frame(c, frame, len);
+		return;
+	}
+	talloc_free(frame);
+}
+
+shade_status conn_read_one(shade_conn *c, shade_error **err)
+{
+	uint8_t *frame;
+	size_t len;
+	shade_status st;
+	shade_error *e = NULL;
+
+	pthread_mutex_lock(&c->mu);
+	if (c->reading || !c->open) {
+		bool open = c->open;
+
+		pthread_mutex_unlock(&c->mu);
+		return open ? SHADE_AGAIN : conn_check_open(c, err);
+	}
+	c->reading = true;
+	pthread_mutex_unlock(&c->mu);
+	st = shade_transport_try_recv(c->t, NULL, &frame, &len, &e);
+	pthread_mutex_lock(&c->mu);
+	c->reading = false;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	if (st == SHADE_AGAIN)
+		return SHADE_AGAIN;
+	if (st != SHADE_OK) {
+		conn_lost(c, SHADE_ERR_CONNECTION_LOST,
+			  e ? e->message : "receive failed");
+		talloc_free(e);
+		return conn_check_open(c, err);
+	}
+	route_frame(c, frame, len, true);
+	return SHADE_OK;
+}
+
+/* ------------------------------------------------------------ waiting */
+
+/* True when the wait is satisfied (under mu). */
+static bool wait_done(struct pending *const *ps, size_t n, bool all,
+		      size_t *which)
+{
+	size_t i, done = 0;
+
+	for (i = 0; i < n; i++)
+		if (ps[i]->done) {
+			if (!all) {
+				if (which != NULL)
+					*which = i;
+				return true;
+			}
+			done++;
+		}
+	return n > 0 && done == n;
+}
+
+/* A nested request for one of ps, or an unnested one (under mu). */
+static struct frame_item *wait_work(shade_conn *c, struct pending *const *ps,
+				    size_t n)
+{
+	size_t i;
+	struct frame_item *it;
+
+	for (i = 0; i < n; i++)
+		if ((it = queue_pop(&ps[i]->nested)) != NULL)
+			return it;
+	return queue_pop(&c->unnested);
+}
+
+/* Wait on cv until the deadline (monotonic clock). */
+static void cv_wait(shade_conn *c, int64_t deadline)
+{
+	struct timespec ts;
+	int64_t ms;
+
+	if (deadline < 0) {
+		pthread_cond_wait(&c->cv, &c->mu);
+		return;
+	}
+	ms = deadline;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+}
+
+shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
+		       bool all, int timeout_ms, size_t *which,
+		       shade_error **err)
+{
+	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	struct frame_item *it;
+	uint8_t *frame;
+	size_t len;
+	shade_status st = SHADE_OK;
+	shade_error *e = NULL;
+
+	pthread_mutex_lock(&c->mu);
+	if (n > 0 && !wait_done(ps, n, all, which))
+		c->st.round_trips++;
+	for (;;) {
+		if (wait_done(ps, n, all, which))
+			break;
+		it = wait_work(c, ps, n);
+		if (it != NULL) {
+			pthread_mutex_unlock(&c->mu);
+			serve_frame(c, talloc_steal(NULL, it->frame), it->len);
+			talloc_free(it);
+			pthread_mutex_lock(&c->mu);
+			continue;
+		}
+		if (!c->open) {
+			st = SHADE_ERR_CONNECTION_LOST;
+			break;
+		}
+		if (deadline >= 0 && now_ms() >= deadline) {
+			st = SHADE_ERR_TIMEOUT;
+			break;
+		}
+		if (c->reading) {
+			cv_wait(c, deadline);
+			continue;
+		}
+		c->reading = true;
+		pthread_mutex_unlock(&c->mu);
+		st = flush_out(c, deadline, &e);
+		if (st == SHADE_OK)
+			st = shade_transport_recv(c->t, NULL, &frame, &len,
+						  remaining_ms(deadline), &e);
+		pthread_mutex_lock(&c->mu);
+		c->reading = false;
+		pthread_cond_broadcast(&c->cv);
+		if (st == SHADE_ERR_TIMEOUT || st == SHADE_AGAIN) {
+			talloc_free(e);
+			e = NULL;
+			st = SHADE_OK;
+			continue;
+		}
+		pthread_mutex_unlock(&c->mu);
+		if (st != SHADE_OK) {
+			conn_lost(c, SHADE_ERR_CONNECTION_LOST,
+				  e ? e->message : "receive failed");
+			talloc_free(e);
+			e = NULL;
+			st = SHADE_OK;
+		} else {
+			route_frame(c, frame, len, false);
+		}
+		pthread_mutex_lock(&c->mu);
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (st == SHADE_ERR_TIMEOUT)
+		return shade_error_set(err, SHADE_ERR_TIMEOUT,
+				       "no reply within %d ms", timeout_ms);
+	if (st == SHADE_ERR_CONNECTION_LOST)
+		return conn_check_open(c, err);
+	return SHADE_OK;
+}
+
+shade_status conn_take_reply(struct pending *p, shade_cbor_dec *d,
+			     bool *has_value, shade_error **err)
+{
+	struct msg m;
+	shade_error *e = NULL;
+
+	*has_value = false;
+	if (p->reply == NULL) {
+		if (p->fail != NULL) {
+			shade_status code = p->fail->code;
+
+			if (err != NULL && *err == NULL)
+				*err = talloc_steal(NULL, p->fail);
+			p->fail = NULL;
+			return code;
+		}
+		return shade_error_set(err, SHADE_ERR_CONNECTION_LOST,
+				       "connection lost");
+	}
+	SHADE_CHECK(msg_parse(p->reply, p->reply_len, &m, err));
+	if (m.op == OP_ERROR) {
+		shade_status code;
+
+		SHADE_CHECK(msg_read_error(&m, NULL, &e, err));
+		code = e->code;
+		if (err != NULL && *err == NULL)
+			*err = e;
+		else
+			talloc_free(e);
+		return code;
+	}
+	*d = m.d;
+	*has_value = m.nfields == 1;
+	return SHADE_OK;
+}
+
+/* ------------------------------------------------------------ serving */
+
+/* Decode one value field (references through the hooks). */
+static shade_status read_value(shade_conn *c, TALLOC_CTX *mem_ctx,
+			       shade_cbor_dec *d, shade_value **out,
+			       shade_error **err)
+{
+	return shade_cbor_decode_value(mem_ctx, d, &c->copts, out, err);
+}
+
+/* Serve LOOKUP: the named object as a reference. */
+static shade_status serve_lookup(shade_conn *c, TALLOC_CTX *tmp,
+				 struct msg *m, shade_value **out,
+				 shade_error **err)
+{
+	char *name;
+	shade_ref *obj;
+
+	SHADE_CHECK(shade_cbor_read_text_dup(tmp, &m->d, &name, NULL, err));
+	obj = c->names ? shade_registry_get(c->names, name) : NULL;
+	if (obj == NULL)
+		return shade_error_set(err, SHADE_ERR_NOT_FOUND,
+				       "no object exported as '%s'", name);
+	*out = shade_ref_value(tmp, obj);
+	if (*out == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	return SHADE_OK;
+}
+
+/* Serve NAMES: a tuple of the exported names. */
+static shade_status serve_names(shade_conn *c, TALLOC_CTX *tmp,
+				shade_value **out, shade_error **err)
+{
+	size_t i, n = shade_registry_count(c->names);
+	shade_value *t = shade_tuple_new(tmp, n);
+
+	if (t == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		const char *s = shade_registry_name(c->names, i);
+
+		SHADE_CHECK(shade_seq_append_str(t, s, strlen(s), err));
+	}
+	*out = t;
+	return SHADE_OK;
+}
+
+/* Read the fields of a member/container request into op and perform it
+ * on target (a local object), or for typed INVOKE/GETATTR/SETATTR write
+ * the result straight into rb (then *direct is true). */
+static shade_status serve_object(shade_conn *c, TALLOC_CTX *tmp,
+				 struct msg *m, struct shade_ref *target,
+				 shade_buf *rb, bool *direct,
+				 const char **member_name, shade_value **out,
+				 shade_error **err)
+{
+	struct obj_op op;
+	uint64_t index = 0, start, count;
+	char *name = NULL;
+	shade_value *v;
+	shade_cbor_dec kd;
+
+	memset(&op, 0, sizeof(op));
+	op.op = m->op;
+	op.count = UINT64_MAX;
+	if (m->op == OP_INVOKE || m->op == OP_GETATTR || m->op == OP_SETATTR) {
+		SHADE_CHECK(msg_read_member(tmp, &m->d, &index, &name, err));
+		SHADE_CHECK(obj_resolve(target, name, index, &op.member, err));
+		*member_name = obj_shape(target)->members[op.member].name;
+		if (target->kind == REF_TYPED &&
+		    (m->op != OP_GETATTR ||
+		     obj_shape(target)->members[op.member].kind <
+			     SHADE_MEMBER_METHOD)) {
+			shade_dispatch_ctx cx = { tmp, &c->copts };
+			shade_dispatch_op dop =
+				m->op == OP_INVOKE ? SHADE_DISPATCH_INVOKE
+				: m->op == OP_GETATTR ? SHADE_DISPATCH_GET
+						      : SHADE_DISPATCH_SET;
+			size_t mark;
+
+			if (m->op == OP_SETATTR &&
+			    obj_shape(target)->members[op.member].kind !=
+				    SHADE_MEMBER_ATTR)
+				return shade_error_set(
+					err, SHADE_ERR_ATTRIBUTE,
+					"attribute '%s' is readonly",
+					*member_name);
+			msg_begin(rb, OP_RETURN, m->id, 1, false);
+			mark = rb->len;
+			SHADE_CHECK(obj_dispatch_typed(
+				target, &cx, op.member, dop,
+				dop == SHADE_DISPATCH_GET ? NULL : &m->d, rb,
+				err));
+			if (rb->len == mark)
+				shade_cbor_put_null(rb);
+			*direct = true;
+			return SHADE_OK;
+		}
+	}
+	switch (m->op) {
+	case OP_INVOKE:
+	case OP_CALL:
+		SHADE_CHECK(read_value(c, tmp, &m->d, &v, err));
+		if (shade_value_kind(v) != SHADE_TUPLE)
+			return shade_error_set(err, SHADE_ERR_PROTOCOL,
+					       "arguments are not an array");
+		op.args = v;
+		if (m->kwargs_pos != 0) {
+			shade_cbor_dec_init(&kd, m->d.buf, m->d.len);
+			kd.pos = m->kwargs_pos;
+			SHADE_CHECK(read_value(c, tmp, &kd, &v, err));
+			if (shade_value_kind(v) != SHADE_DICT)
+				return shade_error_set(err, SHADE_ERR_PROTOCOL,
+						       "kwargs is not a map");
+			op.kwargs = v;
+		}
+		break;
+	case OP_SETATTR:
+	case OP_CONTAINS:
+	case OP_APPEND:
+		SHADE_CHECK(read_value(c, tmp, &m->d, &v, err));
+		op.value = v;
+		break;
+	case OP_GETITEM:
+	case OP_DELITEM:
+	case OP_SETITEM:
+		SHADE_CHECK(read_value(c, tmp, &m->d, &v, err));
+		op.key = v;
+		if (m->op == OP_SETITEM) {
+			SHADE_CHECK(read_value(c, tmp, &m->d, &v, err));
+			op.value = v;
+		}
+		break;
+	case OP_FORCE:
+		SHADE_CHECK(shade_cbor_read_uint(&m->d, &start, err));
+		if (shade_cbor_at_null(&m->d)) {
+			SHADE_CHECK(shade_cbor_read_null(&m->d, err));
+			count = UINT64_MAX;
+		} else {
+			SHADE_CHECK(shade_cbor_read_uint(&m->d, &count, err));
+		}
+		op.start = start;
+		op.count = count;
+		break;
+	default:
+		break;
+	}
+	return obj_perform(tmp, target, &op, &c->copts, out, err);
+}
+
+/* Turn a handler failure into an ERROR message in rb, adding our frame
+ * of the chain. */
+static void build_error(shade_conn *c, shade_buf *rb, uint64_t id,
+			shade_status code, shade_error *e, const char *type,
+			const char *member)
+{
+	if (e == NULL)
+		shade_error_set(&e, code < 0 ? code : SHADE_ERR_RUNTIME,
+				"request failed");
+	shade_buf_reset(rb);
+	if (e == NULL)
+		return;
+	shade_error_push_frame(e, c->side, type ? type : "",
+			       member ? member : "");
+	msg_put_error(rb, id, e, &c->copts);
+	talloc_free(e);
+}
+
+/* Serve one request frame (taken over) and send its reply. */
+static void serve_frame(shade_conn *c, uint8_t *frame, size_t len)
+{
+	TALLOC_CTX *tmp = talloc_new(NULL);
+	struct serving me = { c, 0, tl_serving };
+	struct shade_ref *target = NULL;
+	const char *member = NULL;
+	shade_buf *rb = shade_buf_new(tmp, 64);
+	shade_value *out = NULL;
+	shade_error *e = NULL;
+	shade_status st;
+	struct msg m;
+	bool direct = false;
+
+	talloc_steal(tmp, frame);
+	if (rb == NULL)
+		goto done;
+	st = msg_parse(frame, len, &m, &e);
+	me.rid = m.id;
+	tl_serving = &me;
+	if (st == SHADE_OK) {
+		switch (m.op) {
+		case OP_LOOKUP:
+			st = serve_lookup(c, tmp, &m, &out, &e);
+			break;
+		case OP_NAMES:
+			st = serve_names(c, tmp, &out, &e);
+			break;
+		case OP_DESCRIBE:
+			st = read_export(c, &m.d, SHADE_ERR_NOT_FOUND, &target,
+					 &e);
+			if (st == SHADE_OK) {
+				msg_begin(rb, OP_RETURN, m.id, 1, false);
+				shape_encode(rb, obj_shape(target));
+				direct = true;
+			}
+			break;
+		default:
+			st = read_export(c, &m.d, SHADE_ERR_NOT_FOUND, &target,
+					 &e);
+			if (st == SHADE_OK)
+				st = serve_object(c, tmp, &m, target, rb,
+						  &direct, &member, &out, &e);
+			break;
+		}
+	}
+	tl_serving = me.up;
+	pthread_mutex_lock(&c->mu);
+	c->st.requests_served++;
+	pthread_mutex_unlock(&c->mu);
+	if (m.id == 0)
+		goto done;
+	if (st == SHADE_OK && !direct) {
+		msg_begin(rb, OP_RETURN, m.id, out ? 1 : 0, false);
+		if (out != NULL)
+			st = shade_cbor_encode_value(rb, out, &c->copts, &e);
+	}
+	if (st != SHADE_OK) {
+		const char *type = "";
+
+		if (target != NULL)
+			obj_chain_names(target, &type, &member);
+		build_error(c, rb, m.id, st, e, type, member);
+	}
+	else if (rb->status != SHADE_OK)
+		build_error(c, rb, m.id, rb->status, NULL, "", member);
+	e = NULL;
+	/* Values are freed before the reply goes, so the RELEASEs they
+	 * queue ride in front of it. */
+	talloc_free(out);
+	out = NULL;
+	send_frame(c, rb, NULL);
+done:
+	talloc_free(out);
+	talloc_free(e);
+	if (target != NULL)
+		shade_ref_release(target);
+	talloc_free(tmp);
+}
+
+/* ------------------------------------------------------------ public */
+
+shade_status shade_conn_new(TALLOC_CTX *mem_ctx, shade_transport *t,
+			    bool accepting, const shade_conn_opts *opts,
+			    shade_conn **out, shade_error **err)
+{
+	shade_conn_opts none;
+	shade_conn *c;
+	pthread_condattr_t ca;
+
+	if (opts == NULL) {
+		memset(&none, 0, sizeof(none));
+		opts = &none;
+	}
+	c = talloc_zero(mem_ctx, shade_conn);
+	if (c == NULL) {
+		talloc_free(t);
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	}
+	c->t = talloc_steal(c, t);
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_mutex_init(&c->send_mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	c->mu_ready = true;
+	talloc_set_destructor(c, conn_destructor);
+	c->open = true;
+	c->accepting = accepting;
+	c->hello_seen = false;
+	c->next_rid = 1;
+	c->next_eid = 1;
+	hmap_init(&c->pending, c);
+	hmap_init(&c->exports, c);
+	hmap_init(&c->export_by_obj, c);
+	hmap_init(&c->imports, c);
+	hmap_init(&c->shapes, c);
+	hmap_init(&c->shapes_sent, c);
+	hmap_init(&c->peer_known, c);
+	c->side = talloc_strdup(c, opts->side ? opts->side
+				     : accepting ? "server" : "client");
+	c->timeout_ms = opts->timeout_ms;
+	c->iter_chunk = opts->iter_chunk ? opts->iter_chunk
+					 : DEFAULT_ITER_CHUNK;
+	c->max_pending = opts->max_pending ? opts->max_pending
+					   : DEFAULT_MAX_PENDING;
+	c->names = opts->names;
+	c->known = opts->known;
+	c->hooks.encode_ref = hook_encode;
+	c->hooks.decode_ref = hook_decode;
+	c->hooks.udata = c;
+	c->copts.hooks = &c->hooks;
+	if (c->side == NULL) {
+		talloc_free(c);
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	}
+	if (!accepting && send_hello(c, err) != SHADE_OK) {
+		talloc_free(c);
+		return err && *err ? (*err)->code : SHADE_ERR_CONNECTION_LOST;
+	}
+	*out = c;
+	return SHADE_OK;
+}
+
+shade_status shade_connect(TALLOC_CTX *mem_ctx, const char *address,
+			   const shade_conn_opts *opts, shade_conn **out,
+			   shade_error **err)
+{
+	shade_transport *t;
+
+	SHADE_CHECK(shade_transport_connect(mem_ctx, address,
+					    opts ? opts->transport : NULL, &t,
+					    err));
+	return shade_conn_new(mem_ctx, t, false, opts, out, err);
+}
+
+void shade_conn_stats_get(shade_conn *c, shade_conn_stats *out)
+{
+	shade_transport_stats ts;
+
+	shade_transport_stats_get(c->t, &ts);
+	pthread_mutex_lock(&c->mu);
+	*out = c->st;
+	out->exports = c->exports.count;
+	out->imports = c->imports.count;
+	out->pending = c->pending.count;
+	pthread_mutex_unlock(&c->mu);
+	out->frames_sent = ts.frames_sent;
+	out->bytes_sent = ts.bytes_sent;
+	out->frames_received = ts.frames_received;
+	out->bytes_received = ts.bytes_received;
+}
+
+void shade_conn_set_timeout(shade_conn *c, int timeout_ms)
+{
+	pthread_mutex_lock(&c->mu);
+	c->timeout_ms = timeout_ms;
+	pthread_mutex_unlock(&c->mu);
+}
+
+const char *shade_conn_side(const shade_conn *c)
+{
+	return c->side;
+}
+
+shade_transport *shade_conn_transport(shade_conn *c)
+{
+	return c->t;
+}
+
+int shade_conn_fd(const shade_conn *c)
+{
+	return shade_transport_fd(c->t);
+}
+
+bool shade_conn_wants_write(const shade_conn *c)
+{
+	return shade_transport_wants_write(c->t);
+}
+
+shade_status shade_conn_serve(shade_conn *c, int timeout_ms,
+			      shade_error **err)
+{
+	shade_status st;
+	bool bye;
+
+	st = conn_wait(c, NULL, 0, false, timeout_ms, NULL, err);
+	pthread_mutex_lock(&c->mu);
+	bye = c->bye_seen;
+	pthread_mutex_unlock(&c->mu);
+	if (st == SHADE_ERR_CONNECTION_LOST && bye) {
+		shade_error_clear(err);
+		return SHADE_OK;
+	}
+	return st;
+}
+
+shade_status shade_conn_process(shade_conn *c, unsigned max_frames,
+				shade_error **err)
+{
+	unsigned i;
+	shade_status st = SHADE_OK;
+
+	if (max_frames == 0)
+		max_frames = 16;
+	for (i = 0; i < max_frames; i++) {
+		st = conn_read_one(c, err);
+		if (st != SHADE_OK)
+			break;
+	}
+	if (st < 0)
+		return st;
+	if (shade_conn_is_open(c) && shade_transport_wants_write(c->t)) {
+		pthread_mutex_lock(&c->send_mu);
+		shade_transport_flush(c->t, NULL);
+		pthread_mutex_unlock(&c->send_mu);
+	}
+	return st;
+}

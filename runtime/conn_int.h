@@ -1,0 +1,176 @@
+/*
+ * conn_int.h - the connection engine's insides, shared with proxy.c and
+ * server.c.
+ *
+ * Locking: `mu` guards every table, queue, flag and counter of the
+ * connection and the `refs` of its proxies; `send_mu` serializes writes
+ * to the transport (taken before `mu` when both are needed, never the
+ * other way round).  No user code (handlers, free hooks) runs while `mu`
+ * is held.  At most one thread reads the transport at a time (`reading`);
+ * the others wait on `cv`, which is broadcast whenever a reply, a nested
+ * request or the end of the connection arrives, or the reader leaves.
+ *
+ * Ownership: pendings belong to their waiter (a call's temporary context
+ * or a future), the connection only points at them; proxies are
+ * reference counted and detached (conn = NULL) when the connection ends;
+ * exports hold one count on their object.
+ */
+#ifndef SHADE_CONN_INT_H
+#define SHADE_CONN_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "shade/cbor.h"
+#include "shade/conn.h"
+#include "shade/proxy.h"
+#include "shade/transport.h"
+#include "hmap_int.h"
+#include "msg_int.h"
+#include "object_int.h"
+
+/* A frame waiting to be served. */
+struct frame_item {
+	struct frame_item *next; /* next in the queue */
+	uint8_t *frame;          /* the frame (talloc child of this item) */
+	size_t len;              /* its length */
+};
+
+/* A FIFO of frames. */
+struct frame_queue {
+	struct frame_item *head; /* first to serve, or NULL */
+	struct frame_item *tail; /* last, or NULL */
+};
+
+/* A request of ours waiting for its reply. */
+struct pending {
+	struct shade_conn *conn;    /* NULL once the connection dropped it */
+	uint64_t rid;               /* our request id */
+	bool done;                  /* reply arrived or the request failed */
+	uint8_t *reply;             /* RETURN/ERROR frame (child of this) */
+	size_t reply_len;           /* its length */
+	shade_error *fail;          /* failure without a reply (lost...) */
+	struct frame_queue nested;  /* peer requests nested in this call */
+};
+
+/* One entry of the export table. */
+struct export {
+	uint64_t eid;          /* export id on this connection */
+	struct shade_ref *obj; /* the local object (one count held) */
+	uint64_t count;        /* references handed out, not released */
+};
+
+/* A proxy: a reference to an object the peer hosts. */
+struct proxy {
+	struct shade_ref ref;   /* common part; must be first */
+	struct shade_conn *conn;/* its connection; NULL once that ended */
+	uint64_t eid;           /* the peer's export id */
+	uint64_t received;      /* tag-200 references received, to release */
+	uint64_t fp;            /* shape fingerprint */
+};
+
+/* A connection. */
+struct shade_conn {
+	shade_transport *t;             /* the transport (child of this) */
+	pthread_mutex_t mu;             /* guards the fields below */
+	pthread_mutex_t send_mu;        /* serializes sends */
+	pthread_cond_t cv;              /* state changed */
+	bool mu_ready;                  /* mutexes initialised */
+	bool reading;                   /* a thread reads the transport */
+	bool open;                      /* usable */
+	bool accepting;                 /* accepted side: answers HELLO */
+	bool hello_seen;                /* the peer's HELLO arrived */
+	bool bye_seen;                  /* the peer said BYE */
+	bool bye_sent;                  /* we said BYE */
+	shade_error *lost;              /* why it ended (child of this) */
+	uint64_t next_rid;              /* next request id */
+	uint64_t next_eid;              /* next export id */
+	struct hmap pending;            /* rid -> struct pending */
+	struct hmap exports;            /* eid -> struct export */
+	struct hmap export_by_obj;      /* object address -> struct export */
+	struct hmap imports;            /* peer eid -> struct proxy (weak) */
+	struct hmap shapes;             /* fp -> shade_shape_desc (cache) */
+	struct hmap shapes_sent;        /* fp -> non-NULL: description sent */
+	struct hmap peer_known;         /* fp -> non-NULL: peer knows it */
+	uint64_t *rel;                  /* queued RELEASE pairs (eid, n) */
+	size_t n_rel;                   /* uint64s used in rel */
+	struct frame_queue unnested;    /* peer requests nesting in no call */
+	shade_conn_stats st;            /* request counters (frames: t) */
+	char *side;                     /* our side name */
+	int timeout_ms;                 /* default deadline; 0: none */
+	size_t iter_chunk;              /* FORCE chunk when iterating */
+	size_t max_pending;             /* outstanding request limit */
+	shade_registry *names;          /* exported names, borrowed */
+	const shade_shape_desc *const *known; /* announced shapes */
+	shade_cbor_hooks hooks;         /* reference hooks (udata: this) */
+	shade_cbor_opts copts;          /* codec options using hooks */
+	void *server;                   /* owning server loop, or NULL */
+};
+
+/* The value-model ops of proxies. */
+SHADE_INTERNAL extern const shade_ref_ops proxy_ops;
+
+/* A request being built: fields are written into b between conn_req_init
+ * and conn_req_send. */
+struct outreq {
+	shade_conn *c;          /* the connection */
+	shade_buf *b;           /* the message (on the caller's tmp ctx) */
+	struct msg_opts o;      /* options written after the fields */
+	bool has_opts;          /* o is written */
+	uint64_t rid;           /* request id, 0 for oneway */
+	int timeout_ms;         /* effective deadline, -1: none */
+	struct pending *p;      /* the pending, NULL for oneway */
+};
+
+/* Start a request op with nfields fixed fields on tmp.  timeout_ms: 0
+ * the connection default, -1 none.  ConnectionLost when closed. */
+SHADE_INTERNAL shade_status conn_req_init(struct outreq *rq, shade_conn *c,
+					  TALLOC_CTX *tmp, unsigned op,
+					  unsigned nfields,
+					  const shade_value *kwargs,
+					  int timeout_ms, bool oneway,
+					  shade_error **err);
+
+/* Finish the message, register the pending (owned by tmp) and send. */
+SHADE_INTERNAL shade_status conn_req_send(struct outreq *rq, TALLOC_CTX *tmp,
+					  shade_error **err);
+
+/* Wait for a pending's reply (or any/all of several: `all`), serving
+ * nested requests meanwhile.  timeout_ms -1: forever. */
+SHADE_INTERNAL shade_status conn_wait(shade_conn *c, struct pending *const *ps,
+				      size_t n, bool all, int timeout_ms,
+				      size_t *which, shade_error **err);
+
+/* Take a finished pending's reply: on RETURN, *d is positioned at the
+ * value (has_value false when the RETURN had none); on ERROR, the
+ * peer's error lands in *err and its code is returned.  The pending is
+ * forgotten by the connection. */
+SHADE_INTERNAL shade_status conn_take_reply(struct pending *p,
+					    shade_cbor_dec *d, bool *has_value,
+					    shade_error **err);
+
+/* Withdraw a pending (the caller gave up): forget it, send CANCEL. */
+SHADE_INTERNAL void conn_abandon(struct pending *p);
+
+/* Fail with ConnectionLost (setting *err) unless c is open. */
+SHADE_INTERNAL shade_status conn_check_open(shade_conn *c, shade_error **err);
+
+/* Mark the connection lost with a copy of e's text (or a generic one),
+ * fail pendings, drop exports, detach proxies, close the transport. */
+SHADE_INTERNAL void conn_lost(shade_conn *c, shade_status code,
+			      const char *why);
+
+/* Read and handle one frame without blocking (the server loop).
+ * SHADE_AGAIN when none is ready; an error when the connection ended. */
+SHADE_INTERNAL shade_status conn_read_one(shade_conn *c, shade_error **err);
+
+/* The cached shape for fp (or a built-in), or NULL. */
+SHADE_INTERNAL const shade_shape_desc *conn_shape(shade_conn *c, uint64_t fp);
+
+/* Cache shape d (stolen) under its fingerprint unless one is there;
+ * returns the cached one. */
+SHADE_INTERNAL const shade_shape_desc *conn_cache_shape(shade_conn *c,
+							shade_shape_desc *d);
+
+#endif /* SHADE_CONN_INT_H */

@@ -1,0 +1,19 @@
+/*
+ * shade/shade.h - the whole public API of libshade in one include.
+ *
+ * See doc/api.md for a guide and doc/protocol.md for the wire protocol.
+ */
+#ifndef SHADE_SHADE_H
+#define SHADE_SHADE_H
+
+#include "shade/visibility.h"
+#include "shade/error.h"
+#include "shade/value.h"
+#include "shade/cbor.h"
+#include "shade/transport.h"
+#include "shade/shape.h"
+#include "shade/object.h"
+#include "shade/conn.h"
+#include "shade/proxy.h"
+
+#endif /* SHADE_SHADE_H */

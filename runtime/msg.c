@@ -1,0 +1,303 @@
+/*
+ * msg.c - building and parsing protocol messages (see msg_int.h and
+ * doc/protocol.md §3).
+ */
+#include <string.h>
+
+#include <talloc.h>
+
+#include "shade/cbor.h"
+#include "shade/value.h"
+#include "msg_int.h"
+
+/* Per opcode: name, fixed field count, whether one optional trailing
+ * item (opts, or HELLO's known list, or RETURN's value) is allowed, and
+ * whether it is a request. */
+static const struct {
+	const char *name;  /* for messages */
+	uint8_t fixed;     /* fields after op and id */
+	bool optional;     /* one more item allowed */
+	bool request;      /* expects RETURN/ERROR */
+} ops[OP_COUNT_] = {
+	[OP_HELLO] = { "HELLO", 2, true, false },
+	[OP_RETURN] = { "RETURN", 0, true, false },
+	[OP_ERROR] = { "ERROR", 5, false, false },
+	[OP_INVOKE] = { "INVOKE", 3, true, true },
+	[OP_GETATTR] = { "GETATTR", 2, true, true },
+	[OP_SETATTR] = { "SETATTR", 3, true, true },
+	[OP_CALL] = { "CALL", 2, true, true },
+	[OP_LOOKUP] = { "LOOKUP", 1, true, true },
+	[OP_NAMES] = { "NAMES", 0, true, true },
+	[OP_DESCRIBE] = { "DESCRIBE", 1, true, true },
+	[OP_RELEASE] = { "RELEASE", 0, false, false },
+	[OP_CANCEL] = { "CANCEL", 0, false, false },
+	[OP_BYE] = { "BYE", 0, false, false },
+	[OP_LEN] = { "LEN", 1, true, true },
+	[OP_GETITEM] = { "GETITEM", 2, true, true },
+	[OP_SETITEM] = { "SETITEM", 3, true, true },
+	[OP_DELITEM] = { "DELITEM", 2, true, true },
+	[OP_CONTAINS] = { "CONTAINS", 2, true, true },
+	[OP_APPEND] = { "APPEND", 2, true, true },
+	[OP_FORCE] = { "FORCE", 3, true, true },
+};
+
+bool msg_is_request(unsigned op)
+{
+	return op < OP_COUNT_ && ops[op].request;
+}
+
+const char *msg_op_name(unsigned op)
+{
+	return op < OP_COUNT_ ? ops[op].name : "unknown";
+}
+
+unsigned msg_opts_items(const struct msg_opts *o)
+{
+	if (o == NULL)
+		return 0;
+	if (o->in != 0 || o->timeout_ms != 0 ||
+	    (o->kwargs != NULL && shade_dict_len(o->kwargs) > 0))
+		return 1;
+	return 0;
+}
+
+shade_status msg_begin(shade_buf *b, unsigned op, uint64_t id,
+		       unsigned nfields, bool opts)
+{
+	shade_cbor_put_array(b, 2u + nfields + (opts ? 1u : 0u));
+	shade_cbor_put_uint(b, op);
+	return shade_cbor_put_uint(b, id);
+}
+
+shade_status msg_put_opts(shade_buf *b, const struct msg_opts *o,
+			  const shade_cbor_opts *copts, shade_error **err)
+{
+	bool kw = o->kwargs != NULL && shade_dict_len(o->kwargs) > 0;
+
+	shade_cbor_put_map(b, (o->in != 0) + (o->timeout_ms != 0) + kw);
+	if (o->in != 0) {
+		shade_cbor_put_uint(b, OPT_IN);
+		shade_cbor_put_uint(b, o->in);
+	}
+	if (o->timeout_ms != 0) {
+		shade_cbor_put_uint(b, OPT_TIMEOUT);
+		shade_cbor_put_uint(b, o->timeout_ms);
+	}
+	if (kw) {
+		shade_cbor_put_uint(b, OPT_KWARGS);
+		return shade_cbor_encode_value(b, o->kwargs, copts, err);
+	}
+	return b->status;
+}
+
+shade_status msg_put_error(shade_buf *b, uint64_t id, const shade_error *e,
+			   const shade_cbor_opts *copts)
+{
+	size_t i, n = 0, mark;
+
+	msg_begin(b, OP_ERROR, id, 5, false);
+	shade_cbor_put_cstr(b, e->name ? e->name : shade_status_name(e->code));
+	shade_cbor_put_uint(b, (uint64_t)e->category);
+	shade_cbor_put_cstr(b, e->message ? e->message : "");
+	mark = b->len;
+	if (e->args != NULL && shade_value_is_seq(e->args)) {
+		const shade_value *items = shade_seq_items(e->args, &n);
+
+		shade_cbor_put_array(b, n);
+		for (i = 0; i < n; i++)
+			if (shade_cbor_encode_value(b, &items[i], copts,
+						    NULL) != SHADE_OK)
+				break;
+		if (i < n) {
+			/* An argument that cannot travel: send none. */
+			b->len = mark;
+			if (b->status != SHADE_ERR_NOMEM)
+				b->status = SHADE_OK;
+			shade_cbor_put_array(b, 0);
+		}
+	} else {
+		shade_cbor_put_array(b, 0);
+	}
+	shade_cbor_put_array(b, e->chain_len);
+	for (i = 0; i < e->chain_len; i++) {
+		shade_cbor_put_array(b, 3);
+		shade_cbor_put_cstr(b, e->chain[i].side);
+		shade_cbor_put_cstr(b, e->chain[i].type);
+		shade_cbor_put_cstr(b, e->chain[i].member);
+	}
+	return b->status;
+}
+
+/* Parse the opts map at d into m. */
+static shade_status parse_opts(shade_cbor_dec *d, struct msg *m,
+			       shade_error **err)
+{
+	uint64_t n, i, key;
+
+	SHADE_CHECK(shade_cbor_read_map(d, &n, err));
+	if (n == SHADE_CBOR_INDEFINITE)
+		return shade_error_set(err, SHADE_ERR_PROTOCOL,
+				       "%s: indefinite opts map",
+				       msg_op_name(m->op));
+	for (i = 0; i < n; i++) {
+		SHADE_CHECK(shade_cbor_read_uint(d, &key, err));
+		switch (key) {
+		case OPT_IN:
+			SHADE_CHECK(shade_cbor_read_uint(d, &m->in, err));
+			break;
+		case OPT_TIMEOUT:
+			SHADE_CHECK(shade_cbor_read_uint(d, &m->timeout_ms,
+							 err));
+			break;
+		case OPT_KWARGS:
+			m->kwargs_pos = d->pos;
+			SHADE_CHECK(shade_cbor_skip(d, 0, err));
+			break;
+		default:
+			SHADE_CHECK(shade_cbor_skip(d, 0, err));
+			break;
+		}
+	}
+	return SHADE_OK;
+}
+
+shade_status msg_parse(const uint8_t *frame, size_t len, struct msg *m,
+		       shade_error **err)
+{
+	uint64_t n, op, i;
+	shade_cbor_dec probe;
+
+	memset(m, 0, sizeof(*m));
+	m->op = OP_COUNT_;
+	shade_cbor_dec_init(&m->d, frame, len);
+	SHADE_CHECK(shade_cbor_read_array(&m->d, &n, err));
+	if (n == SHADE_CBOR_INDEFINITE || n < 2)
+		return shade_error_set(err, SHADE_ERR_PROTOCOL,
+				       "message is not an array [op, id, ...]");
+	SHADE_CHECK(shade_cbor_read_uint(&m->d, &op, err));
+	m->op = op < OP_COUNT_ ? (unsigned)op : OP_COUNT_;
+	SHADE_CHECK(shade_cbor_read_uint(&m->d, &m->id, err));
+	if (op >= OP_COUNT_)
+		return shade_error_set(err, SHADE_ERR_UNIMPLEMENTED,
+				       "unknown opcode %llu",
+				       (unsigned long long)op);
+	m->nfields = n - 2;
+	if (m->op == OP_RELEASE) {
+		if (m->nfields % 2 != 0)
+			return shade_error_set(err, SHADE_ERR_PROTOCOL,
+					       "RELEASE: odd number of fields");
+		return SHADE_OK;
+	}
+	if (m->nfields < ops[m->op].fixed ||
+	    m->nfields > ops[m->op].fixed + (ops[m->op].optional ? 1u : 0u))
+		return shade_error_set(err, SHADE_ERR_PROTOCOL,
+				       "%s: %llu fields, want %u",
+				       ops[m->op].name,
+				       (unsigned long long)m->nfields,
+				       ops[m->op].fixed);
+	if (m->nfields > ops[m->op].fixed && ops[m->op].request) {
+		/* Trailing opts: skip the fixed fields on a probe cursor. */
+		probe = m->d;
+		for (i = 0; i < ops[m->op].fixed; i++)
+			SHADE_CHECK(shade_cbor_skip(&probe, 0, err));
+		SHADE_CHECK(parse_opts(&probe, m, err));
+		if (!shade_cbor_dec_done(&probe))
+			return shade_error_set(err, SHADE_ERR_PROTOCOL,
+					       "%s: bytes after the message",
+					       ops[m->op].name);
+		m->nfields = ops[m->op].fixed;
+	}
+	return SHADE_OK;
+}
+
+/* Read a text field as a NUL-terminated copy on mem_ctx. */
+static shade_status read_cstr(TALLOC_CTX *mem_ctx, shade_cbor_dec *d,
+			      char **out, shade_error **err)
+{
+	return shade_cbor_read_text_dup(mem_ctx, d, out, NULL, err);
+}
+
+/* Read the args and chain of an ERROR into e. */
+static shade_status read_error_tail(shade_error *e, shade_cbor_dec *d,
+				    const shade_cbor_opts *copts,
+				    shade_error **err)
+{
+	uint64_t n, i, f;
+	shade_value *args;
+	char *side, *type, *member;
+
+	SHADE_CHECK(shade_cbor_decode_value(e, d, copts, &args, err));
+	if (shade_value_kind(args) != SHADE_TUPLE) {
+		talloc_free(args);
+		return shade_error_set(err, SHADE_ERR_PROTOCOL,
+				       "ERROR: args is not an array");
+	}
+	if (shade_seq_len(args) > 0)
+		e->args = args;
+	else
+		talloc_free(args);
+	SHADE_CHECK(shade_cbor_read_array(d, &n, err));
+	if (n == SHADE_CBOR_INDEFINITE)
+		return shade_error_set(err, SHADE_ERR_PROTOCOL,
+				       "ERROR: indefinite chain");
+	for (i = 0; i < n; i++) {
+		SHADE_CHECK(shade_cbor_read_array(d, &f, err));
+		if (f != 3)
+			return shade_error_set(err, SHADE_ERR_PROTOCOL,
+					       "ERROR: chain entry of %llu "
+					       "fields", (unsigned long long)f);
+		SHADE_CHECK(read_cstr(e, d, &side, err));
+		SHADE_CHECK(read_cstr(e, d, &type, err));
+		SHADE_CHECK(read_cstr(e, d, &member, err));
+		if (shade_error_push_frame(e, side, type, member) != SHADE_OK)
+			return shade_error_set(err, SHADE_ERR_NOMEM,
+					       "out of memory");
+		talloc_free(side);
+		talloc_free(type);
+		talloc_free(member);
+	}
+	return SHADE_OK;
+}
+
+shade_status msg_read_error(struct msg *m, const shade_cbor_opts *copts,
+			    shade_error **out, shade_error **err)
+{
+	shade_error *e = talloc_zero(NULL, shade_error);
+	uint64_t cat;
+	shade_status st;
+
+	if (e == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	st = read_cstr(e, &m->d, &e->name, err);
+	if (st == SHADE_OK)
+		st = shade_cbor_read_uint(&m->d, &cat, err);
+	if (st == SHADE_OK)
+		st = read_cstr(e, &m->d, &e->message, err);
+	if (st == SHADE_OK)
+		st = read_error_tail(e, &m->d, copts, err);
+	if (st != SHADE_OK) {
+		talloc_free(e);
+		return st;
+	}
+	e->code = shade_status_from_name(e->name);
+	e->category = cat <= SHADE_CAT_UNIMPLEMENTED ? (shade_category)cat
+						     : SHADE_CAT_FAILED;
+	*out = e;
+	return SHADE_OK;
+}
+
+shade_status msg_read_member(TALLOC_CTX *mem_ctx, shade_cbor_dec *d,
+			     uint64_t *index, char **name, shade_error **err)
+{
+	shade_cbor_major major;
+
+	*name = NULL;
+	*index = 0;
+	SHADE_CHECK(shade_cbor_peek(d, &major, err));
+	if (major == SHADE_CBOR_UINT)
+		return shade_cbor_read_uint(d, index, err);
+	if (major == SHADE_CBOR_TEXT)
+		return read_cstr(mem_ctx, d, name, err);
+	return shade_error_set(err, SHADE_ERR_PROTOCOL,
+			       "member is neither an index nor a name");
+}

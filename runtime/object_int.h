@@ -1,0 +1,150 @@
+/*
+ * object_int.h - the insides of references (struct shade_ref), local
+ * objects and the one operation entry point shared by the connection's
+ * request server and the local path of the proxy API.
+ *
+ * Invariants:
+ * - every struct shade_ref starts with the value model's shade_ref_head;
+ *   head.ops is obj_local_ops for local objects and proxy_ops for proxies;
+ * - `refs` counts holders; a local object is freed when it reaches 0; a
+ *   proxy's count is changed only under its connection's lock while the
+ *   connection lives (the import table looks it up weakly);
+ * - a local object's members never shrink, so member indexes handed out
+ *   in a shape stay valid; adding a member makes a new shape.
+ */
+#ifndef SHADE_OBJECT_INT_H
+#define SHADE_OBJECT_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "shade/cbor.h"
+#include "shade/object.h"
+#include "shade/shape.h"
+#include "shade/value.h"
+
+/* What a shade_ref is. */
+enum ref_kind {
+	REF_PROXY = 0,     /* a remote object (struct proxy, conn_int.h) */
+	REF_DYNAMIC = 1,   /* dynamic object with registered members */
+	REF_FUNCTION = 2,  /* plain callable */
+	REF_TYPE = 3,      /* type object, callable to create instances */
+	REF_CONTAINER = 4, /* list or dict shared by reference */
+	REF_BOUND = 5,     /* bound method: target + member */
+	REF_TYPED = 6      /* const shape + dispatch function */
+};
+
+/* Common beginning of every reference. */
+struct shade_ref {
+	shade_ref_head head;           /* value-model ops; must be first */
+	uint32_t refs;                 /* holder count */
+	uint8_t kind;                  /* enum ref_kind */
+	const shade_shape_desc *shape; /* own shape, or a proxy's cached one */
+};
+
+/* One member of a dynamic object. */
+struct obj_member {
+	char *name;             /* member name */
+	shade_member_kind kind; /* attribute, readonly, method, oneway */
+	shade_value *stored;    /* stored attribute value, or NULL */
+	shade_getter_fn get;    /* property getter, or NULL */
+	shade_setter_fn set;    /* property setter, or NULL */
+	shade_method_fn fn;     /* method handler, or NULL */
+	void *udata;            /* for the handlers */
+};
+
+/* A local object of any kind but REF_PROXY. */
+struct local_obj {
+	struct shade_ref ref;          /* common part; must be first */
+	char *type_name;               /* qualified type name */
+	char **bases;                  /* ancestors, nearest first */
+	size_t n_bases;                /* entries in bases */
+	struct obj_member *members;    /* dynamic members (talloc array) */
+	size_t n_members;              /* entries in members */
+	shade_shape_desc *own_shape;   /* built shape, NULL until needed */
+	shade_method_fn fn;            /* function body or type constructor */
+	void *udata;                   /* for fn */
+	shade_value *value;            /* container: the list or dict */
+	struct shade_ref *target;      /* bound method: the object */
+	uint32_t member;               /* bound method: member index */
+	shade_dispatch_fn dispatch;    /* typed: skeleton dispatch */
+	void *self;                    /* typed: skeleton's object */
+	void (*on_free)(void *);       /* free hook */
+	void *free_udata;              /* for on_free */
+	shade_unexport_fn on_unexport; /* export-dropped hook */
+	void *unexport_udata;          /* for on_unexport */
+};
+
+/* Context of one dispatch (public as an opaque type in object.h). */
+struct shade_dispatch_ctx {
+	TALLOC_CTX *mem;             /* per-call memory */
+	const shade_cbor_opts *copts;/* value codec options with ref hooks */
+};
+
+/* One operation on an object, as the protocol asks for it. */
+struct obj_op {
+	unsigned op;               /* OP_GETATTR ... OP_FORCE (msg_int.h) */
+	uint32_t member;           /* resolved member index */
+	const shade_value *args;   /* tuple (INVOKE, CALL) */
+	const shade_value *kwargs; /* dict or NULL */
+	const shade_value *key;    /* GETITEM, SETITEM, DELITEM */
+	const shade_value *value;  /* SETATTR, SETITEM, CONTAINS, APPEND */
+	uint64_t start;            /* FORCE */
+	uint64_t count;            /* FORCE; UINT64_MAX: to the end */
+};
+
+/* The value-model ops of local objects. */
+SHADE_INTERNAL extern const shade_ref_ops obj_local_ops;
+
+/* The shape of a local object, built on first use; NULL only when out of
+ * memory. */
+SHADE_INTERNAL const shade_shape_desc *obj_shape(struct shade_ref *r);
+
+/* Resolve a member given by index (name NULL) or name against r's shape,
+ * checking it exists: AttributeError otherwise. */
+SHADE_INTERNAL shade_status obj_resolve(struct shade_ref *r, const char *name,
+					uint64_t index, uint32_t *out,
+					shade_error **err);
+
+/* Perform op on local object r; the result (or NULL for none) lands on
+ * mem_ctx.  copts: codec options with reference hooks, used by typed
+ * objects to encode/decode (may be NULL for purely local use). */
+SHADE_INTERNAL shade_status obj_perform(TALLOC_CTX *mem_ctx,
+					struct shade_ref *r,
+					const struct obj_op *op,
+					const shade_cbor_opts *copts,
+					shade_value **out, shade_error **err);
+
+/* Typed fast path for INVOKE/GETATTR/SETATTR: dispatch straight from the
+ * request decoder to the reply buffer. */
+SHADE_INTERNAL shade_status obj_dispatch_typed(struct shade_ref *r,
+					       shade_dispatch_ctx *cx,
+					       uint32_t member,
+					       shade_dispatch_op op,
+					       shade_cbor_dec *in,
+					       shade_buf *out,
+					       shade_error **err);
+
+/* Where an error raised by r counts as raised, for the error chain:
+ * *type gets the type name and, for functions and bound methods, *member
+ * the function or method name (left alone otherwise). */
+SHADE_INTERNAL void obj_chain_names(struct shade_ref *r, const char **type,
+				    const char **member);
+
+/* Tell r's owner an export of it on conn was dropped. */
+SHADE_INTERNAL void obj_unexported(struct shade_ref *r, struct shade_conn *conn);
+
+/* Count a reference made (+1) or freed (-1); obj_live_refs() is the
+ * number alive in the process, for leak checks in the tests. */
+SHADE_INTERNAL void obj_count(int delta);
+
+/* Local objects and proxies alive in the process. */
+SHADE_INTERNAL long obj_live_refs(void);
+
+/* True when r is a local object (not a proxy). */
+static inline bool obj_is_local(const struct shade_ref *r)
+{
+	return r->kind != REF_PROXY;
+}
+
+#endif /* SHADE_OBJECT_INT_H */

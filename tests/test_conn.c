@@ -1,0 +1,855 @@
+/*
+ * test_conn.c - messages on the wire and the connection engine: exact
+ * bytes of the examples in doc/protocol.md, round trips and bytes counted
+ * with the statistics, callbacks nested three deep, threads sharing a
+ * connection, futures, deadlines, connection loss, bad input from a peer.
+ *
+ * Every test checks that the talloc blocks of the group's context and
+ * the references alive in the process are back where they started.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <talloc.h>
+
+#include "shade/shade.h"
+#include "msg_int.h"
+#include "object_int.h"
+#include "helpers/peer.h"
+
+/* The group's context. */
+static TALLOC_CTX *group_ctx;
+
+/* Blocks on the group context, and references alive in the process,
+ * when the current test started. */
+static size_t blocks_before;
+static long refs_before;
+
+static int group_setup(void **state)
+{
+	group_ctx = talloc_new(NULL);
+	*state = group_ctx;
+	return group_ctx ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	talloc_free(group_ctx);
+	return 0;
+}
+
+static int test_setup(void **state)
+{
+	(void)state;
+	blocks_before = talloc_total_blocks(group_ctx);
+	refs_before = obj_live_refs();
+	return 0;
+}
+
+static int test_teardown(void **state)
+{
+	(void)state;
+	assert_int_equal(talloc_total_blocks(group_ctx), blocks_before);
+	assert_int_equal(obj_live_refs(), refs_before);
+	return 0;
+}
+
+/* Assert a status is SHADE_OK, printing the error otherwise. */
+#define assert_ok(call) do { \
+	shade_error *e_ = NULL; \
+	shade_error **errp_ = &e_; \
+	shade_status s_ = (call); \
+	if (s_ != SHADE_OK) \
+		fail_msg("%s: %s: %s", #call, shade_status_name(s_), \
+			 e_ ? e_->message : "(no error)"); \
+	shade_error_free(e_); \
+	(void)errp_; \
+} while (0)
+
+/* The bytes of b as lowercase hex. */
+static char *hex_of(TALLOC_CTX *ctx, const shade_buf *b)
+{
+	return shade_hex_encode(ctx, b->data, b->len);
+}
+
+/* ------------------------------------------------------------ messages */
+
+static void test_conn_msg_add_bytes(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_buf *b = shade_buf_new(ctx, 16);
+	struct msg m;
+	uint64_t target, member, n;
+	shade_error *err = NULL;
+
+	/* INVOKE add(1, 2) on export 1, member 0: 8 bytes + 1 head. */
+	msg_begin(b, OP_INVOKE, 1, 3, false);
+	shade_cbor_put_uint(b, 1);
+	shade_cbor_put_uint(b, 0);
+	shade_cbor_put_array(b, 2);
+	shade_cbor_put_int(b, 1);
+	shade_cbor_put_int(b, 2);
+	assert_string_equal(hex_of(ctx, b), "8503010100820102");
+	assert_int_equal(msg_parse(b->data, b->len, &m, &err), SHADE_OK);
+	assert_int_equal(m.op, OP_INVOKE);
+	assert_int_equal(m.id, 1);
+	assert_int_equal(m.nfields, 3);
+	assert_int_equal(m.in, 0);
+	assert_int_equal(shade_cbor_read_uint(&m.d, &target, &err), SHADE_OK);
+	assert_int_equal(shade_cbor_read_uint(&m.d, &member, &err), SHADE_OK);
+	assert_int_equal(shade_cbor_read_array(&m.d, &n, &err), SHADE_OK);
+	assert_int_equal(target, 1);
+	assert_int_equal(member, 0);
+	assert_int_equal(n, 2);
+
+	/* RETURN 3: 4 bytes + 1 head; together 14 bytes with heads. */
+	shade_buf_reset(b);
+	msg_begin(b, OP_RETURN, 1, 1, false);
+	shade_cbor_put_int(b, 3);
+	assert_string_equal(hex_of(ctx, b), "83010103");
+	talloc_free(ctx);
+}
+
+static void test_conn_msg_opts(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_buf *b = shade_buf_new(ctx, 16);
+	struct msg_opts o = { 1, 0, NULL };
+	struct msg m;
+	shade_error *err = NULL;
+
+	/* The callback example of doc/protocol.md §5.1. */
+	msg_begin(b, OP_CALL, 1, 2, msg_opts_items(&o) > 0);
+	shade_cbor_put_uint(b, 1);
+	shade_cbor_put_array(b, 0);
+	assert_int_equal(msg_put_opts(b, &o, NULL, &err), SHADE_OK);
+	assert_string_equal(hex_of(ctx, b), "8506010180a10001");
+	assert_int_equal(msg_parse(b->data, b->len, &m, &err), SHADE_OK);
+	assert_int_equal(m.op, OP_CALL);
+	assert_int_equal(m.in, 1);
+	assert_int_equal(m.nfields, 2);
+
+	/* Timeout and an unknown key are read / skipped. */
+	shade_buf_reset(b);
+	msg_begin(b, OP_NAMES, 7, 0, true);
+	shade_cbor_put_map(b, 2);
+	shade_cbor_put_uint(b, 1);
+	shade_cbor_put_uint(b, 250);
+	shade_cbor_put_uint(b, 9);
+	shade_cbor_put_cstr(b, "later");
+	assert_int_equal(msg_parse(b->data, b->len, &m, &err), SHADE_OK);
+	assert_int_equal(m.timeout_ms, 250);
+	talloc_free(ctx);
+}
+
+static void test_conn_msg_bad(void **state)
+{
+	static const char *const bad[] = {
+		"a10102",         /* not an array */
+		"81 01",          /* array of one */
+		"83 18 63 01 00", /* unknown opcode 99 */
+		"82 03 01",       /* INVOKE without fields */
+		"87 04 01 01 00 00 00 00", /* GETATTR with too many fields */
+		"83 0a 00 01",    /* RELEASE with an odd count */
+		"82 20 01",       /* negative opcode */
+		"83 04",          /* truncated */
+	};
+	TALLOC_CTX *ctx = talloc_new(*state);
+	size_t i, len;
+	struct msg m;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint8_t *p = shade_hex_decode(ctx, bad[i], &len);
+		shade_error *err = NULL;
+
+		assert_non_null(p);
+		assert_true(msg_parse(p, len, &m, &err) < 0);
+		assert_non_null(err);
+		shade_error_free(err);
+	}
+	talloc_free(ctx);
+}
+
+static void test_conn_msg_error_roundtrip(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_buf *b = shade_buf_new(ctx, 64);
+	shade_error *e = NULL, *back = NULL, *err = NULL;
+	struct msg m;
+
+	shade_error_set(&e, SHADE_ERR_ZERO_DIVISION, "division by zero");
+	assert_int_equal(shade_error_push_frame(e, "server", "demo.X",
+						"raising"), SHADE_OK);
+	assert_int_equal(msg_put_error(b, 3, e, NULL), SHADE_OK);
+	/* The example of doc/protocol.md §3.2, without its 2-byte head. */
+	assert_string_equal(
+		hex_of(ctx, b),
+		"870203715a65726f4469766973696f6e4572726f720070646976"
+		"6973696f6e206279207a65726f80818366736572766572666465"
+		"6d6f2e586772616973696e67");
+	assert_int_equal(msg_parse(b->data, b->len, &m, &err), SHADE_OK);
+	assert_int_equal(msg_read_error(&m, NULL, &back, &err), SHADE_OK);
+	assert_int_equal(back->code, SHADE_ERR_ZERO_DIVISION);
+	assert_string_equal(back->name, "ZeroDivisionError");
+	assert_int_equal(back->chain_len, 1);
+	assert_string_equal(back->chain[0].member, "raising");
+
+	/* An unknown name stays as RemoteError with its name kept. */
+	shade_error_free(back);
+	back = NULL;
+	talloc_free(e->name);
+	e->name = talloc_strdup(e, "bank.Overdrawn");
+	shade_buf_reset(b);
+	msg_put_error(b, 4, e, NULL);
+	assert_int_equal(msg_parse(b->data, b->len, &m, &err), SHADE_OK);
+	assert_int_equal(msg_read_error(&m, NULL, &back, &err), SHADE_OK);
+	assert_int_equal(back->code, SHADE_ERR_REMOTE);
+	assert_string_equal(back->name, "bank.Overdrawn");
+	shade_error_free(back);
+	shade_error_free(e);
+	talloc_free(ctx);
+}
+
+/* ------------------------------------------------------------ shapes */
+
+static void test_conn_shape_fingerprints(void **state)
+{
+	static const shade_member_desc members[] = {
+		{ "x", SHADE_MEMBER_ATTR, NULL },
+		{ "meth", SHADE_MEMBER_METHOD, NULL },
+	};
+	static const shade_shape_desc obj = {
+		SHADE_SHAPE_OBJECT, "demo.Obj", NULL, 0, members, 2, 0
+	};
+	const shade_shape_desc *builtins[] = {
+		&shade_shape_function, &shade_shape_list, &shade_shape_dict
+	};
+	uint8_t *bytes;
+	uint64_t fp;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(shade_shape_fingerprint(&obj, &fp, NULL), SHADE_OK);
+	assert_true(fp == UINT64_C(0xa97a6d863d18078a));
+	assert_int_equal(shade_shape_canonical(NULL, &obj, &bytes, NULL),
+			 SHADE_OK);
+	assert_int_equal(talloc_get_size(bytes), 24);
+	talloc_free(bytes);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(shade_shape_fingerprint(builtins[i], &fp,
+							 NULL), SHADE_OK);
+		assert_true(fp == builtins[i]->fingerprint);
+	}
+}
+
+/* ------------------------------------------------------------ engine */
+
+/* A getter of an int stored in udata. */
+static shade_status get_int(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
+			    shade_value **out, shade_error **err)
+{
+	(void)self;
+	*out = shade_int(mem_ctx, *(int64_t *)udata);
+	return *out ? SHADE_OK : shade_error_set(err, SHADE_ERR_NOMEM, "oom");
+}
+
+/* A method that calls its first argument (a callable) and adds 1. */
+static shade_status call_plus_one(TALLOC_CTX *mem_ctx, void *udata,
+				  shade_ref *self, const shade_value *args,
+				  const shade_value *kwargs,
+				  shade_value **result, shade_error **err)
+{
+	shade_value *r = NULL;
+
+	(void)udata;
+	(void)self;
+	(void)kwargs;
+	if (shade_seq_len(args) < 1 ||
+	    shade_value_kind(shade_seq_at(args, 0)) != SHADE_REF)
+		return shade_error_set(err, SHADE_ERR_TYPE, "want a callable");
+	SHADE_CHECK(shade_call(mem_ctx, shade_value_as_ref(
+					   shade_seq_at(args, 0)),
+			       NULL, NULL, &r, err));
+	if (shade_value_kind(r) != SHADE_INT)
+		return shade_error_set(err, SHADE_ERR_TYPE, "want an int");
+	*result = shade_int(mem_ctx, shade_value_as_int(r) + 1);
+	talloc_free(r);
+	return SHADE_OK;
+}
+
+/* A method that divides 1 by its argument, refusing zero. */
+static shade_status divide(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
+			   const shade_value *args, const shade_value *kwargs,
+			   shade_value **result, shade_error **err)
+{
+	int64_t d;
+
+	(void)udata;
+	(void)self;
+	(void)kwargs;
+	if (shade_seq_len(args) != 1 ||
+	    shade_value_kind(shade_seq_at(args, 0)) != SHADE_INT)
+		return shade_error_set(err, SHADE_ERR_TYPE, "want one int");
+	d = shade_value_as_int(shade_seq_at(args, 0));
+	if (d == 0)
+		return shade_error_set(err, SHADE_ERR_ZERO_DIVISION,
+				       "division by zero");
+	*result = shade_int(mem_ctx, 100 / d);
+	return SHADE_OK;
+}
+
+/* A method that sleeps udata milliseconds and returns none. */
+static shade_status sleepy(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
+			   const shade_value *args, const shade_value *kwargs,
+			   shade_value **result, shade_error **err)
+{
+	(void)mem_ctx;
+	(void)self;
+	(void)args;
+	(void)kwargs;
+	(void)err;
+	usleep((useconds_t)(*(int *)udata) * 1000u);
+	*result = NULL;
+	return SHADE_OK;
+}
+
+static int64_t seven = 7;
+static int sleep_ms = 300;
+
+/* The server's objects: "obj" (demo.Obj: x = 3, meth) and "calc"
+ * (add, plus_one(callable), divide, sleep, counter property). */
+static shade_registry *make_registry(TALLOC_CTX *ctx)
+{
+	shade_registry *reg = shade_registry_new(ctx);
+	shade_ref *obj, *calc;
+	shade_value three = shade_value_int(3);
+
+	assert_non_null(reg);
+	assert_ok(shade_object_new("demo.Obj", NULL, &obj, errp_));
+	assert_ok(shade_object_add_attr(obj, "x", &three, false, errp_));
+	assert_ok(shade_object_add_method(obj, "meth", tp_add, NULL, false,
+					  errp_));
+	assert_ok(shade_registry_add(reg, "obj", obj, errp_));
+	shade_ref_release(obj);
+	assert_ok(shade_object_new("demo.Calc", NULL, &calc, errp_));
+	assert_ok(shade_object_add_method(calc, "add", tp_add, NULL, false,
+					  errp_));
+	assert_ok(shade_object_add_method(calc, "plus_one", call_plus_one,
+					  NULL, false, errp_));
+	assert_ok(shade_object_add_method(calc, "divide", divide, NULL,
+					  false, errp_));
+	assert_ok(shade_object_add_method(calc, "sleep", sleepy, &sleep_ms,
+					  false, errp_));
+	assert_ok(shade_object_add_property(calc, "seven", get_int, NULL,
+					    &seven, errp_));
+	assert_ok(shade_registry_add(reg, "calc", calc, errp_));
+	shade_ref_release(calc);
+	return reg;
+}
+
+/* A tuple of two ints on ctx. */
+static shade_value *pair(TALLOC_CTX *ctx, int64_t a, int64_t b)
+{
+	shade_value *t = shade_tuple_new(ctx, 2);
+	shade_value va = shade_value_int(a), vb = shade_value_int(b);
+
+	assert_non_null(t);
+	assert_int_equal(shade_seq_append(t, &va, NULL), SHADE_OK);
+	assert_int_equal(shade_seq_append(t, &vb, NULL), SHADE_OK);
+	return t;
+}
+
+static void test_conn_first_contact(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_registry *reg = make_registry(ctx);
+	shade_conn_stats s;
+	shade_ref *obj;
+	shade_value *x;
+	tp_peer pp;
+
+	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
+	assert_ok(shade_lookup(pp.client, "obj", &obj, errp_));
+	assert_ok(shade_getattr(ctx, obj, "x", &x, errp_));
+	assert_int_equal(shade_value_as_int(x), 3);
+	s = tp_stats(pp.client);
+	/* Exactly two round trips, and the 73 bytes of doc/protocol.md §10. */
+	assert_int_equal(s.round_trips, 2);
+	assert_int_equal(s.frames_sent, 3);
+	assert_int_equal(s.frames_received, 3);
+	assert_int_equal(s.bytes_sent + s.bytes_received, 73);
+	assert_int_equal(s.shapes_cached, 1);
+	talloc_free(x);
+	shade_ref_release(obj);
+	tp_stop(&pp);
+	talloc_free(ctx);
+}
+
+static void test_conn_add_bytes(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_registry *reg = make_registry(ctx);
+	shade_conn_stats a, b;
+	shade_ref *calc;
+	shade_value *args = pair(ctx, 1, 2), *r;
+	tp_peer pp;
+
+	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
+	assert_ok(shade_lookup(pp.client, "calc", &calc, errp_));
+	a = tp_stats(pp.client);
+	assert_ok(shade_invoke(ctx, calc, "add", args, NULL, &r, errp_));
+	b = tp_stats(pp.client);
+	assert_int_equal(shade_value_as_int(r), 3);
+	/* INVOKE 9 bytes + RETURN 5 bytes, frame heads included. */
+	assert_int_equal(b.bytes_sent - a.bytes_sent, 9);
+	assert_int_equal(b.bytes_received - a.bytes_received, 5);
+	assert_int_equal(b.round_trips - a.round_trips, 1);
+	talloc_free(r);
+	shade_ref_release(calc);
+	tp_stop(&pp);
+	talloc_free(ctx);
+}
+
+static void test_conn_errors_and_absent_members(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_registry *reg = make_registry(ctx);
+	shade_conn_stats a, b;
+	shade_ref *calc, *none = NULL;
+	shade_value *zero = shade_tuple_new(ctx, 1), *r = NULL;
+	shade_value z = shade_value_int(0);
+	shade_error *err = NULL;
+	tp_peer pp;
+
+	assert_int_equal(shade_seq_append(zero, &z, NULL), SHADE_OK);
+	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
+	/* LOOKUP of a missing name is NotFound. */
+	assert_int_equal(shade_lookup(pp.client, "nope", &none, &err),
+			 SHADE_ERR_NOT_FOUND);
+	assert_string_equal(err->name, "NotFound");
+	shade_error_clear(&err);
+	assert_ok(shade_lookup(pp.client, "calc", &calc, errp_));
+
+	/* A remote ZeroDivisionError with its chain. */
+	assert_int_equal(shade_invoke(ctx, calc, "divide", zero, NULL, &r,
+				      &err), SHADE_ERR_ZERO_DIVISION);
+	assert_string_equal(err->name, "ZeroDivisionError");
+	assert_int_equal(err->category, SHADE_CAT_FAILED);
+	assert_int_equal(err->chain_len, 1);
+	assert_string_equal(err->chain[0].side, "server");
+	assert_string_equal(err->chain[0].type, "demo.Calc");
+	assert_string_equal(err->chain[0].member, "divide");
+	shade_error_clear(&err);
+
+	/* An absent member of a complete shape fails locally. */
+	a = tp_stats(pp.client);
+	assert_int_equal(shade_getattr(ctx, calc, "nothing", &r, &err),
+			 SHADE_ERR_ATTRIBUTE);
+	shade_error_clear(&err);
+	assert_int_equal(shade_invoke(ctx, calc, "nothing", NULL, NULL, &r,
+				      &err), SHADE_ERR_ATTRIBUTE);
+	shade_error_clear(&err);
+	b = tp_stats(pp.client);
+	assert_int_equal(b.frames_sent, a.frames_sent);
+	assert_int_equal(b.round_trips, a.round_trips);
+
+	/* A readonly property cannot be set; it can be read. */
+	assert_int_equal(shade_setattr(calc, "seven", &z, &err),
+			 SHADE_ERR_ATTRIBUTE);
+	shade_error_clear(&err);
+	assert_ok(shade_getattr(ctx, calc, "seven", &r, errp_));
+	assert_int_equal(shade_value_as_int(r), 7);
+	talloc_free(r);
+	shade_ref_release(calc);
+	tp_stop(&pp);
+	talloc_free(zero);
+	talloc_free(ctx);
+}
+
+/* A client function returning 1, counting its calls. */
+static shade_status one(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
+			const shade_value *args, const shade_value *kwargs,
+			shade_value **result, shade_error **err)
+{
+	(void)self;
+	(void)args;
+	(void)kwargs;
+	(*(int *)udata)++;
+	*result = shade_int(mem_ctx, 1);
+	return *result ? SHADE_OK : shade_error_set(err, SHADE_ERR_NOMEM, "oom");
+}
+
+static void test_conn_callback(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_registry *reg = make_registry(ctx);
+	shade_ref *calc, *fn;
+	shade_value *args, *r;
+	shade_conn_stats a, b;
+	int calls = 0;
+	tp_peer pp;
+
+	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
+	assert_ok(shade_lookup(pp.client, "calc", &calc, errp_));
+	assert_ok(shade_function_new("one", one, &calls, &fn, errp_));
+	args = shade_tuple_new(ctx, 1);
+	assert_non_null(args);
+	assert_int_equal(shade_seq_append_take(args, shade_ref_value(ctx, fn),
+					       NULL), SHADE_OK);
+	a = tp_stats(pp.client);
+	assert_ok(shade_invoke(ctx, calc, "plus_one", args, NULL, &r, errp_));
+	b = tp_stats(pp.client);
+	assert_int_equal(shade_value_as_int(r), 2);
+	assert_int_equal(calls, 1);
+	/* One round trip waited; the callback was served meanwhile. */
+	assert_int_equal(b.round_trips - a.round_trips, 1);
+	assert_int_equal(b.requests_served - a.requests_served, 1);
+	talloc_free(r);
+	talloc_free(args);
+	/* The server released the function: our export is gone. */
+	assert_ok(shade_getattr(ctx, calc, "seven", &r, errp_));
+	talloc_free(r);
+	assert_int_equal(tp_stats(pp.client).exports, 0);
+	shade_ref_release(fn);
+	shade_ref_release(calc);
+	tp_stop(&pp);
+	talloc_free(ctx);
+}
+
+/* Three levels: client calls server.plus_one(f) -> server calls client f
+ * -> f calls server.add(20, 22) -> 42, +1 = 43. */
+struct deep {
+	shade_ref *calc; /* the server's calc proxy */
+	int depth;       /* deepest nesting seen */
+};
+
+/* The client function of test_conn_nested_three_levels. */
+static shade_status deep_fn(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
+			    const shade_value *args, const shade_value *kwargs,
+			    shade_value **result, shade_error **err)
+{
+	struct deep *d = udata;
+	shade_value *t = shade_tuple_new(mem_ctx, 2);
+	shade_value a = shade_value_int(20), b = shade_value_int(22);
+
+	(void)self;
+	(void)args;
+	(void)kwargs;
+	d->depth = 3;
+	shade_seq_append(t, &a, NULL);
+	shade_seq_append(t, &b, NULL);
+	return shade_invoke(mem_ctx, d->calc, "add", t, NULL, result, err);
+}
+
+static void test_conn_nested_three_levels(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_registry *reg = make_registry(ctx);
+	struct deep d = { NULL, 0 };
+	shade_ref *fn;
+	shade_value *args, *r;
+	tp_peer pp;
+
+	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
+	assert_ok(shade_lookup(pp.client, "calc", &d.calc, errp_));
+	assert_ok(shade_function_new("deep", deep_fn, &d, &fn, errp_));
+	args = shade_tuple_new(ctx, 1);
+	shade_seq_append_take(args, shade_ref_value_take(ctx, fn), NULL);
+	assert_ok(shade_invoke(ctx, d.calc, "plus_one", args, NULL, &r,
+			       errp_));
+	assert_int_equal(shade_value_as_int(r), 43);
+	assert_int_equal(d.depth, 3);
+	talloc_free(r);
+	talloc_free(args);
+	shade_ref_release(d.calc);
+	tp_stop(&pp);
+	talloc_free(ctx);
+}
+
+/* A client function that fails, to see the chain cross both peers. */
+static shade_status failing(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
+			    const shade_value *args, const shade_value *kwargs,
+			    shade_value **result, shade_error **err)
+{
+	(void)mem_ctx;
+	(void)udata;
+	(void)self;
+	(void)args;
+	(void)kwargs;
+	(void)result;
+	return shade_error_set_named(err, SHADE_ERR_USER, "app.Broken",
+				     "callback broke");
+}
+
+static void test_conn_error_chain_through_callback(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_registry *reg = make_registry(ctx);
+	shade_ref *calc, *fn;
+	shade_value *args, *r = NULL;
+	shade_error *err = NULL;
+	tp_peer pp;
+
+	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
+	assert_ok(shade_lookup(pp.client, "calc", &calc, errp_));
+	assert_ok(shade_function_new("bad", failing, NULL, &fn, errp_));
+	args = shade_tuple_new(ctx, 1);
+	shade_seq_append_take(args, shade_ref_value_take(ctx, fn), NULL);
+	assert_int_equal(shade_invoke(ctx, calc, "plus_one", args, NULL, &r,
+				      &err), SHADE_ERR_REMOTE);
+	assert_string_equal(err->name, "app.Broken");
+	assert_int_equal(err->chain_len, 2);
+	assert_string_equal(err->chain[0].side, "client");
+	assert_string_equal(err->chain[0].type, "builtins.function");
+	assert_string_equal(err->chain[0].member, "bad");
+	assert_string_equal(err->chain[1].side, "server");
+	assert_string_equal(err->chain[1].member, "plus_one");
+	shade_error_free(err);
+	talloc_free(args);
+	shade_ref_release(calc);
+	tp_stop(&pp);
+	talloc_free(ctx);
+}
+
+/* ------------------------------------------------------------ threads */
+
+/* One client thread: n adds on a shared proxy, checking each result. */
+struct worker {
+	shade_ref *calc; /* shared proxy */
+	int base;        /* distinct numbers per thread */
+	int ok;          /* correct results */
+};
+
+/* Body of a worker thread. */
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	int i, n = tu_under_valgrind() ? 20 : 200;
+
+	for (i = 0; i < n; i++) {
+		shade_value *t = shade_tuple_new(ctx, 2), *r = NULL;
+		shade_value a = shade_value_int(w->base), b = shade_value_int(i);
+		shade_error *err = NULL;
+
+		shade_seq_append(t, &a, NULL);
+		shade_seq_append(t, &b, NULL);
+		if (shade_invoke(ctx, w->calc, "add", t, NULL, &r, &err) ==
+			    SHADE_OK &&
+		    shade_value_as_int(r) == w->base + i)
+			w->ok++;
+		shade_error_free(err);
+		talloc_free(t);
+		talloc_free(r);
+	}
+	talloc_free(ctx);
+	return NULL;
+}
+
+static void test_conn_threads_share_connection(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_registry *reg = make_registry(ctx);
+	struct worker w[4];
+	tu_thread th[4];
+	shade_ref *calc;
+	int i, n = tu_under_valgrind() ? 20 : 200;
+	tp_peer pp;
+
+	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
+	assert_ok(shade_lookup(pp.client, "calc", &calc, errp_));
+	for (i = 0; i < 4; i++) {
+		w[i] = (struct worker){ calc, 1000 * (i + 1), 0 };
+		assert_int_equal(tu_thread_start(&th[i], worker_main, &w[i]),
+				 0);
+	}
+	for (i = 0; i < 4; i++) {
+		assert_true(tu_thread_join(&th[i], 60000, NULL));
+		assert_int_equal(w[i].ok, n);
+	}
+	shade_ref_release(calc);
+	tp_stop(&pp);
+	talloc_free(ctx);
+}
+
+static void test_conn_futures(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_registry *reg = make_registry(ctx);
+	shade_future *f[100];
+	shade_ref *calc;
+	shade_value *r;
+	shade_conn_stats a, b;
+	size_t i, which;
+	tp_peer pp;
+
+	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
+	assert_ok(shade_lookup(pp.client, "calc", &calc, errp_));
+	a = tp_stats(pp.client);
+	for (i = 0; i < 100; i++) {
+		shade_value *t = pair(ctx, (int64_t)i, 1);
+
+		assert_ok(shade_invoke_async(ctx, calc, "add", t, NULL, &f[i],
+					     errp_));
+		talloc_free(t);
+	}
+	assert_ok(shade_future_wait_any(f, 100, -1, &which, errp_));
+	assert_true(which < 100);
+	assert_ok(shade_future_wait_all(f, 100, -1, errp_));
+	b = tp_stats(pp.client);
+	assert_true(b.round_trips - a.round_trips <= 2);
+	for (i = 0; i < 100; i++) {
+		assert_true(shade_future_ready(f[i]));
+		assert_ok(shade_future_wait(ctx, f[i], -1, &r, errp_));
+		assert_int_equal(shade_value_as_int(r), (int64_t)i + 1);
+		talloc_free(r);
+		talloc_free(f[i]);
+	}
+	shade_ref_release(calc);
+	tp_stop(&pp);
+	talloc_free(ctx);
+}
+
+static void test_conn_deadline_and_late_reply(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_registry *reg = make_registry(ctx);
+	shade_call_opts co = { 50, false };
+	shade_ref *calc;
+	shade_value *r = NULL, *args = pair(ctx, 2, 3);
+	shade_error *err = NULL;
+	int64_t t0;
+	tp_peer pp;
+
+	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
+	assert_ok(shade_lookup(pp.client, "calc", &calc, errp_));
+	t0 = tu_now_ms();
+	assert_int_equal(shade_invoke_ex(ctx, calc, "sleep", NULL, NULL, &co,
+					 &r, &err), SHADE_ERR_TIMEOUT);
+	assert_true(tu_now_ms() - t0 < 250);
+	assert_int_equal(err->category, SHADE_CAT_OVERLOADED);
+	shade_error_clear(&err);
+	/* The late reply is dropped; the next call gets its own. */
+	assert_ok(shade_invoke(ctx, calc, "add", args, NULL, &r, errp_));
+	assert_int_equal(shade_value_as_int(r), 5);
+	assert_int_equal(tp_stats(pp.client).pending, 0);
+	talloc_free(r);
+	shade_ref_release(calc);
+	tp_stop(&pp);
+	talloc_free(ctx);
+}
+
+/* ------------------------------------------------------------ loss */
+
+/* Server thread for the loss test: serve one request, then drop. */
+static void *drop_main(void *arg)
+{
+	tp_peer *pp = arg;
+	shade_transport *t = shade_conn_transport(pp->server);
+	uint8_t *frame;
+	size_t len;
+	int i;
+
+	/* Read HELLO and the request, then close without answering. */
+	for (i = 0; i < 2; i++)
+		if (shade_transport_recv(t, NULL, &frame, &len, 10000, NULL) ==
+		    SHADE_OK)
+			talloc_free(frame);
+	shade_transport_close(t);
+	return NULL;
+}
+
+static void test_conn_loss_fails_pending(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_transport *a, *b;
+	shade_conn *client;
+	shade_ref *obj = NULL;
+	shade_error *err = NULL;
+	tp_peer pp;
+
+	memset(&pp, 0, sizeof(pp));
+	assert_int_equal(shade_transport_pair(ctx, NULL, &a, &b, NULL),
+			 SHADE_OK);
+	assert_ok(shade_conn_new(ctx, b, true, NULL, &pp.server, errp_));
+	assert_ok(shade_conn_new(ctx, a, false, NULL, &client, errp_));
+	assert_int_equal(tu_thread_start(&pp.th, drop_main, &pp), 0);
+	assert_int_equal(shade_lookup(client, "x", &obj, &err),
+			 SHADE_ERR_CONNECTION_LOST);
+	assert_int_equal(err->category, SHADE_CAT_DISCONNECTED);
+	shade_error_clear(&err);
+	assert_false(shade_conn_is_open(client));
+	assert_true(tu_thread_join(&pp.th, 10000, NULL));
+	/* Later calls fail at once. */
+	assert_int_equal(shade_lookup(client, "x", &obj, &err),
+			 SHADE_ERR_CONNECTION_LOST);
+	shade_error_clear(&err);
+	talloc_free(ctx);
+}
+
+static void test_conn_bad_version(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_transport *a, *b;
+	shade_conn *server;
+	shade_error *err = NULL;
+	uint8_t *frame;
+	size_t len, hl;
+	/* [0, 0, 9, 0]: HELLO of protocol version 9. */
+	static const uint8_t hello9[] = { 0x84, 0x00, 0x00, 0x09, 0x00 };
+	uint64_t plen;
+
+	assert_int_equal(shade_transport_pair(ctx, NULL, &a, &b, NULL),
+			 SHADE_OK);
+	assert_ok(shade_conn_new(ctx, b, true, NULL, &server, errp_));
+	assert_int_equal(shade_transport_send(a, hello9, sizeof(hello9), NULL),
+			 SHADE_OK);
+	assert_int_equal(shade_conn_serve(server, 5000, &err),
+			 SHADE_ERR_CONNECTION_LOST);
+	shade_error_clear(&err);
+	/* The peer got ERROR id 0 with ProtocolError. */
+	assert_int_equal(shade_transport_recv(a, ctx, &frame, &len, 5000,
+					      NULL), SHADE_OK);
+	assert_true(len > 4);
+	assert_int_equal(frame[0], 0x87);
+	assert_int_equal(frame[1], OP_ERROR);
+	assert_int_equal(frame[2], 0);
+	(void)hl;
+	(void)plen;
+	talloc_free(ctx);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, test_setup, test_teardown)
+		T(test_conn_msg_add_bytes),
+		T(test_conn_msg_opts),
+		T(test_conn_msg_bad),
+		T(test_conn_msg_error_roundtrip),
+		T(test_conn_shape_fingerprints),
+		T(test_conn_first_contact),
+		T(test_conn_add_bytes),
+		T(test_conn_errors_and_absent_members),
+		T(test_conn_callback),
+		T(test_conn_nested_three_levels),
+		T(test_conn_error_chain_through_callback),
+		T(test_conn_threads_share_connection),
+		T(test_conn_futures),
+		T(test_conn_deadline_and_late_reply),
+		T(test_conn_loss_fails_pending),
+		T(test_conn_bad_version),
+#undef T
+	};
+
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
+	return cmocka_run_group_tests_name("conn", tests, group_setup,
+					   group_teardown);
+}
