@@ -454,13 +454,15 @@ struct head {
 };
 
 /* Read a head at the cursor. */
-static shade_status rd_head(shade_cbor_dec *d, struct head *h,
+static inline shade_status rd_head(shade_cbor_dec *d, struct head *h,
 			    shade_error **err)
 {
 	const uint8_t *p;
 	size_t n;
 
 	h->at = d->pos;
+	h->major = h->ai = 0;
+	h->arg = 0;
 	if (d->pos >= d->len)
 		return shade_error_set(err, SHADE_ERR_TRUNCATED,
 				       "input ends at offset %zu where an "
@@ -1126,7 +1128,27 @@ static shade_status dec_array(struct dstate *s, TALLOC_CTX *owner,
 		} else if (q->len == cap) {
 			break;
 		}
-		q->items[q->len] = shade_value_none();
+		/* fast path: integers (major 0 and 1) */
+		if (s->max_items == 0 && d->pos < d->len &&
+		    d->buf[d->pos] < 0x40) {
+			shade_value *slot = &q->items[q->len];
+			uint8_t ib = d->buf[d->pos];
+			struct head ih;
+
+			if ((ib & 0x1f) < 24) {
+				d->pos++;
+				shade_slot_int_(slot, ib < 0x20 ? ib
+								: 0x1f - ib);
+			} else {
+				SHADE_CHECK(rd_head(d, &ih, s->err));
+				shade_slot_int_(slot, 0);
+				SHADE_CHECK(int_of(&ih, &slot->u.i, s->err));
+			}
+			q->len++;
+			continue;
+		}
+		shade_slot_int_(&q->items[q->len], 0);
+		q->items[q->len].tag = SHADE_NONE;
 		SHADE_CHECK(dec_item(s, q, &q->items[q->len], depth + 1));
 		if (shade_tag_kind_(&q->items[q->len]) == SHADE_REF)
 			shade_seq_watch_refs_(q);

@@ -66,6 +66,16 @@ static inline unsigned shade_tag_kind_(const shade_value *v)
 	return v->tag & SHADE_KIND_MASK;
 }
 
+/* Make slot v the int i, field by field (no temporary: the hot loops
+ * of the decoder write slots through this). */
+static inline void shade_slot_int_(shade_value *v, int64_t i)
+{
+	v->tag = SHADE_INT;
+	v->reserved_[0] = v->reserved_[1] = v->reserved_[2] = 0;
+	v->len = 0;
+	v->u.i = i;
+}
+
 /* A new seq with room for cap items on owner, items inline. */
 SHADE_INTERNAL struct shade_seq *shade_seq_alloc_(TALLOC_CTX *owner,
 						  size_t cap);
