@@ -15,5 +15,6 @@
 #include "shade/object.h"
 #include "shade/conn.h"
 #include "shade/proxy.h"
+#include "shade/server.h"
 
 #endif /* SHADE_SHADE_H */

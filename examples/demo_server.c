@@ -1,0 +1,117 @@
+/*
+ * demo_server.c - the seed demo's server: exports `x`, an object with an
+ * attribute z = 3, a method meth(callback) returning z + callback(), and
+ * a method raising() that attempts a division by zero and raises
+ * ZeroDivisionError instead of trapping.
+ *
+ * usage: demo_server ADDRESS      (e.g. unix:/tmp/demo.sock)
+ * Runs until SIGTERM or SIGINT.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "shade/shade.h"
+
+static shade_server *server;
+
+/* SIGTERM/SIGINT: stop the loop (shade_server_stop is signal-safe). */
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (server != NULL)
+		shade_server_stop(server);
+}
+
+/* x.meth(callback): z + callback(). */
+static shade_status meth(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
+			 const shade_value *args, const shade_value *kwargs,
+			 shade_value **result, shade_error **err)
+{
+	const shade_value *z = shade_object_attr(self, "z");
+	const shade_value *cb;
+	shade_value *r = NULL;
+
+	(void)udata;
+	(void)kwargs;
+	if (shade_seq_len(args) != 1 ||
+	    shade_value_kind(cb = shade_seq_at(args, 0)) != SHADE_REF)
+		return shade_error_set(err, SHADE_ERR_TYPE,
+				       "meth() takes one callable");
+	/* The callback runs in the client, on the thread waiting for us. */
+	SHADE_CHECK(shade_call(mem_ctx, shade_value_as_ref(cb), NULL, NULL,
+			       &r, err));
+	if (shade_value_kind(r) != SHADE_INT || shade_value_kind(z) != SHADE_INT)
+		return shade_error_set(err, SHADE_ERR_TYPE,
+				       "callback() must return an int");
+	*result = shade_int(mem_ctx, shade_value_as_int(z) +
+					     shade_value_as_int(r));
+	return *result ? SHADE_OK
+		       : shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+}
+
+/* Divide, checking the divisor as C must. */
+static shade_status checked_div(int64_t a, int64_t b, int64_t *out,
+				shade_error **err)
+{
+	if (b == 0)
+		return shade_error_set(err, SHADE_ERR_ZERO_DIVISION,
+				       "division by zero (%lld / %lld)",
+				       (long long)a, (long long)b);
+	*out = a / b;
+	return SHADE_OK;
+}
+
+/* x.raising(): 1 / 0. */
+static shade_status raising(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
+			    const shade_value *args, const shade_value *kwargs,
+			    shade_value **result, shade_error **err)
+{
+	int64_t q = 0;
+
+	(void)udata;
+	(void)self;
+	(void)args;
+	(void)kwargs;
+	SHADE_CHECK(checked_div(1, 0, &q, err));
+	*result = shade_int(mem_ctx, q);
+	return SHADE_OK;
+}
+
+int main(int argc, char **argv)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	shade_value three = shade_value_int(3);
+	shade_error *err = NULL;
+	shade_ref *x = NULL;
+	struct sigaction sa;
+	int rc = 1;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s ADDRESS\n", argv[0]);
+		return 2;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (shade_server_new(ctx, NULL, &server, &err) != SHADE_OK ||
+	    shade_object_new("demo.X", NULL, &x, &err) != SHADE_OK ||
+	    shade_object_add_attr(x, "z", &three, false, &err) != SHADE_OK ||
+	    shade_object_add_method(x, "meth", meth, NULL, false, &err) !=
+		    SHADE_OK ||
+	    shade_object_add_method(x, "raising", raising, NULL, false,
+				    &err) != SHADE_OK ||
+	    shade_server_export(server, "x", x, &err) != SHADE_OK ||
+	    shade_server_listen(server, argv[1], &err) != SHADE_OK ||
+	    shade_server_run(server, &err) != SHADE_OK)
+		fprintf(stderr, "demo_server: %s\n",
+			err ? err->message : "failed");
+	else
+		rc = 0;
+	shade_error_free(err);
+	shade_ref_release(x);
+	server = NULL;
+	talloc_free(ctx);
+	return rc;
+}

@@ -1,0 +1,104 @@
+/*
+ * shade/server.h - one loop serving many connections.
+ *
+ * A server owns a registry of exported names, listeners (unix:, tcp:) and
+ * the connections it accepted.  shade_server_run() polls them all (poll(2);
+ * no thread per connection): each turn it accepts pending connections,
+ * reads at most `frames_per_turn` frames from each readable connection and
+ * serves them, and writes queued output, so a busy or half-sent connection
+ * never holds the others up.  A connection whose unsent output passes
+ * `max_output` bytes is not read until it drains (backpressure); a closed
+ * or broken one is dropped with everything it held.
+ *
+ * Requests are served on the thread running the loop.  A handler that
+ * calls back into its client waits on that connection only (the loop
+ * resumes when the callback returns); keep handlers short, or hand work
+ * to threads of your own.
+ *
+ * Embedding instead: skip shade_server_run and drive each connection from
+ * your own loop with shade_conn_fd() and shade_conn_process() (conn.h).
+ */
+#ifndef SHADE_SERVER_H
+#define SHADE_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <talloc.h>
+
+#include "shade/error.h"
+#include "shade/visibility.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct shade_transport;
+struct shade_transport_opts;
+struct shade_registry;
+struct shade_ref;
+struct shade_conn;
+
+/* A server loop. Opaque. */
+typedef struct shade_server shade_server;
+
+/* Options; zeroed or NULL means the defaults. */
+typedef struct shade_server_opts {
+	const char *side;           /* name in error chains; NULL: "server" */
+	int timeout_ms;             /* default deadline of callbacks; 0: none */
+	unsigned frames_per_turn;   /* frames read per connection per turn;
+				     * 0: 16 */
+	size_t max_output;          /* unsent bytes before a connection is
+				     * not read any more; 0: 4 MiB */
+	size_t max_conns;           /* connections held; 0: 65536 */
+	const struct shade_transport_opts *transport; /* listener options */
+} shade_server_opts;
+
+/* A new server on mem_ctx (its listeners and connections hang below). */
+SHADE_API shade_status shade_server_new(TALLOC_CTX *mem_ctx,
+					const shade_server_opts *opts,
+					shade_server **out, shade_error **err);
+
+/* The registry of exported names (borrowed). */
+SHADE_API struct shade_registry *shade_server_registry(shade_server *s);
+
+/* Export obj under name (retains it). */
+SHADE_API shade_status shade_server_export(shade_server *s, const char *name,
+					   struct shade_ref *obj,
+					   shade_error **err);
+
+/* Listen on an address ("unix:/path", "tcp:127.0.0.1:0", ...). */
+SHADE_API shade_status shade_server_listen(shade_server *s,
+					   const char *address,
+					   shade_error **err);
+
+/* The bound address of listener i (in listen order), or NULL. */
+SHADE_API const char *shade_server_address(shade_server *s, size_t i);
+
+/* Serve an already connected transport (taken over) as an accepted
+ * connection; *out (may be NULL) is the connection, owned by the server. */
+SHADE_API shade_status shade_server_adopt(shade_server *s,
+					  struct shade_transport *t,
+					  struct shade_conn **out,
+					  shade_error **err);
+
+/* One loop turn: wait up to timeout_ms (-1: forever) for activity, then
+ * serve what is ready.  SHADE_OK, or SHADE_AGAIN when the server was
+ * stopped. */
+SHADE_API shade_status shade_server_run_once(shade_server *s, int timeout_ms,
+					     shade_error **err);
+
+/* Run turns until shade_server_stop(). */
+SHADE_API shade_status shade_server_run(shade_server *s, shade_error **err);
+
+/* Make shade_server_run return (from any thread or a signal handler). */
+SHADE_API void shade_server_stop(shade_server *s);
+
+/* Number of connections held now. */
+SHADE_API size_t shade_server_conn_count(shade_server *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHADE_SERVER_H */

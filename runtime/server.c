@@ -1,0 +1,270 @@
+/*
+ * server.c - the poll loop serving listeners and connections (see
+ * shade/server.h).
+ *
+ * Invariant: conns[0..n_conns) are live connections owned by the server
+ * (talloc children); a connection found closed during a turn is freed at
+ * the end of that turn.  The self-pipe wakes poll() for shade_server_stop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <talloc.h>
+
+#include "shade/conn.h"
+#include "shade/object.h"
+#include "shade/server.h"
+#include "shade/transport.h"
+
+#define DEFAULT_FRAMES_PER_TURN 16u
+#define DEFAULT_MAX_OUTPUT ((size_t)4 << 20)
+#define DEFAULT_MAX_CONNS 65536u
+/* Connections accepted per listener per turn. */
+#define ACCEPTS_PER_TURN 64
+
+/* A server. */
+struct shade_server {
+	shade_registry *names;        /* exported names (child) */
+	shade_listener **listeners;   /* talloc array */
+	size_t n_listeners;           /* entries in listeners */
+	shade_conn **conns;           /* talloc array of live connections */
+	size_t n_conns;               /* entries in conns */
+	struct pollfd *pfds;          /* poll set (rebuilt each turn) */
+	int wake[2];                  /* self-pipe: read end, write end */
+	volatile int stopped;         /* set by shade_server_stop */
+	shade_conn_opts copts;        /* options for accepted connections */
+	shade_server_opts opts;       /* the server's options, defaults set */
+	char *side;                   /* copy of opts.side */
+};
+
+/* Destructor: close the self-pipe (connections and listeners are
+ * children and go with the server). */
+static int server_destructor(shade_server *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_conns; i++)
+		talloc_free(s->conns[i]);
+	s->n_conns = 0;
+	if (s->wake[0] >= 0)
+		close(s->wake[0]);
+	if (s->wake[1] >= 0)
+		close(s->wake[1]);
+	return 0;
+}
+
+shade_status shade_server_new(TALLOC_CTX *mem_ctx,
+			      const shade_server_opts *opts,
+			      shade_server **out, shade_error **err)
+{
+	shade_server *s = talloc_zero(mem_ctx, shade_server);
+
+	if (s == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	s->wake[0] = s->wake[1] = -1;
+	talloc_set_destructor(s, server_destructor);
+	if (opts != NULL)
+		s->opts = *opts;
+	if (s->opts.frames_per_turn == 0)
+		s->opts.frames_per_turn = DEFAULT_FRAMES_PER_TURN;
+	if (s->opts.max_output == 0)
+		s->opts.max_output = DEFAULT_MAX_OUTPUT;
+	if (s->opts.max_conns == 0)
+		s->opts.max_conns = DEFAULT_MAX_CONNS;
+	s->side = talloc_strdup(s, s->opts.side ? s->opts.side : "server");
+	s->names = shade_registry_new(s);
+	if (s->side == NULL || s->names == NULL) {
+		talloc_free(s);
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	}
+	if (pipe2(s->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
+		talloc_free(s);
+		return shade_error_set(err, SHADE_ERR_IO, "pipe: %s",
+				       strerror(errno));
+	}
+	s->copts.side = s->side;
+	s->copts.timeout_ms = s->opts.timeout_ms;
+	s->copts.names = s->names;
+	*out = s;
+	return SHADE_OK;
+}
+
+shade_registry *shade_server_registry(shade_server *s)
+{
+	return s->names;
+}
+
+shade_status shade_server_export(shade_server *s, const char *name,
+				 shade_ref *obj, shade_error **err)
+{
+	return shade_registry_add(s->names, name, obj, err);
+}
+
+shade_status shade_server_listen(shade_server *s, const char *address,
+				 shade_error **err)
+{
+	shade_listener **ls, *l;
+
+	ls = talloc_realloc(s, s->listeners, shade_listener *,
+			    s->n_listeners + 1);
+	if (ls == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	s->listeners = ls;
+	SHADE_CHECK(shade_listener_open(s, address, s->opts.transport, &l,
+					err));
+	ls[s->n_listeners++] = l;
+	return SHADE_OK;
+}
+
+const char *shade_server_address(shade_server *s, size_t i)
+{
+	return i < s->n_listeners ? shade_listener_address(s->listeners[i])
+				  : NULL;
+}
+
+size_t shade_server_conn_count(shade_server *s)
+{
+	return s->n_conns;
+}
+
+shade_status shade_server_adopt(shade_server *s, shade_transport *t,
+				shade_conn **out, shade_error **err)
+{
+	shade_conn **cs, *c;
+
+	if (s->n_conns >= s->opts.max_conns) {
+		talloc_free(t);
+		return shade_error_set(err, SHADE_ERR_LIMIT,
+				       "%zu connections", s->n_conns);
+	}
+	cs = talloc_realloc(s, s->conns, shade_conn *, s->n_conns + 1);
+	if (cs == NULL) {
+		talloc_free(t);
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	}
+	s->conns = cs;
+	if (shade_transport_set_nonblocking(t, true, err) != SHADE_OK) {
+		talloc_free(t);
+		return SHADE_ERR_IO;
+	}
+	SHADE_CHECK(shade_conn_new(s, t, true, &s->copts, &c, err));
+	cs[s->n_conns++] = c;
+	if (out != NULL)
+		*out = c;
+	return SHADE_OK;
+}
+
+void shade_server_stop(shade_server *s)
+{
+	ssize_t r;
+
+	s->stopped = 1;
+	r = write(s->wake[1], "x", 1);
+	(void)r;
+}
+
+/* Accept up to ACCEPTS_PER_TURN pending connections on l. */
+static void accept_some(shade_server *s, shade_listener *l)
+{
+	shade_transport *t;
+	int i;
+
+	for (i = 0; i < ACCEPTS_PER_TURN; i++) {
+		if (shade_listener_accept(l, s, 0, &t, NULL) != SHADE_OK)
+			return;
+		if (shade_server_adopt(s, t, NULL, NULL) != SHADE_OK)
+			return;
+	}
+}
+
+/* Free the connections that ended this turn, keeping order. */
+static void sweep(shade_server *s)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < s->n_conns; i++) {
+		if (shade_conn_is_open(s->conns[i]))
+			s->conns[j++] = s->conns[i];
+		else
+			talloc_free(s->conns[i]);
+	}
+	s->n_conns = j;
+}
+
+shade_status shade_server_run_once(shade_server *s, int timeout_ms,
+				   shade_error **err)
+{
+	size_t i, n = 1 + s->n_listeners + s->n_conns, nc = s->n_conns;
+	struct pollfd *p;
+	char buf[64];
+	bool buffered = false;
+	int r;
+
+	if (s->stopped)
+		return SHADE_AGAIN;
+	p = talloc_realloc(s, s->pfds, struct pollfd, n);
+	if (p == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	s->pfds = p;
+	p[0] = (struct pollfd){ s->wake[0], POLLIN, 0 };
+	for (i = 0; i < s->n_listeners; i++)
+		p[1 + i] = (struct pollfd){
+			shade_listener_fd(s->listeners[i]), POLLIN, 0 };
+	for (i = 0; i < nc; i++) {
+		shade_conn *c = s->conns[i];
+		shade_transport *t = shade_conn_transport(c);
+		struct pollfd *q = &p[1 + s->n_listeners + i];
+		bool full = shade_transport_out_pending(t) > s->opts.max_output;
+
+		q->fd = shade_conn_fd(c);
+		q->events = full ? 0 : POLLIN;
+		q->revents = 0;
+		if (shade_transport_wants_write(t)) {
+			/* exec: transports write to another fd; the read
+			 * fd's POLLOUT is then a close approximation. */
+			q->events |= POLLOUT;
+		}
+		if (!full && shade_transport_has_frame(t))
+			buffered = true;
+	}
+	r = poll(p, n, buffered ? 0 : timeout_ms);
+	if (r < 0 && errno != EINTR)
+		return shade_error_set(err, SHADE_ERR_IO, "poll: %s",
+				       strerror(errno));
+	if (r > 0 && (p[0].revents & POLLIN))
+		while (read(s->wake[0], buf, sizeof(buf)) > 0)
+			;
+	if (s->stopped)
+		return SHADE_AGAIN;
+	for (i = 0; r > 0 && i < s->n_listeners; i++)
+		if (p[1 + i].revents & POLLIN)
+			accept_some(s, s->listeners[i]);
+	for (i = 0; i < nc; i++) {
+		shade_conn *c = s->conns[i];
+		shade_transport *t = shade_conn_transport(c);
+		short ev = p[1 + s->n_listeners + i].revents;
+		bool full = shade_transport_out_pending(t) > s->opts.max_output;
+
+		if (ev & POLLOUT)
+			shade_conn_flush(c, NULL);
+		if (full)
+			continue;
+		if ((ev & (POLLIN | POLLHUP | POLLERR)) ||
+		    shade_transport_has_frame(t))
+			shade_conn_process(c, s->opts.frames_per_turn, NULL);
+	}
+	sweep(s);
+	return SHADE_OK;
+}
+
+shade_status shade_server_run(shade_server *s, shade_error **err)
+{
+	shade_status st;
+
+	while ((st = shade_server_run_once(s, -1, err)) == SHADE_OK)
+		;
+	return st == SHADE_AGAIN ? SHADE_OK : st;
+}
