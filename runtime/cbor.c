@@ -291,7 +291,8 @@ static shade_status enc_exc(shade_buf *b, const shade_error *e,
 {
 	size_t i;
 
-	if (depth + 3 > max_depth)
+	/* tag, its array, the chain array and its triples each nest */
+	if (depth + 3 + (e->chain_len > 0) > max_depth)
 		return shade_error_set(err, SHADE_ERR_TOO_DEEP,
 				       "exception nested deeper than %u",
 				       max_depth);
@@ -360,18 +361,31 @@ static shade_status enc(shade_buf *b, const shade_value *v,
 	case SHADE_TUPLE: {
 		const struct shade_seq *s = v->u.seq;
 
-		if (s->len > 0 && depth + 1 > max_depth)
+		if (depth + 1 > max_depth)
 			goto too_deep;
 		put_head(b, SHADE_CBOR_ARRAY, s->len);
-		for (i = 0; i < s->len && b->status == SHADE_OK; i++)
-			SHADE_CHECK(enc(b, &s->items[i], o, depth + 1,
-					max_depth, err));
+		for (i = 0; i < s->len && b->status == SHADE_OK; i++) {
+			const shade_value *it = &s->items[i];
+
+			/* fast path: integers need no recursion */
+			if (shade_tag_kind_(it) == SHADE_INT) {
+				p = room(b, 9);
+				if (p != NULL)
+					b->len += it->u.i >= 0
+						? head_at(p, SHADE_CBOR_UINT,
+							  (uint64_t)it->u.i)
+						: head_at(p, SHADE_CBOR_NINT,
+							  ~(uint64_t)it->u.i);
+				continue;
+			}
+			SHADE_CHECK(enc(b, it, o, depth + 1, max_depth, err));
+		}
 		break;
 	}
 	case SHADE_DICT: {
 		const struct shade_dict *d = v->u.dict;
 
-		if (d->len > 0 && depth + 1 > max_depth)
+		if (depth + 1 > max_depth)
 			goto too_deep;
 		put_head(b, SHADE_CBOR_MAP, d->len);
 		for (i = 0; i < d->used && b->status == SHADE_OK; i++) {
@@ -1280,6 +1294,7 @@ static shade_status dec_exc(struct dstate *s, TALLOC_CTX *owner,
 		return shade_error_set(s->err, SHADE_ERR_PROTOCOL,
 				       "exception at offset %zu is not a "
 				       "4-item array", h->at);
+	SHADE_CHECK(check_depth(s, h, depth + 1));
 	SHADE_CHECK(shade_cbor_read_text_dup(s->tmp, d, &name, NULL, s->err));
 	SHADE_CHECK(shade_cbor_read_text_dup(s->tmp, d, &msg, NULL, s->err));
 	shade_error_set_named(&e, shade_status_from_name(name), name, "%s",
@@ -1309,6 +1324,9 @@ static shade_status dec_exc(struct dstate *s, TALLOC_CTX *owner,
 				       "out of memory");
 	}
 	SHADE_CHECK(rd_container(d, SHADE_CBOR_ARRAY, 1, &n, s->err));
+	SHADE_CHECK(check_depth(s, h, depth + 2));
+	if (n > 0)
+		SHADE_CHECK(check_depth(s, h, depth + 3));
 	if (n == SHADE_CBOR_INDEFINITE)
 		return shade_error_set(s->err, SHADE_ERR_PROTOCOL,
 				       "exception chain at offset %zu must "
