@@ -62,6 +62,14 @@
  *
  * API argument checks (kind of the value passed to an accessor) are
  * assertions compiled in when SHADE_DEBUG is defined.
+ *
+ * Values are not synchronised: several threads may read one value at the
+ * same time, but a value being modified must not be touched by any other
+ * thread.  Ref retain/release calls go to the object layer, which makes
+ * them thread-safe as it needs.
+ *
+ * Exception names and messages are C strings: a U+0000 in them ends
+ * them (arguments are values and may hold any text).
  */
 #ifndef SHADE_VALUE_H
 #define SHADE_VALUE_H
