@@ -130,6 +130,11 @@ size_t shade_server_conn_count(shade_server *s)
 	return s->n_conns;
 }
 
+shade_conn *shade_server_conn(shade_server *s, size_t i)
+{
+	return i < s->n_conns ? s->conns[i] : NULL;
+}
+
 shade_status shade_server_adopt(shade_server *s, shade_transport *t,
 				shade_conn **out, shade_error **err)
 {

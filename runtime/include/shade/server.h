@@ -97,6 +97,10 @@ SHADE_API void shade_server_stop(shade_server *s);
 /* Number of connections held now. */
 SHADE_API size_t shade_server_conn_count(shade_server *s);
 
+/* Connection i (0 <= i < shade_server_conn_count), borrowed: valid until
+ * the next loop turn. */
+SHADE_API struct shade_conn *shade_server_conn(shade_server *s, size_t i);
+
 #ifdef __cplusplus
 }
 #endif

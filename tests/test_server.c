@@ -1,0 +1,460 @@
+/*
+ * test_server.c - the server loop over real Unix and TCP sockets: many
+ * clients on one loop, a client killed in the middle of a call, a client
+ * stalled halfway through a frame, a client that floods requests and
+ * never reads (backpressure), and a connection driven by the caller's own
+ * poll loop (embedding).
+ */
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <talloc.h>
+
+#include "shade/shade.h"
+#include "helpers/peer.h"
+#include "object_int.h"
+
+static TALLOC_CTX *group_ctx;
+static size_t blocks_before;
+static long refs_before;
+
+static int group_setup(void **state)
+{
+	group_ctx = talloc_new(NULL);
+	*state = group_ctx;
+	return group_ctx ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	talloc_free(group_ctx);
+	return 0;
+}
+
+static int test_setup(void **state)
+{
+	(void)state;
+	blocks_before = talloc_total_blocks(group_ctx);
+	refs_before = obj_live_refs();
+	return 0;
+}
+
+static int test_teardown(void **state)
+{
+	(void)state;
+	assert_int_equal(talloc_total_blocks(group_ctx), blocks_before);
+	assert_int_equal(obj_live_refs(), refs_before);
+	return 0;
+}
+
+/* Assert a status is SHADE_OK, printing the error otherwise. */
+#define assert_ok(call) do { \
+	shade_error *e_ = NULL; \
+	shade_error **errp_ = &e_; \
+	shade_status s_ = (call); \
+	if (s_ != SHADE_OK) \
+		fail_msg("%s: %s: %s", #call, shade_status_name(s_), \
+			 e_ ? e_->message : "(no error)"); \
+	shade_error_free(e_); \
+	(void)errp_; \
+} while (0)
+
+/* calc.call(f): f() + 1, calling back into the client. */
+static shade_status call_back(TALLOC_CTX *mem_ctx, void *udata,
+			      shade_ref *self, const shade_value *args,
+			      const shade_value *kwargs, shade_value **result,
+			      shade_error **err)
+{
+	shade_value *r = NULL;
+
+	(void)udata;
+	(void)self;
+	(void)kwargs;
+	SHADE_CHECK(shade_call(mem_ctx, shade_value_as_ref(
+					   shade_seq_at(args, 0)),
+			       NULL, NULL, &r, err));
+	*result = shade_int(mem_ctx, shade_value_as_int(r) + 1);
+	talloc_free(r);
+	return SHADE_OK;
+}
+
+/* A server with "calc" (add, call) and its loop thread. */
+struct srv {
+	TALLOC_CTX *ctx;     /* owns the server */
+	shade_server *s;     /* the server */
+	tu_thread th;        /* runs the loop */
+	shade_status ran;    /* what shade_server_run returned */
+};
+
+/* Body of the loop thread. */
+static void *loop_main(void *arg)
+{
+	struct srv *v = arg;
+	shade_error *err = NULL;
+
+	v->ran = shade_server_run(v->s, &err);
+	shade_error_free(err);
+	return NULL;
+}
+
+/* Make the server listening on address; start its thread when `thread`. */
+static void srv_start(struct srv *v, TALLOC_CTX *ctx, const char *address,
+		      const shade_server_opts *opts, bool thread)
+{
+	shade_ref *calc;
+
+	v->ctx = talloc_new(ctx);
+	assert_ok(shade_server_new(v->ctx, opts, &v->s, errp_));
+	assert_ok(shade_object_new("demo.Calc", NULL, &calc, errp_));
+	assert_ok(shade_object_add_method(calc, "add", tp_add, NULL, false,
+					  errp_));
+	assert_ok(shade_object_add_method(calc, "call", call_back, NULL,
+					  false, errp_));
+	assert_ok(shade_server_export(v->s, "calc", calc, errp_));
+	shade_ref_release(calc);
+	assert_ok(shade_server_listen(v->s, address, errp_));
+	if (thread)
+		assert_int_equal(tu_thread_start(&v->th, loop_main, v), 0);
+}
+
+/* Stop the loop thread and free the server. */
+static void srv_stop(struct srv *v)
+{
+	if (v->th.started) {
+		shade_server_stop(v->s);
+		assert_true(tu_thread_join(&v->th, 30000, NULL));
+		assert_int_equal(v->ran, SHADE_OK);
+	}
+	talloc_free(v->ctx);
+}
+
+/* add(a, b) through a fresh lookup on c. */
+static int64_t add_on(shade_conn *c, int64_t a, int64_t b)
+{
+	TALLOC_CTX *tmp = talloc_new(NULL);
+	shade_value *t = shade_tuple_new(tmp, 2), *r = NULL;
+	shade_value va = shade_value_int(a), vb = shade_value_int(b);
+	shade_ref *calc;
+	int64_t out;
+
+	shade_seq_append(t, &va, NULL);
+	shade_seq_append(t, &vb, NULL);
+	assert_ok(shade_lookup(c, "calc", &calc, errp_));
+	assert_ok(shade_invoke(tmp, calc, "add", t, NULL, &r, errp_));
+	out = shade_value_as_int(r);
+	shade_ref_release(calc);
+	talloc_free(tmp);
+	return out;
+}
+
+/* Several clients on one loop, over an address family. */
+static void many_clients(TALLOC_CTX *ctx, const char *address)
+{
+	struct srv v;
+	shade_conn *c[5];
+	int i;
+
+	memset(&v, 0, sizeof(v));
+	srv_start(&v, ctx, address, NULL, true);
+	for (i = 0; i < 5; i++)
+		assert_ok(shade_connect(ctx, shade_server_address(v.s, 0), NULL,
+					&c[i], errp_));
+	for (i = 0; i < 5; i++)
+		assert_int_equal(add_on(c[i], i, 100), 100 + i);
+	for (i = 4; i >= 0; i--)
+		assert_int_equal(add_on(c[i], i, 1), 1 + i);
+	for (i = 0; i < 5; i++)
+		talloc_free(c[i]);
+	srv_stop(&v);
+}
+
+static void test_server_unix_clients(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	char *dir = tu_mkdtemp(ctx);
+	char *addr = talloc_asprintf(ctx, "unix:%s/s.sock", dir);
+
+	many_clients(ctx, addr);
+	talloc_free(ctx);
+}
+
+static void test_server_tcp_clients(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+
+	many_clients(ctx, "tcp:127.0.0.1:0");
+	talloc_free(ctx);
+}
+
+/* A client function that blocks for a long time. */
+static shade_status slow_fn(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
+			    const shade_value *args, const shade_value *kwargs,
+			    shade_value **result, shade_error **err)
+{
+	(void)udata;
+	(void)self;
+	(void)args;
+	(void)kwargs;
+	(void)err;
+	sleep(30);
+	*result = shade_int(mem_ctx, 0);
+	return SHADE_OK;
+}
+
+/* Child: connect, call calc.call(slow_fn) and never answer in time. */
+static int killed_client(void *arg)
+{
+	const char *address = arg;
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	shade_conn *c;
+	shade_ref *calc, *fn;
+	shade_value *t, *r = NULL;
+
+	if (shade_connect(ctx, address, NULL, &c, NULL) != SHADE_OK ||
+	    shade_lookup(c, "calc", &calc, NULL) != SHADE_OK ||
+	    shade_function_new("slow", slow_fn, NULL, &fn, NULL) != SHADE_OK)
+		return 1;
+	t = shade_tuple_new(ctx, 1);
+	shade_seq_append_take(t, shade_ref_value(ctx, fn), NULL);
+	shade_invoke(ctx, calc, "call", t, NULL, &r, NULL);
+	return 3;
+}
+
+static void test_server_client_killed_mid_call(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	char *dir = tu_mkdtemp(ctx);
+	char *addr = talloc_asprintf(ctx, "unix:%s/k.sock", dir);
+	struct srv v;
+	shade_conn *good;
+	pid_t pid;
+	int64_t t0;
+	int status;
+
+	memset(&v, 0, sizeof(v));
+	srv_start(&v, ctx, addr, NULL, true);
+	assert_ok(shade_connect(ctx, addr, NULL, &good, errp_));
+	assert_int_equal(add_on(good, 1, 2), 3);
+	pid = tu_fork(killed_client, addr);
+	assert_true(pid > 0);
+	/* Let the child get into its call, then kill it. */
+	usleep(300 * 1000);
+	tu_kill_child(pid);
+	/* The good client is still served, promptly. */
+	t0 = tu_now_ms();
+	assert_int_equal(add_on(good, 20, 22), 42);
+	assert_true(tu_now_ms() - t0 < 5000);
+	assert_int_equal(add_on(good, 1, 1), 2);
+	talloc_free(good);
+	srv_stop(&v);
+	(void)status;
+	talloc_free(ctx);
+}
+
+/* Turn the loop (this thread) until `done` or ms pass. */
+static void turn_until(shade_server *s, int ms, const volatile int *done)
+{
+	int64_t end = tu_now_ms() + ms;
+
+	while (tu_now_ms() < end && !(done && *done))
+		assert_ok(shade_server_run_once(s, 10, errp_));
+}
+
+/* A well-behaved client thread: `n` adds, each checked. */
+struct good {
+	const char *address; /* where to connect */
+	int n;               /* calls to make */
+	int ok;              /* correct answers */
+	int64_t worst_ms;    /* slowest call */
+	volatile int done;   /* finished */
+};
+
+/* Body of the well-behaved client. */
+static void *good_main(void *arg)
+{
+	struct good *g = arg;
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	shade_conn *c;
+	int i;
+
+	if (shade_connect(ctx, g->address, NULL, &c, NULL) == SHADE_OK)
+		for (i = 0; i < g->n; i++) {
+			int64_t t0 = tu_now_ms();
+
+			if (add_on(c, i, 1) == i + 1)
+				g->ok++;
+			if (tu_now_ms() - t0 > g->worst_ms)
+				g->worst_ms = tu_now_ms() - t0;
+		}
+	talloc_free(ctx);
+	g->done = 1;
+	return NULL;
+}
+
+static void test_server_half_frame_and_flood(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	char *dir = tu_mkdtemp(ctx);
+	char *addr = talloc_asprintf(ctx, "unix:%s/f.sock", dir);
+	shade_server_opts so = { NULL, 0, 4, 64 * 1024, 0, NULL };
+	static const uint8_t half[] = { 0x18, 0x64, 0x85, 0x03 };
+	/* HELLO, then INVOKE calc(eid 1) member 0 [1, 2] with id 1.. */
+	static const uint8_t hello[] = { 0x05, 0x84, 0x00, 0x00, 0x01, 0x00 };
+	static const uint8_t lookup[] = { 0x08, 0x83, 0x07, 0x01, 0x64,
+					  'c', 'a', 'l', 'c' };
+	uint8_t call[16];
+	struct srv v;
+	struct good g = { NULL, 50, 0, 0, 0 };
+	shade_transport *stall, *flood;
+	tu_thread th;
+	int i, fd;
+	size_t max_pending = 0, k;
+
+	memset(&v, 0, sizeof(v));
+	srv_start(&v, ctx, addr, &so, false);
+	/* A client that sends half a frame and stops. */
+	assert_ok(shade_transport_connect(ctx, addr, NULL, &stall, errp_));
+	fd = shade_transport_fd(stall);
+	assert_int_equal(tu_write_all(fd, hello, sizeof(hello)), 0);
+	assert_int_equal(tu_write_all(fd, half, sizeof(half)), 0);
+	/* A client that floods requests and never reads a reply. */
+	assert_ok(shade_transport_connect(ctx, addr, NULL, &flood, errp_));
+	assert_ok(shade_transport_set_nonblocking(flood, true, errp_));
+	fd = shade_transport_fd(flood);
+	assert_int_equal(tu_write_all(fd, hello, sizeof(hello)), 0);
+	assert_int_equal(tu_write_all(fd, lookup, sizeof(lookup)), 0);
+	/* [3, id, 1, 0, [1, 2]] with a 2-byte id: 11 bytes. */
+	call[0] = 0x0a;
+	call[1] = 0x85;
+	call[2] = 0x03;
+	call[3] = 0x19;
+	call[6] = 0x01;
+	call[7] = 0x00;
+	call[8] = 0x82;
+	call[9] = 0x01;
+	call[10] = 0x02;
+	for (i = 0; i < 20000; i++) {
+		call[4] = (uint8_t)((i + 2) >> 8);
+		call[5] = (uint8_t)(i + 2);
+		if (write(fd, call, 11) != 11)
+			break;
+		if (i % 256 == 0)
+			assert_ok(shade_server_run_once(v.s, 0, errp_));
+	}
+	/* A well-behaved client meanwhile. */
+	g.address = addr;
+	assert_int_equal(tu_thread_start(&th, good_main, &g), 0);
+	turn_until(v.s, 20000, &g.done);
+	assert_true(tu_thread_join(&th, 10000, NULL));
+	assert_int_equal(g.ok, g.n);
+	assert_true(g.worst_ms < 2000);
+	/* The flooder's unsent replies stayed bounded by the limit (plus
+	 * one turn's worth of replies). */
+	for (k = 0; k < 50; k++) {
+		size_t j;
+
+		assert_ok(shade_server_run_once(v.s, 0, errp_));
+		for (j = 0; j < shade_server_conn_count(v.s); j++) {
+			shade_transport *t = shade_conn_transport(
+				shade_server_conn(v.s, j));
+
+			if (shade_transport_out_pending(t) > max_pending)
+				max_pending = shade_transport_out_pending(t);
+		}
+	}
+	assert_true(max_pending > 0);
+	assert_true(max_pending <= so.max_output + 4 * 64);
+	assert_int_equal(shade_server_conn_count(v.s), 2);
+	talloc_free(stall);
+	talloc_free(flood);
+	turn_until(v.s, 200, NULL);
+	assert_int_equal(shade_server_conn_count(v.s), 0);
+	srv_stop(&v);
+	talloc_free(ctx);
+}
+
+/* Client thread for the embedding test: one add on a pair end. */
+struct embed {
+	shade_conn *client; /* the client connection */
+	int64_t sum;        /* the answer */
+	volatile int done;  /* finished */
+};
+
+/* Body of the embedding client. */
+static void *embed_main(void *arg)
+{
+	struct embed *e = arg;
+
+	e->sum = add_on(e->client, 40, 2);
+	e->done = 1;
+	return NULL;
+}
+
+static void test_server_embedded_conn(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_registry *reg = shade_registry_new(ctx);
+	shade_conn_opts so = { NULL, 0, reg, 0, 0, NULL, NULL };
+	shade_transport *a, *b;
+	shade_conn *server;
+	struct embed e = { NULL, 0, 0 };
+	shade_ref *calc;
+	tu_thread th;
+	int64_t end;
+
+	assert_ok(shade_object_new("demo.Calc", NULL, &calc, errp_));
+	assert_ok(shade_object_add_method(calc, "add", tp_add, NULL, false,
+					  errp_));
+	assert_ok(shade_registry_add(reg, "calc", calc, errp_));
+	shade_ref_release(calc);
+	assert_ok(shade_transport_pair(ctx, NULL, &a, &b, errp_));
+	assert_ok(shade_transport_set_nonblocking(b, true, errp_));
+	assert_ok(shade_conn_new(ctx, b, true, &so, &server, errp_));
+	assert_ok(shade_conn_new(ctx, a, false, NULL, &e.client, errp_));
+	assert_int_equal(tu_thread_start(&th, embed_main, &e), 0);
+	/* The caller's own loop: poll the fd, process what is readable. */
+	end = tu_now_ms() + 10000;
+	while (!e.done && tu_now_ms() < end) {
+		struct pollfd p = { shade_conn_fd(server), POLLIN, 0 };
+
+		if (poll(&p, 1, 10) > 0) {
+			shade_status st = shade_conn_process(server, 0, NULL);
+
+			assert_true(st == SHADE_OK || st == SHADE_AGAIN);
+		}
+	}
+	assert_true(tu_thread_join(&th, 10000, NULL));
+	assert_int_equal(e.sum, 42);
+	talloc_free(e.client);
+	assert_int_equal(shade_conn_process(server, 0, NULL),
+			 SHADE_ERR_CONNECTION_LOST);
+	talloc_free(ctx);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, test_setup, test_teardown)
+		T(test_server_unix_clients),
+		T(test_server_tcp_clients),
+		T(test_server_client_killed_mid_call),
+		T(test_server_half_frame_and_flood),
+		T(test_server_embedded_conn),
+#undef T
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
+	return cmocka_run_group_tests_name("server", tests, group_setup,
+					   group_teardown);
+}
