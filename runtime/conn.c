@@ -1400,6 +1400,7 @@ shade_status shade_conn_new(TALLOC_CTX *mem_ctx, shade_transport *t,
 	shade_conn_opts none;
 	shade_conn *c;
 	pthread_condattr_t ca;
+	size_t i;
 
 	if (opts == NULL) {
 		memset(&none, 0, sizeof(none));
@@ -1440,6 +1441,13 @@ shade_status shade_conn_new(TALLOC_CTX *mem_ctx, shade_transport *t,
 					   : DEFAULT_MAX_PENDING;
 	c->names = opts->names;
 	c->known = opts->known;
+	/* Shapes compiled in are known without a description. */
+	for (i = 0; c->known != NULL && c->known[i] != NULL; i++) {
+		uint64_t fp = shade_shape_fp(c->known[i]);
+
+		if (fp != 0 && hmap_get(&c->shapes, fp) == NULL)
+			hmap_put(&c->shapes, fp, (void *)c->known[i]);
+	}
 	c->hooks.encode_ref = hook_encode;
 	c->hooks.decode_ref = hook_decode;
 	c->hooks.udata = c;

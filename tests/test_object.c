@@ -1,0 +1,470 @@
+/*
+ * test_object.c - local objects and the API generated code uses: dynamic
+ * objects used locally, hooks, the registry, a typed object (a `static
+ * const` shape descriptor and a dispatch function) called through the
+ * typed request API locally and over a connection, shapes announced in
+ * HELLO, and narrowing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <talloc.h>
+
+#include "shade/shade.h"
+#include "helpers/peer.h"
+#include "object_int.h"
+
+static TALLOC_CTX *group_ctx;
+static size_t blocks_before;
+static long refs_before;
+
+static int group_setup(void **state)
+{
+	group_ctx = talloc_new(NULL);
+	*state = group_ctx;
+	return group_ctx ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	talloc_free(group_ctx);
+	return 0;
+}
+
+static int test_setup(void **state)
+{
+	(void)state;
+	blocks_before = talloc_total_blocks(group_ctx);
+	refs_before = obj_live_refs();
+	return 0;
+}
+
+static int test_teardown(void **state)
+{
+	(void)state;
+	assert_int_equal(talloc_total_blocks(group_ctx), blocks_before);
+	assert_int_equal(obj_live_refs(), refs_before);
+	return 0;
+}
+
+/* Assert a status is SHADE_OK, printing the error otherwise. */
+#define assert_ok(call) do { \
+	shade_error *e_ = NULL; \
+	shade_error **errp_ = &e_; \
+	shade_status s_ = (call); \
+	if (s_ != SHADE_OK) \
+		fail_msg("%s: %s: %s", #call, shade_status_name(s_), \
+			 e_ ? e_->message : "(no error)"); \
+	shade_error_free(e_); \
+	(void)errp_; \
+} while (0)
+
+/* ------------------------------------------------------------ typed */
+
+/* What shade-idlc emits for:
+ *   module calc { interface Adder : Base {
+ *     long long add(in long long a, in long long b);
+ *     readonly attribute long long total;
+ *     oneway void reset(); }; };                                     */
+static const char *const adder_bases[] = { "calc.Base" };
+static const shade_member_desc adder_members[] = {
+	{ "add", SHADE_MEMBER_METHOD,
+	  "long long add(in long long a, in long long b)" },
+	{ "total", SHADE_MEMBER_READONLY, "long long" },
+	{ "reset", SHADE_MEMBER_ONEWAY, NULL },
+};
+static const shade_shape_desc calc_Adder_shape = {
+	SHADE_SHAPE_OBJECT, "calc.Adder", adder_bases, 1, adder_members, 3,
+	UINT64_C(0x2ebc73574fe46563)
+};
+
+/* The skeleton's object. */
+struct adder {
+	int64_t total; /* sum of everything added */
+};
+
+/* The skeleton's dispatch: reads arguments from the request, writes the
+ * result into the reply. */
+static shade_status adder_dispatch(void *self, shade_dispatch_ctx *cx,
+				   uint32_t member, shade_dispatch_op op,
+				   shade_cbor_dec *in, shade_buf *out,
+				   shade_error **err)
+{
+	struct adder *a = self;
+	uint64_t n;
+	int64_t x, y;
+
+	(void)cx;
+	switch (member) {
+	case 0: /* add */
+		SHADE_CHECK(shade_cbor_read_array(in, &n, err));
+		if (n != 2)
+			return shade_error_set(err, SHADE_ERR_TYPE,
+					       "add() takes 2 arguments");
+		SHADE_CHECK(shade_cbor_read_int(in, &x, err));
+		SHADE_CHECK(shade_cbor_read_int(in, &y, err));
+		a->total += x + y;
+		return shade_cbor_put_int(out, x + y);
+	case 1: /* total */
+		if (op != SHADE_DISPATCH_GET)
+			return shade_error_set(err, SHADE_ERR_ATTRIBUTE,
+					       "total is readonly");
+		return shade_cbor_put_int(out, a->total);
+	case 2: /* reset */
+		SHADE_CHECK(shade_cbor_skip(in, 0, err));
+		a->total = 0;
+		return SHADE_OK;
+	}
+	return shade_error_set(err, SHADE_ERR_ATTRIBUTE, "no member %u",
+			       member);
+}
+
+/* Typed add(a, b) through the request API. */
+static int64_t typed_add(shade_ref *r, uint32_t member, int64_t a, int64_t b)
+{
+	shade_request *q;
+	shade_buf *args;
+	shade_cbor_dec *res;
+	int64_t sum = 0;
+
+	assert_ok(shade_request_begin(r, member, SHADE_DISPATCH_INVOKE, NULL,
+				      &q, &args, errp_));
+	shade_cbor_put_array(args, 2);
+	shade_cbor_put_int(args, a);
+	shade_cbor_put_int(args, b);
+	assert_ok(shade_request_finish(q, &res, errp_));
+	assert_ok(shade_cbor_read_int(res, &sum, errp_));
+	talloc_free(q);
+	return sum;
+}
+
+/* Typed read of attribute `member`. */
+static int64_t typed_get(shade_ref *r, uint32_t member)
+{
+	shade_request *q;
+	shade_buf *args;
+	shade_cbor_dec *res;
+	int64_t v = 0;
+
+	assert_ok(shade_request_begin(r, member, SHADE_DISPATCH_GET, NULL, &q,
+				      &args, errp_));
+	assert_ok(shade_request_finish(q, &res, errp_));
+	assert_ok(shade_cbor_read_int(res, &v, errp_));
+	talloc_free(q);
+	return v;
+}
+
+static void test_object_fingerprint_agrees(void **state)
+{
+	uint64_t fp;
+
+	(void)state;
+	assert_ok(shade_shape_fingerprint(&calc_Adder_shape, &fp, errp_));
+	assert_true(fp == calc_Adder_shape.fingerprint);
+	assert_true(shade_shape_fp(&calc_Adder_shape) == fp);
+	assert_int_equal(shade_shape_find(&calc_Adder_shape, "total"), 1);
+	assert_int_equal(shade_shape_find(&calc_Adder_shape, "nope"), -1);
+	assert_true(shade_shape_is_a(&calc_Adder_shape, "calc.Base"));
+	assert_false(shade_shape_is_a(&calc_Adder_shape, "calc.Other"));
+}
+
+static void test_object_typed_local(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	struct adder a = { 0 };
+	shade_ref *r;
+	shade_value *args = shade_tuple_new(ctx, 2), *v;
+	shade_value one = shade_value_int(1), two = shade_value_int(2);
+
+	shade_seq_append(args, &one, NULL);
+	shade_seq_append(args, &two, NULL);
+	assert_ok(shade_object_new_typed(&calc_Adder_shape, adder_dispatch,
+					 &a, &r, errp_));
+	assert_ptr_equal(shade_object_typed_self(r), &a);
+	assert_ptr_equal(shade_ref_shape(r), &calc_Adder_shape);
+	assert_int_equal(typed_add(r, 0, 20, 22), 42);
+	assert_int_equal(typed_get(r, 1), 42);
+	/* The dynamic API reaches it too. */
+	assert_ok(shade_invoke(ctx, r, "add", args, NULL, &v, errp_));
+	assert_int_equal(shade_value_as_int(v), 3);
+	talloc_free(v);
+	assert_ok(shade_getattr(ctx, r, "total", &v, errp_));
+	assert_int_equal(shade_value_as_int(v), 45);
+	talloc_free(v);
+	talloc_free(args);
+	shade_ref_release(r);
+	talloc_free(ctx);
+}
+
+static void test_object_typed_remote(void **state)
+{
+	static const shade_shape_desc *const known[] = { &calc_Adder_shape,
+							 NULL };
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_registry *reg = shade_registry_new(ctx);
+	shade_conn_opts copts = { NULL, 0, NULL, 0, 0, known, NULL };
+	struct adder a = { 0 };
+	shade_conn_stats s0, s1, s2;
+	uint32_t map[3];
+	shade_ref *r, *proxy;
+	shade_value *v;
+	tp_peer pp;
+
+	assert_ok(shade_object_new_typed(&calc_Adder_shape, adder_dispatch,
+					 &a, &r, errp_));
+	assert_ok(shade_registry_add(reg, "adder", r, errp_));
+	shade_ref_release(r);
+	assert_int_equal(tp_start(&pp, ctx, reg, NULL, &copts), 0);
+	assert_ok(shade_lookup(pp.client, "adder", &proxy, errp_));
+	s0 = tp_stats(pp.client);
+	/* Announced in HELLO: the description did not travel. */
+	assert_int_equal(s0.shapes_cached, 0);
+	assert_ptr_equal(shade_ref_shape(proxy), &calc_Adder_shape);
+	/* Narrowing: fast path, no round trip. */
+	assert_ok(shade_narrow(proxy, &calc_Adder_shape, map, errp_));
+	assert_int_equal(map[2], 2);
+	s1 = tp_stats(pp.client);
+	assert_int_equal(s1.frames_sent, s0.frames_sent);
+	/* add(1, 2) typed: 14 bytes on the wire in all. */
+	assert_int_equal(typed_add(proxy, map[0], 1, 2), 3);
+	s2 = tp_stats(pp.client);
+	assert_int_equal((s2.bytes_sent + s2.bytes_received) -
+				 (s1.bytes_sent + s1.bytes_received), 14);
+	assert_int_equal(typed_get(proxy, map[1]), 3);
+	/* Dynamic calls on a typed object. */
+	assert_ok(shade_invoke(ctx, proxy, "reset", NULL, NULL, &v, errp_));
+	talloc_free(v);
+	assert_ok(shade_getattr(ctx, proxy, "total", &v, errp_));
+	assert_int_equal(shade_value_as_int(v), 0);
+	talloc_free(v);
+	shade_ref_release(proxy);
+	tp_stop(&pp);
+	talloc_free(ctx);
+}
+
+static void test_object_narrow_structural(void **state)
+{
+	static const shade_member_desc want_m[] = {
+		{ "add", SHADE_MEMBER_METHOD, NULL },
+		{ "total", SHADE_MEMBER_READONLY, NULL },
+	};
+	static const shade_shape_desc want = {
+		SHADE_SHAPE_OBJECT, "calc.Small", NULL, 0, want_m, 2, 0
+	};
+	shade_ref *obj;
+	shade_error *err = NULL;
+	uint32_t map[2];
+
+	(void)state;
+	/* A dynamic object with more members, in another order. */
+	assert_ok(shade_object_new("other.Thing", NULL, &obj, errp_));
+	assert_ok(shade_object_add_attr(obj, "extra", NULL, false, errp_));
+	assert_ok(shade_object_add_attr(obj, "total", NULL, false, errp_));
+	assert_int_equal(shade_narrow(obj, &want, map, &err), SHADE_ERR_TYPE);
+	assert_non_null(strstr(err->message, "add"));
+	shade_error_clear(&err);
+	assert_ok(shade_object_add_method(obj, "add", tp_add, NULL, false,
+					  errp_));
+	assert_ok(shade_narrow(obj, &want, map, errp_));
+	assert_int_equal(map[0], 2);
+	assert_int_equal(map[1], 1);
+	/* The typed request API works on it through the map. */
+	assert_int_equal(typed_add(obj, map[0], 5, 6), 11);
+	/* A method where an attribute is wanted is refused. */
+	assert_int_equal(shade_shape_check(shade_ref_shape(obj),
+					   &calc_Adder_shape, NULL, &err),
+			 SHADE_ERR_TYPE);
+	shade_error_clear(&err);
+	shade_ref_release(obj);
+}
+
+/* ------------------------------------------------------------ dynamic */
+
+/* A getter/setter pair over an int64 in udata. */
+static shade_status get_v(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
+			  shade_value **out, shade_error **err)
+{
+	(void)self;
+	(void)err;
+	*out = shade_int(mem_ctx, *(int64_t *)udata);
+	return SHADE_OK;
+}
+
+/* Setter: ints only. */
+static shade_status set_v(void *udata, shade_ref *self, const shade_value *v,
+			  shade_error **err)
+{
+	(void)self;
+	if (shade_value_kind(v) != SHADE_INT)
+		return shade_error_set(err, SHADE_ERR_TYPE, "want an int");
+	*(int64_t *)udata = shade_value_as_int(v);
+	return SHADE_OK;
+}
+
+/* Free hook: counts. */
+static void on_free(void *udata)
+{
+	(*(int *)udata)++;
+}
+
+static void test_object_dynamic_local(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	static const char *const bases[] = { "demo.A", "demo.Root", NULL };
+	int64_t backing = 5;
+	int freed = 0;
+	shade_ref *obj;
+	shade_value *v, *args;
+	shade_value ten = shade_value_int(10);
+	shade_error *err = NULL;
+	const shade_shape_desc *d;
+
+	assert_ok(shade_object_new("demo.B", bases, &obj, errp_));
+	shade_object_on_free(obj, on_free, &freed);
+	assert_ok(shade_object_add_attr(obj, "a", &ten, false, errp_));
+	assert_ok(shade_object_add_attr(obj, "ro", &ten, true, errp_));
+	assert_ok(shade_object_add_property(obj, "p", get_v, set_v, &backing,
+					    errp_));
+	assert_ok(shade_object_add_method(obj, "add", tp_add, NULL, false,
+					  errp_));
+	assert_int_equal(shade_object_add_attr(obj, "a", NULL, false, &err),
+			 SHADE_ERR_INVALID);
+	shade_error_clear(&err);
+	d = shade_ref_shape(obj);
+	assert_string_equal(d->name, "demo.B");
+	assert_int_equal(d->n_bases, 2);
+	assert_int_equal(d->n_members, 4);
+	assert_int_equal(d->members[1].kind, SHADE_MEMBER_READONLY);
+	assert_true(d->fingerprint != 0);
+	/* Local access through the same calls as for proxies. */
+	assert_ok(shade_getattr(ctx, obj, "p", &v, errp_));
+	assert_int_equal(shade_value_as_int(v), 5);
+	talloc_free(v);
+	assert_ok(shade_setattr(obj, "p", &ten, errp_));
+	assert_int_equal(backing, 10);
+	assert_int_equal(shade_setattr(obj, "ro", &ten, &err),
+			 SHADE_ERR_ATTRIBUTE);
+	shade_error_clear(&err);
+	assert_ok(shade_setattr(obj, "a", &ten, errp_));
+	assert_int_equal(shade_value_as_int(shade_object_attr(obj, "a")), 10);
+	args = shade_tuple_new(ctx, 2);
+	shade_seq_append(args, &ten, NULL);
+	shade_seq_append(args, &ten, NULL);
+	assert_ok(shade_invoke(ctx, obj, "add", args, NULL, &v, errp_));
+	assert_int_equal(shade_value_as_int(v), 20);
+	talloc_free(v);
+	talloc_free(args);
+	assert_int_equal(shade_getattr(ctx, obj, "missing", &v, &err),
+			 SHADE_ERR_ATTRIBUTE);
+	shade_error_clear(&err);
+	assert_int_equal(shade_call(ctx, obj, NULL, NULL, &v, &err),
+			 SHADE_ERR_TYPE);
+	shade_error_clear(&err);
+	assert_int_equal(freed, 0);
+	shade_ref_release(obj);
+	assert_int_equal(freed, 1);
+	talloc_free(ctx);
+}
+
+static void test_object_container_and_registry(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_registry *reg = shade_registry_new(ctx);
+	shade_value *list = shade_list_new(NULL, 4), *v;
+	shade_value one = shade_value_int(1), idx = shade_value_int(0);
+	shade_ref *c;
+	shade_error *err = NULL;
+	size_t n;
+	bool has;
+
+	assert_ok(shade_container_new(list, &c, errp_));
+	assert_ok(shade_append(c, &one, errp_));
+	assert_ok(shade_len(c, &n, errp_));
+	assert_int_equal(n, 1);
+	assert_ok(shade_contains(c, &one, &has, errp_));
+	assert_true(has);
+	assert_ok(shade_getitem(ctx, c, &idx, &v, errp_));
+	assert_int_equal(shade_value_as_int(v), 1);
+	talloc_free(v);
+	assert_int_equal(shade_seq_len(shade_container_value(c)), 1);
+	assert_ptr_equal(shade_ref_shape(c), &shade_shape_list);
+	assert_int_equal(shade_container_new(shade_int(NULL, 1), &c, &err),
+			 SHADE_ERR_TYPE);
+	shade_error_clear(&err);
+	/* Registry: add, replace, list, remove. */
+	assert_ok(shade_registry_add(reg, "a", c, errp_));
+	assert_ok(shade_registry_add(reg, "b", c, errp_));
+	assert_ok(shade_registry_add(reg, "a", c, errp_));
+	assert_int_equal(shade_registry_count(reg), 2);
+	assert_string_equal(shade_registry_name(reg, 1), "b");
+	assert_ptr_equal(shade_registry_get(reg, "b"), c);
+	assert_ok(shade_registry_remove(reg, "a", errp_));
+	assert_int_equal(shade_registry_remove(reg, "a", &err),
+			 SHADE_ERR_NOT_FOUND);
+	shade_error_clear(&err);
+	assert_null(shade_registry_get(reg, "a"));
+	talloc_free(reg);
+	shade_ref_release(c);
+	talloc_free(ctx);
+}
+
+/* Unexport hook: counts. */
+static void on_unexport(void *udata, shade_ref *obj, shade_conn *conn)
+{
+	(void)obj;
+	(void)conn;
+	(*(int *)udata)++;
+}
+
+static void test_object_unexport_hook(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_registry *reg = shade_registry_new(ctx);
+	shade_ref *obj, *proxy;
+	char **names;
+	size_t n;
+	int dropped = 0;
+	tp_peer pp;
+
+	assert_ok(shade_object_new("demo.Watched", NULL, &obj, errp_));
+	shade_object_on_unexport(obj, on_unexport, &dropped);
+	assert_ok(shade_registry_add(reg, "w", obj, errp_));
+	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
+	assert_ok(shade_lookup(pp.client, "w", &proxy, errp_));
+	assert_ok(shade_lookup(pp.client, "w", &proxy, errp_));
+	shade_ref_release(proxy);
+	shade_ref_release(proxy);
+	/* The RELEASE rides before the next request. */
+	assert_ok(shade_names(ctx, pp.client, &names, &n, errp_));
+	talloc_free(names);
+	assert_int_equal(dropped, 1);
+	assert_int_equal(tp_stats(pp.server).exports, 0);
+	tp_stop(&pp);
+	shade_ref_release(obj);
+	talloc_free(ctx);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, test_setup, test_teardown)
+		T(test_object_fingerprint_agrees),
+		T(test_object_typed_local),
+		T(test_object_typed_remote),
+		T(test_object_narrow_structural),
+		T(test_object_dynamic_local),
+		T(test_object_container_and_registry),
+		T(test_object_unexport_hook),
+#undef T
+	};
+
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
+	return cmocka_run_group_tests_name("object", tests, group_setup,
+					   group_teardown);
+}
