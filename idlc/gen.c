@@ -1,16 +1,824 @@
 /*
- * idlc/gen.c - code generation driver.
+ * idlc/gen.c - code generation: the checked tree becomes a tree of
+ * template values (the C mapping is decided here), which the templates
+ * lay out as FILE.h and FILE.c.  See doc/idl.md for the mapping.
+ *
+ * Only the declarations of the main file are generated; declarations of
+ * included files come from their own generated headers, which the output
+ * includes.
  */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "gen.h"
+#include "tmpl.h"
+
+/* Go to `fail` when a template value could not be built. */
+#define G(call) do { if ((call) < 0) goto fail; } while (0)
+
+/* Generation state. */
+typedef struct gen {
+	idlc_compilation *comp;  /* the compilation */
+	TALLOC_CTX *tmp;         /* scratch strings */
+	idlc_tv *forwards;       /* list: struct/interface forward typedefs */
+	idlc_tv *decls;          /* list: declarations in order */
+	idlc_tv *shapes;         /* list: interface shape descriptors */
+} gen;
+
+/* C keywords that IDL allows as identifiers: they get a '_' suffix. */
+static const char *const c_keywords[] = {
+	"auto", "break", "continue", "do", "else", "extern", "for", "goto",
+	"if", "inline", "int", "register", "restrict", "return", "signed",
+	"sizeof", "static", "volatile", "while", "bool", "true", "false",
+	"asm", "typeof", "errno", "NULL", NULL
+};
+
+/* A member/parameter name safe in C. */
+static const char *c_ident(gen *g, const char *name)
+{
+	size_t i;
+
+	for (i = 0; c_keywords[i]; i++)
+		if (strcmp(name, c_keywords[i]) == 0)
+			return talloc_asprintf(g->tmp, "%s_", name);
+	return name;
+}
+
+/* C name of a declaration: its qualified name joined with '_'. */
+static char *c_name(gen *g, const idlc_node *n)
+{
+	return idlc_qualified_name(g->tmp, n, "_");
+}
+
+/* Shape name of a declaration: its qualified name joined with '.'. */
+static char *dotted_name(gen *g, const idlc_node *n)
+{
+	return idlc_qualified_name(g->tmp, n, ".");
+}
+
+/* The definition behind forward declarations. */
+static const idlc_node *defn(const idlc_node *n)
+{
+	while (n && n->definition)
+		n = n->definition;
+	return n;
+}
+
+/* C spelling of the basic types. */
+static const char *c_base(idlc_tkind k)
+{
+	switch (k) {
+	case IDLC_T_VOID: return "void";
+	case IDLC_T_BOOLEAN: return "bool";
+	case IDLC_T_CHAR: return "char";
+	case IDLC_T_OCTET: return "uint8_t";
+	case IDLC_T_INT8: return "int8_t";
+	case IDLC_T_UINT8: return "uint8_t";
+	case IDLC_T_SHORT: return "int16_t";
+	case IDLC_T_USHORT: return "uint16_t";
+	case IDLC_T_LONG: return "int32_t";
+	case IDLC_T_ULONG: return "uint32_t";
+	case IDLC_T_LLONG: return "int64_t";
+	case IDLC_T_ULLONG: return "uint64_t";
+	case IDLC_T_FLOAT: return "float";
+	case IDLC_T_DOUBLE: return "double";
+	case IDLC_T_STRING: return "char *";
+	case IDLC_T_ANY: return "shade_value *";
+	case IDLC_T_OBJECT: return "shade_ref *";
+	default: return NULL;
+	}
+}
+
+static int emit_sequence(gen *g, const char *name, const idlc_type *t,
+			 const char *doc);
+static int gen_decl(gen *g, const idlc_node *n);
+
+/* C declaration of `name` with type t ("int32_t x[3]", "char *s").
+ * Anonymous sequences become helper types named `anon`, emitted first. */
+static char *c_decl(gen *g, const idlc_type *t, const char *name,
+		    const char *anon)
+{
+	char *suffix = talloc_strdup(g->tmp, ""), *base;
+	const char *sp;
+
+	while (t->kind == IDLC_T_ARRAY) {
+		suffix = talloc_asprintf_append(suffix, "[%llu]",
+						(unsigned long long)t->bound);
+		t = t->elem;
+	}
+	if (t->kind == IDLC_T_SEQUENCE) {
+		if (emit_sequence(g, anon, t, "") < 0)
+			return NULL;
+		base = talloc_strdup(g->tmp, anon);
+	} else if (t->kind == IDLC_T_NAMED) {
+		const idlc_node *r = defn(t->ref);
+		base = c_name(g, r);
+		if (r->kind == IDLC_INTERFACE || r->kind == IDLC_INTERFACE_FWD)
+			base = talloc_asprintf(g->tmp, "%s *", base);
+	} else {
+		base = talloc_strdup(g->tmp, c_base(t->kind));
+	}
+	if (base == NULL || suffix == NULL)
+		return NULL;
+	sp = base[strlen(base) - 1] == '*' ? "" : " ";
+	return talloc_asprintf(g->tmp, "%s%s%s%s", base, sp, name, suffix);
+}
+
+/* A doc comment as a C comment indented by `indent`, or "". */
+static char *c_doc(gen *g, const char *doc, const char *indent)
+{
+	char *out;
+	const char *s, *e;
+
+	if (doc == NULL || *doc == '\0')
+		return talloc_strdup(g->tmp, "");
+	out = talloc_asprintf(g->tmp, "%s/**\n", indent);
+	for (s = doc; out && *s; s = *e ? e + 1 : e) {
+		e = strchr(s, '\n');
+		if (e == NULL)
+			e = s + strlen(s);
+		const char *close = memmem(s, (size_t)(e - s), "*/", 2);
+		size_t len = close ? (size_t)(close - s) : (size_t)(e - s);
+		/* a comment end inside the doc is cut there */
+		out = talloc_asprintf_append(out, "%s *%s%.*s\n", indent,
+					     len ? " " : "", (int)len, s);
+	}
+	return out ? talloc_asprintf_append(out, "%s */\n", indent) : NULL;
+}
+
+/* A new declaration object of `kind` with its doc comment. */
+static idlc_tv *decl_obj(gen *g, const char *kind, const char *name,
+			 const char *doc)
+{
+	static const char *const kinds[] = {
+		"is_const", "is_enum", "is_typedef", "is_sequence",
+		"is_struct", "is_exception", "is_interface", NULL };
+	idlc_tv *o = idlc_tv_obj(g->tmp);
+	size_t i;
+
+	for (i = 0; o && kinds[i]; i++)
+		if (idlc_tv_set_bool(o, kinds[i], false) < 0)
+			return NULL;
+	if (o == NULL || idlc_tv_set_bool(o, kind, true) < 0 ||
+	    idlc_tv_set_str(o, "c_name", "%s", name) < 0 ||
+	    idlc_tv_set_str(o, "doc", "%s", c_doc(g, doc, "")) < 0)
+		return NULL;
+	return o;
+}
+
+/* typedef struct { uint32_t len; T *items; } name; */
+static int emit_sequence(gen *g, const char *name, const idlc_type *t,
+			 const char *doc)
+{
+	idlc_tv *o = decl_obj(g, "is_sequence", name, doc);
+	char *anon = talloc_asprintf(g->tmp, "%s_elem", name);
+	char *items;
+
+	if (o == NULL || anon == NULL)
+		return -1;
+	items = c_decl(g, t->elem, "*items", anon);
+	if (items == NULL)
+		return -1;
+	if (idlc_tv_set_str(o, "items", "%s", items) < 0)
+		return -1;
+	if (t->bound)
+		G(idlc_tv_set_str(o, "bound", "%llu",
+				  (unsigned long long)t->bound));
+	else
+		G(idlc_tv_set_str(o, "bound", "%s", ""));
+	return idlc_tv_push(g->decls, o);
+fail:
+	return -1;
+}
+
+/* Add `typedef struct name name;` to the forward declarations. */
+static int forward(gen *g, const char *name)
+{
+	idlc_tv *o = idlc_tv_obj(g->tmp);
+
+	if (o == NULL || idlc_tv_set_str(o, "c_name", "%s", name) < 0)
+		return -1;
+	return idlc_tv_push(g->forwards, o);
+}
+
+/* Struct or exception with its members. */
+static int gen_struct(gen *g, const idlc_node *n)
+{
+	char *name = c_name(g, n);
+	idlc_tv *o, *members = idlc_tv_list(g->tmp);
+	const idlc_node *m;
+
+	if (name == NULL || members == NULL || forward(g, name) < 0)
+		return -1;
+	/* inline declarations and anonymous sequences come first */
+	for (m = n->children; m; m = m->next) {
+		idlc_tv *mo = idlc_tv_obj(g->tmp);
+		char *anon = talloc_asprintf(g->tmp, "%s_%s_seq", name,
+					     m->name);
+		char *d;
+		if (mo == NULL || anon == NULL)
+			return -1;
+		if (m->type && m->type->kind == IDLC_T_NAMED && m->type->decl &&
+		    gen_decl(g, m->type->decl) < 0)
+			return -1;
+		d = c_decl(g, m->type, c_ident(g, m->name), anon);
+		if (d == NULL)
+			return -1;
+		G(idlc_tv_set_str(mo, "decl", "%s", d));
+		G(idlc_tv_set_str(mo, "doc", "%s", c_doc(g, m->doc, "\t")));
+		G(idlc_tv_push(members, mo));
+	}
+	o = decl_obj(g, "is_struct", name, n->doc);
+	if (o == NULL)
+		return -1;
+	G(idlc_tv_set(o, "members", members));
+	G(idlc_tv_set_bool(o, "is_exception", n->kind == IDLC_EXCEPTION));
+	G(idlc_tv_set_str(o, "qname", "%s", dotted_name(g, n)));
+	return idlc_tv_push(g->decls, o);
+fail:
+	return -1;
+}
+
+/* enum */
+static int gen_enum(gen *g, const idlc_node *n)
+{
+	idlc_tv *o = decl_obj(g, "is_enum", c_name(g, n), n->doc);
+	idlc_tv *list = idlc_tv_list(g->tmp);
+	const idlc_node *m;
+	char buf[48];
+
+	if (o == NULL || list == NULL)
+		return -1;
+	for (m = n->children; m; m = m->next) {
+		idlc_tv *e = idlc_tv_obj(g->tmp);
+		if (e == NULL)
+			return -1;
+		G(idlc_tv_set_str(e, "c_name", "%s", c_name(g, m)));
+		G(idlc_tv_set_str(e, "value", "%s",
+				  idlc_int_str(buf, m->value.i)));
+		G(idlc_tv_set_str(e, "doc", "%s", c_doc(g, m->doc, "\t")));
+		G(idlc_tv_push(list, e));
+	}
+	G(idlc_tv_set(o, "enumerators", list));
+	return idlc_tv_push(g->decls, o);
+fail:
+	return -1;
+}
+
+/* typedef */
+static int gen_typedef(gen *g, const idlc_node *n)
+{
+	char *name = c_name(g, n);
+	const idlc_type *t = n->type;
+	idlc_tv *o;
+	char *d;
+
+	if (t->kind == IDLC_T_NAMED && t->decl &&
+	    gen_decl(g, t->decl) < 0)
+		return -1;
+	if (t->kind == IDLC_T_SEQUENCE)
+		return emit_sequence(g, name, t, n->doc);
+	d = c_decl(g, t, name, talloc_asprintf(g->tmp, "%s_seq", name));
+	o = decl_obj(g, "is_typedef", name, n->doc);
+	if (d == NULL || o == NULL)
+		return -1;
+	G(idlc_tv_set_str(o, "decl", "%s", d));
+	return idlc_tv_push(g->decls, o);
+fail:
+	return -1;
+}
+
+/* Append a C string literal for s (len bytes) to out. */
+static char *c_string(gen *g, const char *s, size_t len)
+{
+	char *out = talloc_strdup(g->tmp, "\"");
+	size_t i;
+
+	for (i = 0; out && i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\')
+			out = talloc_asprintf_append(out, "\\%c", c);
+		else if (c == '\n')
+			out = talloc_asprintf_append(out, "\\n");
+		else if (c == '\t')
+			out = talloc_asprintf_append(out, "\\t");
+		else if (c < 0x20 || c >= 0x7f || c == '?')
+			out = talloc_asprintf_append(out, "\\%03o", c);
+		else
+			out = talloc_asprintf_append(out, "%c", c);
+	}
+	return out ? talloc_asprintf_append(out, "\"") : NULL;
+}
+
+/* C expression for a constant of type t. */
+static char *c_value(gen *g, const idlc_type *t, const idlc_value *v)
+{
+	const idlc_type *u = idlc_type_unalias(t);
+	char buf[48], *s;
+
+	switch (v->kind) {
+	case IDLC_V_INT:
+		idlc_int_str(buf, v->i);
+		switch (u->kind) {
+		case IDLC_T_LLONG:
+			if (v->i == -((idlc_int)1 << 63))
+				return talloc_strdup(g->tmp, "(-INT64_C("
+						     "9223372036854775807) - 1)");
+			return talloc_asprintf(g->tmp, "INT64_C(%s)", buf);
+		case IDLC_T_ULLONG:
+			return talloc_asprintf(g->tmp, "UINT64_C(%s)", buf);
+		case IDLC_T_LONG:
+			if (v->i == -((idlc_int)1 << 31))
+				return talloc_strdup(g->tmp, "(-INT32_C("
+						     "2147483647) - 1)");
+			return talloc_asprintf(g->tmp, "INT32_C(%s)", buf);
+		case IDLC_T_ULONG:
+			return talloc_asprintf(g->tmp, "UINT32_C(%s)", buf);
+		default:
+			return talloc_asprintf(g->tmp, "((%s)%s)",
+					       c_base(u->kind), buf);
+		}
+	case IDLC_V_FLOAT:
+		s = talloc_asprintf(g->tmp, u->kind == IDLC_T_FLOAT ? "%.9Lg"
+				    : "%.17Lg", v->f);
+		if (s && !strpbrk(s, ".eEni"))
+			s = talloc_asprintf_append(s, ".0");
+		if (s && u->kind == IDLC_T_FLOAT)
+			s = talloc_asprintf_append(s, "f");
+		return s;
+	case IDLC_V_CHAR:
+		if (v->i >= 0x20 && v->i < 0x7f && v->i != '\'' &&
+		    v->i != '\\')
+			return talloc_asprintf(g->tmp, "'%c'", (char)v->i);
+		return talloc_asprintf(g->tmp, "'\\%03o'", (unsigned)v->i);
+	case IDLC_V_STRING:
+		return c_string(g, v->str, v->len);
+	case IDLC_V_BOOL:
+		return talloc_strdup(g->tmp, v->i ? "true" : "false");
+	case IDLC_V_ENUM:
+		return c_name(g, v->enumerator);
+	default:
+		return talloc_strdup(g->tmp, "0");
+	}
+}
+
+/* const */
+static int gen_const(gen *g, const idlc_node *n)
+{
+	idlc_tv *o = decl_obj(g, "is_const", c_name(g, n), n->doc);
+	char *v = c_value(g, n->type, &n->value);
+
+	if (o == NULL || v == NULL)
+		return -1;
+	G(idlc_tv_set_str(o, "value", "%s", v));
+	return idlc_tv_push(g->decls, o);
+fail:
+	return -1;
+}
+
+/* IDL spelling of a type for shape signatures: typedefs resolved,
+ * declared types by their dotted qualified name. */
+static char *sig_type(gen *g, const idlc_type *t)
+{
+	char *e;
+
+	t = idlc_type_unalias(t);
+	switch (t->kind) {
+	case IDLC_T_SEQUENCE:
+		e = sig_type(g, t->elem);
+		if (t->bound)
+			return talloc_asprintf(g->tmp, "sequence<%s,%llu>", e,
+					       (unsigned long long)t->bound);
+		return talloc_asprintf(g->tmp, "sequence<%s>", e);
+	case IDLC_T_ARRAY:
+		return talloc_asprintf(g->tmp, "%s[%llu]",
+				       sig_type(g, t->elem),
+				       (unsigned long long)t->bound);
+	case IDLC_T_NAMED:
+		return dotted_name(g, defn(t->ref));
+	default:
+		return idlc_type_name(g->tmp, t);
+	}
+}
+
+/* Signature of an operation: "(in T,out U)->R". */
+static char *sig_op(gen *g, const idlc_node *op)
+{
+	static const char *const dirs[] = { "", "in", "out", "inout" };
+	char *s = talloc_strdup(g->tmp, "(");
+	const idlc_node *q;
+
+	for (q = op->children; s && q; q = q->next)
+		s = talloc_asprintf_append(s, "%s%s %s", q == op->children ?
+					   "" : ",", dirs[q->dir],
+					   sig_type(g, q->type));
+	return s ? talloc_asprintf_append(s, ")->%s", sig_type(g, op->type))
+		 : NULL;
+}
+
+/* ---------------------------------------------------------------- shapes */
+
+/* Minimal deterministic CBOR, hashed on the fly with FNV-1a 64. */
+typedef struct fnv {
+	uint64_t h;  /* running hash */
+} fnv;
+
+static void fnv_bytes(fnv *f, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		f->h ^= b[i];
+		f->h *= UINT64_C(0x100000001b3);
+	}
+}
+
+/* CBOR head: major type and argument, shortest form. */
+static void cbor_head(fnv *f, unsigned major, uint64_t v)
+{
+	unsigned char b[9];
+	size_t n = 1, i;
+
+	if (v < 24) {
+		b[0] = (unsigned char)(major << 5 | v);
+	} else if (v <= 0xff) {
+		b[0] = (unsigned char)(major << 5 | 24);
+		n = 2;
+	} else if (v <= 0xffff) {
+		b[0] = (unsigned char)(major << 5 | 25);
+		n = 3;
+	} else if (v <= 0xffffffffu) {
+		b[0] = (unsigned char)(major << 5 | 26);
+		n = 5;
+	} else {
+		b[0] = (unsigned char)(major << 5 | 27);
+		n = 9;
+	}
+	for (i = 1; i < n; i++)
+		b[i] = (unsigned char)(v >> (8 * (n - 1 - i)));
+	fnv_bytes(f, b, n);
+}
+
+static void cbor_text(fnv *f, const char *s)
+{
+	cbor_head(f, 3, strlen(s));
+	fnv_bytes(f, s, strlen(s));
+}
+
+/* One member of a shape. */
+typedef struct smember {
+	const char *name;  /* member name */
+	int kind;          /* shade_member_kind value */
+	const char *sig;   /* signature */
+} smember;
+
+/* Collect ancestors nearest first (breadth first, no duplicates). */
+static size_t collect_bases(const idlc_node *n, const idlc_node **out,
+			    size_t max)
+{
+	size_t count = 0, head = 0, i, j;
+
+	for (i = 0; i < n->n_bases && count < max; i++)
+		out[count++] = n->base_nodes[i];
+	while (head < count) {
+		const idlc_node *b = out[head++];
+		for (i = 0; i < b->n_bases; i++) {
+			for (j = 0; j < count; j++)
+				if (out[j] == b->base_nodes[i])
+					break;
+			if (j == count && count < max)
+				out[count++] = b->base_nodes[i];
+		}
+	}
+	return count;
+}
+
+/* Add the members of n (own ones, after those of its bases, depth
+ * first) that are not there yet. */
+static void collect_members(gen *g, const idlc_node *n, smember *out,
+			    size_t *count, size_t max,
+			    const idlc_node **seen, size_t *n_seen)
+{
+	const idlc_node *m;
+	size_t i;
+
+	for (i = 0; i < *n_seen; i++)
+		if (seen[i] == n)
+			return;
+	if (*n_seen < 256)
+		seen[(*n_seen)++] = n;
+	for (i = 0; i < n->n_bases; i++)
+		collect_members(g, n->base_nodes[i], out, count, max, seen,
+				n_seen);
+	for (m = n->children; m && *count < max; m = m->next) {
+		smember *s = &out[*count];
+		if (m->kind == IDLC_ATTRIBUTE) {
+			s->kind = (m->flags & IDLC_F_READONLY) ? 1 : 0;
+			s->sig = sig_type(g, m->type);
+		} else if (m->kind == IDLC_OPERATION) {
+			s->kind = (m->flags & IDLC_F_ONEWAY) ? 3 : 2;
+			s->sig = sig_op(g, m);
+		} else {
+			continue;
+		}
+		s->name = m->name;
+		(*count)++;
+	}
+}
+
+/* Shape descriptor of an interface, with its fingerprint. */
+static int gen_shape(gen *g, const idlc_node *n, idlc_tv *o)
+{
+	const idlc_node *bases[256], *seen[256];
+	smember *members;
+	size_t nb, nm = 0, n_seen = 0, i;
+	idlc_tv *bl = idlc_tv_list(g->tmp), *ml = idlc_tv_list(g->tmp);
+	char *qname = dotted_name(g, n);
+	fnv f = { UINT64_C(0xcbf29ce484222325) };
+
+	members = talloc_array(g->tmp, smember, 1024);
+	if (bl == NULL || ml == NULL || qname == NULL || members == NULL)
+		return -1;
+	nb = collect_bases(n, bases, 256);
+	collect_members(g, n, members, &nm, 1024, seen, &n_seen);
+
+	cbor_head(&f, 4, 4);
+	cbor_head(&f, 0, 0); /* SHADE_SHAPE_OBJECT */
+	cbor_text(&f, qname);
+	cbor_head(&f, 4, nb);
+	for (i = 0; i < nb; i++) {
+		idlc_tv *b = idlc_tv_obj(g->tmp);
+		char *bn = dotted_name(g, bases[i]);
+		cbor_text(&f, bn);
+		if (b == NULL)
+			return -1;
+		G(idlc_tv_set_str(b, "qname", "%s", bn));
+		G(idlc_tv_push(bl, b));
+	}
+	cbor_head(&f, 4, nm);
+	for (i = 0; i < nm; i++) {
+		static const char *const kinds[] = {
+			"SHADE_MEMBER_ATTR", "SHADE_MEMBER_READONLY",
+			"SHADE_MEMBER_METHOD", "SHADE_MEMBER_ONEWAY" };
+		idlc_tv *m = idlc_tv_obj(g->tmp);
+		cbor_head(&f, 4, 3);
+		cbor_text(&f, members[i].name);
+		cbor_head(&f, 0, (uint64_t)members[i].kind);
+		cbor_text(&f, members[i].sig);
+		if (m == NULL)
+			return -1;
+		G(idlc_tv_set_str(m, "name", "%s", members[i].name));
+		G(idlc_tv_set_str(m, "kind", "%s", kinds[members[i].kind]));
+		G(idlc_tv_set_str(m, "sig", "%s", members[i].sig));
+		G(idlc_tv_set_str(m, "index", "%zu", i));
+		G(idlc_tv_push(ml, m));
+	}
+	G(idlc_tv_set_str(o, "qname", "%s", qname));
+	G(idlc_tv_set(o, "bases", bl));
+	G(idlc_tv_set_str(o, "n_bases", "%zu", nb));
+	G(idlc_tv_set(o, "shape_members", ml));
+	G(idlc_tv_set_str(o, "n_members", "%zu", nm));
+	G(idlc_tv_set_str(o, "fingerprint", "0x%016llx",
+			  (unsigned long long)f.h));
+	return 0;
+fail:
+	return -1;
+}
+
+/* interface: typed reference type, nested declarations, shape. */
+static int gen_interface(gen *g, const idlc_node *n)
+{
+	char *name = c_name(g, n);
+	idlc_tv *o, *s;
+	const idlc_node *m;
+
+	if (name == NULL || forward(g, name) < 0)
+		return -1;
+	for (m = n->children; m; m = m->next)
+		if (gen_decl(g, m) < 0)
+			return -1;
+	o = decl_obj(g, "is_interface", name, n->doc);
+	s = idlc_tv_obj(g->tmp);
+	if (o == NULL || s == NULL || gen_shape(g, n, o) < 0)
+		return -1;
+	G(idlc_tv_set_str(s, "c_name", "%s", name));
+	G(gen_shape(g, n, s));
+	G(idlc_tv_push(g->shapes, s));
+	return idlc_tv_push(g->decls, o);
+fail:
+	return -1;
+}
+
+/* Generate one declaration (and what it contains). */
+static int gen_decl(gen *g, const idlc_node *n)
+{
+	const idlc_node *m;
+
+	switch (n->kind) {
+	case IDLC_MODULE:
+		for (m = n->children; m; m = m->next)
+			if (gen_decl(g, m) < 0)
+				return -1;
+		return 0;
+	case IDLC_STRUCT:
+	case IDLC_EXCEPTION:
+		return gen_struct(g, n);
+	case IDLC_ENUM:
+		return gen_enum(g, n);
+	case IDLC_TYPEDEF:
+		return gen_typedef(g, n);
+	case IDLC_CONST:
+		return gen_const(g, n);
+	case IDLC_INTERFACE:
+		return gen_interface(g, n);
+	case IDLC_INTERFACE_FWD:
+		return n->definition ? 0 : forward(g, c_name(g, n));
+	default:
+		return 0;
+	}
+}
+
+/* ---------------------------------------------------------------- files */
+
+/* Built-in templates (generated from templates/ at build time). */
+typedef struct idlc_builtin_template {
+	const char *name;          /* file name in templates/ */
+	const char *const *lines;  /* its lines, NULL-terminated */
+} idlc_builtin_template;
+extern const idlc_builtin_template idlc_builtin_templates[];
+
+/* Text of template `name`: from dir when given, else built in. */
+static char *template_text(gen *g, const char *dir, const char *name)
+{
+	char *text = NULL;
+	size_t i, j;
+
+	if (dir != NULL) {
+		char *path = talloc_asprintf(g->tmp, "%s/%s", dir, name);
+		FILE *f = path ? fopen(path, "rb") : NULL;
+		size_t len = 0, n;
+		if (f == NULL) {
+			idlc_error(g->comp, NULL, "cannot read template '%s': "
+				   "%s", path ? path : name, strerror(errno));
+			return NULL;
+		}
+		do {
+			char *nt = talloc_realloc(g->tmp, text, char,
+						  len + 65536 + 1);
+			if (nt == NULL) {
+				fclose(f);
+				return NULL;
+			}
+			text = nt;
+			n = fread(text + len, 1, 65536, f);
+			len += n;
+		} while (n > 0);
+		fclose(f);
+		text[len] = '\0';
+		return text;
+	}
+	for (i = 0; idlc_builtin_templates[i].name; i++) {
+		if (strcmp(idlc_builtin_templates[i].name, name) != 0)
+			continue;
+		text = talloc_strdup(g->tmp, "");
+		for (j = 0; text && idlc_builtin_templates[i].lines[j]; j++)
+			text = talloc_strdup_append_buffer(
+				text, idlc_builtin_templates[i].lines[j]);
+		return text;
+	}
+	idlc_error(g->comp, NULL, "no built-in template '%s'", name);
+	return NULL;
+}
+
+/* Base name of a path without directory and extension. */
+static char *base_name(TALLOC_CTX *ctx, const char *path)
+{
+	const char *s = strrchr(path, '/'), *dot;
+
+	s = s ? s + 1 : path;
+	dot = strrchr(s, '.');
+	return talloc_strndup(ctx, s, dot ? (size_t)(dot - s) : strlen(s));
+}
+
+/* Write text to path through a temporary file. */
+static int write_file(gen *g, const char *path, const char *text)
+{
+	char *tmp = talloc_asprintf(g->tmp, "%s.tmp", path);
+	FILE *f = tmp ? fopen(tmp, "wb") : NULL;
+
+	if (f == NULL) {
+		idlc_error(g->comp, NULL, "cannot write '%s': %s", path,
+			   strerror(errno));
+		return -1;
+	}
+	if (fputs(text, f) < 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
+		idlc_error(g->comp, NULL, "cannot write '%s': %s", path,
+			   strerror(errno));
+		remove(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* The root value of the templates for comp's main file. */
+static idlc_tv *build_model(gen *g)
+{
+	idlc_tv *root = idlc_tv_obj(g->tmp), *incs = idlc_tv_list(g->tmp);
+	char *base = base_name(g->tmp, g->comp->main_file), *guard, *p;
+	const idlc_dep *d;
+	const idlc_node *n;
+
+	g->forwards = idlc_tv_list(g->tmp);
+	g->decls = idlc_tv_list(g->tmp);
+	g->shapes = idlc_tv_list(g->tmp);
+	if (!root || !incs || !base || !g->forwards || !g->decls || !g->shapes)
+		return NULL;
+	guard = talloc_asprintf(g->tmp, "SHADE_IDL_%s_H", base);
+	for (p = guard; p && *p; p++)
+		*p = (char)((*p >= 'a' && *p <= 'z') ? *p - 32 :
+			    ((*p >= 'A' && *p <= 'Z') ||
+			     (*p >= '0' && *p <= '9')) ? *p : '_');
+	for (d = g->comp->deps ? g->comp->deps->next : NULL; d; d = d->next) {
+		idlc_tv *i = idlc_tv_obj(g->tmp);
+		if (i == NULL)
+			return NULL;
+		G(idlc_tv_set_str(i, "header", "%s.h",
+				  base_name(g->tmp, d->file)));
+		G(idlc_tv_push(incs, i));
+	}
+	for (n = g->comp->root->children; n; n = n->next)
+		if (strcmp(n->loc.file, g->comp->main_file) == 0 &&
+		    gen_decl(g, n) < 0)
+			return NULL;
+	G(idlc_tv_set_str(root, "source", "%s", g->comp->main_file));
+	G(idlc_tv_set_str(root, "base", "%s", base));
+	G(idlc_tv_set_str(root, "guard", "%s", guard));
+	G(idlc_tv_set_str(root, "version", "%s", IDLC_VERSION));
+	G(idlc_tv_set(root, "includes", incs));
+	G(idlc_tv_set(root, "forwards", g->forwards));
+	G(idlc_tv_set(root, "decls", g->decls));
+	G(idlc_tv_set(root, "shapes", g->shapes));
+	return root;
+fail:
+	return NULL;
+}
+
+/* Render one template into *out. */
+static int render(gen *g, const char *dir, const char *name,
+		  const idlc_tv *root, char **out)
+{
+	char *text = template_text(g, dir, name), *msg = NULL;
+
+	if (text == NULL)
+		return -1;
+	if (idlc_tmpl_render(g->tmp, name, text, root, out, &msg) < 0) {
+		idlc_error(g->comp, NULL, "template %s", msg ? msg : name);
+		return -1;
+	}
+	return 0;
+}
 
 /* Generate; see gen.h. */
 int idlc_generate(idlc_compilation *comp, const char *out_dir,
 		  const char *templates_dir)
 {
-	(void)out_dir;
-	(void)templates_dir;
+	gen g = { comp, NULL, NULL, NULL, NULL };
+	idlc_tv *root;
+	char *h = NULL, *c = NULL, *base;
+	int rc = -1;
+
+	if (comp->root == NULL || comp->n_errors)
+		return -1;
 	if (idlc_check_subset(comp) < 0)
 		return -1;
-	idlc_error(comp, NULL, "code generation is not available yet");
-	return -1;
+	g.tmp = talloc_new(comp);
+	if (g.tmp == NULL)
+		return -1;
+	root = build_model(&g);
+	if (root == NULL) {
+		idlc_error(comp, NULL, "out of memory");
+		goto done;
+	}
+	if (render(&g, templates_dir, "header.h.tmpl", root, &h) < 0 ||
+	    render(&g, templates_dir, "source.c.tmpl", root, &c) < 0)
+		goto done;
+	comp->out_h = talloc_steal(comp, h);
+	comp->out_c = talloc_steal(comp, c);
+	if (out_dir == NULL) {
+		rc = 0;
+		goto done;
+	}
+	base = base_name(g.tmp, comp->main_file);
+	if (write_file(&g, talloc_asprintf(g.tmp, "%s/%s.h", out_dir, base),
+		       h) < 0 ||
+	    write_file(&g, talloc_asprintf(g.tmp, "%s/%s.c", out_dir, base),
+		       c) < 0)
+		goto done;
+	rc = 0;
+done:
+	talloc_free(g.tmp);
+	return rc;
 }

@@ -394,6 +394,8 @@ struct idlc_compilation {
 	idlc_dep *deps;           /* files read (main file first) */
 	idlc_dep *deps_tail;      /* last dependency */
 	const char *typeprefix;   /* last `#pragma prefix`, or NULL */
+	char *out_h;              /* generated header text, or NULL */
+	char *out_c;              /* generated source text, or NULL */
 	char *pp_text;            /* preprocessed text being scanned */
 	size_t pp_len;            /* its length */
 };

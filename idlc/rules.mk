@@ -12,7 +12,9 @@ IDLC_SRC  := $(filter-out idlc/main.c idlc/templates_data.c,$(sort $(wildcard id
 IDLC_GENC := $(IDLC_GEN)/idl.tab.c $(IDLC_GEN)/idl.lex.c
 IDLC_GENH := $(IDLC_GEN)/idl.tab.h $(IDLC_GEN)/idl.lex.h
 IDLC_OBJ  := $(IDLC_SRC:%.c=$(BUILD)/obj/%.o) \
-	$(IDLC_GEN)/idl.tab.o $(IDLC_GEN)/idl.lex.o
+	$(IDLC_GEN)/idl.tab.o $(IDLC_GEN)/idl.lex.o \
+	$(IDLC_GEN)/templates_data.o
+IDLC_TMPL := $(sort $(wildcard templates/*.tmpl))
 IDLC_LIB  := $(BUILD)/lib/libidlc.a
 IDLC_BIN  := $(BUILD)/bin/shade-idlc
 IDLC_CPPFLAGS := -Iidlc -I$(IDLC_GEN)
@@ -28,6 +30,26 @@ $(IDLC_GEN)/idl.tab.c $(IDLC_GEN)/idl.tab.h &: grammar/idl.y
 $(IDLC_GEN)/idl.lex.c $(IDLC_GEN)/idl.lex.h &: grammar/idl.l
 	@mkdir -p $(IDLC_GEN)
 	flex --header-file=$(IDLC_GEN)/idl.lex.h -o $(IDLC_GEN)/idl.lex.c $<
+
+# The templates are embedded as arrays of line strings (one literal per
+# line keeps every literal under the length ISO C guarantees).
+$(IDLC_GEN)/templates_data.c: $(IDLC_TMPL) idlc/rules.mk
+	@mkdir -p $(IDLC_GEN)
+	@{ echo '/* generated from templates/ by idlc/rules.mk */'; \
+	  echo '#include <stddef.h>'; \
+	  echo 'typedef struct idlc_builtin_template { const char *name; const char *const *lines; } idlc_builtin_template;'; \
+	  echo 'extern const idlc_builtin_template idlc_builtin_templates[];'; \
+	  n=0; for f in $(IDLC_TMPL); do \
+	    echo "static const char *const tmpl_$$n[] = {"; \
+	    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/	/\\t/g' \
+	        -e 's/^/	"/' -e 's/$$/\\n",/' $$f; \
+	    echo '	NULL };'; n=$$((n+1)); \
+	  done; \
+	  echo 'const idlc_builtin_template idlc_builtin_templates[] = {'; \
+	  n=0; for f in $(IDLC_TMPL); do \
+	    echo "	{ \"$$(basename $$f)\", tmpl_$$n },"; n=$$((n+1)); \
+	  done; \
+	  echo '	{ NULL, NULL } };'; } > $@.tmp && mv $@.tmp $@
 
 $(IDLC_GEN)/%.o: $(IDLC_GEN)/%.c $(IDLC_GENH)
 	$(CC) $(CPPFLAGS) $(IDLC_CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@

@@ -1,0 +1,361 @@
+/*
+ * test_idlc_gen.c - shade-idlc templates and generators.
+ *
+ * The template language on its own; the generated output of
+ * tests/idl/gen/bank.idl against the golden files beside it (after a
+ * deliberate change of the output, regenerate them with
+ *     build/bin/shade-idlc -o tests/idl/gen tests/idl/gen/bank.idl
+ * and rename bank.h/bank.c to *.golden); the golden output compiled with
+ * -std=c11 -Wall -Wextra -Wpedantic -Werror, its header as C++, and its
+ * shape fingerprints checked against the runtime's; refusal of constructs
+ * outside the C mapping; --templates; the command line.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+#include <talloc.h>
+
+#include "idlc.h"
+#include "gen.h"
+#include "tmpl.h"
+#include "helpers/testutil.h"
+
+/* Group setup: one talloc context for the suite. */
+static int setup(void **state)
+{
+	*state = talloc_new(NULL);
+	return *state ? 0 : -1;
+}
+
+/* Group teardown. */
+static int teardown(void **state)
+{
+	talloc_free(*state);
+	return 0;
+}
+
+/* Render `text` with `root`; returns the output or the error message. */
+static char *render(TALLOC_CTX *ctx, const char *text, const idlc_tv *root,
+		    int *rc)
+{
+	char *out = NULL, *msg = NULL;
+
+	*rc = idlc_tmpl_render(ctx, "t.tmpl", text, root, &out, &msg);
+	return *rc == 0 ? out : msg;
+}
+
+/* Variables, loops with @index/@first/@last, conditionals, comments,
+ * and standalone block lines that vanish. */
+static void test_idlc_gen_template_language(void **state)
+{
+	size_t before = talloc_total_blocks(*state);
+	TALLOC_CTX *ctx = talloc_new(*state);
+	idlc_tv *root = idlc_tv_obj(ctx), *list = idlc_tv_list(ctx);
+	const char *names[] = { "a", "b", "c" };
+	char *out;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < 3; i++) {
+		idlc_tv *o = idlc_tv_obj(ctx);
+		assert_int_equal(idlc_tv_set_str(o, "name", "%s", names[i]), 0);
+		assert_int_equal(idlc_tv_set_bool(o, "odd", i % 2), 0);
+		assert_int_equal(idlc_tv_push(list, o), 0);
+	}
+	assert_int_equal(idlc_tv_set(root, "items", list), 0);
+	assert_int_equal(idlc_tv_set_str(root, "title", "T%d", 1), 0);
+	assert_int_equal(idlc_tv_set(root, "none", idlc_tv_list(ctx)), 0);
+	assert_int_equal(idlc_tv_len(list), 3);
+
+	out = render(ctx, "{{title}}: {{#each items}}{{name}}{{#unless @last}}, "
+		     "{{/unless}}{{/each}}.", root, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(out, "T1: a, b, c.");
+
+	out = render(ctx,
+		     "{{! a comment line }}\n"
+		     "begin\n"
+		     "  {{#each items}}\n"
+		     "  {{@index}} {{name}} in {{title}}{{#if odd}} odd{{else}}"
+		     " even{{/if}}{{#if @first}} first{{/if}}\n"
+		     "  {{/each}}\n"
+		     "{{#if none}}\n"
+		     "never\n"
+		     "{{else}}\n"
+		     "empty list is false\n"
+		     "{{/if}}\n"
+		     "end\n", root, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(out, "begin\n"
+			    "  0 a in T1 even first\n"
+			    "  1 b in T1 odd\n"
+			    "  2 c in T1 even\n"
+			    "empty list is false\n"
+			    "end\n");
+	talloc_free(ctx);
+	assert_int_equal(talloc_total_blocks(*state), before);
+}
+
+/* Template errors name the template and the line. */
+static void test_idlc_gen_template_errors(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	idlc_tv *root = idlc_tv_obj(ctx);
+	int rc;
+
+	assert_int_equal(idlc_tv_set_str(root, "x", "1"), 0);
+	assert_string_equal(render(ctx, "a\n{{x}}\n{{nope}}\n", root, &rc),
+			    "t.tmpl:3: unknown name 'nope'");
+	assert_int_equal(rc, -1);
+	assert_string_equal(render(ctx, "{{#if x}}\nno end\n", root, &rc),
+			    "t.tmpl:1: block is never closed");
+	assert_string_equal(render(ctx, "ok\n{{/each}}\n", root, &rc),
+			    "t.tmpl:2: {{/each}} without an opening tag");
+	assert_string_equal(render(ctx, "{{#each x}}{{/each}}", root, &rc),
+			    "t.tmpl:1: 'x' is not a list");
+	assert_string_equal(render(ctx, "{{x", root, &rc),
+			    "t.tmpl:1: unterminated tag");
+	talloc_free(ctx);
+}
+
+/* Compile a file through the whole front end. */
+static idlc_compilation *compile_file(TALLOC_CTX *ctx, const char *path)
+{
+	idlc_options opts = { .diag_stream = stderr };
+	idlc_compilation *comp = idlc_compilation_new(ctx, &opts);
+
+	assert_non_null(comp);
+	assert_int_equal(idlc_compile_file(comp, path), 0);
+	return comp;
+}
+
+/* The whole contents of a file, on ctx. */
+static char *slurp(TALLOC_CTX *ctx, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0, n;
+
+	assert_non_null(f);
+	do {
+		buf = talloc_realloc(ctx, buf, char, len + 4097);
+		assert_non_null(buf);
+		n = fread(buf + len, 1, 4096, f);
+		len += n;
+	} while (n > 0);
+	fclose(f);
+	buf[len] = '\0';
+	return buf;
+}
+
+/* The output of bank.idl is exactly the golden files. */
+static void test_idlc_gen_golden(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	idlc_compilation *comp = compile_file(ctx, "tests/idl/gen/bank.idl");
+
+	assert_int_equal(idlc_generate(comp, NULL, NULL), 0);
+	assert_string_equal(comp->out_h,
+			    slurp(ctx, "tests/idl/gen/bank.h.golden"));
+	assert_string_equal(comp->out_c,
+			    slurp(ctx, "tests/idl/gen/bank.c.golden"));
+	talloc_free(ctx);
+}
+
+/* Run a shell command; returns its exit status. */
+static int run(TALLOC_CTX *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	char *cmd;
+	int st;
+
+	va_start(ap, fmt);
+	cmd = talloc_vasprintf(ctx, fmt, ap);
+	va_end(ap);
+	assert_non_null(cmd);
+	st = system(cmd);
+	talloc_free(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The golden output compiles warning-free as C11 (and its header as
+ * C++), links with libshade, and its fingerprints are the runtime's. */
+static void test_idlc_gen_golden_compiles(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	char *dir = tu_mkdtemp(ctx);
+	const char *build = getenv("SHADE_BUILD");
+	const char *warn = "-Wall -Wextra -Wpedantic -Werror", *san = "";
+	size_t bl;
+
+	assert_non_null(dir);
+	if (build == NULL)
+		build = "build";
+	/* the sanitized library (make check SAN=1) links only that way */
+	bl = strlen(build);
+	if (bl >= 4 && strcmp(build + bl - 4, "/san") == 0)
+		san = "-fsanitize=address,undefined";
+	assert_int_equal(run(ctx, "cp tests/idl/gen/bank.h.golden %s/bank.h && "
+			     "cp tests/idl/gen/bank.c.golden %s/bank.c", dir,
+			     dir), 0);
+	assert_int_equal(run(ctx, "cc -std=c11 %s %s -Iruntime/include -I%s "
+			     "-o %s/fpcheck tests/idl/gen/fpcheck.c %s/bank.c "
+			     "%s/lib/libshade.a -ltalloc -lpthread", warn, san,
+			     dir, dir, dir, build), 0);
+	assert_int_equal(run(ctx, "%s/fpcheck", dir), 0);
+	assert_int_equal(run(ctx, "printf '#include \"bank.h\"\\nint main() "
+			     "{ return bank_MAX == 10 ? 0 : 1; }\\n' > "
+			     "%s/t.cpp && c++ -std=c++20 %s -Iruntime/include "
+			     "-I%s -fsyntax-only %s/t.cpp", dir, warn, dir,
+			     dir), 0);
+	talloc_free(ctx);
+}
+
+/* Constructs outside the C mapping are refused where code would be
+ * generated, with one precise diagnostic each; included files are not
+ * generated, so they are not refused. */
+static void test_idlc_gen_subset(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	idlc_options opts = { .no_cpp = true };
+	idlc_compilation *comp = idlc_compilation_new(ctx, &opts);
+	const idlc_diag *d;
+	static const char *const want[] = {
+		"t.idl:2:7: error: union 'U' is outside the IDL subset that "
+		"shade maps to C",
+		"t.idl:3:11: error: valuetype 'V' is outside the IDL subset "
+		"that shade maps to C",
+		"t.idl:4:12: error: type 'wstring' is outside the IDL subset "
+		"that shade maps to C",
+		"t.idl:5:17: error: local interface 'L' is outside the IDL "
+		"subset that shade maps to C",
+		"t.idl:6:25: error: type 'fixed<5, 2>' is outside the IDL "
+		"subset that shade maps to C",
+		"t.idl:7:8: error: native type 'N' is outside the IDL subset "
+		"that shade maps to C",
+	};
+	size_t i = 0;
+
+	assert_int_equal(idlc_compile_string(comp, "t.idl",
+		"struct Fine { long a; };\n"
+		"union U switch (long) { case 1: long a; };\n"
+		"valuetype V { public long x; };\n"
+		"struct S { wstring w; };\n"
+		"local interface L {};\n"
+		"interface I { void f(in fixed<5,2> x); };\n"
+		"native N;\n"
+		"# 1 \"inc.idl\"\nunion Inc switch (long) { case 1: long a; };\n"),
+			 0);
+	assert_int_equal(idlc_generate(comp, NULL, NULL), -1);
+	for (d = comp->diags; d; d = d->next, i++) {
+		assert_true(i < sizeof(want) / sizeof(want[0]));
+		assert_string_equal(d->text, want[i]);
+	}
+	assert_int_equal(i, sizeof(want) / sizeof(want[0]));
+	talloc_free(ctx);
+}
+
+/* Write text to dir/name. */
+static void put(const char *dir, const char *name, const char *text)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* --templates DIR replaces the built-in templates; errors in them are
+ * reported with the template's name and line. */
+static void test_idlc_gen_templates_dir(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	char *dir = tu_mkdtemp(ctx);
+	idlc_compilation *comp;
+
+	assert_non_null(dir);
+	put(dir, "header.h.tmpl", "// {{base}}\n{{#each decls}}"
+	    "{{#if is_struct}}struct {{c_name}};\n{{/if}}{{/each}}");
+	put(dir, "source.c.tmpl", "{{#each shapes}}{{qname}} {{fingerprint}}"
+	    "\n{{/each}}");
+	comp = compile_file(ctx, "tests/idl/gen/bank.idl");
+	assert_int_equal(idlc_generate(comp, NULL, dir), 0);
+	assert_string_equal(comp->out_h, "// bank\nstruct bank_Entry;\n"
+			    "struct bank_Overdrawn;\nstruct bank_Frozen;\n"
+			    "struct bank_Holder;\n");
+	assert_string_equal(comp->out_c, "bank.Base 0x6bed21eb490bc99c\n"
+			    "bank.Account 0xc02926e20e14adbd\n");
+
+	put(dir, "header.h.tmpl", "ok\n{{#each decls}}{{nope}}{{/each}}\n");
+	comp = compile_file(ctx, "tests/idl/gen/bank.idl");
+	assert_int_equal(idlc_generate(comp, NULL, dir), -1);
+	assert_string_equal(comp->diags->text, "shade-idlc: error: template "
+			    "header.h.tmpl:2: unknown name 'nope'");
+	talloc_free(ctx);
+}
+
+/* The command line: outputs and -MD in -o DIR, -M on stdout, exit codes. */
+static void test_idlc_gen_cli(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	char *dir = tu_mkdtemp(ctx), *d;
+	const char *build = getenv("SHADE_BUILD");
+
+	assert_non_null(dir);
+	if (build == NULL)
+		build = "build";
+	assert_int_equal(run(ctx, "%s/bin/shade-idlc -MD -o %s "
+			     "-I tests/idl/realworld "
+			     "tests/idl/realworld/naming.idl", build, dir), 0);
+	d = slurp(ctx, talloc_asprintf(ctx, "%s/naming.d", dir));
+	assert_string_equal(d, talloc_asprintf(ctx,
+		"%s/naming.h %s/naming.c: \\\n"
+		"  tests/idl/realworld/naming.idl \\\n"
+		"  tests/idl/realworld/common.idl\n\n"
+		"tests/idl/realworld/common.idl:\n", dir, dir));
+	assert_non_null(strstr(slurp(ctx, talloc_asprintf(ctx, "%s/naming.h",
+							  dir)),
+			       "#include \"common.h\""));
+	assert_int_equal(run(ctx, "%s/bin/shade-idlc -M "
+			     "tests/idl/gen/bank.idl > %s/deps", build, dir), 0);
+	assert_string_equal(slurp(ctx, talloc_asprintf(ctx, "%s/deps", dir)),
+			    "./bank.h ./bank.c: \\\n"
+			    "  tests/idl/gen/bank.idl\n");
+	assert_int_equal(run(ctx, "%s/bin/shade-idlc --check "
+			     "tests/idl/realworld/values.idl", build), 0);
+	assert_int_equal(run(ctx, "%s/bin/shade-idlc -o %s "
+			     "tests/idl/realworld/values.idl 2>/dev/null",
+			     build, dir), 1);
+	assert_int_equal(run(ctx, "%s/bin/shade-idlc --bogus 2>/dev/null",
+			     build), 2);
+	assert_int_equal(run(ctx, "%s/bin/shade-idlc --version > /dev/null",
+			     build), 0);
+	talloc_free(ctx);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_idlc_gen_template_language),
+		cmocka_unit_test(test_idlc_gen_template_errors),
+		cmocka_unit_test(test_idlc_gen_golden),
+		cmocka_unit_test(test_idlc_gen_golden_compiles),
+		cmocka_unit_test(test_idlc_gen_subset),
+		cmocka_unit_test(test_idlc_gen_templates_dir),
+		cmocka_unit_test(test_idlc_gen_cli),
+	};
+
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
