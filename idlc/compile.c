@@ -313,30 +313,11 @@ static int run_passes(idlc_compilation *comp)
 /* Read `file` into comp->pp_text (two NUL bytes after the end). */
 static int read_whole(idlc_compilation *comp, const char *file)
 {
-	FILE *f = fopen(file, "rb");
-	char *data = NULL;
-	size_t len = 0, n;
-
-	if (f == NULL) {
+	if (idlc_read_file(comp, file, &comp->pp_text, &comp->pp_len) < 0) {
 		idlc_error(comp, NULL, "cannot open '%s': %s", file,
 			   strerror(errno));
 		return -1;
 	}
-	do {
-		char *nd = talloc_realloc(comp, data, char, len + 65536 + 2);
-		if (nd == NULL) {
-			talloc_free(data);
-			fclose(f);
-			return -1;
-		}
-		data = nd;
-		n = fread(data + len, 1, 65536, f);
-		len += n;
-	} while (n > 0);
-	fclose(f);
-	data[len] = data[len + 1] = '\0';
-	comp->pp_text = data;
-	comp->pp_len = len;
 	return 0;
 }
 

@@ -12,6 +12,7 @@
  * have squeezed runs of blanks; the column is mapped back onto the
  * original line by walking both lines in step (diag_map_column).
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,35 +83,54 @@ idlc_source *idlc_source_add(idlc_compilation *comp, const char *name,
 	return s;
 }
 
+/* Read a whole file; see idlc.h. */
+int idlc_read_file(TALLOC_CTX *mem_ctx, const char *path, char **out,
+		   size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *data = NULL;
+	size_t n;
+	int e;
+
+	*len = 0;
+	if (f == NULL)
+		return -1;
+	do {
+		char *nd = talloc_realloc(mem_ctx, data, char, *len + 65536 + 2);
+		if (nd == NULL) {
+			talloc_free(data);
+			fclose(f);
+			errno = ENOMEM;
+			return -1;
+		}
+		data = nd;
+		n = fread(data + *len, 1, 65536, f);
+		*len += n;
+	} while (n > 0);
+	e = ferror(f) ? EIO : 0;
+	fclose(f);
+	if (e) {
+		talloc_free(data);
+		errno = e;
+		return -1;
+	}
+	data[*len] = data[*len + 1] = '\0';
+	*out = data;
+	return 0;
+}
+
 /* The kept source of `name`, reading the file the first time. */
 static idlc_source *source_get(idlc_compilation *comp, const char *name)
 {
 	idlc_source *s;
-	FILE *f;
 	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
+	size_t len = 0;
 
 	for (s = comp->sources; s; s = s->next)
 		if (strcmp(s->name, name) == 0)
 			return s;
-	f = fopen(name, "rb");
-	if (f != NULL) {
-		for (;;) {
-			if (len + 4096 + 1 > cap) {
-				char *nb;
-				cap = (len + 4096 + 1) * 2;
-				nb = talloc_realloc(comp, buf, char, cap);
-				if (nb == NULL)
-					break;
-				buf = nb;
-			}
-			n = fread(buf + len, 1, cap - len - 1, f);
-			if (n == 0)
-				break;
-			len += n;
-		}
-		fclose(f);
-	}
+	if (idlc_read_file(comp, name, &buf, &len) < 0)
+		buf = NULL;
 	s = idlc_source_add(comp, name, buf, len);
 	talloc_free(buf);
 	return s;

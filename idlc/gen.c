@@ -658,26 +658,13 @@ static char *template_text(gen *g, const char *dir, const char *name)
 
 	if (dir != NULL) {
 		char *path = talloc_asprintf(g->tmp, "%s/%s", dir, name);
-		FILE *f = path ? fopen(path, "rb") : NULL;
-		size_t len = 0, n;
-		if (f == NULL) {
+		size_t len;
+		if (path == NULL ||
+		    idlc_read_file(g->tmp, path, &text, &len) < 0) {
 			idlc_error(g->comp, NULL, "cannot read template '%s': "
 				   "%s", path ? path : name, strerror(errno));
 			return NULL;
 		}
-		do {
-			char *nt = talloc_realloc(g->tmp, text, char,
-						  len + 65536 + 1);
-			if (nt == NULL) {
-				fclose(f);
-				return NULL;
-			}
-			text = nt;
-			n = fread(text + len, 1, 65536, f);
-			len += n;
-		} while (n > 0);
-		fclose(f);
-		text[len] = '\0';
 		return text;
 	}
 	for (i = 0; idlc_builtin_templates[i].name; i++) {

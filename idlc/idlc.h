@@ -461,6 +461,11 @@ void idlc_report(idlc_compilation *comp, idlc_severity sev,
 idlc_source *idlc_source_add(idlc_compilation *comp, const char *name,
 			     const char *text, size_t len);
 
+/* Read the whole file `path` into a new buffer on mem_ctx, followed by
+ * two NUL bytes; *len gets its length.  Returns 0, or -1 with errno set. */
+int idlc_read_file(TALLOC_CTX *mem_ctx, const char *path, char **out,
+		   size_t *len);
+
 /* Intern `name` in the compilation (string kept for its lifetime). */
 const char *idlc_intern(idlc_compilation *comp, const char *name, size_t len);
 
