@@ -125,7 +125,7 @@ SHADE_API void shade_conn_set_timeout(shade_conn *c, int timeout_ms);
 /* Send queued RELEASEs now (they otherwise ride before the next frame). */
 SHADE_API shade_status shade_conn_flush(shade_conn *c, shade_error **err);
 
-/* The peer's side name as announced ("" until known). */
+/* This side's name, as written into error chains (owned by c). */
 SHADE_API const char *shade_conn_side(const shade_conn *c);
 
 /* The transport (borrowed). */
