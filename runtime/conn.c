@@ -1552,9 +1552,12 @@ shade_status shade_conn_process(shade_conn *c, unsigned max_frames,
 	}
 	if (st < 0)
 		return st;
-	if (shade_conn_is_open(c) && shade_transport_wants_write(c->t)) {
+	if (shade_conn_is_open(c)) {
+		/* The end of a turn is idle time: releases go now. */
 		pthread_mutex_lock(&c->send_mu);
-		shade_transport_flush(c->t, NULL);
+		send_releases(c, NULL);
+		if (shade_transport_wants_write(c->t))
+			shade_transport_flush(c->t, NULL);
 		pthread_mutex_unlock(&c->send_mu);
 	}
 	return st;

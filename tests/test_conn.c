@@ -825,6 +825,106 @@ static void test_conn_bad_version(void **state)
 	talloc_free(ctx);
 }
 
+/* Send the frame given in hex on t and read one reply: its opcode, id
+ * and, for ERROR, its name (on ctx). */
+static void exchange(TALLOC_CTX *ctx, shade_transport *t, const char *hex,
+		     unsigned *op, uint64_t *id, char **name)
+{
+	size_t len;
+	uint8_t *p = shade_hex_decode(ctx, hex, &len), *frame;
+	shade_error *e = NULL;
+	struct msg m;
+
+	assert_non_null(p);
+	assert_int_equal(shade_transport_send(t, p, len, NULL), SHADE_OK);
+	assert_int_equal(shade_transport_recv(t, ctx, &frame, &len, 10000,
+					      NULL), SHADE_OK);
+	assert_int_equal(msg_parse(frame, len, &m, NULL), SHADE_OK);
+	*op = m.op;
+	*id = m.id;
+	*name = NULL;
+	if (m.op == OP_ERROR) {
+		assert_int_equal(msg_read_error(&m, NULL, &e, NULL), SHADE_OK);
+		*name = talloc_strdup(ctx, e->name);
+		shade_error_free(e);
+	}
+}
+
+/* Body of the server thread of test_conn_bad_input. */
+static void *serve_one(void *arg)
+{
+	shade_conn *c = arg;
+
+	shade_conn_serve(c, 20000, NULL);
+	return NULL;
+}
+
+static void test_conn_bad_input(void **state)
+{
+	static const struct {
+		const char *hex;     /* request frame */
+		unsigned op;         /* reply opcode */
+		uint64_t id;         /* reply id */
+		const char *name;    /* error name, or NULL */
+	} cases[] = {
+		{ "84 00 00 01 00", OP_HELLO, 0, NULL },
+		{ "83 07 01 64 63616c63", OP_RETURN, 1, NULL },
+		/* a target never handed out */
+		{ "85 03 02 18 63 00 80", OP_ERROR, 2, "NotFound" },
+		/* an absent member, by name and by index */
+		{ "84 04 03 01 64 6e6f7065", OP_ERROR, 3, "AttributeError" },
+		{ "84 04 04 01 19 01f4", OP_ERROR, 4, "AttributeError" },
+		/* an unknown opcode */
+		{ "82 18 19 05", OP_ERROR, 5, "Unimplemented" },
+		/* a reference 201 to something never exported */
+		{ "85 03 06 01 00 81 d8c9 18 4d", OP_ERROR, 6, "ProtocolError" },
+		/* arguments that are not an array */
+		{ "85 03 07 01 00 63 616263", OP_ERROR, 7, "ProtocolError" },
+		/* fields of the wrong type */
+		{ "83 07 08 01", OP_ERROR, 8, "ProtocolError" },
+		/* a double release and a bogus one are ignored: NAMES works */
+		{ "86 0a 00 01 05 18 2a 01", OP_COUNT_, 0, NULL },
+		{ "82 08 09", OP_RETURN, 9, NULL },
+		/* not a message at all: ERROR id 0, then the end */
+		{ "a1 01 02", OP_ERROR, 0, "ProtocolError" },
+	};
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_registry *reg = make_registry(ctx);
+	shade_conn_opts so = { NULL, 0, reg, 0, 0, NULL, NULL };
+	shade_transport *a, *b;
+	shade_conn *server;
+	tu_thread th;
+	unsigned op;
+	uint64_t id;
+	char *name;
+	size_t i, len;
+	uint8_t *frame, *p;
+
+	assert_ok(shade_transport_pair(ctx, NULL, &a, &b, errp_));
+	assert_ok(shade_conn_new(ctx, b, true, &so, &server, errp_));
+	assert_int_equal(tu_thread_start(&th, serve_one, server), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (cases[i].op == OP_COUNT_) {
+			/* No reply expected. */
+			p = shade_hex_decode(ctx, cases[i].hex, &len);
+			assert_int_equal(shade_transport_send(a, p, len, NULL),
+					 SHADE_OK);
+			continue;
+		}
+		exchange(ctx, a, cases[i].hex, &op, &id, &name);
+		assert_int_equal(op, cases[i].op);
+		assert_int_equal(id, cases[i].id);
+		if (cases[i].name != NULL)
+			assert_string_equal(name, cases[i].name);
+	}
+	/* The server closed the connection after the last one. */
+	assert_int_equal(shade_transport_recv(a, ctx, &frame, &len, 10000,
+					      NULL), SHADE_ERR_CONNECTION_LOST);
+	assert_true(tu_thread_join(&th, 10000, NULL));
+	assert_false(shade_conn_is_open(server));
+	talloc_free(ctx);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -845,6 +945,7 @@ int main(int argc, char **argv)
 		T(test_conn_deadline_and_late_reply),
 		T(test_conn_loss_fails_pending),
 		T(test_conn_bad_version),
+		T(test_conn_bad_input),
 #undef T
 	};
 
