@@ -258,14 +258,6 @@ static bool subset_type(idlc_compilation *comp, const idlc_type *t)
 			talloc_free(tn);
 			return false;
 		}
-		case IDLC_T_STRING:
-			if (t->bound) {
-				idlc_error(comp, &t->loc, "bounded strings are "
-					   "outside the IDL subset that shade "
-					   "maps to C");
-				return false;
-			}
-			return true;
 		case IDLC_T_NAMED:
 			r = t->ref;
 			while (r && r->definition)

@@ -27,10 +27,14 @@ extern char **environ;
 idlc_compilation *idlc_compilation_new(TALLOC_CTX *mem_ctx,
 				       const idlc_options *opts)
 {
-	idlc_compilation *comp = talloc_zero(mem_ctx, idlc_compilation);
+	/* the tree lives in a pool: many small objects, freed together */
+	idlc_compilation *comp = talloc_pooled_object(mem_ctx,
+						      idlc_compilation, 1,
+						      32u << 20);
 
 	if (comp == NULL)
 		return NULL;
+	memset(comp, 0, sizeof(*comp));
 	if (opts)
 		comp->opts = *opts;
 	return comp;

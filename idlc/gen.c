@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "gen.h"
+#include "arena.h"
 #include "tmpl.h"
 
 /* Go to `fail` when a template value could not be built. */
@@ -21,7 +22,8 @@
 /* Generation state. */
 typedef struct gen {
 	idlc_compilation *comp;  /* the compilation */
-	TALLOC_CTX *tmp;         /* scratch strings */
+	TALLOC_CTX *tmp;         /* scratch talloc context */
+	idlc_arena *a;           /* strings and template values */
 	idlc_tv *forwards;       /* list: struct/interface forward typedefs */
 	idlc_tv *decls;          /* list: declarations in order */
 	idlc_tv *shapes;         /* list: interface shape descriptors */
@@ -42,20 +44,31 @@ static const char *c_ident(gen *g, const char *name)
 
 	for (i = 0; c_keywords[i]; i++)
 		if (strcmp(name, c_keywords[i]) == 0)
-			return talloc_asprintf(g->tmp, "%s_", name);
+			return idlc_arena_printf(g->a, "%s_", name);
 	return name;
+}
+
+/* Qualified name of n joined with sep, in the arena. */
+static char *qualified(gen *g, const idlc_node *n, const char *sep)
+{
+	size_t len = idlc_qualified_name_buf(n, sep, NULL, 0);
+	char *out = idlc_arena_alloc(g->a, len + 1);
+
+	if (out)
+		idlc_qualified_name_buf(n, sep, out, len + 1);
+	return out;
 }
 
 /* C name of a declaration: its qualified name joined with '_'. */
 static char *c_name(gen *g, const idlc_node *n)
 {
-	return idlc_qualified_name(g->tmp, n, "_");
+	return qualified(g, n, "_");
 }
 
 /* Shape name of a declaration: its qualified name joined with '.'. */
 static char *dotted_name(gen *g, const idlc_node *n)
 {
-	return idlc_qualified_name(g->tmp, n, ".");
+	return qualified(g, n, ".");
 }
 
 /* The definition behind forward declarations. */
@@ -100,30 +113,30 @@ static int gen_decl(gen *g, const idlc_node *n);
 static char *c_decl(gen *g, const idlc_type *t, const char *name,
 		    const char *anon)
 {
-	char *suffix = talloc_strdup(g->tmp, ""), *base;
+	char *suffix = idlc_arena_printf(g->a, "%s", ""), *base;
 	const char *sp;
 
 	while (t->kind == IDLC_T_ARRAY) {
-		suffix = talloc_asprintf_append(suffix, "[%llu]",
+		suffix = idlc_arena_append(g->a, suffix, "[%llu]",
 						(unsigned long long)t->bound);
 		t = t->elem;
 	}
 	if (t->kind == IDLC_T_SEQUENCE) {
 		if (emit_sequence(g, anon, t, "") < 0)
 			return NULL;
-		base = talloc_strdup(g->tmp, anon);
+		base = idlc_arena_printf(g->a, "%s", anon);
 	} else if (t->kind == IDLC_T_NAMED) {
 		const idlc_node *r = defn(t->ref);
 		base = c_name(g, r);
 		if (r->kind == IDLC_INTERFACE || r->kind == IDLC_INTERFACE_FWD)
-			base = talloc_asprintf(g->tmp, "%s *", base);
+			base = idlc_arena_printf(g->a, "%s *", base);
 	} else {
-		base = talloc_strdup(g->tmp, c_base(t->kind));
+		base = idlc_arena_printf(g->a, "%s", c_base(t->kind));
 	}
 	if (base == NULL || suffix == NULL)
 		return NULL;
 	sp = base[strlen(base) - 1] == '*' ? "" : " ";
-	return talloc_asprintf(g->tmp, "%s%s%s%s", base, sp, name, suffix);
+	return idlc_arena_printf(g->a, "%s%s%s%s", base, sp, name, suffix);
 }
 
 /* A doc comment as a C comment indented by `indent`, or "". */
@@ -133,8 +146,8 @@ static char *c_doc(gen *g, const char *doc, const char *indent)
 	const char *s, *e;
 
 	if (doc == NULL || *doc == '\0')
-		return talloc_strdup(g->tmp, "");
-	out = talloc_asprintf(g->tmp, "%s/**\n", indent);
+		return idlc_arena_printf(g->a, "%s", "");
+	out = idlc_arena_printf(g->a, "%s/**\n", indent);
 	for (s = doc; out && *s; s = *e ? e + 1 : e) {
 		e = strchr(s, '\n');
 		if (e == NULL)
@@ -142,10 +155,10 @@ static char *c_doc(gen *g, const char *doc, const char *indent)
 		const char *close = memmem(s, (size_t)(e - s), "*/", 2);
 		size_t len = close ? (size_t)(close - s) : (size_t)(e - s);
 		/* a comment end inside the doc is cut there */
-		out = talloc_asprintf_append(out, "%s *%s%.*s\n", indent,
+		out = idlc_arena_append(g->a, out, "%s *%s%.*s\n", indent,
 					     len ? " " : "", (int)len, s);
 	}
-	return out ? talloc_asprintf_append(out, "%s */\n", indent) : NULL;
+	return out ? idlc_arena_append(g->a, out, "%s */\n", indent) : NULL;
 }
 
 /* A new declaration object of `kind` with its doc comment. */
@@ -155,7 +168,7 @@ static idlc_tv *decl_obj(gen *g, const char *kind, const char *name,
 	static const char *const kinds[] = {
 		"is_const", "is_enum", "is_typedef", "is_sequence",
 		"is_struct", "is_exception", "is_interface", NULL };
-	idlc_tv *o = idlc_tv_obj(g->tmp);
+	idlc_tv *o = idlc_tv_obj(g->a);
 	size_t i;
 
 	for (i = 0; o && kinds[i]; i++)
@@ -173,7 +186,7 @@ static int emit_sequence(gen *g, const char *name, const idlc_type *t,
 			 const char *doc)
 {
 	idlc_tv *o = decl_obj(g, "is_sequence", name, doc);
-	char *anon = talloc_asprintf(g->tmp, "%s_elem", name);
+	char *anon = idlc_arena_printf(g->a, "%s_elem", name);
 	char *items;
 
 	if (o == NULL || anon == NULL)
@@ -196,7 +209,7 @@ fail:
 /* Add `typedef struct name name;` to the forward declarations. */
 static int forward(gen *g, const char *name)
 {
-	idlc_tv *o = idlc_tv_obj(g->tmp);
+	idlc_tv *o = idlc_tv_obj(g->a);
 
 	if (o == NULL || idlc_tv_set_str(o, "c_name", "%s", name) < 0)
 		return -1;
@@ -207,15 +220,15 @@ static int forward(gen *g, const char *name)
 static int gen_struct(gen *g, const idlc_node *n)
 {
 	char *name = c_name(g, n);
-	idlc_tv *o, *members = idlc_tv_list(g->tmp);
+	idlc_tv *o, *members = idlc_tv_list(g->a);
 	const idlc_node *m;
 
 	if (name == NULL || members == NULL || forward(g, name) < 0)
 		return -1;
 	/* inline declarations and anonymous sequences come first */
 	for (m = n->children; m; m = m->next) {
-		idlc_tv *mo = idlc_tv_obj(g->tmp);
-		char *anon = talloc_asprintf(g->tmp, "%s_%s_seq", name,
+		idlc_tv *mo = idlc_tv_obj(g->a);
+		char *anon = idlc_arena_printf(g->a, "%s_%s_seq", name,
 					     m->name);
 		char *d;
 		if (mo == NULL || anon == NULL)
@@ -245,14 +258,14 @@ fail:
 static int gen_enum(gen *g, const idlc_node *n)
 {
 	idlc_tv *o = decl_obj(g, "is_enum", c_name(g, n), n->doc);
-	idlc_tv *list = idlc_tv_list(g->tmp);
+	idlc_tv *list = idlc_tv_list(g->a);
 	const idlc_node *m;
 	char buf[48];
 
 	if (o == NULL || list == NULL)
 		return -1;
 	for (m = n->children; m; m = m->next) {
-		idlc_tv *e = idlc_tv_obj(g->tmp);
+		idlc_tv *e = idlc_tv_obj(g->a);
 		if (e == NULL)
 			return -1;
 		G(idlc_tv_set_str(e, "c_name", "%s", c_name(g, m)));
@@ -280,7 +293,7 @@ static int gen_typedef(gen *g, const idlc_node *n)
 		return -1;
 	if (t->kind == IDLC_T_SEQUENCE)
 		return emit_sequence(g, name, t, n->doc);
-	d = c_decl(g, t, name, talloc_asprintf(g->tmp, "%s_seq", name));
+	d = c_decl(g, t, name, idlc_arena_printf(g->a, "%s_seq", name));
 	o = decl_obj(g, "is_typedef", name, n->doc);
 	if (d == NULL || o == NULL)
 		return -1;
@@ -293,23 +306,23 @@ fail:
 /* Append a C string literal for s (len bytes) to out. */
 static char *c_string(gen *g, const char *s, size_t len)
 {
-	char *out = talloc_strdup(g->tmp, "\"");
+	char *out = idlc_arena_printf(g->a, "%s", "\"");
 	size_t i;
 
 	for (i = 0; out && i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c == '"' || c == '\\')
-			out = talloc_asprintf_append(out, "\\%c", c);
+			out = idlc_arena_append(g->a, out, "\\%c", c);
 		else if (c == '\n')
-			out = talloc_asprintf_append(out, "\\n");
+			out = idlc_arena_append(g->a, out, "\\n");
 		else if (c == '\t')
-			out = talloc_asprintf_append(out, "\\t");
+			out = idlc_arena_append(g->a, out, "\\t");
 		else if (c < 0x20 || c >= 0x7f || c == '?')
-			out = talloc_asprintf_append(out, "\\%03o", c);
+			out = idlc_arena_append(g->a, out, "\\%03o", c);
 		else
-			out = talloc_asprintf_append(out, "%c", c);
+			out = idlc_arena_append(g->a, out, "%c", c);
 	}
-	return out ? talloc_asprintf_append(out, "\"") : NULL;
+	return out ? idlc_arena_append(g->a, out, "\"") : NULL;
 }
 
 /* C expression for a constant of type t. */
@@ -324,43 +337,43 @@ static char *c_value(gen *g, const idlc_type *t, const idlc_value *v)
 		switch (u->kind) {
 		case IDLC_T_LLONG:
 			if (v->i == -((idlc_int)1 << 63))
-				return talloc_strdup(g->tmp, "(-INT64_C("
+				return idlc_arena_printf(g->a, "%s", "(-INT64_C("
 						     "9223372036854775807) - 1)");
-			return talloc_asprintf(g->tmp, "INT64_C(%s)", buf);
+			return idlc_arena_printf(g->a, "INT64_C(%s)", buf);
 		case IDLC_T_ULLONG:
-			return talloc_asprintf(g->tmp, "UINT64_C(%s)", buf);
+			return idlc_arena_printf(g->a, "UINT64_C(%s)", buf);
 		case IDLC_T_LONG:
 			if (v->i == -((idlc_int)1 << 31))
-				return talloc_strdup(g->tmp, "(-INT32_C("
+				return idlc_arena_printf(g->a, "%s", "(-INT32_C("
 						     "2147483647) - 1)");
-			return talloc_asprintf(g->tmp, "INT32_C(%s)", buf);
+			return idlc_arena_printf(g->a, "INT32_C(%s)", buf);
 		case IDLC_T_ULONG:
-			return talloc_asprintf(g->tmp, "UINT32_C(%s)", buf);
+			return idlc_arena_printf(g->a, "UINT32_C(%s)", buf);
 		default:
-			return talloc_asprintf(g->tmp, "((%s)%s)",
+			return idlc_arena_printf(g->a, "((%s)%s)",
 					       c_base(u->kind), buf);
 		}
 	case IDLC_V_FLOAT:
-		s = talloc_asprintf(g->tmp, u->kind == IDLC_T_FLOAT ? "%.9Lg"
+		s = idlc_arena_printf(g->a, u->kind == IDLC_T_FLOAT ? "%.9Lg"
 				    : "%.17Lg", v->f);
 		if (s && !strpbrk(s, ".eEni"))
-			s = talloc_asprintf_append(s, ".0");
+			s = idlc_arena_append(g->a, s, ".0");
 		if (s && u->kind == IDLC_T_FLOAT)
-			s = talloc_asprintf_append(s, "f");
+			s = idlc_arena_append(g->a, s, "f");
 		return s;
 	case IDLC_V_CHAR:
 		if (v->i >= 0x20 && v->i < 0x7f && v->i != '\'' &&
 		    v->i != '\\')
-			return talloc_asprintf(g->tmp, "'%c'", (char)v->i);
-		return talloc_asprintf(g->tmp, "'\\%03o'", (unsigned)v->i);
+			return idlc_arena_printf(g->a, "'%c'", (char)v->i);
+		return idlc_arena_printf(g->a, "'\\%03o'", (unsigned)v->i);
 	case IDLC_V_STRING:
 		return c_string(g, v->str, v->len);
 	case IDLC_V_BOOL:
-		return talloc_strdup(g->tmp, v->i ? "true" : "false");
+		return idlc_arena_printf(g->a, "%s", v->i ? "true" : "false");
 	case IDLC_V_ENUM:
 		return c_name(g, v->enumerator);
 	default:
-		return talloc_strdup(g->tmp, "0");
+		return idlc_arena_printf(g->a, "%s", "0");
 	}
 }
 
@@ -389,11 +402,11 @@ static char *sig_type(gen *g, const idlc_type *t)
 	case IDLC_T_SEQUENCE:
 		e = sig_type(g, t->elem);
 		if (t->bound)
-			return talloc_asprintf(g->tmp, "sequence<%s,%llu>", e,
+			return idlc_arena_printf(g->a, "sequence<%s,%llu>", e,
 					       (unsigned long long)t->bound);
-		return talloc_asprintf(g->tmp, "sequence<%s>", e);
+		return idlc_arena_printf(g->a, "sequence<%s>", e);
 	case IDLC_T_ARRAY:
-		return talloc_asprintf(g->tmp, "%s[%llu]",
+		return idlc_arena_printf(g->a, "%s[%llu]",
 				       sig_type(g, t->elem),
 				       (unsigned long long)t->bound);
 	case IDLC_T_NAMED:
@@ -407,14 +420,14 @@ static char *sig_type(gen *g, const idlc_type *t)
 static char *sig_op(gen *g, const idlc_node *op)
 {
 	static const char *const dirs[] = { "", "in", "out", "inout" };
-	char *s = talloc_strdup(g->tmp, "(");
+	char *s = idlc_arena_printf(g->a, "%s", "(");
 	const idlc_node *q;
 
 	for (q = op->children; s && q; q = q->next)
-		s = talloc_asprintf_append(s, "%s%s %s", q == op->children ?
+		s = idlc_arena_append(g->a, s, "%s%s %s", q == op->children ?
 					   "" : ",", dirs[q->dir],
 					   sig_type(g, q->type));
-	return s ? talloc_asprintf_append(s, ")->%s", sig_type(g, op->type))
+	return s ? idlc_arena_append(g->a, s, ")->%s", sig_type(g, op->type))
 		 : NULL;
 }
 
@@ -535,7 +548,7 @@ static int gen_shape(gen *g, const idlc_node *n, idlc_tv *o)
 	const idlc_node *bases[256], *seen[256];
 	smember *members;
 	size_t nb, nm = 0, n_seen = 0, i;
-	idlc_tv *bl = idlc_tv_list(g->tmp), *ml = idlc_tv_list(g->tmp);
+	idlc_tv *bl = idlc_tv_list(g->a), *ml = idlc_tv_list(g->a);
 	char *qname = dotted_name(g, n);
 	fnv f = { UINT64_C(0xcbf29ce484222325) };
 
@@ -550,7 +563,7 @@ static int gen_shape(gen *g, const idlc_node *n, idlc_tv *o)
 	cbor_text(&f, qname);
 	cbor_head(&f, 4, nb);
 	for (i = 0; i < nb; i++) {
-		idlc_tv *b = idlc_tv_obj(g->tmp);
+		idlc_tv *b = idlc_tv_obj(g->a);
 		char *bn = dotted_name(g, bases[i]);
 		cbor_text(&f, bn);
 		if (b == NULL)
@@ -563,7 +576,7 @@ static int gen_shape(gen *g, const idlc_node *n, idlc_tv *o)
 		static const char *const kinds[] = {
 			"SHADE_MEMBER_ATTR", "SHADE_MEMBER_READONLY",
 			"SHADE_MEMBER_METHOD", "SHADE_MEMBER_ONEWAY" };
-		idlc_tv *m = idlc_tv_obj(g->tmp);
+		idlc_tv *m = idlc_tv_obj(g->a);
 		cbor_head(&f, 4, 3);
 		cbor_text(&f, members[i].name);
 		cbor_head(&f, 0, (uint64_t)members[i].kind);
@@ -601,7 +614,7 @@ static int gen_interface(gen *g, const idlc_node *n)
 		if (gen_decl(g, m) < 0)
 			return -1;
 	o = decl_obj(g, "is_interface", name, n->doc);
-	s = idlc_tv_obj(g->tmp);
+	s = idlc_tv_obj(g->a);
 	if (o == NULL || s == NULL || gen_shape(g, n, o) < 0)
 		return -1;
 	G(idlc_tv_set_str(s, "c_name", "%s", name));
@@ -657,7 +670,7 @@ static char *template_text(gen *g, const char *dir, const char *name)
 	size_t i, j;
 
 	if (dir != NULL) {
-		char *path = talloc_asprintf(g->tmp, "%s/%s", dir, name);
+		char *path = idlc_arena_printf(g->a, "%s/%s", dir, name);
 		size_t len;
 		if (path == NULL ||
 		    idlc_read_file(g->tmp, path, &text, &len) < 0) {
@@ -670,10 +683,18 @@ static char *template_text(gen *g, const char *dir, const char *name)
 	for (i = 0; idlc_builtin_templates[i].name; i++) {
 		if (strcmp(idlc_builtin_templates[i].name, name) != 0)
 			continue;
-		text = talloc_strdup(g->tmp, "");
-		for (j = 0; text && idlc_builtin_templates[i].lines[j]; j++)
-			text = talloc_strdup_append_buffer(
-				text, idlc_builtin_templates[i].lines[j]);
+		size_t len = 0, l;
+		for (j = 0; idlc_builtin_templates[i].lines[j]; j++)
+			len += strlen(idlc_builtin_templates[i].lines[j]);
+		text = idlc_arena_alloc(g->a, len + 1);
+		if (text == NULL)
+			return NULL;
+		for (len = 0, j = 0; idlc_builtin_templates[i].lines[j]; j++) {
+			l = strlen(idlc_builtin_templates[i].lines[j]);
+			memcpy(text + len, idlc_builtin_templates[i].lines[j], l);
+			len += l;
+		}
+		text[len] = '\0';
 		return text;
 	}
 	idlc_error(g->comp, NULL, "no built-in template '%s'", name);
@@ -693,7 +714,7 @@ static char *base_name(TALLOC_CTX *ctx, const char *path)
 /* Write text to path through a temporary file. */
 static int write_file(gen *g, const char *path, const char *text)
 {
-	char *tmp = talloc_asprintf(g->tmp, "%s.tmp", path);
+	char *tmp = idlc_arena_printf(g->a, "%s.tmp", path);
 	FILE *f = tmp ? fopen(tmp, "wb") : NULL;
 
 	if (f == NULL) {
@@ -713,23 +734,23 @@ static int write_file(gen *g, const char *path, const char *text)
 /* The root value of the templates for comp's main file. */
 static idlc_tv *build_model(gen *g)
 {
-	idlc_tv *root = idlc_tv_obj(g->tmp), *incs = idlc_tv_list(g->tmp);
+	idlc_tv *root = idlc_tv_obj(g->a), *incs = idlc_tv_list(g->a);
 	char *base = base_name(g->tmp, g->comp->main_file), *guard, *p;
 	const idlc_dep *d;
 	const idlc_node *n;
 
-	g->forwards = idlc_tv_list(g->tmp);
-	g->decls = idlc_tv_list(g->tmp);
-	g->shapes = idlc_tv_list(g->tmp);
+	g->forwards = idlc_tv_list(g->a);
+	g->decls = idlc_tv_list(g->a);
+	g->shapes = idlc_tv_list(g->a);
 	if (!root || !incs || !base || !g->forwards || !g->decls || !g->shapes)
 		return NULL;
-	guard = talloc_asprintf(g->tmp, "SHADE_IDL_%s_H", base);
+	guard = idlc_arena_printf(g->a, "SHADE_IDL_%s_H", base);
 	for (p = guard; p && *p; p++)
 		*p = (char)((*p >= 'a' && *p <= 'z') ? *p - 32 :
 			    ((*p >= 'A' && *p <= 'Z') ||
 			     (*p >= '0' && *p <= '9')) ? *p : '_');
 	for (d = g->comp->deps ? g->comp->deps->next : NULL; d; d = d->next) {
-		idlc_tv *i = idlc_tv_obj(g->tmp);
+		idlc_tv *i = idlc_tv_obj(g->a);
 		if (i == NULL)
 			return NULL;
 		G(idlc_tv_set_str(i, "header", "%s.h",
@@ -772,7 +793,7 @@ static int render(gen *g, const char *dir, const char *name,
 int idlc_generate(idlc_compilation *comp, const char *out_dir,
 		  const char *templates_dir)
 {
-	gen g = { comp, NULL, NULL, NULL, NULL };
+	gen g = { comp, NULL, NULL, NULL, NULL, NULL };
 	idlc_tv *root;
 	char *h = NULL, *c = NULL, *base;
 	int rc = -1;
@@ -782,8 +803,11 @@ int idlc_generate(idlc_compilation *comp, const char *out_dir,
 	if (idlc_check_subset(comp) < 0)
 		return -1;
 	g.tmp = talloc_new(comp);
-	if (g.tmp == NULL)
+	g.a = g.tmp ? idlc_arena_new(g.tmp) : NULL;
+	if (g.a == NULL) {
+		talloc_free(g.tmp);
 		return -1;
+	}
 	root = build_model(&g);
 	if (root == NULL) {
 		idlc_error(comp, NULL, "out of memory");

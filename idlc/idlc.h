@@ -500,6 +500,11 @@ idlc_node *idlc_scope_resolve(idlc_compilation *comp, idlc_scope *scope,
 char *idlc_qualified_name(TALLOC_CTX *mem_ctx, const idlc_node *n,
 			  const char *sep);
 
+/* Same into buf (size bytes, NUL-terminated, truncated if short);
+ * returns the full length, as snprintf does. */
+size_t idlc_qualified_name_buf(const idlc_node *n, const char *sep, char *buf,
+			       size_t size);
+
 /* Scoped name as text "a::b", "::a::b" (talloc'd on mem_ctx). */
 char *idlc_scoped_name_str(TALLOC_CTX *mem_ctx, const idlc_scoped_name *sn);
 

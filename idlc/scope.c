@@ -197,13 +197,12 @@ idlc_node *idlc_scope_resolve(idlc_compilation *comp, idlc_scope *scope,
 	return n;
 }
 
-/* Qualified name; see idlc.h. */
-char *idlc_qualified_name(TALLOC_CTX *mem_ctx, const idlc_node *n,
-			  const char *sep)
+/* Qualified name into a buffer; see idlc.h. */
+size_t idlc_qualified_name_buf(const idlc_node *n, const char *sep, char *buf,
+			       size_t size)
 {
 	const idlc_node *chain[128];
-	size_t k = 0;
-	char *out;
+	size_t k = 0, len = 0, seplen = strlen(sep);
 
 	if (n != NULL)
 		chain[k++] = n;
@@ -211,12 +210,34 @@ char *idlc_qualified_name(TALLOC_CTX *mem_ctx, const idlc_node *n,
 	     n && n->kind != IDLC_SPECIFICATION && k < 128; n = n->parent)
 		if (n->name != NULL && n->kind != IDLC_ENUM)
 			chain[k++] = n;
-	out = talloc_strdup(mem_ctx, "");
-	while (out && k > 0) {
-		k--;
-		out = talloc_asprintf_append(out, "%s%s", chain[k]->name,
-					     k ? sep : "");
+	while (k > 0) {
+		const char *nm = chain[--k]->name ? chain[k]->name : "";
+		size_t l = strlen(nm);
+		if (len + l < size)
+			memcpy(buf + len, nm, l);
+		len += l;
+		if (k) {
+			if (len + seplen < size)
+				memcpy(buf + len, sep, seplen);
+			len += seplen;
+		}
 	}
+	if (size)
+		buf[len < size ? len : size - 1] = '\0';
+	return len;
+}
+
+/* Qualified name; see idlc.h. */
+char *idlc_qualified_name(TALLOC_CTX *mem_ctx, const idlc_node *n,
+			  const char *sep)
+{
+	size_t len = idlc_qualified_name_buf(n, sep, NULL, 0);
+	char *out = talloc_size(mem_ctx, len + 1);
+
+	if (out == NULL)
+		return NULL;
+	idlc_qualified_name_buf(n, sep, out, len + 1);
+	talloc_set_name_const(out, out);
 	return out;
 }
 

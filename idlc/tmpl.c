@@ -21,26 +21,31 @@ struct idlc_tv {
 	const char **keys;   /* TV_OBJ keys */
 	size_t n;            /* entries */
 	size_t cap;          /* allocated entries */
+	idlc_arena *arena;   /* where it and what it holds are allocated */
 };
 
 /* A new value of `kind`. */
-static idlc_tv *tv_new(TALLOC_CTX *ctx, tv_kind kind)
+static idlc_tv *tv_new(idlc_arena *a, tv_kind kind)
 {
-	idlc_tv *v = talloc_zero(ctx, idlc_tv);
+	idlc_tv *v = idlc_arena_alloc(a, sizeof(*v));
 
-	if (v)
+	if (v) {
 		v->kind = kind;
+		v->arena = a;
+	}
 	return v;
 }
 
-idlc_tv *idlc_tv_obj(TALLOC_CTX *mem_ctx)
+/* New object; see tmpl.h. */
+idlc_tv *idlc_tv_obj(idlc_arena *a)
 {
-	return tv_new(mem_ctx, TV_OBJ);
+	return tv_new(a, TV_OBJ);
 }
 
-idlc_tv *idlc_tv_list(TALLOC_CTX *mem_ctx)
+/* New list; see tmpl.h. */
+idlc_tv *idlc_tv_list(idlc_arena *a)
 {
-	return tv_new(mem_ctx, TV_LIST);
+	return tv_new(a, TV_LIST);
 }
 
 /* Make room for one more entry. */
@@ -52,20 +57,27 @@ static int tv_grow(idlc_tv *v)
 
 	if (v->n < v->cap)
 		return 0;
-	cap = v->cap ? v->cap * 2 : 8;
-	items = talloc_realloc(v, v->items, idlc_tv *, cap);
+	cap = v->cap ? v->cap * 2 : 16;
+	items = idlc_arena_alloc(v->arena, cap * sizeof(*items));
 	if (items == NULL)
 		return -1;
+	if (v->n)
+		memcpy(items, v->items, v->n * sizeof(*items));
 	v->items = items;
 	if (v->kind == TV_OBJ) {
-		keys = talloc_realloc(v, v->keys, const char *, cap);
+		keys = idlc_arena_alloc(v->arena, cap * sizeof(*keys));
 		if (keys == NULL)
 			return -1;
+		if (v->n)
+			memcpy(keys, v->keys, v->n * sizeof(*keys));
 		v->keys = keys;
 	}
 	v->cap = cap;
 	return 0;
 }
+
+static const idlc_tv tv_true = { .kind = TV_BOOL, .b = true };
+static const idlc_tv tv_false = { .kind = TV_BOOL, .b = false };
 
 /* Set obj[key]; see tmpl.h. */
 int idlc_tv_set(idlc_tv *obj, const char *key, idlc_tv *v)
@@ -74,7 +86,6 @@ int idlc_tv_set(idlc_tv *obj, const char *key, idlc_tv *v)
 
 	if (v == NULL || obj == NULL)
 		return -1;
-	talloc_steal(obj, v);
 	for (i = 0; i < obj->n; i++)
 		if (strcmp(obj->keys[i], key) == 0) {
 			obj->items[i] = v;
@@ -90,28 +101,24 @@ int idlc_tv_set(idlc_tv *obj, const char *key, idlc_tv *v)
 /* Set a formatted string; see tmpl.h. */
 int idlc_tv_set_str(idlc_tv *obj, const char *key, const char *fmt, ...)
 {
-	idlc_tv *v = tv_new(obj, TV_STR);
+	idlc_tv *v = tv_new(obj->arena, TV_STR);
 	va_list ap;
 
 	if (v == NULL)
 		return -1;
 	va_start(ap, fmt);
-	v->str = talloc_vasprintf(v, fmt, ap);
+	v->str = idlc_arena_vprintf(obj->arena, fmt, ap);
 	va_end(ap);
 	if (v->str == NULL)
 		return -1;
 	return idlc_tv_set(obj, key, v);
 }
 
-/* Set a boolean; see tmpl.h. */
+/* Set a boolean (shared constant values, nothing allocated); see
+ * tmpl.h. */
 int idlc_tv_set_bool(idlc_tv *obj, const char *key, bool b)
 {
-	idlc_tv *v = tv_new(obj, TV_BOOL);
-
-	if (v == NULL)
-		return -1;
-	v->b = b;
-	return idlc_tv_set(obj, key, v);
+	return idlc_tv_set(obj, key, (idlc_tv *)(b ? &tv_true : &tv_false));
 }
 
 /* Append to a list; see tmpl.h. */
@@ -119,7 +126,6 @@ int idlc_tv_push(idlc_tv *list, idlc_tv *v)
 {
 	if (v == NULL || list == NULL || tv_grow(list) < 0)
 		return -1;
-	talloc_steal(list, v);
 	list->items[list->n++] = v;
 	return 0;
 }
@@ -355,9 +361,6 @@ static int pair_blocks(rnd *r)
 			    "block is never closed");
 	return 0;
 }
-
-static const idlc_tv tv_true = { .kind = TV_BOOL, .b = true };
-static const idlc_tv tv_false = { .kind = TV_BOOL, .b = false };
 
 /* Look a name up in the frames, innermost first. */
 static const idlc_tv *lookup(rnd *r, const tok *t, idlc_tv *scratch)

@@ -17,7 +17,8 @@
  * name is an error (a template typo never produces silent output).
  *
  * Values (idlc_tv) are strings, booleans, lists and objects (string keys
- * in insertion order); the generators build one tree per output file.
+ * in insertion order), allocated in an arena; the generators build one
+ * tree per output file.
  */
 #ifndef IDLC_TMPL_H
 #define IDLC_TMPL_H
@@ -27,16 +28,18 @@
 
 #include <talloc.h>
 
+#include "arena.h"
 #include "idlc.h"
 
 /* A template value. */
 typedef struct idlc_tv idlc_tv;
 
-/* New empty object / list on mem_ctx (NULL on out of memory). */
-idlc_tv *idlc_tv_obj(TALLOC_CTX *mem_ctx);
-idlc_tv *idlc_tv_list(TALLOC_CTX *mem_ctx);
+/* New empty object / list in arena `a` (NULL on out of memory).  Values
+ * and their strings live as long as the arena. */
+idlc_tv *idlc_tv_obj(idlc_arena *a);
+idlc_tv *idlc_tv_list(idlc_arena *a);
 
-/* Set obj[key] to v (v is stolen onto obj).  Returns 0 or -1. */
+/* Set obj[key] to v.  Returns 0 or -1. */
 int idlc_tv_set(idlc_tv *obj, const char *key, idlc_tv *v);
 
 /* Set obj[key] to a formatted string.  Returns 0 or -1. */
@@ -46,7 +49,7 @@ int idlc_tv_set_str(idlc_tv *obj, const char *key, const char *fmt, ...)
 /* Set obj[key] to a boolean.  Returns 0 or -1. */
 int idlc_tv_set_bool(idlc_tv *obj, const char *key, bool b);
 
-/* Append v (stolen) to a list.  Returns 0 or -1. */
+/* Append v to a list.  Returns 0 or -1. */
 int idlc_tv_push(idlc_tv *list, idlc_tv *v);
 
 /* Number of items of a list (0 for other values). */

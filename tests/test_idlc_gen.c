@@ -57,21 +57,22 @@ static void test_idlc_gen_template_language(void **state)
 {
 	size_t before = talloc_total_blocks(*state);
 	TALLOC_CTX *ctx = talloc_new(*state);
-	idlc_tv *root = idlc_tv_obj(ctx), *list = idlc_tv_list(ctx);
+	idlc_arena *a = idlc_arena_new(ctx);
+	idlc_tv *root = idlc_tv_obj(a), *list = idlc_tv_list(a);
 	const char *names[] = { "a", "b", "c" };
 	char *out;
 	size_t i;
 	int rc;
 
 	for (i = 0; i < 3; i++) {
-		idlc_tv *o = idlc_tv_obj(ctx);
+		idlc_tv *o = idlc_tv_obj(a);
 		assert_int_equal(idlc_tv_set_str(o, "name", "%s", names[i]), 0);
 		assert_int_equal(idlc_tv_set_bool(o, "odd", i % 2), 0);
 		assert_int_equal(idlc_tv_push(list, o), 0);
 	}
 	assert_int_equal(idlc_tv_set(root, "items", list), 0);
 	assert_int_equal(idlc_tv_set_str(root, "title", "T%d", 1), 0);
-	assert_int_equal(idlc_tv_set(root, "none", idlc_tv_list(ctx)), 0);
+	assert_int_equal(idlc_tv_set(root, "none", idlc_tv_list(a)), 0);
 	assert_int_equal(idlc_tv_len(list), 3);
 
 	out = render(ctx, "{{title}}: {{#each items}}{{name}}{{#unless @last}}, "
@@ -107,7 +108,7 @@ static void test_idlc_gen_template_language(void **state)
 static void test_idlc_gen_template_errors(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
-	idlc_tv *root = idlc_tv_obj(ctx);
+	idlc_tv *root = idlc_tv_obj(idlc_arena_new(ctx));
 	int rc;
 
 	assert_int_equal(idlc_tv_set_str(root, "x", "1"), 0);
