@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 
 #include <talloc.h>
 
@@ -21,12 +22,15 @@
 #include "shade/transport.h"
 #include "conn_int.h"
 #include "shape_int.h"
+#include "transport_int.h"
 
 /* Default FORCE chunk when iterating, and outstanding request limit. */
 #define DEFAULT_ITER_CHUNK 65536u
 #define DEFAULT_MAX_PENDING 65536u
 /* RELEASE pairs queued before they are sent on their own. */
 #define RELEASE_BATCH 64u
+/* Batched output written once it reaches this many bytes. */
+#define BATCH_BYTES ((size_t)64 << 10)
 
 /* One request being served by this thread (a stack through callbacks):
  * requests we send on `c` while serving carry `rid` as their "in". */
@@ -38,7 +42,8 @@ struct serving {
 
 static _Thread_local struct serving *tl_serving;
 
-static void serve_frame(shade_conn *c, uint8_t *frame, size_t len);
+static void serve_frame(shade_conn *c, uint8_t *frame, size_t len,
+			bool batch);
 static shade_status send_frame(shade_conn *c, const shade_buf *b,
 			       shade_error **err);
 
@@ -565,8 +570,139 @@ static shade_status send_releases(shade_conn *c, shade_error **err)
 	return st;
 }
 
-/* Send one message frame, releases first.  A transport failure ends the
- * connection. */
+/* After a failed write: end the connection (unless the failure was local:
+ * out of memory or over the frame limit) and hand e to *err. */
+static shade_status send_failed(shade_conn *c, shade_status st, shade_error *e,
+				shade_error **err)
+{
+	if (st != SHADE_ERR_NOMEM && st != SHADE_ERR_LIMIT)
+		conn_lost(c, SHADE_ERR_CONNECTION_LOST,
+			  e ? e->message : "send failed");
+	if (err != NULL && *err == NULL)
+		*err = e;
+	else
+		talloc_free(e);
+	return st;
+}
+
+/*
+ * Write `len` bytes of whole frames (heads included) in as few system
+ * calls as the channel allows: on a blocking socket one send() for all of
+ * them; otherwise frame by frame through shade_transport_send.  Caller
+ * holds send_mu.  This reaches into the transport (transport_int.h)
+ * because its public API writes one frame per call.
+ */
+static shade_status write_frames(shade_conn *c, const uint8_t *p, size_t len,
+				 unsigned nframes, shade_error **err)
+{
+	shade_transport *t = c->t;
+	size_t off = 0, hl;
+	uint64_t fl;
+	ssize_t n;
+	unsigned calls = 0;
+
+	if (t->ops == NULL && !t->nonblocking && t->wsock && !t->closed &&
+	    __atomic_load_n(&t->broken, __ATOMIC_ACQUIRE) == SHADE_OK) {
+		while (off < len) {
+			n = send(t->wfd, p + off, len - off, MSG_NOSIGNAL);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return shade_error_set(err,
+						       SHADE_ERR_CONNECTION_LOST,
+						       "%s: send: %s",
+						       shade_transport_address(t),
+						       strerror(errno));
+			off += (size_t)n;
+			calls++;
+		}
+		t->stats.frames_sent += nframes;
+		t->stats.bytes_sent += len;
+		t->stats.write_calls += calls;
+		return SHADE_OK;
+	}
+	while (off < len) {
+		SHADE_CHECK(shade_frame_header_decode(p + off, len - off,
+						      SIZE_MAX, &fl, &hl,
+						      err));
+		SHADE_CHECK(shade_transport_send(t, p + off + hl, (size_t)fl,
+						 err));
+		off += hl + (size_t)fl;
+	}
+	return SHADE_OK;
+}
+
+/* Write the batch (caller holds send_mu). */
+static shade_status flush_batch_locked(shade_conn *c, shade_error **err)
+{
+	shade_status st;
+
+	if (c->out_frames == 0)
+		return SHADE_OK;
+	st = write_frames(c, c->outb->data, c->outb->len, c->out_frames,
+			  err);
+	shade_buf_reset(c->outb);
+	__atomic_store_n(&c->out_frames, 0, __ATOMIC_RELAXED);
+	return st;
+}
+
+shade_status conn_flush_batch(shade_conn *c, shade_error **err)
+{
+	shade_status st;
+	shade_error *e = NULL;
+
+	pthread_mutex_lock(&c->send_mu);
+	st = flush_batch_locked(c, &e);
+	pthread_mutex_unlock(&c->send_mu);
+	if (st != SHADE_OK)
+		return send_failed(c, st, e, err);
+	return SHADE_OK;
+}
+
+/* Append one framed message to the batch (releases first), writing the
+ * batch when it is large.  A transport failure ends the connection. */
+static shade_status queue_frame(shade_conn *c, const shade_buf *b,
+				shade_error **err)
+{
+	uint8_t head[SHADE_FRAME_HEADER_MAX];
+	size_t hl;
+	shade_status st = SHADE_OK;
+	shade_error *e = NULL;
+
+	if (b->status != SHADE_OK)
+		return shade_error_set(err, b->status, "out of memory");
+	if (b->len > shade_transport_max_frame(c->t))
+		return shade_error_set(err, SHADE_ERR_LIMIT,
+				       "message of %zu bytes over the frame "
+				       "limit", b->len);
+	pthread_mutex_lock(&c->send_mu);
+	if (c->outb == NULL && (c->outb = shade_buf_new(c, 4096)) == NULL)
+		st = shade_error_set(&e, SHADE_ERR_NOMEM, "out of memory");
+	if (st == SHADE_OK && c->n_rel > 0) {
+		/* Releases go first, unbatched (rare). */
+		st = flush_batch_locked(c, &e);
+		if (st == SHADE_OK)
+			st = send_releases(c, &e);
+	}
+	if (st == SHADE_OK) {
+		hl = shade_frame_header_encode(b->len, head);
+		shade_buf_append(c->outb, head, hl);
+		shade_buf_append(c->outb, b->data, b->len);
+		__atomic_add_fetch(&c->out_frames, 1, __ATOMIC_RELAXED);
+		if (c->outb->status != SHADE_OK)
+			st = shade_error_set(&e, SHADE_ERR_NOMEM,
+					     "out of memory");
+		else if (c->outb->len >= BATCH_BYTES)
+			st = flush_batch_locked(c, &e);
+	}
+	pthread_mutex_unlock(&c->send_mu);
+	if (st != SHADE_OK)
+		return send_failed(c, st, e, err);
+	return SHADE_OK;
+}
+
+/* Send one message frame, batched output and releases first.  A
+ * transport failure ends the connection. */
 static shade_status send_frame(shade_conn *c, const shade_buf *b,
 			       shade_error **err)
 {
@@ -576,20 +712,15 @@ static shade_status send_frame(shade_conn *c, const shade_buf *b,
 	if (b->status != SHADE_OK)
 		return shade_error_set(err, b->status, "out of memory");
 	pthread_mutex_lock(&c->send_mu);
-	st = send_releases(c, &e);
+	st = flush_batch_locked(c, &e);
+	if (st == SHADE_OK)
+		st = send_releases(c, &e);
 	if (st == SHADE_OK)
 		st = shade_transport_send(c->t, b->data, b->len, &e);
 	pthread_mutex_unlock(&c->send_mu);
-	if (st != SHADE_OK) {
-		if (st != SHADE_ERR_NOMEM && st != SHADE_ERR_LIMIT)
-			conn_lost(c, SHADE_ERR_CONNECTION_LOST,
-				  e ? e->message : "send failed");
-		if (err != NULL && *err == NULL)
-			*err = e;
-		else
-			talloc_free(e);
-	}
-	return st;
+	if (st != SHADE_OK)
+		return send_failed(c, st, e, err);
+	return SHADE_OK;
 }
 
 shade_status shade_conn_flush(shade_conn *c, shade_error **err)
@@ -597,6 +728,7 @@ shade_status shade_conn_flush(shade_conn *c, shade_error **err)
 	shade_status st;
 
 	SHADE_CHECK(conn_check_open(c, err));
+	SHADE_CHECK(conn_flush_batch(c, err));
 	pthread_mutex_lock(&c->send_mu);
 	st = send_releases(c, err);
 	if (st == SHADE_OK && shade_transport_wants_write(c->t))
@@ -700,7 +832,7 @@ shade_status conn_req_send(struct outreq *rq, TALLOC_CTX *tmp,
 		}
 		pthread_mutex_unlock(&c->mu);
 	}
-	st = send_frame(c, rq->b, err);
+	st = rq->queued ? queue_frame(c, rq->b, err) : send_frame(c, rq->b, err);
 	if (st != SHADE_OK) {
 		if (p != NULL)
 			conn_abandon(p);
@@ -899,7 +1031,7 @@ static void route_frame(shade_conn *c, uint8_t *frame, size_t len,
 		if (m.id != 0 && (msg_is_request(m.op) || m.op == OP_COUNT_)) {
 			/* Answered by serve_frame with the same error. */
 			talloc_free(e);
-			serve_frame(c, frame, len);
+			serve_frame(c, frame, len, serve_now);
 			return;
 		}
 		protocol_failure(c, e ? e->message : "malformed message");
@@ -946,7 +1078,7 @@ static void route_frame(shade_conn *c, uint8_t *frame, size_t len,
 		}
 		pthread_mutex_unlock(&c->mu);
 		if (!queued)
-			serve_frame(c, frame, len);
+			serve_frame(c, frame, len, true);
 		return;
 	}
 	talloc_free(frame);
@@ -1054,7 +1186,8 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 		it = wait_work(c, ps, n);
 		if (it != NULL) {
 			pthread_mutex_unlock(&c->mu);
-			serve_frame(c, talloc_steal(NULL, it->frame), it->len);
+			serve_frame(c, talloc_steal(NULL, it->frame), it->len,
+				    true);
 			talloc_free(it);
 			pthread_mutex_lock(&c->mu);
 			continue;
@@ -1066,6 +1199,14 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 		if (deadline >= 0 && now_ms() >= deadline) {
 			st = SHADE_ERR_TIMEOUT;
 			break;
+		}
+		if (__atomic_load_n(&c->out_frames, __ATOMIC_RELAXED) > 0) {
+			/* A hint read without send_mu; conn_flush_batch
+			 * rechecks under it. */
+			pthread_mutex_unlock(&c->mu);
+			conn_flush_batch(c, NULL);
+			pthread_mutex_lock(&c->mu);
+			continue;
 		}
 		if (c->reading) {
 			cv_wait(c, deadline);
@@ -1099,6 +1240,9 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 		pthread_mutex_lock(&c->mu);
 	}
 	pthread_mutex_unlock(&c->mu);
+	/* Replies batched while serving go before we return. */
+	if (__atomic_load_n(&c->out_frames, __ATOMIC_RELAXED) > 0)
+		conn_flush_batch(c, NULL);
 	if (st == SHADE_ERR_TIMEOUT)
 		return shade_error_set(err, SHADE_ERR_TIMEOUT,
 				       "no reply within %d ms", timeout_ms);
@@ -1311,8 +1455,9 @@ static void build_error(shade_conn *c, shade_buf *rb, uint64_t id,
 	talloc_free(e);
 }
 
-/* Serve one request frame (taken over) and send its reply. */
-static void serve_frame(shade_conn *c, uint8_t *frame, size_t len)
+/* Serve one request frame (taken over) and send its reply, or add the
+ * reply to the batch when `batch` (the server loop flushes it). */
+static void serve_frame(shade_conn *c, uint8_t *frame, size_t len, bool batch)
 {
 	TALLOC_CTX *tmp = talloc_new(NULL);
 	struct serving me = { c, 0, tl_serving };
@@ -1382,7 +1527,10 @@ static void serve_frame(shade_conn *c, uint8_t *frame, size_t len)
 	 * queue ride in front of it. */
 	talloc_free(out);
 	out = NULL;
-	send_frame(c, rb, NULL);
+	if (batch)
+		queue_frame(c, rb, NULL);
+	else
+		send_frame(c, rb, NULL);
 done:
 	talloc_free(out);
 	talloc_free(e);
@@ -1554,6 +1702,7 @@ shade_status shade_conn_process(shade_conn *c, unsigned max_frames,
 		return st;
 	if (shade_conn_is_open(c)) {
 		/* The end of a turn is idle time: releases go now. */
+		conn_flush_batch(c, NULL);
 		pthread_mutex_lock(&c->send_mu);
 		send_releases(c, NULL);
 		if (shade_transport_wants_write(c->t))

@@ -106,6 +106,10 @@ struct shade_conn {
 	shade_cbor_hooks hooks;         /* reference hooks (udata: this) */
 	shade_cbor_opts copts;          /* codec options using hooks */
 	void *server;                   /* owning server loop, or NULL */
+	shade_buf *outb;                /* framed messages not yet written
+					 * (async requests, batched replies);
+					 * guarded by send_mu */
+	unsigned out_frames;            /* frames in outb */
 };
 
 /* The value-model ops of proxies. */
@@ -121,6 +125,8 @@ struct outreq {
 	uint64_t rid;           /* request id, 0 for oneway */
 	int timeout_ms;         /* effective deadline, -1: none */
 	struct pending *p;      /* the pending, NULL for oneway */
+	bool queued;            /* batch it (written by the next flush or
+				 * wait) instead of writing it now */
 };
 
 /* Start a request op with nfields fixed fields on tmp.  timeout_ms: 0
@@ -135,6 +141,9 @@ SHADE_INTERNAL shade_status conn_req_init(struct outreq *rq, shade_conn *c,
 /* Finish the message, register the pending (owned by tmp) and send. */
 SHADE_INTERNAL shade_status conn_req_send(struct outreq *rq, TALLOC_CTX *tmp,
 					  shade_error **err);
+
+/* Write the batched output now (takes send_mu). */
+SHADE_INTERNAL shade_status conn_flush_batch(shade_conn *c, shade_error **err);
 
 /* Wait for a pending's reply (or any/all of several: `all`), serving
  * nested requests meanwhile.  timeout_ms -1: forever. */

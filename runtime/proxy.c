@@ -733,6 +733,7 @@ shade_status shade_invoke_async(TALLOC_CTX *mem_ctx, shade_ref *r,
 	f->c = p->conn;
 	st = conn_req_init(&f->rq, f->c, f, OP_INVOKE, 3, kwargs, -1, false,
 			   err);
+	f->rq.queued = true;
 	if (st == SHADE_OK)
 		st = put_fields(f->c, f->rq.b, fl, 3, err);
 	if (st == SHADE_OK)
@@ -753,6 +754,7 @@ bool shade_future_ready(shade_future *f)
 
 	if (f->rq.p == NULL)
 		return true;
+	conn_flush_batch(f->c, NULL);
 	pthread_mutex_lock(&f->c->mu);
 	done = f->rq.p->done;
 	pthread_mutex_unlock(&f->c->mu);
@@ -850,6 +852,7 @@ struct shade_request {
 	shade_dispatch_op op;   /* what is asked */
 	bool oneway;            /* no reply wanted */
 	shade_cbor_dec out;     /* the result decoder handed out */
+	bool sent;              /* shade_request_send was called */
 };
 
 static const uint8_t cbor_null[1] = { 0xf6 };
@@ -965,13 +968,24 @@ shade_status shade_request_finish(shade_request *q, shade_cbor_dec **result,
 		*result = &q->out;
 		return SHADE_OK;
 	}
-	SHADE_CHECK(conn_req_send(&q->rq, q, err));
+	if (!q->sent)
+		SHADE_CHECK(conn_req_send(&q->rq, q, err));
+	q->sent = true;
 	if (!q->oneway)
 		SHADE_CHECK(await_reply(&q->rq, &q->out, &has, err));
 	if (!has)
 		shade_cbor_dec_init(&q->out, cbor_null, 1);
 	*result = &q->out;
 	return SHADE_OK;
+}
+
+shade_status shade_request_send(shade_request *q, shade_error **err)
+{
+	if (q->c == NULL || q->sent)
+		return SHADE_OK;
+	q->rq.queued = true;
+	q->sent = true;
+	return conn_req_send(&q->rq, q, err);
 }
 
 shade_status shade_request_decode_value(TALLOC_CTX *mem_ctx, shade_request *q,

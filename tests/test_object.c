@@ -236,6 +236,37 @@ static void test_object_typed_remote(void **state)
 	assert_int_equal((s2.bytes_sent + s2.bytes_received) -
 				 (s1.bytes_sent + s1.bytes_received), 14);
 	assert_int_equal(typed_get(proxy, map[1]), 3);
+	/* Pipelined: 100 requests batched into a few writes. */
+	{
+		shade_request *q[100];
+		shade_transport_stats t0, t1;
+		shade_cbor_dec *res;
+		int64_t sum;
+		int i;
+
+		shade_transport_stats_get(shade_conn_transport(pp.client), &t0);
+		for (i = 0; i < 100; i++) {
+			shade_buf *args;
+
+			assert_ok(shade_request_begin(proxy, map[0],
+						      SHADE_DISPATCH_INVOKE,
+						      NULL, &q[i], &args,
+						      errp_));
+			shade_cbor_put_array(args, 2);
+			shade_cbor_put_int(args, i);
+			shade_cbor_put_int(args, 1);
+			assert_ok(shade_request_send(q[i], errp_));
+		}
+		for (i = 0; i < 100; i++) {
+			assert_ok(shade_request_finish(q[i], &res, errp_));
+			assert_ok(shade_cbor_read_int(res, &sum, errp_));
+			assert_int_equal(sum, i + 1);
+			talloc_free(q[i]);
+		}
+		shade_transport_stats_get(shade_conn_transport(pp.client), &t1);
+		assert_int_equal(t1.frames_sent - t0.frames_sent, 100);
+		assert_true(t1.write_calls - t0.write_calls <= 2);
+	}
 	/* Dynamic calls on a typed object. */
 	assert_ok(shade_invoke(ctx, proxy, "reset", NULL, NULL, &v, errp_));
 	talloc_free(v);

@@ -172,7 +172,12 @@ SHADE_API shade_status shade_iter_next(shade_iter *it, const shade_value **item,
 typedef struct shade_future shade_future;
 
 /* Start method `name` without waiting; *out (a talloc child of mem_ctx)
- * is the future.  Freeing an unwaited future abandons the reply. */
+ * is the future.  Requests started this way are batched: they are written
+ * together when some thread waits on the connection, when
+ * shade_future_ready() or shade_conn_flush() is called, or once 64 KiB
+ * are queued.  Freeing an unwaited future abandons the reply.  Requests
+ * the peer nests in such a call are served by the thread that waits for
+ * its future. */
 SHADE_API shade_status shade_invoke_async(TALLOC_CTX *mem_ctx, shade_ref *r,
 					  const char *name,
 					  const shade_value *args,
@@ -229,7 +234,14 @@ SHADE_API shade_status shade_request_begin(shade_ref *r, uint32_t member,
 					struct shade_buf **args,
 					shade_error **err);
 
-/* Send the request, wait for the reply and set *result to a decoder
+/* Send the request now without waiting (pipelining): it is batched with
+ * other requests sent this way and written at the latest when some
+ * thread waits on the connection (shade_request_finish, a future wait)
+ * or on shade_conn_flush.  Local objects run at finish.  Optional. */
+SHADE_API shade_status shade_request_send(shade_request *call,
+					  shade_error **err);
+
+/* Send the request (unless sent), wait for the reply and set *result to a decoder
  * positioned at the result item (null when the peer returned none),
  * valid until the call is freed.  On failure *err is filled. */
 SHADE_API shade_status shade_request_finish(shade_request *call,
