@@ -1,0 +1,241 @@
+/*
+ * test_fuzz_replay.c - every fuzz corpus file and every saved regression
+ * input, replayed through the fuzz targets' own entry points under the
+ * normal build (no libFuzzer), so `make check`, `make check SAN=1` and
+ * `make valgrind` keep them passing.
+ *
+ * The targets are #included with LLVMFuzzerTestOneInput renamed, and
+ * FUZZ_FAIL turned into a cmocka failure naming the broken invariant.
+ * For each target the suite replays tests/fuzz/corpus/<target>/ and
+ * tests/fuzz/regress/<target>/ (inputs that once found a bug).  Inputs of
+ * known, not yet fixed bugs wait in tests/fuzz/pending/<target>/ and are
+ * replayed only by the filtered case `pending` (run it alone:
+ * build/tests/test_fuzz_replay pending; it fails until they are fixed).
+ *
+ * Each case checks that the talloc blocks of the group context and the
+ * references alive in the process are back where they started.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <talloc.h>
+
+#include "object_int.h"
+
+/* Which input is being replayed (for failure messages). */
+static char replay_path[1024];
+
+#define FUZZ_FAIL(what) \
+	fail_msg("%s: invariant broken: %s (%s:%d)", replay_path, what, \
+		 __FILE__, __LINE__)
+
+#define LLVMFuzzerTestOneInput fuzz_frame_one
+#include "fuzz/fuzz_frame.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_cbor_one
+#include "fuzz/fuzz_cbor.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_msg_one
+#include "fuzz/fuzz_msg.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_conn_one
+#include "fuzz/fuzz_conn.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_idl_one
+#include "fuzz/fuzz_idl.c"
+#undef LLVMFuzzerTestOneInput
+
+/* A fuzz entry point. */
+typedef int (*replay_fn)(const uint8_t *data, size_t size);
+
+/* The group's context. */
+static TALLOC_CTX *group_ctx;
+
+/* Blocks and live references when the current case started. */
+static size_t blocks_before;
+static long refs_before;
+
+static int group_setup(void **state)
+{
+	group_ctx = talloc_new(NULL);
+	*state = group_ctx;
+	return group_ctx ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	talloc_free(group_ctx);
+	return 0;
+}
+
+static int case_setup(void **state)
+{
+	(void)state;
+	blocks_before = talloc_total_blocks(group_ctx);
+	refs_before = obj_live_refs();
+	return 0;
+}
+
+static int case_teardown(void **state)
+{
+	(void)state;
+	assert_int_equal(talloc_total_blocks(group_ctx), blocks_before);
+	assert_int_equal(obj_live_refs(), refs_before);
+	return 0;
+}
+
+/* Read a whole file onto ctx; NULL when it cannot be read. */
+static uint8_t *read_input(TALLOC_CTX *ctx, const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf = NULL;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0) {
+		buf = talloc_size(ctx, (size_t)n + 1);
+		if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+			talloc_free(buf);
+			buf = NULL;
+		}
+		*len = (size_t)n;
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Replay every file of dir (absent: none) through fn; returns how many. */
+static unsigned replay_dir(TALLOC_CTX *ctx, const char *dir, replay_fn fn)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	unsigned n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		uint8_t *buf;
+		size_t len = 0;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(replay_path, sizeof(replay_path), "%s/%s", dir,
+			 de->d_name);
+		buf = read_input(ctx, replay_path, &len);
+		if (buf == NULL)
+			fail_msg("cannot read %s", replay_path);
+		fn(buf, len);
+		talloc_free(buf);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Replay the corpus and regression inputs of one target. */
+static void replay_target(void **state, const char *name, replay_fn fn)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	char dir[256];
+	unsigned n;
+
+	snprintf(dir, sizeof(dir), "tests/fuzz/corpus/%s", name);
+	n = replay_dir(ctx, dir, fn);
+	snprintf(dir, sizeof(dir), "tests/fuzz/regress/%s", name);
+	replay_dir(ctx, dir, fn);
+	/* Run from the top of the tree: the seeds must be there. */
+	assert_true(n > 0);
+	talloc_free(ctx);
+}
+
+static void test_fuzz_replay_frame(void **state)
+{
+	replay_target(state, "frame", fuzz_frame_one);
+}
+
+static void test_fuzz_replay_cbor(void **state)
+{
+	replay_target(state, "cbor", fuzz_cbor_one);
+}
+
+static void test_fuzz_replay_msg(void **state)
+{
+	replay_target(state, "msg", fuzz_msg_one);
+}
+
+static void test_fuzz_replay_conn(void **state)
+{
+	replay_target(state, "conn", fuzz_conn_one);
+}
+
+static void test_fuzz_replay_idl(void **state)
+{
+	replay_target(state, "idl", fuzz_idl_one);
+}
+
+/* Inputs of known bugs (not run by default). */
+static void test_fuzz_replay_pending(void **state)
+{
+	static const struct {
+		const char *name; /* target */
+		replay_fn fn;     /* its entry point */
+	} targets[] = {
+		{ "frame", fuzz_frame_one }, { "cbor", fuzz_cbor_one },
+		{ "msg", fuzz_msg_one },     { "conn", fuzz_conn_one },
+		{ "idl", fuzz_idl_one },
+	};
+	TALLOC_CTX *ctx = talloc_new(*state);
+	char dir[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+		snprintf(dir, sizeof(dir), "tests/fuzz/pending/%s",
+			 targets[i].name);
+		replay_dir(ctx, dir, targets[i].fn);
+	}
+	talloc_free(ctx);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest all[] = {
+		cmocka_unit_test_setup_teardown(test_fuzz_replay_frame,
+						case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_fuzz_replay_cbor,
+						case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_fuzz_replay_msg,
+						case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_fuzz_replay_conn,
+						case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_fuzz_replay_idl,
+						case_setup, case_teardown),
+	};
+	const struct CMUnitTest pending[] = {
+		cmocka_unit_test_setup_teardown(test_fuzz_replay_pending,
+						case_setup, case_teardown),
+	};
+	int rc;
+
+	talloc_enable_null_tracking();
+	if (argc > 1 && strcmp(argv[1], "pending") == 0) {
+		rc = cmocka_run_group_tests_name("fuzz_replay_pending",
+						 pending, group_setup,
+						 group_teardown);
+	} else {
+		if (argc > 1)
+			cmocka_set_test_filter(argv[1]);
+		rc = cmocka_run_group_tests_name("fuzz_replay", all,
+						 group_setup, group_teardown);
+	}
+	talloc_disable_null_tracking();
+	return rc;
+}
