@@ -17,7 +17,11 @@
  *
  * Environment knobs: ROUNDS, N (calls per variant per round), WARM,
  * DEPTH (calls in flight when pipelined), CONNS (connections to hold),
- * MEM_N (objects for the memory figures).
+ * MEM_N (objects for the memory figures), ONLY (run only the round-trip
+ * variants whose name contains it, and no one-shot figure: for
+ * profiling one path under strace, perf or callgrind), PIN (a CPU
+ * number: the driver and every server it starts run on that CPU only,
+ * which takes the cross-CPU wake-up of a 2-vCPU VM out of the figures).
  */
 #include "bench.h"
 #include "weak.h"
@@ -25,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -657,7 +662,12 @@ run_rounds(const settings *cfg, variant *vs, int nv)
 {
 	int r, k;
 
+	const char *only = getenv("ONLY");
+
 	for (k = 0; k < nv; k++) {
+		if (only != NULL && *only != '\0' && vs[k].ok &&
+		    strstr(vs[k].name, only) == NULL)
+			v_fail(&vs[k], "skipped: ONLY=%s", only);
 		if (vs[k].ok && vs[k].run(&vs[k], 0, cfg->warm) == 0)
 			vs[k].done = cfg->warm;
 	}
@@ -1242,8 +1252,11 @@ print_results(const settings *cfg)
 		       f->why);
 	}
 	printf("\n%d interleaved rounds of %ld calls (pipelined: %ld, %ld in "
-	       "flight); medians, min-max over rounds\n",
-	       cfg->rounds, cfg->n, cfg->pipe_n, cfg->depth);
+	       "flight); medians, min-max over rounds; %s\n",
+	       cfg->rounds, cfg->n, cfg->pipe_n, cfg->depth,
+	       getenv("PIN") != NULL && *getenv("PIN") != '\0'
+		       ? "client and servers pinned to one CPU (PIN)"
+		       : "not pinned");
 }
 
 /* ------------------------------------------------------------ main */
@@ -1357,6 +1370,17 @@ main(int argc, char **argv)
 		return 1;
 	}
 	bench_raise_nofile();
+	if (getenv("PIN") != NULL && *getenv("PIN") != '\0') {
+		cpu_set_t set;
+		long cpu = strtol(getenv("PIN"), NULL, 10);
+
+		CPU_ZERO(&set);
+		CPU_SET((int)cpu, &set);
+		if (cpu < 0 || cpu >= CPU_SETSIZE ||
+		    sched_setaffinity(0, sizeof set, &set) != 0)
+			fprintf(stderr, "bench: PIN=%s ignored: %s\n",
+				getenv("PIN"), strerror(errno));
+	}
 
 	memset(vs, 0, sizeof vs);
 	vs[0].name = "rtt.raw.unix";
@@ -1400,7 +1424,9 @@ main(int argc, char **argv)
 	fig_goal(fig("ratio.pipelined_vs_raw_pipelined", "x"), ">= 0.0625",
 		 -1, 0.0625);
 
-	if (sh_unix != NULL) {
+	if (getenv("ONLY") != NULL && *getenv("ONLY") != '\0') {
+		/* profiling one variant: no one-shot figures */
+	} else if (sh_unix != NULL) {
 		measure_bytes_add(ctx, sh_unix->address);
 		measure_first_touch(ctx, sh_unix->address);
 		measure_container(ctx, &cfg, sh_unix->address);
@@ -1415,14 +1441,17 @@ main(int argc, char **argv)
 		fig_na(fig("container.member.bytes", "bytes"), "%s", why);
 		fig_na(fig("force.mb_per_s", "MB/s"), "%s", why);
 	}
-	measure_idlc(&cfg);
-	if (sh_unix != NULL) {
+	if (getenv("ONLY") != NULL && *getenv("ONLY") != '\0') {
+		/* profiling one variant: no one-shot figures */
+	} else if (sh_unix != NULL) {
+		measure_idlc(&cfg);
 		measure_memory(ctx, &cfg, sh_unix->address);
 		measure_connections(ctx, &cfg, sh_unix->address);
 	} else {
 		const char *why = shade_missing() ? shade_missing()
 						  : "shade server did not start";
 
+		measure_idlc(&cfg);
 		fig_na(fig("mem.per_export.bytes", "bytes"), "%s", why);
 		fig_na(fig("mem.per_proxy.bytes", "bytes"), "%s", why);
 		fig_na(fig("server.connections_held", "connections"), "%s", why);

@@ -2,6 +2,7 @@
 #
 #   make bench            full run (under five minutes)
 #   make bench QUICK=1    short run (under a minute)
+#   make bench PIN=0      client and servers on CPU 0 only (stable ratios)
 #
 # Builds $(BUILD)/bench/shade-bench (driver and clients) and
 # $(BUILD)/bench/shade-bench-server, linked with the whole libshade.a so
@@ -30,4 +31,4 @@ $(BENCH_SRV): $(BUILD)/obj/bench/server.o $(BENCH_UTIL) $(LIB_A)
 bench: bench-programs
 	-@$(MAKE) --no-print-directory $(BUILD)/bin/shade-idlc >/dev/null 2>&1 || \
 		echo "bench: shade-idlc does not build; its figure will be n/a"
-	$(BENCH_BIN) $(if $(filter 1,$(QUICK)),--quick) --idlc $(BUILD)/bin/shade-idlc
+	$(if $(PIN),PIN=$(PIN)) $(BENCH_BIN) $(if $(filter 1,$(QUICK)),--quick) --idlc $(BUILD)/bin/shade-idlc
