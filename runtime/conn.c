@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/socket.h>
@@ -148,7 +149,7 @@ const shade_shape_desc *conn_cache_shape(shade_conn *c, shade_shape_desc *d)
 /* Free a proxy whose count reached zero (its import entry is gone). */
 static void proxy_free(struct proxy *p)
 {
-	talloc_free(p);
+	free(p);
 	obj_count(-1);
 }
 
@@ -198,9 +199,12 @@ static void proxy_release(struct shade_ref *r)
 	pthread_mutex_lock(&c->mu);
 	last = --r->refs == 0;
 	if (last) {
+		struct hmap_slot *sl = hmap_find(&c->imports, p->eid);
+		uint64_t received = sl ? sl->aux : 0;
+
 		hmap_del(&c->imports, p->eid);
-		if (c->open)
-			flush = queue_release(c, p->eid, p->received);
+		if (c->open && received > 0)
+			flush = queue_release(c, p->eid, received);
 	}
 	pthread_mutex_unlock(&c->mu);
 	if (last)
@@ -239,7 +243,7 @@ static shade_status hook_encode(void *udata, shade_buf *b,
 {
 	shade_conn *c = udata;
 	const shade_shape_desc *d;
-	struct export *e;
+	struct hmap_slot *e;
 	uint64_t fp, eid;
 	bool with_shape = false;
 
@@ -263,23 +267,22 @@ static shade_status hook_encode(void *udata, shade_buf *b,
 		return shade_error_set(err, SHADE_ERR_CONNECTION_LOST,
 				       "connection closed");
 	}
-	e = hmap_get(&c->export_by_obj, (uintptr_t)ref);
-	if (e == NULL) {
-		e = talloc_zero(c, struct export);
-		if (e == NULL || !hmap_put(&c->exports, c->next_eid, e) ||
-		    !hmap_put(&c->export_by_obj, (uintptr_t)ref, e)) {
-			if (e != NULL)
-				hmap_del(&c->exports, c->next_eid);
-			talloc_free(e);
+	eid = (uintptr_t)hmap_get(&c->export_by_obj, (uintptr_t)ref);
+	if (eid == 0) {
+		eid = c->next_eid;
+		if (!hmap_put(&c->exports, eid, ref) ||
+		    !hmap_put(&c->export_by_obj, (uintptr_t)ref,
+			      (void *)(uintptr_t)eid)) {
+			hmap_del(&c->exports, eid);
 			pthread_mutex_unlock(&c->mu);
 			return shade_error_set(err, SHADE_ERR_NOMEM,
 					       "out of memory");
 		}
-		e->eid = c->next_eid++;
-		e->obj = shade_ref_retain(ref);
+		c->next_eid++;
+		shade_ref_retain(ref);
 	}
-	e->count++;
-	eid = e->eid;
+	e = hmap_find(&c->exports, eid);
+	e->aux++;
 	if (!shape_is_builtin(fp) && hmap_get(&c->shapes_sent, fp) == NULL &&
 	    hmap_get(&c->peer_known, fp) == NULL) {
 		with_shape = hmap_put(&c->shapes_sent, fp, (void *)1);
@@ -302,13 +305,11 @@ static shade_status read_export(shade_conn *c, shade_cbor_dec *d,
 				shade_status code, struct shade_ref **out,
 				shade_error **err)
 {
-	struct export *e;
 	uint64_t eid;
 
 	SHADE_CHECK(shade_cbor_read_uint(d, &eid, err));
 	pthread_mutex_lock(&c->mu);
-	e = hmap_get(&c->exports, eid);
-	*out = e ? shade_ref_retain(e->obj) : NULL;
+	*out = shade_ref_retain(hmap_get(&c->exports, eid));
 	pthread_mutex_unlock(&c->mu);
 	if (*out == NULL)
 		return shade_error_set(err, code,
@@ -326,6 +327,7 @@ static shade_status hook_decode(void *udata, TALLOC_CTX *mem_ctx,
 	shade_conn *c = udata;
 	shade_shape_desc *desc = NULL;
 	const shade_shape_desc *shape;
+	struct hmap_slot *sl;
 	struct proxy *p;
 	uint64_t n, eid, fp;
 
@@ -351,18 +353,18 @@ static shade_status hook_decode(void *udata, TALLOC_CTX *mem_ctx,
 		conn_cache_shape(c, desc);
 	}
 	shape = conn_shape(c, fp);
-	p = hmap_get(&c->imports, eid);
+	sl = hmap_find(&c->imports, eid);
+	p = sl ? sl->val : NULL;
 	if (p != NULL) {
 		p->ref.refs++;
-		p->received++;
-		if (p->ref.shape == NULL || p->fp != fp) {
+		sl->aux++;
+		if (p->ref.shape == NULL ||
+		    (shape != NULL && p->ref.shape->fingerprint != fp))
 			p->ref.shape = shape;
-			p->fp = fp;
-		}
 	} else {
-		p = talloc_zero(NULL, struct proxy);
+		p = calloc(1, sizeof(*p));
 		if (p == NULL || !hmap_put(&c->imports, eid, p)) {
-			talloc_free(p);
+			free(p);
 			pthread_mutex_unlock(&c->mu);
 			return shade_error_set(err, SHADE_ERR_NOMEM,
 					       "out of memory");
@@ -374,8 +376,7 @@ static shade_status hook_decode(void *udata, TALLOC_CTX *mem_ctx,
 		p->ref.shape = shape;
 		p->conn = c;
 		p->eid = eid;
-		p->received = 1;
-		p->fp = fp;
+		hmap_find(&c->imports, eid)->aux = 1;
 	}
 	pthread_mutex_unlock(&c->mu);
 	*out = &p->ref;
@@ -384,15 +385,13 @@ static shade_status hook_decode(void *udata, TALLOC_CTX *mem_ctx,
 
 /* ------------------------------------------------------------ ending */
 
-/* Drop the export e (under mu): remove it from both maps and return its
+/* Drop export eid (under mu): remove it from both maps and return its
  * object, whose count the caller releases after unlocking. */
-static struct shade_ref *export_drop(shade_conn *c, struct export *e)
+static struct shade_ref *export_drop(shade_conn *c, uint64_t eid)
 {
-	struct shade_ref *obj = e->obj;
+	struct shade_ref *obj = hmap_del(&c->exports, eid);
 
-	hmap_del(&c->exports, e->eid);
 	hmap_del(&c->export_by_obj, (uintptr_t)obj);
-	talloc_free(e);
 	return obj;
 }
 
@@ -412,7 +411,7 @@ void conn_lost(shade_conn *c, shade_status code, const char *why)
 	struct shade_ref **objs = NULL;
 	size_t n = 0, pos = 0;
 	struct pending *p;
-	struct export *e;
+	struct shade_ref *obj;
 	struct proxy *px;
 
 	pthread_mutex_lock(&c->mu);
@@ -438,20 +437,20 @@ void conn_lost(shade_conn *c, shade_status code, const char *why)
 	/* Drop every export. */
 	objs = talloc_array(NULL, struct shade_ref *, c->exports.count + 1);
 	pos = 0;
-	while (objs != NULL && hmap_next(&c->exports, &pos, NULL, (void **)&e))
-		objs[n++] = e->obj;
+	while (objs != NULL &&
+	       hmap_next(&c->exports, &pos, NULL, (void **)&obj))
+		objs[n++] = obj;
 	if (objs != NULL) {
-		pos = 0;
-		while (hmap_next(&c->exports, &pos, NULL, (void **)&e))
-			talloc_free(e);
 		hmap_clear(&c->exports);
 		hmap_clear(&c->export_by_obj);
 	}
-	/* Detach every proxy: later use reports ConnectionLost. */
+	/* Detach every proxy: later use reports ConnectionLost.  Shapes the
+	 * connection cached go with it. */
 	pos = 0;
 	while (hmap_next(&c->imports, &pos, NULL, (void **)&px)) {
 		px->conn = NULL;
-		if (!shape_is_builtin(px->fp))
+		if (px->ref.shape != NULL &&
+		    !shape_is_builtin(px->ref.shape->fingerprint))
 			px->ref.shape = NULL;
 	}
 	hmap_clear(&c->imports);
@@ -956,7 +955,7 @@ static void route_release(shade_conn *c, struct msg *m)
 	struct shade_ref **objs;
 	size_t n = 0;
 	uint64_t i, eid, cnt;
-	struct export *e;
+	struct hmap_slot *e;
 
 	objs = talloc_array(NULL, struct shade_ref *, m->nfields / 2 + 1);
 	if (objs == NULL)
@@ -966,12 +965,12 @@ static void route_release(shade_conn *c, struct msg *m)
 		if (shade_cbor_read_uint(&m->d, &eid, NULL) != SHADE_OK ||
 		    shade_cbor_read_uint(&m->d, &cnt, NULL) != SHADE_OK)
 			break;
-		e = hmap_get(&c->exports, eid);
-		if (e == NULL || cnt > e->count)
+		e = hmap_find(&c->exports, eid);
+		if (e == NULL || cnt > e->aux)
 			continue; /* double or bogus release: ignored */
-		e->count -= cnt;
-		if (e->count == 0)
-			objs[n++] = export_drop(c, e);
+		e->aux -= cnt;
+		if (e->aux == 0)
+			objs[n++] = export_drop(c, eid);
 	}
 	pthread_mutex_unlock(&c->mu);
 	release_objs(c, objs, n);
@@ -1633,6 +1632,12 @@ void shade_conn_stats_get(shade_conn *c, shade_conn_stats *out)
 	*out = c->st;
 	out->exports = c->exports.count;
 	out->imports = c->imports.count;
+	out->export_bytes = (c->exports.cap + c->export_by_obj.cap) *
+			    sizeof(struct hmap_slot);
+	/* A malloc chunk: the block plus an 8-byte head, in 16-byte steps. */
+	out->import_bytes = c->imports.cap * sizeof(struct hmap_slot) +
+			    c->imports.count *
+				    ((sizeof(struct proxy) + 8 + 15) & ~(size_t)15);
 	out->pending = c->pending.count;
 	pthread_mutex_unlock(&c->mu);
 	out->frames_sent = ts.frames_sent;

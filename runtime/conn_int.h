@@ -13,7 +13,8 @@
  * Ownership: pendings belong to their waiter (a call's temporary context
  * or a future), the connection only points at them; proxies are
  * reference counted and detached (conn = NULL) when the connection ends;
- * exports hold one count on their object.
+ * exports live inside the `exports` map (no allocation of their own) and
+ * hold one count on their object.
  */
 #ifndef SHADE_CONN_INT_H
 #define SHADE_CONN_INT_H
@@ -54,20 +55,13 @@ struct pending {
 	struct frame_queue nested;  /* peer requests nested in this call */
 };
 
-/* One entry of the export table. */
-struct export {
-	uint64_t eid;          /* export id on this connection */
-	struct shade_ref *obj; /* the local object (one count held) */
-	uint64_t count;        /* references handed out, not released */
-};
-
-/* A proxy: a reference to an object the peer hosts. */
+/* A proxy: a reference to an object the peer hosts.  Proxies are plain
+ * malloc blocks (not talloc chunks): a client may hold millions, and the
+ * talloc header would double their size (doc/api.md §9). */
 struct proxy {
 	struct shade_ref ref;   /* common part; must be first */
 	struct shade_conn *conn;/* its connection; NULL once that ended */
 	uint64_t eid;           /* the peer's export id */
-	uint64_t received;      /* tag-200 references received, to release */
-	uint64_t fp;            /* shape fingerprint */
 };
 
 /* A connection. */
@@ -87,9 +81,13 @@ struct shade_conn {
 	uint64_t next_rid;              /* next request id */
 	uint64_t next_eid;              /* next export id */
 	struct hmap pending;            /* rid -> struct pending */
-	struct hmap exports;            /* eid -> struct export */
-	struct hmap export_by_obj;      /* object address -> struct export */
-	struct hmap imports;            /* peer eid -> struct proxy (weak) */
+	struct hmap exports;            /* eid -> object (one count held),
+					 * aux: references handed out and
+					 * not released */
+	struct hmap export_by_obj;      /* object address -> eid */
+	struct hmap imports;            /* peer eid -> struct proxy (weak),
+					 * aux: tag-200 references received
+					 * for it, to give back in RELEASE */
 	struct hmap shapes;             /* fp -> shade_shape_desc (cache) */
 	struct hmap shapes_sent;        /* fp -> non-NULL: description sent */
 	struct hmap peer_known;         /* fp -> non-NULL: peer knows it */

@@ -25,7 +25,7 @@ void hmap_init(struct hmap *m, void *owner)
 	m->owner = owner;
 }
 
-void *hmap_get(const struct hmap *m, uint64_t key)
+struct hmap_slot *hmap_find(const struct hmap *m, uint64_t key)
 {
 	size_t i;
 
@@ -33,26 +33,35 @@ void *hmap_get(const struct hmap *m, uint64_t key)
 		return NULL;
 	for (i = hmap_hash(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
 		if (m->slots[i].key == key)
-			return m->slots[i].val;
+			return &m->slots[i];
 		if (m->slots[i].key == 0)
 			return NULL;
 	}
 }
 
+void *hmap_get(const struct hmap *m, uint64_t key)
+{
+	struct hmap_slot *sl = hmap_find(m, key);
+
+	return sl ? sl->val : NULL;
+}
+
 /* Insert without growing; the caller made room. */
 static void hmap_insert(struct hmap_slot *slots, size_t cap, uint64_t key,
-			void *val, size_t *count)
+			void *val, uint64_t aux, size_t *count)
 {
 	size_t i;
 
 	for (i = hmap_hash(key, cap);; i = (i + 1) & (cap - 1)) {
 		if (slots[i].key == key) {
 			slots[i].val = val;
+			slots[i].aux = aux;
 			return;
 		}
 		if (slots[i].key == 0) {
 			slots[i].key = key;
 			slots[i].val = val;
+			slots[i].aux = aux;
 			(*count)++;
 			return;
 		}
@@ -61,7 +70,7 @@ static void hmap_insert(struct hmap_slot *slots, size_t cap, uint64_t key,
 
 bool hmap_put(struct hmap *m, uint64_t key, void *val)
 {
-	if ((m->count + 1) * 4 > m->cap * 3) {
+	if ((m->count + 1) * 8 > m->cap * 7) {
 		size_t ncap = m->cap ? m->cap * 2 : 16, i, n = 0;
 		struct hmap_slot *ns = talloc_zero_array(m->owner,
 							 struct hmap_slot,
@@ -72,13 +81,14 @@ bool hmap_put(struct hmap *m, uint64_t key, void *val)
 		for (i = 0; i < m->cap; i++)
 			if (m->slots[i].key != 0)
 				hmap_insert(ns, ncap, m->slots[i].key,
-					    m->slots[i].val, &n);
+					    m->slots[i].val, m->slots[i].aux,
+					    &n);
 		talloc_free(m->slots);
 		m->slots = ns;
 		m->cap = ncap;
 		m->count = n;
 	}
-	hmap_insert(m->slots, m->cap, key, val, &m->count);
+	hmap_insert(m->slots, m->cap, key, val, 0, &m->count);
 	return true;
 }
 
@@ -108,6 +118,7 @@ void *hmap_del(struct hmap *m, uint64_t key)
 	}
 	m->slots[i].key = 0;
 	m->slots[i].val = NULL;
+	m->slots[i].aux = 0;
 	m->count--;
 	return val;
 }

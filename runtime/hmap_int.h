@@ -4,7 +4,7 @@
  * object pointers, fingerprints).
  *
  * Invariants: key 0 marks an empty slot (callers never use key 0); the
- * table size is a power of two and at most 3/4 full; deletion shifts
+ * table size is a power of two and at most 7/8 full; deletion shifts
  * later entries back (no tombstones), so lookups stay short after churn.
  */
 #ifndef SHADE_HMAP_INT_H
@@ -20,6 +20,7 @@
 struct hmap_slot {
 	uint64_t key; /* 0 when the slot is empty */
 	void *val;    /* the value stored for key */
+	uint64_t aux; /* a second word stored with the value */
 };
 
 /* The map.  Embed it in a talloc object; its slot array becomes a talloc
@@ -37,8 +38,13 @@ SHADE_INTERNAL void hmap_init(struct hmap *m, void *owner);
 /* The value stored for key, or NULL. */
 SHADE_INTERNAL void *hmap_get(const struct hmap *m, uint64_t key);
 
-/* Store val for key (replacing).  Returns false when out of memory. */
+/* Store val for key (replacing; aux set to 0).  Returns false when out
+ * of memory. */
 SHADE_INTERNAL bool hmap_put(struct hmap *m, uint64_t key, void *val);
+
+/* The slot of key, or NULL: its val and aux may be changed in place.
+ * Valid until the next put or del. */
+SHADE_INTERNAL struct hmap_slot *hmap_find(const struct hmap *m, uint64_t key);
 
 /* Remove key; returns its value or NULL when absent. */
 SHADE_INTERNAL void *hmap_del(struct hmap *m, uint64_t key);

@@ -297,10 +297,8 @@ shade_status shade_describe(shade_ref *r, const shade_shape_desc **out,
 	if (st == SHADE_OK) {
 		pthread_mutex_lock(&p->conn->mu);
 		cached = conn_cache_shape(p->conn, desc);
-		if (cached != NULL) {
+		if (cached != NULL)
 			p->ref.shape = cached;
-			p->fp = cached->fingerprint;
-		}
 		pthread_mutex_unlock(&p->conn->mu);
 		if (cached == NULL)
 			st = shade_error_set(err, SHADE_ERR_NOMEM,

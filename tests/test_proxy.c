@@ -662,6 +662,61 @@ static void test_proxy_dead_connection(void **state)
 	talloc_free(ctx);
 }
 
+/* A function returning its udata (a tuple of refs) by value. */
+static shade_status give_all(TALLOC_CTX *mem_ctx, void *udata,
+			     shade_ref *self, const shade_value *args,
+			     const shade_value *kwargs, shade_value **result,
+			     shade_error **err)
+{
+	(void)self;
+	(void)args;
+	(void)kwargs;
+	*result = shade_value_copy(mem_ctx, udata);
+	return *result ? SHADE_OK
+		       : shade_error_set(err, SHADE_ERR_NOMEM, "oom");
+}
+
+static void test_proxy_memory_per_export_and_proxy(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_registry *reg = shade_registry_new(ctx);
+	size_t i, n = 20000;
+	shade_value *objs = shade_tuple_new(ctx, n), *r;
+	shade_conn_stats cs, ss;
+	shade_ref *fn, *p;
+	tp_peer pp;
+
+	for (i = 0; i < n; i++) {
+		shade_ref *o;
+
+		assert_ok(shade_object_new("demo.Small", NULL, &o, errp_));
+		(void)shade_ref_shape(o); /* the object's own memory */
+		assert_int_equal(shade_seq_append_take(
+					 objs, shade_ref_value_take(NULL, o),
+					 NULL), SHADE_OK);
+	}
+	assert_ok(shade_function_new("all", give_all, objs, &fn, errp_));
+	assert_ok(shade_registry_add(reg, "all", fn, errp_));
+	shade_ref_release(fn);
+	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
+	assert_ok(shade_lookup(pp.client, "all", &p, errp_));
+	assert_ok(shade_call(ctx, p, NULL, NULL, &r, errp_));
+	cs = tp_stats(pp.client);
+	ss = tp_stats(pp.server);
+	assert_int_equal(cs.imports, n + 1);
+	assert_int_equal(ss.exports, n + 1);
+	/* Under 100 bytes each, beyond the object itself. */
+	print_message("per export %.1f bytes, per proxy %.1f bytes\n",
+		      (double)ss.export_bytes / (double)ss.exports,
+		      (double)cs.import_bytes / (double)cs.imports);
+	assert_true(ss.export_bytes < 100 * ss.exports);
+	assert_true(cs.import_bytes < 100 * cs.imports);
+	talloc_free(r);
+	shade_ref_release(p);
+	tp_stop(&pp);
+	talloc_free(ctx);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -673,6 +728,7 @@ int main(int argc, char **argv)
 		T(test_proxy_types),
 		T(test_proxy_lifetimes),
 		T(test_proxy_dead_connection),
+		T(test_proxy_memory_per_export_and_proxy),
 #undef T
 	};
 
