@@ -2,6 +2,13 @@
  * bench/bench.c - shade-bench: the benchmark driver and its clients.
  *
  *   shade-bench [--quick] [--bin DIR] [--idlc PATH]
+ *   shade-bench --peer-client <typed|dynamic> <unix|tcp> <path|port>
+ *               <sync|pipelined> N WARM DEPTH
+ *
+ * The second form is a client following the contract of
+ * ../shared/bench/peers/src/common.h (bench/peers.sh registers it with
+ * run-peers.sh beside shade-bench-server's `peer` mode): WARM untimed and
+ * N timed add() calls, then one line `peer=shade... us_per_call=...`.
  *
  * Starts one shade-bench-server process per server kind and transport
  * (sockets in a fresh mkdtemp directory, TCP on 127.0.0.1 port 0), opens
@@ -1345,6 +1352,79 @@ parse_args(int argc, char **argv, settings *cfg)
 	return 0;
 }
 
+/* The peers contract's client (see the top of this file): returns the
+ * exit status. */
+static int
+peer_client(int argc, char **argv)
+{
+	TALLOC_CTX *ctx;
+	variant v;
+	sh_cli *c = NULL;
+	char address[600], why[256];
+	long n, warm, depth;
+	bool pipelined, typed;
+	double t0, t1;
+
+	if (argc != 9) {
+		fprintf(stderr, "usage: shade-bench --peer-client <typed|dynamic> "
+				"<unix|tcp> <path|port> <sync|pipelined> N WARM DEPTH\n");
+		return 2;
+	}
+	typed = strcmp(argv[2], "typed") == 0;
+	pipelined = strcmp(argv[5], "pipelined") == 0;
+	n = strtol(argv[6], NULL, 10);
+	warm = strtol(argv[7], NULL, 10);
+	depth = strtol(argv[8], NULL, 10);
+	if (n <= 0 || warm < 0 || depth <= 0 || depth > 1000000) {
+		fprintf(stderr, "shade-bench: bad N, WARM or DEPTH\n");
+		return 2;
+	}
+	if (strcmp(argv[3], "unix") == 0)
+		snprintf(address, sizeof address, "unix:%s", argv[4]);
+	else
+		snprintf(address, sizeof address, "tcp:127.0.0.1:%s", argv[4]);
+	if (shade_missing() != NULL) {
+		fprintf(stderr, "shade-bench: %s\n", shade_missing());
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	alarm(900);
+	ctx = talloc_new(NULL);
+	if (sh_open(ctx, address, &c, why, sizeof why) != 0) {
+		fprintf(stderr, "shade-bench: %s\n", why);
+		talloc_free(ctx);
+		return 1;
+	}
+	memset(&v, 0, sizeof v);
+	v.state = c;
+	v.ok = true;
+	c->depth = depth;
+	c->fs = talloc_zero_array(c, shade_future *, (size_t)depth);
+	v.run = pipelined ? sh_pipe
+			  : typed && BENCH_HAVE(shade_request_begin) ? sh_typed
+								    : sh_dynamic;
+	if (v.run(&v, 0, warm) != 0)
+		goto fail;
+	t0 = bench_now();
+	if (v.run(&v, warm, n) != 0)
+		goto fail;
+	t1 = bench_now();
+	if (t1 <= t0)
+		t1 = t0 + 1e-9;
+	printf("peer=%s transport=%s mode=%s calls=%ld us_per_call=%.3f "
+	       "calls_per_s=%.1f\n", typed ? "shade" : "shade.dynamic",
+	       argv[3], pipelined ? "pipelined" : "sync", n,
+	       (t1 - t0) * 1e6 / (double)n, (double)n / (t1 - t0));
+	shade_ref_release(c->adder);
+	talloc_free(ctx);
+	return 0;
+fail:
+	fprintf(stderr, "shade-bench: %s\n", v.why);
+	shade_ref_release(c->adder);
+	talloc_free(ctx);
+	return 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1354,6 +1434,8 @@ main(int argc, char **argv)
 	bench_proc *sh_unix = NULL, *sh_tcp = NULL;
 	int rc;
 
+	if (argc > 1 && strcmp(argv[1], "--peer-client") == 0)
+		return peer_client(argc, argv);
 	rc = parse_args(argc, argv, &cfg);
 	if (rc != 0)
 		return rc;
