@@ -13,32 +13,24 @@
 #include <string.h>
 
 #include "gen.h"
+#include "gen_int.h"
 #include "arena.h"
 #include "tmpl.h"
 
 /* Go to `fail` when a template value could not be built. */
 #define G(call) do { if ((call) < 0) goto fail; } while (0)
 
-/* Generation state. */
-typedef struct gen {
-	idlc_compilation *comp;  /* the compilation */
-	TALLOC_CTX *tmp;         /* scratch talloc context */
-	idlc_arena *a;           /* strings and template values */
-	idlc_tv *forwards;       /* list: struct/interface forward typedefs */
-	idlc_tv *decls;          /* list: declarations in order */
-	idlc_tv *shapes;         /* list: interface shape descriptors */
-} gen;
-
 /* C keywords that IDL allows as identifiers: they get a '_' suffix. */
 static const char *const c_keywords[] = {
 	"auto", "break", "continue", "do", "else", "extern", "for", "goto",
 	"if", "inline", "int", "register", "restrict", "return", "signed",
 	"sizeof", "static", "volatile", "while", "bool", "true", "false",
-	"asm", "typeof", "errno", "NULL", NULL
+	"asm", "typeof", "errno", "NULL", "self", "err", "result",
+	"mem_ctx", NULL
 };
 
-/* A member/parameter name safe in C. */
-static const char *c_ident(gen *g, const char *name)
+/* A member/parameter name safe in C; see gen_int.h. */
+const char *idlc_gen_ident(gen *g, const char *name)
 {
 	size_t i;
 
@@ -59,8 +51,8 @@ static char *qualified(gen *g, const idlc_node *n, const char *sep)
 	return out;
 }
 
-/* C name of a declaration: its qualified name joined with '_'. */
-static char *c_name(gen *g, const idlc_node *n)
+/* C name of a declaration; see gen_int.h. */
+char *idlc_gen_c_name(gen *g, const idlc_node *n)
 {
 	return qualified(g, n, "_");
 }
@@ -127,7 +119,7 @@ static char *c_decl(gen *g, const idlc_type *t, const char *name,
 		base = idlc_arena_printf(g->a, "%s", anon);
 	} else if (t->kind == IDLC_T_NAMED) {
 		const idlc_node *r = defn(t->ref);
-		base = c_name(g, r);
+		base = idlc_gen_c_name(g, r);
 		if (r->kind == IDLC_INTERFACE || r->kind == IDLC_INTERFACE_FWD)
 			base = idlc_arena_printf(g->a, "%s *", base);
 	} else {
@@ -219,7 +211,7 @@ static int forward(gen *g, const char *name)
 /* Struct or exception with its members. */
 static int gen_struct(gen *g, const idlc_node *n)
 {
-	char *name = c_name(g, n);
+	char *name = idlc_gen_c_name(g, n);
 	idlc_tv *o, *members = idlc_tv_list(g->a);
 	const idlc_node *m;
 
@@ -236,7 +228,7 @@ static int gen_struct(gen *g, const idlc_node *n)
 		if (m->type && m->type->kind == IDLC_T_NAMED && m->type->decl &&
 		    gen_decl(g, m->type->decl) < 0)
 			return -1;
-		d = c_decl(g, m->type, c_ident(g, m->name), anon);
+		d = c_decl(g, m->type, idlc_gen_ident(g, m->name), anon);
 		if (d == NULL)
 			return -1;
 		G(idlc_tv_set_str(mo, "decl", "%s", d));
@@ -257,7 +249,7 @@ fail:
 /* enum */
 static int gen_enum(gen *g, const idlc_node *n)
 {
-	idlc_tv *o = decl_obj(g, "is_enum", c_name(g, n), n->doc);
+	idlc_tv *o = decl_obj(g, "is_enum", idlc_gen_c_name(g, n), n->doc);
 	idlc_tv *list = idlc_tv_list(g->a);
 	const idlc_node *m;
 	char buf[48];
@@ -268,7 +260,7 @@ static int gen_enum(gen *g, const idlc_node *n)
 		idlc_tv *e = idlc_tv_obj(g->a);
 		if (e == NULL)
 			return -1;
-		G(idlc_tv_set_str(e, "c_name", "%s", c_name(g, m)));
+		G(idlc_tv_set_str(e, "c_name", "%s", idlc_gen_c_name(g, m)));
 		G(idlc_tv_set_str(e, "value", "%s",
 				  idlc_int_str(buf, m->value.i)));
 		G(idlc_tv_set_str(e, "doc", "%s", c_doc(g, m->doc, "\t")));
@@ -283,7 +275,7 @@ fail:
 /* typedef */
 static int gen_typedef(gen *g, const idlc_node *n)
 {
-	char *name = c_name(g, n);
+	char *name = idlc_gen_c_name(g, n);
 	const idlc_type *t = n->type;
 	idlc_tv *o;
 	char *d;
@@ -371,7 +363,7 @@ static char *c_value(gen *g, const idlc_type *t, const idlc_value *v)
 	case IDLC_V_BOOL:
 		return idlc_arena_printf(g->a, "%s", v->i ? "true" : "false");
 	case IDLC_V_ENUM:
-		return c_name(g, v->enumerator);
+		return idlc_gen_c_name(g, v->enumerator);
 	default:
 		return idlc_arena_printf(g->a, "%s", "0");
 	}
@@ -380,7 +372,7 @@ static char *c_value(gen *g, const idlc_type *t, const idlc_value *v)
 /* const */
 static int gen_const(gen *g, const idlc_node *n)
 {
-	idlc_tv *o = decl_obj(g, "is_const", c_name(g, n), n->doc);
+	idlc_tv *o = decl_obj(g, "is_const", idlc_gen_c_name(g, n), n->doc);
 	char *v = c_value(g, n->type, &n->value);
 
 	if (o == NULL || v == NULL)
@@ -481,13 +473,6 @@ static void cbor_text(fnv *f, const char *s)
 	fnv_bytes(f, s, strlen(s));
 }
 
-/* One member of a shape. */
-typedef struct smember {
-	const char *name;  /* member name */
-	int kind;          /* shade_member_kind value */
-	const char *sig;   /* signature */
-} smember;
-
 /* Collect ancestors nearest first (breadth first, no duplicates). */
 static size_t collect_bases(const idlc_node *n, const idlc_node **out,
 			    size_t max)
@@ -538,6 +523,7 @@ static void collect_members(gen *g, const idlc_node *n, smember *out,
 			continue;
 		}
 		s->name = m->name;
+		s->node = m;
 		(*count)++;
 	}
 }
@@ -596,6 +582,7 @@ static int gen_shape(gen *g, const idlc_node *n, idlc_tv *o)
 	G(idlc_tv_set_str(o, "n_members", "%zu", nm));
 	G(idlc_tv_set_str(o, "fingerprint", "0x%016llx",
 			  (unsigned long long)f.h));
+	G(idlc_gen_stubs(g, n, members, nm, o));
 	return 0;
 fail:
 	return -1;
@@ -604,8 +591,8 @@ fail:
 /* interface: typed reference type, nested declarations, shape. */
 static int gen_interface(gen *g, const idlc_node *n)
 {
-	char *name = c_name(g, n);
-	idlc_tv *o, *s;
+	char *name = idlc_gen_c_name(g, n);
+	idlc_tv *o;
 	const idlc_node *m;
 
 	if (name == NULL || forward(g, name) < 0)
@@ -614,12 +601,9 @@ static int gen_interface(gen *g, const idlc_node *n)
 		if (gen_decl(g, m) < 0)
 			return -1;
 	o = decl_obj(g, "is_interface", name, n->doc);
-	s = idlc_tv_obj(g->a);
-	if (o == NULL || s == NULL || gen_shape(g, n, o) < 0)
+	if (o == NULL || gen_shape(g, n, o) < 0)
 		return -1;
-	G(idlc_tv_set_str(s, "c_name", "%s", name));
-	G(gen_shape(g, n, s));
-	G(idlc_tv_push(g->shapes, s));
+	G(idlc_tv_push(g->shapes, o));
 	return idlc_tv_push(g->decls, o);
 fail:
 	return -1;
@@ -648,7 +632,7 @@ static int gen_decl(gen *g, const idlc_node *n)
 	case IDLC_INTERFACE:
 		return gen_interface(g, n);
 	case IDLC_INTERFACE_FWD:
-		return n->definition ? 0 : forward(g, c_name(g, n));
+		return n->definition ? 0 : forward(g, idlc_gen_c_name(g, n));
 	default:
 		return 0;
 	}

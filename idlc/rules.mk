@@ -69,3 +69,20 @@ $(IDLC_BIN): $(BUILD)/obj/idlc/main.o $(IDLC_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ -ltalloc
 
 -include $(wildcard $(IDLC_GEN)/*.d)
+
+# Generated stubs for the end-to-end suite, built the way a user's
+# project would build them: shade-idlc at build time, with -MD.
+IDLC_FIX := $(BUILD)/gen/idlc/fixtures
+
+$(IDLC_FIX)/bank.h $(IDLC_FIX)/bank.c &: tests/idl/gen/bank.idl $(IDLC_BIN)
+	@mkdir -p $(IDLC_FIX)
+	$(IDLC_BIN) -MD -o $(IDLC_FIX) $<
+
+$(IDLC_FIX)/bank.o: $(IDLC_FIX)/bank.c $(IDLC_FIX)/bank.h
+	$(CC) $(CPPFLAGS) -I$(IDLC_FIX) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/tests/test_idlc_stubs.o: $(IDLC_FIX)/bank.h
+$(BUILD)/obj/tests/test_idlc_stubs.o: CPPFLAGS += -I$(IDLC_FIX)
+$(BUILD)/tests/test_idlc_stubs: $(IDLC_FIX)/bank.o
+
+-include $(wildcard $(IDLC_FIX)/*.d)

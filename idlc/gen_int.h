@@ -1,0 +1,43 @@
+/*
+ * idlc/gen_int.h - what the generators (gen.c, gen_stubs.c) share.
+ */
+#ifndef IDLC_GEN_INT_H
+#define IDLC_GEN_INT_H
+
+#include "arena.h"
+#include "idlc.h"
+#include "tmpl.h"
+
+/* Generation state. */
+typedef struct gen {
+	idlc_compilation *comp;  /* the compilation */
+	TALLOC_CTX *tmp;         /* scratch talloc context */
+	idlc_arena *a;           /* strings and template values */
+	idlc_tv *forwards;       /* list: struct/interface forward typedefs */
+	idlc_tv *decls;          /* list: declarations in order */
+	idlc_tv *shapes;         /* list: interface shape descriptors */
+} gen;
+
+/* One member of a shape. */
+typedef struct smember {
+	const char *name;  /* member name */
+	int kind;          /* shade_member_kind value */
+	const char *sig;   /* signature */
+	const idlc_node *node; /* the attribute or operation */
+} smember;
+
+/* C name of a declaration: its qualified name joined with '_' (in the
+ * arena). */
+char *idlc_gen_c_name(gen *g, const idlc_node *n);
+
+/* A member or parameter name safe in C (C keywords get a '_' suffix). */
+const char *idlc_gen_ident(gen *g, const char *name);
+
+/* Typed stubs, skeleton and narrow function of interface n, whose shape
+ * members (inherited ones included, in index order) are members[0..nm):
+ * sets the template values of `o` (the interface's object).  Returns 0
+ * or -1 on out of memory. */
+int idlc_gen_stubs(gen *g, const idlc_node *n, const smember *members,
+		   size_t nm, idlc_tv *o);
+
+#endif /* IDLC_GEN_INT_H */

@@ -1,0 +1,409 @@
+/*
+ * idlc/gen_stubs.c - typed client stubs, skeletons and narrow functions.
+ *
+ * Per interface I the header gets:
+ *
+ *   struct I { shade_ref *ref; uint32_t map[N]; }   a typed reference
+ *   I_narrow(mem_ctx, ref, &typed, &err)            structural check
+ *   I_op(self, [mem_ctx,] args..., [&result,] &err) one stub per operation
+ *   I_get_a / I_set_a                               per attribute
+ *   I_impl                                          function pointers
+ *   I_serve(impl, self, &ref, &err)                 a local typed object
+ *
+ * Stubs write arguments straight into the request with the CBOR item
+ * functions and read results straight from the reply; skeletons do the
+ * reverse (no intermediate dynamic values).  Wire convention (the same
+ * as for dynamic calls, doc/idl.md): the arguments are the array of the
+ * in and inout parameters in order; the reply is the result alone, or,
+ * when there are out/inout parameters, the array [result (unless void),
+ * out and inout values in order].
+ *
+ * Types with a typed stub for now: boolean, char, octet, the integer
+ * types, float, double, string and enums (through typedefs too).  A
+ * member using any other type keeps its place in the shape (the dynamic
+ * API reaches it) and gets a comment instead of a stub.  mem_ctx is a
+ * parameter only where a string comes back.
+ */
+#include <string.h>
+
+#include "gen_int.h"
+
+/* How a scalar travels. */
+typedef enum wire_class {
+	W_INT,    /* signed integer or enum: CBOR int */
+	W_UINT,   /* unsigned integer: CBOR uint */
+	W_BOOL,   /* boolean */
+	W_FLOAT,  /* float, double */
+	W_STRING  /* string: text */
+} wire_class;
+
+/* A scalar type's C spelling and wire form. */
+typedef struct scalar {
+	const char *c;    /* C type ("int32_t", "char *", "bank_Kind") */
+	wire_class w;     /* wire form */
+	const char *lo;   /* W_INT: smallest value */
+	const char *hi;   /* W_INT, W_UINT: largest value */
+} scalar;
+
+/* Describe t when it has a typed stub; false otherwise. */
+static bool scalar_of(gen *g, const idlc_type *t, scalar *s)
+{
+	const idlc_type *u = idlc_type_unalias(t);
+	static const struct {
+		idlc_tkind k;
+		scalar s;
+	} table[] = {
+		{ IDLC_T_BOOLEAN, { "bool", W_BOOL, NULL, NULL } },
+		{ IDLC_T_CHAR, { "char", W_INT, "CHAR_MIN", "CHAR_MAX" } },
+		{ IDLC_T_OCTET, { "uint8_t", W_UINT, NULL, "UINT8_MAX" } },
+		{ IDLC_T_UINT8, { "uint8_t", W_UINT, NULL, "UINT8_MAX" } },
+		{ IDLC_T_INT8, { "int8_t", W_INT, "INT8_MIN", "INT8_MAX" } },
+		{ IDLC_T_SHORT, { "int16_t", W_INT, "INT16_MIN", "INT16_MAX" } },
+		{ IDLC_T_USHORT, { "uint16_t", W_UINT, NULL, "UINT16_MAX" } },
+		{ IDLC_T_LONG, { "int32_t", W_INT, "INT32_MIN", "INT32_MAX" } },
+		{ IDLC_T_ULONG, { "uint32_t", W_UINT, NULL, "UINT32_MAX" } },
+		{ IDLC_T_LLONG, { "int64_t", W_INT, "INT64_MIN", "INT64_MAX" } },
+		{ IDLC_T_ULLONG, { "uint64_t", W_UINT, NULL, "UINT64_MAX" } },
+		{ IDLC_T_FLOAT, { "float", W_FLOAT, NULL, NULL } },
+		{ IDLC_T_DOUBLE, { "double", W_FLOAT, NULL, NULL } },
+		{ IDLC_T_STRING, { "char *", W_STRING, NULL, NULL } },
+	};
+	size_t i;
+
+	if (u == NULL)
+		return false;
+	if (u->kind == IDLC_T_NAMED && u->ref && u->ref->kind == IDLC_ENUM) {
+		s->c = idlc_gen_c_name(g, u->ref);
+		s->w = W_INT;
+		s->lo = "0";
+		s->hi = "INT32_MAX";
+		return s->c != NULL;
+	}
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (table[i].k == u->kind) {
+			*s = table[i].s;
+			return true;
+		}
+	return false;
+}
+
+/* Statement putting expression e of type s into buffer b. */
+static char *put_stmt(gen *g, const scalar *s, const char *b, const char *e)
+{
+	switch (s->w) {
+	case W_INT:
+		return idlc_arena_printf(g->a, "idl_st = shade_cbor_put_int(%s, "
+					 "(int64_t)(%s));", b, e);
+	case W_UINT:
+		return idlc_arena_printf(g->a, "idl_st = shade_cbor_put_uint(%s, "
+					 "(uint64_t)(%s));", b, e);
+	case W_BOOL:
+		return idlc_arena_printf(g->a, "idl_st = shade_cbor_put_bool(%s, "
+					 "%s);", b, e);
+	case W_FLOAT:
+		return idlc_arena_printf(g->a, "idl_st = shade_cbor_put_float(%s, "
+					 "(double)(%s));", b, e);
+	default:
+		return idlc_arena_printf(g->a, "idl_st = shade_cbor_put_cstr(%s, "
+					 "(%s) ? (%s) : \"\");", b, e, e);
+	}
+}
+
+/* Statement reading from decoder d into lvalue v (strings on mem). */
+static char *get_stmt(gen *g, const scalar *s, const char *d, const char *v,
+		      const char *mem)
+{
+	switch (s->w) {
+	case W_INT:
+		return idlc_arena_printf(g->a, "idl_st = idl_get_int_(%s, %s, %s, "
+					 "&idl_i, err); %s = (%s)idl_i;", d, s->lo,
+					 s->hi, v, s->c);
+	case W_UINT:
+		return idlc_arena_printf(g->a, "idl_st = idl_get_uint_(%s, %s, "
+					 "&idl_u, err); %s = (%s)idl_u;", d, s->hi, v,
+					 s->c);
+	case W_BOOL:
+		return idlc_arena_printf(g->a, "idl_st = shade_cbor_read_bool(%s, "
+					 "&%s, err);", d, v);
+	case W_FLOAT:
+		return idlc_arena_printf(g->a, "idl_st = shade_cbor_read_float(%s, "
+					 "&idl_f, err); %s = (%s)idl_f;", d, v, s->c);
+	default:
+		return idlc_arena_printf(g->a, "idl_st = shade_cbor_read_text_dup("
+					 "%s, %s, &%s, NULL, err);", mem, d, v);
+	}
+}
+
+/* "T name" for an in parameter (strings as const char *). */
+static char *in_decl(gen *g, const scalar *s, const char *name)
+{
+	if (s->w == W_STRING)
+		return idlc_arena_printf(g->a, "const char *%s", name);
+	return idlc_arena_printf(g->a, "%s %s", s->c, name);
+}
+
+/* "T *name" for an out parameter. */
+static char *out_decl(gen *g, const scalar *s, const char *name)
+{
+	return idlc_arena_printf(g->a, "%s%s*%s", s->c,
+				 s->w == W_STRING ? "" : " ", name);
+}
+
+/* Code pieces of one member, built in parallel for stub and skeleton. */
+typedef struct piece {
+	char *params;     /* client parameters after self */
+	char *iparams;    /* implementation parameters after self */
+	char *body;       /* client body statements */
+	char *dispatch;   /* skeleton case statements */
+	char *locals;     /* skeleton local declarations */
+	char *call;       /* skeleton call arguments after self */
+	bool mem;         /* a string comes back: mem_ctx parameter */
+} piece;
+
+/* Append formatted text to *s (arena). */
+#define ADD(s, ...) do { \
+	if ((*(s) = idlc_arena_append(g->a, *(s), __VA_ARGS__)) == NULL) \
+		return -1; \
+} while (0)
+
+/* Operation: its stub and dispatch case. */
+static int op_piece(gen *g, const idlc_node *op, size_t idx, piece *p)
+{
+	scalar rs, ps[64];
+	const idlc_node *q;
+	size_t n_in = 0, n_out = 0, i;
+	bool has_result = op->type->kind != IDLC_T_VOID;
+	const char *ident[64];
+
+	if (has_result && !scalar_of(g, op->type, &rs))
+		return 1;
+	for (q = op->children, i = 0; q; q = q->next, i++) {
+		if (i == 64 || !scalar_of(g, q->type, &ps[i]))
+			return 1;
+		ident[i] = idlc_gen_ident(g, q->name);
+		n_in += q->dir != IDLC_DIR_OUT;
+		n_out += q->dir != IDLC_DIR_IN;
+		if (q->dir != IDLC_DIR_IN && ps[i].w == W_STRING)
+			p->mem = true;
+	}
+	if (has_result && rs.w == W_STRING)
+		p->mem = true;
+	p->params = p->iparams = p->body = p->dispatch = p->locals =
+		p->call = idlc_arena_printf(g->a, "%s", "");
+	if (p->mem) {
+		ADD(&p->params, ", TALLOC_CTX *mem_ctx");
+		ADD(&p->iparams, ", TALLOC_CTX *mem_ctx");
+		ADD(&p->call, ", mem_ctx");
+	}
+	/* parameters, arguments and locals */
+	for (q = op->children, i = 0; q; q = q->next, i++) {
+		char *d = q->dir == IDLC_DIR_IN ? in_decl(g, &ps[i], ident[i])
+						: out_decl(g, &ps[i], ident[i]);
+		ADD(&p->params, ", %s", d);
+		ADD(&p->iparams, ", %s", d);
+		ADD(&p->locals, "\t\t%s%sarg_%s = 0;\n", ps[i].c,
+		    ps[i].w == W_STRING ? "" : " ", ident[i]);
+		ADD(&p->call, ", %sarg_%s", q->dir == IDLC_DIR_IN ? "" : "&",
+		    ident[i]);
+	}
+	if (has_result) {
+		ADD(&p->params, ", %s", out_decl(g, &rs, "result"));
+		ADD(&p->iparams, ", %s", out_decl(g, &rs, "result"));
+		ADD(&p->locals, "\t\t%s%sidl_result = 0;\n", rs.c,
+		    rs.w == W_STRING ? "" : " ");
+		ADD(&p->call, ", &idl_result");
+	}
+
+	/* client: encode the in/inout arguments, read the reply */
+	ADD(&p->body, "\tidl_st = shade_request_begin(self->ref, self->map[%zu], "
+	    "SHADE_DISPATCH_INVOKE, NULL,\n\t\t\t\t  &idl_call, &idl_args, err);\n"
+	    "\tif (idl_st < 0)\n\t\treturn idl_st;\n"
+	    "\tidl_st = shade_cbor_put_array(idl_args, %zu);\n", idx, n_in);
+	for (q = op->children, i = 0; q; q = q->next, i++) {
+		const char *e = q->dir == IDLC_DIR_IN ? ident[i] :
+			idlc_arena_printf(g->a, "*%s", ident[i]);
+		if (q->dir != IDLC_DIR_OUT)
+			ADD(&p->body, "\tif (idl_st == SHADE_OK)\n\t\t%s\n",
+			    put_stmt(g, &ps[i], "idl_args", e));
+	}
+	ADD(&p->body, "\tif (idl_st == SHADE_OK)\n\t\tidl_st = shade_request_finish("
+	    "idl_call, &idl_res, err);\n");
+	if (n_out)
+		ADD(&p->body, "\tif (idl_st == SHADE_OK)\n\t\tidl_st = idl_get_array_("
+		    "idl_res, %zu, err);\n", n_out + has_result);
+	if (has_result)
+		ADD(&p->body, "\tif (idl_st == SHADE_OK) {\n\t\t%s\n\t}\n",
+		    get_stmt(g, &rs, "idl_res", "*result", "mem_ctx"));
+	for (q = op->children, i = 0; q; q = q->next, i++)
+		if (q->dir != IDLC_DIR_IN)
+			ADD(&p->body, "\tif (idl_st == SHADE_OK) {\n\t\t%s\n\t}\n",
+			    get_stmt(g, &ps[i], "idl_res",
+				     idlc_arena_printf(g->a, "*%s", ident[i]),
+				     "mem_ctx"));
+
+	/* skeleton: decode the arguments, call, encode the reply */
+	ADD(&p->dispatch, "\t\tif (op != SHADE_DISPATCH_INVOKE || "
+	    "sv->impl->%s == NULL)\n\t\t\tbreak;\n"
+	    "\t\tidl_st = idl_get_array_(in, %zu, err);\n",
+	    idlc_gen_ident(g, op->name), n_in);
+	for (q = op->children, i = 0; q; q = q->next, i++)
+		if (q->dir != IDLC_DIR_OUT)
+			ADD(&p->dispatch, "\t\tif (idl_st == SHADE_OK) {\n\t\t\t%s"
+			    "\n\t\t}\n", get_stmt(g, &ps[i], "in",
+			    idlc_arena_printf(g->a, "arg_%s", ident[i]),
+			    "mem_ctx"));
+	ADD(&p->dispatch, "\t\tif (idl_st == SHADE_OK)\n\t\t\tidl_st = sv->impl->%s("
+	    "sv->self%s, err);\n", idlc_gen_ident(g, op->name), p->call);
+	if (n_out)
+		ADD(&p->dispatch, "\t\tif (idl_st == SHADE_OK)\n\t\t\tidl_st = "
+		    "shade_cbor_put_array(out, %zu);\n", n_out + has_result);
+	if (has_result)
+		ADD(&p->dispatch, "\t\tif (idl_st == SHADE_OK)\n\t\t\t%s\n",
+		    put_stmt(g, &rs, "out", "idl_result"));
+	for (q = op->children, i = 0; q; q = q->next, i++)
+		if (q->dir != IDLC_DIR_IN)
+			ADD(&p->dispatch, "\t\tif (idl_st == SHADE_OK)\n\t\t\t%s\n",
+			    put_stmt(g, &ps[i], "out",
+				     idlc_arena_printf(g->a, "arg_%s", ident[i])));
+	ADD(&p->dispatch, "\t\treturn idl_st;\n");
+	return 0;
+}
+
+/* One template object for a stub function. */
+static int push_stub(gen *g, idlc_tv *list, const char *doc, const char *ret,
+		     const char *name, const char *params, const char *body)
+{
+	idlc_tv *o = idlc_tv_obj(g->a);
+
+	if (o == NULL || idlc_tv_set_str(o, "doc", "%s", doc) < 0 ||
+	    idlc_tv_set_str(o, "name", "%s", name) < 0 ||
+	    idlc_tv_set_str(o, "ret", "%s", ret) < 0 ||
+	    idlc_tv_set_str(o, "params", "%s", params) < 0 ||
+	    idlc_tv_set_str(o, "body", "%s", body) < 0)
+		return -1;
+	return idlc_tv_push(list, o);
+}
+
+/* Stub, impl field and dispatch case of an attribute. */
+static int attr_pieces(gen *g, const char *iface, const idlc_node *a,
+		       size_t idx, idlc_tv *stubs, char **fields,
+		       char **cases)
+{
+	scalar s;
+	bool ro = (a->flags & IDLC_F_READONLY) != 0, mem;
+	char *doc;
+
+	if (!scalar_of(g, a->type, &s))
+		return 1;
+	mem = s.w == W_STRING;
+	doc = idlc_arena_printf(g->a, "/* Read attribute %s%s. */\n", a->name,
+				mem ? " (the string lands on mem_ctx)" : "");
+	if (doc == NULL || push_stub(g, stubs, doc, "shade_status",
+		idlc_arena_printf(g->a, "%s_get_%s", iface, a->name),
+		idlc_arena_printf(g->a, "%s, %s", mem ? ", TALLOC_CTX *mem_ctx"
+				  : "", out_decl(g, &s, "out")),
+		idlc_arena_printf(g->a, "\tidl_st = shade_request_begin(self->ref, "
+			"self->map[%zu], SHADE_DISPATCH_GET, NULL,\n\t\t\t\t"
+			"  &idl_call, &idl_args, err);\n\tif (idl_st < 0)\n\t\treturn "
+			"idl_st;\n\tidl_st = shade_request_finish(idl_call, &idl_res, err);"
+			"\n\tif (idl_st == SHADE_OK) {\n\t\t%s\n\t}\n", idx,
+			get_stmt(g, &s, "idl_res", "*out", "mem_ctx"))) < 0)
+		return -1;
+	ADD(fields, "\t/* attribute %s: read it into *out */\n\tshade_status "
+	    "(*get_%s)(void *self%s, %s, shade_error **err);\n", a->name,
+	    a->name, mem ? ", TALLOC_CTX *mem_ctx" : "",
+	    out_decl(g, &s, "out"));
+	ADD(cases, "\tcase %zu: { /* %s */\n\t\t%s%sidl_v = 0;\n\n"
+	    "\t\tif (op == SHADE_DISPATCH_GET && sv->impl->get_%s) {\n"
+	    "\t\t\tidl_st = sv->impl->get_%s(sv->self%s, &idl_v, err);\n"
+	    "\t\t\tif (idl_st == SHADE_OK)\n\t\t\t\t%s\n\t\t\treturn idl_st;\n"
+	    "\t\t}\n", idx, a->name, s.c, s.w == W_STRING ? "" : " ",
+	    a->name, a->name, mem ? ", mem_ctx" : "",
+	    put_stmt(g, &s, "out", "idl_v"));
+	if (!ro) {
+		if (push_stub(g, stubs, idlc_arena_printf(g->a, "/* Write "
+			"attribute %s. */\n", a->name), "shade_status",
+			idlc_arena_printf(g->a, "%s_set_%s", iface, a->name),
+			idlc_arena_printf(g->a, ", %s", in_decl(g, &s,
+							       "value")),
+			idlc_arena_printf(g->a, "\tidl_st = shade_request_begin("
+				"self->ref, self->map[%zu], SHADE_DISPATCH_SET, "
+				"NULL,\n\t\t\t\t  &idl_call, &idl_args, err);\n\tif "
+				"(idl_st < 0)\n\t\treturn idl_st;\n\t%s\n\tif (idl_st == "
+				"SHADE_OK)\n\t\tidl_st = shade_request_finish(idl_call,"
+				" &idl_res, err);\n", idx,
+				put_stmt(g, &s, "idl_args", "value"))) < 0)
+			return -1;
+		ADD(fields, "\t/* attribute %s: store value */\n\tshade_status "
+		    "(*set_%s)(void *self, %s, shade_error **err);\n", a->name,
+		    a->name, in_decl(g, &s, "value"));
+		ADD(cases, "\t\tif (op == SHADE_DISPATCH_SET && "
+		    "sv->impl->set_%s) {\n\t\t\t%s\n\t\t\tif (idl_st == SHADE_OK)"
+		    "\n\t\t\t\tidl_st = sv->impl->set_%s(sv->self, idl_v, err);\n"
+		    "\t\t\treturn idl_st;\n\t\t}\n", a->name,
+		    get_stmt(g, &s, "in", "idl_v", "mem_ctx"), a->name);
+	}
+	ADD(cases, "\t\tbreak;\n\t}\n");
+	return 0;
+}
+
+/* See gen_int.h. */
+int idlc_gen_stubs(gen *g, const idlc_node *n, const smember *members,
+		   size_t nm, idlc_tv *o)
+{
+	const char *iface = idlc_gen_c_name(g, n);
+	idlc_tv *stubs = idlc_tv_list(g->a), *skipped = idlc_tv_list(g->a);
+	char *fields = idlc_arena_printf(g->a, "%s", "");
+	char *cases = idlc_arena_printf(g->a, "%s", "");
+	size_t i;
+	int rc;
+
+	if (!iface || !stubs || !skipped || !fields || !cases)
+		return -1;
+	for (i = 0; i < nm; i++) {
+		const idlc_node *m = members[i].node;
+		if (m->kind == IDLC_ATTRIBUTE) {
+			rc = attr_pieces(g, iface, m, i, stubs, &fields, &cases);
+		} else {
+			piece p = { 0 };
+			rc = op_piece(g, m, i, &p);
+			if (rc == 0) {
+				const char *id = idlc_gen_ident(g, m->name);
+				char *doc = idlc_arena_printf(g->a,
+					"/* Call %s%s%s. */\n", m->name,
+					(m->flags & IDLC_F_ONEWAY) ?
+					" (oneway: no reply)" : "",
+					p.mem ? " (strings that come back land "
+					"on mem_ctx)" : "");
+				if (doc == NULL ||
+				    push_stub(g, stubs, doc, "shade_status",
+					      idlc_arena_printf(g->a, "%s_%s",
+								iface, m->name),
+					      p.params, p.body) < 0)
+					return -1;
+				ADD(&fields, "\t/* operation %s */\n\tshade_status "
+				    "(*%s)(void *self%s, shade_error **err);\n",
+				    m->name, id, p.iparams);
+				ADD(&cases, "\tcase %zu: { /* %s */\n%s\n%s\t}\n",
+				    i, m->name, p.locals, p.dispatch);
+			}
+		}
+		if (rc < 0)
+			return -1;
+		if (rc > 0) {
+			idlc_tv *s = idlc_tv_obj(g->a);
+			if (s == NULL ||
+			    idlc_tv_set_str(s, "name", "%s", m->name) < 0 ||
+			    idlc_tv_set_str(s, "sig", "%s", members[i].sig) < 0 ||
+			    idlc_tv_push(skipped, s) < 0)
+				return -1;
+		}
+	}
+	if (idlc_tv_set(o, "stubs", stubs) < 0 ||
+	    idlc_tv_set(o, "skipped", skipped) < 0 ||
+	    idlc_tv_set_str(o, "impl_fields", "%s", fields) < 0 ||
+	    idlc_tv_set_str(o, "dispatch_cases", "%s", cases) < 0 ||
+	    idlc_tv_set_str(o, "map_size", "%zu", nm ? nm : 1) < 0)
+		return -1;
+	return 0;
+}
