@@ -64,8 +64,8 @@ PEERS_EXTRA="$TMP/shade.sh" REF=${REF:-shade/unix/sync} \
 echo
 echo "shade's time per call / each peer's, same run (below 1: shade is faster)"
 awk '
-    $1 ~ /^[A-Za-z0-9._-]+\/(unix|tcp)\/(sync|pipelined)$/ && $2 ~ /^[0-9.]+$/ {
-        us[$1] = $2; ids[++n] = $1
+    $1 ~ /^[A-Za-z0-9._-]+\/(unix|tcp)\/(sync|pipelined)$/ && $3 ~ /^[0-9.]+$/ && $3 > 0 {
+        us[$1] = 1e6 / $3; ids[++n] = $1     # from calls/s: not rounded
     }
     END {
         for (i = 1; i <= n; i++) {
@@ -74,11 +74,11 @@ awk '
             split(id, p, "/")
             s = "shade/" p[2] "/" p[3]
             if (!(s in us) || us[id] <= 0) continue
-            printf "peers %-28s %9.2f us  shade %-22s %9.2f us  ratio %.2f\n",
+            printf "peers %-28s %9.3f us  shade %-22s %9.3f us  ratio %.2f\n",
                 id, us[id], s, us[s], us[s] / us[id]
             if (p[3] == "sync" && ("shade.dynamic/" p[2] "/sync") in us) {
                 d = "shade.dynamic/" p[2] "/sync"
-                printf "peers %-28s %9.2f us  shade %-22s %9.2f us  ratio %.2f\n",
+                printf "peers %-28s %9.3f us  shade %-22s %9.3f us  ratio %.2f\n",
                     id, us[id], d, us[d], us[d] / us[id]
             }
         }
