@@ -34,7 +34,9 @@ typedef enum wire_class {
 	W_UINT,   /* unsigned integer: CBOR uint */
 	W_BOOL,   /* boolean */
 	W_FLOAT,  /* float, double */
-	W_STRING  /* string: text */
+	W_STRING, /* string: text */
+	W_ANY,    /* any: a dynamic value, references included */
+	W_OBJECT  /* Object: a reference */
 } wire_class;
 
 /* A scalar type's C spelling and wire form. */
@@ -67,6 +69,8 @@ static bool scalar_of(gen *g, const idlc_type *t, scalar *s)
 		{ IDLC_T_FLOAT, { "float", W_FLOAT, NULL, NULL } },
 		{ IDLC_T_DOUBLE, { "double", W_FLOAT, NULL, NULL } },
 		{ IDLC_T_STRING, { "char *", W_STRING, NULL, NULL } },
+		{ IDLC_T_ANY, { "shade_value *", W_ANY, NULL, NULL } },
+		{ IDLC_T_OBJECT, { "shade_ref *", W_OBJECT, NULL, NULL } },
 	};
 	size_t i;
 
@@ -87,9 +91,18 @@ static bool scalar_of(gen *g, const idlc_type *t, scalar *s)
 	return false;
 }
 
+/* True when buffer or decoder `name` is the skeleton's ("in", "out"). */
+static bool on_server(const char *name)
+{
+	return strcmp(name, "in") == 0 || strcmp(name, "out") == 0;
+}
+
 /* Statement putting expression e of type s into buffer b. */
 static char *put_stmt(gen *g, const scalar *s, const char *b, const char *e)
 {
+	const char *enc = on_server(b) ? "shade_dispatch_encode_value(cx"
+				       : "shade_request_encode_value(idl_call";
+
 	switch (s->w) {
 	case W_INT:
 		return idlc_arena_printf(g->a, "idl_st = shade_cbor_put_int(%s, "
@@ -103,13 +116,23 @@ static char *put_stmt(gen *g, const scalar *s, const char *b, const char *e)
 	case W_FLOAT:
 		return idlc_arena_printf(g->a, "idl_st = shade_cbor_put_float(%s, "
 					 "(double)(%s));", b, e);
+	case W_ANY:
+		return idlc_arena_printf(g->a, "idl_st = (%s) ? %s, %s, (%s), "
+					 "err) : shade_cbor_put_null(%s);", e, enc,
+					 b, e, b);
+	case W_OBJECT:
+		return idlc_arena_printf(g->a, "idl_st = idl_put_ref_(%s, %s, "
+					 "%s, %s, err);", on_server(b) ? "cx" : "NULL",
+					 on_server(b) ? "NULL" : "idl_call", b,
+					 e);
 	default:
 		return idlc_arena_printf(g->a, "idl_st = shade_cbor_put_cstr(%s, "
 					 "(%s) ? (%s) : \"\");", b, e, e);
 	}
 }
 
-/* Statement reading from decoder d into lvalue v (strings on mem). */
+/* Statement reading from decoder d into lvalue v (strings and values on
+ * mem; references with one count). */
 static char *get_stmt(gen *g, const scalar *s, const char *d, const char *v,
 		      const char *mem)
 {
@@ -128,25 +151,47 @@ static char *get_stmt(gen *g, const scalar *s, const char *d, const char *v,
 	case W_FLOAT:
 		return idlc_arena_printf(g->a, "idl_st = shade_cbor_read_float(%s, "
 					 "&idl_f, err); %s = (%s)idl_f;", d, v, s->c);
+	case W_ANY:
+		if (on_server(d))
+			return idlc_arena_printf(g->a, "idl_st = "
+				"shade_dispatch_decode_value(cx, %s, &%s, err);",
+				d, v);
+		return idlc_arena_printf(g->a, "idl_st = "
+			"shade_request_decode_value(%s, idl_call, %s, &%s, err);",
+			mem, d, v);
+	case W_OBJECT:
+		return idlc_arena_printf(g->a, "idl_st = idl_get_ref_(%s, %s, %s, "
+					 "&%s, err);", on_server(d) ? "cx" : "NULL",
+					 on_server(d) ? "NULL" : "idl_call", d, v);
 	default:
 		return idlc_arena_printf(g->a, "idl_st = shade_cbor_read_text_dup("
 					 "%s, %s, &%s, NULL, err);", mem, d, v);
 	}
 }
 
-/* "T name" for an in parameter (strings as const char *). */
+/* "T name" for an in parameter (strings and values as const). */
 static char *in_decl(gen *g, const scalar *s, const char *name)
 {
 	if (s->w == W_STRING)
 		return idlc_arena_printf(g->a, "const char *%s", name);
+	if (s->w == W_ANY)
+		return idlc_arena_printf(g->a, "const shade_value *%s", name);
+	if (s->w == W_OBJECT)
+		return idlc_arena_printf(g->a, "shade_ref *%s", name);
 	return idlc_arena_printf(g->a, "%s %s", s->c, name);
+}
+
+/* True when the C type is a pointer ("char *"). */
+static bool is_pointer(const scalar *s)
+{
+	return s->w == W_STRING || s->w == W_ANY || s->w == W_OBJECT;
 }
 
 /* "T *name" for an out parameter. */
 static char *out_decl(gen *g, const scalar *s, const char *name)
 {
 	return idlc_arena_printf(g->a, "%s%s*%s", s->c,
-				 s->w == W_STRING ? "" : " ", name);
+				 is_pointer(s) ? "" : " ", name);
 }
 
 /* Code pieces of one member, built in parallel for stub and skeleton. */
@@ -157,6 +202,7 @@ typedef struct piece {
 	char *dispatch;   /* skeleton case statements */
 	char *locals;     /* skeleton local declarations */
 	char *call;       /* skeleton call arguments after self */
+	char *cleanup;    /* skeleton statements run before returning */
 	bool mem;         /* a string comes back: mem_ctx parameter */
 } piece;
 
@@ -183,13 +229,14 @@ static int op_piece(gen *g, const idlc_node *op, size_t idx, piece *p)
 		ident[i] = idlc_gen_ident(g, q->name);
 		n_in += q->dir != IDLC_DIR_OUT;
 		n_out += q->dir != IDLC_DIR_IN;
-		if (q->dir != IDLC_DIR_IN && ps[i].w == W_STRING)
+		if (q->dir != IDLC_DIR_IN &&
+		    (ps[i].w == W_STRING || ps[i].w == W_ANY))
 			p->mem = true;
 	}
-	if (has_result && rs.w == W_STRING)
+	if (has_result && (rs.w == W_STRING || rs.w == W_ANY))
 		p->mem = true;
 	p->params = p->iparams = p->body = p->dispatch = p->locals =
-		p->call = idlc_arena_printf(g->a, "%s", "");
+		p->call = p->cleanup = idlc_arena_printf(g->a, "%s", "");
 	if (p->mem) {
 		ADD(&p->params, ", TALLOC_CTX *mem_ctx");
 		ADD(&p->iparams, ", TALLOC_CTX *mem_ctx");
@@ -202,7 +249,10 @@ static int op_piece(gen *g, const idlc_node *op, size_t idx, piece *p)
 		ADD(&p->params, ", %s", d);
 		ADD(&p->iparams, ", %s", d);
 		ADD(&p->locals, "\t\t%s%sarg_%s = 0;\n", ps[i].c,
-		    ps[i].w == W_STRING ? "" : " ", ident[i]);
+		    is_pointer(&ps[i]) ? "" : " ", ident[i]);
+		if (ps[i].w == W_OBJECT)
+			ADD(&p->cleanup, "\t\tshade_ref_release(arg_%s);\n",
+			    ident[i]);
 		ADD(&p->call, ", %sarg_%s", q->dir == IDLC_DIR_IN ? "" : "&",
 		    ident[i]);
 	}
@@ -210,7 +260,9 @@ static int op_piece(gen *g, const idlc_node *op, size_t idx, piece *p)
 		ADD(&p->params, ", %s", out_decl(g, &rs, "result"));
 		ADD(&p->iparams, ", %s", out_decl(g, &rs, "result"));
 		ADD(&p->locals, "\t\t%s%sidl_result = 0;\n", rs.c,
-		    rs.w == W_STRING ? "" : " ");
+		    is_pointer(&rs) ? "" : " ");
+		if (rs.w == W_OBJECT)
+			ADD(&p->cleanup, "\t\tshade_ref_release(idl_result);\n");
 		ADD(&p->call, ", &idl_result");
 	}
 
@@ -265,7 +317,7 @@ static int op_piece(gen *g, const idlc_node *op, size_t idx, piece *p)
 			ADD(&p->dispatch, "\t\tif (idl_st == SHADE_OK)\n\t\t\t%s\n",
 			    put_stmt(g, &ps[i], "out",
 				     idlc_arena_printf(g->a, "arg_%s", ident[i])));
-	ADD(&p->dispatch, "\t\treturn idl_st;\n");
+	ADD(&p->dispatch, "%s\t\treturn idl_st;\n", p->cleanup);
 	return 0;
 }
 
@@ -292,10 +344,12 @@ static int attr_pieces(gen *g, const char *iface, const idlc_node *a,
 	scalar s;
 	bool ro = (a->flags & IDLC_F_READONLY) != 0, mem;
 	char *doc;
+	const char *release;
 
 	if (!scalar_of(g, a->type, &s))
 		return 1;
-	mem = s.w == W_STRING;
+	release = s.w == W_OBJECT ? "\t\t\tshade_ref_release(idl_v);\n" : "";
+	mem = s.w == W_STRING || s.w == W_ANY;
 	doc = idlc_arena_printf(g->a, "/* Read attribute %s%s. */\n", a->name,
 				mem ? " (the string lands on mem_ctx)" : "");
 	if (doc == NULL || push_stub(g, stubs, doc, "shade_status",
@@ -316,10 +370,10 @@ static int attr_pieces(gen *g, const char *iface, const idlc_node *a,
 	ADD(cases, "\tcase %zu: { /* %s */\n\t\t%s%sidl_v = 0;\n\n"
 	    "\t\tif (op == SHADE_DISPATCH_GET && sv->impl->get_%s) {\n"
 	    "\t\t\tidl_st = sv->impl->get_%s(sv->self%s, &idl_v, err);\n"
-	    "\t\t\tif (idl_st == SHADE_OK)\n\t\t\t\t%s\n\t\t\treturn idl_st;\n"
-	    "\t\t}\n", idx, a->name, s.c, s.w == W_STRING ? "" : " ",
+	    "\t\t\tif (idl_st == SHADE_OK)\n\t\t\t\t%s\n%s\t\t\treturn idl_st;\n"
+	    "\t\t}\n", idx, a->name, s.c, is_pointer(&s) ? "" : " ",
 	    a->name, a->name, mem ? ", mem_ctx" : "",
-	    put_stmt(g, &s, "out", "idl_v"));
+	    put_stmt(g, &s, "out", "idl_v"), release);
 	if (!ro) {
 		if (push_stub(g, stubs, idlc_arena_printf(g->a, "/* Write "
 			"attribute %s. */\n", a->name), "shade_status",

@@ -295,7 +295,8 @@ static void test_idlc_gen_templates_dir(void **state)
 			    "struct bank_Overdrawn;\nstruct bank_Frozen;\n"
 			    "struct bank_Holder;\n");
 	assert_string_equal(comp->out_c, "bank.Base 0x6bed21eb490bc99c\n"
-			    "bank.Account 0xc02926e20e14adbd\n");
+			    "bank.Account 0xc02926e20e14adbd\n"
+			    "broker.Broker 0x2432e966a8b5f775\n");
 
 	put(dir, "header.h.tmpl", "ok\n{{#each decls}}{{nope}}{{/each}}\n");
 	comp = compile_file(ctx, "tests/idl/gen/bank.idl");

@@ -308,12 +308,193 @@ static void test_idlc_stubs_dynamic_server(void **state)
 	assert_int_equal(talloc_total_blocks(*state), before);
 }
 
+/* The state behind the typed broker. */
+typedef struct broker {
+	TALLOC_CTX *ctx;     /* holds the kept values */
+	shade_value *kept;   /* last value given to swap */
+	shade_value *stash;  /* the stash attribute */
+	shade_ref *last;     /* last object poked (one count) */
+} broker;
+
+/* any swap(in any v) */
+static shade_status brk_swap(void *self, TALLOC_CTX *mem_ctx,
+			     const shade_value *v, shade_value **result,
+			     shade_error **err)
+{
+	broker *b = self;
+
+	(void)err;
+	*result = b->kept ? shade_value_copy(mem_ctx, b->kept) : NULL;
+	shade_value_free(b->kept);
+	b->kept = shade_value_copy(b->ctx, v);
+	return SHADE_OK;
+}
+
+/* attribute any stash (get) */
+static shade_status brk_get_stash(void *self, TALLOC_CTX *mem_ctx,
+				  shade_value **out, shade_error **err)
+{
+	broker *b = self;
+
+	(void)err;
+	*out = b->stash ? shade_value_copy(mem_ctx, b->stash) : NULL;
+	return SHADE_OK;
+}
+
+/* attribute any stash (set) */
+static shade_status brk_set_stash(void *self, const shade_value *value,
+				  shade_error **err)
+{
+	broker *b = self;
+
+	(void)err;
+	shade_value_free(b->stash);
+	b->stash = shade_value_copy(b->ctx, value);
+	return SHADE_OK;
+}
+
+/* long long poke(in Object target, in string method, in long long arg):
+ * the server uses the undeclared object dynamically (a nested call). */
+static shade_status brk_poke(void *self, shade_ref *target, const char *method,
+			     int64_t arg, int64_t *result, shade_error **err)
+{
+	broker *b = self;
+	TALLOC_CTX *tmp = talloc_new(NULL);
+	shade_value *args = shade_tuple_new(tmp, 1), *out = NULL;
+	shade_status st;
+
+	st = shade_seq_append_take(args, shade_int(tmp, arg), err);
+	if (st == SHADE_OK)
+		st = shade_invoke(tmp, target, method, args, NULL, &out, err);
+	if (st == SHADE_OK)
+		*result = shade_value_as_int(out);
+	shade_ref_release(b->last);
+	b->last = shade_ref_retain(target);
+	talloc_free(tmp);
+	return st;
+}
+
+/* Object last() */
+static shade_status brk_last(void *self, shade_ref **result, shade_error **err)
+{
+	(void)err;
+	*result = shade_ref_retain(((broker *)self)->last);
+	return SHADE_OK;
+}
+
+/* void hold(inout Object o, out string kind) */
+static shade_status brk_hold(void *self, TALLOC_CTX *mem_ctx, shade_ref **o,
+			     char **kind, shade_error **err)
+{
+	(void)self;
+	(void)err;
+	*kind = talloc_strdup(mem_ctx, shade_ref_type_name(*o));
+	return SHADE_OK;
+}
+
+static const broker_Broker_impl brk_impl = {
+	.swap = brk_swap,
+	.get_stash = brk_get_stash,
+	.set_stash = brk_set_stash,
+	.poke = brk_poke,
+	.last = brk_last,
+	.hold = brk_hold,
+};
+
+/* twice(x) = 2 * x, on the client's own object. */
+static shade_status cli_twice(TALLOC_CTX *mem_ctx, void *udata,
+			      shade_ref *self, const shade_value *args,
+			      const shade_value *kwargs, shade_value **result,
+			      shade_error **err)
+{
+	(void)udata;
+	(void)self;
+	(void)kwargs;
+	(void)err;
+	*result = shade_int(mem_ctx, 2 * shade_value_as_int(shade_seq_at(args,
+									  0)));
+	return SHADE_OK;
+}
+
+/* `any` and `Object` cross typed calls both ways: values by value, the
+ * client's own undeclared object used dynamically by the typed server
+ * while the client waits, and handed back as itself. */
+static void test_idlc_stubs_any_and_object(void **state)
+{
+	size_t before = talloc_total_blocks(*state);
+	TALLOC_CTX *ctx = talloc_new(*state);
+	broker b = { .ctx = talloc_new(ctx) };
+	shade_registry *reg = shade_registry_new(ctx);
+	shade_ref *obj = NULL, *ref = NULL, *mine = NULL, *back = NULL;
+	shade_error *err = NULL;
+	broker_Broker *brk = NULL;
+	shade_value *out = NULL, *list = shade_list_new(ctx, 2);
+	int64_t r = 0;
+	char *kind = NULL;
+	tp_peer pp;
+
+	assert_int_equal(broker_Broker_serve(&brk_impl, &b, &obj, &err),
+			 SHADE_OK);
+	assert_int_equal(shade_registry_add(reg, "broker", obj, &err),
+			 SHADE_OK);
+	shade_ref_release(obj);
+	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
+	assert_int_equal(shade_lookup(pp.client, "broker", &ref, &err),
+			 SHADE_OK);
+	assert_int_equal(broker_Broker_narrow(ctx, ref, &brk, &err), SHADE_OK);
+	shade_ref_release(ref);
+
+	/* any: a string, then a list, travel and come back */
+	assert_int_equal(broker_Broker_swap(brk, ctx, shade_str(ctx, "first"),
+					    &out, &err), SHADE_OK);
+	assert_int_equal(shade_value_kind(out), SHADE_NONE);
+	assert_int_equal(shade_seq_append_take(list, shade_int(ctx, 7), &err),
+			 SHADE_OK);
+	assert_int_equal(broker_Broker_swap(brk, ctx, list, &out, &err),
+			 SHADE_OK);
+	assert_string_equal(shade_value_cstr(out), "first");
+	assert_int_equal(broker_Broker_set_stash(brk, shade_float(ctx, 2.5),
+						 &err), SHADE_OK);
+	assert_int_equal(broker_Broker_get_stash(brk, ctx, &out, &err),
+			 SHADE_OK);
+	assert_true(shade_value_as_float(out) == 2.5);
+
+	/* Object: the server calls back into the client's object */
+	assert_int_equal(shade_object_new("client.Doubler", NULL, &mine, &err),
+			 SHADE_OK);
+	assert_int_equal(shade_object_add_method(mine, "twice", cli_twice,
+						 NULL, false, &err), SHADE_OK);
+	assert_int_equal(broker_Broker_poke(brk, mine, "twice", 21, &r, &err),
+			 SHADE_OK);
+	assert_int_equal(r, 42);
+	/* handed back, a reference to our own object is that object */
+	assert_int_equal(broker_Broker_last(brk, &back, &err), SHADE_OK);
+	assert_true(shade_ref_same(back, mine));
+	shade_ref_release(back);
+	/* inout: our count on what goes in stays ours, what comes out
+	 * carries a new count */
+	back = mine;
+	assert_int_equal(broker_Broker_hold(brk, ctx, &back, &kind, &err),
+			 SHADE_OK);
+	assert_string_equal(kind, "client.Doubler");
+	assert_true(shade_ref_same(back, mine));
+	shade_ref_release(back);
+	shade_ref_release(mine);
+
+	talloc_free(brk);
+	tp_stop(&pp);
+	shade_ref_release(b.last);
+	talloc_free(ctx);
+	assert_int_equal(talloc_total_blocks(*state), before);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_idlc_stubs_typed_both_sides),
 		cmocka_unit_test(test_idlc_stubs_dynamic_client),
 		cmocka_unit_test(test_idlc_stubs_dynamic_server),
+		cmocka_unit_test(test_idlc_stubs_any_and_object),
 	};
 
 	if (argc > 1)
