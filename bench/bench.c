@@ -28,7 +28,8 @@
  * variants whose name contains it, and no one-shot figure: for
  * profiling one path under strace, perf or callgrind), PIN (a CPU
  * number: the driver and every server it starts run on that CPU only,
- * which takes the cross-CPU wake-up of a 2-vCPU VM out of the figures).
+ * which takes the cross-CPU wake-up of a 2-vCPU VM out of the figures),
+ * KEEP (leave the temporary directory, with the generated IDL, behind).
  */
 #include "bench.h"
 #include "weak.h"
@@ -1050,7 +1051,7 @@ gen_idl(const char *path, long n)
 
 	if (fp == NULL)
 		return -1;
-	while (lines < n) { /* each module is 40 lines */
+	while (lines < n) { /* each module is 39 lines */
 		long k;
 
 		fprintf(fp, "module m%ld {\n", m);
@@ -1060,7 +1061,7 @@ gen_idl(const char *path, long n)
 			    "    double weight;\n    string label;\n  };\n", m);
 		fprintf(fp, "  typedef sequence<Point%ld> Points%ld;\n", m, m);
 		fprintf(fp, "  exception Fail%ld { string why; };\n", m);
-		lines += 12;
+		lines += 11;
 		for (k = 0; k < 2; k++) {
 			fprintf(fp, "  interface Svc%ld_%ld {\n", m, k);
 			fprintf(fp, "    readonly attribute long count;\n");
@@ -1296,6 +1297,10 @@ remove_dir(const settings *cfg)
 
 	if (strncmp(cfg->dir, "/tmp/shade-bench.", 17) != 0)
 		return;
+	if (getenv("KEEP") != NULL && *getenv("KEEP") != '\0') {
+		fprintf(stderr, "bench: KEEP set, left %s\n", cfg->dir);
+		return;
+	}
 	snprintf(cmd, sizeof cmd, "%s", cfg->dir);
 	argv[0] = "/bin/rm";
 	argv[1] = "-rf";
