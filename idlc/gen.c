@@ -96,8 +96,6 @@ static const char *c_base(idlc_tkind k)
 	}
 }
 
-static int emit_sequence(gen *g, const char *name, const idlc_type *t,
-			 const char *doc);
 static int gen_decl(gen *g, const idlc_node *n);
 
 /* C declaration of `name` with type t ("int32_t x[3]", "char *s").
@@ -114,7 +112,7 @@ static char *c_decl(gen *g, const idlc_type *t, const char *name,
 		t = t->elem;
 	}
 	if (t->kind == IDLC_T_SEQUENCE) {
-		if (emit_sequence(g, anon, t, "") < 0)
+		if (idlc_gen_sequence(g, anon, t, "") < 0)
 			return NULL;
 		base = idlc_arena_printf(g->a, "%s", anon);
 	} else if (t->kind == IDLC_T_NAMED) {
@@ -173,14 +171,40 @@ static idlc_tv *decl_obj(gen *g, const char *kind, const char *name,
 	return o;
 }
 
-/* typedef struct { uint32_t len; T *items; } name; */
-static int emit_sequence(gen *g, const char *name, const idlc_type *t,
-			 const char *doc)
+/* Mark a name done; see gen_int.h. */
+int idlc_gen_once(gen *g, const char *name)
 {
-	idlc_tv *o = decl_obj(g, "is_sequence", name, doc);
+	size_t i;
+
+	for (i = 0; i < g->n_done; i++)
+		if (strcmp(g->done[i], name) == 0)
+			return 1;
+	if (g->n_done == g->cap_done) {
+		size_t cap = g->cap_done ? g->cap_done * 2 : 64;
+		const char **d = idlc_arena_alloc(g->a, cap * sizeof(*d));
+		if (d == NULL)
+			return -1;
+		if (g->n_done)
+			memcpy(d, g->done, g->n_done * sizeof(*d));
+		g->done = d;
+		g->cap_done = cap;
+	}
+	g->done[g->n_done++] = name;
+	return 0;
+}
+
+/* typedef struct { uint32_t len; T *items; } name; see gen_int.h. */
+int idlc_gen_sequence(gen *g, const char *name, const idlc_type *t,
+		      const char *doc)
+{
+	idlc_tv *o;
 	char *anon = idlc_arena_printf(g->a, "%s_elem", name);
 	char *items;
+	int once = idlc_gen_once(g, idlc_arena_printf(g->a, "type %s", name));
 
+	if (once != 0)
+		return once < 0 ? -1 : 0;
+	o = decl_obj(g, "is_sequence", name, doc);
 	if (o == NULL || anon == NULL)
 		return -1;
 	items = c_decl(g, t->elem, "*items", anon);
@@ -284,7 +308,7 @@ static int gen_typedef(gen *g, const idlc_node *n)
 	    gen_decl(g, t->decl) < 0)
 		return -1;
 	if (t->kind == IDLC_T_SEQUENCE)
-		return emit_sequence(g, name, t, n->doc);
+		return idlc_gen_sequence(g, name, t, n->doc);
 	d = c_decl(g, t, name, idlc_arena_printf(g->a, "%s_seq", name));
 	o = decl_obj(g, "is_typedef", name, n->doc);
 	if (d == NULL || o == NULL)
@@ -726,7 +750,9 @@ static idlc_tv *build_model(gen *g)
 	g->forwards = idlc_tv_list(g->a);
 	g->decls = idlc_tv_list(g->a);
 	g->shapes = idlc_tv_list(g->a);
-	if (!root || !incs || !base || !g->forwards || !g->decls || !g->shapes)
+	g->codecs = idlc_tv_list(g->a);
+	if (!root || !incs || !base || !g->forwards || !g->decls ||
+	    !g->shapes || !g->codecs)
 		return NULL;
 	guard = idlc_arena_printf(g->a, "SHADE_IDL_%s_H", base);
 	for (p = guard; p && *p; p++)
@@ -753,6 +779,7 @@ static idlc_tv *build_model(gen *g)
 	G(idlc_tv_set(root, "forwards", g->forwards));
 	G(idlc_tv_set(root, "decls", g->decls));
 	G(idlc_tv_set(root, "shapes", g->shapes));
+	G(idlc_tv_set(root, "codecs", g->codecs));
 	return root;
 fail:
 	return NULL;
@@ -777,7 +804,7 @@ static int render(gen *g, const char *dir, const char *name,
 int idlc_generate(idlc_compilation *comp, const char *out_dir,
 		  const char *templates_dir)
 {
-	gen g = { comp, NULL, NULL, NULL, NULL, NULL };
+	gen g = { .comp = comp };
 	idlc_tv *root;
 	char *h = NULL, *c = NULL, *base;
 	int rc = -1;

@@ -16,6 +16,10 @@ typedef struct gen {
 	idlc_tv *forwards;       /* list: struct/interface forward typedefs */
 	idlc_tv *decls;          /* list: declarations in order */
 	idlc_tv *shapes;         /* list: interface shape descriptors */
+	idlc_tv *codecs;         /* list: struct/sequence codec functions */
+	const char **done;       /* names of emitted helper types and codecs */
+	size_t n_done;           /* entries in done */
+	size_t cap_done;         /* allocated entries */
 } gen;
 
 /* One member of a shape. */
@@ -29,6 +33,15 @@ typedef struct smember {
 /* C name of a declaration: its qualified name joined with '_' (in the
  * arena). */
 char *idlc_gen_c_name(gen *g, const idlc_node *n);
+
+/* True when `name` was marked done (an emitted type or codec); marks it
+ * otherwise.  Returns -1 on out of memory. */
+int idlc_gen_once(gen *g, const char *name);
+
+/* Emit `typedef struct name { uint32_t len; T *items; } name;` for the
+ * sequence type t, once per name.  Returns 0 or -1. */
+int idlc_gen_sequence(gen *g, const char *name, const idlc_type *t,
+		      const char *doc);
 
 /* A member or parameter name safe in C (C keywords get a '_' suffix). */
 const char *idlc_gen_ident(gen *g, const char *name);

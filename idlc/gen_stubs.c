@@ -36,7 +36,8 @@ typedef enum wire_class {
 	W_FLOAT,  /* float, double */
 	W_STRING, /* string: text */
 	W_ANY,    /* any: a dynamic value, references included */
-	W_OBJECT  /* Object: a reference */
+	W_OBJECT, /* Object: a reference */
+	W_CODEC   /* struct or sequence: generated codec functions */
 } wire_class;
 
 /* A scalar type's C spelling and wire form. */
@@ -47,8 +48,8 @@ typedef struct scalar {
 	const char *hi;   /* W_INT, W_UINT: largest value */
 } scalar;
 
-/* Describe t when it has a typed stub; false otherwise. */
-static bool scalar_of(gen *g, const idlc_type *t, scalar *s)
+/* Describe a basic type or enum; false when t is none of those. */
+static bool basic_of(gen *g, const idlc_type *t, scalar *s)
 {
 	const idlc_type *u = idlc_type_unalias(t);
 	static const struct {
@@ -97,6 +98,23 @@ static bool on_server(const char *name)
 	return strcmp(name, "in") == 0 || strcmp(name, "out") == 0;
 }
 
+/* True when buffer or decoder `name` is a codec's ("b", "d"). */
+static bool in_codec(const char *name)
+{
+	return strcmp(name, "b") == 0 || strcmp(name, "d") == 0;
+}
+
+/* The dispatch context and call expressions for a buffer's side. */
+static const char *cx_of(const char *name)
+{
+	return on_server(name) || in_codec(name) ? "cx" : "NULL";
+}
+
+static const char *call_of(const char *name)
+{
+	return on_server(name) ? "NULL" : "idl_call";
+}
+
 /* Statement putting expression e of type s into buffer b. */
 static char *put_stmt(gen *g, const scalar *s, const char *b, const char *e)
 {
@@ -122,9 +140,12 @@ static char *put_stmt(gen *g, const scalar *s, const char *b, const char *e)
 					 b, e, b);
 	case W_OBJECT:
 		return idlc_arena_printf(g->a, "idl_st = idl_put_ref_(%s, %s, "
-					 "%s, %s, err);", on_server(b) ? "cx" : "NULL",
-					 on_server(b) ? "NULL" : "idl_call", b,
+					 "%s, %s, err);", cx_of(b), call_of(b), b,
 					 e);
+	case W_CODEC:
+		return idlc_arena_printf(g->a, "idl_st = idl_put_%s_(%s, %s, %s, "
+					 "&(%s), err);", s->c, cx_of(b),
+					 call_of(b), b, e);
 	default:
 		return idlc_arena_printf(g->a, "idl_st = shade_cbor_put_cstr(%s, "
 					 "(%s) ? (%s) : \"\");", b, e, e);
@@ -161,8 +182,11 @@ static char *get_stmt(gen *g, const scalar *s, const char *d, const char *v,
 			mem, d, v);
 	case W_OBJECT:
 		return idlc_arena_printf(g->a, "idl_st = idl_get_ref_(%s, %s, %s, "
-					 "&%s, err);", on_server(d) ? "cx" : "NULL",
-					 on_server(d) ? "NULL" : "idl_call", d, v);
+					 "&%s, err);", cx_of(d), call_of(d), d, v);
+	case W_CODEC:
+		return idlc_arena_printf(g->a, "idl_st = idl_get_%s_(%s, %s, %s, "
+					 "%s, &(%s), err);", s->c, cx_of(d),
+					 call_of(d), mem, d, v);
 	default:
 		return idlc_arena_printf(g->a, "idl_st = shade_cbor_read_text_dup("
 					 "%s, %s, &%s, NULL, err);", mem, d, v);
@@ -178,6 +202,8 @@ static char *in_decl(gen *g, const scalar *s, const char *name)
 		return idlc_arena_printf(g->a, "const shade_value *%s", name);
 	if (s->w == W_OBJECT)
 		return idlc_arena_printf(g->a, "shade_ref *%s", name);
+	if (s->w == W_CODEC)
+		return idlc_arena_printf(g->a, "const %s *%s", s->c, name);
 	return idlc_arena_printf(g->a, "%s %s", s->c, name);
 }
 
@@ -187,11 +213,250 @@ static bool is_pointer(const scalar *s)
 	return s->w == W_STRING || s->w == W_ANY || s->w == W_OBJECT;
 }
 
+/* True when decoding the type allocates (a mem_ctx is needed). */
+static bool comes_with_memory(const scalar *s)
+{
+	return s->w == W_STRING || s->w == W_ANY || s->w == W_CODEC;
+}
+
+/* Initializer of a local of the type. */
+static const char *zero(const scalar *s)
+{
+	return s->w == W_CODEC ? "{ 0 }" : "0";
+}
+
 /* "T *name" for an out parameter. */
 static char *out_decl(gen *g, const scalar *s, const char *name)
 {
 	return idlc_arena_printf(g->a, "%s%s*%s", s->c,
 				 is_pointer(s) ? "" : " ", name);
+}
+
+static int wire_of(gen *g, const idlc_type *t, const char *anon,
+		   scalar *s);
+
+/* True when `key` was recorded in g->done (without recording it). */
+static bool seen(gen *g, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < g->n_done; i++)
+		if (strcmp(g->done[i], key) == 0)
+			return true;
+	return false;
+}
+
+/* Record the codec functions `code` (their prototypes in `proto`). */
+static int push_codec(gen *g, const char *name, const char *put,
+		      const char *get)
+{
+	idlc_tv *o = idlc_tv_obj(g->a);
+	const char *pp = idlc_arena_printf(g->a, "static inline shade_status "
+		"idl_put_%s_(shade_dispatch_ctx *cx,\n\tshade_request *idl_call, "
+		"struct shade_buf *b, const %s *v,\n\tshade_error **err)", name,
+		name);
+	const char *gp = idlc_arena_printf(g->a, "static inline shade_status "
+		"idl_get_%s_(shade_dispatch_ctx *cx,\n\tshade_request *idl_call, "
+		"TALLOC_CTX *mem_ctx, struct shade_cbor_dec *d,\n\t%s *v, "
+		"shade_error **err)", name, name);
+
+	if (o == NULL || pp == NULL || gp == NULL ||
+	    idlc_tv_set_str(o, "name", "%s", name) < 0 ||
+	    idlc_tv_set_str(o, "proto", "%s;\n%s;\n", pp, gp) < 0 ||
+	    idlc_tv_set_str(o, "code", "\n/* Encode a %s. */\n%s\n{\n%s}\n\n"
+			    "/* Decode a %s (memory on mem_ctx). */\n%s\n{\n"
+			    "\tint64_t idl_i = 0;\n\tuint64_t idl_u = 0;\n"
+			    "\tdouble idl_f = 0;\n\n\t(void)idl_i;\n"
+			    "\t(void)idl_u;\n\t(void)idl_f;\n\t(void)cx;\n"
+			    "\t(void)idl_call;\n\t(void)mem_ctx;\n%s}\n",
+			    name, pp, put, name, gp, get) < 0)
+		return -1;
+	return idlc_tv_push(g->codecs, o);
+}
+
+/* Codec of struct st (C name `name`): an array of its members in order.
+ * Returns 1 when available, 0 when a member has no typed form, -1. */
+static int struct_codec(gen *g, const idlc_node *st, const char *name)
+{
+	const char *ok = idlc_arena_printf(g->a, "codec %s", name);
+	const char *no = idlc_arena_printf(g->a, "nocodec %s", name);
+	char *put, *get;
+	const idlc_node *m;
+	size_t n = 0;
+
+	if (ok == NULL || no == NULL)
+		return -1;
+	if (seen(g, no))
+		return 0;
+	if (seen(g, ok))
+		return 1;
+	if (idlc_gen_once(g, ok) < 0)
+		return -1;
+	for (m = st->children; m; m = m->next)
+		n++;
+	put = idlc_arena_printf(g->a, "\tshade_status idl_st = "
+				"shade_cbor_put_array(b, %zu);\n\n\t(void)cx;\n"
+				"\t(void)idl_call;\n\t(void)err;\n", n);
+	get = idlc_arena_printf(g->a, "\tshade_status idl_st = "
+				"idl_get_array_(d, %zu, err);\n\n", n);
+	for (m = st->children; m; m = m->next) {
+		scalar ms;
+		const char *f = idlc_arena_printf(g->a, "v->%s",
+						  idlc_gen_ident(g, m->name));
+		int r = wire_of(g, m->type, idlc_arena_printf(g->a,
+				"%s_%s_seq", name, m->name), &ms);
+		if (r < 0)
+			return -1;
+		if (r == 0 || ms.w == W_ANY || ms.w == W_OBJECT)
+			return idlc_gen_once(g, no) < 0 ? -1 : 0;
+		put = idlc_arena_append(g->a, put, "\tif (idl_st == SHADE_OK)\n"
+					"\t\t%s\n", put_stmt(g, &ms, "b", f));
+		get = idlc_arena_append(g->a, get, "\tif (idl_st == SHADE_OK) {"
+					"\n\t\t%s\n\t}\n",
+					get_stmt(g, &ms, "d", f, "mem_ctx"));
+	}
+	put = idlc_arena_append(g->a, put, "\treturn idl_st;\n");
+	get = idlc_arena_append(g->a, get, "\treturn idl_st;\n");
+	if (put == NULL || get == NULL || push_codec(g, name, put, get) < 0)
+		return -1;
+	return 1;
+}
+
+/* Codec of sequence type t (C name `name`): an array of its items. */
+static int sequence_codec(gen *g, const idlc_type *t, const char *name)
+{
+	const char *ok = idlc_arena_printf(g->a, "codec %s", name);
+	const char *no = idlc_arena_printf(g->a, "nocodec %s", name);
+	char *put, *get, *bound;
+	scalar es;
+	int r;
+
+	if (ok == NULL || no == NULL)
+		return -1;
+	if (seen(g, no))
+		return 0;
+	if (seen(g, ok))
+		return 1;
+	if (idlc_gen_once(g, ok) < 0)
+		return -1;
+	r = wire_of(g, t->elem, idlc_arena_printf(g->a, "%s_elem", name), &es);
+	if (r < 0)
+		return -1;
+	if (r == 0 || es.w == W_ANY || es.w == W_OBJECT)
+		return idlc_gen_once(g, no) < 0 ? -1 : 0;
+	bound = t->bound ? idlc_arena_printf(g->a, " || idl_n > %llu",
+					     (unsigned long long)t->bound)
+			 : idlc_arena_printf(g->a, "%s", "");
+	put = idlc_arena_printf(g->a, "\tuint32_t idl_k;\n\tshade_status idl_st ="
+		" shade_cbor_put_array(b, v->len);\n\n\t(void)cx;\n"
+		"\t(void)idl_call;\n\t(void)err;\n\tfor (idl_k = 0; idl_st == SHADE_OK && "
+		"idl_k < v->len; idl_k++)\n\t\t%s\n\treturn idl_st;\n",
+		put_stmt(g, &es, "b", "v->items[idl_k]"));
+	get = idlc_arena_printf(g->a, "\tuint64_t idl_n = 0, idl_k;\n"
+		"\tshade_status idl_st = shade_cbor_read_array(d, &idl_n, err);\n"
+		"\n\tif (idl_st < 0)\n\t\treturn idl_st;\n"
+		"\tif (idl_n == SHADE_CBOR_INDEFINITE || idl_n > UINT32_MAX%s)\n"
+		"\t\treturn shade_error_set(err, SHADE_ERR_LIMIT, \"%s: too many "
+		"items\");\n\tv->len = (uint32_t)idl_n;\n\tv->items = NULL;\n"
+		"\tif (idl_n > 0) {\n\t\tv->items = talloc_zero_array(mem_ctx, "
+		"%s, idl_n);\n\t\tif (v->items == NULL)\n\t\t\treturn "
+		"shade_error_set(err, SHADE_ERR_NOMEM, \"out of memory\");\n"
+		"\t}\n\tfor (idl_k = 0; idl_st == SHADE_OK && idl_k < idl_n; "
+		"idl_k++) {\n\t\t%s\n\t}\n\treturn idl_st;\n", bound, name,
+		es.c, get_stmt(g, &es, "d", "v->items[idl_k]", "mem_ctx"));
+	if (put == NULL || get == NULL || push_codec(g, name, put, get) < 0)
+		return -1;
+	return 1;
+}
+
+/* True when t has a typed form: basic types and enums, and (not
+ * holding any or Object) structs and sequences of them.  `top` is false
+ * inside a struct or sequence. */
+static bool can_wire(gen *g, const idlc_type *t, bool top,
+		     const idlc_node **stack, int depth)
+{
+	const idlc_type *u = idlc_type_unalias(t);
+	const idlc_node *d, *m;
+	scalar s;
+	int i;
+
+	if (u == NULL || depth > 32)
+		return false;
+	if (u->kind == IDLC_T_SEQUENCE)
+		return can_wire(g, u->elem, false, stack, depth);
+	if (u->kind == IDLC_T_NAMED && u->ref) {
+		for (d = u->ref; d->definition; d = d->definition)
+			;
+		if (d->kind == IDLC_STRUCT) {
+			for (i = 0; i < depth; i++)
+				if (stack[i] == d)
+					return true;
+			stack[depth] = d;
+			for (m = d->children; m; m = m->next)
+				if (!can_wire(g, m->type, false, stack,
+					      depth + 1))
+					return false;
+			return true;
+		}
+	}
+	if (!basic_of(g, u, &s))
+		return false;
+	return top || (s.w != W_ANY && s.w != W_OBJECT);
+}
+
+/* can_wire() from the top. */
+static bool wirable(gen *g, const idlc_type *t)
+{
+	const idlc_node *stack[33];
+
+	return can_wire(g, t, true, stack, 0);
+}
+
+/* How type t travels in a typed stub: 1 and *s filled, or 0 when it has
+ * no typed form yet, or -1 on out of memory.  `anon` names the C type of
+ * an anonymous sequence (emitted into the header when needed). */
+static int wire_of(gen *g, const idlc_type *t, const char *anon, scalar *s)
+{
+	const idlc_type *u = t;
+	const char *name;
+	int r;
+
+	if (anon == NULL)
+		return -1;
+	while (u->kind == IDLC_T_NAMED && u->ref &&
+	       u->ref->kind == IDLC_TYPEDEF) {
+		if (u->ref->type->kind == IDLC_T_SEQUENCE) {
+			name = idlc_gen_c_name(g, u->ref);
+			r = sequence_codec(g, u->ref->type, name);
+			goto codec;
+		}
+		u = u->ref->type;
+	}
+	if (u->kind == IDLC_T_NAMED && u->ref) {
+		const idlc_node *d = u->ref;
+		while (d->definition)
+			d = d->definition;
+		if (d->kind == IDLC_STRUCT) {
+			name = idlc_gen_c_name(g, d);
+			r = struct_codec(g, d, name);
+			goto codec;
+		}
+	}
+	if (u->kind == IDLC_T_SEQUENCE) {
+		name = anon;
+		if (idlc_gen_sequence(g, anon, u, "") < 0)
+			return -1;
+		r = sequence_codec(g, u, name);
+		goto codec;
+	}
+	return basic_of(g, u, s) ? 1 : 0;
+codec:
+	if (r <= 0 || name == NULL)
+		return name ? r : -1;
+	s->c = name;
+	s->w = W_CODEC;
+	s->lo = s->hi = NULL;
+	return 1;
 }
 
 /* Code pieces of one member, built in parallel for stub and skeleton. */
@@ -213,27 +478,42 @@ typedef struct piece {
 } while (0)
 
 /* Operation: its stub and dispatch case. */
-static int op_piece(gen *g, const idlc_node *op, size_t idx, piece *p)
+static int op_piece(gen *g, const char *iface, const idlc_node *op,
+		    size_t idx, piece *p)
 {
 	scalar rs, ps[64];
 	const idlc_node *q;
 	size_t n_in = 0, n_out = 0, i;
 	bool has_result = op->type->kind != IDLC_T_VOID;
 	const char *ident[64];
+	int r;
 
-	if (has_result && !scalar_of(g, op->type, &rs))
+	/* check everything first: codecs are generated only when used */
+	if (has_result && !wirable(g, op->type))
 		return 1;
-	for (q = op->children, i = 0; q; q = q->next, i++) {
-		if (i == 64 || !scalar_of(g, q->type, &ps[i]))
+	for (q = op->children; q; q = q->next)
+		if (!wirable(g, q->type))
 			return 1;
+	if (has_result) {
+		r = wire_of(g, op->type, idlc_arena_printf(g->a,
+			    "%s_%s_result_seq", iface, op->name), &rs);
+		if (r <= 0)
+			return r < 0 ? -1 : 1;
+	}
+	for (q = op->children, i = 0; q; q = q->next, i++) {
+		if (i == 64)
+			return 1;
+		r = wire_of(g, q->type, idlc_arena_printf(g->a, "%s_%s_%s_seq",
+			    iface, op->name, q->name), &ps[i]);
+		if (r <= 0)
+			return r < 0 ? -1 : 1;
 		ident[i] = idlc_gen_ident(g, q->name);
 		n_in += q->dir != IDLC_DIR_OUT;
 		n_out += q->dir != IDLC_DIR_IN;
-		if (q->dir != IDLC_DIR_IN &&
-		    (ps[i].w == W_STRING || ps[i].w == W_ANY))
+		if (q->dir != IDLC_DIR_IN && comes_with_memory(&ps[i]))
 			p->mem = true;
 	}
-	if (has_result && (rs.w == W_STRING || rs.w == W_ANY))
+	if (has_result && comes_with_memory(&rs))
 		p->mem = true;
 	p->params = p->iparams = p->body = p->dispatch = p->locals =
 		p->call = p->cleanup = idlc_arena_printf(g->a, "%s", "");
@@ -248,19 +528,19 @@ static int op_piece(gen *g, const idlc_node *op, size_t idx, piece *p)
 						: out_decl(g, &ps[i], ident[i]);
 		ADD(&p->params, ", %s", d);
 		ADD(&p->iparams, ", %s", d);
-		ADD(&p->locals, "\t\t%s%sarg_%s = 0;\n", ps[i].c,
-		    is_pointer(&ps[i]) ? "" : " ", ident[i]);
+		ADD(&p->locals, "\t\t%s%sarg_%s = %s;\n", ps[i].c,
+		    is_pointer(&ps[i]) ? "" : " ", ident[i], zero(&ps[i]));
 		if (ps[i].w == W_OBJECT)
 			ADD(&p->cleanup, "\t\tshade_ref_release(arg_%s);\n",
 			    ident[i]);
-		ADD(&p->call, ", %sarg_%s", q->dir == IDLC_DIR_IN ? "" : "&",
-		    ident[i]);
+		ADD(&p->call, ", %sarg_%s", q->dir == IDLC_DIR_IN &&
+		    ps[i].w != W_CODEC ? "" : "&", ident[i]);
 	}
 	if (has_result) {
 		ADD(&p->params, ", %s", out_decl(g, &rs, "result"));
 		ADD(&p->iparams, ", %s", out_decl(g, &rs, "result"));
-		ADD(&p->locals, "\t\t%s%sidl_result = 0;\n", rs.c,
-		    is_pointer(&rs) ? "" : " ");
+		ADD(&p->locals, "\t\t%s%sidl_result = %s;\n", rs.c,
+		    is_pointer(&rs) ? "" : " ", zero(&rs));
 		if (rs.w == W_OBJECT)
 			ADD(&p->cleanup, "\t\tshade_ref_release(idl_result);\n");
 		ADD(&p->call, ", &idl_result");
@@ -272,8 +552,8 @@ static int op_piece(gen *g, const idlc_node *op, size_t idx, piece *p)
 	    "\tif (idl_st < 0)\n\t\treturn idl_st;\n"
 	    "\tidl_st = shade_cbor_put_array(idl_args, %zu);\n", idx, n_in);
 	for (q = op->children, i = 0; q; q = q->next, i++) {
-		const char *e = q->dir == IDLC_DIR_IN ? ident[i] :
-			idlc_arena_printf(g->a, "*%s", ident[i]);
+		const char *e = q->dir == IDLC_DIR_IN && ps[i].w != W_CODEC ?
+			ident[i] : idlc_arena_printf(g->a, "*%s", ident[i]);
 		if (q->dir != IDLC_DIR_OUT)
 			ADD(&p->body, "\tif (idl_st == SHADE_OK)\n\t\t%s\n",
 			    put_stmt(g, &ps[i], "idl_args", e));
@@ -346,10 +626,13 @@ static int attr_pieces(gen *g, const char *iface, const idlc_node *a,
 	char *doc;
 	const char *release;
 
-	if (!scalar_of(g, a->type, &s))
-		return 1;
+	int r = wirable(g, a->type) ? wire_of(g, a->type, idlc_arena_printf(
+		g->a, "%s_%s_seq", iface, a->name), &s) : 0;
+
+	if (r <= 0)
+		return r < 0 ? -1 : 1;
 	release = s.w == W_OBJECT ? "\t\t\tshade_ref_release(idl_v);\n" : "";
-	mem = s.w == W_STRING || s.w == W_ANY;
+	mem = comes_with_memory(&s);
 	doc = idlc_arena_printf(g->a, "/* Read attribute %s%s. */\n", a->name,
 				mem ? " (the string lands on mem_ctx)" : "");
 	if (doc == NULL || push_stub(g, stubs, doc, "shade_status",
@@ -367,11 +650,11 @@ static int attr_pieces(gen *g, const char *iface, const idlc_node *a,
 	    "(*get_%s)(void *self%s, %s, shade_error **err);\n", a->name,
 	    a->name, mem ? ", TALLOC_CTX *mem_ctx" : "",
 	    out_decl(g, &s, "out"));
-	ADD(cases, "\tcase %zu: { /* %s */\n\t\t%s%sidl_v = 0;\n\n"
+	ADD(cases, "\tcase %zu: { /* %s */\n\t\t%s%sidl_v = %s;\n\n"
 	    "\t\tif (op == SHADE_DISPATCH_GET && sv->impl->get_%s) {\n"
 	    "\t\t\tidl_st = sv->impl->get_%s(sv->self%s, &idl_v, err);\n"
 	    "\t\t\tif (idl_st == SHADE_OK)\n\t\t\t\t%s\n%s\t\t\treturn idl_st;\n"
-	    "\t\t}\n", idx, a->name, s.c, is_pointer(&s) ? "" : " ",
+	    "\t\t}\n", idx, a->name, s.c, is_pointer(&s) ? "" : " ", zero(&s),
 	    a->name, a->name, mem ? ", mem_ctx" : "",
 	    put_stmt(g, &s, "out", "idl_v"), release);
 	if (!ro) {
@@ -386,16 +669,18 @@ static int attr_pieces(gen *g, const char *iface, const idlc_node *a,
 				"(idl_st < 0)\n\t\treturn idl_st;\n\t%s\n\tif (idl_st == "
 				"SHADE_OK)\n\t\tidl_st = shade_request_finish(idl_call,"
 				" &idl_res, err);\n", idx,
-				put_stmt(g, &s, "idl_args", "value"))) < 0)
+				put_stmt(g, &s, "idl_args", s.w == W_CODEC ?
+					 "*value" : "value"))) < 0)
 			return -1;
 		ADD(fields, "\t/* attribute %s: store value */\n\tshade_status "
 		    "(*set_%s)(void *self, %s, shade_error **err);\n", a->name,
 		    a->name, in_decl(g, &s, "value"));
 		ADD(cases, "\t\tif (op == SHADE_DISPATCH_SET && "
 		    "sv->impl->set_%s) {\n\t\t\t%s\n\t\t\tif (idl_st == SHADE_OK)"
-		    "\n\t\t\t\tidl_st = sv->impl->set_%s(sv->self, idl_v, err);\n"
-		    "\t\t\treturn idl_st;\n\t\t}\n", a->name,
-		    get_stmt(g, &s, "in", "idl_v", "mem_ctx"), a->name);
+		    "\n\t\t\t\tidl_st = sv->impl->set_%s(sv->self, %sidl_v, "
+		    "err);\n%s\t\t\treturn idl_st;\n\t\t}\n", a->name,
+		    get_stmt(g, &s, "in", "idl_v", "mem_ctx"), a->name,
+		    s.w == W_CODEC ? "&" : "", release);
 	}
 	ADD(cases, "\t\tbreak;\n\t}\n");
 	return 0;
@@ -420,7 +705,7 @@ int idlc_gen_stubs(gen *g, const idlc_node *n, const smember *members,
 			rc = attr_pieces(g, iface, m, i, stubs, &fields, &cases);
 		} else {
 			piece p = { 0 };
-			rc = op_piece(g, m, i, &p);
+			rc = op_piece(g, iface, m, i, &p);
 			if (rc == 0) {
 				const char *id = idlc_gen_ident(g, m->name);
 				char *doc = idlc_arena_printf(g->a,

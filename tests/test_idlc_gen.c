@@ -6,7 +6,8 @@
  * deliberate change of the output, regenerate them with
  *     build/bin/shade-idlc -o tests/idl/gen tests/idl/gen/bank.idl
  * and rename bank.h/bank.c to *.golden); the golden output compiled with
- * -std=c11 -Wall -Wextra -Wpedantic -Werror, its header as C++, and its
+ * -std=c11 -Wall -Wextra -Wpedantic -Werror (cc, and clang when present),
+ * its header as C++, and its
  * shape fingerprints checked against the runtime's; refusal of constructs
  * outside the C mapping; --templates; the command line.
  */
@@ -211,6 +212,9 @@ static void test_idlc_gen_golden_compiles(void **state)
 			     "%s/lib/libshade.a -ltalloc -lpthread", warn, san,
 			     dir, dir, dir, build), 0);
 	assert_int_equal(run(ctx, "%s/fpcheck", dir), 0);
+	assert_int_equal(run(ctx, "if command -v clang >/dev/null; then clang "
+			     "-std=c11 %s -Iruntime/include -I%s -c -o "
+			     "%s/bank.o %s/bank.c; fi", warn, dir, dir, dir), 0);
 	assert_int_equal(run(ctx, "printf '#include \"bank.h\"\\nint main() "
 			     "{ return bank_MAX == 10 ? 0 : 1; }\\n' > "
 			     "%s/t.cpp && c++ -std=c++20 %s -Iruntime/include "
@@ -293,9 +297,10 @@ static void test_idlc_gen_templates_dir(void **state)
 	assert_int_equal(idlc_generate(comp, NULL, dir), 0);
 	assert_string_equal(comp->out_h, "// bank\nstruct bank_Entry;\n"
 			    "struct bank_Overdrawn;\nstruct bank_Frozen;\n"
-			    "struct bank_Holder;\n");
+			    "struct bank_Holder;\nstruct bank_Transfer;\n");
 	assert_string_equal(comp->out_c, "bank.Base 0x6bed21eb490bc99c\n"
 			    "bank.Account 0xc02926e20e14adbd\n"
+			    "bank.Ledger 0x1df3b00252f3629c\n"
 			    "broker.Broker 0x2432e966a8b5f775\n");
 
 	put(dir, "header.h.tmpl", "ok\n{{#each decls}}{{nope}}{{/each}}\n");

@@ -488,6 +488,202 @@ static void test_idlc_stubs_any_and_object(void **state)
 	assert_int_equal(talloc_total_blocks(*state), before);
 }
 
+/* The state behind the typed ledger: transfers shared by value. */
+typedef struct ledger {
+	TALLOC_CTX *ctx;       /* holds the copies */
+	bank_Transfer t[8];    /* recorded transfers (copies) */
+	uint32_t n;            /* how many */
+	bank_Ledger_flags_seq flags; /* the flags attribute */
+} ledger;
+
+/* Copy a transfer onto mem_ctx. */
+static void copy_transfer(TALLOC_CTX *mem_ctx, bank_Transfer *to,
+			  const bank_Transfer *from)
+{
+	uint32_t i;
+
+	*to = *from;
+	to->from = talloc_strdup(mem_ctx, from->from);
+	to->to = talloc_strdup(mem_ctx, from->to);
+	to->tags.items = talloc_array(mem_ctx, char *, from->tags.len + 1);
+	for (i = 0; i < from->tags.len; i++)
+		to->tags.items[i] = talloc_strdup(mem_ctx, from->tags.items[i]);
+}
+
+/* void record(in Transfer t) */
+static shade_status led_record(void *self, const bank_Transfer *t,
+			       shade_error **err)
+{
+	ledger *l = self;
+
+	if (l->n == 8)
+		return shade_error_set(err, SHADE_ERR_LIMIT, "ledger full");
+	copy_transfer(l->ctx, &l->t[l->n++], t);
+	return SHADE_OK;
+}
+
+/* Transfers list(in unsigned long max, out unsigned long total) */
+static shade_status led_list(void *self, TALLOC_CTX *mem_ctx, uint32_t max,
+			     uint32_t *total, bank_Transfers *result,
+			     shade_error **err)
+{
+	ledger *l = self;
+	uint32_t i;
+
+	(void)err;
+	*total = l->n;
+	result->len = max < l->n ? max : l->n;
+	result->items = talloc_array(mem_ctx, bank_Transfer, result->len + 1);
+	for (i = 0; i < result->len; i++)
+		copy_transfer(mem_ctx, &result->items[i], &l->t[i]);
+	return SHADE_OK;
+}
+
+/* Transfer last() */
+static shade_status led_last(void *self, TALLOC_CTX *mem_ctx,
+			     bank_Transfer *result, shade_error **err)
+{
+	ledger *l = self;
+
+	if (l->n == 0)
+		return shade_error_set(err, SHADE_ERR_INDEX, "no transfer");
+	copy_transfer(mem_ctx, result, &l->t[l->n - 1]);
+	return SHADE_OK;
+}
+
+/* readonly attribute MoneySeq totals */
+static shade_status led_get_totals(void *self, TALLOC_CTX *mem_ctx,
+				   bank_MoneySeq *out, shade_error **err)
+{
+	ledger *l = self;
+	uint32_t i;
+
+	(void)err;
+	out->len = l->n;
+	out->items = talloc_array(mem_ctx, bank_Money, l->n + 1);
+	for (i = 0; i < l->n; i++)
+		out->items[i] = l->t[i].amount;
+	return SHADE_OK;
+}
+
+/* attribute sequence<short, 4> flags */
+static shade_status led_get_flags(void *self, TALLOC_CTX *mem_ctx,
+				  bank_Ledger_flags_seq *out, shade_error **err)
+{
+	ledger *l = self;
+
+	(void)err;
+	out->len = l->flags.len;
+	out->items = talloc_memdup(mem_ctx, l->flags.items,
+				   sizeof(int16_t) * l->flags.len);
+	return SHADE_OK;
+}
+
+static shade_status led_set_flags(void *self,
+				  const bank_Ledger_flags_seq *value,
+				  shade_error **err)
+{
+	ledger *l = self;
+
+	(void)err;
+	l->flags.len = value->len;
+	l->flags.items = talloc_memdup(l->ctx, value->items,
+				       sizeof(int16_t) * value->len);
+	return SHADE_OK;
+}
+
+static const bank_Ledger_impl led_impl = {
+	.record = led_record,
+	.list = led_list,
+	.last = led_last,
+	.get_totals = led_get_totals,
+	.get_flags = led_get_flags,
+	.set_flags = led_set_flags,
+};
+
+/* Structs with strings, enums and nested sequences, and sequences of
+ * them, by value both ways; bounds enforced on decode. */
+static void test_idlc_stubs_structs_and_sequences(void **state)
+{
+	size_t before = talloc_total_blocks(*state);
+	TALLOC_CTX *ctx = talloc_new(*state);
+	ledger l = { .ctx = talloc_new(ctx) };
+	shade_registry *reg = shade_registry_new(ctx);
+	shade_ref *obj = NULL, *ref = NULL;
+	shade_error *err = NULL;
+	bank_Ledger *led = NULL;
+	char *tags[] = { "rent", "monthly" };
+	int16_t fl[] = { 1, 2, 3, 4, 5 };
+	bank_Transfer t = { "ann", "bob", 700, bank_SAVINGS, { 2, tags } };
+	bank_Transfer got;
+	bank_Transfers all;
+	bank_MoneySeq totals;
+	bank_Ledger_flags_seq flags = { 3, fl };
+	uint32_t total = 0;
+	tp_peer pp;
+
+	assert_int_equal(bank_Ledger_serve(&led_impl, &l, &obj, &err),
+			 SHADE_OK);
+	assert_int_equal(shade_registry_add(reg, "ledger", obj, &err),
+			 SHADE_OK);
+	shade_ref_release(obj);
+	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
+	assert_int_equal(shade_lookup(pp.client, "ledger", &ref, &err),
+			 SHADE_OK);
+	assert_int_equal(bank_Ledger_narrow(ctx, ref, &led, &err), SHADE_OK);
+	shade_ref_release(ref);
+
+	assert_int_equal(bank_Ledger_record(led, &t, &err), SHADE_OK);
+	t.amount = 50;
+	t.kind = bank_CHECKING;
+	t.tags.len = 0;
+	assert_int_equal(bank_Ledger_record(led, &t, &err), SHADE_OK);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.t[0].tags.items[1], "monthly");
+
+	assert_int_equal(bank_Ledger_last(led, ctx, &got, &err), SHADE_OK);
+	assert_string_equal(got.from, "ann");
+	assert_string_equal(got.to, "bob");
+	assert_int_equal(got.amount, 50);
+	assert_int_equal(got.kind, bank_CHECKING);
+	assert_int_equal(got.tags.len, 0);
+
+	assert_int_equal(bank_Ledger_list(led, ctx, 10, &total, &all, &err),
+			 SHADE_OK);
+	assert_int_equal(total, 2);
+	assert_int_equal(all.len, 2);
+	assert_int_equal(all.items[0].amount, 700);
+	assert_int_equal(all.items[0].kind, bank_SAVINGS);
+	assert_int_equal(all.items[0].tags.len, 2);
+	assert_string_equal(all.items[0].tags.items[0], "rent");
+
+	assert_int_equal(bank_Ledger_get_totals(led, ctx, &totals, &err),
+			 SHADE_OK);
+	assert_int_equal(totals.len, 2);
+	assert_int_equal(totals.items[1], 50);
+
+	assert_int_equal(bank_Ledger_set_flags(led, &flags, &err), SHADE_OK);
+	memset(&flags, 0, sizeof(flags));
+	assert_int_equal(bank_Ledger_get_flags(led, ctx, &flags, &err),
+			 SHADE_OK);
+	assert_int_equal(flags.len, 3);
+	assert_int_equal(flags.items[2], 3);
+	/* past the bound: refused by the receiving side */
+	flags.len = 5;
+	flags.items = fl;
+	assert_int_equal(bank_Ledger_set_flags(led, &flags, &err),
+			 SHADE_ERR_LIMIT);
+	assert_non_null(err);
+	shade_error_free(err);
+	err = NULL;
+	assert_int_equal(l.flags.len, 3);
+
+	talloc_free(led);
+	tp_stop(&pp);
+	talloc_free(ctx);
+	assert_int_equal(talloc_total_blocks(*state), before);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -495,6 +691,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_stubs_dynamic_client),
 		cmocka_unit_test(test_idlc_stubs_dynamic_server),
 		cmocka_unit_test(test_idlc_stubs_any_and_object),
+		cmocka_unit_test(test_idlc_stubs_structs_and_sequences),
 	};
 
 	if (argc > 1)

@@ -10,6 +10,7 @@ int main(void)
 {
 	const shade_shape_desc *shapes[] = { &bank_Base_shape,
 					     &bank_Account_shape,
+					     &bank_Ledger_shape,
 					     &broker_Broker_shape };
 	size_t i;
 
