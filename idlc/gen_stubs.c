@@ -235,15 +235,14 @@ static char *out_decl(gen *g, const scalar *s, const char *name)
 static int wire_of(gen *g, const idlc_type *t, const char *anon,
 		   scalar *s);
 
-/* True when `key` was recorded in g->done (without recording it). */
-static bool seen(gen *g, const char *key)
+/* Claim the codec of `name`: 0 when it is to be generated now, 1 when
+ * it already was (or is being: recursive types), -1 on out of memory.
+ * Callers check wirable() first, so every codec started is finished. */
+static int codec_begin(gen *g, const char *name)
 {
-	size_t i;
+	const char *key = idlc_arena_printf(g->a, "codec %s", name);
 
-	for (i = 0; i < g->n_done; i++)
-		if (strcmp(g->done[i], key) == 0)
-			return true;
-	return false;
+	return key ? idlc_gen_once(g, key) : -1;
 }
 
 /* Record the codec functions `code` (their prototypes in `proto`). */
@@ -278,20 +277,13 @@ static int push_codec(gen *g, const char *name, const char *put,
  * Returns 1 when available, 0 when a member has no typed form, -1. */
 static int struct_codec(gen *g, const idlc_node *st, const char *name)
 {
-	const char *ok = idlc_arena_printf(g->a, "codec %s", name);
-	const char *no = idlc_arena_printf(g->a, "nocodec %s", name);
 	char *put, *get;
 	const idlc_node *m;
 	size_t n = 0;
+	int once = codec_begin(g, name);
 
-	if (ok == NULL || no == NULL)
-		return -1;
-	if (seen(g, no))
-		return 0;
-	if (seen(g, ok))
-		return 1;
-	if (idlc_gen_once(g, ok) < 0)
-		return -1;
+	if (once != 0)
+		return once < 0 ? -1 : 1;
 	for (m = st->children; m; m = m->next)
 		n++;
 	put = idlc_arena_printf(g->a, "\tshade_status idl_st = "
@@ -305,10 +297,8 @@ static int struct_codec(gen *g, const idlc_node *st, const char *name)
 						  idlc_gen_ident(g, m->name));
 		int r = wire_of(g, m->type, idlc_arena_printf(g->a,
 				"%s_%s_seq", name, m->name), &ms);
-		if (r < 0)
+		if (r <= 0) /* wirable() said it was: out of memory */
 			return -1;
-		if (r == 0 || ms.w == W_ANY || ms.w == W_OBJECT)
-			return idlc_gen_once(g, no) < 0 ? -1 : 0;
 		put = idlc_arena_append(g->a, put, "\tif (idl_st == SHADE_OK)\n"
 					"\t\t%s\n", put_stmt(g, &ms, "b", f));
 		get = idlc_arena_append(g->a, get, "\tif (idl_st == SHADE_OK) {"
@@ -325,25 +315,15 @@ static int struct_codec(gen *g, const idlc_node *st, const char *name)
 /* Codec of sequence type t (C name `name`): an array of its items. */
 static int sequence_codec(gen *g, const idlc_type *t, const char *name)
 {
-	const char *ok = idlc_arena_printf(g->a, "codec %s", name);
-	const char *no = idlc_arena_printf(g->a, "nocodec %s", name);
 	char *put, *get, *bound;
 	scalar es;
-	int r;
+	int r = codec_begin(g, name);
 
-	if (ok == NULL || no == NULL)
-		return -1;
-	if (seen(g, no))
-		return 0;
-	if (seen(g, ok))
-		return 1;
-	if (idlc_gen_once(g, ok) < 0)
-		return -1;
+	if (r != 0)
+		return r < 0 ? -1 : 1;
 	r = wire_of(g, t->elem, idlc_arena_printf(g->a, "%s_elem", name), &es);
-	if (r < 0)
+	if (r <= 0) /* wirable() said it was: out of memory */
 		return -1;
-	if (r == 0 || es.w == W_ANY || es.w == W_OBJECT)
-		return idlc_gen_once(g, no) < 0 ? -1 : 0;
 	bound = t->bound ? idlc_arena_printf(g->a, " || idl_n > %llu",
 					     (unsigned long long)t->bound)
 			 : idlc_arena_printf(g->a, "%s", "");
