@@ -47,6 +47,9 @@ static char replay_path[1024];
 #define LLVMFuzzerTestOneInput fuzz_conn_one
 #include "fuzz/fuzz_conn.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_client_one
+#include "fuzz/fuzz_client.c"
+#undef LLVMFuzzerTestOneInput
 #define LLVMFuzzerTestOneInput fuzz_idl_one
 #include "fuzz/fuzz_idl.c"
 #undef LLVMFuzzerTestOneInput
@@ -177,6 +180,11 @@ static void test_fuzz_replay_conn(void **state)
 	replay_target(state, "conn", fuzz_conn_one);
 }
 
+static void test_fuzz_replay_client(void **state)
+{
+	replay_target(state, "client", fuzz_client_one);
+}
+
 static void test_fuzz_replay_idl(void **state)
 {
 	replay_target(state, "idl", fuzz_idl_one);
@@ -191,7 +199,7 @@ static void test_fuzz_replay_pending(void **state)
 	} targets[] = {
 		{ "frame", fuzz_frame_one }, { "cbor", fuzz_cbor_one },
 		{ "msg", fuzz_msg_one },     { "conn", fuzz_conn_one },
-		{ "idl", fuzz_idl_one },
+		{ "client", fuzz_client_one }, { "idl", fuzz_idl_one },
 	};
 	TALLOC_CTX *ctx = talloc_new(*state);
 	char dir[256];
@@ -215,6 +223,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_fuzz_replay_msg,
 						case_setup, case_teardown),
 		cmocka_unit_test_setup_teardown(test_fuzz_replay_conn,
+						case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_fuzz_replay_client,
 						case_setup, case_teardown),
 		cmocka_unit_test_setup_teardown(test_fuzz_replay_idl,
 						case_setup, case_teardown),

@@ -76,33 +76,10 @@ static shade_status fx_recv(void *impl, void *mem_ctx, uint8_t **frame,
 			    size_t *len, int timeout_ms, shade_error **err)
 {
 	struct fx_chan *ch = impl;
-	uint64_t flen = 0;
-	size_t hl = 0;
-	shade_status st;
 
 	(void)timeout_ms;
-	if (ch->pos >= ch->n)
-		return shade_error_set(err, SHADE_ERR_CONNECTION_LOST,
-				       "peer closed");
-	st = shade_frame_header_decode(ch->s + ch->pos, ch->n - ch->pos,
-				       FX_MAX_FRAME, &flen, &hl, err);
-	if (st == SHADE_AGAIN || (st == SHADE_OK &&
-				  flen > ch->n - ch->pos - hl)) {
-		shade_error_clear(err);
-		ch->pos = ch->n;
-		return shade_error_set(err, SHADE_ERR_CONNECTION_LOST,
-				       "peer closed mid-frame");
-	}
-	if (st != SHADE_OK) {
-		ch->pos = ch->n;
-		return st;
-	}
-	*frame = talloc_memdup(mem_ctx, ch->s + ch->pos + hl, flen);
-	if (*frame == NULL)
-		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
-	*len = flen;
-	ch->pos += hl + flen;
-	return SHADE_OK;
+	return fuzz_next_frame(ch->s, ch->n, &ch->pos, FX_MAX_FRAME, mem_ctx,
+			       frame, len, err);
 }
 
 /* Close: remember it ran. */

@@ -24,19 +24,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Check a status and its error object agree; free the error. */
-static shade_status fm_status(shade_status st, shade_error *e)
-{
-	if (st == SHADE_OK) {
-		FUZZ_CHECK(e == NULL);
-	} else {
-		FUZZ_CHECK(st < 0);
-		FUZZ_CHECK(e != NULL && e->code == st && e->message != NULL);
-		shade_error_free(e);
-	}
-	return st;
-}
-
 /* Read one value field. */
 static shade_status fm_value(TALLOC_CTX *ctx, shade_cbor_dec *d)
 {
@@ -47,7 +34,7 @@ static shade_status fm_value(TALLOC_CTX *ctx, shade_cbor_dec *d)
 	FUZZ_CHECK((st == SHADE_OK) == (v != NULL));
 	FUZZ_CHECK(d->pos <= d->len);
 	talloc_free(v);
-	return fm_status(st, e);
+	return fuzz_status(st, e);
 }
 
 /* Read a target (uint) field. */
@@ -57,7 +44,7 @@ static shade_status fm_uint(shade_cbor_dec *d)
 	shade_error *e = NULL;
 	shade_status st = shade_cbor_read_uint(d, &u, &e);
 
-	return fm_status(st, e);
+	return fuzz_status(st, e);
 }
 
 /* Read a member field. */
@@ -71,7 +58,7 @@ static shade_status fm_member(TALLOC_CTX *ctx, shade_cbor_dec *d)
 	if (st == SHADE_OK && name != NULL)
 		FUZZ_CHECK(strlen(name) <= talloc_get_size(name));
 	talloc_free(name);
-	return fm_status(st, e);
+	return fuzz_status(st, e);
 }
 
 /* Read the fields of a parsed message the way the engine does. */
@@ -90,7 +77,7 @@ static void fm_fields(TALLOC_CTX *ctx, struct msg *m)
 		if (m->nfields != 3)
 			return;
 		st = shade_cbor_read_array(d, &n, &e);
-		if (fm_status(st, e) == SHADE_OK && n != SHADE_CBOR_INDEFINITE)
+		if (fuzz_status(st, e) == SHADE_OK && n != SHADE_CBOR_INDEFINITE)
 			for (i = 0; i < n; i++)
 				if (fm_uint(d) != SHADE_OK)
 					return;
@@ -101,7 +88,7 @@ static void fm_fields(TALLOC_CTX *ctx, struct msg *m)
 		return;
 	case OP_ERROR:
 		st = msg_read_error(m, NULL, &got, &e);
-		if (fm_status(st, e) == SHADE_OK) {
+		if (fuzz_status(st, e) == SHADE_OK) {
 			FUZZ_CHECK(got != NULL && got->code < 0);
 			FUZZ_CHECK(got->name != NULL && got->message != NULL);
 			FUZZ_CHECK(shade_status_name(got->code) != NULL);
@@ -134,7 +121,7 @@ static void fm_fields(TALLOC_CTX *ctx, struct msg *m)
 		break;
 	case OP_LOOKUP:
 		st = shade_cbor_read_text_dup(ctx, d, &name, NULL, &e);
-		if (fm_status(st, e) == SHADE_OK)
+		if (fuzz_status(st, e) == SHADE_OK)
 			talloc_free(name);
 		break;
 	case OP_DESCRIBE:
@@ -146,7 +133,7 @@ static void fm_fields(TALLOC_CTX *ctx, struct msg *m)
 			break;
 		if (shade_cbor_at_null(d)) {
 			st = shade_cbor_read_null(d, &e);
-			fm_status(st, e);
+			fuzz_status(st, e);
 		} else
 			fm_uint(d);
 		break;
@@ -179,7 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	st = msg_parse(data, size, &m, &e);
 	FUZZ_CHECK(msg_op_name(m.op) != NULL);
-	if (fm_status(st, e) == SHADE_OK) {
+	if (fuzz_status(st, e) == SHADE_OK) {
 		FUZZ_CHECK(m.op < OP_COUNT_);
 		FUZZ_CHECK(m.d.pos <= m.d.len && m.d.len == size);
 		FUZZ_CHECK(m.op != OP_RELEASE || m.nfields % 2 == 0);

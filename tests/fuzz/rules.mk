@@ -26,7 +26,7 @@ FUZZ_SECONDS  ?= 60
 FUZZ_RSS_MB   ?= 2048
 FUZZ_TIMEOUT  ?= 10
 FUZZ_MAX_LEN  ?= 16384
-FUZZ_TARGETS  ?= frame cbor msg conn idl
+FUZZ_TARGETS  ?= frame cbor msg conn client idl
 FUZZ_DIR      := $(BUILD)/fuzz
 FUZZ_BINS     := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -96,13 +96,23 @@ $(FUZZ_GEN): $(BUILD)/obj/tests/fuzz/gen_corpus.o $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-fuzz-corpus: $(FUZZ_GEN)
+FUZZ_REC := $(BUILD)/fuzz/record_client
+$(FUZZ_REC): $(BUILD)/obj/tests/fuzz/record_client.o \
+		$(BUILD)/obj/tests/fuzz/exports.o \
+		$(BUILD)/obj/tests/helpers/testutil.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+fuzz-corpus: $(FUZZ_GEN) $(FUZZ_REC)
 	$(FUZZ_GEN) tests/fuzz/corpus
+	$(FUZZ_REC) tests/fuzz/corpus/client/script
 	cp tests/idl/realworld/*.idl tests/fuzz/corpus/idl/
 
 # ---------------------------------------------------------------- coverage
-# Runs each target's corpus once through a build instrumented for
-# source-based coverage, then prints llvm-cov's per-file report.
+# Runs each target's committed corpus, its regression inputs and what
+# `make fuzz` found (in $(FUZZ_DIR)/corpus) once through a build
+# instrumented for source-based coverage, then prints llvm-cov's per-file
+# report.
 FUZZ_COV_DIR   := $(BUILD)/fuzzcov
 FUZZ_COV_FLAGS := -std=c11 -g -O0 -fprofile-instr-generate -fcoverage-mapping
 FUZZ_COV_OBJ   := $(FUZZ_LIB_OBJ:$(FUZZ_DIR)/obj/%=$(FUZZ_COV_DIR)/obj/%)
@@ -125,7 +135,7 @@ fuzz-cov: $(FUZZ_TARGETS:%=$(FUZZ_COV_DIR)/cov_%)
 	@for t in $(FUZZ_TARGETS); do \
 		LLVM_PROFILE_FILE=$(FUZZ_COV_DIR)/$$t.profraw \
 		$(FUZZ_COV_DIR)/cov_$$t tests/fuzz/corpus/$$t tests/fuzz/regress/$$t \
-			$(wildcard $(FUZZ_DIR)/corpus/$$t) || exit 1; \
+			$(FUZZ_DIR)/corpus/$$t || exit 1; \
 	done
 	llvm-profdata merge -o $(FUZZ_COV_DIR)/all.profdata $(FUZZ_COV_DIR)/*.profraw
 	llvm-cov report $(FUZZ_COV_DIR)/cov_$(firstword $(FUZZ_TARGETS)) \
