@@ -1013,35 +1013,33 @@ static void route_reply(shade_conn *c, struct msg *m, uint8_t *frame,
 }
 
 /*
- * Route one received frame (taken over).  Replies go to their pending;
- * requests nested in a call we wait for go to that call's queue; other
- * requests are served right here on the reading thread when `serve_now`,
- * else queued for the connection's waiters.
+ * Route one received frame (taken over), called by the thread that holds
+ * the reader role, before it gives the role up (so a waiter never starts
+ * reading while its reply is still being routed).  Replies go to their
+ * pending; requests nested in a call we wait for go to that call's queue;
+ * other requests are returned for the caller to serve once it has given
+ * up the reader role (`serve_now`), or queued for the connection's
+ * waiters.  Returns the frame to serve, or NULL.
  */
-static void route_frame(shade_conn *c, uint8_t *frame, size_t len,
-			bool serve_now)
+static uint8_t *route_frame(shade_conn *c, uint8_t *frame, size_t len,
+			    bool serve_now)
 {
 	struct msg m;
-	struct pending *p;
+	struct pending *p = NULL;
 	shade_error *e = NULL;
-	bool queued = false;
 
 	if (msg_parse(frame, len, &m, &e) != SHADE_OK) {
-		if (m.id != 0 && (msg_is_request(m.op) || m.op == OP_COUNT_)) {
-			/* Answered by serve_frame with the same error. */
-			talloc_free(e);
-			serve_frame(c, frame, len, serve_now);
-			return;
-		}
-		protocol_failure(c, e ? e->message : "malformed message");
 		talloc_free(e);
+		if (m.id != 0 && (msg_is_request(m.op) || m.op == OP_COUNT_))
+			goto request; /* answered with the same error */
+		protocol_failure(c, "malformed message");
 		talloc_free(frame);
-		return;
+		return NULL;
 	}
 	if (!c->hello_seen && m.op != OP_HELLO && c->accepting) {
 		protocol_failure(c, "first message is not HELLO");
 		talloc_free(frame);
-		return;
+		return NULL;
 	}
 	switch (m.op) {
 	case OP_HELLO:
@@ -1050,7 +1048,7 @@ static void route_frame(shade_conn *c, uint8_t *frame, size_t len,
 	case OP_RETURN:
 	case OP_ERROR:
 		route_reply(c, &m, frame, len);
-		return;
+		return NULL;
 	case OP_RELEASE:
 		route_release(c, &m);
 		break;
@@ -1064,23 +1062,24 @@ static void route_frame(shade_conn *c, uint8_t *frame, size_t len,
 		conn_lost(c, SHADE_ERR_CONNECTION_LOST, "peer said BYE");
 		break;
 	default:
-		pthread_mutex_lock(&c->mu);
-		p = m.in != 0 ? hmap_get(&c->pending, m.in) : NULL;
-		if (p != NULL && !p->done) {
-			queue_push(p, &p->nested, frame, len);
-			queued = true;
-			pthread_cond_broadcast(&c->cv);
-		} else if (!serve_now) {
-			queue_push(c, &c->unnested, frame, len);
-			queued = true;
-			pthread_cond_broadcast(&c->cv);
-		}
-		pthread_mutex_unlock(&c->mu);
-		if (!queued)
-			serve_frame(c, frame, len, true);
-		return;
+		goto request;
 	}
 	talloc_free(frame);
+	return NULL;
+request:
+	pthread_mutex_lock(&c->mu);
+	if (m.in != 0)
+		p = hmap_get(&c->pending, m.in);
+	if (p != NULL && !p->done) {
+		queue_push(p, &p->nested, frame, len);
+		frame = NULL;
+	} else if (!serve_now) {
+		queue_push(c, &c->unnested, frame, len);
+		frame = NULL;
+	}
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	return frame;
 }
 
 shade_status conn_read_one(shade_conn *c, shade_error **err)
@@ -1100,6 +1099,8 @@ shade_status conn_read_one(shade_conn *c, shade_error **err)
 	c->reading = true;
 	pthread_mutex_unlock(&c->mu);
 	st = shade_transport_try_recv(c->t, NULL, &frame, &len, &e);
+	if (st == SHADE_OK)
+		frame = route_frame(c, frame, len, true);
 	pthread_mutex_lock(&c->mu);
 	c->reading = false;
 	pthread_cond_broadcast(&c->cv);
@@ -1112,7 +1113,10 @@ shade_status conn_read_one(shade_conn *c, shade_error **err)
 		talloc_free(e);
 		return conn_check_open(c, err);
 	}
-	route_frame(c, frame, len, true);
+	/* Served after giving up the reader role: a handler that calls
+	 * back on this connection becomes its reader. */
+	if (frame != NULL)
+		serve_frame(c, frame, len, true);
 	return SHADE_OK;
 }
 
@@ -1217,26 +1221,20 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 		if (st == SHADE_OK)
 			st = shade_transport_recv(c->t, NULL, &frame, &len,
 						  remaining_ms(deadline), &e);
+		if (st == SHADE_OK) {
+			/* Routed while still the reader: nothing is queued
+			 * (serve_now false), so no handler runs here. */
+			route_frame(c, frame, len, false);
+		} else if (st != SHADE_ERR_TIMEOUT && st != SHADE_AGAIN) {
+			conn_lost(c, SHADE_ERR_CONNECTION_LOST,
+				  e ? e->message : "receive failed");
+		}
+		talloc_free(e);
+		e = NULL;
+		st = SHADE_OK;
 		pthread_mutex_lock(&c->mu);
 		c->reading = false;
 		pthread_cond_broadcast(&c->cv);
-		if (st == SHADE_ERR_TIMEOUT || st == SHADE_AGAIN) {
-			talloc_free(e);
-			e = NULL;
-			st = SHADE_OK;
-			continue;
-		}
-		pthread_mutex_unlock(&c->mu);
-		if (st != SHADE_OK) {
-			conn_lost(c, SHADE_ERR_CONNECTION_LOST,
-				  e ? e->message : "receive failed");
-			talloc_free(e);
-			e = NULL;
-			st = SHADE_OK;
-		} else {
-			route_frame(c, frame, len, false);
-		}
-		pthread_mutex_lock(&c->mu);
 	}
 	pthread_mutex_unlock(&c->mu);
 	/* Replies batched while serving go before we return. */
@@ -1526,6 +1524,15 @@ static void serve_frame(shade_conn *c, uint8_t *frame, size_t len, bool batch)
 	 * queue ride in front of it. */
 	talloc_free(out);
 	out = NULL;
+	if (rb->status == SHADE_OK &&
+	    rb->len > shade_transport_max_frame(c->t)) {
+		/* A reply over the frame limit: say so instead. */
+		shade_error_set(&e, SHADE_ERR_LIMIT,
+				"reply of %zu bytes over the frame limit of "
+				"%zu", rb->len, shade_transport_max_frame(c->t));
+		build_error(c, rb, m.id, SHADE_ERR_LIMIT, e, "", member);
+		e = NULL;
+	}
 	if (batch)
 		queue_frame(c, rb, NULL);
 	else

@@ -319,6 +319,22 @@ static shade_status sleepy(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
 	return SHADE_OK;
 }
 
+/* A method returning 4 KiB of bytes. */
+static shade_status big(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
+			const shade_value *args, const shade_value *kwargs,
+			shade_value **result, shade_error **err)
+{
+	static const uint8_t zeros[4096];
+
+	(void)udata;
+	(void)self;
+	(void)args;
+	(void)kwargs;
+	*result = shade_bytes(mem_ctx, zeros, sizeof(zeros));
+	return *result ? SHADE_OK
+		       : shade_error_set(err, SHADE_ERR_NOMEM, "oom");
+}
+
 static int64_t seven = 7;
 static int sleep_ms = 300;
 
@@ -348,6 +364,8 @@ static shade_registry *make_registry(TALLOC_CTX *ctx)
 					  false, errp_));
 	assert_ok(shade_object_add_property(calc, "seven", get_int, NULL,
 					    &seven, errp_));
+	assert_ok(shade_object_add_method(calc, "big", big, NULL, false,
+					  errp_));
 	assert_ok(shade_registry_add(reg, "calc", calc, errp_));
 	shade_ref_release(calc);
 	return reg;
@@ -458,6 +476,17 @@ static void test_conn_errors_and_absent_members(void **state)
 	b = tp_stats(pp.client);
 	assert_int_equal(b.frames_sent, a.frames_sent);
 	assert_int_equal(b.round_trips, a.round_trips);
+
+	/* A reply over the server's frame limit comes back as an error. */
+	shade_transport_set_max_frame(shade_conn_transport(pp.server), 1024);
+	assert_int_equal(shade_invoke(ctx, calc, "big", NULL, NULL, &r, &err),
+			 SHADE_ERR_LIMIT);
+	assert_int_equal(err->category, SHADE_CAT_OVERLOADED);
+	shade_error_clear(&err);
+	shade_transport_set_max_frame(shade_conn_transport(pp.server), 0);
+	assert_ok(shade_invoke(ctx, calc, "big", NULL, NULL, &r, errp_));
+	assert_int_equal(shade_value_len(r), 4096);
+	talloc_free(r);
 
 	/* A readonly property cannot be set; it can be read. */
 	assert_int_equal(shade_setattr(calc, "seven", &z, &err),
