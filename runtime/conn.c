@@ -1634,7 +1634,12 @@ void shade_conn_stats_get(shade_conn *c, shade_conn_stats *out)
 {
 	shade_transport_stats ts;
 
+	/* The send side's counters change under send_mu; the receive
+	 * side's only in the reading thread, so read from another thread
+	 * they may lag by a frame. */
+	pthread_mutex_lock(&c->send_mu);
 	shade_transport_stats_get(c->t, &ts);
+	pthread_mutex_unlock(&c->send_mu);
 	pthread_mutex_lock(&c->mu);
 	*out = c->st;
 	out->exports = c->exports.count;

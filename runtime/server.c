@@ -34,7 +34,7 @@ struct shade_server {
 	size_t n_conns;               /* entries in conns */
 	struct pollfd *pfds;          /* poll set (rebuilt each turn) */
 	int wake[2];                  /* self-pipe: read end, write end */
-	volatile int stopped;         /* set by shade_server_stop */
+	int stopped;                  /* set by shade_server_stop (atomic) */
 	shade_conn_opts copts;        /* options for accepted connections */
 	shade_server_opts opts;       /* the server's options, defaults set */
 	char *side;                   /* copy of opts.side */
@@ -166,7 +166,7 @@ void shade_server_stop(shade_server *s)
 {
 	ssize_t r;
 
-	s->stopped = 1;
+	__atomic_store_n(&s->stopped, 1, __ATOMIC_RELEASE);
 	r = write(s->wake[1], "x", 1);
 	(void)r;
 }
@@ -208,7 +208,7 @@ shade_status shade_server_run_once(shade_server *s, int timeout_ms,
 	bool buffered = false;
 	int r;
 
-	if (s->stopped)
+	if (__atomic_load_n(&s->stopped, __ATOMIC_ACQUIRE))
 		return SHADE_AGAIN;
 	p = talloc_realloc(s, s->pfds, struct pollfd, n);
 	if (p == NULL)
@@ -242,7 +242,7 @@ shade_status shade_server_run_once(shade_server *s, int timeout_ms,
 	if (r > 0 && (p[0].revents & POLLIN))
 		while (read(s->wake[0], buf, sizeof(buf)) > 0)
 			;
-	if (s->stopped)
+	if (__atomic_load_n(&s->stopped, __ATOMIC_ACQUIRE))
 		return SHADE_AGAIN;
 	for (i = 0; r > 0 && i < s->n_listeners; i++)
 		if (p[1 + i].revents & POLLIN)

@@ -261,11 +261,12 @@ static void test_server_client_killed_mid_call(void **state)
 }
 
 /* Turn the loop (this thread) until `done` or ms pass. */
-static void turn_until(shade_server *s, int ms, const volatile int *done)
+static void turn_until(shade_server *s, int ms, int *done)
 {
 	int64_t end = tu_now_ms() + ms;
 
-	while (tu_now_ms() < end && !(done && *done))
+	while (tu_now_ms() < end &&
+	       !(done && __atomic_load_n(done, __ATOMIC_ACQUIRE)))
 		assert_ok(shade_server_run_once(s, 10, errp_));
 }
 
@@ -275,7 +276,7 @@ struct good {
 	int n;               /* calls to make */
 	int ok;              /* correct answers */
 	int64_t worst_ms;    /* slowest call */
-	volatile int done;   /* finished */
+	int done;            /* finished (atomic) */
 };
 
 /* Body of the well-behaved client. */
@@ -296,7 +297,7 @@ static void *good_main(void *arg)
 				g->worst_ms = tu_now_ms() - t0;
 		}
 	talloc_free(ctx);
-	g->done = 1;
+	__atomic_store_n(&g->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -386,7 +387,7 @@ static void test_server_half_frame_and_flood(void **state)
 struct embed {
 	shade_conn *client; /* the client connection */
 	int64_t sum;        /* the answer */
-	volatile int done;  /* finished */
+	int done;           /* finished (atomic) */
 };
 
 /* Body of the embedding client. */
@@ -395,7 +396,7 @@ static void *embed_main(void *arg)
 	struct embed *e = arg;
 
 	e->sum = add_on(e->client, 40, 2);
-	e->done = 1;
+	__atomic_store_n(&e->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -423,7 +424,8 @@ static void test_server_embedded_conn(void **state)
 	assert_int_equal(tu_thread_start(&th, embed_main, &e), 0);
 	/* The caller's own loop: poll the fd, process what is readable. */
 	end = tu_now_ms() + 10000;
-	while (!e.done && tu_now_ms() < end) {
+	while (!__atomic_load_n(&e.done, __ATOMIC_ACQUIRE) &&
+	       tu_now_ms() < end) {
 		struct pollfd p = { shade_conn_fd(server), POLLIN, 0 };
 
 		if (poll(&p, 1, 10) > 0) {
