@@ -131,11 +131,22 @@ fig_na(figure *f, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Attach a note on how f was measured (printf format). */
+static void __attribute__((format(printf, 2, 3)))
+fig_notef(figure *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(f->why, sizeof f->why, fmt, ap);
+	va_end(ap);
+}
+
 /* Attach a note on how f was measured. */
 static void
 fig_note(figure *f, const char *note)
 {
-	snprintf(f->why, sizeof f->why, "%s", note);
+	fig_notef(f, "%s", note);
 }
 
 /* Set f's goal. */
@@ -881,7 +892,7 @@ measure_container(TALLOC_CTX *ctx, const settings *cfg, const char *address)
 		}
 		conn_bytes(c->c, &b1, &t1);
 		bench_series_add(&f->s, (double)(b1 - b0));
-		snprintf(f->why, sizeof f->why, "%llu round trip(s)",
+		fig_notef(f, "%llu round trip(s)",
 			 (unsigned long long)(t1 - t0));
 	}
 	if (fs->s.n == 1)
@@ -906,8 +917,7 @@ measure_container(TALLOC_CTX *ctx, const settings *cfg, const char *address)
 			break;
 		}
 		bench_series_add(&ff->s, (double)(b1 - b0) / 1e6 / (s1 - s0));
-		snprintf(ff->why, sizeof ff->why,
-			 "%.1f MB per force, decode into values included",
+		fig_notef(ff, "%.1f MB per force, decode into values included",
 			 (double)(b1 - b0) / 1e6);
 		talloc_free_children(c->tmp);
 	}
@@ -982,13 +992,11 @@ measure_memory(TALLOC_CTX *ctx, const settings *cfg, const char *address)
 	}
 	bench_series_add(&fe->s, (double)(s1 - s0) / (double)cfg->mem_n -
 					 (double)objsize);
-	snprintf(fe->why, sizeof fe->why,
-		 "server talloc delta / %ld minus %lld bytes of the object",
+	fig_notef(fe, "server talloc delta / %ld minus %lld bytes of the object",
 		 cfg->mem_n, (long long)objsize);
 	bench_series_add(&fp->s, ((double)c1 - (double)c0 - (double)lsize) /
 					 (double)cfg->mem_n);
-	snprintf(fp->why, sizeof fp->why,
-		 "client talloc delta / %ld minus the result list itself",
+	fig_notef(fp, "client talloc delta / %ld minus the result list itself",
 		 cfg->mem_n);
 out:
 	talloc_free(err);
@@ -1033,8 +1041,7 @@ measure_connections(TALLOC_CTX *ctx, const settings *cfg, const char *address)
 			answered++;
 	}
 	bench_series_add(&f->s, (double)held);
-	snprintf(f->why, sizeof f->why,
-		 "asked %ld (fd limit %ld), %ld answered a call after all were open%s%s",
+	fig_notef(f, "asked %ld (fd limit %ld), %ld answered a call after all were open%s%s",
 		 want, limit, answered, why[0] ? "; stopped: " : "", why);
 	for (i = 0; i < held; i++)
 		shade_ref_release(cs[i]->adder);
@@ -1180,8 +1187,7 @@ measure_idlc(const settings *cfg)
 		bench_series_add(&f->s, (t1 - t0) * 1e3 * 10000.0 / lines);
 	}
 	if (!f->na)
-		snprintf(f->why, sizeof f->why,
-			 "%ld lines, C preprocessor included", lines);
+		fig_notef(f, "%ld lines, C preprocessor included", lines);
 }
 
 /* ------------------------------------------------------------ output */
@@ -1437,7 +1443,7 @@ main(int argc, char **argv)
 	TALLOC_CTX *ctx;
 	variant vs[11];
 	bench_proc *sh_unix = NULL, *sh_tcp = NULL;
-	int rc;
+	int rc, k;
 
 	if (argc > 1 && strcmp(argv[1], "--peer-client") == 0)
 		return peer_client(argc, argv);
@@ -1544,6 +1550,15 @@ main(int argc, char **argv)
 		fig_na(fig("server.connections_held", "connections"), "%s", why);
 	}
 
+	for (k = 0; k < 10; k++) { /* the shade clients' proxies */
+		if ((vs[k].run == sh_typed || vs[k].run == sh_dynamic ||
+		     vs[k].run == sh_pipe) && vs[k].state != NULL) {
+			sh_cli *c = vs[k].state;
+
+			shade_ref_release(c->adder);
+			c->adder = NULL;
+		}
+	}
 	talloc_free(ctx);
 	stop_servers();
 	remove_dir(&cfg);
