@@ -28,6 +28,7 @@
 /* Default FORCE chunk when iterating, and outstanding request limit. */
 #define DEFAULT_ITER_CHUNK 65536u
 #define DEFAULT_MAX_PENDING 65536u
+#define DEFAULT_MAX_TABLE ((size_t)1 << 24)
 /* RELEASE pairs queued before they are sent on their own. */
 #define RELEASE_BATCH 64u
 /* Batched output written once it reaches this many bytes. */
@@ -268,6 +269,12 @@ static shade_status hook_encode(void *udata, shade_buf *b,
 				       "connection closed");
 	}
 	eid = (uintptr_t)hmap_get(&c->export_by_obj, (uintptr_t)ref);
+	if (eid == 0 && c->exports.count >= c->max_exports) {
+		pthread_mutex_unlock(&c->mu);
+		return shade_error_set(err, SHADE_ERR_LIMIT,
+				       "%zu objects exported on this "
+				       "connection", c->max_exports);
+	}
 	if (eid == 0) {
 		eid = c->next_eid;
 		if (!hmap_put(&c->exports, eid, ref) ||
@@ -361,6 +368,11 @@ static shade_status hook_decode(void *udata, TALLOC_CTX *mem_ctx,
 		if (p->ref.shape == NULL ||
 		    (shape != NULL && p->ref.shape->fingerprint != fp))
 			p->ref.shape = shape;
+	} else if (c->imports.count >= c->max_imports) {
+		pthread_mutex_unlock(&c->mu);
+		return shade_error_set(err, SHADE_ERR_LIMIT,
+				       "%zu proxies on this connection",
+				       c->max_imports);
 	} else {
 		p = calloc(1, sizeof(*p));
 		if (p == NULL || !hmap_put(&c->imports, eid, p)) {
@@ -1594,6 +1606,11 @@ shade_status shade_conn_new(TALLOC_CTX *mem_ctx, shade_transport *t,
 	c->max_pending = opts->max_pending ? opts->max_pending
 					   : DEFAULT_MAX_PENDING;
 	c->names = opts->names;
+	c->max_exports = opts->max_exports ? opts->max_exports
+					   : DEFAULT_MAX_TABLE;
+	c->max_imports = opts->max_imports ? opts->max_imports
+					   : DEFAULT_MAX_TABLE;
+	c->copts.max_depth = opts->max_depth;
 	c->known = opts->known;
 	/* Shapes compiled in are known without a description. */
 	for (i = 0; c->known != NULL && c->known[i] != NULL; i++) {

@@ -99,6 +99,8 @@ struct shade_conn {
 	int timeout_ms;                 /* default deadline; 0: none */
 	size_t iter_chunk;              /* FORCE chunk when iterating */
 	size_t max_pending;             /* outstanding request limit */
+	size_t max_exports;             /* export table limit */
+	size_t max_imports;             /* import table limit */
 	shade_registry *names;          /* exported names, borrowed */
 	const shade_shape_desc *const *known; /* announced shapes */
 	shade_cbor_hooks hooks;         /* reference hooks (udata: this) */

@@ -919,7 +919,7 @@ static void test_conn_bad_input(void **state)
 	};
 	TALLOC_CTX *ctx = talloc_new(*state);
 	shade_registry *reg = make_registry(ctx);
-	shade_conn_opts so = { NULL, 0, reg, 0, 0, NULL, NULL };
+	shade_conn_opts so = { .names = reg };
 	shade_transport *a, *b;
 	shade_conn *server;
 	tu_thread th;

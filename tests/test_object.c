@@ -207,7 +207,7 @@ static void test_object_typed_remote(void **state)
 							 NULL };
 	TALLOC_CTX *ctx = talloc_new(*state);
 	shade_registry *reg = shade_registry_new(ctx);
-	shade_conn_opts copts = { NULL, 0, NULL, 0, 0, known, NULL };
+	shade_conn_opts copts = { .known = known };
 	struct adder a = { 0 };
 	shade_conn_stats s0, s1, s2;
 	uint32_t map[3];

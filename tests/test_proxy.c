@@ -717,6 +717,44 @@ static void test_proxy_memory_per_export_and_proxy(void **state)
 	talloc_free(ctx);
 }
 
+static void test_proxy_table_limits(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_conn_opts co = { .max_imports = 3, .max_exports = 2 };
+	shade_ref *f, *mine[3];
+	shade_value *r1, *r2, *r3 = NULL, *args;
+	shade_error *err = NULL;
+	tp_peer pp;
+	int i;
+
+	assert_int_equal(tp_start(&pp, ctx, make_registry(ctx), NULL, &co),
+			 0);
+	assert_ok(shade_lookup(pp.client, "factory", &f, errp_));
+	assert_ok(shade_invoke(ctx, f, "make", NULL, NULL, &r1, errp_));
+	assert_ok(shade_invoke(ctx, f, "make", NULL, NULL, &r2, errp_));
+	/* A fourth proxy is over the limit: the reply is refused. */
+	assert_int_equal(shade_invoke(ctx, f, "make", NULL, NULL, &r3, &err),
+			 SHADE_ERR_LIMIT);
+	shade_error_clear(&err);
+	/* Three local objects cannot all be handed out. */
+	args = shade_tuple_new(ctx, 3);
+	for (i = 0; i < 3; i++) {
+		assert_ok(shade_object_new("client.Obj", NULL, &mine[i],
+					   errp_));
+		shade_seq_append_take(args, shade_ref_value_take(NULL, mine[i]),
+				      NULL);
+	}
+	assert_int_equal(shade_invoke(ctx, f, "echo", args, NULL, &r3, &err),
+			 SHADE_ERR_LIMIT);
+	shade_error_clear(&err);
+	talloc_free(args);
+	talloc_free(r1);
+	talloc_free(r2);
+	shade_ref_release(f);
+	stop(&pp);
+	talloc_free(ctx);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -729,6 +767,7 @@ int main(int argc, char **argv)
 		T(test_proxy_lifetimes),
 		T(test_proxy_dead_connection),
 		T(test_proxy_memory_per_export_and_proxy),
+		T(test_proxy_table_limits),
 #undef T
 	};
 

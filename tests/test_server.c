@@ -306,7 +306,8 @@ static void test_server_half_frame_and_flood(void **state)
 	TALLOC_CTX *ctx = talloc_new(*state);
 	char *dir = tu_mkdtemp(ctx);
 	char *addr = talloc_asprintf(ctx, "unix:%s/f.sock", dir);
-	shade_server_opts so = { NULL, 0, 4, 64 * 1024, 0, NULL };
+	shade_server_opts so = { .frames_per_turn = 4,
+				 .max_output = 64 * 1024 };
 	static const uint8_t half[] = { 0x18, 0x64, 0x85, 0x03 };
 	/* HELLO, then INVOKE calc(eid 1) member 0 [1, 2] with id 1.. */
 	static const uint8_t hello[] = { 0x05, 0x84, 0x00, 0x00, 0x01, 0x00 };
@@ -404,7 +405,7 @@ static void test_server_embedded_conn(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
 	shade_registry *reg = shade_registry_new(ctx);
-	shade_conn_opts so = { NULL, 0, reg, 0, 0, NULL, NULL };
+	shade_conn_opts so = { .names = reg };
 	shade_transport *a, *b;
 	shade_conn *server;
 	struct embed e = { NULL, 0, 0 };

@@ -68,6 +68,10 @@ typedef struct shade_conn_opts {
 				      * announced in HELLO (NULL-terminated)
 				      * so the peer skips their descriptions */
 	const struct shade_transport_opts *transport; /* for shade_connect */
+	size_t max_exports;          /* objects handed to the peer; 0: 2^24 */
+	size_t max_imports;          /* proxies of the peer's objects;
+				      * 0: 2^24 */
+	unsigned max_depth;          /* nesting of values; 0: 64 */
 } shade_conn_opts;
 
 /* Counters a user can read (shade_conn_stats_get). */
