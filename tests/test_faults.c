@@ -891,6 +891,24 @@ static void test_faults_pending_request_before_hello(void **state)
 	fx_stop(&f);
 }
 
+/* Bytes after a message's last field are a protocol error (protocol.md
+ * §2); msg_parse only checks them when the request carries options. */
+static void test_faults_pending_trailing_bytes(void **state)
+{
+	struct fx f;
+	struct raw r;
+
+	fx_start(&f, state, 0);
+	raw_open(&f, &r);
+	raw_hello_obj(&f, &r);
+	/* GETATTR [4, 2, 1, 0] followed by a stray 0 */
+	raw_send_hex(&r, "840402010000");
+	raw_expect_error(&f, &r, 2, SHADE_ERR_PROTOCOL);
+	raw_close(&r);
+	fx_check_clean(&f);
+	fx_stop(&f);
+}
+
 /* ------------------------------------------------------------ local side */
 
 /* A client thread's job, run while the test thread turns the loop. */
@@ -1102,6 +1120,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_faults_pending_callback_unanswered),
 		cmocka_unit_test(test_faults_pending_request_before_hello),
 		cmocka_unit_test(test_faults_stops_reading_large_reply),
+		cmocka_unit_test(test_faults_pending_trailing_bytes),
 	};
 	TALLOC_CTX *ctx = talloc_new(NULL);
 	size_t blocks;
