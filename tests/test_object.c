@@ -457,6 +457,8 @@ static void test_object_unexport_hook(void **state)
 	TALLOC_CTX *ctx = talloc_new(*state);
 	shade_registry *reg = shade_registry_new(ctx);
 	shade_ref *obj, *proxy;
+	shade_value *v = NULL;
+	shade_error *err = NULL;
 	char **names;
 	size_t n;
 	int dropped = 0;
@@ -475,6 +477,17 @@ static void test_object_unexport_hook(void **state)
 	talloc_free(names);
 	assert_int_equal(dropped, 1);
 	assert_int_equal(tp_stats(pp.server).exports, 0);
+	/* A peer that leaves while holding a proxy: its export is dropped
+	 * as soon as the server sees it go, the proxy reports the loss. */
+	assert_ok(shade_lookup(pp.client, "w", &proxy, errp_));
+	shade_conn_close(pp.client);
+	assert_true(tu_thread_join(&pp.th, 10000, NULL));
+	assert_int_equal(dropped, 2);
+	assert_int_equal(tp_stats(pp.server).exports, 0);
+	assert_int_equal(shade_getattr(ctx, proxy, "x", &v, &err),
+			 SHADE_ERR_CONNECTION_LOST);
+	shade_error_clear(&err);
+	shade_ref_release(proxy);
 	tp_stop(&pp);
 	shade_ref_release(obj);
 	talloc_free(ctx);

@@ -54,7 +54,8 @@ void tp_stop(tp_peer *pp)
 	if (pp->ctx == NULL)
 		return;
 	shade_conn_close(pp->client);
-	tu_thread_join(&pp->th, 30000, NULL);
+	if (pp->th.started)
+		tu_thread_join(&pp->th, 30000, NULL);
 	talloc_free(pp->ctx);
 	pp->ctx = NULL;
 }
