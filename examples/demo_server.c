@@ -5,7 +5,8 @@
  * ZeroDivisionError instead of trapping.
  *
  * usage: demo_server ADDRESS      (e.g. unix:/tmp/demo.sock)
- * Runs until SIGTERM or SIGINT.
+ *        demo_server --stdio      (one peer on stdin/stdout, for exec:)
+ * Runs until SIGTERM or SIGINT, or with --stdio until the peer leaves.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -78,6 +79,18 @@ static shade_status raising(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
 	return SHADE_OK;
 }
 
+/* Serve the peer on stdin/stdout until it leaves. */
+static shade_status serve_stdio(shade_server *s, shade_error **err)
+{
+	shade_transport *t;
+
+	SHADE_CHECK(shade_transport_from_fds(s, 0, 1, 0, NULL, &t, err));
+	SHADE_CHECK(shade_server_adopt(s, t, NULL, err));
+	while (shade_server_conn_count(s) > 0)
+		SHADE_CHECK(shade_server_run_once(s, -1, err));
+	return SHADE_OK;
+}
+
 int main(int argc, char **argv)
 {
 	TALLOC_CTX *ctx = talloc_new(NULL);
@@ -102,9 +115,13 @@ int main(int argc, char **argv)
 		    SHADE_OK ||
 	    shade_object_add_method(x, "raising", raising, NULL, false,
 				    &err) != SHADE_OK ||
-	    shade_server_export(server, "x", x, &err) != SHADE_OK ||
-	    shade_server_listen(server, argv[1], &err) != SHADE_OK ||
-	    shade_server_run(server, &err) != SHADE_OK)
+	    shade_server_export(server, "x", x, &err) != SHADE_OK)
+		fprintf(stderr, "demo_server: %s\n",
+			err ? err->message : "failed");
+	else if (strcmp(argv[1], "--stdio") == 0 ?
+			 serve_stdio(server, &err) != SHADE_OK :
+			 (shade_server_listen(server, argv[1], &err) != SHADE_OK ||
+			  shade_server_run(server, &err) != SHADE_OK))
 		fprintf(stderr, "demo_server: %s\n",
 			err ? err->message : "failed");
 	else

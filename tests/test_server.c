@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -443,6 +444,26 @@ static void test_server_embedded_conn(void **state)
 	talloc_free(ctx);
 }
 
+static void test_server_exec_stdio(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	const char *build = getenv("SHADE_BUILD");
+	char *addr = talloc_asprintf(ctx, "exec:%s/bin/demo_server --stdio",
+				     build ? build : "build");
+	shade_conn *c;
+	shade_ref *x;
+	shade_value *z;
+
+	/* The demo server spoken to over a child's stdin/stdout, the way
+	 * exec:ssh host app --stdio reaches another machine. */
+	assert_ok(shade_connect(ctx, addr, NULL, &c, errp_));
+	assert_ok(shade_lookup(c, "x", &x, errp_));
+	assert_ok(shade_getattr(ctx, x, "z", &z, errp_));
+	assert_int_equal(shade_value_as_int(z), 3);
+	shade_ref_release(x);
+	talloc_free(ctx); /* BYE; the child ends and is reaped */
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,6 +473,7 @@ int main(int argc, char **argv)
 		T(test_server_client_killed_mid_call),
 		T(test_server_half_frame_and_flood),
 		T(test_server_embedded_conn),
+		T(test_server_exec_stdio),
 #undef T
 	};
 
