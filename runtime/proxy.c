@@ -620,6 +620,98 @@ shade_status shade_force(TALLOC_CTX *mem_ctx, shade_ref *r, shade_value **out,
 	return shade_force_range(mem_ctx, r, 0, SIZE_MAX, out, err);
 }
 
+/* What to extract from a snapshot. */
+enum extract { EX_KEYS, EX_VALUES, EX_ITEMS };
+
+/* Force r and build the keys, values or items of the snapshot. */
+static shade_status extract(TALLOC_CTX *mem_ctx, shade_ref *r, enum extract ex,
+			    shade_value **out, shade_error **err)
+{
+	shade_value *snap, *res, *pair, *ik;
+	const shade_value *k, *v;
+	size_t pos = 0, i = 0;
+	bool dict;
+	shade_status st = SHADE_OK;
+
+	SHADE_CHECK(shade_force(NULL, r, &snap, err));
+	dict = shade_value_kind(snap) == SHADE_DICT;
+	res = shade_list_new(mem_ctx, shade_value_len(snap));
+	while (res != NULL && st == SHADE_OK) {
+		if (dict) {
+			if (!shade_dict_next(snap, &pos, &k, &v))
+				break;
+		} else {
+			if (i >= shade_seq_len(snap))
+				break;
+			v = shade_seq_at(snap, i);
+			k = v;
+		}
+		if (ex == EX_KEYS)
+			st = shade_seq_append(res, k, err);
+		else if (ex == EX_VALUES)
+			st = shade_seq_append(res, v, err);
+		else {
+			pair = shade_tuple_new(NULL, 2);
+			ik = dict ? NULL : shade_int(NULL, (int64_t)i);
+			if (pair == NULL || (!dict && ik == NULL))
+				st = shade_error_set(err, SHADE_ERR_NOMEM,
+						     "out of memory");
+			if (st == SHADE_OK)
+				st = shade_seq_append(pair, dict ? k : ik,
+						      err);
+			if (st == SHADE_OK)
+				st = shade_seq_append(pair, v, err);
+			talloc_free(ik);
+			if (st == SHADE_OK)
+				st = shade_seq_append_take(res, pair, err);
+			else
+				talloc_free(pair);
+		}
+		i++;
+	}
+	talloc_free(snap);
+	if (res == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	if (st != SHADE_OK) {
+		talloc_free(res);
+		return st;
+	}
+	*out = res;
+	return SHADE_OK;
+}
+
+shade_status shade_keys(TALLOC_CTX *mem_ctx, shade_ref *r, shade_value **out,
+			shade_error **err)
+{
+	return extract(mem_ctx, r, EX_KEYS, out, err);
+}
+
+shade_status shade_values(TALLOC_CTX *mem_ctx, shade_ref *r,
+			  shade_value **out, shade_error **err)
+{
+	return extract(mem_ctx, r, EX_VALUES, out, err);
+}
+
+shade_status shade_items(TALLOC_CTX *mem_ctx, shade_ref *r, shade_value **out,
+			 shade_error **err)
+{
+	return extract(mem_ctx, r, EX_ITEMS, out, err);
+}
+
+shade_status shade_equal(shade_ref *r, const shade_value *v, bool *out,
+			 shade_error **err)
+{
+	shade_value *snap;
+
+	if (v == NULL)
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "value is NULL");
+	SHADE_CHECK(shade_force(NULL, r, &snap, err));
+	*out = shade_value_equal(snap, v);
+	talloc_free(snap);
+	return SHADE_OK;
+}
+
 /* Iteration state. */
 struct shade_iter {
 	shade_ref *r;         /* the container (one count held) */

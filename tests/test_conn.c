@@ -767,6 +767,15 @@ static void test_conn_deadline_and_late_reply(void **state)
 	/* The late reply is dropped; the next call gets its own. */
 	assert_ok(shade_invoke(ctx, calc, "add", args, NULL, &r, errp_));
 	assert_int_equal(shade_value_as_int(r), 5);
+	talloc_free(r);
+	/* The connection's default deadline applies to calls without one. */
+	shade_conn_set_timeout(pp.client, 50);
+	assert_int_equal(shade_invoke(ctx, calc, "sleep", NULL, NULL, &r,
+				      &err), SHADE_ERR_TIMEOUT);
+	shade_error_clear(&err);
+	shade_conn_set_timeout(pp.client, 0);
+	assert_ok(shade_invoke(ctx, calc, "add", args, NULL, &r, errp_));
+	assert_int_equal(shade_value_as_int(r), 5);
 	assert_int_equal(tp_stats(pp.client).pending, 0);
 	talloc_free(r);
 	shade_ref_release(calc);

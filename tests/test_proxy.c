@@ -301,6 +301,7 @@ static void test_proxy_containers(void **state)
 	shade_ref *list, *dict;
 	shade_value *v, *snap;
 	shade_value idx = shade_value_int(-1), seven = shade_value_int(7);
+	shade_value two_v = shade_value_int(2);
 	const shade_value *item;
 	shade_iter *it;
 	size_t n = 0, count = 0;
@@ -380,6 +381,31 @@ static void test_proxy_containers(void **state)
 	talloc_free(v);
 	assert_int_equal(shade_append(dict, &seven, &err), SHADE_ERR_TYPE);
 	shade_error_clear(&err);
+	/* keys / values / items / comparison: one round trip each. */
+	a = tp_stats(pp.client);
+	assert_ok(shade_keys(ctx, dict, &snap, errp_));
+	assert_int_equal(shade_seq_len(snap), 2);
+	assert_string_equal(shade_value_cstr(shade_seq_at(snap, 1)), "b");
+	talloc_free(snap);
+	assert_ok(shade_values(ctx, dict, &snap, errp_));
+	assert_int_equal(shade_value_as_int(shade_seq_at(snap, 0)), 7);
+	talloc_free(snap);
+	assert_ok(shade_items(ctx, dict, &snap, errp_));
+	assert_int_equal(shade_seq_len(shade_seq_at(snap, 1)), 2);
+	assert_int_equal(shade_value_as_int(
+				 shade_seq_at(shade_seq_at(snap, 1), 1)), 2);
+	talloc_free(snap);
+	v = shade_dict_new(ctx, 2);
+	shade_dict_set_str(v, "a", &seven, NULL);
+	shade_dict_set_str(v, "b", &two_v, NULL);
+	assert_ok(shade_equal(dict, v, &has, errp_));
+	assert_true(has);
+	shade_dict_set_str(v, "b", &seven, NULL);
+	assert_ok(shade_equal(dict, v, &has, errp_));
+	assert_false(has);
+	talloc_free(v);
+	b = tp_stats(pp.client);
+	assert_int_equal(b.round_trips - a.round_trips, 5);
 	shade_ref_release(dict);
 	shade_ref_release(list);
 	stop(&pp);

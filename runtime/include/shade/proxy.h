@@ -152,6 +152,26 @@ SHADE_API shade_status shade_force_range(TALLOC_CTX *mem_ctx, shade_ref *r,
 					 size_t start, size_t count,
 					 shade_value **out, shade_error **err);
 
+/* The keys (dict) or the elements (list) of r as a new SHADE_LIST on
+ * mem_ctx: one round trip (a whole snapshot). */
+SHADE_API shade_status shade_keys(TALLOC_CTX *mem_ctx, shade_ref *r,
+				  shade_value **out, shade_error **err);
+
+/* The values of a dict (the elements of a list) as a SHADE_LIST: one
+ * round trip. */
+SHADE_API shade_status shade_values(TALLOC_CTX *mem_ctx, shade_ref *r,
+				    shade_value **out, shade_error **err);
+
+/* The (key, value) pairs of a dict as a SHADE_LIST of 2-tuples (for a
+ * list: (index, element)): one round trip. */
+SHADE_API shade_status shade_items(TALLOC_CTX *mem_ctx, shade_ref *r,
+				   shade_value **out, shade_error **err);
+
+/* Compare the container r with a value (a list or dict, compared with
+ * shade_value_equal): one round trip. */
+SHADE_API shade_status shade_equal(shade_ref *r, const shade_value *v,
+				   bool *out, shade_error **err);
+
 /* An iterator over a container, fetching chunks (one round trip each). */
 typedef struct shade_iter shade_iter;
 
