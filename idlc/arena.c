@@ -22,6 +22,16 @@ idlc_arena *idlc_arena_new(TALLOC_CTX *mem_ctx)
 	return talloc_zero(mem_ctx, idlc_arena);
 }
 
+/* Allocate zeroed; see arena.h. */
+void *idlc_arena_zalloc(idlc_arena *a, size_t size)
+{
+	void *p = idlc_arena_alloc(a, size);
+
+	if (p)
+		memset(p, 0, size);
+	return p;
+}
+
 /* Allocate; see arena.h. */
 void *idlc_arena_alloc(idlc_arena *a, size_t size)
 {
@@ -29,11 +39,11 @@ void *idlc_arena_alloc(idlc_arena *a, size_t size)
 	char *p;
 
 	if (need > CHUNK / 4) {
-		p = talloc_zero_size(a, need);
+		p = talloc_size(a, need);
 		return p;
 	}
 	if (a->chunk == NULL || a->used + need > a->size) {
-		a->chunk = talloc_zero_size(a, CHUNK);
+		a->chunk = talloc_size(a, CHUNK);
 		if (a->chunk == NULL)
 			return NULL;
 		a->used = 0;
@@ -47,7 +57,7 @@ void *idlc_arena_alloc(idlc_arena *a, size_t size)
 /* Format; see arena.h. */
 char *idlc_arena_vprintf(idlc_arena *a, const char *fmt, va_list ap)
 {
-	char small[256], *out;
+	char small[1024], *out;
 	va_list ap2;
 	int n;
 

@@ -22,9 +22,12 @@ typedef struct idlc_arena idlc_arena;
 /* A new arena on mem_ctx (free it with talloc_free), or NULL. */
 idlc_arena *idlc_arena_new(TALLOC_CTX *mem_ctx);
 
-/* size bytes aligned for any type, zeroed; NULL on out of memory.  The
- * memory lives as long as the arena. */
+/* size bytes aligned for any type (not cleared); NULL on out of
+ * memory.  The memory lives as long as the arena. */
 void *idlc_arena_alloc(idlc_arena *a, size_t size);
+
+/* Same, cleared to zero. */
+void *idlc_arena_zalloc(idlc_arena *a, size_t size);
 
 /* A formatted string in the arena, or NULL. */
 char *idlc_arena_printf(idlc_arena *a, const char *fmt, ...)

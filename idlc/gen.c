@@ -171,25 +171,46 @@ static idlc_tv *decl_obj(gen *g, const char *kind, const char *name,
 	return o;
 }
 
-/* Mark a name done; see gen_int.h. */
+/* FNV-1a of a string. */
+static uint32_t str_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* Mark a name done; see gen_int.h.  An open-addressing set: generating
+ * a large file marks thousands of names. */
 int idlc_gen_once(gen *g, const char *name)
 {
-	size_t i;
+	size_t mask, i;
 
-	for (i = 0; i < g->n_done; i++)
-		if (strcmp(g->done[i], name) == 0)
-			return 1;
-	if (g->n_done == g->cap_done) {
-		size_t cap = g->cap_done ? g->cap_done * 2 : 64;
-		const char **d = idlc_arena_alloc(g->a, cap * sizeof(*d));
+	if ((g->n_done + 1) * 2 > g->cap_done) {
+		size_t cap = g->cap_done ? g->cap_done * 2 : 256, k;
+		const char **d = idlc_arena_zalloc(g->a, cap * sizeof(*d));
 		if (d == NULL)
 			return -1;
-		if (g->n_done)
-			memcpy(d, g->done, g->n_done * sizeof(*d));
+		for (k = 0; k < g->cap_done; k++) {
+			if (g->done[k] == NULL)
+				continue;
+			for (i = str_hash(g->done[k]) & (cap - 1); d[i];
+			     i = (i + 1) & (cap - 1))
+				;
+			d[i] = g->done[k];
+		}
 		g->done = d;
 		g->cap_done = cap;
 	}
-	g->done[g->n_done++] = name;
+	mask = g->cap_done - 1;
+	for (i = str_hash(name) & mask; g->done[i]; i = (i + 1) & mask)
+		if (strcmp(g->done[i], name) == 0)
+			return 1;
+	g->done[i] = name;
+	g->n_done++;
 	return 0;
 }
 
@@ -719,26 +740,6 @@ static char *base_name(TALLOC_CTX *ctx, const char *path)
 	return talloc_strndup(ctx, s, dot ? (size_t)(dot - s) : strlen(s));
 }
 
-/* Write text to path through a temporary file. */
-static int write_file(gen *g, const char *path, const char *text)
-{
-	char *tmp = idlc_arena_printf(g->a, "%s.tmp", path);
-	FILE *f = tmp ? fopen(tmp, "wb") : NULL;
-
-	if (f == NULL) {
-		idlc_error(g->comp, NULL, "cannot write '%s': %s", path,
-			   strerror(errno));
-		return -1;
-	}
-	if (fputs(text, f) < 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
-		idlc_error(g->comp, NULL, "cannot write '%s': %s", path,
-			   strerror(errno));
-		remove(tmp);
-		return -1;
-	}
-	return 0;
-}
-
 /* The root value of the templates for comp's main file. */
 static idlc_tv *build_model(gen *g)
 {
@@ -785,19 +786,67 @@ fail:
 	return NULL;
 }
 
-/* Render one template into *out. */
+/* Render template `name` into *out, or, when f is not NULL, into f. */
 static int render(gen *g, const char *dir, const char *name,
-		  const idlc_tv *root, char **out)
+		  const idlc_tv *root, FILE *f, char **out)
 {
 	char *text = template_text(g, dir, name), *msg = NULL;
+	int rc;
 
 	if (text == NULL)
 		return -1;
-	if (idlc_tmpl_render(g->tmp, name, text, root, out, &msg) < 0) {
+	rc = f ? idlc_tmpl_render_file(g->tmp, f, name, text, root, &msg)
+	       : idlc_tmpl_render(g->tmp, name, text, root, out, &msg);
+	if (rc < 0)
 		idlc_error(g->comp, NULL, "template %s", msg ? msg : name);
-		return -1;
+	return rc;
+}
+
+/* Render both outputs into dir/base.h and dir/base.c, written together:
+ * through temporary files renamed only when both are complete. */
+static int write_outputs(gen *g, const char *dir, const char *tdir,
+			 const idlc_tv *root)
+{
+	const char *base = base_name(g->tmp, g->comp->main_file);
+	const char *ext[2] = { "h", "c" };
+	const char *tmpl[2] = { "header.h.tmpl", "source.c.tmpl" };
+	char *path[2], *tmp[2];
+	int i, rc = 0;
+
+	for (i = 0; i < 2; i++) {
+		FILE *f;
+		path[i] = talloc_asprintf(g->tmp, "%s/%s.%s", dir, base, ext[i]);
+		tmp[i] = talloc_asprintf(g->tmp, "%s.tmp", path[i]);
+		f = tmp[i] ? fopen(tmp[i], "wb") : NULL;
+		if (f == NULL) {
+			idlc_error(g->comp, NULL, "cannot write '%s': %s",
+				   path[i] ? path[i] : base, strerror(errno));
+			rc = -1;
+			break;
+		}
+		setvbuf(f, NULL, _IOFBF, 1u << 16);
+		if (render(g, tdir, tmpl[i], root, f, NULL) < 0)
+			rc = -1;
+		if (fclose(f) != 0 && rc == 0) {
+			idlc_error(g->comp, NULL, "cannot write '%s': %s",
+				   path[i], strerror(errno));
+			rc = -1;
+		}
+		if (rc < 0) {
+			i++;
+			break;
+		}
 	}
-	return 0;
+	while (rc == 0 && i-- > 0)
+		if (rename(tmp[i], path[i]) != 0) {
+			idlc_error(g->comp, NULL, "cannot write '%s': %s",
+				   path[i], strerror(errno));
+			rc = -1;
+		}
+	if (rc < 0)
+		while (i-- > 0)
+			remove(tmp[i]);
+	return rc;
 }
 
 /* Generate; see gen.h. */
@@ -806,7 +855,7 @@ int idlc_generate(idlc_compilation *comp, const char *out_dir,
 {
 	gen g = { .comp = comp };
 	idlc_tv *root;
-	char *h = NULL, *c = NULL, *base;
+	char *h = NULL, *c = NULL;
 	int rc = -1;
 
 	if (comp->root == NULL || comp->n_errors)
@@ -824,21 +873,15 @@ int idlc_generate(idlc_compilation *comp, const char *out_dir,
 		idlc_error(comp, NULL, "out of memory");
 		goto done;
 	}
-	if (render(&g, templates_dir, "header.h.tmpl", root, &h) < 0 ||
-	    render(&g, templates_dir, "source.c.tmpl", root, &c) < 0)
+	if (out_dir != NULL) {
+		rc = write_outputs(&g, out_dir, templates_dir, root);
+		goto done;
+	}
+	if (render(&g, templates_dir, "header.h.tmpl", root, NULL, &h) < 0 ||
+	    render(&g, templates_dir, "source.c.tmpl", root, NULL, &c) < 0)
 		goto done;
 	comp->out_h = talloc_steal(comp, h);
 	comp->out_c = talloc_steal(comp, c);
-	if (out_dir == NULL) {
-		rc = 0;
-		goto done;
-	}
-	base = base_name(g.tmp, comp->main_file);
-	if (write_file(&g, talloc_asprintf(g.tmp, "%s/%s.h", out_dir, base),
-		       h) < 0 ||
-	    write_file(&g, talloc_asprintf(g.tmp, "%s/%s.c", out_dir, base),
-		       c) < 0)
-		goto done;
 	rc = 0;
 done:
 	talloc_free(g.tmp);

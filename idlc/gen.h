@@ -6,9 +6,10 @@
 
 #include "idlc.h"
 
-/* Generate the outputs of `comp` into out_dir, from the templates in
- * templates_dir (NULL: the built-in ones).  Refuses constructs outside
- * the C mapping first.  Returns 0, or -1 after reporting an error. */
+/* Generate the outputs of `comp` into out_dir (NULL: into comp->out_h
+ * and comp->out_c instead of files), from the templates in templates_dir
+ * (NULL: the built-in ones).  Refuses constructs outside the C mapping
+ * first.  Returns 0, or -1 after reporting an error. */
 int idlc_generate(idlc_compilation *comp, const char *out_dir,
 		  const char *templates_dir);
 

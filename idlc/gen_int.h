@@ -17,9 +17,10 @@ typedef struct gen {
 	idlc_tv *decls;          /* list: declarations in order */
 	idlc_tv *shapes;         /* list: interface shape descriptors */
 	idlc_tv *codecs;         /* list: struct/sequence codec functions */
-	const char **done;       /* names of emitted helper types and codecs */
-	size_t n_done;           /* entries in done */
-	size_t cap_done;         /* allocated entries */
+	const char **done;       /* set of emitted helper types and codecs
+				  * (open addressing, NULL: free slot) */
+	size_t n_done;           /* names in the set */
+	size_t cap_done;         /* slots (a power of two) */
 } gen;
 
 /* One member of a shape. */

@@ -24,6 +24,8 @@
  * API reaches it) and gets a comment instead of a stub.  mem_ctx is a
  * parameter only where a string comes back.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "gen_int.h"
@@ -439,23 +441,73 @@ codec:
 	return 1;
 }
 
+/* A growing string: pieces of code are built by many small appends. */
+typedef struct sb {
+	char *s;     /* text (talloc on g->tmp), NULL while empty */
+	size_t len;  /* its length */
+	size_t cap;  /* allocated bytes */
+} sb;
+
+/* Append formatted text to b.  Returns 0 or -1. */
+static int sb_add(gen *g, sb *b, const char *fmt, ...) IDLC_PRINTF(3, 4);
+static int sb_add(gen *g, sb *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0,
+		      fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	if (b->s == NULL || b->len + (size_t)n + 1 > b->cap) {
+		size_t cap = (b->len + (size_t)n + 1) * 2;
+		char *ns = talloc_realloc(g->tmp, b->s, char, cap < 256 ? 256
+								 : cap);
+		if (ns == NULL)
+			return -1;
+		b->s = ns;
+		b->cap = cap < 256 ? 256 : cap;
+		va_start(ap, fmt);
+		vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+	}
+	b->len += (size_t)n;
+	return 0;
+}
+
+/* The text of b ("" while empty). */
+static const char *sbs(const sb *b)
+{
+	return b->s ? b->s : "";
+}
+
+/* Free b's text. */
+static void sb_free(sb *b)
+{
+	talloc_free(b->s);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Append formatted text to sb *s or return -1. */
+#define ADD(s, ...) do { \
+	if (sb_add(g, (s), __VA_ARGS__) < 0) \
+		return -1; \
+} while (0)
+
 /* Code pieces of one member, built in parallel for stub and skeleton. */
 typedef struct piece {
-	char *params;     /* client parameters after self */
-	char *iparams;    /* implementation parameters after self */
-	char *body;       /* client body statements */
-	char *dispatch;   /* skeleton case statements */
-	char *locals;     /* skeleton local declarations */
-	char *call;       /* skeleton call arguments after self */
-	char *cleanup;    /* skeleton statements run before returning */
+	sb params;        /* client parameters after self */
+	sb iparams;       /* implementation parameters after self */
+	sb body;          /* client body statements */
+	sb dispatch;      /* skeleton case statements */
+	sb locals;        /* skeleton local declarations */
+	sb call;          /* skeleton call arguments after self */
+	sb cleanup;       /* skeleton statements run before returning */
 	bool mem;         /* a string comes back: mem_ctx parameter */
 } piece;
 
-/* Append formatted text to *s (arena). */
-#define ADD(s, ...) do { \
-	if ((*(s) = idlc_arena_append(g->a, *(s), __VA_ARGS__)) == NULL) \
-		return -1; \
-} while (0)
 
 /* Operation: its stub and dispatch case. */
 static int op_piece(gen *g, const char *iface, const idlc_node *op,
@@ -495,8 +547,6 @@ static int op_piece(gen *g, const char *iface, const idlc_node *op,
 	}
 	if (has_result && comes_with_memory(&rs))
 		p->mem = true;
-	p->params = p->iparams = p->body = p->dispatch = p->locals =
-		p->call = p->cleanup = idlc_arena_printf(g->a, "%s", "");
 	if (p->mem) {
 		ADD(&p->params, ", TALLOC_CTX *mem_ctx");
 		ADD(&p->iparams, ", TALLOC_CTX *mem_ctx");
@@ -565,7 +615,7 @@ static int op_piece(gen *g, const char *iface, const idlc_node *op,
 			    idlc_arena_printf(g->a, "arg_%s", ident[i]),
 			    "mem_ctx"));
 	ADD(&p->dispatch, "\t\tif (idl_st == SHADE_OK)\n\t\t\tidl_st = sv->impl->%s("
-	    "sv->self%s, err);\n", idlc_gen_ident(g, op->name), p->call);
+	    "sv->self%s, err);\n", idlc_gen_ident(g, op->name), sbs(&p->call));
 	if (n_out)
 		ADD(&p->dispatch, "\t\tif (idl_st == SHADE_OK)\n\t\t\tidl_st = "
 		    "shade_cbor_put_array(out, %zu);\n", n_out + has_result);
@@ -577,8 +627,20 @@ static int op_piece(gen *g, const char *iface, const idlc_node *op,
 			ADD(&p->dispatch, "\t\tif (idl_st == SHADE_OK)\n\t\t\t%s\n",
 			    put_stmt(g, &ps[i], "out",
 				     idlc_arena_printf(g->a, "arg_%s", ident[i])));
-	ADD(&p->dispatch, "%s\t\treturn idl_st;\n", p->cleanup);
+	ADD(&p->dispatch, "%s\t\treturn idl_st;\n", sbs(&p->cleanup));
 	return 0;
+}
+
+/* Free the texts of a piece. */
+static void piece_free(piece *p)
+{
+	sb_free(&p->params);
+	sb_free(&p->iparams);
+	sb_free(&p->body);
+	sb_free(&p->dispatch);
+	sb_free(&p->locals);
+	sb_free(&p->call);
+	sb_free(&p->cleanup);
 }
 
 /* One template object for a stub function. */
@@ -598,8 +660,7 @@ static int push_stub(gen *g, idlc_tv *list, const char *doc, const char *ret,
 
 /* Stub, impl field and dispatch case of an attribute. */
 static int attr_pieces(gen *g, const char *iface, const idlc_node *a,
-		       size_t idx, idlc_tv *stubs, char **fields,
-		       char **cases)
+		       size_t idx, idlc_tv *stubs, sb *fields, sb *cases)
 {
 	scalar s;
 	bool ro = (a->flags & IDLC_F_READONLY) != 0, mem;
@@ -672,12 +733,11 @@ int idlc_gen_stubs(gen *g, const idlc_node *n, const smember *members,
 {
 	const char *iface = idlc_gen_c_name(g, n);
 	idlc_tv *stubs = idlc_tv_list(g->a), *skipped = idlc_tv_list(g->a);
-	char *fields = idlc_arena_printf(g->a, "%s", "");
-	char *cases = idlc_arena_printf(g->a, "%s", "");
+	sb fields = { 0 }, cases = { 0 };
 	size_t i;
 	int rc;
 
-	if (!iface || !stubs || !skipped || !fields || !cases)
+	if (!iface || !stubs || !skipped)
 		return -1;
 	for (i = 0; i < nm; i++) {
 		const idlc_node *m = members[i].node;
@@ -698,14 +758,16 @@ int idlc_gen_stubs(gen *g, const idlc_node *n, const smember *members,
 				    push_stub(g, stubs, doc, "shade_status",
 					      idlc_arena_printf(g->a, "%s_%s",
 								iface, m->name),
-					      p.params, p.body) < 0)
+					      sbs(&p.params), sbs(&p.body)) < 0)
 					return -1;
 				ADD(&fields, "\t/* operation %s */\n\tshade_status "
 				    "(*%s)(void *self%s, shade_error **err);\n",
-				    m->name, id, p.iparams);
+				    m->name, id, sbs(&p.iparams));
 				ADD(&cases, "\tcase %zu: { /* %s */\n%s\n%s\t}\n",
-				    i, m->name, p.locals, p.dispatch);
+				    i, m->name, sbs(&p.locals),
+				    sbs(&p.dispatch));
 			}
+			piece_free(&p);
 		}
 		if (rc < 0)
 			return -1;
@@ -720,9 +782,11 @@ int idlc_gen_stubs(gen *g, const idlc_node *n, const smember *members,
 	}
 	if (idlc_tv_set(o, "stubs", stubs) < 0 ||
 	    idlc_tv_set(o, "skipped", skipped) < 0 ||
-	    idlc_tv_set_str(o, "impl_fields", "%s", fields) < 0 ||
-	    idlc_tv_set_str(o, "dispatch_cases", "%s", cases) < 0 ||
+	    idlc_tv_set_str(o, "impl_fields", "%s", sbs(&fields)) < 0 ||
+	    idlc_tv_set_str(o, "dispatch_cases", "%s", sbs(&cases)) < 0 ||
 	    idlc_tv_set_str(o, "map_size", "%zu", nm ? nm : 1) < 0)
 		return -1;
+	sb_free(&fields);
+	sb_free(&cases);
 	return 0;
 }

@@ -16,6 +16,7 @@ typedef enum tv_kind { TV_STR, TV_BOOL, TV_LIST, TV_OBJ } tv_kind;
 struct idlc_tv {
 	tv_kind kind;        /* which of the fields below */
 	const char *str;     /* TV_STR */
+	size_t slen;         /* TV_STR: length of str */
 	bool b;              /* TV_BOOL */
 	idlc_tv **items;     /* TV_LIST items, TV_OBJ values */
 	const char **keys;   /* TV_OBJ keys */
@@ -27,7 +28,7 @@ struct idlc_tv {
 /* A new value of `kind`. */
 static idlc_tv *tv_new(idlc_arena *a, tv_kind kind)
 {
-	idlc_tv *v = idlc_arena_alloc(a, sizeof(*v));
+	idlc_tv *v = idlc_arena_zalloc(a, sizeof(*v));
 
 	if (v) {
 		v->kind = kind;
@@ -107,7 +108,19 @@ int idlc_tv_set_str(idlc_tv *obj, const char *key, const char *fmt, ...)
 	if (v == NULL)
 		return -1;
 	va_start(ap, fmt);
-	v->str = idlc_arena_vprintf(obj->arena, fmt, ap);
+	if (strcmp(fmt, "%s") == 0) {
+		/* plain copy: most values are ready-made strings */
+		const char *src = va_arg(ap, const char *);
+		char *dst;
+		v->slen = strlen(src);
+		dst = idlc_arena_alloc(obj->arena, v->slen + 1);
+		if (dst)
+			memcpy(dst, src, v->slen + 1);
+		v->str = dst;
+	} else {
+		v->str = idlc_arena_vprintf(obj->arena, fmt, ap);
+		v->slen = v->str ? strlen(v->str) : 0;
+	}
 	va_end(ap);
 	if (v->str == NULL)
 		return -1;
@@ -175,6 +188,7 @@ typedef struct rnd {
 	size_t tcap;       /* allocated tokens */
 	frame st[64];      /* lookup frames, innermost last */
 	size_t depth;      /* frames in use */
+	FILE *f;           /* output stream, or NULL: into `out` */
 	char *out;         /* output buffer (talloc) */
 	size_t len;        /* output length */
 	size_t cap;        /* output capacity */
@@ -202,6 +216,8 @@ static int fail(rnd *r, int line, const char *fmt, ...)
 /* Append bytes to the output. */
 static int emit(rnd *r, const char *s, size_t len)
 {
+	if (r->f != NULL) /* one writer per stream: no locking needed */
+		return fwrite_unlocked(s, 1, len, r->f) == len ? 0 : -1;
 	if (r->len + len + 1 > r->cap) {
 		size_t cap = (r->len + len + 1) * 2;
 		char *o = talloc_realloc(r->ctx, r->out, char, cap);
@@ -382,6 +398,8 @@ static const idlc_tv *lookup(rnd *r, const tok *t, idlc_tv *scratch)
 				scratch->kind = TV_STR;
 				scratch->str = talloc_asprintf(r->ctx, "%zu",
 							       f->index);
+				scratch->slen = scratch->str ?
+					strlen(scratch->str) : 0;
 				return scratch->str ? scratch : NULL;
 			}
 		}
@@ -391,8 +409,9 @@ static const idlc_tv *lookup(rnd *r, const tok *t, idlc_tv *scratch)
 		if (v->kind != TV_OBJ)
 			continue;
 		for (k = 0; k < v->n; k++)
-			if (strlen(v->keys[k]) == t->len &&
-			    strncmp(v->keys[k], t->s, t->len) == 0)
+			if (v->keys[k][0] == t->s[0] &&
+			    strncmp(v->keys[k], t->s, t->len) == 0 &&
+			    v->keys[k][t->len] == '\0')
 				return v->items[k];
 	}
 	fail(r, t->line, "unknown name '%.*s'", (int)t->len, t->s);
@@ -422,21 +441,23 @@ static int render(rnd *r, size_t from, size_t to)
 		switch (t->kind) {
 		case TK_TEXT:
 			if (emit(r, t->s, t->len) < 0)
-				return fail(r, t->line, "out of memory");
+				return fail(r, t->line, "cannot write the "
+					    "output");
 			break;
 		case TK_VAR:
 			if ((v = lookup(r, t, &scratch)) == NULL)
 				return -1;
 			if (v->kind == TV_BOOL)
 				v = v->b ? &(idlc_tv){ .kind = TV_STR,
-						       .str = "true" }
+						       .str = "true", .slen = 4 }
 					 : &(idlc_tv){ .kind = TV_STR,
-						       .str = "false" };
+						       .str = "false", .slen = 5 };
 			if (v->kind != TV_STR)
 				return fail(r, t->line, "'%.*s' is not a "
 					    "string", (int)t->len, t->s);
-			if (emit(r, v->str, strlen(v->str)) < 0)
-				return fail(r, t->line, "out of memory");
+			if (emit(r, v->str, v->slen) < 0)
+				return fail(r, t->line, "cannot write the "
+					    "output");
 			break;
 		case TK_EACH:
 			if ((v = lookup(r, t, &scratch)) == NULL)
@@ -478,6 +499,19 @@ static int render(rnd *r, size_t from, size_t to)
 	return 0;
 }
 
+/* Render into r (its stream or its buffer). */
+static int render_all(rnd *r, const char *name, const char *text,
+		      const idlc_tv *root)
+{
+	r->name = name;
+	r->st[0] = (frame){ root, 0, 0 };
+	r->depth = 1;
+	if (tokenize(r, text) == 0 && pair_blocks(r) == 0 &&
+	    emit(r, "", 0) == 0 && render(r, 0, r->n) == 0)
+		return 0;
+	return -1;
+}
+
 /* Render; see tmpl.h. */
 int idlc_tmpl_render(TALLOC_CTX *mem_ctx, const char *name, const char *text,
 		     const idlc_tv *root, char **out, char **errmsg)
@@ -488,17 +522,35 @@ int idlc_tmpl_render(TALLOC_CTX *mem_ctx, const char *name, const char *text,
 	r.ctx = talloc_new(mem_ctx);
 	if (r.ctx == NULL)
 		return -1;
-	r.name = name;
-	r.st[0] = (frame){ root, 0, 0 };
-	r.depth = 1;
-	if (tokenize(&r, text) == 0 && pair_blocks(&r) == 0 &&
-	    emit(&r, "", 0) == 0 && render(&r, 0, r.n) == 0) {
+	if (render_all(&r, name, text, root) == 0) {
 		*out = talloc_steal(mem_ctx, r.out);
 		rc = 0;
 	} else {
 		*errmsg = talloc_steal(mem_ctx, r.err ? r.err :
 				       talloc_strdup(r.ctx, "out of memory"));
 	}
+	talloc_free(r.ctx);
+	return rc;
+}
+
+/* Render to a stream; see tmpl.h. */
+int idlc_tmpl_render_file(TALLOC_CTX *mem_ctx, FILE *f, const char *name,
+			  const char *text, const idlc_tv *root,
+			  char **errmsg)
+{
+	rnd r = { 0 };
+	int rc = -1;
+
+	r.ctx = talloc_new(mem_ctx);
+	if (r.ctx == NULL)
+		return -1;
+	r.f = f;
+	if (render_all(&r, name, text, root) == 0)
+		rc = 0;
+	else
+		*errmsg = talloc_steal(mem_ctx, r.err ? r.err :
+				       talloc_asprintf(r.ctx, "%s: cannot write",
+						       name));
 	talloc_free(r.ctx);
 	return rc;
 }

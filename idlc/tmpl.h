@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include <talloc.h>
 
@@ -60,5 +61,10 @@ size_t idlc_tv_len(const idlc_tv *list);
  * -1 and *errmsg (on mem_ctx) says "name:line: what went wrong". */
 int idlc_tmpl_render(TALLOC_CTX *mem_ctx, const char *name, const char *text,
 		     const idlc_tv *root, char **out, char **errmsg);
+
+/* Same, writing to stream f instead of a string. */
+int idlc_tmpl_render_file(TALLOC_CTX *mem_ctx, FILE *f, const char *name,
+			  const char *text, const idlc_tv *root,
+			  char **errmsg);
 
 #endif /* IDLC_TMPL_H */
