@@ -29,7 +29,8 @@
  * profiling one path under strace, perf or callgrind), PIN (a CPU
  * number: the driver and every server it starts run on that CPU only,
  * which takes the cross-CPU wake-up of a 2-vCPU VM out of the figures),
- * KEEP (leave the temporary directory, with the generated IDL, behind).
+ * KEEP (leave the temporary directory, with the generated IDL, behind),
+ * VERBOSE (print every value of every figure, in run order, on stderr).
  */
 #include "bench.h"
 #include "weak.h"
@@ -1236,6 +1237,16 @@ print_results(const settings *cfg)
 		bench_series_summary(&f->s, &med, &lo, &hi);
 		fmt_num(num, sizeof num, med);
 		printf("bench %s %s %s\n", f->name, num, f->unit);
+	}
+	if (getenv("VERBOSE") != NULL && *getenv("VERBOSE") != '\0') {
+		for (i = 0; i < nfigs; i++) { /* every value, in run order */
+			int j;
+
+			fprintf(stderr, "series %s:", figs[i].name);
+			for (j = 0; j < figs[i].s.n; j++)
+				fprintf(stderr, " %.4g", figs[i].s.v[j]);
+			fputc('\n', stderr);
+		}
 	}
 	printf("\n%-34s %12s %23s %-12s %-10s %s\n", "figure", "median",
 	       "min-max", "unit", "goal", "note");
