@@ -518,13 +518,13 @@ void shade_conn_close(shade_conn *c)
 	c->bye_sent = true;
 	pthread_mutex_unlock(&c->mu);
 	if (send_bye) {
+		/* On a non-blocking transport what the socket does not take
+		 * now is dropped: a peer that does not read cannot hold the
+		 * closing side up. */
 		b = shade_buf_new(NULL, 8);
 		if (b != NULL) {
 			msg_begin(b, OP_BYE, 0, 0, false);
 			send_frame(c, b, NULL);
-			if (shade_transport_wants_write(c->t))
-				shade_transport_set_nonblocking(c->t, false,
-								NULL);
 		}
 		talloc_free(b);
 	}
@@ -541,10 +541,62 @@ bool shade_conn_is_open(const shade_conn *c)
 	return open;
 }
 
-/* ------------------------------------------------------------ sending */
+/* ------------------------------------------------------------ sending
+ *
+ * Every message goes through one ordered output queue, `outb` (guarded
+ * by send_mu): it is appended there framed (head + payload) and the queue
+ * is written, on a socket with as few send() calls as the kernel allows.
+ * Batched messages (pipelined requests, replies served in a loop turn)
+ * stay queued until a flush; on a non-blocking transport what the socket
+ * does not take stays queued too and the loop writes it when the socket
+ * polls writable.  Bytes the transport itself queued always precede
+ * `outb`'s, so the wire order is the order messages were queued in.
+ */
 
-/* Send the queued RELEASE pairs; caller holds send_mu (not mu). */
-static shade_status send_releases(shade_conn *c, shade_error **err)
+/* After a failed write: end the connection (unless the failure was local:
+ * out of memory or over the frame limit) and hand e to *err. */
+static shade_status send_failed(shade_conn *c, shade_status st, shade_error *e,
+				shade_error **err)
+{
+	if (st != SHADE_ERR_NOMEM && st != SHADE_ERR_LIMIT)
+		conn_lost(c, SHADE_ERR_CONNECTION_LOST,
+			  e ? e->message : "send failed");
+	if (err != NULL && *err == NULL)
+		*err = e;
+	else
+		talloc_free(e);
+	return st;
+}
+
+/* Append one message (its payload bytes) to the queue, framed.  Caller
+ * holds send_mu. */
+static shade_status emit_locked(shade_conn *c, const uint8_t *p, size_t len,
+				shade_error **err)
+{
+	uint8_t head[SHADE_FRAME_HEADER_MAX];
+	size_t hl;
+
+	if (len > shade_transport_max_frame(c->t))
+		return shade_error_set(err, SHADE_ERR_LIMIT,
+				       "message of %zu bytes over the frame "
+				       "limit", len);
+	if (c->outb == NULL && (c->outb = shade_buf_new(c, 4096)) == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	hl = shade_frame_header_encode(len, head);
+	shade_buf_append(c->outb, head, hl);
+	shade_buf_append(c->outb, p, len);
+	if (c->outb->status != SHADE_OK) {
+		shade_buf_reset(c->outb);
+		__atomic_store_n(&c->out_frames, 0, __ATOMIC_RELAXED);
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	}
+	__atomic_add_fetch(&c->out_frames, 1, __ATOMIC_RELAXED);
+	return SHADE_OK;
+}
+
+/* Queue the pending RELEASE pairs as one message; caller holds send_mu
+ * (not mu). */
+static shade_status emit_releases(shade_conn *c, shade_error **err)
 {
 	shade_buf *b;
 	uint64_t *rel;
@@ -571,7 +623,7 @@ static shade_status send_releases(shade_conn *c, shade_error **err)
 	if (b->status != SHADE_OK)
 		st = shade_error_set(err, b->status, "out of memory");
 	else
-		st = shade_transport_send(c->t, b->data, b->len, err);
+		st = emit_locked(c, b->data, b->len, err);
 	if (st == SHADE_OK) {
 		pthread_mutex_lock(&c->mu);
 		c->st.releases_sent++;
@@ -581,79 +633,91 @@ static shade_status send_releases(shade_conn *c, shade_error **err)
 	return st;
 }
 
-/* After a failed write: end the connection (unless the failure was local:
- * out of memory or over the frame limit) and hand e to *err. */
-static shade_status send_failed(shade_conn *c, shade_status st, shade_error *e,
-				shade_error **err)
-{
-	if (st != SHADE_ERR_NOMEM && st != SHADE_ERR_LIMIT)
-		conn_lost(c, SHADE_ERR_CONNECTION_LOST,
-			  e ? e->message : "send failed");
-	if (err != NULL && *err == NULL)
-		*err = e;
-	else
-		talloc_free(e);
-	return st;
-}
-
-/*
- * Write `len` bytes of whole frames (heads included) in as few system
- * calls as the channel allows: on a blocking socket one send() for all of
- * them; otherwise frame by frame through shade_transport_send.  Caller
- * holds send_mu.  This reaches into the transport (transport_int.h)
- * because its public API writes one frame per call.
- */
-static shade_status write_frames(shade_conn *c, const uint8_t *p, size_t len,
-				 unsigned nframes, shade_error **err)
+/* Write the queue on a socket without blocking when the transport is in
+ * non-blocking mode: SHADE_OK when all is written, SHADE_AGAIN when bytes
+ * remain queued.  This reaches into the transport (transport_int.h)
+ * because its public API writes one frame per call. */
+static shade_status write_raw(shade_conn *c, shade_error **err)
 {
 	shade_transport *t = c->t;
-	size_t off = 0, hl;
-	uint64_t fl;
-	ssize_t n;
+	uint8_t *p = c->outb->data;
+	size_t len = c->outb->len, off = 0;
 	unsigned calls = 0;
+	ssize_t n;
+	int flags = MSG_NOSIGNAL | (t->nonblocking ? MSG_DONTWAIT : 0);
 
-	if (t->ops == NULL && !t->nonblocking && t->wsock && !t->closed &&
-	    __atomic_load_n(&t->broken, __ATOMIC_ACQUIRE) == SHADE_OK) {
-		while (off < len) {
-			n = send(t->wfd, p + off, len - off, MSG_NOSIGNAL);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return shade_error_set(err,
-						       SHADE_ERR_CONNECTION_LOST,
-						       "%s: send: %s",
-						       shade_transport_address(t),
-						       strerror(errno));
-			off += (size_t)n;
-			calls++;
-		}
-		t->stats.frames_sent += nframes;
-		t->stats.bytes_sent += len;
-		t->stats.write_calls += calls;
-		return SHADE_OK;
+	while (off < len) {
+		n = send(t->wfd, p + off, len - off, flags);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0)
+			return shade_error_set(err, SHADE_ERR_CONNECTION_LOST,
+					       "%s: send: %s",
+					       shade_transport_address(t),
+					       n == 0 ? "nothing written"
+						      : strerror(errno));
+		off += (size_t)n;
+		calls++;
 	}
+	t->stats.bytes_sent += off;
+	t->stats.write_calls += calls;
+	if (off < len) {
+		memmove(p, p + off, len - off);
+		c->outb->len = len - off;
+		return SHADE_AGAIN;
+	}
+	t->stats.frames_sent += __atomic_load_n(&c->out_frames,
+						 __ATOMIC_RELAXED);
+	return SHADE_OK;
+}
+
+/* Write the queue frame by frame through the transport (user channels,
+ * pipes). */
+static shade_status write_frames(shade_conn *c, shade_error **err)
+{
+	const uint8_t *p = c->outb->data;
+	size_t len = c->outb->len, off = 0, hl;
+	uint64_t fl;
+
 	while (off < len) {
 		SHADE_CHECK(shade_frame_header_decode(p + off, len - off,
 						      SIZE_MAX, &fl, &hl,
 						      err));
-		SHADE_CHECK(shade_transport_send(t, p + off + hl, (size_t)fl,
-						 err));
+		SHADE_CHECK(shade_transport_send(c->t, p + off + hl,
+						 (size_t)fl, err));
 		off += hl + (size_t)fl;
 	}
 	return SHADE_OK;
 }
 
-/* Write the batch (caller holds send_mu). */
+/* Write as much of the queue as the channel takes (caller holds
+ * send_mu): SHADE_OK when it is empty, SHADE_AGAIN when bytes remain
+ * (non-blocking transports only), or a failure. */
 static shade_status flush_batch_locked(shade_conn *c, shade_error **err)
 {
+	shade_transport *t = c->t;
 	shade_status st;
 
-	if (c->out_frames == 0)
+	if (c->outb == NULL || c->outb->len == 0)
 		return SHADE_OK;
-	st = write_frames(c, c->outb->data, c->outb->len, c->out_frames,
-			  err);
-	shade_buf_reset(c->outb);
-	__atomic_store_n(&c->out_frames, 0, __ATOMIC_RELAXED);
+	if (t->ops == NULL && t->wsock && !t->closed &&
+	    __atomic_load_n(&t->broken, __ATOMIC_ACQUIRE) == SHADE_OK) {
+		/* The transport's own queue goes first. */
+		if (shade_transport_wants_write(t)) {
+			st = shade_transport_flush(t, err);
+			if (st != SHADE_OK)
+				return st;
+		}
+		st = write_raw(c, err);
+	} else {
+		st = write_frames(c, err);
+	}
+	if (st == SHADE_OK) {
+		shade_buf_reset(c->outb);
+		__atomic_store_n(&c->out_frames, 0, __ATOMIC_RELAXED);
+	}
 	return st;
 }
 
@@ -665,57 +729,15 @@ shade_status conn_flush_batch(shade_conn *c, shade_error **err)
 	pthread_mutex_lock(&c->send_mu);
 	st = flush_batch_locked(c, &e);
 	pthread_mutex_unlock(&c->send_mu);
-	if (st != SHADE_OK)
+	if (st < 0)
 		return send_failed(c, st, e, err);
 	return SHADE_OK;
 }
 
-/* Append one framed message to the batch (releases first), writing the
- * batch when it is large.  A transport failure ends the connection. */
-static shade_status queue_frame(shade_conn *c, const shade_buf *b,
+/* Queue one message (releases first) and write the queue now (`now`) or
+ * once it is large.  A transport failure ends the connection. */
+static shade_status put_message(shade_conn *c, const shade_buf *b, bool now,
 				shade_error **err)
-{
-	uint8_t head[SHADE_FRAME_HEADER_MAX];
-	size_t hl;
-	shade_status st = SHADE_OK;
-	shade_error *e = NULL;
-
-	if (b->status != SHADE_OK)
-		return shade_error_set(err, b->status, "out of memory");
-	if (b->len > shade_transport_max_frame(c->t))
-		return shade_error_set(err, SHADE_ERR_LIMIT,
-				       "message of %zu bytes over the frame "
-				       "limit", b->len);
-	pthread_mutex_lock(&c->send_mu);
-	if (c->outb == NULL && (c->outb = shade_buf_new(c, 4096)) == NULL)
-		st = shade_error_set(&e, SHADE_ERR_NOMEM, "out of memory");
-	if (st == SHADE_OK && c->n_rel > 0) {
-		/* Releases go first, unbatched (rare). */
-		st = flush_batch_locked(c, &e);
-		if (st == SHADE_OK)
-			st = send_releases(c, &e);
-	}
-	if (st == SHADE_OK) {
-		hl = shade_frame_header_encode(b->len, head);
-		shade_buf_append(c->outb, head, hl);
-		shade_buf_append(c->outb, b->data, b->len);
-		__atomic_add_fetch(&c->out_frames, 1, __ATOMIC_RELAXED);
-		if (c->outb->status != SHADE_OK)
-			st = shade_error_set(&e, SHADE_ERR_NOMEM,
-					     "out of memory");
-		else if (c->outb->len >= BATCH_BYTES)
-			st = flush_batch_locked(c, &e);
-	}
-	pthread_mutex_unlock(&c->send_mu);
-	if (st != SHADE_OK)
-		return send_failed(c, st, e, err);
-	return SHADE_OK;
-}
-
-/* Send one message frame, batched output and releases first.  A
- * transport failure ends the connection. */
-static shade_status send_frame(shade_conn *c, const shade_buf *b,
-			       shade_error **err)
 {
 	shade_status st;
 	shade_error *e = NULL;
@@ -723,47 +745,78 @@ static shade_status send_frame(shade_conn *c, const shade_buf *b,
 	if (b->status != SHADE_OK)
 		return shade_error_set(err, b->status, "out of memory");
 	pthread_mutex_lock(&c->send_mu);
-	st = flush_batch_locked(c, &e);
+	st = emit_releases(c, &e);
 	if (st == SHADE_OK)
-		st = send_releases(c, &e);
-	if (st == SHADE_OK)
-		st = shade_transport_send(c->t, b->data, b->len, &e);
+		st = emit_locked(c, b->data, b->len, &e);
+	if (st == SHADE_OK && (now || c->outb->len >= BATCH_BYTES))
+		st = flush_batch_locked(c, &e);
 	pthread_mutex_unlock(&c->send_mu);
-	if (st != SHADE_OK)
+	if (st < 0)
 		return send_failed(c, st, e, err);
 	return SHADE_OK;
+}
+
+/* Add one message to the batch (written by the next flush or wait). */
+static shade_status queue_frame(shade_conn *c, const shade_buf *b,
+				shade_error **err)
+{
+	return put_message(c, b, false, err);
+}
+
+/* Send one message now, after everything queued before it. */
+static shade_status send_frame(shade_conn *c, const shade_buf *b,
+			       shade_error **err)
+{
+	return put_message(c, b, true, err);
 }
 
 shade_status shade_conn_flush(shade_conn *c, shade_error **err)
 {
 	shade_status st;
+	shade_error *e = NULL;
 
 	SHADE_CHECK(conn_check_open(c, err));
-	SHADE_CHECK(conn_flush_batch(c, err));
 	pthread_mutex_lock(&c->send_mu);
-	st = send_releases(c, err);
+	st = emit_releases(c, &e);
+	if (st == SHADE_OK)
+		st = flush_batch_locked(c, &e);
 	if (st == SHADE_OK && shade_transport_wants_write(c->t))
-		st = shade_transport_flush(c->t, err);
+		st = shade_transport_flush(c->t, &e);
 	pthread_mutex_unlock(&c->send_mu);
-	return st == SHADE_AGAIN ? SHADE_OK : st;
+	if (st < 0)
+		return send_failed(c, st, e, err);
+	return SHADE_OK;
 }
 
-/* In non-blocking mode, write queued output before waiting, polling for
- * POLLOUT until the deadline. */
+size_t shade_conn_out_pending(shade_conn *c)
+{
+	size_t n;
+
+	pthread_mutex_lock(&c->send_mu);
+	n = shade_transport_out_pending(c->t) + (c->outb ? c->outb->len : 0);
+	pthread_mutex_unlock(&c->send_mu);
+	return n;
+}
+
+/* Before waiting for input: write queued output, polling for POLLOUT
+ * until the deadline when the transport is non-blocking. */
 static shade_status flush_out(shade_conn *c, int64_t deadline,
 			      shade_error **err)
 {
 	struct pollfd pfd;
 	shade_status st;
+	shade_error *e = NULL;
 
 	for (;;) {
-		if (!shade_transport_wants_write(c->t))
-			return SHADE_OK;
 		pthread_mutex_lock(&c->send_mu);
-		st = shade_transport_flush(c->t, err);
+		st = flush_batch_locked(c, &e);
+		if (st == SHADE_OK && shade_transport_wants_write(c->t))
+			st = shade_transport_flush(c->t, &e);
 		pthread_mutex_unlock(&c->send_mu);
-		if (st != SHADE_AGAIN)
-			return st;
+		if (st < 0)
+			return send_failed(c, st, e, err);
+		if (st == SHADE_OK)
+			return SHADE_OK;
 		pfd.fd = shade_transport_write_fd(c->t);
 		pfd.events = POLLOUT;
 		if (poll(&pfd, 1, remaining_ms(deadline)) == 0)
@@ -1216,12 +1269,16 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 			break;
 		}
 		if (__atomic_load_n(&c->out_frames, __ATOMIC_RELAXED) > 0) {
-			/* A hint read without send_mu; conn_flush_batch
-			 * rechecks under it. */
+			/* A hint read without send_mu.  Write what we
+			 * queued (replies served above) before sleeping;
+			 * what a non-blocking socket does not take is
+			 * written by the reader's flush_out. */
 			pthread_mutex_unlock(&c->mu);
 			conn_flush_batch(c, NULL);
 			pthread_mutex_lock(&c->mu);
-			continue;
+			if (__atomic_load_n(&c->out_frames,
+					    __ATOMIC_RELAXED) == 0)
+				continue; /* all written: look again */
 		}
 		if (c->reading) {
 			cv_wait(c, deadline);
@@ -1699,7 +1756,8 @@ int shade_conn_fd(const shade_conn *c)
 
 bool shade_conn_wants_write(const shade_conn *c)
 {
-	return shade_transport_wants_write(c->t);
+	return shade_transport_wants_write(c->t) ||
+	       __atomic_load_n(&c->out_frames, __ATOMIC_RELAXED) > 0;
 }
 
 shade_status shade_conn_serve(shade_conn *c, int timeout_ms,
@@ -1734,14 +1792,9 @@ shade_status shade_conn_process(shade_conn *c, unsigned max_frames,
 	}
 	if (st < 0)
 		return st;
-	if (shade_conn_is_open(c)) {
-		/* The end of a turn is idle time: releases go now. */
-		conn_flush_batch(c, NULL);
-		pthread_mutex_lock(&c->send_mu);
-		send_releases(c, NULL);
-		if (shade_transport_wants_write(c->t))
-			shade_transport_flush(c->t, NULL);
-		pthread_mutex_unlock(&c->send_mu);
-	}
+	/* The end of a turn is idle time: replies and releases go now
+	 * (what the socket does not take waits for POLLOUT). */
+	if (shade_conn_is_open(c))
+		shade_conn_flush(c, NULL);
 	return st;
 }

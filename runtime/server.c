@@ -222,12 +222,12 @@ shade_status shade_server_run_once(shade_server *s, int timeout_ms,
 		shade_conn *c = s->conns[i];
 		shade_transport *t = shade_conn_transport(c);
 		struct pollfd *q = &p[1 + s->n_listeners + i];
-		bool full = shade_transport_out_pending(t) > s->opts.max_output;
+		bool full = shade_conn_out_pending(c) > s->opts.max_output;
 
 		q->fd = shade_conn_fd(c);
 		q->events = full ? 0 : POLLIN;
 		q->revents = 0;
-		if (shade_transport_wants_write(t)) {
+		if (shade_conn_wants_write(c)) {
 			/* exec: transports write to another fd; the read
 			 * fd's POLLOUT is then a close approximation. */
 			q->events |= POLLOUT;
@@ -251,7 +251,7 @@ shade_status shade_server_run_once(shade_server *s, int timeout_ms,
 		shade_conn *c = s->conns[i];
 		shade_transport *t = shade_conn_transport(c);
 		short ev = p[1 + s->n_listeners + i].revents;
-		bool full = shade_transport_out_pending(t) > s->opts.max_output;
+		bool full = shade_conn_out_pending(c) > s->opts.max_output;
 
 		if (ev & POLLOUT)
 			shade_conn_flush(c, NULL);

@@ -131,7 +131,9 @@ SHADE_API void shade_conn_stats_get(shade_conn *c, shade_conn_stats *out);
 /* Set the default deadline per call (0: none). */
 SHADE_API void shade_conn_set_timeout(shade_conn *c, int timeout_ms);
 
-/* Send queued RELEASEs now (they otherwise ride before the next frame). */
+/* Write queued output now: batched requests and replies, and queued
+ * RELEASEs (they otherwise ride before the next frame).  On a
+ * non-blocking transport, writes what the socket takes. */
 SHADE_API shade_status shade_conn_flush(shade_conn *c, shade_error **err);
 
 /* This side's name, as written into error chains (owned by c). */
@@ -163,8 +165,13 @@ SHADE_API int shade_conn_fd(const shade_conn *c);
 SHADE_API shade_status shade_conn_process(shade_conn *c, unsigned max_frames,
 					  shade_error **err);
 
-/* True when output is queued (poll the fd for POLLOUT and flush). */
+/* True when output is queued (poll the fd for POLLOUT and call
+ * shade_conn_flush). */
 SHADE_API bool shade_conn_wants_write(const shade_conn *c);
+
+/* Bytes queued for output and not yet written (the server stops reading
+ * a connection whose queue passes its limit). */
+SHADE_API size_t shade_conn_out_pending(shade_conn *c);
 
 #ifdef __cplusplus
 }
