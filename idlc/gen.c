@@ -157,7 +157,8 @@ static idlc_tv *decl_obj(gen *g, const char *kind, const char *name,
 {
 	static const char *const kinds[] = {
 		"is_const", "is_enum", "is_typedef", "is_sequence",
-		"is_struct", "is_exception", "is_interface", NULL };
+		"is_struct", "is_exception", "is_interface", "has_helpers",
+		NULL };
 	idlc_tv *o = idlc_tv_obj(g->a);
 	size_t i;
 
@@ -286,6 +287,8 @@ static int gen_struct(gen *g, const idlc_node *n)
 	G(idlc_tv_set(o, "members", members));
 	G(idlc_tv_set_bool(o, "is_exception", n->kind == IDLC_EXCEPTION));
 	G(idlc_tv_set_str(o, "qname", "%s", dotted_name(g, n)));
+	if (n->kind == IDLC_EXCEPTION)
+		G(idlc_gen_exception(g, n, o));
 	return idlc_tv_push(g->decls, o);
 fail:
 	return -1;

@@ -54,4 +54,9 @@ const char *idlc_gen_ident(gen *g, const char *name);
 int idlc_gen_stubs(gen *g, const idlc_node *n, const smember *members,
 		   size_t nm, idlc_tv *o);
 
+/* raise/catch helpers of exception n (when its fields have a typed
+ * form): sets has_helpers, helpers_proto and helpers_code on `o`.
+ * Returns 0 or -1 on out of memory. */
+int idlc_gen_exception(gen *g, const idlc_node *n, idlc_tv *o);
+
 #endif /* IDLC_GEN_INT_H */

@@ -790,3 +790,73 @@ int idlc_gen_stubs(gen *g, const idlc_node *n, const smember *members,
 	sb_free(&cases);
 	return 0;
 }
+
+/* See gen_int.h.  An exception travels as a shade error named after its
+ * qualified name, its fields (in order) as the error's arguments. */
+int idlc_gen_exception(gen *g, const idlc_node *n, idlc_tv *o)
+{
+	const char *name = idlc_gen_c_name(g, n);
+	sb put = { 0 }, get = { 0 };
+	const idlc_node *m;
+	size_t count = 0, i;
+	int rc = -1;
+
+	if (name == NULL)
+		return -1;
+	for (m = n->children; m; m = m->next) {
+		scalar s;
+		if (!basic_of(g, m->type, &s) || s.w == W_ANY ||
+		    s.w == W_OBJECT)
+			return 0;
+		count++;
+	}
+	for (m = n->children, i = 0; m; m = m->next, i++) {
+		scalar s;
+		const char *f = idlc_gen_ident(g, m->name);
+		static const char *const make[] = {
+			[W_INT] = "shade_int(args, (int64_t)ex->%s)",
+			[W_UINT] = "shade_int(args, (int64_t)ex->%s)",
+			[W_BOOL] = "shade_bool(args, ex->%s)",
+			[W_FLOAT] = "shade_float(args, (double)ex->%s)",
+			[W_STRING] = "shade_str(args, ex->%s ? ex->%s : \"\")",
+		};
+		basic_of(g, m->type, &s);
+		ADD(&put, "\tif (args != NULL && shade_seq_append_take(args, ");
+		ADD(&put, make[s.w], f, f);
+		ADD(&put, ", NULL) != SHADE_OK)\n\t\targs = NULL;\n");
+		ADD(&get, "\ta = shade_seq_at(err->args, %zu);\n", i);
+		switch (s.w) {
+		case W_STRING:
+			ADD(&get, "\tif (shade_value_kind(a) != SHADE_STR)\n\t\t"
+			    "return false;\n\tout->%s = talloc_strdup(mem_ctx, "
+			    "shade_value_cstr(a));\n", f);
+			break;
+		case W_BOOL:
+			ADD(&get, "\tif (shade_value_kind(a) != SHADE_BOOL)\n\t\t"
+			    "return false;\n\tout->%s = shade_value_as_bool(a);"
+			    "\n", f);
+			break;
+		case W_FLOAT:
+			ADD(&get, "\tif (shade_value_kind(a) == SHADE_INT)\n\t\t"
+			    "out->%s = (%s)shade_value_as_int(a);\n\telse if "
+			    "(shade_value_kind(a) == SHADE_FLOAT)\n\t\tout->%s = "
+			    "(%s)shade_value_as_float(a);\n\telse\n\t\treturn "
+			    "false;\n", f, s.c, f, s.c);
+			break;
+		default:
+			ADD(&get, "\tif (shade_value_kind(a) != SHADE_INT)\n\t\t"
+			    "return false;\n\tout->%s = (%s)shade_value_as_int(a);"
+			    "\n", f, s.c);
+		}
+	}
+	if (idlc_tv_set_bool(o, "has_helpers", true) < 0 ||
+	    idlc_tv_set_str(o, "helpers_put", "%s", sbs(&put)) < 0 ||
+	    idlc_tv_set_str(o, "helpers_get", "%s", sbs(&get)) < 0 ||
+	    idlc_tv_set_str(o, "n_fields", "%zu", count) < 0)
+		goto done;
+	rc = 0;
+done:
+	sb_free(&put);
+	sb_free(&get);
+	return rc;
+}

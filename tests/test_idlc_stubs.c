@@ -82,10 +82,10 @@ static shade_status acct_withdraw(void *self, int64_t amount, int64_t *left,
 {
 	account *a = self;
 
-	if (amount > a->balance)
-		return shade_error_set_named(err, SHADE_ERR_USER,
-					     bank_Overdrawn_NAME, "missing %lld",
-					     (long long)(amount - a->balance));
+	if (amount > a->balance) {
+		bank_Overdrawn ex = { .missing = amount - a->balance };
+		return bank_Overdrawn_raise(err, &ex);
+	}
 	a->balance -= amount;
 	*left = a->balance;
 	*result = amount;
@@ -163,7 +163,14 @@ static void test_idlc_stubs_typed_both_sides(void **state)
 			 SHADE_ERR_REMOTE);
 	assert_non_null(err);
 	assert_string_equal(err->name, "bank.Overdrawn");
-	assert_non_null(strstr(err->message, "missing 820"));
+	/* its fields travel as the error's arguments */
+	{
+		bank_Overdrawn ov;
+		bank_Frozen fz;
+		assert_true(bank_Overdrawn_catch(ctx, err, &ov));
+		assert_int_equal(ov.missing, 820);
+		assert_false(bank_Frozen_catch(ctx, err, &fz));
+	}
 	shade_error_free(err);
 	err = NULL;
 
