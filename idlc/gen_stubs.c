@@ -39,7 +39,8 @@ typedef enum wire_class {
 	W_STRING, /* string: text */
 	W_ANY,    /* any: a dynamic value, references included */
 	W_OBJECT, /* Object: a reference */
-	W_CODEC   /* struct or sequence: generated codec functions */
+	W_CODEC,  /* struct or sequence: generated codec functions */
+	W_IFACE   /* interface: a reference, narrowed on arrival */
 } wire_class;
 
 /* A scalar type's C spelling and wire form. */
@@ -48,6 +49,7 @@ typedef struct scalar {
 	wire_class w;     /* wire form */
 	const char *lo;   /* W_INT: smallest value */
 	const char *hi;   /* W_INT, W_UINT: largest value */
+	const char *iface;/* W_IFACE: the interface's C name */
 } scalar;
 
 /* Describe a basic type or enum; false when t is none of those. */
@@ -58,27 +60,39 @@ static bool basic_of(gen *g, const idlc_type *t, scalar *s)
 		idlc_tkind k;
 		scalar s;
 	} table[] = {
-		{ IDLC_T_BOOLEAN, { "bool", W_BOOL, NULL, NULL } },
-		{ IDLC_T_CHAR, { "char", W_INT, "CHAR_MIN", "CHAR_MAX" } },
-		{ IDLC_T_OCTET, { "uint8_t", W_UINT, NULL, "UINT8_MAX" } },
-		{ IDLC_T_UINT8, { "uint8_t", W_UINT, NULL, "UINT8_MAX" } },
-		{ IDLC_T_INT8, { "int8_t", W_INT, "INT8_MIN", "INT8_MAX" } },
-		{ IDLC_T_SHORT, { "int16_t", W_INT, "INT16_MIN", "INT16_MAX" } },
-		{ IDLC_T_USHORT, { "uint16_t", W_UINT, NULL, "UINT16_MAX" } },
-		{ IDLC_T_LONG, { "int32_t", W_INT, "INT32_MIN", "INT32_MAX" } },
-		{ IDLC_T_ULONG, { "uint32_t", W_UINT, NULL, "UINT32_MAX" } },
-		{ IDLC_T_LLONG, { "int64_t", W_INT, "INT64_MIN", "INT64_MAX" } },
-		{ IDLC_T_ULLONG, { "uint64_t", W_UINT, NULL, "UINT64_MAX" } },
-		{ IDLC_T_FLOAT, { "float", W_FLOAT, NULL, NULL } },
-		{ IDLC_T_DOUBLE, { "double", W_FLOAT, NULL, NULL } },
-		{ IDLC_T_STRING, { "char *", W_STRING, NULL, NULL } },
-		{ IDLC_T_ANY, { "shade_value *", W_ANY, NULL, NULL } },
-		{ IDLC_T_OBJECT, { "shade_ref *", W_OBJECT, NULL, NULL } },
+		{ IDLC_T_BOOLEAN, { "bool", W_BOOL, NULL, NULL, NULL } },
+		{ IDLC_T_CHAR, { "char", W_INT, "CHAR_MIN", "CHAR_MAX", NULL } },
+		{ IDLC_T_OCTET, { "uint8_t", W_UINT, NULL, "UINT8_MAX", NULL } },
+		{ IDLC_T_UINT8, { "uint8_t", W_UINT, NULL, "UINT8_MAX", NULL } },
+		{ IDLC_T_INT8, { "int8_t", W_INT, "INT8_MIN", "INT8_MAX", NULL } },
+		{ IDLC_T_SHORT, { "int16_t", W_INT, "INT16_MIN", "INT16_MAX", NULL } },
+		{ IDLC_T_USHORT, { "uint16_t", W_UINT, NULL, "UINT16_MAX", NULL } },
+		{ IDLC_T_LONG, { "int32_t", W_INT, "INT32_MIN", "INT32_MAX", NULL } },
+		{ IDLC_T_ULONG, { "uint32_t", W_UINT, NULL, "UINT32_MAX", NULL } },
+		{ IDLC_T_LLONG, { "int64_t", W_INT, "INT64_MIN", "INT64_MAX", NULL } },
+		{ IDLC_T_ULLONG, { "uint64_t", W_UINT, NULL, "UINT64_MAX", NULL } },
+		{ IDLC_T_FLOAT, { "float", W_FLOAT, NULL, NULL, NULL } },
+		{ IDLC_T_DOUBLE, { "double", W_FLOAT, NULL, NULL, NULL } },
+		{ IDLC_T_STRING, { "char *", W_STRING, NULL, NULL, NULL } },
+		{ IDLC_T_ANY, { "shade_value *", W_ANY, NULL, NULL, NULL } },
+		{ IDLC_T_OBJECT, { "shade_ref *", W_OBJECT, NULL, NULL, NULL } },
 	};
 	size_t i;
 
 	if (u == NULL)
 		return false;
+	if (u->kind == IDLC_T_NAMED && u->ref &&
+	    (u->ref->kind == IDLC_INTERFACE ||
+	     (u->ref->kind == IDLC_INTERFACE_FWD && u->ref->definition))) {
+		const idlc_node *d = u->ref;
+		while (d->definition)
+			d = d->definition;
+		s->iface = idlc_gen_c_name(g, d);
+		s->c = idlc_arena_printf(g->a, "%s *", s->iface);
+		s->w = W_IFACE;
+		s->lo = s->hi = NULL;
+		return s->c != NULL && s->iface != NULL;
+	}
 	if (u->kind == IDLC_T_NAMED && u->ref && u->ref->kind == IDLC_ENUM) {
 		s->c = idlc_gen_c_name(g, u->ref);
 		s->w = W_INT;
@@ -148,6 +162,10 @@ static char *put_stmt(gen *g, const scalar *s, const char *b, const char *e)
 		return idlc_arena_printf(g->a, "idl_st = idl_put_%s_(%s, %s, %s, "
 					 "&(%s), err);", s->c, cx_of(b),
 					 call_of(b), b, e);
+	case W_IFACE:
+		return idlc_arena_printf(g->a, "idl_st = idl_put_ref_(%s, %s, "
+					 "%s, (%s) ? (%s)->ref : NULL, err);",
+					 cx_of(b), call_of(b), b, e, e);
 	default:
 		return idlc_arena_printf(g->a, "idl_st = shade_cbor_put_cstr(%s, "
 					 "(%s) ? (%s) : \"\");", b, e, e);
@@ -189,6 +207,14 @@ static char *get_stmt(gen *g, const scalar *s, const char *d, const char *v,
 		return idlc_arena_printf(g->a, "idl_st = idl_get_%s_(%s, %s, %s, "
 					 "%s, &(%s), err);", s->c, cx_of(d),
 					 call_of(d), mem, d, v);
+	case W_IFACE:
+		return idlc_arena_printf(g->a, "idl_st = idl_get_ref_(%s, %s, %s, "
+					 "&idl_r, err);\n\t\tif (idl_st == SHADE_OK "
+					 "&& idl_r != NULL)\n\t\t\tidl_st = "
+					 "%s_narrow(%s, idl_r, &%s, err);\n\t\t"
+					 "shade_ref_release(idl_r);\n\t\tidl_r = "
+					 "NULL;", cx_of(d), call_of(d), d,
+					 s->iface, mem, v);
 	default:
 		return idlc_arena_printf(g->a, "idl_st = shade_cbor_read_text_dup("
 					 "%s, %s, &%s, NULL, err);", mem, d, v);
@@ -202,8 +228,8 @@ static char *in_decl(gen *g, const scalar *s, const char *name)
 		return idlc_arena_printf(g->a, "const char *%s", name);
 	if (s->w == W_ANY)
 		return idlc_arena_printf(g->a, "const shade_value *%s", name);
-	if (s->w == W_OBJECT)
-		return idlc_arena_printf(g->a, "shade_ref *%s", name);
+	if (s->w == W_OBJECT || s->w == W_IFACE)
+		return idlc_arena_printf(g->a, "%s%s", s->c, name);
 	if (s->w == W_CODEC)
 		return idlc_arena_printf(g->a, "const %s *%s", s->c, name);
 	return idlc_arena_printf(g->a, "%s %s", s->c, name);
@@ -212,13 +238,15 @@ static char *in_decl(gen *g, const scalar *s, const char *name)
 /* True when the C type is a pointer ("char *"). */
 static bool is_pointer(const scalar *s)
 {
-	return s->w == W_STRING || s->w == W_ANY || s->w == W_OBJECT;
+	return s->w == W_STRING || s->w == W_ANY || s->w == W_OBJECT ||
+	       s->w == W_IFACE;
 }
 
 /* True when decoding the type allocates (a mem_ctx is needed). */
 static bool comes_with_memory(const scalar *s)
 {
-	return s->w == W_STRING || s->w == W_ANY || s->w == W_CODEC;
+	return s->w == W_STRING || s->w == W_ANY || s->w == W_CODEC ||
+	       s->w == W_IFACE;
 }
 
 /* Initializer of a local of the type. */
@@ -383,7 +411,7 @@ static bool can_wire(gen *g, const idlc_type *t, bool top,
 	}
 	if (!basic_of(g, u, &s))
 		return false;
-	return top || (s.w != W_ANY && s.w != W_OBJECT);
+	return top || (s.w != W_ANY && s.w != W_OBJECT && s.w != W_IFACE);
 }
 
 /* can_wire() from the top. */
@@ -806,7 +834,7 @@ int idlc_gen_exception(gen *g, const idlc_node *n, idlc_tv *o)
 	for (m = n->children; m; m = m->next) {
 		scalar s;
 		if (!basic_of(g, m->type, &s) || s.w == W_ANY ||
-		    s.w == W_OBJECT)
+		    s.w == W_OBJECT || s.w == W_IFACE)
 			return 0;
 		count++;
 	}

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -691,6 +692,104 @@ static void test_idlc_stubs_structs_and_sequences(void **state)
 	assert_int_equal(talloc_total_blocks(*state), before);
 }
 
+/* The state behind the typed bank: the accounts it opened. */
+typedef struct bankstate {
+	account accts[4];  /* account states */
+	int n;             /* how many are open */
+} bankstate;
+
+/* bank::Account open(in string who, in long long initial): a new typed
+ * object, handed out as a typed reference. */
+static shade_status bk_open(void *self, TALLOC_CTX *mem_ctx, const char *who,
+			    int64_t initial, bank_Account **result,
+			    shade_error **err)
+{
+	bankstate *b = self;
+	account *a;
+	shade_ref *ref = NULL;
+	shade_status st;
+
+	if (b->n == 4)
+		return shade_error_set(err, SHADE_ERR_LIMIT, "bank full");
+	a = &b->accts[b->n++];
+	snprintf(a->name, sizeof(a->name), "%s", who);
+	a->balance = initial;
+	st = bank_Account_serve(&acct_impl, a, &ref, err);
+	if (st == SHADE_OK)
+		st = bank_Account_narrow(mem_ctx, ref, result, err);
+	shade_ref_release(ref);
+	return st;
+}
+
+/* void transfer(in bank::Account from, in bank::Account to, ...): the
+ * references come back to their home side as the original objects. */
+static shade_status bk_transfer(void *self, bank_Account *from,
+				bank_Account *to, int64_t amount,
+				shade_error **err)
+{
+	account *f = bank_Account_served_self(from->ref);
+	account *t = bank_Account_served_self(to->ref);
+
+	(void)self;
+	if (f == NULL || t == NULL)
+		return shade_error_set(err, SHADE_ERR_TYPE, "not accounts of "
+				       "this bank");
+	f->balance -= amount;
+	t->balance += amount;
+	return SHADE_OK;
+}
+
+static const broker_Bank_impl bank_impl = {
+	.open = bk_open,
+	.transfer = bk_transfer,
+};
+
+/* Interface-typed parameters and results: typed references cross the
+ * wire and are narrowed on arrival. */
+static void test_idlc_stubs_typed_references(void **state)
+{
+	size_t before = talloc_total_blocks(*state);
+	TALLOC_CTX *ctx = talloc_new(*state);
+	bankstate bs = { .n = 0 };
+	shade_registry *reg = shade_registry_new(ctx);
+	shade_ref *obj = NULL, *ref = NULL;
+	shade_error *err = NULL;
+	broker_Bank *bank = NULL;
+	bank_Account *x = NULL, *y = NULL;
+	char *name = NULL;
+	int64_t v = 0;
+	tp_peer pp;
+
+	assert_int_equal(broker_Bank_serve(&bank_impl, &bs, &obj, &err),
+			 SHADE_OK);
+	assert_int_equal(shade_registry_add(reg, "bank", obj, &err), SHADE_OK);
+	shade_ref_release(obj);
+	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
+	assert_int_equal(shade_lookup(pp.client, "bank", &ref, &err), SHADE_OK);
+	assert_int_equal(broker_Bank_narrow(ctx, ref, &bank, &err), SHADE_OK);
+	shade_ref_release(ref);
+
+	assert_int_equal(broker_Bank_open(bank, ctx, "xavier", 100, &x, &err),
+			 SHADE_OK);
+	assert_int_equal(broker_Bank_open(bank, ctx, "yara", 5, &y, &err),
+			 SHADE_OK);
+	assert_int_equal(bank_Account_get_name(x, ctx, &name, &err), SHADE_OK);
+	assert_string_equal(name, "xavier");
+	assert_int_equal(broker_Bank_transfer(bank, x, y, 30, &err), SHADE_OK);
+	assert_int_equal(bank_Account_get_balance(x, &v, &err), SHADE_OK);
+	assert_int_equal(v, 70);
+	assert_int_equal(bank_Account_get_balance(y, &v, &err), SHADE_OK);
+	assert_int_equal(v, 35);
+	assert_int_equal(bs.accts[1].balance, 35);
+
+	talloc_free(x);
+	talloc_free(y);
+	talloc_free(bank);
+	tp_stop(&pp);
+	talloc_free(ctx);
+	assert_int_equal(talloc_total_blocks(*state), before);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -699,6 +798,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_stubs_dynamic_server),
 		cmocka_unit_test(test_idlc_stubs_any_and_object),
 		cmocka_unit_test(test_idlc_stubs_structs_and_sequences),
+		cmocka_unit_test(test_idlc_stubs_typed_references),
 	};
 
 	if (argc > 1)
