@@ -129,8 +129,8 @@ static char *c_decl(gen *g, const idlc_type *t, const char *name,
 	return idlc_arena_printf(g->a, "%s%s%s%s", base, sp, name, suffix);
 }
 
-/* A doc comment as a C comment indented by `indent`, or "". */
-static char *c_doc(gen *g, const char *doc, const char *indent)
+/* A doc comment as a C comment; see gen_int.h. */
+char *idlc_gen_doc(gen *g, const char *doc, const char *indent)
 {
 	char *out;
 	const char *s, *e;
@@ -167,7 +167,7 @@ static idlc_tv *decl_obj(gen *g, const char *kind, const char *name,
 			return NULL;
 	if (o == NULL || idlc_tv_set_bool(o, kind, true) < 0 ||
 	    idlc_tv_set_str(o, "c_name", "%s", name) < 0 ||
-	    idlc_tv_set_str(o, "doc", "%s", c_doc(g, doc, "")) < 0)
+	    idlc_tv_set_str(o, "doc", "%s", idlc_gen_doc(g, doc, "")) < 0)
 		return NULL;
 	return o;
 }
@@ -278,7 +278,7 @@ static int gen_struct(gen *g, const idlc_node *n)
 		if (d == NULL)
 			return -1;
 		G(idlc_tv_set_str(mo, "decl", "%s", d));
-		G(idlc_tv_set_str(mo, "doc", "%s", c_doc(g, m->doc, "\t")));
+		G(idlc_tv_set_str(mo, "doc", "%s", idlc_gen_doc(g, m->doc, "\t")));
 		G(idlc_tv_push(members, mo));
 	}
 	o = decl_obj(g, "is_struct", name, n->doc);
@@ -311,7 +311,7 @@ static int gen_enum(gen *g, const idlc_node *n)
 		G(idlc_tv_set_str(e, "c_name", "%s", idlc_gen_c_name(g, m)));
 		G(idlc_tv_set_str(e, "value", "%s",
 				  idlc_int_str(buf, m->value.i)));
-		G(idlc_tv_set_str(e, "doc", "%s", c_doc(g, m->doc, "\t")));
+		G(idlc_tv_set_str(e, "doc", "%s", idlc_gen_doc(g, m->doc, "\t")));
 		G(idlc_tv_push(list, e));
 	}
 	G(idlc_tv_set(o, "enumerators", list));

@@ -44,6 +44,10 @@ int idlc_gen_once(gen *g, const char *name);
 int idlc_gen_sequence(gen *g, const char *name, const idlc_type *t,
 		      const char *doc);
 
+/* IDL doc comment `doc` as a C comment block indented by `indent` (in
+ * the arena), or "" when there is none. */
+char *idlc_gen_doc(gen *g, const char *doc, const char *indent);
+
 /* A member or parameter name safe in C (C keywords get a '_' suffix). */
 const char *idlc_gen_ident(gen *g, const char *name);
 

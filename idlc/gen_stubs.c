@@ -702,8 +702,9 @@ static int attr_pieces(gen *g, const char *iface, const idlc_node *a,
 		return r < 0 ? -1 : 1;
 	release = s.w == W_OBJECT ? "\t\t\tshade_ref_release(idl_v);\n" : "";
 	mem = comes_with_memory(&s);
-	doc = idlc_arena_printf(g->a, "/* Read attribute %s%s. */\n", a->name,
-				mem ? " (the string lands on mem_ctx)" : "");
+	doc = idlc_arena_printf(g->a, "%s/* Read attribute %s%s. */\n",
+				idlc_gen_doc(g, a->doc, ""), a->name,
+				mem ? " (what comes back lands on mem_ctx)" : "");
 	if (doc == NULL || push_stub(g, stubs, doc, "shade_status",
 		idlc_arena_printf(g->a, "%s_get_%s", iface, a->name),
 		idlc_arena_printf(g->a, "%s, %s", mem ? ", TALLOC_CTX *mem_ctx"
@@ -777,11 +778,12 @@ int idlc_gen_stubs(gen *g, const idlc_node *n, const smember *members,
 			if (rc == 0) {
 				const char *id = idlc_gen_ident(g, m->name);
 				char *doc = idlc_arena_printf(g->a,
-					"/* Call %s%s%s. */\n", m->name,
+					"%s/* Call %s%s%s. */\n",
+					idlc_gen_doc(g, m->doc, ""), m->name,
 					(m->flags & IDLC_F_ONEWAY) ?
 					" (oneway: no reply)" : "",
-					p.mem ? " (strings that come back land "
-					"on mem_ctx)" : "");
+					p.mem ? " (what comes back lands on "
+					"mem_ctx)" : "");
 				if (doc == NULL ||
 				    push_stub(g, stubs, doc, "shade_status",
 					      idlc_arena_printf(g->a, "%s_%s",
