@@ -82,7 +82,7 @@ fuzz: $(FUZZ_BINS)
 			$(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t \
 			>$$log 2>&1; then \
 			grep -E '^(Done|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb)' $$log; \
-			grep -E '^#[0-9]+ +DONE' $$log | tail -1; \
+			grep -E '^#[0-9]+[[:space:]]+DONE' $$log | tail -1; \
 		else \
 			fail=1; tail -60 $$log; \
 			echo "fuzz_$$t FAILED: input in $(FUZZ_DIR)/crashes/$$t/"; \
