@@ -33,6 +33,7 @@
  * VERBOSE (print every value of every figure, in run order, on stderr).
  */
 #include "bench.h"
+#include "stubs.h"
 #include "weak.h"
 
 #include <errno.h>
@@ -221,6 +222,8 @@ typedef struct sh_cli {
 	TALLOC_CTX *tmp;    /* per-batch allocations */
 	long depth;         /* futures in flight when pipelined */
 	shade_future **fs;  /* DEPTH futures */
+	shade_ref *sadder;  /* proxy of "sadder" (generated skeleton) */
+	void *stub;         /* its generated typed reference, or NULL */
 } sh_cli;
 
 /* Set v->why from a printf format and mark v unusable; returns -1. */
@@ -388,6 +391,33 @@ sh_typed(variant *v, long first, long n)
 		}
 		if (sum != (int64_t)(a + b))
 			return v_fail(v, "typed call %ld: wrong result", i);
+	}
+	return 0;
+}
+
+/* Typed call through the stub shade-idlc generated from
+ * bench/adder.idl, to the generated skeleton. */
+static int
+sh_stub(variant *v, long first, long n)
+{
+	sh_cli *c = v->state;
+	long i;
+
+	for (i = first; i < first + n; i++) {
+		shade_error *err = NULL;
+		uint64_t a, b;
+		int64_t sum = -1;
+
+		bench_call_args((uint64_t)i, &a, &b);
+		if (bench_stub_add(c->stub, (int64_t)a, (int64_t)b, &sum,
+				   &err) != SHADE_OK) {
+			v_fail(v, "bench_Adder_add: %s",
+			       err != NULL ? err->message : "?");
+			talloc_free(err);
+			return -1;
+		}
+		if (sum != (int64_t)(a + b))
+			return v_fail(v, "stub call %ld: wrong result", i);
 	}
 	return 0;
 }
@@ -622,7 +652,8 @@ sh_open(TALLOC_CTX *ctx, const char *address, sh_cli **out, char *why,
  * on unix). */
 static void
 setup_shade(TALLOC_CTX *ctx, const settings *cfg, variant *typed,
-	    variant *dyn, variant *pipe, bench_net net, bench_proc **server)
+	    variant *dyn, variant *pipe, variant *stub, bench_net net,
+	    bench_proc **server)
 {
 	char why[256];
 	const char *missing = shade_missing();
@@ -638,8 +669,16 @@ setup_shade(TALLOC_CTX *ctx, const settings *cfg, variant *typed,
 		pipe->run = sh_pipe;
 		pipe->pipelined = true;
 	}
+	if (stub != NULL) {
+		stub->run = sh_stub;
+		stub->note = "generated stub and skeleton (bench/adder.idl)";
+	}
 	*server = NULL;
+	if (stub != NULL && missing == NULL && !BENCH_HAVE(bench_stub_narrow))
+		v_fail(stub, "generated stubs not built (make bench-stubs)");
 	if (missing != NULL) {
+		if (stub != NULL)
+			v_fail(stub, "%s", missing);
 		v_fail(typed, "%s", missing);
 		if (dyn != NULL)
 			v_fail(dyn, "%s", missing);
@@ -654,9 +693,24 @@ setup_shade(TALLOC_CTX *ctx, const settings *cfg, variant *typed,
 			v_fail(dyn, "%s", why);
 		if (pipe != NULL)
 			v_fail(pipe, "%s", why);
+		if (stub != NULL)
+			v_fail(stub, "%s", why);
 		return;
 	}
 	*server = p;
+	if (stub != NULL && BENCH_HAVE(bench_stub_narrow)) {
+		shade_error *err = NULL;
+
+		if (shade_lookup(c->c, "sadder", &c->sadder, &err) != SHADE_OK ||
+		    bench_stub_narrow(c, c->sadder, &c->stub, &err) != SHADE_OK) {
+			v_fail(stub, "sadder: %s",
+			       err != NULL ? err->message : "?");
+			talloc_free(err);
+		} else {
+			stub->state = c;
+			stub->ok = true;
+		}
+	}
 	typed->state = c;
 	typed->ok = true;
 	if (dyn != NULL) {
@@ -1501,8 +1555,10 @@ main(int argc, char **argv)
 	setup_raw(ctx, &cfg, &vs[2], &vs[3], BENCH_TCP);
 	setup_transport(ctx, &cfg, &vs[4], BENCH_UNIX);
 	setup_transport(ctx, &cfg, &vs[5], BENCH_TCP);
-	setup_shade(ctx, &cfg, &vs[6], &vs[7], &vs[8], BENCH_UNIX, &sh_unix);
-	setup_shade(ctx, &cfg, &vs[9], NULL, NULL, BENCH_TCP, &sh_tcp);
+	vs[10].name = "rtt.stub.unix";
+	setup_shade(ctx, &cfg, &vs[6], &vs[7], &vs[8], &vs[10], BENCH_UNIX,
+		    &sh_unix);
+	setup_shade(ctx, &cfg, &vs[9], NULL, NULL, NULL, BENCH_TCP, &sh_tcp);
 
 	/* figure order: round trips first */
 	fig("rtt.raw.unix", "us");
@@ -1512,7 +1568,8 @@ main(int argc, char **argv)
 	fig("rtt.typed.unix", "us");
 	fig("rtt.typed.tcp", "us");
 	fig("rtt.dynamic.unix", "us");
-	run_rounds(&cfg, vs, 10);
+	fig("rtt.stub.unix", "us");
+	run_rounds(&cfg, vs, 11);
 
 	ratio("ratio.transport_vs_raw.unix", "rtt.transport.unix", "rtt.raw.unix");
 	ratio("ratio.transport_vs_raw.tcp", "rtt.transport.tcp", "rtt.raw.tcp");
@@ -1520,6 +1577,8 @@ main(int argc, char **argv)
 	fig_goal(fig("ratio.typed_vs_raw.unix", "x"), "<= 1.10", 1, 1.10);
 	ratio("ratio.typed_vs_raw.tcp", "rtt.typed.tcp", "rtt.raw.tcp");
 	fig_goal(fig("ratio.typed_vs_raw.tcp", "x"), "<= 1.10", 1, 1.10);
+	ratio("ratio.stub_vs_raw.unix", "rtt.stub.unix", "rtt.raw.unix");
+	fig_goal(fig("ratio.stub_vs_raw.unix", "x"), "<= 1.10", 1, 1.10);
 	ratio("ratio.dynamic_vs_typed.unix", "rtt.dynamic.unix", "rtt.typed.unix");
 	fig_goal(fig("ratio.dynamic_vs_typed.unix", "x"), "<= 1.05", 1, 1.05);
 	fig_goal(fig("pipelined.calls_per_s", "calls/s"), ">= 1000000", -1, 1e6);
@@ -1561,13 +1620,14 @@ main(int argc, char **argv)
 		fig_na(fig("server.connections_held", "connections"), "%s", why);
 	}
 
-	for (k = 0; k < 10; k++) { /* the shade clients' proxies */
+	for (k = 0; k < 11; k++) { /* the shade clients' proxies */
 		if ((vs[k].run == sh_typed || vs[k].run == sh_dynamic ||
 		     vs[k].run == sh_pipe) && vs[k].state != NULL) {
 			sh_cli *c = vs[k].state;
 
 			shade_ref_release(c->adder);
-			c->adder = NULL;
+			shade_ref_release(c->sadder);
+			c->adder = c->sadder = NULL;
 		}
 	}
 	talloc_free(ctx);

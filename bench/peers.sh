@@ -39,6 +39,8 @@ if [[ -z $PEERS || ! -x $PEERS/run-peers.sh ]]; then
     exit 0
 fi
 
+make -C "$TOP" --no-print-directory -s bench-stubs >/dev/null 2>&1 ||
+    rm -f "$TOP/$BUILD/bench/stubs.list"
 make -C "$TOP" --no-print-directory -s bench-programs >&2
 BIN=$TOP/$BUILD/bench
 [[ -x $BIN/shade-bench && -x $BIN/shade-bench-server ]] ||

@@ -16,6 +16,8 @@
  * shade      a shade connection per client (shade/conn.h), served by a
  *            shade_server loop (shade/server.h), exporting:
  *              adder  typed object bench.Adder, method add(a, b)
+ *              sadder the same served by the skeleton shade-idlc
+ *                     generates from bench/adder.idl (when built)
  *              obj    dynamic object bench.Obj, attribute x = 42
  *              big    a list of BENCH_BIG_LEN ints, by reference
  *              small  a list of 10 ints, by reference
@@ -25,6 +27,7 @@
  *                     its lazily built shape included
  */
 #include "bench.h"
+#include "stubs.h"
 #include "weak.h"
 
 #include <errno.h>
@@ -417,6 +420,10 @@ shade_exports(TALLOC_CTX *ctx, shade_registry **out, shade_error **err)
 						     false, err);
 	}
 	st = export(reg, "adder", st, o, err);
+	if (st == SHADE_OK && BENCH_HAVE(bench_stub_serve)) {
+		st = bench_stub_serve(&o, err);
+		st = export(reg, "sadder", st, o, err);
+	}
 	if (st == SHADE_OK) {
 		st = shade_object_new("bench.Obj", NULL, &o, err);
 		if (st == SHADE_OK)
