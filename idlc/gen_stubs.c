@@ -671,11 +671,40 @@ static void piece_free(piece *p)
 	sb_free(&p->cleanup);
 }
 
+/* params (", A a, B b") with each ", " followed by `sep` instead of a
+ * blank, for prototypes too long for one line. */
+static const char *wrap_params(gen *g, const char *params, const char *sep)
+{
+	char *out = idlc_arena_alloc(g->a, strlen(params) * 3 + 1), *o = out;
+	const char *p;
+
+	if (out == NULL)
+		return NULL;
+	for (p = params; *p; p++) {
+		if (p[0] == ',' && p[1] == ' ') {
+			*o++ = ',';
+			o += strlen(strcpy(o, sep));
+			p++;
+			continue;
+		}
+		*o++ = *p;
+	}
+	*o = '\0';
+	return out;
+}
+
 /* One template object for a stub function. */
 static int push_stub(gen *g, idlc_tv *list, const char *doc, const char *ret,
 		     const char *name, const char *params, const char *body)
 {
 	idlc_tv *o = idlc_tv_obj(g->a);
+	size_t width = strlen(ret) + 2 * strlen(name) + strlen(params) + 40;
+
+	/* one parameter per line when the prototype would not fit */
+	if (width > 80 && params[0] != '\0')
+		params = wrap_params(g, params, "\n\t");
+	if (params == NULL)
+		return -1;
 
 	if (o == NULL || idlc_tv_set_str(o, "doc", "%s", doc) < 0 ||
 	    idlc_tv_set_str(o, "name", "%s", name) < 0 ||
@@ -717,7 +746,7 @@ static int attr_pieces(gen *g, const char *iface, const idlc_node *a,
 			get_stmt(g, &s, "idl_res", "*out", "mem_ctx"))) < 0)
 		return -1;
 	ADD(fields, "\t/* attribute %s: read it into *out */\n\tshade_status "
-	    "(*get_%s)(void *self%s, %s, shade_error **err);\n", a->name,
+	    "(*get_%s)(void *self%s,\n\t\t%s, shade_error **err);\n", a->name,
 	    a->name, mem ? ", TALLOC_CTX *mem_ctx" : "",
 	    out_decl(g, &s, "out"));
 	ADD(cases, "\tcase %zu: { /* %s */\n\t\t%s%sidl_v = %s;\n\n"
@@ -743,7 +772,7 @@ static int attr_pieces(gen *g, const char *iface, const idlc_node *a,
 					 "*value" : "value"))) < 0)
 			return -1;
 		ADD(fields, "\t/* attribute %s: store value */\n\tshade_status "
-		    "(*set_%s)(void *self, %s, shade_error **err);\n", a->name,
+		    "(*set_%s)(void *self,\n\t\t%s, shade_error **err);\n", a->name,
 		    a->name, in_decl(g, &s, "value"));
 		ADD(cases, "\t\tif (op == SHADE_DISPATCH_SET && "
 		    "sv->impl->set_%s) {\n\t\t\t%s\n\t\t\tif (idl_st == SHADE_OK)"
@@ -790,9 +819,13 @@ int idlc_gen_stubs(gen *g, const idlc_node *n, const smember *members,
 								iface, m->name),
 					      sbs(&p.params), sbs(&p.body)) < 0)
 					return -1;
+				const char *ip = sbs(&p.iparams);
+				if (strlen(ip) + strlen(id) + 50 > 72 &&
+				    (ip = wrap_params(g, ip, "\n\t\t")) == NULL)
+					return -1;
 				ADD(&fields, "\t/* operation %s */\n\tshade_status "
-				    "(*%s)(void *self%s, shade_error **err);\n",
-				    m->name, id, sbs(&p.iparams));
+				    "(*%s)(void *self%s,\n\t\tshade_error **err);\n",
+				    m->name, id, ip);
 				ADD(&cases, "\tcase %zu: { /* %s */\n%s\n%s\t}\n",
 				    i, m->name, sbs(&p.locals),
 				    sbs(&p.dispatch));
