@@ -1264,7 +1264,7 @@ goal_met(const figure *f, double med)
 static void
 fmt_num(char *buf, size_t len, double v)
 {
-	if (v >= 10000)
+	if (v >= 10000 || (v == (double)(long long)v && v < 1e15))
 		snprintf(buf, len, "%.0f", v);
 	else if (v >= 100)
 		snprintf(buf, len, "%.1f", v);
