@@ -1,18 +1,92 @@
-# examples/rules.mk - the seed demo: a server and a client over a Unix
-# socket.  `make demo` starts the server in a fresh temporary directory,
-# runs the client, stops the server by pid and exits with the client's
-# status.
+# examples/rules.mk - the demo programs and `make demo`.
+#
+# Dynamic part (no IDL): demo_server and demo_client over a Unix socket.
+# Typed part: examples/bank.idl compiled by shade-idlc at build time into
+# $(BUILD)/gen/examples/bank.{h,c}, the way a user's project would do it:
+# -MD writes bank.d, included below, so the stubs are generated again
+# whenever bank.idl (or anything it includes) changes, and the programs
+# that include bank.h are rebuilt through their own -MMD dependencies.
+#
+# `make demo` runs the dynamic demo, then starts bank_server in a fresh
+# temporary directory, waits until its socket accepts connections
+# (demo_wait, bounded), runs the typed, audit, dynamic and narrowing
+# clients against it, stops the server by pid and fails if any step did.
 
-DEMO_PROGRAMS := $(BUILD)/bin/demo_server $(BUILD)/bin/demo_client
-PROGRAMS += $(DEMO_PROGRAMS)
+# shade-idlc itself is built by idlc/rules.mk (included after this file,
+# so its variables are not set yet when these rules are read).
+EX_IDLC := $(BUILD)/bin/shade-idlc
+EX_GEN  := $(BUILD)/gen/examples
+
+EX_MAIN := $(BUILD)/obj/examples/example.o
+
+DEMO_PROGRAMS := $(BUILD)/bin/demo_server $(BUILD)/bin/demo_client \
+	$(BUILD)/bin/demo_wait
+BANK_CLIENTS  := bank_client bank_audit bank_narrow
+BANK_TYPED    := bank_server $(BANK_CLIENTS)
+BANK_PROGRAMS := $(BANK_TYPED:%=$(BUILD)/bin/%) $(BUILD)/bin/bank_dynamic
+PROGRAMS += $(DEMO_PROGRAMS) $(BANK_PROGRAMS)
 
 $(BUILD)/bin/demo_%: $(BUILD)/obj/examples/demo_%.o $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Generated stubs: one run writes both files (and bank.d).
+$(EX_GEN)/bank.h $(EX_GEN)/bank.c &: examples/bank.idl $(EX_IDLC)
+	@mkdir -p $(EX_GEN)
+	$(EX_IDLC) -MD -o $(EX_GEN) $<
+
+$(EX_GEN)/bank.o: $(EX_GEN)/bank.c $(EX_GEN)/bank.h
+	$(CC) $(CPPFLAGS) -I$(EX_GEN) $(CFLAGS) -c $< -o $@
+
+# Programs using the typed API: compiled against bank.h, linked with the
+# generated bank.o.  bank_dynamic uses no IDL and links the library only.
+# The clients share example.o (their main()).
+$(BANK_TYPED:%=$(BUILD)/obj/examples/%.o): $(EX_GEN)/bank.h
+$(BANK_TYPED:%=$(BUILD)/obj/examples/%.o): CPPFLAGS += -I$(EX_GEN)
+
+$(BUILD)/bin/bank_server: $(BUILD)/obj/examples/bank_server.o \
+		$(EX_GEN)/bank.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BANK_CLIENTS:%=$(BUILD)/bin/%): $(BUILD)/bin/%: $(BUILD)/obj/examples/%.o \
+		$(EX_MAIN) $(EX_GEN)/bank.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bin/bank_dynamic: $(BUILD)/obj/examples/bank_dynamic.o $(EX_MAIN) \
+		$(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The end-to-end suite serves and calls the same bank.idl.
+$(BUILD)/obj/tests/test_typed_e2e.o: $(EX_GEN)/bank.h
+$(BUILD)/obj/tests/test_typed_e2e.o: CPPFLAGS += -I$(EX_GEN)
+$(BUILD)/tests/test_typed_e2e: $(EX_GEN)/bank.o
+
+-include $(wildcard $(EX_GEN)/*.d)
+
+# Each part runs its server in a fresh directory, waits for it with
+# demo_wait, runs the clients, and stops the server by pid.
 demo: deps all
-	@dir=$$(mktemp -d) || exit 1; \
-	$(BUILD)/bin/demo_server unix:$$dir/demo.sock & pid=$$!; \
-	$(BUILD)/bin/demo_client unix:$$dir/demo.sock; rc=$$?; \
+	@dir=$$(mktemp -d) || exit 1; bin=$(BUILD)/bin; \
+	echo "== dynamic: demo_server and demo_client"; \
+	$$bin/demo_server unix:$$dir/demo.sock & pid=$$!; \
+	$$bin/demo_wait unix:$$dir/demo.sock && \
+	$$bin/demo_client unix:$$dir/demo.sock; rc=$$?; \
 	kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; \
-	rm -rf "$$dir"; exit $$rc
+	if [ $$rc -eq 0 ]; then \
+	  echo "== typed: bank_server (examples/bank.idl)"; \
+	  $$bin/bank_server unix:$$dir/bank.sock & pid=$$!; \
+	  $$bin/demo_wait unix:$$dir/bank.sock; rc=$$?; \
+	  for c in bank_client bank_audit bank_dynamic bank_narrow; do \
+	    [ $$rc -eq 0 ] || break; \
+	    echo "-- $$c"; \
+	    $$bin/$$c unix:$$dir/bank.sock || { rc=1; echo "$$c FAILED"; }; \
+	  done; \
+	  kill $$pid 2>/dev/null; \
+	  wait $$pid || { rc=1; echo "bank_server did not stop cleanly"; }; \
+	fi; \
+	rm -rf "$$dir"; \
+	if [ $$rc -eq 0 ]; then echo "demo: OK"; else echo "demo: FAILED"; fi; \
+	exit $$rc
