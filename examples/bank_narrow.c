@@ -38,10 +38,10 @@ static shade_status run(TALLOC_CTX *ctx, const char *address,
 {
 	shade_conn *c;
 	shade_ref *ref, *other;
-	bank_Account *acct, *wrong = NULL;
+	bank_Account *acct, *again, *wrong = NULL;
 	uint64_t mark = 0, t_lookup, t_narrow, t_get, t_bad;
 	bank_Money bal;
-	shade_value *note;
+	shade_value *note, *found;
 	shade_status st;
 
 	SHADE_CHECK(shade_connect(ctx, address, NULL, &c, err));
@@ -76,9 +76,10 @@ static shade_status run(TALLOC_CTX *ctx, const char *address,
 
 	/* the wrong interface: refused locally, with the reason */
 	SHADE_CHECK(shade_lookup(c, "auditor", &other, err));
+	if (shade_ref_value_take(ctx, other) == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	trips(c, &mark);
 	st = bank_Account_narrow(ctx, other, &wrong, err);
-	shade_ref_release(other);
 	t_bad = trips(c, &mark);
 	if (st == SHADE_OK)
 		return shade_error_set(err, SHADE_ERR_VALUE,
@@ -88,6 +89,26 @@ static shade_status run(TALLOC_CTX *ctx, const char *address,
 	if ((*err)->code != SHADE_ERR_TYPE || t_bad != 0)
 		return (*err)->code;
 	shade_error_clear(err);
+
+	/* a reference found by a dynamic call (auditor.watched(), by name)
+	 * narrows the same way; it is the very account we already hold */
+	SHADE_CHECK(shade_invoke(ctx, other, "watched", NULL, NULL, &found,
+				 err));
+	if (shade_value_kind(found) != SHADE_REF)
+		return shade_error_set(err, SHADE_ERR_TYPE,
+				       "watched() is not a reference");
+	trips(c, &mark);
+	SHADE_CHECK(bank_Account_narrow(ctx, shade_value_as_ref(found), &again,
+					err));
+	t_narrow = trips(c, &mark);
+	SHADE_CHECK(bank_Account_get_balance(again, &bal, err));
+	printf("auditor.watched() narrowed in %" PRIu64 " round trips: %s "
+	       "account, balance %" PRId64 "\n", t_narrow,
+	       shade_ref_same(again->ref, acct->ref) ? "the same" : "another",
+	       bal);
+	if (t_narrow != 0 || !shade_ref_same(again->ref, acct->ref))
+		return shade_error_set(err, SHADE_ERR_VALUE,
+				       "watched() is not the account");
 	return SHADE_OK;
 }
 

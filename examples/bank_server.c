@@ -33,6 +33,7 @@ typedef struct account {
 
 /* What stands behind the exported bank.Auditor. */
 typedef struct auditor {
+	shade_ref *watched;     /* the account it watches (borrowed) */
 	shade_ref *last;        /* last book audited (one count), or NULL */
 	unsigned audits;        /* audits done */
 } auditor;
@@ -261,9 +262,19 @@ static shade_status aud_last_book(void *self, shade_ref **result,
 	return SHADE_OK;
 }
 
+/* Object watched(): the account, as an untyped reference (one count). */
+static shade_status aud_watched(void *self, shade_ref **result,
+				shade_error **err)
+{
+	(void)err;
+	*result = shade_ref_retain(((auditor *)self)->watched);
+	return SHADE_OK;
+}
+
 static const bank_Auditor_impl auditor_impl = {
 	.audit = aud_audit,
 	.last_book = aud_last_book,
+	.watched = aud_watched,
 };
 
 /* Serve both objects on address until stopped. */
@@ -276,6 +287,7 @@ static shade_status run(TALLOC_CTX *ctx, const char *address, account *a,
 	st = shade_server_new(ctx, NULL, &server, err);
 	if (st == SHADE_OK)
 		st = bank_Account_serve(&account_impl, a, &acct, err);
+	au->watched = acct;
 	if (st == SHADE_OK)
 		st = bank_Auditor_serve(&auditor_impl, au, &aud, err);
 	if (st == SHADE_OK)
