@@ -1317,7 +1317,8 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 	return SHADE_OK;
 }
 
-shade_status conn_take_reply(struct pending *p, shade_cbor_dec *d,
+shade_status conn_take_reply(shade_conn *c, struct pending *p,
+			     shade_cbor_dec *d,
 			     bool *has_value, shade_error **err)
 {
 	struct msg m;
@@ -1340,7 +1341,7 @@ shade_status conn_take_reply(struct pending *p, shade_cbor_dec *d,
 	if (m.op == OP_ERROR) {
 		shade_status code;
 
-		SHADE_CHECK(msg_read_error(&m, NULL, &e, err));
+		SHADE_CHECK(msg_read_error(&m, &c->copts, &e, err));
 		code = e->code;
 		if (err != NULL && *err == NULL)
 			*err = e;

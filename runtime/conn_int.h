@@ -153,9 +153,9 @@ SHADE_INTERNAL shade_status conn_wait(shade_conn *c, struct pending *const *ps,
 
 /* Take a finished pending's reply: on RETURN, *d is positioned at the
  * value (has_value false when the RETURN had none); on ERROR, the
- * peer's error lands in *err and its code is returned.  The pending is
- * forgotten by the connection. */
-SHADE_INTERNAL shade_status conn_take_reply(struct pending *p,
+ * peer's error (its arguments decoded with c's references) lands in *err
+ * and its code is returned.  c must be the pending's connection. */
+SHADE_INTERNAL shade_status conn_take_reply(shade_conn *c, struct pending *p,
 					    shade_cbor_dec *d, bool *has_value,
 					    shade_error **err);
 

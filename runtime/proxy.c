@@ -84,7 +84,7 @@ static shade_status await_reply(struct outreq *rq, shade_cbor_dec *d,
 		conn_abandon(p);
 		return st;
 	}
-	return conn_take_reply(p, d, has, err);
+	return conn_take_reply(rq->c, p, d, has, err);
 }
 
 /* One request/reply: send op with fields to c and decode the result
@@ -873,7 +873,7 @@ shade_status shade_future_wait(TALLOC_CTX *mem_ctx, shade_future *f,
 	SHADE_CHECK(conn_wait(f->c, &f->rq.p, 1, false,
 			      wait_timeout(f->c, timeout_ms), NULL, err));
 	f->taken = true;
-	SHADE_CHECK(conn_take_reply(f->rq.p, &d, &has, err));
+	SHADE_CHECK(conn_take_reply(f->c, f->rq.p, &d, &has, err));
 	if (has)
 		SHADE_CHECK(shade_cbor_decode_value(mem_ctx, &d, &f->c->copts,
 						    &v, err));

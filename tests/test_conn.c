@@ -335,6 +335,23 @@ static shade_status big(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
 		       : shade_error_set(err, SHADE_ERR_NOMEM, "oom");
 }
 
+/* A method raising ValueError with the object itself as argument. */
+static shade_status raise_ref(TALLOC_CTX *mem_ctx, void *udata,
+			      shade_ref *self, const shade_value *args,
+			      const shade_value *kwargs, shade_value **result,
+			      shade_error **err)
+{
+	(void)mem_ctx;
+	(void)udata;
+	(void)args;
+	(void)kwargs;
+	(void)result;
+	shade_error_set(err, SHADE_ERR_VALUE, "bad object");
+	(*err)->args = shade_tuple_new(*err, 1);
+	shade_seq_append_take((*err)->args, shade_ref_value(NULL, self), NULL);
+	return SHADE_ERR_VALUE;
+}
+
 static int64_t seven = 7;
 static int sleep_ms = 300;
 
@@ -366,6 +383,8 @@ static shade_registry *make_registry(TALLOC_CTX *ctx)
 					    &seven, errp_));
 	assert_ok(shade_object_add_method(calc, "big", big, NULL, false,
 					  errp_));
+	assert_ok(shade_object_add_method(calc, "raise_ref", raise_ref, NULL,
+					  false, errp_));
 	assert_ok(shade_registry_add(reg, "calc", calc, errp_));
 	shade_ref_release(calc);
 	return reg;
@@ -487,6 +506,14 @@ static void test_conn_errors_and_absent_members(void **state)
 	assert_ok(shade_invoke(ctx, calc, "big", NULL, NULL, &r, errp_));
 	assert_int_equal(shade_value_len(r), 4096);
 	talloc_free(r);
+
+	/* Error arguments travel by the copy rules: a reference too. */
+	assert_int_equal(shade_invoke(ctx, calc, "raise_ref", NULL, NULL, &r,
+				      &err), SHADE_ERR_VALUE);
+	assert_int_equal(shade_seq_len(err->args), 1);
+	assert_true(shade_ref_same(
+		shade_value_as_ref(shade_seq_at(err->args, 0)), calc));
+	shade_error_clear(&err);
 
 	/* A readonly property cannot be set; it can be read. */
 	assert_int_equal(shade_setattr(calc, "seven", &z, &err),
