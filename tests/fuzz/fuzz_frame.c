@@ -17,6 +17,10 @@
  *    as the header decoder splits it; the first failure must be the one
  *    the decoder predicts (or ConnectionLost at the end of the stream),
  *    and it must stick.
+ * 3. Every frame delivered before the writer stops is sent back through
+ *    the same transport (alternately shade_transport_send and
+ *    shade_transport_queue, non-blocking, flushed as the peer reads), and
+ *    the peer must read back exactly the frames, with shortest heads.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +30,7 @@
 
 #include <talloc.h>
 
+#include "shade/cbor.h"
 #include "shade/transport.h"
 #include "fuzz.h"
 
@@ -82,6 +87,12 @@ struct ff_expect {
 	size_t n;         /* its length */
 	size_t pos;       /* where the next frame starts */
 	size_t max;       /* the transport's maximum frame */
+	shade_transport *t; /* the reader, also sending the echoes */
+	int peer;         /* the other end of the socketpair */
+	bool echo;        /* send delivered frames back */
+	unsigned frames;  /* frames delivered */
+	shade_buf *want;  /* echoes expected, with heads */
+	shade_buf *got;   /* echoes the peer read */
 };
 
 /* Check a delivered frame against the stream and advance. */
@@ -97,6 +108,32 @@ static void ff_expect_frame(struct ff_expect *x, const uint8_t *f, size_t len)
 	FUZZ_CHECK(flen == len && x->pos + hl + len <= x->n);
 	FUZZ_CHECK(memcmp(x->s + x->pos + hl, f, len) == 0);
 	x->pos += hl + len;
+	x->frames++;
+	if (x->echo) {
+		uint8_t head[SHADE_FRAME_HEADER_MAX];
+		shade_error *e = NULL;
+		shade_status sent = x->frames & 1
+				? shade_transport_send(x->t, f, len, &e)
+				: shade_transport_queue(x->t, f, len, &e);
+
+		FUZZ_CHECK(sent == SHADE_OK && e == NULL);
+		shade_buf_append(x->want, head,
+				 shade_frame_header_encode(len, head));
+		shade_buf_append(x->want, f, len);
+	}
+}
+
+/* Write queued echoes and read what reached the peer. */
+static void ff_pump_echo(struct ff_expect *x)
+{
+	uint8_t buf[4096];
+	ssize_t n;
+
+	if (!x->echo)
+		return;
+	shade_transport_flush(x->t, NULL);
+	while ((n = recv(x->peer, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		shade_buf_append(x->got, buf, (size_t)n);
 }
 
 /* Check the failure that ended the stream (writer closed). */
@@ -160,6 +197,7 @@ static shade_status ff_write(int fd, const uint8_t *p, size_t n,
 			continue;
 		if (w < 0 && errno == EAGAIN) {
 			st = ff_drain(t, x);
+			ff_pump_echo(x);
 			if (st != SHADE_AGAIN)
 				return st;
 			continue;
@@ -169,7 +207,9 @@ static shade_status ff_write(int fd, const uint8_t *p, size_t n,
 		p += w;
 		n -= (size_t)w;
 	}
-	return ff_drain(t, x);
+	st = ff_drain(t, x);
+	ff_pump_echo(x);
+	return st;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -211,12 +251,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	FUZZ_CHECK(shade_transport_max_frame(t) == x.max);
+	x.t = t;
+	x.peer = sv[1];
+	x.echo = true;
+	x.frames = 0;
+	x.want = shade_buf_new(ctx, 256);
+	x.got = shade_buf_new(ctx, 256);
+	FUZZ_CHECK(x.want != NULL && x.got != NULL);
 	fcntl(sv[1], F_SETFL, fcntl(sv[1], F_GETFL) | O_NONBLOCK);
 	for (off = 0; off < x.n && st == SHADE_AGAIN; off += chunk) {
 		size_t k = x.n - off < chunk ? x.n - off : chunk;
 
 		st = ff_write(sv[1], x.s + off, k, t, &x);
 	}
+	if (st == SHADE_AGAIN) {
+		/* Every echo reaches the peer, in order. */
+		for (off = 0; shade_transport_wants_write(t) && off < 100000;
+		     off++)
+			ff_pump_echo(&x);
+		ff_pump_echo(&x);
+		FUZZ_CHECK(!shade_transport_wants_write(t));
+		FUZZ_CHECK(x.got->len == x.want->len);
+		FUZZ_CHECK(x.want->len == 0 ||
+			   memcmp(x.got->data, x.want->data, x.want->len) == 0);
+	}
+	x.echo = false;
 	close(sv[1]);
 	/* AGAIN only says one read did not complete a frame: the bytes may
 	 * outnumber the input buffer; every call makes progress. */
