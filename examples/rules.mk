@@ -41,10 +41,13 @@ $(EX_GEN)/bank.o: $(EX_GEN)/bank.c $(EX_GEN)/bank.h
 # Programs using the typed API: compiled against bank.h, linked with the
 # generated bank.o.  bank_dynamic uses no IDL and links the library only.
 # The clients share example.o (their main()).
-$(BANK_TYPED:%=$(BUILD)/obj/examples/%.o): $(EX_GEN)/bank.h
-$(BANK_TYPED:%=$(BUILD)/obj/examples/%.o): CPPFLAGS += -I$(EX_GEN)
+# bank_impl.o (the objects behind the server) is shared with the
+# end-to-end suite.
+EX_IMPL := $(BUILD)/obj/examples/bank_impl.o
+$(BANK_TYPED:%=$(BUILD)/obj/examples/%.o) $(EX_IMPL): $(EX_GEN)/bank.h
+$(BANK_TYPED:%=$(BUILD)/obj/examples/%.o) $(EX_IMPL): CPPFLAGS += -I$(EX_GEN)
 
-$(BUILD)/bin/bank_server: $(BUILD)/obj/examples/bank_server.o \
+$(BUILD)/bin/bank_server: $(BUILD)/obj/examples/bank_server.o $(EX_IMPL) \
 		$(EX_GEN)/bank.o $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -61,8 +64,8 @@ $(BUILD)/bin/bank_dynamic: $(BUILD)/obj/examples/bank_dynamic.o $(EX_MAIN) \
 
 # The end-to-end suite serves and calls the same bank.idl.
 $(BUILD)/obj/tests/test_typed_e2e.o: $(EX_GEN)/bank.h
-$(BUILD)/obj/tests/test_typed_e2e.o: CPPFLAGS += -I$(EX_GEN)
-$(BUILD)/tests/test_typed_e2e: $(EX_GEN)/bank.o
+$(BUILD)/obj/tests/test_typed_e2e.o: CPPFLAGS += -I$(EX_GEN) -Iexamples
+$(BUILD)/tests/test_typed_e2e: $(EX_IMPL) $(EX_GEN)/bank.o
 
 -include $(wildcard $(EX_GEN)/*.d)
 
