@@ -693,6 +693,44 @@ static const char *wrap_params(gen *g, const char *params, const char *sep)
 	return out;
 }
 
+/* True when identifier `word` occurs in code as a whole word. */
+static bool uses_word(const char *code, const char *word)
+{
+	size_t len = strlen(word);
+	const char *p;
+
+	for (p = strstr(code, word); p; p = strstr(p + 1, word)) {
+		char before = p == code ? ' ' : p[-1], after = p[len];
+		if (!((before >= 'a' && before <= 'z') || before == '_' ||
+		      (before >= 'A' && before <= 'Z') ||
+		      (before >= '0' && before <= '9')) &&
+		    !((after >= 'a' && after <= 'z') || after == '_' ||
+		      (after >= 'A' && after <= 'Z') ||
+		      (after >= '0' && after <= '9')))
+			return true;
+	}
+	return false;
+}
+
+/* Declarations of the decoding temporaries that `code` uses. */
+static const char *temps(gen *g, const char *code, const char *indent)
+{
+	static const char *const decl[][2] = {
+		{ "idl_i", "int64_t idl_i = 0;" },
+		{ "idl_u", "uint64_t idl_u = 0;" },
+		{ "idl_f", "double idl_f = 0;" },
+		{ "idl_r", "shade_ref *idl_r = NULL;" },
+	};
+	char *out = idlc_arena_printf(g->a, "%s", "");
+	size_t i;
+
+	for (i = 0; out && i < sizeof(decl) / sizeof(decl[0]); i++)
+		if (uses_word(code, decl[i][0]))
+			out = idlc_arena_append(g->a, out, "%s%s\n", indent,
+						decl[i][1]);
+	return out;
+}
+
 /* One template object for a stub function. */
 static int push_stub(gen *g, idlc_tv *list, const char *doc, const char *ret,
 		     const char *name, const char *params, const char *body)
@@ -710,6 +748,7 @@ static int push_stub(gen *g, idlc_tv *list, const char *doc, const char *ret,
 	    idlc_tv_set_str(o, "name", "%s", name) < 0 ||
 	    idlc_tv_set_str(o, "ret", "%s", ret) < 0 ||
 	    idlc_tv_set_str(o, "params", "%s", params) < 0 ||
+	    idlc_tv_set_str(o, "temps", "%s", temps(g, body, "\t")) < 0 ||
 	    idlc_tv_set_str(o, "body", "%s", body) < 0)
 		return -1;
 	return idlc_tv_push(list, o);
@@ -847,6 +886,8 @@ int idlc_gen_stubs(gen *g, const idlc_node *n, const smember *members,
 	    idlc_tv_set(o, "skipped", skipped) < 0 ||
 	    idlc_tv_set_str(o, "impl_fields", "%s", sbs(&fields)) < 0 ||
 	    idlc_tv_set_str(o, "dispatch_cases", "%s", sbs(&cases)) < 0 ||
+	    idlc_tv_set_str(o, "dispatch_temps", "%s",
+			    temps(g, sbs(&cases), "\t")) < 0 ||
 	    idlc_tv_set_str(o, "map_size", "%zu", nm ? nm : 1) < 0)
 		return -1;
 	sb_free(&fields);
