@@ -136,7 +136,10 @@ SHADE_API shade_status shade_object_add_method(shade_ref *obj,
 SHADE_API const shade_value *shade_object_attr(shade_ref *obj,
 					       const char *name);
 
-/* Called with udata when obj is freed (its last count is dropped). */
+/* Called with udata when obj is freed (its last count is dropped).
+ * Free and unexport hooks may run on a connection's reading thread while
+ * it handles a RELEASE or the end of the connection: they must not make
+ * calls on that connection. */
 SHADE_API void shade_object_on_free(shade_ref *obj, void (*fn)(void *udata),
 				    void *udata);
 
