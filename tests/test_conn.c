@@ -742,6 +742,7 @@ static void test_conn_futures(void **state)
 	shade_ref *calc;
 	shade_value *r;
 	shade_conn_stats a, b;
+	shade_error *err = NULL;
 	size_t i, which;
 	tp_peer pp;
 
@@ -767,6 +768,29 @@ static void test_conn_futures(void **state)
 		talloc_free(r);
 		talloc_free(f[i]);
 	}
+	/* A wait may time out and be tried again. */
+	assert_ok(shade_invoke_async(ctx, calc, "sleep", NULL, NULL, &f[0],
+				     errp_));
+	assert_int_equal(shade_future_wait(ctx, f[0], 30, &r, &err),
+			 SHADE_ERR_TIMEOUT);
+	shade_error_clear(&err);
+	assert_ok(shade_future_wait(ctx, f[0], -1, &r, errp_));
+	talloc_free(r);
+	talloc_free(f[0]);
+	/* A future freed unwaited: its late reply is dropped. */
+	assert_ok(shade_invoke_async(ctx, calc, "sleep", NULL, NULL, &f[0],
+				     errp_));
+	assert_true(shade_future_ready(f[0]) == false);
+	talloc_free(f[0]);
+	{
+		shade_value *t = pair(ctx, 20, 22);
+
+		assert_ok(shade_invoke(ctx, calc, "add", t, NULL, &r, errp_));
+		assert_int_equal(shade_value_as_int(r), 42);
+		talloc_free(r);
+		talloc_free(t);
+	}
+	assert_int_equal(tp_stats(pp.client).pending, 0);
 	shade_ref_release(calc);
 	tp_stop(&pp);
 	talloc_free(ctx);
