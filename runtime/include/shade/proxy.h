@@ -197,7 +197,8 @@ typedef struct shade_future shade_future;
  * shade_future_ready() or shade_conn_flush() is called, or once 64 KiB
  * are queued.  Freeing an unwaited future abandons the reply.  Requests
  * the peer nests in such a call are served by the thread that waits for
- * its future. */
+ * its future.  A future must be waited for or freed before its
+ * connection is freed. */
 SHADE_API shade_status shade_invoke_async(TALLOC_CTX *mem_ctx, shade_ref *r,
 					  const char *name,
 					  const shade_value *args,
