@@ -271,6 +271,8 @@ void idl_yyerror(IDL_YYLTYPE *loc, idlc_parser *p, void *scanner,
 		 const char *msg)
 {
 	(void)scanner;
+	if (strcmp(msg, "memory exhausted") == 0)
+		msg = "declarations or expressions nested too deeply";
 	idlc_error(p->comp, loc, "%s", msg);
 }
 
@@ -298,7 +300,7 @@ int idlc_parse(idlc_compilation *comp)
 	rc = idl_yyparse(&p, scanner);
 	idl_yy_delete_buffer(b, scanner);
 	idl_yylex_destroy(scanner);
-	if (rc == 2)
+	if (rc == 2 && comp->n_errors == 0)
 		idlc_error(comp, NULL, "out of memory");
 	return (rc != 0 || comp->n_errors) ? -1 : 0;
 }

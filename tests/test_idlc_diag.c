@@ -293,6 +293,23 @@ DIAG(import_string, "import \"other.idl\";",
 DIAG(import_unknown, "import ::Nowhere;",
      "t.idl:1:8: error: '::Nowhere' is not declared")
 
+/* Nesting past the parser's stack: one clear error, no crash. */
+static void test_idlc_diag_too_deep(void **state)
+{
+	char *text = talloc_strdup(*state, "const long x = ");
+	char *want;
+	int i;
+
+	for (i = 0; i < 20000; i++)
+		text = talloc_strdup_append(text, "(");
+	text = talloc_strdup_append(text, "1;");
+	want = talloc_asprintf(*state, "t.idl:1:%d: error: declarations or "
+			       "expressions nested too deeply", 16 + 9992);
+	expect_diags(state, text, want);
+	talloc_free(text);
+	talloc_free(want);
+}
+
 /* ---------------------------------------------------------------- cpp */
 
 /* Write `text` to dir/name. */
@@ -453,7 +470,7 @@ int main(int argc, char **argv)
 		T(bool_for_char),
 		T(duplicate_label), T(two_defaults), T(bad_discriminator),
 		T(label_type),
-		T(import_string), T(import_unknown),
+		T(import_string), T(import_unknown), T(too_deep),
 		T(cpp_include_location), T(cpp_columns),
 		T(cpp_include_dirs), T(cpp_missing_include),
 		T(cpp_not_found),
