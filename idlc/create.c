@@ -22,6 +22,7 @@
 		return a;                        \
 	}
 
+/* The chain-append helpers declared in create.h. */
 DEFINE_APPEND(idlc_scoped_name_append, idlc_scoped_name)
 DEFINE_APPEND(idlc_declarator_append, idlc_declarator)
 DEFINE_APPEND(idlc_label_append, idlc_label)

@@ -157,11 +157,13 @@ static const char *line_of(const char *text, size_t len, int line,
 	return s;
 }
 
+/* True for the blanks the preprocessor squeezes. */
 static bool is_blank(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/* True for characters of identifiers and numbers. */
 static bool is_word(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||

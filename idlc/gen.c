@@ -478,6 +478,7 @@ typedef struct fnv {
 	uint64_t h;  /* running hash */
 } fnv;
 
+/* Hash n bytes into f. */
 static void fnv_bytes(fnv *f, const void *p, size_t n)
 {
 	const unsigned char *b = p;
@@ -515,6 +516,7 @@ static void cbor_head(fnv *f, unsigned major, uint64_t v)
 	fnv_bytes(f, b, n);
 }
 
+/* Hash a CBOR text string. */
 static void cbor_text(fnv *f, const char *s)
 {
 	cbor_head(f, 3, strlen(s));

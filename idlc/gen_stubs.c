@@ -120,12 +120,14 @@ static bool in_codec(const char *name)
 	return strcmp(name, "b") == 0 || strcmp(name, "d") == 0;
 }
 
-/* The dispatch context and call expressions for a buffer's side. */
+/* The dispatch context expression for a buffer's side (NULL in
+ * client stubs). */
 static const char *cx_of(const char *name)
 {
 	return on_server(name) || in_codec(name) ? "cx" : "NULL";
 }
 
+/* The request expression for a buffer's side (NULL on the server). */
 static const char *call_of(const char *name)
 {
 	return on_server(name) ? "NULL" : "idl_call";

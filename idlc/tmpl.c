@@ -77,6 +77,7 @@ static int tv_grow(idlc_tv *v)
 	return 0;
 }
 
+/* The two boolean values, shared by every object (never allocated). */
 static const idlc_tv tv_true = { .kind = TV_BOOL, .b = true };
 static const idlc_tv tv_false = { .kind = TV_BOOL, .b = false };
 
@@ -254,6 +255,7 @@ static int add_tok(rnd *r, tok_kind kind, const char *s, size_t len, int line)
 	return 0;
 }
 
+/* True for the blanks around tags. */
 static bool blank(char c)
 {
 	return c == ' ' || c == '\t';
