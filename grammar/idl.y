@@ -10,6 +10,9 @@
  * so that `sequence<sequence<long>>` closes both templates; the shift
  * operator is T_GTGT '>'.  Template bounds are additive expressions (use
  * parentheses for anything else), which keeps the grammar conflict-free.
+ * For the same reason an annotation's name is one token (T_ANNO_NAME,
+ * `@a::b`): otherwise `@a ::b` could continue the annotation's name or
+ * start the absolute name of the annotated type.
  */
 %define api.pure full
 %define api.prefix {idl_yy}
