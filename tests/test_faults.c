@@ -940,6 +940,31 @@ static void test_faults_pending_trailing_bytes(void **state)
 	fx_stop(&f);
 }
 
+/* A peer that makes an object hold a reference to itself (SETATTR x =
+ * 201(its own id)) leaves a cycle the reference counts never free: the
+ * object outlives the connection, one per request. */
+static void test_faults_pending_self_reference(void **state)
+{
+	struct fx f;
+	struct raw r;
+
+	fx_start(&f, state, 0);
+	raw_open(&f, &r);
+	raw_send_hex(&r, "8400000100");
+	/* LOOKUP type (export 1), CALL it: a new fuzz.Obj (export 2) */
+	raw_send_hex(&r, "8307016474797065");
+	raw_expect_return(&f, &r, 1);
+	raw_send_hex(&r, "8406020180");
+	raw_expect_return(&f, &r, 2);
+	/* obj.x = the object itself, then give both references back */
+	raw_send_hex(&r, "8505030261 78d8c902");
+	raw_expect_return(&f, &r, 3);
+	raw_send_hex(&r, "860a0001010201");
+	raw_close(&r);
+	fx_check_clean(&f);
+	fx_stop(&f);
+}
+
 /* ------------------------------------------------------------ local side */
 
 /* A client thread's job, run while the test thread turns the loop. */
@@ -1153,6 +1178,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_faults_pending_callback_unanswered),
 		cmocka_unit_test(test_faults_pending_request_before_hello),
 		cmocka_unit_test(test_faults_pending_trailing_bytes),
+		cmocka_unit_test(test_faults_pending_self_reference),
 	};
 	TALLOC_CTX *ctx = talloc_new(NULL);
 	size_t blocks;
