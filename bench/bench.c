@@ -222,6 +222,7 @@ typedef struct sh_cli {
 	TALLOC_CTX *tmp;    /* per-batch allocations */
 	long depth;         /* futures in flight when pipelined */
 	shade_future **fs;  /* DEPTH futures */
+	shade_request **rqs; /* DEPTH typed requests in flight */
 	shade_ref *sadder;  /* proxy of "sadder" (generated skeleton) */
 	void *stub;         /* its generated typed reference, or NULL */
 } sh_cli;
@@ -391,6 +392,64 @@ sh_typed(variant *v, long first, long n)
 		}
 		if (sum != (int64_t)(a + b))
 			return v_fail(v, "typed call %ld: wrong result", i);
+	}
+	return 0;
+}
+
+/* Pipelined typed calls: DEPTH requests begun and sent without waiting
+ * (shade_request_send batches them), then each finished in order. */
+static int
+sh_typed_pipe(variant *v, long first, long n)
+{
+	sh_cli *c = v->state;
+	long done = 0;
+	shade_error *err = NULL;
+
+	while (done < n) {
+		long k = n - done < c->depth ? n - done : c->depth, j, sent = 0;
+		int rc = 0;
+
+		for (j = 0; j < k && rc == 0; j++) {
+			shade_buf *args = NULL;
+			uint64_t a, b;
+
+			bench_call_args((uint64_t)(first + done + j), &a, &b);
+			if (shade_request_begin(c->adder, c->member,
+						SHADE_DISPATCH_INVOKE, NULL,
+						&c->rqs[j], &args, &err) != SHADE_OK) {
+				rc = -1;
+				break;
+			}
+			sent++;
+			shade_cbor_put_array(args, 2);
+			shade_cbor_put_int(args, (int64_t)a);
+			shade_cbor_put_int(args, (int64_t)b);
+			if (shade_request_send(c->rqs[j], &err) != SHADE_OK)
+				rc = -1;
+		}
+		for (j = 0; j < sent; j++) {
+			shade_cbor_dec *res = NULL;
+			int64_t sum = -1;
+			uint64_t a, b;
+
+			bench_call_args((uint64_t)(first + done + j), &a, &b);
+			if (rc == 0 &&
+			    (shade_request_finish(c->rqs[j], &res, &err) != SHADE_OK ||
+			     shade_cbor_read_int(res, &sum, &err) != SHADE_OK))
+				rc = -1;
+			else if (rc == 0 && sum != (int64_t)(a + b))
+				rc = v_fail(v, "typed pipelined call: wrong result");
+			talloc_free(c->rqs[j]);
+			c->rqs[j] = NULL;
+		}
+		if (rc != 0) {
+			if (v->ok)
+				v_fail(v, "typed pipelined call: %s",
+				       err != NULL ? err->message : "?");
+			talloc_free(err);
+			return -1;
+		}
+		done += k;
 	}
 	return 0;
 }
@@ -652,8 +711,8 @@ sh_open(TALLOC_CTX *ctx, const char *address, sh_cli **out, char *why,
  * on unix). */
 static void
 setup_shade(TALLOC_CTX *ctx, const settings *cfg, variant *typed,
-	    variant *dyn, variant *pipe, variant *stub, bench_net net,
-	    bench_proc **server)
+	    variant *dyn, variant *pipe, variant *stub, variant *tpipe,
+	    bench_net net, bench_proc **server)
 {
 	char why[256];
 	const char *missing = shade_missing();
@@ -668,6 +727,15 @@ setup_shade(TALLOC_CTX *ctx, const settings *cfg, variant *typed,
 	if (pipe != NULL) {
 		pipe->run = sh_pipe;
 		pipe->pipelined = true;
+	}
+	if (tpipe != NULL) {
+		tpipe->run = sh_typed_pipe;
+		tpipe->pipelined = true;
+		tpipe->note = "shade_request_begin + shade_request_send, DEPTH in flight";
+		if (missing != NULL)
+			v_fail(tpipe, "%s", missing);
+		else if (!BENCH_HAVE(shade_request_send))
+			v_fail(tpipe, "shade_request_send not in libshade yet");
 	}
 	if (stub != NULL) {
 		stub->run = sh_stub;
@@ -695,9 +763,17 @@ setup_shade(TALLOC_CTX *ctx, const settings *cfg, variant *typed,
 			v_fail(pipe, "%s", why);
 		if (stub != NULL)
 			v_fail(stub, "%s", why);
+		if (tpipe != NULL)
+			v_fail(tpipe, "%s", why);
 		return;
 	}
 	*server = p;
+	if (tpipe != NULL && BENCH_HAVE(shade_request_send)) {
+		c->depth = cfg->depth;
+		c->rqs = talloc_zero_array(c, shade_request *, (size_t)cfg->depth);
+		tpipe->state = c;
+		tpipe->ok = c->rqs != NULL;
+	}
 	if (stub != NULL && BENCH_HAVE(bench_stub_narrow)) {
 		shade_error *err = NULL;
 
@@ -1001,8 +1077,11 @@ maker_call(shade_ref *maker, const char *name, int64_t arg, TALLOC_CTX *ctx,
 }
 
 /* mem.per_export / mem.per_proxy: the server makes mem_n objects and
- * returns them in a list; the server's talloc bytes grow by the objects
- * plus their exports, this process's by the list plus the proxies. */
+ * returns them in a list.  The server's heap grows by the objects plus
+ * their exports; this process's by the list plus the proxies.  To count
+ * the proxies alone, they are retained into a plain array, the list is
+ * freed, and the array's own size is taken off.  Heap bytes (mallinfo2)
+ * rather than talloc sizes, because proxies are malloc blocks. */
 static void
 measure_memory(TALLOC_CTX *ctx, const settings *cfg, const char *address)
 {
@@ -1010,11 +1089,12 @@ measure_memory(TALLOC_CTX *ctx, const settings *cfg, const char *address)
 	figure *fp = fig("mem.per_proxy.bytes", "bytes");
 	sh_cli *c;
 	char why[256];
-	shade_ref *maker = NULL;
+	shade_ref *maker = NULL, **held = NULL;
 	shade_error *err = NULL;
 	shade_value *list = NULL;
 	int64_t s0, s1, objsize;
-	size_t c0, c1, lsize;
+	size_t c0, c1, arr, i, n = (size_t)cfg->mem_n;
+	shade_conn_stats st0, st1;
 
 	fig_goal(fe, "< 100", 1, 99.999);
 	fig_goal(fp, "< 100", 1, 99.999);
@@ -1022,6 +1102,12 @@ measure_memory(TALLOC_CTX *ctx, const settings *cfg, const char *address)
 		fig_na(fe, "%s", why);
 		fig_na(fp, "%s", why);
 		return;
+	}
+	held = calloc(n, sizeof *held);
+	if (held == NULL) {
+		fig_na(fe, "out of memory");
+		fig_na(fp, "out of memory");
+		goto out;
 	}
 	if (shade_lookup(c->c, "maker", &maker, &err) != SHADE_OK ||
 	    (objsize = maker_call(maker, "objsize", cfg->mem_n, c->tmp, NULL,
@@ -1031,29 +1117,48 @@ measure_memory(TALLOC_CTX *ctx, const settings *cfg, const char *address)
 		fig_na(fp, "%s", fe->why);
 		goto out;
 	}
-	c0 = talloc_total_size(NULL);
+	memset(&st0, 0, sizeof st0);
+	shade_conn_stats_get(c->c, &st0);
+	c0 = bench_heap_bytes();
 	if (maker_call(maker, "make", cfg->mem_n, ctx, &list, &err) < 0) {
 		fig_err(fe, "maker.make", err);
 		fig_na(fp, "%s", fe->why);
 		goto out;
 	}
-	c1 = talloc_total_size(NULL);
-	lsize = talloc_total_size(list);
 	s1 = maker_call(maker, "mem", 0, c->tmp, NULL, &err);
-	if (s1 < 0 || shade_value_len(list) != (size_t)cfg->mem_n) {
+	if (s1 < 0 || shade_value_len(list) != n) {
 		fig_err(fe, "maker.mem", err);
 		fig_na(fp, "%s", fe->why);
 		goto out;
 	}
-	bench_series_add(&fe->s, (double)(s1 - s0) / (double)cfg->mem_n -
+	for (i = 0; i < n; i++) {
+		const shade_value *v = shade_seq_at(list, i);
+
+		held[i] = shade_value_kind(v) == SHADE_REF
+				  ? shade_ref_retain(shade_value_as_ref(v))
+				  : NULL;
+	}
+	talloc_free(list);
+	list = NULL;
+	c1 = bench_heap_bytes();
+	memset(&st1, 0, sizeof st1);
+	shade_conn_stats_get(c->c, &st1);
+	arr = n * sizeof *held;
+	bench_series_add(&fe->s, (double)(s1 - s0) / (double)n -
 					 (double)objsize);
-	fig_notef(fe, "server talloc delta / %ld minus %lld bytes of the object",
-		 cfg->mem_n, (long long)objsize);
-	bench_series_add(&fp->s, ((double)c1 - (double)c0 - (double)lsize) /
-					 (double)cfg->mem_n);
-	fig_notef(fp, "client talloc delta / %ld minus the result list itself",
-		 cfg->mem_n);
+	fig_notef(fe, "server heap delta / %zu minus %lld bytes of the object",
+		  n, (long long)objsize);
+	bench_series_add(&fp->s, ((double)c1 - (double)c0 - (double)arr) /
+					 (double)n);
+	fig_notef(fp, "client heap delta / %zu; shade_conn_stats: %.1f",
+		  n, ((double)st1.import_bytes - (double)st0.import_bytes) /
+			     (double)n);
 out:
+	if (held != NULL) {
+		for (i = 0; i < n; i++)
+			shade_ref_release(held[i]);
+		free(held);
+	}
 	talloc_free(err);
 	talloc_free(list);
 	shade_ref_release(maker);
@@ -1506,7 +1611,7 @@ main(int argc, char **argv)
 {
 	settings cfg;
 	TALLOC_CTX *ctx;
-	variant vs[11];
+	variant vs[12];
 	bench_proc *sh_unix = NULL, *sh_tcp = NULL;
 	int rc, k;
 
@@ -1556,9 +1661,11 @@ main(int argc, char **argv)
 	setup_transport(ctx, &cfg, &vs[4], BENCH_UNIX);
 	setup_transport(ctx, &cfg, &vs[5], BENCH_TCP);
 	vs[10].name = "rtt.stub.unix";
-	setup_shade(ctx, &cfg, &vs[6], &vs[7], &vs[8], &vs[10], BENCH_UNIX,
-		    &sh_unix);
-	setup_shade(ctx, &cfg, &vs[9], NULL, NULL, NULL, BENCH_TCP, &sh_tcp);
+	vs[11].name = "pipelined.typed.calls_per_s";
+	setup_shade(ctx, &cfg, &vs[6], &vs[7], &vs[8], &vs[10], &vs[11],
+		    BENCH_UNIX, &sh_unix);
+	setup_shade(ctx, &cfg, &vs[9], NULL, NULL, NULL, NULL, BENCH_TCP,
+		    &sh_tcp);
 
 	/* figure order: round trips first */
 	fig("rtt.raw.unix", "us");
@@ -1569,7 +1676,7 @@ main(int argc, char **argv)
 	fig("rtt.typed.tcp", "us");
 	fig("rtt.dynamic.unix", "us");
 	fig("rtt.stub.unix", "us");
-	run_rounds(&cfg, vs, 11);
+	run_rounds(&cfg, vs, 12);
 
 	ratio("ratio.transport_vs_raw.unix", "rtt.transport.unix", "rtt.raw.unix");
 	ratio("ratio.transport_vs_raw.tcp", "rtt.transport.tcp", "rtt.raw.tcp");
@@ -1584,6 +1691,12 @@ main(int argc, char **argv)
 	fig_goal(fig("pipelined.calls_per_s", "calls/s"), ">= 1000000", -1, 1e6);
 	ratio("ratio.pipelined_vs_raw_pipelined", "pipelined.calls_per_s",
 	      "rtt.raw_pipelined.unix");
+	fig_goal(fig("pipelined.typed.calls_per_s", "calls/s"), ">= 1000000",
+		 -1, 1e6);
+	ratio("ratio.pipelined_typed_vs_raw_pipelined",
+	      "pipelined.typed.calls_per_s", "rtt.raw_pipelined.unix");
+	fig_goal(fig("ratio.pipelined_typed_vs_raw_pipelined", "x"),
+		 ">= 0.0625", -1, 0.0625);
 	fig_goal(fig("ratio.pipelined_vs_raw_pipelined", "x"), ">= 0.0625",
 		 -1, 0.0625);
 
@@ -1620,7 +1733,7 @@ main(int argc, char **argv)
 		fig_na(fig("server.connections_held", "connections"), "%s", why);
 	}
 
-	for (k = 0; k < 11; k++) { /* the shade clients' proxies */
+	for (k = 0; k < 12; k++) { /* the shade clients' proxies */
 		if ((vs[k].run == sh_typed || vs[k].run == sh_dynamic ||
 		     vs[k].run == sh_pipe) && vs[k].state != NULL) {
 			sh_cli *c = vs[k].state;

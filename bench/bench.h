@@ -168,6 +168,10 @@ int bench_proc_start(bench_proc *p, char *const argv[], int timeout_ms,
  * it.  Harmless when already stopped. */
 void bench_proc_stop(bench_proc *p);
 
+/* Bytes of heap in use in this process (glibc mallinfo2: every malloc
+ * chunk, talloc's included, with malloc's own overhead). */
+size_t bench_heap_bytes(void);
+
 /* Raise RLIMIT_NOFILE's soft limit to its hard limit; returns the new
  * soft limit. */
 long bench_raise_nofile(void);

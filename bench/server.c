@@ -22,8 +22,8 @@
  *              big    a list of BENCH_BIG_LEN ints, by reference
  *              small  a list of 10 ints, by reference
  *              maker  dynamic: make(n) -> list of n fresh objects,
- *                     mem() -> talloc bytes in use in this process,
- *                     objsize(n) -> talloc bytes of one bare object,
+ *                     mem() -> heap bytes in use in this process,
+ *                     objsize(n) -> heap bytes of one bare object,
  *                     its lazily built shape included
  */
 #include "bench.h"
@@ -309,7 +309,7 @@ maker_make(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
 	return SHADE_OK;
 }
 
-/* maker.mem(): talloc bytes in use in this process (null tracking). */
+/* maker.mem(): heap bytes in use in this process (bench_heap_bytes). */
 static shade_status
 maker_mem(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
 	  const shade_value *args, const shade_value *kwargs,
@@ -319,11 +319,10 @@ maker_mem(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
 	(void)self;
 	(void)args;
 	(void)kwargs;
-	return int_result(mem_ctx, (int64_t)talloc_total_size(NULL), result,
-			  err);
+	return int_result(mem_ctx, (int64_t)bench_heap_bytes(), result, err);
 }
 
-/* maker.objsize(n): talloc bytes of one bare bench.Item (with the shape
+/* maker.objsize(n): heap bytes of one bare bench.Item (with the shape
  * it builds when first used), averaged over n objects made and freed
  * here. */
 static shade_status
@@ -347,7 +346,7 @@ maker_objsize(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
 	objs = calloc((size_t)n, sizeof *objs);
 	if (objs == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "no memory");
-	before = talloc_total_size(NULL);
+	before = bench_heap_bytes();
 	for (i = 0; i < n && st == SHADE_OK; i++) { /* bounded by n */
 		st = new_item(i, &objs[i], err);
 		/* a dynamic object builds its shape on first use (when it
@@ -355,7 +354,7 @@ maker_objsize(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
 		if (st == SHADE_OK && BENCH_HAVE(shade_ref_shape))
 			(void)shade_ref_shape(objs[i]);
 	}
-	after = talloc_total_size(NULL);
+	after = bench_heap_bytes();
 	for (i = 0; i < n; i++)
 		shade_ref_release(objs[i]);
 	free(objs);

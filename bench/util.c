@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -553,6 +554,15 @@ bench_proc_stop(bench_proc *p)
 	kill(p->pid, SIGKILL);
 	waitpid(p->pid, &status, 0);
 	p->pid = -1;
+}
+
+/* Heap bytes in use; see bench.h. */
+size_t
+bench_heap_bytes(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
 }
 
 /* Soft RLIMIT_NOFILE up to the hard limit; see bench.h. */

@@ -39,6 +39,7 @@
 #pragma weak shade_len
 #pragma weak shade_request_begin
 #pragma weak shade_request_finish
+#pragma weak shade_request_send
 #pragma weak shade_narrow
 #pragma weak shade_ref_release
 #pragma weak shade_ref_shape
