@@ -365,7 +365,7 @@ static int sequence_codec(gen *g, const idlc_type *t, const char *name)
 		"idl_k < v->len; idl_k++)\n\t\t%s\n\treturn idl_st;\n",
 		put_stmt(g, &es, "b", "v->items[idl_k]"));
 	get = idlc_arena_printf(g->a, "\tuint64_t idl_n = 0, idl_k;\n"
-		"\tshade_status idl_st = shade_cbor_read_array(d, &idl_n, err);\n"
+		"\tshade_status idl_st = idl_read_seq_(d, &idl_n, err);\n"
 		"\n\tif (idl_st < 0)\n\t\treturn idl_st;\n"
 		"\tif (idl_n == SHADE_CBOR_INDEFINITE || idl_n > UINT32_MAX%s)\n"
 		"\t\treturn shade_error_set(err, SHADE_ERR_LIMIT, \"%s: too many "
