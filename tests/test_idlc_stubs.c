@@ -790,6 +790,95 @@ static void test_idlc_stubs_typed_references(void **state)
 	assert_int_equal(talloc_total_blocks(*state), before);
 }
 
+/* last() on a dynamic ledger: a tuple for the struct, a list for its
+ * tags (a dynamic peer's natural values). */
+static shade_status dyn_last(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
+			     const shade_value *args, const shade_value *kwargs,
+			     shade_value **result, shade_error **err)
+{
+	shade_value *t = shade_tuple_new(mem_ctx, 5);
+	shade_value *tags = shade_list_new(mem_ctx, 1);
+
+	(void)udata;
+	(void)self;
+	(void)args;
+	(void)kwargs;
+	SHADE_CHECK(shade_seq_append_take(tags, shade_str(mem_ctx, "cash"),
+					  err));
+	SHADE_CHECK(shade_seq_append_take(t, shade_str(mem_ctx, "ann"), err));
+	SHADE_CHECK(shade_seq_append_take(t, shade_str(mem_ctx, "bob"), err));
+	SHADE_CHECK(shade_seq_append_take(t, shade_int(mem_ctx, 9), err));
+	SHADE_CHECK(shade_seq_append_take(t, shade_int(mem_ctx, 1), err));
+	SHADE_CHECK(shade_seq_append_take(t, tags, err));
+	*result = t;
+	return SHADE_OK;
+}
+
+/* A typed client reads structs and sequences from a server built with
+ * the dynamic API: tuples and list snapshots decode into C types, and a
+ * value of the wrong form is a TypeError, not a crash. */
+static void test_idlc_stubs_dynamic_values(void **state)
+{
+	size_t before = talloc_total_blocks(*state);
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_registry *reg = shade_registry_new(ctx);
+	shade_ref *obj = NULL, *ref = NULL;
+	shade_error *err = NULL;
+	shade_value *totals = shade_list_new(ctx, 2), *bad;
+	bank_Ledger *led = NULL;
+	bank_Transfer t;
+	bank_MoneySeq ms;
+	static const char *const others[] = { "record", "list" };
+	size_t i;
+	tp_peer pp;
+
+	assert_int_equal(shade_seq_append_take(totals, shade_int(ctx, 4),
+					       &err), SHADE_OK);
+	assert_int_equal(shade_seq_append_take(totals, shade_int(ctx, 6),
+					       &err), SHADE_OK);
+	assert_int_equal(shade_object_new("bank.Ledger", NULL, &obj, &err),
+			 SHADE_OK);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(shade_object_add_method(obj, others[i],
+							 dyn_last, NULL, false,
+							 &err), SHADE_OK);
+	assert_int_equal(shade_object_add_method(obj, "last", dyn_last, NULL,
+						 false, &err), SHADE_OK);
+	assert_int_equal(shade_object_add_attr(obj, "totals", totals, true,
+					       &err), SHADE_OK);
+	bad = shade_str(ctx, "not a sequence");
+	assert_int_equal(shade_object_add_attr(obj, "flags", bad, false,
+					       &err), SHADE_OK);
+	assert_int_equal(shade_registry_add(reg, "dl", obj, &err), SHADE_OK);
+	shade_ref_release(obj);
+
+	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
+	assert_int_equal(shade_lookup(pp.client, "dl", &ref, &err), SHADE_OK);
+	assert_int_equal(bank_Ledger_narrow(ctx, ref, &led, &err), SHADE_OK);
+	shade_ref_release(ref);
+	assert_int_equal(bank_Ledger_last(led, ctx, &t, &err), SHADE_OK);
+	assert_string_equal(t.from, "ann");
+	assert_int_equal(t.amount, 9);
+	assert_int_equal(t.kind, bank_SAVINGS);
+	assert_int_equal(t.tags.len, 1);
+	assert_string_equal(t.tags.items[0], "cash");
+	assert_int_equal(bank_Ledger_get_totals(led, ctx, &ms, &err),
+			 SHADE_OK);
+	assert_int_equal(ms.len, 2);
+	assert_int_equal(ms.items[1], 6);
+	{
+		bank_Ledger_flags_seq fl;
+		assert_true(bank_Ledger_get_flags(led, ctx, &fl, &err) < 0);
+		assert_non_null(err);
+		shade_error_free(err);
+		err = NULL;
+	}
+	talloc_free(led);
+	tp_stop(&pp);
+	talloc_free(ctx);
+	assert_int_equal(talloc_total_blocks(*state), before);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -799,6 +888,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_stubs_any_and_object),
 		cmocka_unit_test(test_idlc_stubs_structs_and_sequences),
 		cmocka_unit_test(test_idlc_stubs_typed_references),
+		cmocka_unit_test(test_idlc_stubs_dynamic_values),
 	};
 
 	if (argc > 1)
