@@ -19,12 +19,16 @@ EX_GEN  := $(BUILD)/gen/examples
 
 EX_MAIN := $(BUILD)/obj/examples/example.o
 
-DEMO_PROGRAMS := $(BUILD)/bin/demo_server $(BUILD)/bin/demo_client \
-	$(BUILD)/bin/demo_wait
+DEMO_PROGRAMS := $(BUILD)/bin/demo_server $(BUILD)/bin/demo_client
+PROGRAMS += $(DEMO_PROGRAMS)
+
+# The typed examples are built with the programs (`make`) but are not
+# installed: they are not in PROGRAMS.
 BANK_CLIENTS  := bank_client bank_audit bank_narrow
 BANK_TYPED    := bank_server $(BANK_CLIENTS)
-BANK_PROGRAMS := $(BANK_TYPED:%=$(BUILD)/bin/%) $(BUILD)/bin/bank_dynamic
-PROGRAMS += $(DEMO_PROGRAMS) $(BANK_PROGRAMS)
+BANK_PROGRAMS := $(BANK_TYPED:%=$(BUILD)/bin/%) $(BUILD)/bin/bank_dynamic \
+	$(BUILD)/bin/demo_wait
+programs: $(BANK_PROGRAMS)
 
 $(BUILD)/bin/demo_%: $(BUILD)/obj/examples/demo_%.o $(LIB_A)
 	@mkdir -p $(dir $@)
