@@ -21,6 +21,11 @@ typedef struct gen {
 				  * (open addressing, NULL: free slot) */
 	size_t n_done;           /* names in the set */
 	size_t cap_done;         /* slots (a power of two) */
+	bool need_int;           /* generated code calls idl_get_int_ */
+	bool need_uint;          /* ... idl_get_uint_ */
+	bool need_ref;           /* ... idl_put_ref_ / idl_get_ref_ */
+	bool need_array;         /* ... idl_get_array_ */
+	bool need_seq;           /* ... idl_read_seq_ */
 } gen;
 
 /* One member of a shape. */

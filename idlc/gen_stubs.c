@@ -157,6 +157,7 @@ static char *put_stmt(gen *g, const scalar *s, const char *b, const char *e)
 					 "err) : shade_cbor_put_null(%s);", e, enc,
 					 b, e, b);
 	case W_OBJECT:
+		g->need_ref = true;
 		return idlc_arena_printf(g->a, "idl_st = idl_put_ref_(%s, %s, "
 					 "%s, %s, err);", cx_of(b), call_of(b), b,
 					 e);
@@ -165,6 +166,7 @@ static char *put_stmt(gen *g, const scalar *s, const char *b, const char *e)
 					 "&(%s), err);", s->c, cx_of(b),
 					 call_of(b), b, e);
 	case W_IFACE:
+		g->need_ref = true;
 		return idlc_arena_printf(g->a, "idl_st = idl_put_ref_(%s, %s, "
 					 "%s, (%s) ? (%s)->ref : NULL, err);",
 					 cx_of(b), call_of(b), b, e, e);
@@ -181,10 +183,12 @@ static char *get_stmt(gen *g, const scalar *s, const char *d, const char *v,
 {
 	switch (s->w) {
 	case W_INT:
+		g->need_int = true;
 		return idlc_arena_printf(g->a, "idl_st = idl_get_int_(%s, %s, %s, "
 					 "&idl_i, err); %s = (%s)idl_i;", d, s->lo,
 					 s->hi, v, s->c);
 	case W_UINT:
+		g->need_uint = true;
 		return idlc_arena_printf(g->a, "idl_st = idl_get_uint_(%s, %s, "
 					 "&idl_u, err); %s = (%s)idl_u;", d, s->hi, v,
 					 s->c);
@@ -203,6 +207,7 @@ static char *get_stmt(gen *g, const scalar *s, const char *d, const char *v,
 			"shade_request_decode_value(%s, idl_call, %s, &%s, err);",
 			mem, d, v);
 	case W_OBJECT:
+		g->need_ref = true;
 		return idlc_arena_printf(g->a, "idl_st = idl_get_ref_(%s, %s, %s, "
 					 "&%s, err);", cx_of(d), call_of(d), d, v);
 	case W_CODEC:
@@ -210,6 +215,7 @@ static char *get_stmt(gen *g, const scalar *s, const char *d, const char *v,
 					 "%s, &(%s), err);", s->c, cx_of(d),
 					 call_of(d), mem, d, v);
 	case W_IFACE:
+		g->need_ref = true;
 		return idlc_arena_printf(g->a, "idl_st = idl_get_ref_(%s, %s, %s, "
 					 "&idl_r, err);\n\t\tif (idl_st == SHADE_OK "
 					 "&& idl_r != NULL)\n\t\t\tidl_st = "
@@ -318,6 +324,7 @@ static int struct_codec(gen *g, const idlc_node *st, const char *name)
 		return once < 0 ? -1 : 1;
 	for (m = st->children; m; m = m->next)
 		n++;
+	g->need_array = true;
 	put = idlc_arena_printf(g->a, "\tshade_status idl_st = "
 				"shade_cbor_put_array(b, %zu);\n\n\t(void)cx;\n"
 				"\t(void)idl_call;\n\t(void)err;\n", n);
@@ -356,6 +363,7 @@ static int sequence_codec(gen *g, const idlc_type *t, const char *name)
 	r = wire_of(g, t->elem, idlc_arena_printf(g->a, "%s_elem", name), &es);
 	if (r <= 0) /* wirable() said it was: out of memory */
 		return -1;
+	g->need_seq = true;
 	bound = t->bound ? idlc_arena_printf(g->a, " || idl_n > %llu",
 					     (unsigned long long)t->bound)
 			 : idlc_arena_printf(g->a, "%s", "");
@@ -634,6 +642,7 @@ static int op_piece(gen *g, const char *iface, const idlc_node *op,
 				     "mem_ctx"));
 
 	/* skeleton: decode the arguments, call, encode the reply */
+	g->need_array = true;
 	ADD(&p->dispatch, "\t\tif (op != SHADE_DISPATCH_INVOKE || "
 	    "sv->impl->%s == NULL)\n\t\t\tbreak;\n"
 	    "\t\tidl_st = idl_get_array_(in, %zu, err);\n",

@@ -245,6 +245,11 @@ static void test_idlc_gen_realworld_compiles(void **state)
 				     "-Wpedantic -Werror -Iruntime/include "
 				     "-I%s -c -o %s/%s.o %s/%s.c", dir, dir,
 				     files[i], dir, files[i]), 0);
+		assert_int_equal(run(ctx, "if command -v clang >/dev/null; "
+				     "then clang -std=c11 -Wall -Wextra "
+				     "-Wpedantic -Werror -Iruntime/include "
+				     "-I%s -c -o %s/%s.o %s/%s.c; fi", dir, dir,
+				     files[i], dir, files[i]), 0);
 	}
 	talloc_free(ctx);
 }
