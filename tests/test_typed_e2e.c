@@ -998,6 +998,101 @@ static void test_typed_e2e_known_shapes(void **state)
 	assert_int_equal(talloc_total_blocks(*state), before);
 }
 
+/* Bytes and round trips of one call, typed and dynamic, on c. */
+typedef struct call_cost {
+	uint64_t bytes;   /* sent and received */
+	uint64_t trips;   /* round trips */
+} call_cost;
+
+/* The cost of what happened on c since *before. */
+static call_cost cost_since(shade_conn *c, const shade_conn_stats *before)
+{
+	shade_conn_stats now;
+	call_cost k;
+
+	shade_conn_stats_get(c, &now);
+	k.bytes = now.bytes_sent - before->bytes_sent + now.bytes_received -
+		  before->bytes_received;
+	k.trips = now.round_trips - before->round_trips;
+	return k;
+}
+
+/* The same operation through a typed stub and by name: one round trip
+ * each and the same bytes on the wire; time per call measured over both
+ * transports (printed, not asserted). */
+static void test_typed_e2e_wire_cost(void **state)
+{
+	size_t before = talloc_total_blocks(*state);
+	TALLOC_CTX *ctx = talloc_new(*state);
+	int n = tu_under_valgrind() ? 50 : 2000, i, t;
+	shade_conn *c = NULL;
+	shade_ref *ref = NULL;
+	shade_error *err = NULL;
+	bank_Account *acct = NULL;
+	shade_conn_stats s0;
+	call_cost typed, dyn;
+	shade_value *out = NULL, *args;
+	TALLOC_CTX *tmp;
+	int64_t v = 0, t0, t_typed, t_dyn;
+	e2e_server s;
+
+	srv_start(ctx, &s);
+	for (t = 0; t < 2; t++) {
+		const char *addr = t ? s.tcp_addr : s.unix_addr;
+
+		assert_int_equal(shade_connect(ctx, addr, NULL, &c, &err),
+				 SHADE_OK);
+		assert_int_equal(shade_lookup(c, "account", &ref, &err),
+				 SHADE_OK);
+		assert_int_equal(bank_Account_narrow(ctx, ref, &acct, &err),
+				 SHADE_OK);
+		args = int_str(ctx, 100, "x");
+
+		shade_conn_stats_get(c, &s0);
+		assert_int_equal(bank_Account_deposit(acct, 100, "x", &err),
+				 SHADE_OK);
+		typed = cost_since(c, &s0);
+		shade_conn_stats_get(c, &s0);
+		assert_int_equal(shade_invoke(ctx, ref, "deposit", args, NULL,
+					      &out, &err), SHADE_OK);
+		dyn = cost_since(c, &s0);
+		assert_int_equal(typed.trips, 1);
+		assert_int_equal(dyn.trips, 1);
+		/* the same request and reply on the wire */
+		assert_true(typed.bytes > 0);
+		assert_int_equal(typed.bytes, dyn.bytes);
+
+		t0 = tu_now_ms();
+		for (i = 0; i < n; i++)
+			assert_int_equal(bank_Account_get_balance(acct, &v,
+								  &err),
+					 SHADE_OK);
+		t_typed = tu_now_ms() - t0;
+		tmp = talloc_new(ctx);
+		t0 = tu_now_ms();
+		for (i = 0; i < n; i++)
+			assert_int_equal(shade_getattr(tmp, ref, "balance",
+						       &out, &err), SHADE_OK);
+		t_dyn = tu_now_ms() - t0;
+		talloc_free(tmp);
+		assert_int_equal(v, 10000 + 200 * (t + 1));
+		print_message("%s: deposit(100, \"x\") %llu bytes typed, "
+			      "%llu by name; balance read %.1f us typed, "
+			      "%.1f us by name (%d calls)\n",
+			      t ? "tcp" : "unix",
+			      (unsigned long long)typed.bytes,
+			      (unsigned long long)dyn.bytes,
+			      1000.0 * (double)t_typed / n,
+			      1000.0 * (double)t_dyn / n, n);
+		shade_ref_release(ref);
+		talloc_free(acct);
+		talloc_free(c);
+	}
+	srv_stop(&s);
+	talloc_free(ctx);
+	assert_int_equal(talloc_total_blocks(*state), before);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -1016,6 +1111,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_typed_e2e_any_and_object,
 					  reap_child),
 		cmocka_unit_test_teardown(test_typed_e2e_known_shapes,
+					  reap_child),
+		cmocka_unit_test_teardown(test_typed_e2e_wire_cost,
 					  reap_child),
 	};
 	int rc;
