@@ -102,7 +102,7 @@ valgrind: deps all $(TEST_BIN)
 	if [ $$fail -ne 0 ]; then echo "make valgrind: FAILED"; exit 1; fi
 
 # ---------------------------------------------------------------- deps
-DEB_PACKAGES := gcc make flex bison libtalloc-dev libcmocka-dev \
+DEB_PACKAGES := gcc g++ make flex bison libtalloc-dev libcmocka-dev \
 	python3-cbor2 valgrind pkg-config
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \

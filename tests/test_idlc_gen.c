@@ -217,7 +217,7 @@ static void test_idlc_gen_golden_compiles(void **state)
 			     "%s/bank.o %s/bank.c; fi", warn, dir, dir, dir), 0);
 	assert_int_equal(run(ctx, "printf '#include \"bank.h\"\\nint main() "
 			     "{ return bank_MAX == 10 ? 0 : 1; }\\n' > "
-			     "%s/t.cpp && c++ -std=c++20 %s -Iruntime/include "
+			     "%s/t.cpp && c++ -std=c++11 %s -Iruntime/include "
 			     "-I%s -fsyntax-only %s/t.cpp", dir, warn, dir,
 			     dir), 0);
 	talloc_free(ctx);

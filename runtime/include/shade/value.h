@@ -77,6 +77,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <talloc.h>
 
@@ -255,28 +256,44 @@ static inline bool shade_value_is_seq(const shade_value *v)
  *     shade_seq_append(list, &one, &err);                              */
 static inline shade_value shade_value_none(void)
 {
-	shade_value v = { SHADE_NONE, { 0, 0, 0 }, 0, { .i = 0 } };
+	shade_value v;
+
+	memset(&v, 0, sizeof v);
+	v.tag = SHADE_NONE;
+	v.u.i = 0;
 	return v;
 }
 
 /* Unboxed bool (see shade_value_none). */
 static inline shade_value shade_value_bool(bool b)
 {
-	shade_value v = { SHADE_BOOL, { 0, 0, 0 }, 0, { .b = b } };
+	shade_value v;
+
+	memset(&v, 0, sizeof v);
+	v.tag = SHADE_BOOL;
+	v.u.b = b;
 	return v;
 }
 
 /* Unboxed int (see shade_value_none). */
 static inline shade_value shade_value_int(int64_t i)
 {
-	shade_value v = { SHADE_INT, { 0, 0, 0 }, 0, { .i = i } };
+	shade_value v;
+
+	memset(&v, 0, sizeof v);
+	v.tag = SHADE_INT;
+	v.u.i = i;
 	return v;
 }
 
 /* Unboxed float (see shade_value_none). */
 static inline shade_value shade_value_float(double f)
 {
-	shade_value v = { SHADE_FLOAT, { 0, 0, 0 }, 0, { .f = f } };
+	shade_value v;
+
+	memset(&v, 0, sizeof v);
+	v.tag = SHADE_FLOAT;
+	v.u.f = f;
 	return v;
 }
 
