@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/socket.h>
 
 #include <talloc.h>
 
@@ -23,7 +22,6 @@
 #include "shade/transport.h"
 #include "conn_int.h"
 #include "shape_int.h"
-#include "transport_int.h"
 
 /* Default FORCE chunk when iterating, and outstanding request limit. */
 #define DEFAULT_ITER_CHUNK 65536u
@@ -545,12 +543,12 @@ bool shade_conn_is_open(const shade_conn *c)
  *
  * Every message goes through one ordered output queue, `outb` (guarded
  * by send_mu): it is appended there framed (head + payload) and the queue
- * is written, on a socket with as few send() calls as the kernel allows.
- * Batched messages (pipelined requests, replies served in a loop turn)
- * stay queued until a flush; on a non-blocking transport what the socket
- * does not take stays queued too and the loop writes it when the socket
- * polls writable.  Bytes the transport itself queued always precede
- * `outb`'s, so the wire order is the order messages were queued in.
+ * is handed to the transport in one shade_transport_send_frames() call
+ * (one write system call on fd transports).  Batched messages (pipelined
+ * requests, replies served in a loop turn) stay queued until a flush; on
+ * a non-blocking transport what the socket does not take is queued by
+ * the transport, behind which later batches go, and the loop writes it
+ * when the socket polls writable.
  */
 
 /* After a failed write: end the connection (unless the failure was local:
@@ -633,91 +631,20 @@ static shade_status emit_releases(shade_conn *c, shade_error **err)
 	return st;
 }
 
-/* Write the queue on a socket without blocking when the transport is in
- * non-blocking mode: SHADE_OK when all is written, SHADE_AGAIN when bytes
- * remain queued.  This reaches into the transport (transport_int.h)
- * because its public API writes one frame per call. */
-static shade_status write_raw(shade_conn *c, shade_error **err)
-{
-	shade_transport *t = c->t;
-	uint8_t *p = c->outb->data;
-	size_t len = c->outb->len, off = 0;
-	unsigned calls = 0;
-	ssize_t n;
-	int flags = MSG_NOSIGNAL | (t->nonblocking ? MSG_DONTWAIT : 0);
-
-	while (off < len) {
-		n = send(t->wfd, p + off, len - off, flags);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n <= 0)
-			return shade_error_set(err, SHADE_ERR_CONNECTION_LOST,
-					       "%s: send: %s",
-					       shade_transport_address(t),
-					       n == 0 ? "nothing written"
-						      : strerror(errno));
-		off += (size_t)n;
-		calls++;
-	}
-	t->stats.bytes_sent += off;
-	t->stats.write_calls += calls;
-	if (off < len) {
-		memmove(p, p + off, len - off);
-		c->outb->len = len - off;
-		return SHADE_AGAIN;
-	}
-	t->stats.frames_sent += __atomic_load_n(&c->out_frames,
-						 __ATOMIC_RELAXED);
-	return SHADE_OK;
-}
-
-/* Write the queue frame by frame through the transport (user channels,
- * pipes). */
-static shade_status write_frames(shade_conn *c, shade_error **err)
-{
-	const uint8_t *p = c->outb->data;
-	size_t len = c->outb->len, off = 0, hl;
-	uint64_t fl;
-
-	while (off < len) {
-		SHADE_CHECK(shade_frame_header_decode(p + off, len - off,
-						      SIZE_MAX, &fl, &hl,
-						      err));
-		SHADE_CHECK(shade_transport_send(c->t, p + off + hl,
-						 (size_t)fl, err));
-		off += hl + (size_t)fl;
-	}
-	return SHADE_OK;
-}
-
-/* Write as much of the queue as the channel takes (caller holds
- * send_mu): SHADE_OK when it is empty, SHADE_AGAIN when bytes remain
- * (non-blocking transports only), or a failure. */
+/* Hand the queue to the transport (caller holds send_mu): all of it in
+ * one write system call on fd transports; what a non-blocking socket
+ * does not take stays queued in the transport (shade_transport_flush,
+ * POLLOUT).  SHADE_OK, or a failure. */
 static shade_status flush_batch_locked(shade_conn *c, shade_error **err)
 {
-	shade_transport *t = c->t;
 	shade_status st;
 
 	if (c->outb == NULL || c->outb->len == 0)
 		return SHADE_OK;
-	if (t->ops == NULL && t->wsock && !t->closed &&
-	    __atomic_load_n(&t->broken, __ATOMIC_ACQUIRE) == SHADE_OK) {
-		/* The transport's own queue goes first. */
-		if (shade_transport_wants_write(t)) {
-			st = shade_transport_flush(t, err);
-			if (st != SHADE_OK)
-				return st;
-		}
-		st = write_raw(c, err);
-	} else {
-		st = write_frames(c, err);
-	}
-	if (st == SHADE_OK) {
-		shade_buf_reset(c->outb);
-		__atomic_store_n(&c->out_frames, 0, __ATOMIC_RELAXED);
-	}
+	st = shade_transport_send_frames(c->t, c->outb->data, c->outb->len,
+					 err);
+	shade_buf_reset(c->outb);
+	__atomic_store_n(&c->out_frames, 0, __ATOMIC_RELAXED);
 	return st;
 }
 

@@ -106,9 +106,10 @@ struct shade_conn {
 	shade_cbor_hooks hooks;         /* reference hooks (udata: this) */
 	shade_cbor_opts copts;          /* codec options using hooks */
 	void *server;                   /* owning server loop, or NULL */
-	shade_buf *outb;                /* framed messages not yet written
-					 * (async requests, batched replies);
-					 * guarded by send_mu */
+	shade_buf *outb;                /* framed messages not yet handed
+					 * to the transport (async requests,
+					 * batched replies); guarded by
+					 * send_mu */
 	unsigned out_frames;            /* frames in outb */
 };
 

@@ -40,6 +40,12 @@
 #define EXEC_EXIT_WAIT_MS 200
 /* iovecs of a frame kept on the stack; more are allocated. */
 #define STACK_IOV 16
+/* Counters are updated by the sending and the receiving thread and read
+ * from any: relaxed atomics. */
+#define STAT_ADD(t, field, n) \
+	__atomic_add_fetch(&(t)->stats.field, (uint64_t)(n), __ATOMIC_RELAXED)
+/* Read one counter (see STAT_ADD). */
+#define STAT_GET(t, field) __atomic_load_n(&(t)->stats.field, __ATOMIC_RELAXED)
 
 /* ------------------------------------------------------------ helpers */
 
@@ -447,7 +453,7 @@ static ssize_t write_once(shade_transport *t, struct iovec *iov, int cnt)
 {
 	ssize_t n;
 
-	t->stats.write_calls++;
+	STAT_ADD(t, write_calls, 1);
 	if (t->wsock) {
 		struct msghdr m;
 
@@ -484,7 +490,7 @@ static ssize_t write_once(shade_transport *t, struct iovec *iov, int cnt)
 		errno = e;
 	}
 	if (n > 0)
-		t->stats.bytes_sent += (uint64_t)n;
+		STAT_ADD(t, bytes_sent, (uint64_t)n);
 	return n;
 }
 
@@ -619,6 +625,9 @@ shade_status shade_transport_flush(shade_transport *t, shade_error **err)
 	return SHADE_OK;
 }
 
+static shade_status write_or_queue(shade_transport *t, struct iovec *iov,
+				   int cnt, shade_error **err);
+
 /* Send a frame whose payload is iov[1..cnt-1]; iov[0] is free for the
  * header.  total is the payload size.  With `cork` the frame is only
  * queued. */
@@ -626,14 +635,24 @@ static shade_status send_frame(shade_transport *t, struct iovec *iov, int cnt,
 			       size_t total, bool cork, shade_error **err)
 {
 	uint8_t hdr[SHADE_FRAME_HEADER_MAX];
-	ssize_t n;
-	shade_status st;
 
 	iov[0].iov_base = hdr;
 	iov[0].iov_len = shade_frame_header_encode(total, hdr);
-	t->stats.frames_sent++;
+	STAT_ADD(t, frames_sent, 1);
 	if (cork)
 		return out_append(t, iov, cnt, err);
+	return write_or_queue(t, iov, cnt, err);
+}
+
+/* Write iov (whole frames) behind the queued output: blocking mode writes
+ * all of it; non-blocking mode writes what the fd takes with one system
+ * call and queues the rest. */
+static shade_status write_or_queue(shade_transport *t, struct iovec *iov,
+				   int cnt, shade_error **err)
+{
+	ssize_t n;
+	shade_status st;
+
 	if (t->out_start != t->out_end) {
 		/* Keep the order: queue behind what is waiting, then write
 		 * the whole queue at once (blocking mode: all of it). */
@@ -668,7 +687,7 @@ static shade_status user_send(shade_transport *t, const struct iovec *iov,
 	shade_status st;
 	int i;
 
-	t->stats.frames_sent++;
+	STAT_ADD(t, frames_sent, 1);
 	if (iovcnt == 1) {
 		st = t->ops->send(t->impl, iov[0].iov_base, total, err);
 	} else {
@@ -684,7 +703,7 @@ static shade_status user_send(shade_transport *t, const struct iovec *iov,
 		talloc_free(buf);
 	}
 	if (st == SHADE_OK)
-		t->stats.bytes_sent += total;
+		STAT_ADD(t, bytes_sent, total);
 	return st;
 }
 
@@ -753,6 +772,52 @@ shade_status shade_transport_queue(shade_transport *t, const void *frame,
 	return sendv_common(t, &iov, 1, true, err);
 }
 
+shade_status shade_transport_send_frames(shade_transport *t,
+					const void *frames, size_t len,
+					shade_error **err)
+{
+	const uint8_t *p = frames;
+	size_t off = 0, hl;
+	uint64_t fl, n = 0;
+	struct iovec iov;
+	shade_status st;
+
+	if (t == NULL || (len > 0 && frames == NULL))
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "send_frames: bad arguments");
+	while (off < len) {
+		st = shade_frame_header_decode(p + off, len - off,
+					       t->max_frame, &fl, &hl, err);
+		if (st == SHADE_AGAIN || (st == SHADE_OK &&
+					  fl > len - off - hl))
+			return shade_error_set(err, SHADE_ERR_INVALID,
+					       "%s: send_frames: bytes end "
+					       "inside a frame", t->address);
+		if (st != SHADE_OK)
+			return st;
+		off += hl + (size_t)fl;
+		n++;
+	}
+	if (n == 0)
+		return SHADE_OK;
+	SHADE_CHECK(check_usable(t, err));
+	if (t->ops != NULL) {
+		/* User channels take one frame per call. */
+		for (off = 0; off < len; off += hl + (size_t)fl) {
+			shade_frame_header_decode(p + off, len - off, SIZE_MAX,
+						  &fl, &hl, NULL);
+			iov.iov_base = (void *)(p + off + hl);
+			iov.iov_len = (size_t)fl;
+			SHADE_CHECK(user_send(t, &iov, 1, (size_t)fl, err));
+		}
+		return SHADE_OK;
+	}
+	STAT_ADD(t, frames_sent, n);
+	iov.iov_base = (void *)p;
+	iov.iov_len = len;
+	return write_or_queue(t, &iov, 1, err);
+}
+
 shade_status shade_transport_send(shade_transport *t, const void *frame,
 				  size_t len, shade_error **err)
 {
@@ -796,7 +861,7 @@ static shade_status rx_extract(shade_transport *t, void *mem_ctx,
 		*len = t->big_len;
 		t->big = NULL;
 		t->big_len = t->big_have = t->big_cap = 0;
-		t->stats.frames_received++;
+		STAT_ADD(t, frames_received, 1);
 		return SHADE_OK;
 	}
 	avail = t->in_end - t->in_start;
@@ -820,7 +885,7 @@ static shade_status rx_extract(shade_transport *t, void *mem_ctx,
 		in_trim(t);
 		*frame = p;
 		*len = flen;
-		t->stats.frames_received++;
+		STAT_ADD(t, frames_received, 1);
 		return SHADE_OK;
 	}
 	if (hl + flen <= t->in_size) {
@@ -944,8 +1009,8 @@ static shade_status user_recv(shade_transport *t, void *mem_ctx,
 				       "%s: channel returned an empty frame",
 				       t->address);
 	}
-	t->stats.frames_received++;
-	t->stats.bytes_received += l;
+	STAT_ADD(t, frames_received, 1);
+	STAT_ADD(t, bytes_received, l);
 	*frame = f;
 	*len = l;
 	return SHADE_OK;
@@ -988,13 +1053,13 @@ shade_status shade_transport_recv(shade_transport *t, void *mem_ctx,
 			if (w == 0)
 				goto timed_out;
 		}
-		t->stats.read_calls++;
+		STAT_ADD(t, read_calls, 1);
 		if (t->rsock && !t->nonblocking && timeout_ms >= 0)
 			r = recv(t->rfd, buf, n, MSG_DONTWAIT);
 		else
 			r = read(t->rfd, buf, n);
 		if (r > 0) {
-			t->stats.bytes_received += (uint64_t)r;
+			STAT_ADD(t, bytes_received, (uint64_t)r);
 			if (t->big != NULL)
 				t->big_have += (size_t)r;
 			else
@@ -1146,10 +1211,16 @@ void shade_transport_stats_get(const shade_transport *t,
 {
 	if (out == NULL)
 		return;
-	if (t == NULL)
+	if (t == NULL) {
 		memset(out, 0, sizeof(*out));
-	else
-		*out = t->stats;
+		return;
+	}
+	out->frames_sent = STAT_GET(t, frames_sent);
+	out->bytes_sent = STAT_GET(t, bytes_sent);
+	out->frames_received = STAT_GET(t, frames_received);
+	out->bytes_received = STAT_GET(t, bytes_received);
+	out->write_calls = STAT_GET(t, write_calls);
+	out->read_calls = STAT_GET(t, read_calls);
 }
 
 shade_status shade_transport_shutdown(shade_transport *t, shade_error **err)

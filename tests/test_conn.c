@@ -796,6 +796,86 @@ static void test_conn_futures(void **state)
 	talloc_free(ctx);
 }
 
+/* Requests batched by futures leave in one write system call, through
+ * the transport's public shade_transport_send_frames(). */
+static void test_conn_batch_one_write(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_registry *reg = make_registry(ctx);
+	shade_transport *ta, *tb;
+	shade_transport_stats s0, s1;
+	shade_future *f[50];
+	shade_ref *calc;
+	shade_value *r;
+	shade_error *err = NULL;
+	uint8_t frames[32], *got;
+	size_t n, i, len;
+	tp_peer pp;
+
+	/* The transport call itself: three frames, one write. */
+	assert_ok(shade_transport_pair(ctx, NULL, &ta, &tb, errp_));
+	n = 0;
+	for (i = 0; i < 3; i++) {
+		n += shade_frame_header_encode(2, frames + n);
+		frames[n++] = (uint8_t)i;
+		frames[n++] = 0xff;
+	}
+	shade_transport_stats_get(ta, &s0);
+	assert_ok(shade_transport_send_frames(ta, frames, n, errp_));
+	shade_transport_stats_get(ta, &s1);
+	assert_int_equal(s1.write_calls - s0.write_calls, 1);
+	assert_int_equal(s1.frames_sent - s0.frames_sent, 3);
+	assert_int_equal(s1.bytes_sent - s0.bytes_sent, n);
+	for (i = 0; i < 3; i++) {
+		assert_ok(shade_transport_recv(tb, ctx, &got, &len, 1000,
+					       errp_));
+		assert_int_equal(len, 2);
+		assert_int_equal(got[0], i);
+		talloc_free(got);
+	}
+	/* Bytes ending inside a frame: nothing is sent. */
+	assert_int_equal(shade_transport_send_frames(ta, frames, n - 1, &err),
+			 SHADE_ERR_INVALID);
+	shade_error_clear(&err);
+	frames[0] = 0x00; /* a zero length */
+	assert_int_equal(shade_transport_send_frames(ta, frames, n, &err),
+			 SHADE_ERR_PROTOCOL);
+	shade_error_clear(&err);
+	shade_transport_stats_get(ta, &s0);
+	assert_int_equal(s0.write_calls, s1.write_calls);
+	assert_ok(shade_transport_send_frames(ta, frames, 0, errp_));
+	talloc_free(ta);
+	talloc_free(tb);
+
+	/* A connection's batch: 50 pipelined requests, one write. */
+	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
+	assert_ok(shade_lookup(pp.client, "calc", &calc, errp_));
+	shade_transport_stats_get(shade_conn_transport(pp.client), &s0);
+	for (i = 0; i < 50; i++) {
+		shade_value *t = pair(ctx, (int64_t)i, 1);
+
+		assert_ok(shade_invoke_async(ctx, calc, "add", t, NULL, &f[i],
+					     errp_));
+		talloc_free(t);
+	}
+	shade_transport_stats_get(shade_conn_transport(pp.client), &s1);
+	assert_int_equal(s1.write_calls, s0.write_calls);
+	assert_ok(shade_conn_flush(pp.client, errp_));
+	shade_transport_stats_get(shade_conn_transport(pp.client), &s1);
+	assert_int_equal(s1.write_calls - s0.write_calls, 1);
+	assert_int_equal(s1.frames_sent - s0.frames_sent, 50);
+	assert_ok(shade_future_wait_all(f, 50, 10000, errp_));
+	for (i = 0; i < 50; i++) {
+		assert_ok(shade_future_wait(ctx, f[i], -1, &r, errp_));
+		assert_int_equal(shade_value_as_int(r), (int64_t)i + 1);
+		talloc_free(r);
+		talloc_free(f[i]);
+	}
+	shade_ref_release(calc);
+	tp_stop(&pp);
+	talloc_free(ctx);
+}
+
 static void test_conn_deadline_and_late_reply(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
@@ -1031,6 +1111,7 @@ int main(int argc, char **argv)
 		T(test_conn_error_chain_through_callback),
 		T(test_conn_threads_share_connection),
 		T(test_conn_futures),
+		T(test_conn_batch_one_write),
 		T(test_conn_deadline_and_late_reply),
 		T(test_conn_loss_fails_pending),
 		T(test_conn_bad_version),

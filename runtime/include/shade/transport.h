@@ -264,6 +264,23 @@ SHADE_API shade_status shade_transport_queue(shade_transport *t,
 					     shade_error **err);
 
 /*
+ * Send bytes holding one or more whole frames, each already framed (its
+ * header as shade_frame_header_encode() writes it, then its payload):
+ * a sender that batched several messages writes them all with one write
+ * system call on fd transports (user channels get one send per frame).
+ * The headers are checked first: bytes ending inside a frame are
+ * SHADE_ERR_INVALID, a frame over max_frame SHADE_ERR_LIMIT, and nothing
+ * is sent then.  Blocking mode returns once all is written; non-blocking
+ * mode writes what the channel takes and queues the rest (a copy) for
+ * shade_transport_flush().  len 0 sends nothing.  Other errors as
+ * shade_transport_send().
+ */
+SHADE_API shade_status shade_transport_send_frames(shade_transport *t,
+						   const void *frames,
+						   size_t len,
+						   shade_error **err);
+
+/*
  * Receive one frame: on SHADE_OK *frame is a new talloc allocation on
  * mem_ctx of exactly *len bytes (talloc_get_size(*frame) == *len > 0).
  * timeout_ms: -1 waits forever; 0 does not wait and returns SHADE_AGAIN
