@@ -697,12 +697,24 @@ static shade_status send_frame(shade_conn *c, const shade_buf *b,
 	return put_message(c, b, true, err);
 }
 
-shade_status shade_conn_flush(shade_conn *c, shade_error **err)
+
+size_t shade_conn_out_pending(shade_conn *c)
+{
+	size_t n;
+
+	pthread_mutex_lock(&c->send_mu);
+	n = shade_transport_out_pending(c->t) + (c->outb ? c->outb->len : 0);
+	pthread_mutex_unlock(&c->send_mu);
+	return n;
+}
+
+/* Write queued output without waiting: what a non-blocking socket does
+ * not take stays queued in the transport.  A failure ends c. */
+static shade_status flush_now(shade_conn *c, shade_error **err)
 {
 	shade_status st;
 	shade_error *e = NULL;
 
-	SHADE_CHECK(conn_check_open(c, err));
 	pthread_mutex_lock(&c->send_mu);
 	st = emit_releases(c, &e);
 	if (st == SHADE_OK)
@@ -715,14 +727,10 @@ shade_status shade_conn_flush(shade_conn *c, shade_error **err)
 	return SHADE_OK;
 }
 
-size_t shade_conn_out_pending(shade_conn *c)
+shade_status shade_conn_flush(shade_conn *c, shade_error **err)
 {
-	size_t n;
-
-	pthread_mutex_lock(&c->send_mu);
-	n = shade_transport_out_pending(c->t) + (c->outb ? c->outb->len : 0);
-	pthread_mutex_unlock(&c->send_mu);
-	return n;
+	SHADE_CHECK(conn_check_open(c, err));
+	return flush_now(c, err);
 }
 
 /* Before waiting for input: write queued output, polling for POLLOUT
@@ -1171,6 +1179,7 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 	size_t len;
 	shade_status st = SHADE_OK;
 	shade_error *e = NULL;
+	bool nest;
 
 	pthread_mutex_lock(&c->mu);
 	if (n > 0 && !wait_done(ps, n, all, which))
@@ -1213,10 +1222,23 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 		}
 		c->reading = true;
 		pthread_mutex_unlock(&c->mu);
-		st = flush_out(c, deadline, &e);
-		if (st == SHADE_OK)
-			st = shade_transport_recv(c->t, NULL, &frame, &len,
-						  remaining_ms(deadline), &e);
+		nest = c->server != NULL && server_can_nest(c->server);
+		if (nest) {
+			/* A handler on the server's loop thread: read c
+			 * without blocking, then turn the loop for the
+			 * other connections until c has more. */
+			st = flush_now(c, &e);
+			if (st == SHADE_OK)
+				st = shade_transport_try_recv(c->t, NULL,
+							      &frame, &len,
+							      &e);
+		} else {
+			st = flush_out(c, deadline, &e);
+			if (st == SHADE_OK)
+				st = shade_transport_recv(
+					c->t, NULL, &frame, &len,
+					remaining_ms(deadline), &e);
+		}
 		if (st == SHADE_OK) {
 			/* Routed while still the reader: nothing is queued
 			 * (serve_now false), so no handler runs here. */
@@ -1227,10 +1249,16 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 		}
 		talloc_free(e);
 		e = NULL;
-		st = SHADE_OK;
 		pthread_mutex_lock(&c->mu);
 		c->reading = false;
 		pthread_cond_broadcast(&c->cv);
+		if (nest && st == SHADE_AGAIN && c->open) {
+			pthread_mutex_unlock(&c->mu);
+			server_nested_turn(c->server, c,
+					   remaining_ms(deadline));
+			pthread_mutex_lock(&c->mu);
+		}
+		st = SHADE_OK;
 	}
 	pthread_mutex_unlock(&c->mu);
 	/* Replies batched while serving go before we return. */
@@ -1465,6 +1493,7 @@ static void serve_frame(shade_conn *c, uint8_t *frame, size_t len, bool batch)
 	bool direct = false;
 
 	talloc_steal(tmp, frame);
+	__atomic_add_fetch(&c->serving, 1, __ATOMIC_ACQ_REL);
 	if (rb == NULL)
 		goto done;
 	st = msg_parse(frame, len, &m, &e);
@@ -1540,6 +1569,12 @@ done:
 	if (target != NULL)
 		shade_ref_release(target);
 	talloc_free(tmp);
+	__atomic_sub_fetch(&c->serving, 1, __ATOMIC_ACQ_REL);
+}
+
+bool conn_busy(shade_conn *c)
+{
+	return __atomic_load_n(&c->serving, __ATOMIC_ACQUIRE) > 0;
 }
 
 /* ------------------------------------------------------------ public */

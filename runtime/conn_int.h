@@ -106,6 +106,9 @@ struct shade_conn {
 	shade_cbor_hooks hooks;         /* reference hooks (udata: this) */
 	shade_cbor_opts copts;          /* codec options using hooks */
 	void *server;                   /* owning server loop, or NULL */
+	int serving;                    /* requests of this connection
+					 * being served now, on any thread
+					 * (atomic) */
 	shade_buf *outb;                /* framed messages not yet handed
 					 * to the transport (async requests,
 					 * batched replies); guarded by
@@ -174,6 +177,21 @@ SHADE_INTERNAL void conn_lost(shade_conn *c, shade_status code,
 /* Read and handle one frame without blocking (the server loop).
  * SHADE_AGAIN when none is ready; an error when the connection ended. */
 SHADE_INTERNAL shade_status conn_read_one(shade_conn *c, shade_error **err);
+
+/* True while a request of c is being served (a handler of c is on some
+ * thread's stack): the server loop then leaves c to that handler. */
+SHADE_INTERNAL bool conn_busy(shade_conn *c);
+
+/* server.c: true when the calling thread runs server sv's loop and may
+ * turn it once more nested (depth below the bound). */
+SHADE_INTERNAL bool server_can_nest(void *sv);
+
+/* server.c: one nested loop turn for a handler that waits on c: serve
+ * the server's other connections that are ready and not busy, and
+ * return once c is readable (or writable when it has output queued) or
+ * timeout_ms (-1: forever) passes.  c itself is not read. */
+SHADE_INTERNAL void server_nested_turn(void *sv, shade_conn *c,
+				       int timeout_ms);
 
 /* The cached shape for fp (or a built-in), or NULL. */
 SHADE_INTERNAL const shade_shape_desc *conn_shape(shade_conn *c, uint64_t fp);

@@ -3,12 +3,24 @@
  * shade/server.h).
  *
  * Invariant: conns[0..n_conns) are live connections owned by the server
- * (talloc children); a connection found closed during a turn is freed at
- * the end of that turn.  The self-pipe wakes poll() for shade_server_stop.
+ * (talloc children); a connection found closed is freed at the end of an
+ * outermost turn, once no handler of it runs.  The self-pipe wakes poll()
+ * for shade_server_stop.
+ *
+ * Nested turns: a handler that waits for its client's answer (a callback)
+ * runs on the loop thread.  Its wait turns the loop again, re-entrantly
+ * (server_nested_turn, up to MAX_NEST deep), serving every connection
+ * that has no handler running; the waiting connection is read by the
+ * wait itself, and a connection with a running handler is left alone
+ * (not even polled) until that handler returns, so no connection's
+ * requests are started out of order and none is freed under a handler.
+ * Nested turns never sweep and poll with their own pollfd array; they
+ * only append to conns (accepts), which the outer turn tolerates.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,12 +30,15 @@
 #include "shade/object.h"
 #include "shade/server.h"
 #include "shade/transport.h"
+#include "conn_int.h"
 
 #define DEFAULT_FRAMES_PER_TURN 16u
 #define DEFAULT_MAX_OUTPUT ((size_t)4 << 20)
 #define DEFAULT_MAX_CONNS 65536u
 /* Connections accepted per listener per turn. */
 #define ACCEPTS_PER_TURN 64
+/* Loop turns nested in waiting handlers, at most. */
+#define MAX_NEST 8
 
 /* A server. */
 struct shade_server {
@@ -38,7 +53,12 @@ struct shade_server {
 	shade_conn_opts copts;        /* options for accepted connections */
 	shade_server_opts opts;       /* the server's options, defaults set */
 	char *side;                   /* copy of opts.side */
+	int depth;                    /* turns running on the loop thread
+				       * (1 in a turn, more when nested) */
 };
+
+/* The server whose turn this thread is running, or NULL. */
+static _Thread_local shade_server *tl_loop;
 
 /* Destructor: close the self-pipe (connections and listeners are
  * children and go with the server). */
@@ -156,6 +176,7 @@ shade_status shade_server_adopt(shade_server *s, shade_transport *t,
 		return SHADE_ERR_IO;
 	}
 	SHADE_CHECK(shade_conn_new(s, t, true, &s->copts, &c, err));
+	c->server = s;
 	cs[s->n_conns++] = c;
 	if (out != NULL)
 		*out = c;
@@ -185,13 +206,14 @@ static void accept_some(shade_server *s, shade_listener *l)
 	}
 }
 
-/* Free the connections that ended this turn, keeping order. */
+/* Free the connections that ended, keeping order; one whose request is
+ * still being served (by a thread of the user's) waits for a later turn. */
 static void sweep(shade_server *s)
 {
 	size_t i, j = 0;
 
 	for (i = 0; i < s->n_conns; i++) {
-		if (shade_conn_is_open(s->conns[i]))
+		if (shade_conn_is_open(s->conns[i]) || conn_busy(s->conns[i]))
 			s->conns[j++] = s->conns[i];
 		else
 			talloc_free(s->conns[i]);
@@ -199,43 +221,47 @@ static void sweep(shade_server *s)
 	s->n_conns = j;
 }
 
-shade_status shade_server_run_once(shade_server *s, int timeout_ms,
-				   shade_error **err)
+/* One turn on pollfd array p (room for 1 + listeners + connections).
+ * `waiting`: NULL for an outermost turn; in a nested turn the connection
+ * a handler waits on, polled but not served, ending the turn's wait when
+ * ready.  Busy connections (a handler running) are skipped in nested
+ * turns. */
+static shade_status turn(shade_server *s, struct pollfd *p,
+			 shade_conn *waiting, int timeout_ms,
+			 shade_error **err)
 {
-	size_t i, n = 1 + s->n_listeners + s->n_conns, nc = s->n_conns;
-	struct pollfd *p;
+	size_t i, nl = s->n_listeners, nc = s->n_conns;
 	char buf[64];
-	bool buffered = false;
+	bool ready = false;
 	int r;
 
-	if (__atomic_load_n(&s->stopped, __ATOMIC_ACQUIRE))
-		return SHADE_AGAIN;
-	p = talloc_realloc(s, s->pfds, struct pollfd, n);
-	if (p == NULL)
-		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
-	s->pfds = p;
 	p[0] = (struct pollfd){ s->wake[0], POLLIN, 0 };
-	for (i = 0; i < s->n_listeners; i++)
+	for (i = 0; i < nl; i++)
 		p[1 + i] = (struct pollfd){
 			shade_listener_fd(s->listeners[i]), POLLIN, 0 };
 	for (i = 0; i < nc; i++) {
 		shade_conn *c = s->conns[i];
 		shade_transport *t = shade_conn_transport(c);
-		struct pollfd *q = &p[1 + s->n_listeners + i];
+		struct pollfd *q = &p[1 + nl + i];
 		bool full = shade_conn_out_pending(c) > s->opts.max_output;
 
 		q->fd = shade_conn_fd(c);
 		q->events = full ? 0 : POLLIN;
 		q->revents = 0;
-		if (shade_conn_wants_write(c)) {
+		if (c == waiting)
+			q->events = POLLIN;
+		else if (waiting != NULL && conn_busy(c))
+			q->fd = -1; /* its handler reads it */
+		if (q->fd >= 0 && shade_conn_wants_write(c)) {
 			/* exec: transports write to another fd; the read
 			 * fd's POLLOUT is then a close approximation. */
 			q->events |= POLLOUT;
 		}
-		if (!full && shade_transport_has_frame(t))
-			buffered = true;
+		if (q->fd >= 0 && (!full || c == waiting) &&
+		    shade_transport_has_frame(t))
+			ready = true;
 	}
-	r = poll(p, n, buffered ? 0 : timeout_ms);
+	r = poll(p, 1 + nl + nc, ready ? 0 : timeout_ms);
 	if (r < 0 && errno != EINTR)
 		return shade_error_set(err, SHADE_ERR_IO, "poll: %s",
 				       strerror(errno));
@@ -244,15 +270,18 @@ shade_status shade_server_run_once(shade_server *s, int timeout_ms,
 			;
 	if (__atomic_load_n(&s->stopped, __ATOMIC_ACQUIRE))
 		return SHADE_AGAIN;
-	for (i = 0; r > 0 && i < s->n_listeners; i++)
+	for (i = 0; r > 0 && i < nl; i++)
 		if (p[1 + i].revents & POLLIN)
 			accept_some(s, s->listeners[i]);
 	for (i = 0; i < nc; i++) {
 		shade_conn *c = s->conns[i];
 		shade_transport *t = shade_conn_transport(c);
-		short ev = p[1 + s->n_listeners + i].revents;
-		bool full = shade_conn_out_pending(c) > s->opts.max_output;
+		short ev = p[1 + nl + i].revents;
+		bool full;
 
+		if (c == waiting || p[1 + nl + i].fd < 0)
+			continue;
+		full = shade_conn_out_pending(c) > s->opts.max_output;
 		if (ev & POLLOUT)
 			shade_conn_flush(c, NULL);
 		if (full)
@@ -261,8 +290,58 @@ shade_status shade_server_run_once(shade_server *s, int timeout_ms,
 		    shade_transport_has_frame(t))
 			shade_conn_process(c, s->opts.frames_per_turn, NULL);
 	}
-	sweep(s);
 	return SHADE_OK;
+}
+
+shade_status shade_server_run_once(shade_server *s, int timeout_ms,
+				   shade_error **err)
+{
+	shade_server *outer = tl_loop;
+	struct pollfd *p;
+	shade_status st;
+
+	if (__atomic_load_n(&s->stopped, __ATOMIC_ACQUIRE))
+		return SHADE_AGAIN;
+	if (s->depth > 0)
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "shade_server_run_once called from "
+				       "one of its handlers");
+	p = talloc_realloc(s, s->pfds, struct pollfd,
+			   1 + s->n_listeners + s->n_conns);
+	if (p == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	s->pfds = p;
+	tl_loop = s;
+	s->depth = 1;
+	st = turn(s, p, NULL, timeout_ms, err);
+	s->depth = 0;
+	tl_loop = outer;
+	if (st == SHADE_OK)
+		sweep(s);
+	return st;
+}
+
+bool server_can_nest(void *sv)
+{
+	shade_server *s = sv;
+
+	return tl_loop == s && s->depth > 0 && s->depth < MAX_NEST &&
+	       !__atomic_load_n(&s->stopped, __ATOMIC_ACQUIRE);
+}
+
+void server_nested_turn(void *sv, shade_conn *c, int timeout_ms)
+{
+	shade_server *s = sv;
+	struct pollfd *p;
+
+	/* Its own array: the outer turns still read theirs. */
+	p = malloc((1 + s->n_listeners + s->n_conns) * sizeof(*p));
+	if (p == NULL)
+		return;
+	s->depth++;
+	turn(s, p, c, timeout_ms, NULL);
+	s->depth--;
+	free(p);
 }
 
 shade_status shade_server_run(shade_server *s, shade_error **err)

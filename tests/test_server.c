@@ -248,6 +248,124 @@ static int killed_client(void *arg)
 	return 3;
 }
 
+/* A client callback that answers only after 500 ms; sets *udata first. */
+static shade_status late_answer(TALLOC_CTX *mem_ctx, void *udata,
+				shade_ref *self, const shade_value *args,
+				const shade_value *kwargs, shade_value **result,
+				shade_error **err)
+{
+	(void)self;
+	(void)args;
+	(void)kwargs;
+	(void)err;
+	__atomic_store_n((int *)udata, 1, __ATOMIC_RELEASE);
+	usleep(500 * 1000);
+	*result = shade_int(mem_ctx, 41);
+	return SHADE_OK;
+}
+
+/* Client A: calc.call(late_answer) on its own connection. */
+struct slow_caller {
+	const char *address; /* where to connect */
+	int in_callback;     /* the callback started (atomic) */
+	int64_t result;      /* what the call returned, -1 on failure */
+	int64_t took_ms;     /* how long the call took */
+};
+
+/* Body of client A. */
+static void *slow_caller_main(void *arg)
+{
+	struct slow_caller *a = arg;
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	shade_conn *c;
+	shade_ref *calc = NULL, *fn = NULL;
+	shade_value *t, *r = NULL;
+	int64_t t0 = tu_now_ms();
+
+	a->result = -1;
+	if (shade_connect(ctx, a->address, NULL, &c, NULL) == SHADE_OK &&
+	    shade_lookup(c, "calc", &calc, NULL) == SHADE_OK &&
+	    shade_function_new("late", late_answer, &a->in_callback, &fn,
+			       NULL) == SHADE_OK) {
+		t = shade_tuple_new(ctx, 1);
+		shade_seq_append_take(t, shade_ref_value(ctx, fn), NULL);
+		if (shade_invoke(ctx, calc, "call", t, NULL, &r, NULL) ==
+		    SHADE_OK)
+			a->result = shade_value_as_int(r);
+	}
+	a->took_ms = tu_now_ms() - t0;
+	talloc_free(r);
+	if (calc != NULL)
+		shade_ref_release(calc);
+	if (fn != NULL)
+		shade_ref_release(fn);
+	talloc_free(ctx);
+	return NULL;
+}
+
+/* Start client A (a slow callback) on a thread; return once its
+ * callback runs, so the server's handler for it is waiting. */
+static void slow_caller_start(struct slow_caller *a, tu_thread *th,
+			      const char *address)
+{
+	int64_t end = tu_now_ms() + 5000;
+
+	a->address = address;
+	assert_int_equal(tu_thread_start(th, slow_caller_main, a), 0);
+	while (!__atomic_load_n(&a->in_callback, __ATOMIC_ACQUIRE) &&
+	       tu_now_ms() < end)
+		usleep(1000);
+	assert_true(__atomic_load_n(&a->in_callback, __ATOMIC_ACQUIRE));
+}
+
+/* While a handler waits 500 ms for client A to answer its callback (and
+ * a second one for client A2, nested in the first wait), the loop keeps
+ * serving client B: B's 20 calls each finish well under 500 ms, and both
+ * A and A2 get their answers. */
+static void test_server_callback_does_not_starve(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	char *dir = tu_mkdtemp(ctx);
+	char *addr = talloc_asprintf(ctx, "unix:%s/n.sock", dir);
+	struct slow_caller a = { 0 }, a2 = { 0 };
+	struct srv v;
+	tu_thread th = { 0 }, th2 = { 0 };
+	shade_conn *b;
+	int64_t t0, lat, worst = 0;
+	int i;
+
+	memset(&v, 0, sizeof(v));
+	srv_start(&v, ctx, addr, NULL, true);
+	assert_ok(shade_connect(ctx, addr, NULL, &b, errp_));
+	assert_int_equal(add_on(b, 1, 2), 3);
+	slow_caller_start(&a, &th, addr);
+	slow_caller_start(&a2, &th2, addr);
+	t0 = tu_now_ms();
+	for (i = 0; i < 20; i++) {
+		int64_t c0 = tu_now_ms();
+
+		assert_int_equal(add_on(b, i, 1), i + 1);
+		lat = tu_now_ms() - c0;
+		if (lat > worst)
+			worst = lat;
+	}
+	print_message("B: 20 calls in %lld ms during A's callback, slowest "
+		      "%lld ms\n", (long long)(tu_now_ms() - t0),
+		      (long long)worst);
+	assert_true(worst < (tu_under_valgrind() ? 400 : 150));
+	assert_true(tu_thread_join(&th, 10000, NULL));
+	assert_true(tu_thread_join(&th2, 10000, NULL));
+	print_message("A's call took %lld ms, A2's %lld ms\n",
+		      (long long)a.took_ms, (long long)a2.took_ms);
+	assert_int_equal(a.result, 42);
+	assert_int_equal(a2.result, 42);
+	/* A's answer is picked up once A2's handler, nested above, ends. */
+	assert_true(a.took_ms < 3000 && a2.took_ms < 3000);
+	talloc_free(b);
+	srv_stop(&v);
+	talloc_free(ctx);
+}
+
 static void test_server_client_killed_mid_call(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
@@ -489,6 +607,7 @@ int main(int argc, char **argv)
 		T(test_server_unix_clients),
 		T(test_server_tcp_clients),
 		T(test_server_client_killed_mid_call),
+		T(test_server_callback_does_not_starve),
 		T(test_server_half_frame_and_flood),
 		T(test_server_embedded_conn),
 		T(test_server_exec_stdio),

@@ -11,9 +11,12 @@
  * or broken one is dropped with everything it held.
  *
  * Requests are served on the thread running the loop.  A handler that
- * calls back into its client waits on that connection only (the loop
- * resumes when the callback returns); keep handlers short, or hand work
- * to threads of your own.
+ * calls back into its client keeps the loop going while it waits: the
+ * wait turns the loop again (nested, at most 8 deep) for every other
+ * connection without a running handler, and returns when the answer
+ * comes (doc/api.md §7 "Which thread runs what on a server").  A handler
+ * that blocks in code of its own holds the loop: hand such work to
+ * threads of your own.
  *
  * Embedding instead: skip shade_server_run and drive each connection from
  * your own loop with shade_conn_fd() and shade_conn_process() (conn.h).
@@ -84,7 +87,7 @@ SHADE_API shade_status shade_server_adopt(shade_server *s,
 
 /* One loop turn: wait up to timeout_ms (-1: forever) for activity, then
  * serve what is ready.  SHADE_OK, or SHADE_AGAIN when the server was
- * stopped. */
+ * stopped.  Not from one of the server's handlers (SHADE_ERR_INVALID). */
 SHADE_API shade_status shade_server_run_once(shade_server *s, int timeout_ms,
 					     shade_error **err);
 
