@@ -1,6 +1,8 @@
 /*
  * idlc/arena.c - bump allocator (see arena.h).
  */
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,22 +56,139 @@ void *idlc_arena_alloc(idlc_arena *a, size_t size)
 	return p;
 }
 
+/* True when every conversion of fmt is one idlc_vfmt() formats itself:
+ * %s, %.*s, %c, %d, %u, %zu, %llu, %%. */
+static bool fmt_simple(const char *fmt)
+{
+	const char *p;
+
+	for (p = strchr(fmt, '%'); p; p = strchr(p + 1, '%')) {
+		p++;
+		if (*p == 's' || *p == 'c' || *p == 'd' || *p == 'u' ||
+		    *p == '%')
+			continue;
+		if ((p[0] == '.' && p[1] == '*' && p[2] == 's') ||
+		    (p[0] == 'z' && p[1] == 'u')) {
+			p += p[0] == '.' ? 2 : 1;
+			continue;
+		}
+		if (p[0] == 'l' && p[1] == 'l' && p[2] == 'u') {
+			p += 2;
+			continue;
+		}
+		return false;
+	}
+	return true;
+}
+
+/* Copy len bytes of s to buf at *n as far as cap allows (one byte kept
+ * for the terminator); *n counts them all. */
+static void put(char *buf, size_t cap, size_t *n, const char *s, size_t len)
+{
+	if (*n + 1 < cap) {
+		size_t room = cap - 1 - *n;
+		memcpy(buf + *n, s, len < room ? len : room);
+	}
+	*n += len;
+}
+
+/* Decimal digits of v, with a '-' when neg, at the end of tmp[24];
+ * returns where they start. */
+static char *decimal(char tmp[24], unsigned long long v, bool neg)
+{
+	char *p = tmp + 24;
+
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	if (neg)
+		*--p = '-';
+	return p;
+}
+
 /* Format; see arena.h. */
+int idlc_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
+{
+	const char *p = fmt, *q;
+	char tmp[24], *d;
+	size_t n = 0;
+
+	if (!fmt_simple(fmt))
+		return vsnprintf(buf, cap, fmt, ap);
+	while ((q = strchr(p, '%')) != NULL) {
+		put(buf, cap, &n, p, (size_t)(q - p));
+		q++;
+		if (*q == 's') {
+			const char *s = va_arg(ap, const char *);
+			put(buf, cap, &n, s, strlen(s));
+		} else if (*q == '.') {
+			int len = va_arg(ap, int);
+			const char *s = va_arg(ap, const char *);
+			put(buf, cap, &n, s, len > 0 ? strnlen(s, (size_t)len)
+						     : 0);
+			q += 2;
+		} else if (*q == 'c') {
+			char c = (char)va_arg(ap, int);
+			put(buf, cap, &n, &c, 1);
+		} else if (*q == 'd') {
+			int v = va_arg(ap, int);
+			d = decimal(tmp, v < 0 ? 0ull - (unsigned long long)v
+					       : (unsigned long long)v, v < 0);
+			put(buf, cap, &n, d, (size_t)(tmp + 24 - d));
+		} else if (*q == 'u' || *q == 'z' || *q == 'l') {
+			unsigned long long v =
+				*q == 'u' ? va_arg(ap, unsigned) :
+				*q == 'z' ? va_arg(ap, size_t) :
+					    va_arg(ap, unsigned long long);
+			q += *q == 'u' ? 0 : *q == 'z' ? 1 : 2;
+			d = decimal(tmp, v, false);
+			put(buf, cap, &n, d, (size_t)(tmp + 24 - d));
+		} else {
+			put(buf, cap, &n, "%", 1);
+		}
+		p = q + 1;
+	}
+	put(buf, cap, &n, p, strlen(p));
+	if (cap > 0)
+		buf[n < cap ? n : cap - 1] = '\0';
+	return n > INT_MAX ? -1 : (int)n;
+}
+
+/* Room left in the current chunk (0 without one). */
+static size_t room(const idlc_arena *a)
+{
+	return a->chunk ? a->size - a->used : 0;
+}
+
+/* True when idlc_arena_alloc(a, size) returns the free end of the
+ * current chunk. */
+static bool in_place(const idlc_arena *a, size_t size)
+{
+	size_t need = (size + 15) & ~(size_t)15;
+
+	return a->chunk && need <= CHUNK / 4 && a->used + need <= a->size;
+}
+
+/* Format; see arena.h.  The text is formatted straight into the free
+ * end of the current chunk; only when it does not fit is it formatted a
+ * second time into memory of its own. */
 char *idlc_arena_vprintf(idlc_arena *a, const char *fmt, va_list ap)
 {
-	char small[1024], *out;
+	char *out;
 	va_list ap2;
+	size_t left = room(a);
 	int n;
 
 	va_copy(ap2, ap);
-	n = vsnprintf(small, sizeof(small), fmt, ap2);
+	n = idlc_vfmt(left ? a->chunk + a->used : NULL, left, fmt, ap2);
 	va_end(ap2);
-	if (n < 0 || (out = idlc_arena_alloc(a, (size_t)n + 1)) == NULL)
+	if (n < 0)
 		return NULL;
-	if ((size_t)n < sizeof(small))
-		memcpy(out, small, (size_t)n + 1);
-	else
-		vsnprintf(out, (size_t)n + 1, fmt, ap);
+	if ((size_t)n < left && in_place(a, (size_t)n + 1))
+		return idlc_arena_alloc(a, (size_t)n + 1);
+	out = idlc_arena_alloc(a, (size_t)n + 1);
+	if (out != NULL)
+		idlc_vfmt(out, (size_t)n + 1, fmt, ap);
 	return out;
 }
 

@@ -633,6 +633,7 @@ static int gen_shape(gen *g, const idlc_node *n, idlc_tv *o)
 	G(idlc_tv_set_str(o, "fingerprint", "0x%016llx",
 			  (unsigned long long)f.h));
 	G(idlc_gen_stubs(g, n, members, nm, o));
+	talloc_free(members);
 	return 0;
 fail:
 	return -1;
@@ -872,7 +873,10 @@ int idlc_generate(idlc_compilation *comp, const char *out_dir,
 		return -1;
 	if (idlc_check_subset(comp) < 0)
 		return -1;
-	g.tmp = talloc_new(comp);
+	/* not under comp: the compilation lives in a talloc pool, which never
+	 * reuses the space of what is freed or reallocated in it, and code
+	 * generation frees and grows many buffers */
+	g.tmp = talloc_new(NULL);
 	g.a = g.tmp ? idlc_arena_new(g.tmp) : NULL;
 	if (g.a == NULL) {
 		talloc_free(g.tmp);

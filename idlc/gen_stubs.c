@@ -494,7 +494,7 @@ static int sb_add(gen *g, sb *b, const char *fmt, ...)
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0,
+	n = idlc_vfmt(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0,
 		      fmt, ap);
 	va_end(ap);
 	if (n < 0)
@@ -508,7 +508,7 @@ static int sb_add(gen *g, sb *b, const char *fmt, ...)
 		b->s = ns;
 		b->cap = cap < 256 ? 256 : cap;
 		va_start(ap, fmt);
-		vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+		idlc_vfmt(b->s + b->len, b->cap - b->len, fmt, ap);
 		va_end(ap);
 	}
 	b->len += (size_t)n;
@@ -704,41 +704,38 @@ static const char *wrap_params(gen *g, const char *params, const char *sep)
 	return out;
 }
 
-/* True when identifier `word` occurs in code as a whole word. */
-static bool uses_word(const char *code, const char *word)
+/* True for the characters of a C identifier. */
+static bool ident_char(char c)
 {
-	size_t len = strlen(word);
-	const char *p;
-
-	for (p = strstr(code, word); p; p = strstr(p + 1, word)) {
-		char before = p == code ? ' ' : p[-1], after = p[len];
-		if (!((before >= 'a' && before <= 'z') || before == '_' ||
-		      (before >= 'A' && before <= 'Z') ||
-		      (before >= '0' && before <= '9')) &&
-		    !((after >= 'a' && after <= 'z') || after == '_' ||
-		      (after >= 'A' && after <= 'Z') ||
-		      (after >= '0' && after <= '9')))
-			return true;
-	}
-	return false;
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_';
 }
 
-/* Declarations of the decoding temporaries that `code` uses. */
+/* Declarations of the decoding temporaries that `code` uses (idl_i,
+ * idl_u, idl_f, idl_r as whole words), found in one pass over it. */
 static const char *temps(gen *g, const char *code, const char *indent)
 {
-	static const char *const decl[][2] = {
-		{ "idl_i", "int64_t idl_i = 0;" },
-		{ "idl_u", "uint64_t idl_u = 0;" },
-		{ "idl_f", "double idl_f = 0;" },
-		{ "idl_r", "shade_ref *idl_r = NULL;" },
+	static const char *const decl[4] = {
+		"int64_t idl_i = 0;", "uint64_t idl_u = 0;",
+		"double idl_f = 0;", "shade_ref *idl_r = NULL;",
 	};
-	char *out = idlc_arena_printf(g->a, "%s", "");
+	static const char names[4] = { 'i', 'u', 'f', 'r' };
+	bool used[4] = { false, false, false, false };
+	const char *p;
+	char *out;
 	size_t i;
 
-	for (i = 0; out && i < sizeof(decl) / sizeof(decl[0]); i++)
-		if (uses_word(code, decl[i][0]))
+	for (p = strstr(code, "idl_"); p; p = strstr(p + 4, "idl_")) {
+		if ((p > code && ident_char(p[-1])) || ident_char(p[5]))
+			continue;
+		for (i = 0; i < 4; i++)
+			used[i] |= p[4] == names[i];
+	}
+	out = idlc_arena_printf(g->a, "%s", "");
+	for (i = 0; out && i < 4; i++)
+		if (used[i])
 			out = idlc_arena_append(g->a, out, "%s%s\n", indent,
-						decl[i][1]);
+						decl[i]);
 	return out;
 }
 

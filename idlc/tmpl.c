@@ -89,7 +89,8 @@ int idlc_tv_set(idlc_tv *obj, const char *key, idlc_tv *v)
 	if (v == NULL || obj == NULL)
 		return -1;
 	for (i = 0; i < obj->n; i++)
-		if (strcmp(obj->keys[i], key) == 0) {
+		if (obj->keys[i][0] == key[0] &&
+		    strcmp(obj->keys[i], key) == 0) {
 			obj->items[i] = v;
 			return 0;
 		}
@@ -190,7 +191,8 @@ typedef struct rnd {
 	frame st[64];      /* lookup frames, innermost last */
 	size_t depth;      /* frames in use */
 	FILE *f;           /* output stream, or NULL: into `out` */
-	char *out;         /* output buffer (talloc) */
+	char *out;         /* output buffer (talloc); with a stream, the
+			    * bytes not yet written to it */
 	size_t len;        /* output length */
 	size_t cap;        /* output capacity */
 	char *err;         /* first error message */
@@ -214,11 +216,32 @@ static int fail(rnd *r, int line, const char *fmt, ...)
 	return -1;
 }
 
+/* Size of the buffer in front of an output stream: one write per 256 KiB
+ * instead of one library call per token. */
+#define WBUF (256u * 1024u)
+
+/* Write the buffered bytes to the stream. */
+static int flush(rnd *r)
+{
+	size_t len = r->len;
+
+	r->len = 0;
+	return len == 0 || fwrite_unlocked(r->out, 1, len, r->f) == len ? 0
+									 : -1;
+}
+
 /* Append bytes to the output. */
 static int emit(rnd *r, const char *s, size_t len)
 {
-	if (r->f != NULL) /* one writer per stream: no locking needed */
-		return fwrite_unlocked(s, 1, len, r->f) == len ? 0 : -1;
+	if (r->f != NULL) { /* one writer per stream: no locking needed */
+		if (r->len + len > r->cap && flush(r) < 0)
+			return -1;
+		if (len > r->cap)
+			return fwrite_unlocked(s, 1, len, r->f) == len ? 0 : -1;
+		memcpy(r->out + r->len, s, len);
+		r->len += len;
+		return 0;
+	}
 	if (r->len + len + 1 > r->cap) {
 		size_t cap = (r->len + len + 1) * 2;
 		char *o = talloc_realloc(r->ctx, r->out, char, cap);
@@ -547,7 +570,10 @@ int idlc_tmpl_render_file(TALLOC_CTX *mem_ctx, FILE *f, const char *name,
 	if (r.ctx == NULL)
 		return -1;
 	r.f = f;
-	if (render_all(&r, name, text, root) == 0)
+	r.cap = WBUF;
+	r.out = talloc_size(r.ctx, WBUF);
+	if (r.out != NULL && render_all(&r, name, text, root) == 0 &&
+	    flush(&r) == 0)
 		rc = 0;
 	else
 		*errmsg = talloc_steal(mem_ctx, r.err ? r.err :
