@@ -1407,7 +1407,7 @@ print_results(const settings *cfg)
 			fputc('\n', stderr);
 		}
 	}
-	printf("\n%-34s %12s %23s %-12s %-10s %s\n", "figure", "median",
+	printf("\n%-40s %12s %23s %-12s %-10s %s\n", "figure", "median",
 	       "min-max", "unit", "goal", "note");
 	for (i = 0; i < nfigs; i++) {
 		figure *f = &figs[i];
@@ -1416,7 +1416,7 @@ print_results(const settings *cfg)
 		int met;
 
 		if (f->na || f->s.n == 0) {
-			printf("%-34s %12s %23s %-12s %-10s %s\n", f->name,
+			printf("%-40s %12s %23s %-12s %-10s %s\n", f->name,
 			       "n/a", "", f->unit ? f->unit : "",
 			       f->goal ? f->goal : "", f->why);
 			continue;
@@ -1430,7 +1430,7 @@ print_results(const settings *cfg)
 		else
 			range[0] = '\0';
 		met = goal_met(f, med);
-		printf("%-34s %12s %23s %-12s %-10s %s%s\n", f->name, num,
+		printf("%-40s %12s %23s %-12s %-10s %s%s\n", f->name, num,
 		       range, f->unit, f->goal ? f->goal : "",
 		       met > 0 ? "[met] " : met < 0 ? "[MISSED] " : "",
 		       f->why);
