@@ -13,6 +13,8 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +24,25 @@
 #include "idl.lex.h"
 
 extern char **environ;
+
+/* Advise the system to back the whole 2 MiB pages inside [p, p + len)
+ * with huge pages: filling the tree then costs a page fault per 2 MiB
+ * instead of one per 4 KiB.  Only a hint; nothing changes without
+ * transparent huge pages. */
+static void huge_pages(void *p, size_t len)
+{
+#ifdef MADV_HUGEPAGE
+	const uintptr_t huge = 2u << 20;
+	uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+	uintptr_t hi = ((uintptr_t)p + len) & ~(huge - 1);
+
+	if (hi > lo)
+		madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+	(void)p;
+	(void)len;
+#endif
+}
 
 /* Create a compilation; see idlc.h. */
 idlc_compilation *idlc_compilation_new(TALLOC_CTX *mem_ctx,
@@ -34,6 +55,7 @@ idlc_compilation *idlc_compilation_new(TALLOC_CTX *mem_ctx,
 
 	if (comp == NULL)
 		return NULL;
+	huge_pages(comp, 32u << 20);
 	memset(comp, 0, sizeof(*comp));
 	if (opts)
 		comp->opts = *opts;
