@@ -1581,9 +1581,13 @@ peer_client(int argc, char **argv)
 	v.ok = true;
 	c->depth = depth;
 	c->fs = talloc_zero_array(c, shade_future *, (size_t)depth);
-	v.run = pipelined ? sh_pipe
-			  : typed && BENCH_HAVE(shade_request_begin) ? sh_typed
-								    : sh_dynamic;
+	c->rqs = talloc_zero_array(c, shade_request *, (size_t)depth);
+	if (pipelined)
+		v.run = typed && BENCH_HAVE(shade_request_send) ? sh_typed_pipe
+								 : sh_pipe;
+	else
+		v.run = typed && BENCH_HAVE(shade_request_begin) ? sh_typed
+								  : sh_dynamic;
 	if (v.run(&v, 0, warm) != 0)
 		goto fail;
 	t0 = bench_now();

@@ -11,9 +11,12 @@
 #
 #   shade/<t>/sync            typed call (the typed-call API, as stubs do)
 #   shade.dynamic/<t>/sync    shade_invoke by name, shape cached
-#   shade/<t>/pipelined       DEPTH asynchronous calls (futures) in flight
+#   shade/<t>/pipelined       DEPTH typed requests in flight
+#                             (shade_request_begin + shade_request_send)
+#   shade.dynamic/<t>/pipelined  DEPTH shade_invoke_async futures in flight
 #
-# for t in unix and tcp, all interleaved with the peers' own runs.  Knobs
+# for t in unix and tcp, all interleaved with the peers' own runs (run it
+# under `taskset -c 0` for the same-CPU figures of doc/performance.md).  Knobs
 # of run-peers.sh (ROUNDS, N, WARM, DEPTH, ONLY, PORT_BASE, ...) pass
 # through.  Output: run-peers.sh's table, then one line per peer benchmark
 #
@@ -56,6 +59,7 @@ for t in unix tcp; do
     def_bench "shade/\$t/sync" "shade-\$t" sync - "$BIN/shade-bench" --peer-client typed
     def_bench "shade.dynamic/\$t/sync" "shade-\$t" sync - "$BIN/shade-bench" --peer-client dynamic
     def_bench "shade/\$t/pipelined" "shade-\$t" pipelined - "$BIN/shade-bench" --peer-client typed
+    def_bench "shade.dynamic/\$t/pipelined" "shade-\$t" pipelined - "$BIN/shade-bench" --peer-client dynamic
 done
 EOF
 
@@ -78,8 +82,8 @@ awk '
             if (!(s in us) || us[id] <= 0) continue
             printf "peers %-28s %9.3f us  shade %-22s %9.3f us  ratio %.2f\n",
                 id, us[id], s, us[s], us[s] / us[id]
-            if (p[3] == "sync" && ("shade.dynamic/" p[2] "/sync") in us) {
-                d = "shade.dynamic/" p[2] "/sync"
+            if (("shade.dynamic/" p[2] "/" p[3]) in us) {
+                d = "shade.dynamic/" p[2] "/" p[3]
                 printf "peers %-28s %9.3f us  shade %-22s %9.3f us  ratio %.2f\n",
                     id, us[id], d, us[d], us[d] / us[id]
             }
