@@ -184,6 +184,51 @@ static uint32_t str_hash(const char *s)
 	return h;
 }
 
+/* Is a name marked done; see gen_int.h. */
+bool idlc_gen_has(const gen *g, const char *name)
+{
+	size_t mask = g->cap_done - 1, i;
+
+	if (g->cap_done == 0)
+		return false;
+	for (i = str_hash(name) & mask; g->done[i]; i = (i + 1) & mask)
+		if (strcmp(g->done[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Mark with "base NAME" every interface generated here that an
+ * interface generated here inherits (they come first in the file): their
+ * operations are shared with the interfaces that inherit them.  Returns
+ * 0 or -1. */
+static int mark_bases(gen *g, const idlc_node *n)
+{
+	const idlc_node *m;
+	size_t i;
+
+	if (n->kind == IDLC_MODULE) {
+		for (m = n->children; m; m = m->next)
+			if (mark_bases(g, m) < 0)
+				return -1;
+		return 0;
+	}
+	if (n->kind != IDLC_INTERFACE)
+		return 0;
+	if (idlc_gen_once(g, idlc_arena_printf(g->a, "here %s",
+					       idlc_gen_c_name(g, n))) < 0)
+		return -1;
+	for (i = 0; i < n->n_bases; i++) {
+		const char *b = idlc_gen_c_name(g, n->base_nodes[i]);
+		const char *here = idlc_arena_printf(g->a, "here %s", b);
+		const char *base = idlc_arena_printf(g->a, "base %s", b);
+		if (here == NULL || base == NULL)
+			return -1;
+		if (idlc_gen_has(g, here) && idlc_gen_once(g, base) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Mark a name done; see gen_int.h.  An open-addressing set: generating
  * a large file marks thousands of names. */
 int idlc_gen_once(gen *g, const char *name)
@@ -774,6 +819,10 @@ static idlc_tv *build_model(gen *g)
 				  base_name(g->tmp, d->file)));
 		G(idlc_tv_push(incs, i));
 	}
+	for (n = g->comp->root->children; n; n = n->next)
+		if (strcmp(n->loc.file, g->comp->main_file) == 0 &&
+		    mark_bases(g, n) < 0)
+			return NULL;
 	for (n = g->comp->root->children; n; n = n->next)
 		if (strcmp(n->loc.file, g->comp->main_file) == 0 &&
 		    gen_decl(g, n) < 0)

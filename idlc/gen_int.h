@@ -40,6 +40,9 @@ typedef struct smember {
  * arena). */
 char *idlc_gen_c_name(gen *g, const idlc_node *n);
 
+/* True when `name` is marked done (idlc_gen_once()); marks nothing. */
+bool idlc_gen_has(const gen *g, const char *name);
+
 /* True when `name` was marked done (an emitted type or codec); marks it
  * otherwise.  Returns -1 on out of memory. */
 int idlc_gen_once(gen *g, const char *name);

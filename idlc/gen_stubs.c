@@ -543,11 +543,17 @@ typedef struct piece {
 	sb locals;        /* skeleton local declarations */
 	sb call;          /* skeleton call arguments after self */
 	sb cleanup;       /* skeleton statements run before returning */
+	sb args;          /* shared form: the call's arguments after
+			   * idl_member */
 	bool mem;         /* a string comes back: mem_ctx parameter */
+	bool core;        /* shared form (see op_piece) */
 } piece;
 
 
-/* Operation: its stub and dispatch case. */
+/* Operation: its stub and dispatch case.  With p->core set, the shared
+ * form instead: a client body that calls member idl_member of idl_ref,
+ * and a skeleton body that calls fn(self, ...) (see shared_op()); the
+ * caller then names the anonymous types after the declaring interface. */
 static int op_piece(gen *g, const char *iface, const idlc_node *op,
 		    size_t idx, piece *p)
 {
@@ -556,6 +562,7 @@ static int op_piece(gen *g, const char *iface, const idlc_node *op,
 	size_t n_in = 0, n_out = 0, i;
 	bool has_result = op->type->kind != IDLC_T_VOID;
 	const char *ident[64];
+	const char *tab = p->core ? "\t" : "\t\t";
 	int r;
 
 	/* check everything first: codecs are generated only when used */
@@ -589,6 +596,7 @@ static int op_piece(gen *g, const char *iface, const idlc_node *op,
 		ADD(&p->params, ", TALLOC_CTX *mem_ctx");
 		ADD(&p->iparams, ", TALLOC_CTX *mem_ctx");
 		ADD(&p->call, ", mem_ctx");
+		ADD(&p->args, ", mem_ctx");
 	}
 	/* parameters, arguments and locals */
 	for (q = op->children, i = 0; q; q = q->next, i++) {
@@ -596,29 +604,38 @@ static int op_piece(gen *g, const char *iface, const idlc_node *op,
 						: out_decl(g, &ps[i], ident[i]);
 		ADD(&p->params, ", %s", d);
 		ADD(&p->iparams, ", %s", d);
-		ADD(&p->locals, "\t\t%s%sarg_%s = %s;\n", ps[i].c,
+		ADD(&p->args, ", %s", ident[i]);
+		ADD(&p->locals, "%s%s%sarg_%s = %s;\n", tab, ps[i].c,
 		    is_pointer(&ps[i]) ? "" : " ", ident[i], zero(&ps[i]));
 		if (ps[i].w == W_OBJECT)
-			ADD(&p->cleanup, "\t\tshade_ref_release(arg_%s);\n",
-			    ident[i]);
+			ADD(&p->cleanup, "%sshade_ref_release(arg_%s);\n",
+			    tab, ident[i]);
 		ADD(&p->call, ", %sarg_%s", q->dir == IDLC_DIR_IN &&
 		    ps[i].w != W_CODEC ? "" : "&", ident[i]);
 	}
 	if (has_result) {
 		ADD(&p->params, ", %s", out_decl(g, &rs, "result"));
 		ADD(&p->iparams, ", %s", out_decl(g, &rs, "result"));
-		ADD(&p->locals, "\t\t%s%sidl_result = %s;\n", rs.c,
+		ADD(&p->args, ", result");
+		ADD(&p->locals, "%s%s%sidl_result = %s;\n", tab, rs.c,
 		    is_pointer(&rs) ? "" : " ", zero(&rs));
 		if (rs.w == W_OBJECT)
-			ADD(&p->cleanup, "\t\tshade_ref_release(idl_result);\n");
+			ADD(&p->cleanup, "%sshade_ref_release(idl_result);\n",
+			    tab);
 		ADD(&p->call, ", &idl_result");
 	}
 
 	/* client: encode the in/inout arguments, read the reply */
-	ADD(&p->body, "\tidl_st = shade_request_begin(self->ref, self->map[%zu], "
-	    "SHADE_DISPATCH_INVOKE, NULL,\n\t\t\t\t  &idl_call, &idl_args, err);\n"
-	    "\tif (idl_st < 0)\n\t\treturn idl_st;\n"
-	    "\tidl_st = shade_cbor_put_array(idl_args, %zu);\n", idx, n_in);
+	if (p->core)
+		ADD(&p->body, "\tidl_st = shade_request_begin(idl_ref, idl_member, "
+		    "SHADE_DISPATCH_INVOKE, NULL,\n\t\t\t\t  &idl_call, &idl_args,"
+		    " err);\n");
+	else
+		ADD(&p->body, "\tidl_st = shade_request_begin(self->ref, "
+		    "self->map[%zu], SHADE_DISPATCH_INVOKE, NULL,\n\t\t\t\t  "
+		    "&idl_call, &idl_args, err);\n", idx);
+	ADD(&p->body, "\tif (idl_st < 0)\n\t\treturn idl_st;\n"
+	    "\tidl_st = shade_cbor_put_array(idl_args, %zu);\n", n_in);
 	for (q = op->children, i = 0; q; q = q->next, i++) {
 		const char *e = q->dir == IDLC_DIR_IN && ps[i].w != W_CODEC ?
 			ident[i] : idlc_arena_printf(g->a, "*%s", ident[i]);
@@ -643,30 +660,38 @@ static int op_piece(gen *g, const char *iface, const idlc_node *op,
 
 	/* skeleton: decode the arguments, call, encode the reply */
 	g->need_array = true;
-	ADD(&p->dispatch, "\t\tif (op != SHADE_DISPATCH_INVOKE || "
-	    "sv->impl->%s == NULL)\n\t\t\tbreak;\n"
-	    "\t\tidl_st = idl_get_array_(in, %zu, err);\n",
-	    idlc_gen_ident(g, op->name), n_in);
+	if (!p->core)
+		ADD(&p->dispatch, "\t\tif (op != SHADE_DISPATCH_INVOKE || "
+		    "sv->impl->%s == NULL)\n\t\t\tbreak;\n",
+		    idlc_gen_ident(g, op->name));
+	ADD(&p->dispatch, "%sidl_st = idl_get_array_(in, %zu, err);\n", tab,
+	    n_in);
 	for (q = op->children, i = 0; q; q = q->next, i++)
 		if (q->dir != IDLC_DIR_OUT)
-			ADD(&p->dispatch, "\t\tif (idl_st == SHADE_OK) {\n\t\t\t%s"
-			    "\n\t\t}\n", get_stmt(g, &ps[i], "in",
+			ADD(&p->dispatch, "%sif (idl_st == SHADE_OK) {\n%s\t%s"
+			    "\n%s}\n", tab, tab, get_stmt(g, &ps[i], "in",
 			    idlc_arena_printf(g->a, "arg_%s", ident[i]),
-			    "mem_ctx"));
-	ADD(&p->dispatch, "\t\tif (idl_st == SHADE_OK)\n\t\t\tidl_st = sv->impl->%s("
-	    "sv->self%s, err);\n", idlc_gen_ident(g, op->name), sbs(&p->call));
-	if (n_out)
+			    "mem_ctx"), tab);
+	if (p->core)
+		ADD(&p->dispatch, "\tif (idl_st == SHADE_OK)\n\t\tidl_st = "
+		    "fn(self%s, err);\n", sbs(&p->call));
+	else
 		ADD(&p->dispatch, "\t\tif (idl_st == SHADE_OK)\n\t\t\tidl_st = "
-		    "shade_cbor_put_array(out, %zu);\n", n_out + has_result);
+		    "sv->impl->%s(sv->self%s, err);\n",
+		    idlc_gen_ident(g, op->name), sbs(&p->call));
+	if (n_out)
+		ADD(&p->dispatch, "%sif (idl_st == SHADE_OK)\n%s\tidl_st = "
+		    "shade_cbor_put_array(out, %zu);\n", tab, tab,
+		    n_out + has_result);
 	if (has_result)
-		ADD(&p->dispatch, "\t\tif (idl_st == SHADE_OK)\n\t\t\t%s\n",
-		    put_stmt(g, &rs, "out", "idl_result"));
+		ADD(&p->dispatch, "%sif (idl_st == SHADE_OK)\n%s\t%s\n", tab,
+		    tab, put_stmt(g, &rs, "out", "idl_result"));
 	for (q = op->children, i = 0; q; q = q->next, i++)
 		if (q->dir != IDLC_DIR_IN)
-			ADD(&p->dispatch, "\t\tif (idl_st == SHADE_OK)\n\t\t\t%s\n",
-			    put_stmt(g, &ps[i], "out",
+			ADD(&p->dispatch, "%sif (idl_st == SHADE_OK)\n%s\t%s\n",
+			    tab, tab, put_stmt(g, &ps[i], "out",
 				     idlc_arena_printf(g->a, "arg_%s", ident[i])));
-	ADD(&p->dispatch, "%s\t\treturn idl_st;\n", sbs(&p->cleanup));
+	ADD(&p->dispatch, "%s%sreturn idl_st;\n", sbs(&p->cleanup), tab);
 	return 0;
 }
 
@@ -680,6 +705,7 @@ static void piece_free(piece *p)
 	sb_free(&p->locals);
 	sb_free(&p->call);
 	sb_free(&p->cleanup);
+	sb_free(&p->args);
 }
 
 /* params (", A a, B b") with each ", " followed by `sep` instead of a
@@ -739,9 +765,11 @@ static const char *temps(gen *g, const char *code, const char *indent)
 	return out;
 }
 
-/* One template object for a stub function. */
+/* One template object for a stub function: body is its code, or,
+ * when forward is not NULL, the stub only returns that call. */
 static int push_stub(gen *g, idlc_tv *list, const char *doc, const char *ret,
-		     const char *name, const char *params, const char *body)
+		     const char *name, const char *params, const char *body,
+		     const char *forward)
 {
 	idlc_tv *o = idlc_tv_obj(g->a);
 	size_t width = strlen(ret) + 2 * strlen(name) + strlen(params) + 40;
@@ -757,7 +785,8 @@ static int push_stub(gen *g, idlc_tv *list, const char *doc, const char *ret,
 	    idlc_tv_set_str(o, "ret", "%s", ret) < 0 ||
 	    idlc_tv_set_str(o, "params", "%s", params) < 0 ||
 	    idlc_tv_set_str(o, "temps", "%s", temps(g, body, "\t")) < 0 ||
-	    idlc_tv_set_str(o, "body", "%s", body) < 0)
+	    idlc_tv_set_str(o, "body", "%s", body) < 0 ||
+	    idlc_tv_set_str(o, "forward", "%s", forward ? forward : "") < 0)
 		return -1;
 	return idlc_tv_push(list, o);
 }
@@ -790,7 +819,7 @@ static int attr_pieces(gen *g, const char *iface, const idlc_node *a,
 			"  &idl_call, &idl_args, err);\n\tif (idl_st < 0)\n\t\treturn "
 			"idl_st;\n\tidl_st = shade_request_finish(idl_call, &idl_res, err);"
 			"\n\tif (idl_st == SHADE_OK) {\n\t\t%s\n\t}\n", idx,
-			get_stmt(g, &s, "idl_res", "*out", "mem_ctx"))) < 0)
+			get_stmt(g, &s, "idl_res", "*out", "mem_ctx")), NULL) < 0)
 		return -1;
 	ADD(fields, "\t/* attribute %s: read it into *out */\n\tshade_status "
 	    "(*get_%s)(void *self%s,\n\t\t%s, shade_error **err);\n", a->name,
@@ -816,7 +845,7 @@ static int attr_pieces(gen *g, const char *iface, const idlc_node *a,
 				"SHADE_OK)\n\t\tidl_st = shade_request_finish(idl_call,"
 				" &idl_res, err);\n", idx,
 				put_stmt(g, &s, "idl_args", s.w == W_CODEC ?
-					 "*value" : "value"))) < 0)
+					 "*value" : "value")), NULL) < 0)
 			return -1;
 		ADD(fields, "\t/* attribute %s: store value */\n\tshade_status "
 		    "(*set_%s)(void *self,\n\t\t%s, shade_error **err);\n", a->name,
@@ -832,13 +861,114 @@ static int attr_pieces(gen *g, const char *iface, const idlc_node *a,
 	return 0;
 }
 
+/* True when the operations of interface d are shared with the interfaces
+ * that inherit them (d is generated here and is some interface's base). */
+static bool shared(gen *g, const idlc_node *d)
+{
+	const char *key = idlc_arena_printf(g->a, "base %s",
+					    idlc_gen_c_name(g, d));
+
+	return key && d && d->kind == IDLC_INTERFACE && idlc_gen_has(g, key);
+}
+
+/* The shared functions of operation op of interface `decl` (see
+ * shared()): the call, on a reference and a member number, and the
+ * skeleton part, on the implementation's function.  Appended to cores. */
+static int op_cores(gen *g, const char *decl, const idlc_node *op,
+		    const piece *p, sb *cores)
+{
+	const char *params = idlc_arena_printf(g->a, "shade_ref *idl_ref, "
+		"uint32_t idl_member%s", sbs(&p->params));
+	const char *ip = sbs(&p->iparams);
+
+	if (params == NULL || (params = wrap_params(g, params, "\n\t")) == NULL ||
+	    (ip = wrap_params(g, ip, "\n\t\t")) == NULL)
+		return -1;
+	ADD(cores, "\n/* %s.%s: the call, shared by every interface that has "
+	    "it. */\nstatic shade_status idl_%s_%s_(%s,\n\tshade_error **err)\n"
+	    "{\n\tshade_request *idl_call;\n\tstruct shade_buf *idl_args;\n"
+	    "\tstruct shade_cbor_dec *idl_res = NULL;\n\tshade_status idl_st;\n"
+	    "%s\n%s\ttalloc_free(idl_call);\n\tif (idl_st < 0)\n\t\t"
+	    "shade_error_set(err, idl_st, \"%s_%s failed\");\n\treturn idl_st;"
+	    "\n}\n", decl, op->name, decl, op->name, params,
+	    temps(g, sbs(&p->body), "\t"), sbs(&p->body), decl, op->name);
+	ADD(cores, "\n/* %s.%s: decode a request, call fn, encode its reply "
+	    "(shared like\n * the call). */\nstatic shade_status idl_%s_%s_skel_("
+	    "shade_status (*fn)(void *self%s,\n\t\tshade_error **err),\n"
+	    "\tvoid *self, shade_dispatch_ctx *cx, struct shade_cbor_dec *in,\n"
+	    "\tstruct shade_buf *out, shade_error **err)\n{\n"
+	    "\tTALLOC_CTX *mem_ctx = shade_dispatch_mem(cx);\n"
+	    "\tshade_status idl_st;\n%s%s\n\t(void)mem_ctx;\n\t(void)out;\n"
+	    "%s}\n", decl, op->name, decl, op->name, ip,
+	    temps(g, sbs(&p->dispatch), "\t"), sbs(&p->locals),
+	    sbs(&p->dispatch));
+	return 0;
+}
+
+/* Stub, impl field and dispatch case of operation m, member i of
+ * interface n (C name iface).  An operation of a shared interface
+ * (shared()) gets a stub and a case that call its shared functions,
+ * generated with its declaring interface into cores.  Returns 0, 1
+ * when it has no typed form, or -1. */
+static int op_member(gen *g, const idlc_node *n, const char *iface,
+		     const idlc_node *m, size_t i, idlc_tv *stubs, sb *fields,
+		     sb *cases, sb *cores)
+{
+	piece p = { .core = shared(g, m->parent) };
+	const char *decl = p.core ? idlc_gen_c_name(g, m->parent) : iface;
+	const char *id = idlc_gen_ident(g, m->name), *ip, *fwd = NULL;
+	char *doc;
+	int rc = decl ? op_piece(g, decl, m, i, &p) : -1;
+
+	if (rc != 0)
+		goto done;
+	rc = -1;
+	if (p.core && m->parent == n && op_cores(g, decl, m, &p, cores) < 0)
+		goto done;
+	if (p.core)
+		fwd = idlc_arena_printf(g->a, "idl_%s_%s_(self->ref, "
+					"self->map[%zu]%s, err)", decl, m->name,
+					i, sbs(&p.args));
+	doc = idlc_arena_printf(g->a, "%s/* Call %s%s%s. */\n",
+				idlc_gen_doc(g, m->doc, ""), m->name,
+				(m->flags & IDLC_F_ONEWAY) ?
+				" (oneway: no reply)" : "",
+				p.mem ? " (what comes back lands on "
+				"mem_ctx)" : "");
+	if (doc == NULL || (p.core && fwd == NULL) ||
+	    push_stub(g, stubs, doc, "shade_status",
+		      idlc_arena_printf(g->a, "%s_%s", iface, m->name),
+		      sbs(&p.params), sbs(&p.body), fwd) < 0)
+		goto done;
+	ip = sbs(&p.iparams);
+	if (strlen(ip) + strlen(id) + 50 > 72 &&
+	    (ip = wrap_params(g, ip, "\n\t\t")) == NULL)
+		goto done;
+	if (sb_add(g, fields, "\t/* operation %s */\n\tshade_status "
+		   "(*%s)(void *self%s,\n\t\tshade_error **err);\n", m->name,
+		   id, ip) < 0)
+		goto done;
+	if (p.core)
+		rc = sb_add(g, cases, "\tcase %zu: /* %s */\n\t\tif (op == "
+			    "SHADE_DISPATCH_INVOKE && sv->impl->%s)\n\t\t\t"
+			    "return idl_%s_%s_skel_(sv->impl->%s, sv->self,"
+			    "\n\t\t\t\t\tcx, in, out, err);\n\t\tbreak;\n",
+			    i, m->name, id, decl, m->name, id);
+	else
+		rc = sb_add(g, cases, "\tcase %zu: { /* %s */\n%s\n%s\t}\n",
+			    i, m->name, sbs(&p.locals), sbs(&p.dispatch));
+done:
+	piece_free(&p);
+	return rc;
+}
+
 /* See gen_int.h. */
 int idlc_gen_stubs(gen *g, const idlc_node *n, const smember *members,
 		   size_t nm, idlc_tv *o)
 {
 	const char *iface = idlc_gen_c_name(g, n);
 	idlc_tv *stubs = idlc_tv_list(g->a), *skipped = idlc_tv_list(g->a);
-	sb fields = { 0 }, cases = { 0 };
+	sb fields = { 0 }, cases = { 0 }, cores = { 0 };
 	size_t i;
 	int rc;
 
@@ -849,35 +979,8 @@ int idlc_gen_stubs(gen *g, const idlc_node *n, const smember *members,
 		if (m->kind == IDLC_ATTRIBUTE) {
 			rc = attr_pieces(g, iface, m, i, stubs, &fields, &cases);
 		} else {
-			piece p = { 0 };
-			rc = op_piece(g, iface, m, i, &p);
-			if (rc == 0) {
-				const char *id = idlc_gen_ident(g, m->name);
-				char *doc = idlc_arena_printf(g->a,
-					"%s/* Call %s%s%s. */\n",
-					idlc_gen_doc(g, m->doc, ""), m->name,
-					(m->flags & IDLC_F_ONEWAY) ?
-					" (oneway: no reply)" : "",
-					p.mem ? " (what comes back lands on "
-					"mem_ctx)" : "");
-				if (doc == NULL ||
-				    push_stub(g, stubs, doc, "shade_status",
-					      idlc_arena_printf(g->a, "%s_%s",
-								iface, m->name),
-					      sbs(&p.params), sbs(&p.body)) < 0)
-					return -1;
-				const char *ip = sbs(&p.iparams);
-				if (strlen(ip) + strlen(id) + 50 > 72 &&
-				    (ip = wrap_params(g, ip, "\n\t\t")) == NULL)
-					return -1;
-				ADD(&fields, "\t/* operation %s */\n\tshade_status "
-				    "(*%s)(void *self%s,\n\t\tshade_error **err);\n",
-				    m->name, id, ip);
-				ADD(&cases, "\tcase %zu: { /* %s */\n%s\n%s\t}\n",
-				    i, m->name, sbs(&p.locals),
-				    sbs(&p.dispatch));
-			}
-			piece_free(&p);
+			rc = op_member(g, n, iface, m, i, stubs, &fields,
+				       &cases, &cores);
 		}
 		if (rc < 0)
 			return -1;
@@ -894,12 +997,14 @@ int idlc_gen_stubs(gen *g, const idlc_node *n, const smember *members,
 	    idlc_tv_set(o, "skipped", skipped) < 0 ||
 	    idlc_tv_set_str(o, "impl_fields", "%s", sbs(&fields)) < 0 ||
 	    idlc_tv_set_str(o, "dispatch_cases", "%s", sbs(&cases)) < 0 ||
+	    idlc_tv_set_str(o, "cores", "%s", sbs(&cores)) < 0 ||
 	    idlc_tv_set_str(o, "dispatch_temps", "%s",
 			    temps(g, sbs(&cases), "\t")) < 0 ||
 	    idlc_tv_set_str(o, "map_size", "%zu", nm ? nm : 1) < 0)
 		return -1;
 	sb_free(&fields);
 	sb_free(&cases);
+	sb_free(&cores);
 	return 0;
 }
 

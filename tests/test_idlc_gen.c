@@ -331,6 +331,7 @@ static void test_idlc_gen_templates_dir(void **state)
 			    "struct bank_Holder;\nstruct bank_Transfer;\n");
 	assert_string_equal(comp->out_c, "bank.Base 0x6bed21eb490bc99c\n"
 			    "bank.Account 0xc02926e20e14adbd\n"
+			    "bank.Earning 0x044b0d26e8ff5bd3\n"
 			    "bank.Ledger 0x1df3b00252f3629c\n"
 			    "broker.Broker 0x2432e966a8b5f775\n"
 			    "broker.Bank 0x4e5fed8c851a1d2f\n");

@@ -193,6 +193,96 @@ static void test_idlc_stubs_typed_both_sides(void **state)
 	assert_int_equal(talloc_total_blocks(*state), before);
 }
 
+/* Money accrue(in double rate) of Earning: adds rate percent. */
+static shade_status acct_accrue(void *self, double rate, int64_t *result,
+				shade_error **err)
+{
+	account *a = self;
+
+	(void)err;
+	*result = (int64_t)((double)a->balance * rate / 100.0);
+	a->balance += *result;
+	return SHADE_OK;
+}
+
+static const bank_Earning_impl earning_impl = {
+	.get_name = acct_get_name,
+	.get_balance = acct_get_balance,
+	.set_balance = acct_set_balance,
+	.deposit = acct_deposit,
+	.withdraw = acct_withdraw,
+	.ping = acct_ping,
+	.accrue = acct_accrue,
+};
+
+/* Operations inherited from Account, called through a typed Earning
+ * reference and through an Account view of the same object: the stubs
+ * and skeleton parts both interfaces share. */
+static void test_idlc_stubs_inherited(void **state)
+{
+	size_t before = talloc_total_blocks(*state);
+	TALLOC_CTX *ctx = talloc_new(*state);
+	account a = { .balance = 1000, .name = "bo" };
+	shade_registry *reg = shade_registry_new(ctx);
+	shade_ref *obj = NULL, *ref = NULL;
+	shade_error *err = NULL;
+	bank_Earning *sav = NULL;
+	bank_Account *acct = NULL;
+	bank_Overdrawn ov;
+	int64_t v = 0, left = 0;
+	tp_peer pp;
+	int i;
+
+	assert_non_null(reg);
+	assert_int_equal(bank_Earning_serve(&earning_impl, &a, &obj, &err),
+			 SHADE_OK);
+	assert_int_equal(shade_registry_add(reg, "sav", obj, &err), SHADE_OK);
+	shade_ref_release(obj);
+	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
+	assert_int_equal(shade_lookup(pp.client, "sav", &ref, &err), SHADE_OK);
+	assert_int_equal(bank_Earning_narrow(ctx, ref, &sav, &err), SHADE_OK);
+	assert_int_equal(bank_Account_narrow(ctx, ref, &acct, &err), SHADE_OK);
+	shade_ref_release(ref);
+
+	assert_int_equal(bank_Earning_deposit(sav, 200, &err), SHADE_OK);
+	assert_int_equal(bank_Earning_accrue(sav, 10.0, &v, &err), SHADE_OK);
+	assert_int_equal(v, 120);
+	assert_int_equal(bank_Earning_withdraw(sav, 320, &left, &v, &err),
+			 SHADE_OK);
+	assert_int_equal(v, 320);
+	assert_int_equal(left, 1000);
+	assert_int_equal(bank_Account_withdraw(acct, 400, &left, &v, &err),
+			 SHADE_OK);
+	assert_int_equal(left, 600);
+	assert_int_equal(bank_Earning_get_balance(sav, &v, &err), SHADE_OK);
+	assert_int_equal(v, 600);
+	assert_int_equal(a.balance, 600);
+
+	/* the declared exception through the shared call, fields intact */
+	assert_true(bank_Earning_withdraw(sav, 700, &left, &v, &err) < 0);
+	assert_non_null(err);
+	assert_string_equal(err->name, "bank.Overdrawn");
+	assert_true(bank_Overdrawn_catch(ctx, err, &ov));
+	assert_int_equal(ov.missing, 100);
+	shade_error_free(err);
+	err = NULL;
+	assert_int_equal(bank_Earning_deposit(sav, 0, &err), SHADE_ERR_VALUE);
+	shade_error_free(err);
+	err = NULL;
+
+	/* oneway through the shared call, ordered before a round trip */
+	for (i = 0; i < 2; i++)
+		assert_int_equal(bank_Earning_ping(sav, &err), SHADE_OK);
+	assert_int_equal(bank_Account_get_balance(acct, &v, &err), SHADE_OK);
+	assert_int_equal(a.pings, 2);
+
+	talloc_free(sav);
+	talloc_free(acct);
+	tp_stop(&pp);
+	talloc_free(ctx);
+	assert_int_equal(talloc_total_blocks(*state), before);
+}
+
 /* A dynamic client (no IDL) calls the typed server and lists it. */
 static void test_idlc_stubs_dynamic_client(void **state)
 {
@@ -883,6 +973,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_idlc_stubs_typed_both_sides),
+		cmocka_unit_test(test_idlc_stubs_inherited),
 		cmocka_unit_test(test_idlc_stubs_dynamic_client),
 		cmocka_unit_test(test_idlc_stubs_dynamic_server),
 		cmocka_unit_test(test_idlc_stubs_any_and_object),
