@@ -80,11 +80,11 @@ awk '
             split(id, p, "/")
             s = "shade/" p[2] "/" p[3]
             if (!(s in us) || us[id] <= 0) continue
-            printf "peers %-28s %9.3f us  shade %-22s %9.3f us  ratio %.2f\n",
+            printf "peers %-28s %9.3f us  shade %-28s %9.3f us  ratio %.2f\n",
                 id, us[id], s, us[s], us[s] / us[id]
             if (("shade.dynamic/" p[2] "/" p[3]) in us) {
                 d = "shade.dynamic/" p[2] "/" p[3]
-                printf "peers %-28s %9.3f us  shade %-22s %9.3f us  ratio %.2f\n",
+                printf "peers %-28s %9.3f us  shade %-28s %9.3f us  ratio %.2f\n",
                     id, us[id], d, us[d], us[d] / us[id]
             }
         }
