@@ -18,11 +18,13 @@
  * when there are out/inout parameters, the array [result (unless void),
  * out and inout values in order].
  *
- * Types with a typed stub for now: boolean, char, octet, the integer
- * types, float, double, string and enums (through typedefs too).  A
- * member using any other type keeps its place in the shape (the dynamic
- * API reaches it) and gets a comment instead of a stub.  mem_ctx is a
- * parameter only where a string comes back.
+ * Types with a typed stub: the basic types, strings, enums, any, Object,
+ * interfaces, structs and sequences of the non-reference ones, arrays as
+ * struct members (see wirable()).  A member using any other type keeps
+ * its place in the shape (the dynamic API reaches it) and gets a comment
+ * instead of a stub.  mem_ctx is a parameter only where something
+ * allocated comes back.  The operations of a base interface are shared
+ * with the interfaces that inherit them (op_member()).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -311,6 +313,61 @@ static int push_codec(gen *g, const char *name, const char *put,
 	return idlc_tv_push(g->codecs, o);
 }
 
+/* Most array dimensions of a struct member handled. */
+#define MAX_DIMS 8
+
+/* The element type of t once its array dimensions (through typedefs)
+ * are taken off; their sizes, outermost first, in dims[0..*nd).  NULL
+ * when there are more than MAX_DIMS. */
+static const idlc_type *strip_array(const idlc_type *t, uint64_t *dims,
+				    int *nd)
+{
+	const idlc_type *u;
+
+	*nd = 0;
+	while ((u = idlc_type_unalias(t)) != NULL && u->kind == IDLC_T_ARRAY) {
+		if (*nd == MAX_DIMS)
+			return NULL;
+		dims[(*nd)++] = u->bound;
+		t = u->elem;
+	}
+	return t;
+}
+
+/* Put (put: true) or get statements of struct member f, an array of
+ * dimensions dims[0..nd) of s: nested CBOR arrays, loops over the
+ * indexes idl_a[]. */
+static char *array_stmts(gen *g, const scalar *s, const char *f,
+			 const uint64_t *dims, int nd, bool put)
+{
+	char *out = idlc_arena_printf(g->a, "\t{\n\t\tsize_t idl_a[%d];\n\n",
+				      nd);
+	char *lv = idlc_arena_printf(g->a, "%s", f), *tabs;
+	int k;
+
+	for (k = 0; k < nd && out && lv; k++) {
+		tabs = idlc_arena_printf(g->a, "%.*s", k + 2, "\t\t\t\t\t\t\t\t\t\t");
+		out = idlc_arena_append(g->a, out, put ? "%sif (idl_st == SHADE_OK)"
+			"\n%s\tidl_st = shade_cbor_put_array(b, %llu);\n" :
+			"%sif (idl_st == SHADE_OK)\n%s\tidl_st = idl_get_array_(d, "
+			"%llu, err);\n", tabs, tabs, (unsigned long long)dims[k]);
+		out = idlc_arena_append(g->a, out, "%sfor (idl_a[%d] = 0; idl_st "
+			"== SHADE_OK && idl_a[%d] < %llu; idl_a[%d]++) {\n", tabs,
+			k, k, (unsigned long long)dims[k], k);
+		lv = idlc_arena_append(g->a, lv, "[idl_a[%d]]", k);
+	}
+	if (out == NULL || lv == NULL)
+		return NULL;
+	tabs = idlc_arena_printf(g->a, "%.*s", nd + 2, "\t\t\t\t\t\t\t\t\t\t\t");
+	out = idlc_arena_append(g->a, out, "%s%s\n", tabs, put ?
+				put_stmt(g, s, "b", lv) :
+				get_stmt(g, s, "d", lv, "mem_ctx"));
+	for (k = nd; k-- > 0 && out;)
+		out = idlc_arena_append(g->a, out, "%.*s}\n", k + 2,
+					"\t\t\t\t\t\t\t\t\t\t");
+	return idlc_arena_append(g->a, out, "\t}\n");
+}
+
 /* Codec of struct st (C name `name`): an array of its members in order.
  * Returns 1 when available, 0 when a member has no typed form, -1. */
 static int struct_codec(gen *g, const idlc_node *st, const char *name)
@@ -332,12 +389,22 @@ static int struct_codec(gen *g, const idlc_node *st, const char *name)
 				"idl_get_array_(d, %zu, err);\n\n", n);
 	for (m = st->children; m; m = m->next) {
 		scalar ms;
+		uint64_t dims[MAX_DIMS];
+		int nd;
+		const idlc_type *et = strip_array(m->type, dims, &nd);
 		const char *f = idlc_arena_printf(g->a, "v->%s",
 						  idlc_gen_ident(g, m->name));
-		int r = wire_of(g, m->type, idlc_arena_printf(g->a,
-				"%s_%s_seq", name, m->name), &ms);
+		int r = et ? wire_of(g, et, idlc_arena_printf(g->a,
+				     "%s_%s_seq", name, m->name), &ms) : 0;
 		if (r <= 0) /* wirable() said it was: out of memory */
 			return -1;
+		if (nd > 0) {
+			put = idlc_arena_append(g->a, put, "%s", array_stmts(g,
+						&ms, f, dims, nd, true));
+			get = idlc_arena_append(g->a, get, "%s", array_stmts(g,
+						&ms, f, dims, nd, false));
+			continue;
+		}
 		put = idlc_arena_append(g->a, put, "\tif (idl_st == SHADE_OK)\n"
 					"\t\t%s\n", put_stmt(g, &ms, "b", f));
 		get = idlc_arena_append(g->a, get, "\tif (idl_st == SHADE_OK) {"
@@ -412,10 +479,16 @@ static bool can_wire(gen *g, const idlc_type *t, bool top,
 				if (stack[i] == d)
 					return true;
 			stack[depth] = d;
-			for (m = d->children; m; m = m->next)
-				if (!can_wire(g, m->type, false, stack,
-					      depth + 1))
+			for (m = d->children; m; m = m->next) {
+				/* members may be arrays */
+				uint64_t dims[MAX_DIMS];
+				int nd;
+				const idlc_type *et = strip_array(m->type,
+								  dims, &nd);
+				if (et == NULL || !can_wire(g, et, false, stack,
+							    depth + 1))
 					return false;
+			}
 			return true;
 		}
 	}

@@ -328,11 +328,12 @@ static void test_idlc_gen_templates_dir(void **state)
 	assert_int_equal(idlc_generate(comp, NULL, dir), 0);
 	assert_string_equal(comp->out_h, "// bank\nstruct bank_Entry;\n"
 			    "struct bank_Overdrawn;\nstruct bank_Frozen;\n"
-			    "struct bank_Holder;\nstruct bank_Transfer;\n");
+			    "struct bank_Holder;\nstruct bank_Transfer;\n"
+			    "struct bank_Grid;\n");
 	assert_string_equal(comp->out_c, "bank.Base 0x6bed21eb490bc99c\n"
 			    "bank.Account 0xc02926e20e14adbd\n"
 			    "bank.Earning 0x044b0d26e8ff5bd3\n"
-			    "bank.Ledger 0x1df3b00252f3629c\n"
+			    "bank.Ledger 0x6e2d19bb4ee9b20b\n"
 			    "broker.Broker 0x2432e966a8b5f775\n"
 			    "broker.Bank 0x4e5fed8c851a1d2f\n");
 

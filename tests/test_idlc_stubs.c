@@ -649,6 +649,25 @@ static shade_status led_last(void *self, TALLOC_CTX *mem_ctx,
 	return SHADE_OK;
 }
 
+/* Grid turn(in Grid g): each cell plus one, corners and tags swapped */
+static shade_status led_turn(void *self, TALLOC_CTX *mem_ctx,
+			     const bank_Grid *g, bank_Grid *result,
+			     shade_error **err)
+{
+	int i, j;
+
+	(void)self;
+	(void)err;
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < 3; j++)
+			result->cells[i][j] = (int16_t)(g->cells[i][j] + 1);
+	result->corners[0] = g->corners[1];
+	result->corners[1] = g->corners[0];
+	result->tags[0] = talloc_strdup(mem_ctx, g->tags[1]);
+	result->tags[1] = talloc_strdup(mem_ctx, g->tags[0]);
+	return SHADE_OK;
+}
+
 /* readonly attribute MoneySeq totals */
 static shade_status led_get_totals(void *self, TALLOC_CTX *mem_ctx,
 				   bank_MoneySeq *out, shade_error **err)
@@ -694,6 +713,7 @@ static const bank_Ledger_impl led_impl = {
 	.record = led_record,
 	.list = led_list,
 	.last = led_last,
+	.turn = led_turn,
 	.get_totals = led_get_totals,
 	.get_flags = led_get_flags,
 	.set_flags = led_set_flags,
@@ -775,6 +795,23 @@ static void test_idlc_stubs_structs_and_sequences(void **state)
 	shade_error_free(err);
 	err = NULL;
 	assert_int_equal(l.flags.len, 3);
+
+	/* arrays in a struct, both ways, as nested arrays */
+	{
+		bank_Grid g = { .cells = { { 1, 2, 3 }, { -4, -5, 99 } },
+				.corners = { 7, INT64_MIN },
+				.tags = { "up", NULL } }, back;
+		memset(&back, 0, sizeof(back));
+		assert_int_equal(bank_Ledger_turn(led, ctx, &g, &back, &err),
+				 SHADE_OK);
+		assert_int_equal(back.cells[0][0], 2);
+		assert_int_equal(back.cells[1][1], -4);
+		assert_int_equal(back.cells[1][2], 100);
+		assert_true(back.corners[0] == INT64_MIN);
+		assert_int_equal(back.corners[1], 7);
+		assert_string_equal(back.tags[0], "");
+		assert_string_equal(back.tags[1], "up");
+	}
 
 	talloc_free(led);
 	tp_stop(&pp);
@@ -918,7 +955,7 @@ static void test_idlc_stubs_dynamic_values(void **state)
 	bank_Ledger *led = NULL;
 	bank_Transfer t;
 	bank_MoneySeq ms;
-	static const char *const others[] = { "record", "list" };
+	static const char *const others[] = { "record", "list", "turn" };
 	size_t i;
 	tp_peer pp;
 
@@ -928,7 +965,7 @@ static void test_idlc_stubs_dynamic_values(void **state)
 					       &err), SHADE_OK);
 	assert_int_equal(shade_object_new("bank.Ledger", NULL, &obj, &err),
 			 SHADE_OK);
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 3; i++)
 		assert_int_equal(shade_object_add_method(obj, others[i],
 							 dyn_last, NULL, false,
 							 &err), SHADE_OK);
