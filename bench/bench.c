@@ -1,7 +1,7 @@
 /*
  * bench/bench.c - shade-bench: the benchmark driver and its clients.
  *
- *   shade-bench [--quick] [--bin DIR] [--idlc PATH]
+ *   shade-bench [--quick] [--bin DIR] [--idlc PATH] [--idl-gen PATH]
  *   shade-bench --peer-client <typed|dynamic> <unix|tcp> <path|port>
  *               <sync|pipelined> N WARM DEPTH
  *
@@ -78,6 +78,7 @@ typedef struct settings {
 	long mem_n;        /* objects/proxies for the memory figures */
 	char bindir[PATH_MAX];  /* where shade-bench-server is */
 	char idlc[PATH_MAX];    /* the IDL compiler */
+	char idl_gen[PATH_MAX]; /* the IDL generator (bench/gen_idl.py) */
 	char dir[64];           /* the mkdtemp directory */
 } settings;
 
@@ -1208,58 +1209,11 @@ measure_connections(TALLOC_CTX *ctx, const settings *cfg, const char *address)
 	talloc_free(pool);
 }
 
-/* Write n lines of IDL (modules, structs, sequences, interfaces) to
- * path; returns the lines written or -1. */
-static long
-gen_idl(const char *path, long n)
-{
-	FILE *fp = fopen(path, "w");
-	long lines = 0, m = 0;
-
-	if (fp == NULL)
-		return -1;
-	while (lines < n) { /* each module is 39 lines */
-		long k;
-
-		fprintf(fp, "module m%ld {\n", m);
-		fprintf(fp, "  typedef sequence<long> Longs%ld;\n", m);
-		fprintf(fp, "  enum Color%ld { RED, GREEN, BLUE };\n", m);
-		fprintf(fp, "  struct Point%ld {\n    long x;\n    long y;\n"
-			    "    double weight;\n    string label;\n  };\n", m);
-		fprintf(fp, "  typedef sequence<Point%ld> Points%ld;\n", m, m);
-		fprintf(fp, "  exception Fail%ld { string why; };\n", m);
-		lines += 11;
-		for (k = 0; k < 2; k++) {
-			fprintf(fp, "  interface Svc%ld_%ld {\n", m, k);
-			fprintf(fp, "    readonly attribute long count;\n");
-			fprintf(fp, "    attribute string name;\n");
-			fprintf(fp, "    long add(in long a, in long b);\n");
-			fprintf(fp, "    Points%ld points(in Longs%ld ids) raises(Fail%ld);\n",
-				m, m, m);
-			fprintf(fp, "    void put(in Point%ld p, out long id);\n", m);
-			fprintf(fp, "    oneway void ping(in string s);\n");
-			fprintf(fp, "    Color%ld color(in Color%ld c);\n", m, m);
-			fprintf(fp, "    double scale(in double f, inout long n);\n");
-			fprintf(fp, "    sequence<string> names();\n");
-			fprintf(fp, "    boolean has(in string key);\n");
-			fprintf(fp, "    unsigned long long big(in short s, in octet o);\n");
-			fprintf(fp, "  };\n");
-			lines += 13;
-		}
-		fprintf(fp, "};\n");
-		lines += 2;
-		fprintf(fp, "\n");
-		m++;
-	}
-	if (fclose(fp) != 0)
-		return -1;
-	return lines;
-}
-
-/* Run argv to completion (stdout/stderr to /dev/null) within limit_s;
- * returns the exit status, or -1. */
+/* Run argv (argv[0] a path) to completion within limit_s, stdout to
+ * the file `out` (NULL: /dev/null), stderr to /dev/null; returns the exit
+ * status, or -1. */
 static int
-run_quiet(char *const argv[], double limit_s)
+run_to(char *const argv[], double limit_s, const char *out)
 {
 	pid_t pid = fork();
 	int status;
@@ -1269,11 +1223,14 @@ run_quiet(char *const argv[], double limit_s)
 		return -1;
 	if (pid == 0) {
 		int dn = open("/dev/null", O_WRONLY);
+		int fo = out != NULL ? open(out, O_WRONLY | O_CREAT | O_TRUNC,
+					    0600)
+				     : dn;
 
-		if (dn >= 0) {
-			dup2(dn, 1);
-			dup2(dn, 2);
-		}
+		if (dn < 0 || fo < 0)
+			_exit(126);
+		dup2(fo, 1);
+		dup2(dn, 2);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -1291,7 +1248,24 @@ run_quiet(char *const argv[], double limit_s)
 	}
 }
 
-/* idlc.ms_per_10k_lines: time shade-idlc on 10 000 generated lines. */
+/* Lines in the file at path, or -1. */
+static long
+count_lines(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	long n = 0;
+	int ch;
+
+	if (fp == NULL)
+		return -1;
+	while ((ch = getc(fp)) != EOF) /* bounded by the file's size */
+		n += ch == '\n';
+	fclose(fp);
+	return n;
+}
+
+/* idlc.ms_per_10k_lines: time shade-idlc on the 10 000 lines of IDL
+ * bench/gen_idl.py (the compiler's own generator) writes. */
 static void
 measure_idlc(const settings *cfg)
 {
@@ -1311,9 +1285,15 @@ measure_idlc(const settings *cfg)
 	snprintf(idl, sizeof idl, "%s/gen10k.idl", cfg->dir);
 	snprintf(out, sizeof out, "%s/idlc-out", cfg->dir);
 	mkdir(out, 0700);
-	lines = gen_idl(idl, 10000);
-	if (lines < 0) {
-		fig_na(f, "cannot write %s", idl);
+	argv[0] = "/usr/bin/env";
+	argv[1] = "python3";
+	argv[2] = (char *)cfg->idl_gen;
+	argv[3] = "10000";
+	argv[4] = NULL;
+	rc = run_to(argv, 60, idl);
+	lines = rc == 0 ? count_lines(idl) : -1;
+	if (lines <= 0) {
+		fig_na(f, "%s did not write the IDL (exit %d)", cfg->idl_gen, rc);
 		fig_na(fc, "%s", f->why);
 		return;
 	}
@@ -1325,7 +1305,7 @@ measure_idlc(const settings *cfg)
 		argv[2] = idl;
 		argv[3] = NULL;
 		t0 = bench_now();
-		rc = run_quiet(argv, 60);
+		rc = run_to(argv, 60, NULL);
 		t1 = bench_now();
 		if (rc != 0) {
 			fig_na(fc, "shade-idlc --check exited %d on %s", rc, idl);
@@ -1337,7 +1317,7 @@ measure_idlc(const settings *cfg)
 		argv[3] = idl;
 		argv[4] = NULL;
 		t0 = bench_now();
-		rc = run_quiet(argv, 60);
+		rc = run_to(argv, 60, NULL);
 		t1 = bench_now();
 		if (rc != 0) {
 			fig_na(f, "shade-idlc -o exited %d on %ld generated lines",
@@ -1482,7 +1462,7 @@ remove_dir(const settings *cfg)
 	argv[1] = "-rf";
 	argv[2] = cmd;
 	argv[3] = NULL;
-	run_quiet(argv, 30);
+	run_to(argv, 30, NULL);
 }
 
 /* Parse the command line into cfg; 0 or 2 (usage). */
@@ -1511,6 +1491,7 @@ parse_args(int argc, char **argv, settings *cfg)
 		memcpy(cfg->idlc + strlen(cfg->bindir), "/../bin/shade-idlc",
 		       sizeof "/../bin/shade-idlc");
 	}
+	snprintf(cfg->idl_gen, sizeof cfg->idl_gen, "bench/gen_idl.py");
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--quick") == 0) {
 			cfg->quick = true;
@@ -1518,8 +1499,12 @@ parse_args(int argc, char **argv, settings *cfg)
 			snprintf(cfg->bindir, sizeof cfg->bindir, "%s", argv[++i]);
 		} else if (strcmp(argv[i], "--idlc") == 0 && i + 1 < argc) {
 			snprintf(cfg->idlc, sizeof cfg->idlc, "%s", argv[++i]);
+		} else if (strcmp(argv[i], "--idl-gen") == 0 && i + 1 < argc) {
+			snprintf(cfg->idl_gen, sizeof cfg->idl_gen, "%s",
+				 argv[++i]);
 		} else {
-			fprintf(stderr, "usage: shade-bench [--quick] [--bin DIR] [--idlc PATH]\n");
+			fprintf(stderr, "usage: shade-bench [--quick] [--bin DIR] "
+					"[--idlc PATH] [--idl-gen PATH]\n");
 			return 2;
 		}
 	}

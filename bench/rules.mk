@@ -66,4 +66,4 @@ bench:
 		{ rm -f $(BENCH_LIST); \
 		  echo "bench: generated stubs do not build; rtt.stub.unix will be n/a"; }
 	@$(MAKE) --no-print-directory bench-programs
-	$(if $(PIN),PIN=$(PIN)) $(BENCH_BIN) $(if $(filter 1,$(QUICK)),--quick) --idlc $(BENCH_IDLC)
+	$(if $(PIN),PIN=$(PIN)) $(BENCH_BIN) $(if $(filter 1,$(QUICK)),--quick) --idlc $(BENCH_IDLC) --idl-gen bench/gen_idl.py
