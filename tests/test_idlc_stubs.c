@@ -812,6 +812,42 @@ static void test_idlc_stubs_structs_and_sequences(void **state)
 		assert_string_equal(back.tags[0], "");
 		assert_string_equal(back.tags[1], "up");
 	}
+	/* a dynamic caller sending a grid with a wrong dimension: refused */
+	{
+		shade_value *args = shade_tuple_new(ctx, 1), *out = NULL;
+		shade_value *grid = shade_tuple_new(ctx, 3);
+		shade_value *cells = shade_tuple_new(ctx, 1);
+		shade_value *row = shade_tuple_new(ctx, 3);
+		shade_value *corners = shade_tuple_new(ctx, 2);
+		shade_value *names = shade_tuple_new(ctx, 2);
+		int k;
+
+		for (k = 0; k < 3; k++)
+			assert_int_equal(shade_seq_append_take(row,
+				shade_int(ctx, k), &err), SHADE_OK);
+		for (k = 0; k < 2; k++) {
+			assert_int_equal(shade_seq_append_take(corners,
+				shade_int(ctx, k), &err), SHADE_OK);
+			assert_int_equal(shade_seq_append_take(names,
+				shade_str(ctx, "n"), &err), SHADE_OK);
+		}
+		assert_int_equal(shade_seq_append_take(cells, row, &err),
+				 SHADE_OK);
+		assert_int_equal(shade_seq_append_take(grid, cells, &err),
+				 SHADE_OK);
+		assert_int_equal(shade_seq_append_take(grid, corners, &err),
+				 SHADE_OK);
+		assert_int_equal(shade_seq_append_take(grid, names, &err),
+				 SHADE_OK);
+		assert_int_equal(shade_seq_append_take(args, grid, &err),
+				 SHADE_OK);
+		assert_int_equal(shade_invoke(ctx, led->ref, "turn", args, NULL,
+					      &out, &err), SHADE_ERR_TYPE);
+		assert_non_null(err);
+		shade_error_free(err);
+		err = NULL;
+		shade_value_free(args);
+	}
 
 	talloc_free(led);
 	tp_stop(&pp);
