@@ -839,6 +839,7 @@ static idlc_tv *build_model(gen *g)
 	G(idlc_tv_set_bool(root, "need_int", g->need_int));
 	G(idlc_tv_set_bool(root, "need_uint", g->need_uint));
 	G(idlc_tv_set_bool(root, "need_ref", g->need_ref));
+	G(idlc_tv_set_bool(root, "need_ref_on", g->need_ref_on));
 	G(idlc_tv_set_bool(root, "need_array", g->need_array));
 	G(idlc_tv_set_bool(root, "need_seq", g->need_seq || g->need_array));
 	return root;

@@ -24,6 +24,7 @@ typedef struct gen {
 	bool need_int;           /* generated code calls idl_get_int_ */
 	bool need_uint;          /* ... idl_get_uint_ */
 	bool need_ref;           /* ... idl_put_ref_ / idl_get_ref_ */
+	bool need_ref_on;        /* ... idl_get_ref_on_ */
 	bool need_array;         /* ... idl_get_array_ */
 	bool need_seq;           /* ... idl_read_seq_ */
 } gen;

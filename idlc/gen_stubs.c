@@ -155,6 +155,12 @@ static char *put_stmt(gen *g, const scalar *s, const char *b, const char *e)
 		return idlc_arena_printf(g->a, "idl_st = shade_cbor_put_float(%s, "
 					 "(double)(%s));", b, e);
 	case W_ANY:
+		if (in_codec(b)) /* either side: cx tells which */
+			return idlc_arena_printf(g->a, "idl_st = !(%s) ? "
+				"shade_cbor_put_null(%s) : cx ?\n\t\t\t"
+				"shade_dispatch_encode_value(cx, %s, (%s), err) :"
+				"\n\t\t\tshade_request_encode_value(idl_call, "
+				"%s, (%s), err);", e, b, b, e, b, e);
 		return idlc_arena_printf(g->a, "idl_st = (%s) ? %s, %s, (%s), "
 					 "err) : shade_cbor_put_null(%s);", e, enc,
 					 b, e, b);
@@ -201,6 +207,11 @@ static char *get_stmt(gen *g, const scalar *s, const char *d, const char *v,
 		return idlc_arena_printf(g->a, "idl_st = shade_cbor_read_float(%s, "
 					 "&idl_f, err); %s = (%s)idl_f;", d, v, s->c);
 	case W_ANY:
+		if (in_codec(d)) /* either side: cx tells which */
+			return idlc_arena_printf(g->a, "idl_st = cx ? "
+				"shade_dispatch_decode_value(cx, %s, &%s, err)\n"
+				"\t\t\t: shade_request_decode_value(%s, idl_call, "
+				"%s, &%s, err);", d, v, mem, d, v);
 		if (on_server(d))
 			return idlc_arena_printf(g->a, "idl_st = "
 				"shade_dispatch_decode_value(cx, %s, &%s, err);",
@@ -209,6 +220,11 @@ static char *get_stmt(gen *g, const scalar *s, const char *d, const char *v,
 			"shade_request_decode_value(%s, idl_call, %s, &%s, err);",
 			mem, d, v);
 	case W_OBJECT:
+		if (in_codec(d)) { /* the reference belongs to mem */
+			g->need_ref_on = true;
+			return idlc_arena_printf(g->a, "idl_st = idl_get_ref_on_("
+				"cx, idl_call, %s, %s, &%s, err);", mem, d, v);
+		}
 		g->need_ref = true;
 		return idlc_arena_printf(g->a, "idl_st = idl_get_ref_(%s, %s, %s, "
 					 "&%s, err);", cx_of(d), call_of(d), d, v);
@@ -274,6 +290,7 @@ static char *out_decl(gen *g, const scalar *s, const char *name)
 
 static int wire_of(gen *g, const idlc_type *t, const char *anon,
 		   scalar *s);
+static const char *temps(gen *g, const char *code, const char *indent);
 
 /* Claim the codec of `name`: 0 when it is to be generated now, 1 when
  * it already was (or is being: recursive types), -1 on out of memory.
@@ -304,11 +321,9 @@ static int push_codec(gen *g, const char *name, const char *put,
 	    idlc_tv_set_str(o, "proto", "%s;\n%s;\n", pp, gp) < 0 ||
 	    idlc_tv_set_str(o, "code", "\n/* Encode a %s. */\n%s\n{\n%s}\n\n"
 			    "/* Decode a %s (memory on mem_ctx). */\n%s\n{\n"
-			    "\tint64_t idl_i = 0;\n\tuint64_t idl_u = 0;\n"
-			    "\tdouble idl_f = 0;\n\n\t(void)idl_i;\n"
-			    "\t(void)idl_u;\n\t(void)idl_f;\n\t(void)cx;\n"
-			    "\t(void)idl_call;\n\t(void)mem_ctx;\n%s}\n",
-			    name, pp, put, name, gp, get) < 0)
+			    "%s\n\t(void)cx;\n\t(void)idl_call;\n"
+			    "\t(void)mem_ctx;\n%s}\n", name, pp, put, name, gp,
+			    temps(g, get, "\t"), get) < 0)
 		return -1;
 	return idlc_tv_push(g->codecs, o);
 }
@@ -456,11 +471,11 @@ static int sequence_codec(gen *g, const idlc_type *t, const char *name)
 	return 1;
 }
 
-/* True when t has a typed form: basic types and enums, and (not
- * holding any or Object) structs and sequences of them.  `top` is false
- * inside a struct or sequence. */
-static bool can_wire(gen *g, const idlc_type *t, bool top,
-		     const idlc_node **stack, int depth)
+/* True when t has a typed form: basic types, strings, enums, any,
+ * Object, interfaces, and structs (members may be arrays) and sequences
+ * of them.  stack[0..depth) are the structs being looked into. */
+static bool can_wire(gen *g, const idlc_type *t, const idlc_node **stack,
+		     int depth)
 {
 	const idlc_type *u = idlc_type_unalias(t);
 	const idlc_node *d, *m;
@@ -470,7 +485,7 @@ static bool can_wire(gen *g, const idlc_type *t, bool top,
 	if (u == NULL || depth > 32)
 		return false;
 	if (u->kind == IDLC_T_SEQUENCE)
-		return can_wire(g, u->elem, false, stack, depth);
+		return can_wire(g, u->elem, stack, depth);
 	if (u->kind == IDLC_T_NAMED && u->ref) {
 		for (d = u->ref; d->definition; d = d->definition)
 			;
@@ -485,16 +500,14 @@ static bool can_wire(gen *g, const idlc_type *t, bool top,
 				int nd;
 				const idlc_type *et = strip_array(m->type,
 								  dims, &nd);
-				if (et == NULL || !can_wire(g, et, false, stack,
+				if (et == NULL || !can_wire(g, et, stack,
 							    depth + 1))
 					return false;
 			}
 			return true;
 		}
 	}
-	if (!basic_of(g, u, &s))
-		return false;
-	return top || (s.w != W_ANY && s.w != W_OBJECT && s.w != W_IFACE);
+	return basic_of(g, u, &s);
 }
 
 /* can_wire() from the top. */
@@ -502,7 +515,7 @@ static bool wirable(gen *g, const idlc_type *t)
 {
 	const idlc_node *stack[33];
 
-	return can_wire(g, t, true, stack, 0);
+	return can_wire(g, t, stack, 0);
 }
 
 /* How type t travels in a typed stub: 1 and *s filled, or 0 when it has

@@ -335,7 +335,7 @@ static void test_idlc_gen_templates_dir(void **state)
 			    "bank.Earning 0x044b0d26e8ff5bd3\n"
 			    "bank.Ledger 0x6e2d19bb4ee9b20b\n"
 			    "broker.Broker 0x2432e966a8b5f775\n"
-			    "broker.Bank 0x4e5fed8c851a1d2f\n");
+			    "broker.Bank 0x3edf94c79ba13e0b\n");
 
 	put(dir, "header.h.tmpl", "ok\n{{#each decls}}{{nope}}{{/each}}\n");
 	comp = compile_file(ctx, "tests/idl/gen/bank.idl");

@@ -37,6 +37,7 @@ typedef struct account {
 	int64_t balance;   /* current balance */
 	int pings;         /* oneway calls received */
 	char name[32];     /* holder */
+	shade_ref *me;     /* the object serving it (borrowed), or NULL */
 } account;
 
 /* readonly attribute string name */
@@ -101,6 +102,38 @@ static shade_status acct_ping(void *self, shade_error **err)
 	return SHADE_OK;
 }
 
+/* Account twin(inout Entry e): amount doubled, extra replaced, peer
+ * kept; no twin (a null reference) */
+static shade_status acct_twin(void *self, TALLOC_CTX *mem_ctx, bank_Entry *e,
+			      bank_Account **result, shade_error **err)
+{
+	(void)self;
+	if (e->peer == NULL || shade_value_kind(e->extra) != SHADE_STR)
+		return shade_error_set(err, SHADE_ERR_VALUE, "no peer or extra");
+	e->amount *= 2;
+	e->extra = shade_int(mem_ctx, (int64_t)shade_value_len(e->extra));
+	*result = NULL;
+	return e->extra ? SHADE_OK : shade_error_set(err, SHADE_ERR_NOMEM,
+						     "nomem");
+}
+
+/* sequence<Entry> history(): one entry whose peer is the account */
+static shade_status acct_history(void *self, TALLOC_CTX *mem_ctx,
+				 bank_Account_history_result_seq *result,
+				 shade_error **err)
+{
+	account *a = self;
+
+	(void)err;
+	result->len = 1;
+	result->items = talloc_zero_array(mem_ctx, bank_Entry, 1);
+	result->items[0].amount = a->balance;
+	result->items[0].memo = "now";
+	result->items[0].extra = shade_bool(mem_ctx, true);
+	result->items[0].peer = a->me;
+	return SHADE_OK;
+}
+
 static const bank_Account_impl acct_impl = {
 	.get_name = acct_get_name,
 	.get_balance = acct_get_balance,
@@ -108,6 +141,8 @@ static const bank_Account_impl acct_impl = {
 	.deposit = acct_deposit,
 	.withdraw = acct_withdraw,
 	.ping = acct_ping,
+	.twin = acct_twin,
+	.history = acct_history,
 };
 
 /* A registry exporting a typed account as "acct". */
@@ -186,6 +221,73 @@ static void test_idlc_stubs_typed_both_sides(void **state)
 		assert_int_equal(bank_Account_ping(acct, &err), SHADE_OK);
 	assert_int_equal(bank_Account_get_balance(acct, &v, &err), SHADE_OK);
 	assert_int_equal(a.pings, 3);
+
+	talloc_free(acct);
+	tp_stop(&pp);
+	talloc_free(ctx);
+	assert_int_equal(talloc_total_blocks(*state), before);
+}
+
+/* Structs holding any, Object and interface references in typed calls:
+ * the references in what comes back belong to mem_ctx. */
+static void test_idlc_stubs_struct_references(void **state)
+{
+	size_t before = talloc_total_blocks(*state);
+	TALLOC_CTX *ctx = talloc_new(*state);
+	account a = { .balance = 30, .name = "cy" };
+	shade_registry *reg = typed_registry(ctx, &a);
+	TALLOC_CTX *mem = talloc_new(ctx);
+	uint8_t octets[] = { 1, 2 };
+	bank_Entry_blobs_seq_elem blob = { 2, octets };
+	bank_Entry e = { .when = 9, .amount = 21, .memo = "m",
+			 .blobs = { 1, &blob }, .pair = { 3, 4 },
+			 .kind = bank_SAVINGS };
+	bank_Account_history_result_seq hist;
+	bank_Account *acct = NULL, *twin = NULL;
+	shade_ref *ref = NULL;
+	shade_error *err = NULL;
+	tp_peer pp;
+
+	a.me = shade_registry_get(reg, "acct"); /* borrowed */
+	assert_non_null(a.me);
+	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
+	assert_int_equal(shade_lookup(pp.client, "acct", &ref, &err), SHADE_OK);
+	assert_int_equal(bank_Account_narrow(ctx, ref, &acct, &err), SHADE_OK);
+	shade_ref_release(ref);
+
+	/* inout struct: an any and an Object go out and come back */
+	e.extra = shade_str(mem, "hello");
+	e.peer = acct->ref;
+	assert_int_equal(bank_Account_twin(acct, mem, &e, &twin, &err),
+			 SHADE_OK);
+	assert_null(twin);
+	assert_int_equal(e.amount, 42);
+	assert_int_equal(e.blobs.len, 1);
+	assert_int_equal(e.blobs.items[0].items[1], 2);
+	assert_int_equal(e.pair[1], 4);
+	assert_int_equal(shade_value_kind(e.extra), SHADE_INT);
+	assert_int_equal(shade_value_as_int(e.extra), 5);
+	assert_non_null(e.peer); /* our proxy of the account, on mem */
+
+	/* a sequence of structs holding a reference to the server object */
+	assert_int_equal(bank_Account_history(acct, mem, &hist, &err),
+			 SHADE_OK);
+	assert_int_equal(hist.len, 1);
+	assert_int_equal(hist.items[0].amount, 30);
+	assert_string_equal(hist.items[0].memo, "now");
+	assert_true(shade_value_as_bool(hist.items[0].extra));
+	assert_non_null(hist.items[0].peer);
+	{
+		bank_Account *back = NULL;
+		int64_t v = 0;
+		assert_int_equal(bank_Account_narrow(mem, hist.items[0].peer,
+						     &back, &err), SHADE_OK);
+		assert_int_equal(bank_Account_get_balance(back, &v, &err),
+				 SHADE_OK);
+		assert_int_equal(v, 30);
+	}
+	/* the references go with mem */
+	talloc_free(mem);
 
 	talloc_free(acct);
 	tp_stop(&pp);
@@ -317,10 +419,16 @@ static void test_idlc_stubs_dynamic_client(void **state)
 	assert_int_equal(shade_dir(ctx, ref, &names, &n, &err), SHADE_OK);
 	assert_int_equal(n, 7);
 	assert_string_equal(names[3], "withdraw");
-	/* members without a typed skeleton answer Unimplemented */
+	/* a struct holding any and Object reaches a dynamic caller as the
+	 * array of its members */
 	assert_int_equal(shade_invoke(ctx, ref, "history", NULL, NULL, &out,
-				      &err), SHADE_ERR_UNIMPLEMENTED);
-	shade_error_free(err);
+				      &err), SHADE_OK);
+	assert_int_equal(shade_value_len(out), 1);
+	assert_int_equal(shade_value_len(shade_seq_at(out, 0)), 8);
+	assert_string_equal(shade_value_cstr(shade_seq_at(shade_seq_at(out, 0),
+							  2)), "now");
+	assert_int_equal(shade_value_kind(shade_seq_at(shade_seq_at(out, 0),
+						       7)), SHADE_NONE);
 	shade_ref_release(ref);
 	tp_stop(&pp);
 	talloc_free(ctx);
@@ -902,9 +1010,27 @@ static shade_status bk_transfer(void *self, bank_Account *from,
 	return SHADE_OK;
 }
 
+/* bank::Holder pair(in bank::Account a, in bank::Account b): a holder
+ * of a, others [b, a] */
+static shade_status bk_pair(void *self, TALLOC_CTX *mem_ctx, bank_Account *a,
+			    bank_Account *b, bank_Holder *result,
+			    shade_error **err)
+{
+	(void)self;
+	result->acct = a;
+	result->others.len = 2;
+	result->others.items = talloc_array(mem_ctx, bank_Account *, 2);
+	if (result->others.items == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "nomem");
+	result->others.items[0] = b;
+	result->others.items[1] = a;
+	return SHADE_OK;
+}
+
 static const broker_Bank_impl bank_impl = {
 	.open = bk_open,
 	.transfer = bk_transfer,
+	.pair = bk_pair,
 };
 
 /* Interface-typed parameters and results: typed references cross the
@@ -944,6 +1070,24 @@ static void test_idlc_stubs_typed_references(void **state)
 	assert_int_equal(bank_Account_get_balance(y, &v, &err), SHADE_OK);
 	assert_int_equal(v, 35);
 	assert_int_equal(bs.accts[1].balance, 35);
+
+	/* typed references inside a struct and its sequence, narrowed on
+	 * arrival onto mem_ctx */
+	{
+		TALLOC_CTX *mem = talloc_new(ctx);
+		bank_Holder h;
+		assert_int_equal(broker_Bank_pair(bank, mem, x, y, &h, &err),
+				 SHADE_OK);
+		assert_non_null(h.acct);
+		assert_int_equal(h.others.len, 2);
+		assert_int_equal(bank_Account_get_balance(h.acct, &v, &err),
+				 SHADE_OK);
+		assert_int_equal(v, 70);
+		assert_int_equal(bank_Account_get_balance(h.others.items[0], &v,
+							  &err), SHADE_OK);
+		assert_int_equal(v, 35);
+		talloc_free(mem);
+	}
 
 	talloc_free(x);
 	talloc_free(y);
@@ -1047,6 +1191,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_idlc_stubs_typed_both_sides),
 		cmocka_unit_test(test_idlc_stubs_inherited),
+		cmocka_unit_test(test_idlc_stubs_struct_references),
 		cmocka_unit_test(test_idlc_stubs_dynamic_client),
 		cmocka_unit_test(test_idlc_stubs_dynamic_server),
 		cmocka_unit_test(test_idlc_stubs_any_and_object),
