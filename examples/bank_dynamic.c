@@ -103,6 +103,7 @@ static shade_status run(TALLOC_CTX *ctx, const char *address,
 	return SHADE_OK;
 }
 
+/* run() against the address in argv[1] (example.h). */
 int main(int argc, char **argv)
 {
 	return example_main(argc, argv, run);

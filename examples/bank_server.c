@@ -28,6 +28,7 @@ static void on_signal(int sig)
 		shade_server_stop(server);
 }
 
+/* Export the bank on argv[1] and serve until SIGTERM or SIGINT. */
 int main(int argc, char **argv)
 {
 	TALLOC_CTX *ctx = talloc_new(NULL);

@@ -15,6 +15,7 @@
 
 #include "shade/shade.h"
 
+/* Try argv[1] every 20 ms until it accepts or the time runs out. */
 int main(int argc, char **argv)
 {
 	struct timespec pause = { 0, 20 * 1000 * 1000 };
