@@ -43,7 +43,7 @@ struct serving {
 static _Thread_local struct serving *tl_serving;
 
 static void serve_frame(shade_conn *c, uint8_t *frame, size_t len,
-			bool batch);
+			int64_t arrived, bool batch);
 static shade_status send_frame(shade_conn *c, const shade_buf *b,
 			       shade_error **err);
 
@@ -73,10 +73,10 @@ static int remaining_ms(int64_t deadline)
 
 /* ------------------------------------------------------------ queues */
 
-/* Append a frame (stolen into a new item) to q; false when out of memory
- * (the frame is freed). */
+/* Append request frame rid (stolen into a new item, stamped with the
+ * time) to q; false when out of memory (the frame is freed). */
 static bool queue_push(TALLOC_CTX *owner, struct frame_queue *q,
-		       uint8_t *frame, size_t len)
+		       uint8_t *frame, size_t len, uint64_t rid)
 {
 	struct frame_item *it = talloc_zero(owner, struct frame_item);
 
@@ -86,6 +86,8 @@ static bool queue_push(TALLOC_CTX *owner, struct frame_queue *q,
 	}
 	it->frame = talloc_steal(it, frame);
 	it->len = len;
+	it->rid = rid;
+	it->arrived = now_ms();
 	if (q->tail)
 		q->tail->next = it;
 	else
@@ -106,6 +108,26 @@ static struct frame_item *queue_pop(struct frame_queue *q)
 		it->next = NULL;
 	}
 	return it;
+}
+
+/* Remove and free the item of request rid from q; true when found. */
+static bool queue_remove(struct frame_queue *q, uint64_t rid)
+{
+	struct frame_item *it, *prev = NULL;
+
+	for (it = q->head; it != NULL; prev = it, it = it->next) {
+		if (it->rid != rid)
+			continue;
+		if (prev != NULL)
+			prev->next = it->next;
+		else
+			q->head = it->next;
+		if (q->tail == it)
+			q->tail = prev;
+		talloc_free(it);
+		return true;
+	}
+	return false;
 }
 
 /* Free every item of q. */
@@ -1012,17 +1034,35 @@ static void route_reply(shade_conn *c, struct msg *m, uint8_t *frame,
 	talloc_free(frame); /* late or unknown: dropped */
 }
 
+/* Handle a CANCEL: withdraw request rid if it is still queued (in no
+ * call, or nested in one of our calls); one already started or answered
+ * is not touched (its reply goes, the peer drops it). */
+static void route_cancel(shade_conn *c, uint64_t rid)
+{
+	struct pending *p;
+	size_t pos = 0;
+	bool found;
+
+	if (rid == 0)
+		return;
+	pthread_mutex_lock(&c->mu);
+	found = queue_remove(&c->unnested, rid);
+	while (!found && hmap_next(&c->pending, &pos, NULL, (void **)&p))
+		found = queue_remove(&p->nested, rid);
+	c->st.requests_cancelled += found;
+	pthread_mutex_unlock(&c->mu);
+}
+
 /*
  * Route one received frame (taken over), called by the thread that holds
  * the reader role, before it gives the role up (so a waiter never starts
  * reading while its reply is still being routed).  Replies go to their
  * pending; requests nested in a call we wait for go to that call's queue;
- * other requests are returned for the caller to serve once it has given
- * up the reader role (`serve_now`), or queued for the connection's
- * waiters.  Returns the frame to serve, or NULL.
+ * other requests to the connection's queue (`unnested`).  No handler runs
+ * here: requests are served from the queues once the reader role is
+ * given up, by a waiter or shade_conn_process.
  */
-static uint8_t *route_frame(shade_conn *c, uint8_t *frame, size_t len,
-			    bool serve_now)
+static void route_frame(shade_conn *c, uint8_t *frame, size_t len)
 {
 	struct msg m;
 	struct pending *p = NULL;
@@ -1034,12 +1074,12 @@ static uint8_t *route_frame(shade_conn *c, uint8_t *frame, size_t len,
 			goto request; /* answered with the same error */
 		protocol_failure(c, "malformed message");
 		talloc_free(frame);
-		return NULL;
+		return;
 	}
 	if (!c->hello_seen && m.op != OP_HELLO && c->accepting) {
 		protocol_failure(c, "first message is not HELLO");
 		talloc_free(frame);
-		return NULL;
+		return;
 	}
 	switch (m.op) {
 	case OP_HELLO:
@@ -1048,12 +1088,13 @@ static uint8_t *route_frame(shade_conn *c, uint8_t *frame, size_t len,
 	case OP_RETURN:
 	case OP_ERROR:
 		route_reply(c, &m, frame, len);
-		return NULL;
+		return;
 	case OP_RELEASE:
 		route_release(c, &m);
 		break;
 	case OP_CANCEL:
-		break; /* advisory: requests are served in order */
+		route_cancel(c, m.id);
+		break;
 	case OP_BYE:
 		pthread_mutex_lock(&c->mu);
 		c->bye_seen = true;
@@ -1065,21 +1106,19 @@ static uint8_t *route_frame(shade_conn *c, uint8_t *frame, size_t len,
 		goto request;
 	}
 	talloc_free(frame);
-	return NULL;
+	return;
 request:
 	pthread_mutex_lock(&c->mu);
 	if (m.in != 0)
 		p = hmap_get(&c->pending, m.in);
 	if (p != NULL && !p->done) {
-		queue_push(p, &p->nested, frame, len);
+		queue_push(p, &p->nested, frame, len, m.id);
 		frame = NULL;
-	} else if (!serve_now) {
-		queue_push(c, &c->unnested, frame, len);
-		frame = NULL;
+	} else {
+		queue_push(c, &c->unnested, frame, len, m.id);
 	}
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
-	return frame;
 }
 
 shade_status conn_read_one(shade_conn *c, shade_error **err)
@@ -1100,7 +1139,7 @@ shade_status conn_read_one(shade_conn *c, shade_error **err)
 	pthread_mutex_unlock(&c->mu);
 	st = shade_transport_try_recv(c->t, NULL, &frame, &len, &e);
 	if (st == SHADE_OK)
-		frame = route_frame(c, frame, len, true);
+		route_frame(c, frame, len);
 	pthread_mutex_lock(&c->mu);
 	c->reading = false;
 	pthread_cond_broadcast(&c->cv);
@@ -1113,11 +1152,26 @@ shade_status conn_read_one(shade_conn *c, shade_error **err)
 		talloc_free(e);
 		return conn_check_open(c, err);
 	}
-	/* Served after giving up the reader role: a handler that calls
-	 * back on this connection becomes its reader. */
-	if (frame != NULL)
-		serve_frame(c, frame, len, true);
 	return SHADE_OK;
+}
+
+/* Serve the requests queued on c in no call, in order, until none is
+ * left (each a batched reply).  A handler that calls back on c becomes
+ * its reader and serves what comes meanwhile itself. */
+static void serve_queued(shade_conn *c)
+{
+	struct frame_item *it;
+
+	for (;;) {
+		pthread_mutex_lock(&c->mu);
+		it = queue_pop(&c->unnested);
+		pthread_mutex_unlock(&c->mu);
+		if (it == NULL)
+			return;
+		serve_frame(c, talloc_steal(NULL, it->frame), it->len,
+			    it->arrived, true);
+		talloc_free(it);
+	}
 }
 
 /* ------------------------------------------------------------ waiting */
@@ -1191,7 +1245,7 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 		if (it != NULL) {
 			pthread_mutex_unlock(&c->mu);
 			serve_frame(c, talloc_steal(NULL, it->frame), it->len,
-				    true);
+				    it->arrived, true);
 			talloc_free(it);
 			pthread_mutex_lock(&c->mu);
 			continue;
@@ -1240,9 +1294,9 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 					remaining_ms(deadline), &e);
 		}
 		if (st == SHADE_OK) {
-			/* Routed while still the reader: nothing is queued
-			 * (serve_now false), so no handler runs here. */
-			route_frame(c, frame, len, false);
+			/* Routed while still the reader: requests are
+			 * queued, so no handler runs here. */
+			route_frame(c, frame, len);
 		} else if (st != SHADE_ERR_TIMEOUT && st != SHADE_AGAIN) {
 			conn_lost(c, SHADE_ERR_CONNECTION_LOST,
 				  e ? e->message : "receive failed");
@@ -1477,9 +1531,12 @@ static void build_error(shade_conn *c, shade_buf *rb, uint64_t id,
 	talloc_free(e);
 }
 
-/* Serve one request frame (taken over) and send its reply, or add the
- * reply to the batch when `batch` (the server loop flushes it). */
-static void serve_frame(shade_conn *c, uint8_t *frame, size_t len, bool batch)
+/* Serve one request frame (taken over), read at `arrived`, and send its
+ * reply, or add the reply to the batch when `batch` (the server loop
+ * flushes it).  A request whose deadline (its timeout counted from
+ * `arrived`) has passed is answered Timeout without running. */
+static void serve_frame(shade_conn *c, uint8_t *frame, size_t len,
+			int64_t arrived, bool batch)
 {
 	TALLOC_CTX *tmp = talloc_new(NULL);
 	struct serving me = { c, 0, tl_serving };
@@ -1490,7 +1547,7 @@ static void serve_frame(shade_conn *c, uint8_t *frame, size_t len, bool batch)
 	shade_error *e = NULL;
 	shade_status st;
 	struct msg m;
-	bool direct = false;
+	bool direct = false, expired = false;
 
 	talloc_steal(tmp, frame);
 	__atomic_add_fetch(&c->serving, 1, __ATOMIC_ACQ_REL);
@@ -1499,7 +1556,14 @@ static void serve_frame(shade_conn *c, uint8_t *frame, size_t len, bool batch)
 	st = msg_parse(frame, len, &m, &e);
 	me.rid = m.id;
 	tl_serving = &me;
-	if (st == SHADE_OK) {
+	if (st == SHADE_OK && m.id != 0 && m.timeout_ms > 0 &&
+	    now_ms() - arrived >= (int64_t)m.timeout_ms) {
+		st = shade_error_set(&e, SHADE_ERR_TIMEOUT,
+				     "deadline of %llu ms passed before the "
+				     "request started",
+				     (unsigned long long)m.timeout_ms);
+		expired = true;
+	} else if (st == SHADE_OK) {
 		switch (m.op) {
 		case OP_LOOKUP:
 			st = serve_lookup(c, tmp, &m, &out, &e);
@@ -1527,7 +1591,10 @@ static void serve_frame(shade_conn *c, uint8_t *frame, size_t len, bool batch)
 	}
 	tl_serving = me.up;
 	pthread_mutex_lock(&c->mu);
-	c->st.requests_served++;
+	if (expired)
+		c->st.requests_expired++;
+	else
+		c->st.requests_served++;
 	pthread_mutex_unlock(&c->mu);
 	if (m.id == 0)
 		goto done;
@@ -1753,6 +1820,9 @@ shade_status shade_conn_process(shade_conn *c, unsigned max_frames,
 		if (st != SHADE_OK)
 			break;
 	}
+	/* Served after reading, so a CANCEL read in the same turn
+	 * withdraws a request still queued. */
+	serve_queued(c);
 	if (st < 0)
 		return st;
 	/* The end of a turn is idle time: replies and releases go now

@@ -31,11 +31,14 @@
 #include "msg_int.h"
 #include "object_int.h"
 
-/* A frame waiting to be served. */
+/* A request frame waiting to be served. */
 struct frame_item {
 	struct frame_item *next; /* next in the queue */
 	uint8_t *frame;          /* the frame (talloc child of this item) */
 	size_t len;              /* its length */
+	uint64_t rid;            /* its request id (0: oneway), for CANCEL */
+	int64_t arrived;         /* when it was read (monotonic ms), for
+				  * its deadline */
 };
 
 /* A FIFO of frames. */
@@ -174,8 +177,10 @@ SHADE_INTERNAL shade_status conn_check_open(shade_conn *c, shade_error **err);
 SHADE_INTERNAL void conn_lost(shade_conn *c, shade_status code,
 			      const char *why);
 
-/* Read and handle one frame without blocking (the server loop).
- * SHADE_AGAIN when none is ready; an error when the connection ended. */
+/* Read and route one frame without blocking (the server loop): replies
+ * go to their callers, requests to the queues (served by
+ * shade_conn_process or a waiting thread).  SHADE_AGAIN when none is
+ * ready; an error when the connection ended. */
 SHADE_INTERNAL shade_status conn_read_one(shade_conn *c, shade_error **err);
 
 /* True while a request of c is being served (a handler of c is on some

@@ -876,6 +876,220 @@ static void test_conn_batch_one_write(void **state)
 	talloc_free(ctx);
 }
 
+/* A receiver-side handler's runs and how long each takes. */
+struct runs {
+	int n;        /* times it started */
+	int sleep_ms; /* sleep in each run */
+};
+
+/* work.slow() / work.mark(): count the run (udata: struct runs), sleep,
+ * return none. */
+static shade_status work_run(TALLOC_CTX *mem_ctx, void *udata,
+			     shade_ref *self, const shade_value *args,
+			     const shade_value *kwargs, shade_value **result,
+			     shade_error **err)
+{
+	struct runs *r = udata;
+
+	(void)mem_ctx;
+	(void)self;
+	(void)args;
+	(void)kwargs;
+	(void)err;
+	r->n++;
+	usleep((useconds_t)r->sleep_ms * 1000u);
+	*result = NULL;
+	return SHADE_OK;
+}
+
+/* Append message b to out, framed. */
+static void raw_frame(shade_buf *out, const shade_buf *b)
+{
+	uint8_t head[SHADE_FRAME_HEADER_MAX];
+
+	assert_int_equal(b->status, SHADE_OK);
+	shade_buf_append(out, head, shade_frame_header_encode(b->len, head));
+	shade_buf_append(out, b->data, b->len);
+}
+
+/* Append to out, framed: INVOKE id on export 1, method `name`, no
+ * arguments, with a timeout option when timeout_ms > 0; or CANCEL id
+ * when name is NULL. */
+static void raw_put(shade_buf *out, uint64_t id, const char *name,
+		    uint64_t timeout_ms)
+{
+	shade_buf *b = shade_buf_new(out, 32);
+	struct msg_opts o = { 0, timeout_ms, NULL };
+
+	if (name == NULL) {
+		msg_begin(b, OP_CANCEL, id, 0, false);
+	} else {
+		msg_begin(b, OP_INVOKE, id, 3, msg_opts_items(&o) > 0);
+		shade_cbor_put_uint(b, 1);
+		shade_cbor_put_cstr(b, name);
+		shade_cbor_put_array(b, 0);
+		assert_ok(msg_put_opts(b, &o, NULL, errp_));
+	}
+	raw_frame(out, b);
+	talloc_free(b);
+}
+
+/* Send out's frames in one write, let the receiver process them, and
+ * empty out. */
+static void raw_flush(shade_transport *t, shade_buf *out, shade_conn *rc)
+{
+	assert_ok(shade_transport_send_frames(t, out->data, out->len,
+					      errp_));
+	shade_buf_reset(out);
+	assert_ok(shade_conn_process(rc, 0, errp_) < 0 ? SHADE_ERR_IO
+							: SHADE_OK);
+}
+
+/* Read the next frame on t: a reply; its id, and its error code
+ * (SHADE_OK for RETURN). */
+static uint64_t raw_reply(TALLOC_CTX *ctx, shade_transport *t,
+			  shade_status *code)
+{
+	uint8_t *frame;
+	size_t len;
+	struct msg m;
+	shade_error *e = NULL;
+	uint64_t id;
+
+	assert_ok(shade_transport_recv(t, ctx, &frame, &len, 5000, errp_));
+	assert_ok(msg_parse(frame, len, &m, errp_));
+	*code = SHADE_OK;
+	if (m.op == OP_ERROR) {
+		assert_ok(msg_read_error(&m, NULL, &e, errp_));
+		*code = e->code;
+		shade_error_free(e);
+	} else {
+		assert_int_equal(m.op, OP_RETURN);
+	}
+	id = m.id;
+	talloc_free(frame);
+	return id;
+}
+
+/* The receiver honours deadlines and CANCEL, over real frames: a request
+ * whose deadline passed while it was queued is answered Timeout without
+ * running; a CANCEL for a queued request removes it (no reply); a CANCEL
+ * for one already served changes nothing. */
+static void test_conn_receiver_deadline_and_cancel(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_registry *reg = shade_registry_new(ctx);
+	shade_conn_opts so = { .names = reg };
+	shade_transport *ta, *tb;
+	shade_buf *out = shade_buf_new(ctx, 256);
+	struct runs slow = { 0, 100 }, mark = { 0, 0 };
+	shade_conn_stats st;
+	shade_ref *work;
+	shade_conn *rc;
+	shade_status code;
+	uint8_t *frame;
+	size_t len;
+
+	assert_ok(shade_object_new("demo.Work", NULL, &work, errp_));
+	assert_ok(shade_object_add_method(work, "slow", work_run, &slow,
+					  false, errp_));
+	assert_ok(shade_object_add_method(work, "mark", work_run, &mark,
+					  false, errp_));
+	assert_ok(shade_registry_add(reg, "work", work, errp_));
+	shade_ref_release(work);
+	assert_ok(shade_transport_pair(ctx, NULL, &ta, &tb, errp_));
+	assert_ok(shade_transport_set_nonblocking(tb, true, errp_));
+	assert_ok(shade_conn_new(ctx, tb, true, &so, &rc, errp_));
+
+	/* HELLO, then LOOKUP work: export 1. */
+	{
+		shade_buf *b = shade_buf_new(ctx, 32);
+
+		msg_begin(b, OP_HELLO, 0, 2, false);
+		shade_cbor_put_uint(b, SHADE_PROTOCOL_VERSION);
+		shade_cbor_put_uint(b, 0);
+		raw_frame(out, b);
+		shade_buf_reset(b);
+		msg_begin(b, OP_LOOKUP, 1, 1, false);
+		shade_cbor_put_cstr(b, "work");
+		raw_frame(out, b);
+		talloc_free(b);
+	}
+	raw_flush(ta, out, rc);
+	assert_ok(shade_transport_recv(ta, ctx, &frame, &len, 5000, errp_));
+	talloc_free(frame); /* HELLO */
+	assert_int_equal(raw_reply(ctx, ta, &code), 1);
+	assert_int_equal(code, SHADE_OK);
+	shade_conn_stats_get(rc, &st);
+	assert_int_equal(st.exports, 1);
+
+	/* slow (100 ms) then mark with a 20 ms deadline, read together:
+	 * mark's deadline passes while slow runs. */
+	raw_put(out, 2, "slow", 0);
+	raw_put(out, 3, "mark", 20);
+	raw_flush(ta, out, rc);
+	assert_int_equal(raw_reply(ctx, ta, &code), 2);
+	assert_int_equal(code, SHADE_OK);
+	assert_int_equal(raw_reply(ctx, ta, &code), 3);
+	assert_int_equal(code, SHADE_ERR_TIMEOUT);
+	assert_int_equal(slow.n, 1);
+	assert_int_equal(mark.n, 0);
+	/* A deadline not reached: it runs. */
+	raw_put(out, 4, "mark", 5000);
+	raw_flush(ta, out, rc);
+	assert_int_equal(raw_reply(ctx, ta, &code), 4);
+	assert_int_equal(code, SHADE_OK);
+	assert_int_equal(mark.n, 1);
+
+	/* slow, mark, CANCEL mark: mark is withdrawn unanswered. */
+	raw_put(out, 5, "slow", 0);
+	raw_put(out, 6, "mark", 0);
+	raw_put(out, 6, NULL, 0);
+	raw_flush(ta, out, rc);
+	assert_int_equal(raw_reply(ctx, ta, &code), 5);
+	assert_int_equal(code, SHADE_OK);
+	raw_put(out, 7, "mark", 0);
+	raw_flush(ta, out, rc);
+	assert_int_equal(raw_reply(ctx, ta, &code), 7); /* none for 6 */
+	assert_int_equal(code, SHADE_OK);
+	assert_int_equal(slow.n, 2);
+	assert_int_equal(mark.n, 2);
+
+	/* CANCEL of a request already answered, and of one never sent:
+	 * ignored. */
+	raw_put(out, 7, NULL, 0);
+	raw_put(out, 99, NULL, 0);
+	raw_put(out, 8, "mark", 0);
+	raw_flush(ta, out, rc);
+	assert_int_equal(raw_reply(ctx, ta, &code), 8);
+	assert_int_equal(mark.n, 3);
+
+	/* CANCEL sent while its request runs (so read after it started):
+	 * the request completes and is answered. */
+	raw_put(out, 9, "slow", 0);
+	assert_ok(shade_transport_send_frames(ta, out->data, out->len,
+					      errp_));
+	shade_buf_reset(out);
+	raw_put(out, 9, NULL, 0);
+	/* Read request 9 alone and run it; the CANCEL follows. */
+	assert_int_equal(shade_conn_process(rc, 1, NULL), SHADE_OK);
+	raw_flush(ta, out, rc);
+	assert_int_equal(raw_reply(ctx, ta, &code), 9);
+	assert_int_equal(code, SHADE_OK);
+	assert_int_equal(slow.n, 3);
+
+	shade_conn_stats_get(rc, &st);
+	assert_int_equal(st.requests_expired, 1);
+	assert_int_equal(st.requests_cancelled, 1);
+	assert_int_equal(st.requests_served, 7); /* lookup + 6 ran */
+	assert_true(shade_conn_is_open(rc));
+	talloc_free(rc);
+	talloc_free(ta);
+	talloc_free(reg);
+	talloc_free(out);
+	talloc_free(ctx);
+}
+
 static void test_conn_deadline_and_late_reply(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
@@ -1112,6 +1326,7 @@ int main(int argc, char **argv)
 		T(test_conn_threads_share_connection),
 		T(test_conn_futures),
 		T(test_conn_batch_one_write),
+		T(test_conn_receiver_deadline_and_cancel),
 		T(test_conn_deadline_and_late_reply),
 		T(test_conn_loss_fails_pending),
 		T(test_conn_bad_version),

@@ -95,6 +95,11 @@ typedef struct shade_conn_stats {
 	uint64_t import_bytes;      /* memory of the import table: hash
 				     * slots plus the proxies (malloc
 				     * chunks) */
+	uint64_t requests_expired;  /* peer requests answered Timeout
+				     * unstarted: their deadline passed
+				     * while they were queued */
+	uint64_t requests_cancelled;/* peer requests withdrawn by CANCEL
+				     * before they started (no reply) */
 } shade_conn_stats;
 
 /*
@@ -157,7 +162,11 @@ SHADE_API int shade_conn_fd(const shade_conn *c);
 
 /*
  * Process what is readable without blocking: read at most max_frames
- * frames (0: 16), route replies, serve requests, flush output.
+ * frames (0: 16) and route them (replies to their callers, requests
+ * queued), then serve the queued requests in arrival order and flush
+ * output.  A request whose deadline passed while it was queued is
+ * answered Timeout without running; one a CANCEL read meanwhile withdrew
+ * is dropped unanswered (doc/protocol.md §5.2).
  * SHADE_AGAIN when nothing more can be read now (poll again), SHADE_OK
  * when the frame budget ran out with more maybe buffered (call again),
  * SHADE_ERR_CONNECTION_LOST when the peer left (BYE or loss).
