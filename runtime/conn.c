@@ -1738,12 +1738,9 @@ void shade_conn_stats_get(shade_conn *c, shade_conn_stats *out)
 {
 	shade_transport_stats ts;
 
-	/* The send side's counters change under send_mu; the receive
-	 * side's only in the reading thread, so read from another thread
-	 * they may lag by a frame. */
-	pthread_mutex_lock(&c->send_mu);
+	/* The transport's counters are relaxed atomics: read from any
+	 * thread while others send and receive, each is a value it had. */
 	shade_transport_stats_get(c->t, &ts);
-	pthread_mutex_unlock(&c->send_mu);
 	pthread_mutex_lock(&c->mu);
 	*out = c->st;
 	out->exports = c->exports.count;
