@@ -1070,8 +1070,11 @@ static void route_frame(shade_conn *c, uint8_t *frame, size_t len)
 
 	if (msg_parse(frame, len, &m, &e) != SHADE_OK) {
 		talloc_free(e);
-		if (m.id != 0 && (msg_is_request(m.op) || m.op == OP_COUNT_))
-			goto request; /* answered with the same error */
+		/* Answered with the same error, but only once HELLO was
+		 * exchanged: before it the connection just fails. */
+		if (m.id != 0 && (c->hello_seen || !c->accepting) &&
+		    (msg_is_request(m.op) || m.op == OP_COUNT_))
+			goto request;
 		protocol_failure(c, "malformed message");
 		talloc_free(frame);
 		return;

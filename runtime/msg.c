@@ -206,6 +206,15 @@ shade_status msg_parse(const uint8_t *frame, size_t len, struct msg *m,
 					       "%s: bytes after the message",
 					       ops[m->op].name);
 		m->nfields = ops[m->op].fixed;
+	} else {
+		/* No opts: the fields must end the frame (protocol.md §2). */
+		probe = m->d;
+		for (i = 0; i < m->nfields; i++)
+			SHADE_CHECK(shade_cbor_skip(&probe, 0, err));
+		if (!shade_cbor_dec_done(&probe))
+			return shade_error_set(err, SHADE_ERR_PROTOCOL,
+					       "%s: bytes after the message",
+					       ops[m->op].name);
 	}
 	return SHADE_OK;
 }

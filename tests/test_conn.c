@@ -928,7 +928,8 @@ static void raw_put(shade_buf *out, uint64_t id, const char *name,
 		shade_cbor_put_uint(b, 1);
 		shade_cbor_put_cstr(b, name);
 		shade_cbor_put_array(b, 0);
-		assert_ok(msg_put_opts(b, &o, NULL, errp_));
+		if (msg_opts_items(&o) > 0)
+			assert_ok(msg_put_opts(b, &o, NULL, errp_));
 	}
 	raw_frame(out, b);
 	talloc_free(b);

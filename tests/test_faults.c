@@ -871,12 +871,10 @@ static void test_faults_stops_reading_then_leaves(void **state)
 	fx_stop(&f);
 }
 
-/* Rows whose support is missing (run with the filter "pending"). */
-
-/* A callback the peer never answers holds the loop until the callback
- * deadline: other clients wait (shade/server.h: "a handler that calls
- * back into its client waits on that connection only"). */
-static void test_faults_pending_callback_unanswered(void **state)
+/* A callback the peer never answers: the caller gets Timeout once the
+ * callback's deadline passes, and other clients are served meanwhile
+ * (the waiting handler turns the loop for them). */
+static void test_faults_callback_unanswered(void **state)
 {
 	TALLOC_CTX *tmp;
 	struct fx f;
@@ -900,7 +898,7 @@ static void test_faults_pending_callback_unanswered(void **state)
 
 /* A malformed request before HELLO must end the connection (protocol.md
  * §3.1: the accepting side says HELLO before anything else). */
-static void test_faults_pending_request_before_hello(void **state)
+static void test_faults_request_before_hello(void **state)
 {
 	TALLOC_CTX *tmp;
 	struct fx f;
@@ -924,7 +922,7 @@ static void test_faults_pending_request_before_hello(void **state)
 
 /* Bytes after a message's last field are a protocol error (protocol.md
  * §2); msg_parse only checks them when the request carries options. */
-static void test_faults_pending_trailing_bytes(void **state)
+static void test_faults_trailing_bytes(void **state)
 {
 	struct fx f;
 	struct raw r;
@@ -939,6 +937,8 @@ static void test_faults_pending_trailing_bytes(void **state)
 	fx_check_clean(&f);
 	fx_stop(&f);
 }
+
+/* Rows whose support is missing (run with the filter "pending"). */
 
 /* A peer that makes an object hold a reference to itself (SETATTR x =
  * 201(its own id)) leaves a cycle the reference counts never free: the
@@ -1173,11 +1173,11 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_faults_stops_reading_then_leaves),
 		cmocka_unit_test(test_faults_local_errors),
 		cmocka_unit_test(test_faults_server_dies_mid_call),
+		cmocka_unit_test(test_faults_callback_unanswered),
+		cmocka_unit_test(test_faults_request_before_hello),
+		cmocka_unit_test(test_faults_trailing_bytes),
 	};
 	const struct CMUnitTest pending[] = {
-		cmocka_unit_test(test_faults_pending_callback_unanswered),
-		cmocka_unit_test(test_faults_pending_request_before_hello),
-		cmocka_unit_test(test_faults_pending_trailing_bytes),
 		cmocka_unit_test(test_faults_pending_self_reference),
 	};
 	TALLOC_CTX *ctx = talloc_new(NULL);

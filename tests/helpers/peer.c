@@ -85,7 +85,9 @@ shade_status tp_add(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
 			return shade_error_set(err, SHADE_ERR_TYPE,
 					       "add: argument %zu is not an int",
 					       i);
-		sum += shade_value_as_int(a);
+		if (__builtin_add_overflow(sum, shade_value_as_int(a), &sum))
+			return shade_error_set(err, SHADE_ERR_OVERFLOW,
+					       "add: sum out of range");
 	}
 	*result = shade_int(mem_ctx, sum);
 	return *result ? SHADE_OK
