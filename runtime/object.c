@@ -632,6 +632,93 @@ static shade_status op_getattr(TALLOC_CTX *mem_ctx, struct local_obj *o,
 	return SHADE_OK;
 }
 
+/* Cycle guard.  Reference counts never free a cycle, so a peer that could
+ * make a local object hold itself (x.self = x, a list appended to
+ * itself, a.b = b; b.a = a) would leak objects for good, one request at
+ * a time.  SETATTR on a stored attribute and SETITEM/APPEND on a shared
+ * container therefore refuse a value that reaches back to the object
+ * being changed through stored attributes, container items and bound
+ * methods of local objects.  The walk visits at most CYCLE_WALK_MAX
+ * values; past that the store is refused with LimitExceeded. */
+#define CYCLE_WALK_MAX 100000
+
+static bool ref_reaches(const struct shade_ref *r,
+			const struct shade_ref *target, size_t *budget);
+
+/* True when v reaches target (or the walk ran out of budget). */
+static bool value_reaches(const shade_value *v,
+			  const struct shade_ref *target, size_t *budget)
+{
+	const shade_value *item;
+	size_t i, n, pos = 0;
+
+	if (v == NULL)
+		return false;
+	if (*budget == 0)
+		return true;
+	(*budget)--;
+	switch (shade_value_kind(v)) {
+	case SHADE_TUPLE:
+	case SHADE_LIST:
+		n = shade_seq_len(v);
+		for (i = 0; i < n; i++)
+			if (value_reaches(shade_seq_at(v, i), target, budget))
+				return true;
+		return false;
+	case SHADE_DICT:
+		while (shade_dict_next(v, &pos, NULL, &item))
+			if (value_reaches(item, target, budget))
+				return true;
+		return false;
+	case SHADE_REF:
+		return ref_reaches(shade_value_as_ref(v), target, budget);
+	default:
+		return false;
+	}
+}
+
+/* True when r is target or reaches it (see value_reaches). */
+static bool ref_reaches(const struct shade_ref *r,
+			const struct shade_ref *target, size_t *budget)
+{
+	const struct local_obj *o = (const struct local_obj *)r;
+	size_t i;
+
+	if (r == target)
+		return true;
+	switch (r->kind) {
+	case REF_BOUND:
+		return ref_reaches(o->target, target, budget);
+	case REF_CONTAINER:
+		return value_reaches(o->value, target, budget);
+	case REF_DYNAMIC:
+		for (i = 0; i < o->n_members; i++)
+			if (value_reaches(o->members[i].stored, target, budget))
+				return true;
+		return false;
+	default: /* proxies, functions, types, typed objects hold none */
+		return false;
+	}
+}
+
+/* Refuse storing v into target when that would close a cycle. */
+static shade_status check_no_cycle(const struct shade_ref *target,
+				   const shade_value *v, shade_error **err)
+{
+	size_t budget = CYCLE_WALK_MAX;
+
+	if (!value_reaches(v, target, &budget))
+		return SHADE_OK;
+	if (budget == 0)
+		return shade_error_set(err, SHADE_ERR_LIMIT,
+				       "value too large to check for a "
+				       "reference cycle (%d values)",
+				       CYCLE_WALK_MAX);
+	return shade_error_set(err, SHADE_ERR_VALUE,
+			       "storing this value would make the object "
+			       "refer to itself (reference cycle)");
+}
+
 /* SETATTR on a local object. */
 static shade_status op_setattr(struct local_obj *o, uint32_t member,
 			       const shade_value *v,
@@ -658,6 +745,7 @@ static shade_status op_setattr(struct local_obj *o, uint32_t member,
 	if (o->members[member].set != NULL)
 		return o->members[member].set(o->members[member].udata,
 					      &o->ref, v, err);
+	SHADE_CHECK(check_no_cycle(&o->ref, v, err));
 	nv = shade_value_copy(o->members, v);
 	if (nv == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
@@ -757,6 +845,7 @@ static shade_status op_container(TALLOC_CTX *mem_ctx, struct local_obj *o,
 		*out = shade_value_copy(mem_ctx, got);
 		break;
 	case OP_SETITEM:
+		SHADE_CHECK(check_no_cycle(&o->ref, op->value, err));
 		if (is_list) {
 			if (shade_value_kind(op->key) != SHADE_INT)
 				return shade_error_set(err, SHADE_ERR_TYPE,
@@ -783,6 +872,7 @@ static shade_status op_container(TALLOC_CTX *mem_ctx, struct local_obj *o,
 		if (!is_list)
 			return shade_error_set(err, SHADE_ERR_TYPE,
 					       "dict has no append");
+		SHADE_CHECK(check_no_cycle(&o->ref, op->value, err));
 		return shade_seq_append(c, op->value, err);
 	case OP_FORCE:
 		return op_force(mem_ctx, c, op->start, op->count, out, err);

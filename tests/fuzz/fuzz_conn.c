@@ -14,8 +14,8 @@
  *
  * Invariants:
  *   - every frame the server sends is a well-formed message (msg_parse
- *     accepts it), HELLO at most once and only first (with
- *     FUZZ_PENDING_CHECKS: the first frame is HELLO or ERROR id 0);
+ *     accepts it), HELLO at most once and only first: the first frame
+ *     is HELLO or ERROR id 0;
  *   - the connection ends with a clean error code;
  *   - once the connection and the registry are freed, no reference is
  *     left alive (obj_live_refs back to its start) and LeakSanitizer finds
@@ -59,14 +59,11 @@ static shade_status fx_send(void *impl, const uint8_t *frame, size_t len,
 	FUZZ_CHECK(msg_parse(frame, len, &m, &e) == SHADE_OK);
 	FUZZ_CHECK(m.op != OP_HELLO || !ch->hello_sent);
 	ch->hello_sent |= m.op == OP_HELLO;
-#ifdef FUZZ_PENDING_CHECKS
 	FUZZ_CHECK(m.op != OP_HELLO || ch->sent == 0);
 	/* The accepting side says HELLO before anything else (protocol.md
-	 * §3.1); a malformed request before HELLO is still answered
-	 * (tests/fuzz/pending/conn/). */
+	 * §3.1); a malformed request before HELLO ends the connection. */
 	FUZZ_CHECK(ch->sent > 0 || m.op == OP_HELLO ||
 		   (m.op == OP_ERROR && m.id == 0));
-#endif
 	ch->sent++;
 	return SHADE_OK;
 }

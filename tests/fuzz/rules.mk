@@ -7,9 +7,9 @@
 #   make fuzz-corpus             regenerate the message seed corpora
 #   make fuzz-cov                line coverage of runtime/ and idlc/ over
 #                                the committed corpora (clang + llvm-cov)
-#   FUZZ_EXTRA=-DFUZZ_PENDING_CHECKS  also check the invariants that known,
-#                                not yet fixed bugs break (their inputs are
-#                                in tests/fuzz/pending/<name>/)
+#   FUZZ_EXTRA=-D...             extra flags for the targets; inputs of
+#                                known, not yet fixed bugs go in
+#                                tests/fuzz/pending/<name>/
 #
 # Each tests/fuzz/fuzz_<name>.c is built with clang
 # -fsanitize=fuzzer,address,undefined into $(BUILD)/fuzz/fuzz_<name>,
