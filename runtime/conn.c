@@ -1701,6 +1701,8 @@ shade_status shade_conn_new(TALLOC_CTX *mem_ctx, shade_transport *t,
 	c->max_imports = opts->max_imports ? opts->max_imports
 					   : DEFAULT_MAX_TABLE;
 	c->copts.max_depth = opts->max_depth;
+	c->copts.max_len = opts->max_len;
+	c->copts.max_items = opts->max_items;
 	c->known = opts->known;
 	/* Shapes compiled in are known without a description. */
 	for (i = 0; c->known != NULL && c->known[i] != NULL; i++) {

@@ -31,6 +31,7 @@
 #include "shade/server.h"
 #include "shade/transport.h"
 #include "conn_int.h"
+#include "transport_int.h"
 
 #define DEFAULT_FRAMES_PER_TURN 16u
 #define DEFAULT_MAX_OUTPUT ((size_t)4 << 20)
@@ -40,6 +41,14 @@
 /* Loop turns nested in waiting handlers, at most. */
 #define MAX_NEST 8
 
+/* Idle bookkeeping of one connection (same index as conns). */
+struct conn_idle {
+	uint64_t frames;              /* frames received when last seen */
+	int64_t since;                /* when that count last moved or
+				       * something was pending (monotonic
+				       * ms) */
+};
+
 /* A server. */
 struct shade_server {
 	shade_registry *names;        /* exported names (child) */
@@ -47,6 +56,7 @@ struct shade_server {
 	size_t n_listeners;           /* entries in listeners */
 	shade_conn **conns;           /* talloc array of live connections */
 	size_t n_conns;               /* entries in conns */
+	struct conn_idle *idle;       /* talloc array beside conns */
 	struct pollfd *pfds;          /* poll set (rebuilt each turn) */
 	int wake[2];                  /* self-pipe: read end, write end */
 	int stopped;                  /* set by shade_server_stop (atomic) */
@@ -105,9 +115,17 @@ shade_status shade_server_new(TALLOC_CTX *mem_ctx,
 		return shade_error_set(err, SHADE_ERR_IO, "pipe: %s",
 				       strerror(errno));
 	}
-	s->copts.side = s->side;
-	s->copts.timeout_ms = s->opts.timeout_ms;
-	s->copts.names = s->names;
+	if (s->opts.conn != NULL)
+		s->copts = *s->opts.conn;
+	if (s->copts.side == NULL)
+		s->copts.side = s->side;
+	if (s->copts.timeout_ms == 0)
+		s->copts.timeout_ms = s->opts.timeout_ms;
+	if (s->copts.names == NULL)
+		s->copts.names = s->names;
+	s->opts.conn = NULL; /* copied into copts */
+	if (s->opts.idle_timeout_ms < 0)
+		s->opts.idle_timeout_ms = 0;
 	*out = s;
 	return SHADE_OK;
 }
@@ -159,6 +177,7 @@ shade_status shade_server_adopt(shade_server *s, shade_transport *t,
 				shade_conn **out, shade_error **err)
 {
 	shade_conn **cs, *c;
+	struct conn_idle *id;
 
 	if (s->n_conns >= s->opts.max_conns) {
 		talloc_free(t);
@@ -171,12 +190,19 @@ shade_status shade_server_adopt(shade_server *s, shade_transport *t,
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	}
 	s->conns = cs;
+	id = talloc_realloc(s, s->idle, struct conn_idle, s->n_conns + 1);
+	if (id == NULL) {
+		talloc_free(t);
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	}
+	s->idle = id;
 	if (shade_transport_set_nonblocking(t, true, err) != SHADE_OK) {
 		talloc_free(t);
 		return SHADE_ERR_IO;
 	}
 	SHADE_CHECK(shade_conn_new(s, t, true, &s->copts, &c, err));
 	c->server = s;
+	id[s->n_conns] = (struct conn_idle){ 0, transport_now_ms() };
 	cs[s->n_conns++] = c;
 	if (out != NULL)
 		*out = c;
@@ -213,12 +239,41 @@ static void sweep(shade_server *s)
 	size_t i, j = 0;
 
 	for (i = 0; i < s->n_conns; i++) {
-		if (shade_conn_is_open(s->conns[i]) || conn_busy(s->conns[i]))
+		if (shade_conn_is_open(s->conns[i]) ||
+		    conn_busy(s->conns[i])) {
+			s->idle[j] = s->idle[i];
 			s->conns[j++] = s->conns[i];
-		else
+		} else {
 			talloc_free(s->conns[i]);
+		}
 	}
 	s->n_conns = j;
+}
+
+/* Close the connections idle for idle_timeout_ms: no frame completed
+ * since, no handler running and no request of ours outstanding.  A
+ * connection that sent half a frame is idle (slowloris). */
+static void close_idle(shade_server *s)
+{
+	int64_t now = transport_now_ms();
+	size_t i;
+
+	for (i = 0; i < s->n_conns; i++) {
+		shade_conn *c = s->conns[i];
+		struct conn_idle *id = &s->idle[i];
+		shade_conn_stats st;
+
+		if (!shade_conn_is_open(c))
+			continue;
+		shade_conn_stats_get(c, &st);
+		if (st.frames_received != id->frames || st.pending > 0 ||
+		    conn_busy(c)) {
+			id->frames = st.frames_received;
+			id->since = now;
+		} else if (now - id->since >= s->opts.idle_timeout_ms) {
+			shade_conn_close(c);
+		}
+	}
 }
 
 /* One turn on pollfd array p (room for 1 + listeners + connections).
@@ -306,6 +361,13 @@ shade_status shade_server_run_once(shade_server *s, int timeout_ms,
 		return shade_error_set(err, SHADE_ERR_INVALID,
 				       "shade_server_run_once called from "
 				       "one of its handlers");
+	if (s->opts.idle_timeout_ms > 0) {
+		/* Wake often enough to close idle connections in time. */
+		int step = s->opts.idle_timeout_ms / 4 + 1;
+
+		if (timeout_ms < 0 || timeout_ms > step)
+			timeout_ms = step;
+	}
 	p = talloc_realloc(s, s->pfds, struct pollfd,
 			   1 + s->n_listeners + s->n_conns);
 	if (p == NULL)
@@ -316,6 +378,8 @@ shade_status shade_server_run_once(shade_server *s, int timeout_ms,
 	st = turn(s, p, NULL, timeout_ms, err);
 	s->depth = 0;
 	tl_loop = outer;
+	if (st == SHADE_OK && s->opts.idle_timeout_ms > 0)
+		close_idle(s);
 	if (st == SHADE_OK)
 		sweep(s);
 	return st;

@@ -72,6 +72,10 @@ typedef struct shade_conn_opts {
 	size_t max_imports;          /* proxies of the peer's objects;
 				      * 0: 2^24 */
 	unsigned max_depth;          /* nesting of values; 0: 64 */
+	uint64_t max_len;            /* longest string (bytes) / array / map
+				      * in a value; 0: 2^31 */
+	uint64_t max_items;          /* data items in one decoded value;
+				      * 0: none (the frame size bounds it) */
 } shade_conn_opts;
 
 /* Counters a user can read (shade_conn_stats_get). */

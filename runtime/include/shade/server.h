@@ -38,6 +38,7 @@ extern "C" {
 
 struct shade_transport;
 struct shade_transport_opts;
+struct shade_conn_opts;
 struct shade_registry;
 struct shade_ref;
 struct shade_conn;
@@ -55,6 +56,17 @@ typedef struct shade_server_opts {
 				     * not read any more; 0: 4 MiB */
 	size_t max_conns;           /* connections held; 0: 65536 */
 	const struct shade_transport_opts *transport; /* listener options */
+	const struct shade_conn_opts *conn; /* options of every accepted or
+				     * adopted connection (copied; what it
+				     * points to is borrowed); NULL: the
+				     * defaults.  Its side, timeout_ms and
+				     * names give way to the server's when
+				     * NULL / 0 / NULL */
+	int idle_timeout_ms;        /* close a connection that completed no
+				     * frame for this long while nothing of
+				     * it is pending (no handler running, no
+				     * request of ours outstanding); half a
+				     * frame counts as idle; 0: none */
 } shade_server_opts;
 
 /* A new server on mem_ctx (its listeners and connections hang below). */
