@@ -5,6 +5,7 @@
  * never reads (backpressure), and a connection driven by the caller's own
  * poll loop (embedding).
  */
+#include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -580,6 +581,184 @@ static void test_server_embedded_conn(void **state)
 	talloc_free(ctx);
 }
 
+/* calc.blob(v) where v is a list nested `depth` deep; the status. */
+static shade_status blob_nested(shade_conn *c, int depth, shade_error **err)
+{
+	TALLOC_CTX *tmp = talloc_new(NULL);
+	shade_value *v = shade_int(tmp, 1), *t, *r = NULL;
+	shade_ref *calc;
+	shade_status st;
+	int i;
+
+	for (i = 0; i < depth; i++) {
+		shade_value *l = shade_list_new(tmp, 1);
+
+		assert_ok(shade_seq_append_take(l, v, errp_));
+		v = l;
+	}
+	t = shade_tuple_new(tmp, 1);
+	assert_ok(shade_seq_append_take(t, v, errp_));
+	assert_ok(shade_lookup(c, "calc", &calc, errp_));
+	st = shade_invoke(tmp, calc, "blob", t, NULL, &r, err);
+	shade_ref_release(calc);
+	talloc_free(tmp);
+	return st;
+}
+
+/* The server's connection options reach the connections it accepts:
+ * with max_depth 6 a request nested 8 deep is answered TooDeep (the
+ * connection stays usable) while a default server serves it; with
+ * max_exports 1 a second object handed out is refused LimitExceeded. */
+static void test_server_conn_opts(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	char *dir = tu_mkdtemp(ctx);
+	char *a1 = talloc_asprintf(ctx, "unix:%s/d.sock", dir);
+	char *a2 = talloc_asprintf(ctx, "unix:%s/s.sock", dir);
+	char *a3 = talloc_asprintf(ctx, "unix:%s/e.sock", dir);
+	shade_conn_opts shallow = { .max_depth = 6 };
+	shade_conn_opts few = { .max_exports = 1 };
+	shade_server_opts so1 = { .conn = &shallow };
+	shade_server_opts so2 = { .conn = &few };
+	struct srv def, shal, ex;
+	shade_conn *c1, *c2, *c3;
+	shade_ref *calc, *other, *got = NULL;
+	shade_error *e = NULL;
+
+	memset(&def, 0, sizeof(def));
+	memset(&shal, 0, sizeof(shal));
+	memset(&ex, 0, sizeof(ex));
+	srv_start(&def, ctx, a1, NULL, true);
+	srv_start(&shal, ctx, a2, &so1, true);
+	srv_start(&ex, ctx, a3, &so2, false);
+	assert_ok(shade_object_new("demo.Other", NULL, &other, errp_));
+	assert_ok(shade_server_export(ex.s, "other", other, errp_));
+	shade_ref_release(other);
+	assert_int_equal(tu_thread_start(&ex.th, loop_main, &ex), 0);
+
+	assert_ok(shade_connect(ctx, a1, NULL, &c1, errp_));
+	assert_ok(blob_nested(c1, 8, errp_));
+	assert_ok(shade_connect(ctx, a2, NULL, &c2, errp_));
+	assert_ok(blob_nested(c2, 2, errp_));
+	assert_int_equal(blob_nested(c2, 8, &e), SHADE_ERR_TOO_DEEP);
+	assert_non_null(e);
+	assert_string_equal(e->name, "TooDeep");
+	shade_error_free(e);
+	e = NULL;
+	assert_int_equal(add_on(c2, 2, 3), 5);
+
+	assert_ok(shade_connect(ctx, a3, NULL, &c3, errp_));
+	assert_ok(shade_lookup(c3, "calc", &calc, errp_));
+	assert_int_equal(shade_lookup(c3, "other", &got, &e), SHADE_ERR_LIMIT);
+	assert_null(got);
+	shade_error_free(e);
+	/* The same object again is the same entry. */
+	assert_int_equal(add_on(c3, 1, 1), 2);
+	shade_ref_release(calc);
+	talloc_free(c1);
+	talloc_free(c2);
+	talloc_free(c3);
+	srv_stop(&def);
+	srv_stop(&shal);
+	srv_stop(&ex);
+	talloc_free(ctx);
+}
+
+/* Wait (at most limit_ms) until the peer closes fd; the ms it took, or
+ * -1 when it stayed open. */
+static int64_t wait_closed(int fd, int64_t t0, int limit_ms)
+{
+	int64_t end = t0 + limit_ms;
+	char buf[256];
+
+	while (tu_now_ms() < end) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		ssize_t n;
+
+		if (poll(&p, 1, 20) <= 0)
+			continue;
+		n = read(fd, buf, sizeof(buf));
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return tu_now_ms() - t0;
+	}
+	return -1;
+}
+
+/* A client calling every `every_ms`, `n` times, on its own connection. */
+struct active {
+	const char *address; /* where to connect */
+	int every_ms;        /* pause between calls */
+	int n;               /* calls to make */
+	int ok;              /* correct answers */
+	bool open;           /* still connected after the last call */
+};
+
+/* Body of the active client. */
+static void *active_main(void *arg)
+{
+	struct active *a = arg;
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	shade_conn *c;
+	int i;
+
+	if (shade_connect(ctx, a->address, NULL, &c, NULL) == SHADE_OK) {
+		for (i = 0; i < a->n; i++) {
+			if (add_on(c, i, 1) == i + 1)
+				a->ok++;
+			usleep((useconds_t)a->every_ms * 1000);
+		}
+		a->open = shade_conn_is_open(c);
+	}
+	talloc_free(ctx);
+	return NULL;
+}
+
+/* idle_timeout_ms closes a client that sends nothing and one that sent
+ * half a frame after about that long, while a client calling every
+ * quarter of it stays connected throughout. */
+static void test_server_idle_timeout(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	char *dir = tu_mkdtemp(ctx);
+	char *addr = talloc_asprintf(ctx, "unix:%s/i.sock", dir);
+	const int idle = 300;
+	shade_server_opts so = { .idle_timeout_ms = idle };
+	static const uint8_t hello[] = { 0x05, 0x84, 0x00, 0x00, 0x01, 0x00 };
+	static const uint8_t half[] = { 0x18, 0x64, 0x85, 0x03 };
+	shade_transport *silent, *slow;
+	struct active a = { addr, idle / 4, 16, 0, false };
+	tu_thread th = { 0 };
+	struct srv v;
+	int64_t t0, took_silent, took_slow;
+	int limit = tu_under_valgrind() ? 10 * idle : 4 * idle;
+
+	memset(&v, 0, sizeof(v));
+	srv_start(&v, ctx, addr, &so, true);
+	assert_int_equal(tu_thread_start(&th, active_main, &a), 0);
+	t0 = tu_now_ms();
+	assert_ok(shade_transport_connect(ctx, addr, NULL, &silent, errp_));
+	assert_ok(shade_transport_connect(ctx, addr, NULL, &slow, errp_));
+	assert_int_equal(tu_write_all(shade_transport_fd(slow), hello,
+				      sizeof(hello)), 0);
+	assert_int_equal(tu_write_all(shade_transport_fd(slow), half,
+				      sizeof(half)), 0);
+	took_silent = wait_closed(shade_transport_fd(silent), t0, limit);
+	took_slow = wait_closed(shade_transport_fd(slow), t0, limit);
+	print_message("idle %d ms: silent closed after %lld ms, half frame "
+		      "after %lld ms\n", idle, (long long)took_silent,
+		      (long long)took_slow);
+	assert_true(took_silent >= idle && took_silent <= limit);
+	assert_true(took_slow >= idle && took_slow <= limit);
+	/* The active client calls every idle/4 for 4 * idle, unharmed. */
+	assert_true(tu_thread_join(&th, 30000, NULL));
+	assert_int_equal(a.ok, a.n);
+	assert_true(a.open);
+	talloc_free(silent);
+	talloc_free(slow);
+	srv_stop(&v);
+	talloc_free(ctx);
+}
+
 static void test_server_exec_stdio(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
@@ -611,6 +790,8 @@ int main(int argc, char **argv)
 		T(test_server_half_frame_and_flood),
 		T(test_server_embedded_conn),
 		T(test_server_exec_stdio),
+		T(test_server_conn_opts),
+		T(test_server_idle_timeout),
 #undef T
 	};
 
