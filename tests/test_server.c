@@ -581,21 +581,15 @@ static void test_server_embedded_conn(void **state)
 	talloc_free(ctx);
 }
 
-/* calc.blob(v) where v is a list nested `depth` deep; the status. */
-static shade_status blob_nested(shade_conn *c, int depth, shade_error **err)
+/* calc.blob(v) on c; v is freed with tmp, which this frees; the
+ * status. */
+static shade_status blob_of(TALLOC_CTX *tmp, shade_conn *c, shade_value *v,
+			    shade_error **err)
 {
-	TALLOC_CTX *tmp = talloc_new(NULL);
-	shade_value *v = shade_int(tmp, 1), *t, *r = NULL;
+	shade_value *t, *r = NULL;
 	shade_ref *calc;
 	shade_status st;
-	int i;
 
-	for (i = 0; i < depth; i++) {
-		shade_value *l = shade_list_new(tmp, 1);
-
-		assert_ok(shade_seq_append_take(l, v, errp_));
-		v = l;
-	}
 	t = shade_tuple_new(tmp, 1);
 	assert_ok(shade_seq_append_take(t, v, errp_));
 	assert_ok(shade_lookup(c, "calc", &calc, errp_));
@@ -605,9 +599,63 @@ static shade_status blob_nested(shade_conn *c, int depth, shade_error **err)
 	return st;
 }
 
+/* calc.blob(v) where v is a list nested `depth` deep; the status. */
+static shade_status blob_nested(shade_conn *c, int depth, shade_error **err)
+{
+	TALLOC_CTX *tmp = talloc_new(NULL);
+	shade_value *v = shade_int(tmp, 1);
+	int i;
+
+	for (i = 0; i < depth; i++) {
+		shade_value *l = shade_list_new(tmp, 1);
+
+		assert_ok(shade_seq_append_take(l, v, errp_));
+		v = l;
+	}
+	return blob_of(tmp, c, v, err);
+}
+
+/* calc.blob(s) with a string of n bytes; the status. */
+static shade_status blob_str(shade_conn *c, size_t n, shade_error **err)
+{
+	TALLOC_CTX *tmp = talloc_new(NULL);
+	char *s = talloc_zero_array(tmp, char, n + 1);
+
+	memset(s, 'x', n);
+	return blob_of(tmp, c, shade_str(tmp, s), err);
+}
+
+/* calc.blob(l) with a list of n ints; the status. */
+static shade_status blob_ints(shade_conn *c, size_t n, shade_error **err)
+{
+	TALLOC_CTX *tmp = talloc_new(NULL);
+	shade_value *l = shade_list_new(tmp, n);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		assert_ok(shade_seq_append_take(l, shade_int(tmp, (int64_t)i),
+						errp_));
+	return blob_of(tmp, c, l, err);
+}
+
+/* Call f(c, n, &e) and check it fails with code and error name. */
+static void expect_refused(shade_status (*f)(shade_conn *, size_t,
+					      shade_error **),
+			   shade_conn *c, size_t n, shade_status code,
+			   const char *name)
+{
+	shade_error *e = NULL;
+
+	assert_int_equal(f(c, n, &e), code);
+	assert_non_null(e);
+	assert_string_equal(e->name, name);
+	shade_error_free(e);
+}
+
 /* The server's connection options reach the connections it accepts:
  * with max_depth 6 a request nested 8 deep is answered TooDeep (the
- * connection stays usable) while a default server serves it; with
+ * connection stays usable) while a default server serves it, and so
+ * are a string over max_len and a list over max_items; with
  * max_exports 1 a second object handed out is refused LimitExceeded. */
 static void test_server_conn_opts(void **state)
 {
@@ -616,7 +664,8 @@ static void test_server_conn_opts(void **state)
 	char *a1 = talloc_asprintf(ctx, "unix:%s/d.sock", dir);
 	char *a2 = talloc_asprintf(ctx, "unix:%s/s.sock", dir);
 	char *a3 = talloc_asprintf(ctx, "unix:%s/e.sock", dir);
-	shade_conn_opts shallow = { .max_depth = 6 };
+	shade_conn_opts shallow = { .max_depth = 6, .max_len = 32,
+				    .max_items = 14 };
 	shade_conn_opts few = { .max_exports = 1 };
 	shade_server_opts so1 = { .conn = &shallow };
 	shade_server_opts so2 = { .conn = &few };
@@ -638,6 +687,8 @@ static void test_server_conn_opts(void **state)
 
 	assert_ok(shade_connect(ctx, a1, NULL, &c1, errp_));
 	assert_ok(blob_nested(c1, 8, errp_));
+	assert_ok(blob_str(c1, 40, errp_));
+	assert_ok(blob_ints(c1, 20, errp_));
 	assert_ok(shade_connect(ctx, a2, NULL, &c2, errp_));
 	assert_ok(blob_nested(c2, 2, errp_));
 	assert_int_equal(blob_nested(c2, 8, &e), SHADE_ERR_TOO_DEEP);
@@ -646,13 +697,18 @@ static void test_server_conn_opts(void **state)
 	shade_error_free(e);
 	e = NULL;
 	assert_int_equal(add_on(c2, 2, 3), 5);
+	assert_ok(blob_str(c2, 8, errp_));
+	expect_refused(blob_str, c2, 40, SHADE_ERR_LIMIT, "LimitExceeded");
+	assert_ok(blob_ints(c2, 2, errp_));
+	expect_refused(blob_ints, c2, 20, SHADE_ERR_LIMIT, "LimitExceeded");
+	assert_int_equal(add_on(c2, 2, 3), 5);
 
 	assert_ok(shade_connect(ctx, a3, NULL, &c3, errp_));
 	assert_ok(shade_lookup(c3, "calc", &calc, errp_));
 	assert_int_equal(shade_lookup(c3, "other", &got, &e), SHADE_ERR_LIMIT);
 	assert_null(got);
 	shade_error_free(e);
-	/* The same object again is the same entry. */
+	/* calc again is the entry it already has. */
 	assert_int_equal(add_on(c3, 1, 1), 2);
 	shade_ref_release(calc);
 	talloc_free(c1);
