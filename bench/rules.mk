@@ -67,3 +67,24 @@ bench:
 		  echo "bench: generated stubs do not build; rtt.stub.unix will be n/a"; }
 	@$(MAKE) --no-print-directory bench-programs
 	$(if $(PIN),PIN=$(PIN)) $(BENCH_BIN) $(if $(filter 1,$(QUICK)),--quick) --idlc $(BENCH_IDLC) --idl-gen bench/gen_idl.py
+
+# The soak program (bench/soak.c): SOAK_CLIENTS concurrent clients, each
+# making up to SOAK_CALLS calls (callbacks, container operations, expected
+# errors, proxy releases) against one server, bounded by SOAK_SECONDS;
+# fails when an unexpected error happens or the server's tables do not
+# return to their start values.
+#
+#   make soak             100 clients x 10000 calls, at most 240 s
+#   make soak QUICK=1     100 clients x 1000 calls, at most 30 s
+SOAK_BIN     := $(BENCH_DIR)/shade-soak
+SOAK_CLIENTS ?= 100
+SOAK_CALLS   ?= $(if $(filter 1,$(QUICK)),1000,10000)
+SOAK_SECONDS ?= $(if $(filter 1,$(QUICK)),30,240)
+
+.PHONY: soak
+$(SOAK_BIN): $(BUILD)/obj/bench/soak.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/bench/soak.o $(LIB_A) $(LDLIBS)
+
+soak: $(SOAK_BIN)
+	$(SOAK_BIN) --clients $(SOAK_CLIENTS) --calls $(SOAK_CALLS) --seconds $(SOAK_SECONDS)
