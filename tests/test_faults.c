@@ -41,23 +41,12 @@
 #include "fuzz/exports.h"
 #include "msg_int.h"
 #include "object_int.h"
+#include "helpers/suite.h"
 
 /* Slowest call the well-behaved client may see while a peer misbehaves. */
 #define GOOD_WORST_MS 2000
 /* Server output limit in these tests (backpressure). */
 #define MAX_OUTPUT ((size_t)256 << 10)
-
-/* Assert a status is SHADE_OK, printing the error otherwise. */
-#define assert_ok(call) do { \
-	shade_error *e_ = NULL; \
-	shade_error **errp_ = &e_; \
-	shade_status s_ = (call); \
-	if (s_ != SHADE_OK) \
-		fail_msg("%s: %s: %s", #call, shade_status_name(s_), \
-			 e_ ? e_->message : "(no error)"); \
-	shade_error_free(e_); \
-	(void)errp_; \
-} while (0)
 
 /* The well-behaved client, on its own thread. */
 struct good {

@@ -52,47 +52,13 @@ static char replay_path[1024];
 #undef LLVMFuzzerTestOneInput
 #define LLVMFuzzerTestOneInput fuzz_idl_one
 #include "fuzz/fuzz_idl.c"
+#include "helpers/suite.h"
 #undef LLVMFuzzerTestOneInput
 
 /* A fuzz entry point. */
 typedef int (*replay_fn)(const uint8_t *data, size_t size);
 
-/* The group's context. */
-static TALLOC_CTX *group_ctx;
-
-/* Blocks and live references when the current case started. */
-static size_t blocks_before;
-static long refs_before;
-
-static int group_setup(void **state)
-{
-	group_ctx = talloc_new(NULL);
-	*state = group_ctx;
-	return group_ctx ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	talloc_free(group_ctx);
-	return 0;
-}
-
-static int case_setup(void **state)
-{
-	(void)state;
-	blocks_before = talloc_total_blocks(group_ctx);
-	refs_before = obj_live_refs();
-	return 0;
-}
-
-static int case_teardown(void **state)
-{
-	(void)state;
-	assert_int_equal(talloc_total_blocks(group_ctx), blocks_before);
-	assert_int_equal(obj_live_refs(), refs_before);
-	return 0;
-}
+/* The group fixture and assert_ok: helpers/suite.h. */
 
 /* Read a whole file onto ctx; NULL when it cannot be read. */
 static uint8_t *read_input(TALLOC_CTX *ctx, const char *path, size_t *len)
@@ -217,34 +183,34 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest all[] = {
 		cmocka_unit_test_setup_teardown(test_fuzz_replay_frame,
-						case_setup, case_teardown),
+						suite_test_setup, suite_test_teardown),
 		cmocka_unit_test_setup_teardown(test_fuzz_replay_cbor,
-						case_setup, case_teardown),
+						suite_test_setup, suite_test_teardown),
 		cmocka_unit_test_setup_teardown(test_fuzz_replay_msg,
-						case_setup, case_teardown),
+						suite_test_setup, suite_test_teardown),
 		cmocka_unit_test_setup_teardown(test_fuzz_replay_conn,
-						case_setup, case_teardown),
+						suite_test_setup, suite_test_teardown),
 		cmocka_unit_test_setup_teardown(test_fuzz_replay_client,
-						case_setup, case_teardown),
+						suite_test_setup, suite_test_teardown),
 		cmocka_unit_test_setup_teardown(test_fuzz_replay_idl,
-						case_setup, case_teardown),
+						suite_test_setup, suite_test_teardown),
 	};
 	const struct CMUnitTest pending[] = {
 		cmocka_unit_test_setup_teardown(test_fuzz_replay_pending,
-						case_setup, case_teardown),
+						suite_test_setup, suite_test_teardown),
 	};
 	int rc;
 
 	talloc_enable_null_tracking();
 	if (argc > 1 && strcmp(argv[1], "pending") == 0) {
 		rc = cmocka_run_group_tests_name("fuzz_replay_pending",
-						 pending, group_setup,
-						 group_teardown);
+						 pending, suite_group_setup,
+						 suite_group_teardown);
 	} else {
 		if (argc > 1)
 			cmocka_set_test_filter(argv[1]);
 		rc = cmocka_run_group_tests_name("fuzz_replay", all,
-						 group_setup, group_teardown);
+						 suite_group_setup, suite_group_teardown);
 	}
 	talloc_disable_null_tracking();
 	return rc;

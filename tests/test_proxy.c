@@ -20,52 +20,9 @@
 #include "shade/shade.h"
 #include "helpers/peer.h"
 #include "object_int.h"
+#include "helpers/suite.h"
 
-static TALLOC_CTX *group_ctx;
-static size_t blocks_before;
-static long refs_before;
-
-static int group_setup(void **state)
-{
-	group_ctx = talloc_new(NULL);
-	*state = group_ctx;
-	return group_ctx ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	talloc_free(group_ctx);
-	return 0;
-}
-
-static int test_setup(void **state)
-{
-	(void)state;
-	blocks_before = talloc_total_blocks(group_ctx);
-	refs_before = obj_live_refs();
-	return 0;
-}
-
-static int test_teardown(void **state)
-{
-	(void)state;
-	assert_int_equal(talloc_total_blocks(group_ctx), blocks_before);
-	assert_int_equal(obj_live_refs(), refs_before);
-	return 0;
-}
-
-/* Assert a status is SHADE_OK, printing the error otherwise. */
-#define assert_ok(call) do { \
-	shade_error *e_ = NULL; \
-	shade_error **errp_ = &e_; \
-	shade_status s_ = (call); \
-	if (s_ != SHADE_OK) \
-		fail_msg("%s: %s: %s", #call, shade_status_name(s_), \
-			 e_ ? e_->message : "(no error)"); \
-	shade_error_free(e_); \
-	(void)errp_; \
-} while (0)
+/* The group fixture and assert_ok: helpers/suite.h. */
 
 /* ------------------------------------------------------------ objects */
 
@@ -784,7 +741,7 @@ static void test_proxy_table_limits(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, test_setup, test_teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, suite_test_setup, suite_test_teardown)
 		T(test_proxy_containers),
 		T(test_proxy_wide_object),
 		T(test_proxy_members_and_methods),
@@ -799,6 +756,6 @@ int main(int argc, char **argv)
 
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
-	return cmocka_run_group_tests_name("proxy", tests, group_setup,
-					   group_teardown);
+	return cmocka_run_group_tests_name("proxy", tests, suite_group_setup,
+					   suite_group_teardown);
 }
