@@ -26,41 +26,9 @@
 #include "shade/cbor.h"
 #include "shade/value.h"
 #include "helpers/testutil.h"
+#include "helpers/suite.h"
 
-/* The group's context. */
-static TALLOC_CTX *group_ctx;
-
-/* Blocks on group_ctx when the current test started. */
-static size_t blocks_before;
-
-static int group_setup(void **state)
-{
-	group_ctx = talloc_new(NULL);
-	*state = group_ctx;
-	return group_ctx ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	talloc_free(group_ctx);
-	return 0;
-}
-
-static int test_setup(void **state)
-{
-	(void)state;
-	blocks_before = talloc_total_blocks(group_ctx);
-	return 0;
-}
-
-/* Every test must leave the context as it found it. */
-static int test_teardown(void **state)
-{
-	(void)state;
-	assert_int_equal(talloc_total_blocks(group_ctx), blocks_before);
-	return 0;
-}
+/* The group fixture: helpers/suite.h. */
 
 /* Bytes of a hex string on ctx (the test fails on bad hex). */
 static uint8_t *unhex(TALLOC_CTX *ctx, const char *hex, size_t *len)
@@ -1507,7 +1475,7 @@ static void test_cbor_crosscheck_from_python(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, test_setup, test_teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, suite_test_setup, suite_test_teardown)
 		T(test_cbor_appendix_a),
 		T(test_cbor_deterministic_heads),
 		T(test_cbor_every_kind_round_trip),
@@ -1532,8 +1500,8 @@ int main(int argc, char **argv)
 	talloc_enable_null_tracking();
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
-	failed = cmocka_run_group_tests_name("cbor", tests, group_setup,
-					     group_teardown);
+	failed = cmocka_run_group_tests_name("cbor", tests, suite_group_setup,
+					     suite_group_teardown);
 	talloc_disable_null_tracking();
 	return failed;
 }

@@ -17,6 +17,7 @@
 #include <talloc.h>
 
 #include "shade/value.h"
+#include "helpers/suite.h"
 
 /* Assert that v prints as the diagnostic text `want`. */
 #define assert_diag(ctx, v, want) do { \
@@ -26,40 +27,7 @@
 	talloc_free(d_); \
 } while (0)
 
-/* The group's context. */
-static TALLOC_CTX *group_ctx;
-
-/* Blocks on group_ctx when the current test started. */
-static size_t blocks_before;
-
-static int group_setup(void **state)
-{
-	group_ctx = talloc_new(NULL);
-	*state = group_ctx;
-	return group_ctx ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	talloc_free(group_ctx);
-	return 0;
-}
-
-static int test_setup(void **state)
-{
-	(void)state;
-	blocks_before = talloc_total_blocks(group_ctx);
-	return 0;
-}
-
-/* Every test must leave the context as it found it. */
-static int test_teardown(void **state)
-{
-	(void)state;
-	assert_int_equal(talloc_total_blocks(group_ctx), blocks_before);
-	return 0;
-}
+/* The group fixture: helpers/suite.h. */
 
 /* ------------------------------------------------------------ a fake ref */
 
@@ -687,7 +655,7 @@ static void test_value_exc(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, test_setup, test_teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, suite_test_setup, suite_test_teardown)
 		T(test_value_scalars),
 		T(test_value_str),
 		T(test_value_borrow_and_bytes),
@@ -708,8 +676,8 @@ int main(int argc, char **argv)
 	talloc_enable_null_tracking();
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
-	failed = cmocka_run_group_tests_name("value", tests, group_setup,
-					     group_teardown);
+	failed = cmocka_run_group_tests_name("value", tests, suite_group_setup,
+					     suite_group_teardown);
 	talloc_disable_null_tracking();
 	return failed;
 }
