@@ -21,6 +21,7 @@
 #include "shade/object.h"
 #include "shade/transport.h"
 #include "conn_int.h"
+#include "transport_int.h"
 #include "shape_int.h"
 
 /* Default FORCE chunk when iterating, and outstanding request limit. */
@@ -1809,8 +1810,8 @@ shade_status shade_conn_serve(shade_conn *c, int timeout_ms,
 	return st;
 }
 
-shade_status shade_conn_process(shade_conn *c, unsigned max_frames,
-				shade_error **err)
+shade_status conn_process(shade_conn *c, unsigned max_frames, bool level,
+			  shade_error **err)
 {
 	unsigned i;
 	shade_status st = SHADE_OK;
@@ -1821,6 +1822,10 @@ shade_status shade_conn_process(shade_conn *c, unsigned max_frames,
 		st = conn_read_one(c, err);
 		if (st != SHADE_OK)
 			break;
+		if (level && transport_drained(c->t)) {
+			st = SHADE_AGAIN;
+			break;
+		}
 	}
 	/* Served after reading, so a CANCEL read in the same turn
 	 * withdraws a request still queued. */
@@ -1832,4 +1837,10 @@ shade_status shade_conn_process(shade_conn *c, unsigned max_frames,
 	if (shade_conn_is_open(c))
 		shade_conn_flush(c, NULL);
 	return st;
+}
+
+shade_status shade_conn_process(shade_conn *c, unsigned max_frames,
+				shade_error **err)
+{
+	return conn_process(c, max_frames, false, err);
 }

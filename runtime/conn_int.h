@@ -183,6 +183,12 @@ SHADE_INTERNAL void conn_lost(shade_conn *c, shade_status code,
  * ready; an error when the connection ended. */
 SHADE_INTERNAL shade_status conn_read_one(shade_conn *c, shade_error **err);
 
+/* shade_conn_process for a level-triggered poll loop (`level`): stop
+ * reading once a short read emptied the fd, instead of reading again
+ * for the EAGAIN that proves it; poll reports what comes next. */
+SHADE_INTERNAL shade_status conn_process(shade_conn *c, unsigned max_frames,
+					 bool level, shade_error **err);
+
 /* True while a request of c is being served (a handler of c is on some
  * thread's stack): the server loop then leaves c to that handler. */
 SHADE_INTERNAL bool conn_busy(shade_conn *c);

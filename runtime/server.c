@@ -343,7 +343,7 @@ static shade_status turn(shade_server *s, struct pollfd *p,
 			continue;
 		if ((ev & (POLLIN | POLLHUP | POLLERR)) ||
 		    shade_transport_has_frame(t))
-			shade_conn_process(c, s->opts.frames_per_turn, NULL);
+			conn_process(c, s->opts.frames_per_turn, true, NULL);
 	}
 	return SHADE_OK;
 }

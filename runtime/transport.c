@@ -1060,6 +1060,7 @@ shade_status shade_transport_recv(shade_transport *t, void *mem_ctx,
 			r = read(t->rfd, buf, n);
 		if (r > 0) {
 			STAT_ADD(t, bytes_received, (uint64_t)r);
+			t->drained = (size_t)r < n;
 			if (t->big != NULL)
 				t->big_have += (size_t)r;
 			else
@@ -1097,6 +1098,11 @@ shade_status shade_transport_try_recv(shade_transport *t, void *mem_ctx,
 				      shade_error **err)
 {
 	return shade_transport_recv(t, mem_ctx, frame, len, 0, err);
+}
+
+bool transport_drained(const shade_transport *t)
+{
+	return t->ops == NULL && t->drained && !shade_transport_has_frame(t);
 }
 
 bool shade_transport_has_frame(const shade_transport *t)

@@ -37,6 +37,9 @@ struct shade_transport {
 	bool wsock;                     /* wfd is a socket: MSG_NOSIGNAL */
 	bool nonblocking;               /* fds are O_NONBLOCK, sends queue */
 	bool closed;                    /* the channel has been closed */
+	bool drained;                   /* the last read of a stream fd
+					 * returned less than it asked for:
+					 * the fd held no more bytes then */
 	pthread_mutex_t lock;           /* guards broken_msg and reaping */
 	shade_status broken;            /* sticky failure, SHADE_OK if none;
 					 * read and set atomically */
@@ -81,6 +84,12 @@ SHADE_INTERNAL void transport_attach_fds(shade_transport *t, int rfd,
 
 /* Milliseconds on the monotonic clock. */
 SHADE_INTERNAL int64_t transport_now_ms(void);
+
+/* True when the last read emptied the fd (a short read) and no whole
+ * frame is buffered: another read now would most likely find nothing.
+ * A level-triggered poll loop can wait instead of reading again
+ * (epoll(7): a short read on a stream exhausts it). */
+SHADE_INTERNAL bool transport_drained(const shade_transport *t);
 
 /* Milliseconds left until deadline (a transport_now_ms() value), or -1
  * when deadline is -1 (none); never below 0. */

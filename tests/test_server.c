@@ -396,6 +396,80 @@ static void *good_main(void *arg)
 	return NULL;
 }
 
+/* A client that makes `n` calls on one lookup, then waits for `leave`. */
+struct steady {
+	const char *address; /* where to connect */
+	int n;               /* calls to make */
+	int ok;              /* correct answers */
+	int done;            /* calls made (atomic) */
+	int leave;           /* may disconnect (atomic) */
+};
+
+/* Body of the steady client. */
+static void *steady_main(void *arg)
+{
+	struct steady *g = arg;
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	shade_value *t = shade_tuple_new(ctx, 2), *r = NULL;
+	shade_value one = shade_value_int(1);
+	shade_ref *calc = NULL;
+	shade_conn *c;
+	int64_t end = tu_now_ms() + 20000;
+	int i;
+
+	shade_seq_append(t, &one, NULL);
+	shade_seq_append(t, &one, NULL);
+	if (shade_connect(ctx, g->address, NULL, &c, NULL) == SHADE_OK &&
+	    shade_lookup(c, "calc", &calc, NULL) == SHADE_OK)
+		for (i = 0; i < g->n; i++) {
+			if (shade_invoke(ctx, calc, "add", t, NULL, &r,
+					 NULL) == SHADE_OK &&
+			    shade_value_as_int(r) == 2)
+				g->ok++;
+			talloc_free(r);
+			r = NULL;
+		}
+	__atomic_store_n(&g->done, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&g->leave, __ATOMIC_ACQUIRE) &&
+	       tu_now_ms() < end)
+		usleep(1000);
+	shade_ref_release(calc);
+	talloc_free(ctx);
+	return NULL;
+}
+
+/* The loop reads each request of a one-at-a-time client with one read
+ * system call: a short read emptied the socket, so it polls instead of
+ * reading again for EAGAIN. */
+static void test_server_one_read_per_request(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	char *dir = tu_mkdtemp(ctx);
+	struct srv v;
+	struct steady g = { NULL, 200, 0, 0, 0 };
+	shade_transport_stats ts;
+	tu_thread th;
+
+	memset(&v, 0, sizeof(v));
+	srv_start(&v, ctx, talloc_asprintf(ctx, "unix:%s/s.sock", dir), NULL,
+		  false);
+	g.address = shade_server_address(v.s, 0);
+	assert_int_equal(tu_thread_start(&th, steady_main, &g), 0);
+	turn_until(v.s, 20000, &g.done);
+	assert_int_equal(g.ok, g.n);
+	assert_int_equal(shade_server_conn_count(v.s), 1);
+	shade_transport_stats_get(
+		shade_conn_transport(shade_server_conn(v.s, 0)), &ts);
+	/* HELLO and LOOKUP (maybe one read), 200 INVOKEs. */
+	assert_true(ts.frames_received >= (uint64_t)g.n + 2);
+	assert_true(ts.read_calls <= (uint64_t)g.n + 4);
+	__atomic_store_n(&g.leave, 1, __ATOMIC_RELEASE);
+	assert_true(tu_thread_join(&th, 10000, NULL));
+	turn_until(v.s, 200, NULL);
+	srv_stop(&v);
+	talloc_free(ctx);
+}
+
 static void test_server_half_frame_and_flood(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
@@ -801,6 +875,7 @@ int main(int argc, char **argv)
 		T(test_server_client_killed_mid_call),
 		T(test_server_callback_does_not_starve),
 		T(test_server_half_frame_and_flood),
+		T(test_server_one_read_per_request),
 		T(test_server_embedded_conn),
 		T(test_server_exec_stdio),
 		T(test_server_conn_opts),
