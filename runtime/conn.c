@@ -44,7 +44,7 @@ struct serving {
 static _Thread_local struct serving *tl_serving;
 
 static void serve_frame(shade_conn *c, uint8_t *frame, size_t len,
-			int64_t arrived, bool batch);
+			const struct msg *pm, int64_t arrived, bool batch);
 static shade_status send_frame(shade_conn *c, const shade_buf *b,
 			       shade_error **err);
 
@@ -74,10 +74,12 @@ static int remaining_ms(int64_t deadline)
 
 /* ------------------------------------------------------------ queues */
 
-/* Append request frame rid (stolen into a new item, stamped with the
- * time) to q; false when out of memory (the frame is freed). */
+/* Append request frame (stolen into a new item, stamped with the time)
+ * to q, with its head m as msg_parse left it (`parsed`: it parsed);
+ * false when out of memory (the frame is freed). */
 static bool queue_push(TALLOC_CTX *owner, struct frame_queue *q,
-		       uint8_t *frame, size_t len, uint64_t rid)
+		       uint8_t *frame, size_t len, const struct msg *m,
+		       bool parsed)
 {
 	struct frame_item *it = talloc_zero(owner, struct frame_item);
 
@@ -87,7 +89,9 @@ static bool queue_push(TALLOC_CTX *owner, struct frame_queue *q,
 	}
 	it->frame = talloc_steal(it, frame);
 	it->len = len;
-	it->rid = rid;
+	it->rid = m->id;
+	it->parsed = parsed;
+	it->m = *m;
 	it->arrived = now_ms();
 	if (q->tail)
 		q->tail->next = it;
@@ -1025,6 +1029,7 @@ static void route_reply(shade_conn *c, struct msg *m, uint8_t *frame,
 	if (p != NULL && !p->done) {
 		p->reply = talloc_steal(p, frame);
 		p->reply_len = len;
+		p->m = *m;
 		p->done = true;
 		hmap_del(&c->pending, m->id);
 		p->conn = NULL;
@@ -1068,8 +1073,9 @@ static void route_frame(shade_conn *c, uint8_t *frame, size_t len)
 	struct msg m;
 	struct pending *p = NULL;
 	shade_error *e = NULL;
+	bool parsed = msg_parse(frame, len, &m, &e) == SHADE_OK;
 
-	if (msg_parse(frame, len, &m, &e) != SHADE_OK) {
+	if (!parsed) {
 		talloc_free(e);
 		/* Answered with the same error, but only once HELLO was
 		 * exchanged: before it the connection just fails. */
@@ -1116,10 +1122,10 @@ request:
 	if (m.in != 0)
 		p = hmap_get(&c->pending, m.in);
 	if (p != NULL && !p->done) {
-		queue_push(p, &p->nested, frame, len, m.id);
+		queue_push(p, &p->nested, frame, len, &m, parsed);
 		frame = NULL;
 	} else {
-		queue_push(c, &c->unnested, frame, len, m.id);
+		queue_push(c, &c->unnested, frame, len, &m, parsed);
 	}
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
@@ -1173,7 +1179,7 @@ static void serve_queued(shade_conn *c)
 		if (it == NULL)
 			return;
 		serve_frame(c, talloc_steal(NULL, it->frame), it->len,
-			    it->arrived, true);
+			    it->parsed ? &it->m : NULL, it->arrived, true);
 		talloc_free(it);
 	}
 }
@@ -1249,7 +1255,8 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 		if (it != NULL) {
 			pthread_mutex_unlock(&c->mu);
 			serve_frame(c, talloc_steal(NULL, it->frame), it->len,
-				    it->arrived, true);
+				    it->parsed ? &it->m : NULL, it->arrived,
+				    true);
 			talloc_free(it);
 			pthread_mutex_lock(&c->mu);
 			continue;
@@ -1350,7 +1357,7 @@ shade_status conn_take_reply(shade_conn *c, struct pending *p,
 		return shade_error_set(err, SHADE_ERR_CONNECTION_LOST,
 				       "connection lost");
 	}
-	SHADE_CHECK(msg_parse(p->reply, p->reply_len, &m, err));
+	m = p->m;
 	if (m.op == OP_ERROR) {
 		shade_status code;
 
@@ -1540,7 +1547,7 @@ static void build_error(shade_conn *c, shade_buf *rb, uint64_t id,
  * flushes it).  A request whose deadline (its timeout counted from
  * `arrived`) has passed is answered Timeout without running. */
 static void serve_frame(shade_conn *c, uint8_t *frame, size_t len,
-			int64_t arrived, bool batch)
+			const struct msg *pm, int64_t arrived, bool batch)
 {
 	TALLOC_CTX *tmp = talloc_new(NULL);
 	struct serving me = { c, 0, tl_serving };
@@ -1557,7 +1564,12 @@ static void serve_frame(shade_conn *c, uint8_t *frame, size_t len,
 	__atomic_add_fetch(&c->serving, 1, __ATOMIC_ACQ_REL);
 	if (rb == NULL)
 		goto done;
-	st = msg_parse(frame, len, &m, &e);
+	if (pm != NULL) {
+		m = *pm;
+		st = SHADE_OK;
+	} else {
+		st = msg_parse(frame, len, &m, &e);
+	}
 	me.rid = m.id;
 	tl_serving = &me;
 	if (st == SHADE_OK && m.id != 0 && m.timeout_ms > 0 &&

@@ -39,6 +39,10 @@ struct frame_item {
 	uint64_t rid;            /* its request id (0: oneway), for CANCEL */
 	int64_t arrived;         /* when it was read (monotonic ms), for
 				  * its deadline */
+	bool parsed;             /* m holds the frame parsed by the
+				  * router (else serving parses it and
+				  * reports what is wrong) */
+	struct msg m;            /* its parsed head, cursor into frame */
 };
 
 /* A FIFO of frames. */
@@ -54,6 +58,8 @@ struct pending {
 	bool done;                  /* reply arrived or the request failed */
 	uint8_t *reply;             /* RETURN/ERROR frame (child of this) */
 	size_t reply_len;           /* its length */
+	struct msg m;               /* the reply parsed, cursor into
+				     * reply */
 	shade_error *fail;          /* failure without a reply (lost...) */
 	struct frame_queue nested;  /* peer requests nested in this call */
 };
