@@ -1549,7 +1549,7 @@ static void build_error(shade_conn *c, shade_buf *rb, uint64_t id,
 static void serve_frame(shade_conn *c, uint8_t *frame, size_t len,
 			const struct msg *pm, int64_t arrived, bool batch)
 {
-	TALLOC_CTX *tmp = talloc_new(NULL);
+	TALLOC_CTX *tmp = talloc_pool(NULL, CALL_POOL_BYTES);
 	struct serving me = { c, 0, tl_serving };
 	struct shade_ref *target = NULL;
 	const char *member = NULL;

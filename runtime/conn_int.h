@@ -125,6 +125,11 @@ struct shade_conn {
 	unsigned out_frames;            /* frames in outb */
 };
 
+/* Bytes of the talloc pool that holds the scratch of one call or one
+ * served request (its message buffer, pending, small decoded values):
+ * one malloc instead of one per piece, and one free. */
+#define CALL_POOL_BYTES 512
+
 /* The value-model ops of proxies. */
 SHADE_INTERNAL extern const shade_ref_ops proxy_ops;
 

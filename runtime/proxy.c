@@ -95,7 +95,7 @@ static shade_status roundtrip(TALLOC_CTX *mem_ctx, shade_conn *c, unsigned op,
 			      const shade_call_opts *co, shade_value **out,
 			      shade_error **err)
 {
-	TALLOC_CTX *tmp = talloc_new(NULL);
+	TALLOC_CTX *tmp = talloc_pool(NULL, CALL_POOL_BYTES);
 	struct outreq rq;
 	shade_cbor_dec d;
 	bool has = false, oneway = co != NULL && co->oneway;
@@ -972,9 +972,10 @@ shade_status shade_request_begin(shade_ref *r, uint32_t member,
 	if ((unsigned)op > SHADE_DISPATCH_SET)
 		return shade_error_set(err, SHADE_ERR_INVALID,
 				       "bad dispatch op %d", (int)op);
-	q = talloc_zero(NULL, shade_request);
+	q = talloc_pooled_object(NULL, shade_request, 4, CALL_POOL_BYTES);
 	if (q == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	memset(q, 0, sizeof(*q));
 	q->r = shade_ref_retain(r);
 	q->member = member;
 	q->op = op;
