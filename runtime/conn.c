@@ -496,6 +496,8 @@ void conn_lost(shade_conn *c, shade_status code, const char *why)
 	queue_clear(&c->unnested);
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
+	if (c->server != NULL)
+		server_conn_closing(c->server, c);
 	shade_transport_close(c->t);
 	release_objs(c, objs, n);
 	talloc_free(objs);

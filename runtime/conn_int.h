@@ -115,6 +115,7 @@ struct shade_conn {
 	shade_cbor_hooks hooks;         /* reference hooks (udata: this) */
 	shade_cbor_opts copts;          /* codec options using hooks */
 	void *server;                   /* owning server loop, or NULL */
+	void *server_slot;              /* the loop's record of it */
 	int serving;                    /* requests of this connection
 					 * being served now, on any thread
 					 * (atomic) */
@@ -203,6 +204,10 @@ SHADE_INTERNAL shade_status conn_process(shade_conn *c, unsigned max_frames,
 /* True while a request of c is being served (a handler of c is on some
  * thread's stack): the server loop then leaves c to that handler. */
 SHADE_INTERNAL bool conn_busy(shade_conn *c);
+
+/* server.c: c, a connection of server sv, is about to close its
+ * transport: take its fd out of the loop's event set (any thread). */
+SHADE_INTERNAL void server_conn_closing(void *sv, shade_conn *c);
 
 /* server.c: true when the calling thread runs server sv's loop and may
  * turn it once more nested (depth below the bound). */

@@ -1,11 +1,23 @@
 /*
- * server.c - the poll loop serving listeners and connections (see
+ * server.c - the event loop serving listeners and connections (see
  * shade/server.h).
  *
  * Invariant: conns[0..n_conns) are live connections owned by the server
  * (talloc children); a connection found closed is freed at the end of an
- * outermost turn, once no handler of it runs.  The self-pipe wakes poll()
- * for shade_server_stop.
+ * outermost turn, once no handler of it runs.  The self-pipe wakes the
+ * loop for shade_server_stop.
+ *
+ * Readiness comes from one level-triggered epoll set.  Every registered
+ * fd carries a `struct slot` (the wake pipe, each listener, each
+ * connection).  Each turn sets every connection's interest (what it
+ * would have asked of poll: input unless its output is over the limit,
+ * output while the transport has some queued) and changes the kernel's
+ * copy only when it differs, so an idle turn makes no epoll_ctl call and
+ * the wait costs the same whatever the number of connections.  A
+ * connection is taken out of the set before its fd closes
+ * (server_conn_closing, called by the connection as it ends, on any
+ * thread; `ep_mu` orders that against the loop's own changes), so no
+ * event ever names a freed slot, even when the fd lives on in a dup.
  *
  * Nested turns: a handler that waits for its client's answer (a callback)
  * runs on the loop thread.  Its wait turns the loop again, re-entrantly
@@ -19,9 +31,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <talloc.h>
@@ -40,6 +53,26 @@
 #define ACCEPTS_PER_TURN 64
 /* Loop turns nested in waiting handlers, at most. */
 #define MAX_NEST 8
+/* Events taken from the kernel per turn (more wait for the next). */
+#define EVENTS_PER_TURN 256
+
+/* What a registered fd is. */
+enum slot_kind { SLOT_WAKE, SLOT_LISTENER, SLOT_CONN };
+
+/* One fd of the epoll set (epoll_event.data.ptr). */
+struct slot {
+	enum slot_kind kind;  /* what it is */
+	size_t li;            /* SLOT_LISTENER: index in listeners */
+	shade_conn *c;        /* SLOT_CONN: the connection */
+	int fd;               /* fd registered, -1 when none (loop thread) */
+	uint32_t mask;        /* events registered (loop thread) */
+	unsigned seen;        /* serial of the last turn that had an event
+			       * for it (loop thread) */
+	int closed;           /* the connection ended: never registered
+			       * again (atomic; set under ep_mu) */
+	bool always;          /* epoll refused the fd (a regular file,
+			       * always ready): served every turn */
+};
 
 /* Idle bookkeeping of one connection (same index as conns). */
 struct conn_idle {
@@ -57,7 +90,12 @@ struct shade_server {
 	shade_conn **conns;           /* talloc array of live connections */
 	size_t n_conns;               /* entries in conns */
 	struct conn_idle *idle;       /* talloc array beside conns */
-	struct pollfd *pfds;          /* poll set (rebuilt each turn) */
+	int ep;                       /* the epoll set */
+	pthread_mutex_t ep_mu;        /* orders changes to the set between
+				       * the loop and ending connections */
+	bool ep_mu_ready;             /* ep_mu initialised */
+	struct slot wake_slot;        /* the self-pipe's read end */
+	unsigned serial;              /* turns started (names a turn) */
 	int wake[2];                  /* self-pipe: read end, write end */
 	int stopped;                  /* set by shade_server_stop (atomic) */
 	shade_conn_opts copts;        /* options for accepted connections */
@@ -83,7 +121,73 @@ static int server_destructor(shade_server *s)
 		close(s->wake[0]);
 	if (s->wake[1] >= 0)
 		close(s->wake[1]);
+	if (s->ep >= 0)
+		close(s->ep);
+	if (s->ep_mu_ready)
+		pthread_mutex_destroy(&s->ep_mu);
 	return 0;
+}
+
+/* Register fd for slot sl with events mask (caller holds ep_mu, or is
+ * setting up); false when the kernel refused. */
+static bool slot_add(shade_server *s, struct slot *sl, int fd, uint32_t mask)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = mask;
+	ev.data.ptr = sl;
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+		return false;
+	sl->fd = fd;
+	sl->mask = mask;
+	return true;
+}
+
+/* Bring connection slot sl's registration to `mask` (0: none). */
+static void conn_slot_set(shade_server *s, struct slot *sl, uint32_t mask)
+{
+	struct epoll_event ev;
+	int fd = shade_conn_fd(sl->c);
+
+	if (fd < 0)
+		mask = 0;
+	if (sl->mask == mask && (mask == 0 || sl->fd == fd))
+		return;
+	pthread_mutex_lock(&s->ep_mu);
+	if (!__atomic_load_n(&sl->closed, __ATOMIC_ACQUIRE)) {
+		fd = shade_conn_fd(sl->c);
+		if (sl->fd >= 0 && (mask == 0 || fd != sl->fd)) {
+			epoll_ctl(s->ep, EPOLL_CTL_DEL, sl->fd, NULL);
+			sl->fd = -1;
+			sl->mask = 0;
+		}
+		if (mask != 0 && fd >= 0 && sl->fd < 0) {
+			if (!slot_add(s, sl, fd, mask) && errno == EPERM)
+				sl->always = true;
+		} else if (mask != 0 && fd >= 0) {
+			memset(&ev, 0, sizeof(ev));
+			ev.events = mask;
+			ev.data.ptr = sl;
+			if (epoll_ctl(s->ep, EPOLL_CTL_MOD, fd, &ev) == 0)
+				sl->mask = mask;
+		}
+	}
+	pthread_mutex_unlock(&s->ep_mu);
+}
+
+void server_conn_closing(void *sv, shade_conn *c)
+{
+	shade_server *s = sv;
+	struct slot *sl = c->server_slot;
+
+	if (sl == NULL)
+		return;
+	pthread_mutex_lock(&s->ep_mu);
+	if (!__atomic_load_n(&sl->closed, __ATOMIC_ACQUIRE) && sl->fd >= 0)
+		epoll_ctl(s->ep, EPOLL_CTL_DEL, sl->fd, NULL);
+	__atomic_store_n(&sl->closed, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&s->ep_mu);
 }
 
 shade_status shade_server_new(TALLOC_CTX *mem_ctx,
@@ -95,6 +199,7 @@ shade_status shade_server_new(TALLOC_CTX *mem_ctx,
 	if (s == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	s->wake[0] = s->wake[1] = -1;
+	s->ep = -1;
 	talloc_set_destructor(s, server_destructor);
 	if (opts != NULL)
 		s->opts = *opts;
@@ -114,6 +219,21 @@ shade_status shade_server_new(TALLOC_CTX *mem_ctx,
 		talloc_free(s);
 		return shade_error_set(err, SHADE_ERR_IO, "pipe: %s",
 				       strerror(errno));
+	}
+	if (pthread_mutex_init(&s->ep_mu, NULL) != 0) {
+		talloc_free(s);
+		return shade_error_set(err, SHADE_ERR_NOMEM, "mutex: out of "
+				       "resources");
+	}
+	s->ep_mu_ready = true;
+	s->ep = epoll_create1(EPOLL_CLOEXEC);
+	s->wake_slot = (struct slot){ SLOT_WAKE, 0, NULL, -1, 0, 0, 0, false };
+	if (s->ep < 0 || !slot_add(s, &s->wake_slot, s->wake[0], EPOLLIN)) {
+		int e = errno;
+
+		talloc_free(s);
+		return shade_error_set(err, SHADE_ERR_IO, "epoll: %s",
+				       strerror(e));
 	}
 	if (s->opts.conn != NULL)
 		s->copts = *s->opts.conn;
@@ -146,6 +266,8 @@ shade_status shade_server_listen(shade_server *s, const char *address,
 {
 	shade_listener **ls, *l;
 
+	struct slot *sl;
+
 	ls = talloc_realloc(s, s->listeners, shade_listener *,
 			    s->n_listeners + 1);
 	if (ls == NULL)
@@ -153,6 +275,20 @@ shade_status shade_server_listen(shade_server *s, const char *address,
 	s->listeners = ls;
 	SHADE_CHECK(shade_listener_open(s, address, s->opts.transport, &l,
 					err));
+	sl = talloc_zero(l, struct slot);
+	if (sl == NULL) {
+		talloc_free(l);
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	}
+	*sl = (struct slot){ SLOT_LISTENER, s->n_listeners, NULL, -1, 0, 0, 0,
+			     false };
+	if (!slot_add(s, sl, shade_listener_fd(l), EPOLLIN)) {
+		int e = errno;
+
+		talloc_free(l);
+		return shade_error_set(err, SHADE_ERR_IO, "epoll: %s",
+				       strerror(e));
+	}
 	ls[s->n_listeners++] = l;
 	return SHADE_OK;
 }
@@ -178,6 +314,7 @@ shade_status shade_server_adopt(shade_server *s, shade_transport *t,
 {
 	shade_conn **cs, *c;
 	struct conn_idle *id;
+	struct slot *sl;
 
 	if (s->n_conns >= s->opts.max_conns) {
 		talloc_free(t);
@@ -201,6 +338,13 @@ shade_status shade_server_adopt(shade_server *s, shade_transport *t,
 		return SHADE_ERR_IO;
 	}
 	SHADE_CHECK(shade_conn_new(s, t, true, &s->copts, &c, err));
+	sl = talloc_zero(c, struct slot);
+	if (sl == NULL) {
+		talloc_free(c);
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	}
+	*sl = (struct slot){ SLOT_CONN, 0, c, -1, 0, 0, 0, false };
+	c->server_slot = sl;
 	c->server = s;
 	id[s->n_conns] = (struct conn_idle){ 0, transport_now_ms() };
 	cs[s->n_conns++] = c;
@@ -276,74 +420,107 @@ static void close_idle(shade_server *s)
 	}
 }
 
-/* One turn on pollfd array p (room for 1 + listeners + connections).
- * `waiting`: NULL for an outermost turn; in a nested turn the connection
- * a handler waits on, polled but not served, ending the turn's wait when
- * ready.  Busy connections (a handler running) are skipped in nested
- * turns. */
-static shade_status turn(shade_server *s, struct pollfd *p,
-			 shade_conn *waiting, int timeout_ms,
+/* The interest connection c should have in this turn (`waiting` as for
+ * turn), and whether it may be served; *ready when it has a whole frame
+ * buffered that it may serve now. */
+static uint32_t conn_interest(shade_server *s, shade_conn *c,
+			      shade_conn *waiting, bool *serve, bool *ready)
+{
+	bool full = shade_conn_out_pending(c) > s->opts.max_output;
+	uint32_t mask = full ? 0 : EPOLLIN;
+
+	*serve = !full && c != waiting;
+	if (c == waiting) {
+		mask = EPOLLIN;
+	} else if (waiting != NULL && conn_busy(c)) {
+		*serve = false; /* its handler reads it */
+		*ready = false;
+		return 0;
+	}
+	if (shade_conn_wants_write(c)) {
+		/* exec: transports write to another fd; the read fd's
+		 * EPOLLOUT is then a close approximation. */
+		mask |= EPOLLOUT;
+	}
+	*ready = (!full || c == waiting) && shade_conn_fd(c) >= 0 &&
+		 (shade_transport_has_frame(shade_conn_transport(c)) ||
+		  ((struct slot *)c->server_slot)->always);
+	return mask;
+}
+
+/* Serve connection c after the wait: events ev (0 when it had none). */
+static void conn_serve(shade_server *s, shade_conn *c, shade_conn *waiting,
+		       uint32_t ev)
+{
+	bool serve, ready;
+
+	if (c == waiting || shade_conn_fd(c) < 0)
+		return;
+	conn_interest(s, c, waiting, &serve, &ready);
+	if (waiting != NULL && conn_busy(c))
+		return;
+	if (ev & EPOLLOUT)
+		shade_conn_flush(c, NULL);
+	if (serve && ((ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) || ready))
+		conn_process(c, s->opts.frames_per_turn, true, NULL);
+}
+
+/* One turn.  `waiting`: NULL for an outermost turn; in a nested turn the
+ * connection a handler waits on, watched but not served, ending the
+ * turn's wait when ready.  Busy connections (a handler running) are left
+ * out of nested turns. */
+static shade_status turn(shade_server *s, shade_conn *waiting, int timeout_ms,
 			 shade_error **err)
 {
-	size_t i, nl = s->n_listeners, nc = s->n_conns;
+	struct epoll_event evs[EVENTS_PER_TURN];
+	size_t i, nc = s->n_conns;
+	unsigned serial = ++s->serial;
 	char buf[64];
 	bool ready = false;
-	int r;
+	int r, k;
 
-	p[0] = (struct pollfd){ s->wake[0], POLLIN, 0 };
-	for (i = 0; i < nl; i++)
-		p[1 + i] = (struct pollfd){
-			shade_listener_fd(s->listeners[i]), POLLIN, 0 };
 	for (i = 0; i < nc; i++) {
 		shade_conn *c = s->conns[i];
-		shade_transport *t = shade_conn_transport(c);
-		struct pollfd *q = &p[1 + nl + i];
-		bool full = shade_conn_out_pending(c) > s->opts.max_output;
+		bool serve, has;
 
-		q->fd = shade_conn_fd(c);
-		q->events = full ? 0 : POLLIN;
-		q->revents = 0;
-		if (c == waiting)
-			q->events = POLLIN;
-		else if (waiting != NULL && conn_busy(c))
-			q->fd = -1; /* its handler reads it */
-		if (q->fd >= 0 && shade_conn_wants_write(c)) {
-			/* exec: transports write to another fd; the read
-			 * fd's POLLOUT is then a close approximation. */
-			q->events |= POLLOUT;
-		}
-		if (q->fd >= 0 && (!full || c == waiting) &&
-		    shade_transport_has_frame(t))
-			ready = true;
+		conn_slot_set(s, c->server_slot,
+			      conn_interest(s, c, waiting, &serve, &has));
+		ready |= has;
 	}
-	r = poll(p, 1 + nl + nc, ready ? 0 : timeout_ms);
+	r = epoll_wait(s->ep, evs, EVENTS_PER_TURN, ready ? 0 : timeout_ms);
 	if (r < 0 && errno != EINTR)
-		return shade_error_set(err, SHADE_ERR_IO, "poll: %s",
+		return shade_error_set(err, SHADE_ERR_IO, "epoll_wait: %s",
 				       strerror(errno));
-	if (r > 0 && (p[0].revents & POLLIN))
-		while (read(s->wake[0], buf, sizeof(buf)) > 0)
-			;
+	for (k = 0; k < r; k++) {
+		struct slot *sl = evs[k].data.ptr;
+
+		if (sl->kind == SLOT_WAKE)
+			while (read(s->wake[0], buf, sizeof(buf)) > 0)
+				;
+	}
 	if (__atomic_load_n(&s->stopped, __ATOMIC_ACQUIRE))
 		return SHADE_AGAIN;
-	for (i = 0; r > 0 && i < nl; i++)
-		if (p[1 + i].revents & POLLIN)
-			accept_some(s, s->listeners[i]);
-	for (i = 0; i < nc; i++) {
-		shade_conn *c = s->conns[i];
-		shade_transport *t = shade_conn_transport(c);
-		short ev = p[1 + nl + i].revents;
-		bool full;
+	for (k = 0; k < r; k++) {
+		struct slot *sl = evs[k].data.ptr;
 
-		if (c == waiting || p[1 + nl + i].fd < 0)
+		if (sl->kind == SLOT_LISTENER)
+			accept_some(s, s->listeners[sl->li]);
+	}
+	for (k = 0; k < r; k++) {
+		struct slot *sl = evs[k].data.ptr;
+
+		if (sl->kind != SLOT_CONN)
 			continue;
-		full = shade_conn_out_pending(c) > s->opts.max_output;
-		if (ev & POLLOUT)
-			shade_conn_flush(c, NULL);
-		if (full)
-			continue;
-		if ((ev & (POLLIN | POLLHUP | POLLERR)) ||
-		    shade_transport_has_frame(t))
-			conn_process(c, s->opts.frames_per_turn, true, NULL);
+		sl->seen = serial;
+		conn_serve(s, sl->c, waiting, evs[k].events);
+	}
+	/* Frames left buffered by the last turn's budget. */
+	for (i = 0; ready && i < nc; i++) {
+		shade_conn *c = s->conns[i];
+		struct slot *sl = c->server_slot;
+
+		if (sl->seen != serial)
+			conn_serve(s, c, waiting, 0);
 	}
 	return SHADE_OK;
 }
@@ -352,7 +529,6 @@ shade_status shade_server_run_once(shade_server *s, int timeout_ms,
 				   shade_error **err)
 {
 	shade_server *outer = tl_loop;
-	struct pollfd *p;
 	shade_status st;
 
 	if (__atomic_load_n(&s->stopped, __ATOMIC_ACQUIRE))
@@ -368,14 +544,9 @@ shade_status shade_server_run_once(shade_server *s, int timeout_ms,
 		if (timeout_ms < 0 || timeout_ms > step)
 			timeout_ms = step;
 	}
-	p = talloc_realloc(s, s->pfds, struct pollfd,
-			   1 + s->n_listeners + s->n_conns);
-	if (p == NULL)
-		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
-	s->pfds = p;
 	tl_loop = s;
 	s->depth = 1;
-	st = turn(s, p, NULL, timeout_ms, err);
+	st = turn(s, NULL, timeout_ms, err);
 	s->depth = 0;
 	tl_loop = outer;
 	if (st == SHADE_OK && s->opts.idle_timeout_ms > 0)
@@ -396,16 +567,10 @@ bool server_can_nest(void *sv)
 void server_nested_turn(void *sv, shade_conn *c, int timeout_ms)
 {
 	shade_server *s = sv;
-	struct pollfd *p;
 
-	/* Its own array: the outer turns still read theirs. */
-	p = malloc((1 + s->n_listeners + s->n_conns) * sizeof(*p));
-	if (p == NULL)
-		return;
 	s->depth++;
-	turn(s, p, c, timeout_ms, NULL);
+	turn(s, c, timeout_ms, NULL);
 	s->depth--;
-	free(p);
 }
 
 shade_status shade_server_run(shade_server *s, shade_error **err)

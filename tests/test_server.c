@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -470,6 +471,43 @@ static void test_server_one_read_per_request(void **state)
 	talloc_free(ctx);
 }
 
+/* A connection over an fd the server does not own fails in a turn (its
+ * peer sends garbage) while the fd stays open and turns readable again:
+ * the loop took the fd out of its event set before the end, so it
+ * neither hears of it (a freed record) nor spins on it. */
+static void test_server_conn_end_keeps_fd(void **state)
+{
+	static const uint8_t junk[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					  0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	TALLOC_CTX *ctx = talloc_new(*state);
+	struct srv v;
+	shade_transport *t;
+	int sv[2], i;
+	int64_t t0;
+
+	memset(&v, 0, sizeof(v));
+	srv_start(&v, ctx, "tcp:127.0.0.1:0", NULL, false);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+			 0);
+	assert_ok(shade_transport_from_fds(ctx, sv[0], sv[0], 0, NULL, &t,
+					   errp_));
+	assert_ok(shade_server_adopt(v.s, t, NULL, errp_));
+	assert_ok(shade_server_run_once(v.s, 0, errp_)); /* registered */
+	assert_int_equal(write(sv[1], junk, sizeof(junk)), sizeof(junk));
+	for (i = 0; i < 100 && shade_server_conn_count(v.s) > 0; i++)
+		assert_ok(shade_server_run_once(v.s, 10, errp_));
+	assert_int_equal(shade_server_conn_count(v.s), 0);
+	assert_int_equal(write(sv[1], junk, sizeof(junk)), sizeof(junk));
+	t0 = tu_now_ms();
+	for (i = 0; i < 3; i++)
+		assert_ok(shade_server_run_once(v.s, 50, errp_));
+	assert_true(tu_now_ms() - t0 >= 140);
+	close(sv[0]);
+	close(sv[1]);
+	srv_stop(&v);
+	talloc_free(ctx);
+}
+
 static void test_server_half_frame_and_flood(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
@@ -876,6 +914,7 @@ int main(int argc, char **argv)
 		T(test_server_callback_does_not_starve),
 		T(test_server_half_frame_and_flood),
 		T(test_server_one_read_per_request),
+		T(test_server_conn_end_keeps_fd),
 		T(test_server_embedded_conn),
 		T(test_server_exec_stdio),
 		T(test_server_conn_opts),
