@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -830,6 +831,47 @@ shade_status shade_transport_send(shade_transport *t, const void *frame,
 
 /* ------------------------------------------------------------ reading */
 
+/* Input buffers.  A non-blocking transport gives its buffer back when
+ * it is empty (an idle server connection holds none) and takes one again
+ * at its next read.  Each thread keeps one spare buffer of the default
+ * size, so a loop answering one request at a time does not go to the
+ * allocator for 64 KiB twice per request.  Plain malloc: the spare
+ * belongs to no talloc context; it is freed when its thread exits. */
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static bool spare_ok;
+
+static void spare_init(void)
+{
+	spare_ok = pthread_key_create(&spare_key, free) == 0;
+}
+
+/* A buffer of size bytes, the thread's spare when it fits; NULL when out
+ * of memory. */
+static uint8_t *in_alloc(size_t size)
+{
+	uint8_t *p;
+
+	pthread_once(&spare_once, spare_init);
+	if (size == DEFAULT_READ_BUFFER && spare_ok &&
+	    (p = pthread_getspecific(spare_key)) != NULL) {
+		pthread_setspecific(spare_key, NULL);
+		return p;
+	}
+	return malloc(size);
+}
+
+/* Give back a buffer from in_alloc (NULL is fine). */
+static void in_release(uint8_t *p, size_t size)
+{
+	pthread_once(&spare_once, spare_init);
+	if (p != NULL && size == DEFAULT_READ_BUFFER && spare_ok &&
+	    pthread_getspecific(spare_key) == NULL &&
+	    pthread_setspecific(spare_key, p) == 0)
+		return;
+	free(p);
+}
+
 /* Release the input buffer if it holds nothing, in non-blocking mode, so
  * idle server connections hold no buffer. */
 static void in_trim(shade_transport *t)
@@ -837,8 +879,10 @@ static void in_trim(shade_transport *t)
 	if (t->in_start == t->in_end) {
 		t->in_start = t->in_end = 0;
 		t->in_need = 0;
-		if (t->nonblocking)
-			TALLOC_FREE(t->in);
+		if (t->nonblocking) {
+			in_release(t->in, t->in_size);
+			t->in = NULL;
+		}
 	}
 }
 
@@ -940,7 +984,7 @@ static shade_status rx_room(shade_transport *t, uint8_t **buf, size_t *n,
 		return SHADE_OK;
 	}
 	if (t->in == NULL) {
-		t->in = talloc_size(NULL, t->in_size);
+		t->in = in_alloc(t->in_size);
 		if (t->in == NULL)
 			return shade_error_set(err, SHADE_ERR_NOMEM,
 					       "out of memory");
@@ -1279,7 +1323,8 @@ void shade_transport_close(shade_transport *t)
 	}
 	t->rfd = t->wfd = -1;
 	transport_exec_stop(t);
-	TALLOC_FREE(t->in);
+	in_release(t->in, t->in_size);
+	t->in = NULL;
 	TALLOC_FREE(t->big);
 	TALLOC_FREE(t->out);
 	t->in_start = t->in_end = t->in_need = 0;

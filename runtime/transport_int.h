@@ -47,7 +47,7 @@ struct shade_transport {
 	char *address;                  /* description of the other end */
 	size_t max_frame;               /* largest payload accepted/sent */
 	size_t in_size;                 /* capacity to give `in` */
-	uint8_t *in;                    /* input buffer (lazily allocated) */
+	uint8_t *in;                    /* input buffer (in_alloc, lazily) */
 	size_t in_start;                /* first unconsumed byte of `in` */
 	size_t in_end;                  /* one past the last byte read */
 	size_t in_need;                 /* whole size of the frame at
