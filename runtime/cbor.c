@@ -517,6 +517,23 @@ static inline shade_status rd_head(shade_cbor_dec *d, struct head *h,
 	return SHADE_OK;
 }
 
+/* The byte at the cursor when it is a whole item head of major type
+ * `major` with its argument inside (additional information < 24): the
+ * argument, cursor moved past it; else -1, cursor unmoved.  The common
+ * case of every reader, without building a struct head. */
+static inline int rd_tiny(shade_cbor_dec *d, unsigned major)
+{
+	uint8_t b;
+
+	if (d->pos >= d->len)
+		return -1;
+	b = d->buf[d->pos];
+	if ((unsigned)(b >> 5) != major || (b & 31) >= 24)
+		return -1;
+	d->pos++;
+	return b & 31;
+}
+
 /* Name of a major type for messages. */
 static const char *major_name(unsigned major)
 {
@@ -605,6 +622,12 @@ shade_status shade_cbor_read_uint(shade_cbor_dec *d, uint64_t *out,
 				  shade_error **err)
 {
 	struct head h;
+	int v = rd_tiny(d, SHADE_CBOR_UINT);
+
+	if (v >= 0) {
+		*out = (uint64_t)v;
+		return SHADE_OK;
+	}
 
 	SHADE_CHECK(rd_expect(d, SHADE_CBOR_UINT, &h, err));
 	*out = h.arg;
@@ -628,6 +651,16 @@ shade_status shade_cbor_read_int(shade_cbor_dec *d, int64_t *out,
 				 shade_error **err)
 {
 	struct head h;
+	int v;
+
+	if ((v = rd_tiny(d, SHADE_CBOR_UINT)) >= 0) {
+		*out = v;
+		return SHADE_OK;
+	}
+	if ((v = rd_tiny(d, SHADE_CBOR_NINT)) >= 0) {
+		*out = -1 - (int64_t)v;
+		return SHADE_OK;
+	}
 
 	SHADE_CHECK(rd_head(d, &h, err));
 	if (h.major != SHADE_CBOR_UINT && h.major != SHADE_CBOR_NINT) {
@@ -770,7 +803,16 @@ static shade_status rd_container(shade_cbor_dec *d, unsigned major,
 				 unsigned per, uint64_t *n, shade_error **err)
 {
 	struct head h;
+	int v = rd_tiny(d, major);
 
+	if (v >= 0) {
+		if ((size_t)v > (d->len - d->pos) / per) {
+			d->pos--;
+		} else {
+			*n = (uint64_t)v;
+			return SHADE_OK;
+		}
+	}
 	SHADE_CHECK(rd_expect(d, major, &h, err));
 	if (h.arg != SHADE_CBOR_INDEFINITE &&
 	    h.arg > (d->len - d->pos) / per)
@@ -916,6 +958,9 @@ static shade_status skip(shade_cbor_dec *d, unsigned depth, unsigned max_depth,
 	uint64_t i, n;
 	size_t total;
 
+	/* A one-byte integer: the common field, without a struct head. */
+	if (rd_tiny(d, SHADE_CBOR_UINT) >= 0 || rd_tiny(d, SHADE_CBOR_NINT) >= 0)
+		return SHADE_OK;
 	SHADE_CHECK(rd_head(d, &h, err));
 	switch (h.major) {
 	case SHADE_CBOR_UINT:
