@@ -1070,7 +1070,8 @@ static void route_cancel(shade_conn *c, uint64_t rid)
  * here: requests are served from the queues once the reader role is
  * given up, by a waiter or shade_conn_process.
  */
-static void route_frame(shade_conn *c, uint8_t *frame, size_t len)
+static void route_frame(shade_conn *c, uint8_t *frame, size_t len,
+			struct direct *dir)
 {
 	struct msg m;
 	struct pending *p = NULL;
@@ -1125,7 +1126,13 @@ request:
 		p = hmap_get(&c->pending, m.in);
 	if (p != NULL && !p->done) {
 		queue_push(p, &p->nested, frame, len, &m, parsed);
-		frame = NULL;
+	} else if (dir != NULL && parsed && c->unnested.head == NULL) {
+		/* Next in line: the reader may serve it without a queue. */
+		dir->frame = frame;
+		dir->len = len;
+		dir->m = m;
+		pthread_mutex_unlock(&c->mu);
+		return;
 	} else {
 		queue_push(c, &c->unnested, frame, len, &m, parsed);
 	}
@@ -1133,7 +1140,8 @@ request:
 	pthread_mutex_unlock(&c->mu);
 }
 
-shade_status conn_read_one(shade_conn *c, shade_error **err)
+shade_status conn_read_one(shade_conn *c, struct direct *dir,
+			   shade_error **err)
 {
 	uint8_t *frame;
 	size_t len;
@@ -1151,7 +1159,7 @@ shade_status conn_read_one(shade_conn *c, shade_error **err)
 	pthread_mutex_unlock(&c->mu);
 	st = shade_transport_try_recv(c->t, NULL, &frame, &len, &e);
 	if (st == SHADE_OK)
-		route_frame(c, frame, len);
+		route_frame(c, frame, len, dir);
 	pthread_mutex_lock(&c->mu);
 	c->reading = false;
 	pthread_cond_broadcast(&c->cv);
@@ -1309,7 +1317,7 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 		if (st == SHADE_OK) {
 			/* Routed while still the reader: requests are
 			 * queued, so no handler runs here. */
-			route_frame(c, frame, len);
+			route_frame(c, frame, len, NULL);
 		} else if (st != SHADE_ERR_TIMEOUT && st != SHADE_AGAIN) {
 			conn_lost(c, SHADE_ERR_CONNECTION_LOST,
 				  e ? e->message : "receive failed");
@@ -1827,18 +1835,32 @@ shade_status shade_conn_serve(shade_conn *c, int timeout_ms,
 shade_status conn_process(shade_conn *c, unsigned max_frames, bool level,
 			  shade_error **err)
 {
+	struct direct d;
 	unsigned i;
 	shade_status st = SHADE_OK;
 
 	if (max_frames == 0)
 		max_frames = 16;
 	for (i = 0; i < max_frames; i++) {
-		st = conn_read_one(c, err);
+		d.frame = NULL;
+		st = conn_read_one(c, level ? &d : NULL, err);
 		if (st != SHADE_OK)
 			break;
 		if (level && transport_drained(c->t)) {
+			/* Nothing more to read this turn: a request handed
+			 * over by the router is served at once. */
+			if (d.frame != NULL)
+				serve_frame(c, d.frame, d.len, &d.m,
+					    d.m.timeout_ms ? now_ms() : 0,
+					    true);
 			st = SHADE_AGAIN;
 			break;
+		}
+		if (d.frame != NULL) {
+			pthread_mutex_lock(&c->mu);
+			queue_push(c, &c->unnested, d.frame, d.len, &d.m,
+				   true);
+			pthread_mutex_unlock(&c->mu);
 		}
 	}
 	/* Served after reading, so a CANCEL read in the same turn

@@ -189,11 +189,21 @@ SHADE_INTERNAL shade_status conn_check_open(shade_conn *c, shade_error **err);
 SHADE_INTERNAL void conn_lost(shade_conn *c, shade_status code,
 			      const char *why);
 
+/* A request the router handed to the reader instead of queueing it. */
+struct direct {
+	uint8_t *frame;          /* the frame (the reader's), or NULL */
+	size_t len;              /* its length */
+	struct msg m;            /* its parsed head */
+};
+
 /* Read and route one frame without blocking (the server loop): replies
  * go to their callers, requests to the queues (served by
- * shade_conn_process or a waiting thread).  SHADE_AGAIN when none is
- * ready; an error when the connection ended. */
-SHADE_INTERNAL shade_status conn_read_one(shade_conn *c, shade_error **err);
+ * shade_conn_process or a waiting thread), except that with `dir` a
+ * well-formed request nesting in no call, with none queued before it,
+ * lands in *dir for the caller to serve or queue.  SHADE_AGAIN when
+ * none is ready; an error when the connection ended. */
+SHADE_INTERNAL shade_status conn_read_one(shade_conn *c, struct direct *dir,
+					  shade_error **err);
 
 /* shade_conn_process for a level-triggered poll loop (`level`): stop
  * reading once a short read emptied the fd, instead of reading again
