@@ -204,8 +204,9 @@ static bool queue_release(shade_conn *c, uint64_t eid, uint64_t n)
 	if (rel == NULL)
 		return false; /* the peer keeps the export until we close */
 	c->rel = rel;
-	rel[c->n_rel++] = eid;
-	rel[c->n_rel++] = n;
+	rel[c->n_rel] = eid;
+	rel[c->n_rel + 1] = n;
+	__atomic_store_n(&c->n_rel, c->n_rel + 2, __ATOMIC_RELAXED);
 	return c->n_rel >= 2 * RELEASE_BATCH;
 }
 
@@ -456,7 +457,7 @@ void conn_lost(shade_conn *c, shade_status code, const char *why)
 		pthread_mutex_unlock(&c->mu);
 		return;
 	}
-	c->open = false;
+	__atomic_store_n(&c->open, false, __ATOMIC_RELEASE);
 	shade_error_set(&c->lost, code, "%s", why);
 	if (c->lost != NULL)
 		talloc_steal(c, c->lost);
@@ -492,7 +493,7 @@ void conn_lost(shade_conn *c, shade_status code, const char *why)
 	}
 	hmap_clear(&c->imports);
 	TALLOC_FREE(c->rel);
-	c->n_rel = 0;
+	__atomic_store_n(&c->n_rel, 0, __ATOMIC_RELAXED);
 	queue_clear(&c->unnested);
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
@@ -508,6 +509,8 @@ shade_status conn_check_open(shade_conn *c, shade_error **err)
 	bool open;
 	char *why = NULL;
 
+	if (__atomic_load_n(&c->open, __ATOMIC_ACQUIRE))
+		return SHADE_OK;
 	pthread_mutex_lock(&c->mu);
 	open = c->open;
 	if (!open && c->lost != NULL)
@@ -560,12 +563,8 @@ void shade_conn_close(shade_conn *c)
 
 bool shade_conn_is_open(const shade_conn *c)
 {
-	bool open;
-
-	pthread_mutex_lock((pthread_mutex_t *)&c->mu);
-	open = c->open;
-	pthread_mutex_unlock((pthread_mutex_t *)&c->mu);
-	return open;
+	/* Written under mu, read without it: a snapshot either way. */
+	return __atomic_load_n(&c->open, __ATOMIC_ACQUIRE);
 }
 
 /* ------------------------------------------------------------ sending
@@ -630,11 +629,15 @@ static shade_status emit_releases(shade_conn *c, shade_error **err)
 	size_t n, i;
 	shade_status st;
 
+	/* A hint read without mu: releases queued meanwhile go with the
+	 * next message. */
+	if (__atomic_load_n(&c->n_rel, __ATOMIC_RELAXED) == 0)
+		return SHADE_OK;
 	pthread_mutex_lock(&c->mu);
 	rel = c->rel;
 	n = c->n_rel;
 	c->rel = NULL;
-	c->n_rel = 0;
+	__atomic_store_n(&c->n_rel, 0, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&c->mu);
 	if (n == 0)
 		return SHADE_OK;
@@ -1699,7 +1702,7 @@ shade_status shade_conn_new(TALLOC_CTX *mem_ctx, shade_transport *t,
 	pthread_condattr_destroy(&ca);
 	c->mu_ready = true;
 	talloc_set_destructor(c, conn_destructor);
-	c->open = true;
+	__atomic_store_n(&c->open, true, __ATOMIC_RELEASE);
 	c->accepting = accepting;
 	c->hello_seen = false;
 	c->next_rid = 1;

@@ -68,6 +68,9 @@ struct slot {
 	uint32_t mask;        /* events registered (loop thread) */
 	unsigned seen;        /* serial of the last turn that had an event
 			       * for it (loop thread) */
+	unsigned planned;     /* serial of the turn that set serve/ready */
+	bool serve;           /* it may be served in that turn */
+	bool ready;           /* it had a whole frame buffered then */
 	int closed;           /* the connection ended: never registered
 			       * again (atomic; set under ep_mu) */
 	bool always;          /* epoll refused the fd (a regular file,
@@ -227,7 +230,7 @@ shade_status shade_server_new(TALLOC_CTX *mem_ctx,
 	}
 	s->ep_mu_ready = true;
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
-	s->wake_slot = (struct slot){ SLOT_WAKE, 0, NULL, -1, 0, 0, 0, false };
+	s->wake_slot = (struct slot){ .kind = SLOT_WAKE, .fd = -1 };
 	if (s->ep < 0 || !slot_add(s, &s->wake_slot, s->wake[0], EPOLLIN)) {
 		int e = errno;
 
@@ -280,8 +283,8 @@ shade_status shade_server_listen(shade_server *s, const char *address,
 		talloc_free(l);
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	}
-	*sl = (struct slot){ SLOT_LISTENER, s->n_listeners, NULL, -1, 0, 0, 0,
-			     false };
+	*sl = (struct slot){ .kind = SLOT_LISTENER, .li = s->n_listeners,
+			     .fd = -1 };
 	if (!slot_add(s, sl, shade_listener_fd(l), EPOLLIN)) {
 		int e = errno;
 
@@ -343,7 +346,7 @@ shade_status shade_server_adopt(shade_server *s, shade_transport *t,
 		talloc_free(c);
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	}
-	*sl = (struct slot){ SLOT_CONN, 0, c, -1, 0, 0, 0, false };
+	*sl = (struct slot){ .kind = SLOT_CONN, .c = c, .fd = -1 };
 	c->server_slot = sl;
 	c->server = s;
 	id[s->n_conns] = (struct conn_idle){ 0, transport_now_ms() };
@@ -448,15 +451,18 @@ static uint32_t conn_interest(shade_server *s, shade_conn *c,
 	return mask;
 }
 
-/* Serve connection c after the wait: events ev (0 when it had none). */
+/* Serve connection c after the wait of turn `serial`: events ev (0 when
+ * it had none). */
 static void conn_serve(shade_server *s, shade_conn *c, shade_conn *waiting,
-		       uint32_t ev)
+		       unsigned serial, uint32_t ev)
 {
-	bool serve, ready;
+	struct slot *sl = c->server_slot;
+	bool serve = sl->serve, ready = sl->ready;
 
 	if (c == waiting || shade_conn_fd(c) < 0)
 		return;
-	conn_interest(s, c, waiting, &serve, &ready);
+	if (sl->planned != serial) /* a nested turn ran since */
+		conn_interest(s, c, waiting, &serve, &ready);
 	if (waiting != NULL && conn_busy(c))
 		return;
 	if (ev & EPOLLOUT)
@@ -481,11 +487,12 @@ static shade_status turn(shade_server *s, shade_conn *waiting, int timeout_ms,
 
 	for (i = 0; i < nc; i++) {
 		shade_conn *c = s->conns[i];
-		bool serve, has;
+		struct slot *sl = c->server_slot;
 
-		conn_slot_set(s, c->server_slot,
-			      conn_interest(s, c, waiting, &serve, &has));
-		ready |= has;
+		conn_slot_set(s, sl, conn_interest(s, c, waiting, &sl->serve,
+						   &sl->ready));
+		sl->planned = serial;
+		ready |= sl->ready;
 	}
 	r = epoll_wait(s->ep, evs, EVENTS_PER_TURN, ready ? 0 : timeout_ms);
 	if (r < 0 && errno != EINTR)
@@ -512,7 +519,7 @@ static shade_status turn(shade_server *s, shade_conn *waiting, int timeout_ms,
 		if (sl->kind != SLOT_CONN)
 			continue;
 		sl->seen = serial;
-		conn_serve(s, sl->c, waiting, evs[k].events);
+		conn_serve(s, sl->c, waiting, serial, evs[k].events);
 	}
 	/* Frames left buffered by the last turn's budget. */
 	for (i = 0; ready && i < nc; i++) {
@@ -520,7 +527,7 @@ static shade_status turn(shade_server *s, shade_conn *waiting, int timeout_ms,
 		struct slot *sl = c->server_slot;
 
 		if (sl->seen != serial)
-			conn_serve(s, c, waiting, 0);
+			conn_serve(s, c, waiting, serial, 0);
 	}
 	return SHADE_OK;
 }
