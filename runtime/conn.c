@@ -468,7 +468,7 @@ void conn_lost(shade_conn *c, shade_status code, const char *why)
 		if (p->reply == NULL && p->fail == NULL) {
 			shade_error_set(&p->fail, code, "%s", why);
 			if (p->fail != NULL)
-				talloc_steal(p, p->fail);
+				talloc_steal(p->owner, p->fail);
 		}
 	}
 	hmap_clear(&c->pending);
@@ -846,16 +846,14 @@ shade_status conn_req_send(struct outreq *rq, TALLOC_CTX *tmp,
 	if (rq->b->status != SHADE_OK)
 		return shade_error_set(err, rq->b->status, "out of memory");
 	if (rq->rid != 0) {
-		p = talloc_zero(tmp, struct pending);
-		if (p == NULL)
-			return shade_error_set(err, SHADE_ERR_NOMEM,
-					       "out of memory");
+		p = &rq->pend;
+		memset(p, 0, sizeof(*p));
+		p->owner = tmp;
 		p->conn = c;
 		p->rid = rq->rid;
 		pthread_mutex_lock(&c->mu);
 		if (!c->open || !hmap_put(&c->pending, p->rid, p)) {
 			pthread_mutex_unlock(&c->mu);
-			talloc_free(p);
 			if (conn_check_open(c, err) != SHADE_OK)
 				return SHADE_ERR_CONNECTION_LOST;
 			return shade_error_set(err, SHADE_ERR_NOMEM,
@@ -1032,7 +1030,7 @@ static void route_reply(shade_conn *c, struct msg *m, uint8_t *frame,
 	pthread_mutex_lock(&c->mu);
 	p = hmap_get(&c->pending, m->id);
 	if (p != NULL && !p->done) {
-		p->reply = talloc_steal(p, frame);
+		p->reply = talloc_steal(p->owner, frame);
 		p->reply_len = len;
 		p->m = *m;
 		p->done = true;
@@ -1128,7 +1126,7 @@ request:
 	if (m.in != 0)
 		p = hmap_get(&c->pending, m.in);
 	if (p != NULL && !p->done) {
-		queue_push(p, &p->nested, frame, len, &m, parsed);
+		queue_push(p->owner, &p->nested, frame, len, &m, parsed);
 	} else if (dir != NULL && parsed && c->unnested.head == NULL) {
 		/* Next in line: the reader may serve it without a queue. */
 		dir->frame = frame;

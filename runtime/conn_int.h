@@ -10,8 +10,8 @@
  * the others wait on `cv`, which is broadcast whenever a reply, a nested
  * request or the end of the connection arrives, or the reader leaves.
  *
- * Ownership: pendings belong to their waiter (a call's temporary context
- * or a future), the connection only points at them; proxies are
+ * Ownership: pendings live inside their request (a call's frame, a
+ * typed request or a future), the connection only points at them; proxies are
  * reference counted and detached (conn = NULL) when the connection ends;
  * exports live inside the `exports` map (no allocation of their own) and
  * hold one count on their object.
@@ -51,12 +51,15 @@ struct frame_queue {
 	struct frame_item *tail; /* last, or NULL */
 };
 
-/* A request of ours waiting for its reply. */
+/* A request of ours waiting for its reply (inside its struct outreq). */
 struct pending {
+	void *owner;                /* talloc context of the reply, the
+				     * failure and nested requests: the
+				     * request's owner */
 	struct shade_conn *conn;    /* NULL once the connection dropped it */
 	uint64_t rid;               /* our request id */
 	bool done;                  /* reply arrived or the request failed */
-	uint8_t *reply;             /* RETURN/ERROR frame (child of this) */
+	uint8_t *reply;             /* RETURN/ERROR frame (on owner) */
 	size_t reply_len;           /* its length */
 	struct msg m;               /* the reply parsed, cursor into
 				     * reply */
@@ -143,7 +146,8 @@ struct outreq {
 	bool has_opts;          /* o is written */
 	uint64_t rid;           /* request id, 0 for oneway */
 	int timeout_ms;         /* effective deadline, -1: none */
-	struct pending *p;      /* the pending, NULL for oneway */
+	struct pending *p;      /* &pend once sent, NULL for oneway */
+	struct pending pend;    /* the pending of a two-way request */
 	bool queued;            /* batch it (written by the next flush or
 				 * wait) instead of writing it now */
 };

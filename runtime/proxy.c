@@ -879,7 +879,8 @@ shade_status shade_future_wait(TALLOC_CTX *mem_ctx, shade_future *f,
 						    &v, err));
 	else if ((v = shade_none(mem_ctx)) == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
-	TALLOC_FREE(f->rq.p);
+	TALLOC_FREE(f->rq.p->reply); /* the result is taken */
+	f->rq.p = NULL;
 	if (out != NULL)
 		*out = v;
 	else
