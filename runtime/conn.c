@@ -270,7 +270,7 @@ static shade_status hook_encode(void *udata, shade_buf *b,
 {
 	shade_conn *c = udata;
 	const shade_shape_desc *d;
-	struct hmap_slot *e;
+	struct export_entry *e;
 	uint64_t fp, eid;
 	bool with_shape = false;
 
@@ -294,19 +294,16 @@ static shade_status hook_encode(void *udata, shade_buf *b,
 		return shade_error_set(err, SHADE_ERR_CONNECTION_LOST,
 				       "connection closed");
 	}
-	eid = (uintptr_t)hmap_get(&c->export_by_obj, (uintptr_t)ref);
-	if (eid == 0 && c->exports.count >= c->max_exports) {
+	e = etab_by_obj(&c->exports, ref);
+	if (e == NULL && c->exports.n >= c->max_exports) {
 		pthread_mutex_unlock(&c->mu);
 		return shade_error_set(err, SHADE_ERR_LIMIT,
 				       "%zu objects exported on this "
 				       "connection", c->max_exports);
 	}
-	if (eid == 0) {
-		eid = c->next_eid;
-		if (!hmap_put(&c->exports, eid, ref) ||
-		    !hmap_put(&c->export_by_obj, (uintptr_t)ref,
-			      (void *)(uintptr_t)eid)) {
-			hmap_del(&c->exports, eid);
+	if (e == NULL) {
+		e = etab_add(&c->exports, ref, c->next_eid);
+		if (e == NULL) {
 			pthread_mutex_unlock(&c->mu);
 			return shade_error_set(err, SHADE_ERR_NOMEM,
 					       "out of memory");
@@ -314,8 +311,8 @@ static shade_status hook_encode(void *udata, shade_buf *b,
 		c->next_eid++;
 		shade_ref_retain(ref);
 	}
-	e = hmap_find(&c->exports, eid);
-	e->aux++;
+	e->out++;
+	eid = e->eid;
 	if (!shape_is_builtin(fp) && hmap_get(&c->shapes_sent, fp) == NULL &&
 	    hmap_get(&c->peer_known, fp) == NULL) {
 		with_shape = hmap_put(&c->shapes_sent, fp, (void *)1);
@@ -338,11 +335,13 @@ static shade_status read_export(shade_conn *c, shade_cbor_dec *d,
 				shade_status code, struct shade_ref **out,
 				shade_error **err)
 {
+	struct export_entry *e;
 	uint64_t eid;
 
 	SHADE_CHECK(shade_cbor_read_uint(d, &eid, err));
 	pthread_mutex_lock(&c->mu);
-	*out = shade_ref_retain(hmap_get(&c->exports, eid));
+	e = etab_by_eid(&c->exports, eid);
+	*out = e ? shade_ref_retain(e->obj) : NULL;
 	pthread_mutex_unlock(&c->mu);
 	if (*out == NULL)
 		return shade_error_set(err, code,
@@ -423,16 +422,6 @@ static shade_status hook_decode(void *udata, TALLOC_CTX *mem_ctx,
 
 /* ------------------------------------------------------------ ending */
 
-/* Drop export eid (under mu): remove it from both maps and return its
- * object, whose count the caller releases after unlocking. */
-static struct shade_ref *export_drop(shade_conn *c, uint64_t eid)
-{
-	struct shade_ref *obj = hmap_del(&c->exports, eid);
-
-	hmap_del(&c->export_by_obj, (uintptr_t)obj);
-	return obj;
-}
-
 /* Release the objects of dropped exports (no lock held). */
 static void release_objs(shade_conn *c, struct shade_ref **objs, size_t n)
 {
@@ -449,7 +438,6 @@ void conn_lost(shade_conn *c, shade_status code, const char *why)
 	struct shade_ref **objs = NULL;
 	size_t n = 0, pos = 0;
 	struct pending *p;
-	struct shade_ref *obj;
 	struct proxy *px;
 
 	pthread_mutex_lock(&c->mu);
@@ -473,14 +461,11 @@ void conn_lost(shade_conn *c, shade_status code, const char *why)
 	}
 	hmap_clear(&c->pending);
 	/* Drop every export. */
-	objs = talloc_array(NULL, struct shade_ref *, c->exports.count + 1);
-	pos = 0;
-	while (objs != NULL &&
-	       hmap_next(&c->exports, &pos, NULL, (void **)&obj))
-		objs[n++] = obj;
+	objs = talloc_array(NULL, struct shade_ref *, c->exports.n + 1);
 	if (objs != NULL) {
-		hmap_clear(&c->exports);
-		hmap_clear(&c->export_by_obj);
+		for (n = 0; n < c->exports.n; n++)
+			objs[n] = c->exports.ents[n].obj;
+		etab_clear(&c->exports);
 	}
 	/* Detach every proxy: later use reports ConnectionLost.  Shapes the
 	 * connection cached go with it. */
@@ -985,7 +970,7 @@ static void route_release(shade_conn *c, struct msg *m)
 	struct shade_ref **objs;
 	size_t n = 0;
 	uint64_t i, eid, cnt;
-	struct hmap_slot *e;
+	struct export_entry *e;
 
 	objs = talloc_array(NULL, struct shade_ref *, m->nfields / 2 + 1);
 	if (objs == NULL)
@@ -995,12 +980,12 @@ static void route_release(shade_conn *c, struct msg *m)
 		if (shade_cbor_read_uint(&m->d, &eid, NULL) != SHADE_OK ||
 		    shade_cbor_read_uint(&m->d, &cnt, NULL) != SHADE_OK)
 			break;
-		e = hmap_find(&c->exports, eid);
-		if (e == NULL || cnt > e->aux)
+		e = etab_by_eid(&c->exports, eid);
+		if (e == NULL || cnt > e->out)
 			continue; /* double or bogus release: ignored */
-		e->aux -= cnt;
-		if (e->aux == 0)
-			objs[n++] = export_drop(c, eid);
+		e->out -= cnt;
+		if (e->out == 0)
+			objs[n++] = etab_del(&c->exports, e);
 	}
 	pthread_mutex_unlock(&c->mu);
 	release_objs(c, objs, n);
@@ -1706,8 +1691,7 @@ shade_status shade_conn_new(TALLOC_CTX *mem_ctx, shade_transport *t,
 	c->next_rid = 1;
 	c->next_eid = 1;
 	hmap_init(&c->pending, c);
-	hmap_init(&c->exports, c);
-	hmap_init(&c->export_by_obj, c);
+	etab_init(&c->exports, c);
 	hmap_init(&c->imports, c);
 	hmap_init(&c->shapes, c);
 	hmap_init(&c->shapes_sent, c);
@@ -1772,10 +1756,9 @@ void shade_conn_stats_get(shade_conn *c, shade_conn_stats *out)
 	shade_transport_stats_get(c->t, &ts);
 	pthread_mutex_lock(&c->mu);
 	*out = c->st;
-	out->exports = c->exports.count;
+	out->exports = c->exports.n;
 	out->imports = c->imports.count;
-	out->export_bytes = (c->exports.cap + c->export_by_obj.cap) *
-			    sizeof(struct hmap_slot);
+	out->export_bytes = etab_bytes(&c->exports);
 	/* A malloc chunk: the block plus an 8-byte head, in 16-byte steps. */
 	out->import_bytes = c->imports.cap * sizeof(struct hmap_slot) +
 			    c->imports.count *

@@ -13,8 +13,12 @@
  * Ownership: pendings live inside their request (a call's frame, a
  * typed request or a future), the connection only points at them; proxies are
  * reference counted and detached (conn = NULL) when the connection ends;
- * exports live inside the `exports` map (no allocation of their own) and
- * hold one count on their object.
+ * exports live inside the `exports` table (no allocation of their own;
+ * export_int.h) and hold one count on their object.  An export lives
+ * while references handed out for it are not all released (`out` > 0);
+ * export ids count up from 1 and are never reused on a connection, so an
+ * id the peer gave back after the export died finds nothing (NotFound or
+ * ProtocolError), never another object.
  */
 #ifndef SHADE_CONN_INT_H
 #define SHADE_CONN_INT_H
@@ -27,6 +31,7 @@
 #include "shade/conn.h"
 #include "shade/proxy.h"
 #include "shade/transport.h"
+#include "export_int.h"
 #include "hmap_int.h"
 #include "msg_int.h"
 #include "object_int.h"
@@ -91,12 +96,12 @@ struct shade_conn {
 	bool bye_sent;                  /* we said BYE */
 	shade_error *lost;              /* why it ended (child of this) */
 	uint64_t next_rid;              /* next request id */
-	uint64_t next_eid;              /* next export id */
+	uint64_t next_eid;              /* next export id (from 1; 0 is
+					 * never an export id) */
 	struct hmap pending;            /* rid -> struct pending */
-	struct hmap exports;            /* eid -> object (one count held),
-					 * aux: references handed out and
-					 * not released */
-	struct hmap export_by_obj;      /* object address -> eid */
+	struct export_table exports;    /* our objects the peer may name,
+					 * by eid and by object (one count
+					 * held on each) */
 	struct hmap imports;            /* peer eid -> struct proxy (weak),
 					 * aux: tag-200 references received
 					 * for it, to give back in RELEASE */

@@ -5,18 +5,6 @@
 
 #include "hmap_int.h"
 
-/* Mix the key bits (splitmix64 finaliser) so sequential ids and aligned
- * pointers spread over the table. */
-static size_t hmap_hash(uint64_t k, size_t cap)
-{
-	k ^= k >> 30;
-	k *= UINT64_C(0xbf58476d1ce4e5b9);
-	k ^= k >> 27;
-	k *= UINT64_C(0x94d049bb133111eb);
-	k ^= k >> 31;
-	return (size_t)k & (cap - 1);
-}
-
 void hmap_init(struct hmap *m, void *owner)
 {
 	m->slots = NULL;

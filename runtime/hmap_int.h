@@ -16,6 +16,19 @@
 
 #include "shade/visibility.h"
 
+/* Mix the bits of k (splitmix64 finaliser) so sequential ids and aligned
+ * pointers spread over a table of cap slots (a power of two); returns a
+ * slot index below cap. */
+static inline size_t hmap_hash(uint64_t k, size_t cap)
+{
+	k ^= k >> 30;
+	k *= UINT64_C(0xbf58476d1ce4e5b9);
+	k ^= k >> 27;
+	k *= UINT64_C(0x94d049bb133111eb);
+	k ^= k >> 31;
+	return (size_t)k & (cap - 1);
+}
+
 /* One slot of the map. */
 struct hmap_slot {
 	uint64_t key; /* 0 when the slot is empty */

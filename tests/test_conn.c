@@ -18,6 +18,7 @@
 #include <talloc.h>
 
 #include "shade/shade.h"
+#include "export_int.h"
 #include "msg_int.h"
 #include "object_int.h"
 #include "helpers/peer.h"
@@ -925,6 +926,32 @@ static uint64_t raw_reply(TALLOC_CTX *ctx, shade_transport *t,
 	return id;
 }
 
+/* Send HELLO and LOOKUP (id 1) of `name` on t to rc, and read the HELLO
+ * and the reply: the object named is export 1. */
+static void raw_open(TALLOC_CTX *ctx, shade_buf *out, shade_transport *t,
+		     shade_conn *rc, const char *name)
+{
+	shade_buf *b = shade_buf_new(ctx, 32);
+	shade_status code;
+	uint8_t *frame;
+	size_t len;
+
+	msg_begin(b, OP_HELLO, 0, 2, false);
+	shade_cbor_put_uint(b, SHADE_PROTOCOL_VERSION);
+	shade_cbor_put_uint(b, 0);
+	raw_frame(out, b);
+	shade_buf_reset(b);
+	msg_begin(b, OP_LOOKUP, 1, 1, false);
+	shade_cbor_put_cstr(b, name);
+	raw_frame(out, b);
+	talloc_free(b);
+	raw_flush(t, out, rc);
+	assert_ok(shade_transport_recv(t, ctx, &frame, &len, 5000, errp_));
+	talloc_free(frame); /* HELLO */
+	assert_int_equal(raw_reply(ctx, t, &code), 1);
+	assert_int_equal(code, SHADE_OK);
+}
+
 /* The receiver honours deadlines and CANCEL, over real frames: a request
  * whose deadline passed while it was queued is answered Timeout without
  * running; a CANCEL for a queued request removes it (no reply); a CANCEL
@@ -941,8 +968,6 @@ static void test_conn_receiver_deadline_and_cancel(void **state)
 	shade_ref *work;
 	shade_conn *rc;
 	shade_status code;
-	uint8_t *frame;
-	size_t len;
 
 	assert_ok(shade_object_new("demo.Work", NULL, &work, errp_));
 	assert_ok(shade_object_add_method(work, "slow", work_run, &slow,
@@ -955,25 +980,7 @@ static void test_conn_receiver_deadline_and_cancel(void **state)
 	assert_ok(shade_transport_set_nonblocking(tb, true, errp_));
 	assert_ok(shade_conn_new(ctx, tb, true, &so, &rc, errp_));
 
-	/* HELLO, then LOOKUP work: export 1. */
-	{
-		shade_buf *b = shade_buf_new(ctx, 32);
-
-		msg_begin(b, OP_HELLO, 0, 2, false);
-		shade_cbor_put_uint(b, SHADE_PROTOCOL_VERSION);
-		shade_cbor_put_uint(b, 0);
-		raw_frame(out, b);
-		shade_buf_reset(b);
-		msg_begin(b, OP_LOOKUP, 1, 1, false);
-		shade_cbor_put_cstr(b, "work");
-		raw_frame(out, b);
-		talloc_free(b);
-	}
-	raw_flush(ta, out, rc);
-	assert_ok(shade_transport_recv(ta, ctx, &frame, &len, 5000, errp_));
-	talloc_free(frame); /* HELLO */
-	assert_int_equal(raw_reply(ctx, ta, &code), 1);
-	assert_int_equal(code, SHADE_OK);
+	raw_open(ctx, out, ta, rc, "work");
 	shade_conn_stats_get(rc, &st);
 	assert_int_equal(st.exports, 1);
 
@@ -1079,6 +1086,303 @@ static void test_conn_deadline_and_late_reply(void **state)
 	talloc_free(r);
 	shade_ref_release(calc);
 	tp_stop(&pp);
+	talloc_free(ctx);
+}
+
+/* ------------------------------------------------------------ exports */
+
+/* Objects the export test hands out. */
+#define N_PICK 100
+
+/* pick.get(i): the i-th object of udata (an array of N_PICK). */
+static shade_status pick_get(TALLOC_CTX *mem_ctx, void *udata,
+			     shade_ref *self, const shade_value *args,
+			     const shade_value *kwargs, shade_value **result,
+			     shade_error **err)
+{
+	shade_ref **objs = udata;
+	const shade_value *a = shade_seq_at(args, 0);
+	int64_t i = a != NULL && shade_value_kind(a) == SHADE_INT
+			    ? shade_value_as_int(a)
+			    : -1;
+
+	(void)self;
+	(void)kwargs;
+	if (i < 0 || i >= N_PICK)
+		return shade_error_set(err, SHADE_ERR_INVALID, "bad index");
+	*result = shade_ref_value(mem_ctx, objs[i]);
+	return *result ? SHADE_OK
+		       : shade_error_set(err, SHADE_ERR_NOMEM, "no memory");
+}
+
+/* Append to out, framed: INVOKE id target.get(arg) when ref is 0, else
+ * INVOKE id target.get with a tag-201 reference to export ref as its
+ * argument; GETATTR id target.x when arg < 0. */
+static void raw_get(shade_buf *out, uint64_t id, uint64_t target,
+		    int64_t arg, uint64_t ref)
+{
+	shade_buf *b = shade_buf_new(out, 32);
+
+	if (arg < 0 && ref == 0) {
+		msg_begin(b, OP_GETATTR, id, 2, false);
+		shade_cbor_put_uint(b, target);
+		shade_cbor_put_cstr(b, "x");
+	} else {
+		msg_begin(b, OP_INVOKE, id, 3, false);
+		shade_cbor_put_uint(b, target);
+		shade_cbor_put_cstr(b, "get");
+		shade_cbor_put_array(b, 1);
+		if (ref != 0) {
+			shade_cbor_put_tag(b, SHADE_CBOR_TAG_RECEIVER_HOSTED);
+			shade_cbor_put_uint(b, ref);
+		} else {
+			shade_cbor_put_uint(b, (uint64_t)arg);
+		}
+	}
+	raw_frame(out, b);
+	talloc_free(b);
+}
+
+/* Append to out, framed: one RELEASE of n (export id, count) pairs. */
+static void raw_release(shade_buf *out, const uint64_t *pairs, size_t n)
+{
+	shade_buf *b = shade_buf_new(out, 32);
+	size_t i;
+
+	msg_begin(b, OP_RELEASE, 0, (unsigned)(2 * n), false);
+	for (i = 0; i < 2 * n; i++)
+		shade_cbor_put_uint(b, pairs[i]);
+	raw_frame(out, b);
+	talloc_free(b);
+}
+
+/* Read the next frame on t, a reply to id: for RETURN, the export id of
+ * the tag-200 reference it carries (*val: 0) or the int it carries
+ * (*eid: 0); *code its error code (SHADE_OK for RETURN). */
+static void raw_value(TALLOC_CTX *ctx, shade_transport *t, uint64_t id,
+		      uint64_t *eid, int64_t *val, shade_status *code)
+{
+	uint8_t *frame;
+	size_t len;
+	struct msg m;
+	shade_error *e = NULL;
+	uint64_t tag, n, fp;
+
+	*eid = 0;
+	*val = 0;
+	assert_ok(shade_transport_recv(t, ctx, &frame, &len, 5000, errp_));
+	assert_ok(msg_parse(frame, len, &m, errp_));
+	assert_int_equal(m.id, id);
+	*code = SHADE_OK;
+	if (m.op == OP_ERROR) {
+		assert_ok(msg_read_error(&m, NULL, &e, errp_));
+		*code = e->code;
+		shade_error_free(e);
+	} else if (shade_cbor_read_tag(&m.d, &tag, NULL) == SHADE_OK) {
+		assert_int_equal(m.op, OP_RETURN);
+		assert_int_equal(tag, SHADE_CBOR_TAG_SENDER_HOSTED);
+		assert_ok(shade_cbor_read_array(&m.d, &n, errp_));
+		assert_ok(shade_cbor_read_uint(&m.d, eid, errp_));
+		assert_ok(shade_cbor_read_uint(&m.d, &fp, errp_));
+	} else {
+		assert_int_equal(m.op, OP_RETURN);
+		assert_ok(shade_cbor_read_int(&m.d, val, errp_));
+	}
+	talloc_free(frame);
+}
+
+/* One request written raw to rc; its reply read back (see raw_value). */
+static void raw_ask(TALLOC_CTX *ctx, shade_buf *out, shade_transport *t,
+		    shade_conn *rc, uint64_t *id, uint64_t target, int64_t arg,
+		    uint64_t ref, uint64_t *eid, int64_t *val,
+		    shade_status *code)
+{
+	raw_get(out, ++*id, target, arg, ref);
+	raw_flush(t, out, rc);
+	raw_value(ctx, t, *id, eid, val, code);
+}
+
+/* The export table over real frames, through growth and churn: each
+ * object gets one id however often it is sent, ids are small, count up
+ * from 1 and are never reused; a RELEASE drops an export only once every
+ * reference handed out came back; an id whose export died is NotFound as
+ * a target and ProtocolError as a tag-201 reference (never another
+ * object), while every live id still reaches its own object. */
+static void test_conn_export_ids(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_registry *reg = shade_registry_new(ctx);
+	shade_conn_opts so = { .names = reg };
+	shade_transport *ta, *tb;
+	shade_buf *out = shade_buf_new(ctx, 256);
+	shade_ref *objs[N_PICK], *pick;
+	uint64_t eids[N_PICK], rel[N_PICK + 2], id = 1, eid, again, max = 1;
+	shade_conn_stats st;
+	shade_conn *rc;
+	shade_status code;
+	int64_t val;
+	size_t i;
+
+	for (i = 0; i < N_PICK; i++) {
+		shade_value x = shade_value_int((int64_t)i);
+
+		assert_ok(shade_object_new("demo.Item", NULL, &objs[i], errp_));
+		assert_ok(shade_object_add_attr(objs[i], "x", &x, true,
+						errp_));
+	}
+	assert_ok(shade_object_new("demo.Pick", NULL, &pick, errp_));
+	assert_ok(shade_object_add_method(pick, "get", pick_get, objs, false,
+					  errp_));
+	assert_ok(shade_registry_add(reg, "pick", pick, errp_));
+	shade_ref_release(pick);
+	assert_ok(shade_transport_pair(ctx, NULL, &ta, &tb, errp_));
+	assert_ok(shade_transport_set_nonblocking(tb, true, errp_));
+	assert_ok(shade_conn_new(ctx, tb, true, &so, &rc, errp_));
+	raw_open(ctx, out, ta, rc, "pick"); /* export 1 */
+
+	/* Each object once: fresh ids 2, 3, ... */
+	for (i = 0; i < N_PICK; i++) {
+		raw_ask(ctx, out, ta, rc, &id, 1, (int64_t)i, 0, &eids[i],
+			&val, &code);
+		assert_int_equal(code, SHADE_OK);
+		assert_int_equal(eids[i], i + 2);
+		max = eids[i];
+	}
+	/* The same object again: the same id, one more reference out. */
+	raw_ask(ctx, out, ta, rc, &id, 1, 5, 0, &again, &val, &code);
+	assert_int_equal(again, eids[5]);
+	/* A reference given back arrives as the original object. */
+	raw_ask(ctx, out, ta, rc, &id, 1, 0, eids[7], &eid, &val, &code);
+	assert_int_equal(code, SHADE_ERR_INVALID); /* get(<object>) */
+	shade_conn_stats_get(rc, &st);
+	assert_int_equal(st.exports, N_PICK + 1);
+
+	/* Release the even ones, and 5 once of its twice. */
+	for (i = 0; i < N_PICK; i += 2) {
+		rel[i] = eids[i];
+		rel[i + 1] = 1;
+	}
+	rel[N_PICK] = eids[5];
+	rel[N_PICK + 1] = 1;
+	raw_release(out, rel, N_PICK / 2 + 1);
+	raw_flush(ta, out, rc);
+	shade_conn_stats_get(rc, &st);
+	assert_int_equal(st.exports, N_PICK / 2 + 1);
+
+	/* Every live id still names its own object; dead ones nothing. */
+	for (i = 0; i < N_PICK; i++) {
+		raw_ask(ctx, out, ta, rc, &id, eids[i], -1, 0, &eid, &val,
+			&code);
+		if (i % 2 == 1) {
+			assert_int_equal(code, SHADE_OK);
+			assert_int_equal(val, (int64_t)i);
+		} else {
+			assert_int_equal(code, SHADE_ERR_NOT_FOUND);
+		}
+	}
+	raw_ask(ctx, out, ta, rc, &id, 1, 0, eids[4], &eid, &val, &code);
+	assert_int_equal(code, SHADE_ERR_PROTOCOL);
+	raw_ask(ctx, out, ta, rc, &id, 0, -1, 0, &eid, &val, &code);
+	assert_int_equal(code, SHADE_ERR_NOT_FOUND); /* 0 is no id */
+
+	/* A dropped object sent again gets a new id, not its old one. */
+	for (i = 0; i < N_PICK; i += 2) {
+		raw_ask(ctx, out, ta, rc, &id, 1, (int64_t)i, 0, &eid, &val,
+			&code);
+		assert_int_equal(eid, max + 1);
+		max = eid;
+		raw_ask(ctx, out, ta, rc, &id, eid, -1, 0, &again, &val,
+			&code);
+		assert_int_equal(val, (int64_t)i);
+	}
+	raw_ask(ctx, out, ta, rc, &id, eids[0], -1, 0, &eid, &val, &code);
+	assert_int_equal(code, SHADE_ERR_NOT_FOUND);
+	shade_conn_stats_get(rc, &st);
+	assert_int_equal(st.exports, N_PICK + 1);
+	assert_true(st.export_bytes < 100 * st.exports);
+
+	/* A release of more than was handed out is ignored. */
+	rel[0] = eids[1];
+	rel[1] = 2;
+	raw_release(out, rel, 1);
+	raw_ask(ctx, out, ta, rc, &id, eids[1], -1, 0, &eid, &val, &code);
+	assert_int_equal(val, 1);
+
+	/* The end of the connection drops every export's count. */
+	talloc_free(rc);
+	talloc_free(ta);
+	for (i = 0; i < N_PICK; i++) {
+		shade_ref *o = objs[i];
+
+		assert_int_equal(o->refs, 1);
+		shade_ref_release(o);
+	}
+	talloc_free(reg);
+	talloc_free(out);
+	talloc_free(ctx);
+}
+
+/* The export table alone under random churn, against a plain model:
+ * after every add or removal, each live entry is found by id and by
+ * object, and each dead one by neither (the removal moves the last entry
+ * into the hole and repoints both index tables). */
+static void test_conn_export_table_churn(void **state)
+{
+	enum { SLOTS = 3000, STEPS = 20000 };
+	TALLOC_CTX *ctx = talloc_new(*state);
+	char *addr = talloc_zero_array(ctx, char, SLOTS);
+	uint64_t *live = talloc_zero_array(ctx, uint64_t, SLOTS);
+	struct export_table t;
+	struct export_entry *e;
+	uint64_t next = 1, seed = 12345;
+	size_t step, i, n = 0;
+
+	assert_non_null(addr);
+	assert_non_null(live);
+	etab_init(&t, ctx);
+	for (step = 0; step < STEPS; step++) {
+		struct shade_ref *obj;
+
+		seed = seed * UINT64_C(6364136223846793005) + 1442695040888963407u;
+		i = (size_t)(seed >> 33) % SLOTS;
+		obj = (struct shade_ref *)(void *)&addr[i];
+		e = etab_by_obj(&t, obj);
+		if (live[i] == 0) {
+			assert_null(e);
+			e = etab_add(&t, obj, next);
+			assert_non_null(e);
+			assert_int_equal(e->out, 0);
+			live[i] = next++;
+			n++;
+		} else {
+			assert_non_null(e);
+			assert_int_equal(e->eid, live[i]);
+			assert_ptr_equal(etab_del(&t, e), obj);
+			live[i] = 0;
+			n--;
+		}
+		assert_int_equal(t.n, n);
+		if (step % 97 != 0 && step != STEPS - 1)
+			continue;
+		for (i = 0; i < SLOTS; i++) {
+			obj = (struct shade_ref *)(void *)&addr[i];
+			e = etab_by_obj(&t, obj);
+			if (live[i] == 0) {
+				assert_null(e);
+				continue;
+			}
+			assert_non_null(e);
+			assert_int_equal(e->eid, live[i]);
+			assert_ptr_equal(etab_by_eid(&t, live[i]), e);
+		}
+		assert_null(etab_by_eid(&t, 0));
+		assert_null(etab_by_eid(&t, next));
+	}
+	assert_true(etab_bytes(&t) > 0);
+	etab_clear(&t);
+	assert_int_equal(t.n, 0);
+	assert_null(etab_by_eid(&t, 1));
+	assert_int_equal(etab_bytes(&t), 0);
 	talloc_free(ctx);
 }
 
@@ -1281,6 +1585,8 @@ int main(int argc, char **argv)
 		T(test_conn_futures),
 		T(test_conn_batch_one_write),
 		T(test_conn_receiver_deadline_and_cancel),
+		T(test_conn_export_ids),
+		T(test_conn_export_table_churn),
 		T(test_conn_deadline_and_late_reply),
 		T(test_conn_loss_fails_pending),
 		T(test_conn_bad_version),

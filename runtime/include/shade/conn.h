@@ -94,8 +94,8 @@ typedef struct shade_conn_stats {
 	uint64_t pending;           /* requests now outstanding */
 	uint64_t shapes_sent;       /* shape descriptions sent */
 	uint64_t shapes_cached;     /* shape descriptions received */
-	uint64_t export_bytes;      /* memory of the export table (hash
-				     * slots; entries live in them) */
+	uint64_t export_bytes;      /* memory of the export table (its
+				     * entry array and two index tables) */
 	uint64_t import_bytes;      /* memory of the import table: hash
 				     * slots plus the proxies (malloc
 				     * chunks) */
