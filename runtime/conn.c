@@ -1089,6 +1089,15 @@ static void route_frame(shade_conn *c, uint8_t *frame, size_t len,
 		route_reply(c, &m, frame, len);
 		return;
 	case OP_RELEASE:
+		pthread_mutex_lock(&c->mu);
+		if (c->unnested.head != NULL) {
+			/* Requests read before it wait in the queue and may
+			 * name what it releases: it takes its turn. */
+			queue_push(c, &c->unnested, frame, len, &m, true);
+			pthread_mutex_unlock(&c->mu);
+			return;
+		}
+		pthread_mutex_unlock(&c->mu);
 		route_release(c, &m);
 		break;
 	case OP_CANCEL:
@@ -1565,6 +1574,10 @@ static void serve_frame(shade_conn *c, uint8_t *frame, size_t len,
 		st = SHADE_OK;
 	} else {
 		st = msg_parse(frame, len, &m, &e);
+	}
+	if (st == SHADE_OK && m.op == OP_RELEASE) {
+		route_release(c, &m); /* queued behind requests */
+		goto done;
 	}
 	me.rid = m.id;
 	tl_serving = &me;

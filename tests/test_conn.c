@@ -1308,6 +1308,19 @@ static void test_conn_export_ids(void **state)
 	raw_ask(ctx, out, ta, rc, &id, eids[1], -1, 0, &eid, &val, &code);
 	assert_int_equal(val, 1);
 
+	/* A request and the RELEASE of its target read in one batch: the
+	 * request, read first, is served first; then the id is dead. */
+	rel[0] = eids[3];
+	rel[1] = 1;
+	raw_get(out, ++id, eids[3], -1, 0);
+	raw_release(out, rel, 1);
+	raw_flush(ta, out, rc);
+	raw_value(ctx, ta, id, &eid, &val, &code);
+	assert_int_equal(code, SHADE_OK);
+	assert_int_equal(val, 3);
+	raw_ask(ctx, out, ta, rc, &id, eids[3], -1, 0, &eid, &val, &code);
+	assert_int_equal(code, SHADE_ERR_NOT_FOUND);
+
 	/* The end of the connection drops every export's count. */
 	talloc_free(rc);
 	talloc_free(ta);
