@@ -992,10 +992,28 @@ static void route_release(shade_conn *c, struct msg *m)
 	talloc_free(objs);
 }
 
+/* A frame read onto a waiter's context (`where`, see conn_wait) that
+ * goes anywhere else is first moved to a chunk of its own: talloc is not
+ * thread-safe, and the waiter keeps allocating from its context (a pool)
+ * while another thread frees what goes elsewhere.  m's cursor follows. */
+static uint8_t *unpool(uint8_t *frame, size_t len, const void *where,
+		       struct msg *m)
+{
+	uint8_t *f;
+
+	if (where == NULL)
+		return frame;
+	f = talloc_memdup(NULL, frame, len);
+	if (f != NULL && m != NULL)
+		m->d.buf = f;
+	talloc_free(frame);
+	return f;
+}
+
 /* Handle a RETURN or ERROR: hand it to its pending (frame stolen), or
  * drop it when nobody waits any more. */
 static void route_reply(shade_conn *c, struct msg *m, uint8_t *frame,
-			size_t len)
+			size_t len, const void *where)
 {
 	struct pending *p;
 
@@ -1015,7 +1033,10 @@ static void route_reply(shade_conn *c, struct msg *m, uint8_t *frame,
 	pthread_mutex_lock(&c->mu);
 	p = hmap_get(&c->pending, m->id);
 	if (p != NULL && !p->done) {
-		p->reply = talloc_steal(p->owner, frame);
+		if (p->owner != where)
+			frame = unpool(frame, len, where, m);
+		p->reply = p->owner == where ? frame
+					     : talloc_steal(p->owner, frame);
 		p->reply_len = len;
 		p->m = *m;
 		p->done = true;
@@ -1057,7 +1078,7 @@ static void route_cancel(shade_conn *c, uint64_t rid)
  * given up, by a waiter or shade_conn_process.
  */
 static void route_frame(shade_conn *c, uint8_t *frame, size_t len,
-			struct direct *dir)
+			const void *where, struct direct *dir)
 {
 	struct msg m;
 	struct pending *p = NULL;
@@ -1086,14 +1107,17 @@ static void route_frame(shade_conn *c, uint8_t *frame, size_t len,
 		break;
 	case OP_RETURN:
 	case OP_ERROR:
-		route_reply(c, &m, frame, len);
+		route_reply(c, &m, frame, len, where);
 		return;
 	case OP_RELEASE:
 		pthread_mutex_lock(&c->mu);
 		if (c->unnested.head != NULL) {
 			/* Requests read before it wait in the queue and may
 			 * name what it releases: it takes its turn. */
-			queue_push(c, &c->unnested, frame, len, &m, true);
+			frame = unpool(frame, len, where, &m);
+			if (frame != NULL)
+				queue_push(c, &c->unnested, frame, len, &m,
+					   true);
 			pthread_mutex_unlock(&c->mu);
 			return;
 		}
@@ -1116,6 +1140,10 @@ static void route_frame(shade_conn *c, uint8_t *frame, size_t len,
 	talloc_free(frame);
 	return;
 request:
+	if ((frame = unpool(frame, len, where, &m)) == NULL) {
+		protocol_failure(c, "out of memory for a request");
+		return;
+	}
 	pthread_mutex_lock(&c->mu);
 	if (m.in != 0)
 		p = hmap_get(&c->pending, m.in);
@@ -1154,7 +1182,7 @@ shade_status conn_read_one(shade_conn *c, struct direct *dir,
 	pthread_mutex_unlock(&c->mu);
 	st = shade_transport_try_recv(c->t, NULL, &frame, &len, &e);
 	if (st == SHADE_OK)
-		route_frame(c, frame, len, dir);
+		route_frame(c, frame, len, NULL, dir);
 	pthread_mutex_lock(&c->mu);
 	c->reading = false;
 	pthread_cond_broadcast(&c->cv);
@@ -1242,6 +1270,9 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 		       bool all, int timeout_ms, size_t *which,
 		       shade_error **err)
 {
+	/* A frame is read onto the owner of the one pending waited for:
+	 * its reply, the usual frame, then needs no move. */
+	void *where = n == 1 ? ps[0]->owner : NULL;
 	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	struct frame_item *it;
 	uint8_t *frame;
@@ -1299,20 +1330,20 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 			 * other connections until c has more. */
 			st = flush_now(c, &e);
 			if (st == SHADE_OK)
-				st = shade_transport_try_recv(c->t, NULL,
+				st = shade_transport_try_recv(c->t, where,
 							      &frame, &len,
 							      &e);
 		} else {
 			st = flush_out(c, deadline, &e);
 			if (st == SHADE_OK)
 				st = shade_transport_recv(
-					c->t, NULL, &frame, &len,
+					c->t, where, &frame, &len,
 					remaining_ms(deadline), &e);
 		}
 		if (st == SHADE_OK) {
 			/* Routed while still the reader: requests are
 			 * queued, so no handler runs here. */
-			route_frame(c, frame, len, NULL);
+			route_frame(c, frame, len, where, NULL);
 		} else if (st != SHADE_ERR_TIMEOUT && st != SHADE_AGAIN) {
 			conn_lost(c, SHADE_ERR_CONNECTION_LOST,
 				  e ? e->message : "receive failed");
