@@ -43,8 +43,9 @@ struct serving {
 
 static _Thread_local struct serving *tl_serving;
 
-static void serve_frame(shade_conn *c, uint8_t *frame, size_t len,
-			const struct msg *pm, int64_t arrived, bool batch);
+static void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
+			size_t len, const struct msg *pm, int64_t arrived,
+			bool batch);
 static shade_status send_frame(shade_conn *c, const shade_buf *b,
 			       shade_error **err);
 
@@ -1140,30 +1141,34 @@ static void route_frame(shade_conn *c, uint8_t *frame, size_t len,
 	talloc_free(frame);
 	return;
 request:
-	if ((frame = unpool(frame, len, where, &m)) == NULL) {
-		protocol_failure(c, "out of memory for a request");
-		return;
-	}
 	pthread_mutex_lock(&c->mu);
 	if (m.in != 0)
 		p = hmap_get(&c->pending, m.in);
-	if (p != NULL && !p->done) {
-		queue_push(p->owner, &p->nested, frame, len, &m, parsed);
-	} else if (dir != NULL && parsed && c->unnested.head == NULL) {
-		/* Next in line: the reader may serve it without a queue. */
+	if (p != NULL && p->done)
+		p = NULL;
+	if (p == NULL && dir != NULL && parsed && c->unnested.head == NULL) {
+		/* Next in line: the reader may serve it without a queue
+		 * (still on `where`: the reader's own context). */
 		dir->frame = frame;
 		dir->len = len;
 		dir->m = m;
 		pthread_mutex_unlock(&c->mu);
 		return;
-	} else {
-		queue_push(c, &c->unnested, frame, len, &m, parsed);
 	}
+	if ((frame = unpool(frame, len, where, &m)) == NULL) {
+		pthread_mutex_unlock(&c->mu);
+		protocol_failure(c, "out of memory for a request");
+		return;
+	}
+	if (p != NULL)
+		queue_push(p->owner, &p->nested, frame, len, &m, parsed);
+	else
+		queue_push(c, &c->unnested, frame, len, &m, parsed);
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 }
 
-shade_status conn_read_one(shade_conn *c, struct direct *dir,
+shade_status conn_read_one(shade_conn *c, struct direct *dir, void *where,
 			   shade_error **err)
 {
 	uint8_t *frame;
@@ -1180,9 +1185,9 @@ shade_status conn_read_one(shade_conn *c, struct direct *dir,
 	}
 	c->reading = true;
 	pthread_mutex_unlock(&c->mu);
-	st = shade_transport_try_recv(c->t, NULL, &frame, &len, &e);
+	st = shade_transport_try_recv(c->t, where, &frame, &len, &e);
 	if (st == SHADE_OK)
-		route_frame(c, frame, len, NULL, dir);
+		route_frame(c, frame, len, where, dir);
 	pthread_mutex_lock(&c->mu);
 	c->reading = false;
 	pthread_cond_broadcast(&c->cv);
@@ -1211,7 +1216,7 @@ static void serve_queued(shade_conn *c)
 		pthread_mutex_unlock(&c->mu);
 		if (it == NULL)
 			return;
-		serve_frame(c, talloc_steal(NULL, it->frame), it->len,
+		serve_frame(c, NULL, talloc_steal(NULL, it->frame), it->len,
 			    it->parsed ? &it->m : NULL, it->arrived, true);
 		talloc_free(it);
 	}
@@ -1290,7 +1295,8 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 		it = wait_work(c, ps, n);
 		if (it != NULL) {
 			pthread_mutex_unlock(&c->mu);
-			serve_frame(c, talloc_steal(NULL, it->frame), it->len,
+			serve_frame(c, NULL, talloc_steal(NULL, it->frame),
+				    it->len,
 				    it->parsed ? &it->m : NULL, it->arrived,
 				    true);
 			talloc_free(it);
@@ -1578,25 +1584,33 @@ static void build_error(shade_conn *c, shade_buf *rb, uint64_t id,
 	talloc_free(e);
 }
 
-/* Serve one request frame (taken over), read at `arrived`, and send its
+/* Serve one request frame (taken over; on tmp when tmp is given, which
+ * is then taken over too), read at `arrived`, and send its
  * reply, or add the reply to the batch when `batch` (the server loop
  * flushes it).  A request whose deadline (its timeout counted from
  * `arrived`) has passed is answered Timeout without running. */
-static void serve_frame(shade_conn *c, uint8_t *frame, size_t len,
-			const struct msg *pm, int64_t arrived, bool batch)
+static void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
+			size_t len, const struct msg *pm, int64_t arrived,
+			bool batch)
 {
-	TALLOC_CTX *tmp = talloc_pool(NULL, CALL_POOL_BYTES);
 	struct serving me = { c, 0, tl_serving };
 	struct shade_ref *target = NULL;
 	const char *member = NULL;
-	shade_buf *rb = shade_buf_new(tmp, 64);
+	shade_buf *rb;
 	shade_value *out = NULL;
 	shade_error *e = NULL;
 	shade_status st;
 	struct msg m;
 	bool direct = false, expired = false;
 
-	talloc_steal(tmp, frame);
+	/* tmp, when given, already holds the frame. */
+	if (tmp == NULL && (tmp = talloc_pool(NULL, CALL_POOL_BYTES)) != NULL)
+		talloc_steal(tmp, frame);
+	if (tmp == NULL) {
+		talloc_free(frame);
+		return;
+	}
+	rb = shade_buf_new(tmp, 64);
 	__atomic_add_fetch(&c->serving, 1, __ATOMIC_ACQ_REL);
 	if (rb == NULL)
 		goto done;
@@ -1863,6 +1877,7 @@ shade_status shade_conn_serve(shade_conn *c, int timeout_ms,
 shade_status conn_process(shade_conn *c, unsigned max_frames, bool level,
 			  shade_error **err)
 {
+	TALLOC_CTX *tmp = NULL;
 	struct direct d;
 	unsigned i;
 	shade_status st = SHADE_OK;
@@ -1870,27 +1885,35 @@ shade_status conn_process(shade_conn *c, unsigned max_frames, bool level,
 	if (max_frames == 0)
 		max_frames = 16;
 	for (i = 0; i < max_frames; i++) {
+		/* The loop reads onto the scratch pool the request it
+		 * serves at once will use. */
+		if (level && tmp == NULL)
+			tmp = talloc_pool(NULL, CALL_POOL_BYTES);
 		d.frame = NULL;
-		st = conn_read_one(c, level ? &d : NULL, err);
+		st = conn_read_one(c, level ? &d : NULL, tmp, err);
 		if (st != SHADE_OK)
 			break;
 		if (level && transport_drained(c->t)) {
 			/* Nothing more to read this turn: a request handed
 			 * over by the router is served at once. */
-			if (d.frame != NULL)
-				serve_frame(c, d.frame, d.len, &d.m,
+			if (d.frame != NULL) {
+				serve_frame(c, tmp, d.frame, d.len, &d.m,
 					    d.m.timeout_ms ? now_ms() : 0,
 					    true);
+				tmp = NULL;
+			}
 			st = SHADE_AGAIN;
 			break;
 		}
-		if (d.frame != NULL) {
+		if (d.frame != NULL &&
+		    (d.frame = unpool(d.frame, d.len, tmp, &d.m)) != NULL) {
 			pthread_mutex_lock(&c->mu);
 			queue_push(c, &c->unnested, d.frame, d.len, &d.m,
 				   true);
 			pthread_mutex_unlock(&c->mu);
 		}
 	}
+	talloc_free(tmp);
 	/* Served after reading, so a CANCEL read in the same turn
 	 * withdraws a request still queued. */
 	serve_queued(c);

@@ -209,10 +209,12 @@ struct direct {
  * go to their callers, requests to the queues (served by
  * shade_conn_process or a waiting thread), except that with `dir` a
  * well-formed request nesting in no call, with none queued before it,
- * lands in *dir for the caller to serve or queue.  SHADE_AGAIN when
+ * lands in *dir for the caller to serve or queue.  The frame is read
+ * onto `where` (NULL: a chunk of its own); only one handed over in *dir
+ * stays there.  SHADE_AGAIN when
  * none is ready; an error when the connection ended. */
 SHADE_INTERNAL shade_status conn_read_one(shade_conn *c, struct direct *dir,
-					  shade_error **err);
+					  void *where, shade_error **err);
 
 /* shade_conn_process for a level-triggered poll loop (`level`): stop
  * reading once a short read emptied the fd, instead of reading again
