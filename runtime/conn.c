@@ -691,10 +691,17 @@ static shade_status put_message(shade_conn *c, const shade_buf *b, bool now,
 		return shade_error_set(err, b->status, "out of memory");
 	pthread_mutex_lock(&c->send_mu);
 	st = emit_releases(c, &e);
-	if (st == SHADE_OK)
-		st = emit_locked(c, b->data, b->len, &e);
-	if (st == SHADE_OK && (now || c->outb->len >= BATCH_BYTES))
-		st = flush_batch_locked(c, &e);
+	if (st == SHADE_OK && now && (c->outb == NULL || c->outb->len == 0)) {
+		/* Nothing queued before it: straight to the transport,
+		 * which frames it in the same single write. */
+		st = shade_transport_send(c->t, b->data, b->len, &e);
+	} else {
+		if (st == SHADE_OK)
+			st = emit_locked(c, b->data, b->len, &e);
+		if (st == SHADE_OK &&
+		    (now || c->outb->len >= BATCH_BYTES))
+			st = flush_batch_locked(c, &e);
+	}
 	pthread_mutex_unlock(&c->send_mu);
 	if (st < 0)
 		return send_failed(c, st, e, err);
@@ -1899,7 +1906,7 @@ shade_status conn_process(shade_conn *c, unsigned max_frames, bool level,
 			if (d.frame != NULL) {
 				serve_frame(c, tmp, d.frame, d.len, &d.m,
 					    d.m.timeout_ms ? now_ms() : 0,
-					    true);
+					    false);
 				tmp = NULL;
 			}
 			st = SHADE_AGAIN;
