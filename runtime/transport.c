@@ -837,25 +837,33 @@ shade_status shade_transport_send(shade_transport *t, const void *frame,
  * size, so a loop answering one request at a time does not go to the
  * allocator for 64 KiB twice per request.  Plain malloc: the spare
  * belongs to no talloc context; it is freed when its thread exits. */
+static _Thread_local uint8_t *tl_spare;   /* this thread's spare */
+static _Thread_local bool tl_spare_keyed; /* spare_key set for it */
 static pthread_key_t spare_key;
 static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
 static bool spare_ok;
 
+/* At thread exit: free the thread's spare (the key's value points at
+ * tl_spare, still valid while key destructors run). */
+static void spare_exit(void *slot)
+{
+	free(*(uint8_t **)slot);
+	*(uint8_t **)slot = NULL;
+}
+
 static void spare_init(void)
 {
-	spare_ok = pthread_key_create(&spare_key, free) == 0;
+	spare_ok = pthread_key_create(&spare_key, spare_exit) == 0;
 }
 
 /* A buffer of size bytes, the thread's spare when it fits; NULL when out
  * of memory. */
 static uint8_t *in_alloc(size_t size)
 {
-	uint8_t *p;
+	uint8_t *p = tl_spare;
 
-	pthread_once(&spare_once, spare_init);
-	if (size == DEFAULT_READ_BUFFER && spare_ok &&
-	    (p = pthread_getspecific(spare_key)) != NULL) {
-		pthread_setspecific(spare_key, NULL);
+	if (p != NULL && size == DEFAULT_READ_BUFFER) {
+		tl_spare = NULL;
 		return p;
 	}
 	return malloc(size);
@@ -864,12 +872,20 @@ static uint8_t *in_alloc(size_t size)
 /* Give back a buffer from in_alloc (NULL is fine). */
 static void in_release(uint8_t *p, size_t size)
 {
-	pthread_once(&spare_once, spare_init);
-	if (p != NULL && size == DEFAULT_READ_BUFFER && spare_ok &&
-	    pthread_getspecific(spare_key) == NULL &&
-	    pthread_setspecific(spare_key, p) == 0)
+	if (p == NULL || size != DEFAULT_READ_BUFFER || tl_spare != NULL) {
+		free(p);
 		return;
-	free(p);
+	}
+	if (!tl_spare_keyed) {
+		/* Once per thread: have the spare freed when it exits. */
+		pthread_once(&spare_once, spare_init);
+		if (!spare_ok || pthread_setspecific(spare_key, &tl_spare) != 0) {
+			free(p);
+			return;
+		}
+		tl_spare_keyed = true;
+	}
+	tl_spare = p;
 }
 
 /* Release the input buffer if it holds nothing, in non-blocking mode, so
