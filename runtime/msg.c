@@ -227,32 +227,40 @@ static inline bool fast_head(const uint8_t **p, const uint8_t *end,
 
 /* Move *p past `items` whole items, all before end; false when one of
  * them needs shade_cbor_skip (or makes it fail). */
-static bool fast_skip(const uint8_t **p, const uint8_t *end, uint64_t items)
+static inline bool fast_skip(const uint8_t **p, const uint8_t *end,
+			     uint64_t items)
 {
-	const uint8_t *at;
+	const uint8_t *q = *p, *at;
 	unsigned major, nest = 0;
 	uint64_t arg;
 
 	while (items > 0) {
-		at = *p;
-		if (!fast_head(p, end, &major, &arg))
+		if (q == end)
 			return false;
 		items--;
+		/* A one-byte integer, the most common field. */
+		if (*q < 0x40 && (*q & 31) < 24) {
+			q++;
+			continue;
+		}
+		at = q;
+		if (!fast_head(&q, end, &major, &arg))
+			return false;
 		switch (major) {
 		case SHADE_CBOR_UINT:
 		case SHADE_CBOR_NINT:
 			break;
 		case SHADE_CBOR_BYTES:
 		case SHADE_CBOR_TEXT:
-			if (arg > (size_t)(end - *p))
+			if (arg > (size_t)(end - q))
 				return false;
-			*p += arg;
+			q += arg;
 			break;
 		case SHADE_CBOR_ARRAY:
 		case SHADE_CBOR_MAP:
 		case SHADE_CBOR_TAG:
 			/* Every item takes a byte: a longer count fails. */
-			if (++nest > FAST_MAX_NEST || arg > (size_t)(end - *p))
+			if (++nest > FAST_MAX_NEST || arg > (size_t)(end - q))
 				return false;
 			items += major == SHADE_CBOR_ARRAY ? arg
 				 : major == SHADE_CBOR_MAP ? 2 * arg : 1;
@@ -264,6 +272,7 @@ static bool fast_skip(const uint8_t **p, const uint8_t *end, uint64_t items)
 			break;
 		}
 	}
+	*p = q;
 	return true;
 }
 
