@@ -64,7 +64,39 @@ unsigned msg_opts_items(const struct msg_opts *o)
 shade_status msg_begin(shade_buf *b, unsigned op, uint64_t id,
 		       unsigned nfields, bool opts)
 {
-	shade_cbor_put_array(b, 2u + nfields + (opts ? 1u : 0u));
+	unsigned n = 2u + nfields + (opts ? 1u : 0u);
+	uint8_t *p;
+
+	/* The common case, written in place: one-byte array head and
+	 * opcode, an id of at most four bytes (always shortest form). */
+	if (n < 24 && op < 24 && id <= UINT32_MAX && b->status == SHADE_OK &&
+	    b->cap - b->len >= 7) {
+		p = b->data + b->len;
+		p[0] = (uint8_t)(SHADE_CBOR_ARRAY << 5 | n);
+		p[1] = (uint8_t)op;
+		if (id < 24) {
+			p[2] = (uint8_t)id;
+			b->len += 3;
+		} else if (id <= UINT8_MAX) {
+			p[2] = 24;
+			p[3] = (uint8_t)id;
+			b->len += 4;
+		} else if (id <= UINT16_MAX) {
+			p[2] = 25;
+			p[3] = (uint8_t)(id >> 8);
+			p[4] = (uint8_t)id;
+			b->len += 5;
+		} else {
+			p[2] = 26;
+			p[3] = (uint8_t)(id >> 24);
+			p[4] = (uint8_t)(id >> 16);
+			p[5] = (uint8_t)(id >> 8);
+			p[6] = (uint8_t)id;
+			b->len += 7;
+		}
+		return SHADE_OK;
+	}
+	shade_cbor_put_array(b, n);
 	shade_cbor_put_uint(b, op);
 	return shade_cbor_put_uint(b, id);
 }
