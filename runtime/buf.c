@@ -65,14 +65,21 @@ uint8_t *shade_buf_grow(shade_buf *b, size_t n)
 	return p;
 }
 
-/* Append n bytes from p. */
+/* Append n bytes from p (room checked here first: the common case
+ * makes no further call but memcpy). */
 shade_status shade_buf_append(shade_buf *b, const void *p, size_t n)
 {
-	uint8_t *d = shade_buf_grow(b, n);
+	uint8_t *d;
 
-	if (d != NULL && n > 0)
-		memcpy(d, p, n);
-	return b->status;
+	if (n == 0)
+		return b->status;
+	if (b->cap - b->len >= n && b->status == SHADE_OK)
+		d = b->data + b->len;
+	else if ((d = shade_buf_reserve(b, n)) == NULL)
+		return b->status;
+	memcpy(d, p, n);
+	b->len += n;
+	return SHADE_OK;
 }
 
 /* Empty the buffer, keep the allocation, clear the sticky error. */

@@ -74,14 +74,26 @@ static inline size_t head_at(uint8_t *p, unsigned major, uint64_t arg)
 	return 9;
 }
 
-/* Append a head. */
-static inline shade_status put_head(shade_buf *b, unsigned major, uint64_t arg)
+/* Append a head when b has to grow first (kept out of line so that the
+ * fast path of put_head needs no stack frame). */
+static __attribute__((noinline)) shade_status
+put_head_grow(shade_buf *b, unsigned major, uint64_t arg)
 {
-	uint8_t *p = room(b, 9);
+	uint8_t *p = shade_buf_reserve(b, 9);
 
 	if (p != NULL)
 		b->len += head_at(p, major, arg);
 	return b->status;
+}
+
+/* Append a head. */
+static inline shade_status put_head(shade_buf *b, unsigned major, uint64_t arg)
+{
+	if (b->cap - b->len >= 9 && b->status == SHADE_OK) {
+		b->len += head_at(b->data + b->len, major, arg);
+		return SHADE_OK;
+	}
+	return put_head_grow(b, major, arg);
 }
 
 /* Append a head followed by n bytes of data. */
