@@ -500,6 +500,11 @@ shade_status msg_read_member(TALLOC_CTX *mem_ctx, shade_cbor_dec *d,
 	shade_cbor_major major;
 
 	*name = NULL;
+	/* The common member, a one-byte index. */
+	if (d->pos < d->len && d->buf[d->pos] < 24) {
+		*index = d->buf[d->pos++];
+		return SHADE_OK;
+	}
 	*index = 0;
 	SHADE_CHECK(shade_cbor_peek(d, &major, err));
 	if (major == SHADE_CBOR_UINT)
