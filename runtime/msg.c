@@ -257,18 +257,18 @@ static inline bool fast_head(const uint8_t **p, const uint8_t *end,
 	}
 }
 
-/* Move *p past `items` whole items, all before end; false when one of
- * them needs shade_cbor_skip (or makes it fail). */
-static inline bool fast_skip(const uint8_t **p, const uint8_t *end,
-			     uint64_t items)
+/* Step from q past `items` whole items, all before end: where they end,
+ * or NULL when one of them needs shade_cbor_skip (or makes it fail). */
+static const uint8_t *fast_skip(const uint8_t *q, const uint8_t *end,
+				uint64_t items)
 {
-	const uint8_t *q = *p, *at;
+	const uint8_t *at;
 	unsigned major, nest = 0;
 	uint64_t arg;
 
 	while (items > 0) {
 		if (q == end)
-			return false;
+			return NULL;
 		items--;
 		/* A one-byte integer, the most common field. */
 		if (*q < 0x40 && (*q & 31) < 24) {
@@ -277,7 +277,7 @@ static inline bool fast_skip(const uint8_t **p, const uint8_t *end,
 		}
 		at = q;
 		if (!fast_head(&q, end, &major, &arg))
-			return false;
+			return NULL;
 		switch (major) {
 		case SHADE_CBOR_UINT:
 		case SHADE_CBOR_NINT:
@@ -285,7 +285,7 @@ static inline bool fast_skip(const uint8_t **p, const uint8_t *end,
 		case SHADE_CBOR_BYTES:
 		case SHADE_CBOR_TEXT:
 			if (arg > (size_t)(end - q))
-				return false;
+				return NULL;
 			q += arg;
 			break;
 		case SHADE_CBOR_ARRAY:
@@ -293,19 +293,34 @@ static inline bool fast_skip(const uint8_t **p, const uint8_t *end,
 		case SHADE_CBOR_TAG:
 			/* Every item takes a byte: a longer count fails. */
 			if (++nest > FAST_MAX_NEST || arg > (size_t)(end - q))
-				return false;
+				return NULL;
 			items += major == SHADE_CBOR_ARRAY ? arg
 				 : major == SHADE_CBOR_MAP ? 2 * arg : 1;
 			break;
 		default:
 			/* A two-byte simple value below 32 is malformed. */
 			if (*at == 0xf8 && arg < 32)
-				return false;
+				return NULL;
 			break;
 		}
 	}
-	*p = q;
-	return true;
+	return q;
+}
+
+/* The opts of a fast-path request m whose opts item starts at p: read
+ * them into m; false when parse_full() must look.  Out of line, with
+ * the cursor it needs. */
+static __attribute__((noinline)) bool parse_fast_opts(const uint8_t *frame,
+						      size_t len,
+						      const uint8_t *p,
+						      struct msg *m)
+{
+	shade_cbor_dec probe;
+
+	shade_cbor_dec_init(&probe, frame, len);
+	probe.pos = (size_t)(p - frame);
+	return parse_opts(&probe, m, NULL) == SHADE_OK &&
+	       shade_cbor_dec_done(&probe);
 }
 
 /* Parse the common frame into m (see above); false: use parse_full(). */
@@ -313,7 +328,6 @@ static bool parse_fast(const uint8_t *frame, size_t len, struct msg *m)
 {
 	const uint8_t *p = frame, *end = frame + len;
 	unsigned major, op, n, fixed;
-	shade_cbor_dec probe;
 
 	if (frame == NULL || len < 3)
 		return false;
@@ -337,23 +351,20 @@ static bool parse_fast(const uint8_t *frame, size_t len, struct msg *m)
 	m->timeout_ms = 0;
 	m->kwargs_pos = 0;
 	if (n > fixed && ops[op].request) {
-		if (!fast_skip(&p, end, fixed))
-			return false;
-		shade_cbor_dec_init(&probe, frame, len);
-		probe.pos = (size_t)(p - frame);
-		if (parse_opts(&probe, m, NULL) != SHADE_OK ||
-		    !shade_cbor_dec_done(&probe))
+		if ((p = fast_skip(p, end, fixed)) == NULL ||
+		    !parse_fast_opts(frame, len, p, m))
 			return false;
 		m->nfields = fixed;
 		return true;
 	}
 	m->nfields = n;
-	return fast_skip(&p, end, n) && p == end;
+	return fast_skip(p, end, n) == end;
 }
 
-/* Parse any frame into m, reporting what is wrong with it. */
-static shade_status parse_full(const uint8_t *frame, size_t len,
-			       struct msg *m, shade_error **err)
+/* Parse any frame into m, reporting what is wrong with it (out of line:
+ * the fast path needs no stack frame of its own). */
+static __attribute__((noinline)) shade_status
+parse_full(const uint8_t *frame, size_t len, struct msg *m, shade_error **err)
 {
 	uint64_t n, op, i;
 	shade_cbor_dec probe;
