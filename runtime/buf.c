@@ -3,6 +3,10 @@
  *
  * Invariant: len <= cap; data is NULL only while cap is 0; once status
  * is an error every append is a no-op until shade_buf_reset().
+ *
+ * The first cap bytes live in the same talloc block as the struct, right
+ * after it (one allocation per buffer); growing moves them into a talloc
+ * child of the struct.  inline_data() tells the two apart.
  */
 #include <string.h>
 
@@ -10,21 +14,26 @@
 
 #include "shade/cbor.h"
 
-/* A new buffer on mem_ctx with cap bytes preallocated. */
+/* True while b's bytes are the ones allocated with the struct. */
+static inline bool inline_data(const shade_buf *b)
+{
+	return b->data == (const uint8_t *)(b + 1);
+}
+
+/* A new buffer on mem_ctx with cap bytes preallocated, in one block. */
 shade_buf *shade_buf_new(TALLOC_CTX *mem_ctx, size_t cap)
 {
-	shade_buf *b = talloc_zero(mem_ctx, shade_buf);
+	shade_buf *b;
 
+	if (cap > SIZE_MAX / 2)
+		return NULL;
+	b = talloc_named_const(mem_ctx, sizeof(*b) + cap, "shade_buf");
 	if (b == NULL)
 		return NULL;
-	if (cap > 0) {
-		b->data = talloc_size(b, cap);
-		if (b->data == NULL) {
-			talloc_free(b);
-			return NULL;
-		}
-		b->cap = cap;
-	}
+	b->data = cap > 0 ? (uint8_t *)(b + 1) : NULL;
+	b->len = 0;
+	b->cap = cap;
+	b->status = SHADE_OK;
 	return b;
 }
 
@@ -45,7 +54,13 @@ uint8_t *shade_buf_reserve(shade_buf *b, size_t n)
 	want = b->cap < 64 ? 64 : b->cap;
 	while (want - b->len < n)
 		want *= 2;
-	nd = talloc_realloc_size(b, b->data, want);
+	if (inline_data(b)) {
+		nd = talloc_size(b, want);
+		if (nd != NULL)
+			memcpy(nd, b->data, b->len);
+	} else {
+		nd = talloc_realloc_size(b, b->data, want);
+	}
 	if (nd == NULL) {
 		b->status = SHADE_ERR_NOMEM;
 		return NULL;
@@ -65,14 +80,21 @@ uint8_t *shade_buf_grow(shade_buf *b, size_t n)
 	return p;
 }
 
-/* Append n bytes from p. */
+/* Append n bytes from p (room checked here first: the common case
+ * makes no further call but memcpy). */
 shade_status shade_buf_append(shade_buf *b, const void *p, size_t n)
 {
-	uint8_t *d = shade_buf_grow(b, n);
+	uint8_t *d;
 
-	if (d != NULL && n > 0)
-		memcpy(d, p, n);
-	return b->status;
+	if (n == 0)
+		return b->status;
+	if (b->cap - b->len >= n && b->status == SHADE_OK)
+		d = b->data + b->len;
+	else if ((d = shade_buf_reserve(b, n)) == NULL)
+		return b->status;
+	memcpy(d, p, n);
+	b->len += n;
+	return SHADE_OK;
 }
 
 /* Empty the buffer, keep the allocation, clear the sticky error. */
@@ -92,12 +114,22 @@ uint8_t *shade_buf_steal(TALLOC_CTX *mem_ctx, shade_buf *b, size_t *len)
 			*len = 0;
 		return NULL;
 	}
-	d = talloc_realloc_size(b, b->data, b->len);
-	if (d == NULL)
-		d = b->data;
+	if (inline_data(b)) {
+		d = talloc_memdup(mem_ctx, b->data, b->len);
+		if (d == NULL) {
+			b->status = SHADE_ERR_NOMEM;
+			if (len != NULL)
+				*len = 0;
+			return NULL;
+		}
+	} else {
+		d = talloc_realloc_size(b, b->data, b->len);
+		if (d == NULL)
+			d = b->data;
+		talloc_steal(mem_ctx, d);
+	}
 	if (len != NULL)
 		*len = b->len;
-	talloc_steal(mem_ctx, d);
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;

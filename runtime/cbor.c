@@ -74,14 +74,26 @@ static inline size_t head_at(uint8_t *p, unsigned major, uint64_t arg)
 	return 9;
 }
 
-/* Append a head. */
-static inline shade_status put_head(shade_buf *b, unsigned major, uint64_t arg)
+/* Append a head when b has to grow first (kept out of line so that the
+ * fast path of put_head needs no stack frame). */
+static __attribute__((noinline)) shade_status
+put_head_grow(shade_buf *b, unsigned major, uint64_t arg)
 {
-	uint8_t *p = room(b, 9);
+	uint8_t *p = shade_buf_reserve(b, 9);
 
 	if (p != NULL)
 		b->len += head_at(p, major, arg);
 	return b->status;
+}
+
+/* Append a head. */
+static inline shade_status put_head(shade_buf *b, unsigned major, uint64_t arg)
+{
+	if (b->cap - b->len >= 9 && b->status == SHADE_OK) {
+		b->len += head_at(b->data + b->len, major, arg);
+		return SHADE_OK;
+	}
+	return put_head_grow(b, major, arg);
 }
 
 /* Append a head followed by n bytes of data. */
@@ -618,20 +630,27 @@ shade_status shade_cbor_read_head(shade_cbor_dec *d, shade_cbor_major *major,
 	return SHADE_OK;
 }
 
+/* shade_cbor_read_uint past its one-byte case. */
+static __attribute__((noinline)) shade_status
+read_uint_head(shade_cbor_dec *d, uint64_t *out, shade_error **err)
+{
+	struct head h;
+
+	SHADE_CHECK(rd_expect(d, SHADE_CBOR_UINT, &h, err));
+	*out = h.arg;
+	return SHADE_OK;
+}
+
 shade_status shade_cbor_read_uint(shade_cbor_dec *d, uint64_t *out,
 				  shade_error **err)
 {
-	struct head h;
 	int v = rd_tiny(d, SHADE_CBOR_UINT);
 
 	if (v >= 0) {
 		*out = (uint64_t)v;
 		return SHADE_OK;
 	}
-
-	SHADE_CHECK(rd_expect(d, SHADE_CBOR_UINT, &h, err));
-	*out = h.arg;
-	return SHADE_OK;
+	return read_uint_head(d, out, err);
 }
 
 /* An int64 from a major 0/1 head, or SHADE_ERR_OVERFLOW. */
@@ -647,10 +666,25 @@ static shade_status int_of(const struct head *h, int64_t *out,
 	return SHADE_OK;
 }
 
+/* shade_cbor_read_int past its one-byte cases. */
+static __attribute__((noinline)) shade_status
+read_int_head(shade_cbor_dec *d, int64_t *out, shade_error **err)
+{
+	struct head h;
+
+	SHADE_CHECK(rd_head(d, &h, err));
+	if (h.major != SHADE_CBOR_UINT && h.major != SHADE_CBOR_NINT) {
+		d->pos = h.at;
+		return shade_error_set(err, SHADE_ERR_PROTOCOL,
+				       "expected integer at offset %zu, "
+				       "found %s", h.at, major_name(h.major));
+	}
+	return int_of(&h, out, err);
+}
+
 shade_status shade_cbor_read_int(shade_cbor_dec *d, int64_t *out,
 				 shade_error **err)
 {
-	struct head h;
 	int v;
 
 	if ((v = rd_tiny(d, SHADE_CBOR_UINT)) >= 0) {
@@ -661,15 +695,7 @@ shade_status shade_cbor_read_int(shade_cbor_dec *d, int64_t *out,
 		*out = -1 - (int64_t)v;
 		return SHADE_OK;
 	}
-
-	SHADE_CHECK(rd_head(d, &h, err));
-	if (h.major != SHADE_CBOR_UINT && h.major != SHADE_CBOR_NINT) {
-		d->pos = h.at;
-		return shade_error_set(err, SHADE_ERR_PROTOCOL,
-				       "expected integer at offset %zu, "
-				       "found %s", h.at, major_name(h.major));
-	}
-	return int_of(&h, out, err);
+	return read_int_head(d, out, err);
 }
 
 /* Read a definite string of major type `major`, pointing into input. */
@@ -798,21 +824,13 @@ shade_status shade_cbor_read_text_dup(TALLOC_CTX *mem_ctx, shade_cbor_dec *d,
 	return SHADE_OK;
 }
 
-/* Read an array or map head; check n (times `per` bytes) fits. */
-static shade_status rd_container(shade_cbor_dec *d, unsigned major,
-				 unsigned per, uint64_t *n, shade_error **err)
+/* rd_container past its one-byte case. */
+static __attribute__((noinline)) shade_status
+rd_container_head(shade_cbor_dec *d, unsigned major, unsigned per,
+		  uint64_t *n, shade_error **err)
 {
 	struct head h;
-	int v = rd_tiny(d, major);
 
-	if (v >= 0) {
-		if ((size_t)v > (d->len - d->pos) / per) {
-			d->pos--;
-		} else {
-			*n = (uint64_t)v;
-			return SHADE_OK;
-		}
-	}
 	SHADE_CHECK(rd_expect(d, major, &h, err));
 	if (h.arg != SHADE_CBOR_INDEFINITE &&
 	    h.arg > (d->len - d->pos) / per)
@@ -823,6 +841,23 @@ static shade_status rd_container(shade_cbor_dec *d, unsigned major,
 				       d->len - d->pos);
 	*n = h.arg;
 	return SHADE_OK;
+}
+
+/* Read an array or map head; check n (times `per` bytes) fits. */
+static inline shade_status rd_container(shade_cbor_dec *d, unsigned major,
+					unsigned per, uint64_t *n,
+					shade_error **err)
+{
+	int v = rd_tiny(d, major);
+
+	if (v >= 0) {
+		if ((size_t)v * per <= d->len - d->pos) {
+			*n = (uint64_t)v;
+			return SHADE_OK;
+		}
+		d->pos--;
+	}
+	return rd_container_head(d, major, per, n, err);
 }
 
 shade_status shade_cbor_read_array(shade_cbor_dec *d, uint64_t *n,

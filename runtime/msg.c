@@ -64,7 +64,39 @@ unsigned msg_opts_items(const struct msg_opts *o)
 shade_status msg_begin(shade_buf *b, unsigned op, uint64_t id,
 		       unsigned nfields, bool opts)
 {
-	shade_cbor_put_array(b, 2u + nfields + (opts ? 1u : 0u));
+	unsigned n = 2u + nfields + (opts ? 1u : 0u);
+	uint8_t *p;
+
+	/* The common case, written in place: one-byte array head and
+	 * opcode, an id of at most four bytes (always shortest form). */
+	if (n < 24 && op < 24 && id <= UINT32_MAX && b->status == SHADE_OK &&
+	    b->cap - b->len >= 7) {
+		p = b->data + b->len;
+		p[0] = (uint8_t)(SHADE_CBOR_ARRAY << 5 | n);
+		p[1] = (uint8_t)op;
+		if (id < 24) {
+			p[2] = (uint8_t)id;
+			b->len += 3;
+		} else if (id <= UINT8_MAX) {
+			p[2] = 24;
+			p[3] = (uint8_t)id;
+			b->len += 4;
+		} else if (id <= UINT16_MAX) {
+			p[2] = 25;
+			p[3] = (uint8_t)(id >> 8);
+			p[4] = (uint8_t)id;
+			b->len += 5;
+		} else {
+			p[2] = 26;
+			p[3] = (uint8_t)(id >> 24);
+			p[4] = (uint8_t)(id >> 16);
+			p[5] = (uint8_t)(id >> 8);
+			p[6] = (uint8_t)id;
+			b->len += 7;
+		}
+		return SHADE_OK;
+	}
+	shade_cbor_put_array(b, n);
 	shade_cbor_put_uint(b, op);
 	return shade_cbor_put_uint(b, id);
 }
@@ -161,8 +193,178 @@ static shade_status parse_opts(shade_cbor_dec *d, struct msg *m,
 	return SHADE_OK;
 }
 
-shade_status msg_parse(const uint8_t *frame, size_t len, struct msg *m,
-		       shade_error **err)
+/*
+ * The fast path of msg_parse: frames whose array head and opcode are one
+ * byte each and whose items have definite lengths and heads of at most
+ * nine bytes.  It only ever accepts what parse_full() accepts, with the
+ * same result; anything else (every malformed frame among it) it leaves
+ * to parse_full(), which reports the error.
+ */
+
+/* Containers and tags the fast path walks through per message, fewer
+ * than SHADE_CBOR_DEFAULT_MAX_DEPTH so the depth limit cannot trip. */
+#define FAST_MAX_NEST 32
+
+/* Read the head at *p (before end) into its major type and argument and
+ * move *p past it.  False, *p unmoved, at the end of the input and for
+ * additional information 28-31 (reserved, indefinite, break). */
+static inline bool fast_head(const uint8_t **p, const uint8_t *end,
+			     unsigned *major, uint64_t *arg)
+{
+	const uint8_t *q = *p;
+	size_t left = (size_t)(end - q);
+	unsigned ai;
+
+	if (left == 0)
+		return false;
+	*major = q[0] >> 5;
+	ai = q[0] & 31;
+	if (ai < 24) {
+		*arg = ai;
+		*p = q + 1;
+		return true;
+	}
+	switch (ai) {
+	case 24:
+		if (left < 2)
+			return false;
+		*arg = q[1];
+		*p = q + 2;
+		return true;
+	case 25:
+		if (left < 3)
+			return false;
+		*arg = (uint64_t)q[1] << 8 | q[2];
+		*p = q + 3;
+		return true;
+	case 26:
+		if (left < 5)
+			return false;
+		*arg = (uint64_t)q[1] << 24 | (uint64_t)q[2] << 16 |
+		       (uint64_t)q[3] << 8 | q[4];
+		*p = q + 5;
+		return true;
+	case 27:
+		if (left < 9)
+			return false;
+		*arg = 0;
+		for (int i = 1; i <= 8; i++)
+			*arg = *arg << 8 | q[i];
+		*p = q + 9;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Step from q past `items` whole items, all before end: where they end,
+ * or NULL when one of them needs shade_cbor_skip (or makes it fail). */
+static const uint8_t *fast_skip(const uint8_t *q, const uint8_t *end,
+				uint64_t items)
+{
+	const uint8_t *at;
+	unsigned major, nest = 0;
+	uint64_t arg;
+
+	while (items > 0) {
+		if (q == end)
+			return NULL;
+		items--;
+		/* A one-byte integer, the most common field. */
+		if (*q < 0x40 && (*q & 31) < 24) {
+			q++;
+			continue;
+		}
+		at = q;
+		if (!fast_head(&q, end, &major, &arg))
+			return NULL;
+		switch (major) {
+		case SHADE_CBOR_UINT:
+		case SHADE_CBOR_NINT:
+			break;
+		case SHADE_CBOR_BYTES:
+		case SHADE_CBOR_TEXT:
+			if (arg > (size_t)(end - q))
+				return NULL;
+			q += arg;
+			break;
+		case SHADE_CBOR_ARRAY:
+		case SHADE_CBOR_MAP:
+		case SHADE_CBOR_TAG:
+			/* Every item takes a byte: a longer count fails. */
+			if (++nest > FAST_MAX_NEST || arg > (size_t)(end - q))
+				return NULL;
+			items += major == SHADE_CBOR_ARRAY ? arg
+				 : major == SHADE_CBOR_MAP ? 2 * arg : 1;
+			break;
+		default:
+			/* A two-byte simple value below 32 is malformed. */
+			if (*at == 0xf8 && arg < 32)
+				return NULL;
+			break;
+		}
+	}
+	return q;
+}
+
+/* The opts of a fast-path request m whose opts item starts at p: read
+ * them into m; false when parse_full() must look.  Out of line, with
+ * the cursor it needs. */
+static __attribute__((noinline)) bool parse_fast_opts(const uint8_t *frame,
+						      size_t len,
+						      const uint8_t *p,
+						      struct msg *m)
+{
+	shade_cbor_dec probe;
+
+	shade_cbor_dec_init(&probe, frame, len);
+	probe.pos = (size_t)(p - frame);
+	return parse_opts(&probe, m, NULL) == SHADE_OK &&
+	       shade_cbor_dec_done(&probe);
+}
+
+/* Parse the common frame into m (see above); false: use parse_full(). */
+static bool parse_fast(const uint8_t *frame, size_t len, struct msg *m)
+{
+	const uint8_t *p = frame, *end = frame + len;
+	unsigned major, op, n, fixed;
+
+	if (frame == NULL || len < 3)
+		return false;
+	n = frame[0] ^ (SHADE_CBOR_ARRAY << 5); /* >= 32 unless an array */
+	op = frame[1];                           /* one-byte uint: 0-23 */
+	if (n < 2 || n >= 24 || op >= OP_COUNT_ || op == OP_RELEASE)
+		return false;
+	p += 2;
+	if (!fast_head(&p, end, &major, &m->id) || major != SHADE_CBOR_UINT)
+		return false;
+	n -= 2;
+	fixed = ops[op].fixed;
+	if (n < fixed || n > fixed + (ops[op].optional ? 1u : 0u))
+		return false;
+	m->op = op;
+	m->d.buf = frame;
+	m->d.len = len;
+	m->d.pos = (size_t)(p - frame);
+	m->d.depth = 0;
+	m->in = 0;
+	m->timeout_ms = 0;
+	m->kwargs_pos = 0;
+	if (n > fixed && ops[op].request) {
+		if ((p = fast_skip(p, end, fixed)) == NULL ||
+		    !parse_fast_opts(frame, len, p, m))
+			return false;
+		m->nfields = fixed;
+		return true;
+	}
+	m->nfields = n;
+	return fast_skip(p, end, n) == end;
+}
+
+/* Parse any frame into m, reporting what is wrong with it (out of line:
+ * the fast path needs no stack frame of its own). */
+static __attribute__((noinline)) shade_status
+parse_full(const uint8_t *frame, size_t len, struct msg *m, shade_error **err)
 {
 	uint64_t n, op, i;
 	shade_cbor_dec probe;
@@ -217,6 +419,14 @@ shade_status msg_parse(const uint8_t *frame, size_t len, struct msg *m,
 					       ops[m->op].name);
 	}
 	return SHADE_OK;
+}
+
+shade_status msg_parse(const uint8_t *frame, size_t len, struct msg *m,
+		       shade_error **err)
+{
+	if (parse_fast(frame, len, m))
+		return SHADE_OK;
+	return parse_full(frame, len, m, err);
 }
 
 /* Read a text field as a NUL-terminated copy on mem_ctx. */
@@ -301,6 +511,11 @@ shade_status msg_read_member(TALLOC_CTX *mem_ctx, shade_cbor_dec *d,
 	shade_cbor_major major;
 
 	*name = NULL;
+	/* The common member, a one-byte index. */
+	if (d->pos < d->len && d->buf[d->pos] < 24) {
+		*index = d->buf[d->pos++];
+		return SHADE_OK;
+	}
 	*index = 0;
 	SHADE_CHECK(shade_cbor_peek(d, &major, err));
 	if (major == SHADE_CBOR_UINT)

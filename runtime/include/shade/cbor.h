@@ -101,12 +101,14 @@ typedef enum shade_cbor_major {
 
 /* ------------------------------------------------------------ buffer */
 
-/* A growable byte buffer.  The data block is a talloc child of the
- * buffer.  Errors are sticky: after an allocation failure every append
- * is a no-op, `status` stays SHADE_ERR_NOMEM, so a writer may check once
- * at the end. */
+/* A growable byte buffer.  The bytes belong to the buffer: the first
+ * `cap` given to shade_buf_new() share its allocation, grown storage is
+ * a talloc child of it; shade_buf_steal() hands them over as a talloc
+ * block of their own.  Errors are sticky: after an allocation failure
+ * every append is a no-op, `status` stays SHADE_ERR_NOMEM, so a writer
+ * may check once at the end. */
 typedef struct shade_buf {
-	uint8_t *data;       /* bytes (talloc child of this struct) */
+	uint8_t *data;       /* bytes (owned by this struct, see above) */
 	size_t len;          /* bytes written */
 	size_t cap;          /* bytes allocated */
 	shade_status status; /* SHADE_OK, or the first failure (sticky) */
