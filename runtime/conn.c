@@ -97,7 +97,7 @@ static bool queue_push(TALLOC_CTX *owner, struct frame_queue *q,
 	if (q->tail)
 		q->tail->next = it;
 	else
-		q->head = it;
+		__atomic_store_n(&q->head, it, __ATOMIC_RELEASE);
 	q->tail = it;
 	return true;
 }
@@ -108,7 +108,7 @@ static struct frame_item *queue_pop(struct frame_queue *q)
 	struct frame_item *it = q->head;
 
 	if (it != NULL) {
-		q->head = it->next;
+		__atomic_store_n(&q->head, it->next, __ATOMIC_RELEASE);
 		if (q->head == NULL)
 			q->tail = NULL;
 		it->next = NULL;
@@ -127,7 +127,7 @@ static bool queue_remove(struct frame_queue *q, uint64_t rid)
 		if (prev != NULL)
 			prev->next = it->next;
 		else
-			q->head = it->next;
+			__atomic_store_n(&q->head, it->next, __ATOMIC_RELEASE);
 		if (q->tail == it)
 			q->tail = prev;
 		talloc_free(it);
@@ -186,13 +186,10 @@ static void proxy_retain(struct shade_ref *r)
 	struct proxy *p = (struct proxy *)r;
 	shade_conn *c = p->conn;
 
-	if (c == NULL) {
-		__atomic_add_fetch(&r->refs, 1, __ATOMIC_RELAXED);
-		return;
-	}
-	pthread_mutex_lock(&c->mu);
-	r->refs++;
-	pthread_mutex_unlock(&c->mu);
+	/* The caller holds a count, so refs is not 0 and the proxy stays
+	 * in the import table: no lock needed (see proxy_release). */
+	(void)c;
+	__atomic_add_fetch(&r->refs, 1, __ATOMIC_RELAXED);
 }
 
 /* Queue (eid, n) for RELEASE; caller holds mu.  Returns true when the
@@ -219,13 +216,24 @@ static void proxy_release(struct shade_ref *r)
 	shade_conn *c = p->conn;
 	bool flush = false, last;
 
+	uint32_t n = __atomic_load_n(&r->refs, __ATOMIC_RELAXED);
+
 	if (c == NULL) {
 		if (__atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0)
 			proxy_free(p);
 		return;
 	}
+	/* Not the last count: drop it without the lock.  The count only
+	 * reaches 0 under mu, where the import table forgets the proxy;
+	 * a reference arriving for it adds a count under mu too, so one
+	 * that finds it in the table never sees 0. */
+	while (n > 1)
+		if (__atomic_compare_exchange_n(&r->refs, &n, n - 1, true,
+						__ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED))
+			return;
 	pthread_mutex_lock(&c->mu);
-	last = --r->refs == 0;
+	last = __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0;
 	if (last) {
 		struct hmap_slot *sl = hmap_find(&c->imports, p->eid);
 		uint64_t received = sl ? sl->aux : 0;
@@ -389,7 +397,7 @@ static shade_status hook_decode(void *udata, TALLOC_CTX *mem_ctx,
 	sl = hmap_find(&c->imports, eid);
 	p = sl ? sl->val : NULL;
 	if (p != NULL) {
-		p->ref.refs++;
+		__atomic_add_fetch(&p->ref.refs, 1, __ATOMIC_RELAXED);
 		sl->aux++;
 		if (p->ref.shape == NULL ||
 		    (shape != NULL && p->ref.shape->fingerprint != fp))
@@ -727,6 +735,8 @@ size_t shade_conn_out_pending(shade_conn *c)
 {
 	size_t n;
 
+	if (!shade_conn_wants_write(c))
+		return 0; /* the usual case, without the lock */
 	pthread_mutex_lock(&c->send_mu);
 	n = shade_transport_out_pending(c->t) + (c->outb ? c->outb->len : 0);
 	pthread_mutex_unlock(&c->send_mu);
@@ -755,6 +765,9 @@ static shade_status flush_now(shade_conn *c, shade_error **err)
 shade_status shade_conn_flush(shade_conn *c, shade_error **err)
 {
 	SHADE_CHECK(conn_check_open(c, err));
+	if (__atomic_load_n(&c->n_rel, __ATOMIC_RELAXED) == 0 &&
+	    !shade_conn_wants_write(c))
+		return SHADE_OK; /* nothing to write: no lock */
 	return flush_now(c, err);
 }
 
@@ -1218,6 +1231,8 @@ static void serve_queued(shade_conn *c)
 	struct frame_item *it;
 
 	for (;;) {
+		if (__atomic_load_n(&c->unnested.head, __ATOMIC_ACQUIRE) == NULL)
+			return; /* a hint: the usual empty queue, no lock */
 		pthread_mutex_lock(&c->mu);
 		it = queue_pop(&c->unnested);
 		pthread_mutex_unlock(&c->mu);
@@ -1667,12 +1682,9 @@ static void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 		}
 	}
 	tl_serving = me.up;
-	pthread_mutex_lock(&c->mu);
-	if (expired)
-		c->st.requests_expired++;
-	else
-		c->st.requests_served++;
-	pthread_mutex_unlock(&c->mu);
+	__atomic_add_fetch(expired ? &c->st.requests_expired
+				   : &c->st.requests_served, 1,
+			   __ATOMIC_RELAXED);
 	if (m.id == 0)
 		goto done;
 	if (st == SHADE_OK && !direct) {
