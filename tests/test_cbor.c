@@ -860,6 +860,37 @@ static void test_cbor_buf(void **state)
 	talloc_free(b);
 }
 
+/* A buffer's first bytes share its allocation: one talloc block until it
+ * grows (then the bytes move to a child of it, kept whole); stealing
+ * inline bytes hands over a copy that outlives the buffer. */
+static void test_cbor_buf_inline(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_buf *b = shade_buf_new(ctx, 16);
+	size_t blocks = talloc_total_blocks(ctx), len, i;
+	uint8_t *out;
+
+	assert_int_equal(blocks, 2); /* ctx and the buffer */
+	for (i = 0; i < 16; i++)
+		assert_int_equal(shade_buf_append(b, "a", 1), SHADE_OK);
+	assert_int_equal(talloc_total_blocks(ctx), blocks);
+	assert_int_equal(shade_buf_append(b, "bc", 2), SHADE_OK);
+	assert_int_equal(talloc_total_blocks(ctx), blocks + 1);
+	assert_int_equal(b->len, 18);
+	assert_memory_equal(b->data, "aaaaaaaaaaaaaaaabc", 18);
+	talloc_free(b);
+	assert_int_equal(talloc_total_blocks(ctx), 1);
+
+	b = shade_buf_new(ctx, 16);
+	shade_cbor_put_uint(b, 500);
+	out = shade_buf_steal(ctx, b, &len);
+	talloc_free(b);
+	assert_int_equal(len, 3);
+	assert_memory_equal(out, "\x19\x01\xf4", 3);
+	assert_int_equal(talloc_get_size(out), 3);
+	talloc_free(ctx);
+}
+
 /* ------------------------------------------------------------ zero copy */
 
 /* Zero-copy strings point into the frame; default ones do not, and
@@ -1487,6 +1518,7 @@ int main(int argc, char **argv)
 		T(test_cbor_bignum_edges),
 		T(test_cbor_item_api),
 		T(test_cbor_buf),
+		T(test_cbor_buf_inline),
 		T(test_cbor_zero_copy),
 		T(test_cbor_big_array_allocations),
 		T(test_cbor_mutations),
