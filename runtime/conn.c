@@ -820,20 +820,12 @@ shade_status conn_req_init(struct outreq *rq, shade_conn *c, TALLOC_CTX *tmp,
 	rq->o.timeout_ms = timeout_ms > 0 ? (uint64_t)timeout_ms : 0;
 	rq->o.kwargs = kwargs;
 	rq->has_opts = msg_opts_items(&rq->o) > 0;
-	pthread_mutex_lock(&c->mu);
-	if (!c->open) {
-		pthread_mutex_unlock(&c->mu);
-		return conn_check_open(c, err);
-	}
-	if (!oneway && c->pending.count >= c->max_pending) {
-		pthread_mutex_unlock(&c->mu);
-		return shade_error_set(err, SHADE_ERR_LIMIT,
-				       "%zu requests outstanding",
-				       c->max_pending);
-	}
-	rq->rid = oneway ? 0 : c->next_rid++;
-	c->st.requests_sent++;
-	pthread_mutex_unlock(&c->mu);
+	/* No lock: the id is taken atomically; the pending limit is
+	 * checked where the pending is registered (conn_req_send). */
+	SHADE_CHECK(conn_check_open(c, err));
+	rq->rid = oneway ? 0 : __atomic_fetch_add(&c->next_rid, 1,
+						  __ATOMIC_RELAXED);
+	__atomic_add_fetch(&c->st.requests_sent, 1, __ATOMIC_RELAXED);
 	rq->b = shade_buf_new(tmp, 64);
 	if (rq->b == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
@@ -858,6 +850,12 @@ shade_status conn_req_send(struct outreq *rq, TALLOC_CTX *tmp,
 		p->conn = c;
 		p->rid = rq->rid;
 		pthread_mutex_lock(&c->mu);
+		if (c->open && c->pending.count >= c->max_pending) {
+			pthread_mutex_unlock(&c->mu);
+			return shade_error_set(err, SHADE_ERR_LIMIT,
+					       "%zu requests outstanding",
+					       c->max_pending);
+		}
 		if (!c->open || !hmap_put(&c->pending, p->rid, p)) {
 			pthread_mutex_unlock(&c->mu);
 			if (conn_check_open(c, err) != SHADE_OK)

@@ -3,16 +3,20 @@
  * server.c.
  *
  * Locking: `mu` guards every table, queue, flag and counter of the
- * connection and the `refs` of its proxies; `send_mu` serializes writes
- * to the transport (taken before `mu` when both are needed, never the
- * other way round).  No user code (handlers, free hooks) runs while `mu`
- * is held.  At most one thread reads the transport at a time (`reading`);
- * the others wait on `cv`, which is broadcast whenever a reply, a nested
- * request or the end of the connection arrives, or the reader leaves.
+ * connection, except what the call path touches on every call: the
+ * request id, the sent/served counters and proxy counts other than the
+ * last are atomic, and `open`, `n_rel` and a queue's head are written
+ * under mu with atomic stores so that hints can read them without it.
+ * `send_mu` serializes writes to the transport (taken before `mu` when
+ * both are needed, never the other way round).  No user code (handlers,
+ * free hooks) runs while `mu` is held.  At most one thread reads the
+ * transport at a time (`reading`); the others wait on `cv`, which is
+ * broadcast whenever a reply, a nested request or the end of the
+ * connection arrives, or the reader leaves.
  *
  * Ownership: pendings live inside their request (a call's frame, a
- * typed request or a future), the connection only points at them; proxies are
- * reference counted and detached (conn = NULL) when the connection ends;
+ * typed request or a future), the connection only points at them;
+ * proxies are reference counted and detached (conn = NULL) when the connection ends;
  * exports live inside the `exports` table (no allocation of their own;
  * export_int.h) and hold one count on their object.  An export lives
  * while references handed out for it are not all released (`out` > 0);
