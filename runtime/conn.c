@@ -780,6 +780,8 @@ static shade_status flush_out(shade_conn *c, int64_t deadline,
 	shade_status st;
 	shade_error *e = NULL;
 
+	if (!shade_conn_wants_write(c))
+		return SHADE_OK; /* the usual case: nothing queued, no lock */
 	for (;;) {
 		pthread_mutex_lock(&c->send_mu);
 		st = flush_batch_locked(c, &e);
