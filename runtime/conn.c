@@ -1031,13 +1031,32 @@ static uint8_t *unpool(uint8_t *frame, size_t len, const void *where,
 	return f;
 }
 
+/* Hand reply m (id != 0) to its pending (caller holds mu): NULL, or the
+ * frame back when nobody waits for it any more (to be freed). */
+static uint8_t *deliver_reply(shade_conn *c, struct msg *m, uint8_t *frame,
+			      size_t len, const void *where)
+{
+	struct pending *p = hmap_get(&c->pending, m->id);
+
+	if (p == NULL || p->done)
+		return frame;
+	if (p->owner != where)
+		frame = unpool(frame, len, where, m);
+	p->reply = p->owner == where ? frame : talloc_steal(p->owner, frame);
+	p->reply_len = len;
+	p->m = *m;
+	p->done = true;
+	hmap_del(&c->pending, m->id);
+	p->conn = NULL;
+	pthread_cond_broadcast(&c->cv);
+	return NULL;
+}
+
 /* Handle a RETURN or ERROR: hand it to its pending (frame stolen), or
  * drop it when nobody waits any more. */
 static void route_reply(shade_conn *c, struct msg *m, uint8_t *frame,
 			size_t len, const void *where)
 {
-	struct pending *p;
-
 	if (m->id == 0) {
 		shade_error *e = NULL;
 
@@ -1052,20 +1071,7 @@ static void route_reply(shade_conn *c, struct msg *m, uint8_t *frame,
 		return;
 	}
 	pthread_mutex_lock(&c->mu);
-	p = hmap_get(&c->pending, m->id);
-	if (p != NULL && !p->done) {
-		if (p->owner != where)
-			frame = unpool(frame, len, where, m);
-		p->reply = p->owner == where ? frame
-					     : talloc_steal(p->owner, frame);
-		p->reply_len = len;
-		p->m = *m;
-		p->done = true;
-		hmap_del(&c->pending, m->id);
-		p->conn = NULL;
-		frame = NULL;
-		pthread_cond_broadcast(&c->cv);
-	}
+	frame = deliver_reply(c, m, frame, len, where);
 	pthread_mutex_unlock(&c->mu);
 	talloc_free(frame); /* late or unknown: dropped */
 }
@@ -1186,6 +1192,26 @@ request:
 		queue_push(c, &c->unnested, frame, len, &m, parsed);
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
+}
+
+/* The router of a waiting thread: returns with mu held, which the
+ * waiter takes next anyway.  A reply, the frame it usually reads, is
+ * delivered under that same lock; anything else goes through
+ * route_frame. */
+static void route_for_waiter(shade_conn *c, uint8_t *frame, size_t len,
+			     const void *where)
+{
+	struct msg m;
+
+	if (msg_parse(frame, len, &m, NULL) == SHADE_OK && m.id != 0 &&
+	    (m.op == OP_RETURN || m.op == OP_ERROR) &&
+	    (c->hello_seen || !c->accepting)) {
+		pthread_mutex_lock(&c->mu);
+		talloc_free(deliver_reply(c, &m, frame, len, where));
+		return;
+	}
+	route_frame(c, frame, len, where, NULL);
+	pthread_mutex_lock(&c->mu);
 }
 
 shade_status conn_read_one(shade_conn *c, struct direct *dir, void *where,
@@ -1368,17 +1394,18 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 					c->t, where, &frame, &len,
 					remaining_ms(deadline), &e);
 		}
-		if (st == SHADE_OK) {
-			/* Routed while still the reader: requests are
-			 * queued, so no handler runs here. */
-			route_frame(c, frame, len, where, NULL);
-		} else if (st != SHADE_ERR_TIMEOUT && st != SHADE_AGAIN) {
+		if (st != SHADE_OK && st != SHADE_ERR_TIMEOUT &&
+		    st != SHADE_AGAIN)
 			conn_lost(c, SHADE_ERR_CONNECTION_LOST,
 				  e ? e->message : "receive failed");
-		}
 		talloc_free(e);
 		e = NULL;
-		pthread_mutex_lock(&c->mu);
+		/* Routed while still the reader: requests are queued, so
+		 * no handler runs here. */
+		if (st == SHADE_OK)
+			route_for_waiter(c, frame, len, where);
+		else
+			pthread_mutex_lock(&c->mu);
 		c->reading = false;
 		pthread_cond_broadcast(&c->cv);
 		if (nest && st == SHADE_AGAIN && c->open) {
