@@ -1633,6 +1633,34 @@ static void build_error(shade_conn *c, shade_buf *rb, uint64_t id,
 	talloc_free(e);
 }
 
+/* The buffer a served request's reply is built in: the connection's
+ * own when no other request of it is using it (a reply is written out
+ * before the request ends), else a new one on tmp. */
+static shade_buf *reply_buf_take(shade_conn *c, TALLOC_CTX *tmp)
+{
+	if (!__atomic_exchange_n(&c->rbuf_busy, true, __ATOMIC_ACQUIRE)) {
+		if (c->rbuf == NULL)
+			c->rbuf = shade_buf_new(c, REPLY_BUF_BYTES);
+		if (c->rbuf != NULL) {
+			shade_buf_reset(c->rbuf);
+			return c->rbuf;
+		}
+		__atomic_store_n(&c->rbuf_busy, false, __ATOMIC_RELEASE);
+	}
+	return shade_buf_new(tmp, 64);
+}
+
+/* Done with rb: the connection's buffer goes back (dropped when a large
+ * reply grew it, so an idle connection keeps a small one). */
+static void reply_buf_give(shade_conn *c, shade_buf *rb)
+{
+	if (rb == NULL || rb != c->rbuf)
+		return;
+	if (rb->cap > REPLY_BUF_KEEP)
+		TALLOC_FREE(c->rbuf);
+	__atomic_store_n(&c->rbuf_busy, false, __ATOMIC_RELEASE);
+}
+
 /* Serve one request frame (taken over; on tmp when tmp is given, which
  * is then taken over too), read at `arrived`, and send its
  * reply, or add the reply to the batch when `batch` (the server loop
@@ -1659,7 +1687,7 @@ static void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 		talloc_free(frame);
 		return;
 	}
-	rb = shade_buf_new(tmp, 64);
+	rb = reply_buf_take(c, tmp);
 	__atomic_add_fetch(&c->serving, 1, __ATOMIC_ACQ_REL);
 	if (rb == NULL)
 		goto done;
@@ -1751,6 +1779,7 @@ done:
 	talloc_free(e);
 	if (target != NULL)
 		shade_ref_release(target);
+	reply_buf_give(c, rb);
 	talloc_free(tmp);
 	__atomic_sub_fetch(&c->serving, 1, __ATOMIC_ACQ_REL);
 }

@@ -136,12 +136,20 @@ struct shade_conn {
 					 * batched replies); guarded by
 					 * send_mu */
 	unsigned out_frames;            /* frames in outb */
+	shade_buf *rbuf;                /* reply buffer of a served request,
+					 * reused (or NULL) */
+	bool rbuf_busy;                 /* rbuf is in use (atomic) */
 };
 
 /* Bytes of the talloc pool that holds the scratch of one call or one
  * served request (its message buffer, pending, small decoded values):
  * one malloc instead of one per piece, and one free. */
 #define CALL_POOL_BYTES 512
+
+/* A connection's reusable reply buffer: its first size, and the size
+ * past which it is dropped after use. */
+#define REPLY_BUF_BYTES 256
+#define REPLY_BUF_KEEP ((size_t)16 << 10)
 
 /* The value-model ops of proxies. */
 SHADE_INTERNAL extern const shade_ref_ops proxy_ops;
