@@ -1633,6 +1633,32 @@ static void build_error(shade_conn *c, shade_buf *rb, uint64_t id,
 	talloc_free(e);
 }
 
+/* Scratch memory for one served request: the connection's own pool when
+ * no other request of it holds it (emptied after use, so its memory is
+ * reused without going back to malloc), else a pool of its own. */
+static TALLOC_CTX *scratch_take(shade_conn *c)
+{
+	if (!__atomic_exchange_n(&c->scratch_busy, true, __ATOMIC_ACQUIRE)) {
+		if (c->scratch == NULL)
+			c->scratch = talloc_pool(c, CALL_POOL_BYTES);
+		if (c->scratch != NULL)
+			return c->scratch;
+		__atomic_store_n(&c->scratch_busy, false, __ATOMIC_RELEASE);
+	}
+	return talloc_pool(NULL, CALL_POOL_BYTES);
+}
+
+/* Done with scratch memory from scratch_take. */
+static void scratch_give(shade_conn *c, TALLOC_CTX *tmp)
+{
+	if (tmp == NULL || tmp != c->scratch) {
+		talloc_free(tmp);
+		return;
+	}
+	talloc_free_children(tmp);
+	__atomic_store_n(&c->scratch_busy, false, __ATOMIC_RELEASE);
+}
+
 /* The buffer a served request's reply is built in: the connection's
  * own when no other request of it is using it (a reply is written out
  * before the request ends), else a new one on tmp. */
@@ -1681,7 +1707,7 @@ static void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 	bool direct = false, expired = false;
 
 	/* tmp, when given, already holds the frame. */
-	if (tmp == NULL && (tmp = talloc_pool(NULL, CALL_POOL_BYTES)) != NULL)
+	if (tmp == NULL && (tmp = scratch_take(c)) != NULL)
 		talloc_steal(tmp, frame);
 	if (tmp == NULL) {
 		talloc_free(frame);
@@ -1780,7 +1806,7 @@ done:
 	if (target != NULL)
 		shade_ref_release(target);
 	reply_buf_give(c, rb);
-	talloc_free(tmp);
+	scratch_give(c, tmp);
 	__atomic_sub_fetch(&c->serving, 1, __ATOMIC_ACQ_REL);
 }
 
@@ -1963,7 +1989,7 @@ shade_status conn_process(shade_conn *c, unsigned max_frames, bool level,
 		/* The loop reads onto the scratch pool the request it
 		 * serves at once will use. */
 		if (level && tmp == NULL)
-			tmp = talloc_pool(NULL, CALL_POOL_BYTES);
+			tmp = scratch_take(c);
 		d.frame = NULL;
 		st = conn_read_one(c, level ? &d : NULL, tmp, err);
 		if (st != SHADE_OK)
@@ -1988,7 +2014,7 @@ shade_status conn_process(shade_conn *c, unsigned max_frames, bool level,
 			pthread_mutex_unlock(&c->mu);
 		}
 	}
-	talloc_free(tmp);
+	scratch_give(c, tmp);
 	/* Served after reading, so a CANCEL read in the same turn
 	 * withdraws a request still queued. */
 	serve_queued(c);

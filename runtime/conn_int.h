@@ -139,6 +139,9 @@ struct shade_conn {
 	shade_buf *rbuf;                /* reply buffer of a served request,
 					 * reused (or NULL) */
 	bool rbuf_busy;                 /* rbuf is in use (atomic) */
+	void *scratch;                  /* scratch pool of a served request,
+					 * reused (or NULL) */
+	bool scratch_busy;              /* scratch is in use (atomic) */
 };
 
 /* Bytes of the talloc pool that holds the scratch of one call or one
