@@ -43,10 +43,17 @@
 #define EXEC_EXIT_WAIT_MS 200
 /* iovecs of a frame kept on the stack; more are allocated. */
 #define STACK_IOV 16
-/* Counters are updated by the sending and the receiving thread and read
- * from any: relaxed atomics. */
-#define STAT_ADD(t, field, n) \
-	__atomic_add_fetch(&(t)->stats.field, (uint64_t)(n), __ATOMIC_RELAXED)
+/* Counters are read from any thread, but each has one writer at a time:
+ * the send side's (frames_sent, bytes_sent, write_calls) are only written
+ * by a send, the receive side's by a receive, and the caller serializes
+ * sends and serializes receives (transport.h, "Threads").  So a relaxed
+ * load and a relaxed store suffice: no locked read-modify-write, and a
+ * concurrent reader still sees a whole value, never a data race. */
+#define STAT_ADD(t, field, n)                                              \
+	__atomic_store_n(&(t)->stats.field,                                \
+			 __atomic_load_n(&(t)->stats.field, __ATOMIC_RELAXED) \
+				 + (uint64_t)(n),                          \
+			 __ATOMIC_RELAXED)
 /* Read one counter (see STAT_ADD). */
 #define STAT_GET(t, field) __atomic_load_n(&(t)->stats.field, __ATOMIC_RELAXED)
 
@@ -217,11 +224,12 @@ static shade_status io_fail(shade_transport *t, shade_error **err, int e,
 		    strerror(e));
 }
 
-/* Fail with the sticky error, or "transport closed", if t is unusable. */
-static shade_status check_usable(shade_transport *t, shade_error **err)
+/* check_usable()'s failure: report the sticky error, or "transport
+ * closed".  Kept out of line so the usable case pays for no stack frame. */
+static __attribute__((noinline, cold)) shade_status
+unusable(shade_transport *t, shade_status code, shade_error **err)
 {
 	char msg[sizeof(t->broken_msg)];
-	shade_status code = __atomic_load_n(&t->broken, __ATOMIC_ACQUIRE);
 
 	if (code < 0) {
 		pthread_mutex_lock(&t->lock);
@@ -229,9 +237,17 @@ static shade_status check_usable(shade_transport *t, shade_error **err)
 		pthread_mutex_unlock(&t->lock);
 		return shade_error_set(err, code, "%s", msg);
 	}
-	if (t->closed)
-		return shade_error_set(err, SHADE_ERR_CONNECTION_LOST,
-				       "%s: transport closed", t->address);
+	return shade_error_set(err, SHADE_ERR_CONNECTION_LOST,
+			       "%s: transport closed", t->address);
+}
+
+/* Fail with the sticky error, or "transport closed", if t is unusable. */
+static inline shade_status check_usable(shade_transport *t, shade_error **err)
+{
+	shade_status code = __atomic_load_n(&t->broken, __ATOMIC_ACQUIRE);
+
+	if (code < 0 || t->closed)
+		return unusable(t, code, err);
 	return SHADE_OK;
 }
 
