@@ -717,6 +717,72 @@ static shade_status write_or_queue(shade_transport *t, struct iovec *iov,
 	return out_append(t, iov, cnt, err);
 }
 
+/* Payloads up to this size can take the lean path of send_small(). */
+#define SMALL_PAYLOAD (SMALL_WRITE - SHADE_FRAME_HEADER_MAX)
+
+/* True when a frame of len bytes at p (t not NULL) can go by
+ * send_small(): a valid small payload, an fd socket and nothing queued.
+ * Everything else takes sendv_common(). */
+static inline bool send_is_small(const shade_transport *t, const void *p,
+				 size_t len)
+{
+	return p != NULL && len - 1 < SMALL_PAYLOAD && t->ops == NULL &&
+	       t->wsock && t->out_start == t->out_end && len <= t->max_frame;
+}
+
+/* The common send (send_is_small() holds): header and payload copied
+ * into one stack buffer and written with one send().  What that does not
+ * finish goes on exactly as sendv_common() would go on: blocking mode
+ * writes the rest (polling on EAGAIN), non-blocking mode queues it. */
+static shade_status send_small(shade_transport *t, const void *frame,
+			       size_t len, shade_error **err)
+{
+	uint8_t buf[SMALL_WRITE];
+	struct iovec iov;
+	size_t hl, want;
+	ssize_t n;
+
+	SHADE_CHECK(check_usable(t, err));
+	if (len < 24) {
+		buf[0] = (uint8_t)len;
+		hl = 1;
+	} else if (len <= 0xff) {
+		buf[0] = 0x18;
+		buf[1] = (uint8_t)len;
+		hl = 2;
+	} else {
+		hl = shade_frame_header_encode(len, buf);
+	}
+	memcpy(buf + hl, frame, len);
+	want = hl + len;
+	STAT_ADD(t, frames_sent, 1);
+	STAT_ADD(t, write_calls, 1);
+	n = send(t->wfd, buf, want, MSG_NOSIGNAL);
+	if (n == (ssize_t)want) {
+		STAT_ADD(t, bytes_sent, (uint64_t)n);
+		return SHADE_OK;
+	}
+	iov.iov_base = buf;
+	iov.iov_len = want;
+	if (n < 0) {
+		if (errno == EINTR)
+			return write_or_queue(t, &iov, 1, err);
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return io_fail(t, err, errno, "write");
+		if (!t->nonblocking &&
+		    transport_poll_fd(t->wfd, POLLOUT, -1) < 0)
+			return io_fail(t, err, errno, "poll");
+		n = 0;
+	}
+	if (n > 0)
+		STAT_ADD(t, bytes_sent, (uint64_t)n);
+	iov.iov_base = buf + n;
+	iov.iov_len = want - (size_t)n;
+	if (t->nonblocking)
+		return out_append(t, &iov, 1, err);
+	return write_all(t, &iov, 1, err);
+}
+
 /* Concatenate iov for a user channel's send(). */
 static shade_status user_send(shade_transport *t, const struct iovec *iov,
 			      int iovcnt, size_t total, shade_error **err)
@@ -798,6 +864,9 @@ static shade_status sendv_common(shade_transport *t, const struct iovec *iov,
 shade_status shade_transport_sendv(shade_transport *t, const struct iovec *iov,
 				   int iovcnt, shade_error **err)
 {
+	if (t != NULL && iovcnt == 1 && iov != NULL &&
+	    send_is_small(t, iov[0].iov_base, iov[0].iov_len))
+		return send_small(t, iov[0].iov_base, iov[0].iov_len, err);
 	return sendv_common(t, iov, iovcnt, false, err);
 }
 
@@ -862,9 +931,11 @@ shade_status shade_transport_send(shade_transport *t, const void *frame,
 {
 	struct iovec iov;
 
+	if (t != NULL && send_is_small(t, frame, len))
+		return send_small(t, frame, len, err);
 	iov.iov_base = (void *)frame;
 	iov.iov_len = len;
-	return shade_transport_sendv(t, &iov, 1, err);
+	return sendv_common(t, &iov, 1, false, err);
 }
 
 /* ------------------------------------------------------------ reading */
