@@ -339,6 +339,27 @@ static shade_status header_parse(const uint8_t *buf, size_t avail, size_t max,
 	return SHADE_OK;
 }
 
+/* The usual frame header, decoded without header_parse(): a payload of 1
+ * to 255 bytes, within max, in a 1- or 2-byte head.  False (nothing
+ * written) for anything else, which header_parse() then handles. */
+static inline bool header_quick(const uint8_t *buf, size_t avail, size_t max,
+				uint64_t *len, size_t *hdr_len)
+{
+	uint8_t ib = buf[0];
+
+	if (ib - 1u < 23u && ib <= max) {
+		*len = ib;
+		*hdr_len = 1;
+		return true;
+	}
+	if (ib == 0x18 && avail >= 2 && buf[1] >= 24 && buf[1] <= max) {
+		*len = buf[1];
+		*hdr_len = 2;
+		return true;
+	}
+	return false;
+}
+
 shade_status shade_frame_header_decode(const uint8_t *buf, size_t avail,
 				       size_t max, uint64_t *len,
 				       size_t *hdr_len, shade_error **err)
@@ -1036,12 +1057,15 @@ static shade_status rx_extract(shade_transport *t, void *mem_ctx,
 	avail = t->in_end - t->in_start;
 	if (avail == 0)
 		return SHADE_AGAIN;
-	st = header_parse(t->in + t->in_start, avail, t->max_frame, &flen, &hl,
-			  msg, sizeof(msg));
-	if (st == SHADE_AGAIN)
-		return SHADE_AGAIN;
-	if (st < 0)
-		return fail(t, err, st, "%s: %s", t->address, msg);
+	if (!header_quick(t->in + t->in_start, avail, t->max_frame, &flen,
+			  &hl)) {
+		st = header_parse(t->in + t->in_start, avail, t->max_frame,
+				  &flen, &hl, msg, sizeof(msg));
+		if (st == SHADE_AGAIN)
+			return SHADE_AGAIN;
+		if (st < 0)
+			return fail(t, err, st, "%s: %s", t->address, msg);
+	}
 	if (hl + flen <= avail) {
 		p = talloc_size(mem_ctx, flen);
 		if (p == NULL)
@@ -1185,6 +1209,13 @@ static shade_status user_recv(shade_transport *t, void *mem_ctx,
 	return SHADE_OK;
 }
 
+/* How long recv may still wait: timeout_ms itself when it is 0 or -1,
+ * else what is left until deadline. */
+static inline int wait_ms(int timeout_ms, int64_t deadline)
+{
+	return timeout_ms > 0 ? transport_remaining_ms(deadline) : timeout_ms;
+}
+
 shade_status shade_transport_recv(shade_transport *t, void *mem_ctx,
 				  uint8_t **frame, size_t *len, int timeout_ms,
 				  shade_error **err)
@@ -1203,7 +1234,9 @@ shade_status shade_transport_recv(shade_transport *t, void *mem_ctx,
 	SHADE_CHECK(check_usable(t, err));
 	if (t->ops != NULL)
 		return user_recv(t, mem_ctx, frame, len, timeout_ms, err);
-	deadline = timeout_ms < 0 ? -1 : transport_now_ms() + timeout_ms;
+	/* Only a positive timeout needs the clock: 0 never waits and -1
+	 * waits as long as it takes. */
+	deadline = timeout_ms > 0 ? transport_now_ms() + timeout_ms : -1;
 	for (;;) {
 		st = rx_extract(t, mem_ctx, frame, len, err);
 		if (st != SHADE_AGAIN)
@@ -1216,7 +1249,7 @@ shade_status shade_transport_recv(shade_transport *t, void *mem_ctx,
 		 * there), other fds poll first. */
 		if (!t->nonblocking && timeout_ms >= 0 && !t->rsock) {
 			w = transport_poll_fd(t->rfd, POLLIN,
-					      transport_remaining_ms(deadline));
+					      wait_ms(timeout_ms, deadline));
 			if (w < 0)
 				return io_fail(t, err, errno, "poll");
 			if (w == 0)
@@ -1247,7 +1280,7 @@ shade_status shade_transport_recv(shade_transport *t, void *mem_ctx,
 		if (timeout_ms == 0)
 			return SHADE_AGAIN;
 		w = transport_poll_fd(t->rfd, POLLIN,
-				      transport_remaining_ms(deadline));
+				      wait_ms(timeout_ms, deadline));
 		if (w < 0)
 			return io_fail(t, err, errno, "poll");
 		if (w == 0)
@@ -1288,6 +1321,10 @@ bool shade_transport_has_frame(const shade_transport *t)
 	avail = t->in_end - t->in_start;
 	if (avail == 0)
 		return false;
+	if (t->in_need > 0)
+		return avail >= t->in_need;
+	if (header_quick(t->in + t->in_start, avail, t->max_frame, &flen, &hl))
+		return hl + flen <= avail;
 	st = header_parse(t->in + t->in_start, avail, t->max_frame, &flen, &hl,
 			  msg, sizeof(msg));
 	/* A bad header counts as "ready": try_recv reports it at once. */
