@@ -999,8 +999,10 @@ static uint8_t *in_alloc(size_t size)
 	return malloc(size);
 }
 
-/* Give back a buffer from in_alloc (NULL is fine). */
-static void in_release(uint8_t *p, size_t size)
+/* in_release() when the buffer cannot simply become the spare of a
+ * thread already set up for one. */
+static __attribute__((noinline)) void in_release_slow(uint8_t *p,
+							size_t size)
 {
 	if (p == NULL || size != DEFAULT_READ_BUFFER || tl_spare != NULL) {
 		free(p);
@@ -1018,9 +1020,19 @@ static void in_release(uint8_t *p, size_t size)
 	tl_spare = p;
 }
 
+/* Give back a buffer from in_alloc (NULL is fine). */
+static inline void in_release(uint8_t *p, size_t size)
+{
+	if (p != NULL && size == DEFAULT_READ_BUFFER && tl_spare == NULL &&
+	    tl_spare_keyed)
+		tl_spare = p;
+	else
+		in_release_slow(p, size);
+}
+
 /* Release the input buffer if it holds nothing, in non-blocking mode, so
  * idle server connections hold no buffer. */
-static void in_trim(shade_transport *t)
+static inline void in_trim(shade_transport *t)
 {
 	if (t->in_start == t->in_end) {
 		t->in_start = t->in_end = 0;
@@ -1302,20 +1314,14 @@ shade_status shade_transport_try_recv(shade_transport *t, void *mem_ctx,
 	return shade_transport_recv(t, mem_ctx, frame, len, 0, err);
 }
 
-bool transport_drained(const shade_transport *t)
-{
-	return t->ops == NULL && t->drained && !shade_transport_has_frame(t);
-}
-
-bool shade_transport_has_frame(const shade_transport *t)
+/* shade_transport_has_frame() for an fd transport. */
+static inline bool frame_ready(const shade_transport *t)
 {
 	size_t avail, hl;
 	uint64_t flen;
 	char msg[8];
 	shade_status st;
 
-	if (t == NULL || t->ops != NULL)
-		return false;
 	if (t->big != NULL)
 		return t->big_have == t->big_len;
 	avail = t->in_end - t->in_start;
@@ -1329,6 +1335,16 @@ bool shade_transport_has_frame(const shade_transport *t)
 			  msg, sizeof(msg));
 	/* A bad header counts as "ready": try_recv reports it at once. */
 	return st < 0 || (st == SHADE_OK && hl + flen <= avail);
+}
+
+bool transport_drained(const shade_transport *t)
+{
+	return t->ops == NULL && t->drained && !frame_ready(t);
+}
+
+bool shade_transport_has_frame(const shade_transport *t)
+{
+	return t != NULL && t->ops == NULL && frame_ready(t);
 }
 
 /* ------------------------------------------------------------ modes */
