@@ -1233,7 +1233,7 @@ shade_status shade_transport_recv(shade_transport *t, void *mem_ctx,
 				  shade_error **err)
 {
 	int64_t deadline;
-	bool did_read = false;
+	bool did_read = false, bounded;
 	shade_status st;
 	uint8_t *buf = NULL;
 	size_t n = 0;
@@ -1249,6 +1249,10 @@ shade_status shade_transport_recv(shade_transport *t, void *mem_ctx,
 	/* Only a positive timeout needs the clock: 0 never waits and -1
 	 * waits as long as it takes. */
 	deadline = timeout_ms > 0 ? transport_now_ms() + timeout_ms : -1;
+	/* A bounded wait on a blocking fd: sockets try a MSG_DONTWAIT read
+	 * first (one system call when data is there), other fds poll
+	 * first. */
+	bounded = !t->nonblocking && timeout_ms >= 0;
 	for (;;) {
 		st = rx_extract(t, mem_ctx, frame, len, err);
 		if (st != SHADE_AGAIN)
@@ -1256,10 +1260,7 @@ shade_status shade_transport_recv(shade_transport *t, void *mem_ctx,
 		if (timeout_ms == 0 && did_read)
 			return SHADE_AGAIN;
 		SHADE_CHECK(rx_room(t, &buf, &n, err));
-		/* A bounded wait on a blocking fd: sockets try a
-		 * MSG_DONTWAIT read first (one system call when data is
-		 * there), other fds poll first. */
-		if (!t->nonblocking && timeout_ms >= 0 && !t->rsock) {
+		if (bounded && !t->rsock) {
 			w = transport_poll_fd(t->rfd, POLLIN,
 					      wait_ms(timeout_ms, deadline));
 			if (w < 0)
@@ -1268,7 +1269,7 @@ shade_status shade_transport_recv(shade_transport *t, void *mem_ctx,
 				goto timed_out;
 		}
 		STAT_ADD(t, read_calls, 1);
-		if (t->rsock && !t->nonblocking && timeout_ms >= 0)
+		if (bounded && t->rsock)
 			r = recv(t->rfd, buf, n, MSG_DONTWAIT);
 		else
 			r = read(t->rfd, buf, n);
