@@ -43,10 +43,17 @@
 #define EXEC_EXIT_WAIT_MS 200
 /* iovecs of a frame kept on the stack; more are allocated. */
 #define STACK_IOV 16
-/* Counters are updated by the sending and the receiving thread and read
- * from any: relaxed atomics. */
-#define STAT_ADD(t, field, n) \
-	__atomic_add_fetch(&(t)->stats.field, (uint64_t)(n), __ATOMIC_RELAXED)
+/* Counters are read from any thread, but each has one writer at a time:
+ * the send side's (frames_sent, bytes_sent, write_calls) are only written
+ * by a send, the receive side's by a receive, and the caller serializes
+ * sends and serializes receives (transport.h, "Threads").  So a relaxed
+ * load and a relaxed store suffice: no locked read-modify-write, and a
+ * concurrent reader still sees a whole value, never a data race. */
+#define STAT_ADD(t, field, n)                                              \
+	__atomic_store_n(&(t)->stats.field,                                \
+			 __atomic_load_n(&(t)->stats.field, __ATOMIC_RELAXED) \
+				 + (uint64_t)(n),                          \
+			 __ATOMIC_RELAXED)
 /* Read one counter (see STAT_ADD). */
 #define STAT_GET(t, field) __atomic_load_n(&(t)->stats.field, __ATOMIC_RELAXED)
 
@@ -217,11 +224,12 @@ static shade_status io_fail(shade_transport *t, shade_error **err, int e,
 		    strerror(e));
 }
 
-/* Fail with the sticky error, or "transport closed", if t is unusable. */
-static shade_status check_usable(shade_transport *t, shade_error **err)
+/* check_usable()'s failure: report the sticky error, or "transport
+ * closed".  Kept out of line so the usable case pays for no stack frame. */
+static __attribute__((noinline, cold)) shade_status
+unusable(shade_transport *t, shade_status code, shade_error **err)
 {
 	char msg[sizeof(t->broken_msg)];
-	shade_status code = __atomic_load_n(&t->broken, __ATOMIC_ACQUIRE);
 
 	if (code < 0) {
 		pthread_mutex_lock(&t->lock);
@@ -229,9 +237,17 @@ static shade_status check_usable(shade_transport *t, shade_error **err)
 		pthread_mutex_unlock(&t->lock);
 		return shade_error_set(err, code, "%s", msg);
 	}
-	if (t->closed)
-		return shade_error_set(err, SHADE_ERR_CONNECTION_LOST,
-				       "%s: transport closed", t->address);
+	return shade_error_set(err, SHADE_ERR_CONNECTION_LOST,
+			       "%s: transport closed", t->address);
+}
+
+/* Fail with the sticky error, or "transport closed", if t is unusable. */
+static inline shade_status check_usable(shade_transport *t, shade_error **err)
+{
+	shade_status code = __atomic_load_n(&t->broken, __ATOMIC_ACQUIRE);
+
+	if (code < 0 || t->closed)
+		return unusable(t, code, err);
 	return SHADE_OK;
 }
 
@@ -321,6 +337,27 @@ static shade_status header_parse(const uint8_t *buf, size_t avail, size_t max,
 		return SHADE_ERR_LIMIT;
 	}
 	return SHADE_OK;
+}
+
+/* The usual frame header, decoded without header_parse(): a payload of 1
+ * to 255 bytes, within max, in a 1- or 2-byte head.  False (nothing
+ * written) for anything else, which header_parse() then handles. */
+static inline bool header_quick(const uint8_t *buf, size_t avail, size_t max,
+				uint64_t *len, size_t *hdr_len)
+{
+	uint8_t ib = buf[0];
+
+	if (ib - 1u < 23u && ib <= max) {
+		*len = ib;
+		*hdr_len = 1;
+		return true;
+	}
+	if (ib == 0x18 && avail >= 2 && buf[1] >= 24 && buf[1] <= max) {
+		*len = buf[1];
+		*hdr_len = 2;
+		return true;
+	}
+	return false;
 }
 
 shade_status shade_frame_header_decode(const uint8_t *buf, size_t avail,
@@ -701,6 +738,72 @@ static shade_status write_or_queue(shade_transport *t, struct iovec *iov,
 	return out_append(t, iov, cnt, err);
 }
 
+/* Payloads up to this size can take the lean path of send_small(). */
+#define SMALL_PAYLOAD (SMALL_WRITE - SHADE_FRAME_HEADER_MAX)
+
+/* True when a frame of len bytes at p (t not NULL) can go by
+ * send_small(): a valid small payload, an fd socket and nothing queued.
+ * Everything else takes sendv_common(). */
+static inline bool send_is_small(const shade_transport *t, const void *p,
+				 size_t len)
+{
+	return p != NULL && len - 1 < SMALL_PAYLOAD && t->ops == NULL &&
+	       t->wsock && t->out_start == t->out_end && len <= t->max_frame;
+}
+
+/* The common send (send_is_small() holds): header and payload copied
+ * into one stack buffer and written with one send().  What that does not
+ * finish goes on exactly as sendv_common() would go on: blocking mode
+ * writes the rest (polling on EAGAIN), non-blocking mode queues it. */
+static shade_status send_small(shade_transport *t, const void *frame,
+			       size_t len, shade_error **err)
+{
+	uint8_t buf[SMALL_WRITE];
+	struct iovec iov;
+	size_t hl, want;
+	ssize_t n;
+
+	SHADE_CHECK(check_usable(t, err));
+	if (len < 24) {
+		buf[0] = (uint8_t)len;
+		hl = 1;
+	} else if (len <= 0xff) {
+		buf[0] = 0x18;
+		buf[1] = (uint8_t)len;
+		hl = 2;
+	} else {
+		hl = shade_frame_header_encode(len, buf);
+	}
+	memcpy(buf + hl, frame, len);
+	want = hl + len;
+	STAT_ADD(t, frames_sent, 1);
+	STAT_ADD(t, write_calls, 1);
+	n = send(t->wfd, buf, want, MSG_NOSIGNAL);
+	if (n == (ssize_t)want) {
+		STAT_ADD(t, bytes_sent, (uint64_t)n);
+		return SHADE_OK;
+	}
+	iov.iov_base = buf;
+	iov.iov_len = want;
+	if (n < 0) {
+		if (errno == EINTR)
+			return write_or_queue(t, &iov, 1, err);
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return io_fail(t, err, errno, "write");
+		if (!t->nonblocking &&
+		    transport_poll_fd(t->wfd, POLLOUT, -1) < 0)
+			return io_fail(t, err, errno, "poll");
+		n = 0;
+	}
+	if (n > 0)
+		STAT_ADD(t, bytes_sent, (uint64_t)n);
+	iov.iov_base = buf + n;
+	iov.iov_len = want - (size_t)n;
+	if (t->nonblocking)
+		return out_append(t, &iov, 1, err);
+	return write_all(t, &iov, 1, err);
+}
+
 /* Concatenate iov for a user channel's send(). */
 static shade_status user_send(shade_transport *t, const struct iovec *iov,
 			      int iovcnt, size_t total, shade_error **err)
@@ -782,6 +885,9 @@ static shade_status sendv_common(shade_transport *t, const struct iovec *iov,
 shade_status shade_transport_sendv(shade_transport *t, const struct iovec *iov,
 				   int iovcnt, shade_error **err)
 {
+	if (t != NULL && iovcnt == 1 && iov != NULL &&
+	    send_is_small(t, iov[0].iov_base, iov[0].iov_len))
+		return send_small(t, iov[0].iov_base, iov[0].iov_len, err);
 	return sendv_common(t, iov, iovcnt, false, err);
 }
 
@@ -846,9 +952,11 @@ shade_status shade_transport_send(shade_transport *t, const void *frame,
 {
 	struct iovec iov;
 
+	if (t != NULL && send_is_small(t, frame, len))
+		return send_small(t, frame, len, err);
 	iov.iov_base = (void *)frame;
 	iov.iov_len = len;
-	return shade_transport_sendv(t, &iov, 1, err);
+	return sendv_common(t, &iov, 1, false, err);
 }
 
 /* ------------------------------------------------------------ reading */
@@ -891,8 +999,10 @@ static uint8_t *in_alloc(size_t size)
 	return malloc(size);
 }
 
-/* Give back a buffer from in_alloc (NULL is fine). */
-static void in_release(uint8_t *p, size_t size)
+/* in_release() when the buffer cannot simply become the spare of a
+ * thread already set up for one. */
+static __attribute__((noinline)) void in_release_slow(uint8_t *p,
+							size_t size)
 {
 	if (p == NULL || size != DEFAULT_READ_BUFFER || tl_spare != NULL) {
 		free(p);
@@ -910,9 +1020,19 @@ static void in_release(uint8_t *p, size_t size)
 	tl_spare = p;
 }
 
+/* Give back a buffer from in_alloc (NULL is fine). */
+static inline void in_release(uint8_t *p, size_t size)
+{
+	if (p != NULL && size == DEFAULT_READ_BUFFER && tl_spare == NULL &&
+	    tl_spare_keyed)
+		tl_spare = p;
+	else
+		in_release_slow(p, size);
+}
+
 /* Release the input buffer if it holds nothing, in non-blocking mode, so
  * idle server connections hold no buffer. */
-static void in_trim(shade_transport *t)
+static inline void in_trim(shade_transport *t)
 {
 	if (t->in_start == t->in_end) {
 		t->in_start = t->in_end = 0;
@@ -949,12 +1069,15 @@ static shade_status rx_extract(shade_transport *t, void *mem_ctx,
 	avail = t->in_end - t->in_start;
 	if (avail == 0)
 		return SHADE_AGAIN;
-	st = header_parse(t->in + t->in_start, avail, t->max_frame, &flen, &hl,
-			  msg, sizeof(msg));
-	if (st == SHADE_AGAIN)
-		return SHADE_AGAIN;
-	if (st < 0)
-		return fail(t, err, st, "%s: %s", t->address, msg);
+	if (!header_quick(t->in + t->in_start, avail, t->max_frame, &flen,
+			  &hl)) {
+		st = header_parse(t->in + t->in_start, avail, t->max_frame,
+				  &flen, &hl, msg, sizeof(msg));
+		if (st == SHADE_AGAIN)
+			return SHADE_AGAIN;
+		if (st < 0)
+			return fail(t, err, st, "%s: %s", t->address, msg);
+	}
 	if (hl + flen <= avail) {
 		p = talloc_size(mem_ctx, flen);
 		if (p == NULL)
@@ -1098,12 +1221,19 @@ static shade_status user_recv(shade_transport *t, void *mem_ctx,
 	return SHADE_OK;
 }
 
+/* How long recv may still wait: timeout_ms itself when it is 0 or -1,
+ * else what is left until deadline. */
+static inline int wait_ms(int timeout_ms, int64_t deadline)
+{
+	return timeout_ms > 0 ? transport_remaining_ms(deadline) : timeout_ms;
+}
+
 shade_status shade_transport_recv(shade_transport *t, void *mem_ctx,
 				  uint8_t **frame, size_t *len, int timeout_ms,
 				  shade_error **err)
 {
 	int64_t deadline;
-	bool did_read = false;
+	bool did_read = false, bounded;
 	shade_status st;
 	uint8_t *buf = NULL;
 	size_t n = 0;
@@ -1116,7 +1246,13 @@ shade_status shade_transport_recv(shade_transport *t, void *mem_ctx,
 	SHADE_CHECK(check_usable(t, err));
 	if (t->ops != NULL)
 		return user_recv(t, mem_ctx, frame, len, timeout_ms, err);
-	deadline = timeout_ms < 0 ? -1 : transport_now_ms() + timeout_ms;
+	/* Only a positive timeout needs the clock: 0 never waits and -1
+	 * waits as long as it takes. */
+	deadline = timeout_ms > 0 ? transport_now_ms() + timeout_ms : -1;
+	/* A bounded wait on a blocking fd: sockets try a MSG_DONTWAIT read
+	 * first (one system call when data is there), other fds poll
+	 * first. */
+	bounded = !t->nonblocking && timeout_ms >= 0;
 	for (;;) {
 		st = rx_extract(t, mem_ctx, frame, len, err);
 		if (st != SHADE_AGAIN)
@@ -1124,19 +1260,16 @@ shade_status shade_transport_recv(shade_transport *t, void *mem_ctx,
 		if (timeout_ms == 0 && did_read)
 			return SHADE_AGAIN;
 		SHADE_CHECK(rx_room(t, &buf, &n, err));
-		/* A bounded wait on a blocking fd: sockets try a
-		 * MSG_DONTWAIT read first (one system call when data is
-		 * there), other fds poll first. */
-		if (!t->nonblocking && timeout_ms >= 0 && !t->rsock) {
+		if (bounded && !t->rsock) {
 			w = transport_poll_fd(t->rfd, POLLIN,
-					      transport_remaining_ms(deadline));
+					      wait_ms(timeout_ms, deadline));
 			if (w < 0)
 				return io_fail(t, err, errno, "poll");
 			if (w == 0)
 				goto timed_out;
 		}
 		STAT_ADD(t, read_calls, 1);
-		if (t->rsock && !t->nonblocking && timeout_ms >= 0)
+		if (bounded && t->rsock)
 			r = recv(t->rfd, buf, n, MSG_DONTWAIT);
 		else
 			r = read(t->rfd, buf, n);
@@ -1160,7 +1293,7 @@ shade_status shade_transport_recv(shade_transport *t, void *mem_ctx,
 		if (timeout_ms == 0)
 			return SHADE_AGAIN;
 		w = transport_poll_fd(t->rfd, POLLIN,
-				      transport_remaining_ms(deadline));
+				      wait_ms(timeout_ms, deadline));
 		if (w < 0)
 			return io_fail(t, err, errno, "poll");
 		if (w == 0)
@@ -1182,29 +1315,37 @@ shade_status shade_transport_try_recv(shade_transport *t, void *mem_ctx,
 	return shade_transport_recv(t, mem_ctx, frame, len, 0, err);
 }
 
-bool transport_drained(const shade_transport *t)
-{
-	return t->ops == NULL && t->drained && !shade_transport_has_frame(t);
-}
-
-bool shade_transport_has_frame(const shade_transport *t)
+/* shade_transport_has_frame() for an fd transport. */
+static inline bool frame_ready(const shade_transport *t)
 {
 	size_t avail, hl;
 	uint64_t flen;
 	char msg[8];
 	shade_status st;
 
-	if (t == NULL || t->ops != NULL)
-		return false;
 	if (t->big != NULL)
 		return t->big_have == t->big_len;
 	avail = t->in_end - t->in_start;
 	if (avail == 0)
 		return false;
+	if (t->in_need > 0)
+		return avail >= t->in_need;
+	if (header_quick(t->in + t->in_start, avail, t->max_frame, &flen, &hl))
+		return hl + flen <= avail;
 	st = header_parse(t->in + t->in_start, avail, t->max_frame, &flen, &hl,
 			  msg, sizeof(msg));
 	/* A bad header counts as "ready": try_recv reports it at once. */
 	return st < 0 || (st == SHADE_OK && hl + flen <= avail);
+}
+
+bool transport_drained(const shade_transport *t)
+{
+	return t->ops == NULL && t->drained && !frame_ready(t);
+}
+
+bool shade_transport_has_frame(const shade_transport *t)
+{
+	return t != NULL && t->ops == NULL && frame_ready(t);
 }
 
 /* ------------------------------------------------------------ modes */

@@ -40,11 +40,9 @@ struct shade_transport {
 	bool drained;                   /* the last read of a stream fd
 					 * returned less than it asked for:
 					 * the fd held no more bytes then */
-	pthread_mutex_t lock;           /* guards broken_msg and reaping */
 	shade_status broken;            /* sticky failure, SHADE_OK if none;
 					 * read and set atomically */
-	char broken_msg[256];           /* message of the sticky failure */
-	char *address;                  /* description of the other end */
+	shade_transport_stats stats;    /* counters */
 	size_t max_frame;               /* largest payload accepted/sent */
 	size_t in_size;                 /* capacity to give `in` */
 	uint8_t *in;                    /* input buffer (in_alloc, lazily) */
@@ -61,11 +59,15 @@ struct shade_transport {
 	size_t out_cap;                 /* bytes allocated for `out` */
 	size_t out_start;               /* first queued byte */
 	size_t out_end;                 /* one past the last queued byte */
+	/* Fields the send and receive paths only touch on failure, behind
+	 * the hot ones above so those share fewer cache lines. */
+	char *address;                  /* description of the other end */
 	pid_t pid;                      /* exec: child, -1 if none */
 	bool reaped;                    /* the child has been waited for */
 	int child_status;               /* its wait status once reaped */
 	int exec_grace_ms;              /* wait before SIGTERM on close */
-	shade_transport_stats stats;    /* counters */
+	pthread_mutex_t lock;           /* guards broken_msg and reaping */
+	char broken_msg[256];           /* message of the sticky failure */
 };
 
 /* Resolved options: defaults filled in. */

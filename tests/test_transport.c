@@ -926,6 +926,60 @@ static void test_transport_sigpipe(void **state)
 
 /* ------------------------------------------------------------ non-blocking */
 
+/* Flush a's queued output (non-blocking) on POLLOUT while b receives
+ * until `sent` frames arrived or WAIT_MS passed; frame i must be
+ * len_of(i) bytes of tu_fill_pattern(seed i).  Returns frames received. */
+static size_t drain_queue(void *ctx, shade_transport *a, shade_transport *b,
+			  size_t sent, size_t (*len_of)(size_t))
+{
+	shade_error *err = NULL;
+	size_t received = 0, len;
+	int64_t deadline;
+	shade_status st;
+	uint8_t *got;
+
+	deadline = tu_now_ms() + WAIT_MS;
+	while (received < sent && tu_now_ms() < deadline) {
+		st = shade_transport_flush(a, &err);
+		assert_true(st == SHADE_OK || st == SHADE_AGAIN);
+		st = shade_transport_try_recv(b, ctx, &got, &len, &err);
+		if (st == SHADE_AGAIN) {
+			struct pollfd p[2] = {
+				{ .fd = shade_transport_fd(b), .events = POLLIN },
+				{ .fd = shade_transport_write_fd(a),
+				  .events = shade_transport_wants_write(a)
+					    ? POLLOUT : 0 },
+			};
+
+			assert_true(poll(p, 2, 1000) > 0);
+			continue;
+		}
+		expect_ok(&err, st);
+		assert_int_equal(len, len_of(received));
+		assert_int_equal(tu_check_pattern(got, len,
+						  (uint32_t)received), len);
+		talloc_free(got);
+		received++;
+	}
+	return received;
+}
+
+/* Frame sizes of test_transport_output_queue: all 64 KiB. */
+static size_t queue_len(size_t i)
+{
+	(void)i;
+	return 65536;
+}
+
+/* Frame sizes of test_transport_small_queue: around the header forms
+ * and the single-send() limit. */
+static size_t small_len(size_t i)
+{
+	static const size_t sizes[] = { 1, 23, 24, 255, 256, 503, 504 };
+
+	return sizes[i % 7];
+}
+
 /* 1 when fd polls readable within timeout_ms, else 0. */
 static int poll_in(int fd, int timeout_ms)
 {
@@ -1027,9 +1081,7 @@ static void test_transport_output_queue(void **state)
 	shade_error *err = NULL;
 	uint8_t *frame, *got;
 	size_t len, sent = 0, received = 0, prev = 0;
-	int64_t deadline;
 	int sz = 4096;
-	shade_status st;
 
 	expect_ok(&err, shade_transport_pair(ctx, NULL, &a, &b, &err));
 	assert_int_equal(setsockopt(shade_transport_fd(a), SOL_SOCKET,
@@ -1051,29 +1103,7 @@ static void test_transport_output_queue(void **state)
 	assert_int_equal(shade_transport_flush(a, &err), SHADE_AGAIN);
 
 	/* Now the peer reads; flushing on POLLOUT drains the queue. */
-	deadline = tu_now_ms() + WAIT_MS;
-	while (received < sent && tu_now_ms() < deadline) {
-		st = shade_transport_flush(a, &err);
-		assert_true(st == SHADE_OK || st == SHADE_AGAIN);
-		st = shade_transport_try_recv(b, ctx, &got, &len, &err);
-		if (st == SHADE_AGAIN) {
-			struct pollfd p[2] = {
-				{ .fd = shade_transport_fd(b), .events = POLLIN },
-				{ .fd = shade_transport_write_fd(a),
-				  .events = shade_transport_wants_write(a)
-					    ? POLLOUT : 0 },
-			};
-
-			assert_true(poll(p, 2, 1000) > 0);
-			continue;
-		}
-		expect_ok(&err, st);
-		assert_int_equal(len, 65536);
-		assert_int_equal(tu_check_pattern(got, len,
-						  (uint32_t)received), len);
-		talloc_free(got);
-		received++;
-	}
+	received = drain_queue(ctx, a, b, sent, queue_len);
 	assert_int_equal(received, sent);
 	assert_int_equal(shade_transport_out_pending(a), 0);
 	assert_false(shade_transport_wants_write(a));
@@ -1086,6 +1116,74 @@ static void test_transport_output_queue(void **state)
 	talloc_free(frame);
 	talloc_free(a);
 	talloc_free(b);
+}
+
+/* Small frames from a to b (connected sockets), a non-blocking and its
+ * peer not reading: the single-send() path queues what the socket refuses
+ * (whole frames, or the rest of a frame split by TCP), later frames queue
+ * behind, and all arrive in order with the counters matching the bytes on
+ * the wire.  Frees a and b. */
+static void small_queue(void *ctx, shade_transport *a, shade_transport *b)
+{
+	shade_transport_stats sa, sb;
+	shade_error *err = NULL;
+	uint8_t frame[600];
+	size_t sent = 0, received = 0, wire = 0, extra = 0, sz;
+	int buf = 4096;
+	struct iovec iov;
+
+	assert_int_equal(setsockopt(shade_transport_fd(a), SOL_SOCKET,
+				    SO_SNDBUF, &buf, sizeof(buf)), 0);
+	expect_ok(&err, shade_transport_set_nonblocking(a, true, &err));
+	/* Until the socket refuses bytes, then 50 frames more. */
+	while (extra < 50 && sent < 100000) {
+		sz = small_len(sent);
+		tu_fill_pattern(frame, sz, (uint32_t)sent);
+		if (sent % 2) {
+			expect_ok(&err, shade_transport_send(a, frame, sz,
+							     &err));
+		} else {
+			iov.iov_base = frame;
+			iov.iov_len = sz;
+			expect_ok(&err, shade_transport_sendv(a, &iov, 1,
+							      &err));
+		}
+		wire += sz + (sz < 24 ? 1 : sz <= 0xff ? 2 : 3);
+		sent++;
+		if (shade_transport_wants_write(a))
+			extra++;
+	}
+	assert_int_equal(extra, 50);
+	received = drain_queue(ctx, a, b, sent, small_len);
+	assert_int_equal(received, sent);
+	assert_false(shade_transport_wants_write(a));
+	shade_transport_stats_get(a, &sa);
+	shade_transport_stats_get(b, &sb);
+	assert_int_equal(sa.frames_sent, sent);
+	assert_int_equal(sa.bytes_sent, wire);
+	assert_int_equal(sb.frames_received, sent);
+	assert_int_equal(sb.bytes_received, wire);
+	talloc_free(a);
+	talloc_free(b);
+}
+
+/* small_queue() over a socketpair and over TCP (which splits frames). */
+static void test_transport_small_queue(void **state)
+{
+	void *ctx = TCTX(state);
+	shade_transport *a = NULL, *b = NULL;
+	shade_listener *l = NULL;
+	shade_error *err = NULL;
+
+	expect_ok(&err, shade_transport_pair(ctx, NULL, &a, &b, &err));
+	small_queue(ctx, a, b);
+	expect_ok(&err, shade_listener_open(ctx, "tcp:127.0.0.1:0", NULL, &l,
+					    &err));
+	expect_ok(&err, shade_transport_connect(ctx, shade_listener_address(l),
+						NULL, &a, &err));
+	expect_ok(&err, shade_listener_accept(l, ctx, WAIT_MS, &b, &err));
+	small_queue(ctx, a, b);
+	talloc_free(l);
 }
 
 /* recv timeouts: 0 does not wait, > 0 waits about that long. */
@@ -1550,6 +1648,7 @@ int main(int argc, char **argv)
 		T(test_transport_sigpipe),
 		T(test_transport_try_recv_half_frame),
 		T(test_transport_output_queue),
+		T(test_transport_small_queue),
 		T(test_transport_recv_timeout),
 		T(test_transport_shutdown),
 		T(test_transport_exec_early_exit),
