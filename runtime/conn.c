@@ -73,6 +73,13 @@ static int remaining_ms(int64_t deadline)
 	return left > 1000000000 ? 1000000000 : (int)left;
 }
 
+/* Wake the threads sleeping on cv, if any (caller holds mu). */
+static void wake_all(shade_conn *c)
+{
+	if (c->sleepers > 0)
+		pthread_cond_broadcast(&c->cv);
+}
+
 /* ------------------------------------------------------------ queues */
 
 /* Append request frame (stolen into a new item, stamped with the time)
@@ -489,7 +496,7 @@ void conn_lost(shade_conn *c, shade_status code, const char *why)
 	TALLOC_FREE(c->rel);
 	__atomic_store_n(&c->n_rel, 0, __ATOMIC_RELAXED);
 	queue_clear(&c->unnested);
-	pthread_cond_broadcast(&c->cv);
+	wake_all(c);
 	pthread_mutex_unlock(&c->mu);
 	if (c->server != NULL)
 		server_conn_closing(c->server, c);
@@ -1048,7 +1055,7 @@ static uint8_t *deliver_reply(shade_conn *c, struct msg *m, uint8_t *frame,
 	p->done = true;
 	hmap_del(&c->pending, m->id);
 	p->conn = NULL;
-	pthread_cond_broadcast(&c->cv);
+	wake_all(c);
 	return NULL;
 }
 
@@ -1190,7 +1197,7 @@ request:
 		queue_push(p->owner, &p->nested, frame, len, &m, parsed);
 	else
 		queue_push(c, &c->unnested, frame, len, &m, parsed);
-	pthread_cond_broadcast(&c->cv);
+	wake_all(c);
 	pthread_mutex_unlock(&c->mu);
 }
 
@@ -1236,7 +1243,7 @@ shade_status conn_read_one(shade_conn *c, struct direct *dir, void *where,
 		route_frame(c, frame, len, where, dir);
 	pthread_mutex_lock(&c->mu);
 	c->reading = false;
-	pthread_cond_broadcast(&c->cv);
+	wake_all(c);
 	pthread_mutex_unlock(&c->mu);
 	if (st == SHADE_AGAIN)
 		return SHADE_AGAIN;
@@ -1309,14 +1316,16 @@ static void cv_wait(shade_conn *c, int64_t deadline)
 	struct timespec ts;
 	int64_t ms;
 
+	c->sleepers++;
 	if (deadline < 0) {
 		pthread_cond_wait(&c->cv, &c->mu);
-		return;
+	} else {
+		ms = deadline;
+		ts.tv_sec = (time_t)(ms / 1000);
+		ts.tv_nsec = (long)(ms % 1000) * 1000000;
+		pthread_cond_timedwait(&c->cv, &c->mu, &ts);
 	}
-	ms = deadline;
-	ts.tv_sec = (time_t)(ms / 1000);
-	ts.tv_nsec = (long)(ms % 1000) * 1000000;
-	pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+	c->sleepers--;
 }
 
 shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
@@ -1407,7 +1416,7 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 		else
 			pthread_mutex_lock(&c->mu);
 		c->reading = false;
-		pthread_cond_broadcast(&c->cv);
+		wake_all(c);
 		if (nest && st == SHADE_AGAIN && c->open) {
 			pthread_mutex_unlock(&c->mu);
 			server_nested_turn(c->server, c,

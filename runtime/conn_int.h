@@ -91,6 +91,7 @@ struct shade_conn {
 	pthread_mutex_t mu;             /* guards the fields below */
 	pthread_mutex_t send_mu;        /* serializes sends */
 	pthread_cond_t cv;              /* state changed */
+	unsigned sleepers;              /* threads waiting on cv */
 	bool mu_ready;                  /* mutexes initialised */
 	bool reading;                   /* a thread reads the transport */
 	bool open;                      /* usable */
