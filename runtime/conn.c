@@ -1332,9 +1332,7 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 		       bool all, int timeout_ms, size_t *which,
 		       shade_error **err)
 {
-	/* A frame is read onto the owner of the one pending waited for:
-	 * its reply, the usual frame, then needs no move. */
-	void *where = n == 1 ? ps[0]->owner : NULL;
+	void *where;
 	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	struct frame_item *it;
 	uint8_t *frame;
@@ -1385,6 +1383,10 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 			continue;
 		}
 		c->reading = true;
+		/* With one request outstanding, the frame read is almost
+		 * surely its reply: read it onto the request's owner, where
+		 * it then stays.  With more, each would be copied out. */
+		where = n == 1 && c->pending.count <= 1 ? ps[0]->owner : NULL;
 		pthread_mutex_unlock(&c->mu);
 		nest = c->server != NULL && server_can_nest(c->server);
 		if (nest) {

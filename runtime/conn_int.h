@@ -145,9 +145,11 @@ struct shade_conn {
 	bool scratch_busy;              /* scratch is in use (atomic) */
 };
 
-/* Bytes of the talloc pool that holds the scratch of one call or one
- * served request (its message buffer, pending, small decoded values):
- * one malloc instead of one per piece, and one free. */
+/* Bytes of the talloc pool that holds the scratch of one dynamic call or
+ * one served request (its message buffer, small decoded values): one
+ * malloc instead of one per piece.  Typed requests are not pools: with
+ * a thousand in flight, blocks of this size leave malloc's fast caches
+ * (pipelined typed calls: 1.3 million/s as pools, 2.1 million/s not). */
 #define CALL_POOL_BYTES 512
 
 /* A connection's reusable reply buffer: its first size, and the size

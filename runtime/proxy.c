@@ -973,10 +973,9 @@ shade_status shade_request_begin(shade_ref *r, uint32_t member,
 	if ((unsigned)op > SHADE_DISPATCH_SET)
 		return shade_error_set(err, SHADE_ERR_INVALID,
 				       "bad dispatch op %d", (int)op);
-	q = talloc_pooled_object(NULL, shade_request, 4, CALL_POOL_BYTES);
+	q = talloc_zero(NULL, shade_request);
 	if (q == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
-	memset(q, 0, sizeof(*q));
 	q->r = shade_ref_retain(r);
 	q->member = member;
 	q->op = op;
