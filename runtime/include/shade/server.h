@@ -2,9 +2,10 @@
  * shade/server.h - one loop serving many connections.
  *
  * A server owns a registry of exported names, listeners (unix:, tcp:) and
- * the connections it accepted.  shade_server_run() polls them all (poll(2);
- * no thread per connection): each turn it accepts pending connections,
- * reads at most `frames_per_turn` frames from each readable connection and
+ * the connections it accepted.  shade_server_run() waits on them all with
+ * one epoll(7) set (no thread per connection; an idle turn costs the same
+ * whatever their number): each turn it accepts pending connections, reads
+ * at most `frames_per_turn` frames from each readable connection and
  * serves them, and writes queued output, so a busy or half-sent connection
  * never holds the others up.  A connection whose unsent output passes
  * `max_output` bytes is not read until it drains (backpressure); a closed
