@@ -155,8 +155,8 @@ static void conn_slot_set(shade_server *s, struct slot *sl, uint32_t mask)
 
 	if (fd < 0)
 		mask = 0;
-	if (sl->mask == mask && (mask == 0 || sl->fd == fd))
-		return;
+	if (sl->always || (sl->mask == mask && (mask == 0 || sl->fd == fd)))
+		return; /* unchanged, or an fd epoll refused: no call */
 	pthread_mutex_lock(&s->ep_mu);
 	if (!__atomic_load_n(&sl->closed, __ATOMIC_ACQUIRE)) {
 		fd = shade_conn_fd(sl->c);

@@ -6,6 +6,7 @@
  * poll loop (embedding).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -508,6 +509,38 @@ static void test_server_conn_end_keeps_fd(void **state)
 	talloc_free(ctx);
 }
 
+/* A connection over a regular file (which epoll refuses) is still
+ * served: the loop reads it every turn, as poll would report it ready.
+ * The file holds garbage, so the connection ends in the first turns. */
+static void test_server_regular_file_conn(void **state)
+{
+	static const uint8_t junk[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					  0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	TALLOC_CTX *ctx = talloc_new(*state);
+	char *dir = tu_mkdtemp(ctx);
+	char *path = talloc_asprintf(ctx, "%s/in", dir);
+	struct srv v;
+	shade_transport *t;
+	int fd, out, i;
+
+	memset(&v, 0, sizeof(v));
+	srv_start(&v, ctx, "tcp:127.0.0.1:0", NULL, false);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, junk, sizeof(junk)), sizeof(junk));
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	assert_true(out >= 0);
+	assert_ok(shade_transport_from_fds(ctx, fd, out, SHADE_TRANSPORT_OWN_FDS,
+					   NULL, &t, errp_));
+	assert_ok(shade_server_adopt(v.s, t, NULL, errp_));
+	for (i = 0; i < 100 && shade_server_conn_count(v.s) > 0; i++)
+		assert_ok(shade_server_run_once(v.s, 10, errp_));
+	assert_int_equal(shade_server_conn_count(v.s), 0);
+	srv_stop(&v);
+	talloc_free(ctx);
+}
+
 static void test_server_half_frame_and_flood(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
@@ -915,6 +948,7 @@ int main(int argc, char **argv)
 		T(test_server_half_frame_and_flood),
 		T(test_server_one_read_per_request),
 		T(test_server_conn_end_keeps_fd),
+		T(test_server_regular_file_conn),
 		T(test_server_embedded_conn),
 		T(test_server_exec_stdio),
 		T(test_server_conn_opts),
