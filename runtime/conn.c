@@ -1048,8 +1048,8 @@ static uint8_t *deliver_reply(shade_conn *c, struct msg *m, uint8_t *frame,
 	if (p == NULL || p->done)
 		return frame;
 	if (p->owner != where)
-		frame = unpool(frame, len, where, m);
-	p->reply = p->owner == where ? frame : talloc_steal(p->owner, frame);
+		frame = talloc_steal(p->owner, unpool(frame, len, where, m));
+	p->reply = frame;
 	p->reply_len = len;
 	p->m = *m;
 	p->done = true;
@@ -1103,7 +1103,8 @@ static void route_cancel(shade_conn *c, uint64_t rid)
 }
 
 /*
- * Route one received frame (taken over), called by the thread that holds
+ * Route one received frame (taken over; m is what msg_parse made of it,
+ * `parsed` whether it succeeded), called by the thread that holds
  * the reader role, before it gives the role up (so a waiter never starts
  * reading while its reply is still being routed).  Replies go to their
  * pending; requests nested in a call we wait for go to that call's queue;
@@ -1111,55 +1112,52 @@ static void route_cancel(shade_conn *c, uint64_t rid)
  * here: requests are served from the queues once the reader role is
  * given up, by a waiter or shade_conn_process.
  */
-static void route_frame(shade_conn *c, uint8_t *frame, size_t len,
-			const void *where, struct direct *dir)
+static void route_parsed(shade_conn *c, uint8_t *frame, size_t len,
+			 struct msg *m, bool parsed, const void *where,
+			 struct direct *dir)
 {
-	struct msg m;
 	struct pending *p = NULL;
-	shade_error *e = NULL;
-	bool parsed = msg_parse(frame, len, &m, &e) == SHADE_OK;
 
 	if (!parsed) {
-		talloc_free(e);
 		/* Answered with the same error, but only once HELLO was
 		 * exchanged: before it the connection just fails. */
-		if (m.id != 0 && (c->hello_seen || !c->accepting) &&
-		    (msg_is_request(m.op) || m.op == OP_COUNT_))
+		if (m->id != 0 && (c->hello_seen || !c->accepting) &&
+		    (msg_is_request(m->op) || m->op == OP_COUNT_))
 			goto request;
 		protocol_failure(c, "malformed message");
 		talloc_free(frame);
 		return;
 	}
-	if (!c->hello_seen && m.op != OP_HELLO && c->accepting) {
+	if (!c->hello_seen && m->op != OP_HELLO && c->accepting) {
 		protocol_failure(c, "first message is not HELLO");
 		talloc_free(frame);
 		return;
 	}
-	switch (m.op) {
+	switch (m->op) {
 	case OP_HELLO:
-		route_hello(c, &m);
+		route_hello(c, m);
 		break;
 	case OP_RETURN:
 	case OP_ERROR:
-		route_reply(c, &m, frame, len, where);
+		route_reply(c, m, frame, len, where);
 		return;
 	case OP_RELEASE:
 		pthread_mutex_lock(&c->mu);
 		if (c->unnested.head != NULL) {
 			/* Requests read before it wait in the queue and may
 			 * name what it releases: it takes its turn. */
-			frame = unpool(frame, len, where, &m);
+			frame = unpool(frame, len, where, m);
 			if (frame != NULL)
-				queue_push(c, &c->unnested, frame, len, &m,
+				queue_push(c, &c->unnested, frame, len, m,
 					   true);
 			pthread_mutex_unlock(&c->mu);
 			return;
 		}
 		pthread_mutex_unlock(&c->mu);
-		route_release(c, &m);
+		route_release(c, m);
 		break;
 	case OP_CANCEL:
-		route_cancel(c, m.id);
+		route_cancel(c, m->id);
 		break;
 	case OP_BYE:
 		pthread_mutex_lock(&c->mu);
@@ -1175,8 +1173,8 @@ static void route_frame(shade_conn *c, uint8_t *frame, size_t len,
 	return;
 request:
 	pthread_mutex_lock(&c->mu);
-	if (m.in != 0)
-		p = hmap_get(&c->pending, m.in);
+	if (m->in != 0)
+		p = hmap_get(&c->pending, m->in);
 	if (p != NULL && p->done)
 		p = NULL;
 	if (p == NULL && dir != NULL && parsed && c->unnested.head == NULL) {
@@ -1184,40 +1182,51 @@ request:
 		 * (still on `where`: the reader's own context). */
 		dir->frame = frame;
 		dir->len = len;
-		dir->m = m;
+		dir->m = *m;
 		pthread_mutex_unlock(&c->mu);
 		return;
 	}
-	if ((frame = unpool(frame, len, where, &m)) == NULL) {
+	if ((frame = unpool(frame, len, where, m)) == NULL) {
 		pthread_mutex_unlock(&c->mu);
 		protocol_failure(c, "out of memory for a request");
 		return;
 	}
 	if (p != NULL)
-		queue_push(p->owner, &p->nested, frame, len, &m, parsed);
+		queue_push(p->owner, &p->nested, frame, len, m, parsed);
 	else
-		queue_push(c, &c->unnested, frame, len, &m, parsed);
+		queue_push(c, &c->unnested, frame, len, m, parsed);
 	wake_all(c);
 	pthread_mutex_unlock(&c->mu);
 }
 
+/* Parse a received frame and route it (route_parsed). */
+static void route_frame(shade_conn *c, uint8_t *frame, size_t len,
+			const void *where, struct direct *dir)
+{
+	struct msg m;
+	shade_error *e = NULL;
+	bool parsed = msg_parse(frame, len, &m, &e) == SHADE_OK;
+
+	talloc_free(e);
+	route_parsed(c, frame, len, &m, parsed, where, dir);
+}
+
 /* The router of a waiting thread: returns with mu held, which the
  * waiter takes next anyway.  A reply, the frame it usually reads, is
- * delivered under that same lock; anything else goes through
- * route_frame. */
+ * delivered under that same lock; anything else is routed first. */
 static void route_for_waiter(shade_conn *c, uint8_t *frame, size_t len,
 			     const void *where)
 {
 	struct msg m;
+	bool parsed = msg_parse(frame, len, &m, NULL) == SHADE_OK;
 
-	if (msg_parse(frame, len, &m, NULL) == SHADE_OK && m.id != 0 &&
-	    (m.op == OP_RETURN || m.op == OP_ERROR) &&
+	if (parsed && m.id != 0 && (m.op == OP_RETURN || m.op == OP_ERROR) &&
 	    (c->hello_seen || !c->accepting)) {
 		pthread_mutex_lock(&c->mu);
 		talloc_free(deliver_reply(c, &m, frame, len, where));
 		return;
 	}
-	route_frame(c, frame, len, where, NULL);
+	route_parsed(c, frame, len, &m, parsed, where, NULL);
 	pthread_mutex_lock(&c->mu);
 }
 

@@ -253,8 +253,10 @@ static inline shade_status check_usable(shade_transport *t, shade_error **err)
 
 /* ------------------------------------------------------------ framing */
 
-size_t shade_frame_header_encode(uint64_t len,
-				 uint8_t out[SHADE_FRAME_HEADER_MAX])
+/* The frame header of a len-byte payload into out; its size.  Inline, so
+ * the small-frame send path gets it without a call. */
+static inline size_t header_encode(uint64_t len,
+				   uint8_t out[SHADE_FRAME_HEADER_MAX])
 {
 	size_t n, i;
 
@@ -278,6 +280,12 @@ size_t shade_frame_header_encode(uint64_t len,
 	for (i = 0; i < n; i++)
 		out[1 + i] = (uint8_t)(len >> (8 * (n - 1 - i)));
 	return n + 1;
+}
+
+size_t shade_frame_header_encode(uint64_t len,
+				 uint8_t out[SHADE_FRAME_HEADER_MAX])
+{
+	return header_encode(len, out);
 }
 
 /* shade_frame_header_decode() writing its message into msg instead of an
@@ -495,26 +503,14 @@ static ssize_t write_once(shade_transport *t, struct iovec *iov, int cnt)
 
 	STAT_ADD(t, write_calls, 1);
 	if (t->wsock) {
-		uint8_t small[SMALL_WRITE];
-		size_t want = 0, off = 0;
 		struct msghdr m;
-		int i;
 
-		for (i = 0; i < cnt && want <= sizeof(small); i++)
-			want += iov[i].iov_len;
 		if (cnt == 1) {
+			/* send() costs the kernel less than a sendmsg() of
+			 * an iovec array (small frames come here whole:
+			 * send_small). */
 			n = send(t->wfd, iov[0].iov_base, iov[0].iov_len,
 				 MSG_NOSIGNAL);
-		} else if (want <= sizeof(small)) {
-			/* A small frame (header and payload apart): one
-			 * contiguous send() costs the kernel less than a
-			 * sendmsg() of an iovec array. */
-			for (i = 0; i < cnt; i++) {
-				memcpy(small + off, iov[i].iov_base,
-				       iov[i].iov_len);
-				off += iov[i].iov_len;
-			}
-			n = send(t->wfd, small, want, MSG_NOSIGNAL);
 		} else {
 			memset(&m, 0, sizeof(m));
 			m.msg_iov = iov;
@@ -764,16 +760,7 @@ static shade_status send_small(shade_transport *t, const void *frame,
 	ssize_t n;
 
 	SHADE_CHECK(check_usable(t, err));
-	if (len < 24) {
-		buf[0] = (uint8_t)len;
-		hl = 1;
-	} else if (len <= 0xff) {
-		buf[0] = 0x18;
-		buf[1] = (uint8_t)len;
-		hl = 2;
-	} else {
-		hl = shade_frame_header_encode(len, buf);
-	}
+	hl = header_encode(len, buf);
 	memcpy(buf + hl, frame, len);
 	want = hl + len;
 	STAT_ADD(t, frames_sent, 1);
