@@ -518,56 +518,6 @@ static char *sig_op(gen *g, const idlc_node *op)
 
 /* ---------------------------------------------------------------- shapes */
 
-/* Minimal deterministic CBOR, hashed on the fly with FNV-1a 64. */
-typedef struct fnv {
-	uint64_t h;  /* running hash */
-} fnv;
-
-/* Hash n bytes into f. */
-static void fnv_bytes(fnv *f, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		f->h ^= b[i];
-		f->h *= UINT64_C(0x100000001b3);
-	}
-}
-
-/* CBOR head: major type and argument, shortest form. */
-static void cbor_head(fnv *f, unsigned major, uint64_t v)
-{
-	unsigned char b[9];
-	size_t n = 1, i;
-
-	if (v < 24) {
-		b[0] = (unsigned char)(major << 5 | v);
-	} else if (v <= 0xff) {
-		b[0] = (unsigned char)(major << 5 | 24);
-		n = 2;
-	} else if (v <= 0xffff) {
-		b[0] = (unsigned char)(major << 5 | 25);
-		n = 3;
-	} else if (v <= 0xffffffffu) {
-		b[0] = (unsigned char)(major << 5 | 26);
-		n = 5;
-	} else {
-		b[0] = (unsigned char)(major << 5 | 27);
-		n = 9;
-	}
-	for (i = 1; i < n; i++)
-		b[i] = (unsigned char)(v >> (8 * (n - 1 - i)));
-	fnv_bytes(f, b, n);
-}
-
-/* Hash a CBOR text string. */
-static void cbor_text(fnv *f, const char *s)
-{
-	cbor_head(f, 3, strlen(s));
-	fnv_bytes(f, s, strlen(s));
-}
-
 /* Collect ancestors nearest first (breadth first, no duplicates). */
 static size_t collect_bases(const idlc_node *n, const idlc_node **out,
 			    size_t max)
@@ -609,10 +559,12 @@ static void collect_members(gen *g, const idlc_node *n, smember *out,
 	for (m = n->children; m && *count < max; m = m->next) {
 		smember *s = &out[*count];
 		if (m->kind == IDLC_ATTRIBUTE) {
-			s->kind = (m->flags & IDLC_F_READONLY) ? 1 : 0;
+			s->kind = (m->flags & IDLC_F_READONLY) ?
+				  SHADE_MEMBER_READONLY : SHADE_MEMBER_ATTR;
 			s->sig = sig_type(g, m->type);
 		} else if (m->kind == IDLC_OPERATION) {
-			s->kind = (m->flags & IDLC_F_ONEWAY) ? 3 : 2;
+			s->kind = (m->flags & IDLC_F_ONEWAY) ?
+				  SHADE_MEMBER_ONEWAY : SHADE_MEMBER_METHOD;
 			s->sig = sig_op(g, m);
 		} else {
 			continue;
@@ -623,46 +575,46 @@ static void collect_members(gen *g, const idlc_node *n, smember *out,
 	}
 }
 
-/* Shape descriptor of an interface, with its fingerprint. */
+/* Shape descriptor of an interface, with its fingerprint computed by
+ * the runtime's own shape code from the same descriptor. */
 static int gen_shape(gen *g, const idlc_node *n, idlc_tv *o)
 {
+	static const char *const kinds[] = {
+		[SHADE_MEMBER_ATTR] = "SHADE_MEMBER_ATTR",
+		[SHADE_MEMBER_READONLY] = "SHADE_MEMBER_READONLY",
+		[SHADE_MEMBER_METHOD] = "SHADE_MEMBER_METHOD",
+		[SHADE_MEMBER_ONEWAY] = "SHADE_MEMBER_ONEWAY" };
 	const idlc_node *bases[256], *seen[256];
+	const char *base_names[256];
 	smember *members;
+	shade_member_desc *md;
+	shade_shape_desc d = { .kind = SHADE_SHAPE_OBJECT };
 	size_t nb, nm = 0, n_seen = 0, i;
 	idlc_tv *bl = idlc_tv_list(g->a), *ml = idlc_tv_list(g->a);
 	char *qname = dotted_name(g, n);
-	fnv f = { UINT64_C(0xcbf29ce484222325) };
+	uint64_t fp = 0;
 
 	members = talloc_array(g->tmp, smember, 1024);
-	if (bl == NULL || ml == NULL || qname == NULL || members == NULL)
+	md = talloc_array(g->tmp, shade_member_desc, 1024);
+	if (bl == NULL || ml == NULL || qname == NULL || members == NULL ||
+	    md == NULL)
 		return -1;
 	nb = collect_bases(n, bases, 256);
 	collect_members(g, n, members, &nm, 1024, seen, &n_seen);
-
-	cbor_head(&f, 4, 4);
-	cbor_head(&f, 0, 0); /* SHADE_SHAPE_OBJECT */
-	cbor_text(&f, qname);
-	cbor_head(&f, 4, nb);
 	for (i = 0; i < nb; i++) {
 		idlc_tv *b = idlc_tv_obj(g->a);
-		char *bn = dotted_name(g, bases[i]);
-		cbor_text(&f, bn);
-		if (b == NULL)
+		base_names[i] = dotted_name(g, bases[i]);
+		if (b == NULL || base_names[i] == NULL)
 			return -1;
-		G(idlc_tv_set_str(b, "qname", "%s", bn));
+		G(idlc_tv_set_str(b, "qname", "%s", base_names[i]));
 		G(idlc_tv_push(bl, b));
 	}
-	cbor_head(&f, 4, nm);
 	for (i = 0; i < nm; i++) {
-		static const char *const kinds[] = {
-			"SHADE_MEMBER_ATTR", "SHADE_MEMBER_READONLY",
-			"SHADE_MEMBER_METHOD", "SHADE_MEMBER_ONEWAY" };
 		idlc_tv *m = idlc_tv_obj(g->a);
-		cbor_head(&f, 4, 3);
-		cbor_text(&f, members[i].name);
-		cbor_head(&f, 0, (uint64_t)members[i].kind);
-		cbor_text(&f, members[i].sig);
-		if (m == NULL)
+		md[i].name = members[i].name;
+		md[i].kind = members[i].kind;
+		md[i].signature = members[i].sig;
+		if (m == NULL || members[i].sig == NULL)
 			return -1;
 		G(idlc_tv_set_str(m, "name", "%s", members[i].name));
 		G(idlc_tv_set_str(m, "kind", "%s", kinds[members[i].kind]));
@@ -670,15 +622,26 @@ static int gen_shape(gen *g, const idlc_node *n, idlc_tv *o)
 		G(idlc_tv_set_str(m, "index", "%zu", i));
 		G(idlc_tv_push(ml, m));
 	}
+	d.name = qname;
+	d.bases = base_names;
+	d.n_bases = nb;
+	d.members = md;
+	d.n_members = nm;
+	if (shade_shape_fingerprint(&d, &fp, NULL) != SHADE_OK) {
+		idlc_error(g->comp, &n->name_loc, "interface '%s': no shape "
+			   "fingerprint (a name is not UTF-8?)", qname);
+		return -1;
+	}
 	G(idlc_tv_set_str(o, "qname", "%s", qname));
 	G(idlc_tv_set(o, "bases", bl));
 	G(idlc_tv_set_str(o, "n_bases", "%zu", nb));
 	G(idlc_tv_set(o, "shape_members", ml));
 	G(idlc_tv_set_str(o, "n_members", "%zu", nm));
 	G(idlc_tv_set_str(o, "fingerprint", "0x%016llx",
-			  (unsigned long long)f.h));
+			  (unsigned long long)fp));
 	G(idlc_gen_stubs(g, n, members, nm, o));
 	talloc_free(members);
+	talloc_free(md);
 	return 0;
 fail:
 	return -1;

@@ -4,6 +4,8 @@
 #ifndef IDLC_GEN_INT_H
 #define IDLC_GEN_INT_H
 
+#include "shade/shape.h"
+
 #include "arena.h"
 #include "idlc.h"
 #include "tmpl.h"
@@ -32,7 +34,7 @@ typedef struct gen {
 /* One member of a shape. */
 typedef struct smember {
 	const char *name;  /* member name */
-	int kind;          /* shade_member_kind value */
+	shade_member_kind kind; /* attribute, readonly, method, oneway */
 	const char *sig;   /* signature */
 	const idlc_node *node; /* the attribute or operation */
 } smember;
