@@ -8,7 +8,7 @@
 # test references, so other suites are unaffected.
 
 IDLC_GEN  := $(BUILD)/gen/idlc
-IDLC_SRC  := $(filter-out idlc/main.c idlc/templates_data.c,$(sort $(wildcard idlc/*.c)))
+IDLC_SRC  := $(filter-out idlc/main.c,$(sort $(wildcard idlc/*.c idlc/*/*.c)))
 IDLC_GENC := $(IDLC_GEN)/idl.tab.c $(IDLC_GEN)/idl.lex.c
 IDLC_GENH := $(IDLC_GEN)/idl.tab.h $(IDLC_GEN)/idl.lex.h
 IDLC_OBJ  := $(IDLC_SRC:%.c=$(BUILD)/obj/%.o) \

@@ -23,9 +23,9 @@
 #include <cmocka.h>
 #include <talloc.h>
 
-#include "idlc.h"
-#include "gen.h"
-#include "tmpl.h"
+#include "compile.h"
+#include "gen/gen.h"
+#include "gen/tmpl.h"
 #include "helpers/testutil.h"
 
 /* Group setup: one talloc context for the suite. */

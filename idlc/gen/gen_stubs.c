@@ -1,5 +1,5 @@
 /*
- * idlc/gen_stubs.c - typed client stubs, skeletons and narrow functions.
+ * idlc/gen/gen_stubs.c - typed client stubs, skeletons and narrow functions.
  *
  * Per interface I the header gets:
  *
@@ -30,7 +30,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gen_int.h"
+#include "gen/gen_int.h"
 
 /* How a scalar travels. */
 typedef enum wire_class {

@@ -1,5 +1,5 @@
 /*
- * idlc/gen.c - code generation: the checked tree becomes a tree of
+ * idlc/gen/gen.c - code generation: the checked tree becomes a tree of
  * template values (the C mapping is decided here), which the templates
  * lay out as FILE.h and FILE.c.  See doc/idl.md for the mapping.
  *
@@ -12,10 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gen.h"
-#include "gen_int.h"
-#include "arena.h"
-#include "tmpl.h"
+#include "gen/gen.h"
+#include "gen/gen_int.h"
+#include "base/arena.h"
+#include "gen/tmpl.h"
+#include "check/check.h"
 
 /* Go to `fail` when a template value could not be built. */
 #define G(call) do { if ((call) < 0) goto fail; } while (0)

@@ -1,14 +1,14 @@
 /*
- * idlc/gen_int.h - what the generators (gen.c, gen_stubs.c) share.
+ * idlc/gen/gen_int.h - what the generators (gen.c, gen_stubs.c) share.
  */
 #ifndef IDLC_GEN_INT_H
 #define IDLC_GEN_INT_H
 
 #include "shade/shape.h"
 
-#include "arena.h"
-#include "idlc.h"
-#include "tmpl.h"
+#include "base/arena.h"
+#include "compile.h"
+#include "gen/tmpl.h"
 
 /* Generation state. */
 typedef struct gen {
