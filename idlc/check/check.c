@@ -21,7 +21,7 @@ static const char *const known_annotations[] = {
 	"ami", "topic", "data_representation", "non_serialized",
 	"ignore_literal_names", "try_construct", "hashid", "shared",
 	"deprecated", "choice", "empty", "format", "sequence_max_length",
-	/* shade copy policy (DESIGN.md section 4) */
+	/* shade copy policy */
 	"eager", "byvalue", "byref", "chunk", "doc",
 	NULL
 };
