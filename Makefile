@@ -34,7 +34,7 @@ LDFLAGS  += $(SANFLAGS)
 LDLIBS   += -ltalloc -lpthread
 
 # ---------------------------------------------------------------- runtime
-RUNTIME_SRC := $(sort $(wildcard runtime/*.c))
+RUNTIME_SRC := $(sort $(wildcard runtime/*/*.c))
 RUNTIME_OBJ := $(RUNTIME_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_A  := $(BUILD)/lib/libshade.a
 LIB_SO := $(BUILD)/lib/libshade.so

@@ -140,6 +140,6 @@ fuzz-cov: $(FUZZ_TARGETS:%=$(FUZZ_COV_DIR)/cov_%)
 	llvm-profdata merge -o $(FUZZ_COV_DIR)/all.profdata $(FUZZ_COV_DIR)/*.profraw
 	llvm-cov report $(FUZZ_COV_DIR)/cov_$(firstword $(FUZZ_TARGETS)) \
 		$(foreach t,$(wordlist 2,99,$(FUZZ_TARGETS)),-object $(FUZZ_COV_DIR)/cov_$(t)) \
-		-instr-profile=$(FUZZ_COV_DIR)/all.profdata runtime/*.c idlc/*.c
+		-instr-profile=$(FUZZ_COV_DIR)/all.profdata $(RUNTIME_SRC) $(IDLC_SRC)
 
 -include $(shell find $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)
