@@ -32,12 +32,18 @@ CPPFLAGS += -D_GNU_SOURCE -Iruntime/include -Iruntime
 CFLAGS   += -std=c11 $(WARN) $(OPT) -g -fPIC -fvisibility=hidden $(SANFLAGS)
 LDFLAGS  += $(SANFLAGS)
 LDLIBS   += -ltalloc -lpthread
+# Every compile writes the headers it read to <object>.d, so touching any
+# header rebuilds every object that includes it, generated ones too.
+DEPFLAGS  = -MMD -MP -MF $@.d
 
 # ---------------------------------------------------------------- runtime
-RUNTIME_SRC := $(sort $(wildcard runtime/*.c runtime/api/*.c))
+RUNTIME_SRC := $(sort $(wildcard runtime/*/*.c))
 RUNTIME_OBJ := $(RUNTIME_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_A  := $(BUILD)/lib/libshade.a
 LIB_SO := $(BUILD)/lib/libshade.so
+
+# Stamp of `make deps` (see below); targets that need the packages use it.
+DEPS_STAMP := $(BUILD)/deps.ok
 
 # Programs in build/bin, appended to by the fragments.
 PROGRAMS :=
@@ -46,14 +52,14 @@ TEST_EXTRA_OBJ :=
 # Extra prerequisites of every test binary (generated headers...).
 TEST_EXTRA_DEP :=
 
-.PHONY: all check valgrind demo bench install clean deps fuzz
+.PHONY: all check check-layers valgrind demo bench install clean deps fuzz
 # Keep intermediate objects (test objects are built through pattern chains).
 .SECONDARY:
 all: $(LIB_A) $(LIB_SO) programs
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(LIB_A): $(RUNTIME_OBJ)
 	@mkdir -p $(dir $@)
@@ -84,7 +90,7 @@ $(BUILD)/obj/tests/%.o: $(TEST_EXTRA_DEP)
 
 # Suites run from the top of the tree with SHADE_BUILD set, so they can
 # find programs and fixtures.  Each prints cmocka's summary lines.
-check: deps all $(TEST_BIN)
+check: $(DEPS_STAMP) all $(TEST_BIN)
 	@fail=0; for t in $(TEST_BIN); do \
 		echo "== $$t"; \
 		SHADE_BUILD=$(BUILD) ./$$t || fail=1; \
@@ -94,16 +100,25 @@ check: deps all $(TEST_BIN)
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
 	--show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
 	--track-fds=no --trace-children=no
-valgrind: deps all $(TEST_BIN)
+valgrind: $(DEPS_STAMP) all $(TEST_BIN)
 	@fail=0; for t in $(TEST_BIN); do \
 		echo "== valgrind $$t"; \
 		SHADE_BUILD=$(BUILD) SHADE_VALGRIND=1 $(VALGRIND) ./$$t || fail=1; \
 	done; \
 	if [ $$fail -ne 0 ]; then echo "make valgrind: FAILED"; exit 1; fi
 
+# Includes and calls follow the layers (doc/architecture.md).
+check-layers: all
+	@tests/check_layers.sh $(BUILD)
+
 # ---------------------------------------------------------------- deps
+# `make deps` always looks; the other targets look once per build tree
+# (the stamp is remade when this Makefile changes the package list).
 DEB_PACKAGES := gcc g++ make flex bison libtalloc-dev libcmocka-dev \
 	python3-cbor2 valgrind pkg-config
+$(DEPS_STAMP): Makefile
+	@$(MAKE) --no-print-directory deps
+	@mkdir -p $(dir $@) && touch $@
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
@@ -133,4 +148,4 @@ install: all
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.o.d' 2>/dev/null)

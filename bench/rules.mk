@@ -50,11 +50,11 @@ $(BENCH_GEN)/adder.c $(BENCH_GEN)/adder.h &: bench/adder.idl $(BENCH_IDLC)
 
 $(BUILD)/obj/bench/gen_adder.o: $(BENCH_GEN)/adder.c $(BENCH_GEN)/adder.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -I$(BENCH_GEN) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) -I$(BENCH_GEN) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/obj/bench/stubs.o: bench/stubs.c bench/stubs.h $(BENCH_GEN)/adder.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -I$(BENCH_GEN) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) -I$(BENCH_GEN) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 # Lists the stub objects for the programs' link.
 bench-stubs: $(BENCH_STUB_OBJ)

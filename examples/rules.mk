@@ -40,7 +40,7 @@ $(EX_GEN)/bank.h $(EX_GEN)/bank.c &: examples/bank.idl $(EX_IDLC)
 	$(EX_IDLC) -MD -o $(EX_GEN) $<
 
 $(EX_GEN)/bank.o: $(EX_GEN)/bank.c $(EX_GEN)/bank.h
-	$(CC) $(CPPFLAGS) -I$(EX_GEN) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) -I$(EX_GEN) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 # Programs using the typed API: compiled against bank.h, linked with the
 # generated bank.o.  bank_dynamic uses no IDL and links the library only.
@@ -75,7 +75,7 @@ $(BUILD)/tests/test_typed_e2e: $(EX_IMPL) $(EX_GEN)/bank.o
 
 # Each part runs its server in a fresh directory, waits for it with
 # demo_wait, runs the clients, and stops the server by pid.
-demo: deps all
+demo: $(DEPS_STAMP) all
 	@dir=$$(mktemp -d) || exit 1; bin=$(BUILD)/bin; \
 	echo "== dynamic: demo_server and demo_client"; \
 	$$bin/demo_server unix:$$dir/demo.sock & pid=$$!; \

@@ -52,7 +52,7 @@ $(IDLC_GEN)/templates_data.c: $(IDLC_TMPL) idlc/rules.mk
 	  echo '	{ NULL, NULL } };'; } > $@.tmp && mv $@.tmp $@
 
 $(IDLC_GEN)/%.o: $(IDLC_GEN)/%.c $(IDLC_GENH)
-	$(CC) $(CPPFLAGS) $(IDLC_CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS) $(IDLC_CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(IDLC_SRC:%.c=$(BUILD)/obj/%.o): CPPFLAGS += $(IDLC_CPPFLAGS)
 $(IDLC_SRC:%.c=$(BUILD)/obj/%.o): | $(IDLC_GENH)
@@ -81,7 +81,7 @@ $(IDLC_FIX)/bank.h $(IDLC_FIX)/bank.c &: tests/idl/gen/bank.idl $(IDLC_BIN)
 	$(IDLC_BIN) -MD -o $(IDLC_FIX) $<
 
 $(IDLC_FIX)/bank.o: $(IDLC_FIX)/bank.c $(IDLC_FIX)/bank.h
-	$(CC) $(CPPFLAGS) -I$(IDLC_FIX) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) -I$(IDLC_FIX) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/obj/tests/test_idlc_stubs.o: $(IDLC_FIX)/bank.h
 $(BUILD)/obj/tests/test_idlc_stubs.o: CPPFLAGS += -I$(IDLC_FIX)

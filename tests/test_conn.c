@@ -18,9 +18,9 @@
 #include <talloc.h>
 
 #include "shade/shade.h"
-#include "export_int.h"
-#include "msg_int.h"
-#include "object_int.h"
+#include "conn/export_int.h"
+#include "conn/msg_int.h"
+#include "object/object_int.h"
 #include "helpers/peer.h"
 #include "helpers/suite.h"
 

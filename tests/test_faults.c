@@ -39,8 +39,8 @@
 #include "shade/shade.h"
 #include "helpers/testutil.h"
 #include "fuzz/exports.h"
-#include "msg_int.h"
-#include "object_int.h"
+#include "conn/msg_int.h"
+#include "object/object_int.h"
 #include "helpers/suite.h"
 
 /* Slowest call the well-behaved client may see while a peer misbehaves. */

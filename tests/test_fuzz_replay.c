@@ -26,7 +26,7 @@
 #include <cmocka.h>
 #include <talloc.h>
 
-#include "object_int.h"
+#include "object/object_int.h"
 
 /* Which input is being replayed (for failure messages). */
 static char replay_path[1024];

@@ -19,7 +19,7 @@
 
 #include "shade/shade.h"
 #include "helpers/peer.h"
-#include "object_int.h"
+#include "object/object_int.h"
 #include "helpers/suite.h"
 
 /* The group fixture and assert_ok: helpers/suite.h. */

@@ -26,8 +26,8 @@
 #include <talloc.h>
 
 #include "shade/shade.h"
-#include "msg_int.h"
-#include "object_int.h"
+#include "conn/msg_int.h"
+#include "object/object_int.h"
 #include "exports.h"
 #include "fuzz.h"
 

@@ -1,5 +1,5 @@
 /*
- * fuzz_msg.c - the protocol message decoder (runtime/msg.c).
+ * fuzz_msg.c - the protocol message decoder (runtime/conn/msg.c).
  *
  * Input: one frame payload.  msg_parse() reads its head and options;
  * then every field of the opcode is read the way the connection engine
@@ -19,7 +19,7 @@
 #include "shade/cbor.h"
 #include "shade/error.h"
 #include "shade/value.h"
-#include "msg_int.h"
+#include "conn/msg_int.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -21,7 +21,7 @@
 #include <talloc.h>
 
 #include "shade/shade.h"
-#include "msg_int.h"
+#include "conn/msg_int.h"
 
 /* Output directory and failure flag. */
 static const char *out_dir;

@@ -50,7 +50,7 @@ fuzz-build: $(FUZZ_BINS)
 
 $(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(FUZZ_DIR)/obj/tests/fuzz/%.o: FUZZ_CFLAGS += -Werror -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes
@@ -58,7 +58,7 @@ $(IDLC_SRC:%.c=$(FUZZ_DIR)/obj/%.o): | $(IDLC_GENH)
 
 $(FUZZ_DIR)/obj/gen/%.o: $(IDLC_GEN)/%.c $(IDLC_GENH)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -140,6 +140,6 @@ fuzz-cov: $(FUZZ_TARGETS:%=$(FUZZ_COV_DIR)/cov_%)
 	llvm-profdata merge -o $(FUZZ_COV_DIR)/all.profdata $(FUZZ_COV_DIR)/*.profraw
 	llvm-cov report $(FUZZ_COV_DIR)/cov_$(firstword $(FUZZ_TARGETS)) \
 		$(foreach t,$(wordlist 2,99,$(FUZZ_TARGETS)),-object $(FUZZ_COV_DIR)/cov_$(t)) \
-		-instr-profile=$(FUZZ_COV_DIR)/all.profdata runtime/*.c idlc/*.c
+		-instr-profile=$(FUZZ_COV_DIR)/all.profdata $(RUNTIME_SRC) $(IDLC_SRC)
 
--include $(shell find $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)
+

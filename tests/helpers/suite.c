@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "object_int.h"
+#include "object/object_int.h"
 #include "suite.h"
 
 TALLOC_CTX *suite_ctx;

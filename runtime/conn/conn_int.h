@@ -35,10 +35,10 @@
 #include "shade/conn.h"
 #include "shade/proxy.h"
 #include "shade/transport.h"
-#include "export_int.h"
-#include "hmap_int.h"
-#include "msg_int.h"
-#include "object_int.h"
+#include "conn/export_int.h"
+#include "base/hmap_int.h"
+#include "conn/msg_int.h"
+#include "object/object_int.h"
 
 /* A request frame waiting to be served. */
 struct frame_item {

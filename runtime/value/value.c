@@ -15,7 +15,7 @@
 
 #include "shade/cbor.h"
 #include "shade/value.h"
-#include "value_int.h"
+#include "value/value_int.h"
 
 const char shade_empty_[1] = "";
 

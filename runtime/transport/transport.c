@@ -31,7 +31,7 @@
 
 #include <talloc.h>
 
-#include "transport_int.h"
+#include "transport/transport_int.h"
 
 #define DEFAULT_READ_BUFFER ((size_t)64 << 10)
 /* Frames up to this size are written with one contiguous send(). */

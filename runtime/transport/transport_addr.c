@@ -24,7 +24,7 @@
 
 #include <talloc.h>
 
-#include "transport_int.h"
+#include "transport/transport_int.h"
 
 struct shade_listener {
 	int fd;                    /* listening socket, -1 once closed */

@@ -22,7 +22,7 @@
 #include <talloc.h>
 
 #include "shade/cbor.h"
-#include "value_int.h"
+#include "value/value_int.h"
 
 #define IB_FALSE 0xf4
 #define IB_TRUE 0xf5

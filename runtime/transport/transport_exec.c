@@ -22,7 +22,7 @@
 
 #include <talloc.h>
 
-#include "transport_int.h"
+#include "transport/transport_int.h"
 
 extern char **environ;
 

@@ -10,8 +10,8 @@
 
 #include "shade/cbor.h"
 #include "shade/proxy.h"
-#include "conn_int.h"
-#include "shape_int.h"
+#include "conn/conn_int.h"
+#include "object/shape_int.h"
 
 /* A request field, written in order after op and id. */
 struct field {

@@ -20,9 +20,9 @@
 #include "shade/conn.h"
 #include "shade/object.h"
 #include "shade/transport.h"
-#include "conn_int.h"
-#include "transport_int.h"
-#include "shape_int.h"
+#include "conn/conn_int.h"
+#include "transport/transport_int.h"
+#include "object/shape_int.h"
 
 /* Default FORCE chunk when iterating, and outstanding request limit. */
 #define DEFAULT_ITER_CHUNK 65536u

@@ -18,7 +18,7 @@
 #include <talloc.h>
 
 #include "shade/value.h"
-#include "value_int.h"
+#include "value/value_int.h"
 
 /* Destructor of a dict holding refs. */
 static int dict_destructor(struct shade_dict *d)

@@ -43,8 +43,8 @@
 #include "shade/object.h"
 #include "shade/server.h"
 #include "shade/transport.h"
-#include "conn_int.h"
-#include "transport_int.h"
+#include "conn/conn_int.h"
+#include "transport/transport_int.h"
 
 #define DEFAULT_FRAMES_PER_TURN 16u
 #define DEFAULT_MAX_OUTPUT ((size_t)4 << 20)

@@ -4,8 +4,8 @@
  */
 #include <talloc.h>
 
-#include "export_int.h"
-#include "hmap_int.h"
+#include "conn/export_int.h"
+#include "base/hmap_int.h"
 
 /* The index table hashed by object (by_obj) or by export id. */
 static uint32_t *etab_slots(const struct export_table *t, bool by_obj)

@@ -11,8 +11,8 @@
 
 #include "shade/cbor.h"
 #include "shade/object.h"
-#include "msg_int.h"
-#include "object_int.h"
+#include "conn/msg_int.h"
+#include "object/object_int.h"
 
 /* ------------------------------------------------------------ counting */
 

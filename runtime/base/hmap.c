@@ -3,7 +3,7 @@
  */
 #include <talloc.h>
 
-#include "hmap_int.h"
+#include "base/hmap_int.h"
 
 void hmap_init(struct hmap *m, void *owner)
 {

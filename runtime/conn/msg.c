@@ -8,7 +8,7 @@
 
 #include "shade/cbor.h"
 #include "shade/value.h"
-#include "msg_int.h"
+#include "conn/msg_int.h"
 
 /* Per opcode: name, fixed field count, whether one optional trailing
  * item (opts, or HELLO's known list, or RETURN's value) is allowed, and

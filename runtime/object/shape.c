@@ -11,7 +11,7 @@
 
 #include "shade/cbor.h"
 #include "shade/shape.h"
-#include "shape_int.h"
+#include "object/shape_int.h"
 
 const shade_shape_desc shade_shape_function = {
 	SHADE_SHAPE_FUNCTION, "builtins.function", NULL, 0, NULL, 0,
