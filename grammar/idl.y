@@ -3,7 +3,7 @@
  *
  * The whole syntax parses; which constructs can be mapped to C is decided
  * later (idlc_check_subset).  Actions stay thin: each calls one
- * idlc_create_<kind>() from idlc/create.c and nothing else.  Values not yet
+ * idlc_create_<kind>() from idlc/front/create.c and nothing else.  Values not yet
  * attached to the tree are freed by the %destructors on error recovery.
  *
  * `>>` is scanned as T_GTGT (a '>' immediately followed by '>') then '>',
@@ -24,8 +24,8 @@
 %param {void *scanner}
 
 %code requires {
-#include "idlc.h"
-#include "create.h"
+#include "front/parser.h"
+#include "front/create.h"
 }
 
 %code provides {

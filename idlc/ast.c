@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "idlc.h"
+#include "ast.h"
 
 static const char *const kind_names[IDLC_KIND_COUNT_] = {
 	[IDLC_SPECIFICATION] = "specification",
@@ -47,7 +47,7 @@ static const char *const kind_names[IDLC_KIND_COUNT_] = {
 	[IDLC_IMPORT] = "import",
 };
 
-/* Human name of a kind; see idlc.h. */
+/* Human name of a kind; see its header. */
 const char *idlc_kind_name(idlc_kind kind)
 {
 	if ((unsigned)kind >= IDLC_KIND_COUNT_)
@@ -72,7 +72,7 @@ static const char *const base_names[] = {
 	[IDLC_T_ARRAY] = "array", [IDLC_T_NAMED] = "",
 };
 
-/* Human name of a type; see idlc.h. */
+/* Human name of a type; see its header. */
 char *idlc_type_name(TALLOC_CTX *mem_ctx, const idlc_type *t)
 {
 	char *a, *b, *out;
@@ -123,7 +123,7 @@ char *idlc_type_name(TALLOC_CTX *mem_ctx, const idlc_type *t)
 	}
 }
 
-/* Follow typedefs; see idlc.h. */
+/* Follow typedefs; see its header. */
 const idlc_type *idlc_type_unalias(const idlc_type *t)
 {
 	int guard = 0;
@@ -134,7 +134,7 @@ const idlc_type *idlc_type_unalias(const idlc_type *t)
 	return t;
 }
 
-/* True for type declarations; see idlc.h. */
+/* True for type declarations; see its header. */
 bool idlc_is_type_decl(const idlc_node *n)
 {
 	switch (n->kind) {
@@ -152,7 +152,7 @@ bool idlc_is_type_decl(const idlc_node *n)
 	}
 }
 
-/* Find an annotation by its last name part; see idlc.h. */
+/* Find an annotation by its last name part; see its header. */
 const idlc_annotation *idlc_find_annotation(const idlc_node *n,
 					    const char *name)
 {
@@ -164,7 +164,7 @@ const idlc_annotation *idlc_find_annotation(const idlc_node *n,
 	return NULL;
 }
 
-/* Decimal text of a 128-bit integer; see idlc.h. */
+/* Decimal text of a 128-bit integer; see its header. */
 const char *idlc_int_str(char buf[48], idlc_int v)
 {
 	char tmp[48];
@@ -183,7 +183,7 @@ const char *idlc_int_str(char buf[48], idlc_int v)
 	return buf;
 }
 
-/* Value as text; see idlc.h. */
+/* Value as text; see its header. */
 char *idlc_value_str(TALLOC_CTX *mem_ctx, const idlc_value *v)
 {
 	char b[48];
@@ -211,4 +211,60 @@ char *idlc_value_str(TALLOC_CTX *mem_ctx, const idlc_value *v)
 	default:
 		return talloc_strdup(mem_ctx, "?");
 	}
+}
+
+/* Qualified name into a buffer; see ast.h. */
+size_t idlc_qualified_name_buf(const idlc_node *n, const char *sep, char *buf,
+			       size_t size)
+{
+	const idlc_node *chain[128];
+	size_t k = 0, len = 0, seplen = strlen(sep);
+
+	if (n != NULL)
+		chain[k++] = n;
+	for (n = n ? n->parent : NULL;
+	     n && n->kind != IDLC_SPECIFICATION && k < 128; n = n->parent)
+		if (n->name != NULL && n->kind != IDLC_ENUM)
+			chain[k++] = n;
+	while (k > 0) {
+		const char *nm = chain[--k]->name ? chain[k]->name : "";
+		size_t l = strlen(nm);
+		if (len + l < size)
+			memcpy(buf + len, nm, l);
+		len += l;
+		if (k) {
+			if (len + seplen < size)
+				memcpy(buf + len, sep, seplen);
+			len += seplen;
+		}
+	}
+	if (size)
+		buf[len < size ? len : size - 1] = '\0';
+	return len;
+}
+
+/* Qualified name; see ast.h. */
+char *idlc_qualified_name(TALLOC_CTX *mem_ctx, const idlc_node *n,
+			  const char *sep)
+{
+	size_t len = idlc_qualified_name_buf(n, sep, NULL, 0);
+	char *out = talloc_size(mem_ctx, len + 1);
+
+	if (out == NULL)
+		return NULL;
+	idlc_qualified_name_buf(n, sep, out, len + 1);
+	talloc_set_name_const(out, out);
+	return out;
+}
+
+/* Scoped name as text; see ast.h. */
+char *idlc_scoped_name_str(TALLOC_CTX *mem_ctx, const idlc_scoped_name *sn)
+{
+	char *out = talloc_strdup(mem_ctx, sn->absolute ? "::" : "");
+	size_t i;
+
+	for (i = 0; out && i < sn->n; i++)
+		out = talloc_asprintf_append(out, "%s%s", i ? "::" : "",
+					     sn->parts[i]);
+	return out;
 }

@@ -18,8 +18,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "idlc.h"
-#include "create.h"
+#include "compile.h"
+#include "check/check.h"
+#include "check/resolve.h"
+#include "check/scope.h"
+#include "front/create.h"
+#include "front/parser.h"
 #include "idl.tab.h"
 #include "idl.lex.h"
 
@@ -44,7 +48,7 @@ static void huge_pages(void *p, size_t len)
 #endif
 }
 
-/* Create a compilation; see idlc.h. */
+/* Create a compilation; see its header. */
 idlc_compilation *idlc_compilation_new(TALLOC_CTX *mem_ctx,
 				       const idlc_options *opts)
 {
@@ -169,7 +173,7 @@ static bool program_exists(const char *prog)
 	return false;
 }
 
-/* Run the preprocessor; see idlc.h. */
+/* Run the preprocessor; see its header. */
 int idlc_preprocess(idlc_compilation *comp, const char *file)
 {
 	TALLOC_CTX *tmp = talloc_new(NULL);
@@ -349,7 +353,7 @@ static int read_whole(idlc_compilation *comp, const char *file)
 	return 0;
 }
 
-/* Compile a file; see idlc.h. */
+/* Compile a file; see its header. */
 int idlc_compile_file(idlc_compilation *comp, const char *file)
 {
 	comp->main_file = talloc_strdup(comp, file);
@@ -367,7 +371,7 @@ int idlc_compile_file(idlc_compilation *comp, const char *file)
 	return run_passes(comp);
 }
 
-/* Compile a string; see idlc.h. */
+/* Compile a string; see its header. */
 int idlc_compile_string(idlc_compilation *comp, const char *name,
 			const char *text)
 {

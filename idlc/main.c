@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "idlc.h"
-#include "gen.h"
+#include "compile.h"
+#include "gen/gen.h"
 
 /* Parsed command line. */
 typedef struct cli {
@@ -139,22 +139,16 @@ static char *output_path(TALLOC_CTX *ctx, const char *dir, const char *file,
 			       base, ext);
 }
 
-/* Make rule: outputs depend on every file read. */
+/* Make rule: the outputs depend on every file read. */
 static char *deps_rule(TALLOC_CTX *ctx, const cli *c,
 		       const idlc_compilation *comp, const char *file)
 {
 	char *h = output_path(ctx, c->out_dir, file, ".h");
 	char *cc = output_path(ctx, c->out_dir, file, ".c");
-	char *rule = talloc_asprintf(ctx, "%s %s:", h, cc);
-	const idlc_dep *d;
 
-	for (d = comp->deps; d && rule; d = d->next)
-		rule = talloc_asprintf_append(rule, " \\\n  %s", d->file);
-	if (rule)
-		rule = talloc_asprintf_append(rule, "\n");
-	for (d = comp->deps ? comp->deps->next : NULL; d && rule; d = d->next)
-		rule = talloc_asprintf_append(rule, "\n%s:\n", d->file);
-	return rule;
+	return h && cc ? idlc_deps_rule(ctx, comp, talloc_asprintf(ctx, "%s %s",
+								  h, cc))
+		       : NULL;
 }
 
 /* Compile one file; returns 0 or -1. */

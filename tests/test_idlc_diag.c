@@ -15,7 +15,7 @@
 #include <cmocka.h>
 #include <talloc.h>
 
-#include "idlc.h"
+#include "compile.h"
 #include "helpers/testutil.h"
 
 /* Group setup: one talloc context for the whole suite. */

@@ -23,9 +23,9 @@
 #include <cmocka.h>
 #include <talloc.h>
 
-#include "idlc.h"
-#include "gen.h"
-#include "tmpl.h"
+#include "compile.h"
+#include "gen/gen.h"
+#include "gen/tmpl.h"
 #include "helpers/testutil.h"
 
 /* Group setup: one talloc context for the suite. */
@@ -322,8 +322,8 @@ static void test_idlc_gen_templates_dir(void **state)
 	assert_non_null(dir);
 	put(dir, "header.h.tmpl", "// {{base}}\n{{#each decls}}"
 	    "{{#if is_struct}}struct {{c_name}};\n{{/if}}{{/each}}");
-	put(dir, "source.c.tmpl", "{{#each shapes}}{{qname}} {{fingerprint}}"
-	    "\n{{/each}}");
+	put(dir, "source.c.tmpl", "{{#each decls}}{{#if is_interface}}{{qname}} "
+	    "{{fingerprint}}\n{{/if}}{{/each}}");
 	comp = compile_file(ctx, "tests/idl/gen/bank.idl");
 	assert_int_equal(idlc_generate(comp, NULL, dir), 0);
 	assert_string_equal(comp->out_h, "// bank\nstruct bank_Entry;\n"

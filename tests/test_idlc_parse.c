@@ -14,7 +14,8 @@
 #include <cmocka.h>
 #include <talloc.h>
 
-#include "idlc.h"
+#include "compile.h"
+#include "check/scope.h"
 
 /* Group setup: one talloc context for the suite. */
 static int setup(void **state)

@@ -452,6 +452,32 @@ static shade_status dyn_deposit(TALLOC_CTX *mem_ctx, void *udata,
 	return SHADE_OK;
 }
 
+/* A dynamic bank.Account: attributes name and balance (40), methods
+ * deposit and withdraw adding to *bal, oneway ping; the caller adds
+ * twin and history.  One count for the caller. */
+static shade_ref *dyn_account(TALLOC_CTX *ctx, int64_t *bal)
+{
+	static const char *const methods[] = { "deposit", "withdraw", "ping" };
+	shade_ref *obj = NULL;
+	shade_error *err = NULL;
+	size_t i;
+
+	assert_int_equal(shade_object_new("bank.Account", NULL, &obj, &err),
+			 SHADE_OK);
+	assert_int_equal(shade_object_add_attr(obj, "name",
+					       shade_str(ctx, "dyn"), true,
+					       &err), SHADE_OK);
+	assert_int_equal(shade_object_add_attr(obj, "balance",
+					       shade_int(ctx, 40), false,
+					       &err), SHADE_OK);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(shade_object_add_method(obj, methods[i],
+							 dyn_deposit, bal,
+							 i == 2, &err),
+				 SHADE_OK);
+	return obj;
+}
+
 /* A typed client narrows an object built at run time with the dynamic
  * API (no signatures: the check is by names and kinds), and fails to
  * narrow an object that lacks members. */
@@ -469,20 +495,11 @@ static void test_idlc_stubs_dynamic_server(void **state)
 					       "history" };
 	size_t i;
 
-	assert_int_equal(shade_object_new("bank.Account", NULL, &obj, &err),
-			 SHADE_OK);
-	assert_int_equal(shade_object_add_attr(obj, "name",
-					       shade_str(ctx, "dyn"), true,
-					       &err), SHADE_OK);
-	assert_int_equal(shade_object_add_attr(obj, "balance",
-					       shade_int(ctx, 40), false,
-					       &err), SHADE_OK);
-	assert_int_equal(shade_object_add_method(obj, "deposit", dyn_deposit,
-						 &bal, false, &err), SHADE_OK);
-	for (i = 0; i < 4; i++)
+	obj = dyn_account(ctx, &bal);
+	for (i = 2; i < 4; i++)
 		assert_int_equal(shade_object_add_method(obj, methods[i],
 							 dyn_deposit, &bal,
-							 i == 1, &err),
+							 false, &err),
 				 SHADE_OK);
 	assert_int_equal(shade_registry_add(reg, "dyn", obj, &err), SHADE_OK);
 	assert_int_equal(shade_object_new("Small", NULL, &small, &err),
@@ -509,6 +526,111 @@ static void test_idlc_stubs_dynamic_server(void **state)
 	assert_non_null(err);
 	shade_error_free(err);
 	shade_ref_release(ref);
+	tp_stop(&pp);
+	talloc_free(ctx);
+	assert_int_equal(talloc_total_blocks(*state), before);
+}
+
+/* history on a dynamic object: one Entry whose memo decodes (and is
+ * allocated) before its last member, an int where an Object reference
+ * belongs, fails the typed caller's decoding. */
+static shade_status dyn_bad_history(TALLOC_CTX *mem_ctx, void *udata,
+				    shade_ref *self, const shade_value *args,
+				    const shade_value *kwargs,
+				    shade_value **result, shade_error **err)
+{
+	shade_value *list = shade_tuple_new(mem_ctx, 1);
+	shade_value *e = shade_tuple_new(mem_ctx, 8);
+	shade_value *pair = shade_tuple_new(mem_ctx, 2);
+	shade_value *items[8];
+	size_t i;
+
+	(void)udata;
+	(void)self;
+	(void)args;
+	(void)kwargs;
+	if (!list || !e || !pair ||
+	    shade_seq_append_take(pair, shade_int(mem_ctx, 1), err) < 0 ||
+	    shade_seq_append_take(pair, shade_int(mem_ctx, 2), err) < 0)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "nomem");
+	items[0] = shade_int(mem_ctx, 1);
+	items[1] = shade_int(mem_ctx, 2);
+	items[2] = shade_str(mem_ctx, "a memo that is allocated");
+	items[3] = shade_tuple_new(mem_ctx, 0);
+	items[4] = pair;
+	items[5] = shade_int(mem_ctx, 0);
+	items[6] = shade_none(mem_ctx);
+	items[7] = shade_int(mem_ctx, 5); /* not a reference */
+	for (i = 0; i < 8; i++)
+		if (shade_seq_append_take(e, items[i], err) < 0)
+			return -1;
+	if (shade_seq_append_take(list, e, err) < 0)
+		return -1;
+	*result = list;
+	return SHADE_OK;
+}
+
+/* twin on a dynamic object: fails with an error. */
+static shade_status dyn_fail(TALLOC_CTX *mem_ctx, void *udata,
+			     shade_ref *self, const shade_value *args,
+			     const shade_value *kwargs, shade_value **result,
+			     shade_error **err)
+{
+	(void)mem_ctx;
+	(void)udata;
+	(void)self;
+	(void)args;
+	(void)kwargs;
+	(void)result;
+	return shade_error_set(err, SHADE_ERR_VALUE, "no twin today");
+}
+
+/* A typed call that fails, on a malformed reply after part of it was
+ * decoded or on an error, leaves the caller's mem_ctx as it was: the
+ * reply is decoded onto a per-call context moved onto mem_ctx only on
+ * success, and the out parameters are untouched. */
+static void test_idlc_stubs_failed_call_keeps_mem_ctx(void **state)
+{
+	size_t before = talloc_total_blocks(*state), blocks;
+	TALLOC_CTX *ctx = talloc_new(*state);
+	TALLOC_CTX *mem = talloc_new(ctx);
+	shade_registry *reg = shade_registry_new(ctx);
+	shade_ref *obj = NULL, *ref = NULL;
+	shade_error *err = NULL;
+	bank_Account *acct = NULL, *twin = NULL;
+	bank_Account_history_result_seq hist = { 7, NULL };
+	bank_Entry e = { 0 };
+	int64_t bal = 0;
+	tp_peer pp;
+
+	obj = dyn_account(ctx, &bal);
+	assert_int_equal(shade_object_add_method(obj, "twin", dyn_fail, NULL,
+						 false, &err), SHADE_OK);
+	assert_int_equal(shade_object_add_method(obj, "history",
+						 dyn_bad_history, NULL, false,
+						 &err), SHADE_OK);
+	assert_int_equal(shade_registry_add(reg, "dyn", obj, &err), SHADE_OK);
+	shade_ref_release(obj);
+	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
+	assert_int_equal(shade_lookup(pp.client, "dyn", &ref, &err), SHADE_OK);
+	assert_int_equal(bank_Account_narrow(ctx, ref, &acct, &err), SHADE_OK);
+	shade_ref_release(ref);
+
+	blocks = talloc_total_blocks(mem);
+	assert_int_equal(bank_Account_history(acct, mem, &hist, &err),
+			 SHADE_ERR_TYPE);
+	assert_non_null(err);
+	TALLOC_FREE(err);
+	assert_int_equal(talloc_total_blocks(mem), blocks);
+	assert_int_equal(hist.len, 7);
+	assert_null(hist.items);
+
+	assert_int_equal(bank_Account_twin(acct, mem, &e, &twin, &err),
+			 SHADE_ERR_VALUE);
+	TALLOC_FREE(err);
+	assert_int_equal(talloc_total_blocks(mem), blocks);
+	assert_null(twin);
+
 	tp_stop(&pp);
 	talloc_free(ctx);
 	assert_int_equal(talloc_total_blocks(*state), before);
@@ -1194,6 +1316,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_stubs_struct_references),
 		cmocka_unit_test(test_idlc_stubs_dynamic_client),
 		cmocka_unit_test(test_idlc_stubs_dynamic_server),
+		cmocka_unit_test(test_idlc_stubs_failed_call_keeps_mem_ctx),
 		cmocka_unit_test(test_idlc_stubs_any_and_object),
 		cmocka_unit_test(test_idlc_stubs_structs_and_sequences),
 		cmocka_unit_test(test_idlc_stubs_typed_references),

@@ -15,7 +15,8 @@
 
 #include <talloc.h>
 
-#include "idlc.h"
+#include "compile.h"
+#include "check/check.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -16,5 +16,6 @@
 #include "shade/conn.h"
 #include "shade/proxy.h"
 #include "shade/server.h"
+#include "shade/typed.h"
 
 #endif /* SHADE_SHADE_H */

@@ -1,5 +1,5 @@
 /*
- * idlc/scope.c - scopes: declare, find, resolve scoped names.
+ * idlc/check/scope.c - scopes: declare, find, resolve scoped names.
  *
  * A scope is an open-addressing hash table keyed on the lower-cased name
  * (OMG IDL: identifiers that differ only in case collide), holding the
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "idlc.h"
+#include "check/scope.h"
 
 /* One slot of a scope's table. */
 struct idlc_entry {
@@ -30,7 +30,7 @@ static uint32_t name_hash(const char *s)
 	return h;
 }
 
-/* Create a scope; see idlc.h. */
+/* Create a scope; see its header. */
 idlc_scope *idlc_scope_new(idlc_compilation *comp, idlc_scope *parent,
 			   idlc_node *owner, const char *name)
 {
@@ -78,7 +78,7 @@ static int grow(idlc_scope *s)
 	return 0;
 }
 
-/* Declare; see idlc.h. */
+/* Declare; see its header. */
 idlc_node *idlc_scope_declare(idlc_scope *scope, idlc_node *node,
 			      bool replace)
 {
@@ -100,7 +100,7 @@ idlc_node *idlc_scope_declare(idlc_scope *scope, idlc_node *node,
 	return NULL;
 }
 
-/* Find; see idlc.h. */
+/* Find; see its header. */
 idlc_node *idlc_scope_find(const idlc_scope *scope, const char *name,
 			   idlc_node **case_clash)
 {
@@ -151,7 +151,7 @@ static idlc_node *find_inherited(const idlc_scope *scope, const char *name,
 	return NULL;
 }
 
-/* Resolve; see idlc.h. */
+/* Resolve; see its header. */
 idlc_node *idlc_scope_resolve(idlc_compilation *comp, idlc_scope *scope,
 			      idlc_scoped_name *sn)
 {
@@ -195,60 +195,4 @@ idlc_node *idlc_scope_resolve(idlc_compilation *comp, idlc_scope *scope,
 	}
 	sn->ref = n;
 	return n;
-}
-
-/* Qualified name into a buffer; see idlc.h. */
-size_t idlc_qualified_name_buf(const idlc_node *n, const char *sep, char *buf,
-			       size_t size)
-{
-	const idlc_node *chain[128];
-	size_t k = 0, len = 0, seplen = strlen(sep);
-
-	if (n != NULL)
-		chain[k++] = n;
-	for (n = n ? n->parent : NULL;
-	     n && n->kind != IDLC_SPECIFICATION && k < 128; n = n->parent)
-		if (n->name != NULL && n->kind != IDLC_ENUM)
-			chain[k++] = n;
-	while (k > 0) {
-		const char *nm = chain[--k]->name ? chain[k]->name : "";
-		size_t l = strlen(nm);
-		if (len + l < size)
-			memcpy(buf + len, nm, l);
-		len += l;
-		if (k) {
-			if (len + seplen < size)
-				memcpy(buf + len, sep, seplen);
-			len += seplen;
-		}
-	}
-	if (size)
-		buf[len < size ? len : size - 1] = '\0';
-	return len;
-}
-
-/* Qualified name; see idlc.h. */
-char *idlc_qualified_name(TALLOC_CTX *mem_ctx, const idlc_node *n,
-			  const char *sep)
-{
-	size_t len = idlc_qualified_name_buf(n, sep, NULL, 0);
-	char *out = talloc_size(mem_ctx, len + 1);
-
-	if (out == NULL)
-		return NULL;
-	idlc_qualified_name_buf(n, sep, out, len + 1);
-	talloc_set_name_const(out, out);
-	return out;
-}
-
-/* Scoped name as text; see idlc.h. */
-char *idlc_scoped_name_str(TALLOC_CTX *mem_ctx, const idlc_scoped_name *sn)
-{
-	char *out = talloc_strdup(mem_ctx, sn->absolute ? "::" : "");
-	size_t i;
-
-	for (i = 0; out && i < sn->n; i++)
-		out = talloc_asprintf_append(out, "%s%s", i ? "::" : "",
-					     sn->parts[i]);
-	return out;
 }

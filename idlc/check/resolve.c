@@ -1,5 +1,5 @@
 /*
- * idlc/resolve.c - the resolve pass: declare every name in its scope and
+ * idlc/check/resolve.c - the resolve pass: declare every name in its scope and
  * bind every scoped name, in source order (IDL requires declaration
  * before use), evaluating constants, bounds and labels on the way.
  *
@@ -9,7 +9,10 @@
  */
 #include <string.h>
 
-#include "idlc.h"
+#include "compile.h"
+#include "check/eval.h"
+#include "check/resolve.h"
+#include "check/scope.h"
 
 static void resolve_node(idlc_compilation *comp, idlc_scope *scope,
 			 idlc_node *n);
@@ -581,7 +584,7 @@ static void resolve_node(idlc_compilation *comp, idlc_scope *scope,
 	n->flags |= IDLC_F_RESOLVED;
 }
 
-/* The resolve pass; see idlc.h. */
+/* The resolve pass; see its header. */
 int idlc_resolve(idlc_compilation *comp)
 {
 	int before = comp->n_errors;

@@ -1,15 +1,17 @@
 /*
- * idlc/idlc.h - the shade-idlc front end: AST, scopes, diagnostics.
- *
- * One compilation owns one talloc context (idlc_compilation); every node,
- * type, expression, string and diagnostic of that compilation lives under
- * it, so freeing the compilation frees everything.
- *
- * Pipeline: preprocess (system cpp, line markers kept) -> scan + parse
- * (grammar/idl.l, grammar/idl.y; actions only call idlc_create_*) ->
- * resolve (declare every name in its scope, in source order, and bind
- * every scoped name) -> check (semantic rules) -> generate.
- *
+ * idlc/ast.h - the syntax tree: declarations, types, constant
+ * expressions and values, and how they are printed.
+ */
+#ifndef IDLC_AST_H
+#define IDLC_AST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <talloc.h>
+
+/*
  * Invariants:
  * - a node's children are in declaration order, linked through `next`;
  * - after a successful resolve, every IDLC_T_NAMED type has `ref` set to a
@@ -18,23 +20,6 @@
  *   has its numeric `bound` set;
  * - names are stored with the IDL escape underscore removed.
  */
-#ifndef IDLC_IDLC_H
-#define IDLC_IDLC_H
-
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-
-#include <talloc.h>
-
-#if defined(__GNUC__)
-#define IDLC_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#else
-#define IDLC_PRINTF(f, a)
-#endif
-
-#define IDLC_VERSION "0.1.0"
 
 /* Integer constants are evaluated on 128 bits so that every IDL integer
  * (long long and unsigned long long) and every overflow are exact. */
@@ -45,7 +30,6 @@ typedef struct idlc_node idlc_node;
 typedef struct idlc_type idlc_type;
 typedef struct idlc_expr idlc_expr;
 typedef struct idlc_scope idlc_scope;
-typedef struct idlc_compilation idlc_compilation;
 
 /* A source range.  Lines and columns are 1-based; last_column is one past
  * the last character.  `doc` is the doc comment that preceded the first
@@ -323,193 +307,6 @@ struct idlc_node {
 	idlc_node *definition;       /* forward decl: the full definition */
 };
 
-/* A scope: the names declared directly in a module, interface, struct...
- * Reopened modules share one scope.  Lookup is case-insensitive so that
- * names differing only in case collide, as OMG IDL requires. */
-struct idlc_scope {
-	idlc_scope *parent;   /* enclosing scope, NULL for the root */
-	idlc_node *owner;     /* node that opened it (first one for modules) */
-	const char *name;     /* scope name, "" for the root */
-	struct idlc_entry *slots; /* open-addressing table */
-	size_t n_slots;       /* size of slots (power of two) */
-	size_t n_used;        /* occupied slots */
-};
-
-/* Severity of a diagnostic. */
-typedef enum idlc_severity {
-	IDLC_NOTE,    /* note attached to the previous diagnostic */
-	IDLC_WARNING, /* warning */
-	IDLC_ERROR    /* error */
-} idlc_severity;
-
-/* One recorded diagnostic. */
-typedef struct idlc_diag {
-	idlc_severity severity;  /* severity */
-	const char *file;        /* file name */
-	int line;                /* line (1-based) */
-	int column;              /* column (1-based), 0 when unknown */
-	const char *message;     /* message text */
-	const char *text;        /* "file:line:col: error: message" */
-	struct idlc_diag *next;  /* next diagnostic */
-} idlc_diag;
-
-/* A source text kept for diagnostics (original file contents). */
-typedef struct idlc_source {
-	const char *name;           /* file name as in the line markers */
-	const char *text;           /* contents, or NULL if unreadable */
-	size_t len;                 /* length of text */
-	struct idlc_source *next;   /* next source */
-} idlc_source;
-
-/* Options of a compilation. */
-typedef struct idlc_options {
-	const char **include_dirs; /* -I directories (talloc array or NULL) */
-	size_t n_include_dirs;     /* entries */
-	const char **defines;      /* -D NAME[=V] (talloc array or NULL) */
-	size_t n_defines;          /* entries */
-	bool no_cpp;               /* parse the text as is, no preprocessor */
-	FILE *diag_stream;         /* where to print diagnostics, or NULL */
-	bool diag_snippets;        /* print the source line and caret */
-	const char *cpp;           /* preprocessor command (default "cpp") */
-} idlc_options;
-
-/* Dependency list entry (files read, from the line markers). */
-typedef struct idlc_dep {
-	const char *file;        /* file name */
-	struct idlc_dep *next;   /* next file */
-} idlc_dep;
-
-/* One compilation: the talloc root of everything below. */
-struct idlc_compilation {
-	idlc_options opts;        /* copy of the options */
-	const char *main_file;    /* the file (or name) compiled */
-	idlc_node *root;          /* IDLC_SPECIFICATION node, or NULL */
-	idlc_scope *root_scope;   /* global scope */
-	idlc_scope *anno_scope;   /* declared @annotation names */
-	idlc_diag *diags;         /* diagnostics in emission order */
-	idlc_diag *diags_tail;    /* last diagnostic */
-	int n_errors;             /* errors reported */
-	int n_warnings;           /* warnings reported */
-	idlc_source *sources;     /* texts kept for snippets */
-	idlc_dep *deps;           /* files read (main file first) */
-	idlc_dep *deps_tail;      /* last dependency */
-	const char *typeprefix;   /* last `#pragma prefix`, or NULL */
-	char *out_h;              /* generated header text, or NULL */
-	char *out_c;              /* generated source text, or NULL */
-	char *pp_text;            /* preprocessed text being scanned */
-	size_t pp_len;            /* its length */
-};
-
-/* Parser state shared by the scanner and the parser (flex extra). */
-typedef struct idlc_parser {
-	idlc_compilation *comp;  /* the compilation */
-	const char *file;        /* current file (from line markers) */
-	int line;                /* current line */
-	int column;              /* current column */
-	const char *bol;         /* start of the current line */
-	const char *doc;         /* pending doc comment, or NULL */
-	int doc_line;            /* line where the pending `///` doc ended */
-	const char *cursor;      /* scanner position in the text */
-	const char *text;        /* the scanned text */
-} idlc_parser;
-
-/* ---------------------------------------------------------------- compile */
-
-/* Create an empty compilation (a top-level talloc context under mem_ctx)
- * with a copy of `opts` (NULL: defaults).  Returns NULL on out of memory. */
-idlc_compilation *idlc_compilation_new(TALLOC_CTX *mem_ctx,
-				       const idlc_options *opts);
-
-/* Preprocess, parse, resolve and check `file`.  Returns 0 when no error
- * was reported, -1 otherwise (diagnostics are in comp->diags). */
-int idlc_compile_file(idlc_compilation *comp, const char *file);
-
-/* Same for an in-memory text named `name` (never preprocessed: line
- * markers and `#pragma` lines are honoured, other directives refused). */
-int idlc_compile_string(idlc_compilation *comp, const char *name,
-			const char *text);
-
-/* Run the C preprocessor on `file`; the output is stored in
- * comp->pp_text.  Returns 0, or -1 after reporting an error. */
-int idlc_preprocess(idlc_compilation *comp, const char *file);
-
-/* Scan and parse comp->pp_text into comp->root.  Returns 0 or -1. */
-int idlc_parse(idlc_compilation *comp);
-
-/* Declare and resolve every name, evaluate constants. */
-int idlc_resolve(idlc_compilation *comp);
-
-/* Semantic checks over the resolved tree. */
-int idlc_check(idlc_compilation *comp);
-
-/* Refuse, with one diagnostic each, the constructs that are outside the
- * C mapping (valuetypes, components, unions...), for code generation. */
-int idlc_check_subset(idlc_compilation *comp);
-
-/* ---------------------------------------------------------------- diag */
-
-/* Report a diagnostic at `loc` (NULL: no location).  Records it, prints
- * it (and the source line with a caret) to opts.diag_stream. */
-void idlc_report(idlc_compilation *comp, idlc_severity sev,
-		 const idlc_loc *loc, const char *fmt, ...) IDLC_PRINTF(4, 5);
-#define idlc_error(c, l, ...) idlc_report((c), IDLC_ERROR, (l), __VA_ARGS__)
-#define idlc_warning(c, l, ...) idlc_report((c), IDLC_WARNING, (l), __VA_ARGS__)
-#define idlc_note(c, l, ...) idlc_report((c), IDLC_NOTE, (l), __VA_ARGS__)
-
-/* Keep `text` (len bytes, copied) as the contents of `name` for source
- * snippets.  Returns the stored source, or NULL on out of memory. */
-idlc_source *idlc_source_add(idlc_compilation *comp, const char *name,
-			     const char *text, size_t len);
-
-/* Read the whole file `path` into a new buffer on mem_ctx, followed by
- * two NUL bytes; *len gets its length.  Returns 0, or -1 with errno set. */
-int idlc_read_file(TALLOC_CTX *mem_ctx, const char *path, char **out,
-		   size_t *len);
-
-/* Intern `name` in the compilation (string kept for its lifetime). */
-const char *idlc_intern(idlc_compilation *comp, const char *name, size_t len);
-
-/* Record `file` as a dependency (once). */
-void idlc_add_dep(idlc_compilation *comp, const char *file);
-
-/* ---------------------------------------------------------------- scope */
-
-/* Create a scope named `name` under `parent`, owned by `owner`. */
-idlc_scope *idlc_scope_new(idlc_compilation *comp, idlc_scope *parent,
-			   idlc_node *owner, const char *name);
-
-/* Declare `node` under node->name in `scope`.  On a clash returns the
- * node already there (case-insensitive match) and declares nothing;
- * returns NULL when declared.  `replace` overwrites an existing entry
- * (a forward declaration being completed). */
-idlc_node *idlc_scope_declare(idlc_scope *scope, idlc_node *node,
-			      bool replace);
-
-/* Find `name` declared directly in `scope` (exact case), or NULL.  Sets
- * *case_clash to a node whose name differs only in case, when found. */
-idlc_node *idlc_scope_find(const idlc_scope *scope, const char *name,
-			   idlc_node **case_clash);
-
-/* Resolve a scoped name from `scope` outwards (and through the bases of
- * enclosing interfaces/valuetypes).  Returns the node, or NULL after
- * reporting a diagnostic. */
-idlc_node *idlc_scope_resolve(idlc_compilation *comp, idlc_scope *scope,
-			      idlc_scoped_name *sn);
-
-/* Fully qualified name of a node, "a::b::c" (talloc'd on mem_ctx). */
-char *idlc_qualified_name(TALLOC_CTX *mem_ctx, const idlc_node *n,
-			  const char *sep);
-
-/* Same into buf (size bytes, NUL-terminated, truncated if short);
- * returns the full length, as snprintf does. */
-size_t idlc_qualified_name_buf(const idlc_node *n, const char *sep, char *buf,
-			       size_t size);
-
-/* Scoped name as text "a::b", "::a::b" (talloc'd on mem_ctx). */
-char *idlc_scoped_name_str(TALLOC_CTX *mem_ctx, const idlc_scoped_name *sn);
-
-/* ---------------------------------------------------------------- ast */
-
 /* Human name of a node kind ("interface", "struct"...). */
 const char *idlc_kind_name(idlc_kind kind);
 
@@ -523,17 +320,21 @@ const idlc_type *idlc_type_unalias(const idlc_type *t);
 /* True when `n` declares a type (struct, typedef, interface...). */
 bool idlc_is_type_decl(const idlc_node *n);
 
-/* Append the chain `b` to the chain `a`; returns the head. */
-idlc_node *idlc_append(idlc_node *a, idlc_node *b);
-
 /* Find the first annotation named `name` on `n` (last part compared). */
 const idlc_annotation *idlc_find_annotation(const idlc_node *n,
 					    const char *name);
 
-/* Evaluate `e` for a constant of type `t` (NULL: any); stores the result
- * in *out.  Returns 0, or -1 after reporting an error. */
-int idlc_eval(idlc_compilation *comp, idlc_scope *scope, idlc_expr *e,
-	      const idlc_type *t, idlc_value *out);
+/* Fully qualified name of a node, "a::b::c" (talloc'd on mem_ctx). */
+char *idlc_qualified_name(TALLOC_CTX *mem_ctx, const idlc_node *n,
+			  const char *sep);
+
+/* Same into buf (size bytes, NUL-terminated, truncated if short);
+ * returns the full length, as snprintf does. */
+size_t idlc_qualified_name_buf(const idlc_node *n, const char *sep, char *buf,
+			       size_t size);
+
+/* Scoped name as text "a::b", "::a::b" (talloc'd on mem_ctx). */
+char *idlc_scoped_name_str(TALLOC_CTX *mem_ctx, const idlc_scoped_name *sn);
 
 /* Value as text for messages and generated code (talloc'd on mem_ctx). */
 char *idlc_value_str(TALLOC_CTX *mem_ctx, const idlc_value *v);
@@ -541,4 +342,4 @@ char *idlc_value_str(TALLOC_CTX *mem_ctx, const idlc_value *v);
 /* Decimal text of a 128-bit integer into buf (at least 48 bytes). */
 const char *idlc_int_str(char buf[48], idlc_int v);
 
-#endif /* IDLC_IDLC_H */
+#endif /* IDLC_AST_H */

@@ -1,5 +1,5 @@
 /*
- * idlc/eval.c - constant expressions.
+ * idlc/check/eval.c - constant expressions.
  *
  * Integers are computed on 128 bits; every intermediate result must fit
  * in [INT64_MIN, UINT64_MAX] (IDL evaluates in long long or unsigned long
@@ -10,7 +10,9 @@
 #include <float.h>
 #include <string.h>
 
-#include "idlc.h"
+#include "compile.h"
+#include "check/eval.h"
+#include "check/scope.h"
 
 static const idlc_int INT64_LO = -((idlc_int)1 << 63);
 static const idlc_int UINT64_HI = ((idlc_int)1 << 64) - 1;
@@ -274,7 +276,7 @@ static int mismatch(ev *x, const idlc_expr *e, const idlc_value *v,
 	return -1;
 }
 
-/* Evaluate and convert to `t`; see idlc.h. */
+/* Evaluate and convert to `t`; see its header. */
 int idlc_eval(idlc_compilation *comp, idlc_scope *scope, idlc_expr *e,
 	      const idlc_type *t, idlc_value *out)
 {

@@ -1,5 +1,5 @@
 /*
- * idlc/lex.c - scanner helpers: positions, line markers, pragmas, doc
+ * idlc/front/lex.c - scanner helpers: positions, line markers, pragmas, doc
  * comments, literal decoding.
  */
 #include <ctype.h>
@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "create.h"
-#include "lex.h"
+#include "front/create.h"
+#include "front/lex.h"
 
 /* Advance over the matched text; the token's range is [start, end). */
 void idlc_lex_step(idlc_parser *p, idlc_loc *loc, const char *text,

@@ -1,5 +1,5 @@
 /*
- * idlc/arena.c - bump allocator (see arena.h).
+ * idlc/base/arena.c - bump allocator (see arena.h).
  */
 #include <limits.h>
 #include <stdbool.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "arena.h"
+#include "base/arena.h"
 
 /* Size of an ordinary chunk: one huge page where the system has them
  * (a chunk then costs one page fault instead of 512); requests over a

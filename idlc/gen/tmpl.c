@@ -1,5 +1,5 @@
 /*
- * idlc/tmpl.c - template values and the template renderer (see tmpl.h).
+ * idlc/gen/tmpl.c - template values and the template renderer (see tmpl.h).
  *
  * Rendering tokenizes the template once (text, names, block tags), pairs
  * the block tags, then walks the tokens with a stack of lookup frames.
@@ -7,7 +7,7 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include "tmpl.h"
+#include "gen/tmpl.h"
 
 /* Kinds of values. */
 typedef enum tv_kind { TV_STR, TV_BOOL, TV_LIST, TV_OBJ } tv_kind;

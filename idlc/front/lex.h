@@ -1,5 +1,5 @@
 /*
- * idlc/lex.h - helpers of the scanner (grammar/idl.l), in idlc/lex.c.
+ * idlc/front/lex.h - helpers of the scanner (grammar/idl.l), in idlc/lex.c.
  *
  * They keep the flex actions short: position tracking, line markers,
  * pragmas, doc comments and literal decoding.  Functions that build a
@@ -9,7 +9,7 @@
 #ifndef IDLC_LEX_H
 #define IDLC_LEX_H
 
-#include "idlc.h"
+#include "front/parser.h"
 
 /* Advance the position over text[0..len) and set *loc to its range. */
 void idlc_lex_step(idlc_parser *p, idlc_loc *loc, const char *text,

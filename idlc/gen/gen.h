@@ -1,10 +1,10 @@
 /*
- * idlc/gen.h - code generation: checked tree -> FILE.h and FILE.c.
+ * idlc/gen/gen.h - code generation: checked tree -> FILE.h and FILE.c.
  */
 #ifndef IDLC_GEN_H
 #define IDLC_GEN_H
 
-#include "idlc.h"
+typedef struct idlc_compilation idlc_compilation;
 
 /* Generate the outputs of `comp` into out_dir (NULL: into comp->out_h
  * and comp->out_c instead of files), from the templates in templates_dir

@@ -1,5 +1,5 @@
 /*
- * idlc/arena.h - a bump allocator for the generators.
+ * idlc/base/arena.h - a bump allocator for the generators.
  *
  * Code generation builds a large, short-lived tree of small strings and
  * template values; allocating them one by one with talloc costs more
@@ -15,7 +15,7 @@
 
 #include <talloc.h>
 
-#include "idlc.h"
+#include "base/attr.h"
 
 typedef struct idlc_arena idlc_arena;
 

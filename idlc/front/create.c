@@ -1,5 +1,5 @@
 /*
- * idlc/create.c - node constructors for the grammar actions.
+ * idlc/front/create.c - node constructors for the grammar actions.
  *
  * Everything is allocated on the compilation context.  Values dropped by
  * the parser's error recovery are freed one by one by the %destructors;
@@ -7,7 +7,8 @@
  */
 #include <string.h>
 
-#include "create.h"
+#include "front/create.h"
+#include "check/eval.h"
 
 /* Define a chain-append helper for a struct type with a `next` field. */
 #define DEFINE_APPEND(fn, type)                  \

@@ -1,5 +1,5 @@
 /*
- * idlc/create.h - node constructors called by the grammar actions.
+ * idlc/front/create.h - node constructors called by the grammar actions.
  *
  * Every idlc_create_<kind>() allocates on the compilation context, fills
  * *out and returns 0, or returns -1 on out of memory (the parser then
@@ -10,11 +10,14 @@
 #ifndef IDLC_CREATE_H
 #define IDLC_CREATE_H
 
-#include "idlc.h"
+#include "front/parser.h"
 
 /* Merge the locations of a rule's n right-hand symbols (rhs[1..n]; rhs[0]
  * is the symbol before them) into *cur, as YYLLOC_DEFAULT. */
 void idlc_loc_merge(idlc_loc *cur, const idlc_loc *rhs, int n);
+
+/* Append the chain `b` to the chain `a`; returns the head. */
+idlc_node *idlc_append(idlc_node *a, idlc_node *b);
 
 /* Chain helpers: append b to a, return the head. */
 idlc_scoped_name *idlc_scoped_name_append(idlc_scoped_name *a,

@@ -1,5 +1,5 @@
 /*
- * idlc/tmpl.h - the template language of shade-idlc.
+ * idlc/gen/tmpl.h - the template language of shade-idlc.
  *
  * A template is text with tags:
  *
@@ -29,8 +29,8 @@
 
 #include <talloc.h>
 
-#include "arena.h"
-#include "idlc.h"
+#include "base/arena.h"
+#include "compile.h"
 
 /* A template value. */
 typedef struct idlc_tv idlc_tv;

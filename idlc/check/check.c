@@ -1,5 +1,5 @@
 /*
- * idlc/check.c - semantic checks over the resolved tree, and the check
+ * idlc/check/check.c - semantic checks over the resolved tree, and the check
  * of the subset that the C mapping supports.
  *
  * Rules checked here (the resolve pass already did names, kinds, bases,
@@ -8,7 +8,9 @@
  */
 #include <string.h>
 
-#include "idlc.h"
+#include "compile.h"
+#include "check/check.h"
+#include "check/scope.h"
 
 /* Annotations defined by IDL 4 and DDS-XTypes, plus shade's own. */
 static const char *const known_annotations[] = {
@@ -19,7 +21,7 @@ static const char *const known_annotations[] = {
 	"ami", "topic", "data_representation", "non_serialized",
 	"ignore_literal_names", "try_construct", "hashid", "shared",
 	"deprecated", "choice", "empty", "format", "sequence_max_length",
-	/* shade copy policy (DESIGN.md section 4) */
+	/* shade copy policy */
 	"eager", "byvalue", "byref", "chunk", "doc",
 	NULL
 };
@@ -232,7 +234,7 @@ static void check_list(idlc_compilation *comp, idlc_node *n)
 		check_node(comp, n);
 }
 
-/* The check pass; see idlc.h. */
+/* The check pass; see its header. */
 int idlc_check(idlc_compilation *comp)
 {
 	int before = comp->n_errors;
@@ -332,7 +334,7 @@ static void subset_node(idlc_compilation *comp, const idlc_node *n)
 	}
 }
 
-/* Subset check; see idlc.h.  Only the main file's declarations are
+/* Subset check; see its header.  Only the main file's declarations are
  * generated, so only they are checked. */
 int idlc_check_subset(idlc_compilation *comp)
 {

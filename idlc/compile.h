@@ -1,0 +1,79 @@
+/*
+ * idlc/compile.h - one compilation: options, the talloc root of
+ * everything, and the pipeline.
+ *
+ * Pipeline: preprocess (system cpp, line markers kept) -> scan + parse
+ * (grammar/idl.l, grammar/idl.y; actions only call idlc_create_*) ->
+ * resolve (declare every name in its scope, in source order, and bind
+ * every scoped name) -> check (semantic rules) -> generate (gen/).
+ */
+#ifndef IDLC_COMPILE_H
+#define IDLC_COMPILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <talloc.h>
+
+#include "ast.h"
+#include "base/diag.h"
+#include "base/source.h"
+
+#define IDLC_VERSION "0.1.0"
+
+/* Options of a compilation. */
+typedef struct idlc_options {
+	const char **include_dirs; /* -I directories (talloc array or NULL) */
+	size_t n_include_dirs;     /* entries */
+	const char **defines;      /* -D NAME[=V] (talloc array or NULL) */
+	size_t n_defines;          /* entries */
+	bool no_cpp;               /* parse the text as is, no preprocessor */
+	FILE *diag_stream;         /* where to print diagnostics, or NULL */
+	bool diag_snippets;        /* print the source line and caret */
+	const char *cpp;           /* preprocessor command (default "cpp") */
+} idlc_options;
+
+/* One compilation: the talloc root of everything below. */
+struct idlc_compilation {
+	idlc_options opts;        /* copy of the options */
+	const char *main_file;    /* the file (or name) compiled */
+	idlc_node *root;          /* IDLC_SPECIFICATION node, or NULL */
+	idlc_scope *root_scope;   /* global scope */
+	idlc_scope *anno_scope;   /* declared @annotation names */
+	idlc_diag *diags;         /* diagnostics in emission order */
+	idlc_diag *diags_tail;    /* last diagnostic */
+	int n_errors;             /* errors reported */
+	int n_warnings;           /* warnings reported */
+	idlc_source *sources;     /* texts kept for snippets */
+	idlc_dep *deps;           /* files read (main file first) */
+	idlc_dep *deps_tail;      /* last dependency */
+	const char *typeprefix;   /* last `#pragma prefix`, or NULL */
+	char *out_h;              /* generated header text, or NULL */
+	char *out_c;              /* generated source text, or NULL */
+	char *pp_text;            /* preprocessed text being scanned */
+	size_t pp_len;            /* its length */
+};
+
+/* Create an empty compilation (a top-level talloc context under mem_ctx)
+ * with a copy of `opts` (NULL: defaults).  Returns NULL on out of memory. */
+idlc_compilation *idlc_compilation_new(TALLOC_CTX *mem_ctx,
+				       const idlc_options *opts);
+
+/* Preprocess, parse, resolve and check `file`.  Returns 0 when no error
+ * was reported, -1 otherwise (diagnostics are in comp->diags). */
+int idlc_compile_file(idlc_compilation *comp, const char *file);
+
+/* Same for an in-memory text named `name` (never preprocessed: line
+ * markers and `#pragma` lines are honoured, other directives refused). */
+int idlc_compile_string(idlc_compilation *comp, const char *name,
+			const char *text);
+
+/* Run the C preprocessor on `file`; the output is stored in
+ * comp->pp_text.  Returns 0, or -1 after reporting an error. */
+int idlc_preprocess(idlc_compilation *comp, const char *file);
+
+/* Scan and parse comp->pp_text into comp->root.  Returns 0 or -1. */
+int idlc_parse(idlc_compilation *comp);
+
+#endif /* IDLC_COMPILE_H */

@@ -1,0 +1,23 @@
+/*
+ * idlc/front/parser.h - parser state shared by the scanner, the grammar
+ * actions and compile.c.
+ */
+#ifndef IDLC_FRONT_PARSER_H
+#define IDLC_FRONT_PARSER_H
+
+#include "compile.h"
+
+/* Parser state shared by the scanner and the parser (flex extra). */
+typedef struct idlc_parser {
+	idlc_compilation *comp;  /* the compilation */
+	const char *file;        /* current file (from line markers) */
+	int line;                /* current line */
+	int column;              /* current column */
+	const char *bol;         /* start of the current line */
+	const char *doc;         /* pending doc comment, or NULL */
+	int doc_line;            /* line where the pending `///` doc ended */
+	const char *cursor;      /* scanner position in the text */
+	const char *text;        /* the scanned text */
+} idlc_parser;
+
+#endif /* IDLC_FRONT_PARSER_H */

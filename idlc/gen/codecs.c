@@ -1,0 +1,594 @@
+/*
+ * idlc/gen/codecs.c - how each type travels in typed calls: the C
+ * spelling of a value, the statements that put it into a buffer or get
+ * it from a decoder, and the codec functions of structs and sequences.
+ *
+ * Wire convention (the same as for dynamic calls, doc/idl.md): the
+ * arguments are the array of the in and inout parameters in order; the
+ * reply is the result alone, or, when there are out/inout parameters,
+ * the array [result (unless void), out and inout values in order].  A
+ * struct travels as the array of its members, a sequence as the array of
+ * its items.
+ *
+ * Types with a typed form: the basic types, strings, enums, any, Object,
+ * interfaces, structs and sequences of them, arrays as struct members
+ * (see wirable()).  The runtime side is shade/typed.h.
+ */
+#include <string.h>
+
+#include "gen/gen_int.h"
+
+static int wire_of(gen *g, const idlc_type *t, const char *anon,
+		   scalar *s);
+
+/* Describe a basic type or enum; see gen_int.h. */
+bool idlc_gen_basic(gen *g, const idlc_type *t, scalar *s)
+{
+	const idlc_type *u = idlc_type_unalias(t);
+	static const struct {
+		idlc_tkind k;
+		scalar s;
+	} table[] = {
+		{ IDLC_T_BOOLEAN, { "bool", W_BOOL, NULL, NULL, NULL } },
+		{ IDLC_T_CHAR, { "char", W_INT, "CHAR_MIN", "CHAR_MAX", NULL } },
+		{ IDLC_T_OCTET, { "uint8_t", W_UINT, NULL, "UINT8_MAX", NULL } },
+		{ IDLC_T_UINT8, { "uint8_t", W_UINT, NULL, "UINT8_MAX", NULL } },
+		{ IDLC_T_INT8, { "int8_t", W_INT, "INT8_MIN", "INT8_MAX", NULL } },
+		{ IDLC_T_SHORT, { "int16_t", W_INT, "INT16_MIN", "INT16_MAX", NULL } },
+		{ IDLC_T_USHORT, { "uint16_t", W_UINT, NULL, "UINT16_MAX", NULL } },
+		{ IDLC_T_LONG, { "int32_t", W_INT, "INT32_MIN", "INT32_MAX", NULL } },
+		{ IDLC_T_ULONG, { "uint32_t", W_UINT, NULL, "UINT32_MAX", NULL } },
+		{ IDLC_T_LLONG, { "int64_t", W_INT, "INT64_MIN", "INT64_MAX", NULL } },
+		{ IDLC_T_ULLONG, { "uint64_t", W_UINT, NULL, "UINT64_MAX", NULL } },
+		{ IDLC_T_FLOAT, { "float", W_FLOAT, NULL, NULL, NULL } },
+		{ IDLC_T_DOUBLE, { "double", W_FLOAT, NULL, NULL, NULL } },
+		{ IDLC_T_STRING, { "char *", W_STRING, NULL, NULL, NULL } },
+		{ IDLC_T_ANY, { "shade_value *", W_ANY, NULL, NULL, NULL } },
+		{ IDLC_T_OBJECT, { "shade_ref *", W_OBJECT, NULL, NULL, NULL } },
+	};
+	size_t i;
+
+	if (u == NULL)
+		return false;
+	if (u->kind == IDLC_T_NAMED && u->ref &&
+	    (u->ref->kind == IDLC_INTERFACE ||
+	     (u->ref->kind == IDLC_INTERFACE_FWD && u->ref->definition))) {
+		const idlc_node *d = u->ref;
+		while (d->definition)
+			d = d->definition;
+		s->iface = idlc_gen_c_name(g, d);
+		s->c = idlc_arena_printf(g->a, "%s *", s->iface);
+		s->w = W_IFACE;
+		s->lo = s->hi = NULL;
+		return s->c != NULL && s->iface != NULL;
+	}
+	if (u->kind == IDLC_T_NAMED && u->ref && u->ref->kind == IDLC_ENUM) {
+		s->c = idlc_gen_c_name(g, u->ref);
+		s->w = W_INT;
+		s->lo = "0";
+		s->hi = "INT32_MAX";
+		return s->c != NULL;
+	}
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (table[i].k == u->kind) {
+			*s = table[i].s;
+			return true;
+		}
+	return false;
+}
+
+/* True when buffer or decoder `name` is the skeleton's ("in", "out"). */
+static bool on_server(const char *name)
+{
+	return strcmp(name, "in") == 0 || strcmp(name, "out") == 0;
+}
+
+/* True when buffer or decoder `name` is a codec's ("b", "d"). */
+static bool in_codec(const char *name)
+{
+	return strcmp(name, "b") == 0 || strcmp(name, "d") == 0;
+}
+
+/* The dispatch context expression for a buffer's side (NULL in
+ * client stubs). */
+static const char *cx_of(const char *name)
+{
+	return on_server(name) || in_codec(name) ? "cx" : "NULL";
+}
+
+/* The request expression for a buffer's side (NULL on the server). */
+static const char *call_of(const char *name)
+{
+	return on_server(name) ? "NULL" : "idl_call";
+}
+
+/* `&e` without `&*`: e is an lvalue, or `*p`. */
+static char *addr(gen *g, const char *e)
+{
+	return e[0] == '*' ? idlc_arena_printf(g->a, "%s", e + 1)
+			   : idlc_arena_printf(g->a, "&%s", e);
+}
+
+/* Put statement; see gen_int.h. */
+char *idlc_gen_put(gen *g, const scalar *s, const char *b, const char *e)
+{
+	const char *enc = on_server(b) ? "shade_dispatch_encode_value(cx"
+				       : "shade_request_encode_value(idl_call";
+
+	switch (s->w) {
+	case W_INT:
+		return idlc_arena_printf(g->a, "idl_st = shade_cbor_put_int(%s, "
+					 "(int64_t)%s);", b, e);
+	case W_UINT:
+		return idlc_arena_printf(g->a, "idl_st = shade_cbor_put_uint(%s, "
+					 "(uint64_t)%s);", b, e);
+	case W_BOOL:
+		return idlc_arena_printf(g->a, "idl_st = shade_cbor_put_bool(%s, "
+					 "%s);", b, e);
+	case W_FLOAT:
+		return idlc_arena_printf(g->a, "idl_st = shade_cbor_put_float(%s, "
+					 "(double)%s);", b, e);
+	case W_ANY:
+		if (in_codec(b)) /* either side: cx tells which */
+			return idlc_arena_printf(g->a, "idl_st = %s == NULL ? "
+				"shade_cbor_put_null(%s)\n\t: cx ? "
+				"shade_dispatch_encode_value(cx, %s, %s, err)\n\t"
+				": shade_request_encode_value(idl_call, %s, %s, "
+				"err);", e, b, b, e, b, e);
+		return idlc_arena_printf(g->a, "idl_st = %s ? %s, %s, %s, err)\n"
+					 "\t: shade_cbor_put_null(%s);", e, enc, b,
+					 e, b);
+	case W_OBJECT:
+		return idlc_arena_printf(g->a, "idl_st = shade_typed_put_ref(%s, "
+					 "%s, %s, %s, err);", cx_of(b), call_of(b),
+					 b, e);
+	case W_CODEC:
+		return idlc_arena_printf(g->a, "idl_st = idl_put_%s_(%s, %s, %s, "
+					 "%s, err);", s->c, cx_of(b), call_of(b), b,
+					 addr(g, e));
+	case W_IFACE:
+		return idlc_arena_printf(g->a, "idl_st = shade_typed_put_ref(%s, "
+					 "%s, %s,\n\t%s ? %s->ref : NULL, err);",
+					 cx_of(b), call_of(b), b, e, e);
+	default:
+		return idlc_arena_printf(g->a, "idl_st = shade_cbor_put_cstr(%s, "
+					 "%s ? %s : \"\");", b, e, e);
+	}
+}
+
+/* Get statements; see gen_int.h. */
+char *idlc_gen_get(gen *g, const scalar *s, const char *d, const char *v,
+		   const char *mem)
+{
+	switch (s->w) {
+	case W_INT:
+		return idlc_arena_printf(g->a, "idl_st = shade_typed_get_int(%s, "
+					 "%s, %s, &idl_i, err);\n%s = (%s)idl_i;",
+					 d, s->lo, s->hi, v, s->c);
+	case W_UINT:
+		return idlc_arena_printf(g->a, "idl_st = shade_typed_get_uint(%s, "
+					 "%s, &idl_u, err);\n%s = (%s)idl_u;", d,
+					 s->hi, v, s->c);
+	case W_BOOL:
+		return idlc_arena_printf(g->a, "idl_st = shade_cbor_read_bool(%s, "
+					 "%s, err);", d, addr(g, v));
+	case W_FLOAT:
+		return idlc_arena_printf(g->a, "idl_st = shade_cbor_read_float(%s, "
+					 "&idl_f, err);\n%s = (%s)idl_f;", d, v,
+					 s->c);
+	case W_ANY:
+		if (in_codec(d)) /* either side: cx tells which */
+			return idlc_arena_printf(g->a, "idl_st = cx ? "
+				"shade_dispatch_decode_value(cx, %s, %s, err)\n"
+				"\t: shade_request_decode_value(%s, idl_call, %s, "
+				"%s, err);", d, addr(g, v), mem, d, addr(g, v));
+		if (on_server(d))
+			return idlc_arena_printf(g->a, "idl_st = "
+				"shade_dispatch_decode_value(cx, %s, %s, err);",
+				d, addr(g, v));
+		return idlc_arena_printf(g->a, "idl_st = shade_request_decode_value("
+			"%s, idl_call, %s,\n\t%s, err);", mem, d, addr(g, v));
+	case W_OBJECT:
+		if (in_codec(d)) /* the reference belongs to mem */
+			return idlc_arena_printf(g->a, "idl_st = "
+				"shade_typed_get_ref_on(cx, idl_call, %s, %s,\n\t"
+				"%s, err);", mem, d, addr(g, v));
+		return idlc_arena_printf(g->a, "idl_st = shade_typed_get_ref(%s, "
+					 "%s, %s, %s, err);", cx_of(d), call_of(d),
+					 d, addr(g, v));
+	case W_CODEC:
+		return idlc_arena_printf(g->a, "idl_st = idl_get_%s_(%s, %s, %s, "
+					 "%s, %s, err);", s->c, cx_of(d),
+					 call_of(d), mem, d, addr(g, v));
+	case W_IFACE:
+		return idlc_arena_printf(g->a, "idl_st = shade_typed_get_ref(%s, "
+					 "%s, %s, &idl_r, err);\nif (idl_st == "
+					 "SHADE_OK && idl_r != NULL)\n\tidl_st = "
+					 "%s_narrow(%s, idl_r, %s, err);\n"
+					 "shade_ref_release(idl_r);\nidl_r = NULL;",
+					 cx_of(d), call_of(d), d, s->iface, mem,
+					 addr(g, v));
+	default:
+		return idlc_arena_printf(g->a, "idl_st = shade_cbor_read_text_dup("
+					 "%s, %s, %s, NULL, err);", mem, d,
+					 addr(g, v));
+	}
+}
+
+/* "T name" for an in parameter; see gen_int.h. */
+char *idlc_gen_in_decl(gen *g, const scalar *s, const char *name)
+{
+	if (s->w == W_STRING)
+		return idlc_arena_printf(g->a, "const char *%s", name);
+	if (s->w == W_ANY)
+		return idlc_arena_printf(g->a, "const shade_value *%s", name);
+	if (s->w == W_OBJECT || s->w == W_IFACE)
+		return idlc_arena_printf(g->a, "%s%s", s->c, name);
+	if (s->w == W_CODEC)
+		return idlc_arena_printf(g->a, "const %s *%s", s->c, name);
+	return idlc_arena_printf(g->a, "%s %s", s->c, name);
+}
+
+/* True when the C type is a pointer ("char *"). */
+static bool is_pointer(const scalar *s)
+{
+	return s->w == W_STRING || s->w == W_ANY || s->w == W_OBJECT ||
+	       s->w == W_IFACE;
+}
+
+/* Does decoding allocate; see gen_int.h. */
+bool idlc_gen_allocates(const scalar *s)
+{
+	return s->w == W_STRING || s->w == W_ANY || s->w == W_CODEC ||
+	       s->w == W_IFACE;
+}
+
+/* "T *name" for an out parameter; see gen_int.h. */
+char *idlc_gen_out_decl(gen *g, const scalar *s, const char *name)
+{
+	return idlc_arena_printf(g->a, "%s%s*%s", s->c,
+				 is_pointer(s) ? "" : " ", name);
+}
+
+/* A zeroed local; see gen_int.h. */
+char *idlc_gen_local(gen *g, const scalar *s, const char *name)
+{
+	return idlc_arena_printf(g->a, "%s%s%s = %s;", s->c,
+				 is_pointer(s) ? "" : " ", name,
+				 s->w == W_CODEC ? "{ 0 }" :
+				 is_pointer(s) ? "NULL" : "0");
+}
+
+/* Claim the codec of `name`: 0 when it is to be generated now, 1 when
+ * it already was (or is being: recursive types), -1 on out of memory.
+ * Callers check wirable() first, so every codec started is finished. */
+static int codec_begin(gen *g, const char *name)
+{
+	return idlc_gen_once(g, idlc_arena_printf(g->a, "codec %s", name));
+}
+
+/* " SHADE_UNUSED" after parameter `name` when `body` does not use it. */
+static const char *unused(const char *body, const char *name)
+{
+	return idlc_gen_uses(body, name) ? "" : " SHADE_UNUSED";
+}
+
+/* Record the codec functions of type `name`: put and get are their
+ * bodies (declarations first, then statements, one tab in). */
+static int push_codec(gen *g, const char *name, const char *put,
+		      const char *get)
+{
+	idlc_tv *o = idlc_tv_obj(g->a);
+	const char *pp = idlc_arena_printf(g->a, "static inline shade_status "
+		"idl_put_%s_(shade_dispatch_ctx *cx,\n\tshade_request *idl_call, "
+		"struct shade_buf *b, const %s *v,\n\tshade_error **err)", name,
+		name);
+	const char *gp = idlc_arena_printf(g->a, "static inline shade_status "
+		"idl_get_%s_(shade_dispatch_ctx *cx,\n\tshade_request *idl_call, "
+		"TALLOC_CTX *mem_ctx, struct shade_cbor_dec *d,\n\t%s *v, "
+		"shade_error **err)", name, name);
+	const char *pd = idlc_arena_printf(g->a, "static inline shade_status "
+		"idl_put_%s_(shade_dispatch_ctx *cx%s,\n\tshade_request *idl_call%s, "
+		"struct shade_buf *b, const %s *v%s,\n\tshade_error **err%s)",
+		name, unused(put, "cx"), unused(put, "idl_call"), name,
+		unused(put, "v"), unused(put, "err"));
+	const char *gd = idlc_arena_printf(g->a, "static inline shade_status "
+		"idl_get_%s_(shade_dispatch_ctx *cx%s,\n\tshade_request *idl_call%s, "
+		"TALLOC_CTX *mem_ctx%s, struct shade_cbor_dec *d,\n\t%s *v%s, "
+		"shade_error **err)", name, unused(get, "cx"),
+		unused(get, "idl_call"), unused(get, "mem_ctx"), name,
+		unused(get, "v"));
+
+	if (o == NULL || pp == NULL || gp == NULL || pd == NULL || gd == NULL ||
+	    idlc_tv_set_str(o, "name", "%s", name) < 0 ||
+	    idlc_tv_set_str(o, "proto", "%s;\n%s;\n", pp, gp) < 0 ||
+	    idlc_tv_set_str(o, "code", "\n/* Encode a %s. */\n%s\n{\n%s}\n\n"
+			    "/* Decode a %s (memory on mem_ctx). */\n%s\n{\n"
+			    "%s%s}\n", name, pd, put, name, gd,
+			    idlc_gen_temps(g, get), get) < 0)
+		return -1;
+	return idlc_tv_push(g->codecs, o);
+}
+
+/* Most array dimensions of a struct member handled. */
+#define MAX_DIMS 8
+
+/* The element type of t once its array dimensions (through typedefs)
+ * are taken off; their sizes, outermost first, in dims[0..*nd).  NULL
+ * when there are more than MAX_DIMS. */
+static const idlc_type *strip_array(const idlc_type *t, uint64_t *dims,
+				    int *nd)
+{
+	const idlc_type *u;
+
+	*nd = 0;
+	while ((u = idlc_type_unalias(t)) != NULL && u->kind == IDLC_T_ARRAY) {
+		if (*nd == MAX_DIMS)
+			return NULL;
+		dims[(*nd)++] = u->bound;
+		t = u->elem;
+	}
+	return t;
+}
+
+/* Put (put: true) or get statements of struct member f, an array of
+ * dimensions dims[0..nd) of s: nested CBOR arrays, loops over the
+ * indexes idl_a[]; one tab in. */
+static char *array_stmts(gen *g, const scalar *s, const char *f,
+			 const uint64_t *dims, int nd, bool put)
+{
+	char *out = idlc_arena_printf(g->a, "{\n\tsize_t idl_a[%d];\n\n", nd);
+	char *lv = idlc_arena_printf(g->a, "%s", f);
+	int k;
+
+	for (k = 0; k < nd && out && lv; k++) {
+		char *head = put ? idlc_arena_printf(g->a, "if (idl_st == "
+			"SHADE_OK)\n\tidl_st = shade_cbor_put_array(b, %llu);\n",
+			(unsigned long long)dims[k]) : idlc_arena_printf(g->a,
+			"if (idl_st == SHADE_OK)\n\tidl_st = "
+			"shade_typed_get_array(d, %llu, err);\n",
+			(unsigned long long)dims[k]);
+
+		head = idlc_arena_append(g->a, head, "for (idl_a[%d] = 0; idl_st "
+			"== SHADE_OK && idl_a[%d] < %llu; idl_a[%d]++) {\n",
+			k, k, (unsigned long long)dims[k], k);
+		out = idlc_arena_append(g->a, out, "%s",
+					idlc_gen_indent(g, head, k + 1));
+		lv = idlc_arena_append(g->a, lv, "[idl_a[%d]]", k);
+	}
+	if (out == NULL || lv == NULL)
+		return NULL;
+	out = idlc_arena_append(g->a, out, "%s", idlc_gen_indent(g, put ?
+				idlc_gen_put(g, s, "b", lv) :
+				idlc_gen_get(g, s, "d", lv, "mem_ctx"), nd + 1));
+	for (k = nd; k-- > 0 && out;)
+		out = idlc_arena_append(g->a, out, "%.*s}\n", k + 1,
+					"\t\t\t\t\t\t\t\t\t\t");
+	return idlc_arena_append(g->a, out, "}\n");
+}
+
+/* Codec of struct st (C name `name`): an array of its members in order.
+ * Returns 1 when available, -1 on out of memory. */
+static int struct_codec(gen *g, const idlc_node *st, const char *name)
+{
+	char *put, *get;
+	const idlc_node *m;
+	size_t n = 0;
+	int once = codec_begin(g, name);
+
+	if (once != 0)
+		return once < 0 ? -1 : 1;
+	for (m = st->children; m; m = m->next)
+		n++;
+	put = idlc_arena_printf(g->a, "\tshade_status idl_st = "
+				"shade_cbor_put_array(b, %zu);\n\n", n);
+	get = idlc_arena_printf(g->a, "\tshade_status idl_st = "
+				"shade_typed_get_array(d, %zu, err);\n\n", n);
+	for (m = st->children; m; m = m->next) {
+		scalar ms;
+		uint64_t dims[MAX_DIMS];
+		int nd;
+		const idlc_type *et = strip_array(m->type, dims, &nd);
+		const char *f = idlc_arena_printf(g->a, "v->%s",
+						  idlc_gen_ident(g, m->name));
+		int r = et ? wire_of(g, et, idlc_arena_printf(g->a,
+				     "%s_%s_seq", name, m->name), &ms) : 0;
+		if (r <= 0) /* wirable() said it was: out of memory */
+			return -1;
+		if (nd > 0) {
+			put = idlc_arena_append(g->a, put, "%s", idlc_gen_indent(g,
+				array_stmts(g, &ms, f, dims, nd, true), 1));
+			get = idlc_arena_append(g->a, get, "%s", idlc_gen_indent(g,
+				array_stmts(g, &ms, f, dims, nd, false), 1));
+			continue;
+		}
+		put = idlc_arena_append(g->a, put, "\tif (idl_st == SHADE_OK)\n"
+					"%s", idlc_gen_indent(g, idlc_gen_put(g,
+					&ms, "b", f), 2));
+		get = idlc_arena_append(g->a, get, "\tif (idl_st == SHADE_OK) {"
+					"\n%s\t}\n", idlc_gen_indent(g,
+					idlc_gen_get(g, &ms, "d", f, "mem_ctx"), 2));
+	}
+	put = idlc_arena_append(g->a, put, "\treturn idl_st;\n");
+	get = idlc_arena_append(g->a, get, "\treturn idl_st;\n");
+	if (put == NULL || get == NULL || push_codec(g, name, put, get) < 0)
+		return -1;
+	return 1;
+}
+
+/* Codec of sequence type t (C name `name`): an array of its items. */
+static int sequence_codec(gen *g, const idlc_type *t, const char *name)
+{
+	char *put, *get, *bound;
+	scalar es;
+	int r = codec_begin(g, name);
+
+	if (r != 0)
+		return r < 0 ? -1 : 1;
+	r = wire_of(g, t->elem, idlc_arena_printf(g->a, "%s_elem", name), &es);
+	if (r <= 0) /* wirable() said it was: out of memory */
+		return -1;
+	bound = t->bound ? idlc_arena_printf(g->a, " ||\n\t    idl_n > %llu",
+					     (unsigned long long)t->bound)
+			 : idlc_arena_printf(g->a, "%s", "");
+	put = idlc_arena_printf(g->a, "\tuint32_t idl_k;\n\tshade_status idl_st ="
+		" shade_cbor_put_array(b, v->len);\n\n\tfor (idl_k = 0; idl_st == "
+		"SHADE_OK && idl_k < v->len; idl_k++)\n%s\treturn idl_st;\n",
+		idlc_gen_indent(g, idlc_gen_put(g, &es, "b", "v->items[idl_k]"),
+				2));
+	get = idlc_arena_printf(g->a, "\tuint64_t idl_n = 0;\n\tuint64_t idl_k;\n"
+		"\tshade_status idl_st = shade_typed_read_seq(d, &idl_n, err);\n"
+		"\n\tif (idl_st < 0)\n\t\treturn idl_st;\n"
+		"\tif (idl_n == SHADE_CBOR_INDEFINITE || idl_n > UINT32_MAX%s)\n"
+		"\t\treturn shade_error_set(err, SHADE_ERR_LIMIT,\n\t\t\t\t\t"
+		"\"%s: too many items\");\n\tv->len = (uint32_t)idl_n;\n"
+		"\tv->items = NULL;\n\tif (idl_n > 0) {\n\t\tv->items = "
+		"talloc_zero_array(mem_ctx, %s, idl_n);\n\t\tif (v->items == NULL)"
+		"\n\t\t\treturn shade_error_set(err, SHADE_ERR_NOMEM,\n\t\t\t\t\t\t"
+		"\"out of memory\");\n\t}\n\tfor (idl_k = 0; idl_st == SHADE_OK && "
+		"idl_k < idl_n; idl_k++) {\n%s\t}\n\treturn idl_st;\n", bound, name,
+		es.c, idlc_gen_indent(g, idlc_gen_get(g, &es, "d",
+		"v->items[idl_k]", "mem_ctx"), 2));
+	if (put == NULL || get == NULL || push_codec(g, name, put, get) < 0)
+		return -1;
+	return 1;
+}
+
+/* True when t has a typed form: basic types, strings, enums, any,
+ * Object, interfaces, and structs (members may be arrays) and sequences
+ * of them.  stack[0..depth) are the structs being looked into. */
+static bool can_wire(gen *g, const idlc_type *t, const idlc_node **stack,
+		     int depth)
+{
+	const idlc_type *u = idlc_type_unalias(t);
+	const idlc_node *d, *m;
+	scalar s;
+	int i;
+
+	if (u == NULL || depth > 32)
+		return false;
+	if (u->kind == IDLC_T_SEQUENCE)
+		return can_wire(g, u->elem, stack, depth);
+	if (u->kind == IDLC_T_NAMED && u->ref) {
+		for (d = u->ref; d->definition; d = d->definition)
+			;
+		if (d->kind == IDLC_STRUCT) {
+			for (i = 0; i < depth; i++)
+				if (stack[i] == d)
+					return true;
+			stack[depth] = d;
+			for (m = d->children; m; m = m->next) {
+				/* members may be arrays */
+				uint64_t dims[MAX_DIMS];
+				int nd;
+				const idlc_type *et = strip_array(m->type,
+								  dims, &nd);
+				if (et == NULL || !can_wire(g, et, stack,
+							    depth + 1))
+					return false;
+			}
+			return true;
+		}
+	}
+	return idlc_gen_basic(g, u, &s);
+}
+
+/* can_wire() from the top. */
+static bool wirable(gen *g, const idlc_type *t)
+{
+	const idlc_node *stack[33];
+
+	return can_wire(g, t, stack, 0);
+}
+
+/* How type t travels in a typed stub: 1 and *s filled, or 0 when it has
+ * no typed form yet, or -1 on out of memory.  `anon` names the C type of
+ * an anonymous sequence (emitted into the header when needed). */
+static int wire_of(gen *g, const idlc_type *t, const char *anon, scalar *s)
+{
+	const idlc_type *u = t;
+	const char *name;
+	int r;
+
+	if (anon == NULL)
+		return -1;
+	while (u->kind == IDLC_T_NAMED && u->ref &&
+	       u->ref->kind == IDLC_TYPEDEF) {
+		if (u->ref->type->kind == IDLC_T_SEQUENCE) {
+			name = idlc_gen_c_name(g, u->ref);
+			r = sequence_codec(g, u->ref->type, name);
+			goto codec;
+		}
+		u = u->ref->type;
+	}
+	if (u->kind == IDLC_T_NAMED && u->ref) {
+		const idlc_node *d = u->ref;
+		while (d->definition)
+			d = d->definition;
+		if (d->kind == IDLC_STRUCT) {
+			name = idlc_gen_c_name(g, d);
+			r = struct_codec(g, d, name);
+			goto codec;
+		}
+	}
+	if (u->kind == IDLC_T_SEQUENCE) {
+		name = anon;
+		if (idlc_gen_sequence(g, anon, u, "") < 0)
+			return -1;
+		r = sequence_codec(g, u, name);
+		goto codec;
+	}
+	return idlc_gen_basic(g, u, s) ? 1 : 0;
+codec:
+	if (r <= 0 || name == NULL)
+		return name ? r : -1;
+	s->c = name;
+	s->w = W_CODEC;
+	s->lo = s->hi = NULL;
+	return 1;
+}
+
+/* How a type travels; see gen_int.h. */
+int idlc_gen_wire(gen *g, const idlc_type *t, const char *anon, scalar *s)
+{
+	return wirable(g, t) ? wire_of(g, t, anon, s) : 0;
+}
+
+/* How an operation's values travel; see gen_int.h. */
+int idlc_gen_wire_op(gen *g, const char *iface, const idlc_node *op,
+		     wire_op *w)
+{
+	const idlc_node *q;
+	size_t i;
+	int r;
+
+	memset(w, 0, sizeof(*w));
+	w->has_result = op->type->kind != IDLC_T_VOID;
+	/* check everything first: codecs are generated only when used */
+	if (w->has_result && !wirable(g, op->type))
+		return 1;
+	for (q = op->children, i = 0; q; q = q->next, i++)
+		if (i == IDLC_MAX_PARAMS || !wirable(g, q->type))
+			return 1;
+	if (w->has_result) {
+		r = wire_of(g, op->type, idlc_arena_printf(g->a,
+			    "%s_%s_result_seq", iface, op->name), &w->rs);
+		if (r <= 0)
+			return r < 0 ? -1 : 1;
+		w->mem |= idlc_gen_allocates(&w->rs);
+	}
+	for (q = op->children, i = 0; q; q = q->next, i++) {
+		r = wire_of(g, q->type, idlc_arena_printf(g->a, "%s_%s_%s_seq",
+			    iface, op->name, q->name), &w->ps[i]);
+		if (r <= 0)
+			return r < 0 ? -1 : 1;
+		w->ident[i] = idlc_gen_ident(g, q->name);
+		w->dir[i] = q->dir;
+		w->n_in += q->dir != IDLC_DIR_OUT;
+		w->n_out += q->dir != IDLC_DIR_IN;
+		if (q->dir != IDLC_DIR_IN && idlc_gen_allocates(&w->ps[i]))
+			w->mem = true;
+	}
+	w->n = i;
+	return 0;
+}

@@ -1,0 +1,259 @@
+/*
+ * idlc/gen/gen_int.h - what the generators share.
+ *
+ * Files, each calling only those listed after it (no file calls one
+ * before it):
+ *
+ *   gen.c         the driver: walks the tree, builds the template model,
+ *                 renders templates/ and writes FILE.h and FILE.c
+ *   stubs.c       client side: narrow, one stub per member, shared calls
+ *   skels.c       server side: impl table, dispatch, serve
+ *   exceptions.c  raise/catch helpers of exceptions
+ *   shapes.c      shape descriptors, signatures, fingerprints
+ *   codecs.c      how each type travels: statements and codec functions
+ *   types.c       C declarations of the IDL types (the header's content)
+ *   text.c        names, doc comments, growing strings, code layout
+ *
+ * Generated statements are written by code here, never by templates:
+ * templates/ hold the frame of each file (banner, includes, guards,
+ * declarations, the order of sections); see doc/idl.md "How shade-idlc
+ * writes code".
+ */
+#ifndef IDLC_GEN_GEN_INT_H
+#define IDLC_GEN_GEN_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "shade/shape.h"
+
+#include "base/arena.h"
+#include "compile.h"
+#include "gen/tmpl.h"
+
+/* Generation state. */
+typedef struct gen {
+	idlc_compilation *comp;  /* the compilation */
+	TALLOC_CTX *tmp;         /* scratch talloc context */
+	idlc_arena *a;           /* strings and template values */
+	idlc_tv *forwards;       /* list: struct/interface forward typedefs */
+	idlc_tv *decls;          /* list: declarations in order */
+	idlc_tv *codecs;         /* list: struct/sequence codec functions */
+	const char **done;       /* set of emitted helper types and codecs
+				  * (open addressing, NULL: free slot) */
+	size_t n_done;           /* names in the set */
+	size_t cap_done;         /* slots (a power of two) */
+} gen;
+
+/* One member of a shape. */
+typedef struct smember {
+	const char *name;       /* member name */
+	shade_member_kind kind; /* attribute, readonly, method, oneway */
+	const char *sig;        /* signature */
+	const idlc_node *node;  /* the attribute or operation */
+} smember;
+
+/* ---------------------------------------------------------------- text.c */
+
+/* A growing string: pieces of code are built by many small appends. */
+typedef struct sb {
+	char *s;     /* text (talloc on g->tmp), NULL while empty */
+	size_t len;  /* its length */
+	size_t cap;  /* allocated bytes */
+} sb;
+
+/* Append formatted text to b.  Returns 0 or -1. */
+int idlc_sb_add(gen *g, sb *b, const char *fmt, ...) IDLC_PRINTF(3, 4);
+
+/* The text of b ("" while empty). */
+const char *idlc_sbs(const sb *b);
+
+/* Free b's text. */
+void idlc_sb_free(sb *b);
+
+/* Append formatted text to sb *s or return -1 (needs `g` in scope). */
+#define ADD(s, ...) do { \
+	if (idlc_sb_add(g, (s), __VA_ARGS__) < 0) \
+		return -1; \
+} while (0)
+
+/* Go to `fail` when a template value could not be built. */
+#define G(call) do { if ((call) < 0) goto fail; } while (0)
+
+/* C name of a declaration: its qualified name joined with '_' (in the
+ * arena). */
+char *idlc_gen_c_name(gen *g, const idlc_node *n);
+
+/* Shape name of a declaration: its qualified name joined with '.'. */
+char *idlc_gen_dotted_name(gen *g, const idlc_node *n);
+
+/* The definition behind forward declarations. */
+const idlc_node *idlc_gen_defn(const idlc_node *n);
+
+/* A member or parameter name safe in C (C keywords get a '_' suffix). */
+const char *idlc_gen_ident(gen *g, const char *name);
+
+/* IDL doc comment `doc` as a C comment block indented by `indent` (in
+ * the arena), or "" when there is none. */
+char *idlc_gen_doc(gen *g, const char *doc, const char *indent);
+
+/* True when `name` is marked done (idlc_gen_once()); marks nothing. */
+bool idlc_gen_has(const gen *g, const char *name);
+
+/* True (1) when `name` was marked done (an emitted type or codec); marks
+ * it otherwise (0).  Returns -1 on out of memory. */
+int idlc_gen_once(gen *g, const char *name);
+
+/* True when the operations of interface d are shared with the
+ * interfaces that inherit them (the driver marked it "base NAME"). */
+bool idlc_gen_shared(gen *g, const idlc_node *d);
+
+/* `code` with every line indented by `tabs` tab characters (in the
+ * arena); empty lines stay empty. */
+char *idlc_gen_indent(gen *g, const char *code, int tabs);
+
+/* params ("A a, B b") with each ", " replaced by ",\n" and `tabs` tabs
+ * when `width` (the prototype's length) is over 80 columns. */
+const char *idlc_gen_wrap(gen *g, const char *params, size_t width,
+			  int tabs);
+
+/* True when `word` occurs in `code` as a whole C identifier. */
+bool idlc_gen_uses(const char *code, const char *word);
+
+/* Declarations of the decoding temporaries `code` uses (idl_i, idl_u,
+ * idl_f, idl_r), each on its own line indented by one tab. */
+const char *idlc_gen_temps(gen *g, const char *code);
+
+/* A function of the generated source: pushed onto `list` as a template
+ * object {doc, ret, name, params, body}. */
+int idlc_gen_function(gen *g, idlc_tv *list, const char *doc,
+		      const char *ret, const char *name, const char *params,
+		      const char *body);
+
+/* ---------------------------------------------------------------- types.c */
+
+/* Emit `typedef struct name { uint32_t len; T *items; } name;` for the
+ * sequence type t, once per name.  Returns 0 or -1. */
+int idlc_gen_sequence(gen *g, const char *name, const idlc_type *t,
+		      const char *doc);
+
+/* Add `typedef struct name name;` to the forward declarations. */
+int idlc_gen_forward(gen *g, const char *name);
+
+/* A new declaration object of `kind` ("is_struct"...) with its doc. */
+idlc_tv *idlc_gen_decl_obj(gen *g, const char *kind, const char *name,
+			   const char *doc);
+
+/* The C declaration of a struct, exception, enum, typedef or constant
+ * n, appended to the declarations; *out (may be NULL) gets its object.
+ * Other kinds are ignored.  Returns 0 or -1. */
+int idlc_gen_type(gen *g, const idlc_node *n, idlc_tv **out);
+
+/* ---------------------------------------------------------------- codecs.c */
+
+/* How a scalar travels. */
+typedef enum wire_class {
+	W_INT,    /* signed integer or enum: CBOR int */
+	W_UINT,   /* unsigned integer: CBOR uint */
+	W_BOOL,   /* boolean */
+	W_FLOAT,  /* float, double */
+	W_STRING, /* string: text */
+	W_ANY,    /* any: a dynamic value, references included */
+	W_OBJECT, /* Object: a reference */
+	W_CODEC,  /* struct or sequence: generated codec functions */
+	W_IFACE   /* interface: a reference, narrowed on arrival */
+} wire_class;
+
+/* A type's C spelling and wire form. */
+typedef struct scalar {
+	const char *c;    /* C type ("int32_t", "char *", "bank_Kind") */
+	wire_class w;     /* wire form */
+	const char *lo;   /* W_INT: smallest value */
+	const char *hi;   /* W_INT, W_UINT: largest value */
+	const char *iface;/* W_IFACE: the interface's C name */
+} scalar;
+
+/* Most parameters of an operation with a typed stub. */
+#define IDLC_MAX_PARAMS 64
+
+/* How the values of an operation travel. */
+typedef struct wire_op {
+	scalar rs;                           /* the result, when has_result */
+	scalar ps[IDLC_MAX_PARAMS];          /* the parameters */
+	const char *ident[IDLC_MAX_PARAMS];  /* their names, safe in C */
+	idlc_dir dir[IDLC_MAX_PARAMS];       /* their directions */
+	size_t n;                            /* parameters */
+	size_t n_in;                         /* in and inout parameters */
+	size_t n_out;                        /* out and inout parameters */
+	bool has_result;                     /* the result is not void */
+	bool mem;                            /* something allocated comes
+					      * back: a mem_ctx parameter */
+} wire_op;
+
+/* Describe a basic type or enum; false when t is none of those. */
+bool idlc_gen_basic(gen *g, const idlc_type *t, scalar *s);
+
+/* How type t travels: 1 with *s filled (and the codecs it needs
+ * generated), 0 when it has no typed form, -1 on out of memory.  `anon`
+ * names the C type of an anonymous sequence. */
+int idlc_gen_wire(gen *g, const idlc_type *t, const char *anon, scalar *s);
+
+/* How the values of operation op of interface `iface` travel: 0 with *w
+ * filled, 1 when one has no typed form, -1 on out of memory. */
+int idlc_gen_wire_op(gen *g, const char *iface, const idlc_node *op,
+		     wire_op *w);
+
+/* Statement putting expression e of type s into buffer b ("idl_args" on
+ * the client, "out" on the server, "b" in a codec). */
+char *idlc_gen_put(gen *g, const scalar *s, const char *b, const char *e);
+
+/* Statements reading from decoder d ("idl_res", "in", "d") into lvalue
+ * v, allocating on mem; one a line, without indentation. */
+char *idlc_gen_get(gen *g, const scalar *s, const char *d, const char *v,
+		   const char *mem);
+
+/* "T name" for an in parameter (strings and values as const). */
+char *idlc_gen_in_decl(gen *g, const scalar *s, const char *name);
+
+/* "T *name" for an out parameter. */
+char *idlc_gen_out_decl(gen *g, const scalar *s, const char *name);
+
+/* "T name = 0;" (NULL, { 0 }) for a local of the type. */
+char *idlc_gen_local(gen *g, const scalar *s, const char *name);
+
+/* True when decoding the type allocates (a mem_ctx is needed). */
+bool idlc_gen_allocates(const scalar *s);
+
+/* ---------------------------------------------------------------- shapes.c */
+
+/* Shape descriptor of interface n (template values on `o`, fingerprint
+ * by the runtime); its members, inherited ones first, in index order,
+ * in *members[0..*nm) (on g->tmp).  Returns 0 or -1. */
+int idlc_gen_shape(gen *g, const idlc_node *n, idlc_tv *o,
+		   smember **members, size_t *nm);
+
+/* ---------------------------------------------------------------- exceptions.c */
+
+/* raise/catch helpers of exception n (when its fields have a typed
+ * form): appended to `functions`.  Returns 0 or -1. */
+int idlc_gen_exception(gen *g, const idlc_node *n, idlc_tv *functions);
+
+/* ---------------------------------------------------------------- skels.c */
+
+/* Server side of interface n (C name iface) with shape members
+ * members[0..nm): the impl fields ("impl_fields" on o), the shared
+ * skeleton parts of its own operations, the dispatch function, serve
+ * and served_self, appended to `functions`.  Returns 0 or -1. */
+int idlc_gen_skels(gen *g, const idlc_node *n, const smember *members,
+		   size_t nm, idlc_tv *o, idlc_tv *functions);
+
+/* ---------------------------------------------------------------- stubs.c */
+
+/* Client side of interface n: narrow, the shared calls of its own
+ * operations and one stub per member, appended to `functions`; the
+ * prototypes ("stubs") and the members without a typed form
+ * ("skipped") on o.  Returns 0 or -1. */
+int idlc_gen_stubs(gen *g, const idlc_node *n, const smember *members,
+		   size_t nm, idlc_tv *o, idlc_tv *functions);
+
+#endif /* IDLC_GEN_GEN_INT_H */

@@ -1,0 +1,262 @@
+/*
+ * runtime/api/typed.c - what the code shade-idlc generates calls (see
+ * shade/typed.h): range-checked integers, sequence and array heads,
+ * references on either side, typed references and served objects.
+ */
+#include <string.h>
+
+#include <talloc.h>
+
+#include "shade/cbor.h"
+#include "shade/typed.h"
+
+/* The layout every generated typed reference starts with; map has
+ * shape->n_members entries. */
+typedef struct typed_head {
+	shade_ref *ref;  /* the object; one count held */
+	uint32_t map[];  /* member indexes in the object's shape */
+} typed_head;
+
+/* Read an integer in [lo, hi]; see shade/typed.h. */
+shade_status shade_typed_get_int(struct shade_cbor_dec *d, int64_t lo,
+				 int64_t hi, int64_t *out, shade_error **err)
+{
+	shade_status st = shade_cbor_read_int(d, out, err);
+
+	if (st == SHADE_OK && (*out < lo || *out > hi))
+		return shade_error_set(err, SHADE_ERR_OVERFLOW, "integer %lld "
+				       "out of range", (long long)*out);
+	return st;
+}
+
+/* Read an unsigned integer up to hi; see shade/typed.h. */
+shade_status shade_typed_get_uint(struct shade_cbor_dec *d, uint64_t hi,
+				  uint64_t *out, shade_error **err)
+{
+	shade_status st = shade_cbor_read_uint(d, out, err);
+
+	if (st == SHADE_OK && *out > hi)
+		return shade_error_set(err, SHADE_ERR_OVERFLOW, "integer %llu "
+				       "out of range", (unsigned long long)*out);
+	return st;
+}
+
+/* Read a sequence head, tagged list snapshot or bare array; see
+ * shade/typed.h. */
+shade_status shade_typed_read_seq(struct shade_cbor_dec *d, uint64_t *n,
+				  shade_error **err)
+{
+	shade_cbor_major major;
+	uint64_t tag = 0;
+	shade_status st = shade_cbor_peek(d, &major, err);
+
+	if (st == SHADE_OK && major == SHADE_CBOR_TAG) {
+		st = shade_cbor_read_tag(d, &tag, err);
+		if (st == SHADE_OK && tag != SHADE_CBOR_TAG_LIST)
+			return shade_error_set(err, SHADE_ERR_TYPE, "expected "
+					       "a sequence, got tag %llu",
+					       (unsigned long long)tag);
+	}
+	return st == SHADE_OK ? shade_cbor_read_array(d, n, err) : st;
+}
+
+/* Read an array head of exactly n items; see shade/typed.h. */
+shade_status shade_typed_get_array(struct shade_cbor_dec *d, uint64_t n,
+				   shade_error **err)
+{
+	uint64_t got = 0;
+	shade_status st = shade_typed_read_seq(d, &got, err);
+
+	if (st == SHADE_OK && got != n)
+		return shade_error_set(err, SHADE_ERR_TYPE, "expected %llu "
+				       "values, got %llu", (unsigned long long)n,
+				       (unsigned long long)got);
+	return st;
+}
+
+/* Encode a reference or null; see shade/typed.h. */
+shade_status shade_typed_put_ref(shade_dispatch_ctx *cx, shade_request *call,
+				 struct shade_buf *b, shade_ref *r,
+				 shade_error **err)
+{
+	shade_value *v;
+	shade_status st;
+
+	if (r == NULL)
+		return shade_cbor_put_null(b);
+	v = shade_ref_value(NULL, r);
+	if (v == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	st = cx ? shade_dispatch_encode_value(cx, b, v, err)
+		: shade_request_encode_value(call, b, v, err);
+	shade_value_free(v);
+	return st;
+}
+
+/* Decode one value that must be a reference or null onto mem_ctx
+ * (client side; the server decodes onto its per-call context). */
+static shade_status get_ref_value(shade_dispatch_ctx *cx, shade_request *call,
+				  TALLOC_CTX *mem_ctx,
+				  struct shade_cbor_dec *d, shade_value **v,
+				  shade_error **err)
+{
+	shade_status st = cx ? shade_dispatch_decode_value(cx, d, v, err)
+			     : shade_request_decode_value(mem_ctx, call, d, v,
+							  err);
+
+	if (st < 0)
+		return st;
+	if (shade_value_kind(*v) != SHADE_REF &&
+	    shade_value_kind(*v) != SHADE_NONE) {
+		st = shade_error_set(err, SHADE_ERR_TYPE, "expected an object "
+				     "reference, got %s",
+				     shade_kind_name(shade_value_kind(*v)));
+		shade_value_free(*v);
+		*v = NULL;
+	}
+	return st;
+}
+
+/* Decode a reference with a count for the caller; see shade/typed.h. */
+shade_status shade_typed_get_ref(shade_dispatch_ctx *cx, shade_request *call,
+				 struct shade_cbor_dec *d, shade_ref **out,
+				 shade_error **err)
+{
+	shade_value *v = NULL;
+	shade_status st = get_ref_value(cx, call, NULL, d, &v, err);
+
+	*out = NULL;
+	if (st < 0)
+		return st;
+	if (shade_value_kind(v) == SHADE_REF)
+		*out = shade_ref_retain(shade_value_as_ref(v));
+	shade_value_free(v);
+	return st;
+}
+
+/* Decode a reference owned by mem_ctx; see shade/typed.h. */
+shade_status shade_typed_get_ref_on(shade_dispatch_ctx *cx,
+				    shade_request *call, TALLOC_CTX *mem_ctx,
+				    struct shade_cbor_dec *d, shade_ref **out,
+				    shade_error **err)
+{
+	shade_value *v = NULL;
+	shade_status st = get_ref_value(cx, call, mem_ctx, d, &v, err);
+
+	*out = NULL;
+	if (st < 0)
+		return st;
+	if (shade_value_kind(v) == SHADE_REF) {
+		*out = shade_value_as_ref(v);
+		return st;
+	}
+	shade_value_free(v);
+	return st;
+}
+
+/* talloc destructor of a typed reference: drop its count. */
+static int typed_free(typed_head *t)
+{
+	shade_ref_release(t->ref);
+	return 0;
+}
+
+/* Allocate and fill a typed reference; see shade/typed.h. */
+shade_status shade_typed_narrow(TALLOC_CTX *mem_ctx, shade_ref *ref,
+				const shade_shape_desc *shape, size_t size,
+				void **out, shade_error **err)
+{
+	typed_head *t;
+	shade_status st;
+
+	if (size < sizeof(*t) + shape->n_members * sizeof(t->map[0]))
+		return shade_error_set(err, SHADE_ERR_INVALID, "%s: typed "
+				       "reference too small", shape->name);
+	t = talloc_named_const(mem_ctx, size, shape->name);
+	if (t == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	memset(t, 0, size);
+	st = shade_narrow(ref, shape, t->map, err);
+	if (st < 0) {
+		talloc_free(t);
+		return st;
+	}
+	t->ref = shade_ref_retain(ref);
+	talloc_set_destructor(t, typed_free);
+	*out = t;
+	return SHADE_OK;
+}
+
+/* Free a servant with its object. */
+static void servant_free(void *p)
+{
+	talloc_free(p);
+}
+
+/* Serve a generated implementation table; see shade/typed.h. */
+shade_status shade_typed_serve(const shade_shape_desc *shape,
+			       shade_dispatch_fn dispatch, const void *impl,
+			       void *self, shade_ref **out, shade_error **err)
+{
+	shade_typed_servant *sv = talloc(NULL, shade_typed_servant);
+	shade_status st;
+
+	if (sv == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	sv->impl = impl;
+	sv->self = self;
+	st = shade_object_new_typed(shape, dispatch, sv, out, err);
+	if (st < 0) {
+		talloc_free(sv);
+		return st;
+	}
+	shade_object_on_free(*out, servant_free, sv);
+	return SHADE_OK;
+}
+
+/* The self of a served typed object; see shade/typed.h. */
+void *shade_typed_served_self(shade_ref *ref, const shade_shape_desc *shape)
+{
+	const shade_typed_servant *sv;
+
+	if (ref == NULL || shade_ref_is_proxy(ref) ||
+	    shade_ref_shape(ref) != shape)
+		return NULL;
+	sv = shade_object_typed_self(ref);
+	return sv ? sv->self : NULL;
+}
+
+/* talloc_report_depth_cb() callback: append each direct child of the
+ * context to the array in `priv` (references are skipped). */
+static void collect_child(const void *ptr, int depth, int max_depth,
+			  int is_ref, void *priv)
+{
+	const void ***list = priv;
+	size_t n;
+
+	(void)max_depth;
+	if (depth != 1 || is_ref || *list == NULL)
+		return;
+	n = talloc_array_length(*list);
+	*list = talloc_realloc(NULL, *list, const void *, n + 1);
+	if (*list != NULL)
+		(*list)[n] = ptr;
+}
+
+/* Move the children of tmp onto mem_ctx; see shade/typed.h. */
+shade_status shade_typed_adopt(TALLOC_CTX *mem_ctx, TALLOC_CTX *tmp,
+			       shade_error **err)
+{
+	const void **list = talloc_array(NULL, const void *, 0);
+	size_t i;
+
+	if (list == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	talloc_report_depth_cb(tmp, 0, 1, collect_child, &list);
+	if (list == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	for (i = 0; i < talloc_array_length(list); i++)
+		talloc_steal(mem_ctx, list[i]);
+	talloc_free(list);
+	return SHADE_OK;
+}
