@@ -49,7 +49,8 @@ layer_of_include() {
 		local h=${inc#shade/}
 		if [ -n "${PUBLIC[$h]:-}" ]; then echo "${PUBLIC[$h]}"; else echo "?public"; fi ;;
 	*/*_int.h)
-		echo "${inc%%/*}" ;;
+		# a runtime layer's private header; other folders are not ours
+		if [ -n "${RANK[${inc%%/*}]:-}" ]; then echo "${inc%%/*}"; fi ;;
 	esac
 }
 
@@ -116,8 +117,10 @@ layer_of_obj() {
 }
 
 check_calls() {
-	local part=$1 objs
-	objs=$(find "$BUILD/obj/$part" -name '*.o' 2>/dev/null | sort)
+	local part=$1 objs src
+	# the objects of today's sources only (a build tree may keep others)
+	objs=$(find "$part" -name '*.c' | sort | while read -r src; do
+		[ -f "$BUILD/obj/${src%.c}.o" ] && echo "$BUILD/obj/${src%.c}.o"; done)
 	[ -n "$objs" ] || return 0
 	local defs uses
 	defs=$(for o in $objs; do nm --defined-only -g "$o" | awk -v o="$o" 'NF==3 && $2 ~ /[TDBR]/ {print $3, o}'; done | sort -u)
