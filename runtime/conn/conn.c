@@ -20,6 +20,7 @@
 #include "shade/conn.h"
 #include "shade/object.h"
 #include "shade/transport.h"
+#include "base/clock_int.h"
 #include "conn/conn_int.h"
 #include "transport/transport_int.h"
 #include "object/shape_int.h"
@@ -49,30 +50,6 @@ static void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 static shade_status send_frame(shade_conn *c, const shade_buf *b,
 			       shade_error **err);
 
-/* ------------------------------------------------------------ time */
-
-/* Milliseconds on the monotonic clock. */
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Milliseconds left until deadline (-1 deadline: -1 = forever), >= 0. */
-static int remaining_ms(int64_t deadline)
-{
-	int64_t left;
-
-	if (deadline < 0)
-		return -1;
-	left = deadline - now_ms();
-	if (left < 0)
-		return 0;
-	return left > 1000000000 ? 1000000000 : (int)left;
-}
-
 /* Wake the threads sleeping on cv, if any (caller holds mu). */
 static void wake_all(shade_conn *c)
 {
@@ -100,7 +77,7 @@ static bool queue_push(TALLOC_CTX *owner, struct frame_queue *q,
 	it->rid = m->id;
 	it->parsed = parsed;
 	it->m = *m;
-	it->arrived = now_ms();
+	it->arrived = clock_now_ms();
 	if (q->tail)
 		q->tail->next = it;
 	else
@@ -801,7 +778,7 @@ static shade_status flush_out(shade_conn *c, int64_t deadline,
 			return SHADE_OK;
 		pfd.fd = shade_transport_write_fd(c->t);
 		pfd.events = POLLOUT;
-		if (poll(&pfd, 1, remaining_ms(deadline)) == 0)
+		if (poll(&pfd, 1, clock_remaining_ms(deadline)) == 0)
 			return shade_error_set(err, SHADE_ERR_TIMEOUT,
 					       "output not drained in time");
 	}
@@ -1323,15 +1300,11 @@ static struct frame_item *wait_work(shade_conn *c, struct pending *const *ps,
 static void cv_wait(shade_conn *c, int64_t deadline)
 {
 	struct timespec ts;
-	int64_t ms;
-
 	c->sleepers++;
 	if (deadline < 0) {
 		pthread_cond_wait(&c->cv, &c->mu);
 	} else {
-		ms = deadline;
-		ts.tv_sec = (time_t)(ms / 1000);
-		ts.tv_nsec = (long)(ms % 1000) * 1000000;
+		clock_timespec(deadline, &ts);
 		pthread_cond_timedwait(&c->cv, &c->mu, &ts);
 	}
 	c->sleepers--;
@@ -1342,7 +1315,7 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 		       shade_error **err)
 {
 	void *where;
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	int64_t deadline = clock_deadline(timeout_ms);
 	struct frame_item *it;
 	uint8_t *frame;
 	size_t len;
@@ -1371,7 +1344,7 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 			st = SHADE_ERR_CONNECTION_LOST;
 			break;
 		}
-		if (deadline >= 0 && now_ms() >= deadline) {
+		if (deadline >= 0 && clock_now_ms() >= deadline) {
 			st = SHADE_ERR_TIMEOUT;
 			break;
 		}
@@ -1412,7 +1385,7 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 			if (st == SHADE_OK)
 				st = shade_transport_recv(
 					c->t, where, &frame, &len,
-					remaining_ms(deadline), &e);
+					clock_remaining_ms(deadline), &e);
 		}
 		if (st != SHADE_OK && st != SHADE_ERR_TIMEOUT &&
 		    st != SHADE_AGAIN)
@@ -1431,7 +1404,7 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 		if (nest && st == SHADE_AGAIN && c->open) {
 			pthread_mutex_unlock(&c->mu);
 			server_nested_turn(c->server, c,
-					   remaining_ms(deadline));
+					   clock_remaining_ms(deadline));
 			pthread_mutex_lock(&c->mu);
 		}
 		st = SHADE_OK;
@@ -1750,7 +1723,7 @@ static void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 	me.rid = m.id;
 	tl_serving = &me;
 	if (st == SHADE_OK && m.id != 0 && m.timeout_ms > 0 &&
-	    now_ms() - arrived >= (int64_t)m.timeout_ms) {
+	    clock_now_ms() - arrived >= (int64_t)m.timeout_ms) {
 		st = shade_error_set(&e, SHADE_ERR_TIMEOUT,
 				     "deadline of %llu ms passed before the "
 				     "request started",
@@ -2019,7 +1992,7 @@ shade_status conn_process(shade_conn *c, unsigned max_frames, bool level,
 			 * over by the router is served at once. */
 			if (d.frame != NULL) {
 				serve_frame(c, tmp, d.frame, d.len, &d.m,
-					    d.m.timeout_ms ? now_ms() : 0,
+					    d.m.timeout_ms ? clock_now_ms() : 0,
 					    false);
 				tmp = NULL;
 			}

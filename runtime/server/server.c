@@ -44,6 +44,7 @@
 #include "shade/server.h"
 #include "shade/transport.h"
 #include "conn/conn_int.h"
+#include "base/clock_int.h"
 #include "transport/transport_int.h"
 
 #define DEFAULT_FRAMES_PER_TURN 16u
@@ -349,7 +350,7 @@ shade_status shade_server_adopt(shade_server *s, shade_transport *t,
 	*sl = (struct slot){ .kind = SLOT_CONN, .c = c, .fd = -1 };
 	c->server_slot = sl;
 	c->server = s;
-	id[s->n_conns] = (struct conn_idle){ 0, transport_now_ms() };
+	id[s->n_conns] = (struct conn_idle){ 0, clock_now_ms() };
 	cs[s->n_conns++] = c;
 	if (out != NULL)
 		*out = c;
@@ -402,7 +403,7 @@ static void sweep(shade_server *s)
  * connection that sent half a frame is idle (slowloris). */
 static void close_idle(shade_server *s)
 {
-	int64_t now = transport_now_ms();
+	int64_t now = clock_now_ms();
 	size_t i;
 
 	for (i = 0; i < s->n_conns; i++) {
