@@ -22,6 +22,7 @@
 #include "shade/transport.h"
 #include "base/clock_int.h"
 #include "conn/conn_int.h"
+#include "loop/loop_int.h"
 #include "transport/transport_int.h"
 #include "object/shape_int.h"
 
@@ -475,8 +476,8 @@ void conn_lost(shade_conn *c, shade_status code, const char *why)
 	queue_clear(&c->unnested);
 	wake_all(c);
 	pthread_mutex_unlock(&c->mu);
-	if (c->server != NULL)
-		server_conn_closing(c->server, c);
+	if (c->watch != NULL)
+		loop_fd_close(c->watch);
 	shade_transport_close(c->t);
 	release_objs(c, objs, n);
 	talloc_free(objs);
@@ -1370,7 +1371,7 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 		 * it then stays.  With more, each would be copied out. */
 		where = n == 1 && c->pending.count <= 1 ? ps[0]->owner : NULL;
 		pthread_mutex_unlock(&c->mu);
-		nest = c->server != NULL && server_can_nest(c->server);
+		nest = c->loop != NULL && loop_can_nest(c->loop);
 		if (nest) {
 			/* A handler on the server's loop thread: read c
 			 * without blocking, then turn the loop for the
@@ -1403,8 +1404,8 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 		wake_all(c);
 		if (nest && st == SHADE_AGAIN && c->open) {
 			pthread_mutex_unlock(&c->mu);
-			server_nested_turn(c->server, c,
-					   clock_remaining_ms(deadline));
+			loop_nest(c->loop, c->watch,
+				  clock_remaining_ms(deadline));
 			pthread_mutex_lock(&c->mu);
 		}
 		st = SHADE_OK;
@@ -1921,6 +1922,12 @@ void shade_conn_stats_get(shade_conn *c, shade_conn_stats *out)
 	out->bytes_sent = ts.bytes_sent;
 	out->frames_received = ts.frames_received;
 	out->bytes_received = ts.bytes_received;
+}
+
+void conn_set_loop(shade_conn *c, struct loop *loop, struct loop_fd *w)
+{
+	c->loop = loop;
+	c->watch = w;
 }
 
 void shade_conn_set_timeout(shade_conn *c, int timeout_ms)

@@ -1,6 +1,6 @@
 /*
- * conn_int.h - the connection engine's insides, shared with proxy.c and
- * server.c.
+ * conn_int.h - the connection engine's insides, shared with the api
+ * layer (proxies) and the server.
  *
  * Locking: `mu` guards every table, queue, flag and counter of the
  * connection, except what the call path touches on every call: the
@@ -39,6 +39,9 @@
 #include "base/hmap_int.h"
 #include "conn/msg_int.h"
 #include "object/object_int.h"
+
+struct loop;
+struct loop_fd;
 
 /* A request frame waiting to be served. */
 struct frame_item {
@@ -127,8 +130,9 @@ struct shade_conn {
 	const shade_shape_desc *const *known; /* announced shapes */
 	shade_cbor_hooks hooks;         /* reference hooks (udata: this) */
 	shade_cbor_opts copts;          /* codec options using hooks */
-	void *server;                   /* owning server loop, or NULL */
-	void *server_slot;              /* the loop's record of it */
+	struct loop *loop;              /* the loop serving it, or NULL:
+					 * a wait asks it for nested turns */
+	struct loop_fd *watch;          /* its watch in that loop */
 	int serving;                    /* requests of this connection
 					 * being served now, on any thread
 					 * (atomic) */
@@ -244,20 +248,11 @@ SHADE_INTERNAL shade_status conn_process(shade_conn *c, unsigned max_frames,
  * thread's stack): the server loop then leaves c to that handler. */
 SHADE_INTERNAL bool conn_busy(shade_conn *c);
 
-/* server.c: c, a connection of server sv, is about to close its
- * transport: take its fd out of the loop's event set (any thread). */
-SHADE_INTERNAL void server_conn_closing(void *sv, shade_conn *c);
-
-/* server.c: true when the calling thread runs server sv's loop and may
- * turn it once more nested (depth below the bound). */
-SHADE_INTERNAL bool server_can_nest(void *sv);
-
-/* server.c: one nested loop turn for a handler that waits on c: serve
- * the server's other connections that are ready and not busy, and
- * return once c is readable (or writable when it has output queued) or
- * timeout_ms (-1: forever) passes.  c itself is not read. */
-SHADE_INTERNAL void server_nested_turn(void *sv, shade_conn *c,
-				       int timeout_ms);
+/* Record that loop serves c through watch w (set once, before c is
+ * used): c leaves the loop as it ends, and a wait on c on the loop's
+ * thread asks it for nested turns instead of blocking. */
+SHADE_INTERNAL void conn_set_loop(shade_conn *c, struct loop *loop,
+				  struct loop_fd *w);
 
 /* The cached shape for fp (or a built-in), or NULL. */
 SHADE_INTERNAL const shade_shape_desc *conn_shape(shade_conn *c, uint64_t fp);
