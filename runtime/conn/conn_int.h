@@ -2,6 +2,14 @@
  * conn_int.h - the connection engine's insides, shared with the api
  * layer (proxies) and the server.
  *
+ * The engine is one concern per file, each calling only those listed
+ * after it: lifetime.c (new, close, getters), wait.c (waiting, nested
+ * turns), serve.c (serving the peer's requests, conn_process), route.c
+ * (routing received frames), request.c (our requests), refs.c (shapes,
+ * proxies, reference hooks, RELEASE), send.c (output queue, batching),
+ * lost.c (the end of a connection), queue.c (frame queues); export.c
+ * and msg.c are the export table and the message format.
+ *
  * Locking: `mu` guards every table, queue, flag and counter of the
  * connection, except what the call path touches on every call: the
  * request id, the sent/served counters and proxy counts other than the
@@ -38,30 +46,11 @@
 #include "conn/export_int.h"
 #include "base/hmap_int.h"
 #include "conn/msg_int.h"
+#include "conn/queue_int.h"
 #include "object/object_int.h"
 
 struct loop;
 struct loop_fd;
-
-/* A request frame waiting to be served. */
-struct frame_item {
-	struct frame_item *next; /* next in the queue */
-	uint8_t *frame;          /* the frame (talloc child of this item) */
-	size_t len;              /* its length */
-	uint64_t rid;            /* its request id (0: oneway), for CANCEL */
-	int64_t arrived;         /* when it was read (monotonic ms), for
-				  * its deadline */
-	bool parsed;             /* m holds the frame parsed by the
-				  * router (else serving parses it and
-				  * reports what is wrong) */
-	struct msg m;            /* its parsed head, cursor into frame */
-};
-
-/* A FIFO of frames. */
-struct frame_queue {
-	struct frame_item *head; /* first to serve, or NULL */
-	struct frame_item *tail; /* last, or NULL */
-};
 
 /* A request of ours waiting for its reply (inside its struct outreq). */
 struct pending {
@@ -161,6 +150,13 @@ struct shade_conn {
 #define REPLY_BUF_BYTES 256
 #define REPLY_BUF_KEEP ((size_t)16 << 10)
 
+/* Wake the threads sleeping on cv, if any (caller holds mu). */
+static inline void conn_wake_all(shade_conn *c)
+{
+	if (c->sleepers > 0)
+		pthread_cond_broadcast(&c->cv);
+}
+
 /* The value-model ops of proxies. */
 SHADE_INTERNAL extern const shade_ref_ops proxy_ops;
 
@@ -212,6 +208,11 @@ SHADE_INTERNAL shade_status conn_take_reply(shade_conn *c, struct pending *p,
 /* Withdraw a pending (the caller gave up): forget it, send CANCEL. */
 SHADE_INTERNAL void conn_abandon(struct pending *p);
 
+/* Release the objects of exports c dropped (objs[0 .. n), one count
+ * each), telling each it is no longer exported on c; no lock held. */
+SHADE_INTERNAL void lost_release_objs(shade_conn *c, struct shade_ref **objs,
+				      size_t n);
+
 /* Fail with ConnectionLost (setting *err) unless c is open. */
 SHADE_INTERNAL shade_status conn_check_open(shade_conn *c, shade_error **err);
 
@@ -219,24 +220,6 @@ SHADE_INTERNAL shade_status conn_check_open(shade_conn *c, shade_error **err);
  * fail pendings, drop exports, detach proxies, close the transport. */
 SHADE_INTERNAL void conn_lost(shade_conn *c, shade_status code,
 			      const char *why);
-
-/* A request the router handed to the reader instead of queueing it. */
-struct direct {
-	uint8_t *frame;          /* the frame (the reader's), or NULL */
-	size_t len;              /* its length */
-	struct msg m;            /* its parsed head */
-};
-
-/* Read and route one frame without blocking (the server loop): replies
- * go to their callers, requests to the queues (served by
- * shade_conn_process or a waiting thread), except that with `dir` a
- * well-formed request nesting in no call, with none queued before it,
- * lands in *dir for the caller to serve or queue.  The frame is read
- * onto `where` (NULL: a chunk of its own); only one handed over in *dir
- * stays there.  SHADE_AGAIN when
- * none is ready; an error when the connection ended. */
-SHADE_INTERNAL shade_status conn_read_one(shade_conn *c, struct direct *dir,
-					  void *where, shade_error **err);
 
 /* shade_conn_process for a level-triggered poll loop (`level`): stop
  * reading once a short read emptied the fd, instead of reading again
