@@ -1,7 +1,7 @@
 /*
  * proxy.c - the API on references: member access, calls, containers,
  * discovery, futures and the typed request API for generated stubs.
- * Proxies send one request per operation through conn.c; local objects
+ * Proxies send one request per operation through the connection layer; local objects
  * are served directly by object.c.
  */
 #include <string.h>

@@ -1,6 +1,14 @@
 /*
- * conn_int.h - the connection engine's insides, shared with proxy.c and
- * server.c.
+ * conn_int.h - the connection engine's insides, shared with the api
+ * layer (proxies) and the server.
+ *
+ * The engine is one concern per file, each calling only those listed
+ * after it: lifetime.c (new, close, getters), wait.c (waiting, nested
+ * turns), serve.c (serving the peer's requests, conn_process), route.c
+ * (routing received frames), request.c (our requests), refs.c (shapes,
+ * proxies, reference hooks, RELEASE), send.c (output queue, batching),
+ * lost.c (the end of a connection), queue.c (frame queues); export.c
+ * and msg.c are the export table and the message format.
  *
  * Locking: `mu` guards every table, queue, flag and counter of the
  * connection, except what the call path touches on every call: the
@@ -38,27 +46,11 @@
 #include "conn/export_int.h"
 #include "base/hmap_int.h"
 #include "conn/msg_int.h"
+#include "conn/queue_int.h"
 #include "object/object_int.h"
 
-/* A request frame waiting to be served. */
-struct frame_item {
-	struct frame_item *next; /* next in the queue */
-	uint8_t *frame;          /* the frame (talloc child of this item) */
-	size_t len;              /* its length */
-	uint64_t rid;            /* its request id (0: oneway), for CANCEL */
-	int64_t arrived;         /* when it was read (monotonic ms), for
-				  * its deadline */
-	bool parsed;             /* m holds the frame parsed by the
-				  * router (else serving parses it and
-				  * reports what is wrong) */
-	struct msg m;            /* its parsed head, cursor into frame */
-};
-
-/* A FIFO of frames. */
-struct frame_queue {
-	struct frame_item *head; /* first to serve, or NULL */
-	struct frame_item *tail; /* last, or NULL */
-};
+struct loop;
+struct loop_fd;
 
 /* A request of ours waiting for its reply (inside its struct outreq). */
 struct pending {
@@ -127,8 +119,9 @@ struct shade_conn {
 	const shade_shape_desc *const *known; /* announced shapes */
 	shade_cbor_hooks hooks;         /* reference hooks (udata: this) */
 	shade_cbor_opts copts;          /* codec options using hooks */
-	void *server;                   /* owning server loop, or NULL */
-	void *server_slot;              /* the loop's record of it */
+	struct loop *loop;              /* the loop serving it, or NULL:
+					 * a wait asks it for nested turns */
+	struct loop_fd *watch;          /* its watch in that loop */
 	int serving;                    /* requests of this connection
 					 * being served now, on any thread
 					 * (atomic) */
@@ -156,6 +149,13 @@ struct shade_conn {
  * past which it is dropped after use. */
 #define REPLY_BUF_BYTES 256
 #define REPLY_BUF_KEEP ((size_t)16 << 10)
+
+/* Wake the threads sleeping on cv, if any (caller holds mu). */
+static inline void conn_wake_all(shade_conn *c)
+{
+	if (c->sleepers > 0)
+		pthread_cond_broadcast(&c->cv);
+}
 
 /* The value-model ops of proxies. */
 SHADE_INTERNAL extern const shade_ref_ops proxy_ops;
@@ -208,6 +208,11 @@ SHADE_INTERNAL shade_status conn_take_reply(shade_conn *c, struct pending *p,
 /* Withdraw a pending (the caller gave up): forget it, send CANCEL. */
 SHADE_INTERNAL void conn_abandon(struct pending *p);
 
+/* Release the objects of exports c dropped (objs[0 .. n), one count
+ * each), telling each it is no longer exported on c; no lock held. */
+SHADE_INTERNAL void lost_release_objs(shade_conn *c, struct shade_ref **objs,
+				      size_t n);
+
 /* Fail with ConnectionLost (setting *err) unless c is open. */
 SHADE_INTERNAL shade_status conn_check_open(shade_conn *c, shade_error **err);
 
@@ -215,24 +220,6 @@ SHADE_INTERNAL shade_status conn_check_open(shade_conn *c, shade_error **err);
  * fail pendings, drop exports, detach proxies, close the transport. */
 SHADE_INTERNAL void conn_lost(shade_conn *c, shade_status code,
 			      const char *why);
-
-/* A request the router handed to the reader instead of queueing it. */
-struct direct {
-	uint8_t *frame;          /* the frame (the reader's), or NULL */
-	size_t len;              /* its length */
-	struct msg m;            /* its parsed head */
-};
-
-/* Read and route one frame without blocking (the server loop): replies
- * go to their callers, requests to the queues (served by
- * shade_conn_process or a waiting thread), except that with `dir` a
- * well-formed request nesting in no call, with none queued before it,
- * lands in *dir for the caller to serve or queue.  The frame is read
- * onto `where` (NULL: a chunk of its own); only one handed over in *dir
- * stays there.  SHADE_AGAIN when
- * none is ready; an error when the connection ended. */
-SHADE_INTERNAL shade_status conn_read_one(shade_conn *c, struct direct *dir,
-					  void *where, shade_error **err);
 
 /* shade_conn_process for a level-triggered poll loop (`level`): stop
  * reading once a short read emptied the fd, instead of reading again
@@ -244,20 +231,11 @@ SHADE_INTERNAL shade_status conn_process(shade_conn *c, unsigned max_frames,
  * thread's stack): the server loop then leaves c to that handler. */
 SHADE_INTERNAL bool conn_busy(shade_conn *c);
 
-/* server.c: c, a connection of server sv, is about to close its
- * transport: take its fd out of the loop's event set (any thread). */
-SHADE_INTERNAL void server_conn_closing(void *sv, shade_conn *c);
-
-/* server.c: true when the calling thread runs server sv's loop and may
- * turn it once more nested (depth below the bound). */
-SHADE_INTERNAL bool server_can_nest(void *sv);
-
-/* server.c: one nested loop turn for a handler that waits on c: serve
- * the server's other connections that are ready and not busy, and
- * return once c is readable (or writable when it has output queued) or
- * timeout_ms (-1: forever) passes.  c itself is not read. */
-SHADE_INTERNAL void server_nested_turn(void *sv, shade_conn *c,
-				       int timeout_ms);
+/* Record that loop serves c through watch w (set once, before c is
+ * used): c leaves the loop as it ends, and a wait on c on the loop's
+ * thread asks it for nested turns instead of blocking. */
+SHADE_INTERNAL void conn_set_loop(shade_conn *c, struct loop *loop,
+				  struct loop_fd *w);
 
 /* The cached shape for fp (or a built-in), or NULL. */
 SHADE_INTERNAL const shade_shape_desc *conn_shape(shade_conn *c, uint64_t fp);

@@ -31,6 +31,7 @@
 
 #include <talloc.h>
 
+#include "base/clock_int.h"
 #include "transport/transport_int.h"
 
 #define DEFAULT_READ_BUFFER ((size_t)64 << 10)
@@ -79,29 +80,9 @@ void transport_opts_resolve(const shade_transport_opts *in,
 		out->listen_backlog = SOMAXCONN;
 }
 
-int64_t transport_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int transport_remaining_ms(int64_t deadline)
-{
-	int64_t left;
-
-	if (deadline < 0)
-		return -1;
-	left = deadline - transport_now_ms();
-	if (left < 0)
-		return 0;
-	return left > INT_MAX ? INT_MAX : (int)left;
-}
-
 int transport_poll_fd(int fd, short events, int timeout_ms)
 {
-	int64_t deadline = timeout_ms < 0 ? -1 : transport_now_ms() + timeout_ms;
+	int64_t deadline = clock_deadline(timeout_ms);
 	struct pollfd p;
 	int r;
 
@@ -109,7 +90,7 @@ int transport_poll_fd(int fd, short events, int timeout_ms)
 		p.fd = fd;
 		p.events = events;
 		p.revents = 0;
-		r = poll(&p, 1, transport_remaining_ms(deadline));
+		r = poll(&p, 1, clock_remaining_ms(deadline));
 		if (r >= 0)
 			return r > 0 ? 1 : 0;
 		if (errno != EINTR)
@@ -1212,7 +1193,7 @@ static shade_status user_recv(shade_transport *t, void *mem_ctx,
  * else what is left until deadline. */
 static inline int wait_ms(int timeout_ms, int64_t deadline)
 {
-	return timeout_ms > 0 ? transport_remaining_ms(deadline) : timeout_ms;
+	return timeout_ms > 0 ? clock_remaining_ms(deadline) : timeout_ms;
 }
 
 shade_status shade_transport_recv(shade_transport *t, void *mem_ctx,
@@ -1235,7 +1216,7 @@ shade_status shade_transport_recv(shade_transport *t, void *mem_ctx,
 		return user_recv(t, mem_ctx, frame, len, timeout_ms, err);
 	/* Only a positive timeout needs the clock: 0 never waits and -1
 	 * waits as long as it takes. */
-	deadline = timeout_ms > 0 ? transport_now_ms() + timeout_ms : -1;
+	deadline = timeout_ms > 0 ? clock_now_ms() + timeout_ms : -1;
 	/* A bounded wait on a blocking fd: sockets try a MSG_DONTWAIT read
 	 * first (one system call when data is there), other fds poll
 	 * first. */

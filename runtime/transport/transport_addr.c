@@ -24,6 +24,7 @@
 
 #include <talloc.h>
 
+#include "base/clock_int.h"
 #include "transport/transport_int.h"
 
 struct shade_listener {
@@ -559,7 +560,7 @@ shade_status shade_listener_accept(shade_listener *l, void *mem_ctx,
 				   int timeout_ms, shade_transport **out,
 				   shade_error **err)
 {
-	int64_t deadline = timeout_ms < 0 ? -1 : transport_now_ms() + timeout_ms;
+	int64_t deadline = clock_deadline(timeout_ms);
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	shade_status st;
@@ -583,7 +584,7 @@ shade_status shade_listener_accept(shade_listener *l, void *mem_ctx,
 		if (timeout_ms == 0)
 			return SHADE_AGAIN;
 		r = transport_poll_fd(l->fd, POLLIN,
-				      transport_remaining_ms(deadline));
+				      clock_remaining_ms(deadline));
 		if (r < 0)
 			return shade_error_set(err, SHADE_ERR_IO,
 					       "%s: poll: %s", l->address,

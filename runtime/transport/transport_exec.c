@@ -22,6 +22,7 @@
 
 #include <talloc.h>
 
+#include "base/clock_int.h"
 #include "transport/transport_int.h"
 
 extern char **environ;
@@ -49,7 +50,7 @@ static void describe_status(const shade_transport *t, char *buf, size_t n)
  * True once reaped. */
 static bool reap(shade_transport *t, int wait_ms)
 {
-	int64_t deadline = wait_ms < 0 ? -1 : transport_now_ms() + wait_ms;
+	int64_t deadline = clock_deadline(wait_ms);
 	long nap_us = 500;
 	struct timespec ts;
 	pid_t r;
@@ -75,7 +76,7 @@ static bool reap(shade_transport *t, int wait_ms)
 			t->reaped = true;
 			return true;
 		}
-		if (transport_remaining_ms(deadline) == 0)
+		if (clock_remaining_ms(deadline) == 0)
 			return false;
 		ts.tv_sec = 0;
 		ts.tv_nsec = nap_us * 1000;

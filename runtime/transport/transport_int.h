@@ -84,18 +84,11 @@ SHADE_INTERNAL shade_transport *transport_alloc(void *mem_ctx,
 SHADE_INTERNAL void transport_attach_fds(shade_transport *t, int rfd,
 					 int wfd, bool own);
 
-/* Milliseconds on the monotonic clock. */
-SHADE_INTERNAL int64_t transport_now_ms(void);
-
 /* True when the last read emptied the fd (a short read) and no whole
  * frame is buffered: another read now would most likely find nothing.
  * A level-triggered poll loop can wait instead of reading again
  * (epoll(7): a short read on a stream exhausts it). */
 SHADE_INTERNAL bool transport_drained(const shade_transport *t);
-
-/* Milliseconds left until deadline (a transport_now_ms() value), or -1
- * when deadline is -1 (none); never below 0. */
-SHADE_INTERNAL int transport_remaining_ms(int64_t deadline);
 
 /* Wait until fd polls for `events` or timeout_ms passes (-1: forever),
  * retrying EINTR with the remaining time.  1 ready, 0 timeout, -1 error

@@ -1,0 +1,111 @@
+/*
+ * lost.c - the end of a connection: failing pendings, dropping exports,
+ * detaching proxies, leaving the loop, closing the transport; and the
+ * checks of whether it is still open.
+ *
+ * Lock order: takes `mu` alone; everything that runs user code (releasing
+ * objects, whose free hooks may run) or takes other locks (the loop's,
+ * the transport's) happens after mu is released.  `open` is written
+ * under mu with an atomic store and read without it as a hint.
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include <talloc.h>
+
+#include "conn/conn_int.h"
+#include "loop/loop_int.h"
+#include "object/shape_int.h"
+
+/* Release the objects of dropped exports (no lock held). */
+void lost_release_objs(shade_conn *c, struct shade_ref **objs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		obj_unexported(objs[i], c);
+		shade_ref_release(objs[i]);
+	}
+}
+
+void conn_lost(shade_conn *c, shade_status code, const char *why)
+{
+	struct shade_ref **objs = NULL;
+	size_t n = 0, pos = 0;
+	struct pending *p;
+	struct proxy *px;
+
+	pthread_mutex_lock(&c->mu);
+	if (!c->open) {
+		pthread_mutex_unlock(&c->mu);
+		return;
+	}
+	__atomic_store_n(&c->open, false, __ATOMIC_RELEASE);
+	shade_error_set(&c->lost, code, "%s", why);
+	if (c->lost != NULL)
+		talloc_steal(c, c->lost);
+	/* Fail every pending call. */
+	while (hmap_next(&c->pending, &pos, NULL, (void **)&p)) {
+		p->done = true;
+		p->conn = NULL;
+		if (p->reply == NULL && p->fail == NULL) {
+			shade_error_set(&p->fail, code, "%s", why);
+			if (p->fail != NULL)
+				talloc_steal(p->owner, p->fail);
+		}
+	}
+	hmap_clear(&c->pending);
+	/* Drop every export. */
+	objs = talloc_array(NULL, struct shade_ref *, c->exports.n + 1);
+	if (objs != NULL) {
+		for (n = 0; n < c->exports.n; n++)
+			objs[n] = c->exports.ents[n].obj;
+		etab_clear(&c->exports);
+	}
+	/* Detach every proxy: later use reports ConnectionLost.  Shapes the
+	 * connection cached go with it. */
+	pos = 0;
+	while (hmap_next(&c->imports, &pos, NULL, (void **)&px)) {
+		px->conn = NULL;
+		if (px->ref.shape != NULL &&
+		    !shape_is_builtin(px->ref.shape->fingerprint))
+			px->ref.shape = NULL;
+	}
+	hmap_clear(&c->imports);
+	TALLOC_FREE(c->rel);
+	__atomic_store_n(&c->n_rel, 0, __ATOMIC_RELAXED);
+	queue_clear(&c->unnested);
+	conn_wake_all(c);
+	pthread_mutex_unlock(&c->mu);
+	if (c->watch != NULL)
+		loop_fd_close(c->watch);
+	shade_transport_close(c->t);
+	lost_release_objs(c, objs, n);
+	talloc_free(objs);
+}
+
+shade_status conn_check_open(shade_conn *c, shade_error **err)
+{
+	bool open;
+	char *why = NULL;
+
+	if (__atomic_load_n(&c->open, __ATOMIC_ACQUIRE))
+		return SHADE_OK;
+	pthread_mutex_lock(&c->mu);
+	open = c->open;
+	if (!open && c->lost != NULL)
+		why = talloc_strdup(NULL, c->lost->message);
+	pthread_mutex_unlock(&c->mu);
+	if (open)
+		return SHADE_OK;
+	shade_error_set(err, SHADE_ERR_CONNECTION_LOST, "connection lost: %s",
+			why ? why : "closed");
+	talloc_free(why);
+	return SHADE_ERR_CONNECTION_LOST;
+}
+
+bool shade_conn_is_open(const shade_conn *c)
+{
+	/* Written under mu, read without it: a snapshot either way. */
+	return __atomic_load_n(&c->open, __ATOMIC_ACQUIRE);
+}

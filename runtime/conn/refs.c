@@ -1,0 +1,340 @@
+/*
+ * refs.c - references across the connection: the shape cache, proxies
+ * (objects the peer hosts) with their import table and release counting,
+ * the codec hooks that turn references into tags 200/201 and back while
+ * keeping the export table, and RELEASE applied to exports.
+ *
+ * Lock order: takes `mu` alone, for the tables; a proxy's count drops
+ * without it unless it is the last (the import table forgets the proxy
+ * under mu).  Objects are released (user free hooks) and a full release
+ * batch flushed (send_mu) only after mu is released.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include <talloc.h>
+
+#include "shade/cbor.h"
+#include "shade/conn.h"
+#include "shade/object.h"
+#include "conn/conn_int.h"
+#include "conn/refs_int.h"
+#include "object/shape_int.h"
+
+/* RELEASE pairs queued before they are sent on their own. */
+#define RELEASE_BATCH 64u
+
+const shade_shape_desc *conn_shape(shade_conn *c, uint64_t fp)
+{
+	const shade_shape_desc *d = shape_builtin(fp);
+
+	return d ? d : hmap_get(&c->shapes, fp);
+}
+
+const shade_shape_desc *conn_cache_shape(shade_conn *c, shade_shape_desc *d)
+{
+	const shade_shape_desc *old = conn_shape(c, d->fingerprint);
+
+	if (old != NULL) {
+		talloc_free(d);
+		return old;
+	}
+	if (!hmap_put(&c->shapes, d->fingerprint, d)) {
+		talloc_free(d);
+		return NULL;
+	}
+	talloc_steal(c, d);
+	c->st.shapes_cached++;
+	return d;
+}
+
+/* Free a proxy whose count reached zero (its import entry is gone). */
+static void proxy_free(struct proxy *p)
+{
+	free(p);
+	obj_count(-1);
+}
+
+/* Value-model retain for proxies. */
+static void proxy_retain(struct shade_ref *r)
+{
+	struct proxy *p = (struct proxy *)r;
+	shade_conn *c = p->conn;
+
+	/* The caller holds a count, so refs is not 0 and the proxy stays
+	 * in the import table: no lock needed (see proxy_release). */
+	(void)c;
+	__atomic_add_fetch(&r->refs, 1, __ATOMIC_RELAXED);
+}
+
+/* Queue (eid, n) for RELEASE; caller holds mu.  Returns true when the
+ * batch is full and should be sent. */
+static bool queue_release(shade_conn *c, uint64_t eid, uint64_t n)
+{
+	uint64_t *rel;
+
+	rel = talloc_realloc(c, c->rel, uint64_t, c->n_rel + 2);
+	if (rel == NULL)
+		return false; /* the peer keeps the export until we close */
+	c->rel = rel;
+	rel[c->n_rel] = eid;
+	rel[c->n_rel + 1] = n;
+	__atomic_store_n(&c->n_rel, c->n_rel + 2, __ATOMIC_RELAXED);
+	return c->n_rel >= 2 * RELEASE_BATCH;
+}
+
+/* Value-model release for proxies: the last count forgets the import and
+ * queues a RELEASE of everything received for it. */
+static void proxy_release(struct shade_ref *r)
+{
+	struct proxy *p = (struct proxy *)r;
+	shade_conn *c = p->conn;
+	bool flush = false, last;
+
+	uint32_t n = __atomic_load_n(&r->refs, __ATOMIC_RELAXED);
+
+	if (c == NULL) {
+		if (__atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0)
+			proxy_free(p);
+		return;
+	}
+	/* Not the last count: drop it without the lock.  The count only
+	 * reaches 0 under mu, where the import table forgets the proxy;
+	 * a reference arriving for it adds a count under mu too, so one
+	 * that finds it in the table never sees 0. */
+	while (n > 1)
+		if (__atomic_compare_exchange_n(&r->refs, &n, n - 1, true,
+						__ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED))
+			return;
+	pthread_mutex_lock(&c->mu);
+	last = __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0;
+	if (last) {
+		struct hmap_slot *sl = hmap_find(&c->imports, p->eid);
+		uint64_t received = sl ? sl->aux : 0;
+
+		hmap_del(&c->imports, p->eid);
+		if (c->open && received > 0)
+			flush = queue_release(c, p->eid, received);
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (last)
+		proxy_free(p);
+	if (flush)
+		shade_conn_flush(c, NULL);
+}
+
+/* Value-model describe: 200([eid, "Type"]). */
+static char *proxy_describe(TALLOC_CTX *mem_ctx, const struct shade_ref *r)
+{
+	const struct proxy *p = (const struct proxy *)r;
+
+	return talloc_asprintf(mem_ctx, "200([%llu, \"%s\"])",
+			       (unsigned long long)p->eid,
+			       r->shape ? r->shape->name : "?");
+}
+
+const shade_ref_ops proxy_ops = { proxy_retain, proxy_release,
+				  proxy_describe };
+
+shade_conn *shade_ref_conn(const shade_ref *r)
+{
+	if (r == NULL || r->kind != REF_PROXY)
+		return NULL;
+	return ((const struct proxy *)r)->conn;
+}
+
+/* Encode hook: a proxy of this connection goes back as tag 201; a local
+ * object is exported (same object, same id) and goes as tag 200 with its
+ * shape description the first time its fingerprint is sent. */
+static shade_status hook_encode(void *udata, shade_buf *b,
+				struct shade_ref *ref, shade_error **err)
+{
+	shade_conn *c = udata;
+	const shade_shape_desc *d;
+	struct export_entry *e;
+	uint64_t fp, eid;
+	bool with_shape = false;
+
+	if (ref->kind == REF_PROXY) {
+		struct proxy *p = (struct proxy *)ref;
+
+		if (p->conn != c)
+			return shade_error_set(err, SHADE_ERR_TYPE,
+					       "a proxy of another connection "
+					       "cannot be passed on");
+		shade_cbor_put_tag(b, SHADE_CBOR_TAG_RECEIVER_HOSTED);
+		return shade_cbor_put_uint(b, p->eid);
+	}
+	d = obj_shape(ref);
+	if (d == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	fp = shade_shape_fp(d);
+	pthread_mutex_lock(&c->mu);
+	if (!c->open) {
+		pthread_mutex_unlock(&c->mu);
+		return shade_error_set(err, SHADE_ERR_CONNECTION_LOST,
+				       "connection closed");
+	}
+	e = etab_by_obj(&c->exports, ref);
+	if (e == NULL && c->exports.n >= c->max_exports) {
+		pthread_mutex_unlock(&c->mu);
+		return shade_error_set(err, SHADE_ERR_LIMIT,
+				       "%zu objects exported on this "
+				       "connection", c->max_exports);
+	}
+	if (e == NULL) {
+		e = etab_add(&c->exports, ref, c->next_eid);
+		if (e == NULL) {
+			pthread_mutex_unlock(&c->mu);
+			return shade_error_set(err, SHADE_ERR_NOMEM,
+					       "out of memory");
+		}
+		c->next_eid++;
+		shade_ref_retain(ref);
+	}
+	e->out++;
+	eid = e->eid;
+	if (!shape_is_builtin(fp) && hmap_get(&c->shapes_sent, fp) == NULL &&
+	    hmap_get(&c->peer_known, fp) == NULL) {
+		with_shape = hmap_put(&c->shapes_sent, fp, (void *)1);
+		c->st.shapes_sent += with_shape;
+	}
+	pthread_mutex_unlock(&c->mu);
+	shade_cbor_put_tag(b, SHADE_CBOR_TAG_SENDER_HOSTED);
+	shade_cbor_put_array(b, with_shape ? 3 : 2);
+	shade_cbor_put_uint(b, eid);
+	shade_cbor_put_uint(b, fp);
+	if (with_shape)
+		shape_encode(b, d);
+	return b->status;
+}
+
+/* Read an export id at d and find that export's object (retained) in
+ * *out; `code` (NotFound for targets, ProtocolError for tag 201) when
+ * there is none. */
+shade_status refs_read_export(shade_conn *c, shade_cbor_dec *d,
+			      shade_status code, struct shade_ref **out,
+			      shade_error **err)
+{
+	struct export_entry *e;
+	uint64_t eid;
+
+	SHADE_CHECK(shade_cbor_read_uint(d, &eid, err));
+	pthread_mutex_lock(&c->mu);
+	e = etab_by_eid(&c->exports, eid);
+	*out = e ? shade_ref_retain(e->obj) : NULL;
+	pthread_mutex_unlock(&c->mu);
+	if (*out == NULL)
+		return shade_error_set(err, code,
+				       "no object with export id %llu",
+				       (unsigned long long)eid);
+	return SHADE_OK;
+}
+
+/* Decode hook: tag 201 -> our original object; tag 200 -> the proxy for
+ * that export id (the same one while it lives), counting the reference. */
+static shade_status hook_decode(void *udata, TALLOC_CTX *mem_ctx,
+				uint64_t tag, shade_cbor_dec *d,
+				struct shade_ref **out, shade_error **err)
+{
+	shade_conn *c = udata;
+	shade_shape_desc *desc = NULL;
+	const shade_shape_desc *shape;
+	struct hmap_slot *sl;
+	struct proxy *p;
+	uint64_t n, eid, fp;
+
+	(void)mem_ctx;
+	if (tag == SHADE_CBOR_TAG_RECEIVER_HOSTED)
+		return refs_read_export(c, d, SHADE_ERR_PROTOCOL, out, err);
+	SHADE_CHECK(shade_cbor_read_array(d, &n, err));
+	if (n != 2 && n != 3)
+		return shade_error_set(err, SHADE_ERR_PROTOCOL,
+				       "reference 200: %llu fields",
+				       (unsigned long long)n);
+	SHADE_CHECK(shade_cbor_read_uint(d, &eid, err));
+	SHADE_CHECK(shade_cbor_read_uint(d, &fp, err));
+	if (eid == 0)
+		return shade_error_set(err, SHADE_ERR_PROTOCOL,
+				       "reference 200 with export id 0");
+	if (n == 3)
+		SHADE_CHECK(shape_decode(NULL, d, &desc, err));
+	pthread_mutex_lock(&c->mu);
+	if (desc != NULL) {
+		/* Cache under the fingerprint the sender named. */
+		desc->fingerprint = fp;
+		conn_cache_shape(c, desc);
+	}
+	shape = conn_shape(c, fp);
+	sl = hmap_find(&c->imports, eid);
+	p = sl ? sl->val : NULL;
+	if (p != NULL) {
+		__atomic_add_fetch(&p->ref.refs, 1, __ATOMIC_RELAXED);
+		sl->aux++;
+		if (p->ref.shape == NULL ||
+		    (shape != NULL && p->ref.shape->fingerprint != fp))
+			p->ref.shape = shape;
+	} else if (c->imports.count >= c->max_imports) {
+		pthread_mutex_unlock(&c->mu);
+		return shade_error_set(err, SHADE_ERR_LIMIT,
+				       "%zu proxies on this connection",
+				       c->max_imports);
+	} else {
+		p = calloc(1, sizeof(*p));
+		if (p == NULL || !hmap_put(&c->imports, eid, p)) {
+			free(p);
+			pthread_mutex_unlock(&c->mu);
+			return shade_error_set(err, SHADE_ERR_NOMEM,
+					       "out of memory");
+		}
+		obj_count(1);
+		p->ref.head.ops = &proxy_ops;
+		p->ref.refs = 1;
+		p->ref.kind = REF_PROXY;
+		p->ref.shape = shape;
+		p->conn = c;
+		p->eid = eid;
+		hmap_find(&c->imports, eid)->aux = 1;
+	}
+	pthread_mutex_unlock(&c->mu);
+	*out = &p->ref;
+	return SHADE_OK;
+}
+
+/* Install the reference hooks in c's codec options (udata: c). */
+void refs_init(shade_conn *c)
+{
+	c->hooks.encode_ref = hook_encode;
+	c->hooks.decode_ref = hook_decode;
+	c->hooks.udata = c;
+	c->copts.hooks = &c->hooks;
+}
+
+/* Apply a RELEASE: subtract counts; drop exports reaching zero. */
+void refs_apply_release(shade_conn *c, struct msg *m)
+{
+	struct shade_ref **objs;
+	size_t n = 0;
+	uint64_t i, eid, cnt;
+	struct export_entry *e;
+
+	objs = talloc_array(NULL, struct shade_ref *, m->nfields / 2 + 1);
+	if (objs == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	for (i = 0; i < m->nfields; i += 2) {
+		if (shade_cbor_read_uint(&m->d, &eid, NULL) != SHADE_OK ||
+		    shade_cbor_read_uint(&m->d, &cnt, NULL) != SHADE_OK)
+			break;
+		e = etab_by_eid(&c->exports, eid);
+		if (e == NULL || cnt > e->out)
+			continue; /* double or bogus release: ignored */
+		e->out -= cnt;
+		if (e->out == 0)
+			objs[n++] = etab_del(&c->exports, e);
+	}
+	pthread_mutex_unlock(&c->mu);
+	lost_release_objs(c, objs, n);
+	talloc_free(objs);
+}

@@ -1,0 +1,163 @@
+/*
+ * request.c - our requests: building one (conn_req_init), registering its
+ * pending and sending it (conn_req_send), withdrawing it (conn_abandon)
+ * and reading its reply (conn_take_reply).
+ *
+ * Lock order: takes `mu` alone, to register or forget a pending; sending
+ * (send_mu) happens after it is released.  The request id and the sent
+ * counter are atomic: building a request takes no lock.
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include <talloc.h>
+
+#include "conn/conn_int.h"
+#include "conn/send_int.h"
+#include "conn/serve_int.h"
+
+shade_status conn_req_init(struct outreq *rq, shade_conn *c, TALLOC_CTX *tmp,
+			   unsigned op, unsigned nfields,
+			   const shade_value *kwargs, int timeout_ms,
+			   bool oneway, shade_error **err)
+{
+	struct serving *s;
+
+	memset(rq, 0, sizeof(*rq));
+	rq->c = c;
+	if (timeout_ms == 0)
+		timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : -1;
+	rq->timeout_ms = timeout_ms;
+	for (s = serve_current; s != NULL; s = s->up)
+		if (s->c == c) {
+			rq->o.in = s->rid;
+			break;
+		}
+	rq->o.timeout_ms = timeout_ms > 0 ? (uint64_t)timeout_ms : 0;
+	rq->o.kwargs = kwargs;
+	rq->has_opts = msg_opts_items(&rq->o) > 0;
+	/* No lock: the id is taken atomically; the pending limit is
+	 * checked where the pending is registered (conn_req_send). */
+	SHADE_CHECK(conn_check_open(c, err));
+	rq->rid = oneway ? 0 : __atomic_fetch_add(&c->next_rid, 1,
+						  __ATOMIC_RELAXED);
+	__atomic_add_fetch(&c->st.requests_sent, 1, __ATOMIC_RELAXED);
+	rq->b = shade_buf_new(tmp, 64);
+	if (rq->b == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	return msg_begin(rq->b, op, rq->rid, nfields, rq->has_opts);
+}
+
+shade_status conn_req_send(struct outreq *rq, TALLOC_CTX *tmp,
+			   shade_error **err)
+{
+	shade_conn *c = rq->c;
+	struct pending *p = NULL;
+	shade_status st;
+
+	if (rq->has_opts)
+		SHADE_CHECK(msg_put_opts(rq->b, &rq->o, &c->copts, err));
+	if (rq->b->status != SHADE_OK)
+		return shade_error_set(err, rq->b->status, "out of memory");
+	if (rq->rid != 0) {
+		p = &rq->pend;
+		memset(p, 0, sizeof(*p));
+		p->owner = tmp;
+		p->conn = c;
+		p->rid = rq->rid;
+		pthread_mutex_lock(&c->mu);
+		if (c->open && c->pending.count >= c->max_pending) {
+			pthread_mutex_unlock(&c->mu);
+			return shade_error_set(err, SHADE_ERR_LIMIT,
+					       "%zu requests outstanding",
+					       c->max_pending);
+		}
+		if (!c->open || !hmap_put(&c->pending, p->rid, p)) {
+			pthread_mutex_unlock(&c->mu);
+			if (conn_check_open(c, err) != SHADE_OK)
+				return SHADE_ERR_CONNECTION_LOST;
+			return shade_error_set(err, SHADE_ERR_NOMEM,
+					       "out of memory");
+		}
+		pthread_mutex_unlock(&c->mu);
+	}
+	st = rq->queued ? send_batched(c, rq->b, err)
+			 : send_frame(c, rq->b, err);
+	if (st != SHADE_OK) {
+		if (p != NULL)
+			conn_abandon(p);
+		return st;
+	}
+	rq->p = p;
+	return SHADE_OK;
+}
+
+/* Forget p in the pending table (under mu). */
+static void pending_forget(struct pending *p)
+{
+	shade_conn *c = p->conn;
+
+	if (c != NULL && hmap_get(&c->pending, p->rid) == p)
+		hmap_del(&c->pending, p->rid);
+	p->conn = NULL;
+	queue_clear(&p->nested);
+}
+
+void conn_abandon(struct pending *p)
+{
+	shade_conn *c = p->conn;
+	shade_buf *b;
+	bool was_open;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	was_open = c->open && !p->done;
+	pending_forget(p);
+	pthread_mutex_unlock(&c->mu);
+	if (!was_open)
+		return;
+	b = shade_buf_new(NULL, 16);
+	if (b != NULL) {
+		msg_begin(b, OP_CANCEL, p->rid, 0, false);
+		send_frame(c, b, NULL);
+	}
+	talloc_free(b);
+}
+
+shade_status conn_take_reply(shade_conn *c, struct pending *p,
+			     shade_cbor_dec *d,
+			     bool *has_value, shade_error **err)
+{
+	struct msg m;
+	shade_error *e = NULL;
+
+	*has_value = false;
+	if (p->reply == NULL) {
+		if (p->fail != NULL) {
+			shade_status code = p->fail->code;
+
+			if (err != NULL && *err == NULL)
+				*err = talloc_steal(NULL, p->fail);
+			p->fail = NULL;
+			return code;
+		}
+		return shade_error_set(err, SHADE_ERR_CONNECTION_LOST,
+				       "connection lost");
+	}
+	m = p->m;
+	if (m.op == OP_ERROR) {
+		shade_status code;
+
+		SHADE_CHECK(msg_read_error(&m, &c->copts, &e, err));
+		code = e->code;
+		if (err != NULL && *err == NULL)
+			*err = e;
+		else
+			talloc_free(e);
+		return code;
+	}
+	*d = m.d;
+	*has_value = m.nfields == 1;
+	return SHADE_OK;
+}

@@ -1,0 +1,342 @@
+/*
+ * route.c - routing of received frames by the thread that holds the
+ * reader role: HELLO, replies to their pendings, CANCEL, RELEASE, BYE,
+ * and requests to the queue they nest in (no handler runs here); and
+ * conn_read_one, a read without blocking for a loop.
+ *
+ * Lock order: takes `mu` alone (delivering a reply, queueing a request,
+ * reading the reader flag); answers (HELLO, a protocol failure) are sent
+ * (send_mu) and the connection ended (conn_lost) after mu is released.
+ * route_for_waiter returns with mu held, for the waiter that called it.
+ * Replies and queued requests wake the waiters on `cv`.
+ */
+#include <pthread.h>
+#include <stdio.h>
+
+#include <talloc.h>
+
+#include "shade/cbor.h"
+#include "shade/conn.h"
+#include "conn/conn_int.h"
+#include "conn/refs_int.h"
+#include "conn/route_int.h"
+#include "conn/send_int.h"
+
+/* Send our HELLO (version, features, known fingerprints). */
+shade_status route_send_hello(shade_conn *c, shade_error **err)
+{
+	shade_buf *b = shade_buf_new(NULL, 32);
+	size_t n = 0, i;
+	shade_status st;
+
+	if (b == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	while (c->known != NULL && c->known[n] != NULL)
+		n++;
+	msg_begin(b, OP_HELLO, 0, 2, n > 0);
+	shade_cbor_put_uint(b, SHADE_PROTOCOL_VERSION);
+	shade_cbor_put_uint(b, 0);
+	if (n > 0) {
+		shade_cbor_put_array(b, n);
+		for (i = 0; i < n; i++)
+			shade_cbor_put_uint(b, shade_shape_fp(c->known[i]));
+	}
+	st = send_frame(c, b, err);
+	talloc_free(b);
+	return st;
+}
+
+/* Send ERROR id 0 with a ProtocolError and end the connection. */
+static void protocol_failure(shade_conn *c, const char *why)
+{
+	shade_buf *b = shade_buf_new(NULL, 64);
+	shade_error *e = NULL;
+
+	shade_error_set(&e, SHADE_ERR_PROTOCOL, "%s", why);
+	if (b != NULL && e != NULL) {
+		msg_put_error(b, 0, e, NULL);
+		send_frame(c, b, NULL);
+	}
+	talloc_free(b);
+	talloc_free(e);
+	conn_lost(c, SHADE_ERR_PROTOCOL, why);
+}
+
+/* Handle a HELLO from the peer. */
+static void route_hello(shade_conn *c, struct msg *m)
+{
+	uint64_t version = 0, features, n = 0, i, fp;
+	bool answer;
+	char why[96];
+
+	if (shade_cbor_read_uint(&m->d, &version, NULL) != SHADE_OK ||
+	    shade_cbor_read_uint(&m->d, &features, NULL) != SHADE_OK) {
+		protocol_failure(c, "malformed HELLO");
+		return;
+	}
+	if (version != SHADE_PROTOCOL_VERSION) {
+		snprintf(why, sizeof(why), "unsupported protocol version %llu",
+			 (unsigned long long)version);
+		protocol_failure(c, why);
+		return;
+	}
+	pthread_mutex_lock(&c->mu);
+	answer = c->accepting && !c->hello_seen;
+	c->hello_seen = true;
+	if (m->nfields == 3 &&
+	    shade_cbor_read_array(&m->d, &n, NULL) == SHADE_OK &&
+	    n != SHADE_CBOR_INDEFINITE)
+		for (i = 0; i < n; i++)
+			if (shade_cbor_read_uint(&m->d, &fp, NULL) == SHADE_OK &&
+			    fp != 0)
+				hmap_put(&c->peer_known, fp, (void *)1);
+	pthread_mutex_unlock(&c->mu);
+	if (answer)
+		route_send_hello(c, NULL);
+}
+
+/* A frame read onto a waiter's context (`where`, see conn_wait) that
+ * goes anywhere else is first moved to a chunk of its own: talloc is not
+ * thread-safe, and the waiter keeps allocating from its context (a pool)
+ * while another thread frees what goes elsewhere.  m's cursor follows. */
+uint8_t *route_unpool(uint8_t *frame, size_t len, const void *where,
+		      struct msg *m)
+{
+	uint8_t *f;
+
+	if (where == NULL)
+		return frame;
+	f = talloc_memdup(NULL, frame, len);
+	if (f != NULL && m != NULL)
+		m->d.buf = f;
+	talloc_free(frame);
+	return f;
+}
+
+/* Hand reply m (id != 0) to its pending (caller holds mu): NULL, or the
+ * frame back when nobody waits for it any more (to be freed). */
+static uint8_t *deliver_reply(shade_conn *c, struct msg *m, uint8_t *frame,
+			      size_t len, const void *where)
+{
+	struct pending *p = hmap_get(&c->pending, m->id);
+
+	if (p == NULL || p->done)
+		return frame;
+	if (p->owner != where)
+		frame = talloc_steal(p->owner,
+				     route_unpool(frame, len, where, m));
+	p->reply = frame;
+	p->reply_len = len;
+	p->m = *m;
+	p->done = true;
+	hmap_del(&c->pending, m->id);
+	p->conn = NULL;
+	conn_wake_all(c);
+	return NULL;
+}
+
+/* Handle a RETURN or ERROR: hand it to its pending (frame stolen), or
+ * drop it when nobody waits any more. */
+static void route_reply(shade_conn *c, struct msg *m, uint8_t *frame,
+			size_t len, const void *where)
+{
+	if (m->id == 0) {
+		shade_error *e = NULL;
+
+		if (m->op == OP_ERROR &&
+		    msg_read_error(m, NULL, &e, NULL) == SHADE_OK) {
+			conn_lost(c, e->code, e->message);
+			talloc_free(e);
+		} else {
+			conn_lost(c, SHADE_ERR_PROTOCOL, "reply with id 0");
+		}
+		talloc_free(frame);
+		return;
+	}
+	pthread_mutex_lock(&c->mu);
+	frame = deliver_reply(c, m, frame, len, where);
+	pthread_mutex_unlock(&c->mu);
+	talloc_free(frame); /* late or unknown: dropped */
+}
+
+/* Handle a CANCEL: withdraw request rid if it is still queued (in no
+ * call, or nested in one of our calls); one already started or answered
+ * is not touched (its reply goes, the peer drops it). */
+static void route_cancel(shade_conn *c, uint64_t rid)
+{
+	struct pending *p;
+	size_t pos = 0;
+	bool found;
+
+	if (rid == 0)
+		return;
+	pthread_mutex_lock(&c->mu);
+	found = queue_remove(&c->unnested, rid);
+	while (!found && hmap_next(&c->pending, &pos, NULL, (void **)&p))
+		found = queue_remove(&p->nested, rid);
+	c->st.requests_cancelled += found;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/*
+ * Route one received frame (taken over; m is what msg_parse made of it,
+ * `parsed` whether it succeeded), called by the thread that holds
+ * the reader role, before it gives the role up (so a waiter never starts
+ * reading while its reply is still being routed).  Replies go to their
+ * pending; requests nested in a call we wait for go to that call's queue;
+ * other requests to the connection's queue (`unnested`).  No handler runs
+ * here: requests are served from the queues once the reader role is
+ * given up, by a waiter or shade_conn_process.
+ */
+static void route_parsed(shade_conn *c, uint8_t *frame, size_t len,
+			 struct msg *m, bool parsed, const void *where,
+			 struct direct *dir)
+{
+	struct pending *p = NULL;
+
+	if (!parsed) {
+		/* Answered with the same error, but only once HELLO was
+		 * exchanged: before it the connection just fails. */
+		if (m->id != 0 && (c->hello_seen || !c->accepting) &&
+		    (msg_is_request(m->op) || m->op == OP_COUNT_))
+			goto request;
+		protocol_failure(c, "malformed message");
+		talloc_free(frame);
+		return;
+	}
+	if (!c->hello_seen && m->op != OP_HELLO && c->accepting) {
+		protocol_failure(c, "first message is not HELLO");
+		talloc_free(frame);
+		return;
+	}
+	switch (m->op) {
+	case OP_HELLO:
+		route_hello(c, m);
+		break;
+	case OP_RETURN:
+	case OP_ERROR:
+		route_reply(c, m, frame, len, where);
+		return;
+	case OP_RELEASE:
+		pthread_mutex_lock(&c->mu);
+		if (c->unnested.head != NULL) {
+			/* Requests read before it wait in the queue and may
+			 * name what it releases: it takes its turn. */
+			frame = route_unpool(frame, len, where, m);
+			if (frame != NULL)
+				queue_push(c, &c->unnested, frame, len, m,
+					   true);
+			pthread_mutex_unlock(&c->mu);
+			return;
+		}
+		pthread_mutex_unlock(&c->mu);
+		refs_apply_release(c, m);
+		break;
+	case OP_CANCEL:
+		route_cancel(c, m->id);
+		break;
+	case OP_BYE:
+		pthread_mutex_lock(&c->mu);
+		c->bye_seen = true;
+		c->bye_sent = true; /* nothing more to say */
+		pthread_mutex_unlock(&c->mu);
+		conn_lost(c, SHADE_ERR_CONNECTION_LOST, "peer said BYE");
+		break;
+	default:
+		goto request;
+	}
+	talloc_free(frame);
+	return;
+request:
+	pthread_mutex_lock(&c->mu);
+	if (m->in != 0)
+		p = hmap_get(&c->pending, m->in);
+	if (p != NULL && p->done)
+		p = NULL;
+	if (p == NULL && dir != NULL && parsed && c->unnested.head == NULL) {
+		/* Next in line: the reader may serve it without a queue
+		 * (still on `where`: the reader's own context). */
+		dir->frame = frame;
+		dir->len = len;
+		dir->m = *m;
+		pthread_mutex_unlock(&c->mu);
+		return;
+	}
+	if ((frame = route_unpool(frame, len, where, m)) == NULL) {
+		pthread_mutex_unlock(&c->mu);
+		protocol_failure(c, "out of memory for a request");
+		return;
+	}
+	if (p != NULL)
+		queue_push(p->owner, &p->nested, frame, len, m, parsed);
+	else
+		queue_push(c, &c->unnested, frame, len, m, parsed);
+	conn_wake_all(c);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Parse a received frame and route it (route_parsed). */
+static void route_frame(shade_conn *c, uint8_t *frame, size_t len,
+			const void *where, struct direct *dir)
+{
+	struct msg m;
+	shade_error *e = NULL;
+	bool parsed = msg_parse(frame, len, &m, &e) == SHADE_OK;
+
+	talloc_free(e);
+	route_parsed(c, frame, len, &m, parsed, where, dir);
+}
+
+/* The router of a waiting thread: returns with mu held, which the
+ * waiter takes next anyway.  A reply, the frame it usually reads, is
+ * delivered under that same lock; anything else is routed first. */
+void route_for_waiter(shade_conn *c, uint8_t *frame, size_t len,
+		      const void *where)
+{
+	struct msg m;
+	bool parsed = msg_parse(frame, len, &m, NULL) == SHADE_OK;
+
+	if (parsed && m.id != 0 && (m.op == OP_RETURN || m.op == OP_ERROR) &&
+	    (c->hello_seen || !c->accepting)) {
+		pthread_mutex_lock(&c->mu);
+		talloc_free(deliver_reply(c, &m, frame, len, where));
+		return;
+	}
+	route_parsed(c, frame, len, &m, parsed, where, NULL);
+	pthread_mutex_lock(&c->mu);
+}
+
+shade_status conn_read_one(shade_conn *c, struct direct *dir, void *where,
+			   shade_error **err)
+{
+	uint8_t *frame;
+	size_t len;
+	shade_status st;
+	shade_error *e = NULL;
+
+	pthread_mutex_lock(&c->mu);
+	if (c->reading || !c->open) {
+		bool open = c->open;
+
+		pthread_mutex_unlock(&c->mu);
+		return open ? SHADE_AGAIN : conn_check_open(c, err);
+	}
+	c->reading = true;
+	pthread_mutex_unlock(&c->mu);
+	st = shade_transport_try_recv(c->t, where, &frame, &len, &e);
+	if (st == SHADE_OK)
+		route_frame(c, frame, len, where, dir);
+	pthread_mutex_lock(&c->mu);
+	c->reading = false;
+	conn_wake_all(c);
+	pthread_mutex_unlock(&c->mu);
+	if (st == SHADE_AGAIN)
+		return SHADE_AGAIN;
+	if (st != SHADE_OK) {
+		conn_lost(c, SHADE_ERR_CONNECTION_LOST,
+			  e ? e->message : "receive failed");
+		talloc_free(e);
+		return conn_check_open(c, err);
+	}
+	return SHADE_OK;
+}

@@ -1,0 +1,458 @@
+/*
+ * serve.c - serving the peer's requests: LOOKUP, NAMES, DESCRIBE and the
+ * object operations on our exports, errors turned into ERROR replies,
+ * the reusable scratch pool and reply buffer, and conn_process, which
+ * reads what is readable and serves it (a loop's turn on a connection).
+ *
+ * Lock order: takes `mu` alone, to pop the queue; handlers (user code)
+ * run with no lock held; replies go through send.c (send_mu).  The
+ * scratch pool and reply buffer are claimed with atomic exchanges
+ * (`scratch_busy`, `rbuf_busy`); `serving` counts handlers running
+ * (atomic), so a loop leaves a connection with a handler alone.
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include <talloc.h>
+
+#include "shade/cbor.h"
+#include "shade/conn.h"
+#include "shade/object.h"
+#include "base/clock_int.h"
+#include "conn/conn_int.h"
+#include "conn/refs_int.h"
+#include "conn/route_int.h"
+#include "conn/send_int.h"
+#include "conn/serve_int.h"
+#include "object/shape_int.h"
+#include "transport/transport_int.h"
+
+_Thread_local struct serving *serve_current;
+
+/* Decode one value field (references through the hooks). */
+static shade_status read_value(shade_conn *c, TALLOC_CTX *mem_ctx,
+			       shade_cbor_dec *d, shade_value **out,
+			       shade_error **err)
+{
+	return shade_cbor_decode_value(mem_ctx, d, &c->copts, out, err);
+}
+
+/* Serve LOOKUP: the named object as a reference. */
+static shade_status serve_lookup(shade_conn *c, TALLOC_CTX *tmp,
+				 struct msg *m, shade_value **out,
+				 shade_error **err)
+{
+	char *name;
+	shade_ref *obj;
+
+	SHADE_CHECK(shade_cbor_read_text_dup(tmp, &m->d, &name, NULL, err));
+	obj = c->names ? shade_registry_get(c->names, name) : NULL;
+	if (obj == NULL)
+		return shade_error_set(err, SHADE_ERR_NOT_FOUND,
+				       "no object exported as '%s'", name);
+	*out = shade_ref_value(tmp, obj);
+	if (*out == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	return SHADE_OK;
+}
+
+/* Serve NAMES: a tuple of the exported names. */
+static shade_status serve_names(shade_conn *c, TALLOC_CTX *tmp,
+				shade_value **out, shade_error **err)
+{
+	size_t i, n = shade_registry_count(c->names);
+	shade_value *t = shade_tuple_new(tmp, n);
+
+	if (t == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		const char *s = shade_registry_name(c->names, i);
+
+		SHADE_CHECK(shade_seq_append_str(t, s, strlen(s), err));
+	}
+	*out = t;
+	return SHADE_OK;
+}
+
+/* Read the fields of a member/container request into op and perform it
+ * on target (a local object), or for typed INVOKE/GETATTR/SETATTR write
+ * the result straight into rb (then *direct is true). */
+static shade_status serve_object(shade_conn *c, TALLOC_CTX *tmp,
+				 struct msg *m, struct shade_ref *target,
+				 shade_buf *rb, bool *direct,
+				 const char **member_name, shade_value **out,
+				 shade_error **err)
+{
+	struct obj_op op;
+	uint64_t index = 0, start, count;
+	char *name = NULL;
+	shade_value *v;
+	shade_cbor_dec kd;
+
+	memset(&op, 0, sizeof(op));
+	op.op = m->op;
+	op.count = UINT64_MAX;
+	if (m->op == OP_INVOKE || m->op == OP_GETATTR || m->op == OP_SETATTR) {
+		SHADE_CHECK(msg_read_member(tmp, &m->d, &index, &name, err));
+		SHADE_CHECK(obj_resolve(target, name, index, &op.member, err));
+		*member_name = obj_shape(target)->members[op.member].name;
+		if (target->kind == REF_TYPED &&
+		    (m->op != OP_GETATTR ||
+		     obj_shape(target)->members[op.member].kind <
+			     SHADE_MEMBER_METHOD)) {
+			shade_dispatch_ctx cx = { tmp, &c->copts };
+			shade_dispatch_op dop =
+				m->op == OP_INVOKE ? SHADE_DISPATCH_INVOKE
+				: m->op == OP_GETATTR ? SHADE_DISPATCH_GET
+						      : SHADE_DISPATCH_SET;
+			size_t mark;
+
+			if (m->op == OP_SETATTR &&
+			    obj_shape(target)->members[op.member].kind !=
+				    SHADE_MEMBER_ATTR)
+				return shade_error_set(
+					err, SHADE_ERR_ATTRIBUTE,
+					"attribute '%s' is readonly",
+					*member_name);
+			msg_begin(rb, OP_RETURN, m->id, 1, false);
+			mark = rb->len;
+			SHADE_CHECK(obj_dispatch_typed(
+				target, &cx, op.member, dop,
+				dop == SHADE_DISPATCH_GET ? NULL : &m->d, rb,
+				err));
+			if (rb->len == mark)
+				shade_cbor_put_null(rb);
+			*direct = true;
+			return SHADE_OK;
+		}
+	}
+	switch (m->op) {
+	case OP_INVOKE:
+	case OP_CALL:
+		SHADE_CHECK(read_value(c, tmp, &m->d, &v, err));
+		if (shade_value_kind(v) != SHADE_TUPLE)
+			return shade_error_set(err, SHADE_ERR_PROTOCOL,
+					       "arguments are not an array");
+		op.args = v;
+		if (m->kwargs_pos != 0) {
+			shade_cbor_dec_init(&kd, m->d.buf, m->d.len);
+			kd.pos = m->kwargs_pos;
+			SHADE_CHECK(read_value(c, tmp, &kd, &v, err));
+			if (shade_value_kind(v) != SHADE_DICT)
+				return shade_error_set(err, SHADE_ERR_PROTOCOL,
+						       "kwargs is not a map");
+			op.kwargs = v;
+		}
+		break;
+	case OP_SETATTR:
+	case OP_CONTAINS:
+	case OP_APPEND:
+		SHADE_CHECK(read_value(c, tmp, &m->d, &v, err));
+		op.value = v;
+		break;
+	case OP_GETITEM:
+	case OP_DELITEM:
+	case OP_SETITEM:
+		SHADE_CHECK(read_value(c, tmp, &m->d, &v, err));
+		op.key = v;
+		if (m->op == OP_SETITEM) {
+			SHADE_CHECK(read_value(c, tmp, &m->d, &v, err));
+			op.value = v;
+		}
+		break;
+	case OP_FORCE:
+		SHADE_CHECK(shade_cbor_read_uint(&m->d, &start, err));
+		if (shade_cbor_at_null(&m->d)) {
+			SHADE_CHECK(shade_cbor_read_null(&m->d, err));
+			count = UINT64_MAX;
+		} else {
+			SHADE_CHECK(shade_cbor_read_uint(&m->d, &count, err));
+		}
+		op.start = start;
+		op.count = count;
+		break;
+	default:
+		break;
+	}
+	return obj_perform(tmp, target, &op, &c->copts, out, err);
+}
+
+/* Turn a handler failure into an ERROR message in rb, adding our frame
+ * of the chain. */
+static void build_error(shade_conn *c, shade_buf *rb, uint64_t id,
+			shade_status code, shade_error *e, const char *type,
+			const char *member)
+{
+	if (e == NULL)
+		shade_error_set(&e, code < 0 ? code : SHADE_ERR_RUNTIME,
+				"request failed");
+	shade_buf_reset(rb);
+	if (e == NULL)
+		return;
+	shade_error_push_frame(e, c->side, type ? type : "",
+			       member ? member : "");
+	msg_put_error(rb, id, e, &c->copts);
+	talloc_free(e);
+}
+
+/* Scratch memory for one served request: the connection's own pool when
+ * no other request of it holds it (emptied after use, so its memory is
+ * reused without going back to malloc), else a pool of its own. */
+static TALLOC_CTX *scratch_take(shade_conn *c)
+{
+	if (!__atomic_exchange_n(&c->scratch_busy, true, __ATOMIC_ACQUIRE)) {
+		if (c->scratch == NULL)
+			c->scratch = talloc_pool(c, CALL_POOL_BYTES);
+		if (c->scratch != NULL)
+			return c->scratch;
+		__atomic_store_n(&c->scratch_busy, false, __ATOMIC_RELEASE);
+	}
+	return talloc_pool(NULL, CALL_POOL_BYTES);
+}
+
+/* Done with scratch memory from scratch_take. */
+static void scratch_give(shade_conn *c, TALLOC_CTX *tmp)
+{
+	if (tmp == NULL || tmp != c->scratch) {
+		talloc_free(tmp);
+		return;
+	}
+	talloc_free_children(tmp);
+	__atomic_store_n(&c->scratch_busy, false, __ATOMIC_RELEASE);
+}
+
+/* The buffer a served request's reply is built in: the connection's
+ * own when no other request of it is using it (a reply is written out
+ * before the request ends), else a new one on tmp. */
+static shade_buf *reply_buf_take(shade_conn *c, TALLOC_CTX *tmp)
+{
+	if (!__atomic_exchange_n(&c->rbuf_busy, true, __ATOMIC_ACQUIRE)) {
+		if (c->rbuf == NULL)
+			c->rbuf = shade_buf_new(c, REPLY_BUF_BYTES);
+		if (c->rbuf != NULL) {
+			shade_buf_reset(c->rbuf);
+			return c->rbuf;
+		}
+		__atomic_store_n(&c->rbuf_busy, false, __ATOMIC_RELEASE);
+	}
+	return shade_buf_new(tmp, 64);
+}
+
+/* Done with rb: the connection's buffer goes back (dropped when a large
+ * reply grew it, so an idle connection keeps a small one). */
+static void reply_buf_give(shade_conn *c, shade_buf *rb)
+{
+	if (rb == NULL || rb != c->rbuf)
+		return;
+	if (rb->cap > REPLY_BUF_KEEP)
+		TALLOC_FREE(c->rbuf);
+	__atomic_store_n(&c->rbuf_busy, false, __ATOMIC_RELEASE);
+}
+
+/* Serve one request frame (taken over; on tmp when tmp is given, which
+ * is then taken over too), read at `arrived`, and send its
+ * reply, or add the reply to the batch when `batch` (the server loop
+ * flushes it).  A request whose deadline (its timeout counted from
+ * `arrived`) has passed is answered Timeout without running. */
+void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
+		 size_t len, const struct msg *pm, int64_t arrived,
+		 bool batch)
+{
+	struct serving me = { c, 0, serve_current };
+	struct shade_ref *target = NULL;
+	const char *member = NULL;
+	shade_buf *rb;
+	shade_value *out = NULL;
+	shade_error *e = NULL;
+	shade_status st;
+	struct msg m;
+	bool direct = false, expired = false;
+
+	/* tmp, when given, already holds the frame. */
+	if (tmp == NULL && (tmp = scratch_take(c)) != NULL)
+		talloc_steal(tmp, frame);
+	if (tmp == NULL) {
+		talloc_free(frame);
+		return;
+	}
+	rb = reply_buf_take(c, tmp);
+	__atomic_add_fetch(&c->serving, 1, __ATOMIC_ACQ_REL);
+	if (rb == NULL)
+		goto done;
+	if (pm != NULL) {
+		m = *pm;
+		st = SHADE_OK;
+	} else {
+		st = msg_parse(frame, len, &m, &e);
+	}
+	if (st == SHADE_OK && m.op == OP_RELEASE) {
+		refs_apply_release(c, &m); /* queued behind requests */
+		goto done;
+	}
+	me.rid = m.id;
+	serve_current = &me;
+	if (st == SHADE_OK && m.id != 0 && m.timeout_ms > 0 &&
+	    clock_now_ms() - arrived >= (int64_t)m.timeout_ms) {
+		st = shade_error_set(&e, SHADE_ERR_TIMEOUT,
+				     "deadline of %llu ms passed before the "
+				     "request started",
+				     (unsigned long long)m.timeout_ms);
+		expired = true;
+	} else if (st == SHADE_OK) {
+		switch (m.op) {
+		case OP_LOOKUP:
+			st = serve_lookup(c, tmp, &m, &out, &e);
+			break;
+		case OP_NAMES:
+			st = serve_names(c, tmp, &out, &e);
+			break;
+		case OP_DESCRIBE:
+			st = refs_read_export(c, &m.d, SHADE_ERR_NOT_FOUND,
+					      &target, &e);
+			if (st == SHADE_OK) {
+				msg_begin(rb, OP_RETURN, m.id, 1, false);
+				shape_encode(rb, obj_shape(target));
+				direct = true;
+			}
+			break;
+		default:
+			st = refs_read_export(c, &m.d, SHADE_ERR_NOT_FOUND,
+					      &target, &e);
+			if (st == SHADE_OK)
+				st = serve_object(c, tmp, &m, target, rb,
+						  &direct, &member, &out, &e);
+			break;
+		}
+	}
+	serve_current = me.up;
+	__atomic_add_fetch(expired ? &c->st.requests_expired
+				   : &c->st.requests_served, 1,
+			   __ATOMIC_RELAXED);
+	if (m.id == 0)
+		goto done;
+	if (st == SHADE_OK && !direct) {
+		msg_begin(rb, OP_RETURN, m.id, out ? 1 : 0, false);
+		if (out != NULL)
+			st = shade_cbor_encode_value(rb, out, &c->copts, &e);
+	}
+	if (st != SHADE_OK) {
+		const char *type = "";
+
+		if (target != NULL)
+			obj_chain_names(target, &type, &member);
+		build_error(c, rb, m.id, st, e, type, member);
+	}
+	else if (rb->status != SHADE_OK)
+		build_error(c, rb, m.id, rb->status, NULL, "", member);
+	e = NULL;
+	/* Values are freed before the reply goes, so the RELEASEs they
+	 * queue ride in front of it. */
+	talloc_free(out);
+	out = NULL;
+	if (rb->status == SHADE_OK &&
+	    rb->len > shade_transport_max_frame(c->t)) {
+		/* A reply over the frame limit: say so instead. */
+		shade_error_set(&e, SHADE_ERR_LIMIT,
+				"reply of %zu bytes over the frame limit of "
+				"%zu", rb->len, shade_transport_max_frame(c->t));
+		build_error(c, rb, m.id, SHADE_ERR_LIMIT, e, "", member);
+		e = NULL;
+	}
+	if (batch)
+		send_batched(c, rb, NULL);
+	else
+		send_frame(c, rb, NULL);
+done:
+	talloc_free(out);
+	talloc_free(e);
+	if (target != NULL)
+		shade_ref_release(target);
+	reply_buf_give(c, rb);
+	scratch_give(c, tmp);
+	__atomic_sub_fetch(&c->serving, 1, __ATOMIC_ACQ_REL);
+}
+
+bool conn_busy(shade_conn *c)
+{
+	return __atomic_load_n(&c->serving, __ATOMIC_ACQUIRE) > 0;
+}
+
+/* Serve the requests queued on c in no call, in order, until none is
+ * left (each a batched reply).  A handler that calls back on c becomes
+ * its reader and serves what comes meanwhile itself. */
+static void serve_queued(shade_conn *c)
+{
+	struct frame_item *it;
+
+	for (;;) {
+		if (__atomic_load_n(&c->unnested.head, __ATOMIC_ACQUIRE) == NULL)
+			return; /* a hint: the usual empty queue, no lock */
+		pthread_mutex_lock(&c->mu);
+		it = queue_pop(&c->unnested);
+		pthread_mutex_unlock(&c->mu);
+		if (it == NULL)
+			return;
+		serve_frame(c, NULL, talloc_steal(NULL, it->frame), it->len,
+			    it->parsed ? &it->m : NULL, it->arrived, true);
+		talloc_free(it);
+	}
+}
+
+shade_status conn_process(shade_conn *c, unsigned max_frames, bool level,
+			  shade_error **err)
+{
+	TALLOC_CTX *tmp = NULL;
+	struct direct d;
+	unsigned i;
+	shade_status st = SHADE_OK;
+
+	if (max_frames == 0)
+		max_frames = 16;
+	for (i = 0; i < max_frames; i++) {
+		/* The loop reads onto the scratch pool the request it
+		 * serves at once will use. */
+		if (level && tmp == NULL)
+			tmp = scratch_take(c);
+		d.frame = NULL;
+		st = conn_read_one(c, level ? &d : NULL, tmp, err);
+		if (st != SHADE_OK)
+			break;
+		if (level && transport_drained(c->t)) {
+			/* Nothing more to read this turn: a request handed
+			 * over by the router is served at once. */
+			if (d.frame != NULL) {
+				serve_frame(c, tmp, d.frame, d.len, &d.m,
+					    d.m.timeout_ms ? clock_now_ms() : 0,
+					    false);
+				tmp = NULL;
+			}
+			st = SHADE_AGAIN;
+			break;
+		}
+		if (d.frame != NULL &&
+		    (d.frame = route_unpool(d.frame, d.len, tmp, &d.m)) !=
+			    NULL) {
+			pthread_mutex_lock(&c->mu);
+			queue_push(c, &c->unnested, d.frame, d.len, &d.m,
+				   true);
+			pthread_mutex_unlock(&c->mu);
+		}
+	}
+	scratch_give(c, tmp);
+	/* Served after reading, so a CANCEL read in the same turn
+	 * withdraws a request still queued. */
+	serve_queued(c);
+	if (st < 0)
+		return st;
+	/* The end of a turn is idle time: replies and releases go now
+	 * (what the socket does not take waits for POLLOUT). */
+	if (shade_conn_is_open(c))
+		shade_conn_flush(c, NULL);
+	return st;
+}
+
+shade_status shade_conn_process(shade_conn *c, unsigned max_frames,
+				shade_error **err)
+{
+	return conn_process(c, max_frames, false, err);
+}

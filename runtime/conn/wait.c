@@ -1,0 +1,197 @@
+/*
+ * wait.c - waiting for replies: leader/follower reading (one thread reads
+ * the transport, the others sleep on `cv`), serving the requests nested
+ * in the calls waited for meanwhile, and nested turns of the loop that
+ * serves the connection, if any, instead of blocking its thread.
+ *
+ * Lock order: holds `mu` while it decides, releases it to read, to serve
+ * (handlers run with no lock), to flush (send_mu) and to turn the loop;
+ * sleeps on `cv` (with mu) while another thread reads.  The reader role
+ * (`reading`) is taken and given up under mu, and the frame read is
+ * routed before it is given up.
+ */
+#include <pthread.h>
+#include <time.h>
+
+#include <talloc.h>
+
+#include "base/clock_int.h"
+#include "conn/conn_int.h"
+#include "conn/route_int.h"
+#include "conn/send_int.h"
+#include "conn/serve_int.h"
+#include "loop/loop_int.h"
+
+/* True when the wait is satisfied (under mu). */
+static bool wait_done(struct pending *const *ps, size_t n, bool all,
+		      size_t *which)
+{
+	size_t i, done = 0;
+
+	for (i = 0; i < n; i++)
+		if (ps[i]->done) {
+			if (!all) {
+				if (which != NULL)
+					*which = i;
+				return true;
+			}
+			done++;
+		}
+	return n > 0 && done == n;
+}
+
+/* A nested request for one of ps, or an unnested one (under mu). */
+static struct frame_item *wait_work(shade_conn *c, struct pending *const *ps,
+				    size_t n)
+{
+	size_t i;
+	struct frame_item *it;
+
+	for (i = 0; i < n; i++)
+		if ((it = queue_pop(&ps[i]->nested)) != NULL)
+			return it;
+	return queue_pop(&c->unnested);
+}
+
+/* Wait on cv until the deadline (monotonic clock). */
+static void cv_wait(shade_conn *c, int64_t deadline)
+{
+	struct timespec ts;
+
+	c->sleepers++;
+	if (deadline < 0) {
+		pthread_cond_wait(&c->cv, &c->mu);
+	} else {
+		clock_timespec(deadline, &ts);
+		pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+	}
+	c->sleepers--;
+}
+
+shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
+		       bool all, int timeout_ms, size_t *which,
+		       shade_error **err)
+{
+	void *where;
+	int64_t deadline = clock_deadline(timeout_ms);
+	struct frame_item *it;
+	uint8_t *frame;
+	size_t len;
+	shade_status st = SHADE_OK;
+	shade_error *e = NULL;
+	bool nest;
+
+	pthread_mutex_lock(&c->mu);
+	if (n > 0 && !wait_done(ps, n, all, which))
+		c->st.round_trips++;
+	for (;;) {
+		if (wait_done(ps, n, all, which))
+			break;
+		it = wait_work(c, ps, n);
+		if (it != NULL) {
+			pthread_mutex_unlock(&c->mu);
+			serve_frame(c, NULL, talloc_steal(NULL, it->frame),
+				    it->len,
+				    it->parsed ? &it->m : NULL, it->arrived,
+				    true);
+			talloc_free(it);
+			pthread_mutex_lock(&c->mu);
+			continue;
+		}
+		if (!c->open) {
+			st = SHADE_ERR_CONNECTION_LOST;
+			break;
+		}
+		if (deadline >= 0 && clock_now_ms() >= deadline) {
+			st = SHADE_ERR_TIMEOUT;
+			break;
+		}
+		if (__atomic_load_n(&c->out_frames, __ATOMIC_RELAXED) > 0) {
+			/* A hint read without send_mu.  Write what we
+			 * queued (replies served above) before sleeping;
+			 * what a non-blocking socket does not take is
+			 * written by the reader's send_flush_out. */
+			pthread_mutex_unlock(&c->mu);
+			conn_flush_batch(c, NULL);
+			pthread_mutex_lock(&c->mu);
+			if (__atomic_load_n(&c->out_frames,
+					    __ATOMIC_RELAXED) == 0)
+				continue; /* all written: look again */
+		}
+		if (c->reading) {
+			cv_wait(c, deadline);
+			continue;
+		}
+		c->reading = true;
+		/* With one request outstanding, the frame read is almost
+		 * surely its reply: read it onto the request's owner, where
+		 * it then stays.  With more, each would be copied out. */
+		where = n == 1 && c->pending.count <= 1 ? ps[0]->owner : NULL;
+		pthread_mutex_unlock(&c->mu);
+		nest = c->loop != NULL && loop_can_nest(c->loop);
+		if (nest) {
+			/* A callback on its loop's thread: read c
+			 * without blocking, then turn the loop for the
+			 * other connections until c has more. */
+			st = send_flush_now(c, &e);
+			if (st == SHADE_OK)
+				st = shade_transport_try_recv(c->t, where,
+							      &frame, &len,
+							      &e);
+		} else {
+			st = send_flush_out(c, deadline, &e);
+			if (st == SHADE_OK)
+				st = shade_transport_recv(
+					c->t, where, &frame, &len,
+					clock_remaining_ms(deadline), &e);
+		}
+		if (st != SHADE_OK && st != SHADE_ERR_TIMEOUT &&
+		    st != SHADE_AGAIN)
+			conn_lost(c, SHADE_ERR_CONNECTION_LOST,
+				  e ? e->message : "receive failed");
+		talloc_free(e);
+		e = NULL;
+		/* Routed while still the reader: requests are queued, so
+		 * no handler runs here. */
+		if (st == SHADE_OK)
+			route_for_waiter(c, frame, len, where);
+		else
+			pthread_mutex_lock(&c->mu);
+		c->reading = false;
+		conn_wake_all(c);
+		if (nest && st == SHADE_AGAIN && c->open) {
+			pthread_mutex_unlock(&c->mu);
+			loop_nest(c->loop, c->watch,
+				  clock_remaining_ms(deadline));
+			pthread_mutex_lock(&c->mu);
+		}
+		st = SHADE_OK;
+	}
+	pthread_mutex_unlock(&c->mu);
+	/* Replies batched while serving go before we return. */
+	if (__atomic_load_n(&c->out_frames, __ATOMIC_RELAXED) > 0)
+		conn_flush_batch(c, NULL);
+	if (st == SHADE_ERR_TIMEOUT)
+		return shade_error_set(err, SHADE_ERR_TIMEOUT,
+				       "no reply within %d ms", timeout_ms);
+	if (st == SHADE_ERR_CONNECTION_LOST)
+		return conn_check_open(c, err);
+	return SHADE_OK;
+}
+
+shade_status shade_conn_serve(shade_conn *c, int timeout_ms,
+			      shade_error **err)
+{
+	shade_status st;
+	bool bye;
+
+	st = conn_wait(c, NULL, 0, false, timeout_ms, NULL, err);
+	pthread_mutex_lock(&c->mu);
+	bye = c->bye_seen;
+	pthread_mutex_unlock(&c->mu);
+	if (st == SHADE_ERR_CONNECTION_LOST && bye) {
+		shade_error_clear(err);
+		return SHADE_OK;
+	}
+	return st;
+}
