@@ -30,38 +30,26 @@
 /* The group fixture and assert_ok: helpers/suite.h. */
 
 /* calc.call(f): f() + 1, calling back into the client. */
-static shade_status call_back(TALLOC_CTX *mem_ctx, void *udata,
-			      shade_ref *self, const shade_value *args,
-			      const shade_value *kwargs, shade_value **result,
-			      shade_error **err)
+static shade_status call_back(shade_call_ctx *call)
 {
 	shade_value *r = NULL;
 
-	(void)udata;
-	(void)self;
-	(void)kwargs;
-	SHADE_CHECK(shade_call(mem_ctx, shade_value_as_ref(
-					   shade_seq_at(args, 0)),
-			       NULL, NULL, &r, err));
-	*result = shade_int(mem_ctx, shade_value_as_int(r) + 1);
+	SHADE_CHECK(shade_call(call->mem, shade_value_as_ref(
+					   shade_seq_at(call->args, 0)),
+			       NULL, NULL, &r, call->err));
+	call->result = shade_int(call->mem, shade_value_as_int(r) + 1);
 	talloc_free(r);
 	return SHADE_OK;
 }
 
 /* calc.blob(...): 1 KiB of bytes, whatever the arguments. */
-static shade_status blob(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			 const shade_value *args, const shade_value *kwargs,
-			 shade_value **result, shade_error **err)
+static shade_status blob(shade_call_ctx *call)
 {
 	static const uint8_t zeros[1024];
 
-	(void)udata;
-	(void)self;
-	(void)args;
-	(void)kwargs;
-	*result = shade_bytes(mem_ctx, zeros, sizeof(zeros));
-	return *result ? SHADE_OK
-		       : shade_error_set(err, SHADE_ERR_NOMEM, "oom");
+	call->result = shade_bytes(call->mem, zeros, sizeof(zeros));
+	return call->result ? SHADE_OK
+		       : shade_error_set(call->err, SHADE_ERR_NOMEM, "oom");
 }
 
 /* A server with "calc" (add, call, blob) and its loop thread. */
@@ -175,17 +163,10 @@ static void test_server_tcp_clients(void **state)
 }
 
 /* A client function that blocks for a long time. */
-static shade_status slow_fn(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			    const shade_value *args, const shade_value *kwargs,
-			    shade_value **result, shade_error **err)
+static shade_status slow_fn(shade_call_ctx *call)
 {
-	(void)udata;
-	(void)self;
-	(void)args;
-	(void)kwargs;
-	(void)err;
 	sleep(30);
-	*result = shade_int(mem_ctx, 0);
+	call->result = shade_int(call->mem, 0);
 	return SHADE_OK;
 }
 
@@ -209,18 +190,11 @@ static int killed_client(void *arg)
 }
 
 /* A client callback that answers only after 500 ms; sets *udata first. */
-static shade_status late_answer(TALLOC_CTX *mem_ctx, void *udata,
-				shade_ref *self, const shade_value *args,
-				const shade_value *kwargs, shade_value **result,
-				shade_error **err)
+static shade_status late_answer(shade_call_ctx *call)
 {
-	(void)self;
-	(void)args;
-	(void)kwargs;
-	(void)err;
-	__atomic_store_n((int *)udata, 1, __ATOMIC_RELEASE);
+	__atomic_store_n((int *)call->udata, 1, __ATOMIC_RELEASE);
 	usleep(500 * 1000);
-	*result = shade_int(mem_ctx, 41);
+	call->result = shade_int(call->mem, 41);
 	return SHADE_OK;
 }
 

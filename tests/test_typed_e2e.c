@@ -132,119 +132,107 @@ static shade_status dyn_record(dyn_acct *d, const char *memo, int64_t amount,
 }
 
 /* Getter of balance and limit: udata is the int64_t field. */
-static shade_status dyn_get_int(TALLOC_CTX *mem_ctx, void *udata,
-				shade_ref *self, shade_value **out,
-				shade_error **err)
+static shade_status dyn_get_int(shade_call_ctx *call)
 {
-	(void)self;
-	*out = shade_int(mem_ctx, *(int64_t *)udata);
-	return *out ? SHADE_OK
-		    : shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	call->result = shade_int(call->mem, *(int64_t *)call->udata);
+	return call->result ? SHADE_OK
+			    : shade_error_set(call->err, SHADE_ERR_NOMEM,
+					      "out of memory");
 }
 
 /* Setter of limit (udata is the field): an int, not negative. */
-static shade_status dyn_set_limit(void *udata, shade_ref *self,
-				  const shade_value *v, shade_error **err)
+static shade_status dyn_set_limit(shade_call_ctx *call)
 {
-	(void)self;
-	if (shade_value_kind(v) != SHADE_INT)
-		return shade_error_set(err, SHADE_ERR_TYPE,
+	if (shade_value_kind(call->value) != SHADE_INT)
+		return shade_error_set(call->err, SHADE_ERR_TYPE,
 				       "limit must be an int");
-	if (shade_value_as_int(v) < 0)
-		return shade_error_set(err, SHADE_ERR_VALUE,
-				       "limit %lld is negative",
-				       (long long)shade_value_as_int(v));
-	*(int64_t *)udata = shade_value_as_int(v);
+	if (shade_value_as_int(call->value) < 0)
+		return shade_error_set(
+			call->err, SHADE_ERR_VALUE, "limit %lld is negative",
+			(long long)shade_value_as_int(call->value));
+	*(int64_t *)call->udata = shade_value_as_int(call->value);
 	return SHADE_OK;
 }
 
 /* deposit(amount, memo) */
-static shade_status dyn_deposit(TALLOC_CTX *mem_ctx, void *udata,
-				shade_ref *self, const shade_value *args,
-				const shade_value *kwargs,
-				shade_value **result, shade_error **err)
+static shade_status dyn_deposit(shade_call_ctx *call)
 {
-	dyn_acct *d = udata;
+	dyn_acct *d = call->udata;
 	const char *memo;
 	int64_t amount;
 
-	(void)mem_ctx;
-	(void)self;
-	(void)kwargs;
-	SHADE_CHECK(amount_memo(args, &amount, &memo, err));
+	SHADE_CHECK(amount_memo(call->args, &amount, &memo, call->err));
 	if (amount <= 0)
-		return shade_error_set(err, SHADE_ERR_VALUE,
+		return shade_error_set(call->err, SHADE_ERR_VALUE,
 				       "deposit of %lld is not positive",
 				       (long long)amount);
-	SHADE_CHECK(dyn_record(d, memo, amount, err));
+	SHADE_CHECK(dyn_record(d, memo, amount, call->err));
 	d->balance += amount;
-	*result = NULL;
+	call->result = NULL;
 	return SHADE_OK;
 }
 
 /* withdraw(amount, memo) -> (taken, left), or bank.Overdrawn raised by
  * hand: the name and the fields (missing, owner) as the arguments. */
-static shade_status dyn_withdraw(TALLOC_CTX *mem_ctx, void *udata,
-				 shade_ref *self, const shade_value *args,
-				 const shade_value *kwargs,
-				 shade_value **result, shade_error **err)
+static shade_status dyn_withdraw(shade_call_ctx *call)
 {
-	dyn_acct *d = udata;
+	dyn_acct *d = call->udata;
 	const char *memo;
 	int64_t amount;
 	shade_value *fields, *r;
 
-	(void)kwargs;
-	SHADE_CHECK(amount_memo(args, &amount, &memo, err));
+	SHADE_CHECK(amount_memo(call->args, &amount, &memo, call->err));
 	if (amount > d->balance + d->limit) {
-		shade_error_set_named(err, SHADE_ERR_USER, "bank.Overdrawn",
-				      "%lld missing", (long long)(amount -
-					(d->balance + d->limit)));
-		fields = shade_tuple_new(*err, 2);
+		shade_error_set_named(
+			call->err, SHADE_ERR_USER, "bank.Overdrawn",
+			"%lld missing",
+			(long long)(amount - (d->balance + d->limit)));
+		fields = shade_tuple_new(*call->err, 2);
 		if (fields != NULL &&
-		    shade_seq_append_take(fields, shade_int(fields, amount -
-				(d->balance + d->limit)), NULL) == SHADE_OK &&
-		    shade_seq_append_take(fields, shade_value_copy(fields,
-				shade_object_attr(self, "owner")), NULL) ==
-			    SHADE_OK)
-			(*err)->args = fields;
+		    shade_seq_append_take(
+			    fields,
+			    shade_int(fields, amount - (d->balance + d->limit)),
+			    NULL) == SHADE_OK &&
+		    shade_seq_append_take(
+			    fields,
+			    shade_value_copy(
+				    fields,
+				    shade_object_attr(call->self, "owner")),
+			    NULL) == SHADE_OK)
+			(*call->err)->args = fields;
 		return SHADE_ERR_USER;
 	}
-	SHADE_CHECK(dyn_record(d, memo, -amount, err));
+	SHADE_CHECK(dyn_record(d, memo, -amount, call->err));
 	d->balance -= amount;
-	r = shade_tuple_new(mem_ctx, 2);
+	r = shade_tuple_new(call->mem, 2);
 	if (r == NULL ||
-	    shade_seq_append_take(r, shade_int(mem_ctx, amount), err) !=
+	    shade_seq_append_take(r, shade_int(call->mem, amount), call->err) !=
 		    SHADE_OK ||
-	    shade_seq_append_take(r, shade_int(mem_ctx, d->balance), err) !=
-		    SHADE_OK)
-		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
-	*result = r;
+	    shade_seq_append_take(r, shade_int(call->mem, d->balance),
+				  call->err) != SHADE_OK)
+		return shade_error_set(call->err, SHADE_ERR_NOMEM,
+				       "out of memory");
+	call->result = r;
 	return SHADE_OK;
 }
 
 /* history(max) -> the last max (memo, amount) tuples, oldest first */
-static shade_status dyn_history(TALLOC_CTX *mem_ctx, void *udata,
-				shade_ref *self, const shade_value *args,
-				const shade_value *kwargs,
-				shade_value **result, shade_error **err)
+static shade_status dyn_history(shade_call_ctx *call)
 {
-	dyn_acct *d = udata;
+	dyn_acct *d = call->udata;
 	size_t n = shade_seq_len(d->history), first, i;
 	int64_t max;
 	shade_value *r;
 
-	(void)self;
-	(void)kwargs;
-	SHADE_CHECK(int_arg(args, 0, &max, err));
+	SHADE_CHECK(int_arg(call->args, 0, &max, call->err));
 	first = max >= 0 && (size_t)max < n ? n - (size_t)max : 0;
-	r = shade_list_new(mem_ctx, n - first);
+	r = shade_list_new(call->mem, n - first);
 	for (i = first; r != NULL && i < n; i++)
 		SHADE_CHECK(shade_seq_append(r, shade_seq_at(d->history, i),
-					     err));
-	*result = r;
+					     call->err));
+	call->result = r;
 	return r ? SHADE_OK
-		 : shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+		 : shade_error_set(call->err, SHADE_ERR_NOMEM, "out of memory");
 }
 
 /* Build "dynacct" (owner bob, 100.00) with the dynamic object API: the
@@ -795,34 +783,26 @@ typedef struct counted {
 } counted;
 
 /* Getter of a counted attribute (title, pages). */
-static shade_status book_attr(TALLOC_CTX *mem_ctx, void *udata,
-			      shade_ref *self, shade_value **out,
-			      shade_error **err)
+static shade_status book_attr(shade_call_ctx *call)
 {
-	counted *a = udata;
+	counted *a = call->udata;
 
-	(void)self;
 	(*a->reads)++;
-	*out = shade_str(mem_ctx, a->text);
-	return *out ? SHADE_OK
-		    : shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	call->result = shade_str(call->mem, a->text);
+	return call->result ? SHADE_OK
+			    : shade_error_set(call->err, SHADE_ERR_NOMEM,
+					      "out of memory");
 }
 
 /* book.total(): -42, or KeyError when asked to fail */
-static shade_status book_total(TALLOC_CTX *mem_ctx, void *udata,
-			       shade_ref *self, const shade_value *args,
-			       const shade_value *kwargs,
-			       shade_value **result, shade_error **err)
+static shade_status book_total(shade_call_ctx *call)
 {
-	book *b = udata;
+	book *b = call->udata;
 
-	(void)self;
-	(void)args;
-	(void)kwargs;
 	b->total_calls++;
 	if (b->fail)
-		return shade_error_set(err, SHADE_ERR_KEY, "no total");
-	*result = shade_int(mem_ctx, -42);
+		return shade_error_set(call->err, SHADE_ERR_KEY, "no total");
+	call->result = shade_int(call->mem, -42);
 	return SHADE_OK;
 }
 

@@ -609,7 +609,8 @@ shade_status obj_dispatch_typed(struct shade_ref *r, shade_dispatch_ctx *cx,
 
 /* GETATTR on a local object. */
 static shade_status op_getattr(TALLOC_CTX *mem_ctx, struct local_obj *o,
-			       uint32_t member, const shade_cbor_opts *copts,
+			       uint32_t member, struct shade_conn *conn,
+			       const shade_cbor_opts *copts,
 			       shade_value **out, shade_error **err)
 {
 	const shade_shape_desc *d = obj_shape(&o->ref);
@@ -623,9 +624,18 @@ static shade_status op_getattr(TALLOC_CTX *mem_ctx, struct local_obj *o,
 	if (o->ref.kind == REF_TYPED)
 		return typed_by_value(mem_ctx, o, member, SHADE_DISPATCH_GET,
 				      NULL, copts, out, err);
-	if (o->members[member].get != NULL)
-		return o->members[member].get(mem_ctx, o->members[member].udata,
-					      &o->ref, out, err);
+	if (o->members[member].get != NULL) {
+		shade_call_ctx call = {
+			.self = &o->ref, .member = o->members[member].name,
+			.err = err, .conn = conn,
+			.udata = o->members[member].udata, .mem = mem_ctx
+		};
+		shade_status st = o->members[member].get(&call);
+
+		if (st == SHADE_OK)
+			*out = call.result;
+		return st;
+	}
 	*out = shade_value_copy(mem_ctx, o->members[member].stored);
 	if (*out == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
@@ -720,8 +730,9 @@ static shade_status check_no_cycle(const struct shade_ref *target,
 }
 
 /* SETATTR on a local object. */
-static shade_status op_setattr(struct local_obj *o, uint32_t member,
-			       const shade_value *v,
+static shade_status op_setattr(TALLOC_CTX *mem_ctx, struct local_obj *o,
+			       uint32_t member, const shade_value *v,
+			       struct shade_conn *conn,
 			       const shade_cbor_opts *copts, shade_error **err)
 {
 	const shade_shape_desc *d = obj_shape(&o->ref);
@@ -742,9 +753,22 @@ static shade_status op_setattr(struct local_obj *o, uint32_t member,
 		talloc_free(ignored);
 		return st;
 	}
-	if (o->members[member].set != NULL)
-		return o->members[member].set(o->members[member].udata,
-					      &o->ref, v, err);
+	if (o->members[member].set != NULL) {
+		shade_call_ctx call = {
+			.self = &o->ref, .member = o->members[member].name,
+			.value = v, .err = err, .conn = conn,
+			.udata = o->members[member].udata, .mem = mem_ctx
+		};
+
+		/* A local shade_setattr has no context to give: lend one. */
+		if (mem_ctx == NULL && (call.mem = talloc_new(NULL)) == NULL)
+			return shade_error_set(err, SHADE_ERR_NOMEM,
+					       "out of memory");
+		st = o->members[member].set(&call);
+		if (mem_ctx == NULL)
+			talloc_free(call.mem);
+		return st;
+	}
 	SHADE_CHECK(check_no_cycle(&o->ref, v, err));
 	nv = shade_value_copy(o->members, v);
 	if (nv == NULL)
@@ -756,13 +780,15 @@ static shade_status op_setattr(struct local_obj *o, uint32_t member,
 
 /* INVOKE on a local object. */
 static shade_status op_invoke(TALLOC_CTX *mem_ctx, struct local_obj *o,
-			      uint32_t member, const shade_value *args,
-			      const shade_value *kwargs,
+			      const struct obj_op *op,
 			      const shade_cbor_opts *copts,
 			      shade_value **out, shade_error **err)
 {
 	const shade_shape_desc *d = obj_shape(&o->ref);
+	uint32_t member = op->member;
 	shade_member_kind kind = d->members[member].kind;
+	shade_call_ctx call;
+	shade_status st;
 
 	if (kind != SHADE_MEMBER_METHOD && kind != SHADE_MEMBER_ONEWAY)
 		return shade_error_set(err, SHADE_ERR_TYPE,
@@ -770,10 +796,18 @@ static shade_status op_invoke(TALLOC_CTX *mem_ctx, struct local_obj *o,
 				       d->members[member].name);
 	if (o->ref.kind == REF_TYPED)
 		return typed_by_value(mem_ctx, o, member,
-				      SHADE_DISPATCH_INVOKE, args, copts, out,
-				      err);
-	return o->members[member].fn(mem_ctx, o->members[member].udata,
-				     &o->ref, args, kwargs, out, err);
+				      SHADE_DISPATCH_INVOKE, op->args, copts,
+				      out, err);
+	call = (shade_call_ctx){
+		.self = &o->ref, .member = o->members[member].name,
+		.args = op->args, .kwargs = op->kwargs, .err = err,
+		.conn = op->conn, .udata = o->members[member].udata,
+		.mem = mem_ctx
+	};
+	st = o->members[member].fn(&call);
+	if (st == SHADE_OK)
+		*out = call.result;
+	return st;
 }
 
 /* Snapshot [start, start+count) of a list or dict onto mem_ctx. */
@@ -893,12 +927,21 @@ static shade_status op_call(TALLOC_CTX *mem_ctx, struct local_obj *o,
 			    shade_error **err)
 {
 	struct obj_op inv;
+	shade_call_ctx call;
+	shade_status st;
 
 	switch ((enum ref_kind)o->ref.kind) {
 	case REF_FUNCTION:
 	case REF_TYPE:
-		return o->fn(mem_ctx, o->udata, &o->ref, op->args, op->kwargs,
-			     out, err);
+		call = (shade_call_ctx){
+			.self = &o->ref, .member = o->type_name,
+			.args = op->args, .kwargs = op->kwargs, .err = err,
+			.conn = op->conn, .udata = o->udata, .mem = mem_ctx
+		};
+		st = o->fn(&call);
+		if (st == SHADE_OK)
+			*out = call.result;
+		return st;
 	case REF_BOUND:
 		inv = *op;
 		inv.op = OP_INVOKE;
@@ -935,12 +978,12 @@ shade_status obj_perform(TALLOC_CTX *mem_ctx, struct shade_ref *r,
 					       "'%s' object has no member #%u",
 					       d->name, (unsigned)op->member);
 		if (op->op == OP_GETATTR)
-			return op_getattr(mem_ctx, o, op->member, copts, out,
-					  err);
+			return op_getattr(mem_ctx, o, op->member, op->conn,
+					  copts, out, err);
 		if (op->op == OP_SETATTR)
-			return op_setattr(o, op->member, op->value, copts, err);
-		return op_invoke(mem_ctx, o, op->member, op->args, op->kwargs,
-				 copts, out, err);
+			return op_setattr(mem_ctx, o, op->member, op->value,
+					  op->conn, copts, err);
+		return op_invoke(mem_ctx, o, op, copts, out, err);
 	case OP_CALL:
 		return op_call(mem_ctx, o, op, copts, out, err);
 	default:

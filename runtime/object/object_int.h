@@ -91,6 +91,7 @@ struct obj_op {
 	const shade_value *value;  /* SETATTR, SETITEM, CONTAINS, APPEND */
 	uint64_t start;            /* FORCE */
 	uint64_t count;            /* FORCE; UINT64_MAX: to the end */
+	struct shade_conn *conn;   /* connection asking, NULL when local */
 };
 
 /* The value-model ops of local objects. */
