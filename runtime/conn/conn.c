@@ -1548,7 +1548,7 @@ static shade_status serve_object(shade_conn *c, TALLOC_CTX *tmp,
 	shade_cbor_dec kd;
 
 	memset(&op, 0, sizeof(op));
-	op.op = m->op;
+	op.op = msg_obj_op(m->op);
 	op.count = UINT64_MAX;
 	op.conn = c;
 	if (m->op == OP_INVOKE || m->op == OP_GETATTR || m->op == OP_SETATTR) {
