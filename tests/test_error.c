@@ -33,7 +33,7 @@ static void test_error_registry_round_trip(void **state)
 	assert_int_equal(shade_status_from_name(NULL), SHADE_ERR_REMOTE);
 }
 
-/* Categories follow DESIGN.md §5. */
+/* Categories as doc/protocol.md (ERROR) and doc/api.md list them. */
 static void test_error_categories(void **state)
 {
 	(void)state;

@@ -1,5 +1,5 @@
 /*
- * test_faults.c - the fault-injection matrix (DESIGN.md §10), over real
+ * test_faults.c - the fault-injection matrix (doc/limits.md), over real
  * Unix sockets against the real server loop (shade/server.h).
  *
  * Every row starts a server exporting the objects of tests/fuzz/exports.h
