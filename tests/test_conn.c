@@ -1528,7 +1528,7 @@ static void test_conn_bad_input(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, suite_test_setup, suite_test_teardown)
+#define T(name) SUITE_CASE(name)
 		T(test_conn_msg_add_bytes),
 		T(test_conn_msg_opts),
 		T(test_conn_msg_bad),
@@ -1553,8 +1553,5 @@ int main(int argc, char **argv)
 #undef T
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
-	return cmocka_run_group_tests_name("conn", tests, suite_group_setup,
-					   suite_group_teardown);
+	return SUITE_RUN("conn", tests, argc, argv);
 }

@@ -537,7 +537,7 @@ static void test_object_unexport_hook(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, suite_test_setup, suite_test_teardown)
+#define T(name) SUITE_CASE(name)
 		T(test_object_fingerprint_agrees),
 		T(test_object_typed_local),
 		T(test_object_typed_remote),
@@ -549,8 +549,5 @@ int main(int argc, char **argv)
 #undef T
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
-	return cmocka_run_group_tests_name("object", tests, suite_group_setup,
-					   suite_group_teardown);
+	return SUITE_RUN("object", tests, argc, argv);
 }

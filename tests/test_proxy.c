@@ -690,7 +690,7 @@ static void test_proxy_table_limits(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, suite_test_setup, suite_test_teardown)
+#define T(name) SUITE_CASE(name)
 		T(test_proxy_containers),
 		T(test_proxy_wide_object),
 		T(test_proxy_members_and_methods),
@@ -703,8 +703,5 @@ int main(int argc, char **argv)
 #undef T
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
-	return cmocka_run_group_tests_name("proxy", tests, suite_group_setup,
-					   suite_group_teardown);
+	return SUITE_RUN("proxy", tests, argc, argv);
 }

@@ -914,7 +914,7 @@ static void test_server_exec_stdio(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, suite_test_setup, suite_test_teardown)
+#define T(name) SUITE_CASE(name)
 		T(test_server_unix_clients),
 		T(test_server_tcp_clients),
 		T(test_server_client_killed_mid_call),
@@ -931,8 +931,5 @@ int main(int argc, char **argv)
 	};
 
 	signal(SIGPIPE, SIG_IGN);
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
-	return cmocka_run_group_tests_name("server", tests, suite_group_setup,
-					   suite_group_teardown);
+	return SUITE_RUN("server", tests, argc, argv);
 }

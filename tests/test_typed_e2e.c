@@ -38,25 +38,12 @@
 
 #include "bank.h"
 #include "bank_impl.h"
+#include "helpers/suite.h"
 #include "helpers/testutil.h"
 #include "shade/shade.h"
 
 /* Bound on every wait for the child. */
 #define E2E_WAIT_MS 20000
-
-/* Group setup: one talloc context for the suite. */
-static int setup(void **state)
-{
-	*state = talloc_new(NULL);
-	return *state ? 0 : -1;
-}
-
-/* Group teardown. */
-static int teardown(void **state)
-{
-	talloc_free(*state);
-	return 0;
-}
 
 /* ============================================================ the child */
 
@@ -337,14 +324,12 @@ static int child_main(void *arg)
  * teardown when a failed assertion skipped srv_stop. */
 static pid_t live_child;
 
-/* Per-test teardown: no child outlives its test. */
-static int reap_child(void **state)
+/* Case clean-up (suite_case_cleanup): no child outlives its test. */
+static void reap_child(void)
 {
-	(void)state;
 	if (live_child > 0)
 		tu_kill_child(live_child);
 	live_child = 0;
-	return 0;
 }
 
 /* A running child server. */
@@ -1076,31 +1061,21 @@ static void test_typed_e2e_wire_cost(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_typed_e2e_typed_unix,
-					  reap_child),
-		cmocka_unit_test_teardown(test_typed_e2e_typed_tcp,
-					  reap_child),
-		cmocka_unit_test_teardown(test_typed_e2e_dynamic_server_unix,
-					  reap_child),
-		cmocka_unit_test_teardown(test_typed_e2e_dynamic_server_tcp,
-					  reap_child),
-		cmocka_unit_test_teardown(test_typed_e2e_dynamic_shape,
-					  reap_child),
-		cmocka_unit_test_teardown(test_typed_e2e_dynamic_client,
-					  reap_child),
-		cmocka_unit_test_teardown(test_typed_e2e_any_and_object,
-					  reap_child),
-		cmocka_unit_test_teardown(test_typed_e2e_known_shapes,
-					  reap_child),
-		cmocka_unit_test_teardown(test_typed_e2e_wire_cost,
-					  reap_child),
+		SUITE_CASE(test_typed_e2e_typed_unix),
+		SUITE_CASE(test_typed_e2e_typed_tcp),
+		SUITE_CASE(test_typed_e2e_dynamic_server_unix),
+		SUITE_CASE(test_typed_e2e_dynamic_server_tcp),
+		SUITE_CASE(test_typed_e2e_dynamic_shape),
+		SUITE_CASE(test_typed_e2e_dynamic_client),
+		SUITE_CASE(test_typed_e2e_any_and_object),
+		SUITE_CASE(test_typed_e2e_known_shapes),
+		SUITE_CASE(test_typed_e2e_wire_cost),
 	};
 	int rc;
 
 	talloc_enable_null_tracking();
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
-	rc = cmocka_run_group_tests(tests, setup, teardown);
+	suite_case_cleanup = reap_child;
+	rc = SUITE_RUN("typed_e2e", tests, argc, argv);
 	talloc_disable_null_tracking();
 	return rc;
 }
