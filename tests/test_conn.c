@@ -21,6 +21,7 @@
 #include "conn/export_int.h"
 #include "conn/msg_int.h"
 #include "object/object_int.h"
+#include "helpers/handlers.h"
 #include "helpers/peer.h"
 #include "helpers/suite.h"
 
@@ -204,35 +205,6 @@ static void test_conn_shape_fingerprints(void **state)
 
 /* ------------------------------------------------------------ engine */
 
-/* A getter of an int stored in udata. */
-static shade_status get_int(shade_call_ctx *call)
-{
-	call->result = shade_int(call->mem, *(int64_t *)call->udata);
-	return call->result
-		       ? SHADE_OK
-		       : shade_error_set(call->err, SHADE_ERR_NOMEM, "oom");
-}
-
-/* A method that calls its first argument (a callable) and adds 1. */
-static shade_status call_plus_one(shade_call_ctx *call)
-{
-	shade_value *r = NULL;
-
-	if (shade_seq_len(call->args) < 1 ||
-	    shade_value_kind(shade_seq_at(call->args, 0)) != SHADE_REF)
-		return shade_error_set(call->err, SHADE_ERR_TYPE,
-				       "want a callable");
-	SHADE_CHECK(shade_call(call->mem, shade_value_as_ref(
-					   shade_seq_at(call->args, 0)),
-			       NULL, NULL, &r, call->err));
-	if (shade_value_kind(r) != SHADE_INT)
-		return shade_error_set(call->err, SHADE_ERR_TYPE,
-				       "want an int");
-	call->result = shade_int(call->mem, shade_value_as_int(r) + 1);
-	talloc_free(r);
-	return SHADE_OK;
-}
-
 /* A method that divides 1 by its argument, refusing zero. */
 static shade_status divide(shade_call_ctx *call)
 {
@@ -250,24 +222,6 @@ static shade_status divide(shade_call_ctx *call)
 	return SHADE_OK;
 }
 
-/* A method that sleeps udata milliseconds and returns none. */
-static shade_status sleepy(shade_call_ctx *call)
-{
-	usleep((useconds_t)(*(int *)call->udata) * 1000u);
-	call->result = NULL;
-	return SHADE_OK;
-}
-
-/* A method returning 4 KiB of bytes. */
-static shade_status big(shade_call_ctx *call)
-{
-	static const uint8_t zeros[4096];
-
-	call->result = shade_bytes(call->mem, zeros, sizeof(zeros));
-	return call->result ? SHADE_OK
-		       : shade_error_set(call->err, SHADE_ERR_NOMEM, "oom");
-}
-
 /* A method raising ValueError with the object itself as argument. */
 static shade_status raise_ref(shade_call_ctx *call)
 {
@@ -280,6 +234,8 @@ static shade_status raise_ref(shade_call_ctx *call)
 
 static int64_t seven = 7;
 static int sleep_ms = 300;
+/* Size of calc.big()'s answer. */
+static size_t big_size = 4096;
 
 /* The server's objects: "obj" (demo.Obj: x = 3, meth) and "calc"
  * (add, plus_one(callable), divide, sleep, counter property). */
@@ -292,23 +248,23 @@ static shade_registry *make_registry(TALLOC_CTX *ctx)
 	assert_non_null(reg);
 	assert_ok(shade_object_new("demo.Obj", NULL, &obj, errp_));
 	assert_ok(shade_object_add_attr(obj, "x", &three, false, errp_));
-	assert_ok(shade_object_add_method(obj, "meth", tp_add, NULL, false,
+	assert_ok(shade_object_add_method(obj, "meth", th_add, NULL, false,
 					  errp_));
 	assert_ok(shade_registry_add(reg, "obj", obj, errp_));
 	shade_ref_release(obj);
 	assert_ok(shade_object_new("demo.Calc", NULL, &calc, errp_));
-	assert_ok(shade_object_add_method(calc, "add", tp_add, NULL, false,
+	assert_ok(shade_object_add_method(calc, "add", th_add, NULL, false,
 					  errp_));
-	assert_ok(shade_object_add_method(calc, "plus_one", call_plus_one,
+	assert_ok(shade_object_add_method(calc, "plus_one", th_call_plus_one,
 					  NULL, false, errp_));
 	assert_ok(shade_object_add_method(calc, "divide", divide, NULL,
 					  false, errp_));
-	assert_ok(shade_object_add_method(calc, "sleep", sleepy, &sleep_ms,
+	assert_ok(shade_object_add_method(calc, "sleep", th_sleep, &sleep_ms,
 					  false, errp_));
-	assert_ok(shade_object_add_property(calc, "seven", get_int, NULL,
+	assert_ok(shade_object_add_property(calc, "seven", th_get_int, NULL,
 					    &seven, errp_));
-	assert_ok(shade_object_add_method(calc, "big", big, NULL, false,
-					  errp_));
+	assert_ok(shade_object_add_method(calc, "big", th_zeros, &big_size,
+					  false, errp_));
 	assert_ok(shade_object_add_method(calc, "raise_ref", raise_ref, NULL,
 					  false, errp_));
 	assert_ok(shade_registry_add(reg, "calc", calc, errp_));

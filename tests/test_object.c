@@ -16,6 +16,7 @@
 #include <talloc.h>
 
 #include "shade/shade.h"
+#include "helpers/handlers.h"
 #include "helpers/peer.h"
 #include "object/object_int.h"
 #include "helpers/suite.h"
@@ -257,7 +258,7 @@ static void test_object_narrow_structural(void **state)
 	assert_int_equal(shade_narrow(obj, &want, map, &err), SHADE_ERR_TYPE);
 	assert_non_null(strstr(err->message, "add"));
 	shade_error_clear(&err);
-	assert_ok(shade_object_add_method(obj, "add", tp_add, NULL, false,
+	assert_ok(shade_object_add_method(obj, "add", th_add, NULL, false,
 					  errp_));
 	assert_ok(shade_narrow(obj, &want, map, errp_));
 	assert_int_equal(map[0], 2);
@@ -275,22 +276,6 @@ static void test_object_narrow_structural(void **state)
 /* ------------------------------------------------------------ dynamic */
 
 /* A getter/setter pair over an int64 in udata. */
-static shade_status get_v(shade_call_ctx *call)
-{
-	call->result = shade_int(call->mem, *(int64_t *)call->udata);
-	return SHADE_OK;
-}
-
-/* Setter: ints only. */
-static shade_status set_v(shade_call_ctx *call)
-{
-	if (shade_value_kind(call->value) != SHADE_INT)
-		return shade_error_set(call->err, SHADE_ERR_TYPE,
-				       "want an int");
-	*(int64_t *)call->udata = shade_value_as_int(call->value);
-	return SHADE_OK;
-}
-
 /* Free hook: counts. */
 static void on_free(void *udata)
 {
@@ -313,9 +298,9 @@ static void test_object_dynamic_local(void **state)
 	shade_object_on_free(obj, on_free, &freed);
 	assert_ok(shade_object_add_attr(obj, "a", &ten, false, errp_));
 	assert_ok(shade_object_add_attr(obj, "ro", &ten, true, errp_));
-	assert_ok(shade_object_add_property(obj, "p", get_v, set_v, &backing,
+	assert_ok(shade_object_add_property(obj, "p", th_get_int, th_set_int, &backing,
 					    errp_));
-	assert_ok(shade_object_add_method(obj, "add", tp_add, NULL, false,
+	assert_ok(shade_object_add_method(obj, "add", th_add, NULL, false,
 					  errp_));
 	assert_int_equal(shade_object_add_attr(obj, "a", NULL, false, &err),
 			 SHADE_ERR_INVALID);

@@ -23,34 +23,15 @@
 #include <talloc.h>
 
 #include "shade/shade.h"
+#include "helpers/handlers.h"
 #include "helpers/peer.h"
 #include "object/object_int.h"
 #include "helpers/suite.h"
 
 /* The group fixture and assert_ok: helpers/suite.h. */
 
-/* calc.call(f): f() + 1, calling back into the client. */
-static shade_status call_back(shade_call_ctx *call)
-{
-	shade_value *r = NULL;
-
-	SHADE_CHECK(shade_call(call->mem, shade_value_as_ref(
-					   shade_seq_at(call->args, 0)),
-			       NULL, NULL, &r, call->err));
-	call->result = shade_int(call->mem, shade_value_as_int(r) + 1);
-	talloc_free(r);
-	return SHADE_OK;
-}
-
-/* calc.blob(...): 1 KiB of bytes, whatever the arguments. */
-static shade_status blob(shade_call_ctx *call)
-{
-	static const uint8_t zeros[1024];
-
-	call->result = shade_bytes(call->mem, zeros, sizeof(zeros));
-	return call->result ? SHADE_OK
-		       : shade_error_set(call->err, SHADE_ERR_NOMEM, "oom");
-}
+/* Size of calc.blob()'s answer. */
+static size_t blob_size = 1024;
 
 /* A server with "calc" (add, call, blob) and its loop thread. */
 struct srv {
@@ -80,12 +61,12 @@ static void srv_start(struct srv *v, TALLOC_CTX *ctx, const char *address,
 	v->ctx = talloc_new(ctx);
 	assert_ok(shade_server_new(v->ctx, opts, &v->s, errp_));
 	assert_ok(shade_object_new("demo.Calc", NULL, &calc, errp_));
-	assert_ok(shade_object_add_method(calc, "add", tp_add, NULL, false,
+	assert_ok(shade_object_add_method(calc, "add", th_add, NULL, false,
 					  errp_));
-	assert_ok(shade_object_add_method(calc, "call", call_back, NULL,
+	assert_ok(shade_object_add_method(calc, "call", th_call_plus_one, NULL,
 					  false, errp_));
-	assert_ok(shade_object_add_method(calc, "blob", blob, NULL, false,
-					  errp_));
+	assert_ok(shade_object_add_method(calc, "blob", th_zeros, &blob_size,
+					  false, errp_));
 	assert_ok(shade_server_export(v->s, "calc", calc, errp_));
 	shade_ref_release(calc);
 	assert_ok(shade_server_listen(v->s, address, errp_));
@@ -628,7 +609,7 @@ static void test_server_embedded_conn(void **state)
 	int64_t end;
 
 	assert_ok(shade_object_new("demo.Calc", NULL, &calc, errp_));
-	assert_ok(shade_object_add_method(calc, "add", tp_add, NULL, false,
+	assert_ok(shade_object_add_method(calc, "add", th_add, NULL, false,
 					  errp_));
 	assert_ok(shade_registry_add(reg, "calc", calc, errp_));
 	shade_ref_release(calc);

@@ -38,6 +38,7 @@
 
 #include "bank.h"
 #include "bank_impl.h"
+#include "helpers/handlers.h"
 #include "helpers/suite.h"
 #include "helpers/testutil.h"
 #include "shade/shade.h"
@@ -116,15 +117,6 @@ static shade_status dyn_record(dyn_acct *d, const char *memo, int64_t amount,
 	talloc_free(tmp);
 	return st == SHADE_ERR_NOMEM && (err == NULL || *err == NULL) ?
 		       shade_error_set(err, st, "out of memory") : st;
-}
-
-/* Getter of balance and limit: udata is the int64_t field. */
-static shade_status dyn_get_int(shade_call_ctx *call)
-{
-	call->result = shade_int(call->mem, *(int64_t *)call->udata);
-	return call->result ? SHADE_OK
-			    : shade_error_set(call->err, SHADE_ERR_NOMEM,
-					      "out of memory");
 }
 
 /* Setter of limit (udata is the field): an int, not negative. */
@@ -237,10 +229,10 @@ static shade_status dyn_account(TALLOC_CTX *ctx, dyn_acct *d, shade_ref **out,
 	st = shade_object_add_attr(o, "owner", shade_str(ctx, "bob"), true,
 				   err);
 	if (st == SHADE_OK)
-		st = shade_object_add_property(o, "balance", dyn_get_int,
+		st = shade_object_add_property(o, "balance", th_get_int,
 					       NULL, &d->balance, err);
 	if (st == SHADE_OK)
-		st = shade_object_add_property(o, "limit", dyn_get_int,
+		st = shade_object_add_property(o, "limit", th_get_int,
 					       dyn_set_limit, &d->limit, err);
 	if (st == SHADE_OK)
 		st = shade_object_add_attr(o, "note", &none, false, err);

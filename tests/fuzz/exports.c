@@ -6,32 +6,9 @@
 #include <time.h>
 
 #include "exports.h"
+#include "../helpers/handlers.h"
 
 /* ------------------------------------------------------------ handlers */
-
-/* add(ints...): their sum; TypeError for a non-int, OverflowError past
- * the int64 range. */
-static shade_status fz_add(shade_call_ctx *call)
-{
-	int64_t sum = 0;
-	size_t i;
-
-	for (i = 0; i < shade_seq_len(call->args); i++) {
-		const shade_value *a = shade_seq_at(call->args, i);
-
-		if (shade_value_kind(a) != SHADE_INT)
-			return shade_error_set(call->err, SHADE_ERR_TYPE,
-					       "add: argument %zu is not an int",
-					       i);
-		if (__builtin_add_overflow(sum, shade_value_as_int(a), &sum))
-			return shade_error_set(call->err, SHADE_ERR_OVERFLOW,
-					       "add: sum out of range");
-	}
-	call->result = shade_int(call->mem, sum);
-	return call->result ? SHADE_OK
-			    : shade_error_set(call->err, SHADE_ERR_NOMEM,
-					      "out of memory");
-}
 
 /* fail(): always ValueError. */
 static shade_status fz_fail(shade_call_ctx *call)
@@ -192,7 +169,7 @@ static shade_status fz_obj_new(size_t big_max, int sleep_max_ms,
 		st = shade_object_add_property(o, "p", fz_prop_get,
 					       fz_prop_set, prop, err);
 	if (st == SHADE_OK)
-		st = shade_object_add_method(o, "add", fz_add, NULL, false,
+		st = shade_object_add_method(o, "add", th_add, NULL, false,
 					     err);
 	if (st == SHADE_OK)
 		st = shade_object_add_method(o, "fail", fz_fail, NULL, false,
@@ -368,7 +345,7 @@ shade_registry *fz_exports_new(TALLOC_CTX *mem_ctx, const fz_config *cfg)
 	talloc_free(v);
 
 	if (st == SHADE_OK)
-		st = shade_function_new("add", fz_add, NULL, &o, &err);
+		st = shade_function_new("add", th_add, NULL, &o, &err);
 	if (st == SHADE_OK)
 		st = fz_export(reg, "fn", o, &err);
 	if (st == SHADE_OK)

@@ -68,24 +68,3 @@ shade_conn_stats tp_stats(shade_conn *c)
 	return s;
 }
 
-shade_status tp_add(shade_call_ctx *call)
-{
-	int64_t sum = 0;
-	size_t i;
-
-	for (i = 0; i < shade_seq_len(call->args); i++) {
-		const shade_value *a = shade_seq_at(call->args, i);
-
-		if (shade_value_kind(a) != SHADE_INT)
-			return shade_error_set(call->err, SHADE_ERR_TYPE,
-					       "add: argument %zu is not an int",
-					       i);
-		if (__builtin_add_overflow(sum, shade_value_as_int(a), &sum))
-			return shade_error_set(call->err, SHADE_ERR_OVERFLOW,
-					       "add: sum out of range");
-	}
-	call->result = shade_int(call->mem, sum);
-	return call->result ? SHADE_OK
-			    : shade_error_set(call->err, SHADE_ERR_NOMEM,
-					      "out of memory");
-}

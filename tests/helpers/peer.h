@@ -29,7 +29,4 @@ void tp_stop(tp_peer *pp);
 /* Client stats (shortcut). */
 shade_conn_stats tp_stats(shade_conn *c);
 
-/* A method handler returning the int sum of its int arguments. */
-shade_status tp_add(shade_call_ctx *call);
-
 #endif /* SHADE_TEST_PEER_H */
