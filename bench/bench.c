@@ -91,7 +91,7 @@ typedef struct figure {
 	bench_series s;      /* per-round values (one for one-shot ones) */
 	bool na;             /* not measured: why says why */
 	char why[200];       /* reason for n/a, or a note on how measured */
-	const char *goal;    /* DESIGN.md §9 goal as text, or NULL */
+	const char *goal;    /* goal (doc/performance.md) as text, or NULL */
 	int goal_dir;        /* +1: value must be <= goal_v; -1: >=; 0: = */
 	double goal_v;       /* the goal's number */
 } figure;

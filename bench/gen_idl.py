@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate a large IDL file for timing shade-idlc (DESIGN.md section 9).
+"""Generate a large IDL file for timing shade-idlc (doc/performance.md).
 
 usage: bench/gen_idl.py [LINES] > big.idl
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Time shade-idlc on a generated IDL file (DESIGN.md section 9).
+"""Time shade-idlc on a generated IDL file (doc/performance.md).
 
 usage: bench/idlc_bench.py [LINES] [RUNS]
 

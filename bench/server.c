@@ -237,22 +237,17 @@ int_result(TALLOC_CTX *mem_ctx, int64_t v, shade_value **result,
 
 /* Dynamic add(a, b), for a server without typed objects. */
 static shade_status
-dyn_add(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-	const shade_value *args, const shade_value *kwargs,
-	shade_value **result, shade_error **err)
+dyn_add(shade_call_ctx *call)
 {
 	int64_t a = 0, b = 0;
 	shade_status st;
 
-	(void)udata;
-	(void)self;
-	(void)kwargs;
-	st = int_arg(args, 0, &a, err);
+	st = int_arg(call->args, 0, &a, call->err);
 	if (st == SHADE_OK)
-		st = int_arg(args, 1, &b, err);
+		st = int_arg(call->args, 1, &b, call->err);
 	if (st != SHADE_OK)
 		return st;
-	return int_result(mem_ctx, a + b, result, err);
+	return int_result(call->mem, a + b, &call->result, call->err);
 }
 
 /* A bare dynamic object of type bench.Item with attribute v. */
@@ -272,83 +267,71 @@ new_item(int64_t i, shade_ref **out, shade_error **err)
 
 /* maker.make(n): a list of n fresh objects (each exported once sent). */
 static shade_status
-maker_make(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-	   const shade_value *args, const shade_value *kwargs,
-	   shade_value **result, shade_error **err)
+maker_make(shade_call_ctx *call)
 {
 	int64_t n = 0, i;
 	shade_value *list;
 	shade_status st;
 
-	(void)udata;
-	(void)self;
-	(void)kwargs;
-	st = int_arg(args, 0, &n, err);
+	st = int_arg(call->args, 0, &n, call->err);
 	if (st != SHADE_OK)
 		return st;
 	if (n < 0 || n > 2000000)
-		return shade_error_set(err, SHADE_ERR_INVALID, "n out of range");
-	list = shade_list_new(mem_ctx, (size_t)n);
+		return shade_error_set(call->err, SHADE_ERR_INVALID,
+				       "n out of range");
+	list = shade_list_new(call->mem, (size_t)n);
 	if (list == NULL)
-		return shade_error_set(err, SHADE_ERR_NOMEM, "no memory");
+		return shade_error_set(call->err, SHADE_ERR_NOMEM, "no memory");
 	for (i = 0; i < n; i++) { /* bounded by n */
 		shade_ref *o = NULL;
 		shade_value *rv;
 
-		st = new_item(i, &o, err);
+		st = new_item(i, &o, call->err);
 		if (st != SHADE_OK)
 			return st;
 		rv = shade_ref_value_take(list, o);
 		if (rv == NULL)
-			return shade_error_set(err, SHADE_ERR_NOMEM, "no memory");
-		st = shade_seq_append_take(list, rv, err);
+			return shade_error_set(call->err, SHADE_ERR_NOMEM,
+					       "no memory");
+		st = shade_seq_append_take(list, rv, call->err);
 		if (st != SHADE_OK)
 			return st;
 	}
-	*result = list;
+	call->result = list;
 	return SHADE_OK;
 }
 
 /* maker.mem(): heap bytes in use in this process (bench_heap_bytes). */
 static shade_status
-maker_mem(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-	  const shade_value *args, const shade_value *kwargs,
-	  shade_value **result, shade_error **err)
+maker_mem(shade_call_ctx *call)
 {
-	(void)udata;
-	(void)self;
-	(void)args;
-	(void)kwargs;
-	return int_result(mem_ctx, (int64_t)bench_heap_bytes(), result, err);
+	return int_result(call->mem, (int64_t)bench_heap_bytes(), &call->result,
+			  call->err);
 }
 
 /* maker.objsize(n): heap bytes of one bare bench.Item (with the shape
  * it builds when first used), averaged over n objects made and freed
  * here. */
 static shade_status
-maker_objsize(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-	      const shade_value *args, const shade_value *kwargs,
-	      shade_value **result, shade_error **err)
+maker_objsize(shade_call_ctx *call)
 {
 	int64_t n = 0, i;
 	size_t before, after;
 	shade_ref **objs;
 	shade_status st = SHADE_OK;
 
-	(void)udata;
-	(void)self;
-	(void)kwargs;
-	st = int_arg(args, 0, &n, err);
+	st = int_arg(call->args, 0, &n, call->err);
 	if (st != SHADE_OK)
 		return st;
 	if (n <= 0 || n > 2000000)
-		return shade_error_set(err, SHADE_ERR_INVALID, "n out of range");
+		return shade_error_set(call->err, SHADE_ERR_INVALID,
+				       "n out of range");
 	objs = calloc((size_t)n, sizeof *objs);
 	if (objs == NULL)
-		return shade_error_set(err, SHADE_ERR_NOMEM, "no memory");
+		return shade_error_set(call->err, SHADE_ERR_NOMEM, "no memory");
 	before = bench_heap_bytes();
 	for (i = 0; i < n && st == SHADE_OK; i++) { /* bounded by n */
-		st = new_item(i, &objs[i], err);
+		st = new_item(i, &objs[i], call->err);
 		/* a dynamic object builds its shape on first use (when it
 		 * is first exported): count it as part of the object */
 		if (st == SHADE_OK && BENCH_HAVE(shade_ref_shape))
@@ -360,8 +343,8 @@ maker_objsize(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
 	free(objs);
 	if (st != SHADE_OK)
 		return st;
-	return int_result(mem_ctx, (int64_t)((after - before) / (size_t)n),
-			  result, err);
+	return int_result(call->mem, (int64_t)((after - before) / (size_t)n),
+			  &call->result, call->err);
 }
 
 /* A container object holding a list of n ints 0..n-1. */

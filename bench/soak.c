@@ -140,87 +140,68 @@ static shade_status int_result(TALLOC_CTX *mem_ctx, int64_t v,
 }
 
 /* obj.add(a, b): a + b. */
-static shade_status m_add(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			  const shade_value *args, const shade_value *kwargs,
-			  shade_value **result, shade_error **err)
+static shade_status m_add(shade_call_ctx *call)
 {
 	int64_t a = 0, b = 0;
 
-	(void)udata;
-	(void)self;
-	(void)kwargs;
-	SHADE_CHECK(int_arg(args, 0, &a, err));
-	SHADE_CHECK(int_arg(args, 1, &b, err));
-	return int_result(mem_ctx, a + b, result, err);
+	SHADE_CHECK(int_arg(call->args, 0, &a, call->err));
+	SHADE_CHECK(int_arg(call->args, 1, &b, call->err));
+	return int_result(call->mem, a + b, &call->result, call->err);
 }
 
 /* obj.apply(fn, x): fn(x) + 1, fn called back in the client. */
-static shade_status m_apply(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			    const shade_value *args, const shade_value *kwargs,
-			    shade_value **result, shade_error **err)
+static shade_status m_apply(shade_call_ctx *call)
 {
-	const shade_value *fn = shade_seq_at(args, 0);
+	const shade_value *fn = shade_seq_at(call->args, 0);
 	shade_value *cargs, *r = NULL;
 	int64_t x = 0;
 
-	(void)udata;
-	(void)self;
-	(void)kwargs;
 	if (fn == NULL || shade_value_kind(fn) != SHADE_REF)
-		return shade_error_set(err, SHADE_ERR_TYPE,
+		return shade_error_set(call->err, SHADE_ERR_TYPE,
 				       "apply() takes a callable");
-	SHADE_CHECK(int_arg(args, 1, &x, err));
-	cargs = shade_tuple_new(mem_ctx, 1);
+	SHADE_CHECK(int_arg(call->args, 1, &x, call->err));
+	cargs = shade_tuple_new(call->mem, 1);
 	if (cargs == NULL)
-		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
-	SHADE_CHECK(shade_seq_append_take(cargs, shade_int(mem_ctx, x), err));
-	SHADE_CHECK(shade_call(mem_ctx, shade_value_as_ref(fn), cargs, NULL,
-			       &r, err));
+		return shade_error_set(call->err, SHADE_ERR_NOMEM,
+				       "out of memory");
+	SHADE_CHECK(shade_seq_append_take(cargs, shade_int(call->mem, x),
+					  call->err));
+	SHADE_CHECK(shade_call(call->mem, shade_value_as_ref(fn), cargs, NULL,
+			       &r, call->err));
 	if (shade_value_kind(r) != SHADE_INT)
-		return shade_error_set(err, SHADE_ERR_TYPE,
+		return shade_error_set(call->err, SHADE_ERR_TYPE,
 				       "the callback must return an int");
-	return int_result(mem_ctx, shade_value_as_int(r) + 1, result, err);
+	return int_result(call->mem, shade_value_as_int(r) + 1, &call->result,
+			  call->err);
 }
 
 /* obj.fail(): raises ZeroDivisionError. */
-static shade_status m_fail(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			   const shade_value *args, const shade_value *kwargs,
-			   shade_value **result, shade_error **err)
+static shade_status m_fail(shade_call_ctx *call)
 {
-	(void)mem_ctx;
-	(void)udata;
-	(void)self;
-	(void)args;
-	(void)kwargs;
-	(void)result;
-	return shade_error_set(err, SHADE_ERR_ZERO_DIVISION,
+	return shade_error_set(call->err, SHADE_ERR_ZERO_DIVISION,
 			       "division by zero (1 / 0)");
 }
 
 /* obj.make(k): a new object with attribute v = k, owned by the result. */
-static shade_status m_make(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			   const shade_value *args, const shade_value *kwargs,
-			   shade_value **result, shade_error **err)
+static shade_status m_make(shade_call_ctx *call)
 {
 	shade_value v;
 	shade_ref *o = NULL;
 	int64_t k = 0;
 
-	(void)udata;
-	(void)self;
-	(void)kwargs;
-	SHADE_CHECK(int_arg(args, 0, &k, err));
+	SHADE_CHECK(int_arg(call->args, 0, &k, call->err));
 	v = shade_value_int(k);
-	SHADE_CHECK(shade_object_new("soak.Made", NULL, &o, err));
+	SHADE_CHECK(shade_object_new("soak.Made", NULL, &o, call->err));
 	atomic_fetch_add(&made_live, 1);
 	shade_object_on_free(o, made_freed, NULL);
-	if (shade_object_add_attr(o, "v", &v, false, err) != SHADE_OK) {
+	if (shade_object_add_attr(o, "v", &v, false, call->err) != SHADE_OK) {
 		shade_ref_release(o);
-		return (*err)->code;
+		return (*call->err)->code;
 	}
-	*result = shade_ref_value_take(mem_ctx, o);
-	return *result ? SHADE_OK
-		       : shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	call->result = shade_ref_value_take(call->mem, o);
+	return call->result ? SHADE_OK
+			    : shade_error_set(call->err, SHADE_ERR_NOMEM,
+					      "out of memory");
 }
 
 /* Build the exported objects on server s. */
@@ -354,17 +335,12 @@ static void soak_fail(soak_run *run, long client, long call, const char *what,
 }
 
 /* The local function handed to obj.apply: twice(x) = 2x. */
-static shade_status twice(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			  const shade_value *args, const shade_value *kwargs,
-			  shade_value **result, shade_error **err)
+static shade_status twice(shade_call_ctx *call)
 {
 	int64_t x = 0;
 
-	(void)udata;
-	(void)self;
-	(void)kwargs;
-	SHADE_CHECK(int_arg(args, 0, &x, err));
-	return int_result(mem_ctx, 2 * x, result, err);
+	SHADE_CHECK(int_arg(call->args, 0, &x, call->err));
+	return int_result(call->mem, 2 * x, &call->result, call->err);
 }
 
 /* A tuple of the given ints on mem_ctx, or NULL. */

@@ -30,53 +30,47 @@ typedef struct book {
 } book;
 
 /* Getter of `title`: counts and answers the title. */
-static shade_status get_title(TALLOC_CTX *mem_ctx, void *udata,
-			      shade_ref *self, shade_value **out,
-			      shade_error **err)
+static shade_status get_title(shade_call_ctx *call)
 {
-	book *b = udata;
+	book *b = call->udata;
 
-	(void)self;
 	b->title_reads++;
 	printf("  book: title read by the server\n");
-	*out = shade_str(mem_ctx, b->title);
-	return *out ? SHADE_OK
-		    : shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	call->result = shade_str(call->mem, b->title);
+	return call->result ? SHADE_OK
+			    : shade_error_set(call->err, SHADE_ERR_NOMEM,
+					      "out of memory");
 }
 
 /* Getter of `pages`: a large value, built only if someone asks. */
-static shade_status get_pages(TALLOC_CTX *mem_ctx, void *udata,
-			      shade_ref *self, shade_value **out,
-			      shade_error **err)
+static shade_status get_pages(shade_call_ctx *call)
 {
-	book *b = udata;
+	book *b = call->udata;
 	int i;
 
-	(void)self;
 	b->page_reads++;
-	*out = shade_list_new(mem_ctx, 1000);
-	for (i = 0; *out != NULL && i < 1000; i++)
-		SHADE_CHECK(shade_seq_append_take(*out, shade_str(mem_ctx,
-						  "lorem ipsum"), err));
-	return *out ? SHADE_OK
-		    : shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	call->result = shade_list_new(call->mem, 1000);
+	for (i = 0; call->result != NULL && i < 1000; i++)
+		SHADE_CHECK(shade_seq_append_take(
+			call->result, shade_str(call->mem, "lorem ipsum"),
+			call->err));
+	return call->result ? SHADE_OK
+			    : shade_error_set(call->err, SHADE_ERR_NOMEM,
+					      "out of memory");
 }
 
 /* Method total(): the sum of the lines. */
-static shade_status total(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			  const shade_value *args, const shade_value *kwargs,
-			  shade_value **result, shade_error **err)
+static shade_status total(shade_call_ctx *call)
 {
-	book *b = udata;
+	book *b = call->udata;
 
-	(void)self;
-	(void)args;
-	(void)kwargs;
 	b->total_calls++;
 	printf("  book: total() called by the server\n");
-	*result = shade_int(mem_ctx, b->lines[0] + b->lines[1] + b->lines[2]);
-	return *result ? SHADE_OK
-		       : shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	call->result =
+		shade_int(call->mem, b->lines[0] + b->lines[1] + b->lines[2]);
+	return call->result ? SHADE_OK
+			    : shade_error_set(call->err, SHADE_ERR_NOMEM,
+					      "out of memory");
 }
 
 /* Build the undeclared object: one count in *out. */

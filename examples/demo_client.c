@@ -13,17 +13,12 @@
 #include "shade/shade.h"
 
 /* The local function handed to the server: returns 1. */
-static shade_status one(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			const shade_value *args, const shade_value *kwargs,
-			shade_value **result, shade_error **err)
+static shade_status one(shade_call_ctx *call)
 {
-	(void)udata;
-	(void)self;
-	(void)args;
-	(void)kwargs;
-	*result = shade_int(mem_ctx, 1);
-	return *result ? SHADE_OK
-		       : shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	call->result = shade_int(call->mem, 1);
+	return call->result ? SHADE_OK
+			    : shade_error_set(call->err, SHADE_ERR_NOMEM,
+					      "out of memory");
 }
 
 /* Connect, retrying while the server starts (up to 5 s). */

@@ -25,30 +25,27 @@ static void on_signal(int sig)
 }
 
 /* x.meth(callback): z + callback(). */
-static shade_status meth(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			 const shade_value *args, const shade_value *kwargs,
-			 shade_value **result, shade_error **err)
+static shade_status meth(shade_call_ctx *call)
 {
-	const shade_value *z = shade_object_attr(self, "z");
+	const shade_value *z = shade_object_attr(call->self, "z");
 	const shade_value *cb;
 	shade_value *r = NULL;
 
-	(void)udata;
-	(void)kwargs;
-	if (shade_seq_len(args) != 1 ||
-	    shade_value_kind(cb = shade_seq_at(args, 0)) != SHADE_REF)
-		return shade_error_set(err, SHADE_ERR_TYPE,
+	if (shade_seq_len(call->args) != 1 ||
+	    shade_value_kind(cb = shade_seq_at(call->args, 0)) != SHADE_REF)
+		return shade_error_set(call->err, SHADE_ERR_TYPE,
 				       "meth() takes one callable");
 	/* The callback runs in the client, on the thread waiting for us. */
-	SHADE_CHECK(shade_call(mem_ctx, shade_value_as_ref(cb), NULL, NULL,
-			       &r, err));
+	SHADE_CHECK(shade_call(call->mem, shade_value_as_ref(cb), NULL, NULL,
+			       &r, call->err));
 	if (shade_value_kind(r) != SHADE_INT || shade_value_kind(z) != SHADE_INT)
-		return shade_error_set(err, SHADE_ERR_TYPE,
+		return shade_error_set(call->err, SHADE_ERR_TYPE,
 				       "callback() must return an int");
-	*result = shade_int(mem_ctx, shade_value_as_int(z) +
+	call->result = shade_int(call->mem, shade_value_as_int(z) +
 					     shade_value_as_int(r));
-	return *result ? SHADE_OK
-		       : shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	return call->result ? SHADE_OK
+			    : shade_error_set(call->err, SHADE_ERR_NOMEM,
+					      "out of memory");
 }
 
 /* Divide, checking the divisor as C must. */
@@ -64,18 +61,12 @@ static shade_status checked_div(int64_t a, int64_t b, int64_t *out,
 }
 
 /* x.raising(): 1 / 0. */
-static shade_status raising(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			    const shade_value *args, const shade_value *kwargs,
-			    shade_value **result, shade_error **err)
+static shade_status raising(shade_call_ctx *call)
 {
 	int64_t q = 0;
 
-	(void)udata;
-	(void)self;
-	(void)args;
-	(void)kwargs;
-	SHADE_CHECK(checked_div(1, 0, &q, err));
-	*result = shade_int(mem_ctx, q);
+	SHADE_CHECK(checked_div(1, 0, &q, call->err));
+	call->result = shade_int(call->mem, q);
 	return SHADE_OK;
 }
 

@@ -1506,7 +1506,7 @@ static void test_cbor_crosscheck_from_python(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, suite_test_setup, suite_test_teardown)
+#define T(f) SUITE_CASE(f)
 		T(test_cbor_appendix_a),
 		T(test_cbor_deterministic_heads),
 		T(test_cbor_every_kind_round_trip),
@@ -1530,10 +1530,7 @@ int main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	talloc_enable_null_tracking();
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
-	failed = cmocka_run_group_tests_name("cbor", tests, suite_group_setup,
-					     suite_group_teardown);
+	failed = SUITE_RUN("cbor", tests, argc, argv);
 	talloc_disable_null_tracking();
 	return failed;
 }

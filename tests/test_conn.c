@@ -21,6 +21,7 @@
 #include "conn/export_int.h"
 #include "conn/msg_int.h"
 #include "object/object_int.h"
+#include "helpers/handlers.h"
 #include "helpers/peer.h"
 #include "helpers/suite.h"
 
@@ -204,110 +205,37 @@ static void test_conn_shape_fingerprints(void **state)
 
 /* ------------------------------------------------------------ engine */
 
-/* A getter of an int stored in udata. */
-static shade_status get_int(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			    shade_value **out, shade_error **err)
-{
-	(void)self;
-	*out = shade_int(mem_ctx, *(int64_t *)udata);
-	return *out ? SHADE_OK : shade_error_set(err, SHADE_ERR_NOMEM, "oom");
-}
-
-/* A method that calls its first argument (a callable) and adds 1. */
-static shade_status call_plus_one(TALLOC_CTX *mem_ctx, void *udata,
-				  shade_ref *self, const shade_value *args,
-				  const shade_value *kwargs,
-				  shade_value **result, shade_error **err)
-{
-	shade_value *r = NULL;
-
-	(void)udata;
-	(void)self;
-	(void)kwargs;
-	if (shade_seq_len(args) < 1 ||
-	    shade_value_kind(shade_seq_at(args, 0)) != SHADE_REF)
-		return shade_error_set(err, SHADE_ERR_TYPE, "want a callable");
-	SHADE_CHECK(shade_call(mem_ctx, shade_value_as_ref(
-					   shade_seq_at(args, 0)),
-			       NULL, NULL, &r, err));
-	if (shade_value_kind(r) != SHADE_INT)
-		return shade_error_set(err, SHADE_ERR_TYPE, "want an int");
-	*result = shade_int(mem_ctx, shade_value_as_int(r) + 1);
-	talloc_free(r);
-	return SHADE_OK;
-}
-
 /* A method that divides 1 by its argument, refusing zero. */
-static shade_status divide(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			   const shade_value *args, const shade_value *kwargs,
-			   shade_value **result, shade_error **err)
+static shade_status divide(shade_call_ctx *call)
 {
 	int64_t d;
 
-	(void)udata;
-	(void)self;
-	(void)kwargs;
-	if (shade_seq_len(args) != 1 ||
-	    shade_value_kind(shade_seq_at(args, 0)) != SHADE_INT)
-		return shade_error_set(err, SHADE_ERR_TYPE, "want one int");
-	d = shade_value_as_int(shade_seq_at(args, 0));
+	if (shade_seq_len(call->args) != 1 ||
+	    shade_value_kind(shade_seq_at(call->args, 0)) != SHADE_INT)
+		return shade_error_set(call->err, SHADE_ERR_TYPE,
+				       "want one int");
+	d = shade_value_as_int(shade_seq_at(call->args, 0));
 	if (d == 0)
-		return shade_error_set(err, SHADE_ERR_ZERO_DIVISION,
+		return shade_error_set(call->err, SHADE_ERR_ZERO_DIVISION,
 				       "division by zero");
-	*result = shade_int(mem_ctx, 100 / d);
+	call->result = shade_int(call->mem, 100 / d);
 	return SHADE_OK;
-}
-
-/* A method that sleeps udata milliseconds and returns none. */
-static shade_status sleepy(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			   const shade_value *args, const shade_value *kwargs,
-			   shade_value **result, shade_error **err)
-{
-	(void)mem_ctx;
-	(void)self;
-	(void)args;
-	(void)kwargs;
-	(void)err;
-	usleep((useconds_t)(*(int *)udata) * 1000u);
-	*result = NULL;
-	return SHADE_OK;
-}
-
-/* A method returning 4 KiB of bytes. */
-static shade_status big(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			const shade_value *args, const shade_value *kwargs,
-			shade_value **result, shade_error **err)
-{
-	static const uint8_t zeros[4096];
-
-	(void)udata;
-	(void)self;
-	(void)args;
-	(void)kwargs;
-	*result = shade_bytes(mem_ctx, zeros, sizeof(zeros));
-	return *result ? SHADE_OK
-		       : shade_error_set(err, SHADE_ERR_NOMEM, "oom");
 }
 
 /* A method raising ValueError with the object itself as argument. */
-static shade_status raise_ref(TALLOC_CTX *mem_ctx, void *udata,
-			      shade_ref *self, const shade_value *args,
-			      const shade_value *kwargs, shade_value **result,
-			      shade_error **err)
+static shade_status raise_ref(shade_call_ctx *call)
 {
-	(void)mem_ctx;
-	(void)udata;
-	(void)args;
-	(void)kwargs;
-	(void)result;
-	shade_error_set(err, SHADE_ERR_VALUE, "bad object");
-	(*err)->args = shade_tuple_new(*err, 1);
-	shade_seq_append_take((*err)->args, shade_ref_value(NULL, self), NULL);
+	shade_error_set(call->err, SHADE_ERR_VALUE, "bad object");
+	(*call->err)->args = shade_tuple_new(*call->err, 1);
+	shade_seq_append_take((*call->err)->args,
+			      shade_ref_value(NULL, call->self), NULL);
 	return SHADE_ERR_VALUE;
 }
 
 static int64_t seven = 7;
 static int sleep_ms = 300;
+/* Size of calc.big()'s answer. */
+static size_t big_size = 4096;
 
 /* The server's objects: "obj" (demo.Obj: x = 3, meth) and "calc"
  * (add, plus_one(callable), divide, sleep, counter property). */
@@ -320,23 +248,23 @@ static shade_registry *make_registry(TALLOC_CTX *ctx)
 	assert_non_null(reg);
 	assert_ok(shade_object_new("demo.Obj", NULL, &obj, errp_));
 	assert_ok(shade_object_add_attr(obj, "x", &three, false, errp_));
-	assert_ok(shade_object_add_method(obj, "meth", tp_add, NULL, false,
+	assert_ok(shade_object_add_method(obj, "meth", th_add, NULL, false,
 					  errp_));
 	assert_ok(shade_registry_add(reg, "obj", obj, errp_));
 	shade_ref_release(obj);
 	assert_ok(shade_object_new("demo.Calc", NULL, &calc, errp_));
-	assert_ok(shade_object_add_method(calc, "add", tp_add, NULL, false,
+	assert_ok(shade_object_add_method(calc, "add", th_add, NULL, false,
 					  errp_));
-	assert_ok(shade_object_add_method(calc, "plus_one", call_plus_one,
+	assert_ok(shade_object_add_method(calc, "plus_one", th_call_plus_one,
 					  NULL, false, errp_));
 	assert_ok(shade_object_add_method(calc, "divide", divide, NULL,
 					  false, errp_));
-	assert_ok(shade_object_add_method(calc, "sleep", sleepy, &sleep_ms,
+	assert_ok(shade_object_add_method(calc, "sleep", th_sleep, &sleep_ms,
 					  false, errp_));
-	assert_ok(shade_object_add_property(calc, "seven", get_int, NULL,
+	assert_ok(shade_object_add_property(calc, "seven", th_get_int, NULL,
 					    &seven, errp_));
-	assert_ok(shade_object_add_method(calc, "big", big, NULL, false,
-					  errp_));
+	assert_ok(shade_object_add_method(calc, "big", th_zeros, &big_size,
+					  false, errp_));
 	assert_ok(shade_object_add_method(calc, "raise_ref", raise_ref, NULL,
 					  false, errp_));
 	assert_ok(shade_registry_add(reg, "calc", calc, errp_));
@@ -483,16 +411,13 @@ static void test_conn_errors_and_absent_members(void **state)
 }
 
 /* A client function returning 1, counting its calls. */
-static shade_status one(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			const shade_value *args, const shade_value *kwargs,
-			shade_value **result, shade_error **err)
+static shade_status one(shade_call_ctx *call)
 {
-	(void)self;
-	(void)args;
-	(void)kwargs;
-	(*(int *)udata)++;
-	*result = shade_int(mem_ctx, 1);
-	return *result ? SHADE_OK : shade_error_set(err, SHADE_ERR_NOMEM, "oom");
+	(*(int *)call->udata)++;
+	call->result = shade_int(call->mem, 1);
+	return call->result
+		       ? SHADE_OK
+		       : shade_error_set(call->err, SHADE_ERR_NOMEM, "oom");
 }
 
 static void test_conn_callback(void **state)
@@ -540,21 +465,17 @@ struct deep {
 };
 
 /* The client function of test_conn_nested_three_levels. */
-static shade_status deep_fn(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			    const shade_value *args, const shade_value *kwargs,
-			    shade_value **result, shade_error **err)
+static shade_status deep_fn(shade_call_ctx *call)
 {
-	struct deep *d = udata;
-	shade_value *t = shade_tuple_new(mem_ctx, 2);
+	struct deep *d = call->udata;
+	shade_value *t = shade_tuple_new(call->mem, 2);
 	shade_value a = shade_value_int(20), b = shade_value_int(22);
 
-	(void)self;
-	(void)args;
-	(void)kwargs;
 	d->depth = 3;
 	shade_seq_append(t, &a, NULL);
 	shade_seq_append(t, &b, NULL);
-	return shade_invoke(mem_ctx, d->calc, "add", t, NULL, result, err);
+	return shade_invoke(call->mem, d->calc, "add", t, NULL, &call->result,
+			    call->err);
 }
 
 static void test_conn_nested_three_levels(void **state)
@@ -583,17 +504,9 @@ static void test_conn_nested_three_levels(void **state)
 }
 
 /* A client function that fails, to see the chain cross both peers. */
-static shade_status failing(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			    const shade_value *args, const shade_value *kwargs,
-			    shade_value **result, shade_error **err)
+static shade_status failing(shade_call_ctx *call)
 {
-	(void)mem_ctx;
-	(void)udata;
-	(void)self;
-	(void)args;
-	(void)kwargs;
-	(void)result;
-	return shade_error_set_named(err, SHADE_ERR_USER, "app.Broken",
+	return shade_error_set_named(call->err, SHADE_ERR_USER, "app.Broken",
 				     "callback broke");
 }
 
@@ -838,21 +751,13 @@ struct runs {
 
 /* work.slow() / work.mark(): count the run (udata: struct runs), sleep,
  * return none. */
-static shade_status work_run(TALLOC_CTX *mem_ctx, void *udata,
-			     shade_ref *self, const shade_value *args,
-			     const shade_value *kwargs, shade_value **result,
-			     shade_error **err)
+static shade_status work_run(shade_call_ctx *call)
 {
-	struct runs *r = udata;
+	struct runs *r = call->udata;
 
-	(void)mem_ctx;
-	(void)self;
-	(void)args;
-	(void)kwargs;
-	(void)err;
 	r->n++;
 	usleep((useconds_t)r->sleep_ms * 1000u);
-	*result = NULL;
+	call->result = NULL;
 	return SHADE_OK;
 }
 
@@ -1095,24 +1000,21 @@ static void test_conn_deadline_and_late_reply(void **state)
 #define N_PICK 100
 
 /* pick.get(i): the i-th object of udata (an array of N_PICK). */
-static shade_status pick_get(TALLOC_CTX *mem_ctx, void *udata,
-			     shade_ref *self, const shade_value *args,
-			     const shade_value *kwargs, shade_value **result,
-			     shade_error **err)
+static shade_status pick_get(shade_call_ctx *call)
 {
-	shade_ref **objs = udata;
-	const shade_value *a = shade_seq_at(args, 0);
+	shade_ref **objs = call->udata;
+	const shade_value *a = shade_seq_at(call->args, 0);
 	int64_t i = a != NULL && shade_value_kind(a) == SHADE_INT
 			    ? shade_value_as_int(a)
 			    : -1;
 
-	(void)self;
-	(void)kwargs;
 	if (i < 0 || i >= N_PICK)
-		return shade_error_set(err, SHADE_ERR_INVALID, "bad index");
-	*result = shade_ref_value(mem_ctx, objs[i]);
-	return *result ? SHADE_OK
-		       : shade_error_set(err, SHADE_ERR_NOMEM, "no memory");
+		return shade_error_set(call->err, SHADE_ERR_INVALID,
+				       "bad index");
+	call->result = shade_ref_value(call->mem, objs[i]);
+	return call->result ? SHADE_OK
+			    : shade_error_set(call->err, SHADE_ERR_NOMEM,
+					      "no memory");
 }
 
 /* Append to out, framed: INVOKE id target.get(arg) when ref is 0, else
@@ -1582,7 +1484,7 @@ static void test_conn_bad_input(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, suite_test_setup, suite_test_teardown)
+#define T(name) SUITE_CASE(name)
 		T(test_conn_msg_add_bytes),
 		T(test_conn_msg_opts),
 		T(test_conn_msg_bad),
@@ -1607,8 +1509,5 @@ int main(int argc, char **argv)
 #undef T
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
-	return cmocka_run_group_tests_name("conn", tests, suite_group_setup,
-					   suite_group_teardown);
+	return SUITE_RUN("conn", tests, argc, argv);
 }

@@ -11,6 +11,7 @@
 #include <talloc.h>
 
 #include "shade/error.h"
+#include "helpers/suite.h"
 
 /* Every code has a distinct name that maps back to the same code. */
 static void test_error_registry_round_trip(void **state)
@@ -33,7 +34,7 @@ static void test_error_registry_round_trip(void **state)
 	assert_int_equal(shade_status_from_name(NULL), SHADE_ERR_REMOTE);
 }
 
-/* Categories follow DESIGN.md §5. */
+/* Categories as doc/protocol.md (ERROR) and doc/api.md list them. */
 static void test_error_categories(void **state)
 {
 	(void)state;
@@ -103,17 +104,15 @@ static void test_error_named_chain_describe(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_error_registry_round_trip),
-		cmocka_unit_test(test_error_categories),
-		cmocka_unit_test(test_error_set_first_wins),
-		cmocka_unit_test(test_error_named_chain_describe),
+		SUITE_CASE(test_error_registry_round_trip),
+		SUITE_CASE(test_error_categories),
+		SUITE_CASE(test_error_set_first_wins),
+		SUITE_CASE(test_error_named_chain_describe),
 	};
 	int failed;
 
 	talloc_enable_null_tracking();
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
-	failed = cmocka_run_group_tests_name("error", tests, NULL, NULL);
+	failed = SUITE_RUN("error", tests, argc, argv);
 	talloc_disable_null_tracking();
 	return failed;
 }

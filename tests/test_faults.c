@@ -1,5 +1,5 @@
 /*
- * test_faults.c - the fault-injection matrix (DESIGN.md §10), over real
+ * test_faults.c - the fault-injection matrix (doc/limits.md), over real
  * Unix sockets against the real server loop (shade/server.h).
  *
  * Every row starts a server exporting the objects of tests/fuzz/exports.h
@@ -1140,38 +1140,28 @@ static void test_faults_server_dies_mid_call(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest rows[] = {
-		cmocka_unit_test(test_faults_garbage),
-		cmocka_unit_test(test_faults_truncated_then_close),
-		cmocka_unit_test(test_faults_oversized_length),
-		cmocka_unit_test(test_faults_nesting_past_limit),
-		cmocka_unit_test(test_faults_unknown_opcode),
-		cmocka_unit_test(test_faults_reference_never_handed_out),
-		cmocka_unit_test(test_faults_double_release),
-		cmocka_unit_test(test_faults_release_more_than_handed_out),
-		cmocka_unit_test(test_faults_reply_never_requested),
-		cmocka_unit_test(test_faults_member_absent),
-		cmocka_unit_test(test_faults_flood),
-		cmocka_unit_test(test_faults_slowloris),
-		cmocka_unit_test(test_faults_client_dies_mid_call),
-		cmocka_unit_test(test_faults_stops_reading_large_reply),
-		cmocka_unit_test(test_faults_stops_reading_then_leaves),
-		cmocka_unit_test(test_faults_local_errors),
-		cmocka_unit_test(test_faults_server_dies_mid_call),
-		cmocka_unit_test(test_faults_callback_unanswered),
-		cmocka_unit_test(test_faults_request_before_hello),
-		cmocka_unit_test(test_faults_trailing_bytes),
-		cmocka_unit_test(test_faults_self_reference),
+		SUITE_CASE(test_faults_garbage),
+		SUITE_CASE(test_faults_truncated_then_close),
+		SUITE_CASE(test_faults_oversized_length),
+		SUITE_CASE(test_faults_nesting_past_limit),
+		SUITE_CASE(test_faults_unknown_opcode),
+		SUITE_CASE(test_faults_reference_never_handed_out),
+		SUITE_CASE(test_faults_double_release),
+		SUITE_CASE(test_faults_release_more_than_handed_out),
+		SUITE_CASE(test_faults_reply_never_requested),
+		SUITE_CASE(test_faults_member_absent),
+		SUITE_CASE(test_faults_flood),
+		SUITE_CASE(test_faults_slowloris),
+		SUITE_CASE(test_faults_client_dies_mid_call),
+		SUITE_CASE(test_faults_stops_reading_large_reply),
+		SUITE_CASE(test_faults_stops_reading_then_leaves),
+		SUITE_CASE(test_faults_local_errors),
+		SUITE_CASE(test_faults_server_dies_mid_call),
+		SUITE_CASE(test_faults_callback_unanswered),
+		SUITE_CASE(test_faults_request_before_hello),
+		SUITE_CASE(test_faults_trailing_bytes),
+		SUITE_CASE(test_faults_self_reference),
 	};
-	TALLOC_CTX *ctx = talloc_new(NULL);
-	size_t blocks;
-	int rc;
 
-	blocks = talloc_total_blocks(ctx);
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
-	rc = cmocka_run_group_tests_name("faults", rows, NULL, NULL);
-	if (talloc_total_blocks(ctx) != blocks)
-		rc = 1;
-	talloc_free(ctx);
-	return rc;
+	return SUITE_RUN("faults", rows, argc, argv);
 }

@@ -182,35 +182,23 @@ static void test_fuzz_replay_pending(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest all[] = {
-		cmocka_unit_test_setup_teardown(test_fuzz_replay_frame,
-						suite_test_setup, suite_test_teardown),
-		cmocka_unit_test_setup_teardown(test_fuzz_replay_cbor,
-						suite_test_setup, suite_test_teardown),
-		cmocka_unit_test_setup_teardown(test_fuzz_replay_msg,
-						suite_test_setup, suite_test_teardown),
-		cmocka_unit_test_setup_teardown(test_fuzz_replay_conn,
-						suite_test_setup, suite_test_teardown),
-		cmocka_unit_test_setup_teardown(test_fuzz_replay_client,
-						suite_test_setup, suite_test_teardown),
-		cmocka_unit_test_setup_teardown(test_fuzz_replay_idl,
-						suite_test_setup, suite_test_teardown),
+		SUITE_CASE(test_fuzz_replay_frame),
+		SUITE_CASE(test_fuzz_replay_cbor),
+		SUITE_CASE(test_fuzz_replay_msg),
+		SUITE_CASE(test_fuzz_replay_conn),
+		SUITE_CASE(test_fuzz_replay_client),
+		SUITE_CASE(test_fuzz_replay_idl),
 	};
 	const struct CMUnitTest pending[] = {
-		cmocka_unit_test_setup_teardown(test_fuzz_replay_pending,
-						suite_test_setup, suite_test_teardown),
+		SUITE_CASE(test_fuzz_replay_pending),
 	};
 	int rc;
 
 	talloc_enable_null_tracking();
 	if (argc > 1 && strcmp(argv[1], "pending") == 0) {
-		rc = cmocka_run_group_tests_name("fuzz_replay_pending",
-						 pending, suite_group_setup,
-						 suite_group_teardown);
+		rc = SUITE_RUN("fuzz_replay_pending", pending, 1, argv);
 	} else {
-		if (argc > 1)
-			cmocka_set_test_filter(argv[1]);
-		rc = cmocka_run_group_tests_name("fuzz_replay", all,
-						 suite_group_setup, suite_group_teardown);
+		rc = SUITE_RUN("fuzz_replay", all, argc, argv);
 	}
 	talloc_disable_null_tracking();
 	return rc;

@@ -436,19 +436,12 @@ static void test_idlc_stubs_dynamic_client(void **state)
 }
 
 /* deposit on a dynamic object: adds its int argument to "balance". */
-static shade_status dyn_deposit(TALLOC_CTX *mem_ctx, void *udata,
-				shade_ref *self, const shade_value *args,
-				const shade_value *kwargs,
-				shade_value **result, shade_error **err)
+static shade_status dyn_deposit(shade_call_ctx *call)
 {
-	int64_t *bal = udata;
+	int64_t *bal = call->udata;
 
-	(void)mem_ctx;
-	(void)self;
-	(void)kwargs;
-	(void)err;
-	*bal += shade_value_as_int(shade_seq_at(args, 0));
-	*result = NULL;
+	*bal += shade_value_as_int(shade_seq_at(call->args, 0));
+	call->result = NULL;
 	return SHADE_OK;
 }
 
@@ -534,21 +527,16 @@ static void test_idlc_stubs_dynamic_server(void **state)
 /* history on a dynamic object: one Entry whose memo decodes (and is
  * allocated) before its last member, an int where an Object reference
  * belongs, fails the typed caller's decoding. */
-static shade_status dyn_bad_history(TALLOC_CTX *mem_ctx, void *udata,
-				    shade_ref *self, const shade_value *args,
-				    const shade_value *kwargs,
-				    shade_value **result, shade_error **err)
+static shade_status dyn_bad_history(shade_call_ctx *call)
 {
+	TALLOC_CTX *mem_ctx = call->mem;
+	shade_error **err = call->err;
 	shade_value *list = shade_tuple_new(mem_ctx, 1);
 	shade_value *e = shade_tuple_new(mem_ctx, 8);
 	shade_value *pair = shade_tuple_new(mem_ctx, 2);
 	shade_value *items[8];
 	size_t i;
 
-	(void)udata;
-	(void)self;
-	(void)args;
-	(void)kwargs;
 	if (!list || !e || !pair ||
 	    shade_seq_append_take(pair, shade_int(mem_ctx, 1), err) < 0 ||
 	    shade_seq_append_take(pair, shade_int(mem_ctx, 2), err) < 0)
@@ -566,23 +554,14 @@ static shade_status dyn_bad_history(TALLOC_CTX *mem_ctx, void *udata,
 			return -1;
 	if (shade_seq_append_take(list, e, err) < 0)
 		return -1;
-	*result = list;
+	call->result = list;
 	return SHADE_OK;
 }
 
 /* twin on a dynamic object: fails with an error. */
-static shade_status dyn_fail(TALLOC_CTX *mem_ctx, void *udata,
-			     shade_ref *self, const shade_value *args,
-			     const shade_value *kwargs, shade_value **result,
-			     shade_error **err)
+static shade_status dyn_fail(shade_call_ctx *call)
 {
-	(void)mem_ctx;
-	(void)udata;
-	(void)self;
-	(void)args;
-	(void)kwargs;
-	(void)result;
-	return shade_error_set(err, SHADE_ERR_VALUE, "no twin today");
+	return shade_error_set(call->err, SHADE_ERR_VALUE, "no twin today");
 }
 
 /* A typed call that fails, on a malformed reply after part of it was
@@ -730,17 +709,10 @@ static const broker_Broker_impl brk_impl = {
 };
 
 /* twice(x) = 2 * x, on the client's own object. */
-static shade_status cli_twice(TALLOC_CTX *mem_ctx, void *udata,
-			      shade_ref *self, const shade_value *args,
-			      const shade_value *kwargs, shade_value **result,
-			      shade_error **err)
+static shade_status cli_twice(shade_call_ctx *call)
 {
-	(void)udata;
-	(void)self;
-	(void)kwargs;
-	(void)err;
-	*result = shade_int(mem_ctx, 2 * shade_value_as_int(shade_seq_at(args,
-									  0)));
+	call->result = shade_int(
+		call->mem, 2 * shade_value_as_int(shade_seq_at(call->args, 0)));
 	return SHADE_OK;
 }
 
@@ -1221,25 +1193,23 @@ static void test_idlc_stubs_typed_references(void **state)
 
 /* last() on a dynamic ledger: a tuple for the struct, a list for its
  * tags (a dynamic peer's natural values). */
-static shade_status dyn_last(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			     const shade_value *args, const shade_value *kwargs,
-			     shade_value **result, shade_error **err)
+static shade_status dyn_last(shade_call_ctx *call)
 {
-	shade_value *t = shade_tuple_new(mem_ctx, 5);
-	shade_value *tags = shade_list_new(mem_ctx, 1);
+	shade_value *t = shade_tuple_new(call->mem, 5);
+	shade_value *tags = shade_list_new(call->mem, 1);
 
-	(void)udata;
-	(void)self;
-	(void)args;
-	(void)kwargs;
-	SHADE_CHECK(shade_seq_append_take(tags, shade_str(mem_ctx, "cash"),
-					  err));
-	SHADE_CHECK(shade_seq_append_take(t, shade_str(mem_ctx, "ann"), err));
-	SHADE_CHECK(shade_seq_append_take(t, shade_str(mem_ctx, "bob"), err));
-	SHADE_CHECK(shade_seq_append_take(t, shade_int(mem_ctx, 9), err));
-	SHADE_CHECK(shade_seq_append_take(t, shade_int(mem_ctx, 1), err));
-	SHADE_CHECK(shade_seq_append_take(t, tags, err));
-	*result = t;
+	SHADE_CHECK(shade_seq_append_take(tags, shade_str(call->mem, "cash"),
+					  call->err));
+	SHADE_CHECK(shade_seq_append_take(t, shade_str(call->mem, "ann"),
+					  call->err));
+	SHADE_CHECK(shade_seq_append_take(t, shade_str(call->mem, "bob"),
+					  call->err));
+	SHADE_CHECK(
+		shade_seq_append_take(t, shade_int(call->mem, 9), call->err));
+	SHADE_CHECK(
+		shade_seq_append_take(t, shade_int(call->mem, 1), call->err));
+	SHADE_CHECK(shade_seq_append_take(t, tags, call->err));
+	call->result = t;
 	return SHADE_OK;
 }
 

@@ -9,12 +9,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 #include <talloc.h>
 
 #include "shade/shade.h"
+#include "helpers/handlers.h"
 #include "helpers/peer.h"
 #include "object/object_int.h"
 #include "helpers/suite.h"
@@ -256,7 +258,7 @@ static void test_object_narrow_structural(void **state)
 	assert_int_equal(shade_narrow(obj, &want, map, &err), SHADE_ERR_TYPE);
 	assert_non_null(strstr(err->message, "add"));
 	shade_error_clear(&err);
-	assert_ok(shade_object_add_method(obj, "add", tp_add, NULL, false,
+	assert_ok(shade_object_add_method(obj, "add", th_add, NULL, false,
 					  errp_));
 	assert_ok(shade_narrow(obj, &want, map, errp_));
 	assert_int_equal(map[0], 2);
@@ -274,26 +276,6 @@ static void test_object_narrow_structural(void **state)
 /* ------------------------------------------------------------ dynamic */
 
 /* A getter/setter pair over an int64 in udata. */
-static shade_status get_v(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			  shade_value **out, shade_error **err)
-{
-	(void)self;
-	(void)err;
-	*out = shade_int(mem_ctx, *(int64_t *)udata);
-	return SHADE_OK;
-}
-
-/* Setter: ints only. */
-static shade_status set_v(void *udata, shade_ref *self, const shade_value *v,
-			  shade_error **err)
-{
-	(void)self;
-	if (shade_value_kind(v) != SHADE_INT)
-		return shade_error_set(err, SHADE_ERR_TYPE, "want an int");
-	*(int64_t *)udata = shade_value_as_int(v);
-	return SHADE_OK;
-}
-
 /* Free hook: counts. */
 static void on_free(void *udata)
 {
@@ -316,9 +298,9 @@ static void test_object_dynamic_local(void **state)
 	shade_object_on_free(obj, on_free, &freed);
 	assert_ok(shade_object_add_attr(obj, "a", &ten, false, errp_));
 	assert_ok(shade_object_add_attr(obj, "ro", &ten, true, errp_));
-	assert_ok(shade_object_add_property(obj, "p", get_v, set_v, &backing,
+	assert_ok(shade_object_add_property(obj, "p", th_get_int, th_set_int, &backing,
 					    errp_));
-	assert_ok(shade_object_add_method(obj, "add", tp_add, NULL, false,
+	assert_ok(shade_object_add_method(obj, "add", th_add, NULL, false,
 					  errp_));
 	assert_int_equal(shade_object_add_attr(obj, "a", NULL, false, &err),
 			 SHADE_ERR_INVALID);
@@ -356,6 +338,93 @@ static void test_object_dynamic_local(void **state)
 	assert_int_equal(freed, 0);
 	shade_ref_release(obj);
 	assert_int_equal(freed, 1);
+	talloc_free(ctx);
+}
+
+/* What a handler saw of its call context (for test_object_call_ctx). */
+struct seen {
+	shade_ref *self;         /* call->self */
+	char member[16];         /* call->member */
+	size_t n_args;           /* length of call->args, or SIZE_MAX */
+	bool kwargs;             /* call->kwargs was given */
+	bool value;              /* call->value was given */
+	shade_conn *conn;        /* call->conn */
+	int calls;               /* handler runs */
+};
+
+/* A method, getter and setter at once: records its context in udata. */
+static shade_status record(shade_call_ctx *call)
+{
+	struct seen *s = call->udata;
+
+	s->self = call->self;
+	snprintf(s->member, sizeof(s->member), "%s", call->member);
+	s->n_args = call->args ? shade_seq_len(call->args) : SIZE_MAX;
+	s->kwargs = call->kwargs != NULL;
+	s->value = call->value != NULL;
+	s->conn = call->conn;
+	s->calls++;
+	assert_null(call->result);
+	assert_non_null(call->mem);
+	if (call->value == NULL)
+		call->result = shade_int(call->mem, 7);
+	return SHADE_OK;
+}
+
+/* Check one recorded call and forget it. */
+static void seen_check(struct seen *s, shade_ref *self, const char *member,
+		       size_t n_args, bool value, shade_conn *conn)
+{
+	assert_int_equal(s->calls, 1);
+	assert_ptr_equal(s->self, self);
+	assert_string_equal(s->member, member);
+	assert_int_equal(s->n_args, n_args);
+	assert_int_equal(s->value, value);
+	assert_false(s->kwargs);
+	assert_ptr_equal(s->conn, conn);
+	memset(s, 0, sizeof(*s));
+}
+
+/* The call context a handler gets: its member name, self, arguments or
+ * value, udata, and the connection (NULL for a local call). */
+static void test_object_call_ctx(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_registry *reg = shade_registry_new(ctx);
+	shade_value seven = shade_value_int(7);
+	struct seen s = { 0 };
+	shade_ref *obj, *fn, *proxy;
+	shade_value *v;
+	tp_peer pp;
+	int pass;
+
+	assert_ok(shade_object_new("demo.Rec", NULL, &obj, errp_));
+	assert_ok(shade_object_add_method(obj, "m", record, &s, false, errp_));
+	assert_ok(shade_object_add_property(obj, "p", record, record, &s,
+					    errp_));
+	assert_ok(shade_function_new("f", record, &s, &fn, errp_));
+	assert_ok(shade_registry_add(reg, "obj", obj, errp_));
+	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
+	assert_ok(shade_lookup(pp.client, "obj", &proxy, errp_));
+	for (pass = 0; pass < 2; pass++) {
+		shade_ref *r = pass == 0 ? obj : proxy;
+		shade_conn *conn = pass == 0 ? NULL : pp.server;
+
+		assert_ok(shade_invoke(ctx, r, "m", NULL, NULL, &v, errp_));
+		assert_int_equal(shade_value_as_int(v), 7);
+		seen_check(&s, obj, "m", 0, false, conn);
+		assert_ok(shade_getattr(ctx, r, "p", &v, errp_));
+		assert_int_equal(shade_value_as_int(v), 7);
+		seen_check(&s, obj, "p", SIZE_MAX, false, conn);
+		assert_ok(shade_setattr(r, "p", &seven, errp_));
+		seen_check(&s, obj, "p", SIZE_MAX, true, conn);
+	}
+	assert_ok(shade_call(ctx, fn, NULL, NULL, &v, errp_));
+	seen_check(&s, fn, "f", 0, false, NULL);
+	shade_ref_release(proxy);
+	tp_stop(&pp);
+	shade_ref_release(fn);
+	shade_ref_release(obj);
 	talloc_free(ctx);
 }
 
@@ -453,19 +522,17 @@ static void test_object_unexport_hook(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, suite_test_setup, suite_test_teardown)
+#define T(name) SUITE_CASE(name)
 		T(test_object_fingerprint_agrees),
 		T(test_object_typed_local),
 		T(test_object_typed_remote),
 		T(test_object_narrow_structural),
 		T(test_object_dynamic_local),
+		T(test_object_call_ctx),
 		T(test_object_container_and_registry),
 		T(test_object_unexport_hook),
 #undef T
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
-	return cmocka_run_group_tests_name("object", tests, suite_group_setup,
-					   suite_group_teardown);
+	return SUITE_RUN("object", tests, argc, argv);
 }

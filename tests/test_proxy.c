@@ -32,120 +32,75 @@ static shade_ref *keeper;
 static int notes;
 
 /* factory.make(): a new demo.Item. */
-static shade_status make(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			 const shade_value *args, const shade_value *kwargs,
-			 shade_value **result, shade_error **err)
+static shade_status make(shade_call_ctx *call)
 {
 	shade_ref *item;
 	shade_value n = shade_value_int(1);
 
-	(void)udata;
-	(void)self;
-	(void)args;
-	(void)kwargs;
-	SHADE_CHECK(shade_object_new("demo.Item", NULL, &item, err));
-	if (shade_object_add_attr(item, "n", &n, true, err) != SHADE_OK) {
+	SHADE_CHECK(shade_object_new("demo.Item", NULL, &item, call->err));
+	if (shade_object_add_attr(item, "n", &n, true, call->err) != SHADE_OK) {
 		shade_ref_release(item);
 		return SHADE_ERR_NOMEM;
 	}
-	*result = shade_ref_value_take(mem_ctx, item);
+	call->result = shade_ref_value_take(call->mem, item);
 	return SHADE_OK;
 }
 
 /* factory.keeper(): always the same object. */
-static shade_status get_keeper(TALLOC_CTX *mem_ctx, void *udata,
-			       shade_ref *self, const shade_value *args,
-			       const shade_value *kwargs, shade_value **result,
-			       shade_error **err)
+static shade_status get_keeper(shade_call_ctx *call)
 {
-	(void)udata;
-	(void)self;
-	(void)args;
-	(void)kwargs;
-	(void)err;
-	*result = shade_ref_value(mem_ctx, keeper);
+	call->result = shade_ref_value(call->mem, keeper);
 	return SHADE_OK;
 }
 
 /* factory.echo(x): x back. */
-static shade_status echo(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			 const shade_value *args, const shade_value *kwargs,
-			 shade_value **result, shade_error **err)
+static shade_status echo(shade_call_ctx *call)
 {
-	(void)udata;
-	(void)self;
-	(void)kwargs;
-	(void)err;
-	*result = shade_value_copy(mem_ctx, shade_seq_at(args, 0));
+	call->result = shade_value_copy(call->mem, shade_seq_at(call->args, 0));
 	return SHADE_OK;
 }
 
 /* factory.is_keeper(x): whether x arrived as the original keeper. */
-static shade_status is_keeper(TALLOC_CTX *mem_ctx, void *udata,
-			      shade_ref *self, const shade_value *args,
-			      const shade_value *kwargs, shade_value **result,
-			      shade_error **err)
+static shade_status is_keeper(shade_call_ctx *call)
 {
-	const shade_value *a = shade_seq_at(args, 0);
+	const shade_value *a = shade_seq_at(call->args, 0);
 
-	(void)udata;
-	(void)self;
-	(void)kwargs;
-	(void)err;
-	*result = shade_bool(mem_ctx, shade_value_kind(a) == SHADE_REF &&
+	call->result = shade_bool(call->mem, shade_value_kind(a) == SHADE_REF &&
 					      shade_value_as_ref(a) == keeper);
 	return SHADE_OK;
 }
 
 /* factory.kw(k=...): the keyword argument k. */
-static shade_status kw(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-		       const shade_value *args, const shade_value *kwargs,
-		       shade_value **result, shade_error **err)
+static shade_status kw(shade_call_ctx *call)
 {
-	const shade_value *k = kwargs ? shade_dict_get_str(kwargs, "k") : NULL;
+	const shade_value *k =
+		call->kwargs ? shade_dict_get_str(call->kwargs, "k") : NULL;
 
-	(void)udata;
-	(void)self;
-	(void)args;
 	if (k == NULL)
-		return shade_error_set(err, SHADE_ERR_KEY, "no k");
-	*result = shade_value_copy(mem_ctx, k);
+		return shade_error_set(call->err, SHADE_ERR_KEY, "no k");
+	call->result = shade_value_copy(call->mem, k);
 	return SHADE_OK;
 }
 
 /* factory.note(): oneway. */
-static shade_status note(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			 const shade_value *args, const shade_value *kwargs,
-			 shade_value **result, shade_error **err)
+static shade_status note(shade_call_ctx *call)
 {
-	(void)mem_ctx;
-	(void)udata;
-	(void)self;
-	(void)args;
-	(void)kwargs;
-	(void)err;
 	notes++;
-	*result = NULL;
+	call->result = NULL;
 	return SHADE_OK;
 }
 
 /* Constructor of the demo.Point type. */
-static shade_status point_ctor(TALLOC_CTX *mem_ctx, void *udata,
-			       shade_ref *self, const shade_value *args,
-			       const shade_value *kwargs,
-			       shade_value **result, shade_error **err)
+static shade_status point_ctor(shade_call_ctx *call)
 {
 	static const char *const bases[] = { "demo.Base", NULL };
 	shade_ref *p;
 
-	(void)udata;
-	(void)self;
-	(void)kwargs;
-	SHADE_CHECK(shade_object_new("demo.Point", bases, &p, err));
-	if (shade_seq_len(args) > 0)
-		shade_object_add_attr(p, "x", shade_seq_at(args, 0), false,
-				      err);
-	*result = shade_ref_value_take(mem_ctx, p);
+	SHADE_CHECK(shade_object_new("demo.Point", bases, &p, call->err));
+	if (shade_seq_len(call->args) > 0)
+		shade_object_add_attr(p, "x", shade_seq_at(call->args, 0),
+				      false, call->err);
+	call->result = shade_ref_value_take(call->mem, p);
 	return SHADE_OK;
 }
 
@@ -646,17 +601,11 @@ static void test_proxy_dead_connection(void **state)
 }
 
 /* A function returning its udata (a tuple of refs) by value. */
-static shade_status give_all(TALLOC_CTX *mem_ctx, void *udata,
-			     shade_ref *self, const shade_value *args,
-			     const shade_value *kwargs, shade_value **result,
-			     shade_error **err)
+static shade_status give_all(shade_call_ctx *call)
 {
-	(void)self;
-	(void)args;
-	(void)kwargs;
-	*result = shade_value_copy(mem_ctx, udata);
-	return *result ? SHADE_OK
-		       : shade_error_set(err, SHADE_ERR_NOMEM, "oom");
+	call->result = shade_value_copy(call->mem, call->udata);
+	return call->result ? SHADE_OK
+		       : shade_error_set(call->err, SHADE_ERR_NOMEM, "oom");
 }
 
 static void test_proxy_memory_per_export_and_proxy(void **state)
@@ -741,7 +690,7 @@ static void test_proxy_table_limits(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, suite_test_setup, suite_test_teardown)
+#define T(name) SUITE_CASE(name)
 		T(test_proxy_containers),
 		T(test_proxy_wide_object),
 		T(test_proxy_members_and_methods),
@@ -754,8 +703,5 @@ int main(int argc, char **argv)
 #undef T
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
-	return cmocka_run_group_tests_name("proxy", tests, suite_group_setup,
-					   suite_group_teardown);
+	return SUITE_RUN("proxy", tests, argc, argv);
 }

@@ -23,46 +23,15 @@
 #include <talloc.h>
 
 #include "shade/shade.h"
+#include "helpers/handlers.h"
 #include "helpers/peer.h"
 #include "object/object_int.h"
 #include "helpers/suite.h"
 
 /* The group fixture and assert_ok: helpers/suite.h. */
 
-/* calc.call(f): f() + 1, calling back into the client. */
-static shade_status call_back(TALLOC_CTX *mem_ctx, void *udata,
-			      shade_ref *self, const shade_value *args,
-			      const shade_value *kwargs, shade_value **result,
-			      shade_error **err)
-{
-	shade_value *r = NULL;
-
-	(void)udata;
-	(void)self;
-	(void)kwargs;
-	SHADE_CHECK(shade_call(mem_ctx, shade_value_as_ref(
-					   shade_seq_at(args, 0)),
-			       NULL, NULL, &r, err));
-	*result = shade_int(mem_ctx, shade_value_as_int(r) + 1);
-	talloc_free(r);
-	return SHADE_OK;
-}
-
-/* calc.blob(...): 1 KiB of bytes, whatever the arguments. */
-static shade_status blob(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			 const shade_value *args, const shade_value *kwargs,
-			 shade_value **result, shade_error **err)
-{
-	static const uint8_t zeros[1024];
-
-	(void)udata;
-	(void)self;
-	(void)args;
-	(void)kwargs;
-	*result = shade_bytes(mem_ctx, zeros, sizeof(zeros));
-	return *result ? SHADE_OK
-		       : shade_error_set(err, SHADE_ERR_NOMEM, "oom");
-}
+/* Size of calc.blob()'s answer. */
+static size_t blob_size = 1024;
 
 /* A server with "calc" (add, call, blob) and its loop thread. */
 struct srv {
@@ -92,12 +61,12 @@ static void srv_start(struct srv *v, TALLOC_CTX *ctx, const char *address,
 	v->ctx = talloc_new(ctx);
 	assert_ok(shade_server_new(v->ctx, opts, &v->s, errp_));
 	assert_ok(shade_object_new("demo.Calc", NULL, &calc, errp_));
-	assert_ok(shade_object_add_method(calc, "add", tp_add, NULL, false,
+	assert_ok(shade_object_add_method(calc, "add", th_add, NULL, false,
 					  errp_));
-	assert_ok(shade_object_add_method(calc, "call", call_back, NULL,
+	assert_ok(shade_object_add_method(calc, "call", th_call_plus_one, NULL,
 					  false, errp_));
-	assert_ok(shade_object_add_method(calc, "blob", blob, NULL, false,
-					  errp_));
+	assert_ok(shade_object_add_method(calc, "blob", th_zeros, &blob_size,
+					  false, errp_));
 	assert_ok(shade_server_export(v->s, "calc", calc, errp_));
 	shade_ref_release(calc);
 	assert_ok(shade_server_listen(v->s, address, errp_));
@@ -175,17 +144,10 @@ static void test_server_tcp_clients(void **state)
 }
 
 /* A client function that blocks for a long time. */
-static shade_status slow_fn(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			    const shade_value *args, const shade_value *kwargs,
-			    shade_value **result, shade_error **err)
+static shade_status slow_fn(shade_call_ctx *call)
 {
-	(void)udata;
-	(void)self;
-	(void)args;
-	(void)kwargs;
-	(void)err;
 	sleep(30);
-	*result = shade_int(mem_ctx, 0);
+	call->result = shade_int(call->mem, 0);
 	return SHADE_OK;
 }
 
@@ -209,18 +171,11 @@ static int killed_client(void *arg)
 }
 
 /* A client callback that answers only after 500 ms; sets *udata first. */
-static shade_status late_answer(TALLOC_CTX *mem_ctx, void *udata,
-				shade_ref *self, const shade_value *args,
-				const shade_value *kwargs, shade_value **result,
-				shade_error **err)
+static shade_status late_answer(shade_call_ctx *call)
 {
-	(void)self;
-	(void)args;
-	(void)kwargs;
-	(void)err;
-	__atomic_store_n((int *)udata, 1, __ATOMIC_RELEASE);
+	__atomic_store_n((int *)call->udata, 1, __ATOMIC_RELEASE);
 	usleep(500 * 1000);
-	*result = shade_int(mem_ctx, 41);
+	call->result = shade_int(call->mem, 41);
 	return SHADE_OK;
 }
 
@@ -654,7 +609,7 @@ static void test_server_embedded_conn(void **state)
 	int64_t end;
 
 	assert_ok(shade_object_new("demo.Calc", NULL, &calc, errp_));
-	assert_ok(shade_object_add_method(calc, "add", tp_add, NULL, false,
+	assert_ok(shade_object_add_method(calc, "add", th_add, NULL, false,
 					  errp_));
 	assert_ok(shade_registry_add(reg, "calc", calc, errp_));
 	shade_ref_release(calc);
@@ -940,7 +895,7 @@ static void test_server_exec_stdio(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, suite_test_setup, suite_test_teardown)
+#define T(name) SUITE_CASE(name)
 		T(test_server_unix_clients),
 		T(test_server_tcp_clients),
 		T(test_server_client_killed_mid_call),
@@ -957,8 +912,5 @@ int main(int argc, char **argv)
 	};
 
 	signal(SIGPIPE, SIG_IGN);
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
-	return cmocka_run_group_tests_name("server", tests, suite_group_setup,
-					   suite_group_teardown);
+	return SUITE_RUN("server", tests, argc, argv);
 }

@@ -28,6 +28,7 @@
 #include <cmocka.h>
 #include <talloc.h>
 
+#include "helpers/suite.h"
 #include "helpers/testutil.h"
 #include "shade/transport.h"
 
@@ -43,51 +44,8 @@ static const size_t echo_sizes[] = {
 
 /* ------------------------------------------------------------ fixtures */
 
-/* Group state: the suite's talloc context, the context of the running
- * test and the block count the suite context must come back to. */
-struct group {
-	void *ctx;      /* the suite's context */
-	void *test;     /* the running test's context, a child of ctx */
-	size_t blocks;  /* talloc_total_blocks(ctx) before the test */
-};
-
-static int group_setup(void **state)
-{
-	struct group *g = talloc_zero(NULL, struct group);
-
-	if (g == NULL)
-		return -1;
-	g->ctx = talloc_new(g);
-	*state = g;
-	return g->ctx ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-	talloc_free(*state);
-	return 0;
-}
-
-static int test_setup(void **state)
-{
-	struct group *g = *state;
-
-	g->blocks = talloc_total_blocks(g->ctx);
-	g->test = talloc_new(g->ctx);
-	return g->test ? 0 : -1;
-}
-
-/* Free the test's context; nothing may be left behind under the suite's. */
-static int test_teardown(void **state)
-{
-	struct group *g = *state;
-
-	TALLOC_FREE(g->test);
-	assert_int_equal(talloc_total_blocks(g->ctx), g->blocks);
-	return 0;
-}
-
-#define TCTX(state) (((struct group *)*(state))->test)
+/* The running case's context, freed by its teardown. */
+#define TCTX(state) ((void)(state), suite_case_ctx)
 
 /* Assert an error's code and that its message contains `needle`; free it. */
 static void expect_error(shade_error **err, shade_status got,
@@ -1630,7 +1588,7 @@ static void test_transport_user_ops(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, test_setup, test_teardown)
+#define T(name) SUITE_CASE(name)
 		T(test_transport_header),
 		T(test_transport_echo_pair),
 		T(test_transport_echo_socketpair),
@@ -1659,7 +1617,5 @@ int main(int argc, char **argv)
 #undef T
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return SUITE_RUN("transport", tests, argc, argv);
 }

@@ -38,25 +38,13 @@
 
 #include "bank.h"
 #include "bank_impl.h"
+#include "helpers/handlers.h"
+#include "helpers/suite.h"
 #include "helpers/testutil.h"
 #include "shade/shade.h"
 
 /* Bound on every wait for the child. */
 #define E2E_WAIT_MS 20000
-
-/* Group setup: one talloc context for the suite. */
-static int setup(void **state)
-{
-	*state = talloc_new(NULL);
-	return *state ? 0 : -1;
-}
-
-/* Group teardown. */
-static int teardown(void **state)
-{
-	talloc_free(*state);
-	return 0;
-}
 
 /* ============================================================ the child */
 
@@ -131,120 +119,99 @@ static shade_status dyn_record(dyn_acct *d, const char *memo, int64_t amount,
 		       shade_error_set(err, st, "out of memory") : st;
 }
 
-/* Getter of balance and limit: udata is the int64_t field. */
-static shade_status dyn_get_int(TALLOC_CTX *mem_ctx, void *udata,
-				shade_ref *self, shade_value **out,
-				shade_error **err)
-{
-	(void)self;
-	*out = shade_int(mem_ctx, *(int64_t *)udata);
-	return *out ? SHADE_OK
-		    : shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
-}
-
 /* Setter of limit (udata is the field): an int, not negative. */
-static shade_status dyn_set_limit(void *udata, shade_ref *self,
-				  const shade_value *v, shade_error **err)
+static shade_status dyn_set_limit(shade_call_ctx *call)
 {
-	(void)self;
-	if (shade_value_kind(v) != SHADE_INT)
-		return shade_error_set(err, SHADE_ERR_TYPE,
+	if (shade_value_kind(call->value) != SHADE_INT)
+		return shade_error_set(call->err, SHADE_ERR_TYPE,
 				       "limit must be an int");
-	if (shade_value_as_int(v) < 0)
-		return shade_error_set(err, SHADE_ERR_VALUE,
-				       "limit %lld is negative",
-				       (long long)shade_value_as_int(v));
-	*(int64_t *)udata = shade_value_as_int(v);
+	if (shade_value_as_int(call->value) < 0)
+		return shade_error_set(
+			call->err, SHADE_ERR_VALUE, "limit %lld is negative",
+			(long long)shade_value_as_int(call->value));
+	*(int64_t *)call->udata = shade_value_as_int(call->value);
 	return SHADE_OK;
 }
 
 /* deposit(amount, memo) */
-static shade_status dyn_deposit(TALLOC_CTX *mem_ctx, void *udata,
-				shade_ref *self, const shade_value *args,
-				const shade_value *kwargs,
-				shade_value **result, shade_error **err)
+static shade_status dyn_deposit(shade_call_ctx *call)
 {
-	dyn_acct *d = udata;
+	dyn_acct *d = call->udata;
 	const char *memo;
 	int64_t amount;
 
-	(void)mem_ctx;
-	(void)self;
-	(void)kwargs;
-	SHADE_CHECK(amount_memo(args, &amount, &memo, err));
+	SHADE_CHECK(amount_memo(call->args, &amount, &memo, call->err));
 	if (amount <= 0)
-		return shade_error_set(err, SHADE_ERR_VALUE,
+		return shade_error_set(call->err, SHADE_ERR_VALUE,
 				       "deposit of %lld is not positive",
 				       (long long)amount);
-	SHADE_CHECK(dyn_record(d, memo, amount, err));
+	SHADE_CHECK(dyn_record(d, memo, amount, call->err));
 	d->balance += amount;
-	*result = NULL;
+	call->result = NULL;
 	return SHADE_OK;
 }
 
 /* withdraw(amount, memo) -> (taken, left), or bank.Overdrawn raised by
  * hand: the name and the fields (missing, owner) as the arguments. */
-static shade_status dyn_withdraw(TALLOC_CTX *mem_ctx, void *udata,
-				 shade_ref *self, const shade_value *args,
-				 const shade_value *kwargs,
-				 shade_value **result, shade_error **err)
+static shade_status dyn_withdraw(shade_call_ctx *call)
 {
-	dyn_acct *d = udata;
+	dyn_acct *d = call->udata;
 	const char *memo;
 	int64_t amount;
 	shade_value *fields, *r;
 
-	(void)kwargs;
-	SHADE_CHECK(amount_memo(args, &amount, &memo, err));
+	SHADE_CHECK(amount_memo(call->args, &amount, &memo, call->err));
 	if (amount > d->balance + d->limit) {
-		shade_error_set_named(err, SHADE_ERR_USER, "bank.Overdrawn",
-				      "%lld missing", (long long)(amount -
-					(d->balance + d->limit)));
-		fields = shade_tuple_new(*err, 2);
+		shade_error_set_named(
+			call->err, SHADE_ERR_USER, "bank.Overdrawn",
+			"%lld missing",
+			(long long)(amount - (d->balance + d->limit)));
+		fields = shade_tuple_new(*call->err, 2);
 		if (fields != NULL &&
-		    shade_seq_append_take(fields, shade_int(fields, amount -
-				(d->balance + d->limit)), NULL) == SHADE_OK &&
-		    shade_seq_append_take(fields, shade_value_copy(fields,
-				shade_object_attr(self, "owner")), NULL) ==
-			    SHADE_OK)
-			(*err)->args = fields;
+		    shade_seq_append_take(
+			    fields,
+			    shade_int(fields, amount - (d->balance + d->limit)),
+			    NULL) == SHADE_OK &&
+		    shade_seq_append_take(
+			    fields,
+			    shade_value_copy(
+				    fields,
+				    shade_object_attr(call->self, "owner")),
+			    NULL) == SHADE_OK)
+			(*call->err)->args = fields;
 		return SHADE_ERR_USER;
 	}
-	SHADE_CHECK(dyn_record(d, memo, -amount, err));
+	SHADE_CHECK(dyn_record(d, memo, -amount, call->err));
 	d->balance -= amount;
-	r = shade_tuple_new(mem_ctx, 2);
+	r = shade_tuple_new(call->mem, 2);
 	if (r == NULL ||
-	    shade_seq_append_take(r, shade_int(mem_ctx, amount), err) !=
+	    shade_seq_append_take(r, shade_int(call->mem, amount), call->err) !=
 		    SHADE_OK ||
-	    shade_seq_append_take(r, shade_int(mem_ctx, d->balance), err) !=
-		    SHADE_OK)
-		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
-	*result = r;
+	    shade_seq_append_take(r, shade_int(call->mem, d->balance),
+				  call->err) != SHADE_OK)
+		return shade_error_set(call->err, SHADE_ERR_NOMEM,
+				       "out of memory");
+	call->result = r;
 	return SHADE_OK;
 }
 
 /* history(max) -> the last max (memo, amount) tuples, oldest first */
-static shade_status dyn_history(TALLOC_CTX *mem_ctx, void *udata,
-				shade_ref *self, const shade_value *args,
-				const shade_value *kwargs,
-				shade_value **result, shade_error **err)
+static shade_status dyn_history(shade_call_ctx *call)
 {
-	dyn_acct *d = udata;
+	dyn_acct *d = call->udata;
 	size_t n = shade_seq_len(d->history), first, i;
 	int64_t max;
 	shade_value *r;
 
-	(void)self;
-	(void)kwargs;
-	SHADE_CHECK(int_arg(args, 0, &max, err));
+	SHADE_CHECK(int_arg(call->args, 0, &max, call->err));
 	first = max >= 0 && (size_t)max < n ? n - (size_t)max : 0;
-	r = shade_list_new(mem_ctx, n - first);
+	r = shade_list_new(call->mem, n - first);
 	for (i = first; r != NULL && i < n; i++)
 		SHADE_CHECK(shade_seq_append(r, shade_seq_at(d->history, i),
-					     err));
-	*result = r;
+					     call->err));
+	call->result = r;
 	return r ? SHADE_OK
-		 : shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+		 : shade_error_set(call->err, SHADE_ERR_NOMEM, "out of memory");
 }
 
 /* Build "dynacct" (owner bob, 100.00) with the dynamic object API: the
@@ -262,10 +229,10 @@ static shade_status dyn_account(TALLOC_CTX *ctx, dyn_acct *d, shade_ref **out,
 	st = shade_object_add_attr(o, "owner", shade_str(ctx, "bob"), true,
 				   err);
 	if (st == SHADE_OK)
-		st = shade_object_add_property(o, "balance", dyn_get_int,
+		st = shade_object_add_property(o, "balance", th_get_int,
 					       NULL, &d->balance, err);
 	if (st == SHADE_OK)
-		st = shade_object_add_property(o, "limit", dyn_get_int,
+		st = shade_object_add_property(o, "limit", th_get_int,
 					       dyn_set_limit, &d->limit, err);
 	if (st == SHADE_OK)
 		st = shade_object_add_attr(o, "note", &none, false, err);
@@ -349,14 +316,12 @@ static int child_main(void *arg)
  * teardown when a failed assertion skipped srv_stop. */
 static pid_t live_child;
 
-/* Per-test teardown: no child outlives its test. */
-static int reap_child(void **state)
+/* Case clean-up (suite_case_cleanup): no child outlives its test. */
+static void reap_child(void)
 {
-	(void)state;
 	if (live_child > 0)
 		tu_kill_child(live_child);
 	live_child = 0;
-	return 0;
 }
 
 /* A running child server. */
@@ -795,34 +760,26 @@ typedef struct counted {
 } counted;
 
 /* Getter of a counted attribute (title, pages). */
-static shade_status book_attr(TALLOC_CTX *mem_ctx, void *udata,
-			      shade_ref *self, shade_value **out,
-			      shade_error **err)
+static shade_status book_attr(shade_call_ctx *call)
 {
-	counted *a = udata;
+	counted *a = call->udata;
 
-	(void)self;
 	(*a->reads)++;
-	*out = shade_str(mem_ctx, a->text);
-	return *out ? SHADE_OK
-		    : shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	call->result = shade_str(call->mem, a->text);
+	return call->result ? SHADE_OK
+			    : shade_error_set(call->err, SHADE_ERR_NOMEM,
+					      "out of memory");
 }
 
 /* book.total(): -42, or KeyError when asked to fail */
-static shade_status book_total(TALLOC_CTX *mem_ctx, void *udata,
-			       shade_ref *self, const shade_value *args,
-			       const shade_value *kwargs,
-			       shade_value **result, shade_error **err)
+static shade_status book_total(shade_call_ctx *call)
 {
-	book *b = udata;
+	book *b = call->udata;
 
-	(void)self;
-	(void)args;
-	(void)kwargs;
 	b->total_calls++;
 	if (b->fail)
-		return shade_error_set(err, SHADE_ERR_KEY, "no total");
-	*result = shade_int(mem_ctx, -42);
+		return shade_error_set(call->err, SHADE_ERR_KEY, "no total");
+	call->result = shade_int(call->mem, -42);
 	return SHADE_OK;
 }
 
@@ -1096,31 +1053,21 @@ static void test_typed_e2e_wire_cost(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_typed_e2e_typed_unix,
-					  reap_child),
-		cmocka_unit_test_teardown(test_typed_e2e_typed_tcp,
-					  reap_child),
-		cmocka_unit_test_teardown(test_typed_e2e_dynamic_server_unix,
-					  reap_child),
-		cmocka_unit_test_teardown(test_typed_e2e_dynamic_server_tcp,
-					  reap_child),
-		cmocka_unit_test_teardown(test_typed_e2e_dynamic_shape,
-					  reap_child),
-		cmocka_unit_test_teardown(test_typed_e2e_dynamic_client,
-					  reap_child),
-		cmocka_unit_test_teardown(test_typed_e2e_any_and_object,
-					  reap_child),
-		cmocka_unit_test_teardown(test_typed_e2e_known_shapes,
-					  reap_child),
-		cmocka_unit_test_teardown(test_typed_e2e_wire_cost,
-					  reap_child),
+		SUITE_CASE(test_typed_e2e_typed_unix),
+		SUITE_CASE(test_typed_e2e_typed_tcp),
+		SUITE_CASE(test_typed_e2e_dynamic_server_unix),
+		SUITE_CASE(test_typed_e2e_dynamic_server_tcp),
+		SUITE_CASE(test_typed_e2e_dynamic_shape),
+		SUITE_CASE(test_typed_e2e_dynamic_client),
+		SUITE_CASE(test_typed_e2e_any_and_object),
+		SUITE_CASE(test_typed_e2e_known_shapes),
+		SUITE_CASE(test_typed_e2e_wire_cost),
 	};
 	int rc;
 
 	talloc_enable_null_tracking();
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
-	rc = cmocka_run_group_tests(tests, setup, teardown);
+	suite_case_cleanup = reap_child;
+	rc = SUITE_RUN("typed_e2e", tests, argc, argv);
 	talloc_disable_null_tracking();
 	return rc;
 }

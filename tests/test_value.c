@@ -655,7 +655,7 @@ static void test_value_exc(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, suite_test_setup, suite_test_teardown)
+#define T(f) SUITE_CASE(f)
 		T(test_value_scalars),
 		T(test_value_str),
 		T(test_value_borrow_and_bytes),
@@ -674,10 +674,7 @@ int main(int argc, char **argv)
 	int failed;
 
 	talloc_enable_null_tracking();
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
-	failed = cmocka_run_group_tests_name("value", tests, suite_group_setup,
-					     suite_group_teardown);
+	failed = SUITE_RUN("value", tests, argc, argv);
 	talloc_disable_null_tracking();
 	return failed;
 }

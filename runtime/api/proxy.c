@@ -1,8 +1,8 @@
 /*
  * proxy.c - the API on references: member access, calls, containers,
  * discovery, futures and the typed request API for generated stubs.
- * Proxies send one request per operation through the connection layer; local objects
- * are served directly by object.c.
+ * Proxies send one request per operation through the connection layer; local
+ * objects are served directly by the object layer (obj_perform, dispatch.c).
  */
 #include <string.h>
 
@@ -173,7 +173,8 @@ static shade_status local_call(TALLOC_CTX *mem_ctx, shade_ref *r,
 			       const shade_value *kwargs, shade_value **out,
 			       shade_error **err)
 {
-	struct obj_op op = { .op = opcode, .args = args, .kwargs = kwargs };
+	struct obj_op op = { .op = msg_obj_op(opcode), .args = args,
+			      .kwargs = kwargs };
 	shade_value *empty = NULL;
 	shade_status st;
 
@@ -383,7 +384,7 @@ shade_status shade_getattr(TALLOC_CTX *mem_ctx, shade_ref *r,
 
 	SHADE_CHECK(check_ref(r, err));
 	if (!shade_ref_is_proxy(r)) {
-		struct obj_op op = { .op = OP_GETATTR };
+		struct obj_op op = { .op = OBJ_OP_GETATTR };
 
 		return local_op(mem_ctx, r, &op, name, out, err);
 	}
@@ -405,7 +406,7 @@ shade_status shade_setattr(shade_ref *r, const char *name,
 		return shade_error_set(err, SHADE_ERR_INVALID,
 				       "setattr: value is NULL");
 	if (!shade_ref_is_proxy(r)) {
-		struct obj_op op = { .op = OP_SETATTR, .value = v };
+		struct obj_op op = { .op = OBJ_OP_SETATTR, .value = v };
 
 		return local_op(NULL, r, &op, name, NULL, err);
 	}
@@ -491,7 +492,7 @@ static shade_status container_op(TALLOC_CTX *mem_ctx, shade_ref *r,
 
 	SHADE_CHECK(check_ref(r, err));
 	if (!shade_ref_is_proxy(r)) {
-		struct obj_op op = { .op = opcode };
+		struct obj_op op = { .op = msg_obj_op(opcode) };
 
 		if (opcode == OP_CONTAINS || opcode == OP_APPEND)
 			op.value = a;
@@ -590,7 +591,7 @@ shade_status shade_force_range(TALLOC_CTX *mem_ctx, shade_ref *r, size_t start,
 
 	SHADE_CHECK(check_ref(r, err));
 	if (!shade_ref_is_proxy(r)) {
-		struct obj_op op = { .op = OP_FORCE, .start = start,
+		struct obj_op op = { .op = OBJ_OP_FORCE, .start = start,
 				     .count = count == SIZE_MAX ? UINT64_MAX
 								: count };
 
@@ -1034,7 +1035,7 @@ static shade_status request_local(shade_request *q, shade_error **err)
 	if (q->op != SHADE_DISPATCH_GET)
 		SHADE_CHECK(shade_cbor_decode_value(q, &in, NULL, &a, err));
 	memset(&op, 0, sizeof(op));
-	op.op = opcode[q->op];
+	op.op = msg_obj_op(opcode[q->op]);
 	op.member = q->member;
 	op.args = a;
 	op.value = a;

@@ -51,6 +51,24 @@ const char *msg_op_name(unsigned op)
 	return op < OP_COUNT_ ? ops[op].name : "unknown";
 }
 
+enum obj_opcode msg_obj_op(unsigned op)
+{
+	switch (op) {
+	case OP_GETATTR: return OBJ_OP_GETATTR;
+	case OP_SETATTR: return OBJ_OP_SETATTR;
+	case OP_INVOKE: return OBJ_OP_INVOKE;
+	case OP_CALL: return OBJ_OP_CALL;
+	case OP_LEN: return OBJ_OP_LEN;
+	case OP_GETITEM: return OBJ_OP_GETITEM;
+	case OP_SETITEM: return OBJ_OP_SETITEM;
+	case OP_DELITEM: return OBJ_OP_DELITEM;
+	case OP_CONTAINS: return OBJ_OP_CONTAINS;
+	case OP_APPEND: return OBJ_OP_APPEND;
+	case OP_FORCE: return OBJ_OP_FORCE;
+	default: return OBJ_OP_COUNT_;
+	}
+}
+
 unsigned msg_opts_items(const struct msg_opts *o)
 {
 	if (o == NULL)

@@ -15,6 +15,7 @@
 
 #include "shade/cbor.h"
 #include "shade/error.h"
+#include "object/object_int.h"
 
 /* Opcodes (wire values). */
 enum msg_op {
@@ -71,6 +72,10 @@ SHADE_INTERNAL bool msg_is_request(unsigned op);
 
 /* Name of an opcode for messages ("INVOKE"), never NULL. */
 SHADE_INTERNAL const char *msg_op_name(unsigned op);
+
+/* The object layer's operation for a member or container request op
+ * (INVOKE ... FORCE); OBJ_OP_COUNT_ for any other opcode. */
+SHADE_INTERNAL enum obj_opcode msg_obj_op(unsigned op);
 
 /* Number of opts entries o needs (0 or 1 trailing item). */
 SHADE_INTERNAL unsigned msg_opts_items(const struct msg_opts *o);

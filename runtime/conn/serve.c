@@ -90,8 +90,9 @@ static shade_status serve_object(shade_conn *c, TALLOC_CTX *tmp,
 	shade_cbor_dec kd;
 
 	memset(&op, 0, sizeof(op));
-	op.op = m->op;
+	op.op = msg_obj_op(m->op);
 	op.count = UINT64_MAX;
+	op.conn = c;
 	if (m->op == OP_INVOKE || m->op == OP_GETATTR || m->op == OP_SETATTR) {
 		SHADE_CHECK(msg_read_member(tmp, &m->d, &index, &name, err));
 		SHADE_CHECK(obj_resolve(target, name, index, &op.member, err));

@@ -1,7 +1,13 @@
 /*
  * object_int.h - the insides of references (struct shade_ref), local
- * objects and the one operation entry point shared by the connection's
- * request server and the local path of the proxy API.
+ * objects and the one operation entry point (obj_perform) shared by the
+ * connection's request server and the local path of the proxy API.
+ *
+ * Files: ref.c (references, local objects, shapes), dispatch.c (the
+ * operations), typed.c (typed objects), registry.c (exported names),
+ * shape.c (shape descriptors).  The object layer knows nothing of the
+ * wire: it has its own operation codes (enum obj_opcode), to which the
+ * connection maps the protocol's.
  *
  * Invariants:
  * - every struct shade_ref starts with the value model's shade_ref_head;
@@ -81,9 +87,25 @@ struct shade_dispatch_ctx {
 	const shade_cbor_opts *copts;/* value codec options with ref hooks */
 };
 
-/* One operation on an object, as the protocol asks for it. */
+/* What an operation does to a local object. */
+enum obj_opcode {
+	OBJ_OP_GETATTR = 0,  /* read attribute `member` */
+	OBJ_OP_SETATTR = 1,  /* write attribute `member` with `value` */
+	OBJ_OP_INVOKE = 2,   /* call method `member` with args, kwargs */
+	OBJ_OP_CALL = 3,     /* call a function, type or bound method */
+	OBJ_OP_LEN = 4,      /* container: number of items */
+	OBJ_OP_GETITEM = 5,  /* container: item at `key` */
+	OBJ_OP_SETITEM = 6,  /* container: store `value` at `key` */
+	OBJ_OP_DELITEM = 7,  /* container: remove the item at `key` */
+	OBJ_OP_CONTAINS = 8, /* container: is `value` an item (list) or key */
+	OBJ_OP_APPEND = 9,   /* list: append `value` */
+	OBJ_OP_FORCE = 10,   /* container: snapshot [start, start+count) */
+	OBJ_OP_COUNT_        /* number of operations; not one itself */
+};
+
+/* One operation on an object. */
 struct obj_op {
-	unsigned op;               /* OP_GETATTR ... OP_FORCE (msg_int.h) */
+	enum obj_opcode op;        /* what to do */
 	uint32_t member;           /* resolved member index */
 	const shade_value *args;   /* tuple (INVOKE, CALL) */
 	const shade_value *kwargs; /* dict or NULL */
@@ -91,7 +113,31 @@ struct obj_op {
 	const shade_value *value;  /* SETATTR, SETITEM, CONTAINS, APPEND */
 	uint64_t start;            /* FORCE */
 	uint64_t count;            /* FORCE; UINT64_MAX: to the end */
+	struct shade_conn *conn;   /* connection asking, NULL when local */
 };
+
+/* The name of op for messages ("GETATTR"), "unknown" out of range. */
+SHADE_INTERNAL const char *obj_op_name(enum obj_opcode op);
+
+/* Allocate a local object of the given kind with one count (the caller
+ * fills in what the kind needs); InvalidArgument for a bad type name. */
+SHADE_INTERNAL shade_status obj_local_new(enum ref_kind kind,
+					  const char *type_name,
+					  const char *const *bases,
+					  struct local_obj **out,
+					  shade_error **err);
+
+/* Serve a value-level operation on typed object o through its dispatch:
+ * encode `in` (NULL: none), dispatch, decode the output onto mem_ctx
+ * (*out NULL when the dispatch wrote nothing). */
+SHADE_INTERNAL shade_status obj_typed_by_value(TALLOC_CTX *mem_ctx,
+					       struct local_obj *o,
+					       uint32_t member,
+					       shade_dispatch_op dop,
+					       const shade_value *in,
+					       const shade_cbor_opts *copts,
+					       shade_value **out,
+					       shade_error **err);
 
 /* The value-model ops of local objects. */
 SHADE_INTERNAL extern const shade_ref_ops obj_local_ops;

@@ -6,138 +6,88 @@
 #include <time.h>
 
 #include "exports.h"
+#include "../helpers/handlers.h"
 
 /* ------------------------------------------------------------ handlers */
 
-/* add(ints...): their sum; TypeError for a non-int, OverflowError past
- * the int64 range. */
-static shade_status fz_add(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			   const shade_value *args, const shade_value *kwargs,
-			   shade_value **result, shade_error **err)
-{
-	int64_t sum = 0;
-	size_t i;
-
-	(void)udata;
-	(void)self;
-	(void)kwargs;
-	for (i = 0; i < shade_seq_len(args); i++) {
-		const shade_value *a = shade_seq_at(args, i);
-
-		if (shade_value_kind(a) != SHADE_INT)
-			return shade_error_set(err, SHADE_ERR_TYPE,
-					       "add: argument %zu is not an int",
-					       i);
-		if (__builtin_add_overflow(sum, shade_value_as_int(a), &sum))
-			return shade_error_set(err, SHADE_ERR_OVERFLOW,
-					       "add: sum out of range");
-	}
-	*result = shade_int(mem_ctx, sum);
-	return *result ? SHADE_OK
-		       : shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
-}
-
 /* fail(): always ValueError. */
-static shade_status fz_fail(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			    const shade_value *args, const shade_value *kwargs,
-			    shade_value **result, shade_error **err)
+static shade_status fz_fail(shade_call_ctx *call)
 {
-	(void)mem_ctx;
-	(void)udata;
-	(void)self;
-	(void)args;
-	(void)kwargs;
-	(void)result;
-	return shade_error_set(err, SHADE_ERR_VALUE, "asked to fail");
+	return shade_error_set(call->err, SHADE_ERR_VALUE, "asked to fail");
 }
 
 /* echo(args...): the arguments back, as a tuple (references included). */
-static shade_status fz_echo(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			    const shade_value *args, const shade_value *kwargs,
-			    shade_value **result, shade_error **err)
+static shade_status fz_echo(shade_call_ctx *call)
 {
-	(void)udata;
-	(void)self;
-	(void)kwargs;
-	*result = shade_value_copy(mem_ctx, args);
-	return *result ? SHADE_OK
-		       : shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	call->result = shade_value_copy(call->mem, call->args);
+	return call->result ? SHADE_OK
+			    : shade_error_set(call->err, SHADE_ERR_NOMEM,
+					      "out of memory");
 }
 
 /* call(f, args...): call the callable f (normally a proxy of one of the
  * caller's objects: a callback) with the remaining arguments. */
-static shade_status fz_call(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			    const shade_value *args, const shade_value *kwargs,
-			    shade_value **result, shade_error **err)
+static shade_status fz_call(shade_call_ctx *call)
 {
-	const shade_value *f = shade_seq_at(args, 0);
+	const shade_value *f = shade_seq_at(call->args, 0);
 	shade_value *rest;
-	size_t i, n = shade_seq_len(args);
+	size_t i, n = shade_seq_len(call->args);
 	shade_status st;
 
-	(void)udata;
-	(void)self;
 	if (f == NULL || shade_value_kind(f) != SHADE_REF)
-		return shade_error_set(err, SHADE_ERR_TYPE,
+		return shade_error_set(call->err, SHADE_ERR_TYPE,
 				       "call: first argument is not callable");
-	rest = shade_tuple_new(mem_ctx, n);
+	rest = shade_tuple_new(call->mem, n);
 	if (rest == NULL)
-		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+		return shade_error_set(call->err, SHADE_ERR_NOMEM,
+				       "out of memory");
 	for (i = 1; i < n; i++)
-		SHADE_CHECK(shade_seq_append(rest, shade_seq_at(args, i), err));
-	st = shade_call(mem_ctx, shade_value_as_ref(f), rest, kwargs, result,
-			err);
+		SHADE_CHECK(shade_seq_append(rest, shade_seq_at(call->args, i),
+					     call->err));
+	st = shade_call(call->mem, shade_value_as_ref(f), rest, call->kwargs,
+			&call->result, call->err);
 	talloc_free(rest);
 	return st;
 }
 
 /* big(n): n bytes (at most udata's bound), a pattern. */
-static shade_status fz_big(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			   const shade_value *args, const shade_value *kwargs,
-			   shade_value **result, shade_error **err)
+static shade_status fz_big(shade_call_ctx *call)
 {
-	size_t max = (size_t)(uintptr_t)udata, n, i;
-	const shade_value *a = shade_seq_at(args, 0);
+	size_t max = (size_t)(uintptr_t)call->udata, n, i;
+	const shade_value *a = shade_seq_at(call->args, 0);
 	uint8_t *p;
 
-	(void)self;
-	(void)kwargs;
 	if (a == NULL || shade_value_kind(a) != SHADE_INT ||
 	    shade_value_as_int(a) < 0)
-		return shade_error_set(err, SHADE_ERR_TYPE,
+		return shade_error_set(call->err, SHADE_ERR_TYPE,
 				       "big: want a size");
 	if ((uint64_t)shade_value_as_int(a) > max)
-		return shade_error_set(err, SHADE_ERR_LIMIT,
+		return shade_error_set(call->err, SHADE_ERR_LIMIT,
 				       "big: at most %zu bytes", max);
 	n = (size_t)shade_value_as_int(a);
-	p = talloc_size(mem_ctx, n ? n : 1);
+	p = talloc_size(call->mem, n ? n : 1);
 	if (p == NULL)
-		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+		return shade_error_set(call->err, SHADE_ERR_NOMEM,
+				       "out of memory");
 	for (i = 0; i < n; i++)
 		p[i] = (uint8_t)(i * 31u + 7u);
-	*result = shade_bytes(mem_ctx, p, n);
+	call->result = shade_bytes(call->mem, p, n);
 	talloc_free(p);
-	return *result ? SHADE_OK
-		       : shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	return call->result ? SHADE_OK
+			    : shade_error_set(call->err, SHADE_ERR_NOMEM,
+					      "out of memory");
 }
 
 /* sleep(ms): wait (at most udata's bound), return none. */
-static shade_status fz_sleep(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			     const shade_value *args,
-			     const shade_value *kwargs, shade_value **result,
-			     shade_error **err)
+static shade_status fz_sleep(shade_call_ctx *call)
 {
-	int max = (int)(intptr_t)udata;
-	const shade_value *a = shade_seq_at(args, 0);
+	int max = (int)(intptr_t)call->udata;
+	const shade_value *a = shade_seq_at(call->args, 0);
 	int64_t ms;
 	struct timespec ts;
 
-	(void)mem_ctx;
-	(void)self;
-	(void)kwargs;
-	(void)result;
 	if (a == NULL || shade_value_kind(a) != SHADE_INT)
-		return shade_error_set(err, SHADE_ERR_TYPE,
+		return shade_error_set(call->err, SHADE_ERR_TYPE,
 				       "sleep: want milliseconds");
 	ms = shade_value_as_int(a);
 	if (ms > max)
@@ -152,17 +102,9 @@ static shade_status fz_sleep(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
 }
 
 /* ping(): oneway, does nothing. */
-static shade_status fz_ping(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			    const shade_value *args, const shade_value *kwargs,
-			    shade_value **result, shade_error **err)
+static shade_status fz_ping(shade_call_ctx *call)
 {
-	(void)mem_ctx;
-	(void)udata;
-	(void)self;
-	(void)args;
-	(void)kwargs;
-	(void)result;
-	(void)err;
+	(void)call;
 	return SHADE_OK;
 }
 
@@ -172,28 +114,25 @@ struct fz_prop {
 };
 
 /* Getter of p. */
-static shade_status fz_prop_get(TALLOC_CTX *mem_ctx, void *udata,
-				shade_ref *self, shade_value **out,
-				shade_error **err)
+static shade_status fz_prop_get(shade_call_ctx *call)
 {
-	struct fz_prop *p = udata;
+	struct fz_prop *p = call->udata;
 
-	(void)self;
-	*out = shade_int(mem_ctx, p->v);
-	return *out ? SHADE_OK
-		    : shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	call->result = shade_int(call->mem, p->v);
+	return call->result ? SHADE_OK
+			    : shade_error_set(call->err, SHADE_ERR_NOMEM,
+					      "out of memory");
 }
 
 /* Setter of p: ints only. */
-static shade_status fz_prop_set(void *udata, shade_ref *self,
-				const shade_value *v, shade_error **err)
+static shade_status fz_prop_set(shade_call_ctx *call)
 {
-	struct fz_prop *p = udata;
+	struct fz_prop *p = call->udata;
 
-	(void)self;
-	if (shade_value_kind(v) != SHADE_INT)
-		return shade_error_set(err, SHADE_ERR_TYPE, "p: want an int");
-	p->v = shade_value_as_int(v);
+	if (shade_value_kind(call->value) != SHADE_INT)
+		return shade_error_set(call->err, SHADE_ERR_TYPE,
+				       "p: want an int");
+	p->v = shade_value_as_int(call->value);
 	return SHADE_OK;
 }
 
@@ -230,7 +169,7 @@ static shade_status fz_obj_new(size_t big_max, int sleep_max_ms,
 		st = shade_object_add_property(o, "p", fz_prop_get,
 					       fz_prop_set, prop, err);
 	if (st == SHADE_OK)
-		st = shade_object_add_method(o, "add", fz_add, NULL, false,
+		st = shade_object_add_method(o, "add", th_add, NULL, false,
 					     err);
 	if (st == SHADE_OK)
 		st = shade_object_add_method(o, "fail", fz_fail, NULL, false,
@@ -264,20 +203,15 @@ done:
 }
 
 /* The type's constructor: a new fuzz.Obj (no big/sleep). */
-static shade_status fz_ctor(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-			    const shade_value *args, const shade_value *kwargs,
-			    shade_value **result, shade_error **err)
+static shade_status fz_ctor(shade_call_ctx *call)
 {
 	shade_ref *o;
 
-	(void)udata;
-	(void)self;
-	(void)args;
-	(void)kwargs;
-	SHADE_CHECK(fz_obj_new(0, 0, &o, err));
-	*result = shade_ref_value_take(mem_ctx, o);
-	return *result ? SHADE_OK
-		       : shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	SHADE_CHECK(fz_obj_new(0, 0, &o, call->err));
+	call->result = shade_ref_value_take(call->mem, o);
+	return call->result ? SHADE_OK
+			    : shade_error_set(call->err, SHADE_ERR_NOMEM,
+					      "out of memory");
 }
 
 /* ------------------------------------------------------------ typed */
@@ -411,7 +345,7 @@ shade_registry *fz_exports_new(TALLOC_CTX *mem_ctx, const fz_config *cfg)
 	talloc_free(v);
 
 	if (st == SHADE_OK)
-		st = shade_function_new("add", fz_add, NULL, &o, &err);
+		st = shade_function_new("add", th_add, NULL, &o, &err);
 	if (st == SHADE_OK)
 		st = fz_export(reg, "fn", o, &err);
 	if (st == SHADE_OK)

@@ -39,7 +39,8 @@ FUZZ_LIB      := $(FUZZ_DIR)/libfuzzdeps.a
 FUZZ_LIB_OBJ  := $(RUNTIME_SRC:%.c=$(FUZZ_DIR)/obj/%.o) \
 	$(IDLC_SRC:%.c=$(FUZZ_DIR)/obj/%.o) \
 	$(FUZZ_DIR)/obj/gen/idl.tab.o $(FUZZ_DIR)/obj/gen/idl.lex.o \
-	$(FUZZ_DIR)/obj/tests/fuzz/exports.o
+	$(FUZZ_DIR)/obj/tests/fuzz/exports.o \
+	$(FUZZ_DIR)/obj/tests/helpers/handlers.o
 
 # The export table is shared with the fault suite and the replay suite.
 TEST_EXTRA_OBJ += $(BUILD)/obj/tests/fuzz/exports.o
@@ -99,6 +100,7 @@ $(FUZZ_GEN): $(BUILD)/obj/tests/fuzz/gen_corpus.o $(LIB_A)
 FUZZ_REC := $(BUILD)/fuzz/record_client
 $(FUZZ_REC): $(BUILD)/obj/tests/fuzz/record_client.o \
 		$(BUILD)/obj/tests/fuzz/exports.o \
+		$(BUILD)/obj/tests/helpers/handlers.o \
 		$(BUILD)/obj/tests/helpers/testutil.o $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -68,28 +68,3 @@ shade_conn_stats tp_stats(shade_conn *c)
 	return s;
 }
 
-shade_status tp_add(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-		    const shade_value *args, const shade_value *kwargs,
-		    shade_value **result, shade_error **err)
-{
-	int64_t sum = 0;
-	size_t i;
-
-	(void)udata;
-	(void)self;
-	(void)kwargs;
-	for (i = 0; i < shade_seq_len(args); i++) {
-		const shade_value *a = shade_seq_at(args, i);
-
-		if (shade_value_kind(a) != SHADE_INT)
-			return shade_error_set(err, SHADE_ERR_TYPE,
-					       "add: argument %zu is not an int",
-					       i);
-		if (__builtin_add_overflow(sum, shade_value_as_int(a), &sum))
-			return shade_error_set(err, SHADE_ERR_OVERFLOW,
-					       "add: sum out of range");
-	}
-	*result = shade_int(mem_ctx, sum);
-	return *result ? SHADE_OK
-		       : shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
-}

@@ -29,9 +29,4 @@ void tp_stop(tp_peer *pp);
 /* Client stats (shortcut). */
 shade_conn_stats tp_stats(shade_conn *c);
 
-/* A method handler returning the int sum of its int arguments. */
-shade_status tp_add(TALLOC_CTX *mem_ctx, void *udata, shade_ref *self,
-		    const shade_value *args, const shade_value *kwargs,
-		    shade_value **result, shade_error **err);
-
 #endif /* SHADE_TEST_PEER_H */

@@ -1,5 +1,5 @@
 /*
- * suite.c - the group fixture shared by the runtime suites (suite.h).
+ * suite.c - the one fixture every runtime suite uses (suite.h).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,8 @@
 #include "suite.h"
 
 TALLOC_CTX *suite_ctx;
+TALLOC_CTX *suite_case_ctx;
+void (*suite_case_cleanup)(void);
 
 /* Block count of suite_ctx when the current case started. */
 static size_t blocks_before;
@@ -38,13 +40,26 @@ int suite_test_setup(void **state)
 	(void)state;
 	blocks_before = talloc_total_blocks(suite_ctx);
 	refs_before = obj_live_refs();
-	return 0;
+	suite_case_ctx = talloc_new(suite_ctx);
+	return suite_case_ctx ? 0 : -1;
 }
 
 int suite_test_teardown(void **state)
 {
 	(void)state;
+	if (suite_case_cleanup != NULL)
+		suite_case_cleanup();
+	TALLOC_FREE(suite_case_ctx);
 	assert_int_equal(talloc_total_blocks(suite_ctx), blocks_before);
 	assert_int_equal(obj_live_refs(), refs_before);
 	return 0;
+}
+
+int suite_run(const char *name, const struct CMUnitTest *tests, size_t n,
+	      int argc, char **argv)
+{
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
+	return _cmocka_run_group_tests(name, tests, n, suite_group_setup,
+				       suite_group_teardown);
 }

@@ -1,20 +1,37 @@
 /*
- * suite.h - the group fixture shared by the runtime suites.
+ * suite.h - the one fixture every runtime suite uses.
  *
  * The group owns one talloc context (passed to each case as *state);
  * every case is wrapped by suite_test_setup/suite_test_teardown, which
  * assert that the context's talloc block count and the number of live
  * object references are back where they were when the case started.
+ * A case that wants memory freed for it whatever happens allocates on
+ * suite_case_ctx (a child of the group's context made for the case and
+ * freed before the check).  SUITE_RUN applies `argv[1]` as a cmocka test
+ * filter, so `build/tests/test_x test_x_case` runs one case.
  */
 #ifndef SHADE_TEST_SUITE_H
 #define SHADE_TEST_SUITE_H
+
+#include <stddef.h>
 
 #include <talloc.h>
 
 #include "shade/error.h"
 
+struct CMUnitTest;
+
 /* The group's context (NULL outside a group). */
 extern TALLOC_CTX *suite_ctx;
+
+/* The running case's own context, freed by its teardown (NULL outside a
+ * case). */
+extern TALLOC_CTX *suite_case_ctx;
+
+/* Run at the start of each case's teardown when set (a suite's own
+ * clean-up that must happen even after a failed assertion, such as
+ * killing a child process). */
+extern void (*suite_case_cleanup)(void);
 
 /* Group setup: make suite_ctx and hand it to the cases as *state. */
 int suite_group_setup(void **state);
@@ -22,11 +39,26 @@ int suite_group_setup(void **state);
 /* Group teardown: free suite_ctx and everything left on it. */
 int suite_group_teardown(void **state);
 
-/* Case setup: record the block count and the live references. */
+/* Case setup: record the block count and the live references, make
+ * suite_case_ctx. */
 int suite_test_setup(void **state);
 
-/* Case teardown: assert both are back where the case started. */
+/* Case teardown: run suite_case_cleanup, free suite_case_ctx, assert
+ * the block count and the live references are back. */
 int suite_test_teardown(void **state);
+
+/* Run the group `name` of n cases with the fixture, filtered by argv[1]
+ * when given; returns the number of failed cases. */
+int suite_run(const char *name, const struct CMUnitTest *tests, size_t n,
+	      int argc, char **argv);
+
+/* One case wrapped by the fixture. */
+#define SUITE_CASE(f) \
+	cmocka_unit_test_setup_teardown(f, suite_test_setup, suite_test_teardown)
+
+/* suite_run over an array of cases. */
+#define SUITE_RUN(name, tests, argc, argv) \
+	suite_run(name, tests, sizeof(tests) / sizeof((tests)[0]), argc, argv)
 
 /* Assert a status is SHADE_OK, printing the error otherwise.  `call`
  * may pass `errp_` as its shade_error ** argument. */

@@ -47,29 +47,63 @@ struct shade_cbor_dec;
 struct shade_conn;
 
 /*
- * A method (or function, or type constructor) handler.  args is a tuple
- * of positional arguments, kwargs a dict (NULL when there are none); both
- * are borrowed for the call.  self is the object (the function or type
- * for those).  On success store the result (any value, or NULL for none)
- * in *result, allocated on mem_ctx, and return SHADE_OK; on failure
- * return a negative code and set *err (shade_error_set / _named).
+ * The context of one handler call: what the caller asks for, where the
+ * handler puts its answer, and who is asking.  The runtime fills one on
+ * its stack for each call (no allocation) and passes it by pointer to
+ * the method, function, type constructor, getter or setter; the handler
+ * reads the `in` fields and sets `result` or reports through `err`.  The
+ * struct and everything it points to are valid only during the call:
+ * keep none of its pointers (retain self, copy values) past the return.
+ *
+ * Which fields a handler kind reads (the others are NULL):
+ *   method, function, type:  args, kwargs; sets result
+ *   getter:                  sets result
+ *   setter:                  value
  */
-typedef shade_status (*shade_method_fn)(TALLOC_CTX *mem_ctx, void *udata,
-					shade_ref *self,
-					const shade_value *args,
-					const shade_value *kwargs,
-					shade_value **result,
-					shade_error **err);
+typedef struct shade_call_ctx {
+	shade_ref *self;          /* in: the object; the function or type
+				   * itself for those (borrowed) */
+	const char *member;       /* in: method or attribute name; the
+				   * function's or type's name for those */
+	const shade_value *args;  /* in: positional arguments, a tuple
+				   * (empty, never NULL, for calls; NULL
+				   * for getters and setters); borrowed */
+	const shade_value *kwargs;/* in: keyword arguments, a dict, or NULL
+				   * when there are none; borrowed */
+	const shade_value *value; /* in: setters: the new value (borrowed:
+				   * copy what you keep); NULL otherwise */
+	shade_value *result;      /* out: methods and getters: the result,
+				   * allocated on (or stolen onto) mem;
+				   * starts NULL, which means none */
+	shade_error **err;        /* out: on failure `return
+				   * shade_error_set(call->err, CODE, ...)` */
+	struct shade_conn *conn;  /* in: the connection the request came
+				   * on (borrowed; calls back to the
+				   * caller go through it), NULL for a
+				   * purely local call */
+	void *udata;              /* in: the user data given with the
+				   * handler when it was registered */
+	TALLOC_CTX *mem;          /* in: context for the result and
+				   * scratch memory: the request's own,
+				   * freed after the reply, when serving a
+				   * peer; the caller's mem_ctx for a
+				   * local call (a setter called locally
+				   * gets one freed when it returns) */
+} shade_call_ctx;
 
-/* An attribute getter: store the value on mem_ctx in *out. */
-typedef shade_status (*shade_getter_fn)(TALLOC_CTX *mem_ctx, void *udata,
-					shade_ref *self, shade_value **out,
-					shade_error **err);
+/*
+ * A handler: a method, a function body, a type constructor, or an
+ * attribute getter or setter.  Return SHADE_OK (with call->result set,
+ * or left NULL for none) or a negative code after setting *call->err.
+ * Handlers run on the thread serving the request (see shade/conn.h).
+ */
+typedef shade_status (*shade_method_fn)(shade_call_ctx *call);
 
-/* An attribute setter: v is borrowed (copy what you keep). */
-typedef shade_status (*shade_setter_fn)(void *udata, shade_ref *self,
-					const shade_value *v,
-					shade_error **err);
+/* An attribute getter: a handler that sets call->result. */
+typedef shade_method_fn shade_getter_fn;
+
+/* An attribute setter: a handler that reads call->value. */
+typedef shade_method_fn shade_setter_fn;
 
 /* Called when an export of obj on connection conn is dropped (its count
  * reached zero or the connection ended). */
