@@ -41,7 +41,6 @@
 
 #include "shade/cbor.h"
 #include "shade/conn.h"
-#include "shade/proxy.h"
 #include "shade/transport.h"
 #include "conn/export_int.h"
 #include "base/hmap_int.h"

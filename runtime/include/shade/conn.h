@@ -47,6 +47,7 @@ struct shade_transport;
 struct shade_transport_opts;
 struct shade_registry;
 struct shade_shape_desc;
+struct shade_ref;
 
 /* A connection to a peer. Opaque. */
 typedef struct shade_conn shade_conn;
@@ -181,6 +182,9 @@ SHADE_API shade_status shade_conn_process(shade_conn *c, unsigned max_frames,
 /* True when output is queued (poll the fd for POLLOUT and call
  * shade_conn_flush). */
 SHADE_API bool shade_conn_wants_write(const shade_conn *c);
+
+/* The connection of a proxy, or NULL (local object or lost connection). */
+SHADE_API shade_conn *shade_ref_conn(const struct shade_ref *r);
 
 /* Bytes queued for output and not yet written (the server stops reading
  * a connection whose queue passes its limit). */

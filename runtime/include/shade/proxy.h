@@ -113,9 +113,6 @@ SHADE_API shade_status shade_describe(shade_ref *r,
 SHADE_API shade_status shade_isinstance(shade_ref *r, shade_ref *t,
 					bool *out, shade_error **err);
 
-/* The connection of a proxy, or NULL (local object or lost connection). */
-SHADE_API shade_conn *shade_ref_conn(const shade_ref *r);
-
 /* ------------------------------------------------------------ containers */
 
 /* len(r): one round trip. */
