@@ -1,5 +1,5 @@
 /*
- * shade/value.h - the tagged value model (DESIGN.md §3).
+ * shade/value.h - the tagged value model (doc/api.md §3, doc/protocol.md §7).
  *
  * A shade_value is 16 bytes: a one-byte tag, a 32-bit length and an
  * 8-byte union.  Kinds:
