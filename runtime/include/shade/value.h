@@ -117,8 +117,8 @@ typedef enum shade_kind {
 /* Longest str or bytes a value can hold (the length field is 32 bits). */
 #define SHADE_STR_MAX UINT32_MAX
 
-struct shade_seq;   /* tuple/list storage, private to value.c */
-struct shade_dict;  /* dict storage, private to value.c */
+struct shade_seq;   /* tuple/list storage, private to runtime/value */
+struct shade_dict;  /* dict storage, private to runtime/value */
 struct shade_ref;   /* defined by the object layer; see shade_ref_head */
 
 /* A value (box or slot).  16 bytes; see the bit layout above. */
