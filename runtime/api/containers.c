@@ -42,7 +42,7 @@ static shade_status container_op(TALLOC_CTX *mem_ctx, shade_ref *r,
 	if (b != NULL)
 		f[nf++] = (struct api_field){ API_FLD_VALUE, 0, NULL, b };
 	return api_roundtrip(mem_ctx, p->conn, opcode, f, nf, NULL, NULL, out,
-			 err);
+			     err);
 }
 
 shade_status shade_len(shade_ref *r, size_t *out, shade_error **err)
@@ -137,7 +137,7 @@ shade_status shade_force_range(TALLOC_CTX *mem_ctx, shade_ref *r, size_t start,
 	else
 		f[2] = (struct api_field){ API_FLD_UINT, count, NULL, NULL };
 	SHADE_CHECK(api_roundtrip(mem_ctx, p->conn, OP_FORCE, f, 3, NULL, NULL,
-			      out, err));
+				  out, err));
 	k = shade_value_kind(*out);
 	if (k != SHADE_LIST && k != SHADE_DICT) {
 		TALLOC_FREE(*out);

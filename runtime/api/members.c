@@ -28,7 +28,7 @@ shade_status shade_getattr(TALLOC_CTX *mem_ctx, shade_ref *r, const char *name,
 	f[0] = (struct api_field){ API_FLD_UINT, p->eid, NULL, NULL };
 	SHADE_CHECK(api_member_field(p, name, &f[1], err));
 	return api_roundtrip(mem_ctx, p->conn, OP_GETATTR, f, 2, NULL, NULL, out,
-			 err);
+			     err);
 }
 
 shade_status shade_setattr(shade_ref *r, const char *name, const shade_value *v,
@@ -51,7 +51,7 @@ shade_status shade_setattr(shade_ref *r, const char *name, const shade_value *v,
 	SHADE_CHECK(api_member_field(p, name, &f[1], err));
 	f[2] = (struct api_field){ API_FLD_VALUE, 0, NULL, v };
 	return api_roundtrip(NULL, p->conn, OP_SETATTR, f, 3, NULL, NULL, NULL,
-			 err);
+			     err);
 }
 
 shade_status shade_invoke_ex(TALLOC_CTX *mem_ctx, shade_ref *r,
@@ -69,7 +69,7 @@ shade_status shade_invoke_ex(TALLOC_CTX *mem_ctx, shade_ref *r,
 		co = *opts;
 	if (!shade_ref_is_proxy(r))
 		return api_local_call(mem_ctx, r, OP_INVOKE, name, args, kwargs,
-				  out, err);
+				      out, err);
 	SHADE_CHECK(api_live_proxy(r, &p, err));
 	f[0] = (struct api_field){ API_FLD_UINT, p->eid, NULL, NULL };
 	SHADE_CHECK(api_member_field(p, name, &f[1], err));
@@ -78,7 +78,7 @@ shade_status shade_invoke_ex(TALLOC_CTX *mem_ctx, shade_ref *r,
 		co.oneway = true;
 	f[2] = (struct api_field){ API_FLD_ARGS, 0, NULL, args };
 	return api_roundtrip(mem_ctx, p->conn, OP_INVOKE, f, 3, kwargs, &co, out,
-			 err);
+			     err);
 }
 
 shade_status shade_invoke(TALLOC_CTX *mem_ctx, shade_ref *r, const char *name,
@@ -104,7 +104,7 @@ shade_status shade_call_ex(TALLOC_CTX *mem_ctx, shade_ref *r,
 	f[0] = (struct api_field){ API_FLD_UINT, p->eid, NULL, NULL };
 	f[1] = (struct api_field){ API_FLD_ARGS, 0, NULL, args };
 	return api_roundtrip(mem_ctx, p->conn, OP_CALL, f, 2, kwargs, opts, out,
-			 err);
+			     err);
 }
 
 shade_status shade_call(TALLOC_CTX *mem_ctx, shade_ref *r,

@@ -139,9 +139,12 @@ static inline void cbor_put_int(shade_buf *b, int64_t i)
 {
 	uint8_t *p = cbor_room(b, 9);
 
-	if (p != NULL)
-		b->len += i >= 0 ? cbor_head_at(p, SHADE_CBOR_UINT, (uint64_t)i)
-				 : cbor_head_at(p, SHADE_CBOR_NINT, ~(uint64_t)i);
+	if (p == NULL)
+		return;
+	if (i >= 0)
+		b->len += cbor_head_at(p, SHADE_CBOR_UINT, (uint64_t)i);
+	else
+		b->len += cbor_head_at(p, SHADE_CBOR_NINT, ~(uint64_t)i);
 }
 
 /* Append one byte. */

@@ -388,7 +388,7 @@ static shade_status dec_exc(struct dstate *s, TALLOC_CTX *owner,
 		int k;
 
 		SHADE_CHECK(cbor_rd_container(d, SHADE_CBOR_ARRAY, 1, &three,
-					 s->err));
+					      s->err));
 		if (three != 3)
 			return shade_error_set(s->err, SHADE_ERR_PROTOCOL,
 					       "exception chain entry before "
