@@ -82,9 +82,11 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_HELPER_SRC := $(sort $(wildcard tests/helpers/*.c))
 TEST_HELPER_OBJ := $(TEST_HELPER_SRC:%.c=$(BUILD)/obj/%.o)
 
+# The archive goes last: objects a fragment adds as extra prerequisites
+# (generated stubs...) may need any member of it.
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJ) $(TEST_EXTRA_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_A) $(LDLIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $(filter-out $(LIB_A),$^) $(LIB_A) $(LDLIBS) -lcmocka
 
 $(BUILD)/obj/tests/%.o: $(TEST_EXTRA_DEP)
 

@@ -8,11 +8,12 @@
  * after it (one allocation per buffer); growing moves them into a talloc
  * child of the struct.  inline_data() tells the two apart.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include <talloc.h>
 
-#include "shade/cbor.h"
+#include "shade/buf.h"
 
 /* True while b's bytes are the ones allocated with the struct. */
 static inline bool inline_data(const shade_buf *b)

@@ -5,11 +5,14 @@
  * The program is looked up on PATH here, then started with posix_spawn
  * (no shell), with its signal mask
  * emptied and SIGPIPE back to its default action, so a parent that ignores
- * or blocks signals does not pass that on.  The transport keeps its pid;
- * an EOF or EPIPE looks at whether the child exited to report its status,
- * and closing stops (grace, SIGTERM, SIGKILL) and reaps it.
+ * or blocks signals does not pass that on.  An exec: transport is an fd
+ * transport over the two pipes with a kind of its own: the kind's state
+ * keeps the child; an EOF or EPIPE looks at whether the child exited to
+ * report its status, shutting down sends SIGTERM, and closing stops
+ * (grace, SIGTERM, SIGKILL) and reaps it.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -30,8 +33,20 @@ extern char **environ;
 /* How long to wait after SIGTERM before SIGKILL. */
 #define TERM_WAIT_MS 200
 
+/* The exec kind's state: the child.  pid, reaped and child_status are
+ * guarded by the transport's lock where both the send and the receive
+ * side may reap. */
+struct exec_child {
+	pid_t pid;          /* the child, -1 if none */
+	bool reaped;        /* the child has been waited for */
+	int child_status;   /* its wait status once reaped */
+	int grace_ms;       /* wait before SIGTERM on close */
+};
+
+static const struct transport_kind exec_kind;
+
 /* Describe a wait status into buf. */
-static void describe_status(const shade_transport *t, char *buf, size_t n)
+static void describe_status(const struct exec_child *t, char *buf, size_t n)
 {
 	int s = t->child_status;
 
@@ -48,7 +63,7 @@ static void describe_status(const shade_transport *t, char *buf, size_t n)
 
 /* Reap the child if it has exited, waiting up to wait_ms (-1: forever).
  * True once reaped. */
-static bool reap(shade_transport *t, int wait_ms)
+static bool reap(struct exec_child *t, int wait_ms)
 {
 	int64_t deadline = clock_deadline(wait_ms);
 	long nap_us = 500;
@@ -86,20 +101,27 @@ static bool reap(shade_transport *t, int wait_ms)
 	}
 }
 
-bool transport_exec_exited(shade_transport *t, int wait_ms, char *buf,
-			   size_t bufsz)
+/* The kind's exited: if the child has exited (waiting up to wait_ms for
+ * it), reap it, write "child N exited with status S" (or "killed by
+ * signal...") into buf and return true; false if it still runs. */
+static bool exec_exited(shade_transport *tr, int wait_ms, char *buf,
+			size_t bufsz)
 {
-	if (!reap(t, wait_ms))
+	struct exec_child *t = tr->kind_state;
+
+	if (t == NULL || !reap(t, wait_ms))
 		return false;
 	describe_status(t, buf, bufsz);
 	return true;
 }
 
-void transport_exec_stop(shade_transport *t)
+/* Stop the child (grace, SIGTERM, SIGKILL) and reap it.  The pipes must
+ * already be closed.  No-op without a child. */
+static void exec_stop(struct exec_child *t)
 {
-	if (t->pid <= 0 || t->reaped)
+	if (t == NULL || t->pid <= 0 || t->reaped)
 		return;
-	if (reap(t, t->exec_grace_ms))
+	if (reap(t, t->grace_ms))
 		return;
 	kill(t->pid, SIGTERM);
 	if (reap(t, TERM_WAIT_MS))
@@ -278,6 +300,8 @@ shade_status shade_transport_exec(void *mem_ctx, const char *const argv[],
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, def;
+	shade_transport_opts o;
+	struct exec_child *x;
 	shade_transport *t;
 	char *path = NULL;
 	pid_t pid;
@@ -286,15 +310,20 @@ shade_status shade_transport_exec(void *mem_ctx, const char *const argv[],
 	if (out == NULL || argv == NULL || argv[0] == NULL || argv[0][0] == 0)
 		return shade_error_set(err, SHADE_ERR_INVALID,
 				       "exec: empty command");
-	t = transport_alloc(mem_ctx, opts);
+	t = transport_alloc(mem_ctx, opts, &exec_kind);
 	if (t == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	x = talloc_zero(t, struct exec_child);
 	talloc_free(t->address);
 	t->address = join_argv(t, argv);
-	if (t->address == NULL) {
+	if (x == NULL || t->address == NULL) {
 		talloc_free(t);
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	}
+	transport_opts_resolve(opts, &o);
+	x->pid = -1;
+	x->grace_ms = o.exec_grace_ms;
+	t->kind_state = x;
 	rc = find_program(t, argv[0], &path);
 	if (rc != 0) {
 		shade_error_set(err, SHADE_ERR_EXEC, "%s: cannot run '%s': %s",
@@ -322,7 +351,7 @@ shade_status shade_transport_exec(void *mem_ctx, const char *const argv[],
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &def);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
-					POSIX_SPAWN_SETSIGDEF);
+				 POSIX_SPAWN_SETSIGDEF);
 	rc = posix_spawn(&pid, path, &fa, &attr, (char *const *)argv,
 			 environ);
 	talloc_free(path);
@@ -339,7 +368,61 @@ shade_status shade_transport_exec(void *mem_ctx, const char *const argv[],
 		return SHADE_ERR_EXEC;
 	}
 	transport_attach_fds(t, from_child[0], to_child[1], true);
-	t->pid = pid;
+	x->pid = pid;
 	*out = t;
 	return SHADE_OK;
 }
+
+/* The kind's shutdown: the pipes stay, the child gets SIGTERM. */
+static shade_status exec_shutdown(shade_transport *t, shade_error **err)
+{
+	struct exec_child *x = t->kind_state;
+	bool done;
+
+	if (t->closed)
+		return SHADE_OK;
+	transport_fail(t, NULL, SHADE_ERR_CONNECTION_LOST,
+		       "%s: transport shut down", t->address);
+	done = transport_fd_shutdown_sockets(t);
+	pthread_mutex_lock(&t->lock);
+	if (x->pid > 0 && !x->reaped)
+		done = kill(x->pid, SIGTERM) == 0 || done;
+	pthread_mutex_unlock(&t->lock);
+	if (!done)
+		return shade_error_set(err, SHADE_ERR_IO, "%s: shutdown: %s",
+				       t->address, strerror(errno));
+	return SHADE_OK;
+}
+
+/* The kind's close: the pipes and buffers, then the child. */
+static void exec_close(shade_transport *t)
+{
+	transport_fd_close(t);
+	exec_stop(t->kind_state);
+}
+
+/* The kind's child_pid. */
+static pid_t exec_child_pid(const shade_transport *t)
+{
+	const struct exec_child *x = t->kind_state;
+
+	return x != NULL ? x->pid : -1;
+}
+
+/* An fd transport over the pipes, with the child's shutdown, close and
+ * exit status. */
+static const struct transport_kind exec_kind = {
+	.send = transport_fd_send,
+	.sendv = transport_fd_sendv,
+	.send_frames = transport_fd_send_frames,
+	.recv = transport_fd_recv,
+	.has_frame = transport_fd_has_frame,
+	.drained = transport_fd_drained,
+	.flush = transport_fd_flush,
+	.set_nonblocking = transport_fd_set_nonblocking,
+	.fd = transport_fd_fd,
+	.shutdown = exec_shutdown,
+	.close = exec_close,
+	.child_pid = exec_child_pid,
+	.exited = exec_exited,
+};

@@ -1,6 +1,10 @@
 /*
- * dict.c - insertion-ordered dicts: compact entries plus an open-
- * addressing index (linear probing) of 32-bit entry positions.
+ * dict.c - dict storage (struct shade_dict), insertion-ordered: compact
+ * entries plus an open-addressing index (linear probing) of 32-bit entry
+ * positions.  Finding, inserting, replacing and removing entries, the
+ * destructor releasing refs, and the dict's part of deep copy and
+ * equality (item copy and equality passed in by copy.c / compare.c).
+ * Keys are compared with hash.c's shade_key_equal_.
  *
  * Invariants (see also value_int.h):
  *   - entries[0..used-1] are in insertion order; deleted ones are holes
@@ -124,7 +128,7 @@ static size_t find(const struct shade_dict *d, const shade_value *key,
 			continue;
 		}
 		if (d->entries[ix].hash == h &&
-		    shade_value_equal(&d->entries[ix].key, key)) {
+		    shade_key_equal_(&d->entries[ix].key, key)) {
 			*where = i;
 			return ix;
 		}
@@ -170,91 +174,10 @@ shade_status shade_dict_add_new_(struct shade_dict *d, shade_value *key,
 	return SHADE_OK;
 }
 
-/* ------------------------------------------------------------ public */
-
-/* Fail with SHADE_ERR_TYPE unless v is a dict. */
-static shade_status need_dict(const shade_value *v, shade_error **err)
-{
-	if (v != NULL && shade_value_kind(v) == SHADE_DICT)
-		return SHADE_OK;
-	return shade_error_set(err, SHADE_ERR_TYPE, "expected a dict, got %s",
-			       v ? shade_kind_name(shade_value_kind(v)) : "NULL");
-}
-
-/* Hash key or fail with SHADE_ERR_TYPE. */
-static shade_status need_key(const shade_value *key, uint64_t *h,
-			     shade_error **err)
-{
-	if (key != NULL && shade_value_hash_(key, h))
-		return SHADE_OK;
-	return shade_error_set(err, SHADE_ERR_TYPE,
-			       "unhashable dict key of kind %s",
-			       key ? shade_kind_name(shade_value_kind(key))
-				   : "NULL");
-}
-
-/* Fail with SHADE_ERR_KEY naming the key (Python: KeyError(key)). */
-static shade_status key_error(const shade_value *key, shade_error **err)
-{
-	char *s = shade_value_diag(NULL, key);
-	shade_status st = shade_error_set(err, SHADE_ERR_KEY, "%s",
-					  s ? s : "key not found");
-
-	talloc_free(s);
-	return st;
-}
-
-size_t shade_dict_len(const shade_value *dict)
-{
-	return shade_value_kind(dict) == SHADE_DICT ? dict->u.dict->len : 0;
-}
-
-const shade_value *shade_dict_get(const shade_value *dict,
-				  const shade_value *key)
-{
-	const struct shade_dict_entry *e;
-	uint64_t h;
-
-	if (shade_value_kind(dict) != SHADE_DICT || !shade_value_hash_(key, &h))
-		return NULL;
-	e = shade_dict_find_(dict->u.dict, key, h);
-	return e ? &e->val : NULL;
-}
-
-const shade_value *shade_dict_get_str(const shade_value *dict,
-				      const char *key)
-{
-	shade_value k = shade_value_none();
-	size_t len = strlen(key);
-
-	if (len > SHADE_STR_MAX)
-		return NULL;
-	k.tag = SHADE_STR | SHADE_VF_BORROWED | SHADE_VF_NUL;
-	k.len = (uint32_t)len;
-	k.u.s = key;
-	return shade_dict_get(dict, &k);
-}
-
-shade_status shade_dict_lookup(const shade_value *dict,
-			       const shade_value *key,
-			       const shade_value **out, shade_error **err)
-{
-	const struct shade_dict_entry *e;
-	uint64_t h;
-
-	SHADE_CHECK(need_dict(dict, err));
-	SHADE_CHECK(need_key(key, &h, err));
-	e = shade_dict_find_(dict->u.dict, key, h);
-	if (e == NULL)
-		return key_error(key, err);
-	*out = &e->val;
-	return SHADE_OK;
-}
-
-/* Store the prepared slots k, v (owned by d) under hash h, replacing the
- * value of an existing equal key (whose key slot is kept). */
-static shade_status dict_store(struct shade_dict *d, shade_value *k,
-			       shade_value *v, uint64_t h, shade_error **err)
+/* Store k, v (slots owned by d) under hash h, replacing the value of an
+ * equal key (whose key slot is kept).  On failure both are cleared. */
+shade_status shade_dict_store_(struct shade_dict *d, shade_value *k,
+			       shade_value *v, uint64_t h)
 {
 	size_t where, pos = find(d, k, h, &where);
 	shade_status st;
@@ -271,93 +194,18 @@ static shade_status dict_store(struct shade_dict *d, shade_value *k,
 	if (st != SHADE_OK) {
 		shade_slot_clear_(k);
 		shade_slot_clear_(v);
-		return shade_error_set(err, st, "cannot grow the dict to %zu "
-				       "entries", d->len + 1);
 	}
-	return SHADE_OK;
+	return st;
 }
 
-shade_status shade_dict_set(shade_value *dict, const shade_value *key,
-			    const shade_value *val, shade_error **err)
+/* Remove the entry whose key equals key (hash h); false when absent. */
+bool shade_dict_remove_(struct shade_dict *d, const shade_value *key,
+			uint64_t h)
 {
-	struct shade_dict *d;
-	shade_value k, v;
-	uint64_t h;
+	size_t where, pos = find(d, key, h, &where);
 
-	SHADE_CHECK(need_dict(dict, err));
-	SHADE_CHECK(need_key(key, &h, err));
-	d = dict->u.dict;
-	if (shade_slot_copy_(d, &k, key, NULL) != SHADE_OK)
-		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
-	if (shade_slot_copy_(d, &v, val, NULL) != SHADE_OK) {
-		shade_slot_clear_(&k);
-		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
-	}
-	return dict_store(d, &k, &v, h, err);
-}
-
-shade_status shade_dict_set_take(shade_value *dict, shade_value *key,
-				 shade_value *val, shade_error **err)
-{
-	struct shade_dict *d;
-	shade_value k, v;
-	uint64_t h;
-	shade_status st = need_dict(dict, err);
-
-	if (st == SHADE_OK)
-		st = need_key(key, &h, err);
-	if (st == SHADE_OK && val == NULL)
-		st = shade_error_set(err, SHADE_ERR_INVALID, "NULL value");
-	if (st == SHADE_OK &&
-	    (key == dict || val == dict ||
-	     shade_box_contains_(key, dict->u.dict) ||
-	     shade_box_contains_(val, dict->u.dict)))
-		st = shade_error_set(err, SHADE_ERR_INVALID,
-				     "cannot move a container into itself");
-	if (st != SHADE_OK) {
-		talloc_free(key);
-		talloc_free(val);
-		return st;
-	}
-	d = dict->u.dict;
-	shade_slot_take_(d, &k, key);
-	shade_slot_take_(d, &v, val);
-	return dict_store(d, &k, &v, h, err);
-}
-
-shade_status shade_dict_set_str(shade_value *dict, const char *key,
-				const shade_value *val, shade_error **err)
-{
-	shade_value k = shade_value_none();
-	size_t len, bad;
-
-	if (key == NULL)
-		return shade_error_set(err, SHADE_ERR_INVALID, "NULL key");
-	len = strlen(key);
-	if (len > SHADE_STR_MAX)
-		return shade_error_set(err, SHADE_ERR_LIMIT, "key too long");
-	if (shade_utf8_check(key, len, &bad) != SHADE_OK)
-		return shade_error_set(err, SHADE_ERR_UTF8,
-				       "invalid UTF-8 at byte offset %zu", bad);
-	k.tag = SHADE_STR | SHADE_VF_BORROWED | SHADE_VF_NUL;
-	k.len = (uint32_t)len;
-	k.u.s = key;
-	return shade_dict_set(dict, &k, val, err);
-}
-
-shade_status shade_dict_delete(shade_value *dict, const shade_value *key,
-			       shade_error **err)
-{
-	struct shade_dict *d;
-	size_t where, pos;
-	uint64_t h;
-
-	SHADE_CHECK(need_dict(dict, err));
-	SHADE_CHECK(need_key(key, &h, err));
-	d = dict->u.dict;
-	pos = find(d, key, h, &where);
 	if (pos == SIZE_MAX)
-		return key_error(key, err);
+		return false;
 	shade_slot_clear_(&d->entries[pos].key);
 	shade_slot_clear_(&d->entries[pos].val);
 	d->entries[pos].key.tag = SHADE_DELETED_;
@@ -368,32 +216,68 @@ shade_status shade_dict_delete(shade_value *dict, const shade_value *key,
 		d->used = 0;
 		memset(d->index, 0xff, (d->mask + 1) * sizeof(uint32_t));
 	}
-	return SHADE_OK;
+	return true;
 }
 
-bool shade_dict_contains(const shade_value *dict, const shade_value *key)
+/* Copy a dict's storage onto owner (entries keep their order), keys
+ * and values through copy. */
+shade_status shade_dict_copy_(TALLOC_CTX *owner, struct shade_dict **out,
+			      const struct shade_dict *src,
+			      shade_slot_copy_fn copy)
 {
-	return shade_dict_get(dict, key) != NULL;
-}
+	struct shade_dict *d = shade_dict_alloc_(owner, src->len);
+	size_t i = 0;
+	shade_status st;
 
-bool shade_dict_next(const shade_value *dict, size_t *pos,
-		     const shade_value **key, const shade_value **val)
-{
-	const struct shade_dict *d;
-
-	if (shade_value_kind(dict) != SHADE_DICT)
-		return false;
-	d = dict->u.dict;
-	while (*pos < d->used) {
-		const struct shade_dict_entry *e = &d->entries[(*pos)++];
+	if (d == NULL)
+		return SHADE_ERR_NOMEM;
+	for (i = 0; i < src->used; i++) {
+		const struct shade_dict_entry *e = &src->entries[i];
+		shade_value k, v;
 
 		if (shade_tag_kind_(&e->key) == SHADE_DELETED_)
 			continue;
-		if (key != NULL)
-			*key = &e->key;
-		if (val != NULL)
-			*val = &e->val;
-		return true;
+		st = copy(d, &k, &e->key, NULL);
+		if (st == SHADE_OK) {
+			st = copy(d, &v, &e->val, NULL);
+			if (st != SHADE_OK)
+				shade_slot_clear_(&k);
+		}
+		if (st == SHADE_OK) {
+			if (shade_tag_kind_(&v) == SHADE_REF)
+				shade_dict_watch_refs_(d);
+			st = shade_dict_add_new_(d, &k, &v, e->hash);
+			if (st != SHADE_OK) {
+				shade_slot_clear_(&k);
+				shade_slot_clear_(&v);
+			}
+		}
+		if (st != SHADE_OK) {
+			talloc_free(d);
+			return st;
+		}
 	}
-	return false;
+	*out = d;
+	return SHADE_OK;
+}
+
+/* Equality of two dicts: same pairs, any order, values compared by eq. */
+bool shade_dict_equal_(const struct shade_dict *a, const struct shade_dict *b,
+		       shade_value_eq_fn eq)
+{
+	size_t i = 0;
+
+	if (a->len != b->len)
+		return false;
+	for (i = 0; i < a->used; i++) {
+		const struct shade_dict_entry *e = &a->entries[i];
+		const struct shade_dict_entry *o;
+
+		if (shade_tag_kind_(&e->key) == SHADE_DELETED_)
+			continue;
+		o = shade_dict_find_(b, &e->key, e->hash);
+		if (o == NULL || !eq(&e->val, &o->val))
+			return false;
+	}
+	return true;
 }

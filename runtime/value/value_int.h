@@ -1,6 +1,20 @@
 /*
- * value_int.h - value model internals shared by value.c, dict.c and
- * cbor.c.  Not installed.
+ * value_int.h - value model internals shared by the files of
+ * runtime/value and by the codec.  Not installed.
+ *
+ * The files of runtime/value, lowest first; each calls only files
+ * above it in this list (deep copy and equality recurse through the
+ * containers by passing themselves down as function pointers):
+ *   slot.c      slot ownership, string storage, ref holder counts
+ *   hash.c      hashing and key equality (hashable values)
+ *   seq.c       tuple/list storage, its copy and equality
+ *   dict.c      dict storage, its copy and equality
+ *   copy.c      deep copy of any value (dispatch)
+ *   box.c       boxes of scalars, strings, bytes, refs, exceptions
+ *   compare.c   equality of any values (dispatch)
+ *   seq_api.c   public tuple/list API
+ *   diag.c      diagnostic notation
+ *   dict_api.c  public dict API
  *
  * Invariants:
  *   - a slot's owned payload (owned str/bytes data, seq, dict, error) is
@@ -76,6 +90,14 @@ static inline void shade_slot_int_(shade_value *v, int64_t i)
 	v->u.i = i;
 }
 
+/* Deep-copies src into the slot dst under owner (shade_slot_copy_). */
+typedef shade_status (*shade_slot_copy_fn)(TALLOC_CTX *owner, shade_value *dst,
+					   const shade_value *src,
+					   bool *has_ref);
+
+/* Equality of two values (shade_value_equal). */
+typedef bool (*shade_value_eq_fn)(const shade_value *a, const shade_value *b);
+
 /* A new seq with room for cap items on owner, items inline. */
 SHADE_INTERNAL struct shade_seq *shade_seq_alloc_(TALLOC_CTX *owner,
 						  size_t cap);
@@ -97,12 +119,55 @@ SHADE_INTERNAL shade_status shade_dict_add_new_(struct shade_dict *d,
 						shade_value *val,
 						uint64_t hash);
 
+/* Store key/val (slots owned by d) under hash, replacing the value of an
+ * equal key.  On failure (SHADE_ERR_NOMEM, SHADE_ERR_LIMIT) both slots
+ * are cleared. */
+SHADE_INTERNAL shade_status shade_dict_store_(struct shade_dict *d,
+					      shade_value *key,
+					      shade_value *val, uint64_t hash);
+
+/* Remove the entry whose key equals key (hash h); false when absent. */
+SHADE_INTERNAL bool shade_dict_remove_(struct shade_dict *d,
+				       const shade_value *key, uint64_t h);
+
+/* Copy a seq / dict onto owner, each slot through copy; on failure
+ * nothing is left allocated. */
+SHADE_INTERNAL shade_status shade_seq_copy_(TALLOC_CTX *owner,
+					    struct shade_seq **out,
+					    const struct shade_seq *src,
+					    shade_slot_copy_fn copy);
+SHADE_INTERNAL shade_status shade_dict_copy_(TALLOC_CTX *owner,
+					     struct shade_dict **out,
+					     const struct shade_dict *src,
+					     shade_slot_copy_fn copy);
+
+/* Equality of two seqs (pairwise, in order) / dicts (same pairs, any
+ * order), values compared with eq. */
+SHADE_INTERNAL bool shade_seq_equal_(const struct shade_seq *a,
+				     const struct shade_seq *b,
+				     shade_value_eq_fn eq);
+SHADE_INTERNAL bool shade_dict_equal_(const struct shade_dict *a,
+				      const struct shade_dict *b,
+				      shade_value_eq_fn eq);
+
 /* Hash of v into *h (shade_value_hash); false when v is unhashable. */
 SHADE_INTERNAL bool shade_value_hash_(const shade_value *v, uint64_t *h);
+
+/* Equality of two hashable values (kinds none to bytes, and tuples of
+ * those); false for any other kind. */
+SHADE_INTERNAL bool shade_key_equal_(const shade_value *a,
+				     const shade_value *b);
 
 /* The live entry of d whose key equals key (hash h), or NULL. */
 SHADE_INTERNAL const struct shade_dict_entry *shade_dict_find_(
 	const struct shade_dict *d, const shade_value *key, uint64_t h);
+
+/* Make slot dst (owner `owner`) a str or bytes of kind `kind` holding a
+ * copy of len bytes at p (NUL-terminated; an empty one borrows ""). */
+SHADE_INTERNAL shade_status shade_slot_set_data_(TALLOC_CTX *owner,
+						 shade_value *dst,
+						 shade_kind kind,
+						 const void *p, size_t len);
 
 /* Release whatever a slot owns and make it none. */
 SHADE_INTERNAL void shade_slot_clear_(shade_value *v);

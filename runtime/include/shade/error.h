@@ -62,7 +62,8 @@ typedef enum shade_status {
 	SHADE_STATUS_MIN_ = -28         /* one past the last code */
 } shade_status;
 
-/* Error categories (DESIGN.md §5): what a caller may do about it. */
+/* Error categories (doc/api.md §4, doc/protocol.md §3.2): what a caller
+ * may do about it. */
 typedef enum shade_category {
 	SHADE_CAT_FAILED = 0,        /* a real failure; retrying won't help */
 	SHADE_CAT_OVERLOADED = 1,    /* temporary; retry later may succeed */

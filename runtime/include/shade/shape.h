@@ -1,6 +1,5 @@
 /*
- * shade/shape.h - shape descriptors and fingerprints (DESIGN.md §4,
- * doc/protocol.md §8).
+ * shade/shape.h - shape descriptors and fingerprints (doc/protocol.md §8).
  *
  * A shape is the set of members of a type: its kind, qualified name,
  * ancestors and members (name, kind, optional type signature).  Its

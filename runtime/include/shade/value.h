@@ -1,5 +1,5 @@
 /*
- * shade/value.h - the tagged value model (DESIGN.md §3).
+ * shade/value.h - the tagged value model (doc/api.md §3, doc/protocol.md §7).
  *
  * A shade_value is 16 bytes: a one-byte tag, a 32-bit length and an
  * 8-byte union.  Kinds:
@@ -117,8 +117,8 @@ typedef enum shade_kind {
 /* Longest str or bytes a value can hold (the length field is 32 bits). */
 #define SHADE_STR_MAX UINT32_MAX
 
-struct shade_seq;   /* tuple/list storage, private to value.c */
-struct shade_dict;  /* dict storage, private to value.c */
+struct shade_seq;   /* tuple/list storage, private to runtime/value */
+struct shade_dict;  /* dict storage, private to runtime/value */
 struct shade_ref;   /* defined by the object layer; see shade_ref_head */
 
 /* A value (box or slot).  16 bytes; see the bit layout above. */

@@ -1,0 +1,98 @@
+/*
+ * api_int.h - internals shared by the files of runtime/api.  Not
+ * installed.
+ */
+#ifndef SHADE_API_INT_H
+#define SHADE_API_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <talloc.h>
+
+#include "shade/proxy.h"
+#include "conn/conn_int.h"
+#include "object/object_int.h"
+
+/* A request field, written in order after op and id. */
+struct api_field {
+	enum {
+		API_FLD_UINT,  /* u as an unsigned integer */
+		API_FLD_TEXT,  /* s as a text string */
+		API_FLD_VALUE, /* v encoded as a value */
+		API_FLD_ARGS,  /* v, a tuple or list, as an array */
+		API_FLD_NULL   /* null */
+	} kind;                /* what the field is */
+	uint64_t u;            /* API_FLD_UINT */
+	const char *s;         /* API_FLD_TEXT */
+	const shade_value *v;  /* API_FLD_VALUE, API_FLD_ARGS (NULL: empty
+				* array) */
+};
+
+/* The proxy behind r, after checking its connection is usable. */
+static inline shade_status api_live_proxy(shade_ref *r, struct proxy **out,
+					  shade_error **err)
+{
+	struct proxy *p = (struct proxy *)r;
+
+	*out = p;
+	if (p->conn == NULL)
+		return shade_error_set(err, SHADE_ERR_CONNECTION_LOST,
+				       "the connection of this proxy is gone");
+	return conn_check_open(p->conn, err);
+}
+
+/* Check the common arguments. */
+static inline shade_status api_check_ref(const shade_ref *r, shade_error **err)
+{
+	if (r == NULL)
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "reference is NULL");
+	return SHADE_OK;
+}
+
+/* Write the fields of a request. */
+SHADE_INTERNAL shade_status api_put_fields(shade_conn *c, shade_buf *b,
+					   const struct api_field *f,
+					   unsigned nf, shade_error **err);
+
+/* Wait for rq's reply; on success *d is at the value (has false: none).
+ * A timeout withdraws the request. */
+SHADE_INTERNAL shade_status api_await_reply(struct outreq *rq,
+					    shade_cbor_dec *d, bool *has,
+					    shade_error **err);
+
+/* One request/reply: send op with fields to c and decode the result
+ * onto mem_ctx (a none box when the reply has no value). */
+SHADE_INTERNAL shade_status api_roundtrip(TALLOC_CTX *mem_ctx, shade_conn *c,
+					  unsigned op,
+					  const struct api_field *f,
+					  unsigned nf,
+					  const shade_value *kwargs,
+					  const shade_call_opts *co,
+					  shade_value **out, shade_error **err);
+
+/* The member field for name on proxy p: its index when the shape is
+ * known (AttributeError locally when absent), else the name. */
+SHADE_INTERNAL shade_status api_member_field(struct proxy *p, const char *name,
+					     struct api_field *f,
+					     shade_error **err);
+
+/* Perform a value-level operation on a local object. */
+SHADE_INTERNAL shade_status api_local_op(TALLOC_CTX *mem_ctx, shade_ref *r,
+					 struct obj_op *op, const char *name,
+					 shade_value **out, shade_error **err);
+
+/* INVOKE (member name) or CALL on a local object; NULL args: none. */
+SHADE_INTERNAL shade_status api_local_call(TALLOC_CTX *mem_ctx, shade_ref *r,
+					   unsigned opcode, const char *name,
+					   const shade_value *args,
+					   const shade_value *kwargs,
+					   shade_value **out,
+					   shade_error **err);
+
+/* Take the ref out of a result value (one count for the caller). */
+SHADE_INTERNAL shade_status api_take_ref(shade_value *v, shade_ref **out,
+					 shade_error **err);
+
+#endif /* SHADE_API_INT_H */

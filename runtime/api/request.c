@@ -1,0 +1,175 @@
+/*
+ * request.c - the typed request API generated stubs use: begin a call
+ * by member index, write the argument item, send, and read the result
+ * item (local objects dispatched in place).
+ */
+#include <string.h>
+
+#include <talloc.h>
+
+#include "shade/cbor.h"
+#include "shade/proxy.h"
+#include "api/api_int.h"
+#include "conn/conn_int.h"
+#include "object/shape_int.h"
+
+/* A typed call in progress. */
+struct shade_request {
+	shade_ref *r;           /* the target (one count held) */
+	shade_conn *c;          /* its connection, NULL when local */
+	struct outreq rq;       /* the request (proxies) */
+	shade_buf *args;        /* argument item (local objects) */
+	shade_buf *res;         /* result bytes (local objects) */
+	uint32_t member;        /* member index */
+	shade_dispatch_op op;   /* what is asked */
+	bool oneway;            /* no reply wanted */
+	shade_cbor_dec out;     /* the result decoder handed out */
+	bool sent;              /* shade_request_send was called */
+};
+
+static const uint8_t cbor_null[1] = { 0xf6 };
+
+/* Destructor: drop the target's count, withdraw an unfinished call. */
+static int request_destructor(shade_request *q)
+{
+	if (q->rq.p != NULL && !q->rq.p->done)
+		conn_abandon(q->rq.p);
+	shade_ref_release(q->r);
+	return 0;
+}
+
+shade_status shade_request_begin(shade_ref *r, uint32_t member,
+				 shade_dispatch_op op,
+				 const shade_call_opts *opts,
+				 shade_request **out, shade_buf **args,
+				 shade_error **err)
+{
+	static const unsigned opcode[] = { OP_INVOKE, OP_GETATTR, OP_SETATTR };
+	static const unsigned nfields[] = { 3, 2, 3 };
+	shade_request *q;
+	struct proxy *p;
+	shade_status st;
+
+	SHADE_CHECK(api_check_ref(r, err));
+	if ((unsigned)op > SHADE_DISPATCH_SET)
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "bad dispatch op %d", (int)op);
+	q = talloc_zero(NULL, shade_request);
+	if (q == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	q->r = shade_ref_retain(r);
+	q->member = member;
+	q->op = op;
+	q->oneway = opts != NULL && opts->oneway;
+	talloc_set_destructor(q, request_destructor);
+	if (!shade_ref_is_proxy(r)) {
+		q->args = shade_buf_new(q, 64);
+		if (q->args == NULL) {
+			talloc_free(q);
+			return shade_error_set(err, SHADE_ERR_NOMEM,
+					       "out of memory");
+		}
+		*args = q->args;
+		*out = q;
+		return SHADE_OK;
+	}
+	st = api_live_proxy(r, &p, err);
+	if (st == SHADE_OK) {
+		q->c = p->conn;
+		st = conn_req_init(&q->rq, q->c, q, opcode[op], nfields[op],
+				   NULL, opts ? opts->timeout_ms : 0,
+				   q->oneway, err);
+	}
+	if (st != SHADE_OK) {
+		talloc_free(q);
+		return st;
+	}
+	shade_cbor_put_uint(q->rq.b, p->eid);
+	shade_cbor_put_uint(q->rq.b, member);
+	*args = q->rq.b;
+	*out = q;
+	return SHADE_OK;
+}
+
+/* Finish a typed call on a local object. */
+static shade_status request_local(shade_request *q, shade_error **err)
+{
+	shade_cbor_dec in;
+	shade_value *a = NULL, *v = NULL;
+	struct obj_op op;
+	shade_status st;
+	static const unsigned opcode[] = { OP_INVOKE, OP_GETATTR, OP_SETATTR };
+
+	q->res = shade_buf_new(q, 64);
+	if (q->res == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	shade_cbor_dec_init(&in, q->args->data, q->args->len);
+	if (q->r->kind == REF_TYPED) {
+		shade_dispatch_ctx cx = { q, NULL };
+
+		return obj_dispatch_typed(q->r, &cx, q->member, q->op,
+					  q->op == SHADE_DISPATCH_GET ? NULL
+								      : &in,
+					  q->res, err);
+	}
+	if (q->op != SHADE_DISPATCH_GET)
+		SHADE_CHECK(shade_cbor_decode_value(q, &in, NULL, &a, err));
+	memset(&op, 0, sizeof(op));
+	op.op = msg_obj_op(opcode[q->op]);
+	op.member = q->member;
+	op.args = a;
+	op.value = a;
+	st = obj_perform(q, q->r, &op, NULL, &v, err);
+	if (st == SHADE_OK && v != NULL)
+		st = shade_cbor_encode_value(q->res, v, NULL, err);
+	return st;
+}
+
+shade_status shade_request_finish(shade_request *q, shade_cbor_dec **result,
+				  shade_error **err)
+{
+	bool has = false;
+
+	if (q->c == NULL) {
+		SHADE_CHECK(request_local(q, err));
+		if (q->res->len > 0)
+			shade_cbor_dec_init(&q->out, q->res->data,
+					    q->res->len);
+		else
+			shade_cbor_dec_init(&q->out, cbor_null, 1);
+		*result = &q->out;
+		return SHADE_OK;
+	}
+	if (!q->sent)
+		SHADE_CHECK(conn_req_send(&q->rq, q, err));
+	q->sent = true;
+	if (!q->oneway)
+		SHADE_CHECK(api_await_reply(&q->rq, &q->out, &has, err));
+	if (!has)
+		shade_cbor_dec_init(&q->out, cbor_null, 1);
+	*result = &q->out;
+	return SHADE_OK;
+}
+
+shade_status shade_request_send(shade_request *q, shade_error **err)
+{
+	if (q->c == NULL || q->sent)
+		return SHADE_OK;
+	q->rq.queued = true;
+	q->sent = true;
+	return conn_req_send(&q->rq, q, err);
+}
+
+shade_status shade_request_decode_value(TALLOC_CTX *mem_ctx, shade_request *q,
+					shade_cbor_dec *d, shade_value **out,
+					shade_error **err)
+{
+	return shade_cbor_decode_value(mem_ctx, d, q->c ? &q->c->copts : NULL,
+				       out, err);
+}
+
+shade_status shade_request_encode_value(shade_request *q, shade_buf *b,
+					const shade_value *v, shade_error **err)
+{
+	return shade_cbor_encode_value(b, v, q->c ? &q->c->copts : NULL, err);
+}

@@ -1,0 +1,565 @@
+/*
+ * value_decode.c - CBOR to shade values: strict, bounded decoding of
+ * one item into a new box (mapping and error rules in shade/cbor.h),
+ * references through the decode_ref hook.
+ *
+ * Invariants:
+ *   - a declared length is compared with the bytes left before any
+ *     allocation, so memory stays proportional to the input;
+ *   - the decoder builds into a temporary talloc context and moves the
+ *     result onto the caller's context only on success;
+ *   - decoded str/bytes data inside containers is copied into an arena
+ *     (chunks hung below the outermost decoded container, flagged
+ *     SHADE_VF_BORROWED | SHADE_VF_NUL) instead of one allocation per
+ *     string; the chunks never exceed the input left, so a small frame
+ *     never causes a large allocation.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+#include <talloc.h>
+
+#include "shade/cbor.h"
+#include "codec/cbor_int.h"
+#include "value/value_int.h"
+
+/* Decoder state for one shade_cbor_decode_value call. */
+struct dstate {
+	shade_cbor_dec *d;          /* the cursor */
+	const shade_cbor_opts *o;   /* caller's options (may be NULL) */
+	unsigned max_depth;         /* nesting limit */
+	uint64_t max_len;           /* per-item length limit */
+	uint64_t max_items;         /* total item limit, 0: none */
+	uint64_t items;             /* items decoded so far */
+	bool zero_copy;             /* borrow strings from the input */
+	TALLOC_CTX *tmp;            /* scratch context handed to hooks */
+	TALLOC_CTX *arena_owner;    /* outermost container, or NULL */
+	uint8_t *arena;             /* free space in the current chunk */
+	size_t arena_left;          /* bytes free there */
+	size_t arena_next;          /* size of the next chunk */
+	shade_error **err;          /* where failures go */
+};
+
+/* Storage for n bytes of string data (n includes the NUL): from the
+ * arena when inside a container, else a block of its own on owner.
+ * `bound` is an upper limit of all string data still to come. */
+static uint8_t *str_storage(struct dstate *s, TALLOC_CTX *owner, size_t n,
+			    size_t bound, bool *borrowed)
+{
+	uint8_t *p;
+
+	if (s->arena_owner == NULL) {
+		*borrowed = false;
+		return talloc_size(owner, n);
+	}
+	*borrowed = true;
+	if (s->arena_left < n) {
+		size_t sz = s->arena_next < bound ? s->arena_next : bound;
+
+		if (sz < n)
+			sz = n;
+		s->arena = talloc_size(s->arena_owner, sz);
+		if (s->arena == NULL) {
+			s->arena_left = 0;
+			return NULL;
+		}
+		talloc_set_name_const(s->arena, "shade decode arena");
+		s->arena_left = sz;
+		if (s->arena_next < ((size_t)1 << 20))
+			s->arena_next *= 2;
+	}
+	p = s->arena;
+	s->arena += n;
+	s->arena_left -= n;
+	return p;
+}
+
+static shade_status dec_item(struct dstate *s, TALLOC_CTX *owner,
+			     shade_value *out, unsigned depth);
+
+/* Decode the string whose head h was just read into out. */
+static shade_status dec_string(struct dstate *s, TALLOC_CTX *owner,
+			       shade_value *out, const struct cbor_head *h)
+{
+	shade_cbor_dec *d = s->d;
+	size_t from = d->pos, total;
+	unsigned kind = h->major == SHADE_CBOR_TEXT ? SHADE_STR : SHADE_BYTES;
+	uint8_t *p;
+	bool borrowed;
+
+	SHADE_CHECK(cbor_scan_string(d, h, s->max_len, &total, s->err));
+	if (total > SHADE_STR_MAX)
+		return shade_error_set(s->err, SHADE_ERR_LIMIT,
+				       "string at offset %zu is too long",
+				       h->at);
+	out->len = (uint32_t)total;
+	if (total == 0) {
+		out->tag = (uint8_t)(kind | SHADE_VF_BORROWED | SHADE_VF_NUL);
+		out->u.s = shade_empty_;
+		return SHADE_OK;
+	}
+	if (s->zero_copy && h->arg != SHADE_CBOR_INDEFINITE) {
+		out->tag = (uint8_t)(kind | SHADE_VF_BORROWED);
+		out->u.p = d->buf + from;
+		return SHADE_OK;
+	}
+	p = str_storage(s, owner, total + 1, d->len - from + 1, &borrowed);
+	if (p == NULL)
+		return shade_error_set(s->err, SHADE_ERR_NOMEM,
+				       "out of memory for the string at "
+				       "offset %zu", h->at);
+	if (h->arg == SHADE_CBOR_INDEFINITE)
+		cbor_gather_chunks(d, from, p);
+	else
+		memcpy(p, d->buf + from, total);
+	p[total] = '\0';
+	out->tag = (uint8_t)(kind | SHADE_VF_NUL |
+			     (borrowed ? SHADE_VF_BORROWED : 0));
+	out->u.p = p;
+	return SHADE_OK;
+}
+
+/* Check a container of n items (n per-byte units) at h against the
+ * limits; SHADE_OK when it may be built. */
+static shade_status check_count(struct dstate *s, const struct cbor_head *h,
+				uint64_t n, unsigned per)
+{
+	shade_cbor_dec *d = s->d;
+
+	if (n != SHADE_CBOR_INDEFINITE && n > (d->len - d->pos) / per)
+		return shade_error_set(s->err, SHADE_ERR_TRUNCATED,
+				       "%s at offset %zu declares %" PRIu64
+				       " items, only %zu bytes left",
+				       cbor_major_name(h->major), h->at, n,
+				       d->len - d->pos);
+	if (n != SHADE_CBOR_INDEFINITE && n > s->max_len)
+		return shade_error_set(s->err, SHADE_ERR_LIMIT,
+				       "%s at offset %zu of %" PRIu64 " items "
+				       "exceeds the limit of %" PRIu64,
+				       cbor_major_name(h->major), h->at, n,
+				       s->max_len);
+	return SHADE_OK;
+}
+
+/* Fail with SHADE_ERR_TOO_DEEP when children at depth+1 are too deep. */
+static shade_status check_depth(struct dstate *s, const struct cbor_head *h,
+				unsigned depth)
+{
+	if (depth + 1 > s->max_depth)
+		return shade_error_set(s->err, SHADE_ERR_TOO_DEEP,
+				       "item at offset %zu nests deeper than "
+				       "%u levels", h->at, s->max_depth);
+	return SHADE_OK;
+}
+
+/* Decode an array (head h read) into out as a tuple. */
+static shade_status dec_array(struct dstate *s, TALLOC_CTX *owner,
+			      shade_value *out, const struct cbor_head *h,
+			      unsigned depth)
+{
+	shade_cbor_dec *d = s->d;
+	bool indef = h->arg == SHADE_CBOR_INDEFINITE;
+	size_t cap;
+	struct shade_seq *q;
+
+	SHADE_CHECK(check_depth(s, h, depth));
+	SHADE_CHECK(check_count(s, h, h->arg, 1));
+	cap = indef ? 0 : (size_t)h->arg;
+	q = shade_seq_alloc_(owner, cap);
+	if (q == NULL)
+		return shade_error_set(s->err, SHADE_ERR_NOMEM,
+				       "out of memory for the array at "
+				       "offset %zu", h->at);
+	out->tag = SHADE_TUPLE;
+	out->u.seq = q;
+	if (s->arena_owner == NULL)
+		s->arena_owner = q;
+	for (;;) {
+		if (indef) {
+			if (shade_cbor_at_break(d)) {
+				d->pos++;
+				break;
+			}
+			if (q->len >= s->max_len)
+				return shade_error_set(s->err, SHADE_ERR_LIMIT,
+						       "array at offset %zu "
+						       "exceeds %" PRIu64
+						       " items", h->at,
+						       s->max_len);
+			if (shade_seq_reserve_(q, q->len + 1) != SHADE_OK)
+				return shade_error_set(s->err, SHADE_ERR_NOMEM,
+						       "out of memory");
+		} else if (q->len == cap) {
+			break;
+		}
+		/* fast path: integers (major 0 and 1) */
+		if (s->max_items == 0 && d->pos < d->len &&
+		    d->buf[d->pos] < 0x40) {
+			shade_value *slot = &q->items[q->len];
+			uint8_t ib = d->buf[d->pos];
+			struct cbor_head ih;
+
+			if ((ib & 0x1f) < 24) {
+				d->pos++;
+				shade_slot_int_(slot, ib < 0x20 ? ib
+								: 0x1f - ib);
+			} else {
+				SHADE_CHECK(cbor_rd_head(d, &ih, s->err));
+				shade_slot_int_(slot, 0);
+				SHADE_CHECK(cbor_int_of(&ih, &slot->u.i, s->err));
+			}
+			q->len++;
+			continue;
+		}
+		shade_slot_int_(&q->items[q->len], 0);
+		q->items[q->len].tag = SHADE_NONE;
+		SHADE_CHECK(dec_item(s, q, &q->items[q->len], depth + 1));
+		if (shade_tag_kind_(&q->items[q->len]) == SHADE_REF)
+			shade_seq_watch_refs_(q);
+		q->len++;
+	}
+	return SHADE_OK;
+}
+
+/* Decode a map (head h read) into out as a dict. */
+static shade_status dec_map(struct dstate *s, TALLOC_CTX *owner,
+			    shade_value *out, const struct cbor_head *h,
+			    unsigned depth)
+{
+	shade_cbor_dec *d = s->d;
+	bool indef = h->arg == SHADE_CBOR_INDEFINITE;
+	struct shade_dict *m;
+	uint64_t i;
+
+	SHADE_CHECK(check_depth(s, h, depth));
+	SHADE_CHECK(check_count(s, h, h->arg, 2));
+	m = shade_dict_alloc_(owner, indef ? 0 : (size_t)h->arg);
+	if (m == NULL)
+		return shade_error_set(s->err, SHADE_ERR_NOMEM,
+				       "out of memory for the map at offset "
+				       "%zu", h->at);
+	out->tag = SHADE_DICT;
+	out->u.dict = m;
+	if (s->arena_owner == NULL)
+		s->arena_owner = m;
+	for (i = 0;; i++) {
+		shade_value k = shade_value_none(), v = shade_value_none();
+		size_t kat = d->pos;
+		uint64_t hash;
+		shade_status st;
+
+		if (indef) {
+			if (shade_cbor_at_break(d)) {
+				d->pos++;
+				break;
+			}
+			if (i >= s->max_len)
+				return shade_error_set(s->err, SHADE_ERR_LIMIT,
+						       "map at offset %zu "
+						       "exceeds %" PRIu64
+						       " entries", h->at,
+						       s->max_len);
+		} else if (i == h->arg) {
+			break;
+		}
+		SHADE_CHECK(dec_item(s, m, &k, depth + 1));
+		if (!shade_value_hash_(&k, &hash)) {
+			shade_slot_clear_(&k);
+			return shade_error_set(s->err, SHADE_ERR_TYPE,
+					       "map key at offset %zu is a %s, "
+					       "which cannot be a dict key",
+					       kat,
+					       shade_kind_name(shade_value_kind(
+						       &k)));
+		}
+		if (indef && shade_cbor_at_break(d)) {
+			shade_slot_clear_(&k);
+			return shade_error_set(s->err, SHADE_ERR_MALFORMED,
+					       "map at offset %zu has a key "
+					       "without a value", h->at);
+		}
+		st = dec_item(s, m, &v, depth + 1);
+		if (st == SHADE_OK)
+			st = shade_dict_add_new_(m, &k, &v, hash);
+		if (st != SHADE_OK) {
+			shade_slot_clear_(&k);
+			shade_slot_clear_(&v);
+			if (st == SHADE_AGAIN)
+				return shade_error_set(s->err,
+						       SHADE_ERR_MALFORMED,
+						       "duplicate map key at "
+						       "offset %zu", kat);
+			return shade_error_set(s->err, st, "cannot store the "
+					       "map entry at offset %zu", kat);
+		}
+	}
+	return SHADE_OK;
+}
+
+/* Decode a bignum (tag 2 or 3, content at the cursor) into an int. */
+static shade_status dec_bignum(struct dstate *s, shade_value *out,
+			       const struct cbor_head *h)
+{
+	const uint8_t *p;
+	size_t len, i;
+	uint64_t u = 0;
+
+	SHADE_CHECK(shade_cbor_read_bytes(s->d, &p, &len, s->err));
+	while (len > 0 && *p == 0) {
+		p++;
+		len--;
+	}
+	if (len > 8)
+		goto overflow;
+	for (i = 0; i < len; i++)
+		u = u << 8 | p[i];
+	if (u > INT64_MAX)
+		goto overflow;
+	*out = shade_value_int(h->arg == SHADE_CBOR_TAG_POS_BIGNUM
+			       ? (int64_t)u : -1 - (int64_t)u);
+	return SHADE_OK;
+overflow:
+	return shade_error_set(s->err, SHADE_ERR_OVERFLOW,
+			       "bignum at offset %zu is outside the 64-bit "
+			       "signed range", h->at);
+}
+
+/* Decode the content of tag 202 into an exception. */
+static shade_status dec_exc(struct dstate *s, TALLOC_CTX *owner,
+			    shade_value *out, const struct cbor_head *h,
+			    unsigned depth)
+{
+	shade_cbor_dec *d = s->d;
+	shade_error *e = NULL;
+	char *name, *msg;
+	shade_value args = shade_value_none();
+	uint64_t n, i;
+	TALLOC_CTX *saved_owner = s->arena_owner;
+	uint8_t *saved_arena = s->arena;
+	size_t saved_left = s->arena_left;
+	shade_status st;
+
+	SHADE_CHECK(cbor_rd_container(d, SHADE_CBOR_ARRAY, 1, &n, s->err));
+	if (n != 4)
+		return shade_error_set(s->err, SHADE_ERR_PROTOCOL,
+				       "exception at offset %zu is not a "
+				       "4-item array", h->at);
+	SHADE_CHECK(check_depth(s, h, depth + 1));
+	SHADE_CHECK(shade_cbor_read_text_dup(s->tmp, d, &name, NULL, s->err));
+	SHADE_CHECK(shade_cbor_read_text_dup(s->tmp, d, &msg, NULL, s->err));
+	shade_error_set_named(&e, shade_status_from_name(name), name, "%s",
+			      msg);
+	if (e == NULL)
+		return shade_error_set(s->err, SHADE_ERR_NOMEM,
+				       "out of memory");
+	talloc_steal(owner, e);
+	out->tag = SHADE_EXC;
+	out->u.exc = e;
+	/* args: an array, an arena root of its own below the error */
+	if (d->pos < d->len && d->buf[d->pos] >> 5 != SHADE_CBOR_ARRAY)
+		return shade_error_set(s->err, SHADE_ERR_PROTOCOL,
+				       "exception arguments at offset %zu are "
+				       "not an array", d->pos);
+	s->arena_owner = NULL;
+	s->arena_left = 0;
+	st = dec_item(s, e, &args, depth + 2);
+	s->arena_owner = saved_owner;
+	s->arena = saved_arena;
+	s->arena_left = saved_left;
+	SHADE_CHECK(st);
+	e->args = shade_slot_box_(e, &args);
+	if (e->args == NULL) {
+		shade_slot_clear_(&args);
+		return shade_error_set(s->err, SHADE_ERR_NOMEM,
+				       "out of memory");
+	}
+	SHADE_CHECK(cbor_rd_container(d, SHADE_CBOR_ARRAY, 1, &n, s->err));
+	SHADE_CHECK(check_depth(s, h, depth + 2));
+	if (n > 0)
+		SHADE_CHECK(check_depth(s, h, depth + 3));
+	if (n == SHADE_CBOR_INDEFINITE)
+		return shade_error_set(s->err, SHADE_ERR_PROTOCOL,
+				       "exception chain at offset %zu must "
+				       "have a definite length", d->pos);
+	for (i = 0; i < n; i++) {
+		char *f[3];
+		uint64_t three;
+		int k;
+
+		SHADE_CHECK(cbor_rd_container(d, SHADE_CBOR_ARRAY, 1, &three,
+					      s->err));
+		if (three != 3)
+			return shade_error_set(s->err, SHADE_ERR_PROTOCOL,
+					       "exception chain entry before "
+					       "offset %zu is not [side, type, "
+					       "member]", d->pos);
+		for (k = 0; k < 3; k++)
+			SHADE_CHECK(shade_cbor_read_text_dup(s->tmp, d, &f[k],
+							     NULL, s->err));
+		if (shade_error_push_frame(e, f[0], f[1], f[2]) != SHADE_OK)
+			return shade_error_set(s->err, SHADE_ERR_NOMEM,
+					       "out of memory");
+	}
+	return SHADE_OK;
+}
+
+/* Decode a tagged item (tag head h read). */
+static shade_status dec_tag(struct dstate *s, TALLOC_CTX *owner,
+			    shade_value *out, const struct cbor_head *h,
+			    unsigned depth)
+{
+	shade_cbor_dec *d = s->d;
+	const shade_cbor_hooks *hk = s->o ? s->o->hooks : NULL;
+	struct shade_ref *ref = NULL;
+	shade_status st;
+	unsigned saved;
+
+	SHADE_CHECK(check_depth(s, h, depth));
+	switch (h->arg) {
+	case SHADE_CBOR_TAG_POS_BIGNUM:
+	case SHADE_CBOR_TAG_NEG_BIGNUM:
+		return dec_bignum(s, out, h);
+	case SHADE_CBOR_TAG_SENDER_HOSTED:
+	case SHADE_CBOR_TAG_RECEIVER_HOSTED:
+		if (hk == NULL || hk->decode_ref == NULL)
+			return shade_error_set(s->err, SHADE_ERR_PROTOCOL,
+					       "reference (tag %" PRIu64 ") at "
+					       "offset %zu but no reference "
+					       "hook", h->arg, h->at);
+		saved = d->depth;
+		d->depth = depth + 1;
+		st = hk->decode_ref(hk->udata, s->tmp, h->arg, d, &ref,
+				    s->err);
+		d->depth = saved;
+		if (st != SHADE_OK)
+			return st;
+		if (ref == NULL)
+			return shade_error_set(s->err, SHADE_ERR_PROTOCOL,
+					       "reference hook returned no "
+					       "reference for offset %zu", h->at);
+		out->tag = SHADE_REF;
+		out->u.ref = ref;
+		return SHADE_OK;
+	case SHADE_CBOR_TAG_EXCEPTION:
+		return dec_exc(s, owner, out, h, depth);
+	case SHADE_CBOR_TAG_LIST:
+		if (d->pos < d->len && d->buf[d->pos] >> 5 != SHADE_CBOR_ARRAY)
+			return shade_error_set(s->err, SHADE_ERR_PROTOCOL,
+					       "tag 203 at offset %zu does not "
+					       "wrap an array", h->at);
+		SHADE_CHECK(dec_item(s, owner, out, depth + 1));
+		out->tag = SHADE_LIST;
+		return SHADE_OK;
+	default:
+		return dec_item(s, owner, out, depth + 1);
+	}
+}
+
+/* Decode one item at nesting `depth` into the slot out (payload on
+ * owner).  On failure out may hold a partial payload below owner (never
+ * a ref), which the caller's cleanup frees. */
+static shade_status dec_item(struct dstate *s, TALLOC_CTX *owner,
+			     shade_value *out, unsigned depth)
+{
+	shade_cbor_dec *d = s->d;
+	struct cbor_head h;
+
+	if (s->max_items != 0 && ++s->items > s->max_items)
+		return shade_error_set(s->err, SHADE_ERR_LIMIT,
+				       "more than %" PRIu64 " items (at offset "
+				       "%zu)", s->max_items, d->pos);
+	SHADE_CHECK(cbor_rd_head(d, &h, s->err));
+	switch (h.major) {
+	case SHADE_CBOR_UINT:
+	case SHADE_CBOR_NINT:
+		out->tag = SHADE_INT;
+		return cbor_int_of(&h, &out->u.i, s->err);
+	case SHADE_CBOR_BYTES:
+	case SHADE_CBOR_TEXT:
+		return dec_string(s, owner, out, &h);
+	case SHADE_CBOR_ARRAY:
+		return dec_array(s, owner, out, &h, depth);
+	case SHADE_CBOR_MAP:
+		return dec_map(s, owner, out, &h, depth);
+	case SHADE_CBOR_TAG:
+		return dec_tag(s, owner, out, &h, depth);
+	default:
+		break;
+	}
+	switch (h.ai) {
+	case 20:
+	case 21:
+		*out = shade_value_bool(h.ai == 21);
+		return SHADE_OK;
+	case 22:
+		return SHADE_OK;
+	case 25:
+	case 26:
+	case 27:
+		*out = shade_value_float(cbor_float_of(&h));
+		return SHADE_OK;
+	default:
+		SHADE_CHECK(cbor_check_simple(&h, s->err));
+		return shade_error_set(s->err, SHADE_ERR_PROTOCOL,
+				       "unsupported simple value %" PRIu64
+				       " at offset %zu", h.arg, h.at);
+	}
+}
+
+shade_status shade_cbor_decode_value(TALLOC_CTX *mem_ctx, shade_cbor_dec *d,
+				     const shade_cbor_opts *opts,
+				     shade_value **out, shade_error **err)
+{
+	struct dstate s;
+	shade_value *box;
+	shade_status st;
+
+	*out = NULL;
+	memset(&s, 0, sizeof(s));
+	s.d = d;
+	s.o = opts;
+	s.max_depth = cbor_opt_depth(opts);
+	s.max_len = opts && opts->max_len ? opts->max_len
+					  : SHADE_CBOR_DEFAULT_MAX_LEN;
+	s.max_items = opts ? opts->max_items : 0;
+	s.zero_copy = opts && opts->zero_copy;
+	s.arena_next = 256;
+	s.err = err;
+	s.tmp = talloc_new(NULL);
+	if (s.tmp == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	box = talloc(s.tmp, shade_value);
+	if (box == NULL) {
+		talloc_free(s.tmp);
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	}
+	*box = shade_value_none();
+	st = dec_item(&s, box, box, d->depth);
+	if (st == SHADE_OK) {
+		if (shade_tag_kind_(box) == SHADE_REF)
+			shade_box_watch_ref_(box);
+		*out = talloc_steal(mem_ctx, box);
+	}
+	talloc_free(s.tmp);
+	return st;
+}
+
+shade_status shade_cbor_decode(TALLOC_CTX *mem_ctx, const void *buf, size_t len,
+			       const shade_cbor_opts *opts, shade_value **out,
+			       shade_error **err)
+{
+	shade_cbor_dec d;
+
+	shade_cbor_dec_init(&d, buf, len);
+	SHADE_CHECK(shade_cbor_decode_value(mem_ctx, &d, opts, out, err));
+	if (d.pos != d.len) {
+		talloc_free(*out);
+		*out = NULL;
+		return shade_error_set(err, SHADE_ERR_MALFORMED,
+				       "trailing bytes at offset %zu (%zu "
+				       "bytes after the item)", d.pos,
+				       d.len - d.pos);
+	}
+	return SHADE_OK;
+}
