@@ -93,6 +93,7 @@ $(BUILD)/obj/tests/%.o: $(TEST_EXTRA_DEP)
 # Suites run from the top of the tree with SHADE_BUILD set, so they can
 # find programs and fixtures.  Each prints cmocka's summary lines.
 check: $(DEPS_STAMP) all $(TEST_BIN)
+	@tests/check_layers.sh $(BUILD)
 	@fail=0; for t in $(TEST_BIN); do \
 		echo "== $$t"; \
 		SHADE_BUILD=$(BUILD) ./$$t || fail=1; \
