@@ -4,7 +4,7 @@
  * connection's request server and the local path of the proxy API.
  *
  * Files: ref.c (references, local objects, shapes), dispatch.c (the
- * operations), typed.c (typed objects), registry.c (exported names),
+ * operations), typed_object.c (typed objects), registry.c (exported names),
  * shape.c (shape descriptors).  The object layer knows nothing of the
  * wire: it has its own operation codes (enum obj_opcode), to which the
  * connection maps the protocol's.

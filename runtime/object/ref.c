@@ -2,7 +2,7 @@
  * ref.c - references and local objects: counting, the value-model ops of
  * local objects, their shapes and member lookup, and the constructors of
  * dynamic objects, functions, types and shared containers.  Operations
- * on them are in dispatch.c, typed objects in typed.c.
+ * on them are in dispatch.c, typed objects in typed_object.c.
  */
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /*
- * typed.c - typed objects: a `static const` shape served by a skeleton's
+ * typed_object.c - typed objects: a `static const` shape served by a skeleton's
  * dispatch function that reads arguments straight from the request bytes
  * and writes the result straight to the reply; the bridge that serves a
  * value-level operation (a local call, a dynamic call from a peer)
