@@ -21,16 +21,32 @@ ifeq ($(SAN),1)
 BUILD   ?= build/san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 OPT     ?= -O1
+LTO     ?= 0
 else
 BUILD   ?= build
 SANFLAGS :=
 OPT     ?= -O2
+LTO     ?= 1
+endif
+# Link-time optimization: the runtime is one concern per file, and the
+# calls of the hot paths cross files (api -> conn -> transport); LTO
+# inlines across them as a single file would (doc/performance.md).  Fat
+# objects keep libshade.a usable by builds without LTO.  LTO=0 turns it
+# off.
+ifeq ($(LTO),1)
+LTOFLAGS := -flto=auto -ffat-lto-objects
+# The installed archive keeps only the ordinary code: LTO bytecode is
+# tied to this compiler's version.
+STRIP_LTO := strip --remove-section='.gnu.lto_*' \
+	--remove-section='.gnu.debuglto_*' -N __gnu_lto_v1 -N __gnu_lto_slim
+else
+LTOFLAGS :=
 endif
 
 WARN     := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CPPFLAGS += -D_GNU_SOURCE -Iruntime/include -Iruntime
-CFLAGS   += -std=c11 $(WARN) $(OPT) -g -fPIC -fvisibility=hidden $(SANFLAGS)
-LDFLAGS  += $(SANFLAGS)
+CFLAGS   += -std=c11 $(WARN) $(OPT) $(LTOFLAGS) -g -fPIC -fvisibility=hidden $(SANFLAGS)
+LDFLAGS  += $(SANFLAGS) $(LTOFLAGS)
 LDLIBS   += -ltalloc -lpthread
 # Every compile writes the headers it read to <object>.d, so touching any
 # header rebuilds every object that includes it, generated ones too.
@@ -141,6 +157,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 644 runtime/include/shade/*.h $(DESTDIR)$(PREFIX)/include/shade/
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
+	$(if $(LTOFLAGS),$(STRIP_LTO) $(DESTDIR)$(PREFIX)/lib/libshade.a)
 	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libshade.so.0
 	ln -sf libshade.so.0 $(DESTDIR)$(PREFIX)/lib/libshade.so
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \

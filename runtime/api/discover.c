@@ -68,7 +68,7 @@ shade_status shade_describe(shade_ref *r, const shade_shape_desc **out,
 	struct proxy *p;
 	struct outreq rq;
 	shade_cbor_dec d;
-	shade_shape_desc *desc;
+	shade_shape_desc *desc = NULL;
 	const shade_shape_desc *cached = NULL;
 	bool has = false;
 	shade_status st;

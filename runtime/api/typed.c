@@ -46,7 +46,7 @@ shade_status shade_typed_get_uint(struct shade_cbor_dec *d, uint64_t hi,
 shade_status shade_typed_read_seq(struct shade_cbor_dec *d, uint64_t *n,
 				  shade_error **err)
 {
-	shade_cbor_major major;
+	shade_cbor_major major = SHADE_CBOR_UINT;
 	uint64_t tag = 0;
 	shade_status st = shade_cbor_peek(d, &major, err);
 

@@ -301,8 +301,8 @@ static shade_status dec_map(struct dstate *s, TALLOC_CTX *owner,
 static shade_status dec_bignum(struct dstate *s, shade_value *out,
 			       const struct cbor_head *h)
 {
-	const uint8_t *p;
-	size_t len, i;
+	const uint8_t *p = NULL;
+	size_t len = 0, i;
 	uint64_t u = 0;
 
 	SHADE_CHECK(shade_cbor_read_bytes(s->d, &p, &len, s->err));

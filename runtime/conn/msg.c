@@ -526,7 +526,7 @@ shade_status msg_read_error(struct msg *m, const shade_cbor_opts *copts,
 shade_status msg_read_member(TALLOC_CTX *mem_ctx, shade_cbor_dec *d,
 			     uint64_t *index, char **name, shade_error **err)
 {
-	shade_cbor_major major;
+	shade_cbor_major major = SHADE_CBOR_UINT;
 
 	*name = NULL;
 	/* The common member, a one-byte index. */

@@ -303,7 +303,7 @@ static shade_status op_container(TALLOC_CTX *mem_ctx, struct local_obj *o,
 {
 	shade_value *c = o->value;
 	bool is_list = shade_value_kind(c) == SHADE_LIST;
-	const shade_value *got;
+	const shade_value *got = NULL;
 	bool b;
 
 	switch (op->op) {

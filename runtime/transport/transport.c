@@ -249,8 +249,8 @@ shade_status shade_transport_send_frames(shade_transport *t, const void *frames,
 					 size_t len, shade_error **err)
 {
 	const uint8_t *p = frames;
-	size_t off = 0, hl;
-	uint64_t fl, n = 0;
+	size_t off = 0, hl = 0;
+	uint64_t fl = 0, n = 0;
 	shade_status st;
 
 	if (t == NULL || (len > 0 && frames == NULL))
