@@ -1,7 +1,8 @@
 # shade - top-level GNU Makefile.
 #
 #   make              build libshade (.a, .so) and the programs
-#   make check        run every cmocka suite      (SAN=1: ASan + UBSan build)
+#   make check        run every cmocka suite      (SAN=1: ASan + UBSan build,
+#                                                 SAN=thread: ThreadSanitizer)
 #   make valgrind     run every suite under valgrind, failing on leaks
 #   make demo         a server and a client over a real Unix socket
 #   make bench        benchmarks (QUICK=1 for a short run)
@@ -20,6 +21,11 @@ VERSION := 0.1.0
 ifeq ($(SAN),1)
 BUILD   ?= build/san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT     ?= -O1
+LTO     ?= 0
+else ifeq ($(SAN),thread)
+BUILD   ?= build/tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
 OPT     ?= -O1
 LTO     ?= 0
 else

@@ -204,6 +204,8 @@ static void test_idlc_gen_golden_compiles(void **state)
 	bl = strlen(build);
 	if (bl >= 4 && strcmp(build + bl - 4, "/san") == 0)
 		san = "-fsanitize=address,undefined";
+	if (bl >= 5 && strcmp(build + bl - 5, "/tsan") == 0)
+		san = "-fsanitize=thread";
 	assert_int_equal(run(ctx, "cp tests/idl/gen/bank.h.golden %s/bank.h && "
 			     "cp tests/idl/gen/bank.c.golden %s/bank.c", dir,
 			     dir), 0);
