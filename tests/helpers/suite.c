@@ -27,6 +27,13 @@ int suite_group_setup(void **state)
 	return suite_ctx ? 0 : -1;
 }
 
+int suite_group_setup_rows(void **state)
+{
+	suite_ctx = talloc_new(NULL);
+	*state = NULL;
+	return suite_ctx ? 0 : -1;
+}
+
 int suite_group_teardown(void **state)
 {
 	(void)state;
@@ -61,5 +68,14 @@ int suite_run(const char *name, const struct CMUnitTest *tests, size_t n,
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
 	return _cmocka_run_group_tests(name, tests, n, suite_group_setup,
+				       suite_group_teardown);
+}
+
+int suite_run_rows(const char *name, const struct CMUnitTest *tests,
+		   size_t n, int argc, char **argv)
+{
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
+	return _cmocka_run_group_tests(name, tests, n, suite_group_setup_rows,
 				       suite_group_teardown);
 }
