@@ -44,7 +44,8 @@ int suite_group_teardown(void **state)
 
 int suite_test_setup(void **state)
 {
-	(void)state;
+	if (*state == NULL)
+		*state = suite_ctx; /* a plain case in a suite_run_rows group */
 	blocks_before = talloc_total_blocks(suite_ctx);
 	refs_before = obj_live_refs();
 	suite_case_ctx = talloc_new(suite_ctx);

@@ -45,7 +45,7 @@ int suite_group_setup_rows(void **state);
 int suite_group_teardown(void **state);
 
 /* Case setup: record the block count and the live references, make
- * suite_case_ctx. */
+ * suite_case_ctx; a case without state gets suite_ctx. */
 int suite_test_setup(void **state);
 
 /* Case teardown: run suite_case_cleanup, free suite_case_ctx, assert
@@ -57,9 +57,9 @@ int suite_test_teardown(void **state);
 int suite_run(const char *name, const struct CMUnitTest *tests, size_t n,
 	      int argc, char **argv);
 
-/* suite_run for a group set up by suite_group_setup_rows: each case
- * gets its own prestate as *state (NULL for a SUITE_CASE, which then
- * allocates on suite_case_ctx). */
+/* suite_run for a group set up by suite_group_setup_rows: each row
+ * gets its own prestate as *state, each SUITE_CASE suite_ctx as in
+ * suite_run. */
 int suite_run_rows(const char *name, const struct CMUnitTest *tests,
 		   size_t n, int argc, char **argv);
 
