@@ -71,214 +71,200 @@ static char *enc_hex(TALLOC_CTX *ctx, const shade_value *v,
 
 /* ------------------------------------------------------------ Appendix A */
 
-/* One RFC 8949 Appendix A example. */
-struct vector {
-	const char *hex;    /* the encoded item */
-	const char *diag;   /* the decoded value in diagnostic notation */
-	const char *reenc;  /* our encoding of it when not `hex` itself */
-	shade_status st;    /* expected status (then diag is unused) */
+/* ------------------------------------------------------------ decode rows */
+
+/* One decoding vector: bytes in, and the value or the error out. */
+struct dec_row {
+	const char *hex;             /* the input */
+	const shade_cbor_opts *opts; /* decoder options, NULL: defaults */
+	shade_status st;             /* the status it must produce */
+	const char *diag;            /* SHADE_OK: the value in diagnostic
+				      * notation, NULL: not checked */
+	bool reencode;               /* SHADE_OK: check our encoding of it */
+	const char *reenc;           /* that encoding, NULL: `hex` itself */
+	const char *msg;             /* failure: text the message holds */
+	bool exact;                  /* failure: msg is the whole message */
+	const char *what;            /* what the row is about, or NULL */
 };
 
-static const struct vector appendix_a[] = {
-	{ "00", "0", NULL, SHADE_OK },
-	{ "01", "1", NULL, SHADE_OK },
-	{ "0a", "10", NULL, SHADE_OK },
-	{ "17", "23", NULL, SHADE_OK },
-	{ "1818", "24", NULL, SHADE_OK },
-	{ "1819", "25", NULL, SHADE_OK },
-	{ "1864", "100", NULL, SHADE_OK },
-	{ "1903e8", "1000", NULL, SHADE_OK },
-	{ "1a000f4240", "1000000", NULL, SHADE_OK },
-	{ "1b000000e8d4a51000", "1000000000000", NULL, SHADE_OK },
+/* An RFC 8949 Appendix A example: decodes to d (or is refused with s,
+ * the message naming offset 0) and re-encodes to r, or to the input
+ * when r is NULL. */
+#define A(h, d, r, s) { .hex = (h), .st = (s), .diag = (d), \
+			.reencode = true, .reenc = (r), .msg = "offset 0" }
+/* A malformed input: refused with s, the message naming the offset. */
+#define M(h, s, w) { .hex = (h), .st = (s), .msg = "offset", .what = (w) }
+/* An input refused with s and exactly the message m. */
+#define E(h, s, m) { .hex = (h), .st = (s), .msg = (m), .exact = true }
+/* An input that decodes to d and re-encodes to r. */
+#define D(h, d, r) { .hex = (h), .st = SHADE_OK, .diag = (d), \
+		     .reencode = true, .reenc = (r) }
+/* An input decoded with options o: status s. */
+#define L(h, o, s) { .hex = (h), .opts = (o), .st = (s) }
+
+/* RFC 8949 Appendix A, with the refusals our value model makes. */
+static const struct dec_row appendix_a[] = {
+	A("00", "0", NULL, SHADE_OK),
+	A("01", "1", NULL, SHADE_OK),
+	A("0a", "10", NULL, SHADE_OK),
+	A("17", "23", NULL, SHADE_OK),
+	A("1818", "24", NULL, SHADE_OK),
+	A("1819", "25", NULL, SHADE_OK),
+	A("1864", "100", NULL, SHADE_OK),
+	A("1903e8", "1000", NULL, SHADE_OK),
+	A("1a000f4240", "1000000", NULL, SHADE_OK),
+	A("1b000000e8d4a51000", "1000000000000", NULL, SHADE_OK),
 	/* outside int64: refused */
-	{ "1bffffffffffffffff", NULL, NULL, SHADE_ERR_OVERFLOW },
-	{ "c249010000000000000000", NULL, NULL, SHADE_ERR_OVERFLOW },
-	{ "3bffffffffffffffff", NULL, NULL, SHADE_ERR_OVERFLOW },
-	{ "c349010000000000000000", NULL, NULL, SHADE_ERR_OVERFLOW },
-	{ "20", "-1", NULL, SHADE_OK },
-	{ "29", "-10", NULL, SHADE_OK },
-	{ "3863", "-100", NULL, SHADE_OK },
-	{ "3903e7", "-1000", NULL, SHADE_OK },
-	{ "f90000", "0.0", NULL, SHADE_OK },
-	{ "f98000", "-0.0", NULL, SHADE_OK },
-	{ "f93c00", "1.0", NULL, SHADE_OK },
-	{ "fb3ff199999999999a", "1.1", NULL, SHADE_OK },
-	{ "f93e00", "1.5", NULL, SHADE_OK },
-	{ "f97bff", "65504.0", NULL, SHADE_OK },
-	{ "fa47c35000", "100000.0", NULL, SHADE_OK },
-	{ "fa7f7fffff", "3.4028234663852886e+38", NULL, SHADE_OK },
-	{ "fb7e37e43c8800759c", "1.0e+300", NULL, SHADE_OK },
-	{ "f90001", "5.960464477539063e-8", NULL, SHADE_OK },
-	{ "f90400", "0.00006103515625", NULL, SHADE_OK },
-	{ "f9c400", "-4.0", NULL, SHADE_OK },
-	{ "fbc010666666666666", "-4.1", NULL, SHADE_OK },
-	{ "f97c00", "Infinity", NULL, SHADE_OK },
-	{ "f97e00", "NaN", NULL, SHADE_OK },
-	{ "f9fc00", "-Infinity", NULL, SHADE_OK },
-	{ "fa7f800000", "Infinity", "f97c00", SHADE_OK },
-	{ "fa7fc00000", "NaN", "f97e00", SHADE_OK },
-	{ "faff800000", "-Infinity", "f9fc00", SHADE_OK },
-	{ "fb7ff0000000000000", "Infinity", "f97c00", SHADE_OK },
-	{ "fb7ff8000000000000", "NaN", "f97e00", SHADE_OK },
-	{ "fbfff0000000000000", "-Infinity", "f9fc00", SHADE_OK },
-	{ "f4", "false", NULL, SHADE_OK },
-	{ "f5", "true", NULL, SHADE_OK },
-	{ "f6", "null", NULL, SHADE_OK },
+	A("1bffffffffffffffff", NULL, NULL, SHADE_ERR_OVERFLOW),
+	A("c249010000000000000000", NULL, NULL, SHADE_ERR_OVERFLOW),
+	A("3bffffffffffffffff", NULL, NULL, SHADE_ERR_OVERFLOW),
+	A("c349010000000000000000", NULL, NULL, SHADE_ERR_OVERFLOW),
+	A("20", "-1", NULL, SHADE_OK),
+	A("29", "-10", NULL, SHADE_OK),
+	A("3863", "-100", NULL, SHADE_OK),
+	A("3903e7", "-1000", NULL, SHADE_OK),
+	A("f90000", "0.0", NULL, SHADE_OK),
+	A("f98000", "-0.0", NULL, SHADE_OK),
+	A("f93c00", "1.0", NULL, SHADE_OK),
+	A("fb3ff199999999999a", "1.1", NULL, SHADE_OK),
+	A("f93e00", "1.5", NULL, SHADE_OK),
+	A("f97bff", "65504.0", NULL, SHADE_OK),
+	A("fa47c35000", "100000.0", NULL, SHADE_OK),
+	A("fa7f7fffff", "3.4028234663852886e+38", NULL, SHADE_OK),
+	A("fb7e37e43c8800759c", "1.0e+300", NULL, SHADE_OK),
+	A("f90001", "5.960464477539063e-8", NULL, SHADE_OK),
+	A("f90400", "0.00006103515625", NULL, SHADE_OK),
+	A("f9c400", "-4.0", NULL, SHADE_OK),
+	A("fbc010666666666666", "-4.1", NULL, SHADE_OK),
+	A("f97c00", "Infinity", NULL, SHADE_OK),
+	A("f97e00", "NaN", NULL, SHADE_OK),
+	A("f9fc00", "-Infinity", NULL, SHADE_OK),
+	A("fa7f800000", "Infinity", "f97c00", SHADE_OK),
+	A("fa7fc00000", "NaN", "f97e00", SHADE_OK),
+	A("faff800000", "-Infinity", "f9fc00", SHADE_OK),
+	A("fb7ff0000000000000", "Infinity", "f97c00", SHADE_OK),
+	A("fb7ff8000000000000", "NaN", "f97e00", SHADE_OK),
+	A("fbfff0000000000000", "-Infinity", "f9fc00", SHADE_OK),
+	A("f4", "false", NULL, SHADE_OK),
+	A("f5", "true", NULL, SHADE_OK),
+	A("f6", "null", NULL, SHADE_OK),
 	/* undefined and other simple values are outside the value model */
-	{ "f7", NULL, NULL, SHADE_ERR_PROTOCOL },
-	{ "f0", NULL, NULL, SHADE_ERR_PROTOCOL },
-	{ "f8ff", NULL, NULL, SHADE_ERR_PROTOCOL },
+	A("f7", NULL, NULL, SHADE_ERR_PROTOCOL),
+	A("f0", NULL, NULL, SHADE_ERR_PROTOCOL),
+	A("f8ff", NULL, NULL, SHADE_ERR_PROTOCOL),
 	/* unknown tags are read through */
-	{ "c074323031332d30332d32315432303a30343a30305a",
+	A("c074323031332d30332d32315432303a30343a30305a",
 	  "\"2013-03-21T20:04:00Z\"",
-	  "74323031332d30332d32315432303a30343a30305a", SHADE_OK },
-	{ "c11a514b67b0", "1363896240", "1a514b67b0", SHADE_OK },
-	{ "c1fb41d452d9ec200000", "1363896240.5", "fb41d452d9ec200000",
-	  SHADE_OK },
-	{ "d74401020304", "h'01020304'", "4401020304", SHADE_OK },
-	{ "d818456449455446", "h'6449455446'", "456449455446", SHADE_OK },
-	{ "d82076687474703a2f2f7777772e6578616d706c652e636f6d",
+	  "74323031332d30332d32315432303a30343a30305a", SHADE_OK),
+	A("c11a514b67b0", "1363896240", "1a514b67b0", SHADE_OK),
+	A("c1fb41d452d9ec200000", "1363896240.5", "fb41d452d9ec200000",
+	  SHADE_OK),
+	A("d74401020304", "h'01020304'", "4401020304", SHADE_OK),
+	A("d818456449455446", "h'6449455446'", "456449455446", SHADE_OK),
+	A("d82076687474703a2f2f7777772e6578616d706c652e636f6d",
 	  "\"http://www.example.com\"",
-	  "76687474703a2f2f7777772e6578616d706c652e636f6d", SHADE_OK },
-	{ "40", "h''", NULL, SHADE_OK },
-	{ "4401020304", "h'01020304'", NULL, SHADE_OK },
-	{ "60", "\"\"", NULL, SHADE_OK },
-	{ "6161", "\"a\"", NULL, SHADE_OK },
-	{ "6449455446", "\"IETF\"", NULL, SHADE_OK },
-	{ "62225c", "\"\\\"\\\\\"", NULL, SHADE_OK },
-	{ "62c3bc", "\"\\u00fc\"", NULL, SHADE_OK },
-	{ "63e6b0b4", "\"\\u6c34\"", NULL, SHADE_OK },
-	{ "64f0908591", "\"\\ud800\\udd51\"", NULL, SHADE_OK },
-	{ "80", "[]", NULL, SHADE_OK },
-	{ "83010203", "[1, 2, 3]", NULL, SHADE_OK },
-	{ "8301820203820405", "[1, [2, 3], [4, 5]]", NULL, SHADE_OK },
-	{ "98190102030405060708090a0b0c0d0e0f101112131415161718181819",
+	  "76687474703a2f2f7777772e6578616d706c652e636f6d", SHADE_OK),
+	A("40", "h''", NULL, SHADE_OK),
+	A("4401020304", "h'01020304'", NULL, SHADE_OK),
+	A("60", "\"\"", NULL, SHADE_OK),
+	A("6161", "\"a\"", NULL, SHADE_OK),
+	A("6449455446", "\"IETF\"", NULL, SHADE_OK),
+	A("62225c", "\"\\\"\\\\\"", NULL, SHADE_OK),
+	A("62c3bc", "\"\\u00fc\"", NULL, SHADE_OK),
+	A("63e6b0b4", "\"\\u6c34\"", NULL, SHADE_OK),
+	A("64f0908591", "\"\\ud800\\udd51\"", NULL, SHADE_OK),
+	A("80", "[]", NULL, SHADE_OK),
+	A("83010203", "[1, 2, 3]", NULL, SHADE_OK),
+	A("8301820203820405", "[1, [2, 3], [4, 5]]", NULL, SHADE_OK),
+	A("98190102030405060708090a0b0c0d0e0f101112131415161718181819",
 	  "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, "
-	  "19, 20, 21, 22, 23, 24, 25]", NULL, SHADE_OK },
-	{ "a0", "{}", NULL, SHADE_OK },
-	{ "a201020304", "{1: 2, 3: 4}", NULL, SHADE_OK },
-	{ "a26161016162820203", "{\"a\": 1, \"b\": [2, 3]}", NULL, SHADE_OK },
-	{ "826161a161626163", "[\"a\", {\"b\": \"c\"}]", NULL, SHADE_OK },
-	{ "a56161614161626142616361436164614461656145",
+	  "19, 20, 21, 22, 23, 24, 25]", NULL, SHADE_OK),
+	A("a0", "{}", NULL, SHADE_OK),
+	A("a201020304", "{1: 2, 3: 4}", NULL, SHADE_OK),
+	A("a26161016162820203", "{\"a\": 1, \"b\": [2, 3]}", NULL, SHADE_OK),
+	A("826161a161626163", "[\"a\", {\"b\": \"c\"}]", NULL, SHADE_OK),
+	A("a56161614161626142616361436164614461656145",
 	  "{\"a\": \"A\", \"b\": \"B\", \"c\": \"C\", \"d\": \"D\", "
-	  "\"e\": \"E\"}", NULL, SHADE_OK },
+	  "\"e\": \"E\"}", NULL, SHADE_OK),
 	/* indefinite lengths: accepted, re-encoded definite */
-	{ "5f42010243030405ff", "h'0102030405'", "450102030405", SHADE_OK },
-	{ "7f657374726561646d696e67ff", "\"streaming\"",
-	  "6973747265616d696e67", SHADE_OK },
-	{ "9fff", "[]", "80", SHADE_OK },
-	{ "9f018202039f0405ffff", "[1, [2, 3], [4, 5]]", "8301820203820405",
-	  SHADE_OK },
-	{ "9f01820203820405ff", "[1, [2, 3], [4, 5]]", "8301820203820405",
-	  SHADE_OK },
-	{ "83018202039f0405ff", "[1, [2, 3], [4, 5]]", "8301820203820405",
-	  SHADE_OK },
-	{ "83019f0203ff820405", "[1, [2, 3], [4, 5]]", "8301820203820405",
-	  SHADE_OK },
-	{ "9f0102030405060708090a0b0c0d0e0f101112131415161718181819ff",
+	A("5f42010243030405ff", "h'0102030405'", "450102030405", SHADE_OK),
+	A("7f657374726561646d696e67ff", "\"streaming\"",
+	  "6973747265616d696e67", SHADE_OK),
+	A("9fff", "[]", "80", SHADE_OK),
+	A("9f018202039f0405ffff", "[1, [2, 3], [4, 5]]", "8301820203820405",
+	  SHADE_OK),
+	A("9f01820203820405ff", "[1, [2, 3], [4, 5]]", "8301820203820405",
+	  SHADE_OK),
+	A("83018202039f0405ff", "[1, [2, 3], [4, 5]]", "8301820203820405",
+	  SHADE_OK),
+	A("83019f0203ff820405", "[1, [2, 3], [4, 5]]", "8301820203820405",
+	  SHADE_OK),
+	A("9f0102030405060708090a0b0c0d0e0f101112131415161718181819ff",
 	  "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, "
 	  "19, 20, 21, 22, 23, 24, 25]",
 	  "98190102030405060708090a0b0c0d0e0f101112131415161718181819",
-	  SHADE_OK },
-	{ "bf61610161629f0203ffff", "{\"a\": 1, \"b\": [2, 3]}",
-	  "a26161016162820203", SHADE_OK },
-	{ "826161bf61626163ff", "[\"a\", {\"b\": \"c\"}]", "826161a161626163",
-	  SHADE_OK },
-	{ "bf6346756ef563416d7421ff", "{\"Fun\": true, \"Amt\": -2}",
-	  "a26346756ef563416d7421", SHADE_OK },
+	  SHADE_OK),
+	A("bf61610161629f0203ffff", "{\"a\": 1, \"b\": [2, 3]}",
+	  "a26161016162820203", SHADE_OK),
+	A("826161bf61626163ff", "[\"a\", {\"b\": \"c\"}]", "826161a161626163",
+	  SHADE_OK),
+	A("bf6346756ef563416d7421ff", "{\"Fun\": true, \"Amt\": -2}",
+	  "a26346756ef563416d7421", SHADE_OK),
 };
-
-/* Every Appendix A vector decodes to its value (or the documented
- * refusal) and re-encodes to the expected deterministic bytes. */
-static void test_cbor_appendix_a(void **state)
-{
-	TALLOC_CTX *ctx = *state;
-	size_t i;
-
-	for (i = 0; i < sizeof(appendix_a) / sizeof(appendix_a[0]); i++) {
-		const struct vector *t = &appendix_a[i];
-		shade_value *v = NULL;
-		shade_error *err = NULL;
-		shade_status st = decode_hex(ctx, t->hex, NULL, &v, &err);
-		char *d, *h;
-
-		if (st != t->st)
-			fail_msg("%s: status %d (%s), want %d", t->hex, st,
-				 err ? err->message : "", t->st);
-		if (st != SHADE_OK) {
-			assert_null(v);
-			assert_non_null(strstr(err->message, "offset 0"));
-			shade_error_free(err);
-			continue;
-		}
-		d = shade_value_diag(ctx, v);
-		if (strcmp(d, t->diag) != 0)
-			fail_msg("%s: decoded %s, want %s", t->hex, d, t->diag);
-		h = enc_hex(ctx, v, NULL);
-		if (strcmp(h, t->reenc ? t->reenc : t->hex) != 0)
-			fail_msg("%s: re-encoded %s", t->hex, h);
-		talloc_free(d);
-		talloc_free(h);
-		talloc_free(v);
-	}
-}
 
 /* ------------------------------------------------------------ encoding */
 
-/* Heads take the shortest form; floats the shortest exact width. */
-static void test_cbor_deterministic_heads(void **state)
+/* One encoding vector: a value out, its bytes. */
+struct enc_row {
+	bool is_float;    /* the value is f, not i */
+	int64_t i;        /* the integer */
+	double f;         /* the float */
+	const char *hex;  /* its encoding */
+};
+
+/* Heads take the shortest form. */
+#define I(v, h) { .i = (v), .hex = (h) }
+/* Floats take the shortest exact width. */
+#define F(v, h) { .is_float = true, .f = (v), .hex = (h) }
+
+static const struct enc_row heads[] = {
+	I(0, "00"), I(23, "17"), I(24, "1818"), I(255, "18ff"),
+	I(256, "190100"), I(65535, "19ffff"), I(65536, "1a00010000"),
+	I(4294967295, "1affffffff"), I(4294967296, "1b0000000100000000"),
+	I(INT64_MAX, "1b7fffffffffffffff"), I(-24, "37"),
+	I(-25, "3818"), I(-256, "38ff"), I(-257, "390100"),
+	I(INT64_MIN, "3b7fffffffffffffff"),
+	/* floats */
+	F(0.0, "f90000"), F(-0.0, "f98000"), F(1.0, "f93c00"),
+	F(65504.0, "f97bff"), F(65505.0, "fa477fe100"),
+	F(5.960464477539063e-8, "f90001"),
+	F(2.9802322387695312e-8, "fa33000000"),
+	F(6.097555160522461e-5, "f903ff"),
+	F(1.0e-40, "fb37a16c262777579c"),
+	F(16777216.0, "fa4b800000"), F(16777217.0, "fb4170000010000000"),
+	F(0.1, "fb3fb999999999999a"), F(0.5, "f93800"),
+	/* every NaN is the one half-width quiet NaN */
+	F(-NAN, "f97e00"),
+};
+
+/* The driver of every encoding row; *state is the row. */
+static void test_cbor_encode(void **state)
 {
-	TALLOC_CTX *ctx = *state;
-	static const struct {
-		int64_t i;          /* integer */
-		const char *hex;    /* its encoding */
-	} ints[] = {
-		{ 0, "00" }, { 23, "17" }, { 24, "1818" }, { 255, "18ff" },
-		{ 256, "190100" }, { 65535, "19ffff" }, { 65536, "1a00010000" },
-		{ 4294967295, "1affffffff" }, { 4294967296, "1b0000000100000000" },
-		{ INT64_MAX, "1b7fffffffffffffff" }, { -24, "37" },
-		{ -25, "3818" }, { -256, "38ff" }, { -257, "390100" },
-		{ INT64_MIN, "3b7fffffffffffffff" },
-	};
-	static const struct {
-		double f;           /* float */
-		const char *hex;    /* its encoding */
-	} floats[] = {
-		{ 0.0, "f90000" }, { -0.0, "f98000" }, { 1.0, "f93c00" },
-		{ 65504.0, "f97bff" }, { 65505.0, "fa477fe100" },
-		{ 5.960464477539063e-8, "f90001" },
-		{ 2.9802322387695312e-8, "fa33000000" },
-		{ 6.097555160522461e-5, "f903ff" },
-		{ 1.0e-40, "fb37a16c262777579c" },
-		{ 16777216.0, "fa4b800000" }, { 16777217.0, "fb4170000010000000" },
-		{ 0.1, "fb3fb999999999999a" }, { 0.5, "f93800" },
-	};
-	size_t i;
-	shade_value nan = shade_value_float(-NAN);
+	const struct enc_row *t = *state;
+	shade_value v = t->is_float ? shade_value_float(t->f)
+				    : shade_value_int(t->i);
+	char *h = enc_hex(suite_case_ctx, &v, NULL);
 
-	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
-		shade_value v = shade_value_int(ints[i].i);
-		char *h = enc_hex(ctx, &v, NULL);
-
-		assert_string_equal(h, ints[i].hex);
-		talloc_free(h);
+	if (strcmp(h, t->hex) != 0) {
+		if (t->is_float)
+			fail_msg("%.17g encoded %s, want %s", t->f, h, t->hex);
+		fail_msg("%lld encoded %s, want %s", (long long)t->i, h,
+			 t->hex);
 	}
-	for (i = 0; i < sizeof(floats) / sizeof(floats[0]); i++) {
-		shade_value v = shade_value_float(floats[i].f);
-		char *h = enc_hex(ctx, &v, NULL);
-
-		if (strcmp(h, floats[i].hex) != 0)
-			fail_msg("%.17g encoded %s, want %s", floats[i].f, h,
-				 floats[i].hex);
-		talloc_free(h);
-	}
-	{
-		char *h = enc_hex(ctx, &nan, NULL);
-
-		assert_string_equal(h, "f97e00");
-		talloc_free(h);
-	}
+	talloc_free(h);
 }
+
+/* ------------------------------------------------------------ values */
 
 /* Fake references for the hooks: an id and a holder count. */
 struct shade_ref {
@@ -478,130 +464,87 @@ static void test_cbor_encode_depth(void **state)
 
 /* ------------------------------------------------------------ malformed */
 
-/* One refused input. */
-struct bad {
-	const char *hex;     /* the input */
-	shade_status st;     /* the status it must produce */
-	const char *what;    /* what is wrong with it */
-};
-
-static const struct bad bad_inputs[] = {
-	{ "", SHADE_ERR_TRUNCATED, "empty input" },
-	{ "18", SHADE_ERR_TRUNCATED, "head missing its 1-byte argument" },
-	{ "1901", SHADE_ERR_TRUNCATED, "head missing half its argument" },
-	{ "1b000000", SHADE_ERR_TRUNCATED, "8-byte argument cut short" },
-	{ "6261", SHADE_ERR_TRUNCATED, "text shorter than declared" },
-	{ "5affffffff00", SHADE_ERR_TRUNCATED, "length > remaining input" },
-	{ "7b8000000000000000", SHADE_ERR_TRUNCATED, "text of 2^63 bytes" },
-	{ "9b8000000000000000", SHADE_ERR_TRUNCATED, "array of 2^63 items" },
-	{ "bb4000000000000000", SHADE_ERR_TRUNCATED, "map of 2^62 pairs" },
-	{ "830102", SHADE_ERR_TRUNCATED, "array missing an item" },
-	{ "9f01", SHADE_ERR_TRUNCATED, "indefinite array without break" },
-	{ "8118", SHADE_ERR_TRUNCATED, "array item head cut short" },
-	{ "1c", SHADE_ERR_MALFORMED, "reserved additional info 28" },
-	{ "823c00", SHADE_ERR_MALFORMED, "reserved info 28 in an array" },
-	{ "82003f", SHADE_ERR_MALFORMED, "indefinite negative integer" },
-	{ "5d", SHADE_ERR_MALFORMED, "reserved additional info 29" },
-	{ "fe", SHADE_ERR_MALFORMED, "reserved additional info 30" },
-	{ "ff", SHADE_ERR_MALFORMED, "break outside indefinite item" },
-	{ "8201ff", SHADE_ERR_MALFORMED, "break inside definite array" },
-	{ "1f", SHADE_ERR_MALFORMED, "indefinite unsigned integer" },
-	{ "df00", SHADE_ERR_MALFORMED, "indefinite tag" },
-	{ "5f6161ff", SHADE_ERR_MALFORMED, "text chunk in byte string" },
-	{ "7f7f6161ffff", SHADE_ERR_MALFORMED, "nested indefinite text" },
-	{ "5f01ff", SHADE_ERR_MALFORMED, "integer chunk in byte string" },
-	{ "bf01ff", SHADE_ERR_MALFORMED, "indefinite map, key without value" },
-	{ "f818", SHADE_ERR_MALFORMED, "two-byte simple value below 32" },
-	{ "a201020103", SHADE_ERR_MALFORMED, "duplicate map key" },
-	{ "a282016161008201616101", SHADE_ERR_MALFORMED,
-	  "duplicate tuple map key" },
-	{ "bf616101616102ff", SHADE_ERR_MALFORMED,
-	  "duplicate key in indefinite map" },
-	{ "0000", SHADE_ERR_MALFORMED, "trailing bytes" },
-	{ "62c0af", SHADE_ERR_UTF8, "overlong UTF-8" },
-	{ "63eda080", SHADE_ERR_UTF8, "UTF-8 surrogate" },
-	{ "62e282", SHADE_ERR_UTF8, "truncated UTF-8 sequence" },
-	{ "6180", SHADE_ERR_UTF8, "stray continuation byte" },
-	{ "64f4908080", SHADE_ERR_UTF8, "code point above U+10FFFF" },
-	{ "7f61c361bcff", SHADE_ERR_UTF8, "code point split over chunks" },
-	{ "1b8000000000000000", SHADE_ERR_OVERFLOW, "uint above int64" },
-	{ "3b8000000000000000", SHADE_ERR_OVERFLOW, "nint below int64" },
-	{ "82003b8000000000000000", SHADE_ERR_OVERFLOW,
-	  "nint below int64 in an array" },
-	{ "c249010000000000000000", SHADE_ERR_OVERFLOW, "bignum 2^64" },
-	{ "c2488000000000000000", SHADE_ERR_OVERFLOW, "bignum 2^63" },
-	{ "c3488000000000000000", SHADE_ERR_OVERFLOW, "bignum -2^63-1" },
-	{ "a1d8cb8000", SHADE_ERR_TYPE, "list as map key" },
-	{ "a1a000", SHADE_ERR_TYPE, "dict as map key" },
-	{ "a181d8cb8000", SHADE_ERR_TYPE, "tuple holding a list as map key" },
-	{ "f7", SHADE_ERR_PROTOCOL, "undefined" },
-	{ "f3", SHADE_ERR_PROTOCOL, "unassigned simple value 19" },
-	{ "f820", SHADE_ERR_PROTOCOL, "simple value 32" },
-	{ "d8c801", SHADE_ERR_PROTOCOL, "tag 200 without a hook" },
-	{ "d8c901", SHADE_ERR_PROTOCOL, "tag 201 without a hook" },
-	{ "d8cb01", SHADE_ERR_PROTOCOL, "tag 203 around an integer" },
-	{ "d8ca80", SHADE_ERR_PROTOCOL, "exception that is not 4 items" },
-	{ "d8ca846141616201808101", SHADE_ERR_PROTOCOL,
-	  "exception chain entry not a triple" },
-	{ "c201", SHADE_ERR_PROTOCOL, "bignum around an integer" },
-};
-
 /* Each malformed input gets its exact status and a message naming the
  * byte offset; nothing is allocated for it. */
-static void test_cbor_malformed(void **state)
-{
-	TALLOC_CTX *ctx = *state;
-	size_t i;
+static const struct dec_row malformed[] = {
+	M("", SHADE_ERR_TRUNCATED, "empty input"),
+	M("18", SHADE_ERR_TRUNCATED, "head missing its 1-byte argument"),
+	M("1901", SHADE_ERR_TRUNCATED, "head missing half its argument"),
+	M("1b000000", SHADE_ERR_TRUNCATED, "8-byte argument cut short"),
+	M("6261", SHADE_ERR_TRUNCATED, "text shorter than declared"),
+	M("5affffffff00", SHADE_ERR_TRUNCATED, "length > remaining input"),
+	M("7b8000000000000000", SHADE_ERR_TRUNCATED, "text of 2^63 bytes"),
+	M("9b8000000000000000", SHADE_ERR_TRUNCATED, "array of 2^63 items"),
+	M("bb4000000000000000", SHADE_ERR_TRUNCATED, "map of 2^62 pairs"),
+	M("830102", SHADE_ERR_TRUNCATED, "array missing an item"),
+	M("9f01", SHADE_ERR_TRUNCATED, "indefinite array without break"),
+	M("8118", SHADE_ERR_TRUNCATED, "array item head cut short"),
+	M("1c", SHADE_ERR_MALFORMED, "reserved additional info 28"),
+	M("823c00", SHADE_ERR_MALFORMED, "reserved info 28 in an array"),
+	M("82003f", SHADE_ERR_MALFORMED, "indefinite negative integer"),
+	M("5d", SHADE_ERR_MALFORMED, "reserved additional info 29"),
+	M("fe", SHADE_ERR_MALFORMED, "reserved additional info 30"),
+	M("ff", SHADE_ERR_MALFORMED, "break outside indefinite item"),
+	M("8201ff", SHADE_ERR_MALFORMED, "break inside definite array"),
+	M("1f", SHADE_ERR_MALFORMED, "indefinite unsigned integer"),
+	M("df00", SHADE_ERR_MALFORMED, "indefinite tag"),
+	M("5f6161ff", SHADE_ERR_MALFORMED, "text chunk in byte string"),
+	M("7f7f6161ffff", SHADE_ERR_MALFORMED, "nested indefinite text"),
+	M("5f01ff", SHADE_ERR_MALFORMED, "integer chunk in byte string"),
+	M("bf01ff", SHADE_ERR_MALFORMED, "indefinite map, key without value"),
+	M("f818", SHADE_ERR_MALFORMED, "two-byte simple value below 32"),
+	M("a201020103", SHADE_ERR_MALFORMED, "duplicate map key"),
+	M("a282016161008201616101", SHADE_ERR_MALFORMED,
+	  "duplicate tuple map key"),
+	M("bf616101616102ff", SHADE_ERR_MALFORMED,
+	  "duplicate key in indefinite map"),
+	M("0000", SHADE_ERR_MALFORMED, "trailing bytes"),
+	M("62c0af", SHADE_ERR_UTF8, "overlong UTF-8"),
+	M("63eda080", SHADE_ERR_UTF8, "UTF-8 surrogate"),
+	M("62e282", SHADE_ERR_UTF8, "truncated UTF-8 sequence"),
+	M("6180", SHADE_ERR_UTF8, "stray continuation byte"),
+	M("64f4908080", SHADE_ERR_UTF8, "code point above U+10FFFF"),
+	M("7f61c361bcff", SHADE_ERR_UTF8, "code point split over chunks"),
+	M("1b8000000000000000", SHADE_ERR_OVERFLOW, "uint above int64"),
+	M("3b8000000000000000", SHADE_ERR_OVERFLOW, "nint below int64"),
+	M("82003b8000000000000000", SHADE_ERR_OVERFLOW,
+	  "nint below int64 in an array"),
+	M("c249010000000000000000", SHADE_ERR_OVERFLOW, "bignum 2^64"),
+	M("c2488000000000000000", SHADE_ERR_OVERFLOW, "bignum 2^63"),
+	M("c3488000000000000000", SHADE_ERR_OVERFLOW, "bignum -2^63-1"),
+	M("a1d8cb8000", SHADE_ERR_TYPE, "list as map key"),
+	M("a1a000", SHADE_ERR_TYPE, "dict as map key"),
+	M("a181d8cb8000", SHADE_ERR_TYPE, "tuple holding a list as map key"),
+	M("f7", SHADE_ERR_PROTOCOL, "undefined"),
+	M("f3", SHADE_ERR_PROTOCOL, "unassigned simple value 19"),
+	M("f820", SHADE_ERR_PROTOCOL, "simple value 32"),
+	M("d8c801", SHADE_ERR_PROTOCOL, "tag 200 without a hook"),
+	M("d8c901", SHADE_ERR_PROTOCOL, "tag 201 without a hook"),
+	M("d8cb01", SHADE_ERR_PROTOCOL, "tag 203 around an integer"),
+	M("d8ca80", SHADE_ERR_PROTOCOL, "exception that is not 4 items"),
+	M("d8ca846141616201808101", SHADE_ERR_PROTOCOL,
+	  "exception chain entry not a triple"),
+	M("c201", SHADE_ERR_PROTOCOL, "bignum around an integer"),
+};
 
-	assert_true(sizeof(bad_inputs) / sizeof(bad_inputs[0]) >= 25);
-	for (i = 0; i < sizeof(bad_inputs) / sizeof(bad_inputs[0]); i++) {
-		const struct bad *t = &bad_inputs[i];
-		shade_value *v = NULL;
-		shade_error *err = NULL;
-		shade_status st = decode_hex(ctx, t->hex, NULL, &v, &err);
-
-		if (st != t->st)
-			fail_msg("%s (%s): status %d (%s), want %d", t->hex,
-				 t->what, st, err ? err->message : "", t->st);
-		assert_null(v);
-		assert_non_null(err);
-		if (strstr(err->message, "offset") == NULL)
-			fail_msg("%s: message without offset: %s", t->hex,
-				 err->message);
-		shade_error_free(err);
-	}
-}
+_Static_assert(sizeof(malformed) / sizeof(malformed[0]) >= 25,
+	       "at least 25 malformed inputs");
 
 /* A few messages, exactly. */
-static void test_cbor_error_messages(void **state)
-{
-	TALLOC_CTX *ctx = *state;
-	static const struct {
-		const char *hex;   /* input */
-		const char *msg;   /* its error message */
-	} cases[] = {
-		{ "8301021c", "reserved additional information 28 at offset 3" },
-		{ "82017b8000000000000000",
-		  "string at offset 2 declares 9223372036854775808 bytes, "
-		  "only 0 left" },
-		{ "a201000100", "duplicate map key at offset 3" },
-		{ "8263616263", "input ends at offset 5 where an item was "
-		  "expected" },
-		{ "83616164e282ac80", "invalid UTF-8 at offset 7 in the text "
-		  "string at offset 3" },
-		{ "0102", "trailing bytes at offset 1 (1 bytes after the item)" },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		shade_value *v = NULL;
-		shade_error *err = NULL;
-
-		assert_true(decode_hex(ctx, cases[i].hex, NULL, &v, &err) < 0);
-		assert_string_equal(err->message, cases[i].msg);
-		shade_error_free(err);
-	}
-}
+static const struct dec_row messages[] = {
+	E("8301021c", SHADE_ERR_MALFORMED,
+	  "reserved additional information 28 at offset 3"),
+	E("82017b8000000000000000", SHADE_ERR_TRUNCATED,
+	  "string at offset 2 declares 9223372036854775808 bytes, "
+	  "only 0 left"),
+	E("a201000100", SHADE_ERR_MALFORMED, "duplicate map key at offset 3"),
+	E("8263616263", SHADE_ERR_TRUNCATED,
+	  "input ends at offset 5 where an item was expected"),
+	E("83616164e282ac80", SHADE_ERR_UTF8,
+	  "invalid UTF-8 at offset 7 in the text string at offset 3"),
+	E("0102", SHADE_ERR_MALFORMED,
+	  "trailing bytes at offset 1 (1 bytes after the item)"),
+};
 
 /* Nesting: 64 levels pass, 65 fail; the limit is configurable. */
 static void test_cbor_depth_limit(void **state)
@@ -653,64 +596,79 @@ static void test_cbor_depth_limit(void **state)
 	assert_true(shade_cbor_dec_done(&d));
 }
 
-/* Length and item-count limits. */
-static void test_cbor_count_limits(void **state)
+/* Length and item-count limits, and a depth limit of 3. */
+static const shade_cbor_opts max_len_3 = { .max_len = 3 };
+static const shade_cbor_opts max_items_5 = { .max_items = 5 };
+
+static const struct dec_row limits[] = {
+	L("8401020304", &max_len_3, SHADE_ERR_LIMIT),
+	L("9f01020304ff", &max_len_3, SHADE_ERR_LIMIT),
+	L("a401010202030304", &max_len_3, SHADE_ERR_TRUNCATED),
+	L("a40101020203030404", &max_len_3, SHADE_ERR_LIMIT),
+	L("6461626364", &max_len_3, SHADE_ERR_LIMIT),
+	L("7f626162626364ff", &max_len_3, SHADE_ERR_LIMIT),
+	L("83010203", &max_len_3, SHADE_OK),
+	L("8201 8102", &max_items_5, SHADE_OK),
+	L("820183020304", &max_items_5, SHADE_ERR_LIMIT),
+};
+
+/* Bignums inside int64 are ints; tags 2/3 at the very edges; heads and
+ * floats wider than they need are read and re-encoded shortest. */
+static const struct dec_row bignums[] = {
+	D("c240", "0", "00"),
+	D("c340", "-1", "20"),
+	D("c2487fffffffffffffff", "9223372036854775807",
+	  "1b7fffffffffffffff"),
+	D("c3487fffffffffffffff", "-9223372036854775808",
+	  "3b7fffffffffffffff"),
+	D("c24a00000000000000000005", "5", "05"),
+	D("3b7fffffffffffffff", "-9223372036854775808", NULL),
+	D("1b7fffffffffffffff", "9223372036854775807", NULL),
+	D("1800", "0", "00"),
+	D("1a00000001", "1", "01"),
+	D("f93c00", "1.0", NULL),
+	D("fa3f800000", "1.0", "f93c00"),
+};
+
+/* The driver of every decoding row; *state is the row. */
+static void test_cbor_decode(void **state)
 {
-	TALLOC_CTX *ctx = *state;
-	shade_cbor_opts lim = { .max_len = 3 }, items = { .max_items = 5 };
+	const struct dec_row *t = *state;
+	TALLOC_CTX *ctx = suite_case_ctx;
 	shade_value *v = NULL;
+	shade_error *err = NULL;
+	shade_status st = decode_hex(ctx, t->hex, t->opts, &v, &err);
+	char *d, *h;
 
-	assert_int_equal(decode_hex(ctx, "8401020304", &lim, &v, NULL),
-			 SHADE_ERR_LIMIT);
-	assert_int_equal(decode_hex(ctx, "9f01020304ff", &lim, &v, NULL),
-			 SHADE_ERR_LIMIT);
-	assert_int_equal(decode_hex(ctx, "a401010202030304", &lim, &v, NULL),
-			 SHADE_ERR_TRUNCATED);
-	assert_int_equal(decode_hex(ctx, "a40101020203030404", &lim, &v, NULL),
-			 SHADE_ERR_LIMIT);
-	assert_int_equal(decode_hex(ctx, "6461626364", &lim, &v, NULL),
-			 SHADE_ERR_LIMIT);
-	assert_int_equal(decode_hex(ctx, "7f626162626364ff", &lim, &v, NULL),
-			 SHADE_ERR_LIMIT);
-	assert_int_equal(decode_hex(ctx, "83010203", &lim, &v, NULL), SHADE_OK);
-	talloc_free(v);
-	assert_int_equal(decode_hex(ctx, "8201 8102", &items, &v, NULL),
-			 SHADE_OK);
-	talloc_free(v);
-	assert_int_equal(decode_hex(ctx, "820183020304", &items, &v, NULL),
-			 SHADE_ERR_LIMIT);
-}
-
-/* Bignums inside int64 are ints; tags 2/3 at the very edges. */
-static void test_cbor_bignum_edges(void **state)
-{
-	TALLOC_CTX *ctx = *state;
-	static const struct {
-		const char *hex;   /* input */
-		const char *diag;  /* decoded */
-	} cases[] = {
-		{ "c240", "0" }, { "c340", "-1" },
-		{ "c2487fffffffffffffff", "9223372036854775807" },
-		{ "c3487fffffffffffffff", "-9223372036854775808" },
-		{ "c24a00000000000000000005", "5" },
-		{ "3b7fffffffffffffff", "-9223372036854775808" },
-		{ "1b7fffffffffffffff", "9223372036854775807" },
-		{ "1800", "0" }, { "1a00000001", "1" },   /* non-minimal */
-		{ "f93c00", "1.0" }, { "fa3f800000", "1.0" },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		shade_value *v = NULL;
-		char *d;
-
-		assert_int_equal(decode_hex(ctx, cases[i].hex, NULL, &v, NULL),
-				 SHADE_OK);
-		d = shade_value_diag(ctx, v);
-		assert_string_equal(d, cases[i].diag);
-		talloc_free(d);
-		talloc_free(v);
+	if (st != t->st)
+		fail_msg("%s%s%s%s: %s (%s), want %s", t->hex,
+			 t->what ? " (" : "", t->what ? t->what : "",
+			 t->what ? ")" : "", shade_status_name(st),
+			 err ? err->message : "", shade_status_name(t->st));
+	if (st != SHADE_OK) {
+		assert_null(v);
+		assert_non_null(err);
+		if (t->exact)
+			assert_string_equal(err->message, t->msg);
+		else if (t->msg != NULL && strstr(err->message, t->msg) == NULL)
+			fail_msg("%s: message without \"%s\": %s", t->hex,
+				 t->msg, err->message);
+		shade_error_free(err);
+		return;
 	}
+	if (t->diag != NULL) {
+		d = shade_value_diag(ctx, v);
+		if (strcmp(d, t->diag) != 0)
+			fail_msg("%s: decoded %s, want %s", t->hex, d, t->diag);
+		talloc_free(d);
+	}
+	if (t->reencode) {
+		h = enc_hex(ctx, v, t->opts);
+		if (strcmp(h, t->reenc ? t->reenc : t->hex) != 0)
+			fail_msg("%s: re-encoded %s", t->hex, h);
+		talloc_free(h);
+	}
+	talloc_free(v);
 }
 
 /* ------------------------------------------------------------ item API */
@@ -1503,34 +1461,91 @@ static void test_cbor_crosscheck_from_python(void **state)
 	assert_int_equal(n, atoi(count));
 }
 
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The decoding tables, each a prefix of its rows' case names. */
+static const struct {
+	const char *name;             /* case name prefix */
+	const struct dec_row *rows;   /* the rows */
+	size_t n;                     /* their count */
+} dec_tables[] = {
+	{ "test_cbor_appendix_a", appendix_a, N(appendix_a) },
+	{ "test_cbor_malformed", malformed, N(malformed) },
+	{ "test_cbor_error_messages", messages, N(messages) },
+	{ "test_cbor_count_limits", limits, N(limits) },
+	{ "test_cbor_bignum_edges", bignums, N(bignums) },
+};
+
+/* The cases that are functions. */
+static const struct CMUnitTest functions[] = {
+	SUITE_CASE(test_cbor_every_kind_round_trip),
+	SUITE_CASE(test_cbor_encode_depth),
+	SUITE_CASE(test_cbor_depth_limit),
+	SUITE_CASE(test_cbor_item_api),
+	SUITE_CASE(test_cbor_buf),
+	SUITE_CASE(test_cbor_buf_inline),
+	SUITE_CASE(test_cbor_zero_copy),
+	SUITE_CASE(test_cbor_big_array_allocations),
+	SUITE_CASE(test_cbor_mutations),
+	SUITE_CASE(test_cbor_crosscheck_to_python),
+	SUITE_CASE(test_cbor_crosscheck_from_python),
+};
+
+/* The case name of row i of a table: prefix, index and input. */
+static const char *row_name(TALLOC_CTX *mem_ctx, const char *prefix,
+			    size_t i, const char *hex)
+{
+	char *name = talloc_asprintf(mem_ctx, "%s_%02zu_", prefix, i);
+
+	for (; *hex != '\0'; hex++)
+		if (*hex != ' ')
+			name = talloc_asprintf_append(name, "%c", *hex);
+	assert_non_null(name);
+	return name;
+}
+
+/* One cmocka case per row (named after its table, index and input, so
+ * `test_cbor 'test_cbor_malformed*'` runs one table), then the
+ * functions. */
 int main(int argc, char **argv)
 {
-	const struct CMUnitTest tests[] = {
-#define T(f) SUITE_CASE(f)
-		T(test_cbor_appendix_a),
-		T(test_cbor_deterministic_heads),
-		T(test_cbor_every_kind_round_trip),
-		T(test_cbor_encode_depth),
-		T(test_cbor_malformed),
-		T(test_cbor_error_messages),
-		T(test_cbor_depth_limit),
-		T(test_cbor_count_limits),
-		T(test_cbor_bignum_edges),
-		T(test_cbor_item_api),
-		T(test_cbor_buf),
-		T(test_cbor_buf_inline),
-		T(test_cbor_zero_copy),
-		T(test_cbor_big_array_allocations),
-		T(test_cbor_mutations),
-		T(test_cbor_crosscheck_to_python),
-		T(test_cbor_crosscheck_from_python),
-#undef T
-	};
+	TALLOC_CTX *names = talloc_new(NULL);
+	struct CMUnitTest *cases;
+	size_t n = 0, i, k;
 	int failed;
+
+	for (k = 0; k < N(dec_tables); k++)
+		n += dec_tables[k].n;
+	n += N(heads) + N(functions);
+	cases = talloc_array(names, struct CMUnitTest, n);
+	assert_non_null(cases);
+	n = 0;
+	for (k = 0; k < N(dec_tables); k++)
+		for (i = 0; i < dec_tables[k].n; i++) {
+			const struct dec_row *t = &dec_tables[k].rows[i];
+			const struct CMUnitTest c =
+				SUITE_ROW(test_cbor_decode, t);
+
+			cases[n] = c;
+			cases[n++].name = row_name(names, dec_tables[k].name,
+						   i, t->hex);
+		}
+	for (i = 0; i < N(heads); i++) {
+		const struct CMUnitTest c =
+			SUITE_ROW(test_cbor_encode, &heads[i]);
+
+		cases[n] = c;
+		cases[n++].name = row_name(names,
+					   "test_cbor_deterministic_heads", i,
+					   heads[i].hex);
+	}
+	for (i = 0; i < N(functions); i++)
+		cases[n++] = functions[i];
 
 	signal(SIGPIPE, SIG_IGN);
 	talloc_enable_null_tracking();
-	failed = SUITE_RUN("cbor", tests, argc, argv);
+	failed = suite_run_rows("cbor", cases, n, argc, argv);
 	talloc_disable_null_tracking();
+	talloc_free(names);
 	return failed;
 }

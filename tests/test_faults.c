@@ -41,6 +41,7 @@
 #include "fuzz/exports.h"
 #include "conn/msg_int.h"
 #include "object/object_int.h"
+#include "helpers/raw.h"
 #include "helpers/suite.h"
 
 /* Slowest call the well-behaved client may see while a peer misbehaves. */
@@ -190,8 +191,38 @@ static void fx_pause(struct fx *f, bool pause)
 	fx_turn(f, 20); /* let its last releases arrive */
 }
 
+/* The fixture of the running case.  It is not on the case's stack: the
+ * good client's thread uses it, and after a failed assertion cmocka
+ * leaves the case's frame before fx_abort runs. */
+static struct fx the_fx;
+
+/* the_fx between fx_start and fx_stop (fx_abort has work to do). */
+static struct fx *fx_running;
+
+/* Case clean-up (suite_case_cleanup): after a failed assertion, free the
+ * server and stop the good client (it sees its connection lost) so the
+ * next case starts clean. */
+static void fx_abort(void)
+{
+	struct fx *f = fx_running;
+
+	if (f == NULL)
+		return;
+	fx_running = NULL;
+	pthread_mutex_lock(&f->g.mu);
+	f->g.stop = true;
+	f->g.pause = false;
+	pthread_cond_broadcast(&f->g.cv);
+	pthread_mutex_unlock(&f->g.mu);
+	TALLOC_FREE(f->sctx);
+	if (f->g.th.started)
+		tu_thread_join(&f->g.th, 10000, NULL);
+	talloc_free(f->ctx);
+}
+
 /* Start a row: server, exports, good client, baseline. */
-static void fx_start(struct fx *f, void **state, int callback_timeout_ms)
+static void fx_start(struct fx *f, TALLOC_CTX *mem_ctx,
+		     int callback_timeout_ms)
 {
 	static const fz_config cfg = { (size_t)8 << 20, 2000 };
 	shade_server_opts so;
@@ -199,7 +230,7 @@ static void fx_start(struct fx *f, void **state, int callback_timeout_ms)
 	size_t i;
 
 	memset(f, 0, sizeof(*f));
-	f->ctx = talloc_new(*state);
+	f->ctx = talloc_new(mem_ctx);
 	f->dir = tu_mkdtemp(f->ctx);
 	assert_non_null(f->dir);
 	f->path = talloc_asprintf(f->ctx, "%s/s.sock", f->dir);
@@ -224,6 +255,7 @@ static void fx_start(struct fx *f, void **state, int callback_timeout_ms)
 	pthread_cond_init(&f->g.cv, NULL);
 	f->g.pause = true;
 	assert_int_equal(tu_thread_start(&f->g.th, good_main, &f->g), 0);
+	fx_running = f;
 	fx_turn_until_conns(f, 1);
 	fx_pause(f, false);
 	fx_turn(f, 50);
@@ -262,6 +294,7 @@ static void fx_stop(struct fx *f)
 	} while (!idle && tu_now_ms() < end);
 	fx_turn(f, 20);
 	assert_true(tu_thread_join(&f->g.th, 10000, NULL));
+	fx_running = NULL;
 	pthread_cond_destroy(&f->g.cv);
 	pthread_mutex_destroy(&f->g.mu);
 	if (f->g.first_err != SHADE_OK)
@@ -277,273 +310,185 @@ static void fx_stop(struct fx *f)
 
 /* ------------------------------------------------------------ raw peer */
 
-/* A raw client: a socket and what it has read. */
-struct raw {
-	int fd;        /* the socket, -1 once closed */
-	uint8_t *in;   /* bytes read and not consumed (talloc) */
-	size_t len;    /* their count */
-	bool eof;      /* the server closed */
-};
-
-/* Connect a raw client to the row's server. */
-static void raw_open(struct fx *f, struct raw *r)
+/* raw_turn_fn over a row's fixture. */
+static void fx_turn_cb(void *udata, int ms)
 {
-	struct sockaddr_un sa;
+	fx_turn(udata, ms);
+}
 
-	memset(r, 0, sizeof(*r));
-	r->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(r->fd >= 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->path);
-	assert_int_equal(connect(r->fd, (struct sockaddr *)&sa, sizeof(sa)),
-			 0);
-	r->in = talloc_size(f->ctx, 0);
+/* Connect a raw peer (helpers/raw.h) to the row's server and turn until
+ * the server holds it. */
+static void fx_raw_open(struct fx *f, struct raw *r)
+{
+	raw_open(r, f->ctx, f->path, fx_turn_cb, f);
 	fx_turn_until_conns(f, 2);
 }
 
-/* Close the raw client. */
-static void raw_close(struct raw *r)
-{
-	if (r->fd >= 0)
-		close(r->fd);
-	r->fd = -1;
-	talloc_free(r->in);
-	r->in = NULL;
-}
+/* ------------------------------------------------------------ script rows */
 
-/* Write n bytes (the server may have closed: errors are ignored). */
-static void raw_write(struct raw *r, const void *p, size_t n)
-{
-	const uint8_t *b = p;
+/* What one step of a script does. */
+enum step_kind {
+	S_END = 0,    /* the script is over */
+	S_OBJ,        /* HELLO, LOOKUP obj as request 1 (export 1), answered */
+	S_HELLO,      /* send HELLO only */
+	S_SEND,       /* send one frame, payload `hex` */
+	S_WRITE,      /* write the `n` bytes of `hex` as they are */
+	S_DEEP,       /* send echo (request id) of an int nested n deep */
+	S_TURN,       /* turn the loop for ms */
+	S_ERROR,      /* expect ERROR code for request id */
+	S_RETURN,     /* expect RETURN for request id */
+	S_OP,         /* expect the next frame to be opcode id */
+	S_CLOSED,     /* expect the server to close (ERROR code first if
+		       * code != 0) */
+};
 
-	while (n > 0) {
-		ssize_t w = send(r->fd, b, n, MSG_NOSIGNAL);
+/* One step of a script. */
+struct step {
+	enum step_kind k;   /* what it does */
+	const char *hex;    /* S_SEND: hex payload; S_WRITE: raw bytes */
+	size_t n;           /* S_WRITE: byte count; S_DEEP: depth */
+	uint64_t id;        /* request id (S_OP: the opcode) */
+	shade_status code;  /* S_ERROR, S_CLOSED: the expected code */
+	int ms;             /* S_TURN: how long */
+};
 
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		b += w;
-		n -= (size_t)w;
-	}
-}
+#define OBJ()            { .k = S_OBJ }
+#define HELLO()          { .k = S_HELLO }
+#define SEND(h)          { .k = S_SEND, .hex = (h) }
+#define WRITE(b)         { .k = S_WRITE, .hex = (b), .n = sizeof(b) - 1 }
+#define DEEP(i, depth)   { .k = S_DEEP, .id = (i), .n = (depth) }
+#define TURN(t)          { .k = S_TURN, .ms = (t) }
+#define ERROR(i, c)      { .k = S_ERROR, .id = (i), .code = (c) }
+#define RETURN(i)        { .k = S_RETURN, .id = (i) }
+#define OP(o)            { .k = S_OP, .id = (o) }
+#define CLOSED(c)        { .k = S_CLOSED, .code = (c) }
 
-/* Send one frame whose payload is given in hex. */
-static void raw_send_hex(struct raw *r, const char *hex)
-{
-	uint8_t head[SHADE_FRAME_HEADER_MAX];
-	size_t len, hl;
-	uint8_t *p = shade_hex_decode(NULL, hex, &len);
+/* A fault that is a script: one raw peer plays the steps against the
+ * row's server (callbacks waiting callback_ms), then leaves; the server
+ * must be back to its baseline and the good client served throughout. */
+struct script {
+	const char *name;        /* the cmocka case name */
+	int callback_ms;         /* the server's callback timeout, 0: none */
+	struct step steps[12];   /* ended by S_END */
+};
 
-	assert_non_null(p);
-	hl = shade_frame_header_encode(len, head);
-	raw_write(r, head, hl);
-	raw_write(r, p, len);
-	talloc_free(p);
-}
+static const struct script scripts[] = {
+	{ "test_faults_garbage", 0, {
+		WRITE("\xff\xfe\x00garbage that is no frame\0"),
+		CLOSED(0),
+	} },
+	{ "test_faults_garbage_framed", 0, {
+		/* well-framed garbage after a good start */
+		OBJ(), SEND("ffffff"), CLOSED(SHADE_ERR_PROTOCOL),
+	} },
+	{ "test_faults_truncated_then_close", 0, {
+		/* a 100-byte frame of which 10 bytes come, then the peer
+		 * leaves */
+		OBJ(),
+		WRITE("\x18\x64\x85\x03\x02\x01\x63\x61\x64\x64\x82\x01"),
+		TURN(50),
+	} },
+	{ "test_faults_oversized_length", 0, {
+		/* 2 GiB announced: refused at the header, nothing allocated */
+		OBJ(), WRITE("\x1a\x7f\xff\xff\xff\x85"), CLOSED(0),
+	} },
+	{ "test_faults_nesting_past_limit", 0, {
+		OBJ(),
+		DEEP(2, 10), RETURN(2),
+		DEEP(3, SHADE_CBOR_DEFAULT_MAX_DEPTH + 16),
+		ERROR(3, SHADE_ERR_TOO_DEEP),
+		/* the connection still serves */
+		SEND("8404040100"), RETURN(4),
+	} },
+	{ "test_faults_unknown_opcode", 0, {
+		OBJ(),
+		SEND("821705"), ERROR(5, SHADE_ERR_UNIMPLEMENTED),
+		SEND("8318630601"), ERROR(6, SHADE_ERR_UNIMPLEMENTED),
+		SEND("8404070100"), RETURN(7),
+	} },
+	{ "test_faults_reference_never_handed_out", 0, {
+		OBJ(),
+		/* GETATTR on export 7, never handed out */
+		SEND("8404020700"), ERROR(2, SHADE_ERR_NOT_FOUND),
+		/* echo(201(9)): a "you host it" reference to nothing */
+		SEND("850303016465636 86f81d8c909"),
+		ERROR(3, SHADE_ERR_PROTOCOL),
+		SEND("8404040100"), RETURN(4),
+	} },
+	{ "test_faults_double_release", 0, {
+		OBJ(),
+		SEND("840a000101"), SEND("840a000101"),
+		/* the export is gone after the first; the second is ignored */
+		SEND("8404020100"), ERROR(2, SHADE_ERR_NOT_FOUND),
+		/* a new LOOKUP hands out a fresh export */
+		SEND("830703636f626a"), RETURN(3),
+	} },
+	{ "test_faults_release_more_than_handed_out", 0, {
+		OBJ(),
+		SEND("830702636f626a"), RETURN(2),
+		/* two handed out; releasing five is ignored... */
+		SEND("840a000105"), SEND("8404030100"), RETURN(3),
+		/* ...and the two are still good */
+		SEND("840a000102"), SEND("8404040100"),
+		ERROR(4, SHADE_ERR_NOT_FOUND),
+	} },
+	{ "test_faults_reply_never_requested", 0, {
+		OBJ(),
+		SEND("83011863 05"),
+		SEND("87021862684b65794572726f7200616b8080"),
+		SEND("8404020100"), RETURN(2),
+	} },
+	{ "test_faults_member_absent", 0, {
+		/* by name and by an index past the shape */
+		OBJ(),
+		SEND("8503020166616273656e7480"),
+		ERROR(2, SHADE_ERR_ATTRIBUTE),
+		SEND("850303011863 80"), ERROR(3, SHADE_ERR_ATTRIBUTE),
+	} },
+	{ "test_faults_slowloris", 0, {
+		/* half a frame, then silence while the good client calls */
+		OBJ(), WRITE("\x18\x40\x85\x03\x02"), TURN(1000),
+	} },
+	{ "test_faults_callback_unanswered", 3000, {
+		/* obj.call(200([1, fp])): a callback the peer never answers;
+		 * the caller gets Timeout once its deadline passes, and other
+		 * clients are served meanwhile (the waiting handler turns the
+		 * loop for them) */
+		OBJ(),
+		SEND("8503020164" "63616c6c" "81d8c882011b68c10fbcb07e79f1"),
+		OP(OP_CALL), TURN(3500), ERROR(2, SHADE_ERR_TIMEOUT),
+	} },
+	{ "test_faults_request_before_hello", 0, {
+		/* [5, 15, <malformed>] as the very first frame ends the
+		 * connection (protocol.md §3.1: the accepting side says
+		 * HELLO before anything else) */
+		SEND("83050f1c"), CLOSED(0),
+	} },
+	{ "test_faults_trailing_bytes", 0, {
+		/* bytes after a message's last field are a protocol error
+		 * (protocol.md §2); GETATTR [4, 2, 1, 0] and a stray 0 */
+		OBJ(), SEND("840402010000"), ERROR(2, SHADE_ERR_PROTOCOL),
+	} },
+	{ "test_faults_self_reference", 0, {
+		/* an object made to hold a reference to itself would leave
+		 * a cycle the counts never free: the store is refused */
+		HELLO(),
+		/* LOOKUP type (export 1), CALL it: a new fuzz.Obj (export 2) */
+		SEND("8307016474797065"), RETURN(1),
+		SEND("8406020180"), RETURN(2),
+		/* obj.x = the object itself: refused; then both references
+		 * go back and nothing may stay alive */
+		SEND("8505030261 78d8c902"), ERROR(3, SHADE_ERR_VALUE),
+		SEND("860a0001010201"),
+	} },
+};
 
-/* Read what is there without blocking. */
-static void raw_pump(struct raw *r)
-{
-	uint8_t buf[65536];
-	ssize_t n;
-
-	while (!r->eof) {
-		n = recv(r->fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n <= 0) {
-			r->eof = true;
-			return;
-		}
-		r->in = talloc_realloc_size(NULL, r->in, r->len + (size_t)n);
-		assert_non_null(r->in);
-		memcpy(r->in + r->len, buf, (size_t)n);
-		r->len += (size_t)n;
-	}
-}
-
-/* The next frame the server sent, parsed into *m, its payload copied
- * onto ctx (turning the loop; at most ms).  False at EOF or timeout. */
-static bool raw_next(struct fx *f, struct raw *r, TALLOC_CTX *ctx,
-		     struct msg *m, int ms)
-{
-	int64_t end = tu_now_ms() + ms;
-
-	for (;;) {
-		uint64_t flen;
-		size_t hl;
-
-		if (shade_frame_header_decode(r->in, r->len, SIZE_MAX, &flen,
-					      &hl, NULL) == SHADE_OK &&
-		    r->len - hl >= flen) {
-			uint8_t *p = talloc_memdup(ctx, r->in + hl, flen);
-
-			memmove(r->in, r->in + hl + flen, r->len - hl - flen);
-			r->len -= hl + flen;
-			assert_int_equal(msg_parse(p, flen, m, NULL), SHADE_OK);
-			return true;
-		}
-		if (r->eof || tu_now_ms() > end)
-			return false;
-		fx_turn(f, 5);
-		raw_pump(r);
-	}
-}
-
-/* Wait for the answer to request id: RETURN (true, *e NULL) or ERROR
- * (true, *e the error).  Fails the test at EOF or after 5 s. */
-static void raw_reply(struct fx *f, struct raw *r, uint64_t id,
-		      shade_error **e)
-{
-	TALLOC_CTX *tmp = talloc_new(NULL);
-	struct msg m;
-
-	*e = NULL;
-	for (;;) {
-		if (!raw_next(f, r, tmp, &m, 5000))
-			fail_msg("no reply to request %llu",
-				 (unsigned long long)id);
-		if (m.op == OP_ERROR && m.id == id) {
-			assert_int_equal(msg_read_error(&m, NULL, e, NULL),
-					 SHADE_OK);
-			break;
-		}
-		if (m.op == OP_RETURN && m.id == id)
-			break;
-	}
-	talloc_free(tmp);
-}
-
-/* Expect the server to answer request id with ERROR code. */
-static void raw_expect_error(struct fx *f, struct raw *r, uint64_t id,
-			     shade_status code)
-{
-	shade_error *e = NULL;
-
-	raw_reply(f, r, id, &e);
-	if (e == NULL)
-		fail_msg("request %llu: RETURN, want %s",
-			 (unsigned long long)id, shade_status_name(code));
-	if (e->code != code)
-		fail_msg("request %llu: %s (%s), want %s",
-			 (unsigned long long)id, e->name, e->message,
-			 shade_status_name(code));
-	shade_error_free(e);
-}
-
-/* Expect the server to answer request id with RETURN. */
-static void raw_expect_return(struct fx *f, struct raw *r, uint64_t id)
-{
-	shade_error *e = NULL;
-
-	raw_reply(f, r, id, &e);
-	if (e != NULL)
-		fail_msg("request %llu: %s (%s)", (unsigned long long)id,
-			 e->name, e->message);
-}
-
-/* Expect the server to close the connection (within 5 s), possibly
- * after an ERROR with id 0, which must carry code when code != 0. */
-static void raw_expect_closed(struct fx *f, struct raw *r, shade_status code)
-{
-	TALLOC_CTX *tmp = talloc_new(NULL);
-	struct msg m;
-
-	while (raw_next(f, r, tmp, &m, 5000)) {
-		if (m.op == OP_ERROR && m.id == 0 && code != 0) {
-			shade_error *e = NULL;
-
-			assert_int_equal(msg_read_error(&m, NULL, &e, NULL),
-					 SHADE_OK);
-			assert_int_equal(e->code, code);
-			shade_error_free(e);
-		}
-	}
-	talloc_free(tmp);
-	assert_true(r->eof);
-}
-
-/* HELLO, then LOOKUP obj as request 1 (export 1), answered. */
-static void raw_hello_obj(struct fx *f, struct raw *r)
-{
-	TALLOC_CTX *tmp = talloc_new(NULL);
-	struct msg m;
-
-	raw_send_hex(r, "8400000100");
-	raw_send_hex(r, "830701636f626a");
-	assert_true(raw_next(f, r, tmp, &m, 5000));
-	assert_int_equal(m.op, OP_HELLO);
-	talloc_free(tmp);
-	raw_expect_return(f, r, 1);
-}
-
-/* ------------------------------------------------------------ rows */
-
-static void test_faults_garbage(void **state)
-{
-	static const uint8_t junk[] = "\xff\xfe\x00garbage that is no frame";
-	struct fx f;
-	struct raw r;
-
-	fx_start(&f, state, 0);
-	raw_open(&f, &r);
-	raw_write(&r, junk, sizeof(junk));
-	raw_expect_closed(&f, &r, 0);
-	raw_close(&r);
-	fx_check_clean(&f);
-
-	/* Well-framed garbage after a good start. */
-	raw_open(&f, &r);
-	raw_hello_obj(&f, &r);
-	raw_send_hex(&r, "ffffff");
-	raw_expect_closed(&f, &r, SHADE_ERR_PROTOCOL);
-	raw_close(&r);
-	fx_check_clean(&f);
-	fx_stop(&f);
-}
-
-static void test_faults_truncated_then_close(void **state)
-{
-	struct fx f;
-	struct raw r;
-
-	fx_start(&f, state, 0);
-	raw_open(&f, &r);
-	raw_hello_obj(&f, &r);
-	/* A 100-byte frame of which 10 bytes come, then the peer leaves. */
-	raw_write(&r, "\x18\x64\x85\x03\x02\x01\x63\x61\x64\x64\x82\x01", 12);
-	fx_turn(&f, 50);
-	raw_close(&r);
-	fx_check_clean(&f);
-	fx_stop(&f);
-}
-
-static void test_faults_oversized_length(void **state)
-{
-	struct fx f;
-	struct raw r;
-
-	fx_start(&f, state, 0);
-	raw_open(&f, &r);
-	raw_hello_obj(&f, &r);
-	/* 2 GiB announced: refused at the header, nothing allocated. */
-	raw_write(&r, "\x1a\x7f\xff\xff\xff\x85", 6);
-	raw_expect_closed(&f, &r, 0);
-	raw_close(&r);
-	fx_check_clean(&f);
-	fx_stop(&f);
-}
-
-/* An INVOKE echo (request id) whose argument nests depth arrays deep. */
-static void raw_send_deep(struct raw *r, uint64_t id, int depth)
+/* Send INVOKE echo (request id) whose argument nests depth arrays deep. */
+static void raw_send_deep(struct raw *r, uint64_t id, size_t depth)
 {
 	char *hex = talloc_asprintf(NULL, "8503%02x0164656368 6f81",
 				    (unsigned)id);
-	int i;
+	size_t i;
 
 	for (i = 0; i < depth; i++)
 		hex = talloc_asprintf_append(hex, "81");
@@ -552,156 +497,82 @@ static void raw_send_deep(struct raw *r, uint64_t id, int depth)
 	talloc_free(hex);
 }
 
-static void test_faults_nesting_past_limit(void **state)
+/* Play one step. */
+static void play(struct fx *f, struct raw *r, const struct step *s)
 {
-	struct fx f;
-	struct raw r;
-
-	fx_start(&f, state, 0);
-	raw_open(&f, &r);
-	raw_hello_obj(&f, &r);
-	raw_send_deep(&r, 2, 10);
-	raw_expect_return(&f, &r, 2);
-	raw_send_deep(&r, 3, SHADE_CBOR_DEFAULT_MAX_DEPTH + 16);
-	raw_expect_error(&f, &r, 3, SHADE_ERR_TOO_DEEP);
-	/* The connection still serves. */
-	raw_send_hex(&r, "8404040100");
-	raw_expect_return(&f, &r, 4);
-	raw_close(&r);
-	fx_check_clean(&f);
-	fx_stop(&f);
+	switch (s->k) {
+	case S_OBJ:
+		raw_hello_lookup(r, "obj");
+		break;
+	case S_HELLO:
+		raw_send_hello(r);
+		break;
+	case S_SEND:
+		raw_send_hex(r, s->hex);
+		break;
+	case S_WRITE:
+		raw_write(r, s->hex, s->n);
+		break;
+	case S_DEEP:
+		raw_send_deep(r, s->id, s->n);
+		break;
+	case S_TURN:
+		fx_turn(f, s->ms);
+		break;
+	case S_ERROR:
+		raw_expect_error(r, s->id, s->code);
+		break;
+	case S_RETURN:
+		raw_expect_return(r, s->id);
+		break;
+	case S_OP:
+		raw_expect_op(r, (unsigned)s->id);
+		break;
+	case S_CLOSED:
+		raw_expect_closed(r, s->code);
+		break;
+	case S_END:
+		break;
+	}
 }
 
-static void test_faults_unknown_opcode(void **state)
+#define N_SCRIPTS (sizeof(scripts) / sizeof(scripts[0]))
+
+/* The driver of every script row; *state is the row. */
+static void test_faults_script(void **state)
 {
-	struct fx f;
+	const struct script *sc = *state;
+	const struct step *s;
+	struct fx *f = &the_fx;
 	struct raw r;
 
-	fx_start(&f, state, 0);
-	raw_open(&f, &r);
-	raw_hello_obj(&f, &r);
-	raw_send_hex(&r, "821705");
-	raw_expect_error(&f, &r, 5, SHADE_ERR_UNIMPLEMENTED);
-	raw_send_hex(&r, "8318630601");
-	raw_expect_error(&f, &r, 6, SHADE_ERR_UNIMPLEMENTED);
-	raw_send_hex(&r, "8404070100");
-	raw_expect_return(&f, &r, 7);
+	/* a row, not some other state cmocka handed over */
+	assert_true(sc >= scripts && sc < scripts + N_SCRIPTS);
+
+	fx_start(f, suite_case_ctx, sc->callback_ms);
+	fx_raw_open(f, &r);
+	for (s = sc->steps; s->k != S_END; s++)
+		play(f, &r, s);
 	raw_close(&r);
-	fx_check_clean(&f);
-	fx_stop(&f);
+	fx_check_clean(f);
+	fx_stop(f);
 }
 
-static void test_faults_reference_never_handed_out(void **state)
-{
-	struct fx f;
-	struct raw r;
-
-	fx_start(&f, state, 0);
-	raw_open(&f, &r);
-	raw_hello_obj(&f, &r);
-	/* GETATTR on export 7, never handed out. */
-	raw_send_hex(&r, "8404020700");
-	raw_expect_error(&f, &r, 2, SHADE_ERR_NOT_FOUND);
-	/* echo(201(9)): a "you host it" reference to nothing. */
-	raw_send_hex(&r, "850303016465636 86f81d8c909");
-	raw_expect_error(&f, &r, 3, SHADE_ERR_PROTOCOL);
-	raw_send_hex(&r, "8404040100");
-	raw_expect_return(&f, &r, 4);
-	raw_close(&r);
-	fx_check_clean(&f);
-	fx_stop(&f);
-}
-
-static void test_faults_double_release(void **state)
-{
-	struct fx f;
-	struct raw r;
-
-	fx_start(&f, state, 0);
-	raw_open(&f, &r);
-	raw_hello_obj(&f, &r);
-	raw_send_hex(&r, "840a000101");
-	raw_send_hex(&r, "840a000101");
-	/* The export is gone after the first; the second is ignored. */
-	raw_send_hex(&r, "8404020100");
-	raw_expect_error(&f, &r, 2, SHADE_ERR_NOT_FOUND);
-	/* A new LOOKUP hands out a fresh export. */
-	raw_send_hex(&r, "830703636f626a");
-	raw_expect_return(&f, &r, 3);
-	raw_close(&r);
-	fx_check_clean(&f);
-	fx_stop(&f);
-}
-
-static void test_faults_release_more_than_handed_out(void **state)
-{
-	struct fx f;
-	struct raw r;
-
-	fx_start(&f, state, 0);
-	raw_open(&f, &r);
-	raw_hello_obj(&f, &r);
-	raw_send_hex(&r, "830702636f626a");
-	raw_expect_return(&f, &r, 2);
-	/* Two handed out; releasing five is ignored... */
-	raw_send_hex(&r, "840a000105");
-	raw_send_hex(&r, "8404030100");
-	raw_expect_return(&f, &r, 3);
-	/* ...and the two are still good. */
-	raw_send_hex(&r, "840a000102");
-	raw_send_hex(&r, "8404040100");
-	raw_expect_error(&f, &r, 4, SHADE_ERR_NOT_FOUND);
-	raw_close(&r);
-	fx_check_clean(&f);
-	fx_stop(&f);
-}
-
-static void test_faults_reply_never_requested(void **state)
-{
-	struct fx f;
-	struct raw r;
-
-	fx_start(&f, state, 0);
-	raw_open(&f, &r);
-	raw_hello_obj(&f, &r);
-	raw_send_hex(&r, "83011863 05");
-	raw_send_hex(&r, "87021862684b65794572726f7200616b8080");
-	raw_send_hex(&r, "8404020100");
-	raw_expect_return(&f, &r, 2);
-	raw_close(&r);
-	fx_check_clean(&f);
-	fx_stop(&f);
-}
-
-static void test_faults_member_absent(void **state)
-{
-	struct fx f;
-	struct raw r;
-
-	fx_start(&f, state, 0);
-	raw_open(&f, &r);
-	raw_hello_obj(&f, &r);
-	/* By name and by an index past the shape. */
-	raw_send_hex(&r, "8503020166616273656e7480");
-	raw_expect_error(&f, &r, 2, SHADE_ERR_ATTRIBUTE);
-	raw_send_hex(&r, "850303011863 80");
-	raw_expect_error(&f, &r, 3, SHADE_ERR_ATTRIBUTE);
-	raw_close(&r);
-	fx_check_clean(&f);
-	fx_stop(&f);
-}
+/* ------------------------------------------------------------ functions */
 
 static void test_faults_flood(void **state)
 {
-	struct fx f;
+	struct fx *f = &the_fx;
 	struct raw r;
 	uint8_t call[12];
 	size_t worst = 0;
 	int i, k;
 
-	fx_start(&f, state, 0);
-	raw_open(&f, &r);
-	raw_hello_obj(&f, &r);
+	(void)state;
+
+	fx_start(f, suite_case_ctx, 0);
+	fx_raw_open(f, &r);
+	raw_hello_lookup(&r, "obj");
 	/* [3, id, 1, 3, [1, 2]] (add) with 2-byte ids, never read. */
 	memcpy(call, "\x0a\x85\x03\x19\x00\x00\x01\x03\x82\x01\x02", 11);
 	for (i = 0; i < 20000; i++) {
@@ -710,15 +581,15 @@ static void test_faults_flood(void **state)
 		if (send(r.fd, call, 11, MSG_DONTWAIT | MSG_NOSIGNAL) != 11)
 			break;
 		if (i % 512 == 0)
-			fx_turn(&f, 1);
+			fx_turn(f, 1);
 	}
 	for (k = 0; k < 100; k++) {
 		shade_conn *c;
 		size_t j, n;
 
-		fx_turn(&f, 5);
-		for (j = 0; j < shade_server_conn_count(f.s); j++) {
-			c = shade_server_conn(f.s, j);
+		fx_turn(f, 5);
+		for (j = 0; j < shade_server_conn_count(f->s); j++) {
+			c = shade_server_conn(f->s, j);
 			n = shade_conn_out_pending(c);
 			if (n > worst)
 				worst = n;
@@ -727,24 +598,8 @@ static void test_faults_flood(void **state)
 	/* Unsent replies stay bounded by the limit plus one turn's worth. */
 	assert_true(worst <= MAX_OUTPUT + 64 * 1024);
 	raw_close(&r);
-	fx_check_clean(&f);
-	fx_stop(&f);
-}
-
-static void test_faults_slowloris(void **state)
-{
-	struct fx f;
-	struct raw r;
-
-	fx_start(&f, state, 0);
-	raw_open(&f, &r);
-	raw_hello_obj(&f, &r);
-	/* Half a frame, then silence while the good client calls. */
-	raw_write(&r, "\x18\x40\x85\x03\x02", 5);
-	fx_turn(&f, 1000);
-	raw_close(&r);
-	fx_check_clean(&f);
-	fx_stop(&f);
+	fx_check_clean(f);
+	fx_stop(f);
 }
 
 /* The dying peer's thread: wait for the server's callback request on
@@ -763,24 +618,26 @@ static void *die_on_call_main(void *arg)
 
 static void test_faults_client_dies_mid_call(void **state)
 {
-	struct fx f;
+	struct fx *f = &the_fx;
 	struct raw r;
 	tu_thread th;
 
-	fx_start(&f, state, 5000);
-	raw_open(&f, &r);
-	raw_hello_obj(&f, &r);
+	(void)state;
+
+	fx_start(f, suite_case_ctx, 5000);
+	fx_raw_open(f, &r);
+	raw_hello_lookup(&r, "obj");
 	/* obj.call(200([1, fp])): the server calls back our export 1 and
 	 * waits for the answer on this connection; the peer dies instead
 	 * (on its own thread: this one is inside the server's handler). */
 	assert_int_equal(tu_thread_start(&th, die_on_call_main, &r.fd), 0);
 	raw_send_hex(&r, "8503020164" "63616c6c" "81d8c882011b68c10fbcb07e79f1");
-	fx_turn(&f, 100);
+	fx_turn(f, 100);
 	assert_true(tu_thread_join(&th, 10000, NULL));
 	r.fd = -1;
 	raw_close(&r);
-	fx_check_clean(&f);
-	fx_stop(&f);
+	fx_check_clean(f);
+	fx_stop(f);
 }
 
 /* Ask for twenty 1 MiB replies without reading any; return the most
@@ -812,17 +669,19 @@ static size_t flood_big_replies(struct fx *f, struct raw *r)
 
 static void test_faults_stops_reading_large_reply(void **state)
 {
-	struct fx f;
+	struct fx *f = &the_fx;
 	struct raw r;
 	size_t worst, total = 0;
 	int64_t end;
 	TALLOC_CTX *tmp;
 	struct msg m;
 
-	fx_start(&f, state, 0);
-	raw_open(&f, &r);
-	raw_hello_obj(&f, &r);
-	worst = flood_big_replies(&f, &r);
+	(void)state;
+
+	fx_start(f, suite_case_ctx, 0);
+	fx_raw_open(f, &r);
+	raw_hello_lookup(&r, "obj");
+	worst = flood_big_replies(f, &r);
 	/* The server stopped reading once its output passed the limit:
 	 * at most the limit plus one turn of replies is held. */
 	assert_true(worst > MAX_OUTPUT);
@@ -831,122 +690,31 @@ static void test_faults_stops_reading_large_reply(void **state)
 	tmp = talloc_new(NULL);
 	end = tu_now_ms() + 20000;
 	while (total < 20 && tu_now_ms() < end)
-		if (raw_next(&f, &r, tmp, &m, 1000) && m.op == OP_RETURN)
+		if (raw_next(&r, tmp, &m, 1000) && m.op == OP_RETURN)
 			total++;
 	talloc_free(tmp);
 	assert_int_equal(total, 20);
 	raw_close(&r);
-	fx_check_clean(&f);
-	fx_stop(&f);
+	fx_check_clean(f);
+	fx_stop(f);
 }
 
 /* A peer that stops reading and then leaves: its connection and queued
  * replies are freed. */
 static void test_faults_stops_reading_then_leaves(void **state)
 {
-	struct fx f;
+	struct fx *f = &the_fx;
 	struct raw r;
 
-	fx_start(&f, state, 0);
-	raw_open(&f, &r);
-	raw_hello_obj(&f, &r);
-	assert_true(flood_big_replies(&f, &r) > MAX_OUTPUT);
+	(void)state;
+
+	fx_start(f, suite_case_ctx, 0);
+	fx_raw_open(f, &r);
+	raw_hello_lookup(&r, "obj");
+	assert_true(flood_big_replies(f, &r) > MAX_OUTPUT);
 	raw_close(&r);
-	fx_check_clean(&f);
-	fx_stop(&f);
-}
-
-/* A callback the peer never answers: the caller gets Timeout once the
- * callback's deadline passes, and other clients are served meanwhile
- * (the waiting handler turns the loop for them). */
-static void test_faults_callback_unanswered(void **state)
-{
-	TALLOC_CTX *tmp;
-	struct fx f;
-	struct raw r;
-	struct msg m;
-
-	fx_start(&f, state, 3000);
-	raw_open(&f, &r);
-	raw_hello_obj(&f, &r);
-	raw_send_hex(&r, "8503020164" "63616c6c" "81d8c882011b68c10fbcb07e79f1");
-	tmp = talloc_new(NULL);
-	assert_true(raw_next(&f, &r, tmp, &m, 5000));
-	assert_int_equal(m.op, OP_CALL);
-	talloc_free(tmp);
-	fx_turn(&f, 3500);
-	raw_expect_error(&f, &r, 2, SHADE_ERR_TIMEOUT);
-	raw_close(&r);
-	fx_check_clean(&f);
-	fx_stop(&f);
-}
-
-/* A malformed request before HELLO must end the connection (protocol.md
- * §3.1: the accepting side says HELLO before anything else). */
-static void test_faults_request_before_hello(void **state)
-{
-	TALLOC_CTX *tmp;
-	struct fx f;
-	struct raw r;
-	struct msg m;
-
-	fx_start(&f, state, 0);
-	raw_open(&f, &r);
-	/* [5, 15, <malformed>] as the very first frame */
-	raw_send_hex(&r, "83050f1c");
-	tmp = talloc_new(NULL);
-	while (raw_next(&f, &r, tmp, &m, 2000))
-		assert_true(m.op == OP_HELLO ||
-			    (m.op == OP_ERROR && m.id == 0));
-	talloc_free(tmp);
-	assert_true(r.eof);
-	raw_close(&r);
-	fx_check_clean(&f);
-	fx_stop(&f);
-}
-
-/* Bytes after a message's last field are a protocol error (protocol.md
- * §2); msg_parse only checks them when the request carries options. */
-static void test_faults_trailing_bytes(void **state)
-{
-	struct fx f;
-	struct raw r;
-
-	fx_start(&f, state, 0);
-	raw_open(&f, &r);
-	raw_hello_obj(&f, &r);
-	/* GETATTR [4, 2, 1, 0] followed by a stray 0 */
-	raw_send_hex(&r, "840402010000");
-	raw_expect_error(&f, &r, 2, SHADE_ERR_PROTOCOL);
-	raw_close(&r);
-	fx_check_clean(&f);
-	fx_stop(&f);
-}
-
-/* A peer that tries to make an object hold a reference to itself
- * (SETATTR x = 201(its own id)) would leave a cycle the reference counts
- * never free: the store is refused with ValueError. */
-static void test_faults_self_reference(void **state)
-{
-	struct fx f;
-	struct raw r;
-
-	fx_start(&f, state, 0);
-	raw_open(&f, &r);
-	raw_send_hex(&r, "8400000100");
-	/* LOOKUP type (export 1), CALL it: a new fuzz.Obj (export 2) */
-	raw_send_hex(&r, "8307016474797065");
-	raw_expect_return(&f, &r, 1);
-	raw_send_hex(&r, "8406020180");
-	raw_expect_return(&f, &r, 2);
-	/* obj.x = the object itself: refused, then give both references
-	 * back; nothing may stay alive */
-	raw_send_hex(&r, "8505030261 78d8c902");
-	raw_expect_error(&f, &r, 3, SHADE_ERR_VALUE);
-	raw_send_hex(&r, "860a0001010201");
-	raw_close(&r);
-	fx_check_clean(&f);
-	fx_stop(&f);
+	fx_check_clean(f);
+	fx_stop(f);
 }
 
 /* ------------------------------------------------------------ local side */
@@ -1065,27 +833,29 @@ static void job_pending_limit(struct job *j)
 
 static void test_faults_local_errors(void **state)
 {
-	struct fx f;
+	struct fx *f = &the_fx;
 	struct job j;
 
-	fx_start(&f, state, 0);
+	(void)state;
+
+	fx_start(f, suite_case_ctx, 0);
 	memset(&j, 0, sizeof(j));
 	j.fn = job_absent;
-	fx_job(&f, &j);
+	fx_job(f, &j);
 	assert_int_equal(j.got, SHADE_ERR_ATTRIBUTE);
 	assert_int_equal(j.round_trips, 0);
-	fx_check_clean(&f);
+	fx_check_clean(f);
 
 	j.fn = job_deep;
-	fx_job(&f, &j);
+	fx_job(f, &j);
 	assert_int_equal(j.got, SHADE_ERR_TOO_DEEP);
-	fx_check_clean(&f);
+	fx_check_clean(f);
 
 	j.fn = job_pending_limit;
-	fx_job(&f, &j);
+	fx_job(f, &j);
 	assert_int_equal(j.got, SHADE_ERR_LIMIT);
-	fx_check_clean(&f);
-	fx_stop(&f);
+	fx_check_clean(f);
+	fx_stop(f);
 }
 
 /* The server dies in the middle of a call: the caller gets
@@ -1110,13 +880,15 @@ static void *dying_main(void *arg)
 
 static void test_faults_server_dies_mid_call(void **state)
 {
-	TALLOC_CTX *ctx = talloc_new(*state);
+	TALLOC_CTX *ctx = talloc_new(suite_case_ctx);
 	shade_transport *a, *b;
 	struct dying d;
 	tu_thread th;
 	uint8_t *frame;
 	size_t len;
 	int got = 0;
+
+	(void)state;
 
 	assert_ok(shade_transport_pair(ctx, NULL, &a, &b, errp_));
 	assert_ok(shade_conn_new(ctx, a, false, NULL, &d.client, errp_));
@@ -1137,31 +909,35 @@ static void test_faults_server_dies_mid_call(void **state)
 
 /* ------------------------------------------------------------ main */
 
+/* The cases that are functions, run after the script rows. */
+static const struct CMUnitTest functions[] = {
+	SUITE_CASE(test_faults_flood),
+	SUITE_CASE(test_faults_client_dies_mid_call),
+	SUITE_CASE(test_faults_stops_reading_large_reply),
+	SUITE_CASE(test_faults_stops_reading_then_leaves),
+	SUITE_CASE(test_faults_local_errors),
+	SUITE_CASE(test_faults_server_dies_mid_call),
+};
+
+#define N_FUNCTIONS (sizeof(functions) / sizeof(functions[0]))
+
+/* One cmocka case per script row (named after the row, so it can be run
+ * alone), then the functions. */
 int main(int argc, char **argv)
 {
-	const struct CMUnitTest rows[] = {
-		SUITE_CASE(test_faults_garbage),
-		SUITE_CASE(test_faults_truncated_then_close),
-		SUITE_CASE(test_faults_oversized_length),
-		SUITE_CASE(test_faults_nesting_past_limit),
-		SUITE_CASE(test_faults_unknown_opcode),
-		SUITE_CASE(test_faults_reference_never_handed_out),
-		SUITE_CASE(test_faults_double_release),
-		SUITE_CASE(test_faults_release_more_than_handed_out),
-		SUITE_CASE(test_faults_reply_never_requested),
-		SUITE_CASE(test_faults_member_absent),
-		SUITE_CASE(test_faults_flood),
-		SUITE_CASE(test_faults_slowloris),
-		SUITE_CASE(test_faults_client_dies_mid_call),
-		SUITE_CASE(test_faults_stops_reading_large_reply),
-		SUITE_CASE(test_faults_stops_reading_then_leaves),
-		SUITE_CASE(test_faults_local_errors),
-		SUITE_CASE(test_faults_server_dies_mid_call),
-		SUITE_CASE(test_faults_callback_unanswered),
-		SUITE_CASE(test_faults_request_before_hello),
-		SUITE_CASE(test_faults_trailing_bytes),
-		SUITE_CASE(test_faults_self_reference),
-	};
+	struct CMUnitTest cases[N_SCRIPTS + N_FUNCTIONS];
+	size_t i;
 
-	return SUITE_RUN("faults", rows, argc, argv);
+	suite_case_cleanup = fx_abort;
+	for (i = 0; i < N_SCRIPTS; i++) {
+		const struct CMUnitTest c =
+			SUITE_ROW(test_faults_script, &scripts[i]);
+
+		cases[i] = c;
+		cases[i].name = scripts[i].name;
+	}
+	for (i = 0; i < N_FUNCTIONS; i++)
+		cases[N_SCRIPTS + i] = functions[i];
+	return suite_run_rows("faults", cases, N_SCRIPTS + N_FUNCTIONS, argc,
+			      argv);
 }

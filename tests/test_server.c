@@ -143,13 +143,8 @@ static void test_server_tcp_clients(void **state)
 	talloc_free(ctx);
 }
 
-/* A client function that blocks for a long time. */
-static shade_status slow_fn(shade_call_ctx *call)
-{
-	sleep(30);
-	call->result = shade_int(call->mem, 0);
-	return SHADE_OK;
-}
+/* How long the client function of killed_client blocks (th_sleep). */
+static int slow_ms = 30000;
 
 /* Child: connect, call calc.call(slow_fn) and never answer in time. */
 static int killed_client(void *arg)
@@ -162,7 +157,7 @@ static int killed_client(void *arg)
 
 	if (shade_connect(ctx, address, NULL, &c, NULL) != SHADE_OK ||
 	    shade_lookup(c, "calc", &calc, NULL) != SHADE_OK ||
-	    shade_function_new("slow", slow_fn, NULL, &fn, NULL) != SHADE_OK)
+	    shade_function_new("slow", th_sleep, &slow_ms, &fn, NULL) != SHADE_OK)
 		return 1;
 	t = shade_tuple_new(ctx, 1);
 	shade_seq_append_take(t, shade_ref_value(ctx, fn), NULL);

@@ -27,6 +27,13 @@ int suite_group_setup(void **state)
 	return suite_ctx ? 0 : -1;
 }
 
+int suite_group_setup_rows(void **state)
+{
+	suite_ctx = talloc_new(NULL);
+	*state = NULL;
+	return suite_ctx ? 0 : -1;
+}
+
 int suite_group_teardown(void **state)
 {
 	(void)state;
@@ -37,7 +44,8 @@ int suite_group_teardown(void **state)
 
 int suite_test_setup(void **state)
 {
-	(void)state;
+	if (*state == NULL)
+		*state = suite_ctx; /* a plain case in a suite_run_rows group */
 	blocks_before = talloc_total_blocks(suite_ctx);
 	refs_before = obj_live_refs();
 	suite_case_ctx = talloc_new(suite_ctx);
@@ -61,5 +69,14 @@ int suite_run(const char *name, const struct CMUnitTest *tests, size_t n,
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
 	return _cmocka_run_group_tests(name, tests, n, suite_group_setup,
+				       suite_group_teardown);
+}
+
+int suite_run_rows(const char *name, const struct CMUnitTest *tests,
+		   size_t n, int argc, char **argv)
+{
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
+	return _cmocka_run_group_tests(name, tests, n, suite_group_setup_rows,
 				       suite_group_teardown);
 }

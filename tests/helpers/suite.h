@@ -36,11 +36,16 @@ extern void (*suite_case_cleanup)(void);
 /* Group setup: make suite_ctx and hand it to the cases as *state. */
 int suite_group_setup(void **state);
 
+/* Group setup for groups whose cases carry their own state (table
+ * rows, see SUITE_ROW): make suite_ctx but hand the group no state, as
+ * cmocka gives a case the group's state in preference to its own. */
+int suite_group_setup_rows(void **state);
+
 /* Group teardown: free suite_ctx and everything left on it. */
 int suite_group_teardown(void **state);
 
 /* Case setup: record the block count and the live references, make
- * suite_case_ctx. */
+ * suite_case_ctx; a case without state gets suite_ctx. */
 int suite_test_setup(void **state);
 
 /* Case teardown: run suite_case_cleanup, free suite_case_ctx, assert
@@ -52,9 +57,23 @@ int suite_test_teardown(void **state);
 int suite_run(const char *name, const struct CMUnitTest *tests, size_t n,
 	      int argc, char **argv);
 
+/* suite_run for a group set up by suite_group_setup_rows: each row
+ * gets its own prestate as *state, each SUITE_CASE suite_ctx as in
+ * suite_run. */
+int suite_run_rows(const char *name, const struct CMUnitTest *tests,
+		   size_t n, int argc, char **argv);
+
 /* One case wrapped by the fixture. */
 #define SUITE_CASE(f) \
 	cmocka_unit_test_setup_teardown(f, suite_test_setup, suite_test_teardown)
+
+/* One table row: the driver f, wrapped by the fixture, gets row as
+ * *state (only in a suite_run_rows group).  Name the case after the row
+ * by setting .name. */
+#define SUITE_ROW(f, row) \
+	cmocka_unit_test_prestate_setup_teardown(f, suite_test_setup, \
+						 suite_test_teardown, \
+						 (void *)(row))
 
 /* suite_run over an array of cases. */
 #define SUITE_RUN(name, tests, argc, argv) \
