@@ -118,7 +118,7 @@ check: $(DEPS_STAMP) all $(TEST_BIN)
 	@tests/check_layers.sh $(BUILD)
 	@fail=0; for t in $(TEST_BIN); do \
 		echo "== $$t"; \
-		SHADE_BUILD=$(BUILD) ./$$t || fail=1; \
+		SHADE_BUILD=$(BUILD) $(if $(filter thread,$(SAN)),SHADE_SLOW=1) ./$$t || fail=1; \
 	done; \
 	if [ $$fail -ne 0 ]; then echo "make check: FAILED"; exit 1; fi
 

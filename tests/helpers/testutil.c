@@ -26,9 +26,16 @@ int64_t tu_now_ms(void)
 
 bool tu_under_valgrind(void)
 {
-	const char *v = getenv("SHADE_VALGRIND");
+	static const char *const vars[] = { "SHADE_VALGRIND", "SHADE_SLOW" };
+	size_t i;
 
-	return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		const char *v = getenv(vars[i]);
+
+		if (v != NULL && v[0] != '\0' && strcmp(v, "0") != 0)
+			return true;
+	}
+	return false;
 }
 
 /* nftw callback: remove one entry, children first. */

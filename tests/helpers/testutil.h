@@ -18,8 +18,10 @@
 /* Milliseconds on the monotonic clock. */
 int64_t tu_now_ms(void);
 
-/* True when the suite runs under valgrind (SHADE_VALGRIND set): tests may
- * scale sizes and counts down, never skip a case. */
+/* True when the suite runs under valgrind or another tool that slows it
+ * several times (SHADE_VALGRIND or SHADE_SLOW set; `make check
+ * SAN=thread` sets SHADE_SLOW): tests may scale sizes and counts down and
+ * bounds up, never skip a case. */
 bool tu_under_valgrind(void);
 
 /* A fresh directory under $TMPDIR (or /tmp) on mem_ctx; freeing the
