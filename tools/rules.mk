@@ -17,3 +17,11 @@ $(SHADE_BIN): $(BUILD)/obj/tools/shade.o $(TOOLS_OBJ) $(LIB_A)
 
 $(BUILD)/obj/tests/test_shade_cli.o $(BUILD)/obj/tests/test_json.o: CPPFLAGS += -Itools
 $(BUILD)/tests/test_shade_cli: | $(SHADE_BIN)
+
+# The bash completion, installed with `make install`.
+.PHONY: install-completion
+install: install-completion
+install-completion: all
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 644 tools/shade.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/shade
