@@ -186,16 +186,17 @@ static void test_systemd_activate_accept_no(void **state)
 		talloc_free(ctx);
 		skip();
 	}
-	/* The server reports the address of the socket it inherited. */
-	assert_string_equal(use_server(ctx, addr), addr);
-	/* Connections after the first go to the same listener (the server
-	 * ends when it has none left: keep one open meanwhile). */
+	/* The server ends when it has no connection left: keep one open
+	 * (its first) while the others come and go. */
 	for (i = 0; i < 300; i++) {
 		if (shade_connect(ctx, addr, NULL, &keep, NULL) == SHADE_OK)
 			break;
 		usleep(10000);
 	}
 	assert_non_null(keep);
+	/* The server reports the address of the socket it inherited; a
+	 * second connection goes to the same listener. */
+	assert_string_equal(use_server(ctx, addr), addr);
 	assert_string_equal(use_server(ctx, addr), addr);
 	talloc_free(keep);
 	assert_true(tu_wait_child(child_pid, 30000, &status));
