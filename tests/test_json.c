@@ -101,6 +101,8 @@ static void test_json_bad_input_is_safe(void **state)
 	TALLOC_CTX *ctx = talloc_new(*state);
 	static const char doc[] = "{\"a\": [1, 2.5e-3, \"x\\u00e9\\ud83d"
 		"\\ude00\", {\"$bytes\": \"0aff\"}, null, true], \"b\": -0}";
+	static const char alphabet[] = "[]{},:\"\\0123456789.eE-+tfnul "
+		"\x80\xff";
 	char deep[200], buf[64];
 	uint32_t x = 12345;
 	size_t i, j;
@@ -121,8 +123,7 @@ static void test_json_bad_input_is_safe(void **state)
 
 		for (j = 0; j < n; j++) {
 			x = x * 1103515245u + 12345u;
-			buf[j] = "[]{},:\"\\0123456789.eE-+tfnul \x80\xff"
-				[(x >> 16) % 34];
+			buf[j] = alphabet[(x >> 16) % (sizeof(alphabet) - 1)];
 		}
 		if (json_parse(ctx, buf, n, &v, &e) == SHADE_OK)
 			talloc_free(v);
