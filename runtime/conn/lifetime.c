@@ -14,6 +14,7 @@
 
 #include "shade/conn.h"
 #include "shade/transport.h"
+#include "base/log_int.h"
 #include "conn/conn_int.h"
 #include "conn/refs_int.h"
 #include "conn/route_int.h"
@@ -128,6 +129,11 @@ shade_status shade_conn_new(TALLOC_CTX *mem_ctx, shade_transport *t,
 		talloc_free(c);
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	}
+	log_init();
+	if (LOG_ON(SHADE_LOG_LIFETIMES, 1))
+		log_emit(SHADE_LOG_LIFETIMES, 1, "%s: %s: connection %s",
+			 c->side, shade_transport_address(c->t),
+			 accepting ? "accepted" : "opened");
 	if (!accepting && route_send_hello(c, err) != SHADE_OK) {
 		talloc_free(c);
 		return err && *err ? (*err)->code : SHADE_ERR_CONNECTION_LOST;

@@ -13,6 +13,7 @@
 
 #include <talloc.h>
 
+#include "base/log_int.h"
 #include "conn/conn_int.h"
 #include "loop/loop_int.h"
 #include "object/shape_int.h"
@@ -41,6 +42,23 @@ void conn_lost(shade_conn *c, shade_status code, const char *why)
 		return;
 	}
 	__atomic_store_n(&c->open, false, __ATOMIC_RELEASE);
+	if (LOG_ON(SHADE_LOG_ERRORS, 1) || LOG_ON(SHADE_LOG_LIFETIMES, 1)) {
+		/* An orderly end (our close, the peer's BYE or its close)
+		 * is a lifetime event; anything else an error too. */
+		bool orderly = code == SHADE_ERR_CONNECTION_LOST &&
+			       (strcmp(why, "connection closed") == 0 ||
+				strcmp(why, "peer said BYE") == 0 ||
+				(strstr(why, "peer closed") != NULL &&
+				 strstr(why, "mid-frame") == NULL));
+
+		if (!orderly)
+			log_emit(SHADE_LOG_ERRORS, 1,
+				 "%s: %s: connection dropped: %s: %s",
+				 c->side, shade_transport_address(c->t),
+				 shade_status_name(code), why);
+		log_emit(SHADE_LOG_LIFETIMES, 1, "%s: %s: connection ended: %s",
+			 c->side, shade_transport_address(c->t), why);
+	}
 	shade_error_set(&c->lost, code, "%s", why);
 	if (c->lost != NULL)
 		talloc_steal(c, c->lost);

@@ -8,6 +8,7 @@
 
 #include "shade/cbor.h"
 #include "shade/value.h"
+#include "base/log_int.h"
 #include "conn/msg_int.h"
 
 /* Per opcode: name, fixed field count, whether one optional trailing
@@ -49,6 +50,27 @@ bool msg_is_request(unsigned op)
 const char *msg_op_name(unsigned op)
 {
 	return op < OP_COUNT_ ? ops[op].name : "unknown";
+}
+
+void msg_trace(const char *side, const char *address, const char *dir,
+	       const uint8_t *frame, size_t len)
+{
+	shade_cbor_dec d;
+	uint64_t n = 0, op = OP_COUNT_, id = 0;
+	char *hex = NULL;
+
+	shade_cbor_dec_init(&d, frame, len);
+	if (shade_cbor_read_array(&d, &n, NULL) != SHADE_OK || n < 2 ||
+	    shade_cbor_read_uint(&d, &op, NULL) != SHADE_OK ||
+	    shade_cbor_read_uint(&d, &id, NULL) != SHADE_OK)
+		op = OP_COUNT_;
+	if (LOG_ON(SHADE_LOG_MESSAGES, 2))
+		hex = shade_hex_encode(NULL, frame, len);
+	log_emit(SHADE_LOG_MESSAGES, 1, "%s: %s %s %s id %llu, %zu bytes%s%s",
+		 side, address, dir, msg_op_name((unsigned)op),
+		 (unsigned long long)id, len, hex ? ": " : "",
+		 hex ? hex : "");
+	talloc_free(hex);
 }
 
 enum obj_opcode msg_obj_op(unsigned op)

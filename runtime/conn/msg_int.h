@@ -73,6 +73,14 @@ SHADE_INTERNAL bool msg_is_request(unsigned op);
 /* Name of an opcode for messages ("INVOKE"), never NULL. */
 SHADE_INTERNAL const char *msg_op_name(unsigned op);
 
+/* Report one frame sent or received (`dir` "sent"/"received") by the
+ * connection named side/address at messages:1 (opcode, id, size) or
+ * messages:2 (and its bytes in hex).  Callers test
+ * LOG_ON(SHADE_LOG_MESSAGES, 1) first. */
+SHADE_INTERNAL void msg_trace(const char *side, const char *address,
+			      const char *dir, const uint8_t *frame,
+			      size_t len);
+
 /* The object layer's operation for a member or container request op
  * (INVOKE ... FORCE); OBJ_OP_COUNT_ for any other opcode. */
 SHADE_INTERNAL enum obj_opcode msg_obj_op(unsigned op);

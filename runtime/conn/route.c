@@ -17,6 +17,7 @@
 
 #include "shade/cbor.h"
 #include "shade/conn.h"
+#include "base/log_int.h"
 #include "conn/conn_int.h"
 #include "conn/refs_int.h"
 #include "conn/route_int.h"
@@ -324,6 +325,9 @@ shade_status conn_read_one(shade_conn *c, struct direct *dir, void *where,
 	c->reading = true;
 	pthread_mutex_unlock(&c->mu);
 	st = shade_transport_try_recv(c->t, where, &frame, &len, &e);
+	if (st == SHADE_OK && LOG_ON(SHADE_LOG_MESSAGES, 1))
+		msg_trace(c->side, shade_transport_address(c->t), "received",
+			  frame, len);
 	if (st == SHADE_OK)
 		route_frame(c, frame, len, where, dir);
 	pthread_mutex_lock(&c->mu);

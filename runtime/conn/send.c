@@ -22,6 +22,7 @@
 #include <talloc.h>
 
 #include "base/clock_int.h"
+#include "base/log_int.h"
 #include "conn/conn_int.h"
 #include "conn/send_int.h"
 #include "transport/transport_int.h"
@@ -153,6 +154,9 @@ static shade_status put_message(shade_conn *c, const shade_buf *b, bool now,
 
 	if (b->status != SHADE_OK)
 		return shade_error_set(err, b->status, "out of memory");
+	if (LOG_ON(SHADE_LOG_MESSAGES, 1))
+		msg_trace(c->side, shade_transport_address(c->t), "sent",
+			  b->data, b->len);
 	pthread_mutex_lock(&c->send_mu);
 	st = emit_releases(c, &e);
 	if (st == SHADE_OK && now && (c->outb == NULL || c->outb->len == 0)) {

@@ -19,6 +19,7 @@
 #include "shade/conn.h"
 #include "shade/object.h"
 #include "base/clock_int.h"
+#include "base/log_int.h"
 #include "conn/conn_int.h"
 #include "conn/refs_int.h"
 #include "conn/route_int.h"
@@ -190,6 +191,13 @@ static void build_error(shade_conn *c, shade_buf *rb, uint64_t id,
 	shade_buf_reset(rb);
 	if (e == NULL)
 		return;
+	if (LOG_ON(SHADE_LOG_ERRORS, 1))
+		log_emit(SHADE_LOG_ERRORS, 1,
+			 "%s: %s: request %llu%s%s%s%s refused: %s: %s",
+			 c->side, shade_transport_address(c->t),
+			 (unsigned long long)id, type && *type ? " on " : "",
+			 type ? type : "", member && *member ? "." : "",
+			 member ? member : "", e->name, e->message);
 	shade_error_push_frame(e, c->side, type ? type : "",
 			       member ? member : "");
 	msg_put_error(rb, id, e, &c->copts);

@@ -16,6 +16,7 @@
 #include <talloc.h>
 
 #include "base/clock_int.h"
+#include "base/log_int.h"
 #include "conn/conn_int.h"
 #include "conn/route_int.h"
 #include "conn/send_int.h"
@@ -153,6 +154,9 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 		e = NULL;
 		/* Routed while still the reader: requests are queued, so
 		 * no handler runs here. */
+		if (st == SHADE_OK && LOG_ON(SHADE_LOG_MESSAGES, 1))
+			msg_trace(c->side, shade_transport_address(c->t),
+				  "received", frame, len);
 		if (st == SHADE_OK)
 			route_for_waiter(c, frame, len, where);
 		else

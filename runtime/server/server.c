@@ -29,7 +29,9 @@
  * completed no frame for idle_timeout_ms (close_idle).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <talloc.h>
 
@@ -38,6 +40,7 @@
 #include "shade/server.h"
 #include "shade/transport.h"
 #include "base/clock_int.h"
+#include "base/log_int.h"
 #include "loop/loop_int.h"
 #include "conn/conn_int.h"
 
@@ -188,6 +191,12 @@ static int close_idle(void *udata)
 			sc->frames = st.frames_received;
 			sc->since = now;
 		} else if (now - sc->since >= s->opts.idle_timeout_ms) {
+			if (LOG_ON(SHADE_LOG_ERRORS, 1))
+				log_emit(SHADE_LOG_ERRORS, 1,
+					 "%s: %s: idle for %d ms, closing",
+					 s->side, shade_transport_address(
+						 shade_conn_transport(sc->c)),
+					 s->opts.idle_timeout_ms);
 			shade_conn_close(sc->c);
 		}
 	}
@@ -211,6 +220,7 @@ shade_status shade_server_new(TALLOC_CTX *mem_ctx,
 		s->opts.max_output = DEFAULT_MAX_OUTPUT;
 	if (s->opts.max_conns == 0)
 		s->opts.max_conns = DEFAULT_MAX_CONNS;
+	log_init();
 	s->side = talloc_strdup(s, s->opts.side ? s->opts.side : "server");
 	s->names = shade_registry_new(s);
 	if (s->side == NULL || s->names == NULL) {
@@ -272,12 +282,47 @@ static void accept_some(void *udata, unsigned ev)
 	}
 }
 
+/* "systemd:": serve every socket the service manager passed, listening
+ * ones as listeners (Accept=no), connected ones as connections
+ * (Accept=yes). */
+static shade_status listen_inherited(shade_server *s, shade_error **err)
+{
+	int n = shade_listen_fds(), i;
+
+	if (n == 0)
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "systemd: no sockets passed (LISTEN_FDS "
+				       "and LISTEN_PID do not name this "
+				       "process)");
+	for (i = 0; i < n; i++) {
+		int fd = SHADE_LISTEN_FDS_START + i, yes = 0;
+		socklen_t yl = sizeof(yes);
+		char addr[32];
+
+		snprintf(addr, sizeof(addr), "fd:%d", fd);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &yes, &yl) == 0 &&
+		    yes) {
+			SHADE_CHECK(shade_server_listen(s, addr, err));
+		} else {
+			shade_transport *t;
+
+			SHADE_CHECK(shade_transport_connect(
+				s, addr, s->opts.transport, &t, err));
+			SHADE_CHECK(shade_server_adopt(s, t, NULL, err));
+		}
+	}
+	return SHADE_OK;
+}
+
 shade_status shade_server_listen(shade_server *s, const char *address,
 				 shade_error **err)
 {
 	shade_listener **ls, *l;
 	struct srv_listener *sl;
 	struct loop_fd *w;
+
+	if (address != NULL && strcmp(address, "systemd:") == 0)
+		return listen_inherited(s, err);
 
 	ls = talloc_realloc(s, s->listeners, shade_listener *,
 			    s->n_listeners + 1);
@@ -327,6 +372,11 @@ shade_status shade_server_adopt(shade_server *s, shade_transport *t,
 	shade_conn *c;
 
 	if (s->n_conns >= s->opts.max_conns) {
+		if (LOG_ON(SHADE_LOG_ERRORS, 1))
+			log_emit(SHADE_LOG_ERRORS, 1,
+				 "%s: %s: connection refused: limit of %zu "
+				 "connections reached", s->side,
+				 shade_transport_address(t), s->opts.max_conns);
 		talloc_free(t);
 		return shade_error_set(err, SHADE_ERR_LIMIT,
 				       "%zu connections", s->n_conns);

@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -520,6 +521,88 @@ static shade_status listen_tcp(shade_listener *l, const char *address,
 	return SHADE_OK;
 }
 
+/* "fd:N": an inherited socket already listening (systemd Accept=no).
+ * The listener owns the fd from now on; its address is what the socket
+ * is bound to.  No file is unlinked when it closes. */
+static shade_status listen_fd(shade_listener *l, const char *address,
+			      shade_error **err)
+{
+	const char *p = address + 3;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int yes = 0, fl;
+	socklen_t yl = sizeof(yes);
+	char *stop;
+	long n;
+
+	errno = 0;
+	n = strtol(p, &stop, 10);
+	if (stop == p || *p < '0' || *p > '9' || *stop != '\0' || errno ||
+	    n > INT_MAX)
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "%s: expected fd:N", address);
+	if (getsockopt((int)n, SOL_SOCKET, SO_ACCEPTCONN, &yes, &yl) < 0)
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "%s: not a socket: %s", address,
+				       strerror(errno));
+	if (!yes)
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "%s: not a listening socket (serve a "
+				       "connected one with "
+				       "shade_server_adopt)", address);
+	if (getsockname((int)n, (struct sockaddr *)&ss, &sl) < 0)
+		return shade_error_set(err, SHADE_ERR_IO,
+				       "%s: getsockname: %s", address,
+				       strerror(errno));
+	fl = fcntl((int)n, F_GETFL);
+	if (fl < 0 || fcntl((int)n, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl((int)n, F_SETFD, FD_CLOEXEC) < 0)
+		return shade_error_set(err, SHADE_ERR_IO, "%s: fcntl: %s",
+				       address, strerror(errno));
+	l->fd = (int)n;
+	if (ss.ss_family == AF_UNIX) {
+		const struct sockaddr_un *sun = (const void *)&ss;
+		size_t len = sl > offsetof(struct sockaddr_un, sun_path)
+			? sl - offsetof(struct sockaddr_un, sun_path) : 0;
+
+		if (len > 0 && sun->sun_path[0] == '\0')
+			l->address = talloc_asprintf(l, "unix:@%.*s",
+						     (int)len - 1,
+						     sun->sun_path + 1);
+		else
+			l->address = talloc_asprintf(l, "unix:%s",
+						     sun->sun_path);
+	} else {
+		l->is_tcp = true;
+		l->address = format_inet(l, (struct sockaddr *)&ss);
+	}
+	if (l->address == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	return SHADE_OK;
+}
+
+int shade_listen_fds(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	char *stop;
+	long n, i;
+
+	if (pid == NULL || fds == NULL)
+		return 0;
+	errno = 0;
+	if (strtol(pid, &stop, 10) != (long)getpid() || *stop != '\0')
+		return 0;
+	n = strtol(fds, &stop, 10);
+	if (errno || *stop != '\0' || n <= 0 || n > INT_MAX - 3)
+		return 0;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	for (i = 0; i < n; i++)
+		fcntl(SHADE_LISTEN_FDS_START + (int)i, F_SETFD, FD_CLOEXEC);
+	return (int)n;
+}
+
 shade_status shade_listener_open(void *mem_ctx, const char *address,
 				 const shade_transport_opts *opts,
 				 shade_listener **out, shade_error **err)
@@ -531,10 +614,11 @@ shade_status shade_listener_open(void *mem_ctx, const char *address,
 		return shade_error_set(err, SHADE_ERR_INVALID,
 				       "listen: NULL address");
 	if (strncmp(address, "unix:", 5) != 0 &&
-	    strncmp(address, "tcp:", 4) != 0)
+	    strncmp(address, "tcp:", 4) != 0 &&
+	    strncmp(address, "fd:", 3) != 0)
 		return shade_error_set(err, SHADE_ERR_INVALID,
-				       "%s: can only listen on unix: or tcp: "
-				       "addresses", address);
+				       "%s: can only listen on unix:, tcp: "
+				       "or fd: addresses", address);
 	l = talloc_zero(mem_ctx, shade_listener);
 	if (l == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
@@ -543,6 +627,8 @@ shade_status shade_listener_open(void *mem_ctx, const char *address,
 	talloc_set_destructor(l, listener_destructor);
 	if (address[0] == 'u')
 		st = listen_unix(l, address, err);
+	else if (address[0] == 'f')
+		st = listen_fd(l, address, err);
 	else
 		st = listen_tcp(l, address, err);
 	if (st == SHADE_OK && listen(l->fd, l->opts.listen_backlog) < 0)

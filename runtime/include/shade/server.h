@@ -83,7 +83,11 @@ SHADE_API shade_status shade_server_export(shade_server *s, const char *name,
 					   struct shade_ref *obj,
 					   shade_error **err);
 
-/* Listen on an address ("unix:/path", "tcp:127.0.0.1:0", ...). */
+/* Listen on an address ("unix:/path", "tcp:127.0.0.1:0", "fd:3" for an
+ * inherited listening socket, ...).  "systemd:" serves every socket the
+ * service manager passed (shade_listen_fds(), transport.h): listening
+ * ones as listeners (Accept=no), a connected one as an accepted
+ * connection (Accept=yes); SHADE_ERR_INVALID when none was passed. */
 SHADE_API shade_status shade_server_listen(shade_server *s,
 					   const char *address,
 					   shade_error **err);

@@ -8,6 +8,7 @@
 
 #include "shade/visibility.h"
 #include "shade/error.h"
+#include "shade/log.h"
 #include "shade/value.h"
 #include "shade/cbor.h"
 #include "shade/transport.h"

@@ -385,10 +385,13 @@ SHADE_API void shade_transport_close(shade_transport *t);
 /* ------------------------------------------------------------ listeners */
 
 /*
- * Listen on "unix:/path" or "tcp:host:port" (port 0 picks a free port;
+ * Listen on "unix:/path", "tcp:host:port" or "fd:N" (port 0 picks a free port;
  * tcp:[::1]:0 for IPv6; an empty host, "tcp::0" or "tcp:*:0", means all
  * IPv4 addresses).  A Unix path where a stale socket (no listener) lies is
- * replaced; one in use is SHADE_ERR_INVALID "address in use".  The listen
+ * replaced; one in use is SHADE_ERR_INVALID "address in use".  "fd:N"
+ * takes over an inherited socket that already listens (socket
+ * activation; SHADE_ERR_INVALID when N is not one); its address is what
+ * the socket is bound to and no file is unlinked at the end.  The listen
  * fd is non-blocking.  On success *out is a talloc child of mem_ctx; freeing
  * it closes the socket and unlinks the Unix path it created.
  */
@@ -406,6 +409,21 @@ SHADE_API shade_status shade_listener_accept(shade_listener *l, void *mem_ctx,
 					     int timeout_ms,
 					     shade_transport **out,
 					     shade_error **err);
+
+/* The first fd a service manager passes (systemd's SD_LISTEN_FDS_START). */
+#define SHADE_LISTEN_FDS_START 3
+
+/*
+ * The sockets a service manager passed to this process (systemd socket
+ * activation, sd_listen_fds(3)): when LISTEN_PID is this process and
+ * LISTEN_FDS is n > 0, marks fds SHADE_LISTEN_FDS_START .. +n-1
+ * close-on-exec, removes LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES from
+ * the environment (so children do not take them) and returns n; else 0.
+ * Each fd is a listening socket (Accept=no: listen on "fd:N") or a
+ * connected one (Accept=yes: shade_transport_connect "fd:N").
+ * shade_server_listen(s, "systemd:") does both for every fd.
+ */
+SHADE_API int shade_listen_fds(void);
 
 /* The listening fd, to poll for POLLIN (a pending connection). */
 SHADE_API int shade_listener_fd(const shade_listener *l);

@@ -1,0 +1,300 @@
+/*
+ * test_shade_cli.c - the `shade` program against a real server: the
+ * suite serves "calc" (add, a settable value, a readonly version, bytes,
+ * a reference to "calc.child") on a Unix socket in a thread, runs the
+ * built binary with real arguments and checks its standard output,
+ * standard error and exit status exactly.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <talloc.h>
+
+#include "shade/shade.h"
+#include "helpers/handlers.h"
+#include "helpers/testutil.h"
+#include "helpers/suite.h"
+
+/* The value behind calc.value. */
+static int64_t value;
+
+/* The server and its loop thread. */
+struct srv {
+	TALLOC_CTX *ctx;     /* owns the server */
+	shade_server *s;     /* the server */
+	tu_thread th;        /* runs the loop */
+	const char *addr;    /* its address */
+};
+
+static void *loop_main(void *arg)
+{
+	struct srv *v = arg;
+
+	shade_server_run(v->s, NULL);
+	return NULL;
+}
+
+static void srv_start(struct srv *v, TALLOC_CTX *ctx)
+{
+	shade_ref *calc, *child;
+	shade_value *ver = shade_str(ctx, "1.0"), *blob;
+	shade_value *cref;
+	char *dir;
+
+	memset(v, 0, sizeof(*v));
+	value = 7;
+	v->ctx = talloc_new(ctx);
+	dir = tu_mkdtemp(v->ctx);
+	blob = shade_bytes(v->ctx, "\x00\xff", 2);
+	assert_ok(shade_server_new(v->ctx, NULL, &v->s, errp_));
+	assert_ok(shade_object_new("demo.Child", NULL, &child, errp_));
+	assert_ok(shade_object_add_attr(child, "blob", blob, true, errp_));
+	cref = shade_ref_value(v->ctx, child);
+	shade_ref_release(child);
+	assert_ok(shade_object_new("demo.Calc", NULL, &calc, errp_));
+	assert_ok(shade_object_add_method(calc, "add", th_add, NULL, false,
+					  errp_));
+	assert_ok(shade_object_add_property(calc, "value", th_get_int,
+					    th_set_int, &value, errp_));
+	assert_ok(shade_object_add_attr(calc, "version", ver, true, errp_));
+	assert_ok(shade_object_add_attr(calc, "child", cref, true, errp_));
+	assert_ok(shade_server_export(v->s, "calc", calc, errp_));
+	shade_ref_release(calc);
+	talloc_free(ver);
+	assert_ok(shade_server_listen(
+		v->s, talloc_asprintf(v->ctx, "unix:%s/s.sock", dir), errp_));
+	v->addr = shade_server_address(v->s, 0);
+	assert_int_equal(tu_thread_start(&v->th, loop_main, v), 0);
+}
+
+static void srv_stop(struct srv *v)
+{
+	shade_server_stop(v->s);
+	assert_true(tu_thread_join(&v->th, 30000, NULL));
+	talloc_free(v->ctx);
+}
+
+/* What one run printed and how it ended. */
+struct run {
+	char *out;   /* standard output */
+	char *err;   /* standard error */
+	int status;  /* exit status, -1 when killed or lost */
+};
+
+/* Run `shade ARGS...` (NULL-terminated) with output captured, bounded
+ * by 30 s. */
+static struct run shade_run(TALLOC_CTX *ctx, const char *arg, ...)
+{
+	const char *build = getenv("SHADE_BUILD");
+	char *argv[16];
+	int o[2], e[2], n = 1, st;
+	struct run r = { talloc_strdup(ctx, ""), talloc_strdup(ctx, ""), -1 };
+	struct pollfd pf[2];
+	int64_t end = tu_now_ms() + 30000;
+	va_list ap;
+	pid_t pid;
+
+	argv[0] = talloc_asprintf(ctx, "%s/bin/shade", build ? build : "build");
+	va_start(ap, arg);
+	for (; arg != NULL && n < 15; arg = va_arg(ap, const char *))
+		argv[n++] = (char *)arg;
+	va_end(ap);
+	argv[n] = NULL;
+	assert_int_equal(pipe(o), 0);
+	assert_int_equal(pipe(e), 0);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		dup2(o[1], 1);
+		dup2(e[1], 2);
+		close(o[0]);
+		close(e[0]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(o[1]);
+	close(e[1]);
+	pf[0] = (struct pollfd){ .fd = o[0], .events = POLLIN };
+	pf[1] = (struct pollfd){ .fd = e[0], .events = POLLIN };
+	while ((pf[0].fd >= 0 || pf[1].fd >= 0) && tu_now_ms() < end) {
+		char buf[4096];
+		int i;
+
+		if (poll(pf, 2, 100) <= 0)
+			continue;
+		for (i = 0; i < 2; i++) {
+			ssize_t k;
+
+			if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			k = read(pf[i].fd, buf, sizeof(buf));
+			if (k <= 0) {
+				close(pf[i].fd);
+				pf[i].fd = -1;
+				continue;
+			}
+			if (i == 0)
+				r.out = talloc_strndup_append(r.out, buf, (size_t)k);
+			else
+				r.err = talloc_strndup_append(r.err, buf, (size_t)k);
+		}
+	}
+	if (pf[0].fd >= 0)
+		close(pf[0].fd);
+	if (pf[1].fd >= 0)
+		close(pf[1].fd);
+	if (tu_wait_child(pid, 30000, &st) && WIFEXITED(st))
+		r.status = WEXITSTATUS(st);
+	else
+		tu_kill_child(pid);
+	return r;
+}
+
+/* Assert a run's status, output and error text. */
+#define assert_run(r, st, o, e) do { \
+	struct run r_ = (r); \
+	assert_string_equal(r_.out, (o)); \
+	assert_string_equal(r_.err, (e)); \
+	assert_int_equal(r_.status, (st)); \
+} while (0)
+
+static void test_shade_cli_ls_describe(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	struct srv v;
+
+	srv_start(&v, ctx);
+	assert_run(shade_run(ctx, v.addr, "ls", NULL), 0, "calc\n", "");
+	assert_run(shade_run(ctx, v.addr, "describe", "calc", NULL), 0,
+		   "demo.Calc (object)\n"
+		   "  add                  method\n"
+		   "  value                attribute\n"
+		   "  version              readonly\n"
+		   "  child                readonly\n", "");
+	/* A member, and an object reached through one. */
+	assert_run(shade_run(ctx, v.addr, "describe", "calc.add", NULL), 0,
+		   "demo.Calc.add                  method\n", "");
+	assert_run(shade_run(ctx, v.addr, "describe", "calc.child", NULL), 0,
+		   "demo.Child (object)\n"
+		   "  blob                 readonly\n", "");
+	assert_run(shade_run(ctx, v.addr, "describe", "calc.nope", NULL), 4,
+		   "", "shade: AttributeError: demo.Calc has no member "
+		   "'nope'\n");
+	assert_run(shade_run(ctx, v.addr, "describe", "nope", NULL), 4, "",
+		   "shade: NotFound: no object exported as 'nope'\n");
+	srv_stop(&v);
+	talloc_free(ctx);
+}
+
+static void test_shade_cli_get_set_call(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	struct srv v;
+
+	srv_start(&v, ctx);
+	assert_run(shade_run(ctx, v.addr, "get", "calc.value", NULL), 0,
+		   "7\n", "");
+	assert_run(shade_run(ctx, v.addr, "set", "calc.value", "42", NULL), 0,
+		   "", "");
+	assert_run(shade_run(ctx, v.addr, "get", "calc.value", NULL), 0,
+		   "42\n", "");
+	assert_int_equal(value, 42);
+	assert_run(shade_run(ctx, v.addr, "get", "calc.version", NULL), 0,
+		   "\"1.0\"\n", "");
+	assert_run(shade_run(ctx, v.addr, "get", "calc.child.blob", NULL), 0,
+		   "{\"$bytes\": \"00ff\"}\n", "");
+	assert_run(shade_run(ctx, "--diag", v.addr, "get", "calc.child.blob",
+			     NULL), 0, "h'00ff'\n", "");
+	assert_run(shade_run(ctx, v.addr, "call", "calc.add", "1", "2", "39",
+			     NULL), 0, "42\n", "");
+	/* Errors: the server's, a bad argument, a readonly attribute. */
+	assert_run(shade_run(ctx, v.addr, "call", "calc.add", "\"x\"", NULL),
+		   1, "", "shade: TypeError: add: argument 0 is not an int\n");
+	assert_run(shade_run(ctx, v.addr, "call", "calc.add", "[1,", NULL), 2,
+		   "", "shade: usage: argument 1 is not JSON: offset 3: "
+		   "expected a value\n");
+	assert_run(shade_run(ctx, v.addr, "set", "calc.value", "\"x\"", NULL),
+		   1, "", "shade: TypeError: want an int\n");
+	assert_run(shade_run(ctx, v.addr, "get", "calc.nope", NULL), 4, "",
+		   "shade: AttributeError: 'demo.Calc' object has no "
+		   "attribute 'nope'\n");
+	srv_stop(&v);
+	talloc_free(ctx);
+}
+
+static void test_shade_cli_tree(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	struct srv v;
+
+	srv_start(&v, ctx);
+	assert_run(shade_run(ctx, v.addr, "tree", NULL), 0,
+		   "calc = demo.Calc (object)\n"
+		   "  add()\n"
+		   "  value = 7\n"
+		   "  version = \"1.0\"\n"
+		   "  child = demo.Child (object)\n"
+		   "      blob = {\"$bytes\": \"00ff\"}\n", "");
+	/* Depth 0: references are not followed. */
+	assert_run(shade_run(ctx, v.addr, "tree", "calc", "--depth", "0",
+			     NULL), 0,
+		   "calc = demo.Calc (object)\n"
+		   "  add()\n"
+		   "  value = 7\n"
+		   "  version = \"1.0\"\n"
+		   "  child = {\"$ref\": \"demo.Child\"}\n",
+		   "");
+	srv_stop(&v);
+	talloc_free(ctx);
+}
+
+static void test_shade_cli_usage_and_connection(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	char *dir = tu_mkdtemp(ctx);
+	char *gone = talloc_asprintf(ctx, "unix:%s/none.sock", dir);
+	struct run r;
+
+	r = shade_run(ctx, "unix:/x", "frobnicate", NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "shade: usage: bad command or "
+				      "arguments: frobnicate\n"));
+	r = shade_run(ctx, "--bogus", NULL);
+	assert_int_equal(r.status, 2);
+	assert_run(shade_run(ctx, gone, "ls", NULL), 3, "",
+		   talloc_asprintf(ctx, "shade: ConnectionLost: %s: cannot "
+				   "connect: No such file or directory\n",
+				   gone));
+	r = shade_run(ctx, "--help", NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "usage: shade"));
+	rmdir(dir);
+	talloc_free(ctx);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) SUITE_CASE(name)
+		T(test_shade_cli_ls_describe),
+		T(test_shade_cli_get_set_call),
+		T(test_shade_cli_tree),
+		T(test_shade_cli_usage_and_connection),
+#undef T
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return SUITE_RUN("shade_cli", tests, argc, argv);
+}

@@ -1,0 +1,27 @@
+# tools/rules.mk - `shade`, the command line explorer (included by the
+# Makefile; installed with the programs, man page doc/shade.1, bash
+# completion tools/shade.bash).
+#
+# tools/json.o (the strict JSON reader and writer) is also linked into
+# every test, so tests/test_json.c can reach it.
+
+SHADE_BIN  := $(BUILD)/bin/shade
+TOOLS_OBJ  := $(BUILD)/obj/tools/json.o
+
+PROGRAMS += $(SHADE_BIN)
+TEST_EXTRA_OBJ += $(TOOLS_OBJ)
+
+$(SHADE_BIN): $(BUILD)/obj/tools/shade.o $(TOOLS_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
+
+$(BUILD)/obj/tests/test_shade_cli.o $(BUILD)/obj/tests/test_json.o: CPPFLAGS += -Itools
+$(BUILD)/tests/test_shade_cli: | $(SHADE_BIN)
+
+# The bash completion, installed with `make install`.
+.PHONY: install-completion
+install: install-completion
+install-completion: all
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 644 tools/shade.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/shade
