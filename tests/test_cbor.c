@@ -538,6 +538,10 @@ static const struct dec_row messages[] = {
 	  "string at offset 2 declares 9223372036854775808 bytes, "
 	  "only 0 left"),
 	E("a201000100", SHADE_ERR_MALFORMED, "duplicate map key at offset 3"),
+	E("a1a000", SHADE_ERR_TYPE,
+	  "map key at offset 1 is a dict, which cannot be a dict key"),
+	E("a1d8cb8000", SHADE_ERR_TYPE,
+	  "map key at offset 1 is a list, which cannot be a dict key"),
 	E("8263616263", SHADE_ERR_TRUNCATED,
 	  "input ends at offset 5 where an item was expected"),
 	E("83616164e282ac80", SHADE_ERR_UTF8,

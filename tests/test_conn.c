@@ -7,6 +7,7 @@
  * Every test checks that the talloc blocks of the group's context and
  * the references alive in the process are back where they started.
  */
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -734,6 +735,66 @@ static void test_conn_batch_one_write(void **state)
 	assert_ok(shade_future_wait_all(f, 50, 10000, errp_));
 	for (i = 0; i < 50; i++) {
 		assert_ok(shade_future_wait(ctx, f[i], -1, &r, errp_));
+		assert_int_equal(shade_value_as_int(r), (int64_t)i + 1);
+		talloc_free(r);
+		talloc_free(f[i]);
+	}
+	shade_ref_release(calc);
+	tp_stop(&pp);
+	talloc_free(ctx);
+}
+
+/* The embedding loop of doc/api.md §6, as a user writes it from the doc:
+ * poll the fd (and POLLOUT while output waits), then call
+ * shade_conn_process when it is readable, until it says SHADE_AGAIN,
+ * then flush.  50 futures
+ * in flight all complete through it (a budget of 4 frames per call, so
+ * most calls end with frames still buffered in the transport). */
+static void test_conn_process_user_loop(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_registry *reg = make_registry(ctx);
+	shade_future *f[50];
+	shade_ref *calc;
+	shade_value *r;
+	shade_status st;
+	int64_t end;
+	size_t i, done = 0;
+	tp_peer pp;
+
+	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
+	assert_ok(shade_lookup(pp.client, "calc", &calc, errp_));
+	assert_ok(shade_transport_set_nonblocking(
+		shade_conn_transport(pp.client), true, errp_));
+	for (i = 0; i < 50; i++) {
+		shade_value *t = pair(ctx, (int64_t)i, 1);
+
+		assert_ok(shade_invoke_async(ctx, calc, "add", t, NULL, &f[i],
+					     errp_));
+		talloc_free(t);
+	}
+	assert_ok(shade_conn_flush(pp.client, errp_));
+	end = tu_now_ms() + 3000;
+	while (done < 50 && tu_now_ms() < end) {
+		struct pollfd p = { shade_conn_fd(pp.client), POLLIN, 0 };
+
+		if (shade_conn_wants_write(pp.client))
+			p.events |= POLLOUT;
+		assert_true(poll(&p, 1, 100) >= 0);
+		if (p.revents & POLLIN) {
+			do
+				st = shade_conn_process(pp.client, 4, NULL);
+			while (st == SHADE_OK);
+			assert_int_equal(st, SHADE_AGAIN);
+		}
+		if (shade_conn_wants_write(pp.client))
+			assert_ok(shade_conn_flush(pp.client, errp_));
+		for (done = 0, i = 0; i < 50; i++)
+			done += shade_future_ready(f[i]);
+	}
+	assert_int_equal(done, 50);
+	for (i = 0; i < 50; i++) {
+		assert_ok(shade_future_wait(ctx, f[i], 0, &r, errp_));
 		assert_int_equal(shade_value_as_int(r), (int64_t)i + 1);
 		talloc_free(r);
 		talloc_free(f[i]);
@@ -1498,6 +1559,7 @@ int main(int argc, char **argv)
 		T(test_conn_error_chain_through_callback),
 		T(test_conn_threads_share_connection),
 		T(test_conn_futures),
+		T(test_conn_process_user_loop),
 		T(test_conn_batch_one_write),
 		T(test_conn_receiver_deadline_and_cancel),
 		T(test_conn_export_ids),

@@ -7,10 +7,9 @@
  * The targets are #included with LLVMFuzzerTestOneInput renamed, and
  * FUZZ_FAIL turned into a cmocka failure naming the broken invariant.
  * For each target the suite replays tests/fuzz/corpus/<target>/ and
- * tests/fuzz/regress/<target>/ (inputs that once found a bug).  Inputs of
- * known, not yet fixed bugs wait in tests/fuzz/pending/<target>/ and are
- * replayed only by the filtered case `pending` (run it alone:
- * build/tests/test_fuzz_replay pending; it fails until they are fixed).
+ * tests/fuzz/regress/<target>/ (inputs that once found a bug).  An
+ * input of a bug not fixed yet is not kept aside: it goes to regress/
+ * with its fix.
  *
  * Each case checks that the talloc blocks of the group context and the
  * references alive in the process are back where they started.
@@ -156,29 +155,6 @@ static void test_fuzz_replay_idl(void **state)
 	replay_target(state, "idl", fuzz_idl_one);
 }
 
-/* Inputs of known bugs (not run by default). */
-static void test_fuzz_replay_pending(void **state)
-{
-	static const struct {
-		const char *name; /* target */
-		replay_fn fn;     /* its entry point */
-	} targets[] = {
-		{ "frame", fuzz_frame_one }, { "cbor", fuzz_cbor_one },
-		{ "msg", fuzz_msg_one },     { "conn", fuzz_conn_one },
-		{ "client", fuzz_client_one }, { "idl", fuzz_idl_one },
-	};
-	TALLOC_CTX *ctx = talloc_new(*state);
-	char dir[256];
-	size_t i;
-
-	for (i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
-		snprintf(dir, sizeof(dir), "tests/fuzz/pending/%s",
-			 targets[i].name);
-		replay_dir(ctx, dir, targets[i].fn);
-	}
-	talloc_free(ctx);
-}
-
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest all[] = {
@@ -189,17 +165,10 @@ int main(int argc, char **argv)
 		SUITE_CASE(test_fuzz_replay_client),
 		SUITE_CASE(test_fuzz_replay_idl),
 	};
-	const struct CMUnitTest pending[] = {
-		SUITE_CASE(test_fuzz_replay_pending),
-	};
 	int rc;
 
 	talloc_enable_null_tracking();
-	if (argc > 1 && strcmp(argv[1], "pending") == 0) {
-		rc = SUITE_RUN("fuzz_replay_pending", pending, 1, argv);
-	} else {
-		rc = SUITE_RUN("fuzz_replay", all, argc, argv);
-	}
+	rc = SUITE_RUN("fuzz_replay", all, argc, argv);
 	talloc_disable_null_tracking();
 	return rc;
 }

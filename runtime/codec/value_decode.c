@@ -265,13 +265,15 @@ static shade_status dec_map(struct dstate *s, TALLOC_CTX *owner,
 		}
 		SHADE_CHECK(dec_item(s, m, &k, depth + 1));
 		if (!shade_value_hash_(&k, &hash)) {
+			/* Named before the slot is cleared (then a none). */
+			const char *kind =
+				shade_kind_name(shade_value_kind(&k));
+
 			shade_slot_clear_(&k);
 			return shade_error_set(s->err, SHADE_ERR_TYPE,
 					       "map key at offset %zu is a %s, "
 					       "which cannot be a dict key",
-					       kat,
-					       shade_kind_name(shade_value_kind(
-						       &k)));
+					       kat, kind);
 		}
 		if (indef && shade_cbor_at_break(d)) {
 			shade_slot_clear_(&k);

@@ -56,7 +56,9 @@ struct pending {
 	void *owner;                /* talloc context of the reply, the
 				     * failure and nested requests: the
 				     * request's owner */
-	struct shade_conn *conn;    /* NULL once the connection dropped it */
+	struct shade_conn *conn;    /* NULL once the connection dropped it
+				     * (on its reply, unless the reply
+				     * carries references: `held`) */
 	uint64_t rid;               /* our request id */
 	bool done;                  /* reply arrived or the request failed */
 	uint8_t *reply;             /* RETURN/ERROR frame (on owner) */
@@ -95,6 +97,11 @@ struct shade_conn {
 	uint64_t next_eid;              /* next export id (from 1; 0 is
 					 * never an export id) */
 	struct hmap pending;            /* rid -> struct pending */
+	struct hmap held;               /* rid -> struct pending: replies
+					 * arrived with references in them
+					 * and not taken yet (the pending
+					 * keeps conn set until taken or
+					 * abandoned) */
 	struct export_table exports;    /* our objects the peer may name,
 					 * by eid and by object (one count
 					 * held on each) */
@@ -204,7 +211,8 @@ SHADE_INTERNAL shade_status conn_take_reply(shade_conn *c, struct pending *p,
 					    shade_cbor_dec *d, bool *has_value,
 					    shade_error **err);
 
-/* Withdraw a pending (the caller gave up): forget it, send CANCEL. */
+/* Withdraw a pending (the caller gave up): forget it, send CANCEL; when
+ * its reply came and was not taken, give back the references in it. */
 SHADE_INTERNAL void conn_abandon(struct pending *p);
 
 /* Release the objects of exports c dropped (objs[0 .. n), one count

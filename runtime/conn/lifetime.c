@@ -96,6 +96,7 @@ shade_status shade_conn_new(TALLOC_CTX *mem_ctx, shade_transport *t,
 	c->next_rid = 1;
 	c->next_eid = 1;
 	hmap_init(&c->pending, c);
+	hmap_init(&c->held, c);
 	etab_init(&c->exports, c);
 	hmap_init(&c->imports, c);
 	hmap_init(&c->shapes, c);

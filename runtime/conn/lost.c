@@ -73,6 +73,11 @@ void conn_lost(shade_conn *c, shade_status code, const char *why)
 		}
 	}
 	hmap_clear(&c->pending);
+	/* Replies not taken keep their bytes, not their connection. */
+	pos = 0;
+	while (hmap_next(&c->held, &pos, NULL, (void **)&p))
+		p->conn = NULL;
+	hmap_clear(&c->held);
 	/* Drop every export. */
 	objs = talloc_array(NULL, struct shade_ref *, c->exports.n + 1);
 	if (objs != NULL) {

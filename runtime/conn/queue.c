@@ -36,8 +36,9 @@ bool queue_push(TALLOC_CTX *owner, struct frame_queue *q,
 	return true;
 }
 
-/* Remove and free the item of request rid from q; true when found. */
-bool queue_remove(struct frame_queue *q, uint64_t rid)
+/* Remove the item of request rid from q and return it (the caller frees
+ * it); NULL when there is none. */
+struct frame_item *queue_remove(struct frame_queue *q, uint64_t rid)
 {
 	struct frame_item *it, *prev = NULL;
 
@@ -50,10 +51,27 @@ bool queue_remove(struct frame_queue *q, uint64_t rid)
 			__atomic_store_n(&q->head, it->next, __ATOMIC_RELEASE);
 		if (q->tail == it)
 			q->tail = prev;
-		talloc_free(it);
-		return true;
+		it->next = NULL;
+		return it;
 	}
-	return false;
+	return NULL;
+}
+
+/* Append the items of `from` to q, moved onto owner (from is left
+ * empty). */
+void queue_move(TALLOC_CTX *owner, struct frame_queue *q,
+		struct frame_queue *from)
+{
+	struct frame_item *it;
+
+	while ((it = queue_pop(from)) != NULL) {
+		talloc_steal(owner, it);
+		if (q->tail)
+			q->tail->next = it;
+		else
+			__atomic_store_n(&q->head, it, __ATOMIC_RELEASE);
+		q->tail = it;
+	}
 }
 
 /* Free every item of q. */

@@ -60,8 +60,15 @@ static inline struct frame_item *queue_pop(struct frame_queue *q)
 	return it;
 }
 
-/* Remove and free the item of request rid from q; true when found. */
-SHADE_INTERNAL bool queue_remove(struct frame_queue *q, uint64_t rid);
+/* Remove the item of request rid from q and return it (the caller frees
+ * it); NULL when there is none. */
+SHADE_INTERNAL struct frame_item *queue_remove(struct frame_queue *q,
+					       uint64_t rid);
+
+/* Append the items of `from` to q, moved onto owner (from is left
+ * empty). */
+SHADE_INTERNAL void queue_move(TALLOC_CTX *owner, struct frame_queue *q,
+			       struct frame_queue *from);
 
 /* Free every item of q. */
 SHADE_INTERNAL void queue_clear(struct frame_queue *q);

@@ -11,6 +11,7 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <talloc.h>
 
@@ -23,6 +24,8 @@
 
 /* RELEASE pairs queued before they are sent on their own. */
 #define RELEASE_BATCH 64u
+
+_Thread_local struct refs_tally *refs_tally;
 
 const shade_shape_desc *conn_shape(shade_conn *c, uint64_t fp)
 {
@@ -298,6 +301,8 @@ static shade_status hook_decode(void *udata, TALLOC_CTX *mem_ctx,
 		hmap_find(&c->imports, eid)->aux = 1;
 	}
 	pthread_mutex_unlock(&c->mu);
+	if (refs_tally != NULL && refs_tally->buf == d->buf)
+		refs_tally->n++;
 	*out = &p->ref;
 	return SHADE_OK;
 }
@@ -337,4 +342,60 @@ void refs_apply_release(shade_conn *c, struct msg *m)
 	pthread_mutex_unlock(&c->mu);
 	lost_release_objs(c, objs, n);
 	talloc_free(objs);
+}
+
+/* Queue one more reference of eid for RELEASE, added to a pair already
+ * queued for it when there is one; caller holds mu.  True when the
+ * batch is full. */
+static bool queue_release_one(shade_conn *c, uint64_t eid)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_rel; i += 2)
+		if (c->rel[i] == eid) {
+			c->rel[i + 1]++;
+			return false;
+		}
+	return queue_release(c, eid, 1);
+}
+
+/* The tag-200 references in buf[0, len) are found by walking its heads
+ * in byte order: every data item starts with one, and the content of a
+ * string is the only thing that is not a head. */
+void refs_drop(shade_conn *c, const uint8_t *buf, size_t len, size_t skip)
+{
+	shade_cbor_dec d;
+	shade_cbor_major mj;
+	uint64_t arg, n, eid;
+	bool flush = false;
+
+	if (buf == NULL || len < 2 || memmem(buf, len, "\xd8\xc8", 2) == NULL)
+		return; /* the usual case: no tag 200 at all */
+	shade_cbor_dec_init(&d, buf, len);
+	pthread_mutex_lock(&c->mu);
+	while (!shade_cbor_dec_done(&d) &&
+	       shade_cbor_read_head(&d, &mj, &arg, NULL) == SHADE_OK) {
+		if ((mj == SHADE_CBOR_BYTES || mj == SHADE_CBOR_TEXT) &&
+		    arg != SHADE_CBOR_INDEFINITE) {
+			if (arg > shade_cbor_dec_remaining(&d))
+				break;
+			d.pos += arg;
+			continue;
+		}
+		if (mj != SHADE_CBOR_TAG || arg != SHADE_CBOR_TAG_SENDER_HOSTED)
+			continue;
+		if (shade_cbor_read_array(&d, &n, NULL) != SHADE_OK ||
+		    (n != 2 && n != 3) ||
+		    shade_cbor_read_uint(&d, &eid, NULL) != SHADE_OK || eid == 0)
+			continue;
+		if (skip > 0) {
+			skip--; /* counted by the codec: its proxy gives it back */
+			continue;
+		}
+		if (c->open)
+			flush |= queue_release_one(c, eid);
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (flush)
+		shade_conn_flush(c, NULL);
 }

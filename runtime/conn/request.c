@@ -13,6 +13,7 @@
 #include <talloc.h>
 
 #include "conn/conn_int.h"
+#include "conn/refs_int.h"
 #include "conn/send_int.h"
 #include "conn/serve_int.h"
 
@@ -100,7 +101,22 @@ static void pending_forget(struct pending *p)
 	if (c != NULL && hmap_get(&c->pending, p->rid) == p)
 		hmap_del(&c->pending, p->rid);
 	p->conn = NULL;
-	queue_clear(&p->nested);
+	/* Requests nested in it are served as nesting in no call
+	 * (doc/protocol.md §5.1). */
+	if (c != NULL && p->nested.head != NULL) {
+		queue_move(c, &c->unnested, &p->nested);
+		conn_wake_all(c);
+	}
+}
+
+/* Forget p's reply in the table of replies not taken (under mu). */
+static void pending_unhold(struct pending *p)
+{
+	shade_conn *c = p->conn;
+
+	if (hmap_get(&c->held, p->rid) == p)
+		hmap_del(&c->held, p->rid);
+	p->conn = NULL;
 }
 
 void conn_abandon(struct pending *p)
@@ -112,7 +128,15 @@ void conn_abandon(struct pending *p)
 	if (c == NULL)
 		return;
 	pthread_mutex_lock(&c->mu);
-	was_open = c->open && !p->done;
+	if (p->done) {
+		/* Its reply came and nobody took it. */
+		pending_unhold(p);
+		pthread_mutex_unlock(&c->mu);
+		refs_drop(c, p->reply, p->reply_len, 0);
+		TALLOC_FREE(p->reply);
+		return;
+	}
+	was_open = c->open;
 	pending_forget(p);
 	pthread_mutex_unlock(&c->mu);
 	if (!was_open)
@@ -133,6 +157,12 @@ shade_status conn_take_reply(shade_conn *c, struct pending *p,
 	shade_error *e = NULL;
 
 	*has_value = false;
+	if (p->conn != NULL) {
+		pthread_mutex_lock(&c->mu);
+		if (p->conn != NULL)
+			pending_unhold(p);
+		pthread_mutex_unlock(&c->mu);
+	}
 	if (p->reply == NULL) {
 		if (p->fail != NULL) {
 			shade_status code = p->fail->code;

@@ -12,6 +12,7 @@
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <talloc.h>
 
@@ -131,9 +132,23 @@ static uint8_t *deliver_reply(shade_conn *c, struct msg *m, uint8_t *frame,
 	p->m = *m;
 	p->done = true;
 	hmap_del(&c->pending, m->id);
-	p->conn = NULL;
+	/* A reply with references stays known to the connection until
+	 * it is taken: one never taken gives them back (conn_abandon). */
+	if (memmem(frame, len, "\xd8\xc8", 2) == NULL ||
+	    !hmap_put(&c->held, m->id, p))
+		p->conn = NULL;
 	conn_wake_all(c);
 	return NULL;
+}
+
+/* A reply nobody waits for any more (late, unknown; NULL: none): the
+ * references it carries go back, then it is dropped. */
+static void route_drop_reply(shade_conn *c, uint8_t *frame, size_t len)
+{
+	if (frame == NULL)
+		return;
+	refs_drop(c, frame, len, 0);
+	talloc_free(frame);
 }
 
 /* Handle a RETURN or ERROR: hand it to its pending (frame stolen), or
@@ -157,7 +172,7 @@ static void route_reply(shade_conn *c, struct msg *m, uint8_t *frame,
 	pthread_mutex_lock(&c->mu);
 	frame = deliver_reply(c, m, frame, len, where);
 	pthread_mutex_unlock(&c->mu);
-	talloc_free(frame); /* late or unknown: dropped */
+	route_drop_reply(c, frame, len);
 }
 
 /* Handle a CANCEL: withdraw request rid if it is still queued (in no
@@ -166,17 +181,20 @@ static void route_reply(shade_conn *c, struct msg *m, uint8_t *frame,
 static void route_cancel(shade_conn *c, uint64_t rid)
 {
 	struct pending *p;
+	struct frame_item *it;
 	size_t pos = 0;
-	bool found;
 
 	if (rid == 0)
 		return;
 	pthread_mutex_lock(&c->mu);
-	found = queue_remove(&c->unnested, rid);
-	while (!found && hmap_next(&c->pending, &pos, NULL, (void **)&p))
-		found = queue_remove(&p->nested, rid);
-	c->st.requests_cancelled += found;
+	it = queue_remove(&c->unnested, rid);
+	while (it == NULL && hmap_next(&c->pending, &pos, NULL, (void **)&p))
+		it = queue_remove(&p->nested, rid);
+	c->st.requests_cancelled += it != NULL;
 	pthread_mutex_unlock(&c->mu);
+	if (it != NULL) /* it never runs: its references go back */
+		refs_drop(c, it->frame, it->len, 0);
+	talloc_free(it);
 }
 
 /*
@@ -300,7 +318,12 @@ void route_for_waiter(shade_conn *c, uint8_t *frame, size_t len,
 	if (parsed && m.id != 0 && (m.op == OP_RETURN || m.op == OP_ERROR) &&
 	    (c->hello_seen || !c->accepting)) {
 		pthread_mutex_lock(&c->mu);
-		talloc_free(deliver_reply(c, &m, frame, len, where));
+		frame = deliver_reply(c, &m, frame, len, where);
+		if (frame == NULL)
+			return;
+		pthread_mutex_unlock(&c->mu);
+		route_drop_reply(c, frame, len);
+		pthread_mutex_lock(&c->mu);
 		return;
 	}
 	route_parsed(c, frame, len, &m, parsed, where, NULL);

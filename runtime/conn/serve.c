@@ -89,6 +89,7 @@ static shade_status serve_object(shade_conn *c, TALLOC_CTX *tmp,
 	char *name = NULL;
 	shade_value *v;
 	shade_cbor_dec kd;
+	shade_status st;
 
 	memset(&op, 0, sizeof(op));
 	op.op = msg_obj_op(m->op);
@@ -139,7 +140,9 @@ static shade_status serve_object(shade_conn *c, TALLOC_CTX *tmp,
 		if (m->kwargs_pos != 0) {
 			shade_cbor_dec_init(&kd, m->d.buf, m->d.len);
 			kd.pos = m->kwargs_pos;
-			SHADE_CHECK(read_value(c, tmp, &kd, &v, err));
+			st = read_value(c, tmp, &kd, &v, err);
+			m->d.pos = kd.pos; /* the last item: read */
+			SHADE_CHECK(st);
 			if (shade_value_kind(v) != SHADE_DICT)
 				return shade_error_set(err, SHADE_ERR_PROTOCOL,
 						       "kwargs is not a map");
@@ -268,6 +271,7 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 		 bool batch)
 {
 	struct serving me = { c, 0, serve_current };
+	struct refs_tally tally = { frame, 0, refs_tally };
 	struct shade_ref *target = NULL;
 	const char *member = NULL;
 	shade_buf *rb;
@@ -300,6 +304,8 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 	}
 	me.rid = m.id;
 	serve_current = &me;
+	tally.buf = m.d.buf; /* msg_parse set it even when it failed */
+	refs_tally = &tally;
 	if (st == SHADE_OK && m.id != 0 && m.timeout_ms > 0 &&
 	    clock_now_ms() - arrived >= (int64_t)m.timeout_ms) {
 		st = shade_error_set(&e, SHADE_ERR_TIMEOUT,
@@ -334,6 +340,12 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 		}
 	}
 	serve_current = me.up;
+	refs_tally = tally.up;
+	/* References the request carried and nothing decoded (it did not
+	 * run, failed before or while reading its fields, or had fields
+	 * nobody read) go back to the peer. */
+	if (st != SHADE_OK || m.d.pos < m.d.len)
+		refs_drop(c, m.d.buf, m.d.len, tally.n);
 	__atomic_add_fetch(expired ? &c->st.requests_expired
 				   : &c->st.requests_served, 1,
 			   __ATOMIC_RELAXED);
@@ -386,16 +398,40 @@ bool conn_busy(shade_conn *c)
 	return __atomic_load_n(&c->serving, __ATOMIC_ACQUIRE) > 0;
 }
 
+unsigned serve_catch_up(shade_conn *c, const struct frame_queue *q,
+			unsigned max)
+{
+	bool sock;
+	unsigned i;
+
+	pthread_mutex_lock(&c->mu);
+	sock = q->head != NULL &&
+	       clock_now_ms() - q->head->arrived >= CATCH_UP_AFTER_MS;
+	pthread_mutex_unlock(&c->mu);
+	for (i = 0; i < max; i++) {
+		if (!sock && !shade_transport_has_frame(c->t))
+			break;
+		if (conn_read_one(c, NULL, NULL, NULL) != SHADE_OK)
+			break;
+		sock = false; /* one read of the socket; then its buffer */
+	}
+	return i;
+}
+
 /* Serve the requests queued on c in no call, in order, until none is
- * left (each a batched reply).  A handler that calls back on c becomes
- * its reader and serves what comes meanwhile itself. */
-static void serve_queued(shade_conn *c)
+ * left (each a batched reply), reading at most `budget` more frames to
+ * catch up before each (the rest of the turn's frame budget).  A handler
+ * that calls back on c becomes its reader and serves what comes
+ * meanwhile itself. */
+static void serve_queued(shade_conn *c, unsigned budget)
 {
 	struct frame_item *it;
 
 	for (;;) {
 		if (__atomic_load_n(&c->unnested.head, __ATOMIC_ACQUIRE) == NULL)
 			return; /* a hint: the usual empty queue, no lock */
+		if (budget > 0)
+			budget -= serve_catch_up(c, &c->unnested, budget);
 		pthread_mutex_lock(&c->mu);
 		it = queue_pop(&c->unnested);
 		pthread_mutex_unlock(&c->mu);
@@ -450,7 +486,7 @@ shade_status conn_process(shade_conn *c, unsigned max_frames, bool level,
 	scratch_give(c, tmp);
 	/* Served after reading, so a CANCEL read in the same turn
 	 * withdraws a request still queued. */
-	serve_queued(c);
+	serve_queued(c, max_frames - i);
 	if (st < 0)
 		return st;
 	/* The end of a turn is idle time: replies and releases go now

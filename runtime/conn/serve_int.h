@@ -26,6 +26,22 @@ struct serving {
 /* The request this thread serves innermost, or NULL. */
 SHADE_INTERNAL extern _Thread_local struct serving *serve_current;
 
+/* Frames a catch-up reads at most, and how long (ms) the next queued
+ * request must have waited for it to ask the socket too. */
+#define CATCH_UP_FRAMES 64u
+#define CATCH_UP_AFTER_MS 1
+
+/* Before the next request queued on q (a queue of c) starts: read, without
+ * blocking, at most max frames that arrived meanwhile, so that a CANCEL
+ * sent after it withdraws it wherever it waits (doc/protocol.md §3.6).
+ * Frames the transport holds already are read; the socket is read once
+ * more when that request has waited CATCH_UP_AFTER_MS or longer (behind
+ * a running handler).  No lock held; reads nothing while another thread
+ * reads.  Returns the frames read. */
+SHADE_INTERNAL unsigned serve_catch_up(struct shade_conn *c,
+				       const struct frame_queue *q,
+				       unsigned max);
+
 /* Serve one request frame (taken over; on tmp when tmp is given, which
  * is then taken over too; pm: its parsed head, or NULL to parse it), read
  * at `arrived`, and send its reply, or add the reply to the batch when

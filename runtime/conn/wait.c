@@ -41,17 +41,17 @@ static bool wait_done(struct pending *const *ps, size_t n, bool all,
 	return n > 0 && done == n;
 }
 
-/* A nested request for one of ps, or an unnested one (under mu). */
-static struct frame_item *wait_work(shade_conn *c, struct pending *const *ps,
-				    size_t n)
+/* The queue holding the next request to serve: one nested in a call of
+ * ps, or the unnested one; NULL when all are empty (under mu). */
+static struct frame_queue *wait_work(shade_conn *c, struct pending *const *ps,
+				     size_t n)
 {
 	size_t i;
-	struct frame_item *it;
 
 	for (i = 0; i < n; i++)
-		if ((it = queue_pop(&ps[i]->nested)) != NULL)
-			return it;
-	return queue_pop(&c->unnested);
+		if (ps[i]->nested.head != NULL)
+			return &ps[i]->nested;
+	return c->unnested.head != NULL ? &c->unnested : NULL;
 }
 
 /* Wait on cv until the deadline (monotonic clock). */
@@ -76,6 +76,7 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 	void *where;
 	int64_t deadline = clock_deadline(timeout_ms);
 	struct frame_item *it;
+	struct frame_queue *q;
 	uint8_t *frame;
 	size_t len;
 	shade_status st = SHADE_OK;
@@ -88,8 +89,21 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 	for (;;) {
 		if (wait_done(ps, n, all, which))
 			break;
-		it = wait_work(c, ps, n);
-		if (it != NULL) {
+		if ((q = wait_work(c, ps, n)) != NULL) {
+			/* What arrived meanwhile first: a CANCEL may
+			 * withdraw the request (the queues are the
+			 * caller's or c's: they stay). */
+			if (!c->reading) {
+				pthread_mutex_unlock(&c->mu);
+				serve_catch_up(c, q, CATCH_UP_FRAMES);
+				pthread_mutex_lock(&c->mu);
+			}
+			it = NULL;
+			q = wait_work(c, ps, n);
+			if (q != NULL)
+				it = queue_pop(q);
+			if (it == NULL)
+				continue;
 			pthread_mutex_unlock(&c->mu);
 			serve_frame(c, NULL, talloc_steal(NULL, it->frame),
 				    it->len,

@@ -7,9 +7,9 @@
 #   make fuzz-corpus             regenerate the message seed corpora
 #   make fuzz-cov                line coverage of runtime/ and idlc/ over
 #                                the committed corpora (clang + llvm-cov)
-#   FUZZ_EXTRA=-D...             extra flags for the targets; inputs of
-#                                known, not yet fixed bugs go in
-#                                tests/fuzz/pending/<name>/
+#   FUZZ_EXTRA=-D...             extra flags for the targets; an input
+#                                that finds a bug goes in
+#                                tests/fuzz/regress/<name>/ with its fix
 #
 # Each tests/fuzz/fuzz_<name>.c is built with clang
 # -fsanitize=fuzzer,address,undefined into $(BUILD)/fuzz/fuzz_<name>,

@@ -1,8 +1,11 @@
 /*
  * suite.c - the one fixture every runtime suite uses (suite.h).
  */
+#include <fnmatch.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <setjmp.h>
 #include <stdint.h>
 
@@ -63,11 +66,31 @@ int suite_test_teardown(void **state)
 	return 0;
 }
 
+/* Apply filter argv[1] when given; false (after saying so) when it
+ * names no case of tests: a run of nothing must not pass. */
+static bool apply_filter(const char *name, const struct CMUnitTest *tests,
+			 size_t n, int argc, char **argv)
+{
+	size_t i;
+
+	if (argc <= 1)
+		return true;
+	for (i = 0; i < n; i++)
+		if (fnmatch(argv[1], tests[i].name, 0) == 0)
+			break;
+	if (i == n) {
+		fprintf(stderr, "%s: no case matches '%s'\n", name, argv[1]);
+		return false;
+	}
+	cmocka_set_test_filter(argv[1]);
+	return true;
+}
+
 int suite_run(const char *name, const struct CMUnitTest *tests, size_t n,
 	      int argc, char **argv)
 {
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
+	if (!apply_filter(name, tests, n, argc, argv))
+		return 1;
 	return _cmocka_run_group_tests(name, tests, n, suite_group_setup,
 				       suite_group_teardown);
 }
@@ -75,8 +98,8 @@ int suite_run(const char *name, const struct CMUnitTest *tests, size_t n,
 int suite_run_rows(const char *name, const struct CMUnitTest *tests,
 		   size_t n, int argc, char **argv)
 {
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
+	if (!apply_filter(name, tests, n, argc, argv))
+		return 1;
 	return _cmocka_run_group_tests(name, tests, n, suite_group_setup_rows,
 				       suite_group_teardown);
 }
