@@ -1,7 +1,7 @@
 /*
  * idlc/main.c - the shade-idlc command line.
  *
- *   shade-idlc [-I DIR]... [-D NAME[=V]]... [-o DIR] [--check] [-M | -MD]
+ *   shade-idlc [-I DIR]... [-D NAME[=V]]... [-U NAME]... [-o DIR] [--check] [-M | -MD]
  *              [--templates DIR] [--version] [--help] FILE.idl...
  *
  * Exit status: 0 when every file compiled without error, 1 otherwise, 2
@@ -33,6 +33,8 @@ static void usage(FILE *f)
 	fputs("usage: shade-idlc [options] FILE.idl...\n"
 	      "  -I DIR            add DIR to the #include search path\n"
 	      "  -D NAME[=VALUE]   define a preprocessor macro\n"
+	      "  -U NAME           undefine a predefined macro "
+	      "(__OMNIIDL__)\n"
 	      "  -o DIR            write FILE.h and FILE.c into DIR "
 	      "(default: .)\n"
 	      "  --check           parse and check only, write nothing\n"
@@ -83,6 +85,11 @@ static int parse_args(TALLOC_CTX *ctx, cli *c, int argc, char **argv)
 		} else if (strncmp(a, "-D", 2) == 0) {
 			if ((v = value_of(argc, argv, &i, 2)) == NULL ||
 			    !push(ctx, &c->opts.defines, &c->opts.n_defines, v))
+				goto missing;
+		} else if (strncmp(a, "-U", 2) == 0) {
+			if ((v = value_of(argc, argv, &i, 2)) == NULL ||
+			    !push(ctx, &c->opts.undefines,
+				  &c->opts.n_undefines, v))
 				goto missing;
 		} else if (strcmp(a, "-o") == 0) {
 			if ((c->out_dir = value_of(argc, argv, &i, 2)) == NULL)

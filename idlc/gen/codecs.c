@@ -56,6 +56,8 @@ bool idlc_gen_basic(gen *g, const idlc_type *t, scalar *s)
 		const idlc_node *d = u->ref;
 		while (d->definition)
 			d = d->definition;
+		if (d->flags & IDLC_F_LOCAL)
+			return false; /* never crosses the wire */
 		s->iface = idlc_gen_c_name(g, d);
 		s->c = idlc_arena_printf(g->a, "%s *", s->iface);
 		s->w = W_IFACE;
@@ -472,6 +474,8 @@ static bool can_wire(gen *g, const idlc_type *t, const idlc_node **stack,
 	if (u->kind == IDLC_T_NAMED && u->ref) {
 		for (d = u->ref; d->definition; d = d->definition)
 			;
+		if (d->kind == IDLC_STRUCT && d->n_bases > 0)
+			return false; /* no typed form yet */
 		if (d->kind == IDLC_STRUCT) {
 			for (i = 0; i < depth; i++)
 				if (stack[i] == d)
