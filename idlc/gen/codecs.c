@@ -153,6 +153,11 @@ char *idlc_gen_put(gen *g, const scalar *s, const char *b, const char *e)
 					 "%s, %s,\n\t%s ? %s->ref : NULL, err);",
 					 cx_of(b), call_of(b), b, e, e);
 	default:
+		/* a caller's NULL is refused: IDL strings are never null */
+		if (!on_server(b) && !in_codec(b))
+			return idlc_arena_printf(g->a, "idl_st = "
+				"shade_typed_put_str(%s, %s, \"%s\", err);", b,
+				e, e[0] == '*' ? e + 1 : e);
 		return idlc_arena_printf(g->a, "idl_st = shade_cbor_put_cstr(%s, "
 					 "%s ? %s : \"\");", b, e, e);
 	}
