@@ -417,6 +417,21 @@ static void test_idlc_stubs_dynamic_client(void **state)
 	assert_int_equal(shade_invoke(ctx, ref, "deposit", args, NULL, &out,
 				      &err), SHADE_OK);
 	assert_int_equal(a.balance, 15);
+	/* a wrong-typed argument is a TypeError naming the parameter, and
+	 * the connection goes on */
+	{
+		shade_value *bad = shade_tuple_new(ctx, 1);
+		assert_int_equal(shade_seq_append_take(bad, shade_str(ctx,
+					"five"), &err), SHADE_OK);
+		assert_int_equal(shade_invoke(ctx, ref, "deposit", bad, NULL,
+					      &out, &err), SHADE_ERR_TYPE);
+		assert_string_equal(err->name, "TypeError");
+		assert_non_null(strstr(err->message, "'amount'"));
+		shade_error_free(err);
+		err = NULL;
+		shade_value_free(bad);
+		assert_int_equal(a.balance, 15);
+	}
 	/* out parameters come back as [result, left] */
 	assert_int_equal(shade_invoke(ctx, ref, "withdraw", args, NULL, &out,
 				      &err), SHADE_OK);

@@ -53,8 +53,10 @@ static char *op_stmts(gen *g, const wire_op *w, const char *fn,
 				"shade_typed_release_later(cx, %s);\n", v);
 		if (w->dir[i] != IDLC_DIR_OUT)
 			s = idlc_arena_append(g->a, s, "if (idl_st == SHADE_OK) "
-				"{\n%s}\n", idlc_gen_indent(g, idlc_gen_get(g,
-				&w->ps[i], "in", v, "mem_ctx"), 1));
+				"{\n%s\tif (idl_st < 0)\n\t\tidl_st = "
+				"shade_typed_bad_arg(idl_st, \"%s\", err);\n}\n",
+				idlc_gen_indent(g, idlc_gen_get(g, &w->ps[i],
+				"in", v, "mem_ctx"), 1), w->ident[i]);
 	}
 	if (w->has_result) {
 		*locals = idlc_arena_append(g->a, *locals, "%s\n",

@@ -271,6 +271,26 @@ shade_status shade_typed_put_str(struct shade_buf *b, const char *s,
 	return shade_cbor_put_cstr(b, s);
 }
 
+/* Name the argument that failed to decode; see shade/typed.h. */
+shade_status shade_typed_bad_arg(shade_status st, const char *param,
+				 shade_error **err)
+{
+	char *why;
+
+	if (st != SHADE_ERR_PROTOCOL && st != SHADE_ERR_TYPE)
+		return st;
+	if (err == NULL)
+		return SHADE_ERR_TYPE;
+	why = talloc_strdup(NULL, *err && (*err)->message ? (*err)->message
+							  : "bad value");
+	shade_error_free(*err);
+	*err = NULL;
+	st = shade_error_set(err, SHADE_ERR_TYPE, "argument '%s': %s", param,
+			     why ? why : "bad value");
+	talloc_free(why);
+	return st;
+}
+
 /* A count held by a per-call context (shade_typed_release_later). */
 typedef struct held_ref {
 	shade_ref *r; /* the reference, one count */

@@ -165,6 +165,16 @@ SHADE_API shade_status shade_typed_put_str(struct shade_buf *b,
 					   shade_error **err);
 
 /*
+ * A skeleton's argument `param` failed to decode with st: a value of the
+ * wrong form (SHADE_ERR_PROTOCOL or SHADE_ERR_TYPE from the decoder)
+ * becomes SHADE_ERR_TYPE "argument 'param': <what the decoder said>",
+ * replacing *err; any other st is returned unchanged.
+ */
+SHADE_API shade_status shade_typed_bad_arg(shade_status st,
+					   const char *param,
+					   shade_error **err);
+
+/*
  * Hand the caller's count on r (NULL: nothing) to the dispatch's per-call
  * context: it is released when that context is freed, after the reply
  * is sent.  A skeleton drops the references of a call this way, so that
