@@ -34,6 +34,8 @@ typedef struct idlc_options {
 	FILE *diag_stream;         /* where to print diagnostics, or NULL */
 	bool diag_snippets;        /* print the source line and caret */
 	const char *cpp;           /* preprocessor command (default "cpp") */
+	int error_limit;           /* report at most this many errors (0:
+				    * no limit; the command line: 20) */
 } idlc_options;
 
 /* One compilation: the talloc root of everything below. */

@@ -43,6 +43,8 @@ static void usage(FILE *f)
 	      "  --templates DIR   use the templates in DIR instead of the "
 	      "built-in ones\n"
 	      "  --no-cpp          do not run the C preprocessor\n"
+	      "  -ferror-limit=N   report at most N errors (default 20, "
+	      "0: all)\n"
 	      "  --version         print the version\n"
 	      "  --help            print this help\n", f);
 }
@@ -104,6 +106,16 @@ static int parse_args(TALLOC_CTX *ctx, cli *c, int argc, char **argv)
 			c->deps_only = true;
 		} else if (strcmp(a, "-MD") == 0) {
 			c->deps_file = true;
+		} else if (strncmp(a, "-ferror-limit=", 14) == 0) {
+			char *end;
+			long n = strtol(a + 14, &end, 10);
+			if (a[14] == '\0' || *end != '\0' || n < 0 ||
+			    n > 1000000) {
+				fprintf(stderr, "shade-idlc: error: bad value "
+					"in '%s'\n", a);
+				return -1;
+			}
+			c->opts.error_limit = (int)n;
 		} else if (strcmp(a, "--no-cpp") == 0) {
 			c->opts.no_cpp = true;
 		} else if (strcmp(a, "--version") == 0) {
@@ -212,6 +224,7 @@ int main(int argc, char **argv)
 		return 1;
 	c.opts.diag_stream = stderr;
 	c.opts.diag_snippets = true;
+	c.opts.error_limit = 20;
 	rc = parse_args(ctx, &c, argc, argv);
 	if (rc != 0) {
 		talloc_free(ctx);

@@ -385,6 +385,35 @@ static void test_idlc_gen_corba_names(void **state)
 	talloc_free(ctx);
 }
 
+/* No silent limit: an interface of 1 100 operations gets every stub,
+ * shape member and dispatch case; a 300-deep chain lists 299 bases. */
+static void test_idlc_gen_no_silent_limit(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	idlc_options opts = { .no_cpp = true };
+	idlc_compilation *comp = idlc_compilation_new(ctx, &opts);
+	char *text = talloc_strdup(ctx, "interface Big {\n"), *p;
+	int i, n;
+
+	for (i = 0; i < 1100; i++)
+		text = talloc_asprintf_append(text, "long op%d(in long a);\n", i);
+	text = talloc_strdup_append(text, "};\ninterface I0 {};\n");
+	for (i = 1; i < 300; i++)
+		text = talloc_asprintf_append(text, "interface I%d : I%d {};\n",
+					      i, i - 1);
+	assert_int_equal(idlc_compile_string(comp, "t.idl", text), 0);
+	assert_int_equal(idlc_generate(comp, NULL, NULL), 0);
+	assert_non_null(strstr(comp->out_h, "Big_op1099_INDEX = 1099"));
+	assert_non_null(strstr(comp->out_h, "Big_op1099(Big *self"));
+	assert_non_null(strstr(comp->out_c, "case Big_op1099_INDEX:"));
+	p = strstr(comp->out_c, "I299_bases[] = {");
+	assert_non_null(p);
+	for (n = 0; *p != '}'; p++)
+		n += *p == '\n';
+	assert_int_equal(n, 300); /* 299 names, one line each */
+	talloc_free(ctx);
+}
+
 /* tests/idl/corpus/: every file passes --check, generates, compiles as
  * C11 with every warning an error, and its header as C++. */
 static void test_idlc_gen_corpus(void **state)
@@ -485,6 +514,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_gen_mapping),
 		cmocka_unit_test(test_idlc_gen_corpus),
 		cmocka_unit_test(test_idlc_gen_corba_names),
+		cmocka_unit_test(test_idlc_gen_no_silent_limit),
 		cmocka_unit_test(test_idlc_gen_templates_dir),
 		cmocka_unit_test(test_idlc_gen_cli),
 	};
