@@ -103,6 +103,7 @@ enum {
 	IDLC_F_DEFAULT_CASE = 1u << 11, /* union case holding `default:` */
 	IDLC_F_RESOLVED = 1u << 12,   /* resolve pass has processed it */
 	IDLC_F_RESOLVING = 1u << 13,  /* resolve pass is inside it */
+	IDLC_F_BUILTIN = 1u << 14,    /* predeclared (CORBA::TypeCode...) */
 };
 
 /* Direction of a parameter. */

@@ -190,8 +190,9 @@ int idlc_preprocess(idlc_compilation *comp, const char *file)
 		return -1;
 	if (cmd == NULL || *cmd == '\0')
 		cmd = "cpp";
-	argv = split_command(tmp, cmd, 8 + 2 * (comp->opts.n_include_dirs +
-						comp->opts.n_defines), &argc);
+	argv = split_command(tmp, cmd, 10 + 2 * (comp->opts.n_include_dirs +
+						 comp->opts.n_defines +
+						 comp->opts.n_undefines), &argc);
 	if (argv == NULL)
 		goto done;
 	argv[argc++] = "-x";
@@ -200,12 +201,18 @@ int idlc_preprocess(idlc_compilation *comp, const char *file)
 	argv[argc++] = "-undef";
 	argv[argc++] = "-nostdinc";
 	argv[argc++] = "-D__SHADE_IDLC__=1";
+	/* what CORBA files test to select the IDL that a CORBA 2.3 or
+	 * later compiler accepts (escaped identifiers, ir.idl); -U undoes */
+	argv[argc++] = "-D__OMNIIDL__=1";
 	for (i = 0; i < comp->opts.n_include_dirs; i++)
 		argv[argc++] = talloc_asprintf(tmp, "-I%s",
 					       comp->opts.include_dirs[i]);
 	for (i = 0; i < comp->opts.n_defines; i++)
 		argv[argc++] = talloc_asprintf(tmp, "-D%s",
 					       comp->opts.defines[i]);
+	for (i = 0; i < comp->opts.n_undefines; i++)
+		argv[argc++] = talloc_asprintf(tmp, "-U%s",
+					       comp->opts.undefines[i]);
 	argv[argc++] = (char *)file;
 	argv[argc] = NULL;
 	for (i = 0; i < argc; i++)

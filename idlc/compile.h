@@ -28,10 +28,14 @@ typedef struct idlc_options {
 	size_t n_include_dirs;     /* entries */
 	const char **defines;      /* -D NAME[=V] (talloc array or NULL) */
 	size_t n_defines;          /* entries */
+	const char **undefines;    /* -U NAME (talloc array or NULL) */
+	size_t n_undefines;        /* entries */
 	bool no_cpp;               /* parse the text as is, no preprocessor */
 	FILE *diag_stream;         /* where to print diagnostics, or NULL */
 	bool diag_snippets;        /* print the source line and caret */
 	const char *cpp;           /* preprocessor command (default "cpp") */
+	int error_limit;           /* report at most this many errors (0:
+				    * no limit; the command line: 20) */
 } idlc_options;
 
 /* One compilation: the talloc root of everything below. */

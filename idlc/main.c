@@ -1,7 +1,7 @@
 /*
  * idlc/main.c - the shade-idlc command line.
  *
- *   shade-idlc [-I DIR]... [-D NAME[=V]]... [-o DIR] [--check] [-M | -MD]
+ *   shade-idlc [-I DIR]... [-D NAME[=V]]... [-U NAME]... [-o DIR] [--check] [-M | -MD]
  *              [--templates DIR] [--version] [--help] FILE.idl...
  *
  * Exit status: 0 when every file compiled without error, 1 otherwise, 2
@@ -33,6 +33,8 @@ static void usage(FILE *f)
 	fputs("usage: shade-idlc [options] FILE.idl...\n"
 	      "  -I DIR            add DIR to the #include search path\n"
 	      "  -D NAME[=VALUE]   define a preprocessor macro\n"
+	      "  -U NAME           undefine a predefined macro "
+	      "(__OMNIIDL__)\n"
 	      "  -o DIR            write FILE.h and FILE.c into DIR "
 	      "(default: .)\n"
 	      "  --check           parse and check only, write nothing\n"
@@ -41,6 +43,8 @@ static void usage(FILE *f)
 	      "  --templates DIR   use the templates in DIR instead of the "
 	      "built-in ones\n"
 	      "  --no-cpp          do not run the C preprocessor\n"
+	      "  -ferror-limit=N   report at most N errors (default 20, "
+	      "0: all)\n"
 	      "  --version         print the version\n"
 	      "  --help            print this help\n", f);
 }
@@ -84,6 +88,11 @@ static int parse_args(TALLOC_CTX *ctx, cli *c, int argc, char **argv)
 			if ((v = value_of(argc, argv, &i, 2)) == NULL ||
 			    !push(ctx, &c->opts.defines, &c->opts.n_defines, v))
 				goto missing;
+		} else if (strncmp(a, "-U", 2) == 0) {
+			if ((v = value_of(argc, argv, &i, 2)) == NULL ||
+			    !push(ctx, &c->opts.undefines,
+				  &c->opts.n_undefines, v))
+				goto missing;
 		} else if (strcmp(a, "-o") == 0) {
 			if ((c->out_dir = value_of(argc, argv, &i, 2)) == NULL)
 				goto missing;
@@ -97,6 +106,16 @@ static int parse_args(TALLOC_CTX *ctx, cli *c, int argc, char **argv)
 			c->deps_only = true;
 		} else if (strcmp(a, "-MD") == 0) {
 			c->deps_file = true;
+		} else if (strncmp(a, "-ferror-limit=", 14) == 0) {
+			char *end;
+			long n = strtol(a + 14, &end, 10);
+			if (a[14] == '\0' || *end != '\0' || n < 0 ||
+			    n > 1000000) {
+				fprintf(stderr, "shade-idlc: error: bad value "
+					"in '%s'\n", a);
+				return -1;
+			}
+			c->opts.error_limit = (int)n;
 		} else if (strcmp(a, "--no-cpp") == 0) {
 			c->opts.no_cpp = true;
 		} else if (strcmp(a, "--version") == 0) {
@@ -205,6 +224,7 @@ int main(int argc, char **argv)
 		return 1;
 	c.opts.diag_stream = stderr;
 	c.opts.diag_snippets = true;
+	c.opts.error_limit = 20;
 	rc = parse_args(ctx, &c, argc, argv);
 	if (rc != 0) {
 		talloc_free(ctx);

@@ -310,6 +310,58 @@ static void test_idlc_diag_too_deep(void **state)
 	talloc_free(want);
 }
 
+/* A long chain of operators (a left-deep tree the parser accepts):
+ * one "expression too deep" error, evaluated in bounded stack; 999
+ * operators still evaluate. */
+static void test_idlc_diag_expr_too_deep(void **state)
+{
+	char *text = talloc_strdup(*state, "const long long x = 1");
+	char *ok = talloc_strdup(*state, "const long long x = 1");
+	int i;
+
+	for (i = 0; i < 30000; i++)
+		text = talloc_strdup_append(text, "+1");
+	for (i = 0; i < 999; i++)
+		ok = talloc_strdup_append(ok, "+1");
+	text = talloc_strdup_append(text, ";");
+	ok = talloc_strdup_append(ok, ";");
+	expect_diags(state, text, "t.idl:1:21: error: expression too deep "
+		     "(more than 1000 nested operations)");
+	expect_diags(state, ok, "");
+	talloc_free(text);
+	talloc_free(ok);
+}
+
+/* The error limit: past it nothing more is recorded, the count goes
+ * on; with no limit every error is kept. */
+static void test_idlc_diag_error_limit(void **state)
+{
+	TALLOC_CTX *ctx = *state;
+	idlc_options opts = { .no_cpp = true, .error_limit = 20 };
+	idlc_compilation *comp = idlc_compilation_new(ctx, &opts);
+	char *text = talloc_strdup(ctx, "");
+	const idlc_diag *d;
+	int i, n = 0;
+
+	for (i = 0; i < 1000; i++)
+		text = talloc_asprintf_append(text, "struct S%d { X%d a; };\n",
+					      i, i);
+	assert_int_equal(idlc_compile_string(comp, "t.idl", text), -1);
+	for (d = comp->diags; d; d = d->next)
+		n++;
+	assert_int_equal(n, 20);
+	assert_int_equal(comp->n_errors, 1000);
+	talloc_free(comp);
+	opts.error_limit = 0;
+	comp = idlc_compilation_new(ctx, &opts);
+	assert_int_equal(idlc_compile_string(comp, "t.idl", text), -1);
+	for (n = 0, d = comp->diags; d; d = d->next)
+		n++;
+	assert_int_equal(n, 1000);
+	talloc_free(comp);
+	talloc_free(text);
+}
+
 /* ---------------------------------------------------------------- cpp */
 
 /* Write `text` to dir/name. */
@@ -470,7 +522,7 @@ int main(int argc, char **argv)
 		T(bool_for_char),
 		T(duplicate_label), T(two_defaults), T(bad_discriminator),
 		T(label_type),
-		T(import_string), T(import_unknown), T(too_deep),
+		T(import_string), T(import_unknown), T(too_deep), T(expr_too_deep), T(error_limit),
 		T(cpp_include_location), T(cpp_columns),
 		T(cpp_include_dirs), T(cpp_missing_include),
 		T(cpp_not_found),

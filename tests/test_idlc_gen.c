@@ -256,9 +256,9 @@ static void test_idlc_gen_realworld_compiles(void **state)
 	talloc_free(ctx);
 }
 
-/* Constructs outside the C mapping are refused where code would be
- * generated, with one precise diagnostic each; included files are not
- * generated, so they are not refused. */
+/* Only the CORBA Component Model is outside the C mapping: it is
+ * refused where code would be generated, with one precise diagnostic
+ * each; included files are not generated, so they are not refused. */
 static void test_idlc_gen_subset(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
@@ -266,37 +266,79 @@ static void test_idlc_gen_subset(void **state)
 	idlc_compilation *comp = idlc_compilation_new(ctx, &opts);
 	const idlc_diag *d;
 	static const char *const want[] = {
-		"t.idl:2:7: error: union 'U' is outside the IDL subset that "
+		"t.idl:3:11: error: component 'C' is outside the IDL subset "
+		"that shade maps to C",
+		"t.idl:4:6: error: home 'H' is outside the IDL subset that "
 		"shade maps to C",
-		"t.idl:3:11: error: valuetype 'V' is outside the IDL subset "
-		"that shade maps to C",
-		"t.idl:4:12: error: type 'wstring' is outside the IDL subset "
-		"that shade maps to C",
-		"t.idl:5:17: error: local interface 'L' is outside the IDL "
-		"subset that shade maps to C",
-		"t.idl:6:25: error: type 'fixed<5, 2>' is outside the IDL "
-		"subset that shade maps to C",
-		"t.idl:7:8: error: native type 'N' is outside the IDL subset "
-		"that shade maps to C",
 	};
 	size_t i = 0;
 
 	assert_int_equal(idlc_compile_string(comp, "t.idl",
 		"struct Fine { long a; };\n"
 		"union U switch (long) { case 1: long a; };\n"
-		"valuetype V { public long x; };\n"
-		"struct S { wstring w; };\n"
-		"local interface L {};\n"
-		"interface I { void f(in fixed<5,2> x); };\n"
-		"native N;\n"
-		"# 1 \"inc.idl\"\nunion Inc switch (long) { case 1: long a; };\n"),
-			 0);
+		"component C {};\n"
+		"home H manages C {};\n"
+		"# 1 \"inc.idl\"\ncomponent Inc {};\n"), 0);
 	assert_int_equal(idlc_generate(comp, NULL, NULL), -1);
 	for (d = comp->diags; d; d = d->next, i++) {
 		assert_true(i < sizeof(want) / sizeof(want[0]));
 		assert_string_equal(d->text, want[i]);
 	}
 	assert_int_equal(i, sizeof(want) / sizeof(want[0]));
+	talloc_free(ctx);
+}
+
+/* The C mapping of the IDL 4 types (doc/idl.md section 3): what the
+ * header declares for each. */
+static void test_idlc_gen_mapping(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	idlc_options opts = { .no_cpp = true };
+	idlc_compilation *comp = idlc_compilation_new(ctx, &opts);
+	static const char *const want[] = {
+		"struct U {\n\t/* the discriminator */\n\tE _d;\n"
+		"\t/* the member _d selects */\n\tunion {\n\t\tint32_t a;\n"
+		"\t\tchar *b;\n\t} _u;\n};",
+		"typedef uint8_t M;\n",
+		"#define M_B ((M)UINT64_C(2))\n",
+		"struct B {\n\t/* 3 bits */\n\tuint8_t v;\n"
+		"\t/* 12 bits */\n\tuint16_t n;\n};",
+		"struct D {\n\t/* the base struct's members */\n\tS _base;\n"
+		"\tint32_t z;\n};",
+		"\tuint32_t len;\n\t/* talloc array of len keys */\n"
+		"\tchar **keys;\n",
+		"\tuint32_t c;\n\tchar *w;\n\tchar *f;\n\tlong double l;\n"
+		"\tT *t;\n\tX *x;\n\tconst shade_shape_desc *tc;\n",
+		"struct V {\n\tchar *name;\n};",
+		"struct X {\n\t/* the boxed value */\n\tchar *value;\n};",
+		"typedef void *N;\n",
+		"typedef struct L L;\n",
+	};
+	size_t i;
+
+	assert_int_equal(idlc_compile_string(comp, "t.idl",
+		"enum E { E1, E2 };\n"
+		"union U switch (E) { case E1: long a; case E2: string b; };\n"
+		"@bit_bound(8) bitmask M { A, B };\n"
+		"bitset B { bitfield<3> v; bitfield<2>; bitfield<12> n; };\n"
+		"struct S { long x; };\n"
+		"struct D : S { long z; };\n"
+		"union T;\n"
+		"valuetype V { public string name; };\n"
+		"valuetype X string;\n"
+		"native N;\n"
+		"local interface L { void f(in N n); };\n"
+		"struct W { wchar c; wstring w; fixed<5,2> f; long double l;\n"
+		"  @external T t; X x; CORBA::TypeCode tc;\n"
+		"  map<string, long> m; };\n"
+		"union T switch (short) { case 1: long a; };\n"), 0);
+	assert_int_equal(idlc_generate(comp, NULL, NULL), 0);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (strstr(comp->out_h, want[i]) == NULL)
+			fail_msg("missing from the header: %s\n%s", want[i],
+				 comp->out_h);
+	/* a local interface gets no shape and no stubs */
+	assert_null(strstr(comp->out_h, "L_shape"));
 	talloc_free(ctx);
 }
 
@@ -311,6 +353,82 @@ static void put(const char *dir, const char *name, const char *text)
 	assert_non_null(f);
 	fputs(text, f);
 	assert_int_equal(fclose(f), 0);
+}
+
+/* What CORBA files rely on: CORBA::TypeCode and CORBA::Principal are
+ * predeclared (also inside a reopened `module CORBA`), __OMNIIDL__ is
+ * defined (-U removes it); @external lets a member have a forward-
+ * declared type, which is otherwise still refused. */
+static void test_idlc_gen_corba_names(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	char *dir = tu_mkdtemp(ctx);
+	const char *build = getenv("SHADE_BUILD");
+	idlc_options opts = { .no_cpp = true };
+	idlc_compilation *comp = idlc_compilation_new(ctx, &opts);
+
+	assert_non_null(dir);
+	if (build == NULL)
+		build = "build";
+	assert_int_equal(idlc_compile_string(comp, "t.idl",
+		"module CORBA { struct NV { TypeCode t; Principal p; }; };\n"
+		"interface I { CORBA::TypeCode f(in ::CORBA::Principal p); };\n"
+		"union U;\nstruct S { U u; };\n"), -1);
+	assert_non_null(comp->diags);
+	assert_string_equal(comp->diags->text, "t.idl:4:12: error: member "
+			    "'u' has incomplete type 'U'");
+	assert_null(comp->diags->next);
+	put(dir, "o.idl", "#ifdef __OMNIIDL__\ntypedef long _Factory;\n"
+	    "#else\nthis is not IDL\n#endif\n");
+	assert_int_equal(run(ctx, "%s/bin/shade-idlc --check %s/o.idl", build,
+			     dir), 0);
+	assert_int_equal(run(ctx, "%s/bin/shade-idlc --check -U __OMNIIDL__ "
+			     "%s/o.idl 2>/dev/null", build, dir), 1);
+	talloc_free(ctx);
+}
+
+/* No silent limit: an interface of 1 100 operations gets every stub,
+ * shape member and dispatch case; a 300-deep chain lists 299 bases. */
+static void test_idlc_gen_no_silent_limit(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	idlc_options opts = { .no_cpp = true };
+	idlc_compilation *comp = idlc_compilation_new(ctx, &opts);
+	char *text = talloc_strdup(ctx, "interface Big {\n"), *p;
+	int i, n;
+
+	for (i = 0; i < 1100; i++)
+		text = talloc_asprintf_append(text, "long op%d(in long a);\n", i);
+	text = talloc_strdup_append(text, "};\ninterface I0 {};\n");
+	for (i = 1; i < 300; i++)
+		text = talloc_asprintf_append(text, "interface I%d : I%d {};\n",
+					      i, i - 1);
+	assert_int_equal(idlc_compile_string(comp, "t.idl", text), 0);
+	assert_int_equal(idlc_generate(comp, NULL, NULL), 0);
+	assert_non_null(strstr(comp->out_h, "Big_op1099_INDEX = 1099"));
+	assert_non_null(strstr(comp->out_h, "Big_op1099(Big *self"));
+	assert_non_null(strstr(comp->out_c, "case Big_op1099_INDEX:"));
+	p = strstr(comp->out_c, "I299_bases[] = {");
+	assert_non_null(p);
+	for (n = 0; *p != '}'; p++)
+		n += *p == '\n';
+	assert_int_equal(n, 300); /* 299 names, one line each */
+	talloc_free(ctx);
+}
+
+/* tests/idl/corpus/: every file passes --check, generates, compiles as
+ * C11 with every warning an error, and its header as C++. */
+static void test_idlc_gen_corpus(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	const char *build = getenv("SHADE_BUILD");
+
+	if (build == NULL)
+		build = "build";
+	assert_int_equal(run(ctx, "tests/idl/corpus_check.sh %s/bin/shade-idlc "
+			     "corpus -I tests/idl/corpus -- "
+			     "tests/idl/corpus/*.idl", build), 0);
+	talloc_free(ctx);
 }
 
 /* --templates DIR replaces the built-in templates; errors in them are
@@ -395,6 +513,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_gen_golden_compiles),
 		cmocka_unit_test(test_idlc_gen_realworld_compiles),
 		cmocka_unit_test(test_idlc_gen_subset),
+		cmocka_unit_test(test_idlc_gen_mapping),
+		cmocka_unit_test(test_idlc_gen_corpus),
+		cmocka_unit_test(test_idlc_gen_corba_names),
+		cmocka_unit_test(test_idlc_gen_no_silent_limit),
 		cmocka_unit_test(test_idlc_gen_templates_dir),
 		cmocka_unit_test(test_idlc_gen_cli),
 	};

@@ -216,11 +216,21 @@ static void test_idlc_stubs_typed_both_sides(void **state)
 	shade_error_free(err);
 	err = NULL;
 
-	/* oneway calls, then a round trip orders them before it */
-	for (i = 0; i < 3; i++)
-		assert_int_equal(bank_Account_ping(acct, &err), SHADE_OK);
-	assert_int_equal(bank_Account_get_balance(acct, &v, &err), SHADE_OK);
-	assert_int_equal(a.pings, 3);
+	/* oneway calls, then a round trip orders them before it: the
+	 * oneway ones cost no round trip and get no reply frame */
+	{
+		shade_conn_stats s0 = tp_stats(pp.client), s1;
+		for (i = 0; i < 3; i++)
+			assert_int_equal(bank_Account_ping(acct, &err),
+					 SHADE_OK);
+		assert_int_equal(bank_Account_get_balance(acct, &v, &err),
+				 SHADE_OK);
+		assert_int_equal(a.pings, 3);
+		s1 = tp_stats(pp.client);
+		assert_int_equal(s1.requests_sent - s0.requests_sent, 4);
+		assert_int_equal(s1.round_trips - s0.round_trips, 1);
+		assert_int_equal(s1.frames_received - s0.frames_received, 1);
+	}
 
 	talloc_free(acct);
 	tp_stop(&pp);
@@ -407,6 +417,21 @@ static void test_idlc_stubs_dynamic_client(void **state)
 	assert_int_equal(shade_invoke(ctx, ref, "deposit", args, NULL, &out,
 				      &err), SHADE_OK);
 	assert_int_equal(a.balance, 15);
+	/* a wrong-typed argument is a TypeError naming the parameter, and
+	 * the connection goes on */
+	{
+		shade_value *bad = shade_tuple_new(ctx, 1);
+		assert_int_equal(shade_seq_append_take(bad, shade_str(ctx,
+					"five"), &err), SHADE_OK);
+		assert_int_equal(shade_invoke(ctx, ref, "deposit", bad, NULL,
+					      &out, &err), SHADE_ERR_TYPE);
+		assert_string_equal(err->name, "TypeError");
+		assert_non_null(strstr(err->message, "'amount'"));
+		shade_error_free(err);
+		err = NULL;
+		shade_value_free(bad);
+		assert_int_equal(a.balance, 15);
+	}
 	/* out parameters come back as [result, left] */
 	assert_int_equal(shade_invoke(ctx, ref, "withdraw", args, NULL, &out,
 				      &err), SHADE_OK);
@@ -732,6 +757,7 @@ static void test_idlc_stubs_any_and_object(void **state)
 	int64_t r = 0;
 	char *kind = NULL;
 	tp_peer pp;
+	int i;
 
 	assert_int_equal(broker_Broker_serve(&brk_impl, &b, &obj, &err),
 			 SHADE_OK);
@@ -767,6 +793,19 @@ static void test_idlc_stubs_any_and_object(void **state)
 	assert_int_equal(broker_Broker_poke(brk, mine, "twice", 21, &r, &err),
 			 SHADE_OK);
 	assert_int_equal(r, 42);
+	/* a NULL string is refused before anything is sent, naming the
+	 * parameter (IDL strings are never null) */
+	{
+		shade_conn_stats s0 = tp_stats(pp.client);
+		assert_int_equal(broker_Broker_poke(brk, mine, NULL, 1, &r,
+						    &err), SHADE_ERR_VALUE);
+		assert_non_null(strstr(err->message, "string argument "
+				       "'method' is NULL"));
+		shade_error_free(err);
+		err = NULL;
+		assert_int_equal(tp_stats(pp.client).frames_sent,
+				 s0.frames_sent);
+	}
 	/* handed back, a reference to our own object is that object */
 	assert_int_equal(broker_Broker_last(brk, &back, &err), SHADE_OK);
 	assert_true(shade_ref_same(back, mine));
@@ -780,6 +819,21 @@ static void test_idlc_stubs_any_and_object(void **state)
 	assert_true(shade_ref_same(back, mine));
 	shade_ref_release(back);
 	shade_ref_release(mine);
+	/* an object the server holds nowhere else, handed back: the
+	 * server's count on it ends only after the reply is sent, so the
+	 * client gets its own original object back */
+	for (i = 0; i < 3; i++) {
+		shade_ref *fresh = NULL;
+		assert_int_equal(shade_object_new("client.Fresh", NULL, &fresh,
+						  &err), SHADE_OK);
+		back = fresh;
+		assert_int_equal(broker_Broker_hold(brk, ctx, &back, &kind,
+						    &err), SHADE_OK);
+		assert_string_equal(kind, "client.Fresh");
+		assert_true(back == fresh || shade_ref_same(back, fresh));
+		shade_ref_release(back);
+		shade_ref_release(fresh);
+	}
 
 	talloc_free(brk);
 	tp_stop(&pp);

@@ -13,12 +13,50 @@
  * original line by walking both lines in step (diag_map_column).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "compile.h"
 
+/* Source lines for carets come only from regular files of at most this
+ * size (a line marker may name a FIFO or a device), and at most this
+ * many columns of a line are shown. */
+#define SNIPPET_MAX_FILE (64u << 20)
+#define SNIPPET_MAX_COLS 160
+
+/* Read `name` for snippets: a regular file up to SNIPPET_MAX_FILE bytes,
+ * opened without blocking.  Returns the text (talloc on ctx) or NULL. */
+static char *snippet_file(TALLOC_CTX *ctx, const char *name, size_t *len)
+{
+	int fd = open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size <= SNIPPET_MAX_FILE &&
+	    (buf = talloc_size(ctx, (size_t)st.st_size + 2)) != NULL) {
+		while (got < (size_t)st.st_size) {
+			ssize_t n = read(fd, buf + got,
+					 (size_t)st.st_size - got);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+		}
+		buf[got] = buf[got + 1] = '\0';
+	}
+	close(fd);
+	*len = got;
+	return buf;
+}
 
 /* The kept source of `name`, reading the file the first time. */
 static idlc_source *source_get(idlc_compilation *comp, const char *name)
@@ -30,8 +68,7 @@ static idlc_source *source_get(idlc_compilation *comp, const char *name)
 	for (s = comp->sources; s; s = s->next)
 		if (strcmp(s->name, name) == 0)
 			return s;
-	if (idlc_read_file(comp, name, &buf, &len) < 0)
-		buf = NULL;
+	buf = snippet_file(comp, name, &len);
 	s = idlc_source_add(comp, name, buf, len);
 	talloc_free(buf);
 	return s;
@@ -125,6 +162,18 @@ void idlc_report(idlc_compilation *comp, idlc_severity sev,
 		comp->n_errors++;
 	else if (sev == IDLC_WARNING)
 		comp->n_warnings++;
+	/* past the error limit nothing more is recorded or printed: the
+	 * count goes on, memory and output stay bounded */
+	if (comp->opts.error_limit > 0 &&
+	    comp->n_errors > comp->opts.error_limit) {
+		if (sev == IDLC_ERROR &&
+		    comp->n_errors == comp->opts.error_limit + 1 &&
+		    comp->opts.diag_stream)
+			fprintf(comp->opts.diag_stream, "shade-idlc: error: too "
+				"many errors emitted, not reporting more "
+				"(-ferror-limit=%d)\n", comp->opts.error_limit);
+		return;
+	}
 	d = talloc_zero(comp, idlc_diag);
 	if (d == NULL)
 		return;
@@ -173,10 +222,21 @@ void idlc_report(idlc_compilation *comp, idlc_severity sev,
 		return;
 	fprintf(comp->opts.diag_stream, "%s\n", d->text);
 	if (comp->opts.diag_snippets && src_line != NULL) {
-		size_t k;
+		size_t k, from = 0;
+		/* a long line: the SNIPPET_MAX_COLS columns around the caret */
+		if (src_len > SNIPPET_MAX_COLS) {
+			if ((size_t)col > SNIPPET_MAX_COLS / 2)
+				from = (size_t)col - SNIPPET_MAX_COLS / 2;
+			if (from > src_len)
+				from = src_len;
+			src_line += from;
+			src_len -= from;
+			if (src_len > SNIPPET_MAX_COLS)
+				src_len = SNIPPET_MAX_COLS;
+		}
 		fprintf(comp->opts.diag_stream, "%.*s\n", (int)src_len,
 			src_line);
-		for (k = 0; k + 1 < (size_t)col && k < src_len; k++)
+		for (k = 0; k + 1 + from < (size_t)col && k < src_len; k++)
 			fputc(src_line[k] == '\t' ? '\t' : ' ',
 			      comp->opts.diag_stream);
 		fputs("^\n", comp->opts.diag_stream);

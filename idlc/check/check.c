@@ -245,89 +245,21 @@ int idlc_check(idlc_compilation *comp)
 	return comp->n_errors > before ? -1 : 0;
 }
 
-/* Refuse a type outside the C mapping; returns false when refused. */
-static bool subset_type(idlc_compilation *comp, const idlc_type *t)
-{
-	const idlc_node *r;
-
-	for (; t; t = t->elem) {
-		switch (t->kind) {
-		case IDLC_T_WCHAR: case IDLC_T_WSTRING: case IDLC_T_FIXED:
-		case IDLC_T_LDOUBLE: case IDLC_T_VALUEBASE: case IDLC_T_MAP: {
-			char *tn = idlc_type_name(comp, t);
-			idlc_error(comp, &t->loc, "type '%s' is outside the IDL "
-				   "subset that shade maps to C", tn);
-			talloc_free(tn);
-			return false;
-		}
-		case IDLC_T_NAMED:
-			r = t->ref;
-			while (r && r->definition)
-				r = r->definition;
-			if (r && r->kind == IDLC_INTERFACE &&
-			    (r->flags & IDLC_F_LOCAL)) {
-				idlc_error(comp, &t->loc, "local interface '%s' "
-					   "cannot cross the wire", r->name);
-				return false;
-			}
-			return true;
-		default:
-			break;
-		}
-	}
-	return true;
-}
-
-/* Subset check of one declaration and what it contains. */
+/* Subset check of one declaration and what it contains: everything
+ * maps to C but the CORBA Component Model (components and homes). */
 static void subset_node(idlc_compilation *comp, const idlc_node *n)
 {
 	const idlc_node *m;
 
 	switch (n->kind) {
 	case IDLC_MODULE:
-	case IDLC_INTERFACE:
-	case IDLC_OPERATION:
-		if (n->kind == IDLC_INTERFACE && (n->flags & IDLC_F_LOCAL)) {
-			idlc_error(comp, &n->name_loc, "local interface '%s' is "
-				   "outside the IDL subset that shade maps to "
-				   "C", n->name);
-			return;
-		}
-		if (n->type)
-			subset_type(comp, n->type);
 		for (m = n->children; m; m = m->next)
 			subset_node(comp, m);
 		return;
-	case IDLC_STRUCT:
-	case IDLC_EXCEPTION:
-		if (n->bases) {
-			idlc_error(comp, &n->bases->loc, "struct inheritance is "
-				   "outside the IDL subset that shade maps to "
-				   "C");
-			return;
-		}
-		for (m = n->children; m; m = m->next)
-			subset_node(comp, m);
-		return;
-	case IDLC_MEMBER:
-	case IDLC_TYPEDEF:
-	case IDLC_CONST:
-	case IDLC_ATTRIBUTE:
-	case IDLC_PARAM:
-		if (n->type && n->type->kind == IDLC_T_NAMED && n->type->decl)
-			subset_node(comp, n->type->decl);
-		else if (n->type)
-			subset_type(comp, n->type);
-		return;
-	case IDLC_VALUETYPE: case IDLC_VALUE_FWD: case IDLC_VALUE_BOX:
 	case IDLC_COMPONENT: case IDLC_COMPONENT_FWD: case IDLC_HOME:
-	case IDLC_UNION: case IDLC_UNION_FWD: case IDLC_NATIVE:
-	case IDLC_BITSET: case IDLC_BITMASK: case IDLC_STRUCT_FWD:
 		idlc_error(comp, &n->name_loc, "%s '%s' is outside the IDL "
 			   "subset that shade maps to C",
-			   (n->flags & IDLC_F_EVENT) ? "eventtype"
-						     : idlc_kind_name(n->kind),
-			   n->name);
+			   idlc_kind_name(n->kind), n->name);
 		return;
 	default:
 		return;

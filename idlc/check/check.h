@@ -10,7 +10,7 @@ typedef struct idlc_compilation idlc_compilation;
 int idlc_check(idlc_compilation *comp);
 
 /* Refuse, with one diagnostic each, the constructs that are outside the
- * C mapping (valuetypes, components, unions...), for code generation. */
+ * C mapping (components and homes), for code generation. */
 int idlc_check_subset(idlc_compilation *comp);
 
 #endif /* IDLC_CHECK_CHECK_H */

@@ -75,7 +75,13 @@ typedef struct ev {
 	idlc_compilation *comp; /* for diagnostics */
 	idlc_scope *scope;      /* where names are resolved */
 	idlc_tkind target;      /* kind of the constant's type */
+	int depth;              /* operators being evaluated (nesting) */
+	bool too_deep;          /* "expression too deep" was reported */
 } ev;
+
+/* Nesting of operators evaluated recursively; deeper is refused, so any
+ * input evaluates in bounded stack. */
+#define IDLC_MAX_EXPR_DEPTH 1000
 
 static int eval(ev *x, const idlc_expr *e, idlc_value *out);
 
@@ -249,19 +255,33 @@ static int eval_binary(ev *x, const idlc_expr *e, idlc_value *out)
 /* Evaluate any expression (no type conversion yet). */
 static int eval(ev *x, const idlc_expr *e, idlc_value *out)
 {
+	int rc;
+
 	switch (e->op) {
 	case IDLC_OP_LITERAL:
 		*out = e->value;
 		return 0;
 	case IDLC_OP_NAME:
 		return eval_name(x, e, out);
-	case IDLC_OP_NEG:
-	case IDLC_OP_POS:
-	case IDLC_OP_NOT:
-		return eval_unary(x, e, out);
 	default:
-		return eval_binary(x, e, out);
+		break;
 	}
+	if (x->depth >= IDLC_MAX_EXPR_DEPTH) {
+		if (!x->too_deep)
+			idlc_error(x->comp, &e->loc, "expression too deep "
+				   "(more than %d nested operations)",
+				   IDLC_MAX_EXPR_DEPTH);
+		x->too_deep = true;
+		return -1;
+	}
+	x->depth++;
+	if (e->op == IDLC_OP_NEG || e->op == IDLC_OP_POS ||
+	    e->op == IDLC_OP_NOT)
+		rc = eval_unary(x, e, out);
+	else
+		rc = eval_binary(x, e, out);
+	x->depth--;
+	return rc;
 }
 
 /* Report a kind mismatch. */
@@ -280,7 +300,7 @@ static int mismatch(ev *x, const idlc_expr *e, const idlc_value *v,
 int idlc_eval(idlc_compilation *comp, idlc_scope *scope, idlc_expr *e,
 	      const idlc_type *t, idlc_value *out)
 {
-	ev x = { comp, scope, IDLC_T_VOID };
+	ev x = { comp, scope, IDLC_T_VOID, 0, false };
 	const idlc_type *u = t ? idlc_type_unalias(t) : NULL;
 	idlc_value v;
 	idlc_int lo, hi;

@@ -199,7 +199,8 @@ static bool resolve_type(idlc_compilation *comp, idlc_scope *scope,
 		t->ref = n;
 		if (member == NULL)
 			return true;
-		if (n->kind == IDLC_STRUCT_FWD || n->kind == IDLC_UNION_FWD) {
+		if ((n->kind == IDLC_STRUCT_FWD || n->kind == IDLC_UNION_FWD) &&
+		    idlc_find_annotation(member, "external") == NULL) {
 			idlc_error(comp, &t->loc, "%s '%s' has incomplete type "
 				   "'%s'", idlc_kind_name(member->kind),
 				   member->name, n->name);
@@ -207,7 +208,8 @@ static bool resolve_type(idlc_compilation *comp, idlc_scope *scope,
 		}
 		if ((n->flags & IDLC_F_RESOLVING) &&
 		    (n->kind == IDLC_STRUCT || n->kind == IDLC_UNION ||
-		     n->kind == IDLC_EXCEPTION)) {
+		     n->kind == IDLC_EXCEPTION) &&
+		    idlc_find_annotation(member, "external") == NULL) {
 			idlc_error(comp, &t->loc, "%s '%s' cannot contain "
 				   "itself (use a sequence)",
 				   idlc_kind_name(n->kind), n->name);
@@ -548,12 +550,16 @@ static void resolve_node(idlc_compilation *comp, idlc_scope *scope,
 		break;
 	case IDLC_BITFIELD:
 		if (n->expr) {
-			uint64_t w;
+			uint64_t w = 0;
 			if (eval_bound(comp, scope, n->expr, "bitfield width",
 				       &w) && w > 64)
 				idlc_error(comp, &n->expr->loc, "bitfield width "
 					   "%llu is larger than 64",
 					   (unsigned long long)w);
+			else if (w > 0) {
+				n->value.kind = IDLC_V_INT;
+				n->value.i = (idlc_int)w;
+			}
 		}
 		if (n->type)
 			resolve_type(comp, scope, n->type, NULL);
@@ -584,6 +590,42 @@ static void resolve_node(idlc_compilation *comp, idlc_scope *scope,
 	n->flags |= IDLC_F_RESOLVED;
 }
 
+/* A predeclared node of `kind` named `name` in `scope` under `parent`. */
+static idlc_node *predeclare(idlc_compilation *comp, idlc_scope *scope,
+			     idlc_node *parent, idlc_kind kind,
+			     const char *name)
+{
+	idlc_node *n = talloc_zero(comp, idlc_node);
+
+	if (n == NULL)
+		return NULL;
+	n->kind = kind;
+	n->name = name;
+	n->parent = parent;
+	n->flags = IDLC_F_BUILTIN | IDLC_F_RESOLVED;
+	n->loc.file = n->name_loc.file = "<built-in>";
+	idlc_scope_declare(scope, n, false);
+	return n;
+}
+
+/* The names every IDL compiler predeclares: the CORBA module's
+ * pseudo-objects TypeCode and Principal (opaque `native` types: what a
+ * TypeCode describes, shade carries as a shape; doc/idl.md).  A file's
+ * `module CORBA` reopens this module. */
+static int predeclare_corba(idlc_compilation *comp)
+{
+	idlc_node *m = predeclare(comp, comp->root_scope, comp->root,
+				  IDLC_MODULE, "CORBA");
+
+	if (m == NULL ||
+	    (m->scope = idlc_scope_new(comp, comp->root_scope, m,
+				       "CORBA")) == NULL ||
+	    predeclare(comp, m->scope, m, IDLC_NATIVE, "TypeCode") == NULL ||
+	    predeclare(comp, m->scope, m, IDLC_NATIVE, "Principal") == NULL)
+		return -1;
+	return 0;
+}
+
 /* The resolve pass; see its header. */
 int idlc_resolve(idlc_compilation *comp)
 {
@@ -595,6 +637,8 @@ int idlc_resolve(idlc_compilation *comp)
 	if (comp->root_scope == NULL)
 		return -1;
 	comp->root->scope = comp->root_scope;
+	if (predeclare_corba(comp) < 0)
+		return -1;
 	resolve_list(comp, comp->root_scope, comp->root->children);
 	return comp->n_errors > before ? -1 : 0;
 }

@@ -56,6 +56,8 @@ bool idlc_gen_basic(gen *g, const idlc_type *t, scalar *s)
 		const idlc_node *d = u->ref;
 		while (d->definition)
 			d = d->definition;
+		if (d->flags & IDLC_F_LOCAL)
+			return false; /* never crosses the wire */
 		s->iface = idlc_gen_c_name(g, d);
 		s->c = idlc_arena_printf(g->a, "%s *", s->iface);
 		s->w = W_IFACE;
@@ -151,6 +153,11 @@ char *idlc_gen_put(gen *g, const scalar *s, const char *b, const char *e)
 					 "%s, %s,\n\t%s ? %s->ref : NULL, err);",
 					 cx_of(b), call_of(b), b, e, e);
 	default:
+		/* a caller's NULL is refused: IDL strings are never null */
+		if (!on_server(b) && !in_codec(b))
+			return idlc_arena_printf(g->a, "idl_st = "
+				"shade_typed_put_str(%s, %s, \"%s\", err);", b,
+				e, e[0] == '*' ? e + 1 : e);
 		return idlc_arena_printf(g->a, "idl_st = shade_cbor_put_cstr(%s, "
 					 "%s ? %s : \"\");", b, e, e);
 	}
@@ -472,6 +479,8 @@ static bool can_wire(gen *g, const idlc_type *t, const idlc_node **stack,
 	if (u->kind == IDLC_T_NAMED && u->ref) {
 		for (d = u->ref; d->definition; d = d->definition)
 			;
+		if (d->kind == IDLC_STRUCT && d->n_bases > 0)
+			return false; /* no typed form yet */
 		if (d->kind == IDLC_STRUCT) {
 			for (i = 0; i < depth; i++)
 				if (stack[i] == d)

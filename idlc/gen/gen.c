@@ -67,6 +67,10 @@ static int gen_interface(gen *g, const idlc_node *n)
 	for (m = n->children; m; m = m->next)
 		if (gen_decl(g, m) < 0)
 			return -1;
+	/* a local interface is implemented and used in one process: its
+	 * nested declarations and an opaque type, no shape, no stubs */
+	if (n->flags & IDLC_F_LOCAL)
+		return 0;
 	o = idlc_gen_decl_obj(g, "is_interface", name, n->doc);
 	if (o == NULL || idlc_gen_shape(g, n, o, &members, &nm) < 0 ||
 	    idlc_gen_stubs(g, n, members, nm, o, functions) < 0 ||

@@ -83,8 +83,7 @@ static void collect_members(gen *g, const idlc_node *n, smember *out,
 	for (i = 0; i < *n_seen; i++)
 		if (seen[i] == n)
 			return;
-	if (*n_seen < 256)
-		seen[(*n_seen)++] = n;
+	seen[(*n_seen)++] = n; /* room for n and every ancestor */
 	for (i = 0; i < n->n_bases; i++)
 		collect_members(g, n->base_nodes[i], out, count, max, seen,
 				n_seen);
@@ -116,23 +115,42 @@ int idlc_gen_shape(gen *g, const idlc_node *n, idlc_tv *o, smember **out,
 		[SHADE_MEMBER_READONLY] = "SHADE_MEMBER_READONLY",
 		[SHADE_MEMBER_METHOD] = "SHADE_MEMBER_METHOD",
 		[SHADE_MEMBER_ONEWAY] = "SHADE_MEMBER_ONEWAY" };
-	const idlc_node *bases[256], *seen[256];
-	const char *base_names[256];
+	const idlc_node **bases = NULL, **seen;
+	const char **base_names;
 	smember *members;
 	shade_member_desc *md;
 	shade_shape_desc d = { .kind = SHADE_SHAPE_OBJECT };
-	size_t nb, nm = 0, n_seen = 0, i;
+	size_t nb, nm = 0, n_seen = 0, i, cap = 64, max_members;
 	idlc_tv *bl = idlc_tv_list(g->a), *ml = idlc_tv_list(g->a);
 	char *qname = idlc_gen_dotted_name(g, n);
 	uint64_t fp = 0;
+	const idlc_node *c;
 
-	members = talloc_array(g->tmp, smember, 1024);
-	md = talloc_array(g->tmp, shade_member_desc, 1024);
-	if (bl == NULL || ml == NULL || qname == NULL || members == NULL ||
+	if (bl == NULL || ml == NULL || qname == NULL)
+		return -1;
+	/* every ancestor, however many: grow until they fit */
+	for (;;) {
+		bases = talloc_realloc(g->tmp, bases, const idlc_node *, cap);
+		if (bases == NULL)
+			return -1;
+		nb = collect_bases(n, bases, cap);
+		if (nb < cap)
+			break;
+		cap *= 2;
+	}
+	/* every member of n and its ancestors, however many */
+	max_members = 0;
+	for (i = 0; i <= nb; i++)
+		for (c = (i < nb ? bases[i] : n)->children; c; c = c->next)
+			max_members++;
+	seen = talloc_array(g->tmp, const idlc_node *, nb + 1);
+	base_names = talloc_array(g->tmp, const char *, nb + 1);
+	members = talloc_array(g->tmp, smember, max_members + 1);
+	md = talloc_array(g->tmp, shade_member_desc, max_members + 1);
+	if (seen == NULL || base_names == NULL || members == NULL ||
 	    md == NULL)
 		return -1;
-	nb = collect_bases(n, bases, 256);
-	collect_members(g, n, members, &nm, 1024, seen, &n_seen);
+	collect_members(g, n, members, &nm, max_members, seen, &n_seen);
 	for (i = 0; i < nb; i++) {
 		idlc_tv *b = idlc_tv_obj(g->a);
 		base_names[i] = idlc_gen_dotted_name(g, bases[i]);
@@ -172,6 +190,8 @@ int idlc_gen_shape(gen *g, const idlc_node *n, idlc_tv *o, smember **out,
 	G(idlc_tv_set_str(o, "fingerprint", "0x%016llx",
 			  (unsigned long long)fp));
 	talloc_free(md);
+	talloc_free(seen);
+	talloc_free(bases);
 	*out = members;
 	*out_n = nm;
 	return 0;

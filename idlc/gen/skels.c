@@ -50,11 +50,13 @@ static char *op_stmts(gen *g, const wire_op *w, const char *fn,
 					 "" : "&", v);
 		if (w->ps[i].w == W_OBJECT)
 			drop = idlc_arena_append(g->a, drop,
-						 "shade_ref_release(%s);\n", v);
+				"shade_typed_release_later(cx, %s);\n", v);
 		if (w->dir[i] != IDLC_DIR_OUT)
 			s = idlc_arena_append(g->a, s, "if (idl_st == SHADE_OK) "
-				"{\n%s}\n", idlc_gen_indent(g, idlc_gen_get(g,
-				&w->ps[i], "in", v, "mem_ctx"), 1));
+				"{\n%s\tif (idl_st < 0)\n\t\tidl_st = "
+				"shade_typed_bad_arg(idl_st, \"%s\", err);\n}\n",
+				idlc_gen_indent(g, idlc_gen_get(g, &w->ps[i],
+				"in", v, "mem_ctx"), 1), w->ident[i]);
 	}
 	if (w->has_result) {
 		*locals = idlc_arena_append(g->a, *locals, "%s\n",
@@ -63,7 +65,7 @@ static char *op_stmts(gen *g, const wire_op *w, const char *fn,
 		args = idlc_arena_append(g->a, args, ", &idl_result");
 		if (w->rs.w == W_OBJECT)
 			drop = idlc_arena_append(g->a, drop,
-					"shade_ref_release(idl_result);\n");
+				"shade_typed_release_later(cx, idl_result);\n");
 	}
 	s = idlc_arena_append(g->a, s, "if (idl_st == SHADE_OK)\n\tidl_st = "
 			      "%s(%s%s, err);\n", fn, self, args);
@@ -165,7 +167,8 @@ static int attr_skel(gen *g, const char *iface, const idlc_node *a,
 
 	if (r <= 0)
 		return r < 0 ? -1 : 1;
-	release = s.w == W_OBJECT ? "\t\t\tshade_ref_release(idl_v);\n" : "";
+	release = s.w == W_OBJECT ?
+		  "\t\t\tshade_typed_release_later(cx, idl_v);\n" : "";
 	mem = idlc_gen_allocates(&s);
 	ADD(fields, "%s\t/* attribute %s: read it into *out */\n\tshade_status "
 	    "(*get_%s)(void *self%s,\n\t\t%s, shade_error **err);\n",

@@ -24,6 +24,7 @@ typedef struct call {
 	const char *member;  /* the member number expression */
 	const char *op;      /* SHADE_DISPATCH_INVOKE, _GET or _SET */
 	const char *name;    /* the stub's name, for the error message */
+	bool oneway;         /* send without waiting for a reply */
 	bool mem;            /* decode onto a per-call context */
 	sb locals;           /* declarations of the reply's locals */
 	sb puts;             /* statements encoding the arguments */
@@ -39,12 +40,14 @@ static char *call_body(gen *g, const call *c)
 				       idlc_sbs(&c->gets));
 	char *out = idlc_arena_printf(g->a, "\tshade_request *idl_call;\n"
 		"\tstruct shade_buf *idl_args;\n\tstruct shade_cbor_dec *idl_res "
-		"= NULL;\n%s%s%s\tshade_status idl_st;\n\n\tidl_st = "
-		"shade_request_begin(%s, %s,\n\t\t\t\t  %s, NULL, &idl_call, "
+		"= NULL;\n%s%s%s%s\tshade_status idl_st;\n\n\tidl_st = "
+		"shade_request_begin(%s, %s,\n\t\t\t\t  %s, %s, &idl_call, "
 		"&idl_args, err);\n\tif (idl_st < 0)\n\t\treturn idl_st;\n",
+		c->oneway ? "\tstatic const shade_call_opts idl_oneway = "
+		"{ .oneway = true };\n" : "",
 		c->mem ? "\tTALLOC_CTX *idl_mem;\n" : "",
 		idlc_gen_temps(g, code ? code : ""), idlc_sbs(&c->locals),
-		c->ref, c->member, c->op);
+		c->ref, c->member, c->op, c->oneway ? "&idl_oneway" : "NULL");
 
 	if (c->mem)
 		out = idlc_arena_append(g->a, out, "\tidl_mem = talloc_new("
@@ -227,7 +230,8 @@ static int op_stub(gen *g, const idlc_node *n, const char *iface,
 	const char *index = idlc_arena_printf(g->a, "self->map[%s_%s_INDEX]",
 					      iface, m->name);
 	call c = { .ref = core ? "idl_ref" : "self->ref",
-		   .member = core ? "idl_member" : index, .name = stub };
+		   .member = core ? "idl_member" : index, .name = stub,
+		   .oneway = (m->flags & IDLC_F_ONEWAY) != 0 };
 	const char *params, *body, *doc;
 	wire_op w;
 	size_t i;

@@ -8,14 +8,22 @@
 
 #include "gen/gen_int.h"
 
-/* C keywords that IDL allows as identifiers, and the names generated
- * code uses itself: they get a '_' suffix. */
+/* C and C++ keywords that IDL allows as identifiers (the headers
+ * compile as C++ too), and the names generated code uses itself: they
+ * get a '_' suffix. */
 static const char *const c_keywords[] = {
 	"auto", "break", "continue", "do", "else", "extern", "for", "goto",
 	"if", "inline", "int", "register", "restrict", "return", "signed",
 	"sizeof", "static", "volatile", "while", "bool", "true", "false",
 	"asm", "typeof", "errno", "NULL", "self", "err", "result",
-	"mem_ctx", NULL
+	"mem_ctx", "class", "new", "delete", "this", "template", "typename",
+	"virtual", "operator", "friend", "namespace", "using", "try",
+	"catch", "throw", "explicit", "mutable", "protected", "noexcept",
+	"nullptr", "decltype", "constexpr", "static_assert", "alignof",
+	"alignas", "thread_local", "and", "or", "not", "xor", "bitand",
+	"bitor", "compl", "and_eq", "or_eq", "not_eq", "xor_eq",
+	"dynamic_cast", "static_cast", "const_cast", "reinterpret_cast",
+	"typeid", "wchar_t", "char16_t", "char32_t", "export", NULL
 };
 
 /* A member/parameter name safe in C; see gen_int.h. */

@@ -260,3 +260,61 @@ shade_status shade_typed_adopt(TALLOC_CTX *mem_ctx, TALLOC_CTX *tmp,
 	talloc_free(list);
 	return SHADE_OK;
 }
+
+/* Encode a string argument, refusing NULL; see shade/typed.h. */
+shade_status shade_typed_put_str(struct shade_buf *b, const char *s,
+				 const char *what, shade_error **err)
+{
+	if (s == NULL)
+		return shade_error_set(err, SHADE_ERR_VALUE, "string argument "
+				       "'%s' is NULL", what);
+	return shade_cbor_put_cstr(b, s);
+}
+
+/* Name the argument that failed to decode; see shade/typed.h. */
+shade_status shade_typed_bad_arg(shade_status st, const char *param,
+				 shade_error **err)
+{
+	char *why;
+
+	if (st != SHADE_ERR_PROTOCOL && st != SHADE_ERR_TYPE)
+		return st;
+	if (err == NULL)
+		return SHADE_ERR_TYPE;
+	why = talloc_strdup(NULL, *err && (*err)->message ? (*err)->message
+							  : "bad value");
+	shade_error_free(*err);
+	*err = NULL;
+	st = shade_error_set(err, SHADE_ERR_TYPE, "argument '%s': %s", param,
+			     why ? why : "bad value");
+	talloc_free(why);
+	return st;
+}
+
+/* A count held by a per-call context (shade_typed_release_later). */
+typedef struct held_ref {
+	shade_ref *r; /* the reference, one count */
+} held_ref;
+
+/* Release a held count when its context goes. */
+static int held_ref_free(held_ref *h)
+{
+	shade_ref_release(h->r);
+	return 0;
+}
+
+/* Release after the reply; see shade/typed.h. */
+void shade_typed_release_later(shade_dispatch_ctx *cx, shade_ref *r)
+{
+	held_ref *h;
+
+	if (r == NULL)
+		return;
+	h = talloc(shade_dispatch_mem(cx), held_ref);
+	if (h == NULL) {
+		shade_ref_release(r);
+		return;
+	}
+	h->r = r;
+	talloc_set_destructor(h, held_ref_free);
+}

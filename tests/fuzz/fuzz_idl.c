@@ -5,7 +5,8 @@
  * Input: IDL text (up to its first NUL byte), compiled in memory with
  * idlc_compile_string() (no preprocessor: line markers and #pragma are
  * honoured, other directives refused with a diagnostic), then, when it
- * is clean, idlc_check_subset() as code generation would run it.
+ * is clean, code generation in memory (idlc_generate(): the subset
+ * check, the C mapping and the templates).
  *
  * Invariants: the result is 0 exactly when no error was reported; every
  * error produced a diagnostic; freeing the compilation frees everything
@@ -16,8 +17,8 @@
 #include <talloc.h>
 
 #include "compile.h"
-#include "check/check.h"
 #include "fuzz.h"
+#include "gen/gen.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -47,8 +48,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(rc != 0 && comp->diags != NULL);
 	if (rc == 0) {
 		FUZZ_CHECK(comp->root != NULL);
-		rc = idlc_check_subset(comp);
+		rc = idlc_generate(comp, NULL, NULL);
 		FUZZ_CHECK((rc == 0) == (comp->n_errors == 0));
+		if (rc == 0)
+			FUZZ_CHECK(comp->out_h != NULL && comp->out_c != NULL);
 	}
 	talloc_free(ctx);
 	return 0;

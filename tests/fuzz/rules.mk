@@ -39,6 +39,7 @@ FUZZ_LIB      := $(FUZZ_DIR)/libfuzzdeps.a
 FUZZ_LIB_OBJ  := $(RUNTIME_SRC:%.c=$(FUZZ_DIR)/obj/%.o) \
 	$(IDLC_SRC:%.c=$(FUZZ_DIR)/obj/%.o) \
 	$(FUZZ_DIR)/obj/gen/idl.tab.o $(FUZZ_DIR)/obj/gen/idl.lex.o \
+	$(FUZZ_DIR)/obj/gen/templates_data.o \
 	$(FUZZ_DIR)/obj/tests/fuzz/exports.o \
 	$(FUZZ_DIR)/obj/tests/helpers/handlers.o
 

@@ -154,6 +154,37 @@ SHADE_API void *shade_typed_served_self(shade_ref *ref,
 SHADE_API shade_status shade_typed_adopt(TALLOC_CTX *mem_ctx, TALLOC_CTX *tmp,
 					 shade_error **err);
 
+/*
+ * Encode string s, the argument named `what`, into a request's
+ * arguments b.  A NULL s is refused with SHADE_ERR_VALUE ("string
+ * argument 'what' is NULL"): IDL strings are never null, and sending ""
+ * instead would hide the mistake.
+ */
+SHADE_API shade_status shade_typed_put_str(struct shade_buf *b,
+					   const char *s, const char *what,
+					   shade_error **err);
+
+/*
+ * A skeleton's argument `param` failed to decode with st: a value of the
+ * wrong form (SHADE_ERR_PROTOCOL or SHADE_ERR_TYPE from the decoder)
+ * becomes SHADE_ERR_TYPE "argument 'param': <what the decoder said>",
+ * replacing *err; any other st is returned unchanged.
+ */
+SHADE_API shade_status shade_typed_bad_arg(shade_status st,
+					   const char *param,
+					   shade_error **err);
+
+/*
+ * Hand the caller's count on r (NULL: nothing) to the dispatch's per-call
+ * context: it is released when that context is freed, after the reply
+ * is sent.  A skeleton drops the references of a call this way, so that
+ * a reference the reply carries back to the caller (the caller's own
+ * object) is not released ahead of the reply.  Releases at once when out
+ * of memory.
+ */
+SHADE_API void shade_typed_release_later(shade_dispatch_ctx *cx,
+					 shade_ref *r);
+
 #ifdef __cplusplus
 }
 #endif
