@@ -45,6 +45,9 @@
  * freed, while connected clients are served throughout.
  */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -646,6 +649,11 @@ static void sweep(shade_server *s)
 			s->conns = cs;
 			s->cap_conns = cap;
 		}
+#ifdef __GLIBC__
+		/* A crowd left: hand the memory of its connections back
+		 * to the system (malloc keeps freed memory otherwise). */
+		malloc_trim(0);
+#endif
 	}
 	if (freed)
 		listeners_resume(s);
