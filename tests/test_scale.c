@@ -470,6 +470,12 @@ static void test_scale_emfile_no_spin(void **state)
 	int64_t end;
 
 	(void)state;
+	if (tu_under_valgrind()) {
+		/* valgrind keeps fds of its own under the limit the child
+		 * lowers: the case runs natively and under SAN only. */
+		print_message("skipped under valgrind\n");
+		return;
+	}
 	memset(&v, 0, sizeof(v));
 	v.ctx = talloc_new(suite_case_ctx);
 	v.path = talloc_asprintf(v.ctx, "%s/s.sock", tu_mkdtemp(v.ctx));
@@ -477,7 +483,17 @@ static void test_scale_emfile_no_spin(void **state)
 	assert_int_equal(pipe(emfile_out), 0);
 	pid = tu_fork(emfile_child, &v);
 	assert_true(pid > 0);
-	assert_int_equal(read(emfile_out[0], &ready, 1), 1);
+	close(emfile_out[1]); /* a child that dies reads as EOF */
+	emfile_out[1] = -1;
+	{
+		struct pollfd p = { emfile_out[0], POLLIN, 0 };
+
+		if (poll(&p, 1, 10000) != 1 ||
+		    read(emfile_out[0], &ready, 1) != 1) {
+			tu_kill_child(pid);
+			fail_msg("the server child did not start");
+		}
+	}
 	assert_ok(shade_connect(v.ctx, talloc_asprintf(v.ctx, "unix:%s",
 						       v.path),
 				NULL, &c, errp_));
@@ -498,10 +514,17 @@ static void test_scale_emfile_no_spin(void **state)
 		assert_int_equal(shade_value_as_int(res), k + 1);
 		usleep(20000);
 	}
-	assert_true(k >= 20);
+	assert_true(k >= (tu_under_valgrind() ? 3 : 20));
 	assert_int_equal(write(emfile_go[1], "s", 1), 1);
-	assert_int_equal(read(emfile_out[0], &r, sizeof(r)),
-			 (ssize_t)sizeof(r));
+	{
+		struct pollfd p = { emfile_out[0], POLLIN, 0 };
+
+		if (poll(&p, 1, 10000) != 1 ||
+		    read(emfile_out[0], &r, sizeof(r)) != (ssize_t)sizeof(r)) {
+			tu_kill_child(pid);
+			fail_msg("no report from the server child");
+		}
+	}
 	assert_true(tu_wait_child(pid, 10000, &status));
 	assert_int_equal(status, 0);
 	/* ~2 turns per call, ~10 back-off wake-ups: not thousands. */
@@ -514,7 +537,6 @@ static void test_scale_emfile_no_spin(void **state)
 	close(emfile_go[0]);
 	close(emfile_go[1]);
 	close(emfile_out[0]);
-	close(emfile_out[1]);
 	talloc_free(v.ctx);
 }
 
@@ -538,9 +560,10 @@ static void test_scale_input_cap(void **state)
 	small = raw_connect(v.path);
 	big = raw_connect(v.path);
 	assert_int_equal(tu_write_all(small, h->data, h->len), 0);
-	assert_int_equal(tu_write_all(small, junk, 300 << 10), 0);
+	assert_int_equal(tu_write_all(small, junk, 100 << 10), 0);
 	assert_int_equal(tu_write_all(big, h->data, h->len), 0);
-	assert_int_equal(tu_write_all(big, junk, 900 << 10), 0);
+	/* Refused part way through, perhaps: the write may fail. */
+	(void)tu_write_all(big, junk, 900 << 10);
 	/* The big one gets ERROR id 0 LimitExceeded, then EOF. */
 	read_frames(big, count_reply, &r);
 	assert_int_equal(r.code0, SHADE_ERR_LIMIT);
