@@ -21,6 +21,7 @@ BENCH_DIR  := $(BUILD)/bench
 BENCH_GEN  := $(BENCH_DIR)/gen
 BENCH_BIN  := $(BENCH_DIR)/shade-bench
 BENCH_SRV  := $(BENCH_DIR)/shade-bench-server
+BENCH_SCALE := $(BENCH_DIR)/shade-bench-scale
 BENCH_UTIL := $(BUILD)/obj/bench/util.o
 BENCH_LIST := $(BENCH_DIR)/stubs.list
 BENCH_IDLC := $(BUILD)/bin/shade-idlc
@@ -28,7 +29,7 @@ BENCH_STUB_OBJ := $(BUILD)/obj/bench/stubs.o $(BUILD)/obj/bench/gen_adder.o
 BENCH_LINK := -Wl,--whole-archive $(LIB_A) -Wl,--no-whole-archive
 
 .PHONY: bench bench-programs bench-stubs bench-relink
-bench-programs: $(BENCH_BIN) $(BENCH_SRV)
+bench-programs: $(BENCH_BIN) $(BENCH_SRV) $(BENCH_SCALE)
 
 # The programs are relinked every time (two quick links): whether the
 # stub objects are in depends on $(BENCH_LIST), which may have changed.
@@ -43,6 +44,12 @@ $(BENCH_BIN): $(BUILD)/obj/bench/bench.o $(BENCH_UTIL) $(LIB_A) bench-relink
 $(BENCH_SRV): $(BUILD)/obj/bench/server.o $(BENCH_UTIL) $(LIB_A) bench-relink
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/bench/server.o $(BENCH_UTIL) $$(cat $(BENCH_LIST)) $(BENCH_LINK) $(LDLIBS)
+
+# The server at scale (bench/scale.c): its own process, run after the
+# others so that its 10 000 connections disturb no other figure.
+$(BENCH_SCALE): $(BUILD)/obj/bench/scale.o $(BENCH_UTIL) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/bench/scale.o $(BENCH_UTIL) $(LIB_A) $(LDLIBS)
 
 $(BENCH_GEN)/adder.c $(BENCH_GEN)/adder.h &: bench/adder.idl $(BENCH_IDLC)
 	@mkdir -p $(BENCH_GEN)
@@ -67,6 +74,7 @@ bench:
 		  echo "bench: generated stubs do not build; rtt.stub.unix will be n/a"; }
 	@$(MAKE) --no-print-directory bench-programs
 	$(if $(PIN),PIN=$(PIN)) $(BENCH_BIN) $(if $(filter 1,$(QUICK)),--quick) --idlc $(BENCH_IDLC) --idl-gen bench/gen_idl.py
+	$(BENCH_SCALE) $(if $(filter 1,$(QUICK)),--quick)
 
 # The soak program (bench/soak.c): SOAK_CLIENTS concurrent clients, each
 # making up to SOAK_CALLS calls (callbacks, container operations, expected

@@ -205,6 +205,14 @@ static inline shade_status cbor_rd_head(shade_cbor_dec *d, struct cbor_head *h,
 	h->arg = 0;
 	for (size_t i = 1; i <= n; i++)
 		h->arg = h->arg << 8 | p[i];
+	if (h->arg == SHADE_CBOR_INDEFINITE && h->major >= SHADE_CBOR_BYTES &&
+	    h->major <= SHADE_CBOR_MAP)
+		/* 2^64-1 items or bytes: more than any input holds, and
+		 * the value that means "indefinite" to every reader. */
+		return shade_error_set(err, SHADE_ERR_LIMIT,
+				       "%s at offset %zu declares a length of "
+				       "2^64-1", cbor_major_name(h->major),
+				       h->at);
 	d->pos += 1 + n;
 	return SHADE_OK;
 }

@@ -8,7 +8,9 @@
  * (routing received frames), request.c (our requests), refs.c (shapes,
  * proxies, reference hooks, RELEASE), send.c (output queue, batching),
  * lost.c (the end of a connection), queue.c (frame queues); export.c
- * and msg.c are the export table and the message format.
+ * and msg.c are the export table and the message format; served.c
+ * answers what a server loop asks of a connection (counters, memory held,
+ * trimming), calling none of the others.
  *
  * Locking: `mu` guards every table, queue, flag and counter of the
  * connection, except what the call path touches on every call: the
@@ -233,6 +235,32 @@ SHADE_INTERNAL void conn_lost(shade_conn *c, shade_status code,
  * for the EAGAIN that proves it; poll reports what comes next. */
 SHADE_INTERNAL shade_status conn_process(shade_conn *c, unsigned max_frames,
 					 bool level, shade_error **err);
+
+/* Send ERROR id 0 with code and why, then end c (conn_lost). */
+SHADE_INTERNAL void conn_refuse(shade_conn *c, shade_status code,
+				const char *why);
+
+/* After the peer's BYE (read by conn_process, which reads nothing after
+ * it): end c once the replies to the requests read before it and the
+ * queued releases are written.  True when c said BYE or is closed (it
+ * needs no input interest any more). */
+SHADE_INTERNAL bool conn_bye_close(shade_conn *c);
+
+/* Frames received on c so far (a counter of its transport). */
+SHADE_INTERNAL uint64_t conn_frames_in(const shade_conn *c);
+
+/* Bytes c's transport holds for input not yet whole: its input buffer
+ * and a large frame being received (0 for a connection at rest). */
+SHADE_INTERNAL size_t conn_input_held(const shade_conn *c);
+
+/* True when c has requests of ours outstanding or a handler running:
+ * it is not idle whatever its peer sends. */
+SHADE_INTERNAL bool conn_engaged(shade_conn *c);
+
+/* Give back the memory a connection at rest keeps for speed: its reply
+ * buffer, its scratch pool and an empty output queue (loop thread, no
+ * handler of c running). */
+SHADE_INTERNAL void conn_trim(shade_conn *c);
 
 /* True while a request of c is being served (a handler of c is on some
  * thread's stack): the server loop then leaves c to that handler. */

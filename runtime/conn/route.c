@@ -51,17 +51,7 @@ shade_status route_send_hello(shade_conn *c, shade_error **err)
 /* Send ERROR id 0 with a ProtocolError and end the connection. */
 static void protocol_failure(shade_conn *c, const char *why)
 {
-	shade_buf *b = shade_buf_new(NULL, 64);
-	shade_error *e = NULL;
-
-	shade_error_set(&e, SHADE_ERR_PROTOCOL, "%s", why);
-	if (b != NULL && e != NULL) {
-		msg_put_error(b, 0, e, NULL);
-		send_frame(c, b, NULL);
-	}
-	talloc_free(b);
-	talloc_free(e);
-	conn_lost(c, SHADE_ERR_PROTOCOL, why);
+	conn_refuse(c, SHADE_ERR_PROTOCOL, why);
 }
 
 /* Handle a HELLO from the peer. */
@@ -205,11 +195,14 @@ static void route_cancel(shade_conn *c, uint64_t rid)
  * pending; requests nested in a call we wait for go to that call's queue;
  * other requests to the connection's queue (`unnested`).  No handler runs
  * here: requests are served from the queues once the reader role is
- * given up, by a waiter or shade_conn_process.
+ * given up, by a waiter or shade_conn_process.  A BYE ends the
+ * connection at once, or, when `drain` (the reader is conn_process),
+ * once the requests read before it are answered (send.c,
+ * conn_bye_close): nothing after it is read.
  */
 static void route_parsed(shade_conn *c, uint8_t *frame, size_t len,
 			 struct msg *m, bool parsed, const void *where,
-			 struct direct *dir)
+			 struct direct *dir, bool drain)
 {
 	struct pending *p = NULL;
 
@@ -259,7 +252,9 @@ static void route_parsed(shade_conn *c, uint8_t *frame, size_t len,
 		c->bye_seen = true;
 		c->bye_sent = true; /* nothing more to say */
 		pthread_mutex_unlock(&c->mu);
-		conn_lost(c, SHADE_ERR_CONNECTION_LOST, "peer said BYE");
+		if (!drain)
+			conn_lost(c, SHADE_ERR_CONNECTION_LOST,
+				  "peer said BYE");
 		break;
 	default:
 		goto request;
@@ -303,7 +298,7 @@ static void route_frame(shade_conn *c, uint8_t *frame, size_t len,
 	bool parsed = msg_parse(frame, len, &m, &e) == SHADE_OK;
 
 	talloc_free(e);
-	route_parsed(c, frame, len, &m, parsed, where, dir);
+	route_parsed(c, frame, len, &m, parsed, where, dir, true);
 }
 
 /* The router of a waiting thread: returns with mu held, which the
@@ -326,7 +321,7 @@ void route_for_waiter(shade_conn *c, uint8_t *frame, size_t len,
 		pthread_mutex_lock(&c->mu);
 		return;
 	}
-	route_parsed(c, frame, len, &m, parsed, where, NULL);
+	route_parsed(c, frame, len, &m, parsed, where, NULL, false);
 	pthread_mutex_lock(&c->mu);
 }
 
@@ -339,9 +334,10 @@ shade_status conn_read_one(shade_conn *c, struct direct *dir, void *where,
 	shade_error *e = NULL;
 
 	pthread_mutex_lock(&c->mu);
-	if (c->reading || !c->open) {
+	if (c->reading || !c->open || c->bye_seen) {
 		bool open = c->open;
 
+		/* After BYE nothing more is read (its requests drain). */
 		pthread_mutex_unlock(&c->mu);
 		return open ? SHADE_AGAIN : conn_check_open(c, err);
 	}

@@ -273,3 +273,34 @@ shade_status send_flush_out(shade_conn *c, int64_t deadline,
 					       "output not drained in time");
 	}
 }
+
+void conn_refuse(shade_conn *c, shade_status code, const char *why)
+{
+	shade_buf *b = shade_buf_new(NULL, 64);
+	shade_error *e = NULL;
+
+	shade_error_set(&e, code, "%s", why);
+	if (b != NULL && e != NULL) {
+		msg_put_error(b, 0, e, NULL);
+		send_frame(c, b, NULL);
+	}
+	talloc_free(b);
+	talloc_free(e);
+	conn_lost(c, code, why);
+}
+
+bool conn_bye_close(shade_conn *c)
+{
+	bool bye;
+
+	if (!shade_conn_is_open(c))
+		return true;
+	pthread_mutex_lock(&c->mu);
+	bye = c->bye_seen;
+	pthread_mutex_unlock(&c->mu);
+	if (!bye || shade_conn_wants_write(c) ||
+	    __atomic_load_n(&c->n_rel, __ATOMIC_RELAXED) > 0)
+		return bye;
+	conn_lost(c, SHADE_ERR_CONNECTION_LOST, "peer said BYE");
+	return true;
+}

@@ -493,6 +493,10 @@ shade_status conn_process(shade_conn *c, unsigned max_frames, bool level,
 	 * (what the socket does not take waits for POLLOUT). */
 	if (shade_conn_is_open(c))
 		shade_conn_flush(c, NULL);
+	/* After BYE: ends once its replies are out (else when a later
+	 * flush writes them). */
+	if (conn_bye_close(c) && !shade_conn_is_open(c) && st == SHADE_AGAIN)
+		return conn_check_open(c, err);
 	return st;
 }
 

@@ -179,6 +179,10 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 		conn_wake_all(c);
 		if (nest && st == SHADE_AGAIN && c->open) {
 			pthread_mutex_unlock(&c->mu);
+			/* Its input wakes the nested turn, whatever the
+			 * server set (it sets it again afterwards). */
+			loop_fd_set(c->watch, shade_transport_fd(c->t),
+				    LOOP_READ);
 			loop_nest(c->loop, c->watch,
 				  clock_remaining_ms(deadline));
 			pthread_mutex_lock(&c->mu);

@@ -11,8 +11,14 @@
  *
  * Invariants: every live watch is on the `watches` list (its fd is
  * registered with the backend exactly when fd >= 0 and it is not
- * closed); `cur` is the serial of the innermost running turn and
+ * closed); a watch is on the `ready` list (loop thread) exactly when
+ * `on_ready`, and on the `ended` list (under mu) exactly when
+ * `on_ended`; `cur` is the serial of the innermost running turn and
  * `waiting` its watch, both restored when a nested turn returns.
+ *
+ * Cost: a turn touches the watches with an event, the watches on the
+ * ready and ended lists and the timers, never the others, so it costs
+ * the same whatever the number of idle watches (epoll backend).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,8 +49,12 @@ struct loop_fd {
 	unsigned mask;            /* interest registered (LOOP_* bits) */
 	unsigned seen;            /* serial of the last turn that had an
 				   * event for it */
-	unsigned ready;           /* serial of the last turn that marked
-				   * it ready */
+	struct loop_fd *rprev;    /* previous on l's ready list */
+	struct loop_fd *rnext;    /* next on l's ready list */
+	bool on_ready;            /* on l's ready list */
+	struct loop_fd *eprev;    /* previous on l's ended list (mu) */
+	struct loop_fd *enext;    /* next on l's ended list (mu) */
+	bool on_ended;            /* on l's ended list (mu) */
 	int closed;               /* never registered again (atomic; set
 				   * under l->mu) */
 	bool always;              /* the backend refused the fd: always
@@ -69,6 +79,11 @@ struct loop {
 	int wake[2];                 /* self-pipe: read end, write end */
 	struct loop_fd *wake_w;      /* the watch of wake[0] */
 	struct loop_fd *watches;     /* every live watch */
+	struct loop_fd *ready;       /* watches to call without an event
+				      * in the next turn (loop thread) */
+	struct loop_fd *ended;       /* watches closed by loop_fd_close,
+				      * not yet told (under mu; the head
+				      * is read as a hint with atomics) */
 	struct loop_timer *timers;   /* every live timer */
 	loop_prepare_fn *prepare;    /* hook before each wait, or NULL */
 	void *prepare_udata;         /* its argument */
@@ -77,8 +92,6 @@ struct loop {
 	unsigned serial;             /* turns started */
 	unsigned cur;                /* serial of the innermost turn */
 	struct loop_fd *waiting;     /* watch the innermost turn waits on */
-	bool any_ready;              /* a watch was marked ready in the
-				      * prepare hook of the innermost turn */
 	int stopped;                 /* loop_stop was called (atomic) */
 };
 
@@ -163,6 +176,44 @@ void loop_set_prepare(struct loop *l, loop_prepare_fn *fn, void *udata)
 	l->prepare_udata = udata;
 }
 
+/* Take w off the ready list (loop thread). */
+static void ready_unlink(struct loop *l, struct loop_fd *w)
+{
+	if (!w->on_ready)
+		return;
+	if (w->rprev != NULL)
+		w->rprev->rnext = w->rnext;
+	else
+		l->ready = w->rnext;
+	if (w->rnext != NULL)
+		w->rnext->rprev = w->rprev;
+	w->rprev = w->rnext = NULL;
+	w->on_ready = false;
+}
+
+/* Take w off the ended list (caller holds mu). */
+static void ended_unlink(struct loop *l, struct loop_fd *w)
+{
+	if (!w->on_ended)
+		return;
+	if (w->eprev != NULL)
+		w->eprev->enext = w->enext;
+	else
+		__atomic_store_n(&l->ended, w->enext, __ATOMIC_RELEASE);
+	if (w->enext != NULL)
+		w->enext->eprev = w->eprev;
+	w->eprev = w->enext = NULL;
+	w->on_ended = false;
+}
+
+/* Stop watching w's fd for good (caller holds mu). */
+static void fd_unregister(struct loop *l, struct loop_fd *w)
+{
+	if (!__atomic_load_n(&w->closed, __ATOMIC_ACQUIRE) && w->fd >= 0)
+		be_del(l, w);
+	__atomic_store_n(&w->closed, 1, __ATOMIC_RELEASE);
+}
+
 /* Destructor: take the watch out of its loop (loop thread, no turn). */
 static int watch_destructor(struct loop_fd *w)
 {
@@ -170,7 +221,11 @@ static int watch_destructor(struct loop_fd *w)
 
 	if (l == NULL)
 		return 0;
-	loop_fd_close(w);
+	pthread_mutex_lock(&l->mu);
+	fd_unregister(l, w);
+	ended_unlink(l, w);
+	pthread_mutex_unlock(&l->mu);
+	ready_unlink(l, w);
 	if (w->prev != NULL)
 		w->prev->next = w->next;
 	else
@@ -237,10 +292,16 @@ bool loop_fd_set(struct loop_fd *w, int fd, unsigned mask)
 
 void loop_fd_ready(struct loop_fd *w)
 {
-	if (w->l == NULL)
+	struct loop *l = w->l;
+
+	if (l == NULL || w->on_ready)
 		return;
-	w->ready = w->l->cur;
-	w->l->any_ready = true;
+	w->on_ready = true;
+	w->rprev = NULL;
+	w->rnext = l->ready;
+	if (l->ready != NULL)
+		l->ready->rprev = w;
+	l->ready = w;
 }
 
 bool loop_fd_always(const struct loop_fd *w)
@@ -251,14 +312,28 @@ bool loop_fd_always(const struct loop_fd *w)
 void loop_fd_close(struct loop_fd *w)
 {
 	struct loop *l = w->l;
+	bool told;
+	ssize_t r;
 
 	if (l == NULL)
 		return;
 	pthread_mutex_lock(&l->mu);
-	if (!__atomic_load_n(&w->closed, __ATOMIC_ACQUIRE) && w->fd >= 0)
-		be_del(l, w);
-	__atomic_store_n(&w->closed, 1, __ATOMIC_RELEASE);
+	told = __atomic_load_n(&w->closed, __ATOMIC_ACQUIRE);
+	fd_unregister(l, w);
+	if (!told) {
+		/* Its callback hears of it once, with LOOP_CLOSED. */
+		w->on_ended = true;
+		w->eprev = NULL;
+		w->enext = l->ended;
+		if (l->ended != NULL)
+			l->ended->eprev = w;
+		__atomic_store_n(&l->ended, w, __ATOMIC_RELEASE);
+	}
 	pthread_mutex_unlock(&l->mu);
+	if (!told && tl_running != l) {
+		r = write(l->wake[1], "x", 1); /* another thread: wake it */
+		(void)r;
+	}
 }
 
 /* Destructor: unlink the timer. */
@@ -290,6 +365,11 @@ struct loop_timer *loop_timer_new(TALLOC_CTX *mem_ctx, struct loop *l, int ms,
 	l->timers = t;
 	talloc_set_destructor(t, timer_destructor);
 	return t;
+}
+
+void loop_timer_arm(struct loop_timer *t, int ms)
+{
+	t->when = ms < 0 ? -1 : clock_now_ms() + ms;
 }
 
 /* timeout_ms (-1: none) shortened to the next armed timer. */
@@ -341,6 +421,53 @@ static void wake_drain(struct loop *l)
 		;
 }
 
+/* Call the watches marked ready, once each: one that had an event in
+ * this turn (serial cur) keeps its mark for the next turn, and so does
+ * one marked again by its callback. */
+static void run_ready(struct loop *l, unsigned cur)
+{
+	struct loop_fd *w, *next = l->ready, *keep = NULL;
+
+	l->ready = NULL;
+	while ((w = next) != NULL) {
+		next = w->rnext;
+		w->rprev = NULL;
+		if (w->seen == cur) {
+			w->rnext = keep; /* still on_ready: not marked twice */
+			keep = w;
+			continue;
+		}
+		w->rnext = NULL;
+		w->on_ready = false;
+		if (!__atomic_load_n(&w->closed, __ATOMIC_ACQUIRE))
+			w->fn(w->udata, 0);
+	}
+	while ((w = keep) != NULL) {
+		keep = w->rnext;
+		w->on_ready = false;
+		loop_fd_ready(w);
+	}
+}
+
+/* Tell the watches closed since the last turn (LOOP_CLOSED), once. */
+static void run_ended(struct loop *l)
+{
+	struct loop_fd *w;
+
+	if (__atomic_load_n(&l->ended, __ATOMIC_ACQUIRE) == NULL)
+		return;
+	for (;;) {
+		pthread_mutex_lock(&l->mu);
+		w = l->ended;
+		if (w != NULL)
+			ended_unlink(l, w);
+		pthread_mutex_unlock(&l->mu);
+		if (w == NULL)
+			return;
+		w->fn(w->udata, LOOP_CLOSED);
+	}
+}
+
 /* One turn at the current depth, waiting on `waiting` (NULL outermost);
  * see the top of loop_int.h. */
 static shade_status turn(struct loop *l, struct loop_fd *waiting,
@@ -350,16 +477,14 @@ static shade_status turn(struct loop *l, struct loop_fd *waiting,
 	struct loop_fd *saved_waiting = l->waiting, *w;
 	unsigned saved_cur = l->cur, cur = ++l->serial;
 	shade_status st = SHADE_OK;
-	bool ready;
 	int n, k;
 
 	l->cur = cur;
 	l->waiting = waiting;
-	l->any_ready = false;
 	if (l->prepare != NULL)
 		l->prepare(l->prepare_udata);
-	ready = l->any_ready;
-	if (ready)
+	if (l->ready != NULL ||
+	    __atomic_load_n(&l->ended, __ATOMIC_ACQUIRE) != NULL)
 		timeout_ms = 0;
 	else if (l->depth == 1)
 		timeout_ms = timers_bound(l, timeout_ms);
@@ -383,11 +508,9 @@ static shade_status turn(struct loop *l, struct loop_fd *waiting,
 		w->seen = cur;
 		w->fn(w->udata, fired[k].events);
 	}
-	/* Input buffered from an earlier turn: no event announces it.  A
-	 * nested turn may have marked it since (a later serial). */
-	for (w = l->watches; ready && w != NULL; w = w->next)
-		if (w->seen != cur && w->ready - cur < (1u << 31))
-			w->fn(w->udata, 0);
+	/* Input buffered from an earlier turn: no event announces it. */
+	run_ready(l, cur);
+	run_ended(l);
 	if (l->depth == 1)
 		timers_run(l);
 out:

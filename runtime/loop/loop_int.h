@@ -4,12 +4,16 @@
  * before each wait, and nested turns for a caller that waits inside a
  * callback.
  *
- * A turn: the prepare hook runs (it sets each watch's interest and marks
- * the ones with input already buffered), the backend waits (not at all
- * when a watch is marked ready), then the callbacks run: each watch with
- * an event, then each marked watch that had none (events 0), then, in an
- * outermost turn only, the timers that are due.  The backend (epoll, or
- * poll(2) with -DSHADE_LOOP_POLL) is chosen at compile time.
+ * A turn: the prepare hook runs, the backend waits (not at all when a
+ * watch is marked ready or was closed), then the callbacks run: each
+ * watch with an event, then each watch marked ready (loop_fd_ready: input
+ * already buffered, which no event announces) that had none (events 0),
+ * then each watch closed since the last turn (LOOP_CLOSED, once), then,
+ * in an outermost turn only, the timers that are due.  Interest is kept
+ * by the kernel between turns: a watch's owner changes it when its state
+ * changes, so a turn's work depends on the watches with something to do,
+ * not on the watches held.  The backend (epoll, or poll(2) with
+ * -DSHADE_LOOP_POLL) is chosen at compile time.
  *
  * Nested turns: a callback that must wait (a handler waiting for its
  * client's answer) may turn the loop again from inside, through
@@ -37,13 +41,15 @@ struct loop_fd;
 struct loop_timer;
 
 /* Interest and event bits.  LOOP_ERROR (hang-up or error) is reported
- * whatever the interest. */
+ * whatever the interest; LOOP_CLOSED alone, once, after loop_fd_close. */
 #define LOOP_READ 1u
 #define LOOP_WRITE 2u
 #define LOOP_ERROR 4u
+#define LOOP_CLOSED 8u
 
-/* A watch's callback: `events` are the LOOP_* bits that fired, or 0 when
- * the watch was marked ready (loop_fd_ready) and had no event. */
+/* A watch's callback: `events` are the LOOP_* bits that fired, 0 when
+ * the watch was marked ready (loop_fd_ready) and had no event, or
+ * LOOP_CLOSED when it was closed. */
 typedef void loop_fd_fn(void *udata, unsigned events);
 
 /* The hook run at the start of every turn, nested ones included. */
@@ -80,15 +86,19 @@ SHADE_INTERNAL struct loop_fd *loop_fd_new(TALLOC_CTX *mem_ctx,
  * nothing happens once the watch is closed. */
 SHADE_INTERNAL bool loop_fd_set(struct loop_fd *w, int fd, unsigned mask);
 
-/* Mark w ready for this turn (from the prepare hook): the wait does not
- * block, and w's callback runs with events 0 if no event came for it. */
+/* Mark w ready (loop thread): the next turn to start (this one, from the
+ * prepare hook) does not block, and w's callback runs once with events 0
+ * in it unless an event came for w; then the mark stays for the turn
+ * after. */
 SHADE_INTERNAL void loop_fd_ready(struct loop_fd *w);
 
 /* True when w's fd could not be watched and counts as always ready. */
 SHADE_INTERNAL bool loop_fd_always(const struct loop_fd *w);
 
 /* Stop watching for good, before the fd closes (any thread): no event
- * names w once this returns, even when the fd lives on in a dup. */
+ * names w once this returns, even when the fd lives on in a dup; the
+ * next turn (woken when another thread calls) calls w's callback once
+ * with LOOP_CLOSED.  Freeing a watch closes it without telling it. */
 SHADE_INTERNAL void loop_fd_close(struct loop_fd *w);
 
 /* A new timer on mem_ctx running fn(udata) ms from now, again after the
@@ -97,6 +107,9 @@ SHADE_INTERNAL struct loop_timer *loop_timer_new(TALLOC_CTX *mem_ctx,
 						 struct loop *l, int ms,
 						 loop_timer_fn *fn,
 						 void *udata);
+
+/* Run t ms from now (-1: disarm it), whatever it was set to. */
+SHADE_INTERNAL void loop_timer_arm(struct loop_timer *t, int ms);
 
 /* One outermost turn, waiting at most timeout_ms (-1: until something
  * happens, or the next timer).  SHADE_AGAIN once loop_stop was called;

@@ -4,31 +4,50 @@
  *
  * Invariant: conns[0..n_conns) are the live connections owned by the
  * server (talloc children), each with its record (struct srv_conn, a
- * child of the connection) holding its loop watch; a connection found
- * closed is freed after an outermost turn, once no handler of it runs.
+ * child of the connection) holding its loop watch and its index in
+ * conns; a connection that ended is told once (LOOP_CLOSED), put on the
+ * `dead` list and freed after an outermost turn, once no handler of it
+ * runs; the array is compacted by moving its last entry into the hole and
+ * shrinks when a quarter of it is used.
  *
- * Each turn the loop's prepare hook sets every connection's interest
- * (input unless its output is over the limit, output while some is
- * queued) and marks the ones with a whole frame buffered; the loop asks
- * the kernel only about changes, so an idle turn costs the same whatever
- * the number of connections.  A connection takes its watch out of the
- * loop itself as it ends (loop_fd_close, any thread), before its fd
- * closes.
+ * Work per turn: a connection's interest (input unless its output is
+ * over the limit or it said BYE, output while some is queued) is set by
+ * conn_settle after each of its events, and the loop keeps it with the
+ * kernel, so a turn costs in the connections with an event, the ones
+ * with a whole frame buffered (marked ready) and the timers due, not in
+ * the connections held.  Each ready connection gets at most
+ * frames_per_turn frames per turn (its budget) and then waits for the
+ * others, in the order the kernel reports them (round robin).
  *
  * Nested turns: a handler that waits for its client's answer (a callback)
  * runs on the loop thread; the connection's wait asks the loop for a
  * nested turn (up to MAX_NEST deep), which serves every connection that
  * has no handler running; the waiting connection is read by the wait
- * itself, and a connection with a running handler is left alone (not
- * even polled) until that handler returns, so no connection's requests
+ * itself, and a connection with a running handler is parked (no
+ * interest) until the outermost turn ends, so no connection's requests
  * are started out of order and none is freed under a handler.  Nested
  * turns never sweep and run no timers; they only append to conns
  * (accepts), which the outer turn tolerates.
  *
- * Idle policy: a loop timer every idle/8 ms closes the connections that
- * completed no frame for idle_timeout_ms (close_idle).
+ * Idle policy and memory: connections sit on two lists ordered by the
+ * time they last completed a frame (`since`): `active`, and `quiet` for
+ * those that completed none for QUIET_MS and gave back their buffers
+ * (conn_trim).  Both lists are queues of deadlines (every connection has
+ * the same timeout): the tick timer looks at their heads only, so it
+ * costs in the connections that expire.  The bytes held in frames not yet
+ * whole are summed over connections (`held`); over max_input_held the
+ * connection holding most is refused (LimitExceeded).
+ *
+ * Accepting: at most ACCEPTS_PER_TURN per listener per turn; when accept
+ * fails (out of file descriptors: EMFILE, ENFILE, or memory) the
+ * listeners leave the loop, the log is told, and they come back after a
+ * back-off (doubling up to BACKOFF_MAX_MS) or as soon as a connection is
+ * freed, while connected clients are served throughout.
  */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -47,38 +66,73 @@
 #define DEFAULT_FRAMES_PER_TURN 16u
 #define DEFAULT_MAX_OUTPUT ((size_t)4 << 20)
 #define DEFAULT_MAX_CONNS 65536u
+#define DEFAULT_MAX_INPUT_HELD ((size_t)256 << 20)
 /* Connections accepted per listener per turn. */
 #define ACCEPTS_PER_TURN 64
 /* Loop turns nested in waiting handlers, at most. */
 #define MAX_NEST 8
+/* A connection that completed no frame for this long gives back the
+ * buffers it keeps for speed. */
+#define QUIET_MS 1000
+/* Back-off of the listeners after a failed accept: first, most. */
+#define BACKOFF_MIN_MS 10
+#define BACKOFF_MAX_MS 1000
+/* Entries of conns below which it does not shrink. */
+#define CONNS_MIN 16
+
+struct srv_conn;
+
+/* A queue of connections by the time they last completed a frame. */
+struct srv_list {
+	struct srv_conn *head;  /* oldest */
+	struct srv_conn *tail;  /* newest */
+};
 
 /* The server's record of one connection (a talloc child of it). */
 struct srv_conn {
 	shade_server *s;      /* the server */
 	shade_conn *c;        /* the connection */
 	struct loop_fd *w;    /* its watch (child of this record) */
-	unsigned planned;     /* loop turn that set serve and ready */
-	bool serve;           /* it may be served in that turn */
-	bool ready;           /* it had a whole frame buffered then */
-	uint64_t frames;      /* frames received when last seen (idle) */
-	int64_t since;        /* when that count last moved or something
-			       * was pending (monotonic ms) */
+	size_t idx;           /* its index in s->conns */
+	struct srv_list *on;  /* the list it is on (active, quiet), or
+			       * NULL once it ended */
+	struct srv_conn *prev;/* previous on that list */
+	struct srv_conn *next;/* next on that list */
+	struct srv_conn *dnext; /* next on the dead list */
+	struct srv_conn *pnext; /* next on the parked list */
+	bool dead;            /* it ended (on the dead list) */
+	bool parked;          /* on the parked list */
+	uint64_t frames;      /* frames received when last seen */
+	int64_t since;        /* when that count last moved (monotonic
+			       * ms) */
+	size_t held;          /* input bytes it held when last seen */
 };
 
 /* A listener and its watch (a talloc child of the listener). */
 struct srv_listener {
 	shade_server *s;      /* the server */
 	shade_listener *l;    /* the listener */
+	struct loop_fd *w;    /* its watch */
 };
 
 /* A server. */
 struct shade_server {
 	shade_registry *names;        /* exported names (child) */
-	shade_listener **listeners;   /* talloc array */
-	size_t n_listeners;           /* entries in listeners */
+	struct srv_listener **lsn;    /* talloc array: the listeners */
+	size_t n_listeners;           /* entries in lsn */
 	struct srv_conn **conns;      /* talloc array: live connections */
-	size_t n_conns;               /* entries in conns */
+	size_t n_conns;               /* entries used in conns */
+	size_t cap_conns;             /* entries allocated */
+	struct srv_list active;       /* connections that completed a frame
+				       * in the last QUIET_MS */
+	struct srv_list quiet;        /* the others, trimmed */
+	struct srv_conn *dead;        /* ended, to be freed */
+	struct srv_conn *parked;      /* left alone during nested turns */
+	size_t held;                  /* input bytes held, all connections */
 	struct loop *loop;            /* the event loop (child) */
+	struct loop_timer *resume;    /* brings paused listeners back */
+	int backoff_ms;               /* the next pause */
+	bool paused;                  /* listeners are out of the loop */
 	shade_conn_opts copts;        /* options for accepted connections */
 	shade_server_opts opts;       /* the server's options, defaults set */
 	char *side;                   /* copy of opts.side */
@@ -96,56 +150,134 @@ static int server_destructor(shade_server *s)
 	return 0;
 }
 
-/* The interest connection sc should have in this turn (`waiting`: the
- * watch a nested turn waits on, else NULL), and whether it may be
- * served; *ready when it has a whole frame buffered that it may serve
- * now. */
-static unsigned conn_interest(shade_server *s, struct srv_conn *sc,
-			      struct loop_fd *waiting, bool *serve,
-			      bool *ready)
+/* Tell the log (shade/log.h, category errors) of something an operator
+ * should know. */
+#define srv_log(s, fmt, ...)                                              \
+	do {                                                              \
+		if (LOG_ON(SHADE_LOG_ERRORS, 1))                          \
+			log_emit(SHADE_LOG_ERRORS, 1, "%s: " fmt, (s)->side, \
+				 __VA_ARGS__);                            \
+	} while (0)
+
+/* Take sc off its list. */
+static void list_remove(struct srv_conn *sc)
+{
+	struct srv_list *q = sc->on;
+
+	if (q == NULL)
+		return;
+	if (sc->prev != NULL)
+		sc->prev->next = sc->next;
+	else
+		q->head = sc->next;
+	if (sc->next != NULL)
+		sc->next->prev = sc->prev;
+	else
+		q->tail = sc->prev;
+	sc->prev = sc->next = NULL;
+	sc->on = NULL;
+}
+
+/* Put sc at the tail of q (taking it off the list it was on). */
+static void list_append(struct srv_list *q, struct srv_conn *sc)
+{
+	list_remove(sc);
+	sc->on = q;
+	sc->prev = q->tail;
+	if (q->tail != NULL)
+		q->tail->next = sc;
+	else
+		q->head = sc;
+	q->tail = sc;
+}
+
+/* Refuse the connections holding most input until all of them hold no
+ * more than max_input_held (a pass over the connections, only when the
+ * cap is passed). */
+static void shed_input(shade_server *s)
+{
+	while (s->held > s->opts.max_input_held) {
+		struct srv_conn *big = NULL;
+		char why[160];
+		size_t i;
+
+		for (i = 0; i < s->n_conns; i++)
+			if (!s->conns[i]->dead &&
+			    (big == NULL || s->conns[i]->held > big->held))
+				big = s->conns[i];
+		if (big == NULL || big->held == 0)
+			return;
+		snprintf(why, sizeof(why), "input of the server's connections "
+			 "over %zu bytes; this one held %zu in frames not "
+			 "yet whole", s->opts.max_input_held, big->held);
+		s->held -= big->held;
+		big->held = 0;
+		conn_refuse(big->c, SHADE_ERR_LIMIT, why);
+	}
+}
+
+/* After an event of sc (or its adoption): set its interest, mark it
+ * ready when a whole frame is buffered, move its idle clock when it
+ * completed a frame, count the input it holds. */
+static void conn_settle(shade_server *s, struct srv_conn *sc)
 {
 	shade_conn *c = sc->c;
-	bool full = shade_conn_out_pending(c) > s->opts.max_output;
-	bool waited = sc->w == waiting;
-	unsigned mask = full ? 0 : LOOP_READ;
+	bool done, full;
+	unsigned mask;
+	uint64_t frames;
+	size_t held;
 
-	*serve = !full && !waited;
-	if (waited) {
-		mask = LOOP_READ;
-	} else if (waiting != NULL && conn_busy(c)) {
-		*serve = false; /* its handler reads it */
-		*ready = false;
-		return 0;
-	}
+	done = conn_bye_close(c); /* it said BYE: no more input */
+	if (!shade_conn_is_open(c))
+		return; /* LOOP_CLOSED follows */
+	full = shade_conn_out_pending(c) > s->opts.max_output;
+	mask = full || done ? 0 : LOOP_READ;
 	if (shade_conn_wants_write(c)) {
 		/* exec: transports write to another fd; the read fd's
 		 * writability is then a close approximation. */
 		mask |= LOOP_WRITE;
 	}
-	*ready = (!full || waited) && shade_conn_fd(c) >= 0 &&
-		 (shade_transport_has_frame(shade_conn_transport(c)) ||
-		  loop_fd_always(sc->w));
-	return mask;
+	loop_fd_set(sc->w, shade_conn_fd(c), mask);
+	if (!full && !done &&
+	    (loop_fd_always(sc->w) ||
+	     shade_transport_has_frame(shade_conn_transport(c))))
+		loop_fd_ready(sc->w);
+	frames = conn_frames_in(c);
+	if (frames != sc->frames) {
+		sc->frames = frames;
+		sc->since = clock_now_ms();
+		list_append(&s->active, sc);
+	}
+	held = conn_input_held(c);
+	s->held += held - sc->held;
+	sc->held = held;
+	if (s->held > s->opts.max_input_held)
+		shed_input(s);
 }
 
-/* The loop's prepare hook: every connection's interest for this turn. */
-static void plan_turn(void *udata)
+/* sc ended (LOOP_CLOSED): on the dead list, once. */
+static void conn_ended(shade_server *s, struct srv_conn *sc)
 {
-	shade_server *s = udata;
-	struct loop_fd *waiting = loop_waiting(s->loop);
-	unsigned id = loop_turn_id(s->loop);
-	size_t i;
+	if (sc->dead)
+		return;
+	sc->dead = true;
+	sc->dnext = s->dead;
+	s->dead = sc;
+	list_remove(sc);
+	s->held -= sc->held;
+	sc->held = 0;
+}
 
-	for (i = 0; i < s->n_conns; i++) {
-		struct srv_conn *sc = s->conns[i];
-
-		loop_fd_set(sc->w, shade_conn_fd(sc->c),
-			    conn_interest(s, sc, waiting, &sc->serve,
-					  &sc->ready));
-		if (sc->ready)
-			loop_fd_ready(sc->w);
-		sc->planned = id;
-	}
+/* Leave sc alone until the outermost turn ends (a handler of it runs
+ * further out): no interest, no ready mark. */
+static void conn_park(shade_server *s, struct srv_conn *sc)
+{
+	loop_fd_set(sc->w, shade_conn_fd(sc->c), 0);
+	if (sc->parked)
+		return;
+	sc->parked = true;
+	sc->pnext = s->parked;
+	s->parked = sc;
 }
 
 /* A connection's watch fired (events 0: it had a frame buffered). */
@@ -155,52 +287,125 @@ static void conn_event(void *udata, unsigned ev)
 	shade_server *s = sc->s;
 	shade_conn *c = sc->c;
 	struct loop_fd *waiting = loop_waiting(s->loop);
-	bool serve = sc->serve, ready = sc->ready;
 
-	if (sc->w == waiting || shade_conn_fd(c) < 0)
+	if (ev & LOOP_CLOSED) {
+		conn_ended(s, sc);
 		return;
-	if (sc->planned != loop_turn_id(s->loop)) /* a nested turn ran */
-		conn_interest(s, sc, waiting, &serve, &ready);
-	if (waiting != NULL && conn_busy(c))
+	}
+	if (sc->w == waiting || !shade_conn_is_open(c))
+		return; /* its wait reads it; or LOOP_CLOSED follows */
+	if (waiting != NULL && conn_busy(c)) {
+		conn_park(s, sc); /* its handler reads it */
 		return;
-	if (ev & LOOP_WRITE)
+	}
+	if (ev & (LOOP_WRITE | LOOP_ERROR))
 		shade_conn_flush(c, NULL);
-	if (serve && ((ev & (LOOP_READ | LOOP_ERROR)) || ready))
+	if (((ev & (LOOP_READ | LOOP_ERROR)) || ev == 0) &&
+	    shade_conn_is_open(c) &&
+	    shade_conn_out_pending(c) <= s->opts.max_output)
 		conn_process(c, s->opts.frames_per_turn, true, NULL);
+	if (shade_conn_is_open(c))
+		conn_settle(s, sc);
 }
 
-/* Close the connections idle for idle_timeout_ms: no frame completed
- * since, no handler running and no request of ours outstanding.  A
- * connection that sent half a frame is idle (slowloris).  The loop's
- * idle timer: runs again in idle/8 ms. */
-static int close_idle(void *udata)
+/* After an outermost turn: the parked connections get their interest
+ * back. */
+static void unpark(shade_server *s)
+{
+	struct srv_conn *sc;
+
+	while ((sc = s->parked) != NULL) {
+		s->parked = sc->pnext;
+		sc->parked = false;
+		if (!sc->dead && shade_conn_is_open(sc->c))
+			conn_settle(s, sc);
+	}
+}
+
+/* Close the connections at the head of q idle for idle_timeout_ms (no
+ * frame completed since); one with a handler running or a request of
+ * ours outstanding starts its clock again. */
+static void close_idle(shade_server *s, struct srv_list *q, int64_t now)
+{
+	struct srv_conn *sc;
+
+	while ((sc = q->head) != NULL &&
+	       now - sc->since >= s->opts.idle_timeout_ms) {
+		if (conn_engaged(sc->c)) {
+			sc->since = now;
+			list_append(&s->active, sc);
+			continue;
+		}
+		list_remove(sc); /* LOOP_CLOSED follows */
+		srv_log(s, "%s: idle for %d ms, closing",
+			shade_transport_address(shade_conn_transport(sc->c)),
+			s->opts.idle_timeout_ms);
+		shade_conn_close(sc->c);
+	}
+}
+
+/* The loop's tick timer: connections quiet for QUIET_MS give back their
+ * buffers; those idle for idle_timeout_ms are closed.  A connection
+ * that sent half a frame is idle (slowloris).  Runs again in idle/8 ms,
+ * at most QUIET_MS. */
+static int tick(void *udata)
 {
 	shade_server *s = udata;
 	int64_t now = clock_now_ms();
+	struct srv_conn *sc;
+	int next = QUIET_MS;
+
+	while ((sc = s->active.head) != NULL && now - sc->since >= QUIET_MS) {
+		if (!conn_busy(sc->c))
+			conn_trim(sc->c);
+		list_append(&s->quiet, sc);
+	}
+	if (s->opts.idle_timeout_ms > 0) {
+		close_idle(s, &s->quiet, now);
+		close_idle(s, &s->active, now);
+		if (s->opts.idle_timeout_ms / 8 + 1 < next)
+			next = s->opts.idle_timeout_ms / 8 + 1;
+	}
+	return next;
+}
+
+/* Bring the listeners back into the loop. */
+static void listeners_resume(shade_server *s)
+{
 	size_t i;
 
-	for (i = 0; i < s->n_conns; i++) {
-		struct srv_conn *sc = s->conns[i];
-		shade_conn_stats st;
+	if (!s->paused)
+		return;
+	s->paused = false;
+	loop_timer_arm(s->resume, -1);
+	for (i = 0; i < s->n_listeners; i++)
+		loop_fd_set(s->lsn[i]->w, shade_listener_fd(s->lsn[i]->l),
+			    LOOP_READ);
+}
 
-		if (!shade_conn_is_open(sc->c))
-			continue;
-		shade_conn_stats_get(sc->c, &st);
-		if (st.frames_received != sc->frames || st.pending > 0 ||
-		    conn_busy(sc->c)) {
-			sc->frames = st.frames_received;
-			sc->since = now;
-		} else if (now - sc->since >= s->opts.idle_timeout_ms) {
-			if (LOG_ON(SHADE_LOG_ERRORS, 1))
-				log_emit(SHADE_LOG_ERRORS, 1,
-					 "%s: %s: idle for %d ms, closing",
-					 s->side, shade_transport_address(
-						 shade_conn_transport(sc->c)),
-					 s->opts.idle_timeout_ms);
-			shade_conn_close(sc->c);
-		}
-	}
-	return s->opts.idle_timeout_ms / 8 + 1;
+/* The resume timer: the back-off ended. */
+static int resume_fn(void *udata)
+{
+	listeners_resume(udata);
+	return -1;
+}
+
+/* Take the listeners out of the loop for the back-off (accept failed:
+ * the pending connections would wake every turn and fail again). */
+static void listeners_pause(shade_server *s, const char *why)
+{
+	size_t i;
+
+	if (s->paused)
+		return;
+	s->paused = true;
+	for (i = 0; i < s->n_listeners; i++)
+		loop_fd_set(s->lsn[i]->w, shade_listener_fd(s->lsn[i]->l), 0);
+	srv_log(s, "%s; not accepting for %d ms (%zu connections held)",
+		why, s->backoff_ms, s->n_conns);
+	loop_timer_arm(s->resume, s->backoff_ms);
+	s->backoff_ms = s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+							   : s->backoff_ms * 2;
 }
 
 shade_status shade_server_new(TALLOC_CTX *mem_ctx,
@@ -221,6 +426,9 @@ shade_status shade_server_new(TALLOC_CTX *mem_ctx,
 	if (s->opts.max_conns == 0)
 		s->opts.max_conns = DEFAULT_MAX_CONNS;
 	log_init();
+	if (s->opts.max_input_held == 0)
+		s->opts.max_input_held = DEFAULT_MAX_INPUT_HELD;
+	s->backoff_ms = BACKOFF_MIN_MS;
 	s->side = talloc_strdup(s, s->opts.side ? s->opts.side : "server");
 	s->names = shade_registry_new(s);
 	if (s->side == NULL || s->names == NULL) {
@@ -231,7 +439,6 @@ shade_status shade_server_new(TALLOC_CTX *mem_ctx,
 		talloc_free(s);
 		return err && *err ? (*err)->code : SHADE_ERR_IO;
 	}
-	loop_set_prepare(s->loop, plan_turn, s);
 	if (s->opts.conn != NULL)
 		s->copts = *s->opts.conn;
 	if (s->copts.side == NULL)
@@ -243,12 +450,13 @@ shade_status shade_server_new(TALLOC_CTX *mem_ctx,
 	s->opts.conn = NULL; /* copied into copts */
 	if (s->opts.idle_timeout_ms < 0)
 		s->opts.idle_timeout_ms = 0;
-	if (s->opts.idle_timeout_ms > 0 &&
-	    loop_timer_new(s, s->loop, s->opts.idle_timeout_ms / 8 + 1,
-			   close_idle, s) == NULL) {
+	s->resume = loop_timer_new(s, s->loop, 0, resume_fn, s);
+	if (s->resume == NULL ||
+	    loop_timer_new(s, s->loop, tick(s), tick, s) == NULL) {
 		talloc_free(s);
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	}
+	loop_timer_arm(s->resume, -1);
 	*out = s;
 	return SHADE_OK;
 }
@@ -265,19 +473,31 @@ shade_status shade_server_export(shade_server *s, const char *name,
 }
 
 /* A listener's watch fired: accept up to ACCEPTS_PER_TURN pending
- * connections. */
+ * connections; when accept fails, pause the listeners. */
 static void accept_some(void *udata, unsigned ev)
 {
 	struct srv_listener *sl = udata;
+	shade_server *s = sl->s;
 	shade_transport *t;
+	shade_error *e = NULL;
+	shade_status st;
 	int i;
 
 	(void)ev;
-	for (i = 0; i < ACCEPTS_PER_TURN; i++) {
-		if (shade_listener_accept(sl->l, sl->s, 0, &t, NULL) !=
-		    SHADE_OK)
+	for (i = 0; i < ACCEPTS_PER_TURN && !s->paused; i++) {
+		st = shade_listener_accept(sl->l, s, 0, &t, &e);
+		if (st == SHADE_AGAIN)
 			return;
-		if (shade_server_adopt(sl->s, t, NULL, NULL) != SHADE_OK)
+		if (st != SHADE_OK) {
+			/* EMFILE, ENFILE, ENOBUFS, ENOMEM: it fails again
+			 * until something is freed. */
+			listeners_pause(s, e != NULL ? e->message
+						     : "accept failed");
+			shade_error_free(e);
+			return;
+		}
+		s->backoff_ms = BACKOFF_MIN_MS;
+		if (shade_server_adopt(s, t, NULL, NULL) != SHADE_OK)
 			return;
 	}
 }
@@ -317,41 +537,42 @@ static shade_status listen_inherited(shade_server *s, shade_error **err)
 shade_status shade_server_listen(shade_server *s, const char *address,
 				 shade_error **err)
 {
-	shade_listener **ls, *l;
-	struct srv_listener *sl;
-	struct loop_fd *w;
+	struct srv_listener **ls, *sl;
+	shade_listener *l;
 
 	if (address != NULL && strcmp(address, "systemd:") == 0)
 		return listen_inherited(s, err);
 
-	ls = talloc_realloc(s, s->listeners, shade_listener *,
+	ls = talloc_realloc(s, s->lsn, struct srv_listener *,
 			    s->n_listeners + 1);
 	if (ls == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
-	s->listeners = ls;
+	s->lsn = ls;
 	SHADE_CHECK(shade_listener_open(s, address, s->opts.transport, &l,
 					err));
 	sl = talloc_zero(l, struct srv_listener);
-	w = sl ? loop_fd_new(sl, s->loop, accept_some, sl) : NULL;
-	if (w == NULL) {
+	if (sl == NULL ||
+	    (sl->w = loop_fd_new(sl, s->loop, accept_some, sl)) == NULL) {
 		talloc_free(l);
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	}
-	*sl = (struct srv_listener){ s, l };
-	if (!loop_fd_set(w, shade_listener_fd(l), LOOP_READ)) {
+	sl->s = s;
+	sl->l = l;
+	if (!loop_fd_set(sl->w, shade_listener_fd(l),
+			 s->paused ? 0 : LOOP_READ)) {
 		int e = errno;
 
 		talloc_free(l);
 		return shade_error_set(err, SHADE_ERR_IO, "%s: %s",
 				       loop_backend(), strerror(e));
 	}
-	ls[s->n_listeners++] = l;
+	ls[s->n_listeners++] = sl;
 	return SHADE_OK;
 }
 
 const char *shade_server_address(shade_server *s, size_t i)
 {
-	return i < s->n_listeners ? shade_listener_address(s->listeners[i])
+	return i < s->n_listeners ? shade_listener_address(s->lsn[i]->l)
 				  : NULL;
 }
 
@@ -365,28 +586,42 @@ shade_conn *shade_server_conn(shade_server *s, size_t i)
 	return i < s->n_conns ? s->conns[i]->c : NULL;
 }
 
+/* Room for one more entry in conns (doubling); false when out of
+ * memory. */
+static bool conns_grow(shade_server *s)
+{
+	struct srv_conn **cs;
+	size_t cap;
+
+	if (s->n_conns < s->cap_conns)
+		return true;
+	cap = s->cap_conns < CONNS_MIN ? CONNS_MIN : s->cap_conns * 2;
+	cs = talloc_realloc(s, s->conns, struct srv_conn *, cap);
+	if (cs == NULL)
+		return false;
+	s->conns = cs;
+	s->cap_conns = cap;
+	return true;
+}
+
 shade_status shade_server_adopt(shade_server *s, shade_transport *t,
 				shade_conn **out, shade_error **err)
 {
-	struct srv_conn **cs, *sc;
+	struct srv_conn *sc;
 	shade_conn *c;
 
 	if (s->n_conns >= s->opts.max_conns) {
-		if (LOG_ON(SHADE_LOG_ERRORS, 1))
-			log_emit(SHADE_LOG_ERRORS, 1,
-				 "%s: %s: connection refused: limit of %zu "
-				 "connections reached", s->side,
-				 shade_transport_address(t), s->opts.max_conns);
+		srv_log(s, "%s: connection refused: limit of %zu connections "
+			"reached", shade_transport_address(t),
+			s->opts.max_conns);
 		talloc_free(t);
 		return shade_error_set(err, SHADE_ERR_LIMIT,
 				       "%zu connections", s->n_conns);
 	}
-	cs = talloc_realloc(s, s->conns, struct srv_conn *, s->n_conns + 1);
-	if (cs == NULL) {
+	if (!conns_grow(s)) {
 		talloc_free(t);
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	}
-	s->conns = cs;
 	if (shade_transport_set_nonblocking(t, true, err) != SHADE_OK) {
 		talloc_free(t);
 		return SHADE_ERR_IO;
@@ -401,8 +636,12 @@ shade_status shade_server_adopt(shade_server *s, shade_transport *t,
 	sc->s = s;
 	sc->c = c;
 	sc->since = clock_now_ms();
+	sc->frames = conn_frames_in(c);
 	conn_set_loop(c, s->loop, sc->w);
-	cs[s->n_conns++] = sc;
+	sc->idx = s->n_conns;
+	s->conns[s->n_conns++] = sc;
+	list_append(&s->active, sc);
+	conn_settle(s, sc);
 	if (out != NULL)
 		*out = c;
 	return SHADE_OK;
@@ -413,21 +652,46 @@ void shade_server_stop(shade_server *s)
 	loop_stop(s->loop);
 }
 
-/* Free the connections that ended, keeping order; one whose request is
- * still being served (by a thread of the user's) waits for a later turn. */
+/* Free the connections that ended (the dead list); one whose request
+ * is still being served (by a thread of the user's) waits for a later
+ * turn.  A connection freed brings paused listeners back. */
 static void sweep(shade_server *s)
 {
-	size_t i, j = 0;
+	struct srv_conn **pp = &s->dead, *sc, *last;
+	bool freed = false;
+	size_t cap;
 
-	for (i = 0; i < s->n_conns; i++) {
-		shade_conn *c = s->conns[i]->c;
-
-		if (shade_conn_is_open(c) || conn_busy(c))
-			s->conns[j++] = s->conns[i];
-		else
-			talloc_free(c);
+	while ((sc = *pp) != NULL) {
+		if (conn_busy(sc->c)) {
+			pp = &sc->dnext;
+			continue;
+		}
+		*pp = sc->dnext;
+		last = s->conns[--s->n_conns];
+		s->conns[sc->idx] = last;
+		last->idx = sc->idx;
+		talloc_free(sc->c);
+		freed = true;
 	}
-	s->n_conns = j;
+	cap = s->cap_conns;
+	while (cap > CONNS_MIN && s->n_conns < cap / 4)
+		cap /= 2;
+	if (cap < s->cap_conns) {
+		struct srv_conn **cs = talloc_realloc(s, s->conns,
+						      struct srv_conn *, cap);
+
+		if (cs != NULL) {
+			s->conns = cs;
+			s->cap_conns = cap;
+		}
+#ifdef __GLIBC__
+		/* A crowd left: hand the memory of its connections back
+		 * to the system (malloc keeps freed memory otherwise). */
+		malloc_trim(0);
+#endif
+	}
+	if (freed)
+		listeners_resume(s);
 }
 
 shade_status shade_server_run_once(shade_server *s, int timeout_ms,
@@ -442,8 +706,10 @@ shade_status shade_server_run_once(shade_server *s, int timeout_ms,
 				       "shade_server_run_once called from "
 				       "one of its handlers");
 	st = loop_turn(s->loop, timeout_ms, err);
-	if (st == SHADE_OK)
+	if (st == SHADE_OK) {
+		unpark(s);
 		sweep(s);
+	}
 	return st;
 }
 

@@ -3,13 +3,18 @@
  *
  * A server owns a registry of exported names, listeners (unix:, tcp:) and
  * the connections it accepted.  shade_server_run() waits on them all with
- * one epoll(7) set (no thread per connection; an idle turn costs the same
- * whatever their number): each turn it accepts pending connections, reads
- * at most `frames_per_turn` frames from each readable connection and
- * serves them, and writes queued output, so a busy or half-sent connection
- * never holds the others up.  A connection whose unsent output passes
- * `max_output` bytes is not read until it drains (backpressure); a closed
- * or broken one is dropped with everything it held.
+ * one epoll(7) set (no thread per connection; a turn costs in the
+ * connections with something to do, not in those held): each turn it
+ * accepts pending connections, reads at most `frames_per_turn` frames
+ * from each ready connection in turn and serves them, and writes queued
+ * output, so a busy, pipelining or half-sent connection never holds the
+ * others up by more than its share.  A connection whose unsent output
+ * passes `max_output` bytes is not read until it drains (backpressure);
+ * a closed or broken one is dropped with everything it held; the
+ * requests read before a BYE are answered before the connection ends.
+ * When accept fails (out of file descriptors) the listeners pause with a
+ * back-off, told to the log, while connected clients go on being served
+ * (doc/limits.md).
  *
  * Requests are served on the thread running the loop.  A handler that
  * calls back into its client keeps the loop going while it waits: the
@@ -68,6 +73,10 @@ typedef struct shade_server_opts {
 				     * it is pending (no handler running, no
 				     * request of ours outstanding); half a
 				     * frame counts as idle; 0: none */
+	size_t max_input_held;      /* bytes all connections together may
+				     * hold in frames not yet whole; past
+				     * it the connection holding most is
+				     * refused (LimitExceeded); 0: 256 MiB */
 } shade_server_opts;
 
 /* A new server on mem_ctx (its listeners and connections hang below). */
