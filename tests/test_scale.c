@@ -76,6 +76,19 @@ static void *loop_main(void *arg)
 	return NULL;
 }
 
+static void srv_stop(struct srv *v);
+
+/* The server a case runs on a thread, stopped by the case's clean-up
+ * when an assertion ends the case early. */
+static struct srv *srv_running;
+
+/* suite_case_cleanup: stop the server the case left running. */
+static void srv_cleanup(void)
+{
+	if (srv_running != NULL)
+		srv_stop(srv_running);
+}
+
 /* Start v in a fresh directory with opts; run it on a thread when
  * `thread`. */
 static void srv_start(struct srv *v, const shade_server_opts *opts,
@@ -99,14 +112,19 @@ static void srv_start(struct srv *v, const shade_server_opts *opts,
 	shade_ref_release(calc);
 	assert_ok(shade_server_listen(
 		v->s, talloc_asprintf(v->ctx, "unix:%s", v->path), errp_));
-	if (thread)
-		assert_int_equal(tu_thread_start(&v->th, loop_main, v), 0);
 	adds_served = 0;
+	if (thread) {
+		assert_int_equal(tu_thread_start(&v->th, loop_main, v), 0);
+		srv_running = v;
+		suite_case_cleanup = srv_cleanup;
+	}
 }
 
 /* Stop v's thread and free it. */
 static void srv_stop(struct srv *v)
 {
+	if (srv_running == v)
+		srv_running = NULL;
 	if (v->th.started) {
 		shade_server_stop(v->s);
 		assert_true(tu_thread_join(&v->th, 30000, NULL));
@@ -384,7 +402,13 @@ static void test_scale_fair_budget(void **state)
 	assert_true(before < 2900); /* still pipelining */
 	assert_ok(shade_invoke(v.ctx, calc, "probe",
 			       shade_tuple_new(v.ctx, 0), NULL, &res, errp_));
-	assert_true(adds_at_probe - before <= 3 * 4);
+	/* Three budgets: the one being served when the probe arrived, the
+	 * one of the turn that reads it, one of slack for the moment the
+	 * count was read.  A tool that slows the test thread lets the loop
+	 * run turns between that moment and the probe's arrival, each of
+	 * one budget: still far from the ~2 900 queued. */
+	assert_true(adds_at_probe - before <=
+		    (tu_under_valgrind() ? 50 : 3 * 4));
 	shade_ref_release(calc);
 	close(fd);
 	talloc_free(out);
