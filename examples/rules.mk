@@ -19,11 +19,12 @@ EX_GEN  := $(BUILD)/gen/examples
 
 EX_MAIN := $(BUILD)/obj/examples/example.o
 
+# The examples are built with the programs (`make`) but not installed as
+# programs (they are not in PROGRAMS): `make install` puts their sources
+# with the docs (share/doc/shade/examples).
 DEMO_PROGRAMS := $(BUILD)/bin/demo_server $(BUILD)/bin/demo_client
-PROGRAMS += $(DEMO_PROGRAMS)
+programs: $(DEMO_PROGRAMS)
 
-# The typed examples are built with the programs (`make`) but are not
-# installed: they are not in PROGRAMS.
 BANK_CLIENTS  := bank_client bank_audit bank_narrow
 BANK_TYPED    := bank_server $(BANK_CLIENTS)
 BANK_PROGRAMS := $(BANK_TYPED:%=$(BUILD)/bin/%) $(BUILD)/bin/bank_dynamic \
