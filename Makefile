@@ -6,7 +6,8 @@
 #   make valgrind     run every suite under valgrind, failing on leaks
 #   make demo         a server and a client over a real Unix socket
 #   make bench        benchmarks (QUICK=1 for a short run)
-#   make install      PREFIX=/usr/local DESTDIR=
+#   make install      PREFIX=/usr/local DESTDIR= (LIBDIR, BINDIR, ... below)
+#   make uninstall    remove what `make install` put there (same variables)
 #   make deps         install missing Debian packages (root) or print how
 #
 # Objects go out of tree under build/ (build/san/ for SAN=1).  Each
@@ -16,7 +17,22 @@
 PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
-VERSION := 0.1.0
+# Where `make install` puts things (DESTDIR is prepended to each; the
+# paths themselves are written into shade.pc and shadeConfig.cmake).
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+DOCDIR     ?= $(DATADIR)/doc/shade
+
+# The version is written once, in shade/version.h; the soname follows the
+# major number and the installed file carries all three.
+VERSION_OF = $(shell sed -n 's/^.define SHADE_VERSION_$(1) \([0-9]*\)$$/\1/p' \
+	runtime/include/shade/version.h)
+VMAJOR  := $(call VERSION_OF,MAJOR)
+VERSION := $(VMAJOR).$(call VERSION_OF,MINOR).$(call VERSION_OF,PATCH)
+SONAME  := libshade.so.$(VMAJOR)
 
 ifeq ($(SAN),1)
 BUILD   ?= build/san
@@ -74,7 +90,8 @@ TEST_EXTRA_OBJ :=
 # Extra prerequisites of every test binary (generated headers...).
 TEST_EXTRA_DEP :=
 
-.PHONY: all check check-layers valgrind demo bench install clean deps fuzz
+.PHONY: all check check-layers check-docs check-install valgrind demo bench \
+	install uninstall clean deps fuzz
 # Keep intermediate objects (test objects are built through pattern chains).
 .SECONDARY:
 all: $(LIB_A) $(LIB_SO) programs
@@ -89,7 +106,7 @@ $(LIB_A): $(RUNTIME_OBJ)
 
 $(LIB_SO): $(RUNTIME_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) -shared -Wl,-soname,libshade.so.0 $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) -shared -Wl,-soname,$(SONAME) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # ---------------------------------------------------------------- fragments
 include $(sort $(wildcard */rules.mk */*/rules.mk))
@@ -114,12 +131,18 @@ $(BUILD)/obj/tests/%.o: $(TEST_EXTRA_DEP)
 
 # Suites run from the top of the tree with SHADE_BUILD set, so they can
 # find programs and fixtures.  Each prints cmocka's summary lines.
+# Then the docs cover every public function, and (not under SAN=1 or
+# SAN=thread, whose library needs the sanitizers' run time) the installed
+# tree builds the tutorial and outside projects.
 check: $(DEPS_STAMP) all $(TEST_BIN)
 	@tests/check_layers.sh $(BUILD)
+	@tests/check_docs.sh
 	@fail=0; for t in $(TEST_BIN); do \
 		echo "== $$t"; \
 		SHADE_BUILD=$(BUILD) $(if $(filter thread,$(SAN)),SHADE_SLOW=1) ./$$t || fail=1; \
 	done; \
+	$(if $(SAN),,echo "== check-install"; \
+	MAKE="$(MAKE)" tests/check_install.sh || fail=1;) \
 	if [ $$fail -ne 0 ]; then echo "make check: FAILED"; exit 1; fi
 
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
@@ -136,11 +159,21 @@ valgrind: $(DEPS_STAMP) all $(TEST_BIN)
 check-layers: all
 	@tests/check_layers.sh $(BUILD)
 
+# Every public function described (doc/reference.py); doc/api.md's
+# examples name only functions that exist.
+check-docs:
+	@tests/check_docs.sh
+
+# Install into a temporary prefix, run doc/tutorial.md and outside
+# builds (make+pkg-config, CMake) against it, uninstall.
+check-install: $(DEPS_STAMP) all
+	@MAKE="$(MAKE)" tests/check_install.sh
+
 # ---------------------------------------------------------------- deps
 # `make deps` always looks; the other targets look once per build tree
 # (the stamp is remade when this Makefile changes the package list).
 DEB_PACKAGES := gcc g++ make flex bison libtalloc-dev libcmocka-dev \
-	python3-cbor2 valgrind pkg-config
+	python3 python3-cbor2 valgrind pkg-config cmake binutils
 $(DEPS_STAMP): Makefile
 	@$(MAKE) --no-print-directory deps
 	@mkdir -p $(dir $@) && touch $@
@@ -157,19 +190,79 @@ deps:
 	fi
 
 # ---------------------------------------------------------------- install
-install: all
-	install -d $(DESTDIR)$(PREFIX)/include/shade $(DESTDIR)$(PREFIX)/lib \
-		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin \
-		$(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 644 runtime/include/shade/*.h $(DESTDIR)$(PREFIX)/include/shade/
-	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
-	$(if $(LTOFLAGS),$(STRIP_LTO) $(DESTDIR)$(PREFIX)/lib/libshade.a)
-	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libshade.so.0
-	ln -sf libshade.so.0 $(DESTDIR)$(PREFIX)/lib/libshade.so
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
-		shade.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/shade.pc
-	for p in $(PROGRAMS); do install -m 755 $$p $(DESTDIR)$(PREFIX)/bin/; done
-	for m in $(wildcard doc/*.1); do install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done
+# Installed: the headers, libshade.a, libshade.so.X.Y.Z with its soname
+# and development links, shade.pc, the CMake package (cmake/), PROGRAMS
+# (the tools only: examples are installed as sources, with the docs),
+# the man pages, the docs and the examples' sources.
+INSTALL_HEADERS := $(wildcard runtime/include/shade/*.h)
+INSTALL_DOCS    := $(wildcard doc/*.md) README.md
+INSTALL_EXAMPLES := $(wildcard examples/*.c examples/*.h examples/*.idl) \
+	examples/README.md
+MAN1 := $(wildcard doc/*.1)
+# Section 3: shade.3 (the overview) and one page per header, written by
+# doc/reference.py from the headers' comments, as doc/reference.md is.
+MAN3 := $(BUILD)/man/shade.3 $(patsubst runtime/include/shade/%.h,$(BUILD)/man/shade-%.3, \
+	$(filter-out %/shade.h %/visibility.h,$(INSTALL_HEADERS)))
+# Files written with the install paths in them.
+CONFIGURED := $(BUILD)/install/shade.pc $(BUILD)/install/shadeConfig.cmake \
+	$(BUILD)/install/shadeConfigVersion.cmake
+SUBST := sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+	-e 's|@VERSION@|$(VERSION)|g' -e 's|@VMAJOR@|$(VMAJOR)|g' \
+	-e 's|@SONAME@|$(SONAME)|g'
+# Remade when an install path changes.
+$(BUILD)/install/paths: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(PREFIX) $(LIBDIR) $(INCLUDEDIR) $(BINDIR) $(VERSION)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+$(BUILD)/install/shade.pc: shade.pc.in $(BUILD)/install/paths
+	$(SUBST) $< > $@
+$(BUILD)/install/%.cmake: cmake/%.cmake.in $(BUILD)/install/paths
+	$(SUBST) $< > $@
+.PHONY: FORCE
+
+$(BUILD)/man/shade-%.3: runtime/include/shade/%.h doc/reference.py
+	@mkdir -p $(dir $@)
+	python3 doc/reference.py --man $(VERSION) $*.h > $@.tmp && mv $@.tmp $@
+$(BUILD)/man/shade.3: $(INSTALL_HEADERS) doc/reference.py
+	@mkdir -p $(dir $@)
+	python3 doc/reference.py --man $(VERSION) shade > $@.tmp && mv $@.tmp $@
+
+install: all $(CONFIGURED) $(MAN3)
+	install -d $(DESTDIR)$(INCLUDEDIR)/shade $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(LIBDIR)/cmake/shade \
+		$(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(DOCDIR)/examples
+	install -m 644 $(INSTALL_HEADERS) $(DESTDIR)$(INCLUDEDIR)/shade/
+	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	$(if $(LTOFLAGS),$(STRIP_LTO) $(DESTDIR)$(LIBDIR)/libshade.a)
+	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libshade.so.$(VERSION)
+	ln -sf libshade.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libshade.so
+	install -m 644 $(BUILD)/install/shade.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 644 $(BUILD)/install/shadeConfig.cmake \
+		$(BUILD)/install/shadeConfigVersion.cmake \
+		$(DESTDIR)$(LIBDIR)/cmake/shade/
+	install -m 755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
+	$(if $(MAN1),install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
+	$(if $(MAN3),install -m 644 $(MAN3) $(DESTDIR)$(MANDIR)/man3/)
+	install -m 644 $(INSTALL_DOCS) $(DESTDIR)$(DOCDIR)/
+	install -m 644 $(INSTALL_EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+
+# Removes exactly the files install writes, then the folders that are
+# left empty (never a folder that holds anything else).
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/shade/,$(notdir $(INSTALL_HEADERS)))
+	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,libshade.a libshade.so \
+		$(SONAME) libshade.so.$(VERSION) pkgconfig/shade.pc \
+		cmake/shade/shadeConfig.cmake cmake/shade/shadeConfigVersion.cmake)
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGRAMS)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3)))
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(INSTALL_DOCS)))
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(INSTALL_EXAMPLES)))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/shade $(DESTDIR)$(LIBDIR)/cmake/shade \
+		$(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
 	rm -rf build

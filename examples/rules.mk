@@ -19,11 +19,12 @@ EX_GEN  := $(BUILD)/gen/examples
 
 EX_MAIN := $(BUILD)/obj/examples/example.o
 
+# The examples are built with the programs (`make`) but not installed as
+# programs (they are not in PROGRAMS): `make install` puts their sources
+# with the docs (share/doc/shade/examples).
 DEMO_PROGRAMS := $(BUILD)/bin/demo_server $(BUILD)/bin/demo_client
-PROGRAMS += $(DEMO_PROGRAMS)
+programs: $(DEMO_PROGRAMS)
 
-# The typed examples are built with the programs (`make`) but are not
-# installed: they are not in PROGRAMS.
 BANK_CLIENTS  := bank_client bank_audit bank_narrow
 BANK_TYPED    := bank_server $(BANK_CLIENTS)
 BANK_PROGRAMS := $(BANK_TYPED:%=$(BUILD)/bin/%) $(BUILD)/bin/bank_dynamic \
@@ -70,6 +71,34 @@ $(BUILD)/bin/bank_dynamic: $(BUILD)/obj/examples/bank_dynamic.o $(EX_MAIN) \
 $(BUILD)/obj/tests/test_typed_e2e.o: $(EX_GEN)/bank.h
 $(BUILD)/obj/tests/test_typed_e2e.o: CPPFLAGS += -I$(EX_GEN) -Iexamples
 $(BUILD)/tests/test_typed_e2e: $(EX_IMPL) $(EX_GEN)/bank.o
+
+# The tutorial's example (doc/tutorial.md): greeter.idl, a typed server,
+# a typed client and a dynamic one.  The misuse suite serves the same
+# interface.
+GREETER := greeter_server greeter_client
+programs: $(GREETER:%=$(BUILD)/bin/%) $(BUILD)/bin/greeter_dynamic
+
+$(EX_GEN)/greeter.h $(EX_GEN)/greeter.c &: examples/greeter.idl $(EX_IDLC)
+	$(EX_IDLC) -MD -o $(EX_GEN) $<
+
+$(EX_GEN)/greeter.o: $(EX_GEN)/greeter.c $(EX_GEN)/greeter.h
+	$(CC) $(CPPFLAGS) -I$(EX_GEN) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(GREETER:%=$(BUILD)/obj/examples/%.o): $(EX_GEN)/greeter.h
+$(GREETER:%=$(BUILD)/obj/examples/%.o): CPPFLAGS += -I$(EX_GEN)
+
+$(GREETER:%=$(BUILD)/bin/%): $(BUILD)/bin/%: $(BUILD)/obj/examples/%.o \
+		$(EX_GEN)/greeter.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bin/greeter_dynamic: $(BUILD)/obj/examples/greeter_dynamic.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/tests/test_misuse.o: $(EX_GEN)/greeter.h
+$(BUILD)/obj/tests/test_misuse.o: CPPFLAGS += -I$(EX_GEN)
+$(BUILD)/tests/test_misuse: $(EX_GEN)/greeter.o
 
 -include $(wildcard $(EX_GEN)/*.d)
 

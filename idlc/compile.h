@@ -19,8 +19,9 @@
 #include "ast.h"
 #include "base/diag.h"
 #include "base/source.h"
+#include "shade/version.h"
 
-#define IDLC_VERSION "0.1.0"
+#define IDLC_VERSION SHADE_VERSION_STRING
 
 /* Options of a compilation. */
 typedef struct idlc_options {

@@ -4,6 +4,8 @@
  *   shade-idlc [-I DIR]... [-D NAME[=V]]... [-U NAME]... [-o DIR] [--check] [-M | -MD]
  *              [--templates DIR] [--version] [--help] FILE.idl...
  *
+ * -o DIR is created, with its missing parents, when it does not exist.
+ *
  * Exit status: 0 when every file compiled without error, 1 otherwise, 2
  * on a usage error.
  */
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "compile.h"
 #include "gen/gen.h"
@@ -35,8 +38,9 @@ static void usage(FILE *f)
 	      "  -D NAME[=VALUE]   define a preprocessor macro\n"
 	      "  -U NAME           undefine a predefined macro "
 	      "(__OMNIIDL__)\n"
-	      "  -o DIR            write FILE.h and FILE.c into DIR "
-	      "(default: .)\n"
+	      "  -o DIR            write FILE.h and FILE.c into DIR, "
+	      "created if missing\n"
+	      "                    (default: .)\n"
 	      "  --check           parse and check only, write nothing\n"
 	      "  -M                print make dependencies, write nothing\n"
 	      "  -MD               also write FILE.d beside the outputs\n"
@@ -158,6 +162,35 @@ static char *output_path(TALLOC_CTX *ctx, const char *dir, const char *file,
 			       base, ext);
 }
 
+/* Create dir and its missing parents (mkdir -p); 0 or -1 (reported). */
+static int make_dirs(TALLOC_CTX *ctx, const char *dir)
+{
+	char *p = talloc_strdup(ctx, dir), *s, c;
+	struct stat st;
+	int rc = 0;
+
+	if (p == NULL)
+		return -1;
+	for (s = p + 1; rc == 0; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		c = *s;
+		*s = '\0';
+		if (mkdir(p, 0777) != 0 && errno != EEXIST)
+			rc = -1;
+		else if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode))
+			rc = (errno = ENOTDIR, -1);
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	if (rc != 0)
+		fprintf(stderr, "shade-idlc: error: cannot create directory "
+			"'%s': %s\n", p, strerror(errno));
+	talloc_free(p);
+	return rc;
+}
+
 /* Make rule: the outputs depend on every file read. */
 static char *deps_rule(TALLOC_CTX *ctx, const cli *c,
 		       const idlc_compilation *comp, const char *file)
@@ -229,6 +262,12 @@ int main(int argc, char **argv)
 	if (rc != 0) {
 		talloc_free(ctx);
 		return rc > 0 ? 0 : 2;
+	}
+	/* -o DIR: made when missing, before anything is written into it */
+	if (c.out_dir != NULL && !c.deps_only &&
+	    (c.deps_file || !c.check_only) && make_dirs(ctx, c.out_dir) != 0) {
+		talloc_free(ctx);
+		return 1;
 	}
 	for (i = 0; i < c.n_files; i++)
 		if (compile_one(ctx, &c, c.files[i]) < 0)

@@ -22,7 +22,8 @@ LAYERS="base value codec object transport loop conn api server"
 # The layer of each public header (runtime/include/shade/); shade.h, the
 # umbrella, is for users only.
 declare -A PUBLIC=(
-	[visibility.h]=base [error.h]=base [buf.h]=base [log.h]=base
+	[visibility.h]=base [version.h]=base [error.h]=base [buf.h]=base
+	[log.h]=base
 	[value.h]=value
 	[cbor.h]=codec
 	[shape.h]=object [object.h]=object

@@ -96,7 +96,7 @@ static void test_error_named_chain_describe(void **state)
 	assert_string_equal(text,
 			    "bank.Overdrawn: balance -5 [failed]\n"
 			    "  raised at server in Account.withdraw\n"
-			    "  raised at client in ?");
+			    "  raised at client");
 	talloc_free(text);
 	shade_error_free(err);
 }

@@ -21,7 +21,14 @@ $(BUILD)/tests/test_shade_cli: | $(SHADE_BIN)
 # The bash completion, installed with `make install`.
 .PHONY: install-completion
 install: install-completion
+COMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
 install-completion: all
-	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
-	install -m 644 tools/shade.bash \
-		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/shade
+	install -d $(DESTDIR)$(COMPLETIONDIR)
+	install -m 644 tools/shade.bash $(DESTDIR)$(COMPLETIONDIR)/shade
+
+.PHONY: uninstall-completion
+uninstall: uninstall-completion
+uninstall-completion:
+	rm -f $(DESTDIR)$(COMPLETIONDIR)/shade
+	-rmdir $(DESTDIR)$(COMPLETIONDIR) \
+		$(DESTDIR)$(DATADIR)/bash-completion 2>/dev/null

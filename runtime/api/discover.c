@@ -18,9 +18,11 @@ shade_status shade_lookup(shade_conn *c, const char *name, shade_ref **out,
 	struct api_field f = { API_FLD_TEXT, 0, name, NULL };
 	shade_value *v;
 
-	if (c == NULL || name == NULL)
+	if (c == NULL || name == NULL || out == NULL)
 		return shade_error_set(err, SHADE_ERR_INVALID,
-				       "lookup: NULL argument");
+				       "shade_lookup: %s is NULL",
+				       c == NULL ? "conn" : name == NULL ? "name"
+								: "out");
 	SHADE_CHECK(api_roundtrip(NULL, c, OP_LOOKUP, &f, 1, NULL, NULL, &v,
 				  err));
 	return api_take_ref(v, out, err);

@@ -164,14 +164,20 @@ char *shade_error_describe(void *mem_ctx, const shade_error *e)
 	char *s;
 	size_t i;
 
+	if (e == NULL)
+		return talloc_strdup(mem_ctx, "no error (NULL error object)");
 	s = talloc_asprintf(mem_ctx, "%s: %s [%s]", e->name, e->message,
 			    shade_category_name(e->category));
 	for (i = 0; s != NULL && i < e->chain_len; i++) {
 		const shade_error_frame *f = &e->chain[i];
 
-		s = talloc_asprintf_append(s, "\n  raised at %s in %s%s%s",
-					   f->side, f->type[0] ? f->type : "?",
-					   f->member[0] ? "." : "", f->member);
+		/* " in type.member", " in type", " in member" or nothing */
+		s = talloc_asprintf_append(s, "\n  raised at %s%s%s%s%s",
+					   f->side,
+					   f->type[0] || f->member[0] ? " in " : "",
+					   f->type,
+					   f->type[0] && f->member[0] ? "." : "",
+					   f->member);
 	}
 	return s;
 }

@@ -72,6 +72,12 @@ shade_status shade_conn_new(TALLOC_CTX *mem_ctx, shade_transport *t,
 	pthread_condattr_t ca;
 	size_t i;
 
+	if (t == NULL || out == NULL) {
+		talloc_free(t);
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "shade_conn_new: %s is NULL",
+				       t == NULL ? "transport" : "out");
+	}
 	if (opts == NULL) {
 		memset(&none, 0, sizeof(none));
 		opts = &none;
@@ -149,6 +155,10 @@ shade_status shade_connect(TALLOC_CTX *mem_ctx, const char *address,
 {
 	shade_transport *t;
 
+	if (address == NULL || out == NULL)
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "shade_connect: %s is NULL",
+				       address == NULL ? "address" : "out");
 	SHADE_CHECK(shade_transport_connect(mem_ctx, address,
 					    opts ? opts->transport : NULL, &t,
 					    err));

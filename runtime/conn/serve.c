@@ -110,6 +110,13 @@ static shade_status serve_object(shade_conn *c, TALLOC_CTX *tmp,
 						      : SHADE_DISPATCH_SET;
 			size_t mark;
 
+			if (m->op == OP_INVOKE && m->kwargs_pos != 0)
+				return shade_error_set(
+					err, SHADE_ERR_TYPE,
+					"%s.%s() takes no keyword arguments "
+					"(a typed method: pass them by "
+					"position)",
+					obj_shape(target)->name, *member_name);
 			if (m->op == OP_SETATTR &&
 			    obj_shape(target)->members[op.member].kind !=
 				    SHADE_MEMBER_ATTR)
@@ -359,8 +366,12 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 	if (st != SHADE_OK) {
 		const char *type = "";
 
+		/* The chain names the object, or else the request that
+		 * found none ("raised at server in LOOKUP"). */
 		if (target != NULL)
 			obj_chain_names(target, &type, &member);
+		else if (member == NULL && m.op < OP_COUNT_)
+			member = msg_op_name(m.op);
 		build_error(c, rb, m.id, st, e, type, member);
 	}
 	else if (rb->status != SHADE_OK)

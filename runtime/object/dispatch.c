@@ -238,6 +238,12 @@ static shade_status op_invoke(TALLOC_CTX *mem_ctx, struct local_obj *o,
 		return shade_error_set(err, SHADE_ERR_TYPE,
 				       "'%s.%s' is not a method", d->name,
 				       d->members[member].name);
+	if (o->ref.kind == REF_TYPED && op->kwargs != NULL &&
+	    shade_dict_len(op->kwargs) > 0)
+		return shade_error_set(err, SHADE_ERR_TYPE,
+				       "%s.%s() takes no keyword arguments (a "
+				       "typed method: pass them by position)",
+				       d->name, d->members[member].name);
 	if (o->ref.kind == REF_TYPED)
 		return obj_typed_by_value(mem_ctx, o, member,
 				      SHADE_DISPATCH_INVOKE, op->args, copts,

@@ -90,6 +90,27 @@ shade_value *shade_str(TALLOC_CTX *mem_ctx, const char *s)
 	return box_text(mem_ctx, s, strlen(s), false, NULL);
 }
 
+shade_status shade_str_new(TALLOC_CTX *mem_ctx, const char *s,
+			   shade_value **out, shade_error **err)
+{
+	shade_error *e = NULL;
+	shade_status st;
+
+	if (out == NULL || s == NULL)
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "shade_str_new: %s is NULL",
+				       out == NULL ? "out" : "s");
+	*out = box_text(mem_ctx, s, strlen(s), false, &e);
+	if (*out != NULL)
+		return SHADE_OK;
+	st = e != NULL ? e->code : SHADE_ERR_NOMEM;
+	if (err != NULL && *err == NULL)
+		*err = e;             /* the caller's first error wins */
+	else
+		shade_error_free(e);
+	return st;
+}
+
 shade_value *shade_strn(TALLOC_CTX *mem_ctx, const char *s, size_t len)
 {
 	return box_text(mem_ctx, s, len, false, NULL);

@@ -147,7 +147,8 @@ shade_status shade_dict_set_take(shade_value *dict, shade_value *key,
 	if (st == SHADE_OK)
 		st = need_key(key, &h, err);
 	if (st == SHADE_OK && val == NULL)
-		st = shade_error_set(err, SHADE_ERR_INVALID, "NULL value");
+		st = shade_error_set(err, SHADE_ERR_INVALID,
+				     VALUE_NULL_TAKEN);
 	if (st == SHADE_OK &&
 	    (key == dict || val == dict ||
 	     shade_box_contains_(key, dict->u.dict) ||

@@ -156,7 +156,8 @@ static shade_status seq_prepare_take(shade_value *seq, shade_value *tmp,
 				     shade_value *v, shade_error **err)
 {
 	if (v == NULL)
-		return shade_error_set(err, SHADE_ERR_INVALID, "NULL value");
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       VALUE_NULL_TAKEN);
 	if (v == seq || shade_box_contains_(v, seq->u.seq)) {
 		talloc_free(v);
 		return shade_error_set(err, SHADE_ERR_INVALID,

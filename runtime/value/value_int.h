@@ -42,6 +42,11 @@
 /* Most entries a dict may hold (the index stores 32-bit positions). */
 #define SHADE_DICT_MAX ((size_t)UINT32_MAX - 2)
 
+/* The message when a _take function is handed NULL: usually a
+ * constructor that failed just before. */
+#define VALUE_NULL_TAKEN "NULL value to take (did its constructor fail? " \
+	"shade_str() returns NULL on invalid UTF-8: shade_str_new() says why)"
+
 /* Tuple and list storage. */
 struct shade_seq {
 	size_t len;          /* items in use */

@@ -59,7 +59,9 @@ typedef struct shade_conn shade_conn;
 typedef struct shade_conn_opts {
 	const char *side;            /* this peer's name in error chains;
 				      * NULL: "client" / "server" */
-	int timeout_ms;              /* default deadline per call; 0: none */
+	int timeout_ms;              /* default deadline of every call that
+				      * sets none (Timeout when it passes);
+				      * 0: none */
 	struct shade_registry *names;/* exported names served to the peer
 				      * (LOOKUP, NAMES); borrowed; NULL: none */
 	size_t iter_chunk;           /* elements per FORCE chunk when

@@ -7,6 +7,7 @@
 #define SHADE_SHADE_H
 
 #include "shade/visibility.h"
+#include "shade/version.h"
 #include "shade/error.h"
 #include "shade/log.h"
 #include "shade/value.h"

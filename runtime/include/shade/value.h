@@ -313,8 +313,16 @@ SHADE_API shade_value *shade_int(TALLOC_CTX *mem_ctx, int64_t i);
 /* A float box. */
 SHADE_API shade_value *shade_float(TALLOC_CTX *mem_ctx, double f);
 
-/* A str box copying the C string s; NULL if s is NULL or not UTF-8. */
+/* A str box copying the C string s; NULL if s is NULL or not UTF-8
+ * (shade_str_new() says which). */
 SHADE_API shade_value *shade_str(TALLOC_CTX *mem_ctx, const char *s);
+
+/* Like shade_str() but reports a failure at construction: *out is a new
+ * str box on mem_ctx, or NULL with SHADE_ERR_UTF8 ("invalid UTF-8 at
+ * byte offset N"), SHADE_ERR_LIMIT, SHADE_ERR_NOMEM, or SHADE_ERR_INVALID
+ * when s or out is NULL. */
+SHADE_API shade_status shade_str_new(TALLOC_CTX *mem_ctx, const char *s,
+				     shade_value **out, shade_error **err);
 
 /* A str box copying len bytes of s (may contain NUL); NULL if not
  * UTF-8 or longer than SHADE_STR_MAX. */
