@@ -236,16 +236,16 @@ int main(int argc, char **argv)
 	char note[200];
 
 	signal(SIGPIPE, SIG_IGN);
-	if (bench_raise_nofile() < n_mem + 256) {
+	if (bench_raise_nofile() < n_idle + 256) {
 		printf("bench scale n/a (RLIMIT_NOFILE below %d)\n",
-		       n_mem + 256);
+		       n_idle + 256);
 		return 0;
 	}
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	snprintf(sock_path, sizeof sock_path, "%s/s.sock", dir);
 	snprintf(addr, sizeof addr, "unix:%s", sock_path);
-	fds = calloc((size_t)n_mem, sizeof *fds);
+	fds = calloc((size_t)(n_idle > n_mem ? n_idle : n_mem), sizeof *fds);
 	if (fds == NULL ||
 	    shade_server_new(NULL, NULL, &srv, NULL) != SHADE_OK ||
 	    shade_object_new("bench.Calc", NULL, &calc, NULL) != SHADE_OK ||
