@@ -24,6 +24,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
@@ -261,13 +262,10 @@ static int watch_destructor(struct loop_fd *w)
 	return 0;
 }
 
-struct loop_fd *loop_fd_new(TALLOC_CTX *mem_ctx, struct loop *l,
-			    loop_fd_fn *fn, void *udata)
+/* Put the new watch w (zeroed) on l's list. */
+static struct loop_fd *fd_attach(struct loop_fd *w, struct loop *l,
+				 loop_fd_fn *fn, void *udata)
 {
-	struct loop_fd *w = talloc_zero(mem_ctx, struct loop_fd);
-
-	if (w == NULL)
-		return NULL;
 	w->l = l;
 	w->fn = fn;
 	w->udata = udata;
@@ -278,6 +276,31 @@ struct loop_fd *loop_fd_new(TALLOC_CTX *mem_ctx, struct loop *l,
 	l->watches = w;
 	talloc_set_destructor(w, watch_destructor);
 	return w;
+}
+
+struct loop_fd *loop_fd_new(TALLOC_CTX *mem_ctx, struct loop *l,
+			    loop_fd_fn *fn, void *udata)
+{
+	struct loop_fd *w = talloc_zero(mem_ctx, struct loop_fd);
+
+	return w == NULL ? NULL : fd_attach(w, l, fn, udata);
+}
+
+/* Bytes of a watch rounded up to max_align_t: where its owner's block
+ * starts in loop_fd_new_sized. */
+#define FD_ROUNDED ((sizeof(struct loop_fd) + _Alignof(max_align_t) - 1) & \
+		    ~(_Alignof(max_align_t) - 1))
+
+struct loop_fd *loop_fd_new_sized(TALLOC_CTX *mem_ctx, struct loop *l,
+				  loop_fd_fn *fn, size_t size, void **udata)
+{
+	struct loop_fd *w = talloc_zero_size(mem_ctx, FD_ROUNDED + size);
+
+	if (w == NULL)
+		return NULL;
+	talloc_set_name_const(w, "struct loop_fd");
+	*udata = (char *)w + FD_ROUNDED;
+	return fd_attach(w, l, fn, *udata);
 }
 
 bool loop_fd_set(struct loop_fd *w, int fd, unsigned mask)

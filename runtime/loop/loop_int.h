@@ -81,6 +81,14 @@ SHADE_INTERNAL struct loop_fd *loop_fd_new(TALLOC_CTX *mem_ctx,
 					   struct loop *l, loop_fd_fn *fn,
 					   void *udata);
 
+/* loop_fd_new whose udata (*udata) is a zeroed block of size bytes
+ * (aligned for any type) in the watch's own allocation: one allocation
+ * for a watch and its owner's record, freed with the watch. */
+SHADE_INTERNAL struct loop_fd *loop_fd_new_sized(TALLOC_CTX *mem_ctx,
+						 struct loop *l,
+						 loop_fd_fn *fn, size_t size,
+						 void **udata);
+
 /* Watch fd for the LOOP_READ/LOOP_WRITE bits of mask (fd -1 or mask 0:
  * watch nothing).  The kernel is asked only when fd or mask change.  An
  * fd the backend cannot watch (epoll refuses regular files, which are
