@@ -13,6 +13,12 @@
  *   scale.idle_conn.bytes    heap per idle connection, 10 000 held
  *   scale.rss_after_5000.ratio  RSS after 5 000 connections opened and
  *                            closed over RSS before
+ *   scale.held_10000_1e6.conn_bytes, .export_bytes  10 000 idle
+ *                            connections and 10^6 exports held at once
+ *                            (one client holding references to 10^6
+ *                            objects the server made): heap per idle
+ *                            connection, and the server's export table
+ *                            bytes per export (its stats)
  *
  * Idle connections are raw sockets that sent HELLO: no memory of theirs
  * on this side, so the heap and RSS moves are the server's.
@@ -48,6 +54,23 @@ static shade_status add_fn(shade_call_ctx *call)
 				 shade_value_as_int(shade_seq_at(call->args, 0)) +
 				 shade_value_as_int(shade_seq_at(call->args, 1)));
 	return call->result ? SHADE_OK : SHADE_ERR_NOMEM;
+}
+
+/* make(n): a list of n new objects (each exported as it is sent). */
+static shade_status make_fn(shade_call_ctx *call)
+{
+	int64_t n = shade_value_as_int(shade_seq_at(call->args, 0)), i;
+	shade_value *l = shade_list_new(call->mem, (size_t)n);
+	shade_ref *o;
+
+	for (i = 0; l != NULL && i < n; i++) {
+		if (shade_object_new("bench.Item", NULL, &o, NULL) != SHADE_OK)
+			return SHADE_ERR_NOMEM;
+		shade_seq_append_take(l, shade_ref_value_take(call->mem, o),
+				      NULL);
+	}
+	call->result = l;
+	return l ? SHADE_OK : SHADE_ERR_NOMEM;
 }
 
 /* The server's thread. */
@@ -221,6 +244,55 @@ static void report(const char *name, double v, const char *unit,
 	fflush(stdout);
 }
 
+/* With n_conns idle connections held (heap0: the heap before them), the
+ * client k gets n exports made (make(), 1 000 a call) and holds them;
+ * prints the heap per connection then and the export table per export;
+ * gives them back.  -1 on failure. */
+static int held_exports(struct cli *k, int n, int n_conns, size_t heap0)
+{
+	TALLOC_CTX *keep = talloc_new(NULL);
+	shade_conn_stats st = { 0 };
+	size_t heap1, heap2;
+	char note[200];
+	int got = 0, i;
+
+	heap1 = bench_heap_bytes();
+	while (got < n) {
+		shade_value *t = shade_tuple_new(k->tmp, 1), *r = NULL;
+		shade_value a = shade_value_int(1000);
+
+		shade_seq_append(t, &a, NULL);
+		if (shade_invoke(keep, k->calc, "make", t, NULL, &r, NULL) !=
+		    SHADE_OK)
+			return -1;
+		got += 1000;
+		talloc_free_children(k->tmp);
+	}
+	heap2 = bench_heap_bytes();
+	/* The server's connection to k: the one with exports. */
+	for (i = 0; st.exports == 0 && i <= n_conns; i++) {
+		shade_conn *sc = shade_server_conn(srv, (size_t)i);
+
+		if (sc != NULL)
+			shade_conn_stats_get(sc, &st);
+	}
+	snprintf(note, sizeof note, "%d connections and %llu exports held: "
+		 "heap +%.1f MiB for the connections, +%.1f MiB for the "
+		 "exports (both sides, objects included)", n_conns,
+		 (unsigned long long)st.exports, (heap1 - heap0) / 1048576.0,
+		 (heap2 - heap1) / 1048576.0);
+	report("scale.held_10000_1e6.conn_bytes",
+	       (double)(heap1 - heap0) / n_conns, "bytes", 1, 2048, note);
+	snprintf(note, sizeof note, "export table %.1f MiB for %llu exports "
+		 "(the objects are the application's)",
+		 st.export_bytes / 1048576.0, (unsigned long long)st.exports);
+	report("scale.held_10000_1e6.export_bytes",
+	       st.exports ? (double)st.export_bytes / st.exports : 0, "bytes",
+	       1, 64, note);
+	talloc_free(keep); /* proxies released: RELEASE frees the exports */
+	return st.exports >= (uint64_t)n ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
 	bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
@@ -236,21 +308,23 @@ int main(int argc, char **argv)
 	char note[200];
 
 	signal(SIGPIPE, SIG_IGN);
-	if (bench_raise_nofile() < n_mem + 256) {
+	if (bench_raise_nofile() < n_idle + 256) {
 		printf("bench scale n/a (RLIMIT_NOFILE below %d)\n",
-		       n_mem + 256);
+		       n_idle + 256);
 		return 0;
 	}
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	snprintf(sock_path, sizeof sock_path, "%s/s.sock", dir);
 	snprintf(addr, sizeof addr, "unix:%s", sock_path);
-	fds = calloc((size_t)n_mem, sizeof *fds);
+	fds = calloc((size_t)(n_idle > n_mem ? n_idle : n_mem), sizeof *fds);
 	if (fds == NULL ||
 	    shade_server_new(NULL, NULL, &srv, NULL) != SHADE_OK ||
 	    shade_object_new("bench.Calc", NULL, &calc, NULL) != SHADE_OK ||
 	    shade_object_add_method(calc, "add", add_fn, NULL, false, NULL) !=
 		    SHADE_OK ||
+	    shade_object_add_method(calc, "make", make_fn, NULL, false,
+				    NULL) != SHADE_OK ||
 	    shade_server_export(srv, "calc", calc, NULL) != SHADE_OK ||
 	    shade_server_listen(srv, addr, NULL) != SHADE_OK ||
 	    pthread_create(&th, NULL, srv_main, NULL) != 0)
@@ -320,6 +394,10 @@ int main(int argc, char **argv)
 		 n_mem, (heap1 - heap0) / 1048576.0);
 	report("scale.idle_conn.bytes", (double)(heap1 - heap0) / n_mem,
 	       "bytes", 1, 2048, note);
+
+	/* And 10^6 exports beside them, on the bench client's connection. */
+	if (held_exports(&k, quick ? 100000 : 1000000, n_mem, heap0) != 0)
+		return 1;
 	close(done);
 	waitpid(cpid, NULL, 0);
 	wait_count(1);

@@ -6,8 +6,10 @@
  * at most, the server does not spin when it runs out of file descriptors
  * (a child process with a low RLIMIT_NOFILE) and serves its connected
  * clients meanwhile, a server-wide cap on input held in partial frames
- * refuses the biggest holder first, and the connection table shrinks back
- * after a crowd leaves.
+ * refuses the biggest holder first, the connection table shrinks back
+ * after a crowd leaves, and output another thread queues on a server
+ * connection that a full socket did not take goes out without waiting for
+ * that connection's next event.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -58,7 +60,37 @@ static shade_status probe(shade_call_ctx *call)
 	return call->result ? SHADE_OK : SHADE_ERR_NOMEM;
 }
 
-/* A server exporting "calc" (add, probe) on a Unix socket, run by a
+/* The reference the last keep() call held (the test releases it). */
+static shade_ref *kept;
+
+/* Bytes the last take() call received (-1: none came yet). */
+static long took = -1;
+
+/* keep(f): holds the reference f for the test to call later. */
+static shade_status keep(shade_call_ctx *call)
+{
+	const shade_value *f = shade_seq_at(call->args, 0);
+
+	if (f == NULL || shade_value_kind(f) != SHADE_REF)
+		return shade_error_set(call->err, SHADE_ERR_TYPE,
+				       "keep: a reference wanted");
+	kept = shade_ref_retain(shade_value_as_ref(f));
+	return SHADE_OK;
+}
+
+/* take(bytes): records how many bytes came. */
+static shade_status take(shade_call_ctx *call)
+{
+	const shade_value *b = shade_seq_at(call->args, 0);
+	size_t n = 0;
+
+	if (b != NULL && shade_value_kind(b) == SHADE_BYTES)
+		shade_value_as_bytes(b, &n);
+	__atomic_store_n(&took, (long)n, __ATOMIC_RELAXED);
+	return SHADE_OK;
+}
+
+/* A server exporting "calc" (add, probe, keep) on a Unix socket, run by a
  * thread (or not). */
 struct srv {
 	TALLOC_CTX *ctx;     /* owns it */
@@ -107,6 +139,8 @@ static void srv_start(struct srv *v, const shade_server_opts *opts,
 	assert_ok(shade_object_add_method(calc, "add", count_add, NULL, false,
 					  errp_));
 	assert_ok(shade_object_add_method(calc, "probe", probe, NULL, false,
+					  errp_));
+	assert_ok(shade_object_add_method(calc, "keep", keep, NULL, false,
 					  errp_));
 	assert_ok(shade_server_export(v->s, "calc", calc, errp_));
 	shade_ref_release(calc);
@@ -650,6 +684,55 @@ static void test_scale_table_shrinks(void **state)
 	srv_stop(&v);
 }
 
+/* A thread that is not the loop's (here the test's) sends a 2 MiB call
+ * on a server connection to a client that is reading: the socket takes
+ * a part, the rest waits in the transport, and the loop must write it
+ * once the socket drains, though the client sends nothing more (the
+ * connection has no event of its own to set write interest). */
+static void test_scale_thread_output(void **state)
+{
+	const size_t big = (size_t)2 << 20;
+	shade_call_opts oneway = { .oneway = true };
+	TALLOC_CTX *tmp = talloc_new(suite_case_ctx);
+	shade_value *t, *r = NULL;
+	shade_ref *calc, *fn;
+	shade_conn *c;
+	struct srv v;
+	uint8_t *blob = talloc_zero_array(tmp, uint8_t, big);
+	int64_t until;
+
+	(void)state;
+	assert_non_null(blob);
+	srv_start(&v, NULL, true);
+	kept = NULL;
+	took = -1;
+	assert_ok(shade_connect(tmp, talloc_asprintf(tmp, "unix:%s", v.path),
+				NULL, &c, errp_));
+	assert_ok(shade_lookup(c, "calc", &calc, errp_));
+	assert_ok(shade_function_new("take", take, NULL, &fn, errp_));
+	t = shade_tuple_new(tmp, 1);
+	shade_seq_append_take(t, shade_ref_value(tmp, fn), NULL);
+	assert_ok(shade_invoke(tmp, calc, "keep", t, NULL, &r, errp_));
+	assert_non_null(kept);
+
+	/* Sent from this thread, not the loop's: returns at once. */
+	t = shade_tuple_new(tmp, 1);
+	shade_seq_append_take(t, shade_bytes(tmp, blob, big), NULL);
+	assert_ok(shade_call_ex(tmp, kept, t, NULL, &oneway, NULL, errp_));
+	until = tu_now_ms() + 10000;
+	while (__atomic_load_n(&took, __ATOMIC_RELAXED) < 0 &&
+	       tu_now_ms() < until)
+		shade_conn_serve(c, 100, NULL);
+	assert_int_equal(__atomic_load_n(&took, __ATOMIC_RELAXED), big);
+
+	shade_ref_release(kept);
+	kept = NULL;
+	shade_ref_release(fn);
+	shade_ref_release(calc);
+	talloc_free(tmp);
+	srv_stop(&v);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -660,6 +743,7 @@ int main(int argc, char **argv)
 		SUITE_CASE(test_scale_emfile_no_spin),
 		SUITE_CASE(test_scale_input_cap),
 		SUITE_CASE(test_scale_table_shrinks),
+		SUITE_CASE(test_scale_thread_output),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

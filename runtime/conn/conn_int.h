@@ -117,7 +117,8 @@ struct shade_conn {
 	size_t n_rel;                   /* uint64s used in rel */
 	struct frame_queue unnested;    /* peer requests nesting in no call */
 	shade_conn_stats st;            /* request counters (frames: t) */
-	char *side;                     /* our side name */
+	const char *side;               /* our side name: a child of this,
+					 * or its server's (conn_set_loop) */
 	int timeout_ms;                 /* default deadline; 0: none */
 	size_t iter_chunk;              /* FORCE chunk when iterating */
 	size_t max_pending;             /* outstanding request limit */
@@ -268,9 +269,11 @@ SHADE_INTERNAL bool conn_busy(shade_conn *c);
 
 /* Record that loop serves c through watch w (set once, before c is
  * used): c leaves the loop as it ends, and a wait on c on the loop's
- * thread asks it for nested turns instead of blocking. */
+ * thread asks it for nested turns instead of blocking.  side (or NULL):
+ * the loop's owner's copy of c's side name, which outlives c; c uses it
+ * instead of its own when they are equal. */
 SHADE_INTERNAL void conn_set_loop(shade_conn *c, struct loop *loop,
-				  struct loop_fd *w);
+				  struct loop_fd *w, const char *side);
 
 /* The cached shape for fp (or a built-in), or NULL. */
 SHADE_INTERNAL const shade_shape_desc *conn_shape(shade_conn *c, uint64_t fp);

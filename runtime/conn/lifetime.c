@@ -189,10 +189,16 @@ void shade_conn_stats_get(shade_conn *c, shade_conn_stats *out)
 	out->bytes_received = ts.bytes_received;
 }
 
-void conn_set_loop(shade_conn *c, struct loop *loop, struct loop_fd *w)
+void conn_set_loop(shade_conn *c, struct loop *loop, struct loop_fd *w,
+		   const char *side)
 {
 	c->loop = loop;
 	c->watch = w;
+	if (side != NULL && strcmp(side, c->side) == 0) {
+		/* One block less per connection. */
+		talloc_free((void *)c->side);
+		c->side = side;
+	}
 }
 
 void shade_conn_set_timeout(shade_conn *c, int timeout_ms)

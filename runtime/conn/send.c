@@ -9,7 +9,8 @@
  * requests, replies served in a loop turn) stay queued until a flush; on
  * a non-blocking transport what the socket does not take is queued by
  * the transport, behind which later batches go, and the loop writes it
- * when the socket polls writable.
+ * when the socket polls writable: a send that leaves output queued tells
+ * the loop (loop_fd_want_write), from any thread.
  *
  * Lock order: `send_mu` first, then `mu` briefly inside it (taking the
  * queued releases, counting them), never the other way round.  A failed
@@ -23,12 +24,23 @@
 
 #include "base/clock_int.h"
 #include "base/log_int.h"
+#include "loop/loop_int.h"
 #include "conn/conn_int.h"
 #include "conn/send_int.h"
 #include "transport/transport_int.h"
 
 /* Batched output written once it reaches this many bytes. */
 #define BATCH_BYTES ((size_t)64 << 10)
+
+/* After a send: output left queued (a full socket, or a batch) on a
+ * connection a loop serves is that loop's to write; tell it, whatever
+ * thread this is (the loop thread in c's own callback sets write
+ * interest itself after it, at no cost here). */
+static void tell_loop(shade_conn *c)
+{
+	if (c->watch != NULL && shade_conn_wants_write(c))
+		loop_fd_want_write(c->watch);
+}
 
 /* After a failed write: end the connection (unless the failure was local:
  * out of memory or over the frame limit) and hand e to *err. */
@@ -141,6 +153,7 @@ shade_status conn_flush_batch(shade_conn *c, shade_error **err)
 	pthread_mutex_unlock(&c->send_mu);
 	if (st < 0)
 		return send_failed(c, st, e, err);
+	tell_loop(c);
 	return SHADE_OK;
 }
 
@@ -173,6 +186,7 @@ static shade_status put_message(shade_conn *c, const shade_buf *b, bool now,
 	pthread_mutex_unlock(&c->send_mu);
 	if (st < 0)
 		return send_failed(c, st, e, err);
+	tell_loop(c);
 	return SHADE_OK;
 }
 
@@ -235,6 +249,7 @@ shade_status send_flush_now(shade_conn *c, shade_error **err)
 	pthread_mutex_unlock(&c->send_mu);
 	if (st < 0)
 		return send_failed(c, st, e, err);
+	tell_loop(c);
 	return SHADE_OK;
 }
 

@@ -13,7 +13,9 @@
  * registered with the backend exactly when fd >= 0 and it is not
  * closed); a watch is on the `ready` list (loop thread) exactly when
  * `on_ready`, and on the `ended` list (under mu) exactly when
- * `on_ended`; `cur` is the serial of the innermost running turn and
+ * `on_ended`, and on the `writes` list (under mu) exactly when
+ * `on_write`; `calling` is the watch whose callback runs (restored when
+ * it returns); `cur` is the serial of the innermost running turn and
  * `waiting` its watch, both restored when a nested turn returns.
  *
  * Cost: a turn touches the watches with an event, the watches on the
@@ -22,6 +24,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
@@ -55,6 +58,9 @@ struct loop_fd {
 	struct loop_fd *eprev;    /* previous on l's ended list (mu) */
 	struct loop_fd *enext;    /* next on l's ended list (mu) */
 	bool on_ended;            /* on l's ended list (mu) */
+	struct loop_fd *wprev;    /* previous on l's write list (mu) */
+	struct loop_fd *wnext;    /* next on l's write list (mu) */
+	bool on_write;            /* on l's write list (mu) */
 	int closed;               /* never registered again (atomic; set
 				   * under l->mu) */
 	bool always;              /* the backend refused the fd: always
@@ -84,6 +90,10 @@ struct loop {
 	struct loop_fd *ended;       /* watches closed by loop_fd_close,
 				      * not yet told (under mu; the head
 				      * is read as a hint with atomics) */
+	struct loop_fd *writes;      /* watches with output queued by
+				      * loop_fd_want_write, not yet told
+				      * (under mu; the head is read as a
+				      * hint with atomics) */
 	struct loop_timer *timers;   /* every live timer */
 	loop_prepare_fn *prepare;    /* hook before each wait, or NULL */
 	void *prepare_udata;         /* its argument */
@@ -92,6 +102,7 @@ struct loop {
 	unsigned serial;             /* turns started */
 	unsigned cur;                /* serial of the innermost turn */
 	struct loop_fd *waiting;     /* watch the innermost turn waits on */
+	struct loop_fd *calling;     /* watch whose callback runs now */
 	int stopped;                 /* loop_stop was called (atomic) */
 };
 
@@ -206,6 +217,21 @@ static void ended_unlink(struct loop *l, struct loop_fd *w)
 	w->on_ended = false;
 }
 
+/* Take w off the write list (caller holds mu). */
+static void write_unlink(struct loop *l, struct loop_fd *w)
+{
+	if (!w->on_write)
+		return;
+	if (w->wprev != NULL)
+		w->wprev->wnext = w->wnext;
+	else
+		__atomic_store_n(&l->writes, w->wnext, __ATOMIC_RELEASE);
+	if (w->wnext != NULL)
+		w->wnext->wprev = w->wprev;
+	w->wprev = w->wnext = NULL;
+	w->on_write = false;
+}
+
 /* Stop watching w's fd for good (caller holds mu). */
 static void fd_unregister(struct loop *l, struct loop_fd *w)
 {
@@ -224,6 +250,7 @@ static int watch_destructor(struct loop_fd *w)
 	pthread_mutex_lock(&l->mu);
 	fd_unregister(l, w);
 	ended_unlink(l, w);
+	write_unlink(l, w);
 	pthread_mutex_unlock(&l->mu);
 	ready_unlink(l, w);
 	if (w->prev != NULL)
@@ -235,13 +262,10 @@ static int watch_destructor(struct loop_fd *w)
 	return 0;
 }
 
-struct loop_fd *loop_fd_new(TALLOC_CTX *mem_ctx, struct loop *l,
-			    loop_fd_fn *fn, void *udata)
+/* Put the new watch w (zeroed) on l's list. */
+static struct loop_fd *fd_attach(struct loop_fd *w, struct loop *l,
+				 loop_fd_fn *fn, void *udata)
 {
-	struct loop_fd *w = talloc_zero(mem_ctx, struct loop_fd);
-
-	if (w == NULL)
-		return NULL;
 	w->l = l;
 	w->fn = fn;
 	w->udata = udata;
@@ -252,6 +276,31 @@ struct loop_fd *loop_fd_new(TALLOC_CTX *mem_ctx, struct loop *l,
 	l->watches = w;
 	talloc_set_destructor(w, watch_destructor);
 	return w;
+}
+
+struct loop_fd *loop_fd_new(TALLOC_CTX *mem_ctx, struct loop *l,
+			    loop_fd_fn *fn, void *udata)
+{
+	struct loop_fd *w = talloc_zero(mem_ctx, struct loop_fd);
+
+	return w == NULL ? NULL : fd_attach(w, l, fn, udata);
+}
+
+/* Bytes of a watch rounded up to max_align_t: where its owner's block
+ * starts in loop_fd_new_sized. */
+#define FD_ROUNDED ((sizeof(struct loop_fd) + _Alignof(max_align_t) - 1) & \
+		    ~(_Alignof(max_align_t) - 1))
+
+struct loop_fd *loop_fd_new_sized(TALLOC_CTX *mem_ctx, struct loop *l,
+				  loop_fd_fn *fn, size_t size, void **udata)
+{
+	struct loop_fd *w = talloc_zero_size(mem_ctx, FD_ROUNDED + size);
+
+	if (w == NULL)
+		return NULL;
+	talloc_set_name_const(w, "struct loop_fd");
+	*udata = (char *)w + FD_ROUNDED;
+	return fd_attach(w, l, fn, *udata);
 }
 
 bool loop_fd_set(struct loop_fd *w, int fd, unsigned mask)
@@ -331,6 +380,31 @@ void loop_fd_close(struct loop_fd *w)
 	}
 	pthread_mutex_unlock(&l->mu);
 	if (!told && tl_running != l) {
+		r = write(l->wake[1], "x", 1); /* another thread: wake it */
+		(void)r;
+	}
+}
+
+void loop_fd_want_write(struct loop_fd *w)
+{
+	struct loop *l = w->l;
+	bool woke = false;
+	ssize_t r;
+
+	if (l == NULL || (tl_running == l && l->calling == w))
+		return; /* its own callback: its owner sets interest after */
+	pthread_mutex_lock(&l->mu);
+	if (!w->on_write && !__atomic_load_n(&w->closed, __ATOMIC_ACQUIRE)) {
+		w->on_write = true;
+		w->wprev = NULL;
+		w->wnext = l->writes;
+		if (l->writes != NULL)
+			l->writes->wprev = w;
+		__atomic_store_n(&l->writes, w, __ATOMIC_RELEASE);
+		woke = tl_running != l;
+	}
+	pthread_mutex_unlock(&l->mu);
+	if (woke) {
 		r = write(l->wake[1], "x", 1); /* another thread: wake it */
 		(void)r;
 	}
@@ -421,6 +495,17 @@ static void wake_drain(struct loop *l)
 		;
 }
 
+/* Call w's callback with events (loop thread), recording it as the one
+ * running. */
+static void call_fd(struct loop *l, struct loop_fd *w, unsigned events)
+{
+	struct loop_fd *saved = l->calling;
+
+	l->calling = w;
+	w->fn(w->udata, events);
+	l->calling = saved;
+}
+
 /* Call the watches marked ready, once each: one that had an event in
  * this turn (serial cur) keeps its mark for the next turn, and so does
  * one marked again by its callback. */
@@ -440,7 +525,7 @@ static void run_ready(struct loop *l, unsigned cur)
 		w->rnext = NULL;
 		w->on_ready = false;
 		if (!__atomic_load_n(&w->closed, __ATOMIC_ACQUIRE))
-			w->fn(w->udata, 0);
+			call_fd(l, w, 0);
 	}
 	while ((w = keep) != NULL) {
 		keep = w->rnext;
@@ -449,22 +534,28 @@ static void run_ready(struct loop *l, unsigned cur)
 	}
 }
 
-/* Tell the watches closed since the last turn (LOOP_CLOSED), once. */
-static void run_ended(struct loop *l)
+/* Call the watches on a list under mu (`head`, taken off by unlink)
+ * once each with events: LOOP_WRITE for the writes list (skipping closed
+ * watches), LOOP_CLOSED for the ended list. */
+static void run_told(struct loop *l, struct loop_fd **head,
+		     void (*unlink)(struct loop *, struct loop_fd *),
+		     unsigned events)
 {
 	struct loop_fd *w;
 
-	if (__atomic_load_n(&l->ended, __ATOMIC_ACQUIRE) == NULL)
+	if (__atomic_load_n(head, __ATOMIC_ACQUIRE) == NULL)
 		return;
 	for (;;) {
 		pthread_mutex_lock(&l->mu);
-		w = l->ended;
+		w = *head;
 		if (w != NULL)
-			ended_unlink(l, w);
+			unlink(l, w);
 		pthread_mutex_unlock(&l->mu);
 		if (w == NULL)
 			return;
-		w->fn(w->udata, LOOP_CLOSED);
+		if (events == LOOP_CLOSED ||
+		    !__atomic_load_n(&w->closed, __ATOMIC_ACQUIRE))
+			call_fd(l, w, events);
 	}
 }
 
@@ -484,7 +575,8 @@ static shade_status turn(struct loop *l, struct loop_fd *waiting,
 	if (l->prepare != NULL)
 		l->prepare(l->prepare_udata);
 	if (l->ready != NULL ||
-	    __atomic_load_n(&l->ended, __ATOMIC_ACQUIRE) != NULL)
+	    __atomic_load_n(&l->ended, __ATOMIC_ACQUIRE) != NULL ||
+	    __atomic_load_n(&l->writes, __ATOMIC_ACQUIRE) != NULL)
 		timeout_ms = 0;
 	else if (l->depth == 1)
 		timeout_ms = timers_bound(l, timeout_ms);
@@ -506,11 +598,13 @@ static shade_status turn(struct loop *l, struct loop_fd *waiting,
 		if (w == l->wake_w)
 			continue;
 		w->seen = cur;
-		w->fn(w->udata, fired[k].events);
+		call_fd(l, w, fired[k].events);
 	}
 	/* Input buffered from an earlier turn: no event announces it. */
 	run_ready(l, cur);
-	run_ended(l);
+	/* Output queued by other threads, then the watches closed. */
+	run_told(l, &l->writes, write_unlink, LOOP_WRITE);
+	run_told(l, &l->ended, ended_unlink, LOOP_CLOSED);
 	if (l->depth == 1)
 		timers_run(l);
 out:

@@ -8,7 +8,9 @@
  * watch is marked ready or was closed), then the callbacks run: each
  * watch with an event, then each watch marked ready (loop_fd_ready: input
  * already buffered, which no event announces) that had none (events 0),
- * then each watch closed since the last turn (LOOP_CLOSED, once), then,
+ * then each watch given output by another thread (loop_fd_want_write:
+ * LOOP_WRITE, once), then each watch closed since the last turn
+ * (LOOP_CLOSED, once), then,
  * in an outermost turn only, the timers that are due.  Interest is kept
  * by the kernel between turns: a watch's owner changes it when its state
  * changes, so a turn's work depends on the watches with something to do,
@@ -22,7 +24,8 @@
  * runs no timers, so a timer never runs inside a callback's wait.
  *
  * Threads: one thread turns a loop at a time; every call below is for
- * that thread, except loop_fd_close() and loop_stop(), which any thread
+ * that thread, except loop_fd_close(), loop_fd_want_write() and
+ * loop_stop(), which any thread
  * may call at any time.  A watch or timer is freed outside turns only
  * (the loop holds pointers to them while it dispatches).
  */
@@ -78,6 +81,14 @@ SHADE_INTERNAL struct loop_fd *loop_fd_new(TALLOC_CTX *mem_ctx,
 					   struct loop *l, loop_fd_fn *fn,
 					   void *udata);
 
+/* loop_fd_new whose udata (*udata) is a zeroed block of size bytes
+ * (aligned for any type) in the watch's own allocation: one allocation
+ * for a watch and its owner's record, freed with the watch. */
+SHADE_INTERNAL struct loop_fd *loop_fd_new_sized(TALLOC_CTX *mem_ctx,
+						 struct loop *l,
+						 loop_fd_fn *fn, size_t size,
+						 void **udata);
+
 /* Watch fd for the LOOP_READ/LOOP_WRITE bits of mask (fd -1 or mask 0:
  * watch nothing).  The kernel is asked only when fd or mask change.  An
  * fd the backend cannot watch (epoll refuses regular files, which are
@@ -100,6 +111,13 @@ SHADE_INTERNAL bool loop_fd_always(const struct loop_fd *w);
  * next turn (woken when another thread calls) calls w's callback once
  * with LOOP_CLOSED.  Freeing a watch closes it without telling it. */
 SHADE_INTERNAL void loop_fd_close(struct loop_fd *w);
+
+/* w has output queued that its fd did not take (any thread): the next
+ * turn (woken when another thread calls) calls w's callback once with
+ * LOOP_WRITE, so its owner writes and sets write interest; nothing when
+ * called from w's own callback (its owner sets interest after it) or
+ * once w is closed. */
+SHADE_INTERNAL void loop_fd_want_write(struct loop_fd *w);
 
 /* A new timer on mem_ctx running fn(udata) ms from now, again after the
  * delay it returns; NULL when out of memory.  Freeing it disarms it. */

@@ -88,11 +88,12 @@ struct srv_list {
 	struct srv_conn *tail;  /* newest */
 };
 
-/* The server's record of one connection (a talloc child of it). */
+/* The server's record of one connection: the block of its watch
+ * (loop_fd_new_sized), a talloc child of the connection. */
 struct srv_conn {
 	shade_server *s;      /* the server */
 	shade_conn *c;        /* the connection */
-	struct loop_fd *w;    /* its watch (child of this record) */
+	struct loop_fd *w;    /* its watch (holding this record) */
 	size_t idx;           /* its index in s->conns */
 	struct srv_list *on;  /* the list it is on (active, quiet), or
 			       * NULL once it ended */
@@ -441,13 +442,19 @@ shade_status shade_server_new(TALLOC_CTX *mem_ctx,
 	}
 	if (s->opts.conn != NULL)
 		s->copts = *s->opts.conn;
-	if (s->copts.side == NULL)
-		s->copts.side = s->side;
+	/* The connections borrow it (conn_set_loop): the server's copy. */
+	s->copts.side = s->copts.side == NULL
+				? s->side
+				: talloc_strdup(s, s->copts.side);
 	if (s->copts.timeout_ms == 0)
 		s->copts.timeout_ms = s->opts.timeout_ms;
 	if (s->copts.names == NULL)
 		s->copts.names = s->names;
 	s->opts.conn = NULL; /* copied into copts */
+	if (s->copts.side == NULL) {
+		talloc_free(s);
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	}
 	if (s->opts.idle_timeout_ms < 0)
 		s->opts.idle_timeout_ms = 0;
 	s->resume = loop_timer_new(s, s->loop, 0, resume_fn, s);
@@ -608,6 +615,8 @@ shade_status shade_server_adopt(shade_server *s, shade_transport *t,
 				shade_conn **out, shade_error **err)
 {
 	struct srv_conn *sc;
+	struct loop_fd *w;
+	void *udata;
 	shade_conn *c;
 
 	if (s->n_conns >= s->opts.max_conns) {
@@ -627,17 +636,18 @@ shade_status shade_server_adopt(shade_server *s, shade_transport *t,
 		return SHADE_ERR_IO;
 	}
 	SHADE_CHECK(shade_conn_new(s, t, true, &s->copts, &c, err));
-	sc = talloc_zero(c, struct srv_conn);
-	if (sc == NULL || (sc->w = loop_fd_new(sc, s->loop, conn_event,
-					       sc)) == NULL) {
+	w = loop_fd_new_sized(c, s->loop, conn_event, sizeof(*sc), &udata);
+	if (w == NULL) {
 		talloc_free(c);
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	}
+	sc = udata;
+	sc->w = w;
 	sc->s = s;
 	sc->c = c;
 	sc->since = clock_now_ms();
 	sc->frames = conn_frames_in(c);
-	conn_set_loop(c, s->loop, sc->w);
+	conn_set_loop(c, s->loop, sc->w, s->copts.side);
 	sc->idx = s->n_conns;
 	s->conns[s->n_conns++] = sc;
 	list_append(&s->active, sc);
