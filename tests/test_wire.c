@@ -188,6 +188,7 @@ static void test_wire_depth(void **state)
 {
 	struct srv v;
 	struct raw r;
+	shade_error *e;
 
 	srv_start(&v, *state, NULL);
 	raw_open(&r, *state, v.path, NULL, NULL);
@@ -195,7 +196,11 @@ static void test_wire_depth(void **state)
 	send_nested(&r, 2, 63, false);
 	raw_expect_return(&r, 2);
 	send_nested(&r, 3, 64, false);
-	expect_named(&r, 3, "TooDeep", SHADE_CAT_FAILED);
+	e = error_of(&r, 3);
+	assert_string_equal(e->name, "TooDeep");
+	assert_string_equal(e->message,
+			    "item at offset 69 nests deeper than 64 levels");
+	shade_error_free(e);
 	send_nested(&r, 4, 31, true);
 	raw_expect_return(&r, 4);
 	send_nested(&r, 5, 32, true);
