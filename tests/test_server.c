@@ -492,6 +492,21 @@ static void test_server_regular_file_conn(void **state)
 	talloc_free(ctx);
 }
 
+/* Turn the loop once (not waiting) and raise *max to the largest unsent
+ * output of its connections. */
+static void turn_note_output(shade_server *s, size_t *max)
+{
+	size_t j;
+
+	assert_ok(shade_server_run_once(s, 0, errp_));
+	for (j = 0; j < shade_server_conn_count(s); j++) {
+		size_t q = shade_conn_out_pending(shade_server_conn(s, j));
+
+		if (q > *max)
+			*max = q;
+	}
+}
+
 static void test_server_half_frame_and_flood(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
@@ -552,18 +567,8 @@ static void test_server_half_frame_and_flood(void **state)
 	assert_true(g.worst_ms < 2000);
 	/* The flooder's unsent replies stayed bounded by the limit (plus
 	 * one turn's worth of replies). */
-	for (k = 0; k < 50; k++) {
-		size_t j;
-
-		assert_ok(shade_server_run_once(v.s, 0, errp_));
-		for (j = 0; j < shade_server_conn_count(v.s); j++) {
-			size_t q = shade_conn_out_pending(
-				shade_server_conn(v.s, j));
-
-			if (q > max_pending)
-				max_pending = q;
-		}
-	}
+	for (k = 0; k < 50; k++)
+		turn_note_output(v.s, &max_pending);
 	assert_true(max_pending > 0);
 	assert_true(max_pending <= so.max_output + 4 * 1100);
 	assert_int_equal(shade_server_conn_count(v.s), 2);
@@ -682,7 +687,7 @@ static void test_server_pipeliner_never_reads(void **state)
 	struct srv v;
 	shade_transport *t;
 	uint64_t next = 2, want = 1;
-	size_t written = 0, stalls = 0, max_q = 0, got = 0, len = 0, j;
+	size_t written = 0, stalls = 0, max_q = 0, got = 0, len = 0;
 	uint8_t *in = talloc_size(ctx, 1 << 20);
 	int fd, k;
 	int64_t end;
@@ -701,14 +706,7 @@ static void test_server_pipeliner_never_reads(void **state)
 
 		written += n;
 		stalls = n == 0 ? stalls + 1 : 0;
-		assert_ok(shade_server_run_once(v.s, 0, errp_));
-		for (j = 0; j < shade_server_conn_count(v.s); j++) {
-			size_t q = shade_conn_out_pending(
-				shade_server_conn(v.s, j));
-
-			if (q > max_q)
-				max_q = q;
-		}
+		turn_note_output(v.s, &max_q);
 	}
 	/* The server stopped reading: the client could not write them all,
 	 * and the queue stayed at the limit plus one turn (16 replies). */
