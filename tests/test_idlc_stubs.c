@@ -382,11 +382,22 @@ static void test_idlc_stubs_inherited(void **state)
 	shade_error_free(err);
 	err = NULL;
 
-	/* oneway through the shared call, ordered before a round trip */
-	for (i = 0; i < 2; i++)
-		assert_int_equal(bank_Earning_ping(sav, &err), SHADE_OK);
-	assert_int_equal(bank_Account_get_balance(acct, &v, &err), SHADE_OK);
-	assert_int_equal(a.pings, 2);
+	/* oneway through the shared call, ordered before a round trip: no
+	 * round trip and no reply frame of their own */
+	{
+		shade_conn_stats s0 = tp_stats(pp.client), s1;
+
+		for (i = 0; i < 2; i++)
+			assert_int_equal(bank_Earning_ping(sav, &err),
+					 SHADE_OK);
+		assert_int_equal(bank_Account_get_balance(acct, &v, &err),
+				 SHADE_OK);
+		assert_int_equal(a.pings, 2);
+		s1 = tp_stats(pp.client);
+		assert_int_equal(s1.requests_sent - s0.requests_sent, 3);
+		assert_int_equal(s1.round_trips - s0.round_trips, 1);
+		assert_int_equal(s1.frames_received - s0.frames_received, 1);
+	}
 
 	talloc_free(sav);
 	talloc_free(acct);

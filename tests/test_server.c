@@ -25,6 +25,7 @@
 #include "shade/shade.h"
 #include "helpers/handlers.h"
 #include "helpers/peer.h"
+#include "conn/msg_int.h"
 #include "object/object_int.h"
 #include "helpers/suite.h"
 
@@ -491,6 +492,21 @@ static void test_server_regular_file_conn(void **state)
 	talloc_free(ctx);
 }
 
+/* Turn the loop once (not waiting) and raise *max to the largest unsent
+ * output of its connections. */
+static void turn_note_output(shade_server *s, size_t *max)
+{
+	size_t j;
+
+	assert_ok(shade_server_run_once(s, 0, errp_));
+	for (j = 0; j < shade_server_conn_count(s); j++) {
+		size_t q = shade_conn_out_pending(shade_server_conn(s, j));
+
+		if (q > *max)
+			*max = q;
+	}
+}
+
 static void test_server_half_frame_and_flood(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
@@ -551,18 +567,8 @@ static void test_server_half_frame_and_flood(void **state)
 	assert_true(g.worst_ms < 2000);
 	/* The flooder's unsent replies stayed bounded by the limit (plus
 	 * one turn's worth of replies). */
-	for (k = 0; k < 50; k++) {
-		size_t j;
-
-		assert_ok(shade_server_run_once(v.s, 0, errp_));
-		for (j = 0; j < shade_server_conn_count(v.s); j++) {
-			size_t q = shade_conn_out_pending(
-				shade_server_conn(v.s, j));
-
-			if (q > max_pending)
-				max_pending = q;
-		}
-	}
+	for (k = 0; k < 50; k++)
+		turn_note_output(v.s, &max_pending);
 	assert_true(max_pending > 0);
 	assert_true(max_pending <= so.max_output + 4 * 1100);
 	assert_int_equal(shade_server_conn_count(v.s), 2);
@@ -630,6 +636,122 @@ static void test_server_embedded_conn(void **state)
 	talloc_free(e.client);
 	assert_int_equal(shade_conn_process(server, 0, NULL),
 			 SHADE_ERR_CONNECTION_LOST);
+	talloc_free(ctx);
+}
+
+/* Write as many INVOKE calc.add(1, 2) requests (ids from *next) as fd
+ * takes without blocking, at most `max` in all; the count written. */
+static size_t pipeline_adds(int fd, uint64_t *next, size_t max)
+{
+	uint8_t args[3] = { 0x82, 0x01, 0x02 };
+	uint8_t frame[13];
+	size_t n = 0;
+
+	while (n < max) {
+		/* [3, id, 1, 0, [1, 2]] with a four-byte id: 12 bytes */
+		frame[0] = 0x0c;
+		frame[1] = 0x85;
+		frame[2] = 0x03;
+		frame[3] = 0x1a;
+		frame[4] = (uint8_t)(*next >> 24);
+		frame[5] = (uint8_t)(*next >> 16);
+		frame[6] = (uint8_t)(*next >> 8);
+		frame[7] = (uint8_t)*next;
+		frame[8] = 0x01;
+		frame[9] = 0x00;
+		memcpy(frame + 10, args, 3);
+		if (write(fd, frame, 13) != 13)
+			break;
+		(*next)++;
+		n++;
+	}
+	return n;
+}
+
+/* A client that pipelines requests and never reads (doc/limits.md,
+ * "unsent output per connection"): the server answers until its unsent
+ * output passes max_output, then stops reading that connection, so the
+ * client's writes block; no reply is dropped: once the client reads,
+ * every request it wrote is answered, in order, and the server's queue
+ * never held more than the limit plus one turn of replies. */
+static void test_server_pipeliner_never_reads(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	char *dir = tu_mkdtemp(ctx);
+	char *addr = talloc_asprintf(ctx, "unix:%s/p.sock", dir);
+	shade_server_opts so = { .max_output = 64 * 1024 };
+	static const uint8_t hello[] = { 0x05, 0x84, 0x00, 0x00, 0x01, 0x00 };
+	static const uint8_t lookup[] = { 0x08, 0x83, 0x07, 0x01, 0x64,
+					  'c', 'a', 'l', 'c' };
+	const size_t cap = 2000000;
+	struct srv v;
+	shade_transport *t;
+	uint64_t next = 2, want = 1;
+	size_t written = 0, stalls = 0, max_q = 0, got = 0, len = 0;
+	uint8_t *in = talloc_size(ctx, 1 << 20);
+	int fd, k;
+	int64_t end;
+
+	memset(&v, 0, sizeof(v));
+	srv_start(&v, ctx, addr, &so, false);
+	assert_ok(shade_transport_connect(ctx, addr, NULL, &t, errp_));
+	assert_ok(shade_transport_set_nonblocking(t, true, errp_));
+	fd = shade_transport_fd(t);
+	assert_int_equal(tu_write_all(fd, hello, sizeof(hello)), 0);
+	assert_int_equal(tu_write_all(fd, lookup, sizeof(lookup)), 0);
+	/* Write until 200 turns of the server in a row take nothing. */
+	end = tu_now_ms() + 20000;
+	while (stalls < 200 && written < cap && tu_now_ms() < end) {
+		size_t n = pipeline_adds(fd, &next, cap - written);
+
+		written += n;
+		stalls = n == 0 ? stalls + 1 : 0;
+		turn_note_output(v.s, &max_q);
+	}
+	/* The server stopped reading: the client could not write them all,
+	 * and the queue stayed at the limit plus one turn (16 replies). */
+	assert_int_equal(stalls, 200);
+	assert_true(written > 1000);
+	assert_true(written < cap);
+	assert_true(max_q > so.max_output);
+	assert_true(max_q <= so.max_output + 16 * 16);
+	assert_int_equal(shade_server_conn_count(v.s), 1);
+	/* Now read: every request written is answered, in order. */
+	end = tu_now_ms() + 30000;
+	while (want < written + 2 && tu_now_ms() < end) {
+		ssize_t r;
+		size_t pos = 0;
+
+		assert_ok(shade_server_run_once(v.s, 0, errp_));
+		r = read(fd, in + len, (1 << 20) - len);
+		if (r > 0)
+			len += (size_t)r;
+		for (k = 0; k < 100000; k++) {
+			uint64_t flen;
+			size_t hl;
+			struct msg m;
+
+			if (shade_frame_header_decode(in + pos, len - pos,
+						      SIZE_MAX, &flen, &hl,
+						      NULL) != SHADE_OK ||
+			    len - pos - hl < flen)
+				break;
+			assert_ok(msg_parse(in + pos + hl, flen, &m, errp_));
+			if (m.op == OP_RETURN) {
+				assert_int_equal(m.id, want);
+				want++;
+				got++;
+			}
+			pos += hl + flen;
+		}
+		memmove(in, in + pos, len - pos);
+		len -= pos;
+	}
+	assert_int_equal(got, written + 1); /* and the LOOKUP */
+	talloc_free(t);
+	turn_until(v.s, 200, NULL);
+	assert_int_equal(shade_server_conn_count(v.s), 0);
+	srv_stop(&v);
 	talloc_free(ctx);
 }
 
@@ -896,6 +1018,7 @@ int main(int argc, char **argv)
 		T(test_server_client_killed_mid_call),
 		T(test_server_callback_does_not_starve),
 		T(test_server_half_frame_and_flood),
+		T(test_server_pipeliner_never_reads),
 		T(test_server_one_read_per_request),
 		T(test_server_conn_end_keeps_fd),
 		T(test_server_regular_file_conn),
