@@ -249,7 +249,7 @@ static void test_misuse_default_deadline(void **state)
 	shade_ref *calc;
 	tp_peer pp;
 
-	sleep_ms = 1000;
+	__atomic_store_n(&sleep_ms, 1000, __ATOMIC_RELAXED);
 	assert_int_equal(tp_start(&pp, ctx, reg, NULL, &co), 0);
 	assert_ok(shade_lookup(pp.client, "calc", &calc, errp_));
 	assert_int_equal(shade_invoke(ctx, calc, "sleep", NULL, NULL, &r,
@@ -259,7 +259,7 @@ static void test_misuse_default_deadline(void **state)
 	assert_non_null(strstr(err->message, "100 ms"));
 	shade_error_clear(&err);
 	/* no default deadline: the same call waits for its answer */
-	sleep_ms = 10;
+	__atomic_store_n(&sleep_ms, 10, __ATOMIC_RELAXED);
 	shade_conn_set_timeout(pp.client, 0);
 	assert_ok(shade_invoke(ctx, calc, "sleep", NULL, NULL, &r, errp_));
 	assert_int_equal(shade_value_kind(r), SHADE_NONE);

@@ -54,7 +54,7 @@ static void srv_start(struct srv *v, TALLOC_CTX *ctx)
 	char *dir;
 
 	memset(v, 0, sizeof(*v));
-	value = 7;
+	__atomic_store_n(&value, 7, __ATOMIC_RELAXED);
 	v->ctx = talloc_new(ctx);
 	dir = tu_mkdtemp(v->ctx);
 	blob = shade_bytes(v->ctx, "\x00\xff", 2);
@@ -210,7 +210,7 @@ static void test_shade_cli_get_set_call(void **state)
 		   "", "");
 	assert_run(shade_run(ctx, v.addr, "get", "calc.value", NULL), 0,
 		   "42\n", "");
-	assert_int_equal(value, 42);
+	assert_int_equal(__atomic_load_n(&value, __ATOMIC_RELAXED), 42);
 	assert_run(shade_run(ctx, v.addr, "get", "calc.version", NULL), 0,
 		   "\"1.0\"\n", "");
 	assert_run(shade_run(ctx, v.addr, "get", "calc.child.blob", NULL), 0,

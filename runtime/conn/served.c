@@ -57,7 +57,9 @@ void conn_trim(shade_conn *c)
 	if (c->t->out != NULL && c->t->out_start == c->t->out_end) {
 		/* The transport's queue, written under send_mu too. */
 		TALLOC_FREE(c->t->out);
-		c->t->out_cap = c->t->out_start = c->t->out_end = 0;
+		c->t->out_cap = 0;
+		OUT_SET(c->t, out_start, 0);
+		OUT_SET(c->t, out_end, 0);
 	}
 	pthread_mutex_unlock(&c->send_mu);
 }

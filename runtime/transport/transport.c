@@ -324,12 +324,16 @@ shade_status shade_transport_set_nonblocking(shade_transport *t, bool on,
 
 size_t shade_transport_out_pending(const shade_transport *t)
 {
-	return t ? t->out_end - t->out_start : 0;
+	return t ? __atomic_load_n(&t->out_end, __ATOMIC_RELAXED) -
+			   __atomic_load_n(&t->out_start, __ATOMIC_RELAXED)
+		 : 0;
 }
 
 bool shade_transport_wants_write(const shade_transport *t)
 {
-	return t != NULL && t->out_end != t->out_start;
+	return t != NULL &&
+	       __atomic_load_n(&t->out_end, __ATOMIC_RELAXED) !=
+		       __atomic_load_n(&t->out_start, __ATOMIC_RELAXED);
 }
 
 /* ------------------------------------------------------------ properties */

@@ -190,7 +190,9 @@ void transport_fd_close(shade_transport *t)
 	TALLOC_FREE(t->out);
 	t->in_start = t->in_end = t->in_need = 0;
 	t->big_len = t->big_have = t->big_cap = 0;
-	t->out_cap = t->out_start = t->out_end = 0;
+	t->out_cap = 0;
+	OUT_SET(t, out_start, 0);
+	OUT_SET(t, out_end, 0);
 }
 
 /* No child behind an fd transport. */

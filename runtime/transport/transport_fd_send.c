@@ -127,8 +127,8 @@ static shade_status out_reserve(shade_transport *t, size_t n, shade_error **err)
 		return SHADE_OK;
 	if (t->out_start > 0 && t->out_cap - used >= n) {
 		memmove(t->out, t->out + t->out_start, used);
-		t->out_start = 0;
-		t->out_end = used;
+		OUT_SET(t, out_start, 0);
+		OUT_SET(t, out_end, used);
 		return SHADE_OK;
 	}
 	cap = t->out_cap ? t->out_cap : 4096;
@@ -143,8 +143,8 @@ static shade_status out_reserve(shade_transport *t, size_t n, shade_error **err)
 	talloc_free(t->out);
 	t->out = p;
 	t->out_cap = cap;
-	t->out_start = 0;
-	t->out_end = used;
+	OUT_SET(t, out_start, 0);
+	OUT_SET(t, out_end, used);
 	return SHADE_OK;
 }
 
@@ -160,7 +160,7 @@ static shade_status out_append(shade_transport *t, const struct iovec *iov,
 	SHADE_CHECK(out_reserve(t, total, err));
 	for (i = 0; i < cnt; i++) {
 		memcpy(t->out + t->out_end, iov[i].iov_base, iov[i].iov_len);
-		t->out_end += iov[i].iov_len;
+		OUT_SET(t, out_end, t->out_end + iov[i].iov_len);
 	}
 	return SHADE_OK;
 }
@@ -171,7 +171,9 @@ static void out_trim(shade_transport *t)
 {
 	if (t->out_start == t->out_end) {
 		TALLOC_FREE(t->out);
-		t->out_cap = t->out_start = t->out_end = 0;
+		t->out_cap = 0;
+		OUT_SET(t, out_start, 0);
+		OUT_SET(t, out_end, 0);
 	}
 }
 
@@ -190,7 +192,7 @@ shade_status transport_fd_flush(shade_transport *t, shade_error **err)
 		iov.iov_len = t->out_end - t->out_start;
 		n = write_once(t, &iov, 1);
 		if (n >= 0) {
-			t->out_start += (size_t)n;
+			OUT_SET(t, out_start, t->out_start + (size_t)n);
 			continue;
 		}
 		if (errno == EINTR)

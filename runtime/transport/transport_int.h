@@ -329,4 +329,11 @@ SHADE_INTERNAL shade_status transport_split_command(void *mem_ctx,
 						    char ***argv_out,
 						    shade_error **err);
 
+/* Set a bound of the output queue (out_start, out_end).  Only the
+ * sending side writes them (sends are serialized), but any thread may
+ * read them as a hint (shade_transport_wants_write, _out_pending), so
+ * they are written and read whole: relaxed atomics, no lock. */
+#define OUT_SET(t, field, v) \
+	__atomic_store_n(&(t)->field, (size_t)(v), __ATOMIC_RELAXED)
+
 #endif /* SHADE_TRANSPORT_INT_H */

@@ -38,7 +38,9 @@ shade_status th_add(shade_call_ctx *call)
 
 shade_status th_get_int(shade_call_ctx *call)
 {
-	return result(call, shade_int(call->mem, *(int64_t *)call->udata));
+	return result(call, shade_int(call->mem,
+				      __atomic_load_n((int64_t *)call->udata,
+						      __ATOMIC_RELAXED)));
 }
 
 shade_status th_set_int(shade_call_ctx *call)
@@ -46,7 +48,8 @@ shade_status th_set_int(shade_call_ctx *call)
 	if (shade_value_kind(call->value) != SHADE_INT)
 		return shade_error_set(call->err, SHADE_ERR_TYPE,
 				       "want an int");
-	*(int64_t *)call->udata = shade_value_as_int(call->value);
+	__atomic_store_n((int64_t *)call->udata,
+			 shade_value_as_int(call->value), __ATOMIC_RELAXED);
 	return SHADE_OK;
 }
 
@@ -83,6 +86,7 @@ shade_status th_zeros(shade_call_ctx *call)
 
 shade_status th_sleep(shade_call_ctx *call)
 {
-	usleep((useconds_t)(*(const int *)call->udata) * 1000u);
+	usleep((useconds_t)__atomic_load_n((const int *)call->udata,
+					   __ATOMIC_RELAXED) * 1000u);
 	return SHADE_OK;
 }

@@ -2,7 +2,9 @@
  * handlers.h - the small member handlers the suites export, written once.
  *
  * Each is a shade_method_fn (shade/object.h); where one reads udata, the
- * comment says what it must point to.  Results land on call->mem.
+ * comment says what it must point to; the int it points to is read and
+ * written atomically (a handler runs on the serving thread while the test
+ * reads or sets it).  Results land on call->mem.
  */
 #ifndef SHADE_TEST_HANDLERS_H
 #define SHADE_TEST_HANDLERS_H
