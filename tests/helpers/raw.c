@@ -143,7 +143,8 @@ static void raw_wait(struct raw *r)
 		(void)poll(&p, 1, 5);
 }
 
-bool raw_next(struct raw *r, TALLOC_CTX *mem_ctx, struct msg *m, int ms)
+bool raw_next_frame(struct raw *r, TALLOC_CTX *mem_ctx, uint8_t **payload,
+		    size_t *len, int ms)
 {
 	int64_t end = tu_now_ms() + ms;
 
@@ -154,11 +155,11 @@ bool raw_next(struct raw *r, TALLOC_CTX *mem_ctx, struct msg *m, int ms)
 		if (shade_frame_header_decode(r->in, r->len, SIZE_MAX, &flen,
 					      &hl, NULL) == SHADE_OK &&
 		    r->len - hl >= flen) {
-			uint8_t *p = talloc_memdup(mem_ctx, r->in + hl, flen);
-
+			*payload = talloc_memdup(mem_ctx, r->in + hl, flen);
+			assert_non_null(*payload);
+			*len = flen;
 			memmove(r->in, r->in + hl + flen, r->len - hl - flen);
 			r->len -= hl + flen;
-			assert_int_equal(msg_parse(p, flen, m, NULL), SHADE_OK);
 			return true;
 		}
 		if (r->eof || tu_now_ms() > end)
@@ -166,6 +167,17 @@ bool raw_next(struct raw *r, TALLOC_CTX *mem_ctx, struct msg *m, int ms)
 		raw_wait(r);
 		raw_pump(r);
 	}
+}
+
+bool raw_next(struct raw *r, TALLOC_CTX *mem_ctx, struct msg *m, int ms)
+{
+	uint8_t *p;
+	size_t n;
+
+	if (!raw_next_frame(r, mem_ctx, &p, &n, ms))
+		return false;
+	assert_int_equal(msg_parse(p, n, m, NULL), SHADE_OK);
+	return true;
 }
 
 void raw_reply(struct raw *r, uint64_t id, shade_error **e)

@@ -63,6 +63,12 @@ void raw_send_hello(struct raw *r);
 /* Send LOOKUP [7, id, name] (name shorter than 24 bytes). */
 void raw_send_lookup(struct raw *r, uint64_t id, const char *name);
 
+/* The next frame the server sent, its payload as bytes (copied onto
+ * mem_ctx, not parsed), waiting at most ms.  False at EOF (r->eof set)
+ * or timeout. */
+bool raw_next_frame(struct raw *r, TALLOC_CTX *mem_ctx, uint8_t **payload,
+		    size_t *len, int ms);
+
 /* The next frame the server sent, parsed into *m with its payload copied
  * onto mem_ctx, waiting at most ms.  False at EOF or timeout. */
 bool raw_next(struct raw *r, TALLOC_CTX *mem_ctx, struct msg *m, int ms);
