@@ -22,6 +22,7 @@ BENCH_GEN  := $(BENCH_DIR)/gen
 BENCH_BIN  := $(BENCH_DIR)/shade-bench
 BENCH_SRV  := $(BENCH_DIR)/shade-bench-server
 BENCH_SCALE := $(BENCH_DIR)/shade-bench-scale
+BENCH_ATTACK := $(BENCH_DIR)/shade-bench-attack
 BENCH_UTIL := $(BUILD)/obj/bench/util.o
 BENCH_LIST := $(BENCH_DIR)/stubs.list
 BENCH_IDLC := $(BUILD)/bin/shade-idlc
@@ -29,7 +30,7 @@ BENCH_STUB_OBJ := $(BUILD)/obj/bench/stubs.o $(BUILD)/obj/bench/gen_adder.o
 BENCH_LINK := -Wl,--whole-archive $(LIB_A) -Wl,--no-whole-archive
 
 .PHONY: bench bench-programs bench-stubs bench-relink
-bench-programs: $(BENCH_BIN) $(BENCH_SRV) $(BENCH_SCALE)
+bench-programs: $(BENCH_BIN) $(BENCH_SRV) $(BENCH_SCALE) $(BENCH_ATTACK)
 
 # The programs are relinked every time (two quick links): whether the
 # stub objects are in depends on $(BENCH_LIST), which may have changed.
@@ -50,6 +51,13 @@ $(BENCH_SRV): $(BUILD)/obj/bench/server.o $(BENCH_UTIL) $(LIB_A) bench-relink
 $(BENCH_SCALE): $(BUILD)/obj/bench/scale.o $(BENCH_UTIL) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/bench/scale.o $(BENCH_UTIL) $(LIB_A) $(LDLIBS)
+
+# The server under attack (bench/attack.c): a probe's latency while
+# garbage is written or 1 000 connections flood in, over its quiet one;
+# run last, its server a child process of its own.
+$(BENCH_ATTACK): $(BUILD)/obj/bench/attack.o $(BENCH_UTIL) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/bench/attack.o $(BENCH_UTIL) $(LIB_A) $(LDLIBS)
 
 $(BENCH_GEN)/adder.c $(BENCH_GEN)/adder.h &: bench/adder.idl $(BENCH_IDLC)
 	@mkdir -p $(BENCH_GEN)
@@ -75,6 +83,7 @@ bench:
 	@$(MAKE) --no-print-directory bench-programs
 	$(if $(PIN),PIN=$(PIN)) $(BENCH_BIN) $(if $(filter 1,$(QUICK)),--quick) --idlc $(BENCH_IDLC) --idl-gen bench/gen_idl.py
 	$(BENCH_SCALE) $(if $(filter 1,$(QUICK)),--quick)
+	$(BENCH_ATTACK) $(if $(filter 1,$(QUICK)),--quick)
 
 # The soak program (bench/soak.c): SOAK_CLIENTS concurrent clients, each
 # making up to SOAK_CALLS calls (callbacks, container operations, expected
