@@ -46,6 +46,37 @@ static void *loop_main(void *arg)
 	return NULL;
 }
 
+/* Give obj a readonly attribute holding a container by reference: the
+ * list [1, "two", 3.5] or the dict {"a": 1, "b": [true]}. */
+static void add_container(TALLOC_CTX *ctx, shade_ref *obj, const char *name,
+			  bool dict)
+{
+	shade_value *c, *rv, *t = shade_list_new(ctx, 1);
+	shade_ref *cr;
+
+	assert_ok(shade_seq_append_take(t, shade_bool(ctx, true), errp_));
+	if (dict) {
+		c = shade_dict_new(ctx, 2);
+		assert_ok(shade_dict_set_take(c, shade_str(ctx, "a"),
+					      shade_int(ctx, 1), errp_));
+		assert_ok(shade_dict_set_take(c, shade_str(ctx, "b"), t,
+					      errp_));
+	} else {
+		talloc_free(t);
+		c = shade_list_new(ctx, 3);
+		assert_ok(shade_seq_append_take(c, shade_int(ctx, 1), errp_));
+		assert_ok(shade_seq_append_take(c, shade_str(ctx, "two"),
+						errp_));
+		assert_ok(shade_seq_append_take(c, shade_float(ctx, 3.5),
+						errp_));
+	}
+	assert_ok(shade_container_new(c, &cr, errp_));
+	rv = shade_ref_value(ctx, cr);
+	shade_ref_release(cr);
+	assert_ok(shade_object_add_attr(obj, name, rv, true, errp_));
+	talloc_free(rv);
+}
+
 static void srv_start(struct srv *v, TALLOC_CTX *ctx)
 {
 	shade_ref *calc, *child;
@@ -61,6 +92,8 @@ static void srv_start(struct srv *v, TALLOC_CTX *ctx)
 	assert_ok(shade_server_new(v->ctx, NULL, &v->s, errp_));
 	assert_ok(shade_object_new("demo.Child", NULL, &child, errp_));
 	assert_ok(shade_object_add_attr(child, "blob", blob, true, errp_));
+	add_container(v->ctx, child, "items", false);
+	add_container(v->ctx, child, "tags", true);
 	cref = shade_ref_value(v->ctx, child);
 	shade_ref_release(child);
 	assert_ok(shade_object_new("demo.Calc", NULL, &calc, errp_));
@@ -188,7 +221,9 @@ static void test_shade_cli_ls_describe(void **state)
 		   "demo.Calc.add                  method\n", "");
 	assert_run(shade_run(ctx, v.addr, "describe", "calc.child", NULL), 0,
 		   "demo.Child (object)\n"
-		   "  blob                 readonly\n", "");
+		   "  blob                 readonly\n"
+		   "  items                readonly\n"
+		   "  tags                 readonly\n", "");
 	assert_run(shade_run(ctx, v.addr, "describe", "calc.nope", NULL), 4,
 		   "", "shade: AttributeError: demo.Calc has no member "
 		   "'nope'\n");
@@ -219,6 +254,16 @@ static void test_shade_cli_get_set_call(void **state)
 			     NULL), 0, "h'00ff'\n", "");
 	assert_run(shade_run(ctx, v.addr, "call", "calc.add", "1", "2", "39",
 			     NULL), 0, "42\n", "");
+	/* Arguments in diagnostic notation. */
+	assert_run(shade_run(ctx, "--diag-in", v.addr, "call", "calc.add", "1",
+			     "-2", NULL), 0, "-1\n", "");
+	assert_run(shade_run(ctx, "--diag-in", v.addr, "set", "calc.value",
+			     "h'00'", NULL), 1, "",
+		   "shade: TypeError: want an int\n");
+	assert_run(shade_run(ctx, "--diag-in", v.addr, "call", "calc.add",
+			     "1", "h'0'", NULL), 2, "",
+		   "shade: usage: argument 2 is not diagnostic notation: "
+		   "offset 0: h'...' wants pairs of hex digits\n");
 	/* Errors: the server's, a bad argument, a readonly attribute. */
 	assert_run(shade_run(ctx, v.addr, "call", "calc.add", "\"x\"", NULL),
 		   1, "", "shade: TypeError: add: argument 0 is not an int\n");
@@ -234,6 +279,13 @@ static void test_shade_cli_get_set_call(void **state)
 	talloc_free(ctx);
 }
 
+/* What tree prints first for calc. */
+#define TREE_HEAD "calc = demo.Calc (object)\n" \
+		  "  add()\n" \
+		  "  value = 7\n" \
+		  "  version = \"1.0\"\n" \
+		  "  child = demo.Child (object)\n"
+
 static void test_shade_cli_tree(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
@@ -241,12 +293,27 @@ static void test_shade_cli_tree(void **state)
 
 	srv_start(&v, ctx);
 	assert_run(shade_run(ctx, v.addr, "tree", NULL), 0,
-		   "calc = demo.Calc (object)\n"
-		   "  add()\n"
-		   "  value = 7\n"
-		   "  version = \"1.0\"\n"
-		   "  child = demo.Child (object)\n"
-		   "      blob = {\"$bytes\": \"00ff\"}\n", "");
+		   TREE_HEAD
+		   "      blob = {\"$bytes\": \"00ff\"}\n"
+		   "      items = builtins.list (list, 3 items)\n"
+		   "      tags = builtins.dict (dict, 2 items)\n", "");
+	/* With --items, the containers' items. */
+	assert_run(shade_run(ctx, "--items", v.addr, "tree", "calc", NULL), 0,
+		   TREE_HEAD
+		   "      blob = {\"$bytes\": \"00ff\"}\n"
+		   "      items = builtins.list (list, 3 items)\n"
+		   "          [0] = 1\n"
+		   "          [1] = \"two\"\n"
+		   "          [2] = 3.5\n"
+		   "      tags = builtins.dict (dict, 2 items)\n"
+		   "          \"a\" = 1\n"
+		   "          \"b\" = [true]\n", "");
+	assert_run(shade_run(ctx, "--items", "--diag", v.addr, "tree",
+			     "calc", "--depth", "1", NULL), 0,
+		   TREE_HEAD
+		   "      blob = h'00ff'\n"
+		   "      items = 200([3, \"builtins.list\"])\n"
+		   "      tags = 200([4, \"builtins.dict\"])\n", "");
 	/* Depth 0: references are not followed. */
 	assert_run(shade_run(ctx, v.addr, "tree", "calc", "--depth", "0",
 			     NULL), 0,

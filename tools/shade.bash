@@ -3,7 +3,7 @@
 _shade()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} i addr="" cmd="" n=0 w
-	local -a opts=(--diag --timeout --help)
+	local -a opts=(--diag --diag-in --items --timeout --help)
 
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		w=${COMP_WORDS[i]}

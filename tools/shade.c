@@ -2,7 +2,7 @@
  * tools/shade.c - `shade`, the explorer: look at and use the objects a
  * running shade server exports, with no IDL (doc/shade.1).
  *
- *   shade [--diag] [--timeout MS] ADDRESS COMMAND [ARGS...]
+ *   shade [--diag] [--diag-in] [--items] [--timeout MS] ADDRESS COMMAND ...
  *     ls                       the exported names
  *     describe NAME[.MEMBER]   the shape: type, bases, members, signatures
  *     get NAME.ATTR[.ATTR...]  an attribute's value
@@ -40,13 +40,16 @@ enum {
 /* Options. */
 struct opts {
 	bool diag;       /* print results in CBOR diagnostic notation */
+	bool diag_in;    /* read arguments in CBOR diagnostic notation */
 	int timeout_ms;  /* per call; 0: 10 s */
 	int depth;       /* tree: levels of references followed */
+	bool items;      /* tree: print the items of containers */
 };
 
 static void usage(FILE *f)
 {
-	fputs("usage: shade [--diag] [--timeout MS] ADDRESS COMMAND [ARGS...]\n"
+	fputs("usage: shade [--diag] [--diag-in] [--items] [--timeout MS] "
+	      "ADDRESS COMMAND [ARGS...]\n"
 	      "  ls                          the exported names\n"
 	      "  describe NAME[.MEMBER...]   type, bases, members, signatures\n"
 	      "  get NAME.ATTR[.ATTR...]     an attribute's value (JSON)\n"
@@ -54,6 +57,11 @@ static void usage(FILE *f)
 	      "  call NAME[.METHOD...] [JSON...]  call with JSON arguments\n"
 	      "  tree [NAME] [--depth N]     members and values, following "
 	      "references\n"
+	      "--diag     print results in CBOR diagnostic notation\n"
+	      "--diag-in  read arguments in it: h'00ff', [1, 2] a tuple, "
+	      "203([1, 2]) a list\n"
+	      "--items    tree: print the items of lists and dicts held by "
+	      "reference\n"
 	      "ADDRESS: unix:PATH, tcp:HOST:PORT, exec:COMMAND, fd:N\n"
 	      "exit: 0 ok, 1 remote error, 2 usage, 3 connection, "
 	      "4 not found, 5 no JSON form\n", f);
@@ -286,23 +294,27 @@ static int cmd_get(const struct opts *o, shade_conn *c, const char *path)
 	return rc;
 }
 
-/* Parse a JSON argument; prints the error itself. */
-static shade_value *arg_json(TALLOC_CTX *ctx, const char *what, int i,
-			     const char *text)
+/* Parse an argument (JSON, or diagnostic notation with --diag-in);
+ * prints the error itself. */
+static shade_value *arg_json(const struct opts *o, TALLOC_CTX *ctx,
+			     const char *what, int i, const char *text)
 {
 	shade_value *v = NULL;
 	shade_error *e = NULL;
 
-	if (json_parse(ctx, text, strlen(text), &v, &e) != SHADE_OK) {
-		fprintf(stderr, "shade: usage: %s %d is not JSON: %s\n", what,
-			i, e ? e->message : "?");
+	if ((o->diag_in ? diag_parse : json_parse)(ctx, text, strlen(text),
+						   &v, &e) != SHADE_OK) {
+		fprintf(stderr, "shade: usage: %s %d is not %s: %s\n", what,
+			i, o->diag_in ? "diagnostic notation" : "JSON",
+			e ? e->message : "?");
 		shade_error_free(e);
 		return NULL;
 	}
 	return v;
 }
 
-static int cmd_set(shade_conn *c, const char *path, const char *json)
+static int cmd_set(const struct opts *o, shade_conn *c, const char *path,
+		   const char *json)
 {
 	TALLOC_CTX *tmp = talloc_new(NULL);
 	shade_error *e = NULL;
@@ -316,7 +328,7 @@ static int cmd_set(shade_conn *c, const char *path, const char *json)
 		talloc_free(tmp);
 		return usage_error("set: '%s' is not NAME.ATTR[.ATTR...]", path);
 	}
-	if ((v = arg_json(tmp, "value", 1, json)) == NULL) {
+	if ((v = arg_json(o, tmp, "value", 1, json)) == NULL) {
 		talloc_free(tmp);
 		return EXIT_USAGE;
 	}
@@ -347,7 +359,8 @@ static int cmd_call(const struct opts *o, shade_conn *c, const char *path,
 		return usage_error("call: '%s' is not NAME[.METHOD...]", path);
 	}
 	for (i = 0; i < argc; i++) {
-		shade_value *v = arg_json(tmp, "argument", i + 1, argv[i]);
+		shade_value *v = arg_json(o, tmp, "argument", i + 1,
+					  argv[i]);
 
 		if (v == NULL) {
 			talloc_free(tmp);
@@ -373,6 +386,69 @@ static int cmd_call(const struct opts *o, shade_conn *c, const char *path,
 	return rc;
 }
 
+/* A value on one line for tree: JSON, or diagnostic notation with
+ * --diag or when it has no JSON form. */
+static char *one_line(const struct opts *o, TALLOC_CTX *ctx,
+		      const shade_value *v)
+{
+	shade_error *e = NULL;
+	char *t = o->diag ? NULL : json_format(ctx, v, 0, &e);
+
+	shade_error_free(e);
+	if (t == NULL)
+		t = shade_value_diag(ctx, v);
+	return t ? t : talloc_strdup(ctx, "?");
+}
+
+/* Most items tree prints of one container. */
+#define TREE_MAX_ITEMS 100
+
+/* tree: a list or dict held by reference: "TYPE (list, N items)", and
+ * with --items its first TREE_MAX_ITEMS items, one per line. */
+static int tree_container(const struct opts *o, shade_ref *r,
+			  const shade_shape_desc *d, const char *indent)
+{
+	TALLOC_CTX *tmp = talloc_new(NULL);
+	bool list = d->kind == SHADE_SHAPE_LIST;
+	shade_value *items = NULL;
+	shade_error *e = NULL;
+	size_t n = 0, i, k;
+	int rc = EXIT_OK;
+
+	if (shade_len(r, &n, &e) != SHADE_OK) {
+		rc = fail(e);
+		goto done;
+	}
+	printf("%s (%s, %zu item%s)\n", d->name, list ? "list" : "dict", n,
+	       n == 1 ? "" : "s");
+	if (!o->items || n == 0)
+		goto done;
+	/* A list: a snapshot of its first items; a dict: its pairs. */
+	if ((list ? shade_force_range(tmp, r, 0, TREE_MAX_ITEMS, &items, &e)
+		  : shade_items(tmp, r, &items, &e)) != SHADE_OK) {
+		rc = fail(e);
+		goto done;
+	}
+	k = shade_seq_len(items);
+	for (i = 0; i < k && i < TREE_MAX_ITEMS; i++) {
+		const shade_value *it = shade_seq_at(items, i);
+
+		if (list)
+			printf("%s  [%zu] = %s\n", indent, i,
+			       one_line(o, tmp, it));
+		else
+			printf("%s  %s = %s\n", indent,
+			       one_line(o, tmp, shade_seq_at(it, 0)),
+			       one_line(o, tmp, shade_seq_at(it, 1)));
+	}
+	if (n > i)
+		printf("%s  ... %zu more\n", indent, n - i);
+done:
+	shade_error_free(e);
+	talloc_free(tmp);
+	return rc;
+}
+
 /* tree: one object's members, attribute values, and the objects they
  * refer to down to `depth` more levels. */
 static int tree_of(const struct opts *o, shade_ref *r, int depth,
@@ -389,11 +465,14 @@ static int tree_of(const struct opts *o, shade_ref *r, int depth,
 		rc = fail(e);
 		goto done;
 	}
+	if (d->kind == SHADE_SHAPE_LIST || d->kind == SHADE_SHAPE_DICT) {
+		rc = tree_container(o, r, d, indent);
+		goto done;
+	}
 	print_shape(d, "");
 	for (i = 0; i < d->n_members; i++) {
 		const shade_member_desc *m = &d->members[i];
 		shade_value *v = NULL;
-		char *t;
 
 		if (m->kind == SHADE_MEMBER_METHOD ||
 		    m->kind == SHADE_MEMBER_ONEWAY) {
@@ -413,14 +492,7 @@ static int tree_of(const struct opts *o, shade_ref *r, int depth,
 			tree_of(o, shade_value_as_ref(v), depth - 1, deeper);
 			continue;
 		}
-		t = o->diag ? shade_value_diag(tmp, v)
-			    : json_format(tmp, v, 0, &e);
-		if (t == NULL) {
-			t = shade_value_diag(tmp, v);
-			shade_error_free(e);
-			e = NULL;
-		}
-		printf("%s  %s = %s\n", indent, m->name, t ? t : "?");
+		printf("%s  %s = %s\n", indent, m->name, one_line(o, tmp, v));
 	}
 done:
 	shade_error_free(e);
@@ -462,7 +534,7 @@ static int cmd_tree(const struct opts *o, shade_conn *c, const char *name)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { false, 10000, 2 };
+	struct opts o = { .timeout_ms = 10000, .depth = 2 };
 	shade_conn_opts co = { .side = "shade" };
 	shade_error *e = NULL;
 	shade_conn *c = NULL;
@@ -473,6 +545,10 @@ int main(int argc, char **argv)
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--diag") == 0) {
 			o.diag = true;
+		} else if (strcmp(argv[i], "--items") == 0) {
+			o.items = true;
+		} else if (strcmp(argv[i], "--diag-in") == 0) {
+			o.diag_in = true;
 		} else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
 			o.timeout_ms = atoi(argv[++i]);
 		} else if (strcmp(argv[i], "--help") == 0) {
@@ -521,7 +597,7 @@ int main(int argc, char **argv)
 	else if (strcmp(cmd, "get") == 0)
 		rc = cmd_get(&o, c, argv[i]);
 	else if (strcmp(cmd, "set") == 0)
-		rc = cmd_set(c, argv[i], argv[i + 1]);
+		rc = cmd_set(&o, c, argv[i], argv[i + 1]);
 	else if (strcmp(cmd, "call") == 0)
 		rc = cmd_call(&o, c, argv[i], argc - i - 1, argv + i + 1);
 	else
