@@ -23,6 +23,7 @@
 #include <talloc.h>
 
 #include "shade/shade.h"
+#include "monitor.h"
 #include "helpers/handlers.h"
 #include "helpers/testutil.h"
 #include "helpers/suite.h"
@@ -327,6 +328,176 @@ static void test_shade_cli_tree(void **state)
 	talloc_free(ctx);
 }
 
+/* The whole file at path on ctx (at most 1 MiB), or NULL. */
+static char *read_text(TALLOC_CTX *ctx, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *t;
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	t = talloc_zero_size(ctx, 1 << 20);
+	n = t ? fread(t, 1, (1 << 20) - 1, f) : 0;
+	fclose(f);
+	return t ? talloc_realloc(ctx, t, char, n + 1) : NULL;
+}
+
+/* Start `shade monitor LISTEN SERVER` with its output in out_path;
+ * returns its pid once it listens (its first line is written). */
+static pid_t monitor_start(TALLOC_CTX *ctx, const char *listen,
+			   const char *server, const char *out_path)
+{
+	const char *build = getenv("SHADE_BUILD");
+	char *bin = talloc_asprintf(ctx, "%s/bin/shade",
+				    build ? build : "build");
+	int64_t end = tu_now_ms() + 10000;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (fd < 0 || dup2(fd, 1) < 0)
+			_exit(126);
+		execl(bin, bin, "monitor", listen, server, (char *)NULL);
+		_exit(127);
+	}
+	assert_true(pid > 0);
+	while (tu_now_ms() < end) {
+		char *got = read_text(ctx, out_path);
+
+		if (got != NULL && strchr(got, '\n') != NULL)
+			return pid;
+		poll(NULL, 0, 10);
+	}
+	tu_kill_child(pid);
+	fail_msg("the monitor did not start");
+	return -1;
+}
+
+/* The lines of text that start with prefix, in order. */
+static char *lines_of(TALLOC_CTX *ctx, const char *text, const char *prefix)
+{
+	char *got = talloc_strdup(ctx, "");
+	const char *p, *nl;
+
+	for (p = text; p && *p; p = nl ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		if (strncmp(p, prefix, strlen(prefix)) == 0)
+			got = talloc_strndup_append(got, p, nl ? (size_t)(nl - p + 1)
+								: strlen(p));
+	}
+	return got;
+}
+
+/* The shape fingerprint of demo.Calc as the server sends it. */
+#define CALC_FP "5206347757260293160"
+
+/* The relay: calls go through it unchanged and every message is printed
+ * exactly; it stops cleanly on SIGINT. */
+static void test_shade_cli_monitor(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	char *dir = tu_mkdtemp(ctx);
+	char *out = talloc_asprintf(ctx, "%s/out", dir);
+	char *mon = talloc_asprintf(ctx, "unix:%s/m.sock", dir);
+	struct run r1, r2;
+	struct srv v;
+	char *text;
+	pid_t pid;
+	int st, killed;
+
+	srv_start(&v, ctx);
+	pid = monitor_start(ctx, mon, v.addr, out);
+	r1 = shade_run(ctx, mon, "call", "calc.add", "1", "2", NULL);
+	r2 = shade_run(ctx, mon, "call", "calc.add", "\"x\"", NULL);
+	/* Stopped before any assertion can leave it running. */
+	killed = kill(pid, SIGINT);
+	if (!tu_wait_child(pid, 10000, &st)) {
+		tu_kill_child(pid);
+		st = -1;
+	}
+	assert_int_equal(killed, 0);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_run(r1, 0, "3\n", "");
+	assert_run(r2, 1, "", "shade: TypeError: add: argument 0 is not an "
+		   "int\n");
+	/* Each direction in order (the two directions interleave as the
+	 * scheduler has it). */
+	text = read_text(ctx, out);
+	assert_string_equal(lines_of(ctx, text, "l"), talloc_asprintf(ctx,
+		"listening on %s, server %s\n", mon, v.addr));
+	/* After BYE either side may close first. */
+	assert_string_equal(lines_of(ctx, text, "#1 co"), "#1 connected\n");
+	assert_true(strcmp(lines_of(ctx, text, "#1 cl"),
+			   "#1 closed (client)\n") == 0 ||
+		    strcmp(lines_of(ctx, text, "#1 cl"),
+			   "#1 closed (server)\n") == 0);
+	assert_string_equal(lines_of(ctx, text, "#1 >"),
+		"#1 > HELLO 0 [0, 0, 1, 0]\n"
+		"#1 > LOOKUP 1 [7, 1, \"calc\", {1: 10000}]\n"
+		"#1 > INVOKE 2 [3, 2, 1, 0, [1, 2], {1: 10000}]\n"
+		"#1 > RELEASE 0 [10, 0, 1, 1]\n"
+		"#1 > BYE 0 [12, 0]\n");
+	assert_string_equal(lines_of(ctx, text, "#1 <"),
+		"#1 < HELLO 0 [0, 0, 1, 0]\n"
+		"#1 < RETURN 1 [1, 1, 200([1, " CALC_FP ", [0, \"demo.Calc\", "
+		"[], [[\"add\", 2], [\"value\", 0], [\"version\", 1], "
+		"[\"child\", 1]]]])]\n"
+		"#1 < RETURN 2 [1, 2, 3]\n");
+	assert_string_equal(lines_of(ctx, text, "#2 <"),
+		"#2 < HELLO 0 [0, 0, 1, 0]\n"
+		"#2 < RETURN 1 [1, 1, 200([1, " CALC_FP ", [0, \"demo.Calc\", "
+		"[], [[\"add\", 2], [\"value\", 0], [\"version\", 1], "
+		"[\"child\", 1]]]])]\n"
+		"#2 < ERROR 2 [2, 2, \"TypeError\", 0, \"add: argument 0 is not "
+		"an int\", [], [[\"server\", \"demo.Calc\", \"add\"]]]\n");
+	assert_null(strstr(text, "#3"));
+	unlink(out);
+	srv_stop(&v);
+	rmdir(dir);
+	talloc_free(ctx);
+}
+
+/* How the monitor prints frames the runtime never sends: indefinite
+ * lengths, undefined, integers past int64, unknown opcodes, bad CBOR. */
+static void test_shade_cli_monitor_format(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	static const struct {
+		const char *frame; /* bytes */
+		size_t len;        /* their count */
+		const char *line;  /* what is printed */
+	} cases[] = {
+		{ "\x82\x0c\x00", 3, "#3 > BYE 0 [12, 0]" },
+		{ "\x9f\x01\x02\xff", 4, "#3 > RETURN 2 [_ 1, 2]" },
+		{ "\x83\x01\x01\xf7", 4, "#3 > RETURN 1 [1, 1, undefined]" },
+		{ "\x83\x01\x01\x1b\xff\xff\xff\xff\xff\xff\xff\xff", 12,
+		  "#3 > RETURN 1 [1, 1, 18446744073709551615]" },
+		{ "\x83\x01\x01\x3b\xff\xff\xff\xff\xff\xff\xff\xff", 12,
+		  "#3 > RETURN 1 [1, 1, -1-18446744073709551615]" },
+		{ "\x83\x18\x63\x01\xa1\x61\x6b\xd9\x03\xe7\x40", 11,
+		  "#3 > unknown 1 [99, 1, {\"k\": 999(h'')}]" },
+		{ "\x82\x01", 2, "#3 > ? not CBOR (array at offset 0 declares 2 items, "
+		  "only 1 bytes left): h'8201'" },
+		{ "\x82\x0c\x00\x00", 4, "#3 > BYE 0 not CBOR (offset 3: bytes "
+		  "after the message): h'820c0000'" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(monitor_format(ctx, 3, true,
+					(const uint8_t *)cases[i].frame,
+					cases[i].len), cases[i].line);
+	assert_string_equal(monitor_format(ctx, 4, false,
+					   (const uint8_t *)"\x82\x0c\x00", 3),
+			    "#4 < BYE 0 [12, 0]");
+	talloc_free(ctx);
+}
+
 static void test_shade_cli_usage_and_connection(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
@@ -358,6 +529,8 @@ int main(int argc, char **argv)
 		T(test_shade_cli_ls_describe),
 		T(test_shade_cli_get_set_call),
 		T(test_shade_cli_tree),
+		T(test_shade_cli_monitor),
+		T(test_shade_cli_monitor_format),
 		T(test_shade_cli_usage_and_connection),
 #undef T
 	};

@@ -2,11 +2,12 @@
 # Makefile; installed with the programs, man page doc/shade.1, bash
 # completion tools/shade.bash).
 #
-# tools/json.o (the strict JSON reader and writer) is also linked into
-# every test, so tests/test_json.c can reach it.
+# tools/json.o (the strict JSON reader and writer) and tools/monitor.o
+# (the relay's printer) are also linked into every test, so
+# tests/test_json.c and tests/test_shade_cli.c can reach them.
 
 SHADE_BIN  := $(BUILD)/bin/shade
-TOOLS_OBJ  := $(BUILD)/obj/tools/json.o
+TOOLS_OBJ  := $(BUILD)/obj/tools/json.o $(BUILD)/obj/tools/monitor.o
 
 PROGRAMS += $(SHADE_BIN)
 TEST_EXTRA_OBJ += $(TOOLS_OBJ)

@@ -10,6 +10,8 @@
  *     call NAME[.METHOD] JSON...  call, one JSON value per argument
  *     tree [NAME] [--depth N]  names, members and attribute values,
  *                              following references N levels (default 2)
+ *   shade monitor LISTEN SERVER  relay clients to SERVER, printing every
+ *                              message (tools/monitor.c)
  *
  * Exit status (stable, for scripts): 0 done; 1 the server answered with
  * an error; 2 usage (bad command line or argument JSON); 3 cannot
@@ -27,6 +29,7 @@
 
 #include "shade/shade.h"
 #include "json.h"
+#include "monitor.h"
 
 enum {
 	EXIT_OK = 0,
@@ -50,6 +53,7 @@ static void usage(FILE *f)
 {
 	fputs("usage: shade [--diag] [--diag-in] [--items] [--timeout MS] "
 	      "ADDRESS COMMAND [ARGS...]\n"
+	      "       shade monitor LISTEN_ADDRESS SERVER_ADDRESS\n"
 	      "  ls                          the exported names\n"
 	      "  describe NAME[.MEMBER...]   type, bases, members, signatures\n"
 	      "  get NAME.ATTR[.ATTR...]     an attribute's value (JSON)\n"
@@ -57,6 +61,9 @@ static void usage(FILE *f)
 	      "  call NAME[.METHOD...] [JSON...]  call with JSON arguments\n"
 	      "  tree [NAME] [--depth N]     members and values, following "
 	      "references\n"
+	      "monitor: relay clients on LISTEN_ADDRESS to the server, printing "
+	      "every\n  message (#CONN >|< OPCODE ID MESSAGE), until SIGINT or "
+	      "SIGTERM\n"
 	      "--diag     print results in CBOR diagnostic notation\n"
 	      "--diag-in  read arguments in it: h'00ff', [1, 2] a tuple, "
 	      "203([1, 2]) a list\n"
@@ -561,6 +568,8 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (argc - i == 3 && strcmp(argv[i], "monitor") == 0)
+		return monitor_run(argv[i + 1], argv[i + 2]);
 	if (argc - i < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
