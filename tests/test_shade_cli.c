@@ -127,18 +127,16 @@ struct run {
 	int status;  /* exit status, -1 when killed or lost */
 };
 
+static struct run run_argv(TALLOC_CTX *ctx, char **argv);
+
 /* Run `shade ARGS...` (NULL-terminated) with output captured, bounded
  * by 30 s. */
 static struct run shade_run(TALLOC_CTX *ctx, const char *arg, ...)
 {
 	const char *build = getenv("SHADE_BUILD");
 	char *argv[16];
-	int o[2], e[2], n = 1, st;
-	struct run r = { talloc_strdup(ctx, ""), talloc_strdup(ctx, ""), -1 };
-	struct pollfd pf[2];
-	int64_t end = tu_now_ms() + 30000;
+	int n = 1;
 	va_list ap;
-	pid_t pid;
 
 	argv[0] = talloc_asprintf(ctx, "%s/bin/shade", build ? build : "build");
 	va_start(ap, arg);
@@ -146,6 +144,18 @@ static struct run shade_run(TALLOC_CTX *ctx, const char *arg, ...)
 		argv[n++] = (char *)arg;
 	va_end(ap);
 	argv[n] = NULL;
+	return run_argv(ctx, argv);
+}
+
+/* Run argv (argv[0] a path) with output captured, bounded by 30 s. */
+static struct run run_argv(TALLOC_CTX *ctx, char **argv)
+{
+	int o[2], e[2], st;
+	struct run r = { talloc_strdup(ctx, ""), talloc_strdup(ctx, ""), -1 };
+	struct pollfd pf[2];
+	int64_t end = tu_now_ms() + 30000;
+	pid_t pid;
+
 	assert_int_equal(pipe(o), 0);
 	assert_int_equal(pipe(e), 0);
 	fflush(stdout);
@@ -498,6 +508,63 @@ static void test_shade_cli_monitor_format(void **state)
 	talloc_free(ctx);
 }
 
+/* What the bash completion offers for the words of a command line (the
+ * last one being completed), one per line, with the built shade first
+ * on PATH. */
+static char *complete(TALLOC_CTX *ctx, const char *words)
+{
+	const char *build = getenv("SHADE_BUILD");
+	char *argv[] = {
+		(char *)"/bin/bash", (char *)"--norc", (char *)"-c",
+		talloc_asprintf(ctx,
+			"PATH=%s/bin:$PATH; source tools/shade.bash; "
+			"COMP_WORDS=(shade %s); "
+			"COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _shade; "
+			"printf '%%s\\n' \"${COMPREPLY[@]}\"",
+			build ? build : "build", words),
+		NULL
+	};
+	struct run r = run_argv(ctx, argv);
+
+	assert_int_equal(r.status, 0);
+	return r.out;
+}
+
+/* tools/shade.bash in bash, against the running server. */
+static void test_shade_cli_bash_completion(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	struct srv v;
+
+	srv_start(&v, ctx);
+	assert_string_equal(complete(ctx, "--d"), "--diag\n--diag-in\n");
+	assert_string_equal(complete(ctx, "mon"), "monitor\n");
+	assert_string_equal(complete(ctx, "tc"), "tcp:\n");
+	assert_string_equal(complete(ctx, talloc_asprintf(ctx, "%s d",
+							  v.addr)),
+			    "describe\n");
+	/* Names and members come from the server. */
+	assert_string_equal(complete(ctx, talloc_asprintf(ctx, "%s call c",
+							  v.addr)),
+			    "calc\n");
+	assert_string_equal(complete(ctx, talloc_asprintf(ctx, "%s get calc.v",
+							  v.addr)),
+			    "calc.value\ncalc.version\n");
+	assert_string_equal(complete(ctx, talloc_asprintf(
+				ctx, "%s describe calc.child.", v.addr)),
+			    "calc.child.blob\ncalc.child.items\n"
+			    "calc.child.tags\n");
+	/* Nothing after a full command line, nothing from a dead address. */
+	assert_string_equal(complete(ctx, talloc_asprintf(ctx, "%s ls ''",
+							  v.addr)), "\n");
+	assert_string_equal(complete(ctx, "monitor unix:/a tc"), "tcp:\n");
+	assert_string_equal(complete(ctx, "monitor unix:/a unix:/b ''"),
+			    "\n");
+	assert_string_equal(complete(ctx, "unix:/nonexistent/x get c"), "\n");
+	srv_stop(&v);
+	talloc_free(ctx);
+}
+
 static void test_shade_cli_usage_and_connection(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
@@ -531,6 +598,7 @@ int main(int argc, char **argv)
 		T(test_shade_cli_tree),
 		T(test_shade_cli_monitor),
 		T(test_shade_cli_monitor_format),
+		T(test_shade_cli_bash_completion),
 		T(test_shade_cli_usage_and_connection),
 #undef T
 	};

@@ -19,12 +19,15 @@ _shade()
 		COMPREPLY=($(compgen -W "${opts[*]}" -- "$cur"))
 		return
 	fi
-	if [[ -z $addr ]]; then
+	# monitor LISTEN SERVER: two addresses, then nothing.
+	if [[ -z $addr || ($addr == monitor && $n -eq 0) ]]; then
 		COMPREPLY=($(compgen -W "unix: tcp: exec: fd:" -- "$cur"))
+		[[ -z $addr ]] && COMPREPLY+=($(compgen -W monitor -- "$cur"))
 		[[ $cur == unix:* ]] && COMPREPLY=($(compgen -P unix: -f -- "${cur#unix:}"))
 		compopt -o nospace 2>/dev/null
 		return
 	fi
+	[[ $addr == monitor ]] && return
 	if [[ -z $cmd ]]; then
 		COMPREPLY=($(compgen -W "ls describe get set call tree" -- "$cur"))
 		return
