@@ -565,6 +565,94 @@ static void test_shade_cli_bash_completion(void **state)
 	talloc_free(ctx);
 }
 
+/* The declarations of the suite's objects. */
+static const char calc_idl[] =
+	"module demo {\n"
+	"    /** A calculator. */\n"
+	"    interface Calc {\n"
+	"        /** Adds a and b. */\n"
+	"        long add(in long a, in long b);\n"
+	"        /** The current value. */\n"
+	"        attribute long value;\n"
+	"        readonly attribute string version;\n"
+	"    };\n"
+	"};\n";
+
+/* --idl: docs and declared signatures in describe; arguments checked
+ * against the declared types before anything is sent. */
+static void test_shade_cli_idl(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	char *dir = tu_mkdtemp(ctx);
+	char *idl = talloc_asprintf(ctx, "%s/calc.idl", dir);
+	char *bad = talloc_asprintf(ctx, "%s/bad.idl", dir);
+	FILE *f = fopen(idl, "w");
+	struct run r;
+	struct srv v;
+
+	assert_non_null(f);
+	fputs(calc_idl, f);
+	fclose(f);
+	f = fopen(bad, "w");
+	assert_non_null(f);
+	fputs("interface X { void f(in nosuch a); };\n", f);
+	fclose(f);
+	srv_start(&v, ctx);
+	assert_run(shade_run(ctx, "--idl", idl, v.addr, "describe", "calc",
+			     NULL), 0,
+		   "demo.Calc (object)\n"
+		   "  A calculator.\n"
+		   "  add                  method    long add(in long a, in long "
+		   "b)\n"
+		   "      Adds a and b.\n"
+		   "  value                attribute attribute long value\n"
+		   "      The current value.\n"
+		   "  version              readonly  readonly attribute string "
+		   "version\n"
+		   "  child                readonly\n", "");
+	assert_run(shade_run(ctx, "--idl", idl, v.addr, "call", "calc.add",
+			     "40", "2", NULL), 0, "42\n", "");
+	/* 2^40 is no long; a string is no long; the count is declared. */
+	assert_run(shade_run(ctx, "--idl", idl, v.addr, "call", "calc.add",
+			     "1099511627776", "2", NULL), 2, "",
+		   "shade: TypeError: add: parameter 'a': long wants an "
+		   "integer from -2147483648 to 2147483647, not "
+		   "1099511627776\n");
+	assert_run(shade_run(ctx, "--idl", idl, v.addr, "call", "calc.add",
+			     "1", "\"x\"", NULL), 2, "",
+		   "shade: TypeError: add: parameter 'b': long wants an "
+		   "integer, not a str\n");
+	assert_run(shade_run(ctx, "--idl", idl, v.addr, "call", "calc.add",
+			     "1", NULL), 2, "",
+		   "shade: TypeError: add takes 2 arguments (a, b), not 1\n");
+	/* Without --idl the server adds any number of ints. */
+	assert_run(shade_run(ctx, v.addr, "call", "calc.add", "1", NULL), 0,
+		   "1\n", "");
+	assert_run(shade_run(ctx, "--idl", idl, v.addr, "set", "calc.value",
+			     "\"x\"", NULL), 2, "",
+		   "shade: TypeError: value: attribute 'value': long wants an "
+		   "integer, not a str\n");
+	assert_run(shade_run(ctx, "--idl", idl, v.addr, "set", "calc.version",
+			     "\"2\"", NULL), 2, "",
+		   "shade: AttributeError: demo.Calc: attribute 'version' is "
+		   "declared readonly\n");
+	assert_run(shade_run(ctx, "--idl", idl, v.addr, "set", "calc.value",
+			     "5", NULL), 0, "", "");
+	assert_int_equal(value, 5);
+	/* A file with errors: the compiler's diagnostics, then exit 2. */
+	r = shade_run(ctx, "--idl", bad, v.addr, "ls", NULL);
+	assert_int_equal(r.status, 2);
+	assert_string_equal(r.out, "");
+	assert_non_null(strstr(r.err, "nosuch"));
+	assert_non_null(strstr(r.err, talloc_asprintf(
+		ctx, "shade: usage: --idl %s: 1 error\n", bad)));
+	srv_stop(&v);
+	unlink(idl);
+	unlink(bad);
+	rmdir(dir);
+	talloc_free(ctx);
+}
+
 static void test_shade_cli_usage_and_connection(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
@@ -599,6 +687,7 @@ int main(int argc, char **argv)
 		T(test_shade_cli_monitor),
 		T(test_shade_cli_monitor_format),
 		T(test_shade_cli_bash_completion),
+		T(test_shade_cli_idl),
 		T(test_shade_cli_usage_and_connection),
 #undef T
 	};

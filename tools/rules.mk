@@ -12,9 +12,14 @@ TOOLS_OBJ  := $(BUILD)/obj/tools/json.o $(BUILD)/obj/tools/monitor.o
 PROGRAMS += $(SHADE_BIN)
 TEST_EXTRA_OBJ += $(TOOLS_OBJ)
 
-$(SHADE_BIN): $(BUILD)/obj/tools/shade.o $(TOOLS_OBJ) $(LIB_A)
+# --idl reads IDL with the compiler's front end (libidlc, idlc/rules.mk).
+$(SHADE_BIN): $(BUILD)/obj/tools/shade.o $(BUILD)/obj/tools/idl.o $(TOOLS_OBJ) \
+		$(IDLC_LIB) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
+
+$(BUILD)/obj/tools/shade.o $(BUILD)/obj/tools/idl.o: CPPFLAGS += $(IDLC_CPPFLAGS)
+$(BUILD)/obj/tools/shade.o $(BUILD)/obj/tools/idl.o: | $(IDLC_GENH)
 
 $(BUILD)/obj/tests/test_shade_cli.o $(BUILD)/obj/tests/test_json.o: CPPFLAGS += -Itools
 $(BUILD)/tests/test_shade_cli: | $(SHADE_BIN)

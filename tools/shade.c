@@ -2,7 +2,8 @@
  * tools/shade.c - `shade`, the explorer: look at and use the objects a
  * running shade server exports, with no IDL (doc/shade.1).
  *
- *   shade [--diag] [--diag-in] [--items] [--timeout MS] ADDRESS COMMAND ...
+ *   shade [--diag] [--diag-in] [--items] [--idl FILE] [--timeout MS]
+ *         ADDRESS COMMAND [ARGS...]
  *     ls                       the exported names
  *     describe NAME[.MEMBER]   the shape: type, bases, members, signatures
  *     get NAME.ATTR[.ATTR...]  an attribute's value
@@ -28,6 +29,7 @@
 #include <talloc.h>
 
 #include "shade/shade.h"
+#include "idl.h"
 #include "json.h"
 #include "monitor.h"
 
@@ -47,12 +49,14 @@ struct opts {
 	int timeout_ms;  /* per call; 0: 10 s */
 	int depth;       /* tree: levels of references followed */
 	bool items;      /* tree: print the items of containers */
+	tool_idl *idl;   /* --idl: declared types, or NULL */
 };
 
 static void usage(FILE *f)
 {
-	fputs("usage: shade [--diag] [--diag-in] [--items] [--timeout MS] "
-	      "ADDRESS COMMAND [ARGS...]\n"
+	fputs("usage: shade [--diag] [--diag-in] [--items] [--idl FILE] "
+	      "[--timeout MS]\n"
+	      "             ADDRESS COMMAND [ARGS...]\n"
 	      "       shade monitor LISTEN_ADDRESS SERVER_ADDRESS\n"
 	      "  ls                          the exported names\n"
 	      "  describe NAME[.MEMBER...]   type, bases, members, signatures\n"
@@ -69,6 +73,10 @@ static void usage(FILE *f)
 	      "203([1, 2]) a list\n"
 	      "--items    tree: print the items of lists and dicts held by "
 	      "reference\n"
+	      "--idl FILE declared types: describe shows docs and signatures; "
+	      "call and set\n"
+	      "           check arguments against them (exit 2 naming the "
+	      "parameter)\n"
 	      "ADDRESS: unix:PATH, tcp:HOST:PORT, exec:COMMAND, fd:N\n"
 	      "exit: 0 ok, 1 remote error, 2 usage, 3 connection, "
 	      "4 not found, 5 no JSON form\n", f);
@@ -170,15 +178,24 @@ static const char *const shape_kinds[] = {
 	"object", "function", "type", "list", "dict"
 };
 
-/* Print one member line. */
-static void print_member(const shade_member_desc *m, const char *indent)
+/* Print one member line of type `type`: with --idl, the declared
+ * signature (in place of the server's) and the doc comment below. */
+static void print_member(const struct opts *o, const char *type,
+			 const shade_member_desc *m, const char *indent)
 {
-	if (m->signature != NULL)
+	const char *doc = NULL;
+	char *decl = tool_idl_member(NULL, o->idl, type, m->name, &doc);
+	const char *sig = decl ? decl : m->signature;
+
+	if (sig != NULL)
 		printf("%s%-20s %-9s %s\n", indent, m->name,
-		       shade_member_kind_name(m->kind), m->signature);
+		       shade_member_kind_name(m->kind), sig);
 	else
 		printf("%s%-20s %s\n", indent, m->name,
 		       shade_member_kind_name(m->kind));
+	if (doc != NULL)
+		printf("%s    %s\n", indent, doc);
+	talloc_free(decl);
 }
 
 /* Print a shape: "TYPE (kind) : BASES" then its members. */
@@ -211,7 +228,8 @@ static int cmd_ls(shade_conn *c)
 	return rc;
 }
 
-static int cmd_describe(shade_conn *c, const char *path)
+static int cmd_describe(const struct opts *o, shade_conn *c,
+			const char *path)
 {
 	TALLOC_CTX *tmp = talloc_new(NULL);
 	const shade_shape_desc *d;
@@ -252,7 +270,7 @@ static int cmd_describe(shade_conn *c, const char *path)
 			shade_error_free(e);
 			e = NULL;
 			printf("%s.", d->name);
-			print_member(&d->members[k], "");
+			print_member(o, d->name, &d->members[k], "");
 			goto done;
 		}
 		shade_ref_release(r);
@@ -263,8 +281,10 @@ static int cmd_describe(shade_conn *c, const char *path)
 		}
 	}
 	print_shape(d, "");
+	if (tool_idl_doc(o->idl, d->name) != NULL)
+		printf("  %s\n", tool_idl_doc(o->idl, d->name));
 	for (i = 0; i < d->n_members; i++)
-		print_member(&d->members[i], "  ");
+		print_member(o, d->name, &d->members[i], "  ");
 done:
 	if (r != NULL)
 		shade_ref_release(r);
@@ -320,6 +340,31 @@ static shade_value *arg_json(const struct opts *o, TALLOC_CTX *ctx,
 	return v;
 }
 
+/* With --idl: check (and widen) the arguments of r.member (args, a
+ * tuple) or the value written to it (*v) against the declarations of
+ * r's type.  EXIT_OK, or EXIT_USAGE after printing why (the parameter
+ * named), or the error of describing r. */
+static int declared(const struct opts *o, shade_ref *r, const char *member,
+		    shade_value *args, shade_value **v)
+{
+	const shade_shape_desc *d;
+	shade_error *e = NULL;
+	int rc = EXIT_OK;
+
+	if (o->idl == NULL)
+		return EXIT_OK;
+	if (shade_describe(r, &d, &e) != SHADE_OK) {
+		rc = fail(e);
+	} else if ((args ? tool_idl_args(o->idl, d->name, member, args, &e)
+			 : tool_idl_attr(o->idl, d->name, member, v, &e)) !=
+		   SHADE_OK) {
+		fprintf(stderr, "shade: %s: %s\n", e->name, e->message);
+		rc = EXIT_USAGE;
+	}
+	shade_error_free(e);
+	return rc;
+}
+
 static int cmd_set(const struct opts *o, shade_conn *c, const char *path,
 		   const char *json)
 {
@@ -339,8 +384,10 @@ static int cmd_set(const struct opts *o, shade_conn *c, const char *path,
 		talloc_free(tmp);
 		return EXIT_USAGE;
 	}
-	if (resolve(tmp, c, parts, n - 1, &r, &e) != SHADE_OK ||
-	    shade_setattr(r, parts[n - 1], v, &e) != SHADE_OK)
+	if (resolve(tmp, c, parts, n - 1, &r, &e) != SHADE_OK)
+		rc = fail(e);
+	else if ((rc = declared(o, r, parts[n - 1], NULL, &v)) == EXIT_OK &&
+		 shade_setattr(r, parts[n - 1], v, &e) != SHADE_OK)
 		rc = fail(e);
 	if (r != NULL)
 		shade_ref_release(r);
@@ -381,11 +428,15 @@ static int cmd_call(const struct opts *o, shade_conn *c, const char *path,
 			st = shade_call(tmp, r, args, NULL, &out, &e);
 	} else {
 		st = resolve(tmp, c, parts, n - 1, &r, &e);
+		if (st == SHADE_OK &&
+		    (rc = declared(o, r, parts[n - 1], args, NULL)) != EXIT_OK)
+			goto done;
 		if (st == SHADE_OK)
 			st = shade_invoke(tmp, r, parts[n - 1], args, NULL,
 					  &out, &e);
 	}
 	rc = st == SHADE_OK ? print_value(o, out) : fail(e);
+done:
 	if (r != NULL)
 		shade_ref_release(r);
 	shade_error_free(e);
@@ -545,13 +596,15 @@ int main(int argc, char **argv)
 	shade_conn_opts co = { .side = "shade" };
 	shade_error *e = NULL;
 	shade_conn *c = NULL;
-	const char *addr, *cmd;
+	const char *addr, *cmd, *idl_path = NULL;
 	int i = 1, rc;
 
 	signal(SIGPIPE, SIG_IGN);
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--diag") == 0) {
 			o.diag = true;
+		} else if (strcmp(argv[i], "--idl") == 0 && i + 1 < argc) {
+			idl_path = argv[++i];
 		} else if (strcmp(argv[i], "--items") == 0) {
 			o.items = true;
 		} else if (strcmp(argv[i], "--diag-in") == 0) {
@@ -592,17 +645,24 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (idl_path != NULL &&
+	    tool_idl_load(NULL, idl_path, &o.idl, &e) != SHADE_OK) {
+		fprintf(stderr, "shade: usage: --idl %s\n", e->message);
+		shade_error_free(e);
+		return EXIT_USAGE;
+	}
 	co.timeout_ms = o.timeout_ms;
 	if (shade_connect(NULL, addr, &co, &c, &e) != SHADE_OK) {
 		fprintf(stderr, "shade: %s: %s\n", e ? e->name : "IOError",
 			e ? e->message : "cannot connect");
 		shade_error_free(e);
+		talloc_free(o.idl);
 		return EXIT_CONN;
 	}
 	if (strcmp(cmd, "ls") == 0)
 		rc = cmd_ls(c);
 	else if (strcmp(cmd, "describe") == 0)
-		rc = cmd_describe(c, argv[i]);
+		rc = cmd_describe(&o, c, argv[i]);
 	else if (strcmp(cmd, "get") == 0)
 		rc = cmd_get(&o, c, argv[i]);
 	else if (strcmp(cmd, "set") == 0)
@@ -612,5 +672,6 @@ int main(int argc, char **argv)
 	else
 		rc = cmd_tree(&o, c, i < argc ? argv[i] : NULL);
 	talloc_free(c);
+	talloc_free(o.idl);
 	return rc;
 }
