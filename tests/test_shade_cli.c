@@ -621,7 +621,7 @@ static void test_shade_cli_idl(void **state)
 	assert_run(shade_run(ctx, "--idl", idl, v.addr, "call", "calc.add",
 			     "1", "\"x\"", NULL), 2, "",
 		   "shade: TypeError: add: parameter 'b': long wants an "
-		   "integer, not a str\n");
+		   "integer, got str\n");
 	assert_run(shade_run(ctx, "--idl", idl, v.addr, "call", "calc.add",
 			     "1", NULL), 2, "",
 		   "shade: TypeError: add takes 2 arguments (a, b), not 1\n");
@@ -631,7 +631,7 @@ static void test_shade_cli_idl(void **state)
 	assert_run(shade_run(ctx, "--idl", idl, v.addr, "set", "calc.value",
 			     "\"x\"", NULL), 2, "",
 		   "shade: TypeError: value: attribute 'value': long wants an "
-		   "integer, not a str\n");
+		   "integer, got str\n");
 	assert_run(shade_run(ctx, "--idl", idl, v.addr, "set", "calc.version",
 			     "\"2\"", NULL), 2, "",
 		   "shade: AttributeError: demo.Calc: attribute 'version' is "

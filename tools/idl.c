@@ -178,8 +178,8 @@ static char *mismatch(TALLOC_CTX *ctx, const idlc_type *t,
 	tn = idlc_type_name(ctx, t);
 	if (idlc_int_range(u->kind, &lo, &hi, &bits)) {
 		if (k != SHADE_INT)
-			why = talloc_asprintf(ctx, "%s wants an integer, not "
-					      "a %s", tn, shade_kind_name(k));
+			why = talloc_asprintf(ctx, "%s wants an integer, got "
+					      "%s", tn, shade_kind_name(k));
 		else if (shade_value_as_int(v) < lo ||
 			 shade_value_as_int(v) > hi)
 			why = talloc_asprintf(ctx, "%s wants an integer from "
@@ -190,17 +190,17 @@ static char *mismatch(TALLOC_CTX *ctx, const idlc_type *t,
 	} else if (u->kind == IDLC_T_FLOAT || u->kind == IDLC_T_DOUBLE ||
 		   u->kind == IDLC_T_LDOUBLE) {
 		if (k != SHADE_FLOAT && k != SHADE_INT)
-			why = talloc_asprintf(ctx, "%s wants a number, not a "
+			why = talloc_asprintf(ctx, "%s wants a number, got "
 					      "%s", tn, shade_kind_name(k));
 	} else if (u->kind == IDLC_T_STRING || u->kind == IDLC_T_WSTRING ||
 		   u->kind == IDLC_T_CHAR || u->kind == IDLC_T_WCHAR) {
 		if (k != SHADE_STR)
-			why = talloc_asprintf(ctx, "%s wants a string, not a "
-					      "%s", tn, shade_kind_name(k));
+			why = talloc_asprintf(ctx, "%s wants a string, got %s",
+					      tn, shade_kind_name(k));
 	} else if (u->kind == IDLC_T_BOOLEAN) {
 		if (k != SHADE_BOOL)
 			why = talloc_asprintf(ctx, "%s wants true or false, "
-					      "not a %s", tn,
+					      "got %s", tn,
 					      shade_kind_name(k));
 	} else if (u->kind == IDLC_T_SEQUENCE &&
 		   idlc_type_unalias(u->elem)->kind == IDLC_T_OCTET &&
@@ -208,7 +208,7 @@ static char *mismatch(TALLOC_CTX *ctx, const idlc_type *t,
 		why = NULL;
 	} else if (u->kind == IDLC_T_SEQUENCE || u->kind == IDLC_T_ARRAY) {
 		if (k != SHADE_LIST && k != SHADE_TUPLE)
-			why = talloc_asprintf(ctx, "%s wants an array, not a "
+			why = talloc_asprintf(ctx, "%s wants an array, got "
 					      "%s", tn, shade_kind_name(k));
 		for (i = 0; why == NULL && i < shade_seq_len(v); i++) {
 			char *w = mismatch(ctx, u->elem, shade_seq_at(v, i),
@@ -223,7 +223,7 @@ static char *mismatch(TALLOC_CTX *ctx, const idlc_type *t,
 		const idlc_node *m;
 
 		if (k != SHADE_DICT)
-			why = talloc_asprintf(ctx, "%s wants an object, not a "
+			why = talloc_asprintf(ctx, "%s wants an object, got "
 					      "%s", tn, shade_kind_name(k));
 		for (m = u->ref->children; why == NULL && m; m = m->next) {
 			const shade_value *f;
