@@ -411,6 +411,7 @@ static shade_status diag_value(struct rd *r, int depth, shade_value **out)
 		st = parse_array(r, depth, true, out);
 		if (st == SHADE_OK && !word(r, ")")) {
 			talloc_free(*out);
+			*out = NULL;
 			return bad(r, "expected ')'");
 		}
 		return st;
