@@ -29,18 +29,30 @@ static char *again(TALLOC_CTX *ctx, const char *text)
 	return out;
 }
 
-/* The error message json_parse gives for text. */
-static char *error_of(TALLOC_CTX *ctx, const char *text, size_t len)
+/* A reader: json_parse or diag_parse. */
+typedef shade_status (*parse_fn)(TALLOC_CTX *, const char *, size_t,
+				 shade_value **, shade_error **);
+
+/* The error message a reader gives for text (always a ValueError, or a
+ * dict's own error for a key that cannot be one). */
+static char *error_with(parse_fn parse, TALLOC_CTX *ctx, const char *text,
+			size_t len)
 {
 	shade_value *v = NULL;
 	shade_error *e = NULL;
 	char *msg;
 
-	assert_int_equal(json_parse(ctx, text, len, &v, &e), SHADE_ERR_VALUE);
+	assert_int_not_equal(parse(ctx, text, len, &v, &e), SHADE_OK);
 	assert_null(v);
 	msg = talloc_strdup(ctx, e->message);
 	shade_error_free(e);
 	return msg;
+}
+
+/* The error message json_parse gives for text. */
+static char *error_of(TALLOC_CTX *ctx, const char *text, size_t len)
+{
+	return error_with(json_parse, ctx, text, len);
 }
 
 static void test_json_round_trip(void **state)
@@ -107,15 +119,9 @@ static void test_json_bad_input_is_safe(void **state)
 	uint32_t x = 12345;
 	size_t i, j;
 
-	for (i = 0; i < sizeof(doc) - 1; i++) {
-		shade_value *v = NULL;
-		shade_error *e = NULL;
-
-		/* Every proper prefix is refused, cleanly. */
-		assert_int_equal(json_parse(ctx, doc, i, &v, &e),
-				 SHADE_ERR_VALUE);
-		shade_error_free(e);
-	}
+	/* Every proper prefix is refused, cleanly. */
+	for (i = 0; i < sizeof(doc) - 1; i++)
+		assert_non_null(error_of(ctx, doc, i));
 	for (i = 0; i < 20000; i++) {
 		shade_value *v = NULL;
 		shade_error *e = NULL;
@@ -135,6 +141,59 @@ static void test_json_bad_input_is_safe(void **state)
 	talloc_free(ctx);
 }
 
+/* Parse text as diagnostic notation and print it back with the
+ * runtime's printer. */
+static char *diag_again(TALLOC_CTX *ctx, const char *text)
+{
+	shade_value *v = NULL;
+	char *out;
+
+	assert_ok(diag_parse(ctx, text, strlen(text), &v, errp_));
+	out = shade_value_diag(ctx, v);
+	talloc_free(v);
+	return out;
+}
+
+/* The error diag_parse gives for text. */
+static char *diag_error(TALLOC_CTX *ctx, const char *text)
+{
+	return error_with(diag_parse, ctx, text, strlen(text));
+}
+
+static void test_json_diag_notation(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	static const char doc[] = "{\"a\": 203([1, -2, h'00ff']), 7: [1.5, "
+		"\"x\"], \"n\": [null, true, NaN, -Infinity]}";
+	static const char *const bad[][2] = {
+		{ "h'0'", "offset 0: h'...' wants pairs of hex digits" },
+		{ "h'zz'", "offset 0: h'...' wants pairs of hex digits" },
+		{ "h'00", "offset 0: unterminated h'...'" },
+		{ "203([1]", "offset 7: expected ')'" },
+		{ "200([1, \"T\"])", "offset 0: only tag 203 (a list) is read" },
+		{ "undefined", "offset 0: not a diagnostic notation value" },
+		{ "{1: 2, 1: 3}", "offset 8: duplicate key" },
+		{ "1 2", "offset 2: text after the value" },
+	};
+	size_t i;
+
+	/* What the runtime prints reads back the same. */
+	assert_string_equal(diag_again(ctx, doc), doc);
+	assert_string_equal(diag_again(ctx, " h'' "), "h''");
+	assert_string_equal(diag_again(ctx, "[]"), "[]");
+	assert_string_equal(diag_again(ctx, "203([])"), "203([])");
+	assert_string_equal(diag_again(ctx, "Infinity"), "Infinity");
+	/* Strict, each with the offset. */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_string_equal(diag_error(ctx, bad[i][0]), bad[i][1]);
+	/* A key that cannot be one: the dict's own error. */
+	assert_non_null(diag_error(ctx, "{203([1]): 2}"));
+	/* Every proper prefix is refused, cleanly. */
+	for (i = 0; i < sizeof(doc) - 1; i++)
+		assert_non_null(error_with(diag_parse, ctx, doc, i));
+	talloc_free(ctx);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -142,6 +201,7 @@ int main(int argc, char **argv)
 		T(test_json_round_trip),
 		T(test_json_errors),
 		T(test_json_bad_input_is_safe),
+		T(test_json_diag_notation),
 #undef T
 	};
 

@@ -24,6 +24,7 @@ struct rd {
 	size_t pos;        /* next byte */
 	TALLOC_CTX *ctx;   /* where values go */
 	shade_error **err; /* the error out */
+	bool diag;         /* CBOR diagnostic notation, not JSON */
 };
 
 /* Report a parse error at the current offset. */
@@ -298,12 +299,15 @@ static shade_status parse_object(struct rd *r, int depth, shade_value **out)
 	}
 	for (;;) {
 		skip_ws(r);
-		if (r->pos >= r->len || r->s[r->pos] != '"') {
+		if (r->diag) {
+			if ((st = parse_value(r, depth + 1, &k)) != SHADE_OK)
+				goto fail;
+		} else if (r->pos >= r->len || r->s[r->pos] != '"') {
 			st = bad(r, "expected a string key");
 			goto fail;
-		}
-		if ((st = parse_string(r, &k)) != SHADE_OK)
+		} else if ((st = parse_string(r, &k)) != SHADE_OK) {
 			goto fail;
+		}
 		if (shade_dict_contains(d, k)) {
 			st = bad(r, "duplicate key");
 			goto fail;
@@ -332,7 +336,7 @@ static shade_status parse_object(struct rd *r, int depth, shade_value **out)
 		st = bad(r, "expected ',' or '}'");
 		goto fail;
 	}
-	if ((st = maybe_bytes(r, &d)) != SHADE_OK)
+	if (!r->diag && (st = maybe_bytes(r, &d)) != SHADE_OK)
 		goto fail;
 	*out = d;
 	return SHADE_OK;
@@ -343,9 +347,14 @@ fail:
 	return st;
 }
 
-static shade_status parse_array(struct rd *r, int depth, shade_value **out)
+/* An array: a list in JSON; in diagnostic notation a tuple, or a list
+ * when list is set (under tag 203). */
+static shade_status parse_array(struct rd *r, int depth, bool list,
+				shade_value **out)
 {
-	shade_value *l = shade_list_new(r->ctx, 4), *v;
+	shade_value *l = list || !r->diag ? shade_list_new(r->ctx, 4)
+					  : shade_tuple_new(r->ctx, 4);
+	shade_value *v;
 	shade_status st;
 
 	if (l == NULL)
@@ -380,6 +389,62 @@ fail:
 	return st;
 }
 
+/* The forms diagnostic notation adds: h'hex', 203([...]) for a list,
+ * NaN, Infinity, -Infinity; numbers as in JSON. */
+static shade_status diag_value(struct rd *r, int depth, shade_value **out)
+{
+	const char *c = r->s + r->pos;
+	size_t left = r->len - r->pos, n = 0;
+	uint8_t *p;
+	char *hex;
+
+	if (word(r, "NaN"))
+		*out = shade_float(r->ctx, NAN);
+	else if (word(r, "Infinity"))
+		*out = shade_float(r->ctx, INFINITY);
+	else if (word(r, "-Infinity"))
+		*out = shade_float(r->ctx, -INFINITY);
+	else if (word(r, "203([")) {
+		shade_status st;
+
+		r->pos--;
+		st = parse_array(r, depth, true, out);
+		if (st == SHADE_OK && !word(r, ")")) {
+			talloc_free(*out);
+			*out = NULL;
+			return bad(r, "expected ')'");
+		}
+		return st;
+	} else if (left >= 2 && c[0] == 'h' && c[1] == '\'') {
+		while (n + 2 < left && c[n + 2] != '\'')
+			n++;
+		if (n + 2 >= left)
+			return bad(r, "unterminated h'...'");
+		hex = talloc_strndup(NULL, c + 2, n);
+		p = hex && n % 2 == 0 && strspn(hex, "0123456789abcdefABCDEF") == n
+			    ? shade_hex_decode(NULL, hex, &n) : NULL;
+		talloc_free(hex);
+		if (p == NULL)
+			return bad(r, "h'...' wants pairs of hex digits");
+		r->pos += n * 2 + 3;
+		*out = shade_bytes(r->ctx, p, n);
+		talloc_free(p);
+	} else if (c[0] == '-' || (c[0] >= '0' && c[0] <= '9')) {
+		shade_status st = parse_number(r, out);
+
+		if (st == SHADE_OK && r->pos < r->len && r->s[r->pos] == '(') {
+			talloc_free(*out);
+			*out = NULL;
+			r->pos = (size_t)(c - r->s);
+			return bad(r, "only tag 203 (a list) is read");
+		}
+		return st;
+	} else
+		return bad(r, "not a diagnostic notation value");
+	return *out ? SHADE_OK
+		    : shade_error_set(r->err, SHADE_ERR_NOMEM, "out of memory");
+}
+
 static shade_status parse_value(struct rd *r, int depth, shade_value **out)
 {
 	skip_ws(r);
@@ -391,7 +456,7 @@ static shade_status parse_value(struct rd *r, int depth, shade_value **out)
 	case '{':
 		return parse_object(r, depth, out);
 	case '[':
-		return parse_array(r, depth, out);
+		return parse_array(r, depth, false, out);
 	case '"':
 		return parse_string(r, out);
 	case 't':
@@ -409,12 +474,15 @@ static shade_status parse_value(struct rd *r, int depth, shade_value **out)
 		}
 		break;
 	default:
+		if (r->diag)
+			return diag_value(r, depth, out);
 		if (r->s[r->pos] == '-' ||
 		    (r->s[r->pos] >= '0' && r->s[r->pos] <= '9'))
 			return parse_number(r, out);
 		break;
 	}
-	return bad(r, "not a JSON value");
+	return bad(r, r->diag ? "not a diagnostic notation value"
+			      : "not a JSON value");
 ok_true:
 	*out = shade_bool(r->ctx, true);
 	goto made;
@@ -425,10 +493,12 @@ made:
 		    : shade_error_set(r->err, SHADE_ERR_NOMEM, "out of memory");
 }
 
-shade_status json_parse(TALLOC_CTX *mem_ctx, const char *text, size_t len,
-			shade_value **out, shade_error **err)
+/* Both readers: one value filling the text. */
+static shade_status parse_all(TALLOC_CTX *mem_ctx, const char *text,
+			      size_t len, bool diag, shade_value **out,
+			      shade_error **err)
 {
-	struct rd r = { text, len, 0, mem_ctx, err };
+	struct rd r = { text, len, 0, mem_ctx, err, diag };
 	shade_value *v = NULL;
 	shade_status st;
 
@@ -442,6 +512,18 @@ shade_status json_parse(TALLOC_CTX *mem_ctx, const char *text, size_t len,
 	}
 	*out = v;
 	return SHADE_OK;
+}
+
+shade_status json_parse(TALLOC_CTX *mem_ctx, const char *text, size_t len,
+			shade_value **out, shade_error **err)
+{
+	return parse_all(mem_ctx, text, len, false, out, err);
+}
+
+shade_status diag_parse(TALLOC_CTX *mem_ctx, const char *text, size_t len,
+			shade_value **out, shade_error **err)
+{
+	return parse_all(mem_ctx, text, len, true, out, err);
 }
 
 /* ------------------------------------------------------------ writer */

@@ -31,6 +31,14 @@
 shade_status json_parse(TALLOC_CTX *mem_ctx, const char *text, size_t len,
 			shade_value **out, shade_error **err);
 
+/* Parse the len bytes at text as one value in CBOR diagnostic notation
+ * (RFC 8949 section 8) into *out: numbers, strings and null/true/false
+ * as in JSON, plus NaN, Infinity, -Infinity, h'00ff' (bytes), [..] (a
+ * tuple), 203([..]) (a list), {k: v} with keys of any hashable kind.
+ * The same strictness and errors as json_parse(). */
+shade_status diag_parse(TALLOC_CTX *mem_ctx, const char *text, size_t len,
+			shade_value **out, shade_error **err);
+
 /* v as JSON text on mem_ctx (indent > 0: pretty, that many spaces per
  * level; 0: one line).  NULL with *err set when v holds something JSON
  * cannot carry (a float that is not finite, a dict key that is not a

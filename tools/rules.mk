@@ -2,18 +2,24 @@
 # Makefile; installed with the programs, man page doc/shade.1, bash
 # completion tools/shade.bash).
 #
-# tools/json.o (the strict JSON reader and writer) is also linked into
-# every test, so tests/test_json.c can reach it.
+# tools/json.o (the strict JSON reader and writer) and tools/monitor.o
+# (the relay's printer) are also linked into every test, so
+# tests/test_json.c and tests/test_shade_cli.c can reach them.
 
 SHADE_BIN  := $(BUILD)/bin/shade
-TOOLS_OBJ  := $(BUILD)/obj/tools/json.o
+TOOLS_OBJ  := $(BUILD)/obj/tools/json.o $(BUILD)/obj/tools/monitor.o
 
 PROGRAMS += $(SHADE_BIN)
 TEST_EXTRA_OBJ += $(TOOLS_OBJ)
 
-$(SHADE_BIN): $(BUILD)/obj/tools/shade.o $(TOOLS_OBJ) $(LIB_A)
+# --idl reads IDL with the compiler's front end (libidlc, idlc/rules.mk).
+$(SHADE_BIN): $(BUILD)/obj/tools/shade.o $(BUILD)/obj/tools/idl.o $(TOOLS_OBJ) \
+		$(IDLC_LIB) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
+
+$(BUILD)/obj/tools/shade.o $(BUILD)/obj/tools/idl.o: CPPFLAGS += $(IDLC_CPPFLAGS)
+$(BUILD)/obj/tools/shade.o $(BUILD)/obj/tools/idl.o: | $(IDLC_GENH)
 
 $(BUILD)/obj/tests/test_shade_cli.o $(BUILD)/obj/tests/test_json.o: CPPFLAGS += -Itools
 $(BUILD)/tests/test_shade_cli: | $(SHADE_BIN)

@@ -3,7 +3,7 @@
 _shade()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} i addr="" cmd="" n=0 w
-	local -a opts=(--diag --timeout --help)
+	local -a opts=(--diag --diag-in --items --timeout --help)
 
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		w=${COMP_WORDS[i]}
@@ -19,12 +19,15 @@ _shade()
 		COMPREPLY=($(compgen -W "${opts[*]}" -- "$cur"))
 		return
 	fi
-	if [[ -z $addr ]]; then
+	# monitor LISTEN SERVER: two addresses, then nothing.
+	if [[ -z $addr || ($addr == monitor && $n -eq 0) ]]; then
 		COMPREPLY=($(compgen -W "unix: tcp: exec: fd:" -- "$cur"))
+		[[ -z $addr ]] && COMPREPLY+=($(compgen -W monitor -- "$cur"))
 		[[ $cur == unix:* ]] && COMPREPLY=($(compgen -P unix: -f -- "${cur#unix:}"))
 		compopt -o nospace 2>/dev/null
 		return
 	fi
+	[[ $addr == monitor ]] && return
 	if [[ -z $cmd ]]; then
 		COMPREPLY=($(compgen -W "ls describe get set call tree" -- "$cur"))
 		return

@@ -2,7 +2,8 @@
  * tools/shade.c - `shade`, the explorer: look at and use the objects a
  * running shade server exports, with no IDL (doc/shade.1).
  *
- *   shade [--diag] [--timeout MS] ADDRESS COMMAND [ARGS...]
+ *   shade [--diag] [--diag-in] [--items] [--idl FILE] [--timeout MS]
+ *         ADDRESS COMMAND [ARGS...]
  *     ls                       the exported names
  *     describe NAME[.MEMBER]   the shape: type, bases, members, signatures
  *     get NAME.ATTR[.ATTR...]  an attribute's value
@@ -10,6 +11,8 @@
  *     call NAME[.METHOD] JSON...  call, one JSON value per argument
  *     tree [NAME] [--depth N]  names, members and attribute values,
  *                              following references N levels (default 2)
+ *   shade monitor LISTEN SERVER  relay clients to SERVER, printing every
+ *                              message (tools/monitor.c)
  *
  * Exit status (stable, for scripts): 0 done; 1 the server answered with
  * an error; 2 usage (bad command line or argument JSON); 3 cannot
@@ -26,7 +29,9 @@
 #include <talloc.h>
 
 #include "shade/shade.h"
+#include "idl.h"
 #include "json.h"
+#include "monitor.h"
 
 enum {
 	EXIT_OK = 0,
@@ -40,13 +45,19 @@ enum {
 /* Options. */
 struct opts {
 	bool diag;       /* print results in CBOR diagnostic notation */
+	bool diag_in;    /* read arguments in CBOR diagnostic notation */
 	int timeout_ms;  /* per call; 0: 10 s */
 	int depth;       /* tree: levels of references followed */
+	bool items;      /* tree: print the items of containers */
+	tool_idl *idl;   /* --idl: declared types, or NULL */
 };
 
 static void usage(FILE *f)
 {
-	fputs("usage: shade [--diag] [--timeout MS] ADDRESS COMMAND [ARGS...]\n"
+	fputs("usage: shade [--diag] [--diag-in] [--items] [--idl FILE] "
+	      "[--timeout MS]\n"
+	      "             ADDRESS COMMAND [ARGS...]\n"
+	      "       shade monitor LISTEN_ADDRESS SERVER_ADDRESS\n"
 	      "  ls                          the exported names\n"
 	      "  describe NAME[.MEMBER...]   type, bases, members, signatures\n"
 	      "  get NAME.ATTR[.ATTR...]     an attribute's value (JSON)\n"
@@ -54,6 +65,18 @@ static void usage(FILE *f)
 	      "  call NAME[.METHOD...] [JSON...]  call with JSON arguments\n"
 	      "  tree [NAME] [--depth N]     members and values, following "
 	      "references\n"
+	      "monitor: relay clients on LISTEN_ADDRESS to the server, printing "
+	      "every\n  message (#CONN >|< OPCODE ID MESSAGE), until SIGINT or "
+	      "SIGTERM\n"
+	      "--diag     print results in CBOR diagnostic notation\n"
+	      "--diag-in  read arguments in it: h'00ff', [1, 2] a tuple, "
+	      "203([1, 2]) a list\n"
+	      "--items    tree: print the items of lists and dicts held by "
+	      "reference\n"
+	      "--idl FILE declared types: describe shows docs and signatures; "
+	      "call and set\n"
+	      "           check arguments against them (exit 2 naming the "
+	      "parameter)\n"
 	      "ADDRESS: unix:PATH, tcp:HOST:PORT, exec:COMMAND, fd:N\n"
 	      "exit: 0 ok, 1 remote error, 2 usage, 3 connection, "
 	      "4 not found, 5 no JSON form\n", f);
@@ -155,15 +178,24 @@ static const char *const shape_kinds[] = {
 	"object", "function", "type", "list", "dict"
 };
 
-/* Print one member line. */
-static void print_member(const shade_member_desc *m, const char *indent)
+/* Print one member line of type `type`: with --idl, the declared
+ * signature (in place of the server's) and the doc comment below. */
+static void print_member(const struct opts *o, const char *type,
+			 const shade_member_desc *m, const char *indent)
 {
-	if (m->signature != NULL)
+	const char *doc = NULL;
+	char *decl = tool_idl_member(NULL, o->idl, type, m->name, &doc);
+	const char *sig = decl ? decl : m->signature;
+
+	if (sig != NULL)
 		printf("%s%-20s %-9s %s\n", indent, m->name,
-		       shade_member_kind_name(m->kind), m->signature);
+		       shade_member_kind_name(m->kind), sig);
 	else
 		printf("%s%-20s %s\n", indent, m->name,
 		       shade_member_kind_name(m->kind));
+	if (doc != NULL)
+		printf("%s    %s\n", indent, doc);
+	talloc_free(decl);
 }
 
 /* Print a shape: "TYPE (kind) : BASES" then its members. */
@@ -196,7 +228,8 @@ static int cmd_ls(shade_conn *c)
 	return rc;
 }
 
-static int cmd_describe(shade_conn *c, const char *path)
+static int cmd_describe(const struct opts *o, shade_conn *c,
+			const char *path)
 {
 	TALLOC_CTX *tmp = talloc_new(NULL);
 	const shade_shape_desc *d;
@@ -237,7 +270,7 @@ static int cmd_describe(shade_conn *c, const char *path)
 			shade_error_free(e);
 			e = NULL;
 			printf("%s.", d->name);
-			print_member(&d->members[k], "");
+			print_member(o, d->name, &d->members[k], "");
 			goto done;
 		}
 		shade_ref_release(r);
@@ -248,8 +281,10 @@ static int cmd_describe(shade_conn *c, const char *path)
 		}
 	}
 	print_shape(d, "");
+	if (tool_idl_doc(o->idl, d->name) != NULL)
+		printf("  %s\n", tool_idl_doc(o->idl, d->name));
 	for (i = 0; i < d->n_members; i++)
-		print_member(&d->members[i], "  ");
+		print_member(o, d->name, &d->members[i], "  ");
 done:
 	if (r != NULL)
 		shade_ref_release(r);
@@ -286,23 +321,52 @@ static int cmd_get(const struct opts *o, shade_conn *c, const char *path)
 	return rc;
 }
 
-/* Parse a JSON argument; prints the error itself. */
-static shade_value *arg_json(TALLOC_CTX *ctx, const char *what, int i,
-			     const char *text)
+/* Parse an argument (JSON, or diagnostic notation with --diag-in);
+ * prints the error itself. */
+static shade_value *arg_json(const struct opts *o, TALLOC_CTX *ctx,
+			     const char *what, int i, const char *text)
 {
 	shade_value *v = NULL;
 	shade_error *e = NULL;
 
-	if (json_parse(ctx, text, strlen(text), &v, &e) != SHADE_OK) {
-		fprintf(stderr, "shade: usage: %s %d is not JSON: %s\n", what,
-			i, e ? e->message : "?");
+	if ((o->diag_in ? diag_parse : json_parse)(ctx, text, strlen(text),
+						   &v, &e) != SHADE_OK) {
+		fprintf(stderr, "shade: usage: %s %d is not %s: %s\n", what,
+			i, o->diag_in ? "diagnostic notation" : "JSON",
+			e ? e->message : "?");
 		shade_error_free(e);
 		return NULL;
 	}
 	return v;
 }
 
-static int cmd_set(shade_conn *c, const char *path, const char *json)
+/* With --idl: check (and widen) the arguments of r.member (args, a
+ * tuple) or the value written to it (*v) against the declarations of
+ * r's type.  EXIT_OK, or EXIT_USAGE after printing why (the parameter
+ * named), or the error of describing r. */
+static int declared(const struct opts *o, shade_ref *r, const char *member,
+		    shade_value *args, shade_value **v)
+{
+	const shade_shape_desc *d;
+	shade_error *e = NULL;
+	int rc = EXIT_OK;
+
+	if (o->idl == NULL)
+		return EXIT_OK;
+	if (shade_describe(r, &d, &e) != SHADE_OK) {
+		rc = fail(e);
+	} else if ((args ? tool_idl_args(o->idl, d->name, member, args, &e)
+			 : tool_idl_attr(o->idl, d->name, member, v, &e)) !=
+		   SHADE_OK) {
+		fprintf(stderr, "shade: %s: %s\n", e->name, e->message);
+		rc = EXIT_USAGE;
+	}
+	shade_error_free(e);
+	return rc;
+}
+
+static int cmd_set(const struct opts *o, shade_conn *c, const char *path,
+		   const char *json)
 {
 	TALLOC_CTX *tmp = talloc_new(NULL);
 	shade_error *e = NULL;
@@ -316,12 +380,14 @@ static int cmd_set(shade_conn *c, const char *path, const char *json)
 		talloc_free(tmp);
 		return usage_error("set: '%s' is not NAME.ATTR[.ATTR...]", path);
 	}
-	if ((v = arg_json(tmp, "value", 1, json)) == NULL) {
+	if ((v = arg_json(o, tmp, "value", 1, json)) == NULL) {
 		talloc_free(tmp);
 		return EXIT_USAGE;
 	}
-	if (resolve(tmp, c, parts, n - 1, &r, &e) != SHADE_OK ||
-	    shade_setattr(r, parts[n - 1], v, &e) != SHADE_OK)
+	if (resolve(tmp, c, parts, n - 1, &r, &e) != SHADE_OK)
+		rc = fail(e);
+	else if ((rc = declared(o, r, parts[n - 1], NULL, &v)) == EXIT_OK &&
+		 shade_setattr(r, parts[n - 1], v, &e) != SHADE_OK)
 		rc = fail(e);
 	if (r != NULL)
 		shade_ref_release(r);
@@ -347,7 +413,8 @@ static int cmd_call(const struct opts *o, shade_conn *c, const char *path,
 		return usage_error("call: '%s' is not NAME[.METHOD...]", path);
 	}
 	for (i = 0; i < argc; i++) {
-		shade_value *v = arg_json(tmp, "argument", i + 1, argv[i]);
+		shade_value *v = arg_json(o, tmp, "argument", i + 1,
+					  argv[i]);
 
 		if (v == NULL) {
 			talloc_free(tmp);
@@ -361,13 +428,80 @@ static int cmd_call(const struct opts *o, shade_conn *c, const char *path,
 			st = shade_call(tmp, r, args, NULL, &out, &e);
 	} else {
 		st = resolve(tmp, c, parts, n - 1, &r, &e);
+		if (st == SHADE_OK &&
+		    (rc = declared(o, r, parts[n - 1], args, NULL)) != EXIT_OK)
+			goto done;
 		if (st == SHADE_OK)
 			st = shade_invoke(tmp, r, parts[n - 1], args, NULL,
 					  &out, &e);
 	}
 	rc = st == SHADE_OK ? print_value(o, out) : fail(e);
+done:
 	if (r != NULL)
 		shade_ref_release(r);
+	shade_error_free(e);
+	talloc_free(tmp);
+	return rc;
+}
+
+/* A value on one line for tree: JSON, or diagnostic notation with
+ * --diag or when it has no JSON form. */
+static char *one_line(const struct opts *o, TALLOC_CTX *ctx,
+		      const shade_value *v)
+{
+	shade_error *e = NULL;
+	char *t = o->diag ? NULL : json_format(ctx, v, 0, &e);
+
+	shade_error_free(e);
+	if (t == NULL)
+		t = shade_value_diag(ctx, v);
+	return t ? t : talloc_strdup(ctx, "?");
+}
+
+/* Most items tree prints of one container. */
+#define TREE_MAX_ITEMS 100
+
+/* tree: a list or dict held by reference: "TYPE (list, N items)", and
+ * with --items its first TREE_MAX_ITEMS items, one per line. */
+static int tree_container(const struct opts *o, shade_ref *r,
+			  const shade_shape_desc *d, const char *indent)
+{
+	TALLOC_CTX *tmp = talloc_new(NULL);
+	bool list = d->kind == SHADE_SHAPE_LIST;
+	shade_value *items = NULL;
+	shade_error *e = NULL;
+	size_t n = 0, i, k;
+	int rc = EXIT_OK;
+
+	if (shade_len(r, &n, &e) != SHADE_OK) {
+		rc = fail(e);
+		goto done;
+	}
+	printf("%s (%s, %zu item%s)\n", d->name, list ? "list" : "dict", n,
+	       n == 1 ? "" : "s");
+	if (!o->items || n == 0)
+		goto done;
+	/* A list: a snapshot of its first items; a dict: its pairs. */
+	if ((list ? shade_force_range(tmp, r, 0, TREE_MAX_ITEMS, &items, &e)
+		  : shade_items(tmp, r, &items, &e)) != SHADE_OK) {
+		rc = fail(e);
+		goto done;
+	}
+	k = shade_seq_len(items);
+	for (i = 0; i < k && i < TREE_MAX_ITEMS; i++) {
+		const shade_value *it = shade_seq_at(items, i);
+
+		if (list)
+			printf("%s  [%zu] = %s\n", indent, i,
+			       one_line(o, tmp, it));
+		else
+			printf("%s  %s = %s\n", indent,
+			       one_line(o, tmp, shade_seq_at(it, 0)),
+			       one_line(o, tmp, shade_seq_at(it, 1)));
+	}
+	if (n > i)
+		printf("%s  ... %zu more\n", indent, n - i);
+done:
 	shade_error_free(e);
 	talloc_free(tmp);
 	return rc;
@@ -389,11 +523,14 @@ static int tree_of(const struct opts *o, shade_ref *r, int depth,
 		rc = fail(e);
 		goto done;
 	}
+	if (d->kind == SHADE_SHAPE_LIST || d->kind == SHADE_SHAPE_DICT) {
+		rc = tree_container(o, r, d, indent);
+		goto done;
+	}
 	print_shape(d, "");
 	for (i = 0; i < d->n_members; i++) {
 		const shade_member_desc *m = &d->members[i];
 		shade_value *v = NULL;
-		char *t;
 
 		if (m->kind == SHADE_MEMBER_METHOD ||
 		    m->kind == SHADE_MEMBER_ONEWAY) {
@@ -413,14 +550,7 @@ static int tree_of(const struct opts *o, shade_ref *r, int depth,
 			tree_of(o, shade_value_as_ref(v), depth - 1, deeper);
 			continue;
 		}
-		t = o->diag ? shade_value_diag(tmp, v)
-			    : json_format(tmp, v, 0, &e);
-		if (t == NULL) {
-			t = shade_value_diag(tmp, v);
-			shade_error_free(e);
-			e = NULL;
-		}
-		printf("%s  %s = %s\n", indent, m->name, t ? t : "?");
+		printf("%s  %s = %s\n", indent, m->name, one_line(o, tmp, v));
 	}
 done:
 	shade_error_free(e);
@@ -462,17 +592,23 @@ static int cmd_tree(const struct opts *o, shade_conn *c, const char *name)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { false, 10000, 2 };
+	struct opts o = { .timeout_ms = 10000, .depth = 2 };
 	shade_conn_opts co = { .side = "shade" };
 	shade_error *e = NULL;
 	shade_conn *c = NULL;
-	const char *addr, *cmd;
+	const char *addr, *cmd, *idl_path = NULL;
 	int i = 1, rc;
 
 	signal(SIGPIPE, SIG_IGN);
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--diag") == 0) {
 			o.diag = true;
+		} else if (strcmp(argv[i], "--idl") == 0 && i + 1 < argc) {
+			idl_path = argv[++i];
+		} else if (strcmp(argv[i], "--items") == 0) {
+			o.items = true;
+		} else if (strcmp(argv[i], "--diag-in") == 0) {
+			o.diag_in = true;
 		} else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
 			o.timeout_ms = atoi(argv[++i]);
 		} else if (strcmp(argv[i], "--help") == 0) {
@@ -485,6 +621,8 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (argc - i == 3 && strcmp(argv[i], "monitor") == 0)
+		return monitor_run(argv[i + 1], argv[i + 2]);
 	if (argc - i < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
@@ -507,25 +645,33 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (idl_path != NULL &&
+	    tool_idl_load(NULL, idl_path, &o.idl, &e) != SHADE_OK) {
+		fprintf(stderr, "shade: usage: --idl %s\n", e->message);
+		shade_error_free(e);
+		return EXIT_USAGE;
+	}
 	co.timeout_ms = o.timeout_ms;
 	if (shade_connect(NULL, addr, &co, &c, &e) != SHADE_OK) {
 		fprintf(stderr, "shade: %s: %s\n", e ? e->name : "IOError",
 			e ? e->message : "cannot connect");
 		shade_error_free(e);
+		talloc_free(o.idl);
 		return EXIT_CONN;
 	}
 	if (strcmp(cmd, "ls") == 0)
 		rc = cmd_ls(c);
 	else if (strcmp(cmd, "describe") == 0)
-		rc = cmd_describe(c, argv[i]);
+		rc = cmd_describe(&o, c, argv[i]);
 	else if (strcmp(cmd, "get") == 0)
 		rc = cmd_get(&o, c, argv[i]);
 	else if (strcmp(cmd, "set") == 0)
-		rc = cmd_set(c, argv[i], argv[i + 1]);
+		rc = cmd_set(&o, c, argv[i], argv[i + 1]);
 	else if (strcmp(cmd, "call") == 0)
 		rc = cmd_call(&o, c, argv[i], argc - i - 1, argv + i + 1);
 	else
 		rc = cmd_tree(&o, c, i < argc ? argv[i] : NULL);
 	talloc_free(c);
+	talloc_free(o.idl);
 	return rc;
 }

@@ -42,8 +42,7 @@ static const char *const op_names[] = {
 	[IDLC_OP_NOT] = "~",
 };
 
-/* Range of an integer type kind; false if not an integer type. */
-static bool int_range(idlc_tkind k, idlc_int *lo, idlc_int *hi, int *bits)
+bool idlc_int_range(idlc_tkind k, idlc_int *lo, idlc_int *hi, int *bits)
 {
 	switch (k) {
 	case IDLC_T_OCTET: case IDLC_T_UINT8:
@@ -136,7 +135,7 @@ static int eval_unary(ev *x, const idlc_expr *e, idlc_value *out)
 				   vkind_name(a.kind));
 			return -1;
 		}
-		if (int_range(x->target, &lo, &hi, &bits) && lo == 0)
+		if (idlc_int_range(x->target, &lo, &hi, &bits) && lo == 0)
 			return int_result(x, e, hi - a.i, out);
 		return int_result(x, e, -a.i - 1, out);
 	}
@@ -316,7 +315,7 @@ int idlc_eval(idlc_compilation *comp, idlc_scope *scope, idlc_expr *e,
 		*out = v;
 		return 0;
 	}
-	if (int_range(u->kind, &lo, &hi, &bits)) {
+	if (idlc_int_range(u->kind, &lo, &hi, &bits)) {
 		if (v.kind != IDLC_V_INT)
 			return mismatch(&x, e, &v, t);
 		if (v.i < lo || v.i > hi) {

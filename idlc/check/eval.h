@@ -14,4 +14,8 @@ typedef struct idlc_scope idlc_scope;
 int idlc_eval(idlc_compilation *comp, idlc_scope *scope, idlc_expr *e,
 	      const idlc_type *t, idlc_value *out);
 
+/* Range of an integer type kind (its values lo..hi, its width in bits);
+ * false if k is not an integer type.  Also used by the shade tool. */
+bool idlc_int_range(idlc_tkind k, idlc_int *lo, idlc_int *hi, int *bits);
+
 #endif /* IDLC_CHECK_EVAL_H */
