@@ -638,7 +638,7 @@ static void test_shade_cli_idl(void **state)
 		   "declared readonly\n");
 	assert_run(shade_run(ctx, "--idl", idl, v.addr, "set", "calc.value",
 			     "5", NULL), 0, "", "");
-	assert_int_equal(value, 5);
+	assert_int_equal(__atomic_load_n(&value, __ATOMIC_RELAXED), 5);
 	/* A file with errors: the compiler's diagnostics, then exit 2. */
 	r = shade_run(ctx, "--idl", bad, v.addr, "ls", NULL);
 	assert_int_equal(r.status, 2);
