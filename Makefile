@@ -142,7 +142,9 @@ check: $(DEPS_STAMP) all $(TEST_BIN)
 		SHADE_BUILD=$(BUILD) $(if $(filter thread,$(SAN)),SHADE_SLOW=1) ./$$t || fail=1; \
 	done; \
 	$(if $(SAN),,echo "== check-install"; \
-	MAKE="$(MAKE)" tests/check_install.sh || fail=1;) \
+	MAKE="$(MAKE)" tests/check_install.sh || fail=1; \
+	echo "== check-debug"; \
+	MAKE="$(MAKE)" tests/check_debug.sh $(BUILD) || fail=1;) \
 	if [ $$fail -ne 0 ]; then echo "make check: FAILED"; exit 1; fi
 
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
@@ -168,6 +170,11 @@ check-docs:
 # builds (make+pkg-config, CMake) against it, uninstall.
 check-install: $(DEPS_STAMP) all
 	@MAKE="$(MAKE)" tests/check_install.sh
+
+# A misuse (NULL out-pointer) is InvalidArgument in this build and stops a
+# debug build of the library (-DSHADE_DEBUG, built under $(BUILD)/debug).
+check-debug: all
+	@MAKE="$(MAKE)" tests/check_debug.sh $(BUILD)
 
 # ---------------------------------------------------------------- deps
 # `make deps` always looks; the other targets look once per build tree

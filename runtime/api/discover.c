@@ -9,6 +9,7 @@
 #include "shade/cbor.h"
 #include "shade/proxy.h"
 #include "api/api_int.h"
+#include "base/misuse_int.h"
 #include "conn/conn_int.h"
 #include "object/shape_int.h"
 
@@ -19,10 +20,8 @@ shade_status shade_lookup(shade_conn *c, const char *name, shade_ref **out,
 	shade_value *v;
 
 	if (c == NULL || name == NULL || out == NULL)
-		return shade_error_set(err, SHADE_ERR_INVALID,
-				       "shade_lookup: %s is NULL",
-				       c == NULL ? "conn" : name == NULL ? "name"
-								: "out");
+		return misuse(err, "shade_lookup: %s is NULL",
+			      c == NULL ? "conn" : name == NULL ? "name" : "out");
 	SHADE_CHECK(api_roundtrip(NULL, c, OP_LOOKUP, &f, 1, NULL, NULL, &v,
 				  err));
 	return api_take_ref(v, out, err);

@@ -5,12 +5,14 @@
  * from SHADE_OK down to SHADE_STATUS_MIN_ + 1, in order.
  */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <talloc.h>
 
 #include "shade/error.h"
+#include "base/misuse_int.h"
 
 struct registry_entry {
 	const char *name;        /* stable wire name */
@@ -193,4 +195,19 @@ void shade_error_clear(shade_error **err)
 		talloc_free(*err);
 		*err = NULL;
 	}
+}
+
+shade_status misuse(shade_error **err, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+#ifdef SHADE_DEBUG
+	fprintf(stderr, "shade: misuse: %s\n", msg);
+	abort();
+#endif
+	return shade_error_set(err, SHADE_ERR_INVALID, "%s", msg);
 }

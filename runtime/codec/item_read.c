@@ -273,7 +273,7 @@ shade_status shade_cbor_read_text_dup(TALLOC_CTX *mem_ctx, shade_cbor_dec *d,
 				      shade_error **err)
 {
 	struct cbor_head h;
-	size_t total, from;
+	size_t total = 0, from;
 	char *s;
 
 	SHADE_CHECK(rd_expect(d, SHADE_CBOR_TEXT, &h, err));

@@ -15,6 +15,7 @@
 #include "shade/conn.h"
 #include "shade/transport.h"
 #include "base/log_int.h"
+#include "base/misuse_int.h"
 #include "conn/conn_int.h"
 #include "conn/refs_int.h"
 #include "conn/route_int.h"
@@ -74,9 +75,8 @@ shade_status shade_conn_new(TALLOC_CTX *mem_ctx, shade_transport *t,
 
 	if (t == NULL || out == NULL) {
 		talloc_free(t);
-		return shade_error_set(err, SHADE_ERR_INVALID,
-				       "shade_conn_new: %s is NULL",
-				       t == NULL ? "transport" : "out");
+		return misuse(err, "shade_conn_new: %s is NULL",
+			      t == NULL ? "transport" : "out");
 	}
 	if (opts == NULL) {
 		memset(&none, 0, sizeof(none));
@@ -156,9 +156,8 @@ shade_status shade_connect(TALLOC_CTX *mem_ctx, const char *address,
 	shade_transport *t;
 
 	if (address == NULL || out == NULL)
-		return shade_error_set(err, SHADE_ERR_INVALID,
-				       "shade_connect: %s is NULL",
-				       address == NULL ? "address" : "out");
+		return misuse(err, "shade_connect: %s is NULL",
+			      address == NULL ? "address" : "out");
 	SHADE_CHECK(shade_transport_connect(mem_ctx, address,
 					    opts ? opts->transport : NULL, &t,
 					    err));
