@@ -3,7 +3,9 @@
  * sockets with raw protocol bytes: requests read before a BYE are all
  * answered, a CBOR length of 2^64-1 is refused (not read as
  * "indefinite"), a pipelining client delays another's call by its budget
- * at most, the server does not spin when it runs out of file descriptors
+ * at most, a flood of new connections and their hang-ups cannot starve
+ * an established one, the server does not spin when it runs out of file
+ * descriptors
  * (a child process with a low RLIMIT_NOFILE) and serves its connected
  * clients meanwhile, a server-wide cap on input held in partial frames
  * refuses the biggest holder first, the connection table shrinks back
@@ -41,6 +43,13 @@ static int adds_served;
 /* The adds_served value when the last "probe" call ran. */
 static int adds_at_probe;
 
+/* The server whose connections probe() counts (cases that turn the loop
+ * themselves), or NULL. */
+static shade_server *probe_server;
+
+/* Its connection count when the last "probe" call ran. */
+static size_t conns_at_probe;
+
 /* add(a, b), counted. */
 static shade_status count_add(shade_call_ctx *call)
 {
@@ -58,6 +67,8 @@ static shade_status probe(shade_call_ctx *call)
 	__atomic_store_n(&adds_at_probe,
 			 __atomic_load_n(&adds_served, __ATOMIC_RELAXED),
 			 __ATOMIC_RELAXED);
+	if (probe_server != NULL)
+		conns_at_probe = shade_server_conn_count(probe_server);
 	call->result = shade_int(call->mem, 1);
 	return call->result ? SHADE_OK : SHADE_ERR_NOMEM;
 }
@@ -466,6 +477,94 @@ static void test_scale_fair_budget(void **state)
 	srv_stop(&v);
 }
 
+/* Connections of the flood in test_scale_flood_fair. */
+#define FLOOD_CONNS 200
+
+/* Write calc.probe() (INVOKE id) on fd and turn v's loop once: the probe
+ * must run in that turn. */
+static void probe_one_turn(struct srv *v, int fd, uint64_t id)
+{
+	static const uint8_t no_args[1] = { 0x80 };
+	shade_buf *pr = shade_buf_new(NULL, 64);
+
+	put_invoke_raw(pr, id, 1, no_args, sizeof(no_args));
+	assert_int_equal(tu_write_all(fd, pr->data, pr->len), 0);
+	talloc_free(pr);
+	__atomic_store_n(&adds_at_probe, -1, __ATOMIC_RELAXED);
+	conns_at_probe = 0;
+	assert_ok(shade_server_run_once(v->s, 1000, errp_));
+	assert_true(__atomic_load_n(&adds_at_probe, __ATOMIC_RELAXED) >= 0);
+}
+
+/* A flood of new connections cannot starve an established one: with
+ * FLOOD_CONNS connections waiting to be accepted (every fourth having
+ * sent half a HELLO), a turn serves the established connection's call
+ * before it accepts any and accepts at most one; once all are accepted
+ * and all hang up together, a turn serves the call and tears down at
+ * most one of them.  Counted in loop turns, which the test runs itself. */
+static void test_scale_flood_fair(void **state)
+{
+	static const uint8_t half_hello[3] = { 0x05, 0x84, 0x00 };
+	shade_buf *out = shade_buf_new(NULL, 256);
+	static struct srv v; /* static: see srv_running */
+	static int flood[FLOOD_CONNS];
+	int fd, k, turns;
+
+	(void)state;
+	srv_start(&v, NULL, false);
+	probe_server = v.s;
+	/* The established connection: HELLO, LOOKUP, probe() served. */
+	fd = raw_connect(v.path);
+	put_start(out);
+	assert_int_equal(tu_write_all(fd, out->data, out->len), 0);
+	for (turns = 0; turns < 100 && shade_server_conn_count(v.s) == 0;
+	     turns++)
+		assert_ok(shade_server_run_once(v.s, 100, errp_));
+	for (turns = 0; turns < 5; turns++) /* its HELLO and LOOKUP */
+		assert_ok(shade_server_run_once(v.s, 10, errp_));
+	probe_one_turn(&v, fd, 2);
+	assert_int_equal(shade_server_conn_count(v.s), 1);
+
+	/* The flood waits in the listener's backlog. */
+	for (k = 0; k < FLOOD_CONNS; k++) {
+		flood[k] = raw_connect(v.path);
+		if (k % 4 == 3)
+			assert_int_equal(tu_write_all(flood[k], half_hello,
+						      sizeof(half_hello)),
+					 0);
+	}
+	/* A turn that accepts one: the listener has had an event before
+	 * the call comes (the kernel hands it out first). */
+	assert_ok(shade_server_run_once(v.s, 1000, errp_));
+	assert_int_equal(shade_server_conn_count(v.s), 2);
+	probe_one_turn(&v, fd, 3);
+	assert_int_equal(conns_at_probe, 2);  /* served before an accept */
+	assert_int_equal(shade_server_conn_count(v.s), 3); /* one */
+	for (turns = 0; turns < 20 * FLOOD_CONNS &&
+	     shade_server_conn_count(v.s) < FLOOD_CONNS + 1; turns++)
+		assert_ok(shade_server_run_once(v.s, 10, errp_));
+	assert_int_equal(shade_server_conn_count(v.s), FLOOD_CONNS + 1);
+	/* Each accepted in a turn of its own. */
+	assert_true(turns >= FLOOD_CONNS - 2);
+
+	/* All hang up at once. */
+	for (k = 0; k < FLOOD_CONNS; k++)
+		close(flood[k]);
+	probe_one_turn(&v, fd, 4);
+	assert_int_equal(conns_at_probe, FLOOD_CONNS + 1);
+	assert_true(shade_server_conn_count(v.s) >= FLOOD_CONNS); /* <= 1 */
+	for (turns = 0; turns < 20 * FLOOD_CONNS &&
+	     shade_server_conn_count(v.s) > 1; turns++)
+		assert_ok(shade_server_run_once(v.s, 10, errp_));
+	assert_int_equal(shade_server_conn_count(v.s), 1);
+	assert_true(turns >= FLOOD_CONNS - 2);
+	probe_one_turn(&v, fd, 5); /* still served */
+	probe_server = NULL;
+	close(fd);
+	talloc_free(out);
+	srv_stop(&v);
+}
+
 /* What the EMFILE child reports. */
 struct emfile_report {
 	long turns;      /* loop turns while clients came and went */
@@ -757,6 +856,7 @@ int main(int argc, char **argv)
 		SUITE_CASE(test_scale_bye_answers_100),
 		SUITE_CASE(test_scale_cbor_len_max),
 		SUITE_CASE(test_scale_fair_budget),
+		SUITE_CASE(test_scale_flood_fair),
 		SUITE_CASE(test_scale_emfile_no_spin),
 		SUITE_CASE(test_scale_input_cap),
 		SUITE_CASE(test_scale_table_shrinks),
