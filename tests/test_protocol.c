@@ -32,6 +32,7 @@
 #include "shade/shade.h"
 #include "helpers/testutil.h"
 #include "fuzz/exports.h"
+#include "helpers/peer.h"
 #include "helpers/raw.h"
 #include "helpers/suite.h"
 
@@ -54,11 +55,7 @@ struct pc {
 	TALLOC_CTX *ctx;      /* everything of the case */
 	const char *file;     /* the case file's path */
 	unsigned line;        /* line being played */
-	char *dir;            /* temporary directory */
-	TALLOC_CTX *sctx;     /* the server's context */
-	shade_server *s;      /* the server */
-	tu_thread th;         /* the server's loop thread */
-	shade_status ran;     /* what shade_server_run returned */
+	tp_server *srv;       /* the server, its loop on a thread */
 	struct raw r;         /* the raw peer */
 	uint8_t *out;         /* bytes of `>` lines not yet written */
 	size_t nout;          /* their count */
@@ -72,29 +69,8 @@ static struct pc *pc_running;
 
 /* ------------------------------------------------------------ fixture */
 
-/* Body of the server's thread. */
-static void *pc_loop(void *arg)
-{
-	struct pc *p = arg;
-	shade_error *err = NULL;
-
-	p->ran = shade_server_run(p->s, &err);
-	shade_error_free(err);
-	return NULL;
-}
-
-/* Stop the server's thread and free the server. */
-static void pc_stop_server(struct pc *p)
-{
-	if (p->th.started) {
-		shade_server_stop(p->s);
-		assert_true(tu_thread_join(&p->th, 30000, NULL));
-		p->th.started = false;
-	}
-	TALLOC_FREE(p->sctx);
-}
-
-/* Free the server and close the peer (suite_case_cleanup). */
+/* Close the peer and free the case (suite_case_cleanup; the server's
+ * own clean-up, tp_server_run's, has stopped and freed it). */
 static void pc_abort(void)
 {
 	struct pc *p = pc_running;
@@ -105,7 +81,6 @@ static void pc_abort(void)
 	if (p->open)
 		raw_close(&p->r);
 	p->open = false;
-	pc_stop_server(p);
 	talloc_free(p->ctx);
 }
 
@@ -113,33 +88,25 @@ static void pc_abort(void)
 static void pc_start(struct pc *p, TALLOC_CTX *mem_ctx, const char *file)
 {
 	static const fz_config cfg = { 4096, 200 };
-	shade_server_opts so;
 	shade_registry *reg;
-	char *path;
 	size_t i;
 
 	memset(p, 0, sizeof(*p));
 	p->ctx = talloc_new(mem_ctx);
 	p->file = file;
-	p->dir = tu_mkdtemp(p->ctx);
-	assert_non_null(p->dir);
-	path = talloc_asprintf(p->ctx, "%s/s.sock", p->dir);
-	p->sctx = talloc_new(p->ctx);
-	memset(&so, 0, sizeof(so));
-	assert_ok(shade_server_new(p->sctx, &so, &p->s, errp_));
+	p->srv = tp_server_new(p->ctx, NULL);
 	reg = fz_exports_new(p->ctx, &cfg);
 	assert_non_null(reg);
 	for (i = 0; i < shade_registry_count(reg); i++)
 		assert_ok(shade_server_export(
-			p->s, shade_registry_name(reg, i),
+			p->srv->s, shade_registry_name(reg, i),
 			shade_registry_get(reg, shade_registry_name(reg, i)),
 			errp_));
 	talloc_free(reg);
-	assert_ok(shade_server_listen(
-		p->s, talloc_asprintf(p->ctx, "unix:%s", path), errp_));
+	tp_server_listen(p->srv, NULL);
 	pc_running = p;
-	assert_int_equal(tu_thread_start(&p->th, pc_loop, p), 0);
-	raw_open(&p->r, p->ctx, path, NULL, NULL);
+	tp_server_run(p->srv);
+	raw_open(&p->r, p->ctx, p->srv->path, NULL, NULL);
 	p->open = true;
 }
 
@@ -148,8 +115,8 @@ static void pc_stop(struct pc *p)
 {
 	raw_close(&p->r);
 	p->open = false;
-	pc_stop_server(p);
-	assert_int_equal(p->ran, SHADE_OK);
+	tp_server_stop(p->srv);
+	p->srv = NULL;
 	pc_running = NULL;
 	talloc_free(p->ctx);
 }

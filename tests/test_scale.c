@@ -3,7 +3,9 @@
  * sockets with raw protocol bytes: requests read before a BYE are all
  * answered, a CBOR length of 2^64-1 is refused (not read as
  * "indefinite"), a pipelining client delays another's call by its budget
- * at most, the server does not spin when it runs out of file descriptors
+ * at most, a flood of new connections and their hang-ups cannot starve
+ * an established one, the server does not spin when it runs out of file
+ * descriptors
  * (a child process with a low RLIMIT_NOFILE) and serves its connected
  * clients meanwhile, a server-wide cap on input held in partial frames
  * refuses the biggest holder first, the connection table shrinks back
@@ -32,6 +34,7 @@
 
 #include "shade/shade.h"
 #include "conn/msg_int.h"
+#include "helpers/peer.h"
 #include "helpers/suite.h"
 #include "helpers/testutil.h"
 
@@ -40,6 +43,13 @@ static int adds_served;
 
 /* The adds_served value when the last "probe" call ran. */
 static int adds_at_probe;
+
+/* The server whose connections probe() counts (cases that turn the loop
+ * themselves), or NULL. */
+static shade_server *probe_server;
+
+/* Its connection count when the last "probe" call ran. */
+static size_t conns_at_probe;
 
 /* add(a, b), counted. */
 static shade_status count_add(shade_call_ctx *call)
@@ -58,6 +68,8 @@ static shade_status probe(shade_call_ctx *call)
 	__atomic_store_n(&adds_at_probe,
 			 __atomic_load_n(&adds_served, __ATOMIC_RELAXED),
 			 __ATOMIC_RELAXED);
+	if (probe_server != NULL)
+		conns_at_probe = shade_server_conn_count(probe_server);
 	call->result = shade_int(call->mem, 1);
 	return call->result ? SHADE_OK : SHADE_ERR_NOMEM;
 }
@@ -92,53 +104,14 @@ static shade_status take(shade_call_ctx *call)
 	return SHADE_OK;
 }
 
-/* A server exporting "calc" (add, probe, keep) on a Unix socket, run by a
- * thread (or not). */
-struct srv {
-	TALLOC_CTX *ctx;     /* owns it */
-	shade_server *s;     /* the server */
-	char *path;          /* its socket's path */
-	tu_thread th;        /* runs the loop */
-};
-
-/* Body of the loop thread. */
-static void *loop_main(void *arg)
+/* A server exporting "calc" (add, probe, keep) on a Unix socket in a
+ * fresh directory; its loop runs on a thread when `thread`, else the
+ * case turns it. */
+static tp_server *srv_start(const shade_server_opts *opts, bool thread)
 {
-	struct srv *v = arg;
-
-	shade_server_run(v->s, NULL);
-	return NULL;
-}
-
-static void srv_stop(struct srv *v);
-
-/* The server a case runs on a thread, stopped by the case's clean-up
- * when an assertion ends the case early.  Cases keep their struct srv in
- * static storage: the loop thread and the clean-up still use it after an
- * assertion has left the case's stack frame. */
-static struct srv *srv_running;
-
-/* suite_case_cleanup: stop the server the case left running. */
-static void srv_cleanup(void)
-{
-	if (srv_running != NULL)
-		srv_stop(srv_running);
-}
-
-/* Start v in a fresh directory with opts; run it on a thread when
- * `thread`. */
-static void srv_start(struct srv *v, const shade_server_opts *opts,
-		      bool thread)
-{
+	tp_server *v = tp_server_new(suite_case_ctx, opts);
 	shade_ref *calc;
-	char *dir;
 
-	memset(v, 0, sizeof(*v));
-	v->ctx = talloc_new(suite_case_ctx);
-	dir = tu_mkdtemp(v->ctx);
-	assert_non_null(dir);
-	v->path = talloc_asprintf(v->ctx, "%s/s.sock", dir);
-	assert_ok(shade_server_new(v->ctx, opts, &v->s, errp_));
 	assert_ok(shade_object_new("t.Calc", NULL, &calc, errp_));
 	assert_ok(shade_object_add_method(calc, "add", count_add, NULL, false,
 					  errp_));
@@ -148,26 +121,11 @@ static void srv_start(struct srv *v, const shade_server_opts *opts,
 					  errp_));
 	assert_ok(shade_server_export(v->s, "calc", calc, errp_));
 	shade_ref_release(calc);
-	assert_ok(shade_server_listen(
-		v->s, talloc_asprintf(v->ctx, "unix:%s", v->path), errp_));
+	tp_server_listen(v, NULL);
 	adds_served = 0;
-	if (thread) {
-		assert_int_equal(tu_thread_start(&v->th, loop_main, v), 0);
-		srv_running = v;
-		suite_case_cleanup = srv_cleanup;
-	}
-}
-
-/* Stop v's thread and free it. */
-static void srv_stop(struct srv *v)
-{
-	if (srv_running == v)
-		srv_running = NULL;
-	if (v->th.started) {
-		shade_server_stop(v->s);
-		assert_true(tu_thread_join(&v->th, 30000, NULL));
-	}
-	talloc_free(v->ctx);
+	if (thread)
+		tp_server_run(v);
+	return v;
 }
 
 /* A raw socket connected to path. */
@@ -319,15 +277,15 @@ static void count_reply(struct msg *m, void *arg)
 static void test_scale_bye_answers_all(void **state)
 {
 	static const int ks[] = { 1, 5, 20 };
-	static struct srv v; /* static: see srv_running */
+	tp_server *v;
 	size_t i;
 
 	(void)state;
-	srv_start(&v, NULL, true);
+	v = srv_start(NULL, true);
 	for (i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
 		shade_buf *out = shade_buf_new(NULL, 1024);
 		struct replies r = { 0, 0, SHADE_OK, SHADE_OK };
-		int fd = raw_connect(v.path), k;
+		int fd = raw_connect(v->path), k;
 
 		put_start(out);
 		for (k = 0; k < ks[i]; k++)
@@ -339,7 +297,7 @@ static void test_scale_bye_answers_all(void **state)
 		close(fd);
 		talloc_free(out);
 	}
-	srv_stop(&v);
+	tp_server_stop(v);
 }
 
 /* 100 calls: ids up to 101 need two-byte arguments. */
@@ -347,12 +305,12 @@ static void test_scale_bye_answers_100(void **state)
 {
 	shade_buf *out = shade_buf_new(NULL, 4096);
 	struct replies r = { 0, 0, SHADE_OK, SHADE_OK };
-	static struct srv v; /* static: see srv_running */
+	tp_server *v;
 	int fd, k;
 
 	(void)state;
-	srv_start(&v, NULL, true);
-	fd = raw_connect(v.path);
+	v = srv_start(NULL, true);
+	fd = raw_connect(v->path);
 	put_start(out);
 	for (k = 0; k < 100; k++) {
 		uint64_t id = 2 + (uint64_t)k;
@@ -371,7 +329,7 @@ static void test_scale_bye_answers_100(void **state)
 	assert_int_equal(adds_served, 100);
 	close(fd);
 	talloc_free(out);
-	srv_stop(&v);
+	tp_server_stop(v);
 }
 
 /* A CBOR array head declaring 2^64-1 items is refused as too long, by
@@ -385,7 +343,7 @@ static void test_scale_cbor_len_max(void **state)
 	shade_value *v = NULL;
 	shade_error *e = NULL;
 	shade_cbor_dec d;
-	static struct srv s; /* static: see srv_running */
+	tp_server *s;
 	int fd;
 
 	(void)state;
@@ -395,8 +353,8 @@ static void test_scale_cbor_len_max(void **state)
 	assert_null(v);
 	assert_non_null(strstr(e->message, "2^64-1"));
 	shade_error_free(e);
-	srv_start(&s, NULL, true);
-	fd = raw_connect(s.path);
+	s = srv_start(NULL, true);
+	fd = raw_connect(s->path);
 	put_start(out);
 	put_invoke_raw(out, 2, 0, item, sizeof(item));
 	put_bye(out);
@@ -407,7 +365,7 @@ static void test_scale_cbor_len_max(void **state)
 	assert_int_equal(adds_served, 0);
 	close(fd);
 	talloc_free(out);
-	srv_stop(&s);
+	tp_server_stop(s);
 }
 
 /* Calls the pipelining client queues (they fit in the socket's buffer:
@@ -415,7 +373,7 @@ static void test_scale_cbor_len_max(void **state)
 #define FAIR_CALLS 2000
 
 /* Turn v's loop once, without waiting long. */
-static void srv_turn(struct srv *v)
+static void srv_turn(tp_server *v)
 {
 	assert_int_equal(shade_server_run_once(v->s, 20, NULL), SHADE_OK);
 }
@@ -430,30 +388,30 @@ static void test_scale_fair_budget(void **state)
 	shade_server_opts o = { .frames_per_turn = 4 };
 	shade_buf *out = shade_buf_new(NULL, 1 << 16);
 	shade_buf *pr = shade_buf_new(NULL, 64);
-	static struct srv v;
+	tp_server *v;
 	int fd, fd2, k, before, turns;
 
 	(void)state;
-	srv_start(&v, &o, false);
+	v = srv_start(&o, false);
 	__atomic_store_n(&adds_at_probe, -1, __ATOMIC_RELAXED);
-	fd = raw_connect(v.path);
+	fd = raw_connect(v->path);
 	put_start(out);
 	for (k = 0; k < FAIR_CALLS; k++)
 		put_add(out, 2 + (uint64_t)(k % 20));
 	assert_int_equal(tu_write_all(fd, out->data, out->len), 0);
 	for (turns = 0; turns < 10; turns++)
-		srv_turn(&v);
+		srv_turn(v);
 	before = __atomic_load_n(&adds_served, __ATOMIC_RELAXED);
 	assert_true(before > 0);
 	assert_true(before < FAIR_CALLS - 100); /* still pipelining */
 	/* The probe: HELLO, LOOKUP and calc.probe() on a second connection. */
-	fd2 = raw_connect(v.path);
+	fd2 = raw_connect(v->path);
 	put_start(pr);
 	put_invoke_raw(pr, 2, 1, no_args, sizeof(no_args));
 	assert_int_equal(tu_write_all(fd2, pr->data, pr->len), 0);
 	for (turns = 0; turns < 100 &&
 	     __atomic_load_n(&adds_at_probe, __ATOMIC_RELAXED) < 0; turns++)
-		srv_turn(&v);
+		srv_turn(v);
 	assert_true(__atomic_load_n(&adds_at_probe, __ATOMIC_RELAXED) >= 0);
 	/* Three budgets: the turn that accepts the probe's connection, the
 	 * turn that reads and serves its three frames, one of slack. */
@@ -463,7 +421,95 @@ static void test_scale_fair_budget(void **state)
 	close(fd);
 	talloc_free(pr);
 	talloc_free(out);
-	srv_stop(&v);
+	tp_server_stop(v);
+}
+
+/* Connections of the flood in test_scale_flood_fair. */
+#define FLOOD_CONNS 200
+
+/* Write calc.probe() (INVOKE id) on fd and turn v's loop once: the probe
+ * must run in that turn. */
+static void probe_one_turn(tp_server *v, int fd, uint64_t id)
+{
+	static const uint8_t no_args[1] = { 0x80 };
+	shade_buf *pr = shade_buf_new(NULL, 64);
+
+	put_invoke_raw(pr, id, 1, no_args, sizeof(no_args));
+	assert_int_equal(tu_write_all(fd, pr->data, pr->len), 0);
+	talloc_free(pr);
+	__atomic_store_n(&adds_at_probe, -1, __ATOMIC_RELAXED);
+	conns_at_probe = 0;
+	assert_ok(shade_server_run_once(v->s, 1000, errp_));
+	assert_true(__atomic_load_n(&adds_at_probe, __ATOMIC_RELAXED) >= 0);
+}
+
+/* A flood of new connections cannot starve an established one: with
+ * FLOOD_CONNS connections waiting to be accepted (every fourth having
+ * sent half a HELLO), a turn serves the established connection's call
+ * before it accepts any and accepts at most one; once all are accepted
+ * and all hang up together, a turn serves the call and tears down at
+ * most one of them.  Counted in loop turns, which the test runs itself. */
+static void test_scale_flood_fair(void **state)
+{
+	static const uint8_t half_hello[3] = { 0x05, 0x84, 0x00 };
+	shade_buf *out = shade_buf_new(NULL, 256);
+	tp_server *v;
+	static int flood[FLOOD_CONNS];
+	int fd, k, turns;
+
+	(void)state;
+	v = srv_start(NULL, false);
+	probe_server = v->s;
+	/* The established connection: HELLO, LOOKUP, probe() served. */
+	fd = raw_connect(v->path);
+	put_start(out);
+	assert_int_equal(tu_write_all(fd, out->data, out->len), 0);
+	for (turns = 0; turns < 100 && shade_server_conn_count(v->s) == 0;
+	     turns++)
+		assert_ok(shade_server_run_once(v->s, 100, errp_));
+	for (turns = 0; turns < 5; turns++) /* its HELLO and LOOKUP */
+		assert_ok(shade_server_run_once(v->s, 10, errp_));
+	probe_one_turn(v, fd, 2);
+	assert_int_equal(shade_server_conn_count(v->s), 1);
+
+	/* The flood waits in the listener's backlog. */
+	for (k = 0; k < FLOOD_CONNS; k++) {
+		flood[k] = raw_connect(v->path);
+		if (k % 4 == 3)
+			assert_int_equal(tu_write_all(flood[k], half_hello,
+						      sizeof(half_hello)),
+					 0);
+	}
+	/* A turn that accepts one: the listener has had an event before
+	 * the call comes (the kernel hands it out first). */
+	assert_ok(shade_server_run_once(v->s, 1000, errp_));
+	assert_int_equal(shade_server_conn_count(v->s), 2);
+	probe_one_turn(v, fd, 3);
+	assert_int_equal(conns_at_probe, 2);  /* served before an accept */
+	assert_int_equal(shade_server_conn_count(v->s), 3); /* one */
+	for (turns = 0; turns < 20 * FLOOD_CONNS &&
+	     shade_server_conn_count(v->s) < FLOOD_CONNS + 1; turns++)
+		assert_ok(shade_server_run_once(v->s, 10, errp_));
+	assert_int_equal(shade_server_conn_count(v->s), FLOOD_CONNS + 1);
+	/* Each accepted in a turn of its own. */
+	assert_true(turns >= FLOOD_CONNS - 2);
+
+	/* All hang up at once. */
+	for (k = 0; k < FLOOD_CONNS; k++)
+		close(flood[k]);
+	probe_one_turn(v, fd, 4);
+	assert_int_equal(conns_at_probe, FLOOD_CONNS + 1);
+	assert_true(shade_server_conn_count(v->s) >= FLOOD_CONNS); /* <= 1 */
+	for (turns = 0; turns < 20 * FLOOD_CONNS &&
+	     shade_server_conn_count(v->s) > 1; turns++)
+		assert_ok(shade_server_run_once(v->s, 10, errp_));
+	assert_int_equal(shade_server_conn_count(v->s), 1);
+	assert_true(turns >= FLOOD_CONNS - 2);
+	probe_one_turn(v, fd, 5); /* still served */
+	probe_server = NULL;
+	close(fd);
+	talloc_free(out);
+	tp_server_stop(v);
 }
 
 /* What the EMFILE child reports. */
@@ -495,7 +541,8 @@ static int emfile_child(void *arg)
 	struct emfile_report r;
 	shade_server_opts o;
 	struct rlimit rl = { 32, 32 };
-	struct srv *v = arg;
+	const char *path = arg;
+	shade_server *srv;
 	char b;
 
 	memset(&r, 0, sizeof(r));
@@ -503,10 +550,9 @@ static int emfile_child(void *arg)
 	shade_log_set(emfile_log, &r);
 	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
 		return 2;
-	if (shade_server_new(NULL, &o, &v->s, NULL) != SHADE_OK ||
-	    shade_server_listen(v->s, talloc_asprintf(NULL, "unix:%s",
-						      v->path), NULL) !=
-		    SHADE_OK)
+	if (shade_server_new(NULL, &o, &srv, NULL) != SHADE_OK ||
+	    shade_server_listen(srv, talloc_asprintf(NULL, "unix:%s", path),
+				NULL) != SHADE_OK)
 		return 3;
 	{
 		shade_ref *calc;
@@ -514,7 +560,7 @@ static int emfile_child(void *arg)
 		shade_object_new("t.Calc", NULL, &calc, NULL);
 		shade_object_add_method(calc, "add", count_add, NULL, false,
 					NULL);
-		shade_server_export(v->s, "calc", calc, NULL);
+		shade_server_export(srv, "calc", calc, NULL);
 		shade_ref_release(calc);
 	}
 	if (write(emfile_out[1], "R", 1) != 1)
@@ -524,7 +570,7 @@ static int emfile_child(void *arg)
 
 		if (poll(&p, 1, 0) == 1 && read(emfile_go[0], &b, 1) == 1)
 			break;
-		if (shade_server_run_once(v->s, 50, NULL) != SHADE_OK)
+		if (shade_server_run_once(srv, 50, NULL) != SHADE_OK)
 			return 5;
 		r.turns++;
 	}
@@ -538,7 +584,8 @@ static int emfile_child(void *arg)
 static void test_scale_emfile_no_spin(void **state)
 {
 	struct emfile_report r;
-	static struct srv v; /* static: see srv_running */
+	TALLOC_CTX *ctx;
+	char *path;
 	shade_conn *c;
 	shade_ref *calc;
 	int fds[60], n = 0, k, status;
@@ -553,12 +600,11 @@ static void test_scale_emfile_no_spin(void **state)
 		print_message("skipped under valgrind\n");
 		return;
 	}
-	memset(&v, 0, sizeof(v));
-	v.ctx = talloc_new(suite_case_ctx);
-	v.path = talloc_asprintf(v.ctx, "%s/s.sock", tu_mkdtemp(v.ctx));
+	ctx = talloc_new(suite_case_ctx);
+	path = talloc_asprintf(ctx, "%s/s.sock", tu_mkdtemp(ctx));
 	assert_int_equal(pipe(emfile_go), 0);
 	assert_int_equal(pipe(emfile_out), 0);
-	pid = tu_fork(emfile_child, &v);
+	pid = tu_fork(emfile_child, path);
 	assert_true(pid > 0);
 	close(emfile_out[1]); /* a child that dies reads as EOF */
 	emfile_out[1] = -1;
@@ -571,22 +617,22 @@ static void test_scale_emfile_no_spin(void **state)
 			fail_msg("the server child did not start");
 		}
 	}
-	assert_ok(shade_connect(v.ctx, talloc_asprintf(v.ctx, "unix:%s",
-						       v.path),
+	assert_ok(shade_connect(ctx, talloc_asprintf(ctx, "unix:%s",
+						       path),
 				NULL, &c, errp_));
 	assert_ok(shade_lookup(c, "calc", &calc, errp_));
 	/* More connections than the child has fds: the rest wait in its
 	 * backlog, keeping the listener readable. */
 	for (n = 0; n < 60; n++)
-		fds[n] = raw_connect(v.path);
+		fds[n] = raw_connect(path);
 	end = tu_now_ms() + 1000;
 	for (k = 0; tu_now_ms() < end; k++) {
-		shade_value *t = shade_tuple_new(v.ctx, 2), *res = NULL;
+		shade_value *t = shade_tuple_new(ctx, 2), *res = NULL;
 		shade_value a = shade_value_int(k), b = shade_value_int(1);
 
 		shade_seq_append(t, &a, NULL);
 		shade_seq_append(t, &b, NULL);
-		assert_ok(shade_invoke(v.ctx, calc, "add", t, NULL, &res,
+		assert_ok(shade_invoke(ctx, calc, "add", t, NULL, &res,
 				       errp_));
 		assert_int_equal(shade_value_as_int(res), k + 1);
 		usleep(20000);
@@ -614,7 +660,7 @@ static void test_scale_emfile_no_spin(void **state)
 	close(emfile_go[0]);
 	close(emfile_go[1]);
 	close(emfile_out[0]);
-	talloc_free(v.ctx);
+	talloc_free(ctx);
 }
 
 /* Two clients half-way through large frames: over the server's input
@@ -626,16 +672,16 @@ static void test_scale_input_cap(void **state)
 	uint8_t *junk = talloc_zero_size(NULL, 900 << 10);
 	shade_buf *h = shade_buf_new(NULL, 64);
 	struct replies r = { 0, 0, SHADE_OK, SHADE_OK };
-	static struct srv v; /* static: see srv_running */
+	tp_server *v;
 	shade_conn *c;
 	int small, big, tries;
 
 	(void)state;
-	srv_start(&v, &o, true);
+	v = srv_start(&o, true);
 	put_start(h);
 	shade_cbor_put_uint(h, 10 << 20); /* a 10 MiB frame announced */
-	small = raw_connect(v.path);
-	big = raw_connect(v.path);
+	small = raw_connect(v->path);
+	big = raw_connect(v->path);
 	assert_int_equal(tu_write_all(small, h->data, h->len), 0);
 	assert_int_equal(tu_write_all(small, junk, 100 << 10), 0);
 	assert_int_equal(tu_write_all(big, h->data, h->len), 0);
@@ -651,8 +697,8 @@ static void test_scale_input_cap(void **state)
 			break;
 	}
 	assert_int_equal(tries, 100);
-	assert_ok(shade_connect(v.ctx, talloc_asprintf(v.ctx, "unix:%s",
-						       v.path),
+	assert_ok(shade_connect(v, talloc_asprintf(v, "unix:%s",
+						       v->path),
 				NULL, &c, errp_));
 	{
 		shade_ref *calc;
@@ -664,41 +710,41 @@ static void test_scale_input_cap(void **state)
 	close(big);
 	talloc_free(junk);
 	talloc_free(h);
-	srv_stop(&v);
+	tp_server_stop(v);
 }
 
 /* 300 connections come and go: the server's memory goes back to about
  * what it was (the connection table shrinks). */
 static void test_scale_table_shrinks(void **state)
 {
-	static struct srv v; /* static: see srv_running */
+	tp_server *v;
 	int fds[300], k, tries;
 	size_t before, peak, after;
 
 	(void)state;
-	srv_start(&v, NULL, false);
+	v = srv_start(NULL, false);
 	for (k = 0; k < 5; k++)
-		assert_ok(shade_server_run_once(v.s, 0, errp_));
-	before = talloc_total_size(v.s);
+		assert_ok(shade_server_run_once(v->s, 0, errp_));
+	before = talloc_total_size(v->s);
 	for (k = 0; k < 300; k++)
-		fds[k] = raw_connect(v.path);
-	for (tries = 0; shade_server_conn_count(v.s) < 300 && tries < 1000;
+		fds[k] = raw_connect(v->path);
+	for (tries = 0; shade_server_conn_count(v->s) < 300 && tries < 1000;
 	     tries++)
-		assert_ok(shade_server_run_once(v.s, 10, errp_));
-	assert_int_equal(shade_server_conn_count(v.s), 300);
-	peak = talloc_total_size(v.s);
+		assert_ok(shade_server_run_once(v->s, 10, errp_));
+	assert_int_equal(shade_server_conn_count(v->s), 300);
+	peak = talloc_total_size(v->s);
 	for (k = 0; k < 300; k++)
 		close(fds[k]);
-	for (tries = 0; shade_server_conn_count(v.s) > 0 && tries < 1000;
+	for (tries = 0; shade_server_conn_count(v->s) > 0 && tries < 1000;
 	     tries++)
-		assert_ok(shade_server_run_once(v.s, 10, errp_));
-	assert_int_equal(shade_server_conn_count(v.s), 0);
-	after = talloc_total_size(v.s);
+		assert_ok(shade_server_run_once(v->s, 10, errp_));
+	assert_int_equal(shade_server_conn_count(v->s), 0);
+	after = talloc_total_size(v->s);
 	assert_true(peak > before + 300 * 100);
 	print_message("server bytes: %zu before, %zu with 300, %zu after\n",
 		      before, peak, after);
 	assert_true(after <= before + 256);
-	srv_stop(&v);
+	tp_server_stop(v);
 }
 
 /* A thread that is not the loop's (here the test's) sends a 2 MiB call
@@ -714,16 +760,16 @@ static void test_scale_thread_output(void **state)
 	shade_value *t, *r = NULL;
 	shade_ref *calc, *fn;
 	shade_conn *c;
-	static struct srv v; /* static: see srv_running */
+	tp_server *v;
 	uint8_t *blob = talloc_zero_array(tmp, uint8_t, big);
 	int64_t until;
 
 	(void)state;
 	assert_non_null(blob);
-	srv_start(&v, NULL, true);
+	v = srv_start(NULL, true);
 	kept = NULL;
 	took = -1;
-	assert_ok(shade_connect(tmp, talloc_asprintf(tmp, "unix:%s", v.path),
+	assert_ok(shade_connect(tmp, talloc_asprintf(tmp, "unix:%s", v->path),
 				NULL, &c, errp_));
 	assert_ok(shade_lookup(c, "calc", &calc, errp_));
 	assert_ok(shade_function_new("take", take, NULL, &fn, errp_));
@@ -747,7 +793,7 @@ static void test_scale_thread_output(void **state)
 	shade_ref_release(fn);
 	shade_ref_release(calc);
 	talloc_free(tmp);
-	srv_stop(&v);
+	tp_server_stop(v);
 }
 
 int main(int argc, char **argv)
@@ -757,6 +803,7 @@ int main(int argc, char **argv)
 		SUITE_CASE(test_scale_bye_answers_100),
 		SUITE_CASE(test_scale_cbor_len_max),
 		SUITE_CASE(test_scale_fair_budget),
+		SUITE_CASE(test_scale_flood_fair),
 		SUITE_CASE(test_scale_emfile_no_spin),
 		SUITE_CASE(test_scale_input_cap),
 		SUITE_CASE(test_scale_table_shrinks),

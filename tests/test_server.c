@@ -34,33 +34,14 @@
 /* Size of calc.blob()'s answer. */
 static size_t blob_size = 1024;
 
-/* A server with "calc" (add, call, blob) and its loop thread. */
-struct srv {
-	TALLOC_CTX *ctx;     /* owns the server */
-	shade_server *s;     /* the server */
-	tu_thread th;        /* runs the loop */
-	shade_status ran;    /* what shade_server_run returned */
-};
-
-/* Body of the loop thread. */
-static void *loop_main(void *arg)
+/* A server on ctx with "calc" (add, call, blob) listening on address;
+ * its loop runs on a thread when `thread`, else the case turns it. */
+static tp_server *srv_start(TALLOC_CTX *ctx, const char *address,
+			    const shade_server_opts *opts, bool thread)
 {
-	struct srv *v = arg;
-	shade_error *err = NULL;
-
-	v->ran = shade_server_run(v->s, &err);
-	shade_error_free(err);
-	return NULL;
-}
-
-/* Make the server listening on address; start its thread when `thread`. */
-static void srv_start(struct srv *v, TALLOC_CTX *ctx, const char *address,
-		      const shade_server_opts *opts, bool thread)
-{
+	tp_server *v = tp_server_new(ctx, opts);
 	shade_ref *calc;
 
-	v->ctx = talloc_new(ctx);
-	assert_ok(shade_server_new(v->ctx, opts, &v->s, errp_));
 	assert_ok(shade_object_new("demo.Calc", NULL, &calc, errp_));
 	assert_ok(shade_object_add_method(calc, "add", th_add, NULL, false,
 					  errp_));
@@ -70,20 +51,10 @@ static void srv_start(struct srv *v, TALLOC_CTX *ctx, const char *address,
 					  false, errp_));
 	assert_ok(shade_server_export(v->s, "calc", calc, errp_));
 	shade_ref_release(calc);
-	assert_ok(shade_server_listen(v->s, address, errp_));
+	tp_server_listen(v, address);
 	if (thread)
-		assert_int_equal(tu_thread_start(&v->th, loop_main, v), 0);
-}
-
-/* Stop the loop thread and free the server. */
-static void srv_stop(struct srv *v)
-{
-	if (v->th.started) {
-		shade_server_stop(v->s);
-		assert_true(tu_thread_join(&v->th, 30000, NULL));
-		assert_int_equal(v->ran, SHADE_OK);
-	}
-	talloc_free(v->ctx);
+		tp_server_run(v);
+	return v;
 }
 
 /* add(a, b) through a fresh lookup on c. */
@@ -108,14 +79,13 @@ static int64_t add_on(shade_conn *c, int64_t a, int64_t b)
 /* Several clients on one loop, over an address family. */
 static void many_clients(TALLOC_CTX *ctx, const char *address)
 {
-	struct srv v;
+	tp_server *v;
 	shade_conn *c[5];
 	int i;
 
-	memset(&v, 0, sizeof(v));
-	srv_start(&v, ctx, address, NULL, true);
+	v = srv_start(ctx, address, NULL, true);
 	for (i = 0; i < 5; i++)
-		assert_ok(shade_connect(ctx, shade_server_address(v.s, 0), NULL,
+		assert_ok(shade_connect(ctx, shade_server_address(v->s, 0), NULL,
 					&c[i], errp_));
 	for (i = 0; i < 5; i++)
 		assert_int_equal(add_on(c[i], i, 100), 100 + i);
@@ -123,7 +93,7 @@ static void many_clients(TALLOC_CTX *ctx, const char *address)
 		assert_int_equal(add_on(c[i], i, 1), 1 + i);
 	for (i = 0; i < 5; i++)
 		talloc_free(c[i]);
-	srv_stop(&v);
+	tp_server_stop(v);
 }
 
 static void test_server_unix_clients(void **state)
@@ -239,14 +209,13 @@ static void test_server_callback_does_not_starve(void **state)
 	char *dir = tu_mkdtemp(ctx);
 	char *addr = talloc_asprintf(ctx, "unix:%s/n.sock", dir);
 	struct slow_caller a = { 0 }, a2 = { 0 };
-	struct srv v;
+	tp_server *v;
 	tu_thread th = { 0 }, th2 = { 0 };
 	shade_conn *b;
 	int64_t t0, lat, worst = 0;
 	int i;
 
-	memset(&v, 0, sizeof(v));
-	srv_start(&v, ctx, addr, NULL, true);
+	v = srv_start(ctx, addr, NULL, true);
 	assert_ok(shade_connect(ctx, addr, NULL, &b, errp_));
 	assert_int_equal(add_on(b, 1, 2), 3);
 	slow_caller_start(&a, &th, addr);
@@ -273,7 +242,7 @@ static void test_server_callback_does_not_starve(void **state)
 	/* A's answer is picked up once A2's handler, nested above, ends. */
 	assert_true(a.took_ms < 3000 && a2.took_ms < 3000);
 	talloc_free(b);
-	srv_stop(&v);
+	tp_server_stop(v);
 	talloc_free(ctx);
 }
 
@@ -282,14 +251,13 @@ static void test_server_client_killed_mid_call(void **state)
 	TALLOC_CTX *ctx = talloc_new(*state);
 	char *dir = tu_mkdtemp(ctx);
 	char *addr = talloc_asprintf(ctx, "unix:%s/k.sock", dir);
-	struct srv v;
+	tp_server *v;
 	shade_conn *good;
 	pid_t pid;
 	int64_t t0;
 	int status;
 
-	memset(&v, 0, sizeof(v));
-	srv_start(&v, ctx, addr, NULL, true);
+	v = srv_start(ctx, addr, NULL, true);
 	assert_ok(shade_connect(ctx, addr, NULL, &good, errp_));
 	assert_int_equal(add_on(good, 1, 2), 3);
 	pid = tu_fork(killed_client, addr);
@@ -303,7 +271,7 @@ static void test_server_client_killed_mid_call(void **state)
 	assert_true(tu_now_ms() - t0 < 5000);
 	assert_int_equal(add_on(good, 1, 1), 2);
 	talloc_free(good);
-	srv_stop(&v);
+	tp_server_stop(v);
 	(void)status;
 	talloc_free(ctx);
 }
@@ -398,28 +366,27 @@ static void test_server_one_read_per_request(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
 	char *dir = tu_mkdtemp(ctx);
-	struct srv v;
+	tp_server *v;
 	struct steady g = { NULL, 200, 0, 0, 0 };
 	shade_transport_stats ts;
 	tu_thread th;
 
-	memset(&v, 0, sizeof(v));
-	srv_start(&v, ctx, talloc_asprintf(ctx, "unix:%s/s.sock", dir), NULL,
+	v = srv_start(ctx, talloc_asprintf(ctx, "unix:%s/s.sock", dir), NULL,
 		  false);
-	g.address = shade_server_address(v.s, 0);
+	g.address = shade_server_address(v->s, 0);
 	assert_int_equal(tu_thread_start(&th, steady_main, &g), 0);
-	turn_until(v.s, 20000, &g.done);
+	turn_until(v->s, 20000, &g.done);
 	assert_int_equal(g.ok, g.n);
-	assert_int_equal(shade_server_conn_count(v.s), 1);
+	assert_int_equal(shade_server_conn_count(v->s), 1);
 	shade_transport_stats_get(
-		shade_conn_transport(shade_server_conn(v.s, 0)), &ts);
+		shade_conn_transport(shade_server_conn(v->s, 0)), &ts);
 	/* HELLO and LOOKUP (maybe one read), 200 INVOKEs. */
 	assert_true(ts.frames_received >= (uint64_t)g.n + 2);
 	assert_true(ts.read_calls <= (uint64_t)g.n + 4);
 	__atomic_store_n(&g.leave, 1, __ATOMIC_RELEASE);
 	assert_true(tu_thread_join(&th, 10000, NULL));
-	turn_until(v.s, 200, NULL);
-	srv_stop(&v);
+	turn_until(v->s, 200, NULL);
+	tp_server_stop(v);
 	talloc_free(ctx);
 }
 
@@ -432,31 +399,30 @@ static void test_server_conn_end_keeps_fd(void **state)
 	static const uint8_t junk[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 					  0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	TALLOC_CTX *ctx = talloc_new(*state);
-	struct srv v;
+	tp_server *v;
 	shade_transport *t;
 	int sv[2], i;
 	int64_t t0;
 
-	memset(&v, 0, sizeof(v));
-	srv_start(&v, ctx, "tcp:127.0.0.1:0", NULL, false);
+	v = srv_start(ctx, "tcp:127.0.0.1:0", NULL, false);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
 			 0);
 	assert_ok(shade_transport_from_fds(ctx, sv[0], sv[0], 0, NULL, &t,
 					   errp_));
-	assert_ok(shade_server_adopt(v.s, t, NULL, errp_));
-	assert_ok(shade_server_run_once(v.s, 0, errp_)); /* registered */
+	assert_ok(shade_server_adopt(v->s, t, NULL, errp_));
+	assert_ok(shade_server_run_once(v->s, 0, errp_)); /* registered */
 	assert_int_equal(write(sv[1], junk, sizeof(junk)), sizeof(junk));
-	for (i = 0; i < 100 && shade_server_conn_count(v.s) > 0; i++)
-		assert_ok(shade_server_run_once(v.s, 10, errp_));
-	assert_int_equal(shade_server_conn_count(v.s), 0);
+	for (i = 0; i < 100 && shade_server_conn_count(v->s) > 0; i++)
+		assert_ok(shade_server_run_once(v->s, 10, errp_));
+	assert_int_equal(shade_server_conn_count(v->s), 0);
 	assert_int_equal(write(sv[1], junk, sizeof(junk)), sizeof(junk));
 	t0 = tu_now_ms();
 	for (i = 0; i < 3; i++)
-		assert_ok(shade_server_run_once(v.s, 50, errp_));
+		assert_ok(shade_server_run_once(v->s, 50, errp_));
 	assert_true(tu_now_ms() - t0 >= 140);
 	close(sv[0]);
 	close(sv[1]);
-	srv_stop(&v);
+	tp_server_stop(v);
 	talloc_free(ctx);
 }
 
@@ -470,12 +436,11 @@ static void test_server_regular_file_conn(void **state)
 	TALLOC_CTX *ctx = talloc_new(*state);
 	char *dir = tu_mkdtemp(ctx);
 	char *path = talloc_asprintf(ctx, "%s/in", dir);
-	struct srv v;
+	tp_server *v;
 	shade_transport *t;
 	int fd, out, i;
 
-	memset(&v, 0, sizeof(v));
-	srv_start(&v, ctx, "tcp:127.0.0.1:0", NULL, false);
+	v = srv_start(ctx, "tcp:127.0.0.1:0", NULL, false);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, junk, sizeof(junk)), sizeof(junk));
@@ -484,11 +449,11 @@ static void test_server_regular_file_conn(void **state)
 	assert_true(out >= 0);
 	assert_ok(shade_transport_from_fds(ctx, fd, out, SHADE_TRANSPORT_OWN_FDS,
 					   NULL, &t, errp_));
-	assert_ok(shade_server_adopt(v.s, t, NULL, errp_));
-	for (i = 0; i < 100 && shade_server_conn_count(v.s) > 0; i++)
-		assert_ok(shade_server_run_once(v.s, 10, errp_));
-	assert_int_equal(shade_server_conn_count(v.s), 0);
-	srv_stop(&v);
+	assert_ok(shade_server_adopt(v->s, t, NULL, errp_));
+	for (i = 0; i < 100 && shade_server_conn_count(v->s) > 0; i++)
+		assert_ok(shade_server_run_once(v->s, 10, errp_));
+	assert_int_equal(shade_server_conn_count(v->s), 0);
+	tp_server_stop(v);
 	talloc_free(ctx);
 }
 
@@ -520,15 +485,14 @@ static void test_server_half_frame_and_flood(void **state)
 	static const uint8_t lookup[] = { 0x08, 0x83, 0x07, 0x01, 0x64,
 					  'c', 'a', 'l', 'c' };
 	uint8_t call[16];
-	struct srv v;
+	tp_server *v;
 	struct good g = { NULL, 50, 0, 0, 0 };
 	shade_transport *stall, *flood;
 	tu_thread th;
 	int i, fd;
 	size_t max_pending = 0, k;
 
-	memset(&v, 0, sizeof(v));
-	srv_start(&v, ctx, addr, &so, false);
+	v = srv_start(ctx, addr, &so, false);
 	/* A client that sends half a frame and stops. */
 	assert_ok(shade_transport_connect(ctx, addr, NULL, &stall, errp_));
 	fd = shade_transport_fd(stall);
@@ -556,27 +520,27 @@ static void test_server_half_frame_and_flood(void **state)
 		if (write(fd, call, 11) != 11)
 			break;
 		if (i % 256 == 0)
-			assert_ok(shade_server_run_once(v.s, 0, errp_));
+			assert_ok(shade_server_run_once(v->s, 0, errp_));
 	}
 	/* A well-behaved client meanwhile. */
 	g.address = addr;
 	assert_int_equal(tu_thread_start(&th, good_main, &g), 0);
-	turn_until(v.s, 20000, &g.done);
+	turn_until(v->s, 20000, &g.done);
 	assert_true(tu_thread_join(&th, 10000, NULL));
 	assert_int_equal(g.ok, g.n);
 	assert_true(g.worst_ms < 2000);
 	/* The flooder's unsent replies stayed bounded by the limit (plus
 	 * one turn's worth of replies). */
 	for (k = 0; k < 50; k++)
-		turn_note_output(v.s, &max_pending);
+		turn_note_output(v->s, &max_pending);
 	assert_true(max_pending > 0);
 	assert_true(max_pending <= so.max_output + 4 * 1100);
-	assert_int_equal(shade_server_conn_count(v.s), 2);
+	assert_int_equal(shade_server_conn_count(v->s), 2);
 	talloc_free(stall);
 	talloc_free(flood);
-	turn_until(v.s, 200, NULL);
-	assert_int_equal(shade_server_conn_count(v.s), 0);
-	srv_stop(&v);
+	turn_until(v->s, 200, NULL);
+	assert_int_equal(shade_server_conn_count(v->s), 0);
+	tp_server_stop(v);
 	talloc_free(ctx);
 }
 
@@ -684,7 +648,7 @@ static void test_server_pipeliner_never_reads(void **state)
 	static const uint8_t lookup[] = { 0x08, 0x83, 0x07, 0x01, 0x64,
 					  'c', 'a', 'l', 'c' };
 	const size_t cap = 2000000;
-	struct srv v;
+	tp_server *v;
 	shade_transport *t;
 	uint64_t next = 2, want = 1;
 	size_t written = 0, stalls = 0, max_q = 0, got = 0, len = 0;
@@ -692,8 +656,7 @@ static void test_server_pipeliner_never_reads(void **state)
 	int fd, k;
 	int64_t end;
 
-	memset(&v, 0, sizeof(v));
-	srv_start(&v, ctx, addr, &so, false);
+	v = srv_start(ctx, addr, &so, false);
 	assert_ok(shade_transport_connect(ctx, addr, NULL, &t, errp_));
 	assert_ok(shade_transport_set_nonblocking(t, true, errp_));
 	fd = shade_transport_fd(t);
@@ -706,7 +669,7 @@ static void test_server_pipeliner_never_reads(void **state)
 
 		written += n;
 		stalls = n == 0 ? stalls + 1 : 0;
-		turn_note_output(v.s, &max_q);
+		turn_note_output(v->s, &max_q);
 	}
 	/* The server stopped reading: the client could not write them all,
 	 * and the queue stayed at the limit plus one turn (16 replies). */
@@ -715,14 +678,14 @@ static void test_server_pipeliner_never_reads(void **state)
 	assert_true(written < cap);
 	assert_true(max_q > so.max_output);
 	assert_true(max_q <= so.max_output + 16 * 16);
-	assert_int_equal(shade_server_conn_count(v.s), 1);
+	assert_int_equal(shade_server_conn_count(v->s), 1);
 	/* Now read: every request written is answered, in order. */
 	end = tu_now_ms() + 30000;
 	while (want < written + 2 && tu_now_ms() < end) {
 		ssize_t r;
 		size_t pos = 0;
 
-		assert_ok(shade_server_run_once(v.s, 0, errp_));
+		assert_ok(shade_server_run_once(v->s, 0, errp_));
 		r = read(fd, in + len, (1 << 20) - len);
 		if (r > 0)
 			len += (size_t)r;
@@ -749,9 +712,9 @@ static void test_server_pipeliner_never_reads(void **state)
 	}
 	assert_int_equal(got, written + 1); /* and the LOOKUP */
 	talloc_free(t);
-	turn_until(v.s, 200, NULL);
-	assert_int_equal(shade_server_conn_count(v.s), 0);
-	srv_stop(&v);
+	turn_until(v->s, 200, NULL);
+	assert_int_equal(shade_server_conn_count(v->s), 0);
+	tp_server_stop(v);
 	talloc_free(ctx);
 }
 
@@ -843,21 +806,18 @@ static void test_server_conn_opts(void **state)
 	shade_conn_opts few = { .max_exports = 1 };
 	shade_server_opts so1 = { .conn = &shallow };
 	shade_server_opts so2 = { .conn = &few };
-	struct srv def, shal, ex;
+	tp_server *def, *shal, *ex;
 	shade_conn *c1, *c2, *c3;
 	shade_ref *calc, *other, *got = NULL;
 	shade_error *e = NULL;
 
-	memset(&def, 0, sizeof(def));
-	memset(&shal, 0, sizeof(shal));
-	memset(&ex, 0, sizeof(ex));
-	srv_start(&def, ctx, a1, NULL, true);
-	srv_start(&shal, ctx, a2, &so1, true);
-	srv_start(&ex, ctx, a3, &so2, false);
+	def = srv_start(ctx, a1, NULL, true);
+	shal = srv_start(ctx, a2, &so1, true);
+	ex = srv_start(ctx, a3, &so2, false);
 	assert_ok(shade_object_new("demo.Other", NULL, &other, errp_));
-	assert_ok(shade_server_export(ex.s, "other", other, errp_));
+	assert_ok(shade_server_export(ex->s, "other", other, errp_));
 	shade_ref_release(other);
-	assert_int_equal(tu_thread_start(&ex.th, loop_main, &ex), 0);
+	tp_server_run(ex);
 
 	assert_ok(shade_connect(ctx, a1, NULL, &c1, errp_));
 	assert_ok(blob_nested(c1, 8, errp_));
@@ -888,9 +848,9 @@ static void test_server_conn_opts(void **state)
 	talloc_free(c1);
 	talloc_free(c2);
 	talloc_free(c3);
-	srv_stop(&def);
-	srv_stop(&shal);
-	srv_stop(&ex);
+	tp_server_stop(def);
+	tp_server_stop(shal);
+	tp_server_stop(ex);
 	talloc_free(ctx);
 }
 
@@ -958,12 +918,11 @@ static void test_server_idle_timeout(void **state)
 	shade_transport *silent, *slow;
 	struct active a = { addr, idle / 4, 16, 0, false };
 	tu_thread th = { 0 };
-	struct srv v;
+	tp_server *v;
 	int64_t t0, took_silent, took_slow;
 	int limit = tu_under_valgrind() ? 10 * idle : 4 * idle;
 
-	memset(&v, 0, sizeof(v));
-	srv_start(&v, ctx, addr, &so, true);
+	v = srv_start(ctx, addr, &so, true);
 	assert_int_equal(tu_thread_start(&th, active_main, &a), 0);
 	t0 = tu_now_ms();
 	assert_ok(shade_transport_connect(ctx, addr, NULL, &silent, errp_));
@@ -985,7 +944,7 @@ static void test_server_idle_timeout(void **state)
 	assert_true(a.open);
 	talloc_free(silent);
 	talloc_free(slow);
-	srv_stop(&v);
+	tp_server_stop(v);
 	talloc_free(ctx);
 }
 

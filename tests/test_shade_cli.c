@@ -25,27 +25,12 @@
 #include "shade/shade.h"
 #include "monitor.h"
 #include "helpers/handlers.h"
+#include "helpers/peer.h"
 #include "helpers/testutil.h"
 #include "helpers/suite.h"
 
 /* The value behind calc.value. */
 static int64_t value;
-
-/* The server and its loop thread. */
-struct srv {
-	TALLOC_CTX *ctx;     /* owns the server */
-	shade_server *s;     /* the server */
-	tu_thread th;        /* runs the loop */
-	const char *addr;    /* its address */
-};
-
-static void *loop_main(void *arg)
-{
-	struct srv *v = arg;
-
-	shade_server_run(v->s, NULL);
-	return NULL;
-}
 
 /* Give obj a readonly attribute holding a container by reference: the
  * list [1, "two", 3.5] or the dict {"a": 1, "b": [true]}. */
@@ -78,24 +63,23 @@ static void add_container(TALLOC_CTX *ctx, shade_ref *obj, const char *name,
 	talloc_free(rv);
 }
 
-static void srv_start(struct srv *v, TALLOC_CTX *ctx)
+/* A server on ctx with "calc" (add, value, version, child) on a Unix
+ * socket, its loop run by a thread. */
+static tp_server *srv_start(TALLOC_CTX *ctx)
 {
+	tp_server *v;
 	shade_ref *calc, *child;
 	shade_value *ver = shade_str(ctx, "1.0"), *blob;
 	shade_value *cref;
-	char *dir;
 
-	memset(v, 0, sizeof(*v));
 	__atomic_store_n(&value, 7, __ATOMIC_RELAXED);
-	v->ctx = talloc_new(ctx);
-	dir = tu_mkdtemp(v->ctx);
-	blob = shade_bytes(v->ctx, "\x00\xff", 2);
-	assert_ok(shade_server_new(v->ctx, NULL, &v->s, errp_));
+	v = tp_server_new(ctx, NULL);
+	blob = shade_bytes(v, "\x00\xff", 2);
 	assert_ok(shade_object_new("demo.Child", NULL, &child, errp_));
 	assert_ok(shade_object_add_attr(child, "blob", blob, true, errp_));
-	add_container(v->ctx, child, "items", false);
-	add_container(v->ctx, child, "tags", true);
-	cref = shade_ref_value(v->ctx, child);
+	add_container(v, child, "items", false);
+	add_container(v, child, "tags", true);
+	cref = shade_ref_value(v, child);
 	shade_ref_release(child);
 	assert_ok(shade_object_new("demo.Calc", NULL, &calc, errp_));
 	assert_ok(shade_object_add_method(calc, "add", th_add, NULL, false,
@@ -107,17 +91,9 @@ static void srv_start(struct srv *v, TALLOC_CTX *ctx)
 	assert_ok(shade_server_export(v->s, "calc", calc, errp_));
 	shade_ref_release(calc);
 	talloc_free(ver);
-	assert_ok(shade_server_listen(
-		v->s, talloc_asprintf(v->ctx, "unix:%s/s.sock", dir), errp_));
-	v->addr = shade_server_address(v->s, 0);
-	assert_int_equal(tu_thread_start(&v->th, loop_main, v), 0);
-}
-
-static void srv_stop(struct srv *v)
-{
-	shade_server_stop(v->s);
-	assert_true(tu_thread_join(&v->th, 30000, NULL));
-	talloc_free(v->ctx);
+	tp_server_listen(v, NULL);
+	tp_server_run(v);
+	return v;
 }
 
 /* What one run printed and how it ended. */
@@ -217,76 +193,76 @@ static struct run run_argv(TALLOC_CTX *ctx, char **argv)
 static void test_shade_cli_ls_describe(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
-	struct srv v;
+	tp_server *v;
 
-	srv_start(&v, ctx);
-	assert_run(shade_run(ctx, v.addr, "ls", NULL), 0, "calc\n", "");
-	assert_run(shade_run(ctx, v.addr, "describe", "calc", NULL), 0,
+	v = srv_start(ctx);
+	assert_run(shade_run(ctx, v->addr, "ls", NULL), 0, "calc\n", "");
+	assert_run(shade_run(ctx, v->addr, "describe", "calc", NULL), 0,
 		   "demo.Calc (object)\n"
 		   "  add                  method\n"
 		   "  value                attribute\n"
 		   "  version              readonly\n"
 		   "  child                readonly\n", "");
 	/* A member, and an object reached through one. */
-	assert_run(shade_run(ctx, v.addr, "describe", "calc.add", NULL), 0,
+	assert_run(shade_run(ctx, v->addr, "describe", "calc.add", NULL), 0,
 		   "demo.Calc.add                  method\n", "");
-	assert_run(shade_run(ctx, v.addr, "describe", "calc.child", NULL), 0,
+	assert_run(shade_run(ctx, v->addr, "describe", "calc.child", NULL), 0,
 		   "demo.Child (object)\n"
 		   "  blob                 readonly\n"
 		   "  items                readonly\n"
 		   "  tags                 readonly\n", "");
-	assert_run(shade_run(ctx, v.addr, "describe", "calc.nope", NULL), 4,
+	assert_run(shade_run(ctx, v->addr, "describe", "calc.nope", NULL), 4,
 		   "", "shade: AttributeError: demo.Calc has no member "
 		   "'nope'\n");
-	assert_run(shade_run(ctx, v.addr, "describe", "nope", NULL), 4, "",
+	assert_run(shade_run(ctx, v->addr, "describe", "nope", NULL), 4, "",
 		   "shade: NotFound: no object exported as 'nope'\n");
-	srv_stop(&v);
+	tp_server_stop(v);
 	talloc_free(ctx);
 }
 
 static void test_shade_cli_get_set_call(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
-	struct srv v;
+	tp_server *v;
 
-	srv_start(&v, ctx);
-	assert_run(shade_run(ctx, v.addr, "get", "calc.value", NULL), 0,
+	v = srv_start(ctx);
+	assert_run(shade_run(ctx, v->addr, "get", "calc.value", NULL), 0,
 		   "7\n", "");
-	assert_run(shade_run(ctx, v.addr, "set", "calc.value", "42", NULL), 0,
+	assert_run(shade_run(ctx, v->addr, "set", "calc.value", "42", NULL), 0,
 		   "", "");
-	assert_run(shade_run(ctx, v.addr, "get", "calc.value", NULL), 0,
+	assert_run(shade_run(ctx, v->addr, "get", "calc.value", NULL), 0,
 		   "42\n", "");
 	assert_int_equal(__atomic_load_n(&value, __ATOMIC_RELAXED), 42);
-	assert_run(shade_run(ctx, v.addr, "get", "calc.version", NULL), 0,
+	assert_run(shade_run(ctx, v->addr, "get", "calc.version", NULL), 0,
 		   "\"1.0\"\n", "");
-	assert_run(shade_run(ctx, v.addr, "get", "calc.child.blob", NULL), 0,
+	assert_run(shade_run(ctx, v->addr, "get", "calc.child.blob", NULL), 0,
 		   "{\"$bytes\": \"00ff\"}\n", "");
-	assert_run(shade_run(ctx, "--diag", v.addr, "get", "calc.child.blob",
+	assert_run(shade_run(ctx, "--diag", v->addr, "get", "calc.child.blob",
 			     NULL), 0, "h'00ff'\n", "");
-	assert_run(shade_run(ctx, v.addr, "call", "calc.add", "1", "2", "39",
+	assert_run(shade_run(ctx, v->addr, "call", "calc.add", "1", "2", "39",
 			     NULL), 0, "42\n", "");
 	/* Arguments in diagnostic notation. */
-	assert_run(shade_run(ctx, "--diag-in", v.addr, "call", "calc.add", "1",
+	assert_run(shade_run(ctx, "--diag-in", v->addr, "call", "calc.add", "1",
 			     "-2", NULL), 0, "-1\n", "");
-	assert_run(shade_run(ctx, "--diag-in", v.addr, "set", "calc.value",
+	assert_run(shade_run(ctx, "--diag-in", v->addr, "set", "calc.value",
 			     "h'00'", NULL), 1, "",
 		   "shade: TypeError: want an int\n");
-	assert_run(shade_run(ctx, "--diag-in", v.addr, "call", "calc.add",
+	assert_run(shade_run(ctx, "--diag-in", v->addr, "call", "calc.add",
 			     "1", "h'0'", NULL), 2, "",
 		   "shade: usage: argument 2 is not diagnostic notation: "
 		   "offset 0: h'...' wants pairs of hex digits\n");
 	/* Errors: the server's, a bad argument, a readonly attribute. */
-	assert_run(shade_run(ctx, v.addr, "call", "calc.add", "\"x\"", NULL),
+	assert_run(shade_run(ctx, v->addr, "call", "calc.add", "\"x\"", NULL),
 		   1, "", "shade: TypeError: add: argument 0 is not an int\n");
-	assert_run(shade_run(ctx, v.addr, "call", "calc.add", "[1,", NULL), 2,
+	assert_run(shade_run(ctx, v->addr, "call", "calc.add", "[1,", NULL), 2,
 		   "", "shade: usage: argument 1 is not JSON: offset 3: "
 		   "expected a value\n");
-	assert_run(shade_run(ctx, v.addr, "set", "calc.value", "\"x\"", NULL),
+	assert_run(shade_run(ctx, v->addr, "set", "calc.value", "\"x\"", NULL),
 		   1, "", "shade: TypeError: want an int\n");
-	assert_run(shade_run(ctx, v.addr, "get", "calc.nope", NULL), 4, "",
+	assert_run(shade_run(ctx, v->addr, "get", "calc.nope", NULL), 4, "",
 		   "shade: AttributeError: 'demo.Calc' object has no "
 		   "attribute 'nope'\n");
-	srv_stop(&v);
+	tp_server_stop(v);
 	talloc_free(ctx);
 }
 
@@ -300,16 +276,16 @@ static void test_shade_cli_get_set_call(void **state)
 static void test_shade_cli_tree(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
-	struct srv v;
+	tp_server *v;
 
-	srv_start(&v, ctx);
-	assert_run(shade_run(ctx, v.addr, "tree", NULL), 0,
+	v = srv_start(ctx);
+	assert_run(shade_run(ctx, v->addr, "tree", NULL), 0,
 		   TREE_HEAD
 		   "      blob = {\"$bytes\": \"00ff\"}\n"
 		   "      items = builtins.list (list, 3 items)\n"
 		   "      tags = builtins.dict (dict, 2 items)\n", "");
 	/* With --items, the containers' items. */
-	assert_run(shade_run(ctx, "--items", v.addr, "tree", "calc", NULL), 0,
+	assert_run(shade_run(ctx, "--items", v->addr, "tree", "calc", NULL), 0,
 		   TREE_HEAD
 		   "      blob = {\"$bytes\": \"00ff\"}\n"
 		   "      items = builtins.list (list, 3 items)\n"
@@ -319,14 +295,14 @@ static void test_shade_cli_tree(void **state)
 		   "      tags = builtins.dict (dict, 2 items)\n"
 		   "          \"a\" = 1\n"
 		   "          \"b\" = [true]\n", "");
-	assert_run(shade_run(ctx, "--items", "--diag", v.addr, "tree",
+	assert_run(shade_run(ctx, "--items", "--diag", v->addr, "tree",
 			     "calc", "--depth", "1", NULL), 0,
 		   TREE_HEAD
 		   "      blob = h'00ff'\n"
 		   "      items = 200([3, \"builtins.list\"])\n"
 		   "      tags = 200([4, \"builtins.dict\"])\n", "");
 	/* Depth 0: references are not followed. */
-	assert_run(shade_run(ctx, v.addr, "tree", "calc", "--depth", "0",
+	assert_run(shade_run(ctx, v->addr, "tree", "calc", "--depth", "0",
 			     NULL), 0,
 		   "calc = demo.Calc (object)\n"
 		   "  add()\n"
@@ -334,7 +310,7 @@ static void test_shade_cli_tree(void **state)
 		   "  version = \"1.0\"\n"
 		   "  child = {\"$ref\": \"demo.Child\"}\n",
 		   "");
-	srv_stop(&v);
+	tp_server_stop(v);
 	talloc_free(ctx);
 }
 
@@ -414,13 +390,13 @@ static void test_shade_cli_monitor(void **state)
 	char *out = talloc_asprintf(ctx, "%s/out", dir);
 	char *mon = talloc_asprintf(ctx, "unix:%s/m.sock", dir);
 	struct run r1, r2;
-	struct srv v;
+	tp_server *v;
 	char *text;
 	pid_t pid;
 	int st, killed;
 
-	srv_start(&v, ctx);
-	pid = monitor_start(ctx, mon, v.addr, out);
+	v = srv_start(ctx);
+	pid = monitor_start(ctx, mon, v->addr, out);
 	r1 = shade_run(ctx, mon, "call", "calc.add", "1", "2", NULL);
 	r2 = shade_run(ctx, mon, "call", "calc.add", "\"x\"", NULL);
 	/* Stopped before any assertion can leave it running. */
@@ -439,7 +415,7 @@ static void test_shade_cli_monitor(void **state)
 	 * scheduler has it). */
 	text = read_text(ctx, out);
 	assert_string_equal(lines_of(ctx, text, "l"), talloc_asprintf(ctx,
-		"listening on %s, server %s\n", mon, v.addr));
+		"listening on %s, server %s\n", mon, v->addr));
 	/* After BYE either side may close first. */
 	assert_string_equal(lines_of(ctx, text, "#1 co"), "#1 connected\n");
 	assert_true(strcmp(lines_of(ctx, text, "#1 cl"),
@@ -467,7 +443,7 @@ static void test_shade_cli_monitor(void **state)
 		"an int\", [], [[\"server\", \"demo.Calc\", \"add\"]]]\n");
 	assert_null(strstr(text, "#3"));
 	unlink(out);
-	srv_stop(&v);
+	tp_server_stop(v);
 	rmdir(dir);
 	talloc_free(ctx);
 }
@@ -534,34 +510,34 @@ static char *complete(TALLOC_CTX *ctx, const char *words)
 static void test_shade_cli_bash_completion(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
-	struct srv v;
+	tp_server *v;
 
-	srv_start(&v, ctx);
+	v = srv_start(ctx);
 	assert_string_equal(complete(ctx, "--d"), "--diag\n--diag-in\n");
 	assert_string_equal(complete(ctx, "mon"), "monitor\n");
 	assert_string_equal(complete(ctx, "tc"), "tcp:\n");
 	assert_string_equal(complete(ctx, talloc_asprintf(ctx, "%s d",
-							  v.addr)),
+							  v->addr)),
 			    "describe\n");
 	/* Names and members come from the server. */
 	assert_string_equal(complete(ctx, talloc_asprintf(ctx, "%s call c",
-							  v.addr)),
+							  v->addr)),
 			    "calc\n");
 	assert_string_equal(complete(ctx, talloc_asprintf(ctx, "%s get calc.v",
-							  v.addr)),
+							  v->addr)),
 			    "calc.value\ncalc.version\n");
 	assert_string_equal(complete(ctx, talloc_asprintf(
-				ctx, "%s describe calc.child.", v.addr)),
+				ctx, "%s describe calc.child.", v->addr)),
 			    "calc.child.blob\ncalc.child.items\n"
 			    "calc.child.tags\n");
 	/* Nothing after a full command line, nothing from a dead address. */
 	assert_string_equal(complete(ctx, talloc_asprintf(ctx, "%s ls ''",
-							  v.addr)), "\n");
+							  v->addr)), "\n");
 	assert_string_equal(complete(ctx, "monitor unix:/a tc"), "tcp:\n");
 	assert_string_equal(complete(ctx, "monitor unix:/a unix:/b ''"),
 			    "\n");
 	assert_string_equal(complete(ctx, "unix:/nonexistent/x get c"), "\n");
-	srv_stop(&v);
+	tp_server_stop(v);
 	talloc_free(ctx);
 }
 
@@ -588,7 +564,7 @@ static void test_shade_cli_idl(void **state)
 	char *bad = talloc_asprintf(ctx, "%s/bad.idl", dir);
 	FILE *f = fopen(idl, "w");
 	struct run r;
-	struct srv v;
+	tp_server *v;
 
 	assert_non_null(f);
 	fputs(calc_idl, f);
@@ -597,8 +573,8 @@ static void test_shade_cli_idl(void **state)
 	assert_non_null(f);
 	fputs("interface X { void f(in nosuch a); };\n", f);
 	fclose(f);
-	srv_start(&v, ctx);
-	assert_run(shade_run(ctx, "--idl", idl, v.addr, "describe", "calc",
+	v = srv_start(ctx);
+	assert_run(shade_run(ctx, "--idl", idl, v->addr, "describe", "calc",
 			     NULL), 0,
 		   "demo.Calc (object)\n"
 		   "  A calculator.\n"
@@ -610,43 +586,43 @@ static void test_shade_cli_idl(void **state)
 		   "  version              readonly  readonly attribute string "
 		   "version\n"
 		   "  child                readonly\n", "");
-	assert_run(shade_run(ctx, "--idl", idl, v.addr, "call", "calc.add",
+	assert_run(shade_run(ctx, "--idl", idl, v->addr, "call", "calc.add",
 			     "40", "2", NULL), 0, "42\n", "");
 	/* 2^40 is no long; a string is no long; the count is declared. */
-	assert_run(shade_run(ctx, "--idl", idl, v.addr, "call", "calc.add",
+	assert_run(shade_run(ctx, "--idl", idl, v->addr, "call", "calc.add",
 			     "1099511627776", "2", NULL), 2, "",
 		   "shade: TypeError: add: parameter 'a': long wants an "
 		   "integer from -2147483648 to 2147483647, not "
 		   "1099511627776\n");
-	assert_run(shade_run(ctx, "--idl", idl, v.addr, "call", "calc.add",
+	assert_run(shade_run(ctx, "--idl", idl, v->addr, "call", "calc.add",
 			     "1", "\"x\"", NULL), 2, "",
 		   "shade: TypeError: add: parameter 'b': long wants an "
 		   "integer, got str\n");
-	assert_run(shade_run(ctx, "--idl", idl, v.addr, "call", "calc.add",
+	assert_run(shade_run(ctx, "--idl", idl, v->addr, "call", "calc.add",
 			     "1", NULL), 2, "",
 		   "shade: TypeError: add takes 2 arguments (a, b), not 1\n");
 	/* Without --idl the server adds any number of ints. */
-	assert_run(shade_run(ctx, v.addr, "call", "calc.add", "1", NULL), 0,
+	assert_run(shade_run(ctx, v->addr, "call", "calc.add", "1", NULL), 0,
 		   "1\n", "");
-	assert_run(shade_run(ctx, "--idl", idl, v.addr, "set", "calc.value",
+	assert_run(shade_run(ctx, "--idl", idl, v->addr, "set", "calc.value",
 			     "\"x\"", NULL), 2, "",
 		   "shade: TypeError: value: attribute 'value': long wants an "
 		   "integer, got str\n");
-	assert_run(shade_run(ctx, "--idl", idl, v.addr, "set", "calc.version",
+	assert_run(shade_run(ctx, "--idl", idl, v->addr, "set", "calc.version",
 			     "\"2\"", NULL), 2, "",
 		   "shade: AttributeError: demo.Calc: attribute 'version' is "
 		   "declared readonly\n");
-	assert_run(shade_run(ctx, "--idl", idl, v.addr, "set", "calc.value",
+	assert_run(shade_run(ctx, "--idl", idl, v->addr, "set", "calc.value",
 			     "5", NULL), 0, "", "");
 	assert_int_equal(__atomic_load_n(&value, __ATOMIC_RELAXED), 5);
 	/* A file with errors: the compiler's diagnostics, then exit 2. */
-	r = shade_run(ctx, "--idl", bad, v.addr, "ls", NULL);
+	r = shade_run(ctx, "--idl", bad, v->addr, "ls", NULL);
 	assert_int_equal(r.status, 2);
 	assert_string_equal(r.out, "");
 	assert_non_null(strstr(r.err, "nosuch"));
 	assert_non_null(strstr(r.err, talloc_asprintf(
 		ctx, "shade: usage: --idl %s: 1 error\n", bad)));
-	srv_stop(&v);
+	tp_server_stop(v);
 	unlink(idl);
 	unlink(bad);
 	rmdir(dir);

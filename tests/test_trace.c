@@ -23,6 +23,7 @@
 
 #include "shade/shade.h"
 #include "helpers/handlers.h"
+#include "helpers/peer.h"
 #include "helpers/testutil.h"
 #include "helpers/suite.h"
 
@@ -98,52 +99,21 @@ static void trace_stop(void)
 	shade_trace_set("off", NULL);
 }
 
-/* A server with "calc" (add) and its loop thread. */
-struct srv {
-	TALLOC_CTX *ctx;     /* owns the server */
-	shade_server *s;     /* the server */
-	tu_thread th;        /* runs the loop */
-	const char *addr;    /* its address */
-};
-
-/* Body of the loop thread. */
-static void *loop_main(void *arg)
+/* A server on ctx with "calc" (add) on a Unix socket in a fresh
+ * directory, its loop run by a thread. */
+static tp_server *srv_start(TALLOC_CTX *ctx, const shade_server_opts *opts)
 {
-	struct srv *v = arg;
-
-	shade_server_run(v->s, NULL);
-	return NULL;
-}
-
-/* Start a server on a Unix socket in a fresh directory. */
-static void srv_start(struct srv *v, TALLOC_CTX *ctx,
-		      const shade_server_opts *opts)
-{
+	tp_server *v = tp_server_new(ctx, opts);
 	shade_ref *calc;
-	char *dir;
 
-	memset(v, 0, sizeof(*v));
-	v->ctx = talloc_new(ctx);
-	dir = tu_mkdtemp(v->ctx);
-	assert_non_null(dir);
-	assert_ok(shade_server_new(v->ctx, opts, &v->s, errp_));
 	assert_ok(shade_object_new("demo.Calc", NULL, &calc, errp_));
 	assert_ok(shade_object_add_method(calc, "add", th_add, NULL, false,
 					  errp_));
 	assert_ok(shade_server_export(v->s, "calc", calc, errp_));
 	shade_ref_release(calc);
-	assert_ok(shade_server_listen(
-		v->s, talloc_asprintf(v->ctx, "unix:%s/s.sock", dir), errp_));
-	v->addr = shade_server_address(v->s, 0);
-	assert_int_equal(tu_thread_start(&v->th, loop_main, v), 0);
-}
-
-/* Stop the loop thread and free the server. */
-static void srv_stop(struct srv *v)
-{
-	shade_server_stop(v->s);
-	assert_true(tu_thread_join(&v->th, 30000, NULL));
-	talloc_free(v->ctx);
+	tp_server_listen(v, NULL);
+	tp_server_run(v);
+	return v;
 }
 
 /* calc.add(args) on c: its status, the error freed. */
@@ -171,15 +141,15 @@ static void test_trace_handler_failure_and_refusal(void **state)
 	TALLOC_CTX *ctx = talloc_new(*state);
 	shade_value one = shade_value_int(1);
 	shade_value *s = shade_str(ctx, "x");
-	struct srv v;
+	tp_server *v;
 	shade_conn *c;
 	shade_ref *r = NULL;
 	shade_error *e = NULL;
 
 	suite_case_cleanup = trace_stop;
 	trace_start("errors");
-	srv_start(&v, ctx, NULL);
-	assert_ok(shade_connect(ctx, v.addr, NULL, &c, errp_));
+	v = srv_start(ctx, NULL);
+	assert_ok(shade_connect(ctx, v->addr, NULL, &c, errp_));
 	assert_int_equal(add_on(c, &one), SHADE_OK);
 	assert_int_equal(count_lines("errors", NULL), 0);
 	/* A handler that fails. */
@@ -198,7 +168,7 @@ static void test_trace_handler_failure_and_refusal(void **state)
 	assert_int_equal(count_lines("messages", NULL), 0);
 	assert_int_equal(count_lines("lifetimes", NULL), 0);
 	talloc_free(c);
-	srv_stop(&v);
+	tp_server_stop(v);
 	trace_stop();
 	talloc_free(ctx);
 }
@@ -208,18 +178,18 @@ static void test_trace_limit_hit(void **state)
 	TALLOC_CTX *ctx = talloc_new(*state);
 	shade_server_opts so = { .max_conns = 1 };
 	shade_value one = shade_value_int(1);
-	struct srv v;
+	tp_server *v;
 	shade_conn *c1, *c2;
 	shade_status st;
 
 	suite_case_cleanup = trace_stop;
 	trace_start("errors:1");
-	srv_start(&v, ctx, &so);
-	assert_ok(shade_connect(ctx, v.addr, NULL, &c1, errp_));
+	v = srv_start(ctx, &so);
+	assert_ok(shade_connect(ctx, v->addr, NULL, &c1, errp_));
 	assert_int_equal(add_on(c1, &one), SHADE_OK);
 	/* The server closes the second connection as soon as it accepts
 	 * it: the client sees the loss at its HELLO or at its first call. */
-	st = shade_connect(ctx, v.addr, NULL, &c2, NULL);
+	st = shade_connect(ctx, v->addr, NULL, &c2, NULL);
 	if (st == SHADE_OK)
 		st = add_on(c2, &one);
 	else
@@ -231,7 +201,7 @@ static void test_trace_limit_hit(void **state)
 				     "reached", NULL), 1);
 	talloc_free(c2);
 	talloc_free(c1);
-	srv_stop(&v);
+	tp_server_stop(v);
 	trace_stop();
 	talloc_free(ctx);
 }
@@ -244,14 +214,14 @@ static void test_trace_dropped_and_idle(void **state)
 	shade_server_opts so = { .idle_timeout_ms = 100 };
 	shade_value one = shade_value_int(1);
 	shade_transport *t;
-	struct srv v;
+	tp_server *v;
 	shade_conn *c;
 
 	suite_case_cleanup = trace_stop;
 	trace_start("errors");
-	srv_start(&v, ctx, &so);
+	v = srv_start(ctx, &so);
 	/* Bad bytes: the server drops the connection and says why. */
-	assert_ok(shade_transport_connect(ctx, v.addr, NULL, &t, errp_));
+	assert_ok(shade_transport_connect(ctx, v->addr, NULL, &t, errp_));
 	assert_int_equal(tu_write_all(shade_transport_fd(t), junk,
 				      sizeof(junk)), 0);
 	assert_true(wait_line("dropped"));
@@ -259,13 +229,13 @@ static void test_trace_dropped_and_idle(void **state)
 				     "dropped: ConnectionLost", NULL), 1);
 	talloc_free(t);
 	/* A connection that goes quiet is closed after idle_timeout_ms. */
-	assert_ok(shade_connect(ctx, v.addr, NULL, &c, errp_));
+	assert_ok(shade_connect(ctx, v->addr, NULL, &c, errp_));
 	assert_int_equal(add_on(c, &one), SHADE_OK);
 	assert_true(wait_line("idle"));
 	assert_int_equal(count_lines("errors 1: server: ", "idle for 100 ms, "
 				     "closing", NULL), 1);
 	talloc_free(c);
-	srv_stop(&v);
+	tp_server_stop(v);
 	trace_stop();
 	talloc_free(ctx);
 }
@@ -274,15 +244,15 @@ static void test_trace_messages_and_lifetimes(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
 	shade_value one = shade_value_int(1);
-	struct srv v;
+	tp_server *v;
 	shade_conn *c;
 
 	suite_case_cleanup = trace_stop;
 	trace_start("messages:2,lifetimes");
 	assert_int_equal(shade_log_level(SHADE_LOG_MESSAGES), 2);
 	assert_int_equal(shade_log_level(SHADE_LOG_ERRORS), 0);
-	srv_start(&v, ctx, NULL);
-	assert_ok(shade_connect(ctx, v.addr, NULL, &c, errp_));
+	v = srv_start(ctx, NULL);
+	assert_ok(shade_connect(ctx, v->addr, NULL, &c, errp_));
 	assert_int_equal(add_on(c, &one), SHADE_OK);
 	assert_true(wait_line("received RETURN"));
 	/* Both sides, each request and reply, the bytes at level 2:
@@ -303,7 +273,7 @@ static void test_trace_messages_and_lifetimes(void **state)
 	assert_true(wait_line("server: unix:"));
 	assert_true(wait_line("connection ended"));
 	assert_int_equal(count_lines("errors", NULL), 0);
-	srv_stop(&v);
+	tp_server_stop(v);
 	trace_stop();
 	talloc_free(ctx);
 }
@@ -312,7 +282,7 @@ static void test_trace_off(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
 	shade_value *s = shade_str(ctx, "x");
-	struct srv v;
+	tp_server *v;
 	shade_conn *c;
 
 	/* Levels chosen "off" stay off when a callback comes: nothing is
@@ -324,11 +294,11 @@ static void test_trace_off(void **state)
 	pthread_mutex_unlock(&lines_mu);
 	shade_log_set(keep_line, NULL);
 	assert_int_equal(shade_log_level(SHADE_LOG_ERRORS), 0);
-	srv_start(&v, ctx, NULL);
-	assert_ok(shade_connect(ctx, v.addr, NULL, &c, errp_));
+	v = srv_start(ctx, NULL);
+	assert_ok(shade_connect(ctx, v->addr, NULL, &c, errp_));
 	assert_int_equal(add_on(c, s), SHADE_ERR_TYPE);
 	talloc_free(c);
-	srv_stop(&v);
+	tp_server_stop(v);
 	assert_int_equal(n_lines, 0);
 	trace_stop();
 	talloc_free(ctx);

@@ -20,18 +20,10 @@
 
 #include "shade/shade.h"
 #include "conn/msg_int.h"
+#include "helpers/peer.h"
 #include "helpers/raw.h"
 #include "helpers/testutil.h"
 #include "helpers/suite.h"
-
-/* A server on its own thread with "obj" (attribute x = 3, methods sink
- * and fail) and "d" (a shared dict {"a": 1, "b": 2, "c": 3}). */
-struct srv {
-	TALLOC_CTX *ctx;     /* owns the server */
-	shade_server *s;     /* the server */
-	char *path;          /* its Unix socket */
-	tu_thread th;        /* runs the loop */
-};
 
 /* sink(...): none, whatever it is given. */
 static shade_status sink_fn(shade_call_ctx *call)
@@ -48,26 +40,18 @@ static shade_status fail_fn(shade_call_ctx *call)
 				     "InsufficientFunds", "balance is 0");
 }
 
-/* Body of the loop thread. */
-static void *loop_main(void *arg)
-{
-	struct srv *v = arg;
-
-	(void)shade_server_run(v->s, NULL);
-	return NULL;
-}
-
-/* Start the server; `side` names it in chains (NULL: the default). */
-static void srv_start(struct srv *v, TALLOC_CTX *ctx, const char *side)
+/* A server on ctx with "obj" (attribute x = 3, methods sink and fail)
+ * and "d" (a shared dict {"a": 1, "b": 2, "c": 3}) on a Unix socket, its
+ * loop run by a thread; `side` names it in chains (NULL: the
+ * default). */
+static tp_server *srv_start(TALLOC_CTX *ctx, const char *side)
 {
 	shade_server_opts so = { .side = side };
+	tp_server *v;
 	shade_ref *obj, *d;
 	shade_value *dict, three = shade_value_int(3);
 
-	memset(v, 0, sizeof(*v));
-	v->ctx = talloc_new(ctx);
-	v->path = talloc_asprintf(v->ctx, "%s/w.sock", tu_mkdtemp(v->ctx));
-	assert_ok(shade_server_new(v->ctx, &so, &v->s, errp_));
+	v = tp_server_new(ctx, &so);
 	assert_ok(shade_object_new("demo.Obj", NULL, &obj, errp_));
 	assert_ok(shade_object_add_attr(obj, "x", &three, false, errp_));
 	assert_ok(shade_object_add_method(obj, "sink", sink_fn, NULL, false,
@@ -86,17 +70,9 @@ static void srv_start(struct srv *v, TALLOC_CTX *ctx, const char *side)
 	assert_ok(shade_container_new(dict, &d, errp_));
 	assert_ok(shade_server_export(v->s, "d", d, errp_));
 	shade_ref_release(d);
-	assert_ok(shade_server_listen(
-		v->s, talloc_asprintf(v->ctx, "unix:%s", v->path), errp_));
-	assert_int_equal(tu_thread_start(&v->th, loop_main, v), 0);
-}
-
-/* Stop the loop thread and free the server. */
-static void srv_stop(struct srv *v)
-{
-	shade_server_stop(v->s);
-	assert_true(tu_thread_join(&v->th, 30000, NULL));
-	talloc_free(v->ctx);
+	tp_server_listen(v, NULL);
+	tp_server_run(v);
+	return v;
 }
 
 /* The error answering request id (the case fails on RETURN). */
@@ -186,12 +162,12 @@ static void send_nested(struct raw *r, uint64_t id, int levels, bool list)
  * a list snapshot (tag 203 + array) is two levels: 31 pass, 32 fail. */
 static void test_wire_depth(void **state)
 {
-	struct srv v;
+	tp_server *v;
 	struct raw r;
 	shade_error *e;
 
-	srv_start(&v, *state, NULL);
-	raw_open(&r, *state, v.path, NULL, NULL);
+	v = srv_start(*state, NULL);
+	raw_open(&r, *state, v->path, NULL, NULL);
 	raw_hello_lookup(&r, "obj");
 	send_nested(&r, 2, 63, false);
 	raw_expect_return(&r, 2);
@@ -206,7 +182,7 @@ static void test_wire_depth(void **state)
 	send_nested(&r, 5, 32, true);
 	expect_named(&r, 5, "TooDeep", SHADE_CAT_FAILED);
 	raw_close(&r);
-	srv_stop(&v);
+	tp_server_stop(v);
 }
 
 /* A framing error (a zero length, a non-shortest head, a head that is
@@ -215,10 +191,10 @@ static void test_wire_framing_error(void **state)
 {
 	static const char *const bad[] = { "\x00", "\x18\x05", "\x45" };
 	static const size_t len[] = { 1, 2, 1 };
-	struct srv v;
+	tp_server *v;
 	size_t i;
 
-	srv_start(&v, *state, NULL);
+	v = srv_start(*state, NULL);
 	for (i = 0; i < 3; i++) {
 		struct raw r;
 		unsigned ops[4];
@@ -226,7 +202,7 @@ static void test_wire_framing_error(void **state)
 		shade_error *e0;
 		size_t k;
 
-		raw_open(&r, *state, v.path, NULL, NULL);
+		raw_open(&r, *state, v->path, NULL, NULL);
 		raw_hello_lookup(&r, "obj");
 		raw_write(&r, bad[i], len[i]);
 		raw_write(&r, "\x84\x04\x02\x01\x00", 5);
@@ -235,21 +211,21 @@ static void test_wire_framing_error(void **state)
 		assert_null(e0);
 		raw_close(&r);
 	}
-	srv_stop(&v);
+	tp_server_stop(v);
 }
 
 /* A HELLO of version 2: ERROR 0 ProtocolError "unsupported protocol
  * version 2" and the close; the LOOKUP sent behind it is not answered. */
 static void test_wire_hello_version(void **state)
 {
-	struct srv v;
+	tp_server *v;
 	struct raw r;
 	unsigned ops[4];
 	uint64_t ids[4];
 	shade_error *e0;
 
-	srv_start(&v, *state, NULL);
-	raw_open(&r, *state, v.path, NULL, NULL);
+	v = srv_start(*state, NULL);
+	raw_open(&r, *state, v->path, NULL, NULL);
 	raw_send_hex(&r, "8400000200");
 	raw_send_lookup(&r, 1, "obj");
 	assert_int_equal(frames_until_close(&r, ops, ids, 4, &e0), 1);
@@ -260,7 +236,7 @@ static void test_wire_hello_version(void **state)
 	assert_int_equal(e0->chain_len, 0);
 	shade_error_free(e0);
 	raw_close(&r);
-	srv_stop(&v);
+	tp_server_stop(v);
 }
 
 /* Requests on the wrong target: an unknown export id is NotFound, INVOKE
@@ -269,12 +245,12 @@ static void test_wire_hello_version(void **state)
  * AttributeError; each names the side in its chain. */
 static void test_wire_error_names(void **state)
 {
-	struct srv v;
+	tp_server *v;
 	struct raw r;
 	shade_error *e;
 
-	srv_start(&v, *state, "vault");
-	raw_open(&r, *state, v.path, NULL, NULL);
+	v = srv_start(*state, "vault");
+	raw_open(&r, *state, v->path, NULL, NULL);
 	raw_hello_lookup(&r, "obj");
 	raw_send_hex(&r, "8503021818" "0080");      /* INVOKE eid 24 */
 	expect_named(&r, 2, "NotFound", SHADE_CAT_FAILED);
@@ -305,19 +281,19 @@ static void test_wire_error_names(void **state)
 	raw_send_hex(&r, "8412080201");              /* APPEND d 1 */
 	expect_named(&r, 8, "TypeError", SHADE_CAT_FAILED);
 	raw_close(&r);
-	srv_stop(&v);
+	tp_server_stop(v);
 }
 
 /* A user exception keeps its name, and the category the handler's code
  * has (UserError: 0, failed); the default side name is "server". */
 static void test_wire_user_error(void **state)
 {
-	struct srv v;
+	tp_server *v;
 	struct raw r;
 	shade_error *e;
 
-	srv_start(&v, *state, NULL);
-	raw_open(&r, *state, v.path, NULL, NULL);
+	v = srv_start(*state, NULL);
+	raw_open(&r, *state, v->path, NULL, NULL);
 	raw_hello_lookup(&r, "obj");
 	raw_send_hex(&r, "850302010280");            /* INVOKE fail() */
 	e = error_of(&r, 2);
@@ -330,7 +306,7 @@ static void test_wire_user_error(void **state)
 	assert_string_equal(e->chain[0].member, "fail");
 	shade_error_free(e);
 	raw_close(&r);
-	srv_stop(&v);
+	tp_server_stop(v);
 }
 
 /* Dict CONTAINS asks about keys (values are not looked at); a value that
@@ -341,15 +317,15 @@ static void test_wire_user_error(void **state)
 static void test_wire_dict(void **state)
 {
 	TALLOC_CTX *tmp = talloc_new(*state);
-	struct srv v;
+	tp_server *v;
 	struct raw r;
 	shade_value *got;
 	const shade_value *k, *val;
 	size_t pos = 0;
 	shade_error *e;
 
-	srv_start(&v, *state, NULL);
-	raw_open(&r, *state, v.path, NULL, NULL);
+	v = srv_start(*state, NULL);
+	raw_open(&r, *state, v->path, NULL, NULL);
 	raw_hello_lookup(&r, "d");
 	raw_send_hex(&r, "84110201" "6161");         /* "a" in d */
 	assert_true(shade_value_as_bool(return_of(&r, tmp, 2)));
@@ -387,7 +363,7 @@ static void test_wire_dict(void **state)
 	assert_int_equal(shade_value_kind(got), SHADE_DICT);
 	assert_int_equal(shade_value_len(got), 0);
 	raw_close(&r);
-	srv_stop(&v);
+	tp_server_stop(v);
 	talloc_free(tmp);
 }
 

@@ -34,6 +34,9 @@
 
 /* Events taken from the backend per turn (more wait for the next). */
 #define EVENTS_PER_TURN 256
+/* Events of low watches (loop_fd_set_low) taken per turn, after the
+ * others (more wait for the next). */
+#define LOW_PER_TURN 1
 
 /* One event of a turn, as the backend reports it. */
 struct loop_fired {
@@ -65,6 +68,8 @@ struct loop_fd {
 				   * under l->mu) */
 	bool always;              /* the backend refused the fd: always
 				   * ready, never registered */
+	bool low;                 /* low class: LOW_PER_TURN per turn, after
+				   * the others (loop_fd_set_low) */
 };
 
 /* A timer. */
@@ -82,6 +87,8 @@ struct loop {
 	pthread_mutex_t mu;          /* orders fd-set changes (top) */
 	bool mu_ready;               /* mu initialised */
 	int be;                      /* the backend's fd (epoll), or -1 */
+	int be_low;                  /* its set of low watches (epoll, a
+				      * member of be), or -1 */
 	int wake[2];                 /* self-pipe: read end, write end */
 	struct loop_fd *wake_w;      /* the watch of wake[0] */
 	struct loop_fd *watches;     /* every live watch */
@@ -151,7 +158,7 @@ shade_status loop_new(TALLOC_CTX *mem_ctx, int max_depth, struct loop **out,
 	if (l == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	l->wake[0] = l->wake[1] = -1;
-	l->be = -1;
+	l->be = l->be_low = -1;
 	l->max_depth = max_depth;
 	talloc_set_destructor(l, loop_destructor);
 	if (pipe2(l->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
@@ -351,6 +358,32 @@ void loop_fd_ready(struct loop_fd *w)
 	if (l->ready != NULL)
 		l->ready->rprev = w;
 	l->ready = w;
+}
+
+void loop_fd_set_low(struct loop_fd *w, bool low)
+{
+	struct loop *l = w->l;
+
+	if (w->low == low)
+		return;
+	if (l == NULL) {
+		w->low = low;
+		return;
+	}
+	pthread_mutex_lock(&l->mu);
+	if (!__atomic_load_n(&w->closed, __ATOMIC_ACQUIRE) && w->fd >= 0 &&
+	    !w->always) {
+		/* Registered: move it to the other class's set. */
+		be_del(l, w);
+		w->low = low;
+		if (be_add(l, w, w->fd, w->mask) != 0) {
+			w->fd = -1; /* its owner's next loop_fd_set retries */
+			w->mask = 0;
+		}
+	} else {
+		w->low = low;
+	}
+	pthread_mutex_unlock(&l->mu);
 }
 
 bool loop_fd_always(const struct loop_fd *w)

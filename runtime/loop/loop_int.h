@@ -6,7 +6,9 @@
  *
  * A turn: the prepare hook runs, the backend waits (not at all when a
  * watch is marked ready or was closed), then the callbacks run: each
- * watch with an event, then each watch marked ready (loop_fd_ready: input
+ * watch with an event (the normal class first, then at most
+ * LOW_PER_TURN of the low class: loop_fd_set_low), then each watch
+ * marked ready (loop_fd_ready: input
  * already buffered, which no event announces) that had none (events 0),
  * then each watch given output by another thread (loop_fd_want_write:
  * LOOP_WRITE, once), then each watch closed since the last turn
@@ -102,6 +104,15 @@ SHADE_INTERNAL bool loop_fd_set(struct loop_fd *w, int fd, unsigned mask);
  * in it unless an event came for w; then the mark stays for the turn
  * after. */
 SHADE_INTERNAL void loop_fd_ready(struct loop_fd *w);
+
+/* Put w in the low class (low true) or back in the normal one: a turn
+ * calls the watches with an event of the normal class first, then at
+ * most a few (LOW_PER_TURN, loop.c) of the low class, whose other events
+ * wait for later turns; so a crowd of low watches (connections not yet
+ * known, a listener) costs each turn a bounded amount of work, whatever
+ * their number, and never delays a normal watch by more than that.
+ * Moving a registered watch costs two calls to the kernel. */
+SHADE_INTERNAL void loop_fd_set_low(struct loop_fd *w, bool low);
 
 /* True when w's fd could not be watched and counts as always ready. */
 SHADE_INTERNAL bool loop_fd_always(const struct loop_fd *w);

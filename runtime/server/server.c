@@ -19,6 +19,17 @@
  * frames_per_turn frames per turn (its budget) and then waits for the
  * others, in the order the kernel reports them (round robin).
  *
+ * Known before new: a connection that has completed no frame yet, and
+ * the listeners, are in the loop's low class (loop_fd_set_low), moved
+ * out when the connection completes its first frame (two epoll_ctl
+ * calls, once).  A turn serves every known connection with an event
+ * first, then one low event (LOW_PER_TURN in loop.c): one accept
+ * (ACCEPTS_PER_TURN), or one new connection's input or hang-up and
+ * teardown.  So a flood of connections, of half HELLOs or of hang-ups
+ * delays a known client's call by one such piece of work per turn, not
+ * by the flood; the flood waits in the kernel (the listener's backlog,
+ * the sockets' buffers) and is served at the pace of the turns.
+ *
  * Nested turns: a handler that waits for its client's answer (a callback)
  * runs on the loop thread; the connection's wait asks the loop for a
  * nested turn (up to MAX_NEST deep), which serves every connection that
@@ -36,9 +47,12 @@
  * the same timeout): the tick timer looks at their heads only, so it
  * costs in the connections that expire.  The bytes held in frames not yet
  * whole are summed over connections (`held`); over max_input_held the
- * connection holding most is refused (LimitExceeded).
+ * connection holding most is refused (LimitExceeded).  When a crowd
+ * left (the array shrank) the tick hands its memory back to the system
+ * (malloc_trim), once no connection was accepted for a tick: the trim
+ * takes milliseconds, which no client should wait for during a flood.
  *
- * Accepting: at most ACCEPTS_PER_TURN per listener per turn; when accept
+ * Accepting: at most ACCEPTS_PER_TURN per listener event; when accept
  * fails (out of file descriptors: EMFILE, ENFILE, or memory) the
  * listeners leave the loop, the log is told, and they come back after a
  * back-off (doubling up to BACKOFF_MAX_MS) or as soon as a connection is
@@ -67,8 +81,8 @@
 #define DEFAULT_MAX_OUTPUT ((size_t)4 << 20)
 #define DEFAULT_MAX_CONNS 65536u
 #define DEFAULT_MAX_INPUT_HELD ((size_t)256 << 20)
-/* Connections accepted per listener per turn. */
-#define ACCEPTS_PER_TURN 64
+/* Connections accepted per listener event (one low event a turn). */
+#define ACCEPTS_PER_TURN 1
 /* Loop turns nested in waiting handlers, at most. */
 #define MAX_NEST 8
 /* A connection that completed no frame for this long gives back the
@@ -103,6 +117,8 @@ struct srv_conn {
 	struct srv_conn *pnext; /* next on the parked list */
 	bool dead;            /* it ended (on the dead list) */
 	bool parked;          /* on the parked list */
+	bool low;             /* its watch is in the loop's low class (no
+			       * frame completed yet) */
 	uint64_t frames;      /* frames received when last seen */
 	int64_t since;        /* when that count last moved (monotonic
 			       * ms) */
@@ -134,6 +150,10 @@ struct shade_server {
 	struct loop_timer *resume;    /* brings paused listeners back */
 	int backoff_ms;               /* the next pause */
 	bool paused;                  /* listeners are out of the loop */
+	bool trim;                    /* a crowd left: give its memory
+				       * back once accepting stops */
+	uint64_t accepts;             /* connections accepted, ever */
+	uint64_t accepts_seen;        /* accepts at the last tick */
 	shade_conn_opts copts;        /* options for accepted connections */
 	shade_server_opts opts;       /* the server's options, defaults set */
 	char *side;                   /* copy of opts.side */
@@ -245,6 +265,10 @@ static void conn_settle(shade_server *s, struct srv_conn *sc)
 		loop_fd_ready(sc->w);
 	frames = conn_frames_in(c);
 	if (frames != sc->frames) {
+		if (sc->low) { /* its first frame: a known connection */
+			sc->low = false;
+			loop_fd_set_low(sc->w, false);
+		}
 		sc->frames = frames;
 		sc->since = clock_now_ms();
 		list_append(&s->active, sc);
@@ -361,6 +385,17 @@ static int tick(void *udata)
 			conn_trim(sc->c);
 		list_append(&s->quiet, sc);
 	}
+#ifdef __GLIBC__
+	/* A crowd left and none came since the last tick: hand the memory
+	 * of its connections back to the system (malloc keeps freed memory
+	 * otherwise).  Not while connections flood in: it takes
+	 * milliseconds, which every client would wait. */
+	if (s->trim && s->accepts == s->accepts_seen) {
+		s->trim = false;
+		malloc_trim(0);
+	}
+#endif
+	s->accepts_seen = s->accepts;
 	if (s->opts.idle_timeout_ms > 0) {
 		close_idle(s, &s->quiet, now);
 		close_idle(s, &s->active, now);
@@ -504,6 +539,7 @@ static void accept_some(void *udata, unsigned ev)
 			return;
 		}
 		s->backoff_ms = BACKOFF_MIN_MS;
+		s->accepts++;
 		if (shade_server_adopt(s, t, NULL, NULL) != SHADE_OK)
 			return;
 	}
@@ -565,6 +601,7 @@ shade_status shade_server_listen(shade_server *s, const char *address,
 	}
 	sl->s = s;
 	sl->l = l;
+	loop_fd_set_low(sl->w, true);
 	if (!loop_fd_set(sl->w, shade_listener_fd(l),
 			 s->paused ? 0 : LOOP_READ)) {
 		int e = errno;
@@ -647,6 +684,8 @@ shade_status shade_server_adopt(shade_server *s, shade_transport *t,
 	sc->c = c;
 	sc->since = clock_now_ms();
 	sc->frames = conn_frames_in(c);
+	sc->low = true;
+	loop_fd_set_low(w, true);
 	conn_set_loop(c, s->loop, sc->w, s->copts.side);
 	sc->idx = s->n_conns;
 	s->conns[s->n_conns++] = sc;
@@ -694,11 +733,7 @@ static void sweep(shade_server *s)
 			s->conns = cs;
 			s->cap_conns = cap;
 		}
-#ifdef __GLIBC__
-		/* A crowd left: hand the memory of its connections back
-		 * to the system (malloc keeps freed memory otherwise). */
-		malloc_trim(0);
-#endif
+		s->trim = true;
 	}
 	if (freed)
 		listeners_resume(s);

@@ -1,9 +1,16 @@
 /*
  * peer.c - see peer.h.
  */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
+#include <cmocka.h>
+
 #include "peer.h"
+#include "suite.h"
 
 /* Server thread: serve until the client says BYE (bounded). */
 static void *serve_main(void *arg)
@@ -68,3 +75,69 @@ shade_conn_stats tp_stats(shade_conn *c)
 	return s;
 }
 
+/* Body of a tp_server's loop thread. */
+static void *server_main(void *arg)
+{
+	tp_server *v = arg;
+	shade_error *err = NULL;
+
+	v->ran = shade_server_run(v->s, &err);
+	shade_error_free(err);
+	return NULL;
+}
+
+tp_server *tp_server_new(TALLOC_CTX *mem_ctx, const shade_server_opts *opts)
+{
+	tp_server *v = talloc_zero(mem_ctx, tp_server);
+
+	assert_non_null(v);
+	v->dir = tu_mkdtemp(v);
+	assert_non_null(v->dir);
+	assert_ok(shade_server_new(v, opts, &v->s, errp_));
+	return v;
+}
+
+void tp_server_listen(tp_server *v, const char *address)
+{
+	if (address == NULL) {
+		v->path = talloc_asprintf(v, "%s/s.sock", v->dir);
+		assert_non_null(v->path);
+		address = talloc_asprintf(v, "unix:%s", v->path);
+	}
+	assert_ok(shade_server_listen(v->s, address, errp_));
+	v->addr = shade_server_address(v->s, 0);
+}
+
+/* Stop v's loop thread; false when it did not end in time (v must then
+ * not be freed: the thread may still use it). */
+static bool server_join(tp_server *v)
+{
+	if (!v->th.started)
+		return true;
+	shade_server_stop(v->s);
+	return tu_thread_join(&v->th, 30000, NULL);
+}
+
+/* The deferred clean-up of a case that ended before tp_server_stop. */
+static void server_abort(void *arg)
+{
+	tp_server *v = arg;
+
+	if (server_join(v))
+		talloc_free(v);
+}
+
+void tp_server_run(tp_server *v)
+{
+	assert_int_equal(tu_thread_start(&v->th, server_main, v), 0);
+	suite_defer(server_abort, v);
+}
+
+void tp_server_stop(tp_server *v)
+{
+	if (v->th.started)
+		suite_defer_cancel(server_abort, v);
+	assert_true(server_join(v));
+	assert_int_equal(v->ran, SHADE_OK);
+	talloc_free(v);
+}

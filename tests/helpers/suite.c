@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -18,10 +19,39 @@ TALLOC_CTX *suite_ctx;
 TALLOC_CTX *suite_case_ctx;
 void (*suite_case_cleanup)(void);
 
+/* The running case's deferred clean-ups (suite_defer), in order. */
+static struct {
+	void (*fn)(void *); /* the clean-up */
+	void *arg;          /* its argument */
+} deferred[SUITE_DEFER_MAX];
+/* Entries used in deferred. */
+static size_t n_deferred;
+
 /* Block count of suite_ctx when the current case started. */
 static size_t blocks_before;
 /* Live object references when the current case started. */
 static long refs_before;
+
+void suite_defer(void (*fn)(void *), void *arg)
+{
+	if (n_deferred == SUITE_DEFER_MAX)
+		fail_msg("suite_defer: more than %d clean-ups", SUITE_DEFER_MAX);
+	deferred[n_deferred].fn = fn;
+	deferred[n_deferred++].arg = arg;
+}
+
+void suite_defer_cancel(void (*fn)(void *), void *arg)
+{
+	size_t i;
+
+	for (i = n_deferred; i-- > 0;)
+		if (deferred[i].fn == fn && deferred[i].arg == arg) {
+			memmove(&deferred[i], &deferred[i + 1],
+				(n_deferred - i - 1) * sizeof(deferred[0]));
+			n_deferred--;
+			return;
+		}
+}
 
 int suite_group_setup(void **state)
 {
@@ -58,6 +88,10 @@ int suite_test_setup(void **state)
 int suite_test_teardown(void **state)
 {
 	(void)state;
+	while (n_deferred > 0) {
+		n_deferred--;
+		deferred[n_deferred].fn(deferred[n_deferred].arg);
+	}
 	if (suite_case_cleanup != NULL)
 		suite_case_cleanup();
 	TALLOC_FREE(suite_case_ctx);

@@ -33,6 +33,18 @@ extern TALLOC_CTX *suite_case_ctx;
  * killing a child process). */
 extern void (*suite_case_cleanup)(void);
 
+/* Run fn(arg) at the start of the running case's teardown (before
+ * suite_case_cleanup; the last deferred first) unless
+ * suite_defer_cancel(fn, arg) was called: the clean-up of something the
+ * case made that must not outlive it even when an assertion ends the
+ * case early, such as a server's loop thread.  At most SUITE_DEFER_MAX
+ * at once. */
+#define SUITE_DEFER_MAX 8
+void suite_defer(void (*fn)(void *), void *arg);
+
+/* Forget a suite_defer(fn, arg) (the case cleaned up itself). */
+void suite_defer_cancel(void (*fn)(void *), void *arg);
+
 /* Group setup: make suite_ctx and hand it to the cases as *state. */
 int suite_group_setup(void **state);
 
@@ -48,8 +60,9 @@ int suite_group_teardown(void **state);
  * suite_case_ctx; a case without state gets suite_ctx. */
 int suite_test_setup(void **state);
 
-/* Case teardown: run suite_case_cleanup, free suite_case_ctx, assert
- * the block count and the live references are back. */
+/* Case teardown: run the deferred clean-ups and suite_case_cleanup,
+ * free suite_case_ctx, assert the block count and the live references
+ * are back. */
 int suite_test_teardown(void **state);
 
 /* Run the group `name` of n cases with the fixture, filtered by argv[1]
