@@ -336,4 +336,18 @@ SHADE_INTERNAL shade_status transport_split_command(void *mem_ctx,
 #define OUT_SET(t, field, v) \
 	__atomic_store_n(&(t)->field, (size_t)(v), __ATOMIC_RELAXED)
 
+/* What a transport knows of its peer (transport_peer.c). */
+struct transport_peer {
+	const char *kind;   /* "unix", "tcp", "exec", "fd", ... (static, or
+			     * the transport's address: lives as long as t) */
+	bool has_cred;      /* uid, gid, pid are set (SO_PEERCRED) */
+	uid_t uid;          /* peer's effective user id */
+	gid_t gid;          /* peer's effective group id */
+	pid_t pid;          /* peer's process id */
+};
+
+/* Fill *out with what t knows of its peer. */
+SHADE_INTERNAL void transport_peer(const shade_transport *t,
+				   struct transport_peer *out);
+
 #endif /* SHADE_TRANSPORT_INT_H */
