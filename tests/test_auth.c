@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -547,10 +548,60 @@ static void test_auth_server_without_keys(void **state)
 	srv_start(&v, ctx, NULL, false, false);
 	assert_int_equal(connect_with(ctx, &v, &alice, &c, &e),
 			 SHADE_ERR_PERMISSION);
-	assert_non_null(strstr(e->message, "does not authenticate"));
+	assert_non_null(strstr(e->message, "no HELLO feature 1"));
 	TALLOC_FREE(e);
 	assert_int_equal(v.pr.hooked, 0);
 	srv_stop(&v);
+	talloc_free(ctx);
+}
+
+/* Write one frame (payload given in hex) on fd. */
+static void put_frame(int fd, const char *hex)
+{
+	uint8_t head[SHADE_FRAME_HEADER_MAX];
+	size_t n, hl;
+	uint8_t *p = shade_hex_decode(NULL, hex, &n);
+
+	assert_non_null(p);
+	hl = shade_frame_header_encode(n, head);
+	assert_int_equal(tu_write_all(fd, head, hl), 0);
+	assert_int_equal(tu_write_all(fd, p, n), 0);
+	talloc_free(p);
+}
+
+/* An impostor that answers HELLO and a nonce but cannot prove the key
+ * (its step 3 is not the HMAC): the client refuses it. */
+static void test_auth_impostor_server(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	const shade_auth_key alice = { "alice", alice_secret,
+				       sizeof(alice_secret) };
+	shade_transport *t;
+	shade_conn_opts co;
+	shade_error *e = NULL;
+	shade_conn *c = NULL;
+	char *hex;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	/* Its whole side of the exchange, written ahead. */
+	put_frame(sv[1], "8400000101");
+	hex = talloc_asprintf(ctx, "8514000165616c6963655820%064d", 22);
+	put_frame(sv[1], hex);
+	hex = talloc_asprintf(ctx, "8514000365616c6963655820%064d", 33);
+	put_frame(sv[1], hex);
+	assert_ok(shade_transport_from_fds(ctx, sv[0], sv[0],
+					   SHADE_TRANSPORT_OWN_FDS, NULL, &t,
+					   errp_));
+	memset(&co, 0, sizeof(co));
+	co.auth = &alice;
+	co.n_auth = 1;
+	assert_int_equal(shade_conn_new(ctx, t, false, &co, &c, &e),
+			 SHADE_ERR_PERMISSION);
+	assert_null(c);
+	assert_non_null(strstr(e->message, "did not prove the key"));
+	TALLOC_FREE(e);
+	close(sv[1]);
 	talloc_free(ctx);
 }
 
@@ -714,6 +765,7 @@ int main(int argc, char **argv)
 		SUITE_CASE(test_auth_replay),
 		SUITE_CASE(test_auth_required),
 		SUITE_CASE(test_auth_server_without_keys),
+		SUITE_CASE(test_auth_impostor_server),
 		SUITE_CASE(test_auth_peercred),
 		SUITE_CASE(test_auth_hook_refuses),
 		SUITE_CASE(test_auth_readonly),
