@@ -4,8 +4,10 @@
  *
  * The engine is one concern per file, each calling only those listed
  * after it: lifetime.c (new, close, getters), wait.c (waiting, nested
- * turns), serve.c (serving the peer's requests, conn_process), route.c
- * (routing received frames), request.c (our requests), refs.c (shapes,
+ * turns), serve.c (serving the peer's requests, conn_process), access.c
+ * (access control of served requests), route.c (routing received
+ * frames), auth.c (the authentication exchange, the peer's identity),
+ * request.c (our requests), refs.c (shapes,
  * proxies, reference hooks, RELEASE), send.c (output queue, batching),
  * lost.c (the end of a connection), queue.c (frame queues); export.c
  * and msg.c are the export table and the message format; served.c

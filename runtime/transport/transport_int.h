@@ -14,6 +14,7 @@
  *   transport_user.c     user channel kind (shade_transport_ops)
  *   transport_exec.c     exec kind: spawn, watch and reap a child
  *   transport_addr.c     addresses: parse, connect, listen, accept
+ *   transport_peer.c     the peer's kind and credentials (SO_PEERCRED)
  *
  * Invariants of struct shade_transport (the fd state, used by the fd and
  * exec kinds; a user channel leaves it zero):
