@@ -542,6 +542,59 @@ static void test_auth_required(void **state)
 	talloc_free(ctx);
 }
 
+/* Expect an ERROR id 0 with name and message, then the close. */
+static void expect_error0(struct raw *r, TALLOC_CTX *ctx, const char *name,
+			  const char *message)
+{
+	shade_error *e = NULL;
+	struct msg m;
+
+	assert_true(raw_next(r, ctx, &m, 5000));
+	assert_int_equal(m.op, OP_ERROR);
+	assert_int_equal(m.id, 0);
+	assert_ok(msg_read_error(&m, NULL, &e, errp_));
+	assert_string_equal(e->name, name);
+	assert_string_equal(e->message, message);
+	talloc_free(e);
+	raw_expect_closed(r, 0);
+}
+
+/* Malformed AUTH messages: ProtocolError "malformed AUTH" and the close,
+ * whether the fields are wrong or their count is. */
+static void test_auth_malformed(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	struct raw r;
+	struct srv v;
+
+	srv_start(&v, ctx, NULL, true, false);
+	/* A 16-byte nonce. */
+	raw_open(&r, ctx, v.address + 5, NULL, NULL);
+	raw_send_hex(&r, "8400000101");
+	raw_send_hex(&r, "85140000656162636465"
+			 "5010000000000000000000000000000000");
+	raw_expect_op(&r, OP_HELLO);
+	expect_error0(&r, ctx, "ProtocolError", "malformed AUTH");
+	raw_close(&r);
+	/* Four fields. */
+	raw_open(&r, ctx, v.address + 5, NULL, NULL);
+	raw_send_hex(&r, "8400000101");
+	raw_send_hex(&r, "84140000656162636465");
+	raw_expect_op(&r, OP_HELLO);
+	expect_error0(&r, ctx, "ProtocolError", "malformed AUTH");
+	raw_close(&r);
+	/* Step 2 first. */
+	raw_open(&r, ctx, v.address + 5, NULL, NULL);
+	raw_send_hex(&r, "8400000101");
+	raw_send_hexf(&r, "85140002656162636465 5820%064d", 0);
+	raw_expect_op(&r, OP_HELLO);
+	expect_error0(&r, ctx, "ProtocolError", "AUTH step out of order");
+	raw_close(&r);
+	assert_int_equal(v.pr.hooked, 0);
+	srv_stop(&v);
+	talloc_free(ctx);
+}
+
 /* A client with a key refuses a server that does not prove one back. */
 static void test_auth_server_without_keys(void **state)
 {
@@ -771,6 +824,7 @@ int main(int argc, char **argv)
 		SUITE_CASE(test_auth_protocol_example),
 		SUITE_CASE(test_auth_replay),
 		SUITE_CASE(test_auth_required),
+		SUITE_CASE(test_auth_malformed),
 		SUITE_CASE(test_auth_server_without_keys),
 		SUITE_CASE(test_auth_impostor_server),
 		SUITE_CASE(test_auth_peercred),

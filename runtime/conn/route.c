@@ -221,8 +221,12 @@ static void route_parsed(shade_conn *c, uint8_t *frame, size_t len,
 	    !(parsed && m->op == OP_AUTH)) {
 		/* Nothing is served, not even answered, before the peer
 		 * proved its key. */
-		conn_refuse(c, SHADE_ERR_PERMISSION,
-			    "authentication required before any request");
+		if (m->op == OP_AUTH)
+			protocol_failure(c, "malformed AUTH");
+		else
+			conn_refuse(c, SHADE_ERR_PERMISSION,
+				    "authentication required before any "
+				    "request");
 		talloc_free(frame);
 		return;
 	}
