@@ -665,6 +665,36 @@ static void test_auth_impostor_server(void **state)
 	talloc_free(ctx);
 }
 
+/* A peer that never answers: the exchange ends with Timeout at its
+ * bound. */
+static void test_auth_timeout(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	const shade_auth_key alice = { "alice", alice_secret,
+				       sizeof(alice_secret) };
+	shade_transport *t;
+	shade_conn_opts co;
+	shade_error *e = NULL;
+	shade_conn *c = NULL;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_ok(shade_transport_from_fds(ctx, sv[0], sv[0],
+					   SHADE_TRANSPORT_OWN_FDS, NULL, &t,
+					   errp_));
+	memset(&co, 0, sizeof(co));
+	co.auth = &alice;
+	co.n_auth = 1;
+	co.auth_timeout_ms = 100;
+	assert_int_equal(shade_conn_new(ctx, t, false, &co, &c, &e),
+			 SHADE_ERR_TIMEOUT);
+	assert_null(c);
+	assert_non_null(strstr(e->message, "authentication"));
+	TALLOC_FREE(e);
+	close(sv[1]);
+	talloc_free(ctx);
+}
+
 /* ------------------------------------------------------------ identity */
 
 /* The hook sees the uid, gid and pid of this very process on a Unix
@@ -827,6 +857,7 @@ int main(int argc, char **argv)
 		SUITE_CASE(test_auth_malformed),
 		SUITE_CASE(test_auth_server_without_keys),
 		SUITE_CASE(test_auth_impostor_server),
+		SUITE_CASE(test_auth_timeout),
 		SUITE_CASE(test_auth_peercred),
 		SUITE_CASE(test_auth_hook_refuses),
 		SUITE_CASE(test_auth_readonly),
