@@ -441,8 +441,10 @@ static void test_auth_protocol_example(void **state)
 	talloc_free(ctx);
 }
 
-/* Expect an ERROR id 0 PermissionDenied, then the close. */
-static void expect_refused(struct raw *r, TALLOC_CTX *ctx)
+/* Expect an ERROR id 0 with name and message (NULL: any), then the
+ * close. */
+static void expect_error0(struct raw *r, TALLOC_CTX *ctx, const char *name,
+			  const char *message)
 {
 	shade_error *e = NULL;
 	struct msg m;
@@ -451,9 +453,17 @@ static void expect_refused(struct raw *r, TALLOC_CTX *ctx)
 	assert_int_equal(m.op, OP_ERROR);
 	assert_int_equal(m.id, 0);
 	assert_ok(msg_read_error(&m, NULL, &e, errp_));
-	assert_string_equal(e->name, "PermissionDenied");
+	assert_string_equal(e->name, name);
+	if (message != NULL)
+		assert_string_equal(e->message, message);
 	talloc_free(e);
 	raw_expect_closed(r, 0);
+}
+
+/* Expect an ERROR id 0 PermissionDenied, then the close. */
+static void expect_refused(struct raw *r, TALLOC_CTX *ctx)
+{
+	expect_error0(r, ctx, "PermissionDenied", NULL);
 }
 
 /* A valid proof, captured off the wire and replayed on a new
@@ -542,23 +552,6 @@ static void test_auth_required(void **state)
 	talloc_free(ctx);
 }
 
-/* Expect an ERROR id 0 with name and message, then the close. */
-static void expect_error0(struct raw *r, TALLOC_CTX *ctx, const char *name,
-			  const char *message)
-{
-	shade_error *e = NULL;
-	struct msg m;
-
-	assert_true(raw_next(r, ctx, &m, 5000));
-	assert_int_equal(m.op, OP_ERROR);
-	assert_int_equal(m.id, 0);
-	assert_ok(msg_read_error(&m, NULL, &e, errp_));
-	assert_string_equal(e->name, name);
-	assert_string_equal(e->message, message);
-	talloc_free(e);
-	raw_expect_closed(r, 0);
-}
-
 /* Malformed AUTH messages: ProtocolError "malformed AUTH" and the close,
  * whether the fields are wrong or their count is. */
 static void test_auth_malformed(void **state)
@@ -629,15 +622,31 @@ static void put_frame(int fd, const char *hex)
 	talloc_free(p);
 }
 
+/* A client proving `alice` over fd (taken over), its exchange bounded
+ * by timeout_ms (0: the default): shade_conn_new's status. */
+static shade_status alice_over(TALLOC_CTX *ctx, int fd, int timeout_ms,
+			       shade_conn **c, shade_error **e)
+{
+	static const shade_auth_key alice = { "alice", alice_secret,
+					      sizeof(alice_secret) };
+	shade_transport *t;
+	shade_conn_opts co;
+
+	assert_ok(shade_transport_from_fds(ctx, fd, fd,
+					   SHADE_TRANSPORT_OWN_FDS, NULL, &t,
+					   errp_));
+	memset(&co, 0, sizeof(co));
+	co.auth = &alice;
+	co.n_auth = 1;
+	co.auth_timeout_ms = timeout_ms;
+	return shade_conn_new(ctx, t, false, &co, c, e);
+}
+
 /* An impostor that answers HELLO and a nonce but cannot prove the key
  * (its step 3 is not the HMAC): the client refuses it. */
 static void test_auth_impostor_server(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
-	const shade_auth_key alice = { "alice", alice_secret,
-				       sizeof(alice_secret) };
-	shade_transport *t;
-	shade_conn_opts co;
 	shade_error *e = NULL;
 	shade_conn *c = NULL;
 	char *hex;
@@ -650,13 +659,7 @@ static void test_auth_impostor_server(void **state)
 	put_frame(sv[1], hex);
 	hex = talloc_asprintf(ctx, "8514000365616c6963655820%064d", 33);
 	put_frame(sv[1], hex);
-	assert_ok(shade_transport_from_fds(ctx, sv[0], sv[0],
-					   SHADE_TRANSPORT_OWN_FDS, NULL, &t,
-					   errp_));
-	memset(&co, 0, sizeof(co));
-	co.auth = &alice;
-	co.n_auth = 1;
-	assert_int_equal(shade_conn_new(ctx, t, false, &co, &c, &e),
+	assert_int_equal(alice_over(ctx, sv[0], 0, &c, &e),
 			 SHADE_ERR_PERMISSION);
 	assert_null(c);
 	assert_non_null(strstr(e->message, "did not prove the key"));
@@ -670,23 +673,12 @@ static void test_auth_impostor_server(void **state)
 static void test_auth_timeout(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
-	const shade_auth_key alice = { "alice", alice_secret,
-				       sizeof(alice_secret) };
-	shade_transport *t;
-	shade_conn_opts co;
 	shade_error *e = NULL;
 	shade_conn *c = NULL;
 	int sv[2];
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	assert_ok(shade_transport_from_fds(ctx, sv[0], sv[0],
-					   SHADE_TRANSPORT_OWN_FDS, NULL, &t,
-					   errp_));
-	memset(&co, 0, sizeof(co));
-	co.auth = &alice;
-	co.n_auth = 1;
-	co.auth_timeout_ms = 100;
-	assert_int_equal(shade_conn_new(ctx, t, false, &co, &c, &e),
+	assert_int_equal(alice_over(ctx, sv[0], 100, &c, &e),
 			 SHADE_ERR_TIMEOUT);
 	assert_null(c);
 	assert_non_null(strstr(e->message, "authentication"));
