@@ -153,7 +153,7 @@ struct probe {
 	shade_identity seen;       /* identity of the last hook call */
 	char seen_key[64];         /* its key, copied */
 	const char *deny_name;     /* LOOKUP of this name is refused */
-	const char *deny_member;   /* requests naming this member too */
+	const char *deny_member;   /* INVOKE of this member too */
 };
 
 /* The server of a case: its thread, address and probe. */
@@ -207,7 +207,8 @@ static bool hook(void *udata, const shade_identity *who,
 	if (what->kind == SHADE_ACCESS_LOOKUP && pr->deny_name != NULL &&
 	    strcmp(what->name, pr->deny_name) == 0)
 		return false;
-	if (what->member != NULL && pr->deny_member != NULL &&
+	if (what->kind == SHADE_ACCESS_INVOKE && what->member != NULL &&
+	    pr->deny_member != NULL &&
 	    strcmp(what->member, pr->deny_member) == 0)
 		return false;
 	return true;
@@ -731,6 +732,9 @@ static void test_auth_hook_refuses(void **state)
 	TALLOC_CTX *ctx = talloc_new(*state);
 	char **names = NULL;
 	size_t n = 0;
+	shade_value *got = NULL;
+	shade_error *e = NULL;
+	shade_ref *calc;
 	shade_status code;
 	shade_conn *c;
 	struct srv v;
@@ -752,6 +756,15 @@ static void test_auth_hook_refuses(void **state)
 	assert_int_equal(code, SHADE_ERR_PERMISSION);
 	assert_int_equal(v.pr.calls, 1); /* not run */
 	assert_true(shade_conn_is_open(c)); /* a refusal, not a close */
+	/* Nor by a bound method: GETATTR of it is an INVOKE to the hook;
+	 * an attribute is still read. */
+	assert_ok(shade_lookup(c, "calc", &calc, errp_));
+	assert_int_equal(shade_getattr(ctx, calc, "add", &got, &e),
+			 SHADE_ERR_PERMISSION);
+	TALLOC_FREE(e);
+	assert_ok(shade_getattr(ctx, calc, "level", &got, errp_));
+	assert_int_equal(shade_value_as_int(got), 7);
+	shade_ref_release(calc);
 	v.pr.deny_member = NULL;
 	assert_int_equal(add_on(c, "calc", 1, 2, &code), 3);
 	assert_int_equal(v.pr.calls, 2);

@@ -47,11 +47,14 @@ shade_status access_check(shade_conn *c, unsigned op, shade_ref *target,
 	if (c->access == NULL && !shade_registry_is_readonly(c->names, target))
 		return SHADE_OK;
 	a.kind = access_kind(op);
+	if (method && op == OP_GETATTR)
+		a.kind = SHADE_ACCESS_INVOKE; /* a bound method: a way to run
+					       * it, as INVOKE is */
 	a.op = op;
 	a.target = target;
 	a.member = member;
 	name = a.name = shade_registry_name_of(c->names, target);
-	if ((a.kind != SHADE_ACCESS_GET || (method && op == OP_GETATTR)) &&
+	if (a.kind != SHADE_ACCESS_GET &&
 	    shade_registry_is_readonly(c->names, target))
 		return shade_error_set(err, SHADE_ERR_PERMISSION,
 				       "'%s' is exported read-only: %s%s%s%s "

@@ -76,11 +76,14 @@ typedef struct shade_identity {
 typedef enum shade_access_kind {
 	SHADE_ACCESS_LOOKUP = 0,    /* LOOKUP of `name`, or listing `name`
 				     * in a NAMES reply */
-	SHADE_ACCESS_GET = 1,       /* reading: GETATTR, DESCRIBE, LEN,
-				     * GETITEM, CONTAINS, FORCE */
+	SHADE_ACCESS_GET = 1,       /* reading: GETATTR of an attribute,
+				     * DESCRIBE, LEN, GETITEM, CONTAINS,
+				     * FORCE */
 	SHADE_ACCESS_SET = 2,       /* writing: SETATTR, SETITEM,
 				     * DELITEM, APPEND */
-	SHADE_ACCESS_INVOKE = 3     /* running code: INVOKE, CALL */
+	SHADE_ACCESS_INVOKE = 3     /* running code: INVOKE, CALL, and
+				     * GETATTR of a method (the bound
+				     * method it returns runs it) */
 } shade_access_kind;
 
 /* One request as the access hook sees it (borrowed, valid during the
