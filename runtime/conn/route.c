@@ -406,6 +406,8 @@ shade_status route_handshake(shade_conn *c, shade_error **err)
 	while (conn_auth_pending(c) && shade_conn_is_open(c)) {
 		st = shade_transport_recv(c->t, NULL, &frame, &len,
 					  clock_remaining_ms(deadline), &e);
+		if (st == SHADE_AGAIN) /* 0 ms left */
+			st = SHADE_ERR_TIMEOUT;
 		if (st != SHADE_OK) {
 			conn_lost(c, st == SHADE_ERR_TIMEOUT
 					     ? SHADE_ERR_TIMEOUT
