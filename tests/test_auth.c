@@ -154,6 +154,8 @@ struct probe {
 	char seen_key[64];         /* its key, copied */
 	const char *deny_name;     /* LOOKUP of this name is refused */
 	const char *deny_member;   /* INVOKE of this member too */
+	pid_t handler_pid;         /* the peer's pid as a handler saw it */
+	char handler_key[64];      /* the peer's key as a handler saw it */
 };
 
 /* The server of a case: its thread, address and probe. */
@@ -171,7 +173,12 @@ static shade_status h_add(shade_call_ctx *call)
 {
 	struct probe *pr = call->udata;
 
+	const shade_identity *who = shade_conn_identity(call->conn);
+
 	__atomic_add_fetch(&pr->calls, 1, __ATOMIC_RELAXED);
+	pr->handler_pid = who->has_cred ? who->pid : -1;
+	snprintf(pr->handler_key, sizeof(pr->handler_key), "%s",
+		 who->key ? who->key : "");
 	call->result = shade_int(
 		call->mem, shade_value_as_int(shade_seq_at(call->args, 0)) +
 				   shade_value_as_int(shade_seq_at(call->args, 1)));
@@ -329,6 +336,7 @@ static void test_auth_hmac_success(void **state)
 	assert_int_equal(add_on(c, "calc", 2, 40, &code), 42);
 	assert_int_equal(code, SHADE_OK);
 	assert_string_equal(v.pr.seen_key, "bob");
+	assert_string_equal(v.pr.handler_key, "bob");
 	assert_int_equal(v.pr.calls, 1);
 	talloc_free(c);
 	srv_stop(&v);
@@ -710,6 +718,7 @@ static void test_auth_peercred(void **state)
 	assert_int_equal(v.pr.seen.pid, getpid());
 	assert_null(v.pr.seen.key);
 	assert_null(v.pr.seen.tls_subject);
+	assert_int_equal(v.pr.handler_pid, getpid()); /* handlers see it */
 	talloc_free(c);
 	srv_stop(&v);
 
