@@ -258,8 +258,8 @@ static void srv_start(struct srv *v, TALLOC_CTX *ctx, const char *address,
 	assert_ok(shade_object_add_property(calc, "level", h_get, h_set,
 					    &v->pr, errp_));
 	if (readonly)
-		assert_ok(shade_registry_add_readonly(
-			shade_server_registry(v->s), "calc", calc, errp_));
+		assert_ok(shade_server_export_readonly(v->s, "calc", calc,
+						       errp_));
 	else
 		assert_ok(shade_server_export(v->s, "calc", calc, errp_));
 	assert_ok(shade_server_export(v->s, "secret", calc, errp_));
