@@ -62,9 +62,12 @@ typedef struct shade_identity {
 	bool has_cred;              /* uid, gid and pid below are known:
 				     * a Unix-socket peer (SO_PEERCRED, as
 				     * the kernel saw it when it connected) */
-	uid_t uid;                  /* the peer's effective user id */
-	gid_t gid;                  /* the peer's effective group id */
-	pid_t pid;                  /* the peer's process id */
+	uid_t uid;                  /* the peer's effective user id (0
+				     * unless has_cred: test it first) */
+	gid_t gid;                  /* the peer's effective group id (0
+				     * unless has_cred) */
+	pid_t pid;                  /* the peer's process id (0 unless
+				     * has_cred) */
 	const char *key;            /* name of the key the peer proved, or
 				     * NULL when it did not authenticate */
 	const char *tls_subject;    /* the subject of the peer's TLS
