@@ -23,6 +23,7 @@ BENCH_BIN  := $(BENCH_DIR)/shade-bench
 BENCH_SRV  := $(BENCH_DIR)/shade-bench-server
 BENCH_SCALE := $(BENCH_DIR)/shade-bench-scale
 BENCH_ATTACK := $(BENCH_DIR)/shade-bench-attack
+BENCH_AUTH := $(BENCH_DIR)/shade-bench-auth
 BENCH_UTIL := $(BUILD)/obj/bench/util.o
 BENCH_LIST := $(BENCH_DIR)/stubs.list
 BENCH_IDLC := $(BUILD)/bin/shade-idlc
@@ -30,7 +31,8 @@ BENCH_STUB_OBJ := $(BUILD)/obj/bench/stubs.o $(BUILD)/obj/bench/gen_adder.o
 BENCH_LINK := -Wl,--whole-archive $(LIB_A) -Wl,--no-whole-archive
 
 .PHONY: bench bench-programs bench-stubs bench-relink
-bench-programs: $(BENCH_BIN) $(BENCH_SRV) $(BENCH_SCALE) $(BENCH_ATTACK)
+bench-programs: $(BENCH_BIN) $(BENCH_SRV) $(BENCH_SCALE) $(BENCH_ATTACK) \
+	$(BENCH_AUTH)
 
 # The programs are relinked every time (two quick links): whether the
 # stub objects are in depends on $(BENCH_LIST), which may have changed.
@@ -59,6 +61,12 @@ $(BENCH_ATTACK): $(BUILD)/obj/bench/attack.o $(BENCH_UTIL) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/bench/attack.o $(BENCH_UTIL) $(LIB_A) $(LDLIBS)
 
+# What authentication and access control cost (bench/auth.c): connect
+# with and without a key, a call with and without the access hook.
+$(BENCH_AUTH): $(BUILD)/obj/bench/auth.o $(BENCH_UTIL) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/bench/auth.o $(BENCH_UTIL) $(LIB_A) $(LDLIBS)
+
 $(BENCH_GEN)/adder.c $(BENCH_GEN)/adder.h &: bench/adder.idl $(BENCH_IDLC)
 	@mkdir -p $(BENCH_GEN)
 	$(BENCH_IDLC) -o $(BENCH_GEN) bench/adder.idl
@@ -84,6 +92,7 @@ bench:
 	$(if $(PIN),PIN=$(PIN)) $(BENCH_BIN) $(if $(filter 1,$(QUICK)),--quick) --idlc $(BENCH_IDLC) --idl-gen bench/gen_idl.py
 	$(BENCH_SCALE) $(if $(filter 1,$(QUICK)),--quick)
 	$(BENCH_ATTACK) $(if $(filter 1,$(QUICK)),--quick)
+	$(BENCH_AUTH) $(if $(filter 1,$(QUICK)),--quick)
 
 # The soak program (bench/soak.c): SOAK_CLIENTS concurrent clients, each
 # making up to SOAK_CALLS calls (callbacks, container operations, expected

@@ -29,7 +29,7 @@ declare -A PUBLIC=(
 	[shape.h]=object [object.h]=object
 	[transport.h]=transport
 	[loop.h]=loop
-	[conn.h]=conn
+	[conn.h]=conn [security.h]=conn
 	[proxy.h]=api [typed.h]=api
 	[server.h]=server
 )

@@ -407,6 +407,20 @@ static const struct script scripts[] = {
 		SEND("8318630601"), ERROR(6, SHADE_ERR_UNIMPLEMENTED),
 		SEND("8404070100"), RETURN(7),
 	} },
+	{ "test_faults_auth_unasked", 0, {
+		/* AUTH step 0 to a server without keys (protocol.md 3.7) */
+		HELLO(), SEND("8514000065616c69636558200000000000000000000000000000000000000000000000000000000000000000"),
+		CLOSED(SHADE_ERR_PERMISSION),
+	} },
+	{ "test_faults_auth_after_requests", 0, {
+		/* the same once served: refused and closed all the same */
+		OBJ(), SEND("8514000265616c69636558200000000000000000000000000000000000000000000000000000000000000000"),
+		CLOSED(SHADE_ERR_PERMISSION),
+	} },
+	{ "test_faults_auth_before_hello", 0, {
+		SEND("8514000065616c69636558200000000000000000000000000000000000000000000000000000000000000000"),
+		CLOSED(SHADE_ERR_PROTOCOL),
+	} },
 	{ "test_faults_reference_never_handed_out", 0, {
 		OBJ(),
 		/* GETATTR on export 7, never handed out */

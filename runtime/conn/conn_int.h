@@ -4,8 +4,10 @@
  *
  * The engine is one concern per file, each calling only those listed
  * after it: lifetime.c (new, close, getters), wait.c (waiting, nested
- * turns), serve.c (serving the peer's requests, conn_process), route.c
- * (routing received frames), request.c (our requests), refs.c (shapes,
+ * turns), serve.c (serving the peer's requests, conn_process), access.c
+ * (access control of served requests), route.c (routing received
+ * frames), auth.c (the authentication exchange, the peer's identity),
+ * request.c (our requests), refs.c (shapes,
  * proxies, reference hooks, RELEASE), send.c (output queue, batching),
  * lost.c (the end of a connection), queue.c (frame queues); export.c
  * and msg.c are the export table and the message format; served.c
@@ -43,6 +45,7 @@
 
 #include "shade/cbor.h"
 #include "shade/conn.h"
+#include "shade/security.h"
 #include "shade/transport.h"
 #include "conn/export_int.h"
 #include "base/hmap_int.h"
@@ -52,6 +55,21 @@
 
 struct loop;
 struct loop_fd;
+
+/* Bytes of an authentication nonce (doc/protocol.md §3.7). */
+#define AUTH_NONCE_LEN 32
+
+/* HELLO feature bits (doc/protocol.md §3.1). */
+#define HELLO_FEATURE_AUTH 1u
+
+/* Where a connection is in the authentication exchange. */
+enum auth_state {
+	AUTH_DONE = 0,        /* authenticated, or none asked for */
+	AUTH_WANT_START,      /* accepting: waits for AUTH step 0 */
+	AUTH_WANT_PROOF,      /* accepting: sent step 1, waits for step 2 */
+	AUTH_WANT_NONCE,      /* connecting: sent step 0, waits for step 1 */
+	AUTH_WANT_SERVER      /* connecting: sent step 2, waits for step 3 */
+};
 
 /* A request of ours waiting for its reply (inside its struct outreq). */
 struct pending {
@@ -145,7 +163,27 @@ struct shade_conn {
 	void *scratch;                  /* scratch pool of a served request,
 					 * reused (or NULL) */
 	bool scratch_busy;              /* scratch is in use (atomic) */
+	/* Authentication and access (auth.c, access.c; shade/security.h).
+	 * auth_state and the nonces are touched by the reader only. */
+	const shade_auth_key *auth;     /* keys (borrowed), or NULL */
+	size_t n_auth;                  /* keys in auth */
+	int auth_timeout_ms;            /* connecting side's bound */
+	uint8_t auth_state;             /* enum auth_state */
+	int auth_key;                   /* accepting side: index of the key
+					 * the peer named, -1: none */
+	uint8_t cnonce[AUTH_NONCE_LEN]; /* the connecting side's nonce */
+	uint8_t snonce[AUTH_NONCE_LEN]; /* the accepting side's nonce */
+	shade_identity id;              /* what we know of the peer */
+	shade_access_fn access;         /* access hook, or NULL */
+	void *access_udata;             /* for access */
 };
+
+/* Is an authentication exchange unfinished on c: nothing but AUTH may
+ * pass (read by the reader). */
+static inline bool conn_auth_pending(const shade_conn *c)
+{
+	return c->auth_state != AUTH_DONE;
+}
 
 /* Bytes of the talloc pool that holds the scratch of one dynamic call or
  * one served request (its message buffer, small decoded values): one

@@ -16,6 +16,7 @@
 #include "shade/transport.h"
 #include "base/log_int.h"
 #include "base/misuse_int.h"
+#include "conn/auth_int.h"
 #include "conn/conn_int.h"
 #include "conn/refs_int.h"
 #include "conn/route_int.h"
@@ -141,7 +142,14 @@ shade_status shade_conn_new(TALLOC_CTX *mem_ctx, shade_transport *t,
 		log_emit(SHADE_LOG_LIFETIMES, 1, "%s: %s: connection %s",
 			 c->side, shade_transport_address(c->t),
 			 accepting ? "accepted" : "opened");
-	if (!accepting && route_send_hello(c, err) != SHADE_OK) {
+	if (auth_init(c, opts, err) != SHADE_OK) {
+		talloc_free(c);
+		return SHADE_ERR_INVALID;
+	}
+	if (!accepting && (route_send_hello(c, err) != SHADE_OK ||
+			   (c->n_auth > 0 &&
+			    (auth_start(c, err) != SHADE_OK ||
+			     route_handshake(c, err) != SHADE_OK)))) {
 		talloc_free(c);
 		return err && *err ? (*err)->code : SHADE_ERR_CONNECTION_LOST;
 	}

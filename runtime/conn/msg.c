@@ -40,6 +40,7 @@ static const struct {
 	[OP_CONTAINS] = { "CONTAINS", 2, true, true },
 	[OP_APPEND] = { "APPEND", 2, true, true },
 	[OP_FORCE] = { "FORCE", 3, true, true },
+	[OP_AUTH] = { "AUTH", 3, false, false },
 };
 
 bool msg_is_request(unsigned op)

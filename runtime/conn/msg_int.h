@@ -39,7 +39,8 @@ enum msg_op {
 	OP_CONTAINS = 17,
 	OP_APPEND = 18,
 	OP_FORCE = 19,
-	OP_COUNT_ = 20 /* one past the last opcode */
+	OP_AUTH = 20,
+	OP_COUNT_ = 21 /* one past the last opcode */
 };
 
 /* Option keys of the trailing opts map. */

@@ -18,7 +18,9 @@
 
 #include "shade/cbor.h"
 #include "shade/conn.h"
+#include "base/clock_int.h"
 #include "base/log_int.h"
+#include "conn/auth_int.h"
 #include "conn/conn_int.h"
 #include "conn/refs_int.h"
 #include "conn/route_int.h"
@@ -37,7 +39,7 @@ shade_status route_send_hello(shade_conn *c, shade_error **err)
 		n++;
 	msg_begin(b, OP_HELLO, 0, 2, n > 0);
 	shade_cbor_put_uint(b, SHADE_PROTOCOL_VERSION);
-	shade_cbor_put_uint(b, 0);
+	shade_cbor_put_uint(b, c->n_auth > 0 ? HELLO_FEATURE_AUTH : 0);
 	if (n > 0) {
 		shade_cbor_put_array(b, n);
 		for (i = 0; i < n; i++)
@@ -70,6 +72,15 @@ static void route_hello(shade_conn *c, struct msg *m)
 		snprintf(why, sizeof(why), "unsupported protocol version %llu",
 			 (unsigned long long)version);
 		protocol_failure(c, why);
+		return;
+	}
+	if (c->accepting && !auth_hello(c, features))
+		return;
+	if (!c->accepting && c->n_auth > 0 &&
+	    (features & HELLO_FEATURE_AUTH) == 0) {
+		conn_lost(c, SHADE_ERR_PERMISSION,
+			  "the peer does not authenticate (no HELLO "
+			  "feature 1): refusing to talk to it");
 		return;
 	}
 	pthread_mutex_lock(&c->mu);
@@ -206,6 +217,19 @@ static void route_parsed(shade_conn *c, uint8_t *frame, size_t len,
 {
 	struct pending *p = NULL;
 
+	if (c->accepting && c->hello_seen && conn_auth_pending(c) &&
+	    !(parsed && m->op == OP_AUTH)) {
+		/* Nothing is served, not even answered, before the peer
+		 * proved its key. */
+		if (m->op == OP_AUTH)
+			protocol_failure(c, "malformed AUTH");
+		else
+			conn_refuse(c, SHADE_ERR_PERMISSION,
+				    "authentication required before any "
+				    "request");
+		talloc_free(frame);
+		return;
+	}
 	if (!parsed) {
 		/* Answered with the same error, but only once HELLO was
 		 * exchanged: before it the connection just fails. */
@@ -224,6 +248,12 @@ static void route_parsed(shade_conn *c, uint8_t *frame, size_t len,
 	switch (m->op) {
 	case OP_HELLO:
 		route_hello(c, m);
+		break;
+	case OP_AUTH:
+		if (c->accepting)
+			auth_step(c, m);
+		else
+			protocol_failure(c, "AUTH outside the handshake");
 		break;
 	case OP_RETURN:
 	case OP_ERROR:
@@ -311,7 +341,7 @@ void route_for_waiter(shade_conn *c, uint8_t *frame, size_t len,
 	bool parsed = msg_parse(frame, len, &m, NULL) == SHADE_OK;
 
 	if (parsed && m.id != 0 && (m.op == OP_RETURN || m.op == OP_ERROR) &&
-	    (c->hello_seen || !c->accepting)) {
+	    (c->hello_seen || !c->accepting) && !conn_auth_pending(c)) {
 		pthread_mutex_lock(&c->mu);
 		frame = deliver_reply(c, &m, frame, len, where);
 		if (frame == NULL)
@@ -362,4 +392,54 @@ shade_status conn_read_one(shade_conn *c, struct direct *dir, void *where,
 		return conn_check_open(c, err);
 	}
 	return SHADE_OK;
+}
+
+shade_status route_handshake(shade_conn *c, shade_error **err)
+{
+	int64_t deadline = clock_deadline(c->auth_timeout_ms);
+	shade_error *e = NULL;
+	shade_status st;
+	uint8_t *frame;
+	struct msg m;
+	size_t len;
+
+	while (conn_auth_pending(c) && shade_conn_is_open(c)) {
+		st = shade_transport_recv(c->t, NULL, &frame, &len,
+					  clock_remaining_ms(deadline), &e);
+		if (st == SHADE_AGAIN) /* 0 ms left */
+			st = SHADE_ERR_TIMEOUT;
+		if (st != SHADE_OK) {
+			conn_lost(c, st == SHADE_ERR_TIMEOUT
+					     ? SHADE_ERR_TIMEOUT
+					     : SHADE_ERR_CONNECTION_LOST,
+				  st == SHADE_ERR_TIMEOUT
+					  ? "no answer to authentication in "
+					    "time"
+					  : e ? e->message : "receive failed");
+			TALLOC_FREE(e);
+			break;
+		}
+		if (msg_parse(frame, len, &m, NULL) != SHADE_OK)
+			protocol_failure(c, "malformed message");
+		else if (m.op == OP_HELLO)
+			route_hello(c, &m);
+		else if (m.op == OP_AUTH && c->hello_seen)
+			auth_step(c, &m);
+		else if (m.op == OP_ERROR && m.id == 0) {
+			route_reply(c, &m, frame, len, NULL);
+			continue;
+		} else
+			protocol_failure(c, "unexpected message during "
+					    "authentication");
+		talloc_free(frame);
+	}
+	if (shade_conn_is_open(c))
+		return SHADE_OK;
+	/* The reason it ended, with its own code (PermissionDenied...). */
+	pthread_mutex_lock(&c->mu);
+	st = c->lost ? c->lost->code : SHADE_ERR_CONNECTION_LOST;
+	shade_error_set(err, st, "%s",
+			c->lost ? c->lost->message : "connection lost");
+	pthread_mutex_unlock(&c->mu);
+	return st;
 }

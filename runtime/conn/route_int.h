@@ -50,4 +50,11 @@ SHADE_INTERNAL shade_status conn_read_one(struct shade_conn *c,
 					  struct direct *dir, void *where,
 					  shade_error **err);
 
+/* Connecting side with a key, after HELLO and AUTH step 0: read the
+ * peer's HELLO and AUTH messages until both sides proved their key
+ * (SHADE_OK) or the exchange failed (c ended: its error, such as
+ * PermissionDenied, in *err), within c's auth_timeout_ms. */
+SHADE_INTERNAL shade_status route_handshake(struct shade_conn *c,
+					    shade_error **err);
+
 #endif /* SHADE_ROUTE_INT_H */

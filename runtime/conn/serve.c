@@ -20,6 +20,7 @@
 #include "shade/object.h"
 #include "base/clock_int.h"
 #include "base/log_int.h"
+#include "conn/access_int.h"
 #include "conn/conn_int.h"
 #include "conn/refs_int.h"
 #include "conn/route_int.h"
@@ -47,6 +48,9 @@ static shade_status serve_lookup(shade_conn *c, TALLOC_CTX *tmp,
 	shade_ref *obj;
 
 	SHADE_CHECK(shade_cbor_read_text_dup(tmp, &m->d, &name, NULL, err));
+	if (!access_lookup(c, name))
+		return shade_error_set(err, SHADE_ERR_PERMISSION,
+				       "access denied: LOOKUP of '%s'", name);
 	obj = c->names ? shade_registry_get(c->names, name) : NULL;
 	if (obj == NULL)
 		return shade_error_set(err, SHADE_ERR_NOT_FOUND,
@@ -57,7 +61,7 @@ static shade_status serve_lookup(shade_conn *c, TALLOC_CTX *tmp,
 	return SHADE_OK;
 }
 
-/* Serve NAMES: a tuple of the exported names. */
+/* Serve NAMES: a tuple of the exported names the peer may look up. */
 static shade_status serve_names(shade_conn *c, TALLOC_CTX *tmp,
 				shade_value **out, shade_error **err)
 {
@@ -69,7 +73,8 @@ static shade_status serve_names(shade_conn *c, TALLOC_CTX *tmp,
 	for (i = 0; i < n; i++) {
 		const char *s = shade_registry_name(c->names, i);
 
-		SHADE_CHECK(shade_seq_append_str(t, s, strlen(s), err));
+		if (access_lookup(c, s))
+			SHADE_CHECK(shade_seq_append_str(t, s, strlen(s), err));
 	}
 	*out = t;
 	return SHADE_OK;
@@ -99,6 +104,11 @@ static shade_status serve_object(shade_conn *c, TALLOC_CTX *tmp,
 		SHADE_CHECK(msg_read_member(tmp, &m->d, &index, &name, err));
 		SHADE_CHECK(obj_resolve(target, name, index, &op.member, err));
 		*member_name = obj_shape(target)->members[op.member].name;
+		SHADE_CHECK(access_check(
+			c, m->op, target, *member_name,
+			obj_shape(target)->members[op.member].kind >=
+				SHADE_MEMBER_METHOD,
+			err));
 		if (target->kind == REF_TYPED &&
 		    (m->op != OP_GETATTR ||
 		     obj_shape(target)->members[op.member].kind <
@@ -135,6 +145,8 @@ static shade_status serve_object(shade_conn *c, TALLOC_CTX *tmp,
 			*direct = true;
 			return SHADE_OK;
 		}
+	} else {
+		SHADE_CHECK(access_check(c, m->op, target, NULL, false, err));
 	}
 	switch (m->op) {
 	case OP_INVOKE:
@@ -331,6 +343,9 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 		case OP_DESCRIBE:
 			st = refs_read_export(c, &m.d, SHADE_ERR_NOT_FOUND,
 					      &target, &e);
+			if (st == SHADE_OK)
+				st = access_check(c, m.op, target, NULL, false,
+						  &e);
 			if (st == SHADE_OK) {
 				msg_begin(rb, OP_RETURN, m.id, 1, false);
 				shape_encode(rb, obj_shape(target));

@@ -1,6 +1,9 @@
 /*
  * registry.c - the names under which objects are exported (LOOKUP and
- * NAMES answer from it); it holds a count on each object it names.
+ * NAMES answer from it); it holds a count on each object it names.  A
+ * name may export its object read-only (doc/security.md): that object
+ * then refuses sets, invokes and calls, whatever name or reference the
+ * peer reaches it by.
  */
 #include <string.h>
 
@@ -13,12 +16,14 @@
 struct reg_entry {
 	char *name;      /* the name */
 	shade_ref *obj;  /* the object (one count held) */
+	bool readonly;   /* exported read-only */
 };
 
 /* Names -> objects, in export order. */
 struct shade_registry {
 	struct reg_entry *entries; /* talloc array */
 	size_t n;                  /* entries used */
+	size_t n_readonly;         /* entries exported read-only */
 };
 
 /* Destructor: drop the counts the registry holds. */
@@ -51,8 +56,10 @@ static long registry_find(const shade_registry *reg, const char *name)
 	return -1;
 }
 
-shade_status shade_registry_add(shade_registry *reg, const char *name,
-				shade_ref *obj, shade_error **err)
+/* Export obj under name, read-only or not. */
+static shade_status registry_put(shade_registry *reg, const char *name,
+				 shade_ref *obj, bool readonly,
+				 shade_error **err)
 {
 	long i;
 	struct reg_entry *e;
@@ -64,6 +71,9 @@ shade_status shade_registry_add(shade_registry *reg, const char *name,
 	if (i >= 0) {
 		shade_ref_release(reg->entries[i].obj);
 		reg->entries[i].obj = shade_ref_retain(obj);
+		reg->n_readonly += (size_t)readonly -
+				   (size_t)reg->entries[i].readonly;
+		reg->entries[i].readonly = readonly;
 		return SHADE_OK;
 	}
 	e = talloc_realloc(reg, reg->entries, struct reg_entry, reg->n + 1);
@@ -74,8 +84,47 @@ shade_status shade_registry_add(shade_registry *reg, const char *name,
 	if (e[reg->n].name == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	e[reg->n].obj = shade_ref_retain(obj);
+	e[reg->n].readonly = readonly;
+	reg->n_readonly += readonly;
 	reg->n++;
 	return SHADE_OK;
+}
+
+shade_status shade_registry_add(shade_registry *reg, const char *name,
+				shade_ref *obj, shade_error **err)
+{
+	return registry_put(reg, name, obj, false, err);
+}
+
+shade_status shade_registry_add_readonly(shade_registry *reg,
+					 const char *name, shade_ref *obj,
+					 shade_error **err)
+{
+	return registry_put(reg, name, obj, true, err);
+}
+
+bool shade_registry_is_readonly(const shade_registry *reg,
+				const shade_ref *obj)
+{
+	size_t i;
+
+	if (reg == NULL || reg->n_readonly == 0)
+		return false;
+	for (i = 0; i < reg->n; i++)
+		if (reg->entries[i].obj == obj && reg->entries[i].readonly)
+			return true;
+	return false;
+}
+
+const char *shade_registry_name_of(const shade_registry *reg,
+				   const shade_ref *obj)
+{
+	size_t i;
+
+	for (i = 0; reg != NULL && i < reg->n; i++)
+		if (reg->entries[i].obj == obj)
+			return reg->entries[i].name;
+	return NULL;
 }
 
 shade_status shade_registry_remove(shade_registry *reg, const char *name,
@@ -87,6 +136,7 @@ shade_status shade_registry_remove(shade_registry *reg, const char *name,
 		return shade_error_set(err, SHADE_ERR_NOT_FOUND,
 				       "no export named '%s'", name);
 	shade_ref_release(reg->entries[i].obj);
+	reg->n_readonly -= reg->entries[i].readonly;
 	talloc_free(reg->entries[i].name);
 	memmove(&reg->entries[i], &reg->entries[i + 1],
 		(reg->n - (size_t)i - 1) * sizeof(reg->entries[0]));

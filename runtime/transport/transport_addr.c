@@ -448,6 +448,8 @@ static shade_status listen_unix(shade_listener *l, const char *address,
 				shade_error **err)
 {
 	const char *path = address + 5;
+	mode_t mode = l->opts.unix_mode ? (mode_t)(l->opts.unix_mode & 07777)
+					: 0600;
 	struct sockaddr_un sun;
 	struct stat st;
 	socklen_t len;
@@ -456,6 +458,12 @@ static shade_status listen_unix(shade_listener *l, const char *address,
 	l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (l->fd < 0)
 		return shade_error_set(err, SHADE_ERR_IO, "%s: socket: %s",
+				       address, strerror(errno));
+	/* The file bind makes takes the socket's mode less the umask:
+	 * never wider than `mode` from the first instant; chmod then sets
+	 * exactly `mode` (a umask may have narrowed it). */
+	if (fchmod(l->fd, mode) < 0)
+		return shade_error_set(err, SHADE_ERR_IO, "%s: fchmod: %s",
 				       address, strerror(errno));
 	if (bind_unix(l->fd, &sun, len, path) < 0)
 		return shade_error_set(err, errno == EADDRINUSE
@@ -469,6 +477,10 @@ static shade_status listen_unix(shade_listener *l, const char *address,
 		if (l->unix_path == NULL)
 			return shade_error_set(err, SHADE_ERR_NOMEM,
 					       "out of memory");
+		if (chmod(path, mode) < 0)
+			return shade_error_set(err, SHADE_ERR_IO,
+					       "%s: chmod: %s", address,
+					       strerror(errno));
 		if (stat(path, &st) == 0) {
 			l->dev = st.st_dev;
 			l->ino = st.st_ino;

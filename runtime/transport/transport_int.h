@@ -14,6 +14,7 @@
  *   transport_user.c     user channel kind (shade_transport_ops)
  *   transport_exec.c     exec kind: spawn, watch and reap a child
  *   transport_addr.c     addresses: parse, connect, listen, accept
+ *   transport_peer.c     the peer's kind and credentials (SO_PEERCRED)
  *
  * Invariants of struct shade_transport (the fd state, used by the fd and
  * exec kinds; a user channel leaves it zero):
@@ -335,5 +336,19 @@ SHADE_INTERNAL shade_status transport_split_command(void *mem_ctx,
  * they are written and read whole: relaxed atomics, no lock. */
 #define OUT_SET(t, field, v) \
 	__atomic_store_n(&(t)->field, (size_t)(v), __ATOMIC_RELAXED)
+
+/* What a transport knows of its peer (transport_peer.c). */
+struct transport_peer {
+	const char *kind;   /* "unix", "tcp", "exec", "fd", ... (static, or
+			     * the transport's address: lives as long as t) */
+	bool has_cred;      /* uid, gid, pid are set (SO_PEERCRED) */
+	uid_t uid;          /* peer's effective user id */
+	gid_t gid;          /* peer's effective group id */
+	pid_t pid;          /* peer's process id */
+};
+
+/* Fill *out with what t knows of its peer. */
+SHADE_INTERNAL void transport_peer(const shade_transport *t,
+				   struct transport_peer *out);
 
 #endif /* SHADE_TRANSPORT_INT_H */

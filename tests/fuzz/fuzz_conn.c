@@ -12,10 +12,18 @@
  * loop drives it, until the input runs out (the transport then reports
  * ConnectionLost, as a closed socket would).
  *
+ * An input whose first frame is a HELLO with feature bit 0 (AUTH) meets
+ * a connection holding keys (protocol.md §3.7): the fuzzer exercises the
+ * authentication exchange, which no input can pass (the server's nonce
+ * is random).  Other inputs meet one without keys but with an access
+ * hook (allowing everything) and a read-only export, "ro_obj".
+ *
  * Invariants:
  *   - every frame the server sends is a well-formed message (msg_parse
  *     accepts it), HELLO at most once and only first: the first frame
  *     is HELLO or ERROR id 0;
+ *   - with keys, nothing is served: the server sends HELLO, AUTH and
+ *     ERROR id 0 only;
  *   - the connection ends with a clean error code;
  *   - once the connection and the registry are freed, no reference is
  *     left alive (obj_live_refs back to its start) and LeakSanitizer finds
@@ -44,6 +52,7 @@ struct fx_chan {
 	unsigned sent;    /* frames the server sent */
 	bool hello_sent;  /* one of them was HELLO */
 	bool closed;      /* close callback ran */
+	bool keyed;       /* the connection holds keys */
 };
 
 /* Send: check the server's frame. */
@@ -63,6 +72,8 @@ static shade_status fx_send(void *impl, const uint8_t *frame, size_t len,
 	/* The accepting side says HELLO before anything else (protocol.md
 	 * §3.1); a malformed request before HELLO ends the connection. */
 	FUZZ_CHECK(ch->sent > 0 || m.op == OP_HELLO ||
+		   (m.op == OP_ERROR && m.id == 0));
+	FUZZ_CHECK(!ch->keyed || m.op == OP_HELLO || m.op == OP_AUTH ||
 		   (m.op == OP_ERROR && m.id == 0));
 	ch->sent++;
 	return SHADE_OK;
@@ -93,12 +104,48 @@ static const shade_transport_ops fx_ops = {
 	"fuzz", fx_send, fx_recv, fx_close, NULL
 };
 
+/* The keys of the keyed mode. */
+static const shade_auth_key fx_keys[] = {
+	{ "alice", (const uint8_t *)"0123456789abcdef0123456789abcdef", 32 },
+	{ "bob", (const uint8_t *)"fedcba9876543210fedcba9876543210", 32 },
+};
+
+/* The access hook of the other mode: sees everything, refuses nothing. */
+static bool fx_access(void *udata, const shade_identity *who,
+		      const shade_access *what)
+{
+	(void)udata;
+	FUZZ_CHECK(who != NULL && who->key == NULL && what != NULL);
+	return true;
+}
+
+/* True when the input's first frame is a HELLO asking for AUTH. */
+static bool fx_wants_auth(const uint8_t *data, size_t size)
+{
+	size_t pos = 0, len = 0;
+	uint8_t *frame = NULL;
+	uint64_t version, features;
+	struct msg m;
+	bool yes = false;
+
+	if (fuzz_next_frame(data, size, &pos, FX_MAX_FRAME, NULL, &frame,
+			    &len, NULL) != SHADE_OK)
+		return false;
+	if (msg_parse(frame, len, &m, NULL) == SHADE_OK &&
+	    m.op == OP_HELLO &&
+	    shade_cbor_read_uint(&m.d, &version, NULL) == SHADE_OK &&
+	    shade_cbor_read_uint(&m.d, &features, NULL) == SHADE_OK)
+		yes = (features & 1) != 0;
+	talloc_free(frame);
+	return yes;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const fz_config cfg = { 4096, 0 };
 	long refs = obj_live_refs();
 	TALLOC_CTX *ctx = talloc_new(NULL);
-	struct fx_chan ch = { data, size, 0, 0, false, false };
+	struct fx_chan ch = { data, size, 0, 0, false, false, false };
 	shade_transport_opts topts;
 	shade_conn_opts copts;
 	shade_transport *t = NULL;
@@ -116,6 +163,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&copts, 0, sizeof(copts));
 	copts.names = reg;
 	copts.max_pending = 8;
+	ch.keyed = fx_wants_auth(data, size);
+	if (ch.keyed) {
+		copts.auth = fx_keys;
+		copts.n_auth = 2;
+	} else {
+		copts.access = fx_access;
+	}
 	if (reg == NULL ||
 	    shade_transport_new(ctx, &fx_ops, &ch, &topts, &t, NULL) !=
 		    SHADE_OK ||

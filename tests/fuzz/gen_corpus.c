@@ -535,6 +535,61 @@ static void values(TALLOC_CTX *ctx)
 	talloc_free(v);
 }
 
+/* The authentication exchange (protocol.md §3.7) against the keys of
+ * fuzz_conn's keyed mode (a HELLO with feature 1 selects it): the
+ * client's side of it, wrong proofs (the server's nonce is random, so
+ * no input proves a key), requests before the proof, malformed and
+ * out-of-order steps, and a HELLO without the feature. */
+static void sessions_auth(TALLOC_CTX *ctx)
+{
+	static const char nonce[] = "0123456789abcdef0123456789abcdef";
+	struct session s;
+
+	begin(ctx, &s, "auth-exchange");
+	msg(&s, "auuuu", 4, OP_HELLO, 0, 1, 1);
+	msg(&s, "auuusy", 5, OP_AUTH, 0, 0, "alice", nonce);
+	msg(&s, "auuusy", 5, OP_AUTH, 0, 2, "alice", nonce);
+	LOOKUP(&s, 1, "obj");
+	finish(&s);
+
+	begin(ctx, &s, "auth-unknown-key");
+	msg(&s, "auuuu", 4, OP_HELLO, 0, 1, 1);
+	msg(&s, "auuusy", 5, OP_AUTH, 0, 0, "mallory", nonce);
+	msg(&s, "auuusy", 5, OP_AUTH, 0, 2, "mallory", nonce);
+	finish(&s);
+
+	begin(ctx, &s, "auth-pipelined");
+	msg(&s, "auuuu", 4, OP_HELLO, 0, 1, 1);
+	msg(&s, "auuusy", 5, OP_AUTH, 0, 0, "alice", nonce);
+	LOOKUP(&s, 1, "obj");
+	msg(&s, "auu", 2, OP_NAMES, 2);
+	finish(&s);
+
+	begin(ctx, &s, "auth-malformed");
+	msg(&s, "auuuu", 4, OP_HELLO, 0, 1, 1);
+	msg(&s, "auuusy", 5, OP_AUTH, 0, 0, "alice", "short");
+	msg(&s, "auuus", 4, OP_AUTH, 0, 0, "alice");
+	msg(&s, "auuuuy", 5, OP_AUTH, 0, 0, 7, nonce);
+	finish(&s);
+
+	begin(ctx, &s, "auth-out-of-order");
+	msg(&s, "auuuu", 4, OP_HELLO, 0, 1, 1);
+	msg(&s, "auuusy", 5, OP_AUTH, 0, 2, "alice", nonce);
+	msg(&s, "auuusy", 5, OP_AUTH, 0, 3, "alice", nonce);
+	finish(&s);
+
+	begin(ctx, &s, "auth-before-hello");
+	msg(&s, "auuusy", 5, OP_AUTH, 0, 0, "alice", nonce);
+	msg(&s, "auuuu", 4, OP_HELLO, 0, 1, 1);
+	finish(&s);
+
+	begin(ctx, &s, "auth-unasked");
+	HELLO(&s);
+	msg(&s, "auuusy", 5, OP_AUTH, 0, 0, "alice", nonce);
+	LOOKUP(&s, 1, "obj");
+	finish(&s);
+}
+
 int main(int argc, char **argv)
 {
 	TALLOC_CTX *ctx;
@@ -548,6 +603,7 @@ int main(int argc, char **argv)
 	sessions_obj(ctx, shade_shape_fp(&shade_shape_function));
 	sessions_more(ctx);
 	sessions_bad(ctx);
+	sessions_auth(ctx);
 	values(ctx);
 	talloc_free(ctx);
 	return failed;

@@ -37,6 +37,7 @@
 #include <talloc.h>
 
 #include "shade/error.h"
+#include "shade/security.h"
 #include "shade/visibility.h"
 
 #ifdef __cplusplus
@@ -79,6 +80,20 @@ typedef struct shade_conn_opts {
 				      * in a value; 0: 2^31 */
 	uint64_t max_items;          /* data items in one decoded value;
 				      * 0: none (the frame size bounds it) */
+	const struct shade_auth_key *auth; /* accepting side: the keys a
+				      * peer may prove (n_auth > 0: every
+				      * peer must prove one); connecting
+				      * side: prove auth[0] and require the
+				      * peer to prove it back (shade/
+				      * security.h); borrowed */
+	size_t n_auth;               /* keys in auth; 0: no authentication */
+	shade_access_fn access;      /* accepting side: decides each LOOKUP
+				      * and each request on an object
+				      * (shade/security.h); NULL: all
+				      * allowed but read-only exports */
+	void *access_udata;          /* given to access */
+	int auth_timeout_ms;         /* connecting side: bound on the
+				      * authentication exchange; 0: 10 s */
 } shade_conn_opts;
 
 /* Counters a user can read (shade_conn_stats_get). */

@@ -225,6 +225,26 @@ SHADE_API shade_status shade_registry_add(shade_registry *reg,
 					  const char *name, shade_ref *obj,
 					  shade_error **err);
 
+/* Export obj under name read-only (replacing an earlier one); retains
+ * obj.  Peers may read it (GETATTR of attributes, DESCRIBE, LEN, GETITEM,
+ * CONTAINS, FORCE) but every SETATTR, SETITEM, DELITEM, APPEND, INVOKE
+ * and CALL on it, and every GETATTR of one of its methods (a bound
+ * method would be a way around the rule), is refused with
+ * PermissionDenied, however the peer reached it.  Objects it hands out
+ * are not read-only unless exported so themselves (doc/security.md). */
+SHADE_API shade_status shade_registry_add_readonly(shade_registry *reg,
+						   const char *name,
+						   shade_ref *obj,
+						   shade_error **err);
+
+/* True when obj is exported read-only under some name of reg. */
+SHADE_API bool shade_registry_is_readonly(const shade_registry *reg,
+					  const shade_ref *obj);
+
+/* The first name obj is exported under in reg (borrowed), or NULL. */
+SHADE_API const char *shade_registry_name_of(const shade_registry *reg,
+					     const shade_ref *obj);
+
 /* Withdraw a name; SHADE_ERR_NOT_FOUND when absent. */
 SHADE_API shade_status shade_registry_remove(shade_registry *reg,
 					     const char *name,

@@ -92,6 +92,14 @@ SHADE_API shade_status shade_server_export(shade_server *s, const char *name,
 					   struct shade_ref *obj,
 					   shade_error **err);
 
+/* Export obj under name read-only (retains it): peers may read it but
+ * every set, invoke or call on it is PermissionDenied
+ * (shade_registry_add_readonly, shade/object.h; doc/security.md). */
+SHADE_API shade_status shade_server_export_readonly(shade_server *s,
+						    const char *name,
+						    struct shade_ref *obj,
+						    shade_error **err);
+
 /* Listen on an address ("unix:/path", "tcp:127.0.0.1:0", "fd:3" for an
  * inherited listening socket, ...).  "systemd:" serves every socket the
  * service manager passed (shade_listen_fds(), transport.h): listening

@@ -16,6 +16,7 @@
 #include "shade/shape.h"
 #include "shade/object.h"
 #include "shade/conn.h"
+#include "shade/security.h"
 #include "shade/proxy.h"
 #include "shade/server.h"
 #include "shade/typed.h"

@@ -119,6 +119,11 @@ typedef struct shade_transport_opts {
 	int connect_timeout_ms; /* tcp:/unix: connect bound; 0: none */
 	int exec_grace_ms;      /* exec: wait before SIGTERM; 0: 500 ms */
 	int listen_backlog;     /* listener backlog; 0: SOMAXCONN */
+	unsigned unix_mode;     /* permission bits of a unix: listener's
+				 * socket file, set exactly (the umask
+				 * never widens them); 0: 0600 (owner
+				 * only).  Connecting needs write
+				 * permission on the file */
 } shade_transport_opts;
 
 /* Flags for shade_transport_from_fds(). */
