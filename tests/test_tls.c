@@ -46,29 +46,13 @@
 
 /* ------------------------------------------------------------ certs */
 
-/* The child: run tests/tls_certs.sh in dir. */
-static int certs_main(void *arg)
-{
-	execl("/bin/sh", "sh", "tests/tls_certs.sh", (const char *)arg,
-	      (char *)NULL);
-	return 127;
-}
-
 /* A fresh directory with the certificates of tests/tls_certs.sh. */
 static const char *make_certs(TALLOC_CTX *ctx)
 {
 	char *dir = tu_mkdtemp(ctx);
-	int status = -1;
-	pid_t pid;
 
 	assert_non_null(dir);
-	pid = tu_fork(certs_main, dir);
-	assert_true(pid > 0);
-	if (!tu_wait_child(pid, WAIT_MS, &status)) {
-		tu_kill_child(pid);
-		fail_msg("tls_certs.sh did not finish");
-	}
-	assert_int_equal(status, 0);
+	assert_true(tu_make_certs(dir));
 	return dir;
 }
 
