@@ -69,7 +69,9 @@ WARN     := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -Wmiss
 CPPFLAGS += -D_GNU_SOURCE -Iruntime/include -Iruntime
 CFLAGS   += -std=c11 $(WARN) $(OPT) $(LTOFLAGS) -g -fPIC -fvisibility=hidden $(SANFLAGS)
 LDFLAGS  += $(SANFLAGS) $(LTOFLAGS)
-LDLIBS   += -ltalloc -lpthread
+# GnuTLS for the tls: transport (doc/security.md says why this one).
+CPPFLAGS += $(shell pkg-config --cflags gnutls 2>/dev/null)
+LDLIBS   += -ltalloc $(shell pkg-config --libs gnutls 2>/dev/null || echo -lgnutls) -lpthread
 # Every compile writes the headers it read to <object>.d, so touching any
 # header rebuilds every object that includes it, generated ones too.
 DEPFLAGS  = -MMD -MP -MF $@.d
@@ -180,7 +182,8 @@ check-debug: all
 # `make deps` always looks; the other targets look once per build tree
 # (the stamp is remade when this Makefile changes the package list).
 DEB_PACKAGES := gcc g++ make flex bison libtalloc-dev libcmocka-dev \
-	python3 python3-cbor2 valgrind pkg-config cmake binutils
+	python3 python3-cbor2 valgrind pkg-config cmake binutils \
+	libgnutls28-dev gnutls-bin
 $(DEPS_STAMP): Makefile
 	@$(MAKE) --no-print-directory deps
 	@mkdir -p $(dir $@) && touch $@

@@ -24,6 +24,7 @@ BENCH_SRV  := $(BENCH_DIR)/shade-bench-server
 BENCH_SCALE := $(BENCH_DIR)/shade-bench-scale
 BENCH_ATTACK := $(BENCH_DIR)/shade-bench-attack
 BENCH_AUTH := $(BENCH_DIR)/shade-bench-auth
+BENCH_TLS  := $(BENCH_DIR)/shade-bench-tls
 BENCH_UTIL := $(BUILD)/obj/bench/util.o
 BENCH_LIST := $(BENCH_DIR)/stubs.list
 BENCH_IDLC := $(BUILD)/bin/shade-idlc
@@ -32,7 +33,7 @@ BENCH_LINK := -Wl,--whole-archive $(LIB_A) -Wl,--no-whole-archive
 
 .PHONY: bench bench-programs bench-stubs bench-relink
 bench-programs: $(BENCH_BIN) $(BENCH_SRV) $(BENCH_SCALE) $(BENCH_ATTACK) \
-	$(BENCH_AUTH)
+	$(BENCH_AUTH) $(BENCH_TLS)
 
 # The programs are relinked every time (two quick links): whether the
 # stub objects are in depends on $(BENCH_LIST), which may have changed.
@@ -66,6 +67,11 @@ $(BENCH_ATTACK): $(BUILD)/obj/bench/attack.o $(BENCH_UTIL) $(LIB_A)
 $(BENCH_AUTH): $(BUILD)/obj/bench/auth.o $(BENCH_UTIL) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/bench/auth.o $(BENCH_UTIL) $(LIB_A) $(LDLIBS)
+# tls: beside tcp: (bench/tls.c): the typed call and the handshake,
+# full and resumed, in one run; typed through the stubs when they built.
+$(BENCH_TLS): $(BUILD)/obj/bench/tls.o $(BENCH_UTIL) $(LIB_A) bench-relink
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/bench/tls.o $(BENCH_UTIL) $$(cat $(BENCH_LIST)) $(BENCH_LINK) $(LDLIBS)
 
 $(BENCH_GEN)/adder.c $(BENCH_GEN)/adder.h &: bench/adder.idl $(BENCH_IDLC)
 	@mkdir -p $(BENCH_GEN)
@@ -90,6 +96,7 @@ bench:
 		  echo "bench: generated stubs do not build; rtt.stub.unix will be n/a"; }
 	@$(MAKE) --no-print-directory bench-programs
 	$(if $(PIN),PIN=$(PIN)) $(BENCH_BIN) $(if $(filter 1,$(QUICK)),--quick) --idlc $(BENCH_IDLC) --idl-gen bench/gen_idl.py
+	$(BENCH_TLS) $(if $(filter 1,$(QUICK)),--quick)
 	$(BENCH_SCALE) $(if $(filter 1,$(QUICK)),--quick)
 	$(BENCH_ATTACK) $(if $(filter 1,$(QUICK)),--quick)
 	$(BENCH_AUTH) $(if $(filter 1,$(QUICK)),--quick)

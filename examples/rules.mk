@@ -71,6 +71,9 @@ $(BUILD)/bin/bank_dynamic: $(BUILD)/obj/examples/bank_dynamic.o $(EX_MAIN) \
 $(BUILD)/obj/tests/test_typed_e2e.o: $(EX_GEN)/bank.h
 $(BUILD)/obj/tests/test_typed_e2e.o: CPPFLAGS += -I$(EX_GEN) -Iexamples
 $(BUILD)/tests/test_typed_e2e: $(EX_IMPL) $(EX_GEN)/bank.o
+$(BUILD)/obj/tests/test_tls.o: $(EX_GEN)/bank.h
+$(BUILD)/obj/tests/test_tls.o: CPPFLAGS += -I$(EX_GEN) -Iexamples
+$(BUILD)/tests/test_tls: $(EX_IMPL) $(EX_GEN)/bank.o
 
 # The tutorial's example (doc/tutorial.md): greeter.idl, a typed server,
 # a typed client and a dynamic one.  The misuse suite serves the same

@@ -24,7 +24,8 @@ for kind in release debug; do
 	# -fno-lto: the ordinary code of the library's objects, as an installed
 	# libshade.a has (make install strips the LTO bytecode)
 	cc -std=c11 -Wall -Wextra -Werror -fno-lto -Iruntime/include \
-		-o "$out/$kind" tests/debug_misuse.c "$lib" -ltalloc -lpthread ||
+		-o "$out/$kind" tests/debug_misuse.c "$lib" -ltalloc \
+		$(pkg-config --libs gnutls 2>/dev/null || echo -lgnutls) -lpthread ||
 		fail "$kind: the program does not build"
 	"$out/$kind" >"$out/$kind.out" 2>"$out/$kind.err"
 	echo $? >"$out/$kind.rc"

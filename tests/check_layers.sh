@@ -27,7 +27,7 @@ declare -A PUBLIC=(
 	[value.h]=value
 	[cbor.h]=codec
 	[shape.h]=object [object.h]=object
-	[transport.h]=transport
+	[transport.h]=transport [tls.h]=transport
 	[loop.h]=loop
 	[conn.h]=conn [security.h]=conn
 	[proxy.h]=api [typed.h]=api

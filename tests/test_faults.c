@@ -1,6 +1,10 @@
 /*
  * test_faults.c - the fault-injection matrix (doc/limits.md), over real
- * Unix sockets against the real server loop (shade/server.h).
+ * Unix sockets against the real server loop (shade/server.h), then again
+ * over TLS (tls:127.0.0.1:0, certificates from tests/tls_certs.sh): there
+ * the misbehaving peer's raw bytes reach the server through a relay
+ * thread that carries them inside a TLS session, so the server's TLS
+ * transport meets every fault the plain one does.
  *
  * Every row starts a server exporting the objects of tests/fuzz/exports.h
  * and a well-behaved client thread that keeps calling obj.add() on it.
@@ -29,11 +33,16 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <gnutls/gnutls.h>
 #include <talloc.h>
 
 #include "shade/shade.h"
@@ -45,14 +54,25 @@
 #include "helpers/suite.h"
 
 /* Slowest call the well-behaved client may see while a peer misbehaves
- * (four times that under valgrind or ThreadSanitizer). */
-#define GOOD_WORST_MS (tu_under_valgrind() ? 8000 : 2000)
+ * (four times that under valgrind or ThreadSanitizer; three times over
+ * TLS, where the server encrypts and the relay thread decrypts every
+ * byte of the bad peer's flood on the same cores: under ASan one server
+ * turn of test_faults_stops_reading_large_reply, sixteen 1 MiB replies,
+ * takes 1.2 to 1.7 s over Unix sockets already). */
+#define GOOD_WORST_MS \
+	((tu_under_valgrind() ? 8000 : 2000) * (fx_tls ? 3 : 1))
 /* Server output limit in these tests (backpressure). */
 #define MAX_OUTPUT ((size_t)256 << 10)
+
+/* The rows run over TLS (the second group). */
+static bool fx_tls;
 
 /* The well-behaved client, on its own thread. */
 struct good {
 	char *address;          /* where to connect */
+	shade_tls_opts tls;     /* over TLS: trust the row's CA */
+	shade_transport_opts topts; /* over TLS: points at tls */
+	shade_conn_opts copts;  /* over TLS: points at topts */
 	pthread_mutex_t mu;     /* guards the fields below */
 	pthread_cond_t cv;      /* state changed */
 	bool stop;              /* asked to finish */
@@ -65,11 +85,24 @@ struct good {
 	tu_thread th;           /* the thread */
 };
 
+/* The TLS relay of a raw peer: a Unix socket the peer connects to,
+ * whose bytes go both ways inside a TLS session with the server. */
+struct relay {
+	int lfd;            /* listening Unix socket */
+	const char *port;   /* the server's TCP port */
+	const char *ca;     /* the CA file */
+	tu_thread th;       /* runs relay_main */
+};
+
 /* One row's fixture. */
 struct fx {
 	TALLOC_CTX *ctx;   /* everything of the row */
 	char *dir;         /* temporary directory */
-	char *path;        /* server socket path */
+	char *path;        /* server socket path (over TLS: the relay's) */
+	struct relay relay; /* over TLS: the raw peer's relay */
+	shade_server_opts so; /* server options (over TLS: points at ...) */
+	shade_transport_opts topts; /* ... these, pointing at ... */
+	shade_tls_opts tls; /* ... the certificate and key */
 	TALLOC_CTX *sctx;  /* the server's context */
 	shade_server *s;   /* the server */
 	struct good g;     /* the well-behaved client */
@@ -106,7 +139,8 @@ static void *good_main(void *arg)
 	shade_status st = SHADE_OK;
 	int i = 0;
 
-	if (shade_connect(ctx, g->address, NULL, &c, NULL) != SHADE_OK ||
+	if (shade_connect(ctx, g->address, fx_tls ? &g->copts : NULL, &c,
+			  NULL) != SHADE_OK ||
 	    shade_lookup(c, "obj", &obj, NULL) != SHADE_OK)
 		st = SHADE_ERR_CONNECTION_LOST;
 	for (;;) {
@@ -218,7 +252,167 @@ static void fx_abort(void)
 	TALLOC_FREE(f->sctx);
 	if (f->g.th.started)
 		tu_thread_join(&f->g.th, 10000, NULL);
+	if (f->relay.th.started) {
+		/* the server is gone: the relay ends within a poll */
+		tu_thread_join(&f->relay.th, 70000, NULL);
+		close(f->relay.lfd);
+	}
 	talloc_free(f->ctx);
+}
+
+/* ------------------------------------------------------------ TLS */
+
+/* A TCP socket connected to 127.0.0.1:port, non-blocking; -1 on
+ * failure. */
+static int tcp_connect(const char *port)
+{
+	struct sockaddr_in sa;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)atoi(port));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Carry bytes both ways between the raw peer's socket b and the TLS
+ * session s on tcp until either side ends (or a minute passes), each
+ * direction through a buffer of one record, never blocking: a side that
+ * does not read holds up only its own direction. */
+static void relay_pump(int b, int tcp, gnutls_session_t s)
+{
+	uint8_t up[16384], down[16384];
+	size_t up_len = 0, down_off = 0, down_len = 0;
+	bool inflight = false;
+	int64_t end = tu_now_ms() + 60000;
+	struct pollfd p[2];
+	ssize_t n;
+
+	while (tu_now_ms() < end) {
+		p[0].fd = b;
+		p[0].events = (up_len == 0 ? POLLIN : 0) |
+			      (down_off < down_len ? POLLOUT : 0);
+		p[1].fd = tcp;
+		p[1].events = (down_len == 0 ? POLLIN : 0) |
+			      (up_len > 0 ? POLLOUT : 0);
+		p[0].revents = p[1].revents = 0;
+		if (!(down_len == 0 && gnutls_record_check_pending(s) > 0))
+			poll(p, 2, 100);
+		if (up_len == 0) {
+			n = recv(b, up, sizeof(up), MSG_DONTWAIT);
+			if (n == 0 || (n < 0 && errno != EAGAIN))
+				return; /* the peer left */
+			if (n > 0)
+				up_len = (size_t)n;
+		}
+		if (up_len > 0) {
+			n = inflight ? gnutls_record_send(s, NULL, 0)
+				     : gnutls_record_send(s, up, up_len);
+			inflight = n == GNUTLS_E_AGAIN;
+			if (n > 0)
+				up_len = 0;
+			else if (n != GNUTLS_E_AGAIN)
+				return;
+		}
+		if (down_len == 0) {
+			n = gnutls_record_recv(s, down, sizeof(down));
+			if (n > 0)
+				down_len = (size_t)n;
+			else if (n != GNUTLS_E_AGAIN)
+				return; /* the server closed */
+		}
+		if (down_off < down_len) {
+			n = send(b, down + down_off, down_len - down_off,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (n < 0 && errno != EAGAIN)
+				return;
+			if (n > 0)
+				down_off += (size_t)n;
+			if (down_off == down_len)
+				down_off = down_len = 0;
+		}
+	}
+}
+
+/* Body of the relay thread: accept the raw peer, connect to the server
+ * over TLS (verifying it), pump, close both. */
+static void *relay_main(void *arg)
+{
+	struct relay *rl = arg;
+	gnutls_certificate_credentials_t cred = NULL;
+	gnutls_session_t s = NULL;
+	struct pollfd p = { rl->lfd, POLLIN, 0 };
+	int64_t end = tu_now_ms() + 10000;
+	int b = -1, tcp = -1, r;
+
+	if (poll(&p, 1, 10000) != 1 ||
+	    (b = accept4(rl->lfd, NULL, NULL, SOCK_CLOEXEC)) < 0 ||
+	    (tcp = tcp_connect(rl->port)) < 0 ||
+	    gnutls_certificate_allocate_credentials(&cred) < 0 ||
+	    gnutls_certificate_set_x509_trust_file(cred, rl->ca,
+						   GNUTLS_X509_FMT_PEM) <= 0 ||
+	    gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NONBLOCK) < 0 ||
+	    gnutls_set_default_priority(s) < 0 ||
+	    gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred) < 0)
+		goto done;
+	gnutls_session_set_verify_cert(s, "127.0.0.1", 0);
+	gnutls_transport_set_int(s, tcp);
+	while ((r = gnutls_handshake(s)) == GNUTLS_E_AGAIN &&
+	       tu_now_ms() < end) {
+		p.fd = tcp;
+		p.events = gnutls_record_get_direction(s) ? POLLOUT : POLLIN;
+		poll(&p, 1, 100);
+	}
+	if (r == 0)
+		relay_pump(b, tcp, s);
+done:
+	if (s != NULL)
+		gnutls_deinit(s);
+	if (cred != NULL)
+		gnutls_certificate_free_credentials(cred);
+	if (tcp >= 0)
+		close(tcp);
+	if (b >= 0)
+		close(b);
+	return NULL;
+}
+
+/* Over TLS: listen on the row's Unix path and start the relay to the
+ * server (the raw peer then connects to that path). */
+static void relay_start(struct fx *f)
+{
+	struct sockaddr_un sun;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", f->path);
+	f->relay.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(f->relay.lfd >= 0);
+	assert_int_equal(bind(f->relay.lfd, (struct sockaddr *)&sun,
+			      sizeof(sun)), 0);
+	assert_int_equal(listen(f->relay.lfd, 1), 0);
+	f->relay.port = strrchr(f->g.address, ':') + 1;
+	f->relay.ca = f->g.tls.ca_file;
+	assert_int_equal(tu_thread_start(&f->relay.th, relay_main, &f->relay),
+			 0);
+}
+
+/* Over TLS: wait for the relay to end (its peer or the server gone). */
+static void relay_join(struct fx *f)
+{
+	if (!f->relay.th.started)
+		return;
+	assert_true(tu_thread_join(&f->relay.th, 70000, NULL));
+	f->relay.th.started = false;
+	close(f->relay.lfd);
 }
 
 /* Start a row: server, exports, good client, baseline. */
@@ -226,7 +420,7 @@ static void fx_start(struct fx *f, TALLOC_CTX *mem_ctx,
 		     int callback_timeout_ms)
 {
 	static const fz_config cfg = { (size_t)8 << 20, 2000 };
-	shade_server_opts so;
+	shade_server_opts *so;
 	shade_registry *reg;
 	size_t i;
 
@@ -236,10 +430,23 @@ static void fx_start(struct fx *f, TALLOC_CTX *mem_ctx,
 	assert_non_null(f->dir);
 	f->path = talloc_asprintf(f->ctx, "%s/s.sock", f->dir);
 	f->sctx = talloc_new(f->ctx);
-	memset(&so, 0, sizeof(so));
-	so.max_output = MAX_OUTPUT;
-	so.timeout_ms = callback_timeout_ms;
-	assert_ok(shade_server_new(f->sctx, &so, &f->s, errp_));
+	so = &f->so;
+	so->max_output = MAX_OUTPUT;
+	so->timeout_ms = callback_timeout_ms;
+	if (fx_tls) {
+		assert_true(tu_make_certs(f->dir));
+		f->tls.cert_file = talloc_asprintf(f->ctx, "%s/server.pem",
+						   f->dir);
+		f->tls.key_file = talloc_asprintf(f->ctx, "%s/server.key",
+						  f->dir);
+		f->topts.tls = &f->tls;
+		so->transport = &f->topts;
+		f->g.tls.ca_file = talloc_asprintf(f->ctx, "%s/ca.pem",
+						   f->dir);
+		f->g.topts.tls = &f->g.tls;
+		f->g.copts.transport = &f->g.topts;
+	}
+	assert_ok(shade_server_new(f->sctx, so, &f->s, errp_));
 	reg = fz_exports_new(f->ctx, &cfg);
 	assert_non_null(reg);
 	for (i = 0; i < shade_registry_count(reg); i++)
@@ -248,10 +455,16 @@ static void fx_start(struct fx *f, TALLOC_CTX *mem_ctx,
 			shade_registry_get(reg, shade_registry_name(reg, i)),
 			errp_));
 	talloc_free(reg);
-	assert_ok(shade_server_listen(
-		f->s, talloc_asprintf(f->ctx, "unix:%s", f->path), errp_));
-
-	f->g.address = talloc_asprintf(f->ctx, "unix:%s", f->path);
+	if (fx_tls) {
+		assert_ok(shade_server_listen(f->s, "tls:127.0.0.1:0", errp_));
+		f->g.address = talloc_strdup(f->ctx,
+					     shade_server_address(f->s, 0));
+	} else {
+		assert_ok(shade_server_listen(
+			f->s, talloc_asprintf(f->ctx, "unix:%s", f->path),
+			errp_));
+		f->g.address = talloc_asprintf(f->ctx, "unix:%s", f->path);
+	}
 	pthread_mutex_init(&f->g.mu, NULL);
 	pthread_cond_init(&f->g.cv, NULL);
 	f->g.pause = true;
@@ -280,7 +493,8 @@ static void fx_check_clean(struct fx *f)
 static void fx_stop(struct fx *f)
 {
 	int64_t end = tu_now_ms() + 10000;
-	bool idle;
+
+	relay_join(f);	bool idle;
 
 	fx_turn(f, 50);
 	pthread_mutex_lock(&f->g.mu);
@@ -321,6 +535,8 @@ static void fx_turn_cb(void *udata, int ms)
  * the server holds it. */
 static void fx_raw_open(struct fx *f, struct raw *r)
 {
+	if (fx_tls)
+		relay_start(f);
 	raw_open(r, f->ctx, f->path, fx_turn_cb, f);
 	fx_turn_until_conns(f, 2);
 }
@@ -703,7 +919,8 @@ static void test_faults_stops_reading_large_reply(void **state)
 	assert_true(worst <= MAX_OUTPUT + 16 * ((size_t)1 << 20) + 4096);
 	/* The peer reads again: every reply arrives. */
 	tmp = talloc_new(NULL);
-	end = tu_now_ms() + 20000;
+	/* (over TLS every byte also crosses the relay thread) */
+	end = tu_now_ms() + 20000 * (tu_under_valgrind() ? 4 : 1);
 	while (total < 20 && tu_now_ms() < end)
 		if (raw_next(&r, tmp, &m, 1000) && m.op == OP_RETURN)
 			total++;
@@ -926,12 +1143,15 @@ static void test_faults_server_dies_mid_call(void **state)
 
 /* ------------------------------------------------------------ main */
 
-/* The cases that are functions, run after the script rows. */
+/* The cases that are functions, run after the script rows; the first
+ * N_OVER_TLS of them meet the server through its socket and run over
+ * TLS too. */
 static const struct CMUnitTest functions[] = {
 	SUITE_CASE(test_faults_flood),
 	SUITE_CASE(test_faults_client_dies_mid_call),
 	SUITE_CASE(test_faults_stops_reading_large_reply),
 	SUITE_CASE(test_faults_stops_reading_then_leaves),
+#define N_OVER_TLS 4
 	SUITE_CASE(test_faults_local_errors),
 	SUITE_CASE(test_faults_server_dies_mid_call),
 };
@@ -944,6 +1164,7 @@ int main(int argc, char **argv)
 {
 	struct CMUnitTest cases[N_SCRIPTS + N_FUNCTIONS];
 	size_t i;
+	int failed;
 
 	suite_case_cleanup = fx_abort;
 	for (i = 0; i < N_SCRIPTS; i++) {
@@ -955,6 +1176,12 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < N_FUNCTIONS; i++)
 		cases[N_SCRIPTS + i] = functions[i];
-	return suite_run_rows("faults", cases, N_SCRIPTS + N_FUNCTIONS, argc,
-			      argv);
+	failed = suite_run_rows("faults", cases, N_SCRIPTS + N_FUNCTIONS,
+				argc, argv);
+	/* Again over TLS: every row and function that meets the server
+	 * through its socket. */
+	fx_tls = true;
+	failed += suite_run_rows("faults over tls", cases,
+				 N_SCRIPTS + N_OVER_TLS, argc, argv);
+	return failed;
 }

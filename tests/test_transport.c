@@ -1377,7 +1377,7 @@ static void test_transport_bad_addresses(void **state)
 		     SHADE_ERR_INVALID, "too long");
 	expect_error(&err, shade_listener_open(ctx, "exec:cat", NULL, &l,
 					       &err),
-		     SHADE_ERR_INVALID, "can only listen on unix:, tcp: or fd:");
+		     SHADE_ERR_INVALID, "can only listen on unix:, tcp:, tls: or fd:");
 	expect_error(&err, shade_transport_connect(ctx, NULL, NULL, &t, &err),
 		     SHADE_ERR_INVALID, "NULL address");
 	talloc_free(longpath);

@@ -18,6 +18,7 @@
 
 #include "shade/cbor.h"
 #include "shade/conn.h"
+#include "shade/tls.h"
 #include "base/clock_int.h"
 #include "base/log_int.h"
 #include "conn/auth_int.h"
@@ -86,6 +87,11 @@ static void route_hello(shade_conn *c, struct msg *m)
 	pthread_mutex_lock(&c->mu);
 	answer = c->accepting && !c->hello_seen;
 	c->hello_seen = true;
+	/* A HELLO came through the session: a TLS handshake is complete
+	 * and the peer's certificate, if any, verified. */
+	c->id.tls_subject = shade_transport_tls_peer(c->t);
+	if (c->id.tls_subject != NULL && c->id.tls_subject[0] == '\0')
+		c->id.tls_subject = NULL;
 	if (m->nfields == 3 &&
 	    shade_cbor_read_array(&m->d, &n, NULL) == SHADE_OK &&
 	    n != SHADE_CBOR_INDEFINITE)

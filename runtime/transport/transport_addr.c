@@ -3,7 +3,7 @@
  *
  * Address grammar (see shade/transport.h):
  *   unix:/path | unix:@abstract | tcp:host:port | tcp:[v6addr]:port |
- *   exec:command args | fd:N | fd:R,W
+ *   tls:host:port | tls:[v6addr]:port | exec:command args | fd:N | fd:R,W
  * Every parse failure is SHADE_ERR_INVALID with the address in the text.
  */
 #include <errno.h>
@@ -35,6 +35,7 @@ struct shade_listener {
 	dev_t dev;                 /* device of that file */
 	ino_t ino;                 /* inode of that file */
 	bool is_tcp;               /* accepted sockets get TCP_NODELAY */
+	struct tls_server *tls;    /* tls: settings, or NULL */
 	shade_transport_opts opts; /* options for accepted transports */
 };
 
@@ -320,6 +321,34 @@ static shade_status connect_tcp(void *mem_ctx, const char *address,
 	return st;
 }
 
+/* tcp:, then TLS over it with the address's host as the name to
+ * check; the transport's address says tls:. */
+static shade_status connect_tls(void *mem_ctx, const char *address,
+				const shade_transport_opts *o,
+				shade_transport **out, shade_error **err)
+{
+	TALLOC_CTX *tmp = talloc_new(NULL);
+	char *host = NULL, *port = NULL;
+	shade_transport *t = NULL;
+	shade_status st;
+
+	if (tmp == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	st = parse_hostport(tmp, address + 4, false, &host, &port, err);
+	if (st == SHADE_OK)
+		st = connect_tcp(mem_ctx, address, o, &t, err);
+	if (st == SHADE_OK) {
+		memcpy(t->address, "tls", 3);
+		st = transport_tls_connect(t, host, o, err);
+		if (st < 0)
+			talloc_free(t);
+		else
+			*out = t;
+	}
+	talloc_free(tmp);
+	return st;
+}
+
 /* "fd:N" or "fd:R,W". */
 static shade_status connect_fd(void *mem_ctx, const char *address,
 			       const shade_transport_opts *o,
@@ -382,6 +411,8 @@ shade_status shade_transport_connect(void *mem_ctx, const char *address,
 		return connect_unix(mem_ctx, address, &o, out, err);
 	if (strncmp(address, "tcp:", 4) == 0)
 		return connect_tcp(mem_ctx, address, &o, out, err);
+	if (strncmp(address, "tls:", 4) == 0)
+		return connect_tls(mem_ctx, address, &o, out, err);
 	if (strncmp(address, "exec:", 5) == 0)
 		return connect_exec(mem_ctx, address, &o, out, err);
 	if (strncmp(address, "fd:", 3) == 0)
@@ -390,10 +421,11 @@ shade_status shade_transport_connect(void *mem_ctx, const char *address,
 	if (colon == NULL)
 		return shade_error_set(err, SHADE_ERR_INVALID,
 				       "'%s' is not an address: expected "
-				       "unix:, tcp:, exec: or fd:", address);
+				       "unix:, tcp:, tls:, exec: or fd:",
+				       address);
 	return shade_error_set(err, SHADE_ERR_INVALID,
 			       "%s: unknown transport '%.*s' (expected unix:, "
-			       "tcp:, exec: or fd:)", address,
+			       "tcp:, tls:, exec: or fd:)", address,
 			       (int)(colon - address), address);
 }
 
@@ -406,6 +438,8 @@ static int listener_destructor(shade_listener *l)
 	if (l->fd >= 0)
 		close(l->fd);
 	l->fd = -1;
+	transport_tls_server_put(l->tls);
+	l->tls = NULL;
 	/* Unlink only the file this listener made, not a successor's. */
 	if (l->unix_path != NULL && stat(l->unix_path, &st) == 0 &&
 	    st.st_dev == l->dev && st.st_ino == l->ino)
@@ -627,22 +661,30 @@ shade_status shade_listener_open(void *mem_ctx, const char *address,
 				       "listen: NULL address");
 	if (strncmp(address, "unix:", 5) != 0 &&
 	    strncmp(address, "tcp:", 4) != 0 &&
+	    strncmp(address, "tls:", 4) != 0 &&
 	    strncmp(address, "fd:", 3) != 0)
 		return shade_error_set(err, SHADE_ERR_INVALID,
-				       "%s: can only listen on unix:, tcp: "
-				       "or fd: addresses", address);
+				       "%s: can only listen on unix:, tcp:, "
+				       "tls: or fd: addresses", address);
 	l = talloc_zero(mem_ctx, shade_listener);
 	if (l == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	l->fd = -1;
 	transport_opts_resolve(opts, &l->opts);
 	talloc_set_destructor(l, listener_destructor);
-	if (address[0] == 'u')
+	if (address[0] == 'u') {
 		st = listen_unix(l, address, err);
-	else if (address[0] == 'f')
+	} else if (address[0] == 'f') {
 		st = listen_fd(l, address, err);
-	else
+	} else {
 		st = listen_tcp(l, address, err);
+		if (st == SHADE_OK && address[1] == 'l') {
+			memcpy(l->address, "tls", 3);
+			st = transport_tls_server_new(l->opts.tls, &l->tls,
+						      err);
+		}
+	}
+	l->opts.tls = NULL; /* the caller's; loaded into l->tls */
 	if (st == SHADE_OK && listen(l->fd, l->opts.listen_backlog) < 0)
 		st = shade_error_set(err, SHADE_ERR_IO, "%s: listen: %s",
 				     address, strerror(errno));
@@ -702,8 +744,13 @@ shade_status shade_listener_accept(shade_listener *l, void *mem_ctx,
 		close(fd);
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	}
+	if (l->tls != NULL)
+		memcpy(name, "tls", 3);
 	st = wrap_socket(mem_ctx, fd, name, &l->opts, out, err);
 	talloc_free(name);
+	if (st == SHADE_OK && l->tls != NULL &&
+	    (st = transport_tls_accept(*out, l->tls, err)) < 0)
+		talloc_free(*out);
 	return st;
 }
 

@@ -158,7 +158,7 @@ bool transport_fd_shutdown_sockets(shade_transport *t)
 }
 
 /* The fd kind's shutdown: sockets only (pipes cannot be). */
-static shade_status fd_shutdown(shade_transport *t, shade_error **err)
+shade_status transport_fd_shutdown(shade_transport *t, shade_error **err)
 {
 	if (t->closed)
 		return SHADE_OK;
@@ -196,14 +196,15 @@ void transport_fd_close(shade_transport *t)
 }
 
 /* No child behind an fd transport. */
-static pid_t fd_child_pid(const shade_transport *t)
+pid_t transport_fd_child_pid(const shade_transport *t)
 {
 	(void)t;
 	return -1;
 }
 
 /* No child behind an fd transport. */
-static bool fd_exited(shade_transport *t, int wait_ms, char *buf, size_t bufsz)
+bool transport_fd_exited(shade_transport *t, int wait_ms, char *buf,
+			 size_t bufsz)
 {
 	(void)t;
 	(void)wait_ms;
@@ -222,8 +223,8 @@ const struct transport_kind transport_fd_kind = {
 	.flush = transport_fd_flush,
 	.set_nonblocking = transport_fd_set_nonblocking,
 	.fd = transport_fd_fd,
-	.shutdown = fd_shutdown,
+	.shutdown = transport_fd_shutdown,
 	.close = transport_fd_close,
-	.child_pid = fd_child_pid,
-	.exited = fd_exited,
+	.child_pid = transport_fd_child_pid,
+	.exited = transport_fd_exited,
 };

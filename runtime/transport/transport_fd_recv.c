@@ -309,7 +309,9 @@ shade_status transport_fd_recv(shade_transport *t, void *mem_ctx,
 				goto timed_out;
 		}
 		STAT_ADD(t, read_calls, 1);
-		if (bounded && t->rsock)
+		if (t->kind->raw_read != NULL)
+			r = t->kind->raw_read(t, buf, n);
+		else if (bounded && t->rsock)
 			r = recv(t->rfd, buf, n, MSG_DONTWAIT);
 		else
 			r = read(t->rfd, buf, n);

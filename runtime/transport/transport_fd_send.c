@@ -30,7 +30,9 @@ static ssize_t write_once(shade_transport *t, struct iovec *iov, int cnt)
 	ssize_t n;
 
 	STAT_ADD(t, write_calls, 1);
-	if (t->wsock) {
+	if (t->kind->raw_write != NULL) {
+		n = t->kind->raw_write(t, iov, cnt);
+	} else if (t->wsock) {
 		struct msghdr m;
 
 		if (cnt == 1) {

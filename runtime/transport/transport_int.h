@@ -13,6 +13,8 @@
  *   transport_fd.c       fd kind: its table, from_fds/pair, modes, close
  *   transport_user.c     user channel kind (shade_transport_ops)
  *   transport_exec.c     exec kind: spawn, watch and reap a child
+ *   transport_tls.c      tls kind: an fd kind whose bytes go through
+ *                        a GnuTLS session (raw_read, raw_write)
  *   transport_addr.c     addresses: parse, connect, listen, accept
  *   transport_peer.c     the peer's kind and credentials (SO_PEERCRED)
  *
@@ -105,6 +107,16 @@ struct transport_kind {
 	 * up to wait_ms for it), write how into buf and return true. */
 	bool (*exited)(shade_transport *t, int wait_ms, char *buf,
 		       size_t bufsz);
+	/* NULL for plain fds.  Else the fd kind's receive path reads its
+	 * bytes with this instead of read(2): at most n bytes into buf;
+	 * bytes read, 0 at end of stream, -1 with errno (EAGAIN: nothing
+	 * now; poll the read fd).  A failure it records on t itself
+	 * (transport_fail) is what the caller reports. */
+	ssize_t (*raw_read)(shade_transport *t, void *buf, size_t n);
+	/* NULL for plain fds.  Else the fd kind's send path writes with
+	 * this instead of writev(2), with the same contract as raw_read. */
+	ssize_t (*raw_write)(shade_transport *t, const struct iovec *iov,
+			     int cnt);
 };
 
 struct shade_transport {
@@ -150,6 +162,9 @@ struct shade_transport {
 
 /* The kinds (tables in transport_fd.c, transport_user.c). */
 SHADE_INTERNAL extern const struct transport_kind transport_fd_kind;
+
+/* TLS server settings loaded once per listener (transport_tls.c). */
+struct tls_server;
 
 /* ---------------------------------------------------------------- frame */
 
@@ -313,12 +328,43 @@ SHADE_INTERNAL shade_status transport_fd_set_nonblocking(shade_transport *t,
 							 shade_error **err);
 SHADE_INTERNAL int transport_fd_fd(const shade_transport *t, bool write);
 SHADE_INTERNAL void transport_fd_close(shade_transport *t);
+SHADE_INTERNAL shade_status transport_fd_shutdown(shade_transport *t,
+						  shade_error **err);
+SHADE_INTERNAL pid_t transport_fd_child_pid(const shade_transport *t);
+SHADE_INTERNAL bool transport_fd_exited(shade_transport *t, int wait_ms,
+					char *buf, size_t bufsz);
 
 /* Shut down whichever of t's fds are sockets; true when one was. */
 SHADE_INTERNAL bool transport_fd_shutdown_sockets(shade_transport *t);
 
 /* Give back the input buffer (NULL is fine; see transport_fd_recv.c). */
 SHADE_INTERNAL void transport_in_release(uint8_t *p, size_t size);
+
+/* ---------------------------------------------------------------- tls */
+
+/* Load a listener's TLS settings (certificate, key, CA, ticket key) from
+ * o (NULL: none, which is SHADE_ERR_INVALID).  *out is released with
+ * transport_tls_server_put(); sessions accepted with it keep it alive. */
+SHADE_INTERNAL shade_status transport_tls_server_new(
+	const struct shade_tls_opts *o, struct tls_server **out,
+	shade_error **err);
+
+/* Drop a reference to a listener's TLS settings (NULL is fine). */
+SHADE_INTERNAL void transport_tls_server_put(struct tls_server *srv);
+
+/* Turn a freshly accepted fd transport into a tls: one whose handshake
+ * (server side) runs with its first reads.  On failure t is unchanged
+ * and the caller frees it. */
+SHADE_INTERNAL shade_status transport_tls_accept(shade_transport *t,
+						 struct tls_server *srv,
+						 shade_error **err);
+
+/* Turn a freshly connected fd transport into a tls: one and finish the
+ * client handshake with `host` (the address's host) as the name to
+ * check, bounded by the options.  On failure the caller frees t. */
+SHADE_INTERNAL shade_status transport_tls_connect(
+	shade_transport *t, const char *host, const shade_transport_opts *o,
+	shade_error **err);
 
 /* ---------------------------------------------------------------- exec */
 

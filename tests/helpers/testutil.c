@@ -93,6 +93,28 @@ pid_t tu_fork(int (*fn)(void *arg), void *arg)
 	return pid;
 }
 
+/* The child of tu_make_certs: the script in dir. */
+static int certs_main(void *arg)
+{
+	execl("/bin/sh", "sh", "tests/tls_certs.sh", (const char *)arg,
+	      (char *)NULL);
+	return 127;
+}
+
+bool tu_make_certs(const char *dir)
+{
+	int status = -1;
+	pid_t pid = tu_fork(certs_main, (void *)dir);
+
+	if (pid <= 0)
+		return false;
+	if (!tu_wait_child(pid, 30000, &status)) {
+		tu_kill_child(pid);
+		return false;
+	}
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 bool tu_wait_child(pid_t pid, int timeout_ms, int *status)
 {
 	int64_t deadline = tu_now_ms() + timeout_ms;

@@ -54,6 +54,11 @@ int tu_thread_start(tu_thread *th, void *(*fn)(void *), void *arg);
  * finish in time is left running (the test then fails). */
 bool tu_thread_join(tu_thread *th, int timeout_ms, void **ret);
 
+/* Make the TLS certificates of tests/tls_certs.sh (a CA, a server's,
+ * an expired one, one from an unknown CA, a client's) in dir, waiting at
+ * most 30 s; the suite runs from the top of the tree.  True on success. */
+bool tu_make_certs(const char *dir);
+
 /* Fill buf with n bytes of a pattern determined by seed and position. */
 void tu_fill_pattern(uint8_t *buf, size_t n, uint32_t seed);
 

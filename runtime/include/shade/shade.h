@@ -13,6 +13,7 @@
 #include "shade/value.h"
 #include "shade/cbor.h"
 #include "shade/transport.h"
+#include "shade/tls.h"
 #include "shade/shape.h"
 #include "shade/object.h"
 #include "shade/conn.h"

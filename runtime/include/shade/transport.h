@@ -11,6 +11,7 @@
  *   ---------------  ---------------------------------------------------
  *   unix:/path       Unix stream socket (unix:@name: Linux abstract name)
  *   tcp:host:port    TCP, IPv4 or IPv6 (tcp:[::1]:port), TCP_NODELAY on
+ *   tls:host:port    TLS over TCP (shade/tls.h: certificates, checks)
  *   exec:cmd args    spawn cmd, talk over its stdin/stdout (see below)
  *   fd:N  fd:R,W     an already connected fd, or a read fd + a write fd
  *
@@ -111,6 +112,9 @@ typedef struct shade_transport shade_transport;
 /* A listening socket that accepts transports. Opaque. */
 typedef struct shade_listener shade_listener;
 
+/* TLS settings (shade/tls.h). */
+struct shade_tls_opts;
+
 /* Options for the constructors.  A zeroed struct, or NULL, means all
  * defaults; every field's 0 is its default. */
 typedef struct shade_transport_opts {
@@ -124,6 +128,7 @@ typedef struct shade_transport_opts {
 				 * never widens them); 0: 0600 (owner
 				 * only).  Connecting needs write
 				 * permission on the file */
+	const struct shade_tls_opts *tls; /* tls: settings; NULL: defaults */
 } shade_transport_opts;
 
 /* Flags for shade_transport_from_fds(). */
@@ -390,7 +395,8 @@ SHADE_API void shade_transport_close(shade_transport *t);
 /* ------------------------------------------------------------ listeners */
 
 /*
- * Listen on "unix:/path", "tcp:host:port" or "fd:N" (port 0 picks a free port;
+ * Listen on "unix:/path", "tcp:host:port", "tls:host:port" (opts->tls
+ * names the certificate and key) or "fd:N" (port 0 picks a free port;
  * tcp:[::1]:0 for IPv6; an empty host, "tcp::0" or "tcp:*:0", means all
  * IPv4 addresses).  A Unix path where a stale socket (no listener) lies is
  * replaced; one in use is SHADE_ERR_INVALID "address in use".  "fd:N"
