@@ -211,8 +211,8 @@ static void test_idlc_gen_golden_compiles(void **state)
 			     dir), 0);
 	assert_int_equal(run(ctx, "cc -std=c11 %s %s -Iruntime/include -I%s "
 			     "-o %s/fpcheck tests/idl/gen/fpcheck.c %s/bank.c "
-			     "%s/lib/libshade.a -ltalloc -lpthread", warn, san,
-			     dir, dir, dir, build), 0);
+			     "%s/lib/libshade.a -ltalloc -lgnutls -lpthread",
+			     warn, san, dir, dir, dir, build), 0);
 	assert_int_equal(run(ctx, "%s/fpcheck", dir), 0);
 	assert_int_equal(run(ctx, "if command -v clang >/dev/null; then clang "
 			     "-std=c11 %s -Iruntime/include -I%s -c -o "
