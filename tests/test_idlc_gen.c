@@ -427,6 +427,7 @@ static void test_idlc_gen_corpus(void **state)
 		build = "build";
 	assert_int_equal(run(ctx, "tests/idl/corpus_check.sh %s/bin/shade-idlc "
 			     "corpus -I tests/idl/corpus -- "
+			     "tests/idl/corpus/*/*/*.idl "
 			     "tests/idl/corpus/*.idl", build), 0);
 	talloc_free(ctx);
 }
