@@ -147,7 +147,7 @@ static void test_idlc_names_reserved(void **state)
 		"\tstdin_ = 0,\n\tstdout_ = 1",
 		"struct class_ {\n\tint32_t new_;\n\tsize_t_ delete_;\n};",
 		"struct delete_this {",
-		"shade_status Tools_free(Tools *self,\n\tint32_t cx_,\n"
+		"shade_status Tools_free(Tools *self,\n\tint32_t cx,\n"
 		"\tint32_t self_,",
 	};
 	size_t i;
