@@ -344,7 +344,10 @@ static int run_passes(idlc_compilation *comp)
 	idlc_parse(comp);
 	if (comp->root == NULL)
 		return -1;
-	if (idlc_resolve(comp) == 0)
+	/* the check pass runs after resolution errors too: it skips what
+	 * did not resolve (a NULL ref) and reports the rest */
+	idlc_resolve(comp);
+	if (comp->root_scope != NULL)
 		idlc_check(comp);
 	return comp->n_errors ? -1 : 0;
 }

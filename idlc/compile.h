@@ -37,6 +37,7 @@ typedef struct idlc_options {
 	const char *cpp;           /* preprocessor command (default "cpp") */
 	int error_limit;           /* report at most this many errors (0:
 				    * no limit; the command line: 20) */
+	bool werror_annotations;   /* unknown annotations are errors */
 } idlc_options;
 
 /* One compilation: the talloc root of everything below. */
@@ -58,6 +59,12 @@ struct idlc_compilation {
 	char *out_c;              /* generated source text, or NULL */
 	char *pp_text;            /* preprocessed text being scanned */
 	size_t pp_len;            /* its length */
+	const char **kw_idents;   /* identifiers written that equal a
+				   * keyword but for case, and the keyword:
+				   * (name, keyword) pairs, open addressing
+				   * keyed on the name's address */
+	size_t kw_slots;          /* pairs in kw_idents (a power of 2) */
+	size_t kw_used;           /* pairs used */
 };
 
 /* Create an empty compilation (a top-level talloc context under mem_ctx)

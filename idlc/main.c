@@ -49,6 +49,7 @@ static void usage(FILE *f)
 	      "  --no-cpp          do not run the C preprocessor\n"
 	      "  -ferror-limit=N   report at most N errors (default 20, "
 	      "0: all)\n"
+	      "  -Werror=annotations  unknown annotations are errors\n"
 	      "  --version         print the version\n"
 	      "  --help            print this help\n", f);
 }
@@ -120,6 +121,8 @@ static int parse_args(TALLOC_CTX *ctx, cli *c, int argc, char **argv)
 				return -1;
 			}
 			c->opts.error_limit = (int)n;
+		} else if (strcmp(a, "-Werror=annotations") == 0) {
+			c->opts.werror_annotations = true;
 		} else if (strcmp(a, "--no-cpp") == 0) {
 			c->opts.no_cpp = true;
 		} else if (strcmp(a, "--version") == 0) {

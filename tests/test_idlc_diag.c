@@ -48,12 +48,12 @@ static char *render(TALLOC_CTX *ctx, const idlc_compilation *comp)
 /* Compile `text` as "t.idl" (no preprocessor) and compare the rendered
  * diagnostics with `expected`; errors must make the compilation fail.
  * The compilation must give back every talloc block it took. */
-static void expect_diags(void **state, const char *text, const char *expected)
+static void expect_diags_opts(void **state, const idlc_options *opts,
+			      const char *text, const char *expected)
 {
 	TALLOC_CTX *ctx = *state;
 	size_t before = talloc_total_blocks(ctx);
-	idlc_options opts = { .no_cpp = true };
-	idlc_compilation *comp = idlc_compilation_new(ctx, &opts);
+	idlc_compilation *comp = idlc_compilation_new(ctx, opts);
 	int rc;
 	char *got;
 
@@ -66,6 +66,14 @@ static void expect_diags(void **state, const char *text, const char *expected)
 	talloc_free(got);
 	talloc_free(comp);
 	assert_int_equal(talloc_total_blocks(ctx), before);
+}
+
+/* expect_diags_opts with the default options (no preprocessor). */
+static void expect_diags(void **state, const char *text, const char *expected)
+{
+	idlc_options opts = { .no_cpp = true };
+
+	expect_diags_opts(state, &opts, text, expected);
 }
 
 /* One test case per diagnostic. */
@@ -106,7 +114,7 @@ DIAG(missing_semicolon, "struct S { long x; }\nstruct T { long y; };",
 DIAG(missing_type, "interface I { void f(in x); };",
      "t.idl:1:26: error: syntax error, unexpected ')', expecting identifier")
 DIAG(several_errors,
-     "struct A { long; };\nstruct B { long b; };\nconst long C = ;\n",
+     "struct A { long; };\nstruct B { long x; };\nconst long C = ;\n",
      "t.idl:1:16: error: syntax error, unexpected ';', expecting identifier\n"
      "t.idl:3:16: error: syntax error, unexpected ';'")
 DIAG(readonly_setraises,
@@ -132,12 +140,14 @@ DIAG(redefinition,
      "struct S { long x; };\nstruct S { long y; };",
      "t.idl:2:8: error: redefinition of 'S'")
 DIAG(redefinition_reopened_module,
-     "module m { struct A { long a; }; };\n"
-     "module m { struct A { long b; }; };",
+     "module m { struct A { long x; }; };\n"
+     "module m { struct A { long y; }; };",
      "t.idl:2:19: error: redefinition of 'A'")
 DIAG(different_kind,
      "interface I;\nstruct I { long x; };",
-     "t.idl:2:8: error: 'I' is already declared as an interface")
+     "t.idl:2:8: error: 'I' is already declared as an interface\n"
+     "t.idl:1:11: warning: interface 'I' is forward-declared but never "
+     "defined")
 DIAG(case_clash,
      "struct S { long value; long Value; };",
      "t.idl:1:29: error: 'Value' clashes with 'value' (names that differ "
@@ -171,12 +181,108 @@ DIAG(absolute_name,
 DIAG(unknown_annotation, "@frobnicate struct S { long x; };",
      "t.idl:1:1: warning: unknown annotation '@frobnicate' ignored")
 
+/* ---------------------------------------------------------------- IDL rules */
+/* An identifier equal to a keyword but for case (OMG IDL 7.2.3). */
+#define KW_RESERVED "(identifiers that differ from a keyword only in case " \
+	"are reserved; write '_"
+DIAG(keyword_case, "struct String { long x; };",
+     "t.idl:1:8: error: 'String' collides with the keyword 'string' "
+     KW_RESERVED "String')")
+DIAG(keyword_case_int8, "const uint8 INT8 = 1;",
+     "t.idl:1:13: error: 'INT8' collides with the keyword 'int8' "
+     KW_RESERVED "INT8')")
+DIAG(keyword_case_member, "struct S { long Any; };",
+     "t.idl:1:17: error: 'Any' collides with the keyword 'any' "
+     KW_RESERVED "Any')")
+/* escaped, it is the way to declare the name; a use may be unescaped */
+DIAG(keyword_case_escaped,
+     "typedef Object _Factory;\ntypedef sequence<Factory> Factories;", "")
+/* the keywords CORBA 2 files use as names: warnings */
+DIAG(keyword_case_newer, "struct EventType { long x; };\ninterface Map {};",
+     "t.idl:1:8: warning: 'EventType' collides with the keyword "
+     "'eventtype' " KW_RESERVED "EventType')\n"
+     "t.idl:2:11: warning: 'Map' collides with the keyword 'map' "
+     KW_RESERVED "Map')")
+/* a member named like its struct but for case */
+DIAG(scope_name_case, "struct Point { long point; };",
+     "t.idl:1:21: error: 'point' clashes with the enclosing struct 'Point' "
+     "(names that differ only in case collide)")
+DIAG(scope_name_case_module, "module shop { interface Shop {}; };",
+     "t.idl:1:25: error: 'Shop' clashes with the enclosing module 'shop' "
+     "(names that differ only in case collide)")
+
+/* Annotation arguments checked against the annotation's declaration. */
+DIAG(anno_wrong_name, "struct S { @range(minimum = 0) long x; };",
+     "t.idl:1:19: error: '@range' has no argument 'minimum'\n"
+     "t.idl:1:12: error: '@range' needs its argument 'min'\n"
+     "t.idl:1:12: error: '@range' needs its argument 'max'")
+DIAG(anno_wrong_type, "struct S { @id(\"seven\") long x; };",
+     "t.idl:1:16: error: cannot use a string as a constant of type "
+     "unsigned long")
+DIAG(anno_negative, "@bit_bound(-1) bitmask M { A };",
+     "t.idl:1:12: error: constant value -1 is out of range for unsigned "
+     "short")
+DIAG(anno_out_of_range, "@bit_bound(65) bitmask M { A };",
+     "t.idl:1:12: error: argument 'value' of '@bit_bound' is out of range "
+     "(1..64)")
+DIAG(anno_enum, "@extensibility(SOMETIMES) struct S { long x; };",
+     "t.idl:1:16: error: argument 'value' of '@extensibility' must be one "
+     "of FINAL, APPENDABLE, MUTABLE")
+DIAG(anno_twice, "struct S { @range(min = 0, min = 1, max = 2) long x; };",
+     "t.idl:1:28: error: argument 'min' of '@range' is given twice")
+DIAG(anno_positional, "struct S { @range(1) long x; };\n@final(1) struct T "
+     "{ long y; };",
+     "t.idl:1:19: error: '@range' takes named arguments\n"
+     "t.idl:2:8: error: '@final' takes no arguments")
+DIAG(anno_good, "@extensibility(MUTABLE) @topic(name = \"t\") struct S {\n"
+     "  @key @id(7) @range(min = 0, max = 9) long x;\n"
+     "  @optional(FALSE) @unit(\"m\") long y; };\n"
+     "@bit_bound(8) bitmask M { @position(3) A };", "")
+DIAG(anno_declared,
+     "@annotation tag { long level; string note; };\n"
+     "struct S { @tag(level = 1, note = \"x\") long a;\n"
+     "  @tag(depth = 1) long b; @tag(level = \"high\") long c;\n"
+     "  @tag(3) long d; };",
+     "t.idl:3:8: error: '@tag' has no argument 'depth'\n"
+     "t.idl:3:40: error: cannot use a string as a constant of type long\n"
+     "t.idl:4:8: error: '@tag' takes named arguments")
+
+/* Unknown annotations: a warning, an error under -Werror=annotations. */
+static void test_idlc_diag_unknown_annotation_werror(void **state)
+{
+	idlc_options opts = { .no_cpp = true, .werror_annotations = true };
+
+	expect_diags_opts(state, &opts, "@frobnicate struct S { long x; };",
+			  "t.idl:1:1: error: unknown annotation '@frobnicate' "
+			  "[-Werror=annotations]");
+}
+
+/* The check pass runs after resolution errors. */
+DIAG(check_after_resolve_oneway,
+     "interface I { void f(in Missing m); oneway long g(); };",
+     "t.idl:1:25: error: 'Missing' is not declared\n"
+     "t.idl:1:44: error: oneway operation 'g' must return void")
+DIAG(check_after_resolve_labels,
+     "struct S { Missing m; };\n"
+     "union U switch (long) { case 1: long a; case 1: long b; };",
+     "t.idl:1:12: error: 'Missing' is not declared\n"
+     "t.idl:2:41: error: duplicate case label 1")
+DIAG(forward_never_defined,
+     "interface Later;\ninterface Now { void f(in Later l); };",
+     "t.idl:1:11: warning: interface 'Later' is forward-declared but never "
+     "defined")
+DIAG(forward_defined_later,
+     "interface Later;\ninterface Now { void f(in Later l); };\n"
+     "interface Later {};", "")
+
 /* ---------------------------------------------------------------- inheritance */
 DIAG(self_inheritance, "interface A : A {};",
      "t.idl:1:15: error: interface 'A' cannot inherit from itself")
 DIAG(forward_base, "interface B;\ninterface A : B {};",
      "t.idl:2:15: error: interface 'A' cannot inherit from 'B', which is "
-     "only forward-declared")
+     "only forward-declared\n"
+     "t.idl:1:11: warning: interface 'B' is forward-declared but never "
+     "defined")
 DIAG(base_not_interface, "struct S { long x; };\ninterface A : S {};",
      "t.idl:2:15: error: 'S' is a struct, not an interface")
 DIAG(base_twice, "interface A {};\ninterface B : A, A {};",
@@ -194,10 +300,10 @@ DIAG(member_redefined_in_derived,
      "interface A { void f(); };\ninterface B : A { void f(); };",
      "t.idl:2:24: error: 'f' is already declared in base interface 'A'")
 DIAG(member_from_two_bases,
-     "interface A { attribute long a; };\n"
-     "interface B { attribute long a; };\n"
+     "interface A { attribute long x; };\n"
+     "interface B { attribute long x; };\n"
      "interface C : A, B {};",
-     "t.idl:3:11: error: 'a' is inherited from both 'A' and 'B'")
+     "t.idl:3:11: error: 'x' is inherited from both 'A' and 'B'")
 
 /* ---------------------------------------------------------------- operations */
 DIAG(oneway_result, "interface I { oneway long f(); };",
@@ -224,7 +330,7 @@ DIAG(array_size_negative, "typedef long A[-1];",
      "t.idl:1:16: error: array size must be positive, got -1")
 DIAG(string_bound_zero, "typedef string<0> S;",
      "t.idl:1:16: error: string bound must be positive, got 0")
-DIAG(self_containing, "struct S { long a; S s; };",
+DIAG(self_containing, "struct S { long a; S t; };",
      "t.idl:1:20: error: struct 'S' cannot contain itself (use a sequence)")
 DIAG(incomplete_member, "struct S;\nstruct T { S s; };",
      "t.idl:2:12: error: member 's' has incomplete type 'S'")
@@ -504,6 +610,15 @@ int main(int argc, char **argv)
 		T(undeclared_in_scope), T(did_you_mean), T(not_a_scope),
 		T(not_a_type), T(exception_as_type), T(absolute_name),
 		T(unknown_annotation),
+		T(keyword_case), T(keyword_case_int8), T(keyword_case_member),
+		T(keyword_case_escaped), T(keyword_case_newer),
+		T(scope_name_case), T(scope_name_case_module),
+		T(anno_wrong_name), T(anno_wrong_type), T(anno_negative),
+		T(anno_out_of_range), T(anno_enum), T(anno_twice),
+		T(anno_positional), T(anno_good), T(anno_declared),
+		T(unknown_annotation_werror), T(check_after_resolve_oneway),
+		T(check_after_resolve_labels), T(forward_never_defined),
+		T(forward_defined_later),
 		T(self_inheritance), T(forward_base), T(base_not_interface),
 		T(base_twice), T(local_base), T(abstract_base),
 		T(forward_mismatch), T(member_redefined_in_derived),

@@ -328,7 +328,7 @@ static void test_idlc_gen_mapping(void **state)
 		"valuetype X string;\n"
 		"native N;\n"
 		"local interface L { void f(in N n); };\n"
-		"struct W { wchar c; wstring w; fixed<5,2> f; long double l;\n"
+		"struct Wide { wchar c; wstring w; fixed<5,2> f; long double l;\n"
 		"  @external T t; X x; CORBA::TypeCode tc;\n"
 		"  map<string, long> m; };\n"
 		"union T switch (short) { case 1: long a; };\n"), 0);
@@ -427,6 +427,7 @@ static void test_idlc_gen_corpus(void **state)
 		build = "build";
 	assert_int_equal(run(ctx, "tests/idl/corpus_check.sh %s/bin/shade-idlc "
 			     "corpus -I tests/idl/corpus -- "
+			     "tests/idl/corpus/*/*/*.idl "
 			     "tests/idl/corpus/*.idl", build), 0);
 	talloc_free(ctx);
 }
@@ -454,7 +455,7 @@ static void test_idlc_gen_templates_dir(void **state)
 			    "bank.Account 0xc02926e20e14adbd\n"
 			    "bank.Earning 0x044b0d26e8ff5bd3\n"
 			    "bank.Ledger 0x6e2d19bb4ee9b20b\n"
-			    "broker.Broker 0x2432e966a8b5f775\n"
+			    "broker.Dealer 0x74a6216dec3c5cc5\n"
 			    "broker.Bank 0x3edf94c79ba13e0b\n");
 
 	put(dir, "header.h.tmpl", "ok\n{{#each decls}}{{nope}}{{/each}}\n");

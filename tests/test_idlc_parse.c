@@ -98,7 +98,7 @@ static void test_idlc_parse_struct_members(void **state)
 		"module m {\n"
 		"  struct P { long x, y; string<8> name; sequence<P> kids;\n"
 		"             unsigned long long big; };\n"
-		"  typedef long M[2][3];\n"
+		"  typedef long Mat[2][3];\n"
 		"};\n");
 	idlc_node *m = comp->root->children, *p, *x, *y, *kids;
 	const idlc_type *t;
@@ -124,7 +124,7 @@ static void test_idlc_parse_struct_members(void **state)
 	assert_int_equal(child(p, 4)->type->kind, IDLC_T_ULLONG);
 	assert_ptr_equal(x->parent, p);
 
-	t = lookup(comp, "m::M")->type;
+	t = lookup(comp, "m::Mat")->type;
 	assert_int_equal(t->kind, IDLC_T_ARRAY);
 	assert_int_equal(t->bound, 2);
 	assert_int_equal(t->elem->kind, IDLC_T_ARRAY);
@@ -287,7 +287,7 @@ static void test_idlc_parse_docs_and_annotations(void **state)
 		"  // not a doc comment\n"
 		"  long z;\n"
 		"};\n"
-		"/* plain */ struct Q { long q; };\n");
+		"/* plain */ struct Q { long w; };\n");
 	idlc_node *p = lookup(comp, "P"), *x, *y;
 	const idlc_annotation *a;
 
@@ -343,7 +343,7 @@ static void test_idlc_parse_whole_syntax(void **state)
 		"component C { provides L port_l; consumes E in_e; };\n"
 		"home H manages C { factory build(); };\n"
 		"@annotation mark { long level default 1; };\n"
-		"@mark(level = 2) struct M { long m; };\n"
+		"@mark(level = 2) struct M { long k; };\n"
 		"bitmask Flags { F1, F2 };\n"
 		"bitset Bits { bitfield<2> two; bitfield<3>; };\n"
 		"typeid V \"IDL:V:1.0\";\n"

@@ -735,7 +735,7 @@ static shade_status brk_hold(void *self, TALLOC_CTX *mem_ctx, shade_ref **o,
 	return SHADE_OK;
 }
 
-static const broker_Broker_impl brk_impl = {
+static const broker_Dealer_impl brk_impl = {
 	.swap = brk_swap,
 	.get_stash = brk_get_stash,
 	.set_stash = brk_set_stash,
@@ -763,14 +763,14 @@ static void test_idlc_stubs_any_and_object(void **state)
 	shade_registry *reg = shade_registry_new(ctx);
 	shade_ref *obj = NULL, *ref = NULL, *mine = NULL, *back = NULL;
 	shade_error *err = NULL;
-	broker_Broker *brk = NULL;
+	broker_Dealer *brk = NULL;
 	shade_value *out = NULL, *list = shade_list_new(ctx, 2);
 	int64_t r = 0;
 	char *kind = NULL;
 	tp_peer pp;
 	int i;
 
-	assert_int_equal(broker_Broker_serve(&brk_impl, &b, &obj, &err),
+	assert_int_equal(broker_Dealer_serve(&brk_impl, &b, &obj, &err),
 			 SHADE_OK);
 	assert_int_equal(shade_registry_add(reg, "broker", obj, &err),
 			 SHADE_OK);
@@ -778,21 +778,21 @@ static void test_idlc_stubs_any_and_object(void **state)
 	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
 	assert_int_equal(shade_lookup(pp.client, "broker", &ref, &err),
 			 SHADE_OK);
-	assert_int_equal(broker_Broker_narrow(ctx, ref, &brk, &err), SHADE_OK);
+	assert_int_equal(broker_Dealer_narrow(ctx, ref, &brk, &err), SHADE_OK);
 	shade_ref_release(ref);
 
 	/* any: a string, then a list, travel and come back */
-	assert_int_equal(broker_Broker_swap(brk, ctx, shade_str(ctx, "first"),
+	assert_int_equal(broker_Dealer_swap(brk, ctx, shade_str(ctx, "first"),
 					    &out, &err), SHADE_OK);
 	assert_int_equal(shade_value_kind(out), SHADE_NONE);
 	assert_int_equal(shade_seq_append_take(list, shade_int(ctx, 7), &err),
 			 SHADE_OK);
-	assert_int_equal(broker_Broker_swap(brk, ctx, list, &out, &err),
+	assert_int_equal(broker_Dealer_swap(brk, ctx, list, &out, &err),
 			 SHADE_OK);
 	assert_string_equal(shade_value_cstr(out), "first");
-	assert_int_equal(broker_Broker_set_stash(brk, shade_float(ctx, 2.5),
+	assert_int_equal(broker_Dealer_set_stash(brk, shade_float(ctx, 2.5),
 						 &err), SHADE_OK);
-	assert_int_equal(broker_Broker_get_stash(brk, ctx, &out, &err),
+	assert_int_equal(broker_Dealer_get_stash(brk, ctx, &out, &err),
 			 SHADE_OK);
 	assert_true(shade_value_as_float(out) == 2.5);
 
@@ -801,14 +801,14 @@ static void test_idlc_stubs_any_and_object(void **state)
 			 SHADE_OK);
 	assert_int_equal(shade_object_add_method(mine, "twice", cli_twice,
 						 NULL, false, &err), SHADE_OK);
-	assert_int_equal(broker_Broker_poke(brk, mine, "twice", 21, &r, &err),
+	assert_int_equal(broker_Dealer_poke(brk, mine, "twice", 21, &r, &err),
 			 SHADE_OK);
 	assert_int_equal(r, 42);
 	/* a NULL string is refused before anything is sent, naming the
 	 * parameter (IDL strings are never null) */
 	{
 		shade_conn_stats s0 = tp_stats(pp.client);
-		assert_int_equal(broker_Broker_poke(brk, mine, NULL, 1, &r,
+		assert_int_equal(broker_Dealer_poke(brk, mine, NULL, 1, &r,
 						    &err), SHADE_ERR_VALUE);
 		assert_non_null(strstr(err->message, "string argument "
 				       "'method' is NULL"));
@@ -818,13 +818,13 @@ static void test_idlc_stubs_any_and_object(void **state)
 				 s0.frames_sent);
 	}
 	/* handed back, a reference to our own object is that object */
-	assert_int_equal(broker_Broker_last(brk, &back, &err), SHADE_OK);
+	assert_int_equal(broker_Dealer_last(brk, &back, &err), SHADE_OK);
 	assert_true(shade_ref_same(back, mine));
 	shade_ref_release(back);
 	/* inout: our count on what goes in stays ours, what comes out
 	 * carries a new count */
 	back = mine;
-	assert_int_equal(broker_Broker_hold(brk, ctx, &back, &kind, &err),
+	assert_int_equal(broker_Dealer_hold(brk, ctx, &back, &kind, &err),
 			 SHADE_OK);
 	assert_string_equal(kind, "client.Doubler");
 	assert_true(shade_ref_same(back, mine));
@@ -838,7 +838,7 @@ static void test_idlc_stubs_any_and_object(void **state)
 		assert_int_equal(shade_object_new("client.Fresh", NULL, &fresh,
 						  &err), SHADE_OK);
 		back = fresh;
-		assert_int_equal(broker_Broker_hold(brk, ctx, &back, &kind,
+		assert_int_equal(broker_Dealer_hold(brk, ctx, &back, &kind,
 						    &err), SHADE_OK);
 		assert_string_equal(kind, "client.Fresh");
 		assert_true(back == fresh || shade_ref_same(back, fresh));

@@ -4,50 +4,18 @@
  *
  * Rules checked here (the resolve pass already did names, kinds, bases,
  * constants and bounds): members clashing with inherited ones, oneway
- * operations, union discriminators and labels, unknown annotations.
+ * operations, union discriminators and labels, annotations (annos.c).
  */
+#include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include "compile.h"
+#include "check/annos.h"
 #include "check/check.h"
 #include "check/scope.h"
 
-/* Annotations defined by IDL 4 and DDS-XTypes, plus shade's own. */
-static const char *const known_annotations[] = {
-	"id", "autoid", "optional", "position", "value", "extensibility",
-	"final", "appendable", "mutable", "key", "must_understand",
-	"default_literal", "default", "range", "min", "max", "unit",
-	"bit_bound", "external", "nested", "verbatim", "service", "oneway",
-	"ami", "topic", "data_representation", "non_serialized",
-	"ignore_literal_names", "try_construct", "hashid", "shared",
-	"deprecated", "choice", "empty", "format", "sequence_max_length",
-	/* shade copy policy */
-	"eager", "byvalue", "byref", "chunk", "doc",
-	NULL
-};
-
 static void check_list(idlc_compilation *comp, idlc_node *n);
-
-/* Warn about annotations nobody defined. */
-static void check_annotations(idlc_compilation *comp, const idlc_node *n)
-{
-	const idlc_annotation *a;
-	size_t i;
-
-	for (a = n->annotations; a; a = a->next) {
-		const char *name = a->name->parts[a->name->n - 1];
-		bool known = false;
-		for (i = 0; known_annotations[i]; i++)
-			if (strcmp(known_annotations[i], name) == 0)
-				known = true;
-		if (!known && comp->anno_scope &&
-		    idlc_scope_find(comp->anno_scope, name, NULL))
-			known = true;
-		if (!known)
-			idlc_warning(comp, &a->loc, "unknown annotation '@%s' "
-				     "ignored", name);
-	}
-}
 
 /* Add every ancestor of interface n to out (no duplicates). */
 static void ancestors(const idlc_node *n, const idlc_node **out, size_t *count,
@@ -137,32 +105,80 @@ static void check_oneway(idlc_compilation *comp, idlc_node *op)
 			   "cannot raise exceptions", op->name);
 }
 
-/* Discriminator type, duplicate labels, several defaults. */
-static void check_union(idlc_compilation *comp, idlc_node *u)
-{
-	const idlc_type *d = idlc_type_unalias(u->type);
-	idlc_node *c, *c2, *first_default = NULL;
-	idlc_label *l, *l2;
+/* One slot of the label set: a label, NULL when free. */
+typedef struct label_set {
+	const idlc_label **slots; /* open addressing, a power of 2 */
+	size_t mask;              /* slots - 1 */
+} label_set;
 
-	if (d == NULL || (d->kind == IDLC_T_NAMED && d->ref == NULL))
-		return;
+/* Hash of a label value (kind and integer). */
+static size_t label_hash(const idlc_value *v)
+{
+	uint64_t h = ((uint64_t)v->i ^ ((uint64_t)v->kind << 56)) *
+		     UINT64_C(0x9e3779b97f4a7c15);
+
+	return (size_t)(h >> 20);
+}
+
+/* Add l to the set; returns the label it duplicates, or NULL. */
+static const idlc_label *label_add(label_set *set, const idlc_label *l)
+{
+	size_t i = label_hash(&l->value) & set->mask;
+
+	for (; set->slots[i]; i = (i + 1) & set->mask) {
+		const idlc_label *o = set->slots[i];
+		if (o->value.kind == l->value.kind && o->value.i == l->value.i)
+			return o;
+	}
+	set->slots[i] = l;
+	return NULL;
+}
+
+/* True when d (unaliased) may be a union discriminator. */
+static bool is_discriminator(const idlc_type *d)
+{
 	switch (d->kind) {
 	case IDLC_T_BOOLEAN: case IDLC_T_CHAR: case IDLC_T_WCHAR:
 	case IDLC_T_OCTET: case IDLC_T_INT8: case IDLC_T_UINT8:
 	case IDLC_T_SHORT: case IDLC_T_USHORT: case IDLC_T_LONG:
 	case IDLC_T_ULONG: case IDLC_T_LLONG: case IDLC_T_ULLONG:
-		break;
+		return true;
 	case IDLC_T_NAMED:
-		if (d->ref->kind == IDLC_ENUM)
-			break;
-		/* fall through */
-	default: {
+		return d->ref->kind == IDLC_ENUM;
+	default:
+		return false;
+	}
+}
+
+/* Discriminator type, duplicate labels (a hash set: linear in the
+ * number of labels), several defaults. */
+static void check_union(idlc_compilation *comp, idlc_node *u)
+{
+	const idlc_type *d = idlc_type_unalias(u->type);
+	idlc_node *c, *first_default = NULL;
+	const idlc_label *l, *dup;
+	label_set set;
+	size_t n = 0, size = 8;
+
+	if (d == NULL || (d->kind == IDLC_T_NAMED && d->ref == NULL))
+		return;
+	if (!is_discriminator(d)) {
 		char *tn = idlc_type_name(comp, u->type);
 		idlc_error(comp, &u->type->loc, "'%s' cannot be the "
 			   "discriminator of union '%s'", tn, u->name);
 		talloc_free(tn);
 		return;
 	}
+	for (c = u->children; c; c = c->next)
+		for (l = c->labels; l; l = l->next)
+			n++;
+	while (size < 2 * n)
+		size *= 2;
+	set.mask = size - 1;
+	set.slots = talloc_zero_array(comp, const idlc_label *, size);
+	if (set.slots == NULL) {
+		idlc_error(comp, &u->name_loc, "out of memory");
+		return;
 	}
 	for (c = u->children; c; c = c->next) {
 		for (l = c->labels; l; l = l->next) {
@@ -176,25 +192,28 @@ static void check_union(idlc_compilation *comp, idlc_node *u)
 			}
 			if (l->value.kind == IDLC_V_NONE)
 				continue;
-			for (c2 = u->children; c2; c2 = c2->next)
-				for (l2 = c2->labels; l2; l2 = l2->next) {
-					if (l2 == l)
-						goto next_label;
-					if (l2->expr && l2->value.kind ==
-					    l->value.kind &&
-					    l2->value.i == l->value.i) {
-						char *v = idlc_value_str(comp,
-								&l->value);
-						idlc_error(comp, &l->loc,
-							   "duplicate case "
-							   "label %s", v);
-						talloc_free(v);
-						goto next_label;
-					}
-				}
-next_label:;
+			dup = label_add(&set, l);
+			if (dup) {
+				char *v = idlc_value_str(comp, &l->value);
+				idlc_error(comp, &l->loc, "duplicate case "
+					   "label %s", v);
+				idlc_note(comp, &dup->loc, "previous label %s "
+					  "is here", v);
+				talloc_free(v);
+			}
 		}
 	}
+	talloc_free(set.slots);
+}
+
+/* A forward-declared interface that nothing defines (in the main file
+ * only: an included file's loose ends are its own). */
+static void check_forward(idlc_compilation *comp, const idlc_node *n)
+{
+	if (n->definition == NULL && comp->main_file &&
+	    n->loc.file && strcmp(n->loc.file, comp->main_file) == 0)
+		idlc_warning(comp, &n->name_loc, "interface '%s' is "
+			     "forward-declared but never defined", n->name);
 }
 
 /* Inline declarations held by a type (typedef struct {...} T). */
@@ -208,7 +227,7 @@ static void check_type_decls(idlc_compilation *comp, const idlc_type *t)
 /* Check one node and its children. */
 static void check_node(idlc_compilation *comp, idlc_node *n)
 {
-	check_annotations(comp, n);
+	idlc_check_annotations(comp, n);
 	check_type_decls(comp, n->type);
 	switch (n->kind) {
 	case IDLC_INTERFACE:
@@ -219,6 +238,9 @@ static void check_node(idlc_compilation *comp, idlc_node *n)
 		break;
 	case IDLC_UNION:
 		check_union(comp, n);
+		break;
+	case IDLC_INTERFACE_FWD:
+		check_forward(comp, n);
 		break;
 	default:
 		break;

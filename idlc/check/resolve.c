@@ -8,11 +8,13 @@
  * keeps `ref` NULL and later passes skip it.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "compile.h"
 #include "check/eval.h"
 #include "check/resolve.h"
 #include "check/scope.h"
+#include "front/keywords.h"
 
 static void resolve_node(idlc_compilation *comp, idlc_scope *scope,
 			 idlc_node *n);
@@ -72,21 +74,63 @@ static bool scope_name_reserved(const idlc_node *owner)
 	}
 }
 
+/* Keywords newer than the CORBA 2 files that use them as names: those
+ * of CORBA 3 (components; omniidl warns too) and IDL 4's constructed
+ * types (the CORBA services declare `EventType`, `Map`...).  A name equal
+ * to one of them but for case is a warning; to any other keyword
+ * (`String`, `INT8`), an error. */
+static bool newer_keyword(const char *kw)
+{
+	static const char *const corba3[] = {
+		"component", "consumes", "emits", "eventtype", "finder",
+		"getraises", "home", "import", "manages", "multiple",
+		"primarykey", "provides", "publishes", "setraises", "typeid",
+		"typeprefix", "uses", "map", "bitset", "bitmask", "bitfield",
+		NULL
+	};
+	size_t i;
+
+	for (i = 0; corba3[i]; i++)
+		if (strcmp(corba3[i], kw) == 0)
+			return true;
+	return false;
+}
+
+/* n is declared under a name that equals the keyword kw but for case. */
+static void keyword_clash(idlc_compilation *comp, const idlc_node *n,
+			  const char *kw)
+{
+	idlc_report(comp, newer_keyword(kw) ? IDLC_WARNING : IDLC_ERROR,
+		    &n->name_loc, "'%s' collides with the keyword '%s' "
+		    "(identifiers that differ from a keyword only in case "
+		    "are reserved; write '_%s')", n->name, kw, n->name);
+}
+
 /* Declare n in scope, reporting clashes.  Forward declarations and their
  * definitions are linked; returns false on a clash. */
 static bool declare(idlc_compilation *comp, idlc_scope *scope, idlc_node *n)
 {
 	idlc_node *old;
 	unsigned fl = IDLC_F_LOCAL | IDLC_F_ABSTRACT;
+	const char *kw;
 
 	if (n->name == NULL || scope == NULL)
 		return true;
+	if (comp->kw_used && (kw = idlc_keyword_ident(comp, n->name)))
+		keyword_clash(comp, n, kw);
 	if (scope->owner && scope->owner->name &&
 	    scope_name_reserved(scope->owner) &&
-	    strcmp(scope->owner->name, n->name) == 0) {
-		idlc_error(comp, &n->name_loc, "'%s' has the same name as the "
-			   "enclosing %s", n->name,
-			   idlc_kind_name(scope->owner->kind));
+	    strcasecmp(scope->owner->name, n->name) == 0) {
+		if (strcmp(scope->owner->name, n->name) == 0)
+			idlc_error(comp, &n->name_loc, "'%s' has the same name "
+				   "as the enclosing %s", n->name,
+				   idlc_kind_name(scope->owner->kind));
+		else
+			idlc_error(comp, &n->name_loc, "'%s' clashes with the "
+				   "enclosing %s '%s' (names that differ only "
+				   "in case collide)", n->name,
+				   idlc_kind_name(scope->owner->kind),
+				   scope->owner->name);
 		return false;
 	}
 	old = idlc_scope_declare(scope, n, false);

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compile.h"
 #include "front/create.h"
+#include "front/keywords.h"
 #include "front/lex.h"
 
 /* Advance over the matched text; the token's range is [start, end). */
@@ -143,17 +145,26 @@ void idlc_lex_comment(idlc_parser *p, const char *text, size_t len)
 	p->doc_line = line_doc ? p->line : 0;
 }
 
-/* Identifiers: copy, dropping the escape underscore. */
+/* An identifier: strip the escape underscore, copy it.  An identifier
+ * that equals a keyword but for case is remembered (the escaped form
+ * `_String` is not): declaring it is refused by the resolve pass (OMG IDL
+ * 7.2.3); a use of it, as omniidl, is not. */
 int idlc_lex_ident(idlc_parser *p, const idlc_loc *loc, const char *text,
 		   size_t len, char **out)
 {
+	const char *kw = NULL;
+
 	(void)loc;
 	if (text[0] == '_') {
 		text++;
 		len--;
+	} else if (len <= 12) {
+		kw = idlc_keyword_ignoring_case(text, len);
 	}
 	*out = talloc_strndup(p->comp, text, len);
-	return *out ? 0 : -1;
+	if (*out == NULL)
+		return -1;
+	return kw ? idlc_keyword_ident_add(p->comp, *out, kw) : 0;
 }
 
 /* `@ ::a :: b` -> scoped name a::b, absolute. */

@@ -184,7 +184,7 @@ static char *base_name(TALLOC_CTX *ctx, const char *path)
 static idlc_tv *build_model(gen *g)
 {
 	idlc_tv *root = idlc_tv_obj(g->a), *incs = idlc_tv_list(g->a);
-	char *base = base_name(g->tmp, g->comp->main_file), *guard, *p;
+	char *base = base_name(g->tmp, g->comp->main_file), *guard;
 	const idlc_dep *d;
 	const idlc_node *n;
 
@@ -194,17 +194,13 @@ static idlc_tv *build_model(gen *g)
 	if (!root || !incs || !base || !g->forwards || !g->decls ||
 	    !g->codecs)
 		return NULL;
-	guard = idlc_arena_printf(g->a, "SHADE_IDL_%s_H", base);
-	for (p = guard; p && *p; p++)
-		*p = (char)((*p >= 'a' && *p <= 'z') ? *p - 32 :
-			    ((*p >= 'A' && *p <= 'Z') ||
-			     (*p >= '0' && *p <= '9')) ? *p : '_');
+	guard = idlc_gen_guard(g, base);
 	for (d = g->comp->deps ? g->comp->deps->next : NULL; d; d = d->next) {
 		idlc_tv *i = idlc_tv_obj(g->a);
 		if (i == NULL)
 			return NULL;
-		G(idlc_tv_set_str(i, "header", "%s.h",
-				  base_name(g->tmp, d->file)));
+		G(idlc_tv_set_str(i, "header", "%s",
+				  idlc_gen_include_name(g, d->file)));
 		G(idlc_tv_push(incs, i));
 	}
 	for (n = g->comp->root->children; n; n = n->next)
@@ -215,7 +211,8 @@ static idlc_tv *build_model(gen *g)
 		if (strcmp(n->loc.file, g->comp->main_file) == 0 &&
 		    gen_decl(g, n) < 0)
 			return NULL;
-	G(idlc_tv_set_str(root, "source", "%s", g->comp->main_file));
+	G(idlc_tv_set_str(root, "source", "%s",
+			  idlc_gen_comment_safe(g, g->comp->main_file)));
 	G(idlc_tv_set_str(root, "base", "%s", base));
 	G(idlc_tv_set_str(root, "guard", "%s", guard));
 	G(idlc_tv_set_str(root, "version", "%s", IDLC_VERSION));
@@ -313,6 +310,8 @@ int idlc_generate(idlc_compilation *comp, const char *out_dir,
 		talloc_free(g.tmp);
 		return -1;
 	}
+	if (idlc_gen_check_names(&g) < 0)
+		goto done;
 	root = build_model(&g);
 	if (root == NULL) {
 		idlc_error(comp, NULL, "out of memory");

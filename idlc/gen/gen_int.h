@@ -12,7 +12,8 @@
  *   shapes.c      shape descriptors, signatures, fingerprints
  *   codecs.c      how each type travels: statements and codec functions
  *   types.c       C declarations of the IDL types (the header's content)
- *   text.c        names, doc comments, growing strings, code layout
+ *   text.c        doc comments, growing strings, code layout
+ *   names.c       C names: mangling, collisions, include paths
  *
  * Generated statements are written by code here, never by templates:
  * templates/ hold the frame of each file (banner, includes, guards,
@@ -80,9 +81,40 @@ void idlc_sb_free(sb *b);
 /* Go to `fail` when a template value could not be built. */
 #define G(call) do { if ((call) < 0) goto fail; } while (0)
 
-/* C name of a declaration: its qualified name joined with '_' (in the
- * arena). */
+/* ---------------------------------------------------------------- names.c */
+
+/* FNV-1a of s continuing from h (start with IDLC_GEN_HASH_SEED). */
+uint32_t idlc_gen_hash(const char *s, uint32_t h);
+/* The FNV-1a offset basis. */
+#define IDLC_GEN_HASH_SEED 2166136261u
+
+/* C name of a declaration: its qualified name joined with '_', with a
+ * '_' appended when C, C++, the C library or generated code reserves it
+ * (in the arena). */
 char *idlc_gen_c_name(gen *g, const idlc_node *n);
+
+/* A member or parameter name safe in C: a reserved one (a C or C++
+ * keyword, a C library name, a name generated code uses) gets a '_'
+ * suffix (in the arena, or `name` itself). */
+const char *idlc_gen_ident(gen *g, const char *name);
+
+/* Refuse, with a diagnostic naming both, any two declarations of the
+ * whole tree whose C names (or those of their generated helpers,
+ * stubs and indexes) are equal.  Returns 0, or -1 after reporting. */
+int idlc_gen_check_names(gen *g);
+
+/* The header that an included IDL file stands for in a generated
+ * #include: its path relative to the main file's directory or to an -I
+ * directory (the shortest), .idl replaced by .h ("a/msg/Time.h"; in the
+ * arena). */
+char *idlc_gen_include_name(gen *g, const char *file);
+
+/* The include guard of the main file's header: its base name and a
+ * hash of the C names it declares (two Time.idl files in different
+ * folders get different guards; in the arena). */
+char *idlc_gen_guard(gen *g, const char *base);
+
+/* ---------------------------------------------------------------- text.c */
 
 /* Shape name of a declaration: its qualified name joined with '.'. */
 char *idlc_gen_dotted_name(gen *g, const idlc_node *n);
@@ -90,8 +122,11 @@ char *idlc_gen_dotted_name(gen *g, const idlc_node *n);
 /* The definition behind forward declarations. */
 const idlc_node *idlc_gen_defn(const idlc_node *n);
 
-/* A member or parameter name safe in C (C keywords get a '_' suffix). */
-const char *idlc_gen_ident(gen *g, const char *name);
+
+/* `text` with a blank put inside every comment opener and closer
+ * ('/' then '*', '*' then '/'), so that it can stand inside a C comment
+ * (in the arena, or `text` itself). */
+const char *idlc_gen_comment_safe(gen *g, const char *text);
 
 /* IDL doc comment `doc` as a C comment block indented by `indent` (in
  * the arena), or "" when there is none. */

@@ -1,41 +1,11 @@
 /*
- * idlc/gen/text.c - the generators' text: C names of declarations, doc
- * comments, the set of what was emitted once, growing strings and the
+ * idlc/gen/text.c - the generators' text: shape names, doc comments, the set of what was emitted once, growing strings and the
  * layout of generated code (indentation, wrapping, temporaries).
  */
 #include <stdarg.h>
 #include <string.h>
 
 #include "gen/gen_int.h"
-
-/* C and C++ keywords that IDL allows as identifiers (the headers
- * compile as C++ too), and the names generated code uses itself: they
- * get a '_' suffix. */
-static const char *const c_keywords[] = {
-	"auto", "break", "continue", "do", "else", "extern", "for", "goto",
-	"if", "inline", "int", "register", "restrict", "return", "signed",
-	"sizeof", "static", "volatile", "while", "bool", "true", "false",
-	"asm", "typeof", "errno", "NULL", "self", "err", "result",
-	"mem_ctx", "class", "new", "delete", "this", "template", "typename",
-	"virtual", "operator", "friend", "namespace", "using", "try",
-	"catch", "throw", "explicit", "mutable", "protected", "noexcept",
-	"nullptr", "decltype", "constexpr", "static_assert", "alignof",
-	"alignas", "thread_local", "and", "or", "not", "xor", "bitand",
-	"bitor", "compl", "and_eq", "or_eq", "not_eq", "xor_eq",
-	"dynamic_cast", "static_cast", "const_cast", "reinterpret_cast",
-	"typeid", "wchar_t", "char16_t", "char32_t", "export", NULL
-};
-
-/* A member/parameter name safe in C; see gen_int.h. */
-const char *idlc_gen_ident(gen *g, const char *name)
-{
-	size_t i;
-
-	for (i = 0; c_keywords[i]; i++)
-		if (strcmp(name, c_keywords[i]) == 0)
-			return idlc_arena_printf(g->a, "%s_", name);
-	return name;
-}
 
 /* Qualified name of n joined with sep, in the arena. */
 static char *qualified(gen *g, const idlc_node *n, const char *sep)
@@ -46,12 +16,6 @@ static char *qualified(gen *g, const idlc_node *n, const char *sep)
 	if (out)
 		idlc_qualified_name_buf(n, sep, out, len + 1);
 	return out;
-}
-
-/* C name of a declaration; see gen_int.h. */
-char *idlc_gen_c_name(gen *g, const idlc_node *n)
-{
-	return qualified(g, n, "_");
 }
 
 /* Shape name of a declaration; see gen_int.h. */
@@ -68,6 +32,27 @@ const idlc_node *idlc_gen_defn(const idlc_node *n)
 	return n;
 }
 
+/* Text safe inside a C comment; see gen_int.h. */
+const char *idlc_gen_comment_safe(gen *g, const char *text)
+{
+	const char *s;
+	char *out, *o;
+
+	if (strstr(text, "/*") == NULL && strstr(text, "*/") == NULL)
+		return text;
+	out = idlc_arena_alloc(g->a, strlen(text) * 2 + 1);
+	if (out == NULL)
+		return NULL;
+	for (s = text, o = out; *s; s++) {
+		*o++ = *s;
+		/* "/ *" and "* /": no comment opens or closes */
+		if ((s[0] == '/' && s[1] == '*') || (s[0] == '*' && s[1] == '/'))
+			*o++ = ' ';
+	}
+	*o = '\0';
+	return out;
+}
+
 /* A doc comment as a C comment; see gen_int.h. */
 char *idlc_gen_doc(gen *g, const char *doc, const char *indent)
 {
@@ -76,30 +61,22 @@ char *idlc_gen_doc(gen *g, const char *doc, const char *indent)
 
 	if (doc == NULL || *doc == '\0')
 		return idlc_arena_printf(g->a, "%s", "");
-	out = idlc_arena_printf(g->a, "%s/**\n", indent);
+	doc = idlc_gen_comment_safe(g, doc);
+	out = doc ? idlc_arena_printf(g->a, "%s/**\n", indent) : NULL;
 	for (s = doc; out && *s; s = *e ? e + 1 : e) {
 		e = strchr(s, '\n');
 		if (e == NULL)
 			e = s + strlen(s);
-		const char *close = memmem(s, (size_t)(e - s), "*/", 2);
-		size_t len = close ? (size_t)(close - s) : (size_t)(e - s);
-		/* a comment end inside the doc is cut there */
 		out = idlc_arena_append(g->a, out, "%s *%s%.*s\n", indent,
-					len ? " " : "", (int)len, s);
+					e > s ? " " : "", (int)(e - s), s);
 	}
 	return out ? idlc_arena_append(g->a, out, "%s */\n", indent) : NULL;
 }
 
-/* FNV-1a of a string. */
+/* Hash of a string. */
 static uint32_t str_hash(const char *s)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h;
+	return idlc_gen_hash(s, IDLC_GEN_HASH_SEED);
 }
 
 /* Is a name marked done; see gen_int.h. */
@@ -252,14 +229,17 @@ static bool ident_char(char c)
 	       (c >= '0' && c <= '9') || c == '_';
 }
 
-/* Is `word` used in `code`; see gen_int.h. */
+/* Is `word` used in `code`; see gen_int.h.  A struct member of that
+ * name (`v->cx`, `v.cx`) is not a use. */
 bool idlc_gen_uses(const char *code, const char *word)
 {
 	size_t len = strlen(word);
 	const char *p;
 
 	for (p = strstr(code, word); p; p = strstr(p + 1, word))
-		if ((p == code || !ident_char(p[-1])) && !ident_char(p[len]))
+		if ((p == code || !ident_char(p[-1])) && !ident_char(p[len]) &&
+		    !(p > code && p[-1] == '.') &&
+		    !(p - code >= 2 && p[-2] == '-' && p[-1] == '>'))
 			return true;
 	return false;
 }

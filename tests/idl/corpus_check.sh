@@ -11,16 +11,18 @@
 #
 # NAME labels the output.  Each file is generated into a temporary
 # folder shared by the corpus, in the order given (a file's includes
-# first), and compiled against runtime/include.  --invalid BASE names a
+# first), under the folders of its path relative to the -I directory
+# that holds it (as the generated #include names it: a/msg/Time.idl ->
+# OUT/a/msg/Time.h), and compiled against runtime/include.  --invalid BASE names a
 # file (by base name) that is not valid IDL: it must be refused.
 set -u
 
 idlc=$1 name=$2
 shift 2
-incs=() invalid=" " files=()
+incs=() dirs=() invalid=" " files=()
 while [ $# -gt 0 ]; do
 	case $1 in
-	-I) incs+=("-I$2"); shift 2 ;;
+	-I) incs+=("-I$2"); dirs+=("${2%/}"); shift 2 ;;
 	--invalid) invalid+="$2 "; shift 2 ;;
 	--) shift; files+=("$@"); break ;;
 	*) files+=("$1"); shift ;;
@@ -36,6 +38,21 @@ trap 'rm -rf "$out"' EXIT
 report() {
 	echo "$name: $1"
 	grep -m3 error "$out/err.txt"
+}
+
+# the path of f relative to the -I directory that holds it (the
+# shortest), without .idl; its base name when none does
+relpath() {
+	local f=${1%.idl} best= d r
+	for d in "${dirs[@]}"; do
+		case $f in "$d"/*)
+			r=${f#"$d"/}
+			if [ -z "$best" ] || [ ${#r} -lt ${#best} ]; then
+				best=$r
+			fi ;;
+		esac
+	done
+	echo "${best:-$(basename "$f")}"
 }
 
 # each file once, in the order given
@@ -71,12 +88,15 @@ for f in "${uniq[@]}"; do
 		continue
 	fi
 	n_check=$((n_check + 1))
-	if ! "$idlc" -o "$out" "${incs[@]}" "$f" >/dev/null 2>"$out/err.txt"; then
+	rel=$(relpath "$f")
+	mkdir -p "$out/$(dirname "$rel")"
+	if ! "$idlc" -o "$out/$(dirname "$rel")" "${incs[@]}" "$f" >/dev/null \
+		2>"$out/err.txt"; then
 		report "GENERATION FAILED: $f"
 		continue
 	fi
 	n_gen=$((n_gen + 1))
-	generated+=("$base")
+	generated+=("$rel")
 done
 
 # pass 2: compile every generated file

@@ -11,7 +11,7 @@ int main(void)
 	const shade_shape_desc *shapes[] = { &bank_Base_shape,
 					     &bank_Account_shape,
 					     &bank_Ledger_shape,
-					     &broker_Broker_shape,
+					     &broker_Dealer_shape,
 					     &broker_Bank_shape };
 	size_t i;
 
