@@ -338,13 +338,13 @@ static const idlc_type *strip_array(const idlc_type *t, uint64_t *dims,
 	return t;
 }
 
-/* Put (put: true) or get statements of struct member f, an array of
- * dimensions dims[0..nd) of s: nested CBOR arrays, loops over the
- * indexes idl_a[]; one tab in. */
+/* Put (put: true) or get statements of f, an array of dimensions
+ * dims[0..nd) of s: nested CBOR arrays, loops over the indexes idl_a[]
+ * declared first; in a block of its own when `block`. */
 static char *array_stmts(gen *g, const scalar *s, const char *f,
-			 const uint64_t *dims, int nd, bool put)
+			 const uint64_t *dims, int nd, bool put, bool block)
 {
-	char *out = idlc_arena_printf(g->a, "{\n\tsize_t idl_a[%d];\n\n", nd);
+	char *out = idlc_arena_printf(g->a, "size_t idl_a[%d];\n\n", nd);
 	char *lv = idlc_arena_printf(g->a, "%s", f);
 	int k;
 
@@ -360,18 +360,20 @@ static char *array_stmts(gen *g, const scalar *s, const char *f,
 			"== SHADE_OK && idl_a[%d] < %llu; idl_a[%d]++) {\n",
 			k, k, (unsigned long long)dims[k], k);
 		out = idlc_arena_append(g->a, out, "%s",
-					idlc_gen_indent(g, head, k + 1));
+					idlc_gen_indent(g, head, k));
 		lv = idlc_arena_append(g->a, lv, "[idl_a[%d]]", k);
 	}
 	if (out == NULL || lv == NULL)
 		return NULL;
 	out = idlc_arena_append(g->a, out, "%s", idlc_gen_indent(g, put ?
 				idlc_gen_put(g, s, "b", lv) :
-				idlc_gen_get(g, s, "d", lv, "mem_ctx"), nd + 1));
+				idlc_gen_get(g, s, "d", lv, "mem_ctx"), nd));
 	for (k = nd; k-- > 0 && out;)
-		out = idlc_arena_append(g->a, out, "%.*s}\n", k + 1,
+		out = idlc_arena_append(g->a, out, "%.*s}\n", k,
 					"\t\t\t\t\t\t\t\t\t\t");
-	return idlc_arena_append(g->a, out, "}\n");
+	if (out == NULL || !block)
+		return out;
+	return idlc_arena_printf(g->a, "{\n%s}\n", idlc_gen_indent(g, out, 1));
 }
 
 /* Codec of struct st (C name `name`): an array of its members in order.
@@ -404,9 +406,9 @@ static int struct_codec(gen *g, const idlc_node *st, const char *name)
 			return -1;
 		if (nd > 0) {
 			put = idlc_arena_append(g->a, put, "%s", idlc_gen_indent(g,
-				array_stmts(g, &ms, f, dims, nd, true), 1));
+				array_stmts(g, &ms, f, dims, nd, true, true), 1));
 			get = idlc_arena_append(g->a, get, "%s", idlc_gen_indent(g,
-				array_stmts(g, &ms, f, dims, nd, false), 1));
+				array_stmts(g, &ms, f, dims, nd, false, true), 1));
 			continue;
 		}
 		put = idlc_arena_append(g->a, put, "\tif (idl_st == SHADE_OK)\n"
@@ -418,6 +420,114 @@ static int struct_codec(gen *g, const idlc_node *st, const char *name)
 	}
 	put = idlc_arena_append(g->a, put, "\treturn idl_st;\n");
 	get = idlc_arena_append(g->a, get, "\treturn idl_st;\n");
+	if (put == NULL || get == NULL || push_codec(g, name, put, get) < 0)
+		return -1;
+	return 1;
+}
+
+/* The condition selecting case c of a union: its labels compared with
+ * v->_d of type dt, one a line (NULL for a case with only `default`). */
+static char *case_cond(gen *g, const idlc_type *dt, const idlc_node *c)
+{
+	const idlc_label *l;
+	char *cond = NULL;
+
+	for (l = c->labels; l; l = l->next) {
+		if (l->expr == NULL)
+			continue;
+		cond = cond ? idlc_arena_append(g->a, cond, " ||\n\t    ")
+			    : idlc_arena_printf(g->a, "%s", "");
+		cond = cond ? idlc_arena_append(g->a, cond, "v->_d == %s",
+				idlc_gen_c_value(g, dt, &l->value)) : NULL;
+	}
+	return cond;
+}
+
+/* Put (put: true) or get statements of union case c (C name of the
+ * union `name`): its member, arrays included; no indentation.  NULL on
+ * out of memory. */
+static char *case_stmts(gen *g, const idlc_node *c, const char *name,
+			bool put)
+{
+	uint64_t dims[MAX_DIMS];
+	int nd;
+	const idlc_type *et = strip_array(c->type, dims, &nd);
+	const char *f = idlc_arena_printf(g->a, "v->_u.%s",
+					  idlc_gen_ident(g, c->name));
+	scalar ms;
+
+	/* wirable() said it was: a failure is out of memory */
+	if (et == NULL || wire_of(g, et, idlc_arena_printf(g->a, "%s_%s_seq",
+				  name, c->name), &ms) <= 0 || f == NULL)
+		return NULL;
+	if (nd > 0)
+		return array_stmts(g, &ms, f, dims, nd, put, false);
+	return put ? idlc_gen_put(g, &ms, "b", f)
+		   : idlc_gen_get(g, &ms, "d", f, "mem_ctx");
+}
+
+/* The end of a union codec: `code` as the else branch when there were
+ * cases (`chain`), alone otherwise; then the return. */
+static char *else_part(gen *g, bool chain, const char *code)
+{
+	if (code == NULL)
+		return NULL;
+	if (chain)
+		return idlc_arena_printf(g->a, "\t} else {\n%s\t}\n\treturn "
+					 "idl_st;\n", idlc_gen_indent(g, code, 2));
+	return idlc_arena_printf(g->a, "%s\treturn idl_st;\n",
+				 idlc_gen_indent(g, code, 1));
+}
+
+/* Codec of union un (C name `name`): the array [discriminator, value of
+ * the member it selects], value null when it selects none.  Returns 1
+ * when available, -1 on out of memory. */
+static int union_codec(gen *g, const idlc_node *un, const char *name)
+{
+	const idlc_node *c, *dflt = NULL;
+	char *put, *get, *cond, *cp, *cg;
+	const char *kw = "if";
+	scalar ds;
+	int once = codec_begin(g, name);
+
+	if (once != 0)
+		return once < 0 ? -1 : 1;
+	if (!idlc_gen_basic(g, un->type, &ds))
+		return -1;
+	put = idlc_arena_printf(g->a, "\tshade_status idl_st = "
+		"shade_cbor_put_array(b, 2);\n\n\tif (idl_st == SHADE_OK)\n%s"
+		"\tif (idl_st != SHADE_OK)\n\t\treturn idl_st;\n",
+		idlc_gen_indent(g, idlc_gen_put(g, &ds, "b", "v->_d"), 2));
+	get = idlc_arena_printf(g->a, "\tshade_status idl_st = "
+		"shade_typed_get_array(d, 2, err);\n\n\tif (idl_st == SHADE_OK) "
+		"{\n%s\t}\n\tif (idl_st != SHADE_OK)\n\t\treturn idl_st;\n",
+		idlc_gen_indent(g, idlc_gen_get(g, &ds, "d", "v->_d", "mem_ctx"),
+				2));
+	for (c = un->children; c && put && get; c = c->next) {
+		if (c->flags & IDLC_F_DEFAULT_CASE)
+			dflt = c;
+		cond = case_cond(g, un->type, c);
+		if (cond == NULL)
+			continue;
+		cp = idlc_gen_indent(g, case_stmts(g, c, name, true), 2);
+		cg = idlc_gen_indent(g, case_stmts(g, c, name, false), 2);
+		if (cp == NULL || cg == NULL)
+			return -1;
+		put = idlc_arena_append(g->a, put, "\t%s (%s) {\n%s", kw, cond,
+					cp);
+		get = idlc_arena_append(g->a, get, "\t%s (%s) {\n%s", kw, cond,
+					cg);
+		kw = "} else if";
+	}
+	if (put == NULL || get == NULL)
+		return -1;
+	/* the default case, or no member: null */
+	put = idlc_arena_append(g->a, put, "%s", else_part(g, kw[0] == '}',
+		dflt ? case_stmts(g, dflt, name, true) :
+		"idl_st = shade_cbor_put_null(b);"));
+	get = idlc_arena_append(g->a, get, "%s", else_part(g, kw[0] == '}',
+		dflt ? case_stmts(g, dflt, name, false) :
+		"idl_st = shade_cbor_read_null(d, err);"));
 	if (put == NULL || get == NULL || push_codec(g, name, put, get) < 0)
 		return -1;
 	return 1;
@@ -481,19 +591,23 @@ static bool can_wire(gen *g, const idlc_type *t, const idlc_node **stack,
 			;
 		if (d->kind == IDLC_STRUCT && d->n_bases > 0)
 			return false; /* no typed form yet */
-		if (d->kind == IDLC_STRUCT) {
+		if (d->kind == IDLC_STRUCT || d->kind == IDLC_UNION) {
 			for (i = 0; i < depth; i++)
 				if (stack[i] == d)
 					return true;
 			stack[depth] = d;
+			if (d->kind == IDLC_UNION && !idlc_gen_basic(g, d->type,
+								     &s))
+				return false;
 			for (m = d->children; m; m = m->next) {
 				/* members may be arrays */
 				uint64_t dims[MAX_DIMS];
 				int nd;
 				const idlc_type *et = strip_array(m->type,
 								  dims, &nd);
-				if (et == NULL || !can_wire(g, et, stack,
-							    depth + 1))
+				if (et == NULL || idlc_find_annotation(m,
+								"external") ||
+				    !can_wire(g, et, stack, depth + 1))
 					return false;
 			}
 			return true;
@@ -534,9 +648,10 @@ static int wire_of(gen *g, const idlc_type *t, const char *anon, scalar *s)
 		const idlc_node *d = u->ref;
 		while (d->definition)
 			d = d->definition;
-		if (d->kind == IDLC_STRUCT) {
+		if (d->kind == IDLC_STRUCT || d->kind == IDLC_UNION) {
 			name = idlc_gen_c_name(g, d);
-			r = struct_codec(g, d, name);
+			r = d->kind == IDLC_STRUCT ? struct_codec(g, d, name)
+						   : union_codec(g, d, name);
 			goto codec;
 		}
 	}

@@ -149,6 +149,10 @@ idlc_tv *idlc_gen_decl_obj(gen *g, const char *kind, const char *name,
  * Other kinds are ignored.  Returns 0 or -1. */
 int idlc_gen_type(gen *g, const idlc_node *n, idlc_tv **out);
 
+/* C expression for the constant v of type t (a union label, a const's
+ * value), in the arena. */
+char *idlc_gen_c_value(gen *g, const idlc_type *t, const idlc_value *v);
+
 /* ---------------------------------------------------------------- codecs.c */
 
 /* How a scalar travels. */

@@ -342,8 +342,8 @@ static char *c_string(gen *g, const char *s, size_t len)
 	return out ? idlc_arena_append(g->a, out, "\"") : NULL;
 }
 
-/* C expression for a constant of type t. */
-static char *c_value(gen *g, const idlc_type *t, const idlc_value *v)
+/* C expression for a constant; see gen_int.h. */
+char *idlc_gen_c_value(gen *g, const idlc_type *t, const idlc_value *v)
 {
 	const idlc_type *u = idlc_type_unalias(t);
 	char buf[48], *s;
@@ -408,7 +408,7 @@ static char *c_value(gen *g, const idlc_type *t, const idlc_value *v)
 static int gen_const(gen *g, const idlc_node *n)
 {
 	idlc_tv *o = idlc_gen_decl_obj(g, "is_const", idlc_gen_c_name(g, n), n->doc);
-	char *v = c_value(g, n->type, &n->value);
+	char *v = idlc_gen_c_value(g, n->type, &n->value);
 
 	if (o == NULL || v == NULL)
 		return -1;
