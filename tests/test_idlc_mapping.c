@@ -354,11 +354,225 @@ static void test_idlc_mapping_unions_dynamic(void **state)
 	assert_int_equal(talloc_total_blocks(*state), before);
 }
 
+/* ============================================================ arrays */
+
+/* The state behind the typed Arrays server. */
+typedef struct arrays_srv {
+	mp_Vec3 pos;  /* attribute pos */
+} arrays_srv;
+
+/* Vec3 add(in Vec3 a, in Vec3 b) */
+static shade_status ar_add(void *self, TALLOC_CTX *mem_ctx, const mp_Vec3 *a,
+			   const mp_Vec3 *b, mp_Vec3 *result, shade_error **err)
+{
+	int i;
+
+	(void)self;
+	(void)mem_ctx;
+	(void)err;
+	for (i = 0; i < 3; i++)
+		(*result)[i] = (*a)[i] + (*b)[i];
+	return SHADE_OK;
+}
+
+/* Grid scale(in Grid g, inout Names n) */
+static shade_status ar_scale(void *self, TALLOC_CTX *mem_ctx,
+			     const mp_Grid *g, mp_Names *n, mp_Grid *result,
+			     shade_error **err)
+{
+	char *first = (*n)[0];
+	int i, j;
+
+	(void)self;
+	(void)mem_ctx;
+	(void)err;
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < 3; j++)
+			(*result)[i][j] = (int16_t)((*g)[i][j] * 10);
+	(*n)[0] = (*n)[1];
+	(*n)[1] = first;
+	return SHADE_OK;
+}
+
+/* Tri tri(in Shape s, in Vecs d) */
+static shade_status ar_tri(void *self, TALLOC_CTX *mem_ctx, const mp_Shape *s,
+			   const mp_Vecs *d, mp_Tri *result, shade_error **err)
+{
+	int32_t dx = 0, dy = 0;
+	uint32_t k;
+	int i;
+
+	(void)self;
+	(void)mem_ctx;
+	if (strcmp(s->labels[0], "shape") != 0)
+		return shade_error_set(err, SHADE_ERR_VALUE, "not a shape");
+	for (k = 0; k < d->len; k++) {
+		dx += d->items[k][0];
+		dy += d->items[k][1];
+	}
+	for (i = 0; i < 2; i++) {
+		(*result)[i].x = s->corners[i].x + dx;
+		(*result)[i].y = s->corners[i].y + dy;
+	}
+	(*result)[2].x = s->origin[0] + dx;
+	(*result)[2].y = s->origin[1] + dy;
+	return SHADE_OK;
+}
+
+/* attribute Vec3 pos (get) */
+static shade_status ar_get_pos(void *self, TALLOC_CTX *mem_ctx, mp_Vec3 *out,
+			       shade_error **err)
+{
+	(void)mem_ctx;
+	(void)err;
+	memcpy(out, ((arrays_srv *)self)->pos, sizeof(*out));
+	return SHADE_OK;
+}
+
+/* attribute Vec3 pos (set) */
+static shade_status ar_set_pos(void *self, const mp_Vec3 *value,
+			       shade_error **err)
+{
+	(void)err;
+	memcpy(((arrays_srv *)self)->pos, value, sizeof(*value));
+	return SHADE_OK;
+}
+
+static const mp_Arrays_impl arrays_impl = {
+	.add = ar_add,
+	.scale = ar_scale,
+	.tri = ar_tri,
+	.get_pos = ar_get_pos,
+	.set_pos = ar_set_pos,
+};
+
+/* mp_Arrays_serve with untyped arguments, for start(). */
+static shade_status serve_arrays(const void *impl, void *self,
+				 shade_ref **out, shade_error **err)
+{
+	return mp_Arrays_serve(impl, self, out, err);
+}
+
+/* Typed client, typed server: arrays as parameters (in, inout), results,
+ * an attribute, struct members and sequence items, of one and two
+ * dimensions. */
+static void test_idlc_mapping_arrays_typed(void **state)
+{
+	size_t before = talloc_total_blocks(*state);
+	TALLOC_CTX *ctx = talloc_new(*state);
+	arrays_srv srv = { .pos = { 7, 8, 9 } };
+	tp_peer pp;
+	shade_ref *ref = NULL;
+	shade_error *err = NULL;
+	mp_Arrays *ar = NULL;
+	const mp_Vec3 a = { 1, 2, 3 }, b = { 10, 20, 30 };
+	mp_Vec3 sum = { 0 }, pos = { 0 };
+	const mp_Grid g = { { 1, 2, 3 }, { -4, -5, -6 } };
+	mp_Grid big = { { 0 } };
+	mp_Names n = { "left", "right" };
+	mp_Shape sh = { .origin = { 100, 200, 0 }, .labels = { "shape", "x" },
+			.corners = { { 1, 1 }, { 2, 2 } } };
+	mp_Vec3 moves[2] = { { 1, 10, 0 }, { 2, 20, 0 } };
+	mp_Vecs d = { .len = 2, .items = moves };
+	mp_Tri t = { { 0 } };
+
+	start(&pp, ctx, serve_arrays, &arrays_impl, &srv, &ref);
+	assert_int_equal(mp_Arrays_narrow(ctx, ref, &ar, &err), SHADE_OK);
+	shade_ref_release(ref);
+
+	assert_int_equal(mp_Arrays_add(ar, ctx, &a, &b, &sum, &err), SHADE_OK);
+	assert_int_equal(sum[0], 11);
+	assert_int_equal(sum[1], 22);
+	assert_int_equal(sum[2], 33);
+	assert_int_equal(mp_Arrays_scale(ar, ctx, &g, &n, &big, &err),
+			 SHADE_OK);
+	assert_int_equal(big[0][2], 30);
+	assert_int_equal(big[1][0], -40);
+	assert_int_equal(big[1][2], -60);
+	assert_string_equal(n[0], "right");
+	assert_string_equal(n[1], "left");
+	assert_int_equal(mp_Arrays_tri(ar, ctx, &sh, &d, &t, &err), SHADE_OK);
+	assert_int_equal(t[0].x, 4);
+	assert_int_equal(t[0].y, 31);
+	assert_int_equal(t[1].x, 5);
+	assert_int_equal(t[2].x, 103);
+	assert_int_equal(t[2].y, 230);
+	assert_int_equal(mp_Arrays_get_pos(ar, ctx, &pos, &err), SHADE_OK);
+	assert_int_equal(pos[0], 7);
+	assert_int_equal(pos[2], 9);
+	assert_int_equal(mp_Arrays_set_pos(ar, &a, &err), SHADE_OK);
+	assert_int_equal(srv.pos[1], 2);
+
+	talloc_free(ar);
+	tp_stop(&pp);
+	talloc_free(ctx);
+	assert_int_equal(talloc_total_blocks(*state), before);
+}
+
+/* Three ints, as a dynamic caller sends a Vec3. */
+static shade_value *vec3(TALLOC_CTX *ctx, int64_t a, int64_t b, int64_t c)
+{
+	return tup(ctx, 3, shade_int(ctx, a), shade_int(ctx, b),
+		   shade_int(ctx, c));
+}
+
+/* A dynamic client sends and reads arrays as nested arrays, outermost
+ * dimension first; a wrong length is refused. */
+static void test_idlc_mapping_arrays_dynamic(void **state)
+{
+	size_t before = talloc_total_blocks(*state);
+	TALLOC_CTX *ctx = talloc_new(*state);
+	arrays_srv srv = { .pos = { 7, 8, 9 } };
+	tp_peer pp;
+	shade_ref *ref = NULL;
+	shade_value *out = NULL;
+
+	start(&pp, ctx, serve_arrays, &arrays_impl, &srv, &ref);
+
+	dyn_call(ctx, ref, "add", tup(ctx, 2, vec3(ctx, 1, 2, 3),
+		 vec3(ctx, 4, 5, 6)), SHADE_OK, &out);
+	assert_string_equal(diag(ctx, out), "[5, 7, 9]");
+	dyn_call(ctx, ref, "scale", tup(ctx, 2, tup(ctx, 2, vec3(ctx, 1, 2, 3),
+		 vec3(ctx, 4, 5, 6)), tup(ctx, 2, shade_str(ctx, "a"),
+		 shade_str(ctx, "b"))), SHADE_OK, &out);
+	assert_string_equal(diag(ctx, out),
+			    "[[[10, 20, 30], [40, 50, 60]], [\"b\", \"a\"]]");
+	/* a struct with array members, a sequence of arrays */
+	dyn_call(ctx, ref, "tri", tup(ctx, 2, tup(ctx, 3, vec3(ctx, 0, 0, 0),
+		 tup(ctx, 2, shade_str(ctx, "shape"), shade_str(ctx, "y")),
+		 tup(ctx, 2, tup(ctx, 2, shade_int(ctx, 1), shade_int(ctx, 2)),
+		 tup(ctx, 2, shade_int(ctx, 3), shade_int(ctx, 4)))),
+		 tup(ctx, 1, vec3(ctx, 1, 1, 1))), SHADE_OK, &out);
+	assert_string_equal(diag(ctx, out), "[[2, 3], [4, 5], [1, 1]]");
+	/* too short, too long, a row too short, an element too large */
+	dyn_call(ctx, ref, "add", tup(ctx, 2, tup(ctx, 2, shade_int(ctx, 1),
+		 shade_int(ctx, 2)), vec3(ctx, 4, 5, 6)), SHADE_ERR_TYPE, &out);
+	dyn_call(ctx, ref, "add", tup(ctx, 2, vec3(ctx, 1, 2, 3),
+		 tup(ctx, 4, shade_int(ctx, 1), shade_int(ctx, 2),
+		 shade_int(ctx, 3), shade_int(ctx, 4))), SHADE_ERR_TYPE, &out);
+	dyn_call(ctx, ref, "scale", tup(ctx, 2, tup(ctx, 2, vec3(ctx, 1, 2, 3),
+		 tup(ctx, 1, shade_int(ctx, 4))), tup(ctx, 2, shade_str(ctx,
+		 "a"), shade_str(ctx, "b"))), SHADE_ERR_TYPE, &out);
+	dyn_call(ctx, ref, "scale", tup(ctx, 2, tup(ctx, 2, vec3(ctx, 1, 2, 3),
+		 vec3(ctx, 4, 5, 1 << 20)), tup(ctx, 2, shade_str(ctx, "a"),
+		 shade_str(ctx, "b"))), SHADE_ERR_OVERFLOW, &out);
+	assert_int_equal(shade_getattr(ctx, ref, "pos", &out, NULL),
+			 SHADE_OK);
+	assert_string_equal(diag(ctx, out), "[7, 8, 9]");
+
+	shade_ref_release(ref);
+	tp_stop(&pp);
+	talloc_free(ctx);
+	assert_int_equal(talloc_total_blocks(*state), before);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_idlc_mapping_unions_typed),
 		cmocka_unit_test(test_idlc_mapping_unions_dynamic),
+		cmocka_unit_test(test_idlc_mapping_arrays_typed),
+		cmocka_unit_test(test_idlc_mapping_arrays_dynamic),
 	};
 
 	if (argc > 1)

@@ -29,22 +29,22 @@ bool idlc_gen_basic(gen *g, const idlc_type *t, scalar *s)
 		idlc_tkind k;
 		scalar s;
 	} table[] = {
-		{ IDLC_T_BOOLEAN, { "bool", W_BOOL, NULL, NULL, NULL } },
-		{ IDLC_T_CHAR, { "char", W_INT, "CHAR_MIN", "CHAR_MAX", NULL } },
-		{ IDLC_T_OCTET, { "uint8_t", W_UINT, NULL, "UINT8_MAX", NULL } },
-		{ IDLC_T_UINT8, { "uint8_t", W_UINT, NULL, "UINT8_MAX", NULL } },
-		{ IDLC_T_INT8, { "int8_t", W_INT, "INT8_MIN", "INT8_MAX", NULL } },
-		{ IDLC_T_SHORT, { "int16_t", W_INT, "INT16_MIN", "INT16_MAX", NULL } },
-		{ IDLC_T_USHORT, { "uint16_t", W_UINT, NULL, "UINT16_MAX", NULL } },
-		{ IDLC_T_LONG, { "int32_t", W_INT, "INT32_MIN", "INT32_MAX", NULL } },
-		{ IDLC_T_ULONG, { "uint32_t", W_UINT, NULL, "UINT32_MAX", NULL } },
-		{ IDLC_T_LLONG, { "int64_t", W_INT, "INT64_MIN", "INT64_MAX", NULL } },
-		{ IDLC_T_ULLONG, { "uint64_t", W_UINT, NULL, "UINT64_MAX", NULL } },
-		{ IDLC_T_FLOAT, { "float", W_FLOAT, NULL, NULL, NULL } },
-		{ IDLC_T_DOUBLE, { "double", W_FLOAT, NULL, NULL, NULL } },
-		{ IDLC_T_STRING, { "char *", W_STRING, NULL, NULL, NULL } },
-		{ IDLC_T_ANY, { "shade_value *", W_ANY, NULL, NULL, NULL } },
-		{ IDLC_T_OBJECT, { "shade_ref *", W_OBJECT, NULL, NULL, NULL } },
+		{ IDLC_T_BOOLEAN, { "bool", W_BOOL, NULL, NULL, NULL, false } },
+		{ IDLC_T_CHAR, { "char", W_INT, "CHAR_MIN", "CHAR_MAX", NULL, false } },
+		{ IDLC_T_OCTET, { "uint8_t", W_UINT, NULL, "UINT8_MAX", NULL, false } },
+		{ IDLC_T_UINT8, { "uint8_t", W_UINT, NULL, "UINT8_MAX", NULL, false } },
+		{ IDLC_T_INT8, { "int8_t", W_INT, "INT8_MIN", "INT8_MAX", NULL, false } },
+		{ IDLC_T_SHORT, { "int16_t", W_INT, "INT16_MIN", "INT16_MAX", NULL, false } },
+		{ IDLC_T_USHORT, { "uint16_t", W_UINT, NULL, "UINT16_MAX", NULL, false } },
+		{ IDLC_T_LONG, { "int32_t", W_INT, "INT32_MIN", "INT32_MAX", NULL, false } },
+		{ IDLC_T_ULONG, { "uint32_t", W_UINT, NULL, "UINT32_MAX", NULL, false } },
+		{ IDLC_T_LLONG, { "int64_t", W_INT, "INT64_MIN", "INT64_MAX", NULL, false } },
+		{ IDLC_T_ULLONG, { "uint64_t", W_UINT, NULL, "UINT64_MAX", NULL, false } },
+		{ IDLC_T_FLOAT, { "float", W_FLOAT, NULL, NULL, NULL, false } },
+		{ IDLC_T_DOUBLE, { "double", W_FLOAT, NULL, NULL, NULL, false } },
+		{ IDLC_T_STRING, { "char *", W_STRING, NULL, NULL, NULL, false } },
+		{ IDLC_T_ANY, { "shade_value *", W_ANY, NULL, NULL, NULL, false } },
+		{ IDLC_T_OBJECT, { "shade_ref *", W_OBJECT, NULL, NULL, NULL, false } },
 	};
 	size_t i;
 
@@ -145,8 +145,12 @@ char *idlc_gen_put(gen *g, const scalar *s, const char *b, const char *e)
 					 "%s, %s, %s, err);", cx_of(b), call_of(b),
 					 b, e);
 	case W_CODEC:
+		/* a pointer to an array does not convert to a pointer to a
+		 * const array in C11: said with a cast */
 		return idlc_arena_printf(g->a, "idl_st = idl_put_%s_(%s, %s, %s, "
-					 "%s, err);", s->c, cx_of(b), call_of(b), b,
+					 "%s%s%s%s, err);", s->c, cx_of(b),
+					 call_of(b), b, s->arr ? "(const " : "",
+					 s->arr ? s->c : "", s->arr ? " *)" : "",
 					 addr(g, e));
 	case W_IFACE:
 		return idlc_arena_printf(g->a, "idl_st = shade_typed_put_ref(%s, "
@@ -241,6 +245,16 @@ static bool is_pointer(const scalar *s)
 {
 	return s->w == W_STRING || s->w == W_ANY || s->w == W_OBJECT ||
 	       s->w == W_IFACE;
+}
+
+/* Store a local; see gen_int.h. */
+char *idlc_gen_store(gen *g, const scalar *s, const char *out,
+		     const char *local)
+{
+	if (s->arr)
+		return idlc_arena_printf(g->a, "memcpy(%s, &%s, sizeof(%s));",
+					 out, local, local);
+	return idlc_arena_printf(g->a, "*%s = %s;", out, local);
 }
 
 /* Does decoding allocate; see gen_int.h. */
@@ -533,6 +547,34 @@ static int union_codec(gen *g, const idlc_node *un, const char *name)
 	return 1;
 }
 
+/* Codec of array typedef t (C name `name`): nested arrays, outermost
+ * dimension first, like an array member of a struct. */
+static int array_codec(gen *g, const idlc_type *t, const char *name)
+{
+	uint64_t dims[MAX_DIMS];
+	int nd;
+	const idlc_type *et = strip_array(t, dims, &nd);
+	char *put, *get;
+	scalar es;
+	int r = codec_begin(g, name);
+
+	if (r != 0)
+		return r < 0 ? -1 : 1;
+	/* wirable() said it was: a failure is out of memory */
+	if (et == NULL || wire_of(g, et, idlc_arena_printf(g->a, "%s_seq",
+				  name), &es) <= 0)
+		return -1;
+	put = idlc_arena_printf(g->a, "\tshade_status idl_st = SHADE_OK;\n%s"
+		"\treturn idl_st;\n", idlc_gen_indent(g, array_stmts(g, &es,
+		"(*v)", dims, nd, true, false), 1));
+	get = idlc_arena_printf(g->a, "\tshade_status idl_st = SHADE_OK;\n%s"
+		"\treturn idl_st;\n", idlc_gen_indent(g, array_stmts(g, &es,
+		"(*v)", dims, nd, false, false), 1));
+	if (put == NULL || get == NULL || push_codec(g, name, put, get) < 0)
+		return -1;
+	return 1;
+}
+
 /* Codec of sequence type t (C name `name`): an array of its items. */
 static int sequence_codec(gen *g, const idlc_type *t, const char *name)
 {
@@ -586,6 +628,12 @@ static bool can_wire(gen *g, const idlc_type *t, const idlc_node **stack,
 		return false;
 	if (u->kind == IDLC_T_SEQUENCE)
 		return can_wire(g, u->elem, stack, depth);
+	if (u->kind == IDLC_T_ARRAY) {
+		uint64_t dims[MAX_DIMS];
+		int nd;
+		const idlc_type *et = strip_array(u, dims, &nd);
+		return et != NULL && can_wire(g, et, stack, depth);
+	}
 	if (u->kind == IDLC_T_NAMED && u->ref) {
 		for (d = u->ref; d->definition; d = d->definition)
 			;
@@ -631,6 +679,7 @@ static int wire_of(gen *g, const idlc_type *t, const char *anon, scalar *s)
 {
 	const idlc_type *u = t;
 	const char *name;
+	bool arr = false;
 	int r;
 
 	if (anon == NULL)
@@ -640,6 +689,12 @@ static int wire_of(gen *g, const idlc_type *t, const char *anon, scalar *s)
 		if (u->ref->type->kind == IDLC_T_SEQUENCE) {
 			name = idlc_gen_c_name(g, u->ref);
 			r = sequence_codec(g, u->ref->type, name);
+			goto codec;
+		}
+		if (u->ref->type->kind == IDLC_T_ARRAY) {
+			name = idlc_gen_c_name(g, u->ref);
+			r = array_codec(g, u->ref->type, name);
+			arr = true;
 			goto codec;
 		}
 		u = u->ref->type;
@@ -669,6 +724,7 @@ codec:
 	s->c = name;
 	s->w = W_CODEC;
 	s->lo = s->hi = NULL;
+	s->arr = arr;
 	return 1;
 }
 

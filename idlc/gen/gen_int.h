@@ -175,6 +175,8 @@ typedef struct scalar {
 	const char *lo;   /* W_INT: smallest value */
 	const char *hi;   /* W_INT, W_UINT: largest value */
 	const char *iface;/* W_IFACE: the interface's C name */
+	bool arr;         /* W_CODEC: a C array type (an IDL array
+			   * typedef), copied with memcpy, not `=` */
 } scalar;
 
 /* Most parameters of an operation with a typed stub. */
@@ -224,6 +226,10 @@ char *idlc_gen_out_decl(gen *g, const scalar *s, const char *name);
 
 /* "T name = 0;" (NULL, { 0 }) for a local of the type. */
 char *idlc_gen_local(gen *g, const scalar *s, const char *name);
+
+/* The statement storing local `local` of type s into *out. */
+char *idlc_gen_store(gen *g, const scalar *s, const char *out,
+		     const char *local);
 
 /* True when decoding the type allocates (a mem_ctx is needed). */
 bool idlc_gen_allocates(const scalar *s);
