@@ -566,6 +566,94 @@ static void test_idlc_mapping_arrays_dynamic(void **state)
 	assert_int_equal(talloc_total_blocks(*state), before);
 }
 
+/* ============================================================ inheritance */
+
+/* Leaf grow(in Leaf l, out Base b) */
+static shade_status in_grow(void *self, TALLOC_CTX *mem_ctx, const mp_Leaf *l,
+			    mp_Base *b, mp_Leaf *result, shade_error **err)
+{
+	const mp_Mid *mid = &l->_base;
+	uint32_t n = mid->tags.len;
+
+	(void)self;
+	*result = *l;
+	result->_base._base.id = mid->_base.id + 1;
+	result->_base.tags.len = n + 1;
+	result->_base.tags.items = talloc_array(mem_ctx, int32_t, n + 1);
+	if (result->_base.tags.items == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "nomem");
+	if (n > 0)
+		memcpy(result->_base.tags.items, mid->tags.items,
+		       n * sizeof(int32_t));
+	result->_base.tags.items[n] = 99;
+	result->where.x++;
+	result->where.y++;
+	*b = mid->_base;
+	return SHADE_OK;
+}
+
+static const mp_Inherit_impl inherit_impl = {
+	.grow = in_grow,
+};
+
+/* mp_Inherit_serve with untyped arguments, for start(). */
+static shade_status serve_inherit(const void *impl, void *self,
+				  shade_ref **out, shade_error **err)
+{
+	return mp_Inherit_serve(impl, self, out, err);
+}
+
+/* Struct inheritance: a Leaf crosses with its bases' members first, a
+ * typed client and a dynamic one. */
+static void test_idlc_mapping_inheritance(void **state)
+{
+	size_t before = talloc_total_blocks(*state);
+	TALLOC_CTX *ctx = talloc_new(*state);
+	tp_peer pp;
+	shade_ref *ref = NULL;
+	shade_error *err = NULL;
+	shade_value *out = NULL;
+	mp_Inherit *in = NULL;
+	int32_t tags[2] = { 5, 6 };
+	mp_Leaf l = { ._base = { ._base = { .id = 41, .name = "leaf" },
+				 .tags = { .len = 2, .items = tags } },
+		      .where = { 1, 2 }, .w = { 0.5, 1.5 } };
+	mp_Leaf r = { 0 };
+	mp_Base b = { 0 };
+
+	start(&pp, ctx, serve_inherit, &inherit_impl, NULL, &ref);
+	assert_int_equal(mp_Inherit_narrow(ctx, ref, &in, &err), SHADE_OK);
+
+	assert_int_equal(mp_Inherit_grow(in, ctx, &l, &b, &r, &err), SHADE_OK);
+	assert_int_equal(r._base._base.id, 42);
+	assert_string_equal(r._base._base.name, "leaf");
+	assert_int_equal(r._base.tags.len, 3);
+	assert_int_equal(r._base.tags.items[2], 99);
+	assert_int_equal(r.where.y, 3);
+	assert_true(r.w[1] == 1.5);
+	assert_int_equal(b.id, 41);
+	assert_string_equal(b.name, "leaf");
+
+	/* flat on the wire: [id, name, tags, where, w] */
+	dyn_call(ctx, ref, "grow", tup(ctx, 1, tup(ctx, 5, shade_int(ctx, 1),
+		 shade_str(ctx, "d"), tup(ctx, 0), tup(ctx, 2, shade_int(ctx, 0),
+		 shade_int(ctx, 0)), tup(ctx, 2, shade_float(ctx, 1),
+		 shade_float(ctx, 2)))), SHADE_OK, &out);
+	assert_string_equal(diag(ctx, out), "[[2, \"d\", [99], [1, 1], "
+			    "[1.0, 2.0]], [1, \"d\"]]");
+	/* the derived struct without its base's members: refused */
+	dyn_call(ctx, ref, "grow", tup(ctx, 1, tup(ctx, 2, tup(ctx, 2,
+		 shade_int(ctx, 0), shade_int(ctx, 0)), tup(ctx, 2,
+		 shade_float(ctx, 1), shade_float(ctx, 2)))), SHADE_ERR_TYPE,
+		 &out);
+
+	shade_ref_release(ref);
+	talloc_free(in);
+	tp_stop(&pp);
+	talloc_free(ctx);
+	assert_int_equal(talloc_total_blocks(*state), before);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -573,6 +661,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_mapping_unions_dynamic),
 		cmocka_unit_test(test_idlc_mapping_arrays_typed),
 		cmocka_unit_test(test_idlc_mapping_arrays_dynamic),
+		cmocka_unit_test(test_idlc_mapping_inheritance),
 	};
 
 	if (argc > 1)

@@ -390,50 +390,75 @@ static char *array_stmts(gen *g, const scalar *s, const char *f,
 	return idlc_arena_printf(g->a, "{\n%s}\n", idlc_gen_indent(g, out, 1));
 }
 
-/* Codec of struct st (C name `name`): an array of its members in order.
- * Returns 1 when available, -1 on out of memory. */
-static int struct_codec(gen *g, const idlc_node *st, const char *name)
+/* The base struct of struct st, or NULL. */
+static const idlc_node *base_struct(const idlc_node *st)
 {
-	char *put, *get;
-	const idlc_node *m;
-	size_t n = 0;
-	int once = codec_begin(g, name);
+	return st->n_bases > 0 ? idlc_gen_defn(st->base_nodes[0]) : NULL;
+}
 
-	if (once != 0)
-		return once < 0 ? -1 : 1;
-	for (m = st->children; m; m = m->next)
-		n++;
-	put = idlc_arena_printf(g->a, "\tshade_status idl_st = "
-				"shade_cbor_put_array(b, %zu);\n\n", n);
-	get = idlc_arena_printf(g->a, "\tshade_status idl_st = "
-				"shade_typed_get_array(d, %zu, err);\n\n", n);
-	for (m = st->children; m; m = m->next) {
+/* Append the put and get statements of the members of struct st,
+ * reached through `prefix` ("v->", "v->_base."), to *put and *get: its
+ * base's members first; *n counts them.  Returns 0 or -1. */
+static int struct_fields(gen *g, const idlc_node *st, const char *prefix,
+			 char **put, char **get, size_t *n)
+{
+	const char *name = idlc_gen_c_name(g, st);
+	const idlc_node *m, *base = base_struct(st);
+
+	if (name == NULL || (base && struct_fields(g, base,
+			idlc_arena_printf(g->a, "%s_base.", prefix), put, get,
+			n) < 0))
+		return -1;
+	for (m = st->children; m; m = m->next, (*n)++) {
 		scalar ms;
 		uint64_t dims[MAX_DIMS];
 		int nd;
 		const idlc_type *et = strip_array(m->type, dims, &nd);
-		const char *f = idlc_arena_printf(g->a, "v->%s",
+		const char *f = idlc_arena_printf(g->a, "%s%s", prefix,
 						  idlc_gen_ident(g, m->name));
 		int r = et ? wire_of(g, et, idlc_arena_printf(g->a,
 				     "%s_%s_seq", name, m->name), &ms) : 0;
 		if (r <= 0) /* wirable() said it was: out of memory */
 			return -1;
 		if (nd > 0) {
-			put = idlc_arena_append(g->a, put, "%s", idlc_gen_indent(g,
+			*put = idlc_arena_append(g->a, *put, "%s", idlc_gen_indent(g,
 				array_stmts(g, &ms, f, dims, nd, true, true), 1));
-			get = idlc_arena_append(g->a, get, "%s", idlc_gen_indent(g,
+			*get = idlc_arena_append(g->a, *get, "%s", idlc_gen_indent(g,
 				array_stmts(g, &ms, f, dims, nd, false, true), 1));
 			continue;
 		}
-		put = idlc_arena_append(g->a, put, "\tif (idl_st == SHADE_OK)\n"
-					"%s", idlc_gen_indent(g, idlc_gen_put(g,
-					&ms, "b", f), 2));
-		get = idlc_arena_append(g->a, get, "\tif (idl_st == SHADE_OK) {"
-					"\n%s\t}\n", idlc_gen_indent(g,
-					idlc_gen_get(g, &ms, "d", f, "mem_ctx"), 2));
+		*put = idlc_arena_append(g->a, *put, "\tif (idl_st == SHADE_OK)\n"
+					 "%s", idlc_gen_indent(g, idlc_gen_put(g,
+					 &ms, "b", f), 2));
+		*get = idlc_arena_append(g->a, *get, "\tif (idl_st == SHADE_OK) {"
+					 "\n%s\t}\n", idlc_gen_indent(g,
+					 idlc_gen_get(g, &ms, "d", f, "mem_ctx"),
+					 2));
 	}
-	put = idlc_arena_append(g->a, put, "\treturn idl_st;\n");
-	get = idlc_arena_append(g->a, get, "\treturn idl_st;\n");
+	return *put && *get ? 0 : -1;
+}
+
+/* Codec of struct st (C name `name`): an array of its members in order,
+ * the base's (and its base's) first.  Returns 1 when available, -1 on
+ * out of memory. */
+static int struct_codec(gen *g, const idlc_node *st, const char *name)
+{
+	char *put = idlc_arena_printf(g->a, "%s", "");
+	char *get = idlc_arena_printf(g->a, "%s", "");
+	size_t n = 0;
+	int once = codec_begin(g, name);
+
+	if (once != 0)
+		return once < 0 ? -1 : 1;
+	if (put == NULL || get == NULL ||
+	    struct_fields(g, st, "v->", &put, &get, &n) < 0)
+		return -1;
+	put = idlc_arena_printf(g->a, "\tshade_status idl_st = "
+				"shade_cbor_put_array(b, %zu);\n\n%s"
+				"\treturn idl_st;\n", n, put);
+	get = idlc_arena_printf(g->a, "\tshade_status idl_st = "
+				"shade_typed_get_array(d, %zu, err);\n\n%s"
+				"\treturn idl_st;\n", n, get);
 	if (put == NULL || get == NULL || push_codec(g, name, put, get) < 0)
 		return -1;
 	return 1;
@@ -613,16 +638,53 @@ static int sequence_codec(gen *g, const idlc_type *t, const char *name)
 	return 1;
 }
 
+static bool can_wire(gen *g, const idlc_type *t, const idlc_node **stack,
+		     int depth);
+
+/* True when struct or union d has a typed form: its discriminator, its
+ * members (arrays of them too) and its base struct's members do;
+ * stack[0..depth) are the types being looked into (a type met again is
+ * a recursion through a sequence: fine). */
+static bool can_wire_decl(gen *g, const idlc_node *d,
+			  const idlc_node **stack, int depth)
+{
+	const idlc_node *m, *base = d->kind == IDLC_STRUCT ? base_struct(d)
+							   : NULL;
+	scalar s;
+	int i;
+
+	if (depth > 32)
+		return false;
+	for (i = 0; i < depth; i++)
+		if (stack[i] == d)
+			return true;
+	stack[depth] = d;
+	if (d->kind == IDLC_UNION && !idlc_gen_basic(g, d->type, &s))
+		return false;
+	if (d->n_bases > 0 && (base == NULL || base->kind != IDLC_STRUCT ||
+			       !can_wire_decl(g, base, stack, depth + 1)))
+		return false;
+	for (m = d->children; m; m = m->next) {
+		uint64_t dims[MAX_DIMS];
+		int nd;
+		const idlc_type *et = strip_array(m->type, dims, &nd);
+		if (et == NULL || idlc_find_annotation(m, "external") ||
+		    !can_wire(g, et, stack, depth + 1))
+			return false;
+	}
+	return true;
+}
+
 /* True when t has a typed form: basic types, strings, enums, any,
- * Object, interfaces, and structs (members may be arrays) and sequences
- * of them.  stack[0..depth) are the structs being looked into. */
+ * Object, interfaces, structs and unions (see can_wire_decl()), arrays
+ * and sequences of them.  stack[0..depth) are the types being looked
+ * into. */
 static bool can_wire(gen *g, const idlc_type *t, const idlc_node **stack,
 		     int depth)
 {
 	const idlc_type *u = idlc_type_unalias(t);
-	const idlc_node *d, *m;
+	const idlc_node *d;
 	scalar s;
-	int i;
 
 	if (u == NULL || depth > 32)
 		return false;
@@ -635,31 +697,9 @@ static bool can_wire(gen *g, const idlc_type *t, const idlc_node **stack,
 		return et != NULL && can_wire(g, et, stack, depth);
 	}
 	if (u->kind == IDLC_T_NAMED && u->ref) {
-		for (d = u->ref; d->definition; d = d->definition)
-			;
-		if (d->kind == IDLC_STRUCT && d->n_bases > 0)
-			return false; /* no typed form yet */
-		if (d->kind == IDLC_STRUCT || d->kind == IDLC_UNION) {
-			for (i = 0; i < depth; i++)
-				if (stack[i] == d)
-					return true;
-			stack[depth] = d;
-			if (d->kind == IDLC_UNION && !idlc_gen_basic(g, d->type,
-								     &s))
-				return false;
-			for (m = d->children; m; m = m->next) {
-				/* members may be arrays */
-				uint64_t dims[MAX_DIMS];
-				int nd;
-				const idlc_type *et = strip_array(m->type,
-								  dims, &nd);
-				if (et == NULL || idlc_find_annotation(m,
-								"external") ||
-				    !can_wire(g, et, stack, depth + 1))
-					return false;
-			}
-			return true;
-		}
+		d = idlc_gen_defn(u->ref);
+		if (d->kind == IDLC_STRUCT || d->kind == IDLC_UNION)
+			return can_wire_decl(g, d, stack, depth);
 	}
 	return idlc_gen_basic(g, u, &s);
 }
@@ -667,7 +707,7 @@ static bool can_wire(gen *g, const idlc_type *t, const idlc_node **stack,
 /* can_wire() from the top. */
 static bool wirable(gen *g, const idlc_type *t)
 {
-	const idlc_node *stack[33];
+	const idlc_node *stack[34];
 
 	return can_wire(g, t, stack, 0);
 }
