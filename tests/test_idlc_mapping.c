@@ -173,31 +173,21 @@ static const mp_Unions_impl unions_impl = {
 	.set_flag = un_set_flag,
 };
 
-/* A typed server of impl/self exported as "obj", a client connected to
- * it; *ref is the client's reference. */
-static void start(tp_peer *pp, TALLOC_CTX *ctx,
-		  shade_status (*serve)(const void *, void *, shade_ref **,
-					shade_error **),
-		  const void *impl, void *self, shade_ref **ref)
+/* A server exporting obj (a served typed object; its count is taken)
+ * as "obj", a client connected to it; *ref is the client's reference. */
+static void start(tp_peer *pp, TALLOC_CTX *ctx, shade_ref *obj,
+		  shade_ref **ref)
 {
 	shade_registry *reg = shade_registry_new(ctx);
-	shade_ref *obj = NULL;
 	shade_error *err = NULL;
 
 	assert_non_null(reg);
-	assert_int_equal(serve(impl, self, &obj, &err), SHADE_OK);
+	assert_non_null(obj);
 	assert_int_equal(shade_registry_add(reg, "obj", obj, &err), SHADE_OK);
 	shade_ref_release(obj);
 	assert_int_equal(tp_start(pp, ctx, reg, NULL, NULL), 0);
 	assert_int_equal(shade_lookup(pp->client, "obj", ref, &err),
 			 SHADE_OK);
-}
-
-/* mp_Unions_serve with untyped arguments, for start(). */
-static shade_status serve_unions(const void *impl, void *self,
-				 shade_ref **out, shade_error **err)
-{
-	return mp_Unions_serve(impl, self, out, err);
 }
 
 /* Typed client, typed server: every discriminator kind, default case,
@@ -208,7 +198,7 @@ static void test_idlc_mapping_unions_typed(void **state)
 	TALLOC_CTX *ctx = talloc_new(*state);
 	unions_srv srv = { .flag = { ._d = true, ._u.yes = 5 } };
 	tp_peer pp;
-	shade_ref *ref = NULL;
+	shade_ref *ref = NULL, *obj = NULL;
 	shade_error *err = NULL;
 	mp_Unions *u = NULL;
 	mp_ByLong in = { 0 }, out = { 0 };
@@ -217,7 +207,9 @@ static void test_idlc_mapping_unions_typed(void **state)
 	mp_ByU64 x = { 0 }, y = { 0 };
 	mp_ByBool f = { 0 };
 
-	start(&pp, ctx, serve_unions, &unions_impl, &srv, &ref);
+	assert_int_equal(mp_Unions_serve(&unions_impl, &srv, &obj, NULL),
+			 SHADE_OK);
+	start(&pp, ctx, obj, &ref);
 	assert_int_equal(mp_Unions_narrow(ctx, ref, &u, &err), SHADE_OK);
 	shade_ref_release(ref);
 
@@ -300,10 +292,12 @@ static void test_idlc_mapping_unions_dynamic(void **state)
 	TALLOC_CTX *ctx = talloc_new(*state);
 	unions_srv srv = { .flag = { ._d = true, ._u.yes = 5 } };
 	tp_peer pp;
-	shade_ref *ref = NULL;
+	shade_ref *ref = NULL, *obj = NULL;
 	shade_value *out = NULL;
 
-	start(&pp, ctx, serve_unions, &unions_impl, &srv, &ref);
+	assert_int_equal(mp_Unions_serve(&unions_impl, &srv, &obj, NULL),
+			 SHADE_OK);
+	start(&pp, ctx, obj, &ref);
 
 	/* result and the out parameter: [result, c] */
 	dyn_call(ctx, ref, "bylong", tup(ctx, 1, tup(ctx, 2, shade_int(ctx, 1),
@@ -446,13 +440,6 @@ static const mp_Arrays_impl arrays_impl = {
 	.set_pos = ar_set_pos,
 };
 
-/* mp_Arrays_serve with untyped arguments, for start(). */
-static shade_status serve_arrays(const void *impl, void *self,
-				 shade_ref **out, shade_error **err)
-{
-	return mp_Arrays_serve(impl, self, out, err);
-}
-
 /* Typed client, typed server: arrays as parameters (in, inout), results,
  * an attribute, struct members and sequence items, of one and two
  * dimensions. */
@@ -462,7 +449,7 @@ static void test_idlc_mapping_arrays_typed(void **state)
 	TALLOC_CTX *ctx = talloc_new(*state);
 	arrays_srv srv = { .pos = { 7, 8, 9 } };
 	tp_peer pp;
-	shade_ref *ref = NULL;
+	shade_ref *ref = NULL, *obj = NULL;
 	shade_error *err = NULL;
 	mp_Arrays *ar = NULL;
 	const mp_Vec3 a = { 1, 2, 3 }, b = { 10, 20, 30 };
@@ -476,7 +463,9 @@ static void test_idlc_mapping_arrays_typed(void **state)
 	mp_Vecs d = { .len = 2, .items = moves };
 	mp_Tri t = { { 0 } };
 
-	start(&pp, ctx, serve_arrays, &arrays_impl, &srv, &ref);
+	assert_int_equal(mp_Arrays_serve(&arrays_impl, &srv, &obj, NULL),
+			 SHADE_OK);
+	start(&pp, ctx, obj, &ref);
 	assert_int_equal(mp_Arrays_narrow(ctx, ref, &ar, &err), SHADE_OK);
 	shade_ref_release(ref);
 
@@ -524,10 +513,12 @@ static void test_idlc_mapping_arrays_dynamic(void **state)
 	TALLOC_CTX *ctx = talloc_new(*state);
 	arrays_srv srv = { .pos = { 7, 8, 9 } };
 	tp_peer pp;
-	shade_ref *ref = NULL;
+	shade_ref *ref = NULL, *obj = NULL;
 	shade_value *out = NULL;
 
-	start(&pp, ctx, serve_arrays, &arrays_impl, &srv, &ref);
+	assert_int_equal(mp_Arrays_serve(&arrays_impl, &srv, &obj, NULL),
+			 SHADE_OK);
+	start(&pp, ctx, obj, &ref);
 
 	dyn_call(ctx, ref, "add", tup(ctx, 2, vec3(ctx, 1, 2, 3),
 		 vec3(ctx, 4, 5, 6)), SHADE_OK, &out);
@@ -596,13 +587,6 @@ static const mp_Inherit_impl inherit_impl = {
 	.grow = in_grow,
 };
 
-/* mp_Inherit_serve with untyped arguments, for start(). */
-static shade_status serve_inherit(const void *impl, void *self,
-				  shade_ref **out, shade_error **err)
-{
-	return mp_Inherit_serve(impl, self, out, err);
-}
-
 /* Struct inheritance: a Leaf crosses with its bases' members first, a
  * typed client and a dynamic one. */
 static void test_idlc_mapping_inheritance(void **state)
@@ -610,7 +594,7 @@ static void test_idlc_mapping_inheritance(void **state)
 	size_t before = talloc_total_blocks(*state);
 	TALLOC_CTX *ctx = talloc_new(*state);
 	tp_peer pp;
-	shade_ref *ref = NULL;
+	shade_ref *ref = NULL, *obj = NULL;
 	shade_error *err = NULL;
 	shade_value *out = NULL;
 	mp_Inherit *in = NULL;
@@ -621,7 +605,9 @@ static void test_idlc_mapping_inheritance(void **state)
 	mp_Leaf r = { 0 };
 	mp_Base b = { 0 };
 
-	start(&pp, ctx, serve_inherit, &inherit_impl, NULL, &ref);
+	assert_int_equal(mp_Inherit_serve(&inherit_impl, NULL, &obj, NULL),
+			 SHADE_OK);
+	start(&pp, ctx, obj, &ref);
 	assert_int_equal(mp_Inherit_narrow(ctx, ref, &in, &err), SHADE_OK);
 
 	assert_int_equal(mp_Inherit_grow(in, ctx, &l, &b, &r, &err), SHADE_OK);
@@ -654,6 +640,93 @@ static void test_idlc_mapping_inheritance(void **state)
 	assert_int_equal(talloc_total_blocks(*state), before);
 }
 
+/* ============================================================ exceptions */
+
+/* long check(in long n) raises (Rejected) */
+static shade_status ra_check(void *self, int32_t n, int32_t *result,
+			     shade_error **err)
+{
+	char *why[2] = { "negative", "number" };
+	mp_Rejected ex = { .where = { n, -n }, .why = { 2, why },
+			   .code = { ._d = 1, ._u.a = n },
+			   .grid = { { 1, 2 }, { 3, (int16_t)n } } };
+
+	(void)self;
+	if (n < 0)
+		return mp_Rejected_raise(err, &ex);
+	*result = n;
+	return SHADE_OK;
+}
+
+static const mp_Raiser_impl raiser_impl = {
+	.check = ra_check,
+};
+
+/* An exception with struct, sequence, union and array fields: raised by
+ * the typed server, caught by the typed client, read by a dynamic one. */
+static void test_idlc_mapping_exceptions(void **state)
+{
+	size_t before = talloc_total_blocks(*state);
+	TALLOC_CTX *ctx = talloc_new(*state);
+	tp_peer pp;
+	shade_ref *ref = NULL, *obj = NULL;
+	shade_error *err = NULL;
+	shade_value *out = NULL;
+	mp_Raiser *ra = NULL;
+	mp_Rejected ex;
+	int32_t v = 0;
+
+	assert_int_equal(mp_Raiser_serve(&raiser_impl, NULL, &obj, NULL),
+			 SHADE_OK);
+	start(&pp, ctx, obj, &ref);
+	assert_int_equal(mp_Raiser_narrow(ctx, ref, &ra, &err), SHADE_OK);
+
+	assert_int_equal(mp_Raiser_check(ra, 5, &v, &err), SHADE_OK);
+	assert_int_equal(v, 5);
+	assert_int_equal(mp_Raiser_check(ra, -7, &v, &err), SHADE_ERR_REMOTE);
+	assert_non_null(err);
+	assert_string_equal(err->name, "mp.Rejected");
+	assert_true(mp_Rejected_catch(ctx, err, &ex));
+	assert_int_equal(ex.where.x, -7);
+	assert_int_equal(ex.where.y, 7);
+	assert_int_equal(ex.why.len, 2);
+	assert_string_equal(ex.why.items[1], "number");
+	assert_int_equal(ex.code._d, 1);
+	assert_int_equal(ex.code._u.a, -7);
+	assert_int_equal(ex.grid[1][0], 3);
+	assert_int_equal(ex.grid[1][1], -7);
+	/* the strings are on ctx, not on the error */
+	shade_error_free(err);
+	err = NULL;
+	assert_string_equal(ex.why.items[0], "negative");
+
+	/* another error is not this exception; nor is one with the name but
+	 * fields of another form */
+	shade_error_set(&err, SHADE_ERR_VALUE, "plain");
+	assert_false(mp_Rejected_catch(ctx, err, &ex));
+	shade_error_free(err);
+	err = NULL;
+	shade_error_set_named(&err, SHADE_ERR_USER, mp_Rejected_NAME, "fake");
+	err->args = tup(err, 1, shade_int(err, 1));
+	assert_false(mp_Rejected_catch(ctx, err, &ex));
+	shade_error_free(err);
+	err = NULL;
+
+	/* a dynamic caller gets the fields as the error's arguments */
+	assert_int_equal(shade_invoke(ctx, ref, "check", tup(ctx, 1,
+		shade_int(ctx, -2)), NULL, &out, &err), SHADE_ERR_REMOTE);
+	assert_string_equal(err->name, "mp.Rejected");
+	assert_string_equal(diag(ctx, err->args), "[[-2, 2], [\"negative\", "
+			    "\"number\"], [1, -2], [[1, 2], [3, -2]]]");
+	shade_error_free(err);
+
+	shade_ref_release(ref);
+	talloc_free(ra);
+	tp_stop(&pp);
+	talloc_free(ctx);
+	assert_int_equal(talloc_total_blocks(*state), before);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -662,6 +735,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_mapping_arrays_typed),
 		cmocka_unit_test(test_idlc_mapping_arrays_dynamic),
 		cmocka_unit_test(test_idlc_mapping_inheritance),
+		cmocka_unit_test(test_idlc_mapping_exceptions),
 	};
 
 	if (argc > 1)

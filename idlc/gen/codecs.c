@@ -639,14 +639,14 @@ static int sequence_codec(gen *g, const idlc_type *t, const char *name)
 }
 
 static bool can_wire(gen *g, const idlc_type *t, const idlc_node **stack,
-		     int depth);
+		     int depth, bool plain);
 
 /* True when struct or union d has a typed form: its discriminator, its
  * members (arrays of them too) and its base struct's members do;
  * stack[0..depth) are the types being looked into (a type met again is
  * a recursion through a sequence: fine). */
 static bool can_wire_decl(gen *g, const idlc_node *d,
-			  const idlc_node **stack, int depth)
+			  const idlc_node **stack, int depth, bool plain)
 {
 	const idlc_node *m, *base = d->kind == IDLC_STRUCT ? base_struct(d)
 							   : NULL;
@@ -662,14 +662,15 @@ static bool can_wire_decl(gen *g, const idlc_node *d,
 	if (d->kind == IDLC_UNION && !idlc_gen_basic(g, d->type, &s))
 		return false;
 	if (d->n_bases > 0 && (base == NULL || base->kind != IDLC_STRUCT ||
-			       !can_wire_decl(g, base, stack, depth + 1)))
+			       !can_wire_decl(g, base, stack, depth + 1,
+					      plain)))
 		return false;
 	for (m = d->children; m; m = m->next) {
 		uint64_t dims[MAX_DIMS];
 		int nd;
 		const idlc_type *et = strip_array(m->type, dims, &nd);
 		if (et == NULL || idlc_find_annotation(m, "external") ||
-		    !can_wire(g, et, stack, depth + 1))
+		    !can_wire(g, et, stack, depth + 1, plain))
 			return false;
 	}
 	return true;
@@ -677,10 +678,11 @@ static bool can_wire_decl(gen *g, const idlc_node *d,
 
 /* True when t has a typed form: basic types, strings, enums, any,
  * Object, interfaces, structs and unions (see can_wire_decl()), arrays
- * and sequences of them.  stack[0..depth) are the types being looked
+ * and sequences of them; when `plain`, none holding a reference (any,
+ * Object, interfaces).  stack[0..depth) are the types being looked
  * into. */
 static bool can_wire(gen *g, const idlc_type *t, const idlc_node **stack,
-		     int depth)
+		     int depth, bool plain)
 {
 	const idlc_type *u = idlc_type_unalias(t);
 	const idlc_node *d;
@@ -689,19 +691,21 @@ static bool can_wire(gen *g, const idlc_type *t, const idlc_node **stack,
 	if (u == NULL || depth > 32)
 		return false;
 	if (u->kind == IDLC_T_SEQUENCE)
-		return can_wire(g, u->elem, stack, depth);
+		return can_wire(g, u->elem, stack, depth, plain);
 	if (u->kind == IDLC_T_ARRAY) {
 		uint64_t dims[MAX_DIMS];
 		int nd;
 		const idlc_type *et = strip_array(u, dims, &nd);
-		return et != NULL && can_wire(g, et, stack, depth);
+		return et != NULL && can_wire(g, et, stack, depth, plain);
 	}
 	if (u->kind == IDLC_T_NAMED && u->ref) {
 		d = idlc_gen_defn(u->ref);
 		if (d->kind == IDLC_STRUCT || d->kind == IDLC_UNION)
-			return can_wire_decl(g, d, stack, depth);
+			return can_wire_decl(g, d, stack, depth, plain);
 	}
-	return idlc_gen_basic(g, u, &s);
+	if (!idlc_gen_basic(g, u, &s))
+		return false;
+	return !plain || (s.w != W_ANY && s.w != W_OBJECT && s.w != W_IFACE);
 }
 
 /* can_wire() from the top. */
@@ -709,7 +713,7 @@ static bool wirable(gen *g, const idlc_type *t)
 {
 	const idlc_node *stack[34];
 
-	return can_wire(g, t, stack, 0);
+	return can_wire(g, t, stack, 0, false);
 }
 
 /* How type t travels in a typed stub: 1 and *s filled, or 0 when it has
@@ -766,6 +770,16 @@ codec:
 	s->lo = s->hi = NULL;
 	s->arr = arr;
 	return 1;
+}
+
+/* Codec of the fields of an exception; see gen_int.h. */
+int idlc_gen_fields_codec(gen *g, const idlc_node *n)
+{
+	const idlc_node *stack[34];
+
+	if (!can_wire_decl(g, n, stack, 0, true))
+		return 0;
+	return struct_codec(g, n, idlc_gen_c_name(g, n));
 }
 
 /* How a type travels; see gen_int.h. */

@@ -231,6 +231,12 @@ char *idlc_gen_local(gen *g, const scalar *s, const char *name);
 char *idlc_gen_store(gen *g, const scalar *s, const char *out,
 		     const char *local);
 
+/* The codec of the fields of exception n, as of a struct (the array of
+ * its fields): idl_put_N_ and idl_get_N_.  1 when generated, 0 when a
+ * field has no typed form or holds a reference (any, Object, an
+ * interface), -1 on out of memory. */
+int idlc_gen_fields_codec(gen *g, const idlc_node *n);
+
 /* True when decoding the type allocates (a mem_ctx is needed). */
 bool idlc_gen_allocates(const scalar *s);
 

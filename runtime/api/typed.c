@@ -318,3 +318,60 @@ void shade_typed_release_later(shade_dispatch_ctx *cx, shade_ref *r)
 	h->r = r;
 	talloc_set_destructor(h, held_ref_free);
 }
+
+/* Raise an exception from its encoded fields; see shade/typed.h. */
+shade_status shade_typed_raise(shade_error **err, const char *name,
+			       const struct shade_buf *b)
+{
+	shade_value *args = NULL;
+	shade_error *e = NULL;
+	shade_status st;
+
+	if (err == NULL || *err != NULL)
+		return SHADE_ERR_USER;
+	st = shade_cbor_decode(NULL, b->data, b->len, NULL, &args, &e);
+	if (st < 0) {
+		*err = e;
+		return st;
+	}
+	shade_error_set_named(err, SHADE_ERR_USER, name, "%s", name);
+	if (*err == NULL) {
+		shade_value_free(args);
+		return SHADE_ERR_USER;
+	}
+	(*err)->args = talloc_steal(*err, args);
+	return SHADE_ERR_USER;
+}
+
+/* Start catching an exception; see shade/typed.h. */
+TALLOC_CTX *shade_typed_catch_begin(const shade_error *err, const char *name,
+				    struct shade_cbor_dec *d)
+{
+	TALLOC_CTX *tmp, *mem;
+	uint8_t *data;
+	size_t len = 0;
+
+	if (err == NULL || err->name == NULL || strcmp(err->name, name) != 0 ||
+	    err->args == NULL)
+		return NULL;
+	tmp = talloc_new(NULL);
+	mem = tmp ? talloc_new(tmp) : NULL;
+	data = mem ? shade_cbor_encode(tmp, err->args, NULL, &len, NULL) : NULL;
+	if (data == NULL) {
+		talloc_free(tmp);
+		return NULL;
+	}
+	shade_cbor_dec_init(d, data, len);
+	return mem;
+}
+
+/* Finish catching an exception; see shade/typed.h. */
+bool shade_typed_catch_end(TALLOC_CTX *mem_ctx, TALLOC_CTX *mem, bool ok)
+{
+	TALLOC_CTX *tmp = talloc_parent(mem);
+
+	if (ok && shade_typed_adopt(mem_ctx, mem, NULL) != SHADE_OK)
+		ok = false;
+	talloc_free(tmp);
+	return ok;
+}

@@ -24,6 +24,7 @@
 #ifndef SHADE_TYPED_H
 #define SHADE_TYPED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -184,6 +185,35 @@ SHADE_API shade_status shade_typed_bad_arg(shade_status st,
  */
 SHADE_API void shade_typed_release_later(shade_dispatch_ctx *cx,
 					 shade_ref *r);
+
+/*
+ * Raise the declared exception `name` from b, the CBOR array of its
+ * fields that the exception's generated codec wrote: *err becomes a
+ * user error named `name` carrying the fields, decoded as values, as
+ * its arguments (what E_raise() does for fields of any type).  Returns
+ * SHADE_ERR_USER, or the decoder's error (then in *err).  Does nothing
+ * but return SHADE_ERR_USER when err is NULL or *err is already set.
+ */
+SHADE_API shade_status shade_typed_raise(shade_error **err, const char *name,
+					 const struct shade_buf *b);
+
+/*
+ * Start catching the declared exception `name`: when err is that error
+ * with arguments, encode them (the CBOR array the exception's codec
+ * reads) and point d at them, and return a new context to decode the
+ * fields onto; NULL otherwise.  End with shade_typed_catch_end().
+ */
+SHADE_API TALLOC_CTX *shade_typed_catch_begin(const shade_error *err,
+					      const char *name,
+					      struct shade_cbor_dec *d);
+
+/*
+ * End a catch begun with shade_typed_catch_begin(): when ok (the fields
+ * decoded), move what was decoded onto mem_ctx; free the rest.  Returns
+ * ok, false when the move failed.
+ */
+SHADE_API bool shade_typed_catch_end(TALLOC_CTX *mem_ctx, TALLOC_CTX *mem,
+				     bool ok);
 
 #ifdef __cplusplus
 }
