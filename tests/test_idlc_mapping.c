@@ -727,6 +727,105 @@ static void test_idlc_mapping_exceptions(void **state)
 	assert_int_equal(talloc_total_blocks(*state), before);
 }
 
+/* ============================================================ bits */
+
+/* Perm toggle(in Perm p) */
+static shade_status bi_toggle(void *self, mp_Perm p, mp_Perm *result,
+			      shade_error **err)
+{
+	(void)self;
+	(void)err;
+	*result = (mp_Perm)(p ^ mp_Perm_WRITE);
+	return SHADE_OK;
+}
+
+/* Wide bump(in Wide w, out Header h) */
+static shade_status bi_bump(void *self, TALLOC_CTX *mem_ctx, const mp_Wide *w,
+			    mp_Header *h, mp_Wide *result, shade_error **err)
+{
+	(void)self;
+	(void)mem_ctx;
+	(void)err;
+	*h = w->_base;
+	*result = *w;
+	result->_base.version = (uint8_t)((w->_base.version + 1) & 7);
+	result->_base.length = (uint16_t)(w->_base.length * 2);
+	result->flag = !w->flag;
+	result->delta = -w->delta;
+	return SHADE_OK;
+}
+
+static const mp_Bits_impl bits_impl = {
+	.toggle = bi_toggle,
+	.bump = bi_bump,
+};
+
+/* Bitmask (an unsigned integer) and bitset (the array of its named
+ * bitfields, the base's first, each checked against its width). */
+static void test_idlc_mapping_bits(void **state)
+{
+	size_t before = talloc_total_blocks(*state);
+	TALLOC_CTX *ctx = talloc_new(*state);
+	tp_peer pp;
+	shade_ref *ref = NULL, *obj = NULL;
+	shade_error *err = NULL;
+	shade_value *out = NULL;
+	mp_Bits *bi = NULL;
+	mp_Perm p = 0;
+	mp_Wide w = { ._base = { .version = 6, .length = 1000,
+				 .stamp = UINT64_C(1) << 39 },
+		      .flag = false, .delta = -3 };
+	mp_Wide r = { ._base = { 0 } };
+	mp_Header h = { 0 };
+
+	assert_int_equal(mp_Bits_serve(&bits_impl, NULL, &obj, NULL),
+			 SHADE_OK);
+	start(&pp, ctx, obj, &ref);
+	assert_int_equal(mp_Bits_narrow(ctx, ref, &bi, &err), SHADE_OK);
+
+	assert_int_equal(mp_Bits_toggle(bi, mp_Perm_READ | mp_Perm_EXEC, &p,
+					&err), SHADE_OK);
+	assert_int_equal(p, mp_Perm_READ | mp_Perm_WRITE | mp_Perm_EXEC);
+	assert_int_equal(mp_Bits_bump(bi, ctx, &w, &h, &r, &err), SHADE_OK);
+	assert_int_equal(r._base.version, 7);
+	assert_int_equal(r._base.length, 2000);
+	assert_true(r._base.stamp == UINT64_C(1) << 39);
+	assert_true(r.flag);
+	assert_int_equal(r.delta, 3);
+	assert_int_equal(h.version, 6);
+	assert_int_equal(h.length, 1000);
+	/* a field over its width is refused on arrival: 4 bits signed
+	 * hold -8..7 */
+	r.delta = 8;
+	assert_int_equal(mp_Bits_bump(bi, ctx, &r, &h, &w, &err),
+			 SHADE_ERR_OVERFLOW);
+	assert_int_equal(w.delta, -3);
+	shade_error_free(err);
+	err = NULL;
+
+	/* dynamic: the bitmask an integer, the bitset a flat array of its
+	 * named fields */
+	dyn_call(ctx, ref, "toggle", tup(ctx, 1, shade_int(ctx, 64)), SHADE_OK,
+		 &out);
+	assert_string_equal(diag(ctx, out), "66");
+	dyn_call(ctx, ref, "toggle", tup(ctx, 1, shade_int(ctx, 256)),
+		 SHADE_ERR_OVERFLOW, &out);
+	dyn_call(ctx, ref, "bump", tup(ctx, 1, tup(ctx, 5, shade_int(ctx, 1),
+		 shade_int(ctx, 2), shade_int(ctx, 3), shade_bool(ctx, true),
+		 shade_int(ctx, 5))), SHADE_OK, &out);
+	assert_string_equal(diag(ctx, out), "[[2, 4, 3, false, -5], [1, 2, 3]]");
+	/* version is 3 bits: 8 is too large */
+	dyn_call(ctx, ref, "bump", tup(ctx, 1, tup(ctx, 5, shade_int(ctx, 8),
+		 shade_int(ctx, 2), shade_int(ctx, 3), shade_bool(ctx, true),
+		 shade_int(ctx, 5))), SHADE_ERR_OVERFLOW, &out);
+
+	shade_ref_release(ref);
+	talloc_free(bi);
+	tp_stop(&pp);
+	talloc_free(ctx);
+	assert_int_equal(talloc_total_blocks(*state), before);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -736,6 +835,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_mapping_arrays_dynamic),
 		cmocka_unit_test(test_idlc_mapping_inheritance),
 		cmocka_unit_test(test_idlc_mapping_exceptions),
+		cmocka_unit_test(test_idlc_mapping_bits),
 	};
 
 	if (argc > 1)

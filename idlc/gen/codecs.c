@@ -64,6 +64,18 @@ bool idlc_gen_basic(gen *g, const idlc_type *t, scalar *s)
 		s->lo = s->hi = NULL;
 		return s->c != NULL && s->iface != NULL;
 	}
+	if (u->kind == IDLC_T_NAMED && u->ref &&
+	    u->ref->kind == IDLC_BITMASK) {
+		uint64_t bits = idlc_gen_bitmask_bits(u->ref);
+		s->c = idlc_gen_c_name(g, u->ref);
+		s->w = W_UINT;
+		s->lo = NULL;
+		s->hi = bits <= 8 ? "UINT8_MAX" : bits <= 16 ? "UINT16_MAX" :
+			bits <= 32 ? "UINT32_MAX" : "UINT64_MAX";
+		s->iface = NULL;
+		s->arr = false;
+		return s->c != NULL;
+	}
 	if (u->kind == IDLC_T_NAMED && u->ref && u->ref->kind == IDLC_ENUM) {
 		s->c = idlc_gen_c_name(g, u->ref);
 		s->w = W_INT;
@@ -464,6 +476,91 @@ static int struct_codec(gen *g, const idlc_node *st, const char *name)
 	return 1;
 }
 
+/* How bitfield m travels: an integer of its width in the type written
+ * (or the smallest unsigned type holding it), a boolean for a boolean
+ * bitfield.  False when the type written has no typed form. */
+static bool bitfield_scalar(gen *g, const idlc_node *m, scalar *s)
+{
+	uint64_t w = (uint64_t)m->value.i;
+
+	memset(s, 0, sizeof(*s));
+	if (m->type != NULL && !idlc_gen_basic(g, m->type, s))
+		return false;
+	if (m->type == NULL) {
+		s->c = idlc_gen_uint_of(w);
+		s->w = W_UINT;
+	}
+	if (s->w == W_UINT)
+		s->hi = w >= 64 ? "UINT64_MAX" : idlc_arena_printf(g->a,
+			"UINT64_C(%llu)", (unsigned long long)((1ULL << w) - 1));
+	else if (s->w == W_INT && w < 64) {
+		s->lo = idlc_arena_printf(g->a, "INT64_C(-%llu)",
+					  (unsigned long long)(1ULL << (w - 1)));
+		s->hi = idlc_arena_printf(g->a, "INT64_C(%llu)",
+				(unsigned long long)((1ULL << (w - 1)) - 1));
+	}
+	return s->w == W_UINT || s->w == W_INT || s->w == W_BOOL;
+}
+
+/* Append the put and get statements of the named bitfields of bitset
+ * bs, reached through `prefix`, to *put and *get: its base's first; *n
+ * counts them.  Returns 0 or -1. */
+static int bitset_fields(gen *g, const idlc_node *bs, const char *prefix,
+			 char **put, char **get, size_t *n)
+{
+	const idlc_node *m, *base = bs->n_bases > 0 ?
+		idlc_gen_defn(bs->base_nodes[0]) : NULL;
+
+	if (base && bitset_fields(g, base, idlc_arena_printf(g->a,
+				  "%s_base.", prefix), put, get, n) < 0)
+		return -1;
+	for (m = bs->children; m; m = m->next) {
+		scalar ms;
+		const char *f;
+		if (m->name == NULL) /* padding */
+			continue;
+		f = idlc_arena_printf(g->a, "%s%s", prefix,
+				      idlc_gen_ident(g, m->name));
+		if (!bitfield_scalar(g, m, &ms) || f == NULL)
+			return -1;
+		(*n)++;
+		*put = idlc_arena_append(g->a, *put, "\tif (idl_st == SHADE_OK)\n"
+					 "%s", idlc_gen_indent(g, idlc_gen_put(g,
+					 &ms, "b", f), 2));
+		*get = idlc_arena_append(g->a, *get, "\tif (idl_st == SHADE_OK) {"
+					 "\n%s\t}\n", idlc_gen_indent(g,
+					 idlc_gen_get(g, &ms, "d", f, "mem_ctx"),
+					 2));
+	}
+	return *put && *get ? 0 : -1;
+}
+
+/* Codec of bitset bs (C name `name`): the array of its named bitfields
+ * in order, the base's first, each range-checked to its width.
+ * Returns 1 when available, -1 on out of memory. */
+static int bitset_codec(gen *g, const idlc_node *bs, const char *name)
+{
+	char *put = idlc_arena_printf(g->a, "%s", "");
+	char *get = idlc_arena_printf(g->a, "%s", "");
+	size_t n = 0;
+	int once = codec_begin(g, name);
+
+	if (once != 0)
+		return once < 0 ? -1 : 1;
+	if (put == NULL || get == NULL ||
+	    bitset_fields(g, bs, "v->", &put, &get, &n) < 0)
+		return -1;
+	put = idlc_arena_printf(g->a, "\tshade_status idl_st = "
+				"shade_cbor_put_array(b, %zu);\n\n%s"
+				"\treturn idl_st;\n", n, put);
+	get = idlc_arena_printf(g->a, "\tshade_status idl_st = "
+				"shade_typed_get_array(d, %zu, err);\n\n%s"
+				"\treturn idl_st;\n", n, get);
+	if (put == NULL || get == NULL || push_codec(g, name, put, get) < 0)
+		return -1;
+	return 1;
+}
+
 /* The condition selecting case c of a union: its labels compared with
  * v->_d of type dt, one a line (NULL for a case with only `default`). */
 static char *case_cond(gen *g, const idlc_type *dt, const idlc_node *c)
@@ -676,6 +773,23 @@ static bool can_wire_decl(gen *g, const idlc_node *d,
 	return true;
 }
 
+/* True when every named bitfield of bitset d (and of its base) has a
+ * typed form. */
+static bool can_wire_bitset(gen *g, const idlc_node *d)
+{
+	const idlc_node *m;
+	scalar s;
+	int depth;
+
+	for (depth = 0; d && depth < 32; depth++) {
+		for (m = d->children; m; m = m->next)
+			if (m->name && !bitfield_scalar(g, m, &s))
+				return false;
+		d = d->n_bases > 0 ? idlc_gen_defn(d->base_nodes[0]) : NULL;
+	}
+	return d == NULL;
+}
+
 /* True when t has a typed form: basic types, strings, enums, any,
  * Object, interfaces, structs and unions (see can_wire_decl()), arrays
  * and sequences of them; when `plain`, none holding a reference (any,
@@ -702,6 +816,8 @@ static bool can_wire(gen *g, const idlc_type *t, const idlc_node **stack,
 		d = idlc_gen_defn(u->ref);
 		if (d->kind == IDLC_STRUCT || d->kind == IDLC_UNION)
 			return can_wire_decl(g, d, stack, depth, plain);
+		if (d->kind == IDLC_BITSET)
+			return can_wire_bitset(g, d);
 	}
 	if (!idlc_gen_basic(g, u, &s))
 		return false;
@@ -747,10 +863,12 @@ static int wire_of(gen *g, const idlc_type *t, const char *anon, scalar *s)
 		const idlc_node *d = u->ref;
 		while (d->definition)
 			d = d->definition;
-		if (d->kind == IDLC_STRUCT || d->kind == IDLC_UNION) {
+		if (d->kind == IDLC_STRUCT || d->kind == IDLC_UNION ||
+		    d->kind == IDLC_BITSET) {
 			name = idlc_gen_c_name(g, d);
-			r = d->kind == IDLC_STRUCT ? struct_codec(g, d, name)
-						   : union_codec(g, d, name);
+			r = d->kind == IDLC_STRUCT ? struct_codec(g, d, name) :
+			    d->kind == IDLC_UNION ? union_codec(g, d, name) :
+			    bitset_codec(g, d, name);
 			goto codec;
 		}
 	}

@@ -149,6 +149,12 @@ idlc_tv *idlc_gen_decl_obj(gen *g, const char *kind, const char *name,
  * Other kinds are ignored.  Returns 0 or -1. */
 int idlc_gen_type(gen *g, const idlc_node *n, idlc_tv **out);
 
+/* The smallest unsigned C type of `bits` bits ("uint8_t"...). */
+const char *idlc_gen_uint_of(uint64_t bits);
+
+/* The width of bitmask n: its @bit_bound, 32 by default. */
+uint64_t idlc_gen_bitmask_bits(const idlc_node *n);
+
 /* C expression for the constant v of type t (a union label, a const's
  * value), in the arena. */
 char *idlc_gen_c_value(gen *g, const idlc_type *t, const idlc_value *v);

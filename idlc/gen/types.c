@@ -502,11 +502,22 @@ static int gen_value(gen *g, const idlc_node *n, idlc_tv **out)
 	return struct_obj(g, n, name, members, out);
 }
 
-/* The smallest unsigned C type of `bits` bits. */
-static const char *uint_of(uint64_t bits)
+/* The smallest unsigned C type of `bits` bits; see gen_int.h. */
+const char *idlc_gen_uint_of(uint64_t bits)
 {
 	return bits <= 8 ? "uint8_t" : bits <= 16 ? "uint16_t" :
 	       bits <= 32 ? "uint32_t" : "uint64_t";
+}
+
+/* The bits of a bitmask; see gen_int.h. */
+uint64_t idlc_gen_bitmask_bits(const idlc_node *n)
+{
+	const idlc_annotation *a = idlc_find_annotation(n, "bit_bound");
+
+	if (a && a->params && a->params->value->op == IDLC_OP_LITERAL &&
+	    a->params->value->value.kind == IDLC_V_INT)
+		return (uint64_t)a->params->value->value.i;
+	return 32;
 }
 
 /* bitmask: an unsigned integer typedef (@bit_bound bits, 32 by
@@ -514,18 +525,14 @@ static const char *uint_of(uint64_t bits)
 static int gen_bitmask(gen *g, const idlc_node *n)
 {
 	char *name = idlc_gen_c_name(g, n);
-	const idlc_annotation *a = idlc_find_annotation(n, "bit_bound");
-	uint64_t bits = 32;
+	uint64_t bits = idlc_gen_bitmask_bits(n);
 	const idlc_node *m;
 	idlc_tv *o;
 
-	if (a && a->params && a->params->value->op == IDLC_OP_LITERAL &&
-	    a->params->value->value.kind == IDLC_V_INT)
-		bits = (uint64_t)a->params->value->value.i;
 	o = idlc_gen_decl_obj(g, "is_typedef", name, n->doc);
 	if (o == NULL || name == NULL)
 		return -1;
-	G(idlc_tv_set_str(o, "decl", "%s %s", uint_of(bits), name));
+	G(idlc_tv_set_str(o, "decl", "%s %s", idlc_gen_uint_of(bits), name));
 	G(idlc_tv_push(g->decls, o));
 	for (m = n->children; m; m = m->next) {
 		o = idlc_gen_decl_obj(g, "is_const", idlc_gen_c_name(g, m),
@@ -564,7 +571,7 @@ static int gen_bitset(gen *g, const idlc_node *n, idlc_tv **out)
 		if (member_obj(g, members, m->type ?
 			       c_decl(g, m->type, id, "") :
 			       idlc_arena_printf(g->a, "%s %s",
-				uint_of((uint64_t)m->value.i), id),
+				idlc_gen_uint_of((uint64_t)m->value.i), id),
 			       idlc_arena_printf(g->a, "\t/* %llu bits */\n",
 				(unsigned long long)m->value.i)) < 0)
 			return -1;
