@@ -402,6 +402,19 @@ static char *array_stmts(gen *g, const scalar *s, const char *f,
 	return idlc_arena_printf(g->a, "{\n%s}\n", idlc_gen_indent(g, out, 1));
 }
 
+/* Append the put and get statements of field f of type s (a member of
+ * a struct, a bitfield) to *put and *get, one tab in. */
+static void add_field(gen *g, const scalar *s, const char *f, char **put,
+		      char **get)
+{
+	*put = idlc_arena_append(g->a, *put, "\tif (idl_st == SHADE_OK)\n%s",
+				 idlc_gen_indent(g, idlc_gen_put(g, s, "b", f),
+						 2));
+	*get = idlc_arena_append(g->a, *get, "\tif (idl_st == SHADE_OK) {\n"
+				 "%s\t}\n", idlc_gen_indent(g, idlc_gen_get(g,
+				 s, "d", f, "mem_ctx"), 2));
+}
+
 /* The base struct of struct st, or NULL. */
 static const idlc_node *base_struct(const idlc_node *st)
 {
@@ -439,41 +452,9 @@ static int struct_fields(gen *g, const idlc_node *st, const char *prefix,
 				array_stmts(g, &ms, f, dims, nd, false, true), 1));
 			continue;
 		}
-		*put = idlc_arena_append(g->a, *put, "\tif (idl_st == SHADE_OK)\n"
-					 "%s", idlc_gen_indent(g, idlc_gen_put(g,
-					 &ms, "b", f), 2));
-		*get = idlc_arena_append(g->a, *get, "\tif (idl_st == SHADE_OK) {"
-					 "\n%s\t}\n", idlc_gen_indent(g,
-					 idlc_gen_get(g, &ms, "d", f, "mem_ctx"),
-					 2));
+		add_field(g, &ms, f, put, get);
 	}
 	return *put && *get ? 0 : -1;
-}
-
-/* Codec of struct st (C name `name`): an array of its members in order,
- * the base's (and its base's) first.  Returns 1 when available, -1 on
- * out of memory. */
-static int struct_codec(gen *g, const idlc_node *st, const char *name)
-{
-	char *put = idlc_arena_printf(g->a, "%s", "");
-	char *get = idlc_arena_printf(g->a, "%s", "");
-	size_t n = 0;
-	int once = codec_begin(g, name);
-
-	if (once != 0)
-		return once < 0 ? -1 : 1;
-	if (put == NULL || get == NULL ||
-	    struct_fields(g, st, "v->", &put, &get, &n) < 0)
-		return -1;
-	put = idlc_arena_printf(g->a, "\tshade_status idl_st = "
-				"shade_cbor_put_array(b, %zu);\n\n%s"
-				"\treturn idl_st;\n", n, put);
-	get = idlc_arena_printf(g->a, "\tshade_status idl_st = "
-				"shade_typed_get_array(d, %zu, err);\n\n%s"
-				"\treturn idl_st;\n", n, get);
-	if (put == NULL || get == NULL || push_codec(g, name, put, get) < 0)
-		return -1;
-	return 1;
 }
 
 /* How bitfield m travels: an integer of its width in the type written
@@ -524,38 +505,39 @@ static int bitset_fields(gen *g, const idlc_node *bs, const char *prefix,
 		if (!bitfield_scalar(g, m, &ms) || f == NULL)
 			return -1;
 		(*n)++;
-		*put = idlc_arena_append(g->a, *put, "\tif (idl_st == SHADE_OK)\n"
-					 "%s", idlc_gen_indent(g, idlc_gen_put(g,
-					 &ms, "b", f), 2));
-		*get = idlc_arena_append(g->a, *get, "\tif (idl_st == SHADE_OK) {"
-					 "\n%s\t}\n", idlc_gen_indent(g,
-					 idlc_gen_get(g, &ms, "d", f, "mem_ctx"),
-					 2));
+		add_field(g, &ms, f, put, get);
 	}
 	return *put && *get ? 0 : -1;
 }
 
-/* Codec of bitset bs (C name `name`): the array of its named bitfields
- * in order, the base's first, each range-checked to its width.
- * Returns 1 when available, -1 on out of memory. */
-static int bitset_codec(gen *g, const idlc_node *bs, const char *name)
+/* The statements of the fields of n reached through a prefix ("v->"),
+ * appended to *put and *get, counted in *n: struct_fields or
+ * bitset_fields. */
+typedef int (*fields_fn)(gen *g, const idlc_node *n, const char *prefix,
+			 char **put, char **get, size_t *count);
+
+/* Codec of a struct, exception or bitset n (C name `name`): the array of
+ * the fields `fields` lists, in order.  Returns 1 when available, -1 on
+ * out of memory. */
+static int fields_codec(gen *g, const idlc_node *n, const char *name,
+			fields_fn fields)
 {
 	char *put = idlc_arena_printf(g->a, "%s", "");
 	char *get = idlc_arena_printf(g->a, "%s", "");
-	size_t n = 0;
+	size_t count = 0;
 	int once = codec_begin(g, name);
 
 	if (once != 0)
 		return once < 0 ? -1 : 1;
 	if (put == NULL || get == NULL ||
-	    bitset_fields(g, bs, "v->", &put, &get, &n) < 0)
+	    fields(g, n, "v->", &put, &get, &count) < 0)
 		return -1;
 	put = idlc_arena_printf(g->a, "\tshade_status idl_st = "
 				"shade_cbor_put_array(b, %zu);\n\n%s"
-				"\treturn idl_st;\n", n, put);
+				"\treturn idl_st;\n", count, put);
 	get = idlc_arena_printf(g->a, "\tshade_status idl_st = "
 				"shade_typed_get_array(d, %zu, err);\n\n%s"
-				"\treturn idl_st;\n", n, get);
+				"\treturn idl_st;\n", count, get);
 	if (put == NULL || get == NULL || push_codec(g, name, put, get) < 0)
 		return -1;
 	return 1;
@@ -866,9 +848,10 @@ static int wire_of(gen *g, const idlc_type *t, const char *anon, scalar *s)
 		if (d->kind == IDLC_STRUCT || d->kind == IDLC_UNION ||
 		    d->kind == IDLC_BITSET) {
 			name = idlc_gen_c_name(g, d);
-			r = d->kind == IDLC_STRUCT ? struct_codec(g, d, name) :
+			r = d->kind == IDLC_STRUCT ?
+			    fields_codec(g, d, name, struct_fields) :
 			    d->kind == IDLC_UNION ? union_codec(g, d, name) :
-			    bitset_codec(g, d, name);
+			    fields_codec(g, d, name, bitset_fields);
 			goto codec;
 		}
 	}
@@ -897,7 +880,7 @@ int idlc_gen_fields_codec(gen *g, const idlc_node *n)
 
 	if (!can_wire_decl(g, n, stack, 0, true))
 		return 0;
-	return struct_codec(g, n, idlc_gen_c_name(g, n));
+	return fields_codec(g, n, idlc_gen_c_name(g, n), struct_fields);
 }
 
 /* How a type travels; see gen_int.h. */
