@@ -826,6 +826,137 @@ static void test_idlc_mapping_bits(void **state)
 	assert_int_equal(talloc_total_blocks(*state), before);
 }
 
+/* ============================================================ maps */
+
+/* Counts count(in Counts c, in string key) */
+static shade_status mp_count(void *self, TALLOC_CTX *mem_ctx,
+			     const mp_Counts *c, const char *key,
+			     mp_Counts *result, shade_error **err)
+{
+	uint32_t i;
+
+	(void)self;
+	result->len = c->len;
+	result->keys = talloc_array(mem_ctx, char *, c->len + 1);
+	result->values = talloc_array(mem_ctx, int32_t, c->len + 1);
+	if (result->keys == NULL || result->values == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "nomem");
+	for (i = 0; i < c->len; i++) {
+		result->keys[i] = c->keys[i];
+		result->values[i] = c->values[i] + (strcmp(c->keys[i], key) == 0);
+	}
+	for (i = 0; i < c->len; i++)
+		if (strcmp(c->keys[i], key) == 0)
+			return SHADE_OK;
+	result->keys[c->len] = talloc_strdup(mem_ctx, key);
+	result->values[c->len] = 1;
+	result->len++;
+	return SHADE_OK;
+}
+
+/* Few few(in Counts c) */
+static shade_status mp_few(void *self, TALLOC_CTX *mem_ctx, const mp_Counts *c,
+			   mp_Few *result, shade_error **err)
+{
+	uint32_t i;
+
+	(void)self;
+	result->len = 0;
+	result->keys = talloc_array(mem_ctx, int32_t, c->len);
+	result->values = talloc_array(mem_ctx, mp_Point, c->len);
+	if (c->len > 0 && (result->keys == NULL || result->values == NULL))
+		return shade_error_set(err, SHADE_ERR_NOMEM, "nomem");
+	for (i = 0; i < c->len; i++) {
+		if (c->values[i] <= 1)
+			continue;
+		result->keys[result->len] = (int32_t)i;
+		result->values[result->len].x = (int32_t)i;
+		result->values[result->len].y = c->values[i];
+		result->len++;
+	}
+	return SHADE_OK;
+}
+
+static const mp_Maps_impl maps_impl = {
+	.count = mp_count,
+	.few = mp_few,
+};
+
+/* Maps: a CBOR map on the wire (a dict for a dynamic peer), entries in
+ * order, a bounded map's bound enforced. */
+static void test_idlc_mapping_maps(void **state)
+{
+	size_t before = talloc_total_blocks(*state);
+	TALLOC_CTX *ctx = talloc_new(*state);
+	tp_peer pp;
+	shade_ref *ref = NULL, *obj = NULL;
+	shade_error *err = NULL;
+	shade_value *out = NULL, *dict;
+	mp_Maps *m = NULL;
+	char *keys[3] = { "a", "b", "c" };
+	int32_t values[3] = { 1, 5, 7 };
+	mp_Counts c = { .len = 2, .keys = keys, .values = values }, r = { 0 };
+	mp_Few f = { 0 };
+
+	assert_int_equal(mp_Maps_serve(&maps_impl, NULL, &obj, NULL),
+			 SHADE_OK);
+	start(&pp, ctx, obj, &ref);
+	assert_int_equal(mp_Maps_narrow(ctx, ref, &m, &err), SHADE_OK);
+
+	assert_int_equal(mp_Maps_count(m, ctx, &c, "b", &r, &err), SHADE_OK);
+	assert_int_equal(r.len, 2);
+	assert_string_equal(r.keys[1], "b");
+	assert_int_equal(r.values[1], 6);
+	assert_int_equal(mp_Maps_count(m, ctx, &r, "z", &r, &err), SHADE_OK);
+	assert_int_equal(r.len, 3);
+	assert_string_equal(r.keys[2], "z");
+	assert_int_equal(r.values[2], 1);
+	/* an empty map */
+	c.len = 0;
+	assert_int_equal(mp_Maps_count(m, ctx, &c, "q", &r, &err), SHADE_OK);
+	assert_int_equal(r.len, 1);
+	/* a map<long, Point, 2>: two entries cross, three are refused on
+	 * arrival (LimitExceeded) */
+	c.len = 2;
+	assert_int_equal(mp_Maps_few(m, ctx, &c, &f, &err), SHADE_OK);
+	assert_int_equal(f.len, 1);
+	assert_int_equal(f.keys[0], 1);
+	assert_int_equal(f.values[0].y, 5);
+	c.len = 3;
+	values[0] = 2;
+	assert_int_equal(mp_Maps_few(m, ctx, &c, &f, &err), SHADE_ERR_LIMIT);
+	shade_error_free(err);
+	err = NULL;
+
+	/* dynamic: a dict in, a dict out */
+	dict = shade_dict_new(ctx, 2);
+	assert_int_equal(shade_dict_set_str(dict, "x", shade_int(ctx, 4),
+					    &err), SHADE_OK);
+	assert_int_equal(shade_dict_set_str(dict, "y", shade_int(ctx, 1),
+					    &err), SHADE_OK);
+	dyn_call(ctx, ref, "count", tup(ctx, 2, dict, shade_str(ctx, "x")),
+		 SHADE_OK, &out);
+	assert_int_equal(shade_value_kind(out), SHADE_DICT);
+	assert_string_equal(diag(ctx, out), "{\"x\": 5, \"y\": 1}");
+	dyn_call(ctx, ref, "few", tup(ctx, 1, shade_value_copy(ctx, out)),
+		 SHADE_OK, &out);
+	assert_string_equal(diag(ctx, out), "{0: [0, 5]}");
+	/* a key of the wrong type, a list instead of a map */
+	dict = shade_dict_new(ctx, 1);
+	assert_int_equal(shade_dict_set_take(dict, shade_int(ctx, 1),
+					     shade_int(ctx, 1), &err), SHADE_OK);
+	dyn_call(ctx, ref, "count", tup(ctx, 2, dict, shade_str(ctx, "x")),
+		 SHADE_ERR_TYPE, &out);
+	dyn_call(ctx, ref, "count", tup(ctx, 2, tup(ctx, 0),
+		 shade_str(ctx, "x")), SHADE_ERR_TYPE, &out);
+
+	shade_ref_release(ref);
+	talloc_free(m);
+	tp_stop(&pp);
+	talloc_free(ctx);
+	assert_int_equal(talloc_total_blocks(*state), before);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -836,6 +967,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_mapping_inheritance),
 		cmocka_unit_test(test_idlc_mapping_exceptions),
 		cmocka_unit_test(test_idlc_mapping_bits),
+		cmocka_unit_test(test_idlc_mapping_maps),
 	};
 
 	if (argc > 1)

@@ -679,6 +679,65 @@ static int array_codec(gen *g, const idlc_type *t, const char *name)
 	return 1;
 }
 
+/* The test of a decoded count idl_n against the bound of sequence or
+ * map t (" || idl_n > N"), "" when unbounded. */
+static char *bound_cond(gen *g, const idlc_type *t)
+{
+	if (t->bound == 0)
+		return idlc_arena_printf(g->a, "%s", "");
+	return idlc_arena_printf(g->a, " ||\n\t    idl_n > %llu",
+				 (unsigned long long)t->bound);
+}
+
+/* Codec of map type t (C name `name`, struct `st`, which names its
+ * anonymous key and value types): a CBOR map of its entries in order,
+ * keys[i] to values[i]. */
+static int map_codec(gen *g, const idlc_type *t, const char *name,
+		     const char *st)
+{
+	char *put, *get, *bound;
+	scalar ks, vs;
+	int r = codec_begin(g, name);
+
+	if (r != 0)
+		return r < 0 ? -1 : 1;
+	/* wirable() said they were: a failure is out of memory */
+	if (wire_of(g, t->key, idlc_arena_printf(g->a, "%s_key", st),
+		    &ks) <= 0 ||
+	    wire_of(g, t->elem, idlc_arena_printf(g->a, "%s_value", st),
+		    &vs) <= 0)
+		return -1;
+	bound = bound_cond(g, t);
+	put = idlc_arena_printf(g->a, "\tuint32_t idl_k;\n\tshade_status idl_st ="
+		" shade_cbor_put_map(b, v->len);\n\n\tfor (idl_k = 0; idl_st == "
+		"SHADE_OK && idl_k < v->len; idl_k++) {\n%s\t\tif (idl_st == "
+		"SHADE_OK)\n%s\t}\n\treturn idl_st;\n",
+		idlc_gen_indent(g, idlc_gen_put(g, &ks, "b", "v->keys[idl_k]"), 2),
+		idlc_gen_indent(g, idlc_gen_put(g, &vs, "b", "v->values[idl_k]"),
+				3));
+	get = idlc_arena_printf(g->a, "\tuint64_t idl_n = 0;\n\tuint64_t idl_k;\n"
+		"\tshade_status idl_st = shade_cbor_read_map(d, &idl_n, err);\n"
+		"\n\tif (idl_st < 0)\n\t\treturn idl_st;\n"
+		"\tif (idl_n == SHADE_CBOR_INDEFINITE || idl_n > UINT32_MAX%s)\n"
+		"\t\treturn shade_error_set(err, SHADE_ERR_LIMIT,\n\t\t\t\t\t"
+		"\"%s: too many entries\");\n\tv->len = (uint32_t)idl_n;\n"
+		"\tv->keys = NULL;\n\tv->values = NULL;\n\tif (idl_n > 0) {\n"
+		"\t\tv->keys = talloc_zero_array(mem_ctx, %s, idl_n);\n"
+		"\t\tv->values = talloc_zero_array(mem_ctx, %s, idl_n);\n"
+		"\t\tif (v->keys == NULL || v->values == NULL)\n\t\t\treturn "
+		"shade_error_set(err, SHADE_ERR_NOMEM,\n\t\t\t\t\t\t"
+		"\"out of memory\");\n\t}\n\tfor (idl_k = 0; idl_st == SHADE_OK && "
+		"idl_k < idl_n; idl_k++) {\n%s\t\tif (idl_st == SHADE_OK) {\n%s"
+		"\t\t}\n\t}\n\treturn idl_st;\n", bound, name, ks.c, vs.c,
+		idlc_gen_indent(g, idlc_gen_get(g, &ks, "d", "v->keys[idl_k]",
+						"mem_ctx"), 2),
+		idlc_gen_indent(g, idlc_gen_get(g, &vs, "d", "v->values[idl_k]",
+						"mem_ctx"), 3));
+	if (put == NULL || get == NULL || push_codec(g, name, put, get) < 0)
+		return -1;
+	return 1;
+}
+
 /* Codec of sequence type t (C name `name`): an array of its items. */
 static int sequence_codec(gen *g, const idlc_type *t, const char *name)
 {
@@ -691,9 +750,7 @@ static int sequence_codec(gen *g, const idlc_type *t, const char *name)
 	r = wire_of(g, t->elem, idlc_arena_printf(g->a, "%s_elem", name), &es);
 	if (r <= 0) /* wirable() said it was: out of memory */
 		return -1;
-	bound = t->bound ? idlc_arena_printf(g->a, " ||\n\t    idl_n > %llu",
-					     (unsigned long long)t->bound)
-			 : idlc_arena_printf(g->a, "%s", "");
+	bound = bound_cond(g, t);
 	put = idlc_arena_printf(g->a, "\tuint32_t idl_k;\n\tshade_status idl_st ="
 		" shade_cbor_put_array(b, v->len);\n\n\tfor (idl_k = 0; idl_st == "
 		"SHADE_OK && idl_k < v->len; idl_k++)\n%s\treturn idl_st;\n",
@@ -788,6 +845,9 @@ static bool can_wire(gen *g, const idlc_type *t, const idlc_node **stack,
 		return false;
 	if (u->kind == IDLC_T_SEQUENCE)
 		return can_wire(g, u->elem, stack, depth, plain);
+	if (u->kind == IDLC_T_MAP)
+		return can_wire(g, u->key, stack, depth, plain) &&
+		       can_wire(g, u->elem, stack, depth, plain);
 	if (u->kind == IDLC_T_ARRAY) {
 		uint64_t dims[MAX_DIMS];
 		int nd;
@@ -833,6 +893,13 @@ static int wire_of(gen *g, const idlc_type *t, const char *anon, scalar *s)
 			r = sequence_codec(g, u->ref->type, name);
 			goto codec;
 		}
+		if (u->ref->type->kind == IDLC_T_MAP) {
+			/* the typedef names the map struct `<typedef>_seq` */
+			name = idlc_gen_c_name(g, u->ref);
+			r = map_codec(g, u->ref->type, name,
+				      idlc_arena_printf(g->a, "%s_seq", name));
+			goto codec;
+		}
 		if (u->ref->type->kind == IDLC_T_ARRAY) {
 			name = idlc_gen_c_name(g, u->ref);
 			r = array_codec(g, u->ref->type, name);
@@ -860,6 +927,13 @@ static int wire_of(gen *g, const idlc_type *t, const char *anon, scalar *s)
 		if (idlc_gen_sequence(g, anon, u, "") < 0)
 			return -1;
 		r = sequence_codec(g, u, name);
+		goto codec;
+	}
+	if (u->kind == IDLC_T_MAP) {
+		name = anon;
+		if (idlc_gen_map(g, anon, u) < 0)
+			return -1;
+		r = map_codec(g, u, name, name);
 		goto codec;
 	}
 	return idlc_gen_basic(g, u, s) ? 1 : 0;

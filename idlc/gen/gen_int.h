@@ -137,6 +137,10 @@ int idlc_gen_function(gen *g, idlc_tv *list, const char *doc,
 int idlc_gen_sequence(gen *g, const char *name, const idlc_type *t,
 		      const char *doc);
 
+/* Emit `struct name { uint32_t len; K *keys; V *values; }` for the map
+ * type t, once per name.  Returns 0 or -1. */
+int idlc_gen_map(gen *g, const char *name, const idlc_type *t);
+
 /* Add `typedef struct name name;` to the forward declarations. */
 int idlc_gen_forward(gen *g, const char *name);
 

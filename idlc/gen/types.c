@@ -62,7 +62,6 @@ static char *named_base(gen *g, const idlc_node *r)
 	}
 }
 
-static int gen_map(gen *g, const char *name, const idlc_type *t);
 
 /* C declaration of `name` with type t ("int32_t x[3]", "char *s").
  * Anonymous sequences become helper types named `anon`, emitted first. */
@@ -82,7 +81,7 @@ static char *c_decl(gen *g, const idlc_type *t, const char *name,
 			return NULL;
 		base = idlc_arena_printf(g->a, "%s", anon);
 	} else if (t->kind == IDLC_T_MAP) {
-		if (gen_map(g, anon, t) < 0)
+		if (idlc_gen_map(g, anon, t) < 0)
 			return NULL;
 		base = idlc_arena_printf(g->a, "%s", anon);
 	} else if (t->kind == IDLC_T_NAMED) {
@@ -204,9 +203,9 @@ fail:
 	return -1;
 }
 
-/* map<K, V>: struct { uint32_t len; K *keys; V *values; } named
- * `name`, once. */
-static int gen_map(gen *g, const char *name, const idlc_type *t)
+/* map<K, V>: struct { uint32_t len; K *keys; V *values; }; see
+ * gen_int.h. */
+int idlc_gen_map(gen *g, const char *name, const idlc_type *t)
 {
 	idlc_tv *members = idlc_tv_list(g->a);
 	int once = idlc_gen_once(g, idlc_arena_printf(g->a, "type %s", name));
