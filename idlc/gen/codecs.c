@@ -679,14 +679,22 @@ static int array_codec(gen *g, const idlc_type *t, const char *name)
 	return 1;
 }
 
-/* The test of a decoded count idl_n against the bound of sequence or
- * map t (" || idl_n > N"), "" when unbounded. */
-static char *bound_cond(gen *g, const idlc_type *t)
+/* The start of a sequence or map decoder: its declarations, the head
+ * read by `reader` into idl_n, checked against UINT32_MAX and the bound
+ * of t (`what` says what is counted in the error). */
+static char *count_head(gen *g, const char *reader, const idlc_type *t,
+			const char *name, const char *what)
 {
-	if (t->bound == 0)
-		return idlc_arena_printf(g->a, "%s", "");
-	return idlc_arena_printf(g->a, " ||\n\t    idl_n > %llu",
-				 (unsigned long long)t->bound);
+	char *bound = t->bound ? idlc_arena_printf(g->a, " ||\n\t    idl_n > "
+				 "%llu", (unsigned long long)t->bound)
+			       : idlc_arena_printf(g->a, "%s", "");
+
+	return idlc_arena_printf(g->a, "\tuint64_t idl_n = 0;\n\tuint64_t "
+		"idl_k;\n\tshade_status idl_st = %s(d, &idl_n, err);\n\n\tif "
+		"(idl_st < 0)\n\t\treturn idl_st;\n\tif (idl_n == "
+		"SHADE_CBOR_INDEFINITE || idl_n > UINT32_MAX%s)\n\t\treturn "
+		"shade_error_set(err, SHADE_ERR_LIMIT,\n\t\t\t\t\t\"%s: too many "
+		"%s\");\n", reader, bound, name, what);
 }
 
 /* Codec of map type t (C name `name`, struct `st`, which names its
@@ -695,7 +703,7 @@ static char *bound_cond(gen *g, const idlc_type *t)
 static int map_codec(gen *g, const idlc_type *t, const char *name,
 		     const char *st)
 {
-	char *put, *get, *bound;
+	char *put, *get;
 	scalar ks, vs;
 	int r = codec_begin(g, name);
 
@@ -707,7 +715,6 @@ static int map_codec(gen *g, const idlc_type *t, const char *name,
 	    wire_of(g, t->elem, idlc_arena_printf(g->a, "%s_value", st),
 		    &vs) <= 0)
 		return -1;
-	bound = bound_cond(g, t);
 	put = idlc_arena_printf(g->a, "\tuint32_t idl_k;\n\tshade_status idl_st ="
 		" shade_cbor_put_map(b, v->len);\n\n\tfor (idl_k = 0; idl_st == "
 		"SHADE_OK && idl_k < v->len; idl_k++) {\n%s\t\tif (idl_st == "
@@ -715,12 +722,7 @@ static int map_codec(gen *g, const idlc_type *t, const char *name,
 		idlc_gen_indent(g, idlc_gen_put(g, &ks, "b", "v->keys[idl_k]"), 2),
 		idlc_gen_indent(g, idlc_gen_put(g, &vs, "b", "v->values[idl_k]"),
 				3));
-	get = idlc_arena_printf(g->a, "\tuint64_t idl_n = 0;\n\tuint64_t idl_k;\n"
-		"\tshade_status idl_st = shade_cbor_read_map(d, &idl_n, err);\n"
-		"\n\tif (idl_st < 0)\n\t\treturn idl_st;\n"
-		"\tif (idl_n == SHADE_CBOR_INDEFINITE || idl_n > UINT32_MAX%s)\n"
-		"\t\treturn shade_error_set(err, SHADE_ERR_LIMIT,\n\t\t\t\t\t"
-		"\"%s: too many entries\");\n\tv->len = (uint32_t)idl_n;\n"
+	get = idlc_arena_printf(g->a, "%s\tv->len = (uint32_t)idl_n;\n"
 		"\tv->keys = NULL;\n\tv->values = NULL;\n\tif (idl_n > 0) {\n"
 		"\t\tv->keys = talloc_zero_array(mem_ctx, %s, idl_n);\n"
 		"\t\tv->values = talloc_zero_array(mem_ctx, %s, idl_n);\n"
@@ -728,7 +730,8 @@ static int map_codec(gen *g, const idlc_type *t, const char *name,
 		"shade_error_set(err, SHADE_ERR_NOMEM,\n\t\t\t\t\t\t"
 		"\"out of memory\");\n\t}\n\tfor (idl_k = 0; idl_st == SHADE_OK && "
 		"idl_k < idl_n; idl_k++) {\n%s\t\tif (idl_st == SHADE_OK) {\n%s"
-		"\t\t}\n\t}\n\treturn idl_st;\n", bound, name, ks.c, vs.c,
+		"\t\t}\n\t}\n\treturn idl_st;\n", count_head(g,
+		"shade_cbor_read_map", t, name, "entries"), ks.c, vs.c,
 		idlc_gen_indent(g, idlc_gen_get(g, &ks, "d", "v->keys[idl_k]",
 						"mem_ctx"), 2),
 		idlc_gen_indent(g, idlc_gen_get(g, &vs, "d", "v->values[idl_k]",
@@ -741,7 +744,7 @@ static int map_codec(gen *g, const idlc_type *t, const char *name,
 /* Codec of sequence type t (C name `name`): an array of its items. */
 static int sequence_codec(gen *g, const idlc_type *t, const char *name)
 {
-	char *put, *get, *bound;
+	char *put, *get;
 	scalar es;
 	int r = codec_begin(g, name);
 
@@ -750,23 +753,18 @@ static int sequence_codec(gen *g, const idlc_type *t, const char *name)
 	r = wire_of(g, t->elem, idlc_arena_printf(g->a, "%s_elem", name), &es);
 	if (r <= 0) /* wirable() said it was: out of memory */
 		return -1;
-	bound = bound_cond(g, t);
 	put = idlc_arena_printf(g->a, "\tuint32_t idl_k;\n\tshade_status idl_st ="
 		" shade_cbor_put_array(b, v->len);\n\n\tfor (idl_k = 0; idl_st == "
 		"SHADE_OK && idl_k < v->len; idl_k++)\n%s\treturn idl_st;\n",
 		idlc_gen_indent(g, idlc_gen_put(g, &es, "b", "v->items[idl_k]"),
 				2));
-	get = idlc_arena_printf(g->a, "\tuint64_t idl_n = 0;\n\tuint64_t idl_k;\n"
-		"\tshade_status idl_st = shade_typed_read_seq(d, &idl_n, err);\n"
-		"\n\tif (idl_st < 0)\n\t\treturn idl_st;\n"
-		"\tif (idl_n == SHADE_CBOR_INDEFINITE || idl_n > UINT32_MAX%s)\n"
-		"\t\treturn shade_error_set(err, SHADE_ERR_LIMIT,\n\t\t\t\t\t"
-		"\"%s: too many items\");\n\tv->len = (uint32_t)idl_n;\n"
+	get = idlc_arena_printf(g->a, "%s\tv->len = (uint32_t)idl_n;\n"
 		"\tv->items = NULL;\n\tif (idl_n > 0) {\n\t\tv->items = "
 		"talloc_zero_array(mem_ctx, %s, idl_n);\n\t\tif (v->items == NULL)"
 		"\n\t\t\treturn shade_error_set(err, SHADE_ERR_NOMEM,\n\t\t\t\t\t\t"
 		"\"out of memory\");\n\t}\n\tfor (idl_k = 0; idl_st == SHADE_OK && "
-		"idl_k < idl_n; idl_k++) {\n%s\t}\n\treturn idl_st;\n", bound, name,
+		"idl_k < idl_n; idl_k++) {\n%s\t}\n\treturn idl_st;\n", count_head(g,
+		"shade_typed_read_seq", t, name, "items"),
 		es.c, idlc_gen_indent(g, idlc_gen_get(g, &es, "d",
 		"v->items[idl_k]", "mem_ctx"), 2));
 	if (put == NULL || get == NULL || push_codec(g, name, put, get) < 0)
