@@ -957,6 +957,91 @@ static void test_idlc_mapping_maps(void **state)
 	assert_int_equal(talloc_total_blocks(*state), before);
 }
 
+/* ============================================================ wide */
+
+/* Text next(in Text w, in wchar c, out ByWchar u) */
+static shade_status wi_next(void *self, TALLOC_CTX *mem_ctx, const mp_Text *w,
+			    uint32_t c, mp_ByWchar *u, mp_Text *result,
+			    shade_error **err)
+{
+	(void)self;
+	result->c = w->c + 1;
+	result->s = talloc_asprintf(mem_ctx, "%s%s", w->s,
+				    c == 0x20AC ? "\xe2\x82\xac" : "?");
+	u->_d = c;
+	if (c == 'z')
+		u->_u.zed = 'z';
+	else
+		u->_u.other = talloc_strdup(mem_ctx, "\xc3\xa9t\xc3\xa9");
+	if (result->s == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "nomem");
+	return SHADE_OK;
+}
+
+static const mp_Wides_impl wides_impl = {
+	.next = wi_next,
+};
+
+/* wchar as the UTF-8 text of one character, wstring as UTF-8 text, a
+ * wchar discriminator. */
+static void test_idlc_mapping_wide(void **state)
+{
+	size_t before = talloc_total_blocks(*state);
+	TALLOC_CTX *ctx = talloc_new(*state);
+	tp_peer pp;
+	shade_ref *ref = NULL, *obj = NULL;
+	shade_error *err = NULL;
+	shade_value *out = NULL;
+	mp_Wides *wi = NULL;
+	mp_Text t = { .c = 0x1F600, .s = "gr\xc3\xbc\xc3\x9f " }, r = { 0 };
+	mp_ByWchar u = { 0 };
+
+	assert_int_equal(mp_Wides_serve(&wides_impl, NULL, &obj, NULL),
+			 SHADE_OK);
+	start(&pp, ctx, obj, &ref);
+	assert_int_equal(mp_Wides_narrow(ctx, ref, &wi, &err), SHADE_OK);
+
+	/* a 4-byte character each way, a 3-byte one as an argument */
+	assert_int_equal(mp_Wides_next(wi, ctx, &t, 0x20AC, &u, &r, &err),
+			 SHADE_OK);
+	assert_int_equal(r.c, 0x1F601);
+	assert_string_equal(r.s, "gr\xc3\xbc\xc3\x9f \xe2\x82\xac");
+	assert_int_equal(u._d, 0x20AC);
+	assert_string_equal(u._u.other, "\xc3\xa9t\xc3\xa9");
+	assert_int_equal(mp_Wides_next(wi, ctx, &t, 'z', &u, &r, &err),
+			 SHADE_OK);
+	assert_int_equal(u._d, 'z');
+	assert_int_equal(u._u.zed, 'z');
+	/* not a character: refused before anything is sent */
+	assert_int_equal(mp_Wides_next(wi, ctx, &t, 0xD800, &u, &r, &err),
+			 SHADE_ERR_VALUE);
+	shade_error_free(err);
+	err = NULL;
+
+	/* dynamic: one-character strings */
+	dyn_call(ctx, ref, "next", tup(ctx, 2, tup(ctx, 2, shade_str(ctx, "A"),
+		 shade_str(ctx, "x")), shade_str(ctx, "\xe2\x82\xac")), SHADE_OK,
+		 &out);
+	assert_string_equal(diag(ctx, out), "[[\"B\", \"x\\u20ac\"], "
+			    "[\"\\u20ac\", \"\\u00e9t\\u00e9\"]]");
+	/* two characters, none, an integer: TypeError */
+	dyn_call(ctx, ref, "next", tup(ctx, 2, tup(ctx, 2, shade_str(ctx, "AB"),
+		 shade_str(ctx, "x")), shade_str(ctx, "z")), SHADE_ERR_TYPE,
+		 &out);
+	dyn_call(ctx, ref, "next", tup(ctx, 2, tup(ctx, 2, shade_str(ctx, ""),
+		 shade_str(ctx, "x")), shade_str(ctx, "z")), SHADE_ERR_TYPE,
+		 &out);
+	dyn_call(ctx, ref, "next", tup(ctx, 2, tup(ctx, 2, shade_str(ctx, "A"),
+		 shade_str(ctx, "x")), shade_int(ctx, 65)), SHADE_ERR_TYPE,
+		 &out);
+
+	shade_ref_release(ref);
+	talloc_free(wi);
+	tp_stop(&pp);
+	talloc_free(ctx);
+	assert_int_equal(talloc_total_blocks(*state), before);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -968,6 +1053,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_mapping_exceptions),
 		cmocka_unit_test(test_idlc_mapping_bits),
 		cmocka_unit_test(test_idlc_mapping_maps),
+		cmocka_unit_test(test_idlc_mapping_wide),
 	};
 
 	if (argc > 1)

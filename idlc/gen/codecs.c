@@ -10,7 +10,8 @@
  * struct travels as the array of its members, a sequence as the array of
  * its items.
  *
- * Types with a typed form: the basic types, strings, enums, any, Object,
+ * Types with a typed form: the basic types, strings, wchar and wstring,
+ * enums, any, Object,
  * interfaces, structs and sequences of them, arrays as struct members
  * (see wirable()).  The runtime side is shade/typed.h.
  */
@@ -43,6 +44,8 @@ bool idlc_gen_basic(gen *g, const idlc_type *t, scalar *s)
 		{ IDLC_T_FLOAT, { "float", W_FLOAT, NULL, NULL, NULL, false } },
 		{ IDLC_T_DOUBLE, { "double", W_FLOAT, NULL, NULL, NULL, false } },
 		{ IDLC_T_STRING, { "char *", W_STRING, NULL, NULL, NULL, false } },
+		{ IDLC_T_WSTRING, { "char *", W_STRING, NULL, NULL, NULL, false } },
+		{ IDLC_T_WCHAR, { "uint32_t", W_WCHAR, NULL, NULL, NULL, false } },
 		{ IDLC_T_ANY, { "shade_value *", W_ANY, NULL, NULL, NULL, false } },
 		{ IDLC_T_OBJECT, { "shade_ref *", W_OBJECT, NULL, NULL, NULL, false } },
 	};
@@ -142,6 +145,9 @@ char *idlc_gen_put(gen *g, const scalar *s, const char *b, const char *e)
 	case W_FLOAT:
 		return idlc_arena_printf(g->a, "idl_st = shade_cbor_put_float(%s, "
 					 "(double)%s);", b, e);
+	case W_WCHAR:
+		return idlc_arena_printf(g->a, "idl_st = shade_typed_put_wchar(%s, "
+					 "%s, err);", b, e);
 	case W_ANY:
 		if (in_codec(b)) /* either side: cx tells which */
 			return idlc_arena_printf(g->a, "idl_st = %s == NULL ? "
@@ -199,6 +205,9 @@ char *idlc_gen_get(gen *g, const scalar *s, const char *d, const char *v,
 		return idlc_arena_printf(g->a, "idl_st = shade_cbor_read_float(%s, "
 					 "&idl_f, err);\n%s = (%s)idl_f;", d, v,
 					 s->c);
+	case W_WCHAR:
+		return idlc_arena_printf(g->a, "idl_st = shade_typed_get_wchar(%s, "
+					 "%s, err);", d, addr(g, v));
 	case W_ANY:
 		if (in_codec(d)) /* either side: cx tells which */
 			return idlc_arena_printf(g->a, "idl_st = cx ? "

@@ -171,6 +171,7 @@ typedef enum wire_class {
 	W_UINT,   /* unsigned integer: CBOR uint */
 	W_BOOL,   /* boolean */
 	W_FLOAT,  /* float, double */
+	W_WCHAR,  /* wchar: text of one code point (UTF-8) */
 	W_STRING, /* string: text */
 	W_ANY,    /* any: a dynamic value, references included */
 	W_OBJECT, /* Object: a reference */

@@ -375,3 +375,64 @@ bool shade_typed_catch_end(TALLOC_CTX *mem_ctx, TALLOC_CTX *mem, bool ok)
 	talloc_free(tmp);
 	return ok;
 }
+
+/* Encode a wchar; see shade/typed.h. */
+shade_status shade_typed_put_wchar(struct shade_buf *b, uint32_t c,
+				   shade_error **err)
+{
+	char u[4];
+	size_t n;
+
+	if (c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+		return shade_error_set(err, SHADE_ERR_VALUE, "wchar U+%04X is "
+				       "not a Unicode scalar value",
+				       (unsigned)c);
+	if (c < 0x80) {
+		u[0] = (char)c;
+		n = 1;
+	} else if (c < 0x800) {
+		u[0] = (char)(0xC0 | (c >> 6));
+		u[1] = (char)(0x80 | (c & 0x3F));
+		n = 2;
+	} else if (c < 0x10000) {
+		u[0] = (char)(0xE0 | (c >> 12));
+		u[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+		u[2] = (char)(0x80 | (c & 0x3F));
+		n = 3;
+	} else {
+		u[0] = (char)(0xF0 | (c >> 18));
+		u[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+		u[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+		u[3] = (char)(0x80 | (c & 0x3F));
+		n = 4;
+	}
+	return shade_cbor_put_text(b, u, n);
+}
+
+/* Decode a wchar; see shade/typed.h. */
+shade_status shade_typed_get_wchar(struct shade_cbor_dec *d, uint32_t *out,
+				   shade_error **err)
+{
+	static const unsigned char lead_bits[5] = { 0, 0x7F, 0x1F, 0x0F, 0x07 };
+	const unsigned char *u;
+	const char *s = NULL;
+	size_t len = 0, i;
+	uint32_t c;
+	shade_status st = shade_cbor_read_text(d, &s, &len, err);
+
+	if (st < 0)
+		return st;
+	u = (const unsigned char *)s;
+	i = len == 0 ? 0 : u[0] < 0x80 ? 1 : u[0] < 0xE0 ? 2 : u[0] < 0xF0 ?
+	    3 : 4;
+	/* the reader checked the UTF-8: one character is one sequence */
+	if (len == 0 || i != len)
+		return shade_error_set(err, SHADE_ERR_TYPE, "expected one "
+				       "character for a wchar, got %zu bytes "
+				       "of text", len);
+	c = u[0] & lead_bits[len];
+	for (i = 1; i < len; i++)
+		c = (c << 6) | (u[i] & 0x3F);
+	*out = c;
+	return SHADE_OK;
+}

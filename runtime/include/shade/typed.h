@@ -187,6 +187,22 @@ SHADE_API void shade_typed_release_later(shade_dispatch_ctx *cx,
 					 shade_ref *r);
 
 /*
+ * Encode wchar c (a Unicode code point) into b as the UTF-8 text of that
+ * one character.  SHADE_ERR_VALUE for a surrogate or a value over
+ * U+10FFFF.
+ */
+SHADE_API shade_status shade_typed_put_wchar(struct shade_buf *b, uint32_t c,
+					     shade_error **err);
+
+/*
+ * Decode a wchar from d: a text of exactly one character (valid UTF-8),
+ * its code point into *out.  SHADE_ERR_TYPE for any other text; the
+ * decoder's errors otherwise.
+ */
+SHADE_API shade_status shade_typed_get_wchar(struct shade_cbor_dec *d,
+					     uint32_t *out, shade_error **err);
+
+/*
  * Raise the declared exception `name` from b, the CBOR array of its
  * fields that the exception's generated codec wrote: *err becomes a
  * user error named `name` carrying the fields, decoded as values, as
