@@ -381,31 +381,12 @@ shade_status shade_typed_put_wchar(struct shade_buf *b, uint32_t c,
 				   shade_error **err)
 {
 	char u[4];
-	size_t n;
+	size_t n = shade_utf8_encode(c, u);
 
-	if (c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+	if (n == 0)
 		return shade_error_set(err, SHADE_ERR_VALUE, "wchar U+%04X is "
 				       "not a Unicode scalar value",
 				       (unsigned)c);
-	if (c < 0x80) {
-		u[0] = (char)c;
-		n = 1;
-	} else if (c < 0x800) {
-		u[0] = (char)(0xC0 | (c >> 6));
-		u[1] = (char)(0x80 | (c & 0x3F));
-		n = 2;
-	} else if (c < 0x10000) {
-		u[0] = (char)(0xE0 | (c >> 12));
-		u[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-		u[2] = (char)(0x80 | (c & 0x3F));
-		n = 3;
-	} else {
-		u[0] = (char)(0xF0 | (c >> 18));
-		u[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-		u[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-		u[3] = (char)(0x80 | (c & 0x3F));
-		n = 4;
-	}
 	return shade_cbor_put_text(b, u, n);
 }
 
