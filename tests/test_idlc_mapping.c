@@ -6,6 +6,7 @@
  * IDL) calling the typed server, sending and reading plain values in
  * the wire form doc/protocol.md gives for typed calls.
  */
+#include <float.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -1042,6 +1043,105 @@ static void test_idlc_mapping_wide(void **state)
 	assert_int_equal(talloc_total_blocks(*state), before);
 }
 
+/* ============================================================ numbers */
+
+/* Priced reprice(in Priced p, in Money m, out long double twice) */
+static shade_status nu_reprice(void *self, TALLOC_CTX *mem_ctx,
+			       const mp_Priced *p, const char *m,
+			       long double *twice, mp_Priced *result,
+			       shade_error **err)
+{
+	(void)self;
+	*result = *p;
+	result->amount = talloc_strdup(mem_ctx, m);
+	result->tax = talloc_strdup(mem_ctx, p->tax);
+	*twice = p->precise * 2;
+	if (result->amount == NULL || result->tax == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "nomem");
+	return SHADE_OK;
+}
+
+static const mp_Numbers_impl numbers_impl = {
+	.reprice = nu_reprice,
+};
+
+/* fixed: exact decimal text in canonical form, never rounded; long
+ * double: a double on the wire. */
+static void test_idlc_mapping_numbers(void **state)
+{
+	size_t before = talloc_total_blocks(*state);
+	TALLOC_CTX *ctx = talloc_new(*state);
+	tp_peer pp;
+	shade_ref *ref = NULL, *obj = NULL;
+	shade_error *err = NULL;
+	shade_value *out = NULL;
+	mp_Numbers *nu = NULL;
+	mp_Priced p = { .amount = "0012.5", .tax = "-0.0", .precise = 0.75L },
+		  r = { 0 };
+	long double twice = 0;
+	static const char *const bad[] = { "1.999", "12345678", "1e3", "",
+					   "-", "1.2.3", " 1" };
+	size_t i;
+
+	assert_int_equal(mp_Numbers_serve(&numbers_impl, NULL, &obj, NULL),
+			 SHADE_OK);
+	start(&pp, ctx, obj, &ref);
+	assert_int_equal(mp_Numbers_narrow(ctx, ref, &nu, &err), SHADE_OK);
+
+	assert_int_equal(mp_Numbers_reprice(nu, ctx, &p, "+99999.990", &twice,
+					    &r, &err), SHADE_OK);
+	assert_string_equal(r.amount, "99999.99");
+	assert_string_equal(r.tax, "0.0");
+	assert_true(r.precise == 0.75L);
+	assert_true(twice == 1.5L);
+	assert_int_equal(mp_Numbers_reprice(nu, ctx, &p, "-.5", &twice, &r,
+					    &err), SHADE_OK);
+	assert_string_equal(r.amount, "-0.50");
+	/* no rounding, no overflow: refused before anything is sent */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_true(mp_Numbers_reprice(nu, ctx, &p, bad[i], &twice, &r,
+					       &err) < 0);
+		assert_non_null(strstr(err->message, "fixed<9,2>"));
+		shade_error_free(err);
+		err = NULL;
+	}
+#if LDBL_MAX_EXP > DBL_MAX_EXP
+	/* a long double beyond a double's range */
+	p.precise = 1e400L;
+	assert_int_equal(mp_Numbers_reprice(nu, ctx, &p, "1", &twice, &r,
+					    &err), SHADE_ERR_OVERFLOW);
+	shade_error_free(err);
+	err = NULL;
+#endif
+
+	/* dynamic: decimal text and a float */
+	dyn_call(ctx, ref, "reprice", tup(ctx, 2, tup(ctx, 3, shade_str(ctx,
+		 "1"), shade_str(ctx, "2.50"), shade_float(ctx, 0.25)),
+		 shade_str(ctx, "3")), SHADE_OK, &out);
+	assert_string_equal(diag(ctx, out),
+			    "[[\"3.00\", \"2.5\", 0.25], 0.5]");
+	/* too many fraction digits, too many digits, not a decimal, a
+	 * number instead of text */
+	dyn_call(ctx, ref, "reprice", tup(ctx, 2, tup(ctx, 3, shade_str(ctx,
+		 "1"), shade_str(ctx, "2.55"), shade_float(ctx, 0.25)),
+		 shade_str(ctx, "3")), SHADE_ERR_OVERFLOW, &out);
+	dyn_call(ctx, ref, "reprice", tup(ctx, 2, tup(ctx, 3, shade_str(ctx,
+		 "1"), shade_str(ctx, "2"), shade_float(ctx, 0.25)),
+		 shade_str(ctx, "10000000")), SHADE_ERR_OVERFLOW, &out);
+	dyn_call(ctx, ref, "reprice", tup(ctx, 2, tup(ctx, 3, shade_str(ctx,
+		 "1"), shade_str(ctx, "2"), shade_float(ctx, 0.25)),
+		 shade_str(ctx, "x")), SHADE_ERR_TYPE, &out);
+	dyn_call(ctx, ref, "reprice", tup(ctx, 2, tup(ctx, 3, shade_str(ctx,
+		 "1"), shade_str(ctx, "2"), shade_float(ctx, 0.25)),
+		 shade_float(ctx, 3)), SHADE_ERR_TYPE, &out);
+
+	shade_ref_release(ref);
+	talloc_free(nu);
+	tp_stop(&pp);
+	talloc_free(ctx);
+	assert_int_equal(talloc_total_blocks(*state), before);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -1054,6 +1154,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_mapping_bits),
 		cmocka_unit_test(test_idlc_mapping_maps),
 		cmocka_unit_test(test_idlc_mapping_wide),
+		cmocka_unit_test(test_idlc_mapping_numbers),
 	};
 
 	if (argc > 1)

@@ -11,7 +11,7 @@
  * its items.
  *
  * Types with a typed form: the basic types, strings, wchar and wstring,
- * enums, any, Object,
+ * fixed, long double, enums, any, Object,
  * interfaces, structs and sequences of them, arrays as struct members
  * (see wirable()).  The runtime side is shade/typed.h.
  */
@@ -46,6 +46,7 @@ bool idlc_gen_basic(gen *g, const idlc_type *t, scalar *s)
 		{ IDLC_T_STRING, { "char *", W_STRING, NULL, NULL, NULL, false } },
 		{ IDLC_T_WSTRING, { "char *", W_STRING, NULL, NULL, NULL, false } },
 		{ IDLC_T_WCHAR, { "uint32_t", W_WCHAR, NULL, NULL, NULL, false } },
+		{ IDLC_T_LDOUBLE, { "long double", W_LDOUBLE, NULL, NULL, NULL, false } },
 		{ IDLC_T_ANY, { "shade_value *", W_ANY, NULL, NULL, NULL, false } },
 		{ IDLC_T_OBJECT, { "shade_ref *", W_OBJECT, NULL, NULL, NULL, false } },
 	};
@@ -78,6 +79,16 @@ bool idlc_gen_basic(gen *g, const idlc_type *t, scalar *s)
 		s->iface = NULL;
 		s->arr = false;
 		return s->c != NULL;
+	}
+	if (u->kind == IDLC_T_FIXED) {
+		memset(s, 0, sizeof(*s));
+		s->c = "char *";
+		s->w = W_FIXED;
+		s->lo = idlc_arena_printf(g->a, "%llu",
+					  (unsigned long long)u->bound);
+		s->hi = idlc_arena_printf(g->a, "%llu",
+					  (unsigned long long)u->scale);
+		return s->lo != NULL && s->hi != NULL;
 	}
 	if (u->kind == IDLC_T_NAMED && u->ref && u->ref->kind == IDLC_ENUM) {
 		s->c = idlc_gen_c_name(g, u->ref);
@@ -148,6 +159,12 @@ char *idlc_gen_put(gen *g, const scalar *s, const char *b, const char *e)
 	case W_WCHAR:
 		return idlc_arena_printf(g->a, "idl_st = shade_typed_put_wchar(%s, "
 					 "%s, err);", b, e);
+	case W_FIXED:
+		return idlc_arena_printf(g->a, "idl_st = shade_typed_put_fixed(%s, "
+					 "%s, %s, %s, err);", b, e, s->lo, s->hi);
+	case W_LDOUBLE:
+		return idlc_arena_printf(g->a, "idl_st = shade_typed_put_ldouble(%s, "
+					 "%s, err);", b, e);
 	case W_ANY:
 		if (in_codec(b)) /* either side: cx tells which */
 			return idlc_arena_printf(g->a, "idl_st = %s == NULL ? "
@@ -208,6 +225,14 @@ char *idlc_gen_get(gen *g, const scalar *s, const char *d, const char *v,
 	case W_WCHAR:
 		return idlc_arena_printf(g->a, "idl_st = shade_typed_get_wchar(%s, "
 					 "%s, err);", d, addr(g, v));
+	case W_FIXED:
+		return idlc_arena_printf(g->a, "idl_st = shade_typed_get_fixed(%s, "
+					 "%s, %s, %s, %s, err);", mem, d, s->lo,
+					 s->hi, addr(g, v));
+	case W_LDOUBLE:
+		return idlc_arena_printf(g->a, "idl_st = shade_cbor_read_float(%s, "
+					 "&idl_f, err);\n%s = (long double)idl_f;",
+					 d, v);
 	case W_ANY:
 		if (in_codec(d)) /* either side: cx tells which */
 			return idlc_arena_printf(g->a, "idl_st = cx ? "
@@ -250,7 +275,7 @@ char *idlc_gen_get(gen *g, const scalar *s, const char *d, const char *v,
 /* "T name" for an in parameter; see gen_int.h. */
 char *idlc_gen_in_decl(gen *g, const scalar *s, const char *name)
 {
-	if (s->w == W_STRING)
+	if (s->w == W_STRING || s->w == W_FIXED)
 		return idlc_arena_printf(g->a, "const char *%s", name);
 	if (s->w == W_ANY)
 		return idlc_arena_printf(g->a, "const shade_value *%s", name);
@@ -264,8 +289,8 @@ char *idlc_gen_in_decl(gen *g, const scalar *s, const char *name)
 /* True when the C type is a pointer ("char *"). */
 static bool is_pointer(const scalar *s)
 {
-	return s->w == W_STRING || s->w == W_ANY || s->w == W_OBJECT ||
-	       s->w == W_IFACE;
+	return s->w == W_STRING || s->w == W_FIXED || s->w == W_ANY ||
+	       s->w == W_OBJECT || s->w == W_IFACE;
 }
 
 /* Store a local; see gen_int.h. */
@@ -281,8 +306,8 @@ char *idlc_gen_store(gen *g, const scalar *s, const char *out,
 /* Does decoding allocate; see gen_int.h. */
 bool idlc_gen_allocates(const scalar *s)
 {
-	return s->w == W_STRING || s->w == W_ANY || s->w == W_CODEC ||
-	       s->w == W_IFACE;
+	return s->w == W_STRING || s->w == W_FIXED || s->w == W_ANY ||
+	       s->w == W_CODEC || s->w == W_IFACE;
 }
 
 /* "T *name" for an out parameter; see gen_int.h. */

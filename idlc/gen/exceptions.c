@@ -122,7 +122,7 @@ int idlc_gen_exception(gen *g, const idlc_node *n, idlc_tv *functions)
 	for (m = n->children; m; m = m->next) {
 		scalar s;
 		if (!idlc_gen_basic(g, m->type, &s) || s.w == W_ANY ||
-		    s.w == W_OBJECT || s.w == W_IFACE || s.w == W_WCHAR) {
+		    s.w == W_OBJECT || s.w == W_IFACE || s.w >= W_WCHAR) {
 			rc = idlc_gen_fields_codec(g, n);
 			return rc <= 0 ? rc : codec_helpers(g, name, functions);
 		}

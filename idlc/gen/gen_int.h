@@ -171,20 +171,23 @@ typedef enum wire_class {
 	W_UINT,   /* unsigned integer: CBOR uint */
 	W_BOOL,   /* boolean */
 	W_FLOAT,  /* float, double */
-	W_WCHAR,  /* wchar: text of one code point (UTF-8) */
 	W_STRING, /* string: text */
 	W_ANY,    /* any: a dynamic value, references included */
 	W_OBJECT, /* Object: a reference */
 	W_CODEC,  /* struct or sequence: generated codec functions */
-	W_IFACE   /* interface: a reference, narrowed on arrival */
+	W_IFACE,  /* interface: a reference, narrowed on arrival */
+	W_WCHAR,  /* wchar: text of one code point (UTF-8) */
+	W_FIXED,  /* fixed<d, s>: decimal text (lo: d, hi: s) */
+	W_LDOUBLE /* long double: a float64, range-checked */
 } wire_class;
 
 /* A type's C spelling and wire form. */
 typedef struct scalar {
 	const char *c;    /* C type ("int32_t", "char *", "bank_Kind") */
 	wire_class w;     /* wire form */
-	const char *lo;   /* W_INT: smallest value */
-	const char *hi;   /* W_INT, W_UINT: largest value */
+	const char *lo;   /* W_INT: smallest value; W_FIXED: digits */
+	const char *hi;   /* W_INT, W_UINT: largest value; W_FIXED:
+			   * scale */
 	const char *iface;/* W_IFACE: the interface's C name */
 	bool arr;         /* W_CODEC: a C array type (an IDL array
 			   * typedef), copied with memcpy, not `=` */

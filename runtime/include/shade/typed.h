@@ -203,6 +203,40 @@ SHADE_API shade_status shade_typed_get_wchar(struct shade_cbor_dec *d,
 					     uint32_t *out, shade_error **err);
 
 /*
+ * Encode s, a decimal of IDL type fixed<digits, scale> ("-12.5"), into b
+ * as text in its canonical form: an optional '-', the integer digits
+ * without leading zeros ("0" when none), '.' and exactly `scale`
+ * fraction digits ("-12.50" for fixed<9,2>).  SHADE_ERR_VALUE when s is
+ * NULL or not a decimal, SHADE_ERR_OVERFLOW when it does not fit (more
+ * than digits - scale integer digits, or a nonzero fraction digit past
+ * scale: nothing is rounded).
+ */
+SHADE_API shade_status shade_typed_put_fixed(struct shade_buf *b,
+					     const char *s, unsigned digits,
+					     unsigned scale,
+					     shade_error **err);
+
+/*
+ * Decode a fixed<digits, scale> from d: a text decimal, checked as
+ * shade_typed_put_fixed() checks it, into *out in canonical form (a
+ * talloc string on mem_ctx).  SHADE_ERR_TYPE for a text that is not a
+ * decimal, SHADE_ERR_OVERFLOW for one that does not fit.
+ */
+SHADE_API shade_status shade_typed_get_fixed(TALLOC_CTX *mem_ctx,
+					     struct shade_cbor_dec *d,
+					     unsigned digits, unsigned scale,
+					     char **out, shade_error **err);
+
+/*
+ * Encode long double v into b as a CBOR float (a double: the value is
+ * rounded to the nearest double).  SHADE_ERR_OVERFLOW when v is finite
+ * but out of the range of a double.
+ */
+SHADE_API shade_status shade_typed_put_ldouble(struct shade_buf *b,
+					       long double v,
+					       shade_error **err);
+
+/*
  * Raise the declared exception `name` from b, the CBOR array of its
  * fields that the exception's generated codec wrote: *err becomes a
  * user error named `name` carrying the fields, decoded as values, as
