@@ -174,32 +174,54 @@ static const mp_Unions_impl unions_impl = {
 	.set_flag = un_set_flag,
 };
 
-/* A server exporting obj (a served typed object; its count is taken)
- * as "obj", a client connected to it; *ref is the client's reference. */
-static void start(tp_peer *pp, TALLOC_CTX *ctx, shade_ref *obj,
-		  shade_ref **ref)
+/* One test's connection: a client of a served typed object. */
+typedef struct session {
+	size_t before;   /* blocks on the suite's context at the start */
+	TALLOC_CTX *ctx; /* the test's memory */
+	tp_peer pp;      /* client and server over a socketpair */
+	shade_ref *ref;  /* the client's reference to the object */
+} session;
+
+/* Start a test: a server exporting obj (a served typed object; its
+ * count is taken) as "obj", a client connected to it holding s->ref.
+ * Returns the test's memory context. */
+static TALLOC_CTX *session_open(session *s, void **state, shade_ref *obj)
 {
-	shade_registry *reg = shade_registry_new(ctx);
+	shade_registry *reg;
 	shade_error *err = NULL;
 
+	s->before = talloc_total_blocks(*state);
+	s->ctx = talloc_new(*state);
+	reg = shade_registry_new(s->ctx);
+	s->ref = NULL;
 	assert_non_null(reg);
 	assert_non_null(obj);
 	assert_int_equal(shade_registry_add(reg, "obj", obj, &err), SHADE_OK);
 	shade_ref_release(obj);
-	assert_int_equal(tp_start(pp, ctx, reg, NULL, NULL), 0);
-	assert_int_equal(shade_lookup(pp->client, "obj", ref, &err),
+	assert_int_equal(tp_start(&s->pp, s->ctx, reg, NULL, NULL), 0);
+	assert_int_equal(shade_lookup(s->pp.client, "obj", &s->ref, &err),
 			 SHADE_OK);
+	return s->ctx;
+}
+
+/* End a test: release the reference, close both sides, free the test's
+ * memory and check nothing is left. */
+static void session_close(session *s, void **state)
+{
+	shade_ref_release(s->ref);
+	tp_stop(&s->pp);
+	talloc_free(s->ctx);
+	assert_int_equal(talloc_total_blocks(*state), s->before);
 }
 
 /* Typed client, typed server: every discriminator kind, default case,
  * a case without member, an array member, a union in a union. */
 static void test_idlc_mapping_unions_typed(void **state)
 {
-	size_t before = talloc_total_blocks(*state);
-	TALLOC_CTX *ctx = talloc_new(*state);
+	session s;
+	TALLOC_CTX *ctx;
 	unions_srv srv = { .flag = { ._d = true, ._u.yes = 5 } };
-	tp_peer pp;
-	shade_ref *ref = NULL, *obj = NULL;
+	shade_ref *obj = NULL;
 	shade_error *err = NULL;
 	mp_Unions *u = NULL;
 	mp_ByLong in = { 0 }, out = { 0 };
@@ -210,9 +232,8 @@ static void test_idlc_mapping_unions_typed(void **state)
 
 	assert_int_equal(mp_Unions_serve(&unions_impl, &srv, &obj, NULL),
 			 SHADE_OK);
-	start(&pp, ctx, obj, &ref);
-	assert_int_equal(mp_Unions_narrow(ctx, ref, &u, &err), SHADE_OK);
-	shade_ref_release(ref);
+	ctx = session_open(&s, state, obj);
+	assert_int_equal(mp_Unions_narrow(ctx, s.ref, &u, &err), SHADE_OK);
 
 	in._d = 1;
 	in._u.a = 21;
@@ -281,72 +302,66 @@ static void test_idlc_mapping_unions_typed(void **state)
 	assert_int_equal(srv.flag._u.yes, 6);
 
 	talloc_free(u);
-	tp_stop(&pp);
-	talloc_free(ctx);
-	assert_int_equal(talloc_total_blocks(*state), before);
+	session_close(&s, state);
 }
 
 /* A dynamic client sends and reads unions as [discriminator, value]. */
 static void test_idlc_mapping_unions_dynamic(void **state)
 {
-	size_t before = talloc_total_blocks(*state);
-	TALLOC_CTX *ctx = talloc_new(*state);
+	session s;
+	TALLOC_CTX *ctx;
 	unions_srv srv = { .flag = { ._d = true, ._u.yes = 5 } };
-	tp_peer pp;
-	shade_ref *ref = NULL, *obj = NULL;
+	shade_ref *obj = NULL;
 	shade_value *out = NULL;
 
 	assert_int_equal(mp_Unions_serve(&unions_impl, &srv, &obj, NULL),
 			 SHADE_OK);
-	start(&pp, ctx, obj, &ref);
+	ctx = session_open(&s, state, obj);
 
 	/* result and the out parameter: [result, c] */
-	dyn_call(ctx, ref, "bylong", tup(ctx, 1, tup(ctx, 2, shade_int(ctx, 1),
+	dyn_call(ctx, s.ref, "bylong", tup(ctx, 1, tup(ctx, 2, shade_int(ctx, 1),
 		 shade_int(ctx, 8))), SHADE_OK, &out);
 	assert_string_equal(diag(ctx, out), "[[1, 16], [1, [1, 7]]]");
-	dyn_call(ctx, ref, "bylong", tup(ctx, 1, tup(ctx, 2, shade_int(ctx, 2),
+	dyn_call(ctx, s.ref, "bylong", tup(ctx, 1, tup(ctx, 2, shade_int(ctx, 2),
 		 shade_str(ctx, "two"))), SHADE_OK, &out);
 	assert_string_equal(diag(ctx, out), "[[2, \"two\"], [1, [2, 7]]]");
 	/* the default case: the Point as the array of its members */
-	dyn_call(ctx, ref, "bylong", tup(ctx, 1, tup(ctx, 2, shade_int(ctx, 7),
+	dyn_call(ctx, s.ref, "bylong", tup(ctx, 1, tup(ctx, 2, shade_int(ctx, 7),
 		 tup(ctx, 2, shade_int(ctx, 1), shade_int(ctx, 2)))), SHADE_OK,
 		 &out);
 	assert_string_equal(diag(ctx, out), "[[7, [1, 2]], [1, [7, 7]]]");
 	/* a value of the wrong form for the case its discriminator selects,
 	 * a discriminator out of range, a missing value: TypeError or
 	 * Overflow, and the connection goes on */
-	dyn_call(ctx, ref, "bylong", tup(ctx, 1, tup(ctx, 2, shade_int(ctx, 1),
+	dyn_call(ctx, s.ref, "bylong", tup(ctx, 1, tup(ctx, 2, shade_int(ctx, 1),
 		 shade_str(ctx, "one"))), SHADE_ERR_TYPE, &out);
-	dyn_call(ctx, ref, "bylong", tup(ctx, 1, tup(ctx, 2, shade_int(ctx,
+	dyn_call(ctx, s.ref, "bylong", tup(ctx, 1, tup(ctx, 2, shade_int(ctx,
 		 INT64_C(1) << 40), shade_int(ctx, 1))), SHADE_ERR_OVERFLOW,
 		 &out);
-	dyn_call(ctx, ref, "bylong", tup(ctx, 1, tup(ctx, 1, shade_int(ctx,
+	dyn_call(ctx, s.ref, "bylong", tup(ctx, 1, tup(ctx, 1, shade_int(ctx,
 		 1))), SHADE_ERR_TYPE, &out);
 	/* a char discriminator travels as its code; the array member as
 	 * nested arrays */
-	dyn_call(ctx, ref, "bychar", tup(ctx, 1, tup(ctx, 2, shade_int(ctx, 'b'),
+	dyn_call(ctx, s.ref, "bychar", tup(ctx, 1, tup(ctx, 2, shade_int(ctx, 'b'),
 		 tup(ctx, 2, tup(ctx, 3, shade_int(ctx, 1), shade_int(ctx, 2),
 		 shade_int(ctx, 3)), tup(ctx, 3, shade_int(ctx, 4),
 		 shade_int(ctx, 5), shade_int(ctx, 6))))), SHADE_OK, &out);
 	assert_string_equal(diag(ctx, out), "[[97, 21.0]]");
 	/* a union in the default case of another */
-	dyn_call(ctx, ref, "byu64", tup(ctx, 1, tup(ctx, 2, shade_int(ctx, 4),
+	dyn_call(ctx, s.ref, "byu64", tup(ctx, 1, tup(ctx, 2, shade_int(ctx, 4),
 		 tup(ctx, 2, shade_bool(ctx, true), shade_int(ctx, 3)))),
 		 SHADE_OK, &out);
 	assert_string_equal(diag(ctx, out), "[4, [true, 3]]");
 	/* the enum case that selects no member: null */
-	dyn_call(ctx, ref, "bylong", tup(ctx, 1, tup(ctx, 2, shade_int(ctx, 0),
+	dyn_call(ctx, s.ref, "bylong", tup(ctx, 1, tup(ctx, 2, shade_int(ctx, 0),
 		 tup(ctx, 2, shade_int(ctx, 1), shade_int(ctx, 2)))), SHADE_OK,
 		 &out);
 	assert_string_equal(diag(ctx, out), "[[0, [1, 2]], [2, null]]");
-	assert_int_equal(shade_getattr(ctx, ref, "flag", &out, NULL),
+	assert_int_equal(shade_getattr(ctx, s.ref, "flag", &out, NULL),
 			 SHADE_OK);
 	assert_string_equal(diag(ctx, out), "[true, 5]");
 
-	shade_ref_release(ref);
-	tp_stop(&pp);
-	talloc_free(ctx);
-	assert_int_equal(talloc_total_blocks(*state), before);
+	session_close(&s, state);
 }
 
 /* ============================================================ arrays */
@@ -446,11 +461,10 @@ static const mp_Arrays_impl arrays_impl = {
  * dimensions. */
 static void test_idlc_mapping_arrays_typed(void **state)
 {
-	size_t before = talloc_total_blocks(*state);
-	TALLOC_CTX *ctx = talloc_new(*state);
+	session s;
+	TALLOC_CTX *ctx;
 	arrays_srv srv = { .pos = { 7, 8, 9 } };
-	tp_peer pp;
-	shade_ref *ref = NULL, *obj = NULL;
+	shade_ref *obj = NULL;
 	shade_error *err = NULL;
 	mp_Arrays *ar = NULL;
 	const mp_Vec3 a = { 1, 2, 3 }, b = { 10, 20, 30 };
@@ -466,9 +480,8 @@ static void test_idlc_mapping_arrays_typed(void **state)
 
 	assert_int_equal(mp_Arrays_serve(&arrays_impl, &srv, &obj, NULL),
 			 SHADE_OK);
-	start(&pp, ctx, obj, &ref);
-	assert_int_equal(mp_Arrays_narrow(ctx, ref, &ar, &err), SHADE_OK);
-	shade_ref_release(ref);
+	ctx = session_open(&s, state, obj);
+	assert_int_equal(mp_Arrays_narrow(ctx, s.ref, &ar, &err), SHADE_OK);
 
 	assert_int_equal(mp_Arrays_add(ar, ctx, &a, &b, &sum, &err), SHADE_OK);
 	assert_int_equal(sum[0], 11);
@@ -494,9 +507,7 @@ static void test_idlc_mapping_arrays_typed(void **state)
 	assert_int_equal(srv.pos[1], 2);
 
 	talloc_free(ar);
-	tp_stop(&pp);
-	talloc_free(ctx);
-	assert_int_equal(talloc_total_blocks(*state), before);
+	session_close(&s, state);
 }
 
 /* Three ints, as a dynamic caller sends a Vec3. */
@@ -510,52 +521,48 @@ static shade_value *vec3(TALLOC_CTX *ctx, int64_t a, int64_t b, int64_t c)
  * dimension first; a wrong length is refused. */
 static void test_idlc_mapping_arrays_dynamic(void **state)
 {
-	size_t before = talloc_total_blocks(*state);
-	TALLOC_CTX *ctx = talloc_new(*state);
+	session s;
+	TALLOC_CTX *ctx;
 	arrays_srv srv = { .pos = { 7, 8, 9 } };
-	tp_peer pp;
-	shade_ref *ref = NULL, *obj = NULL;
+	shade_ref *obj = NULL;
 	shade_value *out = NULL;
 
 	assert_int_equal(mp_Arrays_serve(&arrays_impl, &srv, &obj, NULL),
 			 SHADE_OK);
-	start(&pp, ctx, obj, &ref);
+	ctx = session_open(&s, state, obj);
 
-	dyn_call(ctx, ref, "add", tup(ctx, 2, vec3(ctx, 1, 2, 3),
+	dyn_call(ctx, s.ref, "add", tup(ctx, 2, vec3(ctx, 1, 2, 3),
 		 vec3(ctx, 4, 5, 6)), SHADE_OK, &out);
 	assert_string_equal(diag(ctx, out), "[5, 7, 9]");
-	dyn_call(ctx, ref, "scale", tup(ctx, 2, tup(ctx, 2, vec3(ctx, 1, 2, 3),
+	dyn_call(ctx, s.ref, "scale", tup(ctx, 2, tup(ctx, 2, vec3(ctx, 1, 2, 3),
 		 vec3(ctx, 4, 5, 6)), tup(ctx, 2, shade_str(ctx, "a"),
 		 shade_str(ctx, "b"))), SHADE_OK, &out);
 	assert_string_equal(diag(ctx, out),
 			    "[[[10, 20, 30], [40, 50, 60]], [\"b\", \"a\"]]");
 	/* a struct with array members, a sequence of arrays */
-	dyn_call(ctx, ref, "tri", tup(ctx, 2, tup(ctx, 3, vec3(ctx, 0, 0, 0),
+	dyn_call(ctx, s.ref, "tri", tup(ctx, 2, tup(ctx, 3, vec3(ctx, 0, 0, 0),
 		 tup(ctx, 2, shade_str(ctx, "shape"), shade_str(ctx, "y")),
 		 tup(ctx, 2, tup(ctx, 2, shade_int(ctx, 1), shade_int(ctx, 2)),
 		 tup(ctx, 2, shade_int(ctx, 3), shade_int(ctx, 4)))),
 		 tup(ctx, 1, vec3(ctx, 1, 1, 1))), SHADE_OK, &out);
 	assert_string_equal(diag(ctx, out), "[[2, 3], [4, 5], [1, 1]]");
 	/* too short, too long, a row too short, an element too large */
-	dyn_call(ctx, ref, "add", tup(ctx, 2, tup(ctx, 2, shade_int(ctx, 1),
+	dyn_call(ctx, s.ref, "add", tup(ctx, 2, tup(ctx, 2, shade_int(ctx, 1),
 		 shade_int(ctx, 2)), vec3(ctx, 4, 5, 6)), SHADE_ERR_TYPE, &out);
-	dyn_call(ctx, ref, "add", tup(ctx, 2, vec3(ctx, 1, 2, 3),
+	dyn_call(ctx, s.ref, "add", tup(ctx, 2, vec3(ctx, 1, 2, 3),
 		 tup(ctx, 4, shade_int(ctx, 1), shade_int(ctx, 2),
 		 shade_int(ctx, 3), shade_int(ctx, 4))), SHADE_ERR_TYPE, &out);
-	dyn_call(ctx, ref, "scale", tup(ctx, 2, tup(ctx, 2, vec3(ctx, 1, 2, 3),
+	dyn_call(ctx, s.ref, "scale", tup(ctx, 2, tup(ctx, 2, vec3(ctx, 1, 2, 3),
 		 tup(ctx, 1, shade_int(ctx, 4))), tup(ctx, 2, shade_str(ctx,
 		 "a"), shade_str(ctx, "b"))), SHADE_ERR_TYPE, &out);
-	dyn_call(ctx, ref, "scale", tup(ctx, 2, tup(ctx, 2, vec3(ctx, 1, 2, 3),
+	dyn_call(ctx, s.ref, "scale", tup(ctx, 2, tup(ctx, 2, vec3(ctx, 1, 2, 3),
 		 vec3(ctx, 4, 5, 1 << 20)), tup(ctx, 2, shade_str(ctx, "a"),
 		 shade_str(ctx, "b"))), SHADE_ERR_OVERFLOW, &out);
-	assert_int_equal(shade_getattr(ctx, ref, "pos", &out, NULL),
+	assert_int_equal(shade_getattr(ctx, s.ref, "pos", &out, NULL),
 			 SHADE_OK);
 	assert_string_equal(diag(ctx, out), "[7, 8, 9]");
 
-	shade_ref_release(ref);
-	tp_stop(&pp);
-	talloc_free(ctx);
-	assert_int_equal(talloc_total_blocks(*state), before);
+	session_close(&s, state);
 }
 
 /* ============================================================ inheritance */
@@ -592,10 +599,9 @@ static const mp_Inherit_impl inherit_impl = {
  * typed client and a dynamic one. */
 static void test_idlc_mapping_inheritance(void **state)
 {
-	size_t before = talloc_total_blocks(*state);
-	TALLOC_CTX *ctx = talloc_new(*state);
-	tp_peer pp;
-	shade_ref *ref = NULL, *obj = NULL;
+	session s;
+	TALLOC_CTX *ctx;
+	shade_ref *obj = NULL;
 	shade_error *err = NULL;
 	shade_value *out = NULL;
 	mp_Inherit *in = NULL;
@@ -608,8 +614,8 @@ static void test_idlc_mapping_inheritance(void **state)
 
 	assert_int_equal(mp_Inherit_serve(&inherit_impl, NULL, &obj, NULL),
 			 SHADE_OK);
-	start(&pp, ctx, obj, &ref);
-	assert_int_equal(mp_Inherit_narrow(ctx, ref, &in, &err), SHADE_OK);
+	ctx = session_open(&s, state, obj);
+	assert_int_equal(mp_Inherit_narrow(ctx, s.ref, &in, &err), SHADE_OK);
 
 	assert_int_equal(mp_Inherit_grow(in, ctx, &l, &b, &r, &err), SHADE_OK);
 	assert_int_equal(r._base._base.id, 42);
@@ -622,23 +628,20 @@ static void test_idlc_mapping_inheritance(void **state)
 	assert_string_equal(b.name, "leaf");
 
 	/* flat on the wire: [id, name, tags, where, w] */
-	dyn_call(ctx, ref, "grow", tup(ctx, 1, tup(ctx, 5, shade_int(ctx, 1),
+	dyn_call(ctx, s.ref, "grow", tup(ctx, 1, tup(ctx, 5, shade_int(ctx, 1),
 		 shade_str(ctx, "d"), tup(ctx, 0), tup(ctx, 2, shade_int(ctx, 0),
 		 shade_int(ctx, 0)), tup(ctx, 2, shade_float(ctx, 1),
 		 shade_float(ctx, 2)))), SHADE_OK, &out);
 	assert_string_equal(diag(ctx, out), "[[2, \"d\", [99], [1, 1], "
 			    "[1.0, 2.0]], [1, \"d\"]]");
 	/* the derived struct without its base's members: refused */
-	dyn_call(ctx, ref, "grow", tup(ctx, 1, tup(ctx, 2, tup(ctx, 2,
+	dyn_call(ctx, s.ref, "grow", tup(ctx, 1, tup(ctx, 2, tup(ctx, 2,
 		 shade_int(ctx, 0), shade_int(ctx, 0)), tup(ctx, 2,
 		 shade_float(ctx, 1), shade_float(ctx, 2)))), SHADE_ERR_TYPE,
 		 &out);
 
-	shade_ref_release(ref);
 	talloc_free(in);
-	tp_stop(&pp);
-	talloc_free(ctx);
-	assert_int_equal(talloc_total_blocks(*state), before);
+	session_close(&s, state);
 }
 
 /* ============================================================ exceptions */
@@ -667,10 +670,9 @@ static const mp_Raiser_impl raiser_impl = {
  * the typed server, caught by the typed client, read by a dynamic one. */
 static void test_idlc_mapping_exceptions(void **state)
 {
-	size_t before = talloc_total_blocks(*state);
-	TALLOC_CTX *ctx = talloc_new(*state);
-	tp_peer pp;
-	shade_ref *ref = NULL, *obj = NULL;
+	session s;
+	TALLOC_CTX *ctx;
+	shade_ref *obj = NULL;
 	shade_error *err = NULL;
 	shade_value *out = NULL;
 	mp_Raiser *ra = NULL;
@@ -679,8 +681,8 @@ static void test_idlc_mapping_exceptions(void **state)
 
 	assert_int_equal(mp_Raiser_serve(&raiser_impl, NULL, &obj, NULL),
 			 SHADE_OK);
-	start(&pp, ctx, obj, &ref);
-	assert_int_equal(mp_Raiser_narrow(ctx, ref, &ra, &err), SHADE_OK);
+	ctx = session_open(&s, state, obj);
+	assert_int_equal(mp_Raiser_narrow(ctx, s.ref, &ra, &err), SHADE_OK);
 
 	assert_int_equal(mp_Raiser_check(ra, 5, &v, &err), SHADE_OK);
 	assert_int_equal(v, 5);
@@ -714,18 +716,15 @@ static void test_idlc_mapping_exceptions(void **state)
 	err = NULL;
 
 	/* a dynamic caller gets the fields as the error's arguments */
-	assert_int_equal(shade_invoke(ctx, ref, "check", tup(ctx, 1,
+	assert_int_equal(shade_invoke(ctx, s.ref, "check", tup(ctx, 1,
 		shade_int(ctx, -2)), NULL, &out, &err), SHADE_ERR_REMOTE);
 	assert_string_equal(err->name, "mp.Rejected");
 	assert_string_equal(diag(ctx, err->args), "[[-2, 2], [\"negative\", "
 			    "\"number\"], [1, -2], [[1, 2], [3, -2]]]");
 	shade_error_free(err);
 
-	shade_ref_release(ref);
 	talloc_free(ra);
-	tp_stop(&pp);
-	talloc_free(ctx);
-	assert_int_equal(talloc_total_blocks(*state), before);
+	session_close(&s, state);
 }
 
 /* ============================================================ bits */
@@ -765,10 +764,9 @@ static const mp_Bits_impl bits_impl = {
  * bitfields, the base's first, each checked against its width). */
 static void test_idlc_mapping_bits(void **state)
 {
-	size_t before = talloc_total_blocks(*state);
-	TALLOC_CTX *ctx = talloc_new(*state);
-	tp_peer pp;
-	shade_ref *ref = NULL, *obj = NULL;
+	session s;
+	TALLOC_CTX *ctx;
+	shade_ref *obj = NULL;
 	shade_error *err = NULL;
 	shade_value *out = NULL;
 	mp_Bits *bi = NULL;
@@ -781,8 +779,8 @@ static void test_idlc_mapping_bits(void **state)
 
 	assert_int_equal(mp_Bits_serve(&bits_impl, NULL, &obj, NULL),
 			 SHADE_OK);
-	start(&pp, ctx, obj, &ref);
-	assert_int_equal(mp_Bits_narrow(ctx, ref, &bi, &err), SHADE_OK);
+	ctx = session_open(&s, state, obj);
+	assert_int_equal(mp_Bits_narrow(ctx, s.ref, &bi, &err), SHADE_OK);
 
 	assert_int_equal(mp_Bits_toggle(bi, mp_Perm_READ | mp_Perm_EXEC, &p,
 					&err), SHADE_OK);
@@ -806,25 +804,22 @@ static void test_idlc_mapping_bits(void **state)
 
 	/* dynamic: the bitmask an integer, the bitset a flat array of its
 	 * named fields */
-	dyn_call(ctx, ref, "toggle", tup(ctx, 1, shade_int(ctx, 64)), SHADE_OK,
+	dyn_call(ctx, s.ref, "toggle", tup(ctx, 1, shade_int(ctx, 64)), SHADE_OK,
 		 &out);
 	assert_string_equal(diag(ctx, out), "66");
-	dyn_call(ctx, ref, "toggle", tup(ctx, 1, shade_int(ctx, 256)),
+	dyn_call(ctx, s.ref, "toggle", tup(ctx, 1, shade_int(ctx, 256)),
 		 SHADE_ERR_OVERFLOW, &out);
-	dyn_call(ctx, ref, "bump", tup(ctx, 1, tup(ctx, 5, shade_int(ctx, 1),
+	dyn_call(ctx, s.ref, "bump", tup(ctx, 1, tup(ctx, 5, shade_int(ctx, 1),
 		 shade_int(ctx, 2), shade_int(ctx, 3), shade_bool(ctx, true),
 		 shade_int(ctx, 5))), SHADE_OK, &out);
 	assert_string_equal(diag(ctx, out), "[[2, 4, 3, false, -5], [1, 2, 3]]");
 	/* version is 3 bits: 8 is too large */
-	dyn_call(ctx, ref, "bump", tup(ctx, 1, tup(ctx, 5, shade_int(ctx, 8),
+	dyn_call(ctx, s.ref, "bump", tup(ctx, 1, tup(ctx, 5, shade_int(ctx, 8),
 		 shade_int(ctx, 2), shade_int(ctx, 3), shade_bool(ctx, true),
 		 shade_int(ctx, 5))), SHADE_ERR_OVERFLOW, &out);
 
-	shade_ref_release(ref);
 	talloc_free(bi);
-	tp_stop(&pp);
-	talloc_free(ctx);
-	assert_int_equal(talloc_total_blocks(*state), before);
+	session_close(&s, state);
 }
 
 /* ============================================================ maps */
@@ -887,10 +882,9 @@ static const mp_Maps_impl maps_impl = {
  * order, a bounded map's bound enforced. */
 static void test_idlc_mapping_maps(void **state)
 {
-	size_t before = talloc_total_blocks(*state);
-	TALLOC_CTX *ctx = talloc_new(*state);
-	tp_peer pp;
-	shade_ref *ref = NULL, *obj = NULL;
+	session s;
+	TALLOC_CTX *ctx;
+	shade_ref *obj = NULL;
 	shade_error *err = NULL;
 	shade_value *out = NULL, *dict;
 	mp_Maps *m = NULL;
@@ -901,8 +895,8 @@ static void test_idlc_mapping_maps(void **state)
 
 	assert_int_equal(mp_Maps_serve(&maps_impl, NULL, &obj, NULL),
 			 SHADE_OK);
-	start(&pp, ctx, obj, &ref);
-	assert_int_equal(mp_Maps_narrow(ctx, ref, &m, &err), SHADE_OK);
+	ctx = session_open(&s, state, obj);
+	assert_int_equal(mp_Maps_narrow(ctx, s.ref, &m, &err), SHADE_OK);
 
 	assert_int_equal(mp_Maps_count(m, ctx, &c, "b", &r, &err), SHADE_OK);
 	assert_int_equal(r.len, 2);
@@ -935,27 +929,24 @@ static void test_idlc_mapping_maps(void **state)
 					    &err), SHADE_OK);
 	assert_int_equal(shade_dict_set_str(dict, "y", shade_int(ctx, 1),
 					    &err), SHADE_OK);
-	dyn_call(ctx, ref, "count", tup(ctx, 2, dict, shade_str(ctx, "x")),
+	dyn_call(ctx, s.ref, "count", tup(ctx, 2, dict, shade_str(ctx, "x")),
 		 SHADE_OK, &out);
 	assert_int_equal(shade_value_kind(out), SHADE_DICT);
 	assert_string_equal(diag(ctx, out), "{\"x\": 5, \"y\": 1}");
-	dyn_call(ctx, ref, "few", tup(ctx, 1, shade_value_copy(ctx, out)),
+	dyn_call(ctx, s.ref, "few", tup(ctx, 1, shade_value_copy(ctx, out)),
 		 SHADE_OK, &out);
 	assert_string_equal(diag(ctx, out), "{0: [0, 5]}");
 	/* a key of the wrong type, a list instead of a map */
 	dict = shade_dict_new(ctx, 1);
 	assert_int_equal(shade_dict_set_take(dict, shade_int(ctx, 1),
 					     shade_int(ctx, 1), &err), SHADE_OK);
-	dyn_call(ctx, ref, "count", tup(ctx, 2, dict, shade_str(ctx, "x")),
+	dyn_call(ctx, s.ref, "count", tup(ctx, 2, dict, shade_str(ctx, "x")),
 		 SHADE_ERR_TYPE, &out);
-	dyn_call(ctx, ref, "count", tup(ctx, 2, tup(ctx, 0),
+	dyn_call(ctx, s.ref, "count", tup(ctx, 2, tup(ctx, 0),
 		 shade_str(ctx, "x")), SHADE_ERR_TYPE, &out);
 
-	shade_ref_release(ref);
 	talloc_free(m);
-	tp_stop(&pp);
-	talloc_free(ctx);
-	assert_int_equal(talloc_total_blocks(*state), before);
+	session_close(&s, state);
 }
 
 /* ============================================================ wide */
@@ -987,10 +978,9 @@ static const mp_Wides_impl wides_impl = {
  * wchar discriminator. */
 static void test_idlc_mapping_wide(void **state)
 {
-	size_t before = talloc_total_blocks(*state);
-	TALLOC_CTX *ctx = talloc_new(*state);
-	tp_peer pp;
-	shade_ref *ref = NULL, *obj = NULL;
+	session s;
+	TALLOC_CTX *ctx;
+	shade_ref *obj = NULL;
 	shade_error *err = NULL;
 	shade_value *out = NULL;
 	mp_Wides *wi = NULL;
@@ -999,8 +989,8 @@ static void test_idlc_mapping_wide(void **state)
 
 	assert_int_equal(mp_Wides_serve(&wides_impl, NULL, &obj, NULL),
 			 SHADE_OK);
-	start(&pp, ctx, obj, &ref);
-	assert_int_equal(mp_Wides_narrow(ctx, ref, &wi, &err), SHADE_OK);
+	ctx = session_open(&s, state, obj);
+	assert_int_equal(mp_Wides_narrow(ctx, s.ref, &wi, &err), SHADE_OK);
 
 	/* a 4-byte character each way, a 3-byte one as an argument */
 	assert_int_equal(mp_Wides_next(wi, ctx, &t, 0x20AC, &u, &r, &err),
@@ -1020,27 +1010,24 @@ static void test_idlc_mapping_wide(void **state)
 	err = NULL;
 
 	/* dynamic: one-character strings */
-	dyn_call(ctx, ref, "next", tup(ctx, 2, tup(ctx, 2, shade_str(ctx, "A"),
+	dyn_call(ctx, s.ref, "next", tup(ctx, 2, tup(ctx, 2, shade_str(ctx, "A"),
 		 shade_str(ctx, "x")), shade_str(ctx, "\xe2\x82\xac")), SHADE_OK,
 		 &out);
 	assert_string_equal(diag(ctx, out), "[[\"B\", \"x\\u20ac\"], "
 			    "[\"\\u20ac\", \"\\u00e9t\\u00e9\"]]");
 	/* two characters, none, an integer: TypeError */
-	dyn_call(ctx, ref, "next", tup(ctx, 2, tup(ctx, 2, shade_str(ctx, "AB"),
+	dyn_call(ctx, s.ref, "next", tup(ctx, 2, tup(ctx, 2, shade_str(ctx, "AB"),
 		 shade_str(ctx, "x")), shade_str(ctx, "z")), SHADE_ERR_TYPE,
 		 &out);
-	dyn_call(ctx, ref, "next", tup(ctx, 2, tup(ctx, 2, shade_str(ctx, ""),
+	dyn_call(ctx, s.ref, "next", tup(ctx, 2, tup(ctx, 2, shade_str(ctx, ""),
 		 shade_str(ctx, "x")), shade_str(ctx, "z")), SHADE_ERR_TYPE,
 		 &out);
-	dyn_call(ctx, ref, "next", tup(ctx, 2, tup(ctx, 2, shade_str(ctx, "A"),
+	dyn_call(ctx, s.ref, "next", tup(ctx, 2, tup(ctx, 2, shade_str(ctx, "A"),
 		 shade_str(ctx, "x")), shade_int(ctx, 65)), SHADE_ERR_TYPE,
 		 &out);
 
-	shade_ref_release(ref);
 	talloc_free(wi);
-	tp_stop(&pp);
-	talloc_free(ctx);
-	assert_int_equal(talloc_total_blocks(*state), before);
+	session_close(&s, state);
 }
 
 /* ============================================================ numbers */
@@ -1069,10 +1056,9 @@ static const mp_Numbers_impl numbers_impl = {
  * double: a double on the wire. */
 static void test_idlc_mapping_numbers(void **state)
 {
-	size_t before = talloc_total_blocks(*state);
-	TALLOC_CTX *ctx = talloc_new(*state);
-	tp_peer pp;
-	shade_ref *ref = NULL, *obj = NULL;
+	session s;
+	TALLOC_CTX *ctx;
+	shade_ref *obj = NULL;
 	shade_error *err = NULL;
 	shade_value *out = NULL;
 	mp_Numbers *nu = NULL;
@@ -1085,8 +1071,8 @@ static void test_idlc_mapping_numbers(void **state)
 
 	assert_int_equal(mp_Numbers_serve(&numbers_impl, NULL, &obj, NULL),
 			 SHADE_OK);
-	start(&pp, ctx, obj, &ref);
-	assert_int_equal(mp_Numbers_narrow(ctx, ref, &nu, &err), SHADE_OK);
+	ctx = session_open(&s, state, obj);
+	assert_int_equal(mp_Numbers_narrow(ctx, s.ref, &nu, &err), SHADE_OK);
 
 	assert_int_equal(mp_Numbers_reprice(nu, ctx, &p, "+99999.990", &twice,
 					    &r, &err), SHADE_OK);
@@ -1115,31 +1101,28 @@ static void test_idlc_mapping_numbers(void **state)
 #endif
 
 	/* dynamic: decimal text and a float */
-	dyn_call(ctx, ref, "reprice", tup(ctx, 2, tup(ctx, 3, shade_str(ctx,
+	dyn_call(ctx, s.ref, "reprice", tup(ctx, 2, tup(ctx, 3, shade_str(ctx,
 		 "1"), shade_str(ctx, "2.50"), shade_float(ctx, 0.25)),
 		 shade_str(ctx, "3")), SHADE_OK, &out);
 	assert_string_equal(diag(ctx, out),
 			    "[[\"3.00\", \"2.5\", 0.25], 0.5]");
 	/* too many fraction digits, too many digits, not a decimal, a
 	 * number instead of text */
-	dyn_call(ctx, ref, "reprice", tup(ctx, 2, tup(ctx, 3, shade_str(ctx,
+	dyn_call(ctx, s.ref, "reprice", tup(ctx, 2, tup(ctx, 3, shade_str(ctx,
 		 "1"), shade_str(ctx, "2.55"), shade_float(ctx, 0.25)),
 		 shade_str(ctx, "3")), SHADE_ERR_OVERFLOW, &out);
-	dyn_call(ctx, ref, "reprice", tup(ctx, 2, tup(ctx, 3, shade_str(ctx,
+	dyn_call(ctx, s.ref, "reprice", tup(ctx, 2, tup(ctx, 3, shade_str(ctx,
 		 "1"), shade_str(ctx, "2"), shade_float(ctx, 0.25)),
 		 shade_str(ctx, "10000000")), SHADE_ERR_OVERFLOW, &out);
-	dyn_call(ctx, ref, "reprice", tup(ctx, 2, tup(ctx, 3, shade_str(ctx,
+	dyn_call(ctx, s.ref, "reprice", tup(ctx, 2, tup(ctx, 3, shade_str(ctx,
 		 "1"), shade_str(ctx, "2"), shade_float(ctx, 0.25)),
 		 shade_str(ctx, "x")), SHADE_ERR_TYPE, &out);
-	dyn_call(ctx, ref, "reprice", tup(ctx, 2, tup(ctx, 3, shade_str(ctx,
+	dyn_call(ctx, s.ref, "reprice", tup(ctx, 2, tup(ctx, 3, shade_str(ctx,
 		 "1"), shade_str(ctx, "2"), shade_float(ctx, 0.25)),
 		 shade_float(ctx, 3)), SHADE_ERR_TYPE, &out);
 
-	shade_ref_release(ref);
 	talloc_free(nu);
-	tp_stop(&pp);
-	talloc_free(ctx);
-	assert_int_equal(talloc_total_blocks(*state), before);
+	session_close(&s, state);
 }
 
 int main(int argc, char **argv)
