@@ -1125,6 +1125,102 @@ static void test_idlc_mapping_numbers(void **state)
 	session_close(&s, state);
 }
 
+/* ============================================================ local */
+
+/* attribute long total (get), of a local Tally over an int32_t */
+static shade_status ta_get_total(void *self, int32_t *out, shade_error **err)
+{
+	(void)err;
+	*out = *(int32_t *)self;
+	return SHADE_OK;
+}
+
+/* attribute long total (set) */
+static shade_status ta_set_total(void *self, int32_t value, shade_error **err)
+{
+	(void)err;
+	*(int32_t *)self = value;
+	return SHADE_OK;
+}
+
+/* long add(in long n, out string text) */
+static shade_status ta_add(void *self, TALLOC_CTX *mem_ctx, int32_t n,
+			   char **text, int32_t *result, shade_error **err)
+{
+	int32_t *total = self;
+
+	*total += n;
+	*text = talloc_asprintf(mem_ctx, "n=%d", (int)*total);
+	*result = *total;
+	return *text ? SHADE_OK : shade_error_set(err, SHADE_ERR_NOMEM,
+						  "nomem");
+}
+
+/* forget is left out: Unimplemented */
+static const mp_Tally_impl tally_impl = {
+	.get_total = ta_get_total,
+	.set_total = ta_set_total,
+	.add = ta_add,
+};
+
+/* long bump(in long n, out string text): the server's local Tally */
+static shade_status co_bump(void *self, TALLOC_CTX *mem_ctx, int32_t n,
+			    char **text, int32_t *result, shade_error **err)
+{
+	return mp_Tally_add(self, mem_ctx, n, text, result, err);
+}
+
+static const mp_Counted_impl counted_impl = {
+	.bump = co_bump,
+};
+
+/* A local interface: called directly in the process (a missing function
+ * is Unimplemented), used by a server behind a remote interface, and
+ * never a shade reference. */
+static void test_idlc_mapping_local(void **state)
+{
+	session s;
+	TALLOC_CTX *ctx;
+	shade_ref *obj = NULL;
+	shade_error *err = NULL;
+	shade_value *out = NULL;
+	mp_Counted *co = NULL;
+	int32_t total = 0, v = 0;
+	mp_Tally *tally = mp_Tally_local(*state, &tally_impl, &total);
+	char *text = NULL;
+
+	assert_non_null(tally);
+	assert_int_equal(mp_Tally_set_total(tally, 40, &err), SHADE_OK);
+	assert_int_equal(mp_Tally_add(tally, tally, 2, &text, &v, &err),
+			 SHADE_OK);
+	assert_int_equal(v, 42);
+	assert_string_equal(text, "n=42");
+	assert_int_equal(mp_Tally_get_total(tally, &v, &err), SHADE_OK);
+	assert_int_equal(v, 42);
+	assert_int_equal(mp_Tally_forget(tally, &err), SHADE_ERR_UNIMPLEMENTED);
+	assert_string_equal(err->message, "mp.Tally.forget is not implemented");
+	shade_error_free(err);
+	err = NULL;
+
+	/* the server's local Tally behind a remote Counted */
+	assert_int_equal(mp_Counted_serve(&counted_impl, tally, &obj, NULL),
+			 SHADE_OK);
+	ctx = session_open(&s, state, obj);
+	assert_int_equal(mp_Counted_narrow(ctx, s.ref, &co, &err), SHADE_OK);
+	assert_int_equal(mp_Counted_bump(co, ctx, 8, &text, &v, &err),
+			 SHADE_OK);
+	assert_int_equal(v, 50);
+	assert_string_equal(text, "n=50");
+	dyn_call(ctx, s.ref, "bump", tup(ctx, 1, shade_int(ctx, 1)), SHADE_OK,
+		 &out);
+	assert_string_equal(diag(ctx, out), "[51, \"n=51\"]");
+	assert_int_equal(total, 51);
+
+	talloc_free(co);
+	session_close(&s, state);
+	talloc_free(tally);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -1138,6 +1234,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_mapping_maps),
 		cmocka_unit_test(test_idlc_mapping_wide),
 		cmocka_unit_test(test_idlc_mapping_numbers),
+		cmocka_unit_test(test_idlc_mapping_local),
 	};
 
 	if (argc > 1)

@@ -279,7 +279,7 @@ char *idlc_gen_in_decl(gen *g, const scalar *s, const char *name)
 		return idlc_arena_printf(g->a, "const char *%s", name);
 	if (s->w == W_ANY)
 		return idlc_arena_printf(g->a, "const shade_value *%s", name);
-	if (s->w == W_OBJECT || s->w == W_IFACE)
+	if (s->w == W_OBJECT || s->w == W_IFACE || s->w == W_LOCAL)
 		return idlc_arena_printf(g->a, "%s%s", s->c, name);
 	if (s->w == W_CODEC)
 		return idlc_arena_printf(g->a, "const %s *%s", s->c, name);
@@ -290,7 +290,7 @@ char *idlc_gen_in_decl(gen *g, const scalar *s, const char *name)
 static bool is_pointer(const scalar *s)
 {
 	return s->w == W_STRING || s->w == W_FIXED || s->w == W_ANY ||
-	       s->w == W_OBJECT || s->w == W_IFACE;
+	       s->w == W_OBJECT || s->w == W_IFACE || s->w == W_LOCAL;
 }
 
 /* Store a local; see gen_int.h. */

@@ -8,6 +8,7 @@
  *                 renders templates/ and writes FILE.h and FILE.c
  *   stubs.c       client side: narrow, one stub per member, shared calls
  *   skels.c       server side: impl table, dispatch, serve
+ *   locals.c      local interfaces: impl table, local object, calls
  *   exceptions.c  raise/catch helpers of exceptions
  *   shapes.c      shape descriptors, signatures, fingerprints
  *   codecs.c      how each type travels: statements and codec functions
@@ -178,7 +179,8 @@ typedef enum wire_class {
 	W_IFACE,  /* interface: a reference, narrowed on arrival */
 	W_WCHAR,  /* wchar: text of one code point (UTF-8) */
 	W_FIXED,  /* fixed<d, s>: decimal text (lo: d, hi: s) */
-	W_LDOUBLE /* long double: a float64, range-checked */
+	W_LDOUBLE,/* long double: a float64, range-checked */
+	W_LOCAL   /* local interface: never travels (local calls only) */
 } wire_class;
 
 /* A type's C spelling and wire form. */
@@ -261,6 +263,18 @@ bool idlc_gen_allocates(const scalar *s);
  * in *members[0..*nm) (on g->tmp).  Returns 0 or -1. */
 int idlc_gen_shape(gen *g, const idlc_node *n, idlc_tv *o,
 		   smember **members, size_t *nm);
+
+/* ---------------------------------------------------------------- locals.c */
+
+/* Local interface n: its impl table, its local object type, L_local()
+ * and one call per member, as declarations (g->decls).  Returns 0 or
+ * -1. */
+int idlc_gen_local_iface(gen *g, const idlc_node *n);
+
+/* Report an error for each operation parameter, result or attribute of
+ * non-local interface n that uses a local interface (it cannot cross
+ * the wire). */
+void idlc_gen_check_remote(gen *g, const idlc_node *n);
 
 /* ---------------------------------------------------------------- exceptions.c */
 

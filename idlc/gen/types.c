@@ -102,7 +102,7 @@ idlc_tv *idlc_gen_decl_obj(gen *g, const char *kind, const char *name,
 	static const char *const kinds[] = {
 		"is_const", "is_enum", "is_typedef", "is_sequence",
 		"is_struct", "is_exception", "is_interface", "has_helpers",
-		NULL };
+		"is_local", NULL };
 	idlc_tv *o = idlc_tv_obj(g->a);
 	size_t i;
 
