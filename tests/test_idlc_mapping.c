@@ -1221,6 +1221,98 @@ static void test_idlc_mapping_local(void **state)
 	talloc_free(tally);
 }
 
+/* ============================================================ boxes */
+
+/* Label shout(in Label l, in Spot s, out Spot moved, in Spots all,
+ * out long present) */
+static shade_status bx_shout(void *self, TALLOC_CTX *mem_ctx,
+			     const mp_Label *l, const mp_Spot *s,
+			     mp_Spot **moved, const mp_Spots *all,
+			     int32_t *present, mp_Label **result,
+			     shade_error **err)
+{
+	uint32_t i;
+	char *p;
+
+	(void)self;
+	*result = NULL;
+	*moved = NULL;
+	if (l != NULL) {
+		*result = talloc_zero(mem_ctx, mp_Label);
+		if (*result == NULL || ((*result)->value =
+		    talloc_strdup(mem_ctx, l->value)) == NULL)
+			return shade_error_set(err, SHADE_ERR_NOMEM, "nomem");
+		for (p = (*result)->value; *p; p++)
+			if (*p >= 'a' && *p <= 'z')
+				*p = (char)(*p - 'a' + 'A');
+	}
+	if (s != NULL) {
+		*moved = talloc_zero(mem_ctx, mp_Spot);
+		if (*moved == NULL)
+			return shade_error_set(err, SHADE_ERR_NOMEM, "nomem");
+		(*moved)->value.x = s->value.x + 1;
+		(*moved)->value.y = s->value.y + 1;
+	}
+	*present = 0;
+	for (i = 0; i < all->len; i++)
+		*present += all->items[i] != NULL;
+	return SHADE_OK;
+}
+
+static const mp_Boxes_impl boxes_impl = {
+	.shout = bx_shout,
+};
+
+/* Boxed valuetypes: null crosses as null, a value as the boxed type's
+ * form; in sequences too. */
+static void test_idlc_mapping_boxes(void **state)
+{
+	session s;
+	TALLOC_CTX *ctx;
+	shade_ref *obj = NULL;
+	shade_error *err = NULL;
+	shade_value *out = NULL;
+	mp_Boxes *bx = NULL;
+	mp_Label hi = { .value = "hi there" }, *r = NULL;
+	mp_Spot at = { .value = { 3, 4 } }, *moved = NULL;
+	mp_Spot *items[3] = { &at, NULL, &at };
+	mp_Spots all = { .len = 3, .items = items };
+	int32_t n = 0;
+
+	assert_int_equal(mp_Boxes_serve(&boxes_impl, NULL, &obj, NULL),
+			 SHADE_OK);
+	ctx = session_open(&s, state, obj);
+	assert_int_equal(mp_Boxes_narrow(ctx, s.ref, &bx, &err), SHADE_OK);
+
+	assert_int_equal(mp_Boxes_shout(bx, ctx, &hi, &at, &moved, &all, &n,
+					&r, &err), SHADE_OK);
+	assert_non_null(r);
+	assert_string_equal(r->value, "HI THERE");
+	assert_non_null(moved);
+	assert_int_equal(moved->value.x, 4);
+	assert_int_equal(moved->value.y, 5);
+	assert_int_equal(n, 2);
+	/* null values */
+	all.len = 1;
+	items[0] = NULL;
+	assert_int_equal(mp_Boxes_shout(bx, ctx, NULL, NULL, &moved, &all, &n,
+					&r, &err), SHADE_OK);
+	assert_null(r);
+	assert_null(moved);
+	assert_int_equal(n, 0);
+
+	/* dynamic: null, or the value itself */
+	dyn_call(ctx, s.ref, "shout", tup(ctx, 3, shade_str(ctx, "abc"),
+		 shade_none(ctx), tup(ctx, 2, shade_none(ctx), tup(ctx, 2,
+		 shade_int(ctx, 0), shade_int(ctx, 0)))), SHADE_OK, &out);
+	assert_string_equal(diag(ctx, out), "[\"ABC\", null, 1]");
+	dyn_call(ctx, s.ref, "shout", tup(ctx, 3, shade_int(ctx, 1),
+		 shade_none(ctx), tup(ctx, 0)), SHADE_ERR_TYPE, &out);
+
+	talloc_free(bx);
+	session_close(&s, state);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -1235,6 +1327,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_mapping_wide),
 		cmocka_unit_test(test_idlc_mapping_numbers),
 		cmocka_unit_test(test_idlc_mapping_local),
+		cmocka_unit_test(test_idlc_mapping_boxes),
 	};
 
 	if (argc > 1)

@@ -191,6 +191,11 @@ char *idlc_gen_put(gen *g, const scalar *s, const char *b, const char *e)
 		return idlc_arena_printf(g->a, "idl_st = shade_typed_put_ref(%s, "
 					 "%s, %s,\n\t%s ? %s->ref : NULL, err);",
 					 cx_of(b), call_of(b), b, e, e);
+	case W_BOX:
+		return idlc_arena_printf(g->a, "idl_st = %s == NULL ? "
+					 "shade_cbor_put_null(%s)\n\t: idl_put_%s_("
+					 "%s, %s, %s, %s, err);", e, b, s->iface,
+					 cx_of(b), call_of(b), b, e);
 	default:
 		/* a caller's NULL is refused: IDL strings are never null */
 		if (!on_server(b) && !in_codec(b))
@@ -257,6 +262,14 @@ char *idlc_gen_get(gen *g, const scalar *s, const char *d, const char *v,
 		return idlc_arena_printf(g->a, "idl_st = idl_get_%s_(%s, %s, %s, "
 					 "%s, %s, err);", s->c, cx_of(d),
 					 call_of(d), mem, d, addr(g, v));
+	case W_BOX:
+		return idlc_arena_printf(g->a, "if (shade_cbor_at_null(%s)) {\n"
+			"\tidl_st = shade_cbor_read_null(%s, err);\n\t%s = NULL;\n"
+			"} else {\n\t%s = talloc_zero(%s, %s);\n\tidl_st = %s == NULL ?"
+			" shade_error_set(err, SHADE_ERR_NOMEM, \"out of memory\")\n"
+			"\t\t: idl_get_%s_(%s, %s, %s, %s, %s, err);\n}", d, d, v, v,
+			mem, s->iface, v, s->iface, cx_of(d), call_of(d), mem, d,
+			v);
 	case W_IFACE:
 		return idlc_arena_printf(g->a, "idl_st = shade_typed_get_ref(%s, "
 					 "%s, %s, &idl_r, err);\nif (idl_st == "
@@ -283,6 +296,8 @@ char *idlc_gen_in_decl(gen *g, const scalar *s, const char *name)
 		return idlc_arena_printf(g->a, "%s%s", s->c, name);
 	if (s->w == W_CODEC)
 		return idlc_arena_printf(g->a, "const %s *%s", s->c, name);
+	if (s->w == W_BOX)
+		return idlc_arena_printf(g->a, "const %s *%s", s->iface, name);
 	return idlc_arena_printf(g->a, "%s %s", s->c, name);
 }
 
@@ -290,7 +305,8 @@ char *idlc_gen_in_decl(gen *g, const scalar *s, const char *name)
 static bool is_pointer(const scalar *s)
 {
 	return s->w == W_STRING || s->w == W_FIXED || s->w == W_ANY ||
-	       s->w == W_OBJECT || s->w == W_IFACE || s->w == W_LOCAL;
+	       s->w == W_OBJECT || s->w == W_IFACE || s->w == W_LOCAL ||
+	       s->w == W_BOX;
 }
 
 /* Store a local; see gen_int.h. */
@@ -307,7 +323,7 @@ char *idlc_gen_store(gen *g, const scalar *s, const char *out,
 bool idlc_gen_allocates(const scalar *s)
 {
 	return s->w == W_STRING || s->w == W_FIXED || s->w == W_ANY ||
-	       s->w == W_CODEC || s->w == W_IFACE;
+	       s->w == W_CODEC || s->w == W_IFACE || s->w == W_BOX;
 }
 
 /* "T *name" for an out parameter; see gen_int.h. */
@@ -775,6 +791,31 @@ static int map_codec(gen *g, const idlc_type *t, const char *name,
 	return 1;
 }
 
+/* Codec of boxed valuetype bx (C name `name`): the form of its value
+ * (null is handled where a box is put or got: the pointer). */
+static int box_codec(gen *g, const idlc_node *bx, const char *name)
+{
+	char *put, *get;
+	scalar es;
+	int r = codec_begin(g, name);
+
+	if (r != 0)
+		return r < 0 ? -1 : 1;
+	/* wirable() said it was: a failure is out of memory */
+	if (wire_of(g, bx->type, idlc_arena_printf(g->a, "%s_value_seq",
+				  name), &es) <= 0)
+		return -1;
+	put = idlc_arena_printf(g->a, "\tshade_status idl_st;\n\n%s"
+		"\treturn idl_st;\n", idlc_gen_indent(g, idlc_gen_put(g, &es,
+		"b", "v->value"), 1));
+	get = idlc_arena_printf(g->a, "\tshade_status idl_st;\n\n%s"
+		"\treturn idl_st;\n", idlc_gen_indent(g, idlc_gen_get(g, &es,
+		"d", "v->value", "mem_ctx"), 1));
+	if (put == NULL || get == NULL || push_codec(g, name, put, get) < 0)
+		return -1;
+	return 1;
+}
+
 /* Codec of sequence type t (C name `name`): an array of its items. */
 static int sequence_codec(gen *g, const idlc_type *t, const char *name)
 {
@@ -872,6 +913,7 @@ static bool can_wire(gen *g, const idlc_type *t, const idlc_node **stack,
 	const idlc_type *u = idlc_type_unalias(t);
 	const idlc_node *d;
 	scalar s;
+	int i;
 
 	if (u == NULL || depth > 32)
 		return false;
@@ -892,6 +934,13 @@ static bool can_wire(gen *g, const idlc_type *t, const idlc_node **stack,
 			return can_wire_decl(g, d, stack, depth, plain);
 		if (d->kind == IDLC_BITSET)
 			return can_wire_bitset(g, d);
+		if (d->kind == IDLC_VALUE_BOX) {
+			for (i = 0; i < depth; i++)
+				if (stack[i] == d)
+					return true;
+			stack[depth] = d;
+			return can_wire(g, d->type, stack, depth + 1, plain);
+		}
 	}
 	if (!idlc_gen_basic(g, u, &s))
 		return false;
@@ -944,6 +993,17 @@ static int wire_of(gen *g, const idlc_type *t, const char *anon, scalar *s)
 		const idlc_node *d = u->ref;
 		while (d->definition)
 			d = d->definition;
+		if (d->kind == IDLC_VALUE_BOX) {
+			name = idlc_gen_c_name(g, d);
+			r = name ? box_codec(g, d, name) : -1;
+			if (r <= 0)
+				return -1;
+			memset(s, 0, sizeof(*s));
+			s->iface = name;
+			s->c = idlc_arena_printf(g->a, "%s *", name);
+			s->w = W_BOX;
+			return s->c ? 1 : -1;
+		}
 		if (d->kind == IDLC_STRUCT || d->kind == IDLC_UNION ||
 		    d->kind == IDLC_BITSET) {
 			name = idlc_gen_c_name(g, d);

@@ -180,7 +180,9 @@ typedef enum wire_class {
 	W_WCHAR,  /* wchar: text of one code point (UTF-8) */
 	W_FIXED,  /* fixed<d, s>: decimal text (lo: d, hi: s) */
 	W_LDOUBLE,/* long double: a float64, range-checked */
-	W_LOCAL   /* local interface: never travels (local calls only) */
+	W_LOCAL,  /* local interface: never travels (local calls only) */
+	W_BOX     /* boxed valuetype: null, or its value (codec functions
+		   * of the box's C name in iface) */
 } wire_class;
 
 /* A type's C spelling and wire form. */
