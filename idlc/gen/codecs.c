@@ -54,6 +54,7 @@ bool idlc_gen_basic(gen *g, const idlc_type *t, scalar *s)
 
 	if (u == NULL)
 		return false;
+	memset(s, 0, sizeof(*s));
 	if (u->kind == IDLC_T_NAMED && u->ref &&
 	    (u->ref->kind == IDLC_INTERFACE ||
 	     (u->ref->kind == IDLC_INTERFACE_FWD && u->ref->definition))) {
@@ -65,7 +66,6 @@ bool idlc_gen_basic(gen *g, const idlc_type *t, scalar *s)
 		s->iface = idlc_gen_c_name(g, d);
 		s->c = idlc_arena_printf(g->a, "%s *", s->iface);
 		s->w = W_IFACE;
-		s->lo = s->hi = NULL;
 		return s->c != NULL && s->iface != NULL;
 	}
 	if (u->kind == IDLC_T_NAMED && u->ref &&
@@ -73,15 +73,11 @@ bool idlc_gen_basic(gen *g, const idlc_type *t, scalar *s)
 		uint64_t bits = idlc_gen_bitmask_bits(u->ref);
 		s->c = idlc_gen_c_name(g, u->ref);
 		s->w = W_UINT;
-		s->lo = NULL;
 		s->hi = bits <= 8 ? "UINT8_MAX" : bits <= 16 ? "UINT16_MAX" :
 			bits <= 32 ? "UINT32_MAX" : "UINT64_MAX";
-		s->iface = NULL;
-		s->arr = false;
 		return s->c != NULL;
 	}
 	if (u->kind == IDLC_T_FIXED) {
-		memset(s, 0, sizeof(*s));
 		s->c = "char *";
 		s->w = W_FIXED;
 		s->lo = idlc_arena_printf(g->a, "%llu",
@@ -1032,9 +1028,9 @@ static int wire_of(gen *g, const idlc_type *t, const char *anon, scalar *s)
 codec:
 	if (r <= 0 || name == NULL)
 		return name ? r : -1;
+	memset(s, 0, sizeof(*s));
 	s->c = name;
 	s->w = W_CODEC;
-	s->lo = s->hi = NULL;
 	s->arr = arr;
 	return 1;
 }
