@@ -76,15 +76,24 @@ $(IDLC_BIN): $(BUILD)/obj/idlc/main.o $(IDLC_LIB) $(LIB_A)
 # project would build them: shade-idlc at build time, with -MD.
 IDLC_FIX := $(BUILD)/gen/idlc/fixtures
 
-$(IDLC_FIX)/bank.h $(IDLC_FIX)/bank.c &: tests/idl/gen/bank.idl $(IDLC_BIN)
+# A multi-target pattern rule: one run writes both files (and NAME.d).
+$(IDLC_FIX)/%.h $(IDLC_FIX)/%.c: tests/idl/gen/%.idl $(IDLC_BIN)
 	@mkdir -p $(IDLC_FIX)
 	$(IDLC_BIN) -MD -o $(IDLC_FIX) $<
 
-$(IDLC_FIX)/bank.o: $(IDLC_FIX)/bank.c $(IDLC_FIX)/bank.h
+# kept: they are intermediate files of these pattern rules
+.PRECIOUS: $(IDLC_FIX)/%.h $(IDLC_FIX)/%.c $(IDLC_FIX)/%.o
+
+$(IDLC_FIX)/%.o: $(IDLC_FIX)/%.c $(IDLC_FIX)/%.h
 	$(CC) $(CPPFLAGS) -I$(IDLC_FIX) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/obj/tests/test_idlc_stubs.o: $(IDLC_FIX)/bank.h
 $(BUILD)/obj/tests/test_idlc_stubs.o: CPPFLAGS += -I$(IDLC_FIX)
 $(BUILD)/tests/test_idlc_stubs: $(IDLC_FIX)/bank.o
+
+# The IDL 4 constructs of tests/test_idlc_mapping.c.
+$(BUILD)/obj/tests/test_idlc_mapping.o: $(IDLC_FIX)/mapping.h
+$(BUILD)/obj/tests/test_idlc_mapping.o: CPPFLAGS += -I$(IDLC_FIX)
+$(BUILD)/tests/test_idlc_mapping: $(IDLC_FIX)/mapping.o
 
 -include $(wildcard $(IDLC_FIX)/*.d)

@@ -97,6 +97,8 @@ DIAG(long_char, "const char c = 'ab';",
      "t.idl:1:16: error: more than one character in a character literal")
 DIAG(bad_escape, "const string s = \"a\\qb\";",
      "t.idl:1:18: error: unknown escape sequence '\\q'")
+DIAG(surrogate_escape, "const wstring W = L\"a\\uD800b\";",
+     "t.idl:1:19: error: \\uD800 is not a Unicode scalar value")
 DIAG(bad_octal, "const long X = 08;",
      "t.idl:1:16: error: invalid digit '8' in octal constant")
 DIAG(literal_too_large, "const long long X = 18446744073709551616;",
@@ -599,7 +601,8 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		T(invalid_char), T(unterminated_string),
 		T(unterminated_comment), T(empty_char), T(long_char),
-		T(bad_escape), T(bad_octal), T(literal_too_large),
+		T(bad_escape), T(surrogate_escape), T(bad_octal),
+		T(literal_too_large),
 		T(directive_without_cpp), T(fixed_too_many_digits),
 		T(missing_semicolon), T(missing_type), T(several_errors),
 		T(readonly_setraises), T(raises_on_writable),

@@ -256,36 +256,71 @@ static void test_idlc_gen_realworld_compiles(void **state)
 	talloc_free(ctx);
 }
 
-/* Only the CORBA Component Model is outside the C mapping: it is
- * refused where code would be generated, with one precise diagnostic
- * each; included files are not generated, so they are not refused. */
-static void test_idlc_gen_subset(void **state)
+/* Generating `idl` fails with exactly the diagnostics want[0..n). */
+static void expect_gen_errors(void **state, const char *idl,
+			      const char *const *want, size_t n)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
 	idlc_options opts = { .no_cpp = true };
 	idlc_compilation *comp = idlc_compilation_new(ctx, &opts);
 	const idlc_diag *d;
+	size_t i = 0;
+
+	assert_int_equal(idlc_compile_string(comp, "t.idl", idl), 0);
+	assert_int_equal(idlc_generate(comp, NULL, NULL), -1);
+	for (d = comp->diags; d; d = d->next, i++) {
+		assert_true(i < n);
+		assert_string_equal(d->text, want[i]);
+	}
+	assert_int_equal(i, n);
+	talloc_free(ctx);
+}
+
+/* Only the CORBA Component Model is outside the C mapping: it is
+ * refused where code would be generated, with one precise diagnostic
+ * each; included files are not generated, so they are not refused. */
+static void test_idlc_gen_subset(void **state)
+{
 	static const char *const want[] = {
 		"t.idl:3:11: error: component 'C' is outside the IDL subset "
 		"that shade maps to C",
 		"t.idl:4:6: error: home 'H' is outside the IDL subset that "
 		"shade maps to C",
 	};
-	size_t i = 0;
 
-	assert_int_equal(idlc_compile_string(comp, "t.idl",
+	expect_gen_errors(state,
 		"struct Fine { long a; };\n"
 		"union U switch (long) { case 1: long a; };\n"
 		"component C {};\n"
 		"home H manages C {};\n"
-		"# 1 \"inc.idl\"\ncomponent Inc {};\n"), 0);
-	assert_int_equal(idlc_generate(comp, NULL, NULL), -1);
-	for (d = comp->diags; d; d = d->next, i++) {
-		assert_true(i < sizeof(want) / sizeof(want[0]));
-		assert_string_equal(d->text, want[i]);
-	}
-	assert_int_equal(i, sizeof(want) / sizeof(want[0]));
-	talloc_free(ctx);
+		"# 1 \"inc.idl\"\ncomponent Inc {};\n", want,
+		sizeof(want) / sizeof(want[0]));
+}
+
+/* A local interface never crosses the wire: a non-local interface that
+ * takes, returns or holds one (through a struct and a sequence too) is
+ * refused, one diagnostic at each place; a local interface using
+ * another is fine. */
+static void test_idlc_gen_local_refused(void **state)
+{
+	static const char *const want[] = {
+		"t.idl:4:14: error: parameter 'l' of operation 'take' of "
+		"interface 'R' uses a local interface, which cannot cross the "
+		"wire",
+		"t.idl:5:1: error: the result of operation 'give' of interface "
+		"'R' uses a local interface, which cannot cross the wire",
+		"t.idl:6:11: error: attribute 'h' of interface 'R' uses a local "
+		"interface, which cannot cross the wire",
+	};
+
+	expect_gen_errors(state,
+		"local interface L { void f(in L other); };\n"
+		"struct Holder { sequence<L> ls; };\n"
+		"interface R { void fine(in long x);\n"
+		"void take(in L l);\n"
+		"L give();\n"
+		"attribute Holder h; };\n", want,
+		sizeof(want) / sizeof(want[0]));
 }
 
 /* The C mapping of the IDL 4 types (doc/idl.md section 3): what the
@@ -514,6 +549,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_gen_golden_compiles),
 		cmocka_unit_test(test_idlc_gen_realworld_compiles),
 		cmocka_unit_test(test_idlc_gen_subset),
+		cmocka_unit_test(test_idlc_gen_local_refused),
 		cmocka_unit_test(test_idlc_gen_mapping),
 		cmocka_unit_test(test_idlc_gen_corpus),
 		cmocka_unit_test(test_idlc_gen_corba_names),

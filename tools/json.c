@@ -69,31 +69,13 @@ static bool hex4(struct rd *r, unsigned *u)
 	return true;
 }
 
-/* Append code point cp as UTF-8. */
+/* Append code point cp as UTF-8 (the caller checked it is a scalar
+ * value). */
 static char *put_utf8(char *b, size_t *n, unsigned cp)
 {
 	char t[4];
-	size_t k;
+	size_t k = shade_utf8_encode(cp, t);
 
-	if (cp < 0x80) {
-		t[0] = (char)cp;
-		k = 1;
-	} else if (cp < 0x800) {
-		t[0] = (char)(0xc0 | (cp >> 6));
-		t[1] = (char)(0x80 | (cp & 0x3f));
-		k = 2;
-	} else if (cp < 0x10000) {
-		t[0] = (char)(0xe0 | (cp >> 12));
-		t[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		t[2] = (char)(0x80 | (cp & 0x3f));
-		k = 3;
-	} else {
-		t[0] = (char)(0xf0 | (cp >> 18));
-		t[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		t[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		t[3] = (char)(0x80 | (cp & 0x3f));
-		k = 4;
-	}
 	memcpy(b + *n, t, k);
 	*n += k;
 	return b;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shade/value.h"
+
 #include "compile.h"
 #include "front/create.h"
 #include "front/keywords.h"
@@ -266,31 +268,6 @@ int idlc_lex_fixed(idlc_parser *p, const idlc_loc *loc, const char *text,
 	return idlc_create_literal(p, loc, &v, out);
 }
 
-/* Append code point c as UTF-8. */
-static size_t put_utf8(char *o, uint32_t c)
-{
-	if (c < 0x80) {
-		o[0] = (char)c;
-		return 1;
-	}
-	if (c < 0x800) {
-		o[0] = (char)(0xc0 | (c >> 6));
-		o[1] = (char)(0x80 | (c & 0x3f));
-		return 2;
-	}
-	if (c < 0x10000) {
-		o[0] = (char)(0xe0 | (c >> 12));
-		o[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-		o[2] = (char)(0x80 | (c & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | (c >> 18));
-	o[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-	o[2] = (char)(0x80 | ((c >> 6) & 0x3f));
-	o[3] = (char)(0x80 | (c & 0x3f));
-	return 4;
-}
-
 /* Decode one (possibly escaped) character at *s, advancing *s.  Returns
  * the code, or reports an error and returns '?'. */
 static uint32_t decode_one(idlc_parser *p, const idlc_loc *loc,
@@ -392,10 +369,15 @@ int idlc_lex_string(idlc_parser *p, const idlc_loc *loc, const char *text,
 				   "nul character");
 			continue;
 		}
-		if (esc && wide)
-			o += put_utf8(o, c);
-		else
+		if (esc && wide) {
+			size_t k = shade_utf8_encode(c, o);
+			if (k == 0)
+				idlc_error(p->comp, loc, "\\u%04X is not a "
+					   "Unicode scalar value", (unsigned)c);
+			o += k;
+		} else {
 			*o++ = (char)c;
+		}
 	}
 	*o = '\0';
 	v.str = buf;

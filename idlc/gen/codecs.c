@@ -10,7 +10,8 @@
  * struct travels as the array of its members, a sequence as the array of
  * its items.
  *
- * Types with a typed form: the basic types, strings, enums, any, Object,
+ * Types with a typed form: the basic types, strings, wchar and wstring,
+ * fixed, long double, enums, any, Object,
  * interfaces, structs and sequences of them, arrays as struct members
  * (see wirable()).  The runtime side is shade/typed.h.
  */
@@ -29,27 +30,31 @@ bool idlc_gen_basic(gen *g, const idlc_type *t, scalar *s)
 		idlc_tkind k;
 		scalar s;
 	} table[] = {
-		{ IDLC_T_BOOLEAN, { "bool", W_BOOL, NULL, NULL, NULL } },
-		{ IDLC_T_CHAR, { "char", W_INT, "CHAR_MIN", "CHAR_MAX", NULL } },
-		{ IDLC_T_OCTET, { "uint8_t", W_UINT, NULL, "UINT8_MAX", NULL } },
-		{ IDLC_T_UINT8, { "uint8_t", W_UINT, NULL, "UINT8_MAX", NULL } },
-		{ IDLC_T_INT8, { "int8_t", W_INT, "INT8_MIN", "INT8_MAX", NULL } },
-		{ IDLC_T_SHORT, { "int16_t", W_INT, "INT16_MIN", "INT16_MAX", NULL } },
-		{ IDLC_T_USHORT, { "uint16_t", W_UINT, NULL, "UINT16_MAX", NULL } },
-		{ IDLC_T_LONG, { "int32_t", W_INT, "INT32_MIN", "INT32_MAX", NULL } },
-		{ IDLC_T_ULONG, { "uint32_t", W_UINT, NULL, "UINT32_MAX", NULL } },
-		{ IDLC_T_LLONG, { "int64_t", W_INT, "INT64_MIN", "INT64_MAX", NULL } },
-		{ IDLC_T_ULLONG, { "uint64_t", W_UINT, NULL, "UINT64_MAX", NULL } },
-		{ IDLC_T_FLOAT, { "float", W_FLOAT, NULL, NULL, NULL } },
-		{ IDLC_T_DOUBLE, { "double", W_FLOAT, NULL, NULL, NULL } },
-		{ IDLC_T_STRING, { "char *", W_STRING, NULL, NULL, NULL } },
-		{ IDLC_T_ANY, { "shade_value *", W_ANY, NULL, NULL, NULL } },
-		{ IDLC_T_OBJECT, { "shade_ref *", W_OBJECT, NULL, NULL, NULL } },
+		{ IDLC_T_BOOLEAN, { "bool", W_BOOL, NULL, NULL, NULL, false } },
+		{ IDLC_T_CHAR, { "char", W_INT, "CHAR_MIN", "CHAR_MAX", NULL, false } },
+		{ IDLC_T_OCTET, { "uint8_t", W_UINT, NULL, "UINT8_MAX", NULL, false } },
+		{ IDLC_T_UINT8, { "uint8_t", W_UINT, NULL, "UINT8_MAX", NULL, false } },
+		{ IDLC_T_INT8, { "int8_t", W_INT, "INT8_MIN", "INT8_MAX", NULL, false } },
+		{ IDLC_T_SHORT, { "int16_t", W_INT, "INT16_MIN", "INT16_MAX", NULL, false } },
+		{ IDLC_T_USHORT, { "uint16_t", W_UINT, NULL, "UINT16_MAX", NULL, false } },
+		{ IDLC_T_LONG, { "int32_t", W_INT, "INT32_MIN", "INT32_MAX", NULL, false } },
+		{ IDLC_T_ULONG, { "uint32_t", W_UINT, NULL, "UINT32_MAX", NULL, false } },
+		{ IDLC_T_LLONG, { "int64_t", W_INT, "INT64_MIN", "INT64_MAX", NULL, false } },
+		{ IDLC_T_ULLONG, { "uint64_t", W_UINT, NULL, "UINT64_MAX", NULL, false } },
+		{ IDLC_T_FLOAT, { "float", W_FLOAT, NULL, NULL, NULL, false } },
+		{ IDLC_T_DOUBLE, { "double", W_FLOAT, NULL, NULL, NULL, false } },
+		{ IDLC_T_STRING, { "char *", W_STRING, NULL, NULL, NULL, false } },
+		{ IDLC_T_WSTRING, { "char *", W_STRING, NULL, NULL, NULL, false } },
+		{ IDLC_T_WCHAR, { "uint32_t", W_WCHAR, NULL, NULL, NULL, false } },
+		{ IDLC_T_LDOUBLE, { "long double", W_LDOUBLE, NULL, NULL, NULL, false } },
+		{ IDLC_T_ANY, { "shade_value *", W_ANY, NULL, NULL, NULL, false } },
+		{ IDLC_T_OBJECT, { "shade_ref *", W_OBJECT, NULL, NULL, NULL, false } },
 	};
 	size_t i;
 
 	if (u == NULL)
 		return false;
+	memset(s, 0, sizeof(*s));
 	if (u->kind == IDLC_T_NAMED && u->ref &&
 	    (u->ref->kind == IDLC_INTERFACE ||
 	     (u->ref->kind == IDLC_INTERFACE_FWD && u->ref->definition))) {
@@ -61,8 +66,25 @@ bool idlc_gen_basic(gen *g, const idlc_type *t, scalar *s)
 		s->iface = idlc_gen_c_name(g, d);
 		s->c = idlc_arena_printf(g->a, "%s *", s->iface);
 		s->w = W_IFACE;
-		s->lo = s->hi = NULL;
 		return s->c != NULL && s->iface != NULL;
+	}
+	if (u->kind == IDLC_T_NAMED && u->ref &&
+	    u->ref->kind == IDLC_BITMASK) {
+		uint64_t bits = idlc_gen_bitmask_bits(u->ref);
+		s->c = idlc_gen_c_name(g, u->ref);
+		s->w = W_UINT;
+		s->hi = bits <= 8 ? "UINT8_MAX" : bits <= 16 ? "UINT16_MAX" :
+			bits <= 32 ? "UINT32_MAX" : "UINT64_MAX";
+		return s->c != NULL;
+	}
+	if (u->kind == IDLC_T_FIXED) {
+		s->c = "char *";
+		s->w = W_FIXED;
+		s->lo = idlc_arena_printf(g->a, "%llu",
+					  (unsigned long long)u->bound);
+		s->hi = idlc_arena_printf(g->a, "%llu",
+					  (unsigned long long)u->scale);
+		return s->lo != NULL && s->hi != NULL;
 	}
 	if (u->kind == IDLC_T_NAMED && u->ref && u->ref->kind == IDLC_ENUM) {
 		s->c = idlc_gen_c_name(g, u->ref);
@@ -130,6 +152,15 @@ char *idlc_gen_put(gen *g, const scalar *s, const char *b, const char *e)
 	case W_FLOAT:
 		return idlc_arena_printf(g->a, "idl_st = shade_cbor_put_float(%s, "
 					 "(double)%s);", b, e);
+	case W_WCHAR:
+		return idlc_arena_printf(g->a, "idl_st = shade_typed_put_wchar(%s, "
+					 "%s, err);", b, e);
+	case W_FIXED:
+		return idlc_arena_printf(g->a, "idl_st = shade_typed_put_fixed(%s, "
+					 "%s, %s, %s, err);", b, e, s->lo, s->hi);
+	case W_LDOUBLE:
+		return idlc_arena_printf(g->a, "idl_st = shade_typed_put_ldouble(%s, "
+					 "%s, err);", b, e);
 	case W_ANY:
 		if (in_codec(b)) /* either side: cx tells which */
 			return idlc_arena_printf(g->a, "idl_st = %s == NULL ? "
@@ -145,13 +176,22 @@ char *idlc_gen_put(gen *g, const scalar *s, const char *b, const char *e)
 					 "%s, %s, %s, err);", cx_of(b), call_of(b),
 					 b, e);
 	case W_CODEC:
+		/* a pointer to an array does not convert to a pointer to a
+		 * const array in C11: said with a cast */
 		return idlc_arena_printf(g->a, "idl_st = idl_put_%s_(%s, %s, %s, "
-					 "%s, err);", s->c, cx_of(b), call_of(b), b,
+					 "%s%s%s%s, err);", s->c, cx_of(b),
+					 call_of(b), b, s->arr ? "(const " : "",
+					 s->arr ? s->c : "", s->arr ? " *)" : "",
 					 addr(g, e));
 	case W_IFACE:
 		return idlc_arena_printf(g->a, "idl_st = shade_typed_put_ref(%s, "
 					 "%s, %s,\n\t%s ? %s->ref : NULL, err);",
 					 cx_of(b), call_of(b), b, e, e);
+	case W_BOX:
+		return idlc_arena_printf(g->a, "idl_st = %s == NULL ? "
+					 "shade_cbor_put_null(%s)\n\t: idl_put_%s_("
+					 "%s, %s, %s, %s, err);", e, b, s->iface,
+					 cx_of(b), call_of(b), b, e);
 	default:
 		/* a caller's NULL is refused: IDL strings are never null */
 		if (!on_server(b) && !in_codec(b))
@@ -183,6 +223,17 @@ char *idlc_gen_get(gen *g, const scalar *s, const char *d, const char *v,
 		return idlc_arena_printf(g->a, "idl_st = shade_cbor_read_float(%s, "
 					 "&idl_f, err);\n%s = (%s)idl_f;", d, v,
 					 s->c);
+	case W_WCHAR:
+		return idlc_arena_printf(g->a, "idl_st = shade_typed_get_wchar(%s, "
+					 "%s, err);", d, addr(g, v));
+	case W_FIXED:
+		return idlc_arena_printf(g->a, "idl_st = shade_typed_get_fixed(%s, "
+					 "%s, %s, %s, %s, err);", mem, d, s->lo,
+					 s->hi, addr(g, v));
+	case W_LDOUBLE:
+		return idlc_arena_printf(g->a, "idl_st = shade_cbor_read_float(%s, "
+					 "&idl_f, err);\n%s = (long double)idl_f;",
+					 d, v);
 	case W_ANY:
 		if (in_codec(d)) /* either side: cx tells which */
 			return idlc_arena_printf(g->a, "idl_st = cx ? "
@@ -207,6 +258,14 @@ char *idlc_gen_get(gen *g, const scalar *s, const char *d, const char *v,
 		return idlc_arena_printf(g->a, "idl_st = idl_get_%s_(%s, %s, %s, "
 					 "%s, %s, err);", s->c, cx_of(d),
 					 call_of(d), mem, d, addr(g, v));
+	case W_BOX:
+		return idlc_arena_printf(g->a, "if (shade_cbor_at_null(%s)) {\n"
+			"\tidl_st = shade_cbor_read_null(%s, err);\n\t%s = NULL;\n"
+			"} else {\n\t%s = talloc_zero(%s, %s);\n\tidl_st = %s == NULL ?"
+			" shade_error_set(err, SHADE_ERR_NOMEM, \"out of memory\")\n"
+			"\t\t: idl_get_%s_(%s, %s, %s, %s, %s, err);\n}", d, d, v, v,
+			mem, s->iface, v, s->iface, cx_of(d), call_of(d), mem, d,
+			v);
 	case W_IFACE:
 		return idlc_arena_printf(g->a, "idl_st = shade_typed_get_ref(%s, "
 					 "%s, %s, &idl_r, err);\nif (idl_st == "
@@ -225,29 +284,42 @@ char *idlc_gen_get(gen *g, const scalar *s, const char *d, const char *v,
 /* "T name" for an in parameter; see gen_int.h. */
 char *idlc_gen_in_decl(gen *g, const scalar *s, const char *name)
 {
-	if (s->w == W_STRING)
+	if (s->w == W_STRING || s->w == W_FIXED)
 		return idlc_arena_printf(g->a, "const char *%s", name);
 	if (s->w == W_ANY)
 		return idlc_arena_printf(g->a, "const shade_value *%s", name);
-	if (s->w == W_OBJECT || s->w == W_IFACE)
+	if (s->w == W_OBJECT || s->w == W_IFACE || s->w == W_LOCAL)
 		return idlc_arena_printf(g->a, "%s%s", s->c, name);
 	if (s->w == W_CODEC)
 		return idlc_arena_printf(g->a, "const %s *%s", s->c, name);
+	if (s->w == W_BOX)
+		return idlc_arena_printf(g->a, "const %s *%s", s->iface, name);
 	return idlc_arena_printf(g->a, "%s %s", s->c, name);
 }
 
 /* True when the C type is a pointer ("char *"). */
 static bool is_pointer(const scalar *s)
 {
-	return s->w == W_STRING || s->w == W_ANY || s->w == W_OBJECT ||
-	       s->w == W_IFACE;
+	return s->w == W_STRING || s->w == W_FIXED || s->w == W_ANY ||
+	       s->w == W_OBJECT || s->w == W_IFACE || s->w == W_LOCAL ||
+	       s->w == W_BOX;
+}
+
+/* Store a local; see gen_int.h. */
+char *idlc_gen_store(gen *g, const scalar *s, const char *out,
+		     const char *local)
+{
+	if (s->arr)
+		return idlc_arena_printf(g->a, "memcpy(%s, &%s, sizeof(%s));",
+					 out, local, local);
+	return idlc_arena_printf(g->a, "*%s = %s;", out, local);
 }
 
 /* Does decoding allocate; see gen_int.h. */
 bool idlc_gen_allocates(const scalar *s)
 {
-	return s->w == W_STRING || s->w == W_ANY || s->w == W_CODEC ||
-	       s->w == W_IFACE;
+	return s->w == W_STRING || s->w == W_FIXED || s->w == W_ANY ||
+	       s->w == W_CODEC || s->w == W_IFACE || s->w == W_BOX;
 }
 
 /* "T *name" for an out parameter; see gen_int.h. */
@@ -338,13 +410,13 @@ static const idlc_type *strip_array(const idlc_type *t, uint64_t *dims,
 	return t;
 }
 
-/* Put (put: true) or get statements of struct member f, an array of
- * dimensions dims[0..nd) of s: nested CBOR arrays, loops over the
- * indexes idl_a[]; one tab in. */
+/* Put (put: true) or get statements of f, an array of dimensions
+ * dims[0..nd) of s: nested CBOR arrays, loops over the indexes idl_a[]
+ * declared first; in a block of its own when `block`. */
 static char *array_stmts(gen *g, const scalar *s, const char *f,
-			 const uint64_t *dims, int nd, bool put)
+			 const uint64_t *dims, int nd, bool put, bool block)
 {
-	char *out = idlc_arena_printf(g->a, "{\n\tsize_t idl_a[%d];\n\n", nd);
+	char *out = idlc_arena_printf(g->a, "size_t idl_a[%d];\n\n", nd);
 	char *lv = idlc_arena_printf(g->a, "%s", f);
 	int k;
 
@@ -360,64 +432,381 @@ static char *array_stmts(gen *g, const scalar *s, const char *f,
 			"== SHADE_OK && idl_a[%d] < %llu; idl_a[%d]++) {\n",
 			k, k, (unsigned long long)dims[k], k);
 		out = idlc_arena_append(g->a, out, "%s",
-					idlc_gen_indent(g, head, k + 1));
+					idlc_gen_indent(g, head, k));
 		lv = idlc_arena_append(g->a, lv, "[idl_a[%d]]", k);
 	}
 	if (out == NULL || lv == NULL)
 		return NULL;
 	out = idlc_arena_append(g->a, out, "%s", idlc_gen_indent(g, put ?
 				idlc_gen_put(g, s, "b", lv) :
-				idlc_gen_get(g, s, "d", lv, "mem_ctx"), nd + 1));
+				idlc_gen_get(g, s, "d", lv, "mem_ctx"), nd));
 	for (k = nd; k-- > 0 && out;)
-		out = idlc_arena_append(g->a, out, "%.*s}\n", k + 1,
+		out = idlc_arena_append(g->a, out, "%.*s}\n", k,
 					"\t\t\t\t\t\t\t\t\t\t");
-	return idlc_arena_append(g->a, out, "}\n");
+	if (out == NULL || !block)
+		return out;
+	return idlc_arena_printf(g->a, "{\n%s}\n", idlc_gen_indent(g, out, 1));
 }
 
-/* Codec of struct st (C name `name`): an array of its members in order.
- * Returns 1 when available, -1 on out of memory. */
-static int struct_codec(gen *g, const idlc_node *st, const char *name)
+/* Append the put and get statements of field f of type s (a member of
+ * a struct, a bitfield) to *put and *get, one tab in. */
+static void add_field(gen *g, const scalar *s, const char *f, char **put,
+		      char **get)
 {
-	char *put, *get;
-	const idlc_node *m;
-	size_t n = 0;
-	int once = codec_begin(g, name);
+	*put = idlc_arena_append(g->a, *put, "\tif (idl_st == SHADE_OK)\n%s",
+				 idlc_gen_indent(g, idlc_gen_put(g, s, "b", f),
+						 2));
+	*get = idlc_arena_append(g->a, *get, "\tif (idl_st == SHADE_OK) {\n"
+				 "%s\t}\n", idlc_gen_indent(g, idlc_gen_get(g,
+				 s, "d", f, "mem_ctx"), 2));
+}
 
-	if (once != 0)
-		return once < 0 ? -1 : 1;
-	for (m = st->children; m; m = m->next)
-		n++;
-	put = idlc_arena_printf(g->a, "\tshade_status idl_st = "
-				"shade_cbor_put_array(b, %zu);\n\n", n);
-	get = idlc_arena_printf(g->a, "\tshade_status idl_st = "
-				"shade_typed_get_array(d, %zu, err);\n\n", n);
-	for (m = st->children; m; m = m->next) {
+/* The base struct of struct st, or NULL. */
+static const idlc_node *base_struct(const idlc_node *st)
+{
+	return st->n_bases > 0 ? idlc_gen_defn(st->base_nodes[0]) : NULL;
+}
+
+/* Append the put and get statements of the members of struct st,
+ * reached through `prefix` ("v->", "v->_base."), to *put and *get: its
+ * base's members first; *n counts them.  Returns 0 or -1. */
+static int struct_fields(gen *g, const idlc_node *st, const char *prefix,
+			 char **put, char **get, size_t *n)
+{
+	const char *name = idlc_gen_c_name(g, st);
+	const idlc_node *m, *base = base_struct(st);
+
+	if (name == NULL || (base && struct_fields(g, base,
+			idlc_arena_printf(g->a, "%s_base.", prefix), put, get,
+			n) < 0))
+		return -1;
+	for (m = st->children; m; m = m->next, (*n)++) {
 		scalar ms;
 		uint64_t dims[MAX_DIMS];
 		int nd;
 		const idlc_type *et = strip_array(m->type, dims, &nd);
-		const char *f = idlc_arena_printf(g->a, "v->%s",
+		const char *f = idlc_arena_printf(g->a, "%s%s", prefix,
 						  idlc_gen_ident(g, m->name));
 		int r = et ? wire_of(g, et, idlc_arena_printf(g->a,
 				     "%s_%s_seq", name, m->name), &ms) : 0;
 		if (r <= 0) /* wirable() said it was: out of memory */
 			return -1;
 		if (nd > 0) {
-			put = idlc_arena_append(g->a, put, "%s", idlc_gen_indent(g,
-				array_stmts(g, &ms, f, dims, nd, true), 1));
-			get = idlc_arena_append(g->a, get, "%s", idlc_gen_indent(g,
-				array_stmts(g, &ms, f, dims, nd, false), 1));
+			*put = idlc_arena_append(g->a, *put, "%s", idlc_gen_indent(g,
+				array_stmts(g, &ms, f, dims, nd, true, true), 1));
+			*get = idlc_arena_append(g->a, *get, "%s", idlc_gen_indent(g,
+				array_stmts(g, &ms, f, dims, nd, false, true), 1));
 			continue;
 		}
-		put = idlc_arena_append(g->a, put, "\tif (idl_st == SHADE_OK)\n"
-					"%s", idlc_gen_indent(g, idlc_gen_put(g,
-					&ms, "b", f), 2));
-		get = idlc_arena_append(g->a, get, "\tif (idl_st == SHADE_OK) {"
-					"\n%s\t}\n", idlc_gen_indent(g,
-					idlc_gen_get(g, &ms, "d", f, "mem_ctx"), 2));
+		add_field(g, &ms, f, put, get);
 	}
-	put = idlc_arena_append(g->a, put, "\treturn idl_st;\n");
-	get = idlc_arena_append(g->a, get, "\treturn idl_st;\n");
+	return *put && *get ? 0 : -1;
+}
+
+/* How bitfield m travels: an integer of its width in the type written
+ * (or the smallest unsigned type holding it), a boolean for a boolean
+ * bitfield.  False when the type written has no typed form. */
+static bool bitfield_scalar(gen *g, const idlc_node *m, scalar *s)
+{
+	uint64_t w = (uint64_t)m->value.i;
+
+	memset(s, 0, sizeof(*s));
+	if (m->type != NULL && !idlc_gen_basic(g, m->type, s))
+		return false;
+	if (m->type == NULL) {
+		s->c = idlc_gen_uint_of(w);
+		s->w = W_UINT;
+	}
+	if (s->w == W_UINT)
+		s->hi = w >= 64 ? "UINT64_MAX" : idlc_arena_printf(g->a,
+			"UINT64_C(%llu)", (unsigned long long)((1ULL << w) - 1));
+	else if (s->w == W_INT && w < 64) {
+		s->lo = idlc_arena_printf(g->a, "INT64_C(-%llu)",
+					  (unsigned long long)(1ULL << (w - 1)));
+		s->hi = idlc_arena_printf(g->a, "INT64_C(%llu)",
+				(unsigned long long)((1ULL << (w - 1)) - 1));
+	}
+	return s->w == W_UINT || s->w == W_INT || s->w == W_BOOL;
+}
+
+/* Append the put and get statements of the named bitfields of bitset
+ * bs, reached through `prefix`, to *put and *get: its base's first; *n
+ * counts them.  Returns 0 or -1. */
+static int bitset_fields(gen *g, const idlc_node *bs, const char *prefix,
+			 char **put, char **get, size_t *n)
+{
+	const idlc_node *m, *base = bs->n_bases > 0 ?
+		idlc_gen_defn(bs->base_nodes[0]) : NULL;
+
+	if (base && bitset_fields(g, base, idlc_arena_printf(g->a,
+				  "%s_base.", prefix), put, get, n) < 0)
+		return -1;
+	for (m = bs->children; m; m = m->next) {
+		scalar ms;
+		const char *f;
+		if (m->name == NULL) /* padding */
+			continue;
+		f = idlc_arena_printf(g->a, "%s%s", prefix,
+				      idlc_gen_ident(g, m->name));
+		if (!bitfield_scalar(g, m, &ms) || f == NULL)
+			return -1;
+		(*n)++;
+		add_field(g, &ms, f, put, get);
+	}
+	return *put && *get ? 0 : -1;
+}
+
+/* The statements of the fields of n reached through a prefix ("v->"),
+ * appended to *put and *get, counted in *n: struct_fields or
+ * bitset_fields. */
+typedef int (*fields_fn)(gen *g, const idlc_node *n, const char *prefix,
+			 char **put, char **get, size_t *count);
+
+/* Codec of a struct, exception or bitset n (C name `name`): the array of
+ * the fields `fields` lists, in order.  Returns 1 when available, -1 on
+ * out of memory. */
+static int fields_codec(gen *g, const idlc_node *n, const char *name,
+			fields_fn fields)
+{
+	char *put = idlc_arena_printf(g->a, "%s", "");
+	char *get = idlc_arena_printf(g->a, "%s", "");
+	size_t count = 0;
+	int once = codec_begin(g, name);
+
+	if (once != 0)
+		return once < 0 ? -1 : 1;
+	if (put == NULL || get == NULL ||
+	    fields(g, n, "v->", &put, &get, &count) < 0)
+		return -1;
+	put = idlc_arena_printf(g->a, "\tshade_status idl_st = "
+				"shade_cbor_put_array(b, %zu);\n\n%s"
+				"\treturn idl_st;\n", count, put);
+	get = idlc_arena_printf(g->a, "\tshade_status idl_st = "
+				"shade_typed_get_array(d, %zu, err);\n\n%s"
+				"\treturn idl_st;\n", count, get);
+	if (put == NULL || get == NULL || push_codec(g, name, put, get) < 0)
+		return -1;
+	return 1;
+}
+
+/* The condition selecting case c of a union: its labels compared with
+ * v->_d of type dt, one a line (NULL for a case with only `default`). */
+static char *case_cond(gen *g, const idlc_type *dt, const idlc_node *c)
+{
+	const idlc_label *l;
+	char *cond = NULL;
+
+	for (l = c->labels; l; l = l->next) {
+		if (l->expr == NULL)
+			continue;
+		cond = cond ? idlc_arena_append(g->a, cond, " ||\n\t    ")
+			    : idlc_arena_printf(g->a, "%s", "");
+		cond = cond ? idlc_arena_append(g->a, cond, "v->_d == %s",
+				idlc_gen_c_value(g, dt, &l->value)) : NULL;
+	}
+	return cond;
+}
+
+/* Put (put: true) or get statements of union case c (C name of the
+ * union `name`): its member, arrays included; no indentation.  NULL on
+ * out of memory. */
+static char *case_stmts(gen *g, const idlc_node *c, const char *name,
+			bool put)
+{
+	uint64_t dims[MAX_DIMS];
+	int nd;
+	const idlc_type *et = strip_array(c->type, dims, &nd);
+	const char *f = idlc_arena_printf(g->a, "v->_u.%s",
+					  idlc_gen_ident(g, c->name));
+	scalar ms;
+
+	/* wirable() said it was: a failure is out of memory */
+	if (et == NULL || wire_of(g, et, idlc_arena_printf(g->a, "%s_%s_seq",
+				  name, c->name), &ms) <= 0 || f == NULL)
+		return NULL;
+	if (nd > 0)
+		return array_stmts(g, &ms, f, dims, nd, put, false);
+	return put ? idlc_gen_put(g, &ms, "b", f)
+		   : idlc_gen_get(g, &ms, "d", f, "mem_ctx");
+}
+
+/* The end of a union codec: `code` as the else branch when there were
+ * cases (`chain`), alone otherwise; then the return. */
+static char *else_part(gen *g, bool chain, const char *code)
+{
+	if (code == NULL)
+		return NULL;
+	if (chain)
+		return idlc_arena_printf(g->a, "\t} else {\n%s\t}\n\treturn "
+					 "idl_st;\n", idlc_gen_indent(g, code, 2));
+	return idlc_arena_printf(g->a, "%s\treturn idl_st;\n",
+				 idlc_gen_indent(g, code, 1));
+}
+
+/* Codec of union un (C name `name`): the array [discriminator, value of
+ * the member it selects], value null when it selects none.  Returns 1
+ * when available, -1 on out of memory. */
+static int union_codec(gen *g, const idlc_node *un, const char *name)
+{
+	const idlc_node *c, *dflt = NULL;
+	char *put, *get, *cond, *cp, *cg;
+	const char *kw = "if";
+	scalar ds;
+	int once = codec_begin(g, name);
+
+	if (once != 0)
+		return once < 0 ? -1 : 1;
+	if (!idlc_gen_basic(g, un->type, &ds))
+		return -1;
+	put = idlc_arena_printf(g->a, "\tshade_status idl_st = "
+		"shade_cbor_put_array(b, 2);\n\n\tif (idl_st == SHADE_OK)\n%s"
+		"\tif (idl_st != SHADE_OK)\n\t\treturn idl_st;\n",
+		idlc_gen_indent(g, idlc_gen_put(g, &ds, "b", "v->_d"), 2));
+	get = idlc_arena_printf(g->a, "\tshade_status idl_st = "
+		"shade_typed_get_array(d, 2, err);\n\n\tif (idl_st == SHADE_OK) "
+		"{\n%s\t}\n\tif (idl_st != SHADE_OK)\n\t\treturn idl_st;\n",
+		idlc_gen_indent(g, idlc_gen_get(g, &ds, "d", "v->_d", "mem_ctx"),
+				2));
+	for (c = un->children; c && put && get; c = c->next) {
+		if (c->flags & IDLC_F_DEFAULT_CASE)
+			dflt = c;
+		cond = case_cond(g, un->type, c);
+		if (cond == NULL)
+			continue;
+		cp = idlc_gen_indent(g, case_stmts(g, c, name, true), 2);
+		cg = idlc_gen_indent(g, case_stmts(g, c, name, false), 2);
+		if (cp == NULL || cg == NULL)
+			return -1;
+		put = idlc_arena_append(g->a, put, "\t%s (%s) {\n%s", kw, cond,
+					cp);
+		get = idlc_arena_append(g->a, get, "\t%s (%s) {\n%s", kw, cond,
+					cg);
+		kw = "} else if";
+	}
+	if (put == NULL || get == NULL)
+		return -1;
+	/* the default case, or no member: null */
+	put = idlc_arena_append(g->a, put, "%s", else_part(g, kw[0] == '}',
+		dflt ? case_stmts(g, dflt, name, true) :
+		"idl_st = shade_cbor_put_null(b);"));
+	get = idlc_arena_append(g->a, get, "%s", else_part(g, kw[0] == '}',
+		dflt ? case_stmts(g, dflt, name, false) :
+		"idl_st = shade_cbor_read_null(d, err);"));
+	if (put == NULL || get == NULL || push_codec(g, name, put, get) < 0)
+		return -1;
+	return 1;
+}
+
+/* Codec of array typedef t (C name `name`): nested arrays, outermost
+ * dimension first, like an array member of a struct. */
+static int array_codec(gen *g, const idlc_type *t, const char *name)
+{
+	uint64_t dims[MAX_DIMS];
+	int nd;
+	const idlc_type *et = strip_array(t, dims, &nd);
+	char *put, *get;
+	scalar es;
+	int r = codec_begin(g, name);
+
+	if (r != 0)
+		return r < 0 ? -1 : 1;
+	/* wirable() said it was: a failure is out of memory */
+	if (et == NULL || wire_of(g, et, idlc_arena_printf(g->a, "%s_seq",
+				  name), &es) <= 0)
+		return -1;
+	put = idlc_arena_printf(g->a, "\tshade_status idl_st = SHADE_OK;\n%s"
+		"\treturn idl_st;\n", idlc_gen_indent(g, array_stmts(g, &es,
+		"(*v)", dims, nd, true, false), 1));
+	get = idlc_arena_printf(g->a, "\tshade_status idl_st = SHADE_OK;\n%s"
+		"\treturn idl_st;\n", idlc_gen_indent(g, array_stmts(g, &es,
+		"(*v)", dims, nd, false, false), 1));
+	if (put == NULL || get == NULL || push_codec(g, name, put, get) < 0)
+		return -1;
+	return 1;
+}
+
+/* The start of a sequence or map decoder: its declarations, the head
+ * read by `reader` into idl_n, checked against UINT32_MAX and the bound
+ * of t (`what` says what is counted in the error). */
+static char *count_head(gen *g, const char *reader, const idlc_type *t,
+			const char *name, const char *what)
+{
+	char *bound = t->bound ? idlc_arena_printf(g->a, " ||\n\t    idl_n > "
+				 "%llu", (unsigned long long)t->bound)
+			       : idlc_arena_printf(g->a, "%s", "");
+
+	return idlc_arena_printf(g->a, "\tuint64_t idl_n = 0;\n\tuint64_t "
+		"idl_k;\n\tshade_status idl_st = %s(d, &idl_n, err);\n\n\tif "
+		"(idl_st < 0)\n\t\treturn idl_st;\n\tif (idl_n == "
+		"SHADE_CBOR_INDEFINITE || idl_n > UINT32_MAX%s)\n\t\treturn "
+		"shade_error_set(err, SHADE_ERR_LIMIT,\n\t\t\t\t\t\"%s: too many "
+		"%s\");\n", reader, bound, name, what);
+}
+
+/* Codec of map type t (C name `name`, struct `st`, which names its
+ * anonymous key and value types): a CBOR map of its entries in order,
+ * keys[i] to values[i]. */
+static int map_codec(gen *g, const idlc_type *t, const char *name,
+		     const char *st)
+{
+	char *put, *get;
+	scalar ks, vs;
+	int r = codec_begin(g, name);
+
+	if (r != 0)
+		return r < 0 ? -1 : 1;
+	/* wirable() said they were: a failure is out of memory */
+	if (wire_of(g, t->key, idlc_arena_printf(g->a, "%s_key", st),
+		    &ks) <= 0 ||
+	    wire_of(g, t->elem, idlc_arena_printf(g->a, "%s_value", st),
+		    &vs) <= 0)
+		return -1;
+	put = idlc_arena_printf(g->a, "\tuint32_t idl_k;\n\tshade_status idl_st ="
+		" shade_cbor_put_map(b, v->len);\n\n\tfor (idl_k = 0; idl_st == "
+		"SHADE_OK && idl_k < v->len; idl_k++) {\n%s\t\tif (idl_st == "
+		"SHADE_OK)\n%s\t}\n\treturn idl_st;\n",
+		idlc_gen_indent(g, idlc_gen_put(g, &ks, "b", "v->keys[idl_k]"), 2),
+		idlc_gen_indent(g, idlc_gen_put(g, &vs, "b", "v->values[idl_k]"),
+				3));
+	get = idlc_arena_printf(g->a, "%s\tv->len = (uint32_t)idl_n;\n"
+		"\tv->keys = NULL;\n\tv->values = NULL;\n\tif (idl_n > 0) {\n"
+		"\t\tv->keys = talloc_zero_array(mem_ctx, %s, idl_n);\n"
+		"\t\tv->values = talloc_zero_array(mem_ctx, %s, idl_n);\n"
+		"\t\tif (v->keys == NULL || v->values == NULL)\n\t\t\treturn "
+		"shade_error_set(err, SHADE_ERR_NOMEM,\n\t\t\t\t\t\t"
+		"\"out of memory\");\n\t}\n\tfor (idl_k = 0; idl_st == SHADE_OK && "
+		"idl_k < idl_n; idl_k++) {\n%s\t\tif (idl_st == SHADE_OK) {\n%s"
+		"\t\t}\n\t}\n\treturn idl_st;\n", count_head(g,
+		"shade_cbor_read_map", t, name, "entries"), ks.c, vs.c,
+		idlc_gen_indent(g, idlc_gen_get(g, &ks, "d", "v->keys[idl_k]",
+						"mem_ctx"), 2),
+		idlc_gen_indent(g, idlc_gen_get(g, &vs, "d", "v->values[idl_k]",
+						"mem_ctx"), 3));
+	if (put == NULL || get == NULL || push_codec(g, name, put, get) < 0)
+		return -1;
+	return 1;
+}
+
+/* Codec of boxed valuetype bx (C name `name`): the form of its value
+ * (null is handled where a box is put or got: the pointer). */
+static int box_codec(gen *g, const idlc_node *bx, const char *name)
+{
+	char *put, *get;
+	scalar es;
+	int r = codec_begin(g, name);
+
+	if (r != 0)
+		return r < 0 ? -1 : 1;
+	/* wirable() said it was: a failure is out of memory */
+	if (wire_of(g, bx->type, idlc_arena_printf(g->a, "%s_value_seq",
+				  name), &es) <= 0)
+		return -1;
+	put = idlc_arena_printf(g->a, "\tshade_status idl_st;\n\n%s"
+		"\treturn idl_st;\n", idlc_gen_indent(g, idlc_gen_put(g, &es,
+		"b", "v->value"), 1));
+	get = idlc_arena_printf(g->a, "\tshade_status idl_st;\n\n%s"
+		"\treturn idl_st;\n", idlc_gen_indent(g, idlc_gen_get(g, &es,
+		"d", "v->value", "mem_ctx"), 1));
 	if (put == NULL || get == NULL || push_codec(g, name, put, get) < 0)
 		return -1;
 	return 1;
@@ -426,7 +815,7 @@ static int struct_codec(gen *g, const idlc_node *st, const char *name)
 /* Codec of sequence type t (C name `name`): an array of its items. */
 static int sequence_codec(gen *g, const idlc_type *t, const char *name)
 {
-	char *put, *get, *bound;
+	char *put, *get;
 	scalar es;
 	int r = codec_begin(g, name);
 
@@ -435,25 +824,18 @@ static int sequence_codec(gen *g, const idlc_type *t, const char *name)
 	r = wire_of(g, t->elem, idlc_arena_printf(g->a, "%s_elem", name), &es);
 	if (r <= 0) /* wirable() said it was: out of memory */
 		return -1;
-	bound = t->bound ? idlc_arena_printf(g->a, " ||\n\t    idl_n > %llu",
-					     (unsigned long long)t->bound)
-			 : idlc_arena_printf(g->a, "%s", "");
 	put = idlc_arena_printf(g->a, "\tuint32_t idl_k;\n\tshade_status idl_st ="
 		" shade_cbor_put_array(b, v->len);\n\n\tfor (idl_k = 0; idl_st == "
 		"SHADE_OK && idl_k < v->len; idl_k++)\n%s\treturn idl_st;\n",
 		idlc_gen_indent(g, idlc_gen_put(g, &es, "b", "v->items[idl_k]"),
 				2));
-	get = idlc_arena_printf(g->a, "\tuint64_t idl_n = 0;\n\tuint64_t idl_k;\n"
-		"\tshade_status idl_st = shade_typed_read_seq(d, &idl_n, err);\n"
-		"\n\tif (idl_st < 0)\n\t\treturn idl_st;\n"
-		"\tif (idl_n == SHADE_CBOR_INDEFINITE || idl_n > UINT32_MAX%s)\n"
-		"\t\treturn shade_error_set(err, SHADE_ERR_LIMIT,\n\t\t\t\t\t"
-		"\"%s: too many items\");\n\tv->len = (uint32_t)idl_n;\n"
+	get = idlc_arena_printf(g->a, "%s\tv->len = (uint32_t)idl_n;\n"
 		"\tv->items = NULL;\n\tif (idl_n > 0) {\n\t\tv->items = "
 		"talloc_zero_array(mem_ctx, %s, idl_n);\n\t\tif (v->items == NULL)"
 		"\n\t\t\treturn shade_error_set(err, SHADE_ERR_NOMEM,\n\t\t\t\t\t\t"
 		"\"out of memory\");\n\t}\n\tfor (idl_k = 0; idl_st == SHADE_OK && "
-		"idl_k < idl_n; idl_k++) {\n%s\t}\n\treturn idl_st;\n", bound, name,
+		"idl_k < idl_n; idl_k++) {\n%s\t}\n\treturn idl_st;\n", count_head(g,
+		"shade_typed_read_seq", t, name, "items"),
 		es.c, idlc_gen_indent(g, idlc_gen_get(g, &es, "d",
 		"v->items[idl_k]", "mem_ctx"), 2));
 	if (put == NULL || get == NULL || push_codec(g, name, put, get) < 0)
@@ -461,53 +843,112 @@ static int sequence_codec(gen *g, const idlc_type *t, const char *name)
 	return 1;
 }
 
-/* True when t has a typed form: basic types, strings, enums, any,
- * Object, interfaces, and structs (members may be arrays) and sequences
- * of them.  stack[0..depth) are the structs being looked into. */
 static bool can_wire(gen *g, const idlc_type *t, const idlc_node **stack,
-		     int depth)
+		     int depth, bool plain);
+
+/* True when struct or union d has a typed form: its discriminator, its
+ * members (arrays of them too) and its base struct's members do;
+ * stack[0..depth) are the types being looked into (a type met again is
+ * a recursion through a sequence: fine). */
+static bool can_wire_decl(gen *g, const idlc_node *d,
+			  const idlc_node **stack, int depth, bool plain)
+{
+	const idlc_node *m, *base = d->kind == IDLC_STRUCT ? base_struct(d)
+							   : NULL;
+	scalar s;
+	int i;
+
+	if (depth > 32)
+		return false;
+	for (i = 0; i < depth; i++)
+		if (stack[i] == d)
+			return true;
+	stack[depth] = d;
+	if (d->kind == IDLC_UNION && !idlc_gen_basic(g, d->type, &s))
+		return false;
+	if (d->n_bases > 0 && (base == NULL || base->kind != IDLC_STRUCT ||
+			       !can_wire_decl(g, base, stack, depth + 1,
+					      plain)))
+		return false;
+	for (m = d->children; m; m = m->next) {
+		uint64_t dims[MAX_DIMS];
+		int nd;
+		const idlc_type *et = strip_array(m->type, dims, &nd);
+		if (et == NULL || idlc_find_annotation(m, "external") ||
+		    !can_wire(g, et, stack, depth + 1, plain))
+			return false;
+	}
+	return true;
+}
+
+/* True when every named bitfield of bitset d (and of its base) has a
+ * typed form. */
+static bool can_wire_bitset(gen *g, const idlc_node *d)
+{
+	const idlc_node *m;
+	scalar s;
+	int depth;
+
+	for (depth = 0; d && depth < 32; depth++) {
+		for (m = d->children; m; m = m->next)
+			if (m->name && !bitfield_scalar(g, m, &s))
+				return false;
+		d = d->n_bases > 0 ? idlc_gen_defn(d->base_nodes[0]) : NULL;
+	}
+	return d == NULL;
+}
+
+/* True when t has a typed form: basic types, strings, enums, any,
+ * Object, interfaces, structs and unions (see can_wire_decl()), arrays
+ * and sequences of them; when `plain`, none holding a reference (any,
+ * Object, interfaces).  stack[0..depth) are the types being looked
+ * into. */
+static bool can_wire(gen *g, const idlc_type *t, const idlc_node **stack,
+		     int depth, bool plain)
 {
 	const idlc_type *u = idlc_type_unalias(t);
-	const idlc_node *d, *m;
+	const idlc_node *d;
 	scalar s;
 	int i;
 
 	if (u == NULL || depth > 32)
 		return false;
 	if (u->kind == IDLC_T_SEQUENCE)
-		return can_wire(g, u->elem, stack, depth);
+		return can_wire(g, u->elem, stack, depth, plain);
+	if (u->kind == IDLC_T_MAP)
+		return can_wire(g, u->key, stack, depth, plain) &&
+		       can_wire(g, u->elem, stack, depth, plain);
+	if (u->kind == IDLC_T_ARRAY) {
+		uint64_t dims[MAX_DIMS];
+		int nd;
+		const idlc_type *et = strip_array(u, dims, &nd);
+		return et != NULL && can_wire(g, et, stack, depth, plain);
+	}
 	if (u->kind == IDLC_T_NAMED && u->ref) {
-		for (d = u->ref; d->definition; d = d->definition)
-			;
-		if (d->kind == IDLC_STRUCT && d->n_bases > 0)
-			return false; /* no typed form yet */
-		if (d->kind == IDLC_STRUCT) {
+		d = idlc_gen_defn(u->ref);
+		if (d->kind == IDLC_STRUCT || d->kind == IDLC_UNION)
+			return can_wire_decl(g, d, stack, depth, plain);
+		if (d->kind == IDLC_BITSET)
+			return can_wire_bitset(g, d);
+		if (d->kind == IDLC_VALUE_BOX) {
 			for (i = 0; i < depth; i++)
 				if (stack[i] == d)
 					return true;
 			stack[depth] = d;
-			for (m = d->children; m; m = m->next) {
-				/* members may be arrays */
-				uint64_t dims[MAX_DIMS];
-				int nd;
-				const idlc_type *et = strip_array(m->type,
-								  dims, &nd);
-				if (et == NULL || !can_wire(g, et, stack,
-							    depth + 1))
-					return false;
-			}
-			return true;
+			return can_wire(g, d->type, stack, depth + 1, plain);
 		}
 	}
-	return idlc_gen_basic(g, u, &s);
+	if (!idlc_gen_basic(g, u, &s))
+		return false;
+	return !plain || (s.w != W_ANY && s.w != W_OBJECT && s.w != W_IFACE);
 }
 
 /* can_wire() from the top. */
 static bool wirable(gen *g, const idlc_type *t)
 {
-	const idlc_node *stack[33];
+	const idlc_node *stack[34];
 
-	return can_wire(g, t, stack, 0);
+	return can_wire(g, t, stack, 0, false);
 }
 
 /* How type t travels in a typed stub: 1 and *s filled, or 0 when it has
@@ -517,6 +958,7 @@ static int wire_of(gen *g, const idlc_type *t, const char *anon, scalar *s)
 {
 	const idlc_type *u = t;
 	const char *name;
+	bool arr = false;
 	int r;
 
 	if (anon == NULL)
@@ -528,15 +970,43 @@ static int wire_of(gen *g, const idlc_type *t, const char *anon, scalar *s)
 			r = sequence_codec(g, u->ref->type, name);
 			goto codec;
 		}
+		if (u->ref->type->kind == IDLC_T_MAP) {
+			/* the typedef names the map struct `<typedef>_seq` */
+			name = idlc_gen_c_name(g, u->ref);
+			r = map_codec(g, u->ref->type, name,
+				      idlc_arena_printf(g->a, "%s_seq", name));
+			goto codec;
+		}
+		if (u->ref->type->kind == IDLC_T_ARRAY) {
+			name = idlc_gen_c_name(g, u->ref);
+			r = array_codec(g, u->ref->type, name);
+			arr = true;
+			goto codec;
+		}
 		u = u->ref->type;
 	}
 	if (u->kind == IDLC_T_NAMED && u->ref) {
 		const idlc_node *d = u->ref;
 		while (d->definition)
 			d = d->definition;
-		if (d->kind == IDLC_STRUCT) {
+		if (d->kind == IDLC_VALUE_BOX) {
 			name = idlc_gen_c_name(g, d);
-			r = struct_codec(g, d, name);
+			r = name ? box_codec(g, d, name) : -1;
+			if (r <= 0)
+				return -1;
+			memset(s, 0, sizeof(*s));
+			s->iface = name;
+			s->c = idlc_arena_printf(g->a, "%s *", name);
+			s->w = W_BOX;
+			return s->c ? 1 : -1;
+		}
+		if (d->kind == IDLC_STRUCT || d->kind == IDLC_UNION ||
+		    d->kind == IDLC_BITSET) {
+			name = idlc_gen_c_name(g, d);
+			r = d->kind == IDLC_STRUCT ?
+			    fields_codec(g, d, name, struct_fields) :
+			    d->kind == IDLC_UNION ? union_codec(g, d, name) :
+			    fields_codec(g, d, name, bitset_fields);
 			goto codec;
 		}
 	}
@@ -547,14 +1017,32 @@ static int wire_of(gen *g, const idlc_type *t, const char *anon, scalar *s)
 		r = sequence_codec(g, u, name);
 		goto codec;
 	}
+	if (u->kind == IDLC_T_MAP) {
+		name = anon;
+		if (idlc_gen_map(g, anon, u) < 0)
+			return -1;
+		r = map_codec(g, u, name, name);
+		goto codec;
+	}
 	return idlc_gen_basic(g, u, s) ? 1 : 0;
 codec:
 	if (r <= 0 || name == NULL)
 		return name ? r : -1;
+	memset(s, 0, sizeof(*s));
 	s->c = name;
 	s->w = W_CODEC;
-	s->lo = s->hi = NULL;
+	s->arr = arr;
 	return 1;
+}
+
+/* Codec of the fields of an exception; see gen_int.h. */
+int idlc_gen_fields_codec(gen *g, const idlc_node *n)
+{
+	const idlc_node *stack[34];
+
+	if (!can_wire_decl(g, n, stack, 0, true))
+		return 0;
+	return fields_codec(g, n, idlc_gen_c_name(g, n), struct_fields);
 }
 
 /* How a type travels; see gen_int.h. */

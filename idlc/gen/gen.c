@@ -67,10 +67,11 @@ static int gen_interface(gen *g, const idlc_node *n)
 	for (m = n->children; m; m = m->next)
 		if (gen_decl(g, m) < 0)
 			return -1;
-	/* a local interface is implemented and used in one process: its
-	 * nested declarations and an opaque type, no shape, no stubs */
+	/* a local interface is implemented and used in one process: no
+	 * shape, no stubs, direct calls (locals.c) */
 	if (n->flags & IDLC_F_LOCAL)
-		return 0;
+		return idlc_gen_local_iface(g, n);
+	idlc_gen_check_remote(g, n);
 	o = idlc_gen_decl_obj(g, "is_interface", name, n->doc);
 	if (o == NULL || idlc_gen_shape(g, n, o, &members, &nm) < 0 ||
 	    idlc_gen_stubs(g, n, members, nm, o, functions) < 0 ||
@@ -317,6 +318,8 @@ int idlc_generate(idlc_compilation *comp, const char *out_dir,
 		idlc_error(comp, NULL, "out of memory");
 		goto done;
 	}
+	if (comp->n_errors) /* what cannot be generated, reported */
+		goto done;
 	if (out_dir != NULL) {
 		rc = write_outputs(&g, out_dir, templates_dir, root);
 		goto done;

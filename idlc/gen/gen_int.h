@@ -8,6 +8,7 @@
  *                 renders templates/ and writes FILE.h and FILE.c
  *   stubs.c       client side: narrow, one stub per member, shared calls
  *   skels.c       server side: impl table, dispatch, serve
+ *   locals.c      local interfaces: impl table, local object, calls
  *   exceptions.c  raise/catch helpers of exceptions
  *   shapes.c      shape descriptors, signatures, fingerprints
  *   codecs.c      how each type travels: statements and codec functions
@@ -172,6 +173,10 @@ int idlc_gen_function(gen *g, idlc_tv *list, const char *doc,
 int idlc_gen_sequence(gen *g, const char *name, const idlc_type *t,
 		      const char *doc);
 
+/* Emit `struct name { uint32_t len; K *keys; V *values; }` for the map
+ * type t, once per name.  Returns 0 or -1. */
+int idlc_gen_map(gen *g, const char *name, const idlc_type *t);
+
 /* Add `typedef struct name name;` to the forward declarations. */
 int idlc_gen_forward(gen *g, const char *name);
 
@@ -183,6 +188,16 @@ idlc_tv *idlc_gen_decl_obj(gen *g, const char *kind, const char *name,
  * n, appended to the declarations; *out (may be NULL) gets its object.
  * Other kinds are ignored.  Returns 0 or -1. */
 int idlc_gen_type(gen *g, const idlc_node *n, idlc_tv **out);
+
+/* The smallest unsigned C type of `bits` bits ("uint8_t"...). */
+const char *idlc_gen_uint_of(uint64_t bits);
+
+/* The width of bitmask n: its @bit_bound, 32 by default. */
+uint64_t idlc_gen_bitmask_bits(const idlc_node *n);
+
+/* C expression for the constant v of type t (a union label, a const's
+ * value), in the arena. */
+char *idlc_gen_c_value(gen *g, const idlc_type *t, const idlc_value *v);
 
 /* ---------------------------------------------------------------- codecs.c */
 
@@ -196,16 +211,25 @@ typedef enum wire_class {
 	W_ANY,    /* any: a dynamic value, references included */
 	W_OBJECT, /* Object: a reference */
 	W_CODEC,  /* struct or sequence: generated codec functions */
-	W_IFACE   /* interface: a reference, narrowed on arrival */
+	W_IFACE,  /* interface: a reference, narrowed on arrival */
+	W_WCHAR,  /* wchar: text of one code point (UTF-8) */
+	W_FIXED,  /* fixed<d, s>: decimal text (lo: d, hi: s) */
+	W_LDOUBLE,/* long double: a float64, range-checked */
+	W_LOCAL,  /* local interface: never travels (local calls only) */
+	W_BOX     /* boxed valuetype: null, or its value (codec functions
+		   * of the box's C name in iface) */
 } wire_class;
 
 /* A type's C spelling and wire form. */
 typedef struct scalar {
 	const char *c;    /* C type ("int32_t", "char *", "bank_Kind") */
 	wire_class w;     /* wire form */
-	const char *lo;   /* W_INT: smallest value */
-	const char *hi;   /* W_INT, W_UINT: largest value */
+	const char *lo;   /* W_INT: smallest value; W_FIXED: digits */
+	const char *hi;   /* W_INT, W_UINT: largest value; W_FIXED:
+			   * scale */
 	const char *iface;/* W_IFACE: the interface's C name */
+	bool arr;         /* W_CODEC: a C array type (an IDL array
+			   * typedef), copied with memcpy, not `=` */
 } scalar;
 
 /* Most parameters of an operation with a typed stub. */
@@ -256,6 +280,16 @@ char *idlc_gen_out_decl(gen *g, const scalar *s, const char *name);
 /* "T name = 0;" (NULL, { 0 }) for a local of the type. */
 char *idlc_gen_local(gen *g, const scalar *s, const char *name);
 
+/* The statement storing local `local` of type s into *out. */
+char *idlc_gen_store(gen *g, const scalar *s, const char *out,
+		     const char *local);
+
+/* The codec of the fields of exception n, as of a struct (the array of
+ * its fields): idl_put_N_ and idl_get_N_.  1 when generated, 0 when a
+ * field has no typed form or holds a reference (any, Object, an
+ * interface), -1 on out of memory. */
+int idlc_gen_fields_codec(gen *g, const idlc_node *n);
+
 /* True when decoding the type allocates (a mem_ctx is needed). */
 bool idlc_gen_allocates(const scalar *s);
 
@@ -266,6 +300,18 @@ bool idlc_gen_allocates(const scalar *s);
  * in *members[0..*nm) (on g->tmp).  Returns 0 or -1. */
 int idlc_gen_shape(gen *g, const idlc_node *n, idlc_tv *o,
 		   smember **members, size_t *nm);
+
+/* ---------------------------------------------------------------- locals.c */
+
+/* Local interface n: its impl table, its local object type, L_local()
+ * and one call per member, as declarations (g->decls).  Returns 0 or
+ * -1. */
+int idlc_gen_local_iface(gen *g, const idlc_node *n);
+
+/* Report an error for each operation parameter, result or attribute of
+ * non-local interface n that uses a local interface (it cannot cross
+ * the wire). */
+void idlc_gen_check_remote(gen *g, const idlc_node *n);
 
 /* ---------------------------------------------------------------- exceptions.c */
 

@@ -47,7 +47,9 @@ static char *op_stmts(gen *g, const wire_op *w, const char *fn,
 					    idlc_gen_local(g, &w->ps[i], v));
 		args = idlc_arena_append(g->a, args, ", %s%s", w->dir[i] ==
 					 IDLC_DIR_IN && w->ps[i].w != W_CODEC ?
-					 "" : "&", v);
+					 "" : w->dir[i] == IDLC_DIR_IN &&
+					 w->ps[i].arr ? idlc_arena_printf(g->a,
+					 "(const %s *)&", w->ps[i].c) : "&", v);
 		if (w->ps[i].w == W_OBJECT)
 			drop = idlc_arena_append(g->a, drop,
 				"shade_typed_release_later(cx, %s);\n", v);
@@ -190,6 +192,7 @@ static int attr_skel(gen *g, const char *iface, const idlc_node *a,
 		    "impl->set_%s(sv->self, %sidl_v, err);\n%s\t\t\treturn "
 		    "idl_st;\n\t\t}\n", a->name, idlc_gen_indent(g,
 		    idlc_gen_get(g, &s, "in", "idl_v", "mem_ctx"), 3), a->name,
+		    s.arr ? idlc_arena_printf(g->a, "(const %s *)&", s.c) :
 		    s.w == W_CODEC ? "&" : "", release);
 	}
 	ADD(cases, "\t\tbreak;\n\t}\n");

@@ -87,7 +87,7 @@ static int reply_value(gen *g, call *c, const scalar *s, const char *local,
 	ADD(&c->locals, "\t%s\n", idlc_gen_local(g, s, local));
 	ADD(&c->gets, "\tif (idl_st == SHADE_OK) {\n%s\t}\n", idlc_gen_indent(g,
 	    idlc_gen_get(g, s, "idl_res", local, "idl_mem"), 2));
-	ADD(&c->stores, "\t\t*%s = %s;\n", out, local);
+	ADD(&c->stores, "\t\t%s\n", idlc_gen_store(g, s, out, local));
 	if (s->w == W_OBJECT)
 		ADD(&c->drops, "\t\tshade_ref_release(%s);\n", local);
 	return 0;

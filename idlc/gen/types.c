@@ -62,7 +62,6 @@ static char *named_base(gen *g, const idlc_node *r)
 	}
 }
 
-static int gen_map(gen *g, const char *name, const idlc_type *t);
 
 /* C declaration of `name` with type t ("int32_t x[3]", "char *s").
  * Anonymous sequences become helper types named `anon`, emitted first. */
@@ -82,7 +81,7 @@ static char *c_decl(gen *g, const idlc_type *t, const char *name,
 			return NULL;
 		base = idlc_arena_printf(g->a, "%s", anon);
 	} else if (t->kind == IDLC_T_MAP) {
-		if (gen_map(g, anon, t) < 0)
+		if (idlc_gen_map(g, anon, t) < 0)
 			return NULL;
 		base = idlc_arena_printf(g->a, "%s", anon);
 	} else if (t->kind == IDLC_T_NAMED) {
@@ -103,7 +102,7 @@ idlc_tv *idlc_gen_decl_obj(gen *g, const char *kind, const char *name,
 	static const char *const kinds[] = {
 		"is_const", "is_enum", "is_typedef", "is_sequence",
 		"is_struct", "is_exception", "is_interface", "has_helpers",
-		NULL };
+		"is_local", NULL };
 	idlc_tv *o = idlc_tv_obj(g->a);
 	size_t i;
 
@@ -204,9 +203,9 @@ fail:
 	return -1;
 }
 
-/* map<K, V>: struct { uint32_t len; K *keys; V *values; } named
- * `name`, once. */
-static int gen_map(gen *g, const char *name, const idlc_type *t)
+/* map<K, V>: struct { uint32_t len; K *keys; V *values; }; see
+ * gen_int.h. */
+int idlc_gen_map(gen *g, const char *name, const idlc_type *t)
 {
 	idlc_tv *members = idlc_tv_list(g->a);
 	int once = idlc_gen_once(g, idlc_arena_printf(g->a, "type %s", name));
@@ -342,8 +341,8 @@ static char *c_string(gen *g, const char *s, size_t len)
 	return out ? idlc_arena_append(g->a, out, "\"") : NULL;
 }
 
-/* C expression for a constant of type t. */
-static char *c_value(gen *g, const idlc_type *t, const idlc_value *v)
+/* C expression for a constant; see gen_int.h. */
+char *idlc_gen_c_value(gen *g, const idlc_type *t, const idlc_value *v)
 {
 	const idlc_type *u = idlc_type_unalias(t);
 	char buf[48], *s;
@@ -408,7 +407,7 @@ static char *c_value(gen *g, const idlc_type *t, const idlc_value *v)
 static int gen_const(gen *g, const idlc_node *n)
 {
 	idlc_tv *o = idlc_gen_decl_obj(g, "is_const", idlc_gen_c_name(g, n), n->doc);
-	char *v = c_value(g, n->type, &n->value);
+	char *v = idlc_gen_c_value(g, n->type, &n->value);
 
 	if (o == NULL || v == NULL)
 		return -1;
@@ -502,11 +501,22 @@ static int gen_value(gen *g, const idlc_node *n, idlc_tv **out)
 	return struct_obj(g, n, name, members, out);
 }
 
-/* The smallest unsigned C type of `bits` bits. */
-static const char *uint_of(uint64_t bits)
+/* The smallest unsigned C type of `bits` bits; see gen_int.h. */
+const char *idlc_gen_uint_of(uint64_t bits)
 {
 	return bits <= 8 ? "uint8_t" : bits <= 16 ? "uint16_t" :
 	       bits <= 32 ? "uint32_t" : "uint64_t";
+}
+
+/* The bits of a bitmask; see gen_int.h. */
+uint64_t idlc_gen_bitmask_bits(const idlc_node *n)
+{
+	const idlc_annotation *a = idlc_find_annotation(n, "bit_bound");
+
+	if (a && a->params && a->params->value->op == IDLC_OP_LITERAL &&
+	    a->params->value->value.kind == IDLC_V_INT)
+		return (uint64_t)a->params->value->value.i;
+	return 32;
 }
 
 /* bitmask: an unsigned integer typedef (@bit_bound bits, 32 by
@@ -514,18 +524,14 @@ static const char *uint_of(uint64_t bits)
 static int gen_bitmask(gen *g, const idlc_node *n)
 {
 	char *name = idlc_gen_c_name(g, n);
-	const idlc_annotation *a = idlc_find_annotation(n, "bit_bound");
-	uint64_t bits = 32;
+	uint64_t bits = idlc_gen_bitmask_bits(n);
 	const idlc_node *m;
 	idlc_tv *o;
 
-	if (a && a->params && a->params->value->op == IDLC_OP_LITERAL &&
-	    a->params->value->value.kind == IDLC_V_INT)
-		bits = (uint64_t)a->params->value->value.i;
 	o = idlc_gen_decl_obj(g, "is_typedef", name, n->doc);
 	if (o == NULL || name == NULL)
 		return -1;
-	G(idlc_tv_set_str(o, "decl", "%s %s", uint_of(bits), name));
+	G(idlc_tv_set_str(o, "decl", "%s %s", idlc_gen_uint_of(bits), name));
 	G(idlc_tv_push(g->decls, o));
 	for (m = n->children; m; m = m->next) {
 		o = idlc_gen_decl_obj(g, "is_const", idlc_gen_c_name(g, m),
@@ -564,7 +570,7 @@ static int gen_bitset(gen *g, const idlc_node *n, idlc_tv **out)
 		if (member_obj(g, members, m->type ?
 			       c_decl(g, m->type, id, "") :
 			       idlc_arena_printf(g->a, "%s %s",
-				uint_of((uint64_t)m->value.i), id),
+				idlc_gen_uint_of((uint64_t)m->value.i), id),
 			       idlc_arena_printf(g->a, "\t/* %llu bits */\n",
 				(unsigned long long)m->value.i)) < 0)
 			return -1;

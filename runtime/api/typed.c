@@ -3,6 +3,7 @@
  * shade/typed.h): range-checked integers, sequence and array heads,
  * references on either side, typed references and served objects.
  */
+#include <math.h>
 #include <string.h>
 
 #include <talloc.h>
@@ -317,4 +318,220 @@ void shade_typed_release_later(shade_dispatch_ctx *cx, shade_ref *r)
 	}
 	h->r = r;
 	talloc_set_destructor(h, held_ref_free);
+}
+
+/* Raise an exception from its encoded fields; see shade/typed.h. */
+shade_status shade_typed_raise(shade_error **err, const char *name,
+			       const struct shade_buf *b)
+{
+	shade_value *args = NULL;
+	shade_error *e = NULL;
+	shade_status st;
+
+	if (err == NULL || *err != NULL)
+		return SHADE_ERR_USER;
+	st = shade_cbor_decode(NULL, b->data, b->len, NULL, &args, &e);
+	if (st < 0) {
+		*err = e;
+		return st;
+	}
+	shade_error_set_named(err, SHADE_ERR_USER, name, "%s", name);
+	if (*err == NULL) {
+		shade_value_free(args);
+		return SHADE_ERR_USER;
+	}
+	(*err)->args = talloc_steal(*err, args);
+	return SHADE_ERR_USER;
+}
+
+/* Start catching an exception; see shade/typed.h. */
+TALLOC_CTX *shade_typed_catch_begin(const shade_error *err, const char *name,
+				    struct shade_cbor_dec *d)
+{
+	TALLOC_CTX *tmp, *mem;
+	uint8_t *data;
+	size_t len = 0;
+
+	if (err == NULL || err->name == NULL || strcmp(err->name, name) != 0 ||
+	    err->args == NULL)
+		return NULL;
+	tmp = talloc_new(NULL);
+	mem = tmp ? talloc_new(tmp) : NULL;
+	data = mem ? shade_cbor_encode(tmp, err->args, NULL, &len, NULL) : NULL;
+	if (data == NULL) {
+		talloc_free(tmp);
+		return NULL;
+	}
+	shade_cbor_dec_init(d, data, len);
+	return mem;
+}
+
+/* Finish catching an exception; see shade/typed.h. */
+bool shade_typed_catch_end(TALLOC_CTX *mem_ctx, TALLOC_CTX *mem, bool ok)
+{
+	TALLOC_CTX *tmp = talloc_parent(mem);
+
+	if (ok && shade_typed_adopt(mem_ctx, mem, NULL) != SHADE_OK)
+		ok = false;
+	talloc_free(tmp);
+	return ok;
+}
+
+/* Encode a wchar; see shade/typed.h. */
+shade_status shade_typed_put_wchar(struct shade_buf *b, uint32_t c,
+				   shade_error **err)
+{
+	char u[4];
+	size_t n = shade_utf8_encode(c, u);
+
+	if (n == 0)
+		return shade_error_set(err, SHADE_ERR_VALUE, "wchar U+%04X is "
+				       "not a Unicode scalar value",
+				       (unsigned)c);
+	return shade_cbor_put_text(b, u, n);
+}
+
+/* Decode a wchar; see shade/typed.h. */
+shade_status shade_typed_get_wchar(struct shade_cbor_dec *d, uint32_t *out,
+				   shade_error **err)
+{
+	static const unsigned char lead_bits[5] = { 0, 0x7F, 0x1F, 0x0F, 0x07 };
+	const unsigned char *u;
+	const char *s = NULL;
+	size_t len = 0, i;
+	uint32_t c;
+	shade_status st = shade_cbor_read_text(d, &s, &len, err);
+
+	if (st < 0)
+		return st;
+	u = (const unsigned char *)s;
+	i = len == 0 ? 0 : u[0] < 0x80 ? 1 : u[0] < 0xE0 ? 2 : u[0] < 0xF0 ?
+	    3 : 4;
+	/* the reader checked the UTF-8: one character is one sequence */
+	if (len == 0 || i != len)
+		return shade_error_set(err, SHADE_ERR_TYPE, "expected one "
+				       "character for a wchar, got %zu bytes "
+				       "of text", len);
+	c = u[0] & lead_bits[len];
+	for (i = 1; i < len; i++)
+		c = (c << 6) | (u[i] & 0x3F);
+	*out = c;
+	return SHADE_OK;
+}
+
+/* The canonical text of fixed<digits, scale> decimal s[0..len) into out
+ * (room for len + scale + 3 bytes): an optional '-', the integer digits
+ * without leading zeros ("0" when none), then '.' and exactly `scale`
+ * fraction digits when scale > 0.  SHADE_ERR_VALUE when s is not a
+ * decimal, SHADE_ERR_OVERFLOW when it needs more digits or more
+ * fraction digits than the type has (a fraction digit that is not a
+ * trailing zero). */
+static shade_status fixed_canon(const char *s, size_t len, unsigned digits,
+				unsigned scale, char *out)
+{
+	size_t i = 0, ib, ie, fb, fe, o = 0, k;
+	bool neg = false, zero = true;
+
+	if (i < len && (s[i] == '-' || s[i] == '+'))
+		neg = s[i++] == '-';
+	for (ib = i; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+		;
+	ie = i;
+	fb = fe = i;
+	if (i < len && s[i] == '.') {
+		for (fb = ++i; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		fe = i;
+	}
+	if (i != len || (ie == ib && fe == fb))
+		return SHADE_ERR_VALUE;
+	while (ib < ie && s[ib] == '0')
+		ib++;
+	while (fe > fb && (size_t)(fe - fb) > scale && s[fe - 1] == '0')
+		fe--;
+	if (fe - fb > scale || (ie - ib) + scale > digits)
+		return SHADE_ERR_OVERFLOW;
+	for (k = ib; k < ie; k++)
+		zero = zero && s[k] == '0';
+	for (k = fb; k < fe; k++)
+		zero = zero && s[k] == '0';
+	if (neg && !zero)
+		out[o++] = '-';
+	if (ib == ie)
+		out[o++] = '0';
+	memcpy(out + o, s + ib, ie - ib);
+	o += ie - ib;
+	if (scale > 0) {
+		out[o++] = '.';
+		memcpy(out + o, s + fb, fe - fb);
+		o += fe - fb;
+		for (k = fe - fb; k < scale; k++)
+			out[o++] = '0';
+	}
+	out[o] = '\0';
+	return SHADE_OK;
+}
+
+/* Encode a fixed; see shade/typed.h. */
+shade_status shade_typed_put_fixed(struct shade_buf *b, const char *s,
+				   unsigned digits, unsigned scale,
+				   shade_error **err)
+{
+	char *canon;
+	shade_status st;
+
+	if (s == NULL)
+		return shade_error_set(err, SHADE_ERR_VALUE, "fixed<%u,%u> "
+				       "value is NULL", digits, scale);
+	canon = talloc_size(NULL, strlen(s) + scale + 3);
+	if (canon == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	st = fixed_canon(s, strlen(s), digits, scale, canon);
+	if (st == SHADE_OK)
+		st = shade_cbor_put_cstr(b, canon);
+	else
+		shade_error_set(err, st, "'%s' is not a fixed<%u,%u> decimal",
+				s, digits, scale);
+	talloc_free(canon);
+	return st;
+}
+
+/* Decode a fixed; see shade/typed.h. */
+shade_status shade_typed_get_fixed(TALLOC_CTX *mem_ctx,
+				   struct shade_cbor_dec *d, unsigned digits,
+				   unsigned scale, char **out,
+				   shade_error **err)
+{
+	const char *s = NULL;
+	size_t len = 0;
+	char *canon;
+	shade_status st = shade_cbor_read_text(d, &s, &len, err);
+
+	if (st < 0)
+		return st;
+	canon = talloc_size(mem_ctx, len + scale + 3);
+	if (canon == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	st = fixed_canon(s, len, digits, scale, canon);
+	if (st == SHADE_OK) {
+		*out = canon;
+		return SHADE_OK;
+	}
+	talloc_free(canon);
+	return shade_error_set(err, st == SHADE_ERR_VALUE ? SHADE_ERR_TYPE : st,
+			       "'%.*s' is not a fixed<%u,%u> decimal",
+			       (int)(len > 40 ? 40 : len), s, digits, scale);
+}
+
+/* Encode a long double; see shade/typed.h. */
+shade_status shade_typed_put_ldouble(struct shade_buf *b, long double v,
+				     shade_error **err)
+{
+	double f = (double)v;
+
+	if (isinf(f) && !isinf(v))
+		return shade_error_set(err, SHADE_ERR_OVERFLOW, "long double "
+				       "%Lg is out of the range of a double",
+				       v);
+	return shade_cbor_put_float(b, f);
 }

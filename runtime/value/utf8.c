@@ -1,5 +1,5 @@
 /*
- * utf8.c - UTF-8 validation (RFC 3629).
+ * utf8.c - UTF-8 validation (RFC 3629) and encoding of one code point.
  *
  * Accepts exactly the shortest encodings of U+0000..U+10FFFF without the
  * surrogates U+D800..U+DFFF.  ASCII runs are checked eight bytes at a
@@ -63,4 +63,31 @@ bad:
 	if (bad_offset != NULL)
 		*bad_offset = i;
 	return SHADE_ERR_UTF8;
+}
+
+/* Encode one code point; see shade/value.h. */
+size_t shade_utf8_encode(uint32_t cp, char out[4])
+{
+	if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xC0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xE0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		out[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	out[0] = (char)(0xF0 | (cp >> 18));
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	out[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
 }

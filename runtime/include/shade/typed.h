@@ -24,6 +24,7 @@
 #ifndef SHADE_TYPED_H
 #define SHADE_TYPED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -184,6 +185,85 @@ SHADE_API shade_status shade_typed_bad_arg(shade_status st,
  */
 SHADE_API void shade_typed_release_later(shade_dispatch_ctx *cx,
 					 shade_ref *r);
+
+/*
+ * Encode wchar c (a Unicode code point) into b as the UTF-8 text of that
+ * one character.  SHADE_ERR_VALUE for a surrogate or a value over
+ * U+10FFFF.
+ */
+SHADE_API shade_status shade_typed_put_wchar(struct shade_buf *b, uint32_t c,
+					     shade_error **err);
+
+/*
+ * Decode a wchar from d: a text of exactly one character (valid UTF-8),
+ * its code point into *out.  SHADE_ERR_TYPE for any other text; the
+ * decoder's errors otherwise.
+ */
+SHADE_API shade_status shade_typed_get_wchar(struct shade_cbor_dec *d,
+					     uint32_t *out, shade_error **err);
+
+/*
+ * Encode s, a decimal of IDL type fixed<digits, scale> ("-12.5"), into b
+ * as text in its canonical form: an optional '-', the integer digits
+ * without leading zeros ("0" when none), '.' and exactly `scale`
+ * fraction digits ("-12.50" for fixed<9,2>).  SHADE_ERR_VALUE when s is
+ * NULL or not a decimal, SHADE_ERR_OVERFLOW when it does not fit (more
+ * than digits - scale integer digits, or a nonzero fraction digit past
+ * scale: nothing is rounded).
+ */
+SHADE_API shade_status shade_typed_put_fixed(struct shade_buf *b,
+					     const char *s, unsigned digits,
+					     unsigned scale,
+					     shade_error **err);
+
+/*
+ * Decode a fixed<digits, scale> from d: a text decimal, checked as
+ * shade_typed_put_fixed() checks it, into *out in canonical form (a
+ * talloc string on mem_ctx).  SHADE_ERR_TYPE for a text that is not a
+ * decimal, SHADE_ERR_OVERFLOW for one that does not fit.
+ */
+SHADE_API shade_status shade_typed_get_fixed(TALLOC_CTX *mem_ctx,
+					     struct shade_cbor_dec *d,
+					     unsigned digits, unsigned scale,
+					     char **out, shade_error **err);
+
+/*
+ * Encode long double v into b as a CBOR float (a double: the value is
+ * rounded to the nearest double).  SHADE_ERR_OVERFLOW when v is finite
+ * but out of the range of a double.
+ */
+SHADE_API shade_status shade_typed_put_ldouble(struct shade_buf *b,
+					       long double v,
+					       shade_error **err);
+
+/*
+ * Raise the declared exception `name` from b, the CBOR array of its
+ * fields that the exception's generated codec wrote: *err becomes a
+ * user error named `name` carrying the fields, decoded as values, as
+ * its arguments (what E_raise() does for fields of any type).  Returns
+ * SHADE_ERR_USER, or the decoder's error (then in *err).  Does nothing
+ * but return SHADE_ERR_USER when err is NULL or *err is already set.
+ */
+SHADE_API shade_status shade_typed_raise(shade_error **err, const char *name,
+					 const struct shade_buf *b);
+
+/*
+ * Start catching the declared exception `name`: when err is that error
+ * with arguments, encode them (the CBOR array the exception's codec
+ * reads) and point d at them, and return a new context to decode the
+ * fields onto; NULL otherwise.  End with shade_typed_catch_end().
+ */
+SHADE_API TALLOC_CTX *shade_typed_catch_begin(const shade_error *err,
+					      const char *name,
+					      struct shade_cbor_dec *d);
+
+/*
+ * End a catch begun with shade_typed_catch_begin(): when ok (the fields
+ * decoded), move what was decoded onto mem_ctx; free the rest.  Returns
+ * ok, false when the move failed.
+ */
+SHADE_API bool shade_typed_catch_end(TALLOC_CTX *mem_ctx, TALLOC_CTX *mem,
+				     bool ok);
 
 #ifdef __cplusplus
 }

@@ -429,6 +429,10 @@ SHADE_API const char *shade_kind_name(shade_kind kind);
 SHADE_API shade_status shade_utf8_check(const void *s, size_t len,
 					size_t *bad_offset);
 
+/* Write the UTF-8 encoding of code point cp into out; returns its length
+ * (1 to 4), or 0 when cp is a surrogate or over U+10FFFF. */
+SHADE_API size_t shade_utf8_encode(uint32_t cp, char out[4]);
+
 /* ------------------------------------------------------------ sequences
  *
  * These work on tuples and lists alike ("seq").  Index arguments of type
