@@ -219,6 +219,47 @@ static void test_echo_reuses_buffers(void **state)
 	assert_int_equal(bigbuf_kept(), 0);
 }
 
+/* A list of 100 000 ints (1.6 MB of slots) built and echoed twice: the
+ * second time its items and its encoding come from kept blocks, and
+ * every element arrives. */
+static void test_echo_large_list(void **state)
+{
+	TALLOC_CTX *ctx = suite_case_ctx;
+	tp_peer pp;
+	shade_ref *dyn = NULL, *typed = NULL;
+	unsigned long before = 0;
+	size_t i, n = 100000;
+	int round;
+
+	(void)state;
+	start(&pp, ctx, &dyn, &typed);
+	for (round = 0; round < 2; round++) {
+		TALLOC_CTX *tmp = talloc_new(ctx);
+		shade_value *list = shade_list_new(tmp, 0), *r = NULL;
+		shade_value *args = shade_tuple_new(tmp, 1);
+
+		before = bigbuf_reused();
+		for (i = 0; i < n; i++) {
+			shade_value iv = shade_value_int((int64_t)(i * 3));
+
+			assert_ok(shade_seq_append(list, &iv, errp_));
+		}
+		assert_ok(shade_seq_append_take(args, list, errp_));
+		assert_ok(shade_invoke(tmp, dyn, "echo", args, NULL, &r, errp_));
+		assert_int_equal(shade_value_kind(r), SHADE_LIST);
+		assert_int_equal(shade_seq_len(r), n);
+		for (i = 0; i < n; i++)
+			assert_int_equal(shade_value_as_int(shade_seq_at(r, i)),
+					 (int64_t)(i * 3));
+		talloc_free(tmp);
+	}
+	assert_true(bigbuf_reused() - before >= 2);
+	shade_ref_release(dyn);
+	shade_ref_release(typed);
+	tp_stop(&pp);
+	bigbuf_trim();
+}
+
 /* The cache is bounded: at most BIGBUF_KEEP blocks, none larger than
  * BIGBUF_KEEP_MAX, the smaller given up for a larger one; a block kept
  * is handed out again only for a size it holds. */
@@ -367,6 +408,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		SUITE_CASE(test_echo_large_values),
 		SUITE_CASE(test_echo_reuses_buffers),
+		SUITE_CASE(test_echo_large_list),
 		SUITE_CASE(test_cache_bounded),
 		SUITE_CASE(test_truncated_large_frame),
 		SUITE_CASE(test_large_frame_over_limit),
