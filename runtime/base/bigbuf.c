@@ -49,6 +49,15 @@ static void cache_exit(void *unused)
 	bigbuf_trim();
 }
 
+/* At exit (and when the library is unloaded): free the blocks of the
+ * thread that exits, the main thread's among them (key destructors do
+ * not run for it), and keep nothing freed after. */
+static void __attribute__((destructor)) cache_fini(void)
+{
+	tl_exiting = true;
+	bigbuf_trim();
+}
+
 /* Once: the key whose destructor frees a thread's blocks. */
 static void cache_init(void)
 {

@@ -11,7 +11,8 @@
  * BIGBUF_KEEP_MAX bytes); the next bigbuf_alloc() in that thread reuses
  * it, its pages already mapped.  A block sitting unused for
  * BIGBUF_IDLE_MS is freed at the thread's next bigbuf call, all of them
- * by bigbuf_trim() and at thread exit.
+ * by bigbuf_trim(), at thread exit, and the exiting thread's at process
+ * exit.
  *
  * The cache is per thread, not per connection: a frame is freed by the
  * thread that consumed it (a server loop, a calling thread), which is
