@@ -1241,13 +1241,14 @@ measure_echo(TALLOC_CTX *ctx, const settings *cfg, const char *address)
 		"echo.dynamic.str.1mib", "echo.typed.bytes.1mib",
 		"echo.typed.str.1mib",
 	};
-	figure *f[5], *ff = fig("echo.dynamic.bytes.client_faults", "faults");
+	figure *f[5], *ff;
 	echo_cli *e = NULL;
 	char why[256] = "";
 	int r, k, j, rounds = cfg->quick ? 5 : 11, calls = cfg->quick ? 8 : 24;
 
 	for (k = 0; k < 5; k++)
 		f[k] = fig(names[k], "ms");
+	ff = fig("echo.dynamic.bytes.client_faults", "faults");
 	if (echo_open(ctx, cfg, address, &e, why, sizeof why) != 0) {
 		for (k = 0; k < 5; k++)
 			fig_na(f[k], "%s", why);
