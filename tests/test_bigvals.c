@@ -260,6 +260,28 @@ static void test_echo_large_list(void **state)
 	bigbuf_trim();
 }
 
+/* A large encoding handed out whole (shade_cbor_encode, which steals
+ * the buffer) is a block of exactly its length, though it grew in a
+ * kept block: talloc_get_size() is the length callers rely on. */
+static void test_large_encoding_exact_size(void **state)
+{
+	TALLOC_CTX *ctx = suite_case_ctx;
+	uint8_t *p = pattern(ctx, MIB, 5), *out;
+	shade_value *v = shade_bytes(ctx, p, MIB);
+	size_t len = 0;
+
+	(void)state;
+	out = shade_cbor_encode(ctx, v, NULL, &len, NULL);
+	assert_non_null(out);
+	assert_int_equal(len, MIB + 5);
+	assert_int_equal(talloc_get_size(out), len);
+	assert_memory_equal(out + 5, p, MIB);
+	talloc_free(out);
+	talloc_free(v);
+	talloc_free(p);
+	bigbuf_trim();
+}
+
 /* The cache is bounded: at most BIGBUF_KEEP blocks, none larger than
  * BIGBUF_KEEP_MAX, the smaller given up for a larger one; a block kept
  * is handed out again only for a size it holds. */
@@ -409,6 +431,7 @@ int main(int argc, char **argv)
 		SUITE_CASE(test_echo_large_values),
 		SUITE_CASE(test_echo_reuses_buffers),
 		SUITE_CASE(test_echo_large_list),
+		SUITE_CASE(test_large_encoding_exact_size),
 		SUITE_CASE(test_cache_bounded),
 		SUITE_CASE(test_truncated_large_frame),
 		SUITE_CASE(test_large_frame_over_limit),

@@ -138,9 +138,9 @@ uint8_t *shade_buf_steal(TALLOC_CTX *mem_ctx, shade_buf *b, size_t *len)
 			return NULL;
 		}
 	} else {
-		/* A large block keeps its size (it is kept for reuse). */
-		d = b->cap >= BIGBUF_MIN ? NULL
-				   : talloc_realloc_size(b, b->data, b->len);
+		/* Exactly len bytes (talloc_get_size is the length; a large
+		 * block shrinks in place and is still kept when freed). */
+		d = talloc_realloc_size(b, b->data, b->len);
 		if (d == NULL)
 			d = b->data;
 		talloc_steal(mem_ctx, d);
