@@ -26,7 +26,8 @@
  * DEPTH (calls in flight when pipelined), CONNS (connections to hold),
  * MEM_N (objects for the memory figures), ONLY (run only the round-trip
  * variants whose name contains it, and no one-shot figure: for
- * profiling one path under strace, perf or callgrind), PIN (a CPU
+ * profiling one path under strace, perf or callgrind; ONLY=echo runs
+ * just the large-value echo figures, ONLY=force the container ones), PIN (a CPU
  * number: the driver and every server it starts run on that CPU only,
  * which takes the cross-CPU wake-up of a 2-vCPU VM out of the figures),
  * KEEP (leave the temporary directory, with the generated IDL, behind),
@@ -45,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,7 +58,7 @@
 #include <shade/value.h>
 
 /* Most figures printed. */
-#define MAX_FIGS 64
+#define MAX_FIGS 96
 
 /* Wait for a server's READY line (ms). */
 #define READY_TIMEOUT_MS 20000
@@ -1029,7 +1031,10 @@ measure_container(TALLOC_CTX *ctx, const settings *cfg, const char *address)
 	}
 	if (fs->s.n == 1)
 		fm->goal_v = fs->s.v[0];
-	for (i = 0; i < reps; i++) {
+	/* One untimed force first, as the round-trip variants warm up: the
+	 * first ones pay for both processes' heaps growing by tens of MB
+	 * (page faults), 6-10 MB/s against the steady figure. */
+	for (i = -1; i < reps; i++) {
 		shade_value *all = NULL;
 		double s0, s1;
 
@@ -1048,7 +1053,9 @@ measure_container(TALLOC_CTX *ctx, const settings *cfg, const char *address)
 			       shade_value_len(all));
 			break;
 		}
-		bench_series_add(&ff->s, (double)(b1 - b0) / 1e6 / (s1 - s0));
+		if (i >= 0)
+			bench_series_add(&ff->s,
+					 (double)(b1 - b0) / 1e6 / (s1 - s0));
 		fig_notef(ff, "%.1f MB per force, decode into values included",
 			 (double)(b1 - b0) / 1e6);
 		talloc_free_children(c->tmp);
@@ -1057,6 +1064,250 @@ measure_container(TALLOC_CTX *ctx, const settings *cfg, const char *address)
 	shade_ref_release(small);
 	shade_ref_release(c->adder);
 	talloc_free(c);
+}
+
+/* ------------------------------------------------------------ echo */
+
+/* Size of the large-value echo payload. */
+#define ECHO_LEN ((size_t)1 << 20)
+
+/* The large-value echo clients. */
+typedef struct echo_cli {
+	int fd;              /* raw connection to the echo server */
+	sh_cli *c;           /* shade connection */
+	shade_ref *dyn;      /* proxy of "echo" (dynamic) */
+	shade_ref *typed;    /* proxy of "techo" (typed) */
+	uint32_t member;     /* index of echo in techo's shape */
+	uint8_t *out;        /* the payload (ASCII: a valid string too) */
+	uint8_t *in;         /* what came back (raw) */
+	shade_value *args[2]; /* (bytes,) and (str,) argument tuples */
+} echo_cli;
+
+/* One raw echo: the payload written, the same bytes read back. */
+static int
+echo_raw(echo_cli *e, char *why, size_t whylen)
+{
+	if (bench_exchange(e->fd, e->out, ECHO_LEN, e->in, ECHO_LEN) != 0) {
+		snprintf(why, whylen, "raw echo: %s", strerror(errno));
+		return -1;
+	}
+	if (memcmp(e->in, e->out, ECHO_LEN) != 0) {
+		snprintf(why, whylen, "raw echo: wrong bytes");
+		return -1;
+	}
+	return 0;
+}
+
+/* One dynamic echo (str: the string, else the bytes). */
+static int
+echo_dyn(echo_cli *e, bool str, char *why, size_t whylen)
+{
+	shade_value *r = NULL;
+	shade_error *err = NULL;
+	int rc = 0;
+
+	if (shade_invoke(e->c->tmp, e->dyn, "echo", e->args[str], NULL, &r,
+			 &err) != SHADE_OK) {
+		snprintf(why, whylen, "dynamic echo: %s",
+			 err != NULL ? err->message : "?");
+		rc = -1;
+	} else if (shade_value_kind(r) != (str ? SHADE_STR : SHADE_BYTES) ||
+		   shade_value_len(r) != ECHO_LEN ||
+		   memcmp(str ? (const void *)shade_value_as_str(r, NULL)
+			      : shade_value_as_bytes(r, NULL),
+			  e->out, ECHO_LEN) != 0) {
+		snprintf(why, whylen, "dynamic echo: wrong result");
+		rc = -1;
+	}
+	talloc_free(err);
+	talloc_free_children(e->c->tmp);
+	return rc;
+}
+
+/* One typed echo: the payload written into the request, the result read
+ * in place from the reply. */
+static int
+echo_typed(echo_cli *e, bool str, char *why, size_t whylen)
+{
+	shade_request *call = NULL;
+	shade_buf *args = NULL;
+	shade_cbor_dec *res = NULL;
+	shade_error *err = NULL;
+	const uint8_t *p = NULL;
+	const char *s = NULL;
+	size_t len = 0;
+	shade_status st;
+	int rc = 0;
+
+	st = shade_request_begin(e->typed, e->member, SHADE_DISPATCH_INVOKE,
+				 NULL, &call, &args, &err);
+	if (st == SHADE_OK) {
+		shade_cbor_put_array(args, 1);
+		if (str)
+			shade_cbor_put_text(args, (const char *)e->out, ECHO_LEN);
+		else
+			shade_cbor_put_bytes(args, e->out, ECHO_LEN);
+		st = shade_request_finish(call, &res, &err);
+	}
+	if (st == SHADE_OK && str) {
+		st = shade_cbor_read_text(res, &s, &len, &err);
+		p = (const uint8_t *)s;
+	} else if (st == SHADE_OK) {
+		st = shade_cbor_read_bytes(res, &p, &len, &err);
+	}
+	if (st != SHADE_OK) {
+		snprintf(why, whylen, "typed echo: %s",
+			 err != NULL ? err->message : "?");
+		rc = -1;
+	} else if (len != ECHO_LEN || memcmp(p, e->out, ECHO_LEN) != 0) {
+		snprintf(why, whylen, "typed echo: wrong result");
+		rc = -1;
+	}
+	talloc_free(call);
+	talloc_free(err);
+	return rc;
+}
+
+/* Minor page faults of this process so far. */
+static long
+minor_faults(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_minflt : 0;
+}
+
+/* Set up the echo clients; 0, or -1 with why filled. */
+static int
+echo_open(TALLOC_CTX *ctx, const settings *cfg, const char *address,
+	  echo_cli **out, char *why, size_t whylen)
+{
+	echo_cli *e = talloc_zero(ctx, echo_cli);
+	bench_proc *p = start_server(cfg, "echo", BENCH_UNIX, why, whylen);
+	const shade_shape_desc *shape;
+	shade_error *err = NULL;
+	size_t i;
+	long idx;
+
+	e->fd = -1;
+	e->out = talloc_array(e, uint8_t, ECHO_LEN + 1);
+	e->in = talloc_array(e, uint8_t, ECHO_LEN);
+	if (p == NULL || e->out == NULL || e->in == NULL)
+		return -1;
+	for (i = 0; i < ECHO_LEN; i++)
+		e->out[i] = (uint8_t)('a' + (i * 7 + i / 4093) % 26);
+	e->out[ECHO_LEN] = '\0';
+	e->fd = bench_connect(p->address);
+	if (e->fd < 0) {
+		snprintf(why, whylen, "connect the echo server: %s",
+			 strerror(errno));
+		return -1;
+	}
+	if (sh_open(e, address, &e->c, why, whylen) != 0)
+		return -1;
+	if (shade_lookup(e->c->c, "echo", &e->dyn, &err) != SHADE_OK ||
+	    shade_lookup(e->c->c, "techo", &e->typed, &err) != SHADE_OK) {
+		snprintf(why, whylen, "lookup echo/techo: %s",
+			 err != NULL ? err->message : "?");
+		talloc_free(err);
+		return -1;
+	}
+	shape = shade_ref_shape(e->typed);
+	idx = shape != NULL ? shade_shape_find(shape, "echo") : 0;
+	e->member = idx >= 0 ? (uint32_t)idx : 0;
+	for (i = 0; i < 2; i++) {
+		shade_value *v = i == 1 ? shade_str(e, (const char *)e->out)
+					: shade_bytes(e, e->out, ECHO_LEN);
+
+		e->args[i] = shade_tuple_new(e, 1);
+		if (v == NULL || e->args[i] == NULL ||
+		    shade_seq_append_take(e->args[i], v, NULL) != SHADE_OK) {
+			snprintf(why, whylen, "out of memory");
+			return -1;
+		}
+	}
+	*out = e;
+	return 0;
+}
+
+/* echo.*: dynamic and typed echo of 1 MiB bytes and string against the
+ * raw echo of the same bytes, in interleaved rounds (ms per call), and
+ * the client's minor page faults per call. */
+static void
+measure_echo(TALLOC_CTX *ctx, const settings *cfg, const char *address)
+{
+	static const char *const names[5] = {
+		"echo.raw.1mib", "echo.dynamic.bytes.1mib",
+		"echo.dynamic.str.1mib", "echo.typed.bytes.1mib",
+		"echo.typed.str.1mib",
+	};
+	figure *f[5], *ff;
+	echo_cli *e = NULL;
+	char why[256] = "";
+	int r, k, j, rounds = cfg->quick ? 5 : 11, calls = cfg->quick ? 8 : 24;
+
+	for (k = 0; k < 5; k++)
+		f[k] = fig(names[k], "ms");
+	ff = fig("echo.dynamic.bytes.client_faults", "faults");
+	if (echo_open(ctx, cfg, address, &e, why, sizeof why) != 0) {
+		for (k = 0; k < 5; k++)
+			fig_na(f[k], "%s", why);
+		fig_na(ff, "%s", why);
+		goto out;
+	}
+	for (k = 0; k < 5; k++) /* warm up: buffers, shapes */
+		for (j = 0; j < 3; j++)
+			if ((k == 0 ? echo_raw(e, why, sizeof why)
+				    : k < 3 ? echo_dyn(e, k == 2, why, sizeof why)
+					    : echo_typed(e, k == 4, why,
+							 sizeof why)) != 0) {
+				fig_na(f[k], "%s", why);
+				break;
+			}
+	for (r = 0; r < rounds; r++) {
+		for (j = 0; j < 5; j++) {
+			long flt0 = minor_faults();
+			double t0, t1;
+			int i, rc = 0;
+
+			k = (j + r) % 5;
+			if (f[k]->na)
+				continue;
+			t0 = bench_now();
+			for (i = 0; i < calls && rc == 0; i++)
+				rc = k == 0 ? echo_raw(e, why, sizeof why)
+				     : k < 3 ? echo_dyn(e, k == 2, why, sizeof why)
+					     : echo_typed(e, k == 4, why, sizeof why);
+			t1 = bench_now();
+			if (rc != 0) {
+				fig_na(f[k], "%s", why);
+				continue;
+			}
+			bench_series_add(&f[k]->s, (t1 - t0) * 1e3 / calls);
+			if (k == 1)
+				bench_series_add(&ff->s,
+						 (double)(minor_faults() - flt0) /
+							 calls);
+		}
+	}
+	fig_note(f[0], "1 MiB written to a Unix socket and read back");
+out:
+	for (k = 1; k < 5; k++) {
+		char rn[64];
+
+		snprintf(rn, sizeof rn, "ratio.%s_vs_raw", names[k]);
+		ratio(rn, names[k], names[0]);
+		fig_goal(fig(rn, "x"), "<= 1.5", 1, 1.5);
+	}
+	if (e != NULL) {
+		shade_ref_release(e->dyn);
+		shade_ref_release(e->typed);
+		if (e->c != NULL)
+			shade_ref_release(e->c->adder);
+		if (e->fd >= 0)
+			close(e->fd);
+		talloc_free(e);
+	}
 }
 
 /* Call a maker method with one int argument; returns its int result or
@@ -1690,11 +1941,17 @@ main(int argc, char **argv)
 		 -1, 0.0625);
 
 	if (getenv("ONLY") != NULL && *getenv("ONLY") != '\0') {
-		/* profiling one variant: no one-shot figures */
+		/* profiling one variant: no one-shot figures but the echo
+		 * ones when ONLY=echo */
+		if (strcmp(getenv("ONLY"), "echo") == 0 && sh_unix != NULL)
+			measure_echo(ctx, &cfg, sh_unix->address);
+		if (strcmp(getenv("ONLY"), "force") == 0 && sh_unix != NULL)
+			measure_container(ctx, &cfg, sh_unix->address);
 	} else if (sh_unix != NULL) {
 		measure_bytes_add(ctx, sh_unix->address);
 		measure_first_touch(ctx, sh_unix->address);
 		measure_container(ctx, &cfg, sh_unix->address);
+		measure_echo(ctx, &cfg, sh_unix->address);
 	} else {
 		const char *why = shade_missing() ? shade_missing()
 						  : "shade server did not start";

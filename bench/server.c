@@ -9,6 +9,8 @@
  *       the contract of ../shared/bench/peers/src/common.h: the shade
  *       server on that Unix path or 127.0.0.1:<port>, prints "READY".
  *
+ * echo       bytes on a socket, written back as they arrive (the
+ *            baseline of the large-value echo figures).
  * raw        bytes on a socket: each add request frame (the bytes shade
  *            sends, bench.h) is answered with shade's reply frame; every
  *            request already read is answered with one write.
@@ -21,6 +23,9 @@
  *              obj    dynamic object bench.Obj, attribute x = 42
  *              big    a list of BENCH_BIG_LEN ints, by reference
  *              small  a list of 10 ints, by reference
+ *              echo   dynamic: echo(x) -> a copy of x (large values)
+ *              techo  typed bench.Echo: echo(x) for one bytes or text
+ *                     argument, written back from the request
  *              maker  dynamic: make(n) -> list of n fresh objects,
  *                     mem() -> heap bytes in use in this process,
  *                     objsize(n) -> heap bytes of one bare object,
@@ -106,9 +111,26 @@ raw_serve(int fd)
 	}
 }
 
-/* Accept clients one after the other and serve each. */
+/* Write back every byte read from fd until EOF or an error. */
+static void
+echo_serve(int fd)
+{
+	static uint8_t buf[1 << 20];
+
+	for (;;) { /* ends at EOF/error */
+		ssize_t r = read(fd, buf, sizeof buf);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || bench_write_all(fd, buf, (size_t)r) != 0)
+			return;
+	}
+}
+
+/* Accept clients one after the other and serve each (echo: write back
+ * what arrives; else answer add frames). */
 static int
-raw_main(int lfd)
+raw_main(int lfd, bool echo)
 {
 	for (;;) { /* ends by signal */
 		int fd = accept(lfd, NULL, NULL);
@@ -120,7 +142,10 @@ raw_main(int lfd)
 				strerror(errno));
 			return 1;
 		}
-		raw_serve(fd);
+		if (echo)
+			echo_serve(fd);
+		else
+			raw_serve(fd);
 		close(fd);
 	}
 }
@@ -184,32 +209,92 @@ static const shade_shape_desc adder_shape = {
 	SHADE_SHAPE_OBJECT, "bench.Adder", NULL, 0, adder_members, 1, 0
 };
 
+/* The head of a typed call to member 0: an array of n arguments. */
+static shade_status
+typed_args(uint32_t member, shade_dispatch_op op, struct shade_cbor_dec *in,
+	   uint64_t n, shade_error **err)
+{
+	uint64_t got;
+	shade_status st;
+
+	if (member != 0 || op != SHADE_DISPATCH_INVOKE)
+		return shade_error_set(err, SHADE_ERR_INVALID, "no such member");
+	st = shade_cbor_read_array(in, &got, err);
+	if (st == SHADE_OK && got != n)
+		st = shade_error_set(err, SHADE_ERR_TYPE,
+				     "takes %llu argument(s)",
+				     (unsigned long long)n);
+	return st;
+}
+
 /* Dispatch of the typed adder: reads [a, b], writes a + b. */
 static shade_status
 adder_dispatch(void *self, shade_dispatch_ctx *cx, uint32_t member,
 	       shade_dispatch_op op, struct shade_cbor_dec *in,
 	       struct shade_buf *out, shade_error **err)
 {
-	uint64_t n;
 	int64_t a, b;
 	shade_status st;
 
 	(void)self;
 	(void)cx;
-	if (member != 0 || op != SHADE_DISPATCH_INVOKE)
-		return shade_error_set(err, SHADE_ERR_INVALID, "no such member");
-	st = shade_cbor_read_array(in, &n, err);
-	if (st != SHADE_OK)
-		return st;
-	if (n != 2)
-		return shade_error_set(err, SHADE_ERR_TYPE,
-				       "add takes 2 arguments");
-	st = shade_cbor_read_int(in, &a, err);
+	st = typed_args(member, op, in, 2, err);
+	if (st == SHADE_OK)
+		st = shade_cbor_read_int(in, &a, err);
 	if (st == SHADE_OK)
 		st = shade_cbor_read_int(in, &b, err);
 	if (st != SHADE_OK)
 		return st;
 	return shade_cbor_put_int(out, a + b);
+}
+
+/* bench.Echo: one method, echo(x), x bytes or text. */
+static const shade_member_desc echo_members[] = {
+	{ "echo", SHADE_MEMBER_METHOD, "(in any x)->any" },
+};
+
+/* The declared shape of the typed echo. */
+static const shade_shape_desc echo_shape = {
+	SHADE_SHAPE_OBJECT, "bench.Echo", NULL, 0, echo_members, 1, 0
+};
+
+/* Dispatch of the typed echo: reads [x] (bytes or text), writes x. */
+static shade_status
+echo_dispatch(void *self, shade_dispatch_ctx *cx, uint32_t member,
+	      shade_dispatch_op op, struct shade_cbor_dec *in,
+	      struct shade_buf *out, shade_error **err)
+{
+	const uint8_t *p = NULL;
+	const char *s = NULL;
+	size_t len = 0;
+	shade_status st;
+
+	(void)self;
+	(void)cx;
+	st = typed_args(member, op, in, 1, err);
+	if (st != SHADE_OK)
+		return st;
+	if (in->pos < in->len && (in->buf[in->pos] >> 5) == SHADE_CBOR_TEXT) {
+		st = shade_cbor_read_text(in, &s, &len, err);
+		return st != SHADE_OK ? st : shade_cbor_put_text(out, s, len);
+	}
+	st = shade_cbor_read_bytes(in, &p, &len, err);
+	return st != SHADE_OK ? st : shade_cbor_put_bytes(out, p, len);
+}
+
+/* Dynamic echo(x): a copy of x. */
+static shade_status
+dyn_echo(shade_call_ctx *call)
+{
+	const shade_value *x = shade_seq_at(call->args, 0);
+
+	if (x == NULL)
+		return shade_error_set(call->err, SHADE_ERR_TYPE,
+				       "echo takes 1 argument");
+	call->result = shade_value_copy(call->mem, x);
+	return call->result != NULL
+		       ? SHADE_OK
+		       : shade_error_set(call->err, SHADE_ERR_NOMEM, "no memory");
 }
 
 /* Read argument i of args as an int. */
@@ -421,6 +506,18 @@ shade_exports(TALLOC_CTX *ctx, shade_registry **out, shade_error **err)
 		st = export(reg, "small", st, o, err);
 	}
 	if (st == SHADE_OK) {
+		st = shade_object_new("bench.DynEcho", NULL, &o, err);
+		if (st == SHADE_OK)
+			st = shade_object_add_method(o, "echo", dyn_echo, NULL,
+						     false, err);
+		st = export(reg, "echo", st, o, err);
+	}
+	if (st == SHADE_OK && BENCH_HAVE(shade_object_new_typed)) {
+		st = shade_object_new_typed(&echo_shape, echo_dispatch, NULL,
+					    &o, err);
+		st = export(reg, "techo", st, o, err);
+	}
+	if (st == SHADE_OK) {
 		st = shade_object_new("bench.Maker", NULL, &o, err);
 		if (st == SHADE_OK)
 			st = shade_object_add_method(o, "make", maker_make,
@@ -488,7 +585,7 @@ static int
 usage(void)
 {
 	fprintf(stderr,
-		"usage: shade-bench-server <raw|transport|shade> <unix|tcp> <dir> <life-s>\n"
+		"usage: shade-bench-server <raw|echo|transport|shade> <unix|tcp> <dir> <life-s>\n"
 		"       shade-bench-server peer <unix|tcp> <path|port> <life-s>\n");
 	return 2;
 }
@@ -525,7 +622,7 @@ main(int argc, char **argv)
 	else
 		snprintf(path, sizeof path, "%s/%s.sock", argv[3], argv[1]);
 
-	if (strcmp(argv[1], "raw") == 0) {
+	if (strcmp(argv[1], "raw") == 0 || strcmp(argv[1], "echo") == 0) {
 		int port = 0;
 		int lfd = bench_listen(net, path, &port);
 
@@ -540,7 +637,7 @@ main(int argc, char **argv)
 			snprintf(address, sizeof address, "tcp:127.0.0.1:%d",
 				 port);
 		ready(address);
-		rc = raw_main(lfd);
+		rc = raw_main(lfd, strcmp(argv[1], "echo") == 0);
 	} else if (strcmp(argv[1], "transport") == 0 || strcmp(argv[1], "shade") == 0 ||
 		   peer) {
 		shade_listener *l = NULL;

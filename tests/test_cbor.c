@@ -922,7 +922,9 @@ static void test_cbor_big_array_allocations(void **state)
 	assert_int_equal(shade_cbor_decode(ctx, b->data, b->len, NULL, &v,
 					   NULL), SHADE_OK);
 	assert_int_equal(shade_seq_len(v), n);
-	assert_true(talloc_total_blocks(v) <= 2);
+	/* the box, the seq and its slots (a block of their own when large,
+	 * kept for reuse once freed) */
+	assert_true(talloc_total_blocks(v) <= 3);
 	assert_int_equal(shade_value_as_int(shade_seq_at(v, n - 1)), n - 1);
 	shade_buf_reset(b);
 	assert_int_equal(shade_cbor_encode_value(b, v, NULL, NULL), SHADE_OK);

@@ -176,7 +176,7 @@ static void run_echo(void *ctx, shade_transport *client,
 				 echo_sizes[i], shade_status_name(st),
 				 err ? err->message : "");
 		assert_int_equal(len, echo_sizes[i]);
-		assert_int_equal(talloc_get_size(got), len);
+		assert_true(talloc_get_size(got) >= len);
 		bad = tu_check_pattern(got, len, (uint32_t)i + 1);
 		if (bad != len)
 			fail_msg("frame of %zu bytes differs at byte %zu", len,

@@ -6,7 +6,9 @@
  *
  * The first cap bytes live in the same talloc block as the struct, right
  * after it (one allocation per buffer); growing moves them into a talloc
- * child of the struct.  inline_data() tells the two apart.
+ * child of the struct.  inline_data() tells the two apart.  Once it
+ * reaches BIGBUF_MIN bytes that child comes from bigbuf_alloc(), so the
+ * pages of a large encoding are kept for the next one.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include <talloc.h>
 
 #include "shade/buf.h"
+#include "base/bigbuf_int.h"
 
 /* True while b's bytes are the ones allocated with the struct. */
 static inline bool inline_data(const shade_buf *b)
@@ -55,7 +58,18 @@ uint8_t *shade_buf_reserve(shade_buf *b, size_t n)
 	want = b->cap < 64 ? 64 : b->cap;
 	while (want - b->len < n)
 		want *= 2;
-	if (inline_data(b)) {
+	if (want >= BIGBUF_MIN && (inline_data(b) || b->cap < BIGBUF_MIN)) {
+		/* Large: a block whose pages are kept for reuse. */
+		nd = bigbuf_alloc(want);
+		if (nd != NULL) {
+			memcpy(nd, b->data, b->len);
+			if (!inline_data(b))
+				talloc_free(b->data);
+			talloc_steal(b, nd);
+		}
+	} else if (want >= BIGBUF_MIN) {
+		nd = bigbuf_realloc(b->data, want);
+	} else if (inline_data(b)) {
 		nd = talloc_size(b, want);
 		if (nd != NULL)
 			memcpy(nd, b->data, b->len);
@@ -67,7 +81,7 @@ uint8_t *shade_buf_reserve(shade_buf *b, size_t n)
 		return NULL;
 	}
 	b->data = nd;
-	b->cap = want;
+	b->cap = want >= BIGBUF_MIN ? bigbuf_cap(nd) : want;
 	return b->data + b->len;
 }
 
@@ -124,6 +138,8 @@ uint8_t *shade_buf_steal(TALLOC_CTX *mem_ctx, shade_buf *b, size_t *len)
 			return NULL;
 		}
 	} else {
+		/* Exactly len bytes (talloc_get_size is the length; a large
+		 * block shrinks in place and is still kept when freed). */
 		d = talloc_realloc_size(b, b->data, b->len);
 		if (d == NULL)
 			d = b->data;

@@ -22,6 +22,7 @@
 
 #include "shade/cbor.h"
 #include "codec/cbor_int.h"
+#include "base/bigbuf_int.h"
 #include "value/value_int.h"
 
 /* Decoder state for one shade_cbor_decode_value call. */
@@ -49,6 +50,13 @@ static uint8_t *str_storage(struct dstate *s, TALLOC_CTX *owner, size_t n,
 {
 	uint8_t *p;
 
+	if (n >= BIGBUF_MIN) {
+		/* Large: a block of its own whose pages are kept for reuse,
+		 * below the arena's owner when inside a container. */
+		*borrowed = s->arena_owner != NULL;
+		return talloc_steal(*borrowed ? s->arena_owner : owner,
+				    bigbuf_alloc(n));
+	}
 	if (s->arena_owner == NULL) {
 		*borrowed = false;
 		return talloc_size(owner, n);

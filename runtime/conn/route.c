@@ -107,7 +107,9 @@ static void route_hello(shade_conn *c, struct msg *m)
 /* A frame read onto a waiter's context (`where`, see conn_wait) that
  * goes anywhere else is first moved to a chunk of its own: talloc is not
  * thread-safe, and the waiter keeps allocating from its context (a pool)
- * while another thread frees what goes elsewhere.  m's cursor follows. */
+ * while another thread frees what goes elsewhere.  m's cursor follows.
+ * A frame larger than a pool (CALL_POOL_BYTES) is a block of its own and
+ * is only moved. */
 uint8_t *route_unpool(uint8_t *frame, size_t len, const void *where,
 		      struct msg *m)
 {
@@ -115,6 +117,9 @@ uint8_t *route_unpool(uint8_t *frame, size_t len, const void *where,
 
 	if (where == NULL)
 		return frame;
+	if (len > CALL_POOL_BYTES) /* too large for a pool: a block of its
+				    * own, moved without a copy */
+		return talloc_steal(NULL, frame);
 	f = talloc_memdup(NULL, frame, len);
 	if (f != NULL && m != NULL)
 		m->d.buf = f;

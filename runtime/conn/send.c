@@ -176,6 +176,12 @@ static shade_status put_message(shade_conn *c, const shade_buf *b, bool now,
 		/* Nothing queued before it: straight to the transport,
 		 * which frames it in the same single write. */
 		st = shade_transport_send(c->t, b->data, b->len, &e);
+	} else if (st == SHADE_OK && b->len >= BATCH_BYTES) {
+		/* Large: not copied into the batch; the batch goes first,
+		 * then the message from its own buffer. */
+		st = flush_batch_locked(c, &e);
+		if (st == SHADE_OK)
+			st = shade_transport_send(c->t, b->data, b->len, &e);
 	} else {
 		if (st == SHADE_OK)
 			st = emit_locked(c, b->data, b->len, &e);

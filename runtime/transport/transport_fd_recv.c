@@ -5,7 +5,8 @@
  * says it does not fit in `in` switches to "big" mode: its bytes are read
  * straight into a buffer of its own that grows geometrically as they
  * arrive (so an announced size allocates nothing up front) and that is
- * handed to the caller whole.
+ * handed to the caller whole.  That buffer comes from bigbuf_alloc(): the
+ * thread that frees the frame keeps its pages for the next large one.
  */
 #include <errno.h>
 #include <poll.h>
@@ -18,6 +19,7 @@
 
 #include <talloc.h>
 
+#include "base/bigbuf_int.h"
 #include "base/clock_int.h"
 #include "transport/transport_int.h"
 
@@ -174,9 +176,11 @@ static shade_status rx_extract(shade_transport *t, void *mem_ctx,
 	 * so far and grown as more arrives. */
 	have = avail - hl;
 	cap = t->in_size > have * 2 ? t->in_size : have * 2;
+	if (cap < BIGBUF_MIN) /* at least that: a kept block can serve */
+		cap = BIGBUF_MIN;
 	if (cap > flen)
 		cap = flen;
-	p = talloc_size(NULL, cap);
+	p = bigbuf_alloc(cap);
 	if (p == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM,
 				       "out of memory for a frame of %zu bytes",
@@ -185,7 +189,8 @@ static shade_status rx_extract(shade_transport *t, void *mem_ctx,
 	t->big = p;
 	t->big_len = flen;
 	t->big_have = have;
-	t->big_cap = cap;
+	/* A kept block may hold more than asked: use it up to the frame. */
+	t->big_cap = bigbuf_cap(p) < flen ? bigbuf_cap(p) : flen;
 	t->in_start = t->in_end = 0;
 	t->in_need = 0;
 	in_trim(t);
@@ -204,14 +209,15 @@ static shade_status rx_room(shade_transport *t, uint8_t **buf, size_t *n,
 			cap = t->big_cap * 2;
 			if (cap > t->big_len || cap < t->big_cap)
 				cap = t->big_len;
-			p = talloc_realloc_size(NULL, t->big, cap);
+			p = bigbuf_realloc(t->big, cap);
 			if (p == NULL)
 				return shade_error_set(err, SHADE_ERR_NOMEM,
 						       "out of memory for a "
 						       "frame of %zu bytes",
 						       t->big_len);
 			t->big = p;
-			t->big_cap = cap;
+			t->big_cap = bigbuf_cap(p) < t->big_len ? bigbuf_cap(p)
+								: t->big_len;
 		}
 		*buf = t->big + t->big_have;
 		*n = t->big_cap - t->big_have;

@@ -16,6 +16,7 @@
 
 #include <talloc.h>
 
+#include "base/bigbuf_int.h"
 #include "transport/transport_int.h"
 
 /* Frames up to this size are written with one contiguous send(). */
@@ -136,10 +137,12 @@ static shade_status out_reserve(shade_transport *t, size_t n, shade_error **err)
 	cap = t->out_cap ? t->out_cap : 4096;
 	while (cap - used < n)
 		cap *= 2;
-	p = talloc_size(NULL, cap);
+	p = bigbuf_alloc(cap); /* a large queue's pages are kept */
 	if (p == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM,
 				       "out of memory queueing %zu bytes", n);
+	if (cap >= BIGBUF_MIN)
+		cap = bigbuf_cap(p);
 	if (used > 0)
 		memcpy(p, t->out + t->out_start, used);
 	talloc_free(t->out);

@@ -9,6 +9,7 @@
 #include <talloc.h>
 
 #include "shade/value.h"
+#include "base/bigbuf_int.h"
 #include "value/value_int.h"
 
 /* Destructor of a seq holding refs. */
@@ -38,6 +39,14 @@ struct shade_seq *shade_seq_alloc_(TALLOC_CTX *owner, size_t cap)
 
 	if (cap > (SIZE_MAX - sizeof(*s)) / sizeof(shade_value))
 		return NULL;
+	if (cap * sizeof(shade_value) >= BIGBUF_MIN) {
+		/* Large: the items in a block of their own (kept for reuse
+		 * when freed), none inline. */
+		s = shade_seq_alloc_(owner, 0);
+		if (s != NULL && shade_seq_reserve_(s, cap) != SHADE_OK)
+			TALLOC_FREE(s);
+		return s;
+	}
 	s = talloc_size(owner, sizeof(*s) + cap * sizeof(shade_value));
 	if (s == NULL)
 		return NULL;
@@ -47,6 +56,30 @@ struct shade_seq *shade_seq_alloc_(TALLOC_CTX *owner, size_t cap)
 	s->items = cap > 0 ? s->inline_ : NULL;
 	s->has_refs = false;
 	return s;
+}
+
+/* Move s's items into a block of at least ncap items from bigbuf_alloc
+ * (its pages kept for reuse once freed). */
+static shade_status seq_reserve_big(struct shade_seq *s, size_t ncap)
+{
+	shade_value *ni;
+
+	if (s->cap * sizeof(shade_value) >= BIGBUF_MIN) {
+		ni = bigbuf_realloc(s->items, ncap * sizeof(shade_value));
+		if (ni == NULL)
+			return SHADE_ERR_NOMEM;
+	} else {
+		ni = talloc_steal(s, bigbuf_alloc(ncap * sizeof(shade_value)));
+		if (ni == NULL)
+			return SHADE_ERR_NOMEM;
+		if (s->len > 0)
+			memcpy(ni, s->items, s->len * sizeof(shade_value));
+		if (s->items != s->inline_ && s->items != NULL)
+			talloc_free(s->items);
+	}
+	s->items = ni;
+	s->cap = bigbuf_cap(ni) / sizeof(shade_value);
+	return SHADE_OK;
 }
 
 /* Grow s to hold need items. */
@@ -63,6 +96,8 @@ shade_status shade_seq_reserve_(struct shade_seq *s, size_t need)
 			return SHADE_ERR_NOMEM;
 		ncap *= 2;
 	}
+	if (ncap * sizeof(shade_value) >= BIGBUF_MIN)
+		return seq_reserve_big(s, ncap);
 	if (s->items == s->inline_ || s->items == NULL) {
 		ni = talloc_array(s, shade_value, ncap);
 		if (ni == NULL)

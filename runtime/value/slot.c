@@ -10,6 +10,7 @@
 #include <talloc.h>
 
 #include "shade/value.h"
+#include "base/bigbuf_int.h"
 #include "value/value_int.h"
 
 const char shade_empty_[1] = "";
@@ -98,7 +99,9 @@ shade_status shade_slot_set_data_(TALLOC_CTX *owner, shade_value *dst,
 		dst->u.s = shade_empty_;
 		return SHADE_OK;
 	}
-	d = talloc_size(owner, len + 1);
+	/* Large data: a block whose pages are kept for reuse once freed. */
+	d = len + 1 >= BIGBUF_MIN ? talloc_steal(owner, bigbuf_alloc(len + 1))
+				  : talloc_size(owner, len + 1);
 	if (d == NULL)
 		return SHADE_ERR_NOMEM;
 	talloc_set_name_const(d, kind == SHADE_STR ? "shade str" : "shade bytes");

@@ -292,7 +292,9 @@ SHADE_API shade_status shade_transport_send_frames(shade_transport *t,
 
 /*
  * Receive one frame: on SHADE_OK *frame is a new talloc allocation on
- * mem_ctx of exactly *len bytes (talloc_get_size(*frame) == *len > 0).
+ * mem_ctx holding *len > 0 bytes (talloc_get_size(*frame) == *len below
+ * 128 KiB; a larger frame may sit in a larger block kept from an earlier
+ * one, which its free keeps again for the next).
  * timeout_ms: -1 waits forever; 0 does not wait and returns SHADE_AGAIN
  * when no whole frame can be had now; > 0 returns SHADE_ERR_TIMEOUT when
  * it passes.  On AGAIN or TIMEOUT the bytes read so far are kept and the

@@ -1,0 +1,442 @@
+/*
+ * test_bigvals.c - large values over a real socketpair: bytes and
+ * strings of several hundred KiB to a few MiB echoed both ways through
+ * dynamic and typed calls, the kept-buffer cache reused call after call
+ * and bounded, and a received large frame still refused when truncated,
+ * over the frame limit, or announced larger than what arrives (no
+ * allocation for the announced size).
+ */
+#include <malloc.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <talloc.h>
+
+#include "helpers/peer.h"
+#include "helpers/suite.h"
+#include "helpers/testutil.h"
+#include "shade/shade.h"
+#include "base/bigbuf_int.h"
+
+#define KIB ((size_t)1 << 10)
+#define MIB ((size_t)1 << 20)
+#define WAIT_MS 30000
+
+/* Sizes echoed: below the cache's threshold, at it, 1 MiB, past 2 MiB. */
+static const size_t sizes[] = { 100 * KIB, 128 * KIB, MIB, 2 * MIB + 7 };
+#define N_SIZES (sizeof(sizes) / sizeof(sizes[0]))
+
+/* len bytes of printable ASCII (valid UTF-8), different per seed. */
+static uint8_t *pattern(TALLOC_CTX *ctx, size_t len, unsigned seed)
+{
+	uint8_t *p = talloc_array(ctx, uint8_t, len + 1);
+	size_t i;
+
+	assert_non_null(p);
+	for (i = 0; i < len; i++)
+		p[i] = (uint8_t)('a' + (i * 7 + i / 4093 + seed) % 26);
+	p[len] = '\0';
+	return p;
+}
+
+/* echo(x): a copy of x. */
+static shade_status dyn_echo(shade_call_ctx *call)
+{
+	const shade_value *x = shade_seq_at(call->args, 0);
+
+	if (x == NULL)
+		return shade_error_set(call->err, SHADE_ERR_TYPE, "one argument");
+	call->result = shade_value_copy(call->mem, x);
+	return call->result ? SHADE_OK
+			    : shade_error_set(call->err, SHADE_ERR_NOMEM, "memory");
+}
+
+/* Typed echo: [x] with x bytes or text, written back. */
+static shade_status typed_echo(void *self, shade_dispatch_ctx *cx,
+			       uint32_t member, shade_dispatch_op op,
+			       struct shade_cbor_dec *in, struct shade_buf *out,
+			       shade_error **err)
+{
+	uint64_t n = 0;
+	const uint8_t *p = NULL;
+	const char *s = NULL;
+	size_t len = 0;
+	shade_status st;
+
+	(void)self;
+	(void)cx;
+	if (member != 0 || op != SHADE_DISPATCH_INVOKE)
+		return shade_error_set(err, SHADE_ERR_INVALID, "no such member");
+	st = shade_cbor_read_array(in, &n, err);
+	if (st == SHADE_OK && n != 1)
+		st = shade_error_set(err, SHADE_ERR_TYPE, "one argument");
+	if (st != SHADE_OK)
+		return st;
+	if ((in->buf[in->pos] >> 5) == SHADE_CBOR_TEXT) {
+		st = shade_cbor_read_text(in, &s, &len, err);
+		return st ? st : shade_cbor_put_text(out, s, len);
+	}
+	st = shade_cbor_read_bytes(in, &p, &len, err);
+	return st ? st : shade_cbor_put_bytes(out, p, len);
+}
+
+static const shade_member_desc echo_members[] = {
+	{ "echo", SHADE_MEMBER_METHOD, "(in any x)->any" },
+};
+static const shade_shape_desc echo_shape = {
+	SHADE_SHAPE_OBJECT, "test.Echo", NULL, 0, echo_members, 1, 0
+};
+
+/* Peers whose server exports "echo" (dynamic) and "techo" (typed). */
+static void start(tp_peer *pp, TALLOC_CTX *ctx, shade_ref **dyn,
+		  shade_ref **typed)
+{
+	shade_registry *reg = shade_registry_new(ctx);
+	shade_ref *o = NULL;
+
+	assert_non_null(reg);
+	assert_ok(shade_object_new("test.DynEcho", NULL, &o, errp_));
+	assert_ok(shade_object_add_method(o, "echo", dyn_echo, NULL, false,
+					  errp_));
+	assert_ok(shade_registry_add(reg, "echo", o, errp_));
+	shade_ref_release(o);
+	assert_ok(shade_object_new_typed(&echo_shape, typed_echo, NULL, &o,
+					 errp_));
+	assert_ok(shade_registry_add(reg, "techo", o, errp_));
+	shade_ref_release(o);
+	assert_int_equal(tp_start(pp, ctx, reg, NULL, NULL), 0);
+	assert_ok(shade_lookup(pp->client, "echo", dyn, errp_));
+	assert_ok(shade_lookup(pp->client, "techo", typed, errp_));
+}
+
+/* One dynamic echo of len bytes (str or bytes), checked. */
+static void echo_dynamic(TALLOC_CTX *ctx, shade_ref *dyn, size_t len,
+			 bool str, unsigned seed)
+{
+	TALLOC_CTX *tmp = talloc_new(ctx);
+	uint8_t *p = pattern(tmp, len, seed);
+	shade_value *args = shade_tuple_new(tmp, 1), *r = NULL;
+	const void *got;
+
+	assert_ok(shade_seq_append_take(args,
+					str ? shade_str(tmp, (const char *)p)
+					    : shade_bytes(tmp, p, len),
+					errp_));
+	assert_ok(shade_invoke(tmp, dyn, "echo", args, NULL, &r, errp_));
+	assert_int_equal(shade_value_kind(r), str ? SHADE_STR : SHADE_BYTES);
+	assert_int_equal(shade_value_len(r), len);
+	got = str ? (const void *)shade_value_as_str(r, NULL)
+		  : (const void *)shade_value_as_bytes(r, NULL);
+	assert_memory_equal(got, p, len);
+	talloc_free(tmp);
+}
+
+/* One typed echo of len bytes (text or bytes), checked in place. */
+static void echo_typed(TALLOC_CTX *ctx, shade_ref *typed, size_t len,
+		       bool str, unsigned seed)
+{
+	uint8_t *p = pattern(ctx, len, seed);
+	shade_request *call = NULL;
+	shade_buf *args = NULL;
+	shade_cbor_dec *res = NULL;
+	const uint8_t *got = NULL;
+	const char *s = NULL;
+	size_t n = 0;
+
+	assert_ok(shade_request_begin(typed, 0, SHADE_DISPATCH_INVOKE, NULL,
+				      &call, &args, errp_));
+	shade_cbor_put_array(args, 1);
+	if (str)
+		shade_cbor_put_text(args, (const char *)p, len);
+	else
+		shade_cbor_put_bytes(args, p, len);
+	assert_ok(shade_request_finish(call, &res, errp_));
+	if (str) {
+		assert_ok(shade_cbor_read_text(res, &s, &n, errp_));
+		got = (const uint8_t *)s;
+	} else {
+		assert_ok(shade_cbor_read_bytes(res, &got, &n, errp_));
+	}
+	assert_int_equal(n, len);
+	assert_memory_equal(got, p, len);
+	talloc_free(call);
+	talloc_free(p);
+}
+
+/* Large bytes and strings both ways, dynamic and typed, each size three
+ * times: every result is the value sent. */
+static void test_echo_large_values(void **state)
+{
+	TALLOC_CTX *ctx = suite_case_ctx;
+	tp_peer pp;
+	shade_ref *dyn = NULL, *typed = NULL;
+	size_t i;
+	unsigned k;
+
+	(void)state;
+	start(&pp, ctx, &dyn, &typed);
+	for (i = 0; i < N_SIZES; i++)
+		for (k = 0; k < 3; k++) {
+			echo_dynamic(ctx, dyn, sizes[i], k == 1, k + (unsigned)i);
+			echo_typed(ctx, typed, sizes[i], k != 1, k + (unsigned)i);
+		}
+	shade_ref_release(dyn);
+	shade_ref_release(typed);
+	tp_stop(&pp);
+}
+
+/* After a first call of 1 MiB, the next ones take their large buffers
+ * (the request encoding, the reply frame, the decoded result) from the
+ * blocks this thread kept: at least two per call. */
+static void test_echo_reuses_buffers(void **state)
+{
+	TALLOC_CTX *ctx = suite_case_ctx;
+	tp_peer pp;
+	shade_ref *dyn = NULL, *typed = NULL;
+	unsigned long before;
+
+	(void)state;
+	start(&pp, ctx, &dyn, &typed);
+	echo_dynamic(ctx, dyn, MIB, false, 1);
+	assert_true(bigbuf_kept() >= 1);
+	before = bigbuf_reused();
+	echo_dynamic(ctx, dyn, MIB, false, 2);
+	echo_dynamic(ctx, dyn, MIB, true, 3);
+	assert_true(bigbuf_reused() - before >= 4);
+	before = bigbuf_reused();
+	echo_typed(ctx, typed, MIB, false, 4);
+	assert_true(bigbuf_reused() - before >= 2);
+	shade_ref_release(dyn);
+	shade_ref_release(typed);
+	tp_stop(&pp);
+	bigbuf_trim();
+	assert_int_equal(bigbuf_kept(), 0);
+}
+
+/* A list of 100 000 ints (1.6 MB of slots) built and echoed twice: the
+ * second time its items and its encoding come from kept blocks, and
+ * every element arrives. */
+static void test_echo_large_list(void **state)
+{
+	TALLOC_CTX *ctx = suite_case_ctx;
+	tp_peer pp;
+	shade_ref *dyn = NULL, *typed = NULL;
+	unsigned long before = 0;
+	size_t i, n = 100000;
+	int round;
+
+	(void)state;
+	start(&pp, ctx, &dyn, &typed);
+	for (round = 0; round < 2; round++) {
+		TALLOC_CTX *tmp = talloc_new(ctx);
+		shade_value *list = shade_list_new(tmp, 0), *r = NULL;
+		shade_value *args = shade_tuple_new(tmp, 1);
+
+		before = bigbuf_reused();
+		for (i = 0; i < n; i++) {
+			shade_value iv = shade_value_int((int64_t)(i * 3));
+
+			assert_ok(shade_seq_append(list, &iv, errp_));
+		}
+		assert_ok(shade_seq_append_take(args, list, errp_));
+		assert_ok(shade_invoke(tmp, dyn, "echo", args, NULL, &r, errp_));
+		assert_int_equal(shade_value_kind(r), SHADE_LIST);
+		assert_int_equal(shade_seq_len(r), n);
+		for (i = 0; i < n; i++)
+			assert_int_equal(shade_value_as_int(shade_seq_at(r, i)),
+					 (int64_t)(i * 3));
+		talloc_free(tmp);
+	}
+	assert_true(bigbuf_reused() - before >= 2);
+	shade_ref_release(dyn);
+	shade_ref_release(typed);
+	tp_stop(&pp);
+	bigbuf_trim();
+}
+
+/* A large encoding handed out whole (shade_cbor_encode, which steals
+ * the buffer) is a block of exactly its length, though it grew in a
+ * kept block: talloc_get_size() is the length callers rely on. */
+static void test_large_encoding_exact_size(void **state)
+{
+	TALLOC_CTX *ctx = suite_case_ctx;
+	uint8_t *p = pattern(ctx, MIB, 5), *out;
+	shade_value *v = shade_bytes(ctx, p, MIB);
+	size_t len = 0;
+
+	(void)state;
+	out = shade_cbor_encode(ctx, v, NULL, &len, NULL);
+	assert_non_null(out);
+	assert_int_equal(len, MIB + 5);
+	assert_int_equal(talloc_get_size(out), len);
+	assert_memory_equal(out + 5, p, MIB);
+	talloc_free(out);
+	talloc_free(v);
+	talloc_free(p);
+	bigbuf_trim();
+}
+
+/* The cache is bounded: at most BIGBUF_KEEP blocks, none larger than
+ * BIGBUF_KEEP_MAX, the smaller given up for a larger one; a block kept
+ * is handed out again only for a size it holds. */
+static void test_cache_bounded(void **state)
+{
+	void *b[BIGBUF_KEEP + 1], *huge, *again;
+	unsigned i;
+
+	(void)state;
+	bigbuf_trim();
+	huge = bigbuf_alloc(BIGBUF_KEEP_MAX + 1);
+	assert_non_null(huge);
+	talloc_free(huge);
+	assert_int_equal(bigbuf_kept(), 0);
+	for (i = 0; i <= BIGBUF_KEEP; i++) {
+		b[i] = bigbuf_alloc(BIGBUF_MIN * (i + 1));
+		assert_non_null(b[i]);
+	}
+	for (i = 0; i <= BIGBUF_KEEP; i++)
+		talloc_free(b[i]);
+	assert_int_equal(bigbuf_kept(), BIGBUF_KEEP);
+	/* the smallest went: nothing kept holds only BIGBUF_MIN... */
+	again = bigbuf_alloc(BIGBUF_MIN * (BIGBUF_KEEP + 1) + 1);
+	assert_int_equal(bigbuf_kept(), BIGBUF_KEEP); /* too large: fresh */
+	talloc_free(again);
+	/* ...and a small request takes the smallest kept block */
+	again = bigbuf_alloc(BIGBUF_MIN);
+	assert_true(bigbuf_cap(again) >= BIGBUF_MIN * 2);
+	talloc_free(again);
+	/* a kept block freed as a child of its parent is kept too */
+	again = talloc_steal(suite_case_ctx, bigbuf_alloc(BIGBUF_MIN));
+	assert_non_null(talloc_new(again)); /* a child, freed with it */
+	bigbuf_trim();
+	talloc_free_children(suite_case_ctx);
+	assert_int_equal(bigbuf_kept(), 1);
+	bigbuf_trim();
+	assert_int_equal(bigbuf_kept(), 0);
+}
+
+/* A socketpair whose one end is a transport (max_frame max) and the other
+ * a raw fd in *raw. */
+static shade_transport *raw_pair(TALLOC_CTX *ctx, size_t max, int *raw)
+{
+	shade_transport_opts o = { 0 };
+	shade_transport *t = NULL;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	o.max_frame = max;
+	assert_ok(shade_transport_from_fds(ctx, sv[0], sv[0],
+					   SHADE_TRANSPORT_OWN_FDS, &o, &t,
+					   errp_));
+	*raw = sv[1];
+	return t;
+}
+
+/* Write a 5-byte frame header announcing len, then n pattern bytes. */
+static void write_partial(int fd, size_t len, size_t n)
+{
+	uint8_t head[5] = { 0x1a, (uint8_t)(len >> 24), (uint8_t)(len >> 16),
+			    (uint8_t)(len >> 8), (uint8_t)len };
+	uint8_t *p = pattern(NULL, n, 0);
+
+	assert_int_equal(tu_write_all(fd, head, 5), 0);
+	assert_int_equal(tu_write_all(fd, p, n), 0);
+	talloc_free(p);
+}
+
+/* A large frame cut short is refused, saying how much was missing, also
+ * when its buffer is a kept one. */
+static void test_truncated_large_frame(void **state)
+{
+	TALLOC_CTX *ctx = suite_case_ctx;
+	void *keep = bigbuf_alloc(2 * MIB);
+	shade_transport *t;
+	shade_error *err = NULL;
+	uint8_t *f = NULL;
+	size_t len = 0;
+	int raw;
+
+	(void)state;
+	talloc_free(keep); /* a kept block the frame will use */
+	assert_int_equal(bigbuf_kept(), 1);
+	t = raw_pair(ctx, 0, &raw);
+	write_partial(raw, MIB, 100 * KIB);
+	close(raw);
+	assert_int_equal(shade_transport_recv(t, ctx, &f, &len, WAIT_MS, &err),
+			 SHADE_ERR_CONNECTION_LOST);
+	assert_non_null(strstr(err->message, "peer closed mid-frame"));
+	assert_non_null(strstr(err->message, "of 1048576 payload bytes missing"));
+	assert_null(f);
+	shade_error_free(err);
+	shade_transport_close(t);
+	bigbuf_trim();
+}
+
+/* A frame over the limit is refused from its header alone. */
+static void test_large_frame_over_limit(void **state)
+{
+	TALLOC_CTX *ctx = suite_case_ctx;
+	shade_transport *t;
+	shade_error *err = NULL;
+	uint8_t *f = NULL;
+	size_t len = 0;
+	int raw;
+
+	(void)state;
+	t = raw_pair(ctx, MIB, &raw);
+	write_partial(raw, MIB + 1, 16);
+	assert_int_equal(shade_transport_recv(t, ctx, &f, &len, WAIT_MS, &err),
+			 SHADE_ERR_LIMIT);
+	assert_null(f);
+	shade_error_free(err);
+	close(raw);
+	shade_transport_close(t);
+}
+
+/* A header announcing 512 MiB followed by a few bytes allocates nothing
+ * near that size: the buffer grows with what arrives. */
+static void test_announced_size_not_allocated(void **state)
+{
+	TALLOC_CTX *ctx = suite_case_ctx;
+	shade_transport *t;
+	shade_error *err = NULL;
+	uint8_t *f = NULL;
+	size_t len = 0, before, after;
+	int raw;
+
+	(void)state;
+	bigbuf_trim();
+	t = raw_pair(ctx, (size_t)1 << 30, &raw);
+	before = mallinfo2().uordblks + mallinfo2().hblkhd;
+	write_partial(raw, (size_t)512 << 20, 100 * KIB);
+	assert_int_equal(shade_transport_recv(t, ctx, &f, &len, 200, &err),
+			 SHADE_ERR_TIMEOUT);
+	after = mallinfo2().uordblks + mallinfo2().hblkhd;
+	assert_true(after < before + 16 * MIB);
+	assert_null(f);
+	shade_error_free(err);
+	close(raw);
+	shade_transport_close(t);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		SUITE_CASE(test_echo_large_values),
+		SUITE_CASE(test_echo_reuses_buffers),
+		SUITE_CASE(test_echo_large_list),
+		SUITE_CASE(test_large_encoding_exact_size),
+		SUITE_CASE(test_cache_bounded),
+		SUITE_CASE(test_truncated_large_frame),
+		SUITE_CASE(test_large_frame_over_limit),
+		SUITE_CASE(test_announced_size_not_allocated),
+	};
+
+	return SUITE_RUN("bigvals", tests, argc, argv);
+}
