@@ -22,6 +22,7 @@
 #include "shade/shade.h"
 #include "base/hmac_int.h"
 #include "conn/msg_int.h"
+#include "helpers/peer.h"
 #include "helpers/raw.h"
 #include "helpers/suite.h"
 #include "helpers/testutil.h"
@@ -158,14 +159,13 @@ struct probe {
 	char handler_key[64];      /* the peer's key as a handler saw it */
 };
 
-/* The server of a case: its thread, address and probe. */
+/* The server of a case: its thread, address and probe.  The probe
+ * lives on the server's block: handlers and the hook use it until the
+ * loop thread stops, also when an assertion ends the case early. */
 struct srv {
-	TALLOC_CTX *ctx;           /* owns the server */
-	shade_server *s;           /* the server */
-	tu_thread th;              /* runs the loop */
-	shade_status ran;          /* what shade_server_run returned */
-	char *address;             /* where it listens */
-	struct probe pr;           /* counters and the hook's settings */
+	tp_server *tp;             /* the server and its loop thread */
+	const char *address;       /* where it listens */
+	struct probe *pr;          /* counters and the hook's settings */
 };
 
 /* calc.add(a, b), counted. */
@@ -221,17 +221,6 @@ static bool hook(void *udata, const shade_identity *who,
 	return true;
 }
 
-/* Body of the loop thread. */
-static void *loop_main(void *arg)
-{
-	struct srv *v = arg;
-	shade_error *err = NULL;
-
-	v->ran = shade_server_run(v->s, &err);
-	shade_error_free(err);
-	return NULL;
-}
-
 /* A server exporting "calc" (add, level) and "other" (the same object
  * read-only when `readonly`), with keys when `keys`, the hook always,
  * listening on address (NULL: a Unix socket in a fresh directory). */
@@ -240,45 +229,42 @@ static void srv_start(struct srv *v, TALLOC_CTX *ctx, const char *address,
 {
 	shade_server_opts so;
 	shade_conn_opts co;
+	struct probe *pr;
 	shade_ref *calc;
 
 	memset(v, 0, sizeof(*v));
 	memset(&so, 0, sizeof(so));
 	memset(&co, 0, sizeof(co));
-	v->ctx = talloc_new(ctx);
+	pr = talloc_zero(ctx, struct probe);
+	assert_non_null(pr);
 	co.auth = keys ? server_keys : NULL;
 	co.n_auth = keys ? 2 : 0;
 	co.access = hook;
-	co.access_udata = &v->pr;
+	co.access_udata = pr;
 	so.conn = &co;
-	assert_ok(shade_server_new(v->ctx, &so, &v->s, errp_));
+	v->tp = tp_server_new(ctx, &so);
+	v->pr = talloc_steal(v->tp, pr);
 	assert_ok(shade_object_new("demo.Calc", NULL, &calc, errp_));
-	assert_ok(shade_object_add_method(calc, "add", h_add, &v->pr, false,
+	assert_ok(shade_object_add_method(calc, "add", h_add, pr, false,
 					  errp_));
-	assert_ok(shade_object_add_property(calc, "level", h_get, h_set,
-					    &v->pr, errp_));
+	assert_ok(shade_object_add_property(calc, "level", h_get, h_set, pr,
+					    errp_));
 	if (readonly)
-		assert_ok(shade_server_export_readonly(v->s, "calc", calc,
+		assert_ok(shade_server_export_readonly(v->tp->s, "calc", calc,
 						       errp_));
 	else
-		assert_ok(shade_server_export(v->s, "calc", calc, errp_));
-	assert_ok(shade_server_export(v->s, "secret", calc, errp_));
+		assert_ok(shade_server_export(v->tp->s, "calc", calc, errp_));
+	assert_ok(shade_server_export(v->tp->s, "secret", calc, errp_));
 	shade_ref_release(calc);
-	if (address == NULL)
-		address = talloc_asprintf(v->ctx, "unix:%s/s.sock",
-					  tu_mkdtemp(v->ctx));
-	assert_ok(shade_server_listen(v->s, address, errp_));
-	v->address = talloc_strdup(v->ctx, shade_server_address(v->s, 0));
-	assert_int_equal(tu_thread_start(&v->th, loop_main, v), 0);
+	tp_server_listen(v->tp, address);
+	v->address = v->tp->addr;
+	tp_server_run(v->tp);
 }
 
 /* Stop the loop thread and free the server. */
 static void srv_stop(struct srv *v)
 {
-	shade_server_stop(v->s);
-	assert_true(tu_thread_join(&v->th, 30000, NULL));
-	assert_int_equal(v->ran, SHADE_OK);
-	talloc_free(v->ctx);
+	tp_server_stop(v->tp);
 }
 
 /* Connect to v with key k (NULL: none); the status of shade_connect,
@@ -335,9 +321,9 @@ static void test_auth_hmac_success(void **state)
 	assert_string_equal(shade_conn_identity(c)->key, "bob");
 	assert_int_equal(add_on(c, "calc", 2, 40, &code), 42);
 	assert_int_equal(code, SHADE_OK);
-	assert_string_equal(v.pr.seen_key, "bob");
-	assert_string_equal(v.pr.handler_key, "bob");
-	assert_int_equal(v.pr.calls, 1);
+	assert_string_equal(v.pr->seen_key, "bob");
+	assert_string_equal(v.pr->handler_key, "bob");
+	assert_int_equal(v.pr->calls, 1);
 	talloc_free(c);
 	srv_stop(&v);
 	talloc_free(ctx);
@@ -367,8 +353,8 @@ static void test_auth_wrong_secret(void **state)
 			 SHADE_ERR_PERMISSION);
 	assert_non_null(strstr(e->message, "unknown key or wrong secret"));
 	TALLOC_FREE(e);
-	assert_int_equal(v.pr.hooked, 0);
-	assert_int_equal(v.pr.calls, 0);
+	assert_int_equal(v.pr->hooked, 0);
+	assert_int_equal(v.pr->calls, 0);
 	srv_stop(&v);
 	talloc_free(ctx);
 }
@@ -510,7 +496,7 @@ static void test_auth_replay(void **state)
 	raw_auth(&r2, 2, "alice", proof); /* the captured one */
 	raw_send_lookup(&r2, 1, "calc");
 	expect_refused(&r2, ctx);
-	assert_int_equal(v.pr.hooked, 1); /* r1's LOOKUP only */
+	assert_int_equal(v.pr->hooked, 1); /* r1's LOOKUP only */
 	raw_close(&r1);
 	raw_close(&r2);
 	srv_stop(&v);
@@ -556,7 +542,7 @@ static void test_auth_required(void **state)
 	assert_false(shade_conn_is_open(c));
 	TALLOC_FREE(e);
 	talloc_free(c);
-	assert_int_equal(v.pr.hooked, 0);
+	assert_int_equal(v.pr->hooked, 0);
 	srv_stop(&v);
 	talloc_free(ctx);
 }
@@ -592,7 +578,7 @@ static void test_auth_malformed(void **state)
 	raw_expect_op(&r, OP_HELLO);
 	expect_error0(&r, ctx, "ProtocolError", "AUTH step out of order");
 	raw_close(&r);
-	assert_int_equal(v.pr.hooked, 0);
+	assert_int_equal(v.pr->hooked, 0);
 	srv_stop(&v);
 	talloc_free(ctx);
 }
@@ -612,7 +598,7 @@ static void test_auth_server_without_keys(void **state)
 			 SHADE_ERR_PERMISSION);
 	assert_non_null(strstr(e->message, "no HELLO feature 1"));
 	TALLOC_FREE(e);
-	assert_int_equal(v.pr.hooked, 0);
+	assert_int_equal(v.pr->hooked, 0);
 	srv_stop(&v);
 	talloc_free(ctx);
 }
@@ -710,23 +696,23 @@ static void test_auth_peercred(void **state)
 	srv_start(&v, ctx, NULL, false, false);
 	assert_ok(connect_with(ctx, &v, NULL, &c, errp_));
 	assert_int_equal(add_on(c, "calc", 1, 2, &code), 3);
-	assert_true(v.pr.hooked >= 2);
-	assert_true(v.pr.seen.has_cred);
-	assert_string_equal(v.pr.seen.transport, "unix");
-	assert_int_equal(v.pr.seen.uid, getuid());
-	assert_int_equal(v.pr.seen.gid, getgid());
-	assert_int_equal(v.pr.seen.pid, getpid());
-	assert_null(v.pr.seen.key);
-	assert_null(v.pr.seen.tls_subject);
-	assert_int_equal(v.pr.handler_pid, getpid()); /* handlers see it */
+	assert_true(v.pr->hooked >= 2);
+	assert_true(v.pr->seen.has_cred);
+	assert_string_equal(v.pr->seen.transport, "unix");
+	assert_int_equal(v.pr->seen.uid, getuid());
+	assert_int_equal(v.pr->seen.gid, getgid());
+	assert_int_equal(v.pr->seen.pid, getpid());
+	assert_null(v.pr->seen.key);
+	assert_null(v.pr->seen.tls_subject);
+	assert_int_equal(v.pr->handler_pid, getpid()); /* handlers see it */
 	talloc_free(c);
 	srv_stop(&v);
 
 	srv_start(&v, ctx, "tcp:127.0.0.1:0", false, false);
 	assert_ok(connect_with(ctx, &v, NULL, &c, errp_));
 	assert_int_equal(add_on(c, "calc", 1, 2, &code), 3);
-	assert_false(v.pr.seen.has_cred);
-	assert_string_equal(v.pr.seen.transport, "tcp");
+	assert_false(v.pr->seen.has_cred);
+	assert_string_equal(v.pr->seen.transport, "tcp");
 	talloc_free(c);
 	srv_stop(&v);
 	talloc_free(ctx);
@@ -749,7 +735,7 @@ static void test_auth_hook_refuses(void **state)
 	struct srv v;
 
 	srv_start(&v, ctx, NULL, false, false);
-	v.pr.deny_name = "secret";
+	v.pr->deny_name = "secret";
 	assert_ok(connect_with(ctx, &v, NULL, &c, errp_));
 	assert_int_equal(add_on(c, "secret", 1, 2, &code), -1);
 	assert_int_equal(code, SHADE_ERR_PERMISSION);
@@ -758,12 +744,12 @@ static void test_auth_hook_refuses(void **state)
 	assert_string_equal(names[0], "calc");
 	talloc_free(names);
 	assert_int_equal(add_on(c, "calc", 1, 2, &code), 3);
-	assert_int_equal(v.pr.calls, 1);
+	assert_int_equal(v.pr->calls, 1);
 
-	v.pr.deny_member = "add";
+	v.pr->deny_member = "add";
 	assert_int_equal(add_on(c, "calc", 1, 2, &code), -1);
 	assert_int_equal(code, SHADE_ERR_PERMISSION);
-	assert_int_equal(v.pr.calls, 1); /* not run */
+	assert_int_equal(v.pr->calls, 1); /* not run */
 	assert_true(shade_conn_is_open(c)); /* a refusal, not a close */
 	/* Nor by a bound method: GETATTR of it is an INVOKE to the hook;
 	 * an attribute is still read. */
@@ -774,9 +760,9 @@ static void test_auth_hook_refuses(void **state)
 	assert_ok(shade_getattr(ctx, calc, "level", &got, errp_));
 	assert_int_equal(shade_value_as_int(got), 7);
 	shade_ref_release(calc);
-	v.pr.deny_member = NULL;
+	v.pr->deny_member = NULL;
 	assert_int_equal(add_on(c, "calc", 1, 2, &code), 3);
-	assert_int_equal(v.pr.calls, 2);
+	assert_int_equal(v.pr->calls, 2);
 	talloc_free(c);
 	srv_stop(&v);
 	talloc_free(ctx);
@@ -803,13 +789,13 @@ static void test_auth_readonly(void **state)
 			 SHADE_ERR_PERMISSION);
 	assert_non_null(strstr(e->message, "read-only"));
 	TALLOC_FREE(e);
-	assert_int_equal(v.pr.sets, 0);
+	assert_int_equal(v.pr->sets, 0);
 	assert_int_equal(add_on(c, "calc", 1, 2, &code), -1);
 	assert_int_equal(code, SHADE_ERR_PERMISSION);
 	assert_int_equal(shade_getattr(ctx, calc, "add", &got, &e),
 			 SHADE_ERR_PERMISSION);
 	TALLOC_FREE(e);
-	assert_int_equal(v.pr.calls, 0);
+	assert_int_equal(v.pr->calls, 0);
 	shade_ref_release(calc);
 	talloc_free(c);
 	srv_stop(&v);

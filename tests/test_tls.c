@@ -34,6 +34,7 @@
 #include "bank.h"
 #include "bank_impl.h"
 #include "helpers/handlers.h"
+#include "helpers/peer.h"
 #include "helpers/suite.h"
 #include "helpers/testutil.h"
 #include "shade/shade.h"
@@ -87,53 +88,40 @@ static shade_status echo(shade_call_ctx *call)
 	return call->result ? SHADE_OK : SHADE_ERR_NOMEM;
 }
 
-/* A server on a loop thread. */
+/* A server on a loop thread (tests/helpers/peer.h). */
 struct srv {
-	TALLOC_CTX *ctx;     /* owns the server */
+	tp_server *tp;       /* the server and its loop thread */
 	TALLOC_CTX *state;   /* the bank's objects (freed after) */
-	shade_server *s;     /* the server */
-	tu_thread th;        /* runs the loop */
-	shade_status ran;    /* what shade_server_run returned */
-	shade_tls_opts tls;  /* its TLS settings */
-	shade_transport_opts topts; /* points at tls */
-	shade_server_opts sopts; /* points at topts */
 	const char *address; /* its bound address */
 };
 
-/* Body of the loop thread. */
-static void *loop_main(void *arg)
-{
-	struct srv *v = arg;
-	shade_error *err = NULL;
-
-	v->ran = shade_server_run(v->s, &err);
-	shade_error_free(err);
-	return NULL;
-}
-
 /* Start a server on tls:127.0.0.1:0 with certificate `cert` (a name in
  * dir: "server", "expired", "stranger"); with `mutual` it asks for
- * client certificates from ca and requires one when `require`. */
+ * client certificates from ca and requires one when `require`.  The
+ * settings live on ctx: the loop thread reads them until it stops. */
 static void srv_start(struct srv *v, TALLOC_CTX *ctx, const char *dir,
 		      const char *cert, bool mutual, bool require,
 		      int idle_ms)
 {
+	shade_tls_opts *tls = talloc_zero(ctx, shade_tls_opts);
+	shade_transport_opts *topts = talloc_zero(ctx, shade_transport_opts);
+	shade_server_opts *sopts = talloc_zero(ctx, shade_server_opts);
 	shade_ref *calc;
 
+	assert_non_null(tls);
+	assert_non_null(topts);
+	assert_non_null(sopts);
 	memset(v, 0, sizeof(*v));
-	v->ctx = talloc_new(ctx);
 	v->state = talloc_new(ctx);
-	v->tls.cert_file = in(v->ctx, dir, talloc_asprintf(v->ctx, "%s.pem",
-							   cert));
-	v->tls.key_file = in(v->ctx, dir, talloc_asprintf(v->ctx, "%s.key",
-							  cert));
+	tls->cert_file = in(ctx, dir, talloc_asprintf(ctx, "%s.pem", cert));
+	tls->key_file = in(ctx, dir, talloc_asprintf(ctx, "%s.key", cert));
 	if (mutual)
-		v->tls.ca_file = in(v->ctx, dir, "ca.pem");
-	v->tls.require_client_cert = require;
-	v->topts.tls = &v->tls;
-	v->sopts.transport = &v->topts;
-	v->sopts.idle_timeout_ms = idle_ms;
-	assert_ok(shade_server_new(v->ctx, &v->sopts, &v->s, errp_));
+		tls->ca_file = in(ctx, dir, "ca.pem");
+	tls->require_client_cert = require;
+	topts->tls = tls;
+	sopts->transport = topts;
+	sopts->idle_timeout_ms = idle_ms;
+	v->tp = tp_server_new(ctx, sopts);
 	assert_ok(shade_object_new("demo.Calc", NULL, &calc, errp_));
 	assert_ok(shade_object_add_method(calc, "add", th_add, NULL, false,
 					  errp_));
@@ -143,22 +131,19 @@ static void srv_start(struct srv *v, TALLOC_CTX *ctx, const char *dir,
 					  errp_));
 	assert_ok(shade_object_add_method(calc, "whoami", whoami, NULL, false,
 					  errp_));
-	assert_ok(shade_server_export(v->s, "calc", calc, errp_));
+	assert_ok(shade_server_export(v->tp->s, "calc", calc, errp_));
 	shade_ref_release(calc);
-	assert_ok(bank_impl_export(v->state, v->s, "ada", 10000, errp_));
-	assert_ok(shade_server_listen(v->s, "tls:127.0.0.1:0", errp_));
-	v->address = shade_server_address(v->s, 0);
+	assert_ok(bank_impl_export(v->state, v->tp->s, "ada", 10000, errp_));
+	tp_server_listen(v->tp, "tls:127.0.0.1:0");
+	v->address = v->tp->addr;
 	assert_non_null(strstr(v->address, "tls:127.0.0.1:"));
-	assert_int_equal(tu_thread_start(&v->th, loop_main, v), 0);
+	tp_server_run(v->tp);
 }
 
-/* Stop the loop thread and free the server. */
+/* Stop the loop thread and free the server, then the bank. */
 static void srv_stop(struct srv *v)
 {
-	shade_server_stop(v->s);
-	assert_true(tu_thread_join(&v->th, WAIT_MS, NULL));
-	assert_int_equal(v->ran, SHADE_OK);
-	talloc_free(v->ctx);
+	tp_server_stop(v->tp);
 	talloc_free(v->state);
 }
 
