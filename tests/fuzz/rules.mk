@@ -67,7 +67,7 @@ $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
-	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SANFLAGS) -o $@ $^ -ltalloc -lpthread
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SANFLAGS) -o $@ $^ $(LDLIBS)
 
 fuzz: $(FUZZ_BINS)
 	@fail=0; for t in $(FUZZ_TARGETS); do \
@@ -131,7 +131,7 @@ $(FUZZ_COV_DIR)/libcov.a: $(FUZZ_COV_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(FUZZ_COV_DIR)/cov_%: $(FUZZ_COV_DIR)/obj/tests/fuzz/fuzz_%.o \
 		$(FUZZ_COV_DIR)/obj/tests/fuzz/replay_main.o $(FUZZ_COV_DIR)/libcov.a
-	$(FUZZ_CC) -fprofile-instr-generate -o $@ $^ -ltalloc -lpthread
+	$(FUZZ_CC) -fprofile-instr-generate -o $@ $^ $(LDLIBS)
 
 fuzz-cov: $(FUZZ_TARGETS:%=$(FUZZ_COV_DIR)/cov_%)
 	@rm -f $(FUZZ_COV_DIR)/*.profraw
