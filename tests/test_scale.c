@@ -443,6 +443,25 @@ static void probe_one_turn(tp_server *v, int fd, uint64_t id)
 	assert_true(__atomic_load_n(&adds_at_probe, __ATOMIC_RELAXED) >= 0);
 }
 
+/* A server's established connection (probe_server set to it): HELLO,
+ * LOOKUP (out holds them afterwards), one probe() served; its fd. */
+static int established(tp_server *v, shade_buf *out)
+{
+	int fd, turns;
+
+	probe_server = v->s;
+	fd = raw_connect(v->path);
+	put_start(out);
+	assert_int_equal(tu_write_all(fd, out->data, out->len), 0);
+	for (turns = 0; turns < 100 && shade_server_conn_count(v->s) == 0;
+	     turns++)
+		assert_ok(shade_server_run_once(v->s, 100, errp_));
+	for (turns = 0; turns < 5; turns++) /* its HELLO and LOOKUP */
+		assert_ok(shade_server_run_once(v->s, 10, errp_));
+	probe_one_turn(v, fd, 2);
+	return fd;
+}
+
 /* A flood of new connections cannot starve an established one: with
  * FLOOD_CONNS connections waiting to be accepted (every fourth having
  * sent half a HELLO), a turn serves the established connection's call
@@ -459,17 +478,7 @@ static void test_scale_flood_fair(void **state)
 
 	(void)state;
 	v = srv_start(NULL, false);
-	probe_server = v->s;
-	/* The established connection: HELLO, LOOKUP, probe() served. */
-	fd = raw_connect(v->path);
-	put_start(out);
-	assert_int_equal(tu_write_all(fd, out->data, out->len), 0);
-	for (turns = 0; turns < 100 && shade_server_conn_count(v->s) == 0;
-	     turns++)
-		assert_ok(shade_server_run_once(v->s, 100, errp_));
-	for (turns = 0; turns < 5; turns++) /* its HELLO and LOOKUP */
-		assert_ok(shade_server_run_once(v->s, 10, errp_));
-	probe_one_turn(v, fd, 2);
+	fd = established(v, out);
 	assert_int_equal(shade_server_conn_count(v->s), 1);
 
 	/* The flood waits in the listener's backlog. */
@@ -526,16 +535,7 @@ static void test_scale_hangup_fair(void **state)
 
 	(void)state;
 	v = srv_start(NULL, false);
-	probe_server = v->s;
-	fd = raw_connect(v->path);
-	put_start(out);
-	assert_int_equal(tu_write_all(fd, out->data, out->len), 0);
-	for (turns = 0; turns < 100 && shade_server_conn_count(v->s) == 0;
-	     turns++)
-		assert_ok(shade_server_run_once(v->s, 100, errp_));
-	for (turns = 0; turns < 5; turns++) /* its HELLO and LOOKUP */
-		assert_ok(shade_server_run_once(v->s, 10, errp_));
-	probe_one_turn(v, fd, 2);
+	fd = established(v, out);
 
 	/* Each of the flood completes its start: its answers arrive. */
 	for (k = 0; k < FLOOD_CONNS; k++) {
