@@ -443,6 +443,25 @@ static void probe_one_turn(tp_server *v, int fd, uint64_t id)
 	assert_true(__atomic_load_n(&adds_at_probe, __ATOMIC_RELAXED) >= 0);
 }
 
+/* A server's established connection (probe_server set to it): HELLO,
+ * LOOKUP (out holds them afterwards), one probe() served; its fd. */
+static int established(tp_server *v, shade_buf *out)
+{
+	int fd, turns;
+
+	probe_server = v->s;
+	fd = raw_connect(v->path);
+	put_start(out);
+	assert_int_equal(tu_write_all(fd, out->data, out->len), 0);
+	for (turns = 0; turns < 100 && shade_server_conn_count(v->s) == 0;
+	     turns++)
+		assert_ok(shade_server_run_once(v->s, 100, errp_));
+	for (turns = 0; turns < 5; turns++) /* its HELLO and LOOKUP */
+		assert_ok(shade_server_run_once(v->s, 10, errp_));
+	probe_one_turn(v, fd, 2);
+	return fd;
+}
+
 /* A flood of new connections cannot starve an established one: with
  * FLOOD_CONNS connections waiting to be accepted (every fourth having
  * sent half a HELLO), a turn serves the established connection's call
@@ -459,17 +478,7 @@ static void test_scale_flood_fair(void **state)
 
 	(void)state;
 	v = srv_start(NULL, false);
-	probe_server = v->s;
-	/* The established connection: HELLO, LOOKUP, probe() served. */
-	fd = raw_connect(v->path);
-	put_start(out);
-	assert_int_equal(tu_write_all(fd, out->data, out->len), 0);
-	for (turns = 0; turns < 100 && shade_server_conn_count(v->s) == 0;
-	     turns++)
-		assert_ok(shade_server_run_once(v->s, 100, errp_));
-	for (turns = 0; turns < 5; turns++) /* its HELLO and LOOKUP */
-		assert_ok(shade_server_run_once(v->s, 10, errp_));
-	probe_one_turn(v, fd, 2);
+	fd = established(v, out);
 	assert_int_equal(shade_server_conn_count(v->s), 1);
 
 	/* The flood waits in the listener's backlog. */
@@ -506,6 +515,61 @@ static void test_scale_flood_fair(void **state)
 	assert_int_equal(shade_server_conn_count(v->s), 1);
 	assert_true(turns >= FLOOD_CONNS - 2);
 	probe_one_turn(v, fd, 5); /* still served */
+	probe_server = NULL;
+	close(fd);
+	talloc_free(out);
+	tp_server_stop(v);
+}
+
+/* Known connections hanging up together cannot delay an established
+ * one's call by their teardowns: FLOOD_CONNS connections each complete a
+ * HELLO and a LOOKUP (known connections), then all close at once; the
+ * turn that serves the established connection's call tears down at most
+ * one of them, and the rest go one a turn.  Counted in loop turns. */
+static void test_scale_hangup_fair(void **state)
+{
+	shade_buf *out = shade_buf_new(NULL, 256);
+	static int flood[FLOOD_CONNS];
+	tp_server *v;
+	int fd, k, turns;
+
+	(void)state;
+	v = srv_start(NULL, false);
+	fd = established(v, out);
+
+	/* Each of the flood completes its start: its answers arrive. */
+	for (k = 0; k < FLOOD_CONNS; k++) {
+		flood[k] = raw_connect(v->path);
+		assert_int_equal(tu_write_all(flood[k], out->data, out->len),
+				 0);
+	}
+	for (k = 0, turns = 0; k < FLOOD_CONNS && turns < 20 * FLOOD_CONNS;
+	     turns++) {
+		struct pollfd p = { flood[k], POLLIN, 0 };
+
+		if (poll(&p, 1, 0) == 1) {
+			k++;
+			continue;
+		}
+		assert_ok(shade_server_run_once(v->s, 10, errp_));
+	}
+	assert_int_equal(k, FLOOD_CONNS);
+	for (turns = 0; turns < 5; turns++) /* the last LOOKUPs */
+		assert_ok(shade_server_run_once(v->s, 10, errp_));
+	assert_int_equal(shade_server_conn_count(v->s), FLOOD_CONNS + 1);
+
+	/* All hang up at once: the call first, at most one teardown. */
+	for (k = 0; k < FLOOD_CONNS; k++)
+		close(flood[k]);
+	probe_one_turn(v, fd, 3);
+	assert_int_equal(conns_at_probe, FLOOD_CONNS + 1);
+	assert_true(shade_server_conn_count(v->s) >= FLOOD_CONNS);
+	for (turns = 0; turns < 20 * FLOOD_CONNS &&
+	     shade_server_conn_count(v->s) > 1; turns++)
+		assert_ok(shade_server_run_once(v->s, 10, errp_));
+	assert_int_equal(shade_server_conn_count(v->s), 1);
+	assert_true(turns >= FLOOD_CONNS - 2);
+	probe_one_turn(v, fd, 4); /* still served */
 	probe_server = NULL;
 	close(fd);
 	talloc_free(out);
@@ -804,6 +868,7 @@ int main(int argc, char **argv)
 		SUITE_CASE(test_scale_cbor_len_max),
 		SUITE_CASE(test_scale_fair_budget),
 		SUITE_CASE(test_scale_flood_fair),
+		SUITE_CASE(test_scale_hangup_fair),
 		SUITE_CASE(test_scale_emfile_no_spin),
 		SUITE_CASE(test_scale_input_cap),
 		SUITE_CASE(test_scale_table_shrinks),

@@ -46,11 +46,15 @@ struct loop_fd;
 struct loop_timer;
 
 /* Interest and event bits.  LOOP_ERROR (hang-up or error) is reported
- * whatever the interest; LOOP_CLOSED alone, once, after loop_fd_close. */
+ * whatever the interest; LOOP_CLOSED alone, once, after loop_fd_close;
+ * LOOP_HUP, with LOOP_READ interest, when the peer hung up (closed or
+ * shut down its sending side: no byte will come after those buffered),
+ * beside LOOP_READ or LOOP_ERROR. */
 #define LOOP_READ 1u
 #define LOOP_WRITE 2u
 #define LOOP_ERROR 4u
 #define LOOP_CLOSED 8u
+#define LOOP_HUP 16u
 
 /* A watch's callback: `events` are the LOOP_* bits that fired, 0 when
  * the watch was marked ready (loop_fd_ready) and had no event, or

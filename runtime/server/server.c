@@ -25,10 +25,13 @@
  * calls, once).  A turn serves every known connection with an event
  * first, then one low event (LOW_PER_TURN in loop.c): one accept
  * (ACCEPTS_PER_TURN), or one new connection's input or hang-up and
- * teardown.  So a flood of connections, of half HELLOs or of hang-ups
- * delays a known client's call by one such piece of work per turn, not
- * by the flood; the flood waits in the kernel (the listener's backlog,
- * the sockets' buffers) and is served at the pace of the turns.
+ * teardown.  A known connection that hangs up with nothing pending
+ * goes back to the low class (conn_defer_hangup), so its teardown is
+ * one of those low events too.  So a flood of connections, of half
+ * HELLOs or of hang-ups (of new or known connections) delays a known
+ * client's call by one such piece of work per turn, not by the flood;
+ * the flood waits in the kernel (the listener's backlog, the sockets'
+ * buffers) and is served at the pace of the turns.
  *
  * Nested turns: a handler that waits for its client's answer (a callback)
  * runs on the loop thread; the connection's wait asks the loop for a
@@ -118,7 +121,9 @@ struct srv_conn {
 	bool dead;            /* it ended (on the dead list) */
 	bool parked;          /* on the parked list */
 	bool low;             /* its watch is in the loop's low class (no
-			       * frame completed yet) */
+			       * frame completed yet, or hung up) */
+	bool gone;            /* it hung up with nothing pending: low
+			       * until its teardown */
 	uint64_t frames;      /* frames received when last seen */
 	int64_t since;        /* when that count last moved (monotonic
 			       * ms) */
@@ -265,7 +270,7 @@ static void conn_settle(shade_server *s, struct srv_conn *sc)
 		loop_fd_ready(sc->w);
 	frames = conn_frames_in(c);
 	if (frames != sc->frames) {
-		if (sc->low) { /* its first frame: a known connection */
+		if (sc->low && !sc->gone) { /* its first frame: known */
 			sc->low = false;
 			loop_fd_set_low(sc->w, false);
 		}
@@ -305,6 +310,25 @@ static void conn_park(shade_server *s, struct srv_conn *sc)
 	s->parked = sc;
 }
 
+/* A known connection hung up (ev has LOOP_HUP) with nothing pending: no
+ * frame buffered, no request running or awaited, no output queued.  Its
+ * teardown (reading the end, closing, freeing) is left to the loop's low
+ * class, LOW_PER_TURN a turn after the known connections' events, so a
+ * crowd hanging up at once costs a turn two epoll_ctl calls each instead
+ * of its teardowns.  True when so deferred. */
+static bool conn_defer_hangup(struct srv_conn *sc, unsigned ev)
+{
+	shade_conn *c = sc->c;
+
+	if (!(ev & LOOP_HUP) || sc->low || conn_busy(c) ||
+	    conn_engaged(c) || shade_conn_out_pending(c) > 0 ||
+	    shade_transport_has_frame(shade_conn_transport(c)))
+		return false;
+	sc->low = sc->gone = true;
+	loop_fd_set_low(sc->w, true);
+	return true;
+}
+
 /* A connection's watch fired (events 0: it had a frame buffered). */
 static void conn_event(void *udata, unsigned ev)
 {
@@ -323,6 +347,8 @@ static void conn_event(void *udata, unsigned ev)
 		conn_park(s, sc); /* its handler reads it */
 		return;
 	}
+	if (conn_defer_hangup(sc, ev))
+		return;
 	if (ev & (LOOP_WRITE | LOOP_ERROR))
 		shade_conn_flush(c, NULL);
 	if (((ev & (LOOP_READ | LOOP_ERROR)) || ev == 0) &&

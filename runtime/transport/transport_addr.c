@@ -712,7 +712,8 @@ shade_status shade_listener_accept(shade_listener *l, void *mem_ctx,
 				       "accept: no listener");
 	for (;;) {
 		sl = sizeof(ss);
-		fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &sl,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0)
 			break;
 		if (errno == EINTR || errno == ECONNABORTED)
@@ -746,8 +747,10 @@ shade_status shade_listener_accept(shade_listener *l, void *mem_ctx,
 	}
 	if (l->tls != NULL)
 		memcpy(name, "tls", 3);
-	st = wrap_socket(mem_ctx, fd, name, &l->opts, out, err);
-	talloc_free(name);
+	/* The listener knows what fd is (a socket of its family, open,
+	 * O_NONBLOCK): no system call to find out. */
+	st = transport_adopt_socket(mem_ctx, fd, name, true, &l->opts, out,
+				    err);
 	if (st == SHADE_OK && l->tls != NULL &&
 	    (st = transport_tls_accept(*out, l->tls, err)) < 0)
 		talloc_free(*out);

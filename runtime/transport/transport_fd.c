@@ -70,6 +70,28 @@ shade_status shade_transport_from_fds(void *mem_ctx, int rfd, int wfd,
 	return SHADE_OK;
 }
 
+shade_status transport_adopt_socket(void *mem_ctx, int fd, char *address,
+				    bool nonblock,
+				    const shade_transport_opts *opts,
+				    shade_transport **out, shade_error **err)
+{
+	shade_transport *t = transport_alloc(mem_ctx, opts, &transport_fd_kind);
+
+	if (t == NULL) {
+		close(fd);
+		talloc_free(address);
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	}
+	talloc_free(t->address);
+	t->address = talloc_steal(t, address);
+	t->rfd = t->wfd = fd;
+	t->own_fds = true;
+	t->rsock = t->wsock = true;
+	t->fd_nonblock = nonblock;
+	*out = t;
+	return SHADE_OK;
+}
+
 shade_status shade_transport_pair(void *mem_ctx,
 				  const shade_transport_opts *opts,
 				  shade_transport **a, shade_transport **b,
@@ -134,9 +156,13 @@ shade_status transport_fd_set_nonblocking(shade_transport *t, bool on,
 		t->nonblocking = false;
 		SHADE_CHECK(transport_fd_flush(t, err));
 	}
-	if (set_fd_nonblock(t->rfd, on) < 0 ||
-	    (t->wfd != t->rfd && set_fd_nonblock(t->wfd, on) < 0))
+	/* An accepted socket is O_NONBLOCK from the start: nothing to do
+	 * to enter the mode. */
+	if (on != t->fd_nonblock &&
+	    (set_fd_nonblock(t->rfd, on) < 0 ||
+	     (t->wfd != t->rfd && set_fd_nonblock(t->wfd, on) < 0)))
 		return transport_io_fail(t, err, errno, "fcntl");
+	t->fd_nonblock = on;
 	t->nonblocking = on;
 	return SHADE_OK;
 }

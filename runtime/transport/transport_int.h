@@ -129,6 +129,9 @@ struct shade_transport {
 	bool rsock;                     /* rfd is a socket: MSG_DONTWAIT */
 	bool wsock;                     /* wfd is a socket: MSG_NOSIGNAL */
 	bool nonblocking;               /* fds are O_NONBLOCK, sends queue */
+	bool fd_nonblock;               /* the fds are O_NONBLOCK already
+					 * (an accepted socket), whatever
+					 * the mode: blocking calls poll */
 	bool closed;                    /* the channel has been closed */
 	bool drained;                   /* the last read of a stream fd
 					 * returned less than it asked for:
@@ -302,6 +305,14 @@ SHADE_INTERNAL int transport_poll_fd(int fd, short events, int timeout_ms);
  * each is a socket. */
 SHADE_INTERNAL void transport_attach_fds(shade_transport *t, int rfd,
 					 int wfd, bool own);
+
+/* A transport of the fd kind over socket fd (owned: closed on failure),
+ * named address (stolen), with no system call: the caller knows fd is a
+ * socket, open, and whether it is O_NONBLOCK already (nonblock). */
+SHADE_INTERNAL shade_status transport_adopt_socket(
+	void *mem_ctx, int fd, char *address, bool nonblock,
+	const shade_transport_opts *opts, shade_transport **out,
+	shade_error **err);
 
 /* The fd kind's slots, for kinds built on it (exec). */
 SHADE_INTERNAL shade_status transport_fd_send(shade_transport *t,

@@ -416,7 +416,10 @@ SHADE_API shade_status shade_listener_open(void *mem_ctx, const char *address,
 /*
  * Accept one connection as a blocking-mode transport, a talloc child of
  * mem_ctx, carrying the listener's options.  timeout_ms: -1 waits, 0
- * returns SHADE_AGAIN when none is pending, > 0 SHADE_ERR_TIMEOUT.
+ * returns SHADE_AGAIN when none is pending, > 0 SHADE_ERR_TIMEOUT.  Its
+ * socket (shade_transport_fd) is O_NONBLOCK and close-on-exec from the
+ * accept on, so entering non-blocking mode costs no system call; the
+ * transport's blocking calls wait by polling it.
  */
 SHADE_API shade_status shade_listener_accept(shade_listener *l, void *mem_ctx,
 					     int timeout_ms,
