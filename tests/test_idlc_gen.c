@@ -344,7 +344,8 @@ static void test_idlc_gen_mapping(void **state)
 		"\tchar **keys;\n",
 		"\tuint32_t c;\n\tchar *w;\n\tchar *f;\n\tlong double l;\n"
 		"\tT *t;\n\tX *x;\n\tconst shade_shape_desc *tc;\n",
-		"struct V {\n\tchar *name;\n};",
+		"struct V {\n\t/* its type and operations */\n"
+		"\tshade_value_head _head;\n\tchar *name;\n};",
 		"struct X {\n\t/* the boxed value */\n\tchar *value;\n};",
 		"typedef void *N;\n",
 		"typedef struct L L;\n",

@@ -1313,6 +1313,196 @@ static void test_idlc_mapping_boxes(void **state)
 	session_close(&s, state);
 }
 
+/* ============================================================ valuetypes */
+
+/* Figure's area(), run where the value is: 1. */
+static shade_status fig_area(mp_Figure *self, double *result,
+			     shade_error **err)
+{
+	(void)self;
+	(void)err;
+	*result = 1;
+	return SHADE_OK;
+}
+
+/* Circle's area(): 3 r^2 (self is a Circle: its Figure is its first
+ * member). */
+static shade_status circle_area(mp_Figure *self, double *result,
+				shade_error **err)
+{
+	const mp_Circle *c = (const mp_Circle *)(const void *)self;
+
+	(void)err;
+	*result = 3 * c->radius * c->radius;
+	return SHADE_OK;
+}
+
+/* Figure's move(): origin += (dx, dy). */
+static shade_status fig_move(mp_Figure *self, int32_t dx, int32_t dy,
+			     shade_error **err)
+{
+	(void)err;
+	self->origin.x += dx;
+	self->origin.y += dy;
+	return SHADE_OK;
+}
+
+static const mp_Figure_ops figure_ops = {
+	.area = fig_area,
+	.move = fig_move,
+};
+
+static const mp_Circle_ops circle_ops = {
+	._base = { .area = circle_area, .move = fig_move },
+};
+
+/* Figure grow(in Figure s, in long by, out string kind): s moved by its
+ * own move(), kind its type and its own area(). */
+static shade_status sh_grow(void *self, TALLOC_CTX *mem_ctx,
+			    const mp_Figure *s, int32_t by, char **kind,
+			    mp_Figure **result, shade_error **err)
+{
+	const shade_value_head *h = (const shade_value_head *)(const void *)s;
+	mp_Figure *m;
+	double area = 0;
+	shade_status st;
+
+	(void)self;
+	*result = NULL;
+	*kind = talloc_strdup(mem_ctx, "null");
+	if (s == NULL)
+		return SHADE_OK;
+	/* the server may change what it got: a copy is not needed here */
+	m = (mp_Figure *)(uintptr_t)s;
+	st = mp_Figure_area(m, &area, err);
+	if (st == SHADE_OK)
+		st = mp_Figure_move(m, by, by, err);
+	if (st != SHADE_OK)
+		return st;
+	*kind = talloc_asprintf(mem_ctx, "%s %g", h->info->name, area);
+	*result = m;
+	return SHADE_OK;
+}
+
+static const mp_Shapes_impl shapes_impl = {
+	.grow = sh_grow,
+};
+
+/* Valuetypes: state crosses by value and comes back with its type, the
+ * receiver runs the operations its factory registered, a derived value
+ * it does not know arrives as its truncatable base, a non-truncatable
+ * one is refused with TypeError; a dynamic peer sees [ids, state]. */
+static void test_idlc_mapping_values(void **state)
+{
+	session s;
+	TALLOC_CTX *ctx;
+	shade_ref *obj = NULL;
+	shade_error *err = NULL;
+	shade_value *out = NULL;
+	mp_Shapes *sh = NULL;
+	mp_Figure *fig, *r = NULL;
+	mp_Circle *c;
+	mp_Ring *ring;
+	mp_Square *sq;
+	char *kind = NULL;
+	double area = 0;
+
+	/* no factory yet: a value's operations are not there */
+	sq = mp_Square_new(*state);
+	assert_non_null(sq);
+	sq->_base.name = talloc_strdup(sq, "sq");
+	assert_int_equal(mp_Figure_area(&sq->_base, &area, &err),
+			 SHADE_ERR_UNIMPLEMENTED);
+	assert_string_equal(err->message, "mp.Figure.area is not implemented "
+			    "(no factory registered)");
+	shade_error_free(err);
+	err = NULL;
+	assert_int_equal(mp_Figure_register_factory(&figure_ops), SHADE_OK);
+	assert_int_equal(mp_Circle_register_factory(&circle_ops), SHADE_OK);
+
+	assert_int_equal(mp_Shapes_serve(&shapes_impl, NULL, &obj, NULL),
+			 SHADE_OK);
+	ctx = session_open(&s, state, obj);
+	assert_int_equal(mp_Shapes_narrow(ctx, s.ref, &sh, &err), SHADE_OK);
+
+	/* a Figure there and back, its area() run on the server */
+	fig = mp_Figure_new(ctx);
+	assert_non_null(fig);
+	fig->name = talloc_strdup(fig, "plain");
+	fig->origin.x = 1;
+	fig->origin.y = 2;
+	assert_int_equal(mp_Shapes_grow(sh, ctx, fig, 10, &kind, &r, &err),
+			 SHADE_OK);
+	assert_string_equal(kind, "mp.Figure 1");
+	assert_non_null(r);
+	assert_ptr_equal(r->_head.info, &mp_Figure_INFO);
+	assert_ptr_equal(r->_head.ops, &figure_ops);
+	assert_string_equal(r->name, "plain");
+	assert_int_equal(r->origin.x, 11);
+	assert_int_equal(r->origin.y, 12);
+	assert_int_equal(mp_Figure_area(r, &area, &err), SHADE_OK);
+	assert_true(area == 1);
+
+	/* a Circle where a Figure goes: it stays a Circle both ways */
+	c = mp_Circle_new(ctx);
+	assert_non_null(c);
+	c->_base.name = talloc_strdup(c, "round");
+	c->radius = 2;
+	assert_int_equal(mp_Shapes_grow(sh, ctx, &c->_base, 1, &kind, &r,
+					&err), SHADE_OK);
+	assert_string_equal(kind, "mp.Circle 12");
+	assert_ptr_equal(r->_head.info, &mp_Circle_INFO);
+	assert_true(((mp_Circle *)(void *)r)->radius == 2);
+	assert_int_equal(r->origin.x, 1);
+	assert_string_equal(talloc_get_name(r), "mp_Circle");
+
+	/* a Ring no factory knows: truncated to the Circle it derives
+	 * from (its inner radius dropped) */
+	ring = mp_Ring_new(ctx);
+	assert_non_null(ring);
+	ring->_base._base.name = talloc_strdup(ring, "ring");
+	ring->_base.radius = 1;
+	ring->inner = 0.5;
+	assert_int_equal(mp_Shapes_grow(sh, ctx, &ring->_base._base, 0, &kind,
+					&r, &err), SHADE_OK);
+	assert_string_equal(kind, "mp.Circle 3");
+	assert_ptr_equal(r->_head.info, &mp_Circle_INFO);
+	assert_string_equal(r->name, "ring");
+
+	/* a Square is not truncatable and nobody registered it */
+	assert_int_equal(mp_Shapes_grow(sh, ctx, &sq->_base, 0, &kind, &r,
+					&err), SHADE_ERR_TYPE);
+	assert_non_null(strstr(err->message, "value of type "
+			       "'IDL:mp/Square:1.0' is not a 'mp.Figure' and "
+			       "cannot be truncated to it"));
+	shade_error_free(err);
+	err = NULL;
+
+	/* null crosses as null */
+	assert_int_equal(mp_Shapes_grow(sh, ctx, NULL, 0, &kind, &r, &err),
+			 SHADE_OK);
+	assert_null(r);
+	assert_string_equal(kind, "null");
+
+	/* dynamic: [ids, state] both ways */
+	dyn_call(ctx, s.ref, "grow", tup(ctx, 2, tup(ctx, 2, tup(ctx, 2,
+		 shade_str(ctx, "IDL:mp/Ring:1.0"), shade_str(ctx,
+		 "IDL:mp/Circle:1.0")), tup(ctx, 4, shade_str(ctx, "dyn"),
+		 tup(ctx, 2, shade_int(ctx, 0), shade_int(ctx, 0)),
+		 shade_float(ctx, 1), shade_float(ctx, 0.25))), shade_int(ctx, 5)),
+		 SHADE_OK, &out);
+	assert_string_equal(diag(ctx, out), "[[[\"IDL:mp/Circle:1.0\", "
+			    "\"IDL:mp/Figure:1.0\"], [\"dyn\", [5, 5], 1.0]], "
+			    "\"mp.Circle 3\"]");
+	dyn_call(ctx, s.ref, "grow", tup(ctx, 2, tup(ctx, 2, tup(ctx, 1,
+		 shade_str(ctx, "IDL:mp/Other:1.0")), tup(ctx, 0)),
+		 shade_int(ctx, 5)), SHADE_ERR_TYPE, &out);
+
+	talloc_free(sh);
+	session_close(&s, state);
+	talloc_free(sq);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -1328,6 +1518,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_mapping_numbers),
 		cmocka_unit_test(test_idlc_mapping_local),
 		cmocka_unit_test(test_idlc_mapping_boxes),
+		cmocka_unit_test(test_idlc_mapping_values),
 	};
 
 	if (argc > 1)

@@ -116,6 +116,13 @@ REFUSED(exception_helper,
 	"exception E { long code; };\nstruct E_raise { long x; };",
 	"t.idl:2:8: error: 'E_raise' and the raise function of 'E' both have "
 	"the C name 'E_raise' (rename one)")
+REFUSED(value_helpers,
+	"valuetype V { public long x; void f(); };\n"
+	"struct V_ops { long a; };\nconst long V_f = 1;",
+	"t.idl:2:8: error: 'V_ops' and the operations table of 'V' both have "
+	"the C name 'V_ops' (rename one)\n"
+	"t.idl:3:12: error: 'V_f' and the operation's call of 'V::f' both "
+	"have the C name 'V_f' (rename one)")
 REFUSED(macro_member,
 	"const long width = 3;\nstruct Box { long width; };",
 	"t.idl:1:12: error: 'width' is the macro 'width', which would replace "
@@ -259,7 +266,8 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		T(scoped_join), T(operation_helpers), T(interface_helper),
-		T(accessor), T(exception_helper), T(macro_member),
+		T(accessor), T(exception_helper), T(value_helpers),
+		T(macro_member),
 		T(reserved), T(comments), T(include_folders),
 	};
 

@@ -30,25 +30,25 @@ bool idlc_gen_basic(gen *g, const idlc_type *t, scalar *s)
 		idlc_tkind k;
 		scalar s;
 	} table[] = {
-		{ IDLC_T_BOOLEAN, { "bool", W_BOOL, NULL, NULL, NULL, false } },
-		{ IDLC_T_CHAR, { "char", W_INT, "CHAR_MIN", "CHAR_MAX", NULL, false } },
-		{ IDLC_T_OCTET, { "uint8_t", W_UINT, NULL, "UINT8_MAX", NULL, false } },
-		{ IDLC_T_UINT8, { "uint8_t", W_UINT, NULL, "UINT8_MAX", NULL, false } },
-		{ IDLC_T_INT8, { "int8_t", W_INT, "INT8_MIN", "INT8_MAX", NULL, false } },
-		{ IDLC_T_SHORT, { "int16_t", W_INT, "INT16_MIN", "INT16_MAX", NULL, false } },
-		{ IDLC_T_USHORT, { "uint16_t", W_UINT, NULL, "UINT16_MAX", NULL, false } },
-		{ IDLC_T_LONG, { "int32_t", W_INT, "INT32_MIN", "INT32_MAX", NULL, false } },
-		{ IDLC_T_ULONG, { "uint32_t", W_UINT, NULL, "UINT32_MAX", NULL, false } },
-		{ IDLC_T_LLONG, { "int64_t", W_INT, "INT64_MIN", "INT64_MAX", NULL, false } },
-		{ IDLC_T_ULLONG, { "uint64_t", W_UINT, NULL, "UINT64_MAX", NULL, false } },
-		{ IDLC_T_FLOAT, { "float", W_FLOAT, NULL, NULL, NULL, false } },
-		{ IDLC_T_DOUBLE, { "double", W_FLOAT, NULL, NULL, NULL, false } },
-		{ IDLC_T_STRING, { "char *", W_STRING, NULL, NULL, NULL, false } },
-		{ IDLC_T_WSTRING, { "char *", W_STRING, NULL, NULL, NULL, false } },
-		{ IDLC_T_WCHAR, { "uint32_t", W_WCHAR, NULL, NULL, NULL, false } },
-		{ IDLC_T_LDOUBLE, { "long double", W_LDOUBLE, NULL, NULL, NULL, false } },
-		{ IDLC_T_ANY, { "shade_value *", W_ANY, NULL, NULL, NULL, false } },
-		{ IDLC_T_OBJECT, { "shade_ref *", W_OBJECT, NULL, NULL, NULL, false } },
+		{ IDLC_T_BOOLEAN, { "bool", W_BOOL, NULL, NULL, NULL, false, false } },
+		{ IDLC_T_CHAR, { "char", W_INT, "CHAR_MIN", "CHAR_MAX", NULL, false, false } },
+		{ IDLC_T_OCTET, { "uint8_t", W_UINT, NULL, "UINT8_MAX", NULL, false, false } },
+		{ IDLC_T_UINT8, { "uint8_t", W_UINT, NULL, "UINT8_MAX", NULL, false, false } },
+		{ IDLC_T_INT8, { "int8_t", W_INT, "INT8_MIN", "INT8_MAX", NULL, false, false } },
+		{ IDLC_T_SHORT, { "int16_t", W_INT, "INT16_MIN", "INT16_MAX", NULL, false, false } },
+		{ IDLC_T_USHORT, { "uint16_t", W_UINT, NULL, "UINT16_MAX", NULL, false, false } },
+		{ IDLC_T_LONG, { "int32_t", W_INT, "INT32_MIN", "INT32_MAX", NULL, false, false } },
+		{ IDLC_T_ULONG, { "uint32_t", W_UINT, NULL, "UINT32_MAX", NULL, false, false } },
+		{ IDLC_T_LLONG, { "int64_t", W_INT, "INT64_MIN", "INT64_MAX", NULL, false, false } },
+		{ IDLC_T_ULLONG, { "uint64_t", W_UINT, NULL, "UINT64_MAX", NULL, false, false } },
+		{ IDLC_T_FLOAT, { "float", W_FLOAT, NULL, NULL, NULL, false, false } },
+		{ IDLC_T_DOUBLE, { "double", W_FLOAT, NULL, NULL, NULL, false, false } },
+		{ IDLC_T_STRING, { "char *", W_STRING, NULL, NULL, NULL, false, false } },
+		{ IDLC_T_WSTRING, { "char *", W_STRING, NULL, NULL, NULL, false, false } },
+		{ IDLC_T_WCHAR, { "uint32_t", W_WCHAR, NULL, NULL, NULL, false, false } },
+		{ IDLC_T_LDOUBLE, { "long double", W_LDOUBLE, NULL, NULL, NULL, false, false } },
+		{ IDLC_T_ANY, { "shade_value *", W_ANY, NULL, NULL, NULL, false, false } },
+		{ IDLC_T_OBJECT, { "shade_ref *", W_OBJECT, NULL, NULL, NULL, false, false } },
 	};
 	size_t i;
 
@@ -188,6 +188,11 @@ char *idlc_gen_put(gen *g, const scalar *s, const char *b, const char *e)
 					 "%s, %s,\n\t%s ? %s->ref : NULL, err);",
 					 cx_of(b), call_of(b), b, e, e);
 	case W_BOX:
+		if (s->value)
+			return idlc_arena_printf(g->a, "idl_st = shade_typed_put_"
+						 "value(%s, %s, %s, %s, &%s_INFO, "
+						 "err);", cx_of(b), call_of(b),
+						 b, e, s->iface);
 		return idlc_arena_printf(g->a, "idl_st = %s == NULL ? "
 					 "shade_cbor_put_null(%s)\n\t: idl_put_%s_("
 					 "%s, %s, %s, %s, err);", e, b, s->iface,
@@ -259,6 +264,12 @@ char *idlc_gen_get(gen *g, const scalar *s, const char *d, const char *v,
 					 "%s, %s, err);", s->c, cx_of(d),
 					 call_of(d), mem, d, addr(g, v));
 	case W_BOX:
+		if (s->value)
+			return idlc_arena_printf(g->a, "{\n\tvoid *idl_p = NULL;\n\n"
+				"\tidl_st = shade_typed_get_value(%s, %s, %s, %s, "
+				"&%s_INFO,\n\t\t\t\t       &idl_p, err);\n\t%s = "
+				"idl_p;\n}", cx_of(d), call_of(d), mem, d, s->iface,
+				v);
 		return idlc_arena_printf(g->a, "if (shade_cbor_at_null(%s)) {\n"
 			"\tidl_st = shade_cbor_read_null(%s, err);\n\t%s = NULL;\n"
 			"} else {\n\t%s = talloc_zero(%s, %s);\n\tidl_st = %s == NULL ?"
@@ -467,6 +478,24 @@ static const idlc_node *base_struct(const idlc_node *st)
 	return st->n_bases > 0 ? idlc_gen_defn(st->base_nodes[0]) : NULL;
 }
 
+/* The concrete base valuetype of valuetype v, or NULL (none, or only
+ * abstract ones, which have no state). */
+static const idlc_node *value_base(const idlc_node *v)
+{
+	const idlc_node *b = v->n_bases > 0 ?
+			     idlc_gen_defn(v->base_nodes[0]) : NULL;
+
+	return b && b->kind == IDLC_VALUETYPE &&
+	       !(b->flags & IDLC_F_ABSTRACT) ? b : NULL;
+}
+
+/* True when m is a member that travels with its declaration: any
+ * member of a struct or union, a state member of a valuetype. */
+static bool travels(const idlc_node *d, const idlc_node *m)
+{
+	return d->kind != IDLC_VALUETYPE || m->kind == IDLC_STATE_MEMBER;
+}
+
 /* Append the put and get statements of the members of struct st,
  * reached through `prefix` ("v->", "v->_base."), to *put and *get: its
  * base's members first; *n counts them.  Returns 0 or -1. */
@@ -474,21 +503,28 @@ static int struct_fields(gen *g, const idlc_node *st, const char *prefix,
 			 char **put, char **get, size_t *n)
 {
 	const char *name = idlc_gen_c_name(g, st);
-	const idlc_node *m, *base = base_struct(st);
+	const idlc_node *m, *base = st->kind == IDLC_VALUETYPE ?
+				    value_base(st) : base_struct(st);
 
 	if (name == NULL || (base && struct_fields(g, base,
 			idlc_arena_printf(g->a, "%s_base.", prefix), put, get,
 			n) < 0))
 		return -1;
-	for (m = st->children; m; m = m->next, (*n)++) {
+	for (m = st->children; m; m = m->next) {
 		scalar ms;
 		uint64_t dims[MAX_DIMS];
-		int nd;
-		const idlc_type *et = strip_array(m->type, dims, &nd);
-		const char *f = idlc_arena_printf(g->a, "%s%s", prefix,
-						  idlc_gen_ident(g, m->name));
-		int r = et ? wire_of(g, et, idlc_arena_printf(g->a,
-				     "%s_%s_seq", name, m->name), &ms) : 0;
+		int nd, r;
+		const idlc_type *et;
+		const char *f;
+
+		if (!travels(st, m))
+			continue;
+		(*n)++;
+		et = strip_array(m->type, dims, &nd);
+		f = idlc_arena_printf(g->a, "%s%s", prefix,
+				      idlc_gen_ident(g, m->name));
+		r = et ? wire_of(g, et, idlc_arena_printf(g->a,
+				 "%s_%s_seq", name, m->name), &ms) : 0;
 		if (r <= 0) /* wirable() said it was: out of memory */
 			return -1;
 		if (nd > 0) {
@@ -562,14 +598,16 @@ static int bitset_fields(gen *g, const idlc_node *bs, const char *prefix,
 typedef int (*fields_fn)(gen *g, const idlc_node *n, const char *prefix,
 			 char **put, char **get, size_t *count);
 
-/* Codec of a struct, exception or bitset n (C name `name`): the array of
- * the fields `fields` lists, in order.  Returns 1 when available, -1 on
- * out of memory. */
+/* Codec of a struct, exception, bitset or valuetype n (C name `name`):
+ * the array of the fields `fields` lists, in order (a valuetype's state
+ * without the array head).  Returns 1 when available, -1 on out of
+ * memory. */
 static int fields_codec(gen *g, const idlc_node *n, const char *name,
 			fields_fn fields)
 {
 	char *put = idlc_arena_printf(g->a, "%s", "");
 	char *get = idlc_arena_printf(g->a, "%s", "");
+	bool value = n->kind == IDLC_VALUETYPE;
 	size_t count = 0;
 	int once = codec_begin(g, name);
 
@@ -578,12 +616,20 @@ static int fields_codec(gen *g, const idlc_node *n, const char *name,
 	if (put == NULL || get == NULL ||
 	    fields(g, n, "v->", &put, &get, &count) < 0)
 		return -1;
-	put = idlc_arena_printf(g->a, "\tshade_status idl_st = "
-				"shade_cbor_put_array(b, %zu);\n\n%s"
-				"\treturn idl_st;\n", count, put);
-	get = idlc_arena_printf(g->a, "\tshade_status idl_st = "
-				"shade_typed_get_array(d, %zu, err);\n\n%s"
-				"\treturn idl_st;\n", count, get);
+	/* a value's state goes without an array head: the runtime writes
+	 * and reads `[ids, state]` around it */
+	put = idlc_arena_printf(g->a, "\tshade_status idl_st = %s%s;\n\n%s"
+				"\treturn idl_st;\n", value ? "SHADE_OK" :
+				"shade_cbor_put_array(b, ", value ? "" :
+				idlc_arena_printf(g->a, "%zu)", count),
+				value && count == 0 ? "\t(void)b;\n\t(void)err;"
+				"\n" : put);
+	get = idlc_arena_printf(g->a, "\tshade_status idl_st = %s%s;\n\n%s"
+				"\treturn idl_st;\n", value ? "SHADE_OK" :
+				"shade_typed_get_array(d, ", value ? "" :
+				idlc_arena_printf(g->a, "%zu, err)", count),
+				value && count == 0 ? "\t(void)d;\n\t(void)err;"
+				"\n" : get);
 	if (put == NULL || get == NULL || push_codec(g, name, put, get) < 0)
 		return -1;
 	return 1;
@@ -854,7 +900,7 @@ static bool can_wire_decl(gen *g, const idlc_node *d,
 			  const idlc_node **stack, int depth, bool plain)
 {
 	const idlc_node *m, *base = d->kind == IDLC_STRUCT ? base_struct(d)
-							   : NULL;
+			   : d->kind == IDLC_VALUETYPE ? value_base(d) : NULL;
 	scalar s;
 	int i;
 
@@ -866,14 +912,25 @@ static bool can_wire_decl(gen *g, const idlc_node *d,
 	stack[depth] = d;
 	if (d->kind == IDLC_UNION && !idlc_gen_basic(g, d->type, &s))
 		return false;
-	if (d->n_bases > 0 && (base == NULL || base->kind != IDLC_STRUCT ||
-			       !can_wire_decl(g, base, stack, depth + 1,
-					      plain)))
+	if (d->kind == IDLC_VALUETYPE) {
+		/* a custom value marshals itself: no typed form */
+		if ((d->flags & (IDLC_F_ABSTRACT | IDLC_F_CUSTOM)) ||
+		    (base && !can_wire_decl(g, base, stack, depth + 1, plain)))
+			return false;
+	} else if (d->n_bases > 0 && (base == NULL ||
+		   base->kind != IDLC_STRUCT || !can_wire_decl(g, base, stack,
+							       depth + 1,
+							       plain))) {
 		return false;
+	}
 	for (m = d->children; m; m = m->next) {
 		uint64_t dims[MAX_DIMS];
 		int nd;
-		const idlc_type *et = strip_array(m->type, dims, &nd);
+		const idlc_type *et;
+
+		if (!travels(d, m))
+			continue;
+		et = strip_array(m->type, dims, &nd);
 		if (et == NULL || idlc_find_annotation(m, "external") ||
 		    !can_wire(g, et, stack, depth + 1, plain))
 			return false;
@@ -926,7 +983,8 @@ static bool can_wire(gen *g, const idlc_type *t, const idlc_node **stack,
 	}
 	if (u->kind == IDLC_T_NAMED && u->ref) {
 		d = idlc_gen_defn(u->ref);
-		if (d->kind == IDLC_STRUCT || d->kind == IDLC_UNION)
+		if (d->kind == IDLC_STRUCT || d->kind == IDLC_UNION ||
+		    d->kind == IDLC_VALUETYPE)
 			return can_wire_decl(g, d, stack, depth, plain);
 		if (d->kind == IDLC_BITSET)
 			return can_wire_bitset(g, d);
@@ -1000,6 +1058,18 @@ static int wire_of(gen *g, const idlc_type *t, const char *anon, scalar *s)
 			s->w = W_BOX;
 			return s->c ? 1 : -1;
 		}
+		if (d->kind == IDLC_VALUETYPE) {
+			name = idlc_gen_c_name(g, d);
+			if (name == NULL ||
+			    fields_codec(g, d, name, struct_fields) < 0)
+				return -1;
+			memset(s, 0, sizeof(*s));
+			s->iface = name;
+			s->c = idlc_arena_printf(g->a, "%s *", name);
+			s->w = W_BOX;
+			s->value = true;
+			return s->c ? 1 : -1;
+		}
 		if (d->kind == IDLC_STRUCT || d->kind == IDLC_UNION ||
 		    d->kind == IDLC_BITSET) {
 			name = idlc_gen_c_name(g, d);
@@ -1041,6 +1111,16 @@ int idlc_gen_fields_codec(gen *g, const idlc_node *n)
 	const idlc_node *stack[34];
 
 	if (!can_wire_decl(g, n, stack, 0, true))
+		return 0;
+	return fields_codec(g, n, idlc_gen_c_name(g, n), struct_fields);
+}
+
+/* State codec of valuetype n; see gen_int.h. */
+int idlc_gen_value_codec(gen *g, const idlc_node *n)
+{
+	const idlc_node *stack[34];
+
+	if (!can_wire_decl(g, n, stack, 0, false))
 		return 0;
 	return fields_codec(g, n, idlc_gen_c_name(g, n), struct_fields);
 }

@@ -116,6 +116,9 @@ static int gen_decl(gen *g, const idlc_node *n)
 		return gen_exception(g, n);
 	case IDLC_INTERFACE:
 		return gen_interface(g, n);
+	case IDLC_VALUETYPE:
+		return idlc_gen_type(g, n, NULL) < 0 ? -1 :
+		       idlc_gen_value(g, n);
 	case IDLC_INTERFACE_FWD:
 		return n->definition ? 0 :
 		       idlc_gen_forward(g, idlc_gen_c_name(g, n));

@@ -8,6 +8,7 @@
  *                 renders templates/ and writes FILE.h and FILE.c
  *   stubs.c       client side: narrow, one stub per member, shared calls
  *   skels.c       server side: impl table, dispatch, serve
+ *   values.c      valuetypes: operations table, factory, calls, info
  *   locals.c      local interfaces: impl table, local object, calls
  *   exceptions.c  raise/catch helpers of exceptions
  *   shapes.c      shape descriptors, signatures, fingerprints
@@ -230,6 +231,8 @@ typedef struct scalar {
 	const char *iface;/* W_IFACE: the interface's C name */
 	bool arr;         /* W_CODEC: a C array type (an IDL array
 			   * typedef), copied with memcpy, not `=` */
+	bool value;       /* W_BOX: a valuetype (iface its C name),
+			   * travelling as `[ids, state]` */
 } scalar;
 
 /* Most parameters of an operation with a typed stub. */
@@ -290,6 +293,12 @@ char *idlc_gen_store(gen *g, const scalar *s, const char *out,
  * interface), -1 on out of memory. */
 int idlc_gen_fields_codec(gen *g, const idlc_node *n);
 
+/* The state codec of valuetype n (idl_put_N_, idl_get_N_: its state
+ * members, a base's first, without an array head).  1 when generated,
+ * 0 when a state member has no typed form or n is abstract or custom,
+ * -1 on out of memory. */
+int idlc_gen_value_codec(gen *g, const idlc_node *n);
+
 /* True when decoding the type allocates (a mem_ctx is needed). */
 bool idlc_gen_allocates(const scalar *s);
 
@@ -301,12 +310,28 @@ bool idlc_gen_allocates(const scalar *s);
 int idlc_gen_shape(gen *g, const idlc_node *n, idlc_tv *o,
 		   smember **members, size_t *nm);
 
+/* ---------------------------------------------------------------- values.c */
+
+/* Valuetype n (not abstract, not boxed): its operations table V_ops,
+ * V_new(), V_register_factory(), one call per own operation, and its
+ * descriptor V_INFO (with the state codec), as a declaration of
+ * g->decls.  Returns 0 or -1. */
+int idlc_gen_value(gen *g, const idlc_node *n);
+
 /* ---------------------------------------------------------------- locals.c */
 
 /* Local interface n: its impl table, its local object type, L_local()
  * and one call per member, as declarations (g->decls).  Returns 0 or
  * -1. */
 int idlc_gen_local_iface(gen *g, const idlc_node *n);
+
+/* The parameters after self of a local call of operation op ("",
+ * ", TALLOC_CTX *mem_ctx, int32_t a, ..."; `name` the owner's C name,
+ * for anonymous sequences), the call's arguments after self in *args;
+ * NULL with *skip when a type has no C form here (without: out of
+ * memory). */
+char *idlc_gen_local_params(gen *g, const char *name, const idlc_node *op,
+			    char **args, bool *skip);
 
 /* Report an error for each operation parameter, result or attribute of
  * non-local interface n that uses a local interface (it cannot cross

@@ -45,10 +45,8 @@ static int local_param(gen *g, const idlc_type *t, const char *anon,
 	return s->c ? 1 : -1;
 }
 
-/* The parameters after self of the call of operation op ("", ", int32_t
- * a, ..."), the impl's call arguments in *args; NULL with *skip when a
- * type has no C form here. */
-static char *op_params(gen *g, const char *name, const idlc_node *op,
+/* The parameters of a local call of operation op; see gen_int.h. */
+char *idlc_gen_local_params(gen *g, const char *name, const idlc_node *op,
 		       char **args, bool *skip)
 {
 	char *p = idlc_arena_printf(g->a, "%s", "");
@@ -166,7 +164,7 @@ int idlc_gen_local_iface(gen *g, const idlc_node *n)
 		int r = 0;
 
 		if (m->kind == IDLC_OPERATION) {
-			params = op_params(g, name, m, &args, &skip);
+			params = idlc_gen_local_params(g, name, m, &args, &skip);
 			if (params)
 				r = member(g, name, qname, idlc_gen_ident(g,
 					   m->name), idlc_arena_printf(g->a,

@@ -334,6 +334,34 @@ static int claim_interface(claims *cl, const idlc_node *n)
 	return 0;
 }
 
+/* Claim the names generated for valuetype n (values.c): its operations
+ * table, descriptor, constructor, registration and operation calls. */
+static int claim_value(claims *cl, const idlc_node *n)
+{
+	static const char *const helpers[][2] = {
+		{ "_ops", "the operations table" },
+		{ "_INFO", "the descriptor" },
+		{ "_new", "the constructor" },
+		{ "_register_factory", "the factory registration" },
+	};
+	gen *g = cl->g;
+	const char *name = idlc_gen_c_name(g, n);
+	const idlc_node *m;
+	size_t i;
+
+	for (i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++)
+		if (claim_name(cl, idlc_arena_printf(g->a, "%s%s", name,
+			       helpers[i][0]), n, helpers[i][1]) < 0)
+			return -1;
+	for (m = n->children; m; m = m->next)
+		if (m->kind == IDLC_OPERATION &&
+		    claim_name(cl, idlc_arena_printf(g->a, "%s_%s", name,
+			       idlc_gen_ident(g, m->name)), m,
+			       "the operation's call") < 0)
+			return -1;
+	return 0;
+}
+
 /* Claim the C names of n and of what it declares inside. */
 static int claim_tree(claims *cl, const idlc_node *n)
 {
@@ -365,9 +393,13 @@ static int claim_tree(claims *cl, const idlc_node *n)
 			       "the catch function") < 0)
 			return -1;
 		break;
+	case IDLC_VALUETYPE:
+		if (!(n->flags & IDLC_F_ABSTRACT) && claim_value(cl, n) < 0)
+			return -1;
+		/* fall through */
 	case IDLC_STRUCT: case IDLC_UNION: case IDLC_ENUM:
 	case IDLC_BITMASK: case IDLC_BITSET: case IDLC_TYPEDEF:
-	case IDLC_NATIVE: case IDLC_CONST: case IDLC_VALUETYPE:
+	case IDLC_NATIVE: case IDLC_CONST:
 	case IDLC_VALUE_BOX: case IDLC_ENUMERATOR: case IDLC_BIT_VALUE:
 		if (claim_name(cl, idlc_gen_c_name(g, n), n, "") < 0 ||
 		    (is_macro(n) && add_macro(cl, n) < 0))

@@ -102,7 +102,7 @@ idlc_tv *idlc_gen_decl_obj(gen *g, const char *kind, const char *name,
 	static const char *const kinds[] = {
 		"is_const", "is_enum", "is_typedef", "is_sequence",
 		"is_struct", "is_exception", "is_interface", "has_helpers",
-		"is_local", NULL };
+		"is_local", "is_value", NULL };
 	idlc_tv *o = idlc_tv_obj(g->a);
 	size_t i;
 
@@ -481,10 +481,16 @@ static int gen_value(gen *g, const idlc_node *n, idlc_tv **out)
 		if (m->kind != IDLC_STATE_MEMBER && idlc_gen_type(g, m, NULL) < 0)
 			return -1;
 	if (n->n_bases > 0 && n->base_nodes[0]->kind == IDLC_VALUETYPE &&
-	    member_obj(g, members, idlc_arena_printf(g->a, "%s _base",
-			idlc_gen_c_name(g, n->base_nodes[0])),
-		       "\t/* the base value's state */\n") < 0)
+	    !(idlc_gen_defn(n->base_nodes[0])->flags & IDLC_F_ABSTRACT)) {
+		if (member_obj(g, members, idlc_arena_printf(g->a, "%s _base",
+				idlc_gen_c_name(g, n->base_nodes[0])),
+			       "\t/* the base value's state */\n") < 0)
+			return -1;
+	} else if (!(n->flags & IDLC_F_ABSTRACT) &&
+		   member_obj(g, members, "shade_value_head _head",
+			      "\t/* its type and operations */\n") < 0) {
 		return -1;
+	}
 	for (m = n->children; m; m = m->next) {
 		if (m->kind != IDLC_STATE_MEMBER)
 			continue;

@@ -4,6 +4,8 @@
  * references on either side, typed references and served objects.
  */
 #include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <talloc.h>
@@ -534,4 +536,221 @@ shade_status shade_typed_put_ldouble(struct shade_buf *b, long double v,
 				       "%Lg is out of the range of a double",
 				       v);
 	return shade_cbor_put_float(b, f);
+}
+
+/* ------------------------------------------------------------ valuetypes */
+
+/* One registered valuetype: its descriptor and operations table. */
+typedef struct value_factory {
+	const shade_valuetype_info *info; /* the type */
+	const void *ops;                  /* its V_ops table */
+} value_factory;
+
+/* The process's factory registry, guarded by value_mu (registration is
+ * rare, lookups happen once per decoded value). */
+static pthread_mutex_t value_mu = PTHREAD_MUTEX_INITIALIZER;
+static value_factory *value_regs;     /* array of n_value_regs entries */
+static size_t n_value_regs;           /* registered types */
+
+/* Register a valuetype's operations; see shade/typed.h. */
+shade_status shade_typed_value_register(const shade_valuetype_info *info,
+					const void *ops)
+{
+	value_factory *grown;
+	shade_status st = SHADE_OK;
+	size_t i;
+
+	pthread_mutex_lock(&value_mu);
+	for (i = 0; i < n_value_regs; i++)
+		if (value_regs[i].info == info)
+			break;
+	if (i == n_value_regs) {
+		grown = realloc(value_regs, (n_value_regs + 1) *
+				sizeof(*value_regs));
+		if (grown == NULL) {
+			st = SHADE_ERR_NOMEM;
+			goto done;
+		}
+		value_regs = grown;
+		n_value_regs++;
+	}
+	value_regs[i].info = info;
+	value_regs[i].ops = ops;
+done:
+	pthread_mutex_unlock(&value_mu);
+	return st;
+}
+
+/* The registered entry whose repository id is id[0..len), or NULL;
+ * call with value_mu held. */
+static const value_factory *value_find(const char *id, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < n_value_regs; i++)
+		if (strlen(value_regs[i].info->repo_id) == len &&
+		    memcmp(value_regs[i].info->repo_id, id, len) == 0)
+			return &value_regs[i];
+	return NULL;
+}
+
+/* A valuetype's operations table; see shade/typed.h. */
+const void *shade_typed_value_ops(const shade_valuetype_info *info)
+{
+	const void *ops = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&value_mu);
+	for (i = 0; i < n_value_regs; i++)
+		if (value_regs[i].info == info)
+			ops = value_regs[i].ops;
+	pthread_mutex_unlock(&value_mu);
+	return ops;
+}
+
+/* True when info is `want` or derives from it (by repository id, so
+ * that two generated files describing one type agree). */
+static bool value_derives(const shade_valuetype_info *info,
+			  const shade_valuetype_info *want)
+{
+	for (; info; info = info->base)
+		if (info == want || strcmp(info->repo_id, want->repo_id) == 0)
+			return true;
+	return false;
+}
+
+/* Encode a value; see shade/typed.h. */
+shade_status shade_typed_put_value(shade_dispatch_ctx *cx, shade_request *call,
+				   struct shade_buf *b, const void *v,
+				   const shade_valuetype_info *declared,
+				   shade_error **err)
+{
+	const shade_value_head *h = v;
+	const shade_valuetype_info *info, *i;
+	uint64_t n_ids = 1;
+	shade_status st;
+
+	if (v == NULL)
+		return shade_cbor_put_null(b);
+	info = h->info ? h->info : declared;
+	if (info->put_state == NULL)
+		return shade_error_set(err, SHADE_ERR_TYPE, "value type '%s' "
+				       "has no typed form", info->name);
+	for (i = info; i->truncatable && i->base; i = i->base)
+		n_ids++;
+	st = shade_cbor_put_array(b, 2);
+	if (st == SHADE_OK)
+		st = shade_cbor_put_array(b, n_ids);
+	for (i = info; st == SHADE_OK && n_ids-- > 0; i = i->base)
+		st = shade_cbor_put_cstr(b, i->repo_id);
+	if (st == SHADE_OK)
+		st = shade_cbor_put_array(b, info->n_state);
+	if (st == SHADE_OK)
+		st = info->put_state(cx, call, b, v, err);
+	return st;
+}
+
+/* Read a value's type list and choose the type to decode it as:
+ * *chosen (NULL when none fits; *first then the most-derived id on
+ * mem), *exact when it is the most-derived type. */
+static shade_status value_choose(TALLOC_CTX *mem, struct shade_cbor_dec *d,
+				 const shade_valuetype_info *declared,
+				 const shade_valuetype_info **chosen,
+				 bool *exact, char **first, shade_error **err)
+{
+	const value_factory *f;
+	const char *id;
+	size_t len;
+	uint64_t n, k;
+	shade_status st = shade_typed_get_array(d, 2, err);
+
+	if (st == SHADE_OK)
+		st = shade_cbor_read_array(d, &n, err);
+	if (st != SHADE_OK)
+		return st;
+	if (n == 0 || n == SHADE_CBOR_INDEFINITE)
+		return shade_error_set(err, SHADE_ERR_TYPE, "a value's type "
+				       "list must be a non-empty array");
+	*chosen = NULL;
+	for (k = 0; k < n; k++) {
+		st = shade_cbor_read_text(d, &id, &len, err);
+		if (st != SHADE_OK)
+			return st;
+		if (k == 0 && (*first = talloc_strndup(mem, id, len)) == NULL)
+			return shade_error_set(err, SHADE_ERR_NOMEM,
+					       "out of memory");
+		if (*chosen != NULL)
+			continue;
+		*exact = k == 0;
+		if (strlen(declared->repo_id) == len &&
+		    memcmp(declared->repo_id, id, len) == 0) {
+			*chosen = declared;
+			continue;
+		}
+		pthread_mutex_lock(&value_mu);
+		f = value_find(id, len);
+		if (f && value_derives(f->info, declared))
+			*chosen = f->info;
+		pthread_mutex_unlock(&value_mu);
+	}
+	return SHADE_OK;
+}
+
+/* Decode a value; see shade/typed.h. */
+shade_status shade_typed_get_value(shade_dispatch_ctx *cx, shade_request *call,
+				   TALLOC_CTX *mem_ctx, struct shade_cbor_dec *d,
+				   const shade_valuetype_info *declared,
+				   void **out, shade_error **err)
+{
+	TALLOC_CTX *tmp;
+	const shade_valuetype_info *chosen = NULL;
+	shade_value_head *h;
+	char *first = NULL;
+	bool exact = false;
+	uint64_t n = 0, k;
+	void *v = NULL;
+	shade_status st;
+
+	*out = NULL;
+	if (shade_cbor_at_null(d))
+		return shade_cbor_read_null(d, err);
+	tmp = talloc_new(NULL);
+	if (tmp == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	st = value_choose(tmp, d, declared, &chosen, &exact, &first, err);
+	if (st == SHADE_OK && chosen == NULL)
+		st = shade_error_set(err, SHADE_ERR_TYPE, "value of type '%s' "
+				     "is not a '%s' and cannot be truncated "
+				     "to it", first, declared->name);
+	if (st == SHADE_OK)
+		st = shade_typed_read_seq(d, &n, err);
+	if (st == SHADE_OK && (n == SHADE_CBOR_INDEFINITE ||
+			       (exact ? n != chosen->n_state :
+				n < chosen->n_state)))
+		st = shade_error_set(err, SHADE_ERR_TYPE, "value '%s' has %llu "
+				     "state members, expected %s%u", first,
+				     (unsigned long long)n, exact ? "" :
+				     "at least ", (unsigned)chosen->n_state);
+	if (st == SHADE_OK) {
+		v = talloc_zero_size(tmp, chosen->size);
+		if (v == NULL)
+			st = shade_error_set(err, SHADE_ERR_NOMEM,
+					     "out of memory");
+	}
+	if (st == SHADE_OK) {
+		talloc_set_name_const(v, chosen->c_name);
+		h = v;
+		h->info = chosen;
+		h->ops = shade_typed_value_ops(chosen);
+		st = chosen->get_state == NULL ? shade_error_set(err,
+			SHADE_ERR_TYPE, "value type '%s' has no typed form",
+			chosen->name) : chosen->get_state(cx, call, v, d, v, err);
+	}
+	/* truncation: the derived types' state members are skipped */
+	for (k = chosen ? chosen->n_state : 0; st == SHADE_OK && k < n; k++)
+		st = shade_cbor_skip(d, 0, err);
+	if (st == SHADE_OK)
+		*out = talloc_steal(mem_ctx, v);
+	talloc_free(tmp);
+	return st;
 }

@@ -265,6 +265,88 @@ SHADE_API TALLOC_CTX *shade_typed_catch_begin(const shade_error *err,
 SHADE_API bool shade_typed_catch_end(TALLOC_CTX *mem_ctx, TALLOC_CTX *mem,
 				     bool ok);
 
+/* Writes the state of a value (its flat state members, a base's
+ * first) into b: a generated function of each valuetype. */
+typedef shade_status (*shade_value_put_state)(shade_dispatch_ctx *cx,
+					      shade_request *call,
+					      struct shade_buf *b,
+					      const void *v,
+					      shade_error **err);
+
+/* Reads the first n_state items of a value's state array from d into
+ * v (allocating on mem_ctx): a generated function of each valuetype. */
+typedef shade_status (*shade_value_get_state)(shade_dispatch_ctx *cx,
+					      shade_request *call,
+					      TALLOC_CTX *mem_ctx,
+					      struct shade_cbor_dec *d,
+					      void *v, shade_error **err);
+
+/* What a generated valuetype V describes itself with (V_INFO). */
+typedef struct shade_valuetype_info {
+	const char *repo_id;   /* "IDL:mp/Counter:1.0": its name on the wire */
+	const char *name;      /* "mp.Counter": its name in messages */
+	const char *c_name;    /* "mp_Counter": its C struct (talloc name) */
+	const struct shade_valuetype_info *base; /* concrete base, or NULL */
+	bool truncatable;      /* may be received as its base */
+	size_t size;           /* sizeof the C struct */
+	uint32_t n_state;      /* state members, the bases' included */
+	shade_value_put_state put_state; /* writes the n_state members */
+	shade_value_get_state get_state; /* reads the n_state members */
+} shade_valuetype_info;
+
+/* The first member of every valuetype's C struct (a derived one has it
+ * inside `_base`): which type the value is, and its operations. */
+typedef struct shade_value_head {
+	const shade_valuetype_info *info; /* most-derived type; NULL: the
+					   * declared one */
+	const void *ops;  /* its V_ops table, NULL when none registered */
+} shade_value_head;
+
+/*
+ * Register ops, the operations table (V_ops) of valuetype info, in the
+ * process's factory registry: a value of that type decoded afterwards
+ * (or made with V_new) gets ops, and a value whose repository id is
+ * info's is decoded as that type even where a base is declared.  A
+ * second call for the same type replaces the table.  Thread-safe.
+ * SHADE_ERR_NOMEM when the registry cannot grow.
+ */
+SHADE_API shade_status shade_typed_value_register(
+	const shade_valuetype_info *info, const void *ops);
+
+/*
+ * The operations table registered for info (exactly that type), or
+ * NULL.  Thread-safe.
+ */
+SHADE_API const void *shade_typed_value_ops(const shade_valuetype_info *info);
+
+/*
+ * Encode the value v (NULL: null) declared as `declared` into b:
+ * `[ids, state]`, ids the repository id of its most-derived type then
+ * those of the bases it may be truncated to, state the flat array of
+ * its state members (doc/protocol.md §12).
+ */
+SHADE_API shade_status shade_typed_put_value(shade_dispatch_ctx *cx,
+					     shade_request *call,
+					     struct shade_buf *b,
+					     const void *v,
+					     const shade_valuetype_info *declared,
+					     shade_error **err);
+
+/*
+ * Decode a value declared as `declared` from d into *out (NULL for
+ * null), allocated on mem_ctx: of its most-derived type when that is
+ * `declared` or a registered type deriving from it, else truncated to
+ * `declared` when the sender lists `declared` among the bases it may be
+ * truncated to; SHADE_ERR_TYPE otherwise ("value of type 'IDL:...' is
+ * not a 'mp.Counter' and cannot be truncated to it").
+ */
+SHADE_API shade_status shade_typed_get_value(shade_dispatch_ctx *cx,
+					     shade_request *call,
+					     TALLOC_CTX *mem_ctx,
+					     struct shade_cbor_dec *d,
+					     const shade_valuetype_info *declared,
+					     void **out, shade_error **err);
+
 #ifdef __cplusplus
 }
 #endif

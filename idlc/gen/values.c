@@ -1,0 +1,214 @@
+/*
+ * idlc/gen/values.c - valuetypes: state that crosses by value,
+ * operations that run where the value is.
+ *
+ * A valuetype V maps to a struct of its state (types.c; its first member
+ * the shade_value_head that says which type the value is and where its
+ * operations are, inside `_base` for a derived one), a table of its
+ * operations V_ops (a base's table first, as `_base`), V_new() making a
+ * value with the registered table, V_register_factory() registering the
+ * table in the runtime's factory registry, one call per own operation
+ * (V_op, through the value's table), and its descriptor V_INFO: the
+ * repository id, the concrete base's descriptor, the truncatable flag
+ * and the state codec, which the runtime uses to send and receive it
+ * (doc/idl.md "Valuetypes").
+ */
+#include <string.h>
+
+#include "gen/gen_int.h"
+
+/* The concrete base valuetype of v, or NULL. */
+static const idlc_node *concrete_base(const idlc_node *v)
+{
+	const idlc_node *b = v->n_bases > 0 ?
+			     idlc_gen_defn(v->base_nodes[0]) : NULL;
+
+	return b && b->kind == IDLC_VALUETYPE &&
+	       !(b->flags & IDLC_F_ABSTRACT) ? b : NULL;
+}
+
+/* State members of v, its concrete bases' included. */
+static unsigned n_state(const idlc_node *v)
+{
+	const idlc_node *m;
+	unsigned n = 0;
+	int depth;
+
+	for (depth = 0; v && depth < 256; depth++, v = concrete_base(v))
+		for (m = v->children; m; m = m->next)
+			n += m->kind == IDLC_STATE_MEMBER;
+	return n;
+}
+
+/* A field of the operations table: `decl` with its comment. */
+static int field(gen *g, idlc_tv *fields, const char *decl, const char *doc)
+{
+	idlc_tv *f = idlc_tv_obj(g->a);
+
+	if (f == NULL || decl == NULL || doc == NULL ||
+	    idlc_tv_set_str(f, "decl", "%s", decl) < 0 ||
+	    idlc_tv_set_str(f, "doc", "\t/* %s */\n", doc) < 0)
+		return -1;
+	return idlc_tv_push(fields, f);
+}
+
+/* Operation op of valuetype `name` (shape name qname): its field of
+ * V_ops and its call V_op.  1 when op has no C form here. */
+static int operation(gen *g, const char *name, const char *qname,
+		     const idlc_node *op, idlc_tv *fields, idlc_tv *protos,
+		     idlc_tv *functions)
+{
+	const char *fn = idlc_gen_ident(g, op->name);
+	bool skip = false;
+	char *args = NULL;
+	char *params = idlc_gen_local_params(g, name, op, &args, &skip);
+	const char *all, *call;
+
+	if (params == NULL)
+		return skip ? 1 : -1;
+	all = idlc_arena_printf(g->a, "%s *self%s, shade_error **err", name,
+				params);
+	call = idlc_arena_printf(g->a, "%s_%s", name, fn);
+	if (all == NULL || call == NULL ||
+	    field(g, fields, idlc_gen_wrap(g, idlc_arena_printf(g->a,
+		  "shade_status (*%s)(%s)", fn, all), strlen(all) +
+		  strlen(fn) + 24, 2), idlc_arena_printf(g->a, "operation "
+		  "%s", op->name)) < 0 ||
+	    idlc_gen_function(g, protos, idlc_arena_printf(g->a, "/* Run "
+		  "operation %s of the %s self with the operations\n * its "
+		  "factory registered; Unimplemented when none did. */\n",
+		  op->name, qname), "shade_status", call, all, "") < 0)
+		return -1;
+	return idlc_gen_function(g, functions, "", "shade_status", call, all,
+		idlc_arena_printf(g->a, "\tconst %s_ops *idl_ops = (const %s_ops"
+		" *)((const shade_value_head *)\n\t\t(const void *)self)->ops;"
+		"\n\n\tif (idl_ops == NULL || idl_ops->%s == NULL)\n\t\treturn "
+		"shade_error_set(err, SHADE_ERR_UNIMPLEMENTED,\n\t\t\t\t       "
+		"\"%s.%s is not implemented (no factory \"\n\t\t\t\t       "
+		"\"registered)\");\n\treturn idl_ops->%s(self%s, err);\n", name,
+		name, fn, qname, op->name, fn, args));
+}
+
+/* The descriptor's state codec wrappers (functions of `void *`). */
+static int wrappers(gen *g, const char *name, idlc_tv *functions)
+{
+	return idlc_gen_function(g, functions, idlc_arena_printf(g->a,
+		"/* The state of a %s (V_INFO's put_state). */\n", name),
+		"static shade_status", idlc_arena_printf(g->a, "idl_vput_%s_",
+		name), "shade_dispatch_ctx *cx, shade_request *idl_call, "
+		"struct shade_buf *b, const void *v, shade_error **err",
+		idlc_arena_printf(g->a, "\treturn idl_put_%s_(cx, idl_call, b, "
+		"(const %s *)v, err);\n", name, name)) < 0 ||
+	       idlc_gen_function(g, functions, idlc_arena_printf(g->a,
+		"/* Read the state of a %s (V_INFO's get_state). */\n", name),
+		"static shade_status", idlc_arena_printf(g->a, "idl_vget_%s_",
+		name), "shade_dispatch_ctx *cx, shade_request *idl_call, "
+		"TALLOC_CTX *mem_ctx, struct shade_cbor_dec *d, void *v, "
+		"shade_error **err", idlc_arena_printf(g->a, "\treturn "
+		"idl_get_%s_(cx, idl_call, mem_ctx, d, (%s *)v, err);\n", name,
+		name)) < 0 ? -1 : 0;
+}
+
+/* Valuetype n; see gen_int.h. */
+int idlc_gen_value(gen *g, const idlc_node *n)
+{
+	const char *name = idlc_gen_c_name(g, n);
+	const char *qname = idlc_gen_dotted_name(g, n);
+	const idlc_node *base = concrete_base(n), *m;
+	idlc_tv *fields = idlc_tv_list(g->a), *protos = idlc_tv_list(g->a);
+	idlc_tv *skipped = idlc_tv_list(g->a);
+	idlc_tv *functions = idlc_tv_list(g->a), *o;
+	char *repo;
+	int codec, r;
+
+	if (n->flags & IDLC_F_ABSTRACT)
+		return 0;
+	if (!name || !qname || !fields || !protos || !skipped || !functions)
+		return -1;
+	/* the default repository id: IDL:a/b/V:1.0 (no #pragma prefix) */
+	repo = idlc_arena_printf(g->a, "IDL:%s", qname);
+	for (r = 0; repo && repo[r]; r++)
+		if (repo[r] == '.')
+			repo[r] = '/';
+	repo = idlc_arena_printf(g->a, "%s:1.0", repo);
+	if (base && field(g, fields, idlc_arena_printf(g->a, "%s_ops _base",
+			  idlc_gen_c_name(g, base)), "the base's operations") < 0)
+		return -1;
+	for (m = n->children; m; m = m->next) {
+		if (m->kind != IDLC_OPERATION)
+			continue;
+		r = operation(g, name, qname, m, fields, protos, functions);
+		if (r < 0)
+			return -1;
+		if (r > 0) {
+			idlc_tv *k = idlc_tv_obj(g->a);
+			if (k == NULL || idlc_tv_set_str(k, "name", "%s",
+							 m->name) < 0 ||
+			    idlc_tv_set_str(k, "sig", "%s", "operation") < 0 ||
+			    idlc_tv_push(skipped, k) < 0)
+				return -1;
+		}
+	}
+	if (idlc_tv_len(fields) == 0 &&
+	    field(g, fields, "char empty_", "no operation") < 0)
+		return -1;
+	o = idlc_gen_decl_obj(g, "is_struct", idlc_arena_printf(g->a, "%s_ops",
+			      name), idlc_arena_printf(g->a, "The operations "
+			      "of a %s, run where the value is; a\nprogram "
+			      "registers them with %s_register_factory().",
+			      qname, name));
+	if (o == NULL || idlc_gen_forward(g, idlc_arena_printf(g->a, "%s_ops",
+					  name)) < 0 ||
+	    idlc_tv_set(o, "members", fields) < 0 ||
+	    idlc_tv_set_str(o, "qname", "%s_ops", name) < 0 ||
+	    idlc_tv_push(g->decls, o) < 0)
+		return -1;
+	codec = idlc_gen_value_codec(g, n);
+	if (codec < 0 || (codec > 0 && wrappers(g, name, functions) < 0))
+		return -1;
+	if (idlc_gen_function(g, protos, idlc_arena_printf(g->a, "/* A new %s "
+		"(zeroed state) on mem_ctx with the operations\n * registered "
+		"for it, NULL when out of memory. */\n", qname),
+		idlc_arena_printf(g->a, "%s *", name), idlc_arena_printf(g->a,
+		"%s_new", name), "TALLOC_CTX *mem_ctx", "") < 0 ||
+	    idlc_gen_function(g, functions, "", idlc_arena_printf(g->a, "%s *",
+		name), idlc_arena_printf(g->a, "%s_new", name),
+		"TALLOC_CTX *mem_ctx", idlc_arena_printf(g->a, "\t%s *v = "
+		"talloc_zero(mem_ctx, %s);\n\tshade_value_head *h = (shade_value_"
+		"head *)(void *)v;\n\n\tif (v == NULL)\n\t\treturn NULL;\n\t"
+		"h->info = &%s_INFO;\n\th->ops = shade_typed_value_ops(&%s_INFO);"
+		"\n\treturn v;\n", name, name, name, name)) < 0 ||
+	    idlc_gen_function(g, protos, idlc_arena_printf(g->a, "/* Register "
+		"ops as the operations of every %s made or\n * received from "
+		"now on (ops must outlive them); a %s\n * received where a base "
+		"is expected keeps its own type.  SHADE_OK,\n * or "
+		"SHADE_ERR_NOMEM. */\n", qname, qname), "shade_status",
+		idlc_arena_printf(g->a, "%s_register_factory", name),
+		idlc_arena_printf(g->a, "const %s_ops *ops", name), "") < 0 ||
+	    idlc_gen_function(g, functions, "", "shade_status",
+		idlc_arena_printf(g->a, "%s_register_factory", name),
+		idlc_arena_printf(g->a, "const %s_ops *ops", name),
+		idlc_arena_printf(g->a, "\treturn shade_typed_value_register("
+		"&%s_INFO, ops);\n", name)) < 0)
+		return -1;
+	o = idlc_gen_decl_obj(g, "is_local", name, NULL);
+	if (o == NULL || repo == NULL ||
+	    idlc_tv_set_bool(o, "is_value", true) < 0 ||
+	    idlc_tv_set(o, "stubs", protos) < 0 ||
+	    idlc_tv_set(o, "skipped", skipped) < 0 ||
+	    idlc_tv_set(o, "functions", functions) < 0 ||
+	    idlc_tv_set_str(o, "qname", "%s", qname) < 0 ||
+	    idlc_tv_set_str(o, "repo_id", "%s", repo) < 0 ||
+	    idlc_tv_set_str(o, "base_info", "%s%s%s", base ? "&" : "NULL",
+			    base ? idlc_gen_c_name(g, base) : "",
+			    base ? "_INFO" : "") < 0 ||
+	    idlc_tv_set_str(o, "truncatable", "%s", base &&
+			    (n->flags & IDLC_F_TRUNCATABLE) ? "true" : "false") < 0 ||
+	    idlc_tv_set_str(o, "n_state", "%u", n_state(n)) < 0 ||
+	    idlc_tv_set_str(o, "put_state", "%s%s%s", codec ? "idl_vput_" :
+			    "NULL", codec ? name : "", codec ? "_" : "") < 0 ||
+	    idlc_tv_set_str(o, "get_state", "%s%s%s", codec ? "idl_vget_" :
+			    "NULL", codec ? name : "", codec ? "_" : "") < 0)
+		return -1;
+	return idlc_tv_push(g->decls, o);
+}
