@@ -1384,8 +1384,20 @@ static shade_status sh_grow(void *self, TALLOC_CTX *mem_ctx,
 	return SHADE_OK;
 }
 
+/* long links(in Link l): the length of the chain l. */
+static shade_status sh_links(void *self, const mp_Link *l, int32_t *result,
+			     shade_error **err)
+{
+	(void)self;
+	(void)err;
+	for (*result = 0; l != NULL; l = l->next)
+		++*result;
+	return SHADE_OK;
+}
+
 static const mp_Shapes_impl shapes_impl = {
 	.grow = sh_grow,
+	.links = sh_links,
 };
 
 /* Valuetypes: state crosses by value and comes back with its type, the
@@ -1483,6 +1495,26 @@ static void test_idlc_mapping_values(void **state)
 			 SHADE_OK);
 	assert_null(r);
 	assert_string_equal(kind, "null");
+
+	/* a chain of values crosses whole; one that holds itself is
+	 * refused before anything is sent */
+	{
+		mp_Link *a = mp_Link_new(ctx), *b = mp_Link_new(ctx);
+		int32_t n = 0;
+
+		assert_non_null(a);
+		assert_non_null(b);
+		a->next = b;
+		assert_int_equal(mp_Shapes_links(sh, a, &n, &err), SHADE_OK);
+		assert_int_equal(n, 2);
+		b->next = a;
+		assert_int_equal(mp_Shapes_links(sh, a, &n, &err),
+				 SHADE_ERR_LIMIT);
+		assert_non_null(strstr(err->message, "(a cycle?)"));
+		shade_error_free(err);
+		err = NULL;
+		b->next = NULL;
+	}
 
 	/* dynamic: [ids, state] both ways */
 	dyn_call(ctx, s.ref, "grow", tup(ctx, 2, tup(ctx, 2, tup(ctx, 2,

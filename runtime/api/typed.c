@@ -619,6 +619,9 @@ static bool value_derives(const shade_valuetype_info *info,
 	return false;
 }
 
+/* How many values the calling thread is putting inside one another. */
+static _Thread_local unsigned value_put_depth;
+
 /* Encode a value; see shade/typed.h. */
 shade_status shade_typed_put_value(shade_dispatch_ctx *cx, shade_request *call,
 				   struct shade_buf *b, const void *v,
@@ -636,6 +639,13 @@ shade_status shade_typed_put_value(shade_dispatch_ctx *cx, shade_request *call,
 	if (info->put_state == NULL)
 		return shade_error_set(err, SHADE_ERR_TYPE, "value type '%s' "
 				       "has no typed form", info->name);
+	/* A value that holds itself, directly or through others, would
+	 * nest without end; no peer could read past the depth limit. */
+	if (value_put_depth >= SHADE_CBOR_DEFAULT_MAX_DEPTH)
+		return shade_error_set(err, SHADE_ERR_LIMIT, "value of type "
+				       "'%s' nested deeper than %u values "
+				       "(a cycle?)", info->name,
+				       SHADE_CBOR_DEFAULT_MAX_DEPTH);
 	for (i = info; i->truncatable && i->base; i = i->base)
 		n_ids++;
 	st = shade_cbor_put_array(b, 2);
@@ -645,8 +655,11 @@ shade_status shade_typed_put_value(shade_dispatch_ctx *cx, shade_request *call,
 		st = shade_cbor_put_cstr(b, i->repo_id);
 	if (st == SHADE_OK)
 		st = shade_cbor_put_array(b, info->n_state);
-	if (st == SHADE_OK)
+	if (st == SHADE_OK) {
+		value_put_depth++;
 		st = info->put_state(cx, call, b, v, err);
+		value_put_depth--;
+	}
 	return st;
 }
 
