@@ -8,7 +8,10 @@
 #    include public headers "shade/x.h" of its own or a lower layer, its
 #    own layer's private headers ("<L>/x_int.h") and private headers of
 #    lower layers.  Public headers may include public headers of their own
-#    or lower layers.  idlc/ may include public runtime headers only.
+#    or lower layers.  idlc/ may include public runtime headers only,
+#    and is layered in turn (IDLC_LAYERS below: ast.h, then its folders,
+#    then compile.c and main.c): a compiler file includes nothing of a
+#    higher part.
 # 2. Calls (when the objects are built under BUILD, default build): no
 #    object calls a function defined in a higher layer, and no two
 #    objects of the runtime or of the compiler call each other.
@@ -107,8 +110,39 @@ for f in runtime/include/shade/*.h; do
 	fi
 	check_file "$f" "$own" no
 done
+# The compiler's own parts, lowest first: the tree, the compilation
+# state and diagnostics, the scanner and parser actions, the checks, the
+# generator, then the pipeline and the command line.
+IDLC_LAYERS="ast base front check gen top"
+declare -A IRANK
+i=0
+for l in $IDLC_LAYERS; do IRANK[$l]=$i; i=$((i + 1)); done
+idlc_part() {
+	case $1 in
+	ast.[ch] | idlc/ast.[ch]) echo ast ;;
+	compile.[ch] | main.c | idlc/compile.[ch] | idlc/main.c) echo top ;;
+	*/*) local d=${1#idlc/}; d=${d%%/*}
+	     [ -n "${IRANK[$d]:-}" ] && echo "$d" ;;
+	esac
+}
 while IFS= read -r f; do
 	check_file "$f" - no
+	own=$(idlc_part "$f")
+	if [ -z "$own" ]; then
+		fail "$f: a compiler file in no part (add it to IDLC_LAYERS in tests/check_layers.sh)"
+		continue
+	fi
+	n=0
+	while IFS= read -r line; do
+		n=$((n + 1))
+		case $line in '#include "'*) ;; *) continue ;; esac
+		inc=${line#\#include \"}; inc=${inc%%\"*}
+		part=$(idlc_part "$inc")
+		[ -z "$part" ] && continue
+		if [ "${IRANK[$part]}" -gt "${IRANK[$own]}" ]; then
+			fail "$f:$n: $own includes $inc of the higher part $part"
+		fi
+	done < "$f"
 done < <(find idlc -name '*.[ch]' | sort)
 
 # ---------------------------------------------------------------- calls

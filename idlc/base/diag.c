@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "compile.h"
+#include "base/comp.h"
 
 /* Source lines for carets come only from regular files of at most this
  * size (a line marker may name a FIFO or a device), and at most this

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "compile.h"
+#include "base/comp.h"
 
 /* Intern a string (a simple copy: names are few and short-lived). */
 const char *idlc_intern(idlc_compilation *comp, const char *name, size_t len)

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "compile.h"
+#include "base/comp.h"
 #include "check/annos.h"
 #include "check/eval.h"
 #include "check/scope.h"

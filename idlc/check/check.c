@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "compile.h"
+#include "base/comp.h"
 #include "check/annos.h"
 #include "check/check.h"
 #include "check/scope.h"

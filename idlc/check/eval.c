@@ -10,7 +10,7 @@
 #include <float.h>
 #include <string.h>
 
-#include "compile.h"
+#include "base/comp.h"
 #include "check/eval.h"
 #include "check/scope.h"
 

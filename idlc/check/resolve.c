@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "compile.h"
+#include "base/comp.h"
 #include "check/eval.h"
 #include "check/resolve.h"
 #include "check/scope.h"

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "compile.h"
+#include "base/comp.h"
 
 /* A scope: the names declared directly in a module, interface, struct...
  * Reopened modules share one scope.  Lookup is case-insensitive so that

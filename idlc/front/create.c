@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "front/create.h"
-#include "check/eval.h"
 
 /* Define a chain-append helper for a struct type with a `next` field. */
 #define DEFINE_APPEND(fn, type)                  \

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "compile.h"
+#include "base/comp.h"
 #include "front/keywords.h"
 
 /* The keywords of the scanner (grammar/idl.l), sorted ignoring case. */

@@ -9,7 +9,7 @@
 
 #include "shade/value.h"
 
-#include "compile.h"
+#include "base/comp.h"
 #include "front/create.h"
 #include "front/keywords.h"
 #include "front/lex.h"

@@ -5,7 +5,7 @@
 #ifndef IDLC_FRONT_PARSER_H
 #define IDLC_FRONT_PARSER_H
 
-#include "compile.h"
+#include "base/comp.h"
 
 /* Parser state shared by the scanner and the parser (flex extra). */
 typedef struct idlc_parser {

@@ -31,7 +31,7 @@
 #include "shade/shape.h"
 
 #include "base/arena.h"
-#include "compile.h"
+#include "base/comp.h"
 #include "gen/tmpl.h"
 
 /* Generation state. */

@@ -30,7 +30,7 @@
 #include <talloc.h>
 
 #include "base/arena.h"
-#include "compile.h"
+#include "base/comp.h"
 
 /* A template value. */
 typedef struct idlc_tv idlc_tv;
