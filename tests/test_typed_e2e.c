@@ -453,7 +453,7 @@ static void exercise_account(TALLOC_CTX *ctx, const char *address,
 
 	/* the declared exception, its fields intact */
 	assert_int_equal(bank_Account_withdraw(acct, 20000, "car", &left,
-					       &took, &err), SHADE_ERR_REMOTE);
+					       &took, &err), SHADE_ERR_USER);
 	calls++;
 	assert_non_null(err);
 	assert_string_equal(err->name, bank_Overdrawn_NAME);
@@ -709,7 +709,7 @@ static void test_typed_e2e_dynamic_client(void **state)
 	/* the declared exception reaches a dynamic caller too */
 	assert_int_equal(shade_invoke(ctx, ref, "withdraw",
 				      int_str(ctx, 99999, "yacht"), NULL,
-				      &out, &err), SHADE_ERR_REMOTE);
+				      &out, &err), SHADE_ERR_USER);
 	assert_string_equal(err->name, "bank.Overdrawn");
 	assert_int_equal(shade_value_len(err->args), 2);
 	assert_true(bank_Overdrawn_catch(ctx, err, &ov));

@@ -94,6 +94,10 @@ typedef struct shade_conn_opts {
 	void *access_udata;          /* given to access */
 	int auth_timeout_ms;         /* connecting side: bound on the
 				      * authentication exchange; 0: 10 s */
+	bool postmortem;             /* ask the peer for a remote traceback
+				      * with every failure of our requests
+				      * (shade_error.traceback, doc/api.md
+				      * "Post-mortem") */
 } shade_conn_opts;
 
 /* Counters a user can read (shade_conn_stats_get). */
