@@ -40,6 +40,10 @@ static shade_server *child_server;
  * test_double_reference). */
 static shade_ref *held_one;
 
+/* g(), which fcb calls by the pointer it was given (kept while the
+ * child serves). */
+static shade_ref *child_g;
+
 /* SIGTERM: stop the loop. */
 static void child_on_term(int sig)
 {
@@ -306,16 +310,16 @@ static shade_status export_fn(shade_server *s, const char *name,
 /* Export the "full" profile's objects. */
 static shade_status export_full(shade_server *s, shade_error **err)
 {
-	shade_ref *g = NULL, *a = NULL, *bank = NULL, *sys = NULL;
+	shade_ref *a = NULL, *bank = NULL, *sys = NULL;
 	shade_value ver = shade_value_int(3), answer = shade_value_int(42);
 	shade_value *plat = shade_str(NULL, "linux");
 	shade_status st;
 
 	st = export_fn(s, "f", fn_add, NULL, NULL, err);
 	if (st == SHADE_OK)
-		st = shade_function_new("g", fn_g, NULL, &g, err);
+		st = shade_function_new("g", fn_g, NULL, &child_g, err);
 	if (st == SHADE_OK)
-		st = export_fn(s, "fcb", fn_fcb, g, NULL, err);
+		st = export_fn(s, "fcb", fn_fcb, child_g, NULL, err);
 	if (st == SHADE_OK)
 		st = export_fn(s, "raising", fn_raising, NULL, NULL, err);
 	if (st == SHADE_OK)
@@ -366,7 +370,6 @@ static shade_status export_full(shade_server *s, shade_error **err)
 		st = shade_server_export_in(s, "tools", "answer", NULL, &ver,
 					    err);
 	talloc_free(plat);
-	shade_ref_release(g);
 	shade_ref_release(a);
 	shade_ref_release(bank);
 	shade_ref_release(sys);
@@ -428,6 +431,9 @@ static int child_main(void *arg)
 	held_one = NULL;
 	child_server = NULL;
 	talloc_free(ctx);
+	if (child_g != NULL)
+		shade_ref_release(child_g);
+	child_g = NULL;
 	return rc;
 }
 
@@ -879,6 +885,7 @@ static void test_seed_pm_frames(void **state)
 	bank = seed_lookup(&s, "bank");
 	err = failed_transfer(&s, bank);
 	assert_string_equal(err->message, "insufficient funds");
+	assert_non_null(err->traceback);
 	tb = shade_value_as_ref(err->traceback);
 	assert_ok(shade_len(tb, &n, errp_));
 	assert_int_equal(n, 2);
@@ -921,6 +928,7 @@ static void test_seed_pm_lazy(void **state)
 	shade_conn_stats_get(s.c, &st1);
 	assert_int_equal(st1.round_trips - st0.round_trips, 1);
 	assert_int_equal(st1.imports - st0.imports, 1); /* the traceback */
+	assert_non_null(err->traceback);
 	tb = shade_value_as_ref(err->traceback);
 	rt = round_trips(s.c);
 	assert_ok(shade_getitem(s.ctx, tb, &idx, &frame, errp_));
@@ -962,6 +970,7 @@ static void test_seed_pm_release(void **state)
 	shade_conn_stats_get(s.c, &st0);
 	for (round = 0; round < 3; round++) {
 		err = failed_transfer(&s, bank);
+		assert_non_null(err->traceback);
 		tb = shade_value_as_ref(err->traceback);
 		tmp = talloc_new(s.ctx);
 		assert_ok(shade_getitem(tmp, tb, &idx, &frame, errp_));
