@@ -439,18 +439,6 @@ static int child_main(void *arg)
 
 /* ============================================================ the parent */
 
-/* The running test's child (0: none), killed by the teardown when a
- * failed assertion skipped seed_stop. */
-static pid_t live_child;
-
-/* Case clean-up: no child outlives its case. */
-static void reap_child(void)
-{
-	if (live_child > 0)
-		tu_kill_child(live_child);
-	live_child = 0;
-}
-
 /* A child server and a client connected to it. */
 typedef struct seed {
 	TALLOC_CTX *ctx;  /* owns everything of the case */
@@ -483,7 +471,7 @@ static void seed_start(seed *s, void *state, const char *profile,
 	ca.other_fd = fds[0];
 	ca.parent = getpid();
 	s->pid = tu_fork(child_main, &ca);
-	live_child = s->pid;
+	tu_live_child = s->pid;
 	close(fds[1]);
 	assert_true(s->pid > 0);
 	p.fd = fds[0];
@@ -499,17 +487,9 @@ static void seed_start(seed *s, void *state, const char *profile,
 /* Close the client and stop the child, which must exit 0. */
 static void seed_stop(seed *s)
 {
-	int status = 0;
-
 	talloc_free(s->ctx);
-	assert_int_equal(kill(s->pid, SIGTERM), 0);
-	live_child = 0;
-	if (!tu_wait_child(s->pid, SEED_WAIT_MS, &status)) {
-		tu_kill_child(s->pid);
-		fail_msg("the seed server did not stop");
-	}
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	if (!tu_stop_child(s->pid, SEED_WAIT_MS))
+		fail_msg("the seed server did not stop cleanly");
 }
 
 /* Look name up (one round trip); the ref is released with s->ctx. */
@@ -1116,7 +1096,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	talloc_enable_null_tracking();
-	suite_case_cleanup = reap_child;
+	suite_case_cleanup = tu_reap_live_child;
 	rc = SUITE_RUN("seed", tests, argc, argv);
 	talloc_disable_null_tracking();
 	return rc;
