@@ -49,6 +49,36 @@ static shade_status exports(TALLOC_CTX *ctx, shade_ref *bank, int64_t *n,
 	return SHADE_OK;
 }
 
+/* Bytes of the same failing call on a connection of its own without
+ * post-mortem, into *bytes. */
+static shade_status plain_cost(TALLOC_CTX *ctx, const char *address,
+			       const shade_value *args, uint64_t *bytes,
+			       shade_error **err)
+{
+	TALLOC_CTX *tmp = talloc_new(ctx);
+	shade_conn *c = NULL;
+	shade_ref *bank = NULL;
+	shade_value *r = NULL;
+	shade_error *fail = NULL;
+	shade_conn_stats s0, s1;
+	shade_status st;
+
+	st = shade_connect(tmp, address, NULL, &c, err);
+	if (st == SHADE_OK)
+		st = shade_lookup(c, "bank", &bank, err);
+	if (st == SHADE_OK) {
+		shade_conn_stats_get(c, &s0);
+		shade_invoke(tmp, bank, "transfer", args, NULL, &r, &fail);
+		shade_conn_stats_get(c, &s1);
+		*bytes = s1.bytes_sent + s1.bytes_received - s0.bytes_sent -
+			 s0.bytes_received;
+		shade_error_free(fail);
+		shade_ref_release(bank);
+	}
+	talloc_free(tmp);
+	return st;
+}
+
 /* Print one remote frame: where, then each attached value; count the
  * values into *nvalues.  Everything read is on ctx. */
 static shade_status print_frame(TALLOC_CTX *ctx, shade_ref *frame,
@@ -116,6 +146,7 @@ int main(int argc, char **argv)
 	shade_error *err = NULL, *remote = NULL;
 	shade_conn_stats s0, s1;
 	int64_t before = -1, during = -1, after = -1;
+	uint64_t plain_bytes = 0;
 	size_t nframes = 0, nvalues = 0;
 	int rc = 1;
 
@@ -129,11 +160,20 @@ int main(int argc, char **argv)
 	    shade_lookup(c, "bank", &bank, &err) != SHADE_OK ||
 	    exports(ctx, bank, &before, &err) != SHADE_OK)
 		goto fail;
+	shade_conn_stats_get(c, &s0);
 	if (shade_invoke(ctx, bank, "transfer", args, NULL, &r, &remote) ==
 	    SHADE_OK) {
 		fprintf(stderr, "postmortem_client: transfer did not fail\n");
 		goto out;
 	}
+	shade_conn_stats_get(c, &s1);
+	if (plain_cost(ctx, argv[1], args, &plain_bytes, &err) != SHADE_OK)
+		goto fail;
+	printf("the failure: 1 round trip, %llu bytes with the traceback "
+	       "reference, %llu bytes on a connection without post-mortem\n",
+	       (unsigned long long)(s1.bytes_sent + s1.bytes_received -
+				    s0.bytes_sent - s0.bytes_received),
+	       (unsigned long long)plain_bytes);
 	printf("bank.transfer(250) raised %s\n",
 	       shade_error_describe(ctx, remote));
 	if (remote->traceback == NULL) {
