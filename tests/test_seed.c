@@ -103,6 +103,24 @@ static shade_status fn_fcb(shade_call_ctx *call)
 	return ret_int(call, x + shade_value_as_int(r));
 }
 
+/* relay(cb): cb(), passing its failure on with this frame added. */
+static shade_status fn_relay(shade_call_ctx *call)
+{
+	const shade_value *cb;
+	shade_value depth = shade_value_int(1);
+
+	if (shade_seq_len(call->args) != 1 ||
+	    shade_value_kind(cb = shade_seq_at(call->args, 0)) != SHADE_REF)
+		return SHADE_RAISE(call->err, SHADE_ERR_TYPE,
+				   "relay() takes one callable");
+	if (shade_call(call->mem, shade_value_as_ref(cb), NULL, NULL,
+		       &call->result, call->err) == SHADE_OK)
+		return SHADE_OK;
+	SHADE_ERROR_FRAME(call->err);
+	shade_error_attach(call->err, "depth", &depth);
+	return (*call->err)->code;
+}
+
 /* a.meth(one): keep the caller's callable. */
 static shade_status a_meth(shade_call_ctx *call)
 {
@@ -324,6 +342,8 @@ static shade_status export_full(shade_server *s, shade_error **err)
 		st = export_fn(s, "raising", fn_raising, NULL, NULL, err);
 	if (st == SHADE_OK)
 		st = export_fn(s, "open", fn_open, NULL, NULL, err);
+	if (st == SHADE_OK)
+		st = export_fn(s, "relay", fn_relay, NULL, NULL, err);
 	/* a: the seed's test_double_reference */
 	if (st == SHADE_OK)
 		st = shade_object_new("seed.A", NULL, &a, err);
@@ -967,6 +987,58 @@ static void test_seed_pm_release(void **state)
 	seed_stop(&s);
 }
 
+/* The client's callback that fails, for the relay. */
+static shade_status broken(shade_call_ctx *call)
+{
+	return SHADE_RAISE(call->err, SHADE_ERR_KEY, "no such key");
+}
+
+/* Each hop adds its frame: a failure of our callback relayed by the
+ * server comes back with the callback's hop (side client) first, then
+ * the server's frame with its value; the chain names both. */
+static void test_seed_pm_relay_hops(void **state)
+{
+	seed s;
+	shade_ref *fn = NULL, *tb, *f;
+	shade_error *err = NULL;
+	shade_value *args, *r = NULL, *frame = NULL, *values = NULL, *v = NULL;
+	shade_value idx0 = shade_value_int(0), idx1 = shade_value_int(1);
+	shade_value key = shade_value_none();
+	size_t n = 0;
+
+	seed_start(&s, *state, "full", true);
+	assert_ok(shade_function_new("broken", broken, NULL, &fn, errp_));
+	args = shade_tuple_new(s.ctx, 1);
+	assert_int_equal(shade_seq_append_take(args,
+					       shade_ref_value_take(s.ctx, fn),
+					       NULL), SHADE_OK);
+	assert_int_equal(shade_call(s.ctx, seed_lookup(&s, "relay"), args,
+				    NULL, &r, &err), SHADE_ERR_KEY);
+	assert_int_equal(err->chain_len, 2);
+	assert_string_equal(err->chain[0].side, "client");
+	assert_string_equal(err->chain[1].side, "server");
+	assert_non_null(err->traceback);
+	tb = shade_value_as_ref(err->traceback);
+	assert_ok(shade_len(tb, &n, errp_));
+	assert_int_equal(n, 2);
+	assert_ok(shade_getitem(s.ctx, tb, &idx0, &frame, errp_));
+	f = shade_value_as_ref(frame);
+	assert_string_equal(frame_str(s.ctx, f, "side"), "client");
+	assert_string_equal(frame_str(s.ctx, f, "member"), "broken");
+	assert_string_equal(frame_str(s.ctx, f, "file"), "");
+	assert_ok(shade_getitem(s.ctx, tb, &idx1, &frame, errp_));
+	f = shade_value_as_ref(frame);
+	assert_string_equal(frame_str(s.ctx, f, "side"), "server");
+	assert_string_equal(frame_str(s.ctx, f, "function"), "fn_relay");
+	assert_ok(shade_getattr(s.ctx, f, "values", &values, errp_));
+	key = *shade_str(s.ctx, "depth");
+	assert_ok(shade_getitem(s.ctx, shade_value_as_ref(values), &key, &v,
+				errp_));
+	assert_int_equal(shade_value_as_int(v), 1);
+	shade_error_free(err);
+	seed_stop(&s);
+}
+
 /* Locally, describe prints the sites and their attached values. */
 static void test_seed_pm_describe_sites(void **state)
 {
@@ -1066,8 +1138,8 @@ static void test_seed_registries(void **state)
 	shade_error_clear(&err);
 	/* the default namespace is what it was */
 	assert_ok(shade_names(s.ctx, s.c, &names, &n, errp_));
-	assert_int_equal(n, 8);
-	assert_string_equal(names[7], "answer");
+	assert_int_equal(n, 9);
+	assert_string_equal(names[8], "answer");
 	seed_stop(&s);
 }
 
@@ -1089,6 +1161,7 @@ int main(int argc, char **argv)
 		SUITE_CASE(test_seed_pm_frames),
 		SUITE_CASE(test_seed_pm_lazy),
 		SUITE_CASE(test_seed_pm_release),
+		SUITE_CASE(test_seed_pm_relay_hops),
 		SUITE_CASE(test_seed_pm_describe_sites),
 		SUITE_CASE(test_seed_user_code),
 		SUITE_CASE(test_seed_registries),

@@ -179,7 +179,8 @@ SHADE_INTERNAL void obj_chain_names(struct shade_ref *r, const char **type,
 				    const char **member);
 
 /* A post-mortem traceback of e (traceback.c): a list container of
- * `shade.Frame` objects, one per site of e (innermost first; one for
+ * `shade.Frame` objects, innermost first: one per hop of e's chain
+ * before its last entry (this hop's), then one per site of e (one for
  * the hop when e has none), each naming side, type and member; *out
  * holds one count. */
 SHADE_INTERNAL shade_status obj_traceback_new(const shade_error *e,
