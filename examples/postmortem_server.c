@@ -89,6 +89,9 @@ int main(int argc, char **argv)
 	shade_ref *bank = NULL;
 	struct sigaction sa;
 	int64_t balance = 100;
+	/* post-mortem by consent: tracebacks for the clients that ask */
+	shade_conn_opts copts = { .postmortem = true };
+	shade_server_opts sopts = { .conn = &copts };
 	int rc = 1;
 
 	if (argc != 2) {
@@ -99,7 +102,7 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	if (shade_server_new(ctx, NULL, &server, &err) != SHADE_OK ||
+	if (shade_server_new(ctx, &sopts, &server, &err) != SHADE_OK ||
 	    shade_object_new("demo.Bank", NULL, &bank, &err) != SHADE_OK ||
 	    shade_object_add_method(bank, "transfer", transfer, &balance,
 				    false, &err) != SHADE_OK ||

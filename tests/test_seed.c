@@ -410,6 +410,8 @@ static int child_main(void *arg)
 {
 	child_args *ca = arg;
 	TALLOC_CTX *ctx = talloc_new(NULL);
+	shade_conn_opts copts = { .postmortem = true };
+	shade_server_opts sopts = { .conn = &copts };
 	shade_value x = shade_value_int(3), y = shade_value_int(8);
 	shade_error *err = NULL;
 	struct sigaction sa;
@@ -423,7 +425,10 @@ static int child_main(void *arg)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = child_on_term;
 	sigaction(SIGTERM, &sa, NULL);
-	st = shade_server_new(ctx, NULL, &child_server, &err);
+	/* the full profile gives tracebacks to peers that ask */
+	st = shade_server_new(ctx, strcmp(ca->profile, "full") == 0 ? &sopts
+								     : NULL,
+			      &child_server, &err);
 	if (st == SHADE_OK && strcmp(ca->profile, "full") == 0)
 		st = export_full(child_server, &err);
 	if (st == SHADE_OK && strcmp(ca->profile, "items") == 0) {
@@ -835,10 +840,12 @@ static void seed_test_key_error(void **state)
 	shade_error *err = NULL;
 	shade_ref *r = NULL;
 
-	seed_start(&s, *state, "empty", false);
+	/* asking for a traceback: this server does not give them */
+	seed_start(&s, *state, "empty", true);
 	assert_int_equal(shade_lookup(s.c, "x", &r, &err),
 			 SHADE_ERR_NOT_FOUND);
 	assert_null(r);
+	assert_null(err->traceback);
 	assert_string_equal(err->name, "NotFound");
 	assert_string_equal(err->message, "no object exported as 'x'");
 	assert_int_equal(err->category, SHADE_CAT_FAILED);

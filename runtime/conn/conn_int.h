@@ -179,7 +179,8 @@ struct shade_conn {
 	void *access_udata;             /* for access */
 	/* Post-mortem (doc/protocol.md §3.2). */
 	bool postmortem;                /* our requests ask for a remote
-					 * traceback (OPT_TRACEBACK) */
+					 * traceback (OPT_TRACEBACK), and the
+					 * peer's that ask get one */
 	bool peer_more;                 /* the peer's HELLO had feature 8:
 					 * our ERRORs carry `more` */
 };

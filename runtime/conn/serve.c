@@ -284,7 +284,7 @@ static void build_error(shade_conn *c, shade_buf *rb, uint64_t id,
 			 member ? member : "", e->name, e->message);
 	shade_error_push_frame(e, c->side, type ? type : "",
 			       member ? member : "");
-	if (traceback && c->peer_more)
+	if (traceback && c->peer_more && c->postmortem)
 		attach_traceback(c, e, type ? type : "", member ? member : "");
 	msg_put_error(rb, id, e, &c->copts, c->peer_more);
 	talloc_free(e);
