@@ -10,7 +10,9 @@
 # `make demo` runs the dynamic demo, then starts bank_server in a fresh
 # temporary directory, waits until its socket accepts connections
 # (demo_wait, bounded), runs the typed, audit, dynamic and narrowing
-# clients against it, stops the server by pid and fails if any step did.
+# clients against it, stops the server by pid and fails if any step did;
+# then the post-mortem demo (postmortem_server, postmortem_client): a
+# client walks the frames of a remote failure, printing their values.
 
 # shade-idlc itself is built by idlc/rules.mk (included after this file,
 # so its variables are not set yet when these rules are read).
@@ -24,6 +26,14 @@ EX_MAIN := $(BUILD)/obj/examples/example.o
 # with the docs (share/doc/shade/examples).
 DEMO_PROGRAMS := $(BUILD)/bin/demo_server $(BUILD)/bin/demo_client
 programs: $(DEMO_PROGRAMS)
+
+# The post-mortem demo: a client walks a remote traceback.
+PM_PROGRAMS := $(BUILD)/bin/postmortem_server $(BUILD)/bin/postmortem_client
+programs: $(PM_PROGRAMS)
+
+$(PM_PROGRAMS): $(BUILD)/bin/%: $(BUILD)/obj/examples/%.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 BANK_CLIENTS  := bank_client bank_audit bank_narrow
 BANK_TYPED    := bank_server $(BANK_CLIENTS)
@@ -125,6 +135,14 @@ demo: $(DEPS_STAMP) all
 	  done; \
 	  kill $$pid 2>/dev/null; \
 	  wait $$pid || { rc=1; echo "bank_server did not stop cleanly"; }; \
+	fi; \
+	if [ $$rc -eq 0 ]; then \
+	  echo "== post-mortem: postmortem_server and postmortem_client"; \
+	  $$bin/postmortem_server unix:$$dir/pm.sock & pid=$$!; \
+	  $$bin/demo_wait unix:$$dir/pm.sock && \
+	  $$bin/postmortem_client unix:$$dir/pm.sock || rc=1; \
+	  kill $$pid 2>/dev/null; \
+	  wait $$pid || { rc=1; echo "postmortem_server did not stop cleanly"; }; \
 	fi; \
 	rm -rf "$$dir"; \
 	if [ $$rc -eq 0 ]; then echo "demo: OK"; else echo "demo: FAILED"; fi; \

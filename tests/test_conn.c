@@ -76,7 +76,7 @@ static void test_conn_msg_opts(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
 	shade_buf *b = shade_buf_new(ctx, 16);
-	struct msg_opts o = { 1, 0, NULL };
+	struct msg_opts o = { .in = 1 };
 	struct msg m;
 	shade_error *err = NULL;
 
@@ -142,7 +142,7 @@ static void test_conn_msg_error_roundtrip(void **state)
 	shade_error_set(&e, SHADE_ERR_ZERO_DIVISION, "division by zero");
 	assert_int_equal(shade_error_push_frame(e, "server", "demo.X",
 						"raising"), SHADE_OK);
-	assert_int_equal(msg_put_error(b, 3, e, NULL), SHADE_OK);
+	assert_int_equal(msg_put_error(b, 3, e, NULL, false), SHADE_OK);
 	/* The example of doc/protocol.md §3.2, without its 2-byte head. */
 	assert_string_equal(
 		hex_of(ctx, b),
@@ -162,7 +162,7 @@ static void test_conn_msg_error_roundtrip(void **state)
 	talloc_free(e->name);
 	e->name = talloc_strdup(e, "bank.Overdrawn");
 	shade_buf_reset(b);
-	msg_put_error(b, 4, e, NULL);
+	msg_put_error(b, 4, e, NULL, false);
 	assert_int_equal(msg_parse(b->data, b->len, &m, &err), SHADE_OK);
 	assert_int_equal(msg_read_error(&m, NULL, &back, &err), SHADE_OK);
 	assert_int_equal(back->code, SHADE_ERR_REMOTE);
@@ -526,7 +526,7 @@ static void test_conn_error_chain_through_callback(void **state)
 	args = shade_tuple_new(ctx, 1);
 	shade_seq_append_take(args, shade_ref_value_take(ctx, fn), NULL);
 	assert_int_equal(shade_invoke(ctx, calc, "plus_one", args, NULL, &r,
-				      &err), SHADE_ERR_REMOTE);
+				      &err), SHADE_ERR_USER);
 	assert_string_equal(err->name, "app.Broken");
 	assert_int_equal(err->chain_len, 2);
 	assert_string_equal(err->chain[0].side, "client");
@@ -839,7 +839,7 @@ static void raw_put(shade_buf *out, uint64_t id, const char *name,
 		    uint64_t timeout_ms)
 {
 	shade_buf *b = shade_buf_new(out, 32);
-	struct msg_opts o = { 0, timeout_ms, NULL };
+	struct msg_opts o = { .timeout_ms = timeout_ms };
 
 	if (name == NULL) {
 		msg_begin(b, OP_CANCEL, id, 0, false);

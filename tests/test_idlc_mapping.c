@@ -686,7 +686,7 @@ static void test_idlc_mapping_exceptions(void **state)
 
 	assert_int_equal(mp_Raiser_check(ra, 5, &v, &err), SHADE_OK);
 	assert_int_equal(v, 5);
-	assert_int_equal(mp_Raiser_check(ra, -7, &v, &err), SHADE_ERR_REMOTE);
+	assert_int_equal(mp_Raiser_check(ra, -7, &v, &err), SHADE_ERR_USER);
 	assert_non_null(err);
 	assert_string_equal(err->name, "mp.Rejected");
 	assert_true(mp_Rejected_catch(ctx, err, &ex));
@@ -717,7 +717,7 @@ static void test_idlc_mapping_exceptions(void **state)
 
 	/* a dynamic caller gets the fields as the error's arguments */
 	assert_int_equal(shade_invoke(ctx, s.ref, "check", tup(ctx, 1,
-		shade_int(ctx, -2)), NULL, &out, &err), SHADE_ERR_REMOTE);
+		shade_int(ctx, -2)), NULL, &out, &err), SHADE_ERR_USER);
 	assert_string_equal(err->name, "mp.Rejected");
 	assert_string_equal(diag(ctx, err->args), "[[-2, 2], [\"negative\", "
 			    "\"number\"], [1, -2], [[1, 2], [3, -2]]]");

@@ -193,10 +193,10 @@ static void test_idlc_stubs_typed_both_sides(void **state)
 	assert_int_equal(left, 180);
 	assert_int_equal(a.balance, 180);
 
-	/* a declared exception arrives with its qualified name (a name the
-	 * registry does not know: RemoteError, name kept) */
+	/* a declared exception arrives with its qualified name, as the
+	 * user error it was raised as (UserError, name kept) */
 	assert_int_equal(bank_Account_withdraw(acct, 1000, &left, &v, &err),
-			 SHADE_ERR_REMOTE);
+			 SHADE_ERR_USER);
 	assert_non_null(err);
 	assert_string_equal(err->name, "bank.Overdrawn");
 	/* its fields travel as the error's arguments */

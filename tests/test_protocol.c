@@ -88,13 +88,16 @@ static void pc_abort(void)
 static void pc_start(struct pc *p, TALLOC_CTX *mem_ctx, const char *file)
 {
 	static const fz_config cfg = { 4096, 200 };
+	/* tracebacks for a peer that asks (postmortem.case) */
+	static const shade_conn_opts copts = { .postmortem = true };
+	static const shade_server_opts sopts = { .conn = &copts };
 	shade_registry *reg;
 	size_t i;
 
 	memset(p, 0, sizeof(*p));
 	p->ctx = talloc_new(mem_ctx);
 	p->file = file;
-	p->srv = tp_server_new(p->ctx, NULL);
+	p->srv = tp_server_new(p->ctx, &sopts);
 	reg = fz_exports_new(p->ctx, &cfg);
 	assert_non_null(reg);
 	for (i = 0; i < shade_registry_count(reg); i++)

@@ -312,18 +312,6 @@ static int child_main(void *arg)
 
 /* ============================================================ the parent */
 
-/* The child server of the running test (0: none), killed by the test's
- * teardown when a failed assertion skipped srv_stop. */
-static pid_t live_child;
-
-/* Case clean-up (suite_case_cleanup): no child outlives its test. */
-static void reap_child(void)
-{
-	if (live_child > 0)
-		tu_kill_child(live_child);
-	live_child = 0;
-}
-
 /* A running child server. */
 typedef struct e2e_server {
 	pid_t pid;          /* the child */
@@ -352,7 +340,7 @@ static void srv_start(TALLOC_CTX *ctx, e2e_server *s)
 	a.other_fd = fds[0];
 	a.parent = getpid();
 	s->pid = tu_fork(child_main, &a);
-	live_child = s->pid;
+	tu_live_child = s->pid;
 	close(fds[1]);
 	assert_true(s->pid > 0);
 	/* the TCP address, one line, once the child listens on both */
@@ -383,16 +371,8 @@ static void srv_start(TALLOC_CTX *ctx, e2e_server *s)
 /* Stop the child with SIGTERM; it must exit 0 within the bound. */
 static void srv_stop(e2e_server *s)
 {
-	int status = 0;
-
-	assert_int_equal(kill(s->pid, SIGTERM), 0);
-	live_child = 0;
-	if (!tu_wait_child(s->pid, E2E_WAIT_MS, &status)) {
-		tu_kill_child(s->pid);
-		fail_msg("the server did not stop");
-	}
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	if (!tu_stop_child(s->pid, E2E_WAIT_MS))
+		fail_msg("the server did not stop cleanly");
 }
 
 /* Round trips waited for on c so far. */
@@ -453,7 +433,7 @@ static void exercise_account(TALLOC_CTX *ctx, const char *address,
 
 	/* the declared exception, its fields intact */
 	assert_int_equal(bank_Account_withdraw(acct, 20000, "car", &left,
-					       &took, &err), SHADE_ERR_REMOTE);
+					       &took, &err), SHADE_ERR_USER);
 	calls++;
 	assert_non_null(err);
 	assert_string_equal(err->name, bank_Overdrawn_NAME);
@@ -709,7 +689,7 @@ static void test_typed_e2e_dynamic_client(void **state)
 	/* the declared exception reaches a dynamic caller too */
 	assert_int_equal(shade_invoke(ctx, ref, "withdraw",
 				      int_str(ctx, 99999, "yacht"), NULL,
-				      &out, &err), SHADE_ERR_REMOTE);
+				      &out, &err), SHADE_ERR_USER);
 	assert_string_equal(err->name, "bank.Overdrawn");
 	assert_int_equal(shade_value_len(err->args), 2);
 	assert_true(bank_Overdrawn_catch(ctx, err, &ov));
@@ -1066,7 +1046,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	talloc_enable_null_tracking();
-	suite_case_cleanup = reap_child;
+	suite_case_cleanup = tu_reap_live_child;
 	rc = SUITE_RUN("typed_e2e", tests, argc, argv);
 	talloc_disable_null_tracking();
 	return rc;

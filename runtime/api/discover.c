@@ -13,18 +13,61 @@
 #include "conn/conn_int.h"
 #include "object/shape_int.h"
 
-shade_status shade_lookup(shade_conn *c, const char *name, shade_ref **out,
-			  shade_error **err)
+shade_status shade_lookup_value(TALLOC_CTX *mem_ctx, shade_conn *c,
+				const char *ns, const char *name,
+				shade_value **out, shade_error **err)
 {
 	struct api_field f = { API_FLD_TEXT, 0, name, NULL };
+	shade_value *pair = NULL;
+	shade_status st;
+
+	if (c == NULL || name == NULL || out == NULL)
+		return misuse(err, "shade_lookup: %s is NULL",
+			      c == NULL ? "conn" : name == NULL ? "name" : "out");
+	if (ns != NULL) {
+		/* [namespace, name] */
+		pair = shade_tuple_new(NULL, 2);
+		if (pair == NULL ||
+		    shade_seq_append_str(pair, ns, strlen(ns), err) !=
+			    SHADE_OK ||
+		    shade_seq_append_str(pair, name, strlen(name), err) !=
+			    SHADE_OK) {
+			talloc_free(pair);
+			return shade_error_set(err, SHADE_ERR_INVALID,
+					       "shade_lookup_in: bad name");
+		}
+		f.kind = API_FLD_VALUE;
+		f.v = pair;
+	}
+	st = api_roundtrip(mem_ctx, c, OP_LOOKUP, &f, 1, NULL, NULL, out, err);
+	talloc_free(pair);
+	return st;
+}
+
+shade_status shade_lookup_in(shade_conn *c, const char *ns, const char *name,
+			     shade_ref **out, shade_error **err)
+{
 	shade_value *v;
 
 	if (c == NULL || name == NULL || out == NULL)
 		return misuse(err, "shade_lookup: %s is NULL",
 			      c == NULL ? "conn" : name == NULL ? "name" : "out");
-	SHADE_CHECK(api_roundtrip(NULL, c, OP_LOOKUP, &f, 1, NULL, NULL, &v,
-				  err));
+	SHADE_CHECK(shade_lookup_value(NULL, c, ns, name, &v, err));
+	if (shade_value_kind(v) != SHADE_REF) {
+		shade_error_set(err, SHADE_ERR_TYPE,
+				"'%s' is exported as a value (%s), not an "
+				"object: read it with shade_lookup_value",
+				name, shade_kind_name(shade_value_kind(v)));
+		talloc_free(v);
+		return SHADE_ERR_TYPE;
+	}
 	return api_take_ref(v, out, err);
+}
+
+shade_status shade_lookup(shade_conn *c, const char *name, shade_ref **out,
+			  shade_error **err)
+{
+	return shade_lookup_in(c, NULL, name, out, err);
 }
 
 /* Copy the str items of a sequence into a talloc array of C strings. */
@@ -49,17 +92,24 @@ static shade_status strings_of(TALLOC_CTX *mem_ctx, const shade_value *seq,
 	return SHADE_OK;
 }
 
-shade_status shade_names(TALLOC_CTX *mem_ctx, shade_conn *c, char ***names,
-			 size_t *n, shade_error **err)
+shade_status shade_names_in(TALLOC_CTX *mem_ctx, shade_conn *c, const char *ns,
+			    char ***names, size_t *n, shade_error **err)
 {
+	struct api_field f = { API_FLD_TEXT, 0, ns, NULL };
 	shade_value *v;
 	shade_status st;
 
-	SHADE_CHECK(api_roundtrip(NULL, c, OP_NAMES, NULL, 0, NULL, NULL, &v,
-				  err));
+	SHADE_CHECK(api_roundtrip(NULL, c, ns ? OP_NAMES_IN : OP_NAMES, &f,
+				  ns ? 1 : 0, NULL, NULL, &v, err));
 	st = strings_of(mem_ctx, v, names, n, err);
 	talloc_free(v);
 	return st;
+}
+
+shade_status shade_names(TALLOC_CTX *mem_ctx, shade_conn *c, char ***names,
+			 size_t *n, shade_error **err)
+{
+	return shade_names_in(mem_ctx, c, NULL, names, n, err);
 }
 
 shade_status shade_describe(shade_ref *r, const shade_shape_desc **out,

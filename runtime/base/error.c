@@ -5,6 +5,7 @@
  * from SHADE_OK down to SHADE_STATUS_MIN_ + 1, in order.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -137,6 +138,61 @@ shade_status shade_error_set_named(shade_error **err, shade_status code,
 	return code;
 }
 
+shade_status shade_error_push_site(shade_error *e, const char *function,
+				   const char *file, unsigned line)
+{
+	shade_error_site *sites, *st;
+
+	if (e == NULL)
+		return SHADE_ERR_INVALID;
+	sites = talloc_realloc(e, e->sites, shade_error_site,
+			       e->sites_len + 1);
+	if (sites == NULL)
+		return SHADE_ERR_NOMEM;
+	e->sites = sites;
+	st = &sites[e->sites_len];
+	st->function = talloc_strdup(sites, function ? function : "");
+	st->file = talloc_strdup(sites, file ? file : "");
+	st->line = line;
+	st->values = NULL;
+	if (st->function == NULL || st->file == NULL) {
+		talloc_free(st->function);
+		talloc_free(st->file);
+		return SHADE_ERR_NOMEM;
+	}
+	e->sites_len++;
+	return SHADE_OK;
+}
+
+shade_status shade_error_raise(shade_error **err, shade_status code,
+			       const char *function, const char *file,
+			       unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	set_va(err, code, NULL, fmt, ap);
+	va_end(ap);
+	/* A site of the error already set too: the raise passed it on. */
+	if (err != NULL && *err != NULL)
+		shade_error_push_site(*err, function, file, line);
+	return code;
+}
+
+shade_status shade_error_set_user(shade_error **err, const char *name,
+				  int64_t user_code, const char *fmt, ...)
+{
+	va_list ap;
+	bool fresh = err != NULL && *err == NULL;
+
+	va_start(ap, fmt);
+	set_va(err, SHADE_ERR_USER, name, fmt, ap);
+	va_end(ap);
+	if (fresh && *err != NULL)
+		(*err)->user_code = user_code;
+	return SHADE_ERR_USER;
+}
+
 shade_status shade_error_push_frame(shade_error *e, const char *side,
 				    const char *type, const char *member)
 {
@@ -159,29 +215,6 @@ shade_status shade_error_push_frame(shade_error *e, const char *side,
 	}
 	e->chain_len++;
 	return SHADE_OK;
-}
-
-char *shade_error_describe(void *mem_ctx, const shade_error *e)
-{
-	char *s;
-	size_t i;
-
-	if (e == NULL)
-		return talloc_strdup(mem_ctx, "no error (NULL error object)");
-	s = talloc_asprintf(mem_ctx, "%s: %s [%s]", e->name, e->message,
-			    shade_category_name(e->category));
-	for (i = 0; s != NULL && i < e->chain_len; i++) {
-		const shade_error_frame *f = &e->chain[i];
-
-		/* " in type.member", " in type", " in member" or nothing */
-		s = talloc_asprintf_append(s, "\n  raised at %s%s%s%s%s",
-					   f->side,
-					   f->type[0] || f->member[0] ? " in " : "",
-					   f->type,
-					   f->type[0] && f->member[0] ? "." : "",
-					   f->member);
-	}
-	return s;
 }
 
 void shade_error_free(shade_error *e)

@@ -61,6 +61,7 @@ struct loop_fd;
 
 /* HELLO feature bits (doc/protocol.md §3.1). */
 #define HELLO_FEATURE_AUTH 1u
+#define HELLO_FEATURE_POSTMORTEM 8u /* reads ERROR's `more` map */
 
 /* Where a connection is in the authentication exchange. */
 enum auth_state {
@@ -176,6 +177,12 @@ struct shade_conn {
 	shade_identity id;              /* what we know of the peer */
 	shade_access_fn access;         /* access hook, or NULL */
 	void *access_udata;             /* for access */
+	/* Post-mortem (doc/protocol.md §3.2). */
+	bool postmortem;                /* our requests ask for a remote
+					 * traceback (OPT_TRACEBACK), and the
+					 * peer's that ask get one */
+	bool peer_more;                 /* the peer's HELLO had feature 8:
+					 * our ERRORs carry `more` */
 };
 
 /* Is an authentication exchange unfinished on c: nothing but AUTH may

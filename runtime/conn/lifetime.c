@@ -125,6 +125,7 @@ shade_status shade_conn_new(TALLOC_CTX *mem_ctx, shade_transport *t,
 	c->copts.max_len = opts->max_len;
 	c->copts.max_items = opts->max_items;
 	c->known = opts->known;
+	c->postmortem = opts->postmortem;
 	/* Shapes compiled in are known without a description. */
 	for (i = 0; c->known != NULL && c->known[i] != NULL; i++) {
 		uint64_t fp = shade_shape_fp(c->known[i]);

@@ -22,7 +22,7 @@ static const struct {
 } ops[OP_COUNT_] = {
 	[OP_HELLO] = { "HELLO", 2, true, false },
 	[OP_RETURN] = { "RETURN", 0, true, false },
-	[OP_ERROR] = { "ERROR", 5, false, false },
+	[OP_ERROR] = { "ERROR", 5, true, false },
 	[OP_INVOKE] = { "INVOKE", 3, true, true },
 	[OP_GETATTR] = { "GETATTR", 2, true, true },
 	[OP_SETATTR] = { "SETATTR", 3, true, true },
@@ -41,16 +41,23 @@ static const struct {
 	[OP_APPEND] = { "APPEND", 2, true, true },
 	[OP_FORCE] = { "FORCE", 3, true, true },
 	[OP_AUTH] = { "AUTH", 3, false, false },
+	[OP_NAMES_IN] = { "NAMES_IN", 1, true, true },
 };
+
+/* True when op names a message (the table has gaps). */
+static inline bool op_known(uint64_t op)
+{
+	return op < OP_COUNT_ && ops[op].name != NULL;
+}
 
 bool msg_is_request(unsigned op)
 {
-	return op < OP_COUNT_ && ops[op].request;
+	return op_known(op) && ops[op].request;
 }
 
 const char *msg_op_name(unsigned op)
 {
-	return op < OP_COUNT_ ? ops[op].name : "unknown";
+	return op_known(op) ? ops[op].name : "unknown";
 }
 
 void msg_trace(const char *side, const char *address, const char *dir,
@@ -96,7 +103,7 @@ unsigned msg_opts_items(const struct msg_opts *o)
 {
 	if (o == NULL)
 		return 0;
-	if (o->in != 0 || o->timeout_ms != 0 ||
+	if (o->in != 0 || o->timeout_ms != 0 || o->traceback ||
 	    (o->kwargs != NULL && shade_dict_len(o->kwargs) > 0))
 		return 1;
 	return 0;
@@ -147,7 +154,12 @@ shade_status msg_put_opts(shade_buf *b, const struct msg_opts *o,
 {
 	bool kw = o->kwargs != NULL && shade_dict_len(o->kwargs) > 0;
 
-	shade_cbor_put_map(b, (o->in != 0) + (o->timeout_ms != 0) + kw);
+	shade_cbor_put_map(b, (o->in != 0) + (o->timeout_ms != 0) + kw +
+				      o->traceback);
+	if (o->traceback) {
+		shade_cbor_put_uint(b, OPT_TRACEBACK);
+		shade_cbor_put_uint(b, 1);
+	}
 	if (o->in != 0) {
 		shade_cbor_put_uint(b, OPT_IN);
 		shade_cbor_put_uint(b, o->in);
@@ -163,12 +175,55 @@ shade_status msg_put_opts(shade_buf *b, const struct msg_opts *o,
 	return b->status;
 }
 
+/* The status ERROR's `more` carries for e: its code when the name
+ * alone would give another (a user error), else 0. */
+static int64_t more_status(const shade_error *e)
+{
+	const char *name = e->name ? e->name : shade_status_name(e->code);
+
+	return shade_status_from_name(name) != e->code ? (int64_t)e->code : 0;
+}
+
+/* Write ERROR's `more` map for e (see msg_put_error). */
+static void put_more(shade_buf *b, const shade_error *e,
+		     const shade_cbor_opts *copts)
+{
+	int64_t status = more_status(e);
+	size_t mark;
+
+	shade_cbor_put_map(b, (status != 0) + (e->user_code != 0) +
+				      (e->traceback != NULL));
+	if (status != 0) {
+		shade_cbor_put_uint(b, MORE_STATUS);
+		shade_cbor_put_int(b, status);
+	}
+	if (e->user_code != 0) {
+		shade_cbor_put_uint(b, MORE_USER_CODE);
+		shade_cbor_put_int(b, e->user_code);
+	}
+	if (e->traceback == NULL)
+		return;
+	shade_cbor_put_uint(b, MORE_TRACEBACK);
+	mark = b->len;
+	if (shade_cbor_encode_value(b, e->traceback, copts, NULL) !=
+	    SHADE_OK) {
+		/* A traceback that cannot travel (a proxy of another
+		 * connection): none. */
+		b->len = mark;
+		if (b->status != SHADE_ERR_NOMEM)
+			b->status = SHADE_OK;
+		shade_cbor_put_null(b);
+	}
+}
+
 shade_status msg_put_error(shade_buf *b, uint64_t id, const shade_error *e,
-			   const shade_cbor_opts *copts)
+			   const shade_cbor_opts *copts, bool more)
 {
 	size_t i, n = 0, mark;
 
-	msg_begin(b, OP_ERROR, id, 5, false);
+	more = more && (more_status(e) != 0 || e->user_code != 0 ||
+			e->traceback != NULL);
+	msg_begin(b, OP_ERROR, id, 5, more);
 	shade_cbor_put_cstr(b, e->name ? e->name : shade_status_name(e->code));
 	shade_cbor_put_uint(b, (uint64_t)e->category);
 	shade_cbor_put_cstr(b, e->message ? e->message : "");
@@ -198,6 +253,8 @@ shade_status msg_put_error(shade_buf *b, uint64_t id, const shade_error *e,
 		shade_cbor_put_cstr(b, e->chain[i].type);
 		shade_cbor_put_cstr(b, e->chain[i].member);
 	}
+	if (more)
+		put_more(b, e, copts);
 	return b->status;
 }
 
@@ -205,7 +262,7 @@ shade_status msg_put_error(shade_buf *b, uint64_t id, const shade_error *e,
 static shade_status parse_opts(shade_cbor_dec *d, struct msg *m,
 			       shade_error **err)
 {
-	uint64_t n, i, key;
+	uint64_t n, i, key, v;
 
 	SHADE_CHECK(shade_cbor_read_map(d, &n, err));
 	if (n == SHADE_CBOR_INDEFINITE)
@@ -225,6 +282,10 @@ static shade_status parse_opts(shade_cbor_dec *d, struct msg *m,
 		case OPT_KWARGS:
 			m->kwargs_pos = d->pos;
 			SHADE_CHECK(shade_cbor_skip(d, 0, err));
+			break;
+		case OPT_TRACEBACK:
+			SHADE_CHECK(shade_cbor_read_uint(d, &v, err));
+			m->traceback = v != 0;
 			break;
 		default:
 			SHADE_CHECK(shade_cbor_skip(d, 0, err));
@@ -374,7 +435,7 @@ static bool parse_fast(const uint8_t *frame, size_t len, struct msg *m)
 		return false;
 	n = frame[0] ^ (SHADE_CBOR_ARRAY << 5); /* >= 32 unless an array */
 	op = frame[1];                           /* one-byte uint: 0-23 */
-	if (n < 2 || n >= 24 || op >= OP_COUNT_ || op == OP_RELEASE)
+	if (n < 2 || n >= 24 || op >= 24 || !op_known(op) || op == OP_RELEASE)
 		return false;
 	p += 2;
 	if (!fast_head(&p, end, &major, &m->id) || major != SHADE_CBOR_UINT)
@@ -391,6 +452,7 @@ static bool parse_fast(const uint8_t *frame, size_t len, struct msg *m)
 	m->in = 0;
 	m->timeout_ms = 0;
 	m->kwargs_pos = 0;
+	m->traceback = false;
 	if (n > fixed && ops[op].request) {
 		if ((p = fast_skip(p, end, fixed)) == NULL ||
 		    !parse_fast_opts(frame, len, p, m))
@@ -418,9 +480,9 @@ parse_full(const uint8_t *frame, size_t len, struct msg *m, shade_error **err)
 		return shade_error_set(err, SHADE_ERR_PROTOCOL,
 				       "message is not an array [op, id, ...]");
 	SHADE_CHECK(shade_cbor_read_uint(&m->d, &op, err));
-	m->op = op < OP_COUNT_ ? (unsigned)op : OP_COUNT_;
+	m->op = op_known(op) ? (unsigned)op : OP_COUNT_;
 	SHADE_CHECK(shade_cbor_read_uint(&m->d, &m->id, err));
-	if (op >= OP_COUNT_)
+	if (!op_known(op))
 		return shade_error_set(err, SHADE_ERR_UNIMPLEMENTED,
 				       "unknown opcode %llu",
 				       (unsigned long long)op);
@@ -519,6 +581,40 @@ static shade_status read_error_tail(shade_error *e, shade_cbor_dec *d,
 	return SHADE_OK;
 }
 
+/* Read ERROR's `more` map into e (unknown keys skipped). */
+static shade_status read_more(shade_error *e, shade_cbor_dec *d,
+			      const shade_cbor_opts *copts, shade_error **err)
+{
+	uint64_t n, i, key;
+	int64_t v;
+	shade_value *tb;
+
+	SHADE_CHECK(shade_cbor_read_map(d, &n, err));
+	if (n == SHADE_CBOR_INDEFINITE)
+		return shade_error_set(err, SHADE_ERR_PROTOCOL,
+				       "ERROR: indefinite more map");
+	for (i = 0; i < n; i++) {
+		SHADE_CHECK(shade_cbor_read_uint(d, &key, err));
+		if ((key == MORE_STATUS || key == MORE_USER_CODE)) {
+			SHADE_CHECK(shade_cbor_read_int(d, &v, err));
+			if (key == MORE_USER_CODE)
+				e->user_code = v;
+			else if (v < 0 && v > SHADE_STATUS_MIN_)
+				e->code = (shade_status)v;
+		} else if (key == MORE_TRACEBACK && copts != NULL) {
+			SHADE_CHECK(shade_cbor_decode_value(e, d, copts, &tb,
+							    err));
+			if (shade_value_kind(tb) == SHADE_REF)
+				e->traceback = tb;
+			else
+				talloc_free(tb);
+		} else {
+			SHADE_CHECK(shade_cbor_skip(d, 0, err));
+		}
+	}
+	return SHADE_OK;
+}
+
 shade_status msg_read_error(struct msg *m, const shade_cbor_opts *copts,
 			    shade_error **out, shade_error **err)
 {
@@ -535,11 +631,15 @@ shade_status msg_read_error(struct msg *m, const shade_cbor_opts *copts,
 		st = read_cstr(e, &m->d, &e->message, err);
 	if (st == SHADE_OK)
 		st = read_error_tail(e, &m->d, copts, err);
+	if (st == SHADE_OK) {
+		e->code = shade_status_from_name(e->name);
+		if (m->nfields > 5)
+			st = read_more(e, &m->d, copts, err);
+	}
 	if (st != SHADE_OK) {
 		talloc_free(e);
 		return st;
 	}
-	e->code = shade_status_from_name(e->name);
 	e->category = cat <= SHADE_CAT_UNIMPLEMENTED ? (shade_category)cat
 						     : SHADE_CAT_FAILED;
 	*out = e;

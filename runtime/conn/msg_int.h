@@ -40,14 +40,26 @@ enum msg_op {
 	OP_APPEND = 18,
 	OP_FORCE = 19,
 	OP_AUTH = 20,
-	OP_COUNT_ = 21 /* one past the last opcode */
+	OP_NAMES_IN = 24,
+	OP_COUNT_ = 25 /* one past the last opcode (those between that
+			* name no message are unknown, as above it) */
 };
 
 /* Option keys of the trailing opts map. */
 enum msg_opt_key {
 	OPT_IN = 0,      /* uint: receiver's request id this nests in */
 	OPT_TIMEOUT = 1, /* uint: milliseconds the caller waits */
-	OPT_KWARGS = 2   /* map: keyword arguments */
+	OPT_KWARGS = 2,  /* map: keyword arguments */
+	OPT_TRACEBACK = 7 /* uint 1: answer a failure with a traceback */
+};
+
+/* Keys of ERROR's trailing `more` map (doc/protocol.md §3.2), sent to
+ * a peer that announced HELLO feature 8. */
+enum msg_more_key {
+	MORE_STATUS = 0,    /* int: the status, when the name does not
+			     * give it (a user error) */
+	MORE_USER_CODE = 1, /* int: the application's code, when not 0 */
+	MORE_TRACEBACK = 2  /* reference: the remote traceback */
 };
 
 /* Options of a request being built. */
@@ -55,6 +67,7 @@ struct msg_opts {
 	uint64_t in;                 /* nested-in request id, 0: none */
 	uint64_t timeout_ms;         /* 0: none */
 	const shade_value *kwargs;   /* dict or NULL (empty dicts omitted) */
+	bool traceback;              /* ask for a remote traceback */
 };
 
 /* A parsed message. */
@@ -66,6 +79,7 @@ struct msg {
 	uint64_t in;              /* OPT_IN, 0 when absent */
 	uint64_t timeout_ms;      /* OPT_TIMEOUT, 0 when absent */
 	size_t kwargs_pos;        /* offset of the kwargs map, 0: absent */
+	bool traceback;           /* OPT_TRACEBACK: a traceback is wanted */
 };
 
 /* True when op is a request (expects RETURN/ERROR when id != 0). */
@@ -101,10 +115,14 @@ SHADE_INTERNAL shade_status msg_put_opts(shade_buf *b, const struct msg_opts *o,
 					 shade_error **err);
 
 /* Write a whole ERROR message answering id for error e, after adding
- * nothing: the caller pushes its chain frame first. */
+ * nothing: the caller pushes its chain frame first.  With `more` (the
+ * peer announced HELLO feature 8) the trailing `more` map carries what
+ * the name does not say: the status of a user error, the user code and
+ * e->traceback (a traceback that cannot travel is left out). */
 SHADE_INTERNAL shade_status msg_put_error(shade_buf *b, uint64_t id,
 					  const shade_error *e,
-					  const shade_cbor_opts *copts);
+					  const shade_cbor_opts *copts,
+					  bool more);
 
 /* Parse a frame's header and options into m (see the top of the file).
  * SHADE_ERR_PROTOCOL (and the CBOR codes) for a malformed message; m->op
@@ -113,7 +131,9 @@ SHADE_INTERNAL shade_status msg_parse(const uint8_t *frame, size_t len,
 				      struct msg *m, shade_error **err);
 
 /* Read the fields of an ERROR message at m->d into a new error object
- * (*out, owned by the caller); code from the name registry. */
+ * (*out, owned by the caller); code from the name registry, or from
+ * the `more` map, which also gives the user code and (decoded with
+ * copts; skipped when copts is NULL) the traceback reference. */
 SHADE_INTERNAL shade_status msg_read_error(struct msg *m,
 					   const shade_cbor_opts *copts,
 					   shade_error **out, shade_error **err);

@@ -36,6 +36,8 @@ shade_status conn_req_init(struct outreq *rq, shade_conn *c, TALLOC_CTX *tmp,
 		}
 	rq->o.timeout_ms = timeout_ms > 0 ? (uint64_t)timeout_ms : 0;
 	rq->o.kwargs = kwargs;
+	/* the accepting side asks only a peer that reads `more` */
+	rq->o.traceback = c->postmortem && (!c->accepting || c->peer_more);
 	rq->has_opts = msg_opts_items(&rq->o) > 0;
 	/* No lock: the id is taken atomically; the pending limit is
 	 * checked where the pending is registered (conn_req_send). */

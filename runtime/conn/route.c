@@ -40,7 +40,13 @@ shade_status route_send_hello(shade_conn *c, shade_error **err)
 		n++;
 	msg_begin(b, OP_HELLO, 0, 2, n > 0);
 	shade_cbor_put_uint(b, SHADE_PROTOCOL_VERSION);
-	shade_cbor_put_uint(b, c->n_auth > 0 ? HELLO_FEATURE_AUTH : 0);
+	/* The connecting side always reads ERROR's `more`; the accepting
+	 * side says so to a peer that said so (older peers' HELLO stays
+	 * as it was). */
+	shade_cbor_put_uint(b, (c->n_auth > 0 ? HELLO_FEATURE_AUTH : 0) |
+				       (!c->accepting || c->peer_more
+						? HELLO_FEATURE_POSTMORTEM
+						: 0));
 	if (n > 0) {
 		shade_cbor_put_array(b, n);
 		for (i = 0; i < n; i++)
@@ -87,6 +93,7 @@ static void route_hello(shade_conn *c, struct msg *m)
 	pthread_mutex_lock(&c->mu);
 	answer = c->accepting && !c->hello_seen;
 	c->hello_seen = true;
+	c->peer_more = (features & HELLO_FEATURE_POSTMORTEM) != 0;
 	/* A HELLO came through the session: a TLS handshake is complete
 	 * and the peer's certificate, if any, verified. */
 	c->id.tls_subject = shade_transport_tls_peer(c->t);

@@ -302,7 +302,7 @@ void conn_refuse(shade_conn *c, shade_status code, const char *why)
 
 	shade_error_set(&e, code, "%s", why);
 	if (b != NULL && e != NULL) {
-		msg_put_error(b, 0, e, NULL);
+		msg_put_error(b, 0, e, NULL, false);
 		send_frame(c, b, NULL);
 	}
 	talloc_free(b);

@@ -39,41 +39,88 @@ static shade_status read_value(shade_conn *c, TALLOC_CTX *mem_ctx,
 	return shade_cbor_decode_value(mem_ctx, d, &c->copts, out, err);
 }
 
-/* Serve LOOKUP: the named object as a reference. */
+/* Read LOOKUP's name field: text (the default namespace) or the array
+ * [namespace, name]; *reg is the registry it names (NULL: none), *what
+ * the name the access hook sees ("namespace/name" in a namespace). */
+static shade_status read_lookup_name(shade_conn *c, TALLOC_CTX *tmp,
+				     shade_cbor_dec *d, shade_registry **reg,
+				     char **name, char **what,
+				     shade_error **err)
+{
+	shade_cbor_major major = SHADE_CBOR_TEXT;
+	uint64_t n;
+	char *ns;
+
+	*reg = c->names;
+	SHADE_CHECK(shade_cbor_peek(d, &major, err));
+	if (major != SHADE_CBOR_ARRAY) {
+		SHADE_CHECK(shade_cbor_read_text_dup(tmp, d, name, NULL, err));
+		*what = *name;
+		return SHADE_OK;
+	}
+	SHADE_CHECK(shade_cbor_read_array(d, &n, err));
+	if (n != 2)
+		return shade_error_set(err, SHADE_ERR_PROTOCOL,
+				       "LOOKUP: a name in a namespace is "
+				       "[namespace, name]");
+	SHADE_CHECK(shade_cbor_read_text_dup(tmp, d, &ns, NULL, err));
+	SHADE_CHECK(shade_cbor_read_text_dup(tmp, d, name, NULL, err));
+	*reg = shade_registry_namespace(c->names, ns, false);
+	*what = talloc_asprintf(tmp, "%s/%s", ns, *name);
+	if (*what == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	return SHADE_OK;
+}
+
+/* Serve LOOKUP: the named object as a reference, or the plain value
+ * exported under the name. */
 static shade_status serve_lookup(shade_conn *c, TALLOC_CTX *tmp,
 				 struct msg *m, shade_value **out,
 				 shade_error **err)
 {
-	char *name;
+	char *name, *what;
+	shade_registry *reg;
 	shade_ref *obj;
+	const shade_value *v;
 
-	SHADE_CHECK(shade_cbor_read_text_dup(tmp, &m->d, &name, NULL, err));
-	if (!access_lookup(c, name))
+	SHADE_CHECK(read_lookup_name(c, tmp, &m->d, &reg, &name, &what, err));
+	if (!access_lookup(c, what))
 		return shade_error_set(err, SHADE_ERR_PERMISSION,
-				       "access denied: LOOKUP of '%s'", name);
-	obj = c->names ? shade_registry_get(c->names, name) : NULL;
-	if (obj == NULL)
+				       "access denied: LOOKUP of '%s'", what);
+	obj = reg ? shade_registry_get(reg, name) : NULL;
+	v = obj == NULL && reg ? shade_registry_get_value(reg, name) : NULL;
+	if (obj == NULL && v == NULL)
 		return shade_error_set(err, SHADE_ERR_NOT_FOUND,
-				       "no object exported as '%s'", name);
-	*out = shade_ref_value(tmp, obj);
+				       "no object exported as '%s'", what);
+	*out = obj ? shade_ref_value(tmp, obj) : shade_value_copy(tmp, v);
 	if (*out == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	return SHADE_OK;
 }
 
-/* Serve NAMES: a tuple of the exported names the peer may look up. */
+/* Serve NAMES (ns NULL) or NAMES_IN: a tuple of the names of the
+ * default namespace or of namespace ns that the peer may look up (none
+ * for a namespace that does not exist). */
 static shade_status serve_names(shade_conn *c, TALLOC_CTX *tmp,
-				shade_value **out, shade_error **err)
+				const char *ns, shade_value **out,
+				shade_error **err)
 {
-	size_t i, n = shade_registry_count(c->names);
+	shade_registry *reg =
+		ns ? shade_registry_namespace(c->names, ns, false) : c->names;
+	size_t i, n = shade_registry_count(reg);
 	shade_value *t = shade_tuple_new(tmp, n);
+	char *what;
 
 	if (t == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	for (i = 0; i < n; i++) {
-		const char *s = shade_registry_name(c->names, i);
+		const char *s = shade_registry_name(reg, i);
 
-		if (access_lookup(c, s))
+		what = ns ? talloc_asprintf(tmp, "%s/%s", ns, s) : (char *)s;
+		if (what == NULL)
+			return shade_error_set(err, SHADE_ERR_NOMEM,
+					       "out of memory");
+		if (access_lookup(c, what))
 			SHADE_CHECK(shade_seq_append_str(t, s, strlen(s), err));
 	}
 	*out = t;
@@ -201,11 +248,26 @@ static shade_status serve_object(shade_conn *c, TALLOC_CTX *tmp,
 	return obj_perform(tmp, target, &op, &c->copts, out, err);
 }
 
+/* Give e a traceback of this hop for the peer (it asked for one): the
+ * frames of e's sites, or of the hop.  A traceback e brought from
+ * elsewhere is replaced.  Without memory e goes without one. */
+static void attach_traceback(shade_conn *c, shade_error *e, const char *type,
+			     const char *member)
+{
+	shade_ref *tb = NULL;
+
+	if (obj_traceback_new(e, c->side, type, member, &tb, NULL) !=
+	    SHADE_OK)
+		return;
+	talloc_free(e->traceback);
+	e->traceback = shade_ref_value_take(e, tb);
+}
+
 /* Turn a handler failure into an ERROR message in rb, adding our frame
- * of the chain. */
+ * of the chain (and, when the request asked for it, a traceback). */
 static void build_error(shade_conn *c, shade_buf *rb, uint64_t id,
 			shade_status code, shade_error *e, const char *type,
-			const char *member)
+			const char *member, bool traceback)
 {
 	if (e == NULL)
 		shade_error_set(&e, code < 0 ? code : SHADE_ERR_RUNTIME,
@@ -222,7 +284,9 @@ static void build_error(shade_conn *c, shade_buf *rb, uint64_t id,
 			 member ? member : "", e->name, e->message);
 	shade_error_push_frame(e, c->side, type ? type : "",
 			       member ? member : "");
-	msg_put_error(rb, id, e, &c->copts);
+	if (traceback && c->peer_more && c->postmortem)
+		attach_traceback(c, e, type ? type : "", member ? member : "");
+	msg_put_error(rb, id, e, &c->copts, c->peer_more);
 	talloc_free(e);
 }
 
@@ -338,8 +402,17 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 			st = serve_lookup(c, tmp, &m, &out, &e);
 			break;
 		case OP_NAMES:
-			st = serve_names(c, tmp, &out, &e);
+			st = serve_names(c, tmp, NULL, &out, &e);
 			break;
+		case OP_NAMES_IN: {
+			char *ns = NULL;
+
+			st = shade_cbor_read_text_dup(tmp, &m.d, &ns, NULL,
+						      &e);
+			if (st == SHADE_OK)
+				st = serve_names(c, tmp, ns, &out, &e);
+			break;
+		}
 		case OP_DESCRIBE:
 			st = refs_read_export(c, &m.d, SHADE_ERR_NOT_FOUND,
 					      &target, &e);
@@ -387,10 +460,11 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 			obj_chain_names(target, &type, &member);
 		else if (member == NULL && m.op < OP_COUNT_)
 			member = msg_op_name(m.op);
-		build_error(c, rb, m.id, st, e, type, member);
+		build_error(c, rb, m.id, st, e, type, member, m.traceback);
 	}
 	else if (rb->status != SHADE_OK)
-		build_error(c, rb, m.id, rb->status, NULL, "", member);
+		build_error(c, rb, m.id, rb->status, NULL, "", member,
+			    m.traceback);
 	e = NULL;
 	/* Values are freed before the reply goes, so the RELEASEs they
 	 * queue ride in front of it. */
@@ -402,7 +476,8 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 		shade_error_set(&e, SHADE_ERR_LIMIT,
 				"reply of %zu bytes over the frame limit of "
 				"%zu", rb->len, shade_transport_max_frame(c->t));
-		build_error(c, rb, m.id, SHADE_ERR_LIMIT, e, "", member);
+		build_error(c, rb, m.id, SHADE_ERR_LIMIT, e, "", member,
+			    false);
 		e = NULL;
 	}
 	if (batch)

@@ -5,7 +5,8 @@
  *
  * Files: ref.c (references, local objects, shapes), dispatch.c (the
  * operations), typed_object.c (typed objects), registry.c (exported names),
- * shape.c (shape descriptors).  The object layer knows nothing of the
+ * traceback.c (post-mortem tracebacks as objects), shape.c (shape
+ * descriptors).  The object layer knows nothing of the
  * wire: it has its own operation codes (enum obj_opcode), to which the
  * connection maps the protocol's.
  *
@@ -176,6 +177,18 @@ SHADE_INTERNAL shade_status obj_dispatch_typed(struct shade_ref *r,
  * the function or method name (left alone otherwise). */
 SHADE_INTERNAL void obj_chain_names(struct shade_ref *r, const char **type,
 				    const char **member);
+
+/* A post-mortem traceback of e (traceback.c): a list container of
+ * `shade.Frame` objects, innermost first: one per hop of e's chain
+ * before its last entry (this hop's), then one per site of e (one for
+ * the hop when e has none), each naming side, type and member; *out
+ * holds one count. */
+SHADE_INTERNAL shade_status obj_traceback_new(const shade_error *e,
+					      const char *side,
+					      const char *type,
+					      const char *member,
+					      struct shade_ref **out,
+					      shade_error **err);
 
 /* Tell r's owner an export of it on conn was dropped. */
 SHADE_INTERNAL void obj_unexported(struct shade_ref *r, struct shade_conn *conn);

@@ -540,6 +540,27 @@ shade_status shade_server_export(shade_server *s, const char *name,
 	return shade_registry_add(s->names, name, obj, err);
 }
 
+shade_status shade_server_export_value(shade_server *s, const char *name,
+				       const shade_value *value,
+				       shade_error **err)
+{
+	return shade_registry_add_value(s->names, name, value, err);
+}
+
+shade_status shade_server_export_in(shade_server *s, const char *ns,
+				    const char *name, shade_ref *obj,
+				    const shade_value *value, shade_error **err)
+{
+	shade_registry *reg = shade_registry_namespace(s->names, ns, true);
+
+	if (reg == NULL)
+		return shade_error_set(err, ns ? SHADE_ERR_NOMEM
+					       : SHADE_ERR_INVALID,
+				       "shade_server_export_in: no namespace");
+	return obj ? shade_registry_add(reg, name, obj, err)
+		   : shade_registry_add_value(reg, name, value, err);
+}
+
 /* A listener's watch fired: accept up to ACCEPTS_PER_TURN pending
  * connections; when accept fails, pause the listeners. */
 static void accept_some(void *udata, unsigned ev)

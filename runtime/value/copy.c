@@ -30,6 +30,21 @@ shade_error *shade_error_copy_(TALLOC_CTX *mem_ctx, const shade_error *e)
 		if (c->args == NULL)
 			goto fail;
 	}
+	c->user_code = e->user_code;
+	for (i = 0; i < e->sites_len; i++) {
+		const shade_error_site *st = &e->sites[i];
+
+		if (shade_error_push_site(c, st->function, st->file,
+					  st->line) != SHADE_OK)
+			goto fail;
+		if (st->values != NULL &&
+		    (c->sites[i].values = shade_value_copy(
+			     c->sites, st->values)) == NULL)
+			goto fail;
+	}
+	if (e->traceback != NULL &&
+	    (c->traceback = shade_value_copy(c, e->traceback)) == NULL)
+		goto fail;
 	return talloc_steal(mem_ctx, c);
 fail:
 	talloc_free(c);

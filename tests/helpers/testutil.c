@@ -93,6 +93,30 @@ pid_t tu_fork(int (*fn)(void *arg), void *arg)
 	return pid;
 }
 
+pid_t tu_live_child;
+
+void tu_reap_live_child(void)
+{
+	if (tu_live_child > 0)
+		tu_kill_child(tu_live_child);
+	tu_live_child = 0;
+}
+
+bool tu_stop_child(pid_t pid, int timeout_ms)
+{
+	int status = 0;
+
+	if (pid == tu_live_child)
+		tu_live_child = 0;
+	if (kill(pid, SIGTERM) != 0)
+		return false;
+	if (!tu_wait_child(pid, timeout_ms, &status)) {
+		tu_kill_child(pid);
+		return false;
+	}
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 /* The child of tu_make_certs: the script in dir. */
 static int certs_main(void *arg)
 {

@@ -41,6 +41,18 @@ bool tu_wait_child(pid_t pid, int timeout_ms, int *status);
 /* Kill child pid with SIGKILL (if still running) and reap it. */
 void tu_kill_child(pid_t pid);
 
+/* The serving child a case started and has not stopped yet (0: none):
+ * tu_reap_live_child, installed as suite_case_cleanup, kills it when a
+ * failed assertion ended the case first. */
+extern pid_t tu_live_child;
+
+/* Kill and reap tu_live_child if set (a suite_case_cleanup). */
+void tu_reap_live_child(void);
+
+/* Stop child pid with SIGTERM, waiting up to timeout_ms (then SIGKILL),
+ * and forget it as tu_live_child.  True when it exited with status 0. */
+bool tu_stop_child(pid_t pid, int timeout_ms);
+
 /* A thread that runs fn(arg). */
 typedef struct tu_thread {
 	pthread_t tid;   /* the thread */

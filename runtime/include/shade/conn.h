@@ -94,6 +94,13 @@ typedef struct shade_conn_opts {
 	void *access_udata;          /* given to access */
 	int auth_timeout_ms;         /* connecting side: bound on the
 				      * authentication exchange; 0: 10 s */
+	bool postmortem;             /* post-mortem by consent: ask the
+				      * peer for a remote traceback with
+				      * every failure of our requests
+				      * (shade_error.traceback), and answer
+				      * the peer's requests that ask with
+				      * one (our code's places and attached
+				      * values; doc/api.md §14) */
 } shade_conn_opts;
 
 /* Counters a user can read (shade_conn_stats_get). */

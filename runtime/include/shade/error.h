@@ -78,8 +78,22 @@ typedef struct shade_error_frame {
 	char *member;  /* member being accessed, or "" */
 } shade_error_frame;
 
+/* One place in this process that an error was raised at or passed
+ * through (SHADE_RAISE, SHADE_ERROR_FRAME): the C counterpart of a
+ * traceback entry, with the values the code chose to attach (its
+ * "frame locals", shade_error_attach in shade/value.h). */
+typedef struct shade_error_site {
+	char *function;             /* __func__ of the code, never NULL */
+	char *file;                 /* __FILE__, never NULL */
+	unsigned line;              /* __LINE__ */
+	struct shade_value *values; /* dict name -> value attached, or NULL */
+} shade_error_site;
+
 /* An error: stable code, registry name, human message, optional
- * arguments and the chain of peers it crossed (innermost first). */
+ * arguments and the chain of peers it crossed (innermost first); the
+ * sites it was raised at in this process, the application's own code
+ * and, received from a peer that was asked for one, a reference to the
+ * remote traceback (doc/api.md "Post-mortem"). */
 typedef struct shade_error {
 	shade_status code;          /* stable status code */
 	shade_category category;    /* what a caller may do about it */
@@ -88,6 +102,13 @@ typedef struct shade_error {
 	struct shade_value *args;   /* tuple of arguments, or NULL */
 	shade_error_frame *chain;   /* talloc array, innermost first */
 	size_t chain_len;           /* entries in chain */
+	shade_error_site *sites;    /* talloc array, innermost first */
+	size_t sites_len;           /* entries in sites */
+	int64_t user_code;          /* the application's own code, 0: none */
+	struct shade_value *traceback; /* a ref value: the remote traceback
+				     * (a list of frame objects, read
+				     * lazily; released with the error),
+				     * or NULL */
 } shade_error;
 
 /* Propagate a failure: evaluate `call`, return its status if negative. */
@@ -116,6 +137,45 @@ SHADE_API shade_status shade_error_set_named(shade_error **err,
 					     const char *fmt, ...)
 	SHADE_PRINTF(4, 5);
 
+/* shade_error_set() that also records where: `function`, `file` and
+ * `line` become the error's innermost site.  Use SHADE_RAISE. */
+SHADE_API shade_status shade_error_raise(shade_error **err, shade_status code,
+					 const char *function,
+					 const char *file, unsigned line,
+					 const char *fmt, ...)
+	SHADE_PRINTF(6, 7);
+
+/* Raise `code` with a message and record the raising site (function,
+ * file, line) so a post-mortem can show it:
+ * `return SHADE_RAISE(call->err, SHADE_ERR_VALUE, "bad %d", x);` */
+#define SHADE_RAISE(err, code, ...) \
+	shade_error_raise((err), (code), __func__, __FILE__, __LINE__, \
+			  __VA_ARGS__)
+
+/* Record a user error named `name` with the application's own code
+ * (kept end to end: the receiver gets SHADE_ERR_USER, the name and
+ * user_code, doc/protocol.md §3.2).  Returns SHADE_ERR_USER. */
+SHADE_API shade_status shade_error_set_user(shade_error **err,
+					    const char *name,
+					    int64_t user_code,
+					    const char *fmt, ...)
+	SHADE_PRINTF(4, 5);
+
+/* Append a site (where the error passed on its way out) to *err when it
+ * is set: values attached afterwards go to this site.  Returns
+ * SHADE_OK, or SHADE_ERR_NOMEM.  Use SHADE_ERROR_FRAME. */
+SHADE_API shade_status shade_error_push_site(shade_error *e,
+					     const char *function,
+					     const char *file, unsigned line);
+
+/* Record the current function as a site of *err (when err and *err are
+ * set), the C counterpart of a traceback entry for a function that
+ * passes an error on. */
+#define SHADE_ERROR_FRAME(err) \
+	((err) != NULL && *(err) != NULL \
+		 ? shade_error_push_site(*(err), __func__, __FILE__, __LINE__) \
+		 : SHADE_OK)
+
 /* Append one frame to the error's cross-peer chain.  Copies the strings.
  * Returns SHADE_OK or SHADE_ERR_NOMEM. */
 SHADE_API shade_status shade_error_push_frame(shade_error *e, const char *side,
@@ -134,8 +194,11 @@ SHADE_API shade_category shade_status_category(shade_status code);
 /* The name of a category ("failed", "overloaded", ...), never NULL. */
 SHADE_API const char *shade_category_name(shade_category cat);
 
-/* Format the error, its message and its chain on mem_ctx, one line per
- * frame, for logs and demos.  Returns NULL only when out of memory. */
+/* Format the error, its message, its arguments (a typed exception's
+ * fields), its user code, its chain and its sites with their attached
+ * values on mem_ctx, one line each, for logs and demos.  Returns NULL
+ * only when out of memory.  (Defined with the values, which it
+ * prints.) */
 SHADE_API char *shade_error_describe(void *mem_ctx, const shade_error *e);
 
 /* Free an error (NULL is fine). */

@@ -213,8 +213,10 @@ SHADE_API shade_value *shade_container_value(shade_ref *obj);
 
 /* ------------------------------------------------------------ registry */
 
-/* Names under which objects are exported (LOOKUP, NAMES).  A talloc
- * object; it holds a count on each object it names. */
+/* Names under which objects and plain values are exported (LOOKUP,
+ * NAMES).  A talloc object; it holds a count on each object it names
+ * and a copy of each value.  It may hold named registries of its own,
+ * namespaces (shade_registry_namespace). */
 typedef struct shade_registry shade_registry;
 
 /* A new empty registry on mem_ctx (NULL when out of memory). */
@@ -224,6 +226,15 @@ SHADE_API shade_registry *shade_registry_new(TALLOC_CTX *mem_ctx);
 SHADE_API shade_status shade_registry_add(shade_registry *reg,
 					  const char *name, shade_ref *obj,
 					  shade_error **err);
+
+/* Export a copy of a plain value under name (replacing an earlier
+ * export): a LOOKUP of the name returns the value itself (none, bool,
+ * int, float, str, bytes, tuple, or a list or dict snapshot).  A ref
+ * value exports its object, as shade_registry_add. */
+SHADE_API shade_status shade_registry_add_value(shade_registry *reg,
+						const char *name,
+						const shade_value *value,
+						shade_error **err);
 
 /* Export obj under name read-only (replacing an earlier one); retains
  * obj.  Peers may read it (GETATTR of attributes, DESCRIBE, LEN, GETITEM,
@@ -250,9 +261,24 @@ SHADE_API shade_status shade_registry_remove(shade_registry *reg,
 					     const char *name,
 					     shade_error **err);
 
-/* The object exported under name (borrowed), or NULL. */
+/* The object exported under name (borrowed), or NULL (none, or a
+ * plain value). */
 SHADE_API shade_ref *shade_registry_get(const shade_registry *reg,
 					const char *name);
+
+/* The plain value exported under name (borrowed), or NULL (none, or an
+ * object). */
+SHADE_API const shade_value *shade_registry_get_value(
+	const shade_registry *reg, const char *name);
+
+/* The namespace `name` of reg: a registry of its own (borrowed; a
+ * child of reg), made when absent and `create` is true; NULL when
+ * absent (or out of memory).  A peer reaches its names with
+ * shade_lookup_in / shade_names_in; the names of reg itself are the
+ * default namespace.  Namespaces do not nest. */
+SHADE_API shade_registry *shade_registry_namespace(shade_registry *reg,
+						   const char *name,
+						   bool create);
 
 /* Number of names. */
 SHADE_API size_t shade_registry_count(const shade_registry *reg);

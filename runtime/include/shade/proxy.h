@@ -45,7 +45,8 @@ typedef struct shade_call_opts {
 } shade_call_opts;
 
 /* The object the peer exports under name (LOOKUP): one round trip.
- * NotFound when there is none. */
+ * NotFound when there is none; TypeError when the name exports a
+ * plain value (shade_lookup_value reads it). */
 SHADE_API shade_status shade_lookup(shade_conn *c, const char *name,
 				    shade_ref **out, shade_error **err);
 
@@ -54,6 +55,29 @@ SHADE_API shade_status shade_lookup(shade_conn *c, const char *name,
 SHADE_API shade_status shade_names(TALLOC_CTX *mem_ctx, shade_conn *c,
 				   char ***names, size_t *n,
 				   shade_error **err);
+
+/* The object the peer exports under name in its namespace `ns` (NULL:
+ * the default one, as shade_lookup): one round trip (LOOKUP of [ns,
+ * name]).  NotFound when there is none; TypeError when the name
+ * exports a plain value (shade_lookup_value reads it). */
+SHADE_API shade_status shade_lookup_in(shade_conn *c, const char *ns,
+				       const char *name, shade_ref **out,
+				       shade_error **err);
+
+/* Whatever the peer exports under name in namespace ns (NULL: the
+ * default one): a plain value as itself, an object as a ref value, on
+ * mem_ctx.  One round trip.  NotFound when there is none. */
+SHADE_API shade_status shade_lookup_value(TALLOC_CTX *mem_ctx, shade_conn *c,
+					  const char *ns, const char *name,
+					  shade_value **out,
+					  shade_error **err);
+
+/* The names of the peer's namespace ns (NAMES_IN; NULL: the default
+ * namespace, as shade_names): a talloc array of *n strings on mem_ctx,
+ * none for a namespace the peer does not have.  One round trip. */
+SHADE_API shade_status shade_names_in(TALLOC_CTX *mem_ctx, shade_conn *c,
+				      const char *ns, char ***names,
+				      size_t *n, shade_error **err);
 
 /* Read member `name`: an attribute's value, or for a method a bound
  * method (a callable reference).  One round trip on a proxy. */

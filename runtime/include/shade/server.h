@@ -47,6 +47,7 @@ struct shade_transport_opts;
 struct shade_conn_opts;
 struct shade_registry;
 struct shade_ref;
+struct shade_value;
 struct shade_conn;
 
 /* A server loop. Opaque. */
@@ -91,6 +92,24 @@ SHADE_API struct shade_registry *shade_server_registry(shade_server *s);
 SHADE_API shade_status shade_server_export(shade_server *s, const char *name,
 					   struct shade_ref *obj,
 					   shade_error **err);
+
+/* Export a copy of a plain value under name: a peer's LOOKUP
+ * (shade_lookup_value) returns the value itself
+ * (shade_registry_add_value). */
+SHADE_API shade_status shade_server_export_value(shade_server *s,
+						 const char *name,
+						 const struct shade_value *value,
+						 shade_error **err);
+
+/* Export obj (or, obj NULL, a copy of value) under name in the
+ * namespace ns, made on first use: peers reach it with shade_lookup_in
+ * and list it with shade_names_in; the default namespace is unchanged
+ * (shade_registry_namespace). */
+SHADE_API shade_status shade_server_export_in(shade_server *s, const char *ns,
+					      const char *name,
+					      struct shade_ref *obj,
+					      const struct shade_value *value,
+					      shade_error **err);
 
 /* Export obj under name read-only (retains it): peers may read it but
  * every set, invoke or call on it is PermissionDenied

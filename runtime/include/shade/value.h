@@ -548,6 +548,20 @@ SHADE_API bool shade_dict_next(const shade_value *dict, size_t *pos,
 			       const shade_value **key,
 			       const shade_value **val);
 
+/* ------------------------------------------------------------ errors */
+
+/*
+ * Attach a copy of v (NULL: none) under `name` to the latest site of
+ * *err (the one SHADE_RAISE or SHADE_ERROR_FRAME recorded last; a site
+ * without a place when there is none): the C counterpart of a frame's
+ * locals, shown by shade_error_describe and, to a peer that asked for a
+ * post-mortem, by the frames of the remote traceback.  A name attached
+ * twice keeps the last value.  SHADE_ERR_INVALID when err, *err or name
+ * is NULL; SHADE_ERR_NOMEM.
+ */
+SHADE_API shade_status shade_error_attach(shade_error **err, const char *name,
+					  const shade_value *v);
+
 #ifdef __cplusplus
 }
 #endif
