@@ -196,6 +196,10 @@ const char *idlc_gen_uint_of(uint64_t bits);
 /* The width of bitmask n: its @bit_bound, 32 by default. */
 uint64_t idlc_gen_bitmask_bits(const idlc_node *n);
 
+/* A C string literal for s (len bytes: quotes, escapes, octal for
+ * what is not printable ASCII), in the arena. */
+char *idlc_gen_c_string(gen *g, const char *s, size_t len);
+
 /* C expression for the constant v of type t (a union label, a const's
  * value), in the arena. */
 char *idlc_gen_c_value(gen *g, const idlc_type *t, const idlc_value *v);

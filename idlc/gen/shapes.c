@@ -50,6 +50,15 @@ static char *sig_op(gen *g, const idlc_node *op)
 
 /* ---------------------------------------------------------------- shapes */
 
+/* A descriptor's doc field: the IDL doc comment as a C string literal,
+ * or "NULL" when there is none; NULL when out of memory. */
+static const char *doc_string(gen *g, const char *doc)
+{
+	if (doc == NULL || *doc == '\0')
+		return "NULL";
+	return idlc_gen_c_string(g, doc, strlen(doc));
+}
+
 /* Collect ancestors nearest first (breadth first, no duplicates). */
 static size_t collect_bases(const idlc_node *n, const idlc_node **out,
 			    size_t max)
@@ -125,6 +134,7 @@ int idlc_gen_shape(gen *g, const idlc_node *n, idlc_tv *o, smember **out,
 	char *qname = idlc_gen_dotted_name(g, n);
 	uint64_t fp = 0;
 	const idlc_node *c;
+	const char *doc;
 
 	if (bl == NULL || ml == NULL || qname == NULL)
 		return -1;
@@ -170,6 +180,10 @@ int idlc_gen_shape(gen *g, const idlc_node *n, idlc_tv *o, smember **out,
 		G(idlc_tv_set_str(m, "kind", "%s", kinds[members[i].kind]));
 		G(idlc_tv_set_str(m, "sig", "%s", members[i].sig));
 		G(idlc_tv_set_str(m, "index", "%zu", i));
+		doc = doc_string(g, members[i].node->doc);
+		if (doc == NULL)
+			return -1;
+		G(idlc_tv_set_str(m, "doc", "%s", doc));
 		G(idlc_tv_push(ml, m));
 	}
 	d.name = qname;
@@ -183,6 +197,9 @@ int idlc_gen_shape(gen *g, const idlc_node *n, idlc_tv *o, smember **out,
 		return -1;
 	}
 	G(idlc_tv_set_str(o, "qname", "%s", qname));
+	if ((doc = doc_string(g, n->doc)) == NULL)
+		return -1;
+	G(idlc_tv_set_str(o, "shape_doc", "%s", doc));
 	G(idlc_tv_set(o, "bases", bl));
 	G(idlc_tv_set_str(o, "n_bases", "%zu", nb));
 	G(idlc_tv_set(o, "shape_members", ml));

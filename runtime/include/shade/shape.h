@@ -63,6 +63,7 @@ typedef struct shade_member_desc {
 	const char *name;       /* member name, UTF-8, unique in the shape */
 	shade_member_kind kind; /* attribute, readonly, method or oneway */
 	const char *signature;  /* declared type text, or NULL if undeclared */
+	const char *doc; /* doc string or NULL */
 } shade_member_desc;
 
 /* A shape.  Usable as `static const` data. */
@@ -75,6 +76,7 @@ typedef struct shade_shape_desc {
 	size_t n_members;                  /* entries in members */
 	uint64_t fingerprint;              /* FNV-1a 64 of the canonical
 					    * form; 0 = not computed yet */
+	const char *doc; /* doc string or NULL */
 } shade_shape_desc;
 
 /* FNV-1a 64 parameters used for fingerprints. */
