@@ -199,10 +199,32 @@ static int attr_skel(gen *g, const char *iface, const idlc_node *a,
 	return 0;
 }
 
+/* The body of serve: the typed object, and, when `eager` (the indexes
+ * of its @eager members, n of them) is not empty, those members marked
+ * so that their values ride with each reference sent. */
+static char *serve_body(gen *g, const char *iface, const char *eager,
+			size_t n)
+{
+	if (n == 0)
+		return idlc_arena_printf(g->a, "\treturn shade_typed_serve(&%s_"
+			"shape, %s_dispatch_, impl, self,\n\t\t\t\t out, "
+			"err);\n", iface, iface);
+	return idlc_arena_printf(g->a, "\t/* @eager: read when a reference "
+		"is sent, they ride with it */\n\tstatic const uint32_t "
+		"idl_eager[] = {%s };\n\tshade_status idl_st = "
+		"shade_typed_serve(&%s_shape, %s_dispatch_,\n\t\t\t\t\t\t"
+		"impl, self, out, err);\n\n\tif (idl_st == SHADE_OK) {\n\t\t"
+		"idl_st = shade_object_typed_eager(*out, idl_eager, %zu, err);"
+		"\n\t\tif (idl_st != SHADE_OK)\n\t\t\tshade_ref_release(*out);"
+		"\n\t}\n\treturn idl_st;\n", eager, iface, iface, n);
+}
+
 /* The dispatch function of interface `iface` (shape name qname) over
- * `cases`, then serve and served_self. */
+ * `cases`, then serve (with the @eager members `eager`, n of them) and
+ * served_self. */
 static int dispatch(gen *g, const char *iface, const char *qname,
-		    const char *cases, idlc_tv *functions)
+		    const char *cases, const char *eager, size_t n,
+		    idlc_tv *functions)
 {
 	const char *sw = idlc_arena_printf(g->a, "\tswitch (member) {\n%s"
 		"\tdefault:\n\t\tbreak;\n\t}\n\treturn shade_error_set(err, "
@@ -234,9 +256,7 @@ static int dispatch(gen *g, const char *iface, const char *qname,
 	if (idlc_gen_function(g, functions, "", "shade_status",
 		idlc_arena_printf(g->a, "%s_serve", iface), idlc_arena_printf(
 		g->a, "const %s_impl *impl, void *self, shade_ref **out, "
-		"shade_error **err", iface), idlc_arena_printf(g->a, "\treturn "
-		"shade_typed_serve(&%s_shape, %s_dispatch_, impl, self,\n\t\t\t\t "
-		"out, err);\n", iface, iface)) < 0)
+		"shade_error **err", iface), serve_body(g, iface, eager, n)) < 0)
 		return -1;
 	return idlc_gen_function(g, functions, "", "void *",
 		idlc_arena_printf(g->a, "%s_served_self", iface),
@@ -249,8 +269,8 @@ int idlc_gen_skels(gen *g, const idlc_node *n, const smember *members,
 		   size_t nm, idlc_tv *o, idlc_tv *functions)
 {
 	const char *iface = idlc_gen_c_name(g, n);
-	sb fields = { 0 }, cases = { 0 };
-	size_t i;
+	sb fields = { 0 }, cases = { 0 }, eager = { 0 };
+	size_t i, n_eager = 0;
 	int rc = -1;
 
 	if (iface == NULL)
@@ -262,14 +282,24 @@ int idlc_gen_skels(gen *g, const idlc_node *n, const smember *members,
 			op_skel(g, n, iface, m, &fields, &cases, functions);
 		if (r < 0)
 			goto done;
+		if (members[i].kind == SHADE_MEMBER_READONLY &&
+		    idlc_find_annotation(m, "eager")) {
+			if (idlc_sb_add(g, &eager, " %s_%s_INDEX,", iface,
+					m->name) < 0)
+				goto done;
+			n_eager++;
+		}
 	}
+	if (eager.len)
+		eager.s[--eager.len] = '\0'; /* the last comma */
 	if (idlc_tv_set_str(o, "impl_fields", "%s", idlc_sbs(&fields)) < 0 ||
 	    dispatch(g, iface, idlc_gen_dotted_name(g, n), idlc_sbs(&cases),
-		     functions) < 0)
+		     idlc_sbs(&eager), n_eager, functions) < 0)
 		goto done;
 	rc = 0;
 done:
 	idlc_sb_free(&fields);
 	idlc_sb_free(&cases);
+	idlc_sb_free(&eager);
 	return rc;
 }

@@ -186,9 +186,12 @@ static int attr_stubs(gen *g, const char *iface, const idlc_node *a,
 		return rc < 0 ? -1 : 1;
 	rc = -1;
 	c.mem = idlc_gen_allocates(&s);
-	doc = idlc_arena_printf(g->a, "%s/* Read attribute %s%s. */\n",
+	doc = idlc_arena_printf(g->a, "%s/* Read attribute %s%s%s. */\n",
 				idlc_gen_doc(g, a->doc, ""), a->name, c.mem ?
-				" (what comes back lands on mem_ctx)" : "");
+				" (what comes back lands on mem_ctx)" : "",
+				idlc_find_annotation(a, "eager") ? ";\n * @eager:"
+				" no round trip when its value came with the "
+				"reference" : "");
 	if (doc == NULL || reply_value(g, &c, &s, "idl_v", "out") < 0 ||
 	    push_stub(g, protos, functions, doc, iface, stub,
 		      idlc_arena_printf(g->a, "%s, %s", c.mem ?

@@ -1,0 +1,299 @@
+/*
+ * test_idl_policy.c - what the IDL's copy-policy annotations and doc
+ * comments do in the generated code (tests/idl/gen/policy.idl, compiled
+ * by shade-idlc at build time as idlc/rules.mk says), over a real Unix
+ * socket to a server whose loop runs on a thread: @eager readonly
+ * attributes ride with the reference and cost no round trip, only to a
+ * peer that compiled the shape in; doc comments are the doc strings of
+ * the shape descriptor.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <talloc.h>
+
+#include "policy.h"
+#include "conn/msg_int.h"
+#include "helpers/peer.h"
+#include "helpers/raw.h"
+#include "helpers/testutil.h"
+#include "helpers/suite.h"
+
+/* A served pol.Shop; the server's loop thread reads and writes it. */
+typedef struct shop {
+	const char *name;     /* its name */
+	int32_t opened;       /* its opening year */
+	unsigned name_reads;  /* get_name calls (atomic) */
+	unsigned visit_reads; /* get_visits calls (atomic) */
+} shop;
+
+/* get_name: the shop's name. */
+static shade_status shop_get_name(void *self, TALLOC_CTX *mem_ctx,
+				  char **out, shade_error **err)
+{
+	shop *s = self;
+
+	__atomic_add_fetch(&s->name_reads, 1, __ATOMIC_RELAXED);
+	*out = talloc_strdup(mem_ctx, s->name);
+	return *out ? SHADE_OK : shade_error_set(err, SHADE_ERR_NOMEM,
+						 "out of memory");
+}
+
+/* get_opened: its year. */
+static shade_status shop_get_opened(void *self, int32_t *out,
+				    shade_error **err)
+{
+	(void)err;
+	*out = ((shop *)self)->opened;
+	return SHADE_OK;
+}
+
+/* get_visits: how often it was asked. */
+static shade_status shop_get_visits(void *self, int32_t *out,
+				    shade_error **err)
+{
+	shop *s = self;
+
+	(void)err;
+	*out = (int32_t)__atomic_add_fetch(&s->visit_reads, 1,
+					   __ATOMIC_RELAXED);
+	return SHADE_OK;
+}
+
+static shade_status shop_branch(void *self, TALLOC_CTX *mem_ctx,
+				const char *name, pol_Shop **result,
+				shade_error **err);
+
+/* What serves a pol.Shop. */
+static const pol_Shop_impl shop_impl = {
+	.get_name = shop_get_name,
+	.get_opened = shop_get_opened,
+	.get_visits = shop_get_visits,
+	.branch = shop_branch,
+};
+
+/* The branch, served beside the main shop (set up by srv_start). */
+static shop branch_shop = { .name = "Corner", .opened = 2001 };
+static shade_ref *branch_ref;
+
+/* branch(name): the branch shop, whatever the name. */
+static shade_status shop_branch(void *self, TALLOC_CTX *mem_ctx,
+				const char *name, pol_Shop **result,
+				shade_error **err)
+{
+	(void)self;
+	(void)name;
+	return pol_Shop_narrow(mem_ctx, branch_ref, result, err);
+}
+
+/* The main shop. */
+static shop main_shop = { .name = "Emporium", .opened = 1887 };
+
+/* A server exporting "shop" (main_shop) on a Unix socket of its own,
+ * its loop run by a thread. */
+static tp_server *srv_start(TALLOC_CTX *ctx)
+{
+	tp_server *v = tp_server_new(ctx, NULL);
+	shade_ref *ref;
+
+	main_shop.name_reads = main_shop.visit_reads = 0;
+	branch_shop.name_reads = branch_shop.visit_reads = 0;
+	assert_ok(pol_Shop_serve(&shop_impl, &main_shop, &ref, errp_));
+	assert_ok(shade_server_export(v->s, "shop", ref, errp_));
+	shade_ref_release(ref);
+	assert_ok(pol_Shop_serve(&shop_impl, &branch_shop, &branch_ref,
+				 errp_));
+	tp_server_listen(v, NULL);
+	tp_server_run(v);
+	return v;
+}
+
+/* Stop the server and drop the branch. */
+static void srv_stop(tp_server *v)
+{
+	tp_server_stop(v);
+	shade_ref_release(branch_ref);
+	branch_ref = NULL;
+}
+
+/* Connect to v (compiled-in shapes `known`, or none), look up "shop"
+ * and narrow it. */
+static pol_Shop *open_shop(TALLOC_CTX *ctx, tp_server *v,
+			   const shade_shape_desc *const *known,
+			   shade_conn **c)
+{
+	shade_conn_opts opts = { .known = known };
+	shade_ref *ref = NULL;
+	pol_Shop *s = NULL;
+
+	assert_ok(shade_connect(ctx, v->addr, &opts, c, errp_));
+	assert_ok(shade_lookup(*c, "shop", &ref, errp_));
+	assert_ok(pol_Shop_narrow(ctx, ref, &s, errp_));
+	shade_ref_release(ref);
+	return s;
+}
+
+/* Round trips c made so far. */
+static uint64_t trips(shade_conn *c)
+{
+	return tp_stats(c).round_trips;
+}
+
+static const shade_shape_desc *const known_shop[] = { &pol_Shop_shape,
+						      NULL };
+
+/* A client that compiled pol.Shop in reads the @eager attributes with
+ * no round trip (the getter ran on the server when the reference was
+ * sent), and the plain one with one. */
+static void test_idl_policy_eager_no_round_trip(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	tp_server *v = srv_start(ctx);
+	shade_conn *c = NULL;
+	pol_Shop *s = open_shop(ctx, v, known_shop, &c);
+	uint64_t before = trips(c);
+	char *name = NULL;
+	int32_t year = 0, visits = 0;
+
+	assert_int_equal(__atomic_load_n(&main_shop.name_reads,
+					 __ATOMIC_RELAXED), 1);
+	assert_ok(pol_Shop_get_name(s, ctx, &name, errp_));
+	assert_string_equal(name, "Emporium");
+	assert_ok(pol_Shop_get_opened(s, &year, errp_));
+	assert_int_equal(year, 1887);
+	assert_int_equal(trips(c), before);
+	/* read again: still the value that came with the reference */
+	assert_ok(pol_Shop_get_opened(s, &year, errp_));
+	assert_int_equal(trips(c), before);
+	assert_int_equal(__atomic_load_n(&main_shop.name_reads,
+					 __ATOMIC_RELAXED), 1);
+	assert_ok(pol_Shop_get_visits(s, &visits, errp_));
+	assert_int_equal(visits, 1);
+	assert_int_equal(trips(c), before + 1);
+	print_message("lookup + narrow: %llu round trip(s); name and opened "
+		      "(@eager): 0; visits: 1\n", (unsigned long long)before);
+
+	talloc_free(s);
+	talloc_free(c);
+	srv_stop(v);
+	talloc_free(ctx);
+}
+
+/* A reference in a reply (branch's result) carries the values of the
+ * object it names. */
+static void test_idl_policy_eager_in_reply(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	tp_server *v = srv_start(ctx);
+	shade_conn *c = NULL;
+	pol_Shop *s = open_shop(ctx, v, known_shop, &c), *b = NULL;
+	uint64_t before;
+	char *name = NULL;
+	int32_t year = 0;
+
+	assert_ok(pol_Shop_branch(s, ctx, "any", &b, errp_));
+	before = trips(c);
+	assert_ok(pol_Shop_get_name(b, ctx, &name, errp_));
+	assert_string_equal(name, "Corner");
+	assert_ok(pol_Shop_get_opened(b, &year, errp_));
+	assert_int_equal(year, 2001);
+	assert_int_equal(trips(c), before);
+
+	talloc_free(b);
+	talloc_free(s);
+	talloc_free(c);
+	srv_stop(v);
+	talloc_free(ctx);
+}
+
+/* A client that did not compile the shape in (a dynamic or older peer)
+ * gets the reference as before, without the values: reading one is a
+ * round trip and gives the same value. */
+static void test_idl_policy_eager_unknown_peer(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	tp_server *v = srv_start(ctx);
+	shade_conn *c = NULL;
+	pol_Shop *s = open_shop(ctx, v, NULL, &c);
+	uint64_t before = trips(c);
+	char *name = NULL;
+
+	assert_int_equal(__atomic_load_n(&main_shop.name_reads,
+					 __ATOMIC_RELAXED), 0);
+	assert_ok(pol_Shop_get_name(s, ctx, &name, errp_));
+	assert_string_equal(name, "Emporium");
+	assert_int_equal(trips(c), before + 1);
+
+	talloc_free(s);
+	talloc_free(c);
+	srv_stop(v);
+	talloc_free(ctx);
+}
+
+/* The bytes: a peer announcing pol.Shop's fingerprint in HELLO gets
+ * 200([eid, fp, null, {0: "Emporium", 1: 1887}]) for LOOKUP "shop". */
+static void test_idl_policy_eager_wire(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	tp_server *v = srv_start(ctx);
+	uint64_t fp = shade_shape_fp(&pol_Shop_shape);
+	struct raw r;
+	uint8_t *p = NULL, want[64];
+	size_t n = 0, w = 0, i;
+
+	raw_open(&r, ctx, v->path, NULL, NULL);
+	/* HELLO [0, 0, 1, 0, [fp]] */
+	raw_send_hexf(&r, "850000010081 1b%016llx", (unsigned long long)fp);
+	raw_send_lookup(&r, 1, "shop");
+	raw_expect_op(&r, OP_HELLO);
+	assert_true(raw_next_frame(&r, ctx, &p, &n, 5000));
+	/* [1, 1, 200([1, fp, null, {0: "Emporium", 1: 1887}])] */
+	memcpy(want, "\x83\x01\x01\xd8\xc8\x84\x01\x1b", 8);
+	w = 8;
+	for (i = 0; i < 8; i++)
+		want[w++] = (uint8_t)(fp >> (56 - 8 * i));
+	memcpy(want + w, "\xf6\xa2\x00\x68" "Emporium" "\x01\x19\x07\x5f",
+	       16);
+	w += 16;
+	assert_int_equal(n, w);
+	assert_memory_equal(p, want, w);
+	raw_close(&r);
+	srv_stop(v);
+	talloc_free(ctx);
+}
+
+/* IDL doc comments (`/ ** ... * /` and `///`) are the doc strings of the
+ * shape and of its members; a member without one has NULL. */
+static void test_idl_policy_doc_strings(void **state)
+{
+	const shade_shape_desc *d = &pol_Shop_shape;
+
+	(void)state;
+	assert_string_equal(d->doc, "A shop; its name and opening year ride "
+			    "with every reference.");
+	assert_string_equal(d->members[pol_Shop_name_INDEX].doc,
+			    "The shop's name.");
+	assert_string_equal(d->members[pol_Shop_opened_INDEX].doc,
+			    "The year it opened.");
+	assert_string_equal(d->members[pol_Shop_branch_INDEX].doc,
+			    "Another shop of the same owner.");
+	assert_null(d->members[pol_Shop_prices_INDEX].doc);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		SUITE_CASE(test_idl_policy_eager_no_round_trip),
+		SUITE_CASE(test_idl_policy_eager_in_reply),
+		SUITE_CASE(test_idl_policy_eager_unknown_peer),
+		SUITE_CASE(test_idl_policy_eager_wire),
+		SUITE_CASE(test_idl_policy_doc_strings),
+	};
+
+	return SUITE_RUN("idl_policy", tests, argc, argv);
+}
