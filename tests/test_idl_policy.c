@@ -30,6 +30,7 @@ typedef struct shop {
 	int32_t opened;       /* its opening year */
 	unsigned name_reads;  /* get_name calls (atomic) */
 	unsigned visit_reads; /* get_visits calls (atomic) */
+	uint32_t n_prices;    /* its prices are 100, 101, ... */
 } shop;
 
 /* get_name: the shop's name. */
@@ -65,6 +66,22 @@ static shade_status shop_get_visits(void *self, int32_t *out,
 	return SHADE_OK;
 }
 
+/* get_prices and get_all_prices: n_prices prices, 100 and up. */
+static shade_status shop_get_prices(void *self, TALLOC_CTX *mem_ctx,
+				    pol_Prices *out, shade_error **err)
+{
+	shop *s = self;
+	uint32_t i;
+
+	out->len = s->n_prices;
+	out->items = talloc_array(mem_ctx, int32_t, s->n_prices);
+	if (out->items == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	for (i = 0; i < s->n_prices; i++)
+		out->items[i] = (int32_t)(100 + i);
+	return SHADE_OK;
+}
+
 static shade_status shop_branch(void *self, TALLOC_CTX *mem_ctx,
 				const char *name, pol_Shop **result,
 				shade_error **err);
@@ -74,6 +91,8 @@ static const pol_Shop_impl shop_impl = {
 	.get_name = shop_get_name,
 	.get_opened = shop_get_opened,
 	.get_visits = shop_get_visits,
+	.get_prices = shop_get_prices,
+	.get_all_prices = shop_get_prices,
 	.branch = shop_branch,
 };
 
@@ -267,6 +286,64 @@ static void test_idl_policy_eager_wire(void **state)
 	talloc_free(ctx);
 }
 
+/* Read `prices` (@chunk(4)) and `all_prices` (the same, without) from
+ * a shop of n prices: the values, and the round trips of each read into
+ * *chunked and *whole. */
+static void read_prices(TALLOC_CTX *ctx, uint32_t n, uint64_t *chunked,
+			uint64_t *whole)
+{
+	tp_server *v;
+	shade_conn *c = NULL;
+	pol_Shop *s;
+	pol_Prices p = { 0 }, q = { 0 };
+	uint64_t t0, t1;
+	uint32_t i;
+
+	main_shop.n_prices = n;
+	v = srv_start(ctx);
+	s = open_shop(ctx, v, NULL, &c);
+	t0 = trips(c);
+	assert_ok(pol_Shop_get_prices(s, ctx, &p, errp_));
+	t1 = trips(c);
+	assert_ok(pol_Shop_get_all_prices(s, ctx, &q, errp_));
+	*chunked = t1 - t0;
+	*whole = trips(c) - t1;
+	assert_int_equal(p.len, n);
+	assert_int_equal(q.len, n);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(p.items[i], 100 + (int32_t)i);
+		assert_int_equal(q.items[i], 100 + (int32_t)i);
+	}
+	print_message("%u prices: @chunk(4) %llu round trips, whole %llu\n",
+		      (unsigned)n, (unsigned long long)*chunked,
+		      (unsigned long long)*whole);
+	talloc_free(p.items);
+	talloc_free(q.items);
+	talloc_free(s);
+	talloc_free(c);
+	srv_stop(v);
+	main_shop.n_prices = 0;
+}
+
+/* @chunk(4): the sequence crosses as a remote list read 4 items per
+ * round trip (GETATTR, then one FORCE per chunk until one comes back
+ * short); without it, one GETATTR brings it whole. */
+static void test_idl_policy_chunk(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	uint64_t chunked = 0, whole = 0;
+
+	read_prices(ctx, 10, &chunked, &whole);
+	assert_int_equal(chunked, 1 + 3);  /* 4 + 4 + 2 */
+	assert_int_equal(whole, 1);
+	read_prices(ctx, 8, &chunked, &whole);
+	assert_int_equal(chunked, 1 + 3);  /* 4 + 4 + 0 */
+	read_prices(ctx, 0, &chunked, &whole);
+	assert_int_equal(chunked, 1 + 1);
+	assert_int_equal(whole, 1);
+	talloc_free(ctx);
+}
+
 /* IDL doc comments (`/ ** ... * /` and `///`) are the doc strings of the
  * shape and of its members; a member without one has NULL. */
 static void test_idl_policy_doc_strings(void **state)
@@ -274,6 +351,8 @@ static void test_idl_policy_doc_strings(void **state)
 	const shade_shape_desc *d = &pol_Shop_shape;
 
 	(void)state;
+	assert_non_null(d->doc);
+	assert_non_null(d->members[pol_Shop_name_INDEX].doc);
 	assert_string_equal(d->doc, "A shop; its name and opening year ride "
 			    "with every reference.");
 	assert_string_equal(d->members[pol_Shop_name_INDEX].doc,
@@ -283,6 +362,8 @@ static void test_idl_policy_doc_strings(void **state)
 	assert_string_equal(d->members[pol_Shop_branch_INDEX].doc,
 			    "Another shop of the same owner.");
 	assert_null(d->members[pol_Shop_prices_INDEX].doc);
+	assert_string_equal(d->members[pol_Shop_all_prices_INDEX].doc,
+			    "Every price, read whole.");
 }
 
 int main(int argc, char **argv)
@@ -292,6 +373,7 @@ int main(int argc, char **argv)
 		SUITE_CASE(test_idl_policy_eager_in_reply),
 		SUITE_CASE(test_idl_policy_eager_unknown_peer),
 		SUITE_CASE(test_idl_policy_eager_wire),
+		SUITE_CASE(test_idl_policy_chunk),
 		SUITE_CASE(test_idl_policy_doc_strings),
 	};
 

@@ -267,6 +267,10 @@ DIAG(policy_chunk_type,
      "interface I { @chunk(4) readonly attribute long n; };",
      "t.idl:1:15: error: '@chunk' applies to an attribute or operation of "
      "a sequence type, not to attribute 'n'")
+DIAG(policy_chunk_ref,
+     "interface I { @chunk(2) readonly attribute sequence<Object> l; };",
+     "t.idl:1:15: error: '@chunk' sequence 'l' may hold a reference, which "
+     "a shared list does not carry")
 DIAG(policy_eager_args,
      "interface I { @eager(1) readonly attribute long n; };",
      "t.idl:1:22: error: '@eager' takes no arguments")
@@ -663,7 +667,7 @@ int main(int argc, char **argv)
 		T(anno_out_of_range), T(anno_enum), T(anno_twice),
 		T(anno_positional), T(anno_good), T(anno_declared),
 		T(policy_good), T(policy_chunk_zero), T(policy_chunk_missing),
-		T(policy_chunk_type), T(policy_eager_args),
+		T(policy_chunk_type), T(policy_chunk_ref), T(policy_eager_args),
 		T(policy_eager_writable), T(policy_eager_target),
 		T(policy_eager_ref), T(policy_byref_type),
 		T(policy_byref_both),

@@ -354,7 +354,7 @@ static bool is_struct(const idlc_type *t)
 
 /* The targets of shade's copy-policy annotations: @eager on a readonly
  * attribute whose value holds no reference, @chunk(N) on an attribute
- * or operation of a sequence type, @byref / @byvalue (not both) on a
+ * or operation of a sequence type holding no reference, @byref / @byvalue (not both) on a
  * parameter, struct member or attribute of a struct or sequence type. */
 static void check_policy(idlc_compilation *comp, const idlc_node *n,
 			 const idlc_annotation *a, const char *name)
@@ -380,6 +380,10 @@ static void check_policy(idlc_compilation *comp, const idlc_node *n,
 				   "attribute or operation of a sequence type, "
 				   "not to %s '%s'", idlc_kind_name(n->kind),
 				   what);
+		else if (holds_ref(n->type, 0))
+			idlc_error(comp, &a->loc, "'@chunk' sequence '%s' may "
+				   "hold a reference, which a shared list does "
+				   "not carry", what);
 	} else if (strcmp(name, "byref") == 0 ||
 		   strcmp(name, "byvalue") == 0) {
 		const idlc_annotation *o = idlc_find_annotation(n,

@@ -17,6 +17,7 @@
  */
 #include <string.h>
 
+#include "check/eval.h"
 #include "gen/gen_int.h"
 
 static int wire_of(gen *g, const idlc_type *t, const char *anon,
@@ -1168,4 +1169,29 @@ int idlc_gen_wire_op(gen *g, const char *iface, const idlc_node *op,
 	}
 	w->n = i;
 	return 0;
+}
+
+/* @chunk(N) of m; see gen_int.h. */
+const char *idlc_gen_chunk(gen *g, const idlc_node *m, const scalar *s)
+{
+	static const idlc_type t_ulong = { .kind = IDLC_T_ULONG };
+	const idlc_annotation *a = idlc_find_annotation(m, "chunk");
+	const idlc_type *t = m->type ? idlc_type_unalias(m->type) : NULL;
+	idlc_scope *scope = g->comp->root_scope;
+	const idlc_node *p;
+	idlc_value v;
+
+	if (a == NULL || a->params == NULL || s->w != W_CODEC || t == NULL ||
+	    t->kind != IDLC_T_SEQUENCE)
+		return NULL;
+	for (p = m->parent; p; p = p->parent)
+		if (p->scope) {
+			scope = p->scope;
+			break;
+		}
+	/* checked (1..2^32-1) before generation */
+	if (idlc_eval(g->comp, scope, a->params->value, &t_ulong, &v) < 0 ||
+	    v.kind != IDLC_V_INT || v.i < 1 || v.i > UINT32_MAX)
+		return NULL;
+	return idlc_arena_printf(g->a, "%llu", (unsigned long long)v.i);
 }

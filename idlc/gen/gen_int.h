@@ -303,6 +303,10 @@ int idlc_gen_fields_codec(gen *g, const idlc_node *n);
  * -1 on out of memory. */
 int idlc_gen_value_codec(gen *g, const idlc_node *n);
 
+/* The N of attribute or operation m's @chunk(N) as C text, when m has
+ * one and its value (of type s) is a sequence; NULL otherwise. */
+const char *idlc_gen_chunk(gen *g, const idlc_node *m, const scalar *s);
+
 /* True when decoding the type allocates (a mem_ctx is needed). */
 bool idlc_gen_allocates(const scalar *s);
 

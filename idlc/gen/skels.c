@@ -163,7 +163,7 @@ static int attr_skel(gen *g, const char *iface, const idlc_node *a,
 {
 	scalar s;
 	bool mem;
-	const char *release;
+	const char *release, *chunk;
 	int r = idlc_gen_wire(g, a->type, idlc_arena_printf(g->a, "%s_%s_seq",
 			      iface, a->name), &s);
 
@@ -171,6 +171,7 @@ static int attr_skel(gen *g, const char *iface, const idlc_node *a,
 		return r < 0 ? -1 : 1;
 	release = s.w == W_OBJECT ?
 		  "\t\t\tshade_typed_release_later(cx, idl_v);\n" : "";
+	chunk = idlc_gen_chunk(g, a, &s);
 	mem = idlc_gen_allocates(&s);
 	ADD(fields, "%s\t/* attribute %s: read it into *out */\n\tshade_status "
 	    "(*get_%s)(void *self%s,\n\t\t%s, shade_error **err);\n",
@@ -179,10 +180,18 @@ static int attr_skel(gen *g, const char *iface, const idlc_node *a,
 	ADD(cases, "\tcase %s_%s_INDEX: {\n\t\t%s\n\n\t\tif (op == "
 	    "SHADE_DISPATCH_GET && impl->get_%s) {\n\t\t\tidl_st = "
 	    "impl->get_%s(sv->self%s, &idl_v, err);\n\t\t\tif (idl_st == "
-	    "SHADE_OK)\n%s%s\t\t\treturn idl_st;\n\t\t}\n", iface, a->name,
+	    "SHADE_OK)%s%s\t\t\treturn idl_st;\n\t\t}\n", iface, a->name,
 	    idlc_gen_local(g, &s, "idl_v"), a->name, a->name,
-	    mem ? ", mem_ctx" : "", idlc_gen_indent(g, idlc_gen_put(g, &s, "out",
-	    "idl_v"), 4), release);
+	    mem ? ", mem_ctx" : "", chunk ? idlc_arena_printf(g->a, " {\n\t\t\t"
+	    "\t/* @chunk(%s): shared as a list, read in chunks */\n\t\t\t\t"
+	    "struct shade_buf *idl_b = shade_buf_new(mem_ctx, 64);\n\n\t\t\t"
+	    "\tidl_st = idl_b == NULL ? shade_error_set(err, SHADE_ERR_NOMEM,\n"
+	    "\t\t\t\t\t\t\"out of memory\")\n\t\t\t\t\t: idl_put_%s_(cx, "
+	    "NULL, idl_b, &idl_v, err);\n\t\t\t\tif (idl_st == SHADE_OK)\n"
+	    "\t\t\t\t\tidl_st = shade_typed_put_list(cx, out, idl_b, err);\n"
+	    "\t\t\t}\n", chunk, s.c) : idlc_arena_printf(g->a, "\n%s",
+	    idlc_gen_indent(g, idlc_gen_put(g, &s, "out", "idl_v"), 4)),
+	    release);
 	if (!(a->flags & IDLC_F_READONLY)) {
 		ADD(fields, "\t/* attribute %s: store value */\n\tshade_status "
 		    "(*set_%s)(void *self,\n\t\t%s, shade_error **err);\n",

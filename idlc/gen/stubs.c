@@ -93,6 +93,30 @@ static int reply_value(gen *g, call *c, const scalar *s, const char *local,
 	return 0;
 }
 
+/* Decode a @chunk(n) sequence of type s, stored through `out` on
+ * success: the reply is a reference to a list, read n items per FORCE
+ * until a chunk comes back short. */
+static int chunked_value(gen *g, call *c, const scalar *s, const char *n)
+{
+	ADD(&c->locals, "\tshade_ref *idl_list = NULL;\n\tstruct shade_cbor_dec "
+	    "*idl_d = NULL;\n\t%s\n\t%s\n", idlc_gen_local(g, s, "idl_v"),
+	    idlc_gen_local(g, s, "idl_part"));
+	ADD(&c->gets, "\tif (idl_st == SHADE_OK)\n\t\tidl_st = "
+	    "shade_typed_get_ref(NULL, idl_call, idl_res, &idl_list, err);\n"
+	    "\t/* @chunk(%s): a remote list, read %s items per round trip */\n"
+	    "\twhile (idl_st == SHADE_OK) {\n\t\tidl_st = shade_typed_force("
+	    "idl_mem, idl_list, idl_v.len, %s,\n\t\t\t\t\t   &idl_d, err);\n"
+	    "\t\tif (idl_st == SHADE_OK)\n\t\t\tidl_st = idl_get_%s_(NULL, "
+	    "idl_call, idl_mem, idl_d, &idl_part, err);\n\t\tTALLOC_FREE("
+	    "idl_d);\n\t\tif (idl_st == SHADE_OK)\n\t\t\tidl_st = "
+	    "shade_typed_seq_append(idl_mem, &idl_v.items, &idl_v.len,\n\t\t"
+	    "\t\tidl_part.items, idl_part.len, sizeof(*idl_v.items), err);\n"
+	    "\t\tif (idl_part.len < %s)\n\t\t\tbreak;\n\t}\n\t"
+	    "shade_ref_release(idl_list);\n", n, n, n, s->c, n);
+	ADD(&c->stores, "\t\t%s\n", idlc_gen_store(g, s, "out", "idl_v"));
+	return 0;
+}
+
 /* Encode argument e of type s. */
 static int argument(gen *g, call *c, const scalar *s, const char *e)
 {
@@ -179,6 +203,7 @@ static int attr_stubs(gen *g, const char *iface, const idlc_node *a,
 		   .op = "SHADE_DISPATCH_GET" };
 	scalar s;
 	char *doc;
+	const char *chunk;
 	int rc = idlc_gen_wire(g, a->type, idlc_arena_printf(g->a,
 			       "%s_%s_seq", iface, a->name), &s);
 
@@ -192,7 +217,9 @@ static int attr_stubs(gen *g, const char *iface, const idlc_node *a,
 				idlc_find_annotation(a, "eager") ? ";\n * @eager:"
 				" no round trip when its value came with the "
 				"reference" : "");
-	if (doc == NULL || reply_value(g, &c, &s, "idl_v", "out") < 0 ||
+	chunk = idlc_gen_chunk(g, a, &s);
+	if (doc == NULL || (chunk ? chunked_value(g, &c, &s, chunk) :
+			    reply_value(g, &c, &s, "idl_v", "out")) < 0 ||
 	    push_stub(g, protos, functions, doc, iface, stub,
 		      idlc_arena_printf(g->a, "%s, %s", c.mem ?
 					", TALLOC_CTX *mem_ctx" : "",

@@ -322,6 +322,112 @@ void shade_typed_release_later(shade_dispatch_ctx *cx, shade_ref *r)
 	talloc_set_destructor(h, held_ref_free);
 }
 
+/* Share a sequence as a list; see shade/typed.h. */
+shade_status shade_typed_put_list(shade_dispatch_ctx *cx, struct shade_buf *out,
+				  const struct shade_buf *items,
+				  shade_error **err)
+{
+	TALLOC_CTX *tmp = talloc_new(NULL);
+	shade_buf *b = shade_buf_new(tmp, items->len + 3);
+	shade_value *list = NULL, *v;
+	shade_ref *r = NULL;
+	shade_status st = SHADE_ERR_NOMEM;
+
+	if (b == NULL)
+		goto nomem;
+	/* tag 203 makes the array a list snapshot */
+	shade_cbor_put_tag(b, SHADE_CBOR_TAG_LIST);
+	shade_buf_append(b, items->data, items->len);
+	if (b->status != SHADE_OK)
+		goto nomem;
+	st = shade_cbor_decode(NULL, b->data, b->len, NULL, &list, err);
+	if (st == SHADE_OK)
+		st = shade_container_new(list, &r, err);
+	if (st != SHADE_OK) {
+		talloc_free(list);
+		talloc_free(tmp);
+		return st;
+	}
+	v = shade_ref_value(tmp, r);
+	st = v ? shade_dispatch_encode_value(cx, out, v, err) : SHADE_ERR_NOMEM;
+	shade_typed_release_later(cx, r);
+	if (st == SHADE_ERR_NOMEM)
+		goto nomem;
+	talloc_free(tmp);
+	return st;
+nomem:
+	talloc_free(tmp);
+	return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+}
+
+/* One chunk of a list as a decoder; see shade/typed.h. */
+shade_status shade_typed_force(TALLOC_CTX *mem_ctx, shade_ref *list,
+			       uint64_t start, uint64_t count,
+			       struct shade_cbor_dec **out, shade_error **err)
+{
+	shade_value *snap = NULL;
+	shade_error *e = NULL;
+	shade_cbor_dec *d;
+	uint8_t *bytes;
+	size_t len = 0;
+	shade_status st;
+
+	if (list == NULL)
+		return shade_error_set(err, SHADE_ERR_TYPE, "no list");
+	st = shade_force_range(NULL, list, (size_t)start,
+			       count > SIZE_MAX - 1 ? SIZE_MAX - 1
+						    : (size_t)count,
+			       &snap, err);
+	if (st != SHADE_OK)
+		return st;
+	if (shade_value_kind(snap) != SHADE_LIST) {
+		talloc_free(snap);
+		return shade_error_set(err, SHADE_ERR_TYPE, "expected a list");
+	}
+	d = talloc(mem_ctx, shade_cbor_dec);
+	bytes = d ? shade_cbor_encode(d, snap, NULL, &len, &e) : NULL;
+	talloc_free(snap);
+	if (d == NULL || bytes == NULL) {
+		talloc_free(d);
+		st = e ? shade_error_set(err, e->code, "%s", e->message)
+		       : shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+		shade_error_free(e);
+		return st;
+	}
+	shade_cbor_dec_init(d, bytes, len);
+	*out = d;
+	return SHADE_OK;
+}
+
+/* Append a chunk of items; see shade/typed.h. */
+shade_status shade_typed_seq_append(TALLOC_CTX *mem_ctx, void *items,
+				    uint32_t *len, void *more, uint32_t n,
+				    size_t size, shade_error **err)
+{
+	void **all = items;
+	char *grown;
+
+	if (n == 0) {
+		talloc_free(more);
+		return SHADE_OK;
+	}
+	if (n > UINT32_MAX - *len) {
+		talloc_free(more);
+		return shade_error_set(err, SHADE_ERR_LIMIT,
+				       "more than %u items", UINT32_MAX);
+	}
+	grown = talloc_realloc_size(mem_ctx, *all, (*len + (size_t)n) * size);
+	if (grown == NULL) {
+		talloc_free(more);
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	}
+	memcpy(grown + *len * size, more, n * size);
+	talloc_free(more);
+	*all = grown;
+	*len += n;
+	return SHADE_OK;
+}
+
 /* Raise an exception from its encoded fields; see shade/typed.h. */
 shade_status shade_typed_raise(shade_error **err, const char *name,
 			       const struct shade_buf *b)
