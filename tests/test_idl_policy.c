@@ -82,6 +82,39 @@ static shade_status shop_get_prices(void *self, TALLOC_CTX *mem_ctx,
 	return SHADE_OK;
 }
 
+/* pick (@byref xs): reads xs's length and item `at` from the caller, two
+ * requests back to it whatever the length. */
+static shade_status shop_pick(void *self, shade_ref *xs, int32_t at,
+			      int32_t *result, shade_error **err)
+{
+	shade_value key = shade_value_int(at), *item = NULL;
+	size_t len = 0;
+	shade_status st;
+
+	(void)self;
+	st = shade_len(xs, &len, err);
+	if (st == SHADE_OK)
+		st = shade_getitem(NULL, xs, &key, &item, err);
+	if (st == SHADE_OK && shade_value_kind(item) != SHADE_INT)
+		st = shade_error_set(err, SHADE_ERR_TYPE, "not an int");
+	if (st == SHADE_OK)
+		*result = (int32_t)(item->u.i + 1000 * (int64_t)len);
+	talloc_free(item);
+	return st;
+}
+
+/* pick_copy (xs by value): the same from the copy. */
+static shade_status shop_pick_copy(void *self, const pol_Prices *xs,
+				   int32_t at, int32_t *result,
+				   shade_error **err)
+{
+	(void)self;
+	if (at < 0 || (uint32_t)at >= xs->len)
+		return shade_error_set(err, SHADE_ERR_INDEX, "out of range");
+	*result = xs->items[at] + 1000 * (int32_t)xs->len;
+	return SHADE_OK;
+}
+
 static shade_status shop_branch(void *self, TALLOC_CTX *mem_ctx,
 				const char *name, pol_Shop **result,
 				shade_error **err);
@@ -94,6 +127,8 @@ static const pol_Shop_impl shop_impl = {
 	.get_prices = shop_get_prices,
 	.get_all_prices = shop_get_prices,
 	.branch = shop_branch,
+	.pick = shop_pick,
+	.pick_copy = shop_pick_copy,
 };
 
 /* The branch, served beside the main shop (set up by srv_start). */
@@ -344,6 +379,55 @@ static void test_idl_policy_chunk(void **state)
 	talloc_free(ctx);
 }
 
+/* @byref: a sequence parameter crosses as a reference to a list the
+ * caller shares for the call; the callee reads what it needs (here its
+ * length and one item: two requests back to the caller, served while the
+ * caller waits) instead of receiving 1 000 items.  @byvalue is the copy. */
+static void test_idl_policy_byref_param(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	tp_server *v = srv_start(ctx);
+	shade_conn *c = NULL;
+	pol_Shop *s = open_shop(ctx, v, NULL, &c);
+	pol_Prices xs = { 0 };
+	shade_conn_stats a, b, d;
+	int32_t r = 0;
+	uint32_t i;
+
+	xs.len = 1000;
+	xs.items = talloc_array(ctx, int32_t, xs.len);
+	assert_non_null(xs.items);
+	for (i = 0; i < xs.len; i++)
+		xs.items[i] = (int32_t)i;
+	a = tp_stats(c);
+	assert_ok(pol_Shop_pick(s, &xs, 7, &r, errp_));
+	assert_int_equal(r, 1000 * 1000 + 7);
+	b = tp_stats(c);
+	assert_ok(pol_Shop_pick_copy(s, &xs, 7, &r, errp_));
+	assert_int_equal(r, 1000 * 1000 + 7);
+	d = tp_stats(c);
+	/* by reference: LEN and GETITEM served by the caller */
+	assert_int_equal(b.requests_served - a.requests_served, 2);
+	assert_int_equal(d.requests_served - b.requests_served, 0);
+	assert_true(b.bytes_sent - a.bytes_sent < 200);
+	assert_true(d.bytes_sent - b.bytes_sent > 2000);
+	print_message("1000 items, callee reads one: @byref %llu bytes sent, "
+		      "%llu requests served; @byvalue %llu bytes sent\n",
+		      (unsigned long long)(b.bytes_sent - a.bytes_sent),
+		      (unsigned long long)(b.requests_served -
+					   a.requests_served),
+		      (unsigned long long)(d.bytes_sent - b.bytes_sent));
+	/* the list is released once the callee is done with it */
+	assert_ok(pol_Shop_get_visits(s, &r, errp_));
+	assert_int_equal(tp_stats(c).exports, 0);
+
+	talloc_free(xs.items);
+	talloc_free(s);
+	talloc_free(c);
+	srv_stop(v);
+	talloc_free(ctx);
+}
+
 /* IDL doc comments (`/ ** ... * /` and `///`) are the doc strings of the
  * shape and of its members; a member without one has NULL. */
 static void test_idl_policy_doc_strings(void **state)
@@ -374,6 +458,7 @@ int main(int argc, char **argv)
 		SUITE_CASE(test_idl_policy_eager_unknown_peer),
 		SUITE_CASE(test_idl_policy_eager_wire),
 		SUITE_CASE(test_idl_policy_chunk),
+		SUITE_CASE(test_idl_policy_byref_param),
 		SUITE_CASE(test_idl_policy_doc_strings),
 	};
 

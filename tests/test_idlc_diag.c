@@ -291,6 +291,11 @@ DIAG(policy_byref_type,
      "interface I { void f(@byref in long n); };",
      "t.idl:1:22: error: '@byref' applies to a parameter, member or "
      "attribute of a struct or sequence type, not to parameter 'n'")
+DIAG(policy_byref_ref,
+     "typedef sequence<any> L;\n"
+     "interface I { void f(@byref in L a); };",
+     "t.idl:2:22: error: '@byref' sequence 'a' may hold a reference, which "
+     "a shared list does not carry")
 DIAG(policy_byref_both,
      "typedef sequence<long> L;\n"
      "interface I { void f(@byref @byvalue in L a); };",
@@ -669,7 +674,7 @@ int main(int argc, char **argv)
 		T(policy_good), T(policy_chunk_zero), T(policy_chunk_missing),
 		T(policy_chunk_type), T(policy_chunk_ref), T(policy_eager_args),
 		T(policy_eager_writable), T(policy_eager_target),
-		T(policy_eager_ref), T(policy_byref_type),
+		T(policy_eager_ref), T(policy_byref_type), T(policy_byref_ref),
 		T(policy_byref_both),
 		T(unknown_annotation_werror), T(check_after_resolve_oneway),
 		T(check_after_resolve_labels), T(forward_never_defined),

@@ -1162,6 +1162,10 @@ int idlc_gen_wire_op(gen *g, const char *iface, const idlc_node *op,
 			return r < 0 ? -1 : 1;
 		w->ident[i] = idlc_gen_ident(g, q->name);
 		w->dir[i] = q->dir;
+		w->byref[i] = q->dir == IDLC_DIR_IN && w->ps[i].w == W_CODEC &&
+			      idlc_type_unalias(q->type)->kind ==
+			      IDLC_T_SEQUENCE &&
+			      idlc_find_annotation(q, "byref") != NULL;
 		w->n_in += q->dir != IDLC_DIR_OUT;
 		w->n_out += q->dir != IDLC_DIR_IN;
 		if (q->dir != IDLC_DIR_IN && idlc_gen_allocates(&w->ps[i]))
@@ -1169,6 +1173,18 @@ int idlc_gen_wire_op(gen *g, const char *iface, const idlc_node *op,
 	}
 	w->n = i;
 	return 0;
+}
+
+/* The server side of @byref parameters; see gen_int.h. */
+void idlc_gen_byref_server(wire_op *w)
+{
+	static const scalar obj = { "shade_ref *", W_OBJECT, NULL, NULL,
+				    NULL, false, false };
+	size_t i;
+
+	for (i = 0; i < w->n; i++)
+		if (w->byref[i])
+			w->ps[i] = obj;
 }
 
 /* @chunk(N) of m; see gen_int.h. */

@@ -248,6 +248,9 @@ typedef struct wire_op {
 	scalar ps[IDLC_MAX_PARAMS];          /* the parameters */
 	const char *ident[IDLC_MAX_PARAMS];  /* their names, safe in C */
 	idlc_dir dir[IDLC_MAX_PARAMS];       /* their directions */
+	bool byref[IDLC_MAX_PARAMS];         /* @byref in sequences: shared
+					      * as a list, a shade_ref * on
+					      * the server side */
 	size_t n;                            /* parameters */
 	size_t n_in;                         /* in and inout parameters */
 	size_t n_out;                        /* out and inout parameters */
@@ -302,6 +305,10 @@ int idlc_gen_fields_codec(gen *g, const idlc_node *n);
  * 0 when a state member has no typed form or n is abstract or custom,
  * -1 on out of memory. */
 int idlc_gen_value_codec(gen *g, const idlc_node *n);
+
+/* w with each @byref parameter described as the reference the server
+ * side gets (shade_ref *, an Object). */
+void idlc_gen_byref_server(wire_op *w);
 
 /* The N of attribute or operation m's @chunk(N) as C text, when m has
  * one and its value (of type s) is a sequence; NULL otherwise. */

@@ -105,6 +105,7 @@ static int op_skel(gen *g, const idlc_node *n, const char *iface,
 
 	if (rc != 0)
 		return rc;
+	idlc_gen_byref_server(&w);
 	ip = idlc_arena_printf(g->a, "%s", w.mem ? ", TALLOC_CTX *mem_ctx" : "");
 	for (i = 0; ip && i < w.n; i++)
 		ip = idlc_arena_append(g->a, ip, ", %s", w.dir[i] == IDLC_DIR_IN ?
@@ -188,7 +189,7 @@ static int attr_skel(gen *g, const char *iface, const idlc_node *a,
 	    "\tidl_st = idl_b == NULL ? shade_error_set(err, SHADE_ERR_NOMEM,\n"
 	    "\t\t\t\t\t\t\"out of memory\")\n\t\t\t\t\t: idl_put_%s_(cx, "
 	    "NULL, idl_b, &idl_v, err);\n\t\t\t\tif (idl_st == SHADE_OK)\n"
-	    "\t\t\t\t\tidl_st = shade_typed_put_list(cx, out, idl_b, err);\n"
+	    "\t\t\t\t\tidl_st = shade_typed_put_list(cx, NULL, out, idl_b, err);\n"
 	    "\t\t\t}\n", chunk, s.c) : idlc_arena_printf(g->a, "\n%s",
 	    idlc_gen_indent(g, idlc_gen_put(g, &s, "out", "idl_v"), 4)),
 	    release);

@@ -154,6 +154,19 @@ static int op_call(gen *g, const wire_op *w, call *c)
 	for (i = 0; i < w->n; i++) {
 		const char *e = w->dir[i] == IDLC_DIR_IN ? w->ident[i] :
 			idlc_arena_printf(g->a, "*%s", w->ident[i]);
+		if (w->byref[i]) {
+			ADD(&c->puts, "\tif (idl_st == SHADE_OK) {\n\t\t/* @byref:"
+			    " shared as a list the callee reads */\n\t\tstruct "
+			    "shade_buf *idl_b = shade_buf_new(idl_call, 64);\n\n"
+			    "\t\tidl_st = idl_b == NULL ? shade_error_set(err, "
+			    "SHADE_ERR_NOMEM,\n\t\t\t\t\t\"out of memory\")\n"
+			    "\t\t\t: idl_put_%s_(NULL, idl_call, idl_b, %s, err);"
+			    "\n\t\tif (idl_st == SHADE_OK)\n\t\t\tidl_st = "
+			    "shade_typed_put_list(NULL, idl_call, idl_args, idl_b,"
+			    "\n\t\t\t\t\t\t      err);\n\t}\n", w->ps[i].c,
+			    w->ident[i]);
+			continue;
+		}
 		if (w->dir[i] != IDLC_DIR_OUT &&
 		    argument(g, c, &w->ps[i], w->ps[i].w == W_CODEC &&
 			     w->dir[i] == IDLC_DIR_IN ?

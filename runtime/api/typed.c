@@ -323,7 +323,8 @@ void shade_typed_release_later(shade_dispatch_ctx *cx, shade_ref *r)
 }
 
 /* Share a sequence as a list; see shade/typed.h. */
-shade_status shade_typed_put_list(shade_dispatch_ctx *cx, struct shade_buf *out,
+shade_status shade_typed_put_list(shade_dispatch_ctx *cx, shade_request *call,
+				  struct shade_buf *out,
 				  const struct shade_buf *items,
 				  shade_error **err)
 {
@@ -349,8 +350,15 @@ shade_status shade_typed_put_list(shade_dispatch_ctx *cx, struct shade_buf *out,
 		return st;
 	}
 	v = shade_ref_value(tmp, r);
-	st = v ? shade_dispatch_encode_value(cx, out, v, err) : SHADE_ERR_NOMEM;
-	shade_typed_release_later(cx, r);
+	st = v == NULL ? SHADE_ERR_NOMEM
+		: cx ? shade_dispatch_encode_value(cx, out, v, err)
+		     : shade_request_encode_value(call, out, v, err);
+	/* sent, the export holds the list; the server keeps its own count
+	 * until the reply is out */
+	if (cx != NULL)
+		shade_typed_release_later(cx, r);
+	else
+		shade_ref_release(r);
 	if (st == SHADE_ERR_NOMEM)
 		goto nomem;
 	talloc_free(tmp);

@@ -176,13 +176,16 @@ SHADE_API shade_status shade_typed_bad_arg(shade_status st,
 					   shade_error **err);
 
 /*
- * @chunk (server side): share the sequence whose CBOR array `items` holds
+ * @chunk and @byref: share the sequence whose CBOR array `items` holds
  * (as the generated codec wrote it; items holding no reference) as a new
- * list container and write a reference to it to `out`: the peer reads it
- * with FORCE, a chunk at a time.  The list lives while the peer holds the
- * reference.  SHADE_ERR_NOMEM, or the decoding error of items.
+ * list container and write a reference to it to `out`, in a reply (cx,
+ * server side) or in the arguments of `call` (client side, cx NULL): the
+ * peer reads it with the container operations (FORCE a chunk at a time,
+ * LEN, GETITEM...).  The list lives while the peer holds the reference.
+ * SHADE_ERR_NOMEM, or the decoding or encoding error.
  */
 SHADE_API shade_status shade_typed_put_list(shade_dispatch_ctx *cx,
+					    shade_request *call,
 					    struct shade_buf *out,
 					    const struct shade_buf *items,
 					    shade_error **err);
