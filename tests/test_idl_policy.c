@@ -115,6 +115,38 @@ static shade_status shop_pick_copy(void *self, const pol_Prices *xs,
 	return SHADE_OK;
 }
 
+/* An int attribute of r read from the caller. */
+static shade_status int_field(shade_ref *r, const char *name, int64_t *out,
+			      shade_error **err)
+{
+	shade_value *v = NULL;
+	shade_status st = shade_getattr(NULL, r, name, &v, err);
+
+	if (st == SHADE_OK && shade_value_kind(v) != SHADE_INT)
+		st = shade_error_set(err, SHADE_ERR_TYPE, "not an int");
+	if (st == SHADE_OK)
+		*out = v->u.i;
+	talloc_free(v);
+	return st;
+}
+
+/* area (@byref r): w times h, read as two attributes of r; its label is
+ * never read. */
+static shade_status shop_area(void *self, shade_ref *r, int32_t *result,
+			      shade_error **err)
+{
+	int64_t w = 0, h = 0;
+	shade_status st;
+
+	(void)self;
+	st = int_field(r, "w", &w, err);
+	if (st == SHADE_OK)
+		st = int_field(r, "h", &h, err);
+	if (st == SHADE_OK)
+		*result = (int32_t)(w * h);
+	return st;
+}
+
 static shade_status shop_branch(void *self, TALLOC_CTX *mem_ctx,
 				const char *name, pol_Shop **result,
 				shade_error **err);
@@ -129,6 +161,7 @@ static const pol_Shop_impl shop_impl = {
 	.branch = shop_branch,
 	.pick = shop_pick,
 	.pick_copy = shop_pick_copy,
+	.area = shop_area,
 };
 
 /* The branch, served beside the main shop (set up by srv_start). */
@@ -192,6 +225,26 @@ static pol_Shop *open_shop(TALLOC_CTX *ctx, tp_server *v,
 	return s;
 }
 
+/* Free the shop s, its connection c, stop v and free ctx. */
+static void close_shop(TALLOC_CTX *ctx, tp_server *v, shade_conn *c,
+		       pol_Shop *s)
+{
+	talloc_free(s);
+	talloc_free(c);
+	srv_stop(v);
+	talloc_free(ctx);
+}
+
+/* What c shared for a call was released by the peer: after one more
+ * round trip (the RELEASE comes before its reply) c exports nothing. */
+static void assert_released(pol_Shop *s, shade_conn *c)
+{
+	int32_t n = 0;
+
+	assert_ok(pol_Shop_get_visits(s, &n, errp_));
+	assert_int_equal(tp_stats(c).exports, 0);
+}
+
 /* Round trips c made so far. */
 static uint64_t trips(shade_conn *c)
 {
@@ -232,10 +285,7 @@ static void test_idl_policy_eager_no_round_trip(void **state)
 	print_message("lookup + narrow: %llu round trip(s); name and opened "
 		      "(@eager): 0; visits: 1\n", (unsigned long long)before);
 
-	talloc_free(s);
-	talloc_free(c);
-	srv_stop(v);
-	talloc_free(ctx);
+	close_shop(ctx, v, c, s);
 }
 
 /* A reference in a reply (branch's result) carries the values of the
@@ -259,10 +309,7 @@ static void test_idl_policy_eager_in_reply(void **state)
 	assert_int_equal(trips(c), before);
 
 	talloc_free(b);
-	talloc_free(s);
-	talloc_free(c);
-	srv_stop(v);
-	talloc_free(ctx);
+	close_shop(ctx, v, c, s);
 }
 
 /* A client that did not compile the shape in (a dynamic or older peer)
@@ -283,10 +330,7 @@ static void test_idl_policy_eager_unknown_peer(void **state)
 	assert_string_equal(name, "Emporium");
 	assert_int_equal(trips(c), before + 1);
 
-	talloc_free(s);
-	talloc_free(c);
-	srv_stop(v);
-	talloc_free(ctx);
+	close_shop(ctx, v, c, s);
 }
 
 /* The bytes: a peer announcing pol.Shop's fingerprint in HELLO gets
@@ -418,14 +462,44 @@ static void test_idl_policy_byref_param(void **state)
 					   a.requests_served),
 		      (unsigned long long)(d.bytes_sent - b.bytes_sent));
 	/* the list is released once the callee is done with it */
-	assert_ok(pol_Shop_get_visits(s, &r, errp_));
-	assert_int_equal(tp_stats(c).exports, 0);
+	assert_released(s, c);
 
 	talloc_free(xs.items);
-	talloc_free(s);
-	talloc_free(c);
-	srv_stop(v);
-	talloc_free(ctx);
+	close_shop(ctx, v, c, s);
+}
+
+/* @byref on a struct parameter: it crosses as a reference to an object
+ * whose readonly attributes are its fields (shape "pol.Rect"); the callee
+ * reads w and h (two requests back to the caller), the 2 000-byte label
+ * never crosses. */
+static void test_idl_policy_byref_struct(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	tp_server *v = srv_start(ctx);
+	shade_conn *c = NULL;
+	pol_Shop *s = open_shop(ctx, v, NULL, &c);
+	pol_Rect r = { .w = 6, .h = 7 };
+	shade_conn_stats a, b;
+	int32_t area = 0;
+
+	r.label = talloc_zero_array(ctx, char, 2001);
+	assert_non_null(r.label);
+	memset(r.label, 'x', 2000);
+	a = tp_stats(c);
+	assert_ok(pol_Shop_area(s, &r, &area, errp_));
+	b = tp_stats(c);
+	assert_int_equal(area, 42);
+	assert_int_equal(b.requests_served - a.requests_served, 2);
+	assert_true(b.bytes_sent - a.bytes_sent < 200);
+	print_message("@byref struct with a 2000-byte label, callee reads w "
+		      "and h: %llu bytes sent, %llu requests served\n",
+		      (unsigned long long)(b.bytes_sent - a.bytes_sent),
+		      (unsigned long long)(b.requests_served -
+					   a.requests_served));
+	assert_released(s, c);
+
+	talloc_free(r.label);
+	close_shop(ctx, v, c, s);
 }
 
 /* IDL doc comments (`/ ** ... * /` and `///`) are the doc strings of the
@@ -459,6 +533,7 @@ int main(int argc, char **argv)
 		SUITE_CASE(test_idl_policy_eager_wire),
 		SUITE_CASE(test_idl_policy_chunk),
 		SUITE_CASE(test_idl_policy_byref_param),
+		SUITE_CASE(test_idl_policy_byref_struct),
 		SUITE_CASE(test_idl_policy_doc_strings),
 	};
 

@@ -294,8 +294,8 @@ DIAG(policy_byref_type,
 DIAG(policy_byref_ref,
      "typedef sequence<any> L;\n"
      "interface I { void f(@byref in L a); };",
-     "t.idl:2:22: error: '@byref' sequence 'a' may hold a reference, which "
-     "a shared list does not carry")
+     "t.idl:2:22: error: '@byref' 'a' may hold a reference, which a "
+     "shared list or struct does not carry")
 DIAG(policy_byref_both,
      "typedef sequence<long> L;\n"
      "interface I { void f(@byref @byvalue in L a); };",

@@ -398,11 +398,10 @@ static void check_policy(idlc_compilation *comp, const idlc_node *n,
 		else if (o != NULL && name[2] == 'r')
 			idlc_error(comp, &a->loc, "'%s' is both '@byref' and "
 				   "'@byvalue'", what);
-		else if (name[2] == 'r' && is_seq(n->type) &&
-			 holds_ref(n->type, 0))
-			idlc_error(comp, &a->loc, "'@byref' sequence '%s' may "
-				   "hold a reference, which a shared list does "
-				   "not carry", what);
+		else if (name[2] == 'r' && holds_ref(n->type, 0))
+			idlc_error(comp, &a->loc, "'@byref' '%s' may hold a "
+				   "reference, which a shared list or struct "
+				   "does not carry", what);
 	}
 }
 

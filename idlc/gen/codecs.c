@@ -1162,9 +1162,11 @@ int idlc_gen_wire_op(gen *g, const char *iface, const idlc_node *op,
 			return r < 0 ? -1 : 1;
 		w->ident[i] = idlc_gen_ident(g, q->name);
 		w->dir[i] = q->dir;
+		w->types[i] = q->type;
 		w->byref[i] = q->dir == IDLC_DIR_IN && w->ps[i].w == W_CODEC &&
-			      idlc_type_unalias(q->type)->kind ==
-			      IDLC_T_SEQUENCE &&
+			      !w->ps[i].arr &&
+			      (idlc_type_unalias(q->type)->kind ==
+			       IDLC_T_SEQUENCE || idlc_gen_struct_of(q->type)) &&
 			      idlc_find_annotation(q, "byref") != NULL;
 		w->n_in += q->dir != IDLC_DIR_OUT;
 		w->n_out += q->dir != IDLC_DIR_IN;
@@ -1173,6 +1175,18 @@ int idlc_gen_wire_op(gen *g, const char *iface, const idlc_node *op,
 	}
 	w->n = i;
 	return 0;
+}
+
+/* The struct behind t; see gen_int.h. */
+const idlc_node *idlc_gen_struct_of(const idlc_type *t)
+{
+	const idlc_node *d;
+
+	t = idlc_type_unalias(t);
+	if (t->kind != IDLC_T_NAMED || t->ref == NULL)
+		return NULL;
+	d = idlc_gen_defn(t->ref);
+	return d->kind == IDLC_STRUCT ? d : NULL;
 }
 
 /* The server side of @byref parameters; see gen_int.h. */

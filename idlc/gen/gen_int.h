@@ -248,8 +248,10 @@ typedef struct wire_op {
 	scalar ps[IDLC_MAX_PARAMS];          /* the parameters */
 	const char *ident[IDLC_MAX_PARAMS];  /* their names, safe in C */
 	idlc_dir dir[IDLC_MAX_PARAMS];       /* their directions */
-	bool byref[IDLC_MAX_PARAMS];         /* @byref in sequences: shared
-					      * as a list, a shade_ref * on
+	const idlc_type *types[IDLC_MAX_PARAMS]; /* their IDL types */
+	bool byref[IDLC_MAX_PARAMS];         /* @byref in sequences and
+					      * structs: shared as a list or
+					      * an object, a shade_ref * on
 					      * the server side */
 	size_t n;                            /* parameters */
 	size_t n_in;                         /* in and inout parameters */
@@ -306,6 +308,9 @@ int idlc_gen_fields_codec(gen *g, const idlc_node *n);
  * -1 on out of memory. */
 int idlc_gen_value_codec(gen *g, const idlc_node *n);
 
+/* The struct declaration behind type t (typedefs followed), or NULL. */
+const idlc_node *idlc_gen_struct_of(const idlc_type *t);
+
 /* w with each @byref parameter described as the reference the server
  * side gets (shade_ref *, an Object). */
 void idlc_gen_byref_server(wire_op *w);
@@ -324,6 +329,13 @@ bool idlc_gen_allocates(const scalar *s);
  * in *members[0..*nm) (on g->tmp).  Returns 0 or -1. */
 int idlc_gen_shape(gen *g, const idlc_node *n, idlc_tv *o,
 		   smember **members, size_t *nm);
+
+/* The static shape (idl_shape, members idl_fields) of struct st shared
+ * by reference (@byref): kind object, its dotted name, one readonly
+ * attribute per field, its base's first, in the order of its codec's
+ * array; C text, one declaration a line, without indentation (in the
+ * arena; NULL when out of memory). */
+char *idlc_gen_fields_shape(gen *g, const idlc_node *st);
 
 /* ---------------------------------------------------------------- values.c */
 

@@ -48,6 +48,46 @@ static char *sig_op(gen *g, const idlc_node *op)
 		 : NULL;
 }
 
+/* Append the fields of struct st (its base's first) to *out as shape
+ * members "{ name, SHADE_MEMBER_READONLY, sig, NULL }"; *n counts them. */
+static int field_members(gen *g, const idlc_node *st, char **out, size_t *n,
+			 int depth)
+{
+	const idlc_node *m;
+
+	if (depth > 64)
+		return -1;
+	if (st->n_bases > 0 &&
+	    field_members(g, idlc_gen_defn(st->base_nodes[0]), out, n,
+			  depth + 1) < 0)
+		return -1;
+	for (m = st->children; m; m = m->next) {
+		if (m->kind != IDLC_MEMBER)
+			continue;
+		*out = idlc_arena_append(g->a, *out, "\t{ \"%s\", "
+					 "SHADE_MEMBER_READONLY, \"%s\", NULL "
+					 "},\n", m->name, sig_type(g, m->type));
+		if (*out == NULL)
+			return -1;
+		(*n)++;
+	}
+	return 0;
+}
+
+/* The shape of struct st shared by reference; see gen_int.h. */
+char *idlc_gen_fields_shape(gen *g, const idlc_node *st)
+{
+	char *members = idlc_arena_printf(g->a, "%s", "");
+	size_t n = 0;
+
+	if (members == NULL || field_members(g, st, &members, &n, 0) < 0)
+		return NULL;
+	return idlc_arena_printf(g->a, "static const shade_member_desc "
+		"idl_fields[] = {\n%s};\nstatic const shade_shape_desc idl_shape "
+		"= {\n\tSHADE_SHAPE_OBJECT, \"%s\", NULL, 0, idl_fields, %zu, 0, "
+		"NULL\n};\n", members, idlc_gen_dotted_name(g, st), n);
+}
+
 /* ---------------------------------------------------------------- shapes */
 
 /* A descriptor's doc field: the IDL doc comment as a C string literal,

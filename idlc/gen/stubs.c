@@ -125,6 +125,33 @@ static int argument(gen *g, call *c, const scalar *s, const char *e)
 	return 0;
 }
 
+/* Share the @byref argument e (a pointer to a sequence or a struct of
+ * IDL type t, C type s) for the call: encode it, then pass a reference
+ * to a list of its items or to an object whose readonly attributes are
+ * its fields. */
+static int byref_argument(gen *g, call *c, const scalar *s, const char *e,
+			  const idlc_type *t)
+{
+	const idlc_node *st = idlc_gen_struct_of(t);
+	const char *shape = st ? idlc_gen_fields_shape(g, st) : "";
+
+	if (shape == NULL)
+		return -1;
+	ADD(&c->puts, "\tif (idl_st == SHADE_OK) {\n\t\t/* @byref: shared as "
+	    "%s */\n%s\t\tstruct shade_buf *idl_b = shade_buf_new(idl_call, "
+	    "64);\n\n\t\tidl_st = idl_b == NULL ? shade_error_set(err, "
+	    "SHADE_ERR_NOMEM,\n\t\t\t\t\t\"out of memory\")\n\t\t\t: "
+	    "idl_put_%s_(NULL, idl_call, idl_b, %s, err);\n\t\tif (idl_st == "
+	    "SHADE_OK)\n\t\t\tidl_st = %s;\n\t}\n", st ? "an object whose "
+	    "attributes are its fields" : "a list the callee reads",
+	    idlc_gen_indent(g, shape, 2), s->c, e, st ?
+	    "shade_typed_put_fields(NULL, idl_call, idl_args,\n\t\t\t\t"
+	    "\t\t\t&idl_shape, idl_b, err)" :
+	    "shade_typed_put_list(NULL, idl_call, idl_args, idl_b,\n\t\t\t"
+	    "\t\t\t\t      err)");
+	return 0;
+}
+
 /* Parameters after self of a stub for w: ", TALLOC_CTX *mem_ctx, ...". */
 static char *op_params(gen *g, const wire_op *w)
 {
@@ -155,16 +182,9 @@ static int op_call(gen *g, const wire_op *w, call *c)
 		const char *e = w->dir[i] == IDLC_DIR_IN ? w->ident[i] :
 			idlc_arena_printf(g->a, "*%s", w->ident[i]);
 		if (w->byref[i]) {
-			ADD(&c->puts, "\tif (idl_st == SHADE_OK) {\n\t\t/* @byref:"
-			    " shared as a list the callee reads */\n\t\tstruct "
-			    "shade_buf *idl_b = shade_buf_new(idl_call, 64);\n\n"
-			    "\t\tidl_st = idl_b == NULL ? shade_error_set(err, "
-			    "SHADE_ERR_NOMEM,\n\t\t\t\t\t\"out of memory\")\n"
-			    "\t\t\t: idl_put_%s_(NULL, idl_call, idl_b, %s, err);"
-			    "\n\t\tif (idl_st == SHADE_OK)\n\t\t\tidl_st = "
-			    "shade_typed_put_list(NULL, idl_call, idl_args, idl_b,"
-			    "\n\t\t\t\t\t\t      err);\n\t}\n", w->ps[i].c,
-			    w->ident[i]);
+			if (byref_argument(g, c, &w->ps[i], w->ident[i],
+					   w->types[i]) < 0)
+				return -1;
 			continue;
 		}
 		if (w->dir[i] != IDLC_DIR_OUT &&

@@ -322,50 +322,113 @@ void shade_typed_release_later(shade_dispatch_ctx *cx, shade_ref *r)
 	talloc_set_destructor(h, held_ref_free);
 }
 
+/* Write a reference to r, a new object shared for the peer, to out (in
+ * a reply when cx, else in call's arguments) and drop the caller's count:
+ * once sent, the export holds it (the server's only after the reply is
+ * out). */
+static shade_status put_shared(shade_dispatch_ctx *cx, shade_request *call,
+			       struct shade_buf *out, shade_ref *r,
+			       shade_error **err)
+{
+	shade_value *v = shade_ref_value(NULL, r);
+	shade_status st;
+
+	if (v == NULL)
+		st = shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	else
+		st = cx ? shade_dispatch_encode_value(cx, out, v, err)
+			: shade_request_encode_value(call, out, v, err);
+	shade_value_free(v);
+	if (cx != NULL)
+		shade_typed_release_later(cx, r);
+	else
+		shade_ref_release(r);
+	return st;
+}
+
 /* Share a sequence as a list; see shade/typed.h. */
 shade_status shade_typed_put_list(shade_dispatch_ctx *cx, shade_request *call,
 				  struct shade_buf *out,
 				  const struct shade_buf *items,
 				  shade_error **err)
 {
-	TALLOC_CTX *tmp = talloc_new(NULL);
-	shade_buf *b = shade_buf_new(tmp, items->len + 3);
-	shade_value *list = NULL, *v;
+	shade_buf *b = shade_buf_new(NULL, items->len + 3);
+	shade_value *list = NULL;
 	shade_ref *r = NULL;
-	shade_status st = SHADE_ERR_NOMEM;
+	shade_status st;
 
 	if (b == NULL)
-		goto nomem;
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	/* tag 203 makes the array a list snapshot */
 	shade_cbor_put_tag(b, SHADE_CBOR_TAG_LIST);
 	shade_buf_append(b, items->data, items->len);
-	if (b->status != SHADE_OK)
-		goto nomem;
-	st = shade_cbor_decode(NULL, b->data, b->len, NULL, &list, err);
+	st = b->status != SHADE_OK ? shade_error_set(err, SHADE_ERR_NOMEM,
+						     "out of memory")
+		: shade_cbor_decode(NULL, b->data, b->len, NULL, &list, err);
+	talloc_free(b);
 	if (st == SHADE_OK)
 		st = shade_container_new(list, &r, err);
 	if (st != SHADE_OK) {
 		talloc_free(list);
-		talloc_free(tmp);
 		return st;
 	}
-	v = shade_ref_value(tmp, r);
-	st = v == NULL ? SHADE_ERR_NOMEM
-		: cx ? shade_dispatch_encode_value(cx, out, v, err)
-		     : shade_request_encode_value(call, out, v, err);
-	/* sent, the export holds the list; the server keeps its own count
-	 * until the reply is out */
-	if (cx != NULL)
-		shade_typed_release_later(cx, r);
-	else
-		shade_ref_release(r);
-	if (st == SHADE_ERR_NOMEM)
-		goto nomem;
-	talloc_free(tmp);
-	return st;
-nomem:
-	talloc_free(tmp);
-	return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	return put_shared(cx, call, out, r, err);
+}
+
+/* Dispatch of a struct shared by reference: GET of field `member` copies
+ * that item of the encoded array (self, a talloc byte array). */
+static shade_status fields_dispatch(void *self, shade_dispatch_ctx *cx,
+				    uint32_t member, shade_dispatch_op op,
+				    struct shade_cbor_dec *in,
+				    struct shade_buf *out, shade_error **err)
+{
+	shade_cbor_dec d;
+	uint64_t n, i;
+	size_t from;
+
+	(void)cx;
+	(void)in;
+	if (op != SHADE_DISPATCH_GET)
+		return shade_error_set(err, SHADE_ERR_UNIMPLEMENTED,
+				       "a shared struct has only fields");
+	shade_cbor_dec_init(&d, self, talloc_get_size(self));
+	SHADE_CHECK(shade_cbor_read_array(&d, &n, err));
+	if (member >= n)
+		return shade_error_set(err, SHADE_ERR_ATTRIBUTE,
+				       "no field %u", (unsigned)member);
+	for (i = 0; i < member; i++)
+		SHADE_CHECK(shade_cbor_skip(&d, 0, err));
+	from = d.pos;
+	SHADE_CHECK(shade_cbor_skip(&d, 0, err));
+	return shade_buf_append(out, d.buf + from, d.pos - from);
+}
+
+/* Free the encoded fields with their object. */
+static void fields_free(void *p)
+{
+	talloc_free(p);
+}
+
+/* Share a struct as an object of its fields; see shade/typed.h. */
+shade_status shade_typed_put_fields(shade_dispatch_ctx *cx,
+				    shade_request *call, struct shade_buf *out,
+				    const shade_shape_desc *shape,
+				    const struct shade_buf *fields,
+				    shade_error **err)
+{
+	uint8_t *blob = talloc_memdup(NULL, fields->data, fields->len);
+	shade_ref *r = NULL;
+	shade_status st;
+
+	if (blob == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	st = shade_object_new_typed(shape, fields_dispatch, blob, &r, err);
+	if (st != SHADE_OK) {
+		talloc_free(blob);
+		return st;
+	}
+	shade_object_on_free(r, fields_free, blob);
+	return put_shared(cx, call, out, r, err);
 }
 
 /* One chunk of a list as a decoder; see shade/typed.h. */

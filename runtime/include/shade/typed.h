@@ -191,6 +191,22 @@ SHADE_API shade_status shade_typed_put_list(shade_dispatch_ctx *cx,
 					    shade_error **err);
 
 /*
+ * @byref struct: share the struct whose CBOR array `fields` holds (as the
+ * generated codec wrote it, fields holding no reference) as a new object
+ * of `shape` (one readonly attribute per field, in the array's order;
+ * static, it must outlive the object) whose attributes read the fields,
+ * and write a reference to it to `out`, as shade_typed_put_list() does.
+ * The object keeps a copy of the bytes; it lives while the peer holds
+ * the reference.  SHADE_ERR_NOMEM, or the encoding error.
+ */
+SHADE_API shade_status shade_typed_put_fields(shade_dispatch_ctx *cx,
+					      shade_request *call,
+					      struct shade_buf *out,
+					      const shade_shape_desc *shape,
+					      const struct shade_buf *fields,
+					      shade_error **err);
+
+/*
  * @chunk (client side): items start .. start+count-1 of the list `list`
  * (one FORCE for a remote one), as a decoder over a list snapshot (tag 203
  * over their array) on mem_ctx in *out, for the sequence's codec to read;
