@@ -115,6 +115,16 @@ static shade_status shop_pick_copy(void *self, const pol_Prices *xs,
 	return SHADE_OK;
 }
 
+/* first(n): prices 100 .. 100+n-1. */
+static shade_status shop_first(void *self, TALLOC_CTX *mem_ctx, int32_t n,
+			       pol_Prices *result, shade_error **err)
+{
+	shop s = *(shop *)self;
+
+	s.n_prices = n < 0 ? 0 : (uint32_t)n;
+	return shop_get_prices(&s, mem_ctx, result, err);
+}
+
 /* An int attribute of r read from the caller. */
 static shade_status int_field(shade_ref *r, const char *name, int64_t *out,
 			      shade_error **err)
@@ -162,6 +172,7 @@ static const pol_Shop_impl shop_impl = {
 	.pick = shop_pick,
 	.pick_copy = shop_pick_copy,
 	.area = shop_area,
+	.first = shop_first,
 };
 
 /* The branch, served beside the main shop (set up by srv_start). */
@@ -423,6 +434,27 @@ static void test_idl_policy_chunk(void **state)
 	talloc_free(ctx);
 }
 
+/* @chunk(3) on an operation's result: INVOKE answers a list reference,
+ * 7 items come 3 + 3 + 1, one FORCE each. */
+static void test_idl_policy_chunk_result(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	tp_server *v = srv_start(ctx);
+	shade_conn *c = NULL;
+	pol_Shop *s = open_shop(ctx, v, NULL, &c);
+	pol_Prices p = { 0 };
+	uint64_t t0 = trips(c);
+	uint32_t i;
+
+	assert_ok(pol_Shop_first(s, ctx, 7, &p, errp_));
+	assert_int_equal(trips(c) - t0, 1 + 3);
+	assert_int_equal(p.len, 7);
+	for (i = 0; i < p.len; i++)
+		assert_int_equal(p.items[i], 100 + (int32_t)i);
+	talloc_free(p.items);
+	close_shop(ctx, v, c, s);
+}
+
 /* @byref: a sequence parameter crosses as a reference to a list the
  * caller shares for the call; the callee reads what it needs (here its
  * length and one item: two requests back to the caller, served while the
@@ -532,6 +564,7 @@ int main(int argc, char **argv)
 		SUITE_CASE(test_idl_policy_eager_unknown_peer),
 		SUITE_CASE(test_idl_policy_eager_wire),
 		SUITE_CASE(test_idl_policy_chunk),
+		SUITE_CASE(test_idl_policy_chunk_result),
 		SUITE_CASE(test_idl_policy_byref_param),
 		SUITE_CASE(test_idl_policy_byref_struct),
 		SUITE_CASE(test_idl_policy_doc_strings),

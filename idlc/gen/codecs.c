@@ -1154,6 +1154,7 @@ int idlc_gen_wire_op(gen *g, const char *iface, const idlc_node *op,
 		if (r <= 0)
 			return r < 0 ? -1 : 1;
 		w->mem |= idlc_gen_allocates(&w->rs);
+		w->chunk = idlc_gen_chunk(g, op, &w->rs);
 	}
 	for (q = op->children, i = 0; q; q = q->next, i++) {
 		r = wire_of(g, q->type, idlc_arena_printf(g->a, "%s_%s_%s_seq",

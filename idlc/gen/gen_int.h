@@ -259,6 +259,8 @@ typedef struct wire_op {
 	bool has_result;                     /* the result is not void */
 	bool mem;                            /* something allocated comes
 					      * back: a mem_ctx parameter */
+	const char *chunk;                   /* @chunk(N) of a sequence
+					      * result: N, or NULL */
 } wire_op;
 
 /* Describe a basic type or enum; false when t is none of those. */

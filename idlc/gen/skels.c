@@ -28,6 +28,25 @@ static char *body_decls(gen *g, const char *code, bool status)
 		? "\tshade_status idl_st;\n" : "");
 }
 
+/* A block `{ ... }` putting `v`, a sequence of type s under @chunk(n),
+ * into the reply as a list shared for the peer to read in chunks; its
+ * lines after the first indented by `tabs`. */
+static char *put_chunked(gen *g, const scalar *s, const char *v,
+			 const char *n, int tabs)
+{
+	const char *body = idlc_arena_printf(g->a, "/* @chunk(%s): shared as a "
+		"list, read in chunks */\nstruct shade_buf *idl_b = shade_buf_new("
+		"mem_ctx, 64);\n\nidl_st = idl_b == NULL ? shade_error_set(err, "
+		"SHADE_ERR_NOMEM,\n\t\t\"out of memory\")\n\t: idl_put_%s_("
+		"cx, NULL, idl_b, &%s, err);\nif (idl_st == SHADE_OK)\n\tidl_st"
+		" = shade_typed_put_list(cx, NULL, out, idl_b, err);\n", n, s->c,
+		v);
+
+	return body ? idlc_arena_printf(g->a, "{\n%s%.*s}\n",
+		idlc_gen_indent(g, body, tabs + 1), tabs, "\t\t\t\t\t\t\t\t")
+		: NULL;
+}
+
 /* Statements of operation w: decode the arguments, call `fn` with
  * `self` first, encode the reply and `return idl_st;`, no indentation.
  * Its locals go to *locals. */
@@ -76,9 +95,10 @@ static char *op_stmts(gen *g, const wire_op *w, const char *fn,
 				      "idl_st = shade_cbor_put_array(out, %zu);"
 				      "\n", w->n_out + w->has_result);
 	if (w->has_result)
-		s = idlc_arena_append(g->a, s, "if (idl_st == SHADE_OK)\n%s",
-			idlc_gen_indent(g, idlc_gen_put(g, &w->rs, "out",
-						       "idl_result"), 1));
+		s = idlc_arena_append(g->a, s, "if (idl_st == SHADE_OK)%s%s",
+			w->chunk ? " " : "\n", w->chunk ? put_chunked(g, &w->rs,
+			"idl_result", w->chunk, 0) : idlc_gen_indent(g,
+			idlc_gen_put(g, &w->rs, "out", "idl_result"), 1));
 	for (i = 0; s && i < w->n; i++)
 		if (w->dir[i] != IDLC_DIR_IN)
 			s = idlc_arena_append(g->a, s, "if (idl_st == SHADE_OK)"
@@ -181,17 +201,11 @@ static int attr_skel(gen *g, const char *iface, const idlc_node *a,
 	ADD(cases, "\tcase %s_%s_INDEX: {\n\t\t%s\n\n\t\tif (op == "
 	    "SHADE_DISPATCH_GET && impl->get_%s) {\n\t\t\tidl_st = "
 	    "impl->get_%s(sv->self%s, &idl_v, err);\n\t\t\tif (idl_st == "
-	    "SHADE_OK)%s%s\t\t\treturn idl_st;\n\t\t}\n", iface, a->name,
+	    "SHADE_OK)%s%s%s\t\t\treturn idl_st;\n\t\t}\n", iface, a->name,
 	    idlc_gen_local(g, &s, "idl_v"), a->name, a->name,
-	    mem ? ", mem_ctx" : "", chunk ? idlc_arena_printf(g->a, " {\n\t\t\t"
-	    "\t/* @chunk(%s): shared as a list, read in chunks */\n\t\t\t\t"
-	    "struct shade_buf *idl_b = shade_buf_new(mem_ctx, 64);\n\n\t\t\t"
-	    "\tidl_st = idl_b == NULL ? shade_error_set(err, SHADE_ERR_NOMEM,\n"
-	    "\t\t\t\t\t\t\"out of memory\")\n\t\t\t\t\t: idl_put_%s_(cx, "
-	    "NULL, idl_b, &idl_v, err);\n\t\t\t\tif (idl_st == SHADE_OK)\n"
-	    "\t\t\t\t\tidl_st = shade_typed_put_list(cx, NULL, out, idl_b, err);\n"
-	    "\t\t\t}\n", chunk, s.c) : idlc_arena_printf(g->a, "\n%s",
-	    idlc_gen_indent(g, idlc_gen_put(g, &s, "out", "idl_v"), 4)),
+	    mem ? ", mem_ctx" : "", chunk ? " " : "\n", chunk ?
+	    put_chunked(g, &s, "idl_v", chunk, 3) : idlc_gen_indent(g,
+	    idlc_gen_put(g, &s, "out", "idl_v"), 4),
 	    release);
 	if (!(a->flags & IDLC_F_READONLY)) {
 		ADD(fields, "\t/* attribute %s: store value */\n\tshade_status "

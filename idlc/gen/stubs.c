@@ -93,27 +93,29 @@ static int reply_value(gen *g, call *c, const scalar *s, const char *local,
 	return 0;
 }
 
-/* Decode a @chunk(n) sequence of type s, stored through `out` on
- * success: the reply is a reference to a list, read n items per FORCE
- * until a chunk comes back short. */
-static int chunked_value(gen *g, call *c, const scalar *s, const char *n)
+/* Decode a @chunk(n) sequence of type s into local `local`, stored
+ * through `out` on success: the reply is a reference to a list, read n
+ * items per FORCE until a chunk comes back short. */
+static int chunked_value(gen *g, call *c, const scalar *s, const char *n,
+			 const char *local, const char *out)
 {
 	ADD(&c->locals, "\tshade_ref *idl_list = NULL;\n\tstruct shade_cbor_dec "
-	    "*idl_d = NULL;\n\t%s\n\t%s\n", idlc_gen_local(g, s, "idl_v"),
+	    "*idl_d = NULL;\n\t%s\n\t%s\n", idlc_gen_local(g, s, local),
 	    idlc_gen_local(g, s, "idl_part"));
 	ADD(&c->gets, "\tif (idl_st == SHADE_OK)\n\t\tidl_st = "
 	    "shade_typed_get_ref(NULL, idl_call, idl_res, &idl_list, err);\n"
 	    "\t/* @chunk(%s): a remote list, read %s items per round trip */\n"
 	    "\twhile (idl_st == SHADE_OK) {\n\t\tidl_st = shade_typed_force("
-	    "idl_mem, idl_list, idl_v.len, %s,\n\t\t\t\t\t   &idl_d, err);\n"
+	    "idl_mem, idl_list, %s.len, %s,\n\t\t\t\t\t   &idl_d, err);\n"
 	    "\t\tif (idl_st == SHADE_OK)\n\t\t\tidl_st = idl_get_%s_(NULL, "
 	    "idl_call, idl_mem, idl_d, &idl_part, err);\n\t\tTALLOC_FREE("
 	    "idl_d);\n\t\tif (idl_st == SHADE_OK)\n\t\t\tidl_st = "
-	    "shade_typed_seq_append(idl_mem, &idl_v.items, &idl_v.len,\n\t\t"
-	    "\t\tidl_part.items, idl_part.len, sizeof(*idl_v.items), err);\n"
+	    "shade_typed_seq_append(idl_mem, &%s.items, &%s.len,\n\t\t"
+	    "\t\tidl_part.items, idl_part.len, sizeof(*%s.items), err);\n"
 	    "\t\tif (idl_part.len < %s)\n\t\t\tbreak;\n\t}\n\t"
-	    "shade_ref_release(idl_list);\n", n, n, n, s->c, n);
-	ADD(&c->stores, "\t\t%s\n", idlc_gen_store(g, s, "out", "idl_v"));
+	    "shade_ref_release(idl_list);\n", n, n, local, n, s->c, local,
+	    local, local, n);
+	ADD(&c->stores, "\t\t%s\n", idlc_gen_store(g, s, out, local));
 	return 0;
 }
 
@@ -198,7 +200,9 @@ static int op_call(gen *g, const wire_op *w, call *c)
 		    "shade_typed_get_array(idl_res, %zu, err);\n",
 		    w->n_out + w->has_result);
 	if (w->has_result &&
-	    reply_value(g, c, &w->rs, "idl_result", "result") < 0)
+	    (w->chunk ? chunked_value(g, c, &w->rs, w->chunk, "idl_result",
+				      "result") :
+	     reply_value(g, c, &w->rs, "idl_result", "result")) < 0)
 		return -1;
 	for (i = 0; i < w->n; i++)
 		if (w->dir[i] != IDLC_DIR_IN &&
@@ -251,7 +255,8 @@ static int attr_stubs(gen *g, const char *iface, const idlc_node *a,
 				" no round trip when its value came with the "
 				"reference" : "");
 	chunk = idlc_gen_chunk(g, a, &s);
-	if (doc == NULL || (chunk ? chunked_value(g, &c, &s, chunk) :
+	if (doc == NULL || (chunk ? chunked_value(g, &c, &s, chunk, "idl_v",
+						  "out") :
 			    reply_value(g, &c, &s, "idl_v", "out")) < 0 ||
 	    push_stub(g, protos, functions, doc, iface, stub,
 		      idlc_arena_printf(g->a, "%s, %s", c.mem ?
