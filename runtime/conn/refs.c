@@ -389,6 +389,8 @@ static shade_status hook_decode(void *udata, TALLOC_CTX *mem_ctx,
 	}
 	if (eager != NULL)
 		keep_eager(c, eid, eager);
+	else if (n == 4) /* none now: forget older ones */
+		talloc_free(hmap_del(&c->eager, eid));
 	pthread_mutex_unlock(&c->mu);
 	if (refs_tally != NULL && refs_tally->buf == d->buf)
 		refs_tally->n++;
