@@ -97,3 +97,8 @@ $(BUILD)/obj/tests/test_idlc_mapping.o: CPPFLAGS += -I$(IDLC_FIX)
 $(BUILD)/tests/test_idlc_mapping: $(IDLC_FIX)/mapping.o
 
 -include $(wildcard $(IDLC_FIX)/*.d)
+
+# The copy-policy annotations of tests/test_idl_policy.c.
+$(BUILD)/obj/tests/test_idl_policy.o: $(IDLC_FIX)/policy.h
+$(BUILD)/obj/tests/test_idl_policy.o: CPPFLAGS += -I$(IDLC_FIX)
+$(BUILD)/tests/test_idl_policy: $(IDLC_FIX)/policy.o

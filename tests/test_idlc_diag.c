@@ -249,6 +249,58 @@ DIAG(anno_declared,
      "t.idl:3:40: error: cannot use a string as a constant of type long\n"
      "t.idl:4:8: error: '@tag' takes named arguments")
 
+/* shade's copy-policy annotations: their arguments and targets. */
+DIAG(policy_good,
+     "typedef sequence<long> L; struct P { long x; };\n"
+     "interface I { @eager readonly attribute string n;\n"
+     "  @chunk(16) readonly attribute L l; @chunk(1) L f();\n"
+     "  void g(@byref in L a, @byvalue in P p); };\n"
+     "struct Q { @byref L m; @byvalue P p; };", "")
+DIAG(policy_chunk_zero,
+     "interface I { @chunk(0) readonly attribute sequence<long> l; };",
+     "t.idl:1:22: error: argument 'value' of '@chunk' is out of range "
+     "(1..4294967295)")
+DIAG(policy_chunk_missing,
+     "interface I { @chunk readonly attribute sequence<long> l; };",
+     "t.idl:1:15: error: '@chunk' needs its argument 'value'")
+DIAG(policy_chunk_type,
+     "interface I { @chunk(4) readonly attribute long n; };",
+     "t.idl:1:15: error: '@chunk' applies to an attribute or operation of "
+     "a sequence type, not to attribute 'n'")
+DIAG(policy_chunk_ref,
+     "interface I { @chunk(2) readonly attribute sequence<Object> l; };",
+     "t.idl:1:15: error: '@chunk' sequence 'l' may hold a reference, which "
+     "a shared list does not carry")
+DIAG(policy_eager_args,
+     "interface I { @eager(1) readonly attribute long n; };",
+     "t.idl:1:22: error: '@eager' takes no arguments")
+DIAG(policy_eager_writable,
+     "interface I { @eager attribute long n; };",
+     "t.idl:1:15: error: '@eager' applies to a readonly attribute: 'n' "
+     "is writable")
+DIAG(policy_eager_target,
+     "interface I { @eager void f(); };",
+     "t.idl:1:15: error: '@eager' applies to a readonly attribute, not to "
+     "operation 'f'")
+DIAG(policy_eager_ref,
+     "struct S { any a; };\n"
+     "interface I { @eager readonly attribute S s; };",
+     "t.idl:2:15: error: '@eager' attribute 's' may hold a reference, "
+     "which cannot ride with another reference")
+DIAG(policy_byref_type,
+     "interface I { void f(@byref in long n); };",
+     "t.idl:1:22: error: '@byref' applies to a parameter, member or "
+     "attribute of a struct or sequence type, not to parameter 'n'")
+DIAG(policy_byref_ref,
+     "typedef sequence<any> L;\n"
+     "interface I { void f(@byref in L a); };",
+     "t.idl:2:22: error: '@byref' 'a' may hold a reference, which a "
+     "shared list or struct does not carry")
+DIAG(policy_byref_both,
+     "typedef sequence<long> L;\n"
+     "interface I { void f(@byref @byvalue in L a); };",
+     "t.idl:2:22: error: 'a' is both '@byref' and '@byvalue'")
+
 /* Unknown annotations: a warning, an error under -Werror=annotations. */
 static void test_idlc_diag_unknown_annotation_werror(void **state)
 {
@@ -619,6 +671,11 @@ int main(int argc, char **argv)
 		T(anno_wrong_name), T(anno_wrong_type), T(anno_negative),
 		T(anno_out_of_range), T(anno_enum), T(anno_twice),
 		T(anno_positional), T(anno_good), T(anno_declared),
+		T(policy_good), T(policy_chunk_zero), T(policy_chunk_missing),
+		T(policy_chunk_type), T(policy_chunk_ref), T(policy_eager_args),
+		T(policy_eager_writable), T(policy_eager_target),
+		T(policy_eager_ref), T(policy_byref_type), T(policy_byref_ref),
+		T(policy_byref_both),
 		T(unknown_annotation_werror), T(check_after_resolve_oneway),
 		T(check_after_resolve_labels), T(forward_never_defined),
 		T(forward_defined_later),

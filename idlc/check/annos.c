@@ -9,6 +9,7 @@
  * one of the enumerators of the member's enum.  An annotation that is
  * declared nowhere is a warning (an error under -Werror=annotations).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -59,7 +60,8 @@ static const char *const try_kinds[] = { "DISCARD", "USE_DEFAULT", "TRIM",
 #define ANY_VALUE { { "value", A_ANY, true, 0, 0, NULL } }
 
 /* IDL 4.2 section 8.3 and DDS-XTypes 1.3 section 7.3.1.2, plus shade's
- * copy-policy annotations (not checked: not acted on yet). */
+ * copy-policy annotations (doc/idl.md "Copy policy"; their targets are
+ * checked by check_policy()). */
 static const anno_spec builtins[] = {
 	{ "id", false, { { "value", A_ULONG, true, 0, 0, NULL } } },
 	{ "autoid", false, { { "value", A_ENUM, false, 0, 0, autoid_kinds } } },
@@ -104,10 +106,11 @@ static const anno_spec builtins[] = {
 	{ "empty", true, { { NULL, A_ANY, false, 0, 0, NULL } } },
 	{ "format", true, { { NULL, A_ANY, false, 0, 0, NULL } } },
 	{ "sequence_max_length", true, { { NULL, A_ANY, false, 0, 0, NULL } } },
-	{ "eager", true, { { NULL, A_ANY, false, 0, 0, NULL } } },
-	{ "byvalue", true, { { NULL, A_ANY, false, 0, 0, NULL } } },
-	{ "byref", true, { { NULL, A_ANY, false, 0, 0, NULL } } },
-	{ "chunk", true, { { NULL, A_ANY, false, 0, 0, NULL } } },
+	{ "eager", false, { { NULL, A_ANY, false, 0, 0, NULL } } },
+	{ "byvalue", false, { { NULL, A_ANY, false, 0, 0, NULL } } },
+	{ "byref", false, { { NULL, A_ANY, false, 0, 0, NULL } } },
+	{ "chunk", false, { { "value", A_ULONG, true, 1, UINT32_MAX,
+			      NULL } } },
 	{ "doc", true, { { NULL, A_ANY, false, 0, 0, NULL } } },
 };
 
@@ -279,6 +282,129 @@ static void check_declared(idlc_compilation *comp, idlc_scope *scope,
 	talloc_free(members);
 }
 
+/* True when a value of type t may hold a reference (any, Object, an
+ * interface, a valuetype), directly or inside a struct, union,
+ * exception, sequence, array or map; depth bounds the look. */
+static bool holds_ref(const idlc_type *t, int depth)
+{
+	const idlc_node *d, *m;
+
+	t = t ? idlc_type_unalias(t) : NULL;
+	if (t == NULL || depth > 32)
+		return false;
+	switch (t->kind) {
+	case IDLC_T_ANY:
+	case IDLC_T_OBJECT:
+	case IDLC_T_VALUEBASE:
+		return true;
+	case IDLC_T_SEQUENCE:
+	case IDLC_T_ARRAY:
+		return holds_ref(t->elem, depth + 1);
+	case IDLC_T_MAP:
+		return holds_ref(t->key, depth + 1) ||
+		       holds_ref(t->elem, depth + 1);
+	case IDLC_T_NAMED:
+		break;
+	default:
+		return false;
+	}
+	for (d = t->ref; d && d->definition; d = d->definition)
+		;
+	if (d == NULL)
+		return false;
+	switch (d->kind) {
+	case IDLC_INTERFACE:
+	case IDLC_INTERFACE_FWD:
+	case IDLC_VALUETYPE:
+	case IDLC_VALUE_FWD:
+	case IDLC_VALUE_BOX:
+		return true;
+	case IDLC_STRUCT:
+	case IDLC_UNION:
+	case IDLC_EXCEPTION:
+		for (m = d->children; m; m = m->next)
+			if ((m->kind == IDLC_MEMBER || m->kind == IDLC_CASE) &&
+			    holds_ref(m->type, depth + 1))
+				return true;
+		return false;
+	default:
+		return false;
+	}
+}
+
+/* True when t is a sequence once typedefs are followed. */
+static bool is_seq(const idlc_type *t)
+{
+	t = t ? idlc_type_unalias(t) : NULL;
+	return t && t->kind == IDLC_T_SEQUENCE;
+}
+
+/* True when t is a struct once typedefs are followed. */
+static bool is_struct(const idlc_type *t)
+{
+	const idlc_node *d;
+
+	t = t ? idlc_type_unalias(t) : NULL;
+	if (t == NULL || t->kind != IDLC_T_NAMED)
+		return false;
+	for (d = t->ref; d && d->definition; d = d->definition)
+		;
+	return d && d->kind == IDLC_STRUCT;
+}
+
+/* The targets of shade's copy-policy annotations: @eager on a readonly
+ * attribute whose value holds no reference, @chunk(N) on an attribute
+ * or operation of a sequence type holding no reference, @byref / @byvalue (not both) on a
+ * parameter, struct member or attribute of a struct or sequence type. */
+static void check_policy(idlc_compilation *comp, const idlc_node *n,
+			 const idlc_annotation *a, const char *name)
+{
+	const char *what = n->name ? n->name : "";
+
+	if (strcmp(name, "eager") == 0) {
+		if (n->kind != IDLC_ATTRIBUTE)
+			idlc_error(comp, &a->loc, "'@eager' applies to a "
+				   "readonly attribute, not to %s '%s'",
+				   idlc_kind_name(n->kind), what);
+		else if (!(n->flags & IDLC_F_READONLY))
+			idlc_error(comp, &a->loc, "'@eager' applies to a "
+				   "readonly attribute: '%s' is writable", what);
+		else if (holds_ref(n->type, 0))
+			idlc_error(comp, &a->loc, "'@eager' attribute '%s' "
+				   "may hold a reference, which cannot ride "
+				   "with another reference", what);
+	} else if (strcmp(name, "chunk") == 0) {
+		if ((n->kind != IDLC_ATTRIBUTE && n->kind != IDLC_OPERATION) ||
+		    !is_seq(n->type))
+			idlc_error(comp, &a->loc, "'@chunk' applies to an "
+				   "attribute or operation of a sequence type, "
+				   "not to %s '%s'", idlc_kind_name(n->kind),
+				   what);
+		else if (holds_ref(n->type, 0))
+			idlc_error(comp, &a->loc, "'@chunk' sequence '%s' may "
+				   "hold a reference, which a shared list does "
+				   "not carry", what);
+	} else if (strcmp(name, "byref") == 0 ||
+		   strcmp(name, "byvalue") == 0) {
+		const idlc_annotation *o = idlc_find_annotation(n,
+			name[2] == 'r' ? "byvalue" : "byref");
+		if ((n->kind != IDLC_PARAM && n->kind != IDLC_MEMBER &&
+		     n->kind != IDLC_ATTRIBUTE) ||
+		    (!is_seq(n->type) && !is_struct(n->type)))
+			idlc_error(comp, &a->loc, "'@%s' applies to a parameter, "
+				   "member or attribute of a struct or sequence "
+				   "type, not to %s '%s'", name,
+				   idlc_kind_name(n->kind), what);
+		else if (o != NULL && name[2] == 'r')
+			idlc_error(comp, &a->loc, "'%s' is both '@byref' and "
+				   "'@byvalue'", what);
+		else if (name[2] == 'r' && holds_ref(n->type, 0))
+			idlc_error(comp, &a->loc, "'@byref' '%s' may hold a "
+				   "reference, which a shared list or struct "
+				   "does not carry", what);
+	}
+}
+
 /* Check; see its header. */
 void idlc_check_annotations(idlc_compilation *comp, const idlc_node *n)
 {
@@ -305,7 +431,9 @@ void idlc_check_annotations(idlc_compilation *comp, const idlc_node *n)
 			scope = scope_of(comp, n);
 		if (decl && decl->kind == IDLC_ANNOTATION_DECL)
 			check_declared(comp, scope, a, decl);
-		else if (s)
+		else if (s) {
 			check_builtin(comp, scope, a, s);
+			check_policy(comp, n, a, name);
+		}
 	}
 }

@@ -17,6 +17,7 @@
  */
 #include <string.h>
 
+#include "check/eval.h"
 #include "gen/gen_int.h"
 
 static int wire_of(gen *g, const idlc_type *t, const char *anon,
@@ -1153,6 +1154,7 @@ int idlc_gen_wire_op(gen *g, const char *iface, const idlc_node *op,
 		if (r <= 0)
 			return r < 0 ? -1 : 1;
 		w->mem |= idlc_gen_allocates(&w->rs);
+		w->chunk = idlc_gen_chunk(g, op, &w->rs);
 	}
 	for (q = op->children, i = 0; q; q = q->next, i++) {
 		r = wire_of(g, q->type, idlc_arena_printf(g->a, "%s_%s_%s_seq",
@@ -1161,6 +1163,12 @@ int idlc_gen_wire_op(gen *g, const char *iface, const idlc_node *op,
 			return r < 0 ? -1 : 1;
 		w->ident[i] = idlc_gen_ident(g, q->name);
 		w->dir[i] = q->dir;
+		w->types[i] = q->type;
+		w->byref[i] = q->dir == IDLC_DIR_IN && w->ps[i].w == W_CODEC &&
+			      !w->ps[i].arr &&
+			      (idlc_type_unalias(q->type)->kind ==
+			       IDLC_T_SEQUENCE || idlc_gen_struct_of(q->type)) &&
+			      idlc_find_annotation(q, "byref") != NULL;
 		w->n_in += q->dir != IDLC_DIR_OUT;
 		w->n_out += q->dir != IDLC_DIR_IN;
 		if (q->dir != IDLC_DIR_IN && idlc_gen_allocates(&w->ps[i]))
@@ -1168,4 +1176,53 @@ int idlc_gen_wire_op(gen *g, const char *iface, const idlc_node *op,
 	}
 	w->n = i;
 	return 0;
+}
+
+/* The struct behind t; see gen_int.h. */
+const idlc_node *idlc_gen_struct_of(const idlc_type *t)
+{
+	const idlc_node *d;
+
+	t = idlc_type_unalias(t);
+	if (t->kind != IDLC_T_NAMED || t->ref == NULL)
+		return NULL;
+	d = idlc_gen_defn(t->ref);
+	return d->kind == IDLC_STRUCT ? d : NULL;
+}
+
+/* The server side of @byref parameters; see gen_int.h. */
+void idlc_gen_byref_server(wire_op *w)
+{
+	static const scalar obj = { "shade_ref *", W_OBJECT, NULL, NULL,
+				    NULL, false, false };
+	size_t i;
+
+	for (i = 0; i < w->n; i++)
+		if (w->byref[i])
+			w->ps[i] = obj;
+}
+
+/* @chunk(N) of m; see gen_int.h. */
+const char *idlc_gen_chunk(gen *g, const idlc_node *m, const scalar *s)
+{
+	static const idlc_type t_ulong = { .kind = IDLC_T_ULONG };
+	const idlc_annotation *a = idlc_find_annotation(m, "chunk");
+	const idlc_type *t = m->type ? idlc_type_unalias(m->type) : NULL;
+	idlc_scope *scope = g->comp->root_scope;
+	const idlc_node *p;
+	idlc_value v;
+
+	if (a == NULL || a->params == NULL || s->w != W_CODEC || t == NULL ||
+	    t->kind != IDLC_T_SEQUENCE)
+		return NULL;
+	for (p = m->parent; p; p = p->parent)
+		if (p->scope) {
+			scope = p->scope;
+			break;
+		}
+	/* checked (1..2^32-1) before generation */
+	if (idlc_eval(g->comp, scope, a->params->value, &t_ulong, &v) < 0 ||
+	    v.kind != IDLC_V_INT || v.i < 1 || v.i > UINT32_MAX)
+		return NULL;
+	return idlc_arena_printf(g->a, "%llu", (unsigned long long)v.i);
 }

@@ -196,6 +196,10 @@ const char *idlc_gen_uint_of(uint64_t bits);
 /* The width of bitmask n: its @bit_bound, 32 by default. */
 uint64_t idlc_gen_bitmask_bits(const idlc_node *n);
 
+/* A C string literal for s (len bytes: quotes, escapes, octal for
+ * what is not printable ASCII), in the arena. */
+char *idlc_gen_c_string(gen *g, const char *s, size_t len);
+
 /* C expression for the constant v of type t (a union label, a const's
  * value), in the arena. */
 char *idlc_gen_c_value(gen *g, const idlc_type *t, const idlc_value *v);
@@ -244,12 +248,19 @@ typedef struct wire_op {
 	scalar ps[IDLC_MAX_PARAMS];          /* the parameters */
 	const char *ident[IDLC_MAX_PARAMS];  /* their names, safe in C */
 	idlc_dir dir[IDLC_MAX_PARAMS];       /* their directions */
+	const idlc_type *types[IDLC_MAX_PARAMS]; /* their IDL types */
+	bool byref[IDLC_MAX_PARAMS];         /* @byref in sequences and
+					      * structs: shared as a list or
+					      * an object, a shade_ref * on
+					      * the server side */
 	size_t n;                            /* parameters */
 	size_t n_in;                         /* in and inout parameters */
 	size_t n_out;                        /* out and inout parameters */
 	bool has_result;                     /* the result is not void */
 	bool mem;                            /* something allocated comes
 					      * back: a mem_ctx parameter */
+	const char *chunk;                   /* @chunk(N) of a sequence
+					      * result: N, or NULL */
 } wire_op;
 
 /* Describe a basic type or enum; false when t is none of those. */
@@ -299,6 +310,17 @@ int idlc_gen_fields_codec(gen *g, const idlc_node *n);
  * -1 on out of memory. */
 int idlc_gen_value_codec(gen *g, const idlc_node *n);
 
+/* The struct declaration behind type t (typedefs followed), or NULL. */
+const idlc_node *idlc_gen_struct_of(const idlc_type *t);
+
+/* w with each @byref parameter described as the reference the server
+ * side gets (shade_ref *, an Object). */
+void idlc_gen_byref_server(wire_op *w);
+
+/* The N of attribute or operation m's @chunk(N) as C text, when m has
+ * one and its value (of type s) is a sequence; NULL otherwise. */
+const char *idlc_gen_chunk(gen *g, const idlc_node *m, const scalar *s);
+
 /* True when decoding the type allocates (a mem_ctx is needed). */
 bool idlc_gen_allocates(const scalar *s);
 
@@ -309,6 +331,13 @@ bool idlc_gen_allocates(const scalar *s);
  * in *members[0..*nm) (on g->tmp).  Returns 0 or -1. */
 int idlc_gen_shape(gen *g, const idlc_node *n, idlc_tv *o,
 		   smember **members, size_t *nm);
+
+/* The static shape (idl_shape, members idl_fields) of struct st shared
+ * by reference (@byref): kind object, its dotted name, one readonly
+ * attribute per field, its base's first, in the order of its codec's
+ * array; C text, one declaration a line, without indentation (in the
+ * arena; NULL when out of memory). */
+char *idlc_gen_fields_shape(gen *g, const idlc_node *st);
 
 /* ---------------------------------------------------------------- values.c */
 

@@ -48,7 +48,56 @@ static char *sig_op(gen *g, const idlc_node *op)
 		 : NULL;
 }
 
+/* Append the fields of struct st (its base's first) to *out as shape
+ * members "{ name, SHADE_MEMBER_READONLY, sig, NULL }"; *n counts them. */
+static int field_members(gen *g, const idlc_node *st, char **out, size_t *n,
+			 int depth)
+{
+	const idlc_node *m;
+
+	if (depth > 64)
+		return -1;
+	if (st->n_bases > 0 &&
+	    field_members(g, idlc_gen_defn(st->base_nodes[0]), out, n,
+			  depth + 1) < 0)
+		return -1;
+	for (m = st->children; m; m = m->next) {
+		if (m->kind != IDLC_MEMBER)
+			continue;
+		*out = idlc_arena_append(g->a, *out, "\t{ \"%s\", "
+					 "SHADE_MEMBER_READONLY, \"%s\", NULL "
+					 "},\n", m->name, sig_type(g, m->type));
+		if (*out == NULL)
+			return -1;
+		(*n)++;
+	}
+	return 0;
+}
+
+/* The shape of struct st shared by reference; see gen_int.h. */
+char *idlc_gen_fields_shape(gen *g, const idlc_node *st)
+{
+	char *members = idlc_arena_printf(g->a, "%s", "");
+	size_t n = 0;
+
+	if (members == NULL || field_members(g, st, &members, &n, 0) < 0)
+		return NULL;
+	return idlc_arena_printf(g->a, "static const shade_member_desc "
+		"idl_fields[] = {\n%s};\nstatic const shade_shape_desc idl_shape "
+		"= {\n\tSHADE_SHAPE_OBJECT, \"%s\", NULL, 0, idl_fields, %zu, 0, "
+		"NULL\n};\n", members, idlc_gen_dotted_name(g, st), n);
+}
+
 /* ---------------------------------------------------------------- shapes */
+
+/* A descriptor's doc field: the IDL doc comment as a C string literal,
+ * or "NULL" when there is none; NULL when out of memory. */
+static const char *doc_string(gen *g, const char *doc)
+{
+	if (doc == NULL || *doc == '\0')
+		return "NULL";
+	return idlc_gen_c_string(g, doc, strlen(doc));
+}
 
 /* Collect ancestors nearest first (breadth first, no duplicates). */
 static size_t collect_bases(const idlc_node *n, const idlc_node **out,
@@ -125,6 +174,7 @@ int idlc_gen_shape(gen *g, const idlc_node *n, idlc_tv *o, smember **out,
 	char *qname = idlc_gen_dotted_name(g, n);
 	uint64_t fp = 0;
 	const idlc_node *c;
+	const char *doc;
 
 	if (bl == NULL || ml == NULL || qname == NULL)
 		return -1;
@@ -170,6 +220,10 @@ int idlc_gen_shape(gen *g, const idlc_node *n, idlc_tv *o, smember **out,
 		G(idlc_tv_set_str(m, "kind", "%s", kinds[members[i].kind]));
 		G(idlc_tv_set_str(m, "sig", "%s", members[i].sig));
 		G(idlc_tv_set_str(m, "index", "%zu", i));
+		doc = doc_string(g, members[i].node->doc);
+		if (doc == NULL)
+			return -1;
+		G(idlc_tv_set_str(m, "doc", "%s", doc));
 		G(idlc_tv_push(ml, m));
 	}
 	d.name = qname;
@@ -183,6 +237,9 @@ int idlc_gen_shape(gen *g, const idlc_node *n, idlc_tv *o, smember **out,
 		return -1;
 	}
 	G(idlc_tv_set_str(o, "qname", "%s", qname));
+	if ((doc = doc_string(g, n->doc)) == NULL)
+		return -1;
+	G(idlc_tv_set_str(o, "shape_doc", "%s", doc));
 	G(idlc_tv_set(o, "bases", bl));
 	G(idlc_tv_set_str(o, "n_bases", "%zu", nb));
 	G(idlc_tv_set(o, "shape_members", ml));

@@ -28,6 +28,25 @@ static char *body_decls(gen *g, const char *code, bool status)
 		? "\tshade_status idl_st;\n" : "");
 }
 
+/* A block `{ ... }` putting `v`, a sequence of type s under @chunk(n),
+ * into the reply as a list shared for the peer to read in chunks; its
+ * lines after the first indented by `tabs`. */
+static char *put_chunked(gen *g, const scalar *s, const char *v,
+			 const char *n, int tabs)
+{
+	const char *body = idlc_arena_printf(g->a, "/* @chunk(%s): shared as a "
+		"list, read in chunks */\nstruct shade_buf *idl_b = shade_buf_new("
+		"mem_ctx, 64);\n\nidl_st = idl_b == NULL ? shade_error_set(err, "
+		"SHADE_ERR_NOMEM,\n\t\t\"out of memory\")\n\t: idl_put_%s_("
+		"cx, NULL, idl_b, &%s, err);\nif (idl_st == SHADE_OK)\n\tidl_st"
+		" = shade_typed_put_list(cx, NULL, out, idl_b, err);\n", n, s->c,
+		v);
+
+	return body ? idlc_arena_printf(g->a, "{\n%s%.*s}\n",
+		idlc_gen_indent(g, body, tabs + 1), tabs, "\t\t\t\t\t\t\t\t")
+		: NULL;
+}
+
 /* Statements of operation w: decode the arguments, call `fn` with
  * `self` first, encode the reply and `return idl_st;`, no indentation.
  * Its locals go to *locals. */
@@ -76,9 +95,10 @@ static char *op_stmts(gen *g, const wire_op *w, const char *fn,
 				      "idl_st = shade_cbor_put_array(out, %zu);"
 				      "\n", w->n_out + w->has_result);
 	if (w->has_result)
-		s = idlc_arena_append(g->a, s, "if (idl_st == SHADE_OK)\n%s",
-			idlc_gen_indent(g, idlc_gen_put(g, &w->rs, "out",
-						       "idl_result"), 1));
+		s = idlc_arena_append(g->a, s, "if (idl_st == SHADE_OK)%s%s",
+			w->chunk ? " " : "\n", w->chunk ? put_chunked(g, &w->rs,
+			"idl_result", w->chunk, 0) : idlc_gen_indent(g,
+			idlc_gen_put(g, &w->rs, "out", "idl_result"), 1));
 	for (i = 0; s && i < w->n; i++)
 		if (w->dir[i] != IDLC_DIR_IN)
 			s = idlc_arena_append(g->a, s, "if (idl_st == SHADE_OK)"
@@ -105,6 +125,7 @@ static int op_skel(gen *g, const idlc_node *n, const char *iface,
 
 	if (rc != 0)
 		return rc;
+	idlc_gen_byref_server(&w);
 	ip = idlc_arena_printf(g->a, "%s", w.mem ? ", TALLOC_CTX *mem_ctx" : "");
 	for (i = 0; ip && i < w.n; i++)
 		ip = idlc_arena_append(g->a, ip, ", %s", w.dir[i] == IDLC_DIR_IN ?
@@ -163,7 +184,7 @@ static int attr_skel(gen *g, const char *iface, const idlc_node *a,
 {
 	scalar s;
 	bool mem;
-	const char *release;
+	const char *release, *chunk;
 	int r = idlc_gen_wire(g, a->type, idlc_arena_printf(g->a, "%s_%s_seq",
 			      iface, a->name), &s);
 
@@ -171,6 +192,7 @@ static int attr_skel(gen *g, const char *iface, const idlc_node *a,
 		return r < 0 ? -1 : 1;
 	release = s.w == W_OBJECT ?
 		  "\t\t\tshade_typed_release_later(cx, idl_v);\n" : "";
+	chunk = idlc_gen_chunk(g, a, &s);
 	mem = idlc_gen_allocates(&s);
 	ADD(fields, "%s\t/* attribute %s: read it into *out */\n\tshade_status "
 	    "(*get_%s)(void *self%s,\n\t\t%s, shade_error **err);\n",
@@ -179,10 +201,12 @@ static int attr_skel(gen *g, const char *iface, const idlc_node *a,
 	ADD(cases, "\tcase %s_%s_INDEX: {\n\t\t%s\n\n\t\tif (op == "
 	    "SHADE_DISPATCH_GET && impl->get_%s) {\n\t\t\tidl_st = "
 	    "impl->get_%s(sv->self%s, &idl_v, err);\n\t\t\tif (idl_st == "
-	    "SHADE_OK)\n%s%s\t\t\treturn idl_st;\n\t\t}\n", iface, a->name,
+	    "SHADE_OK)%s%s%s\t\t\treturn idl_st;\n\t\t}\n", iface, a->name,
 	    idlc_gen_local(g, &s, "idl_v"), a->name, a->name,
-	    mem ? ", mem_ctx" : "", idlc_gen_indent(g, idlc_gen_put(g, &s, "out",
-	    "idl_v"), 4), release);
+	    mem ? ", mem_ctx" : "", chunk ? " " : "\n", chunk ?
+	    put_chunked(g, &s, "idl_v", chunk, 3) : idlc_gen_indent(g,
+	    idlc_gen_put(g, &s, "out", "idl_v"), 4),
+	    release);
 	if (!(a->flags & IDLC_F_READONLY)) {
 		ADD(fields, "\t/* attribute %s: store value */\n\tshade_status "
 		    "(*set_%s)(void *self,\n\t\t%s, shade_error **err);\n",
@@ -199,10 +223,32 @@ static int attr_skel(gen *g, const char *iface, const idlc_node *a,
 	return 0;
 }
 
+/* The body of serve: the typed object, and, when `eager` (the indexes
+ * of its @eager members, n of them) is not empty, those members marked
+ * so that their values ride with each reference sent. */
+static char *serve_body(gen *g, const char *iface, const char *eager,
+			size_t n)
+{
+	if (n == 0)
+		return idlc_arena_printf(g->a, "\treturn shade_typed_serve(&%s_"
+			"shape, %s_dispatch_, impl, self,\n\t\t\t\t out, "
+			"err);\n", iface, iface);
+	return idlc_arena_printf(g->a, "\t/* @eager: read when a reference "
+		"is sent, they ride with it */\n\tstatic const uint32_t "
+		"idl_eager[] = {%s };\n\tshade_status idl_st = "
+		"shade_typed_serve(&%s_shape, %s_dispatch_,\n\t\t\t\t\t\t"
+		"impl, self, out, err);\n\n\tif (idl_st == SHADE_OK) {\n\t\t"
+		"idl_st = shade_object_typed_eager(*out, idl_eager, %zu, err);"
+		"\n\t\tif (idl_st != SHADE_OK)\n\t\t\tshade_ref_release(*out);"
+		"\n\t}\n\treturn idl_st;\n", eager, iface, iface, n);
+}
+
 /* The dispatch function of interface `iface` (shape name qname) over
- * `cases`, then serve and served_self. */
+ * `cases`, then serve (with the @eager members `eager`, n of them) and
+ * served_self. */
 static int dispatch(gen *g, const char *iface, const char *qname,
-		    const char *cases, idlc_tv *functions)
+		    const char *cases, const char *eager, size_t n,
+		    idlc_tv *functions)
 {
 	const char *sw = idlc_arena_printf(g->a, "\tswitch (member) {\n%s"
 		"\tdefault:\n\t\tbreak;\n\t}\n\treturn shade_error_set(err, "
@@ -234,9 +280,7 @@ static int dispatch(gen *g, const char *iface, const char *qname,
 	if (idlc_gen_function(g, functions, "", "shade_status",
 		idlc_arena_printf(g->a, "%s_serve", iface), idlc_arena_printf(
 		g->a, "const %s_impl *impl, void *self, shade_ref **out, "
-		"shade_error **err", iface), idlc_arena_printf(g->a, "\treturn "
-		"shade_typed_serve(&%s_shape, %s_dispatch_, impl, self,\n\t\t\t\t "
-		"out, err);\n", iface, iface)) < 0)
+		"shade_error **err", iface), serve_body(g, iface, eager, n)) < 0)
 		return -1;
 	return idlc_gen_function(g, functions, "", "void *",
 		idlc_arena_printf(g->a, "%s_served_self", iface),
@@ -249,8 +293,8 @@ int idlc_gen_skels(gen *g, const idlc_node *n, const smember *members,
 		   size_t nm, idlc_tv *o, idlc_tv *functions)
 {
 	const char *iface = idlc_gen_c_name(g, n);
-	sb fields = { 0 }, cases = { 0 };
-	size_t i;
+	sb fields = { 0 }, cases = { 0 }, eager = { 0 };
+	size_t i, n_eager = 0;
 	int rc = -1;
 
 	if (iface == NULL)
@@ -262,14 +306,24 @@ int idlc_gen_skels(gen *g, const idlc_node *n, const smember *members,
 			op_skel(g, n, iface, m, &fields, &cases, functions);
 		if (r < 0)
 			goto done;
+		if (members[i].kind == SHADE_MEMBER_READONLY &&
+		    idlc_find_annotation(m, "eager")) {
+			if (idlc_sb_add(g, &eager, " %s_%s_INDEX,", iface,
+					m->name) < 0)
+				goto done;
+			n_eager++;
+		}
 	}
+	if (eager.len)
+		eager.s[--eager.len] = '\0'; /* the last comma */
 	if (idlc_tv_set_str(o, "impl_fields", "%s", idlc_sbs(&fields)) < 0 ||
 	    dispatch(g, iface, idlc_gen_dotted_name(g, n), idlc_sbs(&cases),
-		     functions) < 0)
+		     idlc_sbs(&eager), n_eager, functions) < 0)
 		goto done;
 	rc = 0;
 done:
 	idlc_sb_free(&fields);
 	idlc_sb_free(&cases);
+	idlc_sb_free(&eager);
 	return rc;
 }

@@ -93,11 +93,64 @@ static int reply_value(gen *g, call *c, const scalar *s, const char *local,
 	return 0;
 }
 
+/* Decode a @chunk(n) sequence of type s into local `local`, stored
+ * through `out` on success: the reply is a reference to a list, read n
+ * items per FORCE until a chunk comes back short. */
+static int chunked_value(gen *g, call *c, const scalar *s, const char *n,
+			 const char *local, const char *out)
+{
+	ADD(&c->locals, "\tshade_ref *idl_list = NULL;\n\tstruct shade_cbor_dec "
+	    "*idl_d = NULL;\n\t%s\n\t%s\n", idlc_gen_local(g, s, local),
+	    idlc_gen_local(g, s, "idl_part"));
+	ADD(&c->gets, "\tif (idl_st == SHADE_OK)\n\t\tidl_st = "
+	    "shade_typed_get_ref(NULL, idl_call, idl_res, &idl_list, err);\n"
+	    "\t/* @chunk(%s): a remote list, read %s items per round trip */\n"
+	    "\twhile (idl_st == SHADE_OK) {\n\t\tidl_st = shade_typed_force("
+	    "idl_mem, idl_list, %s.len, %s,\n\t\t\t\t\t   &idl_d, err);\n"
+	    "\t\tif (idl_st == SHADE_OK)\n\t\t\tidl_st = idl_get_%s_(NULL, "
+	    "idl_call, idl_mem, idl_d, &idl_part, err);\n\t\tTALLOC_FREE("
+	    "idl_d);\n\t\tif (idl_st == SHADE_OK)\n\t\t\tidl_st = "
+	    "shade_typed_seq_append(idl_mem, &%s.items, &%s.len,\n\t\t"
+	    "\t\tidl_part.items, idl_part.len, sizeof(*%s.items), err);\n"
+	    "\t\tif (idl_part.len < %s)\n\t\t\tbreak;\n\t}\n\t"
+	    "shade_ref_release(idl_list);\n", n, n, local, n, s->c, local,
+	    local, local, n);
+	ADD(&c->stores, "\t\t%s\n", idlc_gen_store(g, s, out, local));
+	return 0;
+}
+
 /* Encode argument e of type s. */
 static int argument(gen *g, call *c, const scalar *s, const char *e)
 {
 	ADD(&c->puts, "\tif (idl_st == SHADE_OK)\n%s", idlc_gen_indent(g,
 	    idlc_gen_put(g, s, "idl_args", e), 2));
+	return 0;
+}
+
+/* Share the @byref argument e (a pointer to a sequence or a struct of
+ * IDL type t, C type s) for the call: encode it, then pass a reference
+ * to a list of its items or to an object whose readonly attributes are
+ * its fields. */
+static int byref_argument(gen *g, call *c, const scalar *s, const char *e,
+			  const idlc_type *t)
+{
+	const idlc_node *st = idlc_gen_struct_of(t);
+	const char *shape = st ? idlc_gen_fields_shape(g, st) : "";
+
+	if (shape == NULL)
+		return -1;
+	ADD(&c->puts, "\tif (idl_st == SHADE_OK) {\n\t\t/* @byref: shared as "
+	    "%s */\n%s\t\tstruct shade_buf *idl_b = shade_buf_new(idl_call, "
+	    "64);\n\n\t\tidl_st = idl_b == NULL ? shade_error_set(err, "
+	    "SHADE_ERR_NOMEM,\n\t\t\t\t\t\"out of memory\")\n\t\t\t: "
+	    "idl_put_%s_(NULL, idl_call, idl_b, %s, err);\n\t\tif (idl_st == "
+	    "SHADE_OK)\n\t\t\tidl_st = %s;\n\t}\n", st ? "an object whose "
+	    "attributes are its fields" : "a list the callee reads",
+	    idlc_gen_indent(g, shape, 2), s->c, e, st ?
+	    "shade_typed_put_fields(NULL, idl_call, idl_args,\n\t\t\t\t"
+	    "\t\t\t&idl_shape, idl_b, err)" :
+	    "shade_typed_put_list(NULL, idl_call, idl_args, idl_b,\n\t\t\t"
+	    "\t\t\t\t      err)");
 	return 0;
 }
 
@@ -130,6 +183,12 @@ static int op_call(gen *g, const wire_op *w, call *c)
 	for (i = 0; i < w->n; i++) {
 		const char *e = w->dir[i] == IDLC_DIR_IN ? w->ident[i] :
 			idlc_arena_printf(g->a, "*%s", w->ident[i]);
+		if (w->byref[i]) {
+			if (byref_argument(g, c, &w->ps[i], w->ident[i],
+					   w->types[i]) < 0)
+				return -1;
+			continue;
+		}
 		if (w->dir[i] != IDLC_DIR_OUT &&
 		    argument(g, c, &w->ps[i], w->ps[i].w == W_CODEC &&
 			     w->dir[i] == IDLC_DIR_IN ?
@@ -141,7 +200,9 @@ static int op_call(gen *g, const wire_op *w, call *c)
 		    "shade_typed_get_array(idl_res, %zu, err);\n",
 		    w->n_out + w->has_result);
 	if (w->has_result &&
-	    reply_value(g, c, &w->rs, "idl_result", "result") < 0)
+	    (w->chunk ? chunked_value(g, c, &w->rs, w->chunk, "idl_result",
+				      "result") :
+	     reply_value(g, c, &w->rs, "idl_result", "result")) < 0)
 		return -1;
 	for (i = 0; i < w->n; i++)
 		if (w->dir[i] != IDLC_DIR_IN &&
@@ -179,6 +240,7 @@ static int attr_stubs(gen *g, const char *iface, const idlc_node *a,
 		   .op = "SHADE_DISPATCH_GET" };
 	scalar s;
 	char *doc;
+	const char *chunk;
 	int rc = idlc_gen_wire(g, a->type, idlc_arena_printf(g->a,
 			       "%s_%s_seq", iface, a->name), &s);
 
@@ -186,10 +248,16 @@ static int attr_stubs(gen *g, const char *iface, const idlc_node *a,
 		return rc < 0 ? -1 : 1;
 	rc = -1;
 	c.mem = idlc_gen_allocates(&s);
-	doc = idlc_arena_printf(g->a, "%s/* Read attribute %s%s. */\n",
+	doc = idlc_arena_printf(g->a, "%s/* Read attribute %s%s%s. */\n",
 				idlc_gen_doc(g, a->doc, ""), a->name, c.mem ?
-				" (what comes back lands on mem_ctx)" : "");
-	if (doc == NULL || reply_value(g, &c, &s, "idl_v", "out") < 0 ||
+				" (what comes back lands on mem_ctx)" : "",
+				idlc_find_annotation(a, "eager") ? ";\n * @eager:"
+				" no round trip when its value came with the "
+				"reference" : "");
+	chunk = idlc_gen_chunk(g, a, &s);
+	if (doc == NULL || (chunk ? chunked_value(g, &c, &s, chunk, "idl_v",
+						  "out") :
+			    reply_value(g, &c, &s, "idl_v", "out")) < 0 ||
 	    push_stub(g, protos, functions, doc, iface, stub,
 		      idlc_arena_printf(g->a, "%s, %s", c.mem ?
 					", TALLOC_CTX *mem_ctx" : "",

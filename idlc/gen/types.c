@@ -319,8 +319,8 @@ fail:
 	return -1;
 }
 
-/* Append a C string literal for s (len bytes) to out. */
-static char *c_string(gen *g, const char *s, size_t len)
+/* A C string literal for s (len bytes); see gen_int.h. */
+char *idlc_gen_c_string(gen *g, const char *s, size_t len)
 {
 	char *out = idlc_arena_printf(g->a, "%s", "\"");
 	size_t i;
@@ -383,9 +383,9 @@ char *idlc_gen_c_value(gen *g, const idlc_type *t, const idlc_value *v)
 		return idlc_arena_printf(g->a, "UINT32_C(%s)",
 					 idlc_int_str(buf, v->i));
 	case IDLC_V_WSTRING:
-		return c_string(g, v->str, v->len);
+		return idlc_gen_c_string(g, v->str, v->len);
 	case IDLC_V_FIXED:
-		return c_string(g, v->str ? v->str : "0",
+		return idlc_gen_c_string(g, v->str ? v->str : "0",
 				v->str ? strlen(v->str) : 1);
 	case IDLC_V_CHAR:
 		if (v->i >= 0x20 && v->i < 0x7f && v->i != '\'' &&
@@ -393,7 +393,7 @@ char *idlc_gen_c_value(gen *g, const idlc_type *t, const idlc_value *v)
 			return idlc_arena_printf(g->a, "'%c'", (char)v->i);
 		return idlc_arena_printf(g->a, "'\\%03o'", (unsigned)v->i);
 	case IDLC_V_STRING:
-		return c_string(g, v->str, v->len);
+		return idlc_gen_c_string(g, v->str, v->len);
 	case IDLC_V_BOOL:
 		return idlc_arena_printf(g->a, "%s", v->i ? "true" : "false");
 	case IDLC_V_ENUM:

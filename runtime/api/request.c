@@ -25,6 +25,9 @@ struct shade_request {
 	bool oneway;            /* no reply wanted */
 	shade_cbor_dec out;     /* the result decoder handed out */
 	bool sent;              /* shade_request_send was called */
+	uint8_t *eager;         /* GET answered by the @eager value that
+				 * came with the reference, or NULL */
+	size_t eager_len;       /* its length */
 };
 
 static const uint8_t cbor_null[1] = { 0xf6 };
@@ -74,6 +77,21 @@ shade_status shade_request_begin(shade_ref *r, uint32_t member,
 		return SHADE_OK;
 	}
 	st = api_live_proxy(r, &p, err);
+	if (st == SHADE_OK && op == SHADE_DISPATCH_GET &&
+	    conn_proxy_eager(p->conn, p, member, q, &q->eager,
+			     &q->eager_len)) {
+		/* no message: finish reads the value that came with r */
+		q->args = shade_buf_new(q, 8);
+		if (q->args == NULL) {
+			talloc_free(q);
+			return shade_error_set(err, SHADE_ERR_NOMEM,
+					       "out of memory");
+		}
+		q->c = p->conn;
+		*args = q->args;
+		*out = q;
+		return SHADE_OK;
+	}
 	if (st == SHADE_OK) {
 		q->c = p->conn;
 		st = conn_req_init(&q->rq, q->c, q, opcode[op], nfields[op],
@@ -130,6 +148,11 @@ shade_status shade_request_finish(shade_request *q, shade_cbor_dec **result,
 {
 	bool has = false;
 
+	if (q->eager != NULL) {
+		shade_cbor_dec_init(&q->out, q->eager, q->eager_len);
+		*result = &q->out;
+		return SHADE_OK;
+	}
 	if (q->c == NULL) {
 		SHADE_CHECK(request_local(q, err));
 		if (q->res->len > 0)
@@ -153,7 +176,7 @@ shade_status shade_request_finish(shade_request *q, shade_cbor_dec **result,
 
 shade_status shade_request_send(shade_request *q, shade_error **err)
 {
-	if (q->c == NULL || q->sent)
+	if (q->c == NULL || q->sent || q->eager != NULL)
 		return SHADE_OK;
 	q->rq.queued = true;
 	q->sent = true;

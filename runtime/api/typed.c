@@ -322,6 +322,183 @@ void shade_typed_release_later(shade_dispatch_ctx *cx, shade_ref *r)
 	talloc_set_destructor(h, held_ref_free);
 }
 
+/* Write a reference to r, a new object shared for the peer, to out (in
+ * a reply when cx, else in call's arguments) and drop the caller's count:
+ * once sent, the export holds it (the server's only after the reply is
+ * out). */
+static shade_status put_shared(shade_dispatch_ctx *cx, shade_request *call,
+			       struct shade_buf *out, shade_ref *r,
+			       shade_error **err)
+{
+	shade_value *v = shade_ref_value(NULL, r);
+	shade_status st;
+
+	if (v == NULL)
+		st = shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	else
+		st = cx ? shade_dispatch_encode_value(cx, out, v, err)
+			: shade_request_encode_value(call, out, v, err);
+	shade_value_free(v);
+	if (cx != NULL)
+		shade_typed_release_later(cx, r);
+	else
+		shade_ref_release(r);
+	return st;
+}
+
+/* Share a sequence as a list; see shade/typed.h. */
+shade_status shade_typed_put_list(shade_dispatch_ctx *cx, shade_request *call,
+				  struct shade_buf *out,
+				  const struct shade_buf *items,
+				  shade_error **err)
+{
+	shade_buf *b = shade_buf_new(NULL, items->len + 3);
+	shade_value *list = NULL;
+	shade_ref *r = NULL;
+	shade_status st;
+
+	if (b == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	/* tag 203 makes the array a list snapshot */
+	shade_cbor_put_tag(b, SHADE_CBOR_TAG_LIST);
+	shade_buf_append(b, items->data, items->len);
+	st = b->status != SHADE_OK ? shade_error_set(err, SHADE_ERR_NOMEM,
+						     "out of memory")
+		: shade_cbor_decode(NULL, b->data, b->len, NULL, &list, err);
+	talloc_free(b);
+	if (st == SHADE_OK)
+		st = shade_container_new(list, &r, err);
+	if (st != SHADE_OK) {
+		talloc_free(list);
+		return st;
+	}
+	return put_shared(cx, call, out, r, err);
+}
+
+/* Dispatch of a struct shared by reference: GET of field `member` copies
+ * that item of the encoded array (self, a talloc byte array). */
+static shade_status fields_dispatch(void *self, shade_dispatch_ctx *cx,
+				    uint32_t member, shade_dispatch_op op,
+				    struct shade_cbor_dec *in,
+				    struct shade_buf *out, shade_error **err)
+{
+	shade_cbor_dec d;
+	uint64_t n, i;
+	size_t from;
+
+	(void)cx;
+	(void)in;
+	if (op != SHADE_DISPATCH_GET)
+		return shade_error_set(err, SHADE_ERR_UNIMPLEMENTED,
+				       "a shared struct has only fields");
+	shade_cbor_dec_init(&d, self, talloc_get_size(self));
+	SHADE_CHECK(shade_cbor_read_array(&d, &n, err));
+	if (member >= n)
+		return shade_error_set(err, SHADE_ERR_ATTRIBUTE,
+				       "no field %u", (unsigned)member);
+	for (i = 0; i < member; i++)
+		SHADE_CHECK(shade_cbor_skip(&d, 0, err));
+	from = d.pos;
+	SHADE_CHECK(shade_cbor_skip(&d, 0, err));
+	return shade_buf_append(out, d.buf + from, d.pos - from);
+}
+
+/* Free the encoded fields with their object. */
+static void fields_free(void *p)
+{
+	talloc_free(p);
+}
+
+/* Share a struct as an object of its fields; see shade/typed.h. */
+shade_status shade_typed_put_fields(shade_dispatch_ctx *cx,
+				    shade_request *call, struct shade_buf *out,
+				    const shade_shape_desc *shape,
+				    const struct shade_buf *fields,
+				    shade_error **err)
+{
+	uint8_t *blob = talloc_memdup(NULL, fields->data, fields->len);
+	shade_ref *r = NULL;
+	shade_status st;
+
+	if (blob == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	st = shade_object_new_typed(shape, fields_dispatch, blob, &r, err);
+	if (st != SHADE_OK) {
+		talloc_free(blob);
+		return st;
+	}
+	shade_object_on_free(r, fields_free, blob);
+	return put_shared(cx, call, out, r, err);
+}
+
+/* One chunk of a list as a decoder; see shade/typed.h. */
+shade_status shade_typed_force(TALLOC_CTX *mem_ctx, shade_ref *list,
+			       uint64_t start, uint64_t count,
+			       struct shade_cbor_dec **out, shade_error **err)
+{
+	shade_value *snap = NULL;
+	shade_error *e = NULL;
+	shade_cbor_dec *d;
+	uint8_t *bytes;
+	size_t len = 0;
+	shade_status st;
+
+	if (list == NULL)
+		return shade_error_set(err, SHADE_ERR_TYPE, "no list");
+	st = shade_force_range(NULL, list, (size_t)start,
+			       count > SIZE_MAX - 1 ? SIZE_MAX - 1
+						    : (size_t)count,
+			       &snap, err);
+	if (st != SHADE_OK)
+		return st;
+	if (shade_value_kind(snap) != SHADE_LIST) {
+		talloc_free(snap);
+		return shade_error_set(err, SHADE_ERR_TYPE, "expected a list");
+	}
+	d = talloc(mem_ctx, shade_cbor_dec);
+	bytes = d ? shade_cbor_encode(d, snap, NULL, &len, &e) : NULL;
+	talloc_free(snap);
+	if (d == NULL || bytes == NULL) {
+		talloc_free(d);
+		st = e ? shade_error_set(err, e->code, "%s", e->message)
+		       : shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+		shade_error_free(e);
+		return st;
+	}
+	shade_cbor_dec_init(d, bytes, len);
+	*out = d;
+	return SHADE_OK;
+}
+
+/* Append a chunk of items; see shade/typed.h. */
+shade_status shade_typed_seq_append(TALLOC_CTX *mem_ctx, void *items,
+				    uint32_t *len, void *more, uint32_t n,
+				    size_t size, shade_error **err)
+{
+	void **all = items;
+	char *grown;
+
+	if (n == 0) {
+		talloc_free(more);
+		return SHADE_OK;
+	}
+	if (n > UINT32_MAX - *len) {
+		talloc_free(more);
+		return shade_error_set(err, SHADE_ERR_LIMIT,
+				       "more than %u items", UINT32_MAX);
+	}
+	grown = talloc_realloc_size(mem_ctx, *all, (*len + (size_t)n) * size);
+	if (grown == NULL) {
+		talloc_free(more);
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	}
+	memcpy(grown + *len * size, more, n * size);
+	talloc_free(more);
+	*all = grown;
+	*len += n;
+	return SHADE_OK;
+}
+
 /* Raise an exception from its encoded fields; see shade/typed.h. */
 shade_status shade_typed_raise(shade_error **err, const char *name,
 			       const struct shade_buf *b)

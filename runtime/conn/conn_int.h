@@ -99,6 +99,14 @@ struct proxy {
 	uint64_t eid;           /* the peer's export id */
 };
 
+/* The bytes of the @eager value of member `member` that came with the
+ * last reference to proxy p of live connection c, copied onto mem_ctx
+ * (*out, *len); false when none came. */
+SHADE_INTERNAL bool conn_proxy_eager(struct shade_conn *c, struct proxy *p,
+				     uint32_t member,
+				     TALLOC_CTX *mem_ctx, uint8_t **out,
+				     size_t *len);
+
 /* A connection. */
 struct shade_conn {
 	shade_transport *t;             /* the transport (child of this) */
@@ -132,6 +140,10 @@ struct shade_conn {
 	struct hmap shapes;             /* fp -> shade_shape_desc (cache) */
 	struct hmap shapes_sent;        /* fp -> non-NULL: description sent */
 	struct hmap peer_known;         /* fp -> non-NULL: peer knows it */
+	struct hmap eager;              /* eid of an import -> the CBOR map
+					 * {member: value} of the @eager
+					 * values that came with its last
+					 * reference (talloc on this) */
 	uint64_t *rel;                  /* queued RELEASE pairs (eid, n) */
 	size_t n_rel;                   /* uint64s used in rel */
 	struct frame_queue unnested;    /* peer requests nesting in no call */

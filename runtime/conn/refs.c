@@ -117,6 +117,7 @@ static void proxy_release(struct shade_ref *r)
 		uint64_t received = sl ? sl->aux : 0;
 
 		hmap_del(&c->imports, p->eid);
+		talloc_free(hmap_del(&c->eager, p->eid));
 		if (c->open && received > 0)
 			flush = queue_release(c, p->eid, received);
 	}
@@ -157,7 +158,7 @@ static shade_status hook_encode(void *udata, shade_buf *b,
 	const shade_shape_desc *d;
 	struct export_entry *e;
 	uint64_t fp, eid;
-	bool with_shape = false;
+	bool with_shape = false, eager = false;
 
 	if (ref->kind == REF_PROXY) {
 		struct proxy *p = (struct proxy *)ref;
@@ -203,13 +204,20 @@ static shade_status hook_encode(void *udata, shade_buf *b,
 		with_shape = hmap_put(&c->shapes_sent, fp, (void *)1);
 		c->st.shapes_sent += with_shape;
 	}
+	/* @eager values only to a peer that compiled the shape in: one
+	 * that predates them refuses a fourth field (§7.2). */
+	eager = obj_has_eager(ref) && hmap_get(&c->peer_known, fp) != NULL;
 	pthread_mutex_unlock(&c->mu);
 	shade_cbor_put_tag(b, SHADE_CBOR_TAG_SENDER_HOSTED);
-	shade_cbor_put_array(b, with_shape ? 3 : 2);
+	shade_cbor_put_array(b, eager ? 4 : with_shape ? 3 : 2);
 	shade_cbor_put_uint(b, eid);
 	shade_cbor_put_uint(b, fp);
 	if (with_shape)
 		shape_encode(b, d);
+	else if (eager)
+		shade_cbor_put_null(b);
+	if (eager)
+		obj_eager_put(ref, b);
 	return b->status;
 }
 
@@ -235,6 +243,71 @@ shade_status refs_read_export(shade_conn *c, shade_cbor_dec *d,
 	return SHADE_OK;
 }
 
+/* The fourth field of a tag 200: the map {member index: value} of the
+ * object's @eager values, checked (uint keys) and copied (a talloc byte
+ * array on NULL) into *out; an empty map gives NULL. */
+static shade_status read_eager(shade_cbor_dec *d, uint8_t **out,
+			       shade_error **err)
+{
+	size_t from = d->pos;
+	uint64_t n, i, k;
+
+	SHADE_CHECK(shade_cbor_read_map(d, &n, err));
+	for (i = 0; i < n; i++) {
+		SHADE_CHECK(shade_cbor_read_uint(d, &k, err));
+		SHADE_CHECK(shade_cbor_skip(d, 0, err));
+	}
+	if (n == 0)
+		return SHADE_OK;
+	*out = talloc_memdup(NULL, d->buf + from, d->pos - from);
+	if (*out == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	return SHADE_OK;
+}
+
+/* Keep the @eager values that came with a reference to import eid (the
+ * newest replace the older ones); caller holds mu.  Takes eager. */
+static void keep_eager(shade_conn *c, uint64_t eid, uint8_t *eager)
+{
+	void *old = hmap_get(&c->eager, eid);
+
+	if (!hmap_put(&c->eager, eid, eager)) {
+		talloc_free(eager); /* read with GETATTR instead */
+		return;
+	}
+	talloc_steal(c, eager);
+	talloc_free(old);
+}
+
+bool conn_proxy_eager(shade_conn *c, struct proxy *p, uint32_t member,
+		      TALLOC_CTX *mem_ctx, uint8_t **out, size_t *len)
+{
+	shade_cbor_dec d;
+	const uint8_t *eager;
+	uint64_t n, i, k;
+	size_t from;
+	bool found = false;
+
+	pthread_mutex_lock(&c->mu);
+	eager = hmap_get(&c->eager, p->eid);
+	shade_cbor_dec_init(&d, eager, eager ? talloc_get_size(eager) : 0);
+	if (eager != NULL && shade_cbor_read_map(&d, &n, NULL) == SHADE_OK)
+		for (i = 0; i < n && !found; i++) {
+			if (shade_cbor_read_uint(&d, &k, NULL) != SHADE_OK)
+				break;
+			from = d.pos;
+			if (shade_cbor_skip(&d, 0, NULL) != SHADE_OK)
+				break;
+			if (k != member)
+				continue;
+			*len = d.pos - from;
+			*out = talloc_memdup(mem_ctx, d.buf + from, *len);
+			found = *out != NULL;
+		}
+	pthread_mutex_unlock(&c->mu);
+	return found;
+}
+
 /* Decode hook: tag 201 -> our original object; tag 200 -> the proxy for
  * that export id (the same one while it lives), counting the reference. */
 static shade_status hook_decode(void *udata, TALLOC_CTX *mem_ctx,
@@ -247,12 +320,14 @@ static shade_status hook_decode(void *udata, TALLOC_CTX *mem_ctx,
 	struct hmap_slot *sl;
 	struct proxy *p;
 	uint64_t n, eid, fp;
+	uint8_t *eager = NULL;
+	shade_status st;
 
 	(void)mem_ctx;
 	if (tag == SHADE_CBOR_TAG_RECEIVER_HOSTED)
 		return refs_read_export(c, d, SHADE_ERR_PROTOCOL, out, err);
 	SHADE_CHECK(shade_cbor_read_array(d, &n, err));
-	if (n != 2 && n != 3)
+	if (n < 2 || n > 4)
 		return shade_error_set(err, SHADE_ERR_PROTOCOL,
 				       "reference 200: %llu fields",
 				       (unsigned long long)n);
@@ -261,8 +336,17 @@ static shade_status hook_decode(void *udata, TALLOC_CTX *mem_ctx,
 	if (eid == 0)
 		return shade_error_set(err, SHADE_ERR_PROTOCOL,
 				       "reference 200 with export id 0");
-	if (n == 3)
+	if (n == 4 && shade_cbor_at_null(d))
+		SHADE_CHECK(shade_cbor_read_null(d, err));
+	else if (n >= 3)
 		SHADE_CHECK(shape_decode(NULL, d, &desc, err));
+	if (n == 4) {
+		st = read_eager(d, &eager, err);
+		if (st != SHADE_OK) {
+			talloc_free(desc);
+			return st;
+		}
+	}
 	pthread_mutex_lock(&c->mu);
 	if (desc != NULL) {
 		/* Cache under the fingerprint the sender named. */
@@ -278,8 +362,10 @@ static shade_status hook_decode(void *udata, TALLOC_CTX *mem_ctx,
 		if (p->ref.shape == NULL ||
 		    (shape != NULL && p->ref.shape->fingerprint != fp))
 			p->ref.shape = shape;
+
 	} else if (c->imports.count >= c->max_imports) {
 		pthread_mutex_unlock(&c->mu);
+		talloc_free(eager);
 		return shade_error_set(err, SHADE_ERR_LIMIT,
 				       "%zu proxies on this connection",
 				       c->max_imports);
@@ -287,6 +373,7 @@ static shade_status hook_decode(void *udata, TALLOC_CTX *mem_ctx,
 		p = calloc(1, sizeof(*p));
 		if (p == NULL || !hmap_put(&c->imports, eid, p)) {
 			free(p);
+			talloc_free(eager);
 			pthread_mutex_unlock(&c->mu);
 			return shade_error_set(err, SHADE_ERR_NOMEM,
 					       "out of memory");
@@ -300,6 +387,10 @@ static shade_status hook_decode(void *udata, TALLOC_CTX *mem_ctx,
 		p->eid = eid;
 		hmap_find(&c->imports, eid)->aux = 1;
 	}
+	if (eager != NULL)
+		keep_eager(c, eid, eager);
+	else if (n == 4) /* none now: forget older ones */
+		talloc_free(hmap_del(&c->eager, eid));
 	pthread_mutex_unlock(&c->mu);
 	if (refs_tally != NULL && refs_tally->buf == d->buf)
 		refs_tally->n++;

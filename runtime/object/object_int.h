@@ -80,6 +80,10 @@ struct local_obj {
 	void *free_udata;              /* for on_free */
 	shade_unexport_fn on_unexport; /* export-dropped hook */
 	void *unexport_udata;          /* for on_unexport */
+	const uint32_t *eager;         /* typed: members whose values ride
+					* with each reference sent (IDL
+					* @eager), or NULL */
+	size_t n_eager;                /* entries in eager */
 };
 
 /* Context of one dispatch (public as an opaque type in object.h). */
@@ -164,6 +168,15 @@ SHADE_INTERNAL shade_status obj_perform(TALLOC_CTX *mem_ctx,
 
 /* Typed fast path for INVOKE/GETATTR/SETATTR: dispatch straight from the
  * request decoder to the reply buffer. */
+/* True when r is a typed object with @eager members. */
+SHADE_INTERNAL bool obj_has_eager(const struct shade_ref *r);
+
+/* Append to b the CBOR map {member index: value} of r's @eager members,
+ * each read through its dispatch (GET) now; a member whose getter fails
+ * or whose value holds a reference is left out (the peer then reads it
+ * with GETATTR).  Returns b's status. */
+SHADE_INTERNAL shade_status obj_eager_put(struct shade_ref *r, shade_buf *b);
+
 SHADE_INTERNAL shade_status obj_dispatch_typed(struct shade_ref *r,
 					       shade_dispatch_ctx *cx,
 					       uint32_t member,

@@ -15,17 +15,17 @@
 
 const shade_shape_desc shade_shape_function = {
 	SHADE_SHAPE_FUNCTION, "builtins.function", NULL, 0, NULL, 0,
-	UINT64_C(0x68c10fbcb07e79f1)
+	UINT64_C(0x68c10fbcb07e79f1), NULL
 };
 
 const shade_shape_desc shade_shape_list = {
 	SHADE_SHAPE_LIST, "builtins.list", NULL, 0, NULL, 0,
-	UINT64_C(0x07c9a5d64a2d1123)
+	UINT64_C(0x07c9a5d64a2d1123), NULL
 };
 
 const shade_shape_desc shade_shape_dict = {
 	SHADE_SHAPE_DICT, "builtins.dict", NULL, 0, NULL, 0,
-	UINT64_C(0x0fed93dc21712baa)
+	UINT64_C(0x0fed93dc21712baa), NULL
 };
 
 uint64_t shape_fnv1a(const uint8_t *p, size_t len)

@@ -36,6 +36,75 @@ void *shade_object_typed_self(shade_ref *obj)
 	return ((struct local_obj *)obj)->self;
 }
 
+shade_status shade_object_typed_eager(shade_ref *obj,
+				      const uint32_t *members, size_t n,
+				      shade_error **err)
+{
+	struct local_obj *o = (struct local_obj *)obj;
+	size_t i;
+
+	if (obj == NULL || obj->kind != REF_TYPED || (n > 0 && !members))
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "eager members need a typed object");
+	for (i = 0; i < n; i++)
+		if (members[i] >= obj->shape->n_members ||
+		    obj->shape->members[members[i]].kind !=
+		    SHADE_MEMBER_READONLY)
+			return shade_error_set(err, SHADE_ERR_INVALID,
+					       "eager member %u of '%s' is not "
+					       "a readonly attribute",
+					       (unsigned)members[i],
+					       obj->shape->name);
+	o->eager = n ? members : NULL;
+	o->n_eager = n;
+	return SHADE_OK;
+}
+
+bool obj_has_eager(const struct shade_ref *r)
+{
+	return r->kind == REF_TYPED &&
+	       ((const struct local_obj *)r)->n_eager > 0;
+}
+
+shade_status obj_eager_put(struct shade_ref *r, shade_buf *b)
+{
+	struct local_obj *o = (struct local_obj *)r;
+	TALLOC_CTX *tmp = talloc_new(NULL);
+	shade_buf *all = shade_buf_new(tmp, 64), *one;
+	size_t i, n = 0;
+
+	if (tmp == NULL || all == NULL) {
+		talloc_free(tmp);
+		return shade_cbor_put_map(b, 0);
+	}
+	for (i = 0; i < o->n_eager; i++) {
+		/* no reference hooks: a value holding one fails and is
+		 * left out */
+		shade_dispatch_ctx cx = { .mem = talloc_new(tmp) };
+		shade_error *e = NULL;
+
+		one = shade_buf_new(cx.mem, 32);
+		if (cx.mem == NULL || one == NULL)
+			break;
+		if (o->dispatch(o->self, &cx, o->eager[i], SHADE_DISPATCH_GET,
+				NULL, one, &e) == SHADE_OK &&
+		    one->status == SHADE_OK && one->len > 0) {
+			shade_cbor_put_uint(all, o->eager[i]);
+			shade_buf_append(all, one->data, one->len);
+			n++;
+		}
+		talloc_free(e);
+		talloc_free(cx.mem);
+	}
+	if (all->status != SHADE_OK)
+		n = 0;
+	shade_cbor_put_map(b, n);
+	if (n > 0)
+		shade_buf_append(b, all->data, all->len);
+	talloc_free(tmp);
+	return b->status;
+}
+
 TALLOC_CTX *shade_dispatch_mem(shade_dispatch_ctx *cx)
 {
 	return cx->mem;

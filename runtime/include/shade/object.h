@@ -329,6 +329,21 @@ SHADE_API shade_status shade_object_new_typed(const shade_shape_desc *shape,
 					      void *self, shade_ref **out,
 					      shade_error **err);
 
+/*
+ * Mark members of a typed object @eager (IDL): the values of these
+ * readonly attributes are read through its dispatch each time a
+ * reference to it is sent to a peer that compiled its shape in (listed
+ * its fingerprint in HELLO), and ride with the reference, so that peer
+ * reads them without a round trip (doc/protocol.md §7.2).  members (n
+ * indexes into its shape, each a readonly attribute) is not copied: it
+ * must outlive the object, usually static const.  SHADE_ERR_INVALID for
+ * an object that is not typed or an index that is not a readonly
+ * attribute.
+ */
+SHADE_API shade_status shade_object_typed_eager(shade_ref *obj,
+						const uint32_t *members,
+						size_t n, shade_error **err);
+
 /* The per-call talloc context of a dispatch (freed after the reply). */
 SHADE_API TALLOC_CTX *shade_dispatch_mem(shade_dispatch_ctx *cx);
 

@@ -17,12 +17,14 @@
  *
  *     static const char *const acct_bases[] = { "bank.Base" };
  *     static const shade_member_desc acct_members[] = {
- *         { "balance", SHADE_MEMBER_READONLY, "long long" },
- *         { "deposit", SHADE_MEMBER_METHOD, "(in long long)->void" },
+ *         { "balance", SHADE_MEMBER_READONLY, "long long", "In cents." },
+ *         { "deposit", SHADE_MEMBER_METHOD, "(in long long)->void", NULL },
  *     };
  *     static const shade_shape_desc bank_Account_shape = {
  *         SHADE_SHAPE_OBJECT, "bank.Account", acct_bases, 1,
- *         acct_members, 2, UINT64_C(0x...) };
+ *         acct_members, 2, UINT64_C(0x...), "An account." };
+ *
+ * Doc strings (IDL doc comments) are not part of the canonical form.
  *
  * Shapes learnt from a peer are shade_shape_desc values allocated with
  * talloc (shade_shape_copy), with every string below the descriptor.
@@ -63,6 +65,7 @@ typedef struct shade_member_desc {
 	const char *name;       /* member name, UTF-8, unique in the shape */
 	shade_member_kind kind; /* attribute, readonly, method or oneway */
 	const char *signature;  /* declared type text, or NULL if undeclared */
+	const char *doc; /* doc string or NULL */
 } shade_member_desc;
 
 /* A shape.  Usable as `static const` data. */
@@ -75,6 +78,7 @@ typedef struct shade_shape_desc {
 	size_t n_members;                  /* entries in members */
 	uint64_t fingerprint;              /* FNV-1a 64 of the canonical
 					    * form; 0 = not computed yet */
+	const char *doc; /* doc string or NULL */
 } shade_shape_desc;
 
 /* FNV-1a 64 parameters used for fingerprints. */

@@ -176,6 +176,60 @@ SHADE_API shade_status shade_typed_bad_arg(shade_status st,
 					   shade_error **err);
 
 /*
+ * @chunk and @byref: share the sequence whose CBOR array `items` holds
+ * (as the generated codec wrote it; items holding no reference) as a new
+ * list container and write a reference to it to `out`, in a reply (cx,
+ * server side) or in the arguments of `call` (client side, cx NULL): the
+ * peer reads it with the container operations (FORCE a chunk at a time,
+ * LEN, GETITEM...).  The list lives while the peer holds the reference.
+ * SHADE_ERR_NOMEM, or the decoding or encoding error.
+ */
+SHADE_API shade_status shade_typed_put_list(shade_dispatch_ctx *cx,
+					    shade_request *call,
+					    struct shade_buf *out,
+					    const struct shade_buf *items,
+					    shade_error **err);
+
+/*
+ * @byref struct: share the struct whose CBOR array `fields` holds (as the
+ * generated codec wrote it, fields holding no reference) as a new object
+ * of `shape` (one readonly attribute per field, in the array's order;
+ * static, it must outlive the object) whose attributes read the fields,
+ * and write a reference to it to `out`, as shade_typed_put_list() does.
+ * The object keeps a copy of the bytes; it lives while the peer holds
+ * the reference.  SHADE_ERR_NOMEM, or the encoding error.
+ */
+SHADE_API shade_status shade_typed_put_fields(shade_dispatch_ctx *cx,
+					      shade_request *call,
+					      struct shade_buf *out,
+					      const shade_shape_desc *shape,
+					      const struct shade_buf *fields,
+					      shade_error **err);
+
+/*
+ * @chunk (client side): items start .. start+count-1 of the list `list`
+ * (one FORCE for a remote one), as a decoder over a list snapshot (tag 203
+ * over their array) on mem_ctx in *out, for the sequence's codec to read;
+ * fewer than count items means the list ended.  SHADE_ERR_TYPE when
+ * `list` is no list; the errors of shade_force_range().
+ */
+SHADE_API shade_status shade_typed_force(TALLOC_CTX *mem_ctx, shade_ref *list,
+					 uint64_t start, uint64_t count,
+					 struct shade_cbor_dec **out,
+					 shade_error **err);
+
+/*
+ * Append the n items at `more` (a talloc array of items of `size` bytes,
+ * freed here whatever happens) to the talloc array *items of *len items
+ * on mem_ctx, growing it.  SHADE_ERR_LIMIT past UINT32_MAX items,
+ * SHADE_ERR_NOMEM.
+ */
+SHADE_API shade_status shade_typed_seq_append(TALLOC_CTX *mem_ctx,
+					      void *items, uint32_t *len,
+					      void *more, uint32_t n,
+					      size_t size, shade_error **err);
+
+/*
  * Hand the caller's count on r (NULL: nothing) to the dispatch's per-call
  * context: it is released when that context is freed, after the reply
  * is sent.  A skeleton drops the references of a call this way, so that
