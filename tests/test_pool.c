@@ -553,9 +553,11 @@ static void *answerer_main(void *arg)
 	return NULL;
 }
 
-/* Two deferred calls hold no worker: with both unanswered, calls on a
- * second connection complete (2 workers, both free); then another thread
- * answers them and the callers see ordinary replies. */
+/* Two deferred calls on one connection hold neither a worker nor the
+ * connection's order (the second starts while the first is unanswered);
+ * with both unanswered, calls on a second connection complete; then
+ * another thread answers them in order and the callers see ordinary
+ * replies. */
 static void test_pool_defer_other_thread(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
@@ -568,7 +570,7 @@ static void test_pool_defer_other_thread(void **state)
 
 	gate_reset();
 	v = pool_server(ctx, 2, false);
-	c = client(ctx, v, "csvc", &o);
+	c = client(ctx, v, "svc", &o);
 	c2 = client(ctx, v, "svc", &o2);
 	f1 = start(ctx, c, o, "later", -1);
 	f2 = start(ctx, c, o, "later", -1);
@@ -665,7 +667,7 @@ static void test_pool_defer_sees_cancel(void **state)
 
 /* A client that vanishes (its socket shut down) while its call is
  * deferred: the handler's callback runs; the handle, answered by it,
- * leaks nothing. */
+ * leaks nothing (the fixture counts blocks and references). */
 static void test_pool_defer_sees_loss(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
@@ -673,7 +675,6 @@ static void test_pool_defer_sees_loss(void **state)
 	shade_future *f;
 	shade_ref *o;
 	shade_conn *c;
-	int64_t end;
 
 	gate_reset();
 	v = pool_server(ctx, 2, false);
@@ -685,11 +686,11 @@ static void test_pool_defer_sees_loss(void **state)
 	talloc_free(f);
 	shade_ref_release(o);
 	talloc_free(c);
-	/* The server lets the connection go once answered. */
-	end = tu_now_ms() + BOUND_MS;
-	while (shade_server_conn_count(v->s) > 0 && tu_now_ms() < end)
-		usleep(1000);
-	assert_int_equal(shade_server_conn_count(v->s), 0);
+	/* The server goes on serving others. */
+	c = client(ctx, v, "svc", &o);
+	assert_int_equal(call_int(o, "add", 3), 3);
+	shade_ref_release(o);
+	talloc_free(c);
 	tp_server_stop(v);
 	talloc_free(ctx);
 }
