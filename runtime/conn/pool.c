@@ -44,6 +44,10 @@
  * waiting for a reply (pool_block). */
 #define POOL_EXTRA 64u
 
+/* Requests of one connection a worker serves in a row, at most, before
+ * it goes back to the ready list. */
+#define POOL_BURST 16u
+
 /* A pool. */
 struct conn_pool {
 	pthread_mutex_t mu;          /* guards what follows and the pool_*
@@ -156,44 +160,66 @@ void pool_schedule(struct conn_pool *p, struct shade_conn *c)
 	pthread_mutex_unlock(&c->mu);
 }
 
-/* Serve one request of c (taken off the ready list, its count held). */
+/* Take c's next request when it may start (under c's mu and p's mu;
+ * full: what out_full said), counting it as running; *conc: whether it
+ * is concurrent.  When the one after it may start too, c goes back on
+ * the ready list for another worker.  NULL when none may start. */
+static struct frame_item *take(struct conn_pool *p, struct shade_conn *c,
+			       bool full, bool *conc)
+{
+	struct frame_item *it;
+
+	if (!ready(p, c, full))
+		return NULL;
+	*conc = item_concurrent(p, c, c->unnested.head);
+	/* Off c under its lock: the reader adds to c meanwhile. */
+	it = talloc_steal(NULL, queue_pop(&c->unnested));
+	__atomic_add_fetch(&c->answering, 1, __ATOMIC_ACQ_REL);
+	c->pool_running++;
+	if (!*conc)
+		c->pool_excl = true;
+	else if (ready(p, c, full))
+		enqueue(p, c); /* the next may start beside it */
+	return it;
+}
+
+/* Serve requests of c (taken off the ready list, its count held): up to
+ * POOL_BURST in a row while the next may start, their replies batched
+ * and written after the last (a pipelining client gets them together). */
 static void work_on(struct conn_pool *p, struct shade_conn *c)
 {
-	struct frame_item *it = NULL;
+	struct frame_item *it;
 	bool conc = false, full = out_full(p, c);
+	unsigned k;
 
 	pthread_mutex_lock(&c->mu);
 	pthread_mutex_lock(&p->mu);
-	if (ready(p, c, full)) {
-		conc = item_concurrent(p, c, c->unnested.head);
-		/* Off c under its lock: the reader adds to c meanwhile. */
-		it = talloc_steal(NULL, queue_pop(&c->unnested));
-		__atomic_add_fetch(&c->answering, 1, __ATOMIC_ACQ_REL);
-		c->pool_running++;
-		if (!conc)
-			c->pool_excl = true;
-		else if (ready(p, c, full))
-			enqueue(p, c); /* the next may start beside it */
-	}
+	it = take(p, c, full, &conc);
 	pthread_mutex_unlock(&p->mu);
 	pthread_mutex_unlock(&c->mu);
-	if (it != NULL) {
+	for (k = 1; it != NULL; k++) {
 		serve_frame(c, NULL, talloc_steal(NULL, it->frame), it->len,
-			    it->parsed ? &it->m : NULL, it->arrived, false);
+			    it->parsed ? &it->m : NULL, it->arrived, true);
 		talloc_free(it);
+		it = NULL;
 		full = out_full(p, c);
 		pthread_mutex_lock(&c->mu);
 		pthread_mutex_lock(&p->mu);
 		c->pool_running--;
 		if (!conc)
 			c->pool_excl = false;
-		if (ready(p, c, full))
+		if (k < POOL_BURST)
+			it = take(p, c, full, &conc);
+		if (it == NULL && ready(p, c, full))
 			enqueue(p, c);
 		pthread_mutex_unlock(&p->mu);
 		pthread_mutex_unlock(&c->mu);
 		__atomic_sub_fetch(&c->answering, 1, __ATOMIC_ACQ_REL);
+		if (it != NULL)
+			continue;
+		conn_flush_batch(c, NULL);
 		/* The loop writes what the socket did not take and ends a
-		 * connection whose BYE waited for this reply. */
+		 * connection whose BYE waited for these replies. */
 		if (c->watch != NULL)
 			loop_fd_want_write(c->watch);
 	}
