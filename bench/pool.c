@@ -117,6 +117,38 @@ static void server_stop(pid_t pid)
 	waitpid(pid, &status, 0);
 }
 
+/* A server child and its address. */
+struct srv {
+	char *path;   /* its socket (talloc; the other strings hang below) */
+	char *addr;   /* "unix:" path */
+	pid_t pid;    /* the child */
+};
+
+/* Start a server child with `threads` workers on DIR/TAG<threads>.sock
+ * and wait until it listens; false (after saying why, the child stopped)
+ * when it did not start. */
+static bool srv_up(struct srv *sv, const char *dir, const char *tag,
+		   unsigned threads)
+{
+	sv->path = talloc_asprintf(NULL, "%s/%s%u.sock", dir, tag, threads);
+	sv->addr = talloc_asprintf(sv->path, "unix:%s", sv->path);
+	sv->pid = server_start(sv->addr, threads);
+	if (server_ready(sv->path))
+		return true;
+	printf("bench pool.%s.t%u n/a (server did not start)\n", tag,
+	       threads);
+	server_stop(sv->pid);
+	talloc_free(sv->path);
+	return false;
+}
+
+/* Stop the child of sv and free its strings. */
+static void srv_down(struct srv *sv)
+{
+	server_stop(sv->pid);
+	talloc_free(sv->path);
+}
+
 /* Compare doubles, for qsort. */
 static int cmp_dbl(const void *a, const void *b)
 {
@@ -204,22 +236,15 @@ static void *client_main(void *arg)
  * beside a slow() caller; prints both and their ratio. */
 static void isolation(const char *dir, unsigned threads, int calls)
 {
-	char *path = talloc_asprintf(NULL, "%s/iso%u.sock", dir, threads);
-	char *addr = talloc_asprintf(path, "unix:%s", path);
-	pid_t pid = server_start(addr, threads);
+	struct srv sv;
 	struct client fast = { 0 }, slow = { 0 };
 	volatile int stop = 0;
 	pthread_t th;
 	double p50q, p99q, p50l, p99l;
 
-	if (!server_ready(path)) {
-		printf("bench pool.isolation.t%u n/a (server did not start)\n",
-		       threads);
-		server_stop(pid);
-		talloc_free(path);
+	if (!srv_up(&sv, dir, "isolation", threads))
 		return;
-	}
-	fast.address = addr;
+	fast.address = sv.addr;
 	fast.method = "add";
 	fast.until = bench_now() + 60;
 	fast.max_calls = calls;
@@ -228,7 +253,7 @@ static void isolation(const char *dir, unsigned threads, int calls)
 	client_main(&fast);
 	p50q = quantile(fast.lat, fast.n, 0.50);
 	p99q = quantile(fast.lat, fast.n, 0.99);
-	slow.address = addr;
+	slow.address = sv.addr;
 	slow.method = "slow";
 	slow.until = bench_now() + 120;
 	slow.stop = &stop;
@@ -250,8 +275,7 @@ static void isolation(const char *dir, unsigned threads, int calls)
 	       p99q > 0 ? p99l / p99q : 0, slow.n,
 	       fast.failed || slow.failed ? ", A CALL FAILED" : "");
 	free(fast.lat);
-	server_stop(pid);
-	talloc_free(path);
+	srv_down(&sv);
 }
 
 /* Scaling with `threads` workers: k clients for `secs`; calls/s. */
@@ -311,22 +335,15 @@ static double scaling_run(const char *addr, unsigned threads, int k,
 /* Scaling: 1, 4, 16, 64 clients against a server with `threads`. */
 static void scaling(const char *dir, unsigned threads, double secs)
 {
-	char *path = talloc_asprintf(NULL, "%s/sc%u.sock", dir, threads);
-	char *addr = talloc_asprintf(path, "unix:%s", path);
-	pid_t pid = server_start(addr, threads);
 	static const int ks[] = { 1, 4, 16, 64 };
+	struct srv sv;
 	double r1 = 0, r16 = 0, r;
 	size_t i;
 
-	if (!server_ready(path)) {
-		printf("bench pool.scaling.t%u n/a (server did not start)\n",
-		       threads);
-		server_stop(pid);
-		talloc_free(path);
+	if (!srv_up(&sv, dir, "scaling", threads))
 		return;
-	}
 	for (i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
-		r = scaling_run(addr, threads, ks[i], secs);
+		r = scaling_run(sv.addr, threads, ks[i], secs);
 		if (ks[i] == 1)
 			r1 = r;
 		if (ks[i] == 16)
@@ -334,20 +351,17 @@ static void scaling(const char *dir, unsigned threads, double secs)
 	}
 	printf("bench pool.scaling.t%u.c16_over_c1 %.2f x (goal >= 1.6 with "
 	       "workers on 2 cores)\n", threads, r1 > 0 ? r16 / r1 : 0);
-	server_stop(pid);
-	talloc_free(path);
+	srv_down(&sv);
 }
 
 /* Pipelined: one connection, `depth` futures in flight, for secs. */
 static double pipelined(const char *dir, unsigned threads, int depth,
 			double secs)
 {
-	char *path = talloc_asprintf(NULL, "%s/pl%u.sock", dir, threads);
-	char *addr = talloc_asprintf(path, "unix:%s", path);
-	pid_t pid = server_start(addr, threads);
-	TALLOC_CTX *ctx = talloc_new(path);
-	shade_future **f = talloc_zero_array(ctx, shade_future *, depth);
-	shade_value *t = shade_tuple_new(ctx, 2), *r;
+	struct srv sv;
+	TALLOC_CTX *ctx;
+	shade_future **f;
+	shade_value *t, *r;
 	shade_value a = shade_value_int(2), b = shade_value_int(3);
 	shade_conn *c;
 	shade_ref *o = NULL;
@@ -355,10 +369,14 @@ static double pipelined(const char *dir, unsigned threads, int depth,
 	size_t n = 0;
 	int i;
 
+	if (!srv_up(&sv, dir, "pipelined", threads))
+		return 0;
+	ctx = talloc_new(sv.path);
+	f = talloc_zero_array(ctx, shade_future *, depth);
+	t = shade_tuple_new(ctx, 2);
 	shade_seq_append(t, &a, NULL);
 	shade_seq_append(t, &b, NULL);
-	if (!server_ready(path) ||
-	    shade_connect(ctx, addr, NULL, &c, NULL) != SHADE_OK ||
+	if (shade_connect(ctx, sv.addr, NULL, &c, NULL) != SHADE_OK ||
 	    shade_lookup(c, "pool", &o, NULL) != SHADE_OK) {
 		printf("bench pool.pipelined.t%u n/a (no server)\n", threads);
 		goto out;
@@ -388,8 +406,7 @@ fail:
 out:
 	shade_ref_release(o);
 	talloc_free(ctx);
-	server_stop(pid);
-	talloc_free(path);
+	srv_down(&sv);
 	return rate;
 }
 

@@ -38,7 +38,7 @@
 struct gate {
 	pthread_mutex_t mu; /* guards what follows */
 	pthread_cond_t cv;  /* changed */
-	bool open;          /* handlers may pass */
+	int open;           /* handlers may pass (1) */
 	int entered;        /* handlers that reached it */
 	int inside;         /* handlers inside now */
 	int most;           /* most inside at once */
@@ -57,7 +57,7 @@ static struct gate g;
 static void gate_reset(void)
 {
 	pthread_mutex_lock(&g.mu);
-	g.open = false;
+	g.open = 0;
 	g.entered = g.inside = g.most = g.n_order = g.n_held = 0;
 	g.cancelled = 0;
 	pthread_mutex_unlock(&g.mu);
@@ -67,7 +67,7 @@ static void gate_reset(void)
 static void gate_open(void)
 {
 	pthread_mutex_lock(&g.mu);
-	g.open = true;
+	g.open = 1;
 	pthread_cond_broadcast(&g.cv);
 	pthread_mutex_unlock(&g.mu);
 }
@@ -100,51 +100,41 @@ static int gate_get(const int *field)
 	return v;
 }
 
-/* block(): enter the gate and wait (bounded) until it opens; returns
- * whether it opened. */
-static shade_status h_block(shade_call_ctx *call)
+/* Enter the gate, wait (bounded) until *field reaches n, leave; whether
+ * it did.  Counts who entered, who is inside and the most at once. */
+static bool enter_wait(const int *field, int n)
 {
 	int64_t end = tu_now_ms() + BOUND_MS;
-	bool opened;
+	bool ok;
 
 	pthread_mutex_lock(&g.mu);
 	g.entered++;
 	g.inside++;
 	if (g.inside > g.most)
 		g.most = g.inside;
-	while (!g.open && tu_now_ms() < end) {
+	while (*field < n && tu_now_ms() < end) {
 		pthread_mutex_unlock(&g.mu);
 		usleep(1000);
 		pthread_mutex_lock(&g.mu);
 	}
-	opened = g.open;
+	ok = *field >= n;
 	g.inside--;
 	pthread_mutex_unlock(&g.mu);
-	call->result = shade_bool(call->mem, opened);
+	return ok;
+}
+
+/* block(): wait until the gate opens; returns whether it did. */
+static shade_status h_block(shade_call_ctx *call)
+{
+	call->result = shade_bool(call->mem, enter_wait(&g.open, 1));
 	return SHADE_OK;
 }
 
-/* pair(): enter, and wait (bounded) until a second caller is inside too;
- * returns whether one was. */
+/* pair(): wait until a second caller is inside too; returns whether one
+ * was. */
 static shade_status h_pair(shade_call_ctx *call)
 {
-	int64_t end = tu_now_ms() + BOUND_MS;
-	bool met;
-
-	pthread_mutex_lock(&g.mu);
-	g.entered++;
-	g.inside++;
-	if (g.inside > g.most)
-		g.most = g.inside;
-	while (g.most < 2 && tu_now_ms() < end) {
-		pthread_mutex_unlock(&g.mu);
-		usleep(1000);
-		pthread_mutex_lock(&g.mu);
-	}
-	met = g.most >= 2;
-	g.inside--;
-	pthread_mutex_unlock(&g.mu);
-	call->result = shade_bool(call->mem, met);
+	call->result = shade_bool(call->mem, enter_wait(&g.most, 2));
 	return SHADE_OK;
 }
 
@@ -274,6 +264,34 @@ static shade_conn *client(TALLOC_CTX *ctx, tp_server *v, const char *name,
 	return c;
 }
 
+/* One case's server and first client. */
+struct fx {
+	TALLOC_CTX *ctx;  /* the case's context */
+	tp_server *v;     /* the server */
+	shade_conn *c;    /* a client */
+	shade_ref *o;     /* its proxy of the object named */
+};
+
+/* Reset the gate, start a server with `threads` workers (all: every
+ * object concurrent) and a client of `name`. */
+static void fx_start(struct fx *x, void **state, unsigned threads, bool all,
+		     const char *name)
+{
+	gate_reset();
+	x->ctx = talloc_new(*state);
+	x->v = pool_server(x->ctx, threads, all);
+	x->c = client(x->ctx, x->v, name, &x->o);
+}
+
+/* Release the client, stop the server, free the case's context. */
+static void fx_end(struct fx *x)
+{
+	shade_ref_release(x->o);
+	talloc_free(x->c);
+	tp_server_stop(x->v);
+	talloc_free(x->ctx);
+}
+
 /* A call of name(i) (i < 0: no argument), its result's truth or int;
  * -100 - code when it failed. */
 static int64_t call_int(shade_ref *o, const char *name, int64_t i)
@@ -363,23 +381,20 @@ static void *blocker_main(void *arg)
  * still inside when they did. */
 static void test_pool_isolation(void **state)
 {
-	TALLOC_CTX *ctx = talloc_new(*state);
-	tp_server *v;
+	struct fx x;
 	struct blocker b = { 0 };
 	tu_thread th = { 0 };
-	shade_ref *o, *o2;
-	shade_conn *c, *c2;
+	shade_ref *o2;
+	shade_conn *c2;
 	int i;
 
-	gate_reset();
-	v = pool_server(ctx, 2, false);
-	b.v = v;
-	c = client(ctx, v, "svc", &o);
-	c2 = client(ctx, v, "svc", &o2);
+	fx_start(&x, state, 2, false, "svc");
+	b.v = x.v;
+	c2 = client(x.ctx, x.v, "svc", &o2);
 	assert_int_equal(tu_thread_start(&th, blocker_main, &b), 0);
 	assert_true(gate_wait_for(&g.entered, 1));
 	for (i = 0; i < 20; i++) {
-		assert_int_equal(call_int(o, "add", i), i);
+		assert_int_equal(call_int(x.o, "add", i), i);
 		assert_int_equal(call_int(o2, "add", i), i);
 	}
 	/* The blocked handler never left meanwhile. */
@@ -387,40 +402,29 @@ static void test_pool_isolation(void **state)
 	gate_open();
 	assert_true(tu_thread_join(&th, BOUND_MS, NULL));
 	assert_int_equal(b.result, 1);
-	shade_ref_release(o);
 	shade_ref_release(o2);
-	talloc_free(c);
 	talloc_free(c2);
-	tp_server_stop(v);
-	talloc_free(ctx);
+	fx_end(&x);
 }
 
 /* 40 calls pipelined on one connection run one at a time, in the order
  * they were sent, even with 4 workers. */
 static void test_pool_order(void **state)
 {
-	TALLOC_CTX *ctx = talloc_new(*state);
-	tp_server *v;
+	struct fx x;
 	shade_future *f[40];
-	shade_ref *o;
-	shade_conn *c;
 	int i;
 
-	gate_reset();
-	v = pool_server(ctx, 4, false);
-	c = client(ctx, v, "svc", &o);
+	fx_start(&x, state, 4, false, "svc");
 	for (i = 0; i < 40; i++)
-		f[i] = start(ctx, c, o, "record", i);
+		f[i] = start(x.ctx, x.c, x.o, "record", i);
 	for (i = 0; i < 40; i++)
 		assert_int_equal(wait_int(f[i], NULL), 0);
 	assert_int_equal(gate_get(&g.n_order), 40);
 	for (i = 0; i < 40; i++)
 		assert_int_equal(g.order[i], i);
 	assert_int_equal(gate_get(&g.most), 1);
-	shade_ref_release(o);
-	talloc_free(c);
-	tp_server_stop(v);
-	talloc_free(ctx);
+	fx_end(&x);
 }
 
 /* Two pair() calls on one connection meet inside when the object is
@@ -428,24 +432,16 @@ static void test_pool_order(void **state)
  * above shows at most one inside). */
 static void concurrent_case(void **state, bool all, const char *name)
 {
-	TALLOC_CTX *ctx = talloc_new(*state);
-	tp_server *v;
+	struct fx x;
 	shade_future *f1, *f2;
-	shade_ref *o;
-	shade_conn *c;
 
-	gate_reset();
-	v = pool_server(ctx, 2, all);
-	c = client(ctx, v, name, &o);
-	f1 = start(ctx, c, o, "pair", -1);
-	f2 = start(ctx, c, o, "pair", -1);
+	fx_start(&x, state, 2, all, name);
+	f1 = start(x.ctx, x.c, x.o, "pair", -1);
+	f2 = start(x.ctx, x.c, x.o, "pair", -1);
 	assert_int_equal(wait_int(f1, NULL), 1);
 	assert_int_equal(wait_int(f2, NULL), 1);
 	assert_int_equal(gate_get(&g.most), 2);
-	shade_ref_release(o);
-	talloc_free(c);
-	tp_server_stop(v);
-	talloc_free(ctx);
+	fx_end(&x);
 }
 
 static void test_pool_concurrent_object(void **state)
@@ -560,20 +556,17 @@ static void *answerer_main(void *arg)
  * replies. */
 static void test_pool_defer_other_thread(void **state)
 {
-	TALLOC_CTX *ctx = talloc_new(*state);
-	tp_server *v;
+	struct fx x;
 	shade_future *f1, *f2;
-	shade_ref *o, *o2;
-	shade_conn *c, *c2;
+	shade_ref *o2;
+	shade_conn *c2;
 	tu_thread th = { 0 };
 	int two = 2, i;
 
-	gate_reset();
-	v = pool_server(ctx, 2, false);
-	c = client(ctx, v, "svc", &o);
-	c2 = client(ctx, v, "svc", &o2);
-	f1 = start(ctx, c, o, "later", -1);
-	f2 = start(ctx, c, o, "later", -1);
+	fx_start(&x, state, 2, false, "svc");
+	c2 = client(x.ctx, x.v, "svc", &o2);
+	f1 = start(x.ctx, x.c, x.o, "later", -1);
+	f2 = start(x.ctx, x.c, x.o, "later", -1);
 	assert_true(gate_wait_for(&g.n_held, 2));
 	/* Both held, none answered: the workers are free. */
 	for (i = 0; i < 10; i++)
@@ -585,84 +578,58 @@ static void test_pool_defer_other_thread(void **state)
 	assert_true(tu_thread_join(&th, BOUND_MS, NULL));
 	assert_int_equal(wait_int(f1, NULL), 100);
 	assert_int_equal(wait_int(f2, NULL), 101);
-	shade_ref_release(o);
 	shade_ref_release(o2);
-	talloc_free(c);
 	talloc_free(c2);
-	tp_server_stop(v);
-	talloc_free(ctx);
+	fx_end(&x);
 }
 
 /* The same without workers: a deferred reply frees the loop's thread. */
 static void test_pool_defer_no_workers(void **state)
 {
-	TALLOC_CTX *ctx = talloc_new(*state);
-	tp_server *v;
+	struct fx x;
 	shade_future *f;
-	shade_ref *o;
-	shade_conn *c;
 	tu_thread th = { 0 };
 	int one = 1;
 
-	gate_reset();
-	v = pool_server(ctx, 1, false);
-	c = client(ctx, v, "svc", &o);
-	f = start(ctx, c, o, "later", -1);
+	fx_start(&x, state, 1, false, "svc");
+	f = start(x.ctx, x.c, x.o, "later", -1);
 	assert_true(gate_wait_for(&g.n_held, 1));
-	assert_int_equal(call_int(o, "add", 5), 5);
+	assert_int_equal(call_int(x.o, "add", 5), 5);
 	assert_int_equal(tu_thread_start(&th, answerer_main, &one), 0);
 	assert_true(tu_thread_join(&th, BOUND_MS, NULL));
 	assert_int_equal(wait_int(f, NULL), 100);
-	shade_ref_release(o);
-	talloc_free(c);
-	tp_server_stop(v);
-	talloc_free(ctx);
+	fx_end(&x);
 }
 
 /* A deferred reply dropped unanswered answers RuntimeError. */
 static void test_pool_defer_dropped(void **state)
 {
-	TALLOC_CTX *ctx = talloc_new(*state);
-	tp_server *v;
-	shade_ref *o;
-	shade_conn *c;
+	struct fx x;
 
-	gate_reset();
-	v = pool_server(ctx, 2, false);
-	c = client(ctx, v, "svc", &o);
-	assert_int_equal(call_int(o, "drop", -1), -100 + SHADE_ERR_RUNTIME);
-	assert_int_equal(call_int(o, "add", 1), 1);
-	shade_ref_release(o);
-	talloc_free(c);
-	tp_server_stop(v);
-	talloc_free(ctx);
+	fx_start(&x, state, 2, false, "svc");
+	assert_int_equal(call_int(x.o, "drop", -1),
+			 -100 + SHADE_ERR_RUNTIME);
+	assert_int_equal(call_int(x.o, "add", 1), 1);
+	fx_end(&x);
 }
 
 /* Freeing an unwaited future sends CANCEL: the deferred handler is told
  * (flag and callback, which answers; the caller dropped it). */
 static void test_pool_defer_sees_cancel(void **state)
 {
-	TALLOC_CTX *ctx = talloc_new(*state);
-	tp_server *v;
+	struct fx x;
 	shade_future *f;
-	shade_ref *o;
-	shade_conn *c;
 
-	gate_reset();
-	v = pool_server(ctx, 2, false);
-	c = client(ctx, v, "svc", &o);
-	f = start(ctx, c, o, "later_cancel", -1);
+	fx_start(&x, state, 2, false, "svc");
+	f = start(x.ctx, x.c, x.o, "later_cancel", -1);
 	assert_true(gate_wait_for(&g.n_held, 1));
 	assert_false(shade_reply_cancelled(g.held[0]));
 	talloc_free(f); /* CANCEL */
-	assert_ok(shade_conn_flush(c, errp_));
+	assert_ok(shade_conn_flush(x.c, errp_));
 	assert_true(gate_wait_for(&g.cancelled, 1));
 	/* The connection goes on. */
-	assert_int_equal(call_int(o, "add", 1), 1);
-	shade_ref_release(o);
-	talloc_free(c);
-	tp_server_stop(v);
-	talloc_free(ctx);
+	assert_int_equal(call_int(x.o, "add", 1), 1);
+	fx_end(&x);
 }
 
 /* A client that vanishes (its socket shut down) while its call is
@@ -670,29 +637,21 @@ static void test_pool_defer_sees_cancel(void **state)
  * leaks nothing (the fixture counts blocks and references). */
 static void test_pool_defer_sees_loss(void **state)
 {
-	TALLOC_CTX *ctx = talloc_new(*state);
-	tp_server *v;
+	struct fx x;
 	shade_future *f;
-	shade_ref *o;
-	shade_conn *c;
 
-	gate_reset();
-	v = pool_server(ctx, 2, false);
-	c = client(ctx, v, "svc", &o);
-	f = start(ctx, c, o, "later_cancel", -1);
+	fx_start(&x, state, 2, false, "svc");
+	f = start(x.ctx, x.c, x.o, "later_cancel", -1);
 	assert_true(gate_wait_for(&g.n_held, 1));
-	shutdown(shade_conn_fd(c), SHUT_RDWR);
+	shutdown(shade_conn_fd(x.c), SHUT_RDWR);
 	assert_true(gate_wait_for(&g.cancelled, 1));
 	talloc_free(f);
-	shade_ref_release(o);
-	talloc_free(c);
+	shade_ref_release(x.o);
+	talloc_free(x.c);
 	/* The server goes on serving others. */
-	c = client(ctx, v, "svc", &o);
-	assert_int_equal(call_int(o, "add", 3), 3);
-	shade_ref_release(o);
-	talloc_free(c);
-	tp_server_stop(v);
-	talloc_free(ctx);
+	x.c = client(x.ctx, x.v, "svc", &x.o);
+	assert_int_equal(call_int(x.o, "add", 3), 3);
+	fx_end(&x);
 }
 
 /* The server's counters of its only connection (bounded wait for one). */
@@ -711,37 +670,29 @@ static uint64_t server_cancelled(tp_server *v)
  * is withdrawn by CANCEL: once block() ends, record never ran. */
 static void cancel_queued_case(void **state, unsigned threads)
 {
-	TALLOC_CTX *ctx = talloc_new(*state);
-	tp_server *v;
+	struct fx x;
 	shade_future *fb, *fr;
-	shade_ref *o;
-	shade_conn *c;
 	int64_t end;
 
-	gate_reset();
-	v = pool_server(ctx, threads, false);
-	c = client(ctx, v, "svc", &o);
-	fb = start(ctx, c, o, "block", -1);
+	fx_start(&x, state, threads, false, "svc");
+	fb = start(x.ctx, x.c, x.o, "block", -1);
 	assert_true(gate_wait_for(&g.entered, 1));
-	fr = start(ctx, c, o, "record", 7);
+	fr = start(x.ctx, x.c, x.o, "record", 7);
 	talloc_free(fr); /* CANCEL */
-	assert_ok(shade_conn_flush(c, errp_));
+	assert_ok(shade_conn_flush(x.c, errp_));
 	if (threads > 1) {
 		/* Read by the loop while block() runs. */
 		end = tu_now_ms() + BOUND_MS;
-		while (server_cancelled(v) == 0 && tu_now_ms() < end)
+		while (server_cancelled(x.v) == 0 && tu_now_ms() < end)
 			usleep(1000);
-		assert_int_equal(server_cancelled(v), 1);
+		assert_int_equal(server_cancelled(x.v), 1);
 	}
 	gate_open();
 	assert_int_equal(wait_int(fb, NULL), 1);
-	assert_int_equal(call_int(o, "add", 1), 1);
+	assert_int_equal(call_int(x.o, "add", 1), 1);
 	assert_int_equal(gate_get(&g.n_order), 0);
-	assert_int_equal(server_cancelled(v), 1);
-	shade_ref_release(o);
-	talloc_free(c);
-	tp_server_stop(v);
-	talloc_free(ctx);
+	assert_int_equal(server_cancelled(x.v), 1);
+	fx_end(&x);
 }
 
 static void test_pool_cancel_queued(void **state)
