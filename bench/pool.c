@@ -185,6 +185,23 @@ struct client {
 	int *go;                /* start together */
 };
 
+/* Connect to address, again for up to 2 s while the server's socket
+ * exists but does not listen yet. */
+static shade_status bench_connect_retry(TALLOC_CTX *ctx, const char *address,
+					shade_conn **c)
+{
+	shade_status st = SHADE_ERR_IO;
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		st = shade_connect(ctx, address, NULL, c, NULL);
+		if (st == SHADE_OK)
+			break;
+		usleep(1000);
+	}
+	return st;
+}
+
 /* Body of a client thread: sync calls until told to stop. */
 static void *client_main(void *arg)
 {
@@ -197,7 +214,7 @@ static void *client_main(void *arg)
 
 	shade_seq_append(t, &a, NULL);
 	shade_seq_append(t, &b, NULL);
-	if (shade_connect(ctx, cl->address, NULL, &c, NULL) != SHADE_OK ||
+	if (bench_connect_retry(ctx, cl->address, &c) != SHADE_OK ||
 	    shade_lookup(c, "pool", &o, NULL) != SHADE_OK) {
 		cl->failed = 1;
 		talloc_free(ctx);
@@ -376,7 +393,7 @@ static double pipelined(const char *dir, unsigned threads, int depth,
 	t = shade_tuple_new(ctx, 2);
 	shade_seq_append(t, &a, NULL);
 	shade_seq_append(t, &b, NULL);
-	if (shade_connect(ctx, sv.addr, NULL, &c, NULL) != SHADE_OK ||
+	if (bench_connect_retry(ctx, sv.addr, &c) != SHADE_OK ||
 	    shade_lookup(c, "pool", &o, NULL) != SHADE_OK) {
 		printf("bench pool.pipelined.t%u n/a (no server)\n", threads);
 		goto out;
