@@ -121,3 +121,17 @@ $(SOAK_BIN): $(BUILD)/obj/bench/soak.o $(LIB_A)
 
 soak: $(SOAK_BIN)
 	$(SOAK_BIN) --clients $(SOAK_CLIENTS) --calls $(SOAK_CALLS) --seconds $(SOAK_SECONDS)
+
+# The worker pool (bench/pool.c): slow-handler isolation, scaling with
+# 1..64 clients and pipelined calls, each with and without workers in one
+# run; `make bench` runs it before the other programs.
+BENCH_POOL := $(BENCH_DIR)/shade-bench-pool
+bench-programs: $(BENCH_POOL)
+$(BENCH_POOL): $(BUILD)/obj/bench/pool.o $(BENCH_UTIL) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/bench/pool.o $(BENCH_UTIL) $(LIB_A) $(LDLIBS)
+
+bench: bench-pool
+.PHONY: bench-pool
+bench-pool: bench-programs
+	$(BENCH_POOL) $(if $(filter 1,$(QUICK)),--quick)

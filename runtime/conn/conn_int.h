@@ -8,9 +8,11 @@
  * (access control of served requests), route.c (routing received
  * frames), auth.c (the authentication exchange, the peer's identity),
  * request.c (our requests), refs.c (shapes,
- * proxies, reference hooks, RELEASE), send.c (output queue, batching),
- * lost.c (the end of a connection), queue.c (frame queues); export.c
- * and msg.c are the export table and the message format; served.c
+ * proxies, reference hooks, RELEASE), defer.c (deferred replies),
+ * send.c (output queue, batching), lost.c (the end of a connection),
+ * queue.c (frame queues); export.c and msg.c are the export table and
+ * the message format; pool.c (the worker pool of a server, calling
+ * serve.c) is called by the server only; served.c
  * answers what a server loop asks of a connection (counters, memory held,
  * trimming), calling none of the others.
  *
@@ -195,6 +197,22 @@ struct shade_conn {
 					 * peer's that ask get one */
 	bool peer_more;                 /* the peer's HELLO had feature 8:
 					 * our ERRORs carry `more` */
+	/* Worker pool and deferred replies (pool.c, defer.c). */
+	struct conn_pool *pool;         /* the worker pool that serves its
+					 * requests (set once, before use),
+					 * or NULL: the reader serves them */
+	struct shade_conn *pool_next;   /* next on the pool's ready list
+					 * (pool's mu) */
+	bool pool_queued;               /* on that list (pool's mu) */
+	bool pool_excl;                 /* an ordered request of it runs on
+					 * a worker (pool's mu) */
+	unsigned pool_running;          /* its requests running on workers
+					 * (pool's mu) */
+	unsigned answering;             /* requests started on a worker or
+					 * deferred and not answered yet: a
+					 * BYE waits for them (atomic) */
+	struct hmap deferred;           /* rid -> struct shade_reply:
+					 * deferred replies not yet given */
 };
 
 /* Is an authentication exchange unfinished on c: nothing but AUTH may
@@ -314,6 +332,15 @@ SHADE_INTERNAL size_t conn_input_held(const shade_conn *c);
 /* True when c has requests of ours outstanding or a handler running:
  * it is not idle whatever its peer sends. */
 SHADE_INTERNAL bool conn_engaged(shade_conn *c);
+
+/* Requests a connection served by a worker pool may have queued before
+ * its server stops reading it until its workers catch up. */
+#define POOL_QUEUE_MAX 1024u
+
+/* True when c is served by a worker pool that has POOL_QUEUE_MAX of its
+ * requests queued and c waits for no reply of its peer (a handler of c
+ * waiting for one needs c read): its server stops reading it. */
+SHADE_INTERNAL bool conn_pool_full(shade_conn *c);
 
 /* Give back the memory a connection at rest keeps for speed: its reply
  * buffer, its scratch pool and an empty output queue (loop thread, no

@@ -110,6 +110,7 @@ shade_status shade_conn_new(TALLOC_CTX *mem_ctx, shade_transport *t,
 	hmap_init(&c->shapes_sent, c);
 	hmap_init(&c->peer_known, c);
 	hmap_init(&c->eager, c);
+	hmap_init(&c->deferred, c);
 	c->side = talloc_strdup(c, opts->side ? opts->side
 				     : accepting ? "server" : "client");
 	c->timeout_ms = opts->timeout_ms;

@@ -1,7 +1,8 @@
 /*
  * lost.c - the end of a connection: failing pendings, dropping exports,
- * detaching proxies, leaving the loop, closing the transport; and the
- * checks of whether it is still open.
+ * detaching proxies, leaving the loop, closing the transport, telling
+ * the deferred replies not given yet (defer_int.h); and the checks of
+ * whether it is still open.
  *
  * Lock order: takes `mu` alone; everything that runs user code (releasing
  * objects, whose free hooks may run) or takes other locks (the loop's,
@@ -15,6 +16,7 @@
 
 #include "base/log_int.h"
 #include "conn/conn_int.h"
+#include "conn/defer_int.h"
 #include "loop/loop_int.h"
 #include "object/shape_int.h"
 
@@ -27,6 +29,31 @@ void lost_release_objs(shade_conn *c, struct shade_ref **objs, size_t n)
 		obj_unexported(objs[i], c);
 		shade_ref_release(objs[i]);
 	}
+}
+
+void defer_lost(shade_conn *c)
+{
+	shade_reply **rs;
+	shade_reply *r;
+	size_t n = 0, i, pos = 0;
+
+	pthread_mutex_lock(&c->mu);
+	if (c->deferred.count == 0) {
+		pthread_mutex_unlock(&c->mu);
+		return;
+	}
+	rs = talloc_array(NULL, shade_reply *, c->deferred.count);
+	while (rs != NULL && hmap_next(&c->deferred, &pos, NULL, (void **)&r)) {
+		__atomic_store_n(&r->cancelled, true, __ATOMIC_RELEASE);
+		__atomic_add_fetch(&r->refs, 1, __ATOMIC_ACQ_REL);
+		rs[n++] = r;
+	}
+	pthread_mutex_unlock(&c->mu);
+	for (i = 0; i < n; i++) {
+		defer_tell(rs[i]);
+		defer_unref(rs[i]);
+	}
+	talloc_free(rs);
 }
 
 void conn_lost(shade_conn *c, shade_status code, const char *why)
@@ -105,6 +132,7 @@ void conn_lost(shade_conn *c, shade_status code, const char *why)
 	shade_transport_close(c->t);
 	lost_release_objs(c, objs, n);
 	talloc_free(objs);
+	defer_lost(c); /* deferred replies not given hear of it */
 }
 
 shade_status conn_check_open(shade_conn *c, shade_error **err)

@@ -33,6 +33,7 @@ bool queue_push(TALLOC_CTX *owner, struct frame_queue *q,
 	else
 		__atomic_store_n(&q->head, it, __ATOMIC_RELEASE);
 	q->tail = it;
+	queue_count(q, 1);
 	return true;
 }
 
@@ -52,6 +53,7 @@ struct frame_item *queue_remove(struct frame_queue *q, uint64_t rid)
 		if (q->tail == it)
 			q->tail = prev;
 		it->next = NULL;
+		queue_count(q, -1);
 		return it;
 	}
 	return NULL;
@@ -71,6 +73,7 @@ void queue_move(TALLOC_CTX *owner, struct frame_queue *q,
 		else
 			__atomic_store_n(&q->head, it, __ATOMIC_RELEASE);
 		q->tail = it;
+		queue_count(q, 1);
 	}
 }
 

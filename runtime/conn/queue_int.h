@@ -37,7 +37,21 @@ struct frame_item {
 struct frame_queue {
 	struct frame_item *head; /* first to serve, or NULL */
 	struct frame_item *tail; /* last, or NULL */
+	size_t n;                /* items (written with atomic stores) */
 };
+
+/* Items in q, read without the lock (a hint). */
+static inline size_t queue_len(const struct frame_queue *q)
+{
+	return __atomic_load_n(&q->n, __ATOMIC_RELAXED);
+}
+
+/* Count one item more (d 1) or less (d -1) in q (under the lock). */
+static inline void queue_count(struct frame_queue *q, int d)
+{
+	__atomic_store_n(&q->n, q->n + (size_t)(ptrdiff_t)d,
+			 __ATOMIC_RELAXED);
+}
 
 /* Append request frame (stolen into a new item on owner, stamped with
  * the time) to q, with its head m as msg_parse left it (`parsed`: it
@@ -56,6 +70,7 @@ static inline struct frame_item *queue_pop(struct frame_queue *q)
 		if (q->head == NULL)
 			q->tail = NULL;
 		it->next = NULL;
+		queue_count(q, -1);
 	}
 	return it;
 }

@@ -23,6 +23,7 @@
 #include "base/log_int.h"
 #include "conn/auth_int.h"
 #include "conn/conn_int.h"
+#include "conn/defer_int.h"
 #include "conn/refs_int.h"
 #include "conn/route_int.h"
 #include "conn/send_int.h"
@@ -196,7 +197,8 @@ static void route_reply(shade_conn *c, struct msg *m, uint8_t *frame,
 
 /* Handle a CANCEL: withdraw request rid if it is still queued (in no
  * call, or nested in one of our calls); one already started or answered
- * is not touched (its reply goes, the peer drops it). */
+ * is not touched (its reply goes, the peer drops it), except that a
+ * deferred reply of it is told (defer.c). */
 static void route_cancel(shade_conn *c, uint64_t rid)
 {
 	struct pending *p;
@@ -210,9 +212,12 @@ static void route_cancel(shade_conn *c, uint64_t rid)
 	while (it == NULL && hmap_next(&c->pending, &pos, NULL, (void **)&p))
 		it = queue_remove(&p->nested, rid);
 	c->st.requests_cancelled += it != NULL;
+	talloc_steal(NULL, it); /* off its owner under the lock */
 	pthread_mutex_unlock(&c->mu);
 	if (it != NULL) /* it never runs: its references go back */
 		refs_drop(c, it->frame, it->len, 0);
+	else /* started: a deferred reply hears of it */
+		defer_cancel(c, rid);
 	talloc_free(it);
 }
 
@@ -279,9 +284,12 @@ static void route_parsed(shade_conn *c, uint8_t *frame, size_t len,
 		return;
 	case OP_RELEASE:
 		pthread_mutex_lock(&c->mu);
-		if (c->unnested.head != NULL) {
-			/* Requests read before it wait in the queue and may
-			 * name what it releases: it takes its turn. */
+		if (c->unnested.head != NULL ||
+		    (c->pool != NULL &&
+		     __atomic_load_n(&c->answering, __ATOMIC_ACQUIRE) > 0)) {
+			/* Requests read before it wait in the queue (or run
+			 * on a worker) and may name what it releases: it
+			 * takes its turn. */
 			frame = route_unpool(frame, len, where, m);
 			if (frame != NULL)
 				queue_push(c, &c->unnested, frame, len, m,

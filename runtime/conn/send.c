@@ -320,8 +320,12 @@ bool conn_bye_close(shade_conn *c)
 	bye = c->bye_seen;
 	pthread_mutex_unlock(&c->mu);
 	if (!bye || shade_conn_wants_write(c) ||
-	    __atomic_load_n(&c->n_rel, __ATOMIC_RELAXED) > 0)
-		return bye;
+	    __atomic_load_n(&c->n_rel, __ATOMIC_RELAXED) > 0 ||
+	    __atomic_load_n(&c->answering, __ATOMIC_ACQUIRE) > 0 ||
+	    (c->pool != NULL &&
+	     __atomic_load_n(&c->unnested.head, __ATOMIC_ACQUIRE) != NULL))
+		return bye; /* asked again once those are answered (pool.c,
+			     * defer.c) */
 	conn_lost(c, SHADE_ERR_CONNECTION_LOST, "peer said BYE");
 	return true;
 }

@@ -353,7 +353,7 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 		 size_t len, const struct msg *pm, int64_t arrived,
 		 bool batch)
 {
-	struct serving me = { c, 0, serve_current };
+	struct serving me = { c, 0, serve_current, false };
 	struct refs_tally tally = { frame, 0, refs_tally };
 	struct shade_ref *target = NULL;
 	const char *member = NULL;
@@ -444,7 +444,9 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 	__atomic_add_fetch(expired ? &c->st.requests_expired
 				   : &c->st.requests_served, 1,
 			   __ATOMIC_RELAXED);
-	if (m.id == 0)
+	/* A deferred request is answered through its handle (defer.c),
+	 * whatever the handler returned. */
+	if (m.id == 0 || me.deferred)
 		goto done;
 	if (st == SHADE_OK && !direct) {
 		msg_begin(rb, OP_RETURN, m.id, out ? 1 : 0, false);
@@ -552,15 +554,18 @@ shade_status conn_process(shade_conn *c, unsigned max_frames, bool level,
 	unsigned i;
 	shade_status st = SHADE_OK;
 
+	/* With a worker pool (pool.c) requests stay queued for it. */
+	bool direct = level && c->pool == NULL;
+
 	if (max_frames == 0)
 		max_frames = 16;
 	for (i = 0; i < max_frames; i++) {
 		/* The loop reads onto the scratch pool the request it
 		 * serves at once will use. */
-		if (level && tmp == NULL)
+		if (direct && tmp == NULL)
 			tmp = scratch_take(c);
 		d.frame = NULL;
-		st = conn_read_one(c, level ? &d : NULL, tmp, err);
+		st = conn_read_one(c, direct ? &d : NULL, tmp, err);
 		if (st != SHADE_OK)
 			break;
 		if (level && transport_drained(c->t)) {
@@ -587,7 +592,8 @@ shade_status conn_process(shade_conn *c, unsigned max_frames, bool level,
 	scratch_give(c, tmp);
 	/* Served after reading, so a CANCEL read in the same turn
 	 * withdraws a request still queued. */
-	serve_queued(c, max_frames - i);
+	if (c->pool == NULL)
+		serve_queued(c, max_frames - i);
 	if (st < 0)
 		return st;
 	/* The end of a turn is idle time: replies and releases go now

@@ -21,6 +21,8 @@ struct serving {
 	struct shade_conn *c; /* connection the request came on */
 	uint64_t rid;         /* the peer's request id */
 	struct serving *up;   /* the request served further out */
+	bool deferred;        /* its handler took the reply handle
+			       * (shade_call_defer): no reply here */
 };
 
 /* The request this thread serves innermost, or NULL. */

@@ -63,3 +63,15 @@ void conn_trim(shade_conn *c)
 	}
 	pthread_mutex_unlock(&c->send_mu);
 }
+
+bool conn_pool_full(shade_conn *c)
+{
+	size_t pending;
+
+	if (c->pool == NULL || queue_len(&c->unnested) < POOL_QUEUE_MAX)
+		return false;
+	pthread_mutex_lock(&c->mu);
+	pending = c->pending.count;
+	pthread_mutex_unlock(&c->mu);
+	return pending == 0;
+}

@@ -18,6 +18,7 @@
 #include "base/clock_int.h"
 #include "base/log_int.h"
 #include "conn/conn_int.h"
+#include "conn/pool_int.h"
 #include "conn/route_int.h"
 #include "conn/send_int.h"
 #include "conn/serve_int.h"
@@ -51,7 +52,9 @@ static struct frame_queue *wait_work(shade_conn *c, struct pending *const *ps,
 	for (i = 0; i < n; i++)
 		if (ps[i]->nested.head != NULL)
 			return &ps[i]->nested;
-	return c->unnested.head != NULL ? &c->unnested : NULL;
+	/* With a worker pool the unnested requests are the pool's. */
+	return c->unnested.head != NULL && c->pool == NULL ? &c->unnested
+							   : NULL;
 }
 
 /* Wait on cv until the deadline (monotonic clock). */
@@ -83,6 +86,7 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 	shade_error *e = NULL;
 	bool nest;
 
+	pool_block(true); /* a worker waiting: another serves */
 	pthread_mutex_lock(&c->mu);
 	if (n > 0 && !wait_done(ps, n, all, which))
 		c->st.round_trips++;
@@ -93,7 +97,7 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 			/* What arrived meanwhile first: a CANCEL may
 			 * withdraw the request (the queues are the
 			 * caller's or c's: they stay). */
-			if (!c->reading) {
+			if (!c->reading && c->pool == NULL) {
 				pthread_mutex_unlock(&c->mu);
 				serve_catch_up(c, q, CATCH_UP_FRAMES);
 				pthread_mutex_lock(&c->mu);
@@ -133,7 +137,10 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 					    __ATOMIC_RELAXED) == 0)
 				continue; /* all written: look again */
 		}
-		if (c->reading) {
+		if (c->reading || c->pool != NULL) {
+			/* With a worker pool only the loop reads: it routes
+			 * our reply and the requests nested in our call
+			 * here and wakes us. */
 			cv_wait(c, deadline);
 			continue;
 		}
@@ -190,6 +197,7 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 		st = SHADE_OK;
 	}
 	pthread_mutex_unlock(&c->mu);
+	pool_block(false);
 	/* Replies batched while serving go before we return. */
 	if (__atomic_load_n(&c->out_frames, __ATOMIC_RELAXED) > 0)
 		conn_flush_batch(c, NULL);

@@ -46,6 +46,9 @@ struct shade_ref {
 	shade_ref_head head;           /* value-model ops; must be first */
 	uint32_t refs;                 /* holder count */
 	uint8_t kind;                  /* enum ref_kind */
+	bool concurrent;               /* a server's workers may run its
+				        * requests of one connection at once
+				        * (shade_ref_set_concurrent) */
 	const shade_shape_desc *shape; /* own shape, or a proxy's cached one */
 };
 

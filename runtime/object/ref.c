@@ -64,6 +64,17 @@ void shade_ref_release(shade_ref *r)
 		r->head.ops->release(r);
 }
 
+void shade_ref_set_concurrent(shade_ref *r, bool on)
+{
+	if (r != NULL)
+		__atomic_store_n(&r->concurrent, on, __ATOMIC_RELEASE);
+}
+
+bool shade_ref_concurrent(const shade_ref *r)
+{
+	return r != NULL && __atomic_load_n(&r->concurrent, __ATOMIC_ACQUIRE);
+}
+
 bool shade_ref_is_proxy(const shade_ref *r)
 {
 	return r != NULL && r->kind == REF_PROXY;

@@ -68,6 +68,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <talloc.h>
 
@@ -79,6 +80,7 @@
 #include "base/log_int.h"
 #include "loop/loop_int.h"
 #include "conn/conn_int.h"
+#include "conn/pool_int.h"
 
 #define DEFAULT_FRAMES_PER_TURN 16u
 #define DEFAULT_MAX_OUTPUT ((size_t)4 << 20)
@@ -162,6 +164,8 @@ struct shade_server {
 	shade_conn_opts copts;        /* options for accepted connections */
 	shade_server_opts opts;       /* the server's options, defaults set */
 	char *side;                   /* copy of opts.side */
+	struct conn_pool *pool;       /* worker pool (child), or NULL: the
+				       * loop's thread serves */
 };
 
 /* Destructor: free the connections first (each leaves the loop as it
@@ -170,6 +174,13 @@ static int server_destructor(shade_server *s)
 {
 	size_t i;
 
+	if (s->pool != NULL) {
+		/* Waiting handlers wake (ConnectionLost); then the workers
+		 * are joined before what they serve is freed. */
+		for (i = 0; i < s->n_conns; i++)
+			shade_conn_close(s->conns[i]->c);
+		TALLOC_FREE(s->pool);
+	}
 	for (i = 0; i < s->n_conns; i++)
 		talloc_free(s->conns[i]->c);
 	s->n_conns = 0;
@@ -256,7 +267,8 @@ static void conn_settle(shade_server *s, struct srv_conn *sc)
 	done = conn_bye_close(c); /* it said BYE: no more input */
 	if (!shade_conn_is_open(c))
 		return; /* LOOP_CLOSED follows */
-	full = shade_conn_out_pending(c) > s->opts.max_output;
+	full = shade_conn_out_pending(c) > s->opts.max_output ||
+	       (s->pool != NULL && conn_pool_full(c));
 	mask = full || done ? 0 : LOOP_READ;
 	if (shade_conn_wants_write(c)) {
 		/* exec: transports write to another fd; the read fd's
@@ -349,12 +361,18 @@ static void conn_event(void *udata, unsigned ev)
 	}
 	if (conn_defer_hangup(sc, ev))
 		return;
-	if (ev & (LOOP_WRITE | LOOP_ERROR))
+	if (ev & (LOOP_WRITE | LOOP_ERROR)) {
 		shade_conn_flush(c, NULL);
+		if (s->pool != NULL) /* it may have drained */
+			pool_schedule(s->pool, c);
+	}
 	if (((ev & (LOOP_READ | LOOP_ERROR)) || ev == 0) &&
 	    shade_conn_is_open(c) &&
-	    shade_conn_out_pending(c) <= s->opts.max_output)
+	    shade_conn_out_pending(c) <= s->opts.max_output) {
 		conn_process(c, s->opts.frames_per_turn, true, NULL);
+		if (s->pool != NULL)
+			pool_schedule(s->pool, c);
+	}
 	if (shade_conn_is_open(c))
 		conn_settle(s, sc);
 }
@@ -518,6 +536,17 @@ shade_status shade_server_new(TALLOC_CTX *mem_ctx,
 	}
 	if (s->opts.idle_timeout_ms < 0)
 		s->opts.idle_timeout_ms = 0;
+	if (s->opts.threads == SHADE_SERVER_THREADS_CORES) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		s->opts.threads = n > 1 ? (unsigned)n : 1;
+	}
+	if (s->opts.threads > 1 &&
+	    pool_new(s, s->opts.threads, s->opts.concurrent,
+		     s->opts.max_output, &s->pool, err) != SHADE_OK) {
+		talloc_free(s);
+		return err && *err ? (*err)->code : SHADE_ERR_NOMEM;
+	}
 	s->resume = loop_timer_new(s, s->loop, 0, resume_fn, s);
 	if (s->resume == NULL ||
 	    loop_timer_new(s, s->loop, tick(s), tick, s) == NULL) {
@@ -559,6 +588,20 @@ shade_status shade_server_export_in(shade_server *s, const char *ns,
 				       "shade_server_export_in: no namespace");
 	return obj ? shade_registry_add(reg, name, obj, err)
 		   : shade_registry_add_value(reg, name, value, err);
+}
+
+shade_status shade_server_export_concurrent(shade_server *s,
+					    const char *name, shade_ref *obj,
+					    shade_error **err)
+{
+	SHADE_CHECK(shade_registry_add(s->names, name, obj, err));
+	shade_ref_set_concurrent(obj, true);
+	return SHADE_OK;
+}
+
+unsigned shade_server_threads(const shade_server *s)
+{
+	return s->pool != NULL ? pool_threads(s->pool) : 0;
 }
 
 /* A listener's watch fired: accept up to ACCEPTS_PER_TURN pending
@@ -734,6 +777,8 @@ shade_status shade_server_adopt(shade_server *s, shade_transport *t,
 	sc->low = true;
 	loop_fd_set_low(w, true);
 	conn_set_loop(c, s->loop, sc->w, s->copts.side);
+	if (s->pool != NULL)
+		pool_attach(s->pool, c);
 	sc->idx = s->n_conns;
 	s->conns[s->n_conns++] = sc;
 	list_append(&s->active, sc);

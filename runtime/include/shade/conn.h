@@ -214,6 +214,65 @@ SHADE_API shade_conn *shade_ref_conn(const struct shade_ref *r);
  * a connection whose queue passes its limit). */
 SHADE_API size_t shade_conn_out_pending(shade_conn *c);
 
+/* ------------------------------------------------------------ deferred
+ * replies
+ *
+ * A handler may answer later: shade_call_defer() takes the reply handle
+ * of the request it serves, the handler returns (its return value and
+ * result are then ignored) and frees its thread, and any thread answers
+ * once, with shade_reply_return() or shade_reply_error(); the caller sees
+ * an ordinary reply.  A handle freed unanswered (shade_reply_free)
+ * answers RuntimeError.  The peer's CANCEL of the request and the end of
+ * the connection mark the handle cancelled (shade_reply_cancelled) and
+ * run its callback (shade_reply_on_cancel); it must still be answered or
+ * freed (what it then sends is dropped).  The request's arguments live
+ * only during the handler: copy what the answer needs.  Answer or free
+ * every handle before freeing its connection or server.  Dynamic
+ * handlers only (shade_call_ctx, shade/object.h); a oneway request has
+ * no reply to defer.  doc/api.md "Threads on a server".
+ */
+
+struct shade_call_ctx;
+struct shade_value;
+
+/* A deferred reply. Opaque. */
+typedef struct shade_reply shade_reply;
+
+/* Called once when the request of r is cancelled or its connection ends
+ * (on the thread that read the CANCEL or saw the end, no lock held); it
+ * may answer r. */
+typedef void (*shade_reply_fn)(shade_reply *r, void *udata);
+
+/* Take the reply handle of the request `call` serves (from inside its
+ * handler, on the thread that runs it): the reply is then given through
+ * the handle.  NULL when there is nothing to defer (a local call, a
+ * oneway request, a typed skeleton, deferred already) or out of memory. */
+SHADE_API shade_reply *shade_call_defer(struct shade_call_ctx *call);
+
+/* Answer r with result (NULL: none; borrowed) from any thread, and free
+ * r.  When result cannot be encoded the caller gets that error instead
+ * and so does *err.  SHADE_ERR_INVALID when r was answered already. */
+SHADE_API shade_status shade_reply_return(shade_reply *r,
+					  const struct shade_value *result,
+					  shade_error **err);
+
+/* Answer r with an error (code, printf-style message; the chain names
+ * the object and member that deferred) from any thread, and free r. */
+SHADE_API shade_status shade_reply_error(shade_reply *r, shade_status code,
+					 const char *fmt, ...)
+	SHADE_PRINTF(3, 4);
+
+/* Free r; when it was not answered, answer RuntimeError. */
+SHADE_API void shade_reply_free(shade_reply *r);
+
+/* True once the request of r was cancelled or its connection ended. */
+SHADE_API bool shade_reply_cancelled(const shade_reply *r);
+
+/* Set r's cancel callback (replacing one set before); runs at once when
+ * r is cancelled already. */
+SHADE_API void shade_reply_on_cancel(shade_reply *r, shade_reply_fn fn,
+				     void *udata);
+
 #ifdef __cplusplus
 }
 #endif

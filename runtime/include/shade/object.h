@@ -115,6 +115,16 @@ typedef void (*shade_unexport_fn)(void *udata, shade_ref *obj,
 /* Add one count to r (r may be NULL); returns r. */
 SHADE_API shade_ref *shade_ref_retain(shade_ref *r);
 
+/* Let a server with worker threads (shade_server_opts.threads) run
+ * several requests of one connection on r at once, instead of one after
+ * the other in the order they came (doc/api.md "Threads on a server").
+ * Its handlers must then protect the object's state themselves.  r may
+ * be NULL.  Any thread; takes effect for requests not yet started. */
+SHADE_API void shade_ref_set_concurrent(shade_ref *r, bool on);
+
+/* True when shade_ref_set_concurrent(r, true) was called last. */
+SHADE_API bool shade_ref_concurrent(const shade_ref *r);
+
 /* Drop one count (r may be NULL).  The last count frees a local object
  * (running its free hook) or, for a proxy, queues a RELEASE. */
 SHADE_API void shade_ref_release(shade_ref *r);

@@ -16,13 +16,19 @@
  * back-off, told to the log, while connected clients go on being served
  * (doc/limits.md).
  *
- * Requests are served on the thread running the loop.  A handler that
- * calls back into its client keeps the loop going while it waits: the
- * wait turns the loop again (nested, at most 8 deep) for every other
- * connection without a running handler, and returns when the answer
- * comes (doc/api.md §7 "Which thread runs what on a server").  A handler
- * that blocks in code of its own holds the loop: hand such work to
- * threads of your own.
+ * Threads (doc/api.md "Threads on a server"): with `threads` workers
+ * (SHADE_SERVER_THREADS_CORES: one per online core) the loop's thread reads every
+ * connection and the workers run the handlers; requests of different
+ * connections never wait for each other, those of one connection run one
+ * at a time in the order they came unless the server or the target
+ * object is concurrent.  A handler that calls back into its client waits
+ * on its own worker while the loop reads the answer, and serves the
+ * requests nested in that call itself, so A -> B -> A -> B never needs a
+ * free worker.  A handler may answer later from any thread
+ * (shade_call_defer, shade/conn.h).  Without workers (the default)
+ * requests are served on the thread running the loop; a handler
+ * that calls back keeps the loop going while it waits (nested turns, at
+ * most 8 deep), and one that blocks in code of its own holds the loop.
  *
  * Embedding instead: skip shade_server_run and drive each connection from
  * your own loop with shade_conn_fd() and shade_conn_process() (conn.h).
@@ -49,6 +55,9 @@ struct shade_registry;
 struct shade_ref;
 struct shade_value;
 struct shade_conn;
+
+/* shade_server_opts.threads: one worker per online core. */
+#define SHADE_SERVER_THREADS_CORES 0xffffffffu
 
 /* A server loop. Opaque. */
 typedef struct shade_server shade_server;
@@ -78,6 +87,16 @@ typedef struct shade_server_opts {
 				     * hold in frames not yet whole; past
 				     * it the connection holding most is
 				     * refused (LimitExceeded); 0: 256 MiB */
+	unsigned threads;           /* worker threads running handlers;
+				     * 0 or 1: none, handlers run on the
+				     * thread turning the loop (as before
+				     * workers existed);
+				     * SHADE_SERVER_THREADS_CORES: one per
+				     * online core (none on one core) */
+	bool concurrent;            /* with workers: the requests of one
+				     * connection may run at once instead of
+				     * one after the other in order (per
+				     * object: shade_ref_set_concurrent) */
 } shade_server_opts;
 
 /* A new server on mem_ctx (its listeners and connections hang below). */
@@ -110,6 +129,16 @@ SHADE_API shade_status shade_server_export_in(shade_server *s, const char *ns,
 					      struct shade_ref *obj,
 					      const struct shade_value *value,
 					      shade_error **err);
+/* Export obj under name (retains it), its requests of one connection
+ * run at once by the server's workers (shade_ref_set_concurrent). */
+SHADE_API shade_status shade_server_export_concurrent(shade_server *s,
+						      const char *name,
+						      struct shade_ref *obj,
+						      shade_error **err);
+
+/* Worker threads running the server's handlers (0: none, the loop's
+ * thread runs them). */
+SHADE_API unsigned shade_server_threads(const shade_server *s);
 
 /* Export obj under name read-only (retains it): peers may read it but
  * every set, invoke or call on it is PermissionDenied

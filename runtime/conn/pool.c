@@ -1,0 +1,347 @@
+/*
+ * pool.c - the worker pool of a server (see pool_int.h): a FIFO of
+ * connections with a request ready to start, taken by N worker threads.
+ *
+ * A connection is on the ready list at most once.  A worker takes it,
+ * pops the head of its queue of unnested requests (`unnested`, where the
+ * reader left it), puts it back on the list at once when its next request
+ * may start too (a concurrent one), serves the request, then puts it
+ * back if more may start.  A request is ordered unless the pool is
+ * concurrent or its target object is (shade_ref_set_concurrent); an
+ * ordered request starts only when none of its connection runs, and
+ * nothing starts while an ordered one runs.  A RELEASE queued behind
+ * requests is always ordered (the requests before it may name what it
+ * releases).  Nothing of a connection starts while its unsent output is
+ * over the server's limit (the loop schedules it again once it drained).
+ * A request stays in its connection's queue until it starts,
+ * so a CANCEL read meanwhile withdraws it (route.c).
+ *
+ * At most `size` threads serve at once; a worker that waits for a reply
+ * (a handler calling out, conn_wait) does not count meanwhile, and when
+ * work is ready and no thread is idle another thread is started in its
+ * stead (at most POOL_EXTRA more, kept until the pool ends), so handlers
+ * waiting for their callers' answers never starve other connections.
+ *
+ * A connection on the list, or served by a worker, counts as being
+ * served (`serving`), so its server does not free it meanwhile.  After a
+ * request, the worker asks the loop to look at the connection again
+ * (loop_fd_want_write): replies a full socket did not take, and a BYE
+ * whose requests are now all answered.
+ *
+ * Lock order: a connection's `mu`, then the pool's `mu`; handlers run
+ * with neither held.
+ */
+#include <pthread.h>
+
+#include <talloc.h>
+
+#include "conn/conn_int.h"
+#include "conn/pool_int.h"
+#include "conn/serve_int.h"
+#include "loop/loop_int.h"
+
+/* Threads a pool may start beyond its size, to stand in for workers
+ * waiting for a reply (pool_block). */
+#define POOL_EXTRA 64u
+
+/* Requests of one connection a worker serves in a row, at most, before
+ * it goes back to the ready list. */
+#define POOL_BURST 16u
+
+/* A pool. */
+struct conn_pool {
+	pthread_mutex_t mu;          /* guards what follows and the pool_*
+				      * fields of attached connections */
+	pthread_cond_t cv;           /* work arrived, or stop */
+	struct shade_conn *head;     /* ready list: first to take */
+	struct shade_conn *tail;     /* ready list: last */
+	pthread_t *th;               /* the threads (talloc array of cap) */
+	unsigned n;                  /* threads started */
+	unsigned cap;                /* at most: size + POOL_EXTRA */
+	unsigned size;               /* workers running handlers at once */
+	unsigned running;            /* threads serving, not waiting for a
+				      * reply */
+	unsigned idle;               /* threads waiting for work */
+	unsigned blocked;            /* workers waiting for a reply */
+	size_t max_output;           /* a connection with more output
+				      * unsent starts nothing (its server's
+				      * backpressure) */
+	bool concurrent;             /* every request may run at once */
+	bool stop;                   /* workers leave */
+};
+
+/* The pool this thread works for, or NULL. */
+static _Thread_local struct conn_pool *tl_pool;
+
+static void *worker(void *arg);
+
+/* Work is ready (under p's mu): wake an idle thread, or start one when
+ * fewer than `size` threads are not waiting for a reply. */
+static void wake_one(struct conn_pool *p)
+{
+	if (p->idle > 0) {
+		pthread_cond_signal(&p->cv);
+		return;
+	}
+	if (p->n - p->blocked < p->size && p->n < p->cap && !p->stop &&
+	    pthread_create(&p->th[p->n], NULL, worker, p) == 0)
+		p->n++;
+}
+
+/* May the request of `it` run beside others of its connection (under c's
+ * mu and p's mu)? */
+static bool item_concurrent(struct conn_pool *p, struct shade_conn *c,
+			    const struct frame_item *it)
+{
+	struct export_entry *e;
+	shade_cbor_dec d;
+	uint64_t eid;
+
+	if (!it->parsed || it->m.op == OP_RELEASE)
+		return false;
+	if (p->concurrent)
+		return true;
+	if (it->m.op == OP_LOOKUP || it->m.op == OP_NAMES)
+		return false;
+	d = it->m.d; /* a copy: the frame is read again when served */
+	if (shade_cbor_read_uint(&d, &eid, NULL) != SHADE_OK)
+		return false;
+	e = etab_by_eid(&c->exports, eid);
+	return e != NULL && e->obj != NULL &&
+	       __atomic_load_n(&e->obj->concurrent, __ATOMIC_ACQUIRE);
+}
+
+/* Is c's unsent output over p's limit?  Asked before the locks are
+ * taken (send_mu comes before mu). */
+static bool out_full(struct conn_pool *p, struct shade_conn *c)
+{
+	return shade_conn_out_pending(c) > p->max_output;
+}
+
+/* May c's next request start now (under c's mu and p's mu; full: what
+ * out_full said)? */
+static bool ready(struct conn_pool *p, struct shade_conn *c, bool full)
+{
+	const struct frame_item *it = c->unnested.head;
+
+	return it != NULL && !c->pool_excl && !full &&
+	       (c->pool_running == 0 || item_concurrent(p, c, it));
+}
+
+/* Append c to the ready list unless it is on it (under both locks);
+ * it counts as served from now on. */
+static void enqueue(struct conn_pool *p, struct shade_conn *c)
+{
+	if (c->pool_queued)
+		return;
+	c->pool_queued = true;
+	c->pool_next = NULL;
+	__atomic_add_fetch(&c->serving, 1, __ATOMIC_ACQ_REL);
+	if (p->tail != NULL)
+		p->tail->pool_next = c;
+	else
+		p->head = c;
+	p->tail = c;
+	wake_one(p);
+}
+
+void pool_schedule(struct conn_pool *p, struct shade_conn *c)
+{
+	bool full;
+
+	if (__atomic_load_n(&c->unnested.head, __ATOMIC_ACQUIRE) == NULL)
+		return; /* a hint: the usual empty queue, no lock */
+	full = out_full(p, c);
+	pthread_mutex_lock(&c->mu);
+	pthread_mutex_lock(&p->mu);
+	if (ready(p, c, full))
+		enqueue(p, c);
+	pthread_mutex_unlock(&p->mu);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Take c's next request when it may start (under c's mu and p's mu;
+ * full: what out_full said), counting it as running; *conc: whether it
+ * is concurrent.  When the one after it may start too, c goes back on
+ * the ready list for another worker.  NULL when none may start. */
+static struct frame_item *take(struct conn_pool *p, struct shade_conn *c,
+			       bool full, bool *conc)
+{
+	struct frame_item *it;
+
+	if (!ready(p, c, full))
+		return NULL;
+	*conc = item_concurrent(p, c, c->unnested.head);
+	/* Off c under its lock: the reader adds to c meanwhile. */
+	it = talloc_steal(NULL, queue_pop(&c->unnested));
+	__atomic_add_fetch(&c->answering, 1, __ATOMIC_ACQ_REL);
+	c->pool_running++;
+	if (!*conc)
+		c->pool_excl = true;
+	else if (ready(p, c, full))
+		enqueue(p, c); /* the next may start beside it */
+	return it;
+}
+
+/* Serve requests of c (taken off the ready list, its count held): up to
+ * POOL_BURST in a row while the next may start, their replies batched
+ * and written after the last (a pipelining client gets them together). */
+static void work_on(struct conn_pool *p, struct shade_conn *c)
+{
+	struct frame_item *it;
+	bool conc = false, full = out_full(p, c);
+	unsigned k;
+
+	pthread_mutex_lock(&c->mu);
+	pthread_mutex_lock(&p->mu);
+	it = take(p, c, full, &conc);
+	pthread_mutex_unlock(&p->mu);
+	pthread_mutex_unlock(&c->mu);
+	for (k = 1; it != NULL; k++) {
+		serve_frame(c, NULL, talloc_steal(NULL, it->frame), it->len,
+			    it->parsed ? &it->m : NULL, it->arrived, true);
+		talloc_free(it);
+		it = NULL;
+		full = out_full(p, c);
+		pthread_mutex_lock(&c->mu);
+		pthread_mutex_lock(&p->mu);
+		c->pool_running--;
+		if (!conc)
+			c->pool_excl = false;
+		if (k < POOL_BURST)
+			it = take(p, c, full, &conc);
+		if (it == NULL && ready(p, c, full))
+			enqueue(p, c);
+		pthread_mutex_unlock(&p->mu);
+		pthread_mutex_unlock(&c->mu);
+		__atomic_sub_fetch(&c->answering, 1, __ATOMIC_ACQ_REL);
+		if (it != NULL)
+			continue;
+		conn_flush_batch(c, NULL);
+		/* The loop writes what the socket did not take and ends a
+		 * connection whose BYE waited for these replies. */
+		if (c->watch != NULL)
+			loop_fd_want_write(c->watch);
+	}
+	__atomic_sub_fetch(&c->serving, 1, __ATOMIC_ACQ_REL);
+}
+
+/* A worker: take ready connections until the pool stops. */
+static void *worker(void *arg)
+{
+	struct conn_pool *p = arg;
+	struct shade_conn *c;
+
+	tl_pool = p;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->stop &&
+		       (p->head == NULL || p->running >= p->size)) {
+			p->idle++;
+			pthread_cond_wait(&p->cv, &p->mu);
+			p->idle--;
+		}
+		if (p->stop)
+			break;
+		c = p->head;
+		p->head = c->pool_next;
+		if (p->head == NULL)
+			p->tail = NULL;
+		c->pool_queued = false;
+		p->running++;
+		pthread_mutex_unlock(&p->mu);
+		work_on(p, c);
+		pthread_mutex_lock(&p->mu);
+		p->running--;
+		if (p->head != NULL && p->idle > 0)
+			pthread_cond_signal(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* Destructor: stop and join the workers. */
+static int pool_destructor(struct conn_pool *p)
+{
+	unsigned i;
+
+	unsigned n;
+
+	pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	pthread_cond_broadcast(&p->cv);
+	n = p->n; /* none starts after stop */
+	pthread_mutex_unlock(&p->mu);
+	for (i = 0; i < n; i++)
+		pthread_join(p->th[i], NULL);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	return 0;
+}
+
+shade_status pool_new(TALLOC_CTX *mem_ctx, unsigned threads, bool concurrent,
+		      size_t max_output, struct conn_pool **out,
+		      shade_error **err)
+{
+	struct conn_pool *p = talloc_zero(mem_ctx, struct conn_pool);
+	int rc;
+
+	if (p == NULL || threads == 0 ||
+	    (p->th = talloc_array(p, pthread_t, threads + POOL_EXTRA)) ==
+		    NULL) {
+		talloc_free(p);
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	}
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->concurrent = concurrent;
+	p->max_output = max_output;
+	p->size = threads;
+	p->cap = threads + POOL_EXTRA;
+	talloc_set_destructor(p, pool_destructor);
+	pthread_mutex_lock(&p->mu);
+	while (p->n < threads) {
+		rc = pthread_create(&p->th[p->n], NULL, worker, p);
+		if (rc != 0) {
+			pthread_mutex_unlock(&p->mu);
+			talloc_free(p);
+			return shade_error_set(err, SHADE_ERR_IO,
+					       "starting worker %u of %u: "
+					       "error %d", p->n + 1, threads,
+					       rc);
+		}
+		p->n++;
+	}
+	pthread_mutex_unlock(&p->mu);
+	*out = p;
+	return SHADE_OK;
+}
+
+void pool_attach(struct conn_pool *p, struct shade_conn *c)
+{
+	c->pool = p;
+}
+
+unsigned pool_threads(const struct conn_pool *p)
+{
+	return p->size;
+}
+
+void pool_block(bool waiting)
+{
+	struct conn_pool *p = tl_pool;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	if (waiting) {
+		p->running--;
+		p->blocked++;
+		if (p->head != NULL)
+			wake_one(p);
+	} else {
+		p->running++;
+		p->blocked--;
+	}
+	pthread_mutex_unlock(&p->mu);
+}

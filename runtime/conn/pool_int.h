@@ -1,0 +1,49 @@
+/*
+ * pool_int.h - a pool of worker threads serving the requests of the
+ * connections attached to it (pool.c): a connection's requests in the
+ * order they came, one at a time, unless the pool or the target object
+ * is concurrent; different connections never wait for each other.
+ *
+ * Locking: the pool's own mutex guards its ready list and the pool_*
+ * fields of the connections; it is taken after a connection's `mu`
+ * (never the other way round), and no user code runs while it is held.
+ */
+#ifndef SHADE_POOL_INT_H
+#define SHADE_POOL_INT_H
+
+#include <stdbool.h>
+
+#include <talloc.h>
+
+#include "shade/error.h"
+#include "shade/visibility.h"
+
+struct shade_conn;
+struct conn_pool;
+
+/* A pool of `threads` workers (at least 1) on mem_ctx; `concurrent`: the
+ * requests of one connection may all run at once (else only those on
+ * objects marked with shade_ref_set_concurrent); a connection with more
+ * than max_output bytes unsent starts no request.  Freeing it stops and
+ * joins the workers (after the handlers running return). */
+SHADE_INTERNAL shade_status pool_new(TALLOC_CTX *mem_ctx, unsigned threads,
+				     bool concurrent, size_t max_output,
+				     struct conn_pool **out, shade_error **err);
+
+/* Serve c's requests with pool p from now on (once, before c reads
+ * anything): its reader queues them instead of serving them, and its
+ * waits never read (the loop that serves c reads for them). */
+SHADE_INTERNAL void pool_attach(struct conn_pool *p, struct shade_conn *c);
+
+/* c (attached to p) may have queued requests: put it on p's ready list
+ * when the next of them may start.  Any thread. */
+SHADE_INTERNAL void pool_schedule(struct conn_pool *p, struct shade_conn *c);
+
+/* The calling thread, when it is a worker of a pool, starts (true) or
+ * ends (false) waiting for a reply: another thread may serve meanwhile. */
+SHADE_INTERNAL void pool_block(bool waiting);
+
+/* Workers of p (its size). */
+SHADE_INTERNAL unsigned pool_threads(const struct conn_pool *p);
+
+#endif /* SHADE_POOL_INT_H */

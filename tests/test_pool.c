@@ -1,0 +1,731 @@
+/*
+ * test_pool.c - a server with worker threads (shade_server_opts.threads),
+ * deferred replies and cancel, over real Unix sockets: a blocking handler
+ * holds only its own connection, one connection's requests run in order,
+ * the concurrent option lets them run at once, callbacks nested in a
+ * full pool never wait for a free worker, a deferred reply answered from
+ * another thread, a deferred handler told of a CANCEL and of the loss of
+ * its connection, a dropped handle answering RuntimeError, and a queued
+ * request withdrawn by CANCEL never running.
+ *
+ * No case asserts a speed: each blocks a handler on a gate the case
+ * holds and shows what completes while it is provably still blocked.
+ * Every wait is bounded.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <talloc.h>
+
+#include "shade/shade.h"
+#include "helpers/handlers.h"
+#include "helpers/peer.h"
+#include "helpers/suite.h"
+
+/* How long any wait of a case may last, ms. */
+#define BOUND_MS 10000
+
+/* A gate handlers block on until the case opens it, counting who
+ * entered, who is inside and the most inside at once. */
+struct gate {
+	pthread_mutex_t mu; /* guards what follows */
+	pthread_cond_t cv;  /* changed */
+	int open;           /* handlers may pass (1) */
+	int entered;        /* handlers that reached it */
+	int inside;         /* handlers inside now */
+	int most;           /* most inside at once */
+	int order[64];      /* the argument of each record(i), in the
+			     * order they ran */
+	int n_order;        /* entries in order */
+	shade_reply *held[4]; /* deferred replies kept by handlers */
+	int n_held;         /* entries in held */
+	int cancelled;      /* cancel callbacks that ran */
+};
+
+/* The one gate of the process (the handlers' udata). */
+static struct gate g;
+
+/* Reset the gate for a case. */
+static void gate_reset(void)
+{
+	pthread_mutex_lock(&g.mu);
+	g.open = 0;
+	g.entered = g.inside = g.most = g.n_order = g.n_held = 0;
+	g.cancelled = 0;
+	pthread_mutex_unlock(&g.mu);
+}
+
+/* Open the gate. */
+static void gate_open(void)
+{
+	pthread_mutex_lock(&g.mu);
+	g.open = 1;
+	pthread_cond_broadcast(&g.cv);
+	pthread_mutex_unlock(&g.mu);
+}
+
+/* Wait (bounded) until *field reaches n; true when it did. */
+static bool gate_wait_for(const int *field, int n)
+{
+	int64_t end = tu_now_ms() + BOUND_MS;
+	bool ok;
+
+	pthread_mutex_lock(&g.mu);
+	while (*field < n && tu_now_ms() < end) {
+		pthread_mutex_unlock(&g.mu);
+		usleep(1000);
+		pthread_mutex_lock(&g.mu);
+	}
+	ok = *field >= n;
+	pthread_mutex_unlock(&g.mu);
+	return ok;
+}
+
+/* Read a counter of the gate under its lock. */
+static int gate_get(const int *field)
+{
+	int v;
+
+	pthread_mutex_lock(&g.mu);
+	v = *field;
+	pthread_mutex_unlock(&g.mu);
+	return v;
+}
+
+/* Enter the gate, wait (bounded) until *field reaches n, leave; whether
+ * it did.  Counts who entered, who is inside and the most at once. */
+static bool enter_wait(const int *field, int n)
+{
+	int64_t end = tu_now_ms() + BOUND_MS;
+	bool ok;
+
+	pthread_mutex_lock(&g.mu);
+	g.entered++;
+	g.inside++;
+	if (g.inside > g.most)
+		g.most = g.inside;
+	while (*field < n && tu_now_ms() < end) {
+		pthread_mutex_unlock(&g.mu);
+		usleep(1000);
+		pthread_mutex_lock(&g.mu);
+	}
+	ok = *field >= n;
+	g.inside--;
+	pthread_mutex_unlock(&g.mu);
+	return ok;
+}
+
+/* block(): wait until the gate opens; returns whether it did. */
+static shade_status h_block(shade_call_ctx *call)
+{
+	call->result = shade_bool(call->mem, enter_wait(&g.open, 1));
+	return SHADE_OK;
+}
+
+/* pair(): wait until a second caller is inside too; returns whether one
+ * was. */
+static shade_status h_pair(shade_call_ctx *call)
+{
+	call->result = shade_bool(call->mem, enter_wait(&g.most, 2));
+	return SHADE_OK;
+}
+
+/* record(i): note i, and how many ran at once (a short pause inside, so
+ * two running together would overlap). */
+static shade_status h_record(shade_call_ctx *call)
+{
+	int64_t i = shade_value_as_int(shade_seq_at(call->args, 0));
+
+	pthread_mutex_lock(&g.mu);
+	g.inside++;
+	if (g.inside > g.most)
+		g.most = g.inside;
+	if (g.n_order < 64)
+		g.order[g.n_order++] = (int)i;
+	pthread_mutex_unlock(&g.mu);
+	usleep(200);
+	pthread_mutex_lock(&g.mu);
+	g.inside--;
+	pthread_mutex_unlock(&g.mu);
+	return SHADE_OK;
+}
+
+/* A deferred reply's cancel callback: count it, answer Cancelled. */
+static void on_cancel(shade_reply *r, void *udata)
+{
+	(void)udata;
+	pthread_mutex_lock(&g.mu);
+	g.cancelled++;
+	pthread_mutex_unlock(&g.mu);
+	shade_reply_error(r, SHADE_ERR_CANCELLED, "withdrawn");
+}
+
+/* later(): defer the reply and keep the handle in the gate (answered
+ * by the case); with udata set, answer Cancelled when cancelled. */
+static shade_status h_later(shade_call_ctx *call)
+{
+	shade_reply *r = shade_call_defer(call);
+
+	if (r == NULL)
+		return shade_error_set(call->err, SHADE_ERR_RUNTIME,
+				       "nothing to defer");
+	/* A second defer of the same request gives nothing. */
+	if (shade_call_defer(call) != NULL)
+		return shade_error_set(call->err, SHADE_ERR_RUNTIME,
+				       "deferred twice");
+	pthread_mutex_lock(&g.mu);
+	g.held[g.n_held < 4 ? g.n_held++ : 3] = r;
+	g.entered++;
+	pthread_mutex_unlock(&g.mu);
+	if (call->udata != NULL)
+		shade_reply_on_cancel(r, on_cancel, NULL);
+	return SHADE_OK;
+}
+
+/* drop(): defer the reply, then free the handle unanswered. */
+static shade_status h_drop(shade_call_ctx *call)
+{
+	shade_reply_free(shade_call_defer(call));
+	return SHADE_OK;
+}
+
+/* The object every case serves: "svc" with the handlers above, add (the
+ * sum of its arguments) and call (its callback's result + 1), both of
+ * helpers/handlers.c. */
+static shade_ref *svc_new(void)
+{
+	shade_ref *o;
+
+	assert_ok(shade_object_new("test.Pool", NULL, &o, errp_));
+	assert_ok(shade_object_add_method(o, "block", h_block, NULL, false,
+					  errp_));
+	assert_ok(shade_object_add_method(o, "pair", h_pair, NULL, false,
+					  errp_));
+	assert_ok(shade_object_add_method(o, "record", h_record, NULL, false,
+					  errp_));
+	assert_ok(shade_object_add_method(o, "later", h_later, NULL, false,
+					  errp_));
+	assert_ok(shade_object_add_method(o, "later_cancel", h_later, &g,
+					  false, errp_));
+	assert_ok(shade_object_add_method(o, "drop", h_drop, NULL, false,
+					  errp_));
+	assert_ok(shade_object_add_method(o, "add", th_add, NULL, false,
+					  errp_));
+	assert_ok(shade_object_add_method(o, "call", th_call_plus_one, NULL,
+					  false, errp_));
+	return o;
+}
+
+/* A running server with `threads` workers (all: concurrent for every
+ * object) exporting a svc object as "svc" and a second one, marked
+ * concurrent, as "csvc". */
+static tp_server *pool_server(TALLOC_CTX *ctx, unsigned threads, bool all)
+{
+	shade_server_opts so = { 0 };
+	tp_server *v;
+	shade_ref *o, *co;
+
+	so.threads = threads;
+	so.concurrent = all;
+	v = tp_server_new(ctx, &so);
+	assert_int_equal(shade_server_threads(v->s), threads > 1 ? threads : 0);
+	o = svc_new();
+	co = svc_new();
+	assert_ok(shade_server_export(v->s, "svc", o, errp_));
+	assert_ok(shade_server_export_concurrent(v->s, "csvc", co, errp_));
+	assert_true(shade_ref_concurrent(co));
+	assert_false(shade_ref_concurrent(o));
+	shade_ref_release(o);
+	shade_ref_release(co);
+	tp_server_listen(v, NULL);
+	tp_server_run(v);
+	return v;
+}
+
+/* A client of v with a bounded default deadline, and its proxy of
+ * `name`. */
+static shade_conn *client(TALLOC_CTX *ctx, tp_server *v, const char *name,
+			  shade_ref **obj)
+{
+	shade_conn_opts co = { 0 };
+	shade_conn *c;
+
+	co.timeout_ms = BOUND_MS;
+	assert_ok(shade_connect(ctx, v->addr, &co, &c, errp_));
+	assert_ok(shade_lookup(c, name, obj, errp_));
+	return c;
+}
+
+/* One case's server and first client. */
+struct fx {
+	TALLOC_CTX *ctx;  /* the case's context */
+	tp_server *v;     /* the server */
+	shade_conn *c;    /* a client */
+	shade_ref *o;     /* its proxy of the object named */
+};
+
+/* Reset the gate, start a server with `threads` workers (all: every
+ * object concurrent) and a client of `name`. */
+static void fx_start(struct fx *x, void **state, unsigned threads, bool all,
+		     const char *name)
+{
+	gate_reset();
+	x->ctx = talloc_new(*state);
+	x->v = pool_server(x->ctx, threads, all);
+	x->c = client(x->ctx, x->v, name, &x->o);
+}
+
+/* Release the client, stop the server, free the case's context. */
+static void fx_end(struct fx *x)
+{
+	shade_ref_release(x->o);
+	talloc_free(x->c);
+	tp_server_stop(x->v);
+	talloc_free(x->ctx);
+}
+
+/* A call of name(i) (i < 0: no argument), its result's truth or int;
+ * -100 - code when it failed. */
+static int64_t call_int(shade_ref *o, const char *name, int64_t i)
+{
+	TALLOC_CTX *tmp = talloc_new(NULL);
+	shade_value *t = shade_tuple_new(tmp, 1), *r = NULL;
+	shade_value vi = shade_value_int(i);
+	shade_status st;
+	int64_t out;
+
+	if (i >= 0)
+		shade_seq_append(t, &vi, NULL);
+	st = shade_invoke(tmp, o, name, t, NULL, &r, NULL);
+	if (st != SHADE_OK)
+		out = -100 + st;
+	else if (shade_value_kind(r) == SHADE_BOOL)
+		out = shade_value_as_bool(r);
+	else if (shade_value_kind(r) == SHADE_INT)
+		out = shade_value_as_int(r);
+	else
+		out = 0;
+	talloc_free(tmp);
+	return out;
+}
+
+/* Start name(i) without waiting (written at once). */
+static shade_future *start(TALLOC_CTX *ctx, shade_conn *c, shade_ref *o,
+			   const char *name, int64_t i)
+{
+	shade_value *t = shade_tuple_new(ctx, 1);
+	shade_value vi = shade_value_int(i);
+	shade_future *f;
+
+	if (i >= 0)
+		shade_seq_append(t, &vi, NULL);
+	assert_ok(shade_invoke_async(ctx, o, name, t, NULL, &f, errp_));
+	assert_ok(shade_conn_flush(c, errp_));
+	return f;
+}
+
+/* The truth of a future's result; -100 - code when it failed. */
+static int64_t wait_int(shade_future *f, shade_status *code)
+{
+	shade_value *r = NULL;
+	shade_error *e = NULL;
+	shade_status st = shade_future_wait(NULL, f, BOUND_MS, &r, &e);
+	int64_t out;
+
+	if (code != NULL)
+		*code = st;
+	out = st != SHADE_OK ? -100 + st
+	      : shade_value_kind(r) == SHADE_BOOL ? shade_value_as_bool(r)
+	      : shade_value_kind(r) == SHADE_INT ? shade_value_as_int(r)
+						  : 0;
+	talloc_free(r);
+	shade_error_free(e);
+	return out;
+}
+
+/* A thread calling svc.block() on a connection of its own. */
+struct blocker {
+	tp_server *v;       /* the server */
+	int64_t result;     /* block()'s result */
+};
+
+/* Body of a blocker thread. */
+static void *blocker_main(void *arg)
+{
+	struct blocker *b = arg;
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	shade_conn_opts co = { 0 };
+	shade_conn *c;
+	shade_ref *o = NULL;
+
+	b->result = -1;
+	co.timeout_ms = BOUND_MS;
+	if (shade_connect(ctx, b->v->addr, &co, &c, NULL) == SHADE_OK &&
+	    shade_lookup(c, "svc", &o, NULL) == SHADE_OK)
+		b->result = call_int(o, "block", -1);
+	shade_ref_release(o);
+	talloc_free(ctx);
+	return NULL;
+}
+
+/* While one connection's handler is blocked on the gate, calls on two
+ * other connections complete (with 2 workers); the blocked handler was
+ * still inside when they did. */
+static void test_pool_isolation(void **state)
+{
+	struct fx x;
+	struct blocker b = { 0 };
+	tu_thread th = { 0 };
+	shade_ref *o2;
+	shade_conn *c2;
+	int i;
+
+	fx_start(&x, state, 2, false, "svc");
+	b.v = x.v;
+	c2 = client(x.ctx, x.v, "svc", &o2);
+	assert_int_equal(tu_thread_start(&th, blocker_main, &b), 0);
+	assert_true(gate_wait_for(&g.entered, 1));
+	for (i = 0; i < 20; i++) {
+		assert_int_equal(call_int(x.o, "add", i), i);
+		assert_int_equal(call_int(o2, "add", i), i);
+	}
+	/* The blocked handler never left meanwhile. */
+	assert_int_equal(gate_get(&g.inside), 1);
+	gate_open();
+	assert_true(tu_thread_join(&th, BOUND_MS, NULL));
+	assert_int_equal(b.result, 1);
+	shade_ref_release(o2);
+	talloc_free(c2);
+	fx_end(&x);
+}
+
+/* 40 calls pipelined on one connection run one at a time, in the order
+ * they were sent, even with 4 workers. */
+static void test_pool_order(void **state)
+{
+	struct fx x;
+	shade_future *f[40];
+	int i;
+
+	fx_start(&x, state, 4, false, "svc");
+	for (i = 0; i < 40; i++)
+		f[i] = start(x.ctx, x.c, x.o, "record", i);
+	for (i = 0; i < 40; i++)
+		assert_int_equal(wait_int(f[i], NULL), 0);
+	assert_int_equal(gate_get(&g.n_order), 40);
+	for (i = 0; i < 40; i++)
+		assert_int_equal(g.order[i], i);
+	assert_int_equal(gate_get(&g.most), 1);
+	fx_end(&x);
+}
+
+/* Two pair() calls on one connection meet inside when the object is
+ * concurrent, or the server is (in order they could not: the order case
+ * above shows at most one inside). */
+static void concurrent_case(void **state, bool all, const char *name)
+{
+	struct fx x;
+	shade_future *f1, *f2;
+
+	fx_start(&x, state, 2, all, name);
+	f1 = start(x.ctx, x.c, x.o, "pair", -1);
+	f2 = start(x.ctx, x.c, x.o, "pair", -1);
+	assert_int_equal(wait_int(f1, NULL), 1);
+	assert_int_equal(wait_int(f2, NULL), 1);
+	assert_int_equal(gate_get(&g.most), 2);
+	fx_end(&x);
+}
+
+static void test_pool_concurrent_object(void **state)
+{
+	concurrent_case(state, false, "csvc");
+}
+
+static void test_pool_concurrent_server(void **state)
+{
+	concurrent_case(state, true, "svc");
+}
+
+/* A callback that waits until `want` callbacks are inside (every worker
+ * of the server is then waiting in call()), then calls svc.add back on
+ * its own connection: A -> B -> A -> B. */
+struct nest {
+	tp_server *v;       /* the server */
+	int64_t result;     /* call()'s result */
+};
+
+/* The callback: meet the others, then add(40) on the server. */
+static shade_status cb_meet_then_add(shade_call_ctx *call)
+{
+	shade_ref *o = call->udata;
+	int64_t end = tu_now_ms() + BOUND_MS, r;
+
+	pthread_mutex_lock(&g.mu);
+	g.entered++;
+	while (g.entered < 2 && tu_now_ms() < end) {
+		pthread_mutex_unlock(&g.mu);
+		usleep(1000);
+		pthread_mutex_lock(&g.mu);
+	}
+	pthread_mutex_unlock(&g.mu);
+	r = call_int(o, "add", 40);
+	call->result = shade_int(call->mem, r);
+	return SHADE_OK;
+}
+
+/* Body of a nesting client: svc.call(cb) where cb calls svc.add. */
+static void *nest_main(void *arg)
+{
+	struct nest *n = arg;
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	shade_conn_opts co = { 0 };
+	shade_conn *c;
+	shade_ref *o = NULL, *fn = NULL;
+	shade_value *t, *r = NULL;
+
+	n->result = -1;
+	co.timeout_ms = BOUND_MS;
+	if (shade_connect(ctx, n->v->addr, &co, &c, NULL) == SHADE_OK &&
+	    shade_lookup(c, "svc", &o, NULL) == SHADE_OK &&
+	    shade_function_new("meet", cb_meet_then_add, o, &fn, NULL) ==
+		    SHADE_OK) {
+		t = shade_tuple_new(ctx, 1);
+		shade_seq_append_take(t, shade_ref_value(ctx, fn), NULL);
+		if (shade_invoke(ctx, o, "call", t, NULL, &r, NULL) ==
+		    SHADE_OK)
+			n->result = shade_value_as_int(r);
+	}
+	shade_ref_release(fn);
+	shade_ref_release(o);
+	talloc_free(ctx);
+	return NULL;
+}
+
+/* Two clients each call svc.call(cb) on a server of 2 workers: both
+ * workers wait in call() for their callbacks, which meet (so both are
+ * provably waiting at once) and then call svc.add(40) back: served by
+ * the waiting workers themselves; call() adds 1: 41 each. */
+static void test_pool_nested_full(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	tp_server *v;
+	struct nest n1 = { 0 }, n2 = { 0 };
+	tu_thread t1 = { 0 }, t2 = { 0 };
+
+	gate_reset();
+	v = pool_server(ctx, 2, false);
+	n1.v = n2.v = v;
+	assert_int_equal(tu_thread_start(&t1, nest_main, &n1), 0);
+	assert_int_equal(tu_thread_start(&t2, nest_main, &n2), 0);
+	assert_true(tu_thread_join(&t1, BOUND_MS + 2000, NULL));
+	assert_true(tu_thread_join(&t2, BOUND_MS + 2000, NULL));
+	assert_int_equal(gate_get(&g.entered), 2);
+	assert_int_equal(n1.result, 41);
+	assert_int_equal(n2.result, 41);
+	tp_server_stop(v);
+	talloc_free(ctx);
+}
+
+/* A thread answering the deferred replies held in the gate. */
+static void *answerer_main(void *arg)
+{
+	int i, n = *(int *)arg;
+
+	if (!gate_wait_for(&g.n_held, n))
+		return NULL;
+	for (i = 0; i < n; i++) {
+		shade_value v = shade_value_int(100 + i);
+
+		shade_reply_return(g.held[i], &v, NULL);
+	}
+	return NULL;
+}
+
+/* Two deferred calls on one connection hold neither a worker nor the
+ * connection's order (the second starts while the first is unanswered);
+ * with both unanswered, calls on a second connection complete; then
+ * another thread answers them in order and the callers see ordinary
+ * replies. */
+static void test_pool_defer_other_thread(void **state)
+{
+	struct fx x;
+	shade_future *f1, *f2;
+	shade_ref *o2;
+	shade_conn *c2;
+	tu_thread th = { 0 };
+	int two = 2, i;
+
+	fx_start(&x, state, 2, false, "svc");
+	c2 = client(x.ctx, x.v, "svc", &o2);
+	f1 = start(x.ctx, x.c, x.o, "later", -1);
+	f2 = start(x.ctx, x.c, x.o, "later", -1);
+	assert_true(gate_wait_for(&g.n_held, 2));
+	/* Both held, none answered: the workers are free. */
+	for (i = 0; i < 10; i++)
+		assert_int_equal(call_int(o2, "add", i), i);
+	assert_false(shade_future_ready(f1));
+	assert_false(shade_future_ready(f2));
+	assert_false(shade_reply_cancelled(g.held[0]));
+	assert_int_equal(tu_thread_start(&th, answerer_main, &two), 0);
+	assert_true(tu_thread_join(&th, BOUND_MS, NULL));
+	assert_int_equal(wait_int(f1, NULL), 100);
+	assert_int_equal(wait_int(f2, NULL), 101);
+	shade_ref_release(o2);
+	talloc_free(c2);
+	fx_end(&x);
+}
+
+/* The same without workers: a deferred reply frees the loop's thread. */
+static void test_pool_defer_no_workers(void **state)
+{
+	struct fx x;
+	shade_future *f;
+	tu_thread th = { 0 };
+	int one = 1;
+
+	fx_start(&x, state, 1, false, "svc");
+	f = start(x.ctx, x.c, x.o, "later", -1);
+	assert_true(gate_wait_for(&g.n_held, 1));
+	assert_int_equal(call_int(x.o, "add", 5), 5);
+	assert_int_equal(tu_thread_start(&th, answerer_main, &one), 0);
+	assert_true(tu_thread_join(&th, BOUND_MS, NULL));
+	assert_int_equal(wait_int(f, NULL), 100);
+	fx_end(&x);
+}
+
+/* A deferred reply dropped unanswered answers RuntimeError. */
+static void test_pool_defer_dropped(void **state)
+{
+	struct fx x;
+
+	fx_start(&x, state, 2, false, "svc");
+	assert_int_equal(call_int(x.o, "drop", -1),
+			 -100 + SHADE_ERR_RUNTIME);
+	assert_int_equal(call_int(x.o, "add", 1), 1);
+	fx_end(&x);
+}
+
+/* Freeing an unwaited future sends CANCEL: the deferred handler is told
+ * (flag and callback, which answers; the caller dropped it). */
+static void test_pool_defer_sees_cancel(void **state)
+{
+	struct fx x;
+	shade_future *f;
+
+	fx_start(&x, state, 2, false, "svc");
+	f = start(x.ctx, x.c, x.o, "later_cancel", -1);
+	assert_true(gate_wait_for(&g.n_held, 1));
+	assert_false(shade_reply_cancelled(g.held[0]));
+	talloc_free(f); /* CANCEL */
+	assert_ok(shade_conn_flush(x.c, errp_));
+	assert_true(gate_wait_for(&g.cancelled, 1));
+	/* The connection goes on. */
+	assert_int_equal(call_int(x.o, "add", 1), 1);
+	fx_end(&x);
+}
+
+/* A client that vanishes (its socket shut down) while its call is
+ * deferred: the handler's callback runs; the handle, answered by it,
+ * leaks nothing (the fixture counts blocks and references). */
+static void test_pool_defer_sees_loss(void **state)
+{
+	struct fx x;
+	shade_future *f;
+
+	fx_start(&x, state, 2, false, "svc");
+	f = start(x.ctx, x.c, x.o, "later_cancel", -1);
+	assert_true(gate_wait_for(&g.n_held, 1));
+	shutdown(shade_conn_fd(x.c), SHUT_RDWR);
+	assert_true(gate_wait_for(&g.cancelled, 1));
+	talloc_free(f);
+	shade_ref_release(x.o);
+	talloc_free(x.c);
+	/* The server goes on serving others. */
+	x.c = client(x.ctx, x.v, "svc", &x.o);
+	assert_int_equal(call_int(x.o, "add", 3), 3);
+	fx_end(&x);
+}
+
+/* The server's counters of its only connection (bounded wait for one). */
+static uint64_t server_cancelled(tp_server *v)
+{
+	shade_conn_stats st;
+	shade_conn *sc = shade_server_conn(v->s, 0);
+
+	if (sc == NULL)
+		return 0;
+	shade_conn_stats_get(sc, &st);
+	return st.requests_cancelled;
+}
+
+/* block() holds the connection's order; record(7) waits behind it and
+ * is withdrawn by CANCEL: once block() ends, record never ran. */
+static void cancel_queued_case(void **state, unsigned threads)
+{
+	struct fx x;
+	shade_future *fb, *fr;
+	int64_t end;
+
+	fx_start(&x, state, threads, false, "svc");
+	fb = start(x.ctx, x.c, x.o, "block", -1);
+	assert_true(gate_wait_for(&g.entered, 1));
+	fr = start(x.ctx, x.c, x.o, "record", 7);
+	talloc_free(fr); /* CANCEL */
+	assert_ok(shade_conn_flush(x.c, errp_));
+	if (threads > 1) {
+		/* Read by the loop while block() runs. */
+		end = tu_now_ms() + BOUND_MS;
+		while (server_cancelled(x.v) == 0 && tu_now_ms() < end)
+			usleep(1000);
+		assert_int_equal(server_cancelled(x.v), 1);
+	}
+	gate_open();
+	assert_int_equal(wait_int(fb, NULL), 1);
+	assert_int_equal(call_int(x.o, "add", 1), 1);
+	assert_int_equal(gate_get(&g.n_order), 0);
+	assert_int_equal(server_cancelled(x.v), 1);
+	fx_end(&x);
+}
+
+static void test_pool_cancel_queued(void **state)
+{
+	cancel_queued_case(state, 2);
+}
+
+static void test_pool_cancel_queued_no_workers(void **state)
+{
+	cancel_queued_case(state, 1);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) SUITE_CASE(name)
+		T(test_pool_isolation),
+		T(test_pool_order),
+		T(test_pool_concurrent_object),
+		T(test_pool_concurrent_server),
+		T(test_pool_nested_full),
+		T(test_pool_defer_other_thread),
+		T(test_pool_defer_no_workers),
+		T(test_pool_defer_dropped),
+		T(test_pool_defer_sees_cancel),
+		T(test_pool_defer_sees_loss),
+		T(test_pool_cancel_queued),
+		T(test_pool_cancel_queued_no_workers),
+#undef T
+	};
+
+	pthread_mutex_init(&g.mu, NULL);
+	pthread_cond_init(&g.cv, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return SUITE_RUN("pool", tests, argc, argv);
+}
