@@ -29,8 +29,15 @@ static shade_status enc_exc(shade_buf *b, const shade_error *e,
 			    const shade_cbor_opts *o, unsigned depth,
 			    unsigned max_depth, shade_error **err)
 {
+	shade_cbor_opts snap;
 	size_t i;
 
+	/* An exception's arguments travel by value (doc/protocol.md §3.2). */
+	if (o != NULL && o->share != NULL) {
+		snap = *o;
+		snap.share = NULL;
+		o = &snap;
+	}
 	/* tag, its array, the chain array and its triples each nest */
 	if (depth + 3 + (e->chain_len > 0) > max_depth)
 		return shade_error_set(err, SHADE_ERR_TOO_DEEP,
@@ -89,6 +96,9 @@ static shade_status enc(shade_buf *b, const shade_value *v,
 		cbor_put_string(b, SHADE_CBOR_BYTES, v->u.p, v->len);
 		break;
 	case SHADE_LIST:
+		if (o != NULL && o->share != NULL &&
+		    !(v->tag & SHADE_VF_BYVALUE))
+			goto shared;
 		if (depth + 1 > max_depth)
 			goto too_deep;
 		cbor_put_head(b, SHADE_CBOR_TAG, SHADE_CBOR_TAG_LIST);
@@ -115,6 +125,9 @@ static shade_status enc(shade_buf *b, const shade_value *v,
 	case SHADE_DICT: {
 		const struct shade_dict *d = v->u.dict;
 
+		if (o != NULL && o->share != NULL &&
+		    !(v->tag & SHADE_VF_BYVALUE))
+			goto shared;
 		if (depth + 1 > max_depth)
 			goto too_deep;
 		cbor_put_head(b, SHADE_CBOR_MAP, d->len);
@@ -148,6 +161,9 @@ static shade_status enc(shade_buf *b, const shade_value *v,
 	if (b->status != SHADE_OK)
 		return buf_failed(b, err);
 	return SHADE_OK;
+shared:
+	/* By reference: the hook writes one item (a tag 200). */
+	return o->share(o->hooks ? o->hooks->udata : NULL, b, v, err);
 too_deep:
 	return shade_error_set(err, SHADE_ERR_TOO_DEEP,
 			       "value nested deeper than %u levels", max_depth);

@@ -96,7 +96,7 @@ unsigned msg_opts_items(const struct msg_opts *o)
 {
 	if (o == NULL)
 		return 0;
-	if (o->in != 0 || o->timeout_ms != 0 ||
+	if (o->in != 0 || o->timeout_ms != 0 || o->byvalue ||
 	    (o->kwargs != NULL && shade_dict_len(o->kwargs) > 0))
 		return 1;
 	return 0;
@@ -147,7 +147,8 @@ shade_status msg_put_opts(shade_buf *b, const struct msg_opts *o,
 {
 	bool kw = o->kwargs != NULL && shade_dict_len(o->kwargs) > 0;
 
-	shade_cbor_put_map(b, (o->in != 0) + (o->timeout_ms != 0) + kw);
+	shade_cbor_put_map(b, (o->in != 0) + (o->timeout_ms != 0) + kw +
+				      o->byvalue);
 	if (o->in != 0) {
 		shade_cbor_put_uint(b, OPT_IN);
 		shade_cbor_put_uint(b, o->in);
@@ -155,6 +156,10 @@ shade_status msg_put_opts(shade_buf *b, const struct msg_opts *o,
 	if (o->timeout_ms != 0) {
 		shade_cbor_put_uint(b, OPT_TIMEOUT);
 		shade_cbor_put_uint(b, o->timeout_ms);
+	}
+	if (o->byvalue) {
+		shade_cbor_put_uint(b, OPT_BYVALUE);
+		shade_cbor_put_uint(b, 1);
 	}
 	if (kw) {
 		shade_cbor_put_uint(b, OPT_KWARGS);
@@ -225,6 +230,10 @@ static shade_status parse_opts(shade_cbor_dec *d, struct msg *m,
 		case OPT_KWARGS:
 			m->kwargs_pos = d->pos;
 			SHADE_CHECK(shade_cbor_skip(d, 0, err));
+			break;
+		case OPT_BYVALUE:
+			SHADE_CHECK(shade_cbor_read_uint(d, &key, err));
+			m->byvalue = key != 0;
 			break;
 		default:
 			SHADE_CHECK(shade_cbor_skip(d, 0, err));
@@ -391,6 +400,7 @@ static bool parse_fast(const uint8_t *frame, size_t len, struct msg *m)
 	m->in = 0;
 	m->timeout_ms = 0;
 	m->kwargs_pos = 0;
+	m->byvalue = false;
 	if (n > fixed && ops[op].request) {
 		if ((p = fast_skip(p, end, fixed)) == NULL ||
 		    !parse_fast_opts(frame, len, p, m))

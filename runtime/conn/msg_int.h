@@ -47,7 +47,8 @@ enum msg_op {
 enum msg_opt_key {
 	OPT_IN = 0,      /* uint: receiver's request id this nests in */
 	OPT_TIMEOUT = 1, /* uint: milliseconds the caller waits */
-	OPT_KWARGS = 2   /* map: keyword arguments */
+	OPT_KWARGS = 2,  /* map: keyword arguments */
+	OPT_BYVALUE = 5  /* uint 1: lists and dicts of the result by value */
 };
 
 /* Options of a request being built. */
@@ -55,6 +56,7 @@ struct msg_opts {
 	uint64_t in;                 /* nested-in request id, 0: none */
 	uint64_t timeout_ms;         /* 0: none */
 	const shade_value *kwargs;   /* dict or NULL (empty dicts omitted) */
+	bool byvalue;                /* OPT_BYVALUE: result by value */
 };
 
 /* A parsed message. */
@@ -66,6 +68,7 @@ struct msg {
 	uint64_t in;              /* OPT_IN, 0 when absent */
 	uint64_t timeout_ms;      /* OPT_TIMEOUT, 0 when absent */
 	size_t kwargs_pos;        /* offset of the kwargs map, 0: absent */
+	bool byvalue;             /* OPT_BYVALUE set (non-zero) */
 };
 
 /* True when op is a request (expects RETURN/ERROR when id != 0). */
