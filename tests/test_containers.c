@@ -53,14 +53,19 @@ static shade_status box_echo(shade_call_ctx *call)
 			    : shade_error_set(call->err, SHADE_ERR_NOMEM, "oom");
 }
 
-/* box.kind(x): "list", "int"... or for a reference "ref:TYPE:proxy" or
- * "ref:TYPE:local". */
+/* box.kind(x): "int", "dict"..., for a list "list:KIND" (the kind of
+ * its first item) or "list" when empty, for a reference "ref:TYPE:proxy"
+ * or "ref:TYPE:local". */
 static shade_status box_kind(shade_call_ctx *call)
 {
 	const shade_value *x = shade_seq_at(call->args, 0);
 	shade_ref *r;
 
-	if (shade_value_kind(x) != SHADE_REF) {
+	if (shade_value_kind(x) == SHADE_LIST && shade_seq_len(x) > 0) {
+		call->result = shade_str_printf(
+			call->mem, "list:%s",
+			shade_kind_name(shade_value_kind(shade_seq_at(x, 0))));
+	} else if (shade_value_kind(x) != SHADE_REF) {
 		call->result = shade_str(call->mem,
 					 shade_kind_name(shade_value_kind(x)));
 	} else {
@@ -839,7 +844,7 @@ static void test_containers_byvalue_per_call(void **state)
 	peer p;
 
 	start(ctx, &p);
-	assert_string_equal(kind_of(ctx, &p, l5, &bv), "list");
+	assert_string_equal(kind_of(ctx, &p, l5, &bv), "list:int");
 	assert_string_equal(kind_of(ctx, &p, shade_dict_new(ctx, 0), &bv),
 			    "dict");
 	r = box_call(ctx, &p, "make", shade_str(ctx, "big"), &bv);
@@ -853,8 +858,8 @@ static void test_containers_byvalue_per_call(void **state)
 	talloc_free(ctx);
 }
 
-/* By value per value: a marked list crosses as a list both ways; the
- * mark survives copies. */
+/* By value per value: a marked list crosses as a list both ways, what
+ * it holds as values too; the mark survives copies. */
 static void test_containers_byvalue_per_value(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
@@ -864,7 +869,7 @@ static void test_containers_byvalue_per_value(void **state)
 	start(ctx, &p);
 	shade_value_set_byvalue(l5, true);
 	assert_true(shade_value_is_byvalue(l5));
-	assert_string_equal(kind_of(ctx, &p, l5, NULL), "list");
+	assert_string_equal(kind_of(ctx, &p, l5, NULL), "list:int");
 	/* Inside a tuple too, and in a copy. */
 	t = args1(ctx, l5);
 	assert_true(shade_value_is_byvalue(shade_seq_at(t, 0)));
@@ -872,7 +877,14 @@ static void test_containers_byvalue_per_value(void **state)
 	r = box_call(ctx, &p, "make", shade_str(ctx, "marked"), NULL);
 	assert_int_equal(shade_value_kind(r), SHADE_LIST);
 	assert_true(shade_value_equal(r, ints(ctx, true, 3, 1, 2, 3)));
+	/* [[1, 2, 3, 4, 5]] marked: the inner list crosses by value too. */
 	shade_value_set_byvalue(l5, false);
+	t = shade_list_new(ctx, 1);
+	assert_ok(shade_seq_append(t, l5, errp_));
+	assert_string_equal(kind_of(ctx, &p, t, NULL),
+			    "ref:builtins.list:proxy");
+	shade_value_set_byvalue(t, true);
+	assert_string_equal(kind_of(ctx, &p, t, NULL), "list:list");
 	assert_false(shade_value_is_byvalue(l5));
 	assert_string_equal(kind_of(ctx, &p, l5, NULL),
 			    "ref:builtins.list:proxy");
