@@ -16,6 +16,13 @@
  * arrived with the reference; a member absent from a complete shape is
  * AttributeError with no round trip.
  *
+ * Copy rules (doc/api.md): immutable values cross by value; a bare list
+ * or dict in the arguments or the result of invoke, call, setattr and
+ * getattr crosses by reference (a container the sender exports while the
+ * peer holds it), unless the call's options say byvalue, the value is
+ * marked (shade_value_set_byvalue), the target is a list or dict, or the
+ * member is declared in IDL.
+ *
  * Ownership: results are allocated on the caller's mem_ctx; refs handed
  * out through `shade_ref **` carry one count for the caller.
  */
