@@ -4,7 +4,8 @@
  * remotely (one round trip each) and taken as bound methods that cross
  * the wire and are called later; bare lists and dicts crossing by
  * reference as arguments and results, by value per call
- * (shade_call_opts.byvalue) and per value (shade_value_set_byvalue);
+ * (shade_call_opts.byvalue) and per value (shade_value_set_byvalue),
+ * SETATTR included;
  * what each costs in round trips and bytes (shade_conn_stats).
  *
  * The seed's cases (PyPy lib_pypy/distributed/test/test_distributed.py)
@@ -213,6 +214,8 @@ static shade_status export_box(shade_error **err)
 	     i++)
 		st = shade_object_add_method(box, meths[i].name, meths[i].fn,
 					     NULL, false, err);
+	if (st == SHADE_OK)
+		st = shade_object_add_attr(box, "slot", NULL, false, err);
 	if (st == SHADE_OK)
 		st = shade_server_export(child_server, "box", box, err);
 	shade_ref_release(box);
@@ -835,6 +838,43 @@ static void test_containers_byref_default(void **state)
 	talloc_free(ctx);
 }
 
+/*
+ * SETATTR follows the default too: a bare list stored in the peer's
+ * attribute is a reference to a container of ours (exported while the
+ * peer keeps it), and read back it arrives as that container; marked by
+ * value it is stored as a list, and read back it comes as a reference
+ * to the peer's.
+ */
+static void test_containers_setattr(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_value *l5 = ints(ctx, true, 5, 1, 2, 3, 4, 5), *r, *snap;
+	shade_ref *mine;
+	peer p;
+
+	start(ctx, &p);
+	assert_ok(shade_setattr(p.box, "slot", l5, errp_));
+	assert_int_equal(stats(p.c).exports, 1);
+	assert_ok(shade_getattr(ctx, p.box, "slot", &r, errp_));
+	assert_int_equal(shade_value_kind(r), SHADE_REF);
+	mine = shade_value_as_ref(r);
+	assert_false(shade_ref_is_proxy(mine));
+	assert_true(shade_value_equal(shade_container_value(mine), l5));
+	talloc_free(r);
+	/* Replaced by a marked list: the peer lets ours go. */
+	shade_value_set_byvalue(l5, true);
+	assert_ok(shade_setattr(p.box, "slot", l5, errp_));
+	assert_int_equal(stats(p.c).exports, 0);
+	assert_ok(shade_getattr(ctx, p.box, "slot", &r, errp_));
+	assert_int_equal(shade_value_kind(r), SHADE_REF);
+	assert_true(shade_ref_is_proxy(shade_value_as_ref(r)));
+	assert_ok(shade_force(ctx, shade_value_as_ref(r), &snap, errp_));
+	assert_true(shade_value_equal(snap, l5));
+	talloc_free(r);
+	stop(&p);
+	talloc_free(ctx);
+}
+
 /* By value per call: the option covers the arguments and the result. */
 static void test_containers_byvalue_per_call(void **state)
 {
@@ -963,6 +1003,7 @@ int main(int argc, char **argv)
 		SUITE_CASE(test_containers_dict_methods),
 		SUITE_CASE(test_containers_local_methods),
 		SUITE_CASE(test_containers_byref_default),
+		SUITE_CASE(test_containers_setattr),
 		SUITE_CASE(test_containers_byvalue_per_call),
 		SUITE_CASE(test_containers_byvalue_per_value),
 		SUITE_CASE(test_containers_cost),
