@@ -100,6 +100,7 @@ bench:
 	$(BENCH_SCALE) $(if $(filter 1,$(QUICK)),--quick)
 	$(BENCH_ATTACK) $(if $(filter 1,$(QUICK)),--quick)
 	$(BENCH_AUTH) $(if $(filter 1,$(QUICK)),--quick)
+	$(BENCH_COPY) $(if $(filter 1,$(QUICK)),--quick)
 
 # The soak program (bench/soak.c): SOAK_CLIENTS concurrent clients, each
 # making up to SOAK_CALLS calls (callbacks, container operations, expected
@@ -135,3 +136,11 @@ bench: bench-pool
 .PHONY: bench-pool
 bench-pool: bench-programs
 	$(BENCH_POOL) $(if $(filter 1,$(QUICK)),--quick)
+
+# What the copy rules cost (bench/copy.c): a 1 000-element list read
+# whole and by one item, by reference (the default) and by value.
+BENCH_COPY := $(BENCH_DIR)/shade-bench-copy
+bench-programs: $(BENCH_COPY)
+$(BENCH_COPY): $(BUILD)/obj/bench/copy.o $(BENCH_UTIL) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/bench/copy.o $(BENCH_UTIL) $(LIB_A) $(LDLIBS)

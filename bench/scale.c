@@ -69,6 +69,8 @@ static shade_status make_fn(shade_call_ctx *call)
 		shade_seq_append_take(l, shade_ref_value_take(call->mem, o),
 				      NULL);
 	}
+	if (l != NULL) /* the objects are the figure: the list by value */
+		shade_value_set_byvalue(l, true);
 	call->result = l;
 	return l ? SHADE_OK : SHADE_ERR_NOMEM;
 }

@@ -382,6 +382,8 @@ maker_make(shade_call_ctx *call)
 		if (st != SHADE_OK)
 			return st;
 	}
+	/* The objects are the figure: the list itself by value. */
+	shade_value_set_byvalue(list, true);
 	call->result = list;
 	return SHADE_OK;
 }

@@ -225,6 +225,7 @@ static void test_echo_reuses_buffers(void **state)
 static void test_echo_large_list(void **state)
 {
 	TALLOC_CTX *ctx = suite_case_ctx;
+	shade_call_opts bv = { .byvalue = true };
 	tp_peer pp;
 	shade_ref *dyn = NULL, *typed = NULL;
 	unsigned long before = 0;
@@ -245,7 +246,9 @@ static void test_echo_large_list(void **state)
 			assert_ok(shade_seq_append(list, &iv, errp_));
 		}
 		assert_ok(shade_seq_append_take(args, list, errp_));
-		assert_ok(shade_invoke(tmp, dyn, "echo", args, NULL, &r, errp_));
+		/* By value both ways: the large frame is what is tested. */
+		assert_ok(shade_invoke_ex(tmp, dyn, "echo", args, NULL, &bv, &r,
+					  errp_));
 		assert_int_equal(shade_value_kind(r), SHADE_LIST);
 		assert_int_equal(shade_seq_len(r), n);
 		for (i = 0; i < n; i++)

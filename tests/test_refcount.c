@@ -235,7 +235,7 @@ static void test_refcount_requests_not_run(void **state)
 static void test_refcount_replies_not_taken(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
-	shade_call_opts co = { 30, false };
+	shade_call_opts co = { 30, false, false };
 	shade_ref *calc;
 	shade_value *r = NULL;
 	shade_error *err = NULL;

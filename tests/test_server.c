@@ -723,6 +723,8 @@ static void test_server_pipeliner_never_reads(void **state)
 static shade_status blob_of(TALLOC_CTX *tmp, shade_conn *c, shade_value *v,
 			    shade_error **err)
 {
+	/* By value: the limits apply to what the request carries. */
+	shade_call_opts bv = { .byvalue = true };
 	shade_value *t, *r = NULL;
 	shade_ref *calc;
 	shade_status st;
@@ -730,7 +732,7 @@ static shade_status blob_of(TALLOC_CTX *tmp, shade_conn *c, shade_value *v,
 	t = shade_tuple_new(tmp, 1);
 	assert_ok(shade_seq_append_take(t, v, errp_));
 	assert_ok(shade_lookup(c, "calc", &calc, errp_));
-	st = shade_invoke(tmp, calc, "blob", t, NULL, &r, err);
+	st = shade_invoke_ex(tmp, calc, "blob", t, NULL, &bv, &r, err);
 	shade_ref_release(calc);
 	talloc_free(tmp);
 	return st;

@@ -20,8 +20,6 @@
  * returned as Object and narrowed); exceptions with fields; round trips
  * counted with shade_conn_stats_get.
  */
-#include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,8 +27,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -255,10 +251,8 @@ static shade_status dyn_account(TALLOC_CTX *ctx, dyn_acct *d, shade_ref **out,
 
 /* What the child gets from the parent. */
 typedef struct child_args {
+	tu_ready ready;         /* the pipe: the TCP address, one line */
 	const char *unix_addr;  /* where to listen besides tcp:127.0.0.1:0 */
-	int ready_fd;           /* write end of the pipe: the TCP address */
-	int other_fd;           /* read end (the parent's), closed here */
-	pid_t parent;           /* the test process */
 } child_args;
 
 /* The child: serve until SIGTERM; 0 on a clean stop. */
@@ -273,10 +267,8 @@ static int child_main(void *arg)
 	const char *tcp;
 	int rc = 1;
 
-	close(a->other_fd);
 	/* die with the parent, whatever happens to it */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != a->parent)
+	if (!tu_ready_child(&a->ready))
 		return 1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = child_on_term;
@@ -290,18 +282,15 @@ static int child_main(void *arg)
 	    shade_server_listen(child_server, a->unix_addr, &err) == SHADE_OK &&
 	    shade_server_listen(child_server, "tcp:127.0.0.1:0", &err) ==
 		    SHADE_OK &&
-	    (tcp = shade_server_address(child_server, 1)) != NULL &&
-	    dprintf(a->ready_fd, "%s\n", tcp) > 0) {
-		close(a->ready_fd);
-		a->ready_fd = -1;
+	    (tcp = shade_server_address(child_server, 1)) != NULL) {
+		tu_ready_say(&a->ready, tcp);
 		if (shade_server_run(child_server, &err) == SHADE_OK)
 			rc = 0;
 	}
 	if (rc != 0)
 		fprintf(stderr, "e2e server: %s\n",
 			err ? err->message : "failed");
-	if (a->ready_fd >= 0)
-		close(a->ready_fd);
+	tu_ready_say(&a->ready, "failed");
 	shade_error_free(err);
 	shade_ref_release(dyn);
 	child_server = NULL;
@@ -324,45 +313,19 @@ typedef struct e2e_server {
 static void srv_start(TALLOC_CTX *ctx, e2e_server *s)
 {
 	char buf[128];
-	size_t got = 0;
-	int fds[2];
 	child_args a;
-	struct pollfd p;
-	ssize_t n;
 
 	s->dir = tu_mkdtemp(ctx);
 	assert_non_null(s->dir);
 	s->unix_addr = talloc_asprintf(ctx, "unix:%s/bank.sock", s->dir);
 	assert_non_null(s->unix_addr);
-	assert_int_equal(pipe(fds), 0);
 	a.unix_addr = s->unix_addr;
-	a.ready_fd = fds[1];
-	a.other_fd = fds[0];
-	a.parent = getpid();
-	s->pid = tu_fork(child_main, &a);
-	tu_live_child = s->pid;
-	close(fds[1]);
-	assert_true(s->pid > 0);
 	/* the TCP address, one line, once the child listens on both */
-	p.fd = fds[0];
-	p.events = POLLIN;
-	while (got < sizeof(buf) - 1 && memchr(buf, '\n', got) == NULL) {
-		p.revents = 0;
-		if (poll(&p, 1, E2E_WAIT_MS) <= 0)
-			break;
-		n = read(fds[0], buf + got, sizeof(buf) - 1 - got);
-		if (n <= 0 && !(n < 0 && errno == EINTR))
-			break;
-		if (n > 0)
-			got += (size_t)n;
-	}
-	close(fds[0]);
-	buf[got] = '\0';
-	if (memchr(buf, '\n', got) == NULL) {
-		tu_kill_child(s->pid);
+	s->pid = tu_fork_ready(child_main, &a.ready, buf, sizeof(buf),
+			       E2E_WAIT_MS);
+	tu_live_child = s->pid;
+	if (s->pid <= 0)
 		fail_msg("the server did not report its address");
-	}
-	*strchr(buf, '\n') = '\0';
 	s->tcp_addr = talloc_strdup(ctx, buf);
 	assert_non_null(s->tcp_addr);
 	assert_non_null(strstr(s->tcp_addr, "tcp:127.0.0.1:"));
@@ -371,6 +334,7 @@ static void srv_start(TALLOC_CTX *ctx, e2e_server *s)
 /* Stop the child with SIGTERM; it must exit 0 within the bound. */
 static void srv_stop(e2e_server *s)
 {
+	tu_live_child = 0;
 	if (!tu_stop_child(s->pid, E2E_WAIT_MS))
 		fail_msg("the server did not stop cleanly");
 }

@@ -21,7 +21,11 @@ struct api_field {
 		API_FLD_TEXT,  /* s as a text string */
 		API_FLD_VALUE, /* v encoded as a value */
 		API_FLD_ARGS,  /* v, a tuple or list, as an array */
-		API_FLD_NULL   /* null */
+		API_FLD_NULL,  /* null */
+		API_FLD_ARGS_SHARED, /* as API_FLD_ARGS, lists and dicts
+				      * by reference (the default copy
+				      * rule) */
+		API_FLD_VALUE_SHARED /* as API_FLD_VALUE, the same */
 	} kind;                /* what the field is */
 	uint64_t u;            /* API_FLD_UINT */
 	const char *s;         /* API_FLD_TEXT */
@@ -77,6 +81,14 @@ SHADE_INTERNAL shade_status api_roundtrip(TALLOC_CTX *mem_ctx, shade_conn *c,
 SHADE_INTERNAL shade_status api_member_field(struct proxy *p, const char *name,
 					     struct api_field *f,
 					     shade_error **err);
+
+/* The kind of an argument field to proxy p for member field m (NULL for
+ * CALL): API_FLD_ARGS_SHARED under the default copy rule, API_FLD_ARGS
+ * when the call's options ask for values, p is a container (whose
+ * methods store copies) or the member is declared with a signature
+ * (IDL: its parameters travel as their declared types). */
+SHADE_INTERNAL int api_args_kind(struct proxy *p, const shade_call_opts *co,
+				 const struct api_field *m);
 
 /* Perform a value-level operation on a local object. */
 SHADE_INTERNAL shade_status api_local_op(TALLOC_CTX *mem_ctx, shade_ref *r,

@@ -1,7 +1,9 @@
 /*
  * containers.c - the container protocol on references: len, get/set/
  * delete item, contains, append, force (whole or a range), keys /
- * values / items, equality with a value.
+ * values / items, equality with a value; and the methods of lists and
+ * dicts by name (extend, insert, pop, remove, index, count, clear,
+ * reverse, get, setdefault, update), one INVOKE each.
  */
 #include <string.h>
 
@@ -243,4 +245,131 @@ shade_status shade_equal(shade_ref *r, const shade_value *v, bool *out,
 	*out = shade_value_equal(snap, v);
 	talloc_free(snap);
 	return SHADE_OK;
+}
+
+/* ------------------------------------------------------------ methods */
+
+/* Method `name` of the list or dict r with n arguments (NULL entries
+ * are left out from there on), by INVOKE: one round trip on a proxy.
+ * The arguments cross by value (a container stores copies). */
+static shade_status method(TALLOC_CTX *mem_ctx, shade_ref *r, const char *name,
+			   const shade_value *a0, const shade_value *a1,
+			   const shade_value *kwargs, shade_value **out,
+			   shade_error **err)
+{
+	const shade_value *items[2] = { a0, a1 };
+	shade_value *args;
+	shade_status st;
+
+	args = shade_tuple_from(NULL, a0 == NULL ? 0 : a1 == NULL ? 1 : 2,
+				items);
+	if (args == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	st = shade_invoke(mem_ctx, r, name, args, kwargs, out, err);
+	talloc_free(args);
+	return st;
+}
+
+/* A method whose result is a count or a position, into *out. */
+static shade_status method_size(shade_ref *r, const char *name,
+				const shade_value *v, size_t *out,
+				shade_error **err)
+{
+	shade_value *res;
+
+	if (v == NULL)
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "value is NULL");
+	SHADE_CHECK(method(NULL, r, name, v, NULL, NULL, &res, err));
+	if (shade_value_kind(res) != SHADE_INT || res->u.i < 0) {
+		talloc_free(res);
+		return shade_error_set(err, SHADE_ERR_PROTOCOL,
+				       "%s returned no count", name);
+	}
+	*out = (size_t)res->u.i;
+	talloc_free(res);
+	return SHADE_OK;
+}
+
+shade_status shade_extend(shade_ref *r, const shade_value *items,
+			  shade_error **err)
+{
+	if (items == NULL)
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "items is NULL");
+	return method(NULL, r, "extend", items, NULL, NULL, NULL, err);
+}
+
+shade_status shade_insert(shade_ref *r, int64_t index, const shade_value *v,
+			  shade_error **err)
+{
+	shade_value i = shade_value_int(index);
+
+	if (v == NULL)
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "value is NULL");
+	return method(NULL, r, "insert", &i, v, NULL, NULL, err);
+}
+
+shade_status shade_pop(TALLOC_CTX *mem_ctx, shade_ref *r,
+		       const shade_value *key, shade_value **out,
+		       shade_error **err)
+{
+	return method(mem_ctx, r, "pop", key, NULL, NULL, out, err);
+}
+
+shade_status shade_remove(shade_ref *r, const shade_value *v,
+			  shade_error **err)
+{
+	if (v == NULL)
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "value is NULL");
+	return method(NULL, r, "remove", v, NULL, NULL, NULL, err);
+}
+
+shade_status shade_index(shade_ref *r, const shade_value *v, size_t *out,
+			 shade_error **err)
+{
+	return method_size(r, "index", v, out, err);
+}
+
+shade_status shade_count(shade_ref *r, const shade_value *v, size_t *out,
+			 shade_error **err)
+{
+	return method_size(r, "count", v, out, err);
+}
+
+shade_status shade_clear(shade_ref *r, shade_error **err)
+{
+	return method(NULL, r, "clear", NULL, NULL, NULL, NULL, err);
+}
+
+shade_status shade_reverse(shade_ref *r, shade_error **err)
+{
+	return method(NULL, r, "reverse", NULL, NULL, NULL, NULL, err);
+}
+
+shade_status shade_get(TALLOC_CTX *mem_ctx, shade_ref *r,
+		       const shade_value *key, const shade_value *dflt,
+		       shade_value **out, shade_error **err)
+{
+	if (key == NULL)
+		return shade_error_set(err, SHADE_ERR_INVALID, "key is NULL");
+	return method(mem_ctx, r, "get", key, dflt, NULL, out, err);
+}
+
+shade_status shade_setdefault(TALLOC_CTX *mem_ctx, shade_ref *r,
+			      const shade_value *key,
+			      const shade_value *dflt, shade_value **out,
+			      shade_error **err)
+{
+	if (key == NULL)
+		return shade_error_set(err, SHADE_ERR_INVALID, "key is NULL");
+	return method(mem_ctx, r, "setdefault", key, dflt, NULL, out, err);
+}
+
+shade_status shade_update(shade_ref *r, const shade_value *other,
+			  const shade_value *kwargs, shade_error **err)
+{
+	return method(NULL, r, "update", other, NULL, kwargs, NULL, err);
 }

@@ -45,7 +45,8 @@ shade_status shade_invoke_async(TALLOC_CTX *mem_ctx, shade_ref *r,
 	SHADE_CHECK(api_live_proxy(r, &p, err));
 	fl[0] = (struct api_field){ API_FLD_UINT, p->eid, NULL, NULL };
 	SHADE_CHECK(api_member_field(p, name, &fl[1], err));
-	fl[2] = (struct api_field){ API_FLD_ARGS, 0, NULL, args };
+	fl[2] = (struct api_field){ api_args_kind(p, NULL, &fl[1]), 0, NULL,
+				    args };
 	f = talloc_zero(mem_ctx, shade_future);
 	if (f == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");

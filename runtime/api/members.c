@@ -49,7 +49,11 @@ shade_status shade_setattr(shade_ref *r, const char *name, const shade_value *v,
 	SHADE_CHECK(api_live_proxy(r, &p, err));
 	f[0] = (struct api_field){ API_FLD_UINT, p->eid, NULL, NULL };
 	SHADE_CHECK(api_member_field(p, name, &f[1], err));
-	f[2] = (struct api_field){ API_FLD_VALUE, 0, NULL, v };
+	f[2] = (struct api_field){ api_args_kind(p, NULL, &f[1]) ==
+						   API_FLD_ARGS
+					   ? API_FLD_VALUE
+					   : API_FLD_VALUE_SHARED,
+				   0, NULL, v };
 	return api_roundtrip(NULL, p->conn, OP_SETATTR, f, 3, NULL, NULL, NULL,
 			     err);
 }
@@ -62,7 +66,7 @@ shade_status shade_invoke_ex(TALLOC_CTX *mem_ctx, shade_ref *r,
 {
 	struct api_field f[3];
 	struct proxy *p;
-	shade_call_opts co = { 0, false };
+	shade_call_opts co = { 0, false, false };
 
 	SHADE_CHECK(api_check_ref(r, err));
 	if (opts != NULL)
@@ -76,7 +80,8 @@ shade_status shade_invoke_ex(TALLOC_CTX *mem_ctx, shade_ref *r,
 	if (f[1].kind == API_FLD_UINT &&
 	    p->ref.shape->members[f[1].u].kind == SHADE_MEMBER_ONEWAY)
 		co.oneway = true;
-	f[2] = (struct api_field){ API_FLD_ARGS, 0, NULL, args };
+	f[2] = (struct api_field){ api_args_kind(p, &co, &f[1]), 0, NULL,
+				   args };
 	return api_roundtrip(mem_ctx, p->conn, OP_INVOKE, f, 3, kwargs, &co, out,
 			     err);
 }
@@ -102,7 +107,8 @@ shade_status shade_call_ex(TALLOC_CTX *mem_ctx, shade_ref *r,
 				      kwargs, out, err);
 	SHADE_CHECK(api_live_proxy(r, &p, err));
 	f[0] = (struct api_field){ API_FLD_UINT, p->eid, NULL, NULL };
-	f[1] = (struct api_field){ API_FLD_ARGS, 0, NULL, args };
+	f[1] = (struct api_field){ api_args_kind(p, opts, NULL), 0, NULL,
+				   args };
 	return api_roundtrip(mem_ctx, p->conn, OP_CALL, f, 2, kwargs, opts, out,
 			     err);
 }

@@ -35,6 +35,7 @@ shade_status api_put_fields(shade_conn *c, shade_buf *b,
 		case API_FLD_NULL:
 			shade_cbor_put_null(b);
 			break;
+		case API_FLD_ARGS_SHARED:
 		case API_FLD_ARGS:
 			if (f[i].v == NULL) {
 				shade_cbor_put_array(b, 0);
@@ -46,8 +47,15 @@ shade_status api_put_fields(shade_conn *c, shade_buf *b,
 						       "tuple");
 			/* fall through */
 		case API_FLD_VALUE:
-			SHADE_CHECK(shade_cbor_encode_value(b, f[i].v,
-							    &c->copts, err));
+		case API_FLD_VALUE_SHARED:
+			SHADE_CHECK(shade_cbor_encode_value(
+				b, f[i].v,
+				f[i].kind == API_FLD_ARGS_SHARED ||
+						f[i].kind ==
+							API_FLD_VALUE_SHARED
+					? &c->copts_share
+					: &c->copts,
+				err));
 			break;
 		}
 	}
@@ -87,7 +95,11 @@ shade_status api_roundtrip(TALLOC_CTX *mem_ctx, shade_conn *c, unsigned op,
 	if (tmp == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	st = conn_req_init(&rq, c, tmp, op, nf, kwargs,
-			   co ? co->timeout_ms : 0, oneway, err);
+			   co ? co->timeout_ms : 0,
+			   (oneway ? REQ_ONEWAY : 0) |
+				   (co != NULL && co->byvalue ? REQ_BYVALUE
+							      : 0),
+			   err);
 	if (st == SHADE_OK)
 		st = api_put_fields(c, rq.b, f, nf, err);
 	if (st == SHADE_OK)
@@ -127,6 +139,19 @@ shade_status api_member_field(struct proxy *p, const char *name,
 	f->kind = API_FLD_UINT;
 	f->u = idx;
 	return SHADE_OK;
+}
+
+int api_args_kind(struct proxy *p, const shade_call_opts *co,
+		  const struct api_field *m)
+{
+	const shade_shape_desc *d = p->ref.shape;
+
+	if ((co != NULL && co->byvalue) || obj_moves_by_value(&p->ref))
+		return API_FLD_ARGS;
+	if (m != NULL && m->kind == API_FLD_UINT && d != NULL &&
+	    m->u < d->n_members && d->members[m->u].signature != NULL)
+		return API_FLD_ARGS;
+	return API_FLD_ARGS_SHARED;
 }
 
 /* Perform a value-level operation on a local object. */

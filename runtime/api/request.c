@@ -41,6 +41,24 @@ static int request_destructor(shade_request *q)
 	return 0;
 }
 
+/* Whether a typed call must ask for its result by value (OPT_BYVALUE):
+ * the declared type of the result is what it is, so a sequence or a
+ * struct must not come as a reference.  A member the peer's shape
+ * declares with a signature is served by generated code, which writes
+ * its result by value anyway: no option needed, no byte spent.  Any
+ * other (a dynamic object serving the interface, an unknown shape)
+ * would apply the default copy rule to its result. */
+static bool typed_result_by_value(const struct proxy *p, uint32_t member,
+				  shade_dispatch_op op)
+{
+	const shade_shape_desc *d = p->ref.shape;
+
+	if (op == SHADE_DISPATCH_SET)
+		return false;
+	return d == NULL || member >= d->n_members ||
+	       d->members[member].signature == NULL;
+}
+
 shade_status shade_request_begin(shade_ref *r, uint32_t member,
 				 shade_dispatch_op op,
 				 const shade_call_opts *opts,
@@ -96,7 +114,11 @@ shade_status shade_request_begin(shade_ref *r, uint32_t member,
 		q->c = p->conn;
 		st = conn_req_init(&q->rq, q->c, q, opcode[op], nfields[op],
 				   NULL, opts ? opts->timeout_ms : 0,
-				   q->oneway, err);
+				   (q->oneway ? REQ_ONEWAY : 0) |
+					   (typed_result_by_value(p, member, op)
+						    ? REQ_BYVALUE
+						    : 0),
+				   err);
 	}
 	if (st != SHADE_OK) {
 		talloc_free(q);

@@ -29,8 +29,15 @@ static shade_status enc_exc(shade_buf *b, const shade_error *e,
 			    const shade_cbor_opts *o, unsigned depth,
 			    unsigned max_depth, shade_error **err)
 {
+	shade_cbor_opts snap;
 	size_t i;
 
+	/* An exception's arguments travel by value (doc/protocol.md §3.2). */
+	if (o != NULL && o->share != NULL) {
+		snap = *o;
+		snap.share = NULL;
+		o = &snap;
+	}
 	/* tag, its array, the chain array and its triples each nest */
 	if (depth + 3 + (e->chain_len > 0) > max_depth)
 		return shade_error_set(err, SHADE_ERR_TOO_DEEP,
@@ -59,11 +66,27 @@ static shade_status enc_exc(shade_buf *b, const shade_error *e,
 	return b->status == SHADE_OK ? SHADE_OK : buf_failed(b, err);
 }
 
+/* For a list or dict v under options o that share: NULL when v is to
+ * be shared, else (v marked SHADE_VF_BYVALUE) o without sharing, in
+ * *snap, so that everything inside the snapshot is a snapshot too. */
+static const shade_cbor_opts *by_value(const shade_cbor_opts *o,
+				       const shade_value *v,
+				       shade_cbor_opts *snap)
+{
+	if (!(v->tag & SHADE_VF_BYVALUE))
+		return NULL;
+	*snap = *o;
+	snap->share = NULL;
+	return snap;
+}
+
 /* Encode v at nesting depth `depth`. */
 static shade_status enc(shade_buf *b, const shade_value *v,
 			const shade_cbor_opts *o, unsigned depth,
 			unsigned max_depth, shade_error **err)
 {
+	const shade_cbor_opts *share_o = o;
+	shade_cbor_opts snap;
 	uint8_t *p;
 	size_t i;
 
@@ -89,6 +112,9 @@ static shade_status enc(shade_buf *b, const shade_value *v,
 		cbor_put_string(b, SHADE_CBOR_BYTES, v->u.p, v->len);
 		break;
 	case SHADE_LIST:
+		if (o != NULL && o->share != NULL && (o = by_value(o, v, &snap))
+						     == NULL)
+			goto shared;
 		if (depth + 1 > max_depth)
 			goto too_deep;
 		cbor_put_head(b, SHADE_CBOR_TAG, SHADE_CBOR_TAG_LIST);
@@ -115,6 +141,9 @@ static shade_status enc(shade_buf *b, const shade_value *v,
 	case SHADE_DICT: {
 		const struct shade_dict *d = v->u.dict;
 
+		if (o != NULL && o->share != NULL && (o = by_value(o, v, &snap))
+						     == NULL)
+			goto shared;
 		if (depth + 1 > max_depth)
 			goto too_deep;
 		cbor_put_head(b, SHADE_CBOR_MAP, d->len);
@@ -148,6 +177,10 @@ static shade_status enc(shade_buf *b, const shade_value *v,
 	if (b->status != SHADE_OK)
 		return buf_failed(b, err);
 	return SHADE_OK;
+shared:
+	/* By reference: the hook writes one item (a tag 200). */
+	return share_o->share(share_o->hooks ? share_o->hooks->udata : NULL, b,
+			      v, err);
 too_deep:
 	return shade_error_set(err, SHADE_ERR_TOO_DEEP,
 			       "value nested deeper than %u levels", max_depth);

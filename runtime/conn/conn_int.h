@@ -161,6 +161,9 @@ struct shade_conn {
 	const shade_shape_desc *const *known; /* announced shapes */
 	shade_cbor_hooks hooks;         /* reference hooks (udata: this) */
 	shade_cbor_opts copts;          /* codec options using hooks */
+	shade_cbor_opts copts_share;    /* the same, lists and dicts by
+					 * reference (the default copy rule
+					 * of arguments and results) */
 	struct loop *loop;              /* the loop serving it, or NULL:
 					 * a wait asks it for nested turns */
 	struct loop_fd *watch;          /* its watch in that loop */
@@ -259,13 +262,19 @@ struct outreq {
 				 * wait) instead of writing it now */
 };
 
+/* Flags of conn_req_init (a bool `oneway` passes as REQ_ONEWAY). */
+#define REQ_ONEWAY 1u  /* id 0: no reply wanted */
+#define REQ_BYVALUE 2u /* OPT_BYVALUE: the result's lists and dicts by
+			* value */
+
 /* Start a request op with nfields fixed fields on tmp.  timeout_ms: 0
- * the connection default, -1 none.  ConnectionLost when closed. */
+ * the connection default, -1 none; flags REQ_*.  ConnectionLost when
+ * closed. */
 SHADE_INTERNAL shade_status conn_req_init(struct outreq *rq, shade_conn *c,
 					  TALLOC_CTX *tmp, unsigned op,
 					  unsigned nfields,
 					  const shade_value *kwargs,
-					  int timeout_ms, bool oneway,
+					  int timeout_ms, unsigned flags,
 					  shade_error **err);
 
 /* Finish the message, register the pending (owned by tmp) and send. */

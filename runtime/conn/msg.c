@@ -104,6 +104,7 @@ unsigned msg_opts_items(const struct msg_opts *o)
 	if (o == NULL)
 		return 0;
 	if (o->in != 0 || o->timeout_ms != 0 || o->traceback ||
+	    o->byvalue ||
 	    (o->kwargs != NULL && shade_dict_len(o->kwargs) > 0))
 		return 1;
 	return 0;
@@ -155,7 +156,7 @@ shade_status msg_put_opts(shade_buf *b, const struct msg_opts *o,
 	bool kw = o->kwargs != NULL && shade_dict_len(o->kwargs) > 0;
 
 	shade_cbor_put_map(b, (o->in != 0) + (o->timeout_ms != 0) + kw +
-				      o->traceback);
+				      o->traceback + o->byvalue);
 	if (o->traceback) {
 		shade_cbor_put_uint(b, OPT_TRACEBACK);
 		shade_cbor_put_uint(b, 1);
@@ -167,6 +168,10 @@ shade_status msg_put_opts(shade_buf *b, const struct msg_opts *o,
 	if (o->timeout_ms != 0) {
 		shade_cbor_put_uint(b, OPT_TIMEOUT);
 		shade_cbor_put_uint(b, o->timeout_ms);
+	}
+	if (o->byvalue) {
+		shade_cbor_put_uint(b, OPT_BYVALUE);
+		shade_cbor_put_uint(b, 1);
 	}
 	if (kw) {
 		shade_cbor_put_uint(b, OPT_KWARGS);
@@ -286,6 +291,10 @@ static shade_status parse_opts(shade_cbor_dec *d, struct msg *m,
 		case OPT_TRACEBACK:
 			SHADE_CHECK(shade_cbor_read_uint(d, &v, err));
 			m->traceback = v != 0;
+			break;
+		case OPT_BYVALUE:
+			SHADE_CHECK(shade_cbor_read_uint(d, &key, err));
+			m->byvalue = key != 0;
 			break;
 		default:
 			SHADE_CHECK(shade_cbor_skip(d, 0, err));
@@ -453,6 +462,7 @@ static bool parse_fast(const uint8_t *frame, size_t len, struct msg *m)
 	m->timeout_ms = 0;
 	m->kwargs_pos = 0;
 	m->traceback = false;
+	m->byvalue = false;
 	if (n > fixed && ops[op].request) {
 		if ((p = fast_skip(p, end, fixed)) == NULL ||
 		    !parse_fast_opts(frame, len, p, m))

@@ -50,6 +50,7 @@ enum msg_opt_key {
 	OPT_IN = 0,      /* uint: receiver's request id this nests in */
 	OPT_TIMEOUT = 1, /* uint: milliseconds the caller waits */
 	OPT_KWARGS = 2,  /* map: keyword arguments */
+	OPT_BYVALUE = 5,  /* uint 1: lists and dicts of the result by value */
 	OPT_TRACEBACK = 7 /* uint 1: answer a failure with a traceback */
 };
 
@@ -68,6 +69,7 @@ struct msg_opts {
 	uint64_t timeout_ms;         /* 0: none */
 	const shade_value *kwargs;   /* dict or NULL (empty dicts omitted) */
 	bool traceback;              /* ask for a remote traceback */
+	bool byvalue;                /* OPT_BYVALUE: result by value */
 };
 
 /* A parsed message. */
@@ -80,6 +82,7 @@ struct msg {
 	uint64_t timeout_ms;      /* OPT_TIMEOUT, 0 when absent */
 	size_t kwargs_pos;        /* offset of the kwargs map, 0: absent */
 	bool traceback;           /* OPT_TRACEBACK: a traceback is wanted */
+	bool byvalue;             /* OPT_BYVALUE set (non-zero) */
 };
 
 /* True when op is a request (expects RETURN/ERROR when id != 0). */

@@ -398,13 +398,35 @@ static shade_status hook_decode(void *udata, TALLOC_CTX *mem_ctx,
 	return SHADE_OK;
 }
 
-/* Install the reference hooks in c's codec options (udata: c). */
+/* Share hook (copts_share): a bare list or dict crosses by reference.
+ * A container object holding a copy of it is made and exported like any
+ * local object, so it lives while the peer holds the reference and is
+ * freed when the peer releases it. */
+static shade_status hook_share(void *udata, shade_buf *b, const shade_value *v,
+			       shade_error **err)
+{
+	shade_value *copy = shade_value_copy(NULL, v);
+	shade_ref *r;
+	shade_status st;
+
+	if (copy == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	SHADE_CHECK(shade_container_new(copy, &r, err)); /* takes copy */
+	st = hook_encode(udata, b, r, err);
+	shade_ref_release(r);
+	return st;
+}
+
+/* Install the reference hooks in c's codec options (udata: c), and the
+ * sharing options beside them. */
 void refs_init(shade_conn *c)
 {
 	c->hooks.encode_ref = hook_encode;
 	c->hooks.decode_ref = hook_decode;
 	c->hooks.udata = c;
 	c->copts.hooks = &c->hooks;
+	c->copts_share = c->copts;
+	c->copts_share.share = hook_share;
 }
 
 /* Apply a RELEASE: subtract counts; drop exports reaching zero. */

@@ -20,8 +20,10 @@
 shade_status conn_req_init(struct outreq *rq, shade_conn *c, TALLOC_CTX *tmp,
 			   unsigned op, unsigned nfields,
 			   const shade_value *kwargs, int timeout_ms,
-			   bool oneway, shade_error **err)
+			   unsigned flags, shade_error **err)
 {
+	bool oneway = (flags & REQ_ONEWAY) != 0;
+
 	struct serving *s;
 
 	memset(rq, 0, sizeof(*rq));
@@ -38,6 +40,7 @@ shade_status conn_req_init(struct outreq *rq, shade_conn *c, TALLOC_CTX *tmp,
 	rq->o.kwargs = kwargs;
 	/* the accepting side asks only a peer that reads `more` */
 	rq->o.traceback = c->postmortem && (!c->accepting || c->peer_more);
+	rq->o.byvalue = (flags & REQ_BYVALUE) != 0;
 	rq->has_opts = msg_opts_items(&rq->o) > 0;
 	/* No lock: the id is taken atomically; the pending limit is
 	 * checked where the pending is registered (conn_req_send). */

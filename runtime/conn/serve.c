@@ -263,6 +263,17 @@ static void attach_traceback(shade_conn *c, shade_error *e, const char *type,
 	e->traceback = shade_ref_value_take(e, tb);
 }
 
+/* Whether the result of request m on target crosses with the default
+ * copy rule (lists and dicts by reference): the result of a method, a
+ * call or an attribute, unless the caller asked for values (OPT_BYVALUE)
+ * or the target is a container, whose items come out as copies. */
+static bool reply_shares(const struct msg *m, struct shade_ref *target)
+{
+	if (m->byvalue || target == NULL || obj_moves_by_value(target))
+		return false;
+	return m->op == OP_INVOKE || m->op == OP_CALL || m->op == OP_GETATTR;
+}
+
 /* Turn a handler failure into an ERROR message in rb, adding our frame
  * of the chain (and, when the request asked for it, a traceback). */
 static void build_error(shade_conn *c, shade_buf *rb, uint64_t id,
@@ -451,7 +462,11 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 	if (st == SHADE_OK && !direct) {
 		msg_begin(rb, OP_RETURN, m.id, out ? 1 : 0, false);
 		if (out != NULL)
-			st = shade_cbor_encode_value(rb, out, &c->copts, &e);
+			st = shade_cbor_encode_value(
+				rb, out,
+				reply_shares(&m, target) ? &c->copts_share
+							 : &c->copts,
+				&e);
 	}
 	if (st != SHADE_OK) {
 		const char *type = "";

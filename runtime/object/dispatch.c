@@ -222,6 +222,34 @@ static shade_status op_setattr(TALLOC_CTX *mem_ctx, struct local_obj *o,
 	return SHADE_OK;
 }
 
+/* INVOKE of a method of a shared list or dict, after the cycle guard on
+ * what it stores: its arguments, or for extend and update the items of
+ * the iterable (a reference to a local container stands for its value:
+ * l.extend(l) stores l's items, not l). */
+static shade_status container_invoke(TALLOC_CTX *mem_ctx, struct local_obj *o,
+				     const struct obj_op *op,
+				     shade_value **out, shade_error **err)
+{
+	int stores = obj_container_method_stores(o->value, op->member);
+	const shade_value *chk = op->args, *a0;
+	shade_value *inner;
+
+	if (stores == 2 && op->args != NULL && shade_seq_len(op->args) == 1) {
+		a0 = shade_seq_at(op->args, 0);
+		inner = shade_value_kind(a0) == SHADE_REF
+				? shade_container_value(shade_value_as_ref(a0))
+				: NULL;
+		if (inner != NULL)
+			chk = inner;
+	}
+	if (stores != 0) {
+		SHADE_CHECK(check_no_cycle(&o->ref, chk, err));
+		SHADE_CHECK(check_no_cycle(&o->ref, op->kwargs, err));
+	}
+	return obj_container_method(mem_ctx, o->value, op->member, op->args,
+				    op->kwargs, out, err);
+}
+
 /* INVOKE on a local object. */
 static shade_status op_invoke(TALLOC_CTX *mem_ctx, struct local_obj *o,
 			      const struct obj_op *op,
@@ -238,6 +266,8 @@ static shade_status op_invoke(TALLOC_CTX *mem_ctx, struct local_obj *o,
 		return shade_error_set(err, SHADE_ERR_TYPE,
 				       "'%s.%s' is not a method", d->name,
 				       d->members[member].name);
+	if (o->ref.kind == REF_CONTAINER)
+		return container_invoke(mem_ctx, o, op, out, err);
 	if (o->ref.kind == REF_TYPED && op->kwargs != NULL &&
 	    shade_dict_len(op->kwargs) > 0)
 		return shade_error_set(err, SHADE_ERR_TYPE,
@@ -414,7 +444,7 @@ shade_status obj_perform(TALLOC_CTX *mem_ctx, struct shade_ref *r,
 	struct local_obj *o = (struct local_obj *)r;
 	const shade_shape_desc *d = obj_shape(r);
 	bool has_members = r->kind == REF_DYNAMIC || r->kind == REF_TYPED ||
-			   r->kind == REF_TYPE;
+			   r->kind == REF_TYPE || r->kind == REF_CONTAINER;
 
 	*out = NULL;
 	if (d == NULL)

@@ -4,7 +4,8 @@
  * connection's request server and the local path of the proxy API.
  *
  * Files: ref.c (references, local objects, shapes), dispatch.c (the
- * operations), typed_object.c (typed objects), registry.c (exported names),
+ * operations), methods.c (the methods of shared lists and dicts),
+ * typed_object.c (typed objects), registry.c (exported names),
  * traceback.c (post-mortem tracebacks as objects), shape.c (shape
  * descriptors).  The object layer knows nothing of the
  * wire: it has its own operation codes (enum obj_opcode), to which the
@@ -187,6 +188,28 @@ SHADE_INTERNAL shade_status obj_dispatch_typed(struct shade_ref *r,
 					       shade_cbor_dec *in,
 					       shade_buf *out,
 					       shade_error **err);
+
+/* Run method `member` of builtins.list or builtins.dict (shape.c's
+ * member order) on the list or dict c, in place (methods.c); the result
+ * (NULL for none) lands on mem_ctx. */
+SHADE_INTERNAL shade_status obj_container_method(TALLOC_CTX *mem_ctx,
+						 shade_value *c,
+						 uint32_t member,
+						 const shade_value *args,
+						 const shade_value *kwargs,
+						 shade_value **out,
+						 shade_error **err);
+
+/* What method `member` of container c stores, for the cycle guard: 0
+ * nothing, 1 its arguments, 2 the items of its iterable argument (and
+ * its keyword arguments). */
+SHADE_INTERNAL int obj_container_method_stores(const shade_value *c,
+					       uint32_t member);
+
+/* True when values moving to and from r travel by value whatever the
+ * default: r is a shared container or a bound method of one (its items
+ * are plain data; what goes in or comes out is a copy). */
+SHADE_INTERNAL bool obj_moves_by_value(const struct shade_ref *r);
 
 /* Where an error raised by r counts as raised, for the error chain:
  * *type gets the type name and, for functions and bound methods, *member

@@ -423,6 +423,18 @@ void obj_chain_names(struct shade_ref *r, const char **type,
 	}
 }
 
+bool obj_moves_by_value(const struct shade_ref *r)
+{
+	const struct local_obj *o = (const struct local_obj *)r;
+
+	if (r->kind == REF_BOUND)
+		r = o->target;
+	if (r->kind == REF_PROXY)
+		return r->shape != NULL && (r->shape->kind == SHADE_SHAPE_LIST ||
+					    r->shape->kind == SHADE_SHAPE_DICT);
+	return r->kind == REF_CONTAINER;
+}
+
 void obj_unexported(struct shade_ref *r, struct shade_conn *conn)
 {
 	struct local_obj *o = (struct local_obj *)r;

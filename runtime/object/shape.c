@@ -18,14 +18,41 @@ const shade_shape_desc shade_shape_function = {
 	UINT64_C(0x68c10fbcb07e79f1), NULL
 };
 
+/* The methods of a shared list and of a shared dict (doc/protocol.md
+ * §3.4): their order is their member index on the wire. */
+static const shade_member_desc list_members[] = {
+	{ "append", SHADE_MEMBER_METHOD, NULL, NULL },
+	{ "extend", SHADE_MEMBER_METHOD, NULL, NULL },
+	{ "insert", SHADE_MEMBER_METHOD, NULL, NULL },
+	{ "pop", SHADE_MEMBER_METHOD, NULL, NULL },
+	{ "remove", SHADE_MEMBER_METHOD, NULL, NULL },
+	{ "index", SHADE_MEMBER_METHOD, NULL, NULL },
+	{ "count", SHADE_MEMBER_METHOD, NULL, NULL },
+	{ "clear", SHADE_MEMBER_METHOD, NULL, NULL },
+	{ "reverse", SHADE_MEMBER_METHOD, NULL, NULL },
+};
+
+static const shade_member_desc dict_members[] = {
+	{ "get", SHADE_MEMBER_METHOD, NULL, NULL },
+	{ "setdefault", SHADE_MEMBER_METHOD, NULL, NULL },
+	{ "update", SHADE_MEMBER_METHOD, NULL, NULL },
+	{ "pop", SHADE_MEMBER_METHOD, NULL, NULL },
+	{ "keys", SHADE_MEMBER_METHOD, NULL, NULL },
+	{ "values", SHADE_MEMBER_METHOD, NULL, NULL },
+	{ "items", SHADE_MEMBER_METHOD, NULL, NULL },
+	{ "clear", SHADE_MEMBER_METHOD, NULL, NULL },
+};
+
 const shade_shape_desc shade_shape_list = {
-	SHADE_SHAPE_LIST, "builtins.list", NULL, 0, NULL, 0,
-	UINT64_C(0x07c9a5d64a2d1123), NULL
+	SHADE_SHAPE_LIST, "builtins.list", NULL, 0, list_members,
+	sizeof(list_members) / sizeof(list_members[0]),
+	UINT64_C(0x87a6048d63c0d557), NULL
 };
 
 const shade_shape_desc shade_shape_dict = {
-	SHADE_SHAPE_DICT, "builtins.dict", NULL, 0, NULL, 0,
-	UINT64_C(0x0fed93dc21712baa), NULL
+	SHADE_SHAPE_DICT, "builtins.dict", NULL, 0, dict_members,
+	sizeof(dict_members) / sizeof(dict_members[0]),
+	UINT64_C(0xa8e43758c8732aee), NULL
 };
 
 uint64_t shape_fnv1a(const uint8_t *p, size_t len)

@@ -76,13 +76,15 @@ shade_status shade_slot_copy_(TALLOC_CTX *owner, shade_value *dst,
 		st = shade_seq_copy_(owner, &dst->u.seq, src->u.seq,
 				     shade_slot_copy_);
 		if (st == SHADE_OK)
-			dst->tag = src->tag & SHADE_KIND_MASK;
+			dst->tag = src->tag & (SHADE_KIND_MASK |
+					       SHADE_VF_BYVALUE);
 		return st;
 	case SHADE_DICT:
 		st = shade_dict_copy_(owner, &dst->u.dict, src->u.dict,
 				      shade_slot_copy_);
 		if (st == SHADE_OK)
-			dst->tag = SHADE_DICT;
+			dst->tag = src->tag & (SHADE_KIND_MASK |
+					       SHADE_VF_BYVALUE);
 		return st;
 	case SHADE_REF:
 		shade_ref_retain_(src->u.ref);

@@ -224,3 +224,28 @@ bool shade_dict_next(const shade_value *dict, size_t *pos,
 	}
 	return false;
 }
+
+shade_status shade_value_clear(shade_value *v, shade_error **err)
+{
+	struct shade_dict *d;
+	struct shade_seq *s;
+	size_t i;
+
+	if (v != NULL && shade_value_is_seq(v)) {
+		s = v->u.seq;
+		for (i = 0; i < s->len; i++)
+			shade_slot_clear_(&s->items[i]);
+		s->len = 0;
+		return SHADE_OK;
+	}
+	SHADE_CHECK(need_dict(v, err));
+	d = v->u.dict;
+	/* Removing leaves holes in place, so the walk sees every entry. */
+	for (i = 0; i < d->used && d->len > 0; i++) {
+		struct shade_dict_entry *e = &d->entries[i];
+
+		if (shade_tag_kind_(&e->key) != SHADE_DELETED_)
+			shade_dict_remove_(d, &e->key, e->hash);
+	}
+	return SHADE_OK;
+}

@@ -296,3 +296,20 @@ bool shade_seq_contains(const shade_value *seq, const shade_value *v)
 			return true;
 	return false;
 }
+
+shade_status shade_seq_reverse(shade_value *seq, shade_error **err)
+{
+	struct shade_seq *s;
+	shade_value t;
+	size_t i;
+
+	SHADE_CHECK(need_seq(seq, err));
+	s = seq->u.seq;
+	/* Slots keep their owner (this seq): swapping them moves nothing. */
+	for (i = 0; i < s->len / 2; i++) {
+		t = s->items[i];
+		s->items[i] = s->items[s->len - 1 - i];
+		s->items[s->len - 1 - i] = t;
+	}
+	return SHADE_OK;
+}

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -93,6 +94,64 @@ pid_t tu_fork(int (*fn)(void *arg), void *arg)
 	return pid;
 }
 
+pid_t tu_fork_ready(int (*fn)(void *arg), tu_ready *arg, char *line,
+		    size_t cap, int timeout_ms)
+{
+	int fds[2];
+	size_t got = 0;
+	struct pollfd p;
+	ssize_t n;
+	pid_t pid;
+	char *nl;
+
+	if (cap == 0 || pipe(fds) != 0)
+		return -1;
+	arg->fd = fds[1];
+	arg->other_fd = fds[0];
+	arg->parent = getpid();
+	pid = tu_fork(fn, arg);
+	close(fds[1]);
+	p.fd = fds[0];
+	p.events = POLLIN;
+	line[0] = '\0';
+	while (pid > 0 && got < cap - 1 && memchr(line, '\n', got) == NULL) {
+		p.revents = 0;
+		if (poll(&p, 1, timeout_ms) <= 0)
+			break;
+		n = read(fds[0], line + got, cap - 1 - got);
+		if (n <= 0 && !(n < 0 && errno == EINTR))
+			break;
+		if (n > 0)
+			got += (size_t)n;
+		line[got] = '\0';
+	}
+	close(fds[0]);
+	nl = pid > 0 ? memchr(line, '\n', got) : NULL;
+	if (nl == NULL) {
+		tu_kill_child(pid);
+		return -1;
+	}
+	*nl = '\0';
+	return pid;
+}
+
+bool tu_ready_child(tu_ready *r)
+{
+	close(r->other_fd);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	return getppid() == r->parent;
+}
+
+void tu_ready_say(tu_ready *r, const char *line)
+{
+	if (r->fd < 0)
+		return;
+	if (dprintf(r->fd, "%s\n", line) < 0)
+		perror("tu_ready_say");
+	close(r->fd);
+	r->fd = -1;
+}
+
 pid_t tu_live_child;
 
 void tu_reap_live_child(void)
@@ -108,7 +167,7 @@ bool tu_stop_child(pid_t pid, int timeout_ms)
 
 	if (pid == tu_live_child)
 		tu_live_child = 0;
-	if (kill(pid, SIGTERM) != 0)
+	if (pid <= 0 || kill(pid, SIGTERM) != 0)
 		return false;
 	if (!tu_wait_child(pid, timeout_ms, &status)) {
 		tu_kill_child(pid);

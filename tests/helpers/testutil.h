@@ -41,17 +41,40 @@ bool tu_wait_child(pid_t pid, int timeout_ms, int *status);
 /* Kill child pid with SIGKILL (if still running) and reap it. */
 void tu_kill_child(pid_t pid);
 
-/* The serving child a case started and has not stopped yet (0: none):
- * tu_reap_live_child, installed as suite_case_cleanup, kills it when a
- * failed assertion ended the case first. */
+/* A child that serves something and says when it is ready: the pipe
+ * between it and the test (tu_fork_ready). */
+typedef struct tu_ready {
+	int fd;       /* the child's write end: one line once it serves
+		       * (tu_ready_say), closed by it */
+	int other_fd; /* the test's read end, closed in the child */
+	pid_t parent; /* the test process */
+} tu_ready;
+
+/* Fork a child that runs fn(arg), arg's first member being a tu_ready
+ * the child uses; wait up to timeout_ms for its line into line[cap]
+ * (newline removed).  The pid, or -1 when it did not say it (then it is
+ * killed). */
+pid_t tu_fork_ready(int (*fn)(void *arg), tu_ready *arg, char *line,
+		    size_t cap, int timeout_ms);
+
+/* In the child, first: close the test's end and die with the test;
+ * false when the test is gone already. */
+bool tu_ready_child(tu_ready *r);
+
+/* In the child: say the line (a newline is added) and close the pipe. */
+void tu_ready_say(tu_ready *r, const char *line);
+
+/* SIGTERM child pid and reap it within timeout_ms (killed if it did not
+ * end), forgetting it as tu_live_child; true when it exited with
+ * status 0. */
+bool tu_stop_child(pid_t pid, int timeout_ms);
+
+/* The child of the running case that its clean-up kills (0: none): a
+ * suite sets it when it starts one and clears it once it stopped it. */
 extern pid_t tu_live_child;
 
 /* Kill and reap tu_live_child if set (a suite_case_cleanup). */
 void tu_reap_live_child(void);
-
-/* Stop child pid with SIGTERM, waiting up to timeout_ms (then SIGKILL),
- * and forget it as tu_live_child.  True when it exited with status 0. */
-bool tu_stop_child(pid_t pid, int timeout_ms);
 
 /* A thread that runs fn(arg). */
 typedef struct tu_thread {

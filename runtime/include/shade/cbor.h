@@ -133,6 +133,14 @@ typedef struct shade_cbor_opts {
 			       * (SHADE_VF_BORROWED); the caller keeps the
 			       * input alive as long as the value */
 	const shade_cbor_hooks *hooks; /* reference hooks, or NULL */
+	/* Encoding: when set, a list or dict not marked SHADE_VF_BYVALUE is
+	 * written by this function (udata: hooks->udata) as one item, a
+	 * reference, instead of as a snapshot; exceptions' arguments and
+	 * marked values stay snapshots.  NULL: every list and dict by value
+	 * (the default).  The connection supplies it (doc/api.md, "Copy
+	 * rules"). */
+	shade_status (*share)(void *udata, shade_buf *b, const shade_value *v,
+			      shade_error **err);
 } shade_cbor_opts;
 
 /* ------------------------------------------------------------ encoding

@@ -10,10 +10,18 @@
  *
  * Round trips: lookup 1; getattr 1 per call (no cache of values: an
  * attribute may change); setattr 1; invoke 1; call 1; len, getitem,
- * setitem, delitem, contains, append 1 each; force 1; iteration one per
+ * setitem, delitem, contains, append 1 each, and every list or dict
+ * method (extend, pop, update...) 1; force 1; iteration one per
  * chunk.  dir, isinstance and reading the shape are local once the shape
  * arrived with the reference; a member absent from a complete shape is
  * AttributeError with no round trip.
+ *
+ * Copy rules (doc/api.md): immutable values cross by value; a bare list
+ * or dict in the arguments or the result of invoke, call, setattr and
+ * getattr crosses by reference (a container the sender exports while the
+ * peer holds it), unless the call's options say byvalue, the value is
+ * marked (shade_value_set_byvalue), the target is a list or dict, or the
+ * member is declared in IDL.
  *
  * Ownership: results are allocated on the caller's mem_ctx; refs handed
  * out through `shade_ref **` carry one count for the caller.
@@ -42,6 +50,9 @@ typedef struct shade_call_opts {
 	int timeout_ms; /* deadline for this call; 0: the connection's
 			 * default; -1: wait forever */
 	bool oneway;    /* send without waiting; the result is none */
+	bool byvalue;   /* lists and dicts of the arguments and of the
+			 * result cross by value (snapshots), not by
+			 * reference (doc/api.md, "Copy rules") */
 } shade_call_opts;
 
 /* The object the peer exports under name (LOOKUP): one round trip.
@@ -192,6 +203,72 @@ SHADE_API shade_status shade_items(TALLOC_CTX *mem_ctx, shade_ref *r,
  * shade_value_equal): one round trip. */
 SHADE_API shade_status shade_equal(shade_ref *r, const shade_value *v,
 				   bool *out, shade_error **err);
+
+/*
+ * Methods of a list or dict (members of builtins.list / builtins.dict,
+ * doc/protocol.md §3.4), each one INVOKE: one round trip on a proxy, a
+ * direct call on a local container.  Their arguments cross by value: the
+ * container stores copies.  shade_getattr(mem_ctx, r, "append", &m, &err)
+ * takes any of them as a bound method to call later or pass on.
+ */
+
+/* r.extend(items) (lists): append every item of items (a tuple, list or
+ * dict: its keys), in one round trip. */
+SHADE_API shade_status shade_extend(shade_ref *r, const shade_value *items,
+				    shade_error **err);
+
+/* r.insert(index, v) (lists): index counts from the end when negative
+ * and is clipped to the list, as in Python. */
+SHADE_API shade_status shade_insert(shade_ref *r, int64_t index,
+				    const shade_value *v, shade_error **err);
+
+/* r.pop(key) into *out on mem_ctx: for a list key is the index (NULL: the
+ * last item; IndexError when empty or out of range), for a dict the key
+ * (KeyError when absent). */
+SHADE_API shade_status shade_pop(TALLOC_CTX *mem_ctx, shade_ref *r,
+				 const shade_value *key, shade_value **out,
+				 shade_error **err);
+
+/* r.remove(v) (lists): drop the first item equal to v; ValueError when
+ * there is none. */
+SHADE_API shade_status shade_remove(shade_ref *r, const shade_value *v,
+				    shade_error **err);
+
+/* r.index(v) (lists): the position of the first item equal to v;
+ * ValueError when there is none. */
+SHADE_API shade_status shade_index(shade_ref *r, const shade_value *v,
+				   size_t *out, shade_error **err);
+
+/* r.count(v) (lists): how many items equal v. */
+SHADE_API shade_status shade_count(shade_ref *r, const shade_value *v,
+				   size_t *out, shade_error **err);
+
+/* r.clear(): remove every item (list) or entry (dict). */
+SHADE_API shade_status shade_clear(shade_ref *r, shade_error **err);
+
+/* r.reverse() (lists): reverse the items in place. */
+SHADE_API shade_status shade_reverse(shade_ref *r, shade_error **err);
+
+/* r.get(key, dflt) (dicts) into *out on mem_ctx: the value under key, or
+ * a copy of dflt (NULL: none) when absent. */
+SHADE_API shade_status shade_get(TALLOC_CTX *mem_ctx, shade_ref *r,
+				 const shade_value *key,
+				 const shade_value *dflt, shade_value **out,
+				 shade_error **err);
+
+/* r.setdefault(key, dflt) (dicts): the value under key; when absent,
+ * dflt (NULL: none) is stored under key first and returned. */
+SHADE_API shade_status shade_setdefault(TALLOC_CTX *mem_ctx, shade_ref *r,
+					const shade_value *key,
+					const shade_value *dflt,
+					shade_value **out, shade_error **err);
+
+/* r.update(other, **kwargs) (dicts): store every entry of other (a dict,
+ * or a tuple or list of key/value pairs; NULL: none) and then of kwargs
+ * (a dict or NULL), in one round trip. */
+SHADE_API shade_status shade_update(shade_ref *r, const shade_value *other,
+				    const shade_value *kwargs,
+				    shade_error **err);
 
 /* An iterator over a container, fetching chunks (one round trip each). */
 typedef struct shade_iter shade_iter;

@@ -27,7 +27,10 @@
  *   bit  5    SHADE_VF_NUL: str data is followed by a NUL byte, so u.s is
  *             usable as a C string (always set for owned strings; clear
  *             for strings borrowed from a frame).
- *   bits 6-7  zero.
+ *   bit  6    SHADE_VF_BYVALUE: this list or dict crosses the wire by
+ *             value (a snapshot) where the default would send it by
+ *             reference (doc/api.md, "Copy rules").  Kept by copies.
+ *   bit  7    zero.
  *
  * Boxes and slots.  Constructors return a *box*: a talloc object of type
  * shade_value allocated on mem_ctx, whose payload (owned string bytes,
@@ -113,6 +116,7 @@ typedef enum shade_kind {
 #define SHADE_KIND_MASK   0x0fu /* tag bits holding the kind */
 #define SHADE_VF_BORROWED 0x10u /* str/bytes data not owned by the value */
 #define SHADE_VF_NUL      0x20u /* str data is NUL-terminated */
+#define SHADE_VF_BYVALUE  0x40u /* list/dict crosses by value */
 
 /* Longest str or bytes a value can hold (the length field is 32 bits). */
 #define SHADE_STR_MAX UINT32_MAX
@@ -175,6 +179,25 @@ static inline shade_kind shade_value_kind(const shade_value *v)
 static inline bool shade_value_is_borrowed(const shade_value *v)
 {
 	return (v->tag & SHADE_VF_BORROWED) != 0;
+}
+
+/* True when list or dict v is marked to cross by value
+ * (SHADE_VF_BYVALUE). */
+static inline bool shade_value_is_byvalue(const shade_value *v)
+{
+	return (v->tag & SHADE_VF_BYVALUE) != 0;
+}
+
+/* Mark list or dict v to cross the wire by value (on) or by the default
+ * rule (off); no effect on other kinds, which the rule never shares. */
+static inline void shade_value_set_byvalue(shade_value *v, bool on)
+{
+	unsigned k = v->tag & SHADE_KIND_MASK;
+
+	if (k != SHADE_LIST && k != SHADE_DICT)
+		return;
+	v->tag = (uint8_t)(on ? v->tag | SHADE_VF_BYVALUE
+			      : v->tag & ~SHADE_VF_BYVALUE);
 }
 
 /* The boolean in a SHADE_BOOL value. */
@@ -486,6 +509,14 @@ SHADE_API shade_status shade_seq_insert(shade_value *seq, int64_t index,
 /* Remove (and free) the item at index; later items move down. */
 SHADE_API shade_status shade_seq_delete(shade_value *seq, int64_t index,
 					shade_error **err);
+
+/* Reverse the items of seq in place.  SHADE_ERR_TYPE unless a tuple or
+ * list. */
+SHADE_API shade_status shade_seq_reverse(shade_value *seq, shade_error **err);
+
+/* Remove every item of seq (a tuple or list), or every entry of a dict.
+ * SHADE_ERR_TYPE for any other kind. */
+SHADE_API shade_status shade_value_clear(shade_value *v, shade_error **err);
 
 /* True when some item equals v. */
 SHADE_API bool shade_seq_contains(const shade_value *seq,
