@@ -76,7 +76,7 @@ static void test_conn_msg_opts(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
 	shade_buf *b = shade_buf_new(ctx, 16);
-	struct msg_opts o = { 1, 0, NULL };
+	struct msg_opts o = { .in = 1 };
 	struct msg m;
 	shade_error *err = NULL;
 
@@ -839,7 +839,7 @@ static void raw_put(shade_buf *out, uint64_t id, const char *name,
 		    uint64_t timeout_ms)
 {
 	shade_buf *b = shade_buf_new(out, 32);
-	struct msg_opts o = { 0, timeout_ms, NULL };
+	struct msg_opts o = { .timeout_ms = timeout_ms };
 
 	if (name == NULL) {
 		msg_begin(b, OP_CANCEL, id, 0, false);
@@ -1021,7 +1021,7 @@ static void test_conn_deadline_and_late_reply(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
 	shade_registry *reg = make_registry(ctx);
-	shade_call_opts co = { 50, false };
+	shade_call_opts co = { .timeout_ms = 50 };
 	shade_ref *calc;
 	shade_value *r = NULL, *args = pair(ctx, 2, 3);
 	shade_error *err = NULL;

@@ -22,7 +22,7 @@ shade_status shade_lookup(shade_conn *c, const char *name, shade_ref **out,
 	if (c == NULL || name == NULL || out == NULL)
 		return misuse(err, "shade_lookup: %s is NULL",
 			      c == NULL ? "conn" : name == NULL ? "name" : "out");
-	SHADE_CHECK(api_roundtrip(NULL, c, OP_LOOKUP, &f, 1, NULL, NULL, &v,
+	SHADE_CHECK(api_roundtrip(NULL, c, NULL, OP_LOOKUP, &f, 1, NULL, NULL, &v,
 				  err));
 	return api_take_ref(v, out, err);
 }
@@ -55,7 +55,7 @@ shade_status shade_names(TALLOC_CTX *mem_ctx, shade_conn *c, char ***names,
 	shade_value *v;
 	shade_status st;
 
-	SHADE_CHECK(api_roundtrip(NULL, c, OP_NAMES, NULL, 0, NULL, NULL, &v,
+	SHADE_CHECK(api_roundtrip(NULL, c, NULL, OP_NAMES, NULL, 0, NULL, NULL, &v,
 				  err));
 	st = strings_of(mem_ctx, v, names, n, err);
 	talloc_free(v);
@@ -82,7 +82,7 @@ shade_status shade_describe(shade_ref *r, const shade_shape_desc **out,
 	}
 	SHADE_CHECK(api_live_proxy(r, &p, err));
 	tmp = talloc_new(NULL);
-	st = conn_req_init(&rq, p->conn, tmp, OP_DESCRIBE, 1, NULL, 0, false,
+	st = conn_req_init(&rq, p->conn, tmp, OP_DESCRIBE, 1, NULL, 0, p, 0,
 			   err);
 	if (st == SHADE_OK) {
 		shade_cbor_put_uint(rq.b, p->eid);
@@ -169,6 +169,12 @@ shade_status shade_narrow(shade_ref *r, const shade_shape_desc *want,
 	const shade_shape_desc *d;
 
 	SHADE_CHECK(api_check_ref(r, err));
+	/* A promise takes the declared shape on trust: what it names is
+	 * not there yet, and calls on it name members by name, which the
+	 * peer checks against the real shape. */
+	if (shade_ref_is_proxy(r) && conn_is_promise((struct proxy *)r) &&
+	    r->shape == NULL && want != NULL)
+		r->shape = want;
 	SHADE_CHECK(need_shape(r, &d, err));
 	return shade_shape_check(d, want, map, err);
 }

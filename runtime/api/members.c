@@ -27,7 +27,7 @@ shade_status shade_getattr(TALLOC_CTX *mem_ctx, shade_ref *r, const char *name,
 	SHADE_CHECK(api_live_proxy(r, &p, err));
 	f[0] = (struct api_field){ API_FLD_UINT, p->eid, NULL, NULL };
 	SHADE_CHECK(api_member_field(p, name, &f[1], err));
-	return api_roundtrip(mem_ctx, p->conn, OP_GETATTR, f, 2, NULL, NULL, out,
+	return api_roundtrip(mem_ctx, p->conn, p, OP_GETATTR, f, 2, NULL, NULL, out,
 			     err);
 }
 
@@ -50,7 +50,7 @@ shade_status shade_setattr(shade_ref *r, const char *name, const shade_value *v,
 	f[0] = (struct api_field){ API_FLD_UINT, p->eid, NULL, NULL };
 	SHADE_CHECK(api_member_field(p, name, &f[1], err));
 	f[2] = (struct api_field){ API_FLD_VALUE, 0, NULL, v };
-	return api_roundtrip(NULL, p->conn, OP_SETATTR, f, 3, NULL, NULL, NULL,
+	return api_roundtrip(NULL, p->conn, p, OP_SETATTR, f, 3, NULL, NULL, NULL,
 			     err);
 }
 
@@ -62,7 +62,7 @@ shade_status shade_invoke_ex(TALLOC_CTX *mem_ctx, shade_ref *r,
 {
 	struct api_field f[3];
 	struct proxy *p;
-	shade_call_opts co = { 0, false };
+	shade_call_opts co = { 0, false, false };
 
 	SHADE_CHECK(api_check_ref(r, err));
 	if (opts != NULL)
@@ -77,7 +77,7 @@ shade_status shade_invoke_ex(TALLOC_CTX *mem_ctx, shade_ref *r,
 	    p->ref.shape->members[f[1].u].kind == SHADE_MEMBER_ONEWAY)
 		co.oneway = true;
 	f[2] = (struct api_field){ API_FLD_ARGS, 0, NULL, args };
-	return api_roundtrip(mem_ctx, p->conn, OP_INVOKE, f, 3, kwargs, &co, out,
+	return api_roundtrip(mem_ctx, p->conn, p, OP_INVOKE, f, 3, kwargs, &co, out,
 			     err);
 }
 
@@ -103,7 +103,7 @@ shade_status shade_call_ex(TALLOC_CTX *mem_ctx, shade_ref *r,
 	SHADE_CHECK(api_live_proxy(r, &p, err));
 	f[0] = (struct api_field){ API_FLD_UINT, p->eid, NULL, NULL };
 	f[1] = (struct api_field){ API_FLD_ARGS, 0, NULL, args };
-	return api_roundtrip(mem_ctx, p->conn, OP_CALL, f, 2, kwargs, opts, out,
+	return api_roundtrip(mem_ctx, p->conn, p, OP_CALL, f, 2, kwargs, opts, out,
 			     err);
 }
 

@@ -40,14 +40,17 @@ enum msg_op {
 	OP_APPEND = 18,
 	OP_FORCE = 19,
 	OP_AUTH = 20,
-	OP_COUNT_ = 21 /* one past the last opcode */
+	OP_DROP = 21,    /* kept results the sender names no more (§13) */
+	OP_COUNT_ = 22 /* one past the last opcode */
 };
 
 /* Option keys of the trailing opts map. */
 enum msg_opt_key {
 	OPT_IN = 0,      /* uint: receiver's request id this nests in */
 	OPT_TIMEOUT = 1, /* uint: milliseconds the caller waits */
-	OPT_KWARGS = 2   /* map: keyword arguments */
+	OPT_KWARGS = 2,  /* map: keyword arguments */
+	OPT_KEEP = 3,    /* uint 1: keep the result for pipelined calls */
+	OPT_ON = 4       /* [rid, name...]: the target is a kept result */
 };
 
 /* Options of a request being built. */
@@ -55,6 +58,9 @@ struct msg_opts {
 	uint64_t in;                 /* nested-in request id, 0: none */
 	uint64_t timeout_ms;         /* 0: none */
 	const shade_value *kwargs;   /* dict or NULL (empty dicts omitted) */
+	bool keep;                   /* OPT_KEEP: the peer keeps the result */
+	uint64_t on;                 /* OPT_ON: the kept result of our
+				      * request `on` is the target; 0: none */
 };
 
 /* A parsed message. */
@@ -66,6 +72,9 @@ struct msg {
 	uint64_t in;              /* OPT_IN, 0 when absent */
 	uint64_t timeout_ms;      /* OPT_TIMEOUT, 0 when absent */
 	size_t kwargs_pos;        /* offset of the kwargs map, 0: absent */
+	bool keep;                /* OPT_KEEP set (to a value other than 0) */
+	uint64_t on;              /* OPT_ON's request id, 0 when absent */
+	size_t on_pos;            /* offset of the OPT_ON array, 0: absent */
 };
 
 /* True when op is a request (expects RETURN/ERROR when id != 0). */

@@ -23,6 +23,7 @@
 #include "base/log_int.h"
 #include "conn/auth_int.h"
 #include "conn/conn_int.h"
+#include "conn/promise_int.h"
 #include "conn/refs_int.h"
 #include "conn/route_int.h"
 #include "conn/send_int.h"
@@ -40,7 +41,14 @@ shade_status route_send_hello(shade_conn *c, shade_error **err)
 		n++;
 	msg_begin(b, OP_HELLO, 0, 2, n > 0);
 	shade_cbor_put_uint(b, SHADE_PROTOCOL_VERSION);
-	shade_cbor_put_uint(b, c->n_auth > 0 ? HELLO_FEATURE_AUTH : 0);
+	/* Pipelining is announced by the connecting side and answered by
+	 * the accepting side only to a peer that announced it. */
+	shade_cbor_put_uint(b, (c->n_auth > 0 ? HELLO_FEATURE_AUTH : 0) |
+				       (!c->accepting ||
+						(c->peer_features &
+						 HELLO_FEATURE_PIPELINE)
+					       ? HELLO_FEATURE_PIPELINE
+					       : 0));
 	if (n > 0) {
 		shade_cbor_put_array(b, n);
 		for (i = 0; i < n; i++)
@@ -87,6 +95,7 @@ static void route_hello(shade_conn *c, struct msg *m)
 	pthread_mutex_lock(&c->mu);
 	answer = c->accepting && !c->hello_seen;
 	c->hello_seen = true;
+	c->peer_features = features;
 	/* A HELLO came through the session: a TLS handshake is complete
 	 * and the peer's certificate, if any, verified. */
 	c->id.tls_subject = shade_transport_tls_peer(c->t);
@@ -202,10 +211,14 @@ static void route_cancel(shade_conn *c, uint64_t rid)
 	it = queue_remove(&c->unnested, rid);
 	while (it == NULL && hmap_next(&c->pending, &pos, NULL, (void **)&p))
 		it = queue_remove(&p->nested, rid);
+	if (it == NULL)
+		it = promise_unpark(c, rid);
 	c->st.requests_cancelled += it != NULL;
 	pthread_mutex_unlock(&c->mu);
 	if (it != NULL) /* it never runs: its references go back */
 		refs_drop(c, it->frame, it->len, 0);
+	if (it != NULL && it->parsed && it->m.keep)
+		promise_cancelled(c, rid); /* calls naming it fail */
 	talloc_free(it);
 }
 
@@ -271,6 +284,7 @@ static void route_parsed(shade_conn *c, uint8_t *frame, size_t len,
 		route_reply(c, m, frame, len, where);
 		return;
 	case OP_RELEASE:
+	case OP_DROP:
 		pthread_mutex_lock(&c->mu);
 		if (c->unnested.head != NULL) {
 			/* Requests read before it wait in the queue and may
@@ -283,7 +297,10 @@ static void route_parsed(shade_conn *c, uint8_t *frame, size_t len,
 			return;
 		}
 		pthread_mutex_unlock(&c->mu);
-		refs_apply_release(c, m);
+		if (m->op == OP_DROP)
+			promise_drop(c, m);
+		else
+			refs_apply_release(c, m);
 		break;
 	case OP_CANCEL:
 		route_cancel(c, m->id);
@@ -304,6 +321,16 @@ static void route_parsed(shade_conn *c, uint8_t *frame, size_t len,
 	return;
 request:
 	pthread_mutex_lock(&c->mu);
+	if (parsed && m->keep && m->id != 0 && !promise_expect(c, m->id))
+		m->keep = false;
+	if (parsed && m->on != 0 && promise_parked(c, m)) {
+		/* It names a result not there yet: it waits for it. */
+		frame = route_unpool(frame, len, where, m);
+		if (frame != NULL) /* freed by it when out of memory */
+			promise_park(c, m, frame, len);
+		pthread_mutex_unlock(&c->mu);
+		return;
+	}
 	if (m->in != 0)
 		p = hmap_get(&c->pending, m->in);
 	if (p != NULL && p->done)

@@ -22,6 +22,7 @@
 #include "base/log_int.h"
 #include "conn/access_int.h"
 #include "conn/conn_int.h"
+#include "conn/promise_int.h"
 #include "conn/refs_int.h"
 #include "conn/route_int.h"
 #include "conn/send_int.h"
@@ -201,6 +202,17 @@ static shade_status serve_object(shade_conn *c, TALLOC_CTX *tmp,
 	return obj_perform(tmp, target, &op, &c->copts, out, err);
 }
 
+/* The target of request m: an export named by its target field, or the
+ * result of an earlier request it is pipelined on (OPT_ON). */
+static shade_status read_target(shade_conn *c, TALLOC_CTX *tmp,
+				struct msg *m, struct shade_ref **target,
+				shade_error **err)
+{
+	if (m->on != 0)
+		return promise_target(c, tmp, m, target, err);
+	return refs_read_export(c, &m->d, SHADE_ERR_NOT_FOUND, target, err);
+}
+
 /* Turn a handler failure into an ERROR message in rb, adding our frame
  * of the chain. */
 static void build_error(shade_conn *c, shade_buf *rb, uint64_t id,
@@ -317,8 +329,11 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 	} else {
 		st = msg_parse(frame, len, &m, &e);
 	}
-	if (st == SHADE_OK && m.op == OP_RELEASE) {
-		refs_apply_release(c, &m); /* queued behind requests */
+	if (st == SHADE_OK && (m.op == OP_RELEASE || m.op == OP_DROP)) {
+		if (m.op == OP_DROP) /* queued behind requests */
+			promise_drop(c, &m);
+		else
+			refs_apply_release(c, &m);
 		goto done;
 	}
 	me.rid = m.id;
@@ -341,8 +356,7 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 			st = serve_names(c, tmp, &out, &e);
 			break;
 		case OP_DESCRIBE:
-			st = refs_read_export(c, &m.d, SHADE_ERR_NOT_FOUND,
-					      &target, &e);
+			st = read_target(c, tmp, &m, &target, &e);
 			if (st == SHADE_OK)
 				st = access_check(c, m.op, target, NULL, false,
 						  &e);
@@ -353,8 +367,7 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 			}
 			break;
 		default:
-			st = refs_read_export(c, &m.d, SHADE_ERR_NOT_FOUND,
-					      &target, &e);
+			st = read_target(c, tmp, &m, &target, &e);
 			if (st == SHADE_OK)
 				st = serve_object(c, tmp, &m, target, rb,
 						  &direct, &member, &out, &e);
@@ -405,6 +418,8 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 		build_error(c, rb, m.id, SHADE_ERR_LIMIT, e, "", member);
 		e = NULL;
 	}
+	if (m.keep) /* calls pipelined on its result may go on */
+		promise_settle(c, m.id, rb);
 	if (batch)
 		send_batched(c, rb, NULL);
 	else

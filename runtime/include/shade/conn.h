@@ -122,6 +122,9 @@ typedef struct shade_conn_stats {
 				     * while they were queued */
 	uint64_t requests_cancelled;/* peer requests withdrawn by CANCEL
 				     * before they started (no reply) */
+	uint64_t promises;          /* results of the peer's requests kept
+				     * now for calls pipelined on them
+				     * (doc/protocol.md §13) */
 } shade_conn_stats;
 
 /*
