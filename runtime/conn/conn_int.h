@@ -152,6 +152,7 @@ struct shade_conn {
 	size_t n_rel;                   /* uint64s used in rel */
 	struct frame_queue unnested;    /* peer requests nesting in no call */
 	uint64_t peer_features;         /* HELLO feature bits of the peer */
+	bool no_pipelining;             /* HELLO feature 2 off (options) */
 	struct hmap promises;           /* peer rid -> struct promise: the
 					 * results the peer asked us to keep
 					 * (promise.c) */

@@ -109,6 +109,7 @@ shade_status shade_conn_new(TALLOC_CTX *mem_ctx, shade_transport *t,
 	hmap_init(&c->shapes, c);
 	hmap_init(&c->shapes_sent, c);
 	hmap_init(&c->peer_known, c);
+	c->no_pipelining = opts->no_pipelining;
 	hmap_init(&c->promises, c);
 	hmap_init(&c->uses, c);
 	hmap_init(&c->promise_refs, c);

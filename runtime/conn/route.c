@@ -44,9 +44,10 @@ shade_status route_send_hello(shade_conn *c, shade_error **err)
 	/* Pipelining is announced by the connecting side and answered by
 	 * the accepting side only to a peer that announced it. */
 	shade_cbor_put_uint(b, (c->n_auth > 0 ? HELLO_FEATURE_AUTH : 0) |
-				       (!c->accepting ||
-						(c->peer_features &
-						 HELLO_FEATURE_PIPELINE)
+				       (!c->no_pipelining &&
+						(!c->accepting ||
+						 (c->peer_features &
+						  HELLO_FEATURE_PIPELINE))
 					       ? HELLO_FEATURE_PIPELINE
 					       : 0));
 	if (n > 0) {
@@ -95,7 +96,9 @@ static void route_hello(shade_conn *c, struct msg *m)
 	pthread_mutex_lock(&c->mu);
 	answer = c->accepting && !c->hello_seen;
 	c->hello_seen = true;
-	c->peer_features = features;
+	c->peer_features = c->no_pipelining
+				   ? features & ~(uint64_t)HELLO_FEATURE_PIPELINE
+				   : features;
 	/* A HELLO came through the session: a TLS handshake is complete
 	 * and the peer's certificate, if any, verified. */
 	c->id.tls_subject = shade_transport_tls_peer(c->t);
@@ -321,7 +324,8 @@ static void route_parsed(shade_conn *c, uint8_t *frame, size_t len,
 	return;
 request:
 	pthread_mutex_lock(&c->mu);
-	if (parsed && m->keep && m->id != 0 && !promise_expect(c, m->id))
+	if (parsed && m->keep && m->id != 0 &&
+	    (c->no_pipelining || !promise_expect(c, m->id)))
 		m->keep = false;
 	if (parsed && m->on != 0 && promise_parked(c, m)) {
 		/* It names a result not there yet: it waits for it. */

@@ -94,6 +94,10 @@ typedef struct shade_conn_opts {
 	void *access_udata;          /* given to access */
 	int auth_timeout_ms;         /* connecting side: bound on the
 				      * authentication exchange; 0: 10 s */
+	bool no_pipelining;          /* do not keep results for calls
+				      * pipelined on them, nor ask the peer
+				      * to (HELLO feature 2 off): calls on a
+				      * future's result wait for it */
 } shade_conn_opts;
 
 /* Counters a user can read (shade_conn_stats_get). */
