@@ -97,3 +97,8 @@ $(BUILD)/obj/tests/test_idlc_mapping.o: CPPFLAGS += -I$(IDLC_FIX)
 $(BUILD)/tests/test_idlc_mapping: $(IDLC_FIX)/mapping.o
 
 -include $(wildcard $(IDLC_FIX)/*.d)
+
+# The typed chains of tests/test_pipeline.c.
+$(BUILD)/obj/tests/test_pipeline.o: $(IDLC_FIX)/bank.h
+$(BUILD)/obj/tests/test_pipeline.o: CPPFLAGS += -I$(IDLC_FIX)
+$(BUILD)/tests/test_pipeline: $(IDLC_FIX)/bank.o

@@ -21,6 +21,7 @@
 #include <talloc.h>
 
 #include "shade/shade.h"
+#include "bank.h"
 #include "helpers/handlers.h"
 #include "helpers/peer.h"
 #include "helpers/suite.h"
@@ -416,6 +417,104 @@ static void test_pipeline_async_options(void **state)
 	fx_stop(&fx);
 }
 
+/* ------------------------------------------------------------ typed */
+
+/* The accounts broker.Bank.open() makes (at most four a case). */
+static int64_t balances[4];
+static int n_accounts;
+
+/* bank.Account.balance (get). */
+static shade_status acct_balance(void *self, int64_t *out, shade_error **err)
+{
+	(void)err;
+	*out = *(int64_t *)self;
+	return SHADE_OK;
+}
+
+static const bank_Account_impl acct_impl = {
+	.get_balance = acct_balance,
+};
+
+/* broker.Bank.open(who, initial): a new account holding initial; a
+ * negative initial is refused. */
+static shade_status bk_open(void *self, TALLOC_CTX *mem_ctx, const char *who,
+			    int64_t initial, bank_Account **result,
+			    shade_error **err)
+{
+	shade_ref *ref = NULL;
+	shade_status st;
+
+	(void)self;
+	(void)who;
+	if (initial < 0)
+		return shade_error_set(err, SHADE_ERR_VALUE, "initial %lld is "
+				       "negative", (long long)initial);
+	if (n_accounts == 4)
+		return shade_error_set(err, SHADE_ERR_LIMIT, "bank full");
+	balances[n_accounts] = initial;
+	st = bank_Account_serve(&acct_impl, &balances[n_accounts++], &ref,
+				err);
+	if (st == SHADE_OK)
+		st = bank_Account_narrow(mem_ctx, ref, result, err);
+	shade_ref_release(ref);
+	return st;
+}
+
+static const broker_Bank_impl bank_impl = {
+	.open = bk_open,
+};
+
+/* bank.open(...).balance through generated stubs: the future-returning
+ * form gives a typed reference at once, and reading from it costs the
+ * one round trip of the whole chain; a failure of open reaches the read
+ * with its chain. */
+static void test_pipeline_typed_chain(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_registry *reg = shade_registry_new(ctx);
+	shade_ref *obj = NULL, *ref = NULL;
+	broker_Bank *bank = NULL;
+	bank_Account *acct = NULL;
+	shade_error *e = NULL;
+	int64_t bal = 0;
+	uint64_t before;
+	tp_peer pp;
+
+	n_accounts = 0;
+	assert_ok(broker_Bank_serve(&bank_impl, NULL, &obj, errp_));
+	assert_ok(shade_registry_add(reg, "bank", obj, errp_));
+	shade_ref_release(obj);
+	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
+	assert_ok(shade_lookup(pp.client, "bank", &ref, errp_));
+	assert_ok(broker_Bank_narrow(ctx, ref, &bank, errp_));
+	shade_ref_release(ref);
+	before = tp_stats(pp.client).round_trips;
+	assert_ok(broker_Bank_open_async(bank, ctx, "x", 7, &acct, errp_));
+	assert_true(shade_ref_is_promise(acct->ref));
+	assert_int_equal(tp_stats(pp.client).round_trips - before, 0);
+	assert_ok(bank_Account_get_balance(acct, &bal, errp_));
+	assert_int_equal(bal, 7);
+	assert_int_equal(tp_stats(pp.client).round_trips - before, 1);
+	TALLOC_FREE(acct);
+	/* A failure of open reaches the call made on its result. */
+	assert_ok(broker_Bank_open_async(bank, ctx, "y", -1, &acct, errp_));
+	assert_int_equal(bank_Account_get_balance(acct, &bal, &e),
+			 SHADE_ERR_VALUE);
+	assert_int_equal(tp_stats(pp.client).round_trips - before, 2);
+	assert_true(e->chain_len >= 2);
+	assert_string_equal(e->chain[0].type, "broker.Bank");
+	assert_string_equal(e->chain[0].member, "open");
+	shade_error_free(e);
+	TALLOC_FREE(acct);
+	/* The DROPs go with the next call. */
+	assert_ok(shade_lookup(pp.client, "bank", &ref, errp_));
+	shade_ref_release(ref);
+	TALLOC_FREE(bank);
+	assert_int_equal(tp_stats(pp.server).promises, 0);
+	tp_stop(&pp);
+	talloc_free(ctx);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -425,6 +524,7 @@ int main(int argc, char **argv)
 		SUITE_CASE(test_pipeline_peer_without_feature),
 		SUITE_CASE(test_pipeline_getattr_chain),
 		SUITE_CASE(test_pipeline_async_options),
+		SUITE_CASE(test_pipeline_typed_chain),
 	};
 
 	return suite_run("pipeline", tests, sizeof(tests) / sizeof(tests[0]),
