@@ -9,7 +9,8 @@
  * frames), auth.c (the authentication exchange, the peer's identity),
  * request.c (our requests), refs.c (shapes,
  * proxies, reference hooks, RELEASE), send.c (output queue, batching),
- * lost.c (the end of a connection), queue.c (frame queues); export.c
+ * lost.c (the end of a connection), promise.c (results kept for
+ * pipelined calls), queue.c (frame queues); export.c
  * and msg.c are the export table and the message format; served.c
  * answers what a server loop asks of a connection (counters, memory held,
  * trimming), calling none of the others.
