@@ -231,7 +231,7 @@ static shade_status parse_on(shade_cbor_dec *d, struct msg *m,
 				       "%s: option 4 (on) names request 0",
 				       msg_op_name(m->op));
 	for (i = 1; i < n; i++) {
-		shade_cbor_major major;
+		shade_cbor_major major = SHADE_CBOR_UINT;
 
 		SHADE_CHECK(shade_cbor_peek(d, &major, err));
 		if (major != SHADE_CBOR_TEXT)

@@ -121,7 +121,7 @@ static void unpark(shade_conn *c, struct promise *pr)
 static const char *return_what(shade_cbor_dec *d, uint64_t *eid)
 {
 	shade_cbor_dec probe = *d;
-	shade_cbor_major major;
+	shade_cbor_major major = SHADE_CBOR_UINT;
 	uint64_t tag, n;
 
 	*eid = 0;
