@@ -144,3 +144,17 @@ bench-programs: $(BENCH_COPY)
 $(BENCH_COPY): $(BUILD)/obj/bench/copy.o $(BENCH_UTIL) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/bench/copy.o $(BENCH_UTIL) $(LIB_A) $(LDLIBS)
+
+# Promise pipelining (bench/pipeline.c): a chain of three calls waited
+# for one by one and pipelined (time and round trips), and pipelined
+# calls/s on one connection against the raw pipelined ping-pong, all in
+# one run.  `make bench` runs it first.
+BENCH_PIPE := $(BENCH_DIR)/shade-bench-pipeline
+$(BENCH_PIPE): $(BUILD)/obj/bench/pipeline.o $(BENCH_UTIL) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/bench/pipeline.o $(BENCH_UTIL) $(LIB_A) $(LDLIBS)
+
+.PHONY: bench-pipeline
+bench-pipeline: $(BENCH_PIPE)
+	$(BENCH_PIPE) $(if $(filter 1,$(QUICK)),--quick)
+bench: bench-pipeline

@@ -102,3 +102,8 @@ $(BUILD)/tests/test_idlc_mapping: $(IDLC_FIX)/mapping.o
 $(BUILD)/obj/tests/test_idl_policy.o: $(IDLC_FIX)/policy.h
 $(BUILD)/obj/tests/test_idl_policy.o: CPPFLAGS += -I$(IDLC_FIX)
 $(BUILD)/tests/test_idl_policy: $(IDLC_FIX)/policy.o
+
+# The typed chains of tests/test_pipeline.c.
+$(BUILD)/obj/tests/test_pipeline.o: $(IDLC_FIX)/bank.h
+$(BUILD)/obj/tests/test_pipeline.o: CPPFLAGS += -I$(IDLC_FIX)
+$(BUILD)/tests/test_pipeline: $(IDLC_FIX)/bank.o

@@ -1021,7 +1021,7 @@ static void test_conn_deadline_and_late_reply(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
 	shade_registry *reg = make_registry(ctx);
-	shade_call_opts co = { 50, false, false };
+	shade_call_opts co = { .timeout_ms = 50 };
 	shade_ref *calc;
 	shade_value *r = NULL, *args = pair(ctx, 2, 3);
 	shade_error *err = NULL;

@@ -135,7 +135,7 @@ static shade_status odd_invoke(shade_conn *c, uint64_t target,
 	unsigned i;
 
 	assert_ok(conn_req_init(&rq, c, tmp, OP_INVOKE, 3 + extra, NULL,
-				timeout_ms > 0 ? timeout_ms : -1, false,
+				timeout_ms > 0 ? timeout_ms : -1, NULL, 0,
 				errp_));
 	shade_cbor_put_uint(rq.b, target);
 	shade_cbor_put_cstr(rq.b, member);
@@ -235,7 +235,7 @@ static void test_refcount_requests_not_run(void **state)
 static void test_refcount_replies_not_taken(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
-	shade_call_opts co = { 30, false, false };
+	shade_call_opts co = { .timeout_ms = 30 };
 	shade_ref *calc;
 	shade_value *r = NULL;
 	shade_error *err = NULL;

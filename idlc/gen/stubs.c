@@ -285,6 +285,57 @@ done:
 	return rc;
 }
 
+/* The future-returning form of operation m (values w) of interface
+ * iface, for an operation that returns an interface and has no out or
+ * inout parameters: it sends the call with opts.promise and gives a
+ * typed reference to the result at once (a promise: calls made on it
+ * are pipelined, doc/protocol.md §13).  Returns 0, 1 when m has no such
+ * form, or -1. */
+static int op_async_stub(gen *g, const char *iface, const idlc_node *m,
+			 const wire_op *w, const char *params,
+			 idlc_tv *protos, idlc_tv *functions)
+{
+	const char *stub = idlc_arena_printf(g->a, "%s_%s_async", iface,
+					     m->name);
+	call c = { .ref = "self->ref", .name = stub };
+	char *body, *doc;
+	int rc = -1;
+
+	if (!w->has_result || w->rs.w != W_IFACE || w->n_out > 0 ||
+	    (m->flags & IDLC_F_ONEWAY))
+		return 1;
+	if (op_call(g, w, &c) < 0)
+		goto done;
+	body = idlc_arena_printf(g->a, "\tstatic const shade_call_opts "
+		"idl_promise = { .promise = true };\n\tshade_request *idl_call;\n"
+		"\tstruct shade_buf *idl_args;\n\tshade_ref *idl_r = NULL;\n%s"
+		"\tshade_status idl_st;\n\n\tidl_st = shade_request_begin("
+		"self->ref, self->map[%s_%s_INDEX],\n\t\t\t\t  "
+		"SHADE_DISPATCH_INVOKE, &idl_promise, &idl_call, &idl_args, "
+		"err);\n\tif (idl_st < 0)\n\t\treturn idl_st;\n%s"
+		"\tif (idl_st == SHADE_OK)\n\t\tidl_st = shade_request_promise("
+		"idl_call, &idl_r, err);\n\tif (idl_st == SHADE_OK && idl_r != "
+		"NULL)\n\t\tidl_st = %s_narrow(mem_ctx, idl_r, result, err);\n"
+		"\telse if (idl_st == SHADE_OK)\n\t\t*result = NULL;\n"
+		"\tshade_ref_release(idl_r);\n\ttalloc_free(idl_call);\n"
+		"\tif (idl_st < 0) {\n\t\tshade_error_set(err, idl_st, \"%s "
+		"failed\");\n\t}\n\treturn idl_st;\n",
+		idlc_gen_temps(g, idlc_sbs(&c.puts)), iface, m->name,
+		idlc_sbs(&c.puts), w->rs.iface, stub);
+	doc = idlc_arena_printf(g->a, "/* Call %s without waiting: *result "
+		"(on mem_ctx) is a promise of the %s it\n * returns, usable at "
+		"once; calls made on it are pipelined (one round\n * trip for "
+		"the chain) and a failure of %s reaches them. */\n", m->name,
+		w->rs.iface, m->name);
+	if (body == NULL || doc == NULL ||
+	    push_stub(g, protos, functions, doc, iface, stub, params, body) < 0)
+		goto done;
+	rc = 0;
+done:
+	call_free(&c);
+	return rc;
+}
+
 /* Stub of operation m, member of interface n (C name iface).  An
  * operation of a shared interface gets a stub that calls its shared
  * call, generated with its declaring interface.  Returns 0, 1 when it
@@ -338,7 +389,8 @@ static int op_stub(gen *g, const idlc_node *n, const char *iface,
 				" (oneway: no reply)" : "", w.mem ?
 				" (what comes back lands on mem_ctx)" : "");
 	if (doc == NULL || body == NULL ||
-	    push_stub(g, protos, functions, doc, iface, stub, params, body) < 0)
+	    push_stub(g, protos, functions, doc, iface, stub, params, body) < 0 ||
+	    op_async_stub(g, iface, m, &w, params, protos, functions) < 0)
 		goto done;
 	rc = 0;
 done:

@@ -67,8 +67,10 @@ SHADE_INTERNAL shade_status api_await_reply(struct outreq *rq,
 					    shade_error **err);
 
 /* One request/reply: send op with fields to c and decode the result
- * onto mem_ctx (a none box when the reply has no value). */
+ * onto mem_ctx (a none box when the reply has no value).  target: the
+ * proxy it is for (a promise pipelines it), or NULL. */
 SHADE_INTERNAL shade_status api_roundtrip(TALLOC_CTX *mem_ctx, shade_conn *c,
+					  const struct proxy *target,
 					  unsigned op,
 					  const struct api_field *f,
 					  unsigned nf,
@@ -77,7 +79,8 @@ SHADE_INTERNAL shade_status api_roundtrip(TALLOC_CTX *mem_ctx, shade_conn *c,
 					  shade_value **out, shade_error **err);
 
 /* The member field for name on proxy p: its index when the shape is
- * known (AttributeError locally when absent), else the name. */
+ * known (AttributeError locally when absent), else the name (always the
+ * name on a promise: its shape, if any, is only the declared one). */
 SHADE_INTERNAL shade_status api_member_field(struct proxy *p, const char *name,
 					     struct api_field *f,
 					     shade_error **err);

@@ -43,7 +43,7 @@ static shade_status container_op(TALLOC_CTX *mem_ctx, shade_ref *r,
 		f[nf++] = (struct api_field){ API_FLD_VALUE, 0, NULL, a };
 	if (b != NULL)
 		f[nf++] = (struct api_field){ API_FLD_VALUE, 0, NULL, b };
-	return api_roundtrip(mem_ctx, p->conn, opcode, f, nf, NULL, NULL, out,
+	return api_roundtrip(mem_ctx, p->conn, p, opcode, f, nf, NULL, NULL, out,
 			     err);
 }
 
@@ -138,7 +138,7 @@ shade_status shade_force_range(TALLOC_CTX *mem_ctx, shade_ref *r, size_t start,
 		f[2] = (struct api_field){ API_FLD_NULL, 0, NULL, NULL };
 	else
 		f[2] = (struct api_field){ API_FLD_UINT, count, NULL, NULL };
-	SHADE_CHECK(api_roundtrip(mem_ctx, p->conn, OP_FORCE, f, 3, NULL, NULL,
+	SHADE_CHECK(api_roundtrip(mem_ctx, p->conn, p, OP_FORCE, f, 3, NULL, NULL,
 				  out, err));
 	k = shade_value_kind(*out);
 	if (k != SHADE_LIST && k != SHADE_DICT) {

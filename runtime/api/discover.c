@@ -39,7 +39,8 @@ shade_status shade_lookup_value(TALLOC_CTX *mem_ctx, shade_conn *c,
 		f.kind = API_FLD_VALUE;
 		f.v = pair;
 	}
-	st = api_roundtrip(mem_ctx, c, OP_LOOKUP, &f, 1, NULL, NULL, out, err);
+	st = api_roundtrip(mem_ctx, c, NULL, OP_LOOKUP, &f, 1, NULL, NULL, out,
+			   err);
 	talloc_free(pair);
 	return st;
 }
@@ -99,7 +100,7 @@ shade_status shade_names_in(TALLOC_CTX *mem_ctx, shade_conn *c, const char *ns,
 	shade_value *v;
 	shade_status st;
 
-	SHADE_CHECK(api_roundtrip(NULL, c, ns ? OP_NAMES_IN : OP_NAMES, &f,
+	SHADE_CHECK(api_roundtrip(NULL, c, NULL, ns ? OP_NAMES_IN : OP_NAMES, &f,
 				  ns ? 1 : 0, NULL, NULL, &v, err));
 	st = strings_of(mem_ctx, v, names, n, err);
 	talloc_free(v);
@@ -132,7 +133,7 @@ shade_status shade_describe(shade_ref *r, const shade_shape_desc **out,
 	}
 	SHADE_CHECK(api_live_proxy(r, &p, err));
 	tmp = talloc_new(NULL);
-	st = conn_req_init(&rq, p->conn, tmp, OP_DESCRIBE, 1, NULL, 0, false,
+	st = conn_req_init(&rq, p->conn, tmp, OP_DESCRIBE, 1, NULL, 0, p, 0,
 			   err);
 	if (st == SHADE_OK) {
 		shade_cbor_put_uint(rq.b, p->eid);
@@ -219,6 +220,12 @@ shade_status shade_narrow(shade_ref *r, const shade_shape_desc *want,
 	const shade_shape_desc *d;
 
 	SHADE_CHECK(api_check_ref(r, err));
+	/* A promise takes the declared shape on trust: what it names is
+	 * not there yet, and calls on it name members by name, which the
+	 * peer checks against the real shape. */
+	if (shade_ref_is_proxy(r) && conn_is_promise((struct proxy *)r) &&
+	    r->shape == NULL && want != NULL)
+		r->shape = want;
 	SHADE_CHECK(need_shape(r, &d, err));
 	return shade_shape_check(d, want, map, err);
 }

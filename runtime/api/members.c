@@ -27,7 +27,7 @@ shade_status shade_getattr(TALLOC_CTX *mem_ctx, shade_ref *r, const char *name,
 	SHADE_CHECK(api_live_proxy(r, &p, err));
 	f[0] = (struct api_field){ API_FLD_UINT, p->eid, NULL, NULL };
 	SHADE_CHECK(api_member_field(p, name, &f[1], err));
-	return api_roundtrip(mem_ctx, p->conn, OP_GETATTR, f, 2, NULL, NULL, out,
+	return api_roundtrip(mem_ctx, p->conn, p, OP_GETATTR, f, 2, NULL, NULL, out,
 			     err);
 }
 
@@ -54,7 +54,7 @@ shade_status shade_setattr(shade_ref *r, const char *name, const shade_value *v,
 					   ? API_FLD_VALUE
 					   : API_FLD_VALUE_SHARED,
 				   0, NULL, v };
-	return api_roundtrip(NULL, p->conn, OP_SETATTR, f, 3, NULL, NULL, NULL,
+	return api_roundtrip(NULL, p->conn, p, OP_SETATTR, f, 3, NULL, NULL, NULL,
 			     err);
 }
 
@@ -66,7 +66,7 @@ shade_status shade_invoke_ex(TALLOC_CTX *mem_ctx, shade_ref *r,
 {
 	struct api_field f[3];
 	struct proxy *p;
-	shade_call_opts co = { 0, false, false };
+	shade_call_opts co = { .timeout_ms = 0 };
 
 	SHADE_CHECK(api_check_ref(r, err));
 	if (opts != NULL)
@@ -82,7 +82,7 @@ shade_status shade_invoke_ex(TALLOC_CTX *mem_ctx, shade_ref *r,
 		co.oneway = true;
 	f[2] = (struct api_field){ api_args_kind(p, &co, &f[1]), 0, NULL,
 				   args };
-	return api_roundtrip(mem_ctx, p->conn, OP_INVOKE, f, 3, kwargs, &co, out,
+	return api_roundtrip(mem_ctx, p->conn, p, OP_INVOKE, f, 3, kwargs, &co, out,
 			     err);
 }
 
@@ -109,7 +109,7 @@ shade_status shade_call_ex(TALLOC_CTX *mem_ctx, shade_ref *r,
 	f[0] = (struct api_field){ API_FLD_UINT, p->eid, NULL, NULL };
 	f[1] = (struct api_field){ api_args_kind(p, opts, NULL), 0, NULL,
 				   args };
-	return api_roundtrip(mem_ctx, p->conn, OP_CALL, f, 2, kwargs, opts, out,
+	return api_roundtrip(mem_ctx, p->conn, p, OP_CALL, f, 2, kwargs, opts, out,
 			     err);
 }
 

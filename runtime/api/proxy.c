@@ -80,7 +80,8 @@ shade_status api_await_reply(struct outreq *rq, shade_cbor_dec *d, bool *has,
 
 /* One request/reply: send op with fields to c and decode the result
  * onto mem_ctx (a none box when the reply has no value). */
-shade_status api_roundtrip(TALLOC_CTX *mem_ctx, shade_conn *c, unsigned op,
+shade_status api_roundtrip(TALLOC_CTX *mem_ctx, shade_conn *c,
+			   const struct proxy *target, unsigned op,
 			   const struct api_field *f, unsigned nf,
 			   const shade_value *kwargs, const shade_call_opts *co,
 			   shade_value **out, shade_error **err)
@@ -95,7 +96,7 @@ shade_status api_roundtrip(TALLOC_CTX *mem_ctx, shade_conn *c, unsigned op,
 	if (tmp == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	st = conn_req_init(&rq, c, tmp, op, nf, kwargs,
-			   co ? co->timeout_ms : 0,
+			   co ? co->timeout_ms : 0, target,
 			   (oneway ? REQ_ONEWAY : 0) |
 				   (co != NULL && co->byvalue ? REQ_BYVALUE
 							      : 0),
@@ -130,7 +131,7 @@ shade_status api_member_field(struct proxy *p, const char *name,
 	if (name == NULL)
 		return shade_error_set(err, SHADE_ERR_INVALID,
 				       "member name is NULL");
-	if (p->ref.shape == NULL) {
+	if (p->ref.shape == NULL || conn_is_promise(p)) {
 		f->kind = API_FLD_TEXT;
 		f->s = name;
 		return SHADE_OK;

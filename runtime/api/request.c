@@ -32,11 +32,17 @@ struct shade_request {
 
 static const uint8_t cbor_null[1] = { 0xf6 };
 
-/* Destructor: drop the target's count, withdraw an unfinished call. */
+/* Destructor: drop the target's count, withdraw an unfinished call (only
+ * forget one whose result the peer keeps: calls pipelined on it need it
+ * to run) and drop the call's use of a kept result. */
 static int request_destructor(shade_request *q)
 {
-	if (q->rq.p != NULL)
+	if (q->rq.p != NULL && q->rq.keep)
+		conn_detach(q->rq.p);
+	else if (q->rq.p != NULL)
 		conn_abandon(q->rq.p); /* a no-op once the reply was taken */
+	if (q->rq.keep)
+		conn_promise_unuse(q->c, q->rq.rid);
 	shade_ref_release(q->r);
 	return 0;
 }
@@ -113,11 +119,13 @@ shade_status shade_request_begin(shade_ref *r, uint32_t member,
 	if (st == SHADE_OK) {
 		q->c = p->conn;
 		st = conn_req_init(&q->rq, q->c, q, opcode[op], nfields[op],
-				   NULL, opts ? opts->timeout_ms : 0,
+				   NULL, opts ? opts->timeout_ms : 0, p,
 				   (q->oneway ? REQ_ONEWAY : 0) |
 					   (typed_result_by_value(p, member, op)
 						    ? REQ_BYVALUE
-						    : 0),
+						    : 0) |
+					   (opts && opts->promise ? REQ_KEEP
+								  : 0),
 				   err);
 	}
 	if (st != SHADE_OK) {
@@ -125,7 +133,13 @@ shade_status shade_request_begin(shade_ref *r, uint32_t member,
 		return st;
 	}
 	shade_cbor_put_uint(q->rq.b, p->eid);
-	shade_cbor_put_uint(q->rq.b, member);
+	if (conn_is_promise(p) && p->ref.shape != NULL &&
+	    member < p->ref.shape->n_members)
+		/* The declared shape it was narrowed to: the peer's real
+		 * one may differ, so the member goes by name. */
+		shade_cbor_put_cstr(q->rq.b, p->ref.shape->members[member].name);
+	else
+		shade_cbor_put_uint(q->rq.b, member);
 	*args = q->rq.b;
 	*out = q;
 	return SHADE_OK;
@@ -203,6 +217,32 @@ shade_status shade_request_send(shade_request *q, shade_error **err)
 	q->rq.queued = true;
 	q->sent = true;
 	return conn_req_send(&q->rq, q, err);
+}
+
+shade_status shade_request_promise(shade_request *q, shade_ref **out,
+				   shade_error **err)
+{
+	shade_cbor_dec *res;
+	shade_value *v = NULL;
+	shade_status st;
+
+	*out = NULL;
+	if (q->c != NULL && q->rq.keep) {
+		SHADE_CHECK(shade_request_send(q, err));
+		return conn_promise_new(q->c, q->rq.rid, out, err);
+	}
+	/* A local object, or a peer that keeps no results: the call
+	 * itself, waited for. */
+	SHADE_CHECK(shade_request_finish(q, &res, err));
+	st = shade_request_decode_value(NULL, q, res, &v, err);
+	if (st == SHADE_OK && shade_value_kind(v) == SHADE_REF)
+		*out = shade_ref_retain(shade_value_as_ref(v));
+	else if (st == SHADE_OK && shade_value_kind(v) != SHADE_NONE)
+		st = shade_error_set(err, SHADE_ERR_TYPE,
+				     "the result is %s, not an object",
+				     shade_kind_name(shade_value_kind(v)));
+	talloc_free(v);
+	return st;
 }
 
 shade_status shade_request_decode_value(TALLOC_CTX *mem_ctx, shade_request *q,

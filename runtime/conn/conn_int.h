@@ -10,9 +10,10 @@
  * request.c (our requests), refs.c (shapes,
  * proxies, reference hooks, RELEASE), defer.c (deferred replies),
  * send.c (output queue, batching), lost.c (the end of a connection),
- * queue.c (frame queues); export.c and msg.c are the export table and
- * the message format; pool.c (the worker pool of a server, calling
- * serve.c) is called by the server only; served.c
+ * promise.c (results kept for pipelined calls), queue.c (frame
+ * queues); export.c and msg.c are the export table and the message
+ * format; pool.c (the worker pool of a server, calling serve.c) is
+ * called by the server only; served.c
  * answers what a server loop asks of a connection (counters, memory held,
  * trimming), calling none of the others.
  *
@@ -63,6 +64,7 @@ struct loop_fd;
 
 /* HELLO feature bits (doc/protocol.md §3.1). */
 #define HELLO_FEATURE_AUTH 1u
+#define HELLO_FEATURE_PIPELINE 2u /* promise pipelining (§13) */
 #define HELLO_FEATURE_POSTMORTEM 8u /* reads ERROR's `more` map */
 
 /* Where a connection is in the authentication exchange. */
@@ -98,7 +100,8 @@ struct pending {
 struct proxy {
 	struct shade_ref ref;   /* common part; must be first */
 	struct shade_conn *conn;/* its connection; NULL once that ended */
-	uint64_t eid;           /* the peer's export id */
+	uint64_t eid;           /* the peer's export id; 0: a promise
+				 * (struct promise_ref) */
 };
 
 /* The bytes of the @eager value of member `member` that came with the
@@ -108,6 +111,21 @@ SHADE_INTERNAL bool conn_proxy_eager(struct shade_conn *c, struct proxy *p,
 				     uint32_t member,
 				     TALLOC_CTX *mem_ctx, uint8_t **out,
 				     size_t *len);
+
+/* A promise: a reference to the result of a request of ours that the
+ * peer keeps (OPT_KEEP) and that calls may target before it returns
+ * (OPT_ON, doc/protocol.md §13).  A proxy with eid 0 that is in no
+ * import table; while it lives it holds one use of `rid` (`uses`). */
+struct promise_ref {
+	struct proxy p;         /* common part (p.eid 0); must be first */
+	uint64_t rid;           /* the request whose result it names */
+};
+
+/* True when r is a promise (struct promise_ref). */
+static inline bool conn_is_promise(const struct proxy *p)
+{
+	return p->eid == 0;
+}
 
 /* A connection. */
 struct shade_conn {
@@ -149,6 +167,19 @@ struct shade_conn {
 	uint64_t *rel;                  /* queued RELEASE pairs (eid, n) */
 	size_t n_rel;                   /* uint64s used in rel */
 	struct frame_queue unnested;    /* peer requests nesting in no call */
+	uint64_t peer_features;         /* HELLO feature bits of the peer */
+	bool no_pipelining;             /* HELLO feature 2 off (options) */
+	struct hmap promises;           /* peer rid -> struct promise: the
+					 * results the peer asked us to keep
+					 * (promise.c) */
+	struct hmap uses;               /* our rid -> count: futures and
+					 * promises that may still name the
+					 * result the peer keeps for it; at 0
+					 * a DROP is queued (in `rel` as the
+					 * pair (0, rid)) */
+	struct hmap promise_refs;       /* (uintptr_t)promise -> promise:
+					 * live promises, detached when c
+					 * ends */
 	shade_conn_stats st;            /* request counters (frames: t) */
 	const char *side;               /* our side name: a child of this,
 					 * or its server's (conn_set_loop) */
@@ -257,6 +288,8 @@ struct outreq {
 	uint64_t rid;           /* request id, 0 for oneway */
 	int timeout_ms;         /* effective deadline, -1: none */
 	struct pending *p;      /* &pend once sent, NULL for oneway */
+	bool keep;              /* the peer keeps the result (o.keep):
+				 * one use of rid counted */
 	struct pending pend;    /* the pending of a two-way request */
 	bool queued;            /* batch it (written by the next flush or
 				 * wait) instead of writing it now */
@@ -266,16 +299,33 @@ struct outreq {
 #define REQ_ONEWAY 1u  /* id 0: no reply wanted */
 #define REQ_BYVALUE 2u /* OPT_BYVALUE: the result's lists and dicts by
 			* value */
+#define REQ_KEEP 4u    /* ask the peer to keep the result (OPT_KEEP) for
+			* pipelined calls, when it has the feature */
 
 /* Start a request op with nfields fixed fields on tmp.  timeout_ms: 0
- * the connection default, -1 none; flags REQ_*.  ConnectionLost when
- * closed. */
+ * the connection default, -1 none.  target: the proxy the request is
+ * for, or NULL; a promise adds OPT_ON (the target field is then 0).
+ * flags: REQ_*.  ConnectionLost when closed. */
 SHADE_INTERNAL shade_status conn_req_init(struct outreq *rq, shade_conn *c,
 					  TALLOC_CTX *tmp, unsigned op,
 					  unsigned nfields,
 					  const shade_value *kwargs,
-					  int timeout_ms, unsigned flags,
-					  shade_error **err);
+					  int timeout_ms,
+					  const struct proxy *target,
+					  unsigned flags, shade_error **err);
+
+/* Does c's peer keep results for pipelined calls (HELLO feature 2)? */
+SHADE_INTERNAL bool conn_can_pipeline(shade_conn *c);
+
+/* A promise of the result of our request rid (kept by the peer: rq was
+ * sent with REQ_KEEP): *out holds one count and one use of rid. */
+SHADE_INTERNAL shade_status conn_promise_new(shade_conn *c, uint64_t rid,
+					     shade_ref **out,
+					     shade_error **err);
+
+/* Drop one use of rid (a future or request that named it is gone):
+ * at the last, a DROP rides with the next message. */
+SHADE_INTERNAL void conn_promise_unuse(shade_conn *c, uint64_t rid);
 
 /* Finish the message, register the pending (owned by tmp) and send. */
 SHADE_INTERNAL shade_status conn_req_send(struct outreq *rq, TALLOC_CTX *tmp,
@@ -301,6 +351,11 @@ SHADE_INTERNAL shade_status conn_take_reply(shade_conn *c, struct pending *p,
 /* Withdraw a pending (the caller gave up): forget it, send CANCEL; when
  * its reply came and was not taken, give back the references in it. */
 SHADE_INTERNAL void conn_abandon(struct pending *p);
+
+/* Forget a pending without withdrawing its request (one whose result
+ * the peer keeps for pipelined calls must still run): its reply, when
+ * it comes, is dropped and its references given back. */
+SHADE_INTERNAL void conn_detach(struct pending *p);
 
 /* Release the objects of exports c dropped (objs[0 .. n), one count
  * each), telling each it is no longer exported on c; no lock held. */

@@ -111,6 +111,10 @@ shade_status shade_conn_new(TALLOC_CTX *mem_ctx, shade_transport *t,
 	hmap_init(&c->peer_known, c);
 	hmap_init(&c->eager, c);
 	hmap_init(&c->deferred, c);
+	c->no_pipelining = opts->no_pipelining;
+	hmap_init(&c->promises, c);
+	hmap_init(&c->uses, c);
+	hmap_init(&c->promise_refs, c);
 	c->side = talloc_strdup(c, opts->side ? opts->side
 				     : accepting ? "server" : "client");
 	c->timeout_ms = opts->timeout_ms;
@@ -192,6 +196,7 @@ void shade_conn_stats_get(shade_conn *c, shade_conn_stats *out)
 			    c->imports.count *
 				    ((sizeof(struct proxy) + 8 + 15) & ~(size_t)15);
 	out->pending = c->pending.count;
+	out->promises = c->promises.count;
 	pthread_mutex_unlock(&c->mu);
 	out->frames_sent = ts.frames_sent;
 	out->bytes_sent = ts.bytes_sent;

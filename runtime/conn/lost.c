@@ -17,6 +17,7 @@
 #include "base/log_int.h"
 #include "conn/conn_int.h"
 #include "conn/defer_int.h"
+#include "conn/promise_int.h"
 #include "loop/loop_int.h"
 #include "object/shape_int.h"
 
@@ -122,6 +123,13 @@ void conn_lost(shade_conn *c, shade_status code, const char *why)
 			px->ref.shape = NULL;
 	}
 	hmap_clear(&c->imports);
+	pos = 0;
+	while (hmap_next(&c->promise_refs, &pos, NULL, (void **)&px)) {
+		px->conn = NULL;
+		px->ref.shape = NULL; /* a declared shape (narrowed) */
+	}
+	hmap_clear(&c->promise_refs);
+	hmap_clear(&c->uses);
 	TALLOC_FREE(c->rel);
 	__atomic_store_n(&c->n_rel, 0, __ATOMIC_RELAXED);
 	queue_clear(&c->unnested);
@@ -130,6 +138,7 @@ void conn_lost(shade_conn *c, shade_status code, const char *why)
 	if (c->watch != NULL)
 		loop_fd_close(c->watch);
 	shade_transport_close(c->t);
+	promise_clear(c);
 	lost_release_objs(c, objs, n);
 	talloc_free(objs);
 	defer_lost(c); /* deferred replies not given hear of it */

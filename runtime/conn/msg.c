@@ -41,6 +41,7 @@ static const struct {
 	[OP_APPEND] = { "APPEND", 2, true, true },
 	[OP_FORCE] = { "FORCE", 3, true, true },
 	[OP_AUTH] = { "AUTH", 3, false, false },
+	[OP_DROP] = { "DROP", 0, false, false },
 	[OP_NAMES_IN] = { "NAMES_IN", 1, true, true },
 };
 
@@ -104,7 +105,7 @@ unsigned msg_opts_items(const struct msg_opts *o)
 	if (o == NULL)
 		return 0;
 	if (o->in != 0 || o->timeout_ms != 0 || o->traceback ||
-	    o->byvalue ||
+	    o->byvalue || o->keep || o->on != 0 ||
 	    (o->kwargs != NULL && shade_dict_len(o->kwargs) > 0))
 		return 1;
 	return 0;
@@ -156,7 +157,8 @@ shade_status msg_put_opts(shade_buf *b, const struct msg_opts *o,
 	bool kw = o->kwargs != NULL && shade_dict_len(o->kwargs) > 0;
 
 	shade_cbor_put_map(b, (o->in != 0) + (o->timeout_ms != 0) + kw +
-				      o->traceback + o->byvalue);
+				      o->traceback + o->byvalue + o->keep +
+				      (o->on != 0));
 	if (o->traceback) {
 		shade_cbor_put_uint(b, OPT_TRACEBACK);
 		shade_cbor_put_uint(b, 1);
@@ -172,6 +174,15 @@ shade_status msg_put_opts(shade_buf *b, const struct msg_opts *o,
 	if (o->byvalue) {
 		shade_cbor_put_uint(b, OPT_BYVALUE);
 		shade_cbor_put_uint(b, 1);
+	}
+	if (o->keep) {
+		shade_cbor_put_uint(b, OPT_KEEP);
+		shade_cbor_put_uint(b, 1);
+	}
+	if (o->on != 0) {
+		shade_cbor_put_uint(b, OPT_ON);
+		shade_cbor_put_array(b, 1);
+		shade_cbor_put_uint(b, o->on);
 	}
 	if (kw) {
 		shade_cbor_put_uint(b, OPT_KWARGS);
@@ -263,6 +274,40 @@ shade_status msg_put_error(shade_buf *b, uint64_t id, const shade_error *e,
 	return b->status;
 }
 
+/* Parse OPT_ON at d ([rid, name...], doc/protocol.md §13) into m: the
+ * request id read, the names checked to be text and skipped. */
+static shade_status parse_on(shade_cbor_dec *d, struct msg *m,
+			     shade_error **err)
+{
+	uint64_t n, i;
+	size_t pos = d->pos;
+
+	SHADE_CHECK(shade_cbor_read_array(d, &n, err));
+	if (n == SHADE_CBOR_INDEFINITE || n < 1)
+		return shade_error_set(err, SHADE_ERR_PROTOCOL,
+				       "%s: option 4 (on) is not [rid, "
+				       "name...]", msg_op_name(m->op));
+	SHADE_CHECK(shade_cbor_read_uint(d, &m->on, err));
+	if (m->on == 0)
+		return shade_error_set(err, SHADE_ERR_PROTOCOL,
+				       "%s: option 4 (on) names request 0",
+				       msg_op_name(m->op));
+	for (i = 1; i < n; i++) {
+		shade_cbor_major major = SHADE_CBOR_UINT;
+
+		SHADE_CHECK(shade_cbor_peek(d, &major, err));
+		if (major != SHADE_CBOR_TEXT)
+			return shade_error_set(err, SHADE_ERR_PROTOCOL,
+					       "%s: option 4 (on): name %llu "
+					       "is not text",
+					       msg_op_name(m->op),
+					       (unsigned long long)i);
+		SHADE_CHECK(shade_cbor_skip(d, 0, err));
+	}
+	m->on_pos = pos;
+	return SHADE_OK;
+}
+
 /* Parse the opts map at d into m. */
 static shade_status parse_opts(shade_cbor_dec *d, struct msg *m,
 			       shade_error **err)
@@ -295,6 +340,13 @@ static shade_status parse_opts(shade_cbor_dec *d, struct msg *m,
 		case OPT_BYVALUE:
 			SHADE_CHECK(shade_cbor_read_uint(d, &key, err));
 			m->byvalue = key != 0;
+			break;
+		case OPT_KEEP:
+			SHADE_CHECK(shade_cbor_read_uint(d, &v, err));
+			m->keep = v != 0;
+			break;
+		case OPT_ON:
+			SHADE_CHECK(parse_on(d, m, err));
 			break;
 		default:
 			SHADE_CHECK(shade_cbor_skip(d, 0, err));
@@ -444,7 +496,8 @@ static bool parse_fast(const uint8_t *frame, size_t len, struct msg *m)
 		return false;
 	n = frame[0] ^ (SHADE_CBOR_ARRAY << 5); /* >= 32 unless an array */
 	op = frame[1];                           /* one-byte uint: 0-23 */
-	if (n < 2 || n >= 24 || op >= 24 || !op_known(op) || op == OP_RELEASE)
+	if (n < 2 || n >= 24 || op >= 24 || !op_known(op) || op == OP_RELEASE ||
+	    op == OP_DROP)
 		return false;
 	p += 2;
 	if (!fast_head(&p, end, &major, &m->id) || major != SHADE_CBOR_UINT)
@@ -463,6 +516,9 @@ static bool parse_fast(const uint8_t *frame, size_t len, struct msg *m)
 	m->kwargs_pos = 0;
 	m->traceback = false;
 	m->byvalue = false;
+	m->keep = false;
+	m->on = 0;
+	m->on_pos = 0;
 	if (n > fixed && ops[op].request) {
 		if ((p = fast_skip(p, end, fixed)) == NULL ||
 		    !parse_fast_opts(frame, len, p, m))
@@ -503,6 +559,8 @@ parse_full(const uint8_t *frame, size_t len, struct msg *m, shade_error **err)
 					       "RELEASE: odd number of fields");
 		return SHADE_OK;
 	}
+	if (m->op == OP_DROP)
+		return SHADE_OK; /* any number of request ids */
 	if (m->nfields < ops[m->op].fixed ||
 	    m->nfields > ops[m->op].fixed + (ops[m->op].optional ? 1u : 0u))
 		return shade_error_set(err, SHADE_ERR_PROTOCOL,

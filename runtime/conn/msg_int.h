@@ -40,6 +40,7 @@ enum msg_op {
 	OP_APPEND = 18,
 	OP_FORCE = 19,
 	OP_AUTH = 20,
+	OP_DROP = 21,    /* kept results the sender names no more (§13) */
 	OP_NAMES_IN = 24,
 	OP_COUNT_ = 25 /* one past the last opcode (those between that
 			* name no message are unknown, as above it) */
@@ -50,6 +51,8 @@ enum msg_opt_key {
 	OPT_IN = 0,      /* uint: receiver's request id this nests in */
 	OPT_TIMEOUT = 1, /* uint: milliseconds the caller waits */
 	OPT_KWARGS = 2,  /* map: keyword arguments */
+	OPT_KEEP = 3,    /* uint 1: keep the result for pipelined calls */
+	OPT_ON = 4,      /* [rid, name...]: the target is a kept result */
 	OPT_BYVALUE = 5,  /* uint 1: lists and dicts of the result by value */
 	OPT_TRACEBACK = 7 /* uint 1: answer a failure with a traceback */
 };
@@ -70,6 +73,9 @@ struct msg_opts {
 	const shade_value *kwargs;   /* dict or NULL (empty dicts omitted) */
 	bool traceback;              /* ask for a remote traceback */
 	bool byvalue;                /* OPT_BYVALUE: result by value */
+	bool keep;                   /* OPT_KEEP: the peer keeps the result */
+	uint64_t on;                 /* OPT_ON: the kept result of our
+				      * request `on` is the target; 0: none */
 };
 
 /* A parsed message. */
@@ -83,6 +89,9 @@ struct msg {
 	size_t kwargs_pos;        /* offset of the kwargs map, 0: absent */
 	bool traceback;           /* OPT_TRACEBACK: a traceback is wanted */
 	bool byvalue;             /* OPT_BYVALUE set (non-zero) */
+	bool keep;                /* OPT_KEEP set (to a value other than 0) */
+	uint64_t on;              /* OPT_ON's request id, 0 when absent */
+	size_t on_pos;            /* offset of the OPT_ON array, 0: absent */
 };
 
 /* True when op is a request (expects RETURN/ERROR when id != 0). */

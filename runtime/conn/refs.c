@@ -86,6 +86,98 @@ static bool queue_release(shade_conn *c, uint64_t eid, uint64_t n)
 	return c->n_rel >= 2 * RELEASE_BATCH;
 }
 
+/* Drop one use of rid (caller holds mu): at the last, queue its DROP
+ * (the pair (0, rid) in the release queue, send.c).  True when the batch
+ * is full. */
+static bool unuse_locked(shade_conn *c, uint64_t rid)
+{
+	struct hmap_slot *sl = hmap_find(&c->uses, rid);
+	uintptr_t n;
+
+	if (sl == NULL)
+		return false;
+	n = (uintptr_t)sl->val;
+	if (n > 1) {
+		sl->val = (void *)(n - 1);
+		return false;
+	}
+	hmap_del(&c->uses, rid);
+	return c->open && queue_release(c, 0, rid);
+}
+
+void conn_promise_unuse(shade_conn *c, uint64_t rid)
+{
+	bool flush;
+
+	pthread_mutex_lock(&c->mu);
+	flush = unuse_locked(c, rid);
+	pthread_mutex_unlock(&c->mu);
+	if (flush)
+		shade_conn_flush(c, NULL);
+}
+
+bool conn_can_pipeline(shade_conn *c)
+{
+	bool yes;
+
+	pthread_mutex_lock(&c->mu);
+	yes = c->hello_seen && (c->peer_features & HELLO_FEATURE_PIPELINE);
+	pthread_mutex_unlock(&c->mu);
+	return yes;
+}
+
+shade_status conn_promise_new(shade_conn *c, uint64_t rid, shade_ref **out,
+			      shade_error **err)
+{
+	struct promise_ref *pr = calloc(1, sizeof(*pr));
+	struct hmap_slot *sl;
+
+	if (pr == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	pr->p.ref.head.ops = &proxy_ops;
+	pr->p.ref.refs = 1;
+	pr->p.ref.kind = REF_PROXY;
+	pr->p.conn = c;
+	pr->rid = rid;
+	pthread_mutex_lock(&c->mu);
+	sl = hmap_find(&c->uses, rid);
+	if (!c->open || sl == NULL || !hmap_put(&c->promise_refs,
+						(uintptr_t)pr, pr)) {
+		bool open = c->open;
+
+		pthread_mutex_unlock(&c->mu);
+		free(pr);
+		if (!open)
+			return conn_check_open(c, err);
+		return shade_error_set(err, sl == NULL ? SHADE_ERR_INVALID
+						       : SHADE_ERR_NOMEM,
+				       sl == NULL ? "the result of request "
+						    "%llu is not kept"
+						  : "out of memory",
+				       (unsigned long long)rid);
+	}
+	sl->val = (void *)((uintptr_t)sl->val + 1);
+	pthread_mutex_unlock(&c->mu);
+	obj_count(1);
+	*out = &pr->p.ref;
+	return SHADE_OK;
+}
+
+/* The last count of promise p (connection c) is gone: forget it, drop
+ * its use of the result it names. */
+static void promise_release(shade_conn *c, struct promise_ref *pr)
+{
+	bool flush;
+
+	pthread_mutex_lock(&c->mu);
+	hmap_del(&c->promise_refs, (uintptr_t)pr);
+	flush = unuse_locked(c, pr->rid);
+	pthread_mutex_unlock(&c->mu);
+	proxy_free(&pr->p);
+	if (flush)
+		shade_conn_flush(c, NULL);
+}
+
 /* Value-model release for proxies: the last count forgets the import and
  * queues a RELEASE of everything received for it. */
 static void proxy_release(struct shade_ref *r)
@@ -96,6 +188,13 @@ static void proxy_release(struct shade_ref *r)
 
 	uint32_t n = __atomic_load_n(&r->refs, __ATOMIC_RELAXED);
 
+	if (c != NULL && conn_is_promise(p)) {
+		/* A promise is held by one thread at a time: no
+		 * table finds it by a key a message carries. */
+		if (__atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0)
+			promise_release(c, (struct promise_ref *)p);
+		return;
+	}
 	if (c == NULL) {
 		if (__atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0)
 			proxy_free(p);
@@ -133,6 +232,11 @@ static char *proxy_describe(TALLOC_CTX *mem_ctx, const struct shade_ref *r)
 {
 	const struct proxy *p = (const struct proxy *)r;
 
+	if (conn_is_promise(p))
+		return talloc_asprintf(mem_ctx, "promise(%llu)",
+				       (unsigned long long)((const struct
+							     promise_ref *)p)
+					       ->rid);
 	return talloc_asprintf(mem_ctx, "200([%llu, \"%s\"])",
 			       (unsigned long long)p->eid,
 			       r->shape ? r->shape->name : "?");
@@ -167,6 +271,11 @@ static shade_status hook_encode(void *udata, shade_buf *b,
 			return shade_error_set(err, SHADE_ERR_TYPE,
 					       "a proxy of another connection "
 					       "cannot be passed on");
+		if (conn_is_promise(p))
+			return shade_error_set(err, SHADE_ERR_TYPE,
+					       "a promise cannot be passed as "
+					       "a value: wait for its result "
+					       "first");
 		shade_cbor_put_tag(b, SHADE_CBOR_TAG_RECEIVER_HOSTED);
 		return shade_cbor_put_uint(b, p->eid);
 	}

@@ -20,11 +20,11 @@
 shade_status conn_req_init(struct outreq *rq, shade_conn *c, TALLOC_CTX *tmp,
 			   unsigned op, unsigned nfields,
 			   const shade_value *kwargs, int timeout_ms,
-			   unsigned flags, shade_error **err)
+			   const struct proxy *target, unsigned flags,
+			   shade_error **err)
 {
-	bool oneway = (flags & REQ_ONEWAY) != 0;
-
 	struct serving *s;
+	bool oneway = (flags & REQ_ONEWAY) != 0;
 
 	memset(rq, 0, sizeof(*rq));
 	rq->c = c;
@@ -41,6 +41,10 @@ shade_status conn_req_init(struct outreq *rq, shade_conn *c, TALLOC_CTX *tmp,
 	/* the accepting side asks only a peer that reads `more` */
 	rq->o.traceback = c->postmortem && (!c->accepting || c->peer_more);
 	rq->o.byvalue = (flags & REQ_BYVALUE) != 0;
+	if (target != NULL && conn_is_promise(target))
+		rq->o.on = ((const struct promise_ref *)target)->rid;
+	rq->keep = rq->o.keep = (flags & REQ_KEEP) && !oneway &&
+				conn_can_pipeline(c);
 	rq->has_opts = msg_opts_items(&rq->o) > 0;
 	/* No lock: the id is taken atomically; the pending limit is
 	 * checked where the pending is registered (conn_req_send). */
@@ -78,7 +82,9 @@ shade_status conn_req_send(struct outreq *rq, TALLOC_CTX *tmp,
 					       "%zu requests outstanding",
 					       c->max_pending);
 		}
-		if (!c->open || !hmap_put(&c->pending, p->rid, p)) {
+		if (!c->open || !hmap_put(&c->pending, p->rid, p) ||
+		    (rq->keep && !hmap_put(&c->uses, p->rid, (void *)1))) {
+			hmap_del(&c->pending, p->rid);
 			pthread_mutex_unlock(&c->mu);
 			if (conn_check_open(c, err) != SHADE_OK)
 				return SHADE_ERR_CONNECTION_LOST;
@@ -90,6 +96,11 @@ shade_status conn_req_send(struct outreq *rq, TALLOC_CTX *tmp,
 	st = rq->queued ? send_batched(c, rq->b, err)
 			 : send_frame(c, rq->b, err);
 	if (st != SHADE_OK) {
+		if (rq->keep) { /* never sent: nothing to DROP */
+			pthread_mutex_lock(&c->mu);
+			hmap_del(&c->uses, p->rid);
+			pthread_mutex_unlock(&c->mu);
+		}
 		if (p != NULL)
 			conn_abandon(p);
 		return st;
@@ -152,6 +163,22 @@ void conn_abandon(struct pending *p)
 		send_frame(c, b, NULL);
 	}
 	talloc_free(b);
+}
+
+void conn_detach(struct pending *p)
+{
+	shade_conn *c = p->conn;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	if (p->done) {
+		pthread_mutex_unlock(&c->mu);
+		conn_abandon(p); /* its reply came: given back */
+		return;
+	}
+	pending_forget(p);
+	pthread_mutex_unlock(&c->mu);
 }
 
 shade_status conn_take_reply(shade_conn *c, struct pending *p,

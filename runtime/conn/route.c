@@ -24,6 +24,7 @@
 #include "conn/auth_int.h"
 #include "conn/conn_int.h"
 #include "conn/defer_int.h"
+#include "conn/promise_int.h"
 #include "conn/refs_int.h"
 #include "conn/route_int.h"
 #include "conn/send_int.h"
@@ -41,13 +42,19 @@ shade_status route_send_hello(shade_conn *c, shade_error **err)
 		n++;
 	msg_begin(b, OP_HELLO, 0, 2, n > 0);
 	shade_cbor_put_uint(b, SHADE_PROTOCOL_VERSION);
-	/* The connecting side always reads ERROR's `more`; the accepting
-	 * side says so to a peer that said so (older peers' HELLO stays
-	 * as it was). */
+	/* The connecting side always reads ERROR's `more` and announces
+	 * pipelining; the accepting side says either only to a peer that
+	 * said it (older peers' HELLO stays as it was). */
 	shade_cbor_put_uint(b, (c->n_auth > 0 ? HELLO_FEATURE_AUTH : 0) |
 				       (!c->accepting || c->peer_more
 						? HELLO_FEATURE_POSTMORTEM
-						: 0));
+						: 0) |
+				       (!c->no_pipelining &&
+						(!c->accepting ||
+						 (c->peer_features &
+						  HELLO_FEATURE_PIPELINE))
+					       ? HELLO_FEATURE_PIPELINE
+					       : 0));
 	if (n > 0) {
 		shade_cbor_put_array(b, n);
 		for (i = 0; i < n; i++)
@@ -95,6 +102,9 @@ static void route_hello(shade_conn *c, struct msg *m)
 	answer = c->accepting && !c->hello_seen;
 	c->hello_seen = true;
 	c->peer_more = (features & HELLO_FEATURE_POSTMORTEM) != 0;
+	c->peer_features = c->no_pipelining
+				   ? features & ~(uint64_t)HELLO_FEATURE_PIPELINE
+				   : features;
 	/* A HELLO came through the session: a TLS handshake is complete
 	 * and the peer's certificate, if any, verified. */
 	c->id.tls_subject = shade_transport_tls_peer(c->t);
@@ -211,6 +221,8 @@ static void route_cancel(shade_conn *c, uint64_t rid)
 	it = queue_remove(&c->unnested, rid);
 	while (it == NULL && hmap_next(&c->pending, &pos, NULL, (void **)&p))
 		it = queue_remove(&p->nested, rid);
+	if (it == NULL)
+		it = promise_unpark(c, rid);
 	c->st.requests_cancelled += it != NULL;
 	talloc_steal(NULL, it); /* off its owner under the lock */
 	pthread_mutex_unlock(&c->mu);
@@ -218,6 +230,8 @@ static void route_cancel(shade_conn *c, uint64_t rid)
 		refs_drop(c, it->frame, it->len, 0);
 	else /* started: a deferred reply hears of it */
 		defer_cancel(c, rid);
+	if (it != NULL && it->parsed && it->m.keep)
+		promise_cancelled(c, rid); /* calls naming it fail */
 	talloc_free(it);
 }
 
@@ -283,6 +297,7 @@ static void route_parsed(shade_conn *c, uint8_t *frame, size_t len,
 		route_reply(c, m, frame, len, where);
 		return;
 	case OP_RELEASE:
+	case OP_DROP:
 		pthread_mutex_lock(&c->mu);
 		if (c->unnested.head != NULL ||
 		    (c->pool != NULL &&
@@ -298,7 +313,10 @@ static void route_parsed(shade_conn *c, uint8_t *frame, size_t len,
 			return;
 		}
 		pthread_mutex_unlock(&c->mu);
-		refs_apply_release(c, m);
+		if (m->op == OP_DROP)
+			promise_drop(c, m);
+		else
+			refs_apply_release(c, m);
 		break;
 	case OP_CANCEL:
 		route_cancel(c, m->id);
@@ -319,6 +337,17 @@ static void route_parsed(shade_conn *c, uint8_t *frame, size_t len,
 	return;
 request:
 	pthread_mutex_lock(&c->mu);
+	if (parsed && m->keep && m->id != 0 &&
+	    (c->no_pipelining || !promise_expect(c, m->id)))
+		m->keep = false;
+	if (parsed && m->on != 0 && promise_parked(c, m)) {
+		/* It names a result not there yet: it waits for it. */
+		frame = route_unpool(frame, len, where, m);
+		if (frame != NULL) /* freed by it when out of memory */
+			promise_park(c, m, frame, len);
+		pthread_mutex_unlock(&c->mu);
+		return;
+	}
 	if (m->in != 0)
 		p = hmap_get(&c->pending, m->in);
 	if (p != NULL && p->done)

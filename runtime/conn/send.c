@@ -89,7 +89,7 @@ static shade_status emit_releases(shade_conn *c, shade_error **err)
 {
 	shade_buf *b;
 	uint64_t *rel;
-	size_t n, i;
+	size_t n, i, drops = 0;
 	shade_status st;
 
 	/* A hint read without mu: releases queued meanwhile go with the
@@ -109,19 +109,38 @@ static shade_status emit_releases(shade_conn *c, shade_error **err)
 		talloc_free(rel);
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	}
-	msg_begin(b, OP_RELEASE, 0, (unsigned)n, false);
-	for (i = 0; i < n; i++)
-		shade_cbor_put_uint(b, rel[i]);
-	talloc_free(rel);
-	if (b->status != SHADE_OK)
-		st = shade_error_set(err, b->status, "out of memory");
-	else
-		st = emit_locked(c, b->data, b->len, err);
-	if (st == SHADE_OK) {
-		pthread_mutex_lock(&c->mu);
-		c->st.releases_sent++;
-		pthread_mutex_unlock(&c->mu);
+	/* Pairs (0, rid) are results no longer named: one DROP, then
+	 * one RELEASE of the others. */
+	for (i = 0; i < n; i += 2)
+		drops += rel[i] == 0;
+	st = SHADE_OK;
+	if (drops > 0) {
+		msg_begin(b, OP_DROP, 0, (unsigned)drops, false);
+		for (i = 0; i < n; i += 2)
+			if (rel[i] == 0)
+				shade_cbor_put_uint(b, rel[i + 1]);
+		st = b->status != SHADE_OK
+			     ? shade_error_set(err, b->status, "out of memory")
+			     : emit_locked(c, b->data, b->len, err);
+		shade_buf_reset(b);
 	}
+	if (st == SHADE_OK && n > 2 * drops) {
+		msg_begin(b, OP_RELEASE, 0, (unsigned)(n - 2 * drops), false);
+		for (i = 0; i < n; i += 2)
+			if (rel[i] != 0) {
+				shade_cbor_put_uint(b, rel[i]);
+				shade_cbor_put_uint(b, rel[i + 1]);
+			}
+		st = b->status != SHADE_OK
+			     ? shade_error_set(err, b->status, "out of memory")
+			     : emit_locked(c, b->data, b->len, err);
+		if (st == SHADE_OK) {
+			pthread_mutex_lock(&c->mu);
+			c->st.releases_sent++;
+			pthread_mutex_unlock(&c->mu);
+		}
+	}
+	talloc_free(rel);
 	talloc_free(b);
 	return st;
 }

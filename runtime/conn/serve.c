@@ -22,6 +22,7 @@
 #include "base/log_int.h"
 #include "conn/access_int.h"
 #include "conn/conn_int.h"
+#include "conn/promise_int.h"
 #include "conn/refs_int.h"
 #include "conn/route_int.h"
 #include "conn/send_int.h"
@@ -274,6 +275,17 @@ static bool reply_shares(const struct msg *m, struct shade_ref *target)
 	return m->op == OP_INVOKE || m->op == OP_CALL || m->op == OP_GETATTR;
 }
 
+/* The target of request m: an export named by its target field, or the
+ * result of an earlier request it is pipelined on (OPT_ON). */
+static shade_status read_target(shade_conn *c, TALLOC_CTX *tmp,
+				struct msg *m, struct shade_ref **target,
+				shade_error **err)
+{
+	if (m->on != 0)
+		return promise_target(c, tmp, m, target, err);
+	return refs_read_export(c, &m->d, SHADE_ERR_NOT_FOUND, target, err);
+}
+
 /* Turn a handler failure into an ERROR message in rb, adding our frame
  * of the chain (and, when the request asked for it, a traceback). */
 static void build_error(shade_conn *c, shade_buf *rb, uint64_t id,
@@ -392,8 +404,11 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 	} else {
 		st = msg_parse(frame, len, &m, &e);
 	}
-	if (st == SHADE_OK && m.op == OP_RELEASE) {
-		refs_apply_release(c, &m); /* queued behind requests */
+	if (st == SHADE_OK && (m.op == OP_RELEASE || m.op == OP_DROP)) {
+		if (m.op == OP_DROP) /* queued behind requests */
+			promise_drop(c, &m);
+		else
+			refs_apply_release(c, &m);
 		goto done;
 	}
 	me.rid = m.id;
@@ -425,8 +440,7 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 			break;
 		}
 		case OP_DESCRIBE:
-			st = refs_read_export(c, &m.d, SHADE_ERR_NOT_FOUND,
-					      &target, &e);
+			st = read_target(c, tmp, &m, &target, &e);
 			if (st == SHADE_OK)
 				st = access_check(c, m.op, target, NULL, false,
 						  &e);
@@ -437,8 +451,7 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 			}
 			break;
 		default:
-			st = refs_read_export(c, &m.d, SHADE_ERR_NOT_FOUND,
-					      &target, &e);
+			st = read_target(c, tmp, &m, &target, &e);
 			if (st == SHADE_OK)
 				st = serve_object(c, tmp, &m, target, rb,
 						  &direct, &member, &out, &e);
@@ -497,6 +510,8 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 			    false);
 		e = NULL;
 	}
+	if (m.keep) /* calls pipelined on its result may go on */
+		promise_settle(c, m.id, rb);
 	if (batch)
 		send_batched(c, rb, NULL);
 	else

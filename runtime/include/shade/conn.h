@@ -101,6 +101,10 @@ typedef struct shade_conn_opts {
 				      * the peer's requests that ask with
 				      * one (our code's places and attached
 				      * values; doc/api.md §14) */
+	bool no_pipelining;          /* do not keep results for calls
+				      * pipelined on them, nor ask the peer
+				      * to (HELLO feature 2 off): calls on a
+				      * future's result wait for it */
 } shade_conn_opts;
 
 /* Counters a user can read (shade_conn_stats_get). */
@@ -129,6 +133,9 @@ typedef struct shade_conn_stats {
 				     * while they were queued */
 	uint64_t requests_cancelled;/* peer requests withdrawn by CANCEL
 				     * before they started (no reply) */
+	uint64_t promises;          /* results of the peer's requests kept
+				     * now for calls pipelined on them
+				     * (doc/protocol.md §13) */
 } shade_conn_stats;
 
 /*

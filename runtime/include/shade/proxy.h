@@ -45,7 +45,8 @@
 extern "C" {
 #endif
 
-/* Per-call options; NULL or zeroed means the defaults. */
+/* Per-call options; NULL or zeroed means the defaults.  Every call form
+ * takes them: the _ex forms, the asynchronous ones and typed requests. */
 typedef struct shade_call_opts {
 	int timeout_ms; /* deadline for this call; 0: the connection's
 			 * default; -1: wait forever */
@@ -53,6 +54,10 @@ typedef struct shade_call_opts {
 	bool byvalue;   /* lists and dicts of the arguments and of the
 			 * result cross by value (snapshots), not by
 			 * reference (doc/api.md, "Copy rules") */
+	bool promise;   /* asynchronous forms: ask the peer to keep the
+			 * result so that calls can be made on it before
+			 * it returns (shade_future_ref, promise
+			 * pipelining); ignored by a peer without it */
 } shade_call_opts;
 
 /* The object the peer exports under name (LOOKUP): one round trip.
@@ -293,16 +298,69 @@ typedef struct shade_future shade_future;
  * is the future.  Requests started this way are batched: they are written
  * together when some thread waits on the connection, when
  * shade_future_ready() or shade_conn_flush() is called, or once 64 KiB
- * are queued.  Freeing an unwaited future abandons the reply.  Requests
- * the peer nests in such a call are served by the thread that waits for
- * its future.  A future must be waited for or freed before its
- * connection is freed. */
+ * are queued.  Freeing an unwaited future abandons the reply (and
+ * withdraws the call, unless it was started with opts->promise: calls
+ * pipelined on it may still need it).  Requests the peer nests in such a
+ * call are served by the thread that waits for its future.  A future
+ * must be waited for or freed before its connection is freed.  r may be
+ * a promise (shade_future_ref): the call then goes at once, pipelined on
+ * the result it names. */
 SHADE_API shade_status shade_invoke_async(TALLOC_CTX *mem_ctx, shade_ref *r,
 					  const char *name,
 					  const shade_value *args,
 					  const shade_value *kwargs,
 					  shade_future **out,
 					  shade_error **err);
+
+/* shade_invoke_async() with per-call options (NULL: defaults):
+ * timeout_ms travels with the request (the peer answers Timeout when it
+ * passes before the call starts) and bounds shade_future_wait() with
+ * timeout 0; oneway sends with id 0 and the future is ready at once
+ * with none; promise keeps the result on the peer for
+ * shade_future_ref(). */
+SHADE_API shade_status shade_invoke_async_ex(TALLOC_CTX *mem_ctx,
+					     shade_ref *r, const char *name,
+					     const shade_value *args,
+					     const shade_value *kwargs,
+					     const shade_call_opts *opts,
+					     shade_future **out,
+					     shade_error **err);
+
+/* Read member `name` of r without waiting (GETATTR), like
+ * shade_invoke_async_ex(). */
+SHADE_API shade_status shade_getattr_async(TALLOC_CTX *mem_ctx, shade_ref *r,
+					   const char *name,
+					   const shade_call_opts *opts,
+					   shade_future **out,
+					   shade_error **err);
+
+/* Call callable r without waiting (CALL), like shade_invoke_async_ex(). */
+SHADE_API shade_status shade_call_async(TALLOC_CTX *mem_ctx, shade_ref *r,
+					const shade_value *args,
+					const shade_value *kwargs,
+					const shade_call_opts *opts,
+					shade_future **out, shade_error **err);
+
+/*
+ * A reference to the result of f before it returns (promise
+ * pipelining, doc/protocol.md §13): calls made on *out (any call form,
+ * dynamic or typed) go at once and name f's result, which the peer
+ * uses as their target when it exists, so `a.b().c(x)` costs one round
+ * trip.  An error of f reaches every call made on *out with its chain.
+ * f must have been started with opts->promise on a peer that keeps
+ * results; otherwise (an older peer) this waits for f's result and
+ * gives the object it returned (f keeps the result for
+ * shade_future_wait).  *out carries one count; a promise cannot be
+ * passed as an argument.  Releasing it (and freeing f) tells the peer
+ * to forget the result with the next message: no round trip of its
+ * own.  TypeError (when it waited) if the result is not a reference.
+ */
+SHADE_API shade_status shade_future_ref(shade_future *f, shade_ref **out,
+					shade_error **err);
+
+/* True when r is a promise (a reference made by shade_future_ref or a
+ * typed future-returning call that names a result not yet waited for). */
+SHADE_API bool shade_ref_is_promise(const shade_ref *r);
 
 /* Wait for a future (timeout_ms -1: forever, 0: the connection default)
  * and take its result onto mem_ctx (out may be NULL).  A future gives its
@@ -366,6 +424,15 @@ SHADE_API shade_status shade_request_send(shade_request *call,
 SHADE_API shade_status shade_request_finish(shade_request *call,
 					 struct shade_cbor_dec **result,
 					 shade_error **err);
+
+/* Send a typed call begun with opts->promise and give a reference to
+ * its result before it returns (*out, one count; a promise when the
+ * peer keeps results, else the call waits and *out is the reference it
+ * returned, or NULL for none).  The call may be freed at once: it is
+ * not withdrawn.  What generated future-returning stubs call. */
+SHADE_API shade_status shade_request_promise(shade_request *call,
+					     shade_ref **out,
+					     shade_error **err);
 
 /* Decode one value from a typed call's result decoder (references
  * become proxies of the call's connection), on mem_ctx. */
