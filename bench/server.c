@@ -201,12 +201,12 @@ transport_main(TALLOC_CTX *ctx, shade_listener *l)
 
 /* bench.Adder: one method, add(a, b). */
 static const shade_member_desc adder_members[] = {
-	{ "add", SHADE_MEMBER_METHOD, "(in long long a, in long long b)->long long" },
+	{ "add", SHADE_MEMBER_METHOD, "(in long long a, in long long b)->long long", NULL },
 };
 
 /* The declared shape of the adder. */
 static const shade_shape_desc adder_shape = {
-	SHADE_SHAPE_OBJECT, "bench.Adder", NULL, 0, adder_members, 1, 0
+	SHADE_SHAPE_OBJECT, "bench.Adder", NULL, 0, adder_members, 1, 0, NULL
 };
 
 /* The head of a typed call to member 0: an array of n arguments. */
@@ -250,12 +250,12 @@ adder_dispatch(void *self, shade_dispatch_ctx *cx, uint32_t member,
 
 /* bench.Echo: one method, echo(x), x bytes or text. */
 static const shade_member_desc echo_members[] = {
-	{ "echo", SHADE_MEMBER_METHOD, "(in any x)->any" },
+	{ "echo", SHADE_MEMBER_METHOD, "(in any x)->any", NULL },
 };
 
 /* The declared shape of the typed echo. */
 static const shade_shape_desc echo_shape = {
-	SHADE_SHAPE_OBJECT, "bench.Echo", NULL, 0, echo_members, 1, 0
+	SHADE_SHAPE_OBJECT, "bench.Echo", NULL, 0, echo_members, 1, 0, NULL
 };
 
 /* Dispatch of the typed echo: reads [x] (bytes or text), writes x. */

@@ -87,10 +87,10 @@ static shade_status typed_echo(void *self, shade_dispatch_ctx *cx,
 }
 
 static const shade_member_desc echo_members[] = {
-	{ "echo", SHADE_MEMBER_METHOD, "(in any x)->any" },
+	{ "echo", SHADE_MEMBER_METHOD, "(in any x)->any", NULL },
 };
 static const shade_shape_desc echo_shape = {
-	SHADE_SHAPE_OBJECT, "test.Echo", NULL, 0, echo_members, 1, 0
+	SHADE_SHAPE_OBJECT, "test.Echo", NULL, 0, echo_members, 1, 0, NULL
 };
 
 /* Peers whose server exports "echo" (dynamic) and "techo" (typed). */

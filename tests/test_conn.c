@@ -177,11 +177,11 @@ static void test_conn_msg_error_roundtrip(void **state)
 static void test_conn_shape_fingerprints(void **state)
 {
 	static const shade_member_desc members[] = {
-		{ "x", SHADE_MEMBER_ATTR, NULL },
-		{ "meth", SHADE_MEMBER_METHOD, NULL },
+		{ "x", SHADE_MEMBER_ATTR, NULL, NULL },
+		{ "meth", SHADE_MEMBER_METHOD, NULL, NULL },
 	};
 	static const shade_shape_desc obj = {
-		SHADE_SHAPE_OBJECT, "demo.Obj", NULL, 0, members, 2, 0
+		SHADE_SHAPE_OBJECT, "demo.Obj", NULL, 0, members, 2, 0, NULL
 	};
 	const shade_shape_desc *builtins[] = {
 		&shade_shape_function, &shade_shape_list, &shade_shape_dict

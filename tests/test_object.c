@@ -33,13 +33,13 @@
 static const char *const adder_bases[] = { "calc.Base" };
 static const shade_member_desc adder_members[] = {
 	{ "add", SHADE_MEMBER_METHOD,
-	  "long long add(in long long a, in long long b)" },
-	{ "total", SHADE_MEMBER_READONLY, "long long" },
-	{ "reset", SHADE_MEMBER_ONEWAY, NULL },
+	  "long long add(in long long a, in long long b)", NULL },
+	{ "total", SHADE_MEMBER_READONLY, "long long", NULL },
+	{ "reset", SHADE_MEMBER_ONEWAY, NULL, NULL },
 };
 static const shade_shape_desc calc_Adder_shape = {
 	SHADE_SHAPE_OBJECT, "calc.Adder", adder_bases, 1, adder_members, 3,
-	UINT64_C(0x2ebc73574fe46563)
+	UINT64_C(0x2ebc73574fe46563), NULL
 };
 
 /* The skeleton's object. */
@@ -240,11 +240,11 @@ static void test_object_typed_remote(void **state)
 static void test_object_narrow_structural(void **state)
 {
 	static const shade_member_desc want_m[] = {
-		{ "add", SHADE_MEMBER_METHOD, NULL },
-		{ "total", SHADE_MEMBER_READONLY, NULL },
+		{ "add", SHADE_MEMBER_METHOD, NULL, NULL },
+		{ "total", SHADE_MEMBER_READONLY, NULL, NULL },
 	};
 	static const shade_shape_desc want = {
-		SHADE_SHAPE_OBJECT, "calc.Small", NULL, 0, want_m, 2, 0
+		SHADE_SHAPE_OBJECT, "calc.Small", NULL, 0, want_m, 2, 0, NULL
 	};
 	shade_ref *obj;
 	shade_error *err = NULL;

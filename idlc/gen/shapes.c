@@ -164,6 +164,7 @@ int idlc_gen_shape(gen *g, const idlc_node *n, idlc_tv *o, smember **out,
 		md[i].name = members[i].name;
 		md[i].kind = members[i].kind;
 		md[i].signature = members[i].sig;
+		md[i].doc = NULL;
 		if (m == NULL || members[i].sig == NULL)
 			return -1;
 		G(idlc_tv_set_str(m, "name", "%s", members[i].name));

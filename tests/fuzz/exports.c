@@ -218,14 +218,14 @@ static shade_status fz_ctor(shade_call_ctx *call)
 
 /* Members of fuzz.Counter. */
 static const shade_member_desc fz_counter_members[] = {
-	{ "value", SHADE_MEMBER_ATTR, "long long" },
-	{ "step", SHADE_MEMBER_READONLY, "long long" },
-	{ "inc", SHADE_MEMBER_METHOD, "(in long long n)->long long" },
+	{ "value", SHADE_MEMBER_ATTR, "long long", NULL },
+	{ "step", SHADE_MEMBER_READONLY, "long long", NULL },
+	{ "inc", SHADE_MEMBER_METHOD, "(in long long n)->long long", NULL },
 };
 
 const shade_shape_desc fz_counter_shape = {
 	SHADE_SHAPE_OBJECT, "fuzz.Counter", NULL, 0, fz_counter_members,
-	sizeof(fz_counter_members) / sizeof(fz_counter_members[0]), 0
+	sizeof(fz_counter_members) / sizeof(fz_counter_members[0]), 0, NULL
 };
 
 /* The state of a fuzz.Counter. */
