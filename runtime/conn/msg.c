@@ -41,7 +41,14 @@ static const struct {
 	[OP_APPEND] = { "APPEND", 2, true, true },
 	[OP_FORCE] = { "FORCE", 3, true, true },
 	[OP_AUTH] = { "AUTH", 3, false, false },
+	[OP_TYPEOF] = { "TYPEOF", 1, true, true },
 };
+
+/* True when op names an opcode of the table (no gap in it). */
+static bool op_known(uint64_t op)
+{
+	return op < OP_COUNT_ && ops[op].name != NULL;
+}
 
 bool msg_is_request(unsigned op)
 {
@@ -50,7 +57,7 @@ bool msg_is_request(unsigned op)
 
 const char *msg_op_name(unsigned op)
 {
-	return op < OP_COUNT_ ? ops[op].name : "unknown";
+	return op_known(op) ? ops[op].name : "unknown";
 }
 
 void msg_trace(const char *side, const char *address, const char *dir,
@@ -374,7 +381,7 @@ static bool parse_fast(const uint8_t *frame, size_t len, struct msg *m)
 		return false;
 	n = frame[0] ^ (SHADE_CBOR_ARRAY << 5); /* >= 32 unless an array */
 	op = frame[1];                           /* one-byte uint: 0-23 */
-	if (n < 2 || n >= 24 || op >= OP_COUNT_ || op == OP_RELEASE)
+	if (n < 2 || n >= 24 || !op_known(op) || op == OP_RELEASE)
 		return false;
 	p += 2;
 	if (!fast_head(&p, end, &major, &m->id) || major != SHADE_CBOR_UINT)
@@ -418,9 +425,9 @@ parse_full(const uint8_t *frame, size_t len, struct msg *m, shade_error **err)
 		return shade_error_set(err, SHADE_ERR_PROTOCOL,
 				       "message is not an array [op, id, ...]");
 	SHADE_CHECK(shade_cbor_read_uint(&m->d, &op, err));
-	m->op = op < OP_COUNT_ ? (unsigned)op : OP_COUNT_;
+	m->op = op_known(op) ? (unsigned)op : OP_COUNT_;
 	SHADE_CHECK(shade_cbor_read_uint(&m->d, &m->id, err));
-	if (op >= OP_COUNT_)
+	if (!op_known(op))
 		return shade_error_set(err, SHADE_ERR_UNIMPLEMENTED,
 				       "unknown opcode %llu",
 				       (unsigned long long)op);

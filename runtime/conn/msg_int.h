@@ -40,7 +40,9 @@ enum msg_op {
 	OP_APPEND = 18,
 	OP_FORCE = 19,
 	OP_AUTH = 20,
-	OP_COUNT_ = 21 /* one past the last opcode */
+	OP_TYPEOF = 26,
+	OP_COUNT_ = 27 /* one past the last opcode; numbers without an
+			* entry in msg.c's table are unknown opcodes */
 };
 
 /* Option keys of the trailing opts map. */
