@@ -576,10 +576,40 @@ static shade_status make_liar(shade_ref **liar, shade_ref **plain,
 	return SHADE_OK;
 }
 
-/* The special members remotely: bag, liar, plain. */
+/* The shape of demo.Sized, a typed object (a skeleton's dispatch)
+ * with a __len__ of its own. */
+static const shade_member_desc sized_members[] = {
+	{ SHADE_SPECIAL_LEN, SHADE_MEMBER_METHOD, "()->long long", NULL },
+};
+static const shade_shape_desc sized_shape = {
+	SHADE_SHAPE_OBJECT, "demo.Sized", NULL, 0, sized_members, 1, 0, NULL
+};
+
+/* Dispatch of demo.Sized: __len__() is *(int *)self, read straight
+ * from the request and written straight to the reply. */
+static shade_status sized_dispatch(void *self, shade_dispatch_ctx *cx,
+				   uint32_t member, shade_dispatch_op op,
+				   struct shade_cbor_dec *in,
+				   struct shade_buf *out, shade_error **err)
+{
+	(void)cx;
+	if (member != 0 || op != SHADE_DISPATCH_INVOKE)
+		return shade_error_set(err, SHADE_ERR_ATTRIBUTE, "no member");
+	SHADE_CHECK(shade_cbor_skip(in, 4, err));
+	return shade_cbor_put_int(out, *(int *)self);
+}
+
+/* The length of every demo.Sized. */
+static int sized_len = 42;
+
+/* The special members remotely: bag, liar, plain, sized. */
 static shade_status exp_specials(shade_server *s, shade_error **err)
 {
-	shade_ref *bag, *liar, *plain;
+	shade_ref *bag, *liar, *plain, *sized;
+
+	SHADE_CHECK(shade_object_new_typed(&sized_shape, sized_dispatch,
+					   &sized_len, &sized, err));
+	SHADE_CHECK(export_take(s, "sized", sized, err));
 
 	SHADE_CHECK(make_bag(5, &bag, err));
 	SHADE_CHECK(export_take(s, "bag", bag, err));
@@ -1113,6 +1143,31 @@ static void test_types_special_remote(void **state)
 	remote_stop(&r);
 }
 
+/* A typed object with a __len__ in its declared shape: shade_len on it,
+ * locally and remotely (one round trip). */
+static void test_types_special_typed(void **state)
+{
+	shade_ref *sized, *rs;
+	uint64_t before;
+	size_t n = 0;
+	remote r;
+
+	(void)state;
+	assert_ok(shade_object_new_typed(&sized_shape, sized_dispatch,
+					 &sized_len, &sized, errp_));
+	assert_ok(shade_len(sized, &n, errp_));
+	assert_int_equal(n, 42);
+	remote_start(suite_case_ctx, &r, exp_specials);
+	rs = lookup(&r, "sized");
+	before = round_trips(r.c);
+	assert_ok(shade_len(rs, &n, errp_));
+	assert_int_equal(n, 42);
+	assert_int_equal(round_trips(r.c) - before, 1);
+	shade_ref_release(rs);
+	remote_stop(&r);
+	shade_ref_release(sized);
+}
+
 /* A special member returning the wrong kind, and an object with none:
  * TypeError, locally and remotely, the connection carrying on. */
 static void test_types_special_errors(void **state)
@@ -1304,6 +1359,7 @@ int main(int argc, char **argv)
 		T(seed_test_bases),
 		T(test_types_special_local),
 		T(test_types_special_remote),
+		T(test_types_special_typed),
 		T(test_types_special_errors),
 		T(test_types_not_instantiable),
 		T(test_types_errors),
