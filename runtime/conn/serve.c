@@ -86,7 +86,7 @@ static shade_status serve_typeof(shade_conn *c, TALLOC_CTX *tmp,
 				 struct msg *m, struct shade_ref **target,
 				 shade_value **out, shade_error **err)
 {
-	shade_ref *t;
+	shade_ref *t = NULL;
 
 	SHADE_CHECK(refs_read_export(c, &m->d, SHADE_ERR_NOT_FOUND, target,
 				     err));
