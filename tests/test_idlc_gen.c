@@ -488,11 +488,11 @@ static void test_idlc_gen_templates_dir(void **state)
 			    "struct bank_Holder;\nstruct bank_Transfer;\n"
 			    "struct bank_Grid;\n");
 	assert_string_equal(comp->out_c, "bank.Base 0x6bed21eb490bc99c\n"
-			    "bank.Account 0xc02926e20e14adbd\n"
-			    "bank.Earning 0x044b0d26e8ff5bd3\n"
-			    "bank.Ledger 0x6e2d19bb4ee9b20b\n"
-			    "broker.Dealer 0x74a6216dec3c5cc5\n"
-			    "broker.Bank 0x3edf94c79ba13e0b\n");
+			    "bank.Account 0xb38dd5ecdff4f2cb\n"
+			    "bank.Earning 0x366500d7fe0c54b7\n"
+			    "bank.Ledger 0x6f21d289086010d2\n"
+			    "broker.Dealer 0xdd38556db2464c7f\n"
+			    "broker.Bank 0xc3815df5621d1532\n");
 
 	put(dir, "header.h.tmpl", "ok\n{{#each decls}}{{nope}}{{/each}}\n");
 	comp = compile_file(ctx, "tests/idl/gen/bank.idl");

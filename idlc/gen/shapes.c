@@ -90,6 +90,13 @@ char *idlc_gen_fields_shape(gen *g, const idlc_node *st)
 
 /* ---------------------------------------------------------------- shapes */
 
+/* A doc comment as the descriptor holds it (the fingerprint covers it):
+ * NULL for none. */
+static const char *raw_doc(const char *doc)
+{
+	return doc != NULL && *doc != '\0' ? doc : NULL;
+}
+
 /* A descriptor's doc field: the IDL doc comment as a C string literal,
  * or "NULL" when there is none; NULL when out of memory. */
 static const char *doc_string(gen *g, const char *doc)
@@ -214,6 +221,7 @@ int idlc_gen_shape(gen *g, const idlc_node *n, idlc_tv *o, smember **out,
 		md[i].name = members[i].name;
 		md[i].kind = members[i].kind;
 		md[i].signature = members[i].sig;
+		md[i].doc = raw_doc(members[i].node->doc);
 		if (m == NULL || members[i].sig == NULL)
 			return -1;
 		G(idlc_tv_set_str(m, "name", "%s", members[i].name));
@@ -231,6 +239,7 @@ int idlc_gen_shape(gen *g, const idlc_node *n, idlc_tv *o, smember **out,
 	d.n_bases = nb;
 	d.members = md;
 	d.n_members = nm;
+	d.doc = raw_doc(n->doc);
 	if (shade_shape_fingerprint(&d, &fp, NULL) != SHADE_OK) {
 		idlc_error(g->comp, &n->name_loc, "interface '%s': no shape "
 			   "fingerprint (a name is not UTF-8?)", qname);

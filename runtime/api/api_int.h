@@ -46,6 +46,16 @@ static inline shade_status api_live_proxy(shade_ref *r, struct proxy **out,
 	return conn_check_open(p->conn, err);
 }
 
+/* True when r is an object (no list or dict) whose known shape lists
+ * the special member `name` (shade/object.h). */
+static inline bool api_has_special(shade_ref *r, const char *name)
+{
+	const shade_shape_desc *d = shade_ref_shape(r);
+
+	return d != NULL && d->kind != SHADE_SHAPE_LIST &&
+	       d->kind != SHADE_SHAPE_DICT && shade_shape_find(d, name) >= 0;
+}
+
 /* Check the common arguments. */
 static inline shade_status api_check_ref(const shade_ref *r, shade_error **err)
 {

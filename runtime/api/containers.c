@@ -233,6 +233,30 @@ shade_status shade_items(TALLOC_CTX *mem_ctx, shade_ref *r, shade_value **out,
 	return extract(mem_ctx, r, EX_ITEMS, out, err);
 }
 
+/* shade_equal through the object's __eq__. */
+static shade_status equal_special(shade_ref *r, const shade_value *v,
+				  bool *out, shade_error **err)
+{
+	shade_value *args = shade_tuple_new(NULL, 1), *res = NULL;
+	shade_status st;
+
+	if (args == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	st = shade_seq_append(args, v, err);
+	if (st == SHADE_OK)
+		st = shade_invoke(args, r, SHADE_SPECIAL_EQ, args, NULL, &res,
+				  err);
+	if (st == SHADE_OK && shade_value_kind(res) != SHADE_BOOL)
+		st = shade_error_set(err, SHADE_ERR_TYPE,
+				     "%s.%s returned %s, not a bool",
+				     shade_ref_type_name(r), SHADE_SPECIAL_EQ,
+				     shade_kind_name(shade_value_kind(res)));
+	if (st == SHADE_OK)
+		*out = res->u.b;
+	talloc_free(args);
+	return st;
+}
+
 shade_status shade_equal(shade_ref *r, const shade_value *v, bool *out,
 			 shade_error **err)
 {
@@ -241,6 +265,8 @@ shade_status shade_equal(shade_ref *r, const shade_value *v, bool *out,
 	if (v == NULL)
 		return shade_error_set(err, SHADE_ERR_INVALID,
 				       "value is NULL");
+	if (api_has_special(r, SHADE_SPECIAL_EQ))
+		return equal_special(r, v, out, err);
 	SHADE_CHECK(shade_force(NULL, r, &snap, err));
 	*out = shade_value_equal(snap, v);
 	talloc_free(snap);

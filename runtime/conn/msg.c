@@ -43,6 +43,7 @@ static const struct {
 	[OP_AUTH] = { "AUTH", 3, false, false },
 	[OP_DROP] = { "DROP", 0, false, false },
 	[OP_NAMES_IN] = { "NAMES_IN", 1, true, true },
+	[OP_TYPEOF] = { "TYPEOF", 1, true, true },
 };
 
 /* True when op names a message (the table has gaps). */

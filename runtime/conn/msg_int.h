@@ -42,7 +42,8 @@ enum msg_op {
 	OP_AUTH = 20,
 	OP_DROP = 21,    /* kept results the sender names no more (§13) */
 	OP_NAMES_IN = 24,
-	OP_COUNT_ = 25 /* one past the last opcode (those between that
+	OP_TYPEOF = 26,
+	OP_COUNT_ = 27 /* one past the last opcode (those between that
 			* name no message are unknown, as above it) */
 };
 

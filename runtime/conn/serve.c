@@ -1,6 +1,7 @@
 /*
- * serve.c - serving the peer's requests: LOOKUP, NAMES, DESCRIBE and the
- * object operations on our exports, errors turned into ERROR replies,
+ * serve.c - serving the peer's requests: LOOKUP, NAMES, DESCRIBE, TYPEOF
+ * and the object operations on our exports, errors turned into ERROR
+ * replies,
  * the reusable scratch pool and reply buffer, and conn_process, which
  * reads what is readable and serves it (a loop's turn on a connection).
  *
@@ -125,6 +126,23 @@ static shade_status serve_names(shade_conn *c, TALLOC_CTX *tmp,
 			SHADE_CHECK(shade_seq_append_str(t, s, strlen(s), err));
 	}
 	*out = t;
+	return SHADE_OK;
+}
+
+/* Serve TYPEOF: the type object of the target, by reference. */
+static shade_status serve_typeof(shade_conn *c, TALLOC_CTX *tmp,
+				 struct msg *m, struct shade_ref **target,
+				 shade_value **out, shade_error **err)
+{
+	shade_ref *t = NULL;
+
+	SHADE_CHECK(refs_read_export(c, &m->d, SHADE_ERR_NOT_FOUND, target,
+				     err));
+	SHADE_CHECK(access_check(c, m->op, *target, NULL, false, err));
+	SHADE_CHECK(shade_object_type(*target, &t, err));
+	*out = shade_ref_value_take(tmp, t);
+	if (*out == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	return SHADE_OK;
 }
 
@@ -449,6 +467,9 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 				shape_encode(rb, obj_shape(target));
 				direct = true;
 			}
+			break;
+		case OP_TYPEOF:
+			st = serve_typeof(c, tmp, &m, &target, &out, &e);
 			break;
 		default:
 			st = read_target(c, tmp, &m, &target, &e);

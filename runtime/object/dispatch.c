@@ -59,6 +59,8 @@ static shade_status op_getattr(TALLOC_CTX *mem_ctx, struct local_obj *o,
 {
 	const shade_shape_desc *d = obj_shape(&o->ref);
 	shade_member_kind kind = d->members[member].kind;
+	struct local_obj *owner;
+	struct obj_member *m;
 	shade_ref *bm;
 
 	if (kind == SHADE_MEMBER_METHOD || kind == SHADE_MEMBER_ONEWAY) {
@@ -68,19 +70,20 @@ static shade_status op_getattr(TALLOC_CTX *mem_ctx, struct local_obj *o,
 	if (o->ref.kind == REF_TYPED)
 		return obj_typed_by_value(mem_ctx, o, member, SHADE_DISPATCH_GET,
 				      NULL, copts, out, err);
-	if (o->members[member].get != NULL) {
+	m = obj_member_at(o, member, &owner);
+	if (m->get != NULL) {
 		shade_call_ctx call = {
-			.self = &o->ref, .member = o->members[member].name,
+			.self = &o->ref, .member = m->name,
 			.err = err, .conn = conn,
-			.udata = o->members[member].udata, .mem = mem_ctx
+			.udata = m->udata, .mem = mem_ctx
 		};
-		shade_status st = o->members[member].get(&call);
+		shade_status st = m->get(&call);
 
 		if (st == SHADE_OK)
 			*out = call.result;
 		return st;
 	}
-	*out = shade_value_copy(mem_ctx, o->members[member].stored);
+	*out = shade_value_copy(mem_ctx, m->stored);
 	if (*out == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	return SHADE_OK;
@@ -146,11 +149,12 @@ static bool ref_reaches(const struct shade_ref *r,
 	case REF_CONTAINER:
 		return value_reaches(o->value, target, budget);
 	case REF_DYNAMIC:
+	case REF_TYPE:
 		for (i = 0; i < o->n_members; i++)
 			if (value_reaches(o->members[i].stored, target, budget))
 				return true;
-		return false;
-	default: /* proxies, functions, types, typed objects hold none */
+		return o->type != NULL && ref_reaches(o->type, target, budget);
+	default: /* proxies, functions, typed objects hold none */
 		return false;
 	}
 }
@@ -181,6 +185,8 @@ static shade_status op_setattr(TALLOC_CTX *mem_ctx, struct local_obj *o,
 {
 	const shade_shape_desc *d = obj_shape(&o->ref);
 	shade_value *nv, *ignored = NULL;
+	struct local_obj *owner;
+	struct obj_member *m;
 	shade_status st;
 
 	if (d->members[member].kind != SHADE_MEMBER_ATTR)
@@ -197,28 +203,29 @@ static shade_status op_setattr(TALLOC_CTX *mem_ctx, struct local_obj *o,
 		talloc_free(ignored);
 		return st;
 	}
-	if (o->members[member].set != NULL) {
+	m = obj_member_at(o, member, &owner);
+	if (m->set != NULL) {
 		shade_call_ctx call = {
-			.self = &o->ref, .member = o->members[member].name,
+			.self = &o->ref, .member = m->name,
 			.value = v, .err = err, .conn = conn,
-			.udata = o->members[member].udata, .mem = mem_ctx
+			.udata = m->udata, .mem = mem_ctx
 		};
 
 		/* A local shade_setattr has no context to give: lend one. */
 		if (mem_ctx == NULL && (call.mem = talloc_new(NULL)) == NULL)
 			return shade_error_set(err, SHADE_ERR_NOMEM,
 					       "out of memory");
-		st = o->members[member].set(&call);
+		st = m->set(&call);
 		if (mem_ctx == NULL)
 			talloc_free(call.mem);
 		return st;
 	}
-	SHADE_CHECK(check_no_cycle(&o->ref, v, err));
-	nv = shade_value_copy(o->members, v);
+	SHADE_CHECK(check_no_cycle(&owner->ref, v, err));
+	nv = shade_value_copy(owner->members, v);
 	if (nv == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
-	talloc_free(o->members[member].stored);
-	o->members[member].stored = nv;
+	talloc_free(m->stored);
+	m->stored = nv;
 	return SHADE_OK;
 }
 
@@ -259,6 +266,8 @@ static shade_status op_invoke(TALLOC_CTX *mem_ctx, struct local_obj *o,
 	const shade_shape_desc *d = obj_shape(&o->ref);
 	uint32_t member = op->member;
 	shade_member_kind kind = d->members[member].kind;
+	struct local_obj *owner;
+	struct obj_member *m;
 	shade_call_ctx call;
 	shade_status st;
 
@@ -278,13 +287,20 @@ static shade_status op_invoke(TALLOC_CTX *mem_ctx, struct local_obj *o,
 		return obj_typed_by_value(mem_ctx, o, member,
 				      SHADE_DISPATCH_INVOKE, op->args, copts,
 				      out, err);
+	m = obj_member_at(o, member, &owner);
+	if (m->bind == SHADE_BIND_INSTANCE && o->ref.kind == REF_TYPE)
+		return shade_error_set(err, SHADE_ERR_TYPE,
+				       "'%s.%s' needs an instance: call it "
+				       "through one", d->name, m->name);
 	call = (shade_call_ctx){
-		.self = &o->ref, .member = o->members[member].name,
-		.args = op->args, .kwargs = op->kwargs, .err = err,
-		.conn = op->conn, .udata = o->members[member].udata,
+		.self = m->bind == SHADE_BIND_INSTANCE ? &o->ref
+			: m->bind == SHADE_BIND_CLASS  ? &owner->ref
+						       : NULL,
+		.member = m->name, .args = op->args, .kwargs = op->kwargs,
+		.err = err, .conn = op->conn, .udata = m->udata,
 		.mem = mem_ctx
 	};
-	st = o->members[member].fn(&call);
+	st = m->fn(&call);
 	if (st == SHADE_OK)
 		*out = call.result;
 	return st;
@@ -400,6 +416,112 @@ static shade_status op_container(TALLOC_CTX *mem_ctx, struct local_obj *o,
 	return SHADE_OK;
 }
 
+/* The special member standing for container operation op, or NULL. */
+static const char *special_name(enum obj_opcode op)
+{
+	switch (op) {
+	case OBJ_OP_LEN: return SHADE_SPECIAL_LEN;
+	case OBJ_OP_GETITEM: return SHADE_SPECIAL_GETITEM;
+	case OBJ_OP_SETITEM: return SHADE_SPECIAL_SETITEM;
+	case OBJ_OP_DELITEM: return SHADE_SPECIAL_DELITEM;
+	case OBJ_OP_CONTAINS: return SHADE_SPECIAL_CONTAINS;
+	case OBJ_OP_FORCE: return SHADE_SPECIAL_ITER;
+	case OBJ_OP_CALL: return SHADE_SPECIAL_CALL;
+	default: return NULL;
+	}
+}
+
+/* Check and shape what special member `name` of o returned for op: a
+ * count for LEN, a bool for CONTAINS, a slice of the list or dict for
+ * FORCE, nothing for SETITEM and DELITEM.  Takes res over. */
+static shade_status special_result(TALLOC_CTX *mem_ctx, struct local_obj *o,
+				   const struct obj_op *op, const char *name,
+				   shade_value *res, shade_value **out,
+				   shade_error **err)
+{
+	shade_kind k = res ? shade_value_kind(res) : SHADE_NONE;
+	const shade_value *c = res;
+	shade_status st = SHADE_OK;
+	shade_ref *ir;
+
+	if (op->op == OBJ_OP_FORCE && k == SHADE_REF &&
+	    (ir = shade_value_as_ref(res))->kind == REF_CONTAINER) {
+		c = ((struct local_obj *)ir)->value;
+		k = shade_value_kind(c);
+	}
+	if ((op->op == OBJ_OP_LEN && (k != SHADE_INT || res->u.i < 0)) ||
+	    (op->op == OBJ_OP_CONTAINS && k != SHADE_BOOL) ||
+	    (op->op == OBJ_OP_FORCE && k != SHADE_LIST && k != SHADE_DICT))
+		st = shade_error_set(err, SHADE_ERR_TYPE,
+				     "%s.%s returned %s, not %s", o->type_name,
+				     name, shade_kind_name(k),
+				     op->op == OBJ_OP_LEN ? "an int >= 0"
+				     : op->op == OBJ_OP_CONTAINS
+					     ? "a bool"
+					     : "a list, a dict or a shared "
+					       "container");
+	else if (op->op == OBJ_OP_FORCE)
+		st = op_force(mem_ctx, c, op->start, op->count, out, err);
+	else if (op->op != OBJ_OP_SETITEM && op->op != OBJ_OP_DELITEM)
+		*out = talloc_steal(mem_ctx, res), res = NULL;
+	talloc_free(res);
+	return st;
+}
+
+/* A container operation, or CALL, on an object that is no container
+ * (nor function, type or bound method): an INVOKE of the special
+ * member standing for it (object.h), when o's shape lists one. */
+static shade_status op_special(TALLOC_CTX *mem_ctx, struct local_obj *o,
+			       const struct obj_op *op,
+			       const shade_cbor_opts *copts, shade_value **out,
+			       shade_error **err)
+{
+	const char *name = special_name(op->op);
+	const shade_shape_desc *d = obj_shape(&o->ref);
+	long i = name != NULL ? shade_shape_find(d, name) : -1;
+	const shade_value *a[2] = { op->key, op->value };
+	struct obj_op inv = *op;
+	TALLOC_CTX *tmp;
+	shade_value *args = NULL, *res = NULL;
+	shade_status st = SHADE_OK;
+	size_t n = 0, j;
+
+	if (i < 0 && op->op == OBJ_OP_CALL)
+		return shade_error_set(err, SHADE_ERR_TYPE,
+				       "'%s' object is not callable", d->name);
+	if (i < 0)
+		return shade_error_set(err, SHADE_ERR_TYPE,
+				       "'%s' object is not a container",
+				       d->name);
+	if ((tmp = talloc_new(NULL)) == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	if (op->op == OBJ_OP_CONTAINS)
+		a[0] = op->value;
+	if (op->op == OBJ_OP_GETITEM || op->op == OBJ_OP_DELITEM ||
+	    op->op == OBJ_OP_CONTAINS)
+		n = 1;
+	else if (op->op == OBJ_OP_SETITEM)
+		n = 2;
+	if (op->op != OBJ_OP_CALL) {
+		args = shade_tuple_new(tmp, n);
+		for (j = 0; args != NULL && st == SHADE_OK && j < n; j++)
+			st = shade_seq_append(args, a[j], err);
+		if (args == NULL)
+			st = shade_error_set(err, SHADE_ERR_NOMEM,
+					     "out of memory");
+		inv.args = args;
+		inv.kwargs = NULL;
+	}
+	inv.op = OBJ_OP_INVOKE;
+	inv.member = (uint32_t)i;
+	if (st == SHADE_OK)
+		st = op_invoke(tmp, o, &inv, copts, &res, err);
+	if (st == SHADE_OK)
+		st = special_result(mem_ctx, o, op, name, res, out, err);
+	talloc_free(tmp);
+	return st;
+}
+
 /* CALL on a local object. */
 static shade_status op_call(TALLOC_CTX *mem_ctx, struct local_obj *o,
 			    const struct obj_op *op,
@@ -413,6 +535,10 @@ static shade_status op_call(TALLOC_CTX *mem_ctx, struct local_obj *o,
 	switch ((enum ref_kind)o->ref.kind) {
 	case REF_FUNCTION:
 	case REF_TYPE:
+		if (o->fn == NULL)
+			return shade_error_set(err, SHADE_ERR_TYPE,
+					       "cannot create '%s' instances",
+					       o->type_name);
 		call = (shade_call_ctx){
 			.self = &o->ref, .member = o->type_name,
 			.args = op->args, .kwargs = op->kwargs, .err = err,
@@ -430,6 +556,9 @@ static shade_status op_call(TALLOC_CTX *mem_ctx, struct local_obj *o,
 			return shade_error_set(err, SHADE_ERR_TYPE,
 					       "bound method of a proxy");
 		return obj_perform(mem_ctx, o->target, &inv, copts, out, err);
+	case REF_DYNAMIC:
+	case REF_TYPED:
+		return op_special(mem_ctx, o, op, copts, out, err);
 	default:
 		return shade_error_set(err, SHADE_ERR_TYPE,
 				       "'%s' object is not callable",
@@ -467,6 +596,8 @@ shade_status obj_perform(TALLOC_CTX *mem_ctx, struct shade_ref *r,
 	case OBJ_OP_CALL:
 		return op_call(mem_ctx, o, op, copts, out, err);
 	default:
+		if (r->kind == REF_DYNAMIC || r->kind == REF_TYPED)
+			return op_special(mem_ctx, o, op, copts, out, err);
 		if (r->kind != REF_CONTAINER)
 			return shade_error_set(err, SHADE_ERR_TYPE,
 					       "'%s' object is not a container",

@@ -3,11 +3,12 @@
  * objects and the one operation entry point (obj_perform) shared by the
  * connection's request server and the local path of the proxy API.
  *
- * Files: ref.c (references, local objects, shapes), dispatch.c (the
- * operations), methods.c (the methods of shared lists and dicts),
- * typed_object.c (typed objects), registry.c (exported names),
- * traceback.c (post-mortem tracebacks as objects), shape.c (shape
- * descriptors).  The object layer knows nothing of the
+ * Files: ref.c (references, local objects, shapes), typeobj.c (types,
+ * instances, doc strings), dispatch.c (the operations), methods.c (the
+ * methods of shared lists and dicts), typed_object.c (typed objects),
+ * registry.c (exported names), traceback.c (post-mortem tracebacks as
+ * objects), shape.c (shape descriptors).  The object layer knows
+ * nothing of the
  * wire: it has its own operation codes (enum obj_opcode), to which the
  * connection maps the protocol's.
  *
@@ -62,6 +63,8 @@ struct obj_member {
 	shade_setter_fn set;    /* property setter, or NULL */
 	shade_method_fn fn;     /* method handler, or NULL */
 	void *udata;            /* for the handlers */
+	shade_binding bind;     /* a type's method: what it receives */
+	char *doc;              /* doc string, or NULL */
 };
 
 /* A local object of any kind but REF_PROXY. */
@@ -88,6 +91,10 @@ struct local_obj {
 					* with each reference sent (IDL
 					* @eager), or NULL */
 	size_t n_eager;                /* entries in eager */
+	struct shade_ref *type;        /* instance: its type (one count) */
+	char *doc;                     /* doc string, or NULL */
+	bool has_instances;            /* type: an instance was made, so its
+					* members and doc are fixed */
 };
 
 /* Context of one dispatch (public as an opaque type in object.h). */
@@ -147,6 +154,35 @@ SHADE_INTERNAL shade_status obj_typed_by_value(TALLOC_CTX *mem_ctx,
 					       const shade_cbor_opts *copts,
 					       shade_value **out,
 					       shade_error **err);
+
+/* Member i of local object o's shape: a type's own member, or for an
+ * instance of a type first the type's members (*owner the type), then
+ * its own (*owner o).  i must be in range. */
+SHADE_INTERNAL struct obj_member *obj_member_at(struct local_obj *o,
+						uint32_t i,
+						struct local_obj **owner);
+
+/* Add a stored attribute holding a copy of initial (NULL: none) to o,
+ * a dynamic object or a type (dropping its cached shape);
+ * InvalidArgument for a bad or taken name. */
+SHADE_INTERNAL shade_status obj_add_attr(struct local_obj *o, const char *name,
+					 const shade_value *initial,
+					 bool readonly, shade_error **err);
+
+/* Add an attribute served by getter (and setter, NULL: readonly) to o. */
+SHADE_INTERNAL shade_status obj_add_property(struct local_obj *o,
+					     const char *name,
+					     shade_getter_fn getter,
+					     shade_setter_fn setter,
+					     void *udata, shade_error **err);
+
+/* Add a method of the given kind (method or oneway) and binding to o. */
+SHADE_INTERNAL shade_status obj_add_method(struct local_obj *o,
+					   const char *name,
+					   shade_method_fn fn, void *udata,
+					   shade_member_kind kind,
+					   shade_binding bind,
+					   shade_error **err);
 
 /* The value-model ops of local objects. */
 SHADE_INTERNAL extern const shade_ref_ops obj_local_ops;

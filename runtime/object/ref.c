@@ -92,6 +92,8 @@ static int local_destructor(struct local_obj *o)
 		o->on_free(o->free_udata);
 	if (o->target != NULL)
 		shade_ref_release(o->target);
+	if (o->type != NULL)
+		shade_ref_release(o->type);
 	obj_count(-1);
 	return 0;
 }
@@ -135,23 +137,47 @@ nomem:
 
 /* ------------------------------------------------------------ shapes */
 
-/* Build the shape of a dynamic object from its members. */
+struct obj_member *obj_member_at(struct local_obj *o, uint32_t i,
+				 struct local_obj **owner)
+{
+	struct local_obj *t = (struct local_obj *)o->type;
+
+	if (t != NULL && i < t->n_members) {
+		*owner = t;
+		return &t->members[i];
+	}
+	*owner = o;
+	return &o->members[i - (t ? t->n_members : 0)];
+}
+
+/* Build the shape of a dynamic object or type from its members (an
+ * instance: its type's first; a stored class attribute is readonly
+ * through an instance). */
 static shade_shape_desc *build_shape(struct local_obj *o)
 {
 	shade_shape_desc *d = talloc_zero(o, shade_shape_desc);
+	struct local_obj *t = (struct local_obj *)o->type, *owner;
+	size_t n = o->n_members + (t ? t->n_members : 0);
 	shade_member_desc *m;
 	size_t i;
 
 	if (d == NULL)
 		return NULL;
-	m = talloc_zero_array(d, shade_member_desc, o->n_members + 1);
+	m = talloc_zero_array(d, shade_member_desc, n + 1);
 	if (m == NULL) {
 		talloc_free(d);
 		return NULL;
 	}
-	for (i = 0; i < o->n_members; i++) {
-		m[i].name = o->members[i].name;
-		m[i].kind = o->members[i].kind;
+	for (i = 0; i < n; i++) {
+		const struct obj_member *om = obj_member_at(o, (uint32_t)i,
+							    &owner);
+
+		m[i].name = om->name;
+		m[i].kind = om->kind;
+		m[i].doc = om->doc;
+		if (owner != o && om->stored != NULL &&
+		    om->kind == SHADE_MEMBER_ATTR)
+			m[i].kind = SHADE_MEMBER_READONLY;
 	}
 	d->kind = o->ref.kind == REF_TYPE ? SHADE_SHAPE_TYPE
 					  : SHADE_SHAPE_OBJECT;
@@ -159,7 +185,8 @@ static shade_shape_desc *build_shape(struct local_obj *o)
 	d->bases = (const char *const *)o->bases;
 	d->n_bases = o->n_bases;
 	d->members = m;
-	d->n_members = o->n_members;
+	d->n_members = n;
+	d->doc = o->doc != NULL ? o->doc : t != NULL ? t->doc : NULL;
 	d->fingerprint = shade_shape_fp(d);
 	return d;
 }
@@ -247,25 +274,37 @@ static struct local_obj *dynamic_of(shade_ref *obj, shade_error **err)
 	return (struct local_obj *)obj;
 }
 
-/* Append a member slot named name; NULL after setting *err. */
+/* The member of o (its own, or its type's) called name, or NULL. */
+static struct obj_member *member_named(struct local_obj *o, const char *name)
+{
+	struct local_obj *t = (struct local_obj *)o->type;
+	size_t i;
+
+	for (i = 0; i < o->n_members; i++)
+		if (strcmp(o->members[i].name, name) == 0)
+			return &o->members[i];
+	return t != NULL ? member_named(t, name) : NULL;
+}
+
+/* Append a member slot called name of the given kind to o (a dynamic
+ * object or a type), dropping its cached shape; NULL after setting *err
+ * (InvalidArgument for a bad or taken name). */
 static struct obj_member *add_member(struct local_obj *o, const char *name,
 				     shade_member_kind kind, shade_error **err)
 {
 	struct obj_member *m;
-	size_t i;
 
 	if (name == NULL || shade_utf8_check(name, strlen(name), NULL) != 0) {
 		shade_error_set(err, SHADE_ERR_INVALID,
 				"member name missing or not UTF-8");
 		return NULL;
 	}
-	for (i = 0; i < o->n_members; i++)
-		if (strcmp(o->members[i].name, name) == 0) {
-			shade_error_set(err, SHADE_ERR_INVALID,
-					"%s already has a member %s",
-					o->type_name, name);
-			return NULL;
-		}
+	if (member_named(o, name) != NULL) {
+		shade_error_set(err, SHADE_ERR_INVALID,
+				"%s already has a member %s", o->type_name,
+				name);
+		return NULL;
+	}
 	m = talloc_realloc(o, o->members, struct obj_member, o->n_members + 1);
 	if (m == NULL) {
 		shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
@@ -297,16 +336,13 @@ shade_status shade_object_new(const char *type_name, const char *const *bases,
 	return SHADE_OK;
 }
 
-shade_status shade_object_add_attr(shade_ref *obj, const char *name,
-				   const shade_value *initial, bool readonly,
-				   shade_error **err)
+shade_status obj_add_attr(struct local_obj *o, const char *name,
+			  const shade_value *initial, bool readonly,
+			  shade_error **err)
 {
-	struct local_obj *o = dynamic_of(obj, err);
 	struct obj_member *m;
 	shade_value *v;
 
-	if (o == NULL)
-		return SHADE_ERR_INVALID;
 	v = initial ? shade_value_copy(o, initial) : shade_none(o);
 	if (v == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
@@ -314,25 +350,22 @@ shade_status shade_object_add_attr(shade_ref *obj, const char *name,
 					 : SHADE_MEMBER_ATTR, err);
 	if (m == NULL) {
 		talloc_free(v);
-		return (*err) ? (*err)->code : SHADE_ERR_INVALID;
+		return SHADE_ERR_INVALID;
 	}
 	m->stored = v;
 	return SHADE_OK;
 }
 
-shade_status shade_object_add_property(shade_ref *obj, const char *name,
-				       shade_getter_fn getter,
-				       shade_setter_fn setter, void *udata,
-				       shade_error **err)
+shade_status obj_add_property(struct local_obj *o, const char *name,
+			      shade_getter_fn getter, shade_setter_fn setter,
+			      void *udata, shade_error **err)
 {
-	struct local_obj *o = dynamic_of(obj, err);
 	struct obj_member *m;
 
-	if (o == NULL)
-		return SHADE_ERR_INVALID;
 	if (getter == NULL)
 		return shade_error_set(err, SHADE_ERR_INVALID,
-				       "property %s needs a getter", name);
+				       "property %s needs a getter",
+				       name ? name : "?");
 	m = add_member(o, name, setter ? SHADE_MEMBER_ATTR
 				       : SHADE_MEMBER_READONLY, err);
 	if (m == NULL)
@@ -343,39 +376,68 @@ shade_status shade_object_add_property(shade_ref *obj, const char *name,
 	return SHADE_OK;
 }
 
+shade_status obj_add_method(struct local_obj *o, const char *name,
+			    shade_method_fn fn, void *udata,
+			    shade_member_kind kind, shade_binding bind,
+			    shade_error **err)
+{
+	struct obj_member *m;
+
+	if (fn == NULL)
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "method %s needs a handler",
+				       name ? name : "?");
+	m = add_member(o, name, kind, err);
+	if (m == NULL)
+		return SHADE_ERR_INVALID;
+	m->fn = fn;
+	m->udata = udata;
+	m->bind = bind;
+	return SHADE_OK;
+}
+
+shade_status shade_object_add_attr(shade_ref *obj, const char *name,
+				   const shade_value *initial, bool readonly,
+				   shade_error **err)
+{
+	struct local_obj *o = dynamic_of(obj, err);
+
+	return o ? obj_add_attr(o, name, initial, readonly, err)
+		 : SHADE_ERR_INVALID;
+}
+
+shade_status shade_object_add_property(shade_ref *obj, const char *name,
+				       shade_getter_fn getter,
+				       shade_setter_fn setter, void *udata,
+				       shade_error **err)
+{
+	struct local_obj *o = dynamic_of(obj, err);
+
+	return o ? obj_add_property(o, name, getter, setter, udata, err)
+		 : SHADE_ERR_INVALID;
+}
+
 shade_status shade_object_add_method(shade_ref *obj, const char *name,
 				     shade_method_fn fn, void *udata,
 				     bool oneway, shade_error **err)
 {
 	struct local_obj *o = dynamic_of(obj, err);
-	struct obj_member *m;
 
-	if (o == NULL)
-		return SHADE_ERR_INVALID;
-	if (fn == NULL)
-		return shade_error_set(err, SHADE_ERR_INVALID,
-				       "method %s needs a handler", name);
-	m = add_member(o, name, oneway ? SHADE_MEMBER_ONEWAY
-				       : SHADE_MEMBER_METHOD, err);
-	if (m == NULL)
-		return SHADE_ERR_INVALID;
-	m->fn = fn;
-	m->udata = udata;
-	return SHADE_OK;
+	return o ? obj_add_method(o, name, fn, udata,
+				  oneway ? SHADE_MEMBER_ONEWAY
+					 : SHADE_MEMBER_METHOD,
+				  SHADE_BIND_INSTANCE, err)
+		 : SHADE_ERR_INVALID;
 }
 
 const shade_value *shade_object_attr(shade_ref *obj, const char *name)
 {
-	struct local_obj *o;
-	size_t i;
+	const struct obj_member *m;
 
-	if (obj == NULL || obj->kind != REF_DYNAMIC)
+	if (obj == NULL || (obj->kind != REF_DYNAMIC && obj->kind != REF_TYPE))
 		return NULL;
-	o = (struct local_obj *)obj;
-	for (i = 0; i < o->n_members; i++)
-		if (strcmp(o->members[i].name, name) == 0)
-			return o->members[i].stored;
-	return NULL;
+	m = member_named((struct local_obj *)obj, name);
+	return m != NULL ? m->stored : NULL;
 }
 
 void shade_object_on_free(shade_ref *obj, void (*fn)(void *udata),
@@ -466,9 +528,6 @@ shade_status shade_type_new(const char *type_name, const char *const *bases,
 {
 	struct local_obj *o;
 
-	if (ctor == NULL)
-		return shade_error_set(err, SHADE_ERR_INVALID,
-				       "type needs a constructor");
 	SHADE_CHECK(obj_local_new(REF_TYPE, type_name, bases, &o, err));
 	o->fn = ctor;
 	o->udata = udata;

@@ -87,7 +87,7 @@ shade_status shape_encode(shade_buf *b, const shade_shape_desc *d)
 {
 	size_t i;
 
-	shade_cbor_put_array(b, 4);
+	shade_cbor_put_array(b, d->doc ? 5 : 4);
 	shade_cbor_put_uint(b, (uint64_t)d->kind);
 	shade_cbor_put_cstr(b, d->name);
 	shade_cbor_put_array(b, d->n_bases);
@@ -97,12 +97,18 @@ shade_status shape_encode(shade_buf *b, const shade_shape_desc *d)
 	for (i = 0; i < d->n_members; i++) {
 		const shade_member_desc *m = &d->members[i];
 
-		shade_cbor_put_array(b, m->signature ? 3 : 2);
+		shade_cbor_put_array(b, m->doc ? 4 : m->signature ? 3 : 2);
 		shade_cbor_put_cstr(b, m->name);
 		shade_cbor_put_uint(b, (uint64_t)m->kind);
 		if (m->signature)
 			shade_cbor_put_cstr(b, m->signature);
+		else if (m->doc)
+			shade_cbor_put_null(b);
+		if (m->doc)
+			shade_cbor_put_cstr(b, m->doc);
 	}
+	if (d->doc)
+		shade_cbor_put_cstr(b, d->doc);
 	return b->status;
 }
 
@@ -152,7 +158,11 @@ static shade_status shape_validate(const shade_shape_desc *d,
 		if (m->signature != NULL)
 			SHADE_CHECK(check_name(m->signature, "signature",
 					       err));
+		if (m->doc != NULL)
+			SHADE_CHECK(check_name(m->doc, "member doc", err));
 	}
+	if (d->doc != NULL)
+		SHADE_CHECK(check_name(d->doc, "doc", err));
 	return SHADE_OK;
 }
 
@@ -232,7 +242,12 @@ shade_shape_desc *shade_shape_copy(void *mem_ctx, const shade_shape_desc *d)
 			ok = (members[i].signature = talloc_strdup(
 				      members, d->members[i].signature)) !=
 			     NULL;
+		if (ok && d->members[i].doc != NULL)
+			ok = (members[i].doc = talloc_strdup(
+				      members, d->members[i].doc)) != NULL;
 	}
+	if (ok && d->doc != NULL)
+		ok = (c->doc = talloc_strdup(c, d->doc)) != NULL;
 	if (!ok) {
 		talloc_free(c);
 		return NULL;
@@ -345,16 +360,17 @@ static shade_status read_count(shade_cbor_dec *d, uint64_t max, uint64_t *n,
 static shade_status shape_decode_fields(shade_shape_desc *c,
 					shade_cbor_dec *d, shade_error **err)
 {
-	uint64_t n, k, i;
+	uint64_t n, nf, k, i;
 	const char **bases;
 	shade_member_desc *members;
 	char *s;
 
-	SHADE_CHECK(read_count(d, 4, &n, err));
-	if (n != 4)
+	SHADE_CHECK(read_count(d, 5, &n, err));
+	if (n != 4 && n != 5)
 		return shade_error_set(err, SHADE_ERR_PROTOCOL,
-				       "shape description: %u fields, want 4",
-				       (unsigned)n);
+				       "shape description: %u fields, want 4 "
+				       "or 5", (unsigned)n);
+	nf = n;
 	SHADE_CHECK(shade_cbor_read_uint(d, &k, err));
 	if (k > SHADE_SHAPE_DICT)
 		return shade_error_set(err, SHADE_ERR_PROTOCOL,
@@ -381,7 +397,7 @@ static shade_status shape_decode_fields(shade_shape_desc *c,
 	for (i = 0; i < n; i++) {
 		uint64_t f, mk;
 
-		SHADE_CHECK(read_count(d, 3, &f, err));
+		SHADE_CHECK(read_count(d, 4, &f, err));
 		if (f < 2)
 			return shade_error_set(err, SHADE_ERR_PROTOCOL,
 					       "shape description: member "
@@ -394,11 +410,21 @@ static shade_status shape_decode_fields(shade_shape_desc *c,
 					       "shape description: member "
 					       "kind %u", (unsigned)mk);
 		members[i].kind = (shade_member_kind)mk;
-		if (f == 3) {
+		if (f == 4 && shade_cbor_at_null(d)) {
+			SHADE_CHECK(shade_cbor_read_null(d, err));
+		} else if (f >= 3) {
 			SHADE_CHECK(read_str(members, d, &s, err));
 			members[i].signature = s;
 		}
+		if (f == 4) {
+			SHADE_CHECK(read_str(members, d, &s, err));
+			members[i].doc = s;
+		}
 		c->n_members++;
+	}
+	if (nf == 5) {
+		SHADE_CHECK(read_str(c, d, &s, err));
+		c->doc = s;
 	}
 	return SHADE_OK;
 }

@@ -197,15 +197,131 @@ SHADE_API shade_status shade_function_new(const char *name, shade_method_fn fn,
 					  shade_error **err);
 
 /*
- * A type object: calling it (shade_call, from either side) runs `ctor`,
- * which returns the new instance (normally a ref value of an object whose
- * type name is `type_name`).  Instances can be checked against the type
- * with shade_isinstance().
+ * A type object: calling it (shade_call, from either side) runs `ctor`
+ * with call->self the type, which returns the new instance (normally a
+ * ref value of an object made with shade_instance_new()).  ctor NULL
+ * makes a type that cannot be instantiated (used for identity, class
+ * members, isinstance): calling it is TypeError "cannot create 'T'
+ * instances".  Instances can be checked against the type with
+ * shade_isinstance().  A type is an object too: it has members of its
+ * own (shade_type_add_attr / _property / _method), a doc string
+ * (shade_ref_set_doc) and travels by reference, the same type arriving
+ * as the same reference.
  */
 SHADE_API shade_status shade_type_new(const char *type_name,
 				      const char *const *bases,
 				      shade_method_fn ctor, void *udata,
 				      shade_ref **out, shade_error **err);
+
+/* What a method defined on a type receives as call->self. */
+typedef enum shade_binding {
+	SHADE_BIND_INSTANCE = 0, /* the instance it is called through (an
+				  * ordinary method); through the type
+				  * itself it is TypeError */
+	SHADE_BIND_CLASS = 1,    /* the type, whether called through the
+				  * type or through any instance (a class
+				  * method) */
+	SHADE_BIND_STATIC = 2    /* nothing: call->self is NULL (a static
+				  * method) */
+} shade_binding;
+
+/*
+ * Members of a type.  A type's members belong to the type object (GETATTR,
+ * INVOKE, SETATTR on the type reach them) and to every instance made
+ * with shade_instance_new(): an instance's shape lists its type's
+ * members first, in the order they were added, then its own.  Add them
+ * before the first instance is made (InvalidArgument after: the shapes
+ * of the instances would change under them).
+ *
+ * A class attribute (shade_type_add_attr) holds one value for the type:
+ * read through the type or an instance, written through the type only
+ * (readonly through an instance).  InvalidArgument when the name is
+ * taken or type is not a local type object.
+ */
+SHADE_API shade_status shade_type_add_attr(shade_ref *type, const char *name,
+					   const shade_value *initial,
+					   bool readonly, shade_error **err);
+
+/* A computed attribute of a type (a descriptor): getter and setter run
+ * with call->self the object it is read through, the instance or the
+ * type.  setter NULL makes it readonly. */
+SHADE_API shade_status shade_type_add_property(shade_ref *type,
+					       const char *name,
+					       shade_getter_fn getter,
+					       shade_setter_fn setter,
+					       void *udata, shade_error **err);
+
+/* A method of a type; `binding` says what call->self is (above).  All
+ * three kinds can be called through an instance; class and static ones
+ * through the type too. */
+SHADE_API shade_status shade_type_add_method(shade_ref *type,
+					     const char *name,
+					     shade_method_fn fn, void *udata,
+					     shade_binding binding,
+					     shade_error **err);
+
+/* A new dynamic object that is an instance of the local type `type`:
+ * its type name and bases are the type's, its shape starts with the
+ * type's members and its doc is the type's; it holds a count on the
+ * type (shade_type_of gives it back).  Add its own members with
+ * shade_object_add_attr() and friends. */
+SHADE_API shade_status shade_instance_new(shade_ref *type, shade_ref **out,
+					  shade_error **err);
+
+/* The type of a local instance made by shade_instance_new() (one count
+ * in *out).  TypeError for an object made otherwise (it has a type name
+ * but no type object), a type, or a proxy (use shade_type_of() of
+ * shade/proxy.h, which asks the peer). */
+SHADE_API shade_status shade_object_type(shade_ref *obj, shade_ref **out,
+					 shade_error **err);
+
+/* Set the doc string of a local dynamic object or type (member NULL) or
+ * of one of its own members (a copy of doc is kept; NULL removes it).
+ * The doc is part of the shape and travels with it (DESCRIBE, and the
+ * description sent with the first reference).  For a type, before its
+ * first instance.  InvalidArgument for a proxy, another kind of object,
+ * a member it does not have, or text that is not UTF-8. */
+SHADE_API shade_status shade_ref_set_doc(shade_ref *r, const char *member,
+					 const char *doc, shade_error **err);
+
+/* The doc string of r (member NULL) or of its member `member`, read from
+ * its shape (local, or a proxy's cached shape: no round trip); NULL when
+ * there is none or the shape is not known. */
+SHADE_API const char *shade_ref_doc(shade_ref *r, const char *member);
+
+/*
+ * Special members.  Any object may define methods with these names (its
+ * own, or its type's); the container and call operations then work on it
+ * as they do on a list or dict, locally and from a peer (the server
+ * turns LEN, GETITEM, ... on an object into an INVOKE of the member):
+ *
+ *   shade_len           __len__()          returns an int >= 0
+ *   shade_getitem       __getitem__(key)   returns the item
+ *   shade_setitem       __setitem__(key, value)
+ *   shade_delitem       __delitem__(key)
+ *   shade_contains      __contains__(value) returns a bool
+ *   shade_iter_new, shade_force
+ *                       __iter__()         returns a list or dict value,
+ *                                          or a reference to a local
+ *                                          container; called once per
+ *                                          chunk fetched
+ *   shade_equal         __eq__(value)      returns a bool
+ *   shade_call          __call__(args...)  any result
+ *   shade_repr          __repr__()         returns a str
+ *
+ * A result of the wrong kind is TypeError; an object without the member
+ * keeps the error it had ("'T' object is not a container", "... is not
+ * callable").
+ */
+#define SHADE_SPECIAL_LEN "__len__"
+#define SHADE_SPECIAL_GETITEM "__getitem__"
+#define SHADE_SPECIAL_SETITEM "__setitem__"
+#define SHADE_SPECIAL_DELITEM "__delitem__"
+#define SHADE_SPECIAL_CONTAINS "__contains__"
+#define SHADE_SPECIAL_ITER "__iter__"
+#define SHADE_SPECIAL_EQ "__eq__"
+#define SHADE_SPECIAL_CALL "__call__"
+#define SHADE_SPECIAL_REPR "__repr__"
 
 /*
  * A container object sharing a list or dict by reference: peers see its

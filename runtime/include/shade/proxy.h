@@ -153,7 +153,31 @@ SHADE_API shade_status shade_describe(shade_ref *r,
 SHADE_API shade_status shade_isinstance(shade_ref *r, shade_ref *t,
 					bool *out, shade_error **err);
 
-/* ------------------------------------------------------------ containers */
+/*
+ * The type object of r (one count in *out): for a proxy one round trip
+ * (TYPEOF), the same type arriving as the same reference (so
+ * shade_ref_same() compares types, "type(x) is T"); for a local instance
+ * its type (shade_object_type).  TypeError when r has no type object.
+ */
+SHADE_API shade_status shade_type_of(shade_ref *r, shade_ref **out,
+				     shade_error **err);
+
+/*
+ * A printable form of r, a new string on mem_ctx: what its __repr__
+ * member returns when its shape lists one (one round trip on a proxy;
+ * TypeError when it returns no str), else "<T object>" with T its type
+ * name (no round trip).
+ */
+SHADE_API shade_status shade_repr(TALLOC_CTX *mem_ctx, shade_ref *r,
+				  char **out, shade_error **err);
+
+/* ------------------------------------------------------------ containers
+ *
+ * On a list or dict these are its own operations; on any other object
+ * they call the special members of its shape (__len__, __getitem__, ...,
+ * shade/object.h), on the server's side for a proxy: the round trips are
+ * the same.
+ */
 
 /* len(r): one round trip. */
 SHADE_API shade_status shade_len(shade_ref *r, size_t *out, shade_error **err);
@@ -205,7 +229,9 @@ SHADE_API shade_status shade_items(TALLOC_CTX *mem_ctx, shade_ref *r,
 				   shade_value **out, shade_error **err);
 
 /* Compare the container r with a value (a list or dict, compared with
- * shade_value_equal): one round trip. */
+ * shade_value_equal): one round trip.  An object whose shape lists
+ * __eq__ is compared by calling it with v (one round trip; TypeError
+ * when it returns no bool). */
 SHADE_API shade_status shade_equal(shade_ref *r, const shade_value *v,
 				   bool *out, shade_error **err);
 

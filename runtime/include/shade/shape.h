@@ -2,11 +2,16 @@
  * shade/shape.h - shape descriptors and fingerprints (doc/protocol.md §8).
  *
  * A shape is the set of members of a type: its kind, qualified name,
- * ancestors and members (name, kind, optional type signature).  Its
- * fingerprint is the 64-bit FNV-1a hash of the deterministic CBOR
- * encoding of the canonical array
+ * ancestors, members (name, kind, optional type signature, optional doc
+ * string) and optional doc string.  Its fingerprint is the 64-bit FNV-1a
+ * hash of the deterministic CBOR encoding of the canonical array
  *
- *     [kind, name, [base...], [[member, mkind] or [member, mkind, sig]...]]
+ *     [kind, name, [base...], [member...]] or [kind, name, [base...],
+ *     [member...], doc], each member [name, mkind], [name, mkind, sig]
+ *     or [name, mkind, sig or null, doc]
+ *
+ * A doc string is part of the shape: a NULL doc adds nothing to the
+ * encoding, so shapes without docs keep their fingerprints.
  *
  * Member order is declaration order and defines the member indexes that
  * INVOKE/GETATTR/SETATTR may use on the wire.
@@ -17,14 +22,13 @@
  *
  *     static const char *const acct_bases[] = { "bank.Base" };
  *     static const shade_member_desc acct_members[] = {
- *         { "balance", SHADE_MEMBER_READONLY, "long long", "In cents." },
- *         { "deposit", SHADE_MEMBER_METHOD, "(in long long)->void", NULL },
+ *         { "balance", SHADE_MEMBER_READONLY, "long long", NULL },
+ *         { "deposit", SHADE_MEMBER_METHOD, "(in long long)->void",
+ *           "Add an amount to the balance." },
  *     };
  *     static const shade_shape_desc bank_Account_shape = {
  *         SHADE_SHAPE_OBJECT, "bank.Account", acct_bases, 1,
- *         acct_members, 2, UINT64_C(0x...), "An account." };
- *
- * Doc strings (IDL doc comments) are not part of the canonical form.
+ *         acct_members, 2, UINT64_C(0x...), "A bank account." };
  *
  * Shapes learnt from a peer are shade_shape_desc values allocated with
  * talloc (shade_shape_copy), with every string below the descriptor.
@@ -65,7 +69,7 @@ typedef struct shade_member_desc {
 	const char *name;       /* member name, UTF-8, unique in the shape */
 	shade_member_kind kind; /* attribute, readonly, method or oneway */
 	const char *signature;  /* declared type text, or NULL if undeclared */
-	const char *doc; /* doc string or NULL */
+	const char *doc;        /* doc string, UTF-8, or NULL for none */
 } shade_member_desc;
 
 /* A shape.  Usable as `static const` data. */
@@ -78,7 +82,8 @@ typedef struct shade_shape_desc {
 	size_t n_members;                  /* entries in members */
 	uint64_t fingerprint;              /* FNV-1a 64 of the canonical
 					    * form; 0 = not computed yet */
-	const char *doc; /* doc string or NULL */
+	const char *doc;                   /* doc string of the type, UTF-8,
+					    * or NULL for none */
 } shade_shape_desc;
 
 /* FNV-1a 64 parameters used for fingerprints. */
