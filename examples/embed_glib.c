@@ -44,6 +44,8 @@ struct server_source {
 	GSource base;             /* GLib's part (first) */
 	shade_server *srv;        /* the server */
 	gpointer tag;             /* its fd in the source, or NULL */
+	gint64 due;               /* when the timeout passes (monotonic
+				   * us), -1: never */
 	struct app *app;          /* for failures */
 };
 
@@ -54,17 +56,19 @@ static gboolean server_prepare(GSource *src, gint *timeout)
 	struct server_source *ss = (struct server_source *)src;
 
 	*timeout = shade_server_timeout_ms(ss->srv);
+	ss->due = *timeout < 0 ? -1
+			       : g_get_monotonic_time() + *timeout * 1000;
 	return *timeout == 0;
 }
 
-/* After the poll: the fd is readable or a timer is due. */
+/* After the poll: the fd is readable or the timeout passed. */
 static gboolean server_check(GSource *src)
 {
 	struct server_source *ss = (struct server_source *)src;
 
 	return (ss->tag != NULL &&
 		(g_source_query_unix_fd(src, ss->tag) & G_IO_IN)) ||
-	       shade_server_timeout_ms(ss->srv) == 0;
+	       (ss->due >= 0 && g_get_monotonic_time() >= ss->due);
 }
 
 /* Do what is ready; the source goes once the server was stopped. */

@@ -219,9 +219,11 @@ static void host_init(struct host *h, shade_server *s, shade_conn *c)
 		memset(&ev, 0, sizeof(ev));
 		ev.events = EPOLLIN;
 		ev.data.u32 = 0;
-		assert_true(shade_server_fd(s) >= 0);
-		assert_int_equal(epoll_ctl(h->ep, EPOLL_CTL_ADD,
-					   shade_server_fd(s), &ev), 0);
+		/* -1 with the poll(2) backend: the timeout drives it. */
+		if (shade_server_fd(s) >= 0)
+			assert_int_equal(epoll_ctl(h->ep, EPOLL_CTL_ADD,
+						   shade_server_fd(s), &ev),
+					 0);
 	}
 	if (c != NULL) {
 		memset(&ev, 0, sizeof(ev));
@@ -239,13 +241,15 @@ static void host_init(struct host *h, shade_server *s, shade_conn *c)
 static void host_turn(struct host *h, int cap_ms)
 {
 	struct epoll_event ev[4];
-	int ms = h->s != NULL ? shade_server_timeout_ms(h->s) : -1;
-	int n, i;
+	int sms = h->s != NULL ? shade_server_timeout_ms(h->s) : -1;
+	int ms = sms, n, i;
 	bool step = false;
 
 	if (cap_ms >= 0 && (ms < 0 || ms > cap_ms))
 		ms = cap_ms;
 	n = epoll_wait(h->ep, ev, 4, ms);
+	/* The server's timeout passed. */
+	step = n == 0 && sms >= 0 && ms == sms;
 	assert_true(n >= 0 || errno == EINTR);
 	for (i = 0; i < n; i++) {
 		if (ev[i].data.u32 == 0) {
@@ -258,7 +262,7 @@ static void host_turn(struct host *h, int cap_ms)
 		if (h->conn_st == SHADE_AGAIN && shade_conn_wants_write(h->c))
 			assert_ok(shade_conn_flush(h->c, errp_));
 	}
-	if (h->s != NULL && (step || shade_server_timeout_ms(h->s) == 0))
+	if (h->s != NULL && step)
 		assert_ok(shade_server_step(h->s, errp_));
 }
 
@@ -428,12 +432,13 @@ static void test_embed_stop_wakes(void **state)
 	struct pollfd p = { shade_server_fd(s), POLLIN, 0 };
 	tu_thread th;
 
-	assert_true(p.fd >= 0);
+	/* The poll(2) backend has no fd: its timeout stands in. */
+	assert_true(p.fd >= 0 || shade_server_timeout_ms(s) <= 10);
 	assert_ok(shade_server_step(s, errp_));
 	assert_int_equal(poll(&p, 1, 0), 0);
 	assert_true(shade_server_timeout_ms(s) > 0);
 	assert_int_equal(tu_thread_start(&th, stop_main, s), 0);
-	assert_int_equal(poll(&p, 1, bound_ms(5000)), 1);
+	assert_int_equal(poll(&p, 1, bound_ms(5000)), p.fd >= 0);
 	assert_true(tu_thread_join(&th, bound_ms(5000), NULL));
 	assert_int_equal(shade_server_timeout_ms(s), 0);
 	assert_int_equal(shade_server_step(s, NULL), SHADE_AGAIN);

@@ -19,6 +19,10 @@
  * not on the watches held.  The backend (epoll, or poll(2) with
  * -DSHADE_LOOP_POLL) is chosen at compile time.
  *
+ * Driven by another loop (shade/server.h, "embedding"): that loop
+ * watches loop_host_fd() for input, sleeps at most loop_next_ms(), and
+ * then calls loop_turn() with timeout 0.
+ *
  * Nested turns: a callback that must wait (a handler waiting for its
  * client's answer) may turn the loop again from inside, through
  * loop_can_nest() and loop_nest(), up to the depth given to loop_new().
