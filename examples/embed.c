@@ -156,16 +156,18 @@ shade_status embed_lookup_finish(struct embed_lookup *lk, shade_ref **calc,
 				 shade_error **err)
 {
 	shade_status st;
+	bool started = lk->started;
 
+	if (started)
+		pthread_join(lk->th, NULL); /* its results are ours now */
+	lk->started = false;
 	if (lk->done[0] >= 0)
 		close(lk->done[0]);
 	if (lk->done[1] >= 0)
 		close(lk->done[1]);
 	lk->done[0] = lk->done[1] = -1;
-	if (!lk->started)
+	if (!started)
 		return SHADE_OK;
-	pthread_join(lk->th, NULL); /* its results are ours from here */
-	lk->started = false;
 	if (lk->st != SHADE_OK) {
 		st = shade_error_set(err, lk->st, "lookup: %s",
 				     lk->err ? lk->err->message : "failed");

@@ -631,10 +631,11 @@ static void example_serves(TALLOC_CTX *ctx, const char *prog,
 	char *addr = talloc_asprintf(ctx, "unix:%s/x.sock", dir);
 	char *want = talloc_asprintf(ctx, "50 calls answered through the %s "
 				     "loop", loop);
+	char *idle = talloc_asprintf(ctx, "%d", bound_ms(300));
 	struct child *ch = talloc_zero(ctx, struct child);
 	struct clients k;
 
-	child_start(ch, prog, "--serve", "--idle", "300", addr, NULL);
+	child_start(ch, prog, "--serve", "--idle", idle, addr, NULL);
 	assert_true(child_wait_line(ch, want, bound_ms(10000)));
 	assert_true(child_wait_line(ch, "serving unix:", bound_ms(10000)));
 	clients_start(&k, addr, 20);
