@@ -3,7 +3,8 @@
  * shade's, over real sockets: a server under a plain epoll loop of the
  * test (shade_server_fd, shade_server_timeout_ms, shade_server_step)
  * answering clients on threads, its idle timer firing through that loop,
- * a stop from another thread waking it; 50 pipelined futures completed by
+ * frames a client pipelined past a step's budget shown by a timeout of
+ * 0, a stop from another thread waking it; 50 pipelined futures completed by
  * an edge-triggered epoll loop on shade_conn_fd alone (shade_conn_process
  * reads until the socket and the transport are empty); and the GLib and
  * libuv examples (examples/embed_glib.c, embed_uv.c) serving real clients,
