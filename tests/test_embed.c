@@ -4,7 +4,8 @@
  * test (shade_server_fd, shade_server_timeout_ms, shade_server_step)
  * answering clients on threads, its idle timer firing through that loop,
  * frames a client pipelined past a step's budget shown by a timeout of
- * 0, a stop from another thread waking it; 50 pipelined futures completed by
+ * 0, a stop from another thread waking it, a handler refused a step of
+ * its own server; 50 pipelined futures completed by
  * an edge-triggered epoll loop on shade_conn_fd alone (shade_conn_process
  * reads until the socket and the transport are empty); and the GLib and
  * libuv examples (examples/embed_glib.c, embed_uv.c) serving real clients,
@@ -341,6 +342,7 @@ struct looker {
 	shade_conn *c;        /* the connection */
 	shade_ref *calc;      /* the reference */
 	int done;             /* the thread finished (atomic) */
+	int64_t result;       /* what calc.step() answered */
 	tu_thread th;         /* the thread */
 };
 
@@ -356,6 +358,29 @@ static void *look_main(void *arg)
 	return NULL;
 }
 
+/* Listen on unix:DIR/NAME, run fn(lk) on a thread against it while the
+ * host loop h (made here for s) drives s, until lk->done reaches
+ * `until`; join the thread. */
+static void looker_run(struct looker *lk, struct host *h, shade_server *s,
+		       TALLOC_CTX *ctx, const char *name,
+		       void *(*fn)(void *), int until)
+{
+	char *dir = tu_mkdtemp(ctx);
+	int64_t end;
+
+	assert_ok(shade_server_listen(
+		s, talloc_asprintf(ctx, "unix:%s/%s", dir, name), errp_));
+	lk->address = shade_server_address(s, 0);
+	lk->ctx = ctx;
+	host_init(h, s, NULL);
+	assert_int_equal(tu_thread_start(&lk->th, fn, lk), 0);
+	end = tu_now_ms() + bound_ms(5000);
+	while (__atomic_load_n(&lk->done, __ATOMIC_ACQUIRE) != until &&
+	       tu_now_ms() < end)
+		host_turn(h, 50);
+	assert_true(tu_thread_join(&lk->th, bound_ms(5000), NULL));
+}
+
 /* Frames a client pipelined stay in the server's transport past a step
  * (4 frames a turn): the fd does not announce them, so the timeout is 0
  * after every such step, and the host loop, taking no other wake-up,
@@ -363,7 +388,6 @@ static void *look_main(void *arg)
 static void test_embed_buffered_frames(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
-	char *dir = tu_mkdtemp(ctx);
 	shade_server_opts so = { .frames_per_turn = 4 };
 	shade_server *s = calc_server(ctx, &so);
 	struct looker lk = { 0 };
@@ -372,17 +396,7 @@ static void test_embed_buffered_frames(void **state)
 	int64_t end;
 	size_t i, buffered = 0;
 
-	assert_ok(shade_server_listen(
-		s, talloc_asprintf(ctx, "unix:%s/b.sock", dir), errp_));
-	lk.address = shade_server_address(s, 0);
-	lk.ctx = ctx;
-	host_init(&h, s, NULL);
-	assert_int_equal(tu_thread_start(&lk.th, look_main, &lk), 0);
-	end = tu_now_ms() + bound_ms(5000);
-	while (!__atomic_load_n(&lk.done, __ATOMIC_ACQUIRE) &&
-	       tu_now_ms() < end)
-		host_turn(&h, 50);
-	assert_true(tu_thread_join(&lk.th, bound_ms(5000), NULL));
+	looker_run(&lk, &h, s, ctx, "b.sock", look_main, 1);
 	assert_non_null(lk.calc);
 	for (i = 0; i < 50; i++) {
 		shade_value *t = pair(ctx, (int64_t)i, 2);
@@ -396,6 +410,7 @@ static void test_embed_buffered_frames(void **state)
 						  true, errp_));
 	close(h.ep);
 	host_init(&h, s, lk.c);
+	end = tu_now_ms() + bound_ms(5000);
 	while (futures_ready(f, 50) < 50 && tu_now_ms() < end) {
 		host_turn(&h, -1);
 		for (i = 0; i < shade_server_conn_count(s); i++) {
@@ -444,6 +459,52 @@ static void test_embed_stop_wakes(void **state)
 	assert_int_equal(shade_server_timeout_ms(s), 0);
 	assert_int_equal(shade_server_step(s, NULL), SHADE_AGAIN);
 	assert_int_equal(shade_server_step(s, NULL), SHADE_AGAIN);
+	talloc_free(ctx);
+}
+
+/* calc.step(): shade_server_step on its own server (udata) from inside
+ * a handler; returns the status as an int. */
+static shade_status step_inside(shade_call_ctx *call)
+{
+	shade_status st = shade_server_step(call->udata, NULL);
+
+	call->result = shade_int(call->mem, st);
+	return SHADE_OK;
+}
+
+/* The client of the step-inside case: calc.step() into *out. */
+static void *step_client(void *arg)
+{
+	struct looker *lk = arg;
+	shade_value *r = NULL;
+
+	look_main(lk);
+	if (lk->calc != NULL &&
+	    shade_invoke(lk->ctx, lk->calc, "step", NULL, NULL, &r, NULL) ==
+		    SHADE_OK)
+		lk->result = shade_value_as_int(r);
+	__atomic_store_n(&lk->done, 2, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* A handler may not step its own server (it runs inside a step):
+ * SHADE_ERR_INVALID, and the server goes on. */
+static void test_embed_step_from_handler(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_server *s = calc_server(ctx, NULL);
+	struct looker lk = { 0 };
+	shade_ref *calc = shade_registry_get(shade_server_registry(s),
+					     "calc");
+	struct host h;
+
+	assert_ok(shade_object_add_method(calc, "step", step_inside, s, false,
+					  errp_));
+	looker_run(&lk, &h, s, ctx, "h.sock", step_client, 2);
+	assert_int_equal(lk.result, SHADE_ERR_INVALID);
+	shade_ref_release(lk.calc);
+	talloc_free(lk.c);
+	close(h.ep);
 	talloc_free(ctx);
 }
 
@@ -694,6 +755,7 @@ int main(int argc, char **argv)
 		T(test_embed_idle_timer),
 		T(test_embed_buffered_frames),
 		T(test_embed_stop_wakes),
+		T(test_embed_step_from_handler),
 		T(test_embed_conn_process_edge),
 		T(test_embed_glib_example),
 		T(test_embed_uv_example),
