@@ -2,7 +2,8 @@
 #
 #   make              build libshade (.a, .so) and the programs
 #   make check        run every cmocka suite      (SAN=1: ASan + UBSan build,
-#                                                 SAN=thread: ThreadSanitizer)
+#                                                 SAN=thread or TSAN=1:
+#                                                 ThreadSanitizer)
 #   make valgrind     run every suite under valgrind, failing on leaks
 #   make demo         a server and a client over a real Unix socket
 #   make bench        benchmarks (QUICK=1 for a short run)
@@ -34,6 +35,10 @@ VMAJOR  := $(call VERSION_OF,MAJOR)
 VERSION := $(VMAJOR).$(call VERSION_OF,MINOR).$(call VERSION_OF,PATCH)
 SONAME  := libshade.so.$(VMAJOR)
 
+# TSAN=1 is SAN=thread (`make check TSAN=1`).
+ifeq ($(TSAN),1)
+SAN := thread
+endif
 ifeq ($(SAN),1)
 BUILD   ?= build/san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -183,7 +188,8 @@ check-debug: all
 # (the stamp is remade when this Makefile changes the package list).
 DEB_PACKAGES := gcc g++ make flex bison libtalloc-dev libcmocka-dev \
 	python3 python3-cbor2 valgrind pkg-config cmake binutils \
-	libgnutls28-dev gnutls-bin
+	libgnutls28-dev gnutls-bin \
+	libglib2.0-dev libuv1-dev
 $(DEPS_STAMP): Makefile
 	@$(MAKE) --no-print-directory deps
 	@mkdir -p $(dir $@) && touch $@

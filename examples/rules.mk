@@ -147,3 +147,32 @@ demo: $(DEPS_STAMP) all
 	rm -rf "$$dir"; \
 	if [ $$rc -eq 0 ]; then echo "demo: OK"; else echo "demo: FAILED"; fi; \
 	exit $$rc
+
+# The loop examples (examples/README.md, doc/api.md "Driving a server
+# from your own loop"): a server and a client of it driven by a GLib main
+# loop and by a libuv loop, sharing embed.c; tests/test_embed.c runs
+# them.  The flags are asked of pkg-config when used (`make deps`
+# installs the packages first).  -isystem: the libraries' headers are
+# not held to this tree's warnings.
+EMBED_GLIB_CFLAGS = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags glib-2.0))
+EMBED_GLIB_LIBS   = $(shell pkg-config --libs glib-2.0)
+EMBED_UV_CFLAGS   = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags libuv))
+EMBED_UV_LIBS     = $(shell pkg-config --libs libuv)
+EMBED := embed_glib embed_uv
+programs: $(EMBED:%=$(BUILD)/bin/%)
+
+$(BUILD)/obj/examples/embed_glib.o: CPPFLAGS += $(EMBED_GLIB_CFLAGS)
+$(BUILD)/obj/examples/embed_uv.o: CPPFLAGS += $(EMBED_UV_CFLAGS)
+
+$(BUILD)/bin/embed_glib: $(BUILD)/obj/examples/embed_glib.o \
+		$(BUILD)/obj/examples/embed.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(EMBED_GLIB_LIBS)
+
+$(BUILD)/bin/embed_uv: $(BUILD)/obj/examples/embed_uv.o \
+		$(BUILD)/obj/examples/embed.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(EMBED_UV_LIBS)
+
+# The suite runs both programs (order-only: they are not linked in).
+$(BUILD)/tests/test_embed: | $(EMBED:%=$(BUILD)/bin/%)

@@ -480,9 +480,9 @@ void loop_timer_arm(struct loop_timer *t, int ms)
 }
 
 /* timeout_ms (-1: none) shortened to the next armed timer. */
-static int timers_bound(struct loop *l, int timeout_ms)
+static int timers_bound(const struct loop *l, int timeout_ms)
 {
-	struct loop_timer *t;
+	const struct loop_timer *t;
 	int64_t now;
 	int left;
 
@@ -704,4 +704,19 @@ void loop_stop(struct loop *l)
 bool loop_stopped(struct loop *l)
 {
 	return __atomic_load_n(&l->stopped, __ATOMIC_ACQUIRE);
+}
+
+int loop_host_fd(const struct loop *l)
+{
+	return be_host_fd(l);
+}
+
+int loop_next_ms(const struct loop *l)
+{
+	if (l->ready != NULL ||
+	    __atomic_load_n(&l->ended, __ATOMIC_ACQUIRE) != NULL ||
+	    __atomic_load_n(&l->writes, __ATOMIC_ACQUIRE) != NULL ||
+	    __atomic_load_n(&l->stopped, __ATOMIC_ACQUIRE))
+		return 0;
+	return timers_bound(l, -1);
 }

@@ -19,6 +19,10 @@
  * not on the watches held.  The backend (epoll, or poll(2) with
  * -DSHADE_LOOP_POLL) is chosen at compile time.
  *
+ * Driven by another loop (shade/server.h, "embedding"): that loop
+ * watches loop_host_fd() for input, sleeps at most loop_next_ms(), and
+ * then calls loop_turn() with timeout 0.
+ *
  * Nested turns: a callback that must wait (a handler waiting for its
  * client's answer) may turn the loop again from inside, through
  * loop_can_nest() and loop_nest(), up to the depth given to loop_new().
@@ -170,6 +174,18 @@ SHADE_INTERNAL unsigned loop_turn_id(const struct loop *l);
 
 /* Turns of l running: 0 outside, 1 in a turn, more when nested. */
 SHADE_INTERNAL int loop_depth(const struct loop *l);
+
+/* An fd that polls readable (POLLIN, level-triggered) while a turn of l
+ * has a kernel event to take (the epoll set itself: its watches, the low
+ * set and the self-pipe other threads write to), for a host loop that
+ * drives l; -1 with the poll(2) backend, which keeps no such fd. */
+SHADE_INTERNAL int loop_host_fd(const struct loop *l);
+
+/* Milliseconds until a turn of l has work that no event of
+ * loop_host_fd() announces: 0 when a watch is marked ready, closed or
+ * given output by another thread, or l was stopped; else until the next
+ * timer is due (0 when one is); -1 when no timer is armed. */
+SHADE_INTERNAL int loop_next_ms(const struct loop *l);
 
 /* Make the running (or next) turn return SHADE_AGAIN, and every later
  * one (any thread). */

@@ -81,6 +81,7 @@
 #include "loop/loop_int.h"
 #include "conn/conn_int.h"
 #include "conn/pool_int.h"
+#include "server/server_int.h"
 
 #define DEFAULT_FRAMES_PER_TURN 16u
 #define DEFAULT_MAX_OUTPUT ((size_t)4 << 20)
@@ -556,6 +557,11 @@ shade_status shade_server_new(TALLOC_CTX *mem_ctx,
 	loop_timer_arm(s->resume, -1);
 	*out = s;
 	return SHADE_OK;
+}
+
+struct loop *server_loop(const shade_server *s)
+{
+	return s->loop;
 }
 
 shade_registry *shade_server_registry(shade_server *s)

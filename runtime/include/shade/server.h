@@ -30,8 +30,11 @@
  * that calls back keeps the loop going while it waits (nested turns, at
  * most 8 deep), and one that blocks in code of its own holds the loop.
  *
- * Embedding instead: skip shade_server_run and drive each connection from
- * your own loop with shade_conn_fd() and shade_conn_process() (conn.h).
+ * Embedding instead: skip shade_server_run and let your own loop (GLib,
+ * libuv, epoll...) drive the whole server through one fd, a step
+ * function and a timeout (below; doc/api.md "Driving a server from your
+ * own loop"), or drive single connections with shade_conn_fd() and
+ * shade_conn_process() (conn.h).
  */
 #ifndef SHADE_SERVER_H
 #define SHADE_SERVER_H
@@ -185,6 +188,43 @@ SHADE_API size_t shade_server_conn_count(shade_server *s);
 /* Connection i (0 <= i < shade_server_conn_count), borrowed: valid until
  * the next loop turn. */
 SHADE_API struct shade_conn *shade_server_conn(shade_server *s, size_t i);
+
+/* ------------------------------------------------------------ embedding
+ *
+ * A host loop drives the server with three calls: watch
+ * shade_server_fd() for input (level-triggered), wake up after
+ * shade_server_timeout_ms(), and call shade_server_step() when either
+ * happened.  Ask for the timeout again after every step and after any
+ * other call on the server (listen, adopt: a connection may have input
+ * already).  All three are for the one thread that drives the server;
+ * shade_server_stop() may come from any thread and makes the fd
+ * readable.
+ */
+
+/* The fd to watch for input (POLLIN, G_IO_IN, UV_READABLE; never for
+ * output): it polls readable, level-triggered, while any listener,
+ * connection or wake-up of the server has something to do.  It stays
+ * the same for the server's life and is owned by it (do not close it).
+ * -1 when the library was built with the poll(2) backend (off Linux,
+ * or -DSHADE_LOOP_POLL), which keeps no such fd: then step on the
+ * timeout alone, which is never longer than 10 ms there. */
+SHADE_API int shade_server_fd(const shade_server *s);
+
+/* Milliseconds until shade_server_step must run even if the fd stays
+ * quiet: 0 when work is waiting that no fd event announces (a frame
+ * already buffered, output handed over by another thread, a stop), else
+ * the time to the next timer (idle policy, back-off, buffer trimming);
+ * -1 when nothing is due. */
+SHADE_API int shade_server_timeout_ms(const shade_server *s);
+
+/* Do the work that is ready without waiting for more: one turn of the
+ * server's loop (shade_server_run_once with timeout 0): accepts, reads
+ * and serves what the connections sent, writes what they can take, runs
+ * the timers that are due.  A handler that calls back into its client
+ * waits inside the step (serving the other connections meanwhile).
+ * SHADE_OK; SHADE_AGAIN once shade_server_stop was called (stop
+ * watching); SHADE_ERR_INVALID from one of the server's handlers. */
+SHADE_API shade_status shade_server_step(shade_server *s, shade_error **err);
 
 #ifdef __cplusplus
 }
