@@ -140,16 +140,20 @@ static shade_status a_meth(shade_call_ctx *call)
 static shade_status a_perform(shade_call_ctx *call)
 {
 	shade_value *r;
+	size_t n;
 
 	if (held_one == NULL)
 		return SHADE_RAISE(call->err, SHADE_ERR_ATTRIBUTE,
 				   "'A' object has no attribute 'one'");
 	SHADE_CHECK(shade_call(call->mem, held_one, NULL, NULL, &r,
 			       call->err));
-	if (!shade_value_is_seq(r))
+	/* the list stays with the caller (lists cross by reference):
+	 * len() asks it, as the seed's len(self.one()) does */
+	if (shade_value_kind(r) != SHADE_REF)
 		return SHADE_RAISE(call->err, SHADE_ERR_TYPE,
-				   "one() did not return a list");
-	return ret_int(call, 1 + (int64_t)shade_seq_len(r));
+				   "one() did not return a shared list");
+	SHADE_CHECK(shade_len(shade_value_as_ref(r), &n, call->err));
+	return ret_int(call, 1 + (int64_t)n);
 }
 
 /* Divide as C must, raising where it happens. */
