@@ -237,6 +237,9 @@ shade_status shade_items(TALLOC_CTX *mem_ctx, shade_ref *r, shade_value **out,
 static shade_status equal_special(shade_ref *r, const shade_value *v,
 				  bool *out, shade_error **err)
 {
+	/* a comparison transfers the value whole (doc/api.md, "Copy
+	 * rules"): the other side compares items, not a reference */
+	const shade_call_opts co = { .byvalue = true };
 	shade_value *args = shade_tuple_new(NULL, 1), *res = NULL;
 	shade_status st;
 
@@ -244,8 +247,8 @@ static shade_status equal_special(shade_ref *r, const shade_value *v,
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	st = shade_seq_append(args, v, err);
 	if (st == SHADE_OK)
-		st = shade_invoke(args, r, SHADE_SPECIAL_EQ, args, NULL, &res,
-				  err);
+		st = shade_invoke_ex(args, r, SHADE_SPECIAL_EQ, args, NULL,
+				     &co, &res, err);
 	if (st == SHADE_OK && shade_value_kind(res) != SHADE_BOOL)
 		st = shade_error_set(err, SHADE_ERR_TYPE,
 				     "%s.%s returned %s, not a bool",
