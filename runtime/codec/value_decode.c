@@ -521,14 +521,21 @@ static inline void fill_floats(shade_value *v, const uint8_t *p, size_t n,
 	struct cbor_head h = { .at = 0, .major = SHADE_CBOR_SIMPLE };
 	size_t i;
 	double f;
+	uint32_t u4;
+	float f4;
 
-	h.ai = w == 2 ? 25 : 26;
+	h.ai = 25;
 	for (i = 0; i < n; i++) {
 		h.arg = ld_num(p + i * w, w, le);
-		if (w == 8)
+		if (w == 8) {
 			memcpy(&f, &h.arg, 8);
-		else
+		} else if (w == 4) {
+			u4 = (uint32_t)h.arg;
+			memcpy(&f4, &u4, 4);
+			f = f4;
+		} else {
 			f = cbor_float_of(&h);
+		}
 		shade_slot_int_(&v[i], 0);
 		v[i].tag = SHADE_FLOAT;
 		v[i].u.f = f;
@@ -591,6 +598,8 @@ static shade_status dec_typed(struct dstate *s, TALLOC_CTX *owner,
 	if (flt) {
 		if (w == 8 && le)
 			fill_floats(q->items, p, n, 8, true);
+		else if (w == 4 && le)
+			fill_floats(q->items, p, n, 4, true);
 		else
 			fill_floats(q->items, p, n, w, le);
 		q->len = n;

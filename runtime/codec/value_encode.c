@@ -136,10 +136,14 @@ static unsigned int_width(int64_t lo, int64_t hi)
 	return 8;
 }
 
-/* Whether double f has a float (NaN: any NaN) holding it exactly. */
+/* Whether double f has a float (NaN: any NaN) holding it exactly.
+ * Without branches (the loop calling it vectorizes), and without
+ * converting a double outside the float range. */
 static inline bool fits_float(double f)
 {
-	return isnan(f) || (fabs(f) <= FLT_MAX && (double)(float)f == f);
+	double c = fabs(f) <= FLT_MAX ? f : 0.0;
+
+	return ((double)(float)c == f) | (f != f);
 }
 
 /* Write floats it[from..to) as w-byte items at q (item `from` first):
@@ -152,18 +156,18 @@ static void put_floats(uint8_t *q, const shade_value *it, size_t from,
 	float f4;
 	size_t i;
 
-	for (i = from; i < to; i++) {
-		if (w == 4) {
+	if (w == 4) {
+		for (i = from; i < to; i++) {
 			f4 = (float)it[i].u.f;
 			memcpy(&u4, &f4, 4);
-			if (isnan(it[i].u.f))
-				u4 = UINT32_C(0x7fc00000);
+			u4 = it[i].u.f != it[i].u.f ? UINT32_C(0x7fc00000) : u4;
 			put_le(q + 4 * i, u4, 4);
-			continue;
 		}
+		return;
+	}
+	for (i = from; i < to; i++) {
 		memcpy(&u, &it[i].u.f, 8);
-		if (isnan(it[i].u.f))
-			u = UINT64_C(0x7ff8000000000000);
+		u = it[i].u.f != it[i].u.f ? UINT64_C(0x7ff8000000000000) : u;
 		put_le(q + 8 * i, u, 8);
 	}
 }
