@@ -58,7 +58,7 @@
 #include <shade/value.h>
 
 /* Most figures printed. */
-#define MAX_FIGS 96
+#define MAX_FIGS 112
 
 /* Wait for a server's READY line (ms). */
 #define READY_TIMEOUT_MS 20000
@@ -974,29 +974,91 @@ measure_first_touch(TALLOC_CTX *ctx, const char *address)
 	talloc_free(c);
 }
 
+/* Force the remote list `name` (of len items) on c reps times after one
+ * untimed force, adding MB of encoded data (frame heads included) per
+ * second to f; a note says MB per force and items per second. */
+static void
+force_rate(sh_cli *c, const char *name, size_t len, int reps, figure *f)
+{
+	shade_ref *r = NULL;
+	shade_error *err = NULL;
+	uint64_t b0, b1, t0, t1;
+	int i;
+
+	if (shade_lookup(c->c, name, &r, &err) != SHADE_OK) {
+		fig_err(f, name, err);
+		talloc_free(err);
+		return;
+	}
+	/* One untimed force first, as the round-trip variants warm up: the
+	 * first ones pay for both processes' heaps growing by tens of MB
+	 * (page faults), 6-10 MB/s against the steady figure. */
+	for (i = -1; i < reps; i++) {
+		shade_value *all = NULL;
+		double s0, s1;
+
+		conn_bytes(c->c, &b0, &t0);
+		s0 = bench_now();
+		if (shade_force(c->tmp, r, &all, &err) != SHADE_OK) {
+			fig_err(f, "force", err);
+			talloc_free(err);
+			break;
+		}
+		s1 = bench_now();
+		conn_bytes(c->c, &b1, &t1);
+		if (shade_value_len(all) != len) {
+			fig_na(f, "force returned %zu elements",
+			       shade_value_len(all));
+			break;
+		}
+		if (i >= 0)
+			bench_series_add(&f->s,
+					 (double)(b1 - b0) / 1e6 / (s1 - s0));
+		fig_notef(f, "%.1f MB per force (%zu items, %.0f M items/s), "
+			  "decode into values included",
+			  (double)(b1 - b0) / 1e6, len,
+			  (double)len / 1e6 / (s1 - s0));
+		talloc_free_children(c->tmp);
+	}
+	shade_ref_release(r);
+}
+
 /* container.member.bytes: one getitem on the remote list of 10^6 (and on
  * one of 10, to show the size does not depend on the length);
- * force.mb_per_s: force of the whole big list, encoded bytes / s. */
+ * force.mb_per_s: force of the whole big list of ints, encoded bytes / s
+ * (typed arrays, doc/protocol.md 7.4); force.floats.mb_per_s and
+ * force.strs.mb_per_s the same for 10^6 floats and 10^5 short strings;
+ * force.classic.mb_per_s the ints on a connection that asked for no
+ * typed arrays (each int a CBOR item), the baseline of the same run. */
 static void
 measure_container(TALLOC_CTX *ctx, const settings *cfg, const char *address)
 {
 	figure *fm = fig("container.member.bytes", "bytes");
 	figure *fs = fig("container.member.bytes.len10", "bytes");
 	figure *ff = fig("force.mb_per_s", "MB/s");
-	sh_cli *c;
+	figure *fl = fig("force.floats.mb_per_s", "MB/s");
+	figure *fstr = fig("force.strs.mb_per_s", "MB/s");
+	figure *fc = fig("force.classic.mb_per_s", "MB/s");
+	sh_cli *c, *cc = NULL;
 	char why[256];
 	shade_ref *big = NULL, *small = NULL;
 	shade_error *err = NULL;
 	uint64_t b0, b1, t0, t1;
 	int i, reps = cfg->quick ? 3 : 7;
+	shade_conn_opts classic = { .no_typed_arrays = true };
 
 	fig_goal(fm, "= len10 size", 0, 0);
-	fig_goal(ff, ">= 500", -1, 500);
+	fig_goal(ff, ">= 1000", -1, 1000);
+	fig_goal(fl, ">= 1000", -1, 1000);
+	fig_goal(fstr, ">= 1000", -1, 1000);
 	if (!BENCH_HAVE(shade_getitem) || !BENCH_HAVE(shade_force) ||
 	    !BENCH_HAVE(shade_conn_stats_get)) {
 		fig_na(fm, "container API (shade_getitem/force) not in libshade yet");
 		fig_na(fs, "%s", fm->why);
 		fig_na(ff, "%s", fm->why);
+		fig_na(fl, "%s", fm->why);
+		fig_na(fstr, "%s", fm->why);
+		fig_na(fc, "%s", fm->why);
 		return;
 	}
 	if (sh_open(ctx, address, &c, why, sizeof why) != 0 ||
@@ -1008,6 +1070,9 @@ measure_container(TALLOC_CTX *ctx, const settings *cfg, const char *address)
 		fig_na(fm, "%s", why);
 		fig_na(fs, "%s", why);
 		fig_na(ff, "%s", why);
+		fig_na(fl, "%s", why);
+		fig_na(fstr, "%s", why);
+		fig_na(fc, "%s", why);
 		talloc_free(err);
 		return;
 	}
@@ -1031,37 +1096,23 @@ measure_container(TALLOC_CTX *ctx, const settings *cfg, const char *address)
 	}
 	if (fs->s.n == 1)
 		fm->goal_v = fs->s.v[0];
-	/* One untimed force first, as the round-trip variants warm up: the
-	 * first ones pay for both processes' heaps growing by tens of MB
-	 * (page faults), 6-10 MB/s against the steady figure. */
-	for (i = -1; i < reps; i++) {
-		shade_value *all = NULL;
-		double s0, s1;
-
-		conn_bytes(c->c, &b0, &t0);
-		s0 = bench_now();
-		if (shade_force(c->tmp, big, &all, &err) != SHADE_OK) {
-			fig_err(ff, "force", err);
-			talloc_free(err);
-			err = NULL;
-			break;
-		}
-		s1 = bench_now();
-		conn_bytes(c->c, &b1, &t1);
-		if (shade_value_len(all) != 1000000) {
-			fig_na(ff, "force returned %zu elements",
-			       shade_value_len(all));
-			break;
-		}
-		if (i >= 0)
-			bench_series_add(&ff->s,
-					 (double)(b1 - b0) / 1e6 / (s1 - s0));
-		fig_notef(ff, "%.1f MB per force, decode into values included",
-			 (double)(b1 - b0) / 1e6);
-		talloc_free_children(c->tmp);
-	}
 	shade_ref_release(big);
 	shade_ref_release(small);
+	force_rate(c, "big", 1000000, reps, ff);
+	force_rate(c, "bigf", 1000000, reps, fl);
+	force_rate(c, "bigs", 100000, reps, fstr);
+	/* the baseline: every int a CBOR item */
+	cc = talloc_zero(ctx, sh_cli);
+	if (cc != NULL)
+		cc->tmp = talloc_new(cc);
+	if (cc == NULL || cc->tmp == NULL ||
+	    shade_connect(cc, address, &classic, &cc->c, &err) != SHADE_OK) {
+		fig_err(fc, "connect", err);
+		talloc_free(err);
+	} else {
+		force_rate(cc, "big", 1000000, reps, fc);
+	}
+	talloc_free(cc);
 	shade_ref_release(c->adder);
 	talloc_free(c);
 }
@@ -1962,6 +2013,9 @@ main(int argc, char **argv)
 		fig_na(fig("first_touch.bytes", "bytes"), "%s", why);
 		fig_na(fig("container.member.bytes", "bytes"), "%s", why);
 		fig_na(fig("force.mb_per_s", "MB/s"), "%s", why);
+		fig_na(fig("force.floats.mb_per_s", "MB/s"), "%s", why);
+		fig_na(fig("force.strs.mb_per_s", "MB/s"), "%s", why);
+		fig_na(fig("force.classic.mb_per_s", "MB/s"), "%s", why);
 	}
 	if (getenv("ONLY") != NULL && *getenv("ONLY") != '\0') {
 		/* profiling one variant: no one-shot figures */

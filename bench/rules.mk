@@ -158,3 +158,17 @@ $(BENCH_PIPE): $(BUILD)/obj/bench/pipeline.o $(BENCH_UTIL) $(LIB_A)
 bench-pipeline: $(BENCH_PIPE)
 	$(BENCH_PIPE) $(if $(filter 1,$(QUICK)),--quick)
 bench: bench-pipeline
+
+# A value larger than any frame streamed end to end (bench/stream.c):
+# 1 GiB down and up (QUICK=1: 128 MiB) through shade/stream.h readers,
+# with the throughput and both processes' peak RSS (goal < 64 MiB).
+BENCH_STREAM := $(BENCH_DIR)/shade-bench-stream
+bench-programs: $(BENCH_STREAM)
+$(BENCH_STREAM): $(BUILD)/obj/bench/stream.o $(BENCH_UTIL) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/bench/stream.o $(BENCH_UTIL) $(LIB_A) $(LDLIBS)
+
+.PHONY: bench-stream
+bench-stream: $(BENCH_STREAM)
+	$(BENCH_STREAM) $(if $(filter 1,$(QUICK)),--quick)
+bench: bench-stream

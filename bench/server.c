@@ -23,6 +23,9 @@
  *              obj    dynamic object bench.Obj, attribute x = 42
  *              big    a list of BENCH_BIG_LEN ints, by reference
  *              small  a list of 10 ints, by reference
+ *              bigf   a list of BENCH_BIG_LEN floats, by reference
+ *              bigs   a list of BENCH_STRS_LEN short strings ("s" and
+ *                     the index, 2-6 bytes), by reference
  *              echo   dynamic: echo(x) -> a copy of x (large values)
  *              techo  typed bench.Echo: echo(x) for one bytes or text
  *                     argument, written back from the request
@@ -53,6 +56,10 @@
 
 /* Elements of the big remote list. */
 #define BENCH_BIG_LEN 1000000
+
+/* Elements of the remote list of short strings (each one a talloc
+ * block on the server: a tenth of the others). */
+#define BENCH_STRS_LEN 100000
 
 /* Input buffer of the raw server. */
 #define RAW_BUF 65536
@@ -456,6 +463,40 @@ new_int_list(size_t n, shade_ref **out, shade_error **err)
 	return shade_container_new(list, out, err);
 }
 
+/* A container object holding a list of n values: floats i / 4 when
+ * strs is false, else the short strings "s<i>". */
+static shade_status
+new_list(size_t n, bool strs, shade_ref **out, shade_error **err)
+{
+	shade_value *list = shade_list_new(NULL, n);
+	shade_value *sv;
+	char text[24];
+	size_t i;
+	shade_status st = SHADE_OK;
+
+	if (list == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "no memory");
+	for (i = 0; i < n && st == SHADE_OK; i++) { /* bounded by n */
+		shade_value fv = shade_value_float((double)i / 4);
+
+		if (!strs) {
+			st = shade_seq_append(list, &fv, err);
+			continue;
+		}
+		snprintf(text, sizeof text, "s%zu", i);
+		sv = shade_str(NULL, text);
+		st = sv != NULL ? shade_seq_append(list, sv, err)
+				: shade_error_set(err, SHADE_ERR_NOMEM,
+						  "no memory");
+		talloc_free(sv);
+	}
+	if (st != SHADE_OK) {
+		talloc_free(list);
+		return st;
+	}
+	return shade_container_new(list, out, err);
+}
+
 /* Register `obj` under name and drop our count; keeps the first error. */
 static shade_status
 export(shade_registry *reg, const char *name, shade_status st, shade_ref *obj,
@@ -506,6 +547,14 @@ shade_exports(TALLOC_CTX *ctx, shade_registry **out, shade_error **err)
 	if (st == SHADE_OK) {
 		st = new_int_list(10, &o, err);
 		st = export(reg, "small", st, o, err);
+	}
+	if (st == SHADE_OK) {
+		st = new_list(BENCH_BIG_LEN, false, &o, err);
+		st = export(reg, "bigf", st, o, err);
+	}
+	if (st == SHADE_OK) {
+		st = new_list(BENCH_STRS_LEN, true, &o, err);
+		st = export(reg, "bigs", st, o, err);
 	}
 	if (st == SHADE_OK) {
 		st = shade_object_new("bench.DynEcho", NULL, &o, err);

@@ -25,7 +25,7 @@ OUT = os.path.join(TOP, "doc", "reference.md")
 # Headers in layer order (doc/architecture.md), lowest first.
 ORDER = ["version.h", "error.h", "buf.h", "value.h", "cbor.h",
          "shape.h", "object.h", "transport.h", "loop.h", "conn.h", "security.h",
-         "proxy.h", "typed.h", "server.h"]
+         "proxy.h", "typed.h", "stream.h", "server.h"]
 SKIP = {"shade.h", "visibility.h"}     # the umbrella and the macros only
 
 

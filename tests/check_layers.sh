@@ -33,7 +33,7 @@ declare -A PUBLIC=(
 	[transport.h]=transport [tls.h]=transport
 	[loop.h]=loop
 	[conn.h]=conn [security.h]=conn
-	[proxy.h]=api [typed.h]=api
+	[proxy.h]=api [typed.h]=api [stream.h]=api
 	[server.h]=server
 )
 

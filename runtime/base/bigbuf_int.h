@@ -32,7 +32,7 @@
  * them in its heap anyway). */
 #define BIGBUF_MIN ((size_t)128 << 10)
 /* Blocks a thread keeps. */
-#define BIGBUF_KEEP 2
+#define BIGBUF_KEEP 4
 /* Largest block kept; larger ones are freed. */
 #define BIGBUF_KEEP_MAX ((size_t)32 << 20)
 /* A kept block unused this long is freed. */

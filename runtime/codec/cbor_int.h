@@ -157,6 +157,24 @@ static inline void cbor_put_int(shade_buf *b, int64_t i)
 		b->len += cbor_head_at(p, SHADE_CBOR_NINT, ~(uint64_t)i);
 }
 
+/* Copy n (1-23) bytes from src to dst: fixed-size moves, no call. */
+static inline void cbor_copy_short(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	if (n >= 8) {
+		memcpy(dst, src, 8);
+		if (n > 16)
+			memcpy(dst + 8, src + 8, 8);
+		memcpy(dst + n - 8, src + n - 8, 8);
+	} else if (n >= 4) {
+		memcpy(dst, src, 4);
+		memcpy(dst + n - 4, src + n - 4, 4);
+	} else {
+		dst[0] = src[0];
+		dst[n / 2] = src[n / 2];
+		dst[n - 1] = src[n - 1];
+	}
+}
+
 /* Append one byte. */
 static inline shade_status cbor_put_byte(shade_buf *b, uint8_t c)
 {

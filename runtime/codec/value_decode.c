@@ -42,6 +42,37 @@ struct dstate {
 	shade_error **err;          /* where failures go */
 };
 
+/* Arena chunks from this size on are blocks kept for reuse, and the
+ * next chunk takes every byte the input may still need. */
+#define ARENA_BIG ((size_t)64 << 10)
+
+/* A new arena chunk holding at least n bytes, at most `bound` (an upper
+ * limit of the string data still to come) unless n is more.  Small
+ * chunks double; once they reach ARENA_BIG (many strings: a list of
+ * them) one chunk of `bound` bytes from bigbuf_alloc() ends the growth,
+ * its pages kept for the next decode.  False when out of memory. */
+static bool arena_grow(struct dstate *s, size_t n, size_t bound)
+{
+	size_t sz = s->arena_next < bound ? s->arena_next : bound;
+
+	if (s->arena_next >= ARENA_BIG && bound >= BIGBUF_MIN)
+		sz = bound;
+	if (sz < n)
+		sz = n;
+	s->arena = sz >= BIGBUF_MIN
+			   ? talloc_steal(s->arena_owner, bigbuf_alloc(sz))
+			   : talloc_size(s->arena_owner, sz);
+	if (s->arena == NULL) {
+		s->arena_left = 0;
+		return false;
+	}
+	talloc_set_name_const(s->arena, "shade decode arena");
+	s->arena_left = sz;
+	if (s->arena_next < ((size_t)1 << 20))
+		s->arena_next *= 2;
+	return true;
+}
+
 /* Storage for n bytes of string data (n includes the NUL): from the
  * arena when inside a container, else a block of its own on owner.
  * `bound` is an upper limit of all string data still to come. */
@@ -62,21 +93,8 @@ static uint8_t *str_storage(struct dstate *s, TALLOC_CTX *owner, size_t n,
 		return talloc_size(owner, n);
 	}
 	*borrowed = true;
-	if (s->arena_left < n) {
-		size_t sz = s->arena_next < bound ? s->arena_next : bound;
-
-		if (sz < n)
-			sz = n;
-		s->arena = talloc_size(s->arena_owner, sz);
-		if (s->arena == NULL) {
-			s->arena_left = 0;
-			return NULL;
-		}
-		talloc_set_name_const(s->arena, "shade decode arena");
-		s->arena_left = sz;
-		if (s->arena_next < ((size_t)1 << 20))
-			s->arena_next *= 2;
-	}
+	if (s->arena_left < n && !arena_grow(s, n, bound))
+		return NULL;
 	p = s->arena;
 	s->arena += n;
 	s->arena_left -= n;
@@ -126,6 +144,42 @@ static shade_status dec_string(struct dstate *s, TALLOC_CTX *owner,
 			     (borrowed ? SHADE_VF_BORROWED : 0));
 	out->u.p = p;
 	return SHADE_OK;
+}
+
+/* The text string of 1-23 bytes at the cursor (one-byte head) as the
+ * next item of q, when it is ASCII, fits in the input and the limits,
+ * and the arena has room (or gets a chunk).  False, cursor unmoved,
+ * when dec_item must decode it (and say what is wrong). */
+static bool dec_short_text(struct dstate *s, struct shade_seq *q)
+{
+	shade_cbor_dec *d = s->d;
+	size_t n = d->buf[d->pos] & 31, i;
+	const uint8_t *src = d->buf + d->pos + 1;
+	shade_value *v = &q->items[q->len];
+	uint8_t hi = 0, *p;
+
+	if (s->max_items != 0 || s->zero_copy || n > d->len - d->pos - 1 ||
+	    n > s->max_len || s->arena_owner == NULL)
+		return false;
+	for (i = 0; i < n; i++)
+		hi |= src[i];
+	if (hi & 0x80) /* not ASCII: the UTF-8 check of dec_string */
+		return false;
+	if (s->arena_left < n + 1 &&
+	    !arena_grow(s, n + 1, d->len - d->pos))
+		return false;
+	p = s->arena;
+	s->arena += n + 1;
+	s->arena_left -= n + 1;
+	cbor_copy_short(p, src, n);
+	p[n] = '\0';
+	v->tag = SHADE_STR | SHADE_VF_NUL | SHADE_VF_BORROWED;
+	v->reserved_[0] = v->reserved_[1] = v->reserved_[2] = 0;
+	v->len = (uint32_t)n;
+	v->u.p = p;
+	d->pos += n + 1;
+	q->len++;
+	return true;
 }
 
 /* Check a container of n items (n per-byte units) at h against the
@@ -220,6 +274,11 @@ static shade_status dec_array(struct dstate *s, TALLOC_CTX *owner,
 			q->len++;
 			continue;
 		}
+		/* fast path: a short text string (one-byte head) into the
+		 * arena; anything unusual takes dec_item below */
+		if (d->pos < d->len && d->buf[d->pos] > 0x60 &&
+		    d->buf[d->pos] < 0x78 && dec_short_text(s, q))
+			continue;
 		shade_slot_int_(&q->items[q->len], 0);
 		q->items[q->len].tag = SHADE_NONE;
 		SHADE_CHECK(dec_item(s, q, &q->items[q->len], depth + 1));
@@ -414,6 +473,176 @@ static shade_status dec_exc(struct dstate *s, TALLOC_CTX *owner,
 	return SHADE_OK;
 }
 
+/* The w-byte unsigned number at p, little-endian (le) or big-endian;
+ * with w and le constant it compiles to one load. */
+static inline uint64_t ld_num(const uint8_t *p, unsigned w, bool le)
+{
+	uint64_t u = 0;
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (le) {
+		memcpy(&u, p, w);
+		return u;
+	}
+#endif
+	for (unsigned k = 0; k < w; k++)
+		u |= (uint64_t)p[le ? k : w - 1 - k] << (8 * k);
+	return u;
+}
+
+/* Fill the n int slots at v from the w-byte items at p (signed sg,
+ * little-endian le).  False when an unsigned 64-bit item exceeds
+ * int64 (*bad: its index). */
+static inline bool fill_ints(shade_value *v, const uint8_t *p, size_t n,
+			     unsigned w, bool le, bool sg, size_t *bad)
+{
+	unsigned shift = 64 - 8 * w;
+	uint64_t u;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		u = ld_num(p + i * w, w, le);
+		if (sg)
+			shade_slot_int_(&v[i], (int64_t)(u << shift) >> shift);
+		else if (u > INT64_MAX)
+			break;
+		else
+			shade_slot_int_(&v[i], (int64_t)u);
+	}
+	*bad = i;
+	return i == n;
+}
+
+/* Fill the n float slots at v from the w-byte IEEE 754 items at p
+ * (half and single widened exactly). */
+static inline void fill_floats(shade_value *v, const uint8_t *p, size_t n,
+			       unsigned w, bool le)
+{
+	struct cbor_head h = { .at = 0, .major = SHADE_CBOR_SIMPLE };
+	size_t i;
+	double f;
+	uint32_t u4;
+	float f4;
+
+	h.ai = 25;
+	for (i = 0; i < n; i++) {
+		h.arg = ld_num(p + i * w, w, le);
+		if (w == 8) {
+			memcpy(&f, &h.arg, 8);
+		} else if (w == 4) {
+			u4 = (uint32_t)h.arg;
+			memcpy(&f4, &u4, 4);
+			f = f4;
+		} else {
+			f = cbor_float_of(&h);
+		}
+		shade_slot_int_(&v[i], 0);
+		v[i].tag = SHADE_FLOAT;
+		v[i].u.f = f;
+	}
+}
+
+/* Decode the content of typed-array tag h (RFC 8746, doc/protocol.md
+ * 7.4) into out as a tuple of ints or floats: one block for the slots,
+ * filled in one pass. */
+static shade_status dec_typed(struct dstate *s, TALLOC_CTX *owner,
+			      shade_value *out, const struct cbor_head *h)
+{
+	shade_cbor_dec *d = s->d;
+	unsigned t = (unsigned)(h->arg - SHADE_CBOR_TAG_TYPED_FIRST);
+	bool flt = t & 16, le = t & 4, ok;
+	unsigned w = flt ? 2u << (t & 3) : 1u << (t & 3);
+	struct cbor_head bh;
+	struct shade_seq *q;
+	const uint8_t *p;
+	size_t n, bad;
+
+	/* tag 76 (int8 "little-endian") is reserved; float128 has no
+	 * double to hold it */
+	if (h->arg == 76 || (flt && w == 16))
+		return shade_error_set(s->err, SHADE_ERR_PROTOCOL,
+				       "typed array tag %" PRIu64 " at offset "
+				       "%zu is not supported", h->arg, h->at);
+	SHADE_CHECK(cbor_rd_head(d, &bh, s->err));
+	if (bh.major != SHADE_CBOR_BYTES || bh.arg == SHADE_CBOR_INDEFINITE)
+		return shade_error_set(s->err, SHADE_ERR_PROTOCOL,
+				       "typed array tag %" PRIu64 " at offset "
+				       "%zu is not over a definite byte string",
+				       h->arg, h->at);
+	SHADE_CHECK(cbor_check_string(d, &bh, s->err));
+	if (bh.arg % w != 0)
+		return shade_error_set(s->err, SHADE_ERR_PROTOCOL,
+				       "typed array tag %" PRIu64 " at offset "
+				       "%zu holds %" PRIu64 " bytes, not a "
+				       "multiple of %u", h->arg, h->at, bh.arg,
+				       w);
+	n = (size_t)(bh.arg / w);
+	if (n > s->max_len)
+		return shade_error_set(s->err, SHADE_ERR_LIMIT,
+				       "typed array at offset %zu of %zu items "
+				       "exceeds the limit of %" PRIu64, h->at,
+				       n, s->max_len);
+	if (s->max_items != 0 && (s->items += n) > s->max_items)
+		return shade_error_set(s->err, SHADE_ERR_LIMIT,
+				       "more than %" PRIu64 " items (at offset "
+				       "%zu)", s->max_items, h->at);
+	q = shade_seq_alloc_(owner, n);
+	if (q == NULL)
+		return shade_error_set(s->err, SHADE_ERR_NOMEM,
+				       "out of memory for the typed array at "
+				       "offset %zu", h->at);
+	out->tag = SHADE_TUPLE;
+	out->u.seq = q;
+	p = d->buf + d->pos;
+	d->pos += (size_t)bh.arg;
+	if (flt) {
+		if (w == 8 && le)
+			fill_floats(q->items, p, n, 8, true);
+		else if (w == 4 && le)
+			fill_floats(q->items, p, n, 4, true);
+		else
+			fill_floats(q->items, p, n, w, le);
+		q->len = n;
+		return SHADE_OK;
+	}
+	/* One call per layout, so that each loop is specialised. */
+	switch (t & 15) {
+	case 0: case 4: /* uint8 (and the clamped tag 68) */
+		ok = fill_ints(q->items, p, n, 1, true, false, &bad);
+		break;
+	case 8: /* int8 */
+		ok = fill_ints(q->items, p, n, 1, true, true, &bad);
+		break;
+	case 1: ok = fill_ints(q->items, p, n, 2, false, false, &bad); break;
+	case 2: ok = fill_ints(q->items, p, n, 4, false, false, &bad); break;
+	case 3: ok = fill_ints(q->items, p, n, 8, false, false, &bad); break;
+	case 5: ok = fill_ints(q->items, p, n, 2, true, false, &bad); break;
+	case 6: ok = fill_ints(q->items, p, n, 4, true, false, &bad); break;
+	case 7: ok = fill_ints(q->items, p, n, 8, true, false, &bad); break;
+	case 9: ok = fill_ints(q->items, p, n, 2, false, true, &bad); break;
+	case 10: ok = fill_ints(q->items, p, n, 4, false, true, &bad); break;
+	case 11: ok = fill_ints(q->items, p, n, 8, false, true, &bad); break;
+	case 13: ok = fill_ints(q->items, p, n, 2, true, true, &bad); break;
+	case 14: ok = fill_ints(q->items, p, n, 4, true, true, &bad); break;
+	default: ok = fill_ints(q->items, p, n, 8, true, true, &bad); break;
+	}
+	q->len = bad;
+	if (!ok)
+		return shade_error_set(s->err, SHADE_ERR_OVERFLOW,
+				       "item %zu of the typed array at offset "
+				       "%zu is outside the 64-bit signed range",
+				       bad, h->at);
+	return SHADE_OK;
+}
+
+/* Whether the cursor is at a typed-array tag (a two-byte head). */
+static bool at_typed(const shade_cbor_dec *d)
+{
+	return d->len - d->pos >= 2 && d->buf[d->pos] == 0xd8 &&
+	       d->buf[d->pos + 1] >= SHADE_CBOR_TAG_TYPED_FIRST &&
+	       d->buf[d->pos + 1] <= SHADE_CBOR_TAG_TYPED_LAST;
+}
+
 /* Decode a tagged item (tag head h read). */
 static shade_status dec_tag(struct dstate *s, TALLOC_CTX *owner,
 			    shade_value *out, const struct cbor_head *h,
@@ -454,7 +683,8 @@ static shade_status dec_tag(struct dstate *s, TALLOC_CTX *owner,
 	case SHADE_CBOR_TAG_EXCEPTION:
 		return dec_exc(s, owner, out, h, depth);
 	case SHADE_CBOR_TAG_LIST:
-		if (d->pos < d->len && d->buf[d->pos] >> 5 != SHADE_CBOR_ARRAY)
+		if (d->pos < d->len && d->buf[d->pos] >> 5 != SHADE_CBOR_ARRAY
+		    && !at_typed(d))
 			return shade_error_set(s->err, SHADE_ERR_PROTOCOL,
 					       "tag 203 at offset %zu does not "
 					       "wrap an array", h->at);
@@ -462,6 +692,9 @@ static shade_status dec_tag(struct dstate *s, TALLOC_CTX *owner,
 		out->tag = SHADE_LIST;
 		return SHADE_OK;
 	default:
+		if (h->arg >= SHADE_CBOR_TAG_TYPED_FIRST &&
+		    h->arg <= SHADE_CBOR_TAG_TYPED_LAST)
+			return dec_typed(s, owner, out, h);
 		return dec_item(s, owner, out, depth + 1);
 	}
 }

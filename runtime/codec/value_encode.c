@@ -3,6 +3,7 @@
  * every kind (mapping in shade/cbor.h), references through the
  * encode_ref hook, exceptions as tag 202.
  */
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
@@ -80,6 +81,173 @@ static const shade_cbor_opts *by_value(const shade_cbor_opts *o,
 	return snap;
 }
 
+/* Store the low w bytes of u at p, little-endian. */
+static inline void put_le(uint8_t *p, uint64_t u, unsigned w)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(p, &u, w);
+#else
+	for (unsigned k = 0; k < w; k++)
+		p[k] = (uint8_t)(u >> (8 * k));
+#endif
+}
+
+/* Items per block of the typed-array encoder: their slots (64 KiB)
+ * stay in cache between checking them and writing them. */
+#define TYPED_BLOCK 4096
+
+/* Write ints it[from..to) as w-byte items at q (item `from` first):
+ * truncated to w bytes, which hold them. */
+static void put_ints(uint8_t *q, const shade_value *it, size_t from,
+		     size_t to, unsigned w)
+{
+	size_t i;
+
+	/* One loop per width: each compiles to plain stores. */
+	switch (w) {
+	case 1:
+		for (i = from; i < to; i++)
+			q[i] = (uint8_t)it[i].u.i;
+		break;
+	case 2:
+		for (i = from; i < to; i++)
+			put_le(q + 2 * i, (uint64_t)it[i].u.i, 2);
+		break;
+	case 4:
+		for (i = from; i < to; i++)
+			put_le(q + 4 * i, (uint64_t)it[i].u.i, 4);
+		break;
+	default:
+		for (i = from; i < to; i++)
+			put_le(q + 8 * i, (uint64_t)it[i].u.i, 8);
+		break;
+	}
+}
+
+/* Bytes of the narrowest of int8, int16, int32, int64 holding lo..hi. */
+static unsigned int_width(int64_t lo, int64_t hi)
+{
+	if (lo >= INT8_MIN && hi <= INT8_MAX)
+		return 1;
+	if (lo >= INT16_MIN && hi <= INT16_MAX)
+		return 2;
+	if (lo >= INT32_MIN && hi <= INT32_MAX)
+		return 4;
+	return 8;
+}
+
+/* Whether double f has a float (NaN: any NaN) holding it exactly.
+ * Without branches (the loop calling it vectorizes), and without
+ * converting a double outside the float range. */
+static inline bool fits_float(double f)
+{
+	double c = fabs(f) <= FLT_MAX ? f : 0.0;
+
+	return ((double)(float)c == f) | (f != f);
+}
+
+/* Write floats it[from..to) as w-byte items at q (item `from` first):
+ * float32 (which hold them exactly) or float64, one NaN each (7.1). */
+static void put_floats(uint8_t *q, const shade_value *it, size_t from,
+		       size_t to, unsigned w)
+{
+	uint64_t u;
+	uint32_t u4;
+	float f4;
+	size_t i;
+
+	if (w == 4) {
+		for (i = from; i < to; i++) {
+			f4 = (float)it[i].u.f;
+			memcpy(&u4, &f4, 4);
+			u4 = it[i].u.f != it[i].u.f ? UINT32_C(0x7fc00000) : u4;
+			put_le(q + 4 * i, u4, 4);
+		}
+		return;
+	}
+	for (i = from; i < to; i++) {
+		memcpy(&u, &it[i].u.f, 8);
+		u = it[i].u.f != it[i].u.f ? UINT64_C(0x7ff8000000000000) : u;
+		put_le(q + 8 * i, u, 8);
+	}
+}
+
+/* Write seq s as a typed array (doc/protocol.md 7.4) when it may be
+ * one: SHADE_CBOR_TYPED_MIN items or more, all ints or all floats.
+ * False when it is not (nothing written); true when written or when b
+ * failed (b->status says which).  One pass over the slots, a block at a
+ * time: check the block, widen when its items need it (rewriting what
+ * was written, at most three times), write it. */
+static bool enc_typed(shade_buf *b, const struct shade_seq *s)
+{
+	static const uint8_t int_tags[9] = {
+		[1] = SHADE_CBOR_TAG_SINT8, [2] = SHADE_CBOR_TAG_SINT16LE,
+		[4] = SHADE_CBOR_TAG_SINT32LE, [8] = SHADE_CBOR_TAG_SINT64LE
+	};
+	const shade_value *it = s->items;
+	size_t i, j, e, n = s->len, off;
+	int64_t lo, hi;
+	unsigned w, nw, k, bad;
+	bool flt, narrow;
+	uint8_t head[9], *p;
+
+	if (n < SHADE_CBOR_TYPED_MIN)
+		return false;
+	k = shade_tag_kind_(&it[0]);
+	if (k != SHADE_INT && k != SHADE_FLOAT)
+		return false;
+	flt = k == SHADE_FLOAT;
+	/* tag (2 bytes), byte string head (at most 9), 8 bytes an item */
+	p = cbor_room(b, 11 + n * 8);
+	if (p == NULL)
+		return true;
+	lo = hi = flt ? 0 : it[0].u.i;
+	w = flt ? (fits_float(it[0].u.f) ? 4 : 8) : int_width(lo, hi);
+	off = 2 + cbor_head_at(head, SHADE_CBOR_BYTES, (uint64_t)n * w);
+	for (i = 0; i < n; i = e) {
+		e = n - i > TYPED_BLOCK ? i + TYPED_BLOCK : n;
+		/* no early exit: the loops vectorize */
+		bad = 0;
+		if (flt) {
+			narrow = true;
+			for (j = i; j < e; j++) {
+				bad |= shade_tag_kind_(&it[j]) ^ SHADE_FLOAT;
+				narrow &= fits_float(it[j].u.f);
+			}
+			nw = narrow && w == 4 ? 4 : 8;
+		} else {
+			for (j = i; j < e; j++) {
+				bad |= shade_tag_kind_(&it[j]) ^ SHADE_INT;
+				lo = it[j].u.i < lo ? it[j].u.i : lo;
+				hi = it[j].u.i > hi ? it[j].u.i : hi;
+			}
+			nw = int_width(lo, hi);
+		}
+		if (bad != 0)
+			return false;
+		if (nw != w) {
+			w = nw;
+			off = 2 + cbor_head_at(head, SHADE_CBOR_BYTES,
+					       (uint64_t)n * w);
+			if (flt)
+				put_floats(p + off, it, 0, i, w);
+			else
+				put_ints(p + off, it, 0, i, w);
+		}
+		if (flt)
+			put_floats(p + off, it, i, e, w);
+		else
+			put_ints(p + off, it, i, e, w);
+	}
+	cbor_head_at(p, SHADE_CBOR_TAG,
+		     !flt ? int_tags[w]
+		     : w == 4 ? SHADE_CBOR_TAG_FLOAT32LE
+			      : SHADE_CBOR_TAG_FLOAT64LE);
+	cbor_head_at(p + 2, SHADE_CBOR_BYTES, (uint64_t)n * w);
+	b->len += off + n * w;
+	return true;
+}
+
 /* Encode v at nesting depth `depth`. */
 static shade_status enc(shade_buf *b, const shade_value *v,
 			const shade_cbor_opts *o, unsigned depth,
@@ -125,6 +293,12 @@ static shade_status enc(shade_buf *b, const shade_value *v,
 
 		if (depth + 1 > max_depth)
 			goto too_deep;
+		/* read atomically: the connection turns it on from HELLO
+		 * while other threads encode */
+		if (o != NULL && __atomic_load_n(&o->typed_arrays,
+						 __ATOMIC_RELAXED) &&
+		    enc_typed(b, s))
+			break;
 		cbor_put_head(b, SHADE_CBOR_ARRAY, s->len);
 		for (i = 0; i < s->len && b->status == SHADE_OK; i++) {
 			const shade_value *it = &s->items[i];
@@ -132,6 +306,15 @@ static shade_status enc(shade_buf *b, const shade_value *v,
 			/* fast path: integers need no recursion */
 			if (shade_tag_kind_(it) == SHADE_INT) {
 				cbor_put_int(b, it->u.i);
+				continue;
+			}
+			/* and short strings no call */
+			if (shade_tag_kind_(it) == SHADE_STR && it->len > 0 &&
+			    it->len < 24 && (p = cbor_room(b, 24)) != NULL) {
+				p[0] = (uint8_t)(SHADE_CBOR_TEXT << 5 | it->len);
+				cbor_copy_short(p + 1, (const uint8_t *)it->u.s,
+						it->len);
+				b->len += 1 + it->len;
 				continue;
 			}
 			SHADE_CHECK(enc(b, it, o, depth + 1, max_depth, err));

@@ -66,6 +66,7 @@ struct loop_fd;
 #define HELLO_FEATURE_AUTH 1u
 #define HELLO_FEATURE_PIPELINE 2u /* promise pipelining (§13) */
 #define HELLO_FEATURE_POSTMORTEM 8u /* reads ERROR's `more` map */
+#define HELLO_FEATURE_TYPED 32u /* reads typed arrays (protocol 7.4) */
 
 /* Where a connection is in the authentication exchange. */
 enum auth_state {
@@ -169,6 +170,7 @@ struct shade_conn {
 	struct frame_queue unnested;    /* peer requests nesting in no call */
 	uint64_t peer_features;         /* HELLO feature bits of the peer */
 	bool no_pipelining;             /* HELLO feature 2 off (options) */
+	bool no_typed_arrays;           /* HELLO feature 32 off (options) */
 	struct hmap promises;           /* peer rid -> struct promise: the
 					 * results the peer asked us to keep
 					 * (promise.c) */

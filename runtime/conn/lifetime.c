@@ -112,6 +112,7 @@ shade_status shade_conn_new(TALLOC_CTX *mem_ctx, shade_transport *t,
 	hmap_init(&c->eager, c);
 	hmap_init(&c->deferred, c);
 	c->no_pipelining = opts->no_pipelining;
+	c->no_typed_arrays = opts->no_typed_arrays;
 	hmap_init(&c->promises, c);
 	hmap_init(&c->uses, c);
 	hmap_init(&c->promise_refs, c);

@@ -54,6 +54,12 @@ shade_status route_send_hello(shade_conn *c, shade_error **err)
 						 (c->peer_features &
 						  HELLO_FEATURE_PIPELINE))
 					       ? HELLO_FEATURE_PIPELINE
+					       : 0) |
+				       (!c->no_typed_arrays &&
+						(!c->accepting ||
+						 (c->peer_features &
+						  HELLO_FEATURE_TYPED))
+					       ? HELLO_FEATURE_TYPED
 					       : 0));
 	if (n > 0) {
 		shade_cbor_put_array(b, n);
@@ -105,6 +111,14 @@ static void route_hello(shade_conn *c, struct msg *m)
 	c->peer_features = c->no_pipelining
 				   ? features & ~(uint64_t)HELLO_FEATURE_PIPELINE
 				   : features;
+	if ((features & HELLO_FEATURE_TYPED) && !c->no_typed_arrays) {
+		/* from now on lists of numbers go as typed arrays; other
+		 * threads encoding read the flag atomically */
+		__atomic_store_n(&c->copts.typed_arrays, true,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&c->copts_share.typed_arrays, true,
+				 __ATOMIC_RELAXED);
+	}
 	/* A HELLO came through the session: a TLS handshake is complete
 	 * and the peer's certificate, if any, verified. */
 	c->id.tls_subject = shade_transport_tls_peer(c->t);

@@ -260,6 +260,7 @@ static shade_status serve_object(shade_conn *c, TALLOC_CTX *tmp,
 		}
 		op.start = start;
 		op.count = count;
+		op.view = true; /* the reply is encoded, then freed */
 		break;
 	default:
 		break;

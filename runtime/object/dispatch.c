@@ -308,7 +308,7 @@ static shade_status op_invoke(TALLOC_CTX *mem_ctx, struct local_obj *o,
 
 /* Snapshot [start, start+count) of a list or dict onto mem_ctx. */
 static shade_status op_force(TALLOC_CTX *mem_ctx, const shade_value *c,
-			     uint64_t start, uint64_t count,
+			     uint64_t start, uint64_t count, bool view,
 			     shade_value **out, shade_error **err)
 {
 	size_t len = shade_value_len(c), i, end;
@@ -321,7 +321,16 @@ static shade_status op_force(TALLOC_CTX *mem_ctx, const shade_value *c,
 	if (shade_value_kind(c) == SHADE_LIST) {
 		const shade_value *items = shade_seq_items(c, NULL);
 
-		if (start == 0 && end == len) {
+		if (start == 0 && end == len && view) {
+			/* A box sharing c's storage without owning it:
+			 * freeing the box leaves c as it is (no copy of a
+			 * list of a million items only to encode it). */
+			r = talloc(mem_ctx, shade_value);
+			if (r != NULL) {
+				*r = *c;
+				r->tag = SHADE_LIST;
+			}
+		} else if (start == 0 && end == len) {
 			r = shade_value_copy(mem_ctx, c);
 		} else {
 			r = shade_list_new(mem_ctx, end - start);
@@ -405,7 +414,8 @@ static shade_status op_container(TALLOC_CTX *mem_ctx, struct local_obj *o,
 		SHADE_CHECK(check_no_cycle(&o->ref, op->value, err));
 		return shade_seq_append(c, op->value, err);
 	case OBJ_OP_FORCE:
-		return op_force(mem_ctx, c, op->start, op->count, out, err);
+		return op_force(mem_ctx, c, op->start, op->count, op->view, out,
+				err);
 	default:
 		return shade_error_set(err, SHADE_ERR_TYPE,
 				       "%s is not supported by a %s",
@@ -461,7 +471,8 @@ static shade_status special_result(TALLOC_CTX *mem_ctx, struct local_obj *o,
 					     : "a list, a dict or a shared "
 					       "container");
 	else if (op->op == OBJ_OP_FORCE)
-		st = op_force(mem_ctx, c, op->start, op->count, out, err);
+		st = op_force(mem_ctx, c, op->start, op->count, false, out,
+			      err);
 	else if (op->op != OBJ_OP_SETITEM && op->op != OBJ_OP_DELITEM)
 		*out = talloc_steal(mem_ctx, res), res = NULL;
 	talloc_free(res);

@@ -130,6 +130,11 @@ struct obj_op {
 	uint64_t start;            /* FORCE */
 	uint64_t count;            /* FORCE; UINT64_MAX: to the end */
 	struct shade_conn *conn;   /* connection asking, NULL when local */
+	bool view;                 /* FORCE of a whole list: the result may
+				    * be a view of the container's items,
+				    * which the caller only encodes and
+				    * frees before the container can change
+				    * (serving a request) */
 };
 
 /* The name of op for messages ("GETATTR"), "unknown" out of range. */

@@ -126,6 +126,12 @@ shade_status shade_seq_copy_(TALLOC_CTX *owner, struct shade_seq **out,
 	if (s == NULL)
 		return SHADE_ERR_NOMEM;
 	for (i = 0; i < src->len; i++) {
+		/* none, bool, int, float: nothing owned, the slot as is */
+		if (shade_tag_kind_(&src->items[i]) <= SHADE_FLOAT) {
+			s->items[i] = src->items[i];
+			s->len = i + 1;
+			continue;
+		}
 		st = copy(s, &s->items[i], &src->items[i], NULL);
 		if (st != SHADE_OK) {
 			talloc_free(s);

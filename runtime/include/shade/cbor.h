@@ -80,6 +80,18 @@ extern "C" {
 #define SHADE_CBOR_TAG_RECEIVER_HOSTED 201 /* ref: an object you host */
 #define SHADE_CBOR_TAG_EXCEPTION 202       /* [name, msg, args, chain] */
 #define SHADE_CBOR_TAG_LIST 203            /* list snapshot: tag(array) */
+/* Typed arrays (RFC 8746): tags 64-87 over a byte string of packed
+ * numbers; the ones shade writes (opts->typed_arrays). */
+#define SHADE_CBOR_TAG_TYPED_FIRST 64      /* uint8, the lowest */
+#define SHADE_CBOR_TAG_SINT8 72            /* int8 */
+#define SHADE_CBOR_TAG_SINT16LE 77         /* int16, little-endian */
+#define SHADE_CBOR_TAG_SINT32LE 78         /* int32, little-endian */
+#define SHADE_CBOR_TAG_SINT64LE 79         /* int64, little-endian */
+#define SHADE_CBOR_TAG_FLOAT32LE 85        /* float, little-endian */
+#define SHADE_CBOR_TAG_FLOAT64LE 86        /* double, little-endian */
+#define SHADE_CBOR_TAG_TYPED_LAST 87       /* float128 LE, the highest */
+/* Fewest items a tuple or list needs to be written as a typed array. */
+#define SHADE_CBOR_TYPED_MIN 16
 
 /* CBOR major types (the top 3 bits of the initial byte). */
 typedef enum shade_cbor_major {
@@ -141,6 +153,15 @@ typedef struct shade_cbor_opts {
 	 * rules"). */
 	shade_status (*share)(void *udata, shade_buf *b, const shade_value *v,
 			      shade_error **err);
+	/* Encoding: when set, a tuple or list of SHADE_CBOR_TYPED_MIN items
+	 * or more that are all ints (or all floats) is written as an RFC
+	 * 8746 typed array (doc/protocol.md 7.4): the narrowest of int8,
+	 * int16, int32, int64 little-endian that holds every item, or
+	 * of float32, float64 little-endian that holds every float
+	 * exactly.  Only for a peer that reads them (the
+	 * connection sets it from HELLO feature 32; read atomically).
+	 * Decoding always accepts typed arrays. */
+	bool typed_arrays;
 } shade_cbor_opts;
 
 /* ------------------------------------------------------------ encoding

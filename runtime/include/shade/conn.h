@@ -105,6 +105,12 @@ typedef struct shade_conn_opts {
 				      * pipelined on them, nor ask the peer
 				      * to (HELLO feature 2 off): calls on a
 				      * future's result wait for it */
+	bool no_typed_arrays;        /* send every list and tuple as a
+				      * CBOR array, and do not announce
+				      * that typed arrays are read (HELLO
+				      * feature 32 off, doc/protocol.md
+				      * 7.4); typed arrays received are
+				      * read all the same */
 } shade_conn_opts;
 
 /* Counters a user can read (shade_conn_stats_get). */

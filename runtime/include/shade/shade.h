@@ -21,5 +21,6 @@
 #include "shade/proxy.h"
 #include "shade/server.h"
 #include "shade/typed.h"
+#include "shade/stream.h"
 
 #endif /* SHADE_SHADE_H */
