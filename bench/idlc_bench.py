@@ -10,7 +10,8 @@ and prints the median CPU time (user + system of shade-idlc and the
 preprocessor it runs) and the fastest wall time of each.  CPU time is
 the figure to compare: wall time moves with the load of the machine.
 
-Then the generated code: its size (FILE.h + FILE.c) and the CPU time of
+Then the generated code: its size (FILE.h + FILE.c; with --no-tables
+too, every codec and stub as code) and the CPU time of
 compiling FILE.c with `cc -O0`, beside omniidl's C++ back end on the same
 file in the same run (its size, its own time, and `c++ -O0` on its
 skeleton file when the omniORB headers are installed), each with its
@@ -99,6 +100,10 @@ def main():
             print("idlc %-8s %6d lines: cpu %6.1f ms (median), "
                   "wall %6.1f ms (best)" % (name, n, cpu, wall))
         ours = size(tmp, ("big.h", "big.c"))
+        cdir = os.path.join(tmp, "code")
+        code = None
+        if subprocess.run([idlc, "--no-tables", "-o", cdir, src]).returncode == 0:
+            code = size(cdir, ("big.h", "big.c"))
         ours_cc = compile_cpu([cc, "-O0", "-c", "-I", include, "-I", tmp,
                                "big.c", "-o", "big.o"], cruns, tmp)
 
@@ -127,6 +132,9 @@ def main():
         goal = "<= omniidl's %.1f MB" % (theirs / 1e6) if theirs else None
         figure("idlc.output_mb", "%.2f" % (ours / 1e6), "MB", goal,
                "%d lines: FILE.h + FILE.c" % n)
+        if code:
+            figure("idlc.output_mb.no_tables", "%.2f" % (code / 1e6), "MB",
+                   note="--no-tables: every codec and stub as code")
         if theirs:
             figure("idlc.omniidl_output_mb", "%.2f" % (theirs / 1e6), "MB",
                    note="omniidl -bcxx: FILE.hh + FILESK.cc")

@@ -733,7 +733,8 @@ static int struct_table(gen *g, const idlc_node *st, const char *name)
 	size_t n = 0;
 	int r;
 
-	if (st->kind != IDLC_STRUCT && st->kind != IDLC_EXCEPTION)
+	if ((st->kind != IDLC_STRUCT && st->kind != IDLC_EXCEPTION) ||
+	    g->comp->opts.no_tables)
 		return 0;
 	r = fields ? table_fields(g, st, name, "", &fields, &n) : -1;
 	if (r <= 0 || n == 0)
@@ -750,7 +751,8 @@ static int struct_table(gen *g, const idlc_node *st, const char *name)
 static int sequence_table(gen *g, const idlc_type *t, const char *name,
 			  const scalar *es)
 {
-	const char *item = type_table(g, es);
+	const char *item = g->comp->opts.no_tables ? NULL :
+			   type_table(g, es);
 
 	if (item == NULL)
 		return 0;
@@ -1414,8 +1416,8 @@ int idlc_gen_op_table(gen *g, const char *name, const char *stub,
 	 * doc/performance.md "Generated code: tables") */
 	for (i = 0; i < w->n && w->ps[i].w != W_CODEC; i++)
 		;
-	if (w->chunk || (i == w->n && (!w->has_result ||
-				       w->rs.w != W_CODEC)))
+	if (w->chunk || g->comp->opts.no_tables ||
+	    (i == w->n && (!w->has_result || w->rs.w != W_CODEC)))
 		return 0;
 	for (i = 0; params && i < w->n; i++) {
 		t = w->byref[i] ? NULL : type_table(g, &w->ps[i]);

@@ -47,14 +47,17 @@ static void store_uint(void *p, uint32_t size, uint64_t u)
 	}
 }
 
-/* Encode a value; see shade/typed.h. */
-shade_status shade_typed_put(struct shade_buf *b, const shade_typed_type *t,
-			     const void *v, shade_error **err)
+static shade_status put_compound(struct shade_buf *b,
+				 const shade_typed_type *t, const void *v,
+				 shade_error **err);
+
+/* Encode the value of type t at v: scalars here, inlined into the loops
+ * over fields and items (the cost of a table is per item). */
+static inline shade_status put_one(struct shade_buf *b,
+				   const shade_typed_type *t, const void *v,
+				   shade_error **err)
 {
-	shade_status st;
 	const char *s;
-	shade_typed_seq q;
-	uint32_t k;
 
 	switch (t->kind) {
 	case SHADE_TYPED_INT:
@@ -70,81 +73,72 @@ shade_status shade_typed_put(struct shade_buf *b, const shade_typed_type *t,
 	case SHADE_TYPED_STRING:
 		memcpy(&s, v, sizeof(s));
 		return shade_cbor_put_cstr(b, s ? s : "");
+	default:
+		return put_compound(b, t, v, err);
+	}
+}
+
+/* Encode the struct or sequence of type t at v. */
+static shade_status put_compound(struct shade_buf *b,
+				 const shade_typed_type *t, const void *v,
+				 shade_error **err)
+{
+	shade_status st;
+	shade_typed_seq q;
+	const char *p;
+	uint32_t k;
+
+	switch (t->kind) {
 	case SHADE_TYPED_STRUCT:
 		st = shade_cbor_put_array(b, t->n);
 		for (k = 0; st == SHADE_OK && k < t->n; k++)
-			st = shade_typed_put(b, t->fields[k].type,
-					     (const char *)v + t->fields[k].offset,
-					     err);
+			st = put_one(b, t->fields[k].type, (const char *)v +
+				     t->fields[k].offset, err);
 		return st;
 	case SHADE_TYPED_SEQ:
 		memcpy(&q, v, sizeof(q));
 		st = shade_cbor_put_array(b, q.len);
+		p = q.items;
 		if (t->item->kind == SHADE_TYPED_UINT && t->item->size == 1) {
 			/* octets: the common bulk case, without the switch */
-			const uint8_t *p = q.items;
 			for (k = 0; st == SHADE_OK && k < q.len; k++)
-				st = shade_cbor_put_uint(b, p[k]);
+				st = shade_cbor_put_uint(b, (uint8_t)p[k]);
 			return st;
 		}
 		for (k = 0; st == SHADE_OK && k < q.len; k++)
-			st = shade_typed_put(b, t->item, (const char *)q.items +
-					     (size_t)k * t->item->size, err);
+			st = put_one(b, t->item, p + (size_t)k * t->item->size,
+				     err);
 		return st;
+	default:
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "typed: bad descriptor");
 	}
-	return shade_error_set(err, SHADE_ERR_INVALID, "typed: bad descriptor");
 }
 
-/* Decode a sequence of type t into v. */
-static shade_status get_seq(TALLOC_CTX *mem_ctx, struct shade_cbor_dec *d,
-			    const shade_typed_type *t, void *v,
-			    shade_error **err)
+/* Encode a value; see shade/typed.h. */
+shade_status shade_typed_put(struct shade_buf *b, const shade_typed_type *t,
+			     const void *v, shade_error **err)
 {
-	uint64_t n = 0, k;
-	shade_typed_seq q = { 0, NULL };
-	shade_status st = shade_typed_read_seq(d, &n, err);
-
-	if (st < 0)
-		return st;
-	if (n == SHADE_CBOR_INDEFINITE || n > UINT32_MAX ||
-	    (t->hi != 0 && n > t->hi) ||
-	    n > SIZE_MAX / t->item->size)
-		return shade_error_set(err, SHADE_ERR_LIMIT, "%s: too many "
-				       "items", t->name);
-	q.len = (uint32_t)n;
-	if (n > 0) {
-		q.items = talloc_zero_size(mem_ctx, (size_t)n * t->item->size);
-		if (q.items == NULL)
-			return shade_error_set(err, SHADE_ERR_NOMEM,
-					       "out of memory");
-	}
-	memcpy(v, &q, sizeof(q));
-	if (t->item->kind == SHADE_TYPED_UINT && t->item->size == 1) {
-		uint8_t *p = q.items;
-		uint64_t u = 0;
-		for (k = 0; st == SHADE_OK && k < n; k++) {
-			st = shade_typed_get_uint(d, t->item->hi, &u, err);
-			p[k] = (uint8_t)u;
-		}
-		return st;
-	}
-	for (k = 0; st == SHADE_OK && k < n; k++)
-		st = shade_typed_get(mem_ctx, d, t->item, (char *)q.items +
-				     (size_t)k * t->item->size, err);
-	return st;
+	return put_one(b, t, v, err);
 }
 
-/* Decode a value; see shade/typed.h. */
-shade_status shade_typed_get(TALLOC_CTX *mem_ctx, struct shade_cbor_dec *d,
-			     const shade_typed_type *t, void *v,
-			     shade_error **err)
+static shade_status get_compound(TALLOC_CTX *mem_ctx,
+				 struct shade_cbor_dec *d,
+				 const shade_typed_type *t, void *v,
+				 shade_error **err);
+
+/* Decode a value of type t into v: scalars here, inlined into the loops
+ * over fields and items. */
+static inline shade_status get_one(TALLOC_CTX *mem_ctx,
+				   struct shade_cbor_dec *d,
+				   const shade_typed_type *t, void *v,
+				   shade_error **err)
 {
 	shade_status st;
 	int64_t i = 0;
 	uint64_t u = 0;
 	double f = 0;
 	char *s = NULL;
-	uint32_t k;
 
 	switch (t->kind) {
 	case SHADE_TYPED_INT:
@@ -168,17 +162,80 @@ shade_status shade_typed_get(TALLOC_CTX *mem_ctx, struct shade_cbor_dec *d,
 		st = shade_cbor_read_text_dup(mem_ctx, d, &s, NULL, err);
 		memcpy(v, &s, sizeof(s));
 		return st;
+	default:
+		return get_compound(mem_ctx, d, t, v, err);
+	}
+}
+
+/* Decode a sequence of type t into v. */
+static shade_status get_seq(TALLOC_CTX *mem_ctx, struct shade_cbor_dec *d,
+			    const shade_typed_type *t, void *v,
+			    shade_error **err)
+{
+	uint64_t n = 0, k, u = 0;
+	shade_typed_seq q = { 0, NULL };
+	shade_status st = shade_typed_read_seq(d, &n, err);
+	char *p;
+
+	if (st < 0)
+		return st;
+	if (n == SHADE_CBOR_INDEFINITE || n > UINT32_MAX ||
+	    (t->hi != 0 && n > t->hi) ||
+	    n > SIZE_MAX / t->item->size)
+		return shade_error_set(err, SHADE_ERR_LIMIT, "%s: too many "
+				       "items", t->name);
+	q.len = (uint32_t)n;
+	if (n > 0) {
+		q.items = talloc_zero_size(mem_ctx, (size_t)n * t->item->size);
+		if (q.items == NULL)
+			return shade_error_set(err, SHADE_ERR_NOMEM,
+					       "out of memory");
+	}
+	memcpy(v, &q, sizeof(q));
+	p = q.items;
+	if (t->item->kind == SHADE_TYPED_UINT && t->item->size == 1) {
+		for (k = 0; st == SHADE_OK && k < n; k++) {
+			st = shade_typed_get_uint(d, t->item->hi, &u, err);
+			p[k] = (char)(uint8_t)u;
+		}
+		return st;
+	}
+	for (k = 0; st == SHADE_OK && k < n; k++)
+		st = get_one(mem_ctx, d, t->item, p + (size_t)k * t->item->size,
+			     err);
+	return st;
+}
+
+/* Decode the struct or sequence of type t into v. */
+static shade_status get_compound(TALLOC_CTX *mem_ctx,
+				 struct shade_cbor_dec *d,
+				 const shade_typed_type *t, void *v,
+				 shade_error **err)
+{
+	shade_status st;
+	uint32_t k;
+
+	switch (t->kind) {
 	case SHADE_TYPED_STRUCT:
 		st = shade_typed_get_array(d, t->n, err);
 		for (k = 0; st == SHADE_OK && k < t->n; k++)
-			st = shade_typed_get(mem_ctx, d, t->fields[k].type,
-					     (char *)v + t->fields[k].offset,
-					     err);
+			st = get_one(mem_ctx, d, t->fields[k].type,
+				     (char *)v + t->fields[k].offset, err);
 		return st;
 	case SHADE_TYPED_SEQ:
 		return get_seq(mem_ctx, d, t, v, err);
+	default:
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "typed: bad descriptor");
 	}
-	return shade_error_set(err, SHADE_ERR_INVALID, "typed: bad descriptor");
+}
+
+/* Decode a value; see shade/typed.h. */
+shade_status shade_typed_get(TALLOC_CTX *mem_ctx, struct shade_cbor_dec *d,
+			     const shade_typed_type *t, void *v,
+			     shade_error **err)
+{
+	return get_one(mem_ctx, d, t, v, err);
 }
 
 /* Encode the result and the out values of op from argv into out: the
