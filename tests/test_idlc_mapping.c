@@ -1772,6 +1772,123 @@ static void test_idlc_mapping_tables(void **state)
 	talloc_free(srv.mem);
 }
 
+/* ============================================================ bounded */
+
+/* What a Tags server answers for s: "toolong" for "big" (a reply over
+ * the bound), "!" for a string of 4 bytes (one that should never have
+ * reached it), else s. */
+static const char *tg_answer(const char *s)
+{
+	return strcmp(s, "big") == 0 ? "toolong" : strlen(s) == 4 ? "!" : s;
+}
+
+/* Tag upper(in Tag t) */
+static shade_status tg_upper(void *self, TALLOC_CTX *mem_ctx,
+			     const mp_Tag *t, mp_Tag *result,
+			     shade_error **err)
+{
+	size_t i;
+
+	(void)self;
+	*result = *t;
+	result->code = talloc_strdup(mem_ctx, tg_answer(t->code));
+	if (result->code == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "nomem");
+	for (i = 0; result->code[i]; i++)
+		if (result->code[i] >= 'a' && result->code[i] <= 'z')
+			result->code[i] = (char)(result->code[i] - 'a' + 'A');
+	return SHADE_OK;
+}
+
+/* string<3> echo(in string<3> s) */
+static shade_status tg_echo(void *self, TALLOC_CTX *mem_ctx, const char *s,
+			    char **result, shade_error **err)
+{
+	(void)self;
+	*result = talloc_strdup(mem_ctx, tg_answer(s));
+	return *result ? SHADE_OK : shade_error_set(err, SHADE_ERR_NOMEM,
+						    "nomem");
+}
+
+static const mp_Tags_impl tags_impl = {
+	.upper = tg_upper,
+	.echo = tg_echo,
+};
+
+/* Expect st from the last call and a message holding `what`. */
+static void expect_err(shade_status got, shade_status st, shade_error **err,
+		       const char *what)
+{
+	assert_int_equal(got, st);
+	assert_non_null(*err);
+	if (strstr((*err)->message, what) == NULL)
+		print_error("message: %s\n", (*err)->message);
+	assert_non_null(strstr((*err)->message, what));
+	shade_error_free(*err);
+	*err = NULL;
+}
+
+/* string<N> holds at most N characters, counted as UTF-8 code points,
+ * in a struct (a table) and as a parameter and result (code): a typed
+ * client refuses a longer one before sending it, a server refuses one
+ * from a dynamic client and will not send one back. */
+static void test_idlc_mapping_bounded(void **state)
+{
+	session s;
+	TALLOC_CTX *ctx;
+	shade_ref *obj = NULL;
+	shade_error *err = NULL;
+	shade_value *out = NULL;
+	mp_Tags *tg = NULL;
+	mp_Tag in = { .code = "ab", .note = "any length at all" }, got;
+	char *r = NULL;
+
+	assert_int_equal(mp_Tags_serve(&tags_impl, NULL, &obj, NULL),
+			 SHADE_OK);
+	ctx = session_open(&s, state, obj);
+	assert_int_equal(mp_Tags_narrow(ctx, s.ref, &tg, &err), SHADE_OK);
+
+	assert_int_equal(mp_Tags_upper(tg, ctx, &in, &got, &err), SHADE_OK);
+	assert_string_equal(got.code, "AB");
+	assert_string_equal(got.note, in.note);
+	/* three characters in six bytes */
+	in.code = "\xc3\xa9\xc3\xa9\xc3\xa9";
+	assert_int_equal(mp_Tags_upper(tg, ctx, &in, &got, &err), SHADE_OK);
+	assert_string_equal(got.code, in.code);
+	assert_int_equal(mp_Tags_echo(tg, ctx, "\xc3\xa9z", &r, &err),
+			 SHADE_OK);
+	assert_string_equal(r, "\xc3\xa9z");
+
+	/* one more: refused before anything is sent */
+	in.code = "abcd";
+	memset(&got, 0, sizeof(got));
+	expect_err(mp_Tags_upper(tg, ctx, &in, &got, &err), SHADE_ERR_LIMIT,
+		   &err, "string<3>: 4 characters");
+	assert_null(got.code);
+	expect_err(mp_Tags_echo(tg, ctx, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+				&r, &err), SHADE_ERR_LIMIT, &err,
+		   "string<3> 's': 4 characters");
+	assert_string_equal(r, "\xc3\xa9z");
+	/* the server will not answer one longer than the bound */
+	in.code = "big";
+	expect_err(mp_Tags_upper(tg, ctx, &in, &got, &err), SHADE_ERR_LIMIT,
+		   &err, "string<3>: 7 characters");
+	expect_err(mp_Tags_echo(tg, ctx, "big", &r, &err), SHADE_ERR_LIMIT,
+		   &err, "string<3>: 7 characters");
+
+	/* dynamic client: the server refuses what is too long */
+	dyn_call(ctx, s.ref, "upper", tup(ctx, 1, tup(ctx, 2, shade_str(ctx,
+		 "abc"), shade_str(ctx, ""))), SHADE_OK, &out);
+	assert_string_equal(diag(ctx, out), "[\"ABC\", \"\"]");
+	dyn_call(ctx, s.ref, "upper", tup(ctx, 1, tup(ctx, 2, shade_str(ctx,
+		 "abcd"), shade_str(ctx, ""))), SHADE_ERR_LIMIT, &out);
+	dyn_call(ctx, s.ref, "echo", tup(ctx, 1, shade_str(ctx, "abcd")),
+		 SHADE_ERR_LIMIT, &out);
+
+	talloc_free(tg);
+	session_close(&s, state);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -1789,6 +1906,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_mapping_boxes),
 		cmocka_unit_test(test_idlc_mapping_values),
 		cmocka_unit_test(test_idlc_mapping_tables),
+		cmocka_unit_test(test_idlc_mapping_bounded),
 	};
 
 	if (argc > 1)

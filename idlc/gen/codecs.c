@@ -97,7 +97,10 @@ bool idlc_gen_basic(gen *g, const idlc_type *t, scalar *s)
 	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		if (table[i].k == u->kind) {
 			*s = table[i].s;
-			return true;
+			if (s->w == W_STRING && u->bound) /* string<N> */
+				s->hi = idlc_arena_printf(g->a, "%llu",
+					(unsigned long long)u->bound);
+			return s->w != W_STRING || !u->bound || s->hi;
 		}
 	return false;
 }
@@ -199,6 +202,13 @@ char *idlc_gen_put(gen *g, const scalar *s, const char *b, const char *e)
 					 "%s, %s, %s, %s, err);", e, b, s->iface,
 					 cx_of(b), call_of(b), b, e);
 	default:
+		if (s->hi) /* string<N>: at most N characters */
+			return idlc_arena_printf(g->a, "idl_st = "
+				"shade_typed_put_bstr(%s, %s, %s, %s%s%s, err);", b,
+				e, s->hi, on_server(b) || in_codec(b) ? "NULL" :
+				"\"", on_server(b) || in_codec(b) ? "" :
+				e[0] == '*' ? e + 1 : e, on_server(b) ||
+				in_codec(b) ? "" : "\"");
 		/* a caller's NULL is refused: IDL strings are never null */
 		if (!on_server(b) && !in_codec(b))
 			return idlc_arena_printf(g->a, "idl_st = "
@@ -287,6 +297,10 @@ char *idlc_gen_get(gen *g, const scalar *s, const char *d, const char *v,
 					 cx_of(d), call_of(d), d, s->iface, mem,
 					 addr(g, v));
 	default:
+		if (s->hi) /* string<N> */
+			return idlc_arena_printf(g->a, "idl_st = "
+				"shade_typed_get_bstr(%s, %s, %s, %s, err);", mem, d,
+				s->hi, addr(g, v));
 		return idlc_arena_printf(g->a, "idl_st = shade_cbor_read_text_dup("
 					 "%s, %s, %s, NULL, err);", mem, d,
 					 addr(g, v));
@@ -640,8 +654,10 @@ static const char *type_table(gen *g, const scalar *s)
 		init = idlc_arena_printf(g->a, "SHADE_TYPED_FLOAT_OF(%s)", s->c);
 		break;
 	case W_STRING:
-		init = "SHADE_TYPED_STRING_OF";
-		base = "string";
+		init = s->hi ? idlc_arena_printf(g->a, "SHADE_TYPED_BSTRING_OF(%s)",
+						 s->hi) : "SHADE_TYPED_STRING_OF";
+		base = s->hi ? idlc_arena_printf(g->a, "string%s", s->hi) :
+		       "string";
 		break;
 	case W_CODEC:
 		key = idlc_arena_printf(g->a, "table %s", s->c);

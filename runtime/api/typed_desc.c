@@ -72,6 +72,8 @@ static inline shade_status put_one(struct shade_buf *b,
 		return shade_cbor_put_float(b, *(const double *)v);
 	case SHADE_TYPED_STRING:
 		memcpy(&s, v, sizeof(s));
+		if (t->hi != 0) /* string<N> */
+			return shade_typed_put_bstr(b, s, t->hi, NULL, err);
 		return shade_cbor_put_cstr(b, s ? s : "");
 	default:
 		return put_compound(b, t, v, err);
@@ -159,7 +161,8 @@ static inline shade_status get_one(TALLOC_CTX *mem_ctx,
 			*(double *)v = f;
 		return st;
 	case SHADE_TYPED_STRING:
-		st = shade_cbor_read_text_dup(mem_ctx, d, &s, NULL, err);
+		st = t->hi != 0 ? shade_typed_get_bstr(mem_ctx, d, t->hi, &s, err)
+				: shade_cbor_read_text_dup(mem_ctx, d, &s, NULL, err);
 		memcpy(v, &s, sizeof(s));
 		return st;
 	default:
@@ -339,7 +342,11 @@ static shade_status put_args(struct shade_buf *args, const shade_typed_op *op,
 		if (p->dir != SHADE_TYPED_IN && p->dir != SHADE_TYPED_INOUT)
 			continue;
 		/* a caller's NULL string is refused: never null in IDL */
-		if (p->type->kind == SHADE_TYPED_STRING)
+		if (p->type->kind == SHADE_TYPED_STRING && p->type->hi != 0)
+			st = shade_typed_put_bstr(args, *(const char *const *)
+						  argv[k], p->type->hi, p->name,
+						  err);
+		else if (p->type->kind == SHADE_TYPED_STRING)
 			st = shade_typed_put_str(args, *(const char *const *)
 						 argv[k], p->name, err);
 		else

@@ -166,6 +166,27 @@ SHADE_API shade_status shade_typed_put_str(struct shade_buf *b,
 					   shade_error **err);
 
 /*
+ * string<bound>: encode s like shade_typed_put_str (what names the
+ * argument; NULL: a field, where NULL is sent as "") after checking it
+ * holds at most `bound` characters (UTF-8 code points): more is
+ * SHADE_ERR_LIMIT "string<N> 'what': M characters", nothing sent.
+ */
+SHADE_API shade_status shade_typed_put_bstr(struct shade_buf *b,
+					    const char *s, uint64_t bound,
+					    const char *what, shade_error **err);
+
+/*
+ * string<bound>: decode a string as shade_cbor_read_text_dup does into
+ * *out (on mem_ctx); one of more than `bound` characters is
+ * SHADE_ERR_LIMIT "string<N>: M characters" (nothing kept, *out
+ * untouched).
+ */
+SHADE_API shade_status shade_typed_get_bstr(TALLOC_CTX *mem_ctx,
+					    struct shade_cbor_dec *d,
+					    uint64_t bound, char **out,
+					    shade_error **err);
+
+/*
  * A skeleton's argument `param` failed to decode with st: a value of the
  * wrong form (SHADE_ERR_PROTOCOL or SHADE_ERR_TYPE from the decoder)
  * becomes SHADE_ERR_TYPE "argument 'param': <what the decoder said>",
@@ -435,8 +456,8 @@ struct shade_typed_type {
 	shade_typed_kind kind;           /* what it is */
 	uint32_t size;                   /* sizeof the C type */
 	int64_t lo;                      /* INT: smallest value */
-	uint64_t hi;                     /* INT, UINT: largest value; SEQ:
-					  * bound (0: none) */
+	uint64_t hi;                     /* INT, UINT: largest value; SEQ,
+					  * STRING: bound (0: none) */
 	const char *name;                /* C name, for error messages */
 	const shade_typed_field *fields; /* STRUCT: its fields */
 	uint32_t n;                      /* STRUCT: number of fields */
@@ -450,13 +471,14 @@ typedef struct shade_typed_seq {
 	void *items;  /* the items, len * item->size bytes */
 } shade_typed_seq;
 
-/* Table entries of the scalar types (in a generated source). */
+/* The table of a signed integer or enum of C type T in [LO, HI] (the
+ * initializer of a shade_typed_type in a generated source). */
 #define SHADE_TYPED_INT_OF(T, LO, HI) \
 	{ SHADE_TYPED_INT, sizeof(T), (LO), (uint64_t)(HI), #T, NULL, 0, NULL }
 /* An unsigned integer of C type T up to HI. */
 #define SHADE_TYPED_UINT_OF(T, HI) \
 	{ SHADE_TYPED_UINT, sizeof(T), 0, (HI), #T, NULL, 0, NULL }
-/* A bool, a float or double T, a string. */
+/* A bool. */
 #define SHADE_TYPED_BOOL_OF \
 	{ SHADE_TYPED_BOOL, sizeof(bool), 0, 0, "bool", NULL, 0, NULL }
 /* A float or double of C type T. */
@@ -465,6 +487,9 @@ typedef struct shade_typed_seq {
 /* A string (char *). */
 #define SHADE_TYPED_STRING_OF \
 	{ SHADE_TYPED_STRING, sizeof(char *), 0, 0, "string", NULL, 0, NULL }
+/* A string<N> (char *) of at most N characters. */
+#define SHADE_TYPED_BSTRING_OF(N) \
+	{ SHADE_TYPED_STRING, sizeof(char *), 0, (N), "string", NULL, 0, NULL }
 /* Struct T with the fields F (an array). */
 #define SHADE_TYPED_STRUCT_OF(T, F) \
 	{ SHADE_TYPED_STRUCT, sizeof(T), 0, 0, #T, (F), \
