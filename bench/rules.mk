@@ -101,6 +101,7 @@ bench:
 	$(BENCH_ATTACK) $(if $(filter 1,$(QUICK)),--quick)
 	$(BENCH_AUTH) $(if $(filter 1,$(QUICK)),--quick)
 	$(BENCH_COPY) $(if $(filter 1,$(QUICK)),--quick)
+	SHADE_BUILD=$(BUILD) python3 bench/idlc_bench.py 10000 $(if $(filter 1,$(QUICK)),5,21)
 
 # The soak program (bench/soak.c): SOAK_CLIENTS concurrent clients, each
 # making up to SOAK_CALLS calls (callbacks, container operations, expected

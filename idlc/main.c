@@ -50,6 +50,9 @@ static void usage(FILE *f)
 	      "  -ferror-limit=N   report at most N errors (default 20, "
 	      "0: all)\n"
 	      "  -Werror=annotations  unknown annotations are errors\n"
+	      "  --no-tables       generate code for every codec and stub, "
+	      "no tables\n"
+	      "                    (larger output, faster struct calls)\n"
 	      "  --version         print the version\n"
 	      "  --help            print this help\n", f);
 }
@@ -121,6 +124,8 @@ static int parse_args(TALLOC_CTX *ctx, cli *c, int argc, char **argv)
 				return -1;
 			}
 			c->opts.error_limit = (int)n;
+		} else if (strcmp(a, "--no-tables") == 0) {
+			c->opts.no_tables = true;
 		} else if (strcmp(a, "-Werror=annotations") == 0) {
 			c->opts.werror_annotations = true;
 		} else if (strcmp(a, "--no-cpp") == 0) {

@@ -107,3 +107,15 @@ $(BUILD)/tests/test_idl_policy: $(IDLC_FIX)/policy.o
 $(BUILD)/obj/tests/test_pipeline.o: $(IDLC_FIX)/bank.h
 $(BUILD)/obj/tests/test_pipeline.o: CPPFLAGS += -I$(IDLC_FIX)
 $(BUILD)/tests/test_pipeline: $(IDLC_FIX)/bank.o
+
+# The same cases against the code --no-tables writes for mapping.idl
+# (tests/test_idlc_mapping_code.c): tables and code alike on the wire.
+IDLC_FIX_CODE := $(BUILD)/gen/idlc/fixtures-code
+$(IDLC_FIX_CODE)/mapping.h $(IDLC_FIX_CODE)/mapping.c &: tests/idl/gen/mapping.idl $(IDLC_BIN)
+	@mkdir -p $(IDLC_FIX_CODE)
+	$(IDLC_BIN) --no-tables -o $(IDLC_FIX_CODE) $<
+$(IDLC_FIX_CODE)/mapping.o: $(IDLC_FIX_CODE)/mapping.c $(IDLC_FIX_CODE)/mapping.h
+	$(CC) $(CPPFLAGS) -I$(IDLC_FIX_CODE) $(CFLAGS) -c $< -o $@
+$(BUILD)/obj/tests/test_idlc_mapping_code.o: $(IDLC_FIX_CODE)/mapping.h tests/test_idlc_mapping.c
+$(BUILD)/obj/tests/test_idlc_mapping_code.o: CPPFLAGS += -I$(IDLC_FIX_CODE)
+$(BUILD)/tests/test_idlc_mapping_code: $(IDLC_FIX_CODE)/mapping.o

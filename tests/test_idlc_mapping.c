@@ -1535,6 +1535,360 @@ static void test_idlc_mapping_values(void **state)
 	talloc_free(sq);
 }
 
+/* ============================================================ tables */
+
+/* The state behind the typed Tables server. */
+typedef struct tables_srv {
+	mp_Rec last;     /* attribute last */
+	TALLOC_CTX *mem; /* what last holds */
+} tables_srv;
+
+/* Recs2 swap(in Recs2 r, inout Rec x, out Octets blob, in string s,
+ * in unsigned short n) */
+static shade_status tb_swap(void *self, TALLOC_CTX *mem_ctx,
+			    const mp_Recs2 *r, mp_Rec *x, mp_Octets *blob,
+			    const char *s, uint16_t n, mp_Recs2 *result,
+			    shade_error **err)
+{
+	uint16_t k;
+
+	(void)self;
+	if (strcmp(s, "fail") == 0)
+		return shade_error_set(err, SHADE_ERR_VALUE, "asked to fail");
+	*result = *r;
+	x->s = (int16_t)-x->s;
+	x->us = (uint16_t)(UINT16_MAX - x->us);
+	x->o = (uint8_t)(UINT8_MAX - x->o);
+	x->f = -x->f;
+	x->d = -x->d;
+	x->b = !x->b;
+	x->big = -x->big;
+	x->name = talloc_asprintf(mem_ctx, "%s!", x->name);
+	blob->len = n;
+	blob->items = talloc_array(mem_ctx, uint8_t, n);
+	if (x->name == NULL || (n > 0 && blob->items == NULL))
+		return shade_error_set(err, SHADE_ERR_NOMEM, "nomem");
+	for (k = 0; k < n; k++)
+		blob->items[k] = (uint8_t)k;
+	return SHADE_OK;
+}
+
+/* Big widen(in Big b) */
+static shade_status tb_widen(void *self, TALLOC_CTX *mem_ctx,
+			     const mp_Big *b, mp_Big *result,
+			     shade_error **err)
+{
+	(void)self;
+	(void)mem_ctx;
+	(void)err;
+	*result = *b;
+	result->r1.big++;
+	result->r6.big++;
+	return SHADE_OK;
+}
+
+/* attribute Rec last (get) */
+static shade_status tb_get_last(void *self, TALLOC_CTX *mem_ctx,
+				mp_Rec *out, shade_error **err)
+{
+	tables_srv *t = self;
+
+	(void)mem_ctx;
+	(void)err;
+	*out = t->last;
+	return SHADE_OK;
+}
+
+/* attribute Rec last (set) */
+static shade_status tb_set_last(void *self, const mp_Rec *value,
+				shade_error **err)
+{
+	tables_srv *t = self;
+
+	t->last = *value;
+	t->last.name = talloc_strdup(t->mem, value->name);
+	return t->last.name ? SHADE_OK : shade_error_set(err, SHADE_ERR_NOMEM,
+							 "nomem");
+}
+
+static const mp_Tables_impl tables_impl = {
+	.swap = tb_swap,
+	.widen = tb_widen,
+	.get_last = tb_get_last,
+	.set_last = tb_set_last,
+};
+
+/* A Rec of every field kind, told apart by k. */
+static mp_Rec rec(int k, const char *name)
+{
+	mp_Rec r = { .s = (int16_t)(-300 - k), .us = (uint16_t)(60000 + k),
+		     .o = (uint8_t)(200 + k), .f = 1.5f + (float)k,
+		     .d = -2.25 * k, .b = (k & 1) != 0, .name = (char *)name,
+		     .big = INT64_MIN + k };
+	return r;
+}
+
+/* Rec a and b hold the same values. */
+static void rec_equal(const mp_Rec *a, const mp_Rec *b)
+{
+	assert_int_equal(a->s, b->s);
+	assert_int_equal(a->us, b->us);
+	assert_int_equal(a->o, b->o);
+	assert_true(a->f == b->f);
+	assert_true(a->d == b->d);
+	assert_int_equal(a->b, b->b);
+	assert_string_equal(a->name, b->name);
+	assert_true(a->big == b->big);
+}
+
+/* A dynamic call of swap with x = [s, us, o, f, d, b, "d", 9]
+ * (s, o as given), expecting st. */
+static void dyn_swap(TALLOC_CTX *ctx, shade_ref *ref, shade_value *s,
+		     int64_t o, shade_status st, shade_value **out)
+{
+	dyn_call(ctx, ref, "swap", tup(ctx, 4, tup(ctx, 0), tup(ctx, 8, s,
+		 shade_int(ctx, 2), shade_int(ctx, o), shade_float(ctx, 0.5),
+		 shade_float(ctx, 4), shade_bool(ctx, true), shade_str(ctx,
+		 "d"), shade_int(ctx, 9)), shade_str(ctx, "ok"),
+		 shade_int(ctx, 2)), st, out);
+}
+
+/* Structs, sequences and operations of plain data, whose codecs, stubs
+ * and skeletons are tables the runtime reads: every scalar kind at its
+ * limits, a bounded sequence, inout and out values, a reply larger than
+ * the stub's scratch space, attributes; a failed call leaves the out
+ * values as they were; a wrong argument from a dynamic client is a
+ * TypeError, one out of range an OverflowError, a sequence over its
+ * bound LimitExceeded. */
+static void test_idlc_mapping_tables(void **state)
+{
+	session s;
+	TALLOC_CTX *ctx;
+	shade_ref *obj = NULL;
+	shade_error *err = NULL;
+	shade_value *out = NULL;
+	tables_srv srv = { .mem = NULL };
+	mp_Tables *tb = NULL;
+	mp_Rec items[3], x, got;
+	mp_Recs2 r = { 2, items }, back = { 0, NULL };
+	mp_Octets blob = { 0, NULL };
+	mp_Big big, wide;
+	uint32_t k;
+
+	srv.mem = talloc_new(NULL); /* outside the session's count */
+	assert_int_equal(mp_Tables_serve(&tables_impl, &srv, &obj, NULL),
+			 SHADE_OK);
+	ctx = session_open(&s, state, obj);
+	assert_int_equal(mp_Tables_narrow(ctx, s.ref, &tb, &err), SHADE_OK);
+
+	items[0] = rec(0, "zero");
+	items[1] = rec(1, "");
+	items[2] = rec(2, "two");
+	items[1].s = INT16_MIN;
+	items[1].us = UINT16_MAX;
+	items[1].big = INT64_MAX;
+	x = rec(5, "x");
+	assert_int_equal(mp_Tables_swap(tb, ctx, &r, &x, &blob, "ok", 300,
+					&back, &err), SHADE_OK);
+	assert_int_equal(back.len, 2);
+	rec_equal(&back.items[0], &items[0]);
+	rec_equal(&back.items[1], &items[1]);
+	assert_int_equal(x.s, 305);
+	assert_int_equal(x.us, UINT16_MAX - 60005);
+	assert_int_equal(x.o, UINT8_MAX - 205);
+	assert_true(x.f == -6.5f);
+	assert_true(x.d == 11.25);
+	assert_true(x.b == false);
+	assert_true(x.big == -(INT64_MIN + 5));
+	assert_string_equal(x.name, "x!");
+	assert_int_equal(blob.len, 300);
+	for (k = 0; k < blob.len; k++)
+		assert_int_equal(blob.items[k], (uint8_t)k);
+
+	/* a failure leaves the out values as they were */
+	got = x;
+	assert_int_equal(mp_Tables_swap(tb, ctx, &r, &x, &blob, "fail", 3,
+					&back, &err), SHADE_ERR_VALUE);
+	assert_non_null(strstr(err->message, "asked to fail"));
+	shade_error_free(err);
+	err = NULL;
+	rec_equal(&x, &got);
+	assert_int_equal(blob.len, 300);
+	assert_int_equal(back.len, 2);
+	/* over the bound: refused by the server */
+	r.len = 3;
+	assert_int_equal(mp_Tables_swap(tb, ctx, &r, &x, &blob, "ok", 3,
+					&back, &err), SHADE_ERR_LIMIT);
+	assert_non_null(strstr(err->message, "mp_Recs2: too many items"));
+	shade_error_free(err);
+	err = NULL;
+	r.len = 2;
+	/* IDL strings are never null */
+	assert_int_equal(mp_Tables_swap(tb, ctx, &r, &x, &blob, NULL, 3,
+					&back, &err), SHADE_ERR_VALUE);
+	assert_non_null(strstr(err->message, "'s'"));
+	shade_error_free(err);
+	err = NULL;
+	rec_equal(&x, &got);
+
+	/* a reply larger than the stub's scratch space */
+	big.r1 = rec(1, "r1");
+	big.r2 = rec(2, "r2");
+	big.r3 = rec(3, "r3");
+	big.r4 = rec(4, "r4");
+	big.r5 = rec(5, "r5");
+	big.r6 = rec(6, "r6");
+	assert_true(sizeof(big) > 256);
+	assert_int_equal(mp_Tables_widen(tb, ctx, &big, &wide, &err),
+			 SHADE_OK);
+	big.r1.big++;
+	big.r6.big++;
+	rec_equal(&wide.r1, &big.r1);
+	rec_equal(&wide.r3, &big.r3);
+	rec_equal(&wide.r6, &big.r6);
+
+	/* attributes: the value alone crosses */
+	x = rec(7, "seven");
+	assert_int_equal(mp_Tables_set_last(tb, &x, &err), SHADE_OK);
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(mp_Tables_get_last(tb, ctx, &got, &err), SHADE_OK);
+	rec_equal(&got, &x);
+
+	/* dynamic client: the same wire form */
+	dyn_swap(ctx, s.ref, shade_int(ctx, 1), 3, SHADE_OK, &out);
+	assert_string_equal(diag(ctx, out), "[[], [-1, 65533, 252, -0.5, "
+			    "-4.0, false, \"d!\", -9], [0, 1]]");
+	/* x.s a string: a TypeError naming the argument */
+	dyn_swap(ctx, s.ref, shade_str(ctx, "1"), 3, SHADE_ERR_TYPE, &out);
+	/* x.o 256: out of an octet's range */
+	dyn_swap(ctx, s.ref, shade_int(ctx, 1), 256, SHADE_ERR_OVERFLOW, &out);
+	/* a field missing */
+	dyn_call(ctx, s.ref, "swap", tup(ctx, 4, tup(ctx, 0), tup(ctx, 1,
+		 shade_int(ctx, 1)), shade_str(ctx, "ok"), shade_int(ctx, 2)),
+		 SHADE_ERR_TYPE, &out);
+
+	talloc_free(tb);
+	session_close(&s, state);
+	talloc_free(srv.mem);
+}
+
+/* ============================================================ bounded */
+
+/* What a Tags server answers for s: "toolong" for "big" (a reply over
+ * the bound), "!" for a string of 4 bytes (one that should never have
+ * reached it), else s. */
+static const char *tg_answer(const char *s)
+{
+	return strcmp(s, "big") == 0 ? "toolong" : strlen(s) == 4 ? "!" : s;
+}
+
+/* Tag upper(in Tag t) */
+static shade_status tg_upper(void *self, TALLOC_CTX *mem_ctx,
+			     const mp_Tag *t, mp_Tag *result,
+			     shade_error **err)
+{
+	size_t i;
+
+	(void)self;
+	*result = *t;
+	result->code = talloc_strdup(mem_ctx, tg_answer(t->code));
+	if (result->code == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "nomem");
+	for (i = 0; result->code[i]; i++)
+		if (result->code[i] >= 'a' && result->code[i] <= 'z')
+			result->code[i] = (char)(result->code[i] - 'a' + 'A');
+	return SHADE_OK;
+}
+
+/* string<3> echo(in string<3> s) */
+static shade_status tg_echo(void *self, TALLOC_CTX *mem_ctx, const char *s,
+			    char **result, shade_error **err)
+{
+	(void)self;
+	*result = talloc_strdup(mem_ctx, tg_answer(s));
+	return *result ? SHADE_OK : shade_error_set(err, SHADE_ERR_NOMEM,
+						    "nomem");
+}
+
+static const mp_Tags_impl tags_impl = {
+	.upper = tg_upper,
+	.echo = tg_echo,
+};
+
+/* Expect st from the last call and a message holding `what`. */
+static void expect_err(shade_status got, shade_status st, shade_error **err,
+		       const char *what)
+{
+	assert_int_equal(got, st);
+	assert_non_null(*err);
+	if (strstr((*err)->message, what) == NULL)
+		print_error("message: %s\n", (*err)->message);
+	assert_non_null(strstr((*err)->message, what));
+	shade_error_free(*err);
+	*err = NULL;
+}
+
+/* string<N> holds at most N characters, counted as UTF-8 code points,
+ * in a struct (a table) and as a parameter and result (code): a typed
+ * client refuses a longer one before sending it, a server refuses one
+ * from a dynamic client and will not send one back. */
+static void test_idlc_mapping_bounded(void **state)
+{
+	session s;
+	TALLOC_CTX *ctx;
+	shade_ref *obj = NULL;
+	shade_error *err = NULL;
+	shade_value *out = NULL;
+	mp_Tags *tg = NULL;
+	mp_Tag in = { .code = "ab", .note = "any length at all" }, got;
+	char *r = NULL;
+
+	assert_int_equal(mp_Tags_serve(&tags_impl, NULL, &obj, NULL),
+			 SHADE_OK);
+	ctx = session_open(&s, state, obj);
+	assert_int_equal(mp_Tags_narrow(ctx, s.ref, &tg, &err), SHADE_OK);
+
+	assert_int_equal(mp_Tags_upper(tg, ctx, &in, &got, &err), SHADE_OK);
+	assert_string_equal(got.code, "AB");
+	assert_string_equal(got.note, in.note);
+	/* three characters in six bytes */
+	in.code = "\xc3\xa9\xc3\xa9\xc3\xa9";
+	assert_int_equal(mp_Tags_upper(tg, ctx, &in, &got, &err), SHADE_OK);
+	assert_string_equal(got.code, in.code);
+	assert_int_equal(mp_Tags_echo(tg, ctx, "\xc3\xa9z", &r, &err),
+			 SHADE_OK);
+	assert_string_equal(r, "\xc3\xa9z");
+
+	/* one more: refused before anything is sent */
+	in.code = "abcd";
+	memset(&got, 0, sizeof(got));
+	expect_err(mp_Tags_upper(tg, ctx, &in, &got, &err), SHADE_ERR_LIMIT,
+		   &err, "string<3>: 4 characters");
+	assert_null(got.code);
+	expect_err(mp_Tags_echo(tg, ctx, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+				&r, &err), SHADE_ERR_LIMIT, &err,
+		   "string<3> 's': 4 characters");
+	assert_string_equal(r, "\xc3\xa9z");
+	/* the server will not answer one longer than the bound */
+	in.code = "big";
+	expect_err(mp_Tags_upper(tg, ctx, &in, &got, &err), SHADE_ERR_LIMIT,
+		   &err, "string<3>: 7 characters");
+	expect_err(mp_Tags_echo(tg, ctx, "big", &r, &err), SHADE_ERR_LIMIT,
+		   &err, "string<3>: 7 characters");
+
+	/* dynamic client: the server refuses what is too long */
+	dyn_call(ctx, s.ref, "upper", tup(ctx, 1, tup(ctx, 2, shade_str(ctx,
+		 "abc"), shade_str(ctx, ""))), SHADE_OK, &out);
+	assert_string_equal(diag(ctx, out), "[\"ABC\", \"\"]");
+	dyn_call(ctx, s.ref, "upper", tup(ctx, 1, tup(ctx, 2, shade_str(ctx,
+		 "abcd"), shade_str(ctx, ""))), SHADE_ERR_LIMIT, &out);
+	dyn_call(ctx, s.ref, "echo", tup(ctx, 1, shade_str(ctx, "abcd")),
+		 SHADE_ERR_LIMIT, &out);
+
+	talloc_free(tg);
+	session_close(&s, state);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -1551,6 +1905,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_mapping_local),
 		cmocka_unit_test(test_idlc_mapping_boxes),
 		cmocka_unit_test(test_idlc_mapping_values),
+		cmocka_unit_test(test_idlc_mapping_tables),
+		cmocka_unit_test(test_idlc_mapping_bounded),
 	};
 
 	if (argc > 1)

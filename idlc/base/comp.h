@@ -34,6 +34,8 @@ typedef struct idlc_options {
 	int error_limit;           /* report at most this many errors (0:
 				    * no limit; the command line: 20) */
 	bool werror_annotations;   /* unknown annotations are errors */
+	bool no_tables;            /* codecs and stubs as code, never as
+				    * tables (--no-tables) */
 } idlc_options;
 
 /* One compilation: the talloc root of everything below. */

@@ -97,7 +97,10 @@ bool idlc_gen_basic(gen *g, const idlc_type *t, scalar *s)
 	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		if (table[i].k == u->kind) {
 			*s = table[i].s;
-			return true;
+			if (s->w == W_STRING && u->bound) /* string<N> */
+				s->hi = idlc_arena_printf(g->a, "%llu",
+					(unsigned long long)u->bound);
+			return s->w != W_STRING || !u->bound || s->hi;
 		}
 	return false;
 }
@@ -199,6 +202,13 @@ char *idlc_gen_put(gen *g, const scalar *s, const char *b, const char *e)
 					 "%s, %s, %s, %s, err);", e, b, s->iface,
 					 cx_of(b), call_of(b), b, e);
 	default:
+		if (s->hi) /* string<N>: at most N characters */
+			return idlc_arena_printf(g->a, "idl_st = "
+				"shade_typed_put_bstr(%s, %s, %s, %s%s%s, err);", b,
+				e, s->hi, on_server(b) || in_codec(b) ? "NULL" :
+				"\"", on_server(b) || in_codec(b) ? "" :
+				e[0] == '*' ? e + 1 : e, on_server(b) ||
+				in_codec(b) ? "" : "\"");
 		/* a caller's NULL is refused: IDL strings are never null */
 		if (!on_server(b) && !in_codec(b))
 			return idlc_arena_printf(g->a, "idl_st = "
@@ -287,6 +297,10 @@ char *idlc_gen_get(gen *g, const scalar *s, const char *d, const char *v,
 					 cx_of(d), call_of(d), d, s->iface, mem,
 					 addr(g, v));
 	default:
+		if (s->hi) /* string<N> */
+			return idlc_arena_printf(g->a, "idl_st = "
+				"shade_typed_get_bstr(%s, %s, %s, %s, err);", mem, d,
+				s->hi, addr(g, v));
 		return idlc_arena_printf(g->a, "idl_st = shade_cbor_read_text_dup("
 					 "%s, %s, %s, NULL, err);", mem, d,
 					 addr(g, v));
@@ -599,6 +613,171 @@ static int bitset_fields(gen *g, const idlc_node *bs, const char *prefix,
 typedef int (*fields_fn)(gen *g, const idlc_node *n, const char *prefix,
 			 char **put, char **get, size_t *count);
 
+/* ---------------------------------------------------------------- tables */
+
+/* Push C text `code` (a table) to the codecs section. */
+static int push_table(gen *g, const char *name, const char *code)
+{
+	idlc_tv *o = idlc_tv_obj(g->a);
+
+	if (o == NULL || code == NULL ||
+	    idlc_tv_set_str(o, "name", "%s", name) < 0 ||
+	    idlc_tv_set_str(o, "proto", "%s", "") < 0 ||
+	    idlc_tv_set_str(o, "code", "%s", code) < 0)
+		return -1;
+	return idlc_tv_push(g->codecs, o);
+}
+
+/* The table (a shade_typed_type) of the values of s, emitted once: its
+ * name, or NULL when s has none (a reference, a codec generated as
+ * functions, an array) or on out of memory. */
+static const char *type_table(gen *g, const scalar *s)
+{
+	const char *base = s->c, *init;
+	char *name, *key;
+	size_t i;
+	int r;
+
+	switch (s->w) {
+	case W_INT:
+		init = idlc_arena_printf(g->a, "SHADE_TYPED_INT_OF(%s, %s, %s)",
+					 s->c, s->lo, s->hi);
+		break;
+	case W_UINT:
+		init = idlc_arena_printf(g->a, "SHADE_TYPED_UINT_OF(%s, %s)",
+					 s->c, s->hi);
+		break;
+	case W_BOOL:
+		init = "SHADE_TYPED_BOOL_OF";
+		break;
+	case W_FLOAT:
+		init = idlc_arena_printf(g->a, "SHADE_TYPED_FLOAT_OF(%s)", s->c);
+		break;
+	case W_STRING:
+		init = s->hi ? idlc_arena_printf(g->a, "SHADE_TYPED_BSTRING_OF(%s)",
+						 s->hi) : "SHADE_TYPED_STRING_OF";
+		base = s->hi ? idlc_arena_printf(g->a, "string%s", s->hi) :
+		       "string";
+		break;
+	case W_CODEC:
+		key = idlc_arena_printf(g->a, "table %s", s->c);
+		if (s->arr || key == NULL || !idlc_gen_has(g, key))
+			return NULL;
+		return idlc_arena_printf(g->a, "idl_%s_type_", s->c);
+	default:
+		return NULL;
+	}
+	name = idlc_arena_printf(g->a, "idl_%s_type_", base);
+	if (name == NULL || init == NULL)
+		return NULL;
+	for (i = 0; name[i]; i++)
+		if (name[i] == ' ')
+			name[i] = '_';
+	r = idlc_gen_once(g, idlc_arena_printf(g->a, "table %s", base));
+	if (r < 0 || (r == 0 && push_table(g, name, idlc_arena_printf(g->a,
+		"static const shade_typed_type %s SHADE_UNUSED =\n\t%s;\n", name,
+		init)) < 0))
+		return NULL;
+	return name;
+}
+
+/* The table of a codec's type `name` (its initializer `init`, and the
+ * fields `fields` before it when not NULL) and the macros that stand
+ * for its codec functions. */
+static int push_type_table(gen *g, const char *name, const char *what,
+			   const char *fields, const char *init)
+{
+	if (idlc_gen_once(g, idlc_arena_printf(g->a, "table %s", name)) < 0)
+		return -1;
+	return push_table(g, name, idlc_arena_printf(g->a, "\n/* How a %s "
+		"travels: %s. */\n%sstatic const shade_typed_type idl_%s_type_ "
+		"SHADE_UNUSED =\n\t%s;\n#define idl_put_%s_(cx, call, b, v, err) "
+		"((void)(cx), (void)(call), \\\n\tshade_typed_put(b, "
+		"&idl_%s_type_, v, err))\n#define idl_get_%s_(cx, call, mem, d, v, "
+		"err) ((void)(cx), (void)(call), \\\n\tshade_typed_get(mem, d, "
+		"&idl_%s_type_, v, err))\n", name, what, fields ? fields : "",
+		name, init, name, name, name, name));
+}
+
+/* Append the table entries of the fields of struct st (through
+ * `prefix`, "" or "_base.") to *out, its base's first; *n counts them.
+ * 1 when all have a table, 0 when one has none, -1 on out of memory. */
+static int table_fields(gen *g, const idlc_node *st, const char *top,
+			const char *prefix, char **out, size_t *n)
+{
+	const char *name = idlc_gen_c_name(g, st);
+	const idlc_node *m, *base = base_struct(st);
+	int r;
+
+	if (name == NULL)
+		return -1;
+	if (base) {
+		r = table_fields(g, base, top, idlc_arena_printf(g->a,
+				 "%s_base.", prefix), out, n);
+		if (r <= 0)
+			return r;
+	}
+	for (m = st->children; m; m = m->next) {
+		scalar ms;
+		uint64_t dims[MAX_DIMS];
+		int nd;
+		const idlc_type *et = strip_array(m->type, dims, &nd);
+		const char *t;
+
+		if (et == NULL || nd > 0)
+			return 0;
+		r = wire_of(g, et, idlc_arena_printf(g->a, "%s_%s_seq", name,
+			    m->name), &ms);
+		if (r <= 0)
+			return r < 0 ? -1 : 0;
+		t = type_table(g, &ms);
+		if (t == NULL)
+			return 0;
+		*out = idlc_arena_append(g->a, *out, "\t{ offsetof(%s, %s%s), "
+					 "&%s },\n", top, prefix,
+					 idlc_gen_ident(g, m->name), t);
+		(*n)++;
+	}
+	return *out ? 1 : -1;
+}
+
+/* Struct or exception st (C name `name`) as a table when all its fields
+ * have one: 1 when emitted, 0 when not, -1 on out of memory. */
+static int struct_table(gen *g, const idlc_node *st, const char *name)
+{
+	char *fields = idlc_arena_printf(g->a, "%s", "");
+	size_t n = 0;
+	int r;
+
+	if ((st->kind != IDLC_STRUCT && st->kind != IDLC_EXCEPTION) ||
+	    g->comp->opts.no_tables)
+		return 0;
+	r = fields ? table_fields(g, st, name, "", &fields, &n) : -1;
+	if (r <= 0 || n == 0)
+		return r;
+	return push_type_table(g, name, "the array of its fields",
+		idlc_arena_printf(g->a, "static const shade_typed_field "
+				  "idl_%s_fields_[] = {\n%s};\n", name, fields),
+		idlc_arena_printf(g->a, "SHADE_TYPED_STRUCT_OF(%s, "
+				  "idl_%s_fields_)", name, name)) < 0 ? -1 : 1;
+}
+
+/* Sequence t (C name `name`, items es) as a table when its items have
+ * one: 1 when emitted, 0 when not, -1 on out of memory. */
+static int sequence_table(gen *g, const idlc_type *t, const char *name,
+			  const scalar *es)
+{
+	const char *item = g->comp->opts.no_tables ? NULL :
+			   type_table(g, es);
+
+	if (item == NULL)
+		return 0;
+	return push_type_table(g, name, "the array of its items", NULL,
+		idlc_arena_printf(g->a, "SHADE_TYPED_SEQ_OF(%s, %s, %llu)", name,
+				  item, (unsigned long long)t->bound)) < 0 ?
+		-1 : 1;
+}
+
 /* Codec of a struct, exception, bitset or valuetype n (C name `name`):
  * the array of the fields `fields` lists, in order (a valuetype's state
  * without the array head).  Returns 1 when available, -1 on out of
@@ -614,6 +793,11 @@ static int fields_codec(gen *g, const idlc_node *n, const char *name,
 
 	if (once != 0)
 		return once < 0 ? -1 : 1;
+	if (fields == struct_fields) {
+		int r = struct_table(g, n, name);
+		if (r != 0)
+			return r;
+	}
 	if (put == NULL || get == NULL ||
 	    fields(g, n, "v->", &put, &get, &count) < 0)
 		return -1;
@@ -871,6 +1055,9 @@ static int sequence_codec(gen *g, const idlc_type *t, const char *name)
 	r = wire_of(g, t->elem, idlc_arena_printf(g->a, "%s_elem", name), &es);
 	if (r <= 0) /* wirable() said it was: out of memory */
 		return -1;
+	r = sequence_table(g, t, name, &es);
+	if (r != 0)
+		return r;
 	put = idlc_arena_printf(g->a, "\tuint32_t idl_k;\n\tshade_status idl_st ="
 		" shade_cbor_put_array(b, v->len);\n\n\tfor (idl_k = 0; idl_st == "
 		"SHADE_OK && idl_k < v->len; idl_k++)\n%s\treturn idl_st;\n",
@@ -1225,4 +1412,56 @@ const char *idlc_gen_chunk(gen *g, const idlc_node *m, const scalar *s)
 	    v.kind != IDLC_V_INT || v.i < 1 || v.i > UINT32_MAX)
 		return NULL;
 	return idlc_arena_printf(g->a, "%llu", (unsigned long long)v.i);
+}
+
+/* The table of an operation's values; see gen_int.h. */
+int idlc_gen_op_table(gen *g, const char *name, const char *stub,
+		      const char *op, bool oneway, const wire_op *w)
+{
+	static const char *const dirs[] = {
+		[IDLC_DIR_IN] = "SHADE_TYPED_IN",
+		[IDLC_DIR_OUT] = "SHADE_TYPED_OUT",
+		[IDLC_DIR_INOUT] = "SHADE_TYPED_INOUT",
+	};
+	char *params = idlc_arena_printf(g->a, "%s", "");
+	const char *t;
+	size_t i;
+	int r;
+
+	/* only scalars: generated code is as small and faster (measured,
+	 * doc/performance.md "Generated code: tables") */
+	for (i = 0; i < w->n && w->ps[i].w != W_CODEC; i++)
+		;
+	if (w->chunk || g->comp->opts.no_tables ||
+	    (i == w->n && (!w->has_result || w->rs.w != W_CODEC)))
+		return 0;
+	for (i = 0; params && i < w->n; i++) {
+		t = w->byref[i] ? NULL : type_table(g, &w->ps[i]);
+		if (t == NULL)
+			return 0;
+		params = idlc_arena_append(g->a, params, "\t{ \"%s\", %s, &%s },"
+					   "\n", w->ident[i], dirs[w->dir[i]], t);
+	}
+	if (params && w->has_result) {
+		t = type_table(g, &w->rs);
+		if (t == NULL)
+			return 0;
+		params = idlc_arena_append(g->a, params, "\t{ \"result\", "
+					   "SHADE_TYPED_RESULT, &%s },\n", t);
+	}
+	if (params == NULL)
+		return -1;
+	r = idlc_gen_once(g, idlc_arena_printf(g->a, "table %s", name));
+	if (r != 0)
+		return r < 0 ? -1 : 1;
+	return push_table(g, name, idlc_arena_printf(g->a, "\n/* How the "
+		"values of %s travel. */\n%s%s%sstatic const shade_typed_op "
+		"%s = {\n\t\"%s\", %s, %s, %s,\n\t%zu, %zu, %zu, %s%s\n};\n", stub,
+		w->n + w->has_result ? "static const shade_typed_param " : "",
+		w->n + w->has_result ? idlc_arena_printf(g->a, "%sparams_[] = "
+			"{\n%s};\n", name, params) : "", "", name, stub, op,
+		oneway ? "true" : "false", w->mem ? "true" : "false",
+		w->n + w->has_result, w->n_in, w->n_out,
+		w->n + w->has_result ? name : "NULL",
+		w->n + w->has_result ? "params_" : "")) < 0 ? -1 : 1;
 }

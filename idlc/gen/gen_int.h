@@ -310,6 +310,15 @@ int idlc_gen_fields_codec(gen *g, const idlc_node *n);
  * -1 on out of memory. */
 int idlc_gen_value_codec(gen *g, const idlc_node *n);
 
+/* The table (a static shade_typed_op named `name`) of the values w of
+ * a stub named `stub` doing `op` ("SHADE_DISPATCH_INVOKE", _GET, _SET;
+ * `oneway`), for shade_typed_call() and shade_typed_args(), emitted
+ * once.  1 when emitted (or already), 0 when a value has no table (a
+ * reference, @byref, @chunk, an array: the stub is generated as code),
+ * -1 on out of memory. */
+int idlc_gen_op_table(gen *g, const char *name, const char *stub,
+		      const char *op, bool oneway, const wire_op *w);
+
 /* The struct declaration behind type t (typedefs followed), or NULL. */
 const idlc_node *idlc_gen_struct_of(const idlc_type *t);
 

@@ -108,6 +108,48 @@ static char *op_stmts(gen *g, const wire_op *w, const char *fn,
 	return idlc_arena_append(g->a, s, "%sreturn idl_st;\n", drop);
 }
 
+/* Statements of operation w through its table `table`: decode the
+ * arguments (shade_typed_args), call `fn` with `self` first, encode the
+ * reply (shade_typed_reply) and `return idl_st;`, no indentation.  Its
+ * locals, and the pointers to them in idl_a, go to *locals. */
+static char *table_stmts(gen *g, const wire_op *w, const char *table,
+			 const char *fn, const char *self, char **locals)
+{
+	char *args = idlc_arena_printf(g->a, "%s", w->mem ? ", mem_ctx" : "");
+	char *argv = idlc_arena_printf(g->a, "%s", "");
+	size_t i;
+
+	*locals = idlc_arena_printf(g->a, "%s", "");
+	for (i = 0; argv && i < w->n; i++) {
+		const char *v = idlc_arena_printf(g->a, "arg_%s", w->ident[i]);
+		*locals = idlc_arena_append(g->a, *locals, "%s\n",
+					    idlc_gen_local(g, &w->ps[i], v));
+		args = idlc_arena_append(g->a, args, ", %s%s", w->dir[i] ==
+					 IDLC_DIR_IN && w->ps[i].w != W_CODEC ?
+					 "" : "&", v);
+		argv = idlc_arena_append(g->a, argv, "%s&%s", i ? ", " : "", v);
+	}
+	if (argv && w->has_result) {
+		*locals = idlc_arena_append(g->a, *locals, "%s\n",
+					    idlc_gen_local(g, &w->rs,
+							   "idl_result"));
+		args = idlc_arena_append(g->a, args, ", &idl_result");
+		argv = idlc_arena_append(g->a, argv, "%s&idl_result",
+					 w->n ? ", " : "");
+	}
+	if (argv && *argv)
+		*locals = idlc_arena_append(g->a, *locals, "void *const idl_a[] "
+					    "= { %s };\n", argv);
+	if (*locals == NULL || args == NULL || argv == NULL)
+		return NULL;
+	return idlc_arena_printf(g->a, "idl_st = shade_typed_args(cx, in, &%s, "
+		"%s, err);\nif (idl_st == SHADE_OK)\n\tidl_st = %s(%s%s, err);\n"
+		"%sreturn idl_st;\n", table, *argv ? "idl_a" : "NULL", fn, self,
+		args, w->n_out || w->has_result ? idlc_arena_printf(g->a,
+		"if (idl_st == SHADE_OK)\n\tidl_st = shade_typed_reply(out, "
+		"&%s, idl_a, err);\n", table) : "");
+}
+
 /* Impl field, dispatch case (and shared skeleton) of operation m, member
  * of interface n (C name iface).  Returns 0, 1 when it has no typed
  * form, or -1. */
@@ -119,13 +161,21 @@ static int op_skel(gen *g, const idlc_node *n, const char *iface,
 	const char *decl = core ? idlc_gen_c_name(g, m->parent) : iface;
 	const char *id = idlc_gen_ident(g, m->name);
 	char *ip, *stmts, *locals, *sig, *body;
+	const char *table;
 	wire_op w;
 	size_t i;
+	int t;
 	int rc = decl ? idlc_gen_wire_op(g, decl, m, &w) : -1;
 
 	if (rc != 0)
 		return rc;
 	idlc_gen_byref_server(&w);
+	table = idlc_arena_printf(g->a, "idl_%s_%s_op_", decl, m->name);
+	t = table ? idlc_gen_op_table(g, table, idlc_arena_printf(g->a,
+		"%s_%s", decl, m->name), "SHADE_DISPATCH_INVOKE",
+		(m->flags & IDLC_F_ONEWAY) != 0, &w) : -1;
+	if (t < 0)
+		return -1;
 	ip = idlc_arena_printf(g->a, "%s", w.mem ? ", TALLOC_CTX *mem_ctx" : "");
 	for (i = 0; ip && i < w.n; i++)
 		ip = idlc_arena_append(g->a, ip, ", %s", w.dir[i] == IDLC_DIR_IN ?
@@ -149,15 +199,16 @@ static int op_skel(gen *g, const idlc_node *n, const char *iface,
 		    "\t\tbreak;\n", iface, m->name, id, skel, id);
 		if (m->parent != n)
 			return 0;
-		stmts = op_stmts(g, &w, "fn", "self", &locals);
+		stmts = t ? table_stmts(g, &w, table, "fn", "self", &locals) :
+			op_stmts(g, &w, "fn", "self", &locals);
 		body = stmts ? idlc_arena_printf(g->a, "%s%s\tshade_status "
 			"idl_st;\n\n%s", body_decls(g, stmts, false),
 			idlc_gen_indent(g, locals, 1),
 			idlc_gen_indent(g, stmts, 1)) : NULL;
 		if (body == NULL || idlc_gen_function(g, functions,
 			idlc_arena_printf(g->a, "/* %s.%s: decode a request, call "
-				"fn, encode its reply (shared like\n * the call). "
-				"*/\n", decl, m->name), "static shade_status", skel,
+				"fn, encode its reply (shared like\n * the %s). "
+				"*/\n", decl, m->name, t ? "table" : "call"), "static shade_status", skel,
 			idlc_arena_printf(g->a, "shade_status (*fn)(%s), void *self, "
 				"shade_dispatch_ctx *cx%s, struct shade_cbor_dec "
 				"*in, struct shade_buf *out%s, shade_error **err",
@@ -166,7 +217,9 @@ static int op_skel(gen *g, const idlc_node *n, const char *iface,
 			return -1;
 		return 0;
 	}
-	stmts = op_stmts(g, &w, idlc_arena_printf(g->a, "impl->%s", id),
+	stmts = t ? table_stmts(g, &w, table, idlc_arena_printf(g->a,
+			"impl->%s", id), "sv->self", &locals) :
+		op_stmts(g, &w, idlc_arena_printf(g->a, "impl->%s", id),
 			 "sv->self", &locals);
 	if (stmts == NULL)
 		return -1;

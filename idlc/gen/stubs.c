@@ -212,6 +212,31 @@ static int op_call(gen *g, const wire_op *w, call *c)
 	return 0;
 }
 
+/* The body of a stub that calls through the table `table` of its
+ * values w: the pointers to its parameters (in order, the result last)
+ * and shade_typed_call(). */
+static char *table_body(gen *g, const char *member, const char *table,
+			const wire_op *w, const char *res)
+{
+	char *argv = idlc_arena_printf(g->a, "%s", "");
+	size_t i;
+
+	for (i = 0; argv && i < w->n; i++)
+		argv = idlc_arena_append(g->a, argv, "%s%s%s", i ? ", " : "",
+			w->dir[i] != IDLC_DIR_IN ? "" : w->ps[i].w == W_CODEC ?
+			"(void *)" : "&", w->ident[i]);
+	if (argv && w->has_result)
+		argv = idlc_arena_append(g->a, argv, "%s%s", w->n ? ", " : "",
+					 res);
+	if (argv == NULL)
+		return NULL;
+	return idlc_arena_printf(g->a, "%s%s%s\treturn shade_typed_call(self->ref, "
+		"%s,\n\t\t\t\t&%s, %s, %s, err);\n", *argv ?
+		"\tvoid *const idl_a[] = { " : "", argv, *argv ? " };\n\n" : "",
+		member, table, w->mem ? "mem_ctx" : "NULL",
+		*argv ? "idl_a" : "NULL");
+}
+
 /* A stub: its prototype into `protos`, its code into `functions`. */
 static int push_stub(gen *g, idlc_tv *protos, idlc_tv *functions,
 		     const char *doc, const char *iface, const char *name,
@@ -239,8 +264,10 @@ static int attr_stubs(gen *g, const char *iface, const idlc_node *a,
 	call c = { .ref = "self->ref", .member = index, .name = stub,
 		   .op = "SHADE_DISPATCH_GET" };
 	scalar s;
+	wire_op w;
 	char *doc;
-	const char *chunk;
+	const char *chunk, *table;
+	int t;
 	int rc = idlc_gen_wire(g, a->type, idlc_arena_printf(g->a,
 			       "%s_%s_seq", iface, a->name), &s);
 
@@ -255,13 +282,23 @@ static int attr_stubs(gen *g, const char *iface, const idlc_node *a,
 				" no round trip when its value came with the "
 				"reference" : "");
 	chunk = idlc_gen_chunk(g, a, &s);
-	if (doc == NULL || (chunk ? chunked_value(g, &c, &s, chunk, "idl_v",
-						  "out") :
-			    reply_value(g, &c, &s, "idl_v", "out")) < 0 ||
+	memset(&w, 0, sizeof(w));
+	w.has_result = true;
+	w.rs = s;
+	w.mem = c.mem;
+	w.chunk = chunk;
+	table = idlc_arena_printf(g->a, "idl_%s_op_", stub);
+	t = table ? idlc_gen_op_table(g, table, stub, c.op, false, &w) : -1;
+	if (t < 0)
+		goto done;
+	if (doc == NULL || (t == 0 && (chunk ? chunked_value(g, &c, &s, chunk,
+						"idl_v", "out") :
+			    reply_value(g, &c, &s, "idl_v", "out")) < 0) ||
 	    push_stub(g, protos, functions, doc, iface, stub,
 		      idlc_arena_printf(g->a, "%s, %s", c.mem ?
 					", TALLOC_CTX *mem_ctx" : "",
 					idlc_gen_out_decl(g, &s, "out")),
+		      t ? table_body(g, index, table, &w, "out") :
 		      call_body(g, &c)) < 0)
 		goto done;
 	call_free(&c);
@@ -272,11 +309,20 @@ static int attr_stubs(gen *g, const char *iface, const idlc_node *a,
 	c.name = stub = idlc_arena_printf(g->a, "%s_set_%s", iface, a->name);
 	c.op = "SHADE_DISPATCH_SET";
 	c.mem = false;
-	if (argument(g, &c, &s, s.w == W_CODEC ? "*value" : "value") < 0 ||
+	memset(&w, 0, sizeof(w));
+	w.ps[0] = s;
+	w.ident[0] = "value";
+	w.dir[0] = IDLC_DIR_IN;
+	w.n = w.n_in = 1;
+	table = idlc_arena_printf(g->a, "idl_%s_op_", stub);
+	t = table ? idlc_gen_op_table(g, table, stub, c.op, false, &w) : -1;
+	if (t < 0 || (t == 0 && argument(g, &c, &s, s.w == W_CODEC ?
+					 "*value" : "value") < 0) ||
 	    push_stub(g, protos, functions, idlc_arena_printf(g->a,
 		      "/* Write attribute %s. */\n", a->name), iface, stub,
 		      idlc_arena_printf(g->a, ", %s", idlc_gen_in_decl(g, &s,
 								 "value")),
+		      t ? table_body(g, index, table, &w, NULL) :
 		      call_body(g, &c)) < 0)
 		goto done;
 	rc = 0;
@@ -351,19 +397,29 @@ static int op_stub(gen *g, const idlc_node *n, const char *iface,
 	call c = { .ref = core ? "idl_ref" : "self->ref",
 		   .member = core ? "idl_member" : index, .name = stub,
 		   .oneway = (m->flags & IDLC_F_ONEWAY) != 0 };
-	const char *params, *body, *doc;
+	const char *params, *body, *doc, *table;
 	wire_op w;
 	size_t i;
+	int t;
 	int rc = decl ? idlc_gen_wire_op(g, decl, m, &w) : -1;
 
 	if (rc != 0)
 		return rc;
 	rc = -1;
 	params = op_params(g, &w);
-	if (params == NULL || op_call(g, &w, &c) < 0)
+	table = idlc_arena_printf(g->a, "idl_%s_%s_op_", decl, m->name);
+	t = params && table ? idlc_gen_op_table(g, table,
+		idlc_arena_printf(g->a, "%s_%s", decl, m->name),
+		"SHADE_DISPATCH_INVOKE", c.oneway, &w) : -1;
+	if (t < 0)
 		goto done;
-	body = call_body(g, &c);
-	if (core) {
+	if (t > 0)
+		body = table_body(g, index, table, &w, "result");
+	else if (op_call(g, &w, &c) < 0)
+		goto done;
+	else
+		body = call_body(g, &c);
+	if (core && t == 0) {
 		const char *core_name = idlc_arena_printf(g->a, "idl_%s_%s_",
 							  decl, m->name);
 		char *args = idlc_arena_printf(g->a, "%s", w.mem ? ", mem_ctx"

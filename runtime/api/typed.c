@@ -274,6 +274,60 @@ shade_status shade_typed_put_str(struct shade_buf *b, const char *s,
 	return shade_cbor_put_cstr(b, s);
 }
 
+/* The number of characters (code points) of the UTF-8 text s[0..len). */
+static uint64_t utf8_chars(const char *s, size_t len)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		n += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return n;
+}
+
+/* Encode a bounded string; see shade/typed.h. */
+shade_status shade_typed_put_bstr(struct shade_buf *b, const char *s,
+				  uint64_t bound, const char *what,
+				  shade_error **err)
+{
+	uint64_t n;
+
+	if (s == NULL && what != NULL)
+		return shade_typed_put_str(b, s, what, err);
+	if (s == NULL)
+		s = "";
+	n = utf8_chars(s, strlen(s));
+	if (n > bound)
+		return shade_error_set(err, SHADE_ERR_LIMIT, "string<%llu>%s%s%s: "
+				       "%llu characters", (unsigned long long)bound,
+				       what ? " '" : "", what ? what : "",
+				       what ? "'" : "", (unsigned long long)n);
+	return shade_cbor_put_cstr(b, s);
+}
+
+/* Decode a bounded string; see shade/typed.h. */
+shade_status shade_typed_get_bstr(TALLOC_CTX *mem_ctx,
+				  struct shade_cbor_dec *d, uint64_t bound,
+				  char **out, shade_error **err)
+{
+	char *s = NULL;
+	size_t len = 0;
+	uint64_t n;
+	shade_status st = shade_cbor_read_text_dup(mem_ctx, d, &s, &len, err);
+
+	if (st != SHADE_OK)
+		return st;
+	n = utf8_chars(s, len);
+	if (n > bound) {
+		talloc_free(s);
+		return shade_error_set(err, SHADE_ERR_LIMIT, "string<%llu>: %llu "
+				       "characters", (unsigned long long)bound,
+				       (unsigned long long)n);
+	}
+	*out = s;
+	return SHADE_OK;
+}
+
 /* Name the argument that failed to decode; see shade/typed.h. */
 shade_status shade_typed_bad_arg(shade_status st, const char *param,
 				 shade_error **err)

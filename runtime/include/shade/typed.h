@@ -166,6 +166,27 @@ SHADE_API shade_status shade_typed_put_str(struct shade_buf *b,
 					   shade_error **err);
 
 /*
+ * string<bound>: encode s like shade_typed_put_str (what names the
+ * argument; NULL: a field, where NULL is sent as "") after checking it
+ * holds at most `bound` characters (UTF-8 code points): more is
+ * SHADE_ERR_LIMIT "string<N> 'what': M characters", nothing sent.
+ */
+SHADE_API shade_status shade_typed_put_bstr(struct shade_buf *b,
+					    const char *s, uint64_t bound,
+					    const char *what, shade_error **err);
+
+/*
+ * string<bound>: decode a string as shade_cbor_read_text_dup does into
+ * *out (on mem_ctx); one of more than `bound` characters is
+ * SHADE_ERR_LIMIT "string<N>: M characters" (nothing kept, *out
+ * untouched).
+ */
+SHADE_API shade_status shade_typed_get_bstr(TALLOC_CTX *mem_ctx,
+					    struct shade_cbor_dec *d,
+					    uint64_t bound, char **out,
+					    shade_error **err);
+
+/*
  * A skeleton's argument `param` failed to decode with st: a value of the
  * wrong form (SHADE_ERR_PROTOCOL or SHADE_ERR_TYPE from the decoder)
  * becomes SHADE_ERR_TYPE "argument 'param': <what the decoder said>",
@@ -400,6 +421,162 @@ SHADE_API shade_status shade_typed_get_value(shade_dispatch_ctx *cx,
 					     struct shade_cbor_dec *d,
 					     const shade_valuetype_info *declared,
 					     void **out, shade_error **err);
+
+/* ------------------------------------------------------------------
+ * Descriptor-driven marshalling.  For the structs, sequences and
+ * operations whose values are all plain data (integers, enums,
+ * booleans, floats, strings, and structs and sequences of them),
+ * shade-idlc emits const tables instead of code: a shade_typed_type per
+ * type, a shade_typed_op per operation or attribute, and the generated
+ * stub or skeleton is a few lines calling the interpreter below.  The
+ * wire form is the same as that of generated codecs.
+ */
+
+/* What a described value is. */
+typedef enum shade_typed_kind {
+	SHADE_TYPED_INT,    /* signed integer or enum of `size` bytes */
+	SHADE_TYPED_UINT,   /* unsigned integer of `size` bytes */
+	SHADE_TYPED_BOOL,   /* bool */
+	SHADE_TYPED_FLOAT,  /* float (size 4) or double (size 8) */
+	SHADE_TYPED_STRING, /* char *, NUL-terminated UTF-8 */
+	SHADE_TYPED_STRUCT, /* struct: the array of its fields */
+	SHADE_TYPED_SEQ     /* struct { uint32_t len; T *items; } */
+} shade_typed_kind;
+
+typedef struct shade_typed_type shade_typed_type;
+
+/* One field of a described struct. */
+typedef struct shade_typed_field {
+	size_t offset;                /* offsetof() the field */
+	const shade_typed_type *type; /* its type */
+} shade_typed_field;
+
+/* A type for the interpreter (generated as a const table). */
+struct shade_typed_type {
+	shade_typed_kind kind;           /* what it is */
+	uint32_t size;                   /* sizeof the C type */
+	int64_t lo;                      /* INT: smallest value */
+	uint64_t hi;                     /* INT, UINT: largest value; SEQ,
+					  * STRING: bound (0: none) */
+	const char *name;                /* C name, for error messages */
+	const shade_typed_field *fields; /* STRUCT: its fields */
+	uint32_t n;                      /* STRUCT: number of fields */
+	const shade_typed_type *item;    /* SEQ: the item type */
+};
+
+/* The memory of a described sequence (the generated sequence structs
+ * have this layout). */
+typedef struct shade_typed_seq {
+	uint32_t len; /* number of items */
+	void *items;  /* the items, len * item->size bytes */
+} shade_typed_seq;
+
+/* The table of a signed integer or enum of C type T in [LO, HI] (the
+ * initializer of a shade_typed_type in a generated source). */
+#define SHADE_TYPED_INT_OF(T, LO, HI) \
+	{ SHADE_TYPED_INT, sizeof(T), (LO), (uint64_t)(HI), #T, NULL, 0, NULL }
+/* An unsigned integer of C type T up to HI. */
+#define SHADE_TYPED_UINT_OF(T, HI) \
+	{ SHADE_TYPED_UINT, sizeof(T), 0, (HI), #T, NULL, 0, NULL }
+/* A bool. */
+#define SHADE_TYPED_BOOL_OF \
+	{ SHADE_TYPED_BOOL, sizeof(bool), 0, 0, "bool", NULL, 0, NULL }
+/* A float or double of C type T. */
+#define SHADE_TYPED_FLOAT_OF(T) \
+	{ SHADE_TYPED_FLOAT, sizeof(T), 0, 0, #T, NULL, 0, NULL }
+/* A string (char *). */
+#define SHADE_TYPED_STRING_OF \
+	{ SHADE_TYPED_STRING, sizeof(char *), 0, 0, "string", NULL, 0, NULL }
+/* A string<N> (char *) of at most N characters. */
+#define SHADE_TYPED_BSTRING_OF(N) \
+	{ SHADE_TYPED_STRING, sizeof(char *), 0, (N), "string", NULL, 0, NULL }
+/* Struct T with the fields F (an array). */
+#define SHADE_TYPED_STRUCT_OF(T, F) \
+	{ SHADE_TYPED_STRUCT, sizeof(T), 0, 0, #T, (F), \
+	  (uint32_t)(sizeof(F) / sizeof((F)[0])), NULL }
+/* Sequence T of items I (a shade_typed_type), bound B (0: none). */
+#define SHADE_TYPED_SEQ_OF(T, I, B) \
+	{ SHADE_TYPED_SEQ, sizeof(T), 0, (B), #T, NULL, 0, &(I) }
+
+/* Direction of a described parameter. */
+typedef enum shade_typed_dir {
+	SHADE_TYPED_IN,     /* in: sent */
+	SHADE_TYPED_OUT,    /* out: comes back */
+	SHADE_TYPED_INOUT,  /* inout: sent and comes back */
+	SHADE_TYPED_RESULT  /* the result: comes back first */
+} shade_typed_dir;
+
+/* One parameter (or the result) of a described operation. */
+typedef struct shade_typed_param {
+	const char *name;             /* its name, for error messages */
+	shade_typed_dir dir;          /* its direction */
+	const shade_typed_type *type; /* its type */
+} shade_typed_param;
+
+/* An operation (or one side of an attribute) for the interpreter. */
+typedef struct shade_typed_op {
+	const char *name;                /* stub name, for "NAME failed" */
+	shade_dispatch_op op;            /* INVOKE, GET or SET */
+	bool oneway;                     /* send without waiting */
+	bool mem;                        /* something allocated comes back
+					  * (the stub has a mem_ctx) */
+	uint32_t n;                      /* parameters, the result last */
+	uint32_t n_in;                   /* in and inout ones */
+	uint32_t n_out;                  /* out and inout ones */
+	const shade_typed_param *params; /* them, in the C order */
+} shade_typed_op;
+
+/*
+ * Encode the value of type t at v into b: an integer, a string (NULL
+ * as ""), a struct as the array of its fields, a sequence as the array
+ * of its items.
+ */
+SHADE_API shade_status shade_typed_put(struct shade_buf *b,
+				       const shade_typed_type *t,
+				       const void *v, shade_error **err);
+
+/*
+ * Decode a value of type t from d into v (a zeroed object of the C
+ * type), allocating strings and items on mem_ctx.  Integers are
+ * range-checked (SHADE_ERR_OVERFLOW), a count too large or over the
+ * bound is SHADE_ERR_LIMIT.
+ */
+SHADE_API shade_status shade_typed_get(TALLOC_CTX *mem_ctx,
+				       struct shade_cbor_dec *d,
+				       const shade_typed_type *t, void *v,
+				       shade_error **err);
+
+/*
+ * A stub: call member `member` of ref as op says.  argv[i] points to
+ * parameter i of the stub (the value of an in parameter, the out
+ * pointer of the others, the result pointer last).  Results are decoded
+ * onto a per-call context, moved onto mem_ctx and stored through the out
+ * pointers only when everything decoded (a failed call leaves them as
+ * they were).  On failure the error gets "NAME failed" on top.
+ */
+SHADE_API shade_status shade_typed_call(shade_ref *ref, uint32_t member,
+					const shade_typed_op *op,
+					TALLOC_CTX *mem_ctx,
+					void *const *argv, shade_error **err);
+
+/*
+ * A skeleton, before calling the implementation: decode the in and
+ * inout arguments of op from in into argv[i] (zeroed locals), on the
+ * dispatch's memory.  A wrong argument is SHADE_ERR_TYPE naming it
+ * (shade_typed_bad_arg).
+ */
+SHADE_API shade_status shade_typed_args(shade_dispatch_ctx *cx,
+					struct shade_cbor_dec *in,
+					const shade_typed_op *op,
+					void *const *argv, shade_error **err);
+
+/*
+ * A skeleton, after the implementation returned SHADE_OK: encode the
+ * result and the out and inout values of op from argv into out.
+ */
+SHADE_API shade_status shade_typed_reply(struct shade_buf *out,
+					 const shade_typed_op *op,
+					 void *const *argv, shade_error **err);
 
 #ifdef __cplusplus
 }
