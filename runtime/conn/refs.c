@@ -581,6 +581,34 @@ static bool queue_release_one(shade_conn *c, uint64_t eid)
 	return queue_release(c, eid, 1);
 }
 
+bool refs_present(const uint8_t *buf, size_t len)
+{
+	shade_cbor_dec d;
+	shade_cbor_major mj;
+	uint64_t arg;
+
+	/* Tag 200's head is 0xd8 0xc8: no 0xd8 byte at all (one vector
+	 * scan) rules it out; else the heads tell, string contents skipped
+	 * in one step each, so a large string costs nothing. */
+	if (buf == NULL || len < 2 || memchr(buf, 0xd8, len - 1) == NULL)
+		return false;
+	shade_cbor_dec_init(&d, buf, len);
+	while (!shade_cbor_dec_done(&d)) {
+		if (shade_cbor_read_head(&d, &mj, &arg, NULL) != SHADE_OK)
+			return true; /* malformed: assume it may */
+		if ((mj == SHADE_CBOR_BYTES || mj == SHADE_CBOR_TEXT) &&
+		    arg != SHADE_CBOR_INDEFINITE) {
+			if (arg > shade_cbor_dec_remaining(&d))
+				return true;
+			d.pos += arg;
+		} else if (mj == SHADE_CBOR_TAG &&
+			   arg == SHADE_CBOR_TAG_SENDER_HOSTED) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* The tag-200 references in buf[0, len) are found by walking its heads
  * in byte order: every data item starts with one, and the content of a
  * string is the only thing that is not a head. */
@@ -591,7 +619,7 @@ void refs_drop(shade_conn *c, const uint8_t *buf, size_t len, size_t skip)
 	uint64_t arg, n, eid;
 	bool flush = false;
 
-	if (buf == NULL || len < 2 || memmem(buf, len, "\xd8\xc8", 2) == NULL)
+	if (!refs_present(buf, len))
 		return; /* the usual case: no tag 200 at all */
 	shade_cbor_dec_init(&d, buf, len);
 	pthread_mutex_lock(&c->mu);

@@ -19,6 +19,7 @@
 #include "shade/cbor.h"
 #include "shade/conn.h"
 #include "shade/object.h"
+#include "base/buf_int.h"
 #include "base/clock_int.h"
 #include "base/log_int.h"
 #include "conn/access_int.h"
@@ -202,6 +203,11 @@ static shade_status serve_object(shade_conn *c, TALLOC_CTX *tmp,
 					*member_name);
 			msg_begin(rb, OP_RETURN, m->id, 1, false);
 			mark = rb->len;
+			/* Large strings of the request frame the handler
+			 * writes back (it lives until the reply is sent)
+			 * are referenced, not copied; others are copied:
+			 * the handler's own may be gone once it returns. */
+			buf_refs_enable(rb, m->d.buf, m->d.len);
 			SHADE_CHECK(obj_dispatch_typed(
 				target, &cx, op.member, dop,
 				dop == SHADE_DISPATCH_GET ? NULL : &m->d, rb,
@@ -495,6 +501,11 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 		goto done;
 	if (st == SHADE_OK && !direct) {
 		msg_begin(rb, OP_RETURN, m.id, out ? 1 : 0, false);
+		/* The result's large strings are referenced: it is freed
+		 * after the reply is sent, unless a pipelined call keeps
+		 * the reply's bytes (promise_settle copies them). */
+		if (!m.keep)
+			buf_refs_enable(rb, NULL, 0);
 		if (out != NULL)
 			st = shade_cbor_encode_value(
 				rb, out,
@@ -518,21 +529,27 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 			    m.traceback);
 	e = NULL;
 	/* Values are freed before the reply goes, so the RELEASEs they
-	 * queue ride in front of it. */
-	talloc_free(out);
-	out = NULL;
+	 * queue ride in front of it; one whose strings the reply
+	 * references goes after it. */
+	if (!buf_has_refs(rb)) {
+		talloc_free(out);
+		out = NULL;
+	}
 	if (rb->status == SHADE_OK &&
-	    rb->len > shade_transport_max_frame(c->t)) {
+	    buf_total(rb) > shade_transport_max_frame(c->t)) {
 		/* A reply over the frame limit: say so instead. */
 		shade_error_set(&e, SHADE_ERR_LIMIT,
 				"reply of %zu bytes over the frame limit of "
-				"%zu", rb->len, shade_transport_max_frame(c->t));
+				"%zu", buf_total(rb),
+				shade_transport_max_frame(c->t));
 		build_error(c, rb, m.id, SHADE_ERR_LIMIT, e, "", member,
 			    false);
 		e = NULL;
 	}
-	if (m.keep) /* calls pipelined on its result may go on */
+	if (m.keep) { /* calls pipelined on its result may go on */
+		buf_flatten(rb); /* a typed handler's: the bytes are kept */
 		promise_settle(c, m.id, rb);
+	}
 	if (batch)
 		send_batched(c, rb, NULL);
 	else

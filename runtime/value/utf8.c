@@ -2,8 +2,8 @@
  * utf8.c - UTF-8 validation (RFC 3629) and encoding of one code point.
  *
  * Accepts exactly the shortest encodings of U+0000..U+10FFFF without the
- * surrogates U+D800..U+DFFF.  ASCII runs are checked eight bytes at a
- * time.
+ * surrogates U+D800..U+DFFF.  ASCII runs are checked 32 bytes at a
+ * time, then eight.
  */
 #include <string.h>
 
@@ -21,8 +21,17 @@ shade_status shade_utf8_check(const void *s, size_t len, size_t *bad_offset)
 		uint32_t cp;
 
 		if (c < 0x80) {
-			uint64_t w;
+			uint64_t w, x[4];
 
+			/* 32 bytes a step first: four words tested at once
+			 * (the compiler makes it one vector test). */
+			while (i + 32 <= len) {
+				memcpy(x, p + i, 32);
+				if ((x[0] | x[1] | x[2] | x[3]) &
+				    UINT64_C(0x8080808080808080))
+					break;
+				i += 32;
+			}
 			while (i + 8 <= len) {
 				memcpy(&w, p + i, 8);
 				if (w & UINT64_C(0x8080808080808080))
