@@ -24,6 +24,7 @@
 #include "shade/shade.h"
 #include "base/bigbuf_int.h"
 #include "base/buf_int.h"
+#include "codec/cbor_int.h"
 
 #define KIB ((size_t)1 << 10)
 #define MIB ((size_t)1 << 20)
@@ -193,10 +194,11 @@ static void test_echo_large_values(void **state)
 }
 
 /* After a first call of 1 MiB, the next ones take their large buffers
- * (the reply frame, the decoded result) from the blocks this thread
- * kept.  The request needs none: its 1 MiB argument is written from
- * where it lies, not copied into a large encoding, so a typed echo takes
- * exactly one (its reply frame). */
+ * from the blocks this thread kept, and only those they cannot do
+ * without: the reply frame, and for a dynamic call the argument value
+ * echo_dynamic() builds.  The request needs none (its 1 MiB argument is
+ * written from where it lies, not copied into a large encoding) and a
+ * dynamic result none either (a view of the reply frame it took over). */
 static void test_echo_reuses_buffers(void **state)
 {
 	TALLOC_CTX *ctx = suite_case_ctx;
@@ -211,7 +213,7 @@ static void test_echo_reuses_buffers(void **state)
 	before = bigbuf_reused();
 	echo_dynamic(ctx, dyn, MIB, false, 2);
 	echo_dynamic(ctx, dyn, MIB, true, 3);
-	assert_true(bigbuf_reused() - before >= 4);
+	assert_int_equal(bigbuf_reused() - before, 4);
 	before = bigbuf_reused();
 	echo_typed(ctx, typed, MIB, false, 4);
 	assert_int_equal(bigbuf_reused() - before, 1);
@@ -332,6 +334,117 @@ static void test_buffer_references(void **state)
 	assert_false(buf_has_refs(ref));
 	assert_int_equal(ref->len, plain->len);
 	assert_memory_equal(ref->data, plain->data, plain->len);
+}
+
+/* A frame as the transport hands it over: a block of its own holding
+ * the encoding of b, with one byte to spare; *len its length. */
+static uint8_t *frame_of(TALLOC_CTX *ctx, const shade_buf *b, size_t *len)
+{
+	uint8_t *f = talloc_size(ctx, b->len + 1);
+
+	assert_non_null(f);
+	memcpy(f, b->data, b->len);
+	*len = b->len;
+	return f;
+}
+
+/* Decoded with views, a large string alone is a view of the frame, which
+ * its box takes over (NUL kept: the frame ends with it); moved into a
+ * list, the frame goes along; inside a container, the frame goes below
+ * the container and several strings share it; a decoding that fails
+ * gives the frame back where it was. */
+static void test_decode_views(void **state)
+{
+	TALLOC_CTX *ctx = suite_case_ctx;
+	TALLOC_CTX *a = talloc_new(ctx), *b = talloc_new(ctx);
+	uint8_t *p = pattern(ctx, 200 * KIB, 3), *f;
+	shade_buf *enc = shade_buf_new(ctx, 0);
+	shade_value *v = NULL, *list = shade_list_new(b, 1);
+	const shade_value *it;
+	struct cbor_views views;
+	shade_cbor_dec d;
+	size_t len, n;
+
+	(void)state;
+	shade_cbor_put_text(enc, (const char *)p, 200 * KIB);
+	f = frame_of(a, enc, &len);
+	views = (struct cbor_views){ f, len, false, NULL };
+	shade_cbor_dec_init(&d, f, len);
+	assert_ok(cbor_decode_value_views(a, &d, NULL, &views, &v, errp_));
+	assert_true(views.adopted);
+	assert_ptr_equal(talloc_parent(f), v);
+	assert_ptr_equal(shade_value_as_str(v, &n), f + len - 200 * KIB);
+	assert_int_equal(n, 200 * KIB);
+	assert_non_null(shade_value_cstr(v));
+	assert_int_equal(strlen(shade_value_cstr(v)), 200 * KIB);
+	assert_ok(shade_seq_append_take(list, v, errp_));
+	talloc_free(a); /* the list holds the string, and so the frame */
+	it = shade_seq_at(list, 0);
+	assert_memory_equal(shade_value_as_str(it, NULL), p, 200 * KIB);
+
+	a = talloc_new(ctx);
+	shade_buf_reset(enc);
+	shade_cbor_put_array(enc, 3);
+	shade_cbor_put_bytes(enc, p, 100 * KIB);
+	shade_cbor_put_text(enc, (const char *)p, 150 * KIB);
+	shade_cbor_put_uint(enc, 9);
+	f = frame_of(a, enc, &len);
+	views = (struct cbor_views){ f, len, false, NULL };
+	shade_cbor_dec_init(&d, f, len);
+	assert_ok(cbor_decode_value_views(b, &d, NULL, &views, &v, errp_));
+	assert_true(views.adopted);
+	talloc_free(a);
+	assert_memory_equal(shade_value_as_bytes(shade_seq_at(v, 0), NULL), p,
+			    100 * KIB);
+	assert_memory_equal(shade_value_as_str(shade_seq_at(v, 1), NULL), p,
+			    150 * KIB);
+	assert_int_equal(shade_value_as_int(shade_seq_at(v, 2)), 9);
+
+	a = talloc_new(ctx);
+	shade_buf_reset(enc);
+	shade_cbor_put_array(enc, 2);
+	shade_cbor_put_bytes(enc, p, 100 * KIB);
+	shade_cbor_put_simple(enc, 30); /* reserved: refused */
+	f = frame_of(a, enc, &len);
+	views = (struct cbor_views){ f, len, false, NULL };
+	shade_cbor_dec_init(&d, f, len);
+	v = NULL;
+	assert_true(cbor_decode_value_views(b, &d, NULL, &views, &v, NULL) <
+		    0);
+	assert_null(v);
+	assert_false(views.adopted);
+	assert_ptr_equal(talloc_parent(f), a);
+	talloc_free(a);
+	talloc_free(b);
+}
+
+/* A dynamic call's large result is the reply frame's bytes, taken over:
+ * a C string all the same, and it outlives the call when moved into a
+ * list of the caller's. */
+static void test_echo_result_is_view(void **state)
+{
+	TALLOC_CTX *ctx = suite_case_ctx;
+	TALLOC_CTX *tmp = talloc_new(ctx);
+	tp_peer pp;
+	shade_ref *dyn = NULL, *typed = NULL;
+	uint8_t *p = pattern(ctx, MIB, 8);
+	shade_value *args = shade_tuple_new(tmp, 1), *r = NULL;
+	shade_value *keep = shade_list_new(ctx, 1);
+
+	(void)state;
+	start(&pp, ctx, &dyn, &typed);
+	assert_ok(shade_seq_append_take(args, shade_str(tmp, (const char *)p),
+					errp_));
+	assert_ok(shade_invoke(tmp, dyn, "echo", args, NULL, &r, errp_));
+	assert_non_null(shade_value_cstr(r));
+	assert_string_equal(shade_value_cstr(r), (const char *)p);
+	assert_ok(shade_seq_append_take(keep, r, errp_));
+	talloc_free(tmp);
+	assert_memory_equal(shade_value_as_str(shade_seq_at(keep, 0), NULL), p,
+			    MIB);
+	shade_ref_release(dyn);
+	shade_ref_release(typed);
+	tp_stop(&pp);
 }
 
 /* A list of 100 000 ints (1.6 MB of slots) built and echoed twice: the
@@ -551,6 +664,8 @@ int main(int argc, char **argv)
 		SUITE_CASE(test_echo_large_list),
 		SUITE_CASE(test_echo_list_of_large_strings),
 		SUITE_CASE(test_buffer_references),
+		SUITE_CASE(test_decode_views),
+		SUITE_CASE(test_echo_result_is_view),
 		SUITE_CASE(test_large_encoding_exact_size),
 		SUITE_CASE(test_cache_bounded),
 		SUITE_CASE(test_truncated_large_frame),

@@ -22,6 +22,7 @@
 #include "base/buf_int.h"
 #include "base/clock_int.h"
 #include "base/log_int.h"
+#include "codec/cbor_int.h"
 #include "conn/access_int.h"
 #include "conn/conn_int.h"
 #include "conn/promise_int.h"
@@ -40,6 +41,19 @@ static shade_status read_value(shade_conn *c, TALLOC_CTX *mem_ctx,
 			       shade_error **err)
 {
 	return shade_cbor_decode_value(mem_ctx, d, &c->copts, out, err);
+}
+
+/* Decode a call's arguments (a tuple) or keyword arguments: large strings
+ * are borrowed from the request frame, which lives on mem_ctx as they do
+ * (handlers borrow their arguments: they copy what they keep). */
+static shade_status read_args(shade_conn *c, TALLOC_CTX *mem_ctx,
+			      shade_cbor_dec *d, shade_value **out,
+			      shade_error **err)
+{
+	struct cbor_views borrow = { NULL, 0, false, NULL };
+
+	return cbor_decode_value_views(mem_ctx, d, &c->copts, &borrow, out,
+				       err);
 }
 
 /* Read LOOKUP's name field: text (the default namespace) or the array
@@ -223,7 +237,7 @@ static shade_status serve_object(shade_conn *c, TALLOC_CTX *tmp,
 	switch (m->op) {
 	case OP_INVOKE:
 	case OP_CALL:
-		SHADE_CHECK(read_value(c, tmp, &m->d, &v, err));
+		SHADE_CHECK(read_args(c, tmp, &m->d, &v, err));
 		if (shade_value_kind(v) != SHADE_TUPLE)
 			return shade_error_set(err, SHADE_ERR_PROTOCOL,
 					       "arguments are not an array");
@@ -231,7 +245,7 @@ static shade_status serve_object(shade_conn *c, TALLOC_CTX *tmp,
 		if (m->kwargs_pos != 0) {
 			shade_cbor_dec_init(&kd, m->d.buf, m->d.len);
 			kd.pos = m->kwargs_pos;
-			st = read_value(c, tmp, &kd, &v, err);
+			st = read_args(c, tmp, &kd, &v, err);
 			m->d.pos = kd.pos; /* the last item: read */
 			SHADE_CHECK(st);
 			if (shade_value_kind(v) != SHADE_DICT)
