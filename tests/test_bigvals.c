@@ -569,6 +569,39 @@ static shade_transport *raw_pair(TALLOC_CTX *ctx, size_t max, int *raw)
 	return t;
 }
 
+/* A non-blocking send of a 1 MiB frame to a peer that reads nothing
+ * does not wait for it: what the socket does not take is queued (the
+ * send returns, the loop goes on) and the whole frame arrives once the
+ * peer reads and the queue is flushed. */
+static void test_large_send_to_idle_peer(void **state)
+{
+	TALLOC_CTX *ctx = suite_case_ctx;
+	uint8_t *p = pattern(ctx, MIB, 9), *got = talloc_size(ctx, MIB + 5);
+	int raw = -1, spins = 0;
+	shade_transport *t = raw_pair(ctx, 2 * MIB, &raw);
+	size_t have = 0;
+	shade_status st;
+
+	(void)state;
+	assert_ok(shade_transport_set_nonblocking(t, true, errp_));
+	assert_ok(shade_transport_send(t, p, MIB, errp_));
+	assert_true(shade_transport_out_pending(t) > 0);
+	while (have < MIB + 5) { /* bounded: 1 MiB in socket-sized steps */
+		ssize_t r = read(raw, got + have, MIB + 5 - have);
+
+		assert_true(r > 0);
+		have += (size_t)r;
+		st = shade_transport_flush(t, NULL);
+		assert_true(st == SHADE_OK || st == SHADE_AGAIN);
+		assert_true(++spins < 100000);
+	}
+	assert_int_equal(shade_transport_out_pending(t), 0);
+	assert_int_equal(got[0], 0x1a);
+	assert_memory_equal(got + 5, p, MIB);
+	close(raw);
+	shade_transport_close(t);
+}
+
 /* Write a 5-byte frame header announcing len, then n pattern bytes. */
 static void write_partial(int fd, size_t len, size_t n)
 {
@@ -671,6 +704,7 @@ int main(int argc, char **argv)
 		SUITE_CASE(test_truncated_large_frame),
 		SUITE_CASE(test_large_frame_over_limit),
 		SUITE_CASE(test_announced_size_not_allocated),
+		SUITE_CASE(test_large_send_to_idle_peer),
 	};
 
 	return SUITE_RUN("bigvals", tests, argc, argv);

@@ -117,15 +117,15 @@ shade_status shade_buf_append(shade_buf *b, const void *p, size_t n)
 /* The references of a buffer that may reference any string and has
  * none yet: shared, never written (the first reference replaces it with
  * a buffer's own), so that a request allocates nothing for them. */
-static const struct shade_buf_refs refs_any = { true, NULL, NULL, 0, 0, 0,
-						NULL };
+const struct shade_buf_refs buf_refs_any = { true, NULL, NULL, 0, 0, 0,
+					     NULL };
 
 /* Empty the buffer, keep the allocation, clear the sticky error. */
 void shade_buf_reset(shade_buf *b)
 {
 	b->len = 0;
 	b->status = SHADE_OK;
-	if (b->refs == &refs_any) {
+	if (b->refs == &buf_refs_any) {
 		b->refs = NULL;
 	} else if (b->refs != NULL) {
 		b->refs->on = false;
@@ -176,23 +176,23 @@ uint8_t *shade_buf_steal(TALLOC_CTX *mem_ctx, shade_buf *b, size_t *len)
  * memory. */
 static struct shade_buf_refs *refs_own(shade_buf *b)
 {
-	if (b->refs == NULL || b->refs == &refs_any) {
+	if (b->refs == NULL || b->refs == &buf_refs_any) {
 		struct shade_buf_refs *r = talloc_zero(b, struct shade_buf_refs);
 
 		if (r == NULL)
 			return NULL;
-		r->on = b->refs == &refs_any;
+		r->on = b->refs == &buf_refs_any;
 		b->refs = r;
 	}
 	return b->refs;
 }
 
-shade_status buf_refs_enable(shade_buf *b, const void *lo, size_t len)
+shade_status buf_refs_enable_slow(shade_buf *b, const void *lo, size_t len)
 {
 	struct shade_buf_refs *r;
 
-	if (lo == NULL && (b->refs == NULL || b->refs == &refs_any)) {
-		b->refs = (struct shade_buf_refs *)&refs_any;
+	if (lo == NULL && (b->refs == NULL || b->refs == &buf_refs_any)) {
+		b->refs = (struct shade_buf_refs *)&buf_refs_any;
 		return SHADE_OK;
 	}
 	r = refs_own(b);

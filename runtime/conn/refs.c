@@ -594,6 +594,8 @@ bool refs_present(const uint8_t *buf, size_t len)
 	 * no 0xd8 byte there rules it out. */
 	if (buf == NULL || len < 2)
 		return false;
+	if (len <= 256 && memchr(buf, 0xd8, len - 1) == NULL)
+		return false; /* a small message: one scan is cheaper */
 	shade_cbor_dec_init(&d, buf, len);
 	for (k = 0; !shade_cbor_dec_done(&d); k++) {
 		if (k == 32 && memchr(buf + d.pos, 0xd8, len - d.pos) == NULL)
