@@ -64,7 +64,8 @@ uint8_t *shade_buf_reserve(shade_buf *b, size_t n)
 		/* Large: a block whose pages are kept for reuse. */
 		nd = bigbuf_alloc(want);
 		if (nd != NULL) {
-			memcpy(nd, b->data, b->len);
+			if (b->len > 0) /* data is NULL while cap is 0 */
+				memcpy(nd, b->data, b->len);
 			if (!inline_data(b))
 				talloc_free(b->data);
 			talloc_steal(b, nd);
