@@ -1400,7 +1400,7 @@ measure_memory(TALLOC_CTX *ctx, const settings *cfg, const char *address)
 	shade_conn_stats st0, st1;
 
 	fig_goal(fe, "< 100", 1, 99.999);
-	fig_goal(fp, "< 100", 1, 99.999);
+	fig_goal(fp, "< 64", 1, 63.999);
 	if (sh_open(ctx, address, &c, why, sizeof why) != 0) {
 		fig_na(fe, "%s", why);
 		fig_na(fp, "%s", why);
@@ -1972,9 +1972,9 @@ main(int argc, char **argv)
 	ratio("ratio.transport_vs_raw.unix", "rtt.transport.unix", "rtt.raw.unix");
 	ratio("ratio.transport_vs_raw.tcp", "rtt.transport.tcp", "rtt.raw.tcp");
 	ratio("ratio.typed_vs_raw.unix", "rtt.typed.unix", "rtt.raw.unix");
-	fig_goal(fig("ratio.typed_vs_raw.unix", "x"), "<= 1.10", 1, 1.10);
+	fig_goal(fig("ratio.typed_vs_raw.unix", "x"), "<= 1.05", 1, 1.05);
 	ratio("ratio.typed_vs_raw.tcp", "rtt.typed.tcp", "rtt.raw.tcp");
-	fig_goal(fig("ratio.typed_vs_raw.tcp", "x"), "<= 1.10", 1, 1.10);
+	fig_goal(fig("ratio.typed_vs_raw.tcp", "x"), "<= 1.05", 1, 1.05);
 	ratio("ratio.stub_vs_raw.unix", "rtt.stub.unix", "rtt.raw.unix");
 	fig_goal(fig("ratio.stub_vs_raw.unix", "x"), "<= 1.10", 1, 1.10);
 	ratio("ratio.dynamic_vs_typed.unix", "rtt.dynamic.unix", "rtt.typed.unix");
@@ -1987,9 +1987,9 @@ main(int argc, char **argv)
 	ratio("ratio.pipelined_typed_vs_raw_pipelined",
 	      "pipelined.typed.calls_per_s", "rtt.raw_pipelined.unix");
 	fig_goal(fig("ratio.pipelined_typed_vs_raw_pipelined", "x"),
-		 ">= 0.0625", -1, 0.0625);
-	fig_goal(fig("ratio.pipelined_vs_raw_pipelined", "x"), ">= 0.0625",
-		 -1, 0.0625);
+		 ">= 0.125", -1, 0.125);
+	fig_goal(fig("ratio.pipelined_vs_raw_pipelined", "x"), ">= 0.125",
+		 -1, 0.125);
 
 	if (getenv("ONLY") != NULL && *getenv("ONLY") != '\0') {
 		/* profiling one variant: no one-shot figures but the echo

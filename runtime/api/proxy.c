@@ -13,6 +13,7 @@
 
 #include "shade/cbor.h"
 #include "shade/proxy.h"
+#include "codec/cbor_int.h"
 #include "api/api_int.h"
 #include "conn/conn_int.h"
 #include "object/shape_int.h"
@@ -107,8 +108,18 @@ shade_status api_roundtrip(TALLOC_CTX *mem_ctx, shade_conn *c,
 		st = conn_req_send(&rq, tmp, err);
 	if (st == SHADE_OK && !oneway)
 		st = api_await_reply(&rq, &d, &has, err);
-	if (st == SHADE_OK && has)
-		st = shade_cbor_decode_value(mem_ctx, &d, &c->copts, &v, err);
+	if (st == SHADE_OK && has) {
+		/* Large strings of the result stay in the reply frame, which
+		 * the result takes over (no copy). */
+		struct cbor_views views = { rq.pend.reply, rq.pend.reply_len,
+					    false, NULL };
+
+		st = cbor_decode_value_views(mem_ctx, &d, &c->copts,
+					     rq.p == &rq.pend ? &views : NULL,
+					     &v, err);
+		if (views.adopted)
+			rq.pend.reply = NULL;
+	}
 	if (st == SHADE_OK && v == NULL && (v = shade_none(mem_ctx)) == NULL)
 		st = shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	talloc_free(tmp);

@@ -31,7 +31,8 @@
 /* Buffers smaller than this are plain talloc blocks (malloc keeps
  * them in its heap anyway). */
 #define BIGBUF_MIN ((size_t)128 << 10)
-/* Blocks a thread keeps. */
+/* Blocks a thread keeps: a served call with a large string holds four
+ * at once (request frame, argument, result, output queue). */
 #define BIGBUF_KEEP 4
 /* Largest block kept; larger ones are freed. */
 #define BIGBUF_KEEP_MAX ((size_t)32 << 20)

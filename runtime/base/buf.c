@@ -17,6 +17,7 @@
 
 #include "shade/buf.h"
 #include "base/bigbuf_int.h"
+#include "base/buf_int.h"
 
 /* True while b's bytes are the ones allocated with the struct. */
 static inline bool inline_data(const shade_buf *b)
@@ -38,6 +39,7 @@ shade_buf *shade_buf_new(TALLOC_CTX *mem_ctx, size_t cap)
 	b->len = 0;
 	b->cap = cap;
 	b->status = SHADE_OK;
+	b->refs = NULL;
 	return b;
 }
 
@@ -62,7 +64,8 @@ uint8_t *shade_buf_reserve(shade_buf *b, size_t n)
 		/* Large: a block whose pages are kept for reuse. */
 		nd = bigbuf_alloc(want);
 		if (nd != NULL) {
-			memcpy(nd, b->data, b->len);
+			if (b->len > 0) /* data is NULL while cap is 0 */
+				memcpy(nd, b->data, b->len);
 			if (!inline_data(b))
 				talloc_free(b->data);
 			talloc_steal(b, nd);
@@ -112,11 +115,24 @@ shade_status shade_buf_append(shade_buf *b, const void *p, size_t n)
 	return SHADE_OK;
 }
 
+/* The references of a buffer that may reference any string and has
+ * none yet: shared, never written (the first reference replaces it with
+ * a buffer's own), so that a request allocates nothing for them. */
+const struct shade_buf_refs buf_refs_any = { true, NULL, NULL, 0, 0, 0,
+					     NULL };
+
 /* Empty the buffer, keep the allocation, clear the sticky error. */
 void shade_buf_reset(shade_buf *b)
 {
 	b->len = 0;
 	b->status = SHADE_OK;
+	if (b->refs == &buf_refs_any) {
+		b->refs = NULL;
+	} else if (b->refs != NULL) {
+		b->refs->on = false;
+		b->refs->n = 0;
+		b->refs->total = 0;
+	}
 }
 
 /* Move the bytes onto mem_ctx and leave b empty. */
@@ -124,6 +140,8 @@ uint8_t *shade_buf_steal(TALLOC_CTX *mem_ctx, shade_buf *b, size_t *len)
 {
 	uint8_t *d;
 
+	if (buf_has_refs(b))
+		buf_flatten(b);
 	if (b->status != SHADE_OK || b->len == 0) {
 		if (len != NULL)
 			*len = 0;
@@ -151,4 +169,119 @@ uint8_t *shade_buf_steal(TALLOC_CTX *mem_ctx, shade_buf *b, size_t *len)
 	b->len = 0;
 	b->cap = 0;
 	return d;
+}
+
+/* ---------------------------------------------------------- references */
+
+/* b's references, its own (allocated now if need be); NULL when out of
+ * memory. */
+static struct shade_buf_refs *refs_own(shade_buf *b)
+{
+	if (b->refs == NULL || b->refs == &buf_refs_any) {
+		struct shade_buf_refs *r = talloc_zero(b, struct shade_buf_refs);
+
+		if (r == NULL)
+			return NULL;
+		r->on = b->refs == &buf_refs_any;
+		b->refs = r;
+	}
+	return b->refs;
+}
+
+shade_status buf_refs_enable_slow(shade_buf *b, const void *lo, size_t len)
+{
+	struct shade_buf_refs *r;
+
+	if (lo == NULL && (b->refs == NULL || b->refs == &buf_refs_any)) {
+		b->refs = (struct shade_buf_refs *)&buf_refs_any;
+		return SHADE_OK;
+	}
+	r = refs_own(b);
+	if (r == NULL)
+		return SHADE_ERR_NOMEM; /* b simply copies */
+	r->on = true;
+	r->lo = lo;
+	r->hi = lo != NULL ? (const uint8_t *)lo + len : NULL;
+	return SHADE_OK;
+}
+
+bool buf_put_ref(shade_buf *b, const void *p, size_t n)
+{
+	struct shade_buf_refs *r = b->refs;
+	const uint8_t *q = p;
+
+	if (r == NULL || !r->on || n < BUF_REF_MIN || b->status != SHADE_OK ||
+	    (r->lo != NULL &&
+	     (q < r->lo || q > r->hi || n > (size_t)(r->hi - q))))
+		return false;
+	if ((r = refs_own(b)) == NULL)
+		return false;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 4;
+		struct buf_ref *nr = talloc_realloc(r, r->r, struct buf_ref,
+						    cap);
+
+		if (nr == NULL)
+			return false;
+		r->r = nr;
+		r->cap = cap;
+	}
+	r->r[r->n].at = b->len;
+	r->r[r->n].p = q;
+	r->r[r->n].len = n;
+	r->n++;
+	r->total += n;
+	return true;
+}
+
+shade_status buf_flatten(shade_buf *b)
+{
+	struct shade_buf_refs *r = b->refs;
+	size_t end, shift, i;
+
+	if (r == NULL || r->n == 0)
+		return b->status;
+	if (shade_buf_reserve(b, r->total) == NULL)
+		return b->status;
+	/* From the last reference back: the bytes behind each move up by
+	 * what the references before them add, the string goes in the
+	 * gap. */
+	end = b->len;
+	shift = r->total;
+	for (i = r->n; i-- > 0;) {
+		const struct buf_ref *x = &r->r[i];
+
+		memmove(b->data + x->at + shift, b->data + x->at, end - x->at);
+		shift -= x->len;
+		memcpy(b->data + x->at + shift, x->p, x->len);
+		end = x->at;
+	}
+	b->len += r->total;
+	r->n = 0;
+	r->total = 0;
+	return SHADE_OK;
+}
+
+int buf_iov(const shade_buf *b, struct iovec *iov, int max)
+{
+	const struct shade_buf_refs *r = b->refs;
+	size_t from = 0, i, nr = r != NULL ? r->n : 0;
+	int k = 0;
+
+	if ((size_t)max < 2 * nr + 1)
+		return -1;
+	for (i = 0; i < nr; i++) {
+		if (r->r[i].at > from) {
+			iov[k].iov_base = b->data + from;
+			iov[k++].iov_len = r->r[i].at - from;
+		}
+		iov[k].iov_base = (void *)r->r[i].p;
+		iov[k++].iov_len = r->r[i].len;
+		from = r->r[i].at;
+	}
+	if (b->len > from) {
+		iov[k].iov_base = b->data + from;
+		iov[k++].iov_len = b->len - from;
+	}
+	return k;
 }

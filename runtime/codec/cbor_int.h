@@ -79,6 +79,29 @@ static inline const char *cbor_major_name(unsigned major)
 	return names[major & 7];
 }
 
+/* Large strings decoded as views of the input instead of copies
+ * (cbor_decode_value_views): strings of BUF_REF_MIN bytes or more.
+ * With frame NULL the caller keeps the input alive as long as the value
+ * (they are borrowed from it).  Else the input lies in the talloc block
+ * `frame` (frame_len bytes of it used), which the value takes over: it
+ * is moved below the decoded value (adopted; the caller must not free
+ * it then) and the strings point into it. */
+struct cbor_views {
+	void *frame;        /* block holding the input, or NULL */
+	size_t frame_len;   /* bytes of it the input uses */
+	bool adopted;       /* out: frame now belongs to the value */
+	void *parent;       /* frame's parent before it was adopted */
+};
+
+/* shade_cbor_decode_value() with large strings as views (views may be
+ * NULL: copies as usual). */
+SHADE_INTERNAL shade_status cbor_decode_value_views(TALLOC_CTX *mem_ctx,
+						    shade_cbor_dec *d,
+						    const shade_cbor_opts *opts,
+						    struct cbor_views *views,
+						    shade_value **out,
+						    shade_error **err);
+
 /* Room for n bytes at the end of b (fast path inline). */
 static inline uint8_t *cbor_room(shade_buf *b, size_t n)
 {

@@ -11,6 +11,7 @@
 #include <talloc.h>
 
 #include "shade/cbor.h"
+#include "base/buf_int.h"
 #include "codec/cbor_int.h"
 
 /* Append a head followed by n bytes of data. */
@@ -22,6 +23,20 @@ shade_status cbor_put_string(shade_buf *b, unsigned major, const void *s,
 	if (n > SIZE_MAX - 9) {
 		b->status = SHADE_ERR_NOMEM;
 		return b->status;
+	}
+	if (b->refs != NULL && n >= BUF_REF_MIN) {
+		/* A message of the runtime's: the head here, the bytes
+		 * referenced where they lie (written from there). */
+		size_t h;
+
+		p = cbor_room(b, 9);
+		if (p == NULL)
+			return b->status;
+		h = cbor_head_at(p, major, n);
+		b->len += h;
+		if (buf_put_ref(b, s, n))
+			return SHADE_OK;
+		b->len -= h;
 	}
 	p = cbor_room(b, 9 + n);
 	if (p != NULL) {

@@ -23,6 +23,7 @@
 #include "shade/cbor.h"
 #include "codec/cbor_int.h"
 #include "base/bigbuf_int.h"
+#include "base/buf_int.h"
 #include "value/value_int.h"
 
 /* Decoder state for one shade_cbor_decode_value call. */
@@ -34,6 +35,7 @@ struct dstate {
 	uint64_t max_items;         /* total item limit, 0: none */
 	uint64_t items;             /* items decoded so far */
 	bool zero_copy;             /* borrow strings from the input */
+	struct cbor_views *views;   /* large strings as views, or NULL */
 	TALLOC_CTX *tmp;            /* scratch context handed to hooks */
 	TALLOC_CTX *arena_owner;    /* outermost container, or NULL */
 	uint8_t *arena;             /* free space in the current chunk */
@@ -104,6 +106,54 @@ static uint8_t *str_storage(struct dstate *s, TALLOC_CTX *owner, size_t n,
 static shade_status dec_item(struct dstate *s, TALLOC_CTX *owner,
 			     shade_value *out, unsigned depth);
 
+/* A large definite string of total bytes at d->buf + from as a view of
+ * the input instead of a copy (struct cbor_views): SHADE_OK with out
+ * set, or SHADE_AGAIN when it has to be copied after all. */
+static shade_status view_string(struct dstate *s, TALLOC_CTX *owner,
+				shade_value *out, unsigned kind, size_t from,
+				size_t total)
+{
+	struct cbor_views *v = s->views;
+	const uint8_t *p = s->d->buf + from, *f = v->frame;
+	size_t off, size;
+	bool nul;
+
+	if (f == NULL) { /* the input outlives the value: borrowed */
+		out->tag = (uint8_t)(kind | SHADE_VF_BORROWED);
+		out->u.p = p;
+		return SHADE_OK;
+	}
+	size = talloc_get_size(f);
+	if (p < f || (size_t)(p - f) > v->frame_len ||
+	    total > v->frame_len - (size_t)(p - f))
+		return SHADE_AGAIN; /* not inside the frame */
+	off = (size_t)(p - f);
+	if (s->arena_owner == NULL &&
+	    (v->adopted || off > SHADE_VIEW_OFFSET_MAX))
+		return SHADE_AGAIN;
+	/* A NUL after the data when the frame ends with it and its block
+	 * has a byte to spare (the transport leaves one). */
+	nul = off + total == v->frame_len && size > v->frame_len;
+	if (!v->adopted) {
+		/* The frame goes below the value: the outermost container
+		 * (like the arena) or, for a string alone, its box. */
+		v->parent = talloc_parent(f);
+		talloc_steal(s->arena_owner != NULL ? s->arena_owner : owner,
+			     f);
+		v->adopted = true;
+	}
+	if (nul)
+		((uint8_t *)v->frame)[off + total] = '\0';
+	if (s->arena_owner != NULL) {
+		out->tag = (uint8_t)(kind | SHADE_VF_BORROWED |
+				     (nul ? SHADE_VF_NUL : 0));
+		out->u.p = p;
+	} else {
+		shade_slot_view_(out, kind, f, off, (uint32_t)total, nul);
+	}
+	return SHADE_OK;
+}
+
 /* Decode the string whose head h was just read into out. */
 static shade_status dec_string(struct dstate *s, TALLOC_CTX *owner,
 			       shade_value *out, const struct cbor_head *h)
@@ -130,6 +180,10 @@ static shade_status dec_string(struct dstate *s, TALLOC_CTX *owner,
 		out->u.p = d->buf + from;
 		return SHADE_OK;
 	}
+	if (s->views != NULL && total >= BUF_REF_MIN &&
+	    h->arg != SHADE_CBOR_INDEFINITE &&
+	    view_string(s, owner, out, kind, from, total) == SHADE_OK)
+		return SHADE_OK;
 	p = str_storage(s, owner, total + 1, d->len - from + 1, &borrowed);
 	if (p == NULL)
 		return shade_error_set(s->err, SHADE_ERR_NOMEM,
@@ -754,6 +808,14 @@ shade_status shade_cbor_decode_value(TALLOC_CTX *mem_ctx, shade_cbor_dec *d,
 				     const shade_cbor_opts *opts,
 				     shade_value **out, shade_error **err)
 {
+	return cbor_decode_value_views(mem_ctx, d, opts, NULL, out, err);
+}
+
+shade_status cbor_decode_value_views(TALLOC_CTX *mem_ctx, shade_cbor_dec *d,
+				     const shade_cbor_opts *opts,
+				     struct cbor_views *views,
+				     shade_value **out, shade_error **err)
+{
 	struct dstate s;
 	shade_value *box;
 	shade_status st;
@@ -767,6 +829,7 @@ shade_status shade_cbor_decode_value(TALLOC_CTX *mem_ctx, shade_cbor_dec *d,
 					  : SHADE_CBOR_DEFAULT_MAX_LEN;
 	s.max_items = opts ? opts->max_items : 0;
 	s.zero_copy = opts && opts->zero_copy;
+	s.views = views;
 	s.arena_next = 256;
 	s.err = err;
 	s.tmp = talloc_new(NULL);
@@ -783,6 +846,10 @@ shade_status shade_cbor_decode_value(TALLOC_CTX *mem_ctx, shade_cbor_dec *d,
 		if (shade_tag_kind_(box) == SHADE_REF)
 			shade_box_watch_ref_(box);
 		*out = talloc_steal(mem_ctx, box);
+	} else if (views != NULL && views->adopted) {
+		/* Failed: the frame goes back where it was. */
+		talloc_steal(views->parent, views->frame);
+		views->adopted = false;
 	}
 	talloc_free(s.tmp);
 	return st;

@@ -581,6 +581,40 @@ static bool queue_release_one(shade_conn *c, uint64_t eid)
 	return queue_release(c, eid, 1);
 }
 
+bool refs_present(const uint8_t *buf, size_t len)
+{
+	shade_cbor_dec d;
+	shade_cbor_major mj;
+	uint64_t arg;
+	unsigned k;
+
+	/* The heads tell, string contents skipped in one step each, so a
+	 * large string costs nothing.  After 32 heads (a long list) one
+	 * vector scan of the rest first: tag 200's head is 0xd8 0xc8, so
+	 * no 0xd8 byte there rules it out. */
+	if (buf == NULL || len < 2)
+		return false;
+	if (len <= 256 && memchr(buf, 0xd8, len - 1) == NULL)
+		return false; /* a small message: one scan is cheaper */
+	shade_cbor_dec_init(&d, buf, len);
+	for (k = 0; !shade_cbor_dec_done(&d); k++) {
+		if (k == 32 && memchr(buf + d.pos, 0xd8, len - d.pos) == NULL)
+			return false;
+		if (shade_cbor_read_head(&d, &mj, &arg, NULL) != SHADE_OK)
+			return true; /* malformed: assume it may */
+		if ((mj == SHADE_CBOR_BYTES || mj == SHADE_CBOR_TEXT) &&
+		    arg != SHADE_CBOR_INDEFINITE) {
+			if (arg > shade_cbor_dec_remaining(&d))
+				return true;
+			d.pos += arg;
+		} else if (mj == SHADE_CBOR_TAG &&
+			   arg == SHADE_CBOR_TAG_SENDER_HOSTED) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* The tag-200 references in buf[0, len) are found by walking its heads
  * in byte order: every data item starts with one, and the content of a
  * string is the only thing that is not a head. */
@@ -591,7 +625,7 @@ void refs_drop(shade_conn *c, const uint8_t *buf, size_t len, size_t skip)
 	uint64_t arg, n, eid;
 	bool flush = false;
 
-	if (buf == NULL || len < 2 || memmem(buf, len, "\xd8\xc8", 2) == NULL)
+	if (!refs_present(buf, len))
 		return; /* the usual case: no tag 200 at all */
 	shade_cbor_dec_init(&d, buf, len);
 	pthread_mutex_lock(&c->mu);

@@ -5,6 +5,7 @@
 #ifndef SHADE_REFS_INT_H
 #define SHADE_REFS_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,5 +52,9 @@ SHADE_INTERNAL void refs_apply_release(struct shade_conn *c, struct msg *m);
  * the connection ends (doc/protocol.md §6.2).  Takes mu. */
 SHADE_INTERNAL void refs_drop(struct shade_conn *c, const uint8_t *buf,
 			      size_t len, size_t skip);
+
+/* True when buf[0, len) may hold a tag-200 reference: false only when it
+ * surely holds none (well-formed items, no tag 200 among their heads). */
+SHADE_INTERNAL bool refs_present(const uint8_t *buf, size_t len);
 
 #endif /* SHADE_REFS_INT_H */

@@ -12,6 +12,7 @@
 
 #include <talloc.h>
 
+#include "base/buf_int.h"
 #include "conn/conn_int.h"
 #include "conn/refs_int.h"
 #include "conn/send_int.h"
@@ -55,6 +56,9 @@ shade_status conn_req_init(struct outreq *rq, shade_conn *c, TALLOC_CTX *tmp,
 	rq->b = shade_buf_new(tmp, 64);
 	if (rq->b == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	/* Large argument strings are written from where they lie: they
+	 * stay put until conn_req_send has sent the request. */
+	buf_refs_enable(rq->b, NULL, 0);
 	return msg_begin(rq->b, op, rq->rid, nfields, rq->has_opts);
 }
 

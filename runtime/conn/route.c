@@ -178,7 +178,7 @@ static uint8_t *deliver_reply(shade_conn *c, struct msg *m, uint8_t *frame,
 	hmap_del(&c->pending, m->id);
 	/* A reply with references stays known to the connection until
 	 * it is taken: one never taken gives them back (conn_abandon). */
-	if (memmem(frame, len, "\xd8\xc8", 2) == NULL ||
+	if (!refs_present(frame, len) ||
 	    !hmap_put(&c->held, m->id, p))
 		p->conn = NULL;
 	conn_wake_all(c);

@@ -22,6 +22,7 @@
 
 #include <talloc.h>
 
+#include "base/buf_int.h"
 #include "base/clock_int.h"
 #include "base/log_int.h"
 #include "loop/loop_int.h"
@@ -176,6 +177,53 @@ shade_status conn_flush_batch(shade_conn *c, shade_error **err)
 	return SHADE_OK;
 }
 
+/* Trace a message sent (its referenced strings copied in for that). */
+static void trace_sent(shade_conn *c, const shade_buf *b)
+{
+	shade_buf *flat;
+
+	if (!buf_has_refs(b)) {
+		msg_trace(c->side, shade_transport_address(c->t), "sent",
+			  b->data, b->len);
+		return;
+	}
+	flat = shade_buf_new(NULL, buf_total(b));
+	if (flat != NULL) {
+		int i, n = 2 * (int)b->refs->n + 1;
+		struct iovec *iov = talloc_array(flat, struct iovec, n);
+
+		n = iov != NULL ? buf_iov(b, iov, n) : 0;
+		for (i = 0; i < n; i++)
+			shade_buf_append(flat, iov[i].iov_base, iov[i].iov_len);
+		msg_trace(c->side, shade_transport_address(c->t), "sent",
+			  flat->data, flat->len);
+	}
+	talloc_free(flat);
+}
+
+/* Write message b, which references strings, from its pieces: one
+ * writev of them (a non-blocking transport copies what the socket does
+ * not take).  Caller holds send_mu. */
+static shade_status send_pieces(shade_conn *c, const shade_buf *b,
+				shade_error **err)
+{
+	struct iovec stack_iov[9], *iov = stack_iov;
+	int n = 2 * (int)b->refs->n + 1;
+	shade_status st;
+
+	if (buf_total(b) > shade_transport_max_frame(c->t))
+		return shade_error_set(err, SHADE_ERR_LIMIT,
+				       "message of %zu bytes over the frame "
+				       "limit", buf_total(b));
+	if (n > 9 && (iov = talloc_array(NULL, struct iovec, n)) == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	n = buf_iov(b, iov, n);
+	st = shade_transport_sendv(c->t, iov, n, err);
+	if (iov != stack_iov)
+		talloc_free(iov);
+	return st;
+}
+
 /* Queue one message (releases first) and write the queue now (`now`) or
  * once it is large.  A transport failure ends the connection. */
 static shade_status put_message(shade_conn *c, const shade_buf *b, bool now,
@@ -187,11 +235,17 @@ static shade_status put_message(shade_conn *c, const shade_buf *b, bool now,
 	if (b->status != SHADE_OK)
 		return shade_error_set(err, b->status, "out of memory");
 	if (LOG_ON(SHADE_LOG_MESSAGES, 1))
-		msg_trace(c->side, shade_transport_address(c->t), "sent",
-			  b->data, b->len);
+		trace_sent(c, b);
 	pthread_mutex_lock(&c->send_mu);
 	st = emit_releases(c, &e);
-	if (st == SHADE_OK && now && (c->outb == NULL || c->outb->len == 0)) {
+	if (st == SHADE_OK && buf_has_refs(b)) {
+		/* Large strings referenced where they lie: the batch goes
+		 * first, then one writev of the message's pieces. */
+		st = flush_batch_locked(c, &e);
+		if (st == SHADE_OK)
+			st = send_pieces(c, b, &e);
+	} else if (st == SHADE_OK && now &&
+		   (c->outb == NULL || c->outb->len == 0)) {
 		/* Nothing queued before it: straight to the transport,
 		 * which frames it in the same single write. */
 		st = shade_transport_send(c->t, b->data, b->len, &e);

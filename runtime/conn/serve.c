@@ -19,8 +19,10 @@
 #include "shade/cbor.h"
 #include "shade/conn.h"
 #include "shade/object.h"
+#include "base/buf_int.h"
 #include "base/clock_int.h"
 #include "base/log_int.h"
+#include "codec/cbor_int.h"
 #include "conn/access_int.h"
 #include "conn/conn_int.h"
 #include "conn/promise_int.h"
@@ -39,6 +41,19 @@ static shade_status read_value(shade_conn *c, TALLOC_CTX *mem_ctx,
 			       shade_error **err)
 {
 	return shade_cbor_decode_value(mem_ctx, d, &c->copts, out, err);
+}
+
+/* Decode a call's arguments (a tuple) or keyword arguments: large strings
+ * are borrowed from the request frame, which lives on mem_ctx as they do
+ * (handlers borrow their arguments: they copy what they keep). */
+static shade_status read_args(shade_conn *c, TALLOC_CTX *mem_ctx,
+			      shade_cbor_dec *d, shade_value **out,
+			      shade_error **err)
+{
+	struct cbor_views borrow = { NULL, 0, false, NULL };
+
+	return cbor_decode_value_views(mem_ctx, d, &c->copts, &borrow, out,
+				       err);
 }
 
 /* Read LOOKUP's name field: text (the default namespace) or the array
@@ -202,6 +217,11 @@ static shade_status serve_object(shade_conn *c, TALLOC_CTX *tmp,
 					*member_name);
 			msg_begin(rb, OP_RETURN, m->id, 1, false);
 			mark = rb->len;
+			/* Large strings of the request frame the handler
+			 * writes back (it lives until the reply is sent)
+			 * are referenced, not copied; others are copied:
+			 * the handler's own may be gone once it returns. */
+			buf_refs_enable(rb, m->d.buf, m->d.len);
 			SHADE_CHECK(obj_dispatch_typed(
 				target, &cx, op.member, dop,
 				dop == SHADE_DISPATCH_GET ? NULL : &m->d, rb,
@@ -217,7 +237,7 @@ static shade_status serve_object(shade_conn *c, TALLOC_CTX *tmp,
 	switch (m->op) {
 	case OP_INVOKE:
 	case OP_CALL:
-		SHADE_CHECK(read_value(c, tmp, &m->d, &v, err));
+		SHADE_CHECK(read_args(c, tmp, &m->d, &v, err));
 		if (shade_value_kind(v) != SHADE_TUPLE)
 			return shade_error_set(err, SHADE_ERR_PROTOCOL,
 					       "arguments are not an array");
@@ -225,7 +245,7 @@ static shade_status serve_object(shade_conn *c, TALLOC_CTX *tmp,
 		if (m->kwargs_pos != 0) {
 			shade_cbor_dec_init(&kd, m->d.buf, m->d.len);
 			kd.pos = m->kwargs_pos;
-			st = read_value(c, tmp, &kd, &v, err);
+			st = read_args(c, tmp, &kd, &v, err);
 			m->d.pos = kd.pos; /* the last item: read */
 			SHADE_CHECK(st);
 			if (shade_value_kind(v) != SHADE_DICT)
@@ -496,6 +516,11 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 		goto done;
 	if (st == SHADE_OK && !direct) {
 		msg_begin(rb, OP_RETURN, m.id, out ? 1 : 0, false);
+		/* The result's large strings are referenced: it is freed
+		 * after the reply is sent, unless a pipelined call keeps
+		 * the reply's bytes (promise_settle copies them). */
+		if (!m.keep)
+			buf_refs_enable(rb, NULL, 0);
 		if (out != NULL)
 			st = shade_cbor_encode_value(
 				rb, out,
@@ -519,21 +544,27 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 			    m.traceback);
 	e = NULL;
 	/* Values are freed before the reply goes, so the RELEASEs they
-	 * queue ride in front of it. */
-	talloc_free(out);
-	out = NULL;
+	 * queue ride in front of it; one whose strings the reply
+	 * references goes after it. */
+	if (!buf_has_refs(rb)) {
+		talloc_free(out);
+		out = NULL;
+	}
 	if (rb->status == SHADE_OK &&
-	    rb->len > shade_transport_max_frame(c->t)) {
+	    buf_total(rb) > shade_transport_max_frame(c->t)) {
 		/* A reply over the frame limit: say so instead. */
 		shade_error_set(&e, SHADE_ERR_LIMIT,
 				"reply of %zu bytes over the frame limit of "
-				"%zu", rb->len, shade_transport_max_frame(c->t));
+				"%zu", buf_total(rb),
+				shade_transport_max_frame(c->t));
 		build_error(c, rb, m.id, SHADE_ERR_LIMIT, e, "", member,
 			    false);
 		e = NULL;
 	}
-	if (m.keep) /* calls pipelined on its result may go on */
+	if (m.keep) { /* calls pipelined on its result may go on */
+		buf_flatten(rb); /* a typed handler's: the bytes are kept */
 		promise_settle(c, m.id, rb);
+	}
 	if (batch)
 		send_batched(c, rb, NULL);
 	else

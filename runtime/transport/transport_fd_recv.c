@@ -5,8 +5,9 @@
  * says it does not fit in `in` switches to "big" mode: its bytes are read
  * straight into a buffer of its own that grows geometrically as they
  * arrive (so an announced size allocates nothing up front) and that is
- * handed to the caller whole.  That buffer comes from bigbuf_alloc(): the
- * thread that frees the frame keeps its pages for the next large one.
+ * handed to the caller whole, with one byte to spare after it.  That
+ * buffer comes from bigbuf_alloc(): the thread that frees the frame keeps
+ * its pages for the next large one.
  */
 #include <errno.h>
 #include <poll.h>
@@ -180,7 +181,9 @@ static shade_status rx_extract(shade_transport *t, void *mem_ctx,
 		cap = BIGBUF_MIN;
 	if (cap > flen)
 		cap = flen;
-	p = bigbuf_alloc(cap);
+	/* Whole: one byte to spare after the payload (a NUL after a string
+	 * that ends the frame, when a decoded value keeps the frame). */
+	p = bigbuf_alloc(cap == flen ? cap + 1 : cap);
 	if (p == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM,
 				       "out of memory for a frame of %zu bytes",
@@ -209,7 +212,8 @@ static shade_status rx_room(shade_transport *t, uint8_t **buf, size_t *n,
 			cap = t->big_cap * 2;
 			if (cap > t->big_len || cap < t->big_cap)
 				cap = t->big_len;
-			p = bigbuf_realloc(t->big, cap);
+			p = bigbuf_realloc(t->big, cap == t->big_len ? cap + 1
+								   : cap);
 			if (p == NULL)
 				return shade_error_set(err, SHADE_ERR_NOMEM,
 						       "out of memory for a "

@@ -17,6 +17,7 @@
 #include <talloc.h>
 
 #include "base/bigbuf_int.h"
+#include "base/clock_int.h"
 #include "transport/transport_int.h"
 
 /* Frames up to this size are written with one contiguous send(). */
@@ -218,6 +219,46 @@ shade_status transport_fd_flush(shade_transport *t, shade_error **err)
 static shade_status write_or_queue(shade_transport *t, struct iovec *iov,
 				   int cnt, shade_error **err);
 
+/* Bytes left of a frame the socket did not take from which a
+ * non-blocking send waits a moment before queueing (copying) them. */
+#define DRAIN_MIN ((size_t)64 << 10)
+/* How long it waits at most, in ms (the clock counts whole ms: one
+ * more at most). */
+#define DRAIN_MS 1
+
+/* Non-blocking mode, a large frame half written: while the peer reads
+ * (the socket takes more within DRAIN_MS), go on writing from where the
+ * bytes lie instead of copying the rest into the queue; a peer that
+ * does not read costs the caller at most DRAIN_MS + 1 ms.  *iov, *cnt:
+ * what is left. */
+static shade_status drain_briefly(shade_transport *t, struct iovec **iov,
+				  int *cnt, shade_error **err)
+{
+	int64_t deadline = clock_now_ms() + DRAIN_MS + 1;
+	size_t left = 0;
+	ssize_t n;
+	int i, w;
+
+	for (i = 0; i < *cnt; i++)
+		left += (*iov)[i].iov_len;
+	while (*cnt > 0 && left >= DRAIN_MIN) {
+		w = transport_poll_fd(t->wfd, POLLOUT,
+				      clock_remaining_ms(deadline));
+		if (w <= 0)
+			return SHADE_OK; /* no room in time (or poll failed:
+					  * the queue's write will say) */
+		n = write_once(t, *iov, *cnt > IOV_MAX ? IOV_MAX : *cnt);
+		if (n < 0 && errno != EINTR && errno != EAGAIN &&
+		    errno != EWOULDBLOCK)
+			return transport_io_fail(t, err, errno, "write");
+		if (n > 0) {
+			iov_advance(iov, cnt, (size_t)n);
+			left -= (size_t)n;
+		}
+	}
+	return SHADE_OK;
+}
+
 /* Send a frame whose payload is iov[1..cnt-1]; iov[0] is free for the
  * header.  total is the payload size.  With `cork` the frame is only
  * queued. */
@@ -263,6 +304,9 @@ static shade_status write_or_queue(shade_transport *t, struct iovec *iov,
 		n = 0;
 	}
 	iov_advance(&iov, &cnt, (size_t)n);
+	if (cnt == 0)
+		return SHADE_OK;
+	SHADE_CHECK(drain_briefly(t, &iov, &cnt, err));
 	if (cnt == 0)
 		return SHADE_OK;
 	return out_append(t, iov, cnt, err);

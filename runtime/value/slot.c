@@ -61,6 +61,8 @@ static void *slot_payload(const shade_value *v)
 	switch (shade_tag_kind_(v)) {
 	case SHADE_STR:
 	case SHADE_BYTES:
+		if (v->tag & SHADE_VF_VIEW) /* the block the data lies in */
+			return (void *)(v->u.p - shade_view_offset_(v));
 		return (v->tag & SHADE_VF_BORROWED) ? NULL : (void *)v->u.p;
 	case SHADE_TUPLE:
 	case SHADE_LIST:

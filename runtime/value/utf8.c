@@ -2,8 +2,8 @@
  * utf8.c - UTF-8 validation (RFC 3629) and encoding of one code point.
  *
  * Accepts exactly the shortest encodings of U+0000..U+10FFFF without the
- * surrogates U+D800..U+DFFF.  ASCII runs are checked eight bytes at a
- * time.
+ * surrogates U+D800..U+DFFF.  ASCII runs are checked 64 bytes at a
+ * time, then eight.
  */
 #include <string.h>
 
@@ -21,8 +21,19 @@ shade_status shade_utf8_check(const void *s, size_t len, size_t *bad_offset)
 		uint32_t cp;
 
 		if (c < 0x80) {
-			uint64_t w;
+			uint64_t w, x[8];
 
+			/* 64 bytes a step first: eight words tested at once
+			 * (the compiler makes it vector loads and one
+			 * test). */
+			while (i + 64 <= len) {
+				memcpy(x, p + i, 64);
+				if ((x[0] | x[1] | x[2] | x[3] | x[4] | x[5] |
+				     x[6] | x[7]) &
+				    UINT64_C(0x8080808080808080))
+					break;
+				i += 64;
+			}
 			while (i + 8 <= len) {
 				memcpy(&w, p + i, 8);
 				if (w & UINT64_C(0x8080808080808080))

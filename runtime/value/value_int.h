@@ -85,6 +85,31 @@ static inline unsigned shade_tag_kind_(const shade_value *v)
 	return v->tag & SHADE_KIND_MASK;
 }
 
+/* Largest data offset a SHADE_VF_VIEW slot can record. */
+#define SHADE_VIEW_OFFSET_MAX ((size_t)0xffffff)
+
+/* The offset of a SHADE_VF_VIEW slot's data in the block it owns. */
+static inline size_t shade_view_offset_(const shade_value *v)
+{
+	return (size_t)v->reserved_[0] | (size_t)v->reserved_[1] << 8 |
+	       (size_t)v->reserved_[2] << 16;
+}
+
+/* Make slot v a view of len bytes at block + off (off at most
+ * SHADE_VIEW_OFFSET_MAX), a str or bytes owning the talloc block
+ * `block`; nul: a NUL byte follows the data. */
+static inline void shade_slot_view_(shade_value *v, unsigned kind,
+				    const uint8_t *block, size_t off,
+				    uint32_t len, bool nul)
+{
+	v->tag = (uint8_t)(kind | SHADE_VF_VIEW | (nul ? SHADE_VF_NUL : 0));
+	v->reserved_[0] = (uint8_t)off;
+	v->reserved_[1] = (uint8_t)(off >> 8);
+	v->reserved_[2] = (uint8_t)(off >> 16);
+	v->len = len;
+	v->u.p = block + off;
+}
+
 /* Make slot v the int i, field by field (no temporary: the hot loops
  * of the decoder write slots through this). */
 static inline void shade_slot_int_(shade_value *v, int64_t i)

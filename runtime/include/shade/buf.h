@@ -24,12 +24,15 @@ extern "C" {
  * a talloc child of it; shade_buf_steal() hands them over as a talloc
  * block of their own.  Errors are sticky: after an allocation failure
  * every append is a no-op, `status` stays SHADE_ERR_NOMEM, so a writer
- * may check once at the end. */
+ * may check once at the end.  The buffers the runtime sends its messages
+ * from may reference large strings instead of copying them (`refs`);
+ * a buffer from shade_buf_new() never does. */
 typedef struct shade_buf {
 	uint8_t *data;       /* bytes (owned by this struct, see above) */
 	size_t len;          /* bytes written */
 	size_t cap;          /* bytes allocated */
 	shade_status status; /* SHADE_OK, or the first failure (sticky) */
+	struct shade_buf_refs *refs; /* strings referenced, or NULL */
 } shade_buf;
 
 /* A new empty buffer on mem_ctx with cap bytes preallocated (0 is
@@ -47,7 +50,8 @@ SHADE_API uint8_t *shade_buf_grow(shade_buf *b, size_t n);
 SHADE_API shade_status shade_buf_append(shade_buf *b, const void *p,
 					size_t n);
 
-/* Forget the contents (and a sticky error), keep the allocation. */
+/* Forget the contents (and a sticky error), keep the allocation; a
+ * buffer of the runtime's that referenced strings takes no more. */
 SHADE_API void shade_buf_reset(shade_buf *b);
 
 /* Hand the bytes over: returns the data block moved onto mem_ctx (len

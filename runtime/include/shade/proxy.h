@@ -429,7 +429,11 @@ typedef struct shade_request shade_request;
 /* Begin INVOKE of method index `member` of r's shape (or a GETATTR /
  * SETATTR when `op` says so): *args is where the caller writes exactly one
  * item (the argument array for INVOKE, the value for SETATTR, nothing for
- * GETATTR).  *out is a talloc child of NULL: free it after finish. */
+ * GETATTR).  *out is a talloc child of NULL: free it after finish.
+ * Bytes and text of 64 KiB or more written into *args of a remote call
+ * are not copied: the request is written from where they lie, so they
+ * must stay unchanged until shade_request_send() or
+ * shade_request_finish() returns. */
 SHADE_API shade_status shade_request_begin(shade_ref *r, uint32_t member,
 					shade_dispatch_op op,
 					const shade_call_opts *opts,

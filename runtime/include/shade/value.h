@@ -30,7 +30,11 @@
  *   bit  6    SHADE_VF_BYVALUE: this list or dict crosses the wire by
  *             value (a snapshot) where the default would send it by
  *             reference (doc/api.md, "Copy rules").  Kept by copies.
- *   bit  7    zero.
+ *   bit  7    SHADE_VF_VIEW: str/bytes data lies inside a larger talloc
+ *             block the value owns (a received frame it took over when
+ *             it was decoded, so the bytes were not copied out of it);
+ *             reserved_ holds the data's offset in that block (24 bits,
+ *             little-endian).  Copies own their data as usual.
  *
  * Boxes and slots.  Constructors return a *box*: a talloc object of type
  * shade_value allocated on mem_ctx, whose payload (owned string bytes,
@@ -117,6 +121,7 @@ typedef enum shade_kind {
 #define SHADE_VF_BORROWED 0x10u /* str/bytes data not owned by the value */
 #define SHADE_VF_NUL      0x20u /* str data is NUL-terminated */
 #define SHADE_VF_BYVALUE  0x40u /* list/dict crosses by value */
+#define SHADE_VF_VIEW     0x80u /* str/bytes data inside a block it owns */
 
 /* Longest str or bytes a value can hold (the length field is 32 bits). */
 #define SHADE_STR_MAX UINT32_MAX
@@ -128,7 +133,7 @@ struct shade_ref;   /* defined by the object layer; see shade_ref_head */
 /* A value (box or slot).  16 bytes; see the bit layout above. */
 typedef struct shade_value {
 	uint8_t tag;          /* kind in bits 0-3, SHADE_VF_* flags above */
-	uint8_t reserved_[3]; /* zero */
+	uint8_t reserved_[3]; /* zero; SHADE_VF_VIEW: the data's offset */
 	uint32_t len;         /* str/bytes length in bytes; 0 otherwise */
 	union {
 		bool b;                  /* SHADE_BOOL */
