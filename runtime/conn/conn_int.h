@@ -247,6 +247,15 @@ struct shade_conn {
 					 * BYE waits for them (atomic) */
 	struct hmap deferred;           /* rid -> struct shade_reply:
 					 * deferred replies not yet given */
+	bool pool_owned;                /* a worker reads it (pool.c
+					 * linger): its loop leaves its
+					 * input alone (atomic) */
+	struct shade_conn *pool_onext;  /* next on the pool's list of
+					 * connections read by a worker
+					 * (pool's mu) */
+	int64_t pool_since;             /* when that worker started serving
+					 * it; 0: it waits for input (pool's
+					 * mu) */
 };
 
 /* Is an authentication exchange unfinished on c: nothing but AUTH may

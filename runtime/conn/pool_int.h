@@ -43,6 +43,12 @@ SHADE_INTERNAL void pool_schedule(struct conn_pool *p, struct shade_conn *c);
  * ends (false) waiting for a reply: another thread may serve meanwhile. */
 SHADE_INTERNAL void pool_block(bool waiting);
 
+/* True while a worker of c's pool reads c itself (it served c's last
+ * request and waits a little for the next, pool.c): c's loop must not
+ * watch its input meanwhile; when the worker leaves, it asks the loop
+ * to look at c (loop_fd_want_write).  Any thread. */
+SHADE_INTERNAL bool pool_owns(const struct shade_conn *c);
+
 /* Workers of p (its size). */
 SHADE_INTERNAL unsigned pool_threads(const struct conn_pool *p);
 

@@ -268,8 +268,9 @@ static void conn_settle(shade_server *s, struct srv_conn *sc)
 	done = conn_bye_close(c); /* it said BYE: no more input */
 	if (!shade_conn_is_open(c))
 		return; /* LOOP_CLOSED follows */
+	/* A worker reading c itself (pool_owns) counts as full too. */
 	full = shade_conn_out_pending(c) > s->opts.max_output ||
-	       (s->pool != NULL && conn_pool_full(c));
+	       (s->pool != NULL && (conn_pool_full(c) || pool_owns(c)));
 	mask = full || done ? 0 : LOOP_READ;
 	if (shade_conn_wants_write(c)) {
 		/* exec: transports write to another fd; the read fd's
@@ -368,7 +369,7 @@ static void conn_event(void *udata, unsigned ev)
 			pool_schedule(s->pool, c);
 	}
 	if (((ev & (LOOP_READ | LOOP_ERROR)) || ev == 0) &&
-	    shade_conn_is_open(c) &&
+	    shade_conn_is_open(c) && (s->pool == NULL || !pool_owns(c)) &&
 	    shade_conn_out_pending(c) <= s->opts.max_output) {
 		conn_process(c, s->opts.frames_per_turn, true, NULL);
 		if (s->pool != NULL)
