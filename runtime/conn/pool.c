@@ -42,8 +42,10 @@
 #include "conn/conn_int.h"
 #include "conn/pool_int.h"
 #include "conn/route_int.h"
+#include "conn/send_int.h"
 #include "conn/serve_int.h"
 #include "loop/loop_int.h"
+#include "transport/transport_int.h"
 
 /* Threads a pool may start beyond its size, to stand in for workers
  * waiting for a reply (pool_block). */
@@ -232,6 +234,7 @@ static void work_on(struct conn_pool *p, struct shade_conn *c)
 	it = take(p, c, full, &conc);
 	pthread_mutex_unlock(&p->mu);
 	pthread_mutex_unlock(&c->mu);
+	send_hold(c); /* the replies go at the end, flushed here */
 	for (k = 1; it != NULL; k++) {
 		serve_frame(c, NULL, talloc_steal(NULL, it->frame), it->len,
 			    it->parsed ? &it->m : NULL, it->arrived, true);
@@ -252,6 +255,7 @@ static void work_on(struct conn_pool *p, struct shade_conn *c)
 		__atomic_sub_fetch(&c->answering, 1, __ATOMIC_ACQ_REL);
 		if (it != NULL)
 			continue;
+		send_hold(NULL);
 		conn_flush_batch(c, NULL);
 	}
 }
@@ -362,7 +366,8 @@ static unsigned linger_read(struct shade_conn *c)
 	for (i = 0; i < LINGER_FRAMES; i++) {
 		if (conn_read_one(c, NULL, NULL, NULL) != SHADE_OK)
 			break;
-		if (conn_pool_full(c))
+		/* As conn_process: no read that would find nothing. */
+		if (conn_pool_full(c) || transport_drained(c->t))
 			return i + 1;
 	}
 	return i;
