@@ -260,12 +260,25 @@ static void work_on(struct conn_pool *p, struct shade_conn *c)
 	}
 }
 
-/* Done with c (its count held): the loop writes what the socket did not
- * take, ends a connection whose BYE waited for these replies, and
- * watches its input again. */
+/* Done with c (its count held).  The loop is told only when it has
+ * something to do: write what the socket did not take, end a connection
+ * whose BYE waited for these replies, watch the input it stopped
+ * reading for the full queue (conn_pool_throttle); else a wake-up of the
+ * loop's thread per request would be spent on nothing. */
 static void let_go(struct shade_conn *c)
 {
-	if (c->watch != NULL)
+	bool poke;
+
+	/* After the take from the queue (see conn_pool_throttle). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	poke = __atomic_exchange_n(&c->pool_throttled, false,
+				   __ATOMIC_RELAXED);
+	if (!poke) {
+		pthread_mutex_lock(&c->mu);
+		poke = c->bye_seen || !c->open;
+		pthread_mutex_unlock(&c->mu);
+	}
+	if ((poke || shade_conn_wants_write(c)) && c->watch != NULL)
 		loop_fd_want_write(c->watch);
 	__atomic_sub_fetch(&c->serving, 1, __ATOMIC_ACQ_REL);
 }
@@ -317,13 +330,16 @@ static void owned_watch(struct conn_pool *p)
 
 /* May this worker keep reading c itself after serving it (under p's mu)?
  * When c is a quiet server connection (nothing queued, running or
- * unsent, no BYE) and no other work waits: it then owns c. */
+ * unsent) and the pool is quiet too (no work waits, another worker is
+ * idle: it watches, and takes what the loop reads meanwhile): it then
+ * owns c.  With more busy clients than workers, none lingers. */
 static bool own_try(struct conn_pool *p, struct shade_conn *c)
 {
 	bool ok;
 
 	if (c->watch == NULL || p->kick[0] < 0 || p->stop ||
-	    p->head != NULL || c->pool_queued || c->pool_running > 0 ||
+	    p->head != NULL || p->idle == 0 || c->pool_queued ||
+	    c->pool_running > 0 ||
 	    shade_conn_fd(c) < 0)
 		return false;
 	/* c's mu comes before p's: a look without it, checked again by

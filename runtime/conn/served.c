@@ -75,3 +75,20 @@ bool conn_pool_full(shade_conn *c)
 	pthread_mutex_unlock(&c->mu);
 	return pending == 0;
 }
+
+bool conn_pool_throttle(shade_conn *c)
+{
+	bool full;
+
+	if (c->pool == NULL)
+		return false;
+	/* Stored before the queue is looked at, as a worker takes from
+	 * the queue before it looks at the flag: one of the two sees the
+	 * other. */
+	__atomic_store_n(&c->pool_throttled, true, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	full = conn_pool_full(c);
+	if (!full)
+		__atomic_store_n(&c->pool_throttled, false, __ATOMIC_RELAXED);
+	return full;
+}

@@ -270,7 +270,7 @@ static void conn_settle(shade_server *s, struct srv_conn *sc)
 		return; /* LOOP_CLOSED follows */
 	/* A worker reading c itself (pool_owns) counts as full too. */
 	full = shade_conn_out_pending(c) > s->opts.max_output ||
-	       (s->pool != NULL && (conn_pool_full(c) || pool_owns(c)));
+	       (s->pool != NULL && (conn_pool_throttle(c) || pool_owns(c)));
 	mask = full || done ? 0 : LOOP_READ;
 	if (shade_conn_wants_write(c)) {
 		/* exec: transports write to another fd; the read fd's
