@@ -388,7 +388,8 @@ static void looker_run(struct looker *lk, struct host *h, shade_server *s,
 static void test_embed_buffered_frames(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
-	shade_server_opts so = { .frames_per_turn = 4 };
+	/* The loop's read budget: no workers. */
+	shade_server_opts so = { .frames_per_turn = 4, .threads = 1 };
 	shade_server *s = calc_server(ctx, &so);
 	struct looker lk = { 0 };
 	shade_future *f[50];

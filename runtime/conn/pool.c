@@ -257,6 +257,10 @@ static void work_on(struct conn_pool *p, struct shade_conn *c)
 			continue;
 		send_hold(NULL);
 		conn_flush_batch(c, NULL);
+		/* References the requests held, given back (RELEASE): now,
+		 * as the loop would at the end of its turn. */
+		if (__atomic_load_n(&c->n_rel, __ATOMIC_RELAXED) > 0)
+			(void)shade_conn_flush(c, NULL);
 	}
 }
 
