@@ -256,10 +256,13 @@ struct shade_conn {
 	int64_t pool_since;             /* when that worker started serving
 					 * it; 0: it waits for input (pool's
 					 * mu) */
+	bool pool_loop_busy;            /* its loop handles an event of it
+					 * (pool_loop_enter): no worker
+					 * takes it to read meanwhile (mu) */
 	bool pool_throttled;            /* its loop stopped reading it for
 					 * its full queue (conn_pool_throttle):
 					 * a worker tells the loop once it
-					 * served some (atomic) */
+					 * served some (mu) */
 };
 
 /* Is an authentication exchange unfinished on c: nothing but AUTH may

@@ -25,8 +25,20 @@
  * A connection on the list, or served by a worker, counts as being
  * served (`serving`), so its server does not free it meanwhile.  After a
  * request, the worker asks the loop to look at the connection again
- * (loop_fd_want_write): replies a full socket did not take, and a BYE
- * whose requests are now all answered.
+ * (loop_fd_want_write) when the loop has something to do there: replies
+ * a full socket did not take, a BYE whose requests are now all answered,
+ * input it stopped reading for a full queue (let_go).
+ *
+ * Linger: a worker done with a quiet connection, when no other work
+ * waits and another thread is idle, keeps reading it itself (it owns it,
+ * `pool_owned`, and the loop leaves its input alone) for up to LINGER_MS
+ * between requests, serving what it reads: a client making one call at
+ * a time costs no hand-off between the loop's thread and a worker.  It
+ * gives the connection back to the loop when the wait ends, when work
+ * is queued for the pool (a kick on the pipe `kick` calls it), when its
+ * handler waits for a reply (pool_block), and when the idle thread that
+ * watches the owned connections sees a request run over LINGER_SERVE_MS
+ * (what comes meanwhile, a CANCEL say, is then read by the loop).
  *
  * Lock order: a connection's `mu`, then the pool's `mu`; handlers run
  * with neither held.
@@ -93,6 +105,11 @@ struct conn_pool {
 	struct shade_conn *owned;    /* connections read by a lingering
 				      * thread (linked by pool_onext) */
 	bool watching;               /* an idle thread watches them */
+	bool no_linger;              /* no thread lingers any more
+				      * (pool_unlinger) */
+	unsigned linger_io;          /* lingering threads reading their
+				      * connection now (waiting or reading) */
+	pthread_cond_t io_cv;        /* linger_io dropped to 0 */
 	bool concurrent;             /* every request may run at once */
 	bool stop;                   /* workers leave */
 };
@@ -273,15 +290,11 @@ static void let_go(struct shade_conn *c)
 {
 	bool poke;
 
-	/* After the take from the queue (see conn_pool_throttle). */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	poke = __atomic_exchange_n(&c->pool_throttled, false,
-				   __ATOMIC_RELAXED);
-	if (!poke) {
-		pthread_mutex_lock(&c->mu);
-		poke = c->bye_seen || !c->open;
-		pthread_mutex_unlock(&c->mu);
-	}
+	/* Under mu, after the take from the queue (conn_pool_throttle). */
+	pthread_mutex_lock(&c->mu);
+	poke = c->pool_throttled || c->bye_seen || !c->open;
+	c->pool_throttled = false;
+	pthread_mutex_unlock(&c->mu);
 	if ((poke || shade_conn_wants_write(c)) && c->watch != NULL)
 		loop_fd_want_write(c->watch);
 	__atomic_sub_fetch(&c->serving, 1, __ATOMIC_ACQ_REL);
@@ -290,6 +303,38 @@ static void let_go(struct shade_conn *c)
 bool pool_owns(const struct shade_conn *c)
 {
 	return __atomic_load_n(&c->pool_owned, __ATOMIC_ACQUIRE);
+}
+
+bool pool_loop_enter(struct shade_conn *c)
+{
+	bool ok;
+
+	pthread_mutex_lock(&c->mu);
+	ok = !pool_owns(c);
+	c->pool_loop_busy = ok;
+	pthread_mutex_unlock(&c->mu);
+	return ok;
+}
+
+void pool_loop_leave(struct shade_conn *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->pool_loop_busy = false;
+	pthread_mutex_unlock(&c->mu);
+}
+
+void pool_unlinger(struct conn_pool *p)
+{
+	char b = 1;
+
+	pthread_mutex_lock(&p->mu);
+	p->no_linger = true;
+	if (p->lingering > 0 && !p->kicked && p->kick[1] >= 0 &&
+	    write(p->kick[1], &b, 1) == 1)
+		p->kicked = true;
+	while (p->linger_io > 0)
+		pthread_cond_wait(&p->io_cv, &p->mu);
+	pthread_mutex_unlock(&p->mu);
 }
 
 /* Stop reading c (this thread owns it): the loop watches it again. */
@@ -341,18 +386,24 @@ static bool own_try(struct conn_pool *p, struct shade_conn *c)
 {
 	bool ok;
 
-	if (c->watch == NULL || p->kick[0] < 0 || p->stop ||
+	if (c->watch == NULL || p->kick[0] < 0 || p->stop || p->no_linger ||
 	    p->head != NULL || p->idle == 0 || c->pool_queued ||
-	    c->pool_running > 0 ||
-	    shade_conn_fd(c) < 0)
+	    c->pool_running > 0 || shade_conn_fd(c) < 0 ||
+	    __atomic_load_n(&c->out_frames, __ATOMIC_RELAXED) > 0)
 		return false;
-	/* c's mu comes before p's: a look without it, checked again by
-	 * linger before each read. */
-	ok = __atomic_load_n(&c->unnested.head, __ATOMIC_ACQUIRE) == NULL &&
-	     __atomic_load_n(&c->out_frames, __ATOMIC_RELAXED) == 0;
+	/* c's mu comes before p's: taken again in that order.  Not while
+	 * the loop handles an event of c or anyone reads it. */
+	pthread_mutex_unlock(&p->mu);
+	pthread_mutex_lock(&c->mu);
+	pthread_mutex_lock(&p->mu);
+	ok = !c->pool_loop_busy && !c->reading && c->open && !c->bye_seen &&
+	     c->unnested.head == NULL && !c->pool_queued &&
+	     c->pool_running == 0 && !p->stop && !p->no_linger;
+	if (ok)
+		__atomic_store_n(&c->pool_owned, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&c->mu);
 	if (!ok)
 		return false;
-	__atomic_store_n(&c->pool_owned, true, __ATOMIC_RELEASE);
 	tl_owned = c;
 	c->pool_since = 0;
 	c->pool_onext = p->owned;
@@ -408,6 +459,13 @@ static bool linger_wait(struct conn_pool *p, struct shade_conn *c)
 	return (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
 }
 
+/* A lingering thread is done reading its connection (under p's mu). */
+static void io_done(struct conn_pool *p)
+{
+	if (--p->linger_io == 0 && p->no_linger)
+		pthread_cond_broadcast(&p->io_cv);
+}
+
 /* Serve c, which this worker owns (its count held), reading it itself
  * while it stays quiet and nothing else waits for a worker: a client
  * calling one call at a time is then read, served and answered by one
@@ -417,9 +475,13 @@ static void linger(struct conn_pool *p, struct shade_conn *c)
 {
 	char b[16];
 	bool input;
+	unsigned n;
 
 	p->lingering++;
 	for (;;) {
+		if (p->no_linger)
+			break;
+		p->linger_io++;
 		pthread_mutex_unlock(&p->mu);
 		input = own_keep(c) && linger_wait(p, c);
 		pthread_mutex_lock(&p->mu);
@@ -428,19 +490,22 @@ static void linger(struct conn_pool *p, struct shade_conn *c)
 				;
 			p->kicked = false;
 		}
-		if (!input || p->stop || p->head != NULL ||
-		    p->running >= p->size || tl_owned != c)
+		if (!input || p->stop || p->no_linger || p->head != NULL ||
+		    p->running >= p->size || tl_owned != c) {
+			io_done(p);
 			break;
+		}
 		p->running++;
 		pthread_mutex_unlock(&p->mu);
-		if (linger_read(c) == 0 &&
+		n = linger_read(c);
+		pthread_mutex_lock(&p->mu);
+		io_done(p);
+		if (n == 0 &&
 		    __atomic_load_n(&c->unnested.head, __ATOMIC_ACQUIRE) ==
 			    NULL) {
-			pthread_mutex_lock(&p->mu);
 			p->running--;
 			break; /* nothing came: the loop reads */
 		}
-		pthread_mutex_lock(&p->mu);
 		c->pool_since = clock_now_ms();
 		pthread_mutex_unlock(&p->mu);
 		work_on(p, c);
@@ -541,6 +606,7 @@ static int pool_destructor(struct conn_pool *p)
 		close(p->kick[1]);
 	}
 	pthread_cond_destroy(&p->cv);
+	pthread_cond_destroy(&p->io_cv);
 	pthread_mutex_destroy(&p->mu);
 	return 0;
 }
@@ -565,6 +631,7 @@ shade_status pool_new(TALLOC_CTX *mem_ctx, unsigned threads, bool concurrent,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&p->cv, &ca);
 	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&p->io_cv, NULL);
 	/* Without the pipe no worker lingers (a hand-off each request). */
 	if (pipe(p->kick) != 0) {
 		p->kick[0] = p->kick[1] = -1;

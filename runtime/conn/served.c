@@ -82,13 +82,13 @@ bool conn_pool_throttle(shade_conn *c)
 
 	if (c->pool == NULL)
 		return false;
-	/* Stored before the queue is looked at, as a worker takes from
-	 * the queue before it looks at the flag: one of the two sees the
-	 * other. */
-	__atomic_store_n(&c->pool_throttled, true, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	full = conn_pool_full(c);
-	if (!full)
-		__atomic_store_n(&c->pool_throttled, false, __ATOMIC_RELAXED);
+	/* Under mu, as the worker takes from the queue and then looks at
+	 * the flag (pool.c let_go): it sees the flag set, or this sees
+	 * the queue it left. */
+	pthread_mutex_lock(&c->mu);
+	full = queue_len(&c->unnested) >= POOL_QUEUE_MAX &&
+	       c->pending.count == 0;
+	c->pool_throttled = full;
+	pthread_mutex_unlock(&c->mu);
 	return full;
 }
