@@ -247,9 +247,10 @@ struct shade_conn {
 					 * BYE waits for them (atomic) */
 	struct hmap deferred;           /* rid -> struct shade_reply:
 					 * deferred replies not yet given */
-	bool pool_owned;                /* a worker reads it (pool.c
-					 * linger): its loop leaves its
-					 * input alone (atomic) */
+	void *pool_owner;               /* the worker that reads it (pool.c
+					 * linger; a token of that thread),
+					 * or NULL: its loop leaves its
+					 * input alone meanwhile (atomic) */
 	struct shade_conn *pool_onext;  /* next on the pool's list of
 					 * connections read by a worker
 					 * (pool's mu) */

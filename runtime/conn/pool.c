@@ -31,7 +31,7 @@
  *
  * Linger: a worker done with a quiet connection, when no other work
  * waits and another thread is idle, keeps reading it itself (it owns it,
- * `pool_owned`, and the loop leaves its input alone) for up to LINGER_MS
+ * `pool_owner`, and the loop leaves its input alone) for up to LINGER_MS
  * between requests, serving what it reads: a client making one call at
  * a time costs no hand-off between the loop's thread and a worker.  It
  * gives the connection back to the loop when the wait ends, when work
@@ -302,7 +302,7 @@ static void let_go(struct shade_conn *c)
 
 bool pool_owns(const struct shade_conn *c)
 {
-	return __atomic_load_n(&c->pool_owned, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&c->pool_owner, __ATOMIC_ACQUIRE) != NULL;
 }
 
 bool pool_loop_enter(struct shade_conn *c)
@@ -337,15 +337,6 @@ void pool_unlinger(struct conn_pool *p)
 	pthread_mutex_unlock(&p->mu);
 }
 
-/* Stop reading c (this thread owns it): the loop watches it again. */
-static void own_drop(struct shade_conn *c)
-{
-	tl_owned = NULL;
-	__atomic_store_n(&c->pool_owned, false, __ATOMIC_RELEASE);
-	if (c->watch != NULL)
-		loop_fd_want_write(c->watch);
-}
-
 /* Take c off p's list of owned connections (under p's mu). */
 static void owned_remove(struct conn_pool *p, struct shade_conn *c)
 {
@@ -358,23 +349,45 @@ static void owned_remove(struct conn_pool *p, struct shade_conn *c)
 	c->pool_onext = NULL;
 }
 
+/* Stop reading c, which this thread owned: the loop watches it again.
+ * Nothing when the watch took it meanwhile (owned_watch; another worker
+ * may own it since). */
+static void own_drop(struct conn_pool *p, struct shade_conn *c)
+{
+	bool mine;
+
+	tl_owned = NULL;
+	pthread_mutex_lock(&p->mu);
+	mine = __atomic_load_n(&c->pool_owner, __ATOMIC_ACQUIRE) ==
+	       (void *)&tl_owned;
+	if (mine) {
+		__atomic_store_n(&c->pool_owner, NULL, __ATOMIC_RELEASE);
+		owned_remove(p, c);
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (mine && c->watch != NULL)
+		loop_fd_want_write(c->watch);
+}
+
 /* An idle thread's watch (under p's mu): a connection whose lingering
  * worker has been serving it for LINGER_SERVE_MS goes back to the loop,
  * which reads it meanwhile (the worker, when done, sees it lost it). */
 static void owned_watch(struct conn_pool *p)
 {
 	int64_t now = clock_now_ms();
-	struct shade_conn *c;
+	struct shade_conn **pp = &p->owned, *c;
 
-	for (c = p->owned; c != NULL; c = c->pool_onext)
-		if (c->pool_since != 0 &&
-		    now - c->pool_since >= LINGER_SERVE_MS &&
-		    pool_owns(c)) {
-			__atomic_store_n(&c->pool_owned, false,
-					 __ATOMIC_RELEASE);
-			/* Its worker holds c's count: c lives. */
-			loop_fd_want_write(c->watch);
+	while ((c = *pp) != NULL) {
+		if (c->pool_since == 0 || now - c->pool_since < LINGER_SERVE_MS) {
+			pp = &c->pool_onext;
+			continue;
 		}
+		*pp = c->pool_onext; /* off the list: no longer owned */
+		c->pool_onext = NULL;
+		__atomic_store_n(&c->pool_owner, NULL, __ATOMIC_RELEASE);
+		/* Its worker holds c's count: c lives. */
+		loop_fd_want_write(c->watch);
+	}
 }
 
 /* May this worker keep reading c itself after serving it (under p's mu)?
@@ -397,10 +410,12 @@ static bool own_try(struct conn_pool *p, struct shade_conn *c)
 	pthread_mutex_lock(&c->mu);
 	pthread_mutex_lock(&p->mu);
 	ok = !c->pool_loop_busy && !c->reading && c->open && !c->bye_seen &&
+	     __atomic_load_n(&c->pool_owner, __ATOMIC_ACQUIRE) == NULL &&
 	     c->unnested.head == NULL && !c->pool_queued &&
 	     c->pool_running == 0 && !p->stop && !p->no_linger;
 	if (ok)
-		__atomic_store_n(&c->pool_owned, true, __ATOMIC_RELEASE);
+		__atomic_store_n(&c->pool_owner, (void *)&tl_owned,
+				 __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&c->mu);
 	if (!ok)
 		return false;
@@ -418,7 +433,9 @@ static bool own_keep(struct shade_conn *c)
 {
 	bool ok;
 
-	if (tl_owned != c || !pool_owns(c) || shade_conn_out_pending(c) > 0)
+	if (tl_owned != c ||
+	    __atomic_load_n(&c->pool_owner, __ATOMIC_ACQUIRE) != &tl_owned ||
+	    shade_conn_out_pending(c) > 0)
 		return false; /* a wait gave it back (pool_block), or the
 			       * watch took it (owned_watch) */
 	pthread_mutex_lock(&c->mu);
@@ -516,10 +533,8 @@ static void linger(struct conn_pool *p, struct shade_conn *c)
 			break; /* another worker serves it */
 	}
 	p->lingering--;
-	owned_remove(p, c);
 	pthread_mutex_unlock(&p->mu);
-	if (tl_owned == c)
-		own_drop(c);
+	own_drop(p, c);
 	pool_schedule(p, c); /* what was read and not started */
 	__atomic_sub_fetch(&c->serving, 1, __ATOMIC_ACQ_REL);
 	pthread_mutex_lock(&p->mu);
@@ -681,7 +696,7 @@ void pool_block(bool waiting)
 	if (p == NULL)
 		return;
 	if (waiting && tl_owned != NULL)
-		own_drop(tl_owned); /* the loop reads for the wait */
+		own_drop(p, tl_owned); /* the loop reads for the wait */
 	pthread_mutex_lock(&p->mu);
 	if (waiting) {
 		p->running--;
