@@ -10,8 +10,8 @@
  *
  * each with the ratio embedded over run (goal: about 1, the host loop
  * adds one epoll_wait of its own per turn).  Both servers run without
- * workers (threads 1: the loop's thread serves) and with the default
- * workers.  Each server is a child process (fork, before any thread) on
+ * workers (threads 1: the loop's thread serves) and with one worker per
+ * core.  Each server is a child process (fork, before any thread) on
  * a Unix socket in a fresh directory, stopped by pid.
  *
  *   shade-bench-embed [--quick]
@@ -180,7 +180,7 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name; /* in the output */
 		unsigned threads; /* server option */
-	} kinds[] = { { "t1", 1 }, { "workers", 0 } };
+	} kinds[] = { { "t1", 1 }, { "workers", SHADE_SERVER_THREADS_CORES } };
 	char tmpl[] = "/tmp/shade-bench-embed-XXXXXX";
 	double secs = argc > 1 && strcmp(argv[1], "--quick") == 0 ? 0.5 : 2;
 	struct figs run, emb;

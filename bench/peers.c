@@ -1,8 +1,8 @@
 /*
  * bench/peers.c - scaling side by side with other RPC servers: 1, 4, 16
  * and 64 clients, each a process of its own with one connection making
- * sync add(a, b) calls, against one shade server (default options: one
- * worker per core), the same with threads 1 (no workers: the loop's
+ * sync add(a, b) calls, against one shade server with one worker per
+ * core, the same with threads 1 (no workers, the default: the loop's
  * thread serves) and, in the same run, against the ONC RPC and gRPC
  * servers of the peer benchmarks (../shared/bench/peers, built by `make
  * bench` into $(BUILD)/peers when their Debian packages are installed;
@@ -19,7 +19,7 @@
  *   p50/p99  shade's only (its clients keep every latency); the peers'
  *            clients print their mean only.
  * And each server's calls/s with 16 clients over 1 client (goal on 2
- * cores: >= 1.6), and shade's (default) calls/s over each other's at
+ * cores: >= 1.6), and shade's (workers) calls/s over each other's at
  * each count.
  *
  * Servers listen on Unix sockets in a fresh directory and are stopped by
@@ -57,8 +57,8 @@ enum { SRV_SHADE, SRV_SHADE1, SRV_ONCRPC, SRV_GRPC, N_SRV };
 static const char *const srv_name[N_SRV] = { "shade", "shade_t1", "oncrpc",
 					      "grpc" };
 
-/* Is server `which` a shade one (the default: workers; shade_t1: threads
- * 1, the loop's thread serving)? */
+/* Is server `which` a shade one (shade: a worker per core; shade_t1:
+ * threads 1, the loop's thread serving)? */
 static bool is_shade(int which)
 {
 	return which == SRV_SHADE || which == SRV_SHADE1;
@@ -276,7 +276,8 @@ static pid_t server_up(int which, const char *dir, const char *tmp,
 	if (is_shade(which)) {
 		shade_server_opts so = { 0 };
 
-		so.threads = which == SRV_SHADE1 ? 1 : 0;
+		so.threads = which == SRV_SHADE1 ? 1
+						 : SHADE_SERVER_THREADS_CORES;
 		pid = bench_child_start(address, &so, "adder", NULL, NULL,
 					NULL);
 		if (!wait_file(path, NULL)) {
