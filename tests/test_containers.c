@@ -24,6 +24,7 @@
 #include <cmocka.h>
 #include <talloc.h>
 
+#include "helpers/peer.h"
 #include "helpers/suite.h"
 #include "helpers/testutil.h"
 #include "shade/shade.h"
@@ -306,18 +307,8 @@ static void stop(peer *p)
 	shade_ref_release(p->box);
 	p->box = NULL;
 	TALLOC_FREE(p->c);
-	tu_live_child = 0;
 	if (!tu_stop_child(p->pid, WAIT_MS))
 		fail_msg("the server did not stop cleanly");
-}
-
-/* The connection's counters now. */
-static shade_conn_stats stats(shade_conn *c)
-{
-	shade_conn_stats s;
-
-	shade_conn_stats_get(c, &s);
-	return s;
 }
 
 /* A tuple of n ints on ctx. */
@@ -503,9 +494,9 @@ static void seed_test_method_of_false_obj(void **state)
 	 * called later from here, then handed back to the peer, which gets
 	 * its own bound method and calls it. */
 	l = lookup(&p, "l");
-	s0 = stats(p.c);
+	s0 = tp_stats(p.c);
 	assert_ok(shade_getattr(ctx, l, "append", &m, errp_));
-	s1 = stats(p.c);
+	s1 = tp_stats(p.c);
 	assert_int_equal(s1.round_trips - s0.round_trips, 1);
 	assert_true(shade_ref_is_proxy(shade_value_as_ref(m)));
 	assert_string_equal(shade_ref_type_name(shade_value_as_ref(m)),
@@ -548,9 +539,9 @@ static void seed_test_protocol_run(void **state)
 	assert_int_equal(n, 3);
 	assert_ok(shade_getitem(ctx, l, two, &item, errp_));
 	assert_int_equal(as_int(item), 3);
-	s0 = stats(p.c);
+	s0 = tp_stats(p.c);
 	assert_ok(shade_extend(l, ints(ctx, true, 3, 1, 1, 1), errp_));
-	s1 = stats(p.c);
+	s1 = tp_stats(p.c);
 	assert_int_equal(s1.round_trips - s0.round_trips, 1);
 	assert_int_equal(s1.requests_sent - s0.requests_sent, 1);
 	assert_int_equal(s1.frames_sent - s0.frames_sent, 1);
@@ -604,7 +595,7 @@ static void seed_test_remote_dict(void **state)
 /* The round trips c waited for since s0. */
 static uint64_t trips_since(shade_conn *c, const shade_conn_stats *s0)
 {
-	return stats(c).round_trips - s0->round_trips;
+	return tp_stats(c).round_trips - s0->round_trips;
 }
 
 /*
@@ -626,14 +617,14 @@ static void test_containers_list_methods(void **state)
 	start(ctx, &p);
 	l = lookup(&p, "l");                             /* [1, 2, 3] */
 	/* The shape lists the methods; dir is local. */
-	s0 = stats(p.c);
+	s0 = tp_stats(p.c);
 	assert_ok(shade_dir(ctx, l, &names, &n, errp_));
 	assert_int_equal(trips_since(p.c, &s0), 0);
 	assert_int_equal(n, 9);
 	assert_string_equal(names[0], "append");
 	assert_string_equal(names[8], "reverse");
 
-	s0 = stats(p.c);
+	s0 = tp_stats(p.c);
 	assert_ok(shade_append(l, nine, errp_));         /* [1, 2, 3, 9] */
 	assert_ok(shade_invoke(ctx, l, "append", args1(ctx, one), NULL, NULL,
 			       errp_));                  /* [1, 2, 3, 9, 1] */
@@ -707,7 +698,7 @@ static void test_containers_dict_methods(void **state)
 
 	start(ctx, &p);
 	d = lookup(&p, "d");                              /* {"a": 3} */
-	s0 = stats(p.c);
+	s0 = tp_stats(p.c);
 	assert_ok(shade_get(ctx, d, a, NULL, &r, errp_));
 	assert_int_equal(as_int(r), 3);
 	assert_ok(shade_get(ctx, d, b, five, &r, errp_));
@@ -823,16 +814,16 @@ static void test_containers_byref_default(void **state)
 	assert_string_equal(kind_of(ctx, &p, ints(ctx, false, 1, 1), NULL),
 			    "tuple");
 	/* The peer reads the argument through a call back to us. */
-	s0 = stats(p.c);
+	s0 = tp_stats(p.c);
 	r = box_call(ctx, &p, "length", l5, NULL);
-	s1 = stats(p.c);
+	s1 = tp_stats(p.c);
 	assert_int_equal(as_int(r), 5);
 	assert_int_equal(s1.round_trips - s0.round_trips, 1);
 	assert_int_equal(s1.requests_served - s0.requests_served, 1);
 	/* Our export of it went once the peer dropped it. */
 	assert_ok(shade_conn_flush(p.c, errp_));
 	r = box_call(ctx, &p, "echo", shade_int(ctx, 0), NULL);
-	assert_int_equal(stats(p.c).exports, 0);
+	assert_int_equal(tp_stats(p.c).exports, 0);
 	/* A bare result: the peer exports it while we hold it. */
 	r = box_call(ctx, &p, "make", shade_str(ctx, "big"), NULL);
 	assert_int_equal(shade_value_kind(r), SHADE_REF);
@@ -860,7 +851,7 @@ static void test_containers_setattr(void **state)
 
 	start(ctx, &p);
 	assert_ok(shade_setattr(p.box, "slot", l5, errp_));
-	assert_int_equal(stats(p.c).exports, 1);
+	assert_int_equal(tp_stats(p.c).exports, 1);
 	assert_ok(shade_getattr(ctx, p.box, "slot", &r, errp_));
 	assert_int_equal(shade_value_kind(r), SHADE_REF);
 	mine = shade_value_as_ref(r);
@@ -870,7 +861,7 @@ static void test_containers_setattr(void **state)
 	/* Replaced by a marked list: the peer lets ours go. */
 	shade_value_set_byvalue(l5, true);
 	assert_ok(shade_setattr(p.box, "slot", l5, errp_));
-	assert_int_equal(stats(p.c).exports, 0);
+	assert_int_equal(tp_stats(p.c).exports, 0);
 	assert_ok(shade_getattr(ctx, p.box, "slot", &r, errp_));
 	assert_int_equal(shade_value_kind(r), SHADE_REF);
 	assert_true(shade_ref_is_proxy(shade_value_as_ref(r)));
@@ -899,7 +890,7 @@ static void test_containers_byvalue_per_call(void **state)
 	r = box_call(ctx, &p, "echo", l5, &bv);
 	assert_true(shade_value_equal(r, l5));
 	assert_int_equal(as_int(box_call(ctx, &p, "exports", NULL, NULL)), 1);
-	assert_int_equal(stats(p.c).exports, 0);
+	assert_int_equal(tp_stats(p.c).exports, 0);
 	stop(&p);
 	talloc_free(ctx);
 }
@@ -955,31 +946,31 @@ static void test_containers_cost(void **state)
 
 	start(ctx, &p);
 	/* By reference, one item: 2 round trips, a few dozen bytes. */
-	s0 = stats(p.c);
+	s0 = tp_stats(p.c);
 	r = box_call(ctx, &p, "make", what, NULL);
 	assert_ok(shade_getitem(ctx, shade_value_as_ref(r), k, &item, errp_));
 	talloc_free(r);
 	assert_ok(shade_conn_flush(p.c, errp_));
-	s1 = stats(p.c);
+	s1 = tp_stats(p.c);
 	assert_int_equal(as_int(item), 500);
 	assert_int_equal(s1.round_trips - s0.round_trips, 2);
 	ref_one = (s1.bytes_sent - s0.bytes_sent) +
 		  (s1.bytes_received - s0.bytes_received);
 	/* By reference, whole: 2 round trips, the list once. */
-	s0 = stats(p.c);
+	s0 = tp_stats(p.c);
 	r = box_call(ctx, &p, "make", what, NULL);
 	assert_ok(shade_force(ctx, shade_value_as_ref(r), &snap, errp_));
 	talloc_free(r);
 	assert_ok(shade_conn_flush(p.c, errp_));
-	s1 = stats(p.c);
+	s1 = tp_stats(p.c);
 	assert_int_equal(shade_seq_len(snap), 1000);
 	assert_int_equal(s1.round_trips - s0.round_trips, 2);
 	ref_whole = (s1.bytes_sent - s0.bytes_sent) +
 		    (s1.bytes_received - s0.bytes_received);
 	/* By value: 1 round trip, the list in it. */
-	s0 = stats(p.c);
+	s0 = tp_stats(p.c);
 	r = box_call(ctx, &p, "make", what, &bv);
-	s1 = stats(p.c);
+	s1 = tp_stats(p.c);
 	assert_int_equal(shade_seq_len(r), 1000);
 	assert_int_equal(s1.round_trips - s0.round_trips, 1);
 	val = (s1.bytes_sent - s0.bytes_sent) +

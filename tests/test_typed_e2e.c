@@ -35,6 +35,7 @@
 #include "bank.h"
 #include "bank_impl.h"
 #include "helpers/handlers.h"
+#include "helpers/peer.h"
 #include "helpers/suite.h"
 #include "helpers/testutil.h"
 #include "shade/shade.h"
@@ -334,18 +335,8 @@ static void srv_start(TALLOC_CTX *ctx, e2e_server *s)
 /* Stop the child with SIGTERM; it must exit 0 within the bound. */
 static void srv_stop(e2e_server *s)
 {
-	tu_live_child = 0;
 	if (!tu_stop_child(s->pid, E2E_WAIT_MS))
 		fail_msg("the server did not stop cleanly");
-}
-
-/* Round trips waited for on c so far. */
-static uint64_t round_trips(shade_conn *c)
-{
-	shade_conn_stats s;
-
-	shade_conn_stats_get(c, &s);
-	return s.round_trips;
 }
 
 /*
@@ -370,14 +361,14 @@ static void exercise_account(TALLOC_CTX *ctx, const char *address,
 
 	assert_int_equal(shade_connect(ctx, address, NULL, &c, &err),
 			 SHADE_OK);
-	rt0 = round_trips(c);
+	rt0 = tp_stats(c).round_trips;
 	assert_int_equal(shade_lookup(c, name, &ref, &err), SHADE_OK);
-	assert_int_equal(round_trips(c) - rt0, 1);
+	assert_int_equal(tp_stats(c).round_trips - rt0, 1);
 	assert_int_equal(bank_Account_narrow(ctx, ref, &acct, &err), SHADE_OK);
 	shade_ref_release(ref);
 	/* the shape came with the lookup: narrowing sends nothing */
-	assert_int_equal(round_trips(c) - rt0, 1);
-	rt0 = round_trips(c);
+	assert_int_equal(tp_stats(c).round_trips - rt0, 1);
+	rt0 = tp_stats(c).round_trips;
 
 	assert_int_equal(bank_Account_get_owner(acct, ctx, &s, &err), SHADE_OK);
 	calls++;
@@ -479,7 +470,7 @@ static void exercise_account(TALLOC_CTX *ctx, const char *address,
 	assert_true(shade_value_equal(got, note));
 
 	/* exactly one round trip per typed call, errors included */
-	assert_int_equal(round_trips(c) - rt0, calls);
+	assert_int_equal(tp_stats(c).round_trips - rt0, calls);
 	talloc_free(acct);
 	talloc_free(c);
 }
@@ -549,9 +540,9 @@ static void test_typed_e2e_dynamic_shape(void **state)
 	assert_null(shape->members[shade_shape_find(shape, "withdraw")]
 			    .signature);
 	assert_true(shade_shape_fp(shape) != bank_Account_shape.fingerprint);
-	assert_int_equal(round_trips(c), 1);
+	assert_int_equal(tp_stats(c).round_trips, 1);
 	assert_int_equal(bank_Account_narrow(ctx, ref, &acct, &err), SHADE_OK);
-	assert_int_equal(round_trips(c), 1);
+	assert_int_equal(tp_stats(c).round_trips, 1);
 	shade_ref_release(ref);
 	talloc_free(acct);
 	talloc_free(c);
@@ -600,7 +591,7 @@ static void test_typed_e2e_dynamic_client(void **state)
 	assert_int_equal(shade_connect(ctx, s.tcp_addr, NULL, &c, &err),
 			 SHADE_OK);
 	assert_int_equal(shade_lookup(c, "account", &ref, &err), SHADE_OK);
-	rt0 = round_trips(c);
+	rt0 = tp_stats(c).round_trips;
 
 	/* discovery is local */
 	assert_int_equal(shade_dir(ctx, ref, &names, &n, &err), SHADE_OK);
@@ -616,7 +607,7 @@ static void test_typed_e2e_dynamic_client(void **state)
 			    "(in long long,in string,out long long)->long long");
 	assert_string_equal(shape->members[6].signature,
 			    "(in unsigned long)->sequence<bank.Entry>");
-	assert_int_equal(round_trips(c), rt0);
+	assert_int_equal(tp_stats(c).round_trips, rt0);
 
 	/* calls by name */
 	assert_int_equal(shade_invoke(ctx, ref, "deposit",

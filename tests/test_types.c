@@ -27,6 +27,7 @@
 #include <talloc.h>
 
 #include "shade/shade.h"
+#include "helpers/peer.h"
 #include "helpers/suite.h"
 #include "helpers/testutil.h"
 
@@ -754,15 +755,6 @@ static void remote_stop(remote *r)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-/* Round trips waited for on c so far. */
-static uint64_t round_trips(shade_conn *c)
-{
-	shade_conn_stats s;
-
-	shade_conn_stats_get(c, &s);
-	return s.round_trips;
-}
-
 /* The object exported as name (asserting it exists). */
 static shade_ref *lookup(remote *r, const char *name)
 {
@@ -878,10 +870,10 @@ static void seed_test_remote_obj(void **state)
 	xa = lookup(&r, "a");
 	assert_string_equal(shade_ref_type_name(xa), "seed.A");
 	assert_int_equal(getattr_int(xa, "x"), 3);
-	before = round_trips(r.c);
+	before = tp_stats(r.c).round_trips;
 	assert_ok(shade_len(xa, &n, errp_));
 	assert_int_equal(n, 11);
-	assert_int_equal(round_trips(r.c) - before, 1);
+	assert_int_equal(tp_stats(r.c).round_trips - before, 1);
 	shade_ref_release(xa);
 	remote_stop(&r);
 }
@@ -939,9 +931,9 @@ static void seed_test_remote_classmethod(void **state)
 	remote_start(ctx, &r, exp_classmethod);
 	xa = lookup(&r, "a");
 	xA = lookup(&r, "A");
-	before = round_trips(r.c);
+	before = tp_stats(r.c).round_trips;
 	assert_int_equal(invoke_int(xa, "x", NULL), 8);
-	assert_int_equal(round_trips(r.c) - before, 1);
+	assert_int_equal(tp_stats(r.c).round_trips - before, 1);
 	assert_int_equal(getattr_int(xa, "z"), 8);
 	assert_int_equal(invoke_int(xA, "x", NULL), 8);
 	assert_int_equal(getattr_int(xA, "z"), 8);
@@ -1068,7 +1060,7 @@ static void exercise_bag(TALLOC_CTX *ctx, shade_ref *bag, shade_conn *c)
 	shade_value *want, *args;
 	const shade_value *item;
 	shade_iter *it;
-	uint64_t before = c ? round_trips(c) : 0;
+	uint64_t before = c ? tp_stats(c).round_trips : 0;
 	size_t n = 0, i;
 	bool b = false;
 	char *s;
@@ -1088,7 +1080,7 @@ static void exercise_bag(TALLOC_CTX *ctx, shade_ref *bag, shade_conn *c)
 	assert_ok(shade_len(bag, &n, errp_));
 	assert_int_equal(n, 4);
 	if (c != NULL)
-		assert_int_equal(round_trips(c) - before, 8);
+		assert_int_equal(tp_stats(c).round_trips - before, 8);
 	/* iteration in chunks of 3: two FORCEs, each calling __iter__ */
 	assert_ok(shade_iter_new(ctx, bag, 3, &it, errp_));
 	for (i = 0;; i++) {
@@ -1104,7 +1096,7 @@ static void exercise_bag(TALLOC_CTX *ctx, shade_ref *bag, shade_conn *c)
 		assert_ok(shade_seq_append_take(
 			want, shade_int(NULL, i == 0 ? 0 : 10 * (int64_t)(i + 1)),
 			errp_));
-	before = c ? round_trips(c) : 0;
+	before = c ? tp_stats(c).round_trips : 0;
 	assert_ok(shade_equal(bag, want, &b, errp_));
 	assert_true(b);
 	assert_ok(shade_equal(bag, k, &b, errp_));
@@ -1115,7 +1107,7 @@ static void exercise_bag(TALLOC_CTX *ctx, shade_ref *bag, shade_conn *c)
 	assert_ok(shade_repr(ctx, bag, &s, errp_));
 	assert_string_equal(s, "Bag(4)");
 	if (c != NULL)
-		assert_int_equal(round_trips(c) - before, 4);
+		assert_int_equal(tp_stats(c).round_trips - before, 4);
 }
 
 /* The special members on a local object. */
@@ -1159,10 +1151,10 @@ static void test_types_special_typed(void **state)
 	assert_int_equal(n, 42);
 	remote_start(suite_case_ctx, &r, exp_specials);
 	rs = lookup(&r, "sized");
-	before = round_trips(r.c);
+	before = tp_stats(r.c).round_trips;
 	assert_ok(shade_len(rs, &n, errp_));
 	assert_int_equal(n, 42);
-	assert_int_equal(round_trips(r.c) - before, 1);
+	assert_int_equal(tp_stats(r.c).round_trips - before, 1);
 	shade_ref_release(rs);
 	remote_stop(&r);
 	shade_ref_release(sized);
@@ -1327,9 +1319,9 @@ static void test_types_doc_describe(void **state)
 
 	remote_start(suite_case_ctx, &r, exp_doc_callback);
 	xa = lookup(&r, "a");
-	before = round_trips(r.c);
+	before = tp_stats(r.c).round_trips;
 	assert_ok(shade_describe(xa, &d, errp_));
-	assert_int_equal(round_trips(r.c) - before, 1);
+	assert_int_equal(tp_stats(r.c).round_trips - before, 1);
 	assert_string_equal(d->doc, "xxx");
 	assert_int_equal(d->n_members, 1);
 	assert_string_equal(d->members[0].name, "meth");

@@ -9,6 +9,7 @@
 #ifndef SHADE_CBOR_INT_H
 #define SHADE_CBOR_INT_H
 
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,20 +32,12 @@ struct cbor_head {
 	uint64_t arg;    /* argument (INDEFINITE for AI 31) */
 };
 
-/* Append a head when b has to grow first (kept out of line so that the
- * fast path of cbor_put_head needs no stack frame). */
-SHADE_INTERNAL shade_status cbor_put_head_grow(shade_buf *b, unsigned major,
-					       uint64_t arg);
-
 /* Append a head followed by n bytes of data. */
 SHADE_INTERNAL shade_status cbor_put_string(shade_buf *b, unsigned major,
 					    const void *s, size_t n);
 
 /* Write f in its shortest exact form at p (room for 9); returns size. */
 SHADE_INTERNAL size_t cbor_float_at(uint8_t *p, double f);
-
-/* Name of a major type for messages. */
-SHADE_INTERNAL const char *cbor_major_name(unsigned major);
 
 /* Check that a definite string of n bytes fits in the input. */
 SHADE_INTERNAL shade_status cbor_check_string(const shade_cbor_dec *d,
@@ -75,11 +68,16 @@ SHADE_INTERNAL double cbor_float_of(const struct cbor_head *h);
 SHADE_INTERNAL shade_status cbor_check_simple(const struct cbor_head *h,
 					      shade_error **err);
 
-/* rd_container past its one-byte case. */
-SHADE_INTERNAL shade_status cbor_rd_container_head(shade_cbor_dec *d,
-						   unsigned major, unsigned per,
-						   uint64_t *n,
-						   shade_error **err);
+/* Name of a major type for messages. */
+static inline const char *cbor_major_name(unsigned major)
+{
+	static const char *const names[] = {
+		"unsigned integer", "negative integer", "byte string",
+		"text string", "array", "map", "tag", "simple value or float"
+	};
+
+	return names[major & 7];
+}
 
 /* Room for n bytes at the end of b (fast path inline). */
 static inline uint8_t *cbor_room(shade_buf *b, size_t n)
@@ -121,6 +119,18 @@ static inline size_t cbor_head_at(uint8_t *p, unsigned major, uint64_t arg)
 	for (int i = 0; i < 8; i++)
 		p[1 + i] = (uint8_t)(arg >> (56 - 8 * i));
 	return 9;
+}
+
+/* Append a head when b has to grow first (kept out of line so that the
+ * fast path of cbor_put_head needs no stack frame). */
+static __attribute__((noinline, unused)) shade_status
+cbor_put_head_grow(shade_buf *b, unsigned major, uint64_t arg)
+{
+	uint8_t *p = shade_buf_reserve(b, 9);
+
+	if (p != NULL)
+		b->len += cbor_head_at(p, major, arg);
+	return b->status;
 }
 
 /* Append a head. */
@@ -232,6 +242,43 @@ static inline int cbor_rd_tiny(shade_cbor_dec *d, unsigned major)
 		return -1;
 	d->pos++;
 	return b & 31;
+}
+
+/* Read a head and require major type `want` (cursor back at the head
+ * when it is another). */
+static inline shade_status cbor_rd_expect(shade_cbor_dec *d, unsigned want,
+					  struct cbor_head *h,
+					  shade_error **err)
+{
+	SHADE_CHECK(cbor_rd_head(d, h, err));
+	if (h->major != want) {
+		d->pos = h->at;
+		return shade_error_set(err, SHADE_ERR_PROTOCOL,
+				       "expected %s at offset %zu, found %s",
+				       cbor_major_name(want), h->at,
+				       cbor_major_name(h->major));
+	}
+	return SHADE_OK;
+}
+
+/* cbor_rd_container past its one-byte case: a whole head of major type
+ * `major` whose count n (times `per` bytes) fits in the input. */
+static __attribute__((noinline, unused)) shade_status
+cbor_rd_container_head(shade_cbor_dec *d, unsigned major, unsigned per,
+		       uint64_t *n, shade_error **err)
+{
+	struct cbor_head h;
+
+	SHADE_CHECK(cbor_rd_expect(d, major, &h, err));
+	if (h.arg != SHADE_CBOR_INDEFINITE &&
+	    h.arg > (d->len - d->pos) / per)
+		return shade_error_set(err, SHADE_ERR_TRUNCATED,
+				       "%s at offset %zu declares %" PRIu64
+				       " items, only %zu bytes left",
+				       cbor_major_name(major), h.at, h.arg,
+				       d->len - d->pos);
+	*n = h.arg;
+	return SHADE_OK;
 }
 
 /* Read an array or map head; check n (times `per` bytes) fits. */

@@ -13,18 +13,6 @@
 #include "shade/cbor.h"
 #include "codec/cbor_int.h"
 
-/* Append a head when b has to grow first (kept out of line so that the
- * fast path of cbor_put_head needs no stack frame). */
-__attribute__((noinline)) shade_status
-cbor_put_head_grow(shade_buf *b, unsigned major, uint64_t arg)
-{
-	uint8_t *p = shade_buf_reserve(b, 9);
-
-	if (p != NULL)
-		b->len += cbor_head_at(p, major, arg);
-	return b->status;
-}
-
 /* Append a head followed by n bytes of data. */
 shade_status cbor_put_string(shade_buf *b, unsigned major, const void *s,
 			     size_t n)

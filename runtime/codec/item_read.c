@@ -25,32 +25,6 @@ void shade_cbor_dec_init(shade_cbor_dec *d, const void *buf, size_t len)
 	d->depth = 0;
 }
 
-/* Name of a major type for messages. */
-const char *cbor_major_name(unsigned major)
-{
-	static const char *const names[] = {
-		"unsigned integer", "negative integer", "byte string",
-		"text string", "array", "map", "tag", "simple value or float"
-	};
-
-	return names[major & 7];
-}
-
-/* Read a head and require major type `want`. */
-static shade_status rd_expect(shade_cbor_dec *d, unsigned want,
-			      struct cbor_head *h, shade_error **err)
-{
-	SHADE_CHECK(cbor_rd_head(d, h, err));
-	if (h->major != want) {
-		d->pos = h->at;
-		return shade_error_set(err, SHADE_ERR_PROTOCOL,
-				       "expected %s at offset %zu, found %s",
-				       cbor_major_name(want), h->at,
-				       cbor_major_name(h->major));
-	}
-	return SHADE_OK;
-}
-
 /* Check that a definite string of n bytes fits in the input. */
 shade_status cbor_check_string(const shade_cbor_dec *d,
 			       const struct cbor_head *h, shade_error **err)
@@ -115,7 +89,7 @@ read_uint_head(shade_cbor_dec *d, uint64_t *out, shade_error **err)
 {
 	struct cbor_head h;
 
-	SHADE_CHECK(rd_expect(d, SHADE_CBOR_UINT, &h, err));
+	SHADE_CHECK(cbor_rd_expect(d, SHADE_CBOR_UINT, &h, err));
 	*out = h.arg;
 	return SHADE_OK;
 }
@@ -172,7 +146,7 @@ static shade_status rd_definite(shade_cbor_dec *d, unsigned major,
 {
 	struct cbor_head h;
 
-	SHADE_CHECK(rd_expect(d, major, &h, err));
+	SHADE_CHECK(cbor_rd_expect(d, major, &h, err));
 	if (h.arg == SHADE_CBOR_INDEFINITE) {
 		d->pos = h.at;
 		return shade_error_set(err, SHADE_ERR_PROTOCOL,
@@ -276,7 +250,7 @@ shade_status shade_cbor_read_text_dup(TALLOC_CTX *mem_ctx, shade_cbor_dec *d,
 	size_t total = 0, from;
 	char *s;
 
-	SHADE_CHECK(rd_expect(d, SHADE_CBOR_TEXT, &h, err));
+	SHADE_CHECK(cbor_rd_expect(d, SHADE_CBOR_TEXT, &h, err));
 	from = d->pos;
 	SHADE_CHECK(cbor_scan_string(d, &h, UINT64_MAX, &total, err));
 	s = talloc_size(mem_ctx, total + 1);
@@ -290,25 +264,6 @@ shade_status shade_cbor_read_text_dup(TALLOC_CTX *mem_ctx, shade_cbor_dec *d,
 	*out = s;
 	if (len != NULL)
 		*len = total;
-	return SHADE_OK;
-}
-
-/* rd_container past its one-byte case. */
-__attribute__((noinline)) shade_status
-cbor_rd_container_head(shade_cbor_dec *d, unsigned major, unsigned per,
-		       uint64_t *n, shade_error **err)
-{
-	struct cbor_head h;
-
-	SHADE_CHECK(rd_expect(d, major, &h, err));
-	if (h.arg != SHADE_CBOR_INDEFINITE &&
-	    h.arg > (d->len - d->pos) / per)
-		return shade_error_set(err, SHADE_ERR_TRUNCATED,
-				       "%s at offset %zu declares %" PRIu64
-				       " items, only %zu bytes left",
-				       cbor_major_name(major), h.at, h.arg,
-				       d->len - d->pos);
-	*n = h.arg;
 	return SHADE_OK;
 }
 
@@ -329,7 +284,7 @@ shade_status shade_cbor_read_tag(shade_cbor_dec *d, uint64_t *tag,
 {
 	struct cbor_head h;
 
-	SHADE_CHECK(rd_expect(d, SHADE_CBOR_TAG, &h, err));
+	SHADE_CHECK(cbor_rd_expect(d, SHADE_CBOR_TAG, &h, err));
 	*tag = h.arg;
 	return SHADE_OK;
 }

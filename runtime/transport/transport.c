@@ -162,7 +162,7 @@ shade_status transport_io_fail(shade_transport *t, shade_error **err, int e,
 
 /* transport_check_usable()'s failure: report the sticky error, or "transport
  * closed".  Kept out of line so the usable case pays for no stack frame. */
-shade_status
+static __attribute__((cold, noinline)) shade_status
 transport_unusable(shade_transport *t, shade_status code, shade_error **err)
 {
 	char msg[sizeof(t->broken_msg)];
@@ -175,6 +175,16 @@ transport_unusable(shade_transport *t, shade_status code, shade_error **err)
 	}
 	return shade_error_set(err, SHADE_ERR_CONNECTION_LOST,
 			       "%s: transport closed", t->address);
+}
+
+shade_status transport_check_usable(shade_transport *t,
+				    shade_error **err)
+{
+	shade_status code = __atomic_load_n(&t->broken, __ATOMIC_ACQUIRE);
+
+	if (code < 0 || t->closed)
+		return transport_unusable(t, code, err);
+	return SHADE_OK;
 }
 
 /* ------------------------------------------------------------ sending */

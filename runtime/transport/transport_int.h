@@ -264,23 +264,10 @@ SHADE_INTERNAL shade_status transport_io_fail(shade_transport *t,
 					      shade_error **err, int e,
 					      const char *op);
 
-/* transport_check_usable()'s failure: report the sticky error, or
- * "transport closed". */
-SHADE_INTERNAL shade_status transport_unusable(shade_transport *t,
-					       shade_status code,
-					       shade_error **err)
-	__attribute__((cold));
-
-/* Fail with the sticky error, or "transport closed", if t is unusable. */
-static inline shade_status transport_check_usable(shade_transport *t,
-						  shade_error **err)
-{
-	shade_status code = __atomic_load_n(&t->broken, __ATOMIC_ACQUIRE);
-
-	if (code < 0 || t->closed)
-		return transport_unusable(t, code, err);
-	return SHADE_OK;
-}
+/* Fail with the sticky error, or "transport closed", if t is unusable
+ * (transport.c; inlined into its own send and receive paths). */
+SHADE_INTERNAL shade_status transport_check_usable(shade_transport *t,
+						   shade_error **err);
 
 /* The generic send of one frame (or, with cork, its queueing): checks
  * the arguments and t, then t->kind->sendv. */
