@@ -35,27 +35,7 @@
 
 #include "shade/shade.h"
 #include "bench.h"
-
-/* The server child's loop, stopped by SIGTERM. */
-static shade_server *child_srv;
-
-/* SIGTERM in the child: stop the loop. */
-static void on_term(int sig)
-{
-	(void)sig;
-	if (child_srv != NULL)
-		shade_server_stop(child_srv);
-}
-
-/* add(a, b). */
-static shade_status h_add(shade_call_ctx *call)
-{
-	int64_t a = shade_value_as_int(shade_seq_at(call->args, 0));
-	int64_t b = shade_value_as_int(shade_seq_at(call->args, 1));
-
-	call->result = shade_int(call->mem, a + b);
-	return SHADE_OK;
-}
+#include "child.h"
 
 /* slow(): a handler that sleeps 10 ms (blocking work of its own). */
 static shade_status h_slow(shade_call_ctx *call)
@@ -70,28 +50,10 @@ static shade_status h_slow(shade_call_ctx *call)
 /* Start a server child with `threads` workers on `address`; its pid. */
 static pid_t server_start(const char *address, unsigned threads)
 {
-	pid_t pid = fork();
 	shade_server_opts so = { 0 };
-	shade_ref *o;
 
-	if (pid != 0)
-		return pid;
 	so.threads = threads;
-	signal(SIGTERM, on_term);
-	if (shade_server_new(NULL, &so, &child_srv, NULL) != SHADE_OK ||
-	    shade_object_new("bench.Pool", NULL, &o, NULL) != SHADE_OK ||
-	    shade_object_add_method(o, "add", h_add, NULL, false, NULL) !=
-		    SHADE_OK ||
-	    shade_object_add_method(o, "slow", h_slow, NULL, false, NULL) !=
-		    SHADE_OK ||
-	    shade_server_export(child_srv, "pool", o, NULL) != SHADE_OK ||
-	    shade_server_listen(child_srv, address, NULL) != SHADE_OK)
-		_exit(2);
-	shade_ref_release(o);
-	alarm(600); /* never outlives a lost parent for long */
-	shade_server_run(child_srv, NULL);
-	talloc_free(child_srv);
-	_exit(0);
+	return bench_child_start(address, &so, "pool", "slow", h_slow, NULL);
 }
 
 /* Wait (bounded) until the child's socket exists. */

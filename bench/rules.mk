@@ -173,3 +173,44 @@ $(BENCH_STREAM): $(BUILD)/obj/bench/stream.o $(BENCH_UTIL) $(LIB_A)
 bench-stream: $(BENCH_STREAM)
 	$(BENCH_STREAM) $(if $(filter 1,$(QUICK)),--quick)
 bench: bench-stream
+
+# Scaling side by side with other RPC servers (bench/peers.c): 1..64
+# client processes against one shade server (default options) and the
+# ONC RPC and gRPC servers of the peer benchmarks, built here into
+# $(BUILD)/peers from $(PEERS_DIR) when their Debian packages are
+# installed (libtirpc-dev rpcsvc-proto; libgrpc++-dev libprotobuf-dev
+# protobuf-compiler protobuf-compiler-grpc); a peer not built is skipped
+# by the bench, which says so.
+PEERS_DIR ?= ../shared/bench/peers
+PEERS_BUILD := $(abspath $(BUILD))/peers
+BENCH_PEERS := $(BENCH_DIR)/shade-bench-peers
+bench-programs: $(BENCH_PEERS)
+$(BENCH_PEERS): $(BUILD)/obj/bench/peers.o $(BENCH_UTIL) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/bench/peers.o $(BENCH_UTIL) $(LIB_A) $(LDLIBS)
+
+.PHONY: bench-peers peers-build
+peers-build:
+	@for p in oncrpc grpc; do \
+	  $(MAKE) --no-print-directory -f $(PEERS_DIR)/Makefile \
+	    BUILD=$(PEERS_BUILD) $(PEERS_BUILD)/$${p}_server \
+	    $(PEERS_BUILD)/$${p}_client >$(BENCH_DIR)/peers-$$p.log 2>&1 || \
+	  echo "bench: the $$p peer was not built (see $(BENCH_DIR)/peers-$$p.log)"; \
+	done
+bench-peers: bench-programs peers-build
+	$(BENCH_PEERS) $(if $(filter 1,$(QUICK)),--quick) --peers $(PEERS_BUILD)
+bench: bench-peers
+
+# A server stepped from the user's own epoll loop against
+# shade_server_run (bench/embed.c): sync and pipelined calls/s and their
+# ratio, without and with workers, in one run.
+BENCH_EMBED := $(BENCH_DIR)/shade-bench-embed
+bench-programs: $(BENCH_EMBED)
+$(BENCH_EMBED): $(BUILD)/obj/bench/embed.o $(BENCH_UTIL) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/bench/embed.o $(BENCH_UTIL) $(LIB_A) $(LDLIBS)
+
+.PHONY: bench-embed
+bench-embed: bench-programs
+	$(BENCH_EMBED) $(if $(filter 1,$(QUICK)),--quick)
+bench: bench-embed

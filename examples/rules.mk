@@ -176,3 +176,8 @@ $(BUILD)/bin/embed_uv: $(BUILD)/obj/examples/embed_uv.o \
 
 # The suite runs both programs (order-only: they are not linked in).
 $(BUILD)/tests/test_embed: | $(EMBED:%=$(BUILD)/bin/%)
+
+# test_pool defers the reply of a typed skeleton (hello.Greeter).
+$(BUILD)/obj/tests/test_pool.o: $(EX_GEN)/greeter.h
+$(BUILD)/obj/tests/test_pool.o: CPPFLAGS += -I$(EX_GEN)
+$(BUILD)/tests/test_pool: $(EX_GEN)/greeter.o

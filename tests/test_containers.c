@@ -229,6 +229,9 @@ typedef struct child_args {
 	const char *addr; /* where to listen */
 } child_args;
 
+/* The child's server: no workers. */
+static const shade_server_opts loop_only = { .threads = 1 };
+
 /* The child: serve l, d and box until SIGTERM; 0 on a clean stop. */
 static int child_main(void *arg)
 {
@@ -243,7 +246,10 @@ static int child_main(void *arg)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = child_on_term;
 	sigaction(SIGTERM, &sa, NULL);
-	if (shade_server_new(ctx, NULL, &child_server, &err) == SHADE_OK &&
+	/* Handlers on the loop's thread: the child reads what they
+	 * recorded (box_drop) once the loop returns. */
+	if (shade_server_new(ctx, &loop_only, &child_server, &err) ==
+		    SHADE_OK &&
 	    export_container(ctx, "l", false, &err) == SHADE_OK &&
 	    export_container(ctx, "d", true, &err) == SHADE_OK &&
 	    export_box(&err) == SHADE_OK &&

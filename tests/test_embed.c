@@ -388,7 +388,8 @@ static void looker_run(struct looker *lk, struct host *h, shade_server *s,
 static void test_embed_buffered_frames(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
-	shade_server_opts so = { .frames_per_turn = 4 };
+	/* The loop's read budget: no workers. */
+	shade_server_opts so = { .frames_per_turn = 4, .threads = 1 };
 	shade_server *s = calc_server(ctx, &so);
 	struct looker lk = { 0 };
 	shade_future *f[50];
@@ -487,12 +488,15 @@ static void *step_client(void *arg)
 	return NULL;
 }
 
+/* A server whose handlers run on the loop's thread (no workers). */
+static const shade_server_opts loop_only = { .threads = 1 };
+
 /* A handler may not step its own server (it runs inside a step):
  * SHADE_ERR_INVALID, and the server goes on. */
 static void test_embed_step_from_handler(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
-	shade_server *s = calc_server(ctx, NULL);
+	shade_server *s = calc_server(ctx, &loop_only);
 	struct looker lk = { 0 };
 	shade_ref *calc = shade_registry_get(shade_server_registry(s),
 					     "calc");

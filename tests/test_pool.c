@@ -29,6 +29,7 @@
 #include "helpers/handlers.h"
 #include "helpers/peer.h"
 #include "helpers/suite.h"
+#include "greeter.h"
 
 /* How long any wait of a case may last, ms. */
 #define BOUND_MS 10000
@@ -583,6 +584,110 @@ static void test_pool_defer_other_thread(void **state)
 	fx_end(&x);
 }
 
+/* hello.Greeter's greet, typed: defers its reply (kept in the gate,
+ * answered by the case); not with a memory context other than its own
+ * (that of a local call). */
+static shade_status greet_later(void *self, TALLOC_CTX *mem_ctx,
+				const char *name, char **result,
+				shade_error **err)
+{
+	TALLOC_CTX *other = talloc_new(NULL);
+	shade_reply *r;
+
+	(void)self;
+	(void)name;
+	r = shade_typed_defer(other, "hello.Greeter", "greet");
+	talloc_free(other);
+	if (r != NULL)
+		return shade_error_set(err, SHADE_ERR_RUNTIME, "wrong ctx");
+	r = shade_typed_defer(mem_ctx, "hello.Greeter", "greet");
+	if (r == NULL)
+		return shade_error_set(err, SHADE_ERR_RUNTIME,
+				       "nothing to defer");
+	if (shade_typed_defer(mem_ctx, "hello.Greeter", "greet") != NULL)
+		return shade_error_set(err, SHADE_ERR_RUNTIME,
+				       "deferred twice");
+	pthread_mutex_lock(&g.mu);
+	g.held[g.n_held < 4 ? g.n_held++ : 3] = r;
+	pthread_mutex_unlock(&g.mu);
+	*result = NULL; /* ignored: the answer goes through r */
+	return SHADE_OK;
+}
+
+/* A typed call of greet through the generated stub, on a thread. */
+struct typed_call {
+	shade_ref *ref;      /* the proxy of the greeter */
+	const char *name;    /* its argument */
+	char *result;        /* what came back (talloc, NULL) */
+	shade_status st;     /* how it ended */
+	int done;            /* it returned (atomic) */
+};
+
+/* Body of the thread making a typed_call. */
+static void *typed_call_main(void *arg)
+{
+	struct typed_call *tc = arg;
+	hello_Greeter *gr = NULL;
+	char *res = NULL;
+
+	tc->st = hello_Greeter_narrow(NULL, tc->ref, &gr, NULL);
+	if (tc->st == SHADE_OK)
+		tc->st = hello_Greeter_greet(gr, gr, tc->name, &res, NULL);
+	if (res != NULL)
+		tc->result = talloc_strdup(NULL, res);
+	talloc_free(gr);
+	__atomic_store_n(&tc->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* The implementation of a typed skeleton defers (shade_typed_defer); the
+ * case answers from its own thread, once with a value and once with an
+ * error, and the generated stub gets them as ordinary replies; the
+ * worker was free meanwhile. */
+static void test_pool_typed_defer(void **state)
+{
+	static const hello_Greeter_impl impl = { .greet = greet_later };
+	struct fx x;
+	struct typed_call tc = { 0 };
+	tu_thread th = { 0 };
+	shade_ref *gref, *gp;
+	shade_conn *gc;
+	shade_value *v;
+
+	fx_start(&x, state, 2, false, "svc");
+	assert_ok(hello_Greeter_serve(&impl, NULL, &gref, errp_));
+	assert_ok(shade_server_export(x.v->s, "greeter", gref, errp_));
+	shade_ref_release(gref);
+	gc = client(x.ctx, x.v, "greeter", &gp);
+	tc.ref = gp;
+	tc.name = "bob";
+	assert_int_equal(tu_thread_start(&th, typed_call_main, &tc), 0);
+	assert_true(gate_wait_for(&g.n_held, 1));
+	/* Held, not answered: the caller waits, the workers serve. */
+	assert_int_equal(call_int(x.o, "add", 7), 7);
+	assert_int_equal(__atomic_load_n(&tc.done, __ATOMIC_ACQUIRE), 0);
+	v = shade_str(x.ctx, "later, bob");
+	assert_ok(shade_reply_return(g.held[0], v, errp_));
+	assert_true(tu_thread_join(&th, BOUND_MS, NULL));
+	assert_int_equal(tc.st, SHADE_OK);
+	assert_string_equal(tc.result, "later, bob");
+	talloc_free(tc.result);
+	/* An error given through the handle reaches the stub. */
+	memset(&tc, 0, sizeof(tc));
+	tc.ref = gp;
+	tc.name = "ann";
+	assert_int_equal(tu_thread_start(&th, typed_call_main, &tc), 0);
+	assert_true(gate_wait_for(&g.n_held, 2));
+	assert_ok(shade_reply_error(g.held[1], SHADE_ERR_VALUE, "no %s",
+				    "ann"));
+	assert_true(tu_thread_join(&th, BOUND_MS, NULL));
+	assert_int_equal(tc.st, SHADE_ERR_VALUE);
+	assert_null(tc.result);
+	shade_ref_release(gp);
+	talloc_free(gc);
+	fx_end(&x);
+}
+
 /* The same without workers: a deferred reply frees the loop's thread. */
 static void test_pool_defer_no_workers(void **state)
 {
@@ -715,6 +820,7 @@ int main(int argc, char **argv)
 		T(test_pool_concurrent_server),
 		T(test_pool_nested_full),
 		T(test_pool_defer_other_thread),
+		T(test_pool_typed_defer),
 		T(test_pool_defer_no_workers),
 		T(test_pool_defer_dropped),
 		T(test_pool_defer_sees_cancel),

@@ -104,6 +104,10 @@ static shade_status take(shade_call_ctx *call)
 	return SHADE_OK;
 }
 
+/* The cases that turn the loop themselves and count what one turn
+ * serves: handlers on the loop's thread (no workers). */
+static const shade_server_opts loop_only = { .threads = 1 };
+
 /* A server exporting "calc" (add, probe, keep) on a Unix socket in a
  * fresh directory; its loop runs on a thread when `thread`, else the
  * case turns it. */
@@ -385,7 +389,7 @@ static void srv_turn(tp_server *v)
 static void test_scale_fair_budget(void **state)
 {
 	static const uint8_t no_args[1] = { 0x80 };
-	shade_server_opts o = { .frames_per_turn = 4 };
+	shade_server_opts o = { .frames_per_turn = 4, .threads = 1 };
 	shade_buf *out = shade_buf_new(NULL, 1 << 16);
 	shade_buf *pr = shade_buf_new(NULL, 64);
 	tp_server *v;
@@ -477,7 +481,7 @@ static void test_scale_flood_fair(void **state)
 	int fd, k, turns;
 
 	(void)state;
-	v = srv_start(NULL, false);
+	v = srv_start(&loop_only, false);
 	fd = established(v, out);
 	assert_int_equal(shade_server_conn_count(v->s), 1);
 
@@ -534,7 +538,7 @@ static void test_scale_hangup_fair(void **state)
 	int fd, k, turns;
 
 	(void)state;
-	v = srv_start(NULL, false);
+	v = srv_start(&loop_only, false);
 	fd = established(v, out);
 
 	/* Each of the flood completes its start: its answers arrive. */
@@ -786,7 +790,7 @@ static void test_scale_table_shrinks(void **state)
 	size_t before, peak, after;
 
 	(void)state;
-	v = srv_start(NULL, false);
+	v = srv_start(&loop_only, false);
 	for (k = 0; k < 5; k++)
 		assert_ok(shade_server_run_once(v->s, 0, errp_));
 	before = talloc_total_size(v->s);

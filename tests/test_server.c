@@ -477,7 +477,8 @@ static void test_server_half_frame_and_flood(void **state)
 	TALLOC_CTX *ctx = talloc_new(*state);
 	char *dir = tu_mkdtemp(ctx);
 	char *addr = talloc_asprintf(ctx, "unix:%s/f.sock", dir);
-	shade_server_opts so = { .frames_per_turn = 4,
+	/* The loop's read budget: no workers. */
+	shade_server_opts so = { .threads = 1, .frames_per_turn = 4,
 				 .max_output = 64 * 1024 };
 	static const uint8_t half[] = { 0x18, 0x64, 0x85, 0x03 };
 	/* HELLO, then INVOKE calc(eid 1) member 0 [1, 2] with id 1.. */
@@ -643,7 +644,8 @@ static void test_server_pipeliner_never_reads(void **state)
 	TALLOC_CTX *ctx = talloc_new(*state);
 	char *dir = tu_mkdtemp(ctx);
 	char *addr = talloc_asprintf(ctx, "unix:%s/p.sock", dir);
-	shade_server_opts so = { .max_output = 64 * 1024 };
+	/* The loop's budget and output limit: no workers. */
+	shade_server_opts so = { .max_output = 64 * 1024, .threads = 1 };
 	static const uint8_t hello[] = { 0x05, 0x84, 0x00, 0x00, 0x01, 0x00 };
 	static const uint8_t lookup[] = { 0x08, 0x83, 0x07, 0x01, 0x64,
 					  'c', 'a', 'l', 'c' };

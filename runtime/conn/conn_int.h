@@ -249,6 +249,23 @@ struct shade_conn {
 					 * BYE waits for them (atomic) */
 	struct hmap deferred;           /* rid -> struct shade_reply:
 					 * deferred replies not yet given */
+	void *pool_owner;               /* the worker that reads it (pool.c
+					 * linger; a token of that thread),
+					 * or NULL: its loop leaves its
+					 * input alone meanwhile (atomic) */
+	struct shade_conn *pool_onext;  /* next on the pool's list of
+					 * connections read by a worker
+					 * (pool's mu) */
+	int64_t pool_since;             /* when that worker started serving
+					 * it; 0: it waits for input (pool's
+					 * mu) */
+	bool pool_loop_busy;            /* its loop handles an event of it
+					 * (pool_loop_enter): no worker
+					 * takes it to read meanwhile (mu) */
+	bool pool_throttled;            /* its loop stopped reading it for
+					 * its full queue (conn_pool_throttle):
+					 * a worker tells the loop once it
+					 * served some (mu) */
 };
 
 /* Is an authentication exchange unfinished on c: nothing but AUTH may
@@ -390,6 +407,11 @@ SHADE_INTERNAL bool conn_bye_close(shade_conn *c);
 
 /* Frames received on c so far (a counter of its transport). */
 SHADE_INTERNAL uint64_t conn_frames_in(const shade_conn *c);
+
+/* conn_pool_full for c's loop, which stops reading c when true: then
+ * the next worker done with c asks the loop to look at it again (pool.c
+ * let_go).  Loop thread. */
+SHADE_INTERNAL bool conn_pool_throttle(shade_conn *c);
 
 /* Bytes c's transport holds for input not yet whole: its input buffer
  * and a large frame being received (0 for a connection at rest). */

@@ -37,24 +37,21 @@
 #include "loop/loop_int.h"
 #include "transport/transport_int.h"
 
-shade_reply *shade_call_defer(struct shade_call_ctx *call)
+/* Take the reply handle of s (the request this thread serves; its
+ * object's type and the member, for the error chain). */
+static shade_reply *defer_take(struct serving *s, const char *type,
+			       const char *member)
 {
-	struct serving *s = serve_current;
-	const char *type = "", *member;
 	shade_reply *r;
 	shade_conn *c;
 	bool ok;
 
-	if (call == NULL || s == NULL || s->c == NULL || s->c != call->conn ||
-	    s->rid == 0 || s->deferred)
+	if (s == NULL || s->c == NULL || s->rid == 0 || s->deferred)
 		return NULL;
 	c = s->c;
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return NULL;
-	member = call->member;
-	if (call->self != NULL)
-		obj_chain_names(call->self, &type, &member);
 	r->type = strdup(type ? type : "");
 	r->member = strdup(member ? member : "");
 	r->c = c;
@@ -75,6 +72,30 @@ shade_reply *shade_call_defer(struct shade_call_ctx *call)
 	__atomic_add_fetch(&c->answering, 1, __ATOMIC_ACQ_REL);
 	s->deferred = true;
 	return r;
+}
+
+shade_reply *shade_call_defer(struct shade_call_ctx *call)
+{
+	struct serving *s = serve_current;
+	const char *type = "", *member;
+
+	if (call == NULL || s == NULL || s->c != call->conn)
+		return NULL;
+	member = call->member;
+	if (call->self != NULL)
+		obj_chain_names(call->self, &type, &member);
+	return defer_take(s, type, member);
+}
+
+shade_reply *shade_typed_defer(const void *mem_ctx, const char *type,
+			       const char *member)
+{
+	struct serving *s = serve_current;
+
+	/* The request's own memory: not a local call made inside it. */
+	if (s == NULL || mem_ctx == NULL || mem_ctx != s->mem)
+		return NULL;
+	return defer_take(s, type, member);
 }
 
 /* Give r's answer b (NULL: none, the handle is only dropped) and drop

@@ -43,6 +43,27 @@ SHADE_INTERNAL void pool_schedule(struct conn_pool *p, struct shade_conn *c);
  * ends (false) waiting for a reply: another thread may serve meanwhile. */
 SHADE_INTERNAL void pool_block(bool waiting);
 
+/* True while a worker of c's pool reads c itself (it served c's last
+ * request and waits a little for the next, pool.c): c's loop must not
+ * watch its input meanwhile; when the worker leaves, it asks the loop
+ * to look at c (loop_fd_want_write).  Any thread. */
+SHADE_INTERNAL bool pool_owns(const struct shade_conn *c);
+
+/* The loop's thread starts handling an event of c (attached to a pool):
+ * false when a worker reads c (pool_owns), and the loop must then leave
+ * c's input alone (no read, no look at what its transport buffered);
+ * true, and no worker takes c to read until pool_loop_leave(c). */
+SHADE_INTERNAL bool pool_loop_enter(struct shade_conn *c);
+
+/* The loop's thread is done with the event of pool_loop_enter(c)
+ * (which returned true). */
+SHADE_INTERNAL void pool_loop_leave(struct shade_conn *c);
+
+/* Before p's server closes its connections: no worker reads one of them
+ * any more once this returns (the lingering ones give them back; a
+ * handler that runs goes on). */
+SHADE_INTERNAL void pool_unlinger(struct conn_pool *p);
+
 /* Workers of p (its size). */
 SHADE_INTERNAL unsigned pool_threads(const struct conn_pool *p);
 

@@ -43,6 +43,14 @@ static void tell_loop(shade_conn *c)
 		loop_fd_want_write(c->watch);
 }
 
+/* The connection whose batch this thread writes itself (send_hold). */
+static _Thread_local const shade_conn *tl_held;
+
+void send_hold(const shade_conn *c)
+{
+	tl_held = c;
+}
+
 /* After a failed write: end the connection (unless the failure was local:
  * out of memory or over the frame limit) and hand e to *err. */
 static shade_status send_failed(shade_conn *c, shade_status st, shade_error *e,
@@ -265,7 +273,8 @@ static shade_status put_message(shade_conn *c, const shade_buf *b, bool now,
 	pthread_mutex_unlock(&c->send_mu);
 	if (st < 0)
 		return send_failed(c, st, e, err);
-	tell_loop(c);
+	if (now || c != tl_held)
+		tell_loop(c);
 	return SHADE_OK;
 }
 

@@ -18,6 +18,12 @@ struct shade_conn;
 SHADE_INTERNAL shade_status send_frame(struct shade_conn *c,
 				       const shade_buf *b, shade_error **err);
 
+/* This thread writes c's batch itself before it waits or is done
+ * (conn_flush_batch), c NULL: no longer.  Meanwhile send_batched on c
+ * does not ask c's loop to write it (a wake-up of the loop's thread per
+ * reply a worker batches).  Thread-local. */
+SHADE_INTERNAL void send_hold(const struct shade_conn *c);
+
 /* Add one message to the batch (written by the next flush or wait, or
  * once the batch is large). */
 SHADE_INTERNAL shade_status send_batched(struct shade_conn *c,

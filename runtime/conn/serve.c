@@ -415,7 +415,7 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 		 size_t len, const struct msg *pm, int64_t arrived,
 		 bool batch)
 {
-	struct serving me = { c, 0, serve_current, false };
+	struct serving me = { c, 0, serve_current, false, NULL };
 	struct refs_tally tally = { frame, 0, refs_tally };
 	struct shade_ref *target = NULL;
 	const char *member = NULL;
@@ -451,6 +451,7 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 		goto done;
 	}
 	me.rid = m.id;
+	me.mem = tmp;
 	serve_current = &me;
 	tally.buf = m.d.buf; /* msg_parse set it even when it failed */
 	refs_tally = &tally;

@@ -23,6 +23,8 @@ struct serving {
 	struct serving *up;   /* the request served further out */
 	bool deferred;        /* its handler took the reply handle
 			       * (shade_call_defer): no reply here */
+	void *mem;            /* its per-call memory, the mem_ctx a typed
+			       * implementation gets (shade_typed_defer) */
 };
 
 /* The request this thread serves innermost, or NULL. */

@@ -75,3 +75,20 @@ bool conn_pool_full(shade_conn *c)
 	pthread_mutex_unlock(&c->mu);
 	return pending == 0;
 }
+
+bool conn_pool_throttle(shade_conn *c)
+{
+	bool full;
+
+	if (c->pool == NULL)
+		return false;
+	/* Under mu, as the worker takes from the queue and then looks at
+	 * the flag (pool.c let_go): it sees the flag set, or this sees
+	 * the queue it left. */
+	pthread_mutex_lock(&c->mu);
+	full = queue_len(&c->unnested) >= POOL_QUEUE_MAX &&
+	       c->pending.count == 0;
+	c->pool_throttled = full;
+	pthread_mutex_unlock(&c->mu);
+	return full;
+}

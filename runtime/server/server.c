@@ -176,8 +176,10 @@ static int server_destructor(shade_server *s)
 	size_t i;
 
 	if (s->pool != NULL) {
-		/* Waiting handlers wake (ConnectionLost); then the workers
-		 * are joined before what they serve is freed. */
+		/* No worker reads a connection; waiting handlers wake
+		 * (ConnectionLost); then the workers are joined before what
+		 * they serve is freed. */
+		pool_unlinger(s->pool);
 		for (i = 0; i < s->n_conns; i++)
 			shade_conn_close(s->conns[i]->c);
 		TALLOC_FREE(s->pool);
@@ -268,8 +270,9 @@ static void conn_settle(shade_server *s, struct srv_conn *sc)
 	done = conn_bye_close(c); /* it said BYE: no more input */
 	if (!shade_conn_is_open(c))
 		return; /* LOOP_CLOSED follows */
+	/* A worker reading c itself (pool_owns) counts as full too. */
 	full = shade_conn_out_pending(c) > s->opts.max_output ||
-	       (s->pool != NULL && conn_pool_full(c));
+	       (s->pool != NULL && (conn_pool_throttle(c) || pool_owns(c)));
 	mask = full || done ? 0 : LOOP_READ;
 	if (shade_conn_wants_write(c)) {
 		/* exec: transports write to another fd; the read fd's
@@ -342,10 +345,44 @@ static bool conn_defer_hangup(struct srv_conn *sc, unsigned ev)
 	return true;
 }
 
-/* A connection's watch fired (events 0: it had a frame buffered). */
+/* An event of sc while a worker reads it (pool_owns): write what is
+ * queued, watch no input (the worker gives it back). */
+static void conn_event_owned(struct srv_conn *sc, unsigned ev)
+{
+	shade_conn *c = sc->c;
+
+	if (ev & (LOOP_WRITE | LOOP_ERROR))
+		shade_conn_flush(c, NULL);
+	if (shade_conn_is_open(c))
+		loop_fd_set(sc->w, shade_conn_fd(c),
+			    shade_conn_wants_write(c) ? LOOP_WRITE : 0);
+}
+
+static void conn_event_body(struct srv_conn *sc, unsigned ev);
+
+/* A connection's watch fired (events 0: it had a frame buffered).  With
+ * workers, the loop leaves a connection a worker reads alone, and no
+ * worker takes one the loop handles (pool_loop_enter). */
 static void conn_event(void *udata, unsigned ev)
 {
 	struct srv_conn *sc = udata;
+	shade_server *s = sc->s;
+
+	if ((ev & LOOP_CLOSED) || s->pool == NULL) {
+		conn_event_body(sc, ev);
+		return;
+	}
+	if (!pool_loop_enter(sc->c)) {
+		conn_event_owned(sc, ev);
+		return;
+	}
+	conn_event_body(sc, ev);
+	pool_loop_leave(sc->c);
+}
+
+/* conn_event's work. */
+static void conn_event_body(struct srv_conn *sc, unsigned ev)
+{
 	shade_server *s = sc->s;
 	shade_conn *c = sc->c;
 	struct loop_fd *waiting = loop_waiting(s->loop);
@@ -368,7 +405,7 @@ static void conn_event(void *udata, unsigned ev)
 			pool_schedule(s->pool, c);
 	}
 	if (((ev & (LOOP_READ | LOOP_ERROR)) || ev == 0) &&
-	    shade_conn_is_open(c) &&
+	    shade_conn_is_open(c) && (s->pool == NULL || !pool_owns(c)) &&
 	    shade_conn_out_pending(c) <= s->opts.max_output) {
 		conn_process(c, s->opts.frames_per_turn, true, NULL);
 		if (s->pool != NULL)

@@ -241,8 +241,9 @@ SHADE_API size_t shade_conn_out_pending(shade_conn *c);
  * freed (what it then sends is dropped).  The request's arguments live
  * only during the handler: copy what the answer needs.  Answer or free
  * every handle before freeing its connection or server.  Dynamic
- * handlers only (shade_call_ctx, shade/object.h); a oneway request has
- * no reply to defer.  doc/api.md "Threads on a server".
+ * handlers (shade_call_ctx, shade/object.h) and the implementations of
+ * typed skeletons (shade_typed_defer); a oneway request has no reply to
+ * defer.  doc/api.md "Threads on a server".
  */
 
 struct shade_call_ctx;
@@ -259,8 +260,22 @@ typedef void (*shade_reply_fn)(shade_reply *r, void *udata);
 /* Take the reply handle of the request `call` serves (from inside its
  * handler, on the thread that runs it): the reply is then given through
  * the handle.  NULL when there is nothing to defer (a local call, a
- * oneway request, a typed skeleton, deferred already) or out of memory. */
+ * oneway request, deferred already) or out of memory. */
 SHADE_API shade_reply *shade_call_defer(struct shade_call_ctx *call);
+
+/* shade_call_defer for the implementation function of a typed skeleton
+ * (shade-idlc), which is given no shade_call_ctx: mem_ctx is the memory
+ * the function was given (it names the request it serves).  type and
+ * member (may be NULL) name the deferring object's type and member in
+ * the error chain of shade_reply_error.  Whatever the function then
+ * returns and puts in its result is ignored; the answer given through
+ * the handle is a dynamic value (shade_reply_return) that must match the
+ * declared result type, as the caller's stub decodes it.  NULL as
+ * shade_call_defer, and when mem_ctx is not that of a request this
+ * thread serves from a connection (a local call). */
+SHADE_API shade_reply *shade_typed_defer(const void *mem_ctx,
+					 const char *type,
+					 const char *member);
 
 /* Answer r with result (NULL: none; borrowed) from any thread, and free
  * r.  When result cannot be encoded the caller gets that error instead

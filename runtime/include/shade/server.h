@@ -25,8 +25,9 @@
  * on its own worker while the loop reads the answer, and serves the
  * requests nested in that call itself, so A -> B -> A -> B never needs a
  * free worker.  A handler may answer later from any thread
- * (shade_call_defer, shade/conn.h).  Without workers (the default)
- * requests are served on the thread running the loop; a handler
+ * (shade_call_defer, shade/conn.h).  Without workers (the default:
+ * threads 0 or 1; doc/api.md says why) requests are served on the
+ * thread running the loop; a handler
  * that calls back keeps the loop going while it waits (nested turns, at
  * most 8 deep), and one that blocks in code of its own holds the loop.
  *
@@ -92,8 +93,9 @@ typedef struct shade_server_opts {
 				     * refused (LimitExceeded); 0: 256 MiB */
 	unsigned threads;           /* worker threads running handlers;
 				     * 0 or 1: none, handlers run on the
-				     * thread turning the loop (as before
-				     * workers existed);
+				     * thread turning the loop (the
+				     * default, doc/api.md "Threads on a
+				     * server" says why);
 				     * SHADE_SERVER_THREADS_CORES: one per
 				     * online core (none on one core) */
 	bool concurrent;            /* with workers: the requests of one
