@@ -514,6 +514,41 @@ static void *dribble_main(void *arg)
 
 /* Partial writes (tiny socket buffers) and partial reads (bytes arriving
  * one at a time, a tiny read buffer). */
+/* A transport's first read is short (1 KiB): a peer that opens with a
+ * large frame, or with garbage, costs one short read before the reader
+ * knows what it is; the reads after it take what the buffer holds. */
+static void test_transport_first_read_short(void **state)
+{
+	void *ctx = TCTX(state);
+	shade_transport *a = NULL, *b = NULL;
+	shade_transport_stats sb;
+	shade_error *err = NULL;
+	static uint8_t big[10000];
+	uint8_t *got = NULL;
+	size_t len = 0;
+
+	expect_ok(&err, shade_transport_pair(ctx, NULL, &a, &b, &err));
+	tu_fill_pattern(big, sizeof(big), 7);
+	expect_ok(&err, shade_transport_send(a, big, sizeof(big), &err));
+	expect_ok(&err, shade_transport_send(a, big, 40, &err));
+	assert_int_equal(shade_transport_try_recv(b, ctx, &got, &len, &err),
+			 SHADE_AGAIN);
+	shade_transport_stats_get(b, &sb);
+	assert_int_equal(sb.read_calls, 1);
+	assert_int_equal(sb.bytes_received, 1024);
+
+	expect_ok(&err, shade_transport_recv(b, ctx, &got, &len, 5000, &err));
+	assert_int_equal(len, sizeof(big));
+	assert_memory_equal(got, big, sizeof(big));
+	talloc_free(got);
+	expect_ok(&err, shade_transport_recv(b, ctx, &got, &len, 5000, &err));
+	assert_int_equal(len, 40);
+	assert_memory_equal(got, big, 40);
+	talloc_free(got);
+	shade_transport_stats_get(b, &sb);
+	assert_int_equal(sb.read_calls, 2);
+}
+
 static void test_transport_partial_io(void **state)
 {
 	void *ctx = TCTX(state);
@@ -1598,6 +1633,7 @@ int main(int argc, char **argv)
 		T(test_transport_echo_tcp6),
 		T(test_transport_echo_exec_cat),
 		T(test_transport_syscall_counts),
+		T(test_transport_first_read_short),
 		T(test_transport_partial_io),
 		T(test_transport_random_splits),
 		T(test_transport_peer_dies_mid_frame),

@@ -26,6 +26,8 @@
 
 /* The default input buffer size: the one a thread keeps a spare of. */
 #define READ_BUFFER TRANSPORT_DEFAULT_READ_BUFFER
+/* At most this much is read by a transport's first read. */
+#define FIRST_READ_MAX ((size_t)1024)
 
 /* Input buffers.  A non-blocking transport gives its buffer back when
  * it is empty (an idle server connection holds none) and takes one again
@@ -243,6 +245,11 @@ static shade_status rx_room(shade_transport *t, uint8_t **buf, size_t *n,
 	}
 	*buf = t->in + t->in_end;
 	*n = t->in_size - t->in_end;
+	/* The first read is short: it holds a first frame (a HELLO, a few
+	 * bytes) and tells a peer that opens with garbage from one that
+	 * does not, without copying a whole buffer of the garbage. */
+	if (*n > FIRST_READ_MAX && STAT_GET(t, read_calls) == 0)
+		*n = FIRST_READ_MAX;
 	return SHADE_OK;
 }
 
