@@ -194,29 +194,44 @@ static shade_shape_desc *build_shape(struct local_obj *o)
 const shade_shape_desc *obj_shape(struct shade_ref *r)
 {
 	struct local_obj *o = (struct local_obj *)r;
+	const shade_shape_desc *d = __atomic_load_n(&r->shape, __ATOMIC_ACQUIRE);
+	shade_shape_desc *built, *none = NULL;
 
-	if (r->shape != NULL)
-		return r->shape;
+	if (d != NULL)
+		return d;
 	switch ((enum ref_kind)r->kind) {
 	case REF_FUNCTION:
 	case REF_BOUND:
-		r->shape = &shade_shape_function;
+		__atomic_store_n(&r->shape, &shade_shape_function,
+				 __ATOMIC_RELEASE);
 		break;
 	case REF_CONTAINER:
-		r->shape = shade_value_kind(o->value) == SHADE_DICT
-				   ? &shade_shape_dict
-				   : &shade_shape_list;
+		__atomic_store_n(&r->shape,
+				 shade_value_kind(o->value) == SHADE_DICT
+					 ? &shade_shape_dict
+					 : &shade_shape_list,
+				 __ATOMIC_RELEASE);
 		break;
 	case REF_DYNAMIC:
 	case REF_TYPE:
-		o->own_shape = build_shape(o);
-		r->shape = o->own_shape;
-		break;
+		/* Two workers may encode the object at once: the first shape
+		 * built is kept, the other thrown away. */
+		built = build_shape(o);
+		if (built == NULL)
+			break;
+		if (__atomic_compare_exchange_n(&o->own_shape, &none, built,
+						false, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE)) {
+			__atomic_store_n(&r->shape, built, __ATOMIC_RELEASE);
+			return built;
+		}
+		talloc_free(built);
+		return none;
 	case REF_TYPED:
 	case REF_PROXY:
 		break;
 	}
-	return r->shape;
+	return __atomic_load_n(&r->shape, __ATOMIC_ACQUIRE);
 }
 
 const shade_shape_desc *shade_ref_shape(shade_ref *r)
