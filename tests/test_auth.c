@@ -718,6 +718,32 @@ static void test_auth_peercred(void **state)
 	talloc_free(ctx);
 }
 
+/* An accepting side reads its peer's credentials at the peer's HELLO, or
+ * when its identity is asked before: here before any frame, on a Unix
+ * socket pair, they are this process's. */
+static void test_auth_peercred_before_hello(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	const shade_identity *who;
+	shade_transport *t;
+	shade_conn *c;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+			 0);
+	assert_ok(shade_transport_from_fds(ctx, sv[0], sv[0],
+					   SHADE_TRANSPORT_OWN_FDS, NULL, &t,
+					   errp_));
+	assert_ok(shade_conn_new(ctx, t, true, NULL, &c, errp_));
+	who = shade_conn_identity(c);
+	assert_true(who->has_cred);
+	assert_int_equal(who->uid, getuid());
+	assert_int_equal(who->pid, getpid());
+	assert_ptr_equal(shade_conn_identity(c), who);
+	close(sv[1]);
+	talloc_free(ctx);
+}
+
 /* ------------------------------------------------------------ the hook */
 
 /* The hook refuses LOOKUP of one name (and NAMES leaves it out) and
@@ -859,6 +885,7 @@ int main(int argc, char **argv)
 		SUITE_CASE(test_auth_impostor_server),
 		SUITE_CASE(test_auth_timeout),
 		SUITE_CASE(test_auth_peercred),
+		SUITE_CASE(test_auth_peercred_before_hello),
 		SUITE_CASE(test_auth_hook_refuses),
 		SUITE_CASE(test_auth_readonly),
 		SUITE_CASE(test_auth_socket_mode),

@@ -398,9 +398,7 @@ SHADE_INTERNAL void conn_lost(shade_conn *c, shade_status code,
 SHADE_INTERNAL shade_status conn_process(shade_conn *c, unsigned max_frames,
 					 bool level, shade_error **err);
 
-/* Send ERROR id 0 with code and why, then end c (conn_lost).  On a
- * transport with a closer (a server's) the ERROR is queued as the
- * transport's last words, sent by the closer as it closes the socket. */
+/* Send ERROR id 0 with code and why, then end c (conn_lost). */
 SHADE_INTERNAL void conn_refuse(shade_conn *c, shade_status code,
 				const char *why);
 
