@@ -318,9 +318,14 @@ bool pool_loop_enter(struct shade_conn *c)
 
 void pool_loop_leave(struct shade_conn *c)
 {
+	bool ended;
+
 	pthread_mutex_lock(&c->mu);
 	c->pool_loop_busy = false;
+	ended = __atomic_load_n(&c->t_close, __ATOMIC_ACQUIRE) != 0;
 	pthread_mutex_unlock(&c->mu);
+	if (ended) /* it ended during the event: the close is the loop's */
+		conn_close_transport(c);
 }
 
 void pool_unlinger(struct conn_pool *p)
@@ -428,20 +433,36 @@ static bool own_try(struct conn_pool *p, struct shade_conn *c)
 	return true;
 }
 
-/* May a lingering worker go on reading c (no lock held)? */
+/* May a lingering worker go on reading c (no lock held)?  When it may,
+ * it is c's reader (`reading`) until linger_unread: nothing closes c's
+ * transport while it polls c (lost.c). */
 static bool own_keep(struct shade_conn *c)
 {
 	bool ok;
 
 	if (tl_owned != c ||
 	    __atomic_load_n(&c->pool_owner, __ATOMIC_ACQUIRE) != &tl_owned ||
-	    shade_conn_out_pending(c) > 0)
+	    shade_conn_out_pending(c) > 0 || conn_pool_full(c))
 		return false; /* a wait gave it back (pool_block), or the
 			       * watch took it (owned_watch) */
 	pthread_mutex_lock(&c->mu);
 	ok = c->open && !c->bye_seen && !c->reading;
+	c->reading = ok;
 	pthread_mutex_unlock(&c->mu);
-	return ok && !conn_pool_full(c);
+	return ok;
+}
+
+/* The lingering worker stops being c's reader (own_keep was true); it
+ * closes c's transport when c ended meanwhile. */
+static void linger_unread(struct shade_conn *c)
+{
+	bool ended;
+
+	pthread_mutex_lock(&c->mu);
+	ended = conn_reader_leave(c);
+	pthread_mutex_unlock(&c->mu);
+	if (ended)
+		conn_close_transport(c);
 }
 
 /* Read what c has, up to LINGER_FRAMES frames (this thread owns it);
@@ -491,7 +512,7 @@ static void io_done(struct conn_pool *p)
 static void linger(struct conn_pool *p, struct shade_conn *c)
 {
 	char b[16];
-	bool input;
+	bool input, kept;
 	unsigned n;
 
 	p->lingering++;
@@ -500,7 +521,10 @@ static void linger(struct conn_pool *p, struct shade_conn *c)
 			break;
 		p->linger_io++;
 		pthread_mutex_unlock(&p->mu);
-		input = own_keep(c) && linger_wait(p, c);
+		kept = own_keep(c);
+		input = kept && linger_wait(p, c);
+		if (kept)
+			linger_unread(c);
 		pthread_mutex_lock(&p->mu);
 		if (p->kicked) {
 			while (read(p->kick[0], b, sizeof(b)) > 0)
