@@ -536,6 +536,77 @@ static void test_pool_nested_full(void **state)
 	talloc_free(ctx);
 }
 
+/* A callback: wait until the gate opens; 1 when it did. */
+static shade_status cb_gate(shade_call_ctx *call)
+{
+	call->result = shade_int(call->mem, enter_wait(&g.open, 1));
+	return SHADE_OK;
+}
+
+/* Body of a client that calls svc.call(cb) right after an add() (so
+ * the worker that served the add still reads its connection, linger),
+ * cb waiting on the gate: the server's handler waits for cb's answer. */
+static void *linger_nest_main(void *arg)
+{
+	struct nest *n = arg;
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	shade_conn_opts co = { 0 };
+	shade_conn *c;
+	shade_ref *o = NULL, *fn = NULL;
+	shade_value *t, *r = NULL;
+
+	n->result = -1;
+	co.timeout_ms = BOUND_MS;
+	if (shade_connect(ctx, n->v->addr, &co, &c, NULL) == SHADE_OK &&
+	    shade_lookup(c, "svc", &o, NULL) == SHADE_OK &&
+	    shade_function_new("wait", cb_gate, NULL, &fn, NULL) ==
+		    SHADE_OK &&
+	    call_int(o, "add", 1) == 1) {
+		t = shade_tuple_new(ctx, 1);
+		shade_seq_append_take(t, shade_ref_value(ctx, fn), NULL);
+		if (shade_invoke(ctx, o, "call", t, NULL, &r, NULL) ==
+		    SHADE_OK)
+			n->result = shade_value_as_int(r);
+	}
+	shade_ref_release(fn);
+	shade_ref_release(o);
+	talloc_free(ctx);
+	return NULL;
+}
+
+/* A worker that read its quiet connection itself (linger) and whose
+ * handler there waits for a callback no longer counts as coming back
+ * for new work: with the two other workers of 3 blocked in block(),
+ * a call of a fourth connection is served (by a thread started for
+ * it) while all three are still held, not once the callback ends. */
+static void test_pool_linger_wait_starves_none(void **state)
+{
+	struct fx x;
+	struct blocker b1 = { 0 }, b2 = { 0 };
+	struct nest n = { 0 };
+	tu_thread t1 = { 0 }, t2 = { 0 }, tn = { 0 };
+
+	fx_start(&x, state, 3, false, "svc");
+	b1.v = b2.v = n.v = x.v;
+	assert_int_equal(tu_thread_start(&t1, blocker_main, &b1), 0);
+	assert_true(gate_wait_for(&g.entered, 1));
+	assert_int_equal(tu_thread_start(&tn, linger_nest_main, &n), 0);
+	assert_true(gate_wait_for(&g.entered, 2)); /* cb waits */
+	assert_int_equal(tu_thread_start(&t2, blocker_main, &b2), 0);
+	assert_true(gate_wait_for(&g.entered, 3));
+	assert_int_equal(call_int(x.o, "add", 5), 5);
+	/* Served while all three were held. */
+	assert_int_equal(gate_get(&g.inside), 3);
+	gate_open();
+	assert_true(tu_thread_join(&t1, BOUND_MS, NULL));
+	assert_true(tu_thread_join(&t2, BOUND_MS, NULL));
+	assert_true(tu_thread_join(&tn, BOUND_MS, NULL));
+	assert_int_equal(b1.result, 1);
+	assert_int_equal(b2.result, 1);
+	assert_int_equal(n.result, 2); /* cb's true, plus one */
+	fx_end(&x);
+}
+
 /* A thread answering the deferred replies held in the gate. */
 static void *answerer_main(void *arg)
 {
@@ -1086,6 +1157,7 @@ int main(int argc, char **argv)
 		T(test_pool_defer_sees_loss),
 		T(test_pool_cancel_queued),
 		T(test_pool_cancel_queued_no_workers),
+		T(test_pool_linger_wait_starves_none),
 		T(test_pool_close_waits_for_send),
 		T(test_pool_free_while_replying),
 #undef T

@@ -122,8 +122,11 @@ static _Thread_local struct shade_conn *tl_owned;
 
 static void *worker(void *arg);
 
-/* Work is ready (under p's mu): wake an idle thread, or start one when
- * fewer than `size` threads are not waiting for a reply. */
+/* Work is ready (under p's mu): wake an idle thread, or call back a
+ * lingering one that waits on its connection, or start one when fewer
+ * than `size` threads are not waiting for a reply.  A lingering thread
+ * that is serving (its handler may wait for a reply for long) is not
+ * counted on: it takes the ready list when it is done (linger). */
 static void wake_one(struct conn_pool *p)
 {
 	char b = 1;
@@ -132,7 +135,7 @@ static void wake_one(struct conn_pool *p)
 		pthread_cond_signal(&p->cv);
 		return;
 	}
-	if (p->lingering > 0 && !p->kicked && p->kick[1] >= 0 &&
+	if (p->linger_io > 0 && !p->kicked && p->kick[1] >= 0 &&
 	    write(p->kick[1], &b, 1) == 1) {
 		p->kicked = true; /* a lingering thread comes */
 		return;
@@ -517,8 +520,8 @@ static void linger(struct conn_pool *p, struct shade_conn *c)
 
 	p->lingering++;
 	for (;;) {
-		if (p->no_linger)
-			break;
+		if (p->no_linger || p->head != NULL)
+			break; /* other work first */
 		p->linger_io++;
 		pthread_mutex_unlock(&p->mu);
 		kept = own_keep(c);
