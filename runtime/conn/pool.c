@@ -409,7 +409,7 @@ static bool own_try(struct conn_pool *p, struct shade_conn *c)
 
 	if (c->watch == NULL || p->kick[0] < 0 || p->stop || p->no_linger ||
 	    p->head != NULL || p->idle == 0 || c->pool_queued ||
-	    c->pool_running > 0 || shade_conn_fd(c) < 0 ||
+	    c->pool_running > 0 ||
 	    __atomic_load_n(&c->out_frames, __ATOMIC_RELAXED) > 0)
 		return false;
 	/* c's mu comes before p's: taken again in that order.  Not while
@@ -417,7 +417,10 @@ static bool own_try(struct conn_pool *p, struct shade_conn *c)
 	pthread_mutex_unlock(&p->mu);
 	pthread_mutex_lock(&c->mu);
 	pthread_mutex_lock(&p->mu);
-	ok = !c->pool_loop_busy && !c->reading && c->open && !c->bye_seen &&
+	/* The fd is looked at under mu, once c is seen open: its
+	 * transport is closed only after c ended (lost.c). */
+	ok = !c->pool_loop_busy && !c->reading && c->open &&
+	     shade_conn_fd(c) >= 0 && !c->bye_seen &&
 	     __atomic_load_n(&c->pool_owner, __ATOMIC_ACQUIRE) == NULL &&
 	     c->unnested.head == NULL && !c->pool_queued &&
 	     c->pool_running == 0 && !p->stop && !p->no_linger;
