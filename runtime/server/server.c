@@ -580,8 +580,7 @@ shade_status shade_server_new(TALLOC_CTX *mem_ctx,
 	}
 	if (s->opts.idle_timeout_ms < 0)
 		s->opts.idle_timeout_ms = 0;
-	if (s->opts.threads == 0 ||
-	    s->opts.threads == SHADE_SERVER_THREADS_CORES) {
+	if (s->opts.threads == SHADE_SERVER_THREADS_CORES) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 		s->opts.threads = n > 1 ? (unsigned)n : 1;

@@ -17,18 +17,17 @@
  * (doc/limits.md).
  *
  * Threads (doc/api.md "Threads on a server"): with `threads` workers
- * (0, the default, or SHADE_SERVER_THREADS_CORES: one per online core)
- * the loop's thread reads the connections and the workers run the
- * handlers; requests of different
+ * (SHADE_SERVER_THREADS_CORES: one per online core) the loop's thread reads every
+ * connection and the workers run the handlers; requests of different
  * connections never wait for each other, those of one connection run one
  * at a time in the order they came unless the server or the target
  * object is concurrent.  A handler that calls back into its client waits
  * on its own worker while the loop reads the answer, and serves the
  * requests nested in that call itself, so A -> B -> A -> B never needs a
  * free worker.  A handler may answer later from any thread
- * (shade_call_defer, shade/conn.h).  Without workers (threads 1, or a
- * one-core machine) requests are served on the thread running the
- * loop; a handler
+ * (shade_call_defer, shade/conn.h).  Without workers (the default:
+ * threads 0 or 1; doc/api.md says why) requests are served on the
+ * thread running the loop; a handler
  * that calls back keeps the loop going while it waits (nested turns, at
  * most 8 deep), and one that blocks in code of its own holds the loop.
  *
@@ -93,12 +92,12 @@ typedef struct shade_server_opts {
 				     * it the connection holding most is
 				     * refused (LimitExceeded); 0: 256 MiB */
 	unsigned threads;           /* worker threads running handlers;
-				     * 0 (the default) or
+				     * 0 or 1: none, handlers run on the
+				     * thread turning the loop (the
+				     * default, doc/api.md "Threads on a
+				     * server" says why);
 				     * SHADE_SERVER_THREADS_CORES: one per
-				     * online core (none on one core); 1:
-				     * none, handlers run on the thread
-				     * turning the loop (doc/api.md
-				     * "Threads on a server") */
+				     * online core (none on one core) */
 	bool concurrent;            /* with workers: the requests of one
 				     * connection may run at once instead of
 				     * one after the other in order (per
