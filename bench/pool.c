@@ -18,7 +18,10 @@
  * a Unix socket in a fresh directory, stopped by pid.  Output: one
  * `bench pool.<figure> <value> <unit>` line per figure.
  *
- *   shade-bench-pool [--quick] [--threads N]
+ *   shade-bench-pool [--quick] [--threads N] [--scaling K]
+ *
+ * --scaling K runs only the scaling figure at K clients (a server with
+ * one thread, then one with N), for profiling one load.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -257,10 +260,18 @@ static void isolation(const char *dir, unsigned threads, int calls)
 	srv_down(&sv);
 }
 
-/* Scaling with `threads` workers: k clients for `secs`; calls/s. */
-static double scaling_run(const char *addr, unsigned threads, int k,
-			  double secs)
+/* One scaling round's figures. */
+struct round {
+	double rate;   /* calls/s */
+	double p50;    /* us */
+	double p99;    /* us */
+	int failed;    /* a call failed */
+};
+
+/* Scaling with `threads` workers: k clients for `secs`; its figures. */
+static struct round scaling_run(const char *addr, int k, double secs)
 {
+	struct round out;
 	struct client *cl = calloc((size_t)k, sizeof(*cl));
 	pthread_t *th = calloc((size_t)k, sizeof(*th));
 	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -302,31 +313,73 @@ static double scaling_run(const char *addr, unsigned threads, int k,
 		free(cl[i].lat);
 	}
 	rate = (double)total / (t1 - t0);
-	printf("bench pool.scaling.t%u.c%d %.0f calls/s p50 %.1f us p99 "
-	       "%.1f us%s\n", threads, k, rate, quantile(lat, all, 0.5),
-	       quantile(lat, all, 0.99), failed ? " (A CALL FAILED)" : "");
+	out.rate = rate;
+	out.p50 = quantile(lat, all, 0.5);
+	out.p99 = quantile(lat, all, 0.99);
+	out.failed = failed;
 	free(lat);
 	free(cl);
 	free(th);
-	return rate;
+	return out;
 }
 
-/* Scaling: 1, 4, 16, 64 clients against a server with `threads`. */
+/* Compare rounds by calls/s, for qsort. */
+static int cmp_round(const void *a, const void *b)
+{
+	double x = ((const struct round *)a)->rate;
+	double y = ((const struct round *)b)->rate;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Print the median of n rounds of k clients (sorted here); its calls/s. */
+static double round_print(unsigned threads, int k, struct round *r, int n)
+{
+	struct round *m;
+	int i, failed = 0;
+
+	qsort(r, (size_t)n, sizeof(*r), cmp_round);
+	m = &r[n / 2];
+	for (i = 0; i < n; i++)
+		failed |= r[i].failed;
+	printf("bench pool.scaling.t%u.c%d %.0f calls/s p50 %.1f us p99 "
+	       "%.1f us (median of %d rounds, %.0f-%.0f)%s\n", threads, k,
+	       m->rate, m->p50, m->p99, n, r[0].rate, r[n - 1].rate,
+	       failed ? " (A CALL FAILED)" : "");
+	return m->rate;
+}
+
+/* Rounds of the scaling figure: each round runs every client count
+ * once, starting at a different one, so a change in what else runs on
+ * the machine falls on all counts alike and the ratio of medians stays
+ * (one pass in a row swung 0.9-2.4 x between runs). */
+#define SCALING_ROUNDS 5
+
+/* Scaling: 1, 4, 16, 64 clients against a server with `threads`, in
+ * SCALING_ROUNDS interleaved rounds of `secs` each; medians. */
 static void scaling(const char *dir, unsigned threads, double secs)
 {
 	static const int ks[] = { 1, 4, 16, 64 };
+	enum { NK = sizeof(ks) / sizeof(ks[0]) };
+	struct round r[NK][SCALING_ROUNDS];
 	struct srv sv;
-	double r1 = 0, r16 = 0, r;
-	size_t i;
+	double r1 = 0, r16 = 0, rate;
+	int i, j;
 
 	if (!srv_up(&sv, dir, "scaling", threads))
 		return;
-	for (i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
-		r = scaling_run(sv.addr, threads, ks[i], secs);
+	for (j = 0; j < SCALING_ROUNDS; j++)
+		for (i = 0; i < NK; i++) {
+			int x = (i + j) % NK;
+
+			r[x][j] = scaling_run(sv.addr, ks[x], secs);
+		}
+	for (i = 0; i < NK; i++) {
+		rate = round_print(threads, ks[i], r[i], SCALING_ROUNDS);
 		if (ks[i] == 1)
-			r1 = r;
+			r1 = rate;
 		if (ks[i] == 16)
-			r16 = r;
+			r16 = rate;
 	}
 	printf("bench pool.scaling.t%u.c16_over_c1 %.2f x (goal >= 1.6 with "
 	       "workers on 2 cores)\n", threads, r1 > 0 ? r16 / r1 : 0);
@@ -393,8 +446,9 @@ int main(int argc, char **argv)
 {
 	bool quick = false;
 	unsigned threads = 0;
+	int only = 0;
 	char tmpl[] = "/tmp/shade-bench-pool-XXXXXX";
-	double secs, p1, pn;
+	double secs, ssecs, p1, pn;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	int i;
 
@@ -403,6 +457,8 @@ int main(int argc, char **argv)
 			quick = true;
 		else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
 			threads = (unsigned)atoi(argv[++i]);
+		else if (strcmp(argv[i], "--scaling") == 0 && i + 1 < argc)
+			only = atoi(argv[++i]);
 	}
 	if (threads == 0)
 		threads = cores > 1 ? (unsigned)cores : 2;
@@ -412,11 +468,28 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	secs = quick ? 0.5 : 2.0;
+	/* Rounds of the scaling figure: as long as one pass was. */
+	ssecs = secs / SCALING_ROUNDS * 2;
 	printf("bench pool.cores %ld\n", cores);
+	if (only > 0) {
+		struct srv sv;
+		unsigned t[2] = { 1, threads };
+
+		for (i = 0; i < 2; i++)
+			if (srv_up(&sv, tmpl, "scaling", t[i])) {
+				struct round r = scaling_run(sv.addr, only,
+							     secs);
+
+				round_print(t[i], only, &r, 1);
+				srv_down(&sv);
+			}
+		rmdir(tmpl);
+		return 0;
+	}
 	isolation(tmpl, 1, quick ? 300 : 2000);
 	isolation(tmpl, threads, quick ? 300 : 2000);
-	scaling(tmpl, 1, secs);
-	scaling(tmpl, threads, secs);
+	scaling(tmpl, 1, ssecs);
+	scaling(tmpl, threads, ssecs);
 	p1 = pipelined(tmpl, 1, 64, secs);
 	pn = pipelined(tmpl, threads, 64, secs);
 	printf("bench pool.pipelined.ratio %.2f x (t%u over t1; goal >= 1)\n",

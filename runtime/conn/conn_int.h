@@ -137,6 +137,10 @@ struct shade_conn {
 	unsigned sleepers;              /* threads waiting on cv */
 	bool mu_ready;                  /* mutexes initialised */
 	bool reading;                   /* a thread reads the transport */
+	int t_close;                    /* it ended while a thread read or
+					 * sent: the last of them closes the
+					 * transport (conn_close_transport;
+					 * atomic, changed under mu) */
 	bool open;                      /* usable */
 	bool accepting;                 /* accepted side: answers HELLO */
 	bool hello_seen;                /* the peer's HELLO arrived */
@@ -397,6 +401,22 @@ SHADE_INTERNAL void conn_lost(shade_conn *c, shade_status code,
  * for the EAGAIN that proves it; poll reports what comes next. */
 SHADE_INTERNAL shade_status conn_process(shade_conn *c, unsigned max_frames,
 					 bool level, shade_error **err);
+
+/* Close the transport of c, which ended (conn_lost), when no thread
+ * uses it: with send_mu held and no reader (`reading`, or the loop's
+ * thread inside an event of c: pool_loop_busy); else `t_close` stays
+ * set and the thread that stops sending or reading calls this again.
+ * No lock held. */
+SHADE_INTERNAL void conn_close_transport(shade_conn *c);
+
+/* The reader of c stops reading (caller holds mu, `reading` was set):
+ * false, or true when c ended meanwhile and the caller must call
+ * conn_close_transport once it released mu. */
+static inline bool conn_reader_leave(shade_conn *c)
+{
+	c->reading = false;
+	return __atomic_load_n(&c->t_close, __ATOMIC_ACQUIRE) != 0;
+}
 
 /* Send ERROR id 0 with code and why, then end c (conn_lost). */
 SHADE_INTERNAL void conn_refuse(shade_conn *c, shade_status code,

@@ -137,11 +137,31 @@ void conn_lost(shade_conn *c, shade_status code, const char *why)
 	pthread_mutex_unlock(&c->mu);
 	if (c->watch != NULL)
 		loop_fd_close(c->watch);
-	shade_transport_close(c->t);
+	__atomic_store_n(&c->t_close, 1, __ATOMIC_SEQ_CST);
+	conn_close_transport(c);
 	promise_clear(c);
 	lost_release_objs(c, objs, n);
 	talloc_free(objs);
 	defer_lost(c); /* deferred replies not given hear of it */
+}
+
+void conn_close_transport(shade_conn *c)
+{
+	bool now;
+
+	/* A sender holds send_mu: it calls again once it let go
+	 * (send_unlock reads t_close, stored before this try). */
+	if (pthread_mutex_trylock(&c->send_mu) != 0)
+		return;
+	pthread_mutex_lock(&c->mu);
+	now = __atomic_load_n(&c->t_close, __ATOMIC_ACQUIRE) != 0 &&
+	      !c->reading && !c->pool_loop_busy;
+	if (now)
+		__atomic_store_n(&c->t_close, 0, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&c->mu);
+	if (now)
+		shade_transport_close(c->t);
+	pthread_mutex_unlock(&c->send_mu);
 }
 
 shade_status conn_check_open(shade_conn *c, shade_error **err)

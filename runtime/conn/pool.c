@@ -122,8 +122,11 @@ static _Thread_local struct shade_conn *tl_owned;
 
 static void *worker(void *arg);
 
-/* Work is ready (under p's mu): wake an idle thread, or start one when
- * fewer than `size` threads are not waiting for a reply. */
+/* Work is ready (under p's mu): wake an idle thread, or call back a
+ * lingering one that waits on its connection, or start one when fewer
+ * than `size` threads are not waiting for a reply.  A lingering thread
+ * that is serving (its handler may wait for a reply for long) is not
+ * counted on: it takes the ready list when it is done (linger). */
 static void wake_one(struct conn_pool *p)
 {
 	char b = 1;
@@ -132,7 +135,7 @@ static void wake_one(struct conn_pool *p)
 		pthread_cond_signal(&p->cv);
 		return;
 	}
-	if (p->lingering > 0 && !p->kicked && p->kick[1] >= 0 &&
+	if (p->linger_io > 0 && !p->kicked && p->kick[1] >= 0 &&
 	    write(p->kick[1], &b, 1) == 1) {
 		p->kicked = true; /* a lingering thread comes */
 		return;
@@ -318,9 +321,14 @@ bool pool_loop_enter(struct shade_conn *c)
 
 void pool_loop_leave(struct shade_conn *c)
 {
+	bool ended;
+
 	pthread_mutex_lock(&c->mu);
 	c->pool_loop_busy = false;
+	ended = __atomic_load_n(&c->t_close, __ATOMIC_ACQUIRE) != 0;
 	pthread_mutex_unlock(&c->mu);
+	if (ended) /* it ended during the event: the close is the loop's */
+		conn_close_transport(c);
 }
 
 void pool_unlinger(struct conn_pool *p)
@@ -401,7 +409,7 @@ static bool own_try(struct conn_pool *p, struct shade_conn *c)
 
 	if (c->watch == NULL || p->kick[0] < 0 || p->stop || p->no_linger ||
 	    p->head != NULL || p->idle == 0 || c->pool_queued ||
-	    c->pool_running > 0 || shade_conn_fd(c) < 0 ||
+	    c->pool_running > 0 ||
 	    __atomic_load_n(&c->out_frames, __ATOMIC_RELAXED) > 0)
 		return false;
 	/* c's mu comes before p's: taken again in that order.  Not while
@@ -409,7 +417,10 @@ static bool own_try(struct conn_pool *p, struct shade_conn *c)
 	pthread_mutex_unlock(&p->mu);
 	pthread_mutex_lock(&c->mu);
 	pthread_mutex_lock(&p->mu);
-	ok = !c->pool_loop_busy && !c->reading && c->open && !c->bye_seen &&
+	/* The fd is looked at under mu, once c is seen open: its
+	 * transport is closed only after c ended (lost.c). */
+	ok = !c->pool_loop_busy && !c->reading && c->open &&
+	     shade_conn_fd(c) >= 0 && !c->bye_seen &&
 	     __atomic_load_n(&c->pool_owner, __ATOMIC_ACQUIRE) == NULL &&
 	     c->unnested.head == NULL && !c->pool_queued &&
 	     c->pool_running == 0 && !p->stop && !p->no_linger;
@@ -428,20 +439,36 @@ static bool own_try(struct conn_pool *p, struct shade_conn *c)
 	return true;
 }
 
-/* May a lingering worker go on reading c (no lock held)? */
+/* May a lingering worker go on reading c (no lock held)?  When it may,
+ * it is c's reader (`reading`) until linger_unread: nothing closes c's
+ * transport while it polls c (lost.c). */
 static bool own_keep(struct shade_conn *c)
 {
 	bool ok;
 
 	if (tl_owned != c ||
 	    __atomic_load_n(&c->pool_owner, __ATOMIC_ACQUIRE) != &tl_owned ||
-	    shade_conn_out_pending(c) > 0)
+	    shade_conn_out_pending(c) > 0 || conn_pool_full(c))
 		return false; /* a wait gave it back (pool_block), or the
 			       * watch took it (owned_watch) */
 	pthread_mutex_lock(&c->mu);
 	ok = c->open && !c->bye_seen && !c->reading;
+	c->reading = ok;
 	pthread_mutex_unlock(&c->mu);
-	return ok && !conn_pool_full(c);
+	return ok;
+}
+
+/* The lingering worker stops being c's reader (own_keep was true); it
+ * closes c's transport when c ended meanwhile. */
+static void linger_unread(struct shade_conn *c)
+{
+	bool ended;
+
+	pthread_mutex_lock(&c->mu);
+	ended = conn_reader_leave(c);
+	pthread_mutex_unlock(&c->mu);
+	if (ended)
+		conn_close_transport(c);
 }
 
 /* Read what c has, up to LINGER_FRAMES frames (this thread owns it);
@@ -491,16 +518,19 @@ static void io_done(struct conn_pool *p)
 static void linger(struct conn_pool *p, struct shade_conn *c)
 {
 	char b[16];
-	bool input;
+	bool input, kept;
 	unsigned n;
 
 	p->lingering++;
 	for (;;) {
-		if (p->no_linger)
-			break;
+		if (p->no_linger || p->head != NULL)
+			break; /* other work first */
 		p->linger_io++;
 		pthread_mutex_unlock(&p->mu);
-		input = own_keep(c) && linger_wait(p, c);
+		kept = own_keep(c);
+		input = kept && linger_wait(p, c);
+		if (kept)
+			linger_unread(c);
 		pthread_mutex_lock(&p->mu);
 		if (p->kicked) {
 			while (read(p->kick[0], b, sizeof(b)) > 0)

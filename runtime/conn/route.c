@@ -431,6 +431,7 @@ shade_status conn_read_one(shade_conn *c, struct direct *dir, void *where,
 	size_t len;
 	shade_status st;
 	shade_error *e = NULL;
+	bool ended;
 
 	pthread_mutex_lock(&c->mu);
 	if (c->reading || !c->open || c->bye_seen) {
@@ -449,9 +450,11 @@ shade_status conn_read_one(shade_conn *c, struct direct *dir, void *where,
 	if (st == SHADE_OK)
 		route_frame(c, frame, len, where, dir);
 	pthread_mutex_lock(&c->mu);
-	c->reading = false;
+	ended = conn_reader_leave(c);
 	conn_wake_all(c);
 	pthread_mutex_unlock(&c->mu);
+	if (ended)
+		conn_close_transport(c);
 	if (st == SHADE_AGAIN)
 		return SHADE_AGAIN;
 	if (st != SHADE_OK) {

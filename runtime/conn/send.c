@@ -13,7 +13,9 @@
  * the loop (loop_fd_want_write), from any thread.
  *
  * Lock order: `send_mu` first, then `mu` briefly inside it (taking the
- * queued releases, counting them), never the other way round.  A failed
+ * queued releases, counting them), never the other way round.  Every
+ * release of send_mu goes through send_unlock, which closes the
+ * transport of a connection that ended while the lock was held.  A failed
  * write ends the connection (conn_lost) after send_mu is released.
  * `out_frames` and `n_rel` are atomic hints read without the locks.
  */
@@ -41,6 +43,17 @@ static void tell_loop(shade_conn *c)
 {
 	if (c->watch != NULL && shade_conn_wants_write(c))
 		loop_fd_want_write(c->watch);
+}
+
+/* Let go of send_mu.  When c ended while this thread sent, its
+ * transport was left open for it: closed now (lost.c; t_close is
+ * stored before the closer tries send_mu, and read after the unlock,
+ * so one of the two closes it). */
+static void send_unlock(shade_conn *c)
+{
+	pthread_mutex_unlock(&c->send_mu);
+	if (__atomic_load_n(&c->t_close, __ATOMIC_SEQ_CST) != 0)
+		conn_close_transport(c);
 }
 
 /* The connection whose batch this thread writes itself (send_hold). */
@@ -178,7 +191,7 @@ shade_status conn_flush_batch(shade_conn *c, shade_error **err)
 
 	pthread_mutex_lock(&c->send_mu);
 	st = flush_batch_locked(c, &e);
-	pthread_mutex_unlock(&c->send_mu);
+	send_unlock(c);
 	if (st < 0)
 		return send_failed(c, st, e, err);
 	tell_loop(c);
@@ -270,7 +283,7 @@ static shade_status put_message(shade_conn *c, const shade_buf *b, bool now,
 		    (now || c->outb->len >= BATCH_BYTES))
 			st = flush_batch_locked(c, &e);
 	}
-	pthread_mutex_unlock(&c->send_mu);
+	send_unlock(c);
 	if (st < 0)
 		return send_failed(c, st, e, err);
 	if (now || c != tl_held)
@@ -300,7 +313,7 @@ size_t shade_conn_out_pending(shade_conn *c)
 		return 0; /* the usual case, without the lock */
 	pthread_mutex_lock(&c->send_mu);
 	n = shade_transport_out_pending(c->t) + (c->outb ? c->outb->len : 0);
-	pthread_mutex_unlock(&c->send_mu);
+	send_unlock(c);
 	return n;
 }
 
@@ -334,7 +347,7 @@ shade_status send_flush_now(shade_conn *c, shade_error **err)
 	st = emit_releases(c, &e);
 	if (st == SHADE_OK)
 		st = write_out_locked(c, &e);
-	pthread_mutex_unlock(&c->send_mu);
+	send_unlock(c);
 	if (st < 0)
 		return send_failed(c, st, e, err);
 	tell_loop(c);
@@ -364,7 +377,7 @@ shade_status send_flush_out(shade_conn *c, int64_t deadline,
 	for (;;) {
 		pthread_mutex_lock(&c->send_mu);
 		st = write_out_locked(c, &e);
-		pthread_mutex_unlock(&c->send_mu);
+		send_unlock(c);
 		if (st < 0)
 			return send_failed(c, st, e, err);
 		if (st == SHADE_OK)

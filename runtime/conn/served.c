@@ -62,6 +62,9 @@ void conn_trim(shade_conn *c)
 		OUT_SET(c->t, out_end, 0);
 	}
 	pthread_mutex_unlock(&c->send_mu);
+	/* It ended while we held send_mu: the close is ours (lost.c). */
+	if (__atomic_load_n(&c->t_close, __ATOMIC_SEQ_CST) != 0)
+		conn_close_transport(c);
 }
 
 bool conn_pool_full(shade_conn *c)

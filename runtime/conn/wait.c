@@ -182,7 +182,12 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 			route_for_waiter(c, frame, len, where);
 		else
 			pthread_mutex_lock(&c->mu);
-		c->reading = false;
+		if (conn_reader_leave(c)) {
+			/* It ended while we read: the close is ours. */
+			pthread_mutex_unlock(&c->mu);
+			conn_close_transport(c);
+			pthread_mutex_lock(&c->mu);
+		}
 		conn_wake_all(c);
 		if (nest && st == SHADE_AGAIN && c->open) {
 			pthread_mutex_unlock(&c->mu);
