@@ -415,3 +415,22 @@ shade_status transport_fd_sendv(shade_transport *t, const struct iovec *iov,
 		talloc_free(v);
 	return st;
 }
+
+bool transport_last_words(shade_transport *t, const void *frame, size_t len)
+{
+	uint8_t head[SHADE_FRAME_HEADER_MAX];
+	struct iovec iov[2];
+
+	if (t->closer == NULL || !t->nonblocking || t->closed ||
+	    t->out_start != t->out_end || len > t->max_frame ||
+	    transport_check_usable(t, NULL) != SHADE_OK)
+		return false;
+	iov[0].iov_base = head;
+	iov[0].iov_len = transport_header_encode(len, head);
+	iov[1].iov_base = (void *)frame;
+	iov[1].iov_len = len;
+	if (out_append(t, iov, 2, NULL) != SHADE_OK)
+		return false;
+	STAT_ADD(t, frames_sent, 1);
+	return true;
+}
