@@ -34,18 +34,10 @@
 
 /* ============================================================ the child */
 
-/* The child's server (for the SIGTERM handler). */
+/* The child's server. */
 static shade_server *child_server;
 /* What box.store() keeps, until box.drop(). */
 static shade_ref *stored;
-
-/* SIGTERM: stop serving. */
-static void child_on_term(int sig)
-{
-	(void)sig;
-	if (child_server != NULL)
-		shade_server_stop(child_server);
-}
 
 /* box.echo(x): x back. */
 static shade_status box_echo(shade_call_ctx *call)
@@ -238,14 +230,10 @@ static int child_main(void *arg)
 	child_args *a = arg;
 	TALLOC_CTX *ctx = talloc_new(NULL);
 	shade_error *err = NULL;
-	struct sigaction sa;
 	int rc = 1;
 
 	if (!tu_ready_child(&a->ready))
 		return 1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = child_on_term;
-	sigaction(SIGTERM, &sa, NULL);
 	/* Handlers on the loop's thread: the child reads what they
 	 * recorded (box_drop) once the loop returns. */
 	if (shade_server_new(ctx, &loop_only, &child_server, &err) ==
@@ -254,14 +242,13 @@ static int child_main(void *arg)
 	    export_container(ctx, "d", true, &err) == SHADE_OK &&
 	    export_box(&err) == SHADE_OK &&
 	    shade_server_listen(child_server, a->addr, &err) == SHADE_OK) {
-		tu_ready_say(&a->ready, "ready");
-		if (shade_server_run(child_server, &err) == SHADE_OK)
-			rc = 0;
-	}
-	if (rc != 0)
+		rc = tp_serve_child(child_server, &a->ready, "ready",
+				    "containers server");
+	} else {
 		fprintf(stderr, "containers server: %s\n",
 			err ? err->message : "failed");
-	tu_ready_say(&a->ready, "failed");
+		tu_ready_say(&a->ready, "failed");
+	}
 	shade_error_free(err);
 	shade_ref_release(stored);
 	stored = NULL;

@@ -52,17 +52,6 @@ typedef struct dyn_acct {
 	shade_value *history;   /* list of (memo, amount) tuples */
 } dyn_acct;
 
-/* The child's server, for its SIGTERM handler. */
-static shade_server *child_server;
-
-/* SIGTERM in the child: stop the loop. */
-static void child_on_term(int sig)
-{
-	(void)sig;
-	if (child_server != NULL)
-		shade_server_stop(child_server);
-}
-
 /* args[i] as an int, or TypeError. */
 static shade_status int_arg(const shade_value *args, size_t i, int64_t *out,
 			    shade_error **err)
@@ -264,16 +253,13 @@ static int child_main(void *arg)
 	shade_error *err = NULL;
 	shade_ref *dyn = NULL;
 	dyn_acct d = { 0 };
-	struct sigaction sa;
+	shade_server *child_server = NULL;
 	const char *tcp;
 	int rc = 1;
 
 	/* die with the parent, whatever happens to it */
 	if (!tu_ready_child(&a->ready))
 		return 1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = child_on_term;
-	sigaction(SIGTERM, &sa, NULL);
 	if (shade_server_new(ctx, NULL, &child_server, &err) == SHADE_OK &&
 	    bank_impl_export(state, child_server, "ada", 10000, &err) ==
 		    SHADE_OK &&
@@ -284,17 +270,15 @@ static int child_main(void *arg)
 	    shade_server_listen(child_server, "tcp:127.0.0.1:0", &err) ==
 		    SHADE_OK &&
 	    (tcp = shade_server_address(child_server, 1)) != NULL) {
-		tu_ready_say(&a->ready, tcp);
-		if (shade_server_run(child_server, &err) == SHADE_OK)
-			rc = 0;
-	}
-	if (rc != 0)
+		rc = tp_serve_child(child_server, &a->ready, tcp,
+				    "e2e server");
+	} else {
 		fprintf(stderr, "e2e server: %s\n",
 			err ? err->message : "failed");
-	tu_ready_say(&a->ready, "failed");
+		tu_ready_say(&a->ready, "failed");
+	}
 	shade_error_free(err);
 	shade_ref_release(dyn);
-	child_server = NULL;
 	talloc_free(ctx);
 	talloc_free(state);
 	return rc;

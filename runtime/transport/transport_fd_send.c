@@ -262,7 +262,7 @@ static shade_status drain_briefly(shade_transport *t, struct iovec **iov,
 /* Send a frame whose payload is iov[1..cnt-1]; iov[0] is free for the
  * header.  total is the payload size.  With `cork` the frame is only
  * queued. */
-static shade_status send_frame(shade_transport *t, struct iovec *iov, int cnt,
+static shade_status sendv_frame(shade_transport *t, struct iovec *iov, int cnt,
 			       size_t total, bool cork, shade_error **err)
 {
 	uint8_t hdr[SHADE_FRAME_HEADER_MAX];
@@ -410,7 +410,7 @@ shade_status transport_fd_sendv(shade_transport *t, const struct iovec *iov,
 	for (i = 0; i < iovcnt; i++)
 		if (iov[i].iov_len > 0)
 			v[cnt++] = iov[i];
-	st = send_frame(t, v, cnt, total, cork, err);
+	st = sendv_frame(t, v, cnt, total, cork, err);
 	if (v != stack_iov)
 		talloc_free(v);
 	return st;

@@ -2,9 +2,11 @@
  * peer.c - see peer.h.
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -140,4 +142,38 @@ void tp_server_stop(tp_server *v)
 	assert_true(server_join(v));
 	assert_int_equal(v->ran, SHADE_OK);
 	talloc_free(v);
+}
+
+/* The server tp_serve_child serves, for its SIGTERM handler. */
+static shade_server *child_server;
+
+/* SIGTERM in a tp_serve_child process: stop its loop. */
+static void child_on_term(int sig)
+{
+	(void)sig;
+	if (child_server != NULL)
+		shade_server_stop(child_server);
+}
+
+int tp_serve_child(shade_server *s, tu_ready *ready, const char *line,
+		   const char *who)
+{
+	shade_error *err = NULL;
+	struct sigaction sa;
+	int rc = 1;
+
+	child_server = s;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = child_on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	tu_ready_say(ready, line);
+	if (shade_server_run(s, &err) == SHADE_OK)
+		rc = 0;
+	else
+		fprintf(stderr, "%s: %s\n", who,
+			err ? err->message : "failed");
+	tu_ready_say(ready, "failed");
+	shade_error_free(err);
+	child_server = NULL;
+	return rc;
 }

@@ -63,4 +63,11 @@ void tp_server_run(tp_server *v);
  * and free v. */
 void tp_server_stop(tp_server *v);
 
+/* In a child process (tu_fork_ready): serve s until SIGTERM stops it,
+ * having said `line` on ready once SIGTERM is handled; on a failure,
+ * print it to stderr after `who`.  Says "failed" on ready at the end
+ * either way (the parent stops waiting).  0 on a clean stop, else 1. */
+int tp_serve_child(shade_server *s, tu_ready *ready, const char *line,
+		   const char *who);
+
 #endif /* SHADE_TEST_PEER_H */
