@@ -172,6 +172,12 @@ void bench_proc_stop(bench_proc *p);
  * chunk, talloc's included, with malloc's own overhead). */
 size_t bench_heap_bytes(void);
 
+/* Free the large buffers the library keeps for reuse in this thread (a
+ * received frame, a large list's storage: at most four, freed anyway
+ * after two idle seconds), so that a heap reading counts what lives, not
+ * what waits to be reused. */
+void bench_trim_kept(void);
+
 /* Raise RLIMIT_NOFILE's soft limit to its hard limit; returns the new
  * soft limit. */
 long bench_raise_nofile(void);

@@ -565,6 +565,20 @@ bench_heap_bytes(void)
 	return mi.uordblks + mi.hblkhd;
 }
 
+/* The library's large buffers kept by this thread for reuse
+ * (runtime/base/bigbuf_int.h): an internal of libshade, which the
+ * programs link whole; weak, so a library without it leaves NULL. */
+#pragma weak bigbuf_trim
+void bigbuf_trim(void);
+
+/* Free this thread's kept buffers; see bench.h. */
+void
+bench_trim_kept(void)
+{
+	if (bigbuf_trim != NULL)
+		bigbuf_trim();
+}
+
 /* Soft RLIMIT_NOFILE up to the hard limit; see bench.h. */
 long
 bench_raise_nofile(void)

@@ -505,6 +505,14 @@ static const struct dec_row malformed[] = {
 	M("6180", SHADE_ERR_UTF8, "stray continuation byte"),
 	M("64f4908080", SHADE_ERR_UTF8, "code point above U+10FFFF"),
 	M("7f61c361bcff", SHADE_ERR_UTF8, "code point split over chunks"),
+	/* a list of short strings, read as one run: what one item gets
+	 * wrong is still found */
+	M("85616161616161616162c328", SHADE_ERR_UTF8,
+	  "invalid UTF-8 in a run of short strings"),
+	M("856161616161616161636162", SHADE_ERR_TRUNCATED,
+	  "last of a run of short strings cut short"),
+	M("856161616161616161", SHADE_ERR_TRUNCATED,
+	  "run of short strings missing an item"),
 	M("1b8000000000000000", SHADE_ERR_OVERFLOW, "uint above int64"),
 	M("3b8000000000000000", SHADE_ERR_OVERFLOW, "nint below int64"),
 	M("82003b8000000000000000", SHADE_ERR_OVERFLOW,
@@ -548,6 +556,8 @@ static const struct dec_row messages[] = {
 	  "invalid UTF-8 at offset 7 in the text string at offset 3"),
 	E("0102", SHADE_ERR_MALFORMED,
 	  "trailing bytes at offset 1 (1 bytes after the item)"),
+	E("8561616161616161616280ff", SHADE_ERR_UTF8,
+	  "invalid UTF-8 at offset 10 in the text string at offset 9"),
 };
 
 /* Nesting: 64 levels pass, 65 fail; the limit is configurable. */
@@ -941,6 +951,65 @@ static shade_value *gen_value(TALLOC_CTX *ctx, int depth);
 /* Mutated encodings (bytes flipped, inserted, cut) never crash, never
  * leak, never leave a ref held: each decode either succeeds or fails
  * with a status, and skip agrees with decode on well-formedness. */
+/* Lists of short strings (the runs the encoder and decoder take in one
+ * loop) of every length 0-23, with longer, non-ASCII and non-string
+ * items among them: the encoding is exactly the one item by item, the
+ * decoded list equals the original, and each string is NUL-terminated
+ * where its length says. */
+static void test_cbor_short_string_runs(void **state)
+{
+	TALLOC_CTX *ctx = *state;
+	shade_value *l = shade_list_new(ctx, 0), *out = NULL;
+	shade_buf *want = shade_buf_new(ctx, 64);
+	shade_cbor_opts opts = { 0 };
+	char text[40];
+	uint8_t *got;
+	size_t i, n = 3000, len, k;
+
+	for (i = 0; i < n; i++) {
+		shade_value *v;
+
+		k = (i * 7) % 24;
+		memset(text, 'a' + (int)(i % 26), sizeof text);
+		text[k] = '\0';
+		if (i % 97 == 5)
+			v = shade_str(NULL, "\xc3\xa9t\xc3\xa9"); /* not ASCII */
+		else if (i % 131 == 7)
+			v = shade_str(NULL, "a string of thirty-one bytes..");
+		else if (i % 50 == 49)
+			v = shade_int(NULL, (int64_t)i);
+		else if (i % 211 == 3)
+			v = shade_bytes(NULL, text, k);
+		else
+			v = shade_str(NULL, text);
+		assert_ok(shade_seq_append_take(l, v, errp_));
+	}
+	shade_value_set_byvalue(l, true);
+	/* the encoding item by item */
+	shade_cbor_put_tag(want, SHADE_CBOR_TAG_LIST);
+	shade_cbor_put_array(want, n);
+	for (i = 0; i < n; i++)
+		assert_ok(shade_cbor_encode_value(want, shade_seq_at(l, i),
+						  &opts, errp_));
+	got = shade_cbor_encode(ctx, l, &opts, &len, NULL);
+	assert_non_null(got);
+	assert_int_equal(len, want->len);
+	assert_memory_equal(got, want->data, len);
+	assert_ok(shade_cbor_decode(ctx, got, len, &opts, &out, errp_));
+	assert_true(shade_value_equal(out, l));
+	for (i = 0; i < n; i++) {
+		const shade_value *v = shade_seq_at(out, i);
+
+		if (shade_value_kind(v) == SHADE_STR)
+			assert_int_equal(strlen(shade_value_as_str(v, NULL)),
+					 shade_value_len(v));
+	}
+	talloc_free(out);
+	talloc_free(got);
+	talloc_free(l);
+	talloc_free(want);
+}
+
 static void test_cbor_mutations(void **state)
 {
 	TALLOC_CTX *ctx = *state;
@@ -1492,6 +1561,7 @@ static const struct CMUnitTest functions[] = {
 	SUITE_CASE(test_cbor_buf_inline),
 	SUITE_CASE(test_cbor_zero_copy),
 	SUITE_CASE(test_cbor_big_array_allocations),
+	SUITE_CASE(test_cbor_short_string_runs),
 	SUITE_CASE(test_cbor_mutations),
 	SUITE_CASE(test_cbor_crosscheck_to_python),
 	SUITE_CASE(test_cbor_crosscheck_from_python),

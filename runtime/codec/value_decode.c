@@ -12,7 +12,10 @@
  *     (chunks hung below the outermost decoded container, flagged
  *     SHADE_VF_BORROWED | SHADE_VF_NUL) instead of one allocation per
  *     string; the chunks never exceed the input left, so a small frame
- *     never causes a large allocation.
+ *     never causes a large allocation.  A run of short ASCII texts in an
+ *     array (a list of strings) is copied in one piece, heads included,
+ *     each string's NUL written over the head that follows it in the
+ *     copy (dec_text_run).
  */
 #include <inttypes.h>
 #include <math.h>
@@ -236,6 +239,84 @@ static bool dec_short_text(struct dstate *s, struct shade_seq *q)
 	return true;
 }
 
+/* True when a byte of p[0, n) has its high bit set (not ASCII): eight
+ * bytes a step. */
+static bool any_high_bit(const uint8_t *p, size_t n)
+{
+	uint64_t acc = 0, w;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		acc |= w;
+	}
+	for (; i < n; i++)
+		acc |= p[i];
+	return (acc & UINT64_C(0x8080808080808080)) != 0;
+}
+
+/* Shortest run of short texts dec_text_run takes: below it the
+ * per-item path costs no more. */
+#define TEXT_RUN_MIN 4
+
+/* A run of text strings of 0-23 bytes (one-byte heads 0x60-0x77) at the
+ * cursor, at most `room` of them, as the next items of q: when the run
+ * holds TEXT_RUN_MIN of them or more, is ASCII and fits in the input,
+ * the limits and the arena, the run's bytes are copied into the arena
+ * in one piece, each string's data left where it lies in the copy and
+ * the head byte after it overwritten with its NUL (the copy has one
+ * byte more for the last).  Each item costs a head read and a slot
+ * write.  False, nothing done, when the items must be decoded one by
+ * one (and said what is wrong). */
+static bool dec_text_run(struct dstate *s, struct shade_seq *q, size_t room)
+{
+	shade_cbor_dec *d = s->d;
+	const uint8_t *src = d->buf + d->pos, *end = d->buf + d->len;
+	const uint8_t *at = src;
+	shade_value *v = &q->items[q->len];
+	size_t k = 0, span, i, o;
+	uint8_t *p;
+
+	if (s->max_items != 0 || s->zero_copy || s->max_len < 23 ||
+	    s->arena_owner == NULL)
+		return false;
+	/* Where 24 bytes are left, any such item fits: one test an item
+	 * (the head minus 0x60 below 24); then the last ones with their
+	 * length checked. */
+	while (k < room && end - at >= 24 && (unsigned)(*at - 0x60) < 24) {
+		at += 1 + (*at - 0x60);
+		k++;
+	}
+	while (k < room && at < end && (unsigned)(*at - 0x60) < 24 &&
+	       (size_t)(end - at) > (size_t)(*at - 0x60)) {
+		at += 1 + (*at - 0x60);
+		k++;
+	}
+	span = (size_t)(at - src);
+	if (k < TEXT_RUN_MIN || any_high_bit(src, span))
+		return false;
+	if (s->arena_left < span + 1 &&
+	    !arena_grow(s, span + 1, d->len - d->pos + 1))
+		return false;
+	p = s->arena;
+	memcpy(p, src, span);
+	for (i = 0, o = 0; i < k; i++) {
+		size_t n = src[o] & 31;
+
+		v[i].tag = SHADE_STR | SHADE_VF_NUL | SHADE_VF_BORROWED;
+		v[i].reserved_[0] = v[i].reserved_[1] = v[i].reserved_[2] = 0;
+		v[i].len = (uint32_t)n;
+		v[i].u.p = p + o + 1;
+		o += 1 + n;
+		p[o] = '\0'; /* the next head in the copy, or the extra byte */
+	}
+	s->arena += span + 1;
+	s->arena_left -= span + 1;
+	d->pos += span;
+	q->len += k;
+	return true;
+}
+
 /* Check a container of n items (n per-byte units) at h against the
  * limits; SHADE_OK when it may be built. */
 static shade_status check_count(struct dstate *s, const struct cbor_head *h,
@@ -328,10 +409,13 @@ static shade_status dec_array(struct dstate *s, TALLOC_CTX *owner,
 			q->len++;
 			continue;
 		}
-		/* fast path: a short text string (one-byte head) into the
-		 * arena; anything unusual takes dec_item below */
-		if (d->pos < d->len && d->buf[d->pos] > 0x60 &&
-		    d->buf[d->pos] < 0x78 && dec_short_text(s, q))
+		/* fast path: a run of short text strings into the arena in
+		 * one copy (a list of them), or one of them alone; anything
+		 * unusual takes dec_item below */
+		if (d->pos < d->len && d->buf[d->pos] >= 0x60 &&
+		    d->buf[d->pos] < 0x78 &&
+		    ((!indef && dec_text_run(s, q, cap - q->len)) ||
+		     (d->buf[d->pos] > 0x60 && dec_short_text(s, q))))
 			continue;
 		shade_slot_int_(&q->items[q->len], 0);
 		q->items[q->len].tag = SHADE_NONE;

@@ -248,6 +248,42 @@ static bool enc_typed(shade_buf *b, const struct shade_seq *s)
 	return true;
 }
 
+/* Items of a block of enc_text_run: 24 KiB of room asked at once. */
+#define TEXT_BLOCK 1024
+
+/* Write the short strings (str of 0-23 bytes: a one-byte head) that
+ * lead it[0..n), room for a block of them asked once, each a head byte
+ * and a fixed-size copy: a list of short strings.  Returns how many were
+ * written: 0 when it[0] is not one or b failed (b->status). */
+static size_t enc_text_run(shade_buf *b, const shade_value *it, size_t n)
+{
+	size_t i = 0, j, e, len;
+	uint8_t *p, *q;
+
+	while (i < n) {
+		e = n - i > TEXT_BLOCK ? i + TEXT_BLOCK : n;
+		p = cbor_room(b, (e - i) * 24);
+		if (p == NULL)
+			return i;
+		q = p;
+		for (j = i; j < e; j++) {
+			len = it[j].len;
+			if (shade_tag_kind_(&it[j]) != SHADE_STR || len > 23)
+				break;
+			*q = (uint8_t)(SHADE_CBOR_TEXT << 5 | len);
+			if (len > 0)
+				cbor_copy_short(q + 1, (const uint8_t *)it[j].u.s,
+						len);
+			q += 1 + len;
+		}
+		b->len += (size_t)(q - p);
+		if (j < e)
+			return j;
+		i = j;
+	}
+	return i;
+}
+
 /* Encode v at nesting depth `depth`. */
 static shade_status enc(shade_buf *b, const shade_value *v,
 			const shade_cbor_opts *o, unsigned depth,
@@ -308,13 +344,14 @@ static shade_status enc(shade_buf *b, const shade_value *v,
 				cbor_put_int(b, it->u.i);
 				continue;
 			}
-			/* and short strings no call */
-			if (shade_tag_kind_(it) == SHADE_STR && it->len > 0 &&
-			    it->len < 24 && (p = cbor_room(b, 24)) != NULL) {
-				p[0] = (uint8_t)(SHADE_CBOR_TEXT << 5 | it->len);
-				cbor_copy_short(p + 1, (const uint8_t *)it->u.s,
-						it->len);
-				b->len += 1 + it->len;
+			/* and short strings no call: those in a row in one
+			 * loop (a list of them) */
+			if (shade_tag_kind_(it) == SHADE_STR && it->len < 24) {
+				size_t k = enc_text_run(b, it, s->len - i);
+
+				if (k == 0)
+					break; /* b failed */
+				i += k - 1;
 				continue;
 			}
 			SHADE_CHECK(enc(b, it, o, depth + 1, max_depth, err));

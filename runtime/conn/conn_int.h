@@ -51,6 +51,7 @@
 #include "shade/security.h"
 #include "shade/transport.h"
 #include "conn/export_int.h"
+#include "conn/import_int.h"
 #include "base/hmap_int.h"
 #include "conn/msg_int.h"
 #include "conn/queue_int.h"
@@ -159,9 +160,10 @@ struct shade_conn {
 	struct export_table exports;    /* our objects the peer may name,
 					 * by eid and by object (one count
 					 * held on each) */
-	struct hmap imports;            /* peer eid -> struct proxy (weak),
-					 * aux: tag-200 references received
-					 * for it, to give back in RELEASE */
+	struct import_table imports;    /* peer eid -> struct proxy (weak;
+					 * each proxy's ref.received counts
+					 * the tag-200 references to give back
+					 * in RELEASE) */
 	struct hmap shapes;             /* fp -> shade_shape_desc (cache) */
 	struct hmap shapes_sent;        /* fp -> non-NULL: description sent */
 	struct hmap peer_known;         /* fp -> non-NULL: peer knows it */

@@ -105,7 +105,7 @@ shade_status shade_conn_new(TALLOC_CTX *mem_ctx, shade_transport *t,
 	hmap_init(&c->pending, c);
 	hmap_init(&c->held, c);
 	etab_init(&c->exports, c);
-	hmap_init(&c->imports, c);
+	itab_init(&c->imports, c);
 	hmap_init(&c->shapes, c);
 	hmap_init(&c->shapes_sent, c);
 	hmap_init(&c->peer_known, c);
@@ -190,11 +190,11 @@ void shade_conn_stats_get(shade_conn *c, shade_conn_stats *out)
 	pthread_mutex_lock(&c->mu);
 	*out = c->st;
 	out->exports = c->exports.n;
-	out->imports = c->imports.count;
+	out->imports = c->imports.n;
 	out->export_bytes = etab_bytes(&c->exports);
 	/* A malloc chunk: the block plus an 8-byte head, in 16-byte steps. */
-	out->import_bytes = c->imports.cap * sizeof(struct hmap_slot) +
-			    c->imports.count *
+	out->import_bytes = itab_bytes(&c->imports) +
+			    c->imports.n *
 				    ((sizeof(struct proxy) + 8 + 15) & ~(size_t)15);
 	out->pending = c->pending.count;
 	out->promises = c->promises.count;

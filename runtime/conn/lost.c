@@ -116,13 +116,13 @@ void conn_lost(shade_conn *c, shade_status code, const char *why)
 	/* Detach every proxy: later use reports ConnectionLost.  Shapes the
 	 * connection cached go with it. */
 	pos = 0;
-	while (hmap_next(&c->imports, &pos, NULL, (void **)&px)) {
+	while ((px = itab_next(&c->imports, &pos)) != NULL) {
 		px->conn = NULL;
 		if (px->ref.shape != NULL &&
 		    !shape_is_builtin(px->ref.shape->fingerprint))
 			px->ref.shape = NULL;
 	}
-	hmap_clear(&c->imports);
+	itab_clear(&c->imports);
 	pos = 0;
 	while (hmap_next(&c->promise_refs, &pos, NULL, (void **)&px)) {
 		px->conn = NULL;

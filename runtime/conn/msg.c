@@ -439,6 +439,20 @@ static const uint8_t *fast_skip(const uint8_t *q, const uint8_t *end,
 			q++;
 			continue;
 		}
+		/* A text of 0-23 bytes (one-byte head), and the ones right
+		 * after it in one tight loop: a list of short strings. */
+		if (*q >= 0x60 && *q <= 0x77) {
+			if ((size_t)(end - q) <= (size_t)(*q & 31))
+				return NULL;
+			q += 1 + (*q & 31);
+			/* where 24 bytes are left any such item fits */
+			while (items > 0 && end - q >= 24 &&
+			       (unsigned)(*q - 0x60) < 24) {
+				q += 1 + (*q - 0x60);
+				items--;
+			}
+			continue;
+		}
 		at = q;
 		if (!fast_head(&q, end, &major, &arg))
 			return NULL;

@@ -212,10 +212,9 @@ static void proxy_release(struct shade_ref *r)
 	pthread_mutex_lock(&c->mu);
 	last = __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0;
 	if (last) {
-		struct hmap_slot *sl = hmap_find(&c->imports, p->eid);
-		uint64_t received = sl ? sl->aux : 0;
+		uint64_t received = r->received;
 
-		hmap_del(&c->imports, p->eid);
+		itab_del(&c->imports, p);
 		talloc_free(hmap_del(&c->eager, p->eid));
 		if (c->open && received > 0)
 			flush = queue_release(c, p->eid, received);
@@ -426,7 +425,6 @@ static shade_status hook_decode(void *udata, TALLOC_CTX *mem_ctx,
 	shade_conn *c = udata;
 	shade_shape_desc *desc = NULL;
 	const shade_shape_desc *shape;
-	struct hmap_slot *sl;
 	struct proxy *p;
 	uint64_t n, eid, fp;
 	uint8_t *eager = NULL;
@@ -463,16 +461,24 @@ static shade_status hook_decode(void *udata, TALLOC_CTX *mem_ctx,
 		conn_cache_shape(c, desc);
 	}
 	shape = conn_shape(c, fp);
-	sl = hmap_find(&c->imports, eid);
-	p = sl ? sl->val : NULL;
+	p = itab_get(&c->imports, eid);
 	if (p != NULL) {
 		__atomic_add_fetch(&p->ref.refs, 1, __ATOMIC_RELAXED);
-		sl->aux++;
+		if (p->ref.received == UINT16_MAX) {
+			/* The count no longer fits: give back all but this
+			 * one now (§6.1); the batch goes with the next
+			 * frame. */
+			if (c->open)
+				queue_release(c, eid, UINT16_MAX);
+			p->ref.received = 1;
+		} else {
+			p->ref.received++;
+		}
 		if (p->ref.shape == NULL ||
 		    (shape != NULL && p->ref.shape->fingerprint != fp))
 			p->ref.shape = shape;
 
-	} else if (c->imports.count >= c->max_imports) {
+	} else if (c->imports.n >= c->max_imports) {
 		pthread_mutex_unlock(&c->mu);
 		talloc_free(eager);
 		return shade_error_set(err, SHADE_ERR_LIMIT,
@@ -480,7 +486,9 @@ static shade_status hook_decode(void *udata, TALLOC_CTX *mem_ctx,
 				       c->max_imports);
 	} else {
 		p = calloc(1, sizeof(*p));
-		if (p == NULL || !hmap_put(&c->imports, eid, p)) {
+		if (p != NULL)
+			p->eid = eid;
+		if (p == NULL || !itab_add(&c->imports, p)) {
 			free(p);
 			talloc_free(eager);
 			pthread_mutex_unlock(&c->mu);
@@ -492,9 +500,8 @@ static shade_status hook_decode(void *udata, TALLOC_CTX *mem_ctx,
 		p->ref.refs = 1;
 		p->ref.kind = REF_PROXY;
 		p->ref.shape = shape;
+		p->ref.received = 1;
 		p->conn = c;
-		p->eid = eid;
-		hmap_find(&c->imports, eid)->aux = 1;
 	}
 	if (eager != NULL)
 		keep_eager(c, eid, eager);

@@ -51,6 +51,10 @@ struct shade_ref {
 	bool concurrent;               /* a server's workers may run its
 				        * requests of one connection at once
 				        * (shade_ref_set_concurrent) */
+	uint16_t received;             /* a proxy: references received for
+					* it not yet given back (conn/refs.c);
+					* in the padding, so a proxy is 40
+					* bytes */
 	const shade_shape_desc *shape; /* own shape, or a proxy's cached one */
 };
 
