@@ -74,6 +74,19 @@ static void dyn_call(TALLOC_CTX *ctx, shade_ref *ref, const char *m,
 	shade_error_free(err);
 }
 
+/* Expect st from the last call and a message holding `what`. */
+static void expect_err(shade_status got, shade_status st, shade_error **err,
+		       const char *what)
+{
+	assert_int_equal(got, st);
+	assert_non_null(*err);
+	if (strstr((*err)->message, what) == NULL)
+		print_error("message: %s\n", (*err)->message);
+	assert_non_null(strstr((*err)->message, what));
+	shade_error_free(*err);
+	*err = NULL;
+}
+
 /* ============================================================ unions */
 
 /* The state behind the typed Unions server. */
@@ -755,8 +768,28 @@ static shade_status bi_bump(void *self, TALLOC_CTX *mem_ctx, const mp_Wide *w,
 	return SHADE_OK;
 }
 
+/* Access grant(in Access a, in octet extra) raises (Denied) */
+static shade_status bi_grant(void *self, TALLOC_CTX *mem_ctx,
+			     const mp_Access *a, uint8_t extra,
+			     mp_Access *result, shade_error **err)
+{
+	mp_Denied d;
+
+	(void)self;
+	if (strcmp(a->who, "nobody") == 0) {
+		d.need = (mp_Perm)(a->perm | extra);
+		d.why = "nobody";
+		return mp_Denied_raise(err, &d);
+	}
+	result->who = talloc_strdup(mem_ctx, a->who);
+	result->perm = (mp_Perm)(a->perm | extra); /* unchecked */
+	return result->who ? SHADE_OK : shade_error_set(err, SHADE_ERR_NOMEM,
+							"nomem");
+}
+
 static const mp_Bits_impl bits_impl = {
 	.toggle = bi_toggle,
+	.grant = bi_grant,
 	.bump = bi_bump,
 };
 
@@ -820,6 +853,135 @@ static void test_idlc_mapping_bits(void **state)
 
 	talloc_free(bi);
 	session_close(&s, state);
+}
+
+/* A value of Perm (READ 1, WRITE 2, EXEC 64) for the dynamic Bits. */
+static shade_status dyn_bits(shade_call_ctx *call)
+{
+	const int64_t *v = call->udata;
+
+	if (strcmp(call->member, "toggle") == 0)
+		call->result = shade_int(call->mem, *v);
+	else
+		call->result = tup(call->mem, 2, shade_str(call->mem, "dyn"),
+				   shade_int(call->mem, *v));
+	return call->result ? SHADE_OK : shade_error_set(call->err,
+				SHADE_ERR_NOMEM, "nomem");
+}
+
+/* A bitmask holds only its declared flags: a value with other bits
+ * (within its width) is refused with ValueError by a typed side about
+ * to send it (stub, skeleton, exception), and by a typed side that
+ * receives it (server from a dynamic client, client from a dynamic
+ * server): as a parameter and result (code), in a struct (a table)
+ * and in an exception. */
+static void test_idlc_mapping_bits_flags(void **state)
+{
+	session s;
+	TALLOC_CTX *ctx;
+	shade_ref *obj = NULL, *ref = NULL;
+	shade_error *err = NULL;
+	shade_value *out = NULL;
+	mp_Bits *bi = NULL;
+	mp_Perm p = 0;
+	mp_Access a = { .who = "ann", .perm = mp_Perm_READ }, got = { 0 };
+	mp_Denied d = { 0 };
+	shade_registry *reg;
+	shade_conn_stats before;
+	static const char *const methods[] = { "toggle", "grant", "bump" };
+	int64_t dyn_value = 4;
+	tp_peer pp;
+	size_t i, blocks;
+
+	assert_int_equal(mp_Bits_serve(&bits_impl, NULL, &obj, NULL),
+			 SHADE_OK);
+	ctx = session_open(&s, state, obj);
+	assert_int_equal(mp_Bits_narrow(ctx, s.ref, &bi, &err), SHADE_OK);
+
+	assert_int_equal(mp_Bits_grant(bi, ctx, &a, mp_Perm_EXEC, &got, &err),
+			 SHADE_OK);
+	assert_string_equal(got.who, "ann");
+	assert_int_equal(got.perm, mp_Perm_READ | mp_Perm_EXEC);
+
+	/* the stub refuses to send a value with another bit (4) */
+	before = tp_stats(s.pp.client);
+	expect_err(mp_Bits_toggle(bi, (mp_Perm)(mp_Perm_READ | 4), &p, &err),
+		   SHADE_ERR_VALUE, &err, "bitmask mp_Perm: 0x5 has bits that "
+		   "are none of its flags (0x43)");
+	assert_int_equal(p, 0);
+	a.perm = (mp_Perm)0x80;
+	memset(&got, 0, sizeof(got));
+	expect_err(mp_Bits_grant(bi, ctx, &a, 0, &got, &err), SHADE_ERR_VALUE,
+		   &err, "bitmask mp_Perm: 0x80 has bits");
+	assert_null(got.who);
+	assert_int_equal(tp_stats(s.pp.client).frames_sent,
+			 before.frames_sent);
+
+	/* the skeleton refuses to send one back */
+	a.perm = mp_Perm_READ;
+	expect_err(mp_Bits_grant(bi, ctx, &a, 8, &got, &err), SHADE_ERR_VALUE,
+		   &err, "bitmask mp_Perm: 0x9 has bits");
+	assert_null(got.who);
+	/* and to raise one */
+	a.who = "nobody";
+	expect_err(mp_Bits_grant(bi, ctx, &a, 16, &got, &err), SHADE_ERR_VALUE,
+		   &err, "bitmask mp_Perm: 0x11 has bits");
+	assert_int_equal(mp_Bits_grant(bi, ctx, &a, mp_Perm_WRITE, &got, &err),
+			 SHADE_ERR_USER);
+	assert_true(mp_Denied_catch(ctx, err, &d));
+	assert_int_equal(d.need, mp_Perm_READ | mp_Perm_WRITE);
+	assert_string_equal(d.why, "nobody");
+	shade_error_free(err);
+	err = NULL;
+
+	/* a server refuses one from a dynamic client: alone, in a struct */
+	dyn_call(ctx, s.ref, "toggle", tup(ctx, 1, shade_int(ctx, 65)),
+		 SHADE_OK, &out);
+	assert_string_equal(diag(ctx, out), "67");
+	dyn_call(ctx, s.ref, "toggle", tup(ctx, 1, shade_int(ctx, 4)),
+		 SHADE_ERR_VALUE, &out);
+	dyn_call(ctx, s.ref, "grant", tup(ctx, 2, tup(ctx, 2, shade_str(ctx,
+		 "x"), shade_int(ctx, 32)), shade_int(ctx, 0)),
+		 SHADE_ERR_VALUE, &out);
+	talloc_free(bi);
+	bi = NULL;
+	session_close(&s, state);
+
+	/* a typed client refuses one from a dynamic server */
+	blocks = talloc_total_blocks(*state);
+	reg = shade_registry_new(ctx = talloc_new(*state));
+	assert_non_null(reg);
+	assert_int_equal(shade_object_new("mp.Bits", NULL, &obj, &err),
+			 SHADE_OK);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(shade_object_add_method(obj, methods[i],
+							 dyn_bits, &dyn_value,
+							 false, &err),
+				 SHADE_OK);
+	assert_int_equal(shade_registry_add(reg, "dyn", obj, &err), SHADE_OK);
+	shade_ref_release(obj);
+	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
+	assert_int_equal(shade_lookup(pp.client, "dyn", &ref, &err), SHADE_OK);
+	assert_int_equal(mp_Bits_narrow(ctx, ref, &bi, &err), SHADE_OK);
+	shade_ref_release(ref);
+	p = mp_Perm_WRITE;
+	expect_err(mp_Bits_toggle(bi, mp_Perm_READ, &p, &err), SHADE_ERR_VALUE,
+		   &err, "bitmask mp_Perm: 0x4 has bits");
+	assert_int_equal(p, mp_Perm_WRITE);
+	a.who = "ann";
+	expect_err(mp_Bits_grant(bi, ctx, &a, 0, &got, &err), SHADE_ERR_VALUE,
+		   &err, "bitmask mp_Perm: 0x4 has bits");
+	assert_null(got.who);
+	dyn_value = mp_Perm_EXEC;
+	assert_int_equal(mp_Bits_toggle(bi, mp_Perm_READ, &p, &err), SHADE_OK);
+	assert_int_equal(p, mp_Perm_EXEC);
+	assert_int_equal(mp_Bits_grant(bi, ctx, &a, 0, &got, &err), SHADE_OK);
+	assert_string_equal(got.who, "dyn");
+	assert_int_equal(got.perm, mp_Perm_EXEC);
+	talloc_free(bi);
+	tp_stop(&pp);
+	talloc_free(ctx);
+	assert_int_equal(talloc_total_blocks(*state), blocks);
 }
 
 /* ============================================================ maps */
@@ -1815,19 +1977,6 @@ static const mp_Tags_impl tags_impl = {
 	.echo = tg_echo,
 };
 
-/* Expect st from the last call and a message holding `what`. */
-static void expect_err(shade_status got, shade_status st, shade_error **err,
-		       const char *what)
-{
-	assert_int_equal(got, st);
-	assert_non_null(*err);
-	if (strstr((*err)->message, what) == NULL)
-		print_error("message: %s\n", (*err)->message);
-	assert_non_null(strstr((*err)->message, what));
-	shade_error_free(*err);
-	*err = NULL;
-}
-
 /* string<N> holds at most N characters, counted as UTF-8 code points,
  * in a struct (a table) and as a parameter and result (code): a typed
  * client refuses a longer one before sending it, a server refuses one
@@ -1899,6 +2048,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_mapping_inheritance),
 		cmocka_unit_test(test_idlc_mapping_exceptions),
 		cmocka_unit_test(test_idlc_mapping_bits),
+		cmocka_unit_test(test_idlc_mapping_bits_flags),
 		cmocka_unit_test(test_idlc_mapping_maps),
 		cmocka_unit_test(test_idlc_mapping_wide),
 		cmocka_unit_test(test_idlc_mapping_numbers),

@@ -4,7 +4,8 @@
  * An exception travels as a shade error named after its qualified name,
  * its fields (in order) as the error's arguments.  When every field is a
  * basic type, an enum or a string, the helpers build and read those
- * values directly; otherwise (structs, sequences, unions, arrays...)
+ * values directly; otherwise (structs, sequences, unions, arrays,
+ * bitmasks, whose flags are checked...)
  * they go through the exception's codec, the array of its fields as for
  * a struct, and shade_typed_raise / shade_typed_catch_begin turn it into
  * the error's arguments and back.  No helpers when a field holds a
@@ -122,7 +123,8 @@ int idlc_gen_exception(gen *g, const idlc_node *n, idlc_tv *functions)
 	for (m = n->children; m; m = m->next) {
 		scalar s;
 		if (!idlc_gen_basic(g, m->type, &s) || s.w == W_ANY ||
-		    s.w == W_OBJECT || s.w == W_IFACE || s.w >= W_WCHAR) {
+		    s.w == W_OBJECT || s.w == W_IFACE || s.w >= W_WCHAR ||
+		    (s.w == W_UINT && s.lo != NULL)) { /* a bitmask: checked */
 			rc = idlc_gen_fields_codec(g, n);
 			return rc <= 0 ? rc : codec_helpers(g, name, functions);
 		}

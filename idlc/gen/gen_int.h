@@ -196,6 +196,9 @@ const char *idlc_gen_uint_of(uint64_t bits);
 /* The width of bitmask n: its @bit_bound, 32 by default. */
 uint64_t idlc_gen_bitmask_bits(const idlc_node *n);
 
+/* The declared flags of bitmask n, or'ed. */
+uint64_t idlc_gen_bitmask_flags(const idlc_node *n);
+
 /* A C string literal for s (len bytes: quotes, escapes, octal for
  * what is not printable ASCII), in the arena. */
 char *idlc_gen_c_string(gen *g, const char *s, size_t len);
@@ -229,7 +232,9 @@ typedef enum wire_class {
 typedef struct scalar {
 	const char *c;    /* C type ("int32_t", "char *", "bank_Kind") */
 	wire_class w;     /* wire form */
-	const char *lo;   /* W_INT: smallest value; W_FIXED: digits */
+	const char *lo;   /* W_INT: smallest value; W_FIXED: digits;
+			   * W_UINT: a bitmask's flags (NULL: any value
+			   * up to hi) */
 	const char *hi;   /* W_INT, W_UINT: largest value; W_FIXED:
 			   * scale */
 	const char *iface;/* W_IFACE: the interface's C name */

@@ -44,6 +44,37 @@ shade_status shade_typed_get_uint(struct shade_cbor_dec *d, uint64_t hi,
 	return st;
 }
 
+/* Encode a bitmask holding only its flags; see shade/typed.h. */
+shade_status shade_typed_put_bits(struct shade_buf *b, uint64_t u,
+				  uint64_t flags, const char *name,
+				  shade_error **err)
+{
+	if ((u & ~flags) != 0)
+		return shade_error_set(err, SHADE_ERR_VALUE, "bitmask %s: 0x%llx "
+				       "has bits that are none of its flags "
+				       "(0x%llx)", name, (unsigned long long)u,
+				       (unsigned long long)flags);
+	return shade_cbor_put_uint(b, u);
+}
+
+/* Read a bitmask holding only its flags; see shade/typed.h. */
+shade_status shade_typed_get_bits(struct shade_cbor_dec *d, uint64_t hi,
+				  uint64_t flags, const char *name,
+				  uint64_t *out, shade_error **err)
+{
+	uint64_t u = 0;
+	shade_status st = shade_typed_get_uint(d, hi, &u, err);
+
+	if (st == SHADE_OK && (u & ~flags) != 0)
+		st = shade_error_set(err, SHADE_ERR_VALUE, "bitmask %s: 0x%llx "
+				     "has bits that are none of its flags "
+				     "(0x%llx)", name, (unsigned long long)u,
+				     (unsigned long long)flags);
+	if (st == SHADE_OK)
+		*out = u;
+	return st;
+}
+
 /* Read a sequence head, tagged list snapshot or bare array; see
  * shade/typed.h. */
 shade_status shade_typed_read_seq(struct shade_cbor_dec *d, uint64_t *n,
