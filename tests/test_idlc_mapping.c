@@ -1697,6 +1697,77 @@ static void test_idlc_mapping_values(void **state)
 	talloc_free(sq);
 }
 
+/* ============================================================ repository ids */
+
+/* Note shout(in Note n) */
+static shade_status nt_shout(void *self, TALLOC_CTX *mem_ctx,
+			     const pfx_Note *n, pfx_Note **result,
+			     shade_error **err)
+{
+	(void)self;
+	*result = NULL;
+	if (n == NULL)
+		return SHADE_OK;
+	*result = pfx_Note_new(mem_ctx);
+	if (*result == NULL || ((*result)->text = talloc_asprintf(*result,
+				"%s!", n->text)) == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "nomem");
+	return SHADE_OK;
+}
+
+static const pfx_Notes_impl notes_impl = {
+	.shout = nt_shout,
+};
+
+/* The repository id of a valuetype is the one #pragma prefix and
+ * #pragma version give it (IDL:acme.com/Note:2.1, as omniidl's): it is
+ * what a value carries on the wire, and a value carrying the id the
+ * type would have without them is another type. */
+static void test_idlc_mapping_repo_ids(void **state)
+{
+	session s;
+	TALLOC_CTX *ctx;
+	shade_ref *obj = NULL;
+	shade_error *err = NULL;
+	shade_value *out = NULL;
+	pfx_Notes *nt = NULL;
+	pfx_Note *in, *got = NULL;
+
+	assert_string_equal(pfx_Note_REPO_ID, "IDL:acme.com/Note:2.1");
+	assert_string_equal(pfx_Notes_REPO_ID, "IDL:acme.com/Notes:1.0");
+	assert_string_equal(pfx_Note_INFO.repo_id, pfx_Note_REPO_ID);
+	assert_string_equal(mp_Circle_INFO.repo_id, "IDL:mp/Circle:1.0");
+	assert_int_equal(pfx_Notes_serve(&notes_impl, NULL, &obj, NULL),
+			 SHADE_OK);
+	ctx = session_open(&s, state, obj);
+	assert_int_equal(pfx_Notes_narrow(ctx, s.ref, &nt, &err), SHADE_OK);
+	in = pfx_Note_new(ctx);
+	assert_non_null(in);
+	in->text = "hi";
+	assert_int_equal(pfx_Notes_shout(nt, ctx, in, &got, &err), SHADE_OK);
+	assert_non_null(got);
+	assert_string_equal(got->text, "hi!");
+	assert_ptr_equal(got->_head.info, &pfx_Note_INFO);
+
+	/* dynamic: the ids on the wire */
+	dyn_call(ctx, s.ref, "shout", tup(ctx, 1, tup(ctx, 2, tup(ctx, 1,
+		 shade_str(ctx, "IDL:acme.com/Note:2.1")), tup(ctx, 1,
+		 shade_str(ctx, "yo")))), SHADE_OK, &out);
+	assert_string_equal(diag(ctx, out),
+			    "[[\"IDL:acme.com/Note:2.1\"], [\"yo!\"]]");
+	/* the id without the prefix, or of another version, is another
+	 * type */
+	dyn_call(ctx, s.ref, "shout", tup(ctx, 1, tup(ctx, 2, tup(ctx, 1,
+		 shade_str(ctx, "IDL:pfx/Note:1.0")), tup(ctx, 1,
+		 shade_str(ctx, "yo")))), SHADE_ERR_TYPE, &out);
+	dyn_call(ctx, s.ref, "shout", tup(ctx, 1, tup(ctx, 2, tup(ctx, 1,
+		 shade_str(ctx, "IDL:acme.com/Note:1.0")), tup(ctx, 1,
+		 shade_str(ctx, "yo")))), SHADE_ERR_TYPE, &out);
+
+	talloc_free(nt);
+	session_close(&s, state);
+}
+
 /* ============================================================ tables */
 
 /* The state behind the typed Tables server. */
@@ -2055,6 +2126,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_mapping_local),
 		cmocka_unit_test(test_idlc_mapping_boxes),
 		cmocka_unit_test(test_idlc_mapping_values),
+		cmocka_unit_test(test_idlc_mapping_repo_ids),
 		cmocka_unit_test(test_idlc_mapping_tables),
 		cmocka_unit_test(test_idlc_mapping_bounded),
 	};

@@ -95,6 +95,11 @@ uint32_t idlc_gen_hash(const char *s, uint32_t h);
  * (in the arena). */
 char *idlc_gen_c_name(gen *g, const idlc_node *n);
 
+/* True when declaration n gets a C_REPO_ID macro (its repository id):
+ * interfaces, valuetypes, boxed valuetypes, structs, unions, enums,
+ * exceptions, typedefs, bitmasks and bitsets. */
+bool idlc_gen_has_repo_macro(const idlc_node *n);
+
 /* A member or parameter name safe in C: a reserved one (a C or C++
  * keyword, a C library name, a name generated code uses) gets a '_'
  * suffix (in the arena, or `name` itself). */

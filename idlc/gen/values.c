@@ -125,12 +125,10 @@ int idlc_gen_value(gen *g, const idlc_node *n)
 		return 0;
 	if (!name || !qname || !fields || !protos || !skipped || !functions)
 		return -1;
-	/* the default repository id: IDL:a/b/V:1.0 (no #pragma prefix) */
-	repo = idlc_arena_printf(g->a, "IDL:%s", qname);
-	for (r = 0; repo && repo[r]; r++)
-		if (repo[r] == '.')
-			repo[r] = '/';
-	repo = idlc_arena_printf(g->a, "%s:1.0", repo);
+	/* its repository id (#pragma prefix, ID, version, typeid and
+	 * typeprefix applied: check/repoid.c) */
+	repo = idlc_gen_c_string(g, n->repo_id ? n->repo_id : "",
+				 n->repo_id ? strlen(n->repo_id) : 0);
 	if (base && field(g, fields, idlc_arena_printf(g->a, "%s_ops _base",
 			  idlc_gen_c_name(g, base)), "the base's operations") < 0)
 		return -1;
