@@ -740,6 +740,142 @@ static void test_idlc_mapping_exceptions(void **state)
 	session_close(&s, state);
 }
 
+/* The state behind the typed Refuser: the Raiser it hands out. */
+typedef struct refuser_srv {
+	shade_ref *raiser; /* a served Raiser, one count */
+} refuser_srv;
+
+/* void refuse(in Object who) raises (Refused) */
+static shade_status rf_refuse(void *self, shade_ref *who, shade_error **err)
+{
+	refuser_srv *r = self;
+	TALLOC_CTX *tmp = talloc_new(NULL);
+	shade_ref *items[2] = { who, who };
+	mp_Refused ex = { .who = who, .also = { 2, items }, .why = "no" };
+	shade_status st = SHADE_ERR_NOMEM;
+
+	if (tmp != NULL && (ex.extra = shade_ref_value(tmp, who)) != NULL)
+		st = mp_Raiser_narrow(tmp, r->raiser, &ex.by, err);
+	if (st == SHADE_OK)
+		st = mp_Refused_raise(err, &ex);
+	talloc_free(tmp);
+	return st == SHADE_ERR_NOMEM ? shade_error_set(err, st, "nomem") : st;
+}
+
+static const mp_Refuser_impl refuser_impl = {
+	.refuse = rf_refuse,
+};
+
+/* A round trip that changes nothing (the server answers TypeError):
+ * what the peer sent before it has been handled when it returns. */
+static void round_trip(TALLOC_CTX *ctx, shade_ref *ref)
+{
+	shade_value *out = NULL;
+
+	dyn_call(ctx, ref, "refuse", tup(ctx, 1, shade_int(ctx, 1)),
+		 SHADE_ERR_TYPE, &out);
+}
+
+/* An exception whose fields hold references (Object, an interface, a
+ * sequence of Object, any): raised by the server with the client's own
+ * object and one of its own, caught by the client, which gets its own
+ * object back and can call the server's through the typed reference;
+ * every count taken is given back (exports and imports of both sides as
+ * before once the caught values are freed); a dynamic caller gets the
+ * references as the error's arguments. */
+static void test_idlc_mapping_exception_refs(void **state)
+{
+	session s;
+	TALLOC_CTX *ctx, *cm;
+	refuser_srv srv = { NULL };
+	shade_ref *obj = NULL, *mine = NULL;
+	shade_error *err = NULL, *err2 = NULL;
+	shade_value *out = NULL;
+	shade_conn_stats c0, s0;
+	mp_Refuser *rf = NULL;
+	mp_Refused ex;
+	int32_t n = 0;
+	int round;
+
+	assert_int_equal(mp_Raiser_serve(&raiser_impl, NULL, &srv.raiser,
+					 NULL), SHADE_OK);
+	assert_int_equal(mp_Refuser_serve(&refuser_impl, &srv, &obj, NULL),
+			 SHADE_OK);
+	ctx = session_open(&s, state, obj);
+	assert_int_equal(mp_Refuser_narrow(ctx, s.ref, &rf, &err), SHADE_OK);
+	assert_int_equal(shade_object_new("client.Mine", NULL, &mine, &err),
+			 SHADE_OK);
+	round_trip(ctx, s.ref);
+	c0 = tp_stats(s.pp.client);
+	s0 = tp_stats(s.pp.server);
+
+	for (round = 0; round < 2; round++) {
+		cm = talloc_new(ctx);
+		memset(&ex, 0, sizeof(ex));
+		assert_int_equal(mp_Refuser_refuse(rf, mine, &err),
+				 SHADE_ERR_USER);
+		assert_true(mp_Refused_catch(cm, err, &ex));
+		shade_error_free(err);
+		err = NULL;
+		/* the client's own object comes back as itself */
+		assert_true(shade_ref_same(ex.who, mine));
+		assert_int_equal(ex.also.len, 2);
+		assert_true(shade_ref_same(ex.also.items[0], mine));
+		assert_true(shade_ref_same(ex.also.items[1], mine));
+		assert_int_equal(shade_value_kind(ex.extra), SHADE_REF);
+		assert_true(shade_ref_same(shade_value_as_ref(ex.extra), mine));
+		assert_string_equal(ex.why, "no");
+		/* the server's object, through its typed reference */
+		assert_non_null(ex.by);
+		assert_int_equal(mp_Raiser_check(ex.by, 7, &n, &err2),
+				 SHADE_OK);
+		assert_int_equal(n, 7);
+		assert_int_equal(tp_stats(s.pp.server).exports,
+				 s0.exports + 1);
+		/* what was caught holds the counts: freed, all are given
+		 * back */
+		talloc_free(cm);
+		round_trip(ctx, s.ref);
+		round_trip(ctx, s.ref);
+		assert_int_equal(tp_stats(s.pp.client).exports, c0.exports);
+		assert_int_equal(tp_stats(s.pp.client).imports, c0.imports);
+		assert_int_equal(tp_stats(s.pp.server).exports, s0.exports);
+		assert_int_equal(tp_stats(s.pp.server).imports, s0.imports);
+	}
+
+	/* not that exception, or fields of another form: false, nothing
+	 * written */
+	memset(&ex, 0, sizeof(ex));
+	shade_error_set_named(&err, SHADE_ERR_USER, mp_Refused_NAME, "fake");
+	err->args = tup(err, 5, shade_int(err, 1), shade_none(err),
+			tup(err, 0), shade_none(err), shade_str(err, "x"));
+	assert_false(mp_Refused_catch(ctx, err, &ex));
+	assert_null(ex.why);
+	shade_error_free(err);
+	err = NULL;
+
+	/* a dynamic caller gets the references as the error's arguments */
+	assert_int_equal(shade_invoke(ctx, s.ref, "refuse", tup(ctx, 1,
+		shade_ref_value(ctx, mine)), NULL, &out, &err), SHADE_ERR_USER);
+	assert_string_equal(err->name, "mp.Refused");
+	assert_int_equal(shade_seq_len(err->args), 5);
+	assert_int_equal(shade_value_kind(shade_seq_at(err->args, 0)),
+			 SHADE_REF);
+	assert_true(shade_ref_same(shade_value_as_ref(shade_seq_at(err->args,
+				   0)), mine));
+	assert_int_equal(shade_value_kind(shade_seq_at(err->args, 1)),
+			 SHADE_REF);
+	assert_string_equal(shade_value_cstr(shade_seq_at(err->args, 4)),
+			    "no");
+	shade_error_free(err);
+	err = NULL;
+
+	shade_ref_release(mine);
+	talloc_free(rf);
+	session_close(&s, state);
+	shade_ref_release(srv.raiser);
+}
+
 /* ============================================================ bits */
 
 /* Perm toggle(in Perm p) */
@@ -2118,6 +2254,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_mapping_arrays_dynamic),
 		cmocka_unit_test(test_idlc_mapping_inheritance),
 		cmocka_unit_test(test_idlc_mapping_exceptions),
+		cmocka_unit_test(test_idlc_mapping_exception_refs),
 		cmocka_unit_test(test_idlc_mapping_bits),
 		cmocka_unit_test(test_idlc_mapping_bits_flags),
 		cmocka_unit_test(test_idlc_mapping_maps),

@@ -1311,10 +1311,13 @@ codec:
 int idlc_gen_fields_codec(gen *g, const idlc_node *n)
 {
 	const idlc_node *stack[34];
+	bool plain = can_wire_decl(g, n, stack, 0, true);
+	int r;
 
-	if (!can_wire_decl(g, n, stack, 0, true))
+	if (!plain && !can_wire_decl(g, n, stack, 0, false))
 		return 0;
-	return fields_codec(g, n, idlc_gen_c_name(g, n), struct_fields);
+	r = fields_codec(g, n, idlc_gen_c_name(g, n), struct_fields);
+	return r <= 0 ? r : plain ? 1 : 2;
 }
 
 /* State codec of valuetype n; see gen_int.h. */

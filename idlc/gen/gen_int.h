@@ -309,9 +309,10 @@ char *idlc_gen_store(gen *g, const scalar *s, const char *out,
 		     const char *local);
 
 /* The codec of the fields of exception n, as of a struct (the array of
- * its fields): idl_put_N_ and idl_get_N_.  1 when generated, 0 when a
- * field has no typed form or holds a reference (any, Object, an
- * interface), -1 on out of memory. */
+ * its fields): idl_put_N_ and idl_get_N_.  1 when generated, 2 when
+ * generated and a field holds a reference (any, Object, an interface,
+ * a valuetype), 0 when a field has no typed form, -1 on out of
+ * memory. */
 int idlc_gen_fields_codec(gen *g, const idlc_node *n);
 
 /* The state codec of valuetype n (idl_put_N_, idl_get_N_: its state

@@ -361,6 +361,44 @@ SHADE_API TALLOC_CTX *shade_typed_catch_begin(const shade_error *err,
 SHADE_API bool shade_typed_catch_end(TALLOC_CTX *mem_ctx, TALLOC_CTX *mem,
 				     bool ok);
 
+/*
+ * A dispatch context for the raise and catch helpers of an exception
+ * whose fields hold references (Object, interfaces, any), through which
+ * its generated codec writes and reads them without a connection: a
+ * reference encoded through it is kept (one count, until the context
+ * is freed) in a table of its own and written as its index, and
+ * decoding through it gives the same reference back.  What it decodes
+ * lands on mem (NULL: on the context).  A talloc child of mem_ctx;
+ * NULL when out of memory.
+ */
+SHADE_API shade_dispatch_ctx *shade_typed_local_cx(TALLOC_CTX *mem_ctx,
+						   TALLOC_CTX *mem);
+
+/*
+ * shade_typed_raise() for fields that b holds as written through cx, a
+ * shade_typed_local_cx() (NULL: as shade_typed_raise()): each reference
+ * becomes a reference value of the error's arguments, holding a count
+ * of its own that goes with the error; sent to a peer, the error
+ * carries the reference as a result does.
+ */
+SHADE_API shade_status shade_typed_raise_cx(shade_dispatch_ctx *cx,
+					    shade_error **err,
+					    const char *name,
+					    const struct shade_buf *b);
+
+/*
+ * shade_typed_catch_begin() for fields that may hold references: *cx
+ * gets a local context (shade_typed_local_cx) for the codec to decode
+ * them through, onto the context returned; each reference decoded
+ * there keeps a count of its own, which shade_typed_catch_end() moves
+ * to mem_ctx with the rest.  NULL (and *cx NULL) when err is not that
+ * exception.
+ */
+SHADE_API TALLOC_CTX *shade_typed_catch_begin_cx(const shade_error *err,
+						 const char *name,
+						 struct shade_cbor_dec *d,
+						 shade_dispatch_ctx **cx);
+
 /* Writes the state of a value (its flat state members, a base's
  * first) into b: a generated function of each valuetype. */
 typedef shade_status (*shade_value_put_state)(shade_dispatch_ctx *cx,
