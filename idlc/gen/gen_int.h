@@ -382,6 +382,13 @@ int idlc_gen_local_iface(gen *g, const idlc_node *n);
 char *idlc_gen_local_params(gen *g, const char *name, const idlc_node *op,
 			    char **args, bool *skip);
 
+/* The parameters after self of accessor `set` (else get) of attribute
+ * m (", TALLOC_CTX *mem_ctx, T *out" or ", T value"), the call's
+ * arguments in *args; NULL with *skip when its type has no C form here
+ * (without: out of memory). */
+char *idlc_gen_local_attr_params(gen *g, const char *name, const idlc_node *m,
+				 bool set, char **args, bool *skip);
+
 /* Report an error for each operation parameter, result or attribute of
  * non-local interface n that uses a local interface (it cannot cross
  * the wire). */

@@ -353,12 +353,21 @@ static int claim_value(claims *cl, const idlc_node *n)
 		if (claim_name(cl, idlc_arena_printf(g->a, "%s%s", name,
 			       helpers[i][0]), n, helpers[i][1]) < 0)
 			return -1;
-	for (m = n->children; m; m = m->next)
-		if (m->kind == IDLC_OPERATION &&
+	for (m = n->children; m; m = m->next) {
+		if ((m->kind == IDLC_OPERATION || m->kind == IDLC_FACTORY) &&
 		    claim_name(cl, idlc_arena_printf(g->a, "%s_%s", name,
 			       idlc_gen_ident(g, m->name)), m,
+			       m->kind == IDLC_FACTORY ? "the factory's call" :
 			       "the operation's call") < 0)
 			return -1;
+		if (m->kind == IDLC_ATTRIBUTE &&
+		    (claim_name(cl, idlc_arena_printf(g->a, "%s_get_%s", name,
+				m->name), m, "the attribute's getter") < 0 ||
+		     (!(m->flags & IDLC_F_READONLY) &&
+		      claim_name(cl, idlc_arena_printf(g->a, "%s_set_%s", name,
+				 m->name), m, "the attribute's setter") < 0)))
+			return -1;
+	}
 	return 0;
 }
 
