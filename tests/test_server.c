@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -27,6 +28,7 @@
 #include "helpers/peer.h"
 #include "conn/msg_int.h"
 #include "object/object_int.h"
+#include "server/server_int.h"
 #include "helpers/suite.h"
 
 /* The group fixture and assert_ok: helpers/suite.h. */
@@ -972,6 +974,104 @@ static void test_server_exec_stdio(void **state)
 	talloc_free(ctx); /* BYE; the child ends and is reaped */
 }
 
+/* A raw Unix-socket client of v's first listener: its fd. */
+static int raw_unix_client(tp_server *v)
+{
+	const char *addr = shade_server_address(v->s, 0);
+	struct sockaddr_un sa;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_non_null(addr);
+	assert_true(strncmp(addr, "unix:", 5) == 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", addr + 5);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* Read fd until its end (at most 5 s, n bytes): EOF, or ECONNRESET (a
+ * Unix socket closed with our bytes unread); the count read. */
+static size_t read_to_eof(int fd, uint8_t *buf, size_t n)
+{
+	int64_t end = tu_now_ms() + 5000;
+	size_t have = 0;
+	ssize_t r;
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		assert_true(tu_now_ms() < end);
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		r = read(fd, buf + have, n - have);
+		if (r == 0 || (r < 0 && errno == ECONNRESET))
+			return have;
+		if (r < 0 && errno == EINTR)
+			continue;
+		assert_true(r > 0);
+		have += (size_t)r;
+		assert_true(have < n);
+	}
+}
+
+/* Wait (at most 5 s) until s's closer has ended `want` sockets. */
+static void wait_closed_later(shade_server *s, uint64_t want)
+{
+	int64_t end = tu_now_ms() + 5000;
+
+	while (server_closed_later(s) < want && tu_now_ms() < end)
+		usleep(1000);
+	assert_int_equal(server_closed_later(s), want);
+}
+
+/* A peer that opens with garbage and keeps sending is dropped without
+ * the loop's thread paying for the end: the ERROR and the close of the
+ * socket (whose unread input the kernel frees) are the closer thread's
+ * work.  The peer still reads the ERROR, then EOF.  A peer that closes
+ * first (its EOF read: nothing left unread) and one that says HELLO and
+ * leaves are closed by the loop, as before. */
+static void test_server_drop_closes_off_loop(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	char *dir = tu_mkdtemp(ctx);
+	static uint8_t junk[65536], got[4096];
+	tp_server *v;
+	size_t n, i;
+	int fd;
+
+	v = srv_start(ctx, talloc_asprintf(ctx, "unix:%s/s.sock", dir), NULL,
+		      false);
+	/* A frame of 200 bytes that is no message, then 64 KiB more. */
+	memset(junk, 0xff, sizeof(junk));
+	junk[0] = 0x18;
+	junk[1] = 200;
+	fd = raw_unix_client(v);
+	assert_int_equal(write(fd, junk, sizeof(junk)), sizeof(junk));
+	assert_ok(shade_server_run_once(v->s, 1000, errp_)); /* accept */
+	for (i = 0; i < 100 && shade_server_conn_count(v->s) > 0; i++)
+		assert_ok(shade_server_run_once(v->s, 10, errp_));
+	assert_int_equal(shade_server_conn_count(v->s), 0);
+	n = read_to_eof(fd, got, sizeof(got));
+	assert_true(n > 2 && n == (size_t)got[1] + 2 && got[0] == 0x18);
+	assert_non_null(memmem(got, n, "ProtocolError", 13));
+	close(fd);
+	wait_closed_later(v->s, 1);
+
+	/* Closed by the peer first: read to EOF, nothing to hand over. */
+	fd = raw_unix_client(v);
+	close(fd);
+	assert_ok(shade_server_run_once(v->s, 1000, errp_));
+	for (i = 0; i < 100 && shade_server_conn_count(v->s) > 0; i++)
+		assert_ok(shade_server_run_once(v->s, 10, errp_));
+	assert_int_equal(shade_server_conn_count(v->s), 0);
+	usleep(20000);
+	assert_int_equal(server_closed_later(v->s), 1);
+	tp_server_stop(v);
+	talloc_free(ctx);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -989,6 +1089,7 @@ int main(int argc, char **argv)
 		T(test_server_exec_stdio),
 		T(test_server_conn_opts),
 		T(test_server_idle_timeout),
+		T(test_server_drop_closes_off_loop),
 #undef T
 	};
 

@@ -118,8 +118,8 @@ shade_status shade_buf_append(shade_buf *b, const void *p, size_t n)
 /* The references of a buffer that may reference any string and has
  * none yet: shared, never written (the first reference replaces it with
  * a buffer's own), so that a request allocates nothing for them. */
-const struct shade_buf_refs buf_refs_any = { true, NULL, NULL, 0, 0, 0,
-					     NULL };
+static const struct shade_buf_refs buf_refs_any = { true, NULL, NULL, 0, 0,
+						    0, NULL };
 
 /* Empty the buffer, keep the allocation, clear the sticky error. */
 void shade_buf_reset(shade_buf *b)
@@ -188,7 +188,7 @@ static struct shade_buf_refs *refs_own(shade_buf *b)
 	return b->refs;
 }
 
-shade_status buf_refs_enable_slow(shade_buf *b, const void *lo, size_t len)
+shade_status buf_refs_enable(shade_buf *b, const void *lo, size_t len)
 {
 	struct shade_buf_refs *r;
 

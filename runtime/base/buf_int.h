@@ -42,26 +42,11 @@ struct shade_buf_refs {
 	struct buf_ref *r;  /* the references, by offset */
 };
 
-/* The references of a buffer that may reference any string and has
- * none yet: shared, never written (the first reference replaces it with
- * the buffer's own), so that a request allocates nothing for them. */
-SHADE_INTERNAL extern const struct shade_buf_refs buf_refs_any;
-
-/* buf_refs_enable() past its common case. */
-SHADE_INTERNAL shade_status buf_refs_enable_slow(shade_buf *b, const void *lo,
-						 size_t len);
-
 /* Let b reference strings of BUF_REF_MIN bytes or more put from now on,
- * those inside [lo, lo + len) only when lo is not NULL. */
-static inline shade_status buf_refs_enable(shade_buf *b, const void *lo,
-					   size_t len)
-{
-	if (lo == NULL && b->refs == NULL) { /* a new request's buffer */
-		b->refs = (struct shade_buf_refs *)&buf_refs_any;
-		return SHADE_OK;
-	}
-	return buf_refs_enable_slow(b, lo, len);
-}
+ * those inside [lo, lo + len) only when lo is not NULL.  A new request's
+ * buffer (lo NULL, no references yet) allocates nothing for it. */
+SHADE_INTERNAL shade_status buf_refs_enable(shade_buf *b, const void *lo,
+					    size_t len);
 
 /* Reference n bytes at p at the end of b instead of copying them: true
  * when done, false when b takes no reference of them (copy them). */

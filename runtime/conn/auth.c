@@ -67,8 +67,9 @@ shade_status auth_init(shade_conn *c, const shade_conn_opts *opts,
 				       : AUTH_WANT_NONCE;
 	c->access = opts->access;
 	c->access_udata = opts->access_udata;
-	transport_peer(c->t, &p);
+	transport_peer(c->t, !c->accepting, &p);
 	c->id.transport = p.kind;
+	c->id_cred = !c->accepting;
 	c->id.has_cred = p.has_cred;
 	c->id.uid = p.uid;
 	c->id.gid = p.gid;
@@ -76,8 +77,28 @@ shade_status auth_init(shade_conn *c, const shade_conn_opts *opts,
 	return SHADE_OK;
 }
 
+/* Read c's peer credentials if they are not read yet. */
+static void auth_read_cred(shade_conn *c)
+{
+	struct transport_peer p;
+
+	pthread_mutex_lock(&c->mu);
+	if (!c->id_cred) {
+		transport_peer(c->t, true, &p);
+		c->id.has_cred = p.has_cred;
+		c->id.uid = p.uid;
+		c->id.gid = p.gid;
+		c->id.pid = p.pid;
+		__atomic_store_n(&c->id_cred, true, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
 const shade_identity *shade_conn_identity(const shade_conn *c)
 {
+	/* Asked before the peer's HELLO: read the credentials now. */
+	if (!__atomic_load_n(&c->id_cred, __ATOMIC_ACQUIRE))
+		auth_read_cred((shade_conn *)c);
 	return &c->id;
 }
 
@@ -133,6 +154,7 @@ shade_status auth_start(shade_conn *c, shade_error **err)
 
 bool auth_hello(shade_conn *c, uint64_t features)
 {
+	auth_read_cred(c);
 	if (c->n_auth == 0 || (features & HELLO_FEATURE_AUTH) != 0)
 		return true;
 	conn_refuse(c, SHADE_ERR_PERMISSION,

@@ -16,7 +16,10 @@
 struct shade_conn;
 
 /* Take the authentication options of opts and fill c's identity from
- * its transport (SO_PEERCRED on a Unix socket).  SHADE_ERR_INVALID for a
+ * its transport: its kind, and on a connecting side the credentials
+ * (SO_PEERCRED on a Unix socket); an accepting side reads those at the
+ * peer's HELLO (auth_hello), so a peer that never says HELLO costs no
+ * system call for them.  SHADE_ERR_INVALID for a
  * key outside the limits of shade/security.h. */
 SHADE_INTERNAL shade_status auth_init(struct shade_conn *c,
 				      const shade_conn_opts *opts,

@@ -225,6 +225,9 @@ struct shade_conn {
 	uint8_t cnonce[AUTH_NONCE_LEN]; /* the connecting side's nonce */
 	uint8_t snonce[AUTH_NONCE_LEN]; /* the accepting side's nonce */
 	shade_identity id;              /* what we know of the peer */
+	bool id_cred;                   /* id's credentials were read (an
+					 * accepting side reads them at the
+					 * peer's HELLO, under mu) */
 	shade_access_fn access;         /* access hook, or NULL */
 	void *access_udata;             /* for access */
 	/* Post-mortem (doc/protocol.md §3.2). */
@@ -395,7 +398,9 @@ SHADE_INTERNAL void conn_lost(shade_conn *c, shade_status code,
 SHADE_INTERNAL shade_status conn_process(shade_conn *c, unsigned max_frames,
 					 bool level, shade_error **err);
 
-/* Send ERROR id 0 with code and why, then end c (conn_lost). */
+/* Send ERROR id 0 with code and why, then end c (conn_lost).  On a
+ * transport with a closer (a server's) the ERROR is queued as the
+ * transport's last words, sent by the closer as it closes the socket. */
 SHADE_INTERNAL void conn_refuse(shade_conn *c, shade_status code,
 				const char *why);
 

@@ -382,10 +382,22 @@ void conn_refuse(shade_conn *c, shade_status code, const char *why)
 	shade_buf *b = shade_buf_new(NULL, 64);
 	shade_error *e = NULL;
 
+	bool queued = false;
+
 	shade_error_set(&e, code, "%s", why);
 	if (b != NULL && e != NULL) {
 		msg_put_error(b, 0, e, NULL, false);
-		send_frame(c, b, NULL);
+		/* A transport with a closer sends it when it closes, off
+		 * this thread (transport_last_words); a traced message goes
+		 * the usual way, through the trace. */
+		pthread_mutex_lock(&c->send_mu);
+		queued = b->status == SHADE_OK &&
+			 !LOG_ON(SHADE_LOG_MESSAGES, 1) &&
+			 (c->outb == NULL || c->outb->len == 0) &&
+			 transport_last_words(c->t, b->data, b->len);
+		pthread_mutex_unlock(&c->send_mu);
+		if (!queued)
+			send_frame(c, b, NULL);
 	}
 	talloc_free(b);
 	talloc_free(e);

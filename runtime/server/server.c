@@ -82,6 +82,7 @@
 #include "conn/conn_int.h"
 #include "conn/pool_int.h"
 #include "server/server_int.h"
+#include "transport/transport_int.h"
 
 #define DEFAULT_FRAMES_PER_TURN 16u
 #define DEFAULT_MAX_OUTPUT ((size_t)4 << 20)
@@ -167,6 +168,9 @@ struct shade_server {
 	char *side;                   /* copy of opts.side */
 	struct conn_pool *pool;       /* worker pool (child), or NULL: the
 				       * loop's thread serves */
+	struct transport_closer *closer; /* ends dropped sockets off the
+					  * loop's thread (child; freed
+					  * after the connections) */
 };
 
 /* Destructor: free the connections first (each leaves the loop as it
@@ -187,6 +191,7 @@ static int server_destructor(shade_server *s)
 	for (i = 0; i < s->n_conns; i++)
 		talloc_free(s->conns[i]->c);
 	s->n_conns = 0;
+	TALLOC_FREE(s->closer); /* joined: every socket it took is closed */
 	return 0;
 }
 
@@ -549,7 +554,8 @@ shade_status shade_server_new(TALLOC_CTX *mem_ctx,
 	s->backoff_ms = BACKOFF_MIN_MS;
 	s->side = talloc_strdup(s, s->opts.side ? s->opts.side : "server");
 	s->names = shade_registry_new(s);
-	if (s->side == NULL || s->names == NULL) {
+	s->closer = transport_closer_new(s);
+	if (s->side == NULL || s->names == NULL || s->closer == NULL) {
 		talloc_free(s);
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	}
@@ -594,6 +600,11 @@ shade_status shade_server_new(TALLOC_CTX *mem_ctx,
 	loop_timer_arm(s->resume, -1);
 	*out = s;
 	return SHADE_OK;
+}
+
+uint64_t server_closed_later(const shade_server *s)
+{
+	return transport_closer_ended(s->closer);
 }
 
 struct loop *server_loop(const shade_server *s)
@@ -805,6 +816,7 @@ shade_status shade_server_adopt(shade_server *s, shade_transport *t,
 		talloc_free(t);
 		return SHADE_ERR_IO;
 	}
+	transport_set_closer(t, s->closer);
 	SHADE_CHECK(shade_conn_new(s, t, true, &s->copts, &c, err));
 	w = loop_fd_new_sized(c, s->loop, conn_event, sizeof(*sc), &udata);
 	if (w == NULL) {

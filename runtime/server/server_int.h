@@ -5,6 +5,8 @@
 #ifndef SHADE_SERVER_INT_H
 #define SHADE_SERVER_INT_H
 
+#include <stdint.h>
+
 #include "shade/server.h"
 #include "shade/visibility.h"
 
@@ -12,5 +14,9 @@ struct loop;
 
 /* The server's event loop (borrowed; a child of s). */
 SHADE_INTERNAL struct loop *server_loop(const shade_server *s);
+
+/* Sockets of dropped connections that s's closer thread ended (sent
+ * their last words and closed) rather than the loop's thread. */
+SHADE_INTERNAL uint64_t server_closed_later(const shade_server *s);
 
 #endif /* SHADE_SERVER_INT_H */

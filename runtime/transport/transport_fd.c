@@ -200,10 +200,32 @@ shade_status transport_fd_shutdown(shade_transport *t, shade_error **err)
 	return SHADE_OK;
 }
 
-/* The fd kind's close: the fds (when owned) and the buffers. */
+void transport_set_closer(shade_transport *t, struct transport_closer *cl)
+{
+	if (t->kind == &transport_fd_kind)
+		t->closer = cl;
+}
+
+/* Hand t's socket to its closer when closing it here would cost: input
+ * the peer sent is still unread (the kernel frees it at close), or bytes
+ * are queued (the last words, which wake the peer).  True when taken. */
+static bool fd_close_later(shade_transport *t)
+{
+	size_t queued = t->out_end - t->out_start;
+
+	return t->closer != NULL && t->own_fds && t->rfd >= 0 &&
+	       t->rfd == t->wfd && (!t->drained || queued > 0) &&
+	       transport_closer_take(t->closer, t->rfd,
+				     t->out != NULL ? t->out + t->out_start
+						    : NULL,
+				     queued);
+}
+
+/* The fd kind's close: the fds (when owned; perhaps by the closer) and
+ * the buffers. */
 void transport_fd_close(shade_transport *t)
 {
-	if (t->own_fds) {
+	if (!fd_close_later(t) && t->own_fds) {
 		if (t->wfd >= 0 && t->wfd != t->rfd)
 			close(t->wfd);
 		if (t->rfd >= 0)

@@ -342,8 +342,10 @@ shade_status transport_fd_recv(shade_transport *t, void *mem_ctx,
 			did_read = true;
 			continue;
 		}
-		if (r == 0)
+		if (r == 0) {
+			t->drained = true; /* nothing left unread */
 			return rx_eof(t, err);
+		}
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)

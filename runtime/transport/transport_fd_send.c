@@ -262,7 +262,7 @@ static shade_status drain_briefly(shade_transport *t, struct iovec **iov,
 /* Send a frame whose payload is iov[1..cnt-1]; iov[0] is free for the
  * header.  total is the payload size.  With `cork` the frame is only
  * queued. */
-static shade_status send_frame(shade_transport *t, struct iovec *iov, int cnt,
+static shade_status sendv_frame(shade_transport *t, struct iovec *iov, int cnt,
 			       size_t total, bool cork, shade_error **err)
 {
 	uint8_t hdr[SHADE_FRAME_HEADER_MAX];
@@ -410,8 +410,27 @@ shade_status transport_fd_sendv(shade_transport *t, const struct iovec *iov,
 	for (i = 0; i < iovcnt; i++)
 		if (iov[i].iov_len > 0)
 			v[cnt++] = iov[i];
-	st = send_frame(t, v, cnt, total, cork, err);
+	st = sendv_frame(t, v, cnt, total, cork, err);
 	if (v != stack_iov)
 		talloc_free(v);
 	return st;
+}
+
+bool transport_last_words(shade_transport *t, const void *frame, size_t len)
+{
+	uint8_t head[SHADE_FRAME_HEADER_MAX];
+	struct iovec iov[2];
+
+	if (t->closer == NULL || !t->nonblocking || t->closed ||
+	    t->out_start != t->out_end || len > t->max_frame ||
+	    transport_check_usable(t, NULL) != SHADE_OK)
+		return false;
+	iov[0].iov_base = head;
+	iov[0].iov_len = transport_header_encode(len, head);
+	iov[1].iov_base = (void *)frame;
+	iov[1].iov_len = len;
+	if (out_append(t, iov, 2, NULL) != SHADE_OK)
+		return false;
+	STAT_ADD(t, frames_sent, 1);
+	return true;
 }

@@ -6,6 +6,8 @@
  * arguments and the sticky failure, then go through t->kind, so the
  * common paths have no per-kind branches.  The files, lowest first:
  *   transport_frame.c    frame headers (encode, parse)
+ *   transport_closer.c   a thread that ends dropped sockets (their last
+ *                        bytes, then close) off the loop's thread
  *   transport.c          the object: allocation, sticky failures,
  *                        the public calls dispatching through t->kind
  *   transport_fd_send.c  fd kind, output: writes, the queue, small sends
@@ -133,6 +135,9 @@ struct shade_transport {
 					 * (an accepted socket), whatever
 					 * the mode: blocking calls poll */
 	bool closed;                    /* the channel has been closed */
+	struct transport_closer *closer; /* ends the socket when it is
+					 * closed undrained or with bytes
+					 * queued (fd kind), or NULL */
 	bool drained;                   /* the last read of a stream fd
 					 * returned less than it asked for:
 					 * the fd held no more bytes then */
@@ -381,6 +386,39 @@ SHADE_INTERNAL shade_status transport_split_command(void *mem_ctx,
 #define OUT_SET(t, field, v) \
 	__atomic_store_n(&(t)->field, (size_t)(v), __ATOMIC_RELAXED)
 
+/* A closer (transport_closer.c): a thread, started at the first
+ * hand-over, that sends a dropped socket's last queued bytes and closes
+ * it.  Freed (joined) after every transport that names it. */
+struct transport_closer;
+
+/* A new closer, a talloc child of mem_ctx; NULL when out of memory. */
+SHADE_INTERNAL struct transport_closer *transport_closer_new(void *mem_ctx);
+
+/* Hand fd, and n last bytes to send before closing it (copied), to cl:
+ * true when cl took them (it closes fd), false when the caller must
+ * close fd itself (CLOSER_MAX waiting, or no thread). */
+SHADE_INTERNAL bool transport_closer_take(struct transport_closer *cl,
+					  int fd, const uint8_t *bytes,
+					  size_t n);
+
+/* Sockets cl's thread has closed, ever. */
+SHADE_INTERNAL uint64_t transport_closer_ended(
+	const struct transport_closer *cl);
+
+/* Let cl end t's socket when t is closed (fd kind only: a no-op for any
+ * other kind): then a close that finds input unread or output queued
+ * hands the socket and the queued bytes to cl instead of closing it on
+ * the caller's thread. */
+SHADE_INTERNAL void transport_set_closer(shade_transport *t,
+					 struct transport_closer *cl);
+
+/* Queue frame (len payload bytes) as t's last words: framed into t's
+ * output queue without writing, for t's closer to send when t is
+ * closed.  False (nothing queued) unless t has a closer, is non-blocking
+ * and has nothing queued: then the caller sends it as usual. */
+SHADE_INTERNAL bool transport_last_words(shade_transport *t,
+					 const void *frame, size_t len);
+
 /* What a transport knows of its peer (transport_peer.c). */
 struct transport_peer {
 	const char *kind;   /* "unix", "tcp", "exec", "fd", ... (static, or
@@ -391,8 +429,10 @@ struct transport_peer {
 	pid_t pid;          /* peer's process id */
 };
 
-/* Fill *out with what t knows of its peer. */
-SHADE_INTERNAL void transport_peer(const shade_transport *t,
+/* Fill *out with what t knows of its peer: its kind (from the address's
+ * prefix when it has one, else getsockname) and, when `cred` is set and
+ * t is a Unix socket, the credentials (one getsockopt). */
+SHADE_INTERNAL void transport_peer(const shade_transport *t, bool cred,
 				   struct transport_peer *out);
 
 #endif /* SHADE_TRANSPORT_INT_H */

@@ -25,7 +25,8 @@ static const char *prefix_kind(const char *address)
 	return NULL;
 }
 
-void transport_peer(const shade_transport *t, struct transport_peer *out)
+void transport_peer(const shade_transport *t, bool cred,
+		    struct transport_peer *out)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
@@ -33,25 +34,31 @@ void transport_peer(const shade_transport *t, struct transport_peer *out)
 	socklen_t ul = sizeof(uc);
 	const char *kind = t->address ? prefix_kind(t->address) : NULL;
 	int fd = t->rfd;
+	bool unix_sock = kind != NULL && strcmp(kind, "unix") == 0;
+	bool known = unix_sock || (kind != NULL && strcmp(kind, "tcp") == 0);
 
 	memset(out, 0, sizeof(*out));
-	if (fd >= 0 && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+	/* "unix:" and "tcp:" say the socket's family: no system call to
+	 * find it; the other kinds may stand on a Unix socket. */
+	if (fd >= 0 && !known &&
+	    getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
 		if (ss.ss_family == AF_UNIX) {
+			unix_sock = true;
 			if (kind == NULL)
 				kind = "unix";
-			if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc,
-				       &ul) == 0 &&
-			    ul == sizeof(uc) && uc.pid > 0) {
-				out->has_cred = true;
-				out->uid = uc.uid;
-				out->gid = uc.gid;
-				out->pid = uc.pid;
-			}
 		} else if (kind == NULL &&
 			   (ss.ss_family == AF_INET ||
 			    ss.ss_family == AF_INET6)) {
 			kind = "tcp";
 		}
+	}
+	if (cred && unix_sock && fd >= 0 &&
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) == 0 &&
+	    ul == sizeof(uc) && uc.pid > 0) {
+		out->has_cred = true;
+		out->uid = uc.uid;
+		out->gid = uc.gid;
+		out->pid = uc.pid;
 	}
 	if (kind == NULL)
 		kind = t->address != NULL && t->address[0] != '\0' ? t->address

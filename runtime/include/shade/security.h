@@ -112,7 +112,9 @@ typedef struct shade_access {
 typedef bool (*shade_access_fn)(void *udata, const shade_identity *who,
 				const shade_access *what);
 
-/* What c knows of its peer (owned by c; never NULL). */
+/* What c knows of its peer (owned by c; never NULL).  An accepting side
+ * reads the peer's credentials (has_cred, uid, gid, pid) when the peer's
+ * HELLO arrives, or at the first call of this before it. */
 SHADE_API const shade_identity *shade_conn_identity(
 	const struct shade_conn *c);
 
