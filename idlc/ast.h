@@ -311,9 +311,9 @@ struct idlc_node {
 	idlc_label *labels;          /* union case labels */
 	const char *str;             /* typeid/typeprefix/import string */
 	idlc_node *definition;       /* forward decl: the full definition */
-	const size_t *braces;        /* pragmas: where the '{' around it are,
-				      * outermost first (text positions) */
-	size_t n_braces;             /* pragmas: entries in braces */
+	size_t brace;                /* pragmas: the text position of the
+				      * innermost '{' around it, 0 at the
+				      * top */
 	const idlc_node *id_set;     /* the typeid or #pragma ID naming it */
 	const idlc_node *version_set;/* the #pragma version naming it */
 	const idlc_node *prefix_set; /* scopes: the typeprefix naming it */

@@ -750,41 +750,28 @@ size_t idlc_text_pos(const idlc_parser *p, const idlc_loc *loc)
 	return (size_t)(loc->bol - p->text) + (size_t)loc->first_column;
 }
 
-/* True when pragma n was written inside the braces opened at `open`. */
-static bool inside(const idlc_node *n, size_t open)
-{
-	size_t i;
-
-	for (i = 0; i < n->n_braces; i++)
-		if (n->braces[i] == open)
-			return true;
-	return false;
-}
-
 /* Pending pragmas into a list; see create.h. */
 idlc_node *idlc_take_pragmas(idlc_parser *p, const idlc_loc *open,
 			     idlc_node *list)
 {
-	size_t at = open ? idlc_text_pos(p, open) : 0;
-	idlc_node *taken = NULL, *keep = NULL, *n, *next, *out = NULL;
+	size_t at = open ? idlc_text_pos(p, open) : 0, k = p->n_pragmas, i;
+	idlc_node *taken = NULL, *n, *out = NULL;
 
-	/* the pragmas of this scope, in order (inner scopes took theirs) */
-	for (n = p->pragmas; n; n = next) {
-		next = n->next;
-		n->next = NULL;
-		n->tail = NULL;
-		if (open != NULL && !inside(n, at)) {
-			keep = idlc_append(keep, n);
-			continue;
-		}
+	/* the pragmas of this scope are the last ones pending (those of
+	 * the scopes within were taken when they closed): each pragma is
+	 * taken once */
+	while (k > 0 && (open == NULL ||
+			 idlc_text_pos(p, &p->pragmas[k - 1]->loc) > at))
+		k--;
+	for (i = k; i < p->n_pragmas; i++) {
+		n = p->pragmas[i];
 		/* a prefix set inside a struct, union or exception body
 		 * would apply to the types declared there: not kept */
-		if (n->kind == IDLC_PRAGMA_PREFIX &&
-		    (open ? n->braces[n->n_braces - 1] != at : n->n_braces > 0))
+		if (n->kind == IDLC_PRAGMA_PREFIX && n->brace != at)
 			continue;
 		taken = idlc_append(taken, n);
 	}
-	p->pragmas = keep;
+	p->n_pragmas = k;
 	if (taken == NULL)
 		return list;
 	/* merged with the declarations by position */
@@ -816,14 +803,7 @@ int idlc_create_pragma(idlc_parser *p, const idlc_loc *loc, idlc_kind kind,
 	n->doc = NULL;
 	n->target = target;
 	n->str = str;
-	if (p->n_braces > 0) {
-		size_t *b = talloc_memdup(n, p->braces,
-					  p->n_braces * sizeof(*b));
-		if (b == NULL)
-			return -1;
-		n->braces = b;
-		n->n_braces = p->n_braces;
-	}
+	n->brace = p->n_braces > 0 ? p->braces[p->n_braces - 1] : 0;
 	*out = n;
 	return 0;
 }

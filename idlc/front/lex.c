@@ -203,8 +203,17 @@ void idlc_lex_pragma(idlc_parser *p, const idlc_loc *loc, const char *text)
 			   "string" : "a name and a version (2.3)");
 		return;
 	}
+	if (p->n_pragmas == p->cap_pragmas) {
+		size_t cap = p->cap_pragmas ? 2 * p->cap_pragmas : 8;
+		idlc_node **grown = talloc_realloc(p->comp, p->pragmas,
+						   idlc_node *, cap);
+		if (grown == NULL)
+			return; /* out of memory: the pragma is lost */
+		p->pragmas = grown;
+		p->cap_pragmas = cap;
+	}
 	if (idlc_create_pragma(p, loc, kind, target, str, &n) == 0)
-		p->pragmas = idlc_append(p->pragmas, n);
+		p->pragmas[p->n_pragmas++] = n;
 }
 
 /* Strip the comment markers and the leading " * " of each line. */
