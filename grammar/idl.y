@@ -134,7 +134,9 @@ int idl_yylex(IDL_YYSTYPE *lval, IDL_YYLTYPE *lloc, void *scanner);
 %%
 
 specification
-	: definitions { TRY(idlc_create_specification(p, &@$, $1)); }
+	: definitions
+		{ TRY(idlc_create_specification(p, &@$,
+					idlc_take_pragmas(p, NULL, $1))); }
 	;
 
 definitions
@@ -160,7 +162,8 @@ identifier
 
 module
 	: T_MODULE identifier '{' definitions '}'
-		{ TRY(idlc_create_module(p, &@$, $2, &@2, $4, &$$)); }
+		{ TRY(idlc_create_module(p, &@$, $2, &@2,
+					 idlc_take_pragmas(p, &@3, $4), &$$)); }
 	;
 
 /* ------------------------------------------------------------ interfaces */
@@ -175,7 +178,8 @@ interface_dcl
 	: interface_kind identifier
 		{ TRY(idlc_create_forward(p, &@$, IDLC_INTERFACE_FWD, $1, $2, &@2, &$$)); }
 	| interface_kind identifier inheritance_opt '{' exports '}'
-		{ TRY(idlc_create_interface(p, &@$, $1, $2, &@2, $3, $5, &$$)); }
+		{ TRY(idlc_create_interface(p, &@$, $1, $2, &@2, $3,
+					    idlc_take_pragmas(p, &@4, $5), &$$)); }
 	;
 
 inheritance_opt
@@ -702,9 +706,11 @@ value_dcl
 	| value_kind identifier type_spec
 		{ TRY(idlc_create_value_box(p, &@$, $1, $2, &@2, $3, &$$)); }
 	| value_kind identifier supports_opt '{' value_elements '}'
-		{ TRY(idlc_create_valuetype(p, &@$, $1, $2, &@2, NULL, $3, $5, &$$)); }
+		{ TRY(idlc_create_valuetype(p, &@$, $1, $2, &@2, NULL, $3,
+					    idlc_take_pragmas(p, &@4, $5), &$$)); }
 	| value_kind identifier ':' truncatable_opt scoped_names supports_opt '{' value_elements '}'
-		{ TRY(idlc_create_valuetype(p, &@$, $1 | $4, $2, &@2, $5, $6, $8, &$$)); }
+		{ TRY(idlc_create_valuetype(p, &@$, $1 | $4, $2, &@2, $5, $6,
+					    idlc_take_pragmas(p, &@7, $8), &$$)); }
 	;
 
 value_elements

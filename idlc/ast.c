@@ -45,6 +45,9 @@ static const char *const kind_names[IDLC_KIND_COUNT_] = {
 	[IDLC_TYPEID] = "typeid",
 	[IDLC_TYPEPREFIX] = "typeprefix",
 	[IDLC_IMPORT] = "import",
+	[IDLC_PRAGMA_PREFIX] = "#pragma prefix",
+	[IDLC_PRAGMA_ID] = "#pragma ID",
+	[IDLC_PRAGMA_VERSION] = "#pragma version",
 };
 
 /* Human name of a kind; see its header. */

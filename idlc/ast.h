@@ -84,6 +84,11 @@ typedef enum idlc_kind {
 	IDLC_TYPEID,         /* typeid declaration */
 	IDLC_TYPEPREFIX,     /* typeprefix declaration */
 	IDLC_IMPORT,         /* import declaration */
+	IDLC_PRAGMA_PREFIX,  /* #pragma prefix "str": the prefix of the
+			      * repository ids declared after it in its
+			      * scope and the scopes within */
+	IDLC_PRAGMA_ID,      /* #pragma ID target "str" */
+	IDLC_PRAGMA_VERSION, /* #pragma version target str ("2.3") */
 	IDLC_KIND_COUNT_     /* number of kinds */
 } idlc_kind;
 
@@ -306,6 +311,18 @@ struct idlc_node {
 	idlc_label *labels;          /* union case labels */
 	const char *str;             /* typeid/typeprefix/import string */
 	idlc_node *definition;       /* forward decl: the full definition */
+	size_t brace;                /* pragmas: the text position of the
+				      * innermost '{' around it, 0 at the
+				      * top */
+	const idlc_node *id_set;     /* the typeid or #pragma ID naming it */
+	const idlc_node *version_set;/* the #pragma version naming it */
+	const idlc_node *prefix_set; /* scopes: the typeprefix naming it */
+	const idlc_node *prefix_in;  /* the #pragma prefix in effect where it
+				      * is declared (same file, same or
+				      * enclosing scope), or NULL */
+	const char *repo_id;         /* its repository id ("IDL:a/b:1.0"),
+				      * set by the check pass for what has
+				      * one, else NULL */
 };
 
 /* Human name of a node kind ("interface", "struct"...). */

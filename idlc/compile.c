@@ -20,6 +20,7 @@
 
 #include "compile.h"
 #include "check/check.h"
+#include "check/repoid.h"
 #include "check/resolve.h"
 #include "check/scope.h"
 #include "front/create.h"
@@ -347,8 +348,10 @@ static int run_passes(idlc_compilation *comp)
 	/* the check pass runs after resolution errors too: it skips what
 	 * did not resolve (a NULL ref) and reports the rest */
 	idlc_resolve(comp);
-	if (comp->root_scope != NULL)
+	if (comp->root_scope != NULL) {
 		idlc_check(comp);
+		idlc_repoids(comp);
+	}
 	return comp->n_errors ? -1 : 0;
 }
 

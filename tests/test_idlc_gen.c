@@ -323,6 +323,34 @@ static void test_idlc_gen_local_refused(void **state)
 		sizeof(want) / sizeof(want[0]));
 }
 
+/* A custom valuetype (it marshals its own state) and a valuetype that
+ * supports an interface have no C mapping: refused, one diagnostic at
+ * each, naming the construct; an abstract one's operations and
+ * attributes, factories and attributes are mapped (no diagnostic). */
+static void test_idlc_gen_value_refused(void **state)
+{
+	static const char *const want[] = {
+		"t.idl:2:18: error: custom valuetype 'C' marshals its own "
+		"state, which shade does not map to C (drop 'custom': its state "
+		"members then travel)",
+		"t.idl:4:22: error: valuetype 'S' supports interface 'I', which "
+		"shade does not map to C (serve an implementation of 'I' "
+		"instead)",
+		"t.idl:5:31: error: valuetype 'A' supports interface 'I', which "
+		"shade does not map to C (serve an implementation of 'I' "
+		"instead)",
+	};
+
+	expect_gen_errors(state,
+		"interface I { void f(); };\n"
+		"custom valuetype C { public long x; };\n"
+		"abstract valuetype B { long g(); attribute long y; };\n"
+		"valuetype S supports I { public long x; };\n"
+		"abstract valuetype A supports I {};\n"
+		"valuetype F : B { attribute long z; factory make(in long z); };\n",
+		want, sizeof(want) / sizeof(want[0]));
+}
+
 /* The C mapping of the IDL 4 types (doc/idl.md section 3): what the
  * header declares for each. */
 static void test_idlc_gen_mapping(void **state)
@@ -551,6 +579,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_gen_realworld_compiles),
 		cmocka_unit_test(test_idlc_gen_subset),
 		cmocka_unit_test(test_idlc_gen_local_refused),
+		cmocka_unit_test(test_idlc_gen_value_refused),
 		cmocka_unit_test(test_idlc_gen_mapping),
 		cmocka_unit_test(test_idlc_gen_corpus),
 		cmocka_unit_test(test_idlc_gen_corba_names),

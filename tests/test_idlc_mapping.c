@@ -74,6 +74,19 @@ static void dyn_call(TALLOC_CTX *ctx, shade_ref *ref, const char *m,
 	shade_error_free(err);
 }
 
+/* Expect st from the last call and a message holding `what`. */
+static void expect_err(shade_status got, shade_status st, shade_error **err,
+		       const char *what)
+{
+	assert_int_equal(got, st);
+	assert_non_null(*err);
+	if (strstr((*err)->message, what) == NULL)
+		print_error("message: %s\n", (*err)->message);
+	assert_non_null(strstr((*err)->message, what));
+	shade_error_free(*err);
+	*err = NULL;
+}
+
 /* ============================================================ unions */
 
 /* The state behind the typed Unions server. */
@@ -727,6 +740,142 @@ static void test_idlc_mapping_exceptions(void **state)
 	session_close(&s, state);
 }
 
+/* The state behind the typed Refuser: the Raiser it hands out. */
+typedef struct refuser_srv {
+	shade_ref *raiser; /* a served Raiser, one count */
+} refuser_srv;
+
+/* void refuse(in Object who) raises (Refused) */
+static shade_status rf_refuse(void *self, shade_ref *who, shade_error **err)
+{
+	refuser_srv *r = self;
+	TALLOC_CTX *tmp = talloc_new(NULL);
+	shade_ref *items[2] = { who, who };
+	mp_Refused ex = { .who = who, .also = { 2, items }, .why = "no" };
+	shade_status st = SHADE_ERR_NOMEM;
+
+	if (tmp != NULL && (ex.extra = shade_ref_value(tmp, who)) != NULL)
+		st = mp_Raiser_narrow(tmp, r->raiser, &ex.by, err);
+	if (st == SHADE_OK)
+		st = mp_Refused_raise(err, &ex);
+	talloc_free(tmp);
+	return st == SHADE_ERR_NOMEM ? shade_error_set(err, st, "nomem") : st;
+}
+
+static const mp_Refuser_impl refuser_impl = {
+	.refuse = rf_refuse,
+};
+
+/* A round trip that changes nothing (the server answers TypeError):
+ * what the peer sent before it has been handled when it returns. */
+static void round_trip(TALLOC_CTX *ctx, shade_ref *ref)
+{
+	shade_value *out = NULL;
+
+	dyn_call(ctx, ref, "refuse", tup(ctx, 1, shade_int(ctx, 1)),
+		 SHADE_ERR_TYPE, &out);
+}
+
+/* An exception whose fields hold references (Object, an interface, a
+ * sequence of Object, any): raised by the server with the client's own
+ * object and one of its own, caught by the client, which gets its own
+ * object back and can call the server's through the typed reference;
+ * every count taken is given back (exports and imports of both sides as
+ * before once the caught values are freed); a dynamic caller gets the
+ * references as the error's arguments. */
+static void test_idlc_mapping_exception_refs(void **state)
+{
+	session s;
+	TALLOC_CTX *ctx, *cm;
+	refuser_srv srv = { NULL };
+	shade_ref *obj = NULL, *mine = NULL;
+	shade_error *err = NULL, *err2 = NULL;
+	shade_value *out = NULL;
+	shade_conn_stats c0, s0;
+	mp_Refuser *rf = NULL;
+	mp_Refused ex;
+	int32_t n = 0;
+	int round;
+
+	assert_int_equal(mp_Raiser_serve(&raiser_impl, NULL, &srv.raiser,
+					 NULL), SHADE_OK);
+	assert_int_equal(mp_Refuser_serve(&refuser_impl, &srv, &obj, NULL),
+			 SHADE_OK);
+	ctx = session_open(&s, state, obj);
+	assert_int_equal(mp_Refuser_narrow(ctx, s.ref, &rf, &err), SHADE_OK);
+	assert_int_equal(shade_object_new("client.Mine", NULL, &mine, &err),
+			 SHADE_OK);
+	round_trip(ctx, s.ref);
+	c0 = tp_stats(s.pp.client);
+	s0 = tp_stats(s.pp.server);
+
+	for (round = 0; round < 2; round++) {
+		cm = talloc_new(ctx);
+		memset(&ex, 0, sizeof(ex));
+		assert_int_equal(mp_Refuser_refuse(rf, mine, &err),
+				 SHADE_ERR_USER);
+		assert_true(mp_Refused_catch(cm, err, &ex));
+		shade_error_free(err);
+		err = NULL;
+		/* the client's own object comes back as itself */
+		assert_true(shade_ref_same(ex.who, mine));
+		assert_int_equal(ex.also.len, 2);
+		assert_true(shade_ref_same(ex.also.items[0], mine));
+		assert_true(shade_ref_same(ex.also.items[1], mine));
+		assert_int_equal(shade_value_kind(ex.extra), SHADE_REF);
+		assert_true(shade_ref_same(shade_value_as_ref(ex.extra), mine));
+		assert_string_equal(ex.why, "no");
+		/* the server's object, through its typed reference */
+		assert_non_null(ex.by);
+		assert_int_equal(mp_Raiser_check(ex.by, 7, &n, &err2),
+				 SHADE_OK);
+		assert_int_equal(n, 7);
+		assert_int_equal(tp_stats(s.pp.server).exports,
+				 s0.exports + 1);
+		/* what was caught holds the counts: freed, all are given
+		 * back */
+		talloc_free(cm);
+		round_trip(ctx, s.ref);
+		round_trip(ctx, s.ref);
+		assert_int_equal(tp_stats(s.pp.client).exports, c0.exports);
+		assert_int_equal(tp_stats(s.pp.client).imports, c0.imports);
+		assert_int_equal(tp_stats(s.pp.server).exports, s0.exports);
+		assert_int_equal(tp_stats(s.pp.server).imports, s0.imports);
+	}
+
+	/* not that exception, or fields of another form: false, nothing
+	 * written */
+	memset(&ex, 0, sizeof(ex));
+	shade_error_set_named(&err, SHADE_ERR_USER, mp_Refused_NAME, "fake");
+	err->args = tup(err, 5, shade_int(err, 1), shade_none(err),
+			tup(err, 0), shade_none(err), shade_str(err, "x"));
+	assert_false(mp_Refused_catch(ctx, err, &ex));
+	assert_null(ex.why);
+	shade_error_free(err);
+	err = NULL;
+
+	/* a dynamic caller gets the references as the error's arguments */
+	assert_int_equal(shade_invoke(ctx, s.ref, "refuse", tup(ctx, 1,
+		shade_ref_value(ctx, mine)), NULL, &out, &err), SHADE_ERR_USER);
+	assert_string_equal(err->name, "mp.Refused");
+	assert_int_equal(shade_seq_len(err->args), 5);
+	assert_int_equal(shade_value_kind(shade_seq_at(err->args, 0)),
+			 SHADE_REF);
+	assert_true(shade_ref_same(shade_value_as_ref(shade_seq_at(err->args,
+				   0)), mine));
+	assert_int_equal(shade_value_kind(shade_seq_at(err->args, 1)),
+			 SHADE_REF);
+	assert_string_equal(shade_value_cstr(shade_seq_at(err->args, 4)),
+			    "no");
+	shade_error_free(err);
+	err = NULL;
+
+	shade_ref_release(mine);
+	talloc_free(rf);
+	session_close(&s, state);
+	shade_ref_release(srv.raiser);
+}
+
 /* ============================================================ bits */
 
 /* Perm toggle(in Perm p) */
@@ -755,8 +904,28 @@ static shade_status bi_bump(void *self, TALLOC_CTX *mem_ctx, const mp_Wide *w,
 	return SHADE_OK;
 }
 
+/* Access grant(in Access a, in octet extra) raises (Denied) */
+static shade_status bi_grant(void *self, TALLOC_CTX *mem_ctx,
+			     const mp_Access *a, uint8_t extra,
+			     mp_Access *result, shade_error **err)
+{
+	mp_Denied d;
+
+	(void)self;
+	if (strcmp(a->who, "nobody") == 0) {
+		d.need = (mp_Perm)(a->perm | extra);
+		d.why = "nobody";
+		return mp_Denied_raise(err, &d);
+	}
+	result->who = talloc_strdup(mem_ctx, a->who);
+	result->perm = (mp_Perm)(a->perm | extra); /* unchecked */
+	return result->who ? SHADE_OK : shade_error_set(err, SHADE_ERR_NOMEM,
+							"nomem");
+}
+
 static const mp_Bits_impl bits_impl = {
 	.toggle = bi_toggle,
+	.grant = bi_grant,
 	.bump = bi_bump,
 };
 
@@ -820,6 +989,135 @@ static void test_idlc_mapping_bits(void **state)
 
 	talloc_free(bi);
 	session_close(&s, state);
+}
+
+/* A value of Perm (READ 1, WRITE 2, EXEC 64) for the dynamic Bits. */
+static shade_status dyn_bits(shade_call_ctx *call)
+{
+	const int64_t *v = call->udata;
+
+	if (strcmp(call->member, "toggle") == 0)
+		call->result = shade_int(call->mem, *v);
+	else
+		call->result = tup(call->mem, 2, shade_str(call->mem, "dyn"),
+				   shade_int(call->mem, *v));
+	return call->result ? SHADE_OK : shade_error_set(call->err,
+				SHADE_ERR_NOMEM, "nomem");
+}
+
+/* A bitmask holds only its declared flags: a value with other bits
+ * (within its width) is refused with ValueError by a typed side about
+ * to send it (stub, skeleton, exception), and by a typed side that
+ * receives it (server from a dynamic client, client from a dynamic
+ * server): as a parameter and result (code), in a struct (a table)
+ * and in an exception. */
+static void test_idlc_mapping_bits_flags(void **state)
+{
+	session s;
+	TALLOC_CTX *ctx;
+	shade_ref *obj = NULL, *ref = NULL;
+	shade_error *err = NULL;
+	shade_value *out = NULL;
+	mp_Bits *bi = NULL;
+	mp_Perm p = 0;
+	mp_Access a = { .who = "ann", .perm = mp_Perm_READ }, got = { 0 };
+	mp_Denied d = { 0 };
+	shade_registry *reg;
+	shade_conn_stats before;
+	static const char *const methods[] = { "toggle", "grant", "bump" };
+	int64_t dyn_value = 4;
+	tp_peer pp;
+	size_t i, blocks;
+
+	assert_int_equal(mp_Bits_serve(&bits_impl, NULL, &obj, NULL),
+			 SHADE_OK);
+	ctx = session_open(&s, state, obj);
+	assert_int_equal(mp_Bits_narrow(ctx, s.ref, &bi, &err), SHADE_OK);
+
+	assert_int_equal(mp_Bits_grant(bi, ctx, &a, mp_Perm_EXEC, &got, &err),
+			 SHADE_OK);
+	assert_string_equal(got.who, "ann");
+	assert_int_equal(got.perm, mp_Perm_READ | mp_Perm_EXEC);
+
+	/* the stub refuses to send a value with another bit (4) */
+	before = tp_stats(s.pp.client);
+	expect_err(mp_Bits_toggle(bi, (mp_Perm)(mp_Perm_READ | 4), &p, &err),
+		   SHADE_ERR_VALUE, &err, "bitmask mp_Perm: 0x5 has bits that "
+		   "are none of its flags (0x43)");
+	assert_int_equal(p, 0);
+	a.perm = (mp_Perm)0x80;
+	memset(&got, 0, sizeof(got));
+	expect_err(mp_Bits_grant(bi, ctx, &a, 0, &got, &err), SHADE_ERR_VALUE,
+		   &err, "bitmask mp_Perm: 0x80 has bits");
+	assert_null(got.who);
+	assert_int_equal(tp_stats(s.pp.client).frames_sent,
+			 before.frames_sent);
+
+	/* the skeleton refuses to send one back */
+	a.perm = mp_Perm_READ;
+	expect_err(mp_Bits_grant(bi, ctx, &a, 8, &got, &err), SHADE_ERR_VALUE,
+		   &err, "bitmask mp_Perm: 0x9 has bits");
+	assert_null(got.who);
+	/* and to raise one */
+	a.who = "nobody";
+	expect_err(mp_Bits_grant(bi, ctx, &a, 16, &got, &err), SHADE_ERR_VALUE,
+		   &err, "bitmask mp_Perm: 0x11 has bits");
+	assert_int_equal(mp_Bits_grant(bi, ctx, &a, mp_Perm_WRITE, &got, &err),
+			 SHADE_ERR_USER);
+	assert_true(mp_Denied_catch(ctx, err, &d));
+	assert_int_equal(d.need, mp_Perm_READ | mp_Perm_WRITE);
+	assert_string_equal(d.why, "nobody");
+	shade_error_free(err);
+	err = NULL;
+
+	/* a server refuses one from a dynamic client: alone, in a struct */
+	dyn_call(ctx, s.ref, "toggle", tup(ctx, 1, shade_int(ctx, 65)),
+		 SHADE_OK, &out);
+	assert_string_equal(diag(ctx, out), "67");
+	dyn_call(ctx, s.ref, "toggle", tup(ctx, 1, shade_int(ctx, 4)),
+		 SHADE_ERR_VALUE, &out);
+	dyn_call(ctx, s.ref, "grant", tup(ctx, 2, tup(ctx, 2, shade_str(ctx,
+		 "x"), shade_int(ctx, 32)), shade_int(ctx, 0)),
+		 SHADE_ERR_VALUE, &out);
+	talloc_free(bi);
+	bi = NULL;
+	session_close(&s, state);
+
+	/* a typed client refuses one from a dynamic server */
+	blocks = talloc_total_blocks(*state);
+	reg = shade_registry_new(ctx = talloc_new(*state));
+	assert_non_null(reg);
+	assert_int_equal(shade_object_new("mp.Bits", NULL, &obj, &err),
+			 SHADE_OK);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(shade_object_add_method(obj, methods[i],
+							 dyn_bits, &dyn_value,
+							 false, &err),
+				 SHADE_OK);
+	assert_int_equal(shade_registry_add(reg, "dyn", obj, &err), SHADE_OK);
+	shade_ref_release(obj);
+	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
+	assert_int_equal(shade_lookup(pp.client, "dyn", &ref, &err), SHADE_OK);
+	assert_int_equal(mp_Bits_narrow(ctx, ref, &bi, &err), SHADE_OK);
+	shade_ref_release(ref);
+	p = mp_Perm_WRITE;
+	expect_err(mp_Bits_toggle(bi, mp_Perm_READ, &p, &err), SHADE_ERR_VALUE,
+		   &err, "bitmask mp_Perm: 0x4 has bits");
+	assert_int_equal(p, mp_Perm_WRITE);
+	a.who = "ann";
+	expect_err(mp_Bits_grant(bi, ctx, &a, 0, &got, &err), SHADE_ERR_VALUE,
+		   &err, "bitmask mp_Perm: 0x4 has bits");
+	assert_null(got.who);
+	dyn_value = mp_Perm_EXEC;
+	assert_int_equal(mp_Bits_toggle(bi, mp_Perm_READ, &p, &err), SHADE_OK);
+	assert_int_equal(p, mp_Perm_EXEC);
+	assert_int_equal(mp_Bits_grant(bi, ctx, &a, 0, &got, &err), SHADE_OK);
+	assert_string_equal(got.who, "dyn");
+	assert_int_equal(got.perm, mp_Perm_EXEC);
+	talloc_free(bi);
+	tp_stop(&pp);
+	talloc_free(ctx);
+	assert_int_equal(talloc_total_blocks(*state), blocks);
 }
 
 /* ============================================================ maps */
@@ -1395,10 +1693,145 @@ static shade_status sh_links(void *self, const mp_Link *l, int32_t *result,
 	return SHADE_OK;
 }
 
+/* Tagged relabel(in Tagged t) */
+static shade_status sh_relabel(void *self, TALLOC_CTX *mem_ctx,
+			       const mp_Tagged *t, mp_Tagged **result,
+			       shade_error **err)
+{
+	char *label = NULL;
+	shade_status st;
+
+	(void)self;
+	st = mp_Tagged_label((mp_Tagged *)t, mem_ctx, &label, err);
+	if (st == SHADE_OK)
+		st = mp_Tagged_with_text(mem_ctx, label, 100, result, err);
+	return st;
+}
+
 static const mp_Shapes_impl shapes_impl = {
 	.grow = sh_grow,
 	.links = sh_links,
+	.relabel = sh_relabel,
 };
+
+/* Tagged's label(): its text in brackets */
+static shade_status tg_label(mp_Tagged *self, TALLOC_CTX *mem_ctx,
+			     char **result, shade_error **err)
+{
+	*result = talloc_asprintf(mem_ctx, "[%s]", self->text);
+	return *result ? SHADE_OK : shade_error_set(err, SHADE_ERR_NOMEM,
+						    "nomem");
+}
+
+/* Labelled's size: the length of the text */
+static shade_status tg_get_size(mp_Tagged *self, int32_t *out,
+				shade_error **err)
+{
+	(void)err;
+	*out = (int32_t)strlen(self->text);
+	return SHADE_OK;
+}
+
+/* Tagged's weight: ten per character of the text */
+static shade_status tg_get_weight(mp_Tagged *self, int32_t *out,
+				  shade_error **err)
+{
+	(void)err;
+	*out = 10 * (int32_t)strlen(self->text);
+	return SHADE_OK;
+}
+
+/* Setting the weight cuts the text to that many characters */
+static shade_status tg_set_weight(mp_Tagged *self, int32_t value,
+				  shade_error **err)
+{
+	if (value < 0)
+		return shade_error_set(err, SHADE_ERR_VALUE, "weight %d",
+				       (int)value);
+	if ((size_t)value < strlen(self->text))
+		self->text[value] = '\0';
+	return SHADE_OK;
+}
+
+/* factory with_text(in string text, in long weight) */
+static shade_status tg_with_text(TALLOC_CTX *mem_ctx, const char *text,
+				 int32_t weight, mp_Tagged **result,
+				 shade_error **err)
+{
+	mp_Tagged *t = mp_Tagged_new(mem_ctx);
+
+	if (t == NULL || (t->text = talloc_strdup(t, text)) == NULL) {
+		talloc_free(t);
+		return shade_error_set(err, SHADE_ERR_NOMEM, "nomem");
+	}
+	*result = t;
+	return mp_Tagged_set_weight(t, weight, err);
+}
+
+static const mp_Tagged_ops tagged_ops = {
+	.label = tg_label,
+	.get_size = tg_get_size,
+	.get_weight = tg_get_weight,
+	.set_weight = tg_set_weight,
+	.with_text = tg_with_text,
+};
+
+/* A valuetype's factory, attribute and abstract base's operation and
+ * attribute: entries of its operations table, Unimplemented until a
+ * factory is registered, then run where the value is (here, and on the
+ * server for a value sent to it). */
+static void test_idlc_mapping_value_members(void **state)
+{
+	session s;
+	TALLOC_CTX *ctx;
+	shade_ref *obj = NULL;
+	shade_error *err = NULL;
+	shade_value *out = NULL;
+	mp_Shapes *sh = NULL;
+	mp_Tagged *t = NULL, *back = NULL;
+	char *label = NULL;
+	int32_t n = 0;
+
+	ctx = talloc_new(*state);
+	expect_err(mp_Tagged_with_text(ctx, "x", 1, &t, &err),
+		   SHADE_ERR_UNIMPLEMENTED, &err, "mp.Tagged.with_text is not "
+		   "implemented (no factory registered)");
+	assert_null(t);
+	talloc_free(ctx);
+	assert_int_equal(mp_Tagged_register_factory(&tagged_ops), SHADE_OK);
+
+	assert_int_equal(mp_Shapes_serve(&shapes_impl, NULL, &obj, NULL),
+			 SHADE_OK);
+	ctx = session_open(&s, state, obj);
+	assert_int_equal(mp_Tagged_with_text(ctx, "hello", 3, &t, &err),
+			 SHADE_OK);
+	assert_string_equal(t->text, "hel");
+	assert_int_equal(mp_Tagged_label(t, ctx, &label, &err), SHADE_OK);
+	assert_string_equal(label, "[hel]");
+	assert_int_equal(mp_Tagged_get_size(t, &n, &err), SHADE_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(mp_Tagged_get_weight(t, &n, &err), SHADE_OK);
+	assert_int_equal(n, 30);
+	assert_int_equal(mp_Tagged_set_weight(t, 1, &err), SHADE_OK);
+	assert_string_equal(t->text, "h");
+	expect_err(mp_Tagged_set_weight(t, -1, &err), SHADE_ERR_VALUE, &err,
+		   "weight -1");
+
+	/* sent: the server runs label() and the factory on its side */
+	assert_int_equal(mp_Shapes_narrow(ctx, s.ref, &sh, &err), SHADE_OK);
+	assert_int_equal(mp_Shapes_relabel(sh, ctx, t, &back, &err), SHADE_OK);
+	assert_string_equal(back->text, "[h]");
+	assert_int_equal(mp_Tagged_get_weight(back, &n, &err), SHADE_OK);
+	assert_int_equal(n, 30);
+	dyn_call(ctx, s.ref, "relabel", tup(ctx, 1, tup(ctx, 2, tup(ctx, 1,
+		 shade_str(ctx, "IDL:mp/Tagged:1.0")), tup(ctx, 1,
+		 shade_str(ctx, "dyn")))), SHADE_OK, &out);
+	assert_string_equal(diag(ctx, out),
+			    "[[\"IDL:mp/Tagged:1.0\"], [\"[dyn]\"]]");
+
+	talloc_free(sh);
+	session_close(&s, state);
+}
 
 /* Valuetypes: state crosses by value and comes back with its type, the
  * receiver runs the operations its factory registered, a derived value
@@ -1533,6 +1966,77 @@ static void test_idlc_mapping_values(void **state)
 	talloc_free(sh);
 	session_close(&s, state);
 	talloc_free(sq);
+}
+
+/* ============================================================ repository ids */
+
+/* Note shout(in Note n) */
+static shade_status nt_shout(void *self, TALLOC_CTX *mem_ctx,
+			     const pfx_Note *n, pfx_Note **result,
+			     shade_error **err)
+{
+	(void)self;
+	*result = NULL;
+	if (n == NULL)
+		return SHADE_OK;
+	*result = pfx_Note_new(mem_ctx);
+	if (*result == NULL || ((*result)->text = talloc_asprintf(*result,
+				"%s!", n->text)) == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "nomem");
+	return SHADE_OK;
+}
+
+static const pfx_Notes_impl notes_impl = {
+	.shout = nt_shout,
+};
+
+/* The repository id of a valuetype is the one #pragma prefix and
+ * #pragma version give it (IDL:acme.com/Note:2.1, as omniidl's): it is
+ * what a value carries on the wire, and a value carrying the id the
+ * type would have without them is another type. */
+static void test_idlc_mapping_repo_ids(void **state)
+{
+	session s;
+	TALLOC_CTX *ctx;
+	shade_ref *obj = NULL;
+	shade_error *err = NULL;
+	shade_value *out = NULL;
+	pfx_Notes *nt = NULL;
+	pfx_Note *in, *got = NULL;
+
+	assert_string_equal(pfx_Note_REPO_ID, "IDL:acme.com/Note:2.1");
+	assert_string_equal(pfx_Notes_REPO_ID, "IDL:acme.com/Notes:1.0");
+	assert_string_equal(pfx_Note_INFO.repo_id, pfx_Note_REPO_ID);
+	assert_string_equal(mp_Circle_INFO.repo_id, "IDL:mp/Circle:1.0");
+	assert_int_equal(pfx_Notes_serve(&notes_impl, NULL, &obj, NULL),
+			 SHADE_OK);
+	ctx = session_open(&s, state, obj);
+	assert_int_equal(pfx_Notes_narrow(ctx, s.ref, &nt, &err), SHADE_OK);
+	in = pfx_Note_new(ctx);
+	assert_non_null(in);
+	in->text = "hi";
+	assert_int_equal(pfx_Notes_shout(nt, ctx, in, &got, &err), SHADE_OK);
+	assert_non_null(got);
+	assert_string_equal(got->text, "hi!");
+	assert_ptr_equal(got->_head.info, &pfx_Note_INFO);
+
+	/* dynamic: the ids on the wire */
+	dyn_call(ctx, s.ref, "shout", tup(ctx, 1, tup(ctx, 2, tup(ctx, 1,
+		 shade_str(ctx, "IDL:acme.com/Note:2.1")), tup(ctx, 1,
+		 shade_str(ctx, "yo")))), SHADE_OK, &out);
+	assert_string_equal(diag(ctx, out),
+			    "[[\"IDL:acme.com/Note:2.1\"], [\"yo!\"]]");
+	/* the id without the prefix, or of another version, is another
+	 * type */
+	dyn_call(ctx, s.ref, "shout", tup(ctx, 1, tup(ctx, 2, tup(ctx, 1,
+		 shade_str(ctx, "IDL:pfx/Note:1.0")), tup(ctx, 1,
+		 shade_str(ctx, "yo")))), SHADE_ERR_TYPE, &out);
+	dyn_call(ctx, s.ref, "shout", tup(ctx, 1, tup(ctx, 2, tup(ctx, 1,
+		 shade_str(ctx, "IDL:acme.com/Note:1.0")), tup(ctx, 1,
+		 shade_str(ctx, "yo")))), SHADE_ERR_TYPE, &out);
+
+	talloc_free(nt);
+	session_close(&s, state);
 }
 
 /* ============================================================ tables */
@@ -1815,19 +2319,6 @@ static const mp_Tags_impl tags_impl = {
 	.echo = tg_echo,
 };
 
-/* Expect st from the last call and a message holding `what`. */
-static void expect_err(shade_status got, shade_status st, shade_error **err,
-		       const char *what)
-{
-	assert_int_equal(got, st);
-	assert_non_null(*err);
-	if (strstr((*err)->message, what) == NULL)
-		print_error("message: %s\n", (*err)->message);
-	assert_non_null(strstr((*err)->message, what));
-	shade_error_free(*err);
-	*err = NULL;
-}
-
 /* string<N> holds at most N characters, counted as UTF-8 code points,
  * in a struct (a table) and as a parameter and result (code): a typed
  * client refuses a longer one before sending it, a server refuses one
@@ -1898,13 +2389,17 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_mapping_arrays_dynamic),
 		cmocka_unit_test(test_idlc_mapping_inheritance),
 		cmocka_unit_test(test_idlc_mapping_exceptions),
+		cmocka_unit_test(test_idlc_mapping_exception_refs),
 		cmocka_unit_test(test_idlc_mapping_bits),
+		cmocka_unit_test(test_idlc_mapping_bits_flags),
 		cmocka_unit_test(test_idlc_mapping_maps),
 		cmocka_unit_test(test_idlc_mapping_wide),
 		cmocka_unit_test(test_idlc_mapping_numbers),
 		cmocka_unit_test(test_idlc_mapping_local),
 		cmocka_unit_test(test_idlc_mapping_boxes),
 		cmocka_unit_test(test_idlc_mapping_values),
+		cmocka_unit_test(test_idlc_mapping_value_members),
+		cmocka_unit_test(test_idlc_mapping_repo_ids),
 		cmocka_unit_test(test_idlc_mapping_tables),
 		cmocka_unit_test(test_idlc_mapping_bounded),
 	};

@@ -123,6 +123,10 @@ REFUSED(value_helpers,
 	"the C name 'V_ops' (rename one)\n"
 	"t.idl:3:12: error: 'V_f' and the operation's call of 'V::f' both "
 	"have the C name 'V_f' (rename one)")
+REFUSED(repo_id_macro,
+	"struct S { long x; };\ntypedef long S_REPO_ID;",
+	"t.idl:2:14: error: 'S_REPO_ID' and the repository id macro of 'S' "
+	"both have the C name 'S_REPO_ID' (rename one)")
 REFUSED(macro_member,
 	"const long width = 3;\nstruct Box { long width; };",
 	"t.idl:1:12: error: 'width' is the macro 'width', which would replace "
@@ -267,7 +271,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		T(scoped_join), T(operation_helpers), T(interface_helper),
 		T(accessor), T(exception_helper), T(value_helpers),
-		T(macro_member),
+		T(macro_member), T(repo_id_macro),
 		T(reserved), T(comments), T(include_folders),
 	};
 

@@ -618,6 +618,8 @@ static void resolve_node(idlc_compilation *comp, idlc_scope *scope,
 		break;
 	case IDLC_TYPEID:
 	case IDLC_TYPEPREFIX:
+	case IDLC_PRAGMA_ID:
+	case IDLC_PRAGMA_VERSION:
 		if (n->target)
 			idlc_scope_resolve(comp, scope, n->target);
 		break;

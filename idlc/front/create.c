@@ -5,6 +5,7 @@
  * the parser's error recovery are freed one by one by the %destructors;
  * what they point to stays owned by the compilation.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "front/create.h"
@@ -737,6 +738,72 @@ int idlc_create_annotation_member(idlc_parser *p, const idlc_loc *loc,
 		return -1;
 	n->type = type;
 	n->expr = dflt;
+	*out = n;
+	return 0;
+}
+
+/* Position of a location; see create.h. */
+size_t idlc_text_pos(const idlc_parser *p, const idlc_loc *loc)
+{
+	if (loc->bol == NULL || p->text == NULL || loc->bol < p->text)
+		return 0;
+	return (size_t)(loc->bol - p->text) + (size_t)loc->first_column;
+}
+
+/* Pending pragmas into a list; see create.h. */
+idlc_node *idlc_take_pragmas(idlc_parser *p, const idlc_loc *open,
+			     idlc_node *list)
+{
+	size_t at = open ? idlc_text_pos(p, open) : 0, k = p->n_pragmas, i;
+	idlc_node *taken = NULL, *n, *out = NULL;
+
+	/* the pragmas of this scope are the last ones pending (those of
+	 * the scopes within were taken when they closed): each pragma is
+	 * taken once */
+	while (k > 0 && (open == NULL ||
+			 idlc_text_pos(p, &p->pragmas[k - 1]->loc) > at))
+		k--;
+	for (i = k; i < p->n_pragmas; i++) {
+		n = p->pragmas[i];
+		/* a prefix set inside a struct, union or exception body
+		 * would apply to the types declared there: not kept */
+		if (n->kind == IDLC_PRAGMA_PREFIX && n->brace != at)
+			continue;
+		taken = idlc_append(taken, n);
+	}
+	p->n_pragmas = k;
+	if (taken == NULL)
+		return list;
+	/* merged with the declarations by position */
+	while (list || taken) {
+		idlc_node **from = taken == NULL ? &list : list == NULL ?
+			&taken : idlc_text_pos(p, &taken->loc) <
+			idlc_text_pos(p, &list->name_loc) ? &taken : &list;
+
+		n = *from;
+		*from = n->next;
+		if (*from && n->tail)
+			(*from)->tail = n->tail;
+		n->next = NULL;
+		n->tail = NULL;
+		out = idlc_append(out, n);
+	}
+	return out;
+}
+
+/* A pragma node; see create.h. */
+int idlc_create_pragma(idlc_parser *p, const idlc_loc *loc, idlc_kind kind,
+		       idlc_scoped_name *target, const char *str,
+		       idlc_node **out)
+{
+	idlc_node *n = node_new(p, loc, kind, NULL, NULL);
+
+	if (n == NULL)
+		return -1;
+	n->doc = NULL;
+	n->target = target;
+	n->str = str;
+	n->brace = p->n_braces > 0 ? p->braces[p->n_braces - 1] : 0;
 	*out = n;
 	return 0;
 }

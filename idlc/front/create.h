@@ -30,6 +30,21 @@ idlc_annotation *idlc_annotation_append(idlc_annotation *a,
 idlc_anno_param *idlc_anno_param_append(idlc_anno_param *a,
 					idlc_anno_param *b);
 
+/* The position of loc in the scanned text (0 when unknown). */
+size_t idlc_text_pos(const idlc_parser *p, const idlc_loc *loc);
+
+/* Merge into the declarations `list` of the scope whose '{' is at
+ * `open` the pending pragmas (p->pragmas) written inside it (those of
+ * the scopes within were taken before), each at its place; all that are
+ * left when `open` is NULL (the whole file).  Returns the head. */
+idlc_node *idlc_take_pragmas(idlc_parser *p, const idlc_loc *open,
+			     idlc_node *list);
+
+/* A #pragma prefix (target NULL), ID or version node. */
+int idlc_create_pragma(idlc_parser *p, const idlc_loc *loc, idlc_kind kind,
+		       idlc_scoped_name *target, const char *str,
+		       idlc_node **out);
+
 int idlc_create_specification(idlc_parser *p, const idlc_loc *loc,
 			      idlc_node *defs);
 int idlc_create_annotated(idlc_parser *p, const idlc_loc *loc,

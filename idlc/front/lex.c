@@ -69,20 +69,151 @@ void idlc_lex_line_marker(idlc_parser *p, const char *text)
 	p->doc = NULL;
 }
 
-/* #pragma prefix "x" sets the repository id prefix; others are ignored. */
+/* Skip blanks at *s. */
+static const char *skip_ws(const char *s)
+{
+	while (*s == ' ' || *s == '\t' || *s == '\r')
+		s++;
+	return s;
+}
+
+/* The scoped name at *s ("A", "::A::B"; an escaped identifier's '_'
+ * dropped) into *out, *s moved past it; -1 when there is none (or on
+ * out of memory). */
+static int pragma_name(idlc_parser *p, const idlc_loc *loc, const char **s,
+		       idlc_scoped_name **out)
+{
+	const char *c = skip_ws(*s), *start;
+	bool absolute = false;
+
+	*out = NULL;
+	if (c[0] == ':' && c[1] == ':') {
+		absolute = true;
+		c = skip_ws(c + 2);
+	}
+	for (;;) {
+		if (*c == '_')
+			c++;
+		if (!isalpha((unsigned char)*c))
+			return -1;
+		for (start = c; isalnum((unsigned char)*c) || *c == '_'; c++)
+			;
+		if (idlc_create_scoped_name(p, loc, *out, absolute,
+				idlc_intern(p->comp, start, (size_t)(c - start)),
+				out) < 0)
+			return -1;
+		c = skip_ws(c);
+		if (c[0] != ':' || c[1] != ':')
+			break;
+		c = skip_ws(c + 2);
+	}
+	*s = c;
+	return 0;
+}
+
+/* The text of the string literal at *s (no escapes), *s moved past
+ * it; NULL when there is none. */
+static const char *pragma_string(idlc_parser *p, const char **s)
+{
+	const char *c = skip_ws(*s), *q;
+
+	if (*c != '"' || (q = strchr(c + 1, '"')) == NULL)
+		return NULL;
+	*s = q + 1;
+	return idlc_intern(p->comp, c + 1, (size_t)(q - c - 1));
+}
+
+/* The version at *s ("2.3": digits, a dot, digits), *s moved past it;
+ * NULL when there is none. */
+static const char *pragma_version(idlc_parser *p, const char **s)
+{
+	const char *c = skip_ws(*s), *start = c;
+
+	if (!isdigit((unsigned char)*c))
+		return NULL;
+	while (isdigit((unsigned char)*c))
+		c++;
+	if (*c != '.' || !isdigit((unsigned char)c[1]))
+		return NULL;
+	for (c++; isdigit((unsigned char)*c); c++)
+		;
+	*s = c;
+	return idlc_intern(p->comp, start, (size_t)(c - start));
+}
+
+/* A '{' (open) or '}': the positions of the open ones, which each
+ * pragma records. */
+void idlc_lex_brace(idlc_parser *p, const idlc_loc *loc, bool open)
+{
+	if (!open) {
+		if (p->n_braces > 0)
+			p->n_braces--;
+		return;
+	}
+	if ((p->n_braces & (p->n_braces + 1)) == 0 || p->braces == NULL) {
+		/* grows at 0, 1, 3, 7...: doubling */
+		size_t *b = talloc_realloc(p->comp, p->braces, size_t,
+					   2 * p->n_braces + 1);
+		if (b == NULL)
+			return; /* the position is lost, nothing else */
+		p->braces = b;
+	}
+	p->braces[p->n_braces++] = idlc_text_pos(p, loc);
+}
+
+/* `#pragma prefix "x"`, `#pragma ID name "id"` and `#pragma version name
+ * M.m` become nodes that the grammar places among the declarations
+ * (idlc_take_pragmas); other pragmas are ignored. */
 void idlc_lex_pragma(idlc_parser *p, const idlc_loc *loc, const char *text)
 {
-	const char *s = strstr(text, "pragma") + 6, *q;
+	const char *s = skip_ws(strstr(text, "pragma") + 6), *str = NULL;
+	idlc_scoped_name *target = NULL;
+	idlc_kind kind;
+	idlc_node *n = NULL;
+	bool ok;
 
-	(void)loc;
-	while (*s == ' ' || *s == '\t')
-		s++;
-	if (strncmp(s, "prefix", 6) == 0) {
-		s = strchr(s, '"');
-		if (s && (q = strchr(s + 1, '"')) != NULL)
-			p->comp->typeprefix = idlc_intern(p->comp, s + 1,
-							  (size_t)(q - s - 1));
+	if (strncmp(s, "prefix", 6) == 0 && !isalnum((unsigned char)s[6])) {
+		kind = IDLC_PRAGMA_PREFIX;
+		s += 6;
+		ok = (str = pragma_string(p, &s)) != NULL;
+		if (ok)
+			p->comp->typeprefix = str;
+	} else if (strncmp(s, "ID", 2) == 0 && !isalnum((unsigned char)s[2])) {
+		kind = IDLC_PRAGMA_ID;
+		s += 2;
+		ok = pragma_name(p, loc, &s, &target) == 0 &&
+		     (str = pragma_string(p, &s)) != NULL && *str;
+	} else if (strncmp(s, "version", 7) == 0 &&
+		   !isalnum((unsigned char)s[7])) {
+		kind = IDLC_PRAGMA_VERSION;
+		s += 7;
+		ok = pragma_name(p, loc, &s, &target) == 0 &&
+		     (str = pragma_version(p, &s)) != NULL;
+	} else {
+		return;
 	}
+	s = skip_ws(s);
+	if (!ok || (*s != '\0' && strncmp(s, "//", 2) != 0 &&
+		    strncmp(s, "/*", 2) != 0)) {
+		idlc_error(p->comp, loc, "malformed '#pragma %s': expected %s",
+			   kind == IDLC_PRAGMA_PREFIX ? "prefix" :
+			   kind == IDLC_PRAGMA_ID ? "ID" : "version",
+			   kind == IDLC_PRAGMA_PREFIX ? "a string" :
+			   kind == IDLC_PRAGMA_ID ? "a name and a non-empty "
+			   "string" : "a name and a version (2.3)");
+		return;
+	}
+	if (p->n_pragmas == p->cap_pragmas) {
+		size_t cap = p->cap_pragmas ? 2 * p->cap_pragmas : 8;
+		idlc_node **grown = talloc_realloc(p->comp, p->pragmas,
+						   idlc_node *, cap);
+		if (grown == NULL)
+			return; /* out of memory: the pragma is lost */
+		p->pragmas = grown;
+		p->cap_pragmas = cap;
+	}
+	if (idlc_create_pragma(p, loc, kind, target, str, &n) == 0)
+		p->pragmas[p->n_pragmas++] = n;
 }
 
 /* Strip the comment markers and the leading " * " of each line. */

@@ -21,7 +21,12 @@ void idlc_lex_token(idlc_parser *p, idlc_loc *loc);
 /* `# N "file" flags` or `#line N "file"`: move the position. */
 void idlc_lex_line_marker(idlc_parser *p, const char *text);
 
-/* `#pragma ...`: honour `prefix`, ignore the others. */
+/* A '{' (open true) or '}' token at loc: kept for the pragmas. */
+void idlc_lex_brace(idlc_parser *p, const idlc_loc *loc, bool open);
+
+/* `#pragma ...`: `prefix`, `ID` and `version` become pending nodes
+ * (p->pragmas) that the grammar places among the declarations; the
+ * others are ignored. */
 void idlc_lex_pragma(idlc_parser *p, const idlc_loc *loc, const char *text);
 
 /* A comment: keep it as pending doc when it is a doc comment. */

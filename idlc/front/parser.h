@@ -18,6 +18,14 @@ typedef struct idlc_parser {
 	int doc_line;            /* line where the pending `///` doc ended */
 	const char *cursor;      /* scanner position in the text */
 	const char *text;        /* the scanned text */
+	idlc_node **pragmas;     /* #pragma prefix/ID/version nodes scanned
+				  * and not yet placed in a declaration
+				  * list (idlc_take_pragmas), in order
+				  * (talloc array of cap_pragmas) */
+	size_t n_pragmas;        /* entries in pragmas */
+	size_t cap_pragmas;      /* entries allocated */
+	size_t *braces;          /* positions of the open '{' (talloc) */
+	size_t n_braces;         /* entries in braces */
 } idlc_parser;
 
 #endif /* IDLC_FRONT_PARSER_H */

@@ -76,7 +76,9 @@ bool idlc_gen_basic(gen *g, const idlc_type *t, scalar *s)
 		s->w = W_UINT;
 		s->hi = bits <= 8 ? "UINT8_MAX" : bits <= 16 ? "UINT16_MAX" :
 			bits <= 32 ? "UINT32_MAX" : "UINT64_MAX";
-		return s->c != NULL;
+		s->lo = idlc_arena_printf(g->a, "UINT64_C(0x%llx)",
+			(unsigned long long)idlc_gen_bitmask_flags(u->ref));
+		return s->c != NULL && s->lo != NULL;
 	}
 	if (u->kind == IDLC_T_FIXED) {
 		s->c = "char *";
@@ -148,6 +150,11 @@ char *idlc_gen_put(gen *g, const scalar *s, const char *b, const char *e)
 		return idlc_arena_printf(g->a, "idl_st = shade_cbor_put_int(%s, "
 					 "(int64_t)%s);", b, e);
 	case W_UINT:
+		if (s->lo) /* a bitmask: its flags only */
+			return idlc_arena_printf(g->a, "idl_st = shade_typed_put_"
+						 "bits(%s, (uint64_t)%s,\n\t%s, "
+						 "\"%s\", err);", b, e, s->lo,
+						 s->c);
 		return idlc_arena_printf(g->a, "idl_st = shade_cbor_put_uint(%s, "
 					 "(uint64_t)%s);", b, e);
 	case W_BOOL:
@@ -229,6 +236,11 @@ char *idlc_gen_get(gen *g, const scalar *s, const char *d, const char *v,
 					 "%s, %s, &idl_i, err);\n%s = (%s)idl_i;",
 					 d, s->lo, s->hi, v, s->c);
 	case W_UINT:
+		if (s->lo) /* a bitmask: its flags only */
+			return idlc_arena_printf(g->a, "idl_st = shade_typed_get_"
+						 "bits(%s, %s, %s,\n\t\"%s\", "
+						 "&idl_u, err);\n%s = (%s)idl_u;",
+						 d, s->hi, s->lo, s->c, v, s->c);
 		return idlc_arena_printf(g->a, "idl_st = shade_typed_get_uint(%s, "
 					 "%s, &idl_u, err);\n%s = (%s)idl_u;", d,
 					 s->hi, v, s->c);
@@ -644,8 +656,10 @@ static const char *type_table(gen *g, const scalar *s)
 					 s->c, s->lo, s->hi);
 		break;
 	case W_UINT:
-		init = idlc_arena_printf(g->a, "SHADE_TYPED_UINT_OF(%s, %s)",
-					 s->c, s->hi);
+		init = s->lo ? idlc_arena_printf(g->a, "SHADE_TYPED_BITS_OF(%s, "
+						 "%s, %s)", s->c, s->hi, s->lo)
+		       : idlc_arena_printf(g->a, "SHADE_TYPED_UINT_OF(%s, %s)",
+					   s->c, s->hi);
 		break;
 	case W_BOOL:
 		init = "SHADE_TYPED_BOOL_OF";
@@ -1297,10 +1311,13 @@ codec:
 int idlc_gen_fields_codec(gen *g, const idlc_node *n)
 {
 	const idlc_node *stack[34];
+	bool plain = can_wire_decl(g, n, stack, 0, true);
+	int r;
 
-	if (!can_wire_decl(g, n, stack, 0, true))
+	if (!plain && !can_wire_decl(g, n, stack, 0, false))
 		return 0;
-	return fields_codec(g, n, idlc_gen_c_name(g, n), struct_fields);
+	r = fields_codec(g, n, idlc_gen_c_name(g, n), struct_fields);
+	return r <= 0 ? r : plain ? 1 : 2;
 }
 
 /* State codec of valuetype n; see gen_int.h. */

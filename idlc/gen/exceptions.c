@@ -4,11 +4,14 @@
  * An exception travels as a shade error named after its qualified name,
  * its fields (in order) as the error's arguments.  When every field is a
  * basic type, an enum or a string, the helpers build and read those
- * values directly; otherwise (structs, sequences, unions, arrays...)
+ * values directly; otherwise (structs, sequences, unions, arrays,
+ * bitmasks, whose flags are checked...)
  * they go through the exception's codec, the array of its fields as for
  * a struct, and shade_typed_raise / shade_typed_catch_begin turn it into
- * the error's arguments and back.  No helpers when a field holds a
- * reference (any, Object, an interface): an error carries none.
+ * the error's arguments and back.  A field holding a reference (any,
+ * Object, an interface) is written and read through a local dispatch
+ * context (shade_typed_local_cx): the error's arguments hold the
+ * reference, which travels as in a result.
  */
 #include <string.h>
 
@@ -81,31 +84,41 @@ static int helpers(gen *g, const char *name, size_t n, const sb *put,
 		n, idlc_sbs(get)));
 }
 
-/* The two helpers of exception `name` through its codec. */
-static int codec_helpers(gen *g, const char *name, idlc_tv *functions)
+/* The two helpers of exception `name` through its codec; `refs`: its
+ * fields hold references, written and read through a local dispatch
+ * context (shade_typed_local_cx). */
+static int codec_helpers(gen *g, const char *name, bool refs,
+			 idlc_tv *functions)
 {
 	if (idlc_gen_function(g, functions, "", "shade_status",
 		idlc_arena_printf(g->a, "%s_raise", name), idlc_arena_printf(g->a,
 		"shade_error **err, const %s *ex", name), idlc_arena_printf(g->a,
-		"\tstruct shade_buf *b;\n\tshade_status idl_st;\n\n"
+		"\tstruct shade_buf *b;\n%s\tshade_status idl_st;\n\n"
 		"\tif (err == NULL || *err != NULL)\n\t\treturn SHADE_ERR_USER;\n"
-		"\tb = shade_buf_new(NULL, 64);\n\tif (b == NULL)\n\t\treturn "
-		"shade_error_set(err, SHADE_ERR_NOMEM, \"out of memory\");\n"
-		"\tidl_st = idl_put_%s_(NULL, NULL, b, ex, err);\n"
-		"\tif (idl_st == SHADE_OK)\n\t\tidl_st = shade_typed_raise(err, "
-		"%s_NAME, b);\n\ttalloc_free(b);\n\treturn idl_st;\n", name,
+		"\tb = shade_buf_new(NULL, 64);\n%s\t\treturn "
+		"shade_error_set(err, SHADE_ERR_NOMEM, \"out of memory\");\n%s"
+		"\tidl_st = idl_put_%s_(%s, NULL, b, ex, err);\n"
+		"\tif (idl_st == SHADE_OK)\n\t\tidl_st = shade_typed_raise%s(%s"
+		"err, %s_NAME, b);\n\ttalloc_free(b);\n\treturn idl_st;\n",
+		refs ? "\tshade_dispatch_ctx *cx;\n" : "",
+		refs ? "\tcx = b ? shade_typed_local_cx(b, NULL) : NULL;\n"
+		"\tif (cx == NULL) {\n\t\ttalloc_free(b);\n" :
+		"\tif (b == NULL)\n", refs ? "\t}\n" : "", name,
+		refs ? "cx" : "NULL", refs ? "_cx" : "", refs ? "cx, " : "",
 		name)) < 0)
 		return -1;
 	return idlc_gen_function(g, functions, "", "bool",
 		idlc_arena_printf(g->a, "%s_catch", name), idlc_arena_printf(g->a,
 		"TALLOC_CTX *mem_ctx, const shade_error *err, %s *out", name),
-		idlc_arena_printf(g->a, "\tstruct shade_cbor_dec d;\n\t%s v;\n"
-		"\tTALLOC_CTX *mem = shade_typed_catch_begin(err, %s_NAME, &d);\n"
-		"\tbool ok;\n\n\tif (mem == NULL)\n\t\treturn false;\n"
-		"\tmemset(&v, 0, sizeof(v));\n\tok = idl_get_%s_(NULL, NULL, mem, "
+		idlc_arena_printf(g->a, "\tstruct shade_cbor_dec d;\n%s\t%s v;\n"
+		"\tTALLOC_CTX *mem = shade_typed_catch_begin%s(err, %s_NAME, "
+		"&d%s);\n\tbool ok;\n\n\tif (mem == NULL)\n\t\treturn false;\n"
+		"\tmemset(&v, 0, sizeof(v));\n\tok = idl_get_%s_(%s, NULL, mem, "
 		"&d, &v, NULL) == SHADE_OK;\n\tok = shade_typed_catch_end(mem_ctx, "
-		"mem, ok);\n\tif (ok)\n\t\t*out = v;\n\treturn ok;\n", name,
-		name, name));
+		"mem, ok);\n\tif (ok)\n\t\t*out = v;\n\treturn ok;\n",
+		refs ? "\tshade_dispatch_ctx *cx;\n" : "", name,
+		refs ? "_cx" : "", name, refs ? ", &cx" : "", name,
+		refs ? "cx" : "NULL"));
 }
 
 /* See gen_int.h. */
@@ -122,9 +135,11 @@ int idlc_gen_exception(gen *g, const idlc_node *n, idlc_tv *functions)
 	for (m = n->children; m; m = m->next) {
 		scalar s;
 		if (!idlc_gen_basic(g, m->type, &s) || s.w == W_ANY ||
-		    s.w == W_OBJECT || s.w == W_IFACE || s.w >= W_WCHAR) {
+		    s.w == W_OBJECT || s.w == W_IFACE || s.w >= W_WCHAR ||
+		    (s.w == W_UINT && s.lo != NULL)) { /* a bitmask: checked */
 			rc = idlc_gen_fields_codec(g, n);
-			return rc <= 0 ? rc : codec_helpers(g, name, functions);
+			return rc <= 0 ? rc : codec_helpers(g, name, rc == 2,
+							    functions);
 		}
 	}
 	for (m = n->children; m; m = m->next, count++) {

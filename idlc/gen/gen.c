@@ -106,6 +106,17 @@ static int gen_decl(gen *g, const idlc_node *n)
 {
 	const idlc_node *m;
 
+	if (idlc_gen_has_repo_macro(n)) {
+		/* C_REPO_ID: its repository id, before its declaration */
+		idlc_tv *o = idlc_gen_decl_obj(g, "is_const",
+			idlc_arena_printf(g->a, "%s_REPO_ID",
+					  idlc_gen_c_name(g, n)), NULL);
+		if (o == NULL || idlc_tv_set_str(o, "value", "%s",
+				idlc_gen_c_string(g, n->repo_id,
+						  strlen(n->repo_id))) < 0 ||
+		    idlc_tv_push(g->decls, o) < 0)
+			return -1;
+	}
 	switch (n->kind) {
 	case IDLC_MODULE:
 		for (m = n->children; m; m = m->next)

@@ -95,6 +95,11 @@ uint32_t idlc_gen_hash(const char *s, uint32_t h);
  * (in the arena). */
 char *idlc_gen_c_name(gen *g, const idlc_node *n);
 
+/* True when declaration n gets a C_REPO_ID macro (its repository id):
+ * interfaces, valuetypes, boxed valuetypes, structs, unions, enums,
+ * exceptions, typedefs, bitmasks and bitsets. */
+bool idlc_gen_has_repo_macro(const idlc_node *n);
+
 /* A member or parameter name safe in C: a reserved one (a C or C++
  * keyword, a C library name, a name generated code uses) gets a '_'
  * suffix (in the arena, or `name` itself). */
@@ -196,6 +201,9 @@ const char *idlc_gen_uint_of(uint64_t bits);
 /* The width of bitmask n: its @bit_bound, 32 by default. */
 uint64_t idlc_gen_bitmask_bits(const idlc_node *n);
 
+/* The declared flags of bitmask n, or'ed. */
+uint64_t idlc_gen_bitmask_flags(const idlc_node *n);
+
 /* A C string literal for s (len bytes: quotes, escapes, octal for
  * what is not printable ASCII), in the arena. */
 char *idlc_gen_c_string(gen *g, const char *s, size_t len);
@@ -229,7 +237,9 @@ typedef enum wire_class {
 typedef struct scalar {
 	const char *c;    /* C type ("int32_t", "char *", "bank_Kind") */
 	wire_class w;     /* wire form */
-	const char *lo;   /* W_INT: smallest value; W_FIXED: digits */
+	const char *lo;   /* W_INT: smallest value; W_FIXED: digits;
+			   * W_UINT: a bitmask's flags (NULL: any value
+			   * up to hi) */
 	const char *hi;   /* W_INT, W_UINT: largest value; W_FIXED:
 			   * scale */
 	const char *iface;/* W_IFACE: the interface's C name */
@@ -299,9 +309,10 @@ char *idlc_gen_store(gen *g, const scalar *s, const char *out,
 		     const char *local);
 
 /* The codec of the fields of exception n, as of a struct (the array of
- * its fields): idl_put_N_ and idl_get_N_.  1 when generated, 0 when a
- * field has no typed form or holds a reference (any, Object, an
- * interface), -1 on out of memory. */
+ * its fields): idl_put_N_ and idl_get_N_.  1 when generated, 2 when
+ * generated and a field holds a reference (any, Object, an interface,
+ * a valuetype), 0 when a field has no typed form, -1 on out of
+ * memory. */
 int idlc_gen_fields_codec(gen *g, const idlc_node *n);
 
 /* The state codec of valuetype n (idl_put_N_, idl_get_N_: its state
@@ -370,6 +381,13 @@ int idlc_gen_local_iface(gen *g, const idlc_node *n);
  * memory). */
 char *idlc_gen_local_params(gen *g, const char *name, const idlc_node *op,
 			    char **args, bool *skip);
+
+/* The parameters after self of accessor `set` (else get) of attribute
+ * m (", TALLOC_CTX *mem_ctx, T *out" or ", T value"), the call's
+ * arguments in *args; NULL with *skip when its type has no C form here
+ * (without: out of memory). */
+char *idlc_gen_local_attr_params(gen *g, const char *name, const idlc_node *m,
+				 bool set, char **args, bool *skip);
 
 /* Report an error for each operation parameter, result or attribute of
  * non-local interface n that uses a local interface (it cannot cross

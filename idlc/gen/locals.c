@@ -70,7 +70,7 @@ char *idlc_gen_local_params(gen *g, const char *name, const idlc_node *op,
 				      idlc_gen_out_decl(g, &s, id));
 		*args = idlc_arena_append(g->a, *args, ", %s", id);
 	}
-	if (p && *args && op->type->kind != IDLC_T_VOID) {
+	if (p && *args && op->type && op->type->kind != IDLC_T_VOID) {
 		r = local_param(g, op->type, idlc_arena_printf(g->a,
 				"%s_%s_result_seq", name, op->name), &s);
 		if (r <= 0) {
@@ -87,6 +87,28 @@ char *idlc_gen_local_params(gen *g, const char *name, const idlc_node *op,
 		*args = idlc_arena_printf(g->a, ", mem_ctx%s", *args);
 	}
 	return p;
+}
+
+/* Attribute accessor parameters; see gen_int.h. */
+char *idlc_gen_local_attr_params(gen *g, const char *name, const idlc_node *m,
+				 bool set, char **args, bool *skip)
+{
+	scalar s;
+	int r = local_param(g, m->type, idlc_arena_printf(g->a, "%s_%s_seq",
+			    name, m->name), &s);
+
+	*skip = r == 0;
+	if (r <= 0)
+		return NULL;
+	if (set) {
+		*args = ", value";
+		return idlc_arena_printf(g->a, ", %s",
+					 idlc_gen_in_decl(g, &s, "value"));
+	}
+	*args = idlc_gen_allocates(&s) ? ", mem_ctx, out" : ", out";
+	return idlc_arena_printf(g->a, "%s, %s", idlc_gen_allocates(&s) ?
+				 ", TALLOC_CTX *mem_ctx" : "",
+				 idlc_gen_out_decl(g, &s, "out"));
 }
 
 /* One member of local interface `name` (shape name qname): its impl
@@ -160,7 +182,6 @@ int idlc_gen_local_iface(gen *g, const idlc_node *n)
 		const idlc_node *m = members[i].node;
 		bool skip = false;
 		char *params, *args = NULL;
-		scalar s;
 		int r = 0;
 
 		if (m->kind == IDLC_OPERATION) {
@@ -171,27 +192,23 @@ int idlc_gen_local_iface(gen *g, const idlc_node *n)
 					   "operation %s", m->name), params,
 					   args, fields, protos, functions);
 		} else {
-			r = local_param(g, m->type, idlc_arena_printf(g->a,
-					"%s_%s_seq", name, m->name), &s);
-			skip = r == 0;
-			params = r > 0 ? idlc_arena_printf(g->a, "%s, %s",
-				idlc_gen_allocates(&s) ? ", TALLOC_CTX *mem_ctx"
-				: "", idlc_gen_out_decl(g, &s, "out")) : NULL;
+			params = idlc_gen_local_attr_params(g, name, m, false,
+							    &args, &skip);
 			if (params)
 				r = member(g, name, qname, idlc_arena_printf(
 					g->a, "get_%s", m->name),
 					idlc_arena_printf(g->a, "attribute %s "
-					"(read)", m->name), params,
-					idlc_gen_allocates(&s) ? ", mem_ctx, out"
-					: ", out", fields, protos, functions);
-			if (params && r == 0 && !(m->flags & IDLC_F_READONLY))
-				r = member(g, name, qname, idlc_arena_printf(
-					g->a, "set_%s", m->name),
-					idlc_arena_printf(g->a, "attribute %s "
-					"(write)", m->name), idlc_arena_printf(
-					g->a, ", %s", idlc_gen_in_decl(g, &s,
-					"value")), ", value", fields, protos,
-					functions);
+					"(read)", m->name), params, args,
+					fields, protos, functions);
+			if (params && r == 0 && !(m->flags & IDLC_F_READONLY)) {
+				char *sp = idlc_gen_local_attr_params(g, name,
+					m, true, &args, &skip);
+				r = sp == NULL ? -1 : member(g, name, qname,
+					idlc_arena_printf(g->a, "set_%s",
+					m->name), idlc_arena_printf(g->a,
+					"attribute %s (write)", m->name), sp,
+					args, fields, protos, functions);
+			}
 		}
 		if (r < 0 || (params == NULL && !skip))
 			return -1;

@@ -353,17 +353,43 @@ static int claim_value(claims *cl, const idlc_node *n)
 		if (claim_name(cl, idlc_arena_printf(g->a, "%s%s", name,
 			       helpers[i][0]), n, helpers[i][1]) < 0)
 			return -1;
-	for (m = n->children; m; m = m->next)
-		if (m->kind == IDLC_OPERATION &&
+	for (m = n->children; m; m = m->next) {
+		if ((m->kind == IDLC_OPERATION || m->kind == IDLC_FACTORY) &&
 		    claim_name(cl, idlc_arena_printf(g->a, "%s_%s", name,
 			       idlc_gen_ident(g, m->name)), m,
+			       m->kind == IDLC_FACTORY ? "the factory's call" :
 			       "the operation's call") < 0)
 			return -1;
+		if (m->kind == IDLC_ATTRIBUTE &&
+		    (claim_name(cl, idlc_arena_printf(g->a, "%s_get_%s", name,
+				m->name), m, "the attribute's getter") < 0 ||
+		     (!(m->flags & IDLC_F_READONLY) &&
+		      claim_name(cl, idlc_arena_printf(g->a, "%s_set_%s", name,
+				 m->name), m, "the attribute's setter") < 0)))
+			return -1;
+	}
 	return 0;
 }
 
-/* Claim the C names of n and of what it declares inside. */
-static int claim_tree(claims *cl, const idlc_node *n)
+/* Repository id macro; see gen_int.h. */
+bool idlc_gen_has_repo_macro(const idlc_node *n)
+{
+	switch (n->kind) {
+	case IDLC_INTERFACE: case IDLC_VALUETYPE: case IDLC_VALUE_BOX:
+	case IDLC_STRUCT: case IDLC_UNION: case IDLC_ENUM:
+	case IDLC_EXCEPTION: case IDLC_TYPEDEF: case IDLC_BITMASK:
+	case IDLC_BITSET:
+		return n->repo_id != NULL;
+	default:
+		return false;
+	}
+}
+
+static int claim_tree(claims *cl, const idlc_node *n);
+
+/* Claim the C names of n and of what it declares inside, but its
+ * repository id macro. */
+static int claim_decl(claims *cl, const idlc_node *n)
 {
 	gen *g = cl->g;
 	const idlc_node *m;
@@ -421,6 +447,22 @@ static int claim_tree(claims *cl, const idlc_node *n)
 	for (m = n->children; m; m = m->next)
 		if (claim_tree(cl, m) < 0)
 			return -1;
+	return 0;
+}
+
+/* Claim the C names of n and of what it declares inside; its repository
+ * id macro unless its own name collided (one diagnostic is enough). */
+static int claim_tree(claims *cl, const idlc_node *n)
+{
+	int errors = cl->errors;
+
+	if (claim_decl(cl, n) < 0)
+		return -1;
+	if (cl->errors == errors && idlc_gen_has_repo_macro(n) &&
+	    claim_name(cl, idlc_arena_printf(cl->g->a, "%s_REPO_ID",
+			idlc_gen_c_name(cl->g, n)), n,
+		       "the repository id macro") < 0)
+		return -1;
 	return 0;
 }
 

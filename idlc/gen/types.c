@@ -525,6 +525,17 @@ uint64_t idlc_gen_bitmask_bits(const idlc_node *n)
 	return 32;
 }
 
+/* The declared flags of a bitmask, or'ed; see gen_int.h. */
+uint64_t idlc_gen_bitmask_flags(const idlc_node *n)
+{
+	const idlc_node *m;
+	uint64_t flags = 0;
+
+	for (m = n->children; m; m = m->next)
+		flags |= (uint64_t)m->value.i;
+	return flags;
+}
+
 /* bitmask: an unsigned integer typedef (@bit_bound bits, 32 by
  * default) and one constant per flag. */
 static int gen_bitmask(gen *g, const idlc_node *n)

@@ -5,13 +5,17 @@
  * A valuetype V maps to a struct of its state (types.c; its first member
  * the shade_value_head that says which type the value is and where its
  * operations are, inside `_base` for a derived one), a table of its
- * operations V_ops (a base's table first, as `_base`), V_new() making a
- * value with the registered table, V_register_factory() registering the
- * table in the runtime's factory registry, one call per own operation
- * (V_op, through the value's table), and its descriptor V_INFO: the
- * repository id, the concrete base's descriptor, the truncatable flag
- * and the state codec, which the runtime uses to send and receive it
- * (doc/idl.md "Valuetypes").
+ * operations V_ops (a base's table first, as `_base`, then the
+ * operations and attribute accessors of the abstract valuetypes it
+ * inherits, then its own operations, accessors and factories), V_new()
+ * making a value with the registered table, V_register_factory()
+ * registering the table in the runtime's factory registry, one call per
+ * entry (V_op, V_get_x, V_set_x through the value's table; V_make, a
+ * factory, through the table registered for V), and its descriptor
+ * V_INFO: the repository id, the concrete base's descriptor, the
+ * truncatable flag and the state codec, which the runtime uses to send
+ * and receive it (doc/idl.md "Valuetypes").  An abstract valuetype has no table of
+ * its own; a custom one and `supports` are refused.
  */
 #include <string.h>
 
@@ -52,41 +56,207 @@ static int field(gen *g, idlc_tv *fields, const char *decl, const char *doc)
 	return idlc_tv_push(fields, f);
 }
 
-/* Operation op of valuetype `name` (shape name qname): its field of
- * V_ops and its call V_op.  1 when op has no C form here. */
-static int operation(gen *g, const char *name, const char *qname,
-		     const idlc_node *op, idlc_tv *fields, idlc_tv *protos,
-		     idlc_tv *functions)
+/* One entry of valuetype `name`'s operations table, field `fn` of type
+ * `shade_status (*fn)(PARAMS, shade_error **err)`, and its call
+ * `name_fn(PARAMS, shade_error **err)` passing `args`; `what` says what
+ * it is ("operation area"), `member` its IDL name.  PARAMS start with
+ * `V *self` and the call finds the table in the value's head; for a
+ * factory (`self` false) they start with `TALLOC_CTX *mem_ctx` and the
+ * call finds the table registered for the type. */
+static int entry(gen *g, const char *name, const char *qname, bool self,
+		 const char *fn, const char *what, const char *member,
+		 const char *params, const char *args, idlc_tv *fields,
+		 idlc_tv *protos, idlc_tv *functions)
 {
-	const char *fn = idlc_gen_ident(g, op->name);
-	bool skip = false;
-	char *args = NULL;
-	char *params = idlc_gen_local_params(g, name, op, &args, &skip);
-	const char *all, *call;
+	const char *all = idlc_arena_printf(g->a, "%s%s, shade_error **err",
+		self ? idlc_arena_printf(g->a, "%s *self", name) :
+		"TALLOC_CTX *mem_ctx", params);
+	const char *call = idlc_arena_printf(g->a, "%s_%s", name, fn);
 
-	if (params == NULL)
-		return skip ? 1 : -1;
-	all = idlc_arena_printf(g->a, "%s *self%s, shade_error **err", name,
-				params);
-	call = idlc_arena_printf(g->a, "%s_%s", name, fn);
 	if (all == NULL || call == NULL ||
 	    field(g, fields, idlc_gen_wrap(g, idlc_arena_printf(g->a,
 		  "shade_status (*%s)(%s)", fn, all), strlen(all) +
-		  strlen(fn) + 24, 2), idlc_arena_printf(g->a, "operation "
-		  "%s", op->name)) < 0 ||
-	    idlc_gen_function(g, protos, idlc_arena_printf(g->a, "/* Run "
-		  "operation %s of the %s self with the operations\n * its "
+		  strlen(fn) + 24, 2), what) < 0 ||
+	    idlc_gen_function(g, protos, self ? idlc_arena_printf(g->a,
+		  "/* Run %s of the %s self with the operations\n * its "
 		  "factory registered; Unimplemented when none did. */\n",
-		  op->name, qname), "shade_status", call, all, "") < 0)
+		  what, qname) : idlc_arena_printf(g->a, "/* Make a %s on "
+		  "mem_ctx with %s registered for it\n * "
+		  "(%s_register_factory); Unimplemented when none was. */\n",
+		  qname, what, name), "shade_status", call, all, "") < 0)
 		return -1;
 	return idlc_gen_function(g, functions, "", "shade_status", call, all,
-		idlc_arena_printf(g->a, "\tconst %s_ops *idl_ops = (const %s_ops"
-		" *)((const shade_value_head *)\n\t\t(const void *)self)->ops;"
-		"\n\n\tif (idl_ops == NULL || idl_ops->%s == NULL)\n\t\treturn "
+		idlc_arena_printf(g->a, "\tconst %s_ops *idl_ops = %s;\n\n"
+		"\tif (idl_ops == NULL || idl_ops->%s == NULL)\n\t\treturn "
 		"shade_error_set(err, SHADE_ERR_UNIMPLEMENTED,\n\t\t\t\t       "
 		"\"%s.%s is not implemented (no factory \"\n\t\t\t\t       "
-		"\"registered)\");\n\treturn idl_ops->%s(self%s, err);\n", name,
-		name, fn, qname, op->name, fn, args));
+		"\"registered)\");\n\treturn idl_ops->%s(%s%s, err);\n", name,
+		self ? idlc_arena_printf(g->a, "(const %s_ops *)((const "
+		"shade_value_head *)\n\t\t(const void *)self)->ops", name) :
+		idlc_arena_printf(g->a, "(const %s_ops *)\n\t\t"
+		"shade_typed_value_ops(&%s_INFO)", name, name), fn, qname,
+		member, fn, self ? "self" : "mem_ctx", args));
+}
+
+/* The entries of member m (an operation, an attribute or a factory of
+ * n, or of an abstract valuetype n inherits) in the table of valuetype
+ * `name`.  1 when m has no C form here. */
+static int member(gen *g, const char *name, const char *qname,
+		  const idlc_node *m, idlc_tv *fields, idlc_tv *protos,
+		  idlc_tv *functions)
+{
+	bool skip = false;
+	char *args = NULL, *params;
+	int r;
+
+	switch (m->kind) {
+	case IDLC_OPERATION:
+		params = idlc_gen_local_params(g, name, m, &args, &skip);
+		return params == NULL ? (skip ? 1 : -1) :
+		       entry(g, name, qname, true, idlc_gen_ident(g, m->name),
+			     idlc_arena_printf(g->a, "operation %s", m->name),
+			     m->name, params, args, fields, protos, functions);
+	case IDLC_FACTORY:
+		params = idlc_gen_local_params(g, name, m, &args, &skip);
+		return params == NULL ? (skip ? 1 : -1) :
+		       entry(g, name, qname, false, idlc_gen_ident(g, m->name),
+			     idlc_arena_printf(g->a, "factory %s", m->name),
+			     m->name, idlc_arena_printf(g->a, "%s, %s **result",
+			     params, name), idlc_arena_printf(g->a, "%s, result",
+			     args), fields, protos, functions);
+	case IDLC_ATTRIBUTE:
+		params = idlc_gen_local_attr_params(g, name, m, false, &args,
+						    &skip);
+		if (params == NULL)
+			return skip ? 1 : -1;
+		r = entry(g, name, qname, true, idlc_arena_printf(g->a, "get_%s",
+			  m->name), idlc_arena_printf(g->a, "attribute %s "
+			  "(read)", m->name), m->name, params, args, fields,
+			  protos, functions);
+		if (r != 0 || (m->flags & IDLC_F_READONLY))
+			return r;
+		params = idlc_gen_local_attr_params(g, name, m, true, &args,
+						    &skip);
+		return params == NULL ? -1 :
+		       entry(g, name, qname, true, idlc_arena_printf(g->a,
+			     "set_%s", m->name), idlc_arena_printf(g->a,
+			     "attribute %s (write)", m->name), m->name, params,
+			     args, fields, protos, functions);
+	default:
+		return 0;
+	}
+}
+
+/* The members of abstract valuetype a and of its abstract bases not in
+ * done[0..*n) (added there), in the table of valuetype `name`;
+ * `skipped` gets those without a C form. */
+static int abstract_members(gen *g, const char *name, const char *qname,
+			    const idlc_node *a, const idlc_node **done,
+			    size_t *n, idlc_tv *fields, idlc_tv *protos,
+			    idlc_tv *functions, idlc_tv *skipped);
+
+/* Add the members of n's abstract bases (those its concrete base does
+ * not already have) to its table. */
+static int abstract_bases(gen *g, const char *name, const char *qname,
+			  const idlc_node *n, const idlc_node **done,
+			  size_t *count, idlc_tv *fields, idlc_tv *protos,
+			  idlc_tv *functions, idlc_tv *skipped)
+{
+	size_t i;
+
+	for (i = 0; i < n->n_bases; i++) {
+		const idlc_node *b = idlc_gen_defn(n->base_nodes[i]);
+		if (b->kind == IDLC_VALUETYPE && (b->flags & IDLC_F_ABSTRACT) &&
+		    abstract_members(g, name, qname, b, done, count, fields,
+				     protos, functions, skipped) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Mark the abstract valuetypes that n and its concrete bases inherit
+ * as done (their members are in the concrete base's table). */
+static void inherited_abstracts(const idlc_node *n, const idlc_node **done,
+				size_t *count, int depth)
+{
+	size_t i, j;
+
+	for (i = 0; depth < 64 && i < n->n_bases; i++) {
+		const idlc_node *b = idlc_gen_defn(n->base_nodes[i]);
+		if (b->kind != IDLC_VALUETYPE)
+			continue;
+		if (b->flags & IDLC_F_ABSTRACT) {
+			for (j = 0; j < *count && done[j] != b; j++)
+				;
+			if (j == *count && *count < 64)
+				done[(*count)++] = b;
+		}
+		inherited_abstracts(b, done, count, depth + 1);
+	}
+}
+
+/* Skipped member m: listed in the header's comment. */
+static int skipped_member(gen *g, idlc_tv *skipped, const idlc_node *m)
+{
+	idlc_tv *k = idlc_tv_obj(g->a);
+
+	if (k == NULL || idlc_tv_set_str(k, "name", "%s", m->name) < 0 ||
+	    idlc_tv_set_str(k, "sig", "%s", idlc_kind_name(m->kind)) < 0)
+		return -1;
+	return idlc_tv_push(skipped, k);
+}
+
+static int abstract_members(gen *g, const char *name, const char *qname,
+			    const idlc_node *a, const idlc_node **done,
+			    size_t *n, idlc_tv *fields, idlc_tv *protos,
+			    idlc_tv *functions, idlc_tv *skipped)
+{
+	const idlc_node *m;
+	size_t i;
+	int r;
+
+	for (i = 0; i < *n; i++)
+		if (done[i] == a)
+			return 0;
+	if (*n == 64)
+		return 0;
+	done[(*n)++] = a;
+	if (abstract_bases(g, name, qname, a, done, n, fields, protos,
+			   functions, skipped) < 0)
+		return -1;
+	for (m = a->children; m; m = m->next) {
+		if (m->kind == IDLC_FACTORY) /* an abstract one has none */
+			continue;
+		r = member(g, name, qname, m, fields, protos, functions);
+		if (r < 0 || (r > 0 && skipped_member(g, skipped, m) < 0))
+			return -1;
+	}
+	return 0;
+}
+
+/* Refuse what has no C mapping: a custom valuetype (it marshals its own
+ * state) and `supports` (a value served as an interface).  True when
+ * refused. */
+static bool refused(gen *g, const idlc_node *n)
+{
+	bool r = false;
+
+	if (n->flags & IDLC_F_CUSTOM) {
+		idlc_error(g->comp, &n->name_loc, "custom valuetype '%s' "
+			   "marshals its own state, which shade does not map "
+			   "to C (drop 'custom': its state members then "
+			   "travel)", n->name);
+		r = true;
+	}
+	if (n->supports) {
+		char *i = idlc_scoped_name_str(g->tmp, n->supports);
+		idlc_error(g->comp, &n->supports->loc, "valuetype '%s' "
+			   "supports interface '%s', which shade does not map "
+			   "to C (serve an implementation of '%s' instead)",
+			   n->name, i ? i : "", i ? i : "");
+		r = true;
+	}
+	return r;
 }
 
 /* The descriptor's state codec wrappers (functions of `void *`). */
@@ -121,33 +291,31 @@ int idlc_gen_value(gen *g, const idlc_node *n)
 	char *repo;
 	int codec, r;
 
-	if (n->flags & IDLC_F_ABSTRACT)
-		return 0;
+	const idlc_node *done[64];
+	size_t n_done = 0;
+
+	if (refused(g, n) || (n->flags & IDLC_F_ABSTRACT))
+		return 0; /* an abstract one's members are its heirs' */
 	if (!name || !qname || !fields || !protos || !skipped || !functions)
 		return -1;
-	/* the default repository id: IDL:a/b/V:1.0 (no #pragma prefix) */
-	repo = idlc_arena_printf(g->a, "IDL:%s", qname);
-	for (r = 0; repo && repo[r]; r++)
-		if (repo[r] == '.')
-			repo[r] = '/';
-	repo = idlc_arena_printf(g->a, "%s:1.0", repo);
+	/* its repository id (#pragma prefix, ID, version, typeid and
+	 * typeprefix applied: check/repoid.c) */
+	repo = idlc_gen_c_string(g, n->repo_id ? n->repo_id : "",
+				 n->repo_id ? strlen(n->repo_id) : 0);
 	if (base && field(g, fields, idlc_arena_printf(g->a, "%s_ops _base",
 			  idlc_gen_c_name(g, base)), "the base's operations") < 0)
 		return -1;
+	/* the abstract bases' members (but those the concrete base has),
+	 * then its own operations, attributes and factories */
+	if (base)
+		inherited_abstracts(base, done, &n_done, 0);
+	if (abstract_bases(g, name, qname, n, done, &n_done, fields, protos,
+			   functions, skipped) < 0)
+		return -1;
 	for (m = n->children; m; m = m->next) {
-		if (m->kind != IDLC_OPERATION)
-			continue;
-		r = operation(g, name, qname, m, fields, protos, functions);
-		if (r < 0)
+		r = member(g, name, qname, m, fields, protos, functions);
+		if (r < 0 || (r > 0 && skipped_member(g, skipped, m) < 0))
 			return -1;
-		if (r > 0) {
-			idlc_tv *k = idlc_tv_obj(g->a);
-			if (k == NULL || idlc_tv_set_str(k, "name", "%s",
-							 m->name) < 0 ||
-			    idlc_tv_set_str(k, "sig", "%s", "operation") < 0 ||
-			    idlc_tv_push(skipped, k) < 0)
-				return -1;
-		}
 	}
 	if (idlc_tv_len(fields) == 0 &&
 	    field(g, fields, "char empty_", "no operation") < 0)

@@ -12,6 +12,7 @@
 
 #include "shade/cbor.h"
 #include "shade/typed.h"
+#include "object/object_int.h"
 
 /* The layout every generated typed reference starts with; map has
  * shape->n_members entries. */
@@ -41,6 +42,37 @@ shade_status shade_typed_get_uint(struct shade_cbor_dec *d, uint64_t hi,
 	if (st == SHADE_OK && *out > hi)
 		return shade_error_set(err, SHADE_ERR_OVERFLOW, "integer %llu "
 				       "out of range", (unsigned long long)*out);
+	return st;
+}
+
+/* Encode a bitmask holding only its flags; see shade/typed.h. */
+shade_status shade_typed_put_bits(struct shade_buf *b, uint64_t u,
+				  uint64_t flags, const char *name,
+				  shade_error **err)
+{
+	if ((u & ~flags) != 0)
+		return shade_error_set(err, SHADE_ERR_VALUE, "bitmask %s: 0x%llx "
+				       "has bits that are none of its flags "
+				       "(0x%llx)", name, (unsigned long long)u,
+				       (unsigned long long)flags);
+	return shade_cbor_put_uint(b, u);
+}
+
+/* Read a bitmask holding only its flags; see shade/typed.h. */
+shade_status shade_typed_get_bits(struct shade_cbor_dec *d, uint64_t hi,
+				  uint64_t flags, const char *name,
+				  uint64_t *out, shade_error **err)
+{
+	uint64_t u = 0;
+	shade_status st = shade_typed_get_uint(d, hi, &u, err);
+
+	if (st == SHADE_OK && (u & ~flags) != 0)
+		st = shade_error_set(err, SHADE_ERR_VALUE, "bitmask %s: 0x%llx "
+				     "has bits that are none of its flags "
+				     "(0x%llx)", name, (unsigned long long)u,
+				     (unsigned long long)flags);
+	if (st == SHADE_OK)
+		*out = u;
 	return st;
 }
 
@@ -557,13 +589,125 @@ shade_status shade_typed_seq_append(TALLOC_CTX *mem_ctx, void *items,
 shade_status shade_typed_raise(shade_error **err, const char *name,
 			       const struct shade_buf *b)
 {
+	return shade_typed_raise_cx(NULL, err, name, b);
+}
+
+/* Start catching an exception; see shade/typed.h. */
+TALLOC_CTX *shade_typed_catch_begin(const shade_error *err, const char *name,
+				    struct shade_cbor_dec *d)
+{
+	shade_dispatch_ctx *cx;
+
+	return shade_typed_catch_begin_cx(err, name, d, &cx);
+}
+
+/* Finish catching an exception; see shade/typed.h. */
+bool shade_typed_catch_end(TALLOC_CTX *mem_ctx, TALLOC_CTX *mem, bool ok)
+{
+	TALLOC_CTX *tmp = talloc_parent(mem);
+
+	if (ok && shade_typed_adopt(mem_ctx, mem, NULL) != SHADE_OK)
+		ok = false;
+	talloc_free(tmp);
+	return ok;
+}
+
+/* A dispatch context whose references do not cross a connection: the
+ * raise and catch helpers of exceptions whose fields hold references
+ * (shade_typed_local_cx). */
+typedef struct local_cx {
+	shade_dispatch_ctx cx;  /* what the codecs get (the first member) */
+	shade_cbor_opts copts;  /* cx.copts: the hooks below */
+	shade_cbor_hooks hooks; /* references as indexes into refs */
+	shade_ref **refs;       /* the references encoded, one count each
+				 * (talloc array of cap) */
+	size_t n;               /* entries used in refs */
+	size_t cap;             /* entries allocated */
+} local_cx;
+
+/* talloc destructor: drop the table's counts. */
+static int local_cx_free(local_cx *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		shade_ref_release(l->refs[i]);
+	return 0;
+}
+
+/* Encode a reference as tag 200 and its index in the table (which
+ * keeps a count). */
+static shade_status local_encode_ref(void *udata, shade_buf *b,
+				     shade_ref *ref, shade_error **err)
+{
+	local_cx *l = udata;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 4;
+		shade_ref **grown = talloc_realloc(l, l->refs, shade_ref *,
+						   cap);
+		if (grown == NULL)
+			return shade_error_set(err, SHADE_ERR_NOMEM,
+					       "out of memory");
+		l->refs = grown;
+		l->cap = cap;
+	}
+	l->refs[l->n] = shade_ref_retain(ref);
+	shade_cbor_put_tag(b, 200);
+	return shade_cbor_put_uint(b, (uint64_t)l->n++);
+}
+
+/* Decode an index of the table into its reference (a count for the
+ * decoded value). */
+static shade_status local_decode_ref(void *udata, TALLOC_CTX *mem_ctx,
+				     uint64_t tag, struct shade_cbor_dec *d,
+				     shade_ref **out, shade_error **err)
+{
+	local_cx *l = udata;
+	uint64_t i = 0;
+	shade_status st = shade_cbor_read_uint(d, &i, err);
+
+	(void)mem_ctx;
+	if (st < 0)
+		return st;
+	if (tag != 200 || i >= l->n)
+		return shade_error_set(err, SHADE_ERR_PROTOCOL, "not a "
+				       "reference of this exception");
+	*out = shade_ref_retain(l->refs[i]);
+	return SHADE_OK;
+}
+
+/* A local dispatch context; see shade/typed.h. */
+shade_dispatch_ctx *shade_typed_local_cx(TALLOC_CTX *mem_ctx,
+					 TALLOC_CTX *mem)
+{
+	local_cx *l = talloc_zero(mem_ctx, local_cx);
+
+	if (l == NULL)
+		return NULL;
+	l->hooks.encode_ref = local_encode_ref;
+	l->hooks.decode_ref = local_decode_ref;
+	l->hooks.udata = l;
+	l->copts.hooks = &l->hooks;
+	l->cx.copts = &l->copts;
+	l->cx.mem = mem ? mem : (TALLOC_CTX *)l;
+	talloc_set_destructor(l, local_cx_free);
+	return &l->cx;
+}
+
+/* Raise from fields written through a local context; see
+ * shade/typed.h. */
+shade_status shade_typed_raise_cx(shade_dispatch_ctx *cx, shade_error **err,
+				  const char *name, const struct shade_buf *b)
+{
 	shade_value *args = NULL;
 	shade_error *e = NULL;
 	shade_status st;
 
 	if (err == NULL || *err != NULL)
 		return SHADE_ERR_USER;
-	st = shade_cbor_decode(NULL, b->data, b->len, NULL, &args, &e);
+	st = shade_cbor_decode(NULL, b->data, b->len, cx ? cx->copts : NULL,
+			       &args, &e);
 	if (st < 0) {
 		*err = e;
 		return st;
@@ -577,37 +721,34 @@ shade_status shade_typed_raise(shade_error **err, const char *name,
 	return SHADE_ERR_USER;
 }
 
-/* Start catching an exception; see shade/typed.h. */
-TALLOC_CTX *shade_typed_catch_begin(const shade_error *err, const char *name,
-				    struct shade_cbor_dec *d)
+/* Start catching an exception whose fields may hold references; see
+ * shade/typed.h. */
+TALLOC_CTX *shade_typed_catch_begin_cx(const shade_error *err,
+				       const char *name,
+				       struct shade_cbor_dec *d,
+				       shade_dispatch_ctx **cx)
 {
 	TALLOC_CTX *tmp, *mem;
-	uint8_t *data;
+	uint8_t *data = NULL;
 	size_t len = 0;
 
+	*cx = NULL;
 	if (err == NULL || err->name == NULL || strcmp(err->name, name) != 0 ||
 	    err->args == NULL)
 		return NULL;
 	tmp = talloc_new(NULL);
 	mem = tmp ? talloc_new(tmp) : NULL;
-	data = mem ? shade_cbor_encode(tmp, err->args, NULL, &len, NULL) : NULL;
+	*cx = mem ? shade_typed_local_cx(tmp, mem) : NULL;
+	if (*cx != NULL)
+		data = shade_cbor_encode(tmp, err->args, (*cx)->copts, &len,
+					 NULL);
 	if (data == NULL) {
+		*cx = NULL;
 		talloc_free(tmp);
 		return NULL;
 	}
 	shade_cbor_dec_init(d, data, len);
 	return mem;
-}
-
-/* Finish catching an exception; see shade/typed.h. */
-bool shade_typed_catch_end(TALLOC_CTX *mem_ctx, TALLOC_CTX *mem, bool ok)
-{
-	TALLOC_CTX *tmp = talloc_parent(mem);
-
-	if (ok && shade_typed_adopt(mem_ctx, mem, NULL) != SHADE_OK)
-		ok = false;
-	talloc_free(tmp);
-	return ok;
 }
 
 /* Encode a wchar; see shade/typed.h. */

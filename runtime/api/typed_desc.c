@@ -64,6 +64,9 @@ static inline shade_status put_one(struct shade_buf *b,
 		return shade_cbor_put_int(b, load_int(v, t->size));
 	case SHADE_TYPED_UINT:
 		return shade_cbor_put_uint(b, load_uint(v, t->size));
+	case SHADE_TYPED_BITS:
+		return shade_typed_put_bits(b, load_uint(v, t->size), t->flags,
+					    t->name, err);
 	case SHADE_TYPED_BOOL:
 		return shade_cbor_put_bool(b, *(const bool *)v);
 	case SHADE_TYPED_FLOAT:
@@ -149,6 +152,10 @@ static inline shade_status get_one(TALLOC_CTX *mem_ctx,
 		return st;
 	case SHADE_TYPED_UINT:
 		st = shade_typed_get_uint(d, t->hi, &u, err);
+		store_uint(v, t->size, u);
+		return st;
+	case SHADE_TYPED_BITS:
+		st = shade_typed_get_bits(d, t->hi, t->flags, t->name, &u, err);
 		store_uint(v, t->size, u);
 		return st;
 	case SHADE_TYPED_BOOL:

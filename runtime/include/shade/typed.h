@@ -74,6 +74,27 @@ SHADE_API shade_status shade_typed_get_uint(struct shade_cbor_dec *d,
 					    shade_error **err);
 
 /*
+ * Encode bitmask value u (of the C type `name`) into b when it holds
+ * only bits of `flags` (its declared flags or'ed); SHADE_ERR_VALUE
+ * "bitmask NAME: 0x.. has bits that are none of its flags (0x..)"
+ * otherwise, with nothing written.
+ */
+SHADE_API shade_status shade_typed_put_bits(struct shade_buf *b, uint64_t u,
+					    uint64_t flags, const char *name,
+					    shade_error **err);
+
+/*
+ * Read a bitmask of C type `name` from d into *out: an unsigned integer
+ * up to hi (SHADE_ERR_OVERFLOW when larger) holding only bits of
+ * `flags` (SHADE_ERR_VALUE, as shade_typed_put_bits(), otherwise).
+ * *out is written only on success.
+ */
+SHADE_API shade_status shade_typed_get_bits(struct shade_cbor_dec *d,
+					    uint64_t hi, uint64_t flags,
+					    const char *name, uint64_t *out,
+					    shade_error **err);
+
+/*
  * Read the head of a sequence from d: an array, or the list snapshot a
  * dynamic peer sends (tag 203 around an array).  *n gets the number of
  * items (SHADE_CBOR_INDEFINITE for an indefinite array).
@@ -340,6 +361,44 @@ SHADE_API TALLOC_CTX *shade_typed_catch_begin(const shade_error *err,
 SHADE_API bool shade_typed_catch_end(TALLOC_CTX *mem_ctx, TALLOC_CTX *mem,
 				     bool ok);
 
+/*
+ * A dispatch context for the raise and catch helpers of an exception
+ * whose fields hold references (Object, interfaces, any), through which
+ * its generated codec writes and reads them without a connection: a
+ * reference encoded through it is kept (one count, until the context
+ * is freed) in a table of its own and written as its index, and
+ * decoding through it gives the same reference back.  What it decodes
+ * lands on mem (NULL: on the context).  A talloc child of mem_ctx;
+ * NULL when out of memory.
+ */
+SHADE_API shade_dispatch_ctx *shade_typed_local_cx(TALLOC_CTX *mem_ctx,
+						   TALLOC_CTX *mem);
+
+/*
+ * shade_typed_raise() for fields that b holds as written through cx, a
+ * shade_typed_local_cx() (NULL: as shade_typed_raise()): each reference
+ * becomes a reference value of the error's arguments, holding a count
+ * of its own that goes with the error; sent to a peer, the error
+ * carries the reference as a result does.
+ */
+SHADE_API shade_status shade_typed_raise_cx(shade_dispatch_ctx *cx,
+					    shade_error **err,
+					    const char *name,
+					    const struct shade_buf *b);
+
+/*
+ * shade_typed_catch_begin() for fields that may hold references: *cx
+ * gets a local context (shade_typed_local_cx) for the codec to decode
+ * them through, onto the context returned; each reference decoded
+ * there keeps a count of its own, which shade_typed_catch_end() moves
+ * to mem_ctx with the rest.  NULL (and *cx NULL) when err is not that
+ * exception.
+ */
+SHADE_API TALLOC_CTX *shade_typed_catch_begin_cx(const shade_error *err,
+						 const char *name,
+						 struct shade_cbor_dec *d,
+						 shade_dispatch_ctx **cx);
+
 /* Writes the state of a value (its flat state members, a base's
  * first) into b: a generated function of each valuetype. */
 typedef shade_status (*shade_value_put_state)(shade_dispatch_ctx *cx,
@@ -440,7 +499,9 @@ typedef enum shade_typed_kind {
 	SHADE_TYPED_FLOAT,  /* float (size 4) or double (size 8) */
 	SHADE_TYPED_STRING, /* char *, NUL-terminated UTF-8 */
 	SHADE_TYPED_STRUCT, /* struct: the array of its fields */
-	SHADE_TYPED_SEQ     /* struct { uint32_t len; T *items; } */
+	SHADE_TYPED_SEQ,    /* struct { uint32_t len; T *items; } */
+	SHADE_TYPED_BITS    /* bitmask: unsigned integer of `size` bytes
+			     * up to hi, only bits of `flags` */
 } shade_typed_kind;
 
 typedef struct shade_typed_type shade_typed_type;
@@ -462,6 +523,7 @@ struct shade_typed_type {
 	const shade_typed_field *fields; /* STRUCT: its fields */
 	uint32_t n;                      /* STRUCT: number of fields */
 	const shade_typed_type *item;    /* SEQ: the item type */
+	uint64_t flags;                  /* BITS: the declared flags */
 };
 
 /* The memory of a described sequence (the generated sequence structs
@@ -474,29 +536,34 @@ typedef struct shade_typed_seq {
 /* The table of a signed integer or enum of C type T in [LO, HI] (the
  * initializer of a shade_typed_type in a generated source). */
 #define SHADE_TYPED_INT_OF(T, LO, HI) \
-	{ SHADE_TYPED_INT, sizeof(T), (LO), (uint64_t)(HI), #T, NULL, 0, NULL }
+	{ SHADE_TYPED_INT, sizeof(T), (LO), (uint64_t)(HI), #T, NULL, 0, NULL, 0 }
 /* An unsigned integer of C type T up to HI. */
 #define SHADE_TYPED_UINT_OF(T, HI) \
-	{ SHADE_TYPED_UINT, sizeof(T), 0, (HI), #T, NULL, 0, NULL }
+	{ SHADE_TYPED_UINT, sizeof(T), 0, (HI), #T, NULL, 0, NULL, 0 }
+/* A bitmask of C type T up to HI, holding only the bits of FLAGS. */
+#define SHADE_TYPED_BITS_OF(T, HI, FLAGS) \
+	{ SHADE_TYPED_BITS, sizeof(T), 0, (HI), #T, NULL, 0, NULL, (FLAGS) }
 /* A bool. */
 #define SHADE_TYPED_BOOL_OF \
-	{ SHADE_TYPED_BOOL, sizeof(bool), 0, 0, "bool", NULL, 0, NULL }
+	{ SHADE_TYPED_BOOL, sizeof(bool), 0, 0, "bool", NULL, 0, NULL, 0 }
 /* A float or double of C type T. */
 #define SHADE_TYPED_FLOAT_OF(T) \
-	{ SHADE_TYPED_FLOAT, sizeof(T), 0, 0, #T, NULL, 0, NULL }
+	{ SHADE_TYPED_FLOAT, sizeof(T), 0, 0, #T, NULL, 0, NULL, 0 }
 /* A string (char *). */
 #define SHADE_TYPED_STRING_OF \
-	{ SHADE_TYPED_STRING, sizeof(char *), 0, 0, "string", NULL, 0, NULL }
+	{ SHADE_TYPED_STRING, sizeof(char *), 0, 0, "string", NULL, 0, NULL, \
+	  0 }
 /* A string<N> (char *) of at most N characters. */
 #define SHADE_TYPED_BSTRING_OF(N) \
-	{ SHADE_TYPED_STRING, sizeof(char *), 0, (N), "string", NULL, 0, NULL }
+	{ SHADE_TYPED_STRING, sizeof(char *), 0, (N), "string", NULL, 0, NULL, \
+	  0 }
 /* Struct T with the fields F (an array). */
 #define SHADE_TYPED_STRUCT_OF(T, F) \
 	{ SHADE_TYPED_STRUCT, sizeof(T), 0, 0, #T, (F), \
-	  (uint32_t)(sizeof(F) / sizeof((F)[0])), NULL }
+	  (uint32_t)(sizeof(F) / sizeof((F)[0])), NULL, 0 }
 /* Sequence T of items I (a shade_typed_type), bound B (0: none). */
 #define SHADE_TYPED_SEQ_OF(T, I, B) \
-	{ SHADE_TYPED_SEQ, sizeof(T), 0, (B), #T, NULL, 0, &(I) }
+	{ SHADE_TYPED_SEQ, sizeof(T), 0, (B), #T, NULL, 0, &(I), 0 }
 
 /* Direction of a described parameter. */
 typedef enum shade_typed_dir {
