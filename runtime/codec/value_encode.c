@@ -248,6 +248,52 @@ static bool enc_typed(shade_buf *b, const struct shade_seq *s)
 	return true;
 }
 
+/* Write seq s as a text array (doc/protocol.md 7.5) when it may be
+ * one: SHADE_CBOR_TYPED_MIN items or more, all strs of at most
+ * SHADE_CBOR_TEXTS_MAX bytes.  False when it is not (nothing written);
+ * true when written or when b failed (b->status says which).  One pass
+ * over the slots checks them (no early exit: it vectorizes), one writes
+ * each length and each string's bytes. */
+static bool enc_texts(shade_buf *b, const struct shade_seq *s)
+{
+	const shade_value *it = s->items;
+	size_t i, n = s->len, total = 0, off;
+	unsigned bad = 0;
+	uint8_t *p, *lens, *q;
+
+	if (n < SHADE_CBOR_TYPED_MIN || shade_tag_kind_(&it[0]) != SHADE_STR)
+		return false;
+	for (i = 0; i < n; i++) {
+		bad |= (unsigned)(shade_tag_kind_(&it[i]) ^ SHADE_STR) |
+		       (unsigned)(it[i].len > SHADE_CBOR_TEXTS_MAX);
+		total += it[i].len;
+	}
+	if (bad != 0)
+		return false;
+	/* tag (2 bytes), array of 2 (1), two heads (at most 9 each) */
+	p = cbor_room(b, 21 + n + total);
+	if (p == NULL)
+		return true;
+	off = cbor_head_at(p, SHADE_CBOR_TAG, SHADE_CBOR_TAG_TEXTS);
+	p[off++] = SHADE_CBOR_ARRAY << 5 | 2;
+	off += cbor_head_at(p + off, SHADE_CBOR_BYTES, n);
+	lens = p + off;
+	q = lens + n;
+	q += cbor_head_at(q, SHADE_CBOR_TEXT, total);
+	for (i = 0; i < n; i++) {
+		size_t len = it[i].len;
+
+		lens[i] = (uint8_t)len;
+		if (len > 0 && len < 24)
+			cbor_copy_short(q, (const uint8_t *)it[i].u.s, len);
+		else if (len > 0)
+			memcpy(q, it[i].u.s, len);
+		q += len;
+	}
+	b->len += (size_t)(q - p);
+	return true;
+}
+
 /* Items of a block of enc_text_run: 24 KiB of room asked at once. */
 #define TEXT_BLOCK 1024
 
@@ -334,6 +380,10 @@ static shade_status enc(shade_buf *b, const shade_value *v,
 		if (o != NULL && __atomic_load_n(&o->typed_arrays,
 						 __ATOMIC_RELAXED) &&
 		    enc_typed(b, s))
+			break;
+		if (o != NULL && __atomic_load_n(&o->text_arrays,
+						 __ATOMIC_RELAXED) &&
+		    enc_texts(b, s))
 			break;
 		cbor_put_head(b, SHADE_CBOR_ARRAY, s->len);
 		for (i = 0; i < s->len && b->status == SHADE_OK; i++) {
