@@ -1097,6 +1097,33 @@ static void test_cbor_text_arrays(void **state)
 	assert_memory_equal(got, "\xd8\xcb\x99\x13\x88", 5);
 	talloc_free(got);
 	talloc_free(l);
+	/* strings of 0-23 bytes only (written in one pass), of 16 to 64 KiB
+	 * and more of text in all: every width of the texts' head */
+	for (n = 16; n <= 64000; n *= 4) {
+		l = shade_list_new(ctx, 0);
+		for (i = 0, total = 0; i < n; i++) {
+			k = (i * 7) % 24;
+			memset(text, 'a' + (int)(i % 26), k);
+			assert_ok(shade_seq_append_str(l, text, k, errp_));
+			total += k;
+		}
+		got = shade_cbor_encode(ctx, l, &on, &len, NULL);
+		assert_non_null(got);
+		/* tag 203, tag 204, array of 2, two heads */
+		assert_int_equal(len, 5 + (n < 24 ? 1 : n < 256 ? 2 : n < 65536
+					   ? 3 : 5) + n +
+				 (total < 24 ? 1 : total < 256 ? 2
+				  : total < 65536 ? 3 : 5) + total);
+		assert_ok(shade_cbor_decode(ctx, got, len, &off, &out, errp_));
+		assert_int_equal(shade_value_kind(out), SHADE_LIST);
+		assert_true(shade_seq_len(out) == n);
+		for (i = 0; i < n; i++)
+			assert_true(shade_value_equal(shade_seq_at(out, i),
+						      shade_seq_at(l, i)));
+		talloc_free(out);
+		talloc_free(got);
+		talloc_free(l);
+	}
 }
 
 static void test_cbor_mutations(void **state)

@@ -248,6 +248,48 @@ static bool enc_typed(shade_buf *b, const struct shade_seq *s)
 	return true;
 }
 
+/* enc_texts for strings of at most 23 bytes, in one pass: room for 24
+ * bytes a string asked once, each length and string written as its slot
+ * is checked, the texts' head written last (its width known only then:
+ * the texts moved down when it is narrower than the 5 bytes left for
+ * it).  False, nothing written, when a slot is not such a string. */
+static bool enc_texts_short(shade_buf *b, const shade_value *it, size_t n)
+{
+	size_t i, len, total, w;
+	uint8_t *p, *lens, *t0, *q;
+	unsigned bad = 0;
+
+	if (n > UINT32_MAX / 24)
+		return false;
+	/* tag (2), array of 2 (1), lengths' head (at most 9), texts' head
+	 * (5: the texts are under 4 GiB) */
+	p = cbor_room(b, 17 + n * 24);
+	if (p == NULL)
+		return false;
+	lens = p + 3;
+	lens += cbor_head_at(lens, SHADE_CBOR_BYTES, n);
+	t0 = q = lens + n + 5;
+	for (i = 0; i < n; i++) {
+		len = it[i].len;
+		bad |= (unsigned)(shade_tag_kind_(&it[i]) ^ SHADE_STR) |
+		       (unsigned)(len > 23);
+		if (bad != 0)
+			return false;
+		lens[i] = (uint8_t)len;
+		if (len > 0)
+			cbor_copy_short(q, (const uint8_t *)it[i].u.s, len);
+		q += len;
+	}
+	total = (size_t)(q - t0);
+	cbor_head_at(p, SHADE_CBOR_TAG, SHADE_CBOR_TAG_TEXTS);
+	p[2] = SHADE_CBOR_ARRAY << 5 | 2;
+	w = cbor_head_at(lens + n, SHADE_CBOR_TEXT, total);
+	if (w < 5)
+		memmove(lens + n + w, t0, total);
+	b->len += (size_t)(lens + n + w + total - p);
+	return true;
+}
+
 /* Write seq s as a text array (doc/protocol.md 7.5) when it may be
  * one: SHADE_CBOR_TYPED_MIN items or more, all strs of at most
  * SHADE_CBOR_TEXTS_MAX bytes.  False when it is not (nothing written);
@@ -263,6 +305,8 @@ static bool enc_texts(shade_buf *b, const struct shade_seq *s)
 
 	if (n < SHADE_CBOR_TYPED_MIN || shade_tag_kind_(&it[0]) != SHADE_STR)
 		return false;
+	if (enc_texts_short(b, it, n) || b->status != SHADE_OK)
+		return true;
 	for (i = 0; i < n; i++) {
 		bad |= (unsigned)(shade_tag_kind_(&it[i]) ^ SHADE_STR) |
 		       (unsigned)(it[i].len > SHADE_CBOR_TEXTS_MAX);
