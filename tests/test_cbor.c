@@ -624,6 +624,14 @@ static const struct dec_row limits[] = {
 	L("83010203", &max_len_3, SHADE_OK),
 	L("8201 8102", &max_items_5, SHADE_OK),
 	L("820183020304", &max_items_5, SHADE_ERR_LIMIT),
+	/* text arrays (doc/protocol.md 7.5): strings, and their count */
+	L("d8cc82 43 010203 66 616263646566", &max_len_3, SHADE_OK),
+	L("d8cc82 44 01010101 64 61626364", &max_len_3, SHADE_ERR_LIMIT),
+	L("d8cc82 42 0401 65 6162636465", &max_len_3, SHADE_ERR_LIMIT),
+	L("d8cc82 44 01010101 64 61626364", &max_items_5, SHADE_OK),
+	L("d8cc82 46 010101010101 66 616263646566", &max_items_5,
+	  SHADE_ERR_LIMIT),
+	L("d8cc82 42 0101 62 61", &max_len_3, SHADE_ERR_TRUNCATED),
 };
 
 /* Bignums inside int64 are ints; tags 2/3 at the very edges; heads and
@@ -1008,6 +1016,114 @@ static void test_cbor_short_string_runs(void **state)
 	talloc_free(got);
 	talloc_free(l);
 	talloc_free(want);
+	/* only short strings, 20 000 of them: runs longer than one call
+	 * takes, and the arena's chunks filled to their last bytes */
+	l = shade_list_new(ctx, 0);
+	for (i = 0; i < 20000; i++) {
+		k = (i * 7 + i / 3) % 24;
+		memset(text, 'A' + (int)(i % 26), sizeof text);
+		text[k] = '\0';
+		assert_ok(shade_seq_append_str(l, text, k, errp_));
+	}
+	shade_value_set_byvalue(l, true);
+	got = shade_cbor_encode(ctx, l, &opts, &len, NULL);
+	assert_non_null(got);
+	assert_ok(shade_cbor_decode(ctx, got, len, &opts, &out, errp_));
+	assert_true(shade_value_equal(out, l));
+	for (i = 0; i < 20000; i++)
+		assert_int_equal(strlen(shade_value_as_str(shade_seq_at(out, i),
+							    NULL)),
+				 (i * 7 + i / 3) % 24);
+	talloc_free(out);
+	talloc_free(got);
+	talloc_free(l);
+}
+
+/* Text arrays (doc/protocol.md 7.5): a list of strings of 0-255 bytes,
+ * ASCII and not, written with opts.text_arrays as tag 204 over
+ * [lengths, texts] and read back equal, every string NUL-terminated;
+ * without the option, or with a longer string or another kind among
+ * them, the same list is a CBOR array. */
+static void test_cbor_text_arrays(void **state)
+{
+	TALLOC_CTX *ctx = *state;
+	shade_value *l = shade_list_new(ctx, 0), *out = NULL;
+	shade_cbor_opts on = { .text_arrays = true }, off = { 0 };
+	char text[300];
+	uint8_t *got, *plain;
+	size_t i, k, n = 5000, len, plen, total = 0;
+
+	for (i = 0; i < n; i++) {
+		k = i % 7 == 0 ? (i * 13) % 256 : (i * 5) % 24;
+		memset(text, 'a' + (int)(i % 26), k);
+		if (i % 11 == 0 && k >= 2)
+			memcpy(text + k - 2, "\xc3\xa9", 2); /* é at the end */
+		assert_ok(shade_seq_append_str(l, text, k, errp_));
+		total += k;
+	}
+	shade_value_set_byvalue(l, true);
+	got = shade_cbor_encode(ctx, l, &on, &len, NULL);
+	assert_non_null(got);
+	/* tag 203, tag 204, array of 2, lengths, texts */
+	assert_memory_equal(got, "\xd8\xcb\xd8\xcc\x82\x59\x13\x88", 8);
+	assert_int_equal(len, 8 + n + 5 + total);
+	assert_int_equal(got[8 + n], 0x7a); /* text head, 4-byte length */
+	assert_ok(shade_cbor_decode(ctx, got, len, &off, &out, errp_));
+	assert_int_equal(shade_value_kind(out), SHADE_LIST);
+	assert_true(shade_value_equal(out, l));
+	for (i = 0; i < n; i++)
+		assert_int_equal(strlen(shade_value_as_str(shade_seq_at(out, i),
+							    NULL)),
+				 shade_value_len(shade_seq_at(l, i)));
+	/* encoded again from what was read: the same bytes */
+	plain = shade_cbor_encode(ctx, out, &on, &plen, NULL);
+	assert_int_equal(plen, len);
+	assert_memory_equal(plain, got, len);
+	talloc_free(plain);
+	talloc_free(out);
+	talloc_free(got);
+	/* off: a CBOR array */
+	got = shade_cbor_encode(ctx, l, &off, &len, NULL);
+	assert_memory_equal(got, "\xd8\xcb\x99\x13\x88", 5);
+	talloc_free(got);
+	/* a string of 256 bytes, or an int, among them: a CBOR array */
+	memset(text, 'z', 256);
+	assert_ok(shade_seq_set_take(l, 3, shade_strn(ctx, text, 256), errp_));
+	got = shade_cbor_encode(ctx, l, &on, &len, NULL);
+	assert_memory_equal(got, "\xd8\xcb\x99\x13\x88", 5);
+	talloc_free(got);
+	assert_ok(shade_seq_set_take(l, 3, shade_int(ctx, 3), errp_));
+	got = shade_cbor_encode(ctx, l, &on, &len, NULL);
+	assert_memory_equal(got, "\xd8\xcb\x99\x13\x88", 5);
+	talloc_free(got);
+	talloc_free(l);
+	/* strings of 0-23 bytes only (written in one pass), of 16 to 64 KiB
+	 * and more of text in all: every width of the texts' head */
+	for (n = 16; n <= 64000; n *= 4) {
+		l = shade_list_new(ctx, 0);
+		for (i = 0, total = 0; i < n; i++) {
+			k = (i * 7) % 24;
+			memset(text, 'a' + (int)(i % 26), k);
+			assert_ok(shade_seq_append_str(l, text, k, errp_));
+			total += k;
+		}
+		got = shade_cbor_encode(ctx, l, &on, &len, NULL);
+		assert_non_null(got);
+		/* tag 203, tag 204, array of 2, two heads */
+		assert_int_equal(len, 5 + (n < 24 ? 1 : n < 256 ? 2 : n < 65536
+					   ? 3 : 5) + n +
+				 (total < 24 ? 1 : total < 256 ? 2
+				  : total < 65536 ? 3 : 5) + total);
+		assert_ok(shade_cbor_decode(ctx, got, len, &off, &out, errp_));
+		assert_int_equal(shade_value_kind(out), SHADE_LIST);
+		assert_true(shade_seq_len(out) == n);
+		for (i = 0; i < n; i++)
+			assert_true(shade_value_equal(shade_seq_at(out, i),
+						      shade_seq_at(l, i)));
+		talloc_free(out);
+		talloc_free(got);
+		talloc_free(l);
+	}
 }
 
 static void test_cbor_mutations(void **state)
@@ -1562,6 +1678,7 @@ static const struct CMUnitTest functions[] = {
 	SUITE_CASE(test_cbor_zero_copy),
 	SUITE_CASE(test_cbor_big_array_allocations),
 	SUITE_CASE(test_cbor_short_string_runs),
+	SUITE_CASE(test_cbor_text_arrays),
 	SUITE_CASE(test_cbor_mutations),
 	SUITE_CASE(test_cbor_crosscheck_to_python),
 	SUITE_CASE(test_cbor_crosscheck_from_python),

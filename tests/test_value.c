@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -285,6 +286,75 @@ static void test_value_seq_ownership(void **state)
 	assert_diag(ctx, made, "[203([203([\"z\"])]), null, false]");
 	talloc_free(made);
 	talloc_free(t);
+}
+
+/* A list's short strings lie together in its text chunks: replacing
+ * and deleting items leaves dead text that is rewritten away once it
+ * passes the live text, so the list's size stays bounded; the items
+ * keep their values through every rewrite, and clearing frees it all. */
+static void test_value_seq_text_chunks(void **state)
+{
+	TALLOC_CTX *ctx = *state;
+	shade_value *l = shade_list_new(ctx, 0);
+	shade_value *c;
+	char text[32];
+	size_t i, r, base, peak = 0, blocks;
+	const shade_value *a, *b;
+
+	blocks = talloc_total_blocks(ctx);
+	for (i = 0; i < 1000; i++) {
+		snprintf(text, sizeof text, "item %zu", i);
+		assert_int_equal(shade_seq_append_str(l, text, strlen(text),
+						      NULL), SHADE_OK);
+	}
+	/* 1 000 strings in a few chunks, not a block each */
+	assert_true(talloc_total_blocks(ctx) - blocks < 30);
+	a = shade_seq_at(l, 0);
+	b = shade_seq_at(l, 1);
+	assert_ptr_equal(a->u.s + a->len + 1, b->u.s);
+	base = talloc_total_size(l);
+	/* 50 rounds replacing every item: 50 times the live text dropped */
+	for (r = 0; r < 50; r++) {
+		for (i = 0; i < 1000; i++) {
+			shade_value *v;
+
+			snprintf(text, sizeof text, "r%zu/%zu", r, i);
+			v = shade_str(ctx, text);
+			assert_int_equal(shade_seq_set(l, (int64_t)i, v, NULL),
+					 SHADE_OK);
+			talloc_free(v);
+		}
+		if (talloc_total_size(l) > peak)
+			peak = talloc_total_size(l);
+	}
+	/* dead text at most the live text plus 4 KiB, plus one chunk */
+	assert_true(peak < base + 2 * 12 * 1000 + 4096 + 65536);
+	for (i = 0; i < 1000; i++) {
+		snprintf(text, sizeof text, "r49/%zu", i);
+		assert_string_equal(shade_value_cstr(shade_seq_at(l, i)), text);
+	}
+	/* deleting: the survivors keep their values */
+	for (i = 0; i < 900; i++)
+		assert_int_equal(shade_seq_delete(l, 0, NULL), SHADE_OK);
+	assert_int_equal(shade_seq_len(l), 100);
+	assert_string_equal(shade_value_cstr(shade_seq_at(l, 0)), "r49/900");
+	assert_string_equal(shade_value_cstr(shade_seq_at(l, 99)), "r49/999");
+	/* a copy holds its own text, equal */
+	c = shade_value_copy(ctx, l);
+	assert_non_null(c);
+	assert_true(shade_value_equal(c, l));
+	assert_ptr_not_equal(shade_seq_at(c, 5)->u.s, shade_seq_at(l, 5)->u.s);
+	/* bytes too, and a clear frees the chunks */
+	assert_int_equal(shade_seq_append(l, &(shade_value){ SHADE_BYTES,
+			 { 0 }, 3, { .p = (const uint8_t *)"a\0b" } }, NULL),
+			 SHADE_OK);
+	assert_int_equal(shade_seq_at(l, 100)->len, 3);
+	assert_memory_equal(shade_seq_at(l, 100)->u.p, "a\0b", 3);
+	assert_int_equal(shade_value_clear(l, NULL), SHADE_OK);
+	talloc_free(c);
+	/* what is left: the list and its block of slots */
+	assert_int_equal(talloc_total_blocks(ctx), blocks + 1);
+	talloc_free(l);
 }
 
 /* ------------------------------------------------------------ dicts */
@@ -661,6 +731,7 @@ int main(int argc, char **argv)
 		T(test_value_borrow_and_bytes),
 		T(test_value_seq_ops),
 		T(test_value_seq_ownership),
+		T(test_value_seq_text_chunks),
 		T(test_value_dict_order),
 		T(test_value_dict_keys),
 		T(test_value_dict_rehash),

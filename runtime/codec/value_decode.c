@@ -203,6 +203,15 @@ static shade_status dec_string(struct dstate *s, TALLOC_CTX *owner,
 	return SHADE_OK;
 }
 
+/* Fill slot v as the str of n bytes at p, borrowed (the arena's). */
+static inline void slot_arena_text(shade_value *v, uint8_t *p, size_t n)
+{
+	v->tag = SHADE_STR | SHADE_VF_NUL | SHADE_VF_BORROWED;
+	v->reserved_[0] = v->reserved_[1] = v->reserved_[2] = 0;
+	v->len = (uint32_t)n;
+	v->u.p = p;
+}
+
 /* The text string of 1-23 bytes at the cursor (one-byte head) as the
  * next item of q, when it is ASCII, fits in the input and the limits,
  * and the arena has room (or gets a chunk).  False, cursor unmoved,
@@ -230,10 +239,7 @@ static bool dec_short_text(struct dstate *s, struct shade_seq *q)
 	s->arena_left -= n + 1;
 	cbor_copy_short(p, src, n);
 	p[n] = '\0';
-	v->tag = SHADE_STR | SHADE_VF_NUL | SHADE_VF_BORROWED;
-	v->reserved_[0] = v->reserved_[1] = v->reserved_[2] = 0;
-	v->len = (uint32_t)n;
-	v->u.p = p;
+	slot_arena_text(v, p, n);
 	d->pos += n + 1;
 	q->len++;
 	return true;
@@ -259,60 +265,64 @@ static bool any_high_bit(const uint8_t *p, size_t n)
  * per-item path costs no more. */
 #define TEXT_RUN_MIN 4
 
+/* Most items dec_text_run takes in one call (48 KiB of input at most). */
+#define TEXT_RUN_MAX 2048
+
 /* A run of text strings of 0-23 bytes (one-byte heads 0x60-0x77) at the
- * cursor, at most `room` of them, as the next items of q: when the run
- * holds TEXT_RUN_MIN of them or more, is ASCII and fits in the input,
- * the limits and the arena, the run's bytes are copied into the arena
- * in one piece, each string's data left where it lies in the copy and
- * the head byte after it overwritten with its NUL (the copy has one
- * byte more for the last).  Each item costs a head read and a slot
- * write.  False, nothing done, when the items must be decoded one by
- * one (and said what is wrong). */
+ * cursor, at most `room` of them (and TEXT_RUN_MAX), as the next items
+ * of q: the input the run may span (24 bytes an item, as much as the
+ * arena holds) is copied into the arena in one piece, then the heads are walked once, each item a
+ * slot written and the head byte after its data overwritten with its
+ * NUL in the copy (the copy has one byte more for the last).  Taken
+ * when the run holds TEXT_RUN_MIN strings or more, is ASCII and fits in
+ * the input, the limits and the arena.  False, cursor unmoved, when the
+ * items must be decoded one by one (and said what is wrong). */
 static bool dec_text_run(struct dstate *s, struct shade_seq *q, size_t room)
 {
 	shade_cbor_dec *d = s->d;
-	const uint8_t *src = d->buf + d->pos, *end = d->buf + d->len;
-	const uint8_t *at = src;
+	const uint8_t *src = d->buf + d->pos;
+	size_t left = d->len - d->pos, k = 0, o = 0, n, most;
 	shade_value *v = &q->items[q->len];
-	size_t k = 0, span, i, o;
 	uint8_t *p;
 
 	if (s->max_items != 0 || s->zero_copy || s->max_len < 23 ||
-	    s->arena_owner == NULL)
+	    s->arena_owner == NULL || room < TEXT_RUN_MIN)
 		return false;
-	/* Where 24 bytes are left, any such item fits: one test an item
-	 * (the head minus 0x60 below 24); then the last ones with their
-	 * length checked. */
-	while (k < room && end - at >= 24 && (unsigned)(*at - 0x60) < 24) {
-		at += 1 + (*at - 0x60);
-		k++;
+	if (room > TEXT_RUN_MAX)
+		room = TEXT_RUN_MAX;
+	most = room * 24 < left ? room * 24 : left;
+	if (s->arena_left < most + 1) {
+		/* what the arena holds, or a new chunk for all of it */
+		if (s->arena_left > 24 * TEXT_RUN_MIN)
+			most = s->arena_left - 1;
+		else if (!arena_grow(s, most + 1, left + 1))
+			return false;
 	}
-	while (k < room && at < end && (unsigned)(*at - 0x60) < 24 &&
-	       (size_t)(end - at) > (size_t)(*at - 0x60)) {
-		at += 1 + (*at - 0x60);
-		k++;
-	}
-	span = (size_t)(at - src);
-	if (k < TEXT_RUN_MIN || any_high_bit(src, span))
-		return false;
-	if (s->arena_left < span + 1 &&
-	    !arena_grow(s, span + 1, d->len - d->pos + 1))
-		return false;
 	p = s->arena;
-	memcpy(p, src, span);
-	for (i = 0, o = 0; i < k; i++) {
-		size_t n = src[o] & 31;
-
-		v[i].tag = SHADE_STR | SHADE_VF_NUL | SHADE_VF_BORROWED;
-		v[i].reserved_[0] = v[i].reserved_[1] = v[i].reserved_[2] = 0;
-		v[i].len = (uint32_t)n;
-		v[i].u.p = p + o + 1;
+	memcpy(p, src, most);
+	/* Where 24 bytes are left any such item fits: one test an item;
+	 * then the last ones with their length checked. */
+	for (; k < room && most - o >= 24; k++) {
+		n = (size_t)src[o] - 0x60;
+		if (n >= 24)
+			break;
+		slot_arena_text(&v[k], p + o + 1, n);
 		o += 1 + n;
 		p[o] = '\0'; /* the next head in the copy, or the extra byte */
 	}
-	s->arena += span + 1;
-	s->arena_left -= span + 1;
-	d->pos += span;
+	for (; k < room && o < most; k++) {
+		n = (size_t)src[o] - 0x60;
+		if (n >= 24 || n >= most - o)
+			break;
+		slot_arena_text(&v[k], p + o + 1, n);
+		o += 1 + n;
+		p[o] = '\0';
+	}
+	if (k < TEXT_RUN_MIN || any_high_bit(src, o))
+		return false;
+	s->arena += o + 1;
+	s->arena_left -= o + 1;
+	d->pos += o;
 	q->len += k;
 	return true;
 }
@@ -773,12 +783,139 @@ static shade_status dec_typed(struct dstate *s, TALLOC_CTX *owner,
 	return SHADE_OK;
 }
 
-/* Whether the cursor is at a typed-array tag (a two-byte head). */
+/* Refuse the text array at offset `at` (a ProtocolError): why. */
+static shade_status texts_bad(struct dstate *s, size_t at, const char *why)
+{
+	return shade_error_set(s->err, SHADE_ERR_PROTOCOL,
+			       "text array at offset %zu: %s", at, why);
+}
+
+/* Copy the n strings whose lengths are lens[0..n) from the m bytes at
+ * src into t, each followed by a NUL, and make slots v[0..n) borrowed
+ * strs of them.  Strings of up to 23 bytes move with fixed-size copies:
+ * 24 bytes where the input has that many left. */
+static void fill_texts(shade_value *v, const uint8_t *lens, size_t n,
+		       const uint8_t *src, size_t m, uint8_t *t)
+{
+	size_t i, o = 0, len;
+
+	for (i = 0; i < n; i++) {
+		len = lens[i];
+		if (len < 24 && m - o >= 24) {
+			memcpy(t, src + o, 16);
+			memcpy(t + 16, src + o + 16, 8);
+		} else if (len > 0) {
+			memcpy(t, src + o, len);
+		}
+		t[len] = '\0';
+		slot_arena_text(&v[i], t, len);
+		o += len;
+		t += len + 1;
+	}
+}
+
+/* The sum of lens[0..n), eight at a time (byte pairs added as 16-bit
+ * lanes, then the lanes), and in *most the largest when `want_most`. */
+static size_t texts_sum(const uint8_t *lens, size_t n, bool want_most,
+			uint8_t *most)
+{
+	const uint64_t lo = UINT64_C(0x00ff00ff00ff00ff);
+	size_t i = 0, sum = 0;
+	uint64_t w, pairs;
+	uint8_t hi = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, lens + i, 8);
+		pairs = (w & lo) + ((w >> 8) & lo); /* four sums <= 510 */
+		sum += (size_t)((pairs * UINT64_C(0x0001000100010001)) >> 48);
+	}
+	for (; i < n; i++)
+		sum += lens[i];
+	for (i = 0; want_most && i < n; i++)
+		hi = lens[i] > hi ? lens[i] : hi;
+	*most = hi;
+	return sum;
+}
+
+/* Decode the content of text-array tag h (doc/protocol.md 7.5) into out
+ * as a tuple of strs: [lengths, texts], the strings copied into one
+ * block below the tuple, NUL after each. */
+static shade_status dec_texts(struct dstate *s, TALLOC_CTX *owner,
+			      shade_value *out, const struct cbor_head *h)
+{
+	shade_cbor_dec *d = s->d;
+	struct cbor_head ah, lh, th;
+	const uint8_t *lens, *src;
+	struct shade_seq *q;
+	size_t n, m, i, sum, o, need;
+	uint8_t most;
+	uint8_t *t;
+
+	SHADE_CHECK(cbor_rd_head(d, &ah, s->err));
+	if (ah.major != SHADE_CBOR_ARRAY || ah.arg != 2)
+		return texts_bad(s, h->at, "not over an array of two items");
+	SHADE_CHECK(cbor_rd_head(d, &lh, s->err));
+	if (lh.major != SHADE_CBOR_BYTES || lh.arg == SHADE_CBOR_INDEFINITE)
+		return texts_bad(s, h->at, "lengths not a definite byte string");
+	SHADE_CHECK(cbor_check_string(d, &lh, s->err));
+	lens = d->buf + d->pos;
+	n = (size_t)lh.arg;
+	d->pos += n;
+	SHADE_CHECK(cbor_rd_head(d, &th, s->err));
+	if (th.major != SHADE_CBOR_TEXT || th.arg == SHADE_CBOR_INDEFINITE)
+		return texts_bad(s, h->at, "texts not a definite text string");
+	SHADE_CHECK(cbor_check_string(d, &th, s->err));
+	src = d->buf + d->pos;
+	m = (size_t)th.arg;
+	sum = texts_sum(lens, n, s->max_len < SHADE_CBOR_TEXTS_MAX, &most);
+	if (sum != m)
+		return texts_bad(s, h->at, "lengths do not add up to the texts");
+	if (n > s->max_len || most > s->max_len)
+		return shade_error_set(s->err, SHADE_ERR_LIMIT,
+				       "text array at offset %zu exceeds the "
+				       "limit of %" PRIu64, h->at, s->max_len);
+	if (s->max_items != 0 && (s->items += n) > s->max_items)
+		return shade_error_set(s->err, SHADE_ERR_LIMIT,
+				       "more than %" PRIu64 " items (at offset "
+				       "%zu)", s->max_items, h->at);
+	if (any_high_bit(src, m)) {
+		/* UTF-8: the whole valid, and every string starting on a
+		 * character (not on a continuation byte), so each is */
+		SHADE_CHECK(cbor_check_utf8(d, m, th.at, s->err));
+		for (i = 0, o = 0; i < n; o += lens[i], i++)
+			if (o < m && (src[o] & 0xc0) == 0x80)
+				return texts_bad(s, h->at, "a string starts "
+						 "inside a UTF-8 character");
+	}
+	q = shade_seq_alloc_(owner, n);
+	need = m + n;
+	t = need == 0 ? NULL
+	    : need >= BIGBUF_MIN ? talloc_steal(q, bigbuf_alloc(need + 24))
+				 : talloc_size(q, need + 24);
+	if (q == NULL || (need > 0 && t == NULL)) {
+		talloc_free(q);
+		return shade_error_set(s->err, SHADE_ERR_NOMEM,
+				       "out of memory for the text array at "
+				       "offset %zu", h->at);
+	}
+	if (t != NULL)
+		talloc_set_name_const(t, "shade decoded texts");
+	fill_texts(q->items, lens, n, src, m, t);
+	q->len = n;
+	out->tag = SHADE_TUPLE;
+	out->u.seq = q;
+	d->pos += m;
+	return SHADE_OK;
+}
+
+/* Whether the cursor is at a typed-array or text-array tag (a two-byte
+ * head). */
 static bool at_typed(const shade_cbor_dec *d)
 {
 	return d->len - d->pos >= 2 && d->buf[d->pos] == 0xd8 &&
-	       d->buf[d->pos + 1] >= SHADE_CBOR_TAG_TYPED_FIRST &&
-	       d->buf[d->pos + 1] <= SHADE_CBOR_TAG_TYPED_LAST;
+	       ((d->buf[d->pos + 1] >= SHADE_CBOR_TAG_TYPED_FIRST &&
+		 d->buf[d->pos + 1] <= SHADE_CBOR_TAG_TYPED_LAST) ||
+		d->buf[d->pos + 1] == SHADE_CBOR_TAG_TEXTS);
 }
 
 /* Decode a tagged item (tag head h read). */
@@ -833,6 +970,8 @@ static shade_status dec_tag(struct dstate *s, TALLOC_CTX *owner,
 		if (h->arg >= SHADE_CBOR_TAG_TYPED_FIRST &&
 		    h->arg <= SHADE_CBOR_TAG_TYPED_LAST)
 			return dec_typed(s, owner, out, h);
+		if (h->arg == SHADE_CBOR_TAG_TEXTS)
+			return dec_texts(s, owner, out, h);
 		return dec_item(s, owner, out, depth + 1);
 	}
 }

@@ -248,6 +248,96 @@ static bool enc_typed(shade_buf *b, const struct shade_seq *s)
 	return true;
 }
 
+/* enc_texts for strings of at most 23 bytes, in one pass: room for 24
+ * bytes a string asked once, each length and string written as its slot
+ * is checked, the texts' head written last (its width known only then:
+ * the texts moved down when it is narrower than the 5 bytes left for
+ * it).  False, nothing written, when a slot is not such a string. */
+static bool enc_texts_short(shade_buf *b, const shade_value *it, size_t n)
+{
+	size_t i, len, total, w;
+	uint8_t *p, *lens, *t0, *q;
+	unsigned bad = 0;
+
+	if (n > UINT32_MAX / 24)
+		return false;
+	/* tag (2), array of 2 (1), lengths' head (at most 9), texts' head
+	 * (5: the texts are under 4 GiB) */
+	p = cbor_room(b, 17 + n * 24);
+	if (p == NULL)
+		return false;
+	lens = p + 3;
+	lens += cbor_head_at(lens, SHADE_CBOR_BYTES, n);
+	t0 = q = lens + n + 5;
+	for (i = 0; i < n; i++) {
+		len = it[i].len;
+		bad |= (unsigned)(shade_tag_kind_(&it[i]) ^ SHADE_STR) |
+		       (unsigned)(len > 23);
+		if (bad != 0)
+			return false;
+		lens[i] = (uint8_t)len;
+		if (len > 0)
+			cbor_copy_short(q, (const uint8_t *)it[i].u.s, len);
+		q += len;
+	}
+	total = (size_t)(q - t0);
+	cbor_head_at(p, SHADE_CBOR_TAG, SHADE_CBOR_TAG_TEXTS);
+	p[2] = SHADE_CBOR_ARRAY << 5 | 2;
+	w = cbor_head_at(lens + n, SHADE_CBOR_TEXT, total);
+	if (w < 5)
+		memmove(lens + n + w, t0, total);
+	b->len += (size_t)(lens + n + w + total - p);
+	return true;
+}
+
+/* Write seq s as a text array (doc/protocol.md 7.5) when it may be
+ * one: SHADE_CBOR_TYPED_MIN items or more, all strs of at most
+ * SHADE_CBOR_TEXTS_MAX bytes.  False when it is not (nothing written);
+ * true when written or when b failed (b->status says which).  One pass
+ * over the slots checks them (no early exit: it vectorizes), one writes
+ * each length and each string's bytes. */
+static bool enc_texts(shade_buf *b, const struct shade_seq *s)
+{
+	const shade_value *it = s->items;
+	size_t i, n = s->len, total = 0, off;
+	unsigned bad = 0;
+	uint8_t *p, *lens, *q;
+
+	if (n < SHADE_CBOR_TYPED_MIN || shade_tag_kind_(&it[0]) != SHADE_STR)
+		return false;
+	if (enc_texts_short(b, it, n) || b->status != SHADE_OK)
+		return true;
+	for (i = 0; i < n; i++) {
+		bad |= (unsigned)(shade_tag_kind_(&it[i]) ^ SHADE_STR) |
+		       (unsigned)(it[i].len > SHADE_CBOR_TEXTS_MAX);
+		total += it[i].len;
+	}
+	if (bad != 0)
+		return false;
+	/* tag (2 bytes), array of 2 (1), two heads (at most 9 each) */
+	p = cbor_room(b, 21 + n + total);
+	if (p == NULL)
+		return true;
+	off = cbor_head_at(p, SHADE_CBOR_TAG, SHADE_CBOR_TAG_TEXTS);
+	p[off++] = SHADE_CBOR_ARRAY << 5 | 2;
+	off += cbor_head_at(p + off, SHADE_CBOR_BYTES, n);
+	lens = p + off;
+	q = lens + n;
+	q += cbor_head_at(q, SHADE_CBOR_TEXT, total);
+	for (i = 0; i < n; i++) {
+		size_t len = it[i].len;
+
+		lens[i] = (uint8_t)len;
+		if (len > 0 && len < 24)
+			cbor_copy_short(q, (const uint8_t *)it[i].u.s, len);
+		else if (len > 0)
+			memcpy(q, it[i].u.s, len);
+		q += len;
+	}
+	b->len += (size_t)(q - p);
+	return true;
+}
+
 /* Items of a block of enc_text_run: 24 KiB of room asked at once. */
 #define TEXT_BLOCK 1024
 
@@ -334,6 +424,10 @@ static shade_status enc(shade_buf *b, const shade_value *v,
 		if (o != NULL && __atomic_load_n(&o->typed_arrays,
 						 __ATOMIC_RELAXED) &&
 		    enc_typed(b, s))
+			break;
+		if (o != NULL && __atomic_load_n(&o->text_arrays,
+						 __ATOMIC_RELAXED) &&
+		    enc_texts(b, s))
 			break;
 		cbor_put_head(b, SHADE_CBOR_ARRAY, s->len);
 		for (i = 0; i < s->len && b->status == SHADE_OK; i++) {

@@ -68,6 +68,7 @@ struct loop_fd;
 #define HELLO_FEATURE_PIPELINE 2u /* promise pipelining (§13) */
 #define HELLO_FEATURE_POSTMORTEM 8u /* reads ERROR's `more` map */
 #define HELLO_FEATURE_TYPED 32u /* reads typed arrays (protocol 7.4) */
+#define HELLO_FEATURE_TEXTS 128u /* reads text arrays (protocol 7.5) */
 
 /* Where a connection is in the authentication exchange. */
 enum auth_state {

@@ -29,6 +29,14 @@
 #include "conn/route_int.h"
 #include "conn/send_int.h"
 
+/* A feature bit of our HELLO: unless switched off, set on the
+ * connecting side, and on the accepting side when the peer's HELLO
+ * set it. */
+static uint64_t hello_bit(const shade_conn *c, bool off, uint64_t bit)
+{
+	return !off && (!c->accepting || (c->peer_features & bit)) ? bit : 0;
+}
+
 /* Send our HELLO (version, features, known fingerprints). */
 shade_status route_send_hello(shade_conn *c, shade_error **err)
 {
@@ -49,18 +57,12 @@ shade_status route_send_hello(shade_conn *c, shade_error **err)
 				       (!c->accepting || c->peer_more
 						? HELLO_FEATURE_POSTMORTEM
 						: 0) |
-				       (!c->no_pipelining &&
-						(!c->accepting ||
-						 (c->peer_features &
-						  HELLO_FEATURE_PIPELINE))
-					       ? HELLO_FEATURE_PIPELINE
-					       : 0) |
-				       (!c->no_typed_arrays &&
-						(!c->accepting ||
-						 (c->peer_features &
-						  HELLO_FEATURE_TYPED))
-					       ? HELLO_FEATURE_TYPED
-					       : 0));
+				       hello_bit(c, c->no_pipelining,
+						 HELLO_FEATURE_PIPELINE) |
+				       hello_bit(c, c->no_typed_arrays,
+						 HELLO_FEATURE_TYPED) |
+				       hello_bit(c, c->no_typed_arrays,
+						 HELLO_FEATURE_TEXTS));
 	if (n > 0) {
 		shade_cbor_put_array(b, n);
 		for (i = 0; i < n; i++)
@@ -117,6 +119,13 @@ static void route_hello(shade_conn *c, struct msg *m)
 		__atomic_store_n(&c->copts.typed_arrays, true,
 				 __ATOMIC_RELAXED);
 		__atomic_store_n(&c->copts_share.typed_arrays, true,
+				 __ATOMIC_RELAXED);
+	}
+	if ((features & HELLO_FEATURE_TEXTS) && !c->no_typed_arrays) {
+		/* and lists of short strings as text arrays */
+		__atomic_store_n(&c->copts.text_arrays, true,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&c->copts_share.text_arrays, true,
 				 __ATOMIC_RELAXED);
 	}
 	/* A HELLO came through the session: a TLS handshake is complete

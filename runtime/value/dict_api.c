@@ -234,8 +234,9 @@ shade_status shade_value_clear(shade_value *v, shade_error **err)
 	if (v != NULL && shade_value_is_seq(v)) {
 		s = v->u.seq;
 		for (i = 0; i < s->len; i++)
-			shade_slot_clear_(&s->items[i]);
+			shade_seq_drop_(s, i);
 		s->len = 0;
+		shade_seq_tidy_(s);
 		return SHADE_OK;
 	}
 	SHADE_CHECK(need_dict(v, err));

@@ -143,7 +143,10 @@ static shade_status seq_place(struct shade_seq *s, size_t pos,
 static shade_status seq_prepare(struct shade_seq *s, shade_value *tmp,
 				const shade_value *v, shade_error **err)
 {
-	shade_status st = shade_slot_copy_(s, tmp, v, NULL);
+	shade_kind k = shade_value_kind(v);
+	shade_status st = k == SHADE_STR || k == SHADE_BYTES
+				  ? shade_seq_set_text_(s, tmp, k, v->u.p, v->len)
+				  : shade_slot_copy_(s, tmp, v, NULL);
 
 	if (st != SHADE_OK)
 		return shade_error_set(err, st, "cannot copy the %s value",
@@ -203,7 +206,7 @@ shade_status shade_seq_append_str(shade_value *seq, const char *s, size_t len,
 	if (shade_utf8_check(s, len, &bad) != SHADE_OK)
 		return shade_error_set(err, SHADE_ERR_UTF8,
 				       "invalid UTF-8 at byte offset %zu", bad);
-	if (shade_slot_set_data_(seq->u.seq, &tmp, SHADE_STR, s, len) !=
+	if (shade_seq_set_text_(seq->u.seq, &tmp, SHADE_STR, s, len) !=
 	    SHADE_OK)
 		return shade_error_set(err, len > SHADE_STR_MAX
 				       ? SHADE_ERR_LIMIT : SHADE_ERR_NOMEM,
@@ -214,10 +217,11 @@ shade_status shade_seq_append_str(shade_value *seq, const char *s, size_t len,
 /* Replace item i of seq with the prepared slot tmp. */
 static void seq_replace(struct shade_seq *s, size_t i, shade_value *tmp)
 {
-	shade_slot_clear_(&s->items[i]);
+	shade_seq_drop_(s, i);
 	s->items[i] = *tmp;
 	if (shade_tag_kind_(tmp) == SHADE_REF)
 		shade_seq_watch_refs_(s);
+	shade_seq_tidy_(s);
 }
 
 shade_status shade_seq_set(shade_value *seq, int64_t index,
@@ -278,10 +282,11 @@ shade_status shade_seq_delete(shade_value *seq, int64_t index,
 	SHADE_CHECK(need_seq(seq, err));
 	s = seq->u.seq;
 	SHADE_CHECK(norm_index(s->len, index, &i, err));
-	shade_slot_clear_(&s->items[i]);
+	shade_seq_drop_(s, i);
 	memmove(&s->items[i], &s->items[i + 1],
 		(s->len - i - 1) * sizeof(shade_value));
 	s->len--;
+	shade_seq_tidy_(s);
 	return SHADE_OK;
 }
 

@@ -20,6 +20,11 @@
  *   - a slot's owned payload (owned str/bytes data, seq, dict, error) is
  *     a talloc child of its "owner": the box for a box, the container's
  *     shade_seq / shade_dict struct for a slot inside a container;
+ *   - a str or bytes of 1 to SHADE_SEQ_TEXT_MAX bytes stored into a
+ *     tuple or list lies in the sequence's text chunks (`text`, below
+ *     the shade_seq; SHADE_VF_BORROWED); an item dropped leaves its
+ *     text there (`text_dead`) until the chunks are rewritten, which
+ *     happens once the dead bytes pass the live ones (and 4 KiB);
  *   - a container whose `has_refs` is set releases the refs in its
  *     slots from its talloc destructor; a box of kind SHADE_REF has a
  *     destructor releasing its ref;
@@ -53,8 +58,16 @@ struct shade_seq {
 	size_t cap;          /* items allocated at `items` */
 	shade_value *items;  /* the slots: inline_ or a separate child block */
 	bool has_refs;       /* some slot holds (or held) a ref */
+	uint8_t *text;       /* first chunk of the short texts, or NULL */
+	uint8_t *text_at;    /* free space in the newest text chunk */
+	size_t text_left;    /* bytes free there */
+	size_t text_used;    /* bytes taken in the chunks, dead ones too */
+	size_t text_dead;    /* bytes of texts whose items were dropped */
 	shade_value inline_[]; /* initial storage allocated with the struct */
 };
+
+/* Longest str or bytes a list keeps in its text chunks (seq.c). */
+#define SHADE_SEQ_TEXT_MAX 64
 
 /* One dict entry. */
 struct shade_dict_entry {
@@ -135,6 +148,22 @@ SHADE_INTERNAL struct shade_seq *shade_seq_alloc_(TALLOC_CTX *owner,
 /* Make room for at least `need` items in total (amortised doubling). */
 SHADE_INTERNAL shade_status shade_seq_reserve_(struct shade_seq *s,
 					       size_t need);
+
+/* Make slot dst (kind str or bytes) a copy of len bytes at p stored
+ * in s: in its text chunks when short (SHADE_SEQ_TEXT_MAX), else as
+ * shade_slot_set_data_() does.  SHADE_ERR_NOMEM or SHADE_ERR_LIMIT. */
+SHADE_INTERNAL shade_status shade_seq_set_text_(struct shade_seq *s,
+						shade_value *dst,
+						shade_kind kind,
+						const void *p, size_t len);
+
+/* Release what item i of s holds (it becomes none), counting its text
+ * as dead when it lies in a text chunk. */
+SHADE_INTERNAL void shade_seq_drop_(struct shade_seq *s, size_t i);
+
+/* After items were dropped: rewrite the text chunks when the dead
+ * bytes pass the live ones (and 4 KiB); when s is empty, free them. */
+SHADE_INTERNAL void shade_seq_tidy_(struct shade_seq *s);
 
 /* A new dict with room for cap entries on owner. */
 SHADE_INTERNAL struct shade_dict *shade_dict_alloc_(TALLOC_CTX *owner,

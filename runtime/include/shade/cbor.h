@@ -92,6 +92,12 @@ extern "C" {
 #define SHADE_CBOR_TAG_TYPED_LAST 87       /* float128 LE, the highest */
 /* Fewest items a tuple or list needs to be written as a typed array. */
 #define SHADE_CBOR_TYPED_MIN 16
+/* A text array (doc/protocol.md 7.5): tag 204 over [lengths, texts],
+ * a byte string of one length (0-255) a string and a text string of the
+ * strings end to end; the same value as the array of those strings. */
+#define SHADE_CBOR_TAG_TEXTS 204
+/* Longest string a text array holds (its lengths are single bytes). */
+#define SHADE_CBOR_TEXTS_MAX 255
 
 /* CBOR major types (the top 3 bits of the initial byte). */
 typedef enum shade_cbor_major {
@@ -162,6 +168,13 @@ typedef struct shade_cbor_opts {
 	 * connection sets it from HELLO feature 32; read atomically).
 	 * Decoding always accepts typed arrays. */
 	bool typed_arrays;
+	/* Encoding: when set, a tuple or list of SHADE_CBOR_TYPED_MIN items
+	 * or more that are all strs of at most SHADE_CBOR_TEXTS_MAX bytes
+	 * is written as a text array (SHADE_CBOR_TAG_TEXTS, doc/protocol.md
+	 * 7.5).  Only for a peer that reads them (the connection sets it
+	 * from HELLO feature 128; read atomically).  Decoding always
+	 * accepts text arrays. */
+	bool text_arrays;
 } shade_cbor_opts;
 
 /* ------------------------------------------------------------ encoding
