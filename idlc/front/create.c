@@ -766,9 +766,15 @@ idlc_node *idlc_take_pragmas(idlc_parser *p, const idlc_loc *open,
 	for (i = k; i < p->n_pragmas; i++) {
 		n = p->pragmas[i];
 		/* a prefix set inside a struct, union or exception body
-		 * would apply to the types declared there: not kept */
-		if (n->kind == IDLC_PRAGMA_PREFIX && n->brace != at)
+		 * (which opens no scope of pragmas) is refused, as omniidl
+		 * does: it would name nothing, silently */
+		if (n->kind == IDLC_PRAGMA_PREFIX && n->brace != at) {
+			idlc_error(p->comp, &n->loc, "'#pragma prefix' inside a "
+				   "struct, union or exception body sets the "
+				   "prefix of nothing: put it before the "
+				   "declaration");
 			continue;
+		}
 		taken = idlc_append(taken, n);
 	}
 	p->n_pragmas = k;
