@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <talloc.h>
@@ -496,6 +498,72 @@ static void test_idlc_gen_corpus(void **state)
 	talloc_free(ctx);
 }
 
+/* The peak resident size in KiB of shell command cmd (-1 when it
+ * fails), run from a child process whose only child it is. */
+static long peak_kib(const char *cmd)
+{
+	int fd[2], st;
+	long kib = -1;
+	pid_t pid;
+
+	assert_int_equal(pipe(fd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rusage ru;
+		long out = -1;
+
+		close(fd[0]);
+		if (system(cmd) == 0 && getrusage(RUSAGE_CHILDREN, &ru) == 0)
+			out = ru.ru_maxrss;
+		_exit(write(fd[1], &out, sizeof(out)) == sizeof(out) ? 0 : 1);
+	}
+	close(fd[1]);
+	if (read(fd[0], &kib, sizeof(kib)) != sizeof(kib))
+		kib = -1;
+	close(fd[0]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return kib;
+}
+
+/* Memory linear in the input: a 1 MiB string constant is generated (a
+ * 1 MiB literal in the header) in well under 256 MiB; each character
+ * used to be appended by copying the whole literal (60 000 characters
+ * took 1.8 GB).  Bounded by ulimit -v too, except under ASan (whose
+ * shadow memory needs the address space). */
+static void test_idlc_gen_long_string_memory(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	const char *build = getenv("SHADE_BUILD");
+	char *dir = tu_mkdtemp(ctx), *text;
+	size_t n = 1u << 20;
+	long kib;
+	FILE *f;
+
+	if (build == NULL)
+		build = "build";
+	assert_non_null(dir);
+	text = talloc_size(ctx, n + 1);
+	assert_non_null(text);
+	memset(text, 'a', n);
+	text[n] = '\0';
+	text[7] = '?'; /* escaped: \077 */
+	f = fopen(talloc_asprintf(ctx, "%s/big.idl", dir), "w");
+	assert_non_null(f);
+	fprintf(f, "const string S = \"%s\";\n", text);
+	fclose(f);
+	kib = peak_kib(talloc_asprintf(ctx, "%s timeout 120 %s/bin/shade-idlc "
+		"-o %s %s/big.idl", strstr(build, "san") ? "" :
+		"ulimit -v 1048576 &&", build, dir, dir));
+	assert_true(kib > 0);
+	if (kib >= 256 * 1024)
+		fail_msg("peak %ld KiB", kib);
+	assert_int_equal(run(ctx, "grep -c '^#define S \"aaaaaaa\\\\077a*\"$' "
+			     "%s/big.h >/dev/null", dir), 0);
+	assert_int_equal(run(ctx, "rm -rf %s", dir), 0);
+	talloc_free(ctx);
+}
+
 /* --templates DIR replaces the built-in templates; errors in them are
  * reported with the template's name and line. */
 static void test_idlc_gen_templates_dir(void **state)
@@ -584,6 +652,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_gen_corpus),
 		cmocka_unit_test(test_idlc_gen_corba_names),
 		cmocka_unit_test(test_idlc_gen_no_silent_limit),
+		cmocka_unit_test(test_idlc_gen_long_string_memory),
 		cmocka_unit_test(test_idlc_gen_templates_dir),
 		cmocka_unit_test(test_idlc_gen_cli),
 	};
