@@ -526,17 +526,17 @@ static long peak_kib(const char *cmd)
 	return kib;
 }
 
-/* Memory linear in the input: a 1 MiB string constant is generated (a
- * 1 MiB literal in the header) in well under 256 MiB; each character
- * used to be appended by copying the whole literal (60 000 characters
- * took 1.8 GB).  Bounded by ulimit -v too, except under ASan (whose
+/* Memory linear in the input: a 1 MiB string constant, a 1 MiB doc
+ * comment and 100 000 concatenated literals are generated in well under
+ * 256 MiB; each character, line or piece used to be appended by copying
+ * the whole text (60 000 characters of a constant took 1.8 GB).  Bounded by ulimit -v too, except under ASan (whose
  * shadow memory needs the address space). */
 static void test_idlc_gen_long_string_memory(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
 	const char *build = getenv("SHADE_BUILD");
 	char *dir = tu_mkdtemp(ctx), *text;
-	size_t n = 1u << 20;
+	size_t n = 1u << 20, k;
 	long kib;
 	FILE *f;
 
@@ -551,6 +551,15 @@ static void test_idlc_gen_long_string_memory(void **state)
 	f = fopen(talloc_asprintf(ctx, "%s/big.idl", dir), "w");
 	assert_non_null(f);
 	fprintf(f, "const string S = \"%s\";\n", text);
+	/* a 1 MiB doc comment of 100 000 lines, and 100 000 string
+	 * literals concatenated (each step used to copy the whole text) */
+	memset(text, 'w', n);
+	for (k = 0; k + 10 < n; k += 10)
+		text[k] = '\n';
+	fprintf(f, "/** %s */\nstruct D { long x; };\nconst string C =", text);
+	for (k = 0; k < 100000; k++)
+		fputs(" \"ab\"", f);
+	fputs(";\n", f);
 	fclose(f);
 	kib = peak_kib(talloc_asprintf(ctx, "%s timeout 120 %s/bin/shade-idlc "
 		"-o %s %s/big.idl", strstr(build, "san") ? "" :
@@ -560,6 +569,11 @@ static void test_idlc_gen_long_string_memory(void **state)
 		fail_msg("peak %ld KiB", kib);
 	assert_int_equal(run(ctx, "grep -c '^#define S \"aaaaaaa\\\\077a*\"$' "
 			     "%s/big.h >/dev/null", dir), 0);
+	assert_int_equal(run(ctx, "grep '^#define C \"\\(ab\\)*\"$' %s/big.h "
+			     "| awk 'length($0) != 200012 { exit 1 } END "
+			     "{ exit NR != 1 }'", dir), 0);
+	assert_int_equal(run(ctx, "test $(grep -c '^ \\* w\\{9\\}$' %s/big.h) "
+			     "-gt 100000", dir), 0);
 	assert_int_equal(run(ctx, "rm -rf %s", dir), 0);
 	talloc_free(ctx);
 }
