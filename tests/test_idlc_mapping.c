@@ -2053,7 +2053,20 @@ static shade_status sr_twice(void *self, TALLOC_CTX *mem_ctx,
 						    "nomem");
 }
 
+/* readonly attribute Link loop */
+static shade_status sr_get_loop(void *self, TALLOC_CTX *mem_ctx,
+				mp_Link **out, shade_error **err)
+{
+	(void)self;
+	*out = mp_Link_new(mem_ctx);
+	if (*out == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "nomem");
+	(*out)->next = *out;
+	return SHADE_OK;
+}
+
 static const mp_Shares_impl shares_impl = {
+	.get_loop = sr_get_loop,
 	.same = sr_same,
 	.ring = sr_ring,
 	.distinct = sr_distinct,
@@ -2143,6 +2156,11 @@ static void test_idlc_mapping_shared_values(void **state)
 	assert_int_equal(mp_Shares_ring(sh, ctx, a, &r, &err), SHADE_OK);
 	assert_non_null(r);
 	assert_ptr_not_equal(r, a);
+	assert_ptr_equal(r->next, r);
+	/* an attribute's value that holds itself */
+	r = NULL;
+	assert_int_equal(mp_Shares_get_loop(sh, ctx, &r, &err), SHADE_OK);
+	assert_non_null(r);
 	assert_ptr_equal(r->next, r);
 	/* a ring of two */
 	a->next = b;
