@@ -453,6 +453,46 @@ DIAG(import_string, "import \"other.idl\";",
 DIAG(import_unknown, "import ::Nowhere;",
      "t.idl:1:8: error: '::Nowhere' is not declared")
 
+/* ---------------------------------------------------------------- pragmas */
+/* a prefix inside a struct, union or exception body names nothing
+ * (omniidl refuses it too); in a module or interface it is kept */
+DIAG(pragma_prefix_in_struct,
+     "module M {\n"
+     "  struct S {\n"
+     "#pragma prefix \"in.s\"\n"
+     "    long x;\n"
+     "  };\n"
+     "  union U switch (long) {\n"
+     "    case 1:\n"
+     "#pragma prefix \"in.u\"\n"
+     "      long a;\n"
+     "  };\n"
+     "  exception E {\n"
+     "#pragma prefix \"in.e\"\n"
+     "    long c;\n"
+     "  };\n"
+     "#pragma prefix \"ok.m\"\n"
+     "  interface I {\n"
+     "#pragma prefix \"ok.i\"\n"
+     "  };\n"
+     "};\n"
+     "struct T {\n"
+     "#pragma prefix \"in.t\"\n"
+     "  long y;\n"
+     "};\n",
+     "t.idl:3:1: error: '#pragma prefix' inside a struct, union or "
+     "exception body sets the prefix of nothing: put it before the "
+     "declaration\n"
+     "t.idl:8:1: error: '#pragma prefix' inside a struct, union or "
+     "exception body sets the prefix of nothing: put it before the "
+     "declaration\n"
+     "t.idl:12:1: error: '#pragma prefix' inside a struct, union or "
+     "exception body sets the prefix of nothing: put it before the "
+     "declaration\n"
+     "t.idl:21:1: error: '#pragma prefix' inside a struct, union or "
+     "exception body sets the prefix of nothing: put it before the "
+     "declaration")
+
 /* Nesting past the parser's stack: one clear error, no crash. */
 static void test_idlc_diag_too_deep(void **state)
 {
@@ -697,7 +737,7 @@ int main(int argc, char **argv)
 		T(bool_for_char),
 		T(duplicate_label), T(two_defaults), T(bad_discriminator),
 		T(label_type),
-		T(import_string), T(import_unknown), T(too_deep), T(expr_too_deep), T(error_limit),
+		T(import_string), T(import_unknown), T(pragma_prefix_in_struct), T(too_deep), T(expr_too_deep), T(error_limit),
 		T(cpp_include_location), T(cpp_columns),
 		T(cpp_include_dirs), T(cpp_missing_include),
 		T(cpp_not_found),

@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <talloc.h>
@@ -496,6 +498,86 @@ static void test_idlc_gen_corpus(void **state)
 	talloc_free(ctx);
 }
 
+/* The peak resident size in KiB of shell command cmd (-1 when it
+ * fails), run from a child process whose only child it is. */
+static long peak_kib(const char *cmd)
+{
+	int fd[2], st;
+	long kib = -1;
+	pid_t pid;
+
+	assert_int_equal(pipe(fd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rusage ru;
+		long out = -1;
+
+		close(fd[0]);
+		if (system(cmd) == 0 && getrusage(RUSAGE_CHILDREN, &ru) == 0)
+			out = ru.ru_maxrss;
+		_exit(write(fd[1], &out, sizeof(out)) == sizeof(out) ? 0 : 1);
+	}
+	close(fd[1]);
+	if (read(fd[0], &kib, sizeof(kib)) != sizeof(kib))
+		kib = -1;
+	close(fd[0]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return kib;
+}
+
+/* Memory linear in the input: a 1 MiB string constant, a 1 MiB doc
+ * comment and 100 000 concatenated literals are generated in well under
+ * 256 MiB; each character, line or piece used to be appended by copying
+ * the whole text (60 000 characters of a constant took 1.8 GB).  Bounded by ulimit -v too, except under ASan (whose
+ * shadow memory needs the address space). */
+static void test_idlc_gen_long_string_memory(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	const char *build = getenv("SHADE_BUILD");
+	char *dir = tu_mkdtemp(ctx), *text;
+	size_t n = 1u << 20, k;
+	long kib;
+	FILE *f;
+
+	if (build == NULL)
+		build = "build";
+	assert_non_null(dir);
+	text = talloc_size(ctx, n + 1);
+	assert_non_null(text);
+	memset(text, 'a', n);
+	text[n] = '\0';
+	text[7] = '?'; /* escaped: \077 */
+	f = fopen(talloc_asprintf(ctx, "%s/big.idl", dir), "w");
+	assert_non_null(f);
+	fprintf(f, "const string S = \"%s\";\n", text);
+	/* a 1 MiB doc comment of 100 000 lines, and 100 000 string
+	 * literals concatenated (each step used to copy the whole text) */
+	memset(text, 'w', n);
+	for (k = 0; k + 10 < n; k += 10)
+		text[k] = '\n';
+	fprintf(f, "/** %s */\nstruct D { long x; };\nconst string C =", text);
+	for (k = 0; k < 100000; k++)
+		fputs(" \"ab\"", f);
+	fputs(";\n", f);
+	fclose(f);
+	kib = peak_kib(talloc_asprintf(ctx, "%s timeout 120 %s/bin/shade-idlc "
+		"-o %s %s/big.idl", strstr(build, "san") ? "" :
+		"ulimit -v 1048576 &&", build, dir, dir));
+	assert_true(kib > 0);
+	if (kib >= 256 * 1024)
+		fail_msg("peak %ld KiB", kib);
+	assert_int_equal(run(ctx, "grep -c '^#define S \"aaaaaaa\\\\077a*\"$' "
+			     "%s/big.h >/dev/null", dir), 0);
+	assert_int_equal(run(ctx, "grep '^#define C \"\\(ab\\)*\"$' %s/big.h "
+			     "| awk 'length($0) != 200012 { exit 1 } END "
+			     "{ exit NR != 1 }'", dir), 0);
+	assert_int_equal(run(ctx, "test $(grep -c '^ \\* w\\{9\\}$' %s/big.h) "
+			     "-gt 100000", dir), 0);
+	assert_int_equal(run(ctx, "rm -rf %s", dir), 0);
+	talloc_free(ctx);
+}
+
 /* --templates DIR replaces the built-in templates; errors in them are
  * reported with the template's name and line. */
 static void test_idlc_gen_templates_dir(void **state)
@@ -584,6 +666,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_gen_corpus),
 		cmocka_unit_test(test_idlc_gen_corba_names),
 		cmocka_unit_test(test_idlc_gen_no_silent_limit),
+		cmocka_unit_test(test_idlc_gen_long_string_memory),
 		cmocka_unit_test(test_idlc_gen_templates_dir),
 		cmocka_unit_test(test_idlc_gen_cli),
 	};

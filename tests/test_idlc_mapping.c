@@ -78,6 +78,8 @@ static void dyn_call(TALLOC_CTX *ctx, shade_ref *ref, const char *m,
 static void expect_err(shade_status got, shade_status st, shade_error **err,
 		       const char *what)
 {
+	if (got != st)
+		print_error("%d: %s\n", (int)got, *err ? (*err)->message : "");
 	assert_int_equal(got, st);
 	assert_non_null(*err);
 	if (strstr((*err)->message, what) == NULL)
@@ -1686,10 +1688,19 @@ static shade_status sh_grow(void *self, TALLOC_CTX *mem_ctx,
 static shade_status sh_links(void *self, const mp_Link *l, int32_t *result,
 			     shade_error **err)
 {
+	const mp_Link *seen[64];
+	int32_t k;
+
 	(void)self;
-	(void)err;
-	for (*result = 0; l != NULL; l = l->next)
-		++*result;
+	for (*result = 0; l != NULL; l = l->next) {
+		for (k = 0; k < *result && seen[k] != l; k++)
+			;
+		if (k < *result)
+			break; /* a ring: met again */
+		if (*result == 64)
+			return shade_error_set(err, SHADE_ERR_LIMIT, "long");
+		seen[(*result)++] = l;
+	}
 	return SHADE_OK;
 }
 
@@ -1929,11 +1940,12 @@ static void test_idlc_mapping_values(void **state)
 	assert_null(r);
 	assert_string_equal(kind, "null");
 
-	/* a chain of values crosses whole; one that holds itself is
+	/* a chain of values crosses whole, and so does a ring (each value
+	 * once, then a back-reference); a chain deeper than 64 values is
 	 * refused before anything is sent */
 	{
-		mp_Link *a = mp_Link_new(ctx), *b = mp_Link_new(ctx);
-		int32_t n = 0;
+		mp_Link *a = mp_Link_new(ctx), *b = mp_Link_new(ctx), *l;
+		int32_t n = 0, k;
 
 		assert_non_null(a);
 		assert_non_null(b);
@@ -1941,12 +1953,16 @@ static void test_idlc_mapping_values(void **state)
 		assert_int_equal(mp_Shapes_links(sh, a, &n, &err), SHADE_OK);
 		assert_int_equal(n, 2);
 		b->next = a;
+		assert_int_equal(mp_Shapes_links(sh, a, &n, &err), SHADE_OK);
+		assert_int_equal(n, 2);
+		b->next = NULL;
+		for (k = 0, l = a; k < 70; k++, l = l->next)
+			assert_non_null(l->next = mp_Link_new(ctx));
 		assert_int_equal(mp_Shapes_links(sh, a, &n, &err),
 				 SHADE_ERR_LIMIT);
-		assert_non_null(strstr(err->message, "(a cycle?)"));
+		assert_non_null(strstr(err->message, "nested deeper than"));
 		shade_error_free(err);
 		err = NULL;
-		b->next = NULL;
 	}
 
 	/* dynamic: [ids, state] both ways */
@@ -1966,6 +1982,251 @@ static void test_idlc_mapping_values(void **state)
 	talloc_free(sh);
 	session_close(&s, state);
 	talloc_free(sq);
+}
+
+/* ============================================================ shared values */
+
+/* boolean same(in Link a, in Link b, out Link a_out, out Link b_out) */
+static shade_status sr_same(void *self, TALLOC_CTX *mem_ctx,
+			    const mp_Link *a, const mp_Link *b,
+			    mp_Link **a_out, mp_Link **b_out, bool *result,
+			    shade_error **err)
+{
+	(void)self;
+	(void)mem_ctx;
+	(void)err;
+	*result = a == b;
+	*a_out = (mp_Link *)(uintptr_t)a;
+	*b_out = (mp_Link *)(uintptr_t)b;
+	return SHADE_OK;
+}
+
+/* Link ring(in Link l) */
+static shade_status sr_ring(void *self, TALLOC_CTX *mem_ctx, const mp_Link *l,
+			    mp_Link **result, shade_error **err)
+{
+	(void)self;
+	(void)mem_ctx;
+	(void)err;
+	*result = (mp_Link *)(uintptr_t)l;
+	return SHADE_OK;
+}
+
+/* long distinct(in Links all) */
+static shade_status sr_distinct(void *self, const mp_Links *all,
+				int32_t *result, shade_error **err)
+{
+	uint32_t i, k;
+
+	(void)self;
+	(void)err;
+	*result = 0;
+	for (i = 0; i < all->len; i++) {
+		for (k = 0; k < i && all->items[k] != all->items[i]; k++)
+			;
+		*result += k == i;
+	}
+	return SHADE_OK;
+}
+
+/* string mixed(in Link l, in Figure f) */
+static shade_status sr_mixed(void *self, TALLOC_CTX *mem_ctx,
+			     const mp_Link *l, const mp_Figure *f,
+			     char **result, shade_error **err)
+{
+	(void)self;
+	(void)l;
+	(void)f;
+	(void)err;
+	*result = talloc_strdup(mem_ctx, "ok");
+	return SHADE_OK;
+}
+
+/* Link twice(out Link again) */
+static shade_status sr_twice(void *self, TALLOC_CTX *mem_ctx,
+			     mp_Link **again, mp_Link **result,
+			     shade_error **err)
+{
+	(void)self;
+	*result = *again = mp_Link_new(mem_ctx);
+	return *result ? SHADE_OK : shade_error_set(err, SHADE_ERR_NOMEM,
+						    "nomem");
+}
+
+/* readonly attribute Link loop */
+static shade_status sr_get_loop(void *self, TALLOC_CTX *mem_ctx,
+				mp_Link **out, shade_error **err)
+{
+	(void)self;
+	*out = mp_Link_new(mem_ctx);
+	if (*out == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "nomem");
+	(*out)->next = *out;
+	return SHADE_OK;
+}
+
+static const mp_Shares_impl shares_impl = {
+	.get_loop = sr_get_loop,
+	.same = sr_same,
+	.ring = sr_ring,
+	.distinct = sr_distinct,
+	.mixed = sr_mixed,
+	.twice = sr_twice,
+};
+
+/* Send to member `member` of ref the argument array given as hex
+ * bytes, as written by hand (a peer that forges its values). */
+static shade_status forged_call(shade_ref *ref, uint32_t member,
+				const char *hex, shade_error **err)
+{
+	shade_request *call;
+	struct shade_buf *args;
+	struct shade_cbor_dec *res = NULL;
+	uint8_t bytes[64];
+	size_t n = strlen(hex) / 2, i;
+	unsigned x;
+	shade_status st;
+
+	assert_true(n <= sizeof(bytes));
+	for (i = 0; i < n; i++) {
+		assert_int_equal(sscanf(hex + 2 * i, "%2x", &x), 1);
+		bytes[i] = (uint8_t)x;
+	}
+	st = shade_request_begin(ref, member, SHADE_DISPATCH_INVOKE, NULL,
+				 &call, &args, err);
+	if (st < 0)
+		return st;
+	st = shade_buf_append(args, bytes, n);
+	if (st == SHADE_OK)
+		st = shade_request_finish(call, &res, err);
+	talloc_free(call);
+	return st;
+}
+
+/* A value passed in two places of one message arrives as one instance
+ * (both ways), a value that holds itself and a ring of two round-trip
+ * typed client <-> typed server with their cycles, the sharing inside a
+ * sequence is kept; a forged back-reference to a value not decoded yet
+ * or out of range, or to a value of another type, is refused (the
+ * TypeError of the argument), and the connection carries on; a dynamic client refuses
+ * a reply that shares a value. */
+static void test_idlc_mapping_shared_values(void **state)
+{
+	session s;
+	TALLOC_CTX *ctx;
+	shade_ref *obj = NULL;
+	shade_error *err = NULL;
+	shade_value *out = NULL;
+	mp_Shares *sh = NULL;
+	mp_Link *a, *b, *ao = NULL, *bo = NULL, *r = NULL, *again = NULL;
+	mp_Link *items[4];
+	mp_Links all;
+	bool same = false;
+	int32_t n = 0;
+	char *text = NULL;
+
+	assert_int_equal(mp_Shares_serve(&shares_impl, NULL, &obj, NULL),
+			 SHADE_OK);
+	ctx = session_open(&s, state, obj);
+	assert_int_equal(mp_Shares_narrow(ctx, s.ref, &sh, &err), SHADE_OK);
+	a = mp_Link_new(ctx);
+	b = mp_Link_new(ctx);
+	assert_non_null(a);
+	assert_non_null(b);
+
+	/* one instance in two places: one on the server, one back */
+	assert_int_equal(mp_Shares_same(sh, ctx, a, a, &ao, &bo, &same, &err),
+			 SHADE_OK);
+	assert_true(same);
+	assert_non_null(ao);
+	assert_ptr_equal(ao, bo);
+	assert_ptr_not_equal(ao, a);
+	/* two instances stay two */
+	assert_int_equal(mp_Shares_same(sh, ctx, a, b, &ao, &bo, &same, &err),
+			 SHADE_OK);
+	assert_false(same);
+	assert_ptr_not_equal(ao, bo);
+	/* a value the server makes and sends twice */
+	assert_int_equal(mp_Shares_twice(sh, ctx, &again, &r, &err), SHADE_OK);
+	assert_non_null(r);
+	assert_ptr_equal(r, again);
+
+	/* a value that holds itself */
+	a->next = a;
+	assert_int_equal(mp_Shares_ring(sh, ctx, a, &r, &err), SHADE_OK);
+	assert_non_null(r);
+	assert_ptr_not_equal(r, a);
+	assert_ptr_equal(r->next, r);
+	/* an attribute's value that holds itself */
+	r = NULL;
+	assert_int_equal(mp_Shares_get_loop(sh, ctx, &r, &err), SHADE_OK);
+	assert_non_null(r);
+	assert_ptr_equal(r->next, r);
+	/* a ring of two */
+	a->next = b;
+	b->next = a;
+	assert_int_equal(mp_Shares_ring(sh, ctx, a, &r, &err), SHADE_OK);
+	assert_non_null(r);
+	assert_non_null(r->next);
+	assert_ptr_not_equal(r->next, r);
+	assert_ptr_equal(r->next->next, r);
+	assert_string_equal(talloc_get_name(r->next), "mp_Link");
+	talloc_free(r); /* the ring's other value is under it */
+
+	/* inside a sequence: a, b, a, b's own a */
+	items[0] = a;
+	items[1] = b;
+	items[2] = a;
+	items[3] = NULL;
+	all.len = 4;
+	all.items = items;
+	assert_int_equal(mp_Shares_distinct(sh, &all, &n, &err), SHADE_OK);
+	assert_int_equal(n, 3); /* a, b and null */
+	a->next = b->next = NULL;
+
+	/* forged: [tag 204 (0), null]: names no value decoded before it
+	 * (ProtocolError where it is read, answered as the TypeError of
+	 * the argument by the typed server) */
+	expect_err(forged_call(s.ref, sh->map[mp_Shares_same_INDEX],
+			       "82d8cc00f6", &err), SHADE_ERR_TYPE, &err,
+		   "argument 'a': value back-reference 0 at offset 6 names no value decoded "
+		   "before it (0 were)");
+	/* [Link, tag 204 (7)]: out of range */
+	expect_err(forged_call(s.ref, sh->map[mp_Shares_same_INDEX],
+			       "8282816f49444c3a6d702f4c696e6b3a312e3081f6"
+			       "d8cc07", &err), SHADE_ERR_TYPE, &err,
+		   "argument 'b': value back-reference 7 at offset 26 names no value "
+		   "decoded before it (1 were)");
+	/* a Link's state naming the Link being decoded under index 1 */
+	expect_err(forged_call(s.ref, sh->map[mp_Shares_same_INDEX],
+			       "8282816f49444c3a6d702f4c696e6b3a312e3081d8cc01"
+			       "f6", &err), SHADE_ERR_TYPE, &err,
+		   "names no value decoded before it (1 were)");
+	/* [Link, tag 204 (0)] where a Figure goes */
+	expect_err(forged_call(s.ref, sh->map[mp_Shares_mixed_INDEX],
+			       "8282816f49444c3a6d702f4c696e6b3a312e3081f6"
+			       "d8cc00", &err), SHADE_ERR_TYPE, &err,
+		   "argument 'f': value back-reference 0 names a 'mp.Link', "
+		   "not a "
+		   "'mp.Figure'");
+	/* the self-reference written by hand is a ring of one */
+	assert_int_equal(forged_call(s.ref, sh->map[mp_Shares_ring_INDEX],
+			 "8182816f49444c3a6d702f4c696e6b3a312e3081d8cc00",
+			 &err), SHADE_OK);
+	/* the connection carries on */
+	assert_int_equal(mp_Shares_mixed(sh, ctx, a, NULL, &text, &err),
+			 SHADE_OK);
+	assert_string_equal(text, "ok");
+
+	/* a dynamic client cannot read a shared value: refused by name */
+	dyn_call(ctx, s.ref, "twice", tup(ctx, 0), SHADE_ERR_PROTOCOL, &out);
+	dyn_call(ctx, s.ref, "ring", tup(ctx, 1, tup(ctx, 2, tup(ctx, 1,
+		 shade_str(ctx, "IDL:mp/Link:1.0")), tup(ctx, 1,
+		 shade_none(ctx)))), SHADE_OK, &out);
+	assert_string_equal(diag(ctx, out), "[[\"IDL:mp/Link:1.0\"], [null]]");
+
+	talloc_free(sh);
+	session_close(&s, state);
 }
 
 /* ============================================================ repository ids */
@@ -2399,6 +2660,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_idlc_mapping_boxes),
 		cmocka_unit_test(test_idlc_mapping_values),
 		cmocka_unit_test(test_idlc_mapping_value_members),
+		cmocka_unit_test(test_idlc_mapping_shared_values),
 		cmocka_unit_test(test_idlc_mapping_repo_ids),
 		cmocka_unit_test(test_idlc_mapping_tables),
 		cmocka_unit_test(test_idlc_mapping_bounded),

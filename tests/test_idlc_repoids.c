@@ -198,9 +198,9 @@ static const idlc_node *find(const idlc_compilation *comp, const char *outer,
 }
 
 /* An included file starts without a prefix and its own does not reach
- * the including file, which keeps its own after the #include; a prefix
- * set inside a struct body (omniidl refuses it) reaches nothing after
- * the struct. */
+ * the including file, which keeps its own after the #include (a prefix
+ * set inside a struct body is refused: test_idlc_diag's
+ * pragma_prefix_in_struct). */
 static void test_idlc_repoids_files(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
@@ -217,7 +217,6 @@ static void test_idlc_repoids_files(void **state)
 		"module A2 { struct S2 { long x; }; };\n"
 		"module M {\n"
 		"  struct S {\n"
-		"#pragma prefix \"in.s\"\n"
 		"    long x;\n"
 		"  };\n"
 		"  struct T { long y; };\n"

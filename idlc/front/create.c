@@ -668,11 +668,23 @@ int idlc_create_literal(idlc_parser *p, const idlc_loc *loc,
 int idlc_create_concat(idlc_parser *p, const idlc_loc *loc, idlc_expr *a,
 		       idlc_expr *b, idlc_expr **out)
 {
-	char *s = talloc_size(p->comp, a->value.len + b->value.len + 1);
+	size_t need = a->value.len + b->value.len + 1;
+	char *s = p->concat;
 
-	if (s == NULL)
-		return -1;
-	memcpy(s, a->value.str, a->value.len);
+	/* "a" "b" "c"...: the text of the first concatenations grows in
+	 * place (doubling), so that n pieces cost linear time and memory */
+	if (s == NULL || a->value.str != s || need > p->concat_cap) {
+		size_t cap = need < SIZE_MAX / 2 ? need * 2 : need;
+		s = a->value.str == p->concat && s != NULL ?
+			talloc_realloc(p->comp, s, char, cap) :
+			talloc_array(p->comp, char, cap);
+		if (s == NULL)
+			return -1;
+		if (a->value.str != p->concat || p->concat == NULL)
+			memcpy(s, a->value.str, a->value.len);
+		p->concat = s;
+		p->concat_cap = cap;
+	}
 	memcpy(s + a->value.len, b->value.str, b->value.len);
 	s[a->value.len + b->value.len] = '\0';
 	a->value.str = s;
@@ -766,9 +778,15 @@ idlc_node *idlc_take_pragmas(idlc_parser *p, const idlc_loc *open,
 	for (i = k; i < p->n_pragmas; i++) {
 		n = p->pragmas[i];
 		/* a prefix set inside a struct, union or exception body
-		 * would apply to the types declared there: not kept */
-		if (n->kind == IDLC_PRAGMA_PREFIX && n->brace != at)
+		 * (which opens no scope of pragmas) is refused, as omniidl
+		 * does: it would name nothing, silently */
+		if (n->kind == IDLC_PRAGMA_PREFIX && n->brace != at) {
+			idlc_error(p->comp, &n->loc, "'#pragma prefix' inside a "
+				   "struct, union or exception body sets the "
+				   "prefix of nothing: put it before the "
+				   "declaration");
 			continue;
+		}
 		taken = idlc_append(taken, n);
 	}
 	p->n_pragmas = k;

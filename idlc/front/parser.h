@@ -24,6 +24,10 @@ typedef struct idlc_parser {
 				  * (talloc array of cap_pragmas) */
 	size_t n_pragmas;        /* entries in pragmas */
 	size_t cap_pragmas;      /* entries allocated */
+	char *concat;            /* the text of the last string literals
+				  * concatenated (talloc, grown by
+				  * doubling), or NULL */
+	size_t concat_cap;       /* bytes allocated for concat */
 	size_t *braces;          /* positions of the open '{' (talloc) */
 	size_t n_braces;         /* entries in braces */
 } idlc_parser;

@@ -360,6 +360,55 @@ bool idlc_gen_allocates(const scalar *s)
 	       s->w == W_CODEC || s->w == W_IFACE || s->w == W_BOX;
 }
 
+/* Whether a value of type t may hold a valuetype value; seen holds
+ * the *n declarations (of cap) already looked at in this query. */
+static bool holds_value(const idlc_type *t, const idlc_node **seen,
+			size_t *n, size_t cap)
+{
+	const idlc_node *d, *m;
+	size_t i;
+
+	for (; t && t->kind != IDLC_T_NAMED; t = t->elem)
+		if (t->kind == IDLC_T_VALUEBASE)
+			return true;
+	d = t ? idlc_gen_defn(t->decl ? t->decl : t->ref) : NULL;
+	if (d == NULL)
+		return false;
+	if (d->kind == IDLC_VALUETYPE || d->kind == IDLC_VALUE_FWD)
+		return true;
+	for (i = 0; i < *n && seen[i] != d; i++)
+		;
+	if (i < *n) /* looked at already, or on the way (recursion) */
+		return false;
+	if (*n == cap)
+		return true; /* too many to tell: say it may */
+	seen[(*n)++] = d;
+	if (d->kind == IDLC_TYPEDEF || d->kind == IDLC_VALUE_BOX)
+		return holds_value(d->type, seen, n, cap);
+	if (d->kind != IDLC_STRUCT && d->kind != IDLC_UNION)
+		return false;
+	for (i = 0; i < d->n_bases; i++)
+		if (d->base_nodes[i] && d->base_nodes[i]->kind == IDLC_STRUCT) {
+			idlc_type b = { .kind = IDLC_T_NAMED,
+					.ref = d->base_nodes[i] };
+			if (holds_value(&b, seen, n, cap))
+				return true;
+		}
+	for (m = d->children; m; m = m->next)
+		if (m->type && holds_value(m->type, seen, n, cap))
+			return true;
+	return false;
+}
+
+/* May it hold a valuetype value; see gen_int.h. */
+bool idlc_gen_holds_value(const idlc_type *t)
+{
+	const idlc_node *seen[256];
+	size_t n = 0;
+
+	return holds_value(t, seen, &n, sizeof(seen) / sizeof(seen[0]));
+}
+
 /* "T *name" for an out parameter; see gen_int.h. */
 char *idlc_gen_out_decl(gen *g, const scalar *s, const char *name)
 {
@@ -1359,6 +1408,7 @@ int idlc_gen_wire_op(gen *g, const char *iface, const idlc_node *op,
 			return r < 0 ? -1 : 1;
 		w->mem |= idlc_gen_allocates(&w->rs);
 		w->chunk = idlc_gen_chunk(g, op, &w->rs);
+		w->share = idlc_gen_holds_value(op->type);
 	}
 	for (q = op->children, i = 0; q; q = q->next, i++) {
 		r = wire_of(g, q->type, idlc_arena_printf(g->a, "%s_%s_%s_seq",
@@ -1373,6 +1423,7 @@ int idlc_gen_wire_op(gen *g, const char *iface, const idlc_node *op,
 			      (idlc_type_unalias(q->type)->kind ==
 			       IDLC_T_SEQUENCE || idlc_gen_struct_of(q->type)) &&
 			      idlc_find_annotation(q, "byref") != NULL;
+		w->share |= idlc_gen_holds_value(q->type);
 		w->n_in += q->dir != IDLC_DIR_OUT;
 		w->n_out += q->dir != IDLC_DIR_IN;
 		if (q->dir != IDLC_DIR_IN && idlc_gen_allocates(&w->ps[i]))

@@ -271,6 +271,9 @@ typedef struct wire_op {
 					      * back: a mem_ctx parameter */
 	const char *chunk;                   /* @chunk(N) of a sequence
 					      * result: N, or NULL */
+	bool share;                          /* a value may hold a
+					      * valuetype value
+					      * (idlc_gen_holds_value) */
 } wire_op;
 
 /* Describe a basic type or enum; false when t is none of those. */
@@ -343,6 +346,13 @@ const char *idlc_gen_chunk(gen *g, const idlc_node *m, const scalar *s);
 
 /* True when decoding the type allocates (a mem_ctx is needed). */
 bool idlc_gen_allocates(const scalar *s);
+
+/* Whether a value of IDL type t may hold a valuetype value (is one, or
+ * a struct, union, sequence, array, map or box that may): its message
+ * is then encoded and decoded in a share scope
+ * (shade_typed_share_begin), so that shared values and cycles cross
+ * whole. */
+bool idlc_gen_holds_value(const idlc_type *t);
 
 /* ---------------------------------------------------------------- shapes.c */
 

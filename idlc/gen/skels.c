@@ -53,13 +53,17 @@ static char *put_chunked(gen *g, const scalar *s, const char *v,
 static char *op_stmts(gen *g, const wire_op *w, const char *fn,
 		      const char *self, char **locals)
 {
-	char *s = idlc_arena_printf(g->a, "idl_st = shade_typed_get_array(in, "
-				    "%zu, err);\n", w->n_in);
+	bool share = w->share;
+	char *s = idlc_arena_printf(g->a, "%sidl_st = shade_typed_get_array("
+				    "in, %zu, err);\n", share ?
+				    "shade_typed_share_begin(&idl_share, in);\n"
+				    : "", w->n_in);
 	char *args = idlc_arena_printf(g->a, "%s", w->mem ? ", mem_ctx" : "");
 	char *drop = idlc_arena_printf(g->a, "%s", "");
 	size_t i;
 
-	*locals = idlc_arena_printf(g->a, "%s", "");
+	*locals = idlc_arena_printf(g->a, "%s", share ?
+				    "shade_typed_share idl_share;\n" : "");
 	for (i = 0; s && i < w->n; i++) {
 		const char *v = idlc_arena_printf(g->a, "arg_%s", w->ident[i]);
 		*locals = idlc_arena_append(g->a, *locals, "%s\n",
@@ -88,8 +92,11 @@ static char *op_stmts(gen *g, const wire_op *w, const char *fn,
 			drop = idlc_arena_append(g->a, drop,
 				"shade_typed_release_later(cx, idl_result);\n");
 	}
-	s = idlc_arena_append(g->a, s, "if (idl_st == SHADE_OK)\n\tidl_st = "
-			      "%s(%s%s, err);\n", fn, self, args);
+	s = idlc_arena_append(g->a, s, "%sif (idl_st == SHADE_OK)\n\tidl_st = "
+			      "%s(%s%s, err);\n%s", share ?
+			      "shade_typed_share_end(&idl_share);\n" : "", fn,
+			      self, args, share ?
+			      "shade_typed_share_begin(&idl_share, out);\n" : "");
 	if (w->n_out)
 		s = idlc_arena_append(g->a, s, "if (idl_st == SHADE_OK)\n\t"
 				      "idl_st = shade_cbor_put_array(out, %zu);"
@@ -105,7 +112,9 @@ static char *op_stmts(gen *g, const wire_op *w, const char *fn,
 				"\n%s", idlc_gen_indent(g, idlc_gen_put(g,
 				&w->ps[i], "out", idlc_arena_printf(g->a,
 				"arg_%s", w->ident[i])), 1));
-	return idlc_arena_append(g->a, s, "%sreturn idl_st;\n", drop);
+	return idlc_arena_append(g->a, s, "%s%sreturn idl_st;\n", share ?
+				 "shade_typed_share_end(&idl_share);\n" : "",
+				 drop);
 }
 
 /* Statements of operation w through its table `table`: decode the
@@ -236,7 +245,7 @@ static int attr_skel(gen *g, const char *iface, const idlc_node *a,
 		     sb *fields, sb *cases)
 {
 	scalar s;
-	bool mem;
+	bool mem, share;
 	const char *release, *chunk;
 	int r = idlc_gen_wire(g, a->type, idlc_arena_printf(g->a, "%s_%s_seq",
 			      iface, a->name), &s);
@@ -251,24 +260,30 @@ static int attr_skel(gen *g, const char *iface, const idlc_node *a,
 	    "(*get_%s)(void *self%s,\n\t\t%s, shade_error **err);\n",
 	    idlc_gen_doc(g, a->doc, "\t"), a->name, a->name,
 	    mem ? ", TALLOC_CTX *mem_ctx" : "", idlc_gen_out_decl(g, &s, "out"));
-	ADD(cases, "\tcase %s_%s_INDEX: {\n\t\t%s\n\n\t\tif (op == "
+	share = idlc_gen_holds_value(a->type);
+	ADD(cases, "\tcase %s_%s_INDEX: {\n\t\t%s\n%s\n\t\tif (op == "
 	    "SHADE_DISPATCH_GET && impl->get_%s) {\n\t\t\tidl_st = "
-	    "impl->get_%s(sv->self%s, &idl_v, err);\n\t\t\tif (idl_st == "
-	    "SHADE_OK)%s%s%s\t\t\treturn idl_st;\n\t\t}\n", iface, a->name,
-	    idlc_gen_local(g, &s, "idl_v"), a->name, a->name,
-	    mem ? ", mem_ctx" : "", chunk ? " " : "\n", chunk ?
+	    "impl->get_%s(sv->self%s, &idl_v, err);\n%s\t\t\tif (idl_st == "
+	    "SHADE_OK)%s%s%s%s\t\t\treturn idl_st;\n\t\t}\n", iface, a->name,
+	    idlc_gen_local(g, &s, "idl_v"), share ?
+	    "\t\tshade_typed_share idl_share;\n" : "", a->name, a->name,
+	    mem ? ", mem_ctx" : "", share ? "\t\t\tshade_typed_share_begin("
+	    "&idl_share, out);\n" : "", chunk ? " " : "\n", chunk ?
 	    put_chunked(g, &s, "idl_v", chunk, 3) : idlc_gen_indent(g,
-	    idlc_gen_put(g, &s, "out", "idl_v"), 4),
-	    release);
+	    idlc_gen_put(g, &s, "out", "idl_v"), 4), share ?
+	    "\t\t\tshade_typed_share_end(&idl_share);\n" : "", release);
 	if (!(a->flags & IDLC_F_READONLY)) {
 		ADD(fields, "\t/* attribute %s: store value */\n\tshade_status "
 		    "(*set_%s)(void *self,\n\t\t%s, shade_error **err);\n",
 		    a->name, a->name, idlc_gen_in_decl(g, &s, "value"));
 		ADD(cases, "\t\tif (op == SHADE_DISPATCH_SET && impl->set_%s) {\n"
-		    "%s\t\t\tif (idl_st == SHADE_OK)\n\t\t\t\tidl_st = "
+		    "%s%s%s\t\t\tif (idl_st == SHADE_OK)\n\t\t\t\tidl_st = "
 		    "impl->set_%s(sv->self, %sidl_v, err);\n%s\t\t\treturn "
-		    "idl_st;\n\t\t}\n", a->name, idlc_gen_indent(g,
-		    idlc_gen_get(g, &s, "in", "idl_v", "mem_ctx"), 3), a->name,
+		    "idl_st;\n\t\t}\n", a->name, share ? "\t\t\t"
+		    "shade_typed_share_begin(&idl_share, in);\n" : "",
+		    idlc_gen_indent(g, idlc_gen_get(g, &s, "in", "idl_v",
+		    "mem_ctx"), 3), share ? "\t\t\tshade_typed_share_end("
+		    "&idl_share);\n" : "", a->name,
 		    s.arr ? idlc_arena_printf(g->a, "(const %s *)&", s.c) :
 		    s.w == W_CODEC ? "&" : "", release);
 	}

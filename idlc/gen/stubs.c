@@ -26,6 +26,7 @@ typedef struct call {
 	const char *name;    /* the stub's name, for the error message */
 	bool oneway;         /* send without waiting for a reply */
 	bool mem;            /* decode onto a per-call context */
+	bool share;          /* encode and decode in share scopes */
 	sb locals;           /* declarations of the reply's locals */
 	sb puts;             /* statements encoding the arguments */
 	sb gets;             /* statements decoding the reply */
@@ -40,12 +41,13 @@ static char *call_body(gen *g, const call *c)
 				       idlc_sbs(&c->gets));
 	char *out = idlc_arena_printf(g->a, "\tshade_request *idl_call;\n"
 		"\tstruct shade_buf *idl_args;\n\tstruct shade_cbor_dec *idl_res "
-		"= NULL;\n%s%s%s%s\tshade_status idl_st;\n\n\tidl_st = "
+		"= NULL;\n%s%s%s%s%s\tshade_status idl_st;\n\n\tidl_st = "
 		"shade_request_begin(%s, %s,\n\t\t\t\t  %s, %s, &idl_call, "
 		"&idl_args, err);\n\tif (idl_st < 0)\n\t\treturn idl_st;\n",
 		c->oneway ? "\tstatic const shade_call_opts idl_oneway = "
 		"{ .oneway = true };\n" : "",
 		c->mem ? "\tTALLOC_CTX *idl_mem;\n" : "",
+		c->share ? "\tshade_typed_share idl_share;\n" : "",
 		idlc_gen_temps(g, code ? code : ""), idlc_sbs(&c->locals),
 		c->ref, c->member, c->op, c->oneway ? "&idl_oneway" : "NULL");
 
@@ -54,9 +56,14 @@ static char *call_body(gen *g, const call *c)
 			"idl_call);\n\tif (idl_mem == NULL)\n\t\tidl_st = "
 			"shade_error_set(err, SHADE_ERR_NOMEM, \"out of memory\");"
 			"\n");
-	out = idlc_arena_append(g->a, out, "%s\tif (idl_st == SHADE_OK)\n\t\t"
-		"idl_st = shade_request_finish(idl_call, &idl_res, err);\n%s",
-		idlc_sbs(&c->puts), idlc_sbs(&c->gets));
+	out = idlc_arena_append(g->a, out, "%s%s%s\tif (idl_st == SHADE_OK)\n"
+		"\t\tidl_st = shade_request_finish(idl_call, &idl_res, err);\n"
+		"%s%s%s", c->share ? "\tshade_typed_share_begin(&idl_share, "
+		"idl_args);\n" : "", idlc_sbs(&c->puts), c->share ?
+		"\tshade_typed_share_end(&idl_share);\n" : "", c->share &&
+		c->gets.len ? "\tshade_typed_share_begin(&idl_share, idl_res);\n"
+		: "", idlc_sbs(&c->gets), c->share && c->gets.len ?
+		"\tshade_typed_share_end(&idl_share);\n" : "");
 	if (c->mem)
 		out = idlc_arena_append(g->a, out, "\tif (idl_st == SHADE_OK)\n"
 			"\t\tidl_st = shade_typed_adopt(mem_ctx, idl_mem, err);\n");
@@ -178,6 +185,7 @@ static int op_call(gen *g, const wire_op *w, call *c)
 
 	c->op = "SHADE_DISPATCH_INVOKE";
 	c->mem = w->mem;
+	c->share = w->share;
 	ADD(&c->puts, "\tif (idl_st == SHADE_OK)\n\t\tidl_st = "
 	    "shade_cbor_put_array(idl_args, %zu);\n", w->n_in);
 	for (i = 0; i < w->n; i++) {
@@ -282,6 +290,7 @@ static int attr_stubs(gen *g, const char *iface, const idlc_node *a,
 				" no round trip when its value came with the "
 				"reference" : "");
 	chunk = idlc_gen_chunk(g, a, &s);
+	c.share = idlc_gen_holds_value(a->type);
 	memset(&w, 0, sizeof(w));
 	w.has_result = true;
 	w.rs = s;
@@ -355,10 +364,10 @@ static int op_async_stub(gen *g, const char *iface, const idlc_node *m,
 	body = idlc_arena_printf(g->a, "\tstatic const shade_call_opts "
 		"idl_promise = { .promise = true };\n\tshade_request *idl_call;\n"
 		"\tstruct shade_buf *idl_args;\n\tshade_ref *idl_r = NULL;\n%s"
-		"\tshade_status idl_st;\n\n\tidl_st = shade_request_begin("
+		"%s\tshade_status idl_st;\n\n\tidl_st = shade_request_begin("
 		"self->ref, self->map[%s_%s_INDEX],\n\t\t\t\t  "
 		"SHADE_DISPATCH_INVOKE, &idl_promise, &idl_call, &idl_args, "
-		"err);\n\tif (idl_st < 0)\n\t\treturn idl_st;\n%s"
+		"err);\n\tif (idl_st < 0)\n\t\treturn idl_st;\n%s%s%s"
 		"\tif (idl_st == SHADE_OK)\n\t\tidl_st = shade_request_promise("
 		"idl_call, &idl_r, err);\n\tif (idl_st == SHADE_OK && idl_r != "
 		"NULL)\n\t\tidl_st = %s_narrow(mem_ctx, idl_r, result, err);\n"
@@ -366,8 +375,12 @@ static int op_async_stub(gen *g, const char *iface, const idlc_node *m,
 		"\tshade_ref_release(idl_r);\n\ttalloc_free(idl_call);\n"
 		"\tif (idl_st < 0) {\n\t\tshade_error_set(err, idl_st, \"%s "
 		"failed\");\n\t}\n\treturn idl_st;\n",
-		idlc_gen_temps(g, idlc_sbs(&c.puts)), iface, m->name,
-		idlc_sbs(&c.puts), w->rs.iface, stub);
+		idlc_gen_temps(g, idlc_sbs(&c.puts)), c.share ?
+		"\tshade_typed_share idl_share;\n" : "", iface, m->name,
+		c.share ? "\tshade_typed_share_begin(&idl_share, idl_args);\n" :
+		"", idlc_sbs(&c.puts), c.share ?
+		"\tshade_typed_share_end(&idl_share);\n" : "", w->rs.iface,
+		stub);
 	doc = idlc_arena_printf(g->a, "/* Call %s without waiting: *result "
 		"(on mem_ctx) is a promise of the %s it\n * returns, usable at "
 		"once; calls made on it are pipelined (one round\n * trip for "

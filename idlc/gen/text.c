@@ -56,21 +56,40 @@ const char *idlc_gen_comment_safe(gen *g, const char *text)
 /* A doc comment as a C comment; see gen_int.h. */
 char *idlc_gen_doc(gen *g, const char *doc, const char *indent)
 {
-	char *out;
+	size_t in = strlen(indent), lines = 1, len;
 	const char *s, *e;
+	char *out, *o;
 
 	if (doc == NULL || *doc == '\0')
 		return idlc_arena_printf(g->a, "%s", "");
 	doc = idlc_gen_comment_safe(g, doc);
-	out = doc ? idlc_arena_printf(g->a, "%s/**\n", indent) : NULL;
-	for (s = doc; out && *s; s = *e ? e + 1 : e) {
+	if (doc == NULL)
+		return NULL;
+	len = strlen(doc);
+	for (s = doc; (s = strchr(s, '\n')) != NULL; s++)
+		lines++;
+	/* written in place (linear however long the comment): the opening
+	 * and closing lines, and per line indent " * " text "\n" */
+	out = idlc_arena_alloc(g->a, 2 * (in + 5) + lines * (in + 4) + len + 1);
+	if (out == NULL)
+		return NULL;
+	o = out + sprintf(out, "%s/**\n", indent);
+	for (s = doc; *s; s = *e ? e + 1 : e) {
 		e = strchr(s, '\n');
 		if (e == NULL)
 			e = s + strlen(s);
-		out = idlc_arena_append(g->a, out, "%s *%s%.*s\n", indent,
-					e > s ? " " : "", (int)(e - s), s);
+		memcpy(o, indent, in);
+		o += in;
+		*o++ = ' ';
+		*o++ = '*';
+		if (e > s)
+			*o++ = ' ';
+		memcpy(o, s, (size_t)(e - s));
+		o += e - s;
+		*o++ = '\n';
 	}
-	return out ? idlc_arena_append(g->a, out, "%s */\n", indent) : NULL;
+	sprintf(o, "%s */\n", indent);
+	return out;
 }
 
 /* Hash of a string. */

@@ -3,6 +3,7 @@
  * enums, typedefs, sequence structs, structs and exceptions (the
  * header's content).  See doc/idl.md for the mapping.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -322,23 +323,36 @@ fail:
 /* A C string literal for s (len bytes); see gen_int.h. */
 char *idlc_gen_c_string(gen *g, const char *s, size_t len)
 {
-	char *out = idlc_arena_printf(g->a, "%s", "\"");
+	/* at most 4 bytes a character ("\\ooo"), written in place: linear
+	 * in the string, however long */
+	char *out = len > (SIZE_MAX - 3) / 4 ? NULL :
+		idlc_arena_alloc(g->a, len * 4 + 3);
+	char *o = out;
 	size_t i;
 
-	for (i = 0; out && i < len; i++) {
+	if (out == NULL)
+		return NULL;
+	*o++ = '"';
+	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\')
-			out = idlc_arena_append(g->a, out, "\\%c", c);
-		else if (c == '\n')
-			out = idlc_arena_append(g->a, out, "\\n");
-		else if (c == '\t')
-			out = idlc_arena_append(g->a, out, "\\t");
-		else if (c < 0x20 || c >= 0x7f || c == '?')
-			out = idlc_arena_append(g->a, out, "\\%03o", c);
-		else
-			out = idlc_arena_append(g->a, out, "%c", c);
+		if (c == '"' || c == '\\') {
+			*o++ = '\\';
+			*o++ = (char)c;
+		} else if (c == '\n' || c == '\t') {
+			*o++ = '\\';
+			*o++ = c == '\n' ? 'n' : 't';
+		} else if (c < 0x20 || c >= 0x7f || c == '?') {
+			*o++ = '\\';
+			*o++ = (char)('0' + (c >> 6));
+			*o++ = (char)('0' + ((c >> 3) & 7));
+			*o++ = (char)('0' + (c & 7));
+		} else {
+			*o++ = (char)c;
+		}
 	}
-	return out ? idlc_arena_append(g->a, out, "\"") : NULL;
+	*o++ = '"';
+	*o = '\0';
+	return out;
 }
 
 /* C expression for a constant; see gen_int.h. */

@@ -994,6 +994,82 @@ static bool value_derives(const shade_valuetype_info *info,
 /* How many values the calling thread is putting inside one another. */
 static _Thread_local unsigned value_put_depth;
 
+/* The calling thread's innermost share scope (shade/typed.h). */
+static _Thread_local shade_typed_share *share_top;
+
+/* Open a share scope; see shade/typed.h. */
+void shade_typed_share_begin(shade_typed_share *s, const void *msg)
+{
+	memset(s, 0, sizeof(*s));
+	s->msg = msg;
+	s->prev = share_top;
+	share_top = s;
+}
+
+/* Close a share scope; see shade/typed.h. */
+void shade_typed_share_end(shade_typed_share *s)
+{
+	if (share_top == s)
+		share_top = s->prev;
+	TALLOC_FREE(s->seen);
+	TALLOC_FREE(s->slots);
+	s->n = s->cap = s->n_slots = 0;
+}
+
+/* The scope covering msg (a buffer or a decoder), or NULL. */
+static shade_typed_share *share_of(const void *msg)
+{
+	return share_top != NULL && share_top->msg == msg ? share_top : NULL;
+}
+
+/* The slot of value v in s's hash (its index + 1 there, or 0 free). */
+static size_t share_slot(const shade_typed_share *s, const void *v)
+{
+	size_t h = ((uintptr_t)v >> 4) * (size_t)0x9E3779B97F4A7C15ull;
+	size_t mask = s->n_slots - 1;
+
+	for (h &= mask; s->slots[h] != 0 && s->seen[s->slots[h] - 1] != v;
+	     h = (h + 1) & mask)
+		;
+	return h;
+}
+
+/* Append v to s (the next index); when `hash`, index it for lookups. */
+static shade_status share_add(shade_typed_share *s, void *v, bool hash,
+			      shade_error **err)
+{
+	size_t k;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 8;
+		void **seen = cap > UINT32_MAX - 1 ? NULL :
+			talloc_realloc(NULL, s->seen, void *, cap);
+		if (seen == NULL)
+			return shade_error_set(err, SHADE_ERR_NOMEM,
+					       "out of memory");
+		s->seen = seen;
+		s->cap = cap;
+	}
+	s->seen[s->n++] = v;
+	if (!hash)
+		return SHADE_OK;
+	if (s->n * 2 > s->n_slots) { /* keep the hash at most half full */
+		size_t n = s->n_slots ? s->n_slots * 2 : 32;
+		uint32_t *slots = talloc_zero_array(NULL, uint32_t, n);
+		if (slots == NULL)
+			return shade_error_set(err, SHADE_ERR_NOMEM,
+					       "out of memory");
+		TALLOC_FREE(s->slots);
+		s->slots = slots;
+		s->n_slots = n;
+		for (k = 0; k < s->n; k++)
+			s->slots[share_slot(s, s->seen[k])] = (uint32_t)k + 1;
+	} else {
+		s->slots[share_slot(s, v)] = (uint32_t)s->n;
+	}
+	return SHADE_OK;
+}
+
 /* Encode a value; see shade/typed.h. */
 shade_status shade_typed_put_value(shade_dispatch_ctx *cx, shade_request *call,
 				   struct shade_buf *b, const void *v,
@@ -1005,8 +1081,18 @@ shade_status shade_typed_put_value(shade_dispatch_ctx *cx, shade_request *call,
 	uint64_t n_ids = 1;
 	shade_status st;
 
+	shade_typed_share *sh = share_of(b);
+	size_t at;
+
 	if (v == NULL)
 		return shade_cbor_put_null(b);
+	if (sh != NULL && sh->n_slots > 0 &&
+	    sh->slots[at = share_slot(sh, v)] != 0) {
+		/* met before in this message: tag 204 over its index */
+		st = shade_cbor_put_tag(b, SHADE_CBOR_TAG_VALUE_REF);
+		return st == SHADE_OK ? shade_cbor_put_uint(b,
+				sh->slots[at] - 1) : st;
+	}
 	info = h->info ? h->info : declared;
 	if (info->put_state == NULL)
 		return shade_error_set(err, SHADE_ERR_TYPE, "value type '%s' "
@@ -1020,7 +1106,10 @@ shade_status shade_typed_put_value(shade_dispatch_ctx *cx, shade_request *call,
 				       SHADE_CBOR_DEFAULT_MAX_DEPTH);
 	for (i = info; i->truncatable && i->base; i = i->base)
 		n_ids++;
-	st = shade_cbor_put_array(b, 2);
+	st = sh != NULL ? share_add(sh, (void *)(uintptr_t)v, true, err)
+			: SHADE_OK;
+	if (st == SHADE_OK)
+		st = shade_cbor_put_array(b, 2);
 	if (st == SHADE_OK)
 		st = shade_cbor_put_array(b, n_ids);
 	for (i = info; st == SHADE_OK && n_ids-- > 0; i = i->base)
@@ -1081,6 +1170,41 @@ static shade_status value_choose(TALLOC_CTX *mem, struct shade_cbor_dec *d,
 	return SHADE_OK;
 }
 
+/* Decode the back-reference (tag 204 over an index) at d into the
+ * value of scope sh it names, declared as `declared`. */
+static shade_status value_backref(shade_typed_share *sh,
+				  struct shade_cbor_dec *d,
+				  const shade_valuetype_info *declared,
+				  void **out, shade_error **err)
+{
+	const shade_value_head *h;
+	size_t at = d->pos;
+	uint64_t tag, k;
+	shade_status st = shade_cbor_read_tag(d, &tag, err);
+
+	if (st == SHADE_OK)
+		st = shade_cbor_read_uint(d, &k, err);
+	if (st != SHADE_OK)
+		return st;
+	if (sh == NULL)
+		return shade_error_set(err, SHADE_ERR_PROTOCOL, "value "
+				       "back-reference (tag 204) at offset %zu "
+				       "outside a message's values", at);
+	if (k >= sh->n || sh->seen[k] == NULL)
+		return shade_error_set(err, SHADE_ERR_PROTOCOL, "value "
+				       "back-reference %llu at offset %zu names "
+				       "no value decoded before it (%zu were)",
+				       (unsigned long long)k, at, sh->n);
+	h = sh->seen[k];
+	if (!value_derives(h->info, declared))
+		return shade_error_set(err, SHADE_ERR_TYPE, "value "
+				       "back-reference %llu names a '%s', not "
+				       "a '%s'", (unsigned long long)k,
+				       h->info->name, declared->name);
+	*out = sh->seen[k];
+	return SHADE_OK;
+}
+
 /* Decode a value; see shade/typed.h. */
 shade_status shade_typed_get_value(shade_dispatch_ctx *cx, shade_request *call,
 				   TALLOC_CTX *mem_ctx, struct shade_cbor_dec *d,
@@ -1096,9 +1220,16 @@ shade_status shade_typed_get_value(shade_dispatch_ctx *cx, shade_request *call,
 	void *v = NULL;
 	shade_status st;
 
+	shade_typed_share *sh = share_of(d);
+	size_t slot = 0;
+
 	*out = NULL;
 	if (shade_cbor_at_null(d))
 		return shade_cbor_read_null(d, err);
+	if (d->pos < d->len && d->buf[d->pos] ==
+	    (SHADE_CBOR_TAG << 5 | 24) && d->pos + 1 < d->len &&
+	    d->buf[d->pos + 1] == SHADE_CBOR_TAG_VALUE_REF)
+		return value_backref(sh, d, declared, out, err);
 	tmp = talloc_new(NULL);
 	if (tmp == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
@@ -1122,6 +1253,11 @@ shade_status shade_typed_get_value(shade_dispatch_ctx *cx, shade_request *call,
 			st = shade_error_set(err, SHADE_ERR_NOMEM,
 					     "out of memory");
 	}
+	if (st == SHADE_OK && sh != NULL) {
+		/* its index, before its state: a value may hold itself */
+		slot = sh->n;
+		st = share_add(sh, v, false, err);
+	}
 	if (st == SHADE_OK) {
 		talloc_set_name_const(v, chosen->c_name);
 		h = v;
@@ -1136,6 +1272,10 @@ shade_status shade_typed_get_value(shade_dispatch_ctx *cx, shade_request *call,
 		st = shade_cbor_skip(d, 0, err);
 	if (st == SHADE_OK)
 		*out = talloc_steal(mem_ctx, v);
+	else if (sh != NULL && v != NULL && slot < sh->n &&
+		 sh->seen[slot] == v)
+		for (k = slot; k < sh->n; k++) /* freed below with v */
+			sh->seen[k] = NULL;
 	talloc_free(tmp);
 	return st;
 }

@@ -457,7 +457,11 @@ SHADE_API const void *shade_typed_value_ops(const shade_valuetype_info *info);
  * Encode the value v (NULL: null) declared as `declared` into b:
  * `[ids, state]`, ids the repository id of its most-derived type then
  * those of the bases it may be truncated to, state the flat array of
- * its state members (doc/protocol.md §12).
+ * its state members (doc/protocol.md §12).  Inside a share scope
+ * covering b, a value already written there is written as a
+ * back-reference (tag 204) to it instead, so shared values and cycles
+ * cross whole; outside one, a value nested deeper than
+ * SHADE_CBOR_DEFAULT_MAX_DEPTH values (a cycle) is SHADE_ERR_LIMIT.
  */
 SHADE_API shade_status shade_typed_put_value(shade_dispatch_ctx *cx,
 					     shade_request *call,
@@ -472,7 +476,12 @@ SHADE_API shade_status shade_typed_put_value(shade_dispatch_ctx *cx,
  * `declared` or a registered type deriving from it, else truncated to
  * `declared` when the sender lists `declared` among the bases it may be
  * truncated to; SHADE_ERR_TYPE otherwise ("value of type 'IDL:...' is
- * not a 'mp.Counter' and cannot be truncated to it").
+ * not a 'mp.Counter' and cannot be truncated to it").  Inside a share
+ * scope covering d, a back-reference (tag 204) gives the value decoded
+ * earlier in the message (pointer-equal; a value may hold itself);
+ * SHADE_ERR_PROTOCOL when it names no value decoded before it (or one
+ * that failed) or comes outside a scope, SHADE_ERR_TYPE when that value
+ * is not a `declared`.
  */
 SHADE_API shade_status shade_typed_get_value(shade_dispatch_ctx *cx,
 					     shade_request *call,
@@ -480,6 +489,33 @@ SHADE_API shade_status shade_typed_get_value(shade_dispatch_ctx *cx,
 					     struct shade_cbor_dec *d,
 					     const shade_valuetype_info *declared,
 					     void **out, shade_error **err);
+
+/*
+ * The valuetype values of one message (one request's arguments, one
+ * reply, one exception's fields), so that a value met again is sent as
+ * a back-reference to its first occurrence and decoded as that same
+ * instance (doc/protocol.md §12.1: sharing and cycles).  Generated code
+ * brackets the encoding or decoding of a message with
+ * shade_typed_share_begin/end on a scope of its own (on its stack);
+ * shade_typed_put_value and shade_typed_get_value use the innermost
+ * scope of the calling thread when it covers their buffer or decoder,
+ * and send (or accept) no back-reference otherwise.
+ */
+typedef struct shade_typed_share {
+	const void *msg;   /* the struct shade_buf or shade_cbor_dec covered */
+	void **seen;       /* the values in message order (talloc, NULL) */
+	uint32_t *slots;   /* encoding: hash of seen indexes + 1 (0: free) */
+	size_t n;          /* values in seen */
+	size_t cap;        /* room in seen */
+	size_t n_slots;    /* room in slots (a power of two, or 0) */
+	struct shade_typed_share *prev; /* the enclosing scope, or NULL */
+} shade_typed_share;
+
+/* Open scope s for the message encoded into, or decoded from, msg. */
+SHADE_API void shade_typed_share_begin(shade_typed_share *s, const void *msg);
+
+/* Close scope s (the innermost one) and free what it holds. */
+SHADE_API void shade_typed_share_end(shade_typed_share *s);
 
 /* ------------------------------------------------------------------
  * Descriptor-driven marshalling.  For the structs, sequences and
