@@ -2184,34 +2184,34 @@ static void test_idlc_mapping_shared_values(void **state)
 	assert_int_equal(n, 3); /* a, b and null */
 	a->next = b->next = NULL;
 
-	/* forged: [tag 204 (0), null]: names no value decoded before it
+	/* forged: [tag 205 (0), null]: names no value decoded before it
 	 * (ProtocolError where it is read, answered as the TypeError of
 	 * the argument by the typed server) */
 	expect_err(forged_call(s.ref, sh->map[mp_Shares_same_INDEX],
-			       "82d8cc00f6", &err), SHADE_ERR_TYPE, &err,
+			       "82d8cd00f6", &err), SHADE_ERR_TYPE, &err,
 		   "argument 'a': value back-reference 0 at offset 6 names no value decoded "
 		   "before it (0 were)");
-	/* [Link, tag 204 (7)]: out of range */
+	/* [Link, tag 205 (7)]: out of range */
 	expect_err(forged_call(s.ref, sh->map[mp_Shares_same_INDEX],
 			       "8282816f49444c3a6d702f4c696e6b3a312e3081f6"
-			       "d8cc07", &err), SHADE_ERR_TYPE, &err,
+			       "d8cd07", &err), SHADE_ERR_TYPE, &err,
 		   "argument 'b': value back-reference 7 at offset 26 names no value "
 		   "decoded before it (1 were)");
 	/* a Link's state naming the Link being decoded under index 1 */
 	expect_err(forged_call(s.ref, sh->map[mp_Shares_same_INDEX],
-			       "8282816f49444c3a6d702f4c696e6b3a312e3081d8cc01"
+			       "8282816f49444c3a6d702f4c696e6b3a312e3081d8cd01"
 			       "f6", &err), SHADE_ERR_TYPE, &err,
 		   "names no value decoded before it (1 were)");
-	/* [Link, tag 204 (0)] where a Figure goes */
+	/* [Link, tag 205 (0)] where a Figure goes */
 	expect_err(forged_call(s.ref, sh->map[mp_Shares_mixed_INDEX],
 			       "8282816f49444c3a6d702f4c696e6b3a312e3081f6"
-			       "d8cc00", &err), SHADE_ERR_TYPE, &err,
+			       "d8cd00", &err), SHADE_ERR_TYPE, &err,
 		   "argument 'f': value back-reference 0 names a 'mp.Link', "
 		   "not a "
 		   "'mp.Figure'");
 	/* the self-reference written by hand is a ring of one */
 	assert_int_equal(forged_call(s.ref, sh->map[mp_Shares_ring_INDEX],
-			 "8182816f49444c3a6d702f4c696e6b3a312e3081d8cc00",
+			 "8182816f49444c3a6d702f4c696e6b3a312e3081d8cd00",
 			 &err), SHADE_OK);
 	/* the connection carries on */
 	assert_int_equal(mp_Shares_mixed(sh, ctx, a, NULL, &text, &err),

@@ -1088,7 +1088,7 @@ shade_status shade_typed_put_value(shade_dispatch_ctx *cx, shade_request *call,
 		return shade_cbor_put_null(b);
 	if (sh != NULL && sh->n_slots > 0 &&
 	    sh->slots[at = share_slot(sh, v)] != 0) {
-		/* met before in this message: tag 204 over its index */
+		/* met before in this message: tag 205 over its index */
 		st = shade_cbor_put_tag(b, SHADE_CBOR_TAG_VALUE_REF);
 		return st == SHADE_OK ? shade_cbor_put_uint(b,
 				sh->slots[at] - 1) : st;
@@ -1170,7 +1170,7 @@ static shade_status value_choose(TALLOC_CTX *mem, struct shade_cbor_dec *d,
 	return SHADE_OK;
 }
 
-/* Decode the back-reference (tag 204 over an index) at d into the
+/* Decode the back-reference (tag 205 over an index) at d into the
  * value of scope sh it names, declared as `declared`. */
 static shade_status value_backref(shade_typed_share *sh,
 				  struct shade_cbor_dec *d,
@@ -1188,7 +1188,7 @@ static shade_status value_backref(shade_typed_share *sh,
 		return st;
 	if (sh == NULL)
 		return shade_error_set(err, SHADE_ERR_PROTOCOL, "value "
-				       "back-reference (tag 204) at offset %zu "
+				       "back-reference (tag 205) at offset %zu "
 				       "outside a message's values", at);
 	if (k >= sh->n || sh->seen[k] == NULL)
 		return shade_error_set(err, SHADE_ERR_PROTOCOL, "value "

@@ -959,7 +959,7 @@ static shade_status dec_tag(struct dstate *s, TALLOC_CTX *owner,
 		return dec_exc(s, owner, out, h, depth);
 	case SHADE_CBOR_TAG_VALUE_REF: /* doc/protocol.md section 12.1 */
 		return shade_error_set(s->err, SHADE_ERR_PROTOCOL, "value "
-				       "back-reference (tag 204) at offset %zu: "
+				       "back-reference (tag 205) at offset %zu: "
 				       "shared valuetype values are read by "
 				       "typed code only", h->at);
 	case SHADE_CBOR_TAG_LIST:

@@ -459,7 +459,7 @@ SHADE_API const void *shade_typed_value_ops(const shade_valuetype_info *info);
  * those of the bases it may be truncated to, state the flat array of
  * its state members (doc/protocol.md §12).  Inside a share scope
  * covering b, a value already written there is written as a
- * back-reference (tag 204) to it instead, so shared values and cycles
+ * back-reference (tag 205) to it instead, so shared values and cycles
  * cross whole; outside one, a value nested deeper than
  * SHADE_CBOR_DEFAULT_MAX_DEPTH values (a cycle) is SHADE_ERR_LIMIT.
  */
@@ -477,7 +477,7 @@ SHADE_API shade_status shade_typed_put_value(shade_dispatch_ctx *cx,
  * `declared` when the sender lists `declared` among the bases it may be
  * truncated to; SHADE_ERR_TYPE otherwise ("value of type 'IDL:...' is
  * not a 'mp.Counter' and cannot be truncated to it").  Inside a share
- * scope covering d, a back-reference (tag 204) gives the value decoded
+ * scope covering d, a back-reference (tag 205) gives the value decoded
  * earlier in the message (pointer-equal; a value may hold itself);
  * SHADE_ERR_PROTOCOL when it names no value decoded before it (or one
  * that failed) or comes outside a scope, SHADE_ERR_TYPE when that value
