@@ -822,6 +822,8 @@ static shade_status tree_grow(void *self, TALLOC_CTX *mem_ctx, int64_t n,
 	if (n < 0)
 		return shade_error_set(err, SHADE_ERR_VALUE, "cannot grow %lld",
 				       (long long)n);
+	if (n > 100)
+		return shade_error_set(err, SHADE_ERR_TYPE, "too deep");
 	if (n_trees == 8)
 		return shade_error_set(err, SHADE_ERR_LIMIT, "forest full");
 	depths[n_trees] = *(int64_t *)self + n;
@@ -901,6 +903,21 @@ static void test_pipeline_typed_attr_path(void **state)
 	assert_true(e->chain_len >= 2);
 	assert_string_equal(e->chain[0].type, "pipe.Tree");
 	assert_string_equal(e->chain[0].member, "grow");
+	shade_error_free(e);
+	e = NULL;
+	TALLOC_FREE(leaf);
+	TALLOC_FREE(t2);
+	/* ... and the call it is passed to, as it was raised (a TypeError
+	 * is not taken for a bad argument of depth_of). */
+	assert_ok(pipe_Tree_grow_async(tree, ctx, 1000, &t2, errp_));
+	assert_ok(pipe_Tree_get_leaf_async(t2, ctx, &leaf, errp_));
+	assert_int_equal(pipe_Tree_depth_of(tree, leaf, &d, &e),
+			 SHADE_ERR_TYPE);
+	assert_int_equal(tp_stats(pp.client).round_trips - before, 4);
+	assert_string_equal(e->message, "too deep");
+	assert_true(e->chain_len >= 2);
+	assert_string_equal(e->chain[0].member, "grow");
+	assert_string_equal(e->chain[e->chain_len - 1].member, "depth_of");
 	shade_error_free(e);
 	TALLOC_FREE(leaf);
 	TALLOC_FREE(t2);

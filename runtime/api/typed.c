@@ -370,6 +370,9 @@ shade_status shade_typed_bad_arg(shade_status st, const char *param,
 		return st;
 	if (err == NULL)
 		return SHADE_ERR_TYPE;
+	if (*err != NULL && (*err)->chain_len > 0)
+		return st; /* raised elsewhere (a kept result's failure,
+			    * doc/protocol.md §13.1): it goes on as it is */
 	why = talloc_strdup(NULL, *err && (*err)->message ? (*err)->message
 							  : "bad value");
 	shade_error_free(*err);
