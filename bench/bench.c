@@ -1919,7 +1919,6 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_fatal_signal);
 	signal(SIGINT, on_fatal_signal);
 	alarm(cfg.quick ? 120 : 600);
-	talloc_enable_null_tracking();
 	ctx = talloc_new(NULL);
 	snprintf(cfg.dir, sizeof cfg.dir, "/tmp/shade-bench.XXXXXX");
 	if (mkdtemp(cfg.dir) == NULL) {
@@ -2053,6 +2052,5 @@ main(int argc, char **argv)
 	stop_servers();
 	remove_dir(&cfg);
 	print_results(&cfg);
-	talloc_disable_null_tracking();
 	return 0;
 }

@@ -667,7 +667,6 @@ main(int argc, char **argv)
 	peer = strcmp(argv[1], "peer") == 0;
 	signal(SIGPIPE, SIG_IGN);
 	alarm((unsigned)life);
-	talloc_enable_null_tracking();
 	ctx = talloc_new(NULL);
 
 	if (peer)
@@ -716,6 +715,5 @@ main(int argc, char **argv)
 		rc = usage();
 	}
 	talloc_free(ctx);
-	talloc_disable_null_tracking();
 	return rc;
 }

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -226,6 +227,15 @@ static shade_ref *svc_new(void)
 	return o;
 }
 
+/* The workers of a server made with default options: one per online
+ * core, none on one core. */
+static unsigned default_workers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 1 ? (unsigned)n : 0;
+}
+
 /* A running server with `threads` workers (all: concurrent for every
  * object) exporting a svc object as "svc" and a second one, marked
  * concurrent, as "csvc". */
@@ -238,7 +248,9 @@ static tp_server *pool_server(TALLOC_CTX *ctx, unsigned threads, bool all)
 	so.threads = threads;
 	so.concurrent = all;
 	v = tp_server_new(ctx, &so);
-	assert_int_equal(shade_server_threads(v->s), threads > 1 ? threads : 0);
+	assert_int_equal(shade_server_threads(v->s),
+			 threads == 0 ? default_workers()
+				      : threads > 1 ? threads : 0);
 	o = svc_new();
 	co = svc_new();
 	assert_ok(shade_server_export(v->s, "svc", o, errp_));
@@ -379,9 +391,9 @@ static void *blocker_main(void *arg)
 }
 
 /* While one connection's handler is blocked on the gate, calls on two
- * other connections complete (with 2 workers); the blocked handler was
- * still inside when they did. */
-static void test_pool_isolation(void **state)
+ * other connections complete (with `threads` workers); the blocked
+ * handler was still inside when they did. */
+static void isolation(void **state, unsigned threads)
 {
 	struct fx x;
 	struct blocker b = { 0 };
@@ -390,7 +402,7 @@ static void test_pool_isolation(void **state)
 	shade_conn *c2;
 	int i;
 
-	fx_start(&x, state, 2, false, "svc");
+	fx_start(&x, state, threads, false, "svc");
 	b.v = x.v;
 	c2 = client(x.ctx, x.v, "svc", &o2);
 	assert_int_equal(tu_thread_start(&th, blocker_main, &b), 0);
@@ -407,6 +419,65 @@ static void test_pool_isolation(void **state)
 	shade_ref_release(o2);
 	talloc_free(c2);
 	fx_end(&x);
+}
+
+/* The above with 2 workers. */
+static void test_pool_isolation(void **state)
+{
+	isolation(state, 2);
+}
+
+/* A server made with default options has one worker per core (none on
+ * one core), so the blocked handler above holds only its own
+ * connection there too. */
+static void test_pool_default_isolation(void **state)
+{
+	if (default_workers() == 0)
+		skip(); /* one core: the default is the single loop */
+	isolation(state, 0);
+}
+
+/* In a child: the workers of a default server made while talloc's
+ * null tracking is on (the exit code). */
+static int tracked_workers(void *arg)
+{
+	shade_server *s = NULL;
+	unsigned n;
+
+	(void)arg;
+	talloc_enable_null_tracking();
+	if (shade_server_new(NULL, NULL, &s, NULL) != SHADE_OK)
+		return 100;
+	n = shade_server_threads(s);
+	talloc_free(s);
+	return (int)n;
+}
+
+/* The default number of workers, and the single loop the default falls
+ * back to while talloc's null tracking is on (its list of blocks
+ * without a parent has no lock: shade/server.h); threads 1 asks for no
+ * workers. */
+static void test_pool_default_threads(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_server_opts one = { .threads = 1 };
+	shade_server *s;
+	int status = 0;
+	pid_t pid;
+
+	assert_ok(shade_server_new(ctx, NULL, &s, errp_));
+	assert_int_equal(shade_server_threads(s), default_workers());
+	talloc_free(s);
+	assert_ok(shade_server_new(ctx, &one, &s, errp_));
+	assert_int_equal(shade_server_threads(s), 0);
+	talloc_free(s);
+	talloc_free(ctx);
+	/* In a process of its own: blocks made meanwhile stay linked. */
+	pid = tu_fork(tracked_workers, NULL);
+	assert_true(pid > 0);
+	assert_true(tu_wait_child(pid, BOUND_MS, &status));
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 /* 40 calls pipelined on one connection run one at a time, in the order
@@ -1148,6 +1219,8 @@ int main(int argc, char **argv)
 		T(test_pool_order),
 		T(test_pool_concurrent_object),
 		T(test_pool_concurrent_server),
+		T(test_pool_default_isolation),
+		T(test_pool_default_threads),
 		T(test_pool_nested_full),
 		T(test_pool_defer_other_thread),
 		T(test_pool_typed_defer),

@@ -1179,9 +1179,7 @@ int main(int argc, char **argv)
 	};
 	int rc;
 
-	talloc_enable_null_tracking();
 	suite_case_cleanup = tu_reap_live_child;
 	rc = SUITE_RUN("seed", tests, argc, argv);
-	talloc_disable_null_tracking();
 	return rc;
 }

@@ -199,6 +199,19 @@ static int server_destructor(shade_server *s)
 				 __VA_ARGS__);                            \
 	} while (0)
 
+/* Whether talloc's null tracking is on (talloc_enable_null_tracking):
+ * every block made without a parent then joins one list that talloc
+ * does not lock, so threads making such blocks at once (as workers do)
+ * corrupt it. */
+static bool null_tracked(void)
+{
+	void *probe = talloc_new(NULL);
+	bool on = probe != NULL && talloc_parent(probe) != NULL;
+
+	talloc_free(probe);
+	return on;
+}
+
 /* Take sc off its list. */
 static void list_remove(struct srv_conn *sc)
 {
@@ -574,10 +587,20 @@ shade_status shade_server_new(TALLOC_CTX *mem_ctx,
 	}
 	if (s->opts.idle_timeout_ms < 0)
 		s->opts.idle_timeout_ms = 0;
-	if (s->opts.threads == SHADE_SERVER_THREADS_CORES) {
+	if (s->opts.threads == 0 && null_tracked()) {
+		srv_log(s, "%s", "talloc null tracking is on: serving on the "
+			"loop's thread, without workers");
+		s->opts.threads = 1;
+	}
+	if (s->opts.threads == 0 ||
+	    s->opts.threads == SHADE_SERVER_THREADS_CORES) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 		s->opts.threads = n > 1 ? (unsigned)n : 1;
+	} else if (s->opts.threads > 1 && null_tracked()) {
+		srv_log(s, "%u workers with talloc null tracking on: blocks "
+			"made without a parent share one unlocked list",
+			s->opts.threads);
 	}
 	if (s->opts.threads > 1 &&
 	    pool_new(s, s->opts.threads, s->opts.concurrent,

@@ -25,8 +25,10 @@
  * on its own worker while the loop reads the answer, and serves the
  * requests nested in that call itself, so A -> B -> A -> B never needs a
  * free worker.  A handler may answer later from any thread
- * (shade_call_defer, shade/conn.h).  Without workers (the default:
- * threads 0 or 1; doc/api.md says why) requests are served on the
+ * (shade_call_defer, shade/conn.h).  Workers are the default (one
+ * per online core; none on one core, or while talloc's null tracking is
+ * on: its list of blocks made without a parent has no lock).  Without
+ * workers (threads 1) requests are served on the
  * thread running the loop; a handler
  * that calls back keeps the loop going while it waits (nested turns, at
  * most 8 deep), and one that blocks in code of its own holds the loop.
@@ -92,12 +94,13 @@ typedef struct shade_server_opts {
 				     * it the connection holding most is
 				     * refused (LimitExceeded); 0: 256 MiB */
 	unsigned threads;           /* worker threads running handlers;
-				     * 0 or 1: none, handlers run on the
-				     * thread turning the loop (the
-				     * default, doc/api.md "Threads on a
-				     * server" says why);
+				     * 0 (the default) or
 				     * SHADE_SERVER_THREADS_CORES: one per
-				     * online core (none on one core) */
+				     * online core (none on one core; 0:
+				     * none while talloc null tracking is
+				     * on, doc/api.md "Threads on a
+				     * server"); 1: none, handlers run on
+				     * the thread turning the loop */
 	bool concurrent;            /* with workers: the requests of one
 				     * connection may run at once instead of
 				     * one after the other in order (per
