@@ -110,7 +110,9 @@ struct frame_item *promise_unpark(shade_conn *c, uint64_t rid)
 	return it;
 }
 
-/* Append item it to q (caller holds mu), moved onto owner. */
+/* Append item it to q (caller holds mu), moved onto owner, counted
+ * (queue_len: a worker pool stops reading a connection whose queue
+ * looks full). */
 static void queue_append(TALLOC_CTX *owner, struct frame_queue *q,
 			 struct frame_item *it)
 {
@@ -121,6 +123,7 @@ static void queue_append(TALLOC_CTX *owner, struct frame_queue *q,
 	else
 		__atomic_store_n(&q->head, it, __ATOMIC_RELEASE);
 	q->tail = it;
+	queue_count(q, 1);
 }
 
 /* Move the requests parked on pr to the queue each nests in: the call
