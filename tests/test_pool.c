@@ -200,6 +200,21 @@ static shade_status h_drop(shade_call_ctx *call)
 	return SHADE_OK;
 }
 
+/* The size of big()'s result. */
+#define BIG_BYTES ((size_t)256 << 10)
+
+/* big(): BIG_BYTES of zeros, counted as entered in the gate. */
+static shade_status h_big(shade_call_ctx *call)
+{
+	static const uint8_t zeros[BIG_BYTES];
+
+	pthread_mutex_lock(&g.mu);
+	g.entered++;
+	pthread_mutex_unlock(&g.mu);
+	call->result = shade_bytes(call->mem, zeros, sizeof(zeros));
+	return call->result != NULL ? SHADE_OK : SHADE_ERR_NOMEM;
+}
+
 /* The object every case serves: "svc" with the handlers above, add (the
  * sum of its arguments) and call (its callback's result + 1), both of
  * helpers/handlers.c. */
@@ -219,6 +234,8 @@ static shade_ref *svc_new(void)
 	assert_ok(shade_object_add_method(o, "later_cancel", h_later, &g,
 					  false, errp_));
 	assert_ok(shade_object_add_method(o, "drop", h_drop, NULL, false,
+					  errp_));
+	assert_ok(shade_object_add_method(o, "big", h_big, NULL, false,
 					  errp_));
 	assert_ok(shade_object_add_method(o, "add", th_add, NULL, false,
 					  errp_));
@@ -478,6 +495,57 @@ static void test_pool_default_threads(void **state)
 	assert_true(tu_wait_child(pid, BOUND_MS, &status));
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* A client asks for 40 results of 256 KiB and reads none: with two
+ * workers the server stops starting its requests once the unsent output
+ * passes max_output (64 KiB), a burst of replies (16) later at most;
+ * once the client reads, every result arrives. */
+static void test_pool_backpressure(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_server_opts so = { .threads = 2, .max_output = 64 * 1024 };
+	shade_future *f[40];
+	shade_value *r = NULL;
+	shade_ref *o, *svc;
+	shade_conn *c;
+	tp_server *v;
+	int i, n, last = -1, still = 0;
+	int64_t end;
+
+	gate_reset();
+	v = tp_server_new(ctx, &so);
+	svc = svc_new();
+	assert_ok(shade_server_export(v->s, "svc", svc, errp_));
+	shade_ref_release(svc);
+	tp_server_listen(v, NULL);
+	tp_server_run(v);
+	c = client(ctx, v, "svc", &o);
+	for (i = 0; i < 40; i++)
+		f[i] = start(ctx, c, o, "big", -1);
+	/* Until the count stood still for 300 ms (5 s at most). */
+	end = tu_now_ms() + 5000;
+	while (still < 6 && tu_now_ms() < end) {
+		usleep(50 * 1000);
+		n = gate_get(&g.entered);
+		still = n == last ? still + 1 : 0;
+		last = n;
+	}
+	print_message("%d of 40 started before the client read\n", last);
+	assert_true(last > 0);
+	assert_true(last <= 18); /* the first burst and the one that filled */
+	for (i = 0; i < 40; i++) {
+		assert_ok(shade_future_wait(ctx, f[i], BOUND_MS, &r, errp_));
+		assert_int_equal(shade_value_kind(r), SHADE_BYTES);
+		assert_int_equal(shade_value_len(r), BIG_BYTES);
+		talloc_free(r);
+		r = NULL;
+	}
+	assert_int_equal(gate_get(&g.entered), 40);
+	shade_ref_release(o);
+	talloc_free(c);
+	tp_server_stop(v);
+	talloc_free(ctx);
 }
 
 /* 40 calls pipelined on one connection run one at a time, in the order
@@ -1221,6 +1289,7 @@ int main(int argc, char **argv)
 		T(test_pool_concurrent_server),
 		T(test_pool_default_isolation),
 		T(test_pool_default_threads),
+		T(test_pool_backpressure),
 		T(test_pool_nested_full),
 		T(test_pool_defer_other_thread),
 		T(test_pool_typed_defer),

@@ -34,6 +34,10 @@ static int conn_destructor(shade_conn *c)
 	if (!c->mu_ready)
 		return 0;
 	shade_conn_close(c);
+	/* Made without a parent, as threads make them outside mu. */
+	TALLOC_FREE(c->outb);
+	TALLOC_FREE(c->rbuf);
+	TALLOC_FREE(c->scratch);
 	pthread_mutex_destroy(&c->mu);
 	pthread_mutex_destroy(&c->send_mu);
 	pthread_cond_destroy(&c->cv);

@@ -91,7 +91,9 @@ static shade_status emit_locked(shade_conn *c, const uint8_t *p, size_t len,
 		return shade_error_set(err, SHADE_ERR_LIMIT,
 				       "message of %zu bytes over the frame "
 				       "limit", len);
-	if (c->outb == NULL && (c->outb = shade_buf_new(c, 4096)) == NULL)
+	/* No parent: c's children change under mu, this under send_mu
+	 * (conn_destructor frees it). */
+	if (c->outb == NULL && (c->outb = shade_buf_new(NULL, 4096)) == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	hl = shade_frame_header_encode(len, head);
 	shade_buf_append(c->outb, head, hl);

@@ -359,7 +359,9 @@ static TALLOC_CTX *scratch_take(shade_conn *c)
 {
 	if (!__atomic_exchange_n(&c->scratch_busy, true, __ATOMIC_ACQUIRE)) {
 		if (c->scratch == NULL)
-			c->scratch = talloc_pool(c, CALL_POOL_BYTES);
+			/* No parent: c's children change under mu only
+			 * (conn_destructor frees it). */
+			c->scratch = talloc_pool(NULL, CALL_POOL_BYTES);
 		if (c->scratch != NULL)
 			return c->scratch;
 		__atomic_store_n(&c->scratch_busy, false, __ATOMIC_RELEASE);
@@ -385,7 +387,7 @@ static shade_buf *reply_buf_take(shade_conn *c, TALLOC_CTX *tmp)
 {
 	if (!__atomic_exchange_n(&c->rbuf_busy, true, __ATOMIC_ACQUIRE)) {
 		if (c->rbuf == NULL)
-			c->rbuf = shade_buf_new(c, REPLY_BUF_BYTES);
+			c->rbuf = shade_buf_new(NULL, REPLY_BUF_BYTES); /* as scratch */
 		if (c->rbuf != NULL) {
 			shade_buf_reset(c->rbuf);
 			return c->rbuf;
