@@ -20,7 +20,7 @@
  *   arg.sequential      root.depth_of(root.next()): next waited for,
  *                       its result passed (us per call pair, round trips)
  *   arg.pipelined       the same with the promise of next's result as
- *                       the argument (tag 204, doc/protocol.md §13.1):
+ *                       the argument (tag 206, doc/protocol.md §13.1):
  *                       one round trip
  *   ratio.arg_seq_vs_pipe
  *

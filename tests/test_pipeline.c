@@ -7,7 +7,7 @@
  * with no round trip of its own and nothing left on the server, a peer
  * that keeps no results (the client waits instead), an attribute read
  * pipelined on, deadlines and oneway on asynchronous calls, a pending
- * result passed as an argument (dynamic, typed and raw tag 204 bytes,
+ * result passed as an argument (dynamic, typed and raw tag 206 bytes,
  * with its failure and bad request ids), and the attribute path of a
  * promise (shade_promise_attr, I_get_attr_async).
  *
@@ -617,7 +617,7 @@ static void test_pipeline_promise_argument_error(void **state)
 	fx_stop(&fx);
 }
 
-/* Tag 204 over the wire from a raw peer: naming a result nobody kept,
+/* Tag 206 over the wire from a raw peer: naming a result nobody kept,
  * or one dropped, is a ProtocolError of that request only (the
  * connection carries on); with option 15 naming a result kept and
  * pending, the request waits for it and gets the object. */
@@ -636,32 +636,32 @@ static void test_pipeline_promise_argument_raw(void **state)
 	tp_server_run(v);
 	raw_open(&r, ctx, v->path, NULL, NULL);
 	raw_hello_lookup(&r, "root"); /* export 1 */
-	/* [3, 2, 1, "depth_of", [204([99])]]: nothing kept under 99 */
-	raw_send_hex(&r, "85 03 02 01 68 64657074685f6f66 81 d8cc 81 1863");
+	/* [3, 2, 1, "depth_of", [206([99])]]: nothing kept under 99 */
+	raw_send_hex(&r, "85 03 02 01 68 64657074685f6f66 81 d8ce 81 1863");
 	raw_reply(&r, 2, &e);
 	assert_non_null(e);
 	assert_int_equal(e->code, SHADE_ERR_PROTOCOL);
 	assert_string_equal(e->message,
-			    "tag 204: no result kept for request 99");
+			    "tag 206: no result kept for request 99");
 	shade_error_free(e);
 	e = NULL;
 	/* [3, 3, 1, "next", [], {3: 1}], DROP [21, 0, 3], then
-	 * [3, 4, 1, "depth_of", [204([3])]]: dropped */
+	 * [3, 4, 1, "depth_of", [206([3])]]: dropped */
 	raw_send_hex(&r, "86 03 03 01 64 6e657874 80 a1 03 01");
 	raw_expect_return(&r, 3);
 	raw_send_hex(&r, "83 15 00 03");
-	raw_send_hex(&r, "85 03 04 01 68 64657074685f6f66 81 d8cc 81 03");
+	raw_send_hex(&r, "85 03 04 01 68 64657074685f6f66 81 d8ce 81 03");
 	raw_expect_error(&r, 4, SHADE_ERR_PROTOCOL);
 	/* [3, 5, 1, "next", [], {3: 1}] and, at once,
-	 * [3, 6, 1, "depth_of", [204([5])], {15: [5]}]: depth 1 */
+	 * [3, 6, 1, "depth_of", [206([5])], {15: [5]}]: depth 1 */
 	raw_send_hex(&r, "86 03 05 01 64 6e657874 80 a1 03 01");
-	raw_send_hex(&r, "86 03 06 01 68 64657074685f6f66 81 d8cc 81 05"
+	raw_send_hex(&r, "86 03 06 01 68 64657074685f6f66 81 d8ce 81 05"
 			 " a1 0f 81 05");
 	raw_expect_return(&r, 5);
 	raw_reply(&r, 6, &e);
 	assert_null(e);
 	/* option 15 naming request 0: a ProtocolError of the request */
-	raw_send_hex(&r, "86 03 07 01 68 64657074685f6f66 81 d8cc 81 05"
+	raw_send_hex(&r, "86 03 07 01 68 64657074685f6f66 81 d8ce 81 05"
 			 " a1 0f 81 00");
 	raw_expect_error(&r, 7, SHADE_ERR_PROTOCOL);
 	raw_close(&r);

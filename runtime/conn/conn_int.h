@@ -69,7 +69,7 @@ struct loop_fd;
 #define HELLO_FEATURE_POSTMORTEM 8u /* reads ERROR's `more` map */
 #define HELLO_FEATURE_TYPED 32u /* reads typed arrays (protocol 7.4) */
 #define HELLO_FEATURE_PROMISE_ARGS 64u /* takes kept results as arguments
-					* (tag 204, option 15, §13) */
+					* (tag 206, option 15, §13) */
 
 /* Where a connection is in the authentication exchange. */
 enum auth_state {
@@ -311,7 +311,7 @@ static inline void conn_wake_all(shade_conn *c)
 /* The value-model ops of proxies. */
 SHADE_INTERNAL extern const shade_ref_ops proxy_ops;
 
-/* Most kept results the fields of one request may name (tag 204). */
+/* Most kept results the fields of one request may name (tag 206). */
 #define REQ_MAX_NAMED 8
 
 /* A request being built: fields are written into b between conn_req_init
@@ -330,7 +330,7 @@ struct outreq {
 	bool queued;            /* batch it (written by the next flush or
 				 * wait) instead of writing it now */
 	uint64_t named[REQ_MAX_NAMED]; /* kept results its fields name
-				 * (tag 204): one use of each counted */
+				 * (tag 206): one use of each counted */
 	size_t n_named;         /* entries in named */
 	bool on_held;           /* one use of o.on counted (its target is
 				 * a promise) */
@@ -374,7 +374,7 @@ SHADE_INTERNAL shade_status conn_promise_new(shade_conn *c, uint64_t rid,
 
 /* The codec options rq's fields are encoded with: the connection's
  * (share: c->copts_share), except that a promise of the same
- * connection may be written as tag 204 (noted in rq->named, one use of
+ * connection may be written as tag 206 (noted in rq->named, one use of
  * its result taken).  For encoding into rq->b only. */
 SHADE_INTERNAL const shade_cbor_opts *conn_req_copts(struct outreq *rq,
 						     bool share);

@@ -57,7 +57,7 @@ enum msg_opt_key {
 	OPT_BYVALUE = 5,  /* uint 1: lists and dicts of the result by value */
 	OPT_TRACEBACK = 7, /* uint 1: answer a failure with a traceback */
 	OPT_AWAIT = 15   /* [rid...]: kept results the arguments name
-			  * (tag 204), served once they are all there */
+			  * (tag 206), served once they are all there */
 };
 
 /* Keys of ERROR's trailing `more` map (doc/protocol.md §3.2), sent to

@@ -394,9 +394,9 @@ shade_status promise_arg(shade_conn *c, TALLOC_CTX *tmp, shade_cbor_dec *d,
 	SHADE_CHECK(shade_cbor_read_array(d, &n, err));
 	if (n == SHADE_CBOR_INDEFINITE || n < 1)
 		return shade_error_set(err, SHADE_ERR_PROTOCOL,
-				       "tag 204 is not over [rid, name...]");
+				       "tag 206 is not over [rid, name...]");
 	SHADE_CHECK(shade_cbor_read_uint(d, &rid, err));
-	SHADE_CHECK(kept_object(c, rid, SHADE_ERR_PROTOCOL, "tag 204: ", out,
+	SHADE_CHECK(kept_object(c, rid, SHADE_ERR_PROTOCOL, "tag 206: ", out,
 				err));
 	return walk_path(c, tmp, d, n, out, err);
 }

@@ -69,7 +69,7 @@ SHADE_INTERNAL shade_status promise_target(struct shade_conn *c,
 					   struct shade_ref **out,
 					   shade_error **err);
 
-/* Decode the argument at d, after tag 204: [rid, name...], the object
+/* Decode the argument at d, after tag 206: [rid, name...], the object
  * kept for the peer's request rid with the path read, retained in *out.
  * The kept failure (with its chain) when it failed; ProtocolError when
  * nothing is kept under rid or it is not there yet (a request names in

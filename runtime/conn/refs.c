@@ -590,7 +590,7 @@ static shade_status hook_share(void *udata, shade_buf *b, const shade_value *v,
 	return st;
 }
 
-/* Write promise pr as tag 204 [rid, name...] into the fields of rq
+/* Write promise pr as tag 206 [rid, name...] into the fields of rq
  * (doc/protocol.md §13), noting its result in rq->named with one use
  * taken. */
 static shade_status put_promise(struct outreq *rq, shade_buf *b,
@@ -641,7 +641,7 @@ static shade_status put_promise(struct outreq *rq, shade_buf *b,
 }
 
 /* Encode hook of a request's fields (udata: the outreq): a promise of
- * its connection goes as tag 204, anything else as hook_encode. */
+ * its connection goes as tag 206, anything else as hook_encode. */
 static shade_status req_encode(void *udata, shade_buf *b,
 			       struct shade_ref *ref, shade_error **err)
 {

@@ -80,7 +80,7 @@ extern "C" {
 #define SHADE_CBOR_TAG_RECEIVER_HOSTED 201 /* ref: an object you host */
 #define SHADE_CBOR_TAG_EXCEPTION 202       /* [name, msg, args, chain] */
 #define SHADE_CBOR_TAG_LIST 203            /* list snapshot: tag(array) */
-#define SHADE_CBOR_TAG_PROMISE 204         /* ref: the result you keep for
+#define SHADE_CBOR_TAG_PROMISE 206         /* ref: the result you keep for
 					    * my request [rid, name...] */
 /* Typed arrays (RFC 8746): tags 64-87 over a byte string of packed
  * numbers; the ones shade writes (opts->typed_arrays). */
