@@ -17,6 +17,12 @@
  *                       request frames in one write, answered by a
  *                       thread that parses and answers each (calls/s)
  *   ratio.futures_vs_raw, ratio.futures_ex_vs_futures
+ *   arg.sequential      root.depth_of(root.next()): next waited for,
+ *                       its result passed (us per call pair, round trips)
+ *   arg.pipelined       the same with the promise of next's result as
+ *                       the argument (tag 206, doc/protocol.md §13.1):
+ *                       one round trip
+ *   ratio.arg_seq_vs_pipe
  *
  * Variants run in rotated rounds; each figure is the median of the
  * rounds (min and max beside it).
@@ -70,7 +76,19 @@ static shade_status node_add(shade_call_ctx *call)
 	return call->result ? SHADE_OK : SHADE_ERR_NOMEM;
 }
 
-/* A bench.Node of the given depth (next, value, add). */
+/* node.depth_of(n): the depth of node n (a node of this side). */
+static shade_status node_depth_of(shade_call_ctx *call)
+{
+	const shade_value *a = shade_seq_at(call->args, 0);
+
+	if (a == NULL || shade_value_kind(a) != SHADE_REF)
+		return shade_error_set(call->err, SHADE_ERR_TYPE,
+				       "depth_of takes a node");
+	return shade_getattr(call->mem, shade_value_as_ref(a), "depth",
+			     &call->result, call->err);
+}
+
+/* A bench.Node of the given depth (next, value, add, depth_of). */
 static shade_status node_new(int64_t depth, shade_ref **out,
 			     shade_error **err)
 {
@@ -89,6 +107,9 @@ static shade_status node_new(int64_t depth, shade_ref **out,
 	if (st == SHADE_OK)
 		st = shade_object_add_method(n, "add", node_add, NULL, false,
 					     err);
+	if (st == SHADE_OK)
+		st = shade_object_add_method(n, "depth_of", node_depth_of,
+					     NULL, false, err);
 	if (st != SHADE_OK) {
 		shade_ref_release(n);
 		return st;
@@ -223,6 +244,46 @@ static int chain_pipelined(cli *k)
 	return rc;
 }
 
+/* root.depth_of(root.next()): next waited for and its result passed
+ * (pipelined false: two round trips), or its promise passed at once
+ * (one round trip). */
+static int arg_call(cli *k, bool pipelined)
+{
+	static const shade_call_opts po = { .promise = true };
+	shade_future *f = NULL;
+	shade_ref *r = NULL;
+	shade_value *args = shade_tuple_new(k->ctx, 1), *v = NULL;
+	shade_error *err = NULL;
+	shade_status st;
+	int rc = -1;
+
+	st = args == NULL ? SHADE_ERR_NOMEM
+			  : shade_invoke_async_ex(k->ctx, k->root, "next", NULL,
+						  NULL, pipelined ? &po : NULL,
+						  &f, &err);
+	if (st == SHADE_OK && pipelined)
+		st = shade_future_ref(f, &r, &err);
+	else if (st == SHADE_OK)
+		st = shade_future_wait(args, f, -1, &v, &err);
+	if (st == SHADE_OK)
+		st = shade_seq_append_take(args, pipelined
+					   ? shade_ref_value(args, r) : v, &err);
+	v = NULL;
+	if (st == SHADE_OK &&
+	    shade_invoke(k->ctx, k->root, "depth_of", args, NULL, &v, &err) ==
+		    SHADE_OK &&
+	    shade_value_as_int(v) == 1)
+		rc = 0;
+	else
+		failed("argument", err);
+	talloc_free(v);
+	talloc_free(args);
+	if (r != NULL)
+		shade_ref_release(r);
+	talloc_free(f);
+	return rc;
+}
+
 /* n add calls, DEPTH in flight, through futures (opts: NULL for
  * shade_invoke_async, else shade_invoke_async_ex). */
 static int futures(cli *k, long n, const shade_call_opts *opts)
@@ -328,7 +389,7 @@ int main(int argc, char **argv)
 	bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
 	int rounds = quick ? 3 : 9, r, sp[2];
 	long chains = quick ? 500 : 3000, calls = quick ? 50000 : 300000;
-	bench_series seq, pip, fut, futx, rw;
+	bench_series seq, pip, fut, futx, rw, aseq, apip;
 	shade_conn_stats s0, s1;
 	shade_transport *a, *b;
 	shade_registry *reg;
@@ -336,7 +397,8 @@ int main(int argc, char **argv)
 	shade_error *err = NULL;
 	shade_ref *root;
 	shade_call_opts dl = { .timeout_ms = 60000 };
-	double t0, t1, trips_seq = 0, trips_pip = 0;
+	double t0, t1, trips_seq = 0, trips_pip = 0, trips_aseq = 0;
+	double trips_apip = 0;
 	cli *k = calloc(1, sizeof(*k));
 	long i;
 
@@ -345,6 +407,8 @@ int main(int argc, char **argv)
 	memset(&fut, 0, sizeof fut);
 	memset(&futx, 0, sizeof futx);
 	memset(&rw, 0, sizeof rw);
+	memset(&aseq, 0, sizeof aseq);
+	memset(&apip, 0, sizeof apip);
 	if (k == NULL || (k->ctx = talloc_new(NULL)) == NULL)
 		return 1;
 	reg = shade_registry_new(k->ctx);
@@ -370,20 +434,23 @@ int main(int argc, char **argv)
 	k->raw_id = 1;
 	/* Warm-up. */
 	if (chain_sequential(k) || chain_pipelined(k) ||
-	    futures(k, 1000, NULL) || futures(k, 1000, &dl) || raw(k, 1000))
+	    futures(k, 1000, NULL) || futures(k, 1000, &dl) || raw(k, 1000) ||
+	    arg_call(k, false) || arg_call(k, true))
 		return 1;
 	for (r = 0; r < rounds; r++) {
 		int v;
 
-		for (v = 0; v < 5; v++) {
-			int which = (v + r) % 5, rc = 0;
-			long n = which < 2 ? chains : calls;
+		for (v = 0; v < 7; v++) {
+			int which = (v + r) % 7, rc = 0;
+			long n = which < 2 || which > 4 ? chains : calls;
 
 			shade_conn_stats_get(k->c, &s0);
 			t0 = bench_now();
 			for (i = 0; i < n && rc == 0; i++)
 				rc = which == 0 ? chain_sequential(k)
 				   : which == 1 ? chain_pipelined(k)
+				   : which == 5 ? arg_call(k, false)
+				   : which == 6 ? arg_call(k, true)
 						: 0;
 			if (which == 2)
 				rc = futures(k, n, NULL);
@@ -403,6 +470,12 @@ int main(int argc, char **argv)
 				bench_series_add(&pip, (t1 - t0) * 1e6 / n);
 				trips_pip = (double)(s1.round_trips -
 						     s0.round_trips) / n;
+			} else if (which >= 5) {
+				bench_series_add(which == 5 ? &aseq : &apip,
+						 (t1 - t0) * 1e6 / n);
+				*(which == 5 ? &trips_aseq : &trips_apip) =
+					(double)(s1.round_trips -
+						 s0.round_trips) / n;
 			} else {
 				bench_series_add(which == 2 ? &fut
 						 : which == 3 ? &futx : &rw,
@@ -424,6 +497,13 @@ int main(int argc, char **argv)
 	print_fig("pipe.raw", "calls/s", &rw);
 	print_ratio("ratio.futures_vs_raw", &fut, &rw);
 	print_ratio("ratio.futures_ex_vs_futures", &futx, &fut);
+	print_fig("arg.sequential", "us", &aseq);
+	printf("%-28s %12.2f %s\n", "arg.sequential.trips", trips_aseq,
+	       "round trips per call pair");
+	print_fig("arg.pipelined", "us", &apip);
+	printf("%-28s %12.2f %s\n", "arg.pipelined.trips", trips_apip,
+	       "round trips per call pair");
+	print_ratio("ratio.arg_seq_vs_pipe", &aseq, &apip);
 	shade_ref_release(k->root);
 	shade_conn_close(k->c);
 	pthread_join(k->th, NULL);

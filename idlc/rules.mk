@@ -119,3 +119,7 @@ $(IDLC_FIX_CODE)/mapping.o: $(IDLC_FIX_CODE)/mapping.c $(IDLC_FIX_CODE)/mapping.
 $(BUILD)/obj/tests/test_idlc_mapping_code.o: $(IDLC_FIX_CODE)/mapping.h tests/test_idlc_mapping.c
 $(BUILD)/obj/tests/test_idlc_mapping_code.o: CPPFLAGS += -I$(IDLC_FIX_CODE)
 $(BUILD)/tests/test_idlc_mapping_code: $(IDLC_FIX_CODE)/mapping.o
+
+# The typed attribute path and promise arguments of tests/test_pipeline.c.
+$(BUILD)/obj/tests/test_pipeline.o: $(IDLC_FIX)/pipe.h
+$(BUILD)/tests/test_pipeline: $(IDLC_FIX)/pipe.o

@@ -6,7 +6,10 @@
  * the chain of where it was raised, an unused pipelined result released
  * with no round trip of its own and nothing left on the server, a peer
  * that keeps no results (the client waits instead), an attribute read
- * pipelined on, and deadlines and oneway on asynchronous calls.
+ * pipelined on, deadlines and oneway on asynchronous calls, a pending
+ * result passed as an argument (dynamic, typed and raw tag 206 bytes,
+ * with its failure and bad request ids), and the attribute path of a
+ * promise (shade_promise_attr, I_get_attr_async).
  *
  * Every test checks that the group context's talloc blocks and the
  * references alive in the process are back where they started.
@@ -22,8 +25,10 @@
 
 #include "shade/shade.h"
 #include "bank.h"
+#include "pipe.h"
 #include "helpers/handlers.h"
 #include "helpers/peer.h"
+#include "helpers/raw.h"
 #include "helpers/suite.h"
 
 /* ------------------------------------------------------------ objects */
@@ -78,6 +83,30 @@ static shade_status node_bumps(shade_call_ctx *call)
 	return call->result ? SHADE_OK : SHADE_ERR_NOMEM;
 }
 
+/* node.depth_of(n): the depth of node n, an object of this side, or
+ * TypeError. */
+static shade_status node_depth_of(shade_call_ctx *call)
+{
+	const shade_value *a = shade_seq_at(call->args, 0);
+	shade_value *d = NULL;
+	shade_ref *n;
+
+	if (a == NULL || shade_value_kind(a) != SHADE_REF ||
+	    shade_ref_is_proxy(n = shade_value_as_ref(a)))
+		return shade_error_set(call->err, SHADE_ERR_TYPE,
+				       "depth_of takes a node of this side");
+	SHADE_CHECK(shade_getattr(call->mem, n, "depth", &d, call->err));
+	call->result = d;
+	return SHADE_OK;
+}
+
+/* node.me(): the node itself. */
+static shade_status node_me(shade_call_ctx *call)
+{
+	call->result = shade_ref_value(call->mem, call->self);
+	return call->result ? SHADE_OK : SHADE_ERR_NOMEM;
+}
+
 /* A demo.Node of the given depth: attribute depth, methods next, value,
  * broken, sleep, bump (oneway), bumps; at depth 0 also an attribute
  * `child` holding a node of depth 10 (for paths). */
@@ -108,6 +137,12 @@ static shade_status node_new(int64_t depth, shade_ref **out,
 	if (st == SHADE_OK)
 		st = shade_object_add_method(n, "bumps", node_bumps, NULL,
 					     false, err);
+	if (st == SHADE_OK)
+		st = shade_object_add_method(n, "depth_of", node_depth_of,
+					     NULL, false, err);
+	if (st == SHADE_OK)
+		st = shade_object_add_method(n, "me", node_me, NULL, false,
+					     err);
 	if (st == SHADE_OK && depth == 0) {
 		st = node_new(10, &child, err);
 		if (st == SHADE_OK) {
@@ -181,6 +216,29 @@ static shade_conn_stats server_after_call(struct fx *fx)
 }
 
 static const shade_call_opts promise = { .promise = true };
+
+/* The server's tables are back to s0 (a RELEASE the last reply caused
+ * rides with one more call). */
+static void fx_expect_clean(struct fx *fx, shade_conn_stats s0)
+{
+	shade_conn_stats s = server_after_call(fx);
+
+	if (s.promises != 0 || s.exports != s0.exports)
+		s = server_after_call(fx); /* the RELEASE came after */
+	assert_int_equal(s.promises, 0);
+	assert_int_equal(s.exports, s0.exports);
+}
+
+/* The arguments (r): a tuple on ctx holding a count of r. */
+static shade_value *args_of(TALLOC_CTX *ctx, shade_ref *r)
+{
+	shade_value *args = shade_tuple_new(ctx, 1);
+
+	assert_non_null(args);
+	assert_ok(shade_seq_append_take(args, shade_ref_value(ctx, r),
+					errp_));
+	return args;
+}
 
 /* ------------------------------------------------------------ cases */
 
@@ -304,9 +362,7 @@ static void test_pipeline_release_unused(void **state)
 	 * call: at most four frames, one round trip. */
 	assert_true(tp_stats(fx.pp.client).frames_sent - frames <= 4);
 	if (s.promises != 0 || s.exports != s0.exports)
-		s = server_after_call(&fx); /* the RELEASE came after */
-	assert_int_equal(s.promises, 0);
-	assert_int_equal(s.exports, s0.exports);
+		fx_expect_clean(&fx, s0);
 	fx_stop(&fx);
 }
 
@@ -417,13 +473,210 @@ static void test_pipeline_async_options(void **state)
 	fx_stop(&fx);
 }
 
+/* root.depth_of(root.next()): the promise goes as the argument, the
+ * call at once; one round trip, the server's tables as they were after.
+ * Then a path: root.depth_of(root.me().child) and root.me().child.value()
+ * (the attribute read at the server, shade_promise_attr), one round trip
+ * for both. */
+static void test_pipeline_promise_argument(void **state)
+{
+	struct fx fx;
+	shade_future *f1, *f2, *f3;
+	shade_ref *r1, *r2, *child;
+	shade_value *args, *v = NULL;
+	uint64_t before, frames;
+	shade_conn_stats s0;
+
+	fx_start(&fx, state, NULL);
+	s0 = server_after_call(&fx);
+	before = trips(&fx);
+	frames = tp_stats(fx.pp.client).frames_sent;
+	assert_ok(shade_invoke_async_ex(fx.ctx, fx.root, "next", NULL, NULL,
+					&promise, &f1, errp_));
+	assert_ok(shade_future_ref(f1, &r1, errp_));
+	args = args_of(fx.ctx, r1);
+	assert_ok(shade_invoke(fx.ctx, fx.root, "depth_of", args, NULL, &v,
+			       errp_));
+	assert_int_equal(shade_value_as_int(v), 1);
+	assert_int_equal(trips(&fx) - before, 1);
+	assert_int_equal(tp_stats(fx.pp.client).frames_sent - frames, 2);
+	talloc_free(v);
+	talloc_free(args);
+	/* The future still gives its own result. */
+	assert_ok(shade_future_wait(fx.ctx, f1, -1, &v, errp_));
+	assert_int_equal(shade_value_kind(v), SHADE_REF);
+	talloc_free(v);
+	assert_int_equal(trips(&fx) - before, 1);
+	shade_ref_release(r1);
+	talloc_free(f1);
+
+	/* A path: root.me().child, as an argument and as a target. */
+	before = trips(&fx);
+	assert_ok(shade_invoke_async_ex(fx.ctx, fx.root, "me", NULL, NULL,
+					&promise, &f2, errp_));
+	assert_ok(shade_future_ref(f2, &r2, errp_));
+	assert_ok(shade_promise_attr(r2, "child", &child, errp_));
+	assert_true(shade_ref_is_promise(child));
+	assert_int_equal(trips(&fx) - before, 0);
+	args = args_of(fx.ctx, child);
+	assert_ok(shade_invoke_async(fx.ctx, fx.root, "depth_of", args, NULL,
+				     &f3, errp_));
+	assert_ok(shade_invoke(fx.ctx, child, "value", NULL, NULL, &v,
+			       errp_));
+	assert_int_equal(shade_value_as_int(v), 10);
+	talloc_free(v);
+	assert_ok(shade_future_wait(fx.ctx, f3, -1, &v, errp_));
+	assert_int_equal(shade_value_as_int(v), 10);
+	assert_int_equal(trips(&fx) - before, 1);
+	talloc_free(v);
+	talloc_free(args);
+	talloc_free(f3);
+	shade_ref_release(child);
+	shade_ref_release(r2);
+	talloc_free(f2);
+	fx_expect_clean(&fx, s0);
+	fx_stop(&fx);
+}
+
+/* A promise with a path outlives its connection: calls on it fail
+ * ConnectionLost, and releasing it frees it (with its path). */
+static void test_pipeline_promise_path_after_close(void **state)
+{
+	struct fx fx;
+	shade_future *f;
+	shade_ref *r, *late, *later = NULL;
+	shade_value *v = NULL;
+	shade_error *e = NULL;
+
+	fx_start(&fx, state, NULL);
+	assert_ok(shade_invoke_async_ex(fx.ctx, fx.root, "me", NULL, NULL,
+					&promise, &f, errp_));
+	assert_ok(shade_future_ref(f, &r, errp_));
+	assert_ok(shade_promise_attr(r, "child", &late, errp_));
+	shade_ref_release(r);
+	talloc_free(f);
+	fx_stop(&fx);
+	assert_int_equal(shade_invoke(NULL, late, "value", NULL, NULL, &v,
+				      &e),
+			 SHADE_ERR_CONNECTION_LOST);
+	shade_error_free(e);
+	e = NULL;
+	assert_int_equal(shade_promise_attr(late, "child", &later, &e),
+			 SHADE_ERR_CONNECTION_LOST);
+	assert_null(later);
+	shade_error_free(e);
+	shade_ref_release(late);
+}
+
+/* root.depth_of(root.broken()): the failure of the call whose result is
+ * the argument is the call's, with the chain of where it was raised
+ * and then the call's own frame; one round trip.  A promise in a
+ * keyword argument is refused before anything is sent. */
+static void test_pipeline_promise_argument_error(void **state)
+{
+	struct fx fx;
+	shade_future *f1;
+	shade_ref *r1;
+	shade_value *args, *kw, *v = NULL;
+	shade_error *e = NULL;
+	uint64_t before, frames;
+
+	fx_start(&fx, state, NULL);
+	before = trips(&fx);
+	assert_ok(shade_invoke_async_ex(fx.ctx, fx.root, "broken", NULL, NULL,
+					&promise, &f1, errp_));
+	assert_ok(shade_future_ref(f1, &r1, errp_));
+	args = args_of(fx.ctx, r1);
+	assert_int_equal(shade_invoke(fx.ctx, fx.root, "depth_of", args, NULL,
+				      &v, &e),
+			 SHADE_ERR_VALUE);
+	assert_int_equal(trips(&fx) - before, 1);
+	assert_string_equal(e->message, "no next node");
+	assert_int_equal(e->chain_len, 2);
+	assert_string_equal(e->chain[0].type, "demo.Node");
+	assert_string_equal(e->chain[0].member, "broken");
+	assert_string_equal(e->chain[1].type, "demo.Node");
+	assert_string_equal(e->chain[1].member, "depth_of");
+	shade_error_free(e);
+	e = NULL;
+	/* As a keyword argument: refused here, nothing sent. */
+	kw = shade_dict_new(fx.ctx, 1);
+	assert_ok(shade_dict_set_take(kw, shade_str(fx.ctx, "n"),
+				      shade_ref_value(fx.ctx, r1), errp_));
+	frames = tp_stats(fx.pp.client).frames_sent;
+	assert_int_equal(shade_invoke(fx.ctx, fx.root, "depth_of", NULL, kw,
+				      &v, &e),
+			 SHADE_ERR_TYPE);
+	assert_int_equal(tp_stats(fx.pp.client).frames_sent, frames);
+	shade_error_free(e);
+	talloc_free(kw);
+	talloc_free(args);
+	shade_ref_release(r1);
+	talloc_free(f1);
+	assert_int_equal(server_after_call(&fx).promises, 0);
+	fx_stop(&fx);
+}
+
+/* Tag 206 over the wire from a raw peer: naming a result nobody kept,
+ * or one dropped, is a ProtocolError of that request only (the
+ * connection carries on); with option 15 naming a result kept and
+ * pending, the request waits for it and gets the object. */
+static void test_pipeline_promise_argument_raw(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	tp_server *v = tp_server_new(ctx, NULL);
+	shade_ref *root;
+	shade_error *e = NULL;
+	struct raw r;
+
+	assert_ok(node_new(0, &root, errp_));
+	assert_ok(shade_server_export(v->s, "root", root, errp_));
+	shade_ref_release(root);
+	tp_server_listen(v, NULL);
+	tp_server_run(v);
+	raw_open(&r, ctx, v->path, NULL, NULL);
+	raw_hello_lookup(&r, "root"); /* export 1 */
+	/* [3, 2, 1, "depth_of", [206([99])]]: nothing kept under 99 */
+	raw_send_hex(&r, "85 03 02 01 68 64657074685f6f66 81 d8ce 81 1863");
+	raw_reply(&r, 2, &e);
+	assert_non_null(e);
+	assert_int_equal(e->code, SHADE_ERR_PROTOCOL);
+	assert_string_equal(e->message,
+			    "tag 206: no result kept for request 99");
+	shade_error_free(e);
+	e = NULL;
+	/* [3, 3, 1, "next", [], {3: 1}], DROP [21, 0, 3], then
+	 * [3, 4, 1, "depth_of", [206([3])]]: dropped */
+	raw_send_hex(&r, "86 03 03 01 64 6e657874 80 a1 03 01");
+	raw_expect_return(&r, 3);
+	raw_send_hex(&r, "83 15 00 03");
+	raw_send_hex(&r, "85 03 04 01 68 64657074685f6f66 81 d8ce 81 03");
+	raw_expect_error(&r, 4, SHADE_ERR_PROTOCOL);
+	/* [3, 5, 1, "next", [], {3: 1}] and, at once,
+	 * [3, 6, 1, "depth_of", [206([5])], {15: [5]}]: depth 1 */
+	raw_send_hex(&r, "86 03 05 01 64 6e657874 80 a1 03 01");
+	raw_send_hex(&r, "86 03 06 01 68 64657074685f6f66 81 d8ce 81 05"
+			 " a1 0f 81 05");
+	raw_expect_return(&r, 5);
+	raw_reply(&r, 6, &e);
+	assert_null(e);
+	/* option 15 naming request 0: a ProtocolError of the request */
+	raw_send_hex(&r, "86 03 07 01 68 64657074685f6f66 81 d8ce 81 05"
+			 " a1 0f 81 00");
+	raw_expect_error(&r, 7, SHADE_ERR_PROTOCOL);
+	raw_close(&r);
+	tp_server_stop(v);
+	talloc_free(ctx);
+}
+
 /* ------------------------------------------------------------ typed */
 
 /* The accounts broker.Bank.open() makes (at most four a case). */
 static int64_t balances[4];
 static int n_accounts;
 
-/* bank.Account.balance (get). */
+/* bank.Account.balance and pipe.Leaf.depth (get): the int64_t at
+ * self. */
 static shade_status acct_balance(void *self, int64_t *out, shade_error **err)
 {
 	(void)err;
@@ -464,6 +717,35 @@ static const broker_Bank_impl bank_impl = {
 	.open = bk_open,
 };
 
+/* Export typed object obj (its count taken) as `name` on a new peer pp
+ * on ctx: the client's reference to it (one count). */
+static shade_ref *typed_start(TALLOC_CTX *ctx, tp_peer *pp, shade_ref *obj,
+			      const char *name)
+{
+	shade_registry *reg = shade_registry_new(ctx);
+	shade_ref *ref = NULL;
+
+	assert_non_null(reg);
+	assert_ok(shade_registry_add(reg, name, obj, errp_));
+	shade_ref_release(obj);
+	assert_int_equal(tp_start(pp, ctx, reg, NULL, NULL), 0);
+	assert_ok(shade_lookup(pp->client, name, &ref, errp_));
+	return ref;
+}
+
+/* End a typed case: one more call carries the DROPs, after which the
+ * server keeps no result; pp stopped, ctx freed. */
+static void typed_stop(TALLOC_CTX *ctx, tp_peer *pp, const char *name)
+{
+	shade_ref *ref = NULL;
+
+	assert_ok(shade_lookup(pp->client, name, &ref, errp_));
+	shade_ref_release(ref);
+	assert_int_equal(tp_stats(pp->server).promises, 0);
+	tp_stop(pp);
+	talloc_free(ctx);
+}
+
 /* bank.open(...).balance through generated stubs: the future-returning
  * form gives a typed reference at once, and reading from it costs the
  * one round trip of the whole chain; a failure of open reaches the read
@@ -471,7 +753,6 @@ static const broker_Bank_impl bank_impl = {
 static void test_pipeline_typed_chain(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(*state);
-	shade_registry *reg = shade_registry_new(ctx);
 	shade_ref *obj = NULL, *ref = NULL;
 	broker_Bank *bank = NULL;
 	bank_Account *acct = NULL;
@@ -482,10 +763,7 @@ static void test_pipeline_typed_chain(void **state)
 
 	n_accounts = 0;
 	assert_ok(broker_Bank_serve(&bank_impl, NULL, &obj, errp_));
-	assert_ok(shade_registry_add(reg, "bank", obj, errp_));
-	shade_ref_release(obj);
-	assert_int_equal(tp_start(&pp, ctx, reg, NULL, NULL), 0);
-	assert_ok(shade_lookup(pp.client, "bank", &ref, errp_));
+	ref = typed_start(ctx, &pp, obj, "bank");
 	assert_ok(broker_Bank_narrow(ctx, ref, &bank, errp_));
 	shade_ref_release(ref);
 	before = tp_stats(pp.client).round_trips;
@@ -506,13 +784,145 @@ static void test_pipeline_typed_chain(void **state)
 	assert_string_equal(e->chain[0].member, "open");
 	shade_error_free(e);
 	TALLOC_FREE(acct);
-	/* The DROPs go with the next call. */
-	assert_ok(shade_lookup(pp.client, "bank", &ref, errp_));
-	shade_ref_release(ref);
 	TALLOC_FREE(bank);
-	assert_int_equal(tp_stats(pp.server).promises, 0);
-	tp_stop(&pp);
-	talloc_free(ctx);
+	typed_stop(ctx, &pp, "bank");
+}
+
+/* The trees pipe.Tree.grow() makes (at most eight a case) and the depth
+ * of each one's leaf. */
+static int64_t depths[8];
+static int n_trees;
+
+static const pipe_Leaf_impl leaf_impl = {
+	.get_depth = acct_balance,
+};
+
+static const pipe_Tree_impl tree_impl;
+
+/* pipe.Tree.leaf (get): a leaf of the tree's depth. */
+static shade_status tree_leaf(void *self, TALLOC_CTX *mem_ctx,
+			      pipe_Leaf **out, shade_error **err)
+{
+	shade_ref *ref = NULL;
+	shade_status st = pipe_Leaf_serve(&leaf_impl, self, &ref, err);
+
+	if (st == SHADE_OK)
+		st = pipe_Leaf_narrow(mem_ctx, ref, out, err);
+	shade_ref_release(ref);
+	return st;
+}
+
+/* pipe.Tree.grow(n): a tree n deeper; a negative n is refused. */
+static shade_status tree_grow(void *self, TALLOC_CTX *mem_ctx, int64_t n,
+			      pipe_Tree **result, shade_error **err)
+{
+	shade_ref *ref = NULL;
+	shade_status st;
+
+	if (n < 0)
+		return shade_error_set(err, SHADE_ERR_VALUE, "cannot grow %lld",
+				       (long long)n);
+	if (n > 100)
+		return shade_error_set(err, SHADE_ERR_TYPE, "too deep");
+	if (n_trees == 8)
+		return shade_error_set(err, SHADE_ERR_LIMIT, "forest full");
+	depths[n_trees] = *(int64_t *)self + n;
+	st = pipe_Tree_serve(&tree_impl, &depths[n_trees++], &ref, err);
+	if (st == SHADE_OK)
+		st = pipe_Tree_narrow(mem_ctx, ref, result, err);
+	shade_ref_release(ref);
+	return st;
+}
+
+/* pipe.Tree.depth_of(l): the depth of a leaf served here. */
+static shade_status tree_depth_of(void *self, pipe_Leaf *l, int64_t *result,
+				  shade_error **err)
+{
+	int64_t *d = l != NULL ? pipe_Leaf_served_self(l->ref) : NULL;
+
+	(void)self;
+	if (d == NULL)
+		return shade_error_set(err, SHADE_ERR_TYPE,
+				       "not a leaf of this side");
+	*result = *d;
+	return SHADE_OK;
+}
+
+static const pipe_Tree_impl tree_impl = {
+	.get_leaf = tree_leaf,
+	.grow = tree_grow,
+	.depth_of = tree_depth_of,
+};
+
+/* tree.grow(5).leaf.depth through generated stubs: the future-returning
+ * forms of the operation and of the attribute give typed references at
+ * once (the attribute's a promise with a path, no message), and the
+ * read costs the one round trip of the chain.  tree.depth_of(
+ * tree.grow(7).leaf): a typed promise as an argument, one round trip.
+ * A failure of grow reaches the end of the chain with its chain. */
+static void test_pipeline_typed_attr_path(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_ref *obj = NULL, *ref = NULL;
+	pipe_Tree *tree = NULL, *t2 = NULL;
+	pipe_Leaf *leaf = NULL;
+	shade_error *e = NULL;
+	int64_t d = 0;
+	uint64_t before;
+	tp_peer pp;
+
+	n_trees = 1;
+	depths[0] = 0;
+	assert_ok(pipe_Tree_serve(&tree_impl, &depths[0], &obj, errp_));
+	ref = typed_start(ctx, &pp, obj, "tree");
+	assert_ok(pipe_Tree_narrow(ctx, ref, &tree, errp_));
+	shade_ref_release(ref);
+	before = tp_stats(pp.client).round_trips;
+	assert_ok(pipe_Tree_grow_async(tree, ctx, 5, &t2, errp_));
+	assert_ok(pipe_Tree_get_leaf_async(t2, ctx, &leaf, errp_));
+	assert_true(shade_ref_is_promise(leaf->ref));
+	assert_int_equal(tp_stats(pp.client).round_trips - before, 0);
+	assert_ok(pipe_Leaf_get_depth(leaf, &d, errp_));
+	assert_int_equal(d, 5);
+	assert_int_equal(tp_stats(pp.client).round_trips - before, 1);
+	TALLOC_FREE(leaf);
+	TALLOC_FREE(t2);
+	/* A typed promise as an argument. */
+	assert_ok(pipe_Tree_grow_async(tree, ctx, 7, &t2, errp_));
+	assert_ok(pipe_Tree_get_leaf_async(t2, ctx, &leaf, errp_));
+	assert_ok(pipe_Tree_depth_of(tree, leaf, &d, errp_));
+	assert_int_equal(d, 7);
+	assert_int_equal(tp_stats(pp.client).round_trips - before, 2);
+	TALLOC_FREE(leaf);
+	TALLOC_FREE(t2);
+	/* A failure of grow reaches the read at the end. */
+	assert_ok(pipe_Tree_grow_async(tree, ctx, -1, &t2, errp_));
+	assert_ok(pipe_Tree_get_leaf_async(t2, ctx, &leaf, errp_));
+	assert_int_equal(pipe_Leaf_get_depth(leaf, &d, &e), SHADE_ERR_VALUE);
+	assert_int_equal(tp_stats(pp.client).round_trips - before, 3);
+	assert_true(e->chain_len >= 2);
+	assert_string_equal(e->chain[0].type, "pipe.Tree");
+	assert_string_equal(e->chain[0].member, "grow");
+	shade_error_free(e);
+	e = NULL;
+	TALLOC_FREE(leaf);
+	TALLOC_FREE(t2);
+	/* ... and the call it is passed to, as it was raised (a TypeError
+	 * is not taken for a bad argument of depth_of). */
+	assert_ok(pipe_Tree_grow_async(tree, ctx, 1000, &t2, errp_));
+	assert_ok(pipe_Tree_get_leaf_async(t2, ctx, &leaf, errp_));
+	assert_int_equal(pipe_Tree_depth_of(tree, leaf, &d, &e),
+			 SHADE_ERR_TYPE);
+	assert_int_equal(tp_stats(pp.client).round_trips - before, 4);
+	assert_string_equal(e->message, "too deep");
+	assert_true(e->chain_len >= 2);
+	assert_string_equal(e->chain[0].member, "grow");
+	assert_string_equal(e->chain[e->chain_len - 1].member, "depth_of");
+	shade_error_free(e);
+	TALLOC_FREE(leaf);
+	TALLOC_FREE(t2);
+	TALLOC_FREE(tree);
+	typed_stop(ctx, &pp, "tree");
 }
 
 int main(int argc, char **argv)
@@ -525,6 +935,11 @@ int main(int argc, char **argv)
 		SUITE_CASE(test_pipeline_getattr_chain),
 		SUITE_CASE(test_pipeline_async_options),
 		SUITE_CASE(test_pipeline_typed_chain),
+		SUITE_CASE(test_pipeline_promise_argument),
+		SUITE_CASE(test_pipeline_promise_argument_error),
+		SUITE_CASE(test_pipeline_promise_argument_raw),
+		SUITE_CASE(test_pipeline_promise_path_after_close),
+		SUITE_CASE(test_pipeline_typed_attr_path),
 	};
 
 	return suite_run("pipeline", tests, sizeof(tests) / sizeof(tests[0]),

@@ -423,19 +423,19 @@ static void test_shade_cli_monitor(void **state)
 		    strcmp(lines_of(ctx, text, "#1 cl"),
 			   "#1 closed (server)\n") == 0);
 	assert_string_equal(lines_of(ctx, text, "#1 >"),
-		"#1 > HELLO 0 [0, 0, 1, 170]\n"
+		"#1 > HELLO 0 [0, 0, 1, 234]\n"
 		"#1 > LOOKUP 1 [7, 1, \"calc\", {1: 10000}]\n"
 		"#1 > INVOKE 2 [3, 2, 1, 0, [1, 2], {1: 10000}]\n"
 		"#1 > RELEASE 0 [10, 0, 1, 1]\n"
 		"#1 > BYE 0 [12, 0]\n");
 	assert_string_equal(lines_of(ctx, text, "#1 <"),
-		"#1 < HELLO 0 [0, 0, 1, 170]\n"
+		"#1 < HELLO 0 [0, 0, 1, 234]\n"
 		"#1 < RETURN 1 [1, 1, 200([1, " CALC_FP ", [0, \"demo.Calc\", "
 		"[], [[\"add\", 2], [\"value\", 0], [\"version\", 1], "
 		"[\"child\", 1]]]])]\n"
 		"#1 < RETURN 2 [1, 2, 3]\n");
 	assert_string_equal(lines_of(ctx, text, "#2 <"),
-		"#2 < HELLO 0 [0, 0, 1, 170]\n"
+		"#2 < HELLO 0 [0, 0, 1, 234]\n"
 		"#2 < RETURN 1 [1, 1, 200([1, " CALC_FP ", [0, \"demo.Calc\", "
 		"[], [[\"add\", 2], [\"value\", 0], [\"version\", 1], "
 		"[\"child\", 1]]]])]\n"

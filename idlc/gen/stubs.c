@@ -261,6 +261,38 @@ static int push_stub(gen *g, idlc_tv *protos, idlc_tv *functions,
 				 body);
 }
 
+/* The future-returning form of attribute a (C type s, an interface) of
+ * interface iface: a typed reference to the object it holds, given at
+ * once (shade_promise_attr): on a promise, a promise of the attribute
+ * of its result, read at the peer by the next call that uses it (no
+ * message of its own, doc/protocol.md §13). */
+static int attr_async_stub(gen *g, const char *iface, const idlc_node *a,
+			   const scalar *s, idlc_tv *protos,
+			   idlc_tv *functions)
+{
+	const char *stub = idlc_arena_printf(g->a, "%s_get_%s_async", iface,
+					     a->name);
+	char *body = idlc_arena_printf(g->a, "\tshade_ref *idl_r = NULL;\n"
+		"\tshade_status idl_st = shade_promise_attr(self->ref, \"%s\", "
+		"&idl_r, err);\n\n\tif (idl_st == SHADE_OK)\n\t\tidl_st = "
+		"%s_narrow(mem_ctx, idl_r, out, err);\n\tshade_ref_release("
+		"idl_r);\n\tif (idl_st < 0) {\n\t\tshade_error_set(err, idl_st, "
+		"\"%s failed\");\n\t}\n\treturn idl_st;\n", a->name, s->iface,
+		stub);
+	char *doc = idlc_arena_printf(g->a, "/* Read attribute %s without "
+		"waiting: *out (on mem_ctx) is a typed\n * reference to the %s "
+		"it holds.  On a promise it is a promise too, and\n * costs no "
+		"message: calls made on it (or passing it) read the\n * "
+		"attribute where the result is, pipelined (one round trip for "
+		"the\n * chain). */\n", a->name, s->iface);
+
+	if (stub == NULL || body == NULL || doc == NULL)
+		return -1;
+	return push_stub(g, protos, functions, doc, iface, stub,
+			 idlc_arena_printf(g->a, ", TALLOC_CTX *mem_ctx, %s "
+					   "**out", s->iface), body);
+}
+
 /* Stubs of attribute a, member idx.  Returns 0, 1 when it has no typed
  * form, or -1. */
 static int attr_stubs(gen *g, const char *iface, const idlc_node *a,
@@ -309,6 +341,9 @@ static int attr_stubs(gen *g, const char *iface, const idlc_node *a,
 					idlc_gen_out_decl(g, &s, "out")),
 		      t ? table_body(g, index, table, &w, "out") :
 		      call_body(g, &c)) < 0)
+		goto done;
+	if (s.w == W_IFACE && !chunk &&
+	    attr_async_stub(g, iface, a, &s, protos, functions) < 0)
 		goto done;
 	call_free(&c);
 	if (a->flags & IDLC_F_READONLY) {

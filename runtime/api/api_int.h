@@ -65,8 +65,9 @@ static inline shade_status api_check_ref(const shade_ref *r, shade_error **err)
 	return SHADE_OK;
 }
 
-/* Write the fields of a request. */
-SHADE_INTERNAL shade_status api_put_fields(shade_conn *c, shade_buf *b,
+/* Write the fields of request rq into rq->b (promises of its connection
+ * in values become tag 206, conn_req_copts). */
+SHADE_INTERNAL shade_status api_put_fields(struct outreq *rq,
 					   const struct api_field *f,
 					   unsigned nf, shade_error **err);
 

@@ -141,6 +141,7 @@ shade_status shade_describe(shade_ref *r, const shade_shape_desc **out,
 	}
 	if (st == SHADE_OK)
 		st = api_await_reply(&rq, &d, &has, err);
+	conn_req_unname(&rq); /* answered or given up */
 	if (st == SHADE_OK && !has)
 		st = shade_error_set(err, SHADE_ERR_PROTOCOL,
 				     "DESCRIBE returned nothing");

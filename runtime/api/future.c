@@ -39,6 +39,7 @@ static int future_destructor(shade_future *f)
 	}
 	if (f->rq.keep)
 		conn_promise_unuse(f->c, f->rq.rid);
+	conn_req_unname(&f->rq);
 	return 0;
 }
 
@@ -94,10 +95,11 @@ static shade_status future_start(TALLOC_CTX *mem_ctx, shade_ref *r,
 			   p, flags, err);
 	f->rq.queued = true;
 	if (st == SHADE_OK)
-		st = api_put_fields(f->c, f->rq.b, fl, nf, err);
+		st = api_put_fields(&f->rq, fl, nf, err);
 	if (st == SHADE_OK)
 		st = conn_req_send(&f->rq, f, err);
 	if (st != SHADE_OK) {
+		conn_req_unname(&f->rq);
 		f->rq.keep = false; /* conn_req_send forgot its use */
 		talloc_free(f);
 		return st;
@@ -246,6 +248,39 @@ shade_status shade_future_ref(shade_future *f, shade_ref **out,
 				       shade_kind_name(shade_value_kind(
 					       f->kept)));
 	*out = shade_ref_retain(shade_value_as_ref(f->kept));
+	return SHADE_OK;
+}
+
+shade_status shade_promise_attr(shade_ref *r, const char *name,
+				shade_ref **out, shade_error **err)
+{
+	static const shade_call_opts keep = { .promise = true };
+	shade_future *f = NULL;
+	shade_value *v = NULL;
+	shade_status st;
+
+	*out = NULL;
+	SHADE_CHECK(api_check_ref(r, err));
+	if (name == NULL)
+		return shade_error_set(err, SHADE_ERR_INVALID,
+				       "attribute name is NULL");
+	if (shade_ref_is_promise(r))
+		return conn_promise_path((const struct proxy *)r, &name, 1,
+					 out, err);
+	if (shade_ref_is_proxy(r)) {
+		st = shade_getattr_async(NULL, r, name, &keep, &f, err);
+		if (st == SHADE_OK)
+			st = shade_future_ref(f, out, err);
+		talloc_free(f);
+		return st;
+	}
+	SHADE_CHECK(shade_getattr(NULL, r, name, &v, err));
+	if (shade_value_kind(v) == SHADE_REF)
+		*out = shade_ref_retain(shade_value_as_ref(v));
+	talloc_free(v);
+	if (*out == NULL)
+		return shade_error_set(err, SHADE_ERR_TYPE,
+				       "attribute '%s' is not an object", name);
 	return SHADE_OK;
 }
 

@@ -19,10 +19,10 @@
 #include "object/shape_int.h"
 
 /* Write the fields of a request. */
-shade_status api_put_fields(shade_conn *c, shade_buf *b,
-			    const struct api_field *f, unsigned nf,
-			    shade_error **err)
+shade_status api_put_fields(struct outreq *rq, const struct api_field *f,
+			    unsigned nf, shade_error **err)
 {
+	shade_buf *b = rq->b;
 	unsigned i;
 
 	for (i = 0; i < nf; i++) {
@@ -51,11 +51,10 @@ shade_status api_put_fields(shade_conn *c, shade_buf *b,
 		case API_FLD_VALUE_SHARED:
 			SHADE_CHECK(shade_cbor_encode_value(
 				b, f[i].v,
-				f[i].kind == API_FLD_ARGS_SHARED ||
-						f[i].kind ==
-							API_FLD_VALUE_SHARED
-					? &c->copts_share
-					: &c->copts,
+				conn_req_copts(rq, f[i].kind ==
+							   API_FLD_ARGS_SHARED ||
+						   f[i].kind ==
+							   API_FLD_VALUE_SHARED),
 				err));
 			break;
 		}
@@ -103,11 +102,12 @@ shade_status api_roundtrip(TALLOC_CTX *mem_ctx, shade_conn *c,
 							      : 0),
 			   err);
 	if (st == SHADE_OK)
-		st = api_put_fields(c, rq.b, f, nf, err);
+		st = api_put_fields(&rq, f, nf, err);
 	if (st == SHADE_OK)
 		st = conn_req_send(&rq, tmp, err);
 	if (st == SHADE_OK && !oneway)
 		st = api_await_reply(&rq, &d, &has, err);
+	conn_req_unname(&rq); /* answered or given up */
 	if (st == SHADE_OK && has) {
 		/* Large strings of the result stay in the reply frame, which
 		 * the result takes over (no copy). */

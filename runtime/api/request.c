@@ -43,6 +43,8 @@ static int request_destructor(shade_request *q)
 		conn_abandon(q->rq.p); /* a no-op once the reply was taken */
 	if (q->rq.keep)
 		conn_promise_unuse(q->c, q->rq.rid);
+	if (q->c != NULL)
+		conn_req_unname(&q->rq);
 	shade_ref_release(q->r);
 	return 0;
 }
@@ -256,5 +258,8 @@ shade_status shade_request_decode_value(TALLOC_CTX *mem_ctx, shade_request *q,
 shade_status shade_request_encode_value(shade_request *q, shade_buf *b,
 					const shade_value *v, shade_error **err)
 {
-	return shade_cbor_encode_value(b, v, q->c ? &q->c->copts : NULL, err);
+	return shade_cbor_encode_value(b, v,
+				       q->c ? conn_req_copts(&q->rq, false)
+					    : NULL,
+				       err);
 }

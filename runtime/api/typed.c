@@ -370,6 +370,9 @@ shade_status shade_typed_bad_arg(shade_status st, const char *param,
 		return st;
 	if (err == NULL)
 		return SHADE_ERR_TYPE;
+	if (*err != NULL && (*err)->chain_len > 0)
+		return st; /* raised elsewhere (a kept result's failure,
+			    * doc/protocol.md §13.1): it goes on as it is */
 	why = talloc_strdup(NULL, *err && (*err)->message ? (*err)->message
 							  : "bad value");
 	shade_error_free(*err);
@@ -612,87 +615,22 @@ bool shade_typed_catch_end(TALLOC_CTX *mem_ctx, TALLOC_CTX *mem, bool ok)
 	return ok;
 }
 
-/* A dispatch context whose references do not cross a connection: the
- * raise and catch helpers of exceptions whose fields hold references
- * (shade_typed_local_cx). */
-typedef struct local_cx {
-	shade_dispatch_ctx cx;  /* what the codecs get (the first member) */
-	shade_cbor_opts copts;  /* cx.copts: the hooks below */
-	shade_cbor_hooks hooks; /* references as indexes into refs */
-	shade_ref **refs;       /* the references encoded, one count each
-				 * (talloc array of cap) */
-	size_t n;               /* entries used in refs */
-	size_t cap;             /* entries allocated */
-} local_cx;
-
-/* talloc destructor: drop the table's counts. */
-static int local_cx_free(local_cx *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		shade_ref_release(l->refs[i]);
-	return 0;
-}
-
-/* Encode a reference as tag 200 and its index in the table (which
- * keeps a count). */
-static shade_status local_encode_ref(void *udata, shade_buf *b,
-				     shade_ref *ref, shade_error **err)
-{
-	local_cx *l = udata;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 4;
-		shade_ref **grown = talloc_realloc(l, l->refs, shade_ref *,
-						   cap);
-		if (grown == NULL)
-			return shade_error_set(err, SHADE_ERR_NOMEM,
-					       "out of memory");
-		l->refs = grown;
-		l->cap = cap;
-	}
-	l->refs[l->n] = shade_ref_retain(ref);
-	shade_cbor_put_tag(b, 200);
-	return shade_cbor_put_uint(b, (uint64_t)l->n++);
-}
-
-/* Decode an index of the table into its reference (a count for the
- * decoded value). */
-static shade_status local_decode_ref(void *udata, TALLOC_CTX *mem_ctx,
-				     uint64_t tag, struct shade_cbor_dec *d,
-				     shade_ref **out, shade_error **err)
-{
-	local_cx *l = udata;
-	uint64_t i = 0;
-	shade_status st = shade_cbor_read_uint(d, &i, err);
-
-	(void)mem_ctx;
-	if (st < 0)
-		return st;
-	if (tag != 200 || i >= l->n)
-		return shade_error_set(err, SHADE_ERR_PROTOCOL, "not a "
-				       "reference of this exception");
-	*out = shade_ref_retain(l->refs[i]);
-	return SHADE_OK;
-}
-
-/* A local dispatch context; see shade/typed.h. */
+/* A local dispatch context (references as obj_local_copts); see
+ * shade/typed.h. */
 shade_dispatch_ctx *shade_typed_local_cx(TALLOC_CTX *mem_ctx,
 					 TALLOC_CTX *mem)
 {
-	local_cx *l = talloc_zero(mem_ctx, local_cx);
+	shade_dispatch_ctx *cx = talloc_zero(mem_ctx, shade_dispatch_ctx);
 
-	if (l == NULL)
+	if (cx == NULL)
 		return NULL;
-	l->hooks.encode_ref = local_encode_ref;
-	l->hooks.decode_ref = local_decode_ref;
-	l->hooks.udata = l;
-	l->copts.hooks = &l->hooks;
-	l->cx.copts = &l->copts;
-	l->cx.mem = mem ? mem : (TALLOC_CTX *)l;
-	talloc_set_destructor(l, local_cx_free);
-	return &l->cx;
+	cx->copts = obj_local_copts(cx);
+	if (cx->copts == NULL) {
+		talloc_free(cx);
+		return NULL;
+	}
+	cx->mem = mem ? mem : (TALLOC_CTX *)cx;
+	return cx;
 }
 
 /* Raise from fields written through a local context; see

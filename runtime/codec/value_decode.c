@@ -936,6 +936,7 @@ static shade_status dec_tag(struct dstate *s, TALLOC_CTX *owner,
 		return dec_bignum(s, out, h);
 	case SHADE_CBOR_TAG_SENDER_HOSTED:
 	case SHADE_CBOR_TAG_RECEIVER_HOSTED:
+	case SHADE_CBOR_TAG_PROMISE:
 		if (hk == NULL || hk->decode_ref == NULL)
 			return shade_error_set(s->err, SHADE_ERR_PROTOCOL,
 					       "reference (tag %" PRIu64 ") at "

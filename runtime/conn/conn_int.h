@@ -68,6 +68,8 @@ struct loop_fd;
 #define HELLO_FEATURE_PIPELINE 2u /* promise pipelining (§13) */
 #define HELLO_FEATURE_POSTMORTEM 8u /* reads ERROR's `more` map */
 #define HELLO_FEATURE_TYPED 32u /* reads typed arrays (protocol 7.4) */
+#define HELLO_FEATURE_PROMISE_ARGS 64u /* takes kept results as arguments
+					* (tag 206, option 15, §13) */
 #define HELLO_FEATURE_TEXTS 128u /* reads text arrays (protocol 7.5) */
 
 /* Where a connection is in the authentication exchange. */
@@ -122,6 +124,9 @@ SHADE_INTERNAL bool conn_proxy_eager(struct shade_conn *c, struct proxy *p,
 struct promise_ref {
 	struct proxy p;         /* common part (p.eid 0); must be first */
 	uint64_t rid;           /* the request whose result it names */
+	char **path;            /* attribute names read on that result in
+				 * turn (a talloc array), or NULL */
+	size_t n_path;          /* their count */
 };
 
 /* True when r is a promise (struct promise_ref). */
@@ -307,6 +312,9 @@ static inline void conn_wake_all(shade_conn *c)
 /* The value-model ops of proxies. */
 SHADE_INTERNAL extern const shade_ref_ops proxy_ops;
 
+/* Most kept results the fields of one request may name (tag 206). */
+#define REQ_MAX_NAMED 8
+
 /* A request being built: fields are written into b between conn_req_init
  * and conn_req_send. */
 struct outreq {
@@ -322,6 +330,19 @@ struct outreq {
 	struct pending pend;    /* the pending of a two-way request */
 	bool queued;            /* batch it (written by the next flush or
 				 * wait) instead of writing it now */
+	uint64_t named[REQ_MAX_NAMED]; /* kept results its fields name
+				 * (tag 206): one use of each counted */
+	size_t n_named;         /* entries in named */
+	bool on_held;           /* one use of o.on counted (its target is
+				 * a promise) */
+	bool enc_ready;         /* enc below is filled */
+	struct {
+		shade_cbor_hooks hooks;     /* the connection's, udata: this
+					     * request (promises allowed) */
+		shade_cbor_opts copts;      /* c->copts with those hooks */
+		shade_cbor_opts share;      /* c->copts_share with them */
+	} enc;                  /* what its fields are encoded with
+				 * (conn_req_copts) */
 };
 
 /* Flags of conn_req_init (a bool `oneway` passes as REQ_ONEWAY). */
@@ -351,6 +372,27 @@ SHADE_INTERNAL bool conn_can_pipeline(shade_conn *c);
 SHADE_INTERNAL shade_status conn_promise_new(shade_conn *c, uint64_t rid,
 					     shade_ref **out,
 					     shade_error **err);
+
+/* The codec options rq's fields are encoded with: the connection's
+ * (share: c->copts_share), except that a promise of the same
+ * connection may be written as tag 206 (noted in rq->named, one use of
+ * its result taken).  For encoding into rq->b only. */
+SHADE_INTERNAL const shade_cbor_opts *conn_req_copts(struct outreq *rq,
+						     bool share);
+
+/* Drop the uses of the kept results rq named, as its target or in its
+ * fields (its reply was taken, or it is given up): none is dropped
+ * (DROP) while a request naming it may still be served.  Safe to call
+ * twice. */
+SHADE_INTERNAL void conn_req_unname(struct outreq *rq);
+
+/* A promise of the attribute path names[0..n) read on the result that
+ * promise `of` names (which it need not be alive for): one more use of
+ * that result. */
+SHADE_INTERNAL shade_status conn_promise_path(const struct proxy *of,
+					      const char *const *names,
+					      size_t n, shade_ref **out,
+					      shade_error **err);
 
 /* Drop one use of rid (a future or request that named it is gone):
  * at the last, a DROP rides with the next message. */

@@ -106,7 +106,7 @@ unsigned msg_opts_items(const struct msg_opts *o)
 	if (o == NULL)
 		return 0;
 	if (o->in != 0 || o->timeout_ms != 0 || o->traceback ||
-	    o->byvalue || o->keep || o->on != 0 ||
+	    o->byvalue || o->keep || o->on != 0 || o->n_await > 0 ||
 	    (o->kwargs != NULL && shade_dict_len(o->kwargs) > 0))
 		return 1;
 	return 0;
@@ -152,14 +152,24 @@ shade_status msg_begin(shade_buf *b, unsigned op, uint64_t id,
 	return shade_cbor_put_uint(b, id);
 }
 
+bool msg_add_opts_item(shade_buf *b)
+{
+	if (b->len < 1 || b->data[0] < (SHADE_CBOR_ARRAY << 5) ||
+	    b->data[0] >= (SHADE_CBOR_ARRAY << 5 | 23))
+		return false;
+	b->data[0]++;
+	return true;
+}
+
 shade_status msg_put_opts(shade_buf *b, const struct msg_opts *o,
 			  const shade_cbor_opts *copts, shade_error **err)
 {
 	bool kw = o->kwargs != NULL && shade_dict_len(o->kwargs) > 0;
+	size_t i;
 
 	shade_cbor_put_map(b, (o->in != 0) + (o->timeout_ms != 0) + kw +
 				      o->traceback + o->byvalue + o->keep +
-				      (o->on != 0));
+				      (o->on != 0) + (o->n_await > 0));
 	if (o->traceback) {
 		shade_cbor_put_uint(b, OPT_TRACEBACK);
 		shade_cbor_put_uint(b, 1);
@@ -182,8 +192,16 @@ shade_status msg_put_opts(shade_buf *b, const struct msg_opts *o,
 	}
 	if (o->on != 0) {
 		shade_cbor_put_uint(b, OPT_ON);
-		shade_cbor_put_array(b, 1);
+		shade_cbor_put_array(b, 1 + o->on_n);
 		shade_cbor_put_uint(b, o->on);
+		for (i = 0; i < o->on_n; i++)
+			shade_cbor_put_cstr(b, o->on_path[i]);
+	}
+	if (o->n_await > 0) {
+		shade_cbor_put_uint(b, OPT_AWAIT);
+		shade_cbor_put_array(b, o->n_await);
+		for (i = 0; i < o->n_await; i++)
+			shade_cbor_put_uint(b, o->await[i]);
 	}
 	if (kw) {
 		shade_cbor_put_uint(b, OPT_KWARGS);
@@ -309,6 +327,26 @@ static shade_status parse_on(shade_cbor_dec *d, struct msg *m,
 	return SHADE_OK;
 }
 
+shade_status msg_skip_await(shade_cbor_dec *d, const char *op,
+			    shade_error **err)
+{
+	uint64_t n, i, rid;
+
+	SHADE_CHECK(shade_cbor_read_array(d, &n, err));
+	if (n == SHADE_CBOR_INDEFINITE || n < 1)
+		return shade_error_set(err, SHADE_ERR_PROTOCOL,
+				       "%s: option 15 (await) is not [rid, "
+				       "...]", op);
+	for (i = 0; i < n; i++) {
+		SHADE_CHECK(shade_cbor_read_uint(d, &rid, err));
+		if (rid == 0)
+			return shade_error_set(err, SHADE_ERR_PROTOCOL,
+					       "%s: option 15 (await) names "
+					       "request 0", op);
+	}
+	return SHADE_OK;
+}
+
 /* Parse the opts map at d into m. */
 static shade_status parse_opts(shade_cbor_dec *d, struct msg *m,
 			       shade_error **err)
@@ -348,6 +386,11 @@ static shade_status parse_opts(shade_cbor_dec *d, struct msg *m,
 			break;
 		case OPT_ON:
 			SHADE_CHECK(parse_on(d, m, err));
+			break;
+		case OPT_AWAIT:
+			m->await_pos = d->pos;
+			SHADE_CHECK(msg_skip_await(d, msg_op_name(m->op),
+						   err));
 			break;
 		default:
 			SHADE_CHECK(shade_cbor_skip(d, 0, err));
@@ -534,6 +577,7 @@ static bool parse_fast(const uint8_t *frame, size_t len, struct msg *m)
 	m->keep = false;
 	m->on = 0;
 	m->on_pos = 0;
+	m->await_pos = 0;
 	if (n > fixed && ops[op].request) {
 		if ((p = fast_skip(p, end, fixed)) == NULL ||
 		    !parse_fast_opts(frame, len, p, m))

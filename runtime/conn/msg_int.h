@@ -55,7 +55,9 @@ enum msg_opt_key {
 	OPT_KEEP = 3,    /* uint 1: keep the result for pipelined calls */
 	OPT_ON = 4,      /* [rid, name...]: the target is a kept result */
 	OPT_BYVALUE = 5,  /* uint 1: lists and dicts of the result by value */
-	OPT_TRACEBACK = 7 /* uint 1: answer a failure with a traceback */
+	OPT_TRACEBACK = 7, /* uint 1: answer a failure with a traceback */
+	OPT_AWAIT = 15   /* [rid...]: kept results the arguments name
+			  * (tag 206), served once they are all there */
 };
 
 /* Keys of ERROR's trailing `more` map (doc/protocol.md §3.2), sent to
@@ -77,6 +79,11 @@ struct msg_opts {
 	bool keep;                   /* OPT_KEEP: the peer keeps the result */
 	uint64_t on;                 /* OPT_ON: the kept result of our
 				      * request `on` is the target; 0: none */
+	const char *const *on_path;  /* OPT_ON's names after `on` */
+	size_t on_n;                 /* their count */
+	const uint64_t *await;       /* OPT_AWAIT: the kept results the
+				      * arguments name */
+	size_t n_await;              /* their count, 0: no OPT_AWAIT */
 };
 
 /* A parsed message. */
@@ -93,6 +100,8 @@ struct msg {
 	bool keep;                /* OPT_KEEP set (to a value other than 0) */
 	uint64_t on;              /* OPT_ON's request id, 0 when absent */
 	size_t on_pos;            /* offset of the OPT_ON array, 0: absent */
+	size_t await_pos;         /* offset of the OPT_AWAIT array, 0:
+				   * absent */
 };
 
 /* True when op is a request (expects RETURN/ERROR when id != 0). */
@@ -120,6 +129,17 @@ SHADE_INTERNAL unsigned msg_opts_items(const struct msg_opts *o);
  * (plus the opts item when `opts` is true). */
 SHADE_INTERNAL shade_status msg_begin(shade_buf *b, unsigned op, uint64_t id,
 				      unsigned nfields, bool opts);
+
+/* Count the opts item into the message b starts with, begun (msg_begin)
+ * without it: its one-byte array head is one more.  False when that
+ * head is not one byte. */
+SHADE_INTERNAL bool msg_add_opts_item(shade_buf *b);
+
+/* Check the OPT_AWAIT array at d ([rid...], each a uint other than 0)
+ * and skip it. */
+SHADE_INTERNAL shade_status msg_skip_await(shade_cbor_dec *d,
+					   const char *op,
+					   shade_error **err);
 
 /* Write the opts map (only when msg_opts_items(o) is 1); kwargs are
  * encoded with copts (reference hooks). */

@@ -54,20 +54,45 @@ bool promise_expect(shade_conn *c, uint64_t rid)
 	return true;
 }
 
+/* The first promise not settled yet that request m names, by OPT_ON
+ * or OPT_AWAIT, or NULL (caller holds mu). */
+static struct promise *waits_on(shade_conn *c, const struct msg *m)
+{
+	struct promise *pr = NULL;
+	shade_cbor_dec d;
+	uint64_t n = 0, i, rid;
+
+	if (m->on != 0)
+		pr = hmap_get(&c->promises, m->on);
+	if (pr != NULL && !pr->settled)
+		return pr;
+	if (m->await_pos == 0)
+		return NULL;
+	/* [rid...], checked by msg_parse */
+	shade_cbor_dec_init(&d, m->d.buf, m->d.len);
+	d.pos = m->await_pos;
+	shade_cbor_read_array(&d, &n, NULL);
+	for (i = 0; i < n; i++) {
+		if (shade_cbor_read_uint(&d, &rid, NULL) != SHADE_OK)
+			break;
+		pr = hmap_get(&c->promises, rid);
+		if (pr != NULL && !pr->settled)
+			return pr;
+	}
+	return NULL;
+}
+
 bool promise_parked(shade_conn *c, const struct msg *m)
 {
-	struct promise *pr;
-
-	if (m->on == 0)
+	if (m->on == 0 && m->await_pos == 0)
 		return false;
-	pr = hmap_get(&c->promises, m->on);
-	return pr != NULL && !pr->settled;
+	return waits_on(c, m) != NULL;
 }
 
 bool promise_park(shade_conn *c, const struct msg *m, uint8_t *frame,
 		  size_t len)
 {
-	struct promise *pr = hmap_get(&c->promises, m->on);
+	struct promise *pr = waits_on(c, m);
 
 	return queue_push(pr, &pr->parked, frame, len, m, true);
 }
@@ -85,7 +110,9 @@ struct frame_item *promise_unpark(shade_conn *c, uint64_t rid)
 	return it;
 }
 
-/* Append item it to q (caller holds mu), moved onto owner. */
+/* Append item it to q (caller holds mu), moved onto owner, counted
+ * (queue_len: a worker pool stops reading a connection whose queue
+ * looks full). */
 static void queue_append(TALLOC_CTX *owner, struct frame_queue *q,
 			 struct frame_item *it)
 {
@@ -96,6 +123,7 @@ static void queue_append(TALLOC_CTX *owner, struct frame_queue *q,
 	else
 		__atomic_store_n(&q->head, it, __ATOMIC_RELEASE);
 	q->tail = it;
+	queue_count(q, 1);
 }
 
 /* Move the requests parked on pr to the queue each nests in: the call
@@ -103,10 +131,16 @@ static void queue_append(TALLOC_CTX *owner, struct frame_queue *q,
  * holds mu). */
 static void unpark(shade_conn *c, struct promise *pr)
 {
+	struct promise *next;
 	struct frame_item *it;
 	struct pending *p;
 
 	while ((it = queue_pop(&pr->parked)) != NULL) {
+		next = it->m.await_pos != 0 ? waits_on(c, &it->m) : NULL;
+		if (next != NULL && next != pr) { /* it waits on more */
+			queue_append(next, &next->parked, it);
+			continue;
+		}
 		p = it->m.in != 0 ? hmap_get(&c->pending, it->m.in) : NULL;
 		if (p != NULL && !p->done)
 			queue_append(p->owner, &p->nested, it);
@@ -264,59 +298,107 @@ static shade_status path_step(shade_conn *c, TALLOC_CTX *tmp,
 	return st;
 }
 
-shade_status promise_target(shade_conn *c, TALLOC_CTX *tmp, struct msg *m,
-			    struct shade_ref **out, shade_error **err)
+/* The object kept for the peer's request rid, retained in *obj; the
+ * kept failure, or `absent` (NotFound for a target, ProtocolError for
+ * an argument) when nothing is kept, TypeError when it is no object.
+ * `what` names the use for messages. */
+static shade_status kept_object(shade_conn *c, uint64_t rid,
+				shade_status absent, const char *what,
+				struct shade_ref **obj, shade_error **err)
 {
 	struct promise *pr;
-	struct shade_ref *obj = NULL, *next;
-	shade_cbor_dec d;
-	uint64_t target, n, i;
-	const char *what = NULL;
-	shade_status st = SHADE_OK;
-	char *name;
+	const char *is = NULL;
 
-	*out = NULL;
-	SHADE_CHECK(shade_cbor_read_uint(&m->d, &target, err));
+	*obj = NULL;
 	pthread_mutex_lock(&c->mu);
-	pr = hmap_get(&c->promises, m->on);
+	pr = hmap_get(&c->promises, rid);
 	if (pr != NULL && pr->settled && pr->error != NULL) {
 		pthread_mutex_unlock(&c->mu);
 		return promise_error(pr, err); /* settled: never changes */
 	}
 	if (pr != NULL && pr->settled && pr->obj != NULL)
-		obj = shade_ref_retain(pr->obj);
+		*obj = shade_ref_retain(pr->obj);
 	else if (pr != NULL)
-		what = pr->settled ? pr->what : "not there yet";
+		is = pr->settled ? pr->what : NULL;
 	pthread_mutex_unlock(&c->mu);
+	if (pr != NULL && *obj == NULL && is == NULL)
+		return shade_error_set(err, absent,
+				       "%sthe result of request %llu is not "
+				       "there yet (option 15 does not name "
+				       "it)", what, (unsigned long long)rid);
 	if (pr == NULL)
-		return shade_error_set(err, SHADE_ERR_NOT_FOUND,
-				       "no result kept for request %llu",
-				       (unsigned long long)m->on);
-	if (obj == NULL)
+		return shade_error_set(err, absent,
+				       "%sno result kept for request %llu",
+				       what, (unsigned long long)rid);
+	if (*obj == NULL)
 		return shade_error_set(err, SHADE_ERR_TYPE,
-				       "the result of request %llu is %s, not "
-				       "an object",
-				       (unsigned long long)m->on, what);
+				       "%sthe result of request %llu is %s, "
+				       "not an object",
+				       what, (unsigned long long)rid, is);
+	return SHADE_OK;
+}
+
+/* Read the n - 1 names at d (the rest of [rid, name...]) on *obj in
+ * turn: *obj becomes the last object read (its count moved on); on
+ * failure *obj is released and NULL. */
+static shade_status walk_path(shade_conn *c, TALLOC_CTX *tmp,
+			      shade_cbor_dec *d, uint64_t n,
+			      struct shade_ref **obj, shade_error **err)
+{
+	struct shade_ref *next = NULL;
+	shade_status st = SHADE_OK;
+	uint64_t i;
+	char *name = NULL;
+
+	for (i = 1; i < n && st == SHADE_OK; i++) {
+		st = shade_cbor_read_text_dup(tmp, d, &name, NULL, err);
+		if (st == SHADE_OK)
+			st = path_step(c, tmp, *obj, name, &next, err);
+		talloc_free(name);
+		name = NULL;
+		if (st == SHADE_OK) {
+			shade_ref_release(*obj);
+			*obj = next;
+		}
+	}
+	if (st != SHADE_OK) {
+		shade_ref_release(*obj);
+		*obj = NULL;
+	}
+	return st;
+}
+
+shade_status promise_target(shade_conn *c, TALLOC_CTX *tmp, struct msg *m,
+			    struct shade_ref **out, shade_error **err)
+{
+	shade_cbor_dec d;
+	uint64_t target, n, rid;
+
+	*out = NULL;
+	SHADE_CHECK(shade_cbor_read_uint(&m->d, &target, err));
+	SHADE_CHECK(kept_object(c, m->on, SHADE_ERR_NOT_FOUND, "", out, err));
 	/* The path: [rid, name...], checked by msg_parse. */
 	shade_cbor_dec_init(&d, m->d.buf, m->d.len);
 	d.pos = m->on_pos;
 	shade_cbor_read_array(&d, &n, NULL);
-	shade_cbor_read_uint(&d, &i, NULL);
-	for (i = 1; i < n && st == SHADE_OK; i++) {
-		st = shade_cbor_read_text_dup(tmp, &d, &name, NULL, err);
-		if (st == SHADE_OK)
-			st = path_step(c, tmp, obj, name, &next, err);
-		if (st == SHADE_OK) {
-			shade_ref_release(obj);
-			obj = next;
-		}
-	}
-	if (st != SHADE_OK) {
-		shade_ref_release(obj);
-		return st;
-	}
-	*out = obj;
-	return SHADE_OK;
+	shade_cbor_read_uint(&d, &rid, NULL);
+	return walk_path(c, tmp, &d, n, out, err);
+}
+
+shade_status promise_arg(shade_conn *c, TALLOC_CTX *tmp, shade_cbor_dec *d,
+			 struct shade_ref **out, shade_error **err)
+{
+	uint64_t n, rid;
+
+	*out = NULL;
+	SHADE_CHECK(shade_cbor_read_array(d, &n, err));
+	if (n == SHADE_CBOR_INDEFINITE || n < 1)
+		return shade_error_set(err, SHADE_ERR_PROTOCOL,
+				       "tag 206 is not over [rid, name...]");
+	SHADE_CHECK(shade_cbor_read_uint(d, &rid, err));
+	SHADE_CHECK(kept_object(c, rid, SHADE_ERR_PROTOCOL, "tag 206: ", out,
+				err));
+	return walk_path(c, tmp, d, n, out, err);
 }
 
 /* Forget promise pr (caller holds mu); its object, if any, is handed

@@ -37,11 +37,13 @@ struct shade_ref;
  * promises as the pending limit): calls naming rid then fail NotFound. */
 SHADE_INTERNAL bool promise_expect(struct shade_conn *c, uint64_t rid);
 
-/* Does request m name a promise not settled yet (caller holds mu)? */
+/* Does request m name a promise not settled yet, by OPT_ON or OPT_AWAIT
+ * (caller holds mu)? */
 SHADE_INTERNAL bool promise_parked(struct shade_conn *c, const struct msg *m);
 
-/* Queue request m (frame of len bytes, taken over) on the promise it
- * names, which is not settled (promise_parked); false when out of
+/* Queue request m (frame of len bytes, taken over) on the first promise
+ * it names that is not settled (promise_parked); it moves on to the
+ * next such one, if any, when that one settles.  False when out of
  * memory (the frame is freed).  Caller holds mu. */
 SHADE_INTERNAL bool promise_park(struct shade_conn *c, const struct msg *m,
 				 uint8_t *frame, size_t len);
@@ -66,6 +68,17 @@ SHADE_INTERNAL shade_status promise_target(struct shade_conn *c,
 					   TALLOC_CTX *tmp, struct msg *m,
 					   struct shade_ref **out,
 					   shade_error **err);
+
+/* Decode the argument at d, after tag 206: [rid, name...], the object
+ * kept for the peer's request rid with the path read, retained in *out.
+ * The kept failure (with its chain) when it failed; ProtocolError when
+ * nothing is kept under rid or it is not there yet (a request names in
+ * option 15 the results its arguments name, and waits for them).  No
+ * lock held. */
+SHADE_INTERNAL shade_status promise_arg(struct shade_conn *c,
+					TALLOC_CTX *tmp, shade_cbor_dec *d,
+					struct shade_ref **out,
+					shade_error **err);
 
 /* Apply DROP m: forget the promises it names (one not settled is
  * forgotten when it settles).  No lock held. */

@@ -19,6 +19,7 @@
 #include "shade/conn.h"
 #include "shade/object.h"
 #include "conn/conn_int.h"
+#include "conn/promise_int.h"
 #include "conn/refs_int.h"
 #include "object/shape_int.h"
 
@@ -54,6 +55,8 @@ const shade_shape_desc *conn_cache_shape(shade_conn *c, shade_shape_desc *d)
 /* Free a proxy whose count reached zero (its import entry is gone). */
 static void proxy_free(struct proxy *p)
 {
+	if (conn_is_promise(p))
+		talloc_free(((struct promise_ref *)p)->path);
 	free(p);
 	obj_count(-1);
 }
@@ -126,14 +129,29 @@ bool conn_can_pipeline(shade_conn *c)
 	return yes;
 }
 
-shade_status conn_promise_new(shade_conn *c, uint64_t rid, shade_ref **out,
-			      shade_error **err)
+/* A promise of rid's result, then the attribute path names[0..n). */
+static shade_status promise_new(shade_conn *c, uint64_t rid,
+				const char *const *names, size_t n,
+				shade_ref **out, shade_error **err)
 {
 	struct promise_ref *pr = calloc(1, sizeof(*pr));
 	struct hmap_slot *sl;
+	size_t i;
 
 	if (pr == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	if (n > 0 && (pr->path = talloc_array(NULL, char *, n)) == NULL) {
+		free(pr);
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	}
+	for (i = 0; i < n; i++)
+		if ((pr->path[i] = talloc_strdup(pr->path, names[i])) == NULL) {
+			talloc_free(pr->path);
+			free(pr);
+			return shade_error_set(err, SHADE_ERR_NOMEM,
+					       "out of memory");
+		}
+	pr->n_path = n;
 	pr->p.ref.head.ops = &proxy_ops;
 	pr->p.ref.refs = 1;
 	pr->p.ref.kind = REF_PROXY;
@@ -146,6 +164,7 @@ shade_status conn_promise_new(shade_conn *c, uint64_t rid, shade_ref **out,
 		bool open = c->open;
 
 		pthread_mutex_unlock(&c->mu);
+		talloc_free(pr->path);
 		free(pr);
 		if (!open)
 			return conn_check_open(c, err);
@@ -161,6 +180,37 @@ shade_status conn_promise_new(shade_conn *c, uint64_t rid, shade_ref **out,
 	obj_count(1);
 	*out = &pr->p.ref;
 	return SHADE_OK;
+}
+
+shade_status conn_promise_new(shade_conn *c, uint64_t rid, shade_ref **out,
+			      shade_error **err)
+{
+	return promise_new(c, rid, NULL, 0, out, err);
+}
+
+shade_status conn_promise_path(const struct proxy *of,
+			       const char *const *names, size_t n,
+			       shade_ref **out, shade_error **err)
+{
+	const struct promise_ref *pr = (const struct promise_ref *)of;
+	const char **all;
+	shade_status st;
+	size_t i;
+
+	*out = NULL;
+	if (of->conn == NULL)
+		return shade_error_set(err, SHADE_ERR_CONNECTION_LOST,
+				       "connection closed");
+	all = talloc_array(NULL, const char *, pr->n_path + n + 1);
+	if (all == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	for (i = 0; i < pr->n_path; i++)
+		all[i] = pr->path[i];
+	for (i = 0; i < n; i++)
+		all[pr->n_path + i] = names[i];
+	st = promise_new(of->conn, pr->rid, all, pr->n_path + n, out, err);
+	talloc_free(all);
+	return st;
 }
 
 /* The last count of promise p (connection c) is gone: forget it, drop
@@ -231,11 +281,16 @@ static char *proxy_describe(TALLOC_CTX *mem_ctx, const struct shade_ref *r)
 {
 	const struct proxy *p = (const struct proxy *)r;
 
-	if (conn_is_promise(p))
-		return talloc_asprintf(mem_ctx, "promise(%llu)",
-				       (unsigned long long)((const struct
-							     promise_ref *)p)
-					       ->rid);
+	if (conn_is_promise(p)) {
+		const struct promise_ref *pr = (const struct promise_ref *)p;
+		char *s = talloc_asprintf(mem_ctx, "promise(%llu)",
+					  (unsigned long long)pr->rid);
+		size_t i;
+
+		for (i = 0; s != NULL && i < pr->n_path; i++)
+			s = talloc_asprintf_append(s, ".%s", pr->path[i]);
+		return s;
+	}
 	return talloc_asprintf(mem_ctx, "200([%llu, \"%s\"])",
 			       (unsigned long long)p->eid,
 			       r->shape ? r->shape->name : "?");
@@ -272,9 +327,10 @@ static shade_status hook_encode(void *udata, shade_buf *b,
 					       "cannot be passed on");
 		if (conn_is_promise(p))
 			return shade_error_set(err, SHADE_ERR_TYPE,
-					       "a promise cannot be passed as "
-					       "a value: wait for its result "
-					       "first");
+					       "a promise can be passed only "
+					       "as an argument of a call on "
+					       "its connection: wait for its "
+					       "result first");
 		shade_cbor_put_tag(b, SHADE_CBOR_TAG_RECEIVER_HOSTED);
 		return shade_cbor_put_uint(b, p->eid);
 	}
@@ -430,9 +486,10 @@ static shade_status hook_decode(void *udata, TALLOC_CTX *mem_ctx,
 	uint8_t *eager = NULL;
 	shade_status st;
 
-	(void)mem_ctx;
 	if (tag == SHADE_CBOR_TAG_RECEIVER_HOSTED)
 		return refs_read_export(c, d, SHADE_ERR_PROTOCOL, out, err);
+	if (tag == SHADE_CBOR_TAG_PROMISE)
+		return promise_arg(c, mem_ctx, d, out, err);
 	SHADE_CHECK(shade_cbor_read_array(d, &n, err));
 	if (n < 2 || n > 4)
 		return shade_error_set(err, SHADE_ERR_PROTOCOL,
@@ -531,6 +588,121 @@ static shade_status hook_share(void *udata, shade_buf *b, const shade_value *v,
 	st = hook_encode(udata, b, r, err);
 	shade_ref_release(r);
 	return st;
+}
+
+/* Write promise pr as tag 206 [rid, name...] into the fields of rq
+ * (doc/protocol.md §13), noting its result in rq->named with one use
+ * taken. */
+static shade_status put_promise(struct outreq *rq, shade_buf *b,
+				const struct promise_ref *pr, shade_error **err)
+{
+	shade_conn *c = rq->c;
+	struct hmap_slot *sl = NULL;
+	bool takes, known = false;
+	size_t i;
+
+	if (b != rq->b)
+		return shade_error_set(err, SHADE_ERR_TYPE,
+				       "a promise can be passed only as an "
+				       "argument of a call, not inside a "
+				       "value shared by reference");
+	pthread_mutex_lock(&c->mu);
+	takes = c->hello_seen &&
+		(c->peer_features & HELLO_FEATURE_PROMISE_ARGS);
+	for (i = 0; i < rq->n_named && !known; i++)
+		known = rq->named[i] == pr->rid;
+	if (takes && !known && rq->n_named < REQ_MAX_NAMED &&
+	    (sl = hmap_find(&c->uses, pr->rid)) != NULL) {
+		sl->val = (void *)((uintptr_t)sl->val + 1);
+		rq->named[rq->n_named++] = pr->rid;
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (!takes)
+		return shade_error_set(err, SHADE_ERR_TYPE,
+				       "the peer takes no promise as an "
+				       "argument (HELLO feature 64): wait "
+				       "for its result first");
+	if (!known && sl == NULL)
+		return rq->n_named == REQ_MAX_NAMED
+			       ? shade_error_set(err, SHADE_ERR_LIMIT,
+						 "more than %d promises in "
+						 "the arguments of one call",
+						 REQ_MAX_NAMED)
+			       : shade_error_set(err, SHADE_ERR_INVALID,
+						 "the result of request %llu "
+						 "is not kept",
+						 (unsigned long long)pr->rid);
+	shade_cbor_put_tag(b, SHADE_CBOR_TAG_PROMISE);
+	shade_cbor_put_array(b, 1 + pr->n_path);
+	shade_cbor_put_uint(b, pr->rid);
+	for (i = 0; i < pr->n_path; i++)
+		shade_cbor_put_cstr(b, pr->path[i]);
+	return b->status;
+}
+
+/* Encode hook of a request's fields (udata: the outreq): a promise of
+ * its connection goes as tag 206, anything else as hook_encode. */
+static shade_status req_encode(void *udata, shade_buf *b,
+			       struct shade_ref *ref, shade_error **err)
+{
+	struct outreq *rq = udata;
+	struct proxy *p = (struct proxy *)ref;
+
+	if (ref->kind == REF_PROXY && p->conn == rq->c && conn_is_promise(p))
+		return put_promise(rq, b, (const struct promise_ref *)p, err);
+	return hook_encode(rq->c, b, ref, err);
+}
+
+/* Share hook of a request's fields (udata: the outreq). */
+static shade_status req_share(void *udata, shade_buf *b,
+			      const shade_value *v, shade_error **err)
+{
+	return hook_share(((struct outreq *)udata)->c, b, v, err);
+}
+
+const shade_cbor_opts *conn_req_copts(struct outreq *rq, bool share)
+{
+	shade_conn *c = rq->c;
+
+	if (!rq->enc_ready) {
+		rq->enc.hooks = c->hooks;
+		rq->enc.hooks.encode_ref = req_encode;
+		rq->enc.hooks.decode_ref = NULL; /* encoding only */
+		rq->enc.hooks.udata = rq;
+		/* Field by field: typed_arrays is set by the reader thread
+		 * on HELLO (read atomically). */
+		memset(&rq->enc.copts, 0, sizeof(rq->enc.copts));
+		rq->enc.copts.max_depth = c->copts.max_depth;
+		rq->enc.copts.max_len = c->copts.max_len;
+		rq->enc.copts.max_items = c->copts.max_items;
+		rq->enc.copts.zero_copy = c->copts.zero_copy;
+		rq->enc.copts.hooks = &rq->enc.hooks;
+		rq->enc.copts.typed_arrays = __atomic_load_n(
+			&c->copts.typed_arrays, __ATOMIC_RELAXED);
+		rq->enc.share = rq->enc.copts;
+		rq->enc.share.share = req_share;
+		rq->enc_ready = true;
+	}
+	return share ? &rq->enc.share : &rq->enc.copts;
+}
+
+void conn_req_unname(struct outreq *rq)
+{
+	bool flush = false;
+	size_t i;
+
+	if (rq->n_named == 0 && !rq->on_held)
+		return;
+	pthread_mutex_lock(&rq->c->mu);
+	for (i = 0; i < rq->n_named; i++)
+		flush |= unuse_locked(rq->c, rq->named[i]);
+	if (rq->on_held)
+		flush |= unuse_locked(rq->c, rq->o.on);
+	rq->n_named = 0;
+	rq->on_held = false;
+	pthread_mutex_unlock(&rq->c->mu);
+	if (flush)
+		shade_conn_flush(rq->c, NULL);
 }
 
 /* Install the reference hooks in c's codec options (udata: c), and the

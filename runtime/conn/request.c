@@ -42,14 +42,33 @@ shade_status conn_req_init(struct outreq *rq, shade_conn *c, TALLOC_CTX *tmp,
 	/* the accepting side asks only a peer that reads `more` */
 	rq->o.traceback = c->postmortem && (!c->accepting || c->peer_more);
 	rq->o.byvalue = (flags & REQ_BYVALUE) != 0;
-	if (target != NULL && conn_is_promise(target))
-		rq->o.on = ((const struct promise_ref *)target)->rid;
+	if (target != NULL && conn_is_promise(target)) {
+		const struct promise_ref *pr =
+			(const struct promise_ref *)target;
+
+		rq->o.on = pr->rid;
+		rq->o.on_path = (const char *const *)pr->path;
+		rq->o.on_n = pr->n_path;
+	}
 	rq->keep = rq->o.keep = (flags & REQ_KEEP) && !oneway &&
 				conn_can_pipeline(c);
 	rq->has_opts = msg_opts_items(&rq->o) > 0;
 	/* No lock: the id is taken atomically; the pending limit is
 	 * checked where the pending is registered (conn_req_send). */
 	SHADE_CHECK(conn_check_open(c, err));
+	if (rq->o.on != 0) {
+		/* The result it is pipelined on stays kept until it is
+		 * answered (conn_req_unname). */
+		struct hmap_slot *sl;
+
+		pthread_mutex_lock(&c->mu);
+		sl = hmap_find(&c->uses, rq->o.on);
+		if (sl != NULL) {
+			sl->val = (void *)((uintptr_t)sl->val + 1);
+			rq->on_held = true;
+		}
+		pthread_mutex_unlock(&c->mu);
+	}
 	rq->rid = oneway ? 0 : __atomic_fetch_add(&c->next_rid, 1,
 						  __ATOMIC_RELAXED);
 	__atomic_add_fetch(&c->st.requests_sent, 1, __ATOMIC_RELAXED);
@@ -69,6 +88,17 @@ shade_status conn_req_send(struct outreq *rq, TALLOC_CTX *tmp,
 	struct pending *p = NULL;
 	shade_status st;
 
+	if (rq->n_named > 0) {
+		/* Its fields name kept results: it waits for them. */
+		rq->o.await = rq->named;
+		rq->o.n_await = rq->n_named;
+		if (!rq->has_opts && !msg_add_opts_item(rq->b))
+			return shade_error_set(err, SHADE_ERR_RUNTIME,
+					       "no room for options");
+		rq->has_opts = true;
+	}
+	/* Keyword arguments are encoded with the connection's options:
+	 * a promise is refused there (option 15 is written). */
 	if (rq->has_opts)
 		SHADE_CHECK(msg_put_opts(rq->b, &rq->o, &c->copts, err));
 	if (rq->b->status != SHADE_OK)

@@ -59,6 +59,8 @@ shade_status route_send_hello(shade_conn *c, shade_error **err)
 						: 0) |
 				       hello_bit(c, c->no_pipelining,
 						 HELLO_FEATURE_PIPELINE) |
+				       hello_bit(c, c->no_pipelining,
+						 HELLO_FEATURE_PROMISE_ARGS) |
 				       hello_bit(c, c->no_typed_arrays,
 						 HELLO_FEATURE_TYPED) |
 				       hello_bit(c, c->no_typed_arrays,
@@ -111,7 +113,8 @@ static void route_hello(shade_conn *c, struct msg *m)
 	c->hello_seen = true;
 	c->peer_more = (features & HELLO_FEATURE_POSTMORTEM) != 0;
 	c->peer_features = c->no_pipelining
-				   ? features & ~(uint64_t)HELLO_FEATURE_PIPELINE
+				   ? features & ~(uint64_t)(HELLO_FEATURE_PIPELINE |
+						  HELLO_FEATURE_PROMISE_ARGS)
 				   : features;
 	if ((features & HELLO_FEATURE_TYPED) && !c->no_typed_arrays) {
 		/* from now on lists of numbers go as typed arrays; other
@@ -363,7 +366,8 @@ request:
 	if (parsed && m->keep && m->id != 0 &&
 	    (c->no_pipelining || !promise_expect(c, m->id)))
 		m->keep = false;
-	if (parsed && m->on != 0 && promise_parked(c, m)) {
+	if (parsed && (m->on != 0 || m->await_pos != 0) &&
+	    promise_parked(c, m)) {
 		/* It names a result not there yet: it waits for it. */
 		frame = route_unpool(frame, len, where, m);
 		if (frame != NULL) /* freed by it when out of memory */

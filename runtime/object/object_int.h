@@ -152,9 +152,16 @@ SHADE_INTERNAL shade_status obj_local_new(enum ref_kind kind,
 					  struct local_obj **out,
 					  shade_error **err);
 
+/* Codec options (on owner) whose references stay in this process: each
+ * crosses the bytes as tag 200 over its index in a table that holds a
+ * count until owner is freed, and decodes to the same object.  NULL
+ * when out of memory. */
+SHADE_INTERNAL const shade_cbor_opts *obj_local_copts(TALLOC_CTX *owner);
+
 /* Serve a value-level operation on typed object o through its dispatch:
- * encode `in` (NULL: none), dispatch, decode the output onto mem_ctx
- * (*out NULL when the dispatch wrote nothing). */
+ * encode `in` (NULL: none; copts NULL: references stay local,
+ * obj_local_copts), dispatch, decode the output onto mem_ctx (*out NULL
+ * when the dispatch wrote nothing). */
 SHADE_INTERNAL shade_status obj_typed_by_value(TALLOC_CTX *mem_ctx,
 					       struct local_obj *o,
 					       uint32_t member,

@@ -124,6 +124,73 @@ shade_status shade_dispatch_encode_value(shade_dispatch_ctx *cx,
 	return shade_cbor_encode_value(out, v, cx->copts, err);
 }
 
+/* The references of obj_local_copts (a bridged call with no codec
+ * options of its own: a local call, a path step of a pipelined call;
+ * exception fields raised locally): each crosses the bytes as tag 200
+ * over its index in this table, which holds a count, and comes back as
+ * the same object. */
+struct local_refs {
+	shade_cbor_hooks hooks; /* udata: this */
+	shade_cbor_opts copts;  /* hooks: the above */
+	shade_ref **r;          /* the references encoded (talloc array) */
+	size_t n;               /* entries used */
+};
+
+/* Encode hook of local_refs: tag 200 over the table index. */
+static shade_status local_encode(void *udata, shade_buf *b, shade_ref *ref,
+				 shade_error **err)
+{
+	struct local_refs *l = udata;
+	shade_ref **grown = talloc_realloc(l, l->r, shade_ref *, l->n + 1);
+
+	if (grown == NULL)
+		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
+	l->r = grown;
+	l->r[l->n] = shade_ref_retain(ref);
+	shade_cbor_put_tag(b, SHADE_CBOR_TAG_SENDER_HOSTED);
+	return shade_cbor_put_uint(b, (uint64_t)l->n++);
+}
+
+/* Decode hook of local_refs: the object at the index, one count more. */
+static shade_status local_decode(void *udata, TALLOC_CTX *mem_ctx,
+				 uint64_t tag, shade_cbor_dec *d,
+				 shade_ref **out, shade_error **err)
+{
+	struct local_refs *l = udata;
+	uint64_t i = 0;
+
+	(void)mem_ctx;
+	SHADE_CHECK(shade_cbor_read_uint(d, &i, err));
+	if (tag != SHADE_CBOR_TAG_SENDER_HOSTED || i >= l->n)
+		return shade_error_set(err, SHADE_ERR_PROTOCOL,
+				       "not a reference of this process");
+	*out = shade_ref_retain(l->r[i]);
+	return SHADE_OK;
+}
+
+/* talloc destructor: drop the table's counts. */
+static int local_refs_free(struct local_refs *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		shade_ref_release(l->r[i]);
+	return 0;
+}
+
+const shade_cbor_opts *obj_local_copts(TALLOC_CTX *owner)
+{
+	struct local_refs *l = talloc_zero(owner, struct local_refs);
+
+	if (l == NULL)
+		return NULL;
+	l->hooks.encode_ref = local_encode;
+	l->hooks.decode_ref = local_decode;
+	l->hooks.udata = l;
+	l->copts.hooks = &l->hooks;
+	talloc_set_destructor(l, local_refs_free);
+	return &l->copts;
+}
 
 shade_status obj_typed_by_value(TALLOC_CTX *mem_ctx, struct local_obj *o,
 				uint32_t member, shade_dispatch_op dop,
@@ -137,7 +204,9 @@ shade_status obj_typed_by_value(TALLOC_CTX *mem_ctx, struct local_obj *o,
 	shade_cbor_dec d;
 	shade_status st;
 
-	if (tmp == NULL || ib == NULL || ob == NULL) {
+	if (copts == NULL && tmp != NULL) /* no peer: references stay here */
+		cx.copts = copts = obj_local_copts(tmp);
+	if (tmp == NULL || ib == NULL || ob == NULL || copts == NULL) {
 		talloc_free(tmp);
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	}

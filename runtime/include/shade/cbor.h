@@ -81,6 +81,8 @@ extern "C" {
 #define SHADE_CBOR_TAG_EXCEPTION 202       /* [name, msg, args, chain] */
 #define SHADE_CBOR_TAG_LIST 203            /* list snapshot: tag(array) */
 #define SHADE_CBOR_TAG_VALUE_REF 205       /* typed: an earlier value */
+#define SHADE_CBOR_TAG_PROMISE 206         /* ref: the result you keep for
+					    * my request [rid, name...] */
 /* Typed arrays (RFC 8746): tags 64-87 over a byte string of packed
  * numbers; the ones shade writes (opts->typed_arrays). */
 #define SHADE_CBOR_TAG_TYPED_FIRST 64      /* uint8, the lowest */

@@ -376,13 +376,29 @@ SHADE_API shade_status shade_call_async(TALLOC_CTX *mem_ctx, shade_ref *r,
  * f must have been started with opts->promise on a peer that keeps
  * results; otherwise (an older peer) this waits for f's result and
  * gives the object it returned (f keeps the result for
- * shade_future_wait).  *out carries one count; a promise cannot be
- * passed as an argument.  Releasing it (and freeing f) tells the peer
+ * shade_future_wait).  *out carries one count.  A promise may also be
+ * passed as an argument of a call on its connection (not as a keyword
+ * argument, at most 8 in one call): the call goes at once and the peer
+ * passes the result when it exists (a peer without HELLO feature 64:
+ * TypeError, wait for the result instead).  Releasing it (and freeing f) tells the peer
  * to forget the result with the next message: no round trip of its
  * own.  TypeError (when it waited) if the result is not a reference.
  */
 SHADE_API shade_status shade_future_ref(shade_future *f, shade_ref **out,
 					shade_error **err);
+
+/* A reference to attribute `name` of the object r stands for, without
+ * waiting (*out, one count).  When r is a promise, *out is a promise of
+ * the attribute of its result and costs no message: the peer reads the
+ * attribute where the result is when a call made on *out, or passing
+ * *out as an argument, reaches it (option 4's path, doc/protocol.md
+ * §13), so `a.b().c.d(x)` costs one round trip; a failure of that read
+ * reaches that call.  When r is another proxy, its attribute is read
+ * with opts->promise (one message, no wait; a peer that keeps no
+ * results: read and waited for); a local object's is read at once.
+ * TypeError when what is read is not an object. */
+SHADE_API shade_status shade_promise_attr(shade_ref *r, const char *name,
+					  shade_ref **out, shade_error **err);
 
 /* True when r is a promise (a reference made by shade_future_ref or a
  * typed future-returning call that names a result not yet waited for). */
