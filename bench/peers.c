@@ -2,7 +2,7 @@
  * bench/peers.c - scaling side by side with other RPC servers: 1, 4, 16
  * and 64 clients, each a process of its own with one connection making
  * sync add(a, b) calls, against one shade server with one worker per
- * core, the same with threads 1 (no workers, the default: the loop's
+ * core (the default), the same with threads 1 (no workers: the loop's
  * thread serves) and, in the same run, against the ONC RPC and gRPC
  * servers of the peer benchmarks (../shared/bench/peers, built by `make
  * bench` into $(BUILD)/peers when their Debian packages are installed;
