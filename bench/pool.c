@@ -265,12 +265,40 @@ struct round {
 	double rate;   /* calls/s */
 	double p50;    /* us */
 	double p99;    /* us */
+	double cpu;    /* the server's CPU time per call, us */
 	int failed;    /* a call failed */
 };
 
-/* Scaling with `threads` workers: k clients for `secs`; its figures. */
-static struct round scaling_run(const char *addr, int k, double secs)
+/* CPU time the process pid has used (user and system), in seconds; 0
+ * when /proc cannot say. */
+static double proc_cpu(pid_t pid)
 {
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* After the command's closing parenthesis: fields 3 on; utime and
+	 * stime are fields 14 and 15. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+		   &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Scaling with `threads` workers: k clients for `secs` against the
+ * server child pid on addr; its figures. */
+static struct round scaling_run(const char *addr, pid_t pid, int k,
+				double secs)
+{
+	double cpu0;
 	struct round out;
 	struct client *cl = calloc((size_t)k, sizeof(*cl));
 	pthread_t *th = calloc((size_t)k, sizeof(*th));
@@ -293,6 +321,7 @@ static struct round scaling_run(const char *addr, int k, double secs)
 	}
 	usleep(100 * 1000 + 2000 * (unsigned)k); /* all connected */
 	pthread_mutex_lock(&mu);
+	cpu0 = proc_cpu(pid);
 	t0 = bench_now();
 	for (i = 0; i < k; i++)
 		cl[i].until = t0 + secs;
@@ -302,6 +331,7 @@ static struct round scaling_run(const char *addr, int k, double secs)
 	for (i = 0; i < k; i++)
 		pthread_join(th[i], NULL);
 	t1 = bench_now();
+	out.cpu = proc_cpu(pid) - cpu0;
 	for (i = 0; i < k; i++) {
 		total += cl[i].n;
 		failed |= cl[i].failed;
@@ -314,6 +344,7 @@ static struct round scaling_run(const char *addr, int k, double secs)
 	}
 	rate = (double)total / (t1 - t0);
 	out.rate = rate;
+	out.cpu = total > 0 ? out.cpu * 1e6 / (double)total : 0;
 	out.p50 = quantile(lat, all, 0.5);
 	out.p99 = quantile(lat, all, 0.99);
 	out.failed = failed;
@@ -343,9 +374,9 @@ static double round_print(unsigned threads, int k, struct round *r, int n)
 	for (i = 0; i < n; i++)
 		failed |= r[i].failed;
 	printf("bench pool.scaling.t%u.c%d %.0f calls/s p50 %.1f us p99 "
-	       "%.1f us (median of %d rounds, %.0f-%.0f)%s\n", threads, k,
-	       m->rate, m->p50, m->p99, n, r[0].rate, r[n - 1].rate,
-	       failed ? " (A CALL FAILED)" : "");
+	       "%.1f us server CPU %.1f us/call (median of %d rounds, "
+	       "%.0f-%.0f)%s\n", threads, k, m->rate, m->p50, m->p99, m->cpu,
+	       n, r[0].rate, r[n - 1].rate, failed ? " (A CALL FAILED)" : "");
 	return m->rate;
 }
 
@@ -372,7 +403,8 @@ static void scaling(const char *dir, unsigned threads, double secs)
 		for (i = 0; i < NK; i++) {
 			int x = (i + j) % NK;
 
-			r[x][j] = scaling_run(sv.addr, ks[x], secs);
+			r[x][j] = scaling_run(sv.addr, sv.pid, ks[x],
+						 secs);
 		}
 	for (i = 0; i < NK; i++) {
 		rate = round_print(threads, ks[i], r[i], SCALING_ROUNDS);
@@ -477,8 +509,8 @@ int main(int argc, char **argv)
 
 		for (i = 0; i < 2; i++)
 			if (srv_up(&sv, tmpl, "scaling", t[i])) {
-				struct round r = scaling_run(sv.addr, only,
-							     secs);
+				struct round r = scaling_run(
+					sv.addr, sv.pid, only, secs);
 
 				round_print(t[i], only, &r, 1);
 				srv_down(&sv);

@@ -746,6 +746,120 @@ static void test_pool_linger_wait_starves_none(void **state)
 	fx_end(&x);
 }
 
+/* Connections the owned-read case calls round-robin. */
+#define OWNED_CONNS 3
+
+/* The client of the owned-read case: OWNED_CONNS connections, one call
+ * on each while the server's loop turns (`warm`), then ROUNDS calls on
+ * each in turn once the loop stopped turning (`paused`): `ok` counts
+ * those answered. */
+struct owned_client {
+	const char *addr;   /* the server's address */
+	int warm;           /* the first calls were answered (atomic) */
+	int paused;         /* the loop no longer turns (atomic) */
+	int ok;             /* calls answered meanwhile (atomic) */
+	int done;           /* finished (atomic) */
+};
+
+/* Rounds of calls made while the loop does not turn. */
+#define OWNED_ROUNDS 5
+
+/* Body of the owned-read case's client thread. */
+static void *owned_main(void *arg)
+{
+	struct owned_client *oc = arg;
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	shade_conn_opts co = { 0 };
+	shade_conn *c[OWNED_CONNS];
+	shade_ref *o[OWNED_CONNS] = { NULL };
+	int i, r, n = 0;
+	int64_t end;
+
+	co.timeout_ms = BOUND_MS;
+	for (i = 0; i < OWNED_CONNS; i++)
+		if (shade_connect(ctx, oc->addr, &co, &c[i], NULL) != SHADE_OK ||
+		    shade_lookup(c[i], "svc", &o[i], NULL) != SHADE_OK ||
+		    call_int(o[i], "add", i) != i)
+			goto out;
+	__atomic_store_n(&oc->warm, 1, __ATOMIC_RELEASE);
+	end = tu_now_ms() + BOUND_MS;
+	while (!__atomic_load_n(&oc->paused, __ATOMIC_ACQUIRE) &&
+	       tu_now_ms() < end)
+		usleep(200);
+	/* Each connection was last used a few calls ago. */
+	for (r = 0; r < OWNED_ROUNDS; r++)
+		for (i = 0; i < OWNED_CONNS; i++)
+			if (call_int(o[i], "add", r) == r)
+				__atomic_store_n(&oc->ok, ++n, __ATOMIC_RELEASE);
+out:
+	for (i = 0; i < OWNED_CONNS; i++)
+		shade_ref_release(o[i]);
+	__atomic_store_n(&oc->done, 1, __ATOMIC_RELEASE);
+	talloc_free(ctx);
+	return NULL;
+}
+
+/* Turn s's loop (as a host loop would: its fd, its timeout, a step)
+ * until *flag is set or BOUND_MS passed; whether it was set. */
+static bool step_until(shade_server *s, const int *flag)
+{
+	int64_t end = tu_now_ms() + BOUND_MS;
+	struct pollfd pf;
+	int to;
+
+	while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE)) {
+		if (tu_now_ms() >= end)
+			return false;
+		pf = (struct pollfd){ .fd = shade_server_fd(s), .events = POLLIN };
+		to = shade_server_timeout_ms(s);
+		if (to < 0 || to > 10)
+			to = 10;
+		(void)poll(&pf, 1, to);
+		assert_ok(shade_server_step(s, errp_));
+	}
+	return true;
+}
+
+/* Connections the workers have served are read by the workers too: once
+ * each of three connections made a call, calls on all three, in turn,
+ * are answered while the server's loop does not turn at all (the thread
+ * that reads a request serves it; two workers, so a worker reading one
+ * connection of its own would leave one to the loop). */
+static void test_pool_owned_read_without_loop(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_server_opts so = { 0 };
+	struct owned_client oc = { 0 };
+	tu_thread th = { 0 };
+	shade_ref *o;
+	tp_server *v;
+	int64_t end;
+
+	gate_reset();
+	so.threads = 2;
+	v = tp_server_new(ctx, &so);
+	o = svc_new();
+	assert_ok(shade_server_export(v->s, "svc", o, errp_));
+	shade_ref_release(o);
+	tp_server_listen(v, NULL);
+	oc.addr = v->addr;
+	assert_int_equal(tu_thread_start(&th, owned_main, &oc), 0);
+	assert_true(step_until(v->s, &oc.warm));
+	/* The loop stops turning: only the workers read from now on. */
+	__atomic_store_n(&oc.paused, 1, __ATOMIC_RELEASE);
+	end = tu_now_ms() + BOUND_MS;
+	while (__atomic_load_n(&oc.ok, __ATOMIC_ACQUIRE) <
+		       OWNED_CONNS * OWNED_ROUNDS &&
+	       tu_now_ms() < end)
+		usleep(1000);
+	assert_int_equal(__atomic_load_n(&oc.ok, __ATOMIC_ACQUIRE),
+			 OWNED_CONNS * OWNED_ROUNDS);
+	/* The loop turns again for the goodbyes. */
+	assert_true(step_until(v->s, &oc.done));
+	assert_true(tu_thread_join(&th, BOUND_MS, NULL));
+	talloc_free(ctx);
+}
+
 /* A thread answering the deferred replies held in the gate. */
 static void *answerer_main(void *arg)
 {
@@ -1302,6 +1416,7 @@ int main(int argc, char **argv)
 		T(test_pool_linger_wait_starves_none),
 		T(test_pool_close_waits_for_send),
 		T(test_pool_free_while_replying),
+		T(test_pool_owned_read_without_loop),
 #undef T
 	};
 

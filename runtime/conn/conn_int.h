@@ -264,16 +264,15 @@ struct shade_conn {
 					 * BYE waits for them (atomic) */
 	struct hmap deferred;           /* rid -> struct shade_reply:
 					 * deferred replies not yet given */
-	void *pool_owner;               /* the worker that reads it (pool.c
-					 * linger; a token of that thread),
+	void *pool_owner;               /* its pool, while the pool's
+					 * workers read it (pool.c, "owned"),
 					 * or NULL: its loop leaves its
 					 * input alone meanwhile (atomic) */
-	struct shade_conn *pool_onext;  /* next on the pool's list of
-					 * connections read by a worker
+	unsigned pool_slot;             /* its slot in the pool while owned
 					 * (pool's mu) */
-	int64_t pool_since;             /* when that worker started serving
-					 * it; 0: it waits for input (pool's
-					 * mu) */
+	bool pool_want_own;             /* a worker would have owned it but
+					 * its loop was busy with it: the
+					 * loop offers it when done (mu) */
 	bool pool_loop_busy;            /* its loop handles an event of it
 					 * (pool_loop_enter): no worker
 					 * takes it to read meanwhile (mu) */

@@ -1,6 +1,7 @@
 /*
  * pool.c - the worker pool of a server (see pool_int.h): a FIFO of
- * connections with a request ready to start, taken by N worker threads.
+ * connections with a request ready to start, taken by N worker threads,
+ * and the connections the workers read themselves ("owned").
  *
  * A connection is on the ready list at most once.  A worker takes it,
  * pops the head of its queue of unnested requests (`unnested`, where the
@@ -29,24 +30,36 @@
  * a full socket did not take, a BYE whose requests are now all answered,
  * input it stopped reading for a full queue (let_go).
  *
- * Linger: a worker done with a quiet connection, when no other work
- * waits and another thread is idle, keeps reading it itself (it owns it,
- * `pool_owner`, and the loop leaves its input alone) for up to LINGER_MS
- * between requests, serving what it reads: a client making one call at
- * a time costs no hand-off between the loop's thread and a worker.  It
- * gives the connection back to the loop when the wait ends, when work
- * is queued for the pool (a kick on the pipe `kick` calls it), when its
- * handler waits for a reply (pool_block), and when the idle thread that
- * watches the owned connections sees a request run over LINGER_SERVE_MS
- * (what comes meanwhile, a CANCEL say, is then read by the loop).
+ * Owned connections (leader/follower): a worker done with a quiet
+ * connection does not give it back to the loop's thread; the pool owns
+ * it (`pool_owner`, the loop leaves its input alone) and registers its
+ * fd, one-shot, in the pool's own epoll set, on which the idle workers
+ * wait.  The worker that the kernel wakes for it reads what came, arms
+ * the fd again (so what comes while it serves, a CANCEL or the next
+ * pipelined request, is read by another idle worker) and serves the
+ * requests itself: the thread that reads a request serves it, with no
+ * hand-off between the loop's thread and a worker, whatever the number
+ * of busy connections.  The pool gives a connection back to the loop
+ * (`drop`) when it waited LINGER_MS for input (so the server's idle
+ * clocks and trimming see it), when its output backs up, when its queue
+ * is full, after BYE and when it ends.  The epoll registration of a
+ * dropped connection is left in place (disarmed or armed): its slot
+ * carries a generation, and an event naming an old one is ignored, so
+ * no stale registration is ever looked up and no fd that may have been
+ * reused is touched.  Without epoll (off Linux) nothing is owned: every
+ * request is read by the loop's thread and handed to a worker.
  *
  * Lock order: a connection's `mu`, then the pool's `mu`; handlers run
  * with neither held.
  */
+#include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/epoll.h>
+#endif
 
 #include <talloc.h>
 
@@ -67,22 +80,52 @@
  * it goes back to the ready list. */
 #define POOL_BURST 16u
 
-/* How long a worker that served a connection's last request waits on
- * that connection for the next one, reading it itself (linger), before
- * it gives it back to the loop; and the frames it reads per wake-up. */
+/* How long an owned connection waits for input before the pool gives it
+ * back to its loop; and the frames a worker reads per wake-up. */
 #define LINGER_MS 20
 #define LINGER_FRAMES 16u
 
-/* A request served by a lingering worker for longer than this gives its
- * connection back to the loop (an idle worker watches), so what comes
- * meanwhile (a CANCEL, requests that may start beside it) is read. */
-#define LINGER_SERVE_MS 2
+/* Events a worker takes from the epoll set at once: the connections
+ * they name are read and served in turn by that worker (with many busy
+ * connections, fewer wake-ups; with few, each event is one). */
+#ifndef POOL_EVENTS
+#define POOL_EVENTS 4
+#endif
+
+/* Connections given back to the loop per pass of the idle scan. */
+#define DROP_BATCH 16u
+
+/* The epoll data of the wake-up pipe (a slot's is its generation and
+ * index). */
+#define KICK_DATA UINT64_MAX
+
+/* A slot's state while its connection is owned. */
+enum {
+	SLOT_FREE,    /* not in use */
+	SLOT_ARMED,   /* its fd waits for input in the pool's epoll set */
+	SLOT_READING, /* a worker reads it (the registration is disarmed) */
+	SLOT_HELD,    /* a worker serves it and reads it next (disarmed) */
+};
+
+/* An owned connection, named by index and generation in its epoll
+ * registration. */
+struct pool_slot {
+	struct shade_conn *c;  /* the connection, its count held; NULL
+				* when free */
+	uint32_t gen;          /* bumped when freed: older events are
+				* ignored */
+	uint8_t state;         /* SLOT_* */
+	bool again;            /* an event came while a worker read it (it
+				* armed the fd again before it let go) */
+	int64_t armed_at;      /* when it last started waiting for input */
+	unsigned next_free;    /* next free slot (free list) */
+};
 
 /* A pool. */
 struct conn_pool {
 	pthread_mutex_t mu;          /* guards what follows and the pool_*
 				      * fields of attached connections */
-	pthread_cond_t cv;           /* work arrived, or stop */
+	pthread_cond_t cv;           /* work arrived, or stop (no epoll) */
 	struct shade_conn *head;     /* ready list: first to take */
 	struct shade_conn *tail;     /* ready list: last */
 	pthread_t *th;               /* the threads (talloc array of cap) */
@@ -96,20 +139,24 @@ struct conn_pool {
 	size_t max_output;           /* a connection with more output
 				      * unsent starts nothing (its server's
 				      * backpressure) */
-	unsigned lingering;          /* threads reading a connection of
-				      * their own (linger) */
-	int kick[2];                 /* a pipe: a byte in it calls the
-				      * lingering threads back to the ready
-				      * list (-1: none) */
+	int ep;                      /* the epoll set of the owned
+				      * connections and the kick pipe; -1:
+				      * none, nothing is owned */
+	int kick[2];                 /* a pipe: a byte in it wakes an idle
+				      * worker (-1: none) */
 	bool kicked;                 /* a byte is in kick */
-	struct shade_conn *owned;    /* connections read by a lingering
-				      * thread (linked by pool_onext) */
-	bool watching;               /* an idle thread watches them */
-	bool no_linger;              /* no thread lingers any more
+	struct pool_slot *slots;     /* talloc array of nslots */
+	unsigned nslots;             /* slots made */
+	unsigned free_slot;          /* first free slot, or UINT32_MAX */
+	unsigned owned;              /* slots in use */
+	unsigned reading;            /* slots SLOT_READING */
+	bool watching;               /* an idle worker waits with a timeout,
+				      * to give back the owned connections
+				      * that stayed quiet */
+	int64_t scanned;             /* when they were last looked at */
+	bool no_linger;              /* nothing is owned any more
 				      * (pool_unlinger) */
-	unsigned linger_io;          /* lingering threads reading their
-				      * connection now (waiting or reading) */
-	pthread_cond_t io_cv;        /* linger_io dropped to 0 */
+	pthread_cond_t io_cv;        /* reading dropped to 0 */
 	bool concurrent;             /* every request may run at once */
 	bool stop;                   /* workers leave */
 };
@@ -117,32 +164,49 @@ struct conn_pool {
 /* The pool this thread works for, or NULL. */
 static _Thread_local struct conn_pool *tl_pool;
 
-/* The connection this worker reads itself (linger), or NULL. */
-static _Thread_local struct shade_conn *tl_owned;
-
 static void *worker(void *arg);
 
-/* Work is ready (under p's mu): wake an idle thread, or call back a
- * lingering one that waits on its connection, or start one when fewer
- * than `size` threads are not waiting for a reply.  A lingering thread
- * that is serving (its handler may wait for a reply for long) is not
- * counted on: it takes the ready list when it is done (linger). */
-static void wake_one(struct conn_pool *p)
+/* Wake an idle worker (under p's mu): a byte on the kick pipe (one is
+ * enough; the worker it wakes takes it out), or the condition variable
+ * when the pool has no epoll set. */
+static void kick_one(struct conn_pool *p)
 {
 	char b = 1;
 
-	if (p->idle > 0) {
+	if (p->ep < 0) {
 		pthread_cond_signal(&p->cv);
 		return;
 	}
-	if (p->linger_io > 0 && !p->kicked && p->kick[1] >= 0 &&
-	    write(p->kick[1], &b, 1) == 1) {
-		p->kicked = true; /* a lingering thread comes */
-		return;
-	}
+	if (!p->kicked && write(p->kick[1], &b, 1) == 1)
+		p->kicked = true;
+}
+
+/* Start another thread when fewer than `size` are not waiting for a
+ * reply (under p's mu). */
+static void start_one(struct conn_pool *p)
+{
 	if (p->n - p->blocked < p->size && p->n < p->cap && !p->stop &&
 	    pthread_create(&p->th[p->n], NULL, worker, p) == 0)
 		p->n++;
+}
+
+/* This thread leaves the idle ones to serve (under p's mu): when none is
+ * left to read the owned connections while fewer than `size` would
+ * serve, start one, as the loop's thread would read them. */
+static void keep_reader(struct conn_pool *p)
+{
+	if (p->idle == 0 && p->owned > 0 && p->running + 1 < p->size)
+		start_one(p);
+}
+
+/* Work is ready (under p's mu): wake an idle thread, or start one when
+ * fewer than `size` threads are not waiting for a reply. */
+static void wake_one(struct conn_pool *p)
+{
+	if (p->idle > 0)
+		kick_one(p);
+	else
+		start_one(p);
 }
 
 /* May the request of `it` run beside others of its connection (under c's
@@ -319,97 +383,147 @@ bool pool_loop_enter(struct shade_conn *c)
 	return ok;
 }
 
+static bool own_try(struct conn_pool *p, struct shade_conn *c);
+
 void pool_loop_leave(struct shade_conn *c)
 {
-	bool ended;
+	struct conn_pool *p = c->pool;
+	bool ended, offer, owned;
 
 	pthread_mutex_lock(&c->mu);
 	c->pool_loop_busy = false;
+	offer = c->pool_want_own;
+	c->pool_want_own = false;
 	ended = __atomic_load_n(&c->t_close, __ATOMIC_ACQUIRE) != 0;
 	pthread_mutex_unlock(&c->mu);
-	if (ended) /* it ended during the event: the close is the loop's */
+	if (ended) { /* it ended during the event: the close is the loop's */
 		conn_close_transport(c);
-}
-
-void pool_unlinger(struct conn_pool *p)
-{
-	char b = 1;
-
-	pthread_mutex_lock(&p->mu);
-	p->no_linger = true;
-	if (p->lingering > 0 && !p->kicked && p->kick[1] >= 0 &&
-	    write(p->kick[1], &b, 1) == 1)
-		p->kicked = true;
-	while (p->linger_io > 0)
-		pthread_cond_wait(&p->io_cv, &p->mu);
-	pthread_mutex_unlock(&p->mu);
-}
-
-/* Take c off p's list of owned connections (under p's mu). */
-static void owned_remove(struct conn_pool *p, struct shade_conn *c)
-{
-	struct shade_conn **pp = &p->owned;
-
-	while (*pp != NULL && *pp != c)
-		pp = &(*pp)->pool_onext;
-	if (*pp == c)
-		*pp = c->pool_onext;
-	c->pool_onext = NULL;
-}
-
-/* Stop reading c, which this thread owned: the loop watches it again.
- * Nothing when the watch took it meanwhile (owned_watch; another worker
- * may own it since). */
-static void own_drop(struct conn_pool *p, struct shade_conn *c)
-{
-	bool mine;
-
-	tl_owned = NULL;
-	pthread_mutex_lock(&p->mu);
-	mine = __atomic_load_n(&c->pool_owner, __ATOMIC_ACQUIRE) ==
-	       (void *)&tl_owned;
-	if (mine) {
-		__atomic_store_n(&c->pool_owner, NULL, __ATOMIC_RELEASE);
-		owned_remove(p, c);
+		return;
 	}
+	if (!offer)
+		return;
+	/* A worker served c while this event ran: the pool reads it from
+	 * now on, with a count of its own (else the loop goes on). */
+	__atomic_add_fetch(&c->serving, 1, __ATOMIC_ACQ_REL);
+	pthread_mutex_lock(&p->mu);
+	owned = own_try(p, c);
 	pthread_mutex_unlock(&p->mu);
-	if (mine && c->watch != NULL)
-		loop_fd_want_write(c->watch);
+	if (!owned)
+		__atomic_sub_fetch(&c->serving, 1, __ATOMIC_ACQ_REL);
 }
 
-/* An idle thread's watch (under p's mu): a connection whose lingering
- * worker has been serving it for LINGER_SERVE_MS goes back to the loop,
- * which reads it meanwhile (the worker, when done, sees it lost it). */
-static void owned_watch(struct conn_pool *p)
+/* Register fd in p's epoll set, edge-triggered, its events naming slot
+ * i of generation gen: true when the kernel took it. */
+static bool ep_add(const struct conn_pool *p, int fd, unsigned i,
+		   uint32_t gen)
 {
-	int64_t now = clock_now_ms();
-	struct shade_conn **pp = &p->owned, *c;
+#ifdef __linux__
+	struct epoll_event ev = {
+		.events = EPOLLIN | EPOLLET,
+		.data.u64 = (uint64_t)gen << 32 | i,
+	};
 
-	while ((c = *pp) != NULL) {
-		if (c->pool_since == 0 || now - c->pool_since < LINGER_SERVE_MS) {
-			pp = &c->pool_onext;
-			continue;
+	if (epoll_ctl(p->ep, EPOLL_CTL_ADD, fd, &ev) == 0)
+		return true;
+	return errno == EEXIST && epoll_ctl(p->ep, EPOLL_CTL_MOD, fd, &ev) == 0;
+#else
+	(void)p;
+	(void)fd;
+	(void)i;
+	(void)gen;
+	return false;
+#endif
+}
+
+/* Take c's fd out of p's epoll set (no lock held), while it is still
+ * c's: under c's mu with c open (its transport closes only after c
+ * ended, under mu).  Once c ended its fd is left alone: closing it took
+ * it out, or an event it still brings names a freed slot. */
+static void ep_del(const struct conn_pool *p, struct shade_conn *c)
+{
+#ifdef __linux__
+	pthread_mutex_lock(&c->mu);
+	if (c->open && shade_conn_fd(c) >= 0)
+		(void)epoll_ctl(p->ep, EPOLL_CTL_DEL, shade_conn_fd(c), NULL);
+	pthread_mutex_unlock(&c->mu);
+#else
+	(void)p;
+	(void)c;
+#endif
+}
+
+/* A free slot for c (under p's mu), or UINT32_MAX when out of memory. */
+static unsigned slot_new(struct conn_pool *p, struct shade_conn *c)
+{
+	struct pool_slot *s;
+	unsigned i, n;
+
+	if (p->free_slot == UINT32_MAX) {
+		n = p->nslots == 0 ? 16 : p->nslots * 2;
+		s = talloc_realloc(p, p->slots, struct pool_slot, n);
+		if (s == NULL)
+			return UINT32_MAX;
+		for (i = p->nslots; i < n; i++) {
+			s[i] = (struct pool_slot){ .next_free = i + 1 };
 		}
-		*pp = c->pool_onext; /* off the list: no longer owned */
-		c->pool_onext = NULL;
-		__atomic_store_n(&c->pool_owner, NULL, __ATOMIC_RELEASE);
-		/* Its worker holds c's count: c lives. */
-		loop_fd_want_write(c->watch);
+		s[n - 1].next_free = p->free_slot;
+		p->free_slot = p->nslots;
+		p->slots = s;
+		p->nslots = n;
 	}
+	i = p->free_slot;
+	s = &p->slots[i];
+	p->free_slot = s->next_free;
+	s->c = c;
+	s->state = SLOT_ARMED;
+	s->again = false;
+	s->armed_at = clock_now_ms();
+	p->owned++;
+	c->pool_slot = i;
+	__atomic_store_n(&c->pool_owner, (void *)p, __ATOMIC_RELEASE);
+	return i;
 }
 
-/* May this worker keep reading c itself after serving it (under p's mu)?
- * When c is a quiet server connection (nothing queued, running or
- * unsent) and the pool is quiet too (no work waits, another worker is
- * idle: it watches, and takes what the loop reads meanwhile): it then
- * owns c.  With more busy clients than workers, none lingers. */
+/* Slot i is no longer c's (under p's mu): c's loop reads it again once
+ * told (drop_done). */
+static struct shade_conn *slot_free(struct conn_pool *p, unsigned i)
+{
+	struct pool_slot *s = &p->slots[i];
+	struct shade_conn *c = s->c;
+
+	if (s->state == SLOT_READING && --p->reading == 0 && p->no_linger)
+		pthread_cond_broadcast(&p->io_cv);
+	__atomic_store_n(&c->pool_owner, NULL, __ATOMIC_RELEASE);
+	s->c = NULL;
+	s->gen++;
+	s->state = SLOT_FREE;
+	s->next_free = p->free_slot;
+	p->free_slot = i;
+	p->owned--;
+	return c;
+}
+
+/* A connection given back (slot_free; no lock held): out of the epoll
+ * set, its loop looks at it, then the count the slot held goes. */
+static void drop_done(struct conn_pool *p, struct shade_conn *c)
+{
+	ep_del(p, c);
+	if (c->watch != NULL)
+		loop_fd_want_write(c->watch);
+	__atomic_sub_fetch(&c->serving, 1, __ATOMIC_ACQ_REL);
+}
+
+/* After a worker served c from the ready list (under p's mu, c's count
+ * held): own c when it is a quiet server connection (nothing queued,
+ * running or unsent, no BYE), so the workers read it from now on; the
+ * count then stays with its slot.  False: c stays the loop's. */
 static bool own_try(struct conn_pool *p, struct shade_conn *c)
 {
+	unsigned i;
 	bool ok;
 
-	if (c->watch == NULL || p->kick[0] < 0 || p->stop || p->no_linger ||
-	    p->head != NULL || p->idle == 0 || c->pool_queued ||
-	    c->pool_running > 0 ||
+	if (c->watch == NULL || p->ep < 0 || p->stop || p->no_linger ||
+	    c->pool_queued || c->pool_running > 0 ||
 	    __atomic_load_n(&c->out_frames, __ATOMIC_RELAXED) > 0)
 		return false;
 	/* c's mu comes before p's: taken again in that order.  Not while
@@ -417,40 +531,35 @@ static bool own_try(struct conn_pool *p, struct shade_conn *c)
 	pthread_mutex_unlock(&p->mu);
 	pthread_mutex_lock(&c->mu);
 	pthread_mutex_lock(&p->mu);
-	/* The fd is looked at under mu, once c is seen open: its
-	 * transport is closed only after c ended (lost.c). */
+	/* The fd is used under mu, once c is seen open: its transport is
+	 * closed only after c ended, under mu (lost.c). */
+	c->pool_want_own = c->pool_loop_busy; /* pool_loop_leave offers it */
 	ok = !c->pool_loop_busy && !c->reading && c->open &&
-	     shade_conn_fd(c) >= 0 && !c->bye_seen &&
-	     __atomic_load_n(&c->pool_owner, __ATOMIC_ACQUIRE) == NULL &&
+	     shade_conn_fd(c) >= 0 && !c->bye_seen && !pool_owns(c) &&
 	     c->unnested.head == NULL && !c->pool_queued &&
 	     c->pool_running == 0 && !p->stop && !p->no_linger;
-	if (ok)
-		__atomic_store_n(&c->pool_owner, (void *)&tl_owned,
-				 __ATOMIC_RELEASE);
+	if (ok && (i = slot_new(p, c)) != UINT32_MAX) {
+		if (!ep_add(p, shade_conn_fd(c), i, p->slots[i].gen)) {
+			slot_free(p, i);
+			ok = false;
+		}
+	} else {
+		ok = false;
+	}
 	pthread_mutex_unlock(&c->mu);
-	if (!ok)
-		return false;
-	tl_owned = c;
-	c->pool_since = 0;
-	c->pool_onext = p->owned;
-	p->owned = c;
-	if (!p->watching && p->idle > 0)
-		pthread_cond_signal(&p->cv); /* one idle thread watches */
-	return true;
+	return ok;
 }
 
-/* May a lingering worker go on reading c (no lock held)?  When it may,
- * it is c's reader (`reading`) until linger_unread: nothing closes c's
- * transport while it polls c (lost.c). */
-static bool own_keep(struct shade_conn *c)
+/* May a worker arm c's fd again, the pool owning c (no lock held)?  When
+ * it may, it is c's reader (`reading`) until read_leave: nothing closes
+ * c's transport meanwhile (lost.c).  Not when c's output backs up (the
+ * loop writes it) or its queue is full (the loop stops reading it). */
+static bool read_enter(struct shade_conn *c)
 {
 	bool ok;
 
-	if (tl_owned != c ||
-	    __atomic_load_n(&c->pool_owner, __ATOMIC_ACQUIRE) != &tl_owned ||
-	    shade_conn_out_pending(c) > 0 || conn_pool_full(c))
-		return false; /* a wait gave it back (pool_block), or the
-			       * watch took it (owned_watch) */
+	if (shade_conn_out_pending(c) > 0 || conn_pool_full(c))
+		return false; /* the loop writes; or the queue is full */
 	pthread_mutex_lock(&c->mu);
 	ok = c->open && !c->bye_seen && !c->reading;
 	c->reading = ok;
@@ -458,9 +567,9 @@ static bool own_keep(struct shade_conn *c)
 	return ok;
 }
 
-/* The lingering worker stops being c's reader (own_keep was true); it
- * closes c's transport when c ended meanwhile. */
-static void linger_unread(struct shade_conn *c)
+/* The worker stops being c's reader (read_enter was true); it closes
+ * c's transport when c ended meanwhile. */
+static void read_leave(struct shade_conn *c)
 {
 	bool ended;
 
@@ -471,115 +580,215 @@ static void linger_unread(struct shade_conn *c)
 		conn_close_transport(c);
 }
 
-/* Read what c has, up to LINGER_FRAMES frames (this thread owns it);
- * the requests are queued on c as the loop would queue them.  The
- * number of frames read. */
-static unsigned linger_read(struct shade_conn *c)
+/* Read what c has, up to LINGER_FRAMES frames, as the loop would
+ * (conn_read_one takes c's reader's place for each); the requests are
+ * queued on c. */
+static void read_some(struct shade_conn *c)
 {
 	unsigned i;
+	bool drained;
 
 	for (i = 0; i < LINGER_FRAMES; i++) {
 		if (conn_read_one(c, NULL, NULL, NULL) != SHADE_OK)
 			break;
-		/* As conn_process: no read that would find nothing. */
-		if (conn_pool_full(c) || transport_drained(c->t))
-			return i + 1;
+		/* As conn_process: no read that would find nothing.  Under
+		 * mu, c open: its transport is not being closed. */
+		pthread_mutex_lock(&c->mu);
+		drained = !c->open || transport_drained(c->t);
+		pthread_mutex_unlock(&c->mu);
+		if (drained || conn_pool_full(c))
+			break;
 	}
-	return i;
 }
 
-/* Wait for c's input or a kick (no lock held): true when c has some. */
-static bool linger_wait(struct conn_pool *p, struct shade_conn *c)
+/* Serve what c has queued (no lock held; c's count held by the caller):
+ * on this thread when fewer than `size` serve, else through the ready
+ * list. */
+static void serve_owned(struct conn_pool *p, struct shade_conn *c)
 {
-	struct pollfd fds[2] = {
-		{ .fd = shade_conn_fd(c), .events = POLLIN },
-		{ .fd = p->kick[0], .events = POLLIN },
-	};
+	bool here;
 
-	if (shade_transport_has_frame(shade_conn_transport(c)))
-		return true;
-	if (poll(fds, 2, LINGER_MS) <= 0)
-		return false;
-	return (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+	if (__atomic_load_n(&c->unnested.head, __ATOMIC_ACQUIRE) == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	here = p->running < p->size;
+	if (here)
+		p->running++;
+	pthread_mutex_unlock(&p->mu);
+	if (!here) {
+		pool_schedule(p, c);
+		return;
+	}
+	work_on(p, c);
+	pthread_mutex_lock(&p->mu);
+	p->running--;
+	if (p->head != NULL && p->idle > 0)
+		kick_one(p);
+	pthread_mutex_unlock(&p->mu);
 }
 
-/* A lingering thread is done reading its connection (under p's mu). */
-static void io_done(struct conn_pool *p)
+/* Serve what c has queued with a count of c taken for it, then let c
+ * go (no lock held). */
+static void serve_counted(struct conn_pool *p, struct shade_conn *c)
 {
-	if (--p->linger_io == 0 && p->no_linger)
-		pthread_cond_broadcast(&p->io_cv);
+	__atomic_add_fetch(&c->serving, 1, __ATOMIC_ACQ_REL);
+	serve_owned(p, c);
+	let_go(c);
 }
 
-/* Serve c, which this worker owns (its count held), reading it itself
- * while it stays quiet and nothing else waits for a worker: a client
- * calling one call at a time is then read, served and answered by one
- * thread, with no hand-off to the loop's thread and back.  Under p's
- * mu, the thread counted neither running nor idle; returns so. */
-static void linger(struct conn_pool *p, struct shade_conn *c)
+/* The kernel woke this worker for slot i (data: its generation and
+ * index; under p's mu, returns so): read the connection, arm its fd
+ * again unless it goes back to the loop, and serve what was read.  When
+ * the transport holds more whole frames than one read takes (no event
+ * would announce them), or an event came while it read, it serves what
+ * it read first and then reads again, its slot held meanwhile. */
+static void on_input(struct conn_pool *p, uint64_t data)
 {
-	char b[16];
-	bool input, kept;
-	unsigned n;
+	unsigned i = (unsigned)(data & UINT32_MAX);
+	struct pool_slot *s;
+	struct shade_conn *c;
+	uint32_t gen = (uint32_t)(data >> 32);
+	bool armed, more;
 
-	p->lingering++;
+	if (i >= p->nslots || p->slots[i].gen != gen ||
+	    p->slots[i].c == NULL)
+		return; /* an old registration: dropped meanwhile */
+	s = &p->slots[i];
+	if (s->state != SLOT_ARMED) {
+		s->again = true; /* its reader reads again */
+		return;
+	}
+	c = s->c;
+	keep_reader(p);
 	for (;;) {
-		if (p->no_linger || p->head != NULL)
-			break; /* other work first */
-		p->linger_io++;
+		s->state = SLOT_READING;
+		s->again = false;
+		p->reading++;
 		pthread_mutex_unlock(&p->mu);
-		kept = own_keep(c);
-		input = kept && linger_wait(p, c);
-		if (kept)
-			linger_unread(c);
+		read_some(c);
+		/* Kept when its reader may go on; with the fd left unread
+		 * or frames buffered (read_some's limit) no edge comes. */
+		more = false;
+		armed = !__atomic_load_n(&p->no_linger, __ATOMIC_RELAXED) &&
+			read_enter(c);
+		if (armed) {
+			more = !transport_drained(c->t);
+			read_leave(c);
+		}
 		pthread_mutex_lock(&p->mu);
-		if (p->kicked) {
+		s = &p->slots[i]; /* the array may have moved */
+		if (!armed || p->stop || p->no_linger) {
+			slot_free(p, i);
+			pthread_mutex_unlock(&p->mu);
+			drop_done(p, c);
+			break;
+		}
+		p->reading--;
+		if (!more && !s->again) {
+			s->state = SLOT_ARMED;
+			s->armed_at = clock_now_ms();
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+		/* Held: neither armed nor read, so nothing but this thread
+		 * changes it; pool_unlinger does not wait for its handlers. */
+		s->state = SLOT_HELD;
+		pthread_mutex_unlock(&p->mu);
+		serve_counted(p, c);
+		pthread_mutex_lock(&p->mu);
+		s = &p->slots[i];
+		if (p->stop || p->no_linger) {
+			slot_free(p, i);
+			pthread_mutex_unlock(&p->mu);
+			drop_done(p, c);
+			pthread_mutex_lock(&p->mu);
+			return;
+		}
+	}
+	serve_counted(p, c);
+	pthread_mutex_lock(&p->mu);
+}
+
+/* Give back to their loops the owned connections that waited for input
+ * for LINGER_MS, or all of them (under p's mu, which it lets go and
+ * takes again). */
+static void drop_quiet(struct conn_pool *p, bool all)
+{
+	struct shade_conn *out[DROP_BATCH];
+	int64_t now = clock_now_ms();
+	unsigned i, k, n;
+
+	p->scanned = now;
+	do {
+		n = 0;
+		for (i = 0; i < p->nslots && n < DROP_BATCH; i++) {
+			if (p->slots[i].state == SLOT_ARMED &&
+			    (all || now - p->slots[i].armed_at >= LINGER_MS))
+				out[n++] = slot_free(p, i);
+		}
+		if (n == 0)
+			return;
+		pthread_mutex_unlock(&p->mu);
+		for (k = 0; k < n; k++)
+			drop_done(p, out[k]);
+		pthread_mutex_lock(&p->mu);
+	} while (n == DROP_BATCH);
+}
+
+void pool_unlinger(struct conn_pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	__atomic_store_n(&p->no_linger, true, __ATOMIC_RELAXED);
+	drop_quiet(p, true);
+	while (p->reading > 0)
+		pthread_cond_wait(&p->io_cv, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Wait for work or input (under p's mu, which it lets go meanwhile):
+ * on the epoll set, with a timeout for the one worker that watches the
+ * owned connections; on the condition variable without epoll. */
+static void wait_work(struct conn_pool *p)
+{
+#ifdef __linux__
+	struct epoll_event ev[POOL_EVENTS];
+	bool watch = false;
+	int i, n;
+	char b[16];
+
+	if (p->ep < 0) {
+		pthread_cond_wait(&p->cv, &p->mu);
+		return;
+	}
+	if (p->owned > 0 && !p->watching)
+		p->watching = watch = true;
+	p->idle++;
+	pthread_mutex_unlock(&p->mu);
+	n = epoll_wait(p->ep, ev, POOL_EVENTS, watch ? LINGER_MS : -1);
+	pthread_mutex_lock(&p->mu);
+	p->idle--;
+	if (watch)
+		p->watching = false;
+	if (p->owned > 0 && clock_now_ms() - p->scanned >= LINGER_MS / 2)
+		drop_quiet(p, false);
+	for (i = 0; i < n && !p->stop; i++) {
+		if (ev[i].data.u64 != KICK_DATA) {
+			on_input(p, ev[i].data.u64);
+		} else if (p->kicked) {
 			while (read(p->kick[0], b, sizeof(b)) > 0)
 				;
 			p->kicked = false;
 		}
-		if (!input || p->stop || p->no_linger || p->head != NULL ||
-		    p->running >= p->size || tl_owned != c) {
-			io_done(p);
-			break;
-		}
-		p->running++;
-		pthread_mutex_unlock(&p->mu);
-		n = linger_read(c);
-		pthread_mutex_lock(&p->mu);
-		io_done(p);
-		if (n == 0 &&
-		    __atomic_load_n(&c->unnested.head, __ATOMIC_ACQUIRE) ==
-			    NULL) {
-			p->running--;
-			break; /* nothing came: the loop reads */
-		}
-		c->pool_since = clock_now_ms();
-		pthread_mutex_unlock(&p->mu);
-		work_on(p, c);
-		pthread_mutex_lock(&p->mu);
-		c->pool_since = 0;
-		p->running--;
-		if (c->pool_queued || c->pool_running > 0)
-			break; /* another worker serves it */
 	}
-	p->lingering--;
-	pthread_mutex_unlock(&p->mu);
-	own_drop(p, c);
-	pool_schedule(p, c); /* what was read and not started */
-	__atomic_sub_fetch(&c->serving, 1, __ATOMIC_ACQ_REL);
-	pthread_mutex_lock(&p->mu);
+#else
+	p->idle++;
+	pthread_cond_wait(&p->cv, &p->mu);
+	p->idle--;
+#endif
 }
 
-/* Wait on p's cv at most ms milliseconds (under p's mu). */
-static void cond_wait_ms(struct conn_pool *p, int ms)
-{
-	struct timespec ts;
-
-	clock_timespec(clock_deadline(ms), &ts);
-	pthread_cond_timedwait(&p->cv, &p->mu, &ts);
-}
-
-/* A worker: take ready connections until the pool stops. */
+/* A worker: take ready connections, and read owned ones, until the
+ * pool stops. */
 static void *worker(void *arg)
 {
 	struct conn_pool *p = arg;
@@ -587,23 +796,12 @@ static void *worker(void *arg)
 
 	tl_pool = p;
 	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		while (!p->stop &&
-		       (p->head == NULL || p->running >= p->size)) {
-			p->idle++;
-			if (p->owned != NULL && !p->watching) {
-				/* One idle thread watches the owned. */
-				p->watching = true;
-				cond_wait_ms(p, LINGER_SERVE_MS);
-				p->watching = false;
-				owned_watch(p);
-			} else {
-				pthread_cond_wait(&p->cv, &p->mu);
-			}
-			p->idle--;
+	while (!p->stop) {
+		if (p->head == NULL || p->running >= p->size) {
+			wait_work(p);
+			continue;
 		}
-		if (p->stop)
-			break;
+		keep_reader(p);
 		c = p->head;
 		p->head = c->pool_next;
 		if (p->head == NULL)
@@ -614,15 +812,13 @@ static void *worker(void *arg)
 		work_on(p, c);
 		pthread_mutex_lock(&p->mu);
 		p->running--;
-		if (own_try(p, c)) {
-			linger(p, c);
-		} else {
+		if (!own_try(p, c)) {
 			pthread_mutex_unlock(&p->mu);
 			let_go(c);
 			pthread_mutex_lock(&p->mu);
 		}
 		if (p->head != NULL && p->idle > 0)
-			pthread_cond_signal(&p->cv);
+			kick_one(p);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
@@ -631,21 +827,26 @@ static void *worker(void *arg)
 /* Destructor: stop and join the workers. */
 static int pool_destructor(struct conn_pool *p)
 {
-	unsigned i;
-
-	unsigned n;
-
+	unsigned i, n;
 	char b = 1;
 
 	pthread_mutex_lock(&p->mu);
 	p->stop = true;
 	pthread_cond_broadcast(&p->cv);
+	/* Left in the pipe: it wakes every worker in epoll_wait. */
 	if (p->kick[1] >= 0 && write(p->kick[1], &b, 1) == 1)
-		p->kicked = true; /* the lingering threads leave */
+		p->kicked = true;
 	n = p->n; /* none starts after stop */
 	pthread_mutex_unlock(&p->mu);
 	for (i = 0; i < n; i++)
 		pthread_join(p->th[i], NULL);
+	/* Owned connections left (no pool_unlinger): their counts. */
+	for (i = 0; i < p->nslots; i++)
+		if (p->slots[i].c != NULL)
+			__atomic_sub_fetch(&p->slots[i].c->serving, 1,
+					   __ATOMIC_ACQ_REL);
+	if (p->ep >= 0)
+		close(p->ep);
 	if (p->kick[0] >= 0) {
 		close(p->kick[0]);
 		close(p->kick[1]);
@@ -656,12 +857,37 @@ static int pool_destructor(struct conn_pool *p)
 	return 0;
 }
 
+/* The epoll set of p and its kick pipe; without them (off Linux, or
+ * out of descriptors) nothing is owned (ep -1). */
+static void ep_open(struct conn_pool *p)
+{
+	p->ep = p->kick[0] = p->kick[1] = -1;
+#ifdef __linux__
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = KICK_DATA };
+
+	if (pipe2(p->kick, O_NONBLOCK | O_CLOEXEC) != 0) {
+		p->kick[0] = p->kick[1] = -1;
+		return;
+	}
+	p->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (p->ep >= 0 &&
+	    epoll_ctl(p->ep, EPOLL_CTL_ADD, p->kick[0], &ev) != 0) {
+		close(p->ep);
+		p->ep = -1;
+	}
+	if (p->ep < 0) {
+		close(p->kick[0]);
+		close(p->kick[1]);
+		p->kick[0] = p->kick[1] = -1;
+	}
+#endif
+}
+
 shade_status pool_new(TALLOC_CTX *mem_ctx, unsigned threads, bool concurrent,
 		      size_t max_output, struct conn_pool **out,
 		      shade_error **err)
 {
 	struct conn_pool *p = talloc_zero(mem_ctx, struct conn_pool);
-	pthread_condattr_t ca;
 	int rc;
 
 	if (p == NULL || threads == 0 ||
@@ -671,21 +897,10 @@ shade_status pool_new(TALLOC_CTX *mem_ctx, unsigned threads, bool concurrent,
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	}
 	pthread_mutex_init(&p->mu, NULL);
-	/* Its timed waits count on the clock of clock_timespec. */
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&p->cv, NULL);
 	pthread_cond_init(&p->io_cv, NULL);
-	/* Without the pipe no worker lingers (a hand-off each request). */
-	if (pipe(p->kick) != 0) {
-		p->kick[0] = p->kick[1] = -1;
-	} else {
-		(void)fcntl(p->kick[0], F_SETFL, O_NONBLOCK);
-		(void)fcntl(p->kick[1], F_SETFL, O_NONBLOCK);
-		(void)fcntl(p->kick[0], F_SETFD, FD_CLOEXEC);
-		(void)fcntl(p->kick[1], F_SETFD, FD_CLOEXEC);
-	}
+	ep_open(p);
+	p->free_slot = UINT32_MAX;
 	p->concurrent = concurrent;
 	p->max_output = max_output;
 	p->size = threads;
@@ -725,13 +940,13 @@ void pool_block(bool waiting)
 
 	if (p == NULL)
 		return;
-	if (waiting && tl_owned != NULL)
-		own_drop(p, tl_owned); /* the loop reads for the wait */
 	pthread_mutex_lock(&p->mu);
 	if (waiting) {
 		p->running--;
 		p->blocked++;
-		if (p->head != NULL)
+		/* Another serves meanwhile, and one reads the owned
+		 * connections (the reply may come on one). */
+		if (p->head != NULL || (p->owned > 0 && p->idle == 0))
 			wake_one(p);
 	} else {
 		p->running++;

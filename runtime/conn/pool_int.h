@@ -43,10 +43,10 @@ SHADE_INTERNAL void pool_schedule(struct conn_pool *p, struct shade_conn *c);
  * ends (false) waiting for a reply: another thread may serve meanwhile. */
 SHADE_INTERNAL void pool_block(bool waiting);
 
-/* True while a worker of c's pool reads c itself (it served c's last
- * request and waits a little for the next, pool.c): c's loop must not
- * watch its input meanwhile; when the worker leaves, it asks the loop
- * to look at c (loop_fd_want_write).  Any thread. */
+/* True while c's pool reads c itself (its workers wait on c's fd once
+ * they served c, pool.c): c's loop must not watch its input meanwhile;
+ * when the pool gives c back, it asks the loop to look at c
+ * (loop_fd_want_write).  Any thread. */
 SHADE_INTERNAL bool pool_owns(const struct shade_conn *c);
 
 /* The loop's thread starts handling an event of c (attached to a pool):
@@ -56,12 +56,14 @@ SHADE_INTERNAL bool pool_owns(const struct shade_conn *c);
 SHADE_INTERNAL bool pool_loop_enter(struct shade_conn *c);
 
 /* The loop's thread is done with the event of pool_loop_enter(c)
- * (which returned true). */
+ * (which returned true).  When a worker served c meanwhile and would
+ * have taken c to read but for this event, the pool takes it now
+ * (pool_owns). */
 SHADE_INTERNAL void pool_loop_leave(struct shade_conn *c);
 
 /* Before p's server closes its connections: no worker reads one of them
- * any more once this returns (the lingering ones give them back; a
- * handler that runs goes on). */
+ * any more once this returns (the pool gives them all back; a handler
+ * that runs goes on). */
 SHADE_INTERNAL void pool_unlinger(struct conn_pool *p);
 
 /* Workers of p (its size). */
