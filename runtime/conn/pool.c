@@ -85,12 +85,16 @@
 #define LINGER_MS 20
 #define LINGER_FRAMES 16u
 
-/* Events a worker takes from the epoll set at once: the connections
- * they name are read and served in turn by that worker (with many busy
- * connections, fewer wake-ups; with few, each event is one). */
-#ifndef POOL_EVENTS
+/* Events a worker takes from the epoll set at once (fewer wake-ups
+ * with many busy connections).  It handles the first; the others wait
+ * on the pool's list of events (`pend`), which any worker takes before
+ * it sleeps, and an idle worker is woken for them: a slow handler of the
+ * first never holds the others while a worker is free. */
 #define POOL_EVENTS 4
-#endif
+
+/* Events the pool keeps for later at most (past that, the worker that
+ * took them handles them itself, in turn). */
+#define POOL_PEND 64
 
 /* Connections given back to the loop per pass of the idle scan. */
 #define DROP_BATCH 16u
@@ -154,6 +158,11 @@ struct conn_pool {
 				      * to give back the owned connections
 				      * that stayed quiet */
 	int64_t scanned;             /* when they were last looked at */
+	uint64_t pend[POOL_PEND];    /* events taken and not yet handled
+				      * (a ring; their data, as in the
+				      * epoll set) */
+	unsigned pend_head;          /* first of them */
+	unsigned pend_n;             /* how many */
 	bool no_linger;              /* nothing is owned any more
 				      * (pool_unlinger) */
 	pthread_cond_t io_cv;        /* reading dropped to 0 */
@@ -771,14 +780,24 @@ static void wait_work(struct conn_pool *p)
 		p->watching = false;
 	if (p->owned > 0 && clock_now_ms() - p->scanned >= LINGER_MS / 2)
 		drop_quiet(p, false);
-	for (i = 0; i < n && !p->stop; i++) {
-		if (ev[i].data.u64 != KICK_DATA) {
-			on_input(p, ev[i].data.u64);
-		} else if (p->kicked) {
-			while (read(p->kick[0], b, sizeof(b)) > 0)
-				;
-			p->kicked = false;
+	if (p->stop)
+		return; /* the byte stays: every worker wakes and leaves */
+	if (p->kicked) { /* one drain for whichever worker wakes */
+		while (read(p->kick[0], b, sizeof(b)) > 0)
+			;
+		p->kicked = false;
+	}
+	for (i = n - 1; i >= 0; i--) {
+		if (ev[i].data.u64 == KICK_DATA)
+			continue;
+		if (i > 0 && p->pend_n < POOL_PEND) {
+			p->pend[(p->pend_head + p->pend_n++) % POOL_PEND] =
+				ev[i].data.u64;
+			if (p->idle > 0)
+				kick_one(p);
+			continue;
 		}
+		on_input(p, ev[i].data.u64);
 	}
 #else
 	p->idle++;
@@ -793,12 +812,20 @@ static void *worker(void *arg)
 {
 	struct conn_pool *p = arg;
 	struct shade_conn *c;
+	uint64_t data;
 
 	tl_pool = p;
 	pthread_mutex_lock(&p->mu);
 	while (!p->stop) {
 		if (p->head == NULL || p->running >= p->size) {
-			wait_work(p);
+			if (p->pend_n == 0) {
+				wait_work(p);
+				continue;
+			}
+			data = p->pend[p->pend_head];
+			p->pend_head = (p->pend_head + 1) % POOL_PEND;
+			p->pend_n--;
+			on_input(p, data);
 			continue;
 		}
 		keep_reader(p);
