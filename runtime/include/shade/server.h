@@ -17,12 +17,14 @@
  * (doc/limits.md).
  *
  * Threads (doc/api.md "Threads on a server"): with `threads` workers
- * (SHADE_SERVER_THREADS_CORES: one per online core) the loop's thread reads every
- * connection and the workers run the handlers; requests of different
+ * (SHADE_SERVER_THREADS_CORES: one per online core) the workers run the
+ * handlers, and read the connections they served themselves (the thread
+ * that reads a request serves it; the loop's thread accepts, and reads
+ * new and quiet connections); requests of different
  * connections never wait for each other, those of one connection run one
  * at a time in the order they came unless the server or the target
  * object is concurrent.  A handler that calls back into its client waits
- * on its own worker while the loop reads the answer, and serves the
+ * on its own worker while another thread reads the answer, and serves the
  * requests nested in that call itself, so A -> B -> A -> B never needs a
  * free worker.  A handler may answer later from any thread
  * (shade_call_defer, shade/conn.h).  Workers are the default (one
