@@ -546,7 +546,10 @@ static bool own_try(struct conn_pool *p, struct shade_conn *c)
 	ok = !c->pool_loop_busy && !c->reading && c->open &&
 	     shade_conn_fd(c) >= 0 && !c->bye_seen && !pool_owns(c) &&
 	     c->unnested.head == NULL && !c->pool_queued &&
-	     c->pool_running == 0 && !p->stop && !p->no_linger;
+	     c->pool_running == 0 && !p->stop && !p->no_linger &&
+	     /* Whole frames its loop read ahead bring no event: the
+	      * loop (which marked them ready) serves them first. */
+	     !shade_transport_has_frame(c->t);
 	if (ok && (i = slot_new(p, c)) != UINT32_MAX) {
 		if (!ep_add(p, shade_conn_fd(c), i, p->slots[i].gen)) {
 			slot_free(p, i);
@@ -556,6 +559,10 @@ static bool own_try(struct conn_pool *p, struct shade_conn *c)
 		ok = false;
 	}
 	pthread_mutex_unlock(&c->mu);
+	/* Off a worker (the loop's thread) no worker may be waiting with
+	 * a timeout: one is woken, to give c back if it stays quiet. */
+	if (ok && tl_pool == NULL && !p->watching && p->idle > 0)
+		kick_one(p);
 	return ok;
 }
 
