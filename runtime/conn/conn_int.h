@@ -351,6 +351,9 @@ struct outreq {
 			* value */
 #define REQ_KEEP 4u    /* ask the peer to keep the result (OPT_KEEP) for
 			* pipelined calls, when it has the feature */
+#define REQ_REUSE_BUF 8u /* write into rq->b as the caller set it (an
+			  * empty buffer it keeps) instead of a new one on
+			  * tmp */
 
 /* Start a request op with nfields fixed fields on tmp.  timeout_ms: 0
  * the connection default, -1 none.  target: the proxy the request is

@@ -26,6 +26,7 @@ shade_status conn_req_init(struct outreq *rq, shade_conn *c, TALLOC_CTX *tmp,
 {
 	struct serving *s;
 	bool oneway = (flags & REQ_ONEWAY) != 0;
+	shade_buf *b = (flags & REQ_REUSE_BUF) ? rq->b : NULL;
 
 	memset(rq, 0, sizeof(*rq));
 	rq->c = c;
@@ -72,7 +73,7 @@ shade_status conn_req_init(struct outreq *rq, shade_conn *c, TALLOC_CTX *tmp,
 	rq->rid = oneway ? 0 : __atomic_fetch_add(&c->next_rid, 1,
 						  __ATOMIC_RELAXED);
 	__atomic_add_fetch(&c->st.requests_sent, 1, __ATOMIC_RELAXED);
-	rq->b = shade_buf_new(tmp, 64);
+	rq->b = b != NULL ? b : shade_buf_new(tmp, 64);
 	if (rq->b == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	/* Large argument strings are written from where they lie: they

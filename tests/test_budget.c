@@ -1,0 +1,394 @@
+/*
+ * test_budget.c - the per-call budget of typed calls, over a real
+ * socketpair: a freed call's block and argument buffer are parked on the
+ * thread and taken by its next call (the same block, nothing leaked),
+ * a call freed while in flight is parked without its late reply reaching
+ * the call that reuses the block, parked blocks outlive the connection
+ * they served, a thread's blocks are freed when it exits, and a thousand
+ * calls in flight leave at most the cache's bound parked.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <talloc.h>
+
+#include "helpers/peer.h"
+#include "helpers/suite.h"
+#include "helpers/testutil.h"
+#include "shade/shade.h"
+#include "api/api_int.h"
+
+/* The cache's bound (REQ_CACHE_MAX in runtime/api/request.c) and the
+ * largest argument buffer it keeps (REQ_KEEP_BUF). */
+#define CACHE_MAX 64
+#define KEEP_BUF 1024
+
+/* Typed add(a, b) -> a + b; a == -1 sleeps 200 ms first (a call still
+ * running when the client gives it up). */
+static shade_status typed_add(void *self, shade_dispatch_ctx *cx,
+			      uint32_t member, shade_dispatch_op op,
+			      struct shade_cbor_dec *in, struct shade_buf *out,
+			      shade_error **err)
+{
+	uint64_t n = 0;
+	int64_t a = 0, b = 0;
+	shade_cbor_major major = SHADE_CBOR_UINT;
+	shade_status st;
+
+	(void)self;
+	(void)cx;
+	if (member != 0 || op != SHADE_DISPATCH_INVOKE)
+		return shade_error_set(err, SHADE_ERR_INVALID, "no such member");
+	st = shade_cbor_read_array(in, &n, err);
+	if (st == SHADE_OK && n != 2)
+		st = shade_error_set(err, SHADE_ERR_TYPE, "two arguments");
+	if (st == SHADE_OK)
+		st = shade_cbor_read_int(in, &a, err);
+	if (st == SHADE_OK)
+		st = shade_cbor_peek(in, &major, err);
+	if (st == SHADE_OK && major == SHADE_CBOR_BYTES) {
+		const uint8_t *p = NULL;
+		size_t len = 0;
+
+		st = shade_cbor_read_bytes(in, &p, &len, err);
+		b = (int64_t)len;
+	} else if (st == SHADE_OK) {
+		st = shade_cbor_read_int(in, &b, err);
+	}
+	if (st != SHADE_OK)
+		return st;
+	if (a == -1)
+		usleep(200 * 1000);
+	return shade_cbor_put_int(out, a + b);
+}
+
+static const shade_member_desc add_members[] = {
+	{ "add", SHADE_MEMBER_METHOD, "(in long a, in long b)->long", NULL },
+};
+static const shade_shape_desc add_shape = {
+	SHADE_SHAPE_OBJECT, "test.Add", NULL, 0, add_members, 1, 0, NULL
+};
+
+/* A peer whose server exports "add" (typed); *adder its proxy.  The
+ * registry is a child of the peer's context (freed by tp_stop). */
+static void start(tp_peer *pp, TALLOC_CTX *ctx, shade_ref **adder)
+{
+	shade_registry *reg = shade_registry_new(NULL);
+	shade_ref *o = NULL;
+
+	assert_non_null(reg);
+	assert_ok(shade_object_new_typed(&add_shape, typed_add, NULL, &o,
+					 errp_));
+	assert_ok(shade_registry_add(reg, "add", o, errp_));
+	shade_ref_release(o);
+	assert_int_equal(tp_start(pp, ctx, reg, NULL, NULL), 0);
+	talloc_steal(pp->ctx, reg);
+	assert_ok(shade_lookup(pp->client, "add", adder, errp_));
+}
+
+/* Begin add(a, b) on r: the call, its argument buffer in *args. */
+static shade_request *begin_add(shade_ref *r, int64_t a, int64_t b,
+				shade_buf **args)
+{
+	shade_request *q = NULL;
+	shade_buf *in = NULL;
+
+	assert_ok(shade_request_begin(r, 0, SHADE_DISPATCH_INVOKE, NULL, &q,
+				      &in, errp_));
+	shade_cbor_put_array(in, 2);
+	shade_cbor_put_int(in, a);
+	shade_cbor_put_int(in, b);
+	if (args != NULL)
+		*args = in;
+	return q;
+}
+
+/* Finish q and check its result is want. */
+static void finish_add(shade_request *q, int64_t want)
+{
+	shade_cbor_dec *res = NULL;
+	int64_t got = 0;
+
+	assert_ok(shade_request_finish(q, &res, errp_));
+	assert_ok(shade_cbor_read_int(res, &got, errp_));
+	assert_int_equal(got, want);
+}
+
+/* A freed call is parked and the next call takes the same block and
+ * argument buffer; a thousand calls in a row park one block, no more. */
+static void test_request_reused(void **state)
+{
+	TALLOC_CTX *ctx = *state;
+	tp_peer pp;
+	shade_ref *adder = NULL;
+	shade_request *q, *q2;
+	shade_buf *args = NULL, *args2 = NULL;
+	unsigned long base;
+	int i;
+
+	start(&pp, ctx, &adder);
+	q = begin_add(adder, 2, 3, &args);
+	finish_add(q, 5);
+	base = api_requests_parked();
+	talloc_free(q);
+	assert_int_equal(api_requests_parked(), base + 1);
+	q2 = begin_add(adder, 40, 2, &args2);
+	assert_ptr_equal(q2, q);
+	assert_ptr_equal(args2, args);
+	assert_int_equal(api_requests_parked(), base);
+	finish_add(q2, 42);
+	talloc_free(q2);
+	for (i = 0; i < 1000; i++) {
+		q = begin_add(adder, i, 7, NULL);
+		assert_ptr_equal(q, q2);
+		/* nothing of the last call left on it */
+		assert_int_equal(talloc_total_blocks(q), 1);
+		finish_add(q, i + 7);
+		/* what the caller hangs on the call goes with it */
+		assert_non_null(talloc_size(q, 100));
+		talloc_free(q);
+	}
+	assert_int_equal(api_requests_parked(), base + 1);
+	shade_ref_release(adder);
+	tp_stop(&pp);
+}
+
+/* Arguments over the kept size: the buffer grew, and is not kept. */
+static void test_large_arguments_not_kept(void **state)
+{
+	TALLOC_CTX *ctx = *state;
+	tp_peer pp;
+	shade_ref *adder = NULL;
+	shade_request *q = NULL;
+	shade_buf *args = NULL;
+	uint8_t big[4 * KEEP_BUF];
+
+	memset(big, 'x', sizeof(big));
+	start(&pp, ctx, &adder);
+	assert_ok(shade_request_begin(adder, 0, SHADE_DISPATCH_INVOKE, NULL,
+				      &q, &args, errp_));
+	shade_cbor_put_array(args, 2);
+	shade_cbor_put_int(args, 1);
+	shade_cbor_put_bytes(args, big, sizeof(big));
+	assert_true(args->cap > KEEP_BUF);
+	finish_add(q, 1 + (int64_t)sizeof(big));
+	talloc_free(q);
+	q = begin_add(adder, 1, 2, &args);
+	assert_true(args->cap <= KEEP_BUF);
+	finish_add(q, 3);
+	talloc_free(q);
+	shade_ref_release(adder);
+	tp_stop(&pp);
+}
+
+/* A call freed while the server still runs it is withdrawn and parked;
+ * the call that takes its block next gets its own reply, not the late
+ * one, and so do the calls after it. */
+static void test_freed_in_flight(void **state)
+{
+	TALLOC_CTX *ctx = *state;
+	tp_peer pp;
+	shade_ref *adder = NULL;
+	shade_request *slow, *q;
+	int i;
+
+	start(&pp, ctx, &adder);
+	slow = begin_add(adder, -1, 1000, NULL);
+	assert_ok(shade_request_send(slow, errp_));
+	assert_ok(shade_conn_flush(pp.client, errp_));
+	talloc_free(slow);
+	q = begin_add(adder, 20, 22, NULL);
+	assert_ptr_equal(q, slow);
+	finish_add(q, 42);
+	talloc_free(q);
+	for (i = 0; i < 20; i++) {
+		q = begin_add(adder, i, i, NULL);
+		finish_add(q, 2 * i);
+		talloc_free(q);
+	}
+	assert_int_equal(tp_stats(pp.client).pending, 0);
+	shade_ref_release(adder);
+	tp_stop(&pp);
+}
+
+/* Blocks parked by calls on a connection outlive it (they hold nothing
+ * of it) and serve calls on the next one. */
+static void test_conn_freed_with_parked(void **state)
+{
+	TALLOC_CTX *ctx = *state;
+	tp_peer pp;
+	shade_ref *adder = NULL;
+	shade_request *qs[8];
+	unsigned long base;
+	int i;
+
+	start(&pp, ctx, &adder);
+	for (i = 0; i < 8; i++) {
+		qs[i] = begin_add(adder, i, 1, NULL);
+		assert_ok(shade_request_send(qs[i], errp_));
+	}
+	base = api_requests_parked();
+	for (i = 0; i < 8; i++)
+		finish_add(qs[i], i + 1);
+	for (i = 0; i < 8; i++)
+		talloc_free(qs[i]);
+	assert_int_equal(api_requests_parked(), base + 8);
+	shade_ref_release(adder);
+	tp_stop(&pp);
+	base = api_requests_parked();
+	start(&pp, ctx, &adder);
+	for (i = 0; i < 8; i++) {
+		qs[i] = begin_add(adder, i, 2, NULL);
+		assert_ok(shade_request_send(qs[i], errp_));
+	}
+	assert_int_equal(api_requests_parked(), base - 8);
+	for (i = 0; i < 8; i++) {
+		finish_add(qs[i], i + 2);
+		talloc_free(qs[i]);
+	}
+	shade_ref_release(adder);
+	tp_stop(&pp);
+}
+
+/* What a calling thread reports. */
+struct caller {
+	shade_ref *adder;        /* the proxy it calls */
+	unsigned long parked;    /* parked blocks just before it returns */
+	int wrong;               /* results not as expected */
+};
+
+/* Thread: 16 calls in flight, freed, 16 blocks parked on it. */
+static void *caller_main(void *arg)
+{
+	struct caller *cl = arg;
+	shade_request *qs[16];
+	shade_buf *in = NULL;
+	shade_cbor_dec *res = NULL;
+	int64_t got;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		qs[i] = NULL;
+		if (shade_request_begin(cl->adder, 0, SHADE_DISPATCH_INVOKE,
+					NULL, &qs[i], &in, NULL) != SHADE_OK) {
+			cl->wrong++;
+			continue;
+		}
+		shade_cbor_put_array(in, 2);
+		shade_cbor_put_int(in, i);
+		shade_cbor_put_int(in, 100);
+		if (shade_request_send(qs[i], NULL) != SHADE_OK)
+			cl->wrong++;
+	}
+	for (i = 0; i < 16; i++) {
+		got = -1;
+		if (qs[i] == NULL ||
+		    shade_request_finish(qs[i], &res, NULL) != SHADE_OK ||
+		    shade_cbor_read_int(res, &got, NULL) != SHADE_OK ||
+		    got != i + 100)
+			cl->wrong++;
+	}
+	for (i = 0; i < 16; i++)
+		talloc_free(qs[i]);
+	cl->parked = api_requests_parked();
+	return NULL;
+}
+
+/* A thread's parked blocks are freed when it exits. */
+static void test_thread_exit_frees_cache(void **state)
+{
+	TALLOC_CTX *ctx = *state;
+	tp_peer pp;
+	struct caller cl;
+	tu_thread th;
+	unsigned long base;
+
+	start(&pp, ctx, &cl.adder);
+	cl.parked = 0;
+	cl.wrong = 0;
+	base = api_requests_parked();
+	assert_int_equal(tu_thread_start(&th, caller_main, &cl), 0);
+	assert_true(tu_thread_join(&th, 30000, NULL));
+	assert_int_equal(cl.wrong, 0);
+	assert_int_equal(cl.parked, base + 16);
+	assert_int_equal(api_requests_parked(), base);
+	shade_ref_release(cl.adder);
+	tp_stop(&pp);
+}
+
+/* A thousand calls in flight, freed: at most the cache's bound stays
+ * parked; all of them taken again by the next thousand. */
+static void test_many_in_flight_bounded(void **state)
+{
+	TALLOC_CTX *ctx = *state;
+	tp_peer pp;
+	shade_ref *adder = NULL;
+	shade_request **qs;
+	int i, round;
+
+	api_request_trim();
+	assert_int_equal(api_requests_parked(), 0);
+	qs = talloc_array(ctx, shade_request *, 1000);
+	assert_non_null(qs);
+	start(&pp, ctx, &adder);
+	for (round = 0; round < 2; round++) {
+		for (i = 0; i < 1000; i++) {
+			qs[i] = begin_add(adder, i, round, NULL);
+			assert_ok(shade_request_send(qs[i], errp_));
+		}
+		assert_int_equal(api_requests_parked(), 0);
+		for (i = 0; i < 1000; i++)
+			finish_add(qs[i], i + round);
+		for (i = 0; i < 1000; i++)
+			talloc_free(qs[i]);
+		assert_int_equal(api_requests_parked(), CACHE_MAX);
+	}
+	shade_ref_release(adder);
+	tp_stop(&pp);
+	talloc_free(qs);
+}
+
+/* A call freed with a parent it was moved onto is freed, not parked
+ * (the parent's free cannot be refused). */
+static void test_stolen_call_freed(void **state)
+{
+	TALLOC_CTX *ctx = *state;
+	tp_peer pp;
+	shade_ref *adder = NULL;
+	shade_request *q;
+	TALLOC_CTX *parent;
+	unsigned long base;
+
+	start(&pp, ctx, &adder);
+	base = api_requests_parked();
+	parent = talloc_new(ctx);
+	assert_non_null(parent);
+	q = begin_add(adder, 5, 6, NULL);
+	talloc_steal(parent, q);
+	finish_add(q, 11);
+	talloc_free(parent);
+	assert_true(api_requests_parked() <= base);
+	shade_ref_release(adder);
+	tp_stop(&pp);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		SUITE_CASE(test_request_reused),
+		SUITE_CASE(test_large_arguments_not_kept),
+		SUITE_CASE(test_freed_in_flight),
+		SUITE_CASE(test_conn_freed_with_parked),
+		SUITE_CASE(test_thread_exit_frees_cache),
+		SUITE_CASE(test_many_in_flight_bounded),
+		SUITE_CASE(test_stolen_call_freed),
+	};
+
+	return SUITE_RUN("budget", tests, argc, argv);
+}
