@@ -30,7 +30,8 @@
 #define KEEP_BUF 1024
 
 /* Typed add(a, b) -> a + b; a == -1 sleeps 200 ms first (a call still
- * running when the client gives it up). */
+ * running when the client gives it up); a == -2 answers b bytes of a
+ * pattern instead; a == -3 fails with KeyError. */
 static shade_status typed_add(void *self, shade_dispatch_ctx *cx,
 			      uint32_t member, shade_dispatch_op op,
 			      struct shade_cbor_dec *in, struct shade_buf *out,
@@ -65,6 +66,23 @@ static shade_status typed_add(void *self, shade_dispatch_ctx *cx,
 		return st;
 	if (a == -1)
 		usleep(200 * 1000);
+	if (a == -2) {
+		uint8_t *p = shade_buf_reserve(out, (size_t)b + 16);
+
+		if (p == NULL)
+			return shade_error_set(err, SHADE_ERR_NOMEM, "memory");
+		tu_fill_pattern(p, (size_t)b, (uint32_t)b);
+		/* written after the head, moved into place */
+		memmove(p + 9, p, (size_t)b);
+		out->len += 9 + (size_t)b;
+		p[0] = 0x5b; /* bytes, 8-byte length */
+		for (n = 0; n < 8; n++)
+			p[1 + n] = (uint8_t)((uint64_t)b >> (56 - 8 * n));
+		return SHADE_OK;
+	}
+	if (a == -3)
+		return shade_error_set(err, SHADE_ERR_KEY, "no key %lld",
+				       (long long)b);
 	return shade_cbor_put_int(out, a + b);
 }
 
@@ -187,6 +205,65 @@ static void test_large_arguments_not_kept(void **state)
 	tp_stop(&pp);
 }
 
+/* Replies of every size around the room a request keeps for one (128
+ * bytes), and past the size a large string is referenced at, arrive
+ * whole, call after call on reused blocks. */
+static void test_reply_sizes(void **state)
+{
+	static const int64_t sizes[] = { 0, 1, 100, 117, 118, 119, 127, 128,
+					 129, 1000, 70000, 5 };
+	TALLOC_CTX *ctx = *state;
+	tp_peer pp;
+	shade_ref *adder = NULL;
+	shade_request *q;
+	shade_cbor_dec *res = NULL;
+	const uint8_t *got = NULL;
+	size_t i, len = 0;
+	int round;
+
+	start(&pp, ctx, &adder);
+	for (round = 0; round < 2; round++)
+		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			q = begin_add(adder, -2, sizes[i], NULL);
+			assert_ok(shade_request_finish(q, &res, errp_));
+			assert_ok(shade_cbor_read_bytes(res, &got, &len,
+							errp_));
+			assert_int_equal(len, (size_t)sizes[i]);
+			assert_int_equal(tu_check_pattern(got, len,
+							  (uint32_t)len),
+					 len);
+			talloc_free(q);
+		}
+	shade_ref_release(adder);
+	tp_stop(&pp);
+}
+
+/* An ERROR read into the request's own room gives its code and message;
+ * the block serves the next call. */
+static void test_error_reply(void **state)
+{
+	TALLOC_CTX *ctx = *state;
+	tp_peer pp;
+	shade_ref *adder = NULL;
+	shade_request *q, *q2;
+	shade_cbor_dec *res = NULL;
+	shade_error *err = NULL;
+
+	start(&pp, ctx, &adder);
+	q = begin_add(adder, -3, 17, NULL);
+	assert_int_equal(shade_request_finish(q, &res, &err), SHADE_ERR_KEY);
+	assert_non_null(err);
+	assert_non_null(strstr(err->message, "no key 17"));
+	shade_error_free(err);
+	talloc_free(q);
+	q2 = begin_add(adder, 1, 1, NULL);
+	assert_ptr_equal(q2, q);
+	finish_add(q2, 2);
+	talloc_free(q2);
+	shade_ref_release(adder);
+	tp_stop(&pp);
+}
+
 /* A call freed while the server still runs it is withdrawn and parked;
  * the call that takes its block next gets its own reply, not the late
  * one, and so do the calls after it. */
@@ -202,6 +279,9 @@ static void test_freed_in_flight(void **state)
 	slow = begin_add(adder, -1, 1000, NULL);
 	assert_ok(shade_request_send(slow, errp_));
 	assert_ok(shade_conn_flush(pp.client, errp_));
+	/* the server is inside the handler when the CANCEL comes: its
+	 * reply still goes, late */
+	usleep(50 * 1000);
 	talloc_free(slow);
 	q = begin_add(adder, 20, 22, NULL);
 	assert_ptr_equal(q, slow);
@@ -383,6 +463,8 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		SUITE_CASE(test_request_reused),
 		SUITE_CASE(test_large_arguments_not_kept),
+		SUITE_CASE(test_reply_sizes),
+		SUITE_CASE(test_error_reply),
 		SUITE_CASE(test_freed_in_flight),
 		SUITE_CASE(test_conn_freed_with_parked),
 		SUITE_CASE(test_thread_exit_frees_cache),

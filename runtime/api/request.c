@@ -13,6 +13,7 @@
  * connection, no pending); the list is freed when its thread exits.
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <talloc.h>
@@ -22,6 +23,10 @@
 #include "api/api_int.h"
 #include "conn/conn_int.h"
 #include "object/shape_int.h"
+
+/* Bytes of a reply a request reads into itself (larger ones are blocks
+ * of their own). */
+#define REQ_SLOT_BYTES 128
 
 /* A typed call in progress. */
 struct shade_request {
@@ -41,6 +46,8 @@ struct shade_request {
 	shade_buf *spare;       /* the argument buffer it keeps for its
 				 * next use (not a child of it), or NULL */
 	shade_request *next;    /* next on the thread's spare list */
+	uint8_t frame[REQ_SLOT_BYTES]; /* a small reply is read here
+				 * (rq.slot): last, not cleared for reuse */
 };
 
 /* Spare requests a thread keeps at most, and the largest argument
@@ -139,7 +146,7 @@ static shade_request *request_take(void)
 	tl_n_spare--;
 	__atomic_sub_fetch(&n_parked, 1, __ATOMIC_RELAXED);
 	b = q->spare;
-	memset(q, 0, sizeof(*q));
+	memset(q, 0, offsetof(shade_request, frame));
 	q->spare = b;
 	return q;
 }
@@ -257,6 +264,8 @@ shade_status shade_request_begin(shade_ref *r, uint32_t member,
 		talloc_free(q);
 		return st;
 	}
+	q->rq.slot = q->frame;
+	q->rq.slot_cap = sizeof(q->frame);
 	shade_cbor_put_uint(q->rq.b, p->eid);
 	if (conn_is_promise(p) && p->ref.shape != NULL &&
 	    member < p->ref.shape->n_members)

@@ -91,7 +91,14 @@ struct pending {
 				     * carries references: `held`) */
 	uint64_t rid;               /* our request id */
 	bool done;                  /* reply arrived or the request failed */
-	uint8_t *reply;             /* RETURN/ERROR frame (on owner) */
+	uint8_t *reply;             /* RETURN/ERROR frame (on owner, or
+				     * in slot: reply_in_slot) */
+	uint8_t *slot;              /* room of the request's own where
+				     * its waiter reads a small reply
+				     * (conn_wait), or NULL */
+	size_t slot_cap;            /* bytes at slot */
+	bool reply_in_slot;         /* reply is slot (not a talloc
+				     * block: never freed) */
 	size_t reply_len;           /* its length */
 	struct msg m;               /* the reply parsed, cursor into
 				     * reply */
@@ -335,6 +342,9 @@ struct outreq {
 	size_t n_named;         /* entries in named */
 	bool on_held;           /* one use of o.on counted (its target is
 				 * a promise) */
+	uint8_t *slot;          /* copied to pend.slot when sent: room in
+				 * the request for a small reply, or NULL */
+	size_t slot_cap;        /* bytes at slot */
 	bool enc_ready;         /* enc below is filled */
 	struct {
 		shade_cbor_hooks hooks;     /* the connection's, udata: this

@@ -110,6 +110,8 @@ shade_status conn_req_send(struct outreq *rq, TALLOC_CTX *tmp,
 		p->owner = tmp;
 		p->conn = c;
 		p->rid = rq->rid;
+		p->slot = rq->slot;
+		p->slot_cap = rq->slot_cap;
 		pthread_mutex_lock(&c->mu);
 		if (c->open && c->pending.count >= c->max_pending) {
 			pthread_mutex_unlock(&c->mu);
@@ -184,7 +186,9 @@ void conn_abandon(struct pending *p)
 		pending_unhold(p);
 		pthread_mutex_unlock(&c->mu);
 		refs_drop(c, p->reply, p->reply_len, 0);
-		TALLOC_FREE(p->reply);
+		if (!p->reply_in_slot)
+			talloc_free(p->reply);
+		p->reply = NULL;
 		return;
 	}
 	was_open = c->open;

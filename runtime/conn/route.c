@@ -417,13 +417,38 @@ static void route_frame(shade_conn *c, uint8_t *frame, size_t len,
  * waiter takes next anyway.  A reply, the frame it usually reads, is
  * delivered under that same lock; anything else is routed first. */
 void route_for_waiter(shade_conn *c, uint8_t *frame, size_t len,
-		      const void *where)
+		      const void *where, struct pending *mine)
 {
 	struct msg m;
 	bool parsed = msg_parse(frame, len, &m, NULL) == SHADE_OK;
+	bool reply = parsed && m.id != 0 &&
+		     (m.op == OP_RETURN || m.op == OP_ERROR) &&
+		     (c->hello_seen || !c->accepting) && !conn_auth_pending(c);
 
-	if (parsed && m.id != 0 && (m.op == OP_RETURN || m.op == OP_ERROR) &&
-	    (c->hello_seen || !c->accepting) && !conn_auth_pending(c)) {
+	if (mine != NULL) {
+		/* Read into mine's slot: only its own reply stays there
+		 * (its id is read without mu: set before it was sent). */
+		if (reply && m.id == mine->rid) {
+			pthread_mutex_lock(&c->mu);
+			if (hmap_get(&c->pending, m.id) == mine &&
+			    !mine->done) {
+				mine->reply_in_slot = true;
+				deliver_reply(c, &m, frame, len, where);
+				return;
+			}
+			pthread_mutex_unlock(&c->mu);
+		}
+		frame = talloc_memdup(NULL, frame, len);
+		if (frame == NULL) {
+			conn_lost(c, SHADE_ERR_NOMEM,
+				  "out of memory for a received frame");
+			pthread_mutex_lock(&c->mu);
+			return;
+		}
+		m.d.buf = frame;
+		where = NULL;
+	}
+	if (reply) {
 		pthread_mutex_lock(&c->mu);
 		frame = deliver_reply(c, &m, frame, len, where);
 		if (frame == NULL)

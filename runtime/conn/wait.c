@@ -23,6 +23,7 @@
 #include "conn/send_int.h"
 #include "conn/serve_int.h"
 #include "loop/loop_int.h"
+#include "transport/transport_int.h"
 
 /* True when the wait is satisfied (under mu). */
 static bool wait_done(struct pending *const *ps, size_t n, bool all,
@@ -80,7 +81,7 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 	int64_t deadline = clock_deadline(timeout_ms);
 	struct frame_item *it;
 	struct frame_queue *q;
-	uint8_t *frame;
+	uint8_t *frame, *slot;
 	size_t len;
 	shade_status st = SHADE_OK;
 	shade_error *e = NULL;
@@ -149,6 +150,8 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 		 * surely its reply: read it onto the request's owner, where
 		 * it then stays.  With more, each would be copied out. */
 		where = n == 1 && c->pending.count <= 1 ? ps[0]->owner : NULL;
+		/* ... or into the room the request keeps for it, if any. */
+		slot = where != NULL ? ps[0]->slot : NULL;
 		pthread_mutex_unlock(&c->mu);
 		nest = c->loop != NULL && loop_can_nest(c->loop);
 		if (nest) {
@@ -157,14 +160,16 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 			 * other connections until c has more. */
 			st = send_flush_now(c, &e);
 			if (st == SHADE_OK)
-				st = shade_transport_try_recv(c->t, where,
-							      &frame, &len,
-							      &e);
+				st = transport_recv_slot(
+					c->t, slot, slot ? ps[0]->slot_cap : 0,
+					where,
+					&frame, &len, 0, &e);
 		} else {
 			st = send_flush_out(c, deadline, &e);
 			if (st == SHADE_OK)
-				st = shade_transport_recv(
-					c->t, where, &frame, &len,
+				st = transport_recv_slot(
+					c->t, slot, slot ? ps[0]->slot_cap : 0,
+					where, &frame, &len,
 					clock_remaining_ms(deadline), &e);
 		}
 		if (st != SHADE_OK && st != SHADE_ERR_TIMEOUT &&
@@ -179,7 +184,9 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 			msg_trace(c->side, shade_transport_address(c->t),
 				  "received", frame, len);
 		if (st == SHADE_OK)
-			route_for_waiter(c, frame, len, where);
+			route_for_waiter(c, frame, len, where,
+					 slot != NULL && frame == slot ? ps[0]
+								     : NULL);
 		else
 			pthread_mutex_lock(&c->mu);
 		if (conn_reader_leave(c)) {
