@@ -32,7 +32,6 @@
 struct shade_request {
 	shade_ref *r;           /* the target (one count held) */
 	shade_conn *c;          /* its connection, NULL when local */
-	struct outreq rq;       /* the request (proxies) */
 	shade_buf *args;        /* argument item (local objects) */
 	shade_buf *res;         /* result bytes (local objects) */
 	uint32_t member;        /* member index */
@@ -46,8 +45,12 @@ struct shade_request {
 	shade_buf *spare;       /* the argument buffer it keeps for its
 				 * next use (not a child of it), or NULL */
 	shade_request *next;    /* next on the thread's spare list */
+	/* Not cleared when the block is taken for a call (request_take): */
+	struct outreq rq;       /* the request (proxies: conn_req_init
+				 * clears it; p, keep and b read by the
+				 * destructor) */
 	uint8_t frame[REQ_SLOT_BYTES]; /* a small reply is read here
-				 * (rq.slot): last, not cleared for reuse */
+				 * (rq.slot) */
 };
 
 /* Spare requests a thread keeps at most, and the largest argument
@@ -103,6 +106,8 @@ unsigned long api_requests_parked(void)
 	return __atomic_load_n(&n_parked, __ATOMIC_RELAXED);
 }
 
+static int request_destructor(shade_request *q);
+
 /* Park q (its call is over) on the thread's spare list: true, or false
  * when it is to be freed (the list is full, q has a parent that frees
  * it with itself, or the thread cannot have it freed at its exit). */
@@ -140,14 +145,23 @@ static shade_request *request_take(void)
 	shade_request *q = tl_spare;
 	shade_buf *b;
 
-	if (q == NULL)
-		return talloc_zero(NULL, shade_request);
+	if (q == NULL) {
+		q = talloc_zero(NULL, shade_request);
+		if (q != NULL)
+			talloc_set_destructor(q, request_destructor);
+		return q;
+	}
 	tl_spare = q->next;
 	tl_n_spare--;
 	__atomic_sub_fetch(&n_parked, 1, __ATOMIC_RELAXED);
 	b = q->spare;
-	memset(q, 0, offsetof(shade_request, frame));
+	memset(q, 0, offsetof(shade_request, spare));
 	q->spare = b;
+	/* What the destructor reads before conn_req_init clears the
+	 * rest. */
+	q->rq.p = NULL;
+	q->rq.keep = false;
+	q->rq.b = NULL;
 	return q;
 }
 
@@ -216,7 +230,6 @@ shade_status shade_request_begin(shade_ref *r, uint32_t member,
 	q->member = member;
 	q->op = op;
 	q->oneway = opts != NULL && opts->oneway;
-	talloc_set_destructor(q, request_destructor);
 	if (!shade_ref_is_proxy(r)) {
 		q->args = shade_buf_new(q, 64);
 		if (q->args == NULL) {
@@ -233,6 +246,7 @@ shade_status shade_request_begin(shade_ref *r, uint32_t member,
 	    conn_proxy_eager(p->conn, p, member, q, &q->eager,
 			     &q->eager_len)) {
 		/* no message: finish reads the value that came with r */
+		memset(&q->rq, 0, sizeof(q->rq));
 		q->args = shade_buf_new(q, 8);
 		if (q->args == NULL) {
 			talloc_free(q);

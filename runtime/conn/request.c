@@ -105,8 +105,7 @@ shade_status conn_req_send(struct outreq *rq, TALLOC_CTX *tmp,
 	if (rq->b->status != SHADE_OK)
 		return shade_error_set(err, rq->b->status, "out of memory");
 	if (rq->rid != 0) {
-		p = &rq->pend;
-		memset(p, 0, sizeof(*p));
+		p = &rq->pend; /* zero since conn_req_init */
 		p->owner = tmp;
 		p->conn = c;
 		p->rid = rq->rid;
