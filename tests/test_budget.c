@@ -238,6 +238,58 @@ static void test_reply_sizes(void **state)
 	tp_stop(&pp);
 }
 
+/* Replies of every size read while many calls are outstanding (into
+ * the reading thread's scratch, then the request's own room, or a block
+ * of their own when larger), and a future's reply among them (no room
+ * of its own). */
+static void test_replies_in_flight(void **state)
+{
+	static const int64_t sizes[] = { 0, 100, 119, 128, 129, 300, 1000,
+					 5 };
+	enum { N = sizeof(sizes) / sizeof(sizes[0]) };
+	TALLOC_CTX *ctx = *state;
+	tp_peer pp;
+	shade_ref *adder = NULL;
+	shade_request *qs[N];
+	shade_future *f = NULL;
+	shade_value *args, *v = NULL;
+	shade_cbor_dec *res = NULL;
+	const uint8_t *got = NULL;
+	size_t i, len = 0;
+	int64_t sum = 0;
+
+	start(&pp, ctx, &adder);
+	args = shade_tuple_new(ctx, 2);
+	assert_non_null(args);
+	assert_ok(shade_seq_append_take(args, shade_int(ctx, 30), errp_));
+	assert_ok(shade_seq_append_take(args, shade_int(ctx, 12), errp_));
+	for (i = 0; i < N; i++) {
+		qs[i] = begin_add(adder, -2, sizes[i], NULL);
+		assert_ok(shade_request_send(qs[i], errp_));
+		if (i == N / 2)
+			assert_ok(shade_invoke_async(ctx, adder, "add", args,
+						     NULL, &f, errp_));
+	}
+	for (i = N; i-- > 0;) {
+		assert_ok(shade_request_finish(qs[i], &res, errp_));
+		assert_ok(shade_cbor_read_bytes(res, &got, &len, errp_));
+		assert_int_equal(len, (size_t)sizes[i]);
+		assert_int_equal(tu_check_pattern(got, len, (uint32_t)len),
+				 len);
+	}
+	assert_ok(shade_future_wait(ctx, f, -1, &v, errp_));
+	assert_int_equal(shade_value_kind(v), SHADE_INT);
+	sum = shade_value_as_int(v);
+	assert_int_equal(sum, 42);
+	for (i = 0; i < N; i++)
+		talloc_free(qs[i]);
+	talloc_free(v);
+	talloc_free(f);
+	talloc_free(args);
+	shade_ref_release(adder);
+	tp_stop(&pp);
+}
+
 /* An ERROR read into the request's own room gives its code and message;
  * the block serves the next call. */
 static void test_error_reply(void **state)
@@ -339,14 +391,14 @@ static void test_conn_freed_with_parked(void **state)
 /* What a calling thread reports. */
 struct caller {
 	shade_ref *adder;        /* the proxy it calls */
+	int rounds;              /* rounds of 16 calls to make */
 	unsigned long parked;    /* parked blocks just before it returns */
 	int wrong;               /* results not as expected */
 };
 
-/* Thread: 16 calls in flight, freed, 16 blocks parked on it. */
-static void *caller_main(void *arg)
+/* One round of a caller: 16 calls in flight, finished, freed. */
+static void caller_round(struct caller *cl, int round)
 {
-	struct caller *cl = arg;
 	shade_request *qs[16];
 	shade_buf *in = NULL;
 	shade_cbor_dec *res = NULL;
@@ -362,7 +414,7 @@ static void *caller_main(void *arg)
 		}
 		shade_cbor_put_array(in, 2);
 		shade_cbor_put_int(in, i);
-		shade_cbor_put_int(in, 100);
+		shade_cbor_put_int(in, 100 + round);
 		if (shade_request_send(qs[i], NULL) != SHADE_OK)
 			cl->wrong++;
 	}
@@ -371,11 +423,22 @@ static void *caller_main(void *arg)
 		if (qs[i] == NULL ||
 		    shade_request_finish(qs[i], &res, NULL) != SHADE_OK ||
 		    shade_cbor_read_int(res, &got, NULL) != SHADE_OK ||
-		    got != i + 100)
+		    got != i + 100 + round)
 			cl->wrong++;
 	}
 	for (i = 0; i < 16; i++)
 		talloc_free(qs[i]);
+}
+
+/* Thread: its rounds, then the count of parked blocks (16 of them its
+ * own). */
+static void *caller_main(void *arg)
+{
+	struct caller *cl = arg;
+	int round;
+
+	for (round = 0; round < cl->rounds; round++)
+		caller_round(cl, round);
 	cl->parked = api_requests_parked();
 	return NULL;
 }
@@ -390,6 +453,7 @@ static void test_thread_exit_frees_cache(void **state)
 	unsigned long base;
 
 	start(&pp, ctx, &cl.adder);
+	cl.rounds = 1;
 	cl.parked = 0;
 	cl.wrong = 0;
 	base = api_requests_parked();
@@ -399,6 +463,34 @@ static void test_thread_exit_frees_cache(void **state)
 	assert_int_equal(cl.parked, base + 16);
 	assert_int_equal(api_requests_parked(), base);
 	shade_ref_release(cl.adder);
+	tp_stop(&pp);
+}
+
+/* Two threads with calls in flight on one connection: whichever reads
+ * copies the other's replies into its requests' own room; every result
+ * is its own call's. */
+static void test_two_threads_one_conn(void **state)
+{
+	TALLOC_CTX *ctx = *state;
+	tp_peer pp;
+	struct caller cl[2];
+	tu_thread th[2];
+	shade_ref *adder = NULL;
+	int i;
+
+	start(&pp, ctx, &adder);
+	for (i = 0; i < 2; i++) {
+		memset(&cl[i], 0, sizeof(cl[i]));
+		cl[i].adder = adder;
+		cl[i].rounds = 50;
+		assert_int_equal(tu_thread_start(&th[i], caller_main, &cl[i]),
+				 0);
+	}
+	for (i = 0; i < 2; i++)
+		assert_true(tu_thread_join(&th[i], 60000, NULL));
+	assert_int_equal(cl[0].wrong, 0);
+	assert_int_equal(cl[1].wrong, 0);
+	shade_ref_release(adder);
 	tp_stop(&pp);
 }
 
@@ -464,10 +556,12 @@ int main(int argc, char **argv)
 		SUITE_CASE(test_request_reused),
 		SUITE_CASE(test_large_arguments_not_kept),
 		SUITE_CASE(test_reply_sizes),
+		SUITE_CASE(test_replies_in_flight),
 		SUITE_CASE(test_error_reply),
 		SUITE_CASE(test_freed_in_flight),
 		SUITE_CASE(test_conn_freed_with_parked),
 		SUITE_CASE(test_thread_exit_frees_cache),
+		SUITE_CASE(test_two_threads_one_conn),
 		SUITE_CASE(test_many_in_flight_bounded),
 		SUITE_CASE(test_stolen_call_freed),
 	};

@@ -25,6 +25,13 @@
 #include "loop/loop_int.h"
 #include "transport/transport_int.h"
 
+/* Room where a thread waiting for replies reads a small frame when it
+ * does not read into its own request's (several outstanding): a reply
+ * is then copied into the room its request keeps, if any, with no
+ * block allocated for it (route_for_waiter). */
+#define WAIT_SCRATCH 256
+static _Thread_local uint8_t tl_scratch[WAIT_SCRATCH];
+
 /* True when the wait is satisfied (under mu). */
 static bool wait_done(struct pending *const *ps, size_t n, bool all,
 		      size_t *which)
@@ -82,7 +89,7 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 	struct frame_item *it;
 	struct frame_queue *q;
 	uint8_t *frame, *slot;
-	size_t len;
+	size_t len, cap;
 	shade_status st = SHADE_OK;
 	shade_error *e = NULL;
 	bool nest;
@@ -150,8 +157,12 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 		 * surely its reply: read it onto the request's owner, where
 		 * it then stays.  With more, each would be copied out. */
 		where = n == 1 && c->pending.count <= 1 ? ps[0]->owner : NULL;
-		/* ... or into the room the request keeps for it, if any. */
-		slot = where != NULL ? ps[0]->slot : NULL;
+		/* ... or into the room the request keeps for it, if any;
+		 * with several, into the thread's scratch first. */
+		slot = where != NULL ? ps[0]->slot
+		       : n > 0	     ? tl_scratch
+				     : NULL;
+		cap = where != NULL ? ps[0]->slot_cap : sizeof(tl_scratch);
 		pthread_mutex_unlock(&c->mu);
 		nest = c->loop != NULL && loop_can_nest(c->loop);
 		if (nest) {
@@ -160,16 +171,14 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 			 * other connections until c has more. */
 			st = send_flush_now(c, &e);
 			if (st == SHADE_OK)
-				st = transport_recv_slot(
-					c->t, slot, slot ? ps[0]->slot_cap : 0,
-					where,
-					&frame, &len, 0, &e);
+				st = transport_recv_slot(c->t, slot, cap,
+							 where, &frame, &len,
+							 0, &e);
 		} else {
 			st = send_flush_out(c, deadline, &e);
 			if (st == SHADE_OK)
 				st = transport_recv_slot(
-					c->t, slot, slot ? ps[0]->slot_cap : 0,
-					where, &frame, &len,
+					c->t, slot, cap, where, &frame, &len,
 					clock_remaining_ms(deadline), &e);
 		}
 		if (st != SHADE_OK && st != SHADE_ERR_TIMEOUT &&
@@ -185,8 +194,7 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 				  "received", frame, len);
 		if (st == SHADE_OK)
 			route_for_waiter(c, frame, len, where,
-					 slot != NULL && frame == slot ? ps[0]
-								     : NULL);
+					 slot != NULL && frame == slot);
 		else
 			pthread_mutex_lock(&c->mu);
 		if (conn_reader_leave(c)) {
