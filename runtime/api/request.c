@@ -79,8 +79,12 @@ static void spare_free(void *slot)
 		talloc_free(q);
 		__atomic_sub_fetch(&n_parked, 1, __ATOMIC_RELAXED);
 	}
-	if (head == &tl_spare)
+	if (head == &tl_spare) {
 		tl_n_spare = 0;
+		/* A block parked after this (a later thread-exit
+		 * destructor freeing a call) keys the thread again. */
+		tl_spare_keyed = false;
+	}
 }
 
 /* Once: the key whose destructor frees a thread's spare list. */
