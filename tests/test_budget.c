@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -23,6 +24,7 @@
 #include "helpers/testutil.h"
 #include "shade/shade.h"
 #include "api/api_int.h"
+#include "conn/conn_int.h"
 
 /* The cache's bound (REQ_CACHE_MAX in runtime/api/request.c) and the
  * largest argument buffer it keeps (REQ_KEEP_BUF). */
@@ -392,6 +394,8 @@ static void test_conn_freed_with_parked(void **state)
 struct caller {
 	shade_ref *adder;        /* the proxy it calls */
 	int rounds;              /* rounds of 16 calls to make */
+	bool sync;               /* one call at a time (begin, finish)
+				  * instead of 16 in flight */
 	unsigned long parked;    /* parked blocks just before it returns */
 	int wrong;               /* results not as expected */
 };
@@ -430,6 +434,35 @@ static void caller_round(struct caller *cl, int round)
 		talloc_free(qs[i]);
 }
 
+/* One round of a caller, one call at a time: a thread alone on its
+ * connection reads its reply at once (it took the reader role as it
+ * sent), two of them take turns or wait for each other. */
+static void caller_round_sync(struct caller *cl, int round)
+{
+	shade_request *q;
+	shade_buf *in = NULL;
+	shade_cbor_dec *res = NULL;
+	int64_t got;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		q = NULL;
+		got = -1;
+		if (shade_request_begin(cl->adder, 0, SHADE_DISPATCH_INVOKE,
+					NULL, &q, &in, NULL) == SHADE_OK) {
+			shade_cbor_put_array(in, 2);
+			shade_cbor_put_int(in, i);
+			shade_cbor_put_int(in, 1000 + round);
+			if (shade_request_finish(q, &res, NULL) != SHADE_OK ||
+			    shade_cbor_read_int(res, &got, NULL) != SHADE_OK)
+				got = -1;
+		}
+		if (got != i + 1000 + round)
+			cl->wrong++;
+		talloc_free(q);
+	}
+}
+
 /* Thread: its rounds, then the count of parked blocks (16 of them its
  * own). */
 static void *caller_main(void *arg)
@@ -437,8 +470,12 @@ static void *caller_main(void *arg)
 	struct caller *cl = arg;
 	int round;
 
-	for (round = 0; round < cl->rounds; round++)
-		caller_round(cl, round);
+	for (round = 0; round < cl->rounds; round++) {
+		if (cl->sync)
+			caller_round_sync(cl, round);
+		else
+			caller_round(cl, round);
+	}
 	cl->parked = api_requests_parked();
 	return NULL;
 }
@@ -452,10 +489,9 @@ static void test_thread_exit_frees_cache(void **state)
 	tu_thread th;
 	unsigned long base;
 
+	memset(&cl, 0, sizeof(cl));
 	start(&pp, ctx, &cl.adder);
 	cl.rounds = 1;
-	cl.parked = 0;
-	cl.wrong = 0;
 	base = api_requests_parked();
 	assert_int_equal(tu_thread_start(&th, caller_main, &cl), 0);
 	assert_true(tu_thread_join(&th, 30000, NULL));
@@ -466,12 +502,11 @@ static void test_thread_exit_frees_cache(void **state)
 	tp_stop(&pp);
 }
 
-/* Two threads with calls in flight on one connection: whichever reads
- * copies the other's replies into its requests' own room; every result
- * is its own call's. */
-static void test_two_threads_one_conn(void **state)
+/* Two threads on one connection, 16 calls in flight each or (sync) one
+ * at a time: whichever reads copies the other's replies into its
+ * requests' own room; every result is its own call's. */
+static void two_threads(TALLOC_CTX *ctx, bool sync)
 {
-	TALLOC_CTX *ctx = *state;
 	tp_peer pp;
 	struct caller cl[2];
 	tu_thread th[2];
@@ -483,6 +518,7 @@ static void test_two_threads_one_conn(void **state)
 		memset(&cl[i], 0, sizeof(cl[i]));
 		cl[i].adder = adder;
 		cl[i].rounds = 50;
+		cl[i].sync = sync;
 		assert_int_equal(tu_thread_start(&th[i], caller_main, &cl[i]),
 				 0);
 	}
@@ -490,6 +526,60 @@ static void test_two_threads_one_conn(void **state)
 		assert_true(tu_thread_join(&th[i], 60000, NULL));
 	assert_int_equal(cl[0].wrong, 0);
 	assert_int_equal(cl[1].wrong, 0);
+	shade_ref_release(adder);
+	tp_stop(&pp);
+}
+
+static void test_two_threads_one_conn(void **state)
+{
+	two_threads(*state, false);
+}
+
+static void test_two_threads_sync_calls(void **state)
+{
+	two_threads(*state, true);
+}
+
+/* A call that fails once it took the reader role as it sent (the peer
+ * is gone) gives the role back: nothing is left reading the connection,
+ * and the next call fails at once. */
+static void test_failed_call_leaves_reader_role(void **state)
+{
+	TALLOC_CTX *ctx = *state;
+	tp_peer pp;
+	shade_ref *adder = NULL;
+	shade_request *q;
+	shade_buf *in = NULL;
+	shade_cbor_dec *res = NULL;
+	shade_error *err = NULL;
+	int64_t t0;
+
+	start(&pp, ctx, &adder);
+	q = begin_add(adder, 1, 2, NULL);
+	finish_add(q, 3);
+	talloc_free(q);
+	/* the server's end of the socket shut: its thread ends, our
+	 * writes fail or our read sees the end */
+	assert_int_equal(shutdown(shade_transport_fd(
+					  shade_conn_transport(pp.server)),
+				  SHUT_RDWR),
+			 0);
+	t0 = tu_now_ms();
+	q = begin_add(adder, 3, 4, NULL);
+	assert_int_not_equal(shade_request_finish(q, &res, &err), SHADE_OK);
+	shade_error_free(err);
+	err = NULL;
+	talloc_free(q);
+	assert_false(__atomic_load_n(&pp.client->reading, __ATOMIC_ACQUIRE));
+	if (shade_request_begin(adder, 0, SHADE_DISPATCH_INVOKE, NULL, &q,
+				&in, &err) == SHADE_OK) {
+		assert_int_not_equal(shade_request_finish(q, &res, &err),
+				     SHADE_OK);
+		talloc_free(q);
+	}
+	shade_error_free(err);
+	assert_false(__atomic_load_n(&pp.client->reading, __ATOMIC_ACQUIRE));
+	assert_true(tu_now_ms() - t0 < 10000);
 	shade_ref_release(adder);
 	tp_stop(&pp);
 }
@@ -562,6 +652,8 @@ int main(int argc, char **argv)
 		SUITE_CASE(test_conn_freed_with_parked),
 		SUITE_CASE(test_thread_exit_frees_cache),
 		SUITE_CASE(test_two_threads_one_conn),
+		SUITE_CASE(test_two_threads_sync_calls),
+		SUITE_CASE(test_failed_call_leaves_reader_role),
 		SUITE_CASE(test_many_in_flight_bounded),
 		SUITE_CASE(test_stolen_call_freed),
 	};

@@ -351,11 +351,23 @@ shade_status shade_request_finish(shade_request *q, shade_cbor_dec **result,
 		*result = &q->out;
 		return SHADE_OK;
 	}
-	if (!q->sent)
+	if (!q->sent) {
+		q->rq.wait_now = !q->oneway;
 		SHADE_CHECK(conn_req_send(&q->rq, q, err));
+	}
 	q->sent = true;
-	if (!q->oneway)
-		SHADE_CHECK(api_await_reply(&q->rq, &q->out, &has, err));
+	if (!q->oneway) {
+		/* api_await_reply, reading at once when the send made this
+		 * thread the reader */
+		shade_status st = conn_wait_reply(&q->rq, err);
+
+		if (st != SHADE_OK) {
+			conn_abandon(q->rq.p);
+			return st;
+		}
+		SHADE_CHECK(conn_take_reply(q->c, q->rq.p, &q->out, &has,
+					    err));
+	}
 	if (!has)
 		shade_cbor_dec_init(&q->out, cbor_null, 1);
 	*result = &q->out;

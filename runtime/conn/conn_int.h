@@ -345,6 +345,12 @@ struct outreq {
 	uint8_t *slot;          /* copied to pend.slot when sent: room in
 				 * the request for a small reply, or NULL */
 	size_t slot_cap;        /* bytes at slot */
+	bool wait_now;          /* its thread waits for the reply right
+				 * after sending it (conn_wait_reply):
+				 * it may take the reader role as it
+				 * registers the request */
+	bool reader;            /* it took it: conn_wait_reply reads at
+				 * once */
 	bool enc_ready;         /* enc below is filled */
 	struct {
 		shade_cbor_hooks hooks;     /* the connection's, udata: this
@@ -423,6 +429,12 @@ SHADE_INTERNAL shade_status conn_flush_batch(shade_conn *c, shade_error **err);
 SHADE_INTERNAL shade_status conn_wait(shade_conn *c, struct pending *const *ps,
 				      size_t n, bool all, int timeout_ms,
 				      size_t *which, shade_error **err);
+
+/* Wait for the reply of rq (sent, two-way) as conn_wait does, reading
+ * at once when conn_req_send gave this thread the reader role (one lock
+ * less: rq->wait_now). */
+SHADE_INTERNAL shade_status conn_wait_reply(struct outreq *rq,
+					    shade_error **err);
 
 /* Take a finished pending's reply: on RETURN, *d is positioned at the
  * value (has_value false when the RETURN had none); on ERROR, the

@@ -127,10 +127,31 @@ shade_status conn_req_send(struct outreq *rq, TALLOC_CTX *tmp,
 			return shade_error_set(err, SHADE_ERR_NOMEM,
 					       "out of memory");
 		}
+		if (rq->wait_now && !c->reading && c->pool == NULL &&
+		    c->loop == NULL && c->unnested.head == NULL &&
+		    c->pending.count == 1) {
+			/* Nobody else reads or waits: this thread, which
+			 * waits next, is the reader from now on
+			 * (conn_wait_reply), without taking mu again. */
+			c->reading = true;
+			c->st.round_trips++;
+			rq->reader = true;
+		}
 		pthread_mutex_unlock(&c->mu);
 	}
 	st = rq->queued ? send_batched(c, rq->b, err)
 			 : send_frame(c, rq->b, err);
+	if (st != SHADE_OK && rq->reader) {
+		bool close;
+
+		pthread_mutex_lock(&c->mu);
+		close = conn_reader_leave(c);
+		conn_wake_all(c);
+		pthread_mutex_unlock(&c->mu);
+		if (close)
+			conn_close_transport(c);
+		rq->reader = false;
+	}
 	if (st != SHADE_OK) {
 		if (rq->keep) { /* never sent: nothing to DROP */
 			pthread_mutex_lock(&c->mu);

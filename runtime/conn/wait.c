@@ -80,9 +80,12 @@ static void cv_wait(shade_conn *c, int64_t deadline)
 	c->sleepers--;
 }
 
-shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
-		       bool all, int timeout_ms, size_t *which,
-		       shade_error **err)
+/* conn_wait; reader: the caller took the reader role when it registered
+ * ps[0], its only outstanding request (conn_req_send, REQ_WAIT_NOW), and
+ * reads at once, without taking mu first. */
+static shade_status wait_for(shade_conn *c, struct pending *const *ps,
+			     size_t n, bool all, int timeout_ms, size_t *which,
+			     bool reader, shade_error **err)
 {
 	void *where;
 	int64_t deadline = clock_deadline(timeout_ms);
@@ -95,6 +98,12 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 	bool nest;
 
 	pool_block(true); /* a worker waiting: another serves */
+	if (reader) {
+		where = ps[0]->owner;
+		slot = ps[0]->slot;
+		cap = ps[0]->slot_cap;
+		goto read_now;
+	}
 	pthread_mutex_lock(&c->mu);
 	if (n > 0 && !wait_done(ps, n, all, which))
 		c->st.round_trips++;
@@ -164,6 +173,7 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 				     : NULL;
 		cap = where != NULL ? ps[0]->slot_cap : sizeof(tl_scratch);
 		pthread_mutex_unlock(&c->mu);
+read_now:
 		nest = c->loop != NULL && loop_can_nest(c->loop);
 		if (nest) {
 			/* A callback on its loop's thread: read c
@@ -227,6 +237,22 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 	if (st == SHADE_ERR_CONNECTION_LOST)
 		return conn_check_open(c, err);
 	return SHADE_OK;
+}
+
+shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
+		       bool all, int timeout_ms, size_t *which,
+		       shade_error **err)
+{
+	return wait_for(c, ps, n, all, timeout_ms, which, false, err);
+}
+
+shade_status conn_wait_reply(struct outreq *rq, shade_error **err)
+{
+	bool reader = rq->reader;
+
+	rq->reader = false;
+	return wait_for(rq->c, &rq->p, 1, false, rq->timeout_ms, NULL, reader,
+			err);
 }
 
 shade_status shade_conn_serve(shade_conn *c, int timeout_ms,
