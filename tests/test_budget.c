@@ -540,8 +540,8 @@ static void test_two_threads_sync_calls(void **state)
 	two_threads(*state, true);
 }
 
-/* A call that fails once it took the reader role as it sent (the peer
- * is gone) gives the role back: nothing is left reading the connection,
+/* A call that fails once it took the reader role as it sent (its write
+ * fails) gives the role back: nothing is left reading the connection,
  * and the next call fails at once. */
 static void test_failed_call_leaves_reader_role(void **state)
 {
@@ -558,11 +558,11 @@ static void test_failed_call_leaves_reader_role(void **state)
 	q = begin_add(adder, 1, 2, NULL);
 	finish_add(q, 3);
 	talloc_free(q);
-	/* the server's end of the socket shut: its thread ends, our
-	 * writes fail or our read sees the end */
+	/* our end of the socket shut for writing: the next request's
+	 * write fails (EPIPE), the server's thread sees the end */
 	assert_int_equal(shutdown(shade_transport_fd(
-					  shade_conn_transport(pp.server)),
-				  SHUT_RDWR),
+					  shade_conn_transport(pp.client)),
+				  SHUT_WR),
 			 0);
 	t0 = tu_now_ms();
 	q = begin_add(adder, 3, 4, NULL);
