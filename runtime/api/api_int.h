@@ -71,6 +71,13 @@ SHADE_INTERNAL shade_status api_put_fields(struct outreq *rq,
 					   const struct api_field *f,
 					   unsigned nf, shade_error **err);
 
+/* Requests parked on all threads' spare lists (request.c: freed typed
+ * calls kept for the next call). */
+SHADE_INTERNAL unsigned long api_requests_parked(void);
+
+/* Free the calling thread's spare requests (as its exit does). */
+SHADE_INTERNAL void api_request_trim(void);
+
 /* Wait for rq's reply; on success *d is at the value (has false: none).
  * A timeout withdraws the request. */
 SHADE_INTERNAL shade_status api_await_reply(struct outreq *rq,

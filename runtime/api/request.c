@@ -2,7 +2,18 @@
  * request.c - the typed request API generated stubs use: begin a call
  * by member index, write the argument item, send, and read the result
  * item (local objects dispatched in place).
+ *
+ * A call to a proxy is one talloc block plus its argument buffer, and
+ * freeing it does not give them back: its destructor parks both on the
+ * calling thread's list of spare requests (at most REQ_CACHE_MAX), and
+ * the next call begun on that thread takes them from there, so a call
+ * on the common path allocates nothing for itself.  Only what hangs
+ * below the block (the reply frame, anything the caller put on it) is
+ * freed.  A parked block holds nothing of its call (no target, no
+ * connection, no pending); the list is freed when its thread exits.
  */
+#include <pthread.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <talloc.h>
@@ -13,11 +24,14 @@
 #include "conn/conn_int.h"
 #include "object/shape_int.h"
 
+/* Bytes of a reply a request reads into itself (larger ones are blocks
+ * of their own). */
+#define REQ_SLOT_BYTES 128
+
 /* A typed call in progress. */
 struct shade_request {
 	shade_ref *r;           /* the target (one count held) */
 	shade_conn *c;          /* its connection, NULL when local */
-	struct outreq rq;       /* the request (proxies) */
 	shade_buf *args;        /* argument item (local objects) */
 	shade_buf *res;         /* result bytes (local objects) */
 	uint32_t member;        /* member index */
@@ -28,7 +42,132 @@ struct shade_request {
 	uint8_t *eager;         /* GET answered by the @eager value that
 				 * came with the reference, or NULL */
 	size_t eager_len;       /* its length */
+	shade_buf *spare;       /* the argument buffer it keeps for its
+				 * next use (not a child of it), or NULL */
+	shade_request *next;    /* next on the thread's spare list */
+	/* Not cleared when the block is taken for a call (request_take): */
+	struct outreq rq;       /* the request (proxies: conn_req_init
+				 * clears it; p, keep and b read by the
+				 * destructor) */
+	uint8_t frame[REQ_SLOT_BYTES]; /* a small reply is read here
+				 * (rq.slot) */
 };
+
+/* Spare requests a thread keeps at most, and the largest argument
+ * buffer kept with one (bytes allocated). */
+#define REQ_CACHE_MAX 64
+#define REQ_KEEP_BUF ((size_t)1024)
+
+/* The calling thread's spare requests (parked by request_destructor). */
+static _Thread_local shade_request *tl_spare;
+static _Thread_local unsigned tl_n_spare;  /* blocks on tl_spare */
+static _Thread_local bool tl_spare_keyed;  /* spare_key set for it */
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static bool spare_ok;
+static unsigned long n_parked;             /* on all threads (atomic) */
+
+/* Free the spare list at *slot (a thread's tl_spare). */
+static void spare_free(void *slot)
+{
+	shade_request **head = slot, *q;
+
+	while ((q = *head) != NULL) {
+		*head = q->next;
+		talloc_set_destructor(q, NULL);
+		talloc_free(q->spare);
+		talloc_free(q);
+		__atomic_sub_fetch(&n_parked, 1, __ATOMIC_RELAXED);
+	}
+	if (head == &tl_spare) {
+		tl_n_spare = 0;
+		/* A block parked after this (a later thread-exit
+		 * destructor freeing a call) keys the thread again. */
+		tl_spare_keyed = false;
+	}
+}
+
+/* Once: the key whose destructor frees a thread's spare list. */
+static void spare_init(void)
+{
+	spare_ok = pthread_key_create(&spare_key, spare_free) == 0;
+}
+
+/* At exit, the exiting thread's list (thread-exit keys do not run for
+ * the thread that calls exit). */
+static __attribute__((destructor)) void spare_atexit(void)
+{
+	spare_free(&tl_spare);
+}
+
+void api_request_trim(void)
+{
+	spare_free(&tl_spare);
+}
+
+unsigned long api_requests_parked(void)
+{
+	return __atomic_load_n(&n_parked, __ATOMIC_RELAXED);
+}
+
+static int request_destructor(shade_request *q);
+
+/* Park q (its call is over) on the thread's spare list: true, or false
+ * when it is to be freed (the list is full, q has a parent that frees
+ * it with itself, or the thread cannot have it freed at its exit). */
+static bool request_park(shade_request *q)
+{
+	shade_buf *b = q->spare;
+
+	if (tl_n_spare >= REQ_CACHE_MAX || talloc_parent(q) != NULL)
+		return false;
+	if (!tl_spare_keyed) {
+		pthread_once(&spare_once, spare_init);
+		if (!spare_ok || pthread_setspecific(spare_key, &tl_spare) != 0)
+			return false;
+		tl_spare_keyed = true;
+	}
+	if (b != NULL)
+		shade_buf_reset(b);
+	if (b != NULL && (b->cap > REQ_KEEP_BUF || b->refs != NULL)) {
+		talloc_free(b); /* grown or used for references: not kept */
+		q->spare = NULL;
+	}
+	/* The reply frame and what the caller hung on the call. */
+	talloc_free_children(q);
+	q->next = tl_spare;
+	tl_spare = q;
+	tl_n_spare++;
+	__atomic_add_fetch(&n_parked, 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+/* A request block: a spare of the thread, emptied (its argument buffer
+ * kept), or a new one; NULL when out of memory. */
+static shade_request *request_take(void)
+{
+	shade_request *q = tl_spare;
+	shade_buf *b;
+
+	if (q == NULL) {
+		q = talloc_zero(NULL, shade_request);
+		if (q != NULL)
+			talloc_set_destructor(q, request_destructor);
+		return q;
+	}
+	tl_spare = q->next;
+	tl_n_spare--;
+	__atomic_sub_fetch(&n_parked, 1, __ATOMIC_RELAXED);
+	b = q->spare;
+	memset(q, 0, offsetof(shade_request, spare));
+	q->spare = b;
+	/* What the destructor reads before conn_req_init clears the
+	 * rest. */
+	q->rq.p = NULL;
+	q->rq.keep = false;
+	q->rq.b = NULL;
+	return q;
+}
 
 static const uint8_t cbor_null[1] = { 0xf6 };
 
@@ -46,6 +185,11 @@ static int request_destructor(shade_request *q)
 	if (q->c != NULL)
 		conn_req_unname(&q->rq);
 	shade_ref_release(q->r);
+	q->r = NULL;
+	if (q->rq.b != NULL && q->rq.b == q->spare &&
+	    request_park(q))
+		return -1; /* kept: talloc_free(q) leaves it be */
+	talloc_free(q->spare);
 	return 0;
 }
 
@@ -83,14 +227,13 @@ shade_status shade_request_begin(shade_ref *r, uint32_t member,
 	if ((unsigned)op > SHADE_DISPATCH_SET)
 		return shade_error_set(err, SHADE_ERR_INVALID,
 				       "bad dispatch op %d", (int)op);
-	q = talloc_zero(NULL, shade_request);
+	q = request_take();
 	if (q == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	q->r = shade_ref_retain(r);
 	q->member = member;
 	q->op = op;
 	q->oneway = opts != NULL && opts->oneway;
-	talloc_set_destructor(q, request_destructor);
 	if (!shade_ref_is_proxy(r)) {
 		q->args = shade_buf_new(q, 64);
 		if (q->args == NULL) {
@@ -107,6 +250,7 @@ shade_status shade_request_begin(shade_ref *r, uint32_t member,
 	    conn_proxy_eager(p->conn, p, member, q, &q->eager,
 			     &q->eager_len)) {
 		/* no message: finish reads the value that came with r */
+		memset(&q->rq, 0, sizeof(q->rq));
 		q->args = shade_buf_new(q, 8);
 		if (q->args == NULL) {
 			talloc_free(q);
@@ -118,11 +262,15 @@ shade_status shade_request_begin(shade_ref *r, uint32_t member,
 		*out = q;
 		return SHADE_OK;
 	}
+	if (st == SHADE_OK && q->spare == NULL &&
+	    (q->spare = shade_buf_new(NULL, 64)) == NULL)
+		st = shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	if (st == SHADE_OK) {
 		q->c = p->conn;
+		q->rq.b = q->spare;
 		st = conn_req_init(&q->rq, q->c, q, opcode[op], nfields[op],
 				   NULL, opts ? opts->timeout_ms : 0, p,
-				   (q->oneway ? REQ_ONEWAY : 0) |
+				   REQ_REUSE_BUF | (q->oneway ? REQ_ONEWAY : 0) |
 					   (typed_result_by_value(p, member, op)
 						    ? REQ_BYVALUE
 						    : 0) |
@@ -134,6 +282,8 @@ shade_status shade_request_begin(shade_ref *r, uint32_t member,
 		talloc_free(q);
 		return st;
 	}
+	q->rq.slot = q->frame;
+	q->rq.slot_cap = sizeof(q->frame);
 	shade_cbor_put_uint(q->rq.b, p->eid);
 	if (conn_is_promise(p) && p->ref.shape != NULL &&
 	    member < p->ref.shape->n_members)
@@ -201,11 +351,23 @@ shade_status shade_request_finish(shade_request *q, shade_cbor_dec **result,
 		*result = &q->out;
 		return SHADE_OK;
 	}
-	if (!q->sent)
+	if (!q->sent) {
+		q->rq.wait_now = !q->oneway;
 		SHADE_CHECK(conn_req_send(&q->rq, q, err));
+	}
 	q->sent = true;
-	if (!q->oneway)
-		SHADE_CHECK(api_await_reply(&q->rq, &q->out, &has, err));
+	if (!q->oneway) {
+		/* api_await_reply, reading at once when the send made this
+		 * thread the reader */
+		shade_status st = conn_wait_reply(&q->rq, err);
+
+		if (st != SHADE_OK) {
+			conn_abandon(q->rq.p);
+			return st;
+		}
+		SHADE_CHECK(conn_take_reply(q->c, q->rq.p, &q->out, &has,
+					    err));
+	}
 	if (!has)
 		shade_cbor_dec_init(&q->out, cbor_null, 1);
 	*result = &q->out;

@@ -91,7 +91,14 @@ struct pending {
 				     * carries references: `held`) */
 	uint64_t rid;               /* our request id */
 	bool done;                  /* reply arrived or the request failed */
-	uint8_t *reply;             /* RETURN/ERROR frame (on owner) */
+	uint8_t *reply;             /* RETURN/ERROR frame (on owner, or
+				     * in slot: reply_in_slot) */
+	uint8_t *slot;              /* room of the request's own where
+				     * its waiter reads a small reply
+				     * (conn_wait), or NULL */
+	size_t slot_cap;            /* bytes at slot */
+	bool reply_in_slot;         /* reply is slot (not a talloc
+				     * block: never freed) */
 	size_t reply_len;           /* its length */
 	struct msg m;               /* the reply parsed, cursor into
 				     * reply */
@@ -334,6 +341,15 @@ struct outreq {
 	size_t n_named;         /* entries in named */
 	bool on_held;           /* one use of o.on counted (its target is
 				 * a promise) */
+	uint8_t *slot;          /* copied to pend.slot when sent: room in
+				 * the request for a small reply, or NULL */
+	size_t slot_cap;        /* bytes at slot */
+	bool wait_now;          /* its thread waits for the reply right
+				 * after sending it (conn_wait_reply):
+				 * it may take the reader role as it
+				 * registers the request */
+	bool reader;            /* it took it: conn_wait_reply reads at
+				 * once */
 	bool enc_ready;         /* enc below is filled */
 	struct {
 		shade_cbor_hooks hooks;     /* the connection's, udata: this
@@ -350,6 +366,9 @@ struct outreq {
 			* value */
 #define REQ_KEEP 4u    /* ask the peer to keep the result (OPT_KEEP) for
 			* pipelined calls, when it has the feature */
+#define REQ_REUSE_BUF 8u /* write into rq->b as the caller set it (an
+			  * empty buffer it keeps) instead of a new one on
+			  * tmp */
 
 /* Start a request op with nfields fixed fields on tmp.  timeout_ms: 0
  * the connection default, -1 none.  target: the proxy the request is
@@ -409,6 +428,12 @@ SHADE_INTERNAL shade_status conn_flush_batch(shade_conn *c, shade_error **err);
 SHADE_INTERNAL shade_status conn_wait(shade_conn *c, struct pending *const *ps,
 				      size_t n, bool all, int timeout_ms,
 				      size_t *which, shade_error **err);
+
+/* Wait for the reply of rq (sent, two-way) as conn_wait does, reading
+ * at once when conn_req_send gave this thread the reader role (one lock
+ * less: rq->wait_now). */
+SHADE_INTERNAL shade_status conn_wait_reply(struct outreq *rq,
+					    shade_error **err);
 
 /* Take a finished pending's reply: on RETURN, *d is positioned at the
  * value (has_value false when the RETURN had none); on ERROR, the

@@ -26,6 +26,7 @@ shade_status conn_req_init(struct outreq *rq, shade_conn *c, TALLOC_CTX *tmp,
 {
 	struct serving *s;
 	bool oneway = (flags & REQ_ONEWAY) != 0;
+	shade_buf *b = (flags & REQ_REUSE_BUF) ? rq->b : NULL;
 
 	memset(rq, 0, sizeof(*rq));
 	rq->c = c;
@@ -72,7 +73,7 @@ shade_status conn_req_init(struct outreq *rq, shade_conn *c, TALLOC_CTX *tmp,
 	rq->rid = oneway ? 0 : __atomic_fetch_add(&c->next_rid, 1,
 						  __ATOMIC_RELAXED);
 	__atomic_add_fetch(&c->st.requests_sent, 1, __ATOMIC_RELAXED);
-	rq->b = shade_buf_new(tmp, 64);
+	rq->b = b != NULL ? b : shade_buf_new(tmp, 64);
 	if (rq->b == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	/* Large argument strings are written from where they lie: they
@@ -104,11 +105,12 @@ shade_status conn_req_send(struct outreq *rq, TALLOC_CTX *tmp,
 	if (rq->b->status != SHADE_OK)
 		return shade_error_set(err, rq->b->status, "out of memory");
 	if (rq->rid != 0) {
-		p = &rq->pend;
-		memset(p, 0, sizeof(*p));
+		p = &rq->pend; /* zero since conn_req_init */
 		p->owner = tmp;
 		p->conn = c;
 		p->rid = rq->rid;
+		p->slot = rq->slot;
+		p->slot_cap = rq->slot_cap;
 		pthread_mutex_lock(&c->mu);
 		if (c->open && c->pending.count >= c->max_pending) {
 			pthread_mutex_unlock(&c->mu);
@@ -125,10 +127,31 @@ shade_status conn_req_send(struct outreq *rq, TALLOC_CTX *tmp,
 			return shade_error_set(err, SHADE_ERR_NOMEM,
 					       "out of memory");
 		}
+		if (rq->wait_now && !c->reading && c->pool == NULL &&
+		    c->loop == NULL && c->unnested.head == NULL &&
+		    c->pending.count == 1) {
+			/* Nobody else reads or waits: this thread, which
+			 * waits next, is the reader from now on
+			 * (conn_wait_reply), without taking mu again. */
+			c->reading = true;
+			c->st.round_trips++;
+			rq->reader = true;
+		}
 		pthread_mutex_unlock(&c->mu);
 	}
 	st = rq->queued ? send_batched(c, rq->b, err)
 			 : send_frame(c, rq->b, err);
+	if (st != SHADE_OK && rq->reader) {
+		bool close;
+
+		pthread_mutex_lock(&c->mu);
+		close = conn_reader_leave(c);
+		conn_wake_all(c);
+		pthread_mutex_unlock(&c->mu);
+		if (close)
+			conn_close_transport(c);
+		rq->reader = false;
+	}
 	if (st != SHADE_OK) {
 		if (rq->keep) { /* never sent: nothing to DROP */
 			pthread_mutex_lock(&c->mu);
@@ -183,7 +206,9 @@ void conn_abandon(struct pending *p)
 		pending_unhold(p);
 		pthread_mutex_unlock(&c->mu);
 		refs_drop(c, p->reply, p->reply_len, 0);
-		TALLOC_FREE(p->reply);
+		if (!p->reply_in_slot)
+			talloc_free(p->reply);
+		p->reply = NULL;
 		return;
 	}
 	was_open = c->open;

@@ -417,13 +417,45 @@ static void route_frame(shade_conn *c, uint8_t *frame, size_t len,
  * waiter takes next anyway.  A reply, the frame it usually reads, is
  * delivered under that same lock; anything else is routed first. */
 void route_for_waiter(shade_conn *c, uint8_t *frame, size_t len,
-		      const void *where)
+		      const void *where, bool in_slot)
 {
 	struct msg m;
+	struct pending *p;
 	bool parsed = msg_parse(frame, len, &m, NULL) == SHADE_OK;
+	bool reply = parsed && m.id != 0 &&
+		     (m.op == OP_RETURN || m.op == OP_ERROR) &&
+		     (c->hello_seen || !c->accepting) && !conn_auth_pending(c);
 
-	if (parsed && m.id != 0 && (m.op == OP_RETURN || m.op == OP_ERROR) &&
-	    (c->hello_seen || !c->accepting) && !conn_auth_pending(c)) {
+	if (in_slot) {
+		/* Read into a slot: a reply to a request with room for it
+		 * goes there (copied unless it is there already: no block
+		 * allocated, stolen or freed); anything else is copied
+		 * out first.  The room of another thread's request is
+		 * written under mu while that request is pending: its
+		 * thread reads it only once it is done. */
+		pthread_mutex_lock(&c->mu);
+		p = reply ? hmap_get(&c->pending, m.id) : NULL;
+		if (p != NULL && !p->done && p->slot != NULL &&
+		    len <= p->slot_cap) {
+			if (frame != p->slot)
+				memcpy(p->slot, frame, len);
+			m.d.buf = p->slot;
+			p->reply_in_slot = true;
+			deliver_reply(c, &m, p->slot, len, p->owner);
+			return;
+		}
+		pthread_mutex_unlock(&c->mu);
+		frame = talloc_memdup(NULL, frame, len);
+		if (frame == NULL) {
+			conn_lost(c, SHADE_ERR_NOMEM,
+				  "out of memory for a received frame");
+			pthread_mutex_lock(&c->mu);
+			return;
+		}
+		m.d.buf = frame;
+		where = NULL;
+	}
+	if (reply) {
 		pthread_mutex_lock(&c->mu);
 		frame = deliver_reply(c, &m, frame, len, where);
 		if (frame == NULL)

@@ -35,9 +35,13 @@ SHADE_INTERNAL uint8_t *route_unpool(uint8_t *frame, size_t len,
 /* The router of a waiting thread (which holds the reader role): returns
  * with mu held, which the waiter takes next anyway.  A reply, the frame
  * it usually reads, is delivered under that same lock; anything else is
- * routed first. */
+ * routed first.  in_slot: the frame lies in a slot (a request's room,
+ * or the reading thread's scratch), not in a block of its own: a reply
+ * to a request with room for it is copied there, anything else copied
+ * out first. */
 SHADE_INTERNAL void route_for_waiter(struct shade_conn *c, uint8_t *frame,
-				     size_t len, const void *where);
+				     size_t len, const void *where,
+				     bool in_slot);
 
 /* Read and route one frame without blocking (a loop): replies go to
  * their callers, requests to the queues (served by shade_conn_process or

@@ -23,6 +23,14 @@
 #include "conn/send_int.h"
 #include "conn/serve_int.h"
 #include "loop/loop_int.h"
+#include "transport/transport_int.h"
+
+/* Room where a thread waiting for replies reads a small frame when it
+ * does not read into its own request's (several outstanding): a reply
+ * is then copied into the room its request keeps, if any, with no
+ * block allocated for it (route_for_waiter). */
+#define WAIT_SCRATCH 256
+static _Thread_local uint8_t tl_scratch[WAIT_SCRATCH];
 
 /* True when the wait is satisfied (under mu). */
 static bool wait_done(struct pending *const *ps, size_t n, bool all,
@@ -72,21 +80,30 @@ static void cv_wait(shade_conn *c, int64_t deadline)
 	c->sleepers--;
 }
 
-shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
-		       bool all, int timeout_ms, size_t *which,
-		       shade_error **err)
+/* conn_wait; reader: the caller took the reader role when it registered
+ * ps[0], its only outstanding request (conn_req_send, REQ_WAIT_NOW), and
+ * reads at once, without taking mu first. */
+static shade_status wait_for(shade_conn *c, struct pending *const *ps,
+			     size_t n, bool all, int timeout_ms, size_t *which,
+			     bool reader, shade_error **err)
 {
 	void *where;
 	int64_t deadline = clock_deadline(timeout_ms);
 	struct frame_item *it;
 	struct frame_queue *q;
-	uint8_t *frame;
-	size_t len;
+	uint8_t *frame, *slot;
+	size_t len, cap;
 	shade_status st = SHADE_OK;
 	shade_error *e = NULL;
 	bool nest;
 
 	pool_block(true); /* a worker waiting: another serves */
+	if (reader) {
+		where = ps[0]->owner;
+		slot = ps[0]->slot;
+		cap = ps[0]->slot_cap;
+		goto read_now;
+	}
 	pthread_mutex_lock(&c->mu);
 	if (n > 0 && !wait_done(ps, n, all, which))
 		c->st.round_trips++;
@@ -149,7 +166,14 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 		 * surely its reply: read it onto the request's owner, where
 		 * it then stays.  With more, each would be copied out. */
 		where = n == 1 && c->pending.count <= 1 ? ps[0]->owner : NULL;
+		/* ... or into the room the request keeps for it, if any;
+		 * with several, into the thread's scratch first. */
+		slot = where != NULL ? ps[0]->slot
+		       : n > 0	     ? tl_scratch
+				     : NULL;
+		cap = where != NULL ? ps[0]->slot_cap : sizeof(tl_scratch);
 		pthread_mutex_unlock(&c->mu);
+read_now:
 		nest = c->loop != NULL && loop_can_nest(c->loop);
 		if (nest) {
 			/* A callback on its loop's thread: read c
@@ -157,14 +181,14 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 			 * other connections until c has more. */
 			st = send_flush_now(c, &e);
 			if (st == SHADE_OK)
-				st = shade_transport_try_recv(c->t, where,
-							      &frame, &len,
-							      &e);
+				st = transport_recv_slot(c->t, slot, cap,
+							 where, &frame, &len,
+							 0, &e);
 		} else {
 			st = send_flush_out(c, deadline, &e);
 			if (st == SHADE_OK)
-				st = shade_transport_recv(
-					c->t, where, &frame, &len,
+				st = transport_recv_slot(
+					c->t, slot, cap, where, &frame, &len,
 					clock_remaining_ms(deadline), &e);
 		}
 		if (st != SHADE_OK && st != SHADE_ERR_TIMEOUT &&
@@ -179,7 +203,8 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 			msg_trace(c->side, shade_transport_address(c->t),
 				  "received", frame, len);
 		if (st == SHADE_OK)
-			route_for_waiter(c, frame, len, where);
+			route_for_waiter(c, frame, len, where,
+					 slot != NULL && frame == slot);
 		else
 			pthread_mutex_lock(&c->mu);
 		if (conn_reader_leave(c)) {
@@ -212,6 +237,22 @@ shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
 	if (st == SHADE_ERR_CONNECTION_LOST)
 		return conn_check_open(c, err);
 	return SHADE_OK;
+}
+
+shade_status conn_wait(shade_conn *c, struct pending *const *ps, size_t n,
+		       bool all, int timeout_ms, size_t *which,
+		       shade_error **err)
+{
+	return wait_for(c, ps, n, all, timeout_ms, which, false, err);
+}
+
+shade_status conn_wait_reply(struct outreq *rq, shade_error **err)
+{
+	bool reader = rq->reader;
+
+	rq->reader = false;
+	return wait_for(rq->c, &rq->p, 1, false, rq->timeout_ms, NULL, reader,
+			err);
 }
 
 shade_status shade_conn_serve(shade_conn *c, int timeout_ms,

@@ -305,6 +305,20 @@ shade_status shade_transport_recv(shade_transport *t, void *mem_ctx,
 	return t->kind->recv(t, mem_ctx, frame, len, timeout_ms, err);
 }
 
+shade_status transport_recv_slot(shade_transport *t, uint8_t *slot,
+				 size_t cap, void *mem_ctx, uint8_t **frame,
+				 size_t *len, int timeout_ms,
+				 shade_error **err)
+{
+	shade_status st;
+
+	t->rx_slot = slot;
+	t->rx_slot_cap = cap;
+	st = shade_transport_recv(t, mem_ctx, frame, len, timeout_ms, err);
+	t->rx_slot = NULL;
+	return st;
+}
+
 shade_status shade_transport_try_recv(shade_transport *t, void *mem_ctx,
 				      uint8_t **frame, size_t *len,
 				      shade_error **err)

@@ -157,7 +157,11 @@ static shade_status rx_extract(shade_transport *t, void *mem_ctx,
 					      t->address, msg);
 	}
 	if (hl + flen <= avail) {
-		p = talloc_size(mem_ctx, flen);
+		/* Into the caller's slot when it fits (transport_recv_slot):
+		 * no allocation. */
+		p = t->rx_slot != NULL && flen <= t->rx_slot_cap
+			    ? t->rx_slot
+			    : talloc_size(mem_ctx, flen);
 		if (p == NULL)
 			return shade_error_set(err, SHADE_ERR_NOMEM,
 					       "out of memory for a frame of "

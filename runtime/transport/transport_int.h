@@ -151,6 +151,10 @@ struct shade_transport {
 	size_t big_len;                 /* its payload length */
 	size_t big_have;                /* payload bytes received so far */
 	size_t big_cap;                 /* bytes allocated for it */
+	uint8_t *rx_slot;               /* during transport_recv_slot: where
+					 * a small frame goes instead of a
+					 * new block, or NULL */
+	size_t rx_slot_cap;             /* bytes at rx_slot */
 	uint8_t *out;                   /* output queue (non-blocking mode) */
 	size_t out_cap;                 /* bytes allocated for `out` */
 	size_t out_start;               /* first queued byte */
@@ -334,6 +338,16 @@ SHADE_INTERNAL bool transport_fd_exited(shade_transport *t, int wait_ms,
 
 /* Shut down whichever of t's fds are sockets; true when one was. */
 SHADE_INTERNAL bool transport_fd_shutdown_sockets(shade_transport *t);
+
+/* shade_transport_recv, except that a frame of at most cap bytes is
+ * copied into slot (*frame == slot, no allocation) on the kinds that
+ * read through the fd input buffer; a larger one, or one of another
+ * kind, is allocated on mem_ctx as usual. */
+SHADE_INTERNAL shade_status transport_recv_slot(shade_transport *t,
+					       uint8_t *slot, size_t cap,
+					       void *mem_ctx, uint8_t **frame,
+					       size_t *len, int timeout_ms,
+					       shade_error **err);
 
 /* Give back the input buffer (NULL is fine; see transport_fd_recv.c). */
 SHADE_INTERNAL void transport_in_release(uint8_t *p, size_t size);
