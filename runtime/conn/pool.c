@@ -107,8 +107,7 @@
 enum {
 	SLOT_FREE,    /* not in use */
 	SLOT_ARMED,   /* its fd waits for input in the pool's epoll set */
-	SLOT_READING, /* a worker reads it (the registration is disarmed) */
-	SLOT_HELD,    /* a worker serves it and reads it next (disarmed) */
+	SLOT_READING, /* a worker reads it (an event meanwhile: `again`) */
 };
 
 /* An owned connection, named by index and generation in its epoll
@@ -655,9 +654,10 @@ static void serve_counted(struct conn_pool *p, struct shade_conn *c)
 /* The kernel woke this worker for slot i (data: its generation and
  * index; under p's mu, returns so): read the connection, arm its fd
  * again unless it goes back to the loop, and serve what was read.  When
- * the transport holds more whole frames than one read takes (no event
- * would announce them), or an event came while it read, it serves what
- * it read first and then reads again, its slot held meanwhile. */
+ * the transport holds more than one read took (no edge will announce
+ * it), or an event came while it read, an event of its own goes on the
+ * pool's list for any worker, so what follows is read while this one
+ * serves (a handler may wait for the very next request). */
 static void on_input(struct conn_pool *p, uint64_t data)
 {
 	unsigned i = (unsigned)(data & UINT32_MAX);
@@ -700,26 +700,22 @@ static void on_input(struct conn_pool *p, uint64_t data)
 			break;
 		}
 		p->reading--;
-		if (!more && !s->again) {
-			s->state = SLOT_ARMED;
-			s->armed_at = clock_now_ms();
-			pthread_mutex_unlock(&p->mu);
-			break;
+		s->state = SLOT_ARMED;
+		s->armed_at = clock_now_ms();
+		if ((more || s->again) && p->pend_n < POOL_PEND) {
+			/* No edge will come for what is left: an event of
+			 * its own, for any worker (this one serves, maybe
+			 * for long). */
+			s->again = false;
+			p->pend[(p->pend_head + p->pend_n++) % POOL_PEND] =
+				data;
+			if (p->idle > 0)
+				kick_one(p);
+		} else if (more || s->again) {
+			continue; /* no room for it: read on first */
 		}
-		/* Held: neither armed nor read, so nothing but this thread
-		 * changes it; pool_unlinger does not wait for its handlers. */
-		s->state = SLOT_HELD;
 		pthread_mutex_unlock(&p->mu);
-		serve_counted(p, c);
-		pthread_mutex_lock(&p->mu);
-		s = &p->slots[i];
-		if (p->stop || p->no_linger) {
-			slot_free(p, i);
-			pthread_mutex_unlock(&p->mu);
-			drop_done(p, c);
-			pthread_mutex_lock(&p->mu);
-			return;
-		}
+		break;
 	}
 	serve_counted(p, c);
 	pthread_mutex_lock(&p->mu);
