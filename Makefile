@@ -146,7 +146,8 @@ check: $(DEPS_STAMP) all $(TEST_BIN)
 	@tests/check_docs.sh
 	@fail=0; for t in $(TEST_BIN); do \
 		echo "== $$t"; \
-		SHADE_BUILD=$(BUILD) $(if $(filter thread,$(SAN)),SHADE_SLOW=1) ./$$t || fail=1; \
+		SHADE_BUILD=$(BUILD) $(if $(filter thread,$(SAN)),SHADE_SLOW=1) ./$$t || \
+		{ echo "make check: $$t exited with status $$?"; fail=1; }; \
 	done; \
 	$(if $(SAN),,echo "== check-install"; \
 	MAKE="$(MAKE)" tests/check_install.sh || fail=1; \
