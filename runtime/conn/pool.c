@@ -642,15 +642,6 @@ static void serve_owned(struct conn_pool *p, struct shade_conn *c)
 	pthread_mutex_unlock(&p->mu);
 }
 
-/* Serve what c has queued with a count of c taken for it, then let c
- * go (no lock held). */
-static void serve_counted(struct conn_pool *p, struct shade_conn *c)
-{
-	__atomic_add_fetch(&c->serving, 1, __ATOMIC_ACQ_REL);
-	serve_owned(p, c);
-	let_go(c);
-}
-
 /* The kernel woke this worker for slot i (data: its generation and
  * index; under p's mu, returns so): read the connection, arm its fd
  * again unless it goes back to the loop, and serve what was read.  When
@@ -675,6 +666,10 @@ static void on_input(struct conn_pool *p, uint64_t data)
 		return;
 	}
 	c = s->c;
+	/* The count the serving below holds, taken while the slot still
+	 * holds its own: once the slot is armed again or freed, another
+	 * worker may drop it and c's loop free c. */
+	__atomic_add_fetch(&c->serving, 1, __ATOMIC_ACQ_REL);
 	keep_reader(p);
 	for (;;) {
 		s->state = SLOT_READING;
@@ -717,7 +712,8 @@ static void on_input(struct conn_pool *p, uint64_t data)
 		pthread_mutex_unlock(&p->mu);
 		break;
 	}
-	serve_counted(p, c);
+	serve_owned(p, c);
+	let_go(c);
 	pthread_mutex_lock(&p->mu);
 }
 
