@@ -88,7 +88,10 @@ struct pending {
 				     * request's owner */
 	struct shade_conn *conn;    /* NULL once the connection dropped it
 				     * (on its reply, unless the reply
-				     * carries references: `held`) */
+				     * carries references: `held`);
+				     * set to NULL under the connection's
+				     * mu, read without it only through
+				     * pending_conn */
 	uint64_t rid;               /* our request id */
 	bool done;                  /* reply arrived or the request failed */
 	uint8_t *reply;             /* RETURN/ERROR frame (on owner, or
@@ -135,6 +138,19 @@ struct promise_ref {
 				 * turn (a talloc array), or NULL */
 	size_t n_path;          /* their count */
 };
+
+/* p's connection, read without its mu (a hint: NULL for good once
+ * read NULL; else checked again under that mu). */
+static inline struct shade_conn *pending_conn(const struct pending *p)
+{
+	return __atomic_load_n(&p->conn, __ATOMIC_ACQUIRE);
+}
+
+/* The connection lets go of p (under the connection's mu). */
+static inline void pending_unlink(struct pending *p)
+{
+	__atomic_store_n(&p->conn, NULL, __ATOMIC_RELEASE);
+}
 
 /* True when r is a promise (struct promise_ref). */
 static inline bool conn_is_promise(const struct proxy *p)

@@ -93,18 +93,18 @@ void conn_lost(shade_conn *c, shade_status code, const char *why)
 	/* Fail every pending call. */
 	while (hmap_next(&c->pending, &pos, NULL, (void **)&p)) {
 		p->done = true;
-		p->conn = NULL;
 		if (p->reply == NULL && p->fail == NULL) {
 			shade_error_set(&p->fail, code, "%s", why);
 			if (p->fail != NULL)
 				talloc_steal(p->owner, p->fail);
 		}
+		pending_unlink(p); /* last: a reader without mu sees all */
 	}
 	hmap_clear(&c->pending);
 	/* Replies not taken keep their bytes, not their connection. */
 	pos = 0;
 	while (hmap_next(&c->held, &pos, NULL, (void **)&p))
-		p->conn = NULL;
+		pending_unlink(p);
 	hmap_clear(&c->held);
 	/* Drop every export. */
 	objs = talloc_array(NULL, struct shade_ref *, c->exports.n + 1);

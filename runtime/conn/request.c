@@ -173,7 +173,7 @@ static void pending_forget(struct pending *p)
 
 	if (c != NULL && hmap_get(&c->pending, p->rid) == p)
 		hmap_del(&c->pending, p->rid);
-	p->conn = NULL;
+	pending_unlink(p);
 	/* Requests nested in it are served as nesting in no call
 	 * (doc/protocol.md §5.1). */
 	if (c != NULL && p->nested.head != NULL) {
@@ -189,12 +189,12 @@ static void pending_unhold(struct pending *p)
 
 	if (hmap_get(&c->held, p->rid) == p)
 		hmap_del(&c->held, p->rid);
-	p->conn = NULL;
+	pending_unlink(p);
 }
 
 void conn_abandon(struct pending *p)
 {
-	shade_conn *c = p->conn;
+	shade_conn *c = pending_conn(p);
 	shade_buf *b;
 	bool was_open;
 
@@ -226,7 +226,7 @@ void conn_abandon(struct pending *p)
 
 void conn_detach(struct pending *p)
 {
-	shade_conn *c = p->conn;
+	shade_conn *c = pending_conn(p);
 
 	if (c == NULL)
 		return;
@@ -248,7 +248,7 @@ shade_status conn_take_reply(shade_conn *c, struct pending *p,
 	shade_error *e = NULL;
 
 	*has_value = false;
-	if (p->conn != NULL) {
+	if (pending_conn(p) != NULL) {
 		pthread_mutex_lock(&c->mu);
 		if (p->conn != NULL)
 			pending_unhold(p);

@@ -192,7 +192,7 @@ static uint8_t *deliver_reply(shade_conn *c, struct msg *m, uint8_t *frame,
 	 * it is taken: one never taken gives them back (conn_abandon). */
 	if (!refs_present(frame, len) ||
 	    !hmap_put(&c->held, m->id, p))
-		p->conn = NULL;
+		pending_unlink(p);
 	conn_wake_all(c);
 	return NULL;
 }
