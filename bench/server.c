@@ -33,6 +33,10 @@
  *                     mem() -> heap bytes in use in this process,
  *                     objsize(n) -> heap bytes of one bare object,
  *                     its lazily built shape included
+ *
+ * BENCH_THREADS in the environment sets the shade server's worker
+ * threads (shade_server_opts.threads; unset: the default, one per core;
+ * 1: the single loop), to compare the two on any figure.
  */
 #include "bench.h"
 #include "stubs.h"
@@ -609,6 +613,8 @@ shade_main(TALLOC_CTX *ctx, const char *address, bool print_address)
 	}
 	bench_raise_nofile();
 	sopts.side = "bench-server";
+	if (getenv("BENCH_THREADS") != NULL)
+		sopts.threads = (unsigned)atoi(getenv("BENCH_THREADS"));
 	if (shade_server_new(ctx, &sopts, &srv, &err) != SHADE_OK ||
 	    shade_exports(ctx, &reg, &err) != SHADE_OK)
 		goto fail;

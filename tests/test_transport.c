@@ -31,6 +31,7 @@
 #include "helpers/suite.h"
 #include "helpers/testutil.h"
 #include "shade/transport.h"
+#include "transport/transport_int.h"
 
 #define MIB ((size_t)1 << 20)
 /* Bound of any single wait in these tests. */
@@ -1067,6 +1068,53 @@ static void test_transport_try_recv_half_frame(void **state)
 	talloc_free(b);
 }
 
+/* A read that found nothing (EAGAIN) says the fd is drained, whatever
+ * the read before it took: a large frame's last read asks exactly for
+ * the bytes it lacks and gets them all, which alone says nothing.  A
+ * reader that believed more was there read again, or woke another
+ * worker to (conn/pool.c), for nothing. */
+static void test_transport_drained_after_eagain(void **state)
+{
+	void *ctx = TCTX(state);
+	shade_transport *a = NULL, *b = NULL;
+	shade_error *err = NULL;
+	uint8_t *big, *got = NULL;
+	size_t hl, len = 0, half = 100000, i;
+	shade_status st = SHADE_AGAIN;
+	int fd;
+
+	expect_ok(&err, shade_transport_pair(ctx, NULL, &a, &b, &err));
+	expect_ok(&err, shade_transport_set_nonblocking(b, true, &err));
+	fd = shade_transport_fd(a);
+	big = talloc_size(ctx, 5 + 2 * half);
+	hl = shade_frame_header_encode(2 * half, big);
+	tu_fill_pattern(big + hl, 2 * half, 5);
+	/* In two halves, each read whole by the receiver before the next
+	 * comes: the last read takes exactly what the frame lacks. */
+	assert_int_equal(tu_write_all(fd, big, hl + half), 0);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(shade_transport_try_recv(b, ctx, &got, &len,
+							  &err),
+				 SHADE_AGAIN);
+	assert_true(transport_drained(b));
+	assert_int_equal(tu_write_all(fd, big + hl + half, half), 0);
+	for (i = 0; i < 1000 && st == SHADE_AGAIN; i++) {
+		assert_int_equal(poll_in(shade_transport_fd(b), WAIT_MS), 1);
+		st = shade_transport_try_recv(b, ctx, &got, &len, &err);
+	}
+	expect_ok(&err, st);
+	assert_int_equal(len, 2 * half);
+	assert_int_equal(tu_check_pattern(got, len, 5), len);
+	talloc_free(got);
+	/* Nothing more: the next read finds nothing, and says so. */
+	assert_int_equal(shade_transport_try_recv(b, ctx, &got, &len, &err),
+			 SHADE_AGAIN);
+	assert_true(transport_drained(b));
+	talloc_free(big);
+	talloc_free(a);
+	talloc_free(b);
+}
+
 static void test_transport_output_queue(void **state)
 {
 	void *ctx = TCTX(state);
@@ -1641,6 +1689,7 @@ int main(int argc, char **argv)
 		T(test_transport_zero_length),
 		T(test_transport_sigpipe),
 		T(test_transport_try_recv_half_frame),
+		T(test_transport_drained_after_eagain),
 		T(test_transport_output_queue),
 		T(test_transport_small_queue),
 		T(test_transport_recv_timeout),

@@ -352,6 +352,7 @@ shade_status transport_fd_recv(shade_transport *t, void *mem_ctx,
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return transport_io_fail(t, err, errno, "read");
+		t->drained = true; /* whatever the read before it took */
 		did_read = true;
 		if (timeout_ms == 0)
 			return SHADE_AGAIN;
