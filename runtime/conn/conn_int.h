@@ -503,6 +503,11 @@ static inline bool conn_reader_leave(shade_conn *c)
 	return __atomic_load_n(&c->t_close, __ATOMIC_ACQUIRE) != 0;
 }
 
+/* conn_reader_leave as a whole (no lock held): under mu, the reader
+ * stops and whoever waits for the role is woken; then the transport is
+ * closed when c ended meanwhile. */
+SHADE_INTERNAL void conn_reader_done(shade_conn *c);
+
 /* Send ERROR id 0 with code and why, then end c (conn_lost). */
 SHADE_INTERNAL void conn_refuse(shade_conn *c, shade_status code,
 				const char *why);

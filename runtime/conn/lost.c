@@ -164,6 +164,18 @@ void conn_close_transport(shade_conn *c)
 	pthread_mutex_unlock(&c->send_mu);
 }
 
+void conn_reader_done(shade_conn *c)
+{
+	bool ended;
+
+	pthread_mutex_lock(&c->mu);
+	ended = conn_reader_leave(c);
+	conn_wake_all(c);
+	pthread_mutex_unlock(&c->mu);
+	if (ended)
+		conn_close_transport(c);
+}
+
 shade_status conn_check_open(shade_conn *c, shade_error **err)
 {
 	bool open;

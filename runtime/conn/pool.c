@@ -566,8 +566,8 @@ static bool own_try(struct conn_pool *p, struct shade_conn *c)
 }
 
 /* May a worker arm c's fd again, the pool owning c (no lock held)?  When
- * it may, it is c's reader (`reading`) until read_leave: nothing closes
- * c's transport meanwhile (lost.c).  Not when c's output backs up (the
+ * it may, it is c's reader (`reading`) until conn_reader_done: nothing
+ * closes c's transport meanwhile (lost.c).  Not when c's output backs up (the
  * loop writes it) or its queue is full (the loop stops reading it). */
 static bool read_enter(struct shade_conn *c)
 {
@@ -580,19 +580,6 @@ static bool read_enter(struct shade_conn *c)
 	c->reading = ok;
 	pthread_mutex_unlock(&c->mu);
 	return ok;
-}
-
-/* The worker stops being c's reader (read_enter was true); it closes
- * c's transport when c ended meanwhile. */
-static void read_leave(struct shade_conn *c)
-{
-	bool ended;
-
-	pthread_mutex_lock(&c->mu);
-	ended = conn_reader_leave(c);
-	pthread_mutex_unlock(&c->mu);
-	if (ended)
-		conn_close_transport(c);
 }
 
 /* Read what c has, up to LINGER_FRAMES frames, as the loop would
@@ -684,7 +671,7 @@ static void on_input(struct conn_pool *p, uint64_t data)
 			read_enter(c);
 		if (armed) {
 			more = !transport_drained(c->t);
-			read_leave(c);
+			conn_reader_done(c);
 		}
 		pthread_mutex_lock(&p->mu);
 		s = &p->slots[i]; /* the array may have moved */

@@ -142,14 +142,7 @@ shade_status conn_req_send(struct outreq *rq, TALLOC_CTX *tmp,
 	st = rq->queued ? send_batched(c, rq->b, err)
 			 : send_frame(c, rq->b, err);
 	if (st != SHADE_OK && rq->reader) {
-		bool close;
-
-		pthread_mutex_lock(&c->mu);
-		close = conn_reader_leave(c);
-		conn_wake_all(c);
-		pthread_mutex_unlock(&c->mu);
-		if (close)
-			conn_close_transport(c);
+		conn_reader_done(c);
 		rq->reader = false;
 	}
 	if (st != SHADE_OK) {

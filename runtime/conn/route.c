@@ -476,7 +476,6 @@ shade_status conn_read_one(shade_conn *c, struct direct *dir, void *where,
 	size_t len;
 	shade_status st;
 	shade_error *e = NULL;
-	bool ended;
 
 	pthread_mutex_lock(&c->mu);
 	if (c->reading || !c->open || c->bye_seen) {
@@ -494,12 +493,7 @@ shade_status conn_read_one(shade_conn *c, struct direct *dir, void *where,
 			  frame, len);
 	if (st == SHADE_OK)
 		route_frame(c, frame, len, where, dir);
-	pthread_mutex_lock(&c->mu);
-	ended = conn_reader_leave(c);
-	conn_wake_all(c);
-	pthread_mutex_unlock(&c->mu);
-	if (ended)
-		conn_close_transport(c);
+	conn_reader_done(c);
 	if (st == SHADE_AGAIN)
 		return SHADE_AGAIN;
 	if (st != SHADE_OK) {
