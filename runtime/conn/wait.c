@@ -126,7 +126,11 @@ static shade_status wait_for(shade_conn *c, struct pending *const *ps,
 			if (it == NULL)
 				continue;
 			pthread_mutex_unlock(&c->mu);
-			serve_item(c, it);
+			serve_frame(c, NULL, talloc_steal(NULL, it->frame),
+				    it->len,
+				    it->parsed ? &it->m : NULL, it->arrived,
+				    true);
+			talloc_free(it);
 			pthread_mutex_lock(&c->mu);
 			continue;
 		}
