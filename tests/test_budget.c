@@ -5,7 +5,8 @@
  * a call freed while in flight is parked without its late reply reaching
  * the call that reuses the block, parked blocks outlive the connection
  * they served, a thread's blocks are freed when it exits, and a thousand
- * calls in flight leave at most the cache's bound parked.
+ * calls in flight leave at most the cache's bound parked; on the server,
+ * requests are read into a bounded cache of items, reused.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -584,6 +585,25 @@ static void test_failed_call_leaves_reader_role(void **state)
 	tp_stop(&pp);
 }
 
+/* A thousand add(i, round) calls sent, then finished and freed (qs: room
+ * for them); none parked while they are in flight when `parked0`. */
+static void in_flight(shade_ref *adder, shade_request **qs, int round,
+		      bool parked0)
+{
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		qs[i] = begin_add(adder, i, round, NULL);
+		assert_ok(shade_request_send(qs[i], errp_));
+	}
+	if (parked0)
+		assert_int_equal(api_requests_parked(), 0);
+	for (i = 0; i < 1000; i++)
+		finish_add(qs[i], i + round);
+	for (i = 0; i < 1000; i++)
+		talloc_free(qs[i]);
+}
+
 /* A thousand calls in flight, freed: at most the cache's bound stays
  * parked; all of them taken again by the next thousand. */
 static void test_many_in_flight_bounded(void **state)
@@ -592,7 +612,7 @@ static void test_many_in_flight_bounded(void **state)
 	tp_peer pp;
 	shade_ref *adder = NULL;
 	shade_request **qs;
-	int i, round;
+	int round;
 
 	api_request_trim();
 	assert_int_equal(api_requests_parked(), 0);
@@ -600,17 +620,41 @@ static void test_many_in_flight_bounded(void **state)
 	assert_non_null(qs);
 	start(&pp, ctx, &adder);
 	for (round = 0; round < 2; round++) {
-		for (i = 0; i < 1000; i++) {
-			qs[i] = begin_add(adder, i, round, NULL);
-			assert_ok(shade_request_send(qs[i], errp_));
-		}
-		assert_int_equal(api_requests_parked(), 0);
-		for (i = 0; i < 1000; i++)
-			finish_add(qs[i], i + round);
-		for (i = 0; i < 1000; i++)
-			talloc_free(qs[i]);
+		in_flight(adder, qs, round, true);
 		assert_int_equal(api_requests_parked(), CACHE_MAX);
 	}
+	shade_ref_release(adder);
+	tp_stop(&pp);
+	talloc_free(qs);
+}
+
+/* The server reads a small request into an item of the connection's
+ * cache and gives the item back once it is served: two rounds of a
+ * thousand requests in flight are served by at most ITEM_CACHE_MAX
+ * items, kept between the rounds and after them. */
+static void test_server_items_reused(void **state)
+{
+	TALLOC_CTX *ctx = *state;
+	tp_peer pp;
+	shade_ref *adder = NULL;
+	shade_request **qs;
+	unsigned made = 0;
+	int round;
+
+	qs = talloc_array(ctx, shade_request *, 1000);
+	assert_non_null(qs);
+	start(&pp, ctx, &adder);
+	for (round = 0; round < 2; round++) {
+		in_flight(adder, qs, round, false);
+		if (round == 0)
+			made = __atomic_load_n(&pp.server->items.n,
+					       __ATOMIC_RELAXED);
+	}
+	assert_true(made >= 1);
+	assert_true(made <= ITEM_CACHE_MAX);
+	made = __atomic_load_n(&pp.server->items.n, __ATOMIC_RELAXED);
+	assert_true(made >= 1);
+	assert_true(made <= ITEM_CACHE_MAX);
 	shade_ref_release(adder);
 	tp_stop(&pp);
 	talloc_free(qs);
@@ -656,6 +700,7 @@ int main(int argc, char **argv)
 		SUITE_CASE(test_failed_call_leaves_reader_role),
 		SUITE_CASE(test_many_in_flight_bounded),
 		SUITE_CASE(test_stolen_call_freed),
+		SUITE_CASE(test_server_items_reused),
 	};
 
 	return SUITE_RUN("budget", tests, argc, argv);

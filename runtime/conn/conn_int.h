@@ -203,6 +203,8 @@ struct shade_conn {
 	uint64_t *rel;                  /* queued RELEASE pairs (eid, n) */
 	size_t n_rel;                   /* uint64s used in rel */
 	struct frame_queue unnested;    /* peer requests nesting in no call */
+	struct item_cache items;        /* spare request items of the reader
+					 * (queue_int.h) */
 	uint64_t peer_features;         /* HELLO feature bits of the peer */
 	bool no_pipelining;             /* HELLO feature 2 off (options) */
 	bool no_typed_arrays;           /* HELLO feature 32 off (options) */

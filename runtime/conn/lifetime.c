@@ -38,6 +38,8 @@ static int conn_destructor(shade_conn *c)
 	TALLOC_FREE(c->outb);
 	TALLOC_FREE(c->rbuf);
 	TALLOC_FREE(c->scratch);
+	queue_clear(&c->unnested); /* what came after the end, if any */
+	item_cache_free(&c->items);
 	pthread_mutex_destroy(&c->mu);
 	pthread_mutex_destroy(&c->send_mu);
 	pthread_cond_destroy(&c->cv);

@@ -301,8 +301,11 @@ static struct frame_item *take(struct conn_pool *p, struct shade_conn *c,
 	if (!ready(p, c, full))
 		return NULL;
 	*conc = item_concurrent(p, c, c->unnested.head);
-	/* Off c under its lock: the reader adds to c meanwhile. */
-	it = talloc_steal(NULL, queue_pop(&c->unnested));
+	/* Off c under its lock: the reader adds to c meanwhile (a cached
+	 * item stays on c: only c's end frees it, and nobody serving). */
+	it = queue_pop(&c->unnested);
+	if (it != NULL && it->cache == NULL)
+		talloc_steal(NULL, it);
 	__atomic_add_fetch(&c->answering, 1, __ATOMIC_ACQ_REL);
 	c->pool_running++;
 	if (!*conc)
@@ -328,9 +331,7 @@ static void work_on(struct conn_pool *p, struct shade_conn *c)
 	pthread_mutex_unlock(&c->mu);
 	send_hold(c); /* the replies go at the end, flushed here */
 	for (k = 1; it != NULL; k++) {
-		serve_frame(c, NULL, talloc_steal(NULL, it->frame), it->len,
-			    it->parsed ? &it->m : NULL, it->arrived, true);
-		talloc_free(it);
+		serve_item(c, it);
 		it = NULL;
 		full = out_full(p, c);
 		pthread_mutex_lock(&c->mu);

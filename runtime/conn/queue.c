@@ -23,6 +23,14 @@ bool queue_push(TALLOC_CTX *owner, struct frame_queue *q,
 		return false;
 	}
 	it->frame = talloc_steal(it, frame);
+	queue_push_item(q, it, len, m, parsed);
+	return true;
+}
+
+void queue_push_item(struct frame_queue *q, struct frame_item *it,
+		     size_t len, const struct msg *m, bool parsed)
+{
+	it->next = NULL;
 	it->len = len;
 	it->rid = m->id;
 	it->parsed = parsed;
@@ -34,7 +42,67 @@ bool queue_push(TALLOC_CTX *owner, struct frame_queue *q,
 		__atomic_store_n(&q->head, it, __ATOMIC_RELEASE);
 	q->tail = it;
 	queue_count(q, 1);
-	return true;
+}
+
+/* A cached item freed (a withdrawn request, its connection freed): one
+ * fewer alive. */
+static int item_destructor(struct frame_item *it)
+{
+	__atomic_sub_fetch(&it->cache->n, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+struct frame_item *item_take(struct item_cache *cache)
+{
+	struct frame_item *it =
+		__atomic_load_n(&cache->top, __ATOMIC_ACQUIRE);
+
+	/* The only taker (the caller holds the lock): it->next is
+	 * stable, only pushes race with the exchange. */
+	while (it != NULL &&
+	       !__atomic_compare_exchange_n(&cache->top, &it, it->next, false,
+					    __ATOMIC_ACQUIRE,
+					    __ATOMIC_ACQUIRE))
+		;
+	if (it != NULL)
+		return it;
+	if (__atomic_load_n(&cache->n, __ATOMIC_RELAXED) >= ITEM_CACHE_MAX)
+		return NULL;
+	it = talloc_size(NULL, sizeof(*it) + ITEM_ROOM);
+	if (it == NULL)
+		return NULL;
+	talloc_set_name_const(it, "struct frame_item");
+	it->cache = cache;
+	talloc_set_destructor(it, item_destructor);
+	__atomic_add_fetch(&cache->n, 1, __ATOMIC_RELAXED);
+	return it;
+}
+
+void item_cache_free(struct item_cache *cache)
+{
+	struct frame_item *it;
+
+	while ((it = cache->top) != NULL) {
+		cache->top = it->next;
+		talloc_free(it);
+	}
+}
+
+void item_done(struct frame_item *it)
+{
+	struct item_cache *cache;
+
+	if (it == NULL)
+		return;
+	if ((cache = it->cache) == NULL) {
+		talloc_free(it);
+		return;
+	}
+	it->next = __atomic_load_n(&cache->top, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(&cache->top, &it->next, it, false,
+					    __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED))
+		;
 }
 
 /* Remove the item of request rid from q and return it (the caller frees

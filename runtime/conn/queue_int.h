@@ -19,10 +19,15 @@
 #include "shade/visibility.h"
 #include "conn/msg_int.h"
 
-/* A request frame waiting to be served. */
+struct item_cache;
+
+/* A request frame waiting to be served.  An item of a connection's
+ * cache (`cache` set) holds its frame in `room` and goes back to the
+ * cache once served; any other holds it as a talloc child. */
 struct frame_item {
-	struct frame_item *next; /* next in the queue */
-	uint8_t *frame;          /* the frame (talloc child of this item) */
+	struct frame_item *next; /* next in the queue (or the cache) */
+	uint8_t *frame;          /* the frame: `room`, or a talloc child of
+				  * this item */
 	size_t len;              /* its length */
 	uint64_t rid;            /* its request id (0: oneway), for CANCEL */
 	int64_t arrived;         /* when it was read (monotonic ms), for
@@ -31,6 +36,33 @@ struct frame_item {
 				  * router (else serving parses it and
 				  * reports what is wrong) */
 	struct msg m;            /* its parsed head, cursor into frame */
+	struct item_cache *cache; /* the cache it belongs to, or NULL */
+	uint8_t room[];          /* a cached item's frame (ITEM_ROOM) */
+};
+
+/* Bytes of frame a cached item holds in its room: a request with a few
+ * small arguments.  A larger frame is a block of its own. */
+#define ITEM_ROOM 160
+
+/* Cached items one cache keeps at most (about 290 bytes each). */
+#define ITEM_CACHE_MAX 32
+
+/*
+ * A connection's cache of request items, so that a request read into an
+ * item's room is queued and served without a heap allocation: the
+ * reader takes an item before it reads (item_take, under the
+ * connection's mu: one taker at a time) and whoever served the request
+ * gives it back (item_done, any thread, no lock: a push onto a stack
+ * that only takers under mu pop, so a popped item cannot come back
+ * between the load and the exchange).  Like the connection's scratch
+ * pool, cached items have no talloc parent (threads free and make them
+ * outside mu): the connection's end frees the spare ones
+ * (item_cache_free) once its queue is cleared.
+ */
+struct item_cache {
+	struct frame_item *top;  /* spare items (atomic) */
+	unsigned n;              /* cached items alive, spare or in use
+				  * (atomic) */
 };
 
 /* A FIFO of frames. */
@@ -59,6 +91,24 @@ static inline void queue_count(struct frame_queue *q, int d)
 SHADE_INTERNAL bool queue_push(TALLOC_CTX *owner, struct frame_queue *q,
 			       uint8_t *frame, size_t len, const struct msg *m,
 			       bool parsed);
+
+/* Append item it (its frame already in place, len bytes) to q, as
+ * queue_push does (under the lock). */
+SHADE_INTERNAL void queue_push_item(struct frame_queue *q,
+				    struct frame_item *it, size_t len,
+				    const struct msg *m, bool parsed);
+
+/* A spare item of cache, or NULL when none is left and the cache is
+ * full, or out of memory (one taker at a time: under the connection's
+ * mu). */
+SHADE_INTERNAL struct frame_item *item_take(struct item_cache *cache);
+
+/* Free cache's spare items (none may be in use any more). */
+SHADE_INTERNAL void item_cache_free(struct item_cache *cache);
+
+/* Done with item it (NULL is fine): a cached item goes back to its
+ * cache, any other is freed with its frame. */
+SHADE_INTERNAL void item_done(struct frame_item *it);
 
 /* Remove the first item of q (NULL when empty); the caller frees it. */
 static inline struct frame_item *queue_pop(struct frame_queue *q)

@@ -28,6 +28,7 @@
 #include "conn/refs_int.h"
 #include "conn/route_int.h"
 #include "conn/send_int.h"
+#include "transport/transport_int.h"
 
 /* A feature bit of our HELLO: unless switched off, set on the
  * connecting side, and on the accepting side when the peer's HELLO
@@ -250,7 +251,8 @@ static void route_cancel(shade_conn *c, uint64_t rid)
 	if (it == NULL)
 		it = promise_unpark(c, rid);
 	c->st.requests_cancelled += it != NULL;
-	talloc_steal(NULL, it); /* off its owner under the lock */
+	if (it != NULL && it->cache == NULL)
+		talloc_steal(NULL, it); /* off its owner under the lock */
 	pthread_mutex_unlock(&c->mu);
 	if (it != NULL) /* it never runs: its references go back */
 		refs_drop(c, it->frame, it->len, 0);
@@ -258,7 +260,60 @@ static void route_cancel(shade_conn *c, uint64_t rid)
 		defer_cancel(c, rid);
 	if (it != NULL && it->parsed && it->m.keep)
 		promise_cancelled(c, rid); /* calls naming it fail */
-	talloc_free(it);
+	item_done(it);
+}
+
+/* Route request m (frame taken over, or lying in cached item it's room;
+ * `parsed`: msg_parse succeeded): to the result it is pipelined on, to
+ * the call it nests in, to the reader (dir) when it is next in line, or
+ * to the connection's queue.  An item is given only for a well-formed
+ * request pipelined on nothing and nesting in no call. */
+static void route_request(shade_conn *c, uint8_t *frame, size_t len,
+			  struct msg *m, bool parsed, const void *where,
+			  struct direct *dir, struct frame_item *it)
+{
+	struct pending *p = NULL;
+
+	pthread_mutex_lock(&c->mu);
+	if (parsed && m->keep && m->id != 0 &&
+	    (c->no_pipelining || !promise_expect(c, m->id)))
+		m->keep = false;
+	if (parsed && (m->on != 0 || m->await_pos != 0) &&
+	    promise_parked(c, m)) {
+		/* It names a result not there yet: it waits for it. */
+		frame = route_unpool(frame, len, where, m);
+		if (frame != NULL) /* freed by it when out of memory */
+			promise_park(c, m, frame, len);
+		pthread_mutex_unlock(&c->mu);
+		return;
+	}
+	if (m->in != 0)
+		p = hmap_get(&c->pending, m->in);
+	if (p != NULL && p->done)
+		p = NULL;
+	if (p == NULL && dir != NULL && parsed && c->unnested.head == NULL) {
+		/* Next in line: the reader may serve it without a queue
+		 * (still on `where`, the reader's own context, or in it). */
+		dir->frame = frame;
+		dir->len = len;
+		dir->m = *m;
+		dir->item = it;
+		pthread_mutex_unlock(&c->mu);
+		return;
+	}
+	if (it != NULL) {
+		queue_push_item(&c->unnested, it, len, m, parsed);
+	} else if ((frame = route_unpool(frame, len, where, m)) == NULL) {
+		pthread_mutex_unlock(&c->mu);
+		protocol_failure(c, "out of memory for a request");
+		return;
+	} else if (p != NULL) {
+		queue_push(p->owner, &p->nested, frame, len, m, parsed);
+	} else {
+		queue_push(c, &c->unnested, frame, len, m, parsed);
+	}
+	conn_wake_all(c);
+	pthread_mutex_unlock(&c->mu);
 }
 
 /*
@@ -278,8 +333,6 @@ static void route_parsed(shade_conn *c, uint8_t *frame, size_t len,
 			 struct msg *m, bool parsed, const void *where,
 			 struct direct *dir, bool drain)
 {
-	struct pending *p = NULL;
-
 	if (c->accepting && c->hello_seen && conn_auth_pending(c) &&
 	    !(parsed && m->op == OP_AUTH)) {
 		/* Nothing is served, not even answered, before the peer
@@ -362,55 +415,43 @@ static void route_parsed(shade_conn *c, uint8_t *frame, size_t len,
 	talloc_free(frame);
 	return;
 request:
-	pthread_mutex_lock(&c->mu);
-	if (parsed && m->keep && m->id != 0 &&
-	    (c->no_pipelining || !promise_expect(c, m->id)))
-		m->keep = false;
-	if (parsed && (m->on != 0 || m->await_pos != 0) &&
-	    promise_parked(c, m)) {
-		/* It names a result not there yet: it waits for it. */
-		frame = route_unpool(frame, len, where, m);
-		if (frame != NULL) /* freed by it when out of memory */
-			promise_park(c, m, frame, len);
-		pthread_mutex_unlock(&c->mu);
-		return;
-	}
-	if (m->in != 0)
-		p = hmap_get(&c->pending, m->in);
-	if (p != NULL && p->done)
-		p = NULL;
-	if (p == NULL && dir != NULL && parsed && c->unnested.head == NULL) {
-		/* Next in line: the reader may serve it without a queue
-		 * (still on `where`: the reader's own context). */
-		dir->frame = frame;
-		dir->len = len;
-		dir->m = *m;
-		pthread_mutex_unlock(&c->mu);
-		return;
-	}
-	if ((frame = route_unpool(frame, len, where, m)) == NULL) {
-		pthread_mutex_unlock(&c->mu);
-		protocol_failure(c, "out of memory for a request");
-		return;
-	}
-	if (p != NULL)
-		queue_push(p->owner, &p->nested, frame, len, m, parsed);
-	else
-		queue_push(c, &c->unnested, frame, len, m, parsed);
-	conn_wake_all(c);
-	pthread_mutex_unlock(&c->mu);
+	route_request(c, frame, len, m, parsed, where, dir, NULL);
 }
 
-/* Parse a received frame and route it (route_parsed). */
-static void route_frame(shade_conn *c, uint8_t *frame, size_t len,
-			const void *where, struct direct *dir)
+/* Parse a received frame and route it (route_parsed).  A frame read
+ * into cached item it's room (it: NULL when not) stays there when it is
+ * a request the peer may make now, pipelined on nothing and nesting in
+ * no call (the usual one); anything else is copied out first.  True
+ * when it was taken (queued, or handed over in dir). */
+static bool route_frame(shade_conn *c, uint8_t *frame, size_t len,
+			const void *where, struct direct *dir,
+			struct frame_item *it)
 {
 	struct msg m;
 	shade_error *e = NULL;
 	bool parsed = msg_parse(frame, len, &m, &e) == SHADE_OK;
 
 	talloc_free(e);
+	if (it != NULL) {
+		if (parsed && msg_is_request(m.op) && m.in == 0 &&
+		    m.on == 0 && m.await_pos == 0 &&
+		    (!c->accepting ||
+		     (c->hello_seen && !conn_auth_pending(c)))) {
+			it->frame = frame;
+			route_request(c, frame, len, &m, true, where, dir, it);
+			return true;
+		}
+		frame = talloc_memdup(NULL, frame, len);
+		if (frame == NULL) {
+			conn_lost(c, SHADE_ERR_NOMEM,
+				  "out of memory for a received frame");
+			return false;
+		}
+		m.d.buf = frame;
+		where = NULL;
+	}
 	route_parsed(c, frame, len, &m, parsed, where, dir, true);
+	return false;
 }
 
 /* The router of a waiting thread: returns with mu held, which the
@@ -472,6 +513,7 @@ void route_for_waiter(shade_conn *c, uint8_t *frame, size_t len,
 shade_status conn_read_one(shade_conn *c, struct direct *dir, void *where,
 			   shade_error **err)
 {
+	struct frame_item *it;
 	uint8_t *frame;
 	size_t len;
 	shade_status st;
@@ -486,13 +528,22 @@ shade_status conn_read_one(shade_conn *c, struct direct *dir, void *where,
 		return open ? SHADE_AGAIN : conn_check_open(c, err);
 	}
 	c->reading = true;
+	/* A small request is read into a cached item's room: queued and
+	 * served without a heap block of its own. */
+	it = item_take(&c->items);
 	pthread_mutex_unlock(&c->mu);
-	st = shade_transport_try_recv(c->t, where, &frame, &len, &e);
+	st = it != NULL ? transport_recv_slot(c->t, it->room, ITEM_ROOM, where,
+					     &frame, &len, 0, &e)
+			: shade_transport_try_recv(c->t, where, &frame, &len,
+						   &e);
 	if (st == SHADE_OK && LOG_ON(SHADE_LOG_MESSAGES, 1))
 		msg_trace(c->side, shade_transport_address(c->t), "received",
 			  frame, len);
-	if (st == SHADE_OK)
-		route_frame(c, frame, len, where, dir);
+	if (st == SHADE_OK &&
+	    route_frame(c, frame, len, where, dir,
+			it != NULL && frame == it->room ? it : NULL))
+		it = NULL;
+	item_done(it);
 	conn_reader_done(c);
 	if (st == SHADE_AGAIN)
 		return SHADE_AGAIN;

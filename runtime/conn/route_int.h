@@ -10,6 +10,7 @@
 #include "shade/error.h"
 #include "shade/visibility.h"
 #include "conn/msg_int.h"
+#include "conn/queue_int.h"
 
 struct shade_conn;
 
@@ -18,6 +19,9 @@ struct direct {
 	uint8_t *frame;          /* the frame (the reader's), or NULL */
 	size_t len;              /* its length */
 	struct msg m;            /* its parsed head */
+	struct frame_item *item; /* the cached item whose room holds the
+				  * frame, or NULL: the frame is a block on
+				  * the reader's context */
 };
 
 /* Send our HELLO (version, features, known fingerprints). */

@@ -408,14 +408,15 @@ static void reply_buf_give(shade_conn *c, shade_buf *rb)
 	__atomic_store_n(&c->rbuf_busy, false, __ATOMIC_RELEASE);
 }
 
-/* Serve one request frame (taken over; on tmp when tmp is given, which
- * is then taken over too), read at `arrived`, and send its
- * reply, or add the reply to the batch when `batch` (the server loop
- * flushes it).  A request whose deadline (its timeout counted from
- * `arrived`) has passed is answered Timeout without running. */
-void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
-		 size_t len, const struct msg *pm, int64_t arrived,
-		 bool batch)
+/* Serve one request frame, read at `arrived`, and send its reply, or
+ * add the reply to the batch when `batch` (the server loop flushes it).
+ * tmp is the request's scratch memory (taken over; NULL: taken here);
+ * the frame lies on tmp, or is the caller's until this returns.  A
+ * request whose deadline (its timeout counted from `arrived`) has
+ * passed is answered Timeout without running. */
+static void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
+			size_t len, const struct msg *pm, int64_t arrived,
+			bool batch)
 {
 	struct serving me = { c, 0, serve_current, false, NULL };
 	struct refs_tally tally = { frame, 0, refs_tally };
@@ -428,13 +429,8 @@ void serve_frame(shade_conn *c, TALLOC_CTX *tmp, uint8_t *frame,
 	struct msg m;
 	bool direct = false, expired = false;
 
-	/* tmp, when given, already holds the frame. */
-	if (tmp == NULL && (tmp = scratch_take(c)) != NULL)
-		talloc_steal(tmp, frame);
-	if (tmp == NULL) {
-		talloc_free(frame);
+	if (tmp == NULL && (tmp = scratch_take(c)) == NULL)
 		return;
-	}
 	rb = reply_buf_take(c, tmp);
 	__atomic_add_fetch(&c->serving, 1, __ATOMIC_ACQ_REL);
 	if (rb == NULL)
@@ -582,6 +578,18 @@ done:
 	__atomic_sub_fetch(&c->serving, 1, __ATOMIC_ACQ_REL);
 }
 
+void serve_item(shade_conn *c, struct frame_item *it)
+{
+	TALLOC_CTX *tmp = NULL;
+
+	/* A frame of its own lives on the scratch, freed with it. */
+	if (it->cache == NULL && (tmp = scratch_take(c)) != NULL)
+		talloc_steal(tmp, it->frame);
+	serve_frame(c, tmp, it->frame, it->len, it->parsed ? &it->m : NULL,
+		    it->arrived, true);
+	item_done(it);
+}
+
 bool conn_busy(shade_conn *c)
 {
 	return __atomic_load_n(&c->serving, __ATOMIC_ACQUIRE) > 0;
@@ -626,9 +634,7 @@ static void serve_queued(shade_conn *c, unsigned budget)
 		pthread_mutex_unlock(&c->mu);
 		if (it == NULL)
 			return;
-		serve_frame(c, NULL, talloc_steal(NULL, it->frame), it->len,
-			    it->parsed ? &it->m : NULL, it->arrived, true);
-		talloc_free(it);
+		serve_item(c, it);
 	}
 }
 
@@ -661,19 +667,26 @@ shade_status conn_process(shade_conn *c, unsigned max_frames, bool level,
 				serve_frame(c, tmp, d.frame, d.len, &d.m,
 					    d.m.timeout_ms ? clock_now_ms() : 0,
 					    false);
+				item_done(d.item);
 				tmp = NULL;
 			}
 			st = SHADE_AGAIN;
 			break;
 		}
-		if (d.frame != NULL &&
-		    (d.frame = route_unpool(d.frame, d.len, tmp, &d.m)) !=
-			    NULL) {
-			pthread_mutex_lock(&c->mu);
+		if (d.frame == NULL)
+			continue;
+		/* More to read: it waits its turn in the queue. */
+		if (d.item == NULL &&
+		    (d.frame = route_unpool(d.frame, d.len, tmp, &d.m)) == NULL)
+			continue;
+		pthread_mutex_lock(&c->mu);
+		if (d.item != NULL)
+			queue_push_item(&c->unnested, d.item, d.len, &d.m,
+					true);
+		else
 			queue_push(c, &c->unnested, d.frame, d.len, &d.m,
 				   true);
-			pthread_mutex_unlock(&c->mu);
-		}
+		pthread_mutex_unlock(&c->mu);
 	}
 	scratch_give(c, tmp);
 	/* Served after reading, so a CANCEL read in the same turn

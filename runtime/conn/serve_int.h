@@ -46,14 +46,10 @@ SHADE_INTERNAL unsigned serve_catch_up(struct shade_conn *c,
 				       const struct frame_queue *q,
 				       unsigned max);
 
-/* Serve one request frame (taken over; on tmp when tmp is given, which
- * is then taken over too; pm: its parsed head, or NULL to parse it), read
- * at `arrived`, and send its reply, or add the reply to the batch when
- * `batch`.  A request whose deadline (its timeout counted from `arrived`)
- * has passed is answered Timeout without running. */
-SHADE_INTERNAL void serve_frame(struct shade_conn *c, TALLOC_CTX *tmp,
-				uint8_t *frame, size_t len,
-				const struct msg *pm, int64_t arrived,
-				bool batch);
+/* Serve queued request it (taken over: a cached item goes back to its
+ * cache, any other is freed) and add its reply to the batch.  A request
+ * whose deadline (its timeout counted from when it was read) has passed
+ * is answered Timeout without running. */
+SHADE_INTERNAL void serve_item(struct shade_conn *c, struct frame_item *it);
 
 #endif /* SHADE_SERVE_INT_H */

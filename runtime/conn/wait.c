@@ -126,11 +126,7 @@ static shade_status wait_for(shade_conn *c, struct pending *const *ps,
 			if (it == NULL)
 				continue;
 			pthread_mutex_unlock(&c->mu);
-			serve_frame(c, NULL, talloc_steal(NULL, it->frame),
-				    it->len,
-				    it->parsed ? &it->m : NULL, it->arrived,
-				    true);
-			talloc_free(it);
+			serve_item(c, it);
 			pthread_mutex_lock(&c->mu);
 			continue;
 		}
