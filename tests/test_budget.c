@@ -518,7 +518,9 @@ static void two_threads(TALLOC_CTX *ctx, bool sync)
 	for (i = 0; i < 2; i++) {
 		memset(&cl[i], 0, sizeof(cl[i]));
 		cl[i].adder = adder;
-		cl[i].rounds = 50;
+		/* In flight: enough rounds for a reply to come while a
+		 * waiter writes, with mu let go (wait.c). */
+		cl[i].rounds = sync ? 50 : 1000;
 		cl[i].sync = sync;
 		assert_int_equal(tu_thread_start(&th[i], caller_main, &cl[i]),
 				 0);

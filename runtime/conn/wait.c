@@ -149,6 +149,11 @@ static shade_status wait_for(shade_conn *c, struct pending *const *ps,
 			if (__atomic_load_n(&c->out_frames,
 					    __ATOMIC_RELAXED) == 0)
 				continue; /* all written: look again */
+			/* mu was let go: another reader may have delivered
+			 * our reply meanwhile (reading on would put the next
+			 * frame into the room of a call that is over). */
+			if (wait_done(ps, n, all, which))
+				break;
 		}
 		if (c->reading || c->pool != NULL) {
 			/* With a worker pool only the loop reads: it routes
