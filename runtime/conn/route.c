@@ -418,6 +418,22 @@ request:
 	route_request(c, frame, len, m, parsed, where, dir, NULL);
 }
 
+/* A frame read into a slot (a request's room, a cached item's, the
+ * reading thread's scratch) that goes elsewhere: copied into a block of
+ * its own, m's cursor following; NULL (c ended) when out of memory. */
+static uint8_t *route_copy_out(shade_conn *c, const uint8_t *frame,
+			       size_t len, struct msg *m)
+{
+	uint8_t *f = talloc_memdup(NULL, frame, len);
+
+	if (f == NULL)
+		conn_lost(c, SHADE_ERR_NOMEM,
+			  "out of memory for a received frame");
+	else
+		m->d.buf = f;
+	return f;
+}
+
 /* Parse a received frame and route it (route_parsed).  A frame read
  * into cached item it's room (it: NULL when not) stays there when it is
  * a request the peer may make now, pipelined on nothing and nesting in
@@ -441,13 +457,8 @@ static bool route_frame(shade_conn *c, uint8_t *frame, size_t len,
 			route_request(c, frame, len, &m, true, where, dir, it);
 			return true;
 		}
-		frame = talloc_memdup(NULL, frame, len);
-		if (frame == NULL) {
-			conn_lost(c, SHADE_ERR_NOMEM,
-				  "out of memory for a received frame");
+		if ((frame = route_copy_out(c, frame, len, &m)) == NULL)
 			return false;
-		}
-		m.d.buf = frame;
 		where = NULL;
 	}
 	route_parsed(c, frame, len, &m, parsed, where, dir, true);
@@ -486,14 +497,10 @@ void route_for_waiter(shade_conn *c, uint8_t *frame, size_t len,
 			return;
 		}
 		pthread_mutex_unlock(&c->mu);
-		frame = talloc_memdup(NULL, frame, len);
-		if (frame == NULL) {
-			conn_lost(c, SHADE_ERR_NOMEM,
-				  "out of memory for a received frame");
+		if ((frame = route_copy_out(c, frame, len, &m)) == NULL) {
 			pthread_mutex_lock(&c->mu);
 			return;
 		}
-		m.d.buf = frame;
 		where = NULL;
 	}
 	if (reply) {
