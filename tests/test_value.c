@@ -143,6 +143,48 @@ static void test_value_str(void **state)
 	talloc_free(p);
 }
 
+/* Long ASCII runs are checked a block at a time: a bad byte, a good
+ * multibyte sequence or a truncated one is found at every position of
+ * the block and every alignment, and its offset is the one reported. */
+static void test_value_utf8_runs(void **state)
+{
+	enum { N = 200 };
+	uint8_t buf[N + 8];
+	size_t at, k, len, bad;
+
+	(void)state;
+	for (at = 0; at < 8; at++) {
+		uint8_t *p = buf + at;
+
+		memset(buf, 'a', sizeof buf);
+		assert_int_equal(shade_utf8_check(p, N, NULL), SHADE_OK);
+		for (k = 0; k < N; k++) {
+			p[k] = 0xff;
+			bad = SIZE_MAX;
+			assert_int_equal(shade_utf8_check(p, N, &bad),
+					 SHADE_ERR_UTF8);
+			assert_int_equal(bad, k);
+			p[k] = 0x80; /* a stray continuation byte */
+			assert_int_equal(shade_utf8_check(p, N, &bad),
+					 SHADE_ERR_UTF8);
+			assert_int_equal(bad, k);
+			p[k] = 'a';
+		}
+		for (k = 0; k + 2 <= N; k++) {
+			memcpy(p + k, "\xc3\xa9", 2);
+			assert_int_equal(shade_utf8_check(p, N, NULL),
+					 SHADE_OK);
+			/* cut after its first byte */
+			len = k + 1;
+			bad = SIZE_MAX;
+			assert_int_equal(shade_utf8_check(p, len, &bad),
+					 SHADE_ERR_UTF8);
+			assert_int_equal(bad, k);
+			memcpy(p + k, "aa", 2);
+		}
+	}
+}
+
 /* Borrowed text and bytes point at the caller's memory; copies own. */
 static void test_value_borrow_and_bytes(void **state)
 {
@@ -728,6 +770,7 @@ int main(int argc, char **argv)
 #define T(f) SUITE_CASE(f)
 		T(test_value_scalars),
 		T(test_value_str),
+		T(test_value_utf8_runs),
 		T(test_value_borrow_and_bytes),
 		T(test_value_seq_ops),
 		T(test_value_seq_ownership),
