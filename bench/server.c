@@ -26,7 +26,7 @@
  *              bigf   a list of BENCH_BIG_LEN floats, by reference
  *              bigs   a list of BENCH_STRS_LEN short strings ("s" and
  *                     the index, 2-6 bytes), by reference
- *              echo   dynamic: echo(x) -> a copy of x (large values)
+ *              echo   dynamic: echo(x) -> x, borrowed (large values)
  *              techo  typed bench.Echo: echo(x) for one bytes or text
  *                     argument, written back from the request
  *              maker  dynamic: make(n) -> list of n fresh objects,
@@ -293,7 +293,7 @@ echo_dispatch(void *self, shade_dispatch_ctx *cx, uint32_t member,
 	return st != SHADE_OK ? st : shade_cbor_put_bytes(out, p, len);
 }
 
-/* Dynamic echo(x): a copy of x. */
+/* Dynamic echo(x): x, its bytes borrowed (doc/api.md, "Handlers"). */
 static shade_status
 dyn_echo(shade_call_ctx *call)
 {
@@ -302,7 +302,7 @@ dyn_echo(shade_call_ctx *call)
 	if (x == NULL)
 		return shade_error_set(call->err, SHADE_ERR_TYPE,
 				       "echo takes 1 argument");
-	call->result = shade_value_copy(call->mem, x);
+	call->result = shade_value_borrow(call->mem, x);
 	return call->result != NULL
 		       ? SHADE_OK
 		       : shade_error_set(call->err, SHADE_ERR_NOMEM, "no memory");

@@ -185,6 +185,49 @@ static void test_value_utf8_runs(void **state)
 	}
 }
 
+/* shade_value_borrow: a str or bytes box pointing at the source's bytes
+ * (the cstr too when the source has its NUL); other kinds copied. */
+static void test_value_borrow_of_value(void **state)
+{
+	TALLOC_CTX *ctx = *state;
+	shade_value *s = shade_str(ctx, "h\xc3\xa9llo");
+	shade_value *y = shade_bytes(ctx, "\x00\x01\x02", 3);
+	shade_value *l = shade_list_new(ctx, 1);
+	shade_value *z = shade_str(ctx, "");
+	shade_value *bs, *by, *bl, *e;
+
+	assert_ok(shade_seq_append_take(l, shade_int(ctx, 7), NULL));
+	bs = shade_value_borrow(ctx, s);
+	by = shade_value_borrow(ctx, y);
+	bl = shade_value_borrow(ctx, l);
+	e = shade_value_borrow(ctx, z);
+	assert_non_null(bs);
+	assert_true(shade_value_is_borrowed(bs));
+	assert_ptr_equal(shade_value_as_str(bs, NULL),
+			 shade_value_as_str(s, NULL));
+	assert_string_equal(shade_value_cstr(bs), "h\xc3\xa9llo");
+	assert_true(shade_value_equal(bs, s));
+	assert_int_equal(shade_value_kind(by), SHADE_BYTES);
+	assert_true(shade_value_is_borrowed(by));
+	assert_ptr_equal(shade_value_as_bytes(by, NULL),
+			 shade_value_as_bytes(y, NULL));
+	assert_int_equal(shade_value_len(by), 3);
+	assert_int_equal(shade_value_kind(bl), SHADE_LIST);  /* a copy */
+	assert_ptr_not_equal(bl, l);
+	assert_true(shade_value_equal(bl, l));
+	assert_int_equal(shade_value_len(e), 0);
+	assert_null(shade_value_borrow(ctx, NULL));
+	talloc_free(bs);  /* the source keeps its bytes */
+	assert_string_equal(shade_value_cstr(s), "h\xc3\xa9llo");
+	talloc_free(by);
+	talloc_free(bl);
+	talloc_free(e);
+	talloc_free(z);
+	talloc_free(s);
+	talloc_free(y);
+	talloc_free(l);
+}
+
 /* Borrowed text and bytes point at the caller's memory; copies own. */
 static void test_value_borrow_and_bytes(void **state)
 {
@@ -772,6 +815,7 @@ int main(int argc, char **argv)
 		T(test_value_str),
 		T(test_value_utf8_runs),
 		T(test_value_borrow_and_bytes),
+		T(test_value_borrow_of_value),
 		T(test_value_seq_ops),
 		T(test_value_seq_ownership),
 		T(test_value_seq_text_chunks),

@@ -118,3 +118,22 @@ shade_value *shade_value_copy(TALLOC_CTX *mem_ctx, const shade_value *v)
 		shade_box_watch_ref_(b);
 	return b;
 }
+
+shade_value *shade_value_borrow(TALLOC_CTX *mem_ctx, const shade_value *v)
+{
+	unsigned k = v != NULL ? shade_tag_kind_(v) : SHADE_NONE;
+	shade_value *b;
+
+	if (v == NULL)
+		return NULL;
+	if ((k != SHADE_STR && k != SHADE_BYTES) || v->len == 0)
+		return shade_value_copy(mem_ctx, v);
+	b = talloc(mem_ctx, shade_value);
+	if (b == NULL)
+		return NULL;
+	*b = shade_value_none();
+	b->tag = (uint8_t)(k | SHADE_VF_BORROWED | (v->tag & SHADE_VF_NUL));
+	b->len = v->len;
+	b->u.p = v->u.p;
+	return b;
+}

@@ -74,7 +74,10 @@ typedef struct shade_call_ctx {
 				   * copy what you keep); NULL otherwise */
 	shade_value *result;      /* out: methods and getters: the result,
 				   * allocated on (or stolen onto) mem;
-				   * starts NULL, which means none */
+				   * starts NULL, which means none.  It
+				   * may borrow from args, kwargs or value
+				   * (shade_str_borrow): it is encoded
+				   * before they are freed */
 	shade_error **err;        /* out: on failure `return
 				   * shade_error_set(call->err, CODE, ...)` */
 	struct shade_conn *conn;  /* in: the connection the request came

@@ -418,6 +418,15 @@ SHADE_API shade_value *shade_exc_take(TALLOC_CTX *mem_ctx, shade_error *e);
 SHADE_API shade_value *shade_value_copy(TALLOC_CTX *mem_ctx,
 					const shade_value *v);
 
+/* A box on mem_ctx for v that BORROWS v's data when v is a str or bytes
+ * (no copy, no UTF-8 check: see shade_str_borrow), valid while v is;
+ * for any other kind, shade_value_copy(mem_ctx, v).  For a handler
+ * that hands back an argument (doc/api.md, "Handlers"):
+ * `call->result = shade_value_borrow(call->mem, x)`.  NULL when v is
+ * NULL or out of memory. */
+SHADE_API shade_value *shade_value_borrow(TALLOC_CTX *mem_ctx,
+					  const shade_value *v);
+
 /* Free a box and everything it owns (releasing refs).  NULL is fine.
  * Same as talloc_free(v). */
 SHADE_API void shade_value_free(shade_value *v);
