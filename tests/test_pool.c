@@ -14,6 +14,7 @@
  */
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -244,12 +245,16 @@ static shade_ref *svc_new(void)
 	return o;
 }
 
-/* The workers of a server made with default options: one per online
- * core, none on one core. */
+/* The workers of a server made with default options on this thread:
+ * one per core of its CPU affinity, none on one core. */
 static unsigned default_workers(void)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+	int n;
 
+	CPU_ZERO(&set);
+	assert_int_equal(sched_getaffinity(0, sizeof set, &set), 0);
+	n = CPU_COUNT(&set);
 	return n > 1 ? (unsigned)n : 0;
 }
 
@@ -468,6 +473,56 @@ static int tracked_workers(void *arg)
 	n = shade_server_threads(s);
 	talloc_free(s);
 	return (int)n;
+}
+
+/* In a child: the workers of a default server made on a thread allowed
+ * only the first `arg` of the cores it may run on (the exit code; 100:
+ * no such cores). */
+static int pinned_workers(void *arg)
+{
+	int want = *(const int *)arg, have = 0, cpu;
+	cpu_set_t all, set;
+	shade_server *s = NULL;
+	unsigned n;
+
+	CPU_ZERO(&all);
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof all, &all) != 0)
+		return 100;
+	for (cpu = 0; cpu < CPU_SETSIZE && have < want; cpu++)
+		if (CPU_ISSET(cpu, &all)) {
+			CPU_SET(cpu, &set);
+			have++;
+		}
+	if (have < want || sched_setaffinity(0, sizeof set, &set) != 0 ||
+	    shade_server_new(NULL, NULL, &s, NULL) != SHADE_OK)
+		return 100;
+	n = shade_server_threads(s);
+	talloc_free(s);
+	return (int)n;
+}
+
+/* A server started on fewer cores than the machine has (taskset -c 0)
+ * counts the cores it may run on: on one it has no workers, on two it
+ * has two. */
+static void test_pool_threads_follow_affinity(void **state)
+{
+	static const int cores[2] = { 1, 2 };
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	int status = 0, i;
+	pid_t pid;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		if (cores[i] > online)
+			break;
+		pid = tu_fork(pinned_workers, (void *)&cores[i]);
+		assert_true(pid > 0);
+		assert_true(tu_wait_child(pid, BOUND_MS, &status));
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status),
+				 cores[i] > 1 ? cores[i] : 0);
+	}
 }
 
 /* The default number of workers, and the single loop the default falls
@@ -1403,6 +1458,7 @@ int main(int argc, char **argv)
 		T(test_pool_concurrent_server),
 		T(test_pool_default_isolation),
 		T(test_pool_default_threads),
+		T(test_pool_threads_follow_affinity),
 		T(test_pool_backpressure),
 		T(test_pool_nested_full),
 		T(test_pool_defer_other_thread),

@@ -65,6 +65,7 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -210,6 +211,23 @@ static bool null_tracked(void)
 
 	talloc_free(probe);
 	return on;
+}
+
+/* The cores this process may run on: its CPU affinity (what nproc(1)
+ * counts; a server started under `taskset -c 0` has one), else the
+ * online ones. */
+static unsigned usable_cores(void)
+{
+	long n;
+#ifdef CPU_COUNT
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
+#endif
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 1 ? (unsigned)n : 1;
 }
 
 /* Take sc off its list. */
@@ -594,9 +612,7 @@ shade_status shade_server_new(TALLOC_CTX *mem_ctx,
 	}
 	if (s->opts.threads == 0 ||
 	    s->opts.threads == SHADE_SERVER_THREADS_CORES) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-		s->opts.threads = n > 1 ? (unsigned)n : 1;
+		s->opts.threads = usable_cores();
 	} else if (s->opts.threads > 1 && null_tracked()) {
 		srv_log(s, "%u workers with talloc null tracking on: blocks "
 			"made without a parent share one unlocked list",

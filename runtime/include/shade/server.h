@@ -17,22 +17,22 @@
  * (doc/limits.md).
  *
  * Threads (doc/api.md "Threads on a server"): with `threads` workers
- * (SHADE_SERVER_THREADS_CORES: one per online core) the workers run the
- * handlers, and read the connections they served themselves (the thread
- * that reads a request serves it; the loop's thread accepts, and reads
- * new and quiet connections); requests of different
- * connections never wait for each other, those of one connection run one
- * at a time in the order they came unless the server or the target
- * object is concurrent.  A handler that calls back into its client waits
- * on its own worker while another thread reads the answer, and serves the
- * requests nested in that call itself, so A -> B -> A -> B never needs a
- * free worker.  A handler may answer later from any thread
- * (shade_call_defer, shade/conn.h).  Workers are the default (one
- * per online core; none on one core, or while talloc's null tracking is
- * on: its list of blocks made without a parent has no lock).  Without
- * workers (threads 1) requests are served on the
- * thread running the loop; a handler
- * that calls back keeps the loop going while it waits (nested turns, at
+ * (SHADE_SERVER_THREADS_CORES: one per core the process may run on) the
+ * workers run the handlers, and read the connections they served
+ * themselves (the thread that reads a request serves it; the loop's
+ * thread accepts, and reads new and quiet connections); requests of
+ * different connections never wait for each other, those of one
+ * connection run one at a time in the order they came unless the server
+ * or the target object is concurrent.  A handler that calls back into
+ * its client waits on its own worker while another thread reads the
+ * answer, and serves the requests nested in that call itself, so
+ * A -> B -> A -> B never needs a free worker.  A handler may answer
+ * later from any thread (shade_call_defer, shade/conn.h).  Workers are
+ * the default (one per core of the process's CPU affinity; none on one
+ * core, or while talloc's null tracking is on: its list of blocks made
+ * without a parent has no lock).  Without workers (threads 1) requests
+ * are served on the thread running the loop; a handler that calls back
+ * keeps the loop going while it waits (nested turns, at
  * most 8 deep), and one that blocks in code of its own holds the loop.
  *
  * Embedding instead: skip shade_server_run and let your own loop (GLib,
@@ -64,7 +64,8 @@ struct shade_ref;
 struct shade_value;
 struct shade_conn;
 
-/* shade_server_opts.threads: one worker per online core. */
+/* shade_server_opts.threads: one worker per core the process may run on
+ * (its CPU affinity, as nproc(1) counts). */
 #define SHADE_SERVER_THREADS_CORES 0xffffffffu
 
 /* A server loop. Opaque. */
@@ -98,7 +99,8 @@ typedef struct shade_server_opts {
 	unsigned threads;           /* worker threads running handlers;
 				     * 0 (the default) or
 				     * SHADE_SERVER_THREADS_CORES: one per
-				     * online core (none on one core; 0:
+				     * core the process may run on, its
+				     * CPU affinity (none on one core; 0:
 				     * none while talloc null tracking is
 				     * on, doc/api.md "Threads on a
 				     * server"); 1: none, handlers run on
