@@ -62,6 +62,24 @@ static char *enc_hex(TALLOC_CTX *ctx, const shade_value *v, bool typed)
 	return h;
 }
 
+/* Encode t with typed arrays on: a typed array under tag 0xd8 `tag`
+ * that decodes back to t.  The encoding (on ctx), its length in *len. */
+static uint8_t *typed_roundtrip(TALLOC_CTX *ctx, const shade_value *t,
+				uint8_t tag, size_t *len)
+{
+	shade_cbor_opts o = { .typed_arrays = true };
+	uint8_t *b = shade_cbor_encode(ctx, t, &o, len, NULL);
+	shade_value *back = NULL;
+
+	assert_non_null(b);
+	assert_int_equal(b[0], 0xd8);
+	assert_int_equal(b[1], tag);
+	assert_ok(shade_cbor_decode(ctx, b, *len, NULL, &back, errp_));
+	assert_true(shade_value_equal(t, back));
+	talloc_free(back);
+	return b;
+}
+
 /* Decode hex h (opts o, may be NULL); the status, *out the value. */
 static shade_status dec_hex(TALLOC_CTX *ctx, const char *h,
 			    const shade_cbor_opts *o, shade_value **out,
@@ -183,6 +201,74 @@ static void test_typed_encode_floats_lists(void **state)
 	talloc_free(ctx);
 }
 
+/* Arrays of several of the encoder's blocks (4 096 items): an item
+ * that needs a wider layout, a float64, a NaN or another kind in a
+ * later block (its first item, its last, or the short last block) is
+ * found there, and what comes back equals what went, every item in the
+ * layout the widest one needs. */
+static void test_typed_encode_blocks(void **state)
+{
+	enum { N = 10000 };
+	static const size_t at[] = { 4095, 4096, 5000, 8191, 8192, N - 1 };
+	static const struct { int64_t v; uint8_t tag; } wide[] = {
+		{ 1000, 0x4d }, { 100000, 0x4e }, { INT64_MIN, 0x4f }
+	};
+	TALLOC_CTX *ctx = talloc_new(*state);
+	shade_cbor_opts o = { .typed_arrays = true };
+	shade_value *str = shade_str(ctx, "s"), *t, x;
+	uint8_t *b;
+	size_t len, i, k, w;
+	uint32_t u4, want;
+	float f4;
+
+	for (k = 0; k < sizeof at / sizeof at[0]; k++) {
+		for (w = 0; w < 3; w++) {
+			t = shade_tuple_new(ctx, N);
+			for (i = 0; i < N; i++) {
+				x = shade_value_int(i == at[k] ? wide[w].v
+						    : (int64_t)(i % 200) - 100);
+				assert_ok(shade_seq_append(t, &x, errp_));
+			}
+			b = typed_roundtrip(ctx, t, wide[w].tag, &len);
+			/* a str there: no typed array at all */
+			assert_ok(shade_seq_set(t, at[k], str, errp_));
+			talloc_free(b);
+			b = shade_cbor_encode(ctx, t, &o, &len, NULL);
+			assert_non_null(b);
+			assert_int_equal(b[0], 0x99); /* array, 2-byte count */
+			talloc_free(b);
+			talloc_free(t);
+		}
+		/* floats: a NaN there stays float32, the one NaN; 0.1 there
+		 * makes all of them float64 */
+		t = shade_tuple_new(ctx, N);
+		for (i = 0; i < N; i++) {
+			x = shade_value_float(i == at[k] ? -NAN : (double)i / 4);
+			assert_ok(shade_seq_append(t, &x, errp_));
+		}
+		b = shade_cbor_encode(ctx, t, &o, &len, NULL);
+		assert_non_null(b);
+		assert_int_equal(b[1], 0x55);
+		/* tag, 3-byte head (40 000 bytes), the floats */
+		assert_int_equal(len, 2 + 3 + 4 * (size_t)N);
+		memcpy(&u4, b + 5 + 4 * at[k], 4);
+		assert_int_equal(u4, 0x7fc00000);
+		f4 = (float)(at[k] ^ 1) / 4; /* its neighbour */
+		memcpy(&want, &f4, 4);
+		memcpy(&u4, b + 5 + 4 * (at[k] ^ 1), 4);
+		assert_int_equal(u4, want);
+		talloc_free(b);
+		x = shade_value_float(0.1);
+		assert_ok(shade_seq_set(t, at[k], &x, errp_));
+		b = typed_roundtrip(ctx, t, 0x56, &len);
+		assert_int_equal(len, 2 + 5 + 8 * (size_t)N); /* 5-byte head */
+		talloc_free(b);
+		talloc_free(t);
+	}
+	talloc_free(str);
+	talloc_free(ctx);
+}
+
 /* ============================================================ decoding */
 
 /* Every integer layout of RFC 8746 (width, signedness, byte order) and
@@ -273,9 +359,8 @@ static void test_typed_roundtrip_bounds(void **state)
 	static const char tags[] = { 0x48, 0x48, 0x4d, 0x4d, 0x4d, 0x4e, 0x4e,
 				     0x4f, 0x4f, 0x4f };
 	TALLOC_CTX *ctx = talloc_new(*state);
-	shade_cbor_opts o = { .typed_arrays = true };
 	int64_t v[40];
-	shade_value *t, *back;
+	shade_value *t;
 	uint8_t *b;
 	size_t len, i, k;
 
@@ -283,14 +368,8 @@ static void test_typed_roundtrip_bounds(void **state)
 		for (i = 0; i < 40; i++)
 			v[i] = i == 37 ? edges[k] : (int64_t)(i % 7) - 3;
 		t = ints(ctx, false, v, 40);
-		b = shade_cbor_encode(ctx, t, &o, &len, NULL);
-		assert_non_null(b);
-		assert_int_equal(b[0], 0xd8);
-		assert_int_equal(b[1], (uint8_t)tags[k]);
-		assert_ok(shade_cbor_decode(ctx, b, len, NULL, &back, errp_));
-		assert_true(shade_value_equal(t, back));
+		b = typed_roundtrip(ctx, t, (uint8_t)tags[k], &len);
 		talloc_free(b);
-		talloc_free(back);
 		talloc_free(t);
 	}
 	talloc_free(ctx);
@@ -529,6 +608,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		SUITE_CASE(test_typed_encode_ints),
 		SUITE_CASE(test_typed_encode_floats_lists),
+		SUITE_CASE(test_typed_encode_blocks),
 		SUITE_CASE(test_typed_decode_layouts),
 		SUITE_CASE(test_typed_roundtrip_bounds),
 		SUITE_CASE(test_typed_decode_refused),

@@ -672,6 +672,24 @@ static inline void fill_floats(shade_value *v, const uint8_t *p, size_t n,
 	uint32_t u4;
 	float f4;
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* The usual layouts: each item loaded as what it is, straight
+	 * into its slot (no detour through an integer). */
+	if (le && w == 4) {
+		for (i = 0; i < n; i++) {
+			memcpy(&f4, p + 4 * i, 4);
+			shade_slot_float_(&v[i], f4);
+		}
+		return;
+	}
+	if (le && w == 8) {
+		for (i = 0; i < n; i++) {
+			memcpy(&f, p + 8 * i, 8);
+			shade_slot_float_(&v[i], f);
+		}
+		return;
+	}
+#endif
 	h.ai = 25;
 	for (i = 0; i < n; i++) {
 		h.arg = ld_num(p + i * w, w, le);
@@ -684,9 +702,7 @@ static inline void fill_floats(shade_value *v, const uint8_t *p, size_t n,
 		} else {
 			f = cbor_float_of(&h);
 		}
-		shade_slot_int_(&v[i], 0);
-		v[i].tag = SHADE_FLOAT;
-		v[i].u.f = f;
+		shade_slot_float_(&v[i], f);
 	}
 }
 

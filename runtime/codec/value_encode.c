@@ -124,6 +124,38 @@ static void put_ints(uint8_t *q, const shade_value *it, size_t from,
 	}
 }
 
+/* put_ints while checking, in one pass: writes ints it[from..to) as
+ * w-byte items at q and widens *lo..*hi to their range; false when one
+ * is not an int (what was written is to be dropped).  The caller writes
+ * them again wider when the range needs it. */
+static bool put_ints_checked(uint8_t *q, const shade_value *it, size_t from,
+			     size_t to, unsigned w, int64_t *lo, int64_t *hi)
+{
+	int64_t l = *lo, h = *hi, x;
+	unsigned bad = 0;
+	size_t i;
+
+	/* One loop per width, without a branch */
+#define PUT_CHECKED(W)                                                      \
+	for (i = from; i < to; i++) {                                       \
+		x = it[i].u.i;                                              \
+		bad |= shade_tag_kind_(&it[i]) ^ SHADE_INT;                 \
+		l = x < l ? x : l;                                          \
+		h = x > h ? x : h;                                          \
+		put_le(q + (W) * i, (uint64_t)x, (W));                      \
+	}
+	switch (w) {
+	case 1: PUT_CHECKED(1) break;
+	case 2: PUT_CHECKED(2) break;
+	case 4: PUT_CHECKED(4) break;
+	default: PUT_CHECKED(8) break;
+	}
+#undef PUT_CHECKED
+	*lo = l;
+	*hi = h;
+	return bad == 0;
+}
+
 /* Bytes of the narrowest of int8, int16, int32, int64 holding lo..hi. */
 static unsigned int_width(int64_t lo, int64_t hi)
 {
@@ -146,25 +178,14 @@ static inline bool fits_float(double f)
 	return ((double)(float)c == f) | (f != f);
 }
 
-/* Write floats it[from..to) as w-byte items at q (item `from` first):
- * float32 (which hold them exactly) or float64, one NaN each (7.1). */
-static void put_floats(uint8_t *q, const shade_value *it, size_t from,
-		       size_t to, unsigned w)
+/* Write floats it[from..to) as float64 at q (item `from` first), the
+ * one NaN for every NaN (7.1). */
+static void put_floats8(uint8_t *q, const shade_value *it, size_t from,
+			size_t to)
 {
 	uint64_t u;
-	uint32_t u4;
-	float f4;
 	size_t i;
 
-	if (w == 4) {
-		for (i = from; i < to; i++) {
-			f4 = (float)it[i].u.f;
-			memcpy(&u4, &f4, 4);
-			u4 = it[i].u.f != it[i].u.f ? UINT32_C(0x7fc00000) : u4;
-			put_le(q + 4 * i, u4, 4);
-		}
-		return;
-	}
 	for (i = from; i < to; i++) {
 		memcpy(&u, &it[i].u.f, 8);
 		u = it[i].u.f != it[i].u.f ? UINT64_C(0x7ff8000000000000) : u;
@@ -172,12 +193,45 @@ static void put_floats(uint8_t *q, const shade_value *it, size_t from,
 	}
 }
 
+/* Write floats it[from..to) as float32 at q (item `from` first) while
+ * checking them, in one pass: false when one is not a float or not held
+ * exactly by a float32 (the caller writes them again as float64).  A
+ * NaN is written as the one NaN (7.1), in a second pass over the block
+ * only when there is one. */
+static bool put_floats4_checked(uint8_t *q, const shade_value *it,
+				size_t from, size_t to)
+{
+	unsigned bad = 0, narrow = 1, nan = 0;
+	uint32_t u4;
+	size_t i;
+	float f4;
+
+	/* no early exit: the loop has no branch */
+	for (i = from; i < to; i++) {
+		double f = it[i].u.f;
+
+		f4 = (float)(fabs(f) <= FLT_MAX ? f : 0.0);
+		bad |= shade_tag_kind_(&it[i]) ^ SHADE_FLOAT;
+		narrow &= ((double)f4 == f) | (f != f);
+		nan |= f != f;
+		memcpy(&u4, &f4, 4);
+		put_le(q + 4 * i, u4, 4);
+	}
+	if (bad != 0 || !narrow)
+		return false;
+	for (i = from; nan && i < to; i++)
+		if (it[i].u.f != it[i].u.f)
+			put_le(q + 4 * i, UINT32_C(0x7fc00000), 4);
+	return true;
+}
+
 /* Write seq s as a typed array (doc/protocol.md 7.4) when it may be
  * one: SHADE_CBOR_TYPED_MIN items or more, all ints or all floats.
  * False when it is not (nothing written); true when written or when b
  * failed (b->status says which).  One pass over the slots, a block at a
- * time: check the block, widen when its items need it (rewriting what
- * was written, at most three times), write it. */
+ * time, each item checked as it is written at the width so far; when a
+ * block needs a wider one, everything up to its end is written again at
+ * that width (at most three times for ints, once for floats). */
 static bool enc_typed(shade_buf *b, const struct shade_seq *s)
 {
 	static const uint8_t int_tags[9] = {
@@ -188,7 +242,7 @@ static bool enc_typed(shade_buf *b, const struct shade_seq *s)
 	size_t i, j, e, n = s->len, off;
 	int64_t lo, hi;
 	unsigned w, nw, k, bad;
-	bool flt, narrow;
+	bool flt;
 	uint8_t head[9], *p;
 
 	if (n < SHADE_CBOR_TYPED_MIN)
@@ -206,38 +260,35 @@ static bool enc_typed(shade_buf *b, const struct shade_seq *s)
 	off = 2 + cbor_head_at(head, SHADE_CBOR_BYTES, (uint64_t)n * w);
 	for (i = 0; i < n; i = e) {
 		e = n - i > TYPED_BLOCK ? i + TYPED_BLOCK : n;
-		/* no early exit: the loops vectorize */
-		bad = 0;
-		if (flt) {
-			narrow = true;
-			for (j = i; j < e; j++) {
-				bad |= shade_tag_kind_(&it[j]) ^ SHADE_FLOAT;
-				narrow &= fits_float(it[j].u.f);
+		if (!flt) {
+			/* written as checked; again, wider, when the
+			 * block's range needs it */
+			if (!put_ints_checked(p + off, it, i, e, w, &lo, &hi))
+				return false;
+			if ((nw = int_width(lo, hi)) != w) {
+				w = nw;
+				off = 2 + cbor_head_at(head, SHADE_CBOR_BYTES,
+						       (uint64_t)n * w);
+				put_ints(p + off, it, 0, e, w);
 			}
-			nw = narrow && w == 4 ? 4 : 8;
-		} else {
-			for (j = i; j < e; j++) {
-				bad |= shade_tag_kind_(&it[j]) ^ SHADE_INT;
-				lo = it[j].u.i < lo ? it[j].u.i : lo;
-				hi = it[j].u.i > hi ? it[j].u.i : hi;
-			}
-			nw = int_width(lo, hi);
+			continue;
 		}
+		/* float32 while they fit, checked as written */
+		if (w == 4 && put_floats4_checked(p + off, it, i, e))
+			continue;
+		bad = 0;
+		for (j = i; j < e; j++) /* no early exit: it vectorizes */
+			bad |= shade_tag_kind_(&it[j]) ^ SHADE_FLOAT;
 		if (bad != 0)
 			return false;
-		if (nw != w) {
-			w = nw;
+		if (w == 4) {
+			/* one needs float64: all of them, then */
+			w = 8;
 			off = 2 + cbor_head_at(head, SHADE_CBOR_BYTES,
 					       (uint64_t)n * w);
-			if (flt)
-				put_floats(p + off, it, 0, i, w);
-			else
-				put_ints(p + off, it, 0, i, w);
+			put_floats8(p + off, it, 0, i);
 		}
-		if (flt)
-			put_floats(p + off, it, i, e, w);
-		else
-			put_ints(p + off, it, i, e, w);
+		put_floats8(p + off, it, i, e);
 	}
 	cbor_head_at(p, SHADE_CBOR_TAG,
 		     !flt ? int_tags[w]

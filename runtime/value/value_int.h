@@ -133,6 +133,15 @@ static inline void shade_slot_int_(shade_value *v, int64_t i)
 	v->u.i = i;
 }
 
+/* Make slot v the float f, field by field (as shade_slot_int_). */
+static inline void shade_slot_float_(shade_value *v, double f)
+{
+	v->tag = SHADE_FLOAT;
+	v->reserved_[0] = v->reserved_[1] = v->reserved_[2] = 0;
+	v->len = 0;
+	v->u.f = f;
+}
+
 /* Deep-copies src into the slot dst under owner (shade_slot_copy_). */
 typedef shade_status (*shade_slot_copy_fn)(TALLOC_CTX *owner, shade_value *dst,
 					   const shade_value *src,
