@@ -199,6 +199,77 @@ static void slow_caller_start(struct slow_caller *a, tu_thread *th,
 	assert_true(__atomic_load_n(&a->in_callback, __ATOMIC_ACQUIRE));
 }
 
+/* A client callback that answers at once: 41. */
+static shade_status quick_answer(shade_call_ctx *call)
+{
+	call->result = shade_int(call->mem, 41);
+	return call->result != NULL ? SHADE_OK
+				    : shade_error_set(call->err,
+						      SHADE_ERR_NOMEM, "memory");
+}
+
+/* A server without workers serves a lone request as soon as its turn
+ * has read it, on the loop's thread: a handler there that calls back
+ * into its client (the loop reads the answer in a nested turn) gets it,
+ * call after call; so does one with adds queued behind it (served in
+ * the nested turn).  The loop gives the reader's place back before it
+ * serves (else the nested turn could not read: the callback's deadline
+ * would pass).  Only one calling back is in flight at a time: a second
+ * one, served by the first's wait, would call back in a call the client
+ * does not wait for yet (doc/api.md, "Which thread runs what on a
+ * server"). */
+static void test_server_loop_callback(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(*state);
+	char *dir = tu_mkdtemp(ctx);
+	char *addr = talloc_asprintf(ctx, "unix:%s/l.sock", dir);
+	shade_server_opts so = { .threads = 1, .timeout_ms = 5000 };
+	shade_future *fs[8];
+	shade_ref *calc = NULL, *fn = NULL;
+	shade_value *t, *r;
+	shade_conn *c;
+	tp_server *v;
+	int i;
+
+	v = srv_start(ctx, addr, &so, true);
+	assert_int_equal(shade_server_threads(v->s), 0);
+	assert_ok(shade_connect(ctx, addr, NULL, &c, errp_));
+	assert_ok(shade_lookup(c, "calc", &calc, errp_));
+	assert_ok(shade_function_new("quick", quick_answer, NULL, &fn, errp_));
+	t = shade_tuple_new(ctx, 1);
+	assert_ok(shade_seq_append_take(t, shade_ref_value(ctx, fn), errp_));
+	for (i = 0; i < 5; i++) {
+		r = NULL;
+		assert_ok(shade_invoke(ctx, calc, "call", t, NULL, &r, errp_));
+		assert_int_equal(shade_value_as_int(r), 42);
+		talloc_free(r);
+	}
+	assert_ok(shade_invoke_async(ctx, calc, "call", t, NULL, &fs[0],
+				     errp_));
+	for (i = 1; i < 8; i++) {
+		shade_value *two = shade_tuple_new(ctx, 2);
+
+		assert_ok(shade_seq_append_take(two, shade_int(ctx, i), errp_));
+		assert_ok(shade_seq_append_take(two, shade_int(ctx, 1), errp_));
+		assert_ok(shade_invoke_async(ctx, calc, "add", two, NULL,
+					     &fs[i], errp_));
+		talloc_free(two);
+	}
+	for (i = 0; i < 8; i++) {
+		r = NULL;
+		assert_ok(shade_future_wait(ctx, fs[i], 10000, &r, errp_));
+		assert_int_equal(shade_value_as_int(r), i == 0 ? 42 : i + 1);
+		talloc_free(r);
+		talloc_free(fs[i]);
+	}
+	shade_ref_release(calc);
+	shade_ref_release(fn);
+	talloc_free(t);
+	shade_conn_close(c);
+	tp_server_stop(v);
+	talloc_free(ctx);
+}
+
 /* While a handler waits 500 ms for client A to answer its callback (and
  * a second one for client A2, nested in the first wait), the loop keeps
  * serving client B: B's 20 calls each finish well under 500 ms, and both
@@ -980,6 +1051,7 @@ int main(int argc, char **argv)
 		T(test_server_tcp_clients),
 		T(test_server_client_killed_mid_call),
 		T(test_server_callback_does_not_starve),
+		T(test_server_loop_callback),
 		T(test_server_half_frame_and_flood),
 		T(test_server_pipeliner_never_reads),
 		T(test_server_one_read_per_request),

@@ -583,25 +583,24 @@ static bool read_enter(struct shade_conn *c)
 	return ok;
 }
 
-/* Read what c has, up to LINGER_FRAMES frames, as the loop would
- * (conn_read_one takes c's reader's place for each); the requests are
- * queued on c. */
+/* Read what c has, up to LINGER_FRAMES frames, as the loop would (c's
+ * reader's place taken once for them all); the requests are queued on
+ * c. */
 static void read_some(struct shade_conn *c)
 {
 	unsigned i;
-	bool drained;
 
+	if (conn_read_begin(c, NULL) != SHADE_OK)
+		return;
 	for (i = 0; i < LINGER_FRAMES; i++) {
-		if (conn_read_one(c, NULL, NULL, NULL) != SHADE_OK)
+		if (conn_read_next(c, NULL, NULL, NULL) != SHADE_OK)
 			break;
-		/* As conn_process: no read that would find nothing.  Under
-		 * mu, c open: its transport is not being closed. */
-		pthread_mutex_lock(&c->mu);
-		drained = !c->open || transport_drained(c->t);
-		pthread_mutex_unlock(&c->mu);
-		if (drained || conn_pool_full(c))
+		/* As conn_process: no read that would find nothing.  The
+		 * reader's transport is not closed under it. */
+		if (transport_drained(c->t) || conn_pool_full(c))
 			break;
 	}
+	conn_read_end(c);
 }
 
 /* Serve what c has queued (no lock held; c's count held by the caller):

@@ -57,8 +57,8 @@ struct frame_item *item_take(struct item_cache *cache)
 	struct frame_item *it =
 		__atomic_load_n(&cache->top, __ATOMIC_ACQUIRE);
 
-	/* The only taker (the caller holds the lock): it->next is
-	 * stable, only pushes race with the exchange. */
+	/* The only taker (the caller holds the reader role): it->next
+	 * is stable, only pushes race with the exchange. */
 	while (it != NULL &&
 	       !__atomic_compare_exchange_n(&cache->top, &it, it->next, false,
 					    __ATOMIC_ACQUIRE,

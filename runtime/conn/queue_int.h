@@ -50,10 +50,10 @@ struct frame_item {
 /*
  * A connection's cache of request items, so that a request read into an
  * item's room is queued and served without a heap allocation: the
- * reader takes an item before it reads (item_take, under the
- * connection's mu: one taker at a time) and whoever served the request
- * gives it back (item_done, any thread, no lock: a push onto a stack
- * that only takers under mu pop, so a popped item cannot come back
+ * reader takes an item before it reads (item_take, by the thread
+ * holding the reader role: one taker at a time) and whoever served the
+ * request gives it back (item_done, any thread, no lock: a push onto a
+ * stack that only the reader pops, so a popped item cannot come back
  * between the load and the exchange).  Like the connection's scratch
  * pool, cached items have no talloc parent (threads free and make them
  * outside mu): the connection's end frees the spare ones
@@ -99,8 +99,8 @@ SHADE_INTERNAL void queue_push_item(struct frame_queue *q,
 				    const struct msg *m, bool parsed);
 
 /* A spare item of cache, or NULL when none is left and the cache is
- * full, or out of memory (one taker at a time: under the connection's
- * mu). */
+ * full, or out of memory (one taker at a time: the connection's
+ * reader). */
 SHADE_INTERNAL struct frame_item *item_take(struct item_cache *cache);
 
 /* Free cache's spare items (none may be in use any more). */

@@ -517,8 +517,24 @@ void route_for_waiter(shade_conn *c, uint8_t *frame, size_t len,
 	pthread_mutex_lock(&c->mu);
 }
 
-shade_status conn_read_one(shade_conn *c, struct direct *dir, void *where,
-			   shade_error **err)
+shade_status conn_read_begin(shade_conn *c, shade_error **err)
+{
+	bool open;
+
+	pthread_mutex_lock(&c->mu);
+	open = c->open;
+	if (!c->reading && open && !c->bye_seen) {
+		c->reading = true;
+		pthread_mutex_unlock(&c->mu);
+		return SHADE_OK;
+	}
+	/* After BYE nothing more is read (its requests drain). */
+	pthread_mutex_unlock(&c->mu);
+	return open ? SHADE_AGAIN : conn_check_open(c, err);
+}
+
+shade_status conn_read_next(shade_conn *c, struct direct *dir, void *where,
+			    shade_error **err)
 {
 	struct frame_item *it;
 	uint8_t *frame;
@@ -526,19 +542,17 @@ shade_status conn_read_one(shade_conn *c, struct direct *dir, void *where,
 	shade_status st;
 	shade_error *e = NULL;
 
-	pthread_mutex_lock(&c->mu);
-	if (c->reading || !c->open || c->bye_seen) {
-		bool open = c->open;
-
-		/* After BYE nothing more is read (its requests drain). */
-		pthread_mutex_unlock(&c->mu);
-		return open ? SHADE_AGAIN : conn_check_open(c, err);
-	}
-	c->reading = true;
+	/* BYE is routed by the reader (this thread), which sets bye_seen;
+	 * open is cleared under mu by whichever thread ends c. */
+	if (c->bye_seen || !__atomic_load_n(&c->open, __ATOMIC_ACQUIRE))
+		return c->bye_seen && __atomic_load_n(&c->open,
+						      __ATOMIC_ACQUIRE)
+			       ? SHADE_AGAIN
+			       : conn_check_open(c, err);
 	/* A small request is read into a cached item's room: queued and
-	 * served without a heap block of its own. */
+	 * served without a heap block of its own.  The reader is the
+	 * cache's only taker: no lock. */
 	it = item_take(&c->items);
-	pthread_mutex_unlock(&c->mu);
 	st = it != NULL ? transport_recv_slot(c->t, it->room, ITEM_ROOM, where,
 					     &frame, &len, 0, &e)
 			: shade_transport_try_recv(c->t, where, &frame, &len,
@@ -551,16 +565,31 @@ shade_status conn_read_one(shade_conn *c, struct direct *dir, void *where,
 			it != NULL && frame == it->room ? it : NULL))
 		it = NULL;
 	item_done(it);
+	if (st == SHADE_OK || st == SHADE_AGAIN)
+		return st;
+	/* The transport is closed when the reader lets go
+	 * (conn_read_end). */
+	conn_lost(c, SHADE_ERR_CONNECTION_LOST,
+		  e ? e->message : "receive failed");
+	talloc_free(e);
+	return conn_check_open(c, err);
+}
+
+void conn_read_end(shade_conn *c)
+{
 	conn_reader_done(c);
-	if (st == SHADE_AGAIN)
-		return SHADE_AGAIN;
-	if (st != SHADE_OK) {
-		conn_lost(c, SHADE_ERR_CONNECTION_LOST,
-			  e ? e->message : "receive failed");
-		talloc_free(e);
-		return conn_check_open(c, err);
-	}
-	return SHADE_OK;
+}
+
+shade_status conn_read_one(shade_conn *c, struct direct *dir, void *where,
+			   shade_error **err)
+{
+	shade_status st = conn_read_begin(c, err);
+
+	if (st != SHADE_OK)
+		return st;
+	st = conn_read_next(c, dir, where, err);
+	conn_read_end(c);
+	return st;
 }
 
 shade_status route_handshake(shade_conn *c, shade_error **err)

@@ -58,6 +58,22 @@ SHADE_INTERNAL shade_status conn_read_one(struct shade_conn *c,
 					  struct direct *dir, void *where,
 					  shade_error **err);
 
+/* The same in steps, for a run of reads with one hand-over of the
+ * reader role: conn_read_begin takes it (SHADE_AGAIN when another
+ * thread reads or BYE came; an error when c ended), each
+ * conn_read_next reads and routes one frame as conn_read_one does
+ * (SHADE_AGAIN: none whole; after BYE, none is read), and
+ * conn_read_end gives the role back, waking the threads that wait for
+ * it (and closing the transport when c ended meanwhile).  Between
+ * begin and end the caller must not wait for anything on c (serve,
+ * call, block): a thread waiting for the role would wait for it. */
+SHADE_INTERNAL shade_status conn_read_begin(struct shade_conn *c,
+					    shade_error **err);
+SHADE_INTERNAL shade_status conn_read_next(struct shade_conn *c,
+					   struct direct *dir, void *where,
+					   shade_error **err);
+SHADE_INTERNAL void conn_read_end(struct shade_conn *c);
+
 /* Connecting side with a key, after HELLO and AUTH step 0: read the
  * peer's HELLO and AUTH messages until both sides proved their key
  * (SHADE_OK) or the exchange failed (c ended: its error, such as

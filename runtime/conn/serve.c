@@ -643,26 +643,33 @@ shade_status conn_process(shade_conn *c, unsigned max_frames, bool level,
 {
 	TALLOC_CTX *tmp = NULL;
 	struct direct d;
-	unsigned i;
-	shade_status st = SHADE_OK;
+	unsigned i = 0;
+	shade_status st;
+	bool reading;
 
 	/* With a worker pool (pool.c) requests stay queued for it. */
 	bool direct = level && c->pool == NULL;
 
 	if (max_frames == 0)
 		max_frames = 16;
-	for (i = 0; i < max_frames; i++) {
+	/* The turn's frames are read with one hand-over of the reader
+	 * role, given back before anything is served. */
+	st = conn_read_begin(c, err);
+	reading = st == SHADE_OK;
+	for (; reading && i < max_frames; i++) {
 		/* The loop reads onto the scratch pool the request it
 		 * serves at once will use. */
 		if (direct && tmp == NULL)
 			tmp = scratch_take(c);
 		d.frame = NULL;
-		st = conn_read_one(c, direct ? &d : NULL, tmp, err);
+		st = conn_read_next(c, direct ? &d : NULL, tmp, err);
 		if (st != SHADE_OK)
 			break;
 		if (level && transport_drained(c->t)) {
 			/* Nothing more to read this turn: a request handed
 			 * over by the router is served at once. */
+			conn_read_end(c);
+			reading = false;
 			if (d.frame != NULL) {
 				serve_frame(c, tmp, d.frame, d.len, &d.m,
 					    d.m.timeout_ms ? clock_now_ms() : 0,
@@ -688,6 +695,8 @@ shade_status conn_process(shade_conn *c, unsigned max_frames, bool level,
 				   true);
 		pthread_mutex_unlock(&c->mu);
 	}
+	if (reading)
+		conn_read_end(c);
 	scratch_give(c, tmp);
 	/* Served after reading, so a CANCEL read in the same turn
 	 * withdraws a request still queued. */
