@@ -39,7 +39,8 @@ struct dstate {
 	uint64_t items;             /* items decoded so far */
 	bool zero_copy;             /* borrow strings from the input */
 	struct cbor_views *views;   /* large strings as views, or NULL */
-	TALLOC_CTX *tmp;            /* scratch context handed to hooks */
+	TALLOC_CTX *tmp;            /* scratch context handed to hooks, made
+				     * on first use (dstate_tmp), or NULL */
 	TALLOC_CTX *arena_owner;    /* outermost container, or NULL */
 	uint8_t *arena;             /* free space in the current chunk */
 	size_t arena_left;          /* bytes free there */
@@ -108,6 +109,17 @@ static uint8_t *str_storage(struct dstate *s, TALLOC_CTX *owner, size_t n,
 
 static shade_status dec_item(struct dstate *s, TALLOC_CTX *owner,
 			     shade_value *out, unsigned depth);
+
+/* s's scratch context in *out, made on first use: the texts of an
+ * exception and a reference hook's scratch need it, most values not. */
+static shade_status dstate_tmp(struct dstate *s, TALLOC_CTX **out)
+{
+	if (s->tmp == NULL && (s->tmp = talloc_new(NULL)) == NULL)
+		return shade_error_set(s->err, SHADE_ERR_NOMEM,
+				       "out of memory");
+	*out = s->tmp;
+	return SHADE_OK;
+}
 
 /* A large definite string of total bytes at d->buf + from as a view of
  * the input instead of a copy (struct cbor_views): SHADE_OK with out
@@ -552,7 +564,7 @@ static shade_status dec_exc(struct dstate *s, TALLOC_CTX *owner,
 	char *name, *msg;
 	shade_value args = shade_value_none();
 	uint64_t n, i;
-	TALLOC_CTX *saved_owner = s->arena_owner;
+	TALLOC_CTX *saved_owner = s->arena_owner, *tmp = NULL;
 	uint8_t *saved_arena = s->arena;
 	size_t saved_left = s->arena_left;
 	shade_status st;
@@ -563,8 +575,9 @@ static shade_status dec_exc(struct dstate *s, TALLOC_CTX *owner,
 				       "exception at offset %zu is not a "
 				       "4-item array", h->at);
 	SHADE_CHECK(check_depth(s, h, depth + 1));
-	SHADE_CHECK(shade_cbor_read_text_dup(s->tmp, d, &name, NULL, s->err));
-	SHADE_CHECK(shade_cbor_read_text_dup(s->tmp, d, &msg, NULL, s->err));
+	SHADE_CHECK(dstate_tmp(s, &tmp));
+	SHADE_CHECK(shade_cbor_read_text_dup(tmp, d, &name, NULL, s->err));
+	SHADE_CHECK(shade_cbor_read_text_dup(tmp, d, &msg, NULL, s->err));
 	shade_error_set_named(&e, shade_status_from_name(name), name, "%s",
 			      msg);
 	if (e == NULL)
@@ -612,7 +625,7 @@ static shade_status dec_exc(struct dstate *s, TALLOC_CTX *owner,
 					       "offset %zu is not [side, type, "
 					       "member]", d->pos);
 		for (k = 0; k < 3; k++)
-			SHADE_CHECK(shade_cbor_read_text_dup(s->tmp, d, &f[k],
+			SHADE_CHECK(shade_cbor_read_text_dup(tmp, d, &f[k],
 							     NULL, s->err));
 		if (shade_error_push_frame(e, f[0], f[1], f[2]) != SHADE_OK)
 			return shade_error_set(s->err, SHADE_ERR_NOMEM,
@@ -942,6 +955,7 @@ static shade_status dec_tag(struct dstate *s, TALLOC_CTX *owner,
 	shade_cbor_dec *d = s->d;
 	const shade_cbor_hooks *hk = s->o ? s->o->hooks : NULL;
 	struct shade_ref *ref = NULL;
+	TALLOC_CTX *tmp = NULL;
 	shade_status st;
 	unsigned saved;
 
@@ -958,10 +972,10 @@ static shade_status dec_tag(struct dstate *s, TALLOC_CTX *owner,
 					       "reference (tag %" PRIu64 ") at "
 					       "offset %zu but no reference "
 					       "hook", h->arg, h->at);
+		SHADE_CHECK(dstate_tmp(s, &tmp));
 		saved = d->depth;
 		d->depth = depth + 1;
-		st = hk->decode_ref(hk->udata, s->tmp, h->arg, d, &ref,
-				    s->err);
+		st = hk->decode_ref(hk->udata, tmp, h->arg, d, &ref, s->err);
 		d->depth = saved;
 		if (st != SHADE_OK)
 			return st;
@@ -1077,24 +1091,24 @@ shade_status cbor_decode_value_views(TALLOC_CTX *mem_ctx, shade_cbor_dec *d,
 	s.views = views;
 	s.arena_next = 256;
 	s.err = err;
-	s.tmp = talloc_new(NULL);
-	if (s.tmp == NULL)
+	/* The box is made where it goes (freed again on failure); the
+	 * scratch context only when something needs it. */
+	box = talloc(mem_ctx, shade_value);
+	if (box == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
-	box = talloc(s.tmp, shade_value);
-	if (box == NULL) {
-		talloc_free(s.tmp);
-		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
-	}
 	*box = shade_value_none();
 	st = dec_item(&s, box, box, d->depth);
 	if (st == SHADE_OK) {
 		if (shade_tag_kind_(box) == SHADE_REF)
 			shade_box_watch_ref_(box);
-		*out = talloc_steal(mem_ctx, box);
-	} else if (views != NULL && views->adopted) {
-		/* Failed: the frame goes back where it was. */
-		talloc_steal(views->parent, views->frame);
-		views->adopted = false;
+		*out = box;
+	} else {
+		if (views != NULL && views->adopted) {
+			/* Failed: the frame goes back where it was. */
+			talloc_steal(views->parent, views->frame);
+			views->adopted = false;
+		}
+		talloc_free(box);
 	}
 	talloc_free(s.tmp);
 	return st;
