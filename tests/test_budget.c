@@ -243,8 +243,7 @@ static void test_reply_sizes(void **state)
 
 /* Replies of every size read while many calls are outstanding (into
  * the reading thread's scratch, then the request's own room, or a block
- * of their own when larger), and a future's reply among them (no room
- * of its own). */
+ * of their own when larger), and a future's reply among them. */
 static void test_replies_in_flight(void **state)
 {
 	static const int64_t sizes[] = { 0, 100, 119, 128, 129, 300, 1000,
@@ -289,6 +288,82 @@ static void test_replies_in_flight(void **state)
 	talloc_free(v);
 	talloc_free(f);
 	talloc_free(args);
+	shade_ref_release(adder);
+	tp_stop(&pp);
+}
+
+/* The dynamic call add(a, b) on r without waiting: its future on ctx. */
+static shade_future *add_async(TALLOC_CTX *ctx, shade_ref *r, int64_t a,
+			       int64_t b)
+{
+	shade_value *args = shade_tuple_new(NULL, 2);
+	shade_future *f = NULL;
+
+	assert_non_null(args);
+	assert_ok(shade_seq_append_take(args, shade_int(args, a), errp_));
+	assert_ok(shade_seq_append_take(args, shade_int(args, b), errp_));
+	assert_ok(shade_invoke_async(ctx, r, "add", args, NULL, &f, errp_));
+	talloc_free(args);
+	return f;
+}
+
+/* A future keeps room for a small reply: with 64 of them answered (read
+ * by the wait for the last one, in a batch), every small reply, an
+ * ERROR too, lies in its future's room and only the 1 000-byte one is a
+ * block of its own; each gives its result, and a future freed unwaited
+ * with its reply in its room gives it back. */
+static void test_future_replies_in_room(void **state)
+{
+	enum { N = 64, BIG = 10, ERR = 20, UNWAITED = 30 };
+	TALLOC_CTX *ctx = *state, *fctx = talloc_new(ctx);
+	tp_peer pp;
+	shade_ref *adder = NULL;
+	shade_future *fs[N];
+	shade_error *e = NULL;
+	shade_value *v;
+	size_t len = 0;
+	int i;
+
+	start(&pp, ctx, &adder);
+	for (i = 0; i < N; i++)
+		fs[i] = add_async(fctx, adder, i == BIG ? -2 : i == ERR ? -3 : i,
+				  i == BIG ? 1000 : 7);
+	v = NULL;
+	assert_ok(shade_future_wait(ctx, fs[N - 1], -1, &v, errp_));
+	assert_int_equal(shade_value_as_int(v), N - 1 + 7);
+	talloc_free(v);
+	for (i = 0; i < N; i++)
+		assert_true(shade_future_ready(fs[i]));
+	/* the context, the futures, and one reply block: the large one */
+	assert_int_equal(talloc_total_blocks(fctx), 1 + N + 1);
+	talloc_free(fs[UNWAITED]);
+	for (i = 0; i < N - 1; i++) {
+		if (i == UNWAITED)
+			continue;
+		v = NULL;
+		if (i == ERR) {
+			assert_int_equal(shade_future_wait(ctx, fs[i], -1, &v,
+							   &e),
+					 SHADE_ERR_KEY);
+			assert_non_null(e);
+			assert_string_equal(e->message, "no key 7");
+			shade_error_clear(&e);
+			continue;
+		}
+		assert_ok(shade_future_wait(ctx, fs[i], -1, &v, errp_));
+		if (i == BIG) {
+			assert_int_equal(shade_value_kind(v), SHADE_BYTES);
+			assert_int_equal(tu_check_pattern(
+						 shade_value_as_bytes(v, &len),
+						 1000, 1000),
+					 1000);
+			assert_int_equal(len, 1000);
+		} else {
+			assert_int_equal(shade_value_as_int(v), i + 7);
+		}
+		talloc_free(v);
+	}
+	talloc_free(fctx);
 	shade_ref_release(adder);
 	tp_stop(&pp);
 }
@@ -693,6 +768,7 @@ int main(int argc, char **argv)
 		SUITE_CASE(test_large_arguments_not_kept),
 		SUITE_CASE(test_reply_sizes),
 		SUITE_CASE(test_replies_in_flight),
+		SUITE_CASE(test_future_replies_in_room),
 		SUITE_CASE(test_error_reply),
 		SUITE_CASE(test_freed_in_flight),
 		SUITE_CASE(test_conn_freed_with_parked),

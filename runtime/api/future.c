@@ -14,6 +14,10 @@
 #include "object/shape_int.h"
 #include <pthread.h>
 
+/* Bytes of a reply a future reads into itself (larger ones are blocks
+ * of their own): an int or a short string and its message head. */
+#define FUTURE_ROOM 128
+
 /* A call in flight. */
 struct shade_future {
 	shade_conn *c;        /* its connection */
@@ -24,6 +28,9 @@ struct shade_future {
 			       * value), -1: none; bounds a wait of 0 */
 	shade_value *kept;    /* the result, taken by shade_future_ref
 			       * when it could not pipeline (a child) */
+	uint8_t room[FUTURE_ROOM]; /* a small reply is read or copied
+			       * here (rq.slot) instead of into a block:
+			       * not cleared */
 };
 
 /* Destructor: withdraw an unwaited request (only forget one whose
@@ -81,11 +88,16 @@ static shade_status future_start(TALLOC_CTX *mem_ctx, shade_ref *r,
 		flags |= REQ_KEEP;
 	if (opts != NULL && opts->byvalue)
 		flags |= REQ_BYVALUE;
-	f = talloc_zero(mem_ctx, shade_future);
+	/* Not cleared: conn_req_init clears the request, the room needs
+	 * nothing. */
+	f = talloc(mem_ctx, shade_future);
 	if (f == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
 	f->c = p->conn;
+	f->taken = false;
 	f->oneway = (flags & REQ_ONEWAY) != 0;
+	f->deadline = -1;
+	f->kept = NULL;
 	/* Without options an asynchronous call has no deadline of its
 	 * own (a wait of 0 uses the connection's). */
 	st = conn_req_init(&f->rq, f->c, f, op, nf, kwargs,
@@ -94,6 +106,8 @@ static shade_status future_start(TALLOC_CTX *mem_ctx, shade_ref *r,
 				   : -1,
 			   p, flags, err);
 	f->rq.queued = true;
+	f->rq.slot = f->room;
+	f->rq.slot_cap = sizeof(f->room);
 	if (st == SHADE_OK)
 		st = api_put_fields(&f->rq, fl, nf, err);
 	if (st == SHADE_OK)
@@ -221,7 +235,10 @@ shade_status shade_future_wait(TALLOC_CTX *mem_ctx, shade_future *f,
 						    &v, err));
 	else if ((v = shade_none(mem_ctx)) == NULL)
 		return shade_error_set(err, SHADE_ERR_NOMEM, "out of memory");
-	TALLOC_FREE(f->rq.p->reply); /* the result is taken */
+	/* the result is taken */
+	if (!f->rq.p->reply_in_slot)
+		talloc_free(f->rq.p->reply);
+	f->rq.p->reply = NULL;
 	f->rq.p = NULL;
 	if (out != NULL)
 		*out = v;
