@@ -368,6 +368,57 @@ static void test_future_replies_in_room(void **state)
 	tp_stop(&pp);
 }
 
+/* A future's request is encoded into the calling thread's spare
+ * buffer, given back once sent: 100 futures one after the other take
+ * it 100 times; an argument of 2 KiB grows it past what is kept, so the
+ * next future finds none. */
+static void test_future_buffer_reused(void **state)
+{
+	TALLOC_CTX *ctx = *state;
+	tp_peer pp;
+	shade_ref *adder = NULL;
+	shade_future *f;
+	shade_value *args, *v;
+	unsigned long before;
+	uint8_t big[2048];
+	int i;
+
+	start(&pp, ctx, &adder);
+	f = add_async(ctx, adder, 1, 1); /* the spare, once it is sent */
+	talloc_free(f);
+	before = api_bufs_reused();
+	for (i = 0; i < 100; i++) {
+		f = add_async(ctx, adder, i, 1);
+		v = NULL;
+		assert_ok(shade_future_wait(ctx, f, -1, &v, errp_));
+		assert_int_equal(shade_value_as_int(v), i + 1);
+		talloc_free(v);
+		talloc_free(f);
+	}
+	assert_int_equal(api_bufs_reused() - before, 100);
+	/* add(-2, <2 KiB of bytes>): b is their length */
+	memset(big, 7, sizeof big);
+	args = shade_tuple_new(ctx, 2);
+	assert_ok(shade_seq_append_take(args, shade_int(args, 0), errp_));
+	assert_ok(shade_seq_append_take(args, shade_bytes(args, big,
+							  sizeof big), errp_));
+	assert_ok(shade_invoke_async(ctx, adder, "add", args, NULL, &f,
+				     errp_));
+	v = NULL;
+	assert_ok(shade_future_wait(ctx, f, -1, &v, errp_));
+	assert_int_equal(shade_value_as_int(v), (int64_t)sizeof big);
+	talloc_free(v);
+	talloc_free(f);
+	talloc_free(args);
+	before = api_bufs_reused();
+	f = add_async(ctx, adder, 2, 3);
+	assert_int_equal(api_bufs_reused() - before, 0);
+	talloc_free(f);
+	api_request_trim();
+	shade_ref_release(adder);
+	tp_stop(&pp);
+}
+
 /* An ERROR read into the request's own room gives its code and message;
  * the block serves the next call. */
 static void test_error_reply(void **state)
@@ -769,6 +820,7 @@ int main(int argc, char **argv)
 		SUITE_CASE(test_reply_sizes),
 		SUITE_CASE(test_replies_in_flight),
 		SUITE_CASE(test_future_replies_in_room),
+		SUITE_CASE(test_future_buffer_reused),
 		SUITE_CASE(test_error_reply),
 		SUITE_CASE(test_freed_in_flight),
 		SUITE_CASE(test_conn_freed_with_parked),

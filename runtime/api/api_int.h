@@ -75,8 +75,20 @@ SHADE_INTERNAL shade_status api_put_fields(struct outreq *rq,
  * calls kept for the next call). */
 SHADE_INTERNAL unsigned long api_requests_parked(void);
 
-/* Free the calling thread's spare requests (as its exit does). */
+/* Free the calling thread's spare requests and spare buffer (as its
+ * exit does). */
 SHADE_INTERNAL void api_request_trim(void);
+
+/* The calling thread's spare request buffer (emptied, no parent), or
+ * NULL: for a request whose buffer goes as soon as it is sent (a
+ * future's).  api_buf_give hands b back once it is sent: kept as the
+ * thread's spare when there is none and b stayed small and referenced
+ * no string, else freed.  NULL is fine. */
+SHADE_INTERNAL struct shade_buf *api_buf_take(void);
+SHADE_INTERNAL void api_buf_give(struct shade_buf *b);
+
+/* Times api_buf_take handed out the calling thread's spare (tests). */
+SHADE_INTERNAL unsigned long api_bufs_reused(void);
 
 /* Wait for rq's reply; on success *d is at the value (has false: none).
  * A timeout withdraws the request. */

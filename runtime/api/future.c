@@ -62,6 +62,7 @@ static shade_status future_start(TALLOC_CTX *mem_ctx, shade_ref *r,
 	struct api_field fl[3];
 	struct proxy *p;
 	shade_future *f;
+	shade_buf *spare;
 	shade_status st;
 	unsigned nf = 0, flags = 0;
 
@@ -98,13 +99,16 @@ static shade_status future_start(TALLOC_CTX *mem_ctx, shade_ref *r,
 	f->oneway = (flags & REQ_ONEWAY) != 0;
 	f->deadline = -1;
 	f->kept = NULL;
-	/* Without options an asynchronous call has no deadline of its
-	 * own (a wait of 0 uses the connection's). */
+	/* The request is encoded into the thread's spare buffer, given
+	 * back once sent.  Without options an asynchronous call has no
+	 * deadline of its own (a wait of 0 uses the connection's). */
+	spare = api_buf_take();
+	f->rq.b = spare;
 	st = conn_req_init(&f->rq, f->c, f, op, nf, kwargs,
 			   opts != NULL && opts->timeout_ms != 0
 				   ? opts->timeout_ms
 				   : -1,
-			   p, flags, err);
+			   p, flags | (spare != NULL ? REQ_REUSE_BUF : 0), err);
 	f->rq.queued = true;
 	f->rq.slot = f->room;
 	f->rq.slot_cap = sizeof(f->room);
@@ -115,11 +119,15 @@ static shade_status future_start(TALLOC_CTX *mem_ctx, shade_ref *r,
 	if (st != SHADE_OK) {
 		conn_req_unname(&f->rq);
 		f->rq.keep = false; /* conn_req_send forgot its use */
+		if (f->rq.b != spare) /* conn_req_init failed before */
+			api_buf_give(spare);
+		api_buf_give(f->rq.b);
 		talloc_free(f);
 		return st;
 	}
 	f->deadline = clock_deadline(f->rq.timeout_ms);
-	TALLOC_FREE(f->rq.b);
+	api_buf_give(f->rq.b);
+	f->rq.b = NULL;
 	talloc_set_destructor(f, future_destructor);
 	*out = f;
 	return SHADE_OK;

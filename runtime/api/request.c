@@ -62,6 +62,8 @@ struct shade_request {
 static _Thread_local shade_request *tl_spare;
 static _Thread_local unsigned tl_n_spare;  /* blocks on tl_spare */
 static _Thread_local bool tl_spare_keyed;  /* spare_key set for it */
+static _Thread_local shade_buf *tl_buf;    /* api_buf_take's spare */
+static _Thread_local unsigned long tl_buf_reused; /* times handed out */
 static pthread_key_t spare_key;
 static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
 static bool spare_ok;
@@ -80,6 +82,7 @@ static void spare_free(void *slot)
 		__atomic_sub_fetch(&n_parked, 1, __ATOMIC_RELAXED);
 	}
 	if (head == &tl_spare) {
+		TALLOC_FREE(tl_buf);
 		tl_n_spare = 0;
 		/* A block parked after this (a later thread-exit
 		 * destructor freeing a call) keys the thread again. */
@@ -112,6 +115,47 @@ unsigned long api_requests_parked(void)
 
 static int request_destructor(shade_request *q);
 
+/* Whether what the thread keeps is freed at its exit (its key set). */
+static bool spare_keyed(void)
+{
+	if (!tl_spare_keyed) {
+		pthread_once(&spare_once, spare_init);
+		if (!spare_ok || pthread_setspecific(spare_key, &tl_spare) != 0)
+			return false;
+		tl_spare_keyed = true;
+	}
+	return true;
+}
+
+shade_buf *api_buf_take(void)
+{
+	shade_buf *b = tl_buf;
+
+	tl_buf = NULL;
+	tl_buf_reused += b != NULL;
+	return b;
+}
+
+unsigned long api_bufs_reused(void)
+{
+	return tl_buf_reused;
+}
+
+void api_buf_give(shade_buf *b)
+{
+	if (b == NULL)
+		return;
+	shade_buf_reset(b);
+	if (tl_buf != NULL || b->cap > REQ_KEEP_BUF || b->refs != NULL ||
+	    !spare_keyed()) {
+		talloc_free(b); /* grown or used for references: not kept */
+		return;
+	}
+	if (talloc_parent(b) != NULL)
+		talloc_steal(NULL, b);
+	tl_buf = b;
+}
+
 /* Park q (its call is over) on the thread's spare list: true, or false
  * when it is to be freed (the list is full, q has a parent that frees
  * it with itself, or the thread cannot have it freed at its exit). */
@@ -119,14 +163,9 @@ static bool request_park(shade_request *q)
 {
 	shade_buf *b = q->spare;
 
-	if (tl_n_spare >= REQ_CACHE_MAX || talloc_parent(q) != NULL)
+	if (tl_n_spare >= REQ_CACHE_MAX || talloc_parent(q) != NULL ||
+	    !spare_keyed())
 		return false;
-	if (!tl_spare_keyed) {
-		pthread_once(&spare_once, spare_init);
-		if (!spare_ok || pthread_setspecific(spare_key, &tl_spare) != 0)
-			return false;
-		tl_spare_keyed = true;
-	}
 	if (b != NULL)
 		shade_buf_reset(b);
 	if (b != NULL && (b->cap > REQ_KEEP_BUF || b->refs != NULL)) {
