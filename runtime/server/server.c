@@ -377,15 +377,22 @@ static bool conn_defer_hangup(struct srv_conn *sc, unsigned ev)
 }
 
 /* An event of sc while a worker reads it (pool_owns): write what is
- * queued, watch no input (the worker gives it back). */
+ * queued, watch no input (the worker gives it back).  The worker may
+ * end c meanwhile and close its transport: its fd is read under mu,
+ * c seen open (it is closed only after c ended, and after c's watch
+ * sc->w was closed, which loop_fd_set looks at under the loop's lock). */
 static void conn_event_owned(struct srv_conn *sc, unsigned ev)
 {
 	shade_conn *c = sc->c;
+	int fd;
 
 	if (ev & (LOOP_WRITE | LOOP_ERROR))
 		shade_conn_flush(c, NULL);
-	if (shade_conn_is_open(c))
-		loop_fd_set(sc->w, shade_conn_fd(c),
+	pthread_mutex_lock(&c->mu);
+	fd = c->open ? shade_conn_fd(c) : -1;
+	pthread_mutex_unlock(&c->mu);
+	if (fd >= 0)
+		loop_fd_set(sc->w, fd,
 			    shade_conn_wants_write(c) ? LOOP_WRITE : 0);
 }
 
