@@ -127,6 +127,14 @@ static bool spare_keyed(void)
 	return true;
 }
 
+/* Empty b; whether it may be kept for reuse (it did not grow past
+ * REQ_KEEP_BUF nor reference strings). */
+static bool buf_keepable(shade_buf *b)
+{
+	shade_buf_reset(b);
+	return b->cap <= REQ_KEEP_BUF && b->refs == NULL;
+}
+
 shade_buf *api_buf_take(void)
 {
 	shade_buf *b = tl_buf;
@@ -145,9 +153,7 @@ void api_buf_give(shade_buf *b)
 {
 	if (b == NULL)
 		return;
-	shade_buf_reset(b);
-	if (tl_buf != NULL || b->cap > REQ_KEEP_BUF || b->refs != NULL ||
-	    !spare_keyed()) {
+	if (tl_buf != NULL || !buf_keepable(b) || !spare_keyed()) {
 		talloc_free(b); /* grown or used for references: not kept */
 		return;
 	}
@@ -166,9 +172,7 @@ static bool request_park(shade_request *q)
 	if (tl_n_spare >= REQ_CACHE_MAX || talloc_parent(q) != NULL ||
 	    !spare_keyed())
 		return false;
-	if (b != NULL)
-		shade_buf_reset(b);
-	if (b != NULL && (b->cap > REQ_KEEP_BUF || b->refs != NULL)) {
+	if (b != NULL && !buf_keepable(b)) {
 		talloc_free(b); /* grown or used for references: not kept */
 		q->spare = NULL;
 	}

@@ -544,11 +544,10 @@ shade_status conn_read_next(shade_conn *c, struct direct *dir, void *where,
 
 	/* BYE is routed by the reader (this thread), which sets bye_seen;
 	 * open is cleared under mu by whichever thread ends c. */
-	if (c->bye_seen || !__atomic_load_n(&c->open, __ATOMIC_ACQUIRE))
-		return c->bye_seen && __atomic_load_n(&c->open,
-						      __ATOMIC_ACQUIRE)
-			       ? SHADE_AGAIN
-			       : conn_check_open(c, err);
+	if (!__atomic_load_n(&c->open, __ATOMIC_ACQUIRE))
+		return conn_check_open(c, err);
+	if (c->bye_seen)
+		return SHADE_AGAIN;
 	/* A small request is read into a cached item's room: queued and
 	 * served without a heap block of its own.  The reader is the
 	 * cache's only taker: no lock. */
